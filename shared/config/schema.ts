@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { durationMinutes, modeSchema } from './common.ts';
+import { dynamodbSection } from './sections/dynamodb.ts';
+import { iopsSection } from './sections/iops.ts';
+import { insightsSection, maintenanceSection } from './sections/maintenance.ts';
+import { replicasSection } from './sections/replicas.ts';
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24 h, UTC)');
+
+const tagPair = z.object({ key: z.string().min(1).max(128), value: z.string().max(256) }).strict();
+
+export const configSchema = z
+  .object({
+    version: z.literal(1),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').default('us-east-1'),
+    defaults: z
+      .object({
+        mode: modeSchema.default('observe'),
+        cooldownMinutes: durationMinutes.default(30),
+        maxChangesPerRun: z.number().int().min(0).max(1000).default(10),
+        /** After a change db-autopilot did not make is detected, leave the resource alone this long. */
+        driftBackoffMinutes: durationMinutes.default(24 * 60),
+        lockLeaseSeconds: z.number().int().min(10).max(3600).default(900),
+      })
+      .strict()
+      .default({
+        mode: 'observe',
+        cooldownMinutes: 30,
+        maxChangesPerRun: 10,
+        driftBackoffMinutes: 1440,
+        lockLeaseSeconds: 900,
+      }),
+    tags: z
+      .object({
+        managed: tagPair.default({ key: 'db-autopilot:managed', value: 'true' }),
+        optOut: tagPair.default({ key: 'db-autopilot:opt-out', value: 'true' }),
+        createdBy: tagPair.default({ key: 'db-autopilot:created-by', value: 'db-autopilot' }),
+      })
+      .strict()
+      .default({
+        managed: { key: 'db-autopilot:managed', value: 'true' },
+        optOut: { key: 'db-autopilot:opt-out', value: 'true' },
+        createdBy: { key: 'db-autopilot:created-by', value: 'db-autopilot' },
+      }),
+    maintenanceWindows: z
+      .array(
+        z
+          .object({
+            days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).min(1),
+            start: hhmm,
+            end: hhmm,
+          })
+          .strict(),
+      )
+      .default([]),
+    notifications: z
+      .object({
+        minSeverity: z.enum(['info', 'warning', 'critical']).default('info'),
+        slack: z
+          .object({
+            /** SSM parameter (SecureString) or Secrets Manager secret holding the webhook URL. */
+            webhookParameter: z.string().startsWith('/').optional(),
+            webhookSecretId: z.string().optional(),
+            channelLabel: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+        sns: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+      })
+      .strict()
+      .default({ minSeverity: 'info', sns: { enabled: true } }),
+    tuners: z
+      .object({
+        iops: iopsSection.optional(),
+        replicas: replicasSection.optional(),
+        dynamodb: dynamodbSection.optional(),
+        maintenance: maintenanceSection.optional(),
+        insights: insightsSection.optional(),
+      })
+      .strict()
+      .default({}),
+    /** us-east-1 list prices by default; override for other regions or negotiated prices. */
+    prices: z.record(z.string(), z.number().min(0)).default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,101 @@
+import type { ActResult, Action, Decision, Mode, Plan, ResourceRef, TunerName, Trigger } from './model.ts';
+
+/**
+ * Contracts between tuners, the executor (shared/core/executor.ts) and the state store
+ * (shared/state/store.ts). A tuner function does:
+ *
+ *   const run = await startRun({ tuner, trigger, event, ... })   // pause flag, idempotency
+ *   for each target: observe -> policy(observation, settings, history, now) -> Plan
+ *   const decisions = await executePlan({ plan, target, settings, adapter, run, store })
+ *   await finishRun(run)
+ */
+
+/** A resource as discovered, with the consent facts the guards need. */
+export interface Target {
+  ref: ResourceRef;
+  tags: Record<string, string>;
+  /** The config (identifier or tag selector) or the managed tag lets db-autopilot tune it. */
+  managed: boolean;
+  /** db-autopilot created it (ownership tag present); deleting also needs a recorded create. */
+  created: boolean;
+  /** The opt-out tag is set: never act on it. */
+  optedOut: boolean;
+}
+
+/** The guard-relevant settings of one tuner for one resource, resolved from the config. */
+export interface TunerSettings {
+  mode: Mode;
+  /** Bounds checked against Action.numericTarget (inclusive). */
+  min?: number;
+  max?: number;
+  cooldownMinutes: number;
+  maxChangesPerRun: number;
+  driftBackoffMinutes: number;
+  lockLeaseSeconds: number;
+}
+
+/** One invocation of a tuner (scheduled, alarm, manual, demo or backtest step). */
+export interface RunContext {
+  runId: string;
+  tuner: TunerName;
+  trigger: Trigger;
+  /** Manual invocations: dryRun true = plan only, whatever the mode. */
+  dryRun: boolean;
+  /** Manual real run of a tuner in observe mode needs override: true (recorded). */
+  override: boolean;
+  /** EventBridge event id, or a caller-supplied / derived key for manual invocations. */
+  idempotencyKey: string;
+  now: Date;
+  paused: boolean;
+  /** Applied changes so far in this run (the per-run cap). */
+  changesApplied: number;
+}
+
+export type Adapter = (action: Action, target: Target) => Promise<ActResult>;
+
+/** A record of what happened to a resource, read by policies as their history. */
+export interface ResourceHistory {
+  /** Last applied change by db-autopilot (any kind), for cooldowns. */
+  lastAppliedAt?: string;
+  /** Recent decisions for this resource and tuner, newest first. */
+  recent: Decision[];
+  /** Drift: a change db-autopilot did not make was seen at this time; back off until `backoffUntil`. */
+  drift?: { detectedAt: string; backoffUntil: string; detail: string };
+  /** Free-form tuner state (e.g. scale-in recommendations over a stabilization window). */
+  tunerState?: Record<string, unknown>;
+}
+
+export interface StateStore {
+  /** Audit log: one record per decision, no-ops included. */
+  recordDecision(decision: Decision): Promise<void>;
+  listDecisions(query: { since: string; until?: string; tuner?: TunerName; resource?: string }): Promise<Decision[]>;
+  markReported(decisionIds: string[], at: string): Promise<void>;
+
+  /** Idempotency: true if this key was claimed now, false if it was seen before (then do nothing). */
+  claimIdempotencyKey(key: string, runId: string, now: Date, ttlSeconds: number): Promise<boolean>;
+
+  /** Per-resource lease lock with expiry; true if acquired. */
+  acquireLock(resourceId: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean>;
+  releaseLock(resourceId: string, owner: string): Promise<void>;
+
+  /** Cooldown and change-budget ledger + tuner state + drift. */
+  getHistory(tuner: TunerName, resourceId: string, now: Date): Promise<ResourceHistory>;
+  putTunerState(tuner: TunerName, resourceId: string, state: Record<string, unknown>): Promise<void>;
+  recordDrift(tuner: TunerName, resourceId: string, detail: string, now: Date, backoffMinutes: number): Promise<void>;
+
+  /** Resources db-autopilot created (replicas): the second half of "created" consent. */
+  recordCreated(resourceId: string, detail: Record<string, unknown>, now: Date): Promise<void>;
+  wasCreatedByUs(resourceId: string): Promise<boolean>;
+  forgetCreated(resourceId: string): Promise<void>;
+
+  getDecision(id: string): Promise<Decision | undefined>;
+}
+
+export interface ExecutePlanInput {
+  plan: Plan;
+  target: Target;
+  settings: TunerSettings;
+  adapter: Adapter;
+  run: RunContext;
+  store: StateStore;
+}
