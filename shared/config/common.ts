@@ -2,7 +2,9 @@ import { z } from 'zod';
 
 /** Pieces every tuner section reuses. */
 
-export const modeSchema = z.enum(['observe', 'apply']).describe('observe = plan and report only; apply = act');
+export const modeSchema = z
+  .enum(['observe', 'apply'])
+  .describe('observe = plan and report only; apply = act');
 
 export const tagMapSchema = z.record(z.string().min(1).max(128), z.string().max(256));
 
@@ -18,7 +20,11 @@ export const resourceSelectorSchema = z
 
 export type ResourceSelector = z.infer<typeof resourceSelectorSchema>;
 
-export const durationMinutes = z.number().int().min(0).max(60 * 24 * 30);
+export const durationMinutes = z
+  .number()
+  .int()
+  .min(0)
+  .max(60 * 24 * 30);
 
 /** Fields every tuner section has. */
 export const tunerBase = {

@@ -28,7 +28,12 @@ export function parseConfig(text: string, source = 'config'): Config {
   if (doc.errors.length > 0) {
     const issues = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
-      return { path: '(yaml)', message: e.message.split('\n')[0] ?? e.message, line: pos?.line, column: pos?.col };
+      return {
+        path: '(yaml)',
+        message: e.message.split('\n')[0] ?? e.message,
+        line: pos?.line,
+        column: pos?.col,
+      };
     });
     throw new ConfigError(formatIssues(source, issues), issues);
   }

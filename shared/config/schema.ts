@@ -12,7 +12,10 @@ const tagPair = z.object({ key: z.string().min(1).max(128), value: z.string().ma
 export const configSchema = z
   .object({
     version: z.literal(1),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').default('us-east-1'),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1')
+      .default('us-east-1'),
     defaults: z
       .object({
         mode: modeSchema.default('observe'),
@@ -65,7 +68,10 @@ export const configSchema = z
           })
           .strict()
           .optional(),
-        sns: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+        sns: z
+          .object({ enabled: z.boolean().default(true) })
+          .strict()
+          .default({ enabled: true }),
       })
       .strict()
       .default({ minSeverity: 'info', sns: { enabled: true } }),

@@ -1,4 +1,4 @@
-import type { ActResult, Action, Decision, Mode, Plan, ResourceRef, TunerName, Trigger } from './model.ts';
+import type { Action, ActResult, Decision, Mode, Plan, ResourceRef, Trigger, TunerName } from './model.ts';
 
 /**
  * Contracts between tuners, the executor (shared/core/executor.ts) and the state store
@@ -68,7 +68,12 @@ export interface ResourceHistory {
 export interface StateStore {
   /** Audit log: one record per decision, no-ops included. */
   recordDecision(decision: Decision): Promise<void>;
-  listDecisions(query: { since: string; until?: string; tuner?: TunerName; resource?: string }): Promise<Decision[]>;
+  listDecisions(query: {
+    since: string;
+    until?: string;
+    tuner?: TunerName;
+    resource?: string;
+  }): Promise<Decision[]>;
   markReported(decisionIds: string[], at: string): Promise<void>;
 
   /** Idempotency: true if this key was claimed now, false if it was seen before (then do nothing). */
@@ -81,7 +86,13 @@ export interface StateStore {
   /** Cooldown and change-budget ledger + tuner state + drift. */
   getHistory(tuner: TunerName, resourceId: string, now: Date): Promise<ResourceHistory>;
   putTunerState(tuner: TunerName, resourceId: string, state: Record<string, unknown>): Promise<void>;
-  recordDrift(tuner: TunerName, resourceId: string, detail: string, now: Date, backoffMinutes: number): Promise<void>;
+  recordDrift(
+    tuner: TunerName,
+    resourceId: string,
+    detail: string,
+    now: Date,
+    backoffMinutes: number,
+  ): Promise<void>;
 
   /** Resources db-autopilot created (replicas): the second half of "created" consent. */
   recordCreated(resourceId: string, detail: Record<string, unknown>, now: Date): Promise<void>;
@@ -98,4 +109,54 @@ export interface ExecutePlanInput {
   adapter: Adapter;
   run: RunContext;
   store: StateStore;
+}
+
+/** How any tuner is invoked: by its schedule, by the alarm handler, by a person, by the demo. */
+export interface TunerRunRequest {
+  trigger: Trigger;
+  /** Limit the run to these resource ids (alarm fast path, manual runs); all managed ones otherwise. */
+  resourceIds?: string[];
+  dryRun: boolean;
+  override: boolean;
+  idempotencyKey: string;
+  /** Milliseconds left before the function must stop (maintenance uses it as its time budget). */
+  remainingMs?: () => number;
+}
+
+export interface TunerRunSummary {
+  ok: true;
+  tuner: TunerName;
+  runId: string;
+  /** true when the pause flag was set: nothing was planned or done. */
+  paused: boolean;
+  /** true when the idempotency key had been seen: nothing was done again. */
+  duplicate: boolean;
+  decisions: Decision[];
+  /** Identifiers in the config that do not exist, and other things worth telling. */
+  notes: string[];
+}
+
+export type TunerEntry = (request: TunerRunRequest) => Promise<TunerRunSummary>;
+
+/** An alarm a tuner wants on a managed resource; the reconciler (shared/alarms) keeps them in step. */
+export interface AlarmSpec {
+  tuner: TunerName;
+  resourceId: string;
+  /** Short, stable suffix: the full name is `${prefix}${tuner}-${resourceId}-${key}`. */
+  key: string;
+  namespace: string;
+  metricName: string;
+  dimensions: Record<string, string>;
+  statistic: 'Average' | 'Sum' | 'Maximum' | 'Minimum' | 'SampleCount';
+  periodSeconds: number;
+  evaluationPeriods: number;
+  datapointsToAlarm: number;
+  threshold: number;
+  comparison:
+    | 'GreaterThanThreshold'
+    | 'GreaterThanOrEqualToThreshold'
+    | 'LessThanThreshold'
+    | 'LessThanOrEqualToThreshold';
+  treatMissingData: 'missing' | 'notBreaching' | 'breaching' | 'ignore';
+  description: string;
 }

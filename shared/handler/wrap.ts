@@ -22,7 +22,9 @@ export interface ErrorSummary {
 /** Formats zod issues as `path: message` lines that say what is wrong and where. */
 export function zodIssues(error: z.ZodError, root = 'event'): Array<{ path: string; message: string }> {
   return error.issues.map((i) => ({
-    path: [root, ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))].join('.').replace(/\.\[/g, '['),
+    path: [root, ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))]
+      .join('.')
+      .replace(/\.\[/g, '['),
     message: i.message,
   }));
 }

@@ -9,8 +9,17 @@ export const iopsSection = z
     minIops: z.number().int().min(100).default(1000),
     maxIops: z.number().int().min(100).max(256_000).default(64_000),
     monthlyCostCeilingUsd: z.number().min(0).optional(),
-    lookbackMinutes: z.number().int().min(5).max(60 * 24 * 14).default(60),
-    scaleDownStabilizationMinutes: z.number().int().min(0).default(24 * 60),
+    lookbackMinutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(60 * 24 * 14)
+      .default(60),
+    scaleDownStabilizationMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .default(24 * 60),
     allowStorageGrowthForIops: z.boolean().default(false),
     allowStorageTypeChange: z.boolean().default(false),
   })

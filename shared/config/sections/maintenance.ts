@@ -35,7 +35,11 @@ export const insightsSection = z
     enabled: z.boolean().default(true),
     slowQueryMeanMs: z.number().min(0).default(20),
     slowQueryMinCalls: z.number().int().min(0).default(100),
-    unusedIndexMinBytes: z.number().int().min(0).default(10 * 1024 * 1024),
+    unusedIndexMinBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(10 * 1024 * 1024),
     topN: z.number().int().min(1).max(100).default(10),
   })
   .strict();
