@@ -82,7 +82,7 @@ export function getConfig(): Config {
   if (embedded !== undefined) {
     cached = parseConfig(embedded, 'db-autopilot.yml');
   } else {
-    const file = process.env.DBAP_CONFIG_FILE ?? 'config/securecart.yml';
+    const file = process.env.DBAP_CONFIG_FILE ?? 'db-autopilot.yml';
     cached = loadConfigFile(file);
   }
   return cached;

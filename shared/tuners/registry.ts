@@ -1,0 +1,26 @@
+import type { Adapter, AlarmSpec, Target, TunerEntry } from '../core/contracts.ts';
+import type { TunerName } from '../core/model.ts';
+
+/**
+ * Every tuner registers here what the rest of the system needs from it:
+ * - run: the whole loop for a run (scheduled, alarm fast path, manual, demo);
+ * - adapter: applies an Action (used by `revert` to replay a recorded undo through the guards);
+ * - alarms: the CloudWatch alarms it wants on a managed target (kept in step by the reconciler).
+ * Add one entry per tuner in `tuners` below (import lazily to keep bundles small).
+ */
+export interface TunerRegistration {
+  run: TunerEntry;
+  adapter?: Adapter;
+  alarms?: (targets: Target[]) => Promise<AlarmSpec[]> | AlarmSpec[];
+}
+
+export type TunerLoader = () => Promise<TunerRegistration>;
+
+export const tuners: Partial<Record<TunerName, TunerLoader>> = {
+  // iops: async () => (await import('./iops.ts')).registration,
+};
+
+export async function loadTuner(name: TunerName): Promise<TunerRegistration | undefined> {
+  const loader = tuners[name];
+  return loader ? loader() : undefined;
+}
