@@ -60,9 +60,21 @@ export interface ResourceHistory {
   /** Recent decisions for this resource and tuner, newest first. */
   recent: Decision[];
   /** Drift: a change db-autopilot did not make was seen at this time; back off until `backoffUntil`. */
-  drift?: { detectedAt: string; backoffUntil: string; detail: string };
+  drift?: {
+    detectedAt: string;
+    backoffUntil: string;
+    detail: string;
+    /** What the drift was measured against, so the same outside change is not reported again. */
+    baseline?: DriftBaseline;
+  };
   /** Free-form tuner state (e.g. scale-in recommendations over a stabilization window). */
   tunerState?: Record<string, unknown>;
+}
+
+/** The applied decision a drift was detected against and the value seen instead. */
+export interface DriftBaseline {
+  decisionId?: string;
+  observed?: unknown;
 }
 
 export interface StateStore {
@@ -92,6 +104,7 @@ export interface StateStore {
     detail: string,
     now: Date,
     backoffMinutes: number,
+    baseline?: DriftBaseline,
   ): Promise<void>;
 
   /** Resources db-autopilot created (replicas): the second half of "created" consent. */

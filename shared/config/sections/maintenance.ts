@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { tunerBase } from '../common.ts';
 
+const replicaEndpoint = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(5432),
+  })
+  .strict();
+
 export const databaseSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a lower-case name: letters, digits and dashes'),
@@ -14,21 +21,60 @@ export const databaseSchema = z
       z.object({ type: z.literal('secret'), secretId: z.string().min(1) }).strict(),
     ]),
     ssl: z.enum(['verify-full', 'require', 'disable']).default('verify-full'),
+    /**
+     * PEM file with the RDS CA bundle (global-bundle.pem from the RDS documentation), bundled with
+     * the function. Without it, Node's system CAs are used (verify-full still checks the chain).
+     */
+    caBundlePath: z.string().min(1).optional(),
     dbInstanceIdentifier: z.string().optional(),
+    /** Read replicas db-autopilot can reach: an index is "unused" only if unused on every node. */
+    replicas: z.array(replicaEndpoint).default([]),
   })
   .strict();
+
+export type DatabaseConfig = z.infer<typeof databaseSchema>;
 
 /** PostgreSQL maintenance and insights (owned by the PostgreSQL issues; extend here). */
 export const maintenanceSection = z
   .object({
     ...tunerBase,
     databases: z.array(databaseSchema).default([]),
+    /** Tables vacuumed at once, each on its own connection. */
     concurrency: z.number().int().min(1).max(8).default(2),
     lockTimeoutMs: z.number().int().min(100).max(60_000).default(2_000),
+    /** Stop starting tables this long before the Lambda's time runs out. */
     safetyMarginMs: z.number().int().min(1_000).default(30_000),
+    /** VACUUM's final truncation takes ACCESS EXCLUSIVE and cancels standby queries (aws-facts.md). */
     truncate: z.boolean().default(false),
+    connectTimeoutMs: z.number().int().min(500).max(60_000).default(5_000),
+    /** statement_timeout for catalog and insight queries (VACUUM gets the time left instead). */
+    queryTimeoutMs: z.number().int().min(500).max(300_000).default(30_000),
+    /** Skip a table vacuumed (manually or by autovacuum) less than this long ago. */
+    recentVacuumMinutes: z.number().int().min(0).max(10_080).default(60),
+    /** Ignore tables smaller than this many dead tuples even above the trigger (noise). */
+    minDeadTuples: z.number().int().min(0).default(100),
+    /** Vacuum ahead of autovacuum: fraction of autovacuum's own trigger at which we act (1 = same). */
+    triggerFraction: z.number().min(0.05).max(1).default(0.5),
+    /** Freeze a table once its XID / MultiXact age passes this fraction of autovacuum_freeze_max_age. */
+    freezeAgeFraction: z.number().min(0.1).max(1).default(0.5),
+    /** Scan rate assumed for a table without recorded runs (bytes per second). */
+    assumedVacuumBytesPerSecond: z
+      .number()
+      .int()
+      .min(1024 * 1024)
+      .default(64 * 1024 * 1024),
+    /** BUFFER_USAGE_LIMIT on PostgreSQL 16+ (e.g. "256MB"); omitted when unset. */
+    bufferUsageLimit: z
+      .string()
+      .regex(/^\d+\s*(kB|MB|GB)$/, 'a size such as 256MB')
+      .optional(),
+    processToast: z.boolean().default(true),
+    maxTablesPerRun: z.number().int().min(1).max(10_000).default(200),
+    progressLogIntervalMs: z.number().int().min(1_000).default(10_000),
   })
   .strict();
+
+export type MaintenanceConfig = z.infer<typeof maintenanceSection>;
 
 export const insightsSection = z
   .object({
@@ -41,5 +87,23 @@ export const insightsSection = z
       .min(0)
       .default(10 * 1024 * 1024),
     topN: z.number().int().min(1).max(100).default(10),
+    /** An index is "unused" only if the stats were reset at least this long ago on every node. */
+    unusedIndexMinStatsAgeDays: z.number().min(0).default(7),
+    /** Tables at least this large read mostly by sequential scans are reported. */
+    seqScanMinBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(100 * 1024 * 1024),
+    seqScanMinRatio: z.number().min(0).max(1).default(0.5),
+    idleInTransactionSeconds: z.number().int().min(1).default(60),
+    longTransactionSeconds: z.number().int().min(1).default(300),
+    /** Recommend RDS Proxy when peak connections exceed this fraction of max_connections... */
+    proxyConnectionsRatio: z.number().min(0).max(1).default(0.7),
+    /** ...or when connection churn (sum of absolute changes per hour / average) exceeds this. */
+    proxyChurnPerHour: z.number().min(0).default(2),
+    queryTextMaxChars: z.number().int().min(40).max(4000).default(300),
   })
   .strict();
+
+export type InsightsConfig = z.infer<typeof insightsSection>;

@@ -1,17 +1,108 @@
 import { z } from 'zod';
 import { tunerBase } from '../common.ts';
 
-/** Read replica scaler (owned by the replicas issue; extend here). */
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24 h, UTC)');
+const instanceClass = z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an instance class such as db.r6g.large');
+const availabilityZone = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'an availability zone such as us-east-1a');
+
+/**
+ * Read routing for a plain RDS source: a weighted CNAME record set in a private hosted zone that
+ * the application's read DSN points to. db-autopilot adds one record per replica it created
+ * (SetIdentifier = the replica id) once the replica is available, and removes it before deleting
+ * the replica so connections drain first. aws-facts.md (read replicas): plain RDS has no reader
+ * endpoint; a new replica offloads nothing until the application reads from it.
+ */
+export const replicaRoutingSchema = z
+  .object({
+    hostedZoneId: z.string().regex(/^(\/hostedzone\/)?Z[A-Z0-9]{1,32}$/, 'a Route 53 hosted zone id (Z...)'),
+    recordName: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[a-z0-9_.-]+\.?$/i, 'a DNS name such as reads.shop.internal'),
+    ttlSeconds: z.number().int().min(0).max(3600).default(30),
+    weight: z.number().int().min(0).max(255).default(100),
+  })
+  .strict();
+
+/** Reader count by time of day, for plain RDS without routing (or to pin a known peak). UTC. */
+export const replicaScheduleEntrySchema = z
+  .object({
+    days: z
+      .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']))
+      .min(1)
+      .default(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']),
+    start: hhmm,
+    end: hhmm,
+    readers: z.number().int().min(0).max(15),
+  })
+  .strict();
+
+/** Settings that can be given for the whole tuner and overridden per cluster / source instance. */
+const overridable = {
+  minReaders: z.number().int().min(0).max(15),
+  maxReaders: z.number().int().min(0).max(15),
+  targetCpuPercent: z.number().gt(0).max(100),
+  /** Average DatabaseConnections per reader to aim for; omitted = connections are not a signal. */
+  targetConnectionsPerReader: z.number().int().min(1).optional(),
+  tolerance: z.number().min(0).max(1),
+  scaleInStabilizationMinutes: z.number().int().min(0),
+  maxReplicaLagSeconds: z.number().min(0),
+  drainConnectionThreshold: z.number().int().min(0),
+  /** Instance classes for new readers, in order of preference (fallbacks on InsufficientDBInstanceCapacity). */
+  instanceClasses: z.array(instanceClass),
+  /** Availability zones to try, in order (fallbacks on InsufficientDBInstanceCapacity); empty = let RDS pick. */
+  availabilityZones: z.array(availabilityZone),
+};
+
+export const replicaSourceSchema = z
+  .object({
+    minReaders: overridable.minReaders.optional(),
+    maxReaders: overridable.maxReaders.optional(),
+    targetCpuPercent: overridable.targetCpuPercent.optional(),
+    targetConnectionsPerReader: overridable.targetConnectionsPerReader,
+    tolerance: overridable.tolerance.optional(),
+    scaleInStabilizationMinutes: overridable.scaleInStabilizationMinutes.optional(),
+    maxReplicaLagSeconds: overridable.maxReplicaLagSeconds.optional(),
+    drainConnectionThreshold: overridable.drainConnectionThreshold.optional(),
+    instanceClasses: overridable.instanceClasses.optional(),
+    availabilityZones: overridable.availabilityZones.optional(),
+    routing: replicaRoutingSchema.optional(),
+    schedule: z.array(replicaScheduleEntrySchema).optional(),
+  })
+  .strict()
+  .refine((s) => s.minReaders === undefined || s.maxReaders === undefined || s.minReaders <= s.maxReaders, {
+    message: 'minReaders must not exceed maxReaders',
+  });
+
+/** Read replica scaler (owned by the replicas issue). */
 export const replicasSection = z
   .object({
     ...tunerBase,
-    minReaders: z.number().int().min(0).max(15).default(1),
-    maxReaders: z.number().int().min(0).max(15).default(5),
-    targetCpuPercent: z.number().gt(0).max(100).default(60),
-    tolerance: z.number().min(0).max(1).default(0.1),
-    scaleInStabilizationMinutes: z.number().int().min(0).default(30),
-    maxReplicaLagSeconds: z.number().min(0).default(60),
-    drainConnectionThreshold: z.number().int().min(0).default(5),
-    instanceClasses: z.array(z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/)).default([]),
+    minReaders: overridable.minReaders.default(1),
+    maxReaders: overridable.maxReaders.default(5),
+    targetCpuPercent: overridable.targetCpuPercent.default(60),
+    targetConnectionsPerReader: overridable.targetConnectionsPerReader,
+    tolerance: overridable.tolerance.default(0.1),
+    scaleInStabilizationMinutes: overridable.scaleInStabilizationMinutes.default(30),
+    maxReplicaLagSeconds: overridable.maxReplicaLagSeconds.default(60),
+    drainConnectionThreshold: overridable.drainConnectionThreshold.default(5),
+    instanceClasses: overridable.instanceClasses.default([]),
+    availabilityZones: overridable.availabilityZones.default([]),
+    /** Metric window the policy reads (minutes, 60 s periods). */
+    lookbackMinutes: z.number().int().min(1).max(60).default(5),
+    /** The account's DB instance quota when DescribeAccountAttributes cannot be read (aws-facts.md: 40). */
+    accountInstanceQuota: z.number().int().min(1).default(40),
+    /** Per cluster id (Aurora) or source DB instance id (plain RDS) overrides, routing and schedules. */
+    sources: z.record(z.string().min(1).max(255), replicaSourceSchema).default({}),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.minReaders <= s.maxReaders, {
+    message: 'minReaders must not exceed maxReaders',
+    path: ['minReaders'],
+  });
+
+export type ReplicasSection = z.infer<typeof replicasSection>;
+export type ReplicaSourceConfig = z.infer<typeof replicaSourceSchema>;
+export type ReplicaRouting = z.infer<typeof replicaRoutingSchema>;
+export type ReplicaScheduleEntry = z.infer<typeof replicaScheduleEntrySchema>;

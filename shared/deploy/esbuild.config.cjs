@@ -1,0 +1,29 @@
+// serverless-esbuild options. The validated configuration file is embedded in every bundle at
+// package time (no size limit, unlike Lambda environment variables) and checked again at cold start.
+const fs = require('node:fs');
+const path = require('node:path');
+
+module.exports = (serverless) => {
+  const custom = serverless.service.custom.dbap;
+  const configFile = path.resolve(__dirname, '..', '..', custom.configFile);
+  const yamlText = fs.readFileSync(configFile, 'utf8');
+  return {
+    bundle: true,
+    minify: false,
+    sourcemap: 'linked',
+    target: 'node24',
+    platform: 'node',
+    format: 'esm',
+    outputFileExtension: '.mjs',
+    // Some dependencies (pg) are CommonJS and call require(); give ESM bundles a require.
+    banner: {
+      js: "import { createRequire as __dbapCreateRequire } from 'node:module'; const require = __dbapCreateRequire(import.meta.url);",
+    },
+    // pg-native is an optional native addon pg never loads unless asked to.
+    // The SDK is bundled (not taken from the runtime) so the deployed code runs the versions tested.
+    external: ['pg-native'],
+    exclude: [],
+    define: { __DBAP_CONFIG_YAML__: JSON.stringify(yamlText) },
+    packager: 'npm',
+  };
+};

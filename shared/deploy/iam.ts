@@ -1,0 +1,416 @@
+import type { Config } from '../config/schema.ts';
+
+/**
+ * One IAM role per function, least privilege, generated from this table at package time
+ * (serverless.yml reads it through shared/deploy/serverless-vars.cjs).
+ *
+ * Rules (checked by test/integration/deploy/package.test.ts on the generated template):
+ * - no action is `*` or `service:*`;
+ * - every mutating RDS, DynamoDB, Application Auto Scaling, CloudWatch-alarm and SSM action
+ *   either carries an `aws:ResourceTag` / `aws:RequestTag` condition or names resources with a
+ *   literal prefix before any wildcard (`db:dbap-*`, `alarm:dbap-*`), or names exact ARNs of
+ *   resources listed by identifier in the configuration.
+ * - Describe/List/Get calls that AWS does not scope to resources use Resource "*".
+ */
+
+type CfnValue = string | Record<string, unknown>;
+
+export interface Statement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: CfnValue | CfnValue[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface DeployOptions {
+  service: string;
+  stage: string;
+  alarmPrefix: string;
+  dashboardName: string;
+  pauseParameter: string;
+  slackWebhookParameter: string;
+  databaseSecretPrefix: string;
+  routingHostedZoneIds: string[];
+}
+
+const sub = (s: string) => ({ 'Fn::Sub': s });
+
+export const FUNCTIONS = [
+  'iops-tuner',
+  'replica-scaler',
+  'dynamodb-tuner',
+  'pg-maintenance',
+  'pg-insights',
+  'alarm-handler',
+  'alarm-reconciler',
+  'report',
+  'digest',
+  'control',
+] as const;
+export type FunctionName = (typeof FUNCTIONS)[number];
+
+function tagCondition(config: Config, kind: 'Resource' | 'Request' = 'Resource') {
+  const { key, value } = config.tags.managed;
+  return { StringEquals: { [`aws:${kind}Tag/${key}`]: value } };
+}
+
+function identifiersOf(config: Config, tuner: 'iops' | 'replicas' | 'dynamodb'): string[] {
+  return config.tuners[tuner]?.resources.identifiers ?? [];
+}
+
+function stateTableStatements(write: boolean): Statement[] {
+  const table = { 'Fn::GetAtt': ['StateTable', 'Arn'] };
+  const index = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['StateTable', 'Arn'] }, '/index/*']] };
+  return [
+    {
+      Sid: 'StateTable',
+      Effect: 'Allow',
+      Action: [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:BatchGetItem',
+        ...(write ? ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] : []),
+      ],
+      Resource: [table, index],
+    },
+  ];
+}
+
+function logStatements(o: DeployOptions, fn: FunctionName): Statement[] {
+  return [
+    {
+      Sid: 'Logs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: sub(
+        `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${o.service}-${o.stage}-${fn}:*`,
+      ),
+    },
+  ];
+}
+
+function pauseRead(o: DeployOptions): Statement {
+  return {
+    Sid: 'ReadPauseFlag',
+    Effect: 'Allow',
+    Action: ['ssm:GetParameter'],
+    Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.pauseParameter}`),
+  };
+}
+
+const discovery: Statement = {
+  Sid: 'DiscoverAndRead',
+  Effect: 'Allow',
+  Action: ['tag:GetResources', 'cloudwatch:GetMetricData'],
+  Resource: '*',
+};
+
+function rdsArn(kind: 'db' | 'cluster', name: string) {
+  return sub(`arn:\${AWS::Partition}:rds:\${AWS::Region}:\${AWS::AccountId}:${kind}:${name}`);
+}
+
+function iopsStatements(config: Config): Statement[] {
+  const ids = identifiersOf(config, 'iops');
+  const out: Statement[] = [
+    {
+      Sid: 'RdsRead',
+      Effect: 'Allow',
+      Action: [
+        'rds:DescribeDBInstances',
+        'rds:DescribeValidDBInstanceModifications',
+        'rds:DescribeEvents',
+        'rds:ListTagsForResource',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'ModifyTaggedInstances',
+      Effect: 'Allow',
+      Action: ['rds:ModifyDBInstance'],
+      Resource: rdsArn('db', '*'),
+      Condition: tagCondition(config),
+    },
+  ];
+  if (ids.length > 0) {
+    out.push({
+      Sid: 'ModifyListedInstances',
+      Effect: 'Allow',
+      Action: ['rds:ModifyDBInstance'],
+      Resource: ids.map((id) => rdsArn('db', id)),
+    });
+  }
+  return out;
+}
+
+function replicaStatements(config: Config, o: DeployOptions): Statement[] {
+  const created = config.tags.createdBy;
+  const out: Statement[] = [
+    {
+      Sid: 'RdsRead',
+      Effect: 'Allow',
+      Action: [
+        'rds:DescribeDBInstances',
+        'rds:DescribeDBClusters',
+        'rds:DescribeAccountAttributes',
+        'rds:ListTagsForResource',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'CreateOwnReplicas',
+      Effect: 'Allow',
+      Action: ['rds:CreateDBInstance', 'rds:CreateDBInstanceReadReplica', 'rds:AddTagsToResource'],
+      Resource: rdsArn('db', 'dbap-*'),
+      Condition: { StringEquals: { [`aws:RequestTag/${created.key}`]: created.value } },
+    },
+    {
+      Sid: 'ReplicateFromManagedSources',
+      Effect: 'Allow',
+      Action: ['rds:CreateDBInstanceReadReplica', 'rds:CreateDBInstance'],
+      Resource: [rdsArn('db', '*'), rdsArn('cluster', '*')],
+      Condition: tagCondition(config),
+    },
+    {
+      Sid: 'DeleteOnlyOwnReplicas',
+      Effect: 'Allow',
+      Action: ['rds:DeleteDBInstance'],
+      Resource: rdsArn('db', 'dbap-*'),
+      Condition: { StringEquals: { [`aws:ResourceTag/${created.key}`]: created.value } },
+    },
+  ];
+  if (o.routingHostedZoneIds.length > 0) {
+    out.push({
+      Sid: 'ReadRouting',
+      Effect: 'Allow',
+      Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
+      Resource: o.routingHostedZoneIds.map((id) => `arn:aws:route53:::hostedzone/${id}`),
+    });
+  }
+  return out;
+}
+
+function dynamodbStatements(config: Config): Statement[] {
+  const ids = identifiersOf(config, 'dynamodb');
+  const tableArn = (name: string) =>
+    sub(`arn:\${AWS::Partition}:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/${name}`);
+  const out: Statement[] = [
+    {
+      Sid: 'DynamoDbRead',
+      Effect: 'Allow',
+      Action: [
+        'dynamodb:ListTables',
+        'dynamodb:DescribeTable',
+        'application-autoscaling:DescribeScalableTargets',
+        'application-autoscaling:DescribeScalingPolicies',
+        'cloudwatch:DescribeAlarms',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'UpdateTaggedTables',
+      Effect: 'Allow',
+      Action: ['dynamodb:UpdateTable'],
+      Resource: tableArn('*'),
+      Condition: tagCondition(config),
+    },
+    {
+      Sid: 'TuneTaggedScalableTargets',
+      Effect: 'Allow',
+      Action: ['application-autoscaling:RegisterScalableTarget', 'application-autoscaling:PutScalingPolicy'],
+      Resource: sub(
+        'arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:${AWS::AccountId}:scalable-target/*',
+      ),
+      Condition: tagCondition(config),
+    },
+    {
+      // PutScalingPolicy creates and updates its own target-tracking alarms.
+      Sid: 'TargetTrackingAlarms',
+      Effect: 'Allow',
+      Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
+      Resource: sub('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:TargetTracking-table/*'),
+    },
+  ];
+  if (ids.length > 0) {
+    out.push({
+      Sid: 'UpdateListedTables',
+      Effect: 'Allow',
+      Action: ['dynamodb:UpdateTable'],
+      Resource: ids.flatMap((id) => [tableArn(id), tableArn(`${id}/index/*`)]),
+    });
+  }
+  return out;
+}
+
+function postgresStatements(o: DeployOptions): Statement[] {
+  return [
+    {
+      Sid: 'DatabaseSecrets',
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: sub(
+        `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${o.databaseSecretPrefix}*`,
+      ),
+    },
+    {
+      Sid: 'IamDatabaseAuth',
+      Effect: 'Allow',
+      Action: ['rds-db:connect'],
+      Resource: sub('arn:${AWS::Partition}:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:*/db_autopilot'),
+    },
+    {
+      Sid: 'VpcNetworkInterfaces',
+      Effect: 'Allow',
+      Action: [
+        'ec2:CreateNetworkInterface',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DeleteNetworkInterface',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:UnassignPrivateIpAddresses',
+      ],
+      Resource: '*',
+    },
+  ];
+}
+
+function alarmStatements(o: DeployOptions): Statement[] {
+  return [
+    {
+      Sid: 'AlarmsRead',
+      Effect: 'Allow',
+      Action: ['cloudwatch:DescribeAlarms', 'cloudwatch:ListTagsForResource'],
+      Resource: '*',
+    },
+    {
+      Sid: 'OwnAlarms',
+      Effect: 'Allow',
+      Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms', 'cloudwatch:TagResource'],
+      Resource: sub(`arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${o.alarmPrefix}*`),
+    },
+    {
+      Sid: 'OwnDashboard',
+      Effect: 'Allow',
+      Action: ['cloudwatch:PutDashboard', 'cloudwatch:GetDashboard'],
+      Resource: sub(`arn:\${AWS::Partition}:cloudwatch::\${AWS::AccountId}:dashboard/${o.dashboardName}`),
+    },
+  ];
+}
+
+function reportStatements(o: DeployOptions): Statement[] {
+  return [
+    { Sid: 'PublishReports', Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'ReportTopic' } },
+    {
+      Sid: 'SlackWebhook',
+      Effect: 'Allow',
+      Action: ['ssm:GetParameter'],
+      Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.slackWebhookParameter}`),
+    },
+    {
+      Sid: 'SlackWebhookSecret',
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: sub('arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:db-autopilot/slack*'),
+    },
+  ];
+}
+
+/** The statements of each function's role. */
+export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions): Statement[] {
+  const base = [...logStatements(o, fn)];
+  switch (fn) {
+    case 'iops-tuner':
+      return [...base, ...stateTableStatements(true), pauseRead(o), discovery, ...iopsStatements(config)];
+    case 'replica-scaler':
+      return [...base, ...stateTableStatements(true), pauseRead(o), discovery, ...replicaStatements(config, o)];
+    case 'dynamodb-tuner':
+      return [...base, ...stateTableStatements(true), pauseRead(o), discovery, ...dynamodbStatements(config)];
+    case 'pg-maintenance':
+    case 'pg-insights':
+      return [...base, ...stateTableStatements(true), pauseRead(o), discovery, ...postgresStatements(o)];
+    case 'alarm-reconciler':
+      return [
+        ...base,
+        ...stateTableStatements(true),
+        pauseRead(o),
+        discovery,
+        ...alarmStatements(o),
+        { Sid: 'FleetRead', Effect: 'Allow', Action: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters', 'dynamodb:ListTables', 'dynamodb:DescribeTable'], Resource: '*' },
+      ];
+    case 'alarm-handler':
+      // The alarm handler runs the IOPS and DynamoDB fast paths in-process, through the same
+      // guards, so it holds those tuners' (condition-scoped) permissions.
+      return dedupeSids([
+        ...base,
+        ...stateTableStatements(true),
+        pauseRead(o),
+        discovery,
+        ...alarmStatements(o).slice(0, 1),
+        ...iopsStatements(config),
+        ...dynamodbStatements(config),
+      ]);
+    case 'report':
+    case 'digest':
+      return [...base, ...stateTableStatements(true), ...reportStatements(o), discovery];
+    case 'control':
+      return dedupeSids([
+        ...base,
+        ...stateTableStatements(true),
+        pauseRead(o),
+        {
+          Sid: 'WritePauseFlag',
+          Effect: 'Allow',
+          Action: ['ssm:PutParameter'],
+          Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.pauseParameter}`),
+        },
+        // revert replays a recorded undo through the tuner's own adapter.
+        ...iopsStatements(config),
+        ...replicaStatements(config, o),
+        ...dynamodbStatements(config),
+      ]);
+  }
+}
+
+function dedupeSids(statements: Statement[]): Statement[] {
+  const seen = new Map<string, number>();
+  return statements.map((s) => {
+    const n = seen.get(s.Sid) ?? 0;
+    seen.set(s.Sid, n + 1);
+    return n === 0 ? s : { ...s, Sid: `${s.Sid}${n + 1}` };
+  });
+}
+
+const pascal = (fn: string) =>
+  fn
+    .split('-')
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join('');
+
+export function roleLogicalId(fn: FunctionName): string {
+  return `${pascal(fn)}Role`;
+}
+
+/** CloudFormation resources: one AWS::IAM::Role per function. */
+export function buildRoles(config: Config, o: DeployOptions): Record<string, unknown> {
+  const resources: Record<string, unknown> = {};
+  for (const fn of FUNCTIONS) {
+    resources[roleLogicalId(fn)] = {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: `${o.service}-${o.stage}-${fn}`,
+            PolicyDocument: { Version: '2012-10-17', Statement: statementsFor(fn, config, o) },
+          },
+        ],
+        Tags: [{ Key: 'app', Value: o.service }],
+      },
+    };
+  }
+  return resources;
+}

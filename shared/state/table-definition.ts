@@ -1,0 +1,107 @@
+import {
+  type CreateTableCommandInput,
+  CreateTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+
+/**
+ * The state table: one DynamoDB table for the audit log, the cooldown ledger, drift records,
+ * tuner state, lease locks, idempotency keys and the "created by db-autopilot" register.
+ * serverless.yml mirrors this definition (keep them in step).
+ *
+ * Items (pk / sk):
+ *   decision#<id>             / decision      one per Decision (audit log), TTL = audit retention
+ *                                              byDay index:      dayPk = day#YYYY-MM-DD, daySk = <at>#<id>
+ *                                              byResource index: resPk = res#<tuner>#<resource>, resSk = <at>#<id>
+ *   res#<tuner>#<resource>    / ledger        lastAppliedAt (cooldowns), appliedCount
+ *   res#<tuner>#<resource>    / drift         detectedAt, backoffUntil, detail, baseline
+ *   res#<tuner>#<resource>    / state         free-form tuner state
+ *   lock#<resource>           / lock          owner, expiresAt (lease)
+ *   idem#<key>                / idem          runId, expiresAt
+ *   created#<resource>        / created       detail, createdAt (no TTL: consent must not expire)
+ *
+ * `expiresAt` is the TTL attribute (epoch seconds). DynamoDB deletes expired items late (up to
+ * days), so every read and condition that cares about expiry compares it with "now" itself.
+ */
+export const STATE_TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+  byDayIndex: 'byDay',
+  byResourceIndex: 'byResource',
+} as const;
+
+export const DEFAULT_STATE_TABLE_NAME = 'db-autopilot-state';
+
+/** Audit records are kept this long unless AUDIT_TTL_DAYS says otherwise. */
+export const DEFAULT_AUDIT_TTL_DAYS = 400;
+
+export const stateTableDefinition = {
+  AttributeDefinitions: [
+    { AttributeName: 'pk', AttributeType: 'S' },
+    { AttributeName: 'sk', AttributeType: 'S' },
+    { AttributeName: 'dayPk', AttributeType: 'S' },
+    { AttributeName: 'daySk', AttributeType: 'S' },
+    { AttributeName: 'resPk', AttributeType: 'S' },
+    { AttributeName: 'resSk', AttributeType: 'S' },
+  ],
+  KeySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ],
+  BillingMode: 'PAY_PER_REQUEST',
+  GlobalSecondaryIndexes: [
+    {
+      IndexName: 'byDay',
+      KeySchema: [
+        { AttributeName: 'dayPk', KeyType: 'HASH' },
+        { AttributeName: 'daySk', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+    {
+      IndexName: 'byResource',
+      KeySchema: [
+        { AttributeName: 'resPk', KeyType: 'HASH' },
+        { AttributeName: 'resSk', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ],
+} as const satisfies Omit<CreateTableCommandInput, 'TableName'>;
+
+/** For UpdateTimeToLive / the CloudFormation TimeToLiveSpecification. */
+export const stateTableTtl = { AttributeName: 'expiresAt', Enabled: true } as const;
+
+/**
+ * Creates the state table (tests against dynalite, the demo). Idempotent: an existing table is
+ * left as it is. TTL is enabled where the server supports it (dynalite does not: ignored there).
+ */
+export async function createStateTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const input: CreateTableCommandInput = {
+    TableName: tableName,
+    AttributeDefinitions: stateTableDefinition.AttributeDefinitions.map((a) => ({ ...a })),
+    KeySchema: stateTableDefinition.KeySchema.map((k) => ({ ...k })),
+    BillingMode: stateTableDefinition.BillingMode,
+    GlobalSecondaryIndexes: stateTableDefinition.GlobalSecondaryIndexes.map((g) => ({
+      IndexName: g.IndexName,
+      KeySchema: g.KeySchema.map((k) => ({ ...k })),
+      Projection: { ...g.Projection },
+    })),
+  };
+  try {
+    await client.send(new CreateTableCommand(input));
+  } catch (error) {
+    if (error instanceof ResourceInUseException) return;
+    throw error;
+  }
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { ...stateTableTtl } }),
+    );
+  } catch {
+    // dynalite has no UpdateTimeToLive; real DynamoDB gets TTL from CloudFormation anyway.
+  }
+}
