@@ -19,10 +19,11 @@ module.exports = (serverless) => {
     banner: {
       js: "import { createRequire as __dbapCreateRequire } from 'node:module'; const require = __dbapCreateRequire(import.meta.url);",
     },
-    // pg-native is an optional native addon pg never loads unless asked to.
     // The SDK is bundled (not taken from the runtime) so the deployed code runs the versions tested.
-    external: ['pg-native'],
-    exclude: [],
+    // pg-native is an optional native addon that pg loads only when asked to: left out entirely
+    // (`exclude` marks it external and keeps the packager from installing it).
+    external: [],
+    exclude: ['pg-native'],
     define: { __DBAP_CONFIG_YAML__: JSON.stringify(yamlText) },
     packager: 'npm',
   };

@@ -36,5 +36,13 @@ function load(resolveVariable) {
 
 module.exports = async ({ resolveVariable }) => {
   const { roles } = await load(resolveVariable);
-  return { resources: { Resources: roles } };
+  const list = async (name) =>
+    String(await resolveVariable(`self:custom.dbap.${name}`))
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  return {
+    resources: { Resources: roles },
+    vpc: { subnetIds: await list('vpcSubnetIds'), securityGroupIds: await list('vpcSecurityGroupId') },
+  };
 };

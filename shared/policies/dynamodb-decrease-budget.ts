@@ -71,7 +71,12 @@ export function decreaseAllowance(ledger: DecreaseLedger, now: Date): DecreaseAl
   const slot = Math.max(t, hourAfterLast);
   if (slot >= dayEnd) {
     // Next day: the count resets at midnight, so a decrease is possible at 00:00 UTC.
-    return { allowedNow: false, nextSlotAt: new Date(dayEnd).toISOString(), usedToday: used, remainingToday: 0 };
+    return {
+      allowedNow: false,
+      nextSlotAt: new Date(dayEnd).toISOString(),
+      usedToday: used,
+      remainingToday: 0,
+    };
   }
   return {
     allowedNow: slot <= t,

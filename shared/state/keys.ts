@@ -5,11 +5,13 @@ import type { Decision, TunerName } from '../core/model.ts';
 export const keys = {
   decision: (id: string) => ({ pk: `decision#${id}`, sk: 'decision' }),
   resource: (tuner: TunerName, resourceId: string) => `res#${tuner}#${resourceId}`,
-  day: (iso: string) => `day#${iso.slice(0, 10)}`,
+  day: (iso: string) => `day#${new Date(iso).toISOString().slice(0, 10)}`,
   lock: (resourceId: string) => ({ pk: `lock#${resourceId}`, sk: 'lock' }),
   idempotency: (key: string) => ({ pk: `idem#${key}`, sk: 'idem' }),
   created: (resourceId: string) => ({ pk: `created#${resourceId}`, sk: 'created' }),
 } as const;
+
+export { countsAsChange } from '../core/guards.ts';
 
 /** Newest decisions returned as a resource's history. */
 export const RECENT_DECISIONS = 20;
@@ -31,14 +33,16 @@ export function isExpired(expiresAt: number | undefined, now: Date): boolean {
 /** Every UTC day (YYYY-MM-DD) from since to until inclusive, for the byDay index. */
 export function daysBetween(since: string, until: string): string[] {
   const days: string[] = [];
-  const start = Date.parse(`${since.slice(0, 10)}T00:00:00.000Z`);
+  const from = Date.parse(since);
   const end = Date.parse(until);
-  if (Number.isNaN(start) || Number.isNaN(end)) throw new RangeError(`invalid time window ${since}..${until}`);
+  if (Number.isNaN(from) || Number.isNaN(end)) throw new RangeError(`invalid time window ${since}..${until}`);
+  // UTC days, whatever offset the caller wrote the window in.
+  const start = Date.parse(`${new Date(from).toISOString().slice(0, 10)}T00:00:00.000Z`);
   for (let t = start; t <= end; t += 86_400_000) days.push(new Date(t).toISOString().slice(0, 10));
   return days;
 }
 
-/** since inclusive, until exclusive (ISO strings compare as times when both are UTC `Z`). */
+/** since inclusive, until exclusive, compared as times. */
 export function inWindow(decision: Decision, since: string, until: string | undefined): boolean {
   const at = Date.parse(decision.at);
   return at >= Date.parse(since) && (until === undefined || at < Date.parse(until));

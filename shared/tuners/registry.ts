@@ -1,5 +1,5 @@
 import type { Adapter, AlarmSpec, Target, TunerEntry } from '../core/contracts.ts';
-import type { TunerName } from '../core/model.ts';
+import type { ResourceRef, TunerName } from '../core/model.ts';
 
 /**
  * Every tuner registers here what the rest of the system needs from it:
@@ -12,12 +12,15 @@ export interface TunerRegistration {
   run: TunerEntry;
   adapter?: Adapter;
   alarms?: (targets: Target[]) => Promise<AlarmSpec[]> | AlarmSpec[];
+  /** Consent facts (tags, managed/created/opted out) of one resource, for `revert`; else the Tagging API is asked. */
+  target?: (ref: ResourceRef) => Promise<Target | undefined>;
 }
 
 export type TunerLoader = () => Promise<TunerRegistration>;
 
 export const tuners: Partial<Record<TunerName, TunerLoader>> = {
   // iops: async () => (await import('./iops.ts')).registration,
+  replicas: async () => (await import('./replicas.ts')).registration,
 };
 
 export async function loadTuner(name: TunerName): Promise<TunerRegistration | undefined> {

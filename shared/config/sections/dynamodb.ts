@@ -19,8 +19,10 @@ export const dynamodbModeAdvisorSection = z
     minHoursBetweenSwitches: z.number().min(0).max(24 * 30).default(24),
     /** Our own cap on switches to on-demand in a rolling 24 h; AWS allows 4. */
     maxSwitchesToOnDemandPer24h: z.number().int().min(0).max(4).default(1),
-    /** Minimum share of the lookback that must have data before advising. */
+    /** Share of the periods in the history that must have data before advising. */
     minCoverage: z.number().min(0).max(1).default(0.5),
+    /** Hours of use needed before advising (a bursty new table goes on-demand early). */
+    minHistoryHours: z.number().min(1).max(14 * 24).default(6),
   })
   .strict();
 
@@ -29,9 +31,9 @@ export const dynamodbPrewarmSection = z
   .object({
     enabled: z.boolean().default(true),
     /** Raise capacity this many minutes before an expected peak. */
-    leadMinutes: z.number().int().min(1).max(120).default(10),
+    leadMinutes: z.number().int().min(1).max(120).default(5),
     /** Keep the pre-warm this long after the expected peak start before releasing it. */
-    holdMinutes: z.number().int().min(1).max(24 * 60).default(30),
+    holdMinutes: z.number().int().min(1).max(24 * 60).default(5),
     /** Shortest and longest period searched for recurrence (minutes). */
     minPeriodMinutes: z.number().int().min(5).default(10),
     maxPeriodMinutes: z
@@ -52,7 +54,7 @@ export const dynamodbPrewarmSection = z
       .int()
       .min(60)
       .max(15 * 24 * 60)
-      .default(8 * 24 * 60),
+      .default(15 * 24 * 60),
   })
   .strict();
 
@@ -73,7 +75,7 @@ export const dynamodbSection = z
     targetUtilization: z.number().min(0.2).max(0.9).default(0.7),
     minCapacity: z.number().int().min(1).default(1),
     maxCapacity: z.number().int().min(1).max(40_000).default(40_000),
-    scaleDownStabilizationMinutes: z.number().int().min(0).default(60),
+    scaleDownStabilizationMinutes: z.number().int().min(0).default(15),
     decreaseReserve: z.number().int().min(0).max(27).default(2),
     /** Minutes of recent metrics a scale-up looks at (the peak within them). */
     lookbackMinutes: z.number().int().min(1).max(60).default(5),
@@ -98,17 +100,18 @@ export const dynamodbSection = z
       minHoursBetweenSwitches: 24,
       maxSwitchesToOnDemandPer24h: 1,
       minCoverage: 0.5,
+      minHistoryHours: 6,
     }),
     prewarm: dynamodbPrewarmSection.default({
       enabled: true,
-      leadMinutes: 10,
-      holdMinutes: 30,
+      leadMinutes: 5,
+      holdMinutes: 5,
       minPeriodMinutes: 10,
       maxPeriodMinutes: 7 * 24 * 60,
       minOccurrences: 2,
       peakFactor: 2,
       minCorrelation: 0.3,
-      historyMinutes: 8 * 24 * 60,
+      historyMinutes: 15 * 24 * 60,
     }),
   })
   .strict();

@@ -1,26 +1,68 @@
 import { z } from 'zod';
 import { tunerBase } from '../common.ts';
 
-/** Provisioned IOPS tuner (owned by the IOPS issue; extend here). */
+/**
+ * Provisioned IOPS tuner (issue 8). Every threshold the policy (shared/policies/iops.ts) uses
+ * lives here with its default; the AWS rules themselves are in shared/aws/rds-storage-limits.ts.
+ */
 export const iopsSection = z
   .object({
     ...tunerBase,
+    /** Raise so that peak demand sits at this fraction of the provisioned IOPS. */
     targetUtilization: z.number().gt(0).max(1).default(0.7),
+    /**
+     * Utilization for a peak history already showed for the coming lock-out (the same hours a day
+     * earlier, the stabilization window): it is known, so less headroom than for a surprise.
+     */
+    forecastUtilization: z.number().gt(0).max(1).default(0.95),
+    /** Raise only when the needed IOPS exceed the current by more than this fraction (HPA-style band). */
+    tolerance: z.number().min(0).max(1).default(0.1),
+    /** Lower only when the needed IOPS are below the current by more than this fraction. */
+    scaleDownTolerance: z.number().min(0).max(0.9).default(0.25),
+    /** Lower only when it saves at least this much per month (a change locks storage for >= 6 h). */
+    minMonthlySavingUsd: z.number().min(0).default(5),
     minIops: z.number().int().min(100).default(1000),
     maxIops: z.number().int().min(100).max(256_000).default(64_000),
+    /** Ceiling on the instance's monthly storage + IOPS (+ gp3 throughput) bill, in USD. */
     monthlyCostCeilingUsd: z.number().min(0).optional(),
+    /** Window of the raise decision (the recent peak), read at 60 s. */
     lookbackMinutes: z
       .number()
       .int()
       .min(5)
       .max(60 * 24 * 14)
       .default(60),
+    /** Lower only after this long a stretch of low use (its peak is the floor). */
     scaleDownStabilizationMinutes: z
       .number()
       .int()
       .min(0)
-      .default(24 * 60),
+      .max(60 * 24 * 14)
+      .default(180),
+    /**
+     * A storage change locks further changes for 6 h or longer (aws-facts.md): never go below the
+     * peak forecast for this long (same hours a day earlier, and the recent peak). Minimum 6 h.
+     */
+    lockoutForecastHours: z.number().min(6).max(72).default(6),
+    /** Utilization at which the storage is considered saturated (served IOPS hit the ceiling). */
+    saturationUtilization: z.number().gt(0).max(1).default(0.95),
+    /** Largest single raise, as a factor of the current IOPS, when demand hides behind saturation. */
+    maxRaiseFactor: z.number().min(1).max(20).default(10),
+    /** Fallback for the unsaturated Read/WriteLatency when history has none (ms). */
+    normalLatencyMs: z.number().gt(0).default(2),
+    /** gp2: BurstBalance below this (percent) is draining (aws-facts.md: alarm < 20%). */
+    burstBalanceLowPercent: z.number().min(0).max(100).default(20),
+    /** EBSIOBalance% below this means the instance class, not the storage, is the limit. */
+    ebsBalanceLowPercent: z.number().min(0).max(100).default(20),
+    /** Demand at this fraction of the class's EBS maximum means the class is the limit. */
+    classLimitUtilization: z.number().gt(0).max(1).default(0.95),
+    /** Alarm fast path: DiskQueueDepth above this (aws-facts.md: alarm > 64). */
+    diskQueueDepthAlarm: z.number().gt(0).default(64),
+    /** Alarm fast path: Read/WriteLatency above this, in seconds (aws-facts.md: expect < 10 ms). */
+    latencyAlarmSeconds: z.number().gt(0).default(0.02),
     allowStorageGrowthForIops: z.boolean().default(false),
     allowStorageTypeChange: z.boolean().default(false),
   })
   .strict();
+
+export type IopsSection = z.infer<typeof iopsSection>;

@@ -2,8 +2,12 @@ import { z } from 'zod';
 import { tunerBase } from '../common.ts';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24 h, UTC)');
-const instanceClass = z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an instance class such as db.r6g.large');
-const availabilityZone = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'an availability zone such as us-east-1a');
+const instanceClass = z
+  .string()
+  .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an instance class such as db.r6g.large');
+const availabilityZone = z
+  .string()
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'an availability zone such as us-east-1a');
 
 /**
  * Read routing for a plain RDS source: a weighted CNAME record set in a private hosted zone that
@@ -49,6 +53,11 @@ const overridable = {
   scaleInStabilizationMinutes: z.number().int().min(0),
   maxReplicaLagSeconds: z.number().min(0),
   drainConnectionThreshold: z.number().int().min(0),
+  /**
+   * A replica being created always counts as a reader. true: no second add until it is available;
+   * false: add more only when the demand needs more readers than exist, those being created included.
+   */
+  waitForCreatingReplicas: z.boolean(),
   /** Instance classes for new readers, in order of preference (fallbacks on InsufficientDBInstanceCapacity). */
   instanceClasses: z.array(instanceClass),
   /** Availability zones to try, in order (fallbacks on InsufficientDBInstanceCapacity); empty = let RDS pick. */
@@ -65,6 +74,7 @@ export const replicaSourceSchema = z
     scaleInStabilizationMinutes: overridable.scaleInStabilizationMinutes.optional(),
     maxReplicaLagSeconds: overridable.maxReplicaLagSeconds.optional(),
     drainConnectionThreshold: overridable.drainConnectionThreshold.optional(),
+    waitForCreatingReplicas: overridable.waitForCreatingReplicas.optional(),
     instanceClasses: overridable.instanceClasses.optional(),
     availabilityZones: overridable.availabilityZones.optional(),
     routing: replicaRoutingSchema.optional(),
@@ -87,10 +97,11 @@ export const replicasSection = z
     scaleInStabilizationMinutes: overridable.scaleInStabilizationMinutes.default(30),
     maxReplicaLagSeconds: overridable.maxReplicaLagSeconds.default(60),
     drainConnectionThreshold: overridable.drainConnectionThreshold.default(5),
+    waitForCreatingReplicas: overridable.waitForCreatingReplicas.default(false),
     instanceClasses: overridable.instanceClasses.default([]),
     availabilityZones: overridable.availabilityZones.default([]),
     /** Metric window the policy reads (minutes, 60 s periods). */
-    lookbackMinutes: z.number().int().min(1).max(60).default(5),
+    lookbackMinutes: z.number().int().min(1).max(60).default(3),
     /** The account's DB instance quota when DescribeAccountAttributes cannot be read (aws-facts.md: 40). */
     accountInstanceQuota: z.number().int().min(1).default(40),
     /** Per cluster id (Aurora) or source DB instance id (plain RDS) overrides, routing and schedules. */

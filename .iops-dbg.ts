@@ -1,0 +1,10 @@
+import { runBacktest } from './shared/backtest/engine.ts';
+import { parseOptions } from './shared/backtest/options.ts';
+import { readTraceFile } from './shared/backtest/trace.ts';
+const trace = readTraceFile('iops', process.argv[2] ?? '');
+const report = await runBacktest({ trace, options: parseOptions({}) });
+const cap = report.series.capacity['db-autopilot'];
+const c = cap ? Object.values(cap)[0] ?? [] : [];
+const out: string[] = [];
+for (let i = 0; i < c.length; i += 60) out.push(`${i/60}:${c[i]}/${Math.round(Math.max(...trace.iops.slice(i, i+60)))}`);
+console.log(out.join(' '));

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { scheduledEventSchema, toRunRequest } from '../shared/core/invocation.ts';
+import { lambdaHandler } from '../shared/handler/wrap.ts';
+import { doctorSchema, manualMaintenanceSchema, runDoctorCommand, runMaintenanceTuner } from '../shared/postgres/tuner.ts';
+
+/**
+ * PostgreSQL VACUUM / ANALYZE where and when needed. Runs inside the databases' VPC (see
+ * shared/postgres/README.md), records its decisions in the state table; the report function
+ * posts them. Events:
+ * - the EventBridge schedule (events/pg-maintenance-scheduled.json): every configured database;
+ * - a manual run (events/pg-maintenance-manual-dry-run.json):
+ *   `{ "database": "orders", "tables": ["public.line_items"], "dryRun": true, "analyzeOnly": false }`;
+ * - `{ "command": "doctor", "database": "orders" }` (events/pg-maintenance-doctor.json): what is missing.
+ */
+export const pgMaintenanceEventSchema = z.union([scheduledEventSchema, doctorSchema, manualMaintenanceSchema], {
+  error:
+    'expected an EventBridge "Scheduled Event", { "command": "doctor", "database": "..." } or { "database": "...", "dryRun": true|false, "tables"?: [...], "analyzeOnly"?: false }',
+});
+
+export const handler = lambdaHandler('pg-maintenance', pgMaintenanceEventSchema, async (event, ctx) => {
+  if ('source' in event) {
+    return runMaintenanceTuner({ request: toRunRequest(event, ctx.requestId, ctx.remainingMs) });
+  }
+  if ('command' in event) return runDoctorCommand(event.database);
+  return runMaintenanceTuner({
+    request: {
+      trigger: 'manual',
+      dryRun: event.dryRun,
+      override: event.override,
+      idempotencyKey: event.idempotencyKey ? `manual:${event.idempotencyKey}` : `manual:${ctx.requestId}`,
+      remainingMs: ctx.remainingMs,
+    },
+    database: event.database,
+    tables: event.tables,
+    analyzeOnly: event.analyzeOnly,
+  });
+});

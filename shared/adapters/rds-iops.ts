@@ -1,0 +1,375 @@
+/**
+ * How an IOPS (or storage-type) change is applied to an RDS instance. Thin: one Action in,
+ * DescribeDBInstances / DescribeEvents / DescribeValidDBInstanceModifications / ModifyDBInstance
+ * out, SDK errors turned into a typed ActResult.
+ *
+ * Defence in depth behind the executor's guards (a `revert` replays an undo without the policy's
+ * rules, and the world may have moved since the plan), re-checked on live state:
+ * - only `available` or `storage-full` instances (aws-facts.md, statuses);
+ * - never while PendingModifiedValues holds anything but storage: ApplyImmediately=true would
+ *   apply it too (aws-facts.md: a queued instance-class change reboots the database now);
+ * - not while storage is optimizing, not within 6 h of a storage change, at most 4 per 24 h,
+ *   counting RDS events (autoscaling, people) (aws-facts.md, RDS storage);
+ * - AllocatedStorage and Iops together, StorageThroughput too on gp3 (aws-facts.md;
+ *   cloud-custodian #6588, #8725), ApplyImmediately=true;
+ * - validated against DescribeValidDBInstanceModifications before ModifyDBInstance;
+ * - storage never grown only to unlock IOPS unless `allowStorageGrowthForIops` (aws-facts.md).
+ */
+import {
+  type DBInstance,
+  DBInstanceNotFoundFault,
+  DescribeDBInstancesCommand,
+  DescribeEventsCommand,
+  DescribeValidDBInstanceModificationsCommand,
+  InsufficientDBInstanceCapacityFault,
+  InvalidDBInstanceStateFault,
+  ModifyDBInstanceCommand,
+  ProvisionedIopsNotAvailableInAZFault,
+  type RDSClient,
+  RDSServiceException,
+  StorageQuotaExceededFault,
+  StorageTypeNotSupportedFault,
+  type ValidStorageOptions,
+} from '@aws-sdk/client-rds';
+import { z } from 'zod';
+import { aws } from '../aws/clients.ts';
+import { asStorageType, STORAGE_CHANGE_DAY_MS } from '../aws/rds-storage-limits.ts';
+import { clock } from '../core/clock.ts';
+import type { Adapter } from '../core/contracts.ts';
+import { publicMessage } from '../core/errors.ts';
+import type { Action, ActResult } from '../core/model.ts';
+import {
+  buildStorageLedger,
+  deferredUntil,
+  type RdsEventLike,
+  storageChangeRules,
+} from '../policies/iops-ledger.ts';
+
+export interface IopsAdapterOptions {
+  rds?: () => RDSClient;
+  now?: () => Date;
+  allowStorageGrowthForIops?: boolean;
+}
+
+/** When AWS says "not now" without saying until when: look again after this long. */
+export const RETRY_STATE_MS = 30 * 60_000;
+export const RETRY_CAPACITY_MS = 60 * 60_000;
+export const RETRY_THROTTLE_MS = 5 * 60_000;
+
+/** The parameters a set-iops / set-storage-type action (or its recorded undo) carries. */
+const paramsSchema = z
+  .object({
+    AllocatedStorage: z.number().int().positive().optional(),
+    Iops: z.number().int().positive().optional(),
+    StorageThroughput: z.number().int().positive().optional(),
+    StorageType: z.enum(['gp2', 'gp3', 'io1', 'io2']).optional(),
+    growsStorage: z.boolean().optional(),
+  })
+  .passthrough();
+
+export function createIopsAdapter(options: IopsAdapterOptions = {}): Adapter {
+  const rds = options.rds ?? (() => aws().rds);
+  const now = options.now ?? (() => clock().now());
+  return async (action: Action): Promise<ActResult> => {
+    if (action.kind !== 'set-iops' && action.kind !== 'set-storage-type') {
+      return { status: 'skipped', reason: `the IOPS adapter does not apply "${action.kind}" actions` };
+    }
+    const parsed = paramsSchema.safeParse(action.params ?? {});
+    if (!parsed.success) {
+      const where = parsed.error.issues.map((i) => `params.${i.path.join('.')}: ${i.message}`).join('; ');
+      return { status: 'failed', reason: `invalid action parameters: ${where}` };
+    }
+    const params = parsed.data;
+    const id = action.resource.id;
+    const t = now();
+    const later = (ms: number) => new Date(t.getTime() + ms).toISOString();
+    try {
+      const client = rds();
+      const described = await client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+      const instance = described.DBInstances?.[0];
+      if (!instance) return { status: 'skipped', reason: `${id} no longer exists` };
+
+      const live = await liveRules(client, instance, t);
+      if (live) return live;
+
+      const plan = modification(action, params, instance, options.allowStorageGrowthForIops === true);
+      if ('status' in plan) return plan;
+
+      const valid = await client.send(
+        new DescribeValidDBInstanceModificationsCommand({ DBInstanceIdentifier: id }),
+      );
+      const problem = checkValid(valid.ValidDBInstanceModificationsMessage?.Storage ?? [], plan);
+      if (problem) {
+        return {
+          status: 'skipped',
+          reason: `DescribeValidDBInstanceModifications does not allow it: ${problem}`,
+        };
+      }
+      const result = await client.send(
+        new ModifyDBInstanceCommand({
+          DBInstanceIdentifier: id,
+          AllocatedStorage: plan.allocatedStorage,
+          ...(plan.iops !== undefined ? { Iops: plan.iops } : {}),
+          ...(plan.storageThroughput !== undefined ? { StorageThroughput: plan.storageThroughput } : {}),
+          ...(plan.storageType !== instance.StorageType ? { StorageType: plan.storageType } : {}),
+          ApplyImmediately: true,
+        }),
+      );
+      const status = result.DBInstance?.DBInstanceStatus ?? 'modifying';
+      const what = [
+        `AllocatedStorage ${plan.allocatedStorage}`,
+        plan.iops !== undefined ? `Iops ${plan.iops}` : '',
+        plan.storageThroughput !== undefined ? `StorageThroughput ${plan.storageThroughput}` : '',
+        plan.storageType !== instance.StorageType ? `StorageType ${plan.storageType}` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
+      return {
+        status: 'applied',
+        detail: `ModifyDBInstance accepted (${what}, ApplyImmediately); status ${status}`,
+      };
+    } catch (error) {
+      return mapRdsError(error, later);
+    }
+  };
+}
+
+/** The default adapter, on the module-level RDS client (simulated account and tests inject theirs). */
+export const iopsAdapter: Adapter = createIopsAdapter();
+
+interface Modification {
+  allocatedStorage: number;
+  iops?: number;
+  storageThroughput?: number;
+  storageType: string;
+}
+
+function modification(
+  action: Action,
+  params: z.infer<typeof paramsSchema>,
+  instance: DBInstance,
+  allowGrowth: boolean,
+): Modification | ActResult {
+  const currentGiB = instance.AllocatedStorage ?? 0;
+  const storageType = params.StorageType ?? instance.StorageType ?? 'io1';
+  const iops =
+    params.Iops ?? (action.kind === 'set-iops' && typeof action.to === 'number' ? action.to : undefined);
+  if (action.kind === 'set-iops' && iops === undefined) {
+    return { status: 'failed', reason: 'set-iops without an IOPS value (params.Iops)' };
+  }
+  // Storage never shrinks; autoscaling may have grown it since the plan: send the larger size.
+  const planned = params.AllocatedStorage ?? currentGiB;
+  if (planned > currentGiB && !allowGrowth) {
+    return {
+      status: 'skipped',
+      reason: `would grow storage ${currentGiB} -> ${planned} GiB to unlock IOPS; allowStorageGrowthForIops is off (a one-way full data copy, aws-facts.md)`,
+    };
+  }
+  const allocatedStorage = Math.max(planned, currentGiB);
+  const gp3 = storageType === 'gp3';
+  const storageThroughput = gp3 ? (params.StorageThroughput ?? instance.StorageThroughput) : undefined;
+  // io1/io2 (and gp3 that carries IOPS) need AllocatedStorage and Iops together (aws-facts.md).
+  const sendIops = storageType === 'io1' || storageType === 'io2' || (gp3 && iops !== undefined);
+  return {
+    allocatedStorage,
+    iops: sendIops ? (iops ?? instance.Iops) : undefined,
+    storageThroughput: sendIops || gp3 ? storageThroughput : undefined,
+    storageType,
+  };
+}
+
+/** The storage-change rules on live state: status, optimization, pending, 6 h, 4 per 24 h. */
+async function liveRules(client: RDSClient, instance: DBInstance, t: Date): Promise<ActResult | undefined> {
+  let events: RdsEventLike[] = [];
+  try {
+    const out = await client.send(
+      new DescribeEventsCommand({
+        SourceIdentifier: instance.DBInstanceIdentifier,
+        SourceType: 'db-instance',
+        StartTime: new Date(t.getTime() - STORAGE_CHANGE_DAY_MS),
+        EndTime: t,
+      }),
+    );
+    events = (out.Events ?? []).map((e) => ({
+      date: (e.Date ?? t).toISOString(),
+      message: e.Message ?? '',
+      categories: e.EventCategories,
+    }));
+  } catch {
+    // DescribeEvents is a second source next to the state table's records and the policy's rules;
+    // without it the status, optimization and pending checks below still hold.
+  }
+  const ledger = buildStorageLedger({
+    instance: {
+      status: instance.DBInstanceStatus ?? 'unknown',
+      storageOperationStatus: instance.StorageOperationStatus,
+      percentProgress:
+        instance.StorageOperationPercentProgress ??
+        (instance.PercentProgress !== undefined ? Number(instance.PercentProgress) : undefined),
+      pendingModifiedValues: instance.PendingModifiedValues as Record<string, unknown> | undefined,
+    },
+    events,
+    decisions: [],
+  });
+  const rules = storageChangeRules(ledger, t).filter((r) => r.verdict !== 'ok');
+  if (rules.length === 0) return undefined;
+  return {
+    status: 'deferred',
+    until: deferredUntil(rules) ?? new Date(t.getTime() + RETRY_STATE_MS).toISOString(),
+    reason: rules.map((r) => `${r.rule}: ${r.reason ?? r.verdict}`).join('; '),
+  };
+}
+
+function inRanges(
+  value: number,
+  ranges: Array<{ From?: number; To?: number; Step?: number }> | undefined,
+): boolean {
+  if (!ranges || ranges.length === 0) return true;
+  return ranges.some((r) => {
+    const from = r.From ?? Number.NEGATIVE_INFINITY;
+    const to = r.To ?? Number.POSITIVE_INFINITY;
+    if (value < from || value > to) return false;
+    return !r.Step || r.Step <= 1 || Number.isNaN(from) || (value - from) % r.Step === 0;
+  });
+}
+
+/** Undefined when the modification is inside what DescribeValidDBInstanceModifications returned. */
+export function checkValid(options: ValidStorageOptions[], m: Modification): string | undefined {
+  const type = asStorageType(m.storageType) ?? m.storageType;
+  const opts = options.filter((o) => o.StorageType === type);
+  if (opts.length === 0) return `storage type ${type} is not offered for this instance`;
+  const problems: string[] = [];
+  for (const o of opts) {
+    const p: string[] = [];
+    if (!inRanges(m.allocatedStorage, o.StorageSize))
+      p.push(`size ${m.allocatedStorage} GiB outside ${fmt(o.StorageSize)}`);
+    if (m.iops !== undefined) {
+      if (!inRanges(m.iops, o.ProvisionedIops)) p.push(`IOPS ${m.iops} outside ${fmt(o.ProvisionedIops)}`);
+      const ratio = m.iops / m.allocatedStorage;
+      if (
+        !inRanges(
+          ratio,
+          o.IopsToStorageRatio?.map((r) => ({ From: r.From, To: r.To })),
+        )
+      )
+        p.push(`IOPS/GiB ${ratio.toFixed(2)} outside ${fmt(o.IopsToStorageRatio)}`);
+    }
+    if (m.storageThroughput !== undefined) {
+      if (!inRanges(m.storageThroughput, o.ProvisionedStorageThroughput))
+        p.push(`throughput ${m.storageThroughput} MiB/s outside ${fmt(o.ProvisionedStorageThroughput)}`);
+      if (m.iops !== undefined) {
+        const tr = m.storageThroughput / m.iops;
+        if (
+          !inRanges(
+            tr,
+            o.StorageThroughputToIopsRatio?.map((r) => ({ From: r.From, To: r.To })),
+          )
+        )
+          p.push(`throughput/IOPS ${tr.toFixed(3)} outside ${fmt(o.StorageThroughputToIopsRatio)}`);
+      }
+    }
+    if (p.length === 0) return undefined;
+    problems.push(...p);
+  }
+  return problems.join('; ');
+}
+
+function fmt(ranges: Array<{ From?: number; To?: number }> | undefined): string {
+  return (ranges ?? []).map((r) => `${r.From ?? '?'}-${r.To ?? '?'}`).join(', ') || '(none)';
+}
+
+/**
+ * RDS errors seen in the wild (aws-facts.md, RDS storage) and what each means for this change.
+ * By class where the client defines one, else by `name` (InvalidParameterCombination has no
+ * class); the InvalidParameterCombination variants only differ in their message, so those are
+ * matched on the message (source: cloud-custodian #6588, #8725 and the RDS User Guide texts).
+ */
+export function mapRdsError(error: unknown, later: (ms: number) => string): ActResult {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof InvalidDBInstanceStateFault) {
+    return {
+      status: 'deferred',
+      until: later(RETRY_STATE_MS),
+      reason: `instance not in available state: ${message}`,
+    };
+  }
+  if (error instanceof DBInstanceNotFoundFault) {
+    return { status: 'skipped', reason: `instance not found: ${message}` };
+  }
+  if (error instanceof InsufficientDBInstanceCapacityFault) {
+    return {
+      status: 'deferred',
+      until: later(RETRY_CAPACITY_MS),
+      reason: `AWS lacks capacity now: ${message}`,
+    };
+  }
+  if (error instanceof StorageQuotaExceededFault) {
+    return {
+      status: 'failed',
+      code: 'StorageQuotaExceeded',
+      reason: `the account's storage quota is reached (raise it in Service Quotas): ${message}`,
+    };
+  }
+  if (error instanceof ProvisionedIopsNotAvailableInAZFault) {
+    return {
+      status: 'failed',
+      code: 'ProvisionedIopsNotAvailableInAZ',
+      reason: `Provisioned IOPS are not available in this instance's Availability Zone: ${message}`,
+    };
+  }
+  if (error instanceof StorageTypeNotSupportedFault) {
+    return { status: 'skipped', reason: `storage type not supported for this instance: ${message}` };
+  }
+  if (error instanceof RDSServiceException || error instanceof Error) {
+    const name = error.name;
+    if (name === 'InvalidParameterCombination') {
+      if (/no modifications were requested/i.test(message)) {
+        return { status: 'skipped', reason: `already at the requested storage settings: ${message}` };
+      }
+      if (/being optimized|optimiz/i.test(message)) {
+        return {
+          status: 'deferred',
+          until: later(RETRY_STATE_MS),
+          reason: `a previous storage change is still being optimized: ${message}`,
+        };
+      }
+      if (/six hours|6 hours/i.test(message)) {
+        return {
+          status: 'deferred',
+          until: later(RETRY_STATE_MS),
+          reason: `the storage-change wait has not passed: ${message}`,
+        };
+      }
+      if (/less than 400|storage size less than/i.test(message)) {
+        return { status: 'skipped', reason: `IOPS cannot be set at this storage size: ${message}` };
+      }
+      return { status: 'failed', code: name, reason: `rejected by RDS: ${message}` };
+    }
+    if (name === 'StorageQuotaExceeded' || name === 'ProvisionedIopsNotAvailableInAZ') {
+      return { status: 'failed', code: name, reason: message };
+    }
+    if (name === 'InvalidDBInstanceState') {
+      return {
+        status: 'deferred',
+        until: later(RETRY_STATE_MS),
+        reason: `instance not in available state: ${message}`,
+      };
+    }
+    if (name === 'InsufficientDBInstanceCapacity') {
+      return {
+        status: 'deferred',
+        until: later(RETRY_CAPACITY_MS),
+        reason: `AWS lacks capacity now: ${message}`,
+      };
+    }
+    if (name === 'Throttling' || name === 'ThrottlingException' || name === 'RequestLimitExceeded') {
+      return {
+        status: 'deferred',
+        until: later(RETRY_THROTTLE_MS),
+        reason: `RDS throttled the request: ${message}`,
+      };
+    }
+    return { status: 'failed', code: name, reason: publicMessage(error) };
+  }
+  return { status: 'failed', reason: publicMessage(error) };
+}

@@ -1,0 +1,318 @@
+import type { Config } from '../config/schema.ts';
+import { createAuroraAutoScaling } from './baselines/aurora-autoscaling.ts';
+import { createAwsDynamodbTargetTracking } from './baselines/dynamodb-target-tracking.ts';
+import { oracleDynamodb, oracleIops, oracleReplicas } from './baselines/oracle.ts';
+import { staticPeakDynamodb, staticPeakIops, staticPeakReplicas } from './baselines/static-peak.ts';
+import { historyView } from './history.ts';
+import { DynamodbModel } from './models/dynamodb.ts';
+import { IopsModel } from './models/iops.ts';
+import { ReplicasModel } from './models/replicas.ts';
+import { type BacktestOptions, type Prices, prices as pricesOf } from './options.ts';
+import type { BacktestPolicy, CreateAutopilotPolicy, PolicyContext } from './plugins/types.ts';
+import type {
+  BacktestReport,
+  CapacitySeries,
+  ChangeResult,
+  Kind,
+  ObservationOf,
+  PolicyMetrics,
+  PolicyName,
+  PolicyResult,
+  PolicyRun,
+  PolicyUnavailable,
+  RequestOf,
+  StateOf,
+  Trace,
+  TraceOf,
+} from './types.ts';
+import { traceLength } from './types.ts';
+
+/**
+ * The harness: replays a trace minute by minute through each policy, every policy through an
+ * identical, fresh capacity model (same rules, delays, prices), and scores them alike.
+ */
+
+/** One kind's model, seen through a common shape. */
+interface SimModel<K extends Kind> {
+  begin(t: number): void;
+  state(): StateOf<K>;
+  request(req: RequestOf<K>): ChangeResult;
+  serve(t: number): ObservationOf<K>;
+  capacity(): Record<string, number>;
+  metrics(): PolicyMetrics;
+}
+
+function pct(part: number, whole: number): number {
+  return whole > 0 ? (100 * part) / whole : 0;
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+type Binding<K extends Kind> = {
+  /** Where every policy that does not know the trace starts: first minute's demand / target. */
+  defaultInitial(trace: TraceOf<K>, options: BacktestOptions): RequestOf<K>;
+  create(trace: TraceOf<K>, options: BacktestOptions, prices: Prices, initial: RequestOf<K>): SimModel<K>;
+  demandSeries(trace: TraceOf<K>): CapacitySeries;
+};
+
+const dynamodbBinding: Binding<'dynamodb'> = {
+  defaultInitial(trace, options) {
+    const o = options.dynamodb;
+    const start = (v: number | undefined): number =>
+      Math.min(o.maxCapacity, Math.max(o.minCapacity, Math.ceil((v ?? 0) / o.targetUtilization)));
+    return { read: start(trace.read[0]), write: start(trace.write[0]) };
+  },
+  create(trace, options, prices, initial) {
+    const model = new DynamodbModel(options, prices, {
+      read: initial.read ?? 1,
+      write: initial.write ?? 1,
+      mode: initial.mode,
+    });
+    return {
+      begin: (t) => model.begin(t),
+      state: () => model.state(),
+      request: (r) => model.request(r),
+      serve: (t) => model.serve(trace.read[t] ?? 0, trace.write[t] ?? 0),
+      capacity: () => model.capacity(),
+      metrics() {
+        const x = model.totals;
+        return {
+          available: true,
+          unservedPct: round(pct(x.unservedUnits, x.demandUnits), 4),
+          saturationMinutes: x.saturationMinutes,
+          cost: round(x.provisionedCost + x.onDemandCost, 4),
+          changes: x.changes,
+          refused: x.refused,
+          detail: {
+            demand: round(x.demandUnits, 2),
+            unserved: round(x.unservedUnits, 2),
+            readUnservedPct: round(pct(x.readUnserved, x.readDemand), 4),
+            writeUnservedPct: round(pct(x.writeUnserved, x.writeDemand), 4),
+            decreases: x.decreases,
+            onDemandMinutes: x.onDemandMinutes,
+            provisionedCost: round(x.provisionedCost, 4),
+            onDemandCost: round(x.onDemandCost, 4),
+          },
+        };
+      },
+    };
+  },
+  demandSeries: (trace) => ({ read: trace.read, write: trace.write }),
+};
+
+const iopsBinding: Binding<'iops'> = {
+  defaultInitial(trace, options) {
+    const o = options.iops;
+    return {
+      iops: Math.min(o.maxIops, Math.max(o.minIops, Math.ceil((trace.iops[0] ?? 0) / o.targetUtilization))),
+    };
+  },
+  create(trace, options, prices, initial) {
+    const model = new IopsModel(options, prices, initial.iops);
+    return {
+      begin: (t) => model.begin(t),
+      state: () => model.state(),
+      request: (r) => model.request(r),
+      serve: (t) => model.serve(trace.iops[t] ?? 0),
+      capacity: () => ({ iops: model.capacity() }),
+      metrics() {
+        const x = model.totals;
+        return {
+          available: true,
+          unservedPct: round(pct(x.unserved, x.demand), 4),
+          saturationMinutes: x.saturationMinutes,
+          cost: round(x.cost, 4),
+          changes: x.changes,
+          refused: x.refused,
+          detail: {
+            demand: round(x.demand, 2),
+            unserved: round(x.unserved, 2),
+            saturationPct: round(pct(x.saturationMinutes, trace.iops.length), 4),
+          },
+        };
+      },
+    };
+  },
+  demandSeries: (trace) => ({ iops: trace.iops }),
+};
+
+const replicasBinding: Binding<'replicas'> = {
+  defaultInitial(trace, options) {
+    const o = options.replicas;
+    return {
+      readers: Math.min(
+        Math.min(15, o.maxReaders),
+        Math.max(o.minReaders, Math.ceil((trace.cpu[0] ?? 0) / o.targetCpuPercent)),
+      ),
+    };
+  },
+  create(trace, options, prices, initial) {
+    const model = new ReplicasModel(options, prices, initial.readers);
+    return {
+      begin: (t) => model.begin(t),
+      state: () => model.state(),
+      request: (r) => model.request(r),
+      serve: (t) => model.serve(trace.cpu[t] ?? 0),
+      capacity: () => ({ readers: model.capacity() }),
+      metrics() {
+        const x = model.totals;
+        return {
+          available: true,
+          unservedPct: round(pct(x.unserved, x.demand), 4),
+          saturationMinutes: x.saturationMinutes,
+          cost: round(x.cost, 4),
+          changes: x.changes,
+          refused: x.refused,
+          detail: {
+            demand: round(x.demand, 2),
+            unserved: round(x.unserved, 2),
+            readerHours: round(x.readerMinutes / 60, 2),
+          },
+        };
+      },
+    };
+  },
+  demandSeries: (trace) => ({ cpu: trace.cpu }),
+};
+
+function binding<K extends Kind>(kind: K): Binding<K> {
+  const all: { [P in Kind]: Binding<P> } = {
+    dynamodb: dynamodbBinding,
+    iops: iopsBinding,
+    replicas: replicasBinding,
+  };
+  return all[kind] as unknown as Binding<K>;
+}
+
+/** Runs one policy over the whole trace through a fresh model. */
+export async function runPolicy<K extends Kind>(
+  trace: TraceOf<K>,
+  policy: BacktestPolicy<K>,
+  options: BacktestOptions,
+): Promise<PolicyRun> {
+  const kind = trace.kind as K;
+  const b = binding(kind);
+  const n = traceLength(trace);
+  const initial = policy.initial ? policy.initial() : b.defaultInitial(trace, options);
+  const model = b.create(trace, options, pricesOf(options), initial);
+  const rows: ObservationOf<K>[] = [];
+  const capacity: CapacitySeries = {};
+  const every = Math.max(1, Math.floor(policy.everyMinutes ?? 1));
+  const start = Date.parse(options.startTime);
+  for (let t = 0; t < n; t++) {
+    model.begin(t);
+    if (t % every === 0) {
+      const ctx: PolicyContext<K> = {
+        kind,
+        minute: t,
+        now: new Date(start + t * 60_000),
+        history: historyView(rows, t),
+        state: Object.freeze(model.state()),
+        options,
+        apply: (req) => model.request(req),
+      };
+      const decided = await policy.decide(ctx);
+      if (decided) {
+        const list = (Array.isArray(decided) ? decided : [decided]) as RequestOf<K>[];
+        for (const req of list) model.request(req);
+      }
+    }
+    rows.push(model.serve(t));
+    for (const [name, value] of Object.entries(model.capacity())) {
+      let series = capacity[name];
+      if (!series) {
+        series = [];
+        capacity[name] = series;
+      }
+      series.push(value);
+    }
+  }
+  return { result: model.metrics(), capacity };
+}
+
+export interface RunBacktestInput<K extends Kind> {
+  trace: TraceOf<K>;
+  options: BacktestOptions;
+  config?: Config;
+  /** Replaces the plugin in shared/backtest/plugins/<kind>.ts (tests, tuner engineers' experiments). */
+  autopilot?: CreateAutopilotPolicy<K>;
+}
+
+async function loadPlugin<K extends Kind>(kind: K): Promise<CreateAutopilotPolicy<K>> {
+  const plugins = {
+    dynamodb: () => import('./plugins/dynamodb.ts'),
+    iops: () => import('./plugins/iops.ts'),
+    replicas: () => import('./plugins/replicas.ts'),
+  } as const;
+  const mod = await plugins[kind]();
+  return mod.createAutopilotPolicy as unknown as CreateAutopilotPolicy<K>;
+}
+
+function isUnavailable<K extends Kind>(p: BacktestPolicy<K> | PolicyUnavailable): p is PolicyUnavailable {
+  return (p as PolicyUnavailable).available === false;
+}
+
+/** The baselines of a kind, in the order of the report (iops has no AWS baseline). */
+export function baselines<K extends Kind>(
+  trace: TraceOf<K>,
+  options: BacktestOptions,
+): Partial<Record<PolicyName, BacktestPolicy<K>>> {
+  const t: Trace = trace;
+  let out: Partial<Record<PolicyName, BacktestPolicy<Kind>>>;
+  switch (t.kind) {
+    case 'dynamodb':
+      out = {
+        'aws-target-tracking': createAwsDynamodbTargetTracking() as BacktestPolicy<Kind>,
+        'static-peak': staticPeakDynamodb(t, options) as BacktestPolicy<Kind>,
+        oracle: oracleDynamodb(t, options) as BacktestPolicy<Kind>,
+      };
+      break;
+    case 'iops':
+      out = {
+        'static-peak': staticPeakIops(t, options) as BacktestPolicy<Kind>,
+        oracle: oracleIops(t, options) as BacktestPolicy<Kind>,
+      };
+      break;
+    case 'replicas':
+      out = {
+        'aws-target-tracking': createAuroraAutoScaling() as BacktestPolicy<Kind>,
+        'static-peak': staticPeakReplicas(t, options) as BacktestPolicy<Kind>,
+        oracle: oracleReplicas(t, options) as BacktestPolicy<Kind>,
+      };
+      break;
+  }
+  return out as Partial<Record<PolicyName, BacktestPolicy<K>>>;
+}
+
+export async function runBacktest<K extends Kind>(input: RunBacktestInput<K>): Promise<BacktestReport> {
+  const { trace, options, config } = input;
+  const kind = trace.kind as K;
+  const policies: Partial<Record<PolicyName, PolicyResult>> = {};
+  const capacity: Partial<Record<PolicyName, CapacitySeries>> = {};
+  const create = input.autopilot ?? (await loadPlugin(kind));
+  const autopilot = await create({ kind, options, config });
+  if (isUnavailable(autopilot)) {
+    policies['db-autopilot'] = { available: false, reason: autopilot.reason };
+  } else {
+    const run = await runPolicy(trace, autopilot, options);
+    policies['db-autopilot'] = run.result;
+    capacity['db-autopilot'] = run.capacity;
+  }
+  for (const [name, policy] of Object.entries(baselines(trace, options)) as Array<
+    [PolicyName, BacktestPolicy<K>]
+  >) {
+    const run = await runPolicy(trace, policy, options);
+    policies[name] = run.result;
+    capacity[name] = run.capacity;
+  }
+  return {
+    kind,
+    trace: trace.source,
+    minutes: traceLength(trace),
+    policies,
+    series: { demand: binding(kind).demandSeries(trace), capacity },
+  };
+}

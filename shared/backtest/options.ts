@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import type { Config } from '../config/schema.ts';
+import { dynamodbSection } from '../config/sections/dynamodb.ts';
+import { iopsSection } from '../config/sections/iops.ts';
+import { replicasSection } from '../config/sections/replicas.ts';
+import { type PriceTable, price, priceTable } from '../pricing.ts';
+
+/**
+ * The knobs of the capacity models and baselines. Every policy runs through the same model
+ * with the same options (fairness). Tuner targets and bounds come from the db-autopilot
+ * configuration (`--config`), the AWS timings are defaults here (override in tests).
+ */
+export const backtestOptionsSchema = z
+  .object({
+    /** Wall-clock time of minute 0 (UTC). Decides where UTC days (the decrease budget) begin. */
+    startTime: z.iso.datetime().default('2026-01-05T00:00:00Z'),
+    dynamodb: z
+      .object({
+        targetUtilization: z.number().min(0.2).max(0.9).default(0.7),
+        minCapacity: z.number().int().min(1).default(1),
+        maxCapacity: z.number().int().min(1).max(40_000).default(40_000),
+        /** Minutes from UpdateTable to the new capacity being in place (table UPDATING meanwhile). */
+        updateDelayMinutes: z.number().int().min(0).max(60).default(2),
+        /** Unused capacity banked for burst, in seconds of provisioned capacity (aws-facts.md: 300 s). */
+        burstSeconds: z.number().int().min(0).max(300).default(300),
+        /** AWS target tracking cooldowns (Application Auto Scaling default for DynamoDB: 0). */
+        awsScaleOutCooldownMinutes: z.number().int().min(0).default(0),
+        awsScaleInCooldownMinutes: z.number().int().min(0).default(0),
+        /** On-demand throughput of a new table (AWS: 4,000 writes/s, 12,000 reads/s). */
+        onDemandInitialRead: z.number().min(1).default(12_000),
+        onDemandInitialWrite: z.number().min(1).default(4_000),
+      })
+      .strict()
+      .prefault({}),
+    iops: z
+      .object({
+        targetUtilization: z.number().gt(0).max(1).default(0.7),
+        minIops: z.number().int().min(100).default(1000),
+        maxIops: z.number().int().min(100).max(256_000).default(64_000),
+        /** Minutes in `modifying` before the new IOPS are in effect. */
+        modifyMinutes: z.number().int().min(0).default(10),
+        /** Minutes of `storage-optimization` after that, during which no storage change is accepted. */
+        optimizationMinutes: z.number().int().min(0).default(240),
+        /** aws-facts.md (RDS storage): 6 h between storage modifications, at most 4 in 24 h. */
+        minMinutesBetweenChanges: z.number().int().min(0).default(360),
+        maxChangesPer24h: z.number().int().min(1).default(4),
+        storageType: z.enum(['io1', 'io2']).default('io1'),
+      })
+      .strict()
+      .prefault({}),
+    replicas: z
+      .object({
+        minReaders: z.number().int().min(0).max(15).default(1),
+        maxReaders: z.number().int().min(0).max(15).default(15),
+        targetCpuPercent: z.number().gt(0).max(100).default(60),
+        /** A minute is saturated when the average reader CPU is above this (percent). */
+        saturationCpuPercent: z.number().gt(0).max(100).default(90),
+        /** Minutes from CreateDBInstance to the reader serving. */
+        readerCreateMinutes: z.number().int().min(0).default(10),
+        /** Aurora Auto Scaling cooldowns (default 300 s each). */
+        awsScaleOutCooldownMinutes: z.number().int().min(0).default(5),
+        awsScaleInCooldownMinutes: z.number().int().min(0).default(5),
+        /** Target tracking alarms: AlarmHigh m of m above target, AlarmLow n of n below 90 % of target. */
+        awsHighDatapoints: z.number().int().min(1).default(3),
+        awsLowDatapoints: z.number().int().min(1).default(15),
+        instancePriceKey: z.string().default('aurora.instance.db.r6g.large.hour'),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Static peak provisioning: 'target-utilization' (default) provisions the trace's peak divided
+     * by the target utilization (DynamoDB, IOPS) or the readers that keep the peak at the target
+     * CPU (replicas), the headroom a person, AWS target tracking and db-autopilot all keep;
+     * 'exact' provisions the bare peak (replicas: at the saturation threshold), the cheapest
+     * constant that serves everything, knowing the future peak exactly.
+     */
+    staticPeak: z.enum(['target-utilization', 'exact']).default('target-utilization'),
+    prices: z.record(z.string(), z.number().min(0)).default({}),
+  })
+  .strict();
+
+export type BacktestOptions = z.infer<typeof backtestOptionsSchema>;
+export type BacktestOptionsInput = z.input<typeof backtestOptionsSchema>;
+
+export function parseOptions(input: BacktestOptionsInput = {}): BacktestOptions {
+  return backtestOptionsSchema.parse(input);
+}
+
+/** Options from a db-autopilot configuration: its tuner targets, bounds and prices. */
+export function optionsFromConfig(
+  config: Config | undefined,
+  extra: BacktestOptionsInput = {},
+): BacktestOptions {
+  const dyn = config?.tuners.dynamodb ?? dynamodbSection.parse({});
+  const io = config?.tuners.iops ?? iopsSection.parse({});
+  const rep = config?.tuners.replicas ?? replicasSection.parse({});
+  return parseOptions({
+    ...extra,
+    dynamodb: {
+      targetUtilization: dyn.targetUtilization,
+      minCapacity: dyn.minCapacity,
+      maxCapacity: dyn.maxCapacity,
+      ...extra.dynamodb,
+    },
+    iops: {
+      targetUtilization: io.targetUtilization,
+      minIops: io.minIops,
+      maxIops: io.maxIops,
+      ...extra.iops,
+    },
+    replicas: {
+      minReaders: rep.minReaders,
+      maxReaders: rep.maxReaders,
+      targetCpuPercent: rep.targetCpuPercent,
+      ...extra.replicas,
+    },
+    prices: { ...config?.prices, ...extra.prices },
+  });
+}
+
+export interface Prices {
+  rcuMinute: number;
+  wcuMinute: number;
+  readRequestUnit: number;
+  writeRequestUnit: number;
+  iopsMinute: number;
+  readerMinute: number;
+}
+
+/** Per-minute and per-unit prices from shared/pricing.ts (with the config's overrides). */
+export function prices(options: BacktestOptions): Prices {
+  const table: PriceTable = priceTable(options.prices);
+  const minutesPerMonth = 730 * 60;
+  return {
+    rcuMinute: price(table, 'dynamodb.rcuHour') / 60,
+    wcuMinute: price(table, 'dynamodb.wcuHour') / 60,
+    readRequestUnit: price(table, 'dynamodb.onDemandReadPerMillion') / 1e6,
+    writeRequestUnit: price(table, 'dynamodb.onDemandWritePerMillion') / 1e6,
+    iopsMinute: price(table, `rds.${options.iops.storageType}.iopsMonth`) / minutesPerMonth,
+    readerMinute: price(table, options.replicas.instancePriceKey) / 60,
+  };
+}

@@ -1,0 +1,260 @@
+import { dynamodbSection, type DynamodbConfig } from '../../config/sections/dynamodb.ts';
+import type { Adapter, RunContext, Target, TunerSettings } from '../../core/contracts.ts';
+import { executePlan } from '../../core/executor.ts';
+import type { ActResult, Plan } from '../../core/model.ts';
+import {
+  type CapacityFloor,
+  type CapacityParams,
+  type DimensionMetrics,
+  planTableCapacity,
+  type TableObservation,
+} from '../../policies/dynamodb-capacity.ts';
+import { adviseCapacityMode, type ModeSwitch, type UsageSeries } from '../../policies/dynamodb-mode-advisor.ts';
+import { learnRecurringPeaks, type PeakModel, prewarmFloorAt } from '../../policies/prewarm.ts';
+import { priceTable } from '../../pricing.ts';
+import { MemoryStateStore } from '../../state/memory-store.ts';
+import type { BacktestOptions } from '../options.ts';
+import type { DynamodbObservation, DynamodbState } from '../types.ts';
+import { minuteToIso, toActResult } from './adapter.ts';
+import type { BacktestPolicy, CreateAutopilotPolicy, PolicyContext } from './types.ts';
+
+/**
+ * db-autopilot's DynamoDB tuner in the backtest: the REAL pure policies (capacity, pre-warming,
+ * mode advisor) and the REAL shared executor (guards) with an in-memory state store; the
+ * adapter goes through the harness's AWS change-rules model (`ctx.apply`).
+ *
+ * What the tuner sees each minute is what CloudWatch and DescribeTable would show: consumed
+ * capacity and throttled demand of the minutes before t (walk-forward), the capacity, UPDATING,
+ * decreases today. The harness hands throttling over already in units (one unit per request),
+ * so units per request is 1 here.
+ */
+
+export interface DynamodbPluginOptions {
+  /** Pre-warming on (default: the config's `prewarm.enabled`). */
+  prewarm?: boolean;
+  /** Let the mode advisor switch (default: the config's `modeAdvisor.allowSwitch`). */
+  allowModeSwitch?: boolean;
+  /** Re-learn recurring peaks every this many minutes (default 60). */
+  relearnMinutes?: number;
+  /** Run the mode advisor every this many minutes (default 60). */
+  adviseEveryMinutes?: number;
+}
+
+const TABLE = 'backtest-table';
+
+function dimMetrics(rows: readonly DynamodbObservation[], dim: 'read' | 'write'): DimensionMetrics {
+  const consumed = rows.map((r) => r[dim].consumed * 60);
+  return {
+    periodSeconds: 60,
+    consumedUnits: consumed,
+    successfulRequests: consumed,
+    provisionedThrottleEvents: rows.map((r) => r[dim].throttled * 60),
+    keyRangeThrottleEvents: rows.map(() => 0),
+    accountLimitThrottleEvents: rows.map(() => 0),
+  };
+}
+
+/** DescribeTable + CloudWatch, as of minute t, for the capacity policy. */
+export function observationAt(
+  rows: readonly DynamodbObservation[],
+  state: Readonly<DynamodbState>,
+  minute: number,
+  startTime: string,
+): TableObservation {
+  const iso = (m: number | undefined) => (m === undefined ? undefined : minuteToIso(startTime, m));
+  const updating = minute < state.updatingUntil;
+  return {
+    tableName: TABLE,
+    observedAt: minuteToIso(startTime, minute),
+    billingMode: state.mode === 'on-demand' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+    table: {
+      indexName: null,
+      status: updating ? 'UPDATING' : 'ACTIVE',
+      provisioned: { read: state.read, write: state.write },
+      decreases: { numberOfDecreasesToday: state.decreasesToday, lastDecreaseAt: iso(state.lastDecreaseMinute) },
+      lastIncreaseAt: iso(state.lastIncreaseMinute),
+      metrics: { read: dimMetrics(rows, 'read'), write: dimMetrics(rows, 'write') },
+    },
+    indexes: [],
+    limits: {
+      tableMax: { read: 40_000, write: 40_000 },
+      accountMax: { read: 80_000, write: 80_000 },
+      accountProvisioned: { read: state.read, write: state.write },
+    },
+  };
+}
+
+/** Hourly use for the mode advisor, from the minutes before t (demand = consumed + throttled). */
+export function usageAt(rows: readonly DynamodbObservation[], startTime: string, minute: number): UsageSeries {
+  const hours = Math.floor(rows.length / 60);
+  const first = rows.length - hours * 60;
+  const readUnits: number[] = [];
+  const writeUnits: number[] = [];
+  const readPeak: number[] = [];
+  const writePeak: number[] = [];
+  for (let h = 0; h < hours; h++) {
+    let r = 0;
+    let w = 0;
+    let rp = 0;
+    let wp = 0;
+    for (let i = first + h * 60; i < first + (h + 1) * 60; i++) {
+      const row = rows[i];
+      if (!row) continue;
+      const rd = row.read.consumed + row.read.throttled;
+      const wd = row.write.consumed + row.write.throttled;
+      r += rd * 60;
+      w += wd * 60;
+      rp = Math.max(rp, rd);
+      wp = Math.max(wp, wd);
+    }
+    readUnits.push(r);
+    writeUnits.push(w);
+    readPeak.push(rp);
+    writePeak.push(wp);
+  }
+  return {
+    periodSeconds: 3600,
+    end: minuteToIso(startTime, minute),
+    readUnits,
+    writeUnits,
+    readPeakPerSecond: readPeak,
+    writePeakPerSecond: writePeak,
+  };
+}
+
+function configFrom(options: BacktestOptions, config: DynamodbConfig | undefined): DynamodbConfig {
+  const base = config ?? dynamodbSection.parse({});
+  return {
+    ...base,
+    targetUtilization: options.dynamodb.targetUtilization,
+    minCapacity: options.dynamodb.minCapacity,
+    maxCapacity: options.dynamodb.maxCapacity,
+  };
+}
+
+export function createDynamodbAutopilot(
+  options: BacktestOptions,
+  sectionConfig: DynamodbConfig | undefined,
+  pluginOptions: DynamodbPluginOptions = {},
+): BacktestPolicy<'dynamodb'> {
+  const config = configFrom(options, sectionConfig);
+  const prices = priceTable(options.prices);
+  const prewarmOn = pluginOptions.prewarm ?? config.prewarm.enabled;
+  const switchOn = pluginOptions.allowModeSwitch ?? config.modeAdvisor.allowSwitch;
+  const advisorConfig: DynamodbConfig = { ...config, modeAdvisor: { ...config.modeAdvisor, allowSwitch: switchOn } };
+  const relearn = pluginOptions.relearnMinutes ?? 60;
+  const adviseEvery = pluginOptions.adviseEveryMinutes ?? 60;
+  const models: { read?: PeakModel; write?: PeakModel; learnedAt: number } = { learnedAt: -Infinity };
+  const switches: ModeSwitch[] = [];
+  const target: Target = {
+    ref: { kind: 'dynamodb-table', id: TABLE },
+    tags: {},
+    managed: true,
+    created: false,
+    optedOut: false,
+  };
+  const settings: TunerSettings = {
+    mode: 'apply',
+    min: config.minCapacity,
+    max: config.maxCapacity,
+    // The policy has its own stabilization window and decrease budget; no extra cooldown.
+    cooldownMinutes: config.cooldownMinutes ?? 0,
+    maxChangesPerRun: config.maxChangesPerRun ?? 10,
+    driftBackoffMinutes: 0,
+    lockLeaseSeconds: 60,
+  };
+  const lookback = Math.max(config.scaleDownStabilizationMinutes, config.lookbackMinutes) + 1;
+
+  const execute = async (ctx: PolicyContext<'dynamodb'>, plan: Plan, adapter: Adapter): Promise<void> => {
+    if (plan.actions.length === 0) return;
+    const run: RunContext = {
+      runId: `backtest-${ctx.minute}`,
+      tuner: plan.tuner,
+      trigger: 'backtest',
+      dryRun: false,
+      override: false,
+      idempotencyKey: `backtest-${ctx.minute}`,
+      now: ctx.now,
+      paused: false,
+      changesApplied: 0,
+    };
+    // A fresh store per step: the policy reads its state from DescribeTable (ctx.state), so the
+    // audit log is not needed across steps, and this keeps long traces linear.
+    await executePlan({ plan, target, settings, adapter, run, store: new MemoryStateStore() });
+  };
+
+  return {
+    name: 'db-autopilot',
+    everyMinutes: 1,
+    async decide(ctx) {
+      const start = ctx.options.startTime;
+      const t = ctx.minute;
+      // Mode advisor (hourly): recommend, or switch where allowed.
+      if (switchOn && t > 0 && t % adviseEvery === 0) {
+        const rows = ctx.history.range(Math.max(0, t - config.modeAdvisor.lookbackDays * 1440), t);
+        const advice = adviseCapacityMode({
+          tableName: TABLE,
+          billingMode: ctx.state.mode === 'on-demand' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+          usage: usageAt(rows, start, t),
+          config: advisorConfig,
+          prices,
+          now: ctx.now,
+          switches,
+        });
+        const adapter: Adapter = async (action): Promise<ActResult> => {
+          const mode = action.to === 'PAY_PER_REQUEST' ? 'on-demand' : 'provisioned';
+          const initial = (action.params?.provisioned ?? {}) as { read?: number; write?: number };
+          const res = ctx.apply(mode === 'provisioned' ? { mode, read: initial.read, write: initial.write } : { mode });
+          if (res.status === 'applied') {
+            switches.push({ at: ctx.now.toISOString(), to: mode === 'on-demand' ? 'PAY_PER_REQUEST' : 'PROVISIONED' });
+          }
+          return toActResult(res, start);
+        };
+        await execute(ctx, advice.plan, adapter);
+      }
+      if (ctx.state.mode === 'on-demand') return null;
+
+      const floors: CapacityFloor[] = [];
+      if (prewarmOn) {
+        if (t - models.learnedAt >= relearn && t >= 120) {
+          const from = Math.max(0, t - config.prewarm.historyMinutes);
+          const rows = ctx.history.range(from, t);
+          const history = (dim: 'read' | 'write') => ({
+            start: minuteToIso(start, from),
+            periodSeconds: 60,
+            values: rows.map((r) => r[dim].consumed + r[dim].throttled),
+          });
+          models.read = learnRecurringPeaks(history('read'), ctx.now, config.prewarm);
+          models.write = learnRecurringPeaks(history('write'), ctx.now, config.prewarm);
+          models.learnedAt = t;
+        }
+        for (const dim of ['read', 'write'] as const) {
+          const model = models[dim];
+          if (!model) continue;
+          const f = prewarmFloorAt(model, ctx.now, config.prewarm, config.targetUtilization);
+          if (f) floors.push({ indexName: null, dim, units: f.units, reason: f.reason, evidence: f.evidence });
+        }
+      }
+
+      const rows = ctx.history.last(lookback);
+      const obs = observationAt(rows, ctx.state, t, start);
+      const { plan } = planTableCapacity({ observation: obs, config, prices, now: ctx.now, floors });
+      const adapter: Adapter = async (action): Promise<ActResult> => {
+        const params = action.params as CapacityParams | undefined;
+        const u = params?.updates.find((x) => x.indexName === null);
+        if (!params || !u) return { status: 'skipped', reason: 'no table update in the action' };
+        // As the AWS adapter does: never send a mixed update (compare with the capacity now).
+        const s = ctx.state;
+        const read = params.direction === 'increase' ? Math.max(u.read, s.read) : Math.min(u.read, s.read);
+        const write = params.direction === 'increase' ? Math.max(u.write, s.write) : Math.min(u.write, s.write);
+        if (read === s.read && write === s.write) return { status: 'skipped', reason: 'already at that capacity' };
+        return toActResult(ctx.apply({ read, write }), start);
+      };
+      await execute(ctx, plan, adapter);
+      return null;
+    },
+  };
+}
+
+export const createAutopilotPolicy: CreateAutopilotPolicy<'dynamodb'> = ({ options, config }) =>
+  createDynamodbAutopilot(options, config?.tuners.dynamodb);

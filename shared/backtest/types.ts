@@ -1,0 +1,199 @@
+/**
+ * Shared vocabulary of the backtest harness: the three kinds, their minute-level observations
+ * (what a policy may see of the past), their model state (what DescribeTable /
+ * DescribeDBInstances would tell it now), the change requests a policy returns, and results.
+ */
+
+export type Kind = 'dynamodb' | 'iops' | 'replicas';
+export const KINDS = ['dynamodb', 'iops', 'replicas'] as const satisfies readonly Kind[];
+
+export const POLICY_NAMES = ['db-autopilot', 'aws-target-tracking', 'static-peak', 'oracle'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+// ---------------------------------------------------------------- traces
+
+export interface DynamodbTrace {
+  kind: 'dynamodb';
+  /** Demand in capacity units per second, one value per minute. */
+  read: number[];
+  write: number[];
+  source: string;
+}
+export interface IopsTrace {
+  kind: 'iops';
+  /** Demand in IO operations per second (ReadIOPS + WriteIOPS the workload wants), per minute. */
+  iops: number[];
+  source: string;
+}
+export interface ReplicasTrace {
+  kind: 'replicas';
+  /** Total reader CPU demand in percent of one reader (250 = two and a half readers busy). */
+  cpu: number[];
+  source: string;
+}
+export type Trace = DynamodbTrace | IopsTrace | ReplicasTrace;
+export type TraceOf<K extends Kind> = Extract<Trace, { kind: K }>;
+
+export function traceLength(trace: Trace): number {
+  switch (trace.kind) {
+    case 'dynamodb':
+      return trace.read.length;
+    case 'iops':
+      return trace.iops.length;
+    case 'replicas':
+      return trace.cpu.length;
+  }
+}
+
+// ---------------------------------------------------------------- observations (walk-forward history rows)
+
+export interface DynamodbDimensionObservation {
+  /** Provisioned capacity units in effect during the minute (0 in on-demand mode). */
+  provisioned: number;
+  /** ConsumedCapacity per second, averaged over the minute (what CloudWatch's Sum / 60 shows). */
+  consumed: number;
+  /**
+   * Demand that was throttled, in capacity units per second. CloudWatch reports throttle
+   * *events*; a tuner converts them to units; the harness hands the converted figure over.
+   */
+  throttled: number;
+}
+export interface DynamodbObservation {
+  minute: number;
+  /** ISO time of the start of the minute. */
+  at: string;
+  mode: 'provisioned' | 'on-demand';
+  read: DynamodbDimensionObservation;
+  write: DynamodbDimensionObservation;
+}
+export interface IopsObservation {
+  minute: number;
+  at: string;
+  provisionedIops: number;
+  /** ReadIOPS + WriteIOPS as CloudWatch would show it (capped by what is provisioned). */
+  servedIops: number;
+  /** IOPS the workload wanted beyond what was provisioned (shows as DiskQueueDepth / latency). */
+  queuedIops: number;
+  status: 'available' | 'modifying' | 'storage-optimization';
+}
+export interface ReplicasObservation {
+  minute: number;
+  at: string;
+  /** Readers able to serve during the minute. */
+  readers: number;
+  /** Readers requested but still being created. */
+  pendingReaders: number;
+  /** Average reader CPUUtilization (0-100) over available readers; 100 when saturated or none. */
+  avgReaderCpu: number;
+  /** Reader CPU demand (percent of one reader) beyond readers x 100. */
+  unservedCpu: number;
+}
+export type ObservationOf<K extends Kind> = K extends 'dynamodb'
+  ? DynamodbObservation
+  : K extends 'iops'
+    ? IopsObservation
+    : ReplicasObservation;
+
+// ---------------------------------------------------------------- model state (what Describe* shows now)
+
+export interface DynamodbState {
+  mode: 'provisioned' | 'on-demand';
+  read: number;
+  write: number;
+  /** The table is UPDATING until this minute (exclusive); no UpdateTable is accepted before. */
+  updatingUntil: number;
+  /** A change requested but not in effect yet. */
+  pending?: { at: number; mode: 'provisioned' | 'on-demand'; read: number; write: number };
+  /** Decreases in the current UTC day (DescribeTable's NumberOfDecreasesToday). */
+  decreasesToday: number;
+  lastDecreaseMinute?: number;
+  lastIncreaseMinute?: number;
+  /** Minutes of the switches to on-demand (rolling 24 h limit). */
+  onDemandSwitches: number[];
+}
+export interface IopsState {
+  iops: number;
+  status: 'available' | 'modifying' | 'storage-optimization';
+  pending?: { at: number; iops: number };
+  /** No storage change is accepted before this minute. */
+  lockedUntil: number;
+  changeMinutes: number[];
+}
+export interface ReplicasState {
+  /** Readers available now. */
+  readers: number;
+  /** Minutes at which the readers being created become available. */
+  pendingReadyAt: number[];
+}
+export type StateOf<K extends Kind> = K extends 'dynamodb'
+  ? DynamodbState
+  : K extends 'iops'
+    ? IopsState
+    : ReplicasState;
+
+// ---------------------------------------------------------------- change requests
+
+/** One UpdateTable: new read/write capacity and/or a mode switch. */
+export interface DynamodbRequest {
+  mode?: 'provisioned' | 'on-demand';
+  read?: number;
+  write?: number;
+}
+/** One ModifyDBInstance with a new Iops value. */
+export interface IopsRequest {
+  iops: number;
+}
+/** The reader count wanted (creations and deletions follow from it). */
+export interface ReplicasRequest {
+  readers: number;
+}
+export type RequestOf<K extends Kind> = K extends 'dynamodb'
+  ? DynamodbRequest
+  : K extends 'iops'
+    ? IopsRequest
+    : ReplicasRequest;
+
+/** What the change-rules model answers, in the shape of an adapter's ActResult. */
+export type ChangeResult =
+  | { status: 'applied'; effectiveAt: number }
+  | { status: 'deferred'; until: number; reason: string }
+  | { status: 'skipped'; reason: string };
+
+// ---------------------------------------------------------------- results
+
+export interface PolicyMetrics {
+  available: true;
+  /** Demand not served, in percent of all demand. */
+  unservedPct: number;
+  /** Minutes with throttling (dynamodb), demand above provisioned IOPS (iops), readers over threshold (replicas). */
+  saturationMinutes: number;
+  /** USD over the whole trace. */
+  cost: number;
+  /** Changes accepted by the model (UpdateTable calls, IOPS modifications, reader-count changes). */
+  changes: number;
+  /** Requests the change rules refused or deferred. */
+  refused: number;
+  detail: Record<string, number>;
+}
+export interface PolicyUnavailable {
+  available: false;
+  reason: string;
+}
+export type PolicyResult = PolicyMetrics | PolicyUnavailable;
+
+/** Capacity per minute for charts: one or two named series. */
+export type CapacitySeries = Record<string, number[]>;
+
+export interface PolicyRun {
+  result: PolicyResult;
+  capacity?: CapacitySeries;
+}
+
+export interface BacktestReport {
+  kind: Kind;
+  trace: string;
+  minutes: number;
+  policies: Partial<Record<PolicyName, PolicyResult>>;
+  /** Demand and capacity series for the chart (not printed with --json). */
+  series: { demand: CapacitySeries; capacity: Partial<Record<PolicyName, CapacitySeries>> };
+}

@@ -1,0 +1,168 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { renderChart } from '../backtest/chart.ts';
+import { traceFromCloudWatch } from '../backtest/cloudwatch.ts';
+import { runBacktest } from '../backtest/engine.ts';
+import { generateTrace, SHAPES, type Shape } from '../backtest/generate-traces.ts';
+import { optionsFromConfig } from '../backtest/options.ts';
+import { DEFAULT_UNSEEN_SEEDS, runSuite } from '../backtest/suite.ts';
+import { formatSuite, formatTable, suiteJson, toJson } from '../backtest/table.ts';
+import { readTraceFile } from '../backtest/trace.ts';
+import { KINDS, type Trace } from '../backtest/types.ts';
+import { loadConfigFile } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { clock } from '../core/clock.ts';
+import { publicMessage, ValidationError } from '../core/errors.ts';
+
+/**
+ * npm run backtest -- --kind dynamodb|iops|replicas (--trace FILE | --from-cloudwatch RESOURCE
+ *                     | --generate SHAPE [--seed N] | --suite [--seeds 101,202])
+ *                     [--config FILE] [--json] [--chart FILE.svg] [--days N]
+ *
+ * --generate runs one UNSEEN generated trace (seeded, not committed); --suite runs every
+ * shipped trace of the kind plus unseen ones of the same shapes and prints totals.
+ *
+ * Replays a demand trace minute by minute through db-autopilot's tuner (its backtest plugin)
+ * and through AWS's native scaling, static peak provisioning and an oracle, all on the same
+ * capacity model, and prints them side by side.
+ */
+export const USAGE =
+  'usage: npm run backtest -- --kind dynamodb|iops|replicas (--trace FILE | --from-cloudwatch RESOURCE | --generate SHAPE [--seed N] | --suite [--seeds N,N]) [--config FILE] [--json] [--chart FILE.svg] [--days N]';
+
+export const cliArgsSchema = z
+  .object({
+    kind: z.enum(KINDS, { error: `--kind is required: one of ${KINDS.join(', ')}` }),
+    trace: z.string().min(1).optional(),
+    config: z.string().min(1).optional(),
+    json: z.boolean().default(false),
+    chart: z
+      .string()
+      .regex(/\.svg$/i, '--chart takes a file name ending in .svg')
+      .optional(),
+    'from-cloudwatch': z.string().min(1).optional(),
+    days: z.coerce
+      .number()
+      .gt(0)
+      .max(14, '--days is at most 14 (CloudWatch keeps 1-minute data 15 days)')
+      .optional(),
+    generate: z.string().min(1).optional(),
+    seed: z.coerce.number().int('--seed takes a whole number').min(0).optional(),
+    suite: z.boolean().default(false),
+    seeds: z
+      .string()
+      .regex(/^\d+(,\d+)*$/, '--seeds takes whole numbers separated by commas, e.g. 101,202')
+      .optional(),
+  })
+  .strict()
+  .refine(
+    (a) =>
+      [a.trace, a['from-cloudwatch'], a.generate, a.suite ? true : undefined].filter((x) => x !== undefined)
+        .length === 1,
+    {
+      message: 'give exactly one of --trace FILE, --from-cloudwatch RESOURCE, --generate SHAPE or --suite',
+      path: ['trace'],
+    },
+  )
+  .refine((a) => a.generate === undefined || (SHAPES[a.kind] as readonly string[]).includes(a.generate), {
+    message: `unknown shape for this kind (dynamodb: ${SHAPES.dynamodb.join(', ')}; iops and replicas: ${SHAPES.iops.join(', ')})`,
+    path: ['generate'],
+  })
+  .refine((a) => !(a.suite && a.chart), { message: '--chart draws one trace, not a suite', path: ['chart'] });
+
+export type CliArgs = z.infer<typeof cliArgsSchema>;
+
+export function parseCliArgs(argv: string[]): CliArgs {
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        kind: { type: 'string' },
+        trace: { type: 'string' },
+        config: { type: 'string' },
+        json: { type: 'boolean' },
+        chart: { type: 'string' },
+        'from-cloudwatch': { type: 'string' },
+        days: { type: 'string' },
+        generate: { type: 'string' },
+        seed: { type: 'string' },
+        suite: { type: 'boolean' },
+        seeds: { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new ValidationError(`${(error as Error).message}\n${USAGE}`);
+  }
+  const parsed = cliArgsSchema.safeParse(values);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({
+      path: i.path.length > 0 ? `--${i.path.join('.')}` : '(arguments)',
+      message: i.message,
+    }));
+    throw new ValidationError(
+      `invalid arguments:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}\n${USAGE}`,
+      issues,
+    );
+  }
+  return parsed.data;
+}
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  now(): Date;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const args = parseCliArgs(argv);
+    const config: Config | undefined = args.config ? loadConfigFile(args.config) : undefined;
+    const options = optionsFromConfig(config);
+    if (args.suite) {
+      const seeds = args.seeds ? args.seeds.split(',').map(Number) : DEFAULT_UNSEEN_SEEDS;
+      const suite = await runSuite({ kind: args.kind, options, config, seeds });
+      io.out(args.json ? JSON.stringify(suiteJson(suite), null, 2) : formatSuite(suite));
+      return 0;
+    }
+    let trace: Trace;
+    const cloud = args['from-cloudwatch'];
+    if (cloud !== undefined) {
+      const pulled = await traceFromCloudWatch({
+        kind: args.kind,
+        resource: cloud,
+        now: io.now(),
+        days: args.days,
+      });
+      trace = pulled.trace;
+      for (const note of pulled.notes) io.err(`note: ${note}`);
+      io.err(`read ${cloud} from CloudWatch in ${pulled.calls} GetMetricData call(s)`);
+    } else if (args.generate !== undefined) {
+      trace = generateTrace(args.kind, args.generate as Shape, { seed: args.seed ?? 1, days: args.days });
+    } else {
+      trace = readTraceFile(args.kind, args.trace ?? '');
+    }
+    const report = await runBacktest({ trace, options, config });
+    if (args.chart) {
+      writeFileSync(args.chart, renderChart(report));
+      io.err(`chart written to ${args.chart}`);
+    }
+    io.out(args.json ? JSON.stringify(toJson(report), null, 2) : formatTable(report));
+    return 0;
+  } catch (error) {
+    io.err(`backtest: ${publicMessage(error)}`);
+    return error instanceof ValidationError ? 2 : 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const code = await main(process.argv.slice(2), {
+    out: (t) => process.stdout.write(`${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+    now: () => clock().now(),
+  });
+  process.exitCode = code;
+}

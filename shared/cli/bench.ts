@@ -1,0 +1,209 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { clock } from '../core/clock.ts';
+import { allTargets, discoverFleet } from '../discovery/fleet.ts';
+import { dynamodbSeries, rdsInstanceSeries } from '../metrics/catalog.ts';
+import { getMetrics } from '../metrics/fetch.ts';
+import type { SeriesRequest } from '../metrics/plan.ts';
+import { minCallsFor } from '../metrics/plan.ts';
+import { SimAccount, workload as w } from '../sim/index.ts';
+// GetResources (idempotent registration; in case shared/sim/index.ts does not load it yet).
+import '../sim/services/tagging.ts';
+
+/**
+ * `npm run bench [-- --json] [-- --sizes 10,100]`: fleet discovery + one hour of metrics at 60 s
+ * on the simulated account, 50 ms per API call and AWS's default rate limits (GetMetricData
+ * 50 TPS), for fleets of 10, 100, 1,000 and 5,000 resources (half RDS, half DynamoDB).
+ * Each size runs in its own Node process so its memory is measured alone (peak RSS of the whole
+ * process, the simulated AWS account's own metric store included). The child gets the young
+ * generation V8 picks for itself in a 256 MB Lambda (`--max-semi-space-size=4`; V8 scales the
+ * semi-space with the memory it is given, and this machine has far more than a Lambda).
+ *
+ * Goals (issue #5): getMetricDataCalls == minGetMetricDataCalls at every size; 1,000 RDS +
+ * 1,000 tables in under 5 s and 256 MB; linear growth.
+ */
+
+const TAGS = {
+  managed: { key: 'db-autopilot:managed', value: 'true' },
+  optOut: { key: 'db-autopilot:opt-out', value: 'true' },
+  createdBy: { key: 'db-autopilot:created-by', value: 'db-autopilot' },
+};
+
+export interface BenchRow {
+  resources: number;
+  wallMs: number;
+  rssMb: number;
+  getMetricDataCalls: number;
+  minGetMetricDataCalls: number;
+  apiCalls: number;
+  discoverMs: number;
+  metricsMs: number;
+  throttled: number;
+  targets: number;
+  series: number;
+  /** RSS after loading the code and building the simulated fleet, before discovery. */
+  baselineRssMb: number;
+  peakHeapMb: number;
+  /** Typed arrays etc. outside the JS heap (mostly the simulator's metric store). */
+  peakExternalMb: number;
+}
+
+function buildFleet(sim: SimAccount, resources: number): void {
+  const rds = Math.floor(resources / 2);
+  const tables = resources - rds;
+  for (let i = 0; i < rds; i++) {
+    sim.rds.addInstance({
+      id: `bench-db-${i}`,
+      engine: 'postgres',
+      instanceClass: 'db.r6g.large',
+      storageType: 'io1',
+      allocatedStorage: 400,
+      iops: 3000,
+      tags: { [TAGS.managed.key]: TAGS.managed.value, team: 'shop' },
+      workload: { iops: w.constant(1000 + (i % 7) * 100), cpu: w.constant(30) },
+    });
+  }
+  for (let i = 0; i < tables; i++) {
+    sim.dynamodb.addTable({
+      name: `bench-table-${i}`,
+      read: 100,
+      write: 50,
+      tags: { [TAGS.managed.key]: TAGS.managed.value, team: 'shop' },
+      workload: { read: w.constant(40), write: w.constant(20 + (i % 5)) },
+    });
+  }
+}
+
+export async function benchOne(resources: number): Promise<BenchRow> {
+  const start = Date.parse('2026-11-20T12:00:00Z');
+  const sim = new SimAccount({ start, historyStart: start - 2 * 3_600_000, latencyMs: 50 });
+  buildFleet(sim, resources);
+  const uninstall = sim.install();
+  let peak = process.memoryUsage().rss;
+  let peakHeap = 0;
+  let peakExternal = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapTotal);
+    peakExternal = Math.max(peakExternal, m.external);
+  };
+  const baseline = process.memoryUsage().rss;
+  const sampler = setInterval(sample, 10);
+  try {
+    sim.resetStats();
+    const t0 = performance.now();
+    const fleet = await discoverFleet({
+      kinds: ['rds-instance', 'dynamodb-table'],
+      selector: { identifiers: [], tags: {} },
+      tagKeys: TAGS,
+    });
+    const t1 = performance.now();
+    const series: SeriesRequest[] = [
+      ...fleet.rdsInstances.flatMap((t) => rdsInstanceSeries(t.ref.id)),
+      ...fleet.tables.flatMap((t) => dynamodbSeries(t.ref.id)),
+      ...fleet.gsis.flatMap((g) => dynamodbSeries(g.tableName, String(g.raw.IndexName))),
+    ];
+    const now = clock().now();
+    const result = await getMetrics({
+      series,
+      start: new Date(now.getTime() - 3_600_000),
+      end: now,
+      periodSeconds: 60,
+      now,
+    }, { concurrency: Number(process.env.BENCH_GMD_CONCURRENCY ?? 10) });
+    const t2 = performance.now();
+    sample();
+    const stats = sim.stats();
+    return {
+      resources,
+      wallMs: Math.round(t2 - t0),
+      rssMb: Math.round(peak / 1024 / 1024),
+      getMetricDataCalls: stats.calls['cloudwatch:GetMetricData'] ?? 0,
+      minGetMetricDataCalls: minCallsFor(series.length, series.length * 60),
+      apiCalls: stats.total,
+      discoverMs: Math.round(t1 - t0),
+      metricsMs: Math.round(t2 - t1),
+      throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
+      targets: allTargets(fleet).length,
+      series: series.length,
+      baselineRssMb: Math.round(baseline / 1024 / 1024),
+      peakHeapMb: Math.round(peakHeap / 1024 / 1024),
+      peakExternalMb: Math.round(peakExternal / 1024 / 1024),
+    };
+  } finally {
+    clearInterval(sampler);
+    uninstall();
+  }
+}
+
+function table(rows: BenchRow[]): string {
+  const cols: Array<[keyof BenchRow, string]> = [
+    ['resources', 'resources'],
+    ['wallMs', 'wall ms'],
+    ['discoverMs', 'discover ms'],
+    ['metricsMs', 'metrics ms'],
+    ['rssMb', 'peak RSS MB'],
+    ['getMetricDataCalls', 'GetMetricData'],
+    ['minGetMetricDataCalls', 'minimum'],
+    ['apiCalls', 'API calls'],
+    ['throttled', 'throttled'],
+  ];
+  const cells = [cols.map(([, h]) => h), ...rows.map((r) => cols.map(([k]) => String(r[k])))];
+  const widths = cols.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
+  const line = (c: string[]) => c.map((v, i) => v.padStart(widths[i] ?? 0)).join('  ');
+  const verdict = rows.map(
+    (r) =>
+      `${r.resources}: ${r.getMetricDataCalls === r.minGetMetricDataCalls ? 'fewest GetMetricData calls' : 'MORE GetMetricData calls than the minimum'}`,
+  );
+  return [
+    'Fleet discovery + 1 h of metrics at 60 s, simulated account, 50 ms per API call, AWS default rate limits',
+    '(half RDS instances, half DynamoDB tables; 4 series each; peak RSS of the whole process, simulator included)',
+    line(cells[0] ?? []),
+    ...cells.slice(1).map(line),
+    '',
+    ...verdict,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const one = args.indexOf('--one');
+  if (one >= 0) {
+    // Child process: one fleet size, one JSON line on stdout.
+    const row = await benchOne(Number(args[one + 1]));
+    process.stdout.write(`${JSON.stringify(row)}\n`);
+    return;
+  }
+  const sizesArg = args.indexOf('--sizes');
+  const sizes = sizesArg >= 0 ? String(args[sizesArg + 1]).split(',').map(Number) : [10, 100, 1000, 2000, 5000];
+  const self = fileURLToPath(import.meta.url);
+  const rows: BenchRow[] = [];
+  for (const size of sizes) {
+    const child = spawnSync(process.execPath, ['--max-semi-space-size=4', ...process.execArgv, self, '--one', String(size)], {
+      encoding: 'utf8',
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (child.status !== 0) {
+      process.stderr.write(child.stderr);
+      throw new Error(`bench for ${size} resources failed (exit ${child.status})`);
+    }
+    const last = child.stdout.trim().split('\n').pop() ?? '{}';
+    const row = JSON.parse(last) as BenchRow;
+    rows.push(row);
+    if (json) {
+      const { resources, wallMs, rssMb, getMetricDataCalls, minGetMetricDataCalls, apiCalls, ...extra } = row;
+      process.stdout.write(
+        `${JSON.stringify({ resources, wallMs, rssMb, getMetricDataCalls, minGetMetricDataCalls, apiCalls, ...extra })}\n`,
+      );
+    }
+  }
+  if (!json) process.stdout.write(`${table(rows)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,305 @@
+import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { Config } from '../config/schema.ts';
+import type { RunContext, StateStore, Target } from '../core/contracts.ts';
+import { publicMessage } from '../core/errors.ts';
+import { executePlan, nextDecisionId } from '../core/executor.ts';
+import type { Action, ActionKind, Decision, Outcome, TunerName } from '../core/model.ts';
+import { type PauseState, readPauseFlag, startRun } from '../core/run.ts';
+import { resolveSettings } from '../core/settings.ts';
+import type { TunerRegistration } from '../tuners/registry.ts';
+import type { ControlCommand } from './schema.ts';
+import { lookupTarget } from './target-lookup.ts';
+
+export interface ControlDeps {
+  ssm: SSMClient;
+  store: StateStore;
+  /** Lazy: pause and resume must work even when the configuration cannot be loaded. */
+  config: () => Config;
+  loadTuner: (name: TunerName) => Promise<TunerRegistration | undefined>;
+  tagging: ResourceGroupsTaggingAPIClient;
+  pauseParameter: string;
+  now: Date;
+  requestId: string;
+}
+
+export type ControlResult =
+  | {
+      ok: true;
+      command: 'pause' | 'resume';
+      paused: boolean;
+      parameter: string;
+      decisionId?: string;
+      notes: string[];
+    }
+  | {
+      ok: true;
+      command: 'status';
+      paused: boolean;
+      pause: PauseState;
+      lastControl?: Decision;
+      last24h: Partial<Record<Outcome, number>>;
+      notes: string[];
+    }
+  | {
+      ok: true;
+      command: 'revert';
+      decisionId: string;
+      reverted: boolean;
+      duplicate: boolean;
+      decision?: Decision;
+    }
+  | { ok: false; command: 'revert'; decisionId: string; error: string };
+
+export async function runControl(command: ControlCommand, deps: ControlDeps): Promise<ControlResult> {
+  switch (command.command) {
+    case 'pause':
+      return setPaused(true, command.reason, deps);
+    case 'resume':
+      return setPaused(false, command.reason, deps);
+    case 'status':
+      return status(deps);
+    case 'revert':
+      return revert(command.decisionId, command.dryRun, command.override, deps);
+  }
+}
+
+const ACCOUNT = { kind: 'account', id: 'db-autopilot' } as const;
+
+/**
+ * The kill switch: PutParameter (Overwrite) first, then the audit record. A broken state table
+ * must not stop a person from pausing, so a failed record is reported, not thrown.
+ */
+async function setPaused(
+  paused: boolean,
+  reason: string | undefined,
+  deps: ControlDeps,
+): Promise<ControlResult> {
+  const before = await readPauseFlag(deps.ssm, deps.pauseParameter);
+  const why = reason ?? 'no reason given';
+  await deps.ssm.send(
+    new PutParameterCommand({
+      Name: deps.pauseParameter,
+      Value: paused ? 'true' : 'false',
+      Type: 'String',
+      Overwrite: true,
+      Description:
+        `db-autopilot kill switch: ${paused ? 'paused' : 'resumed'} at ${deps.now.toISOString()}: ${why}`.slice(
+          0,
+          1024,
+        ),
+    }),
+  );
+  const run = controlRun(deps, paused ? 'pause' : 'resume');
+  const decision: Decision = {
+    id: nextDecisionId(run),
+    runId: run.runId,
+    at: deps.now.toISOString(),
+    tuner: 'control',
+    resource: ACCOUNT.id,
+    resourceKind: ACCOUNT.kind,
+    action: paused ? 'pause' : 'resume',
+    outcome: 'applied',
+    reason: `${paused ? 'paused' : 'resumed'} by a manual invocation: ${why}`,
+    evidence: [],
+    monthlyCostDelta: 0,
+    from: { paused: before.paused },
+    to: { paused },
+    undo: { kind: paused ? 'resume' : 'pause', params: {} },
+    guard: 'control',
+    mode: 'apply',
+    dryRun: false,
+    override: false,
+    trigger: 'manual',
+    severity: paused ? 'warning' : 'info',
+  };
+  const notes = before.source === 'error' ? [before.detail] : [];
+  try {
+    await deps.store.recordDecision(decision);
+  } catch (error) {
+    notes.push(`the ${decision.action} took effect but could not be recorded: ${publicMessage(error)}`);
+    return {
+      ok: true,
+      command: decision.action as 'pause' | 'resume',
+      paused,
+      parameter: deps.pauseParameter,
+      notes,
+    };
+  }
+  return {
+    ok: true,
+    command: decision.action as 'pause' | 'resume',
+    paused,
+    parameter: deps.pauseParameter,
+    decisionId: decision.id,
+    notes,
+  };
+}
+
+function controlRun(deps: ControlDeps, what: string): RunContext {
+  return {
+    runId: `control-${what}-${deps.requestId}`,
+    tuner: 'control',
+    trigger: 'manual',
+    dryRun: false,
+    override: false,
+    idempotencyKey: `control:${what}:${deps.requestId}`,
+    now: deps.now,
+    paused: false,
+    changesApplied: 0,
+  };
+}
+
+async function status(deps: ControlDeps): Promise<ControlResult> {
+  const pause = await readPauseFlag(deps.ssm, deps.pauseParameter);
+  const notes: string[] = [];
+  const last24h: Partial<Record<Outcome, number>> = {};
+  let lastControl: Decision | undefined;
+  try {
+    const since = new Date(deps.now.getTime() - 24 * 3600_000).toISOString();
+    const until = new Date(deps.now.getTime() + 1).toISOString();
+    for (const d of await deps.store.listDecisions({ since, until })) {
+      last24h[d.outcome] = (last24h[d.outcome] ?? 0) + 1;
+    }
+    const controlSince = new Date(deps.now.getTime() - 30 * 24 * 3600_000).toISOString();
+    lastControl = (await deps.store.listDecisions({ since: controlSince, until, tuner: 'control' })).at(-1);
+  } catch (error) {
+    notes.push(`the state table could not be read: ${publicMessage(error)}`);
+  }
+  return {
+    ok: true,
+    command: 'status',
+    paused: pause.paused,
+    pause,
+    ...(lastControl ? { lastControl } : {}),
+    last24h,
+    notes,
+  };
+}
+
+const ACTION_KINDS: Record<ActionKind, true> = {
+  'set-iops': true,
+  'set-storage-type': true,
+  'add-replica': true,
+  'remove-replica': true,
+  'add-route': true,
+  'remove-route': true,
+  'set-capacity': true,
+  'set-scaling-target': true,
+  'set-capacity-mode': true,
+  prewarm: true,
+  vacuum: true,
+  analyze: true,
+  recommend: true,
+  finding: true,
+  'put-alarm': true,
+  'delete-alarm': true,
+  'put-dashboard': true,
+  noop: true,
+  pause: true,
+  resume: true,
+  revert: true,
+};
+
+const DELETING: ReadonlySet<ActionKind> = new Set<ActionKind>(['remove-replica', 'delete-alarm']);
+
+function isActionKind(kind: string): kind is ActionKind {
+  return Object.hasOwn(ACTION_KINDS, kind);
+}
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Why a recorded decision cannot be reverted, or undefined if it can be tried. */
+export function revertRefusal(decision: Decision): string | undefined {
+  if (decision.tuner === 'control')
+    return `decision ${decision.id} is a ${decision.action}: use the pause / resume commands`;
+  if (decision.outcome !== 'applied') {
+    return `decision ${decision.id} was not applied (outcome ${decision.outcome}): there is nothing to revert`;
+  }
+  if (!decision.undo) return `decision ${decision.id} (${decision.action}) records no way to undo it`;
+  if (decision.undo.impossibleBecause)
+    return `AWS does not allow undoing ${decision.id}: ${decision.undo.impossibleBecause}`;
+  return undefined;
+}
+
+/** The Action that replays a decision's recorded undo. */
+export function revertAction(decision: Decision): Action {
+  const undo = decision.undo ?? { kind: 'revert', params: {} };
+  const kind: ActionKind = isActionKind(undo.kind) ? undo.kind : 'revert';
+  const target = undo.params.numericTarget ?? decision.from;
+  return {
+    tuner: decision.tuner,
+    resource: { kind: decision.resourceKind, id: decision.resource },
+    kind,
+    from: decision.to,
+    to: decision.from,
+    reason: `revert of ${decision.id} (${decision.action} ${show(decision.from)} -> ${show(decision.to)}) as recorded: ${undo.kind}`,
+    evidence: [],
+    monthlyCostDelta: -decision.monthlyCostDelta,
+    undo: null,
+    mutating: true,
+    deletes: undo.params.deletes === true || DELETING.has(kind),
+    ...(typeof target === 'number' ? { numericTarget: target } : {}),
+    params: { ...undo.params, undoKind: undo.kind, revertOf: decision.id },
+    severity: 'warning',
+  };
+}
+
+/** Replays a recorded undo through executePlan: the pause flag, consent, bounds, cooldown, mode, lock. */
+async function revert(
+  decisionId: string,
+  dryRun: boolean,
+  override: boolean,
+  deps: ControlDeps,
+): Promise<ControlResult> {
+  const refuse = (error: string): ControlResult => ({ ok: false, command: 'revert', decisionId, error });
+  const original = await deps.store.getDecision(decisionId);
+  if (!original) return refuse(`no decision ${decisionId} is recorded`);
+  const refusal = revertRefusal(original);
+  if (refusal) return refuse(refusal);
+  const registration = await deps.loadTuner(original.tuner);
+  if (!registration?.adapter)
+    return refuse(`the ${original.tuner} tuner registers no adapter to revert with`);
+  const ref = { kind: original.resourceKind, id: original.resource };
+  const config = deps.config();
+  const target: Target | undefined = registration.target
+    ? await registration.target(ref)
+    : await lookupTarget(deps.tagging, config, original.tuner, ref);
+  if (!target)
+    return refuse(`${original.resource} was not found: its tags (consent, opt-out) cannot be checked`);
+
+  const started = await startRun({
+    tuner: original.tuner,
+    request: {
+      trigger: 'manual',
+      dryRun,
+      override,
+      idempotencyKey: `revert:${decisionId}:${deps.requestId}`,
+    },
+    store: deps.store,
+    ssm: deps.ssm,
+    pauseParameter: deps.pauseParameter,
+    now: deps.now,
+    runId: `revert-${deps.requestId}`,
+  });
+  if (started.duplicate) return { ok: true, command: 'revert', decisionId, reverted: false, duplicate: true };
+  const action = revertAction(original);
+  const [decision] = await executePlan({
+    plan: { tuner: original.tuner, resource: ref, observedAt: deps.now.toISOString(), actions: [action] },
+    target,
+    settings: resolveSettings(config, original.tuner),
+    adapter: registration.adapter,
+    run: started.run,
+    store: deps.store,
+  });
+  return {
+    ok: true,
+    command: 'revert',
+    decisionId,
+    reverted: decision?.outcome === 'applied',
+    duplicate: false,
+    ...(decision ? { decision } : {}),
+  };
+}

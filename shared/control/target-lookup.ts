@@ -1,0 +1,47 @@
+import {
+  GetResourcesCommand,
+  type ResourceGroupsTaggingAPIClient,
+} from '@aws-sdk/client-resource-groups-tagging-api';
+import type { Config } from '../config/schema.ts';
+import type { Target } from '../core/contracts.ts';
+import type { ResourceKind, ResourceRef, TunerName } from '../core/model.ts';
+import { resolveTarget } from '../core/settings.ts';
+
+/** Tagging API resource types and how an ARN ends for each kind db-autopilot changes. */
+const lookup: Partial<Record<ResourceKind, { type: string; arnSuffix: (id: string) => string }>> = {
+  'rds-instance': { type: 'rds:db', arnSuffix: (id) => `:db:${id}` },
+  'aurora-cluster': { type: 'rds:cluster', arnSuffix: (id) => `:cluster:${id}` },
+  'dynamodb-table': { type: 'dynamodb:table', arnSuffix: (id) => `:table/${id}` },
+  'dynamodb-gsi': { type: 'dynamodb:table', arnSuffix: (id) => `:table/${id.split('/index/')[0] ?? id}` },
+};
+
+/**
+ * Finds one resource's tags with the Resource Groups Tagging API (GetResources, 100 per page; the
+ * per-service tag calls are rate limited, aws-facts.md "CloudWatch") and resolves its consent facts.
+ * undefined: not found, or a kind the Tagging API does not cover.
+ */
+export async function lookupTarget(
+  tagging: ResourceGroupsTaggingAPIClient,
+  config: Config,
+  tuner: TunerName,
+  ref: ResourceRef,
+): Promise<Target | undefined> {
+  const how = lookup[ref.kind];
+  if (!how) return undefined;
+  const suffix = how.arnSuffix(ref.id);
+  let PaginationToken: string | undefined;
+  do {
+    const page = await tagging.send(
+      new GetResourcesCommand({ ResourceTypeFilters: [how.type], ResourcesPerPage: 100, PaginationToken }),
+    );
+    for (const mapping of page.ResourceTagMappingList ?? []) {
+      const arn = mapping.ResourceARN;
+      if (!arn?.endsWith(suffix)) continue;
+      const tags: Record<string, string> = {};
+      for (const t of mapping.Tags ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? '';
+      return resolveTarget({ config, tuner, ref: { ...ref, arn: ref.arn ?? arn }, tags });
+    }
+    PaginationToken = page.PaginationToken || undefined;
+  } while (PaginationToken);
+  return undefined;
+}

@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
+import { aws } from '../aws/clients.ts';
+import { logger } from '../handler/observability.ts';
+import { clock } from './clock.ts';
+import type {
+  Adapter,
+  ResourceHistory,
+  RunContext,
+  StateStore,
+  Target,
+  TunerRunRequest,
+  TunerRunSummary,
+  TunerSettings,
+} from './contracts.ts';
+import { publicMessage } from './errors.ts';
+import { executePlan, nextDecisionId } from './executor.ts';
+import type { Decision, Plan, TunerName } from './model.ts';
+
+export const DEFAULT_PAUSE_PARAMETER = '/db-autopilot/paused';
+
+/** Redelivered EventBridge events arrive within hours; keys are kept a week. */
+export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
+
+export function pauseParameterName(): string {
+  return process.env.PAUSE_PARAMETER || DEFAULT_PAUSE_PARAMETER;
+}
+
+export interface PauseState {
+  paused: boolean;
+  /** parameter: read it; missing: no parameter (not paused); error: could not read it (fail safe: paused). */
+  source: 'parameter' | 'missing' | 'error';
+  detail: string;
+}
+
+/**
+ * The kill switch, read first by every run: SSM parameter value "true" = paused. A missing
+ * parameter means not paused; any other error counts as paused (fail safe) and says so.
+ */
+export async function readPauseFlag(
+  ssm: SSMClient = aws().ssm,
+  name: string = pauseParameterName(),
+): Promise<PauseState> {
+  try {
+    const result = await ssm.send(new GetParameterCommand({ Name: name }));
+    const value = result.Parameter?.Value?.trim().toLowerCase();
+    return value === 'true'
+      ? { paused: true, source: 'parameter', detail: `${name} is "true": paused` }
+      : { paused: false, source: 'parameter', detail: `${name} is "${value ?? ''}": running` };
+  } catch (error) {
+    if (error instanceof ParameterNotFound) {
+      return { paused: false, source: 'missing', detail: `${name} does not exist: running` };
+    }
+    const detail = `could not read the pause flag ${name} (${publicMessage(error)}): treated as paused (fail safe)`;
+    logger.warn(detail);
+    return { paused: true, source: 'error', detail };
+  }
+}
+
+export interface StartRunInput {
+  tuner: TunerName;
+  request: TunerRunRequest;
+  store: StateStore;
+  now?: Date;
+  ssm?: SSMClient;
+  pauseParameter?: string;
+  /** Tests and backtests pass their own; otherwise `${tuner}-<time>-<random>`. */
+  runId?: string;
+  idempotencyTtlSeconds?: number;
+}
+
+export interface StartedRun {
+  run: RunContext;
+  /** The idempotency key was seen before: do nothing. */
+  duplicate: boolean;
+  pause: PauseState;
+}
+
+export function newRunId(tuner: TunerName, now: Date): string {
+  return `${tuner}-${now.toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * Starts a run: the pause flag first, then the idempotency key. A paused run claims no key
+ * (it did nothing, so a redelivery after `resume` may act).
+ */
+export async function startRun(input: StartRunInput): Promise<StartedRun> {
+  const now = input.now ?? clock().now();
+  const { request, tuner } = input;
+  const pause = await readPauseFlag(input.ssm, input.pauseParameter);
+  const run: RunContext = {
+    runId: input.runId ?? newRunId(tuner, now),
+    tuner,
+    trigger: request.trigger,
+    dryRun: request.dryRun,
+    override: request.override,
+    idempotencyKey: request.idempotencyKey,
+    now,
+    paused: pause.paused,
+    changesApplied: 0,
+  };
+  if (pause.paused) return { run, duplicate: false, pause };
+  const ttl = input.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS;
+  const claimed = await input.store.claimIdempotencyKey(
+    `${tuner}:${request.idempotencyKey}`,
+    run.runId,
+    now,
+    ttl,
+  );
+  return { run, duplicate: !claimed, pause };
+}
+
+/** The summary a tuner function returns. */
+export function finishRun(started: StartedRun, decisions: Decision[], notes: string[] = []): TunerRunSummary {
+  const extra = [
+    ...(started.pause.paused ? [started.pause.detail] : []),
+    ...(started.duplicate
+      ? [`idempotency key ${started.run.idempotencyKey} was already handled: nothing done`]
+      : []),
+  ];
+  return {
+    ok: true,
+    tuner: started.run.tuner,
+    runId: started.run.runId,
+    paused: started.pause.paused,
+    duplicate: started.duplicate,
+    decisions,
+    notes: [...extra, ...notes],
+  };
+}
+
+export interface TunerLoopInput {
+  tuner: TunerName;
+  request: TunerRunRequest;
+  store: StateStore;
+  adapter: Adapter;
+  /** The targets this tuner may look at (discovery + resolveTarget). */
+  discover: () => Promise<Target[]>;
+  settingsFor: (target: Target) => TunerSettings;
+  /** observe + decide for one target (drift check included); `history` is the store's record. */
+  plan: (target: Target, history: ResourceHistory, run: RunContext) => Promise<Plan>;
+  now?: Date;
+  ssm?: SSMClient;
+  pauseParameter?: string;
+  runId?: string;
+  /** Stop starting targets when less than this is left (default 30 s). */
+  safetyMarginMs?: number;
+}
+
+/**
+ * The whole loop for tuners that want it: start (pause, idempotency) -> discover -> for each
+ * target: history -> plan -> executePlan -> summary. A target whose observation fails records a
+ * failed decision and the loop goes on.
+ */
+export async function runTunerLoop(input: TunerLoopInput): Promise<TunerRunSummary> {
+  const started = await startRun(input);
+  if (started.run.paused || started.duplicate) return finishRun(started, []);
+  const { run } = started;
+  const notes: string[] = [];
+  let targets = await input.discover();
+  const wanted = input.request.resourceIds;
+  if (wanted) {
+    const found = new Set(targets.map((t) => t.ref.id));
+    for (const id of wanted.filter((w) => !found.has(w)))
+      notes.push(`${id}: not found among the ${input.tuner} targets`);
+    targets = targets.filter((t) => wanted.includes(t.ref.id));
+  }
+  const decisions: Decision[] = [];
+  const margin = input.safetyMarginMs ?? 30_000;
+  for (const target of targets) {
+    if (input.request.remainingMs && input.request.remainingMs() < margin) {
+      notes.push(`stopped before ${target.ref.id}: the function's time is nearly up`);
+      break;
+    }
+    const settings = input.settingsFor(target);
+    let plan: Plan;
+    try {
+      const history = await input.store.getHistory(input.tuner, target.ref.id, run.now);
+      plan = await input.plan(target, history, run);
+    } catch (error) {
+      decisions.push(await recordObservationFailure(input, run, target, settings, error));
+      continue;
+    }
+    decisions.push(
+      ...(await executePlan({ plan, target, settings, adapter: input.adapter, run, store: input.store })),
+    );
+  }
+  return finishRun(started, decisions, notes);
+}
+
+async function recordObservationFailure(
+  input: TunerLoopInput,
+  run: RunContext,
+  target: Target,
+  settings: TunerSettings,
+  error: unknown,
+): Promise<Decision> {
+  const decision: Decision = {
+    id: nextDecisionId(run),
+    runId: run.runId,
+    at: run.now.toISOString(),
+    tuner: input.tuner,
+    resource: target.ref.id,
+    resourceKind: target.ref.kind,
+    action: 'noop',
+    outcome: 'failed',
+    reason: `could not observe or plan: ${publicMessage(error)}`,
+    evidence: [],
+    monthlyCostDelta: 0,
+    from: null,
+    to: null,
+    undo: null,
+    guard: 'observe',
+    mode: settings.mode,
+    dryRun: run.dryRun,
+    override: false,
+    trigger: run.trigger,
+    severity: 'warning',
+  };
+  await input.store.recordDecision(decision);
+  return decision;
+}

@@ -1,0 +1,172 @@
+import { GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import { aws } from '../aws/clients.ts';
+import { mapLimit, RateLimiter, type RetryOptions, withRetry } from './limits.ts';
+import { type MetricsQuery, parseMetricsQuery, planRequests, type RequestPlan } from './plan.ts';
+
+/**
+ * Reads many CloudWatch series with the fewest GetMetricData calls (see plan.ts), within the
+ * account's 50 TPS GetMetricData quota (aws-facts.md "CloudWatch"; CloudWatch service quotas),
+ * following NextToken (also when a result says PartialData), retrying throttling with backoff
+ * and jitter, and making missing datapoints explicit (counters 0, gauges null).
+ */
+
+/** Stay below the default 50 TPS GetMetricData quota, leaving room for other callers. */
+export const GET_METRIC_DATA_TPS = 40;
+const sharedLimiter = new RateLimiter(GET_METRIC_DATA_TPS);
+
+export interface SeriesResult {
+  id: string;
+  kind: 'counter' | 'gauge';
+  /** One value per grid timestamp (oldest first); null = unknown. */
+  values: Array<number | null>;
+  /** Complete, PartialData (no more pages were offered), InternalError, Forbidden. */
+  status: string;
+}
+
+export interface MetricsResult {
+  periodSeconds: number;
+  /** Shared by every series: ISO timestamps of the aligned grid, oldest first. */
+  timestamps: string[];
+  series: Map<string, SeriesResult>;
+  /** GetMetricData calls made (NextToken pages and retries of throttled calls included). */
+  calls: number;
+  /** Lower bound for this query: max(ceil(queries / 500), ceil(datapoints / 100,800)). */
+  minCalls: number;
+  throttledRetries: number;
+  notes: string[];
+}
+
+export interface GetMetricsOptions {
+  /** Requests in flight at once (default 10; with ~50-100 ms per call that is well under 50 TPS). */
+  concurrency?: number;
+  limiter?: RateLimiter;
+  retry?: RetryOptions;
+}
+
+const STATUS_RANK: Record<string, number> = { Complete: 0, PartialData: 1, InternalError: 2, Forbidden: 3 };
+
+export function describePlan(query: MetricsQuery): RequestPlan {
+  return planRequests(parseMetricsQuery(query));
+}
+
+export async function getMetrics(query: MetricsQuery, options: GetMetricsOptions = {}): Promise<MetricsResult> {
+  const parsed = parseMetricsQuery(query);
+  const plan = planRequests(parsed);
+  const { grid } = plan;
+  const periodMs = grid.periodSeconds * 1000;
+  const limiter = options.limiter ?? sharedLimiter;
+  const startTime = new Date(grid.startMs);
+  const endTime = new Date(grid.endMs);
+
+  // parts[seriesIndex][part] = values on the grid
+  const parts: Array<Array<Array<number | null>>> = parsed.series.map((s, index) => {
+    const n = plan.mathSeries.has(index) ? 1 : (s.sumOf?.length ?? 1);
+    return Array.from({ length: n }, () => new Array<number | null>(grid.points).fill(null));
+  });
+  const status: string[] = parsed.series.map(() => 'Complete');
+  const notes: string[] = [];
+  let calls = 0;
+  let throttledRetries = 0;
+
+  const absorb = (
+    r: MetricDataResult,
+    byId: Map<string, { seriesIndex: number; part: number }>,
+    finalPage: boolean,
+  ) => {
+    const target = r.Id ? byId.get(r.Id) : undefined;
+    if (!target) return;
+    const values = parts[target.seriesIndex]?.[target.part];
+    if (!values) return;
+    const ts = r.Timestamps ?? [];
+    const vs = r.Values ?? [];
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i];
+      const v = vs[i];
+      if (t === undefined || v === undefined) continue;
+      const idx = Math.round((t.getTime() - grid.startMs) / periodMs);
+      if (idx >= 0 && idx < grid.points) values[idx] = v;
+    }
+    const code = r.StatusCode ?? 'Complete';
+    // PartialData on a page that has a NextToken just means "more to come".
+    if (code === 'PartialData' && !finalPage) return;
+    const prev = status[target.seriesIndex] ?? 'Complete';
+    if ((STATUS_RANK[code] ?? 2) > (STATUS_RANK[prev] ?? 0)) status[target.seriesIndex] = code;
+    if (code !== 'Complete' && code !== 'PartialData') {
+      const msg = (r.Messages ?? []).map((m) => `${m.Code ?? ''} ${m.Value ?? ''}`.trim()).join('; ');
+      notes.push(`metrics: ${parsed.series[target.seriesIndex]?.id}: ${code}${msg ? ` (${msg})` : ''}`);
+    }
+  };
+
+  await mapLimit(plan.requests, options.concurrency ?? 10, async (groups) => {
+    const queries: MetricDataQuery[] = groups.flatMap((g) => g.queries);
+    const byId = new Map<string, { seriesIndex: number; part: number }>();
+    for (const g of groups) for (const o of g.outputs) byId.set(o.queryId, o);
+    let nextToken: string | undefined;
+    do {
+      const out = await withRetry(
+        async () => {
+          await limiter.take();
+          calls++;
+          return aws().cloudwatch.send(
+            new GetMetricDataCommand({
+              MetricDataQueries: queries,
+              StartTime: startTime,
+              EndTime: endTime,
+              ScanBy: 'TimestampAscending',
+              NextToken: nextToken,
+            }),
+          );
+        },
+        {
+          ...options.retry,
+          onRetry: (attempt, delay, error) => {
+            throttledRetries++;
+            options.retry?.onRetry?.(attempt, delay, error);
+          },
+        },
+      );
+      const token = out.NextToken;
+      for (const r of out.MetricDataResults ?? []) absorb(r, byId, !token);
+      for (const m of out.Messages ?? []) notes.push(`metrics: ${m.Code ?? ''} ${m.Value ?? ''}`.trim());
+      nextToken = token;
+    } while (nextToken);
+  });
+
+  const timestamps = Array.from({ length: grid.points }, (_, i) => new Date(grid.startMs + i * periodMs).toISOString());
+  const nowMs = parsed.now.getTime();
+  const series = new Map<string, SeriesResult>();
+  parsed.series.forEach((s, index) => {
+    const ps = parts[index] ?? [];
+    const st = status[index] ?? 'Complete';
+    // PartialData left without a NextToken: a gap may be data CloudWatch did not return.
+    const failed = st !== 'Complete';
+    const values = new Array<number | null>(grid.points);
+    for (let i = 0; i < grid.points; i++) {
+      // A counter's empty period counts as zero only once the period is over and the read was
+      // complete; an unfinished period or a failed or partial read stays unknown.
+      const closed = grid.startMs + (i + 1) * periodMs <= nowMs;
+      let sum: number | null = 0;
+      for (const p of ps) {
+        let v = p[i] ?? null;
+        if (v === null && s.kind === 'counter' && closed && !failed) v = 0;
+        if (v === null) {
+          sum = null;
+          break;
+        }
+        sum += v;
+      }
+      values[i] = sum;
+    }
+    series.set(s.id, { id: s.id, kind: s.kind, values, status: st });
+  });
+
+  return {
+    periodSeconds: grid.periodSeconds,
+    timestamps,
+    series,
+    calls,
+    minCalls: plan.minCalls,
+    throttledRetries,
+    notes,
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Monthly cost of an RDS instance's storage configuration (size, IOPS, gp3 throughput), from the
+ * price table (shared/pricing.ts defaults, overridden by the config's `prices`). Pure.
+ * Multi-AZ storage and IOPS are billed twice (RDS pricing page).
+ */
+
+import {
+  GP3_LARGE_INCLUDED_IOPS,
+  GP3_LARGE_INCLUDED_MIBPS,
+  GP3_SMALL_BASELINE_IOPS,
+  GP3_SMALL_BASELINE_MIBPS,
+  GP3_STRIPING_GIB,
+  type RdsStorageType,
+} from '../aws/rds-storage-limits.ts';
+import { type PriceTable, price } from '../pricing.ts';
+
+export interface StorageConfig {
+  storageType: RdsStorageType;
+  allocatedGiB: number;
+  iops?: number;
+  throughputMibps?: number;
+  multiAz?: boolean;
+}
+
+function gp3Included(allocatedGiB: number): { iops: number; mibps: number } {
+  return allocatedGiB >= GP3_STRIPING_GIB
+    ? { iops: GP3_LARGE_INCLUDED_IOPS, mibps: GP3_LARGE_INCLUDED_MIBPS }
+    : { iops: GP3_SMALL_BASELINE_IOPS, mibps: GP3_SMALL_BASELINE_MIBPS };
+}
+
+/** USD per month for the storage configuration. Magnetic (`standard`) is priced like gp2 size. */
+export function storageMonthlyCost(config: StorageConfig, prices: PriceTable): number {
+  const az = config.multiAz ? 2 : 1;
+  const gib = config.allocatedGiB;
+  switch (config.storageType) {
+    case 'gp2':
+    case 'standard':
+      return az * gib * price(prices, 'rds.gp2.gbMonth');
+    case 'gp3': {
+      const inc = gp3Included(gib);
+      const extraIops = Math.max(0, (config.iops ?? inc.iops) - inc.iops);
+      const extraMibps = Math.max(0, (config.throughputMibps ?? inc.mibps) - inc.mibps);
+      return (
+        az *
+        (gib * price(prices, 'rds.gp3.gbMonth') +
+          extraIops * price(prices, 'rds.gp3.iopsMonth') +
+          extraMibps * price(prices, 'rds.gp3.mibpsMonth'))
+      );
+    }
+    case 'io1':
+    case 'io2':
+      return (
+        az *
+        (gib * price(prices, `rds.${config.storageType}.gbMonth`) +
+          (config.iops ?? 0) * price(prices, `rds.${config.storageType}.iopsMonth`))
+      );
+  }
+}
+
+/** Price of one more provisioned IOPS per month (0 when IOPS are not billed separately). */
+export function iopsUnitMonthly(storageType: RdsStorageType, prices: PriceTable, multiAz = false): number {
+  const az = multiAz ? 2 : 1;
+  if (storageType === 'io1' || storageType === 'io2')
+    return az * price(prices, `rds.${storageType}.iopsMonth`);
+  if (storageType === 'gp3') return az * price(prices, 'rds.gp3.iopsMonth');
+  return 0;
+}
+
+export function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}

@@ -1,0 +1,199 @@
+/**
+ * The storage-change ledger of one RDS instance, built from RDS's own state as well as
+ * db-autopilot's records, so that changes made by storage autoscaling or by people count too
+ * (aws-facts.md: "The wait between storage changes counts changes made by storage autoscaling
+ * and by people too: read StorageOperationStatus / PendingModifiedValues and RDS events").
+ *
+ * Pure: the tuner gathers the inputs (DescribeDBInstances, DescribeEvents, the state table),
+ * this module turns them into the rules an IOPS or storage-type change must obey.
+ */
+
+import {
+  MODIFIABLE_STATUSES,
+  nonStoragePending,
+  STORAGE_CHANGE_DAY_MS,
+  STORAGE_CHANGE_WAIT_MS,
+  STORAGE_CHANGES_PER_DAY,
+  storagePending,
+} from '../aws/rds-storage-limits.ts';
+import type { Decision, RuleCheck } from '../core/model.ts';
+
+/** One RDS event as DescribeEvents returns it (only the fields the ledger reads). */
+export interface RdsEventLike {
+  date: string;
+  message: string;
+  categories?: string[];
+}
+
+/** The storage-related facts of DescribeDBInstances for one instance. */
+export interface RdsStorageStatus {
+  status: string;
+  /** `Optimizing` / `Initializing` while a storage operation runs (DBInstance.StorageOperationStatus). */
+  storageOperationStatus?: string;
+  /** DBInstance.StorageOperationPercentProgress (or the older PercentProgress string). */
+  percentProgress?: number;
+  pendingModifiedValues?: Record<string, unknown>;
+}
+
+export interface StorageChange {
+  at: string;
+  source: 'db-autopilot' | 'rds-event';
+  detail: string;
+}
+
+export interface StorageLedger {
+  /** Storage changes, newest first, deduplicated (our own change also shows up as an RDS event). */
+  changes: StorageChange[];
+  optimizing: boolean;
+  percentProgress?: number;
+  status: string;
+  pendingStorage: string[];
+  pendingOther: string[];
+}
+
+/**
+ * RDS events that mark a storage modification. DescribeEvents returns no event id, only the
+ * message, so the message is matched (RDS User Guide, USER_Events.Messages: "Finished applying
+ * modification to allocated storage", "Applying autoscaling-initiated modification to allocated
+ * storage", storage type / IOPS modifications, "Storage optimization" notices).
+ */
+const STORAGE_EVENT =
+  /(allocated storage|storage type|provisioned iops|\biops\b|storage throughput|storage optimization|storage size)/i;
+/** "approaching the maximum storage threshold" and similar warnings are not changes. */
+const NOT_A_CHANGE = /(approaching|threshold|storage-full|low storage|running out)/i;
+
+export function isStorageChangeEvent(event: RdsEventLike): boolean {
+  return STORAGE_EVENT.test(event.message) && !NOT_A_CHANGE.test(event.message);
+}
+
+/** Two records closer than this describe the same change. */
+const SAME_CHANGE_MS = 15 * 60 * 1000;
+
+export function buildStorageLedger(input: {
+  instance: RdsStorageStatus;
+  events: RdsEventLike[];
+  /** db-autopilot's recorded decisions for this instance (any tuner). */
+  decisions: Decision[];
+}): StorageLedger {
+  const own: StorageChange[] = input.decisions
+    .filter(
+      (d) =>
+        d.outcome === 'applied' &&
+        (d.action === 'set-iops' || d.action === 'set-storage-type') &&
+        !d.dryRun &&
+        d.mode === 'apply',
+    )
+    .map((d) => ({ at: d.at, source: 'db-autopilot' as const, detail: `${d.action} ${String(d.to)}` }));
+  const fromEvents: StorageChange[] = input.events
+    .filter(isStorageChangeEvent)
+    .map((e) => ({ at: e.date, source: 'rds-event' as const, detail: e.message }));
+  const all = [...own, ...fromEvents].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+  const changes: StorageChange[] = [];
+  for (const change of all) {
+    const t = Date.parse(change.at);
+    if (Number.isNaN(t)) continue;
+    const dup = changes.some((c) => Math.abs(Date.parse(c.at) - t) < SAME_CHANGE_MS);
+    if (!dup) changes.push(change);
+  }
+  const op = input.instance.storageOperationStatus?.toLowerCase();
+  const optimizing =
+    input.instance.status === 'storage-optimization' || op === 'optimizing' || op === 'initializing';
+  return {
+    changes,
+    optimizing,
+    percentProgress: input.instance.percentProgress,
+    status: input.instance.status,
+    pendingStorage: storagePending(input.instance.pendingModifiedValues),
+    pendingOther: nonStoragePending(input.instance.pendingModifiedValues),
+  };
+}
+
+/** How long to wait before looking again at a state whose end AWS does not announce. */
+export const RECHECK_MS = 30 * 60 * 1000;
+
+/**
+ * The AWS rules a storage change (IOPS, throughput, size, type) must pass now, as RuleChecks the
+ * executor enforces. Every `defer` carries the time it can be retried.
+ */
+export function storageChangeRules(ledger: StorageLedger, now: Date): RuleCheck[] {
+  const t = now.getTime();
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const rules: RuleCheck[] = [];
+
+  // Only `available` (or `storage-full`) instances accept a storage change (aws-facts.md, statuses).
+  if (!MODIFIABLE_STATUSES.includes(ledger.status)) {
+    rules.push({
+      rule: 'aws:rds-status',
+      verdict: 'defer',
+      reason: `instance is "${ledger.status}", not available`,
+      until: iso(t + RECHECK_MS),
+    });
+  } else {
+    rules.push({ rule: 'aws:rds-status', verdict: 'ok' });
+  }
+
+  const last = ledger.changes[0];
+  const lastAt = last ? Date.parse(last.at) : undefined;
+  // "6 hours or until storage-optimization ends, whichever is longer" (aws-facts.md, RDS storage).
+  if (ledger.optimizing) {
+    const sixHours = lastAt !== undefined ? lastAt + STORAGE_CHANGE_WAIT_MS : 0;
+    const progress = ledger.percentProgress !== undefined ? ` (${ledger.percentProgress}% done)` : '';
+    rules.push({
+      rule: 'aws:storage-optimization',
+      verdict: 'defer',
+      reason: `a previous storage change is still being optimized${progress}`,
+      until: iso(Math.max(t + RECHECK_MS, sixHours)),
+    });
+  } else {
+    rules.push({ rule: 'aws:storage-optimization', verdict: 'ok' });
+  }
+
+  if (lastAt !== undefined && t < lastAt + STORAGE_CHANGE_WAIT_MS) {
+    rules.push({
+      rule: 'aws:storage-wait-6h',
+      verdict: 'defer',
+      reason: `last storage change at ${last?.at} (${last?.source}); 6 h must pass between storage changes`,
+      until: iso(lastAt + STORAGE_CHANGE_WAIT_MS),
+    });
+  } else {
+    rules.push({ rule: 'aws:storage-wait-6h', verdict: 'ok' });
+  }
+
+  // "at most 4 storage changes in any 24 hours" (aws-facts.md, current RDS User Guide wording).
+  const inDay = ledger.changes.filter((c) => t - Date.parse(c.at) < STORAGE_CHANGE_DAY_MS);
+  if (inDay.length >= STORAGE_CHANGES_PER_DAY) {
+    const oldestCounted = inDay[STORAGE_CHANGES_PER_DAY - 1];
+    const until = oldestCounted ? Date.parse(oldestCounted.at) + STORAGE_CHANGE_DAY_MS : t + RECHECK_MS;
+    rules.push({
+      rule: 'aws:storage-4-per-24h',
+      verdict: 'defer',
+      reason: `${inDay.length} storage changes in the last 24 h (at most ${STORAGE_CHANGES_PER_DAY})`,
+      until: iso(until),
+    });
+  } else {
+    rules.push({ rule: 'aws:storage-4-per-24h', verdict: 'ok' });
+  }
+
+  // ApplyImmediately=true would also apply these now (a queued class change reboots): aws-facts.md.
+  if (ledger.pendingOther.length > 0) {
+    rules.push({
+      rule: 'aws:pending-non-storage',
+      verdict: 'defer',
+      reason: `PendingModifiedValues holds ${ledger.pendingOther.join(', ')}: ApplyImmediately would apply it too`,
+      until: iso(t + RECHECK_MS),
+    });
+  } else {
+    rules.push({ rule: 'aws:pending-non-storage', verdict: 'ok' });
+  }
+  return rules;
+}
+
+/** The earliest time all deferring rules allow a change, or undefined when none defers. */
+export function deferredUntil(rules: RuleCheck[]): string | undefined {
+  const times = rules
+    .filter((r) => r.verdict === 'defer' && r.until)
+    .map((r) => Date.parse(r.until ?? ''))
+    .filter((n) => !Number.isNaN(n));
+  if (times.length === 0) return undefined;
+  return new Date(Math.max(...times)).toISOString();
+}

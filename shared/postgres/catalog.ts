@@ -1,0 +1,150 @@
+import type pg from 'pg';
+import { type AutovacuumSettings, defaultAutovacuumSettings, type TableStats } from './selection.ts';
+
+/** Catalog reads: fixed SQL, no input spliced in. */
+
+export async function serverVersionNum(client: pg.ClientBase): Promise<number> {
+  const r = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+  return Number(r.rows[0]?.v ?? 0);
+}
+
+const settingNames: Record<string, keyof AutovacuumSettings> = {
+  autovacuum_vacuum_threshold: 'vacuumThreshold',
+  autovacuum_vacuum_scale_factor: 'vacuumScaleFactor',
+  autovacuum_analyze_threshold: 'analyzeThreshold',
+  autovacuum_analyze_scale_factor: 'analyzeScaleFactor',
+  autovacuum_freeze_max_age: 'freezeMaxAge',
+  autovacuum_multixact_freeze_max_age: 'multixactFreezeMaxAge',
+  autovacuum_vacuum_max_threshold: 'vacuumMaxThreshold',
+};
+
+export async function readAutovacuumSettings(client: pg.ClientBase): Promise<AutovacuumSettings> {
+  const r = await client.query<{ name: string; setting: string }>(
+    'SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])',
+    [Object.keys(settingNames)],
+  );
+  const settings: AutovacuumSettings = { ...defaultAutovacuumSettings };
+  for (const row of r.rows) {
+    const key = settingNames[row.name];
+    const value = Number(row.setting);
+    if (key && Number.isFinite(value)) settings[key] = value;
+  }
+  return settings;
+}
+
+interface TableRow {
+  oid: string;
+  name: string;
+  schema: string;
+  relname: string;
+  reltuples: number;
+  relpages: number;
+  table_bytes: number;
+  total_bytes: number;
+  n_live_tup: number | null;
+  n_dead_tup: number | null;
+  n_mod_since_analyze: number | null;
+  last_vacuum: Date | null;
+  last_autovacuum: Date | null;
+  last_analyze: Date | null;
+  last_autoanalyze: Date | null;
+  xid_age: number;
+  mxid_age: number;
+  reloptions: string[] | null;
+}
+
+const tableStatsSql = `
+SELECT c.oid::int8::text AS oid,
+       c.oid::regclass::text AS name,
+       n.nspname AS schema,
+       c.relname,
+       c.reltuples::float8 AS reltuples,
+       c.relpages::float8 AS relpages,
+       ((c.relpages + COALESCE(t.relpages, 0))::float8 * current_setting('block_size')::float8) AS table_bytes,
+       ((c.relpages + COALESCE(t.relpages, 0) + COALESCE(i.pages, 0))::float8
+          * current_setting('block_size')::float8) AS total_bytes,
+       s.n_live_tup::float8 AS n_live_tup,
+       s.n_dead_tup::float8 AS n_dead_tup,
+       s.n_mod_since_analyze::float8 AS n_mod_since_analyze,
+       s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze,
+       age(c.relfrozenxid)::float8 AS xid_age,
+       mxid_age(c.relminmxid)::float8 AS mxid_age,
+       c.reloptions
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
+  LEFT JOIN LATERAL (SELECT sum(ic.relpages) AS pages FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+                      WHERE x.indrelid = c.oid) i ON true
+  LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+ WHERE c.relkind IN ('r', 'm')
+   AND c.relpersistence <> 't'
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname !~ '^pg_toast'
+   AND ($1::oid[] IS NULL OR c.oid = ANY($1::oid[]))
+ ORDER BY c.oid`;
+
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
+
+/**
+ * Sizes come from pg_class.relpages (as of the last VACUUM / ANALYZE), not pg_table_size():
+ * the size functions open the relation with AccessShareLock and would wait behind a table
+ * someone holds ACCESS EXCLUSIVE on, which is exactly what maintenance must never do.
+ */
+/** One row per user table (and materialized view): sizes, stats, ages, reloptions. */
+export async function readTableStats(client: pg.ClientBase, oids?: number[]): Promise<TableStats[]> {
+  const r = await client.query<TableRow>(tableStatsSql, [oids ?? null]);
+  return r.rows.map((row) => ({
+    oid: Number(row.oid),
+    name: row.name,
+    schema: row.schema,
+    relname: row.relname,
+    reltuples: row.reltuples,
+    relpages: row.relpages,
+    tableBytes: row.table_bytes,
+    totalBytes: row.total_bytes,
+    nLiveTup: row.n_live_tup ?? 0,
+    nDeadTup: row.n_dead_tup ?? 0,
+    nModSinceAnalyze: row.n_mod_since_analyze ?? 0,
+    lastVacuum: iso(row.last_vacuum),
+    lastAutovacuum: iso(row.last_autovacuum),
+    lastAnalyze: iso(row.last_analyze),
+    lastAutoanalyze: iso(row.last_autoanalyze),
+    xidAge: row.xid_age,
+    mxidAge: row.mxid_age,
+    reloptions: row.reloptions,
+  }));
+}
+
+export interface ResolvedTable {
+  input: string;
+  oid: number | null;
+  name: string | null;
+}
+
+/**
+ * Names given by a person are resolved by the server with `to_regclass($1)` as a bound
+ * parameter (aws-facts.md: never splice input into SQL); only the resulting oid is used.
+ */
+export async function resolveTables(client: pg.ClientBase, names: string[]): Promise<ResolvedTable[]> {
+  const out: ResolvedTable[] = [];
+  for (const input of names) {
+    let r: pg.QueryResult<{ oid: string | null; name: string | null; relkind: string | null }>;
+    try {
+      r = await client.query<{ oid: string | null; name: string | null; relkind: string | null }>(
+      `SELECT c.oid::int8::text AS oid, c.oid::regclass::text AS name, c.relkind::text AS relkind
+         FROM (SELECT to_regclass($1) AS reg) x LEFT JOIN pg_class c ON c.oid = x.reg`,
+        [input],
+      );
+    } catch {
+      // to_regclass raises on a malformed name (e.g. too many dotted names): not a table.
+      out.push({ input, oid: null, name: null });
+      continue;
+    }
+    const row = r.rows[0];
+    const ok = row?.oid && (row.relkind === 'r' || row.relkind === 'm');
+    out.push({ input, oid: ok && row.oid ? Number(row.oid) : null, name: ok ? (row?.name ?? null) : null });
+  }
+  return out;
+}

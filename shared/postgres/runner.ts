@@ -1,0 +1,317 @@
+import type pg from 'pg';
+import { redact } from '../core/errors.ts';
+import { logger } from '../handler/observability.ts';
+import { closeQuietly, type PgTarget } from './connection.ts';
+import { type Candidate, estimateDurationMs } from './selection.ts';
+import { analyzeStatement, vacuumStatement } from './vacuum-sql.ts';
+
+/**
+ * Runs the chosen VACUUM / ANALYZE statements safely (aws-facts.md, PostgreSQL maintenance):
+ * - one statement per query call, never inside a transaction (no BEGIN, no multi-statement strings);
+ * - per table `SET lock_timeout` and `SET statement_timeout` = time left minus a margin;
+ * - SKIP_LOCKED (PG12+): a locked table is skipped with a WARNING notice, which we listen to;
+ * - up to `concurrency` tables at once, each worker on its own connection;
+ * - no table is started when the time left cannot fit it (estimated from size and past rates),
+ *   and nothing is started once the budget is spent: what is left is reported for the next run;
+ * - progress from pg_stat_progress_vacuum on a second connection, in the logs.
+ */
+
+export interface RunnerOptions {
+  version: number;
+  concurrency: number;
+  lockTimeoutMs: number;
+  safetyMarginMs: number;
+  truncate: boolean;
+  processToast: boolean;
+  bufferUsageLimit?: string;
+  /** Plan only: statements are written, nothing runs. */
+  dryRun: boolean;
+  /** Scan rate for the duration estimate (bytes/s), per table oid when known from past runs. */
+  bytesPerSecond: (candidate: Candidate) => number;
+  /** Time left before the function must stop (Lambda's getRemainingTimeInMillis). */
+  remainingMs: () => number;
+  progressLogIntervalMs?: number;
+  /** Progress monitor connection; off for single-connection servers (PGlite). */
+  monitorProgress?: boolean;
+  /** Injected for tests: current time in ms (durations only). */
+  nowMs?: () => number;
+}
+
+export type TableOutcome = 'applied' | 'skipped' | 'deferred' | 'planned' | 'failed';
+
+export interface TableRunResult {
+  candidate: Candidate;
+  outcome: TableOutcome;
+  statement: string;
+  reason: string;
+  estimatedMs: number;
+  durationMs?: number;
+  tuplesRemoved?: number;
+  deadNotYetRemovable?: number;
+  pagesRemoved?: number;
+  notices: string[];
+  errorCode?: string;
+}
+
+export function statementFor(candidate: Candidate, options: RunnerOptions): string {
+  if (candidate.action === 'analyze') {
+    return analyzeStatement(
+      options.version,
+      { verbose: true, skipLocked: true, bufferUsageLimit: options.bufferUsageLimit },
+      candidate.table.name,
+    );
+  }
+  return vacuumStatement(
+    options.version,
+    {
+      analyze: candidate.analyze,
+      freeze: candidate.freeze,
+      verbose: true,
+      skipLocked: true,
+      truncate: options.truncate,
+      processToast: options.processToast,
+      bufferUsageLimit: options.bufferUsageLimit,
+    },
+    candidate.table.name,
+  );
+}
+
+export interface NoticeSummary {
+  skippedForLock: boolean;
+  tuplesRemoved?: number;
+  deadNotYetRemovable?: number;
+  pagesRemoved?: number;
+}
+
+/**
+ * Reads VACUUM VERBOSE / SKIP_LOCKED notices. Formats:
+ * - PG15+: `tuples: 120 removed, 880 remain, 3 are dead but not yet removable`, `pages: 0 removed, ...`
+ * - PG13/14: `"t": found 120 removable, 880 nonremovable row versions ...` and the DETAIL
+ *   `3 dead row versions cannot be removed yet`
+ * - SKIP_LOCKED: WARNING `skipping vacuum of "t" --- lock not available` (also "skipping analyze of").
+ */
+export function summarizeNotices(notices: string[]): NoticeSummary {
+  const summary: NoticeSummary = { skippedForLock: false };
+  const add = (key: 'tuplesRemoved' | 'deadNotYetRemovable' | 'pagesRemoved', v: string | undefined) => {
+    if (v === undefined) return;
+    summary[key] = (summary[key] ?? 0) + Number(v);
+  };
+  for (const text of notices) {
+    if (/skipping (vacuum|analyze) of .* lock not available/i.test(text)) summary.skippedForLock = true;
+    const modern = /tuples: (\d+) removed, \d+ remain, (\d+) are dead but not yet removable/.exec(text);
+    if (modern) {
+      add('tuplesRemoved', modern[1]);
+      add('deadNotYetRemovable', modern[2]);
+    } else {
+      const old = /found (\d+) removable, \d+ nonremovable row versions/.exec(text);
+      if (old) add('tuplesRemoved', old[1]);
+      const notYet = /(\d+) dead row versions cannot be removed yet/.exec(text);
+      if (notYet) add('deadNotYetRemovable', notYet[1]);
+    }
+    const pages = /pages: (\d+) removed/.exec(text);
+    if (pages) add('pagesRemoved', pages[1]);
+  }
+  return summary;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+async function runOne(
+  client: pg.Client,
+  candidate: Candidate,
+  statement: string,
+  estimatedMs: number,
+  leftMs: number,
+  options: RunnerOptions,
+  now: () => number,
+): Promise<TableRunResult> {
+  const notices: string[] = [];
+  const onNotice = (n: { message?: string; detail?: string }) => {
+    notices.push([n.message, n.detail].filter(Boolean).join('\n'));
+  };
+  client.on('notice', onNotice);
+  const started = now();
+  try {
+    // Values are integers we computed, never input.
+    await client.query(`SET lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs))}`);
+    await client.query(`SET statement_timeout = ${Math.max(1, Math.floor(leftMs))}`);
+    await client.query(statement);
+    const durationMs = now() - started;
+    const s = summarizeNotices(notices);
+    if (s.skippedForLock) {
+      return {
+        candidate,
+        outcome: 'skipped',
+        statement,
+        reason: 'table locked by another session: skipped (SKIP_LOCKED), retried next run',
+        estimatedMs,
+        durationMs,
+        notices,
+      };
+    }
+    return {
+      candidate,
+      outcome: 'applied',
+      statement,
+      reason: `${candidate.action} done in ${durationMs} ms`,
+      estimatedMs,
+      durationMs,
+      tuplesRemoved: s.tuplesRemoved,
+      deadNotYetRemovable: s.deadNotYetRemovable,
+      pagesRemoved: s.pagesRemoved,
+      notices,
+    };
+  } catch (error) {
+    const code = errorCode(error);
+    const durationMs = now() - started;
+    const message = error instanceof Error ? redact(error.message) : 'unknown error';
+    if (code === '55P03') {
+      // lock_not_available: lock_timeout expired (servers without SKIP_LOCKED, or a lock taken later).
+      return { candidate, outcome: 'skipped', statement, reason: `lock not available within lock_timeout: ${message}`, estimatedMs, durationMs, notices, errorCode: code };
+    }
+    if (code === '57014') {
+      // query_canceled by statement_timeout: it could not finish in the time left.
+      return { candidate, outcome: 'deferred', statement, reason: `cancelled at statement_timeout (${Math.floor(leftMs)} ms): did not finish in the time left; next run`, estimatedMs, durationMs, notices, errorCode: code };
+    }
+    return { candidate, outcome: 'failed', statement, reason: message, estimatedMs, durationMs, notices, errorCode: code };
+  } finally {
+    client.off('notice', onNotice);
+    await client.query('RESET statement_timeout').catch(() => undefined);
+    await client.query('RESET lock_timeout').catch(() => undefined);
+  }
+}
+
+/** Logs pg_stat_progress_vacuum rows every interval until stopped. */
+function startProgressMonitor(target: PgTarget, intervalMs: number): () => Promise<void> {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async () => {
+    if (stopped) return;
+    try {
+      client ??= await target.open();
+      const r = await client.query(
+        `SELECT p.pid, p.relid::regclass::text AS "table", p.phase, p.heap_blks_total::float8 AS "heapBlksTotal",
+                p.heap_blks_scanned::float8 AS "heapBlksScanned", p.index_vacuum_count::float8 AS "indexVacuumCount"
+           FROM pg_stat_progress_vacuum p WHERE p.datname = current_database()`,
+      );
+      for (const row of r.rows) logger.info('vacuum progress', { target: target.describe, ...row });
+    } catch (error) {
+      logger.debug('progress monitor unavailable', { error: error instanceof Error ? redact(error.message) : '' });
+    }
+    if (!stopped) timer = setTimeout(tick, intervalMs);
+  };
+  timer = setTimeout(tick, intervalMs);
+  return async () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    await closeQuietly(client);
+  };
+}
+
+/**
+ * Runs the candidates in order (most urgent first). `primary` is an open session reused by the
+ * first worker (so a single-connection server such as PGlite works with concurrency 1).
+ */
+export async function runTables(
+  target: PgTarget,
+  candidates: Candidate[],
+  options: RunnerOptions,
+  primary?: pg.Client,
+): Promise<TableRunResult[]> {
+  const now = options.nowMs ?? (() => Date.now());
+  const results: Array<TableRunResult | undefined> = new Array(candidates.length);
+  const estimate = (c: Candidate) => estimateDurationMs(c, options.bytesPerSecond(c));
+
+  if (options.dryRun) {
+    return candidates.map((c) => ({
+      candidate: c,
+      outcome: 'planned' as const,
+      statement: statementFor(c, options),
+      reason: 'dry run / observe mode: planned, not run',
+      estimatedMs: estimate(c),
+      notices: [],
+    }));
+  }
+
+  let next = 0;
+  let budgetSpent = false;
+  const worker = async (index: number) => {
+    let client: pg.Client | undefined = index === 0 ? primary : undefined;
+    const owned = index !== 0 || primary === undefined;
+    try {
+      while (next < candidates.length) {
+        const i = next++;
+        const c = candidates[i];
+        if (!c) break;
+        const statement = statementFor(c, options);
+        const estimatedMs = estimate(c);
+        const leftMs = options.remainingMs() - options.safetyMarginMs;
+        if (budgetSpent || leftMs <= 0) {
+          budgetSpent = true;
+          results[i] = { candidate: c, outcome: 'deferred', statement, reason: 'time budget spent: not started, left for the next run', estimatedMs, notices: [] };
+          continue;
+        }
+        if (estimatedMs > leftMs) {
+          // aws-facts.md: relfrozenxid only advances when a VACUUM completes; a VACUUM that cannot
+          // finish in the time left is wasted work. Report it instead of starting it.
+          results[i] = {
+            candidate: c,
+            outcome: 'deferred',
+            statement,
+            reason: `estimated ${Math.ceil(estimatedMs / 1000)} s does not fit the ${Math.floor(leftMs / 1000)} s left: not started (run it in a maintenance window or by hand)`,
+            estimatedMs,
+            notices: [],
+          };
+          continue;
+        }
+        if (!client) {
+          try {
+            client = await target.open();
+          } catch (error) {
+            results[i] = { candidate: c, outcome: 'failed', statement, reason: error instanceof Error ? redact(error.message) : 'cannot connect', estimatedMs, notices: [] };
+            break;
+          }
+        }
+        logger.info('maintenance start', { target: target.describe, table: c.table.name, statement });
+        const result = await runOne(client, c, statement, estimatedMs, leftMs, options, now);
+        logger.info('maintenance done', {
+          target: target.describe,
+          table: c.table.name,
+          outcome: result.outcome,
+          durationMs: result.durationMs,
+          tuplesRemoved: result.tuplesRemoved,
+          deadNotYetRemovable: result.deadNotYetRemovable,
+        });
+        results[i] = result;
+      }
+    } finally {
+      if (owned) await closeQuietly(client);
+    }
+  };
+
+  const stopMonitor =
+    options.monitorProgress && candidates.length > 0
+      ? startProgressMonitor(target, options.progressLogIntervalMs ?? 10_000)
+      : undefined;
+  try {
+    const workers = Math.max(1, Math.min(options.concurrency, candidates.length));
+    await Promise.all(Array.from({ length: workers }, (_, i) => worker(i)));
+  } finally {
+    await stopMonitor?.();
+  }
+  return results.map(
+    (r, i) =>
+      r ?? {
+        candidate: candidates[i] as Candidate,
+        outcome: 'failed' as const,
+        statement: '',
+        reason: 'not run (worker stopped)',
+        estimatedMs: 0,
+        notices: [],
+      },
+  );
+}

@@ -1,0 +1,235 @@
+import { z } from 'zod';
+import { getConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import type { DatabaseConfig } from '../config/sections/maintenance.ts';
+import { clock } from '../core/clock.ts';
+import type { StateStore, TunerRunRequest, TunerRunSummary } from '../core/contracts.ts';
+import { publicMessage, ValidationError } from '../core/errors.ts';
+import { nextDecisionId } from '../core/executor.ts';
+import { effectOf } from '../core/guards.ts';
+import type { Decision, TunerName } from '../core/model.ts';
+import { finishRun, startRun } from '../core/run.ts';
+import { resolveSettings } from '../core/settings.ts';
+import { stateStore } from '../state/index.ts';
+import { configTarget, type PgTarget } from './connection.ts';
+import { type DoctorReport, runDoctor } from './doctor.ts';
+import { defaultInsightsSettings } from './insights/findings.ts';
+import { runInsightsForDatabase } from './insights/run.ts';
+import {
+  defaultMaintenanceSettings,
+  loadThroughput,
+  type MaintenanceSettings,
+  maintainDatabase,
+  maintenanceDecisions,
+  recordMaintenance,
+} from './maintenance.ts';
+
+/**
+ * The PostgreSQL tuners' glue: config -> targets -> (pause flag, idempotency) -> per database
+ * maintenance or insights -> decisions recorded in the state store -> summary for the function.
+ */
+
+const databaseName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*$/, 'a configured database name (lower-case letters, digits, dashes)');
+
+/** A manual maintenance run: `{ "database": "orders", "tables": ["public.line_items"], "dryRun": true }`. */
+export const manualMaintenanceSchema = z
+  .object({
+    database: databaseName,
+    tables: z.array(z.string().min(1).max(300)).min(1).max(100).optional(),
+    dryRun: z.boolean({ error: 'dryRun is required: true plans only, false runs VACUUM / ANALYZE' }),
+    analyzeOnly: z.boolean().default(false),
+    override: z.boolean().default(false),
+    idempotencyKey: z.string().min(8).max(128).optional(),
+  })
+  .strict();
+
+export const doctorSchema = z
+  .object({ command: z.literal('doctor'), database: databaseName.optional() })
+  .strict();
+
+export type ManualMaintenance = z.infer<typeof manualMaintenanceSchema>;
+
+export interface PgTunerDeps {
+  config?: Config;
+  store?: StateStore;
+  /** Targets by database name (tests, the demo's PGlite); otherwise built from the config. */
+  targets?: PgTarget[];
+  now?: Date;
+}
+
+interface DatabaseEntry {
+  name: string;
+  target: PgTarget;
+  config?: DatabaseConfig;
+}
+
+function settingsOf(config: Config): MaintenanceSettings {
+  const m = config.tuners.maintenance;
+  return m ? { ...defaultMaintenanceSettings, ...pickSettings(m) } : defaultMaintenanceSettings;
+}
+
+function pickSettings(m: NonNullable<Config['tuners']['maintenance']>): MaintenanceSettings {
+  const { enabled: _e, mode: _m, resources: _r, cooldownMinutes: _c, maxChangesPerRun: _x, databases: _d, connectTimeoutMs: _t, queryTimeoutMs: _q, ...rest } = m;
+  return rest;
+}
+
+export function databasesOf(config: Config, deps: PgTunerDeps): DatabaseEntry[] {
+  const m = config.tuners.maintenance;
+  const timeouts = { connectTimeoutMs: m?.connectTimeoutMs ?? 5_000, queryTimeoutMs: m?.queryTimeoutMs ?? 30_000 };
+  const entries: DatabaseEntry[] = (m?.databases ?? []).map((db) => ({
+    name: db.name,
+    config: db,
+    target: deps.targets?.find((t) => t.name === db.name) ?? configTarget(db, timeouts, config.region),
+  }));
+  for (const t of deps.targets ?? []) {
+    if (!entries.some((e) => e.name === t.name)) entries.push({ name: t.name, target: t });
+  }
+  return entries;
+}
+
+function pick(entries: DatabaseEntry[], name: string | undefined): DatabaseEntry[] {
+  if (name === undefined) return entries;
+  const found = entries.filter((e) => e.name === name);
+  if (found.length === 0) {
+    throw new ValidationError(
+      `unknown database "${name}": configured are ${entries.map((e) => e.name).join(', ') || '(none)'} (tuners.maintenance.databases)`,
+      [{ path: 'event.database', message: `unknown database ${name}` }],
+    );
+  }
+  return found;
+}
+
+function failedDecision(tuner: TunerName, runId: string, at: string, database: string, error: unknown, request: TunerRunRequest): Decision {
+  return {
+    id: `${runId}:${database}:failed`,
+    runId,
+    at,
+    tuner,
+    resource: database,
+    resourceKind: 'postgres-database',
+    action: 'noop',
+    outcome: 'failed',
+    reason: `could not observe ${database}: ${publicMessage(error)}`,
+    evidence: [],
+    monthlyCostDelta: 0,
+    from: null,
+    to: null,
+    undo: null,
+    guard: 'observe',
+    mode: 'observe',
+    dryRun: request.dryRun,
+    override: request.override,
+    trigger: request.trigger,
+    severity: 'warning',
+  };
+}
+
+export interface MaintenanceRunInput {
+  request: TunerRunRequest;
+  database?: string;
+  tables?: string[];
+  analyzeOnly?: boolean;
+  deps?: PgTunerDeps;
+}
+
+export async function runMaintenanceTuner(input: MaintenanceRunInput): Promise<TunerRunSummary> {
+  const deps = input.deps ?? {};
+  const config = deps.config ?? getConfig();
+  const store = deps.store ?? stateStore();
+  const now = deps.now ?? clock().now();
+  const entries = pick(databasesOf(config, deps), input.database);
+  const started = await startRun({ tuner: 'maintenance', request: input.request, store, now });
+  if (started.run.paused || started.duplicate) return finishRun(started, []);
+  const { run } = started;
+  const tunerSettings = resolveSettings(config, 'maintenance');
+  const effect = effectOf(tunerSettings, run);
+  const notes: string[] = [];
+  if (effect === 'refused') {
+    notes.push('maintenance is in observe mode: a manual real run needs "override": true; planned only');
+  }
+  const act = effect === 'apply' || effect === 'override';
+  const settings = settingsOf(config);
+  const remainingMs = input.request.remainingMs ?? (() => 14 * 60_000);
+  const decisions: Decision[] = [];
+  for (const entry of entries) {
+    if (remainingMs() < settings.safetyMarginMs) {
+      notes.push(`stopped before ${entry.name}: the function's time is nearly up`);
+      break;
+    }
+    try {
+      const history = await loadThroughput(store, entry.name, now);
+      const result = await maintainDatabase({
+        target: entry.target,
+        settings,
+        dryRun: !act,
+        analyzeOnly: input.analyzeOnly,
+        tables: input.tables,
+        remainingMs,
+        now,
+        history,
+      });
+      const made = maintenanceDecisions(result, {
+        runId: run.runId,
+        at: now.toISOString(),
+        mode: tunerSettings.mode,
+        dryRun: run.dryRun,
+        override: effect === 'override',
+        trigger: run.trigger,
+      }).map((d) => ({ ...d, id: nextDecisionId(run) }));
+      await recordMaintenance(store, result, made);
+      decisions.push(...made);
+      const left = result.results.filter((r) => r.outcome === 'deferred').length;
+      if (left > 0) notes.push(`${entry.name}: ${left} table(s) left for the next run`);
+    } catch (error) {
+      if (error instanceof ValidationError) throw error; // unknown table: a clear error, nothing done
+      const d = failedDecision('maintenance', run.runId, now.toISOString(), entry.name, error, input.request);
+      await store.recordDecision(d).catch(() => undefined);
+      decisions.push(d);
+    }
+  }
+  return finishRun(started, decisions, notes);
+}
+
+export async function runInsightsTuner(input: { request: TunerRunRequest; database?: string; deps?: PgTunerDeps }): Promise<TunerRunSummary> {
+  const deps = input.deps ?? {};
+  const config = deps.config ?? getConfig();
+  const store = deps.store ?? stateStore();
+  const now = deps.now ?? clock().now();
+  const entries = pick(databasesOf(config, deps), input.database);
+  const started = await startRun({ tuner: 'insights', request: input.request, store, now });
+  if (started.run.paused || started.duplicate) return finishRun(started, []);
+  const { run } = started;
+  const i = config.tuners.insights;
+  const settings = i ? { ...defaultInsightsSettings, ...i } : defaultInsightsSettings;
+  const decisions: Decision[] = [];
+  for (const entry of entries) {
+    try {
+      const result = await runInsightsForDatabase({
+        target: entry.target,
+        settings,
+        now,
+        runId: run.runId,
+        trigger: run.trigger,
+        dryRun: run.dryRun,
+        store,
+        dbInstanceIdentifier: entry.config?.dbInstanceIdentifier,
+      });
+      decisions.push(...result.decisions);
+    } catch (error) {
+      const d = failedDecision('insights', run.runId, now.toISOString(), entry.name, error, input.request);
+      await store.recordDecision(d).catch(() => undefined);
+      decisions.push(d);
+    }
+  }
+  return finishRun(started, decisions);
+}
+
+export async function runDoctorCommand(database: string | undefined, deps: PgTunerDeps = {}): Promise<{ ok: boolean; reports: DoctorReport[] }> {
+  const config = deps.config ?? getConfig();
+  const entries = pick(databasesOf(config, deps), database);
+  const reports: DoctorReport[] = [];
+  for (const e of entries) reports.push(await runDoctor(e.target, { iamAuth: e.config?.auth.type === 'iam' }));
+  return { ok: reports.every((r) => r.ok), reports };
+}

@@ -1,0 +1,1 @@
+import './rds-replica-rules.ts';

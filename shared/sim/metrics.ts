@@ -1,0 +1,166 @@
+import type { SimAccount } from './engine.ts';
+
+/**
+ * Metric histories, computed lazily minute by minute from the workload models.
+ *
+ * A resource owns a MinuteSeries: a step function that, called for each minute in order from the
+ * account's history start, writes that minute's datapoints (value and, for per-request metrics,
+ * a sample count). Minutes are computed once and kept in columns (typed arrays), so a 14-day
+ * query over a small fleet and a 1-hour query over thousands of resources are both cheap.
+ * Only finished minutes exist: minute m is readable once the clock is past its end.
+ *
+ * A minute with no datapoint (NaN) is "missing": counters (throttle events) write nothing in
+ * quiet minutes, as CloudWatch does (aws-facts.md, CloudWatch: "Throttle and error counters have
+ * no datapoint in quiet minutes").
+ */
+export interface MinutePoint {
+  /** Gauge value, or the minute's Sum for counters and consumed capacity. */
+  value: number;
+  /** Samples in the minute (requests for per-request metrics, 1 for gauges). */
+  count: number;
+}
+
+export interface FrameWriter {
+  /** Records a datapoint for this minute. Omit the call (or pass undefined) for no datapoint. */
+  put(metric: string, value: number | undefined, count?: number): void;
+}
+
+export type StepFn = (minute: number, out: FrameWriter) => void;
+
+interface Column {
+  v: Float64Array;
+  c: Float64Array;
+}
+
+export class MinuteSeries implements FrameWriter {
+  private computed = 0;
+  private capacity = 0;
+  private readonly cols = new Map<string, Column>();
+  private current = 0;
+
+  constructor(
+    readonly startMinute: number,
+    private readonly step: StepFn,
+  ) {}
+
+  /** Computes every minute before `endMinuteExclusive` that is not computed yet. */
+  ensure(endMinuteExclusive: number): void {
+    const target = endMinuteExclusive - this.startMinute;
+    if (target <= this.computed) return;
+    this.grow(target);
+    for (let i = this.computed; i < target; i++) {
+      this.current = i;
+      this.step(this.startMinute + i, this);
+    }
+    this.computed = target;
+  }
+
+  put(metric: string, value: number | undefined, count = 1): void {
+    if (value === undefined || !Number.isFinite(value)) return;
+    let col = this.cols.get(metric);
+    if (!col) {
+      col = { v: new Float64Array(this.capacity).fill(Number.NaN), c: new Float64Array(this.capacity) };
+      this.cols.set(metric, col);
+    }
+    col.v[this.current] = value;
+    col.c[this.current] = count;
+  }
+
+  get(metric: string, minute: number): MinutePoint | undefined {
+    const i = minute - this.startMinute;
+    if (i < 0 || i >= this.computed) return undefined;
+    const col = this.cols.get(metric);
+    if (!col) return undefined;
+    const v = col.v[i];
+    if (v === undefined || Number.isNaN(v)) return undefined;
+    return { value: v, count: col.c[i] ?? 1 };
+  }
+
+  private grow(target: number): void {
+    if (target <= this.capacity) return;
+    const next = Math.max(target, Math.ceil(this.capacity * 1.5), 64);
+    for (const [name, col] of this.cols) {
+      const v = new Float64Array(next).fill(Number.NaN);
+      v.set(col.v);
+      const c = new Float64Array(next);
+      c.set(col.c);
+      this.cols.set(name, { v, c });
+    }
+    this.capacity = next;
+  }
+}
+
+/** A readable metric: the datapoint of one minute, or undefined (no datapoint). */
+export type MetricSource = (minute: number) => MinutePoint | undefined;
+
+export type MetricResolver = (
+  sim: SimAccount,
+  metricName: string,
+  dimensions: Record<string, string>,
+) => MetricSource | undefined;
+
+const resolvers = new Map<string, MetricResolver[]>();
+
+/** Adds a source of metrics for a namespace (tuner engineers: add yours in your own sim file). */
+export function registerMetricResolver(namespace: string, resolver: MetricResolver): void {
+  const list = resolvers.get(namespace) ?? [];
+  if (!list.includes(resolver)) list.push(resolver);
+  resolvers.set(namespace, list);
+}
+
+export function resolveMetric(
+  sim: SimAccount,
+  namespace: string,
+  metricName: string,
+  dimensions: Record<string, string>,
+): MetricSource | undefined {
+  for (const r of resolvers.get(namespace) ?? []) {
+    const source = r(sim, metricName, dimensions);
+    if (source) return source;
+  }
+  return undefined;
+}
+
+/** Reads a series for a resource, making sure the minutes up to the clock are computed. */
+export function seriesSource(sim: SimAccount, series: MinuteSeries, metric: string): MetricSource {
+  return (minute) => {
+    const end = sim.completedMinutes();
+    if (minute >= end) return undefined;
+    series.ensure(Math.min(end, minute + 1));
+    return series.get(metric, minute);
+  };
+}
+
+/** CloudWatch statistics over the minutes of one period. */
+export function aggregate(points: MinutePoint[], stat: string): number | undefined {
+  if (points.length === 0) return undefined;
+  switch (stat) {
+    case 'Average': {
+      const s = points.reduce((a, p) => a + p.value, 0);
+      const n = points.reduce((a, p) => a + p.count, 0);
+      return n > 0 ? s / n : 0;
+    }
+    case 'Sum':
+      return points.reduce((a, p) => a + p.value, 0);
+    case 'SampleCount':
+      return points.reduce((a, p) => a + p.count, 0);
+    case 'Maximum':
+      return points.reduce((a, p) => Math.max(a, p.value), Number.NEGATIVE_INFINITY);
+    case 'Minimum':
+      return points.reduce((a, p) => Math.min(a, p.value), Number.POSITIVE_INFINITY);
+    default: {
+      const m = /^p(\d{1,2}(?:\.\d+)?)$/.exec(stat);
+      if (!m?.[1]) return undefined;
+      const q = Number(m[1]) / 100;
+      const sorted = points.map((p) => p.value).sort((a, b) => a - b);
+      const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+      return sorted[idx];
+    }
+  }
+}
+
+export function isSupportedStat(stat: string): boolean {
+  return (
+    ['Average', 'Sum', 'SampleCount', 'Maximum', 'Minimum'].includes(stat) || /^p\d{1,2}(\.\d+)?$/.test(stat)
+  );
+}

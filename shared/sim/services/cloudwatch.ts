@@ -1,0 +1,698 @@
+import {
+  CloudWatchServiceException,
+  InvalidNextToken,
+  InvalidParameterValueException,
+  ResourceNotFound,
+} from '@aws-sdk/client-cloudwatch';
+import { DAY_MS, MINUTE_MS } from '../clock.ts';
+import type { SimAccount } from '../engine.ts';
+import { errorMetadata, serviceError } from '../errors.ts';
+import { aggregate, isSupportedStat, type MinutePoint, resolveMetric } from '../metrics.ts';
+import { arr, decodeToken, encodeToken, num, readTags, rec, str, tagList, toMs } from '../paging.ts';
+import { type Input, registerOperations } from '../registry.ts';
+
+/**
+ * Simulated CloudWatch: GetMetricData (with AWS's limits), GetMetricStatistics, alarms, dashboards.
+ *
+ * GetMetricData (aws-facts.md, CloudWatch; CloudWatch API reference, GetMetricData):
+ * - at most 500 queries per request (more: ValidationError);
+ * - at most MaxDatapoints (default and maximum 100,800) datapoints per response: the rest comes
+ *   with `NextToken`, results cut short are `PartialData`;
+ * - retention by period: data at 60 s is kept 15 days, 300 s 63 days, 3600 s 455 days; an older
+ *   period bucket asked at a finer period has no datapoint;
+ * - counters have no datapoint in quiet minutes (see metrics.ts);
+ * - metric math: `Expression` over other query ids with + - * /, numbers, parentheses and
+ *   SUM/AVG/MAX/MIN([..]) and FILL(m, value), evaluated per timestamp.
+ *
+ * Alarms: PutMetricAlarm / DescribeAlarms / DeleteAlarms / SetAlarmState, evaluated by the sim
+ * each minute from their metric (evaluateAlarms: true, the default); a state change is queued as
+ * a "CloudWatch Alarm State Change" event for the demo's alarm handler (`takeAlarmEvents`).
+ */
+
+export interface AlarmRecord {
+  AlarmName: string;
+  AlarmArn: string;
+  AlarmDescription?: string;
+  Namespace?: string;
+  MetricName?: string;
+  Dimensions: Array<{ Name: string; Value: string }>;
+  Statistic?: string;
+  ExtendedStatistic?: string;
+  Period?: number;
+  EvaluationPeriods: number;
+  DatapointsToAlarm?: number;
+  Threshold?: number;
+  ComparisonOperator: string;
+  TreatMissingData?: string;
+  ActionsEnabled: boolean;
+  AlarmActions: string[];
+  OKActions: string[];
+  StateValue: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  StateReason: string;
+  StateUpdatedTimestamp: Date;
+  AlarmConfigurationUpdatedTimestamp: Date;
+  tags: Map<string, string>;
+}
+
+export interface AlarmStateChangeEvent {
+  version: '0';
+  id: string;
+  'detail-type': 'CloudWatch Alarm State Change';
+  source: 'aws.cloudwatch';
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: {
+    alarmName: string;
+    state: { value: string; reason: string; timestamp: string };
+    previousState: { value: string; reason: string; timestamp: string };
+    configuration: { description?: string; metrics: unknown[] };
+  };
+}
+
+export class CloudWatchState {
+  readonly alarms = new Map<string, AlarmRecord>();
+  readonly dashboards = new Map<string, { body: string; at: Date }>();
+  /** Alarm state changes not yet delivered (EventBridge "CloudWatch Alarm State Change"). */
+  readonly pendingEvents: AlarmStateChangeEvent[] = [];
+  evaluateAlarms = true;
+  private eventSeq = 0;
+  private evaluating = false;
+
+  constructor(private readonly sim: SimAccount) {}
+
+  /** Takes the queued alarm state change events (the demo delivers them to the alarm handler). */
+  takeAlarmEvents(): AlarmStateChangeEvent[] {
+    return this.pendingEvents.splice(0, this.pendingEvents.length);
+  }
+
+  setState(alarm: AlarmRecord, value: AlarmRecord['StateValue'], reason: string): void {
+    if (alarm.StateValue === value) return;
+    const now = this.sim.clock.now();
+    const previous = {
+      value: alarm.StateValue,
+      reason: alarm.StateReason,
+      timestamp: alarm.StateUpdatedTimestamp.toISOString(),
+    };
+    alarm.StateValue = value;
+    alarm.StateReason = reason;
+    alarm.StateUpdatedTimestamp = now;
+    this.eventSeq += 1;
+    this.pendingEvents.push({
+      version: '0',
+      id: `sim-alarm-event-${this.eventSeq}`,
+      'detail-type': 'CloudWatch Alarm State Change',
+      source: 'aws.cloudwatch',
+      account: this.sim.accountId,
+      time: now.toISOString(),
+      region: this.sim.region,
+      resources: [alarm.AlarmArn],
+      detail: {
+        alarmName: alarm.AlarmName,
+        state: { value, reason, timestamp: now.toISOString() },
+        previousState: previous,
+        configuration: {
+          description: alarm.AlarmDescription,
+          metrics: [
+            {
+              id: 'm1',
+              metricStat: {
+                metric: {
+                  namespace: alarm.Namespace,
+                  name: alarm.MetricName,
+                  dimensions: Object.fromEntries(alarm.Dimensions.map((d) => [d.Name, d.Value])),
+                },
+                period: alarm.Period,
+                stat: alarm.Statistic ?? alarm.ExtendedStatistic,
+              },
+              returnData: true,
+            },
+          ],
+        },
+      },
+    });
+  }
+
+  /** Starts evaluating alarms every minute on the virtual clock. */
+  startEvaluation(): void {
+    if (this.evaluating) return;
+    this.evaluating = true;
+    const tick = () => {
+      if (this.evaluateAlarms) for (const a of this.alarms.values()) this.evaluate(a);
+      this.sim.after(MINUTE_MS, tick);
+    };
+    const next = (Math.floor(this.sim.nowMs() / MINUTE_MS) + 1) * MINUTE_MS;
+    this.sim.at(next, tick);
+  }
+
+  /** Evaluates one alarm over its last EvaluationPeriods x Period (M of N with DatapointsToAlarm). */
+  evaluate(a: AlarmRecord): void {
+    if (!a.Namespace || !a.MetricName || !a.Period || a.Threshold === undefined) return;
+    const stat = a.Statistic ?? a.ExtendedStatistic ?? 'Average';
+    const source = resolveMetric(
+      this.sim,
+      a.Namespace,
+      a.MetricName,
+      Object.fromEntries(a.Dimensions.map((d) => [d.Name, d.Value])),
+    );
+    const periodMs = a.Period * 1000;
+    const end = Math.floor(this.sim.nowMs() / periodMs) * periodMs;
+    const values: Array<number | undefined> = [];
+    for (let i = a.EvaluationPeriods; i >= 1; i--) {
+      const start = end - i * periodMs;
+      const points: MinutePoint[] = [];
+      for (let m = start / MINUTE_MS; m < (start + periodMs) / MINUTE_MS; m++) {
+        const p = source?.(m);
+        if (p) points.push(p);
+      }
+      values.push(aggregate(points, stat));
+    }
+    const threshold = a.Threshold;
+    const breaches = (v: number) => {
+      switch (a.ComparisonOperator) {
+        case 'GreaterThanThreshold':
+          return v > threshold;
+        case 'GreaterThanOrEqualToThreshold':
+          return v >= threshold;
+        case 'LessThanThreshold':
+          return v < threshold;
+        case 'LessThanOrEqualToThreshold':
+          return v <= threshold;
+        default:
+          return false;
+      }
+    };
+    const treat = a.TreatMissingData ?? 'missing';
+    const present = values.filter((v): v is number => v !== undefined);
+    let breaching = present.filter(breaches).length;
+    if (treat === 'breaching') breaching += values.length - present.length;
+    const needed = a.DatapointsToAlarm ?? a.EvaluationPeriods;
+    if (breaching >= needed) {
+      this.setState(
+        a,
+        'ALARM',
+        `Threshold Crossed: ${breaching} out of the last ${values.length} datapoints were breaching the threshold (${threshold}).`,
+      );
+    } else if (present.length === 0 && treat === 'missing') {
+      this.setState(
+        a,
+        'INSUFFICIENT_DATA',
+        'Insufficient Data: no datapoints were received for the evaluation periods.',
+      );
+    } else {
+      this.setState(
+        a,
+        'OK',
+        `Threshold Crossed: ${breaching} out of the last ${values.length} datapoints were breaching the threshold (${threshold}).`,
+      );
+    }
+  }
+}
+
+const meta = errorMetadata;
+
+// CloudWatch API reference, GetMetricData: MaxDatapoints default 100,800; 500 MetricDataQuery.
+export const MAX_QUERIES = 500;
+export const MAX_DATAPOINTS = 100_800;
+
+/** The coarsest period CloudWatch still holds for data of this age (aws-facts.md, CloudWatch retention). */
+export function retentionPeriodSeconds(ageMs: number): number | undefined {
+  if (ageMs <= 15 * DAY_MS) return 60;
+  if (ageMs <= 63 * DAY_MS) return 300;
+  if (ageMs <= 455 * DAY_MS) return 3600;
+  return undefined;
+}
+
+interface Series {
+  timestamps: number[];
+  values: number[];
+}
+
+function metricSeries(sim: SimAccount, q: Record<string, unknown>, start: number, end: number): Series {
+  const ms = rec(q.MetricStat);
+  const metric = rec(ms.Metric);
+  const period = num(ms.Period) ?? 60;
+  const stat = str(ms.Stat) ?? 'Average';
+  const dims = Object.fromEntries(
+    arr(metric.Dimensions)
+      .map(rec)
+      .map((d) => [String(d.Name), String(d.Value)]),
+  );
+  const source = resolveMetric(sim, String(metric.Namespace ?? ''), String(metric.MetricName ?? ''), dims);
+  return bucketed(sim, source, period, stat, start, end);
+}
+
+function bucketed(
+  sim: SimAccount,
+  source: ((minute: number) => MinutePoint | undefined) | undefined,
+  period: number,
+  stat: string,
+  start: number,
+  end: number,
+): Series {
+  const out: Series = { timestamps: [], values: [] };
+  if (!source) return out;
+  const periodMs = period * 1000;
+  const now = sim.nowMs();
+  for (let b = Math.floor(start / periodMs) * periodMs; b < end && b < now; b += periodMs) {
+    const needed = retentionPeriodSeconds(now - b);
+    if (needed === undefined || period % needed !== 0) continue;
+    const points: MinutePoint[] = [];
+    for (let m = b / MINUTE_MS; m < (b + periodMs) / MINUTE_MS; m++) {
+      const p = source(m);
+      if (p) points.push(p);
+    }
+    const v = aggregate(points, stat);
+    if (v !== undefined) {
+      out.timestamps.push(b);
+      out.values.push(v);
+    }
+  }
+  return out;
+}
+
+function invalidValue(message: string): Error {
+  return new InvalidParameterValueException({ message, $metadata: meta() });
+}
+
+function getMetricData(sim: SimAccount, input: Input): object {
+  const queries = arr(input.MetricDataQueries).map(rec);
+  // aws-facts.md, CloudWatch: "up to 500 metric queries"; message as CloudWatch words a collection limit.
+  if (queries.length > MAX_QUERIES) {
+    throw serviceError(
+      CloudWatchServiceException,
+      'ValidationError',
+      `The collection MetricDataQueries must not have a size greater than ${MAX_QUERIES}.`,
+    );
+  }
+  if (queries.length === 0) {
+    throw serviceError(
+      CloudWatchServiceException,
+      'ValidationError',
+      'The collection MetricDataQueries must not be empty.',
+    );
+  }
+  const start = toMs(input.StartTime);
+  const end = toMs(input.EndTime);
+  if (start === undefined || end === undefined)
+    throw invalidValue('The parameters StartTime and EndTime are required.');
+  // CloudWatch API reference, GetMetricData: StartTime must be before EndTime.
+  if (start >= end) throw invalidValue('The parameter StartTime must be less than the parameter EndTime.');
+  const maxDatapoints = num(input.MaxDatapoints) ?? MAX_DATAPOINTS;
+  if (maxDatapoints < 1 || maxDatapoints > MAX_DATAPOINTS) {
+    throw invalidValue(`The parameter MaxDatapoints must be between 1 and ${MAX_DATAPOINTS}.`);
+  }
+  const ids = new Set<string>();
+  for (const q of queries) {
+    const id = str(q.Id);
+    if (!id || !/^[a-z][a-zA-Z0-9_]*$/.test(id)) {
+      throw invalidValue(
+        `The value ${String(id)} for parameter MetricDataQueries.member.Id is invalid: it must start with a lowercase letter and contain only letters, numbers and underscores.`,
+      );
+    }
+    if (ids.has(id))
+      throw invalidValue(`The value ${id} for parameter MetricDataQueries.member.Id is not unique.`);
+    ids.add(id);
+    const ms = rec(q.MetricStat);
+    if (q.MetricStat !== undefined) {
+      const period = num(ms.Period) ?? 0;
+      // CloudWatch API reference, MetricStat.Period: 1, 5, 10, 20, 30 or a multiple of 60.
+      if (period < 1 || (period >= 60 ? period % 60 !== 0 : ![1, 5, 10, 20, 30].includes(period))) {
+        throw invalidValue(
+          `The parameter MetricDataQueries.member.MetricStat.Period must be a multiple of 60 (got ${period}).`,
+        );
+      }
+      const stat = str(ms.Stat) ?? '';
+      if (!isSupportedStat(stat))
+        throw invalidValue(
+          `The value ${stat} for parameter MetricDataQueries.member.MetricStat.Stat is invalid.`,
+        );
+    } else if (str(q.Expression) === undefined) {
+      throw serviceError(
+        CloudWatchServiceException,
+        'MissingParameter',
+        'Each MetricDataQuery needs MetricStat or Expression.',
+      );
+    }
+  }
+  const scope = requestScope(input);
+  const offset = decodeToken(str(input.NextToken), scope);
+  // CloudWatch API reference, GetMetricData errors: InvalidNextToken.
+  if (offset === undefined)
+    throw new InvalidNextToken({ message: 'The service cannot process the NextToken.', $metadata: meta() });
+
+  const computed = new Map<string, Series>();
+  for (const q of queries)
+    if (q.MetricStat !== undefined) computed.set(String(q.Id), metricSeries(sim, q, start, end));
+  for (const q of queries) {
+    const expr = str(q.Expression);
+    if (expr !== undefined) {
+      try {
+        computed.set(String(q.Id), evaluateExpression(expr, computed));
+      } catch (error) {
+        throw serviceError(
+          CloudWatchServiceException,
+          'ValidationError',
+          `Error in expression ${String(q.Id)}: ${(error as Error).message}`,
+        );
+      }
+    }
+  }
+  const descending = (str(input.ScanBy) ?? 'TimestampDescending') === 'TimestampDescending';
+  const results: Array<Record<string, unknown>> = [];
+  let skipped = 0;
+  let emitted = 0;
+  let truncated = false;
+  for (const q of queries) {
+    if (q.ReturnData === false) continue;
+    const s = computed.get(String(q.Id)) ?? { timestamps: [], values: [] };
+    let pairs = s.timestamps.map((t, i) => [t, s.values[i] ?? 0] as const);
+    if (descending) pairs = pairs.reverse();
+    const skip = Math.min(pairs.length, Math.max(0, offset - skipped));
+    skipped += skip;
+    pairs = pairs.slice(skip);
+    const room = Math.max(0, maxDatapoints - emitted);
+    const taken = pairs.slice(0, room);
+    emitted += taken.length;
+    const partial = taken.length < pairs.length;
+    if (partial) truncated = true;
+    results.push({
+      Id: q.Id,
+      Label: str(q.Label) ?? str(rec(rec(q.MetricStat).Metric).MetricName) ?? String(q.Id),
+      Timestamps: taken.map(([t]) => new Date(t)),
+      Values: taken.map(([, v]) => v),
+      StatusCode: partial ? 'PartialData' : 'Complete',
+      Messages: [],
+    });
+  }
+  return {
+    MetricDataResults: results,
+    NextToken: truncated ? encodeToken(offset + emitted, scope) : undefined,
+    Messages: [],
+  };
+}
+
+function requestScope(input: Input): string {
+  const { NextToken: _ignored, ...rest } = input;
+  const text = JSON.stringify(rest, (_k, v) => (v instanceof Date ? v.toISOString() : v));
+  let h = 0;
+  for (let i = 0; i < text.length; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
+  return `gmd:${h}`;
+}
+
+/** A small metric-math evaluator (ids, numbers, + - * /, parentheses, SUM/AVG/MAX/MIN([...]), FILL). */
+export function evaluateExpression(expr: string, series: Map<string, Series>): Series {
+  const tokens =
+    expr.match(/\s*([A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|[()[\],+\-*/])/g)?.map((t) => t.trim()) ?? [];
+  if (tokens.join('') !== expr.replace(/\s+/g, '')) throw new Error('unsupported syntax');
+  let pos = 0;
+  type Val = Map<number, number> | number;
+  const peek = () => tokens[pos];
+  const take = (expected?: string) => {
+    const t = tokens[pos++];
+    if (expected !== undefined && t !== expected) throw new Error(`expected ${expected}`);
+    return t;
+  };
+  const toMap = (v: Val, keys: Set<number>): Map<number, number> => {
+    if (typeof v !== 'number') return v;
+    return new Map([...keys].map((k) => [k, v]));
+  };
+  const allKeys = new Set<number>();
+  for (const s of series.values()) for (const t of s.timestamps) allKeys.add(t);
+  const binary = (a: Val, b: Val, f: (x: number, y: number) => number): Val => {
+    if (typeof a === 'number' && typeof b === 'number') return f(a, b);
+    const out = new Map<number, number>();
+    const am = typeof a === 'number' ? undefined : a;
+    const bm = typeof b === 'number' ? undefined : b;
+    const keys = am && bm ? [...am.keys()].filter((k) => bm.has(k)) : [...(am ?? bm ?? new Map()).keys()];
+    for (const k of keys) {
+      const x = typeof a === 'number' ? a : a.get(k);
+      const y = typeof b === 'number' ? b : b.get(k);
+      if (x !== undefined && y !== undefined) out.set(k, f(x, y));
+    }
+    return out;
+  };
+  const primary = (): Val => {
+    const t = take();
+    if (t === undefined) throw new Error('unexpected end');
+    if (t === '(') {
+      const v = additive();
+      take(')');
+      return v;
+    }
+    if (t === '-') return binary(0, primary(), (x, y) => x - y);
+    if (/^\d/.test(t)) return Number(t);
+    const fn = t.toUpperCase();
+    if (peek() === '(' && ['SUM', 'AVG', 'MAX', 'MIN', 'FILL'].includes(fn)) {
+      take('(');
+      if (fn === 'FILL') {
+        const a = additive();
+        take(',');
+        const fillV = additive();
+        take(')');
+        const m = toMap(a, new Set());
+        const out = new Map<number, number>();
+        for (const k of allKeys) out.set(k, m.get(k) ?? (typeof fillV === 'number' ? fillV : 0));
+        return out;
+      }
+      const items: Val[] = [];
+      const bracket = peek() === '[';
+      if (bracket) take('[');
+      items.push(additive());
+      while (peek() === ',') {
+        take(',');
+        items.push(additive());
+      }
+      if (bracket) take(']');
+      take(')');
+      const maps = items.map((v) => toMap(v, allKeys));
+      const out = new Map<number, number>();
+      for (const k of allKeys) {
+        const vals = maps.map((m) => m.get(k)).filter((v): v is number => v !== undefined);
+        if (vals.length === 0) continue;
+        const r =
+          fn === 'SUM'
+            ? vals.reduce((a, b) => a + b, 0)
+            : fn === 'AVG'
+              ? vals.reduce((a, b) => a + b, 0) / vals.length
+              : fn === 'MAX'
+                ? Math.max(...vals)
+                : Math.min(...vals);
+        out.set(k, r);
+      }
+      return out;
+    }
+    const s = series.get(t);
+    if (!s) throw new Error(`unknown id ${t}`);
+    return new Map(s.timestamps.map((ts, i) => [ts, s.values[i] ?? 0]));
+  };
+  const multiplicative = (): Val => {
+    let v = primary();
+    while (peek() === '*' || peek() === '/') {
+      const op = take();
+      const r = primary();
+      v = binary(v, r, op === '*' ? (x, y) => x * y : (x, y) => (y === 0 ? 0 : x / y));
+    }
+    return v;
+  };
+  const additive = (): Val => {
+    let v = multiplicative();
+    while (peek() === '+' || peek() === '-') {
+      const op = take();
+      const r = multiplicative();
+      v = binary(v, r, op === '+' ? (x, y) => x + y : (x, y) => x - y);
+    }
+    return v;
+  };
+  const result = additive();
+  if (pos !== tokens.length) throw new Error('unexpected token');
+  const m = toMap(result, allKeys);
+  const ts = [...m.keys()].sort((a, b) => a - b);
+  return { timestamps: ts, values: ts.map((t) => m.get(t) ?? 0) };
+}
+
+function getMetricStatistics(sim: SimAccount, input: Input): object {
+  const start = toMs(input.StartTime);
+  const end = toMs(input.EndTime);
+  const period = num(input.Period) ?? 60;
+  if (start === undefined || end === undefined || start >= end) {
+    throw invalidValue('The parameter StartTime must be less than the parameter EndTime.');
+  }
+  // CloudWatch API reference, GetMetricStatistics: at most 1,440 datapoints per call.
+  if ((end - start) / (period * 1000) > 1440) {
+    throw invalidValue('You have requested up to 1,440 datapoints, which exceeds the limit of 1,440.');
+  }
+  const dims = Object.fromEntries(
+    arr(input.Dimensions)
+      .map(rec)
+      .map((d) => [String(d.Name), String(d.Value)]),
+  );
+  const source = resolveMetric(sim, String(input.Namespace ?? ''), String(input.MetricName ?? ''), dims);
+  const stats = [...arr(input.Statistics).map(String), ...arr(input.ExtendedStatistics).map(String)];
+  const byTs = new Map<number, Record<string, unknown>>();
+  for (const stat of stats) {
+    const s = bucketed(sim, source, period, stat, start, end);
+    s.timestamps.forEach((t, i) => {
+      const dp = byTs.get(t) ?? { Timestamp: new Date(t) };
+      if (arr(input.ExtendedStatistics).includes(stat)) {
+        dp.ExtendedStatistics = { ...rec(dp.ExtendedStatistics), [stat]: s.values[i] };
+      } else {
+        dp[stat] = s.values[i];
+      }
+      byTs.set(t, dp);
+    });
+  }
+  return { Label: input.MetricName, Datapoints: [...byTs.values()] };
+}
+
+function putMetricAlarm(sim: SimAccount, input: Input): object {
+  const name = str(input.AlarmName);
+  if (!name)
+    throw serviceError(
+      CloudWatchServiceException,
+      'MissingParameter',
+      'The parameter AlarmName is required.',
+    );
+  const existing = sim.cloudwatch.alarms.get(name);
+  const now = sim.clock.now();
+  const alarm: AlarmRecord = {
+    AlarmName: name,
+    AlarmArn: sim.arn('cloudwatch', `alarm:${name}`),
+    AlarmDescription: str(input.AlarmDescription),
+    Namespace: str(input.Namespace),
+    MetricName: str(input.MetricName),
+    Dimensions: arr(input.Dimensions)
+      .map(rec)
+      .map((d) => ({ Name: String(d.Name), Value: String(d.Value) })),
+    Statistic: str(input.Statistic),
+    ExtendedStatistic: str(input.ExtendedStatistic),
+    Period: num(input.Period),
+    EvaluationPeriods: num(input.EvaluationPeriods) ?? 1,
+    DatapointsToAlarm: num(input.DatapointsToAlarm),
+    Threshold: num(input.Threshold),
+    ComparisonOperator: str(input.ComparisonOperator) ?? 'GreaterThanThreshold',
+    TreatMissingData: str(input.TreatMissingData),
+    ActionsEnabled: input.ActionsEnabled !== false,
+    AlarmActions: arr(input.AlarmActions).map(String),
+    OKActions: arr(input.OKActions).map(String),
+    StateValue: existing?.StateValue ?? 'INSUFFICIENT_DATA',
+    StateReason: existing?.StateReason ?? 'Unchecked: Initial alarm creation',
+    StateUpdatedTimestamp: existing?.StateUpdatedTimestamp ?? now,
+    AlarmConfigurationUpdatedTimestamp: now,
+    tags: existing?.tags ?? new Map(readTags(input.Tags)),
+  };
+  sim.cloudwatch.alarms.set(name, alarm);
+  return {};
+}
+
+function alarmView(a: AlarmRecord): Record<string, unknown> {
+  const { tags: _tags, ...rest } = a;
+  return rest;
+}
+
+function describeAlarms(sim: SimAccount, input: Input): object {
+  const names = arr(input.AlarmNames).map(String);
+  const prefix = str(input.AlarmNamePrefix);
+  const state = str(input.StateValue);
+  const list = [...sim.cloudwatch.alarms.values()]
+    .filter(
+      (a) =>
+        (names.length === 0 || names.includes(a.AlarmName)) &&
+        (!prefix || a.AlarmName.startsWith(prefix)) &&
+        (!state || a.StateValue === state),
+    )
+    .sort((a, b) => a.AlarmName.localeCompare(b.AlarmName));
+  const size = num(input.MaxRecords) ?? 50;
+  const offset = decodeToken(str(input.NextToken), 'cw:alarms');
+  if (offset === undefined)
+    throw new InvalidNextToken({ message: 'The service cannot process the NextToken.', $metadata: meta() });
+  const slice = list.slice(offset, offset + size);
+  return {
+    MetricAlarms: slice.map(alarmView),
+    CompositeAlarms: [],
+    NextToken: offset + size < list.length ? encodeToken(offset + size, 'cw:alarms') : undefined,
+  };
+}
+
+function findArn(sim: SimAccount, arn: string | undefined): AlarmRecord {
+  for (const a of sim.cloudwatch.alarms.values()) if (a.AlarmArn === arn) return a;
+  // CloudWatch API reference, ListTagsForResource errors: ResourceNotFoundException.
+  throw serviceError(
+    CloudWatchServiceException,
+    'ResourceNotFoundException',
+    `Resource ${String(arn)} not found.`,
+  );
+}
+
+registerOperations('cloudwatch', {
+  GetMetricData: getMetricData,
+  GetMetricStatistics: getMetricStatistics,
+  PutMetricAlarm: putMetricAlarm,
+  DescribeAlarms: describeAlarms,
+  DeleteAlarms: (sim, input) => {
+    for (const n of arr(input.AlarmNames).map(String)) sim.cloudwatch.alarms.delete(n);
+    return {};
+  },
+  SetAlarmState: (sim, input) => {
+    const name = str(input.AlarmName) ?? '';
+    const a = sim.cloudwatch.alarms.get(name);
+    // CloudWatch API reference, SetAlarmState errors: ResourceNotFound.
+    if (!a) throw new ResourceNotFound({ message: `Alarm ${name} not found`, $metadata: meta() });
+    const value = str(input.StateValue);
+    if (value !== 'OK' && value !== 'ALARM' && value !== 'INSUFFICIENT_DATA') {
+      throw invalidValue(`The value ${String(value)} for parameter StateValue is not valid.`);
+    }
+    sim.cloudwatch.setState(a, value, str(input.StateReason) ?? 'set by SetAlarmState');
+    return {};
+  },
+  ListTagsForResource: (sim, input) => ({ Tags: tagList(findArn(sim, str(input.ResourceARN)).tags) }),
+  TagResource: (sim, input) => {
+    const a = findArn(sim, str(input.ResourceARN));
+    for (const [k, v] of readTags(input.Tags)) a.tags.set(k, v);
+    return {};
+  },
+  UntagResource: (sim, input) => {
+    const a = findArn(sim, str(input.ResourceARN));
+    for (const k of arr(input.TagKeys)) a.tags.delete(String(k));
+    return {};
+  },
+  PutDashboard: (sim, input) => {
+    const name = str(input.DashboardName) ?? '';
+    const body = str(input.DashboardBody) ?? '';
+    try {
+      JSON.parse(body);
+    } catch {
+      // CloudWatch API reference, PutDashboard errors: InvalidParameterInput (DashboardInvalidInputError).
+      throw serviceError(
+        CloudWatchServiceException,
+        'InvalidParameterInput',
+        'The dashboard body is not valid JSON.',
+      );
+    }
+    sim.cloudwatch.dashboards.set(name, { body, at: sim.clock.now() });
+    return { DashboardValidationMessages: [] };
+  },
+  GetDashboard: (sim, input) => {
+    const name = str(input.DashboardName) ?? '';
+    const d = sim.cloudwatch.dashboards.get(name);
+    if (!d)
+      throw serviceError(CloudWatchServiceException, 'ResourceNotFound', `Dashboard ${name} does not exist`);
+    return {
+      DashboardName: name,
+      DashboardBody: d.body,
+      DashboardArn: sim.arn('cloudwatch', `dashboard/${name}`),
+    };
+  },
+  ListDashboards: (sim) => ({
+    DashboardEntries: [...sim.cloudwatch.dashboards.entries()].map(([name, d]) => ({
+      DashboardName: name,
+      LastModified: d.at,
+      Size: d.body.length,
+    })),
+  }),
+  DeleteDashboards: (sim, input) => {
+    for (const n of arr(input.DashboardNames).map(String)) sim.cloudwatch.dashboards.delete(n);
+    return {};
+  },
+});

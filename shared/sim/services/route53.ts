@@ -1,0 +1,80 @@
+import { InvalidChangeBatch, NoSuchHostedZone } from '@aws-sdk/client-route-53';
+import type { SimAccount } from '../engine.ts';
+import { errorMetadata } from '../errors.ts';
+import { arr, rec, str } from '../paging.ts';
+import { registerOperations } from '../registry.ts';
+
+/** Simulated Route 53: hosted zones holding record sets (for plain-RDS read routing, issue #9). */
+export interface RecordSet {
+  Name: string;
+  Type: string;
+  SetIdentifier?: string;
+  Weight?: number;
+  TTL?: number;
+  ResourceRecords?: Array<{ Value: string }>;
+}
+
+export class Route53State {
+  readonly zones = new Map<string, { name: string; records: RecordSet[] }>();
+  private changeSeq = 0;
+  constructor(private readonly sim: SimAccount) {}
+
+  addZone(id: string, name: string): void {
+    this.zones.set(id.replace(/^\/hostedzone\//, ''), { name, records: [] });
+  }
+
+  nextChangeId(): string {
+    this.changeSeq += 1;
+    return `/change/SIM${this.changeSeq}`;
+  }
+
+  now(): Date {
+    return this.sim.clock.now();
+  }
+}
+
+const meta = errorMetadata;
+const norm = (name: string) => (name.endsWith('.') ? name : `${name}.`);
+const same = (a: RecordSet, b: RecordSet) =>
+  norm(a.Name) === norm(b.Name) && a.Type === b.Type && a.SetIdentifier === b.SetIdentifier;
+
+function zoneOf(sim: SimAccount, id: string | undefined) {
+  const key = (id ?? '').replace(/^\/hostedzone\//, '');
+  const zone = sim.route53.zones.get(key);
+  // Route 53 API reference, ChangeResourceRecordSets errors: NoSuchHostedZone.
+  if (!zone)
+    throw new NoSuchHostedZone({ message: `No hosted zone found with ID: ${key}`, $metadata: meta() });
+  return zone;
+}
+
+registerOperations('route53', {
+  ChangeResourceRecordSets: (sim, input) => {
+    const zone = zoneOf(sim, str(input.HostedZoneId));
+    const changes = arr(rec(input.ChangeBatch).Changes).map(rec);
+    const next = [...zone.records];
+    const messages: string[] = [];
+    for (const c of changes) {
+      const rs = rec(c.ResourceRecordSet) as unknown as RecordSet;
+      const label = `[name='${norm(rs.Name)}', type='${rs.Type}'${rs.SetIdentifier ? `, set-identifier='${rs.SetIdentifier}'` : ''}]`;
+      const idx = next.findIndex((r) => same(r, rs));
+      // Route 53 API reference, ChangeResourceRecordSets: InvalidChangeBatch, messages as returned.
+      if (c.Action === 'CREATE' && idx >= 0)
+        messages.push(`Tried to create resource record set ${label} but it already exists`);
+      else if (c.Action === 'DELETE' && idx < 0)
+        messages.push(`Tried to delete resource record set ${label} but it was not found`);
+      else if (c.Action === 'DELETE') next.splice(idx, 1);
+      else if (idx >= 0) next[idx] = { ...rs, Name: norm(rs.Name) };
+      else next.push({ ...rs, Name: norm(rs.Name) });
+    }
+    if (messages.length > 0)
+      throw new InvalidChangeBatch({ message: messages.join('; '), messages, $metadata: meta() });
+    zone.records = next;
+    return {
+      ChangeInfo: { Id: sim.route53.nextChangeId(), Status: 'INSYNC', SubmittedAt: sim.route53.now() },
+    };
+  },
+  ListResourceRecordSets: (sim, input) => {
+    const zone = zoneOf(sim, str(input.HostedZoneId));
+    return { ResourceRecordSets: zone.records, IsTruncated: false, MaxItems: 300 };
+  },
+});

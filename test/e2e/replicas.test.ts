@@ -1,0 +1,209 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../shared/config/schema.ts';
+import type { TunerRunRequest } from '../../shared/core/contracts.ts';
+import type { Decision } from '../../shared/core/model.ts';
+import { putWeightedRecord, setReadRouting } from '../../shared/sim/rds-replica-rules.ts';
+import { MINUTE_MS, SimAccount, workload as w } from '../../shared/sim/index.ts';
+import { MemoryStateStore } from '../../shared/state/index.ts';
+import { runReplicas } from '../../shared/tuners/replicas.ts';
+
+/**
+ * The replicas tuner end to end on the simulated account: real SDK clients with the simulator
+ * beneath them, the real discovery, metrics, policy, executor, guards and adapters.
+ */
+
+const START = '2026-11-23T00:00:00.000Z';
+const HOUR = 60 * MINUTE_MS;
+const MANAGED = { 'db-autopilot:managed': 'true' };
+const CREATED = { 'db-autopilot:created-by': 'db-autopilot' };
+const ZONE = 'Z0SHOPINTERNAL';
+const RECORD = 'reads.db.shop.internal';
+
+function buildAccount(): SimAccount {
+  const sim = new SimAccount({ start: START, historyStart: Date.parse(START) - 2 * HOUR, rateLimits: false });
+  const startMs = Date.parse(START);
+  // Aurora: reader CPU demand of 1.6 readers between 18:00 and 20:00, 0.3 otherwise.
+  sim.rds.addCluster({
+    id: 'catalog-aurora',
+    engine: 'aurora-postgresql',
+    tags: MANAGED,
+    workload: {
+      readerCpu: (t) => (t >= startMs + 18 * HOUR && t < startMs + 20 * HOUR ? 160 : 30),
+      readerConnections: w.constant(10),
+    },
+  });
+  sim.rds.addInstance({
+    id: 'catalog-aurora-writer',
+    engine: 'aurora-postgresql',
+    instanceClass: 'db.r6g.large',
+    clusterId: 'catalog-aurora',
+    writer: true,
+    tags: MANAGED,
+  });
+  sim.rds.addInstance({
+    id: 'catalog-aurora-reader-1',
+    engine: 'aurora-postgresql',
+    instanceClass: 'db.r6g.large',
+    clusterId: 'catalog-aurora',
+    tags: MANAGED,
+    workload: { cpu: w.constant(2), connections: w.constant(0) },
+  });
+  // MySQL: two idle replicas, one created by db-autopilot (tag + record), one by a person.
+  sim.rds.addInstance({
+    id: 'shop-mysql',
+    engine: 'mysql',
+    instanceClass: 'db.r6g.large',
+    backupRetentionPeriod: 7,
+    tags: MANAGED,
+    workload: { cpu: w.constant(10), connections: w.constant(20) },
+  });
+  for (const [id, tags] of [
+    ['dbap-shop-mysql-1', { ...MANAGED, ...CREATED }],
+    ['shop-mysql-analytics', MANAGED],
+  ] as const) {
+    sim.rds.addInstance({
+      id,
+      engine: 'mysql',
+      instanceClass: 'db.r6g.large',
+      replicaSourceId: 'shop-mysql',
+      tags,
+      workload: { cpu: w.constant(2), connections: w.constant(0), replicaLagSeconds: w.constant(0.3) },
+    });
+  }
+  sim.route53.addZone(ZONE, 'db.shop.internal.');
+  return sim;
+}
+
+const config = configSchema.parse({
+  version: 1,
+  defaults: { mode: 'apply' },
+  tuners: {
+    replicas: {
+      resources: { identifiers: ['catalog-aurora', 'shop-mysql'] },
+      minReaders: 1,
+      maxReaders: 4,
+      targetCpuPercent: 60,
+      scaleInStabilizationMinutes: 30,
+      sources: {
+        'catalog-aurora': { drainConnectionThreshold: 20 },
+        'shop-mysql': { routing: { hostedZoneId: ZONE, recordName: RECORD } },
+      },
+    },
+  },
+});
+
+let sim: SimAccount;
+let uninstall: () => void;
+let store: MemoryStateStore;
+let seq = 0;
+
+function request(): TunerRunRequest {
+  seq += 1;
+  return { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: `e2e-${seq}` };
+}
+
+async function runAt(hourUtc: number, minute = 0): Promise<Decision[]> {
+  const target = Date.parse(START) + hourUtc * HOUR + minute * MINUTE_MS;
+  if (target > sim.nowMs()) sim.advanceTo(target);
+  const summary = await runReplicas(request(), { config, store, now: sim.clock.now() });
+  return summary.decisions;
+}
+
+const find = (ds: Decision[], action: string, outcome: string, resource?: string) =>
+  ds.filter((d) => d.action === action && d.outcome === outcome && (!resource || d.resource === resource));
+
+beforeEach(async () => {
+  sim = buildAccount();
+  uninstall = sim.install();
+  store = new MemoryStateStore();
+  await store.recordCreated('dbap-shop-mysql-1', { tuner: 'replicas' }, new Date(START));
+});
+
+afterEach(() => uninstall());
+
+describe('replicas tuner on the simulated account', () => {
+  it('scales the Aurora cluster out at the peak and back in after the window', async () => {
+    // Prepare: the peak starts at 18:00; the tuner runs every 5 minutes.
+    // Act: at 18:05 the one reader is pinned at 100% CPU: ceil(1 x 100/60) = 2 readers.
+    const peak = await runAt(18, 5);
+    expect(find(peak, 'add-replica', 'applied', 'catalog-aurora')).toHaveLength(1);
+    const first = [...sim.rds.instances.values()].find((i) => i.id.startsWith('dbap-catalog-aurora'));
+    expect(first?.status).toBe('creating');
+    expect(first?.promotionTier).toBe(15);
+    expect(first?.clusterId).toBe('catalog-aurora');
+    expect(first?.tags.get('db-autopilot:created-by')).toBe('db-autopilot');
+    expect(await store.wasCreatedByUs(first?.id ?? '')).toBe(true);
+    // While it is created it counts: the same demand adds nothing more.
+    const during = await runAt(18, 10);
+    expect(find(during, 'add-replica', 'applied')).toHaveLength(0);
+    // Once available (Aurora: 10 minutes) the load spreads over 2 readers at 82%: a third is added.
+    const rest: Decision[] = [];
+    for (let m = 15; m < 120; m += 5) rest.push(...(await runAt(18 + Math.floor(m / 60), m % 60)));
+    expect(first?.status).toBe('available');
+    const created = [...sim.rds.instances.values()].filter((i) => i.id.startsWith('dbap-catalog-aurora'));
+    expect(created).toHaveLength(2);
+    expect(created.every((i) => i.promotionTier === 15 && i.status === 'available')).toBe(true);
+    expect(find(rest, 'remove-replica', 'applied')).toHaveLength(0);
+    // After the peak (20:00) and the 30-minute stabilization window: back to one reader, ours removed.
+    const evening: Decision[] = [];
+    for (let m = 5; m <= 60; m += 5) evening.push(...(await runAt(20, m)));
+    const removed = find(evening, 'remove-replica', 'applied');
+    expect(removed.map((d) => d.resource).sort()).toEqual(created.map((i) => i.id).sort());
+    // Not before the stabilization window has passed the last peak recommendation (19:55 + 30 min).
+    const earliest = Math.min(...removed.map((d) => Date.parse(d.at)));
+    expect(earliest).toBeGreaterThanOrEqual(Date.parse(START) + 20 * HOUR + 25 * MINUTE_MS);
+    // The reader it did not create is never removed, and named as left alone.
+    expect(sim.rds.instances.get('catalog-aurora-reader-1')?.status).toBe('available');
+    expect(find(evening, 'remove-replica', 'skipped', 'catalog-aurora-reader-1').length).toBeGreaterThan(0);
+    expect(find(evening, 'remove-replica', 'applied', 'catalog-aurora-reader-1')).toHaveLength(0);
+  });
+
+  it('drains the idle MySQL replica it created through routing, then removes it, and leaves the other alone', async () => {
+    const spec = { sourceId: 'shop-mysql', zoneId: ZONE, recordName: RECORD, readCpu: w.constant(20) };
+    setReadRouting(sim, spec);
+    putWeightedRecord(sim, spec, 'shop-mysql', 100);
+    putWeightedRecord(sim, spec, 'dbap-shop-mysql-1', 100);
+    sim.advance(10 * MINUTE_MS);
+    // Run 1: its record is removed first (connections drain), the other replica is named and skipped.
+    const first = await runAt(3, 0);
+    expect(find(first, 'remove-route', 'applied', 'dbap-shop-mysql-1')).toHaveLength(1);
+    expect(find(first, 'remove-replica', 'applied')).toHaveLength(0);
+    const skipped = find(first, 'remove-replica', 'skipped', 'shop-mysql-analytics');
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]?.reason).toMatch(/db-autopilot (did not create|created may be deleted)/);
+    const zone = sim.route53.zones.get(ZONE);
+    expect(zone?.records.map((r) => r.SetIdentifier)).toEqual(['shop-mysql']);
+    // Run 2, later: drained, so deleted with SkipFinalSnapshot.
+    const second = await runAt(3, 10);
+    expect(find(second, 'remove-replica', 'applied', 'dbap-shop-mysql-1')).toHaveLength(1);
+    expect(sim.rds.instances.get('dbap-shop-mysql-1')?.status).toBe('deleting');
+    expect(sim.rds.instances.get('shop-mysql-analytics')?.status).toBe('available');
+  });
+
+  it('routes reads to a new MySQL replica only once it is available, and it then takes load', async () => {
+    const spec = { sourceId: 'shop-mysql', zoneId: ZONE, recordName: RECORD, readCpu: w.constant(150) };
+    setReadRouting(sim, spec);
+    putWeightedRecord(sim, spec, 'shop-mysql', 100);
+    // The analytics replica reads its own way and is busy; the primary serves all routed reads.
+    const analytics = sim.rds.instances.get('shop-mysql-analytics');
+    if (analytics) analytics.workload = { ...analytics.workload, cpu: w.constant(95) };
+    const mine = sim.rds.instances.get('dbap-shop-mysql-1');
+    if (mine) mine.workload = { ...mine.workload, cpu: w.constant(95) };
+    putWeightedRecord(sim, spec, 'dbap-shop-mysql-1', 100);
+    sim.advance(10 * MINUTE_MS);
+    const out = await runAt(1, 0);
+    const add = find(out, 'add-replica', 'applied', 'shop-mysql');
+    expect(add.length).toBeGreaterThan(0);
+    const created = [...sim.rds.instances.values()].find((i) => i.id.startsWith('dbap-shop-mysql-2'));
+    expect(created?.replicaSourceId).toBe('shop-mysql');
+    expect(created?.status).toBe('creating');
+    // While it is created: no route to it.
+    const waiting = await runAt(1, 10);
+    expect(find(waiting, 'add-route', 'applied')).toHaveLength(0);
+    // RDS creation time (20 min) later: routed, and it takes its share of the reads.
+    sim.advance(20 * MINUTE_MS);
+    const routed = await runAt(1, 35);
+    expect(find(routed, 'add-route', 'applied', created?.id).length).toBe(1);
+    expect(sim.route53.zones.get(ZONE)?.records.some((r) => r.SetIdentifier === created?.id)).toBe(true);
+  });
+});

@@ -1,0 +1,214 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  defaultMaintenanceSettings,
+  maintainDatabase,
+  maintenanceDecisions,
+  UnknownTables,
+} from '../../../shared/postgres/maintenance.ts';
+import { deadTupleCount, flushStats, startTestPostgres, type TestPostgres } from '../../support/postgres.ts';
+
+let pgServer: TestPostgres;
+
+beforeAll(async () => {
+  pgServer = await startTestPostgres();
+});
+
+afterAll(async () => {
+  await pgServer?.stop();
+});
+
+async function bloat(c: pg.Client, table: string, rows: number): Promise<void> {
+  await c.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, v text NOT NULL)`);
+  await c.query(`INSERT INTO ${table} SELECT g, md5(g::text) FROM generate_series(1, $1::int) g`, [rows]);
+  await c.query(`ANALYZE ${table}`);
+  await c.query(`DELETE FROM ${table} WHERE id % 2 = 0`);
+  await flushStats(c);
+}
+
+const forever = () => 10 * 60_000;
+
+describe('maintenance against a real PostgreSQL server', () => {
+  it('vacuums a bloated table until pgstattuple counts no dead tuple, and leaves a healthy table alone', async () => {
+    // Prepare
+    const db = await pgServer.createDatabase('bloat');
+    const c = await pgServer.connect(db);
+    await bloat(c, 'line_items', 20_000);
+    await c.query('CREATE TABLE customers (id int PRIMARY KEY)');
+    await c.query('INSERT INTO customers SELECT generate_series(1, 100)');
+    await flushStats(c);
+    await c.query('VACUUM ANALYZE customers');
+    await flushStats(c);
+    expect(await deadTupleCount(c, 'line_items')).toBe(10_000);
+
+    // Act
+    const result = await maintainDatabase({
+      target: pgServer.target(db),
+      settings: defaultMaintenanceSettings,
+      dryRun: false,
+      remainingMs: forever,
+      now: new Date(),
+    });
+
+    // Assess
+    const names = result.results.map((r) => r.candidate.table.name);
+    expect(names).toEqual(['line_items']);
+    const r = result.results[0];
+    expect(r?.outcome).toBe('applied');
+    expect(r?.statement).toBe('VACUUM (ANALYZE, VERBOSE, SKIP_LOCKED, TRUNCATE false) line_items');
+    expect(r?.tuplesRemoved).toBe(10_000);
+    expect(r?.deadNotYetRemovable).toBe(0);
+    expect(await deadTupleCount(c, 'line_items')).toBe(0);
+    const decisions = maintenanceDecisions(result, {
+      runId: 'r1',
+      at: new Date().toISOString(),
+      mode: 'apply',
+      dryRun: false,
+      override: false,
+      trigger: 'manual',
+    });
+    expect(decisions.map((d) => d.resource)).toEqual([`${db}:line_items`]);
+    expect(decisions[0]).toMatchObject({ tuner: 'maintenance', action: 'vacuum', outcome: 'applied' });
+    expect(decisions[0]?.evidence.find((e) => e.metric === 'tuples_removed')?.value).toBe(10_000);
+    await c.end();
+  });
+
+  it('plans without running in a dry run', async () => {
+    const db = await pgServer.createDatabase('dry');
+    const c = await pgServer.connect(db);
+    await bloat(c, 'line_items', 5_000);
+
+    const result = await maintainDatabase({
+      target: pgServer.target(db),
+      settings: defaultMaintenanceSettings,
+      dryRun: true,
+      remainingMs: forever,
+      now: new Date(),
+    });
+
+    expect(result.results.map((r) => r.outcome)).toEqual(['planned']);
+    expect(await deadTupleCount(c, 'line_items')).toBe(2_500);
+    await c.end();
+  });
+
+  it('skips a table locked by another session without waiting for the lock', async () => {
+    // Prepare: another session holds ACCESS EXCLUSIVE on the table in an open transaction.
+    const db = await pgServer.createDatabase('locked');
+    const c = await pgServer.connect(db);
+    await bloat(c, 'line_items', 5_000);
+    const locker = await pgServer.connect(db);
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE line_items IN ACCESS EXCLUSIVE MODE');
+
+    // Act
+    const result = await maintainDatabase({
+      target: pgServer.target(db),
+      settings: { ...defaultMaintenanceSettings, lockTimeoutMs: 500 },
+      dryRun: false,
+      tables: ['public.line_items'],
+      remainingMs: forever,
+      now: new Date(),
+    });
+
+    // Assess
+    await locker.query('ROLLBACK');
+    await locker.end();
+    expect(result.results).toHaveLength(1);
+    expect(result.results[0]?.outcome).toBe('skipped');
+    expect(await deadTupleCount(c, 'line_items')).toBe(2_500);
+    await c.end();
+  });
+
+  it('starts no table once the time budget is spent and reports what is left', async () => {
+    const db = await pgServer.createDatabase('budget');
+    const c = await pgServer.connect(db);
+    await bloat(c, 'a_items', 3_000);
+    await bloat(c, 'b_items', 3_000);
+    await bloat(c, 'c_items', 3_000);
+    // A fake clock: 60 s left for the first table, then inside the 30 s safety margin.
+    let calls = 0;
+    const remainingMs = () => (calls++ === 0 ? 60_000 : 29_000);
+
+    const result = await maintainDatabase({
+      target: pgServer.target(db),
+      settings: { ...defaultMaintenanceSettings, concurrency: 1 },
+      dryRun: false,
+      remainingMs,
+      now: new Date(),
+    });
+
+    const outcomes = result.results.map((r) => r.outcome);
+    expect(outcomes).toEqual(['applied', 'deferred', 'deferred']);
+    expect(result.results[1]?.reason).toMatch(/time budget/);
+    const left = result.results.filter((r) => r.outcome === 'deferred').map((r) => r.candidate.table.name);
+    for (const t of left) expect(await deadTupleCount(c, t)).toBe(1_500);
+    await c.end();
+  });
+
+  it('reports rather than starts a table whose vacuum cannot finish in the time left', async () => {
+    const db = await pgServer.createDatabase('toolong');
+    const c = await pgServer.connect(db);
+    await bloat(c, 'big_items', 20_000);
+
+    const result = await maintainDatabase({
+      target: pgServer.target(db),
+      // 1 MB/s recorded throughput and a 2 MB table: ~2 s, more than the 1 s left after the margin.
+      settings: { ...defaultMaintenanceSettings, safetyMarginMs: 1_000 },
+      history: { bytesPerSecond: 1024 * 1024 },
+      dryRun: false,
+      remainingMs: () => 2_000,
+      now: new Date(),
+    });
+
+    expect(result.results[0]?.outcome).toBe('deferred');
+    expect(result.results[0]?.reason).toMatch(/does not fit/);
+    expect(await deadTupleCount(c, 'big_items')).toBe(10_000);
+    await c.end();
+  });
+
+  it('runs ANALYZE alone where only the statistics are stale', async () => {
+    const db = await pgServer.createDatabase('stale');
+    const c = await pgServer.connect(db);
+    await c.query('CREATE TABLE orders (id int PRIMARY KEY, status text)');
+    await c.query(`INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 5000) g`);
+    await c.query('VACUUM ANALYZE orders');
+    await c.query(`INSERT INTO orders SELECT g, 'new' FROM generate_series(5001, 10000) g`);
+    await flushStats(c);
+
+    const result = await maintainDatabase({
+      target: pgServer.target(db),
+      settings: { ...defaultMaintenanceSettings, recentVacuumMinutes: 0 },
+      dryRun: false,
+      remainingMs: forever,
+      now: new Date(),
+    });
+
+    expect(result.results.map((r) => [r.candidate.action, r.outcome])).toEqual([['analyze', 'applied']]);
+    expect(result.results[0]?.statement).toMatch(/^ANALYZE \(VERBOSE, SKIP_LOCKED\) orders$/);
+    const after = await c.query<{ n: string }>(
+      `SELECT n_mod_since_analyze::text AS n FROM pg_stat_user_tables WHERE relname = 'orders'`,
+    );
+    expect(Number(after.rows[0]?.n)).toBe(0);
+    await c.end();
+  });
+
+  it('refuses an unknown table by name and runs nothing', async () => {
+    const db = await pgServer.createDatabase('unknown');
+    const c = await pgServer.connect(db);
+    await bloat(c, 'line_items', 2_000);
+
+    const run = maintainDatabase({
+      target: pgServer.target(db),
+      settings: defaultMaintenanceSettings,
+      dryRun: false,
+      tables: ['public.line_items', 'public.nope; DROP TABLE line_items'],
+      remainingMs: forever,
+      now: new Date(),
+    });
+
+    await expect(run).rejects.toBeInstanceOf(UnknownTables);
+    await expect(run).rejects.toThrow(/nope; DROP TABLE line_items/);
+    expect(await deadTupleCount(c, 'line_items')).toBe(1_000);
+    await c.end();
+  });
+});

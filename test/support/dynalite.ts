@@ -1,0 +1,50 @@
+import { createRequire } from 'node:module';
+import type { AddressInfo, Server } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createStateTable } from '../../shared/state/table-definition.ts';
+
+/**
+ * dynalite (a DynamoDB-compatible server on LevelDB, in memory) started in-process on loopback,
+ * port 0, with the state table created. Each call gets its own server: tests do not share state.
+ */
+export interface Dynalite {
+  client: DynamoDBClient;
+  endpoint: string;
+  tableName: string;
+  teardown: () => Promise<void>;
+}
+
+type DynaliteFactory = (options: {
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => Server;
+
+// dynalite ships no type declarations: load it through require and give it the one signature used.
+const dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
+
+export async function startDynalite(tableName = 'db-autopilot-state-test'): Promise<Dynalite> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  await createStateTable(client, tableName);
+  return {
+    client,
+    endpoint,
+    tableName,
+    teardown: async () => {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

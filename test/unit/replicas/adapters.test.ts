@@ -1,0 +1,405 @@
+import {
+  CreateDBInstanceCommand,
+  CreateDBInstanceReadReplicaCommand,
+  DBInstanceAlreadyExistsFault,
+  DeleteDBInstanceCommand,
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  InsufficientDBInstanceCapacityFault,
+  InvalidDBClusterStateFault,
+  InvalidDBInstanceStateFault,
+  RDSClient,
+} from '@aws-sdk/client-rds';
+import {
+  ChangeResourceRecordSetsCommand,
+  InvalidChangeBatch,
+  ListResourceRecordSetsCommand,
+  PriorRequestNotComplete,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createReplicaAdapter, type ReplicaAdapterDeps } from '../../../shared/adapters/rds-replicas.ts';
+import type { Target } from '../../../shared/core/contracts.ts';
+import type { Action } from '../../../shared/core/model.ts';
+import { NOW, ROUTING } from './fixtures.ts';
+
+const rdsMock = mockClient(RDSClient);
+const r53Mock = mockClient(Route53Client);
+const TAG = { key: 'db-autopilot:created-by', value: 'db-autopilot' };
+
+class MemoryCreated {
+  readonly created = new Map<string, Record<string, unknown>>();
+  async recordCreated(id: string, detail: Record<string, unknown>) {
+    this.created.set(id, detail);
+  }
+  async wasCreatedByUs(id: string) {
+    return this.created.has(id);
+  }
+  async forgetCreated(id: string) {
+    this.created.delete(id);
+  }
+}
+
+let store: MemoryCreated;
+let adapter: ReturnType<typeof createReplicaAdapter>;
+const target: Target = {
+  ref: { kind: 'aurora-cluster', id: 'securecart-aurora' },
+  tags: {},
+  managed: true,
+  created: false,
+  optedOut: false,
+};
+
+function action(kind: Action['kind'], params: Record<string, unknown>, id = 'securecart-aurora'): Action {
+  return {
+    tuner: 'replicas',
+    resource: { kind: 'rds-instance', id },
+    kind,
+    from: 1,
+    to: 2,
+    reason: 'test',
+    evidence: [],
+    monthlyCostDelta: 0,
+    undo: null,
+    mutating: true,
+    params,
+  };
+}
+
+const auroraAdd = (extra: Record<string, unknown> = {}) =>
+  action('add-replica', {
+    family: 'aurora',
+    sourceId: 'securecart-aurora',
+    replicaId: 'dbap-securecart-aurora-2026112318001',
+    engine: 'aurora-postgresql',
+    instanceClass: 'db.r6g.large',
+    instanceClasses: ['db.r6g.large', 'db.r6g.xlarge'],
+    availabilityZones: [],
+    ...extra,
+  });
+
+beforeEach(() => {
+  store = new MemoryCreated();
+  const deps: ReplicaAdapterDeps = {
+    rds: () => new RDSClient({ region: 'us-east-1' }),
+    route53: () => new Route53Client({ region: 'us-east-1' }),
+    store,
+    createdByTag: TAG,
+    now: () => NOW,
+  };
+  adapter = createReplicaAdapter(deps);
+});
+
+afterEach(() => {
+  rdsMock.reset();
+  r53Mock.reset();
+});
+
+describe('Aurora reader creation', () => {
+  it('creates a reader in the cluster with promotion tier 15, the engine and the ownership tag, and records it', async () => {
+    rdsMock.on(CreateDBInstanceCommand).resolves({ DBInstance: { DBInstanceIdentifier: 'x' } });
+    const result = await adapter(auroraAdd(), target);
+    expect(result.status).toBe('applied');
+    expect(rdsMock).toHaveReceivedCommandWith(CreateDBInstanceCommand, {
+      DBInstanceIdentifier: 'dbap-securecart-aurora-2026112318001',
+      DBClusterIdentifier: 'securecart-aurora',
+      Engine: 'aurora-postgresql',
+      DBInstanceClass: 'db.r6g.large',
+      PromotionTier: 15,
+      Tags: expect.arrayContaining([{ Key: TAG.key, Value: TAG.value }]),
+    });
+    expect(await store.wasCreatedByUs('dbap-securecart-aurora-2026112318001')).toBe(true);
+  });
+
+  it('tries the next instance class on InsufficientDBInstanceCapacity and reports it', async () => {
+    rdsMock
+      .on(CreateDBInstanceCommand, { DBInstanceClass: 'db.r6g.large' })
+      .rejects(new InsufficientDBInstanceCapacityFault({ message: 'no capacity', $metadata: {} }))
+      .on(CreateDBInstanceCommand, { DBInstanceClass: 'db.r6g.xlarge' })
+      .resolves({});
+    const result = await adapter(auroraAdd(), target);
+    expect(result).toMatchObject({ status: 'applied' });
+    expect(result.status === 'applied' && result.detail).toMatch(
+      /db\.r6g\.xlarge.*insufficient capacity for db\.r6g\.large/,
+    );
+    expect(rdsMock).toHaveReceivedCommandTimes(CreateDBInstanceCommand, 2);
+    expect(store.created.get('dbap-securecart-aurora-2026112318001')).toMatchObject({
+      instanceClass: 'db.r6g.xlarge',
+    });
+  });
+
+  it('tries each availability zone before the next class, and fails naming every attempt when none has capacity', async () => {
+    rdsMock
+      .on(CreateDBInstanceCommand)
+      .rejects(new InsufficientDBInstanceCapacityFault({ message: 'no capacity', $metadata: {} }));
+    const result = await adapter(auroraAdd({ availabilityZones: ['us-east-1a', 'us-east-1b'] }), target);
+    expect(result.status).toBe('failed');
+    expect(rdsMock).toHaveReceivedCommandTimes(CreateDBInstanceCommand, 4);
+    expect(rdsMock).toHaveReceivedNthCommandWith(CreateDBInstanceCommand, 2, {
+      DBInstanceClass: 'db.r6g.large',
+      AvailabilityZone: 'us-east-1b',
+    });
+    expect(result.status === 'failed' && result.reason).toMatch(/db\.r6g\.xlarge in us-east-1b/);
+    expect(store.created.size).toBe(0);
+  });
+
+  it('defers while the cluster is not available', async () => {
+    rdsMock
+      .on(CreateDBInstanceCommand)
+      .rejects(new InvalidDBClusterStateFault({ message: 'cluster is modifying', $metadata: {} }));
+    const result = await adapter(auroraAdd(), target);
+    expect(result).toMatchObject({ status: 'deferred', until: '2026-11-23T18:05:00.000Z' });
+  });
+
+  it('never creates a twin when a redelivered run asks for the same name', async () => {
+    rdsMock
+      .on(CreateDBInstanceCommand)
+      .rejects(new DBInstanceAlreadyExistsFault({ message: 'exists', $metadata: {} }));
+    const result = await adapter(auroraAdd(), target);
+    expect(result.status).toBe('skipped');
+    expect(store.created.size).toBe(0);
+  });
+
+  it('refuses a replica name without the dbap- prefix and calls nothing', async () => {
+    const result = await adapter(auroraAdd({ replicaId: 'reader-3' }), target);
+    expect(result).toMatchObject({ status: 'failed', code: 'InvalidParams' });
+    expect(result.status === 'failed' && result.reason).toMatch(/params\.replicaId/);
+    expect(rdsMock).not.toHaveReceivedCommand(CreateDBInstanceCommand);
+  });
+});
+
+describe('plain RDS read replica creation', () => {
+  it('creates a read replica of the source with the ownership tag', async () => {
+    rdsMock.on(CreateDBInstanceReadReplicaCommand).resolves({});
+    const result = await adapter(
+      action('add-replica', {
+        family: 'rds',
+        sourceId: 'securecart-mysql',
+        replicaId: 'dbap-securecart-mysql-2026112318001',
+        engine: 'mysql',
+        instanceClass: 'db.m6g.large',
+      }),
+      target,
+    );
+    expect(result.status).toBe('applied');
+    expect(rdsMock).toHaveReceivedCommandWith(CreateDBInstanceReadReplicaCommand, {
+      DBInstanceIdentifier: 'dbap-securecart-mysql-2026112318001',
+      SourceDBInstanceIdentifier: 'securecart-mysql',
+      DBInstanceClass: 'db.m6g.large',
+      Tags: expect.arrayContaining([{ Key: TAG.key, Value: TAG.value }]),
+    });
+    expect(rdsMock).not.toHaveReceivedCommand(CreateDBInstanceCommand);
+  });
+});
+
+describe('replica deletion', () => {
+  const rdsRemove = () =>
+    action(
+      'remove-replica',
+      { family: 'rds', sourceId: 'securecart-mysql', replicaId: 'dbap-securecart-mysql-1' },
+      'dbap-securecart-mysql-1',
+    );
+
+  it('deletes a read replica it created with SkipFinalSnapshot and forgets it', async () => {
+    await store.recordCreated('dbap-securecart-mysql-1', {});
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: 'dbap-securecart-mysql-1',
+          DBInstanceStatus: 'available',
+          ReadReplicaSourceDBInstanceIdentifier: 'securecart-mysql',
+          TagList: [{ Key: TAG.key, Value: TAG.value }],
+        },
+      ],
+    });
+    rdsMock.on(DeleteDBInstanceCommand).resolves({});
+    const result = await adapter(rdsRemove(), target);
+    expect(result.status).toBe('applied');
+    expect(rdsMock).toHaveReceivedCommandWith(DeleteDBInstanceCommand, {
+      DBInstanceIdentifier: 'dbap-securecart-mysql-1',
+      SkipFinalSnapshot: true,
+    });
+    expect(await store.wasCreatedByUs('dbap-securecart-mysql-1')).toBe(false);
+  });
+
+  it('leaves alone a replica without a recorded create, even with the tag', async () => {
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        { DBInstanceIdentifier: 'dbap-securecart-mysql-1', TagList: [{ Key: TAG.key, Value: TAG.value }] },
+      ],
+    });
+    const result = await adapter(rdsRemove(), target);
+    expect(result.status).toBe('skipped');
+    expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
+  it('leaves alone a recorded replica whose ownership tag was removed', async () => {
+    await store.recordCreated('dbap-securecart-mysql-1', {});
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: 'dbap-securecart-mysql-1',
+          ReadReplicaSourceDBInstanceIdentifier: 'securecart-mysql',
+          TagList: [],
+        },
+      ],
+    });
+    const result = await adapter(rdsRemove(), target);
+    expect(result).toMatchObject({ status: 'skipped' });
+    expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
+  it('never deletes an Aurora instance that became the writer', async () => {
+    await store.recordCreated('dbap-a', {});
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: 'dbap-a',
+          DBClusterIdentifier: 'securecart-aurora',
+          DBInstanceStatus: 'available',
+          TagList: [{ Key: TAG.key, Value: TAG.value }],
+        },
+      ],
+    });
+    rdsMock.on(DescribeDBClustersCommand).resolves({
+      DBClusters: [{ DBClusterMembers: [{ DBInstanceIdentifier: 'dbap-a', IsClusterWriter: true }] }],
+    });
+    const result = await adapter(
+      action(
+        'remove-replica',
+        { family: 'aurora', sourceId: 'securecart-aurora', replicaId: 'dbap-a' },
+        'dbap-a',
+      ),
+      target,
+    );
+    expect(result.status).toBe('skipped');
+    expect(result.status === 'skipped' && result.reason).toMatch(/writer/);
+    expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
+  it('deletes an Aurora reader it created without a final snapshot parameter', async () => {
+    await store.recordCreated('dbap-a', {});
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: 'dbap-a',
+          DBClusterIdentifier: 'securecart-aurora',
+          TagList: [{ Key: TAG.key, Value: TAG.value }],
+        },
+      ],
+    });
+    rdsMock.on(DescribeDBClustersCommand).resolves({
+      DBClusters: [{ DBClusterMembers: [{ DBInstanceIdentifier: 'dbap-a', IsClusterWriter: false }] }],
+    });
+    rdsMock.on(DeleteDBInstanceCommand).resolves({});
+    const result = await adapter(
+      action(
+        'remove-replica',
+        { family: 'aurora', sourceId: 'securecart-aurora', replicaId: 'dbap-a' },
+        'dbap-a',
+      ),
+      target,
+    );
+    expect(result.status).toBe('applied');
+    const call = rdsMock.commandCalls(DeleteDBInstanceCommand)[0];
+    expect(call?.args[0].input).toEqual({ DBInstanceIdentifier: 'dbap-a' });
+  });
+
+  it('defers when RDS says the instance is not in a state to delete', async () => {
+    await store.recordCreated('dbap-securecart-mysql-1', {});
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: 'dbap-securecart-mysql-1',
+          ReadReplicaSourceDBInstanceIdentifier: 'securecart-mysql',
+          TagList: [{ Key: TAG.key, Value: TAG.value }],
+        },
+      ],
+    });
+    rdsMock
+      .on(DeleteDBInstanceCommand)
+      .rejects(
+        new InvalidDBInstanceStateFault({ message: 'Instance is not in available state', $metadata: {} }),
+      );
+    const result = await adapter(rdsRemove(), target);
+    expect(result.status).toBe('deferred');
+    expect(await store.wasCreatedByUs('dbap-securecart-mysql-1')).toBe(true);
+  });
+});
+
+describe('Route 53 read routing', () => {
+  const routeParams = { ...ROUTING, replicaId: 'dbap-m', endpoint: 'dbap-m.abc.us-east-1.rds.amazonaws.com' };
+
+  it('upserts a weighted CNAME per replica with the replica id as set identifier', async () => {
+    r53Mock.on(ChangeResourceRecordSetsCommand).resolves({});
+    const result = await adapter(action('add-route', routeParams, 'dbap-m'), target);
+    expect(result.status).toBe('applied');
+    expect(r53Mock).toHaveReceivedCommandWith(ChangeResourceRecordSetsCommand, {
+      HostedZoneId: ROUTING.hostedZoneId,
+      ChangeBatch: expect.objectContaining({
+        Changes: [
+          {
+            Action: 'UPSERT',
+            ResourceRecordSet: {
+              Name: ROUTING.recordName,
+              Type: 'CNAME',
+              SetIdentifier: 'dbap-m',
+              Weight: 100,
+              TTL: 30,
+              ResourceRecords: [{ Value: 'dbap-m.abc.us-east-1.rds.amazonaws.com' }],
+            },
+          },
+        ],
+      }),
+    });
+  });
+
+  it('deletes exactly the record that exists for the replica', async () => {
+    const existing = {
+      Name: 'reads.securecart.internal.',
+      Type: 'CNAME' as const,
+      SetIdentifier: 'dbap-m',
+      Weight: 50,
+      TTL: 60,
+      ResourceRecords: [{ Value: 'dbap-m.abc.us-east-1.rds.amazonaws.com' }],
+    };
+    r53Mock.on(ListResourceRecordSetsCommand).resolves({
+      ResourceRecordSets: [
+        { ...existing, SetIdentifier: 'securecart-mysql', ResourceRecords: [{ Value: 'primary' }] },
+        existing,
+        { Name: 'zzz.securecart.internal.', Type: 'A', ResourceRecords: [{ Value: '10.0.0.1' }] },
+      ],
+      IsTruncated: false,
+    });
+    r53Mock.on(ChangeResourceRecordSetsCommand).resolves({});
+    const result = await adapter(action('remove-route', routeParams, 'dbap-m'), target);
+    expect(result.status).toBe('applied');
+    expect(r53Mock).toHaveReceivedCommandWith(ChangeResourceRecordSetsCommand, {
+      ChangeBatch: expect.objectContaining({ Changes: [{ Action: 'DELETE', ResourceRecordSet: existing }] }),
+    });
+  });
+
+  it('treats an already-removed record as done', async () => {
+    r53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [], IsTruncated: false });
+    const result = await adapter(action('remove-route', routeParams, 'dbap-m'), target);
+    expect(result.status).toBe('applied');
+    expect(r53Mock).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+  });
+
+  it('defers while a previous Route 53 change is still in progress', async () => {
+    r53Mock
+      .on(ChangeResourceRecordSetsCommand)
+      .rejects(new PriorRequestNotComplete({ message: 'busy', $metadata: {} }));
+    const result = await adapter(action('add-route', routeParams, 'dbap-m'), target);
+    expect(result.status).toBe('deferred');
+  });
+
+  it('fails with the Route 53 reason when the change batch is rejected', async () => {
+    r53Mock
+      .on(ChangeResourceRecordSetsCommand)
+      .rejects(new InvalidChangeBatch({ message: 'RRSet with DNS name x is not permitted', $metadata: {} }));
+    const result = await adapter(action('add-route', routeParams, 'dbap-m'), target);
+    expect(result).toMatchObject({ status: 'failed', code: 'InvalidChangeBatch' });
+  });
+});

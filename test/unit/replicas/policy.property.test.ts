@@ -1,0 +1,208 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Action } from '../../../shared/core/model.ts';
+import {
+  MAX_REPLICAS_PER_SOURCE,
+  planReplicas,
+  type ReaderObservation,
+  type ReplicaObservation,
+  type ReplicaPolicySettings,
+} from '../../../shared/policies/replicas.ts';
+import { priceTable } from '../../../shared/pricing.ts';
+import { NOW, ROUTING } from './fixtures.ts';
+
+const STATUSES = ['available', 'available', 'available', 'creating', 'modifying', 'deleting', 'rebooting'];
+
+const readerArb: fc.Arbitrary<ReaderObservation> = fc.record({
+  id: fc.string({ minLength: 1, maxLength: 12 }),
+  status: fc.constantFrom(...STATUSES),
+  instanceClass: fc.constantFrom('db.r6g.large', 'db.r6g.xlarge', 'db.t4g.medium'),
+  cpuPercent: fc.option(fc.double({ min: 0, max: 100, noNaN: true }), { nil: null }),
+  connections: fc.option(fc.double({ min: 0, max: 5000, noNaN: true }), { nil: null }),
+  maxConnections: fc.option(fc.double({ min: 0, max: 5000, noNaN: true }), { nil: null }),
+  replicaLagSeconds: fc.option(fc.oneof(fc.constant(-1), fc.double({ min: 0, max: 3600, noNaN: true })), {
+    nil: null,
+  }),
+  ownershipTag: fc.boolean(),
+  recordedCreated: fc.boolean(),
+  routed: fc.boolean(),
+});
+
+const obsArb: fc.Arbitrary<ReplicaObservation> = fc
+  .record({
+    family: fc.constantFrom<'aurora' | 'rds'>('aurora', 'rds'),
+    readers: fc.uniqueArray(readerArb, { maxLength: 17, selector: (r) => r.id }),
+    status: fc.constantFrom('available', 'available', 'modifying', 'backing-up'),
+    backup: fc.integer({ min: 0, max: 35 }),
+    used: fc.integer({ min: 0, max: 45 }),
+    quota: fc.integer({ min: 1, max: 45 }),
+  })
+  .map((o) => ({
+    family: o.family,
+    source: {
+      id: 'src-1',
+      status: o.status,
+      engine: o.family === 'aurora' ? 'aurora-mysql' : 'mysql',
+      backupRetentionPeriod: o.backup,
+      instanceClass: 'db.r6g.large',
+      cpuPercent: 50,
+    },
+    readers: o.readers,
+    account: { instancesUsed: o.used, instanceQuota: o.quota },
+    window: { start: '2026-11-23T17:55:00.000Z', end: NOW.toISOString(), periodSeconds: 60 },
+  }));
+
+const settingsArb: fc.Arbitrary<ReplicaPolicySettings> = fc
+  .record({
+    a: fc.integer({ min: 0, max: 15 }),
+    b: fc.integer({ min: 0, max: 15 }),
+    targetCpuPercent: fc.integer({ min: 10, max: 90 }),
+    targetConnectionsPerReader: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
+    tolerance: fc.double({ min: 0, max: 0.5, noNaN: true }),
+    scaleInStabilizationMinutes: fc.integer({ min: 0, max: 120 }),
+    maxReplicaLagSeconds: fc.integer({ min: 0, max: 900 }),
+    drainConnectionThreshold: fc.integer({ min: 0, max: 50 }),
+    routing: fc.boolean(),
+    schedule: fc.boolean(),
+  })
+  .map((s) => ({
+    minReaders: Math.min(s.a, s.b),
+    maxReaders: Math.max(s.a, s.b),
+    targetCpuPercent: s.targetCpuPercent,
+    ...(s.targetConnectionsPerReader !== undefined
+      ? { targetConnectionsPerReader: s.targetConnectionsPerReader }
+      : {}),
+    tolerance: s.tolerance,
+    scaleInStabilizationMinutes: s.scaleInStabilizationMinutes,
+    maxReplicaLagSeconds: s.maxReplicaLagSeconds,
+    drainConnectionThreshold: s.drainConnectionThreshold,
+    instanceClasses: [],
+    availabilityZones: [],
+    ...(s.routing ? { routing: ROUTING } : {}),
+    ...(s.schedule
+      ? { schedule: [{ days: ['mon' as const], start: '17:00', end: '19:00', readers: s.b }] }
+      : {}),
+    prices: priceTable(),
+  }));
+
+const historyArb = fc.record({
+  recommendations: fc.array(
+    fc.record({
+      at: fc.integer({ min: 0, max: 180 }).map((m) => new Date(NOW.getTime() - m * 60_000).toISOString()),
+      readers: fc.integer({ min: 0, max: 15 }),
+    }),
+    { maxLength: 20 },
+  ),
+});
+
+/** The actions that would reach an adapter: mutating and every declared rule ok. */
+const passes = (a: Action) => a.mutating && (a.rules ?? []).every((r) => r.verdict === 'ok');
+
+describe('replica policy properties', () => {
+  it('never lets a replica db-autopilot did not create be deleted, whatever the metrics', () => {
+    fc.assert(
+      fc.property(obsArb, settingsArb, historyArb, (obs, settings, history) => {
+        const { plan } = planReplicas(obs, settings, history, NOW);
+        for (const a of plan.actions.filter((x) => x.kind === 'remove-replica' && passes(x))) {
+          const r = obs.readers.find((x) => x.id === a.resource.id);
+          expect(r).toBeDefined();
+          // Both halves of "created" consent, checked here independently of the policy's helper.
+          expect(r?.ownershipTag).toBe(true);
+          expect(r?.recordedCreated).toBe(true);
+          expect(a.deletes).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('keeps the reader count within [min, max], 15 per source and the account quota', () => {
+    fc.assert(
+      fc.property(obsArb, settingsArb, historyArb, (obs, settings, history) => {
+        const { plan } = planReplicas(obs, settings, history, NOW);
+        const existing = obs.readers.filter((r) => !['deleting'].includes(r.status)).length;
+        const adds = plan.actions.filter((a) => a.kind === 'add-replica' && passes(a));
+        const removes = plan.actions.filter((a) => a.kind === 'remove-replica' && passes(a));
+        // Never both directions in one plan.
+        expect(adds.length === 0 || removes.length === 0).toBe(true);
+        if (adds.length > 0) {
+          const after = existing + adds.length;
+          expect(after).toBeLessThanOrEqual(settings.maxReaders);
+          expect(after).toBeLessThanOrEqual(MAX_REPLICAS_PER_SOURCE);
+          expect(obs.account.instancesUsed + adds.length).toBeLessThanOrEqual(obs.account.instanceQuota);
+          expect(obs.source.status).toBe('available');
+          expect(obs.source.backupRetentionPeriod).toBeGreaterThan(0);
+          for (const a of adds) {
+            expect(a.numericTarget).toBeLessThanOrEqual(settings.maxReaders);
+            expect(a.numericTarget).toBeGreaterThan(0);
+          }
+        }
+        if (removes.length > 0) {
+          expect(existing - removes.length).toBeGreaterThanOrEqual(settings.minReaders);
+          for (const a of removes) expect(a.numericTarget).toBeGreaterThanOrEqual(settings.minReaders);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('never adds while a replica is being created when told to wait for it', () => {
+    fc.assert(
+      fc.property(obsArb, settingsArb, historyArb, (obs, settings, history) => {
+        fc.pre(obs.readers.some((r) => r.status === 'creating'));
+        const { plan } = planReplicas(obs, { ...settings, waitForCreatingReplicas: true }, history, NOW);
+        expect(plan.actions.filter((a) => a.kind === 'add-replica')).toHaveLength(0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('counts replicas being created: never adds more than the target beyond every existing reader', () => {
+    fc.assert(
+      fc.property(obsArb, settingsArb, historyArb, (obs, settings, history) => {
+        const result = planReplicas(obs, settings, history, NOW);
+        const existing = obs.readers.filter((r) => r.status !== 'deleting').length;
+        const adds = result.plan.actions.filter((a) => a.kind === 'add-replica' && passes(a)).length;
+        if (adds > 0) expect(existing + adds).toBeLessThanOrEqual(result.targetReaders);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('never adds more replicas because a replica lags', () => {
+    fc.assert(
+      fc.property(obsArb, settingsArb, historyArb, fc.nat(), (obs, settings, history, pick) => {
+        fc.pre(obs.readers.length > 0);
+        const idx = pick % obs.readers.length;
+        const lagged = {
+          ...obs,
+          readers: obs.readers.map((r, i) => (i === idx ? { ...r, replicaLagSeconds: -1 } : r)),
+        };
+        const before = planReplicas(obs, settings, history, NOW).plan.actions.filter(
+          (a) => a.kind === 'add-replica',
+        );
+        const after = planReplicas(lagged, settings, history, NOW).plan.actions.filter(
+          (a) => a.kind === 'add-replica',
+        );
+        expect(after.length).toBeLessThanOrEqual(before.length);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('deletes only drained replicas', () => {
+    fc.assert(
+      fc.property(obsArb, settingsArb, historyArb, (obs, settings, history) => {
+        const { plan } = planReplicas(obs, settings, history, NOW);
+        for (const a of plan.actions.filter((x) => x.kind === 'remove-replica' && passes(x))) {
+          const r = obs.readers.find((x) => x.id === a.resource.id);
+          expect(r?.maxConnections).not.toBeNull();
+          expect(r?.maxConnections ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(
+            settings.drainConnectionThreshold,
+          );
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

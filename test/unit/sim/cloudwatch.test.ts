@@ -1,0 +1,282 @@
+import {
+  CloudWatchServiceException,
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  type MetricDataQuery,
+  PutMetricAlarmCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
+import { describe, expect, it } from 'vitest';
+import { DAY_MS, HOUR_MS, MINUTE_MS, SimAccount, workload as w } from '../../../shared/sim/index.ts';
+
+const NOW = Date.parse('2026-11-20T00:00:00.000Z');
+
+function account(historyDays = 1, rateLimits?: Record<string, number>) {
+  const sim = new SimAccount({
+    start: NOW,
+    historyStart: NOW - historyDays * DAY_MS,
+    rateLimitClock: 'virtual',
+    rateLimits,
+  });
+  return { sim, cw: sim.clients().cloudwatch };
+}
+
+function iopsQuery(id: string, instance: string, period = 60, stat = 'Average'): MetricDataQuery {
+  return {
+    Id: id,
+    MetricStat: {
+      Metric: {
+        Namespace: 'AWS/RDS',
+        MetricName: 'ReadIOPS',
+        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: instance }],
+      },
+      Period: period,
+      Stat: stat,
+    },
+  };
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error & { name: string }> {
+  try {
+    await p;
+  } catch (error) {
+    return error as Error & { name: string };
+  }
+  throw new Error('expected the call to be rejected');
+}
+
+describe('simulated CloudWatch GetMetricData', () => {
+  it('accepts exactly 500 queries and rejects 501', async () => {
+    const { sim, cw } = account();
+    sim.rds.addInstance({
+      id: 'db',
+      engine: 'postgres',
+      instanceClass: 'db.m5.large',
+      workload: { iops: w.constant(100) },
+    });
+    const queries = (n: number) => Array.from({ length: n }, (_, i) => iopsQuery(`q${i}`, 'db'));
+    const ok = await cw.send(
+      new GetMetricDataCommand({
+        MetricDataQueries: queries(500),
+        StartTime: new Date(NOW - HOUR_MS),
+        EndTime: new Date(NOW),
+      }),
+    );
+    expect(ok.MetricDataResults).toHaveLength(500);
+    expect(ok.MetricDataResults?.[0]?.Values).toHaveLength(60);
+    const err = await rejection(
+      cw.send(
+        new GetMetricDataCommand({
+          MetricDataQueries: queries(501),
+          StartTime: new Date(NOW - HOUR_MS),
+          EndTime: new Date(NOW),
+        }),
+      ),
+    );
+    expect(err).toBeInstanceOf(CloudWatchServiceException);
+    expect(err.name).toBe('ValidationError');
+    expect(err.message).toBe('The collection MetricDataQueries must not have a size greater than 500.');
+  });
+
+  it('returns at most 100,800 datapoints per call and the rest with NextToken as PartialData', async () => {
+    const { sim, cw } = account(1);
+    for (let i = 0; i < 71; i++)
+      sim.rds.addInstance({
+        id: `db${i}`,
+        engine: 'postgres',
+        instanceClass: 'db.m5.large',
+        workload: { iops: w.constant(i) },
+      });
+    // 71 series x 1,440 minutes = 102,240 datapoints.
+    const input = {
+      MetricDataQueries: Array.from({ length: 71 }, (_, i) => iopsQuery(`q${i}`, `db${i}`)),
+      StartTime: new Date(NOW - DAY_MS),
+      EndTime: new Date(NOW),
+    };
+    const first = await cw.send(new GetMetricDataCommand(input));
+    const count = (r: typeof first) =>
+      (r.MetricDataResults ?? []).reduce((a, m) => a + (m.Values?.length ?? 0), 0);
+    expect(count(first)).toBe(100_800);
+    expect(first.NextToken).toBeDefined();
+    expect(first.MetricDataResults?.[70]?.StatusCode).toBe('PartialData');
+    expect(first.MetricDataResults?.[0]?.StatusCode).toBe('Complete');
+    const second = await cw.send(new GetMetricDataCommand({ ...input, NextToken: first.NextToken }));
+    expect(count(second)).toBe(102_240 - 100_800);
+    expect(second.NextToken).toBeUndefined();
+    const bad = await rejection(
+      cw.send(
+        new GetMetricDataCommand({
+          ...input,
+          StartTime: new Date(NOW - HOUR_MS),
+          NextToken: first.NextToken,
+        }),
+      ),
+    );
+    expect(bad.name).toBe('InvalidNextToken');
+  });
+
+  it('keeps 60 s data for 15 days, 300 s for 63 days', async () => {
+    const { sim, cw } = account(20);
+    sim.rds.addInstance({
+      id: 'db',
+      engine: 'postgres',
+      instanceClass: 'db.m5.large',
+      workload: { iops: w.constant(100) },
+    });
+    const range = { StartTime: new Date(NOW - 20 * DAY_MS), EndTime: new Date(NOW) };
+    const fine = await cw.send(
+      new GetMetricDataCommand({
+        MetricDataQueries: [iopsQuery('a', 'db', 60)],
+        ...range,
+        ScanBy: 'TimestampAscending',
+      }),
+    );
+    const ts = fine.MetricDataResults?.[0]?.Timestamps ?? [];
+    expect(ts).toHaveLength(15 * 24 * 60);
+    expect(ts[0]?.getTime()).toBe(NOW - 15 * DAY_MS);
+    const coarse = await cw.send(
+      new GetMetricDataCommand({ MetricDataQueries: [iopsQuery('a', 'db', 300)], ...range }),
+    );
+    expect(coarse.MetricDataResults?.[0]?.Values).toHaveLength(20 * 24 * 12);
+  });
+
+  it('has no datapoint for counters in quiet minutes while gauges always report', async () => {
+    const { sim, cw } = account(1);
+    sim.dynamodb.addTable({
+      name: 't',
+      read: 100,
+      write: 10,
+      workload: { read: (t) => (t >= NOW - 10 * MINUTE_MS ? 200 : 50) },
+    });
+    const q = (id: string, metric: string, stat: string): MetricDataQuery => ({
+      Id: id,
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/DynamoDB',
+          MetricName: metric,
+          Dimensions: [{ Name: 'TableName', Value: 't' }],
+        },
+        Period: 60,
+        Stat: stat,
+      },
+    });
+    const out = await cw.send(
+      new GetMetricDataCommand({
+        MetricDataQueries: [
+          q('throttles', 'ReadThrottleEvents', 'Sum'),
+          q('prov', 'ProvisionedReadCapacityUnits', 'Average'),
+          q('writes', 'ConsumedWriteCapacityUnits', 'Sum'),
+        ],
+        StartTime: new Date(NOW - HOUR_MS),
+        EndTime: new Date(NOW),
+      }),
+    );
+    const [throttles, prov, writes] = out.MetricDataResults ?? [];
+    expect(prov?.Values).toHaveLength(60);
+    expect(writes?.Values).toHaveLength(0);
+    // The bank (300 s x 100 RCU) covers the first 5 minutes of 200 RCU; the last 5 throttle.
+    expect(throttles?.Values).toHaveLength(5);
+    expect(throttles?.Values?.every((v) => v === 6000)).toBe(true);
+  });
+
+  it('evaluates metric math over other queries', async () => {
+    const { sim, cw } = account(1);
+    sim.rds.addInstance({
+      id: 'db',
+      engine: 'postgres',
+      instanceClass: 'db.m5.large',
+      workload: { iops: w.constant(1000), readFraction: 0.6 },
+    });
+    const write = iopsQuery('wr', 'db');
+    if (write.MetricStat?.Metric) write.MetricStat.Metric.MetricName = 'WriteIOPS';
+    const out = await cw.send(
+      new GetMetricDataCommand({
+        MetricDataQueries: [
+          { ...iopsQuery('rd', 'db'), ReturnData: false },
+          { ...write, ReturnData: false },
+          { Id: 'total', Expression: 'rd + wr' },
+        ],
+        StartTime: new Date(NOW - 10 * MINUTE_MS),
+        EndTime: new Date(NOW),
+      }),
+    );
+    expect(out.MetricDataResults?.map((r) => r.Id)).toEqual(['total']);
+    expect(out.MetricDataResults?.[0]?.Values?.[0]).toBeCloseTo(1000, 6);
+  });
+
+  it('throttles GetMetricData above 50 calls per second', async () => {
+    const { sim, cw } = account(1);
+    const input = {
+      MetricDataQueries: [iopsQuery('a', 'db')],
+      StartTime: new Date(NOW - HOUR_MS),
+      EndTime: new Date(NOW),
+    };
+    for (let i = 0; i < 50; i++) await cw.send(new GetMetricDataCommand(input));
+    const err = await rejection(cw.send(new GetMetricDataCommand(input)));
+    expect(err).toBeInstanceOf(CloudWatchServiceException);
+    expect(err.name).toBe('Throttling');
+    expect(err.message).toBe('Rate exceeded');
+    expect(sim.stats().calls['cloudwatch:GetMetricData']).toBe(51);
+  });
+});
+
+describe('simulated CloudWatch alarms', () => {
+  it('evaluates an alarm from its metric each minute and queues the state change event', async () => {
+    const { sim, cw } = account(1);
+    sim.rds.addInstance({
+      id: 'db',
+      engine: 'postgres',
+      instanceClass: 'db.m5.large',
+      storageType: 'io1',
+      allocatedStorage: 400,
+      iops: 1000,
+      workload: { iops: (t) => (t >= NOW + 5 * MINUTE_MS ? 4000 : 500) },
+    });
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'dbap-iops-db-queue',
+        Namespace: 'AWS/RDS',
+        MetricName: 'DiskQueueDepth',
+        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: 'db' }],
+        Statistic: 'Average',
+        Period: 60,
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        Threshold: 64,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+    sim.cloudwatch.startEvaluation();
+    sim.advance(4 * MINUTE_MS);
+    const ok = await cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'dbap-' }));
+    expect(ok.MetricAlarms?.[0]?.StateValue).toBe('OK');
+    sim.advance(4 * MINUTE_MS);
+    const events = sim.cloudwatch.takeAlarmEvents();
+    const alarm = events.find((e) => e.detail.state.value === 'ALARM');
+    expect(alarm?.['detail-type']).toBe('CloudWatch Alarm State Change');
+    expect(alarm?.detail.alarmName).toBe('dbap-iops-db-queue');
+    expect(alarm?.time).toBe(new Date(NOW + 7 * MINUTE_MS).toISOString());
+  });
+
+  it('changes state on SetAlarmState', async () => {
+    const { sim, cw } = account(1);
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'a',
+        Namespace: 'X',
+        MetricName: 'Y',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Statistic: 'Sum',
+      }),
+    );
+    await cw.send(new SetAlarmStateCommand({ AlarmName: 'a', StateValue: 'ALARM', StateReason: 'demo' }));
+    expect(sim.cloudwatch.takeAlarmEvents().map((e) => e.detail.state.value)).toEqual(['ALARM']);
+    const missing = await rejection(
+      cw.send(new SetAlarmStateCommand({ AlarmName: 'b', StateValue: 'ALARM', StateReason: 'demo' })),
+    );
+    expect(missing.name).toBe('ResourceNotFound');
+  });
+});
