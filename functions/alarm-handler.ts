@@ -10,5 +10,10 @@ import { loadTuner } from '../shared/tuners/registry.ts';
  * to the tuner that declared it. Try it: `osls invoke local -f alarm-handler -p events/alarm-state-change.json`.
  */
 export const handler = lambdaHandler('alarm-handler', alarmStateChangeSchema, (event, ctx) =>
-  routeAlarmEvent(event, { prefix: alarmPrefix(), loadTuner, store: stateStore(), remainingMs: ctx.remainingMs }),
+  routeAlarmEvent(event, {
+    prefix: alarmPrefix(),
+    loadTuner,
+    store: stateStore(),
+    remainingMs: ctx.remainingMs,
+  }),
 );

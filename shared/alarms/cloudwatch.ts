@@ -5,9 +5,9 @@ import {
   GetDashboardCommand,
   ListTagsForResourceCommand,
   type MetricAlarm,
-  paginateDescribeAlarms,
   PutDashboardCommand,
   PutMetricAlarmCommand,
+  paginateDescribeAlarms,
 } from '@aws-sdk/client-cloudwatch';
 import { aws } from '../aws/clients.ts';
 import type { AlarmSpec } from '../core/contracts.ts';
@@ -20,7 +20,8 @@ import { putAlarmInput } from './diff.ts';
  */
 
 function assertInPrefix(name: string, prefix: string): void {
-  if (!name.startsWith(prefix)) throw new Error(`refusing to touch alarm ${name}: outside the prefix ${prefix}`);
+  if (!name.startsWith(prefix))
+    throw new Error(`refusing to touch alarm ${name}: outside the prefix ${prefix}`);
 }
 
 /** Every metric alarm under the prefix (DescribeAlarms AlarmNamePrefix, 100 per page). */
@@ -59,7 +60,9 @@ export async function describeAlarm(name: string): Promise<MetricAlarm | undefin
 }
 
 export async function alarmTags(arn: string): Promise<Record<string, string>> {
-  const out = await withRetry(() => aws().cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: arn })));
+  const out = await withRetry(() =>
+    aws().cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: arn })),
+  );
   const tags: Record<string, string> = {};
   for (const t of out.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? '';
   return tags;
@@ -72,7 +75,8 @@ export async function getDashboardBody(name: string): Promise<string | undefined
     return out.DashboardBody;
   } catch (error) {
     // GetDashboard answers DashboardNotFoundError (error code ResourceNotFound) for a new dashboard.
-    if (error instanceof DashboardNotFoundError || (error as Error).name === 'ResourceNotFound') return undefined;
+    if (error instanceof DashboardNotFoundError || (error as Error).name === 'ResourceNotFound')
+      return undefined;
     throw error;
   }
 }

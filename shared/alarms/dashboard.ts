@@ -43,14 +43,29 @@ export interface DashboardInput {
 export function dashboardBody({ targets, region }: DashboardInput): string {
   const widgets: Widget[] = [];
   let y = 0;
-  const row = (title: string, lines: MetricLine[], stat: string, x: number, extra: Record<string, unknown> = {}) => {
+  const row = (
+    title: string,
+    lines: MetricLine[],
+    stat: string,
+    x: number,
+    extra: Record<string, unknown> = {},
+  ) => {
     widgets.push({
       type: 'metric',
       x,
       y,
       width: 12,
       height: 6,
-      properties: { title, region, view: 'timeSeries', stacked: false, stat, period: 300, metrics: lines, ...extra },
+      properties: {
+        title,
+        region,
+        view: 'timeSeries',
+        stacked: false,
+        stat,
+        period: 300,
+        metrics: lines,
+        ...extra,
+      },
     });
   };
   let expressions = 0;
@@ -68,7 +83,12 @@ export function dashboardBody({ targets, region }: DashboardInput): string {
     properties: { markdown: `# db-autopilot: ${targets.length} managed resources` },
   });
   y += 1;
-  row('Decisions by outcome', [search(`{${OWN_NAMESPACE}} MetricName="Decisions"`, 'Sum', 'decisions')], 'Sum', 0);
+  row(
+    'Decisions by outcome',
+    [search(`{${OWN_NAMESPACE}} MetricName="Decisions"`, 'Sum', 'decisions')],
+    'Sum',
+    0,
+  );
   row(
     'Deferrals and failures',
     [
@@ -81,9 +101,18 @@ export function dashboardBody({ targets, region }: DashboardInput): string {
   );
   y += 6;
 
-  const rds = targets.filter((t) => t.ref.kind === 'rds-instance').map((t) => t.ref.id).sort();
-  const aurora = targets.filter((t) => t.ref.kind === 'aurora-cluster').map((t) => t.ref.id).sort();
-  const tables = targets.filter((t) => t.ref.kind === 'dynamodb-table').map((t) => t.ref.id).sort();
+  const rds = targets
+    .filter((t) => t.ref.kind === 'rds-instance')
+    .map((t) => t.ref.id)
+    .sort();
+  const aurora = targets
+    .filter((t) => t.ref.kind === 'aurora-cluster')
+    .map((t) => t.ref.id)
+    .sort();
+  const tables = targets
+    .filter((t) => t.ref.kind === 'dynamodb-table')
+    .map((t) => t.ref.id)
+    .sort();
 
   const panels: Array<{ title: string; lines: MetricLine[]; stat: string }> = [];
   chunk(rds, PER_WIDGET).forEach((ids, i) => {
@@ -134,10 +163,34 @@ export function dashboardBody({ targets, region }: DashboardInput): string {
     // A very large fleet: one SEARCH per signal instead of one line per resource.
     panels.length = 0;
     panels.push(
-      { title: 'RDS ReadIOPS (all)', stat: 'Average', lines: [search('{AWS/RDS,DBInstanceIdentifier} MetricName="ReadIOPS"', 'Average', 'ReadIOPS')] },
-      { title: 'RDS DiskQueueDepth (all)', stat: 'Average', lines: [search('{AWS/RDS,DBInstanceIdentifier} MetricName="DiskQueueDepth"', 'Average', 'DiskQueueDepth')] },
-      { title: 'DynamoDB throttle events (all)', stat: 'Sum', lines: [search('{AWS/DynamoDB,TableName} MetricName="ReadThrottleEvents" OR MetricName="WriteThrottleEvents"', 'Sum', 'throttles')] },
-      { title: 'DynamoDB consumed capacity (all)', stat: 'Sum', lines: [search('{AWS/DynamoDB,TableName} MetricName="ConsumedWriteCapacityUnits"', 'Sum', 'WCU')] },
+      {
+        title: 'RDS ReadIOPS (all)',
+        stat: 'Average',
+        lines: [search('{AWS/RDS,DBInstanceIdentifier} MetricName="ReadIOPS"', 'Average', 'ReadIOPS')],
+      },
+      {
+        title: 'RDS DiskQueueDepth (all)',
+        stat: 'Average',
+        lines: [
+          search('{AWS/RDS,DBInstanceIdentifier} MetricName="DiskQueueDepth"', 'Average', 'DiskQueueDepth'),
+        ],
+      },
+      {
+        title: 'DynamoDB throttle events (all)',
+        stat: 'Sum',
+        lines: [
+          search(
+            '{AWS/DynamoDB,TableName} MetricName="ReadThrottleEvents" OR MetricName="WriteThrottleEvents"',
+            'Sum',
+            'throttles',
+          ),
+        ],
+      },
+      {
+        title: 'DynamoDB consumed capacity (all)',
+        stat: 'Sum',
+        lines: [search('{AWS/DynamoDB,TableName} MetricName="ConsumedWriteCapacityUnits"', 'Sum', 'WCU')],
+      },
     );
   }
   panels.forEach((p, i) => {

@@ -32,14 +32,19 @@ export interface DesiredAlarms {
   notes: string[];
 }
 
-export type Discover = (kinds: DiscoverKind[], tuner: TunerName) => Promise<{ targets: Target[]; notes: string[] }>;
+export type Discover = (
+  kinds: DiscoverKind[],
+  tuner: TunerName,
+) => Promise<{ targets: Target[]; notes: string[] }>;
 
 /** The default discovery: the tuner's section selector, managed and not opted out. */
 export function discoverForConfig(config: Config): Discover {
   const cache = new Map<string, Promise<{ targets: Target[]; notes: string[] }>>();
   return (kinds, tuner) => {
     const section = sectionOf[tuner];
-    const configured = section ? (config.tuners[section] as { resources?: ResourceSelector } | undefined) : undefined;
+    const configured = section
+      ? (config.tuners[section] as { resources?: ResourceSelector } | undefined)
+      : undefined;
     const selector: ResourceSelector = configured?.resources ?? { identifiers: [], tags: {} };
     const key = JSON.stringify([kinds, selector]);
     let p = cache.get(key);
@@ -83,7 +88,8 @@ export async function collectDesired(input: {
         try {
           const spec = validateAlarmSpec(raw, `${name}.alarms[${i}]`);
           if (spec.tuner !== name) throw new Error(`declares tuner ${spec.tuner}, expected ${name}`);
-          if (!ids.has(spec.resourceId)) throw new Error(`${spec.resourceId} is not a managed ${name} target`);
+          if (!ids.has(spec.resourceId))
+            throw new Error(`${spec.resourceId} is not a managed ${name} target`);
           out.specs.push(spec);
         } catch (error) {
           out.notes.push(`${name}: alarm ${i} ignored: ${publicMessage(error)}`);
@@ -91,7 +97,9 @@ export async function collectDesired(input: {
       });
     } catch (error) {
       out.frozen.add(name);
-      out.notes.push(`${name}: could not work out its alarms (${publicMessage(error)}); its existing alarms are kept`);
+      out.notes.push(
+        `${name}: could not work out its alarms (${publicMessage(error)}); its existing alarms are kept`,
+      );
     }
   }
   return out;

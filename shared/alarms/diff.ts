@@ -11,7 +11,17 @@ import { ALARM_KEY_PATTERN, ALARM_TAGS, alarmName, MAX_ALARM_NAME } from './name
  * prefix is never in any list, whatever the caller passes in.
  */
 
-const tunerName = z.enum(['iops', 'replicas', 'dynamodb', 'dynamodb-mode', 'prewarm', 'maintenance', 'insights', 'alarms', 'control']);
+const tunerName = z.enum([
+  'iops',
+  'replicas',
+  'dynamodb',
+  'dynamodb-mode',
+  'prewarm',
+  'maintenance',
+  'insights',
+  'alarms',
+  'control',
+]);
 
 /** Validates what a tuner declares (its alarms are external input to the reconciler). */
 export const alarmSpecSchema = z
@@ -27,7 +37,10 @@ export const alarmSpecSchema = z
     periodSeconds: z
       .number()
       .int()
-      .refine((p) => [10, 20, 30].includes(p) || (p >= 60 && p % 60 === 0), 'a period of 10, 20, 30 or a multiple of 60 s'),
+      .refine(
+        (p) => [10, 20, 30].includes(p) || (p >= 60 && p % 60 === 0),
+        'a period of 10, 20, 30 or a multiple of 60 s',
+      ),
     evaluationPeriods: z.number().int().min(1),
     datapointsToAlarm: z.number().int().min(1),
     threshold: z.number().finite(),
@@ -55,7 +68,10 @@ export function validateAlarmSpec(spec: unknown, where: string): AlarmSpec {
   const result = alarmSpecSchema.safeParse(spec);
   if (!result.success) {
     const issues = zodIssues(result.error, where);
-    throw new ValidationError(`invalid alarm spec: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+    throw new ValidationError(
+      `invalid alarm spec: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      issues,
+    );
   }
   return result.data;
 }
@@ -88,7 +104,9 @@ export interface DiffOptions {
 }
 
 function dimsKey(d: Record<string, string> | Array<{ Name?: string; Value?: string }> | undefined): string {
-  const pairs = Array.isArray(d) ? d.map((x) => [x.Name ?? '', x.Value ?? ''] as const) : Object.entries(d ?? {});
+  const pairs = Array.isArray(d)
+    ? d.map((x) => [x.Name ?? '', x.Value ?? ''] as const)
+    : Object.entries(d ?? {});
   return pairs
     .map(([k, v]) => `${k}=${v}`)
     .sort()
@@ -115,7 +133,11 @@ function differences(spec: AlarmSpec, alarm: MetricAlarm): string[] {
   return out;
 }
 
-export function diffAlarms(desired: readonly AlarmSpec[], existing: readonly MetricAlarm[], options: DiffOptions): AlarmDiff {
+export function diffAlarms(
+  desired: readonly AlarmSpec[],
+  existing: readonly MetricAlarm[],
+  options: DiffOptions,
+): AlarmDiff {
   const { prefix } = options;
   const diff: AlarmDiff = { create: [], update: [], delete: [], unchanged: [], rejected: [] };
   const wanted = new Map<string, AlarmSpec>();
@@ -153,7 +175,8 @@ export function diffAlarms(desired: readonly AlarmSpec[], existing: readonly Met
     }
     diff.delete.push(name);
   }
-  const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const byName = (a: { name: string }, b: { name: string }) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   diff.create.sort(byName);
   diff.update.sort(byName);
   diff.delete.sort();

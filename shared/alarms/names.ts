@@ -22,7 +22,17 @@ export const ALARM_TAGS = {
 
 /** Tuner names, longest first, so "dynamodb-mode-..." is not read as tuner "dynamodb". */
 const TUNERS: readonly TunerName[] = (
-  ['iops', 'replicas', 'dynamodb', 'dynamodb-mode', 'prewarm', 'maintenance', 'insights', 'alarms', 'control'] as const
+  [
+    'iops',
+    'replicas',
+    'dynamodb',
+    'dynamodb-mode',
+    'prewarm',
+    'maintenance',
+    'insights',
+    'alarms',
+    'control',
+  ] as const
 )
   .slice()
   .sort((a, b) => b.length - a.length);

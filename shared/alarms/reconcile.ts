@@ -1,7 +1,15 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Config } from '../config/schema.ts';
 import { clock } from '../core/clock.ts';
-import type { Adapter, AlarmSpec, StateStore, Target, TunerRunRequest, TunerRunSummary, TunerSettings } from '../core/contracts.ts';
+import type {
+  Adapter,
+  AlarmSpec,
+  StateStore,
+  Target,
+  TunerRunRequest,
+  TunerRunSummary,
+  TunerSettings,
+} from '../core/contracts.ts';
 import { executePlan } from '../core/executor.ts';
 import type { Action, Plan, TunerName } from '../core/model.ts';
 import { finishRun, startRun } from '../core/run.ts';
@@ -51,7 +59,14 @@ const ACCOUNT_TARGET: Target = {
   optedOut: false,
 };
 
-function alarmAction(kind: 'put-alarm' | 'delete-alarm', name: string, reason: string, params: Record<string, unknown>, from: unknown, to: unknown): Action {
+function alarmAction(
+  kind: 'put-alarm' | 'delete-alarm',
+  name: string,
+  reason: string,
+  params: Record<string, unknown>,
+  from: unknown,
+  to: unknown,
+): Action {
   return {
     tuner: 'alarms',
     resource: { kind: 'cloudwatch-alarm', id: name },
@@ -66,7 +81,11 @@ function alarmAction(kind: 'put-alarm' | 'delete-alarm', name: string, reason: s
       kind === 'put-alarm' && from === null
         ? { kind: 'delete-alarm', params: { name } }
         : kind === 'delete-alarm'
-          ? { kind: 'put-alarm', params: { name }, impossibleBecause: 'the next reconcile recreates it if a tuner still wants it' }
+          ? {
+              kind: 'put-alarm',
+              params: { name },
+              impossibleBecause: 'the next reconcile recreates it if a tuner still wants it',
+            }
           : null,
     mutating: true,
     params,
@@ -77,14 +96,39 @@ export function actionsFor(diff: AlarmDiff): Action[] {
   const actions: Action[] = [];
   for (const c of diff.create) {
     actions.push(
-      alarmAction('put-alarm', c.name, `create: ${c.spec.tuner} wants ${c.spec.metricName} ${c.spec.comparison} ${c.spec.threshold} on ${c.spec.resourceId}`, { name: c.name, spec: c.spec }, null, c.spec.threshold),
+      alarmAction(
+        'put-alarm',
+        c.name,
+        `create: ${c.spec.tuner} wants ${c.spec.metricName} ${c.spec.comparison} ${c.spec.threshold} on ${c.spec.resourceId}`,
+        { name: c.name, spec: c.spec },
+        null,
+        c.spec.threshold,
+      ),
     );
   }
   for (const u of diff.update) {
-    actions.push(alarmAction('put-alarm', u.name, `update: ${u.changes.join(', ')}`, { name: u.name, spec: u.spec }, u.changes, u.spec.threshold));
+    actions.push(
+      alarmAction(
+        'put-alarm',
+        u.name,
+        `update: ${u.changes.join(', ')}`,
+        { name: u.name, spec: u.spec },
+        u.changes,
+        u.spec.threshold,
+      ),
+    );
   }
   for (const name of diff.delete) {
-    actions.push(alarmAction('delete-alarm', name, 'delete: no tuner wants it for a managed resource any more', { name }, name, null));
+    actions.push(
+      alarmAction(
+        'delete-alarm',
+        name,
+        'delete: no tuner wants it for a managed resource any more',
+        { name },
+        name,
+        null,
+      ),
+    );
   }
   return actions;
 }
@@ -121,7 +165,8 @@ export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileS
     runId: input.runId,
   });
   const counts = { created: 0, updated: 0, deleted: 0, unchanged: 0, failed: 0 };
-  if (started.run.paused || started.duplicate) return { ...finishRun(started, []), alarms: counts, dashboard };
+  if (started.run.paused || started.duplicate)
+    return { ...finishRun(started, []), alarms: counts, dashboard };
   const { run } = started;
 
   const desired = await collectDesired({
@@ -189,5 +234,9 @@ export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileS
     }
   }
   counts.unchanged = diff.unchanged.length;
-  return { ...finishRun(started, decisions, [...desired.notes, ...diff.rejected]), alarms: counts, dashboard };
+  return {
+    ...finishRun(started, decisions, [...desired.notes, ...diff.rejected]),
+    alarms: counts,
+    dashboard,
+  };
 }

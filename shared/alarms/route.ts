@@ -75,11 +75,27 @@ export interface RouteDeps {
 }
 
 /** Records why an alarm event under the prefix did nothing (reports and the audit log show it). */
-async function recordIgnored(deps: RouteDeps, event: AlarmStateChangeEvent, reason: string, guard: string, resource?: string) {
+async function recordIgnored(
+  deps: RouteDeps,
+  event: AlarmStateChangeEvent,
+  reason: string,
+  guard: string,
+  resource?: string,
+) {
   const now = deps.now ?? clock().now();
   const runId = newRunId('alarms', now);
   const decision: Decision = {
-    id: nextDecisionId({ runId, tuner: 'alarms', trigger: 'alarm', dryRun: false, override: false, idempotencyKey: `eventbridge:${event.id}`, now, paused: false, changesApplied: 0 }),
+    id: nextDecisionId({
+      runId,
+      tuner: 'alarms',
+      trigger: 'alarm',
+      dryRun: false,
+      override: false,
+      idempotencyKey: `eventbridge:${event.id}`,
+      now,
+      paused: false,
+      changesApplied: 0,
+    }),
     runId,
     at: now.toISOString(),
     tuner: 'alarms',
@@ -108,9 +124,16 @@ async function recordIgnored(deps: RouteDeps, event: AlarmStateChangeEvent, reas
   }
 }
 
-export async function routeAlarmEvent(event: AlarmStateChangeEvent, deps: RouteDeps): Promise<AlarmRouteResult> {
+export async function routeAlarmEvent(
+  event: AlarmStateChangeEvent,
+  deps: RouteDeps,
+): Promise<AlarmRouteResult> {
   const alarmName = event.detail.alarmName;
-  const done = (outcome: AlarmRouteOutcome, reason: string, extra: Partial<AlarmRouteResult> = {}): AlarmRouteResult => {
+  const done = (
+    outcome: AlarmRouteOutcome,
+    reason: string,
+    extra: Partial<AlarmRouteResult> = {},
+  ): AlarmRouteResult => {
     metrics.addMetric(outcome === 'routed' ? 'AlarmEventsRouted' : 'AlarmEventsIgnored', MetricUnit.Count, 1);
     logger.info('alarm event', { alarmName, outcome, reason });
     return { ok: true, outcome, alarmName, reason, ...extra };
@@ -140,9 +163,13 @@ export async function routeAlarmEvent(event: AlarmStateChangeEvent, deps: RouteD
       const tags = await alarmTags(current.AlarmArn);
       const tuner = tags[ALARM_TAGS.tuner];
       const resourceId = tags[ALARM_TAGS.resource];
-      if (tuner && resourceId) parsed = { tuner: tuner as TunerName, resourceId, key: tags[ALARM_TAGS.key] ?? parsed?.key ?? '' };
+      if (tuner && resourceId)
+        parsed = { tuner: tuner as TunerName, resourceId, key: tags[ALARM_TAGS.key] ?? parsed?.key ?? '' };
     } catch (error) {
-      logger.warn('could not read the alarm tags; using its name', { alarmName, error: publicMessage(error) });
+      logger.warn('could not read the alarm tags; using its name', {
+        alarmName,
+        error: publicMessage(error),
+      });
     }
   }
   if (!parsed) {

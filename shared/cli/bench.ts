@@ -41,6 +41,7 @@ export interface BenchRow {
   throttled: number;
   targets: number;
   series: number;
+  seriesWithData: number;
   /** RSS after loading the code and building the simulated fleet, before discovery. */
   baselineRssMb: number;
   peakHeapMb: number;
@@ -105,13 +106,16 @@ export async function benchOne(resources: number): Promise<BenchRow> {
       ...fleet.gsis.flatMap((g) => dynamodbSeries(g.tableName, String(g.raw.IndexName))),
     ];
     const now = clock().now();
-    const result = await getMetrics({
-      series,
-      start: new Date(now.getTime() - 3_600_000),
-      end: now,
-      periodSeconds: 60,
-      now,
-    }, { concurrency: Number(process.env.BENCH_GMD_CONCURRENCY ?? 10) });
+    const result = await getMetrics(
+      {
+        series,
+        start: new Date(now.getTime() - 3_600_000),
+        end: now,
+        periodSeconds: 60,
+        now,
+      },
+      { concurrency: Number(process.env.BENCH_GMD_CONCURRENCY ?? 10) },
+    );
     const t2 = performance.now();
     sample();
     const stats = sim.stats();
@@ -127,6 +131,8 @@ export async function benchOne(resources: number): Promise<BenchRow> {
       throttled: Object.values(stats.throttled).reduce((a, b) => a + b, 0),
       targets: allTargets(fleet).length,
       series: series.length,
+      // Sanity: every series came back with values (gauges from the workload, counters filled).
+      seriesWithData: [...result.series.values()].filter((r) => r.values.some((v) => v !== null)).length,
       baselineRssMb: Math.round(baseline / 1024 / 1024),
       peakHeapMb: Math.round(peakHeap / 1024 / 1024),
       peakExternalMb: Math.round(peakExternal / 1024 / 1024),
@@ -177,15 +183,31 @@ async function main(): Promise<void> {
     return;
   }
   const sizesArg = args.indexOf('--sizes');
-  const sizes = sizesArg >= 0 ? String(args[sizesArg + 1]).split(',').map(Number) : [10, 100, 1000, 2000, 5000];
+  const sizes =
+    sizesArg >= 0
+      ? String(args[sizesArg + 1])
+          .split(',')
+          .map(Number)
+      : [10, 100, 1000, 2000, 5000];
   const self = fileURLToPath(import.meta.url);
   const rows: BenchRow[] = [];
   for (const size of sizes) {
-    const child = spawnSync(process.execPath, ['--max-semi-space-size=4', ...process.execArgv, self, '--one', String(size)], {
-      encoding: 'utf8',
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--max-semi-space-size=4',
+        '--max-old-space-size=160',
+        ...process.execArgv,
+        self,
+        '--one',
+        String(size),
+      ],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
     if (child.status !== 0) {
       process.stderr.write(child.stderr);
       throw new Error(`bench for ${size} resources failed (exit ${child.status})`);

@@ -5,7 +5,12 @@ import {
   ResourceNotFoundException,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { type DBCluster, type DBInstance, paginateDescribeDBClusters, paginateDescribeDBInstances } from '@aws-sdk/client-rds';
+import {
+  type DBCluster,
+  type DBInstance,
+  paginateDescribeDBClusters,
+  paginateDescribeDBInstances,
+} from '@aws-sdk/client-rds';
 import { GetResourcesCommand, paginateGetResources } from '@aws-sdk/client-resource-groups-tagging-api';
 import { aws } from '../aws/clients.ts';
 import type { ResourceSelector } from '../config/common.ts';
@@ -90,7 +95,10 @@ export async function discoverFleet(request: DiscoverRequest): Promise<Fleet> {
             const out = await aws().dynamodb.send(new DescribeTableCommand({ TableName: name }));
             return out.Table;
           } catch (error) {
-            if (error instanceof ResourceNotFoundException || (error as Error).name === 'ResourceNotFoundException') {
+            if (
+              error instanceof ResourceNotFoundException ||
+              (error as Error).name === 'ResourceNotFoundException'
+            ) {
               return undefined;
             }
             throw error;
@@ -147,7 +155,8 @@ export async function discoverFleet(request: DiscoverRequest): Promise<Fleet> {
     : Promise.resolve([]);
 
   // Identifiers may name a table too: describe them alongside.
-  if (kinds.has('dynamodb-table')) for (const id of selector.identifiers) void describe(id).catch(() => undefined);
+  if (kinds.has('dynamodb-table'))
+    for (const id of selector.identifiers) void describe(id).catch(() => undefined);
 
   await Promise.all(tagChains);
   const [instances, clusters] = await Promise.all([rdsInstances, rdsClusters]);
@@ -181,7 +190,9 @@ export async function discoverFleet(request: DiscoverRequest): Promise<Fleet> {
     }
     const tables = (await Promise.all([...described.values()])).filter((t): t is TableDescription => !!t);
     // Tables selected by identifier only: their tags were not in a tag-filtered page yet.
-    const untagged = tables.filter((t) => t.TableArn && !tagsByArn.has(t.TableArn)).map((t) => t.TableArn ?? '');
+    const untagged = tables
+      .filter((t) => t.TableArn && !tagsByArn.has(t.TableArn))
+      .map((t) => t.TableArn ?? '');
     const batches: string[][] = [];
     for (let i = 0; i < untagged.length; i += ARN_LIST_MAX) batches.push(untagged.slice(i, i + ARN_LIST_MAX));
     await mapLimit(batches, 4, async (ResourceARNList) => {
@@ -198,7 +209,13 @@ export async function discoverFleet(request: DiscoverRequest): Promise<Fleet> {
       if (!name) continue;
       const arn = t.TableArn;
       const tags = (arn && tagsByArn.get(arn)) || {};
-      const target = toTarget({ kind: 'dynamodb-table', id: name, arn }, tags, selector, tagKeys, arn ? [arn] : []);
+      const target = toTarget(
+        { kind: 'dynamodb-table', id: name, arn },
+        tags,
+        selector,
+        tagKeys,
+        arn ? [arn] : [],
+      );
       if (target.managed) found.add(name);
       if (!(target.managed || request.includeUnmanaged)) continue;
       fleet.tables.push({ ...target, raw: t });

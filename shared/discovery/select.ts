@@ -39,7 +39,9 @@ export function toTarget(
   };
 }
 
-export function tagListToMap(list: ReadonlyArray<{ Key?: string; Value?: string }> | undefined): Record<string, string> {
+export function tagListToMap(
+  list: ReadonlyArray<{ Key?: string; Value?: string }> | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const t of list ?? []) if (t.Key !== undefined) out[t.Key] = t.Value ?? '';
   return out;

@@ -31,9 +31,24 @@ export function dynamodbSeries(tableName: string, indexName?: string): SeriesReq
   const key = indexName ? `${tableName}/index/${indexName}` : tableName;
   const id = (name: string) => `ddb:${key}:${name}`;
   return [
-    { id: id('ConsumedReadCapacityUnits'), kind: 'counter', statistic: 'Sum', metric: metric('ConsumedReadCapacityUnits') },
-    { id: id('ConsumedWriteCapacityUnits'), kind: 'counter', statistic: 'Sum', metric: metric('ConsumedWriteCapacityUnits') },
+    {
+      id: id('ConsumedReadCapacityUnits'),
+      kind: 'counter',
+      statistic: 'Sum',
+      metric: metric('ConsumedReadCapacityUnits'),
+    },
+    {
+      id: id('ConsumedWriteCapacityUnits'),
+      kind: 'counter',
+      statistic: 'Sum',
+      metric: metric('ConsumedWriteCapacityUnits'),
+    },
     { id: id('ReadThrottleEvents'), kind: 'counter', statistic: 'Sum', metric: metric('ReadThrottleEvents') },
-    { id: id('WriteThrottleEvents'), kind: 'counter', statistic: 'Sum', metric: metric('WriteThrottleEvents') },
+    {
+      id: id('WriteThrottleEvents'),
+      kind: 'counter',
+      statistic: 'Sum',
+      metric: metric('WriteThrottleEvents'),
+    },
   ];
 }

@@ -1,4 +1,8 @@
-import { GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import {
+  GetMetricDataCommand,
+  type MetricDataQuery,
+  type MetricDataResult,
+} from '@aws-sdk/client-cloudwatch';
 import { aws } from '../aws/clients.ts';
 import { mapLimit, RateLimiter, type RetryOptions, withRetry } from './limits.ts';
 import { type MetricsQuery, parseMetricsQuery, planRequests, type RequestPlan } from './plan.ts';
@@ -49,7 +53,10 @@ export function describePlan(query: MetricsQuery): RequestPlan {
   return planRequests(parseMetricsQuery(query));
 }
 
-export async function getMetrics(query: MetricsQuery, options: GetMetricsOptions = {}): Promise<MetricsResult> {
+export async function getMetrics(
+  query: MetricsQuery,
+  options: GetMetricsOptions = {},
+): Promise<MetricsResult> {
   const parsed = parseMetricsQuery(query);
   const plan = planRequests(parsed);
   const { grid } = plan;
@@ -132,7 +139,9 @@ export async function getMetrics(query: MetricsQuery, options: GetMetricsOptions
     } while (nextToken);
   });
 
-  const timestamps = Array.from({ length: grid.points }, (_, i) => new Date(grid.startMs + i * periodMs).toISOString());
+  const timestamps = Array.from({ length: grid.points }, (_, i) =>
+    new Date(grid.startMs + i * periodMs).toISOString(),
+  );
   const nowMs = parsed.now.getTime();
   const series = new Map<string, SeriesResult>();
   parsed.series.forEach((s, index) => {

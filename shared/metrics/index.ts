@@ -1,5 +1,11 @@
 export { dynamodbSeries, rdsInstanceSeries } from './catalog.ts';
-export { describePlan, type GetMetricsOptions, getMetrics, type MetricsResult, type SeriesResult } from './fetch.ts';
+export {
+  describePlan,
+  type GetMetricsOptions,
+  getMetrics,
+  type MetricsResult,
+  type SeriesResult,
+} from './fetch.ts';
 export { isThrottling, mapLimit, RateLimiter, type RetryOptions, withRetry } from './limits.ts';
 export {
   effectivePeriod,

@@ -30,7 +30,9 @@ export const RETENTION: ReadonlyArray<{ maxAgeMs: number; minPeriodSeconds: numb
 
 const statistic = z.union([
   z.enum(['Average', 'Sum', 'Maximum', 'Minimum', 'SampleCount']),
-  z.string().regex(/^p\d{1,2}(\.\d{1,2})?$/, 'a statistic: Average, Sum, Maximum, Minimum, SampleCount or pNN'),
+  z
+    .string()
+    .regex(/^p\d{1,2}(\.\d{1,2})?$/, 'a statistic: Average, Sum, Maximum, Minimum, SampleCount or pNN'),
 ]);
 
 export const metricRefSchema = z
@@ -175,7 +177,11 @@ function metricQuery(
   return {
     Id: id,
     MetricStat: {
-      Metric: { Namespace: ref.namespace, MetricName: ref.metricName, Dimensions: toDimensions(ref.dimensions) },
+      Metric: {
+        Namespace: ref.namespace,
+        MetricName: ref.metricName,
+        Dimensions: toDimensions(ref.dimensions),
+      },
       Period: period,
       Stat: stat,
     },
@@ -255,12 +261,18 @@ export function planRequests(query: ParsedQuery): RequestPlan {
     } else {
       refs.forEach((ref, part) => {
         const q = metricQuery(queryId(n++), ref, s.statistic, period, true);
-        groups.push({ queries: [q], datapoints: grid.points, outputs: [{ queryId: q.Id ?? '', seriesIndex, part }] });
+        groups.push({
+          queries: [q],
+          datapoints: grid.points,
+          outputs: [{ queryId: q.Id ?? '', seriesIndex, part }],
+        });
       });
     }
   });
 
-  const sorted = [...groups].sort((a, b) => b.datapoints - a.datapoints || b.queries.length - a.queries.length);
+  const sorted = [...groups].sort(
+    (a, b) => b.datapoints - a.datapoints || b.queries.length - a.queries.length,
+  );
   const bins: Array<{ groups: QueryGroup[]; queries: number; datapoints: number }> = [];
   const minQ = sorted.reduce((m, g) => Math.min(m, g.queries.length), MAX_QUERIES_PER_REQUEST);
   const minD = sorted.reduce((m, g) => Math.min(m, g.datapoints), MAX_DATAPOINTS_PER_REQUEST);
@@ -289,7 +301,10 @@ export function planRequests(query: ParsedQuery): RequestPlan {
     }
     while (open < bins.length) {
       const b = bins[open];
-      if (b && (b.queries + minQ > MAX_QUERIES_PER_REQUEST || b.datapoints + minD > MAX_DATAPOINTS_PER_REQUEST)) {
+      if (
+        b &&
+        (b.queries + minQ > MAX_QUERIES_PER_REQUEST || b.datapoints + minD > MAX_DATAPOINTS_PER_REQUEST)
+      ) {
         open++;
       } else break;
     }

@@ -253,10 +253,14 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
   const saturated = p99 !== null && p99 >= cfg.saturationUtilization * servedCeiling;
   let demandEstimate = p99;
   if (saturated && p99 !== null) {
-    // Little's law for a closed workload: demand at normal latency = served x latency / normal.
-    const ratio =
-      latencyP95 !== null ? Math.min(cfg.maxRaiseFactor, Math.max(1, latencyP95 / normalLatencySec)) : 1;
-    demandEstimate = Math.max(peak ?? p99, p99 * ratio);
+    // Little's law for a closed workload (a connection pool): demand at normal latency =
+    // served x latency / normal latency, minute by minute, capped by maxRaiseFactor.
+    const perMinute = total.map((v, i) => {
+      const l = latencyValues[i] ?? null;
+      if (v === null) return null;
+      return l === null ? v : v * Math.min(cfg.maxRaiseFactor, Math.max(1, l / normalLatencySec));
+    });
+    demandEstimate = Math.max(peak ?? p99, percentile(perMinute, 99) ?? p99);
   }
 
   const evidence: Evidence[] = [
@@ -744,10 +748,12 @@ function combineLatency(read?: MetricSeries, write?: MetricSeries): Array<number
   return out;
 }
 
-/** Unsaturated latency (ms): the 10th percentile of the history's latency, else the config fallback. */
+/** Unsaturated latency (ms): the 10th percentile of the history's latency, at most the configured one. */
 function normalLatency(obs: IopsObservation, cfg: IopsPolicySettings): number {
+  // Never above the configured normal latency: a history that was saturated throughout would
+  // otherwise make saturation look normal.
   const lat = obs.history.latency ? percentile(obs.history.latency.values, 10) : null;
-  return lat !== null && lat > 0 ? lat * 1000 : cfg.normalLatencyMs;
+  return lat !== null && lat > 0 ? Math.min(lat * 1000, cfg.normalLatencyMs) : cfg.normalLatencyMs;
 }
 
 function fmtMs(sec: number | null): string {

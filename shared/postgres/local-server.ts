@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,7 +103,11 @@ function postmasterPid(dataDir: string): number | undefined {
 }
 
 export async function startLocalPostgres(
-  options: { settings?: Record<string, string> } = {},
+  options: {
+    settings?: Record<string, string>;
+    /** Roles that must log in with a password over TCP (scram-sha-256); everyone else is trusted. */
+    passwordRoles?: string[];
+  } = {},
 ): Promise<LocalServer> {
   const { binDir, version } = findPostgresBinDir();
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -128,6 +132,15 @@ export async function startLocalPostgres(
     '--locale=C',
   ]);
   execFileSync(initCmd, initArgs, { stdio: 'pipe' });
+  if (options.passwordRoles && options.passwordRoles.length > 0) {
+    const hba = [
+      ...options.passwordRoles.map((r) => `host all ${r} 127.0.0.1/32 scram-sha-256`),
+      'host all all 127.0.0.1/32 trust',
+      'local all all trust',
+      '',
+    ].join('\n');
+    writeFileSync(join(dataDir, 'pg_hba.conf'), hba);
+  }
   const port = await freePort();
   const settings: Record<string, string> = {
     listen_addresses: '127.0.0.1',

@@ -233,3 +233,12 @@ export async function runDoctorCommand(database: string | undefined, deps: PgTun
   for (const e of entries) reports.push(await runDoctor(e.target, { iamAuth: e.config?.auth.type === 'iam' }));
   return { ok: reports.every((r) => r.ok), reports };
 }
+
+/** Registry entries (shared/tuners/registry.ts): scheduled / demo runs of every configured database. */
+export const maintenanceRegistration = {
+  run: (request: TunerRunRequest) => runMaintenanceTuner({ request }),
+};
+
+export const insightsRegistration = {
+  run: (request: TunerRunRequest) => runInsightsTuner({ request }),
+};

@@ -96,8 +96,9 @@ export function readShare(model: RoutingModel, id: string, tMs: number): number 
 
 function routeWorkload(model: RoutingModel, inst: RdsInstance): void {
   const base = inst.workload;
-  const baseCpu = base.cpu ?? (() => 3);
-  const baseConn = base.connections ?? (() => 0);
+  // The RDS service's defaults when a workload leaves them out (services/rds.ts: CPU 10 %, 5 connections).
+  const baseCpu = base.cpu ?? (() => 10);
+  const baseConn = base.connections ?? (() => 5);
   inst.workload = {
     ...base,
     cpu: (t) => baseCpu(t) + model.spec.readCpu(t) * readShare(model, inst.id, t),

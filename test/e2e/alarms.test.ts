@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import {
   CloudWatchClient,
+  DashboardNotFoundError,
   DeleteAlarmsCommand,
   DescribeAlarmsCommand,
   GetDashboardCommand,
-  DashboardNotFoundError,
   ListTagsForResourceCommand,
   type MetricAlarm,
   PutDashboardCommand,
@@ -30,10 +30,19 @@ import { type TunerRegistration, tuners } from '../../shared/tuners/registry.ts'
  */
 
 const NOW = new Date('2026-11-23T18:00:00Z');
-const config = configSchema.parse({ version: 1, tuners: { dynamodb: { resources: { tags: { team: 'shop' } } } } });
+const config = configSchema.parse({
+  version: 1,
+  tuners: { dynamodb: { resources: { tags: { team: 'shop' } } } },
+});
 
 function table(id: string): Target {
-  return { ref: { kind: 'dynamodb-table', id }, tags: { team: 'shop' }, managed: true, created: false, optedOut: false };
+  return {
+    ref: { kind: 'dynamodb-table', id },
+    tags: { team: 'shop' },
+    managed: true,
+    created: false,
+    optedOut: false,
+  };
 }
 
 const context = {
@@ -133,7 +142,9 @@ describe('alarm reconciler and alarm handler', () => {
     cw.on(ListTagsForResourceCommand).callsFake(async (input) => ({
       Tags: [...alarms.values()].find((a) => a.AlarmArn === input.ResourceARN)?.Tags ?? [],
     }));
-    cw.on(GetDashboardCommand).rejects(new DashboardNotFoundError({ message: 'Dashboard does not exist', $metadata: {} }));
+    cw.on(GetDashboardCommand).rejects(
+      new DashboardNotFoundError({ message: 'Dashboard does not exist', $metadata: {} }),
+    );
     cw.on(PutDashboardCommand).resolves({ DashboardValidationMessages: [] });
   });
 
@@ -149,8 +160,14 @@ describe('alarm reconciler and alarm handler', () => {
     const summary = await reconcile('r1');
 
     expect(summary.alarms).toMatchObject({ created: 2, updated: 0, deleted: 0 });
-    expect([...alarms.keys()].sort()).toEqual(['dbap-dynamodb-carts-WriteThrottle', 'dbap-dynamodb-orders-WriteThrottle']);
-    expect(alarms.get('dbap-dynamodb-orders-WriteThrottle')?.Tags).toContainEqual({ Key: 'db-autopilot:resource', Value: 'orders' });
+    expect([...alarms.keys()].sort()).toEqual([
+      'dbap-dynamodb-carts-WriteThrottle',
+      'dbap-dynamodb-orders-WriteThrottle',
+    ]);
+    expect(alarms.get('dbap-dynamodb-orders-WriteThrottle')?.Tags).toContainEqual({
+      Key: 'db-autopilot:resource',
+      Value: 'orders',
+    });
     expect(cw).toHaveReceivedCommandWith(PutDashboardCommand, { DashboardName: 'db-autopilot' });
     const recorded = await store.listDecisions({ since: '2026-01-01T00:00:00Z', tuner: 'alarms' });
     expect(recorded.filter((d) => d.action === 'put-alarm' && d.outcome === 'applied')).toHaveLength(2);
@@ -164,8 +181,13 @@ describe('alarm reconciler and alarm handler', () => {
     const summary = await reconcile('r2');
 
     expect(summary.alarms).toMatchObject({ created: 1, deleted: 1, unchanged: 1 });
-    expect([...alarms.keys()].sort()).toEqual(['dbap-dynamodb-orders-WriteThrottle', 'dbap-dynamodb-sessions-WriteThrottle']);
-    expect(cw).toHaveReceivedCommandWith(DeleteAlarmsCommand, { AlarmNames: ['dbap-dynamodb-carts-WriteThrottle'] });
+    expect([...alarms.keys()].sort()).toEqual([
+      'dbap-dynamodb-orders-WriteThrottle',
+      'dbap-dynamodb-sessions-WriteThrottle',
+    ]);
+    expect(cw).toHaveReceivedCommandWith(DeleteAlarmsCommand, {
+      AlarmNames: ['dbap-dynamodb-carts-WriteThrottle'],
+    });
   });
 
   it('updates an alarm whose threshold the tuner changed', async () => {
@@ -196,7 +218,10 @@ describe('alarm reconciler and alarm handler', () => {
   });
 
   it('never touches an alarm outside the prefix', async () => {
-    alarms.set('TargetTracking-table/orders-AlarmHigh-0d9f', { AlarmName: 'TargetTracking-table/orders-AlarmHigh-0d9f', Threshold: 1 });
+    alarms.set('TargetTracking-table/orders-AlarmHigh-0d9f', {
+      AlarmName: 'TargetTracking-table/orders-AlarmHigh-0d9f',
+      Threshold: 1,
+    });
     // A broken DescribeAlarms that ignores the prefix must not change that either.
     cw.on(DescribeAlarmsCommand).callsFake(async () => ({ MetricAlarms: [...alarms.values()] }));
     fleet = [];
@@ -233,7 +258,10 @@ describe('alarm reconciler and alarm handler', () => {
   });
 
   describe('alarm handler', () => {
-    const sample = JSON.parse(readFileSync('events/alarm-state-change.json', 'utf8')) as Record<string, unknown>;
+    const sample = JSON.parse(readFileSync('events/alarm-state-change.json', 'utf8')) as Record<
+      string,
+      unknown
+    >;
 
     beforeEach(async () => {
       await reconcile('setup');
@@ -257,7 +285,9 @@ describe('alarm reconciler and alarm handler', () => {
       });
       expect(first).toMatchObject({ ok: true, outcome: 'routed', tuner: 'dynamodb', resourceId: 'orders' });
       expect(second).toMatchObject({ ok: true, outcome: 'routed', run: { duplicate: true } });
-      expect(cw).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['dbap-dynamodb-orders-WriteThrottle'] });
+      expect(cw).toHaveReceivedCommandWith(DescribeAlarmsCommand, {
+        AlarmNames: ['dbap-dynamodb-orders-WriteThrottle'],
+      });
     });
 
     it('does nothing for a stale event whose alarm is back to OK, and records why', async () => {
@@ -268,12 +298,19 @@ describe('alarm reconciler and alarm handler', () => {
 
       expect(acted).toHaveLength(0);
       expect(result).toMatchObject({ ok: true, outcome: 'stale', resourceId: 'orders' });
-      const recorded = await store.listDecisions({ since: '2000-01-01T00:00:00Z', tuner: 'alarms', resource: 'orders' });
+      const recorded = await store.listDecisions({
+        since: '2000-01-01T00:00:00Z',
+        tuner: 'alarms',
+        resource: 'orders',
+      });
       expect(recorded.some((d) => d.guard === 'stale-alarm' && d.outcome === 'skipped')).toBe(true);
     });
 
     it('ignores an alarm outside the prefix without reading it', async () => {
-      const event = { ...sample, detail: { ...(sample.detail as object), alarmName: 'TargetTracking-table/orders-AlarmHigh-0d9f' } };
+      const event = {
+        ...sample,
+        detail: { ...(sample.detail as object), alarmName: 'TargetTracking-table/orders-AlarmHigh-0d9f' },
+      };
       cw.resetHistory();
 
       const result = await alarmHandler(event, context);
@@ -285,7 +322,11 @@ describe('alarm reconciler and alarm handler', () => {
 
     it('does not act on an ALARM -> OK transition', async () => {
       const detail = sample.detail as { state: object; previousState: object };
-      const event = { ...sample, id: 'other', detail: { ...detail, state: { value: 'OK' }, previousState: { value: 'ALARM' } } };
+      const event = {
+        ...sample,
+        id: 'other',
+        detail: { ...detail, state: { value: 'OK' }, previousState: { value: 'ALARM' } },
+      };
 
       const result = await alarmHandler(event, context);
 
@@ -294,7 +335,10 @@ describe('alarm reconciler and alarm handler', () => {
     });
 
     it('rejects a malformed event, says where, and changes nothing', async () => {
-      const result = await alarmHandler({ ...sample, source: 'aws.events', detail: { state: { value: 'ALARM' } } }, context);
+      const result = await alarmHandler(
+        { ...sample, source: 'aws.events', detail: { state: { value: 'ALARM' } } },
+        context,
+      );
 
       expect(result).toMatchObject({ ok: false });
       const issues = (result as { issues?: Array<{ path: string }> }).issues?.map((i) => i.path) ?? [];

@@ -205,5 +205,11 @@ describe('replicas tuner on the simulated account', () => {
     const routed = await runAt(1, 35);
     expect(find(routed, 'add-route', 'applied', created?.id).length).toBe(1);
     expect(sim.route53.zones.get(ZONE)?.records.some((r) => r.SetIdentifier === created?.id)).toBe(true);
+    // Its CPU: idle (3%) before its record, its equal share of the 150% of reads after it.
+    const records = sim.route53.zones.get(ZONE)?.records.length ?? 0;
+    expect(records).toBeGreaterThanOrEqual(3);
+    const cpu = created?.workload.cpu;
+    expect(cpu?.(Date.parse(START) + HOUR + 30 * MINUTE_MS)).toBeCloseTo(3, 5);
+    expect(cpu?.(sim.nowMs() + MINUTE_MS)).toBeCloseTo(3 + 150 / records, 5);
   });
 });

@@ -57,7 +57,9 @@ describe('diffAlarms', () => {
   });
 
   it('deletes the alarms of a resource removed from the fleet', () => {
-    const diff = diffAlarms([spec('orders')], [existing(spec('orders')), existing(spec('gone'))], { prefix: PREFIX });
+    const diff = diffAlarms([spec('orders')], [existing(spec('orders')), existing(spec('gone'))], {
+      prefix: PREFIX,
+    });
     expect(diff.delete).toEqual(['dbap-dynamodb-gone-WriteThrottle']);
     expect(diff.create).toEqual([]);
   });
@@ -134,10 +136,12 @@ describe('alarm names', () => {
 
 describe('validateAlarmSpec', () => {
   it('says which field of which declaration is wrong', () => {
-    expect(() => validateAlarmSpec({ ...spec('orders'), key: 'write-throttle' }, 'dynamodb.alarms[0]')).toThrow(
-      /dynamodb\.alarms\[0\]\.key: a short key/,
+    expect(() =>
+      validateAlarmSpec({ ...spec('orders'), key: 'write-throttle' }, 'dynamodb.alarms[0]'),
+    ).toThrow(/dynamodb\.alarms\[0\]\.key: a short key/);
+    expect(() => validateAlarmSpec({ ...spec('orders'), datapointsToAlarm: 3 }, 'x')).toThrow(
+      /datapointsToAlarm must not exceed/,
     );
-    expect(() => validateAlarmSpec({ ...spec('orders'), datapointsToAlarm: 3 }, 'x')).toThrow(/datapointsToAlarm must not exceed/);
     expect(() => validateAlarmSpec({ ...spec('orders'), periodSeconds: 45 }, 'x')).toThrow(/periodSeconds/);
   });
 });
@@ -147,15 +151,32 @@ describe('dashboardBody', () => {
     const body = JSON.parse(
       dashboardBody({
         targets: [
-          { ref: { kind: 'rds-instance', id: 'shop-db' }, tags: {}, managed: true, created: false, optedOut: false },
-          { ref: { kind: 'dynamodb-table', id: 'orders' }, tags: {}, managed: true, created: false, optedOut: false },
+          {
+            ref: { kind: 'rds-instance', id: 'shop-db' },
+            tags: {},
+            managed: true,
+            created: false,
+            optedOut: false,
+          },
+          {
+            ref: { kind: 'dynamodb-table', id: 'orders' },
+            tags: {},
+            managed: true,
+            created: false,
+            optedOut: false,
+          },
         ],
         region: 'us-east-1',
       }),
     ) as { widgets: Array<{ properties: { title?: string; metrics?: unknown[] } }> };
     const titles = body.widgets.map((w) => w.properties.title).filter(Boolean);
     expect(titles).toEqual(
-      expect.arrayContaining(['Decisions by outcome', 'Deferrals and failures', 'RDS IOPS (read + write)', 'DynamoDB throttle events']),
+      expect.arrayContaining([
+        'Decisions by outcome',
+        'Deferrals and failures',
+        'RDS IOPS (read + write)',
+        'DynamoDB throttle events',
+      ]),
     );
     const text = JSON.stringify(body);
     expect(text).toContain('"DBInstanceIdentifier","shop-db"');

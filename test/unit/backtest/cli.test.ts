@@ -54,8 +54,41 @@ describe('backtest CLI arguments', () => {
 });
 
 describe('backtest CLI output', () => {
+  it('takes targets, bounds and prices from --config, and refuses a bad config naming the line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bt-'));
+    const trace = join(TRACES, 'dynamodb', 'sudden-drop.csv');
+    const json = async (args: string[]) =>
+      JSON.parse((await run([...args, '--json'])).out) as { policies: Record<string, { cost: number }> };
+    const base = await json(['--kind', 'dynamodb', '--trace', trace]);
+    const cfg = join(dir, 'c.yml');
+    writeFileSync(
+      cfg,
+      'version: 1\ntuners:\n  dynamodb:\n    targetUtilization: 0.35\nprices:\n  dynamodb.rcuHour: 0.0003\n',
+    );
+    const tuned = await json(['--kind', 'dynamodb', '--trace', trace, '--config', cfg]);
+    // Lower target (more headroom) and dearer reads: static peak costs more.
+    expect(tuned.policies['static-peak']?.cost).toBeGreaterThan(
+      2 * (base.policies['static-peak']?.cost ?? 0),
+    );
+    const bad = join(dir, 'bad.yml');
+    writeFileSync(bad, 'version: 1\ntuners:\n  dynamodb:\n    targetUtilization: 5\n');
+    const r = await run(['--kind', 'dynamodb', '--trace', trace, '--config', bad]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${bad}:4`);
+  });
+
   it('backtests an unseen generated trace with --generate SHAPE --seed N', async () => {
-    const r = await run(['--kind', 'replicas', '--generate', 'sawtooth-3h', '--seed', '42', '--days', '0.5', '--json']);
+    const r = await run([
+      '--kind',
+      'replicas',
+      '--generate',
+      'sawtooth-3h',
+      '--seed',
+      '42',
+      '--days',
+      '0.5',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const json = JSON.parse(r.out) as { trace: string; minutes: number };
     expect(json).toMatchObject({ trace: 'generated:replicas/sawtooth-3h#42', minutes: 720 });

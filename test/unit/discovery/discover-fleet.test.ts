@@ -4,8 +4,16 @@ import {
   ListTagsOfResourceCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { DescribeDBClustersCommand, DescribeDBInstancesCommand, ListTagsForResourceCommand, RDSClient } from '@aws-sdk/client-rds';
-import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import {
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  ListTagsForResourceCommand,
+  RDSClient,
+} from '@aws-sdk/client-rds';
+import {
+  GetResourcesCommand,
+  ResourceGroupsTaggingAPIClient,
+} from '@aws-sdk/client-resource-groups-tagging-api';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setAwsClients } from '../../../shared/aws/clients.ts';
@@ -33,7 +41,9 @@ describe('discoverFleet', () => {
       tagging: new ResourceGroupsTaggingAPIClient({ region: 'us-east-1' }),
     });
     rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [] });
-    ddb.on(DescribeTableCommand).rejects(new ResourceNotFoundException({ message: 'Requested resource not found', $metadata: {} }));
+    ddb
+      .on(DescribeTableCommand)
+      .rejects(new ResourceNotFoundException({ message: 'Requested resource not found', $metadata: {} }));
     tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
   });
   afterEach(() => {
@@ -50,15 +60,24 @@ describe('discoverFleet', () => {
         DBInstances: [{ DBInstanceIdentifier: 'orders-1', DBInstanceArn: `${ACCOUNT}:db:orders-1` }],
         Marker: 'm2',
       })
-      .resolvesOnce({ DBInstances: [{ DBInstanceIdentifier: 'orders-2', DBInstanceArn: `${ACCOUNT}:db:orders-2` }] });
-    tagging
-      .on(GetResourcesCommand, { ResourceTypeFilters: ['rds:db'], TagFilters: [{ Key: 'team', Values: ['shop'] }] })
       .resolvesOnce({
-        ResourceTagMappingList: [{ ResourceARN: `${ACCOUNT}:db:orders-1`, Tags: [{ Key: 'team', Value: 'shop' }] }],
+        DBInstances: [{ DBInstanceIdentifier: 'orders-2', DBInstanceArn: `${ACCOUNT}:db:orders-2` }],
+      });
+    tagging
+      .on(GetResourcesCommand, {
+        ResourceTypeFilters: ['rds:db'],
+        TagFilters: [{ Key: 'team', Values: ['shop'] }],
+      })
+      .resolvesOnce({
+        ResourceTagMappingList: [
+          { ResourceARN: `${ACCOUNT}:db:orders-1`, Tags: [{ Key: 'team', Value: 'shop' }] },
+        ],
         PaginationToken: 'p2',
       })
       .resolvesOnce({
-        ResourceTagMappingList: [{ ResourceARN: `${ACCOUNT}:db:orders-2`, Tags: [{ Key: 'team', Value: 'shop' }] }],
+        ResourceTagMappingList: [
+          { ResourceARN: `${ACCOUNT}:db:orders-2`, Tags: [{ Key: 'team', Value: 'shop' }] },
+        ],
         PaginationToken: '',
       });
 
@@ -70,8 +89,14 @@ describe('discoverFleet', () => {
 
     expect(fleet.rdsInstances.map((t) => t.ref.id)).toEqual(['orders-1', 'orders-2']);
     expect(rds.commandCalls(DescribeDBInstancesCommand)).toHaveLength(2);
-    expect(rds).toHaveReceivedNthCommandWith(DescribeDBInstancesCommand, 2, { Marker: 'm2', MaxRecords: 100 });
-    expect(tagging).toHaveReceivedCommandWith(GetResourcesCommand, { PaginationToken: 'p2', ResourcesPerPage: 100 });
+    expect(rds).toHaveReceivedNthCommandWith(DescribeDBInstancesCommand, 2, {
+      Marker: 'm2',
+      MaxRecords: 100,
+    });
+    expect(tagging).toHaveReceivedCommandWith(GetResourcesCommand, {
+      PaginationToken: 'p2',
+      ResourcesPerPage: 100,
+    });
     expect(fleet.notes).toEqual([]);
   });
 
@@ -79,18 +104,34 @@ describe('discoverFleet', () => {
     rds.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         { DBInstanceIdentifier: 'shop-db', DBInstanceArn: `${ACCOUNT}:db:shop-db` },
-        { DBInstanceIdentifier: 'hr-db', DBInstanceArn: `${ACCOUNT}:db:hr-db`, TagList: [{ Key: 'team', Value: 'hr' }] },
+        {
+          DBInstanceIdentifier: 'hr-db',
+          DBInstanceArn: `${ACCOUNT}:db:hr-db`,
+          TagList: [{ Key: 'team', Value: 'hr' }],
+        },
         { DBInstanceIdentifier: 'legacy-db', DBInstanceArn: `${ACCOUNT}:db:legacy-db` },
       ],
     });
     tagging
-      .on(GetResourcesCommand, { ResourceTypeFilters: ['rds:db'], TagFilters: [{ Key: 'team', Values: ['shop'] }, { Key: 'env' }] })
+      .on(GetResourcesCommand, {
+        ResourceTypeFilters: ['rds:db'],
+        TagFilters: [{ Key: 'team', Values: ['shop'] }, { Key: 'env' }],
+      })
       .resolves({
         ResourceTagMappingList: [
-          { ResourceARN: `${ACCOUNT}:db:shop-db`, Tags: [{ Key: 'team', Value: 'shop' }, { Key: 'env', Value: 'prod' }] },
+          {
+            ResourceARN: `${ACCOUNT}:db:shop-db`,
+            Tags: [
+              { Key: 'team', Value: 'shop' },
+              { Key: 'env', Value: 'prod' },
+            ],
+          },
         ],
       })
-      .on(GetResourcesCommand, { ResourceTypeFilters: ['rds:db'], TagFilters: [{ Key: 'db-autopilot:managed', Values: ['true'] }] })
+      .on(GetResourcesCommand, {
+        ResourceTypeFilters: ['rds:db'],
+        TagFilters: [{ Key: 'db-autopilot:managed', Values: ['true'] }],
+      })
       .resolves({
         ResourceTagMappingList: [
           {
@@ -131,7 +172,11 @@ describe('discoverFleet', () => {
     });
     tagging
       .on(GetResourcesCommand, { ResourceARNList: [`${DDB}:table/carts`] })
-      .resolves({ ResourceTagMappingList: [{ ResourceARN: `${DDB}:table/carts`, Tags: [{ Key: 'owner', Value: 'web' }] }] });
+      .resolves({
+        ResourceTagMappingList: [
+          { ResourceARN: `${DDB}:table/carts`, Tags: [{ Key: 'owner', Value: 'web' }] },
+        ],
+      });
 
     const fleet = await discoverFleet({
       kinds: ['rds-instance', 'dynamodb-table'],
@@ -152,28 +197,32 @@ describe('discoverFleet', () => {
 
   it('describes tables found by tag and marks db-autopilot-created ones', async () => {
     rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [] });
-    tagging
-      .on(GetResourcesCommand, { ResourceTypeFilters: ['dynamodb:table'] })
-      .resolves({
-        ResourceTagMappingList: [
-          {
-            ResourceARN: `${DDB}:table/sessions`,
-            Tags: [
-              { Key: 'db-autopilot:managed', Value: 'true' },
-              { Key: 'db-autopilot:created-by', Value: 'db-autopilot' },
-            ],
-          },
-        ],
-      });
+    tagging.on(GetResourcesCommand, { ResourceTypeFilters: ['dynamodb:table'] }).resolves({
+      ResourceTagMappingList: [
+        {
+          ResourceARN: `${DDB}:table/sessions`,
+          Tags: [
+            { Key: 'db-autopilot:managed', Value: 'true' },
+            { Key: 'db-autopilot:created-by', Value: 'db-autopilot' },
+          ],
+        },
+      ],
+    });
     ddb.on(DescribeTableCommand, { TableName: 'sessions' }).resolves({
       Table: { TableName: 'sessions', TableArn: `${DDB}:table/sessions` },
     });
 
-    const fleet = await discoverFleet({ kinds: ['dynamodb-table'], selector: { identifiers: [], tags: {} }, tagKeys });
+    const fleet = await discoverFleet({
+      kinds: ['dynamodb-table'],
+      selector: { identifiers: [], tags: {} },
+      tagKeys,
+    });
 
     expect(fleet.tables.map((t) => [t.ref.id, t.managed, t.created])).toEqual([['sessions', true, true]]);
     expect(ddb.commandCalls(DescribeTableCommand)).toHaveLength(1);
-    expect(tagging).not.toHaveReceivedCommandWith(GetResourcesCommand, { ResourceARNList: [`${DDB}:table/sessions`] });
+    expect(tagging).not.toHaveReceivedCommandWith(GetResourcesCommand, {
+      ResourceARNList: [`${DDB}:table/sessions`],
+    });
   });
 });
 

@@ -61,12 +61,17 @@ describe('getMetrics', () => {
   });
 
   const answer = (r: Responder) =>
-    cw.on(GetMetricDataCommand).callsFake(async (input: GetMetricDataCommandInput) => ({ MetricDataResults: r(input) }));
+    cw
+      .on(GetMetricDataCommand)
+      .callsFake(async (input: GetMetricDataCommandInput) => ({ MetricDataResults: r(input) }));
 
   it('reads exactly 500 series in one call', async () => {
     answer(fullData);
     const series = Array.from({ length: 500 }, (_, i) => gauge(i));
-    const result = await getMetrics({ series, start: new Date(NOW.getTime() - HOUR), end: NOW, periodSeconds: 60, now: NOW }, fast);
+    const result = await getMetrics(
+      { series, start: new Date(NOW.getTime() - HOUR), end: NOW, periodSeconds: 60, now: NOW },
+      fast,
+    );
     expect(result.calls).toBe(1);
     expect(result.minCalls).toBe(1);
     expect(cw.commandCalls(GetMetricDataCommand)[0]?.args[0].input.MetricDataQueries).toHaveLength(500);
@@ -77,10 +82,15 @@ describe('getMetrics', () => {
   it('needs two calls for 501 series and never puts more than 500 queries in one', async () => {
     answer(fullData);
     const series = Array.from({ length: 501 }, (_, i) => gauge(i));
-    const result = await getMetrics({ series, start: new Date(NOW.getTime() - HOUR), end: NOW, periodSeconds: 60, now: NOW }, fast);
+    const result = await getMetrics(
+      { series, start: new Date(NOW.getTime() - HOUR), end: NOW, periodSeconds: 60, now: NOW },
+      fast,
+    );
     expect(result.calls).toBe(2);
     expect(result.minCalls).toBe(2);
-    const sizes = cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input.MetricDataQueries?.length ?? 0);
+    const sizes = cw
+      .commandCalls(GetMetricDataCommand)
+      .map((c) => c.args[0].input.MetricDataQueries?.length ?? 0);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(500);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(501);
     expect([...result.series.values()].every((s) => s.values.every((v) => v !== null))).toBe(true);
@@ -91,18 +101,32 @@ describe('getMetrics', () => {
     // 7 days at 60 s = 10,080 points per series: 10 series fill one request exactly, 11 need two.
     const start = new Date(NOW.getTime() - 7 * DAY);
     const ten = await getMetrics(
-      { series: Array.from({ length: 10 }, (_, i) => gauge(i)), start, end: NOW, periodSeconds: 60, now: NOW },
+      {
+        series: Array.from({ length: 10 }, (_, i) => gauge(i)),
+        start,
+        end: NOW,
+        periodSeconds: 60,
+        now: NOW,
+      },
       fast,
     );
     expect(ten.calls).toBe(1);
     cw.resetHistory();
     const eleven = await getMetrics(
-      { series: Array.from({ length: 11 }, (_, i) => gauge(i)), start, end: NOW, periodSeconds: 60, now: NOW },
+      {
+        series: Array.from({ length: 11 }, (_, i) => gauge(i)),
+        start,
+        end: NOW,
+        periodSeconds: 60,
+        now: NOW,
+      },
       fast,
     );
     expect(eleven.calls).toBe(2);
     expect(eleven.minCalls).toBe(2);
-    const sizes = cw.commandCalls(GetMetricDataCommand).map((c) => (c.args[0].input.MetricDataQueries?.length ?? 0) * 10_080);
+    const sizes = cw
+      .commandCalls(GetMetricDataCommand)
+      .map((c) => (c.args[0].input.MetricDataQueries?.length ?? 0) * 10_080);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(100_800);
   });
 
@@ -119,7 +143,10 @@ describe('getMetrics', () => {
       .resolvesOnce({
         MetricDataResults: [{ Id: 'q0', Timestamps: [ts(59)], Values: [9], StatusCode: 'Complete' }],
       });
-    const result = await getMetrics({ series: [gauge(0)], start, end: NOW, periodSeconds: 60, now: NOW }, fast);
+    const result = await getMetrics(
+      { series: [gauge(0)], start, end: NOW, periodSeconds: 60, now: NOW },
+      fast,
+    );
     expect(result.calls).toBe(2);
     expect(cw).toHaveReceivedNthCommandWith(GetMetricDataCommand, 2, { NextToken: 'page-2' });
     const s = result.series.get('s0');
@@ -152,7 +179,18 @@ describe('getMetrics', () => {
       fast,
     );
     expect(result.series.get('throttles')?.values).toEqual([0, 0, 0, 7, 0, 0, 0, 0, 0, 0]);
-    expect(result.series.get('cpu')?.values).toEqual([null, null, null, 42, null, null, null, null, null, null]);
+    expect(result.series.get('cpu')?.values).toEqual([
+      null,
+      null,
+      null,
+      42,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
   });
 
   it('keeps gaps unknown, even for counters, when CloudWatch leaves a result PartialData without a NextToken', async () => {
@@ -177,7 +215,9 @@ describe('getMetrics', () => {
 
   it('does not count a counter period that has not ended yet as zero', async () => {
     const now = new Date(NOW.getTime() + 30_000); // half-way through the last minute
-    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'q0', Timestamps: [], Values: [], StatusCode: 'Complete' }] });
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [{ Id: 'q0', Timestamps: [], Values: [], StatusCode: 'Complete' }],
+    });
     const result = await getMetrics(
       {
         series: [{ ...gauge(0, 'ReadThrottleEvents'), kind: 'counter', statistic: 'Sum' }],
@@ -199,9 +239,12 @@ describe('getMetrics', () => {
       message: 'Rate exceeded',
       $metadata: { httpStatusCode: 400 },
     });
-    cw.on(GetMetricDataCommand).rejectsOnce(throttle).rejectsOnce(throttle).callsFake(async (input) => ({
-      MetricDataResults: fullData(input),
-    }));
+    cw.on(GetMetricDataCommand)
+      .rejectsOnce(throttle)
+      .rejectsOnce(throttle)
+      .callsFake(async (input) => ({
+        MetricDataResults: fullData(input),
+      }));
     const delays: number[] = [];
     const result = await getMetrics(
       { series: [gauge(0)], start: new Date(NOW.getTime() - HOUR), end: NOW, periodSeconds: 60, now: NOW },
@@ -218,10 +261,18 @@ describe('getMetrics', () => {
 
   it('gives up on an error that is not throttling without retrying', async () => {
     cw.on(GetMetricDataCommand).rejects(
-      new CloudWatchServiceException({ name: 'InvalidParameterValue', $fault: 'client', message: 'bad', $metadata: {} }),
+      new CloudWatchServiceException({
+        name: 'InvalidParameterValue',
+        $fault: 'client',
+        message: 'bad',
+        $metadata: {},
+      }),
     );
     await expect(
-      getMetrics({ series: [gauge(0)], start: new Date(NOW.getTime() - HOUR), end: NOW, periodSeconds: 60, now: NOW }, fast),
+      getMetrics(
+        { series: [gauge(0)], start: new Date(NOW.getTime() - HOUR), end: NOW, periodSeconds: 60, now: NOW },
+        fast,
+      ),
     ).rejects.toThrow(/bad/);
     expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
   });
@@ -240,17 +291,31 @@ describe('getMetrics', () => {
     });
     // 14 days at 60 s = 20,160 points. 10 sums: plain = 20 series x 20,160 = 4 calls; math = 2.
     const long = await getMetrics(
-      { series: Array.from({ length: 10 }, (_, i) => sum(i)), start: new Date(NOW.getTime() - 14 * DAY), end: NOW, periodSeconds: 60, now: NOW },
+      {
+        series: Array.from({ length: 10 }, (_, i) => sum(i)),
+        start: new Date(NOW.getTime() - 14 * DAY),
+        end: NOW,
+        periodSeconds: 60,
+        now: NOW,
+      },
       fast,
     );
     expect(long.calls).toBe(2);
-    const queries = cw.commandCalls(GetMetricDataCommand).flatMap((c) => c.args[0].input.MetricDataQueries ?? []);
+    const queries = cw
+      .commandCalls(GetMetricDataCommand)
+      .flatMap((c) => c.args[0].input.MetricDataQueries ?? []);
     expect(queries.filter((q) => q.Expression)).toHaveLength(10);
     expect(queries.filter((q) => q.ReturnData === false)).toHaveLength(20);
     cw.resetHistory();
     // 1 hour: queries bind (3 per sum with math vs 2 without), so plain queries summed locally.
     const short = await getMetrics(
-      { series: Array.from({ length: 250 }, (_, i) => sum(i)), start: new Date(NOW.getTime() - HOUR), end: NOW, periodSeconds: 60, now: NOW },
+      {
+        series: Array.from({ length: 250 }, (_, i) => sum(i)),
+        start: new Date(NOW.getTime() - HOUR),
+        end: NOW,
+        periodSeconds: 60,
+        now: NOW,
+      },
       fast,
     );
     expect(short.calls).toBe(1);
@@ -261,10 +326,24 @@ describe('getMetrics', () => {
 
   it('reports a series CloudWatch could not read and keeps its values unknown', async () => {
     cw.on(GetMetricDataCommand).resolves({
-      MetricDataResults: [{ Id: 'q0', Timestamps: [], Values: [], StatusCode: 'Forbidden', Messages: [{ Code: 'Forbidden', Value: 'no access' }] }],
+      MetricDataResults: [
+        {
+          Id: 'q0',
+          Timestamps: [],
+          Values: [],
+          StatusCode: 'Forbidden',
+          Messages: [{ Code: 'Forbidden', Value: 'no access' }],
+        },
+      ],
     });
     const result = await getMetrics(
-      { series: [{ ...gauge(0), kind: 'counter', statistic: 'Sum' }], start: new Date(NOW.getTime() - 120_000), end: NOW, periodSeconds: 60, now: NOW },
+      {
+        series: [{ ...gauge(0), kind: 'counter', statistic: 'Sum' }],
+        start: new Date(NOW.getTime() - 120_000),
+        end: NOW,
+        periodSeconds: 60,
+        now: NOW,
+      },
       fast,
     );
     expect(result.series.get('s0')?.values).toEqual([null, null]);
@@ -273,7 +352,16 @@ describe('getMetrics', () => {
 
   it('rejects a query with duplicate series ids and says where', async () => {
     await expect(
-      getMetrics({ series: [gauge(0), gauge(0)], start: new Date(NOW.getTime() - HOUR), end: NOW, periodSeconds: 60, now: NOW }, fast),
+      getMetrics(
+        {
+          series: [gauge(0), gauge(0)],
+          start: new Date(NOW.getTime() - HOUR),
+          end: NOW,
+          periodSeconds: 60,
+          now: NOW,
+        },
+        fast,
+      ),
     ).rejects.toThrow(/metricsQuery\.series: series ids must be unique/);
     expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(0);
   });

@@ -1,0 +1,104 @@
+import type { Decision, Outcome } from '../core/model.ts';
+import { costText, decisionHeadline, formatUsd } from './format.ts';
+
+/**
+ * The daily digest: what db-autopilot did, deferred and skipped and why, the month's cost change,
+ * maintenance results, open insights, what observe mode would have done, drift, and whether it is
+ * paused. Built from the audit log only (pure: the caller reads the decisions).
+ */
+export interface Digest {
+  since: string;
+  until: string;
+  paused: boolean;
+  counts: Record<Outcome, number>;
+  applied: Decision[];
+  deferred: Decision[];
+  skipped: Decision[];
+  failed: Decision[];
+  /** Observe mode or dry runs: what would have been done. */
+  planned: Decision[];
+  maintenance: Decision[];
+  insights: Decision[];
+  drift: Decision[];
+  /** Sum of monthlyCostDelta of changes applied since the start of the calendar month. */
+  monthCostDelta: number;
+  dashboardUrl?: string;
+}
+
+const ACTING = new Set(['maintenance', 'insights']);
+
+export function buildDigest(input: {
+  decisions: Decision[];
+  monthDecisions: Decision[];
+  since: string;
+  until: string;
+  paused: boolean;
+  dashboardUrl?: string;
+}): Digest {
+  const inWindow = input.decisions.filter((d) => d.at >= input.since && d.at < input.until);
+  const byOutcome = (o: Outcome) =>
+    inWindow.filter((d) => d.outcome === o && d.action !== 'noop' && !ACTING.has(d.tuner));
+  const counts: Record<Outcome, number> = { planned: 0, applied: 0, deferred: 0, skipped: 0, failed: 0 };
+  for (const d of inWindow) counts[d.outcome]++;
+  // Insights are listed once per open finding: keep the newest decision per resource+action+to.
+  const latestFinding = new Map<string, Decision>();
+  for (const d of inWindow.filter((x) => x.tuner === 'insights' && x.action !== 'noop')) {
+    const key = `${d.resource}|${JSON.stringify(d.to)}`;
+    const prev = latestFinding.get(key);
+    if (!prev || prev.at < d.at) latestFinding.set(key, d);
+  }
+  return {
+    since: input.since,
+    until: input.until,
+    paused: input.paused,
+    counts,
+    applied: byOutcome('applied'),
+    deferred: byOutcome('deferred'),
+    skipped: byOutcome('skipped').filter((d) => d.guard !== 'drift'),
+    failed: inWindow.filter((d) => d.outcome === 'failed'),
+    planned: byOutcome('planned'),
+    maintenance: inWindow.filter((d) => d.tuner === 'maintenance' && d.action !== 'noop'),
+    insights: [...latestFinding.values()],
+    drift: inWindow.filter((d) => d.guard === 'drift'),
+    monthCostDelta: input.monthDecisions
+      .filter((d) => d.outcome === 'applied')
+      .reduce((sum, d) => sum + (Number.isFinite(d.monthlyCostDelta) ? d.monthlyCostDelta : 0), 0),
+    dashboardUrl: input.dashboardUrl,
+  };
+}
+
+export function digestTitle(d: Digest): string {
+  const day = d.until.slice(0, 10);
+  const paused = d.paused ? ' (PAUSED)' : '';
+  return `db-autopilot daily digest ${day}${paused}: ${d.applied.length} done, ${d.deferred.length} deferred, ${d.failed.length} failed`;
+}
+
+/** Plain text for email and the terminal. */
+export function renderDigestText(d: Digest, maxPerSection = 15): string {
+  const out: string[] = [digestTitle(d), ''];
+  out.push(d.paused ? 'db-autopilot is PAUSED: nothing is being changed until someone resumes it.' : 'db-autopilot is running.');
+  out.push(`Cost change of this month's applied actions: ${formatUsd(d.monthCostDelta)}/month`);
+  out.push(`Period: ${d.since} to ${d.until}`);
+  const section = (title: string, items: Decision[], detail = true) => {
+    out.push('', `${title} (${items.length})`);
+    if (items.length === 0) {
+      out.push('  none');
+      return;
+    }
+    for (const item of items.slice(0, maxPerSection)) {
+      out.push(`  - ${decisionHeadline(item)}`);
+      if (detail) out.push(`    why: ${item.reason}; ${costText(item.monthlyCostDelta)}`);
+    }
+    if (items.length > maxPerSection) out.push(`  ... and ${items.length - maxPerSection} more (see the audit log)`);
+  };
+  section('Done', d.applied);
+  section('Deferred', d.deferred);
+  section('Failed', d.failed);
+  section('Skipped', d.skipped);
+  section('Would have done (observe mode)', d.planned);
+  section('Maintenance', d.maintenance);
+  section('Open insights', d.insights);
+  section('Drift (changes made outside db-autopilot)', d.drift);
+  if (d.dashboardUrl) out.push('', `Fleet dashboard: ${d.dashboardUrl}`);
+  return out.join('\n');
+}
