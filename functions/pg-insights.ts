@@ -12,7 +12,10 @@ import { runInsightsTuner } from '../shared/postgres/tuner.ts';
  */
 const manualInsightsSchema = z
   .object({
-    database: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a configured database name').optional(),
+    database: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'a configured database name')
+      .optional(),
     dryRun: z.boolean({ error: 'dryRun is required: true = findings only, not recorded' }),
     idempotencyKey: z.string().min(8).max(128).optional(),
   })
@@ -23,7 +26,8 @@ export const pgInsightsEventSchema = z.union([scheduledEventSchema, manualInsigh
 });
 
 export const handler = lambdaHandler('pg-insights', pgInsightsEventSchema, async (event, ctx) => {
-  if ('source' in event) return runInsightsTuner({ request: toRunRequest(event, ctx.requestId, ctx.remainingMs) });
+  if ('source' in event)
+    return runInsightsTuner({ request: toRunRequest(event, ctx.requestId, ctx.remainingMs) });
   return runInsightsTuner({
     request: {
       trigger: 'manual',

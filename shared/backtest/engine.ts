@@ -210,7 +210,10 @@ export async function runPolicy<K extends Kind>(
         minute: t,
         now: new Date(start + t * 60_000),
         history: historyView(rows, t),
-        state: Object.freeze(model.state()),
+        // A fresh frozen snapshot on every read: after ctx.apply it shows the UPDATING table.
+        get state() {
+          return Object.freeze(model.state());
+        },
         options,
         apply: (req) => model.request(req),
       };

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import pg from 'pg';
 import { logger } from '../handler/observability.ts';
 import { directTarget } from '../postgres/connection.ts';
@@ -41,7 +40,11 @@ function tableName(i: number): string {
   return `t_${String(i).padStart(3, '0')}`;
 }
 
-async function withClient<T>(server: LocalServer, database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+async function withClient<T>(
+  server: LocalServer,
+  database: string,
+  fn: (c: pg.Client) => Promise<T>,
+): Promise<T> {
   const c = new pg.Client({ host: server.host, port: server.port, user: server.user, database });
   c.on('error', () => undefined);
   await c.connect();
@@ -69,7 +72,17 @@ async function buildTemplate(server: LocalServer, tables: number, rows: number):
     }
   });
   // Steady state: every table vacuumed and analyzed once (visibility map set, statistics fresh).
-  await run(`${server.binDir}/vacuumdb`, ['-h', server.host, '-p', String(server.port), '-U', server.user, '--analyze', '-q', 'bench_tpl']);
+  await run(`${server.binDir}/vacuumdb`, [
+    '-h',
+    server.host,
+    '-p',
+    String(server.port),
+    '-U',
+    server.user,
+    '--analyze',
+    '-q',
+    'bench_tpl',
+  ]);
 }
 
 async function copyAndBloat(server: LocalServer, name: string, bloated: string[]): Promise<void> {
@@ -108,17 +121,23 @@ async function main(): Promise<void> {
   };
   const server = await startLocalPostgres();
   try {
-    log(`PostgreSQL ${server.version} on ${server.host}:${server.port}: building ${tables} tables x ${rows} rows...`);
+    log(
+      `PostgreSQL ${server.version} on ${server.host}:${server.port}: building ${tables} tables x ${rows} rows...`,
+    );
     await buildTemplate(server, tables, rows);
     // Spread the bloated tables over the database.
     const step = Math.floor(tables / bloatedCount);
     const bloated = Array.from({ length: bloatedCount }, (_, i) => tableName(i * step));
-    for (const db of ['bench_autopilot', 'bench_vacuumdb', 'bench_vacuumdb_same']) await copyAndBloat(server, db, bloated);
+    for (const db of ['bench_autopilot', 'bench_vacuumdb', 'bench_vacuumdb_same'])
+      await copyAndBloat(server, db, bloated);
 
     const deadBefore = await withClient(server, 'bench_autopilot', async (c) => {
       let sum = 0;
       for (const t of bloated) {
-        const r = await c.query<{ n: string }>('SELECT dead_tuple_count::text AS n FROM pgstattuple($1::regclass)', [t]);
+        const r = await c.query<{ n: string }>(
+          'SELECT dead_tuple_count::text AS n FROM pgstattuple($1::regclass)',
+          [t],
+        );
         sum += Number(r.rows[0]?.n ?? 0);
       }
       return sum;
@@ -142,20 +161,33 @@ async function main(): Promise<void> {
       }),
     );
     const failed = result.results.filter((r) => r.outcome !== 'applied');
-    if (failed.length > 0) throw new Error(`autopilot did not apply: ${failed.map((f) => `${f.candidate.table.name}: ${f.reason}`).join('; ')}`);
+    if (failed.length > 0)
+      throw new Error(
+        `autopilot did not apply: ${failed.map((f) => `${f.candidate.table.name}: ${f.reason}`).join('; ')}`,
+      );
 
     const conn = ['-h', server.host, '-p', String(server.port), '-U', server.user, '-q'];
     log('running vacuumdb --analyze (whole database)...');
-    const [vacuumdbMs] = await timed(() => run(`${server.binDir}/vacuumdb`, [...conn, '--analyze', 'bench_vacuumdb']));
+    const [vacuumdbMs] = await timed(() =>
+      run(`${server.binDir}/vacuumdb`, [...conn, '--analyze', 'bench_vacuumdb']),
+    );
     log('running vacuumdb --analyze -t (same tables)...');
     const [vacuumdbSameTablesMs] = await timed(() =>
-      run(`${server.binDir}/vacuumdb`, [...conn, '--analyze', ...bloated.flatMap((t) => ['-t', t]), 'bench_vacuumdb_same']),
+      run(`${server.binDir}/vacuumdb`, [
+        ...conn,
+        '--analyze',
+        ...bloated.flatMap((t) => ['-t', t]),
+        'bench_vacuumdb_same',
+      ]),
     );
 
     const deadLeft = await withClient(server, 'bench_autopilot', async (c) => {
       let sum = 0;
       for (const t of bloated) {
-        const r = await c.query<{ n: string }>('SELECT dead_tuple_count::text AS n FROM pgstattuple($1::regclass)', [t]);
+        const r = await c.query<{ n: string }>(
+          'SELECT dead_tuple_count::text AS n FROM pgstattuple($1::regclass)',
+          [t],
+        );
         sum += Number(r.rows[0]?.n ?? 0);
       }
       return sum;
@@ -178,10 +210,18 @@ async function main(): Promise<void> {
     if (values.json) {
       console.log(JSON.stringify(out, null, 2));
     } else {
-      console.log(`\ntables ${out.tables}, bloated ${out.bloated} (${out.deadTuplesBefore} dead tuples), ${rows} rows each`);
-      console.log(`db-autopilot maintenance        ${String(autopilotMs).padStart(7)} ms  (${out.autopilotTablesProcessed} tables)`);
-      console.log(`vacuumdb --analyze (database)   ${String(vacuumdbMs).padStart(7)} ms  ratio ${out.ratio} (goal <= 0.25)`);
-      console.log(`vacuumdb --analyze -t (same 20) ${String(vacuumdbSameTablesMs).padStart(7)} ms  ratio ${out.ratioSameTables} (goal <= 1.0)`);
+      console.log(
+        `\ntables ${out.tables}, bloated ${out.bloated} (${out.deadTuplesBefore} dead tuples), ${rows} rows each`,
+      );
+      console.log(
+        `db-autopilot maintenance        ${String(autopilotMs).padStart(7)} ms  (${out.autopilotTablesProcessed} tables)`,
+      );
+      console.log(
+        `vacuumdb --analyze (database)   ${String(vacuumdbMs).padStart(7)} ms  ratio ${out.ratio} (goal <= 0.25)`,
+      );
+      console.log(
+        `vacuumdb --analyze -t (same 20) ${String(vacuumdbSameTablesMs).padStart(7)} ms  ratio ${out.ratioSameTables} (goal <= 1.0)`,
+      );
       console.log(`dead tuples left in bloated tables (pgstattuple): ${deadLeft} (goal 0)`);
     }
   } finally {

@@ -13,9 +13,17 @@
  * unless --no-redact. Replay them in tests with `replayFrom(client, service, dir)` from
  * shared/sim/placebo.ts. Review the files before committing: they can hold resource names and tags.
  */
-import { ApplicationAutoScalingClient, DescribeScalableTargetsCommand } from '@aws-sdk/client-application-auto-scaling';
+import {
+  ApplicationAutoScalingClient,
+  DescribeScalableTargetsCommand,
+} from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { DescribeTableCommand, DynamoDBClient, ListTablesCommand, ListTagsOfResourceCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ListTagsOfResourceCommand,
+} from '@aws-sdk/client-dynamodb';
 import {
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
@@ -23,7 +31,10 @@ import {
   DescribeValidDBInstanceModificationsCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
-import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import {
+  GetResourcesCommand,
+  ResourceGroupsTaggingAPIClient,
+} from '@aws-sdk/client-resource-groups-tagging-api';
 import { recordTo } from '../sim/placebo.ts';
 
 interface Args {
@@ -68,7 +79,9 @@ export async function recordFixtures(args: Args): Promise<string[]> {
   done.push('rds DescribeDBInstances: recorded');
   const first = instances?.DBInstances?.[0]?.DBInstanceIdentifier;
   await step('rds DescribeDBClusters', () => rds.send(new DescribeDBClustersCommand({ MaxRecords: 20 })));
-  await step('rds DescribeEvents', () => rds.send(new DescribeEventsCommand({ Duration: 1440, MaxRecords: 20 })));
+  await step('rds DescribeEvents', () =>
+    rds.send(new DescribeEventsCommand({ Duration: 1440, MaxRecords: 20 })),
+  );
   if (first) {
     await step('rds DescribeValidDBInstanceModifications', () =>
       rds.send(new DescribeValidDBInstanceModificationsCommand({ DBInstanceIdentifier: first })),
@@ -82,7 +95,11 @@ export async function recordFixtures(args: Args): Promise<string[]> {
           MetricDataQueries: ['ReadIOPS', 'WriteIOPS', 'DiskQueueDepth'].map((m, i) => ({
             Id: `m${i}`,
             MetricStat: {
-              Metric: { Namespace: 'AWS/RDS', MetricName: m, Dimensions: [{ Name: 'DBInstanceIdentifier', Value: first }] },
+              Metric: {
+                Namespace: 'AWS/RDS',
+                MetricName: m,
+                Dimensions: [{ Name: 'DBInstanceIdentifier', Value: first }],
+              },
               Period: 60,
               Stat: 'Average',
             },
@@ -98,11 +115,16 @@ export async function recordFixtures(args: Args): Promise<string[]> {
     const described = await ddb.send(new DescribeTableCommand({ TableName: table })).catch(() => undefined);
     done.push('dynamodb DescribeTable: recorded');
     const arn = described?.Table?.TableArn;
-    if (arn) await step('dynamodb ListTagsOfResource', () => ddb.send(new ListTagsOfResourceCommand({ ResourceArn: arn })));
+    if (arn)
+      await step('dynamodb ListTagsOfResource', () =>
+        ddb.send(new ListTagsOfResourceCommand({ ResourceArn: arn })),
+      );
   }
   await step('cloudwatch DescribeAlarms', () => cw.send(new DescribeAlarmsCommand({ MaxRecords: 20 })));
   await step('tagging GetResources', () =>
-    tagging.send(new GetResourcesCommand({ ResourceTypeFilters: ['rds:db', 'dynamodb:table'], ResourcesPerPage: 50 })),
+    tagging.send(
+      new GetResourcesCommand({ ResourceTypeFilters: ['rds:db', 'dynamodb:table'], ResourcesPerPage: 50 }),
+    ),
   );
   await step('autoscaling DescribeScalableTargets', () =>
     aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'dynamodb' })),

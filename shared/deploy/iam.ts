@@ -70,6 +70,7 @@ function stateTableStatements(write: boolean): Statement[] {
         'dynamodb:GetItem',
         'dynamodb:Query',
         'dynamodb:BatchGetItem',
+        'dynamodb:ConditionCheckItem',
         ...(write ? ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] : []),
       ],
       Resource: [table, index],
@@ -95,7 +96,9 @@ function pauseRead(o: DeployOptions): Statement {
     Sid: 'ReadPauseFlag',
     Effect: 'Allow',
     Action: ['ssm:GetParameter'],
-    Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.pauseParameter}`),
+    Resource: sub(
+      `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.pauseParameter}`,
+    ),
   };
 }
 
@@ -228,7 +231,9 @@ function dynamodbStatements(config: Config): Statement[] {
       Sid: 'TargetTrackingAlarms',
       Effect: 'Allow',
       Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
-      Resource: sub('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:TargetTracking-table/*'),
+      Resource: sub(
+        'arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:TargetTracking-table/*',
+      ),
     },
   ];
   if (ids.length > 0) {
@@ -285,7 +290,9 @@ function alarmStatements(o: DeployOptions): Statement[] {
       Sid: 'OwnAlarms',
       Effect: 'Allow',
       Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms', 'cloudwatch:TagResource'],
-      Resource: sub(`arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${o.alarmPrefix}*`),
+      Resource: sub(
+        `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${o.alarmPrefix}*`,
+      ),
     },
     {
       Sid: 'OwnDashboard',
@@ -303,13 +310,17 @@ function reportStatements(o: DeployOptions): Statement[] {
       Sid: 'SlackWebhook',
       Effect: 'Allow',
       Action: ['ssm:GetParameter'],
-      Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.slackWebhookParameter}`),
+      Resource: sub(
+        `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.slackWebhookParameter}`,
+      ),
     },
     {
       Sid: 'SlackWebhookSecret',
       Effect: 'Allow',
       Action: ['secretsmanager:GetSecretValue'],
-      Resource: sub('arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:db-autopilot/slack*'),
+      Resource: sub(
+        'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:db-autopilot/slack*',
+      ),
     },
   ];
 }
@@ -321,7 +332,13 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
     case 'iops-tuner':
       return [...base, ...stateTableStatements(true), pauseRead(o), discovery, ...iopsStatements(config)];
     case 'replica-scaler':
-      return [...base, ...stateTableStatements(true), pauseRead(o), discovery, ...replicaStatements(config, o)];
+      return [
+        ...base,
+        ...stateTableStatements(true),
+        pauseRead(o),
+        discovery,
+        ...replicaStatements(config, o),
+      ];
     case 'dynamodb-tuner':
       return [...base, ...stateTableStatements(true), pauseRead(o), discovery, ...dynamodbStatements(config)];
     case 'pg-maintenance':
@@ -334,7 +351,17 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
         pauseRead(o),
         discovery,
         ...alarmStatements(o),
-        { Sid: 'FleetRead', Effect: 'Allow', Action: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters', 'dynamodb:ListTables', 'dynamodb:DescribeTable'], Resource: '*' },
+        {
+          Sid: 'FleetRead',
+          Effect: 'Allow',
+          Action: [
+            'rds:DescribeDBInstances',
+            'rds:DescribeDBClusters',
+            'dynamodb:ListTables',
+            'dynamodb:DescribeTable',
+          ],
+          Resource: '*',
+        },
       ];
     case 'alarm-handler':
       // The alarm handler runs the IOPS and DynamoDB fast paths in-process, through the same
@@ -356,11 +383,14 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
         ...base,
         ...stateTableStatements(true),
         pauseRead(o),
+        discovery,
         {
           Sid: 'WritePauseFlag',
           Effect: 'Allow',
           Action: ['ssm:PutParameter'],
-          Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.pauseParameter}`),
+          Resource: sub(
+            `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.pauseParameter}`,
+          ),
         },
         // revert replays a recorded undo through the tuner's own adapter.
         ...iopsStatements(config),

@@ -10,6 +10,7 @@ function load(resolveVariable) {
     const file = path.resolve(__dirname, '..', '..', configFile);
     const { loadConfigFile } = tsRequire('../config/load.ts', __filename);
     const { buildRoles } = tsRequire('./iam.ts', __filename);
+    const { stateTableResource } = tsRequire('./state-table.ts', __filename);
     let config;
     try {
       config = loadConfigFile(file);
@@ -30,19 +31,20 @@ function load(resolveVariable) {
         .map((s) => s.trim())
         .filter(Boolean),
     };
-    return { roles: buildRoles(config, options), config };
+    const stage = await resolveVariable('sls:stage');
+    return { roles: buildRoles(config, options), stateTable: stateTableResource(stage), config };
   })();
 }
 
 module.exports = async ({ resolveVariable }) => {
-  const { roles } = await load(resolveVariable);
+  const { roles, stateTable } = await load(resolveVariable);
   const list = async (name) =>
     String(await resolveVariable(`self:custom.dbap.${name}`))
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
   return {
-    resources: { Resources: roles },
+    resources: { Resources: { ...roles, StateTable: stateTable } },
     vpc: { subnetIds: await list('vpcSubnetIds'), securityGroupIds: await list('vpcSecurityGroupId') },
   };
 };

@@ -126,6 +126,13 @@ const HOUR_MS = 60 * MINUTE_MS;
 const IOPS_STEP = 100;
 /** Need at least this share of the stabilization window to have data before lowering. */
 const MIN_COVERAGE = 0.9;
+/** Fewer datapoints than this (and no saturation): too little to decide on. */
+const MIN_RECENT_POINTS = 10;
+/** A trend extrapolated over the lock-out is capped at this multiple of the recent peak. */
+const TREND_MAX_FACTOR = 3;
+/** While saturated and climbing: slope over the last points, extrapolated this far ahead. */
+const RAMP_LOOKBACK_POINTS = 10;
+const RAMP_AHEAD_MINUTES = 15;
 
 // ---------------------------------------------------------------- series helpers
 
@@ -261,6 +268,15 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
       return l === null ? v : v * Math.min(cfg.maxRaiseFactor, Math.max(1, l / normalLatencySec));
     });
     demandEstimate = Math.max(peak ?? p99, percentile(perMinute, 99) ?? p99);
+    // Still climbing (a flash sale ramps up within minutes): allow for the climb to go on until
+    // the new IOPS are in effect, at most doubling the estimate.
+    const recentSlope = trendPerHour(
+      perMinute.slice(-RAMP_LOOKBACK_POINTS),
+      obs.recent.readIops.periodSeconds,
+    );
+    if (recentSlope > 0) {
+      demandEstimate = Math.min(demandEstimate + (recentSlope * RAMP_AHEAD_MINUTES) / 60, demandEstimate * 2);
+    }
   }
 
   const evidence: Evidence[] = [
@@ -309,6 +325,12 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
 
   if (p99 === null || demandEstimate === null) {
     return plan([], 'no ReadIOPS/WriteIOPS datapoints in the window: demand unknown, nothing changed');
+  }
+  if (!saturated && present(total).length < MIN_RECENT_POINTS) {
+    return plan(
+      [],
+      `only ${present(total).length} datapoints in the window: too few to decide (not saturated)`,
+    );
   }
 
   const current: StorageConfig = {
@@ -378,32 +400,43 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
   // longer (aws-facts.md), so every level chosen must hold for that long.
   const lockoutMs = Math.max(cfg.lockoutForecastHours * HOUR_MS, STORAGE_CHANGE_WAIT_MS);
   // Served IOPS hide demand while saturated: scale history by its latency ratio (Little's law).
-  const hist = demandHistory(obs.history.totalIops, obs.history.latency, normalLatencySec, cfg.maxRaiseFactor);
+  const hist = demandHistory(
+    obs.history.totalIops,
+    obs.history.latency,
+    normalLatencySec,
+    cfg.maxRaiseFactor,
+  );
   const t = now.getTime();
   const stabMs = cfg.scaleDownStabilizationMinutes * MINUTE_MS;
   const stabValues = slice(hist, t - stabMs, t);
   const stabPeak = maxOf(stabValues);
   const seasonalValues = slice(hist, t - 24 * HOUR_MS, t - 24 * HOUR_MS + lockoutMs);
-  const seasonal = maxOf(seasonalValues);
+  // Day-over-day growth: the recent window's peak against the same window a day earlier (1x to 2x).
+  const recentMs = obs.recent.readIops.values.length * obs.recent.readIops.periodSeconds * 1000;
+  const yesterdayNow = maxOf(slice(hist, t - 24 * HOUR_MS - recentMs, t - 24 * HOUR_MS));
+  const growth =
+    yesterdayNow !== null && yesterdayNow > 0 ? Math.min(2, Math.max(1, demandEstimate / yesterdayNow)) : 1;
+  const seasonalRaw = maxOf(seasonalValues);
+  const seasonal = seasonalRaw === null ? null : seasonalRaw * growth;
   /** A peak seen a day ago within the next hour (a known peak arriving soon). */
-  const soonPeak = maxOf(slice(hist, t - 24 * HOUR_MS, t - 23 * HOUR_MS));
+  const soonRaw = maxOf(slice(hist, t - 24 * HOUR_MS, t - 23 * HOUR_MS));
+  const soonPeak = soonRaw === null ? null : soonRaw * growth;
   // Without a day of history, extrapolate the recent trend over the lock-out (capped).
   const slopePerHour = seasonal === null ? trendPerHour(total, obs.recent.readIops.periodSeconds) : 0;
-  const trendPeak = Math.min(
-    p99 + Math.max(0, slopePerHour) * (lockoutMs / HOUR_MS),
-    p99 * cfg.maxRaiseFactor,
-  );
+  const trendPeak = Math.min(p99 + Math.max(0, slopePerHour) * (lockoutMs / HOUR_MS), p99 * TREND_MAX_FACTOR);
   /** Peaks history already showed for this period: known, so `forecastUtilization` applies. */
   const knownPeak = Math.max(seasonal ?? 0, stabPeak ?? 0);
-  /** Demand above anything known (or a rising trend) is a surprise: `targetUtilization` applies. */
-  const surprise = Math.max(demandEstimate, trendPeak) > knownPeak;
+  // A value more than `tolerance` above the known peak is a surprise: it gets the reactive headroom.
+  const isSurprise = (x: number) => x > knownPeak * (1 + cfg.tolerance);
+  const surprise = isSurprise(Math.max(demandEstimate, trendPeak));
+  const atUtilization = (x: number) => x / (isSurprise(x) ? cfg.targetUtilization : cfg.forecastUtilization);
   const forecastPeak = Math.max(knownPeak, demandEstimate, trendPeak);
   detail.forecastPeak = forecastPeak;
   detail.stabilizationPeak = stabPeak;
   const desiredRaw = Math.max(
     knownPeak / cfg.forecastUtilization,
-    demandEstimate / (surprise ? cfg.targetUtilization : cfg.forecastUtilization),
-    trendPeak / cfg.targetUtilization,
+    atUtilization(demandEstimate),
+    atUtilization(trendPeak),
   );
   const wanted = roundUp(desiredRaw);
   const neededForPeak = roundUp(demandEstimate / cfg.targetUtilization);
@@ -706,7 +739,8 @@ export function demandHistory(
   normalLatencySec: number,
   maxFactor: number,
 ): MetricSeries {
-  if (!latency || latency.periodSeconds !== served.periodSeconds || latency.start !== served.start) return served;
+  if (!latency || latency.periodSeconds !== served.periodSeconds || latency.start !== served.start)
+    return served;
   const values = served.values.map((v, i) => {
     const l = latency.values[i] ?? null;
     if (v === null || l === null || normalLatencySec <= 0) return v;

@@ -133,7 +133,7 @@ export async function resolveTables(client: pg.ClientBase, names: string[]): Pro
     let r: pg.QueryResult<{ oid: string | null; name: string | null; relkind: string | null }>;
     try {
       r = await client.query<{ oid: string | null; name: string | null; relkind: string | null }>(
-      `SELECT c.oid::int8::text AS oid, c.oid::regclass::text AS name, c.relkind::text AS relkind
+        `SELECT c.oid::int8::text AS oid, c.oid::regclass::text AS name, c.relkind::text AS relkind
          FROM (SELECT to_regclass($1) AS reg) x LEFT JOIN pg_class c ON c.oid = x.reg`,
         [input],
       );

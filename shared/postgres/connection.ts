@@ -51,7 +51,10 @@ const secretSchema = z
 
 const secretCache = new Map<string, { username?: string; password: string }>();
 
-async function fetchSecret(secretId: string, fresh: boolean): Promise<{ username?: string; password: string }> {
+async function fetchSecret(
+  secretId: string,
+  fresh: boolean,
+): Promise<{ username?: string; password: string }> {
   const cached = secretCache.get(secretId);
   if (cached && !fresh) return cached;
   const out = await aws().secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }));
@@ -75,7 +78,9 @@ export function clearSecretCache(): void {
   secretCache.clear();
 }
 
-export function tlsOptions(db: Pick<DatabaseConfig, 'ssl' | 'host' | 'caBundlePath'>): false | ConnectionOptions {
+export function tlsOptions(
+  db: Pick<DatabaseConfig, 'ssl' | 'host' | 'caBundlePath'>,
+): false | ConnectionOptions {
   if (db.ssl === 'disable') return false;
   if (db.ssl === 'require') return { rejectUnauthorized: false };
   const caPath = db.caBundlePath ?? process.env.PG_CA_BUNDLE;
@@ -92,7 +97,9 @@ function isInvalidPassword(error: unknown): boolean {
 
 function attachErrorLogger(client: pg.Client, describe: string): pg.Client {
   // An idle client whose server goes away emits 'error'; without a listener Node would crash.
-  client.on('error', (error) => logger.warn('postgres connection error', { target: describe, error: redact(error.message) }));
+  client.on('error', (error) =>
+    logger.warn('postgres connection error', { target: describe, error: redact(error.message) }),
+  );
   return client;
 }
 

@@ -38,19 +38,24 @@ export async function seedDemoTables(
   }
 
   await client.query('DROP TABLE IF EXISTS demo_orders');
-  await client.query('CREATE TABLE demo_orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, status text NOT NULL)');
   await client.query(
-    `INSERT INTO demo_orders SELECT g, g % 1000, 'new' FROM generate_series(1, $1::int) g`,
-    [rows],
+    'CREATE TABLE demo_orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, status text NOT NULL)',
   );
+  await client.query(`INSERT INTO demo_orders SELECT g, g % 1000, 'new' FROM generate_series(1, $1::int) g`, [
+    rows,
+  ]);
   // Never analyzed, then many inserts: statistics stale (n_mod_since_analyze > analyze trigger).
   stale.push('public.demo_orders');
   await client.query('CREATE INDEX IF NOT EXISTS demo_orders_customer ON demo_orders (customer_id)');
-  await client.query('CREATE INDEX IF NOT EXISTS demo_orders_customer_status ON demo_orders (customer_id, status)');
+  await client.query(
+    'CREATE INDEX IF NOT EXISTS demo_orders_customer_status ON demo_orders (customer_id, status)',
+  );
 
   await client.query('DROP TABLE IF EXISTS demo_customers');
   await client.query('CREATE TABLE demo_customers (id bigint PRIMARY KEY, email text NOT NULL)');
-  await client.query(`INSERT INTO demo_customers SELECT g, 'c' || g || '@example.com' FROM generate_series(1, 1000) g`);
+  await client.query(
+    `INSERT INTO demo_customers SELECT g, 'c' || g || '@example.com' FROM generate_series(1, 1000) g`,
+  );
   await client.query('VACUUM (ANALYZE) demo_customers');
   healthy.push('public.demo_customers');
 

@@ -27,11 +27,18 @@ export interface DoctorReport {
   missing: string[];
 }
 
-async function one<T extends pg.QueryResultRow>(client: pg.ClientBase, sql: string, params: unknown[] = []): Promise<T | undefined> {
+async function one<T extends pg.QueryResultRow>(
+  client: pg.ClientBase,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T | undefined> {
   return (await client.query<T>(sql, params)).rows[0];
 }
 
-export async function runDoctor(target: PgTarget, options: { iamAuth?: boolean } = {}): Promise<DoctorReport> {
+export async function runDoctor(
+  target: PgTarget,
+  options: { iamAuth?: boolean } = {},
+): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   let client: pg.Client | undefined;
   try {
@@ -52,7 +59,11 @@ export async function runDoctor(target: PgTarget, options: { iamAuth?: boolean }
       'SELECT current_user::text AS "user", (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS super',
     );
     const user = who?.user ?? '?';
-    checks.push({ name: 'connect', ok: true, detail: `connected as ${user} to PostgreSQL ${Math.floor(version / 10000)} (${version})` });
+    checks.push({
+      name: 'connect',
+      ok: true,
+      detail: `connected as ${user} to PostgreSQL ${Math.floor(version / 10000)} (${version})`,
+    });
     const member = async (role: string) =>
       (
         await one<{ m: boolean | null }>(
@@ -69,7 +80,10 @@ export async function runDoctor(target: PgTarget, options: { iamAuth?: boolean }
     checks.push({
       name: 'pg_monitor',
       ok: monitor === true || isSuper,
-      detail: monitor === true || isSuper ? 'can read all statistics and sessions' : `${user} is not a member of pg_monitor: other sessions and query texts are hidden`,
+      detail:
+        monitor === true || isSuper
+          ? 'can read all statistics and sessions'
+          : `${user} is not a member of pg_monitor: other sessions and query texts are hidden`,
       fix: monitor === true || isSuper ? undefined : `GRANT pg_monitor TO ${user};`,
     });
     if (version >= PG17) {
@@ -77,7 +91,10 @@ export async function runDoctor(target: PgTarget, options: { iamAuth?: boolean }
       checks.push({
         name: 'pg_maintain',
         ok: maintain === true || isSuper,
-        detail: maintain === true || isSuper ? 'may VACUUM and ANALYZE every table (PostgreSQL 17+)' : `${user} is not a member of pg_maintain`,
+        detail:
+          maintain === true || isSuper
+            ? 'may VACUUM and ANALYZE every table (PostgreSQL 17+)'
+            : `${user} is not a member of pg_maintain`,
         fix: maintain === true || isSuper ? undefined : `GRANT pg_maintain TO ${user};`,
       });
     }
@@ -86,7 +103,12 @@ export async function runDoctor(target: PgTarget, options: { iamAuth?: boolean }
       checks.push({
         name: 'rds_iam',
         ok: iam === true,
-        detail: iam === true ? 'IAM authentication enabled for the role' : iam === null ? 'role rds_iam does not exist (not RDS?)' : `${user} is not a member of rds_iam`,
+        detail:
+          iam === true
+            ? 'IAM authentication enabled for the role'
+            : iam === null
+              ? 'role rds_iam does not exist (not RDS?)'
+              : `${user} is not a member of rds_iam`,
         fix: iam === true ? undefined : `GRANT rds_iam TO ${user};`,
       });
     }
@@ -121,26 +143,52 @@ export async function runDoctor(target: PgTarget, options: { iamAuth?: boolean }
     });
 
     const ext = async (name: string) =>
-      (await one<{ n: string }>(client as pg.Client, 'SELECT count(*)::text AS n FROM pg_extension WHERE extname = $1', [name]))?.n === '1';
-    const preload = (await one<{ s: string }>(client, `SELECT current_setting('shared_preload_libraries') AS s`))?.s ?? '';
+      (
+        await one<{ n: string }>(
+          client as pg.Client,
+          'SELECT count(*)::text AS n FROM pg_extension WHERE extname = $1',
+          [name],
+        )
+      )?.n === '1';
+    const preload =
+      (await one<{ s: string }>(client, `SELECT current_setting('shared_preload_libraries') AS s`))?.s ?? '';
     const pss = await ext('pg_stat_statements');
-    const loaded = preload.split(',').map((s) => s.trim()).includes('pg_stat_statements');
+    const loaded = preload
+      .split(',')
+      .map((s) => s.trim())
+      .includes('pg_stat_statements');
     checks.push({
       name: 'pg_stat_statements',
       ok: pss && loaded,
-      detail: pss && loaded ? 'installed and loaded' : !loaded ? 'not in shared_preload_libraries' : 'loaded but the extension is not created in this database',
-      fix: pss && loaded ? undefined : !loaded ? 'add pg_stat_statements to shared_preload_libraries in the DB parameter group (static: reboot), then CREATE EXTENSION pg_stat_statements;' : 'CREATE EXTENSION pg_stat_statements;',
+      detail:
+        pss && loaded
+          ? 'installed and loaded'
+          : !loaded
+            ? 'not in shared_preload_libraries'
+            : 'loaded but the extension is not created in this database',
+      fix:
+        pss && loaded
+          ? undefined
+          : !loaded
+            ? 'add pg_stat_statements to shared_preload_libraries in the DB parameter group (static: reboot), then CREATE EXTENSION pg_stat_statements;'
+            : 'CREATE EXTENSION pg_stat_statements;',
     });
     const pst = await ext('pgstattuple');
     checks.push({
       name: 'pgstattuple',
       ok: pst,
-      detail: pst ? 'installed (exact bloat measurement)' : 'not installed (optional: exact bloat measurement)',
+      detail: pst
+        ? 'installed (exact bloat measurement)'
+        : 'not installed (optional: exact bloat measurement)',
       fix: pst ? undefined : 'CREATE EXTENSION pgstattuple;',
     });
     return finish(target, checks, version, user);
   } catch (error) {
-    checks.push({ name: 'catalog', ok: false, detail: error instanceof Error ? redact(error.message) : 'catalog query failed' });
+    checks.push({
+      name: 'catalog',
+      ok: false,
+      detail: error instanceof Error ? redact(error.message) : 'catalog query failed',
+    });
     return finish(target, checks);
   } finally {
     await closeQuietly(client);

@@ -89,12 +89,18 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
       if (unknown.length > 0) {
         throw new UnknownTables(
           `unknown table${unknown.length > 1 ? 's' : ''} in ${req.target.name}: ${unknown.map((u) => JSON.stringify(u)).join(', ')} (not a table or materialized view visible to the db-autopilot role; nothing was run)`,
-          unknown.map((u, i) => ({ path: `event.tables[${req.tables?.indexOf(u) ?? i}]`, message: `unknown table ${u}` })),
+          unknown.map((u, i) => ({
+            path: `event.tables[${req.tables?.indexOf(u) ?? i}]`,
+            message: `unknown table ${u}`,
+          })),
         );
       }
       onlyOids = resolved.map((r) => r.oid).filter((o): o is number => o !== null);
     }
-    const [settings, tables] = [await readAutovacuumSettings(primary), await readTableStats(primary, onlyOids)];
+    const [settings, tables] = [
+      await readAutovacuumSettings(primary),
+      await readTableStats(primary, onlyOids),
+    ];
     const selection = selectTables(tables, settings, {
       now: req.now,
       triggerFraction: req.settings.triggerFraction,
@@ -146,13 +152,21 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
 }
 
 /** Folds this run's measured VACUUM rates into the recorded state (pure). */
-export function updatedThroughput(previous: ThroughputState, results: TableRunResult[], now: Date): ThroughputState {
+export function updatedThroughput(
+  previous: ThroughputState,
+  results: TableRunResult[],
+  now: Date,
+): ThroughputState {
   const tables = { ...(previous.tables ?? {}) };
   let bytes = 0;
   let ms = 0;
   for (const r of results) {
     if (r.outcome !== 'applied' || r.candidate.action !== 'vacuum' || !r.durationMs) continue;
-    tables[r.candidate.table.name] = { bytes: r.candidate.table.totalBytes, ms: r.durationMs, at: now.toISOString() };
+    tables[r.candidate.table.name] = {
+      bytes: r.candidate.table.totalBytes,
+      ms: r.durationMs,
+      at: now.toISOString(),
+    };
     // Tiny tables say more about round trips than about scan rates.
     if (r.durationMs >= 200) {
       bytes += r.candidate.table.totalBytes;
@@ -187,7 +201,13 @@ export interface DecisionContext {
   trigger: Trigger;
 }
 
-function ev(metric: string, value: number | null | undefined, at: string, unit?: string, threshold?: number): Evidence {
+function ev(
+  metric: string,
+  value: number | null | undefined,
+  at: string,
+  unit?: string,
+  threshold?: number,
+): Evidence {
   return {
     metric,
     statistic: 'Value',
@@ -218,7 +238,11 @@ export function maintenanceDecisions(result: MaintainResult, ctx: DecisionContex
     tuner: 'maintenance' as const,
     resourceKind: 'postgres-table' as const,
     monthlyCostDelta: 0,
-    undo: { kind: 'none', params: {}, impossibleBecause: 'VACUUM and ANALYZE change no setting; nothing to undo' },
+    undo: {
+      kind: 'none',
+      params: {},
+      impossibleBecause: 'VACUUM and ANALYZE change no setting; nothing to undo',
+    },
     mode: ctx.mode,
     dryRun: ctx.dryRun,
     override: ctx.override,
@@ -235,7 +259,8 @@ export function maintenanceDecisions(result: MaintainResult, ctx: DecisionContex
         ? []
         : [ev('dead_not_yet_removable', r.deadNotYetRemovable, ctx.at, 'Count')]),
     ];
-    const pastFreeze = c.table.xidAge >= c.thresholds.freezeMaxAge || c.table.mxidAge >= c.thresholds.multixactFreezeMaxAge;
+    const pastFreeze =
+      c.table.xidAge >= c.thresholds.freezeMaxAge || c.table.mxidAge >= c.thresholds.multixactFreezeMaxAge;
     const outcome: Outcome = r.outcome;
     decisions.push({
       ...base,
@@ -245,9 +270,15 @@ export function maintenanceDecisions(result: MaintainResult, ctx: DecisionContex
       outcome,
       reason: `${c.reasons.join(', ')}: ${r.reason}`,
       evidence,
-      from: { deadTuples: c.table.nDeadTup, modsSinceAnalyze: c.table.nModSinceAnalyze, xidAge: c.table.xidAge },
+      from: {
+        deadTuples: c.table.nDeadTup,
+        modsSinceAnalyze: c.table.nModSinceAnalyze,
+        xidAge: c.table.xidAge,
+      },
       to: { statement: r.statement },
-      ...(r.outcome === 'skipped' || r.outcome === 'deferred' || r.outcome === 'failed' ? { guard: guardFor(r) } : {}),
+      ...(r.outcome === 'skipped' || r.outcome === 'deferred' || r.outcome === 'failed'
+        ? { guard: guardFor(r) }
+        : {}),
       severity: pastFreeze || r.outcome === 'failed' ? 'warning' : 'info',
     });
   }
@@ -309,13 +340,18 @@ export async function recordMaintenance(
 }
 
 /** Reads the recorded throughput for a database (tolerates a missing or odd state). */
-export async function loadThroughput(store: StateStore | undefined, database: string, now: Date): Promise<ThroughputState> {
+export async function loadThroughput(
+  store: StateStore | undefined,
+  database: string,
+  now: Date,
+): Promise<ThroughputState> {
   if (!store) return {};
   try {
     const h = await store.getHistory('maintenance', `postgres:${database}`, now);
     const s = h.tunerState ?? {};
     const bytesPerSecond = typeof s.bytesPerSecond === 'number' ? s.bytesPerSecond : undefined;
-    const tables = typeof s.tables === 'object' && s.tables !== null ? (s.tables as ThroughputState['tables']) : undefined;
+    const tables =
+      typeof s.tables === 'object' && s.tables !== null ? (s.tables as ThroughputState['tables']) : undefined;
     return { ...(bytesPerSecond ? { bytesPerSecond } : {}), ...(tables ? { tables } : {}) };
   } catch {
     return {};

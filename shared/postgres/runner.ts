@@ -170,13 +170,40 @@ async function runOne(
     const message = error instanceof Error ? redact(error.message) : 'unknown error';
     if (code === '55P03') {
       // lock_not_available: lock_timeout expired (servers without SKIP_LOCKED, or a lock taken later).
-      return { candidate, outcome: 'skipped', statement, reason: `lock not available within lock_timeout: ${message}`, estimatedMs, durationMs, notices, errorCode: code };
+      return {
+        candidate,
+        outcome: 'skipped',
+        statement,
+        reason: `lock not available within lock_timeout: ${message}`,
+        estimatedMs,
+        durationMs,
+        notices,
+        errorCode: code,
+      };
     }
     if (code === '57014') {
       // query_canceled by statement_timeout: it could not finish in the time left.
-      return { candidate, outcome: 'deferred', statement, reason: `cancelled at statement_timeout (${Math.floor(leftMs)} ms): did not finish in the time left; next run`, estimatedMs, durationMs, notices, errorCode: code };
+      return {
+        candidate,
+        outcome: 'deferred',
+        statement,
+        reason: `cancelled at statement_timeout (${Math.floor(leftMs)} ms): did not finish in the time left; next run`,
+        estimatedMs,
+        durationMs,
+        notices,
+        errorCode: code,
+      };
     }
-    return { candidate, outcome: 'failed', statement, reason: message, estimatedMs, durationMs, notices, errorCode: code };
+    return {
+      candidate,
+      outcome: 'failed',
+      statement,
+      reason: message,
+      estimatedMs,
+      durationMs,
+      notices,
+      errorCode: code,
+    };
   } finally {
     client.off('notice', onNotice);
     await client.query('RESET statement_timeout').catch(() => undefined);
@@ -200,7 +227,9 @@ function startProgressMonitor(target: PgTarget, intervalMs: number): () => Promi
       );
       for (const row of r.rows) logger.info('vacuum progress', { target: target.describe, ...row });
     } catch (error) {
-      logger.debug('progress monitor unavailable', { error: error instanceof Error ? redact(error.message) : '' });
+      logger.debug('progress monitor unavailable', {
+        error: error instanceof Error ? redact(error.message) : '',
+      });
     }
     if (!stopped) timer = setTimeout(tick, intervalMs);
   };
@@ -237,14 +266,13 @@ export async function runTables(
     }));
   }
 
-  let next = 0;
+  const queue = candidates.map((_, i) => i);
   let budgetSpent = false;
   const worker = async (index: number) => {
     let client: pg.Client | undefined = index === 0 ? primary : undefined;
     const owned = index !== 0 || primary === undefined;
     try {
-      while (next < candidates.length) {
-        const i = next++;
+      for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
         const c = candidates[i];
         if (!c) break;
         const statement = statementFor(c, options);
@@ -252,7 +280,14 @@ export async function runTables(
         const leftMs = options.remainingMs() - options.safetyMarginMs;
         if (budgetSpent || leftMs <= 0) {
           budgetSpent = true;
-          results[i] = { candidate: c, outcome: 'deferred', statement, reason: 'time budget spent: not started, left for the next run', estimatedMs, notices: [] };
+          results[i] = {
+            candidate: c,
+            outcome: 'deferred',
+            statement,
+            reason: 'time budget spent: not started, left for the next run',
+            estimatedMs,
+            notices: [],
+          };
           continue;
         }
         if (estimatedMs > leftMs) {
@@ -272,7 +307,24 @@ export async function runTables(
           try {
             client = await target.open();
           } catch (error) {
-            results[i] = { candidate: c, outcome: 'failed', statement, reason: error instanceof Error ? redact(error.message) : 'cannot connect', estimatedMs, notices: [] };
+            if (index > 0) {
+              // An extra connection refused (max_connections, a single-connection server such as
+              // PGlite): give the table back and carry on with fewer workers.
+              queue.unshift(i);
+              logger.warn('extra maintenance connection refused: fewer workers', {
+                target: target.describe,
+                error: error instanceof Error ? redact(error.message) : '',
+              });
+              break;
+            }
+            results[i] = {
+              candidate: c,
+              outcome: 'failed',
+              statement,
+              reason: error instanceof Error ? redact(error.message) : 'cannot connect',
+              estimatedMs,
+              notices: [],
+            };
             break;
           }
         }
@@ -309,7 +361,7 @@ export async function runTables(
         candidate: candidates[i] as Candidate,
         outcome: 'failed' as const,
         statement: '',
-        reason: 'not run (worker stopped)',
+        reason: 'not run: no connection to run it on',
         estimatedMs: 0,
         notices: [],
       },

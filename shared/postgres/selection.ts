@@ -128,7 +128,11 @@ export function tableThresholds(table: TableStats, settings: AutovacuumSettings)
   const vThreshold = numberOption(opts, 'autovacuum_vacuum_threshold', settings.vacuumThreshold);
   const vScale = numberOption(opts, 'autovacuum_vacuum_scale_factor', settings.vacuumScaleFactor);
   let vacuumTrigger = vThreshold + vScale * reltuples;
-  const maxThreshold = numberOption(opts, 'autovacuum_vacuum_max_threshold', settings.vacuumMaxThreshold ?? -1);
+  const maxThreshold = numberOption(
+    opts,
+    'autovacuum_vacuum_max_threshold',
+    settings.vacuumMaxThreshold ?? -1,
+  );
   // PG18: "autovacuum_vacuum_max_threshold ... -1 disables" (PostgreSQL 18 docs, runtime-config-autovacuum).
   if (maxThreshold >= 0 && vacuumTrigger > maxThreshold) vacuumTrigger = maxThreshold;
   const aThreshold = numberOption(opts, 'autovacuum_analyze_threshold', settings.analyzeThreshold);
@@ -228,7 +232,9 @@ export function selectTables(
     });
   }
 
-  candidates.sort((a, b) => b.urgency - a.urgency || b.table.nDeadTup - a.table.nDeadTup || a.table.oid - b.table.oid);
+  candidates.sort(
+    (a, b) => b.urgency - a.urgency || b.table.nDeadTup - a.table.nDeadTup || a.table.oid - b.table.oid,
+  );
   const over = candidates.splice(options.maxTables);
   for (const c of over) {
     skipped.push({

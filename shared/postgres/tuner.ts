@@ -71,13 +71,26 @@ function settingsOf(config: Config): MaintenanceSettings {
 }
 
 function pickSettings(m: NonNullable<Config['tuners']['maintenance']>): MaintenanceSettings {
-  const { enabled: _e, mode: _m, resources: _r, cooldownMinutes: _c, maxChangesPerRun: _x, databases: _d, connectTimeoutMs: _t, queryTimeoutMs: _q, ...rest } = m;
+  const {
+    enabled: _e,
+    mode: _m,
+    resources: _r,
+    cooldownMinutes: _c,
+    maxChangesPerRun: _x,
+    databases: _d,
+    connectTimeoutMs: _t,
+    queryTimeoutMs: _q,
+    ...rest
+  } = m;
   return rest;
 }
 
 export function databasesOf(config: Config, deps: PgTunerDeps): DatabaseEntry[] {
   const m = config.tuners.maintenance;
-  const timeouts = { connectTimeoutMs: m?.connectTimeoutMs ?? 5_000, queryTimeoutMs: m?.queryTimeoutMs ?? 30_000 };
+  const timeouts = {
+    connectTimeoutMs: m?.connectTimeoutMs ?? 5_000,
+    queryTimeoutMs: m?.queryTimeoutMs ?? 30_000,
+  };
   const entries: DatabaseEntry[] = (m?.databases ?? []).map((db) => ({
     name: db.name,
     config: db,
@@ -101,7 +114,14 @@ function pick(entries: DatabaseEntry[], name: string | undefined): DatabaseEntry
   return found;
 }
 
-function failedDecision(tuner: TunerName, runId: string, at: string, database: string, error: unknown, request: TunerRunRequest): Decision {
+function failedDecision(
+  tuner: TunerName,
+  runId: string,
+  at: string,
+  database: string,
+  error: unknown,
+  request: TunerRunRequest,
+): Decision {
   return {
     id: `${runId}:${database}:failed`,
     runId,
@@ -192,7 +212,11 @@ export async function runMaintenanceTuner(input: MaintenanceRunInput): Promise<T
   return finishRun(started, decisions, notes);
 }
 
-export async function runInsightsTuner(input: { request: TunerRunRequest; database?: string; deps?: PgTunerDeps }): Promise<TunerRunSummary> {
+export async function runInsightsTuner(input: {
+  request: TunerRunRequest;
+  database?: string;
+  deps?: PgTunerDeps;
+}): Promise<TunerRunSummary> {
   const deps = input.deps ?? {};
   const config = deps.config ?? getConfig();
   const store = deps.store ?? stateStore();
@@ -226,11 +250,15 @@ export async function runInsightsTuner(input: { request: TunerRunRequest; databa
   return finishRun(started, decisions);
 }
 
-export async function runDoctorCommand(database: string | undefined, deps: PgTunerDeps = {}): Promise<{ ok: boolean; reports: DoctorReport[] }> {
+export async function runDoctorCommand(
+  database: string | undefined,
+  deps: PgTunerDeps = {},
+): Promise<{ ok: boolean; reports: DoctorReport[] }> {
   const config = deps.config ?? getConfig();
   const entries = pick(databasesOf(config, deps), database);
   const reports: DoctorReport[] = [];
-  for (const e of entries) reports.push(await runDoctor(e.target, { iamAuth: e.config?.auth.type === 'iam' }));
+  for (const e of entries)
+    reports.push(await runDoctor(e.target, { iamAuth: e.config?.auth.type === 'iam' }));
   return { ok: reports.every((r) => r.ok), reports };
 }
 

@@ -76,7 +76,11 @@ export function digestTitle(d: Digest): string {
 /** Plain text for email and the terminal. */
 export function renderDigestText(d: Digest, maxPerSection = 15): string {
   const out: string[] = [digestTitle(d), ''];
-  out.push(d.paused ? 'db-autopilot is PAUSED: nothing is being changed until someone resumes it.' : 'db-autopilot is running.');
+  out.push(
+    d.paused
+      ? 'db-autopilot is PAUSED: nothing is being changed until someone resumes it.'
+      : 'db-autopilot is running.',
+  );
   out.push(`Cost change of this month's applied actions: ${formatUsd(d.monthCostDelta)}/month`);
   out.push(`Period: ${d.since} to ${d.until}`);
   const section = (title: string, items: Decision[], detail = true) => {
@@ -89,7 +93,8 @@ export function renderDigestText(d: Digest, maxPerSection = 15): string {
       out.push(`  - ${decisionHeadline(item)}`);
       if (detail) out.push(`    why: ${item.reason}; ${costText(item.monthlyCostDelta)}`);
     }
-    if (items.length > maxPerSection) out.push(`  ... and ${items.length - maxPerSection} more (see the audit log)`);
+    if (items.length > maxPerSection)
+      out.push(`  ... and ${items.length - maxPerSection} more (see the audit log)`);
   };
   section('Done', d.applied);
   section('Deferred', d.deferred);

@@ -16,7 +16,8 @@ export const OUTCOME_LABEL: Record<Outcome, string> = {
 
 export function formatValue(value: unknown): string {
   if (value === null || value === undefined) return '-';
-  if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2);
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2);
   if (typeof value === 'string') return value;
   if (typeof value === 'boolean') return String(value);
   const json = JSON.stringify(value);
@@ -63,7 +64,8 @@ export function decisionText(d: Decision): string {
   const lines = [decisionHeadline(d), `  why: ${d.reason}`, `  cost: ${costText(d.monthlyCostDelta)}`];
   for (const e of d.evidence.slice(0, 3)) lines.push(`  evidence: ${evidenceText(e)}`);
   if (d.undo?.impossibleBecause) lines.push(`  undo: not possible (${d.undo.impossibleBecause})`);
-  else if (d.undo) lines.push(`  undo: invoke control with {"command":"revert","decisionId":"${d.id}","dryRun":false}`);
+  else if (d.undo)
+    lines.push(`  undo: invoke control with {"command":"revert","decisionId":"${d.id}","dryRun":false}`);
   return lines.join('\n');
 }
 

@@ -131,9 +131,15 @@ function hasTag(tags: Record<string, string>, pair: { key: string; value: string
   return tags[pair.key] === pair.value;
 }
 
+/**
+ * The sources to scale: every managed Aurora cluster, and every managed plain RDS primary that
+ * has read replicas or is named under `tuners.replicas.sources` (an instance whose application
+ * reads no replica and that nobody configured has nothing to scale).
+ */
 function findSources(
   instances: Array<DiscoveredTarget<DBInstance>>,
   clusters: Array<DiscoveredTarget<DBCluster>>,
+  configured: ReadonlySet<string>,
 ): Source[] {
   const all = instances.map((t) => t.raw);
   const sources: Source[] = [];
@@ -150,6 +156,7 @@ function findSources(
     if (!t.managed || db.DBClusterIdentifier || db.ReadReplicaSourceDBInstanceIdentifier) continue;
     if (!PLAIN_RDS_ENGINES.test(db.Engine ?? '')) continue;
     const readers = all.filter((r) => r.ReadReplicaSourceDBInstanceIdentifier === t.ref.id);
+    if (readers.length === 0 && !configured.has(t.ref.id)) continue;
     sources.push({ family: 'rds', target: t, primary: db, readers });
   }
   return sources;
@@ -287,7 +294,7 @@ export async function runReplicas(
     includeUnmanaged: true,
   });
   const notes = [...fleet.notes];
-  let sources = findSources(fleet.rdsInstances, fleet.auroraClusters);
+  let sources = findSources(fleet.rdsInstances, fleet.auroraClusters, new Set(Object.keys(section.sources)));
   const wanted = request.resourceIds;
   if (wanted) {
     sources = sources.filter(

@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../shared/config/schema.ts';
 import type { TunerRunRequest } from '../../shared/core/contracts.ts';
 import type { Decision } from '../../shared/core/model.ts';
-import { putWeightedRecord, setReadRouting } from '../../shared/sim/rds-replica-rules.ts';
 import { MINUTE_MS, SimAccount, workload as w } from '../../shared/sim/index.ts';
+import { putWeightedRecord, setReadRouting } from '../../shared/sim/rds-replica-rules.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runReplicas } from '../../shared/tuners/replicas.ts';
 

@@ -65,7 +65,10 @@ export class TestPostgres {
 
 /** Exact dead tuples of a table, from pgstattuple (a full scan, not the statistics estimate). */
 export async function deadTupleCount(client: pg.ClientBase, table: string): Promise<number> {
-  const r = await client.query<{ n: string }>('SELECT dead_tuple_count::text AS n FROM pgstattuple($1::regclass)', [table]);
+  const r = await client.query<{ n: string }>(
+    'SELECT dead_tuple_count::text AS n FROM pgstattuple($1::regclass)',
+    [table],
+  );
   return Number(r.rows[0]?.n ?? Number.NaN);
 }
 

@@ -78,7 +78,7 @@ export interface PolicyContext<K extends Kind> {
   now: Date;
   /** Minutes 0 .. t-1 only (walk-forward). */
   history: HistoryView<ObservationOf<K>>;
-  /** Describe* now: a copy, changing it changes nothing. */
+  /** Describe* now (a frozen copy, read afresh each time: after `apply` it shows the change pending). */
   state: Readonly<StateOf<K>>;
   options: BacktestOptions;
   /** Applies one change now through the shared change-rules model. */

@@ -71,15 +71,30 @@ async function statements(
                     FROM pg_stat_statements s
                    WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                      AND s.query NOT ILIKE '%pg_stat_statements%'`;
-  type Row = { queryid: string; query: string; calls: number; total: number; mean: number; plan: number | null; rows: number; blks_read: number; blks_hit: number };
+  type Row = {
+    queryid: string;
+    query: string;
+    calls: number;
+    total: number;
+    mean: number;
+    plan: number | null;
+    rows: number;
+    blks_read: number;
+    blks_hit: number;
+  };
   let byTotal: Row[];
   let byMean: Row[];
   try {
     byTotal = (await client.query<Row>(`${select} ORDER BY total DESC LIMIT $1`, [topN])).rows;
-    byMean = (await client.query<Row>(`${select} AND calls >= $2 ORDER BY mean DESC LIMIT $1`, [topN, minCalls])).rows;
+    byMean = (
+      await client.query<Row>(`${select} AND calls >= $2 ORDER BY mean DESC LIMIT $1`, [topN, minCalls])
+    ).rows;
   } catch (error) {
     // e.g. "pg_stat_statements must be loaded via shared_preload_libraries"
-    return { available: false, reason: error instanceof Error ? redact(error.message) : 'pg_stat_statements unreadable' };
+    return {
+      available: false,
+      reason: error instanceof Error ? redact(error.message) : 'pg_stat_statements unreadable',
+    };
   }
   const map = (r: Row): StatementRow => ({
     queryid: r.queryid,
@@ -172,7 +187,9 @@ export async function collectInsights(
   target: PgTarget,
   options: CollectOptions,
   client?: pg.Client,
-): Promise<Omit<InsightsObservation, 'connections'> & { maxConnections: number; currentConnections: number }> {
+): Promise<
+  Omit<InsightsObservation, 'connections'> & { maxConnections: number; currentConnections: number }
+> {
   const own = client === undefined;
   const c = client ?? (await target.open());
   try {
@@ -181,7 +198,14 @@ export async function collectInsights(
     const idx = await indexes(c);
     const primaryStatsAge = await statsAgeSeconds(c);
     const tables = (
-      await rows<{ table: string; size: number; seq_scan: number; seq_tup_read: number; idx_scan: number; live: number }>(
+      await rows<{
+        table: string;
+        size: number;
+        seq_scan: number;
+        seq_tup_read: number;
+        idx_scan: number;
+        live: number;
+      }>(
         c,
         `SELECT s.relid::regclass::text AS "table", (c.relpages::float8 * current_setting('block_size')::float8) AS size,
                 COALESCE(s.seq_scan, 0)::float8 AS seq_scan, COALESCE(s.seq_tup_read, 0)::float8 AS seq_tup_read,
@@ -199,7 +223,16 @@ export async function collectInsights(
       nLiveTup: num(t.live),
     }));
     const sessions = (
-      await rows<{ pid: number; usename: string | null; application_name: string | null; state: string | null; xact_age: number | null; state_age: number | null; xmin_age: number | null; query: string | null }>(
+      await rows<{
+        pid: number;
+        usename: string | null;
+        application_name: string | null;
+        state: string | null;
+        xact_age: number | null;
+        state_age: number | null;
+        xmin_age: number | null;
+        query: string | null;
+      }>(
         c,
         `SELECT pid, usename::text, application_name, state,
                 EXTRACT(EPOCH FROM now() - xact_start)::float8 AS xact_age,
@@ -221,7 +254,14 @@ export async function collectInsights(
       query: normalizeQueryText(s.query ?? '', 200),
     }));
     const slots = (
-      await rows<{ slot_name: string; slot_type: string; active: boolean; xmin_age: number | null; catalog_xmin_age: number | null; retained: number | null }>(
+      await rows<{
+        slot_name: string;
+        slot_type: string;
+        active: boolean;
+        xmin_age: number | null;
+        catalog_xmin_age: number | null;
+        retained: number | null;
+      }>(
         c,
         `SELECT slot_name::text, slot_type, active, age(xmin)::float8 AS xmin_age, age(catalog_xmin)::float8 AS catalog_xmin_age,
                 pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::float8 AS retained
@@ -280,10 +320,16 @@ export async function collectInsights(
         const r = await rc.query<{ index: string; idx_scan: number }>(
           `SELECT indexrelid::regclass::text AS index, idx_scan::float8 AS idx_scan FROM pg_stat_user_indexes`,
         );
-        replicaIdxScans.push({ replica: replica.describe, scans: Object.fromEntries(r.rows.map((x) => [x.index, num(x.idx_scan)])) });
+        replicaIdxScans.push({
+          replica: replica.describe,
+          scans: Object.fromEntries(r.rows.map((x) => [x.index, num(x.idx_scan)])),
+        });
         statsAge = Math.min(statsAge, await statsAgeSeconds(rc));
       } catch (error) {
-        logger.warn('replica unreachable for insights', { replica: replica.describe, error: error instanceof Error ? redact(error.message) : '' });
+        logger.warn('replica unreachable for insights', {
+          replica: replica.describe,
+          error: error instanceof Error ? redact(error.message) : '',
+        });
         unreachableReplicas.push(replica.describe);
       } finally {
         await closeQuietly(rc);

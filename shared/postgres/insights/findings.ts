@@ -295,7 +295,10 @@ function blockerFindings(o: InsightsObservation, s: InsightsSettings, at: string
       severity: slot.active ? 'warning' : 'critical',
       title: `${slot.active ? 'lagging' : 'inactive'} replication slot ${slot.name} retains WAL${age > 0 ? ' and holds back the xmin horizon' : ''}`,
       detail: `WAL retained: ${slot.retainedBytes === null ? 'unknown' : mb(slot.retainedBytes)}; xmin age ${age}. Drop it if its consumer is gone.`,
-      evidence: [ev('slot_xmin_age', age, at, 'Count'), ev('retained_wal_bytes', slot.retainedBytes, at, 'Bytes')],
+      evidence: [
+        ev('slot_xmin_age', age, at, 'Count'),
+        ev('retained_wal_bytes', slot.retainedBytes, at, 'Bytes'),
+      ],
       fix: `SELECT pg_drop_replication_slot(${escapeLiteral(slot.name)});`,
       signature: slot.active ? 'active' : 'inactive',
     });
@@ -363,7 +366,10 @@ function wraparoundFindings(o: InsightsObservation, samples: XidSample[], at: st
 }
 
 /** Connection churn: summed absolute change per hour relative to the mean (0 = flat). */
-export function connectionChurnPerHour(series: Array<number | null>, periodSeconds: number): number | undefined {
+export function connectionChurnPerHour(
+  series: Array<number | null>,
+  periodSeconds: number,
+): number | undefined {
   const v = series.filter((x): x is number => x !== null);
   if (v.length < 2) return undefined;
   const mean = v.reduce((a, b) => a + b, 0) / v.length;
@@ -382,10 +388,14 @@ function connectionFindings(o: InsightsObservation, s: InsightsSettings, at: str
   const churn = c.series && c.window ? connectionChurnPerHour(c.series, c.window.periodSeconds) : undefined;
   const reasons: string[] = [];
   if (ratio >= s.proxyConnectionsRatio) {
-    reasons.push(`peak ${peak} connections is ${(ratio * 100).toFixed(0)}% of max_connections ${c.maxConnections} (threshold ${(s.proxyConnectionsRatio * 100).toFixed(0)}%)`);
+    reasons.push(
+      `peak ${peak} connections is ${(ratio * 100).toFixed(0)}% of max_connections ${c.maxConnections} (threshold ${(s.proxyConnectionsRatio * 100).toFixed(0)}%)`,
+    );
   }
   if (churn !== undefined && churn >= s.proxyChurnPerHour) {
-    reasons.push(`connection churn ${churn.toFixed(1)}x the average per hour (threshold ${s.proxyChurnPerHour}): clients open and close connections often`);
+    reasons.push(
+      `connection churn ${churn.toFixed(1)}x the average per hour (threshold ${s.proxyChurnPerHour}): clients open and close connections often`,
+    );
   }
   if (reasons.length === 0) return [];
   const window = c.window ?? { start: at, end: at, periodSeconds: 0 };
@@ -438,7 +448,10 @@ export function analyzeInsights(
 
 /** What the store keeps per database between runs (the insights tuner state). */
 export interface InsightsState {
-  findings: Record<string, { signature: string; firstSeen: string; lastSeen: string; kind: string; resource: string }>;
+  findings: Record<
+    string,
+    { signature: string; firstSeen: string; lastSeen: string; kind: string; resource: string }
+  >;
   xidSamples: XidSample[];
 }
 
@@ -451,7 +464,12 @@ export interface DedupResult {
 }
 
 /** Deduplication across runs (pure): reported when new or changed, listed while open. */
-export function dedupeFindings(findings: Finding[], previous: InsightsState | undefined, now: Date, currentXid?: number): DedupResult {
+export function dedupeFindings(
+  findings: Finding[],
+  previous: InsightsState | undefined,
+  now: Date,
+  currentXid?: number,
+): DedupResult {
   const at = now.toISOString();
   const prev = previous?.findings ?? {};
   const next: InsightsState['findings'] = {};

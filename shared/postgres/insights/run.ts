@@ -8,7 +8,13 @@ import type { Decision, Trigger } from '../../core/model.ts';
 import { logger } from '../../handler/observability.ts';
 import type { PgTarget } from '../connection.ts';
 import { collectInsights } from './collect.ts';
-import { analyzeInsights, type DedupResult, dedupeFindings, type InsightsSettings, type InsightsState } from './findings.ts';
+import {
+  analyzeInsights,
+  type DedupResult,
+  dedupeFindings,
+  type InsightsSettings,
+  type InsightsState,
+} from './findings.ts';
 import type { ConnectionObservation, InsightsObservation } from './types.ts';
 
 /** The insights loop for one database: observe -> findings (pure) -> dedupe (pure) -> decisions -> record. */
@@ -51,7 +57,10 @@ export async function fetchConnectionSeries(
       window: { start: start.toISOString(), end: now.toISOString(), periodSeconds: PERIOD_SECONDS },
     };
   } catch (error) {
-    logger.warn('DatabaseConnections unavailable', { dbInstanceIdentifier, error: error instanceof Error ? redact(error.message) : '' });
+    logger.warn('DatabaseConnections unavailable', {
+      dbInstanceIdentifier,
+      error: error instanceof Error ? redact(error.message) : '',
+    });
     return undefined;
   }
 }
@@ -91,10 +100,16 @@ export async function runInsightsForDatabase(input: InsightsRunInput): Promise<I
   const { target, settings, now } = input;
   const collected = await collectInsights(
     target,
-    { topN: settings.topN, minCalls: settings.slowQueryMinCalls, queryTextMaxChars: settings.queryTextMaxChars },
+    {
+      topN: settings.topN,
+      minCalls: settings.slowQueryMinCalls,
+      queryTextMaxChars: settings.queryTextMaxChars,
+    },
     input.client,
   );
-  const cw = input.dbInstanceIdentifier ? await fetchConnectionSeries(input.dbInstanceIdentifier, now) : undefined;
+  const cw = input.dbInstanceIdentifier
+    ? await fetchConnectionSeries(input.dbInstanceIdentifier, now)
+    : undefined;
   const { maxConnections, currentConnections, ...rest } = collected;
   const observation: InsightsObservation = {
     ...rest,
@@ -117,7 +132,13 @@ export async function runInsightsForDatabase(input: InsightsRunInput): Promise<I
   }
   const findings = analyzeInsights(observation, settings, previous?.xidSamples ?? [], now);
   const dedup = dedupeFindings(findings, previous, now, observation.currentXid);
-  const decisions = insightDecisions(dedup, { runId: input.runId, at: now.toISOString(), trigger: input.trigger, dryRun: input.dryRun, database: target.name });
+  const decisions = insightDecisions(dedup, {
+    runId: input.runId,
+    at: now.toISOString(),
+    trigger: input.trigger,
+    dryRun: input.dryRun,
+    database: target.name,
+  });
 
   if (input.store && !input.dryRun) {
     try {
@@ -181,7 +202,8 @@ export function insightDecisions(
       resource: ctx.database,
       resourceKind: 'postgres-database',
       action: 'noop',
-      reason: 'no finding: slow queries, indexes, vacuum blockers, wraparound and connections within thresholds',
+      reason:
+        'no finding: slow queries, indexes, vacuum blockers, wraparound and connections within thresholds',
       evidence: [],
       from: null,
       to: null,

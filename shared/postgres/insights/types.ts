@@ -119,7 +119,9 @@ export interface InsightsObservation {
   database: string;
   serverVersionNum: number;
   observedAt: string;
-  statements: { available: true; rows: StatementRow[]; byMean: StatementRow[] } | { available: false; reason: string };
+  statements:
+    | { available: true; rows: StatementRow[]; byMean: StatementRow[] }
+    | { available: false; reason: string };
   indexes: IndexRow[];
   /** idx_scan per index name on each reachable replica. */
   replicaIdxScans: Array<{ replica: string; scans: Record<string, number> }>;

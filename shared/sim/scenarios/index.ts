@@ -1,3 +1,4 @@
+import type { StateStore } from '../../core/contracts.ts';
 import type { SimAccount } from '../engine.ts';
 
 /**
@@ -16,6 +17,11 @@ export interface Scenario {
   /** Default virtual start of the simulated day. */
   start: string;
   build(options?: ScenarioOptions): SimAccount;
+  /**
+   * db-autopilot's own state the scenario assumes (e.g. replicas it created earlier, recorded with
+   * `recordCreated`). The demo calls it on its state store before the first run.
+   */
+  seedState?(store: StateStore, now: Date): Promise<void>;
 }
 
 const scenarios: Record<string, () => Promise<Scenario>> = {

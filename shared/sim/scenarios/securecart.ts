@@ -14,7 +14,8 @@ import type { Scenario, ScenarioOptions } from './index.ts';
  *   reporting drains BurstBalance.
  * - securecart-catalog-aurora: Aurora PostgreSQL, writer + 1 reader; readers run hot at the evening peak
  *   (reader CPU demand of 1.6 readers' worth).
- * - securecart-mysql: RDS MySQL with two idle read replicas: securecart-mysql-replica-1 created by db-autopilot
+ * - securecart-mysql: RDS MySQL with two idle read replicas: dbap-securecart-mysql-replica-1 created by db-autopilot
+ *   (the `dbap-` prefix its IAM policy allows it to delete; its creation recorded by `seedState`)
  *   (tag db-autopilot:created-by=db-autopilot) and securecart-mysql-analytics created by a person.
  * - DynamoDB securecart-catalog (GSI by-category throttles in the flash sale; daily evening peak),
  *   securecart-carts (over-provisioned), sessions (low, spiky use: belongs on on-demand), securecart-inventory
@@ -124,7 +125,7 @@ export function buildSecureCart(options: ScenarioOptions = {}): SimAccount {
     },
   });
   sim.rds.addInstance({
-    id: 'securecart-mysql-replica-1',
+    id: 'dbap-securecart-mysql-replica-1',
     engine: 'mysql',
     instanceClass: 'db.r6g.large',
     storageType: 'gp3',
@@ -248,4 +249,13 @@ export const scenario: Scenario = {
     'SecureCart online shop: io1 orders DB, gp2 reports DB, Aurora catalog, MySQL replicas, DynamoDB tables',
   start: SECURECART_START,
   build: buildSecureCart,
+  // db-autopilot's own record of the replica it created three days before (issue #9: deleting
+  // needs the ownership tag AND the recorded resource id).
+  seedState: async (store, now) => {
+    await store.recordCreated(
+      'dbap-securecart-mysql-replica-1',
+      { tuner: 'replicas', family: 'rds', sourceId: 'securecart-mysql', instanceClass: 'db.r6g.large' },
+      new Date(now.getTime() - 3 * DAY_MS),
+    );
+  },
 };

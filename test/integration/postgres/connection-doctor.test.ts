@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setAwsClients } from '../../../shared/aws/clients.ts';
 import { databaseSchema } from '../../../shared/config/sections/maintenance.ts';
-import { clearSecretCache, ConnectionFailed, configTarget } from '../../../shared/postgres/connection.ts';
+import { ConnectionFailed, clearSecretCache, configTarget } from '../../../shared/postgres/connection.ts';
 import { runDoctor } from '../../../shared/postgres/doctor.ts';
 import { startTestPostgres, type TestPostgres } from '../../support/postgres.ts';
 

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultInsightsSettings, type InsightsSettings } from '../../../shared/postgres/insights/findings.ts';
+import {
+  defaultInsightsSettings,
+  type InsightsSettings,
+} from '../../../shared/postgres/insights/findings.ts';
 import { runInsightsForDatabase } from '../../../shared/postgres/insights/run.ts';
 import { MemoryStateStore } from '../../../shared/state/memory-store.ts';
 import { flushStats, startTestPostgres, type TestPostgres } from '../../support/postgres.ts';
@@ -29,8 +32,12 @@ describe('insights against a real PostgreSQL server', () => {
     // Prepare
     const db = await pgServer.createDatabase('insights');
     const c = await pgServer.connect(db);
-    await c.query('CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, status text NOT NULL, note text)');
-    await c.query(`INSERT INTO orders SELECT g, g % 500, 'new', md5(g::text) FROM generate_series(1, 20000) g`);
+    await c.query(
+      'CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, status text NOT NULL, note text)',
+    );
+    await c.query(
+      `INSERT INTO orders SELECT g, g % 500, 'new', md5(g::text) FROM generate_series(1, 20000) g`,
+    );
     await c.query('CREATE INDEX orders_note ON orders (note)'); // never used
     await c.query('CREATE INDEX orders_customer ON orders (customer_id)'); // prefix of the next one
     await c.query('CREATE INDEX orders_customer_status ON orders (customer_id, status)');
@@ -57,9 +64,12 @@ describe('insights against a real PostgreSQL server', () => {
     });
 
     // Assess
-    const byKind = (k: string) => first.dedup.current.filter((x) => x.finding.kind === k).map((x) => x.finding);
+    const byKind = (k: string) =>
+      first.dedup.current.filter((x) => x.finding.kind === k).map((x) => x.finding);
     expect(byKind('unused-index').map((f) => f.key)).toContain('orders_note');
-    expect(byKind('unused-index').find((f) => f.key === 'orders_note')?.fix).toBe('DROP INDEX CONCURRENTLY orders_note;');
+    expect(byKind('unused-index').find((f) => f.key === 'orders_note')?.fix).toBe(
+      'DROP INDEX CONCURRENTLY orders_note;',
+    );
     expect(byKind('unused-index').map((f) => f.key)).not.toContain('orders_pkey');
     expect(byKind('duplicate-index').map((f) => f.key)).toEqual(['orders_customer<orders_customer_status']);
     const slow = byKind('slow-query');

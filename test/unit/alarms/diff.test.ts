@@ -182,5 +182,7 @@ describe('dashboardBody', () => {
     expect(text).toContain('"DBInstanceIdentifier","shop-db"');
     expect(text).toContain('"TableName","orders"');
     expect(text).toContain('MetricName=\\"Decisions\\"');
+    const ids = [...text.matchAll(/"id":"([a-z]\w*)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(ids.length); // metric ids must be unique within a widget's dashboard
   });
 });

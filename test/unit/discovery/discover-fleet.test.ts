@@ -3,6 +3,7 @@ import {
   DynamoDBClient,
   ListTagsOfResourceCommand,
   ResourceNotFoundException,
+  ThrottlingException,
 } from '@aws-sdk/client-dynamodb';
 import {
   DescribeDBClustersCommand,
@@ -51,6 +52,28 @@ describe('discoverFleet', () => {
     ddb.reset();
     tagging.reset();
     restore();
+  });
+
+  it('retries a throttled DescribeTable and still returns the table', async () => {
+    ddb
+      .on(DescribeTableCommand)
+      .rejectsOnce(
+        new ThrottlingException({
+          message: 'Rate of requests exceeds the allowed throughput.',
+          $metadata: {},
+        }),
+      )
+      .resolves({ Table: { TableName: 'carts', TableArn: `${DDB}:table/carts` } });
+
+    const fleet = await discoverFleet({
+      kinds: ['dynamodb-table'],
+      selector: { identifiers: ['carts'], tags: {} },
+      tagKeys,
+      retry: { sleep: async () => {} },
+    });
+
+    expect(fleet.tables.map((t) => t.ref.id)).toEqual(['carts']);
+    expect(ddb.commandCalls(DescribeTableCommand)).toHaveLength(2);
   });
 
   it('follows every page of DescribeDBInstances and GetResources', async () => {
@@ -170,13 +193,9 @@ describe('discoverFleet', () => {
         GlobalSecondaryIndexes: [{ IndexName: 'by-user', IndexArn: `${DDB}:table/carts/index/by-user` }],
       },
     });
-    tagging
-      .on(GetResourcesCommand, { ResourceARNList: [`${DDB}:table/carts`] })
-      .resolves({
-        ResourceTagMappingList: [
-          { ResourceARN: `${DDB}:table/carts`, Tags: [{ Key: 'owner', Value: 'web' }] },
-        ],
-      });
+    tagging.on(GetResourcesCommand, { ResourceARNList: [`${DDB}:table/carts`] }).resolves({
+      ResourceTagMappingList: [{ ResourceARN: `${DDB}:table/carts`, Tags: [{ Key: 'owner', Value: 'web' }] }],
+    });
 
     const fleet = await discoverFleet({
       kinds: ['rds-instance', 'dynamodb-table'],

@@ -202,7 +202,8 @@ describe('DynamoDB capacity policy', () => {
     otherTables: fc.integer({ min: 0, max: 60_000 }),
   });
 
-  function build(s: fc.RecordValue<typeof scenarioArb> extends infer T ? T : never): TableObservation {
+  type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
+  function build(s: Scenario): TableObservation {
     const mk = (r: typeof s.table, name: string | null): CapacityResourceObservation => {
       const dim = (d: typeof r.read) => {
         const p = Math.min(d.provisioned, s.max);

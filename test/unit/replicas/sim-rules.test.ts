@@ -8,8 +8,8 @@ import {
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { aws } from '../../../shared/aws/clients.ts';
-import { setReadRouting } from '../../../shared/sim/rds-replica-rules.ts';
 import { MINUTE_MS, SimAccount, workload as w } from '../../../shared/sim/index.ts';
+import { setReadRouting } from '../../../shared/sim/rds-replica-rules.ts';
 
 const START = '2026-11-23T00:00:00.000Z';
 let sim: SimAccount;
@@ -18,8 +18,19 @@ let uninstall: () => void;
 beforeEach(() => {
   sim = new SimAccount({ start: START, historyStart: Date.parse(START) - 60 * MINUTE_MS, rateLimits: false });
   sim.rds.addCluster({ id: 'c1', engine: 'aurora-postgresql' });
-  sim.rds.addInstance({ id: 'c1-w', engine: 'aurora-postgresql', instanceClass: 'db.r6g.large', clusterId: 'c1', writer: true });
-  sim.rds.addInstance({ id: 'src', engine: 'mysql', instanceClass: 'db.r6g.large', backupRetentionPeriod: 0 });
+  sim.rds.addInstance({
+    id: 'c1-w',
+    engine: 'aurora-postgresql',
+    instanceClass: 'db.r6g.large',
+    clusterId: 'c1',
+    writer: true,
+  });
+  sim.rds.addInstance({
+    id: 'src',
+    engine: 'mysql',
+    instanceClass: 'db.r6g.large',
+    backupRetentionPeriod: 0,
+  });
   sim.route53.addZone('Z0TEST', 'db.test.internal.');
   uninstall = sim.install();
 });
@@ -44,12 +55,19 @@ describe('simulated read replica rules', () => {
       )
       .catch((e: unknown) => e);
     expect((error as Error).name).toBe('InvalidParameterCombination');
-    expect((error as Error).message).toMatch(/doesn't match the engine name of your DB cluster \(aurora-postgresql\)/);
+    expect((error as Error).message).toMatch(
+      /doesn't match the engine name of your DB cluster \(aurora-postgresql\)/,
+    );
   });
 
   it('refuses a read replica of a source without backups (the core rule, through the SDK)', async () => {
     const error = await aws()
-      .rds.send(new CreateDBInstanceReadReplicaCommand({ DBInstanceIdentifier: 'dbap-src-1', SourceDBInstanceIdentifier: 'src' }))
+      .rds.send(
+        new CreateDBInstanceReadReplicaCommand({
+          DBInstanceIdentifier: 'dbap-src-1',
+          SourceDBInstanceIdentifier: 'src',
+        }),
+      )
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidDBInstanceStateFault);
   });
@@ -70,7 +88,12 @@ describe('simulated read replica rules', () => {
   });
 
   it('gives a routed instance its weighted share of the reads from the minute its record is added', async () => {
-    const spec = { sourceId: 'src', zoneId: 'Z0TEST', recordName: 'reads.db.test.internal', readCpu: w.constant(80) };
+    const spec = {
+      sourceId: 'src',
+      zoneId: 'Z0TEST',
+      recordName: 'reads.db.test.internal',
+      readCpu: w.constant(80),
+    };
     setReadRouting(sim, spec);
     const upsert = (id: string, weight: number) =>
       aws().route53.send(

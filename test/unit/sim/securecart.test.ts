@@ -50,7 +50,8 @@ describe('the securecart scenario', async () => {
     expect(
       await at(19, q('d', 'AWS/RDS', 'DiskQueueDepth', { DBInstanceIdentifier: 'securecart-orders' })),
     ).toBeGreaterThan(64);
-    const night = (await at(3, q('r', 'AWS/RDS', 'ReadIOPS', { DBInstanceIdentifier: 'securecart-orders' }))) ?? 0;
+    const night =
+      (await at(3, q('r', 'AWS/RDS', 'ReadIOPS', { DBInstanceIdentifier: 'securecart-orders' }))) ?? 0;
     expect(night).toBeLessThan(1000);
   });
 
@@ -65,12 +66,18 @@ describe('the securecart scenario', async () => {
 
   it('runs the Aurora reader hot at the peak', async () => {
     expect(
-      await at(19, q('c', 'AWS/RDS', 'CPUUtilization', { DBInstanceIdentifier: 'securecart-catalog-aurora-reader-1' })),
+      await at(
+        19,
+        q('c', 'AWS/RDS', 'CPUUtilization', { DBInstanceIdentifier: 'securecart-catalog-aurora-reader-1' }),
+      ),
     ).toBe(100);
     expect(
       await at(
         4,
-        q('c', 'AWS/RDS', 'CPUUtilization', { DBClusterIdentifier: 'securecart-catalog-aurora', Role: 'READER' }),
+        q('c', 'AWS/RDS', 'CPUUtilization', {
+          DBClusterIdentifier: 'securecart-catalog-aurora',
+          Role: 'READER',
+        }),
       ),
     ).toBeLessThan(50);
   });

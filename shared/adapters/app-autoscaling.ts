@@ -1,0 +1,190 @@
+import {
+  ConcurrentUpdateException,
+  DescribeScalableTargetsCommand,
+  DescribeScalingPoliciesCommand,
+  LimitExceededException,
+  type MetricType,
+  ObjectNotFoundException,
+  PutScalingPolicyCommand,
+  RegisterScalableTargetCommand,
+  type ScalableDimension,
+  ValidationException,
+} from '@aws-sdk/client-application-auto-scaling';
+import { z } from 'zod';
+import { aws } from '../aws/clients.ts';
+import { clock } from '../core/clock.ts';
+import type { Adapter } from '../core/contracts.ts';
+import { publicMessage } from '../core/errors.ts';
+import type { Action, ActResult } from '../core/model.ts';
+import { isThrottling } from '../metrics/limits.ts';
+import type { CapacityDim, ScalableTargetObservation } from '../policies/dynamodb-capacity.ts';
+
+/**
+ * Application Auto Scaling for DynamoDB: tune the scalable target instead of fighting it with
+ * UpdateTable (aws-facts.md, "Native auto scaling").
+ *
+ * `set-scaling-target` params: { resourceId: "table/<t>[/index/<g>]", scalableDimension,
+ * minCapacity?, maxCapacity?, policy?: { policyName, targetValue, disableScaleIn } }.
+ * - RegisterScalableTarget updates min/max of an existing target (a new minimum above the
+ *   current capacity makes Application Auto Scaling scale out to it);
+ * - PutScalingPolicy (TargetTrackingScaling, DynamoDB{Read,Write}CapacityUtilization, target
+ *   20-90%) with DisableScaleIn where db-autopilot owns scale-in, so both do not spend the same
+ *   decrease budget. The caller needs cloudwatch:PutMetricAlarm/DescribeAlarms/DeleteAlarms:
+ *   the policy creates its alarms.
+ * Errors (Application Auto Scaling API reference): ConcurrentUpdateException and throttling are
+ * deferred a minute; ObjectNotFoundException is skipped (no target any more); ValidationException
+ * and LimitExceededException fail with their name.
+ */
+
+export const DIMENSION: Record<CapacityDim, { table: ScalableDimension; index: ScalableDimension; metric: MetricType }> = {
+  read: {
+    table: 'dynamodb:table:ReadCapacityUnits',
+    index: 'dynamodb:index:ReadCapacityUnits',
+    metric: 'DynamoDBReadCapacityUtilization',
+  },
+  write: {
+    table: 'dynamodb:table:WriteCapacityUnits',
+    index: 'dynamodb:index:WriteCapacityUnits',
+    metric: 'DynamoDBWriteCapacityUtilization',
+  },
+};
+
+export function scalableResourceId(tableName: string, indexName: string | null): string {
+  return indexName === null ? `table/${tableName}` : `table/${tableName}/index/${indexName}`;
+}
+
+const paramsSchema = z.object({
+  resourceId: z.string().regex(/^table\/[A-Za-z0-9_.-]{3,255}(\/index\/[A-Za-z0-9_.-]{3,255})?$/),
+  scalableDimension: z.enum([
+    'dynamodb:table:ReadCapacityUnits',
+    'dynamodb:table:WriteCapacityUnits',
+    'dynamodb:index:ReadCapacityUnits',
+    'dynamodb:index:WriteCapacityUnits',
+  ]),
+  minCapacity: z.number().int().min(1).optional(),
+  maxCapacity: z.number().int().min(1).optional(),
+  policy: z
+    .object({
+      policyName: z.string().min(1).max(256),
+      // Target tracking for DynamoDB: 20-90 percent (aws-facts.md, "Native auto scaling").
+      targetValue: z.number().min(20).max(90),
+      disableScaleIn: z.boolean(),
+    })
+    .optional(),
+});
+
+export type ScalingTargetParams = z.infer<typeof paramsSchema>;
+
+function later(ms: number): string {
+  return new Date(clock().now().getTime() + ms).toISOString();
+}
+
+export const applyScalingTarget: Adapter = async (action: Action): Promise<ActResult> => {
+  if (action.kind !== 'set-scaling-target') {
+    return { status: 'skipped', reason: `the Application Auto Scaling adapter does not apply ${action.kind}` };
+  }
+  const parsed = paramsSchema.safeParse(action.params);
+  if (!parsed.success) {
+    return {
+      status: 'failed',
+      reason: `invalid scaling target params: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    };
+  }
+  const p = parsed.data;
+  if (p.minCapacity !== undefined && p.maxCapacity !== undefined && p.minCapacity > p.maxCapacity) {
+    return { status: 'failed', reason: `minCapacity ${p.minCapacity} is above maxCapacity ${p.maxCapacity}` };
+  }
+  const done: string[] = [];
+  try {
+    if (p.minCapacity !== undefined || p.maxCapacity !== undefined) {
+      await aws().autoscaling.send(
+        new RegisterScalableTargetCommand({
+          ServiceNamespace: 'dynamodb',
+          ResourceId: p.resourceId,
+          ScalableDimension: p.scalableDimension,
+          MinCapacity: p.minCapacity,
+          MaxCapacity: p.maxCapacity,
+        }),
+      );
+      done.push(`RegisterScalableTarget min ${p.minCapacity ?? '-'} max ${p.maxCapacity ?? '-'}`);
+    }
+    if (p.policy) {
+      const read = p.scalableDimension.endsWith('ReadCapacityUnits');
+      await aws().autoscaling.send(
+        new PutScalingPolicyCommand({
+          ServiceNamespace: 'dynamodb',
+          ResourceId: p.resourceId,
+          ScalableDimension: p.scalableDimension,
+          PolicyName: p.policy.policyName,
+          PolicyType: 'TargetTrackingScaling',
+          TargetTrackingScalingPolicyConfiguration: {
+            TargetValue: p.policy.targetValue,
+            DisableScaleIn: p.policy.disableScaleIn,
+            PredefinedMetricSpecification: {
+              PredefinedMetricType: read ? DIMENSION.read.metric : DIMENSION.write.metric,
+            },
+          },
+        }),
+      );
+      done.push(`PutScalingPolicy target ${p.policy.targetValue}% DisableScaleIn ${p.policy.disableScaleIn}`);
+    }
+    if (!done.length) return { status: 'skipped', reason: 'nothing to change on the scalable target' };
+    return { status: 'applied', detail: done.join('; ') };
+  } catch (error) {
+    const partial = done.length ? ` (done before the error: ${done.join('; ')})` : '';
+    if (error instanceof ConcurrentUpdateException || isThrottling(error)) {
+      return { status: 'deferred', until: later(60_000), reason: `${publicMessage(error)}${partial}` };
+    }
+    if (error instanceof ObjectNotFoundException) {
+      return { status: 'skipped', reason: `no scalable target any more: ${publicMessage(error)}${partial}` };
+    }
+    if (error instanceof ValidationException || error instanceof LimitExceededException) {
+      return { status: 'failed', reason: `${publicMessage(error)}${partial}`, code: error.name };
+    }
+    return { status: 'failed', reason: `${publicMessage(error)}${partial}`, code: (error as Error)?.name };
+  }
+};
+
+/** The scalable targets (and their target tracking policies) of one table and its GSIs. */
+export async function describeScalableTargets(
+  tableName: string,
+  indexNames: string[],
+): Promise<Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>> {
+  const ids = [scalableResourceId(tableName, null), ...indexNames.map((g) => scalableResourceId(tableName, g))];
+  const out = new Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>();
+  const targets = await aws().autoscaling.send(
+    new DescribeScalableTargetsCommand({ ServiceNamespace: 'dynamodb', ResourceIds: ids }),
+  );
+  if (!targets.ScalableTargets?.length) return out;
+  const policies = await aws().autoscaling.send(
+    new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: ids[0] }),
+  );
+  const byIndex = await Promise.all(
+    ids.slice(1).map((id) =>
+      aws().autoscaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: id })),
+    ),
+  );
+  const allPolicies = [...(policies.ScalingPolicies ?? []), ...byIndex.flatMap((p) => p.ScalingPolicies ?? [])];
+  for (const t of targets.ScalableTargets) {
+    if (!t.ResourceId || !t.ScalableDimension) continue;
+    const dim: CapacityDim = t.ScalableDimension.endsWith('ReadCapacityUnits') ? 'read' : 'write';
+    const policy = allPolicies.find(
+      (p) =>
+        p.ResourceId === t.ResourceId &&
+        p.ScalableDimension === t.ScalableDimension &&
+        p.PolicyType === 'TargetTrackingScaling',
+    );
+    const entry = out.get(t.ResourceId) ?? {};
+    entry[dim] = {
+      resourceId: t.ResourceId,
+      scalableDimension: t.ScalableDimension,
+      minCapacity: t.MinCapacity ?? 1,
+      maxCapacity: t.MaxCapacity ?? 40_000,
+      policyName: policy?.PolicyName,
+      targetValue: policy?.TargetTrackingScalingPolicyConfiguration?.TargetValue,
+      disableScaleIn: policy?.TargetTrackingScalingPolicyConfiguration?.DisableScaleIn,
+    };
+    out.set(t.ResourceId, entry);
+  }
+  return out;
+}

@@ -1,0 +1,749 @@
+/**
+ * `npm run demo [-- --scenario NAME] [-- --out DIR] [-- --hours N] [-- --no-postgres]`
+ *
+ * Runs db-autopilot's real Lambda handlers (functions/*.ts) over a simulated day on the simulated
+ * AWS account (shared/sim): schedules fire as serverless.yml deploys them (rate(...) and cron(...)),
+ * CloudWatch alarms are evaluated by the simulator each minute and their state changes delivered
+ * to the alarm handler as "CloudWatch Alarm State Change" events. The state table is dynalite
+ * (in-process, loopback), the maintenance database an embedded PostgreSQL (PGlite behind its
+ * socket server, reached through `pg`). Prints progress per simulated hour, a timeline of
+ * decisions and the report as posted; writes DIR/report.md and DIR/report.json (default out/demo).
+ *
+ * Everything is in apply mode for the demo (a demo override of db-autopilot.yml); nothing leaves
+ * the machine: Slack posts are captured, not sent.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { AddressInfo, Server } from 'node:net';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { parse as parseYaml } from 'yaml';
+import type { Config } from '../config/schema.ts';
+import type { StateStore } from '../core/contracts.ts';
+import type { Decision, Evidence, TunerName } from '../core/model.ts';
+import { HOUR_MS, MINUTE_MS, type SimAccount } from '../sim/index.ts';
+import type { AlarmStateChangeEvent } from '../sim/services/cloudwatch.ts';
+
+export interface DemoOptions {
+  scenario?: string;
+  out?: string;
+  /** Simulated hours (default 24). */
+  hours?: number;
+  /** Where progress and the timeline go (default stdout); pass () => {} to stay quiet. */
+  print?: (line: string) => void;
+  /** Start the embedded PostgreSQL for the maintenance and insights functions (default true). */
+  postgres?: boolean;
+  /** Repository root (default: the current directory). */
+  root?: string;
+}
+
+export interface DemoDecision {
+  at: string;
+  tuner: TunerName;
+  resource: string;
+  resourceKind: string;
+  action: string;
+  outcome: string;
+  reason: string;
+  evidence: Evidence[];
+  monthlyCostDelta: number;
+  from: unknown;
+  to: unknown;
+  guard?: string;
+  trigger: string;
+  deferredUntil?: string;
+}
+
+export interface DemoFunction {
+  name: string;
+  file: string;
+  schedules: string[];
+  onAlarms: boolean;
+  status: 'ran' | 'not scheduled' | 'skipped: not built yet';
+  invocations: number;
+  /** Real time spent in the handler (ms), to keep the demo fast. */
+  wallMs: number;
+  errors: string[];
+}
+
+export interface DemoReport {
+  scenario: string;
+  start: string;
+  end: string;
+  functions: DemoFunction[];
+  tuners: Array<{ tuner: TunerName; status: 'ran' | 'skipped: not built yet'; decisions: number }>;
+  decisions: DemoDecision[];
+  alarms: Array<{ at: string; alarm: string; state: string }>;
+  notifications: Array<{ channel: 'sns' | 'slack'; at: string; subject?: string; text: string }>;
+  apiCalls: Record<string, number>;
+  totals: {
+    decisions: number;
+    applied: number;
+    deferred: number;
+    skipped: number;
+    failed: number;
+    planned: number;
+    monthlyCostDeltaApplied: number;
+  };
+  wallMs: number;
+}
+
+/** Which function runs which tuner (a tuner "exists" when its function file does). */
+const TUNER_FUNCTIONS: Array<{ tuner: TunerName; fn: string }> = [
+  { tuner: 'iops', fn: 'iops-tuner' },
+  { tuner: 'replicas', fn: 'replica-scaler' },
+  { tuner: 'dynamodb', fn: 'dynamodb-tuner' },
+  { tuner: 'maintenance', fn: 'pg-maintenance' },
+  { tuner: 'insights', fn: 'pg-insights' },
+  { tuner: 'alarms', fn: 'alarm-reconciler' },
+];
+
+/** Functions the design deploys, with their schedules, when serverless.yml cannot be read. */
+const DEFAULT_FUNCTIONS: Record<string, string[]> = {
+  'iops-tuner': ['rate(5 minutes)'],
+  'replica-scaler': ['rate(5 minutes)'],
+  'dynamodb-tuner': ['rate(2 minutes)'],
+  'pg-maintenance': ['cron(0 3 * * ? *)'],
+  'pg-insights': ['cron(30 5 * * ? *)'],
+  'alarm-handler': [],
+  'alarm-reconciler': ['rate(15 minutes)'],
+  report: ['rate(5 minutes)'],
+  digest: ['cron(0 7 * * ? *)'],
+  control: [],
+};
+
+interface Schedule {
+  everyMinutes?: number;
+  cron?: { minute: number | '*'; hour: number | '*' };
+}
+
+export function parseSchedule(expr: string): Schedule | undefined {
+  const rate = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(expr.trim());
+  if (rate) {
+    const n = Number(rate[1]);
+    const unit = rate[2] ?? 'minutes';
+    return { everyMinutes: unit.startsWith('minute') ? n : unit.startsWith('hour') ? n * 60 : n * 1440 };
+  }
+  const cron = /^cron\((\S+)\s+(\S+)\s+\S+\s+\S+\s+\S+\s+\S+\)$/.exec(expr.trim());
+  if (cron) {
+    const field = (v: string | undefined): number | '*' => (v === undefined || v === '*' ? '*' : Number(v));
+    const minute = field(cron[1]);
+    const hour = field(cron[2]);
+    if ((minute !== '*' && Number.isNaN(minute)) || (hour !== '*' && Number.isNaN(hour))) return undefined;
+    return { cron: { minute, hour } };
+  }
+  return undefined;
+}
+
+function dueAt(s: Schedule, tMs: number): boolean {
+  const minuteOfDay = Math.floor((tMs % (24 * HOUR_MS)) / MINUTE_MS);
+  if (s.everyMinutes) return Math.floor(tMs / MINUTE_MS) % s.everyMinutes === 0;
+  if (s.cron) {
+    const m = minuteOfDay % 60;
+    const h = Math.floor(minuteOfDay / 60);
+    return (s.cron.minute === '*' || s.cron.minute === m) && (s.cron.hour === '*' || s.cron.hour === h);
+  }
+  return false;
+}
+
+/** Reads functions, schedules and the alarm rule from serverless.yml (params resolved). */
+export function deployedFunctions(
+  root: string,
+): Array<{ name: string; file: string; schedules: string[]; onAlarms: boolean }> {
+  const file = join(root, 'serverless.yml');
+  if (!existsSync(file)) {
+    return Object.entries(DEFAULT_FUNCTIONS).map(([name, schedules]) => ({
+      name,
+      file: join(root, 'functions', `${name}.ts`),
+      schedules,
+      onAlarms: name === 'alarm-handler',
+    }));
+  }
+  const text = readFileSync(file, 'utf8');
+  // serverless.yml uses CloudFormation tags (!Ref); read it as plain YAML with them ignored.
+  const doc = parseYaml(text, {
+    customTags: [
+      { tag: '!Ref', resolve: (v: string) => v },
+      { tag: '!GetAtt', resolve: (v: string) => v },
+      { tag: '!Sub', resolve: (v: string) => v },
+    ],
+    logLevel: 'silent',
+  }) as Record<string, unknown>;
+  const params = ((doc.params as Record<string, Record<string, unknown>> | undefined)?.default ??
+    {}) as Record<string, unknown>;
+  const resolveVars = (v: string) =>
+    v.replace(/\$\{param:([A-Za-z0-9]+)\}/g, (_m, k: string) => String(params[k] ?? ''));
+  const functions = (doc.functions ?? {}) as Record<
+    string,
+    { handler?: string; events?: Array<Record<string, unknown>> }
+  >;
+  return Object.entries(functions).map(([name, f]) => {
+    const handlerFile = (f.handler ?? `functions/${name}.handler`).replace(/\.handler$/, '.ts');
+    const schedules: string[] = [];
+    let onAlarms = false;
+    for (const e of f.events ?? []) {
+      const s = e.schedule;
+      if (typeof s === 'string') schedules.push(resolveVars(s));
+      else if (s && typeof s === 'object' && typeof (s as { rate?: unknown }).rate === 'string') {
+        schedules.push(resolveVars((s as { rate: string }).rate));
+      }
+      const eb = e.eventBridge as { pattern?: { 'detail-type'?: string[] } } | undefined;
+      if (eb?.pattern?.['detail-type']?.includes('CloudWatch Alarm State Change')) onAlarms = true;
+    }
+    return { name, file: join(root, handlerFile), schedules, onAlarms };
+  });
+}
+
+function fakeContext(functionName: string, requestId: string, timeoutMs: number): Context {
+  const fail = () => {
+    throw new Error('the demo does not support callback-style handlers');
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:db-autopilot-demo-${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/db-autopilot-demo-${functionName}`,
+    logStreamName: 'demo',
+    // The virtual clock does not move during a run: the whole timeout is always left.
+    getRemainingTimeInMillis: () => timeoutMs,
+    done: fail,
+    fail,
+    succeed: fail,
+  };
+}
+
+type DynaliteFactory = (options: {
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => Server;
+
+/** dynalite in-process on loopback with the state table created (compatible with test/support/dynalite.ts). */
+export async function startStateTable(
+  tableName: string,
+): Promise<{ client: DynamoDBClient; stop: () => Promise<void> }> {
+  const dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => ok());
+  });
+  const { port } = server.address() as AddressInfo;
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' },
+    maxAttempts: 2,
+  });
+  const { createStateTable } = await import('../state/table-definition.ts');
+  await createStateTable(client, tableName);
+  return {
+    client,
+    stop: async () => {
+      client.destroy();
+      await new Promise<void>((ok) => server.close(() => ok()));
+    },
+  };
+}
+
+export interface DemoPostgres {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  secretId: string;
+  seeded: { bloated: string[]; stale: string[]; healthy: string[] };
+  stop(): Promise<void>;
+}
+
+/**
+ * The maintenance hook: starts an embedded PostgreSQL (PGlite) behind its socket server on
+ * 127.0.0.1 (a free port), seeds the orders database with bloated and stale tables
+ * (shared/postgres/demo-seed.ts) and stores its credentials as the Secrets Manager secret the
+ * maintenance config names, so the maintenance function connects through the same `pg` path
+ * as in production.
+ */
+export async function preparePostgres(
+  sim: SimAccount,
+  secretId = 'db-autopilot/orders',
+): Promise<DemoPostgres> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const pg = (await import('pg')).default;
+  const db = await PGlite.create();
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 4 });
+  await server.start();
+  const [host = '127.0.0.1', portText = '0'] = server.getServerConn().split(':');
+  const port = Number(portText);
+  const client = new pg.Client({
+    host,
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    database: 'postgres',
+    ssl: false,
+  });
+  await client.connect();
+  let seeded: DemoPostgres['seeded'] = { bloated: [], stale: [], healthy: [] };
+  try {
+    const { seedDemoTables } = await import('../postgres/demo-seed.ts');
+    seeded = await seedDemoTables(client, { rows: 5_000 });
+  } finally {
+    await client.end();
+  }
+  sim.secrets.put(secretId, {
+    username: 'postgres',
+    password: 'postgres',
+    engine: 'postgres',
+    host,
+    port,
+    dbname: 'postgres',
+  });
+  return {
+    host,
+    port,
+    database: 'postgres',
+    user: 'postgres',
+    secretId,
+    seeded,
+    stop: async () => {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+/** The demo override of the example config: every tuner in apply mode, maintenance on the embedded PostgreSQL. */
+export function demoConfig(base: Config, pgInfo: DemoPostgres | undefined): Config {
+  const config: Config = structuredClone(base);
+  config.defaults.mode = 'apply';
+  for (const section of Object.values(config.tuners)) {
+    if (section && typeof section === 'object' && 'mode' in section)
+      (section as { mode?: string }).mode = 'apply';
+    else if (section && typeof section === 'object') Object.assign(section, { mode: 'apply' });
+  }
+  const m = config.tuners.maintenance;
+  if (m && pgInfo) {
+    m.concurrency = 1;
+    m.databases = m.databases.map((db, i) =>
+      i === 0
+        ? {
+            ...db,
+            host: pgInfo.host,
+            port: pgInfo.port,
+            database: pgInfo.database,
+            user: pgInfo.user,
+            ssl: 'disable',
+            auth: { type: 'secret', secretId: pgInfo.secretId },
+            replicas: [],
+          }
+        : db,
+    );
+  }
+  return config;
+}
+
+function toDemoDecision(d: Decision): DemoDecision {
+  return {
+    at: d.at,
+    tuner: d.tuner,
+    resource: d.resource,
+    resourceKind: d.resourceKind,
+    action: d.action,
+    outcome: d.outcome,
+    reason: d.reason,
+    evidence: d.evidence,
+    monthlyCostDelta: d.monthlyCostDelta,
+    from: d.from,
+    to: d.to,
+    guard: d.guard,
+    trigger: d.trigger,
+    deferredUntil: d.deferredUntil,
+  };
+}
+
+const hhmm = (iso: string) => iso.slice(11, 16);
+
+function usd(n: number): string {
+  const sign = n < 0 ? '-' : n > 0 ? '+' : '';
+  return `${sign}$${Math.abs(n).toFixed(2)}`;
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<{ report: DemoReport; outDir: string }> {
+  const wallStart = performance.now();
+  const root = resolve(options.root ?? process.cwd());
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const scenarioName = options.scenario ?? 'securecart';
+  const outDir = resolve(root, options.out ?? 'out/demo');
+  const hours = options.hours ?? 24;
+
+  // Quiet, local-only environment for the handlers (set before their modules load).
+  const tableName = 'db-autopilot-demo-state';
+  const env: Record<string, string> = {
+    AWS_REGION: 'us-east-1',
+    STATE_TABLE: tableName,
+    ALARM_PREFIX: 'dbap-',
+    DASHBOARD_NAME: 'db-autopilot',
+    PAUSE_PARAMETER: '/db-autopilot/paused',
+    SLACK_WEBHOOK_PARAMETER: '/db-autopilot/slack-webhook-url',
+    POWERTOOLS_LOG_LEVEL: process.env.DEMO_LOG_LEVEL ?? 'CRITICAL',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_SERVICE_NAME: 'db-autopilot',
+    POWERTOOLS_METRICS_NAMESPACE: 'DbAutopilot',
+  };
+  const previousEnv: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) {
+    previousEnv[k] = process.env[k];
+    process.env[k] = v;
+  }
+
+  const { getScenario } = await import('../sim/scenarios/index.ts');
+  const scenario = await getScenario(scenarioName);
+  const sim = scenario.build({});
+  const topicArn = sim.sns.createTopic('db-autopilot-demo-reports');
+  process.env.REPORT_TOPIC_ARN = topicArn;
+  sim.ssm.put(
+    '/db-autopilot/slack-webhook-url',
+    'https://hooks.slack.com/services/TDEMO/BDEMO/demo',
+    'SecureString',
+  );
+  const startMs = sim.nowMs();
+
+  // Slack posts are captured, never sent; nothing else may leave the machine.
+  const notifications: DemoReport['notifications'] = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (url.startsWith('https://hooks.slack.com/')) {
+      const body = typeof init?.body === 'string' ? init.body : '';
+      let text = body;
+      try {
+        text = String((JSON.parse(body) as { text?: unknown }).text ?? body);
+      } catch {
+        // keep the raw body
+      }
+      notifications.push({ channel: 'slack', at: sim.clock.now().toISOString(), text });
+      return new Response('ok', { status: 200 });
+    }
+    throw new Error(`the demo makes no network calls (${url})`);
+  }) as typeof fetch;
+
+  const state = await startStateTable(tableName);
+  const uninstall = sim.install({ stateTable: state.client });
+  let pgInfo: DemoPostgres | undefined;
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    if (options.postgres !== false) {
+      try {
+        pgInfo = await preparePostgres(sim);
+        cleanups.push(() => pgInfo?.stop() ?? Promise.resolve());
+      } catch (error) {
+        print(`! embedded PostgreSQL not started: ${(error as Error).message}`);
+      }
+    }
+
+    const stateModule = await import('../state/index.ts');
+    const store: StateStore = new stateModule.DynamoDbStateStore({ client: state.client, tableName });
+    const restoreStore = stateModule.setStateStore(store);
+    await scenario.seedState?.(store, new Date(startMs));
+    cleanups.push(async () => restoreStore());
+
+    const { loadConfigFile, setConfig, parseConfig } = await import('../config/load.ts');
+    const configFile = join(root, 'db-autopilot.yml');
+    const base = existsSync(configFile) ? loadConfigFile(configFile) : parseConfig('version: 1\n', 'default');
+    setConfig(demoConfig(base, pgInfo));
+    cleanups.push(async () => setConfig(undefined));
+
+    // Functions as deployed, and which tuners exist.
+    const present = new Set(existsSync(join(root, 'functions')) ? readdirSync(join(root, 'functions')) : []);
+    const { tuners: registered } = await import('../tuners/registry.ts');
+    const functions: DemoFunction[] = deployedFunctions(root).map((f) => {
+      const built = present.has(f.file.split('/').pop() ?? '');
+      return {
+        ...f,
+        status: !built
+          ? 'skipped: not built yet'
+          : f.schedules.length === 0 && !f.onAlarms
+            ? 'not scheduled'
+            : 'ran',
+        invocations: 0,
+        wallMs: 0,
+        errors: [],
+      };
+    });
+    const handlers = new Map<string, (event: unknown, context: Context) => Promise<unknown>>();
+    for (const f of functions) {
+      if (f.status !== 'ran') continue;
+      try {
+        const mod = (await import(pathToFileURL(f.file).href)) as {
+          handler?: (e: unknown, c: Context) => Promise<unknown>;
+        };
+        if (typeof mod.handler === 'function') handlers.set(f.name, mod.handler);
+        else f.errors.push('no exported handler');
+      } catch (error) {
+        f.errors.push(`cannot load: ${(error as Error).message}`);
+      }
+    }
+    const schedules = functions.flatMap((f) =>
+      f.schedules.map((s) => ({ fn: f, schedule: parseSchedule(s) })).filter((x) => x.schedule !== undefined),
+    );
+
+    print(`db-autopilot demo: scenario "${scenario.name}" (${scenario.description})`);
+    print(
+      `simulated day ${new Date(startMs).toISOString().slice(0, 10)}, ${hours} h on the virtual clock; state table on dynalite; ${pgInfo ? `embedded PostgreSQL on ${pgInfo.host}:${pgInfo.port}` : 'no PostgreSQL'}`,
+    );
+    for (const f of functions) {
+      print(
+        `  ${f.name.padEnd(18)} ${f.status === 'ran' ? f.schedules.join(', ') || (f.onAlarms ? 'on alarm state changes' : '') : f.status}`,
+      );
+    }
+
+    let requestSeq = 0;
+    const invoke = async (f: DemoFunction, event: unknown) => {
+      const handler = handlers.get(f.name);
+      if (!handler) return;
+      requestSeq += 1;
+      f.invocations += 1;
+      const began = performance.now();
+      try {
+        const result = (await handler(event, fakeContext(f.name, `demo-${requestSeq}`, 300_000))) as
+          | { ok?: boolean; error?: string }
+          | undefined;
+        if (result && result.ok === false)
+          f.errors.push(`${hhmm(sim.clock.now().toISOString())} ${result.error ?? 'failed'}`);
+      } catch (error) {
+        f.errors.push(`${hhmm(sim.clock.now().toISOString())} ${(error as Error).message}`);
+      } finally {
+        f.wallMs += performance.now() - began;
+      }
+    };
+
+    const alarmFns = functions.filter((f) => f.onAlarms);
+    const alarmLog: DemoReport['alarms'] = [];
+    const endMs = startMs + hours * HOUR_MS;
+    let lastHourDecisions = 0;
+    for (let t = startMs; t < endMs; t += MINUTE_MS) {
+      if (t > sim.nowMs()) sim.advanceTo(t);
+      // Alarm state changes first (the fast path), then the schedules due this minute.
+      const events: AlarmStateChangeEvent[] = sim.cloudwatch.takeAlarmEvents();
+      for (const e of events) {
+        alarmLog.push({ at: e.time, alarm: e.detail.alarmName, state: e.detail.state.value });
+        if (e.detail.state.value === 'ALARM' && e.detail.alarmName.startsWith(env.ALARM_PREFIX ?? 'dbap-')) {
+          for (const f of alarmFns) await invoke(f, e);
+        }
+      }
+      for (const { fn, schedule } of schedules) {
+        if (schedule && dueAt(schedule, t)) {
+          await invoke(fn, {
+            version: '0',
+            id: `demo-${fn.name}-${new Date(t).toISOString()}`,
+            'detail-type': 'Scheduled Event',
+            source: 'aws.events',
+            account: sim.accountId,
+            time: new Date(t).toISOString(),
+            region: sim.region,
+            resources: [`arn:aws:events:${sim.region}:${sim.accountId}:rule/demo-dbap-${fn.name}`],
+            detail: {},
+          });
+        }
+      }
+      if ((t + MINUTE_MS - startMs) % HOUR_MS === 0) {
+        const so_far = await store.listDecisions({ since: new Date(startMs).toISOString() });
+        const acted = so_far.filter((d) => d.outcome === 'applied' && d.action !== 'noop').length;
+        print(
+          `[${hhmm(new Date(t + MINUTE_MS).toISOString())}] ${so_far.length - lastHourDecisions} new decisions (${so_far.length} total, ${acted} applied changes), ${sim.stats().total} API calls`,
+        );
+        lastHourDecisions = so_far.length;
+      }
+    }
+    sim.advanceTo(endMs);
+
+    const decisions = (await store.listDecisions({ since: new Date(startMs - HOUR_MS).toISOString() }))
+      .sort((a, b) => a.at.localeCompare(b.at))
+      .map(toDemoDecision);
+    for (const m of sim.sns.messages)
+      notifications.push({ channel: 'sns', at: m.at.toISOString(), subject: m.Subject, text: m.Message });
+    notifications.sort((a, b) => a.at.localeCompare(b.at));
+
+    const tunerNames: TunerName[] = [
+      'iops',
+      'replicas',
+      'dynamodb',
+      'dynamodb-mode',
+      'prewarm',
+      'maintenance',
+      'insights',
+      'alarms',
+    ];
+    const tunerStatus = tunerNames.map((tuner) => {
+      const fnName = TUNER_FUNCTIONS.find((x) => x.tuner === tuner)?.fn;
+      const exists =
+        registered[tuner] !== undefined ||
+        (fnName !== undefined && handlers.has(fnName)) ||
+        decisions.some((d) => d.tuner === tuner);
+      return {
+        tuner,
+        status: exists ? ('ran' as const) : ('skipped: not built yet' as const),
+        decisions: decisions.filter((d) => d.tuner === tuner).length,
+      };
+    });
+    const count = (o: string) => decisions.filter((d) => d.outcome === o).length;
+    const report: DemoReport = {
+      scenario: scenario.name,
+      start: new Date(startMs).toISOString(),
+      end: new Date(endMs).toISOString(),
+      functions,
+      tuners: tunerStatus,
+      decisions,
+      alarms: alarmLog,
+      notifications,
+      apiCalls: sim.stats().calls,
+      totals: {
+        decisions: decisions.length,
+        applied: count('applied'),
+        deferred: count('deferred'),
+        skipped: count('skipped'),
+        failed: count('failed'),
+        planned: count('planned'),
+        monthlyCostDeltaApplied:
+          Math.round(
+            decisions.filter((d) => d.outcome === 'applied').reduce((a, d) => a + d.monthlyCostDelta, 0) *
+              100,
+          ) / 100,
+      },
+      wallMs: 0,
+    };
+    report.wallMs = Math.round(performance.now() - wallStart);
+
+    const md = renderMarkdown(report);
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(outDir, 'report.md'), md);
+    print('');
+    print(md);
+    print(
+      `wrote ${join(outDir, 'report.md')} and ${join(outDir, 'report.json')} in ${(report.wallMs / 1000).toFixed(1)} s`,
+    );
+    return { report, outDir };
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    uninstall();
+    await state.stop();
+    globalThis.fetch = realFetch;
+    for (const [k, v] of Object.entries(previousEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    delete process.env.REPORT_TOPIC_ARN;
+  }
+}
+
+export function renderMarkdown(r: DemoReport): string {
+  const lines: string[] = [];
+  lines.push(`# db-autopilot demo: ${r.scenario}`, '');
+  lines.push(
+    `Simulated ${r.start} to ${r.end} (virtual clock). ${r.totals.decisions} decisions: ${r.totals.applied} applied, ${r.totals.deferred} deferred, ${r.totals.skipped} skipped, ${r.totals.failed} failed, ${r.totals.planned} planned. Monthly cost change of applied actions: ${usd(r.totals.monthlyCostDeltaApplied)}.`,
+    '',
+  );
+  lines.push('## Tuners', '', '| tuner | status | decisions |', '|---|---|---|');
+  for (const t of r.tuners) lines.push(`| ${t.tuner} | ${t.status} | ${t.decisions} |`);
+  lines.push(
+    '',
+    '## Functions',
+    '',
+    '| function | schedule | status | invocations | errors |',
+    '|---|---|---|---|---|',
+  );
+  for (const f of r.functions) {
+    lines.push(
+      `| ${f.name} | ${f.schedules.join(', ') || (f.onAlarms ? 'alarm events' : '-')} | ${f.status} | ${f.invocations} | ${f.errors.length} |`,
+    );
+  }
+  const errors = r.functions.flatMap((f) => f.errors.slice(0, 3).map((e) => `- ${f.name}: ${e}`));
+  if (errors.length > 0) lines.push('', 'First errors per function:', '', ...errors);
+  lines.push('', '## Timeline', '');
+  const interesting = r.decisions.filter(
+    (d) => !(d.action === 'noop' && (d.outcome === 'planned' || d.outcome === 'applied')),
+  );
+  const quiet = r.decisions.length - interesting.length;
+  for (const d of interesting) {
+    const cost = d.monthlyCostDelta !== 0 ? ` (${usd(d.monthlyCostDelta)}/month)` : '';
+    const until = d.deferredUntil ? ` until ${hhmm(d.deferredUntil)}` : '';
+    const ev = d.evidence[0];
+    const evidence = ev
+      ? ` [${ev.metric} ${ev.statistic} ${ev.value === null ? 'unknown' : Number(ev.value.toFixed(2))}${ev.unit ? ` ${ev.unit}` : ''}]`
+      : '';
+    lines.push(
+      `- ${hhmm(d.at)} **${d.tuner}** ${d.resource}: ${d.action} ${d.outcome}${until}${cost} - ${d.reason}${evidence}`,
+    );
+  }
+  if (interesting.length === 0) lines.push('- (no actions)');
+  if (quiet > 0) lines.push(`- … and ${quiet} no-op decisions (nothing to do), recorded in report.json`);
+  if (r.alarms.length > 0) {
+    lines.push('', '## Alarms', '');
+    for (const a of r.alarms) lines.push(`- ${hhmm(a.at)} ${a.alarm} -> ${a.state}`);
+  }
+  lines.push('', '## Reports as posted', '');
+  if (r.notifications.length === 0) lines.push('(no report function yet: nothing was posted)');
+  for (const n of r.notifications.slice(-5)) {
+    lines.push(
+      `### ${n.channel} ${hhmm(n.at)}${n.subject ? `: ${n.subject}` : ''}`,
+      '',
+      '```',
+      n.text.slice(0, 4000),
+      '```',
+      '',
+    );
+  }
+  const calls = Object.entries(r.apiCalls).sort((a, b) => b[1] - a[1]);
+  lines.push(
+    '',
+    '## AWS API calls (simulated)',
+    '',
+    calls.map(([k, v]) => `${k}: ${v}`).join(', ') || '(none)',
+    '',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function parseArgs(argv: string[]): DemoOptions {
+  const o: DemoOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') continue;
+    if (a === '--scenario') o.scenario = argv[++i];
+    else if (a === '--out') o.out = argv[++i];
+    else if (a === '--hours') o.hours = Number(argv[++i]);
+    else if (a === '--no-postgres') o.postgres = false;
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(
+        'usage: npm run demo [-- --scenario securecart] [-- --out out/demo] [-- --hours 24] [-- --no-postgres]\n',
+      );
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a} (try --help)`);
+  }
+  if (o.hours !== undefined && (!Number.isInteger(o.hours) || o.hours < 1 || o.hours > 72)) {
+    throw new Error('--hours must be a whole number from 1 to 72');
+  }
+  return o;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  try {
+    const options = parseArgs(process.argv.slice(2));
+    runDemo(options)
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        process.stderr.write(`demo failed: ${(error as Error).stack ?? String(error)}\n`);
+        process.exit(1);
+      });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
+}

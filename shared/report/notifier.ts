@@ -1,0 +1,193 @@
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { aws } from '../aws/clients.ts';
+import type { Config } from '../config/schema.ts';
+import type { StateStore } from '../core/contracts.ts';
+import { redact } from '../core/errors.ts';
+import type { Decision } from '../core/model.ts';
+import { readPauseFlag } from '../core/run.ts';
+import { dashboardConsoleUrl } from './console-links.ts';
+import { buildDigest, type Digest } from './digest.ts';
+import { atLeast } from './format.ts';
+import { digestPayload, eventPayload, type SlackPayload } from './slack.ts';
+import { type PostOptions, postToSlack, slackWebhookUrl } from './slack-webhook.ts';
+import { digestMessage, eventMessage } from './sns.ts';
+
+/**
+ * Sends reports. Per event: every applied, deferred or failed decision at or above the configured
+ * severity that has not been reported yet. A decision is marked reported only when every channel
+ * took it, so a failed post loses nothing: it stays in the audit log and the next run retries it.
+ */
+export interface ReportChannels {
+  slackUrl?: string;
+  topicArn?: string;
+  post?: PostOptions;
+  region: string;
+}
+
+export interface ReportResult {
+  ok: boolean;
+  pending: number;
+  reported: number;
+  errors: string[];
+  payloads: { slack: SlackPayload[]; sns: unknown[] };
+}
+
+const REPORTABLE = new Set(['applied', 'deferred', 'failed']);
+/** How far back unreported decisions are looked for. */
+export const REPORT_LOOKBACK_MS = 3 * 24 * 3600_000;
+const BATCH = 20;
+
+export function pendingReports(decisions: Decision[], config: Config): Decision[] {
+  return decisions
+    .filter((d) => !d.reportedAt && REPORTABLE.has(d.outcome) && d.action !== 'noop')
+    .filter((d) =>
+      atLeast(d.outcome === 'failed' ? 'critical' : d.severity, config.notifications.minSeverity),
+    )
+    .sort((a, b) => a.at.localeCompare(b.at));
+}
+
+export async function resolveChannels(config: Config): Promise<ReportChannels> {
+  const slack = config.notifications.slack;
+  const slackUrl = slack
+    ? await slackWebhookUrl({
+        parameter: slack.webhookParameter ?? process.env.SLACK_WEBHOOK_PARAMETER,
+        secretId: slack.webhookSecretId,
+      })
+    : undefined;
+  return {
+    slackUrl,
+    topicArn: config.notifications.sns.enabled ? process.env.REPORT_TOPIC_ARN : undefined,
+    region: config.region,
+  };
+}
+
+async function deliver(
+  channels: ReportChannels,
+  slack: SlackPayload,
+  sns: ReturnType<typeof eventMessage>,
+  result: ReportResult,
+): Promise<boolean> {
+  let ok = true;
+  if (channels.slackUrl) {
+    result.payloads.slack.push(slack);
+    const posted = await postToSlack(channels.slackUrl, slack, channels.post);
+    if (!posted.ok) {
+      ok = false;
+      result.errors.push(`slack: ${redact(posted.error)}`);
+    }
+  }
+  if (channels.topicArn) {
+    result.payloads.sns.push(sns);
+    try {
+      await aws().sns.send(new PublishCommand(sns));
+    } catch (error) {
+      ok = false;
+      result.errors.push(`sns: ${(error as Error).name}`);
+    }
+  }
+  return ok;
+}
+
+export async function sendPendingReports(input: {
+  store: StateStore;
+  config: Config;
+  channels: ReportChannels;
+  now: Date;
+}): Promise<ReportResult> {
+  const since = new Date(input.now.getTime() - REPORT_LOOKBACK_MS).toISOString();
+  const decisions = await input.store.listDecisions({ since, until: input.now.toISOString() });
+  const pending = pendingReports(decisions, input.config);
+  const result: ReportResult = {
+    ok: true,
+    pending: pending.length,
+    reported: 0,
+    errors: [],
+    payloads: { slack: [], sns: [] },
+  };
+  if (!input.channels.slackUrl && !input.channels.topicArn) {
+    result.errors.push('no channel configured (Slack webhook or SNS topic): nothing posted, nothing marked');
+    return result;
+  }
+  for (let i = 0; i < pending.length; i += BATCH) {
+    const batch = pending.slice(i, i + BATCH);
+    const topic = input.channels.topicArn ?? 'arn:aws:sns:unset';
+    const delivered = await deliver(
+      input.channels,
+      eventPayload(batch, input.channels.region),
+      eventMessage(topic, batch),
+      result,
+    );
+    if (delivered) {
+      await input.store.markReported(
+        batch.map((d) => d.id),
+        input.now.toISOString(),
+      );
+      result.reported += batch.length;
+    } else {
+      result.ok = false;
+    }
+  }
+  return result;
+}
+
+const DIGEST_STATE = { tuner: 'control', resource: 'digest' } as const;
+
+/**
+ * The daily digest. It covers everything since the last digest that was delivered (so a day whose
+ * digest failed to post is included in the next one), at most 7 days.
+ */
+export async function sendDigest(input: {
+  store: StateStore;
+  config: Config;
+  channels: ReportChannels;
+  now: Date;
+  paused?: boolean;
+}): Promise<{ digest: Digest; result: ReportResult }> {
+  const history = await input.store.getHistory(DIGEST_STATE.tuner, DIGEST_STATE.resource, input.now);
+  const lastUntil =
+    typeof history.tunerState?.lastDeliveredUntil === 'string'
+      ? history.tunerState.lastDeliveredUntil
+      : undefined;
+  const floor = new Date(input.now.getTime() - 7 * 24 * 3600_000).toISOString();
+  const dayAgo = new Date(input.now.getTime() - 24 * 3600_000).toISOString();
+  const since = lastUntil && lastUntil > floor ? lastUntil : lastUntil ? floor : dayAgo;
+  const until = input.now.toISOString();
+  const monthStart = `${until.slice(0, 7)}-01T00:00:00.000Z`;
+  const earliest = since < monthStart ? since : monthStart;
+  const all = await input.store.listDecisions({ since: earliest, until });
+  const paused = input.paused ?? (await readPauseFlag()).paused;
+  const digest = buildDigest({
+    decisions: all,
+    monthDecisions: all.filter((d) => d.at >= monthStart),
+    since,
+    until,
+    paused,
+    dashboardUrl: dashboardConsoleUrl(process.env.DASHBOARD_NAME ?? 'db-autopilot', input.channels.region),
+  });
+  const result: ReportResult = {
+    ok: true,
+    pending: 1,
+    reported: 0,
+    errors: [],
+    payloads: { slack: [], sns: [] },
+  };
+  const topic = input.channels.topicArn ?? 'arn:aws:sns:unset';
+  if (!input.channels.slackUrl && !input.channels.topicArn) {
+    result.errors.push('no channel configured (Slack webhook or SNS topic): digest rendered, not posted');
+    result.ok = true;
+    return { digest, result };
+  }
+  const delivered = await deliver(
+    input.channels,
+    digestPayload(digest, input.channels.region),
+    digestMessage(topic, digest),
+    result,
+  );
+  if (delivered) {
+    await input.store.putTunerState(DIGEST_STATE.tuner, DIGEST_STATE.resource, { lastDeliveredUntil: until });
+    result.reported = 1;
+  } else {
+    result.ok = false;
+  }
+  return { digest, result };
+}

@@ -1,0 +1,66 @@
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { directTarget } from '../../../shared/postgres/connection.ts';
+import { seedDemoTables } from '../../../shared/postgres/demo-seed.ts';
+import { defaultInsightsSettings } from '../../../shared/postgres/insights/findings.ts';
+import { runInsightsForDatabase } from '../../../shared/postgres/insights/run.ts';
+import { defaultMaintenanceSettings, maintainDatabase } from '../../../shared/postgres/maintenance.ts';
+
+/**
+ * The demo's embedded PostgreSQL: PGlite (PostgreSQL 17, one connection at a time) behind a
+ * socket server, reached through the same `pg` code path as RDS.
+ */
+let db: PGlite;
+let server: PGLiteSocketServer;
+const port = 20_000 + (process.pid % 20_000);
+
+beforeAll(async () => {
+  db = await PGlite.create();
+  server = new PGLiteSocketServer({ db, port, host: '127.0.0.1' });
+  await server.start();
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await db?.close();
+});
+
+const target = () =>
+  directTarget('demo', { host: '127.0.0.1', port, database: 'postgres', user: 'postgres' });
+
+describe('maintenance and insights on PGlite', () => {
+  it('seeds bloated and stale tables, vacuums and analyzes them, and finds the duplicate index', async () => {
+    const c = await target().open();
+    const seeded = await seedDemoTables(c, { rows: 5_000 });
+    await c.end();
+
+    const result = await maintainDatabase({
+      target: target(),
+      settings: { ...defaultMaintenanceSettings, concurrency: 1 },
+      dryRun: false,
+      remainingMs: () => 600_000,
+      now: new Date(),
+      monitorProgress: false,
+    });
+
+    const done = result.results
+      .filter((r) => r.outcome === 'applied')
+      .map((r) => `public.${r.candidate.table.name}`);
+    for (const t of seeded.bloated) expect(done).toContain(t);
+    expect(result.results.find((r) => r.candidate.table.name === 'demo_orders')?.outcome).toBe('applied');
+    expect(result.results.every((r) => r.outcome === 'applied')).toBe(true);
+
+    const insights = await runInsightsForDatabase({
+      target: target(),
+      settings: defaultInsightsSettings,
+      now: new Date(),
+      runId: 'demo',
+      trigger: 'demo',
+      dryRun: true,
+    });
+    const kinds = insights.dedup.current.map((x) => x.finding.kind);
+    expect(kinds).toContain('duplicate-index');
+    expect(kinds).toContain('extension-missing');
+  });
+});

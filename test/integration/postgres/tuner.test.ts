@@ -1,0 +1,153 @@
+import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgMaintenanceEventSchema } from '../../../functions/pg-maintenance.ts';
+import { setAwsClients } from '../../../shared/aws/clients.ts';
+import { configSchema } from '../../../shared/config/schema.ts';
+import type { TunerRunRequest } from '../../../shared/core/contracts.ts';
+import { ValidationError } from '../../../shared/core/errors.ts';
+import { runInsightsTuner, runMaintenanceTuner } from '../../../shared/postgres/tuner.ts';
+import { MemoryStateStore } from '../../../shared/state/memory-store.ts';
+import { deadTupleCount, flushStats, startTestPostgres, type TestPostgres } from '../../support/postgres.ts';
+
+let pgServer: TestPostgres;
+const ssm = mockClient(SSMClient);
+let restore: () => void;
+
+beforeAll(async () => {
+  pgServer = await startTestPostgres();
+  restore = setAwsClients({ ssm: new SSMClient({ region: 'us-east-1' }) });
+});
+
+afterAll(async () => {
+  restore?.();
+  await pgServer?.stop();
+});
+
+function config(mode: 'observe' | 'apply') {
+  return configSchema.parse({ version: 1, tuners: { maintenance: { mode, concurrency: 2 }, insights: {} } });
+}
+
+function request(over: Partial<TunerRunRequest> = {}): TunerRunRequest {
+  return {
+    trigger: 'schedule',
+    dryRun: false,
+    override: false,
+    idempotencyKey: `k-${Math.random()}`,
+    remainingMs: () => 600_000,
+    ...over,
+  };
+}
+
+async function bloatedDatabase(): Promise<string> {
+  const db = await pgServer.createDatabase('tuner');
+  const c = await pgServer.connect(db);
+  await c.query('CREATE TABLE line_items (id bigint PRIMARY KEY, v text)');
+  await c.query('INSERT INTO line_items SELECT g, md5(g::text) FROM generate_series(1, 4000) g');
+  await c.query('ANALYZE line_items');
+  await c.query('DELETE FROM line_items WHERE id % 2 = 0');
+  await flushStats(c);
+  await c.end();
+  return db;
+}
+
+describe('the maintenance tuner', () => {
+  it('plans only in observe mode and records the plan in the state store', async () => {
+    ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'no', $metadata: {} }));
+    const db = await bloatedDatabase();
+    const store = new MemoryStateStore();
+
+    const summary = await runMaintenanceTuner({
+      request: request(),
+      deps: { config: config('observe'), store, targets: [pgServer.target(db)] },
+    });
+
+    expect(summary.decisions.map((d) => [d.action, d.outcome])).toEqual([['vacuum', 'planned']]);
+    expect(await store.listDecisions({ since: '2000-01-01T00:00:00Z', tuner: 'maintenance' })).toHaveLength(
+      1,
+    );
+    const c = await pgServer.connect(db);
+    expect(await deadTupleCount(c, 'line_items')).toBe(2_000);
+    await c.end();
+  });
+
+  it('vacuums in apply mode, records the measured rate, and does nothing when paused', async () => {
+    const db = await bloatedDatabase();
+    const store = new MemoryStateStore();
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'true' } });
+    const paused = await runMaintenanceTuner({
+      request: request(),
+      deps: { config: config('apply'), store, targets: [pgServer.target(db)] },
+    });
+    expect(paused.paused).toBe(true);
+    expect(paused.decisions).toEqual([]);
+
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
+    const summary = await runMaintenanceTuner({
+      request: request(),
+      deps: { config: config('apply'), store, targets: [pgServer.target(db)] },
+    });
+
+    expect(summary.decisions.map((d) => [d.resource, d.outcome])).toEqual([[`${db}:line_items`, 'applied']]);
+    const history = await store.getHistory('maintenance', `postgres:${db}`, new Date());
+    expect(Object.keys((history.tunerState?.tables as Record<string, unknown>) ?? {})).toEqual([
+      'line_items',
+    ]);
+    const c = await pgServer.connect(db);
+    expect(await deadTupleCount(c, 'line_items')).toBe(0);
+    await c.end();
+  });
+
+  it('rejects an unknown database or table with a clear error', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
+    const db = await bloatedDatabase();
+    const deps = { config: config('apply'), store: new MemoryStateStore(), targets: [pgServer.target(db)] };
+    await expect(runMaintenanceTuner({ request: request(), database: 'nope', deps })).rejects.toThrow(
+      /unknown database "nope"/,
+    );
+    await expect(
+      runMaintenanceTuner({
+        request: request({ trigger: 'manual' }),
+        database: db,
+        tables: ['public.missing'],
+        deps,
+      }),
+    ).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('insights run through the same glue and record decisions', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
+    const db = await bloatedDatabase();
+    const store = new MemoryStateStore();
+    const summary = await runInsightsTuner({
+      request: request(),
+      deps: { config: config('apply'), store, targets: [pgServer.target(db)] },
+    });
+    expect(summary.decisions.length).toBeGreaterThan(0);
+    expect(summary.decisions.every((d) => d.tuner === 'insights')).toBe(true);
+  });
+});
+
+describe('the pg-maintenance event schema', () => {
+  it('accepts the sample manual event and the doctor command', () => {
+    expect(
+      pgMaintenanceEventSchema.safeParse({
+        database: 'orders',
+        tables: ['public.line_items'],
+        dryRun: true,
+        analyzeOnly: false,
+      }).success,
+    ).toBe(true);
+    expect(pgMaintenanceEventSchema.safeParse({ command: 'doctor', database: 'orders' }).success).toBe(true);
+  });
+
+  it('refuses a manual event without dryRun or with unknown fields', () => {
+    expect(pgMaintenanceEventSchema.safeParse({ database: 'orders', tables: ['x'] }).success).toBe(false);
+    expect(
+      pgMaintenanceEventSchema.safeParse({ database: 'orders', dryRun: true, sql: 'VACUUM FULL' }).success,
+    ).toBe(false);
+    expect(pgMaintenanceEventSchema.safeParse({ database: 'Orders; DROP', dryRun: true }).success).toBe(
+      false,
+    );
+  });
+});
