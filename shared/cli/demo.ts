@@ -88,6 +88,8 @@ export interface DemoReport {
     monthlyCostDeltaApplied: number;
   };
   wallMs: number;
+  /** Calls to the state table (dynalite) and the real time they took. */
+  stateTable?: { calls: number; ms: number };
 }
 
 /** Which function runs which tuner (a tuner "exists" when its function file does). */
@@ -434,6 +436,19 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
   }) as typeof fetch;
 
   const state = await startStateTable(tableName);
+  const stateCalls = { count: 0, ms: 0 };
+  state.client.middlewareStack.add(
+    (next) => async (args) => {
+      const began = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        stateCalls.count += 1;
+        stateCalls.ms += performance.now() - began;
+      }
+    },
+    { step: 'initialize', name: 'demoStateTableTiming' },
+  );
   const uninstall = sim.install({ stateTable: state.client });
   let pgInfo: DemoPostgres | undefined;
   const cleanups: Array<() => Promise<void>> = [];
@@ -619,6 +634,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
       wallMs: 0,
     };
     report.wallMs = Math.round(performance.now() - wallStart);
+    report.stateTable = { calls: stateCalls.count, ms: Math.round(stateCalls.ms) };
 
     const md = renderMarkdown(report);
     mkdirSync(outDir, { recursive: true });

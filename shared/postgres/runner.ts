@@ -271,6 +271,19 @@ export async function runTables(
   const worker = async (index: number) => {
     let client: pg.Client | undefined = index === 0 ? primary : undefined;
     const owned = index !== 0 || primary === undefined;
+    if (index > 0) {
+      // Extra workers connect before taking a table: when the connection is refused
+      // (max_connections, a single-connection server such as PGlite) the others carry on.
+      try {
+        client = await target.open();
+      } catch (error) {
+        logger.warn('extra maintenance connection refused: fewer workers', {
+          target: target.describe,
+          error: error instanceof Error ? redact(error.message) : '',
+        });
+        return;
+      }
+    }
     try {
       for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
         const c = candidates[i];
@@ -307,16 +320,6 @@ export async function runTables(
           try {
             client = await target.open();
           } catch (error) {
-            if (index > 0) {
-              // An extra connection refused (max_connections, a single-connection server such as
-              // PGlite): give the table back and carry on with fewer workers.
-              queue.unshift(i);
-              logger.warn('extra maintenance connection refused: fewer workers', {
-                target: target.describe,
-                error: error instanceof Error ? redact(error.message) : '',
-              });
-              break;
-            }
             results[i] = {
               candidate: c,
               outcome: 'failed',
