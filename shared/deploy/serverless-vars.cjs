@@ -16,7 +16,10 @@ function load(resolveVariable) {
       config = loadConfigFile(file);
     } catch (error) {
       // Serverless prints this message and stops: nothing is packaged from an invalid config.
-      throw new Error(error.message);
+      // osls prints `error.stack`: make it the message alone (path:line of every problem, no frames).
+      const clean = new Error(error.message);
+      clean.stack = error.message;
+      throw clean;
     }
     const options = {
       service: await resolveVariable('self:service'),
