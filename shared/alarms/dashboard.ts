@@ -1,9 +1,13 @@
 import type { Target } from '../core/contracts.ts';
+import type { Decision } from '../core/model.ts';
+import { MetricUnit, metrics } from '../handler/observability.ts';
 
 /**
  * The fleet dashboard (pure: targets in, PutDashboard body out). Key metrics of the managed
  * fleet, plus db-autopilot's own EMF metrics (namespace DbAutopilot: decisions by outcome,
- * deferrals, failures), found with SEARCH so every dimension combination shows.
+ * deferrals, failures), found with SEARCH. A SEARCH schema `{Namespace,Dim,...}` matches metrics
+ * with exactly those dimensions (CloudWatch User Guide, "CloudWatch search expression syntax"):
+ * Powertools adds `service` to every metric, emitDecisionMetrics adds `tuner` and `outcome`.
  * Dashboard body structure: CloudWatch API reference, "Dashboard Body Structure and Syntax".
  */
 export const DEFAULT_DASHBOARD_NAME = 'db-autopilot';
@@ -85,16 +89,16 @@ export function dashboardBody({ targets, region }: DashboardInput): string {
   y += 1;
   row(
     'Decisions by outcome',
-    [search(`{${OWN_NAMESPACE}} MetricName="Decisions"`, 'Sum', 'decisions')],
+    [search(`{${OWN_NAMESPACE},outcome,service,tuner} MetricName="Decisions"`, 'Sum', 'decisions')],
     'Sum',
     0,
   );
   row(
     'Deferrals and failures',
     [
-      search(`{${OWN_NAMESPACE}} MetricName="Deferrals"`, 'Sum', 'deferrals'),
-      search(`{${OWN_NAMESPACE}} MetricName="FailedRuns"`, 'Sum', 'failed runs'),
-      search(`{${OWN_NAMESPACE}} MetricName="Failures"`, 'Sum', 'failures'),
+      search(`{${OWN_NAMESPACE},service,tuner} MetricName="Deferrals"`, 'Sum', 'deferrals'),
+      search(`{${OWN_NAMESPACE},service} MetricName="FailedRuns"`, 'Sum', 'failed runs'),
+      search(`{${OWN_NAMESPACE},service,tuner} MetricName="Failures"`, 'Sum', 'failures'),
     ],
     'Sum',
     12,
@@ -198,4 +202,30 @@ export function dashboardBody({ targets, region }: DashboardInput): string {
     if (i % 2 === 1) y += 6;
   });
   return JSON.stringify({ widgets });
+}
+
+/**
+ * Emits the EMF metrics the dashboard graphs, for a batch of decisions: `Decisions` by tuner and
+ * outcome, `Deferrals` and `Failures` by tuner (namespace DbAutopilot, via Powertools).
+ * The reconciler and the alarm handler call it; any run summary can be passed to it.
+ */
+export function emitDecisionMetrics(decisions: ReadonlyArray<Pick<Decision, 'tuner' | 'outcome'>>): void {
+  const counts = new Map<string, { tuner: string; outcome: string; n: number }>();
+  for (const d of decisions) {
+    const key = `${d.tuner}|${d.outcome}`;
+    const c = counts.get(key) ?? { tuner: d.tuner, outcome: d.outcome, n: 0 };
+    c.n += 1;
+    counts.set(key, c);
+  }
+  for (const c of counts.values()) {
+    const single = metrics.singleMetric();
+    single.addDimension('tuner', c.tuner);
+    single.addDimension('outcome', c.outcome);
+    single.addMetric('Decisions', MetricUnit.Count, c.n);
+    if (c.outcome === 'deferred' || c.outcome === 'failed') {
+      const extra = metrics.singleMetric();
+      extra.addDimension('tuner', c.tuner);
+      extra.addMetric(c.outcome === 'deferred' ? 'Deferrals' : 'Failures', MetricUnit.Count, c.n);
+    }
+  }
 }

@@ -8,6 +8,7 @@ import { newRunId } from '../core/run.ts';
 import { logger, MetricUnit, metrics } from '../handler/observability.ts';
 import type { TunerRegistration } from '../tuners/registry.ts';
 import { alarmTags, describeAlarm } from './cloudwatch.ts';
+import { emitDecisionMetrics } from './dashboard.ts';
 import { ALARM_TAGS, parseAlarmName } from './names.ts';
 
 /**
@@ -118,6 +119,7 @@ async function recordIgnored(
   };
   try {
     await deps.store.recordDecision(decision);
+    emitDecisionMetrics([decision]);
   } catch (error) {
     // Recording must not turn a correct "do nothing" into a failure (and a retried event).
     logger.warn('could not record an ignored alarm event', { error: publicMessage(error) });
@@ -198,6 +200,7 @@ export async function routeAlarmEvent(
     idempotencyKey: `eventbridge:${event.id}`,
     remainingMs: deps.remainingMs,
   });
+  emitDecisionMetrics(run.decisions);
   const reason = run.duplicate
     ? `event ${event.id} was already handled by ${tuner}: nothing done again`
     : `${alarmName} is in ALARM: ran ${tuner} for ${resourceId}`;

@@ -92,6 +92,9 @@ export interface DemoReport {
   stateTable?: { calls: number; ms: number };
 }
 
+/** Actions that change nothing: an "applied" one is a recommendation made, not a change. */
+const NON_CHANGES = new Set(['noop', 'recommend', 'finding']);
+
 /** Which function runs which tuner (a tuner "exists" when its function file does). */
 const TUNER_FUNCTIONS: Array<{ tuner: TunerName; fn: string }> = [
   { tuner: 'iops', fn: 'iops-tuner' },
@@ -627,8 +630,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
         planned: count('planned'),
         monthlyCostDeltaApplied:
           Math.round(
-            decisions.filter((d) => d.outcome === 'applied').reduce((a, d) => a + d.monthlyCostDelta, 0) *
-              100,
+            decisions
+              .filter((d) => d.outcome === 'applied' && !NON_CHANGES.has(d.action))
+              .reduce((a, d) => a + d.monthlyCostDelta, 0) * 100,
           ) / 100,
       },
       wallMs: 0,
@@ -663,7 +667,7 @@ export function renderMarkdown(r: DemoReport): string {
   const lines: string[] = [];
   lines.push(`# db-autopilot demo: ${r.scenario}`, '');
   lines.push(
-    `Simulated ${r.start} to ${r.end} (virtual clock). ${r.totals.decisions} decisions: ${r.totals.applied} applied, ${r.totals.deferred} deferred, ${r.totals.skipped} skipped, ${r.totals.failed} failed, ${r.totals.planned} planned. Monthly cost change of applied actions: ${usd(r.totals.monthlyCostDeltaApplied)}.`,
+    `Simulated ${r.start} to ${r.end} (virtual clock). ${r.totals.decisions} decisions: ${r.totals.applied} applied, ${r.totals.deferred} deferred, ${r.totals.skipped} skipped, ${r.totals.failed} failed, ${r.totals.planned} planned. Monthly cost change of the changes applied: ${usd(r.totals.monthlyCostDeltaApplied)}.`,
     '',
   );
   lines.push('## Tuners', '', '| tuner | status | decisions |', '|---|---|---|');
@@ -683,19 +687,36 @@ export function renderMarkdown(r: DemoReport): string {
   const errors = r.functions.flatMap((f) => f.errors.slice(0, 3).map((e) => `- ${f.name}: ${e}`));
   if (errors.length > 0) lines.push('', 'First errors per function:', '', ...errors);
   lines.push('', '## Timeline', '');
+  // A decision repeated run after run (a deferral, a standing recommendation) is shown once with
+  // its count; every one of them is in report.json.
   const interesting = r.decisions.filter(
     (d) => !(d.action === 'noop' && (d.outcome === 'planned' || d.outcome === 'applied')),
   );
   const quiet = r.decisions.length - interesting.length;
+  const shown: Array<{ d: DemoDecision; repeats: number; last: string }> = [];
+  const latest = new Map<string, { d: DemoDecision; repeats: number; last: string }>();
   for (const d of interesting) {
+    const key = `${d.tuner}|${d.resource}|${d.action}|${d.outcome}|${d.guard ?? ''}`;
+    const prev = latest.get(key);
+    if (prev && Date.parse(d.at) - Date.parse(prev.last) <= 2 * HOUR_MS) {
+      prev.repeats += 1;
+      prev.last = d.at;
+      continue;
+    }
+    const entry = { d, repeats: 0, last: d.at };
+    latest.set(key, entry);
+    shown.push(entry);
+  }
+  for (const { d, repeats, last } of shown) {
     const cost = d.monthlyCostDelta !== 0 ? ` (${usd(d.monthlyCostDelta)}/month)` : '';
     const until = d.deferredUntil ? ` until ${hhmm(d.deferredUntil)}` : '';
     const ev = d.evidence[0];
     const evidence = ev
       ? ` [${ev.metric} ${ev.statistic} ${ev.value === null ? 'unknown' : Number(ev.value.toFixed(2))}${ev.unit ? ` ${ev.unit}` : ''}]`
       : '';
+    const again = repeats > 0 ? ` (again ${repeats}x until ${hhmm(last)})` : '';
     lines.push(
-      `- ${hhmm(d.at)} **${d.tuner}** ${d.resource}: ${d.action} ${d.outcome}${until}${cost} - ${d.reason}${evidence}`,
+      `- ${hhmm(d.at)} **${d.tuner}** ${d.resource}: ${d.action} ${d.outcome}${until}${cost}${again} - ${d.reason}${evidence}`,
     );
   }
   if (interesting.length === 0) lines.push('- (no actions)');
@@ -706,15 +727,22 @@ export function renderMarkdown(r: DemoReport): string {
   }
   lines.push('', '## Reports as posted', '');
   if (r.notifications.length === 0) lines.push('(no report function yet: nothing was posted)');
-  for (const n of r.notifications.slice(-5)) {
-    lines.push(
-      `### ${n.channel} ${hhmm(n.at)}${n.subject ? `: ${n.subject}` : ''}`,
-      '',
-      '```',
-      n.text.slice(0, 4000),
-      '```',
-      '',
-    );
+  else
+    lines.push(`${r.notifications.length} posts during the day; the first and the last of each channel:`, '');
+  for (const channel of ['slack', 'sns'] as const) {
+    const posts = r.notifications.filter((n) => n.channel === channel);
+    const picked = posts.length > 1 ? [posts[0], posts[posts.length - 1]] : posts;
+    for (const n of picked) {
+      if (!n) continue;
+      lines.push(
+        `### ${n.channel} ${hhmm(n.at)}${n.subject ? `: ${n.subject}` : ''}`,
+        '',
+        '```',
+        readable(n.text).slice(0, 3000),
+        '```',
+        '',
+      );
+    }
   }
   const calls = Object.entries(r.apiCalls).sort((a, b) => b[1] - a[1]);
   lines.push(
@@ -725,6 +753,18 @@ export function renderMarkdown(r: DemoReport): string {
     '',
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** An SNS message with MessageStructure json shows its email text; Slack text is unescaped. */
+function readable(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    const pick = parsed.email ?? parsed.default;
+    if (typeof pick === 'string') return pick;
+  } catch {
+    // plain text
+  }
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
 function parseArgs(argv: string[]): DemoOptions {

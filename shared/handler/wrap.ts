@@ -19,9 +19,49 @@ export interface ErrorSummary {
   issues?: Array<{ path: string; message: string }>;
 }
 
-/** Formats zod issues as `path: message` lines that say what is wrong and where. */
-export function zodIssues(error: z.ZodError, root = 'event'): Array<{ path: string; message: string }> {
-  return error.issues.map((i) => ({
+type Issue = z.core.$ZodIssue;
+
+function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v = input;
+  for (const key of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+/**
+ * A failed plain union (e.g. "scheduled event or manual invocation") reports one issue at the
+ * root; replace it with the issues of the branch the input was meant for, so the message says
+ * `event.dryRun: ...` rather than "expected A or B". The branch meant is the one with the fewest
+ * issues, not counting against it a discriminating literal the input gives with a wrong value
+ * (`"detail-type": "Sched"` means the scheduled branch), but counting heavily a literal the input
+ * lacks altogether. Without the input, or with no branch errors, the union issue stays.
+ */
+function expandUnions(issue: Issue, input: unknown, hasInput: boolean): Issue[] {
+  if (issue.code !== 'invalid_union' || !hasInput || issue.errors.length === 0) return [issue];
+  const score = (branch: Issue[]) =>
+    branch.reduce((n, i) => {
+      if (i.code !== 'invalid_value') return n + 1;
+      return n + (valueAt(input, [...issue.path, ...i.path]) === undefined ? 100 : 1);
+    }, 0);
+  let best: Issue[] | undefined;
+  for (const branch of issue.errors) if (!best || score(branch) < score(best)) best = branch;
+  if (!best || best.length === 0) return [issue];
+  return best.flatMap((i) => expandUnions({ ...i, path: [...issue.path, ...i.path] } as Issue, input, hasInput));
+}
+
+/**
+ * Formats zod issues as `path: message` lines that say what is wrong and where. Pass the parsed
+ * `input` (third argument) to have failed unions reported at the field that is wrong.
+ */
+export function zodIssues(
+  error: z.ZodError,
+  root = 'event',
+  ...input: [unknown?]
+): Array<{ path: string; message: string }> {
+  const issues = error.issues.flatMap((i) => expandUnions(i, input[0], input.length > 0));
+  return issues.map((i) => ({
     path: [root, ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))]
       .join('.')
       .replace(/\.\[/g, '['),
@@ -32,7 +72,7 @@ export function zodIssues(error: z.ZodError, root = 'event'): Array<{ path: stri
 export function parseEvent<S extends z.ZodType>(schema: S, event: unknown): z.infer<S> {
   const result = schema.safeParse(event);
   if (!result.success) {
-    const issues = zodIssues(result.error);
+    const issues = zodIssues(result.error, 'event', event);
     throw new ValidationError(
       `invalid event: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
       issues,
@@ -78,6 +118,8 @@ export function lambdaHandler<S extends z.ZodType, R>(
     } catch (error) {
       logger.error('run failed', { function: name, error: error as Error });
       metrics.addMetric('FailedRuns', MetricUnit.Count, 1);
+      // A ValidationError found at run time (unknown database or table) says where, too.
+      if (error instanceof ValidationError) return { ok: false, error: publicMessage(error), issues: error.issues };
       return { ok: false, error: publicMessage(error) };
     }
   };

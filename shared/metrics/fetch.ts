@@ -65,10 +65,10 @@ export async function getMetrics(
   const startTime = new Date(grid.startMs);
   const endTime = new Date(grid.endMs);
 
-  // parts[seriesIndex][part] = values on the grid
-  const parts: Array<Array<Array<number | null>>> = parsed.series.map((s, index) => {
+  // parts[seriesIndex][part] = values on the grid, NaN = no datapoint (compact while reading).
+  const parts: Float64Array[][] = parsed.series.map((s, index) => {
     const n = plan.mathSeries.has(index) ? 1 : (s.sumOf?.length ?? 1);
-    return Array.from({ length: n }, () => new Array<number | null>(grid.points).fill(null));
+    return Array.from({ length: n }, () => new Float64Array(grid.points).fill(Number.NaN));
   });
   const status: string[] = parsed.series.map(() => 'Complete');
   const notes: string[] = [];
@@ -156,7 +156,8 @@ export async function getMetrics(
       const closed = grid.startMs + (i + 1) * periodMs <= nowMs;
       let sum: number | null = 0;
       for (const p of ps) {
-        let v = p[i] ?? null;
+        const raw = p[i];
+        let v = raw === undefined || Number.isNaN(raw) ? null : raw;
         if (v === null && s.kind === 'counter' && closed && !failed) v = 0;
         if (v === null) {
           sum = null;

@@ -133,6 +133,8 @@ const TREND_MAX_FACTOR = 3;
 /** While saturated and climbing: slope over the last points, extrapolated this far ahead. */
 const RAMP_LOOKBACK_POINTS = 10;
 const RAMP_AHEAD_MINUTES = 15;
+/** Day-over-day growth applied to yesterday's peaks is capped at this factor. */
+const MAX_DAILY_GROWTH = 1.5;
 
 // ---------------------------------------------------------------- series helpers
 
@@ -411,11 +413,14 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
   const stabValues = slice(hist, t - stabMs, t);
   const stabPeak = maxOf(stabValues);
   const seasonalValues = slice(hist, t - 24 * HOUR_MS, t - 24 * HOUR_MS + lockoutMs);
-  // Day-over-day growth: the recent window's peak against the same window a day earlier (1x to 2x).
-  const recentMs = obs.recent.readIops.values.length * obs.recent.readIops.periodSeconds * 1000;
-  const yesterdayNow = maxOf(slice(hist, t - 24 * HOUR_MS - recentMs, t - 24 * HOUR_MS));
+  // Day-over-day growth: the peak of the last lock-out-long window against the same window a day
+  // earlier (1x to 1.5x), applied to yesterday's peaks.
+  const lastLockout = maxOf(slice(hist, t - lockoutMs, t));
+  const sameYesterday = maxOf(slice(hist, t - 24 * HOUR_MS - lockoutMs, t - 24 * HOUR_MS));
   const growth =
-    yesterdayNow !== null && yesterdayNow > 0 ? Math.min(2, Math.max(1, demandEstimate / yesterdayNow)) : 1;
+    lastLockout !== null && sameYesterday !== null && sameYesterday > 0
+      ? Math.min(MAX_DAILY_GROWTH, Math.max(1, lastLockout / sameYesterday))
+      : 1;
   const seasonalRaw = maxOf(seasonalValues);
   const seasonal = seasonalRaw === null ? null : seasonalRaw * growth;
   /** A peak seen a day ago within the next hour (a known peak arriving soon). */
@@ -423,7 +428,14 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
   const soonPeak = soonRaw === null ? null : soonRaw * growth;
   // Without a day of history, extrapolate the recent trend over the lock-out (capped).
   const slopePerHour = seasonal === null ? trendPerHour(total, obs.recent.readIops.periodSeconds) : 0;
-  const trendPeak = Math.min(p99 + Math.max(0, slopePerHour) * (lockoutMs / HOUR_MS), p99 * TREND_MAX_FACTOR);
+  const extrapolated = Math.min(
+    p99 + Math.max(0, slopePerHour) * (lockoutMs / HOUR_MS),
+    p99 * TREND_MAX_FACTOR,
+  );
+  // A climb that is still below a peak of the stabilization window repeats that peak (a cycle):
+  // it is forecast at that peak, not extrapolated past it.
+  const trendPeak =
+    stabPeak !== null && stabPeak > demandEstimate ? Math.min(extrapolated, stabPeak) : extrapolated;
   /** Peaks history already showed for this period: known, so `forecastUtilization` applies. */
   const knownPeak = Math.max(seasonal ?? 0, stabPeak ?? 0);
   // A value more than `tolerance` above the known peak is a surprise: it gets the reactive headroom.
@@ -559,7 +571,8 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
       (demandEstimate / cfg.targetUtilization > currentIops * (1 + cfg.tolerance) ||
         (soonPeak ?? 0) / cfg.forecastUtilization > currentIops))
   ) {
-    target = clamp(wanted);
+    // Saturation means the forecast fell short: the observed demand gets the reactive headroom.
+    target = clamp(saturated ? Math.max(wanted, roundUp(demandEstimate / cfg.targetUtilization)) : wanted);
     why = saturated
       ? `storage is saturated (p99 ${Math.round(p99)} of ${effective} IOPS, latency p95 ${fmtMs(latencyP95)}): estimated demand ${Math.round(demandEstimate)} IOPS`
       : `peak demand ${Math.round(p99)} IOPS is ${pct(p99 / currentIops)} of ${currentIops}`;

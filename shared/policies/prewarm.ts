@@ -243,7 +243,10 @@ function recurringPeaksAt(
   const maxValue = Math.max(0, ...scale.buckets);
   const threshold = Math.max(baseline * config.peakFactor, baseline + 0.25 * (maxValue - baseline));
   if (!(maxValue > threshold) || maxValue <= 0) return { peaks: [], baseline };
-  // Peak onsets: first bucket of each run above the threshold; value = max of the run.
+  // Peak onsets: first bucket of each run above the threshold; value = the run's maximum over
+  // the pre-warm window after the onset (lead + hold): what must be there when the peak starts.
+  // The rest of a long peak is followed by the reactive path.
+  const window = Math.max(1, Math.ceil(((config.leadMinutes + config.holdMinutes) * 60_000) / bucketMs));
   const onsets: Array<{ idx: number; value: number }> = [];
   for (let i = 0; i < scale.buckets.length; i++) {
     const v = scale.buckets[i] ?? 0;
@@ -251,7 +254,7 @@ function recurringPeaksAt(
     const prev = scale.buckets[i - 1] ?? 0;
     if (i > 0 && prev > threshold) {
       const last = onsets[onsets.length - 1];
-      if (last && v > last.value) last.value = v;
+      if (last && i - last.idx < window && v > last.value) last.value = v;
       continue;
     }
     onsets.push({ idx: i, value: v });

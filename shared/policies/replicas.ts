@@ -650,8 +650,15 @@ export function planReplicas(
       });
       remaining = to;
     }
-    // Replicas db-autopilot did not create are never removed; name them so the report says so.
-    for (const r of existing.filter((x) => !isOwned(x))) {
+    // Replicas db-autopilot did not create are never removed; name them so the report says so:
+    // in the run that removes one of its own (the scale-in happens, these stay), or when its own
+    // are too few to reach the target. Not in every deferred run (a drain can take a while).
+    const removesNow = actions.some(
+      (a) => a.kind === 'remove-replica' && (a.rules ?? []).every((r) => r.verdict === 'ok'),
+    );
+    const shortOfOwn = toRemove.length < excess;
+    const notOwned = removesNow || shortOfOwn ? existing.filter((x) => !isOwned(x)) : [];
+    for (const r of notOwned) {
       actions.push({
         ...base,
         resource: { kind: 'rds-instance', id: r.id },

@@ -164,18 +164,18 @@ describe('replicas tuner on the simulated account', () => {
     putWeightedRecord(sim, spec, 'shop-mysql', 100);
     putWeightedRecord(sim, spec, 'dbap-shop-mysql-1', 100);
     sim.advance(10 * MINUTE_MS);
-    // Run 1: its record is removed first (connections drain), the other replica is named and skipped.
+    // Run 1: its record is removed first (connections drain); nothing is deleted yet.
     const first = await runAt(3, 0);
     expect(find(first, 'remove-route', 'applied', 'dbap-shop-mysql-1')).toHaveLength(1);
     expect(find(first, 'remove-replica', 'applied')).toHaveLength(0);
-    const skipped = find(first, 'remove-replica', 'skipped', 'shop-mysql-analytics');
-    expect(skipped).toHaveLength(1);
-    expect(skipped[0]?.reason).toMatch(/db-autopilot (did not create|created may be deleted)/);
     const zone = sim.route53.zones.get(ZONE);
     expect(zone?.records.map((r) => r.SetIdentifier)).toEqual(['shop-mysql']);
-    // Run 2, later: drained, so deleted with SkipFinalSnapshot.
+    // Run 2, later: drained, so deleted with SkipFinalSnapshot; the other replica is named and skipped.
     const second = await runAt(3, 10);
     expect(find(second, 'remove-replica', 'applied', 'dbap-shop-mysql-1')).toHaveLength(1);
+    const skipped = find(second, 'remove-replica', 'skipped', 'shop-mysql-analytics');
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]?.reason).toMatch(/db-autopilot (did not create|created may be deleted)/);
     expect(sim.rds.instances.get('dbap-shop-mysql-1')?.status).toBe('deleting');
     expect(sim.rds.instances.get('shop-mysql-analytics')?.status).toBe('available');
   });

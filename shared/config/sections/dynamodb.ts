@@ -84,7 +84,7 @@ export const dynamodbSection = z
     /** Scale up when demand exceeds target utilization by this fraction (or anything is throttled). */
     scaleUpTolerance: z.number().min(0).max(1).default(0.05),
     /** Cap on unserved demand estimated from throttle events in one step, as a multiple of provisioned. */
-    maxUnservedFactor: z.number().min(0).max(100).default(4),
+    maxUnservedFactor: z.number().min(0).max(100).default(10),
     /** KeyRange throttling with table utilization below this is a hot key (a finding, not capacity). */
     hotKeyUtilization: z.number().min(0).max(1).default(0.5),
     /** AWS quotas (DescribeLimits): per table (GSIs included) and per account, per dimension. */

@@ -380,8 +380,51 @@ export function connectionChurnPerHour(
   return hours > 0 ? moved / mean / hours : undefined;
 }
 
+/** Borrow latency above this (microseconds, average over a 5-minute period) means the pool is short. */
+export const PROXY_BORROW_LATENCY_WARN_US = 100_000;
+
+function proxyFinding(o: InsightsObservation, at: string): Finding[] {
+  const p = o.connections.proxy;
+  if (!p) return [];
+  const values = p.borrowLatencyUs.filter((x): x is number => x !== null);
+  const peak = values.length > 0 ? Math.max(...values) : null;
+  const mean = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : null;
+  const slow = peak !== null && peak >= PROXY_BORROW_LATENCY_WARN_US;
+  return [
+    {
+      kind: 'connections',
+      resource: `${o.database}:proxy:${p.name}`,
+      key: `proxy:${p.name}`,
+      action: slow ? 'recommend' : 'finding',
+      severity: slow ? 'warning' : 'info',
+      title: `RDS Proxy ${p.name}: borrow latency ${mean === null ? 'unknown' : `${(mean / 1000).toFixed(1)} ms on average`}${peak === null ? '' : `, peak ${(peak / 1000).toFixed(1)} ms`}`,
+      detail: `Pool: MaxConnectionsPercent ${p.maxConnectionsPercent ?? '?'}, MaxIdleConnectionsPercent ${p.maxIdleConnectionsPercent ?? '?'}, ConnectionBorrowTimeout ${p.borrowTimeoutSeconds ?? '?'} s.${slow ? ' Clients wait for a pooled connection: raise MaxConnectionsPercent if the database has room (see max_connections use), or look for session pinning.' : ''}`,
+      evidence: [
+        {
+          metric: 'DatabaseConnectionsBorrowLatency',
+          statistic: 'Average',
+          value: peak,
+          unit: 'Microseconds',
+          window: p.window,
+          namespace: 'AWS/RDS',
+          dimensions: { ProxyName: p.name },
+          series: p.borrowLatencyUs,
+          threshold: PROXY_BORROW_LATENCY_WARN_US,
+        },
+        ev('max_connections_percent', p.maxConnectionsPercent, at, 'Percent'),
+      ],
+      fix: slow
+        ? `aws rds modify-db-proxy-target-group --db-proxy-name ${p.name} --target-group-name default --connection-pool-config MaxConnectionsPercent=<higher>`
+        : null,
+      signature: slow ? 'slow' : 'ok',
+    },
+  ];
+}
+
 function connectionFindings(o: InsightsObservation, s: InsightsSettings, at: string): Finding[] {
   const c = o.connections;
+  // A proxy is already there: report how it does instead of recommending one.
+  if (c.proxy) return proxyFinding(o, at);
   const values = (c.series ?? []).filter((x): x is number => x !== null);
   const peak = Math.max(c.current, ...values);
   const ratio = c.maxConnections > 0 ? peak / c.maxConnections : 0;

@@ -8,6 +8,7 @@ import type { Decision, Trigger } from '../../core/model.ts';
 import { logger } from '../../handler/observability.ts';
 import type { PgTarget } from '../connection.ts';
 import { collectInsights } from './collect.ts';
+import { findProxyFor } from './proxy.ts';
 import {
   analyzeInsights,
   type DedupResult,
@@ -118,6 +119,7 @@ export async function runInsightsForDatabase(input: InsightsRunInput): Promise<I
       maxConnections,
       current: currentConnections,
       ...(cw ?? {}),
+      ...(proxy ? { proxy } : {}),
       ...(input.dbInstanceIdentifier ? { dbInstanceIdentifier: input.dbInstanceIdentifier } : {}),
     },
   };

@@ -106,7 +106,19 @@ export interface DatabaseAgeRow {
   mxidAge: number;
 }
 
+export interface ProxyObservation {
+  name: string;
+  maxConnectionsPercent: number | null;
+  maxIdleConnectionsPercent: number | null;
+  borrowTimeoutSeconds: number | null;
+  /** DatabaseConnectionsBorrowLatency, Average per 5 minutes (microseconds), oldest first. */
+  borrowLatencyUs: Array<number | null>;
+  window: { start: string; end: string; periodSeconds: number };
+}
+
 export interface ConnectionObservation {
+  /** An RDS Proxy already in front of the instance. */
+  proxy?: ProxyObservation;
   maxConnections: number;
   current: number;
   /** CloudWatch DatabaseConnections (Maximum per 5 minutes, oldest first), when the instance is known. */

@@ -81,7 +81,7 @@ export function buildSecureCart(options: ScenarioOptions = {}): SimAccount {
         0.05,
         'aurora-readers',
       ),
-      readerConnections: diurnal({ base: 40, peak: 400, peakHourUtc: 19, widthHours: 2 }),
+      readerConnections: diurnal({ base: 4, peak: 400, peakHourUtc: 19, widthHours: 2 }),
       readerIops: diurnal({ base: 500, peak: 3000, peakHourUtc: 19 }),
     },
   });

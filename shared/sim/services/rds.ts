@@ -1063,7 +1063,25 @@ function findTagged(sim: SimAccount, arn: string | undefined): { tags: Map<strin
   throw notFound(arn?.split(':').pop() ?? '');
 }
 
+function describeAccountAttributes(sim: SimAccount): object {
+  let used = 0;
+  let storage = 0;
+  for (const i of sim.rds.instances.values()) {
+    used++;
+    storage += i.storageType === 'aurora' ? 0 : i.allocatedStorage;
+  }
+  // RDS API reference, DescribeAccountAttributes: AccountQuotas with Used and Max per quota name.
+  return {
+    AccountQuotas: [
+      { AccountQuotaName: 'DBInstances', Used: used, Max: sim.rds.quotas.dbInstances },
+      { AccountQuotaName: 'AllocatedStorage', Used: storage, Max: sim.rds.quotas.allocatedStorageGiB },
+      { AccountQuotaName: 'DBClusters', Used: sim.rds.clusters.size, Max: 40 },
+    ],
+  };
+}
+
 registerOperations('rds', {
+  DescribeAccountAttributes: describeAccountAttributes,
   DescribeDBInstances: describeDBInstances,
   DescribeDBClusters: describeDBClusters,
   ModifyDBInstance: modifyDBInstance,

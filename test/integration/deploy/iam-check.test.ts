@@ -15,7 +15,9 @@ import {
 
 const role = (statements: PolicyStatement[]) => ({
   Type: 'AWS::IAM::Role',
-  Properties: { Policies: [{ PolicyName: 'p', PolicyDocument: { Version: '2012-10-17', Statement: statements } }] },
+  Properties: {
+    Policies: [{ PolicyName: 'p', PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+  },
 });
 
 const templateWith = (statements: PolicyStatement[]) => ({
@@ -30,7 +32,12 @@ describe('IAM policy checker', () => {
     const v = checkPolicies(
       templateWith([
         { Sid: 'All', Effect: 'Allow', Action: '*', Resource: '*' },
-        { Sid: 'AllRds', Effect: 'Allow', Action: ['rds:*'], Resource: arn('rds:${AWS::Region}:${AWS::AccountId}:db:dbap-*') },
+        {
+          Sid: 'AllRds',
+          Effect: 'Allow',
+          Action: ['rds:*'],
+          Resource: arn(`rds:\${AWS::Region}:\${AWS::AccountId}:db:dbap-*`),
+        },
       ]),
     );
     expect(v.map((x) => `${x.sid} ${x.action}`)).toEqual(expect.arrayContaining(['All *', 'AllRds rds:*']));
@@ -44,7 +51,7 @@ describe('IAM policy checker', () => {
           Sid: 'ModifyAll',
           Effect: 'Allow',
           Action: ['rds:ModifyDBInstance'],
-          Resource: arn('rds:${AWS::Region}:${AWS::AccountId}:db:*'),
+          Resource: arn(`rds:\${AWS::Region}:\${AWS::AccountId}:db:*`),
         },
       ]),
     );
@@ -56,11 +63,31 @@ describe('IAM policy checker', () => {
   it('flags mutating DynamoDB, Application Auto Scaling, CloudWatch and SSM actions on unscoped resources', () => {
     const v = checkPolicies(
       templateWith([
-        { Sid: 'T', Effect: 'Allow', Action: 'dynamodb:UpdateTable', Resource: arn('dynamodb:${AWS::Region}:${AWS::AccountId}:table/*') },
-        { Sid: 'A', Effect: 'Allow', Action: 'application-autoscaling:RegisterScalableTarget', Resource: '*' },
-        { Sid: 'C', Effect: 'Allow', Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:SetAlarmState'], Resource: arn('cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*') },
+        {
+          Sid: 'T',
+          Effect: 'Allow',
+          Action: 'dynamodb:UpdateTable',
+          Resource: arn(`dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/*`),
+        },
+        {
+          Sid: 'A',
+          Effect: 'Allow',
+          Action: 'application-autoscaling:RegisterScalableTarget',
+          Resource: '*',
+        },
+        {
+          Sid: 'C',
+          Effect: 'Allow',
+          Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:SetAlarmState'],
+          Resource: arn(`cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:*`),
+        },
         { Sid: 'D', Effect: 'Allow', Action: 'cloudwatch:PutDashboard', Resource: '*' },
-        { Sid: 'S', Effect: 'Allow', Action: ['ssm:PutParameter', 'ssm:LabelParameterVersion'], Resource: 'arn:aws:ssm:*:*:parameter/db-autopilot/paused' },
+        {
+          Sid: 'S',
+          Effect: 'Allow',
+          Action: ['ssm:PutParameter', 'ssm:LabelParameterVersion'],
+          Resource: 'arn:aws:ssm:*:*:parameter/db-autopilot/paused',
+        },
       ]),
     );
     expect(v.map((x) => x.action).sort()).toEqual(
@@ -77,7 +104,9 @@ describe('IAM policy checker', () => {
   });
 
   it('flags a wildcard action that could match a mutating verb', () => {
-    const v = checkPolicies(templateWith([{ Sid: 'W', Effect: 'Allow', Action: 'rds:Modify*', Resource: '*' }]));
+    const v = checkPolicies(
+      templateWith([{ Sid: 'W', Effect: 'Allow', Action: 'rds:Modify*', Resource: '*' }]),
+    );
     expect(v.map((x) => x.action)).toEqual(['rds:Modify*']);
   });
 
@@ -85,8 +114,18 @@ describe('IAM policy checker', () => {
     const v = checkPolicies(
       templateWith([
         { Sid: 'N', Effect: 'Allow', NotAction: 'iam:*', Resource: '*' },
-        { Sid: 'R', Effect: 'Allow', Action: 'rds:DeleteDBInstance', NotResource: 'arn:aws:rds:us-east-1:1:db:prod' },
-        { Sid: 'U', Effect: 'Allow', Action: 'rds:DeleteDBInstance', Resource: { Ref: 'SomeParameterNotInTemplate' } },
+        {
+          Sid: 'R',
+          Effect: 'Allow',
+          Action: 'rds:DeleteDBInstance',
+          NotResource: 'arn:aws:rds:us-east-1:1:db:prod',
+        },
+        {
+          Sid: 'U',
+          Effect: 'Allow',
+          Action: 'rds:DeleteDBInstance',
+          Resource: { Ref: 'SomeParameterNotInTemplate' },
+        },
       ]),
     );
     expect(v.map((x) => x.sid)).toEqual(['N', 'R', 'R', 'U']);
@@ -128,7 +167,7 @@ describe('IAM policy checker', () => {
           Sid: 'Tagged',
           Effect: 'Allow',
           Action: ['rds:ModifyDBInstance'],
-          Resource: arn('rds:${AWS::Region}:${AWS::AccountId}:db:*'),
+          Resource: arn(`rds:\${AWS::Region}:\${AWS::AccountId}:db:*`),
           Condition: { StringEquals: { 'aws:ResourceTag/db-autopilot': 'managed' } },
         },
         {
@@ -142,13 +181,13 @@ describe('IAM policy checker', () => {
           Sid: 'Prefixed',
           Effect: 'Allow',
           Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
-          Resource: arn('cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:dbap-*'),
+          Resource: arn(`cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:dbap-*`),
         },
         {
           Sid: 'Exact',
           Effect: 'Allow',
           Action: ['ssm:PutParameter'],
-          Resource: arn('ssm:${AWS::Region}:${AWS::AccountId}:parameter/db-autopilot/paused'),
+          Resource: arn(`ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/db-autopilot/paused`),
         },
         {
           Sid: 'Own',
@@ -159,7 +198,12 @@ describe('IAM policy checker', () => {
             { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['StateTable', 'Arn'] }, '/index/*']] },
           ],
         },
-        { Sid: 'Read', Effect: 'Allow', Action: ['rds:DescribeDBInstances', 'cloudwatch:GetMetricData'], Resource: '*' },
+        {
+          Sid: 'Read',
+          Effect: 'Allow',
+          Action: ['rds:DescribeDBInstances', 'cloudwatch:GetMetricData'],
+          Resource: '*',
+        },
         { Sid: 'OtherService', Effect: 'Allow', Action: ['ec2:CreateNetworkInterface'], Resource: '*' },
       ]),
     );
@@ -185,7 +229,12 @@ describe('IAM policy checker', () => {
     ]) {
       expect(isMutating(a), a).toBe(true);
     }
-    for (const a of ['rds:DescribeDBInstances', 'ssm:GetParameter', 'cloudwatch:ListTagsForResource', 'rds:Describe*']) {
+    for (const a of [
+      'rds:DescribeDBInstances',
+      'ssm:GetParameter',
+      'cloudwatch:ListTagsForResource',
+      'rds:Describe*',
+    ]) {
       expect(isMutating(a), a).toBe(false);
     }
   });
@@ -194,10 +243,16 @@ describe('IAM policy checker', () => {
     const service = fc.constantFrom('rds', 'dynamodb', 'application-autoscaling', 'cloudwatch', 'ssm');
     const verb = fc.constantFrom(...MUTATING_VERBS);
     const rest = fc.stringMatching(/^[A-Z][A-Za-z]{0,15}$/);
-    const unscoped = fc.constantFrom('*', 'arn:aws:rds:us-east-1:123456789012:db:*', 'arn:aws:dynamodb:*:*:table/*');
+    const unscoped = fc.constantFrom(
+      '*',
+      'arn:aws:rds:us-east-1:123456789012:db:*',
+      'arn:aws:dynamodb:*:*:table/*',
+    );
     fc.assert(
       fc.property(service, verb, rest, unscoped, (s, v, r, res) => {
-        const violations = checkPolicies(templateWith([{ Sid: 'X', Effect: 'Allow', Action: `${s}:${v}${r}`, Resource: res }]));
+        const violations = checkPolicies(
+          templateWith([{ Sid: 'X', Effect: 'Allow', Action: `${s}:${v}${r}`, Resource: res }]),
+        );
         return violations.length === 1;
       }),
     );
@@ -205,12 +260,14 @@ describe('IAM policy checker', () => {
 
   it('resolves Fn::Sub, Fn::Join, Ref and Fn::GetAtt', () => {
     const resources = { StateTable: {} };
-    expect(resolveArn(arn('rds:${AWS::Region}:${AWS::AccountId}:db:dbap-*'), resources)).toBe(
+    expect(resolveArn(arn(`rds:\${AWS::Region}:\${AWS::AccountId}:db:dbap-*`), resources)).toBe(
       'arn:aws:rds:us-east-1:123456789012:db:dbap-*',
     );
-    expect(resolveArn({ 'Fn::Sub': '${StateTable.Arn}/index/*' }, resources)).toBe('@resource:StateTable/index/*');
+    expect(resolveArn({ 'Fn::Sub': `\${StateTable.Arn}/index/*` }, resources)).toBe(
+      '@resource:StateTable/index/*',
+    );
     expect(resolveArn({ Ref: 'Missing' }, resources)).toBeUndefined();
-    expect(resolveArn({ 'Fn::Sub': 'arn:aws:x:${Unknown}' }, resources)).toBeUndefined();
+    expect(resolveArn({ 'Fn::Sub': `arn:aws:x:\${Unknown}` }, resources)).toBeUndefined();
   });
 
   it('finds the literal prefix of the resource name', () => {
@@ -226,7 +283,9 @@ describe('IAM policy checker', () => {
     expect(tagConditionKeys({ StringEquals: { 'aws:ResourceTag/a': 'b', 'aws:SourceVpc': 'v' } })).toEqual([
       'aws:ResourceTag/a',
     ]);
-    expect(tagConditionKeys({ 'ForAnyValue:StringEquals': { 'aws:RequestTag/a': ['b'] } })).toEqual(['aws:RequestTag/a']);
+    expect(tagConditionKeys({ 'ForAnyValue:StringEquals': { 'aws:RequestTag/a': ['b'] } })).toEqual([
+      'aws:RequestTag/a',
+    ]);
     // True when the tag is missing: no scoping at all.
     expect(tagConditionKeys({ 'ForAllValues:StringEquals': { 'aws:RequestTag/a': ['b'] } })).toEqual([]);
     expect(tagConditionKeys({ StringEqualsIfExists: { 'aws:ResourceTag/a': 'b' } })).toEqual([]);

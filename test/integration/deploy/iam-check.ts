@@ -149,7 +149,11 @@ export function resolveArn(value: Json, resources: Record<string, unknown>): str
   }
   const getAtt = value['Fn::GetAtt'];
   if (getAtt !== undefined) {
-    const logical = Array.isArray(getAtt) ? getAtt[0] : typeof getAtt === 'string' ? getAtt.split('.')[0] : undefined;
+    const logical = Array.isArray(getAtt)
+      ? getAtt[0]
+      : typeof getAtt === 'string'
+        ? getAtt.split('.')[0]
+        : undefined;
     return typeof logical === 'string' && logical in resources ? `${TEMPLATE_RESOURCE}${logical}` : undefined;
   }
   const join = value['Fn::Join'];
@@ -199,7 +203,8 @@ export function tagConditionKeys(condition: Json | undefined): string[] {
     for (const [key, value] of Object.entries(body)) {
       if (!/^aws:(ResourceTag|RequestTag)\/.+/.test(key)) continue;
       const values = asArray(value);
-      if (values.length > 0 && values.every((v) => typeof v === 'string' && v !== '' && v !== '*')) keys.push(key);
+      if (values.length > 0 && values.every((v) => typeof v === 'string' && v !== '' && v !== '*'))
+        keys.push(key);
     }
   }
   return keys;
@@ -245,7 +250,12 @@ export function checkPolicies(resources: Record<string, unknown>): Violation[] {
         violations.push({ role, sid, action: '(NotAction)', problem: 'NotAction grants everything else' });
       }
       if (s.NotResource !== undefined) {
-        violations.push({ role, sid, action: '(NotResource)', problem: 'NotResource grants everything else' });
+        violations.push({
+          role,
+          sid,
+          action: '(NotResource)',
+          problem: 'NotResource grants everything else',
+        });
       }
       const actions = asArray(s.Action).filter((a): a is string => typeof a === 'string');
       const resourceValues = asArray(s.Resource);
@@ -256,7 +266,8 @@ export function checkPolicies(resources: Record<string, unknown>): Violation[] {
           violations.push({ role, sid, action, problem: 'action is a whole-service wildcard' });
           continue;
         }
-        if (!(SCOPED_SERVICES as readonly string[]).includes(serviceOf(action)) || !isMutating(action)) continue;
+        if (!(SCOPED_SERVICES as readonly string[]).includes(serviceOf(action)) || !isMutating(action))
+          continue;
         if (tagKeys.length > 0) continue;
         if (arns.length === 0) {
           violations.push({ role, sid, action, problem: 'mutating action with no Resource' });

@@ -37,11 +37,11 @@ describe('maintenance and insights on PGlite', () => {
 
     const result = await maintainDatabase({
       target: target(),
-      settings: { ...defaultMaintenanceSettings, concurrency: 1 },
+      settings: { ...defaultMaintenanceSettings, concurrency: 2, progressLogIntervalMs: 1_000 },
       dryRun: false,
       remainingMs: () => 600_000,
       now: new Date(),
-      monitorProgress: false,
+      monitorProgress: true,
     });
 
     const done = result.results

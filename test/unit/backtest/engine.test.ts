@@ -4,6 +4,7 @@ import { runBacktest, runPolicy } from '../../../shared/backtest/engine.ts';
 import { generateTrace } from '../../../shared/backtest/generate-traces.ts';
 import { historyView, WalkForwardViolation } from '../../../shared/backtest/history.ts';
 import { parseOptions } from '../../../shared/backtest/options.ts';
+import { toActResult } from '../../../shared/backtest/plugins/adapter.ts';
 import type { BacktestPolicy } from '../../../shared/backtest/plugins/types.ts';
 import type { DynamodbTrace, IopsTrace, PolicyMetrics } from '../../../shared/backtest/types.ts';
 
@@ -124,5 +125,44 @@ describe('backtest harness', () => {
       'oracle',
       'static-peak',
     ]);
+  });
+});
+
+describe('backtest adapter helper', () => {
+  it('turns model answers into ActResults with ISO times', () => {
+    const start = '2026-01-05T00:00:00Z';
+    expect(toActResult({ status: 'applied', effectiveAt: 2 }, start)).toEqual({
+      status: 'applied',
+      detail: 'in effect at 2026-01-05T00:02:00.000Z',
+    });
+    expect(toActResult({ status: 'deferred', until: 60, reason: 'UPDATING' }, start)).toEqual({
+      status: 'deferred',
+      until: '2026-01-05T01:00:00.000Z',
+      reason: 'UPDATING',
+    });
+    expect(toActResult({ status: 'skipped', reason: 'no change' }, start)).toEqual({
+      status: 'skipped',
+      reason: 'no change',
+    });
+  });
+});
+
+describe('AWS target tracking on an on-demand table', () => {
+  it('does nothing: target tracking only manages provisioned capacity', async () => {
+    const trace: DynamodbTrace = {
+      kind: 'dynamodb',
+      read: Array(60).fill(5000),
+      write: Array(60).fill(1),
+      source: 't',
+    };
+    const inner = createAwsDynamodbTargetTracking();
+    const policy: BacktestPolicy<'dynamodb'> = {
+      name: 'aws',
+      initial: () => ({ mode: 'on-demand', read: 10, write: 10 }),
+      decide: (ctx) => inner.decide(ctx),
+    };
+    const run = await runPolicy(trace, policy, options);
+    expect((run.result as PolicyMetrics).changes).toBe(0);
+    expect((run.result as PolicyMetrics).detail.onDemandMinutes).toBe(60);
   });
 });

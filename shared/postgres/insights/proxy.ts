@@ -1,0 +1,82 @@
+import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeDBProxiesCommand,
+  DescribeDBProxyTargetGroupsCommand,
+  DescribeDBProxyTargetsCommand,
+} from '@aws-sdk/client-rds';
+import { aws } from '../../aws/clients.ts';
+import { redact } from '../../core/errors.ts';
+import { logger } from '../../handler/observability.ts';
+import type { ProxyObservation } from './types.ts';
+
+/**
+ * An existing RDS Proxy in front of a DB instance: its pool settings (DescribeDBProxyTargetGroups
+ * ConnectionPoolConfig) and DatabaseConnectionsBorrowLatency (microseconds, dimension ProxyName;
+ * RDS User Guide "Monitoring RDS Proxy metrics with Amazon CloudWatch").
+ */
+
+const PERIOD_SECONDS = 300;
+
+export async function findProxyFor(dbInstanceIdentifier: string, now: Date): Promise<ProxyObservation | undefined> {
+  try {
+    let marker: string | undefined;
+    do {
+      const page = await aws().rds.send(new DescribeDBProxiesCommand({ Marker: marker }));
+      for (const proxy of page.DBProxies ?? []) {
+        const name = proxy.DBProxyName;
+        if (!name) continue;
+        const targets = await aws().rds.send(new DescribeDBProxyTargetsCommand({ DBProxyName: name }));
+        const serves = (targets.Targets ?? []).some((t) => t.RdsResourceId === dbInstanceIdentifier);
+        if (!serves) continue;
+        const groups = await aws().rds.send(new DescribeDBProxyTargetGroupsCommand({ DBProxyName: name }));
+        const pool = groups.TargetGroups?.find((g) => g.IsDefault)?.ConnectionPoolConfig ?? groups.TargetGroups?.[0]?.ConnectionPoolConfig;
+        return {
+          name,
+          maxConnectionsPercent: pool?.MaxConnectionsPercent ?? null,
+          maxIdleConnectionsPercent: pool?.MaxIdleConnectionsPercent ?? null,
+          borrowTimeoutSeconds: pool?.ConnectionBorrowTimeout ?? null,
+          ...(await borrowLatency(name, now)),
+        };
+      }
+      marker = page.Marker;
+    } while (marker);
+  } catch (error) {
+    logger.warn('RDS Proxy lookup failed', { dbInstanceIdentifier, error: error instanceof Error ? redact(error.message) : '' });
+  }
+  return undefined;
+}
+
+async function borrowLatency(
+  proxyName: string,
+  now: Date,
+): Promise<Pick<ProxyObservation, 'borrowLatencyUs' | 'window'>> {
+  const start = new Date(now.getTime() - 86_400_000);
+  const window = { start: start.toISOString(), end: now.toISOString(), periodSeconds: PERIOD_SECONDS };
+  try {
+    const out = await aws().cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: start,
+        EndTime: now,
+        ScanBy: 'TimestampAscending',
+        MetricDataQueries: [
+          {
+            Id: 'borrow',
+            MetricStat: {
+              Metric: {
+                Namespace: 'AWS/RDS',
+                MetricName: 'DatabaseConnectionsBorrowLatency',
+                Dimensions: [{ Name: 'ProxyName', Value: proxyName }],
+              },
+              Period: PERIOD_SECONDS,
+              Stat: 'Average',
+            },
+          },
+        ],
+      }),
+    );
+    const values = out.MetricDataResults?.find((r) => r.Id === 'borrow')?.Values ?? [];
+    return { borrowLatencyUs: values.map((v) => (Number.isFinite(v) ? v : null)), window };
+  } catch {
+    return { borrowLatencyUs: [], window };
+  }
+}

@@ -1,0 +1,585 @@
+/**
+ * The DynamoDB tuner: discover tables (+ GSIs) -> observe (DescribeTable, CloudWatch, scalable
+ * targets) -> capacity policy (+ pre-warm floors, alarm lifts) -> Application Auto Scaling
+ * actions -> executePlan (shared guards) -> capacity mode advisor (hourly) -> summary.
+ *
+ * The policies are pure (shared/policies/dynamodb-*.ts, prewarm.ts); this file only gathers what
+ * they need and records what they decided.
+ */
+import { DescribeLimitsCommand, type TableDescription } from '@aws-sdk/client-dynamodb';
+import { applyScalingTarget, describeScalableTargets, scalableResourceId } from '../adapters/app-autoscaling.ts';
+import { applyDynamodbCapacity } from '../adapters/dynamodb-capacity.ts';
+import { aws } from '../aws/clients.ts';
+import { getConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import type { DynamodbConfig } from '../config/sections/dynamodb.ts';
+import { clock } from '../core/clock.ts';
+import type {
+  Adapter,
+  AlarmSpec,
+  ResourceHistory,
+  RunContext,
+  StateStore,
+  Target,
+  TunerRunRequest,
+  TunerRunSummary,
+  TunerSettings,
+} from '../core/contracts.ts';
+import { publicMessage } from '../core/errors.ts';
+import { executePlan, nextDecisionId } from '../core/executor.ts';
+import type { Decision, Plan } from '../core/model.ts';
+import { finishRun, startRun } from '../core/run.ts';
+import { resolveSettings } from '../core/settings.ts';
+import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
+import { getMetrics, type MetricsResult, type SeriesRequest } from '../metrics/index.ts';
+import {
+  type CapacityDim,
+  type CapacityFloor,
+  type CapacityPair,
+  type CapacityResourceObservation,
+  DIMS,
+  type DimensionMetrics,
+  planScalingTargets,
+  planTableCapacity,
+  type ScalableTargetObservation,
+  type ScalingLifts,
+  scalingFloors,
+  type TableObservation,
+} from '../policies/dynamodb-capacity.ts';
+import { adviseCapacityMode, type ModeSwitch, type UsageSeries } from '../policies/dynamodb-mode-advisor.ts';
+import { learnRecurringPeaks, type PeakModel, prewarmFloorAt } from '../policies/prewarm.ts';
+import { type PriceTable, priceTable } from '../pricing.ts';
+import { stateStore } from '../state/index.ts';
+import type { TunerRegistration } from './registry.ts';
+
+const MINUTE = 60_000;
+/** Re-learn recurring peaks at most this often (the history query is 15 days long). */
+const RELEARN_MS = 60 * MINUTE;
+/** Run the mode advisor at most this often per table (14 days of metrics). */
+const ADVISE_EVERY_MS = 60 * MINUTE;
+
+export interface DynamodbRunDeps {
+  config?: Config;
+  store?: StateStore;
+  now?: Date;
+  runId?: string;
+  /** Tests pass their own adapter; default: UpdateTable / Application Auto Scaling. */
+  adapter?: Adapter;
+}
+
+/** Dispatches an action to the adapter that applies it. */
+export const dynamodbAdapter: Adapter = (action, target) =>
+  action.kind === 'set-scaling-target' ? applyScalingTarget(action, target) : applyDynamodbCapacity(action, target);
+
+function D(dim: CapacityDim): 'Read' | 'Write' {
+  return dim === 'read' ? 'Read' : 'Write';
+}
+
+function dims(tableName: string, indexName: string | null): Record<string, string> {
+  return indexName ? { TableName: tableName, GlobalSecondaryIndexName: indexName } : { TableName: tableName };
+}
+
+function sid(tableName: string, indexName: string | null, name: string): string {
+  return `${tableName}|${indexName ?? ''}|${name}`;
+}
+
+/** The CloudWatch series the capacity policy reads for one table or GSI (DynamoDB metrics and dimensions). */
+export function capacitySeries(tableName: string, indexName: string | null): SeriesRequest[] {
+  const metric = (metricName: string) => ({ namespace: 'AWS/DynamoDB', metricName, dimensions: dims(tableName, indexName) });
+  const out: SeriesRequest[] = [];
+  for (const dim of DIMS) {
+    const consumed = `Consumed${D(dim)}CapacityUnits`;
+    out.push(
+      { id: sid(tableName, indexName, `${dim}:consumed`), kind: 'counter', statistic: 'Sum', metric: metric(consumed) },
+      // SampleCount of consumed capacity = successful requests: the units-per-request conversion.
+      { id: sid(tableName, indexName, `${dim}:requests`), kind: 'counter', statistic: 'SampleCount', metric: metric(consumed) },
+      {
+        id: sid(tableName, indexName, `${dim}:prov`),
+        kind: 'counter',
+        statistic: 'Sum',
+        metric: metric(`${D(dim)}ProvisionedThroughputThrottleEvents`),
+      },
+      {
+        id: sid(tableName, indexName, `${dim}:key`),
+        kind: 'counter',
+        statistic: 'Sum',
+        metric: metric(`${D(dim)}KeyRangeThroughputThrottleEvents`),
+      },
+      {
+        id: sid(tableName, indexName, `${dim}:acct`),
+        kind: 'counter',
+        statistic: 'Sum',
+        metric: metric(`${D(dim)}AccountLimitThrottleEvents`),
+      },
+    );
+  }
+  return out;
+}
+
+function values(m: MetricsResult, id: string): number[] {
+  return (m.series.get(id)?.values ?? []).map((v) => v ?? 0);
+}
+
+function dimMetrics(m: MetricsResult, tableName: string, indexName: string | null, dim: CapacityDim): DimensionMetrics {
+  const get = (n: string) => values(m, sid(tableName, indexName, `${dim}:${n}`));
+  return {
+    periodSeconds: m.periodSeconds,
+    consumedUnits: get('consumed'),
+    successfulRequests: get('requests'),
+    provisionedThrottleEvents: get('prov'),
+    keyRangeThrottleEvents: get('key'),
+    accountLimitThrottleEvents: get('acct'),
+  };
+}
+
+function pairOf(pt: { ReadCapacityUnits?: number; WriteCapacityUnits?: number } | undefined): CapacityPair {
+  return { read: pt?.ReadCapacityUnits ?? 0, write: pt?.WriteCapacityUnits ?? 0 };
+}
+
+interface Limits {
+  tableMax: CapacityPair;
+  accountMax: CapacityPair;
+}
+
+/** DescribeLimits, bounded by the config's values (which default to AWS's default quotas). */
+async function readLimits(section: DynamodbConfig, notes: string[]): Promise<Limits> {
+  const fallback: Limits = {
+    tableMax: { read: section.tableMaxCapacity, write: section.tableMaxCapacity },
+    accountMax: { read: section.accountMaxCapacity, write: section.accountMaxCapacity },
+  };
+  try {
+    const out = await aws().dynamodb.send(new DescribeLimitsCommand({}));
+    return {
+      tableMax: {
+        read: Math.min(out.TableMaxReadCapacityUnits ?? Infinity, section.tableMaxCapacity),
+        write: Math.min(out.TableMaxWriteCapacityUnits ?? Infinity, section.tableMaxCapacity),
+      },
+      accountMax: {
+        read: Math.min(out.AccountMaxReadCapacityUnits ?? Infinity, section.accountMaxCapacity),
+        write: Math.min(out.AccountMaxWriteCapacityUnits ?? Infinity, section.accountMaxCapacity),
+      },
+    };
+  } catch (error) {
+    notes.push(`DescribeLimits failed (${publicMessage(error)}): using the configured quotas`);
+    return fallback;
+  }
+}
+
+/** Observes one table: DescribeTable (from discovery), metrics, scalable targets. */
+export async function observeTable(input: {
+  table: TableDescription;
+  section: DynamodbConfig;
+  limits: Limits;
+  accountProvisioned: CapacityPair;
+  now: Date;
+  notes: string[];
+}): Promise<TableObservation> {
+  const { table, section, now } = input;
+  const name = table.TableName ?? '';
+  const gsis = (table.GlobalSecondaryIndexes ?? []).filter((g) => g.IndexName);
+  const minutes = Math.max(section.scaleDownStabilizationMinutes, section.lookbackMinutes) + 1;
+  const end = new Date(Math.floor(now.getTime() / MINUTE) * MINUTE);
+  const series = [capacitySeries(name, null), ...gsis.map((g) => capacitySeries(name, g.IndexName ?? ''))].flat();
+  const m = await getMetrics({
+    series,
+    start: new Date(end.getTime() - minutes * MINUTE),
+    end,
+    periodSeconds: 60,
+    now,
+  });
+  let targets = new Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>();
+  try {
+    targets = await describeScalableTargets(
+      name,
+      gsis.map((g) => g.IndexName ?? ''),
+    );
+  } catch (error) {
+    input.notes.push(`${name}: DescribeScalableTargets failed (${publicMessage(error)}): treated as none`);
+  }
+  const resource = (
+    indexName: string | null,
+    status: string | undefined,
+    pt: TableDescription['ProvisionedThroughput'],
+  ): CapacityResourceObservation => ({
+    indexName,
+    status: status ?? 'ACTIVE',
+    provisioned: pairOf(pt),
+    decreases: {
+      numberOfDecreasesToday: pt?.NumberOfDecreasesToday ?? 0,
+      lastDecreaseAt: pt?.LastDecreaseDateTime?.toISOString(),
+    },
+    lastIncreaseAt: pt?.LastIncreaseDateTime?.toISOString(),
+    metrics: { read: dimMetrics(m, name, indexName, 'read'), write: dimMetrics(m, name, indexName, 'write') },
+    scalableTargets: targets.get(scalableResourceId(name, indexName)),
+  });
+  return {
+    tableName: name,
+    arn: table.TableArn,
+    observedAt: end.toISOString(),
+    billingMode: table.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+    table: resource(null, table.TableStatus, table.ProvisionedThroughput),
+    indexes: gsis.map((g) => resource(g.IndexName ?? '', g.IndexStatus, g.ProvisionedThroughput)),
+    limits: { ...input.limits, accountProvisioned: input.accountProvisioned },
+  };
+}
+
+interface PrewarmState {
+  learnedAt: string;
+  models: Record<string, PeakModel>;
+}
+
+/** Demand history (consumed + throttled requests, per second) at 300 s for pre-warming. */
+async function learnPeaks(
+  obs: TableObservation,
+  section: DynamodbConfig,
+  now: Date,
+): Promise<PrewarmState> {
+  const period = 300;
+  const end = new Date(Math.floor(now.getTime() / (period * 1000)) * period * 1000);
+  const start = new Date(end.getTime() - Math.min(section.prewarm.historyMinutes, 15 * 1440) * MINUTE);
+  const resources = [obs.table, ...obs.indexes];
+  const series: SeriesRequest[] = resources.flatMap((r) =>
+    DIMS.flatMap((dim) => {
+      const metric = (metricName: string) => ({
+        namespace: 'AWS/DynamoDB',
+        metricName,
+        dimensions: dims(obs.tableName, r.indexName),
+      });
+      return [
+        {
+          id: sid(obs.tableName, r.indexName, `${dim}:h:consumed`),
+          kind: 'counter' as const,
+          statistic: 'Sum',
+          metric: metric(`Consumed${D(dim)}CapacityUnits`),
+        },
+        {
+          id: sid(obs.tableName, r.indexName, `${dim}:h:prov`),
+          kind: 'counter' as const,
+          statistic: 'Sum',
+          metric: metric(`${D(dim)}ProvisionedThroughputThrottleEvents`),
+        },
+      ];
+    }),
+  );
+  const m = await getMetrics({ series, start, end, periodSeconds: period, now });
+  const models: Record<string, PeakModel> = {};
+  for (const r of resources) {
+    for (const dim of DIMS) {
+      const consumed = values(m, sid(obs.tableName, r.indexName, `${dim}:h:consumed`));
+      const throttled = values(m, sid(obs.tableName, r.indexName, `${dim}:h:prov`));
+      const demand = consumed.map((c, i) => (c + (throttled[i] ?? 0)) / m.periodSeconds);
+      models[`${r.indexName ?? ''}:${dim}`] = learnRecurringPeaks(
+        { start: m.timestamps[0] ?? start.toISOString(), periodSeconds: m.periodSeconds, values: demand },
+        now,
+        section.prewarm,
+      );
+    }
+  }
+  return { learnedAt: now.toISOString(), models };
+}
+
+/** 14 days of use (table and GSIs summed) for the mode advisor, at the configured period. */
+async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Date): Promise<UsageSeries> {
+  const a = section.modeAdvisor;
+  const fine = 300;
+  const end = new Date(Math.floor(now.getTime() / (a.periodSeconds * 1000)) * a.periodSeconds * 1000);
+  const start = new Date(end.getTime() - a.lookbackDays * 1440 * MINUTE);
+  const resources = [obs.table, ...obs.indexes];
+  const series: SeriesRequest[] = DIMS.map((dim) => ({
+    id: `usage:${dim}`,
+    kind: 'counter' as const,
+    statistic: 'Sum',
+    sumOf:
+      resources.length > 1
+        ? resources.map((r) => ({
+            namespace: 'AWS/DynamoDB',
+            metricName: `Consumed${D(dim)}CapacityUnits`,
+            dimensions: dims(obs.tableName, r.indexName),
+          }))
+        : undefined,
+    metric:
+      resources.length > 1
+        ? undefined
+        : { namespace: 'AWS/DynamoDB', metricName: `Consumed${D(dim)}CapacityUnits`, dimensions: dims(obs.tableName, null) },
+  }));
+  // 300 s data is kept 63 days (aws-facts.md, CloudWatch): sums per period, peaks per 5 minutes.
+  const m = await getMetrics({ series, start, end, periodSeconds: fine, now });
+  const per = Math.max(1, Math.round(a.periodSeconds / m.periodSeconds));
+  const agg = (dim: CapacityDim) => {
+    const raw = m.series.get(`usage:${dim}`)?.values ?? [];
+    const sums: Array<number | null> = [];
+    const peaks: Array<number | null> = [];
+    for (let i = 0; i < raw.length; i += per) {
+      const chunk = raw.slice(i, i + per);
+      const known = chunk.filter((v): v is number => v !== null);
+      sums.push(known.length ? known.reduce((s, v) => s + v, 0) : null);
+      peaks.push(known.length ? Math.max(...known) / m.periodSeconds : null);
+    }
+    return { sums, peaks };
+  };
+  const r = agg('read');
+  const w = agg('write');
+  return {
+    periodSeconds: per * m.periodSeconds,
+    end: end.toISOString(),
+    readUnits: r.sums,
+    writeUnits: w.sums,
+    readPeakPerSecond: r.peaks,
+    writePeakPerSecond: w.peaks,
+  };
+}
+
+function switchesOf(table: TableDescription, history: ResourceHistory): ModeSwitch[] {
+  const out: ModeSwitch[] = [];
+  const last = table.BillingModeSummary?.LastUpdateToPayPerRequestDateTime;
+  if (last) out.push({ at: last.toISOString(), to: 'PAY_PER_REQUEST' });
+  for (const d of history.recent) {
+    if (d.action === 'set-capacity-mode' && d.outcome === 'applied') {
+      const to = d.to === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED';
+      if (!out.some((s) => s.at === d.at && s.to === to)) out.push({ at: d.at, to });
+    }
+  }
+  return out;
+}
+
+function settingsFor(config: Config, tuner: 'dynamodb' | 'dynamodb-mode'): TunerSettings {
+  const s = resolveSettings(config, tuner);
+  // The capacity policy has its own stabilization window and decrease budget: no extra cooldown
+  // unless the section sets one (a cooldown would also delay increases).
+  return { ...s, cooldownMinutes: config.tuners.dynamodb?.cooldownMinutes ?? 0 };
+}
+
+async function failedDecision(
+  run: RunContext,
+  target: Target,
+  settings: TunerSettings,
+  store: StateStore,
+  error: unknown,
+): Promise<Decision> {
+  const d: Decision = {
+    id: nextDecisionId(run),
+    runId: run.runId,
+    at: run.now.toISOString(),
+    tuner: 'dynamodb',
+    resource: target.ref.id,
+    resourceKind: target.ref.kind,
+    action: 'noop',
+    outcome: 'failed',
+    reason: `could not observe or plan: ${publicMessage(error)}`,
+    evidence: [],
+    monthlyCostDelta: 0,
+    from: null,
+    to: null,
+    undo: null,
+    guard: 'observe',
+    mode: settings.mode,
+    dryRun: run.dryRun,
+    override: run.override,
+    trigger: run.trigger,
+    severity: 'warning',
+  };
+  await store.recordDecision(d);
+  return d;
+}
+
+export async function runDynamodb(request: TunerRunRequest, deps: DynamodbRunDeps = {}): Promise<TunerRunSummary> {
+  const config = deps.config ?? getConfig();
+  const store = deps.store ?? stateStore();
+  const now = deps.now ?? clock().now();
+  const adapter = deps.adapter ?? dynamodbAdapter;
+  const started = await startRun({ tuner: 'dynamodb', request, store, now, runId: deps.runId });
+  const section = config.tuners.dynamodb;
+  if (!section || !section.enabled) {
+    return finishRun(started, [], ['the dynamodb tuner is not enabled in the configuration']);
+  }
+  if (started.run.paused || started.duplicate) return finishRun(started, []);
+  const { run } = started;
+  const notes: string[] = [];
+  const prices: PriceTable = priceTable(config.prices);
+  const fleet = await discoverFleet({
+    kinds: ['dynamodb-table'],
+    selector: section.resources,
+    tagKeys: config.tags,
+    includeUnmanaged: true,
+  });
+  notes.push(...fleet.notes);
+  // Account-wide provisioned capacity (the 80,000 quota counts every table and GSI).
+  const accountProvisioned: CapacityPair = { read: 0, write: 0 };
+  for (const t of fleet.tables) {
+    if (t.raw.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST') continue;
+    for (const pt of [t.raw.ProvisionedThroughput, ...(t.raw.GlobalSecondaryIndexes ?? []).map((g) => g.ProvisionedThroughput)]) {
+      accountProvisioned.read += pt?.ReadCapacityUnits ?? 0;
+      accountProvisioned.write += pt?.WriteCapacityUnits ?? 0;
+    }
+  }
+  // Alarm fast path: a GSI alarm names "table/index/gsi": run its table.
+  const wanted = request.resourceIds?.map((id) => id.split('/index/')[0] ?? id);
+  let tables: Array<DiscoveredTarget<TableDescription>> = fleet.tables.filter((t) => t.managed);
+  if (wanted) {
+    for (const id of wanted.filter((w) => !tables.some((t) => t.ref.id === w))) {
+      notes.push(`${id}: not found among the managed DynamoDB tables`);
+    }
+    tables = tables.filter((t) => wanted.includes(t.ref.id));
+  }
+  const limits = await readLimits(section, notes);
+  const capacitySettings = settingsFor(config, 'dynamodb');
+  const modeSettings = settingsFor(config, 'dynamodb-mode');
+  const decisions: Decision[] = [];
+  for (const target of tables) {
+    if (request.remainingMs && request.remainingMs() < 30_000) {
+      notes.push(`stopped before ${target.ref.id}: the function's time is nearly up`);
+      break;
+    }
+    try {
+      decisions.push(
+        ...(await tuneTable({
+          target,
+          section,
+          config,
+          limits,
+          accountProvisioned,
+          prices,
+          run,
+          store,
+          adapter,
+          capacitySettings,
+          modeSettings,
+          notes,
+        })),
+      );
+    } catch (error) {
+      decisions.push(await failedDecision(run, target, capacitySettings, store, error));
+    }
+  }
+  return finishRun(started, decisions, notes);
+}
+
+async function tuneTable(input: {
+  target: DiscoveredTarget<TableDescription>;
+  section: DynamodbConfig;
+  config: Config;
+  limits: Limits;
+  accountProvisioned: CapacityPair;
+  prices: PriceTable;
+  run: RunContext;
+  store: StateStore;
+  adapter: Adapter;
+  capacitySettings: TunerSettings;
+  modeSettings: TunerSettings;
+  notes: string[];
+}): Promise<Decision[]> {
+  const { target, section, run, store, adapter } = input;
+  const now = run.now;
+  const obs = await observeTable({
+    table: target.raw,
+    section,
+    limits: input.limits,
+    accountProvisioned: input.accountProvisioned,
+    now,
+    notes: input.notes,
+  });
+  const history = await store.getHistory('dynamodb', target.ref.id, now);
+  const state = (history.tunerState ?? {}) as { lifts?: ScalingLifts; prewarm?: PrewarmState };
+  const decisions: Decision[] = [];
+  const floors: CapacityFloor[] = [];
+  let prewarm = state.prewarm;
+  if (section.prewarm.enabled && obs.billingMode === 'PROVISIONED') {
+    if (!prewarm || now.getTime() - Date.parse(prewarm.learnedAt) >= RELEARN_MS) {
+      try {
+        prewarm = await learnPeaks(obs, section, now);
+      } catch (error) {
+        input.notes.push(`${obs.tableName}: could not learn recurring peaks (${publicMessage(error)})`);
+      }
+    }
+    for (const [key, model] of Object.entries(prewarm?.models ?? {})) {
+      const [idx, dim] = key.split(':');
+      const f = prewarmFloorAt(model, now, section.prewarm, section.targetUtilization);
+      if (f && (dim === 'read' || dim === 'write')) {
+        floors.push({ indexName: idx ? idx : null, dim, units: f.units, reason: f.reason, evidence: f.evidence });
+      }
+    }
+  }
+  const lifts = state.lifts ?? {};
+  floors.push(...scalingFloors(obs, section, lifts, now));
+  const { plan, proposed } = planTableCapacity({
+    observation: obs,
+    config: section,
+    prices: input.prices,
+    now,
+    floors,
+    tableRef: target.ref,
+  });
+  const scaling = planScalingTargets({ observation: obs, config: section, proposed, lifts, now, tableRef: target.ref });
+  // Raise first (UpdateTable), then lift the target's minimum, then any decrease.
+  const increases = plan.actions.filter((a) => (a.params as { direction?: string } | undefined)?.direction === 'increase');
+  const rest = plan.actions.filter((a) => !increases.includes(a));
+  const combined: Plan = { ...plan, actions: [...increases, ...scaling.actions, ...rest] };
+  if (combined.actions.length) delete combined.noopReason;
+  decisions.push(
+    ...(await executePlan({ plan: combined, target, settings: input.capacitySettings, adapter, run, store })),
+  );
+  const liftApplied = decisions.some((d) => d.action === 'set-scaling-target' && d.outcome === 'applied');
+  await store.putTunerState('dynamodb', target.ref.id, {
+    lifts: liftApplied ? scaling.lifts : lifts,
+    ...(prewarm ? { prewarm } : {}),
+  });
+
+  // Capacity mode advisor, at most hourly (14 days of metrics per run would be wasteful).
+  if (section.modeAdvisor.enabled) {
+    const modeHistory = await store.getHistory('dynamodb-mode', target.ref.id, now);
+    const lastAdvised = modeHistory.recent[0]?.at;
+    const due = run.trigger === 'manual' || !lastAdvised || now.getTime() - Date.parse(lastAdvised) >= ADVISE_EVERY_MS;
+    if (due) {
+      const usage = await usageFor(obs, section, now);
+      const advice = adviseCapacityMode({
+        tableName: obs.tableName,
+        tableRef: target.ref,
+        billingMode: obs.billingMode,
+        usage,
+        config: section,
+        prices: input.prices,
+        now,
+        switches: switchesOf(target.raw, modeHistory),
+      });
+      decisions.push(
+        ...(await executePlan({ plan: advice.plan, target, settings: input.modeSettings, adapter, run, store })),
+      );
+    }
+  }
+  return decisions;
+}
+
+/** Throttling alarms for the fast path: per table and GSI, read and write (1 minute, any event). */
+export function dynamodbAlarms(targets: Target[]): AlarmSpec[] {
+  const out: AlarmSpec[] = [];
+  for (const t of targets) {
+    if (t.ref.kind !== 'dynamodb-table' && t.ref.kind !== 'dynamodb-gsi') continue;
+    const [tableName, indexName] = t.ref.id.split('/index/');
+    if (!tableName) continue;
+    for (const dim of DIMS) {
+      out.push({
+        tuner: 'dynamodb',
+        resourceId: t.ref.id,
+        key: `throttle_${dim}`,
+        namespace: 'AWS/DynamoDB',
+        metricName: `${D(dim)}ProvisionedThroughputThrottleEvents`,
+        dimensions: dims(tableName, indexName ?? null),
+        statistic: 'Sum',
+        periodSeconds: 60,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        threshold: 0,
+        comparison: 'GreaterThanThreshold',
+        treatMissingData: 'notBreaching',
+        description: `db-autopilot fast path: ${dim} capacity throttling on ${t.ref.id} raises capacity at once`,
+      });
+    }
+  }
+  return out;
+}
+
+export const registration: TunerRegistration = {
+  run: (request) => runDynamodb(request),
+  adapter: dynamodbAdapter,
+  alarms: dynamodbAlarms,
+};

@@ -1,0 +1,293 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { FUNCTIONS, roleLogicalId } from '../../../shared/deploy/iam.ts';
+import { stateTableDefinition, stateTableTtl } from '../../../shared/state/table-definition.ts';
+import { checkPolicies, type Json, type PolicyStatement, resolveArn, rolePolicies } from './iam-check.ts';
+
+/**
+ * Builds the deployment package offline (`osls package`, once) and checks the generated
+ * CloudFormation template: every function packaged, one least-privilege role each, the state
+ * table, the topic, the schedules and the alarm rule, the VPC settings, no secret values; and an
+ * invalid configuration makes packaging fail with the path and line of the problem.
+ */
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+const PACKAGE_TIMEOUT_MS = 240_000;
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function osls(args: string[]): Promise<RunResult> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, 'node_modules/osls/bin/serverless.js'), ...args],
+      {
+        cwd: ROOT,
+        timeout: PACKAGE_TIMEOUT_MS - 10_000,
+        maxBuffer: 32 * 1024 * 1024,
+        // Offline: no credentials are needed to package; keep the framework from phoning home.
+        env: {
+          ...process.env,
+          SLS_TELEMETRY_DISABLED: '1',
+          SLS_NOTIFICATIONS_MODE: 'off',
+          SLS_DEPRECATION_DISABLE: '*',
+        },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        done({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
+}
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: unknown };
+
+interface Template {
+  Resources: Record<string, Resource>;
+}
+
+// serverless.yml uses CloudFormation short tags; they only need to parse here.
+const cfnTags = ['!Ref', '!GetAtt', '!Sub', '!Join', '!If', '!Equals', '!Select', '!Split'].map((tag) => ({
+  tag,
+  resolve: (value: string) => ({ [tag.slice(1)]: value }),
+}));
+
+const serverlessYml = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), { customTags: cfnTags }) as {
+  functions: Record<string, { handler: string; events?: Array<Record<string, unknown>>; vpc?: unknown }>;
+};
+const functionNames = Object.keys(serverlessYml.functions);
+const scheduled = functionNames.filter((fn) =>
+  (serverlessYml.functions[fn]?.events ?? []).some((e) => 'schedule' in e),
+);
+
+let dir = '';
+let run: RunResult = { code: -1, stdout: '', stderr: '' };
+let template: Template = { Resources: {} };
+
+function resourcesOfType(type: string): Array<[string, Resource]> {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+/** The AWS::Lambda::Function of a serverless.yml function (matched by FunctionName). */
+function lambdaOf(fn: string): [string, Resource] | undefined {
+  return resourcesOfType('AWS::Lambda::Function').find(([, r]) =>
+    String(r.Properties.FunctionName ?? '').endsWith(`-${fn}`),
+  );
+}
+
+function statementsOf(roleId: string): PolicyStatement[] {
+  return rolePolicies(template.Resources).find((p) => p.role === roleId)?.statements ?? [];
+}
+
+const actionsOf = (s: PolicyStatement) => (Array.isArray(s.Action) ? s.Action : [s.Action]).map(String);
+const resourcesOf = (s: PolicyStatement): Json[] =>
+  s.Resource === undefined ? [] : Array.isArray(s.Resource) ? s.Resource : [s.Resource];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dbap-package-'));
+  run = await osls(['package', '--package', dir, '--stage', 'dev', '--region', 'us-east-1']);
+  const file = join(dir, 'cloudformation-template-update-stack.json');
+  if (existsSync(file)) template = JSON.parse(readFileSync(file, 'utf8')) as Template;
+}, PACKAGE_TIMEOUT_MS);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('osls package (offline)', () => {
+  it('succeeds and writes the CloudFormation template', () => {
+    // A missing functions/<name>.ts (or any build error) fails here with osls's own message.
+    expect(run.code, `osls package failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(Object.keys(template.Resources).length).toBeGreaterThan(0);
+  });
+
+  it('declares the same functions in serverless.yml as the IAM generator', () => {
+    expect([...functionNames].sort()).toEqual([...FUNCTIONS].sort());
+  });
+
+  it.each(functionNames)('packages %s as its own zip, runtime nodejs24.x, with its handler bundled', (fn) => {
+    const zip = join(dir, `${fn}.zip`);
+    expect(existsSync(zip), `${fn}.zip missing`).toBe(true);
+    expect(statSync(zip).size).toBeGreaterThan(0);
+    const lambda = lambdaOf(fn);
+    expect(lambda, `no AWS::Lambda::Function for ${fn}`).toBeDefined();
+    const props = lambda?.[1].Properties ?? {};
+    expect(props.Runtime).toBe('nodejs24.x');
+    expect(String((props.Code as { S3Key?: string } | undefined)?.S3Key)).toMatch(
+      new RegExp(`/${fn}\\.zip$`),
+    );
+    // Zip central-directory entries hold file names uncompressed: the bundle is in the zip.
+    expect(readFileSync(zip).includes(Buffer.from(`functions/${fn}.mjs`))).toBe(true);
+  });
+
+  it('gives every function its own IAM role, and no shared default role', () => {
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+    const lambdas = resourcesOfType('AWS::Lambda::Function');
+    expect(lambdas).toHaveLength(functionNames.length);
+    const roles = lambdas.map(([id, r]) => {
+      const role = r.Properties.Role as { 'Fn::GetAtt'?: [string, string] };
+      const target = role['Fn::GetAtt'];
+      expect(target, `${id}: Role is not a GetAtt of a role in this template`).toBeDefined();
+      expect(target?.[1]).toBe('Arn');
+      expect(template.Resources[target?.[0] ?? '']?.Type).toBe('AWS::IAM::Role');
+      return target?.[0];
+    });
+    expect(new Set(roles).size).toBe(lambdas.length);
+    for (const fn of functionNames) {
+      const role = (lambdaOf(fn)?.[1].Properties.Role as { 'Fn::GetAtt'?: string[] } | undefined)?.[
+        'Fn::GetAtt'
+      ]?.[0];
+      expect(role).toBe(roleLogicalId(fn as (typeof FUNCTIONS)[number]));
+    }
+  });
+
+  it('lets only Lambda assume the roles and attaches no managed policies', () => {
+    for (const [id, r] of resourcesOfType('AWS::IAM::Role')) {
+      const trust = JSON.stringify(r.Properties.AssumeRolePolicyDocument);
+      expect(trust, id).toContain('lambda.amazonaws.com');
+      expect(trust, id).not.toMatch(/"AWS"\s*:|"\*"/);
+      expect(r.Properties.ManagedPolicyArns ?? [], id).toEqual([]);
+    }
+  });
+
+  it('grants no wildcard action and scopes every mutating RDS, DynamoDB, Auto Scaling, CloudWatch and SSM action', () => {
+    expect(rolePolicies(template.Resources).length).toBeGreaterThanOrEqual(functionNames.length);
+    const violations = checkPolicies(template.Resources);
+    expect(violations.map((v) => `${v.role}/${v.sid} ${v.action}: ${v.problem}`)).toEqual([]);
+  });
+
+  it("scopes the reconciler's alarm and dashboard permissions to db-autopilot's prefix and dashboard", () => {
+    const statements = statementsOf('AlarmReconcilerRole');
+    const grants = (action: string) =>
+      statements
+        .filter((s) => actionsOf(s).includes(action))
+        .flatMap((s) => resourcesOf(s).map((r) => resolveArn(r, template.Resources)));
+    for (const action of ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms']) {
+      const arns = grants(action);
+      expect(arns.length, action).toBeGreaterThan(0);
+      for (const a of arns) expect(a, action).toBe('arn:aws:cloudwatch:us-east-1:123456789012:alarm:dbap-*');
+    }
+    const dashboards = grants('cloudwatch:PutDashboard');
+    expect(dashboards).toEqual(['arn:aws:cloudwatch::123456789012:dashboard/db-autopilot']);
+  });
+
+  it('declares the state table from the definition the code uses: on-demand, PITR, TTL on expiresAt', () => {
+    const tables = resourcesOfType('AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(1);
+    const props = tables[0]?.[1].Properties ?? {};
+    expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(props.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(props.TimeToLiveSpecification).toEqual(stateTableTtl);
+    expect(props.KeySchema).toEqual(stateTableDefinition.KeySchema);
+    expect(props.AttributeDefinitions).toEqual(stateTableDefinition.AttributeDefinitions);
+    expect(props.GlobalSecondaryIndexes).toEqual(stateTableDefinition.GlobalSecondaryIndexes);
+    expect(tables[0]?.[1]).toMatchObject({ DeletionPolicy: 'Retain' });
+  });
+
+  it('declares an SNS topic for reports and passes it to the functions', () => {
+    const topics = resourcesOfType('AWS::SNS::Topic');
+    expect(topics.length).toBeGreaterThanOrEqual(1);
+    const [topicId] = topics[0] ?? [];
+    const env = (lambdaOf('report')?.[1].Properties.Environment as { Variables?: Record<string, unknown> })
+      ?.Variables;
+    expect(env?.REPORT_TOPIC_ARN).toEqual({ Ref: topicId });
+  });
+
+  it('has an EventBridge schedule per scheduled function', () => {
+    expect(scheduled.length).toBeGreaterThanOrEqual(8);
+    const rules = resourcesOfType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
+    for (const fn of scheduled) {
+      const [lambdaId] = lambdaOf(fn) ?? [];
+      const rule = rules.find(([, r]) =>
+        JSON.stringify(r.Properties.Targets).includes(JSON.stringify({ 'Fn::GetAtt': [lambdaId, 'Arn'] })),
+      );
+      expect(rule, `no schedule for ${fn}`).toBeDefined();
+      expect(String(rule?.[1].Properties.ScheduleExpression)).toMatch(/^(rate|cron)\(.+\)$/);
+      expect(rule?.[1].Properties.State).toBe('ENABLED');
+    }
+  });
+
+  it('routes CloudWatch Alarm State Change events under the alarm prefix to the alarm handler', () => {
+    const [handlerId] = lambdaOf('alarm-handler') ?? [];
+    const rules = resourcesOfType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
+    const rule = rules.find(([, r]) =>
+      JSON.stringify(r.Properties.Targets).includes(JSON.stringify({ 'Fn::GetAtt': [handlerId, 'Arn'] })),
+    );
+    expect(rule).toBeDefined();
+    const pattern = rule?.[1].Properties.EventPattern as {
+      source?: string[];
+      'detail-type'?: string[];
+      detail?: { alarmName?: Array<{ prefix?: string }> };
+    };
+    expect(pattern.source).toEqual(['aws.cloudwatch']);
+    expect(pattern['detail-type']).toEqual(['CloudWatch Alarm State Change']);
+    expect(pattern.detail?.alarmName).toEqual([{ prefix: 'dbap-' }]);
+  });
+
+  it.each(['pg-maintenance', 'pg-insights'])('runs %s in the VPC (subnets and security group)', (fn) => {
+    const vpc = lambdaOf(fn)?.[1].Properties.VpcConfig as {
+      SubnetIds?: string[];
+      SecurityGroupIds?: string[];
+    };
+    expect(vpc?.SubnetIds?.length ?? 0).toBeGreaterThan(0);
+    for (const s of vpc?.SubnetIds ?? []) expect(s).toMatch(/^subnet-[0-9a-f]+$/);
+    expect(vpc?.SecurityGroupIds?.length ?? 0).toBeGreaterThan(0);
+    for (const g of vpc?.SecurityGroupIds ?? []) expect(g).toMatch(/^sg-[0-9a-f]+$/);
+    // ENIs for the VPC: the role may create them (on any subnet: EC2 does not scope this by name).
+    const actions = statementsOf(roleLogicalId(fn as (typeof FUNCTIONS)[number])).flatMap(actionsOf);
+    expect(actions).toContain('ec2:CreateNetworkInterface');
+  });
+
+  it('keeps functions that do not reach databases out of the VPC', () => {
+    for (const fn of functionNames.filter((f) => f !== 'pg-maintenance' && f !== 'pg-insights')) {
+      expect(lambdaOf(fn)?.[1].Properties.VpcConfig, fn).toBeUndefined();
+    }
+  });
+
+  it('contains no secret value: no webhook URL, password or connection string', () => {
+    const text = JSON.stringify(template);
+    expect(text).not.toMatch(/hooks\.slack\.com/i);
+    expect(text).not.toMatch(/password/i);
+    expect(text).not.toMatch(/postgres(ql)?:\/\/|mysql:\/\//i);
+    expect(text).not.toMatch(/AKIA[0-9A-Z]{16}/);
+  });
+});
+
+describe('osls package with an invalid configuration', () => {
+  let bad: RunResult = { code: -1, stdout: '', stderr: '' };
+  let badDir = '';
+
+  beforeAll(async () => {
+    badDir = mkdtempSync(join(tmpdir(), 'dbap-package-bad-'));
+    bad = await osls([
+      'package',
+      '--package',
+      badDir,
+      '--param=configFile=test/fixtures/invalid-configs/03-bad-mode.yml',
+    ]);
+  }, PACKAGE_TIMEOUT_MS);
+
+  afterAll(() => {
+    if (badDir) rmSync(badDir, { recursive: true, force: true });
+  });
+
+  it('fails, naming the file, line and path of the problem, and packages nothing', () => {
+    const output = `${bad.stdout}\n${bad.stderr}`;
+    expect(bad.code).not.toBe(0);
+    expect(output).toContain('03-bad-mode.yml:4');
+    expect(output).toContain('defaults.mode');
+    expect(output).toMatch(/observe/);
+    expect(existsSync(join(badDir, 'cloudformation-template-update-stack.json'))).toBe(false);
+  });
+});
