@@ -77,7 +77,7 @@ function buildFleet(sim: SimAccount, resources: number): void {
 
 export async function benchOne(resources: number): Promise<BenchRow> {
   const start = Date.parse('2026-11-20T12:00:00Z');
-  const sim = new SimAccount({ start, historyStart: start - 2 * 3_600_000, latencyMs: 50 });
+  const sim = new SimAccount({ start, historyStart: start - 3_600_000, latencyMs: 50 });
   buildFleet(sim, resources);
   const uninstall = sim.install();
   let peak = process.memoryUsage().rss;

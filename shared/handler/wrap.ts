@@ -48,7 +48,9 @@ function expandUnions(issue: Issue, input: unknown, hasInput: boolean): Issue[] 
   let best: Issue[] | undefined;
   for (const branch of issue.errors) if (!best || score(branch) < score(best)) best = branch;
   if (!best || best.length === 0) return [issue];
-  return best.flatMap((i) => expandUnions({ ...i, path: [...issue.path, ...i.path] } as Issue, input, hasInput));
+  return best.flatMap((i) =>
+    expandUnions({ ...i, path: [...issue.path, ...i.path] } as Issue, input, hasInput),
+  );
 }
 
 /**
@@ -119,7 +121,8 @@ export function lambdaHandler<S extends z.ZodType, R>(
       logger.error('run failed', { function: name, error: error as Error });
       metrics.addMetric('FailedRuns', MetricUnit.Count, 1);
       // A ValidationError found at run time (unknown database or table) says where, too.
-      if (error instanceof ValidationError) return { ok: false, error: publicMessage(error), issues: error.issues };
+      if (error instanceof ValidationError)
+        return { ok: false, error: publicMessage(error), issues: error.issues };
       return { ok: false, error: publicMessage(error) };
     }
   };

@@ -448,9 +448,10 @@ export function planTableCapacity(input: CapacityPolicyInput): CapacityPolicyRes
       assessments.push(a);
       const p = proposed.get(resourceKey(r.indexName));
       if (!p) continue;
-      // Hot key: partition-limit throttling while the table is far below its capacity.
+      // Hot key: partition-limit throttling while the table has capacity to spare (low
+      // utilization, or no capacity throttling at all): more capacity would not fix it.
       const utilization = a.provisioned > 0 ? a.consumedRate / a.provisioned : 0;
-      if (a.keyRangeThrottles > 0 && utilization < config.hotKeyUtilization) {
+      if (a.keyRangeThrottles > 0 && (utilization < config.hotKeyUtilization || a.provisionedThrottles === 0)) {
         findings.push(
           findingAction(
             obs,

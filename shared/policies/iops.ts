@@ -432,10 +432,14 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
     p99 + Math.max(0, slopePerHour) * (lockoutMs / HOUR_MS),
     p99 * TREND_MAX_FACTOR,
   );
-  // A climb that is still below a peak of the stabilization window repeats that peak (a cycle):
-  // it is forecast at that peak, not extrapolated past it.
+  // A climb toward (or just past) a level already reached in the last day, before the recent
+  // window, repeats that level (a cycle): it is forecast there, not extrapolated past it.
+  const recentMs = obs.recent.readIops.values.length * obs.recent.readIops.periodSeconds * 1000;
+  const dayPeakBefore = maxOf(slice(hist, t - 24 * HOUR_MS, t - recentMs));
   const trendPeak =
-    stabPeak !== null && stabPeak > demandEstimate ? Math.min(extrapolated, stabPeak) : extrapolated;
+    dayPeakBefore !== null && demandEstimate <= dayPeakBefore * (1 + cfg.tolerance)
+      ? Math.min(extrapolated, Math.max(dayPeakBefore, demandEstimate) * (1 + cfg.tolerance))
+      : extrapolated;
   /** Peaks history already showed for this period: known, so `forecastUtilization` applies. */
   const knownPeak = Math.max(seasonal ?? 0, stabPeak ?? 0);
   // A value more than `tolerance` above the known peak is a surprise: it gets the reactive headroom.

@@ -568,7 +568,17 @@ export function planReplicas(
         to,
         reason: `${why}: add reader ${i} of ${count} (${replicaId}, ${newClass ?? 'unknown class'})${each === null ? ` (no price for ${newClass} in the price table)` : ''}`,
         monthlyCostDelta: each ?? 0,
-        undo: { kind: 'remove-replica', params: { replicaId, sourceId: obs.source.id, family: obs.family } },
+        // The undo removes the replica itself (resource: the replica, where "created" consent applies).
+        undo: {
+          kind: 'remove-replica',
+          params: {
+            replicaId,
+            sourceId: obs.source.id,
+            family: obs.family,
+            resource: { kind: 'rds-instance', id: replicaId },
+            numericTarget: to - 1,
+          },
+        },
         mutating: true,
         numericTarget: to,
         rules,
@@ -638,9 +648,20 @@ export function planReplicas(
         to,
         reason: `${why}: remove ${r.id} (created by db-autopilot${isLagging(r, settings.maxReplicaLagSeconds) ? ', lagging' : ''}${r.maxConnections !== null ? `, ${round(r.maxConnections)} connections` : ''})`,
         monthlyCostDelta: each === null ? 0 : -each,
+        // The undo creates a new replica of the same class (a deleted replica cannot come back).
         undo: {
           kind: 'add-replica',
-          params: { sourceId: obs.source.id, family: obs.family, instanceClass: r.instanceClass },
+          params: {
+            family: obs.family,
+            sourceId: obs.source.id,
+            replicaId: replicaName(obs.source.id, now, 0),
+            engine: obs.source.engine,
+            instanceClass: r.instanceClass,
+            instanceClasses: dedupe([r.instanceClass, ...settings.instanceClasses]),
+            availabilityZones: settings.availabilityZones,
+            resource: sourceRef,
+            numericTarget: remaining,
+          },
         },
         mutating: true,
         deletes: true,

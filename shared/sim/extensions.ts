@@ -1,1 +1,2 @@
 import './rds-replica-rules.ts';
+import './dynamodb-rules.ts';

@@ -57,6 +57,8 @@ const MINUTE = 60_000;
 const RELEARN_MS = 60 * MINUTE;
 /** Run the mode advisor at most this often per table (14 days of metrics). */
 const ADVISE_EVERY_MS = 60 * MINUTE;
+/** Report the same finding (hot key, account limit) again only after this long. */
+const FINDING_REPEAT_MS = 6 * 60 * MINUTE;
 
 export interface DynamodbRunDeps {
   config?: Config;
@@ -479,7 +481,11 @@ async function tuneTable(input: {
     notes: input.notes,
   });
   const history = await store.getHistory('dynamodb', target.ref.id, now);
-  const state = (history.tunerState ?? {}) as { lifts?: ScalingLifts; prewarm?: PrewarmState };
+  const state = (history.tunerState ?? {}) as {
+    lifts?: ScalingLifts;
+    prewarm?: PrewarmState;
+    findings?: Record<string, string>;
+  };
   const decisions: Decision[] = [];
   const floors: CapacityFloor[] = [];
   let prewarm = state.prewarm;
@@ -510,6 +516,16 @@ async function tuneTable(input: {
     tableRef: target.ref,
   });
   const scaling = planScalingTargets({ observation: obs, config: section, proposed, lifts, now, tableRef: target.ref });
+  // A finding (hot key, account limit) is reported once per FINDING_REPEAT_MS, not every run.
+  const findings = { ...(state.findings ?? {}) };
+  plan.actions = plan.actions.filter((a) => {
+    if (a.kind !== 'finding') return true;
+    const key = `${String(a.params?.cause)}:${String(a.params?.indexName ?? '')}:${String(a.params?.dim)}`;
+    const last = findings[key];
+    if (last && now.getTime() - Date.parse(last) < FINDING_REPEAT_MS) return false;
+    findings[key] = now.toISOString();
+    return true;
+  });
   // Raise first (UpdateTable), then lift the target's minimum, then any decrease.
   const increases = plan.actions.filter((a) => (a.params as { direction?: string } | undefined)?.direction === 'increase');
   const rest = plan.actions.filter((a) => !increases.includes(a));
@@ -521,6 +537,7 @@ async function tuneTable(input: {
   const liftApplied = decisions.some((d) => d.action === 'set-scaling-target' && d.outcome === 'applied');
   await store.putTunerState('dynamodb', target.ref.id, {
     lifts: liftApplied ? scaling.lifts : lifts,
+    findings,
     ...(prewarm ? { prewarm } : {}),
   });
 

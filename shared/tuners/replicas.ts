@@ -144,7 +144,8 @@ function findSources(
   const all = instances.map((t) => t.raw);
   const sources: Source[] = [];
   for (const c of clusters) {
-    if (!c.managed) continue;
+    // Aurora Serverless v1 has no DB instances to add (its capacity scales by ACUs).
+    if (!c.managed || c.raw.EngineMode === 'serverless') continue;
     const members = new Map((c.raw.DBClusterMembers ?? []).map((m) => [m.DBInstanceIdentifier, m]));
     const inCluster = all.filter((db) => db.DBClusterIdentifier === c.ref.id);
     const writer = inCluster.find((db) => members.get(db.DBInstanceIdentifier)?.IsClusterWriter === true);

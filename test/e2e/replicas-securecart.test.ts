@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../shared/config/load.ts';
 import type { Decision } from '../../shared/core/model.ts';
+import type { SimAccount } from '../../shared/sim/engine.ts';
 import { MINUTE_MS } from '../../shared/sim/index.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
-import type { SimAccount } from '../../shared/sim/engine.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runReplicas } from '../../shared/tuners/replicas.ts';
 
@@ -46,7 +46,9 @@ describe('replicas on the securecart scenario', () => {
   });
 
   const of = (action: string, outcome: string, resource?: string) =>
-    decisions.filter((d) => d.action === action && d.outcome === outcome && (!resource || d.resource === resource));
+    decisions.filter(
+      (d) => d.action === action && d.outcome === outcome && (!resource || d.resource === resource),
+    );
 
   it('scales the Aurora cluster out at the evening peak', () => {
     const out = of('add-replica', 'applied', 'securecart-catalog-aurora');
@@ -58,7 +60,9 @@ describe('replicas on the securecart scenario', () => {
   });
 
   it('scales the Aurora cluster back in after the peak, removing only readers it created', () => {
-    const removed = of('remove-replica', 'applied').filter((d) => d.resource.startsWith('dbap-securecart-catalog'));
+    const removed = of('remove-replica', 'applied').filter((d) =>
+      d.resource.startsWith('dbap-securecart-catalog'),
+    );
     expect(removed.length).toBeGreaterThan(0);
     const added = of('add-replica', 'applied', 'securecart-catalog-aurora');
     expect(Date.parse(removed[0]?.at ?? '')).toBeGreaterThan(Date.parse(added[0]?.at ?? ''));

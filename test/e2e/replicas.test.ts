@@ -212,4 +212,33 @@ describe('replicas tuner on the simulated account', () => {
     expect(cpu?.(Date.parse(START) + HOUR + 30 * MINUTE_MS)).toBeCloseTo(3, 5);
     expect(cpu?.(sim.nowMs() + MINUTE_MS)).toBeCloseTo(3 + 150 / records, 5);
   });
+
+  it('in observe mode plans the scale-out, creates nothing and records the recommendation', async () => {
+    const observe = configSchema.parse({ ...config, defaults: { ...config.defaults, mode: 'observe' } });
+    sim.advanceTo(Date.parse(START) + 18 * HOUR + 5 * MINUTE_MS);
+    const summary = await runReplicas(request(), { config: observe, store, now: sim.clock.now() });
+    expect(find(summary.decisions, 'add-replica', 'planned', 'catalog-aurora')).toHaveLength(1);
+    expect([...sim.rds.instances.keys()].some((id) => id.startsWith('dbap-catalog'))).toBe(false);
+    const history = await store.getHistory('replicas', 'catalog-aurora', sim.clock.now());
+    expect(history.tunerState?.recommendations).toEqual([{ at: sim.clock.now().toISOString(), readers: 2 }]);
+  });
+
+  it('in a dry run plans only and keeps no recommendation', async () => {
+    sim.advanceTo(Date.parse(START) + 18 * HOUR + 5 * MINUTE_MS);
+    const summary = await runReplicas(
+      {
+        trigger: 'manual',
+        dryRun: true,
+        override: false,
+        idempotencyKey: 'dry-1',
+        resourceIds: ['catalog-aurora'],
+      },
+      { config, store, now: sim.clock.now() },
+    );
+    expect(find(summary.decisions, 'add-replica', 'planned', 'catalog-aurora')).toHaveLength(1);
+    expect(summary.decisions.every((d) => d.resource !== 'shop-mysql')).toBe(true);
+    expect(
+      (await store.getHistory('replicas', 'catalog-aurora', sim.clock.now())).tunerState,
+    ).toBeUndefined();
+  });
 });

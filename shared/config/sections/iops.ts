@@ -14,7 +14,7 @@ export const iopsSection = z
      * Utilization for a peak history already showed for the coming lock-out (the same hours a day
      * earlier, the stabilization window): it is known, so less headroom than for a surprise.
      */
-    forecastUtilization: z.number().gt(0).max(1).default(0.95),
+    forecastUtilization: z.number().gt(0).max(1).default(0.85),
     /** Raise only when the needed IOPS exceed the current by more than this fraction (HPA-style band). */
     tolerance: z.number().min(0).max(1).default(0.1),
     /** Lower only when the needed IOPS are below the current by more than this fraction. */

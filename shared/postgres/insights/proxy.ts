@@ -17,7 +17,10 @@ import type { ProxyObservation } from './types.ts';
 
 const PERIOD_SECONDS = 300;
 
-export async function findProxyFor(dbInstanceIdentifier: string, now: Date): Promise<ProxyObservation | undefined> {
+export async function findProxyFor(
+  dbInstanceIdentifier: string,
+  now: Date,
+): Promise<ProxyObservation | undefined> {
   try {
     let marker: string | undefined;
     do {
@@ -29,7 +32,9 @@ export async function findProxyFor(dbInstanceIdentifier: string, now: Date): Pro
         const serves = (targets.Targets ?? []).some((t) => t.RdsResourceId === dbInstanceIdentifier);
         if (!serves) continue;
         const groups = await aws().rds.send(new DescribeDBProxyTargetGroupsCommand({ DBProxyName: name }));
-        const pool = groups.TargetGroups?.find((g) => g.IsDefault)?.ConnectionPoolConfig ?? groups.TargetGroups?.[0]?.ConnectionPoolConfig;
+        const pool =
+          groups.TargetGroups?.find((g) => g.IsDefault)?.ConnectionPoolConfig ??
+          groups.TargetGroups?.[0]?.ConnectionPoolConfig;
         return {
           name,
           maxConnectionsPercent: pool?.MaxConnectionsPercent ?? null,
@@ -41,7 +46,10 @@ export async function findProxyFor(dbInstanceIdentifier: string, now: Date): Pro
       marker = page.Marker;
     } while (marker);
   } catch (error) {
-    logger.warn('RDS Proxy lookup failed', { dbInstanceIdentifier, error: error instanceof Error ? redact(error.message) : '' });
+    logger.warn('RDS Proxy lookup failed', {
+      dbInstanceIdentifier,
+      error: error instanceof Error ? redact(error.message) : '',
+    });
   }
   return undefined;
 }

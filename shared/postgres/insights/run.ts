@@ -8,7 +8,6 @@ import type { Decision, Trigger } from '../../core/model.ts';
 import { logger } from '../../handler/observability.ts';
 import type { PgTarget } from '../connection.ts';
 import { collectInsights } from './collect.ts';
-import { findProxyFor } from './proxy.ts';
 import {
   analyzeInsights,
   type DedupResult,
@@ -16,6 +15,7 @@ import {
   type InsightsSettings,
   type InsightsState,
 } from './findings.ts';
+import { findProxyFor } from './proxy.ts';
 import type { ConnectionObservation, InsightsObservation } from './types.ts';
 
 /** The insights loop for one database: observe -> findings (pure) -> dedupe (pure) -> decisions -> record. */
@@ -111,6 +111,7 @@ export async function runInsightsForDatabase(input: InsightsRunInput): Promise<I
   const cw = input.dbInstanceIdentifier
     ? await fetchConnectionSeries(input.dbInstanceIdentifier, now)
     : undefined;
+  const proxy = input.dbInstanceIdentifier ? await findProxyFor(input.dbInstanceIdentifier, now) : undefined;
   const { maxConnections, currentConnections, ...rest } = collected;
   const observation: InsightsObservation = {
     ...rest,

@@ -74,6 +74,12 @@ let dir = '';
 let run: RunResult = { code: -1, stdout: '', stderr: '' };
 let template: Template = { Resources: {} };
 
+/** Every check below needs the package: fail (not pass vacuously) when osls failed. */
+function requirePackage(): void {
+  const tail = `${run.stdout}\n${run.stderr}`.trim().split('\n').slice(-12).join('\n');
+  expect(run.code, `osls package failed, so there is nothing to check:\n${tail}`).toBe(0);
+}
+
 function resourcesOfType(type: string): Array<[string, Resource]> {
   return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 }
@@ -116,6 +122,7 @@ describe('osls package (offline)', () => {
   });
 
   it.each(functionNames)('packages %s as its own zip, runtime nodejs24.x, with its handler bundled', (fn) => {
+    requirePackage();
     const zip = join(dir, `${fn}.zip`);
     expect(existsSync(zip), `${fn}.zip missing`).toBe(true);
     expect(statSync(zip).size).toBeGreaterThan(0);
@@ -131,6 +138,7 @@ describe('osls package (offline)', () => {
   });
 
   it('gives every function its own IAM role, and no shared default role', () => {
+    requirePackage();
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
     const lambdas = resourcesOfType('AWS::Lambda::Function');
     expect(lambdas).toHaveLength(functionNames.length);
@@ -152,6 +160,8 @@ describe('osls package (offline)', () => {
   });
 
   it('lets only Lambda assume the roles and attaches no managed policies', () => {
+    requirePackage();
+    expect(resourcesOfType('AWS::IAM::Role')).toHaveLength(functionNames.length);
     for (const [id, r] of resourcesOfType('AWS::IAM::Role')) {
       const trust = JSON.stringify(r.Properties.AssumeRolePolicyDocument);
       expect(trust, id).toContain('lambda.amazonaws.com');
@@ -161,12 +171,14 @@ describe('osls package (offline)', () => {
   });
 
   it('grants no wildcard action and scopes every mutating RDS, DynamoDB, Auto Scaling, CloudWatch and SSM action', () => {
+    requirePackage();
     expect(rolePolicies(template.Resources).length).toBeGreaterThanOrEqual(functionNames.length);
     const violations = checkPolicies(template.Resources);
     expect(violations.map((v) => `${v.role}/${v.sid} ${v.action}: ${v.problem}`)).toEqual([]);
   });
 
   it("scopes the reconciler's alarm and dashboard permissions to db-autopilot's prefix and dashboard", () => {
+    requirePackage();
     const statements = statementsOf('AlarmReconcilerRole');
     const grants = (action: string) =>
       statements
@@ -182,6 +194,7 @@ describe('osls package (offline)', () => {
   });
 
   it('declares the state table from the definition the code uses: on-demand, PITR, TTL on expiresAt', () => {
+    requirePackage();
     const tables = resourcesOfType('AWS::DynamoDB::Table');
     expect(tables).toHaveLength(1);
     const props = tables[0]?.[1].Properties ?? {};
@@ -196,6 +209,7 @@ describe('osls package (offline)', () => {
   });
 
   it('declares an SNS topic for reports and passes it to the functions', () => {
+    requirePackage();
     const topics = resourcesOfType('AWS::SNS::Topic');
     expect(topics.length).toBeGreaterThanOrEqual(1);
     const [topicId] = topics[0] ?? [];
@@ -205,6 +219,7 @@ describe('osls package (offline)', () => {
   });
 
   it('has an EventBridge schedule per scheduled function', () => {
+    requirePackage();
     expect(scheduled.length).toBeGreaterThanOrEqual(8);
     const rules = resourcesOfType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
     for (const fn of scheduled) {
@@ -219,6 +234,7 @@ describe('osls package (offline)', () => {
   });
 
   it('routes CloudWatch Alarm State Change events under the alarm prefix to the alarm handler', () => {
+    requirePackage();
     const [handlerId] = lambdaOf('alarm-handler') ?? [];
     const rules = resourcesOfType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
     const rule = rules.find(([, r]) =>
@@ -236,6 +252,7 @@ describe('osls package (offline)', () => {
   });
 
   it.each(['pg-maintenance', 'pg-insights'])('runs %s in the VPC (subnets and security group)', (fn) => {
+    requirePackage();
     const vpc = lambdaOf(fn)?.[1].Properties.VpcConfig as {
       SubnetIds?: string[];
       SecurityGroupIds?: string[];
@@ -250,12 +267,15 @@ describe('osls package (offline)', () => {
   });
 
   it('keeps functions that do not reach databases out of the VPC', () => {
+    requirePackage();
     for (const fn of functionNames.filter((f) => f !== 'pg-maintenance' && f !== 'pg-insights')) {
+      expect(lambdaOf(fn), fn).toBeDefined();
       expect(lambdaOf(fn)?.[1].Properties.VpcConfig, fn).toBeUndefined();
     }
   });
 
   it('contains no secret value: no webhook URL, password or connection string', () => {
+    requirePackage();
     const text = JSON.stringify(template);
     expect(text).not.toMatch(/hooks\.slack\.com/i);
     expect(text).not.toMatch(/password/i);

@@ -8,9 +8,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { MetadataBearer } from '@smithy/types';
 import type { Context } from 'aws-lambda';
-import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
+import { mockClient } from 'aws-sdk-client-mock';
 
 /**
  * Every AWS client db-autopilot uses, mocked (on the class prototype, so clients created later
@@ -34,7 +33,7 @@ export function mockAllAws() {
     /** `service:CommandName` of every command sent to any client. */
     sent(): string[] {
       return Object.entries(mocks).flatMap(([service, mock]) =>
-        (mock as unknown as AwsStub<object, MetadataBearer, unknown>)
+        mock
           .calls()
           .map((call) => `${service}:${(call.args[0] as object).constructor.name.replace(/Command$/, '')}`),
       );

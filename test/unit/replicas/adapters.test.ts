@@ -22,7 +22,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createReplicaAdapter, type ReplicaAdapterDeps } from '../../../shared/adapters/rds-replicas.ts';
 import type { Target } from '../../../shared/core/contracts.ts';
 import type { Action } from '../../../shared/core/model.ts';
-import { NOW, ROUTING } from './fixtures.ts';
+import { planReplicas } from '../../../shared/policies/replicas.ts';
+import { aurora, NOW, ours, ROUTING, reader, settings } from './fixtures.ts';
 
 const rdsMock = mockClient(RDSClient);
 const r53Mock = mockClient(Route53Client);
@@ -401,5 +402,30 @@ describe('Route 53 read routing', () => {
       .rejects(new InvalidChangeBatch({ message: 'RRSet with DNS name x is not permitted', $metadata: {} }));
     const result = await adapter(action('add-route', routeParams, 'dbap-m'), target);
     expect(result).toMatchObject({ status: 'failed', code: 'InvalidChangeBatch' });
+  });
+});
+
+describe('recorded undo', () => {
+  it('replays the undo of a removal as a valid creation of a new reader', async () => {
+    const obs = aurora([
+      reader('r1', { cpuPercent: 5 }),
+      ours('dbap-a', { cpuPercent: 5, maxConnections: 0 }),
+    ]);
+    const removal = planReplicas(obs, settings(), { recommendations: [] }, NOW).plan.actions.find(
+      (a) => a.kind === 'remove-replica' && a.resource.id === 'dbap-a',
+    );
+    const undo = removal?.undo;
+    expect(undo?.kind).toBe('add-replica');
+    rdsMock.on(CreateDBInstanceCommand).resolves({});
+    const result = await adapter(
+      { ...(removal as Action), kind: 'add-replica', params: { ...undo?.params, undoKind: undo?.kind } },
+      target,
+    );
+    expect(result.status).toBe('applied');
+    expect(rdsMock).toHaveReceivedCommandWith(CreateDBInstanceCommand, {
+      DBClusterIdentifier: 'securecart-aurora',
+      Engine: 'aurora-postgresql',
+      PromotionTier: 15,
+    });
   });
 });
