@@ -16,7 +16,7 @@ import { finishRun, startRun } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
 import type { TunerLoader } from '../tuners/registry.ts';
 import { deleteAlarms, getDashboardBody, listAlarms, putAlarm, putDashboard } from './cloudwatch.ts';
-import { dashboardBody, dashboardName, emitDecisionMetrics } from './dashboard.ts';
+import { dashboardBody, dashboardName } from './dashboard.ts';
 import { collectDesired, type Discover, discoverForConfig } from './desired.ts';
 import { type AlarmDiff, diffAlarms } from './diff.ts';
 import { alarmPrefix, parseAlarmName } from './names.ts';
@@ -234,7 +234,6 @@ export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileS
     }
   }
   counts.unchanged = diff.unchanged.length;
-  emitDecisionMetrics(decisions);
   return {
     ...finishRun(started, decisions, [...desired.notes, ...diff.rejected]),
     alarms: counts,

@@ -200,7 +200,6 @@ export async function routeAlarmEvent(
     idempotencyKey: `eventbridge:${event.id}`,
     remainingMs: deps.remainingMs,
   });
-  emitDecisionMetrics(run.decisions);
   const reason = run.duplicate
     ? `event ${event.id} was already handled by ${tuner}: nothing done again`
     : `${alarmName} is in ALARM: ran ${tuner} for ${resourceId}`;

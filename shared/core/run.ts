@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
 import { aws } from '../aws/clients.ts';
+import { emitDecisionMetrics } from '../handler/decision-metrics.ts';
 import { logger } from '../handler/observability.ts';
 import { clock } from './clock.ts';
 import type {
@@ -118,6 +119,7 @@ export function finishRun(started: StartedRun, decisions: Decision[], notes: str
       ? [`idempotency key ${started.run.idempotencyKey} was already handled: nothing done`]
       : []),
   ];
+  emitDecisionMetrics(decisions);
   return {
     ok: true,
     tuner: started.run.tuner,

@@ -182,12 +182,36 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       Condition: { StringEquals: { [`aws:ResourceTag/${created.key}`]: created.value } },
     },
   ];
-  if (o.routingHostedZoneIds.length > 0) {
+  // Sources listed by identifier need not carry the managed tag: name them exactly. RDS authorizes
+  // CreateDBInstanceReadReplica on the source instance and CreateDBInstance (Aurora reader) on the
+  // cluster as well as on the new instance (Service Authorization Reference, Amazon RDS actions).
+  const sourceIds = identifiersOf(config, 'replicas');
+  if (sourceIds.length > 0) {
+    out.push({
+      Sid: 'ReplicateFromListedSources',
+      Effect: 'Allow',
+      Action: ['rds:CreateDBInstanceReadReplica', 'rds:CreateDBInstance'],
+      Resource: sourceIds.flatMap((id) => [rdsArn('db', id), rdsArn('cluster', id)]),
+    });
+  }
+  // Weighted read routing: the zones named in the configuration (sources.*.routing) and the
+  // routingHostedZoneIds parameter.
+  const zones = [
+    ...new Set(
+      [
+        ...o.routingHostedZoneIds,
+        ...Object.values(config.tuners.replicas?.sources ?? {}).map((src) => src.routing?.hostedZoneId),
+      ]
+        .filter((id): id is string => typeof id === 'string' && id !== '')
+        .map((id) => id.replace(/^\/hostedzone\//, '')),
+    ),
+  ].sort();
+  if (zones.length > 0) {
     out.push({
       Sid: 'ReadRouting',
       Effect: 'Allow',
       Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
-      Resource: o.routingHostedZoneIds.map((id) => `arn:aws:route53:::hostedzone/${id}`),
+      Resource: zones.map((id) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${id}`)),
     });
   }
   return out;
@@ -204,6 +228,7 @@ function dynamodbStatements(config: Config): Statement[] {
       Action: [
         'dynamodb:ListTables',
         'dynamodb:DescribeTable',
+        'dynamodb:DescribeLimits',
         'application-autoscaling:DescribeScalableTargets',
         'application-autoscaling:DescribeScalingPolicies',
         'cloudwatch:DescribeAlarms',
@@ -247,21 +272,49 @@ function dynamodbStatements(config: Config): Statement[] {
   return out;
 }
 
-function postgresStatements(o: DeployOptions): Statement[] {
+/** A Secrets Manager secret by name or ARN (the ARN of a named secret ends in -<6 characters>). */
+function secretArn(idOrArn: string) {
+  if (idOrArn.startsWith('arn:')) return idOrArn;
+  return sub(
+    `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${idOrArn}-??????`,
+  );
+}
+
+function postgresStatements(config: Config, o: DeployOptions): Statement[] {
+  const databases = config.tuners.maintenance?.databases ?? [];
+  // Secrets named in the configuration that are not under the prefix (cold start would fail on them).
+  const configuredSecrets = [
+    ...new Set(
+      databases.flatMap((d) =>
+        d.auth.type === 'secret' && !d.auth.secretId.startsWith(o.databaseSecretPrefix)
+          ? [d.auth.secretId]
+          : [],
+      ),
+    ),
+  ];
+  // IAM database authentication: the users the configuration connects as (db_autopilot by default).
+  const iamUsers = [
+    ...new Set(['db_autopilot', ...databases.flatMap((d) => (d.auth.type === 'iam' ? [d.user] : []))]),
+  ];
   return [
     {
       Sid: 'DatabaseSecrets',
       Effect: 'Allow',
       Action: ['secretsmanager:GetSecretValue'],
-      Resource: sub(
-        `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${o.databaseSecretPrefix}*`,
-      ),
+      Resource: [
+        sub(
+          `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${o.databaseSecretPrefix}*`,
+        ),
+        ...configuredSecrets.map(secretArn),
+      ],
     },
     {
       Sid: 'IamDatabaseAuth',
       Effect: 'Allow',
       Action: ['rds-db:connect'],
-      Resource: sub('arn:${AWS::Partition}:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:*/db_autopilot'),
+      Resource: iamUsers.map((user) =>
+        sub(`arn:\${AWS::Partition}:rds-db:\${AWS::Region}:\${AWS::AccountId}:dbuser:*/${user}`),
+      ),
     },
     {
       Sid: 'VpcNetworkInterfaces',
@@ -303,24 +356,33 @@ function alarmStatements(o: DeployOptions): Statement[] {
   ];
 }
 
-function reportStatements(o: DeployOptions): Statement[] {
+function reportStatements(config: Config, o: DeployOptions): Statement[] {
+  // The webhook URL's parameter / secret as the configuration names it (notifications.slack), as
+  // well as the slackWebhookParameter deploy parameter.
+  const slack = config.notifications.slack;
+  const parameters = [...new Set([o.slackWebhookParameter, slack?.webhookParameter])].filter(
+    (p): p is string => typeof p === 'string' && p !== '',
+  );
   return [
     { Sid: 'PublishReports', Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'ReportTopic' } },
     {
       Sid: 'SlackWebhook',
       Effect: 'Allow',
       Action: ['ssm:GetParameter'],
-      Resource: sub(
-        `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.slackWebhookParameter}`,
+      Resource: parameters.map((p) =>
+        sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${p}`),
       ),
     },
     {
       Sid: 'SlackWebhookSecret',
       Effect: 'Allow',
       Action: ['secretsmanager:GetSecretValue'],
-      Resource: sub(
-        'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:db-autopilot/slack*',
-      ),
+      Resource: [
+        sub(
+          'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:db-autopilot/slack*',
+        ),
+        ...(slack?.webhookSecretId ? [secretArn(slack.webhookSecretId)] : []),
+      ],
     },
   ];
 }
@@ -342,8 +404,33 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
     case 'dynamodb-tuner':
       return [...base, ...stateTableStatements(true), pauseRead(o), discovery, ...dynamodbStatements(config)];
     case 'pg-maintenance':
+      return [
+        ...base,
+        ...stateTableStatements(true),
+        pauseRead(o),
+        discovery,
+        ...postgresStatements(config, o),
+      ];
     case 'pg-insights':
-      return [...base, ...stateTableStatements(true), pauseRead(o), discovery, ...postgresStatements(o)];
+      return [
+        ...base,
+        ...stateTableStatements(true),
+        pauseRead(o),
+        discovery,
+        ...postgresStatements(config, o),
+        {
+          // shared/postgres/insights/proxy.ts: RDS Proxy connection findings (read only).
+          Sid: 'RdsProxyRead',
+          Effect: 'Allow',
+          Action: [
+            'rds:DescribeDBProxies',
+            'rds:DescribeDBProxyTargetGroups',
+            'rds:DescribeDBProxyTargets',
+            'rds:DescribeDBInstances',
+          ],
+          Resource: '*',
+        },
+      ];
     case 'alarm-reconciler':
       return [
         ...base,
@@ -364,8 +451,8 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
         },
       ];
     case 'alarm-handler':
-      // The alarm handler runs the IOPS and DynamoDB fast paths in-process, through the same
-      // guards, so it holds those tuners' (condition-scoped) permissions.
+      // The alarm handler runs the IOPS, replicas (reader CPU) and DynamoDB fast paths in-process,
+      // through the same guards, so it holds those tuners' (condition-scoped) permissions.
       return dedupeSids([
         ...base,
         ...stateTableStatements(true),
@@ -373,11 +460,12 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
         discovery,
         ...alarmStatements(o).slice(0, 1),
         ...iopsStatements(config),
+        ...replicaStatements(config, o),
         ...dynamodbStatements(config),
       ]);
     case 'report':
     case 'digest':
-      return [...base, ...stateTableStatements(true), ...reportStatements(o), discovery];
+      return [...base, ...stateTableStatements(true), ...reportStatements(config, o), discovery];
     case 'control':
       return dedupeSids([
         ...base,
