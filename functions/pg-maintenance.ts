@@ -1,12 +1,6 @@
-import { z } from 'zod';
-import { scheduledEventSchema, toRunRequest } from '../shared/core/invocation.ts';
+import { toRunRequest } from '../shared/core/invocation.ts';
 import { lambdaHandler } from '../shared/handler/wrap.ts';
-import {
-  doctorSchema,
-  manualMaintenanceSchema,
-  runDoctorCommand,
-  runMaintenanceTuner,
-} from '../shared/postgres/tuner.ts';
+import { pgMaintenanceEventSchema, runDoctorCommand, runMaintenanceTuner } from '../shared/postgres/tuner.ts';
 
 /**
  * PostgreSQL VACUUM / ANALYZE where and when needed. Runs inside the databases' VPC (see
@@ -17,13 +11,7 @@ import {
  *   `{ "database": "orders", "tables": ["public.line_items"], "dryRun": true, "analyzeOnly": false }`;
  * - `{ "command": "doctor", "database": "orders" }` (events/pg-maintenance-doctor.json): what is missing.
  */
-export const pgMaintenanceEventSchema = z.union(
-  [scheduledEventSchema, doctorSchema, manualMaintenanceSchema],
-  {
-    error:
-      'expected an EventBridge "Scheduled Event", { "command": "doctor", "database": "..." } or { "database": "...", "dryRun": true|false, "tables"?: [...], "analyzeOnly"?: false }',
-  },
-);
+export { pgMaintenanceEventSchema };
 
 export const handler = lambdaHandler('pg-maintenance', pgMaintenanceEventSchema, async (event, ctx) => {
   if ('source' in event) {

@@ -133,6 +133,11 @@ const TREND_MAX_FACTOR = 3;
 /** While saturated and climbing: slope over the last points, extrapolated this far ahead. */
 const RAMP_LOOKBACK_POINTS = 10;
 const RAMP_AHEAD_MINUTES = 15;
+/** Saturated demand that grew by more than this factor over the last CLIMB_POINTS minutes is still climbing. */
+const CLIMB_POINTS = 3;
+const CLIMB_FACTOR = 1.2;
+/** Wait at most this many saturated minutes for a climb to level off before raising anyway. */
+const MAX_CLIMB_WAIT_MINUTES = 15;
 /** Day-over-day growth applied to yesterday's peaks is capped at this factor. */
 const MAX_DAILY_GROWTH = 1.5;
 
@@ -261,6 +266,8 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
   const normalLatencySec = normalLatency(obs, cfg) / 1000;
   const saturated = p99 !== null && p99 >= cfg.saturationUtilization * servedCeiling;
   let demandEstimate = p99;
+  /** Saturated and still climbing steeply for only a few minutes: size the raise once it levels off. */
+  let climbing: { minutes: number; from: number; to: number } | undefined;
   if (saturated && p99 !== null) {
     // Little's law for a closed workload (a connection pool): demand at normal latency =
     // served x latency / normal latency, minute by minute, capped by maxRaiseFactor.
@@ -278,6 +285,20 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
     );
     if (recentSlope > 0) {
       demandEstimate = Math.min(demandEstimate + (recentSlope * RAMP_AHEAD_MINUTES) / 60, demandEstimate * 2);
+    }
+    const d = present(perMinute);
+    const last = d[d.length - 1];
+    const before = d[d.length - 1 - CLIMB_POINTS];
+    const saturatedMinutes = total.filter(
+      (v) => v !== null && v >= cfg.saturationUtilization * servedCeiling,
+    ).length;
+    if (
+      last !== undefined &&
+      before !== undefined &&
+      last > before * CLIMB_FACTOR &&
+      saturatedMinutes < MAX_CLIMB_WAIT_MINUTES
+    ) {
+      climbing = { minutes: saturatedMinutes, from: before, to: last };
     }
   }
 
@@ -327,6 +348,14 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
 
   if (p99 === null || demandEstimate === null) {
     return plan([], 'no ReadIOPS/WriteIOPS datapoints in the window: demand unknown, nothing changed');
+  }
+  if (climbing) {
+    // A change locks storage for >= 6 h: a raise sized in the middle of a steep climb (a flash
+    // sale goes 10x within minutes) would be too small and could not be corrected for hours.
+    return plan(
+      [],
+      `saturated for ${climbing.minutes} min and demand still climbing steeply (${Math.round(climbing.from)} -> ${Math.round(climbing.to)} IOPS in ${CLIMB_POINTS} min): sizing the raise when it levels off (at most ${MAX_CLIMB_WAIT_MINUTES} min)`,
+    );
   }
   if (!saturated && present(total).length < MIN_RECENT_POINTS) {
     return plan(

@@ -60,6 +60,12 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
+function quantile(xs: number[], q: number): number {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+}
+
 /** Buckets (max within each) of the samples in [fromIdx, toIdx). */
 function bucketize(values: ArrayLike<number>, fromIdx: number, toIdx: number, per: number): number[] {
   const out: number[] = [];
@@ -241,7 +247,10 @@ function recurringPeaksAt(
   const bucketMs = scale.bucketSamples * periodMs;
   const baseline = median(scale.buckets);
   const maxValue = Math.max(0, ...scale.buckets);
-  const threshold = Math.max(baseline * config.peakFactor, baseline + 0.25 * (maxValue - baseline));
+  // A robust top (98th percentile) rather than the maximum, so a one-off (a flash sale) does
+  // not lift the threshold above the recurring peaks.
+  const top = quantile(scale.buckets, 0.98);
+  const threshold = Math.max(baseline * config.peakFactor, baseline + 0.5 * (top - baseline));
   if (!(maxValue > threshold) || maxValue <= 0) return { peaks: [], baseline };
   // Peak onsets: first bucket of each run above the threshold; value = the run's maximum over
   // the pre-warm window after the onset (lead + hold): what must be there when the peak starts.

@@ -7,6 +7,7 @@ import type { StateStore, TunerRunRequest, TunerRunSummary } from '../core/contr
 import { publicMessage, ValidationError } from '../core/errors.ts';
 import { nextDecisionId } from '../core/executor.ts';
 import { effectOf } from '../core/guards.ts';
+import { scheduledEventSchema } from '../core/invocation.ts';
 import type { Decision, TunerName } from '../core/model.ts';
 import { finishRun, startRun } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
@@ -50,6 +51,32 @@ export const doctorSchema = z
   .strict();
 
 export type ManualMaintenance = z.infer<typeof manualMaintenanceSchema>;
+
+type MaintenanceEvent =
+  | z.infer<typeof scheduledEventSchema>
+  | z.infer<typeof doctorSchema>
+  | z.infer<typeof manualMaintenanceSchema>;
+
+/**
+ * The pg-maintenance event: picked by shape (a schedule has `source`, doctor has `command`,
+ * anything else is a manual run), then validated by that shape's schema so every issue names
+ * its field (`event.tables[0]: ...`) instead of a generic "no union member matched".
+ */
+export const pgMaintenanceEventSchema = z.unknown().transform((event, ctx): MaintenanceEvent => {
+  const isObject = typeof event === 'object' && event !== null && !Array.isArray(event);
+  const schema =
+    isObject && 'source' in event
+      ? scheduledEventSchema
+      : isObject && 'command' in event
+        ? doctorSchema
+        : manualMaintenanceSchema;
+  const parsed = schema.safeParse(event);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    ctx.addIssue({ code: 'custom', message: issue.message, path: [...issue.path] });
+  }
+  return z.NEVER;
+});
 
 export interface PgTunerDeps {
   config?: Config;

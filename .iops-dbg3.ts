@@ -1,0 +1,12 @@
+import { generateTrace } from './shared/backtest/generate-traces.ts';
+import { runBacktest } from './shared/backtest/engine.ts';
+import { parseOptions } from './shared/backtest/options.ts';
+const shape = process.argv[2] as 'flash-sale'; const seed = Number(process.argv[3]);
+const trace = generateTrace('iops', shape, { seed }) as { kind: 'iops'; iops: number[]; source: string };
+const report = await runBacktest({ trace, options: parseOptions({}) });
+const cap = report.series.capacity['db-autopilot'];
+const c = cap ? Object.values(cap)[0] ?? [] : [];
+const out: string[] = [];
+for (let i = 0; i < c.length; i += 60) out.push(`${i/60}:${c[i]}/${Math.round(Math.max(...trace.iops.slice(i, i+60)))}`);
+console.log(out.join(' '));
+const r = report.policies['db-autopilot']; console.log(JSON.stringify(r));

@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_ALARM_PREFIX } from '../../../shared/alarms/names.ts';
+import { parseConfig } from '../../../shared/config/load.ts';
+import type { Config } from '../../../shared/config/schema.ts';
+import {
+  buildRoles,
+  type DeployOptions,
+  type FunctionName,
+  statementsFor,
+} from '../../../shared/deploy/iam.ts';
+import { REPLICA_NAME_PREFIX } from '../../../shared/policies/replicas.ts';
+import { checkPolicies, type Json, resolveArn } from './iam-check.ts';
+
+/**
+ * The role generator (shared/deploy/iam.ts) without packaging: the example configuration and
+ * generated ones give policies that pass the least-privilege rules, grant what the code calls,
+ * and scope names the way the code names things.
+ */
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+const exampleText = readFileSync(join(ROOT, 'db-autopilot.yml'), 'utf8');
+const example = parseConfig(exampleText, 'db-autopilot.yml');
+
+const options: DeployOptions = {
+  service: 'db-autopilot',
+  stage: 'dev',
+  alarmPrefix: DEFAULT_ALARM_PREFIX,
+  dashboardName: 'db-autopilot',
+  pauseParameter: '/db-autopilot/paused',
+  slackWebhookParameter: '/db-autopilot/slack-webhook-url',
+  databaseSecretPrefix: 'db-autopilot/',
+  routingHostedZoneIds: [],
+};
+
+const resourcesFor = (config: Config, o = options) => ({
+  ...buildRoles(config, o),
+  StateTable: { Type: 'AWS::DynamoDB::Table' },
+  ReportTopic: { Type: 'AWS::SNS::Topic' },
+});
+
+const actions = (fn: FunctionName, config = example) =>
+  new Set(statementsFor(fn, config, options).flatMap((s) => s.Action));
+
+function arnsFor(fn: FunctionName, action: string, config = example): Array<string | undefined> {
+  const resources = resourcesFor(config);
+  return statementsFor(fn, config, options)
+    .filter((s) => s.Action.includes(action))
+    .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
+    .map((r) => resolveArn(r as Json, resources));
+}
+
+describe('generated IAM roles', () => {
+  it('pass the least-privilege rules for the example configuration', () => {
+    expect(checkPolicies(resourcesFor(example))).toEqual([]);
+  });
+
+  it('scope replica deletion to the names and tag the replica scaler gives its replicas', () => {
+    const arns = arnsFor('replica-scaler', 'rds:DeleteDBInstance');
+    expect(arns).toEqual([`arn:aws:rds:us-east-1:123456789012:db:${REPLICA_NAME_PREFIX}*`]);
+    const del = statementsFor('replica-scaler', example, options).find((s) =>
+      s.Action.includes('rds:DeleteDBInstance'),
+    );
+    expect(del?.Condition).toEqual({
+      StringEquals: { [`aws:ResourceTag/${example.tags.createdBy.key}`]: example.tags.createdBy.value },
+    });
+  });
+
+  it('let the replica scaler replicate sources listed by identifier (no tag needed on them)', () => {
+    const ids = example.tuners.replicas?.resources.identifiers ?? [];
+    expect(ids.length).toBeGreaterThan(0);
+    const arns = arnsFor('replica-scaler', 'rds:CreateDBInstanceReadReplica');
+    for (const id of ids) expect(arns).toContain(`arn:aws:rds:us-east-1:123456789012:db:${id}`);
+    const aurora = arnsFor('replica-scaler', 'rds:CreateDBInstance');
+    for (const id of ids) expect(aurora).toContain(`arn:aws:rds:us-east-1:123456789012:cluster:${id}`);
+  });
+
+  it('let the replica scaler change the Route 53 zones the configuration routes reads through', () => {
+    const zones = Object.values(example.tuners.replicas?.sources ?? {}).flatMap((s) =>
+      s.routing ? [s.routing.hostedZoneId.replace(/^\/hostedzone\//, '')] : [],
+    );
+    expect(zones.length).toBeGreaterThan(0);
+    const arns = arnsFor('replica-scaler', 'route53:ChangeResourceRecordSets');
+    for (const z of zones) expect(arns).toContain(`arn:aws:route53:::hostedzone/${z}`);
+  });
+
+  it('give the alarm handler every permission of the tuners it runs in-process, and control those it reverts', () => {
+    const handler = actions('alarm-handler');
+    const control = actions('control');
+    for (const tuner of ['iops-tuner', 'replica-scaler', 'dynamodb-tuner'] as const) {
+      const needed = [...actions(tuner)].filter((a) => !a.startsWith('logs:'));
+      expect(
+        needed.filter((a) => !handler.has(a)),
+        `alarm-handler lacks ${tuner}'s`,
+      ).toEqual([]);
+      const mutating = needed.filter((a) => /:(Create|Modify|Delete|Update|Put|Register|Change)/.test(a));
+      expect(
+        mutating.filter((a) => !control.has(a)),
+        `control lacks ${tuner}'s`,
+      ).toEqual([]);
+    }
+  });
+
+  it('grant the read calls the tuners and insights make', () => {
+    expect(actions('dynamodb-tuner')).toContain('dynamodb:DescribeLimits');
+    for (const a of [
+      'rds:DescribeDBProxies',
+      'rds:DescribeDBProxyTargetGroups',
+      'rds:DescribeDBProxyTargets',
+    ]) {
+      expect(actions('pg-insights')).toContain(a);
+    }
+    expect(actions('replica-scaler')).toContain('rds:DescribeAccountAttributes');
+    expect(actions('iops-tuner')).toContain('rds:DescribeValidDBInstanceModifications');
+  });
+
+  it('let the report read the Slack webhook the configuration names, and nothing reads it elsewhere', () => {
+    const text = exampleText.replace(
+      'webhookParameter: /db-autopilot/slack-webhook-url',
+      'webhookParameter: /shop/ops/slack-url',
+    );
+    const config = parseConfig(text, 'db-autopilot.yml');
+    expect(config.notifications.slack?.webhookParameter).toBe('/shop/ops/slack-url');
+    const arns = arnsFor('report', 'ssm:GetParameter', config);
+    expect(arns).toContain('arn:aws:ssm:us-east-1:123456789012:parameter/shop/ops/slack-url');
+    for (const fn of ['iops-tuner', 'replica-scaler', 'dynamodb-tuner', 'control'] as const) {
+      expect(arnsFor(fn, 'ssm:GetParameter', config)).not.toContain(
+        'arn:aws:ssm:us-east-1:123456789012:parameter/shop/ops/slack-url',
+      );
+    }
+  });
+
+  it('let the database functions read a secret the configuration names outside the prefix', () => {
+    const text = exampleText.replace('secretId: db-autopilot/orders', 'secretId: prod/orders-db');
+    const config = parseConfig(text, 'db-autopilot.yml');
+    expect(arnsFor('pg-maintenance', 'secretsmanager:GetSecretValue', config)).toContain(
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/orders-db-??????',
+    );
+  });
+
+  it('pass the rules whatever identifiers, zones and prefixes are configured (property)', () => {
+    const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/);
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(name, { maxLength: 4 }),
+        fc.uniqueArray(name, { maxLength: 4 }),
+        fc.uniqueArray(name, { maxLength: 4 }),
+        fc.array(fc.stringMatching(/^Z[A-Z0-9]{4,12}$/), { maxLength: 3 }),
+        fc.stringMatching(/^[a-z][a-z0-9]{0,6}-$/),
+        (iops, replicas, tables, zones, alarmPrefix) => {
+          const config = structuredClone(example);
+          if (config.tuners.iops) config.tuners.iops.resources.identifiers = iops;
+          if (config.tuners.replicas) config.tuners.replicas.resources.identifiers = replicas;
+          if (config.tuners.dynamodb) config.tuners.dynamodb.resources.identifiers = tables;
+          const violations = checkPolicies(
+            resourcesFor(config, { ...options, routingHostedZoneIds: zones, alarmPrefix }),
+          );
+          return violations.length === 0;
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
