@@ -224,6 +224,23 @@ export function revertRefusal(decision: Decision): string | undefined {
   return undefined;
 }
 
+/**
+ * The resource an undo acts on: usually the decision's own resource, but an undo may name another
+ * (a scale-out is recorded on the cluster; its undo deletes the replica it created).
+ */
+export function undoTargetRef(decision: Decision): { kind: Decision['resourceKind']; id: string } {
+  const params = decision.undo?.params ?? {};
+  const id =
+    typeof params.resource === 'string' && params.resource.length > 0 ? params.resource : decision.resource;
+  const kind =
+    typeof params.resourceKind === 'string'
+      ? (params.resourceKind as Decision['resourceKind'])
+      : id !== decision.resource && decision.resourceKind === 'aurora-cluster'
+        ? 'rds-instance'
+        : decision.resourceKind;
+  return { kind, id };
+}
+
 /** The Action that replays a decision's recorded undo. */
 export function revertAction(decision: Decision): Action {
   const undo = decision.undo ?? { kind: 'revert', params: {} };
@@ -231,7 +248,7 @@ export function revertAction(decision: Decision): Action {
   const target = undo.params.numericTarget ?? decision.from;
   return {
     tuner: decision.tuner,
-    resource: { kind: decision.resourceKind, id: decision.resource },
+    resource: undoTargetRef(decision),
     kind,
     from: decision.to,
     to: decision.from,
@@ -262,13 +279,12 @@ async function revert(
   const registration = await deps.loadTuner(original.tuner);
   if (!registration?.adapter)
     return refuse(`the ${original.tuner} tuner registers no adapter to revert with`);
-  const ref = { kind: original.resourceKind, id: original.resource };
+  const ref = undoTargetRef(original);
   const config = deps.config();
   const target: Target | undefined = registration.target
     ? await registration.target(ref)
     : await lookupTarget(deps.tagging, config, original.tuner, ref);
-  if (!target)
-    return refuse(`${original.resource} was not found: its tags (consent, opt-out) cannot be checked`);
+  if (!target) return refuse(`${ref.id} was not found: its tags (consent, opt-out) cannot be checked`);
 
   const started = await startRun({
     tuner: original.tuner,

@@ -26,5 +26,10 @@ module.exports = (serverless) => {
     exclude: ['pg-native'],
     define: { __DBAP_CONFIG_YAML__: JSON.stringify(yamlText) },
     packager: 'npm',
+    // Concurrent builds in one tree (the package test while someone packages) must not share
+    // serverless-esbuild's work folder: DBAP_ESBUILD_WORK_FOLDER (under .esbuild/, git-ignored).
+    ...(process.env.DBAP_ESBUILD_WORK_FOLDER
+      ? { outputWorkFolder: process.env.DBAP_ESBUILD_WORK_FOLDER }
+      : {}),
   };
 };

@@ -50,9 +50,9 @@ export const iopsSection = z
     maxRaiseFactor: z.number().min(1).max(20).default(10),
     /**
      * Unsaturated Read/WriteLatency (ms), an upper bound: the policy uses the history's 10th
-     * percentile when lower (SSD-backed EBS: about 1 ms; aws-facts.md: expect < 10 ms).
+     * percentile when lower (SSD-backed EBS: 1-2 ms; aws-facts.md: expect < 10 ms).
      */
-    normalLatencyMs: z.number().gt(0).default(1),
+    normalLatencyMs: z.number().gt(0).default(2),
     /** gp2: BurstBalance below this (percent) is draining (aws-facts.md: alarm < 20%). */
     burstBalanceLowPercent: z.number().min(0).max(100).default(20),
     /** EBSIOBalance% below this means the instance class, not the storage, is the limit. */

@@ -386,7 +386,9 @@ export class RdsState {
       // DiskQueueDepth about 1 per 1,000 IOPS when healthy, growing when demand exceeds the limit
       // (aws-facts.md, RDS signals for IOPS).
       const queue = served / 1000 + Math.max(0, utilisation - 1) * 128;
-      const latency = 0.0015 + Math.max(0, utilisation - 0.9) * 0.05;
+      // Above the limit the workload (a connection pool: a closed system) waits: by Little's law
+      // latency grows with demand / served (IOPS tuner, issue 8: its demand estimate relies on it).
+      const latency = 0.0015 * Math.max(1, utilisation) + Math.max(0, Math.min(utilisation, 1) - 0.9) * 0.005;
       out.put('ReadIOPS', served * readFraction);
       out.put('WriteIOPS', served * (1 - readFraction));
       out.put('DiskQueueDepth', queue);
