@@ -36,7 +36,10 @@ import type { CapacityDim, ScalableTargetObservation } from '../policies/dynamod
  * and LimitExceededException fail with their name.
  */
 
-export const DIMENSION: Record<CapacityDim, { table: ScalableDimension; index: ScalableDimension; metric: MetricType }> = {
+export const DIMENSION: Record<
+  CapacityDim,
+  { table: ScalableDimension; index: ScalableDimension; metric: MetricType }
+> = {
   read: {
     table: 'dynamodb:table:ReadCapacityUnits',
     index: 'dynamodb:index:ReadCapacityUnits',
@@ -81,7 +84,10 @@ function later(ms: number): string {
 
 export const applyScalingTarget: Adapter = async (action: Action): Promise<ActResult> => {
   if (action.kind !== 'set-scaling-target') {
-    return { status: 'skipped', reason: `the Application Auto Scaling adapter does not apply ${action.kind}` };
+    return {
+      status: 'skipped',
+      reason: `the Application Auto Scaling adapter does not apply ${action.kind}`,
+    };
   }
   const parsed = paramsSchema.safeParse(action.params);
   if (!parsed.success) {
@@ -150,7 +156,10 @@ export async function describeScalableTargets(
   tableName: string,
   indexNames: string[],
 ): Promise<Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>> {
-  const ids = [scalableResourceId(tableName, null), ...indexNames.map((g) => scalableResourceId(tableName, g))];
+  const ids = [
+    scalableResourceId(tableName, null),
+    ...indexNames.map((g) => scalableResourceId(tableName, g)),
+  ];
   const out = new Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>();
   const targets = await aws().autoscaling.send(
     new DescribeScalableTargetsCommand({ ServiceNamespace: 'dynamodb', ResourceIds: ids }),
@@ -160,11 +169,18 @@ export async function describeScalableTargets(
     new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: ids[0] }),
   );
   const byIndex = await Promise.all(
-    ids.slice(1).map((id) =>
-      aws().autoscaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: id })),
-    ),
+    ids
+      .slice(1)
+      .map((id) =>
+        aws().autoscaling.send(
+          new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: id }),
+        ),
+      ),
   );
-  const allPolicies = [...(policies.ScalingPolicies ?? []), ...byIndex.flatMap((p) => p.ScalingPolicies ?? [])];
+  const allPolicies = [
+    ...(policies.ScalingPolicies ?? []),
+    ...byIndex.flatMap((p) => p.ScalingPolicies ?? []),
+  ];
   for (const t of targets.ScalableTargets) {
     if (!t.ResourceId || !t.ScalableDimension) continue;
     const dim: CapacityDim = t.ScalableDimension.endsWith('ReadCapacityUnits') ? 'read' : 'write';

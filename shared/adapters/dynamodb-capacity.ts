@@ -68,14 +68,21 @@ function ledgerOf(pt: ProvisionedThroughputDescription | undefined) {
 
 function translate(error: unknown, table: TableDescription | undefined, direction?: string): ActResult {
   if (error instanceof ResourceInUseException) {
-    return { status: 'deferred', until: later(RETRY_MS), reason: `ResourceInUseException: ${publicMessage(error)}` };
+    return {
+      status: 'deferred',
+      until: later(RETRY_MS),
+      reason: `ResourceInUseException: ${publicMessage(error)}`,
+    };
   }
   if (error instanceof LimitExceededException) {
     // A decrease over the budget waits for its next slot; anything else (mode switches, quotas) an hour.
     let until = later(3_600_000);
     if (direction === 'decrease' && table) {
       const now = clock().now();
-      const slots = [table.ProvisionedThroughput, ...(table.GlobalSecondaryIndexes ?? []).map((g) => g.ProvisionedThroughput)]
+      const slots = [
+        table.ProvisionedThroughput,
+        ...(table.GlobalSecondaryIndexes ?? []).map((g) => g.ProvisionedThroughput),
+      ]
         .map((pt) => decreaseAllowance(ledgerOf(pt), now).nextSlotAt)
         .sort();
       const last = slots[slots.length - 1];
@@ -85,7 +92,11 @@ function translate(error: unknown, table: TableDescription | undefined, directio
     return { status: 'deferred', until, reason: `LimitExceededException: ${publicMessage(error)}` };
   }
   if (error instanceof ThrottlingException || error instanceof RequestLimitExceeded || isThrottling(error)) {
-    return { status: 'deferred', until: later(RETRY_MS), reason: `throttled by DynamoDB, retried next run: ${publicMessage(error)}` };
+    return {
+      status: 'deferred',
+      until: later(RETRY_MS),
+      reason: `throttled by DynamoDB, retried next run: ${publicMessage(error)}`,
+    };
   }
   if (error instanceof ResourceNotFoundException) {
     return { status: 'skipped', reason: `ResourceNotFoundException: ${publicMessage(error)}` };
@@ -144,7 +155,10 @@ export const applyDynamodbCapacity: Adapter = async (action: Action): Promise<Ac
   }
   const parsed = capacityParamsSchema.safeParse(action.params);
   if (!parsed.success) {
-    return { status: 'failed', reason: `invalid capacity action params: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+    return {
+      status: 'failed',
+      reason: `invalid capacity action params: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    };
   }
   const params = parsed.data;
   let table: TableDescription | undefined;
@@ -178,7 +192,10 @@ export const applyDynamodbCapacity: Adapter = async (action: Action): Promise<Ac
 async function applyCapacityMode(action: Action): Promise<ActResult> {
   const parsed = modeParamsSchema.safeParse(action.params);
   if (!parsed.success) {
-    return { status: 'failed', reason: `invalid capacity mode params: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+    return {
+      status: 'failed',
+      reason: `invalid capacity mode params: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    };
   }
   const p = parsed.data;
   let table: TableDescription | undefined;

@@ -7,7 +7,7 @@ import { type LocalServer, PostgresMissing, startLocalPostgres } from '../postgr
 import { defaultMaintenanceSettings, maintainDatabase } from '../postgres/maintenance.ts';
 
 /**
- * npm run bench:vacuum [-- --json] [--tables 200] [--bloated 20] [--rows 10000]
+ * npm run bench:vacuum [-- --json] [--tables 200] [--bloated 20] [--rows 10000] [--bloated-rows 50000]
  *
  * A template database of `tables` tables, `bloated` of them with half their rows deleted, is
  * copied three times (CREATE DATABASE ... TEMPLATE, so the copies are identical; the deletes
@@ -25,6 +25,7 @@ interface BenchResult {
   tables: number;
   bloated: number;
   rowsPerTable: number;
+  rowsPerBloatedTable: number;
   serverVersion: number;
   autopilotMs: number;
   vacuumdbMs: number;
@@ -55,7 +56,11 @@ async function withClient<T>(
   }
 }
 
-async function buildTemplate(server: LocalServer, tables: number, rows: number): Promise<void> {
+async function buildTemplate(
+  server: LocalServer,
+  tables: number,
+  rowsFor: (table: string) => number,
+): Promise<void> {
   await withClient(server, 'postgres', (c) => c.query('CREATE DATABASE bench_tpl'));
   await withClient(server, 'bench_tpl', async (c) => {
     await c.query('CREATE EXTENSION pgstattuple');
@@ -67,7 +72,7 @@ async function buildTemplate(server: LocalServer, tables: number, rows: number):
       await c.query(
         `INSERT INTO ${t} SELECT g, g % 997, md5(g::text), md5((g * 7)::text) || md5((g * 13)::text), g % 9
            FROM generate_series(1, $1::int) g`,
-        [rows],
+        [rowsFor(t)],
       );
     }
   });
@@ -106,12 +111,17 @@ async function main(): Promise<void> {
       tables: { type: 'string', default: '200' },
       bloated: { type: 'string', default: '20' },
       rows: { type: 'string', default: '10000' },
+      'bloated-rows': { type: 'string', default: '50000' },
     },
   });
   const tables = Number(values.tables);
   const bloatedCount = Number(values.bloated);
   const rows = Number(values.rows);
-  if (![tables, bloatedCount, rows].every((n) => Number.isInteger(n) && n > 0) || bloatedCount > tables) {
+  const bloatedRows = Number(values['bloated-rows']);
+  if (
+    ![tables, bloatedCount, rows, bloatedRows].every((n) => Number.isInteger(n) && n > 0) ||
+    bloatedCount > tables
+  ) {
     throw new Error('--tables, --bloated and --rows take positive integers, with bloated <= tables');
   }
   // The per-table logs are for Lambda; the bench prints its own summary.
@@ -122,12 +132,13 @@ async function main(): Promise<void> {
   const server = await startLocalPostgres();
   try {
     log(
-      `PostgreSQL ${server.version} on ${server.host}:${server.port}: building ${tables} tables x ${rows} rows...`,
+      `PostgreSQL ${server.version} on ${server.host}:${server.port}: building ${tables} tables (${rows} rows; the ${bloatedCount} to bloat ${bloatedRows})...`,
     );
-    await buildTemplate(server, tables, rows);
     // Spread the bloated tables over the database.
     const step = Math.floor(tables / bloatedCount);
     const bloated = Array.from({ length: bloatedCount }, (_, i) => tableName(i * step));
+    const bloatedSet = new Set(bloated);
+    await buildTemplate(server, tables, (t) => (bloatedSet.has(t) ? bloatedRows : rows));
     for (const db of ['bench_autopilot', 'bench_vacuumdb', 'bench_vacuumdb_same'])
       await copyAndBloat(server, db, bloated);
 
@@ -197,6 +208,7 @@ async function main(): Promise<void> {
       tables,
       bloated: bloatedCount,
       rowsPerTable: rows,
+      rowsPerBloatedTable: bloatedRows,
       serverVersion: server.version,
       autopilotMs,
       vacuumdbMs,
@@ -211,7 +223,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify(out, null, 2));
     } else {
       console.log(
-        `\ntables ${out.tables}, bloated ${out.bloated} (${out.deadTuplesBefore} dead tuples), ${rows} rows each`,
+        `\ntables ${out.tables}, bloated ${out.bloated} (${out.deadTuplesBefore} dead tuples), ${rows} rows each, ${bloatedRows} in the bloated ones`,
       );
       console.log(
         `db-autopilot maintenance        ${String(autopilotMs).padStart(7)} ms  (${out.autopilotTablesProcessed} tables)`,

@@ -35,6 +35,12 @@ export interface DemoOptions {
   print?: (line: string) => void;
   /** Start the embedded PostgreSQL for the maintenance and insights functions (default true). */
   postgres?: boolean;
+  /**
+   * The state store: 'memory' (default: the in-memory store with the same contract; a simulated
+   * day makes ~30,000 state-table calls, which take minutes through dynalite) or 'dynalite' (the
+   * DynamoDB store Lambda uses, against dynalite on loopback).
+   */
+  state?: 'dynalite' | 'memory';
   /** Repository root (default: the current directory). */
   root?: string;
 }
@@ -78,6 +84,8 @@ export interface DemoReport {
   alarms: Array<{ at: string; alarm: string; state: string }>;
   notifications: Array<{ channel: 'sns' | 'slack'; at: string; subject?: string; text: string }>;
   apiCalls: Record<string, number>;
+  /** Calls the simulator answered with a throttling error (AWS's default rate limits). */
+  apiThrottled: Record<string, number>;
   totals: {
     decisions: number;
     applied: number;
@@ -89,7 +97,7 @@ export interface DemoReport {
   };
   wallMs: number;
   /** Calls to the state table (dynalite) and the real time they took. */
-  stateTable?: { calls: number; ms: number };
+  stateTable?: { store: 'dynalite' | 'memory'; calls: number; ms: number };
 }
 
 /** Actions that change nothing: an "applied" one is a recommendation made, not a change. */
@@ -422,6 +430,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
   // Slack posts are captured, never sent; nothing else may leave the machine.
   const notifications: DemoReport['notifications'] = [];
   const realFetch = globalThis.fetch;
+  // Powertools Metrics warns on every invocation that publishes nothing (metrics are disabled here).
+  const realWarn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('No application metrics to publish')) return;
+    realWarn(...args);
+  };
   globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     if (url.startsWith('https://hooks.slack.com/')) {
@@ -438,9 +452,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     throw new Error(`the demo makes no network calls (${url})`);
   }) as typeof fetch;
 
-  const state = await startStateTable(tableName);
+  // The state table: the in-memory store (default, fast) or dynalite on loopback (--state dynalite:
+  // the DynamoDB code path Lambda uses, minutes for a whole day).
+  const useDynalite = (options.state ?? 'memory') === 'dynalite';
+  const state = useDynalite ? await startStateTable(tableName) : undefined;
   const stateCalls = { count: 0, ms: 0 };
-  state.client.middlewareStack.add(
+  state?.client.middlewareStack.add(
     (next) => async (args) => {
       const began = performance.now();
       try {
@@ -452,7 +469,19 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     },
     { step: 'initialize', name: 'demoStateTableTiming' },
   );
-  const uninstall = sim.install({ stateTable: state.client });
+  // Without dynalite, the state table client is a simulated one that answers "not simulated":
+  // nothing can reach a real table by mistake.
+  const uninstall = sim.install({
+    stateTable:
+      state?.client ??
+      sim.attach(
+        new DynamoDBClient({
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' },
+        }),
+        'dynamodb',
+      ),
+  });
   let pgInfo: DemoPostgres | undefined;
   const cleanups: Array<() => Promise<void>> = [];
   try {
@@ -466,7 +495,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     }
 
     const stateModule = await import('../state/index.ts');
-    const store: StateStore = new stateModule.DynamoDbStateStore({ client: state.client, tableName });
+    const store: StateStore = state
+      ? new stateModule.DynamoDbStateStore({ client: state.client, tableName })
+      : new stateModule.MemoryStateStore();
     const restoreStore = stateModule.setStateStore(store);
     await scenario.seedState?.(store, new Date(startMs));
     cleanups.push(async () => restoreStore());
@@ -621,6 +652,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
       alarms: alarmLog,
       notifications,
       apiCalls: sim.stats().calls,
+      apiThrottled: sim.stats().throttled,
       totals: {
         decisions: decisions.length,
         applied: count('applied'),
@@ -638,7 +670,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
       wallMs: 0,
     };
     report.wallMs = Math.round(performance.now() - wallStart);
-    report.stateTable = { calls: stateCalls.count, ms: Math.round(stateCalls.ms) };
+    report.stateTable = {
+      store: state ? 'dynalite' : 'memory',
+      calls: stateCalls.count,
+      ms: Math.round(stateCalls.ms),
+    };
 
     const md = renderMarkdown(report);
     mkdirSync(outDir, { recursive: true });
@@ -653,8 +689,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     uninstall();
-    await state.stop();
+    await state?.stop();
     globalThis.fetch = realFetch;
+    console.warn = realWarn;
     for (const [k, v] of Object.entries(previousEnv)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
@@ -776,9 +813,13 @@ function parseArgs(argv: string[]): DemoOptions {
     else if (a === '--out') o.out = argv[++i];
     else if (a === '--hours') o.hours = Number(argv[++i]);
     else if (a === '--no-postgres') o.postgres = false;
-    else if (a === '--help' || a === '-h') {
+    else if (a === '--state') {
+      const v = argv[++i];
+      if (v !== 'dynalite' && v !== 'memory') throw new Error('--state must be dynalite or memory');
+      o.state = v;
+    } else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: npm run demo [-- --scenario securecart] [-- --out out/demo] [-- --hours 24] [-- --no-postgres]\n',
+        'usage: npm run demo [-- --scenario securecart] [-- --out out/demo] [-- --hours 24] [-- --state dynalite|memory] [-- --no-postgres]\n',
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);

@@ -319,9 +319,11 @@ function postgresStatements(config: Config, o: DeployOptions): Statement[] {
     {
       Sid: 'VpcNetworkInterfaces',
       Effect: 'Allow',
+      // The actions of AWS's AWSLambdaVPCAccessExecutionRole (v3, 2024) for the function's ENIs.
       Action: [
         'ec2:CreateNetworkInterface',
         'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
         'ec2:DeleteNetworkInterface',
         'ec2:AssignPrivateIpAddresses',
         'ec2:UnassignPrivateIpAddresses',
@@ -465,7 +467,15 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
       ]);
     case 'report':
     case 'digest':
-      return [...base, ...stateTableStatements(true), ...reportStatements(config, o), discovery];
+      // The digest reports whether db-autopilot is paused (shared/report/notifier.ts reads the
+      // flag; an unreadable flag counts as paused).
+      return [
+        ...base,
+        ...stateTableStatements(true),
+        pauseRead(o),
+        ...reportStatements(config, o),
+        discovery,
+      ];
     case 'control':
       return dedupeSids([
         ...base,

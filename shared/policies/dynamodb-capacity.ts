@@ -209,7 +209,6 @@ function windowOf(observedAt: string, periods: number, periodSeconds: number): E
 }
 
 export function assessDimension(
-  obs: TableObservation,
   r: CapacityResourceObservation,
   dim: CapacityDim,
   config: DynamodbConfig,
@@ -444,14 +443,17 @@ export function planTableCapacity(input: CapacityPolicyInput): CapacityPolicyRes
   const findings: Action[] = [];
   for (const r of resources) {
     for (const dim of DIMS) {
-      const a = assessDimension(obs, r, dim, config, now);
+      const a = assessDimension(r, dim, config, now);
       assessments.push(a);
       const p = proposed.get(resourceKey(r.indexName));
       if (!p) continue;
       // Hot key: partition-limit throttling while the table has capacity to spare (low
       // utilization, or no capacity throttling at all): more capacity would not fix it.
       const utilization = a.provisioned > 0 ? a.consumedRate / a.provisioned : 0;
-      if (a.keyRangeThrottles > 0 && (utilization < config.hotKeyUtilization || a.provisionedThrottles === 0)) {
+      if (
+        a.keyRangeThrottles > 0 &&
+        (utilization < config.hotKeyUtilization || a.provisionedThrottles === 0)
+      ) {
         findings.push(
           findingAction(
             obs,
@@ -837,7 +839,10 @@ export function planScalingTargets(input: {
       if (!t) continue;
       const key = liftKey(r.indexName, dim);
       const name = `${resourceId(obs.tableName, r.indexName)} ${dim}`;
-      const params: Record<string, unknown> = { resourceId: t.resourceId, scalableDimension: t.scalableDimension };
+      const params: Record<string, unknown> = {
+        resourceId: t.resourceId,
+        scalableDimension: t.scalableDimension,
+      };
       const reasons: string[] = [];
       const wantDisable = config.autoScaling.ownScaleIn;
       if (t.policyName && (t.targetValue !== targetPercent || (t.disableScaleIn ?? false) !== wantDisable)) {
@@ -858,25 +863,43 @@ export function planScalingTargets(input: {
           liftedTo: proposed,
           until: new Date(now.getTime() + config.autoScaling.liftMinutes * 60_000).toISOString(),
         };
-        reasons.push(`minimum lifted ${t.minCapacity} -> ${proposed} so target tracking does not scale the raise straight back`);
+        reasons.push(
+          `minimum lifted ${t.minCapacity} -> ${proposed} so target tracking does not scale the raise straight back`,
+        );
       } else if (lift && Date.parse(lift.until) <= now.getTime()) {
         params.minCapacity = Math.min(lift.originalMin, t.maxCapacity);
         delete lifts[key];
-        reasons.push(`minimum handed back ${t.minCapacity} -> ${lift.originalMin} after the stabilization window`);
+        reasons.push(
+          `minimum handed back ${t.minCapacity} -> ${lift.originalMin} after the stabilization window`,
+        );
       }
       if (!reasons.length) continue;
       actions.push({
         tuner: 'dynamodb',
         resource: tableRef,
         kind: 'set-scaling-target',
-        from: { minCapacity: t.minCapacity, maxCapacity: t.maxCapacity, targetValue: t.targetValue, disableScaleIn: t.disableScaleIn },
-        to: { minCapacity: params.minCapacity ?? t.minCapacity, maxCapacity: params.maxCapacity ?? t.maxCapacity, policy: params.policy },
+        from: {
+          minCapacity: t.minCapacity,
+          maxCapacity: t.maxCapacity,
+          targetValue: t.targetValue,
+          disableScaleIn: t.disableScaleIn,
+        },
+        to: {
+          minCapacity: params.minCapacity ?? t.minCapacity,
+          maxCapacity: params.maxCapacity ?? t.maxCapacity,
+          policy: params.policy,
+        },
         reason: `${name}: ${reasons.join('; ')}`,
         evidence: [],
         monthlyCostDelta: 0,
         undo: {
           kind: 'set-scaling-target',
-          params: { resourceId: t.resourceId, scalableDimension: t.scalableDimension, minCapacity: t.minCapacity, maxCapacity: t.maxCapacity },
+          params: {
+            resourceId: t.resourceId,
+            scalableDimension: t.scalableDimension,
+            minCapacity: t.minCapacity,
+            maxCapacity: t.maxCapacity,
+          },
         },
         mutating: true,
         params,

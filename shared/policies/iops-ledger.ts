@@ -53,21 +53,37 @@ export interface StorageLedger {
 
 /**
  * RDS events that mark a storage modification. DescribeEvents returns no event id, only the
- * message, so the message is matched (RDS User Guide, USER_Events.Messages: "Finished applying
+ * message, so the message is matched (RDS User Guide, USER_Events.Messages: "Applying
  * modification to allocated storage", "Applying autoscaling-initiated modification to allocated
- * storage", storage type / IOPS modifications, "Storage optimization" notices).
+ * storage" (RDS-EVENT-0217) and their "Finished applying ..." (RDS-EVENT-0218) counterparts).
+ * "Storage optimization started/completed" and storage-full warnings are not changes.
  */
-const STORAGE_EVENT =
-  /(allocated storage|storage type|provisioned iops|\biops\b|storage throughput|storage optimization|storage size)/i;
-/** "approaching the maximum storage threshold" and similar warnings are not changes. */
-const NOT_A_CHANGE = /(approaching|threshold|storage-full|low storage|running out)/i;
+const STORAGE_WORDS =
+  /(allocated storage|storage type|provisioned iops|\biops\b|storage throughput|storage size)/i;
+const APPLYING = /^\s*applying\b.*modification/i;
+const FINISHED = /^\s*finished applying\b.*modification/i;
 
 export function isStorageChangeEvent(event: RdsEventLike): boolean {
-  return STORAGE_EVENT.test(event.message) && !NOT_A_CHANGE.test(event.message);
+  return STORAGE_WORDS.test(event.message) && (APPLYING.test(event.message) || FINISHED.test(event.message));
 }
 
-/** Two records closer than this describe the same change. */
-const SAME_CHANGE_MS = 15 * 60 * 1000;
+/** Two records closer than this describe the same change (our record and RDS's "Applying" event). */
+const SAME_CHANGE_MS = 5 * 60 * 1000;
+/** A "Finished applying" event is the end of a change whose "Applying" event came at most this long before. */
+const MODIFY_SPAN_MS = 6 * 60 * 60 * 1000;
+
+/** One change per modification: its "Applying" event, or the "Finished" one when the start is not listed. */
+function changesFromEvents(events: RdsEventLike[]): StorageChange[] {
+  const storage = events.filter(isStorageChangeEvent);
+  const starts = storage.filter((e) => APPLYING.test(e.message)).map((e) => Date.parse(e.date));
+  return storage
+    .filter((e) => {
+      if (APPLYING.test(e.message)) return true;
+      const end = Date.parse(e.date);
+      return !starts.some((s) => s <= end && end - s <= MODIFY_SPAN_MS);
+    })
+    .map((e) => ({ at: e.date, source: 'rds-event' as const, detail: e.message }));
+}
 
 export function buildStorageLedger(input: {
   instance: RdsStorageStatus;
@@ -84,9 +100,7 @@ export function buildStorageLedger(input: {
         d.mode === 'apply',
     )
     .map((d) => ({ at: d.at, source: 'db-autopilot' as const, detail: `${d.action} ${String(d.to)}` }));
-  const fromEvents: StorageChange[] = input.events
-    .filter(isStorageChangeEvent)
-    .map((e) => ({ at: e.date, source: 'rds-event' as const, detail: e.message }));
+  const fromEvents = changesFromEvents(input.events);
   const all = [...own, ...fromEvents].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
   const changes: StorageChange[] = [];
   for (const change of all) {

@@ -145,7 +145,11 @@ interface Scale {
  * Learns recurring peaks from the history before `now`. Only samples ending at or before `now`
  * are read (walk-forward).
  */
-export function learnRecurringPeaks(history: DemandHistory, now: Date, config: DynamodbPrewarmConfig): PeakModel {
+export function learnRecurringPeaks(
+  history: DemandHistory,
+  now: Date,
+  config: DynamodbPrewarmConfig,
+): PeakModel {
   const periodMs = history.periodSeconds * 1000;
   const start = Date.parse(history.start);
   const t = now.getTime();
@@ -187,11 +191,7 @@ export function learnRecurringPeaks(history: DemandHistory, now: Date, config: D
   const candidates: Array<{ scale: Scale; lag: number; r: number }> = [];
   const fineMaxLag = Math.min(config.maxPeriodMinutes, FINE_BUCKET_MAX_LAG_MINUTES);
   if (config.minPeriodMinutes <= fineMaxLag) {
-    const acf = autocorrelation(
-      fine.buckets,
-      1,
-      Math.floor(fineMaxLag / periodMin),
-    );
+    const acf = autocorrelation(fine.buckets, 1, Math.floor(fineMaxLag / periodMin));
     for (const p of candidatePeriods(acf)) {
       if (p.lag * periodMin >= config.minPeriodMinutes) candidates.push({ scale: fine, ...p });
     }
@@ -206,7 +206,10 @@ export function learnRecurringPeaks(history: DemandHistory, now: Date, config: D
   const strong = candidates.filter((c) => c.r >= config.minCorrelation);
   if (!strong.length) {
     const best = candidates.reduce((m, c) => Math.max(m, c.r), 0);
-    return empty(`no recurring pattern (best autocorrelation ${best.toFixed(2)} < ${config.minCorrelation})`, best);
+    return empty(
+      `no recurring pattern (best autocorrelation ${best.toFixed(2)} < ${config.minCorrelation})`,
+      best,
+    );
   }
   // Try the periods in order of preference; the first one at which peaks recur wins.
   for (const chosen of strong.slice(0, 6)) {
@@ -295,7 +298,10 @@ function recurringPeaksAt(
       at: new Date(scale.startMs + nextIdx * bucketMs).toISOString(),
       value: Math.max(...recent.map((c) => c.value)),
       periodMinutes,
-      history: chain.map((c) => ({ at: new Date(scale.startMs + c.idx * bucketMs).toISOString(), value: c.value })),
+      history: chain.map((c) => ({
+        at: new Date(scale.startMs + c.idx * bucketMs).toISOString(),
+        value: c.value,
+      })),
     });
   }
   peaks.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
@@ -326,7 +332,8 @@ export function prewarmFloorAt(
   let best: PrewarmFloor | null = null;
   for (const e of model.expected) {
     let at = Date.parse(e.at);
-    if (at + config.holdMinutes * 60_000 < t) at += Math.ceil((t - at - config.holdMinutes * 60_000) / periodMs) * periodMs;
+    if (at + config.holdMinutes * 60_000 < t)
+      at += Math.ceil((t - at - config.holdMinutes * 60_000) / periodMs) * periodMs;
     if (t < at - config.leadMinutes * 60_000 || t > at + config.holdMinutes * 60_000) continue;
     const units = Math.ceil(e.value / targetUtilization);
     if (best && best.units >= units) continue;

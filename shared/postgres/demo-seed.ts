@@ -56,6 +56,8 @@ export async function seedDemoTables(
   await client.query(
     `INSERT INTO demo_customers SELECT g, 'c' || g || '@example.com' FROM generate_series(1, 1000) g`,
   );
+  // Flush this session's insert counts first, or they land after the ANALYZE and look stale.
+  await client.query('SELECT pg_stat_force_next_flush()').catch(() => undefined);
   await client.query('VACUUM (ANALYZE) demo_customers');
   healthy.push('public.demo_customers');
 

@@ -8,7 +8,7 @@ import { analyzeStatement, vacuumStatement } from './vacuum-sql.ts';
 /**
  * Runs the chosen VACUUM / ANALYZE statements safely (aws-facts.md, PostgreSQL maintenance):
  * - one statement per query call, never inside a transaction (no BEGIN, no multi-statement strings);
- * - per table `SET lock_timeout` and `SET statement_timeout` = time left minus a margin;
+ * - per table `lock_timeout` and `statement_timeout` = time left minus a margin (set_config, session level);
  * - SKIP_LOCKED (PG12+): a locked table is skipped with a WARNING notice, which we listen to;
  * - up to `concurrency` tables at once, each worker on its own connection;
  * - no table is started when the time left cannot fit it (estimated from size and past rates),
@@ -135,9 +135,12 @@ async function runOne(
   client.on('notice', onNotice);
   const started = now();
   try {
-    // Values are integers we computed, never input.
-    await client.query(`SET lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs))}`);
-    await client.query(`SET statement_timeout = ${Math.max(1, Math.floor(leftMs))}`);
+    // Session-level SET lock_timeout / statement_timeout in one round trip, values bound (in ms).
+    // Every table sets both again, so no RESET is needed; the sessions end with the run.
+    await client.query(
+      `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`,
+      [String(Math.max(1, Math.floor(options.lockTimeoutMs))), String(Math.max(1, Math.floor(leftMs)))],
+    );
     await client.query(statement);
     const durationMs = now() - started;
     const s = summarizeNotices(notices);
@@ -206,8 +209,6 @@ async function runOne(
     };
   } finally {
     client.off('notice', onNotice);
-    await client.query('RESET statement_timeout').catch(() => undefined);
-    await client.query('RESET lock_timeout').catch(() => undefined);
   }
 }
 

@@ -200,12 +200,13 @@ export function selectTables(
     const lastAt = action === 'vacuum' ? lastVacuumAt : lastAnalyzeAt;
     // Past the freeze limit itself, autovacuum is already forced: never hold back then.
     const pastLimit = xidRatio >= 1 || mxidRatio >= 1;
+    // A last run "in the future" (clock skew, the demo's virtual clock) counts as recent: hold back.
     if (!requested && !pastLimit && lastAt !== undefined && now - lastAt < recentMs) {
       skipped.push({
         table,
         action,
         reasons,
-        why: `${action === 'vacuum' ? 'vacuumed' : 'analyzed'} ${Math.round((now - lastAt) / 60_000)} min ago (< ${options.recentVacuumMinutes} min)`,
+        why: `${action === 'vacuum' ? 'vacuumed' : 'analyzed'} ${Math.max(0, Math.round((now - lastAt) / 60_000))} min ago (< ${options.recentVacuumMinutes} min)`,
         thresholds: t,
       });
       continue;

@@ -7,7 +7,11 @@
  * they need and records what they decided.
  */
 import { DescribeLimitsCommand, type TableDescription } from '@aws-sdk/client-dynamodb';
-import { applyScalingTarget, describeScalableTargets, scalableResourceId } from '../adapters/app-autoscaling.ts';
+import {
+  applyScalingTarget,
+  describeScalableTargets,
+  scalableResourceId,
+} from '../adapters/app-autoscaling.ts';
 import { applyDynamodbCapacity } from '../adapters/dynamodb-capacity.ts';
 import { aws } from '../aws/clients.ts';
 import { getConfig } from '../config/load.ts';
@@ -57,6 +61,8 @@ const MINUTE = 60_000;
 const RELEARN_MS = 60 * MINUTE;
 /** Run the mode advisor at most this often per table (14 days of metrics). */
 const ADVISE_EVERY_MS = 60 * MINUTE;
+/** Repeat the same capacity mode recommendation only after this long. */
+const RECOMMEND_REPEAT_MS = 24 * 60 * MINUTE;
 /** Report the same finding (hot key, account limit) again only after this long. */
 const FINDING_REPEAT_MS = 6 * 60 * MINUTE;
 
@@ -71,7 +77,9 @@ export interface DynamodbRunDeps {
 
 /** Dispatches an action to the adapter that applies it. */
 export const dynamodbAdapter: Adapter = (action, target) =>
-  action.kind === 'set-scaling-target' ? applyScalingTarget(action, target) : applyDynamodbCapacity(action, target);
+  action.kind === 'set-scaling-target'
+    ? applyScalingTarget(action, target)
+    : applyDynamodbCapacity(action, target);
 
 function D(dim: CapacityDim): 'Read' | 'Write' {
   return dim === 'read' ? 'Read' : 'Write';
@@ -87,14 +95,28 @@ function sid(tableName: string, indexName: string | null, name: string): string 
 
 /** The CloudWatch series the capacity policy reads for one table or GSI (DynamoDB metrics and dimensions). */
 export function capacitySeries(tableName: string, indexName: string | null): SeriesRequest[] {
-  const metric = (metricName: string) => ({ namespace: 'AWS/DynamoDB', metricName, dimensions: dims(tableName, indexName) });
+  const metric = (metricName: string) => ({
+    namespace: 'AWS/DynamoDB',
+    metricName,
+    dimensions: dims(tableName, indexName),
+  });
   const out: SeriesRequest[] = [];
   for (const dim of DIMS) {
     const consumed = `Consumed${D(dim)}CapacityUnits`;
     out.push(
-      { id: sid(tableName, indexName, `${dim}:consumed`), kind: 'counter', statistic: 'Sum', metric: metric(consumed) },
+      {
+        id: sid(tableName, indexName, `${dim}:consumed`),
+        kind: 'counter',
+        statistic: 'Sum',
+        metric: metric(consumed),
+      },
       // SampleCount of consumed capacity = successful requests: the units-per-request conversion.
-      { id: sid(tableName, indexName, `${dim}:requests`), kind: 'counter', statistic: 'SampleCount', metric: metric(consumed) },
+      {
+        id: sid(tableName, indexName, `${dim}:requests`),
+        kind: 'counter',
+        statistic: 'SampleCount',
+        metric: metric(consumed),
+      },
       {
         id: sid(tableName, indexName, `${dim}:prov`),
         kind: 'counter',
@@ -122,7 +144,12 @@ function values(m: MetricsResult, id: string): number[] {
   return (m.series.get(id)?.values ?? []).map((v) => v ?? 0);
 }
 
-function dimMetrics(m: MetricsResult, tableName: string, indexName: string | null, dim: CapacityDim): DimensionMetrics {
+function dimMetrics(
+  m: MetricsResult,
+  tableName: string,
+  indexName: string | null,
+  dim: CapacityDim,
+): DimensionMetrics {
   const get = (n: string) => values(m, sid(tableName, indexName, `${dim}:${n}`));
   return {
     periodSeconds: m.periodSeconds,
@@ -181,7 +208,10 @@ export async function observeTable(input: {
   const gsis = (table.GlobalSecondaryIndexes ?? []).filter((g) => g.IndexName);
   const minutes = Math.max(section.scaleDownStabilizationMinutes, section.lookbackMinutes) + 1;
   const end = new Date(Math.floor(now.getTime() / MINUTE) * MINUTE);
-  const series = [capacitySeries(name, null), ...gsis.map((g) => capacitySeries(name, g.IndexName ?? ''))].flat();
+  const series = [
+    capacitySeries(name, null),
+    ...gsis.map((g) => capacitySeries(name, g.IndexName ?? '')),
+  ].flat();
   const m = await getMetrics({
     series,
     start: new Date(end.getTime() - minutes * MINUTE),
@@ -218,7 +248,8 @@ export async function observeTable(input: {
     tableName: name,
     arn: table.TableArn,
     observedAt: end.toISOString(),
-    billingMode: table.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+    billingMode:
+      table.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
     table: resource(null, table.TableStatus, table.ProvisionedThroughput),
     indexes: gsis.map((g) => resource(g.IndexName ?? '', g.IndexStatus, g.ProvisionedThroughput)),
     limits: { ...input.limits, accountProvisioned: input.accountProvisioned },
@@ -231,11 +262,7 @@ interface PrewarmState {
 }
 
 /** Demand history (consumed + throttled requests, per second) at 300 s for pre-warming. */
-async function learnPeaks(
-  obs: TableObservation,
-  section: DynamodbConfig,
-  now: Date,
-): Promise<PrewarmState> {
+async function learnPeaks(obs: TableObservation, section: DynamodbConfig, now: Date): Promise<PrewarmState> {
   const period = 300;
   const end = new Date(Math.floor(now.getTime() / (period * 1000)) * period * 1000);
   const start = new Date(end.getTime() - Math.min(section.prewarm.historyMinutes, 15 * 1440) * MINUTE);
@@ -302,7 +329,11 @@ async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Dat
     metric:
       resources.length > 1
         ? undefined
-        : { namespace: 'AWS/DynamoDB', metricName: `Consumed${D(dim)}CapacityUnits`, dimensions: dims(obs.tableName, null) },
+        : {
+            namespace: 'AWS/DynamoDB',
+            metricName: `Consumed${D(dim)}CapacityUnits`,
+            dimensions: dims(obs.tableName, null),
+          },
   }));
   // 300 s data is kept 63 days (aws-facts.md, CloudWatch): sums per period, peaks per 5 minutes.
   const m = await getMetrics({ series, start, end, periodSeconds: fine, now });
@@ -384,14 +415,17 @@ async function failedDecision(
   return d;
 }
 
-export async function runDynamodb(request: TunerRunRequest, deps: DynamodbRunDeps = {}): Promise<TunerRunSummary> {
+export async function runDynamodb(
+  request: TunerRunRequest,
+  deps: DynamodbRunDeps = {},
+): Promise<TunerRunSummary> {
   const config = deps.config ?? getConfig();
   const store = deps.store ?? stateStore();
   const now = deps.now ?? clock().now();
   const adapter = deps.adapter ?? dynamodbAdapter;
   const started = await startRun({ tuner: 'dynamodb', request, store, now, runId: deps.runId });
   const section = config.tuners.dynamodb;
-  if (!section || !section.enabled) {
+  if (!section?.enabled) {
     return finishRun(started, [], ['the dynamodb tuner is not enabled in the configuration']);
   }
   if (started.run.paused || started.duplicate) return finishRun(started, []);
@@ -409,7 +443,10 @@ export async function runDynamodb(request: TunerRunRequest, deps: DynamodbRunDep
   const accountProvisioned: CapacityPair = { read: 0, write: 0 };
   for (const t of fleet.tables) {
     if (t.raw.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST') continue;
-    for (const pt of [t.raw.ProvisionedThroughput, ...(t.raw.GlobalSecondaryIndexes ?? []).map((g) => g.ProvisionedThroughput)]) {
+    for (const pt of [
+      t.raw.ProvisionedThroughput,
+      ...(t.raw.GlobalSecondaryIndexes ?? []).map((g) => g.ProvisionedThroughput),
+    ]) {
       accountProvisioned.read += pt?.ReadCapacityUnits ?? 0;
       accountProvisioned.write += pt?.WriteCapacityUnits ?? 0;
     }
@@ -501,7 +538,13 @@ async function tuneTable(input: {
       const [idx, dim] = key.split(':');
       const f = prewarmFloorAt(model, now, section.prewarm, section.targetUtilization);
       if (f && (dim === 'read' || dim === 'write')) {
-        floors.push({ indexName: idx ? idx : null, dim, units: f.units, reason: f.reason, evidence: f.evidence });
+        floors.push({
+          indexName: idx ? idx : null,
+          dim,
+          units: f.units,
+          reason: f.reason,
+          evidence: f.evidence,
+        });
       }
     }
   }
@@ -515,7 +558,14 @@ async function tuneTable(input: {
     floors,
     tableRef: target.ref,
   });
-  const scaling = planScalingTargets({ observation: obs, config: section, proposed, lifts, now, tableRef: target.ref });
+  const scaling = planScalingTargets({
+    observation: obs,
+    config: section,
+    proposed,
+    lifts,
+    now,
+    tableRef: target.ref,
+  });
   // A finding (hot key, account limit) is reported once per FINDING_REPEAT_MS, not every run.
   const findings = { ...(state.findings ?? {}) };
   plan.actions = plan.actions.filter((a) => {
@@ -527,7 +577,9 @@ async function tuneTable(input: {
     return true;
   });
   // Raise first (UpdateTable), then lift the target's minimum, then any decrease.
-  const increases = plan.actions.filter((a) => (a.params as { direction?: string } | undefined)?.direction === 'increase');
+  const increases = plan.actions.filter(
+    (a) => (a.params as { direction?: string } | undefined)?.direction === 'increase',
+  );
   const rest = plan.actions.filter((a) => !increases.includes(a));
   const combined: Plan = { ...plan, actions: [...increases, ...scaling.actions, ...rest] };
   if (combined.actions.length) delete combined.noopReason;
@@ -544,9 +596,15 @@ async function tuneTable(input: {
   // Capacity mode advisor, at most hourly (14 days of metrics per run would be wasteful).
   if (section.modeAdvisor.enabled) {
     const modeHistory = await store.getHistory('dynamodb-mode', target.ref.id, now);
-    const lastAdvised = modeHistory.recent[0]?.at;
-    const due = run.trigger === 'manual' || !lastAdvised || now.getTime() - Date.parse(lastAdvised) >= ADVISE_EVERY_MS;
+    const lastAdvised =
+      (modeHistory.tunerState?.lastAdvisedAt as string | undefined) ?? modeHistory.recent[0]?.at;
+    const due =
+      run.trigger === 'manual' || !lastAdvised || now.getTime() - Date.parse(lastAdvised) >= ADVISE_EVERY_MS;
     if (due) {
+      await store.putTunerState('dynamodb-mode', target.ref.id, {
+        ...modeHistory.tunerState,
+        lastAdvisedAt: now.toISOString(),
+      });
       const usage = await usageFor(obs, section, now);
       const advice = adviseCapacityMode({
         tableName: obs.tableName,
@@ -558,9 +616,31 @@ async function tuneTable(input: {
         now,
         switches: switchesOf(target.raw, modeHistory),
       });
-      decisions.push(
-        ...(await executePlan({ plan: advice.plan, target, settings: input.modeSettings, adapter, run, store })),
-      );
+      // The same recommendation is repeated once a day, not every hour (a switch is never held back).
+      const repeated =
+        advice.plan.actions.length > 0 &&
+        advice.plan.actions.every(
+          (a) =>
+            a.kind === 'recommend' &&
+            modeHistory.recent.some(
+              (d) =>
+                d.action === 'recommend' &&
+                d.to === a.to &&
+                now.getTime() - Date.parse(d.at) < RECOMMEND_REPEAT_MS,
+            ),
+        );
+      if (!repeated || run.trigger === 'manual') {
+        decisions.push(
+          ...(await executePlan({
+            plan: advice.plan,
+            target,
+            settings: input.modeSettings,
+            adapter,
+            run,
+            store,
+          })),
+        );
+      }
     }
   }
   return decisions;

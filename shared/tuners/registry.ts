@@ -19,7 +19,7 @@ export interface TunerRegistration {
 export type TunerLoader = () => Promise<TunerRegistration>;
 
 export const tuners: Partial<Record<TunerName, TunerLoader>> = {
-  // iops: async () => (await import('./iops.ts')).registration,
+  iops: async () => (await import('./iops.ts')).registration,
   replicas: async () => (await import('./replicas.ts')).registration,
   dynamodb: async () => (await import('./dynamodb.ts')).registration,
   maintenance: async () => (await import('../postgres/tuner.ts')).maintenanceRegistration,

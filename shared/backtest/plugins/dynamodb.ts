@@ -1,4 +1,4 @@
-import { dynamodbSection, type DynamodbConfig } from '../../config/sections/dynamodb.ts';
+import { type DynamodbConfig, dynamodbSection } from '../../config/sections/dynamodb.ts';
 import type { Adapter, RunContext, Target, TunerSettings } from '../../core/contracts.ts';
 import { executePlan } from '../../core/executor.ts';
 import type { ActResult, Plan } from '../../core/model.ts';
@@ -9,7 +9,11 @@ import {
   planTableCapacity,
   type TableObservation,
 } from '../../policies/dynamodb-capacity.ts';
-import { adviseCapacityMode, type ModeSwitch, type UsageSeries } from '../../policies/dynamodb-mode-advisor.ts';
+import {
+  adviseCapacityMode,
+  type ModeSwitch,
+  type UsageSeries,
+} from '../../policies/dynamodb-mode-advisor.ts';
 import { learnRecurringPeaks, type PeakModel, prewarmFloorAt } from '../../policies/prewarm.ts';
 import { priceTable } from '../../pricing.ts';
 import { MemoryStateStore } from '../../state/memory-store.ts';
@@ -71,7 +75,10 @@ export function observationAt(
       indexName: null,
       status: updating ? 'UPDATING' : 'ACTIVE',
       provisioned: { read: state.read, write: state.write },
-      decreases: { numberOfDecreasesToday: state.decreasesToday, lastDecreaseAt: iso(state.lastDecreaseMinute) },
+      decreases: {
+        numberOfDecreasesToday: state.decreasesToday,
+        lastDecreaseAt: iso(state.lastDecreaseMinute),
+      },
       lastIncreaseAt: iso(state.lastIncreaseMinute),
       metrics: { read: dimMetrics(rows, 'read'), write: dimMetrics(rows, 'write') },
     },
@@ -85,7 +92,11 @@ export function observationAt(
 }
 
 /** Hourly use for the mode advisor, from the minutes before t (demand = consumed + throttled). */
-export function usageAt(rows: readonly DynamodbObservation[], startTime: string, minute: number): UsageSeries {
+export function usageAt(
+  rows: readonly DynamodbObservation[],
+  startTime: string,
+  minute: number,
+): UsageSeries {
   const hours = Math.floor(rows.length / 60);
   const first = rows.length - hours * 60;
   const readUnits: number[] = [];
@@ -141,7 +152,10 @@ export function createDynamodbAutopilot(
   const prices = priceTable(options.prices);
   const prewarmOn = pluginOptions.prewarm ?? config.prewarm.enabled;
   const switchOn = pluginOptions.allowModeSwitch ?? config.modeAdvisor.allowSwitch;
-  const advisorConfig: DynamodbConfig = { ...config, modeAdvisor: { ...config.modeAdvisor, allowSwitch: switchOn } };
+  const advisorConfig: DynamodbConfig = {
+    ...config,
+    modeAdvisor: { ...config.modeAdvisor, allowSwitch: switchOn },
+  };
   const relearn = pluginOptions.relearnMinutes ?? 60;
   const adviseEvery = pluginOptions.adviseEveryMinutes ?? 60;
   const models: { read?: PeakModel; write?: PeakModel; learnedAt: number } = { learnedAt: -Infinity };
@@ -204,9 +218,14 @@ export function createDynamodbAutopilot(
         const adapter: Adapter = async (action): Promise<ActResult> => {
           const mode = action.to === 'PAY_PER_REQUEST' ? 'on-demand' : 'provisioned';
           const initial = (action.params?.provisioned ?? {}) as { read?: number; write?: number };
-          const res = ctx.apply(mode === 'provisioned' ? { mode, read: initial.read, write: initial.write } : { mode });
+          const res = ctx.apply(
+            mode === 'provisioned' ? { mode, read: initial.read, write: initial.write } : { mode },
+          );
           if (res.status === 'applied') {
-            switches.push({ at: ctx.now.toISOString(), to: mode === 'on-demand' ? 'PAY_PER_REQUEST' : 'PROVISIONED' });
+            switches.push({
+              at: ctx.now.toISOString(),
+              to: mode === 'on-demand' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+            });
           }
           return toActResult(res, start);
         };
@@ -232,7 +251,8 @@ export function createDynamodbAutopilot(
           const model = models[dim];
           if (!model) continue;
           const f = prewarmFloorAt(model, ctx.now, config.prewarm, config.targetUtilization);
-          if (f) floors.push({ indexName: null, dim, units: f.units, reason: f.reason, evidence: f.evidence });
+          if (f)
+            floors.push({ indexName: null, dim, units: f.units, reason: f.reason, evidence: f.evidence });
         }
       }
 
@@ -246,8 +266,10 @@ export function createDynamodbAutopilot(
         // As the AWS adapter does: never send a mixed update (compare with the capacity now).
         const s = ctx.state;
         const read = params.direction === 'increase' ? Math.max(u.read, s.read) : Math.min(u.read, s.read);
-        const write = params.direction === 'increase' ? Math.max(u.write, s.write) : Math.min(u.write, s.write);
-        if (read === s.read && write === s.write) return { status: 'skipped', reason: 'already at that capacity' };
+        const write =
+          params.direction === 'increase' ? Math.max(u.write, s.write) : Math.min(u.write, s.write);
+        if (read === s.read && write === s.write)
+          return { status: 'skipped', reason: 'already at that capacity' };
         return toActResult(ctx.apply({ read, write }), start);
       };
       await execute(ctx, plan, adapter);

@@ -16,13 +16,21 @@ export const dynamodbModeAdvisorSection = z
     /** Switch/recommend only when the other mode is cheaper by at least this fraction (no flapping on noise). */
     marginFraction: z.number().min(0).max(1).default(0.15),
     /** Minimum time between two switches of the same table (either direction). */
-    minHoursBetweenSwitches: z.number().min(0).max(24 * 30).default(24),
+    minHoursBetweenSwitches: z
+      .number()
+      .min(0)
+      .max(24 * 30)
+      .default(24),
     /** Our own cap on switches to on-demand in a rolling 24 h; AWS allows 4. */
     maxSwitchesToOnDemandPer24h: z.number().int().min(0).max(4).default(1),
     /** Share of the periods in the history that must have data before advising. */
     minCoverage: z.number().min(0).max(1).default(0.5),
     /** Hours of use needed before advising (a bursty new table goes on-demand early). */
-    minHistoryHours: z.number().min(1).max(14 * 24).default(6),
+    minHistoryHours: z
+      .number()
+      .min(1)
+      .max(14 * 24)
+      .default(6),
   })
   .strict();
 
@@ -33,7 +41,12 @@ export const dynamodbPrewarmSection = z
     /** Raise capacity this many minutes before an expected peak. */
     leadMinutes: z.number().int().min(1).max(120).default(5),
     /** Keep the pre-warm this long after the expected peak start before releasing it. */
-    holdMinutes: z.number().int().min(1).max(24 * 60).default(5),
+    holdMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(5),
     /** Shortest and longest period searched for recurrence (minutes). */
     minPeriodMinutes: z.number().int().min(5).default(10),
     maxPeriodMinutes: z

@@ -547,6 +547,13 @@ function listTagsOfResource(sim: SimAccount, input: Input): object {
 }
 
 registerOperations('dynamodb', {
+  // DynamoDB API reference, DescribeLimits; aws-facts.md, DynamoDB: 40,000 per table, 80,000 per account.
+  DescribeLimits: () => ({
+    AccountMaxReadCapacityUnits: ACCOUNT_MAX_UNITS,
+    AccountMaxWriteCapacityUnits: ACCOUNT_MAX_UNITS,
+    TableMaxReadCapacityUnits: TABLE_MAX_UNITS,
+    TableMaxWriteCapacityUnits: TABLE_MAX_UNITS,
+  }),
   ListTables: listTables,
   DescribeTable: (sim, input) => ({ Table: describeTableView(sim, mustGetTable(sim, str(input.TableName))) }),
   UpdateTable: updateTable,

@@ -9,6 +9,7 @@ import type { Config } from '../../../shared/config/schema.ts';
 import {
   buildRoles,
   type DeployOptions,
+  FUNCTIONS,
   type FunctionName,
   statementsFor,
 } from '../../../shared/deploy/iam.ts';
@@ -101,6 +102,14 @@ describe('generated IAM roles', () => {
         mutating.filter((a) => !control.has(a)),
         `control lacks ${tuner}'s`,
       ).toEqual([]);
+    }
+  });
+
+  it('let every function read the pause flag (tuners obey it, control and the digest report it)', () => {
+    for (const fn of FUNCTIONS) {
+      expect(arnsFor(fn, 'ssm:GetParameter'), fn).toContain(
+        'arn:aws:ssm:us-east-1:123456789012:parameter/db-autopilot/paused',
+      );
     }
   });
 

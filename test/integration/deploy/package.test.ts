@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { FUNCTIONS, roleLogicalId } from '../../../shared/deploy/iam.ts';
@@ -25,6 +26,28 @@ interface RunResult {
   stderr: string;
 }
 
+/** One file of a zip archive (stored or deflated), read through the central directory. */
+function readZipEntry(zip: Buffer, name: string): Buffer | undefined {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) return undefined;
+  const count = zip.readUInt16LE(eocd + 10);
+  let at = zip.readUInt32LE(eocd + 16);
+  for (let i = 0; i < count; i += 1) {
+    const method = zip.readUInt16LE(at + 10);
+    const size = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const skip = nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+    const local = zip.readUInt32LE(at + 42);
+    if (zip.toString('utf8', at + 46, at + 46 + nameLength) === name) {
+      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+      const data = zip.subarray(start, start + size);
+      return method === 8 ? inflateRawSync(data) : data;
+    }
+    at += 46 + skip;
+  }
+  return undefined;
+}
+
 function osls(args: string[]): Promise<RunResult> {
   return new Promise((done) => {
     execFile(
@@ -40,6 +63,8 @@ function osls(args: string[]): Promise<RunResult> {
           SLS_TELEMETRY_DISABLED: '1',
           SLS_NOTIFICATIONS_MODE: 'off',
           SLS_DEPRECATION_DISABLE: '*',
+          // A work folder of its own (shared/deploy/esbuild.config.cjs), removed after the build.
+          DBAP_ESBUILD_WORK_FOLDER: `.esbuild/test-${process.pid}-${Date.now()}`,
         },
       },
       (error, stdout, stderr) => {
@@ -61,6 +86,8 @@ const cfnTags = ['!Ref', '!GetAtt', '!Sub', '!Join', '!If', '!Equals', '!Select'
   tag,
   resolve: (value: string) => ({ [tag.slice(1)]: value }),
 }));
+
+const configText = readFileSync(join(ROOT, 'db-autopilot.yml'), 'utf8');
 
 const serverlessYml = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), { customTags: cfnTags }) as {
   functions: Record<string, { handler: string; events?: Array<Record<string, unknown>>; vpc?: unknown }>;
@@ -121,21 +148,27 @@ describe('osls package (offline)', () => {
     expect([...functionNames].sort()).toEqual([...FUNCTIONS].sort());
   });
 
-  it.each(functionNames)('packages %s as its own zip, runtime nodejs24.x, with its handler bundled', (fn) => {
-    requirePackage();
-    const zip = join(dir, `${fn}.zip`);
-    expect(existsSync(zip), `${fn}.zip missing`).toBe(true);
-    expect(statSync(zip).size).toBeGreaterThan(0);
-    const lambda = lambdaOf(fn);
-    expect(lambda, `no AWS::Lambda::Function for ${fn}`).toBeDefined();
-    const props = lambda?.[1].Properties ?? {};
-    expect(props.Runtime).toBe('nodejs24.x');
-    expect(String((props.Code as { S3Key?: string } | undefined)?.S3Key)).toMatch(
-      new RegExp(`/${fn}\\.zip$`),
-    );
-    // Zip central-directory entries hold file names uncompressed: the bundle is in the zip.
-    expect(readFileSync(zip).includes(Buffer.from(`functions/${fn}.mjs`))).toBe(true);
-  });
+  it.each(functionNames)(
+    'packages %s as its own zip, runtime nodejs24.x, with its handler and the configuration bundled',
+    (fn) => {
+      requirePackage();
+      const zip = join(dir, `${fn}.zip`);
+      expect(existsSync(zip), `${fn}.zip missing`).toBe(true);
+      expect(statSync(zip).size).toBeGreaterThan(0);
+      const lambda = lambdaOf(fn);
+      expect(lambda, `no AWS::Lambda::Function for ${fn}`).toBeDefined();
+      const props = lambda?.[1].Properties ?? {};
+      expect(props.Runtime).toBe('nodejs24.x');
+      expect(String((props.Code as { S3Key?: string } | undefined)?.S3Key)).toMatch(
+        new RegExp(`/${fn}\\.zip$`),
+      );
+      // The bundle is in the zip, with the validated configuration embedded at package time.
+      const bundle = readZipEntry(readFileSync(zip), `functions/${fn}.mjs`)?.toString('utf8') ?? '';
+      expect(bundle.length, `functions/${fn}.mjs missing from ${fn}.zip`).toBeGreaterThan(0);
+      expect(bundle).toContain(JSON.stringify(configText).slice(1, 80));
+      expect(bundle).not.toMatch(/typeof __DBAP_CONFIG_YAML__/);
+    },
+  );
 
   it('gives every function its own IAM role, and no shared default role', () => {
     requirePackage();
@@ -263,7 +296,14 @@ describe('osls package (offline)', () => {
     for (const g of vpc?.SecurityGroupIds ?? []) expect(g).toMatch(/^sg-[0-9a-f]+$/);
     // ENIs for the VPC: the role may create them (on any subnet: EC2 does not scope this by name).
     const actions = statementsOf(roleLogicalId(fn as (typeof FUNCTIONS)[number])).flatMap(actionsOf);
-    expect(actions).toContain('ec2:CreateNetworkInterface');
+    for (const a of [
+      'ec2:CreateNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:DeleteNetworkInterface',
+    ]) {
+      expect(actions).toContain(a);
+    }
   });
 
   it('keeps functions that do not reach databases out of the VPC', () => {

@@ -16,7 +16,8 @@ describe('DynamoDB backtest goals', () => {
     const t = totals(rows);
     expect(t.autopilotUnserved).toBeLessThanOrEqual(t.awsUnserved / 10);
     expect(t.autopilotCost).toBeLessThanOrEqual(1.2 * t.oracleCost);
-    for (const r of rows) expect(r.autopilot.unservedPct, r.trace).toBeLessThanOrEqual(r.aws.unservedPct + 0.1);
+    for (const r of rows)
+      expect(r.autopilot.unservedPct, r.trace).toBeLessThanOrEqual(r.aws.unservedPct + 0.1);
   });
 
   it('runs the mostly idle table with random bursts on on-demand when the switch is allowed, serving nearly all of it for less', async () => {

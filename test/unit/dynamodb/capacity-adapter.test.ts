@@ -1,6 +1,6 @@
 import {
-  ConcurrentUpdateException,
   ApplicationAutoScalingClient,
+  ConcurrentUpdateException,
   ObjectNotFoundException,
   PutScalingPolicyCommand,
   RegisterScalableTargetCommand,
@@ -54,7 +54,11 @@ function describeOut(over: Partial<TableDescription> = {}): { Table: TableDescri
         {
           IndexName: 'by-category',
           IndexStatus: 'ACTIVE',
-          ProvisionedThroughput: { ReadCapacityUnits: 100, WriteCapacityUnits: 50, NumberOfDecreasesToday: 0 },
+          ProvisionedThroughput: {
+            ReadCapacityUnits: 100,
+            WriteCapacityUnits: 50,
+            NumberOfDecreasesToday: 0,
+          },
         },
       ],
       ...over,
@@ -62,7 +66,10 @@ function describeOut(over: Partial<TableDescription> = {}): { Table: TableDescri
   };
 }
 
-function capacityAction(direction: 'increase' | 'decrease', updates: Array<{ indexName: string | null; read: number; write: number }>): Action {
+function capacityAction(
+  direction: 'increase' | 'decrease',
+  updates: Array<{ indexName: string | null; read: number; write: number }>,
+): Action {
   return {
     tuner: 'dynamodb',
     resource: target.ref,
@@ -79,7 +86,13 @@ function capacityAction(direction: 'increase' | 'decrease', updates: Array<{ ind
 }
 
 beforeEach(() => {
-  restore = [useClock({ now: () => NOW }), setAwsClients({ dynamodb: new DynamoDBClient({ region: 'us-east-1' }), autoscaling: new ApplicationAutoScalingClient({ region: 'us-east-1' }) })];
+  restore = [
+    useClock({ now: () => NOW }),
+    setAwsClients({
+      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
+      autoscaling: new ApplicationAutoScalingClient({ region: 'us-east-1' }),
+    }),
+  ];
 });
 afterEach(() => {
   ddb.reset();
@@ -104,18 +117,26 @@ describe('DynamoDB capacity adapter', () => {
       TableName: 'catalog',
       ProvisionedThroughput: { ReadCapacityUnits: 400, WriteCapacityUnits: 50 },
       GlobalSecondaryIndexUpdates: [
-        { Update: { IndexName: 'by-category', ProvisionedThroughput: { ReadCapacityUnits: 300, WriteCapacityUnits: 50 } } },
+        {
+          Update: {
+            IndexName: 'by-category',
+            ProvisionedThroughput: { ReadCapacityUnits: 300, WriteCapacityUnits: 50 },
+          },
+        },
       ],
     });
   });
 
   it('never sends an increase that would lower a dimension raised meanwhile', async () => {
     // Someone raised write to 80 since the plan: an increase keeps max(planned, current).
-    ddb.on(DescribeTableCommand).resolves(
-      describeOut({ ProvisionedThroughput: { ReadCapacityUnits: 100, WriteCapacityUnits: 80 } }),
-    );
+    ddb
+      .on(DescribeTableCommand)
+      .resolves(describeOut({ ProvisionedThroughput: { ReadCapacityUnits: 100, WriteCapacityUnits: 80 } }));
     ddb.on(UpdateTableCommand).resolves({});
-    await applyDynamodbCapacity(capacityAction('increase', [{ indexName: null, read: 400, write: 50 }]), target);
+    await applyDynamodbCapacity(
+      capacityAction('increase', [{ indexName: null, read: 400, write: 50 }]),
+      target,
+    );
     expect(ddb).toHaveReceivedCommandWith(UpdateTableCommand, {
       ProvisionedThroughput: { ReadCapacityUnits: 400, WriteCapacityUnits: 80 },
     });
@@ -123,15 +144,23 @@ describe('DynamoDB capacity adapter', () => {
 
   it('defers while the table is UPDATING, without calling UpdateTable', async () => {
     ddb.on(DescribeTableCommand).resolves(describeOut({ TableStatus: 'UPDATING' }));
-    const result = await applyDynamodbCapacity(capacityAction('increase', [{ indexName: null, read: 400, write: 50 }]), target);
+    const result = await applyDynamodbCapacity(
+      capacityAction('increase', [{ indexName: null, read: 400, write: 50 }]),
+      target,
+    );
     expect(result).toMatchObject({ status: 'deferred', until: '2026-03-10T12:01:00.000Z' });
     expect(ddb).not.toHaveReceivedCommand(UpdateTableCommand);
   });
 
   it('defers on ResourceInUseException', async () => {
     ddb.on(DescribeTableCommand).resolves(describeOut());
-    ddb.on(UpdateTableCommand).rejects(new ResourceInUseException({ message: 'Table is being updated', $metadata: {} }));
-    const result = await applyDynamodbCapacity(capacityAction('increase', [{ indexName: null, read: 400, write: 50 }]), target);
+    ddb
+      .on(UpdateTableCommand)
+      .rejects(new ResourceInUseException({ message: 'Table is being updated', $metadata: {} }));
+    const result = await applyDynamodbCapacity(
+      capacityAction('increase', [{ indexName: null, read: 400, write: 50 }]),
+      target,
+    );
     expect(result.status).toBe('deferred');
     expect(result.status === 'deferred' && result.reason).toContain('ResourceInUseException');
   });
@@ -139,9 +168,15 @@ describe('DynamoDB capacity adapter', () => {
   it('defers a decrease refused with LimitExceededException until the next budget slot', async () => {
     ddb.on(DescribeTableCommand).resolves(describeOut());
     ddb.on(UpdateTableCommand).rejects(
-      new LimitExceededException({ message: 'Subscriber limit exceeded: decreases are limited', $metadata: {} }),
+      new LimitExceededException({
+        message: 'Subscriber limit exceeded: decreases are limited',
+        $metadata: {},
+      }),
     );
-    const result = await applyDynamodbCapacity(capacityAction('decrease', [{ indexName: null, read: 20, write: 20 }]), target);
+    const result = await applyDynamodbCapacity(
+      capacityAction('decrease', [{ indexName: null, read: 20, write: 20 }]),
+      target,
+    );
     // 4 decreases today, the last at 11:40: the next slot is 12:40.
     expect(result).toMatchObject({ status: 'deferred', until: '2026-03-10T12:40:00.000Z' });
   });
@@ -149,18 +184,29 @@ describe('DynamoDB capacity adapter', () => {
   it('defers on throttling so the next run retries', async () => {
     ddb.on(DescribeTableCommand).resolves(describeOut());
     ddb.on(UpdateTableCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }));
-    const result = await applyDynamodbCapacity(capacityAction('increase', [{ indexName: null, read: 400, write: 50 }]), target);
+    const result = await applyDynamodbCapacity(
+      capacityAction('increase', [{ indexName: null, read: 400, write: 50 }]),
+      target,
+    );
     expect(result).toMatchObject({ status: 'deferred', until: '2026-03-10T12:01:00.000Z' });
   });
 
   it('skips a table that no longer exists', async () => {
-    ddb.on(DescribeTableCommand).rejects(new ResourceNotFoundException({ message: 'Requested resource not found', $metadata: {} }));
-    const result = await applyDynamodbCapacity(capacityAction('increase', [{ indexName: null, read: 400, write: 50 }]), target);
+    ddb
+      .on(DescribeTableCommand)
+      .rejects(new ResourceNotFoundException({ message: 'Requested resource not found', $metadata: {} }));
+    const result = await applyDynamodbCapacity(
+      capacityAction('increase', [{ indexName: null, read: 400, write: 50 }]),
+      target,
+    );
     expect(result.status).toBe('skipped');
   });
 
   it('rejects malformed params and changes nothing', async () => {
-    const bad = { ...capacityAction('increase', []), params: { tableName: 'catalog', direction: 'sideways', updates: [] } };
+    const bad = {
+      ...capacityAction('increase', []),
+      params: { tableName: 'catalog', direction: 'sideways', updates: [] },
+    };
     const result = await applyDynamodbCapacity(bad, target);
     expect(result.status).toBe('failed');
     expect(result.status === 'failed' && result.reason).toContain('direction');
@@ -171,18 +217,34 @@ describe('DynamoDB capacity adapter', () => {
     ddb.on(DescribeTableCommand).resolves(describeOut());
     ddb.on(UpdateTableCommand).resolves({});
     const result = await applyDynamodbCapacity(
-      { ...capacityAction('increase', []), kind: 'set-capacity-mode', params: { tableName: 'catalog', billingMode: 'PAY_PER_REQUEST' } },
+      {
+        ...capacityAction('increase', []),
+        kind: 'set-capacity-mode',
+        params: { tableName: 'catalog', billingMode: 'PAY_PER_REQUEST' },
+      },
       target,
     );
     expect(result.status).toBe('applied');
-    expect(ddb).toHaveReceivedCommandWith(UpdateTableCommand, { TableName: 'catalog', BillingMode: 'PAY_PER_REQUEST' });
+    expect(ddb).toHaveReceivedCommandWith(UpdateTableCommand, {
+      TableName: 'catalog',
+      BillingMode: 'PAY_PER_REQUEST',
+    });
   });
 
   it('defers a switch to on-demand refused by the 4-per-24-h limit', async () => {
     ddb.on(DescribeTableCommand).resolves(describeOut());
-    ddb.on(UpdateTableCommand).rejects(new LimitExceededException({ message: 'Updates to PayPerRequest have been attempted 4 times', $metadata: {} }));
+    ddb.on(UpdateTableCommand).rejects(
+      new LimitExceededException({
+        message: 'Updates to PayPerRequest have been attempted 4 times',
+        $metadata: {},
+      }),
+    );
     const result = await applyDynamodbCapacity(
-      { ...capacityAction('increase', []), kind: 'set-capacity-mode', params: { tableName: 'catalog', billingMode: 'PAY_PER_REQUEST' } },
+      {
+        ...capacityAction('increase', []),
+        kind: 'set-capacity-mode',
+        params: { tableName: 'catalog', billingMode: 'PAY_PER_REQUEST' },
+      },
       target,
     );
     expect(result).toMatchObject({ status: 'deferred', until: '2026-03-10T13:00:00.000Z' });
@@ -228,15 +290,26 @@ describe('Application Auto Scaling adapter', () => {
   });
 
   it('defers on ConcurrentUpdateException and skips a target that is gone', async () => {
-    aas.on(RegisterScalableTargetCommand).rejects(new ConcurrentUpdateException({ message: 'busy', $metadata: {} }));
-    const p = { resourceId: 'table/catalog', scalableDimension: 'dynamodb:table:ReadCapacityUnits', minCapacity: 10 };
+    aas
+      .on(RegisterScalableTargetCommand)
+      .rejects(new ConcurrentUpdateException({ message: 'busy', $metadata: {} }));
+    const p = {
+      resourceId: 'table/catalog',
+      scalableDimension: 'dynamodb:table:ReadCapacityUnits',
+      minCapacity: 10,
+    };
     expect((await applyScalingTarget(action(p), target)).status).toBe('deferred');
     aas.reset();
-    aas.on(RegisterScalableTargetCommand).rejects(new ObjectNotFoundException({ message: 'gone', $metadata: {} }));
+    aas
+      .on(RegisterScalableTargetCommand)
+      .rejects(new ObjectNotFoundException({ message: 'gone', $metadata: {} }));
     expect((await applyScalingTarget(action(p), target)).status).toBe('skipped');
     aas.reset();
     aas.on(RegisterScalableTargetCommand).rejects(new ValidationException({ message: 'bad', $metadata: {} }));
-    expect(await applyScalingTarget(action(p), target)).toMatchObject({ status: 'failed', code: 'ValidationException' });
+    expect(await applyScalingTarget(action(p), target)).toMatchObject({
+      status: 'failed',
+      code: 'ValidationException',
+    });
   });
 
   it('refuses a target value outside 20-90% before calling AWS', async () => {

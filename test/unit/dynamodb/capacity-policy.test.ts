@@ -48,9 +48,10 @@ describe('DynamoDB capacity policy', () => {
   });
 
   it('raises the catalog table and its GSI in one step to demand over target utilization', () => {
-    const obs = table(resource(null, 100, 50, { read: flat(20, 100, { throttles: 3000 }), write: flat(20, 35) }), [
-      resource('by-category', 100, 50, { read: flat(20, 100, { throttles: 1200 }), write: flat(20, 35) }),
-    ]);
+    const obs = table(
+      resource(null, 100, 50, { read: flat(20, 100, { throttles: 3000 }), write: flat(20, 35) }),
+      [resource('by-category', 100, 50, { read: flat(20, 100, { throttles: 1200 }), write: flat(20, 35) })],
+    );
     const { plan } = planTableCapacity({ observation: obs, config: config(), prices, now: NOW });
     const caps = capacityActions(plan.actions);
     expect(caps).toHaveLength(1);
@@ -84,9 +85,10 @@ describe('DynamoDB capacity policy', () => {
   });
 
   it('defers every UpdateTable while the table or a GSI is UPDATING', () => {
-    const obs = table(resource(null, 100, 50, { read: flat(20, 100, { throttles: 3000 }), write: flat(20, 10) }), [
-      resource('g', 10, 10, { read: flat(20, 1), write: flat(20, 1) }, { status: 'UPDATING' }),
-    ]);
+    const obs = table(
+      resource(null, 100, 50, { read: flat(20, 100, { throttles: 3000 }), write: flat(20, 10) }),
+      [resource('g', 10, 10, { read: flat(20, 1), write: flat(20, 1) }, { status: 'UPDATING' })],
+    );
     const { plan } = planTableCapacity({ observation: obs, config: config(), prices, now: NOW });
     const up = capacityActions(plan.actions)[0];
     expect(up?.rules?.find((r) => r.rule === 'aws:dynamodb-table-updating')?.verdict).toBe('defer');
@@ -94,7 +96,13 @@ describe('DynamoDB capacity policy', () => {
 
   it('scales down only after the stabilization window since the last increase', () => {
     const recent = table(
-      resource(null, 1000, 100, { read: flat(60, 50), write: flat(60, 50) }, { lastIncreaseAt: '2026-03-10T11:55:00Z' }),
+      resource(
+        null,
+        1000,
+        100,
+        { read: flat(60, 50), write: flat(60, 50) },
+        { lastIncreaseAt: '2026-03-10T11:55:00Z' },
+      ),
     );
     const r1 = planTableCapacity({ observation: recent, config: config(), prices, now: NOW });
     expect(capacityActions(r1.plan.actions)).toHaveLength(0);
@@ -127,7 +135,12 @@ describe('DynamoDB capacity policy', () => {
         { decreases: { numberOfDecreasesToday: 2, lastDecreaseAt: '2026-03-10T11:30:00Z' } },
       ),
     );
-    const { plan } = planTableCapacity({ observation: obs, config: config({ decreaseReserve: 2 }), prices, now: NOW });
+    const { plan } = planTableCapacity({
+      observation: obs,
+      config: config({ decreaseReserve: 2 }),
+      prices,
+      now: NOW,
+    });
     const down = capacityActions(plan.actions)[0];
     const rule = down?.rules?.find((r) => r.rule === 'aws:dynamodb-decrease-budget');
     expect(rule?.verdict).toBe('defer');
@@ -135,7 +148,9 @@ describe('DynamoDB capacity policy', () => {
   });
 
   it('splits an increase of read and a decrease of write into two actions, the increase first', () => {
-    const obs = table(resource(null, 100, 1000, { read: flat(60, 100, { throttles: 600 }), write: flat(60, 10) }));
+    const obs = table(
+      resource(null, 100, 1000, { read: flat(60, 100, { throttles: 600 }), write: flat(60, 10) }),
+    );
     const { plan } = planTableCapacity({ observation: obs, config: config(), prices, now: NOW });
     const caps = capacityActions(plan.actions);
     expect(caps.map((a) => a.params.direction)).toEqual(['increase', 'decrease']);
@@ -144,9 +159,10 @@ describe('DynamoDB capacity policy', () => {
   });
 
   it('caps increases at the per-table limit, GSIs included', () => {
-    const obs = table(resource(null, 30_000, 10, { read: flat(20, 30_000, { throttles: 60_000 }), write: flat(20, 1) }), [
-      resource('g', 5_000, 10, { read: flat(20, 1), write: flat(20, 1) }),
-    ]);
+    const obs = table(
+      resource(null, 30_000, 10, { read: flat(20, 30_000, { throttles: 60_000 }), write: flat(20, 1) }),
+      [resource('g', 5_000, 10, { read: flat(20, 1), write: flat(20, 1) })],
+    );
     const { plan } = planTableCapacity({ observation: obs, config: config(), prices, now: NOW });
     const up = capacityActions(plan.actions)[0];
     expect(up?.params.updates[0]?.read).toBe(35_000);
@@ -166,13 +182,24 @@ describe('DynamoDB capacity policy', () => {
           dim: 'read',
           units: 700,
           reason: 'pre-warm: a peak is expected',
-          evidence: [{ metric: 'recurring peak', statistic: 'p', value: 490, window: { start: '', end: '', periodSeconds: 60 } }],
+          evidence: [
+            {
+              metric: 'recurring peak',
+              statistic: 'p',
+              value: 490,
+              window: { start: '', end: '', periodSeconds: 60 },
+            },
+          ],
         },
       ],
     });
     const a = plan.actions[0];
     expect(a?.kind).toBe('prewarm');
-    expect((a?.params as CapacityParams).updates[0]).toEqual({ indexName: null, read: 700, write: 50 });
+    expect((a?.params as CapacityParams | undefined)?.updates[0]).toEqual({
+      indexName: null,
+      read: 700,
+      write: 50,
+    });
     expect(a?.evidence.some((e) => e.metric === 'recurring peak')).toBe(true);
   });
 
@@ -327,9 +354,12 @@ describe('DynamoDB capacity policy', () => {
         const { plan } = planTableCapacity({ observation: obs, config: cfg, prices, now: NOW });
         for (const a of capacityActions(plan.actions)) {
           if (a.params.direction !== 'decrease') continue;
-          const deferredByBudget = a.rules?.some((r) => r.rule === 'aws:dynamodb-decrease-budget' && r.verdict === 'defer');
+          const deferredByBudget = a.rules?.some(
+            (r) => r.rule === 'aws:dynamodb-decrease-budget' && r.verdict === 'defer',
+          );
           if (deferredByBudget) continue;
-          for (const u of a.params.updates) expect(awsAcceptsDecrease(currentOf(obs, u.indexName), NOW)).toBe(true);
+          for (const u of a.params.updates)
+            expect(awsAcceptsDecrease(currentOf(obs, u.indexName), NOW)).toBe(true);
         }
       }),
       { numRuns: 300 },

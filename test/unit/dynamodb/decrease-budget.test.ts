@@ -61,9 +61,9 @@ describe('DynamoDB decrease budget', () => {
     const ledger = { numberOfDecreasesToday: 2, lastDecreaseAt: at(600).toISOString() };
     expect(maySpendDecrease(ledger, at(620), 2)).toBe(false);
     expect(maySpendDecrease(ledger, at(660), 2)).toBe(true);
-    expect(maySpendDecrease({ numberOfDecreasesToday: 1, lastDecreaseAt: at(600).toISOString() }, at(601), 2)).toBe(
-      true,
-    );
+    expect(
+      maySpendDecrease({ numberOfDecreasesToday: 1, lastDecreaseAt: at(600).toISOString() }, at(601), 2),
+    ).toBe(true);
   });
 
   it('property: a policy spending decreases through maySpendDecrease is never refused by AWS', () => {
@@ -83,9 +83,12 @@ describe('DynamoDB decrease budget', () => {
               ledger = afterDecrease(ledger, new Date(t));
             }
           }
-          expect(firstRejectedDecrease(made.map((m) => new Date(m).toISOString()), { numberOfDecreasesToday: 0 })).toBe(
-            -1,
-          );
+          expect(
+            firstRejectedDecrease(
+              made.map((m) => new Date(m).toISOString()),
+              { numberOfDecreasesToday: 0 },
+            ),
+          ).toBe(-1);
         },
       ),
       { numRuns: 500 },
@@ -94,20 +97,24 @@ describe('DynamoDB decrease budget', () => {
 
   it('property: decreaseAllowance agrees with the AWS rule at every minute', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 300 }), { maxLength: 40 }), fc.integer({ min: 0, max: 600 }), (gaps, probe) => {
-        let ledger: DecreaseLedger = { numberOfDecreasesToday: 0 };
-        const made: number[] = [];
-        let t = day;
-        for (const g of gaps) {
-          t += g * 60_000;
-          if (awsAccepts(made, t)) {
-            made.push(t);
-            ledger = afterDecrease(ledger, new Date(t));
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 300 }), { maxLength: 40 }),
+        fc.integer({ min: 0, max: 600 }),
+        (gaps, probe) => {
+          let ledger: DecreaseLedger = { numberOfDecreasesToday: 0 };
+          const made: number[] = [];
+          let t = day;
+          for (const g of gaps) {
+            t += g * 60_000;
+            if (awsAccepts(made, t)) {
+              made.push(t);
+              ledger = afterDecrease(ledger, new Date(t));
+            }
           }
-        }
-        const q = t + probe * 60_000;
-        expect(decreaseAllowance(ledger, new Date(q)).allowedNow).toBe(awsAccepts(made, q));
-      }),
+          const q = t + probe * 60_000;
+          expect(decreaseAllowance(ledger, new Date(q)).allowedNow).toBe(awsAccepts(made, q));
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -11,7 +11,11 @@ import { config, NOW } from './fixtures.ts';
 const prices = priceTable();
 
 /** 14 days of hourly use: `read`/`write` units per second, with an optional peak per hour. */
-function usage(read: (h: number) => number, write: (h: number) => number, peak?: (h: number) => number): UsageSeries {
+function usage(
+  read: (h: number) => number,
+  write: (h: number) => number,
+  peak?: (h: number) => number,
+): UsageSeries {
   const hours = 14 * 24;
   const r = Array.from({ length: hours }, (_, h) => read(h) * 3600);
   const w = Array.from({ length: hours }, (_, h) => write(h) * 3600);
@@ -45,12 +49,7 @@ describe('DynamoDB capacity mode advisor', () => {
       expect(c.onDemandMonthly < c.provisionedMonthly ? 'on-demand' : 'provisioned').toBe(cheaper);
     }
     // 1,000 RCU + 100 WCU for a month: (1000 x 0.00013 + 100 x 0.00065) x 730 = 142.35 USD.
-    const c = monthlyCostsFor(
-      3600,
-      [{ read: 1000, write: 100 }],
-      [{ read: 0, write: 0 }],
-      prices,
-    );
+    const c = monthlyCostsFor(3600, [{ read: 1000, write: 100 }], [{ read: 0, write: 0 }], prices);
     expect(c.provisionedMonthly).toBeCloseTo(142.35, 2);
   });
 
@@ -77,7 +76,10 @@ describe('DynamoDB capacity mode advisor', () => {
     expect(a?.monthlyCostDelta).toBeLessThan(0);
     expect(a?.reason).toMatch(/sessions costs \$\d+\.\d\d\/month less on on-demand/);
     expect(a?.reason).toContain('modeAdvisor.allowSwitch: false');
-    expect(-(a?.monthlyCostDelta ?? 0)).toBeCloseTo(advice.costs.provisionedMonthly - advice.costs.onDemandMonthly, 1);
+    expect(-(a?.monthlyCostDelta ?? 0)).toBeCloseTo(
+      advice.costs.provisionedMonthly - advice.costs.onDemandMonthly,
+      1,
+    );
   });
 
   it('switches where the config allows it', () => {
@@ -86,7 +88,11 @@ describe('DynamoDB capacity mode advisor', () => {
     const advice = adviseCapacityMode({
       tableName: 'sessions',
       billingMode: 'PROVISIONED',
-      usage: usage(() => 0.5, () => 0.2, () => 60),
+      usage: usage(
+        () => 0.5,
+        () => 0.2,
+        () => 60,
+      ),
       config: cfg,
       prices,
       now: NOW,
@@ -103,7 +109,10 @@ describe('DynamoDB capacity mode advisor', () => {
     const advice = adviseCapacityMode({
       tableName: 'orders',
       billingMode: 'PROVISIONED',
-      usage: usage(() => 500, () => 100),
+      usage: usage(
+        () => 500,
+        () => 100,
+      ),
       config: config(),
       prices,
       now: NOW,
@@ -118,7 +127,11 @@ describe('DynamoDB capacity mode advisor', () => {
     // Find a steady load where the two costs are within 5% of each other.
     const cfg = config();
     cfg.modeAdvisor = { ...cfg.modeAdvisor, allowSwitch: true, marginFraction: 0.15 };
-    const base = usage(() => 40, () => 0, () => 40 * 2.5);
+    const base = usage(
+      () => 40,
+      () => 0,
+      () => 40 * 2.5,
+    );
     const u: UsageSeries = { ...base, writePeakPerSecond: base.writeUnits.map(() => 0) };
     const advice = adviseCapacityMode({
       tableName: 't',
@@ -147,7 +160,11 @@ describe('DynamoDB capacity mode advisor', () => {
     const input = {
       tableName: 'sessions',
       billingMode: 'PROVISIONED' as const,
-      usage: usage(() => 0.5, () => 0.2, () => 60),
+      usage: usage(
+        () => 0.5,
+        () => 0.2,
+        () => 60,
+      ),
       config: cfg,
       prices,
       now: NOW,
@@ -156,10 +173,12 @@ describe('DynamoDB capacity mode advisor', () => {
     const tooSoon = adviseCapacityMode({ ...input, switches: [{ at: h(1), to: 'PROVISIONED' }] });
     expect(tooSoon.plan.actions[0]?.kind).toBe('recommend');
     expect(tooSoon.whyNotSwitch).toContain('less than 2 h ago');
-    const four = ['PAY_PER_REQUEST', 'PAY_PER_REQUEST', 'PAY_PER_REQUEST', 'PAY_PER_REQUEST'].map((to, i) => ({
-      at: h(20 - i * 4),
-      to: to as 'PAY_PER_REQUEST',
-    }));
+    const four = ['PAY_PER_REQUEST', 'PAY_PER_REQUEST', 'PAY_PER_REQUEST', 'PAY_PER_REQUEST'].map(
+      (to, i) => ({
+        at: h(20 - i * 4),
+        to: to as 'PAY_PER_REQUEST',
+      }),
+    );
     const limited = adviseCapacityMode({ ...input, switches: four });
     expect(limited.whyNotSwitch).toContain('4 switch(es) to on-demand in the last 24 h');
     const dayLater = adviseCapacityMode({ ...input, switches: four.map((s) => ({ ...s, at: h(30) })) });
@@ -167,7 +186,10 @@ describe('DynamoDB capacity mode advisor', () => {
   });
 
   it('needs enough history before advising', () => {
-    const u = usage(() => 0.5, () => 0.2);
+    const u = usage(
+      () => 0.5,
+      () => 0.2,
+    );
     const short: UsageSeries = { ...u, readUnits: u.readUnits.slice(-3), writeUnits: u.writeUnits.slice(-3) };
     const advice = adviseCapacityMode({
       tableName: 'sessions',

@@ -33,7 +33,9 @@ describe('pre-warming (walk-forward)', () => {
     const trace = diurnal(1, 4);
     for (const t of [100, 1500, 2 * 1440 + 17 * 60 + 55, 3 * 1440 + 600]) {
       const values = guarded(trace.read, t);
-      expect(() => learnRecurringPeaks({ start: START, periodSeconds: 60, values }, at(t), cfg)).not.toThrow();
+      expect(() =>
+        learnRecurringPeaks({ start: START, periodSeconds: 60, values }, at(t), cfg),
+      ).not.toThrow();
     }
   });
 
@@ -53,7 +55,11 @@ describe('pre-warming (walk-forward)', () => {
     const trace = diurnal(1, 3);
     // The evening peak of seed 1 starts between 18:00 and 19:00; look 5 minutes before each minute of that hour.
     const day2 = 2 * 1440;
-    const model = learnRecurringPeaks({ start: START, periodSeconds: 60, values: trace.read }, at(day2 + 17 * 60), cfg);
+    const model = learnRecurringPeaks(
+      { start: START, periodSeconds: 60, values: trace.read },
+      at(day2 + 17 * 60),
+      cfg,
+    );
     expect(model.periodMinutes).toBe(1440);
     const peak = model.expected[0];
     expect(peak).toBeDefined();
@@ -77,7 +83,11 @@ describe('pre-warming (walk-forward)', () => {
   ])('finds a peak that recurs every %i minutes', (every, phase) => {
     const values = periodic(2 * 1440, every, phase);
     const t = 2 * 1440 - 1;
-    const model = learnRecurringPeaks({ start: START, periodSeconds: 60, values: guarded(values, t) }, at(t), cfg);
+    const model = learnRecurringPeaks(
+      { start: START, periodSeconds: 60, values: guarded(values, t) },
+      at(t),
+      cfg,
+    );
     expect(model.periodMinutes).toBe(every);
     // The next onset after t, as the trace would have it.
     let next = phase;
@@ -88,7 +98,11 @@ describe('pre-warming (walk-forward)', () => {
   it('finds a weekly batch once it has been seen on two Mondays', () => {
     const trace = weekly(2, 15);
     const t = 14 * 1440 + 8 * 60 + 50;
-    const model = learnRecurringPeaks({ start: START, periodSeconds: 60, values: guarded(trace.read, t) }, at(t), cfg);
+    const model = learnRecurringPeaks(
+      { start: START, periodSeconds: 60, values: guarded(trace.read, t) },
+      at(t),
+      cfg,
+    );
     expect(model.periodMinutes).toBe(7 * 1440);
     const floor = prewarmFloorAt(model, at(t), cfg, 0.7);
     expect(floor).not.toBeNull();

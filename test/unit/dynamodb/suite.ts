@@ -1,8 +1,11 @@
-import { dynamodbSection } from '../../../shared/config/sections/dynamodb.ts';
 import { runBacktest } from '../../../shared/backtest/engine.ts';
-import { parseOptions, type BacktestOptionsInput } from '../../../shared/backtest/options.ts';
-import { createDynamodbAutopilot, type DynamodbPluginOptions } from '../../../shared/backtest/plugins/dynamodb.ts';
+import { type BacktestOptionsInput, parseOptions } from '../../../shared/backtest/options.ts';
+import {
+  createDynamodbAutopilot,
+  type DynamodbPluginOptions,
+} from '../../../shared/backtest/plugins/dynamodb.ts';
 import type { DynamodbTrace, PolicyMetrics, PolicyResult } from '../../../shared/backtest/types.ts';
+import { dynamodbSection } from '../../../shared/config/sections/dynamodb.ts';
 
 export interface SuiteRow {
   trace: string;
@@ -14,7 +17,7 @@ export interface SuiteRow {
 }
 
 function metrics(r: PolicyResult | undefined): PolicyMetrics {
-  if (!r || !r.available) throw new Error('policy unavailable');
+  if (!r?.available) throw new Error('policy unavailable');
   return r;
 }
 

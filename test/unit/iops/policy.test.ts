@@ -96,12 +96,15 @@ describe('IOPS policy: lowering', () => {
     expect(plan.noopReason).toMatch(/stabilization window/);
   });
 
-  it('lowers after a quiet stabilization window, to the peak of that window at the target', () => {
+  it('lowers after a quiet stabilization window, to the known peak at the forecast utilization', () => {
     const obs = observation({ recent: constant(1000, 60), hourly: constant(2100, 48) });
     const { plan } = decideIops({ observation: obs, settings: settings(), prices: PRICES, now: NOW });
     expect(plan.actions[0]?.kind).toBe('set-iops');
-    expect(plan.actions[0]?.to).toBe(3000);
-    expect(plan.actions[0]?.monthlyCostDelta).toBeCloseTo(-700, 2);
+    expect(plan.actions[0]?.to).toBe(Math.ceil(2100 / 0.85 / 100) * 100);
+    expect(plan.actions[0]?.monthlyCostDelta).toBeCloseTo(
+      (Math.ceil(2100 / 0.85 / 100) * 100 - 10_000) * 0.1,
+      2,
+    );
   });
 
   it('never lowers below the peak forecast for the 6 h lock-out (same hours yesterday)', () => {
@@ -116,7 +119,7 @@ describe('IOPS policy: lowering', () => {
       now: NOW,
     });
     expect(detail.forecastPeak).toBe(6300);
-    expect(plan.actions[0]?.to).toBe(9000);
+    expect(plan.actions[0]?.to).toBe(Math.ceil(6300 / 0.85 / 100) * 100);
   });
 });
 

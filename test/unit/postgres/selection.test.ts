@@ -132,6 +132,16 @@ describe('selectTables', () => {
     expect(s.skipped[0]?.why).toMatch(/vacuumed 10 min ago/);
   });
 
+  it('treats a last vacuum later than now (clock skew, a virtual clock) as recent', () => {
+    const s = selectTables(
+      [table({ nDeadTup: 50_000, lastVacuum: '2026-11-25T00:00:00Z' })],
+      defaultAutovacuumSettings,
+      options,
+    );
+    expect(s.candidates).toEqual([]);
+    expect(s.skipped[0]?.why).toBe('vacuumed 0 min ago (< 60 min)');
+  });
+
   it('does not hold back a table past autovacuum_freeze_max_age even if vacuumed recently', () => {
     const s = selectTables(
       [table({ xidAge: 250_000_000, lastVacuum: '2026-11-23T11:59:00Z' })],

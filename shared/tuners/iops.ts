@@ -1,0 +1,401 @@
+/**
+ * The Provisioned IOPS tuner: discover RDS instances -> observe (DescribeDBInstances, CloudWatch,
+ * DescribeEvents, the state table) -> drift check -> IOPS policy -> executePlan (shared guards)
+ * -> summary. Scheduled, from the alarm fast path (DiskQueueDepth, latency, BurstBalance alarms
+ * run it for one instance at once, through the same guards), or by hand.
+ *
+ * How IOPS are decided: shared/policies/iops.ts. How a change is applied: shared/adapters/rds-iops.ts.
+ * The storage-change ledger (RDS events + db-autopilot's records): shared/policies/iops-ledger.ts.
+ */
+import { type DBInstance, DescribeEventsCommand } from '@aws-sdk/client-rds';
+import { createIopsAdapter } from '../adapters/rds-iops.ts';
+import { aws } from '../aws/clients.ts';
+import { asStorageType } from '../aws/rds-storage-limits.ts';
+import { getConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import type { IopsSection } from '../config/sections/iops.ts';
+import { clock } from '../core/clock.ts';
+import type {
+  Adapter,
+  AlarmSpec,
+  RunContext,
+  StateStore,
+  Target,
+  TunerRunRequest,
+  TunerRunSummary,
+  TunerSettings,
+} from '../core/contracts.ts';
+import { checkDrift } from '../core/drift.ts';
+import { publicMessage } from '../core/errors.ts';
+import { executePlan, nextDecisionId } from '../core/executor.ts';
+import type { Decision } from '../core/model.ts';
+import { finishRun, startRun } from '../core/run.ts';
+import { resolveSettings } from '../core/settings.ts';
+import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
+import { getMetrics, type SeriesRequest } from '../metrics/index.ts';
+import { decideIops, type IopsObservation, type MetricSeries, policySettings } from '../policies/iops.ts';
+import { buildStorageLedger, type RdsEventLike } from '../policies/iops-ledger.ts';
+import { priceTable } from '../pricing.ts';
+import { stateStore } from '../state/index.ts';
+import type { TunerRegistration } from './registry.ts';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** The long window is read at this period (max per period): 5 min keeps 25+ h under 400 points. */
+const HISTORY_PERIOD_SECONDS = 300;
+
+export interface IopsRunDeps {
+  config?: Config;
+  store?: StateStore;
+  now?: Date;
+  runId?: string;
+  /** Tests pass their own adapter; default: ModifyDBInstance through shared/adapters/rds-iops.ts. */
+  adapter?: Adapter;
+}
+
+const RECENT_METRICS = [
+  ['readIops', 'ReadIOPS', 'Average'],
+  ['writeIops', 'WriteIOPS', 'Average'],
+  ['diskQueueDepth', 'DiskQueueDepth', 'Average'],
+  ['readLatency', 'ReadLatency', 'Average'],
+  ['writeLatency', 'WriteLatency', 'Average'],
+  ['burstBalance', 'BurstBalance', 'Minimum'],
+  ['ebsIoBalance', 'EBSIOBalance%', 'Minimum'],
+] as const;
+
+type RecentKey = (typeof RECENT_METRICS)[number][0];
+
+function metric(id: string, name: string) {
+  return { namespace: 'AWS/RDS', metricName: name, dimensions: { DBInstanceIdentifier: id } };
+}
+
+function recentSeries(id: string): SeriesRequest[] {
+  return RECENT_METRICS.map(([key, name, statistic]) => ({
+    id: `recent:${id}:${key}`,
+    kind: 'gauge',
+    statistic,
+    metric: metric(id, name),
+  }));
+}
+
+function historySeries(id: string): SeriesRequest[] {
+  return [
+    {
+      id: `hist:${id}:totalIops`,
+      kind: 'gauge',
+      statistic: 'Maximum',
+      sumOf: [metric(id, 'ReadIOPS'), metric(id, 'WriteIOPS')],
+    },
+    { id: `hist:${id}:latency`, kind: 'gauge', statistic: 'Average', metric: metric(id, 'ReadLatency') },
+  ];
+}
+
+/** The long window: the stabilization window and, for the seasonal forecast, 24 h + the lock-out. */
+export function historyMinutes(section: IopsSection): number {
+  return Math.max(section.scaleDownStabilizationMinutes, 24 * 60 + section.lockoutForecastHours * 60);
+}
+
+/** Instances the IOPS tuner looks at: RDS storage (not Aurora, whose storage is the cluster's). */
+function tunable(t: DiscoveredTarget<DBInstance>): boolean {
+  return t.raw.DBClusterIdentifier === undefined && asStorageType(t.raw.StorageType) !== undefined;
+}
+
+async function storageEvents(id: string, now: Date, notes: string[]): Promise<RdsEventLike[]> {
+  try {
+    const out = await aws().rds.send(
+      new DescribeEventsCommand({
+        SourceIdentifier: id,
+        SourceType: 'db-instance',
+        StartTime: new Date(now.getTime() - 24 * HOUR),
+        EndTime: now,
+      }),
+    );
+    return (out.Events ?? []).map((e) => ({
+      date: (e.Date ?? now).toISOString(),
+      message: e.Message ?? '',
+      categories: e.EventCategories,
+    }));
+  } catch (error) {
+    notes.push(
+      `${id}: DescribeEvents failed (${publicMessage(error)}); the ledger uses db-autopilot's records only`,
+    );
+    return [];
+  }
+}
+
+export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}): Promise<TunerRunSummary> {
+  const config = deps.config ?? getConfig();
+  const store = deps.store ?? stateStore();
+  const now = deps.now ?? clock().now();
+  const started = await startRun({
+    tuner: 'iops',
+    request,
+    store,
+    now,
+    ...(deps.runId ? { runId: deps.runId } : {}),
+  });
+  if (started.run.paused || started.duplicate) return finishRun(started, []);
+  const { run } = started;
+  const section = config.tuners.iops;
+  if (!section?.enabled)
+    return finishRun(started, [], ['the iops tuner is not enabled in the configuration']);
+  const settings = resolveSettings(config, 'iops');
+  const cfg = policySettings(section);
+  const prices = priceTable(config.prices);
+  const adapter =
+    deps.adapter ??
+    createIopsAdapter({
+      rds: () => aws().rds,
+      now: () => run.now,
+      allowStorageGrowthForIops: section.allowStorageGrowthForIops,
+    });
+
+  const fleet = await discoverFleet({
+    kinds: ['rds-instance'],
+    selector: section.resources,
+    tagKeys: config.tags,
+  });
+  const notes = [...fleet.notes];
+  let targets = fleet.rdsInstances.filter(tunable);
+  const wanted = request.resourceIds;
+  if (wanted) {
+    for (const id of wanted.filter((w) => !targets.some((t) => t.ref.id === w)))
+      notes.push(`${id}: not a managed RDS instance with EBS storage`);
+    targets = targets.filter((t) => wanted.includes(t.ref.id));
+  }
+  if (targets.length === 0) return finishRun(started, [], notes);
+
+  // Two batched reads for the whole fleet: the recent window at 60 s, the long window at 5 min.
+  const ids = targets.map((t) => t.ref.id);
+  const recentStart = new Date(now.getTime() - section.lookbackMinutes * MINUTE);
+  const histStart = new Date(now.getTime() - historyMinutes(section) * MINUTE);
+  const recent = await getMetrics({
+    series: ids.flatMap(recentSeries),
+    start: recentStart,
+    end: now,
+    periodSeconds: 60,
+    now,
+  });
+  const hist = await getMetrics({
+    series: ids.flatMap(historySeries),
+    start: histStart,
+    end: now,
+    periodSeconds: HISTORY_PERIOD_SECONDS,
+    now,
+  });
+  notes.push(...recent.notes, ...hist.notes);
+  const seriesOf = (result: typeof recent, key: string, statistic: string): MetricSeries | undefined => {
+    const s = result.series.get(key);
+    if (!s || s.values.every((v) => v === null)) return undefined;
+    return {
+      start: result.timestamps[0] ?? now.toISOString(),
+      periodSeconds: result.periodSeconds,
+      values: s.values,
+      statistic,
+    };
+  };
+
+  const decisions: Decision[] = [];
+  for (const target of targets) {
+    const id = target.ref.id;
+    if (request.remainingMs && request.remainingMs() < 30_000) {
+      notes.push(`stopped before ${id}: the function's time is nearly up`);
+      break;
+    }
+    try {
+      const inst = target.raw;
+      const storageType = asStorageType(inst.StorageType);
+      if (!storageType) continue;
+      const history = await store.getHistory('iops', id, now);
+      const ownRecords = await store.listDecisions({
+        since: new Date(now.getTime() - 24 * HOUR).toISOString(),
+        resource: id,
+      });
+      const events = await storageEvents(id, now, notes);
+      const pending = (inst.PendingModifiedValues ?? {}) as Record<string, unknown>;
+      // Drift: IOPS changed without a db-autopilot decision (a person, Terraform, autoscaling never
+      // changes IOPS): record it and back off (shared/core/drift.ts).
+      const { history: seen } = await checkDrift({
+        observed: inst.Iops,
+        history,
+        kinds: ['set-iops'],
+        inFlight: pending.Iops !== undefined ? [pending.Iops] : [],
+        store,
+        tuner: 'iops',
+        resourceId: id,
+        settings,
+        now,
+      });
+      const get = (key: RecentKey, statistic: string) => seriesOf(recent, `recent:${id}:${key}`, statistic);
+      const empty: MetricSeries = {
+        start: recentStart.toISOString(),
+        periodSeconds: 60,
+        values: [],
+        statistic: 'Average',
+      };
+      const observation: IopsObservation = {
+        instance: {
+          id,
+          arn: inst.DBInstanceArn,
+          engine: inst.Engine ?? 'unknown',
+          instanceClass: inst.DBInstanceClass ?? 'unknown',
+          storageType,
+          allocatedGiB: inst.AllocatedStorage ?? 0,
+          iops: inst.Iops,
+          throughputMibps: inst.StorageThroughput,
+          multiAz: inst.MultiAZ,
+        },
+        recent: {
+          readIops: get('readIops', 'Average') ?? empty,
+          writeIops: get('writeIops', 'Average') ?? empty,
+          diskQueueDepth: get('diskQueueDepth', 'Average'),
+          readLatency: get('readLatency', 'Average'),
+          writeLatency: get('writeLatency', 'Average'),
+          burstBalance: get('burstBalance', 'Minimum'),
+          ebsIoBalance: get('ebsIoBalance', 'Minimum'),
+        },
+        history: {
+          totalIops: seriesOf(hist, `hist:${id}:totalIops`, 'Maximum') ?? {
+            ...empty,
+            periodSeconds: HISTORY_PERIOD_SECONDS,
+          },
+          latency: seriesOf(hist, `hist:${id}:latency`, 'Average'),
+        },
+        ledger: buildStorageLedger({
+          instance: {
+            status: inst.DBInstanceStatus ?? 'unknown',
+            storageOperationStatus: inst.StorageOperationStatus,
+            percentProgress:
+              inst.StorageOperationPercentProgress ??
+              (inst.PercentProgress !== undefined ? Number(inst.PercentProgress) : undefined),
+            pendingModifiedValues: pending,
+          },
+          events,
+          decisions: ownRecords,
+        }),
+      };
+      const { plan } = decideIops({ observation, settings: cfg, prices, now });
+      if (seen.drift && seen !== history) {
+        notes.push(`${id}: ${seen.drift.detail}; backing off until ${seen.drift.backoffUntil}`);
+      }
+      decisions.push(...(await executePlan({ plan, target, settings, adapter, run, store })));
+    } catch (error) {
+      decisions.push(await recordFailure(store, run, target, settings, error));
+    }
+  }
+  return finishRun(started, decisions, notes);
+}
+
+async function recordFailure(
+  store: StateStore,
+  run: RunContext,
+  target: Target,
+  settings: TunerSettings,
+  error: unknown,
+): Promise<Decision> {
+  const decision: Decision = {
+    id: nextDecisionId(run),
+    runId: run.runId,
+    at: run.now.toISOString(),
+    tuner: 'iops',
+    resource: target.ref.id,
+    resourceKind: target.ref.kind,
+    action: 'noop',
+    outcome: 'failed',
+    reason: `could not observe or plan: ${publicMessage(error)}`,
+    evidence: [],
+    monthlyCostDelta: 0,
+    from: null,
+    to: null,
+    undo: null,
+    guard: 'observe',
+    mode: settings.mode,
+    dryRun: run.dryRun,
+    override: false,
+    trigger: run.trigger,
+    severity: 'warning',
+  };
+  await store.recordDecision(decision);
+  return decision;
+}
+
+/**
+ * The alarms of the fast path, per managed RDS instance (aws-facts.md, RDS signals for IOPS):
+ * DiskQueueDepth > 64, Read/WriteLatency above the configured seconds, BurstBalance < 20% (gp2
+ * only publishes it: missing data is not breaching). One going to ALARM runs this tuner for that
+ * instance at once, through the same guards.
+ */
+export function iopsAlarms(targets: Target[], config: Config = getConfig()): AlarmSpec[] {
+  const section = config.tuners.iops;
+  if (!section?.enabled) return [];
+  const base = (t: Target) => ({
+    tuner: 'iops' as const,
+    resourceId: t.ref.id,
+    namespace: 'AWS/RDS',
+    dimensions: { DBInstanceIdentifier: t.ref.id },
+    treatMissingData: 'notBreaching' as const,
+  });
+  return targets
+    .filter((t) => t.ref.kind === 'rds-instance' && t.managed && !t.optedOut)
+    .flatMap((t): AlarmSpec[] => [
+      {
+        ...base(t),
+        key: 'queue-depth-high',
+        metricName: 'DiskQueueDepth',
+        statistic: 'Average',
+        periodSeconds: 60,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        threshold: section.diskQueueDepthAlarm,
+        comparison: 'GreaterThanThreshold',
+        description: `db-autopilot iops: DiskQueueDepth of ${t.ref.id} above ${section.diskQueueDepthAlarm}: storage IOPS may be saturated`,
+      },
+      {
+        ...base(t),
+        key: 'read-latency-high',
+        metricName: 'ReadLatency',
+        statistic: 'Average',
+        periodSeconds: 60,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        threshold: section.latencyAlarmSeconds,
+        comparison: 'GreaterThanThreshold',
+        description: `db-autopilot iops: ReadLatency of ${t.ref.id} above ${section.latencyAlarmSeconds * 1000} ms`,
+      },
+      {
+        ...base(t),
+        key: 'write-latency-high',
+        metricName: 'WriteLatency',
+        statistic: 'Average',
+        periodSeconds: 60,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        threshold: section.latencyAlarmSeconds,
+        comparison: 'GreaterThanThreshold',
+        description: `db-autopilot iops: WriteLatency of ${t.ref.id} above ${section.latencyAlarmSeconds * 1000} ms`,
+      },
+      {
+        ...base(t),
+        key: 'burst-balance-low',
+        metricName: 'BurstBalance',
+        statistic: 'Minimum',
+        periodSeconds: 300,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        threshold: section.burstBalanceLowPercent,
+        comparison: 'LessThanThreshold',
+        description: `db-autopilot iops: gp2 BurstBalance of ${t.ref.id} below ${section.burstBalanceLowPercent}%: consider gp3`,
+      },
+    ]);
+}
+
+export const registration: TunerRegistration = {
+  run: (request) => runIops(request),
+  adapter: (action, target) =>
+    createIopsAdapter({
+      rds: () => aws().rds,
+      now: () => clock().now(),
+      allowStorageGrowthForIops: getConfig().tuners.iops?.allowStorageGrowthForIops === true,
+    })(action, target),
+  alarms: (targets) => iopsAlarms(targets),
+};

@@ -1,0 +1,68 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type DemoReport, runDemo } from '../../shared/cli/demo.ts';
+
+/**
+ * Runs the demo programmatically (real handlers, simulated account, embedded PostgreSQL) and
+ * checks report.json. Six simulated hours cover every schedule (maintenance 03:00, insights 05:30);
+ * the whole day is `npm run demo`.
+ */
+const OUTCOMES = ['planned', 'applied', 'deferred', 'skipped', 'failed'];
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function outDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'dbap-demo-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('npm run demo', () => {
+  it('writes report.json with one well-formed decision per decision, every existing tuner with evidence', {
+    timeout: 300_000,
+  }, async () => {
+    const out = outDir();
+    const { report } = await runDemo({ out, hours: 6, print: () => {} });
+    expect(existsSync(join(out, 'report.md'))).toBe(true);
+    const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as DemoReport;
+    expect(json.decisions.length).toBe(report.decisions.length);
+    expect(json.decisions.length).toBeGreaterThan(0);
+    for (const d of json.decisions) {
+      expect(typeof d.tuner).toBe('string');
+      expect(typeof d.resource).toBe('string');
+      expect(typeof d.action).toBe('string');
+      expect(OUTCOMES).toContain(d.outcome);
+      expect(typeof d.reason).toBe('string');
+      expect(Array.isArray(d.evidence)).toBe(true);
+      expect(typeof d.monthlyCostDelta).toBe('number');
+    }
+    const ran = json.tuners.filter((t) => t.status === 'ran');
+    expect(ran.length).toBeGreaterThan(0);
+    for (const t of ran) {
+      const mine = json.decisions.filter((d) => d.tuner === t.tuner);
+      // The alarm reconciler keeps alarms in step: its decisions carry no metric evidence.
+      if (t.tuner === 'alarms') continue;
+      expect(mine.length, `${t.tuner} has decisions`).toBeGreaterThan(0);
+      expect(
+        mine.some((d) => d.evidence.length > 0),
+        `${t.tuner} shows evidence`,
+      ).toBe(true);
+    }
+    for (const t of json.tuners.filter((x) => x.status !== 'ran'))
+      expect(t.status).toBe('skipped: not built yet');
+    for (const f of json.functions.filter((x) => x.status === 'ran')) expect(f.errors, f.name).toEqual([]);
+    expect(json.apiCalls['cloudwatch:GetMetricData']).toBeGreaterThan(0);
+  });
+
+  it('records the decisions through the DynamoDB state store on dynalite', { timeout: 300_000 }, async () => {
+    const out = outDir();
+    const { report } = await runDemo({ out, hours: 1, state: 'dynalite', postgres: false, print: () => {} });
+    expect(report.stateTable?.store).toBe('dynalite');
+    expect(report.stateTable?.calls).toBeGreaterThan(0);
+    expect(report.decisions.length).toBeGreaterThan(0);
+  });
+});
