@@ -27,7 +27,12 @@ const resourceId = z
 
 export const manualInvocationSchema = z
   .object({
-    dryRun: z.boolean({ error: 'dryRun is required: true plans only, false acts' }),
+    dryRun: z.boolean({
+      error: (issue) =>
+        issue.input === undefined
+          ? 'dryRun is required: true plans only, false acts'
+          : `dryRun must be true or false (got ${JSON.stringify(issue.input)})`,
+    }),
     override: z.boolean().default(false),
     resources: z.array(resourceId).min(1).max(100).optional(),
     idempotencyKey: z.string().min(8).max(128).optional(),
