@@ -249,10 +249,13 @@ export async function removeReplica(deps: ReplicaAdapterDeps, action: Action): P
       const member = clusters.DBClusters?.[0]?.DBClusterMembers?.find(
         (m) => m.DBInstanceIdentifier === p.replicaId,
       );
-      if (member?.IsClusterWriter) {
+      // Fail safe: delete only an instance the cluster confirms is one of its readers.
+      if (member?.IsClusterWriter !== false) {
         return {
           status: 'skipped',
-          reason: `${p.replicaId} is the writer of ${p.sourceId} (after a failover): left alone`,
+          reason: member
+            ? `${p.replicaId} is the writer of ${p.sourceId} (after a failover): left alone`
+            : `${p.sourceId} does not list ${p.replicaId} among its members: cannot confirm it is a reader, left alone`,
         };
       }
     }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AlarmSpec } from '../core/contracts.ts';
 import { ValidationError } from '../core/errors.ts';
 import { zodIssues } from '../handler/wrap.ts';
-import { ALARM_KEY_PATTERN, ALARM_TAGS, alarmName, MAX_ALARM_NAME } from './names.ts';
+import { ALARM_KEY_PATTERN, ALARM_TAGS, alarmName, MAX_ALARM_NAME, TUNER_NAMES } from './names.ts';
 
 /**
  * The pure half of the alarm reconciler: desired specs vs the alarms that exist under the
@@ -11,17 +11,7 @@ import { ALARM_KEY_PATTERN, ALARM_TAGS, alarmName, MAX_ALARM_NAME } from './name
  * prefix is never in any list, whatever the caller passes in.
  */
 
-const tunerName = z.enum([
-  'iops',
-  'replicas',
-  'dynamodb',
-  'dynamodb-mode',
-  'prewarm',
-  'maintenance',
-  'insights',
-  'alarms',
-  'control',
-]);
+const tunerName = z.enum(TUNER_NAMES);
 
 /** Validates what a tuner declares (its alarms are external input to the reconciler). */
 export const alarmSpecSchema = z

@@ -20,22 +20,25 @@ export const ALARM_TAGS = {
   key: 'db-autopilot:alarm-key',
 } as const;
 
+/** Every tuner name (the alarm spec schema and the name parser share it). */
+export const TUNER_NAMES = [
+  'iops',
+  'replicas',
+  'dynamodb',
+  'dynamodb-mode',
+  'prewarm',
+  'maintenance',
+  'insights',
+  'alarms',
+  'control',
+] as const satisfies readonly TunerName[];
+
+export function isTunerName(value: unknown): value is TunerName {
+  return (TUNER_NAMES as readonly unknown[]).includes(value);
+}
+
 /** Tuner names, longest first, so "dynamodb-mode-..." is not read as tuner "dynamodb". */
-const TUNERS: readonly TunerName[] = (
-  [
-    'iops',
-    'replicas',
-    'dynamodb',
-    'dynamodb-mode',
-    'prewarm',
-    'maintenance',
-    'insights',
-    'alarms',
-    'control',
-  ] as const
-)
-  .slice()
-  .sort((a, b) => b.length - a.length);
+const TUNERS: readonly TunerName[] = [...TUNER_NAMES].sort((a, b) => b.length - a.length);
 
 /** Keys are short and dash-free so the name can be parsed back: letters, digits, _ and . */
 export const ALARM_KEY_PATTERN = /^[A-Za-z0-9_.]{1,40}$/;

@@ -9,7 +9,7 @@ import { logger, MetricUnit, metrics } from '../handler/observability.ts';
 import type { TunerRegistration } from '../tuners/registry.ts';
 import { alarmTags, describeAlarm } from './cloudwatch.ts';
 import { emitDecisionMetrics } from './dashboard.ts';
-import { ALARM_TAGS, parseAlarmName } from './names.ts';
+import { ALARM_TAGS, isTunerName, parseAlarmName } from './names.ts';
 
 /**
  * The alarm fast path: an EventBridge "CloudWatch Alarm State Change" event for an alarm under
@@ -165,8 +165,9 @@ export async function routeAlarmEvent(
       const tags = await alarmTags(current.AlarmArn);
       const tuner = tags[ALARM_TAGS.tuner];
       const resourceId = tags[ALARM_TAGS.resource];
-      if (tuner && resourceId)
-        parsed = { tuner: tuner as TunerName, resourceId, key: tags[ALARM_TAGS.key] ?? parsed?.key ?? '' };
+      // Tags can be edited by anyone: only a known tuner name is trusted, else the name decides.
+      if (isTunerName(tuner) && resourceId)
+        parsed = { tuner, resourceId, key: tags[ALARM_TAGS.key] ?? parsed?.key ?? '' };
     } catch (error) {
       logger.warn('could not read the alarm tags; using its name', {
         alarmName,

@@ -51,6 +51,29 @@ function round(n: number, digits: number): number {
   return Math.round(n * f) / f;
 }
 
+/** The scores of a model that counts demand and unserved demand in one unit (IOPS, reader CPU). */
+function scored(
+  x: {
+    demand: number;
+    unserved: number;
+    saturationMinutes: number;
+    cost: number;
+    changes: number;
+    refused: number;
+  },
+  detail: Record<string, number>,
+): PolicyMetrics {
+  return {
+    available: true,
+    unservedPct: round(pct(x.unserved, x.demand), 4),
+    saturationMinutes: x.saturationMinutes,
+    cost: round(x.cost, 4),
+    changes: x.changes,
+    refused: x.refused,
+    detail: { demand: round(x.demand, 2), unserved: round(x.unserved, 2), ...detail },
+  };
+}
+
 type Binding<K extends Kind> = {
   /** Where every policy that does not know the trace starts: first minute's demand / target. */
   defaultInitial(trace: TraceOf<K>, options: BacktestOptions): RequestOf<K>;
@@ -118,22 +141,10 @@ const iopsBinding: Binding<'iops'> = {
       request: (r) => model.request(r),
       serve: (t) => model.serve(trace.iops[t] ?? 0),
       capacity: () => ({ iops: model.capacity() }),
-      metrics() {
-        const x = model.totals;
-        return {
-          available: true,
-          unservedPct: round(pct(x.unserved, x.demand), 4),
-          saturationMinutes: x.saturationMinutes,
-          cost: round(x.cost, 4),
-          changes: x.changes,
-          refused: x.refused,
-          detail: {
-            demand: round(x.demand, 2),
-            unserved: round(x.unserved, 2),
-            saturationPct: round(pct(x.saturationMinutes, trace.iops.length), 4),
-          },
-        };
-      },
+      metrics: () =>
+        scored(model.totals, {
+          saturationPct: round(pct(model.totals.saturationMinutes, trace.iops.length), 4),
+        }),
     };
   },
   demandSeries: (trace) => ({ iops: trace.iops }),
@@ -157,22 +168,7 @@ const replicasBinding: Binding<'replicas'> = {
       request: (r) => model.request(r),
       serve: (t) => model.serve(trace.cpu[t] ?? 0),
       capacity: () => ({ readers: model.capacity() }),
-      metrics() {
-        const x = model.totals;
-        return {
-          available: true,
-          unservedPct: round(pct(x.unserved, x.demand), 4),
-          saturationMinutes: x.saturationMinutes,
-          cost: round(x.cost, 4),
-          changes: x.changes,
-          refused: x.refused,
-          detail: {
-            demand: round(x.demand, 2),
-            unserved: round(x.unserved, 2),
-            readerHours: round(x.readerMinutes / 60, 2),
-          },
-        };
-      },
+      metrics: () => scored(model.totals, { readerHours: round(model.totals.readerMinutes / 60, 2) }),
     };
   },
   demandSeries: (trace) => ({ cpu: trace.cpu }),

@@ -86,6 +86,8 @@ export interface DemoReport {
   apiCalls: Record<string, number>;
   /** Calls the simulator answered with a throttling error (AWS's default rate limits). */
   apiThrottled: Record<string, number>;
+  /** Calls answered with an error (AWS rules, or an operation not simulated yet), per operation. */
+  apiErrors: Record<string, number>;
   totals: {
     decisions: number;
     applied: number;
@@ -406,6 +408,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     SLACK_WEBHOOK_PARAMETER: '/db-autopilot/slack-webhook-url',
     POWERTOOLS_LOG_LEVEL: process.env.DEMO_LOG_LEVEL ?? 'CRITICAL',
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // Dev mode: Powertools writes through the global console (filtered below), not its own.
+    POWERTOOLS_DEV: 'true',
     POWERTOOLS_SERVICE_NAME: 'db-autopilot',
     POWERTOOLS_METRICS_NAMESPACE: 'DbAutopilot',
   };
@@ -426,6 +430,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     'SecureString',
   );
   const startMs = sim.nowMs();
+  // A day runs in seconds of real time: real-time API quotas (the simulator's token buckets, the
+  // metrics module's GetMetricData pacing) would only add sleeps. The fleet benchmark keeps them.
+  sim.setRateLimits(false);
 
   // Slack posts are captured, never sent; nothing else may leave the machine.
   const notifications: DemoReport['notifications'] = [];
@@ -498,9 +505,22 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     const store: StateStore = state
       ? new stateModule.DynamoDbStateStore({ client: state.client, tableName })
       : new stateModule.MemoryStateStore();
+    // Counts decisions as they are recorded, for the progress lines (no re-reading of the log).
+    const recorded = { decisions: 0, changes: 0 };
+    const recordDecision = store.recordDecision.bind(store);
+    store.recordDecision = async (decision) => {
+      await recordDecision(decision);
+      recorded.decisions += 1;
+      if (decision.outcome === 'applied' && !NON_CHANGES.has(decision.action)) recorded.changes += 1;
+    };
     const restoreStore = stateModule.setStateStore(store);
     await scenario.seedState?.(store, new Date(startMs));
     cleanups.push(async () => restoreStore());
+
+    const { setSharedLimiter } = await import('../metrics/fetch.ts');
+    const { RateLimiter } = await import('../metrics/limits.ts');
+    const restoreLimiter = setSharedLimiter(new RateLimiter(1_000_000, 1_000_000));
+    cleanups.push(async () => restoreLimiter());
 
     const { loadConfigFile, setConfig, parseConfig } = await import('../config/load.ts');
     const configFile = join(root, 'db-autopilot.yml');
@@ -544,7 +564,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
 
     print(`db-autopilot demo: scenario "${scenario.name}" (${scenario.description})`);
     print(
-      `simulated day ${new Date(startMs).toISOString().slice(0, 10)}, ${hours} h on the virtual clock; state table on dynalite; ${pgInfo ? `embedded PostgreSQL on ${pgInfo.host}:${pgInfo.port}` : 'no PostgreSQL'}`,
+      `simulated day ${new Date(startMs).toISOString().slice(0, 10)}, ${hours} h on the virtual clock; state store: ${state ? `dynalite on loopback` : `in memory (--state dynalite for the DynamoDB store)`}; ${pgInfo ? `embedded PostgreSQL on ${pgInfo.host}:${pgInfo.port}` : 'no PostgreSQL'}`,
     );
     for (const f of functions) {
       print(
@@ -602,12 +622,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
         }
       }
       if ((t + MINUTE_MS - startMs) % HOUR_MS === 0) {
-        const so_far = await store.listDecisions({ since: new Date(startMs).toISOString() });
-        const acted = so_far.filter((d) => d.outcome === 'applied' && d.action !== 'noop').length;
         print(
-          `[${hhmm(new Date(t + MINUTE_MS).toISOString())}] ${so_far.length - lastHourDecisions} new decisions (${so_far.length} total, ${acted} applied changes), ${sim.stats().total} API calls`,
+          `[${hhmm(new Date(t + MINUTE_MS).toISOString())}] ${recorded.decisions - lastHourDecisions} new decisions (${recorded.decisions} total, ${recorded.changes} applied changes), ${sim.stats().total} API calls`,
         );
-        lastHourDecisions = so_far.length;
+        lastHourDecisions = recorded.decisions;
       }
     }
     sim.advanceTo(endMs);
@@ -653,6 +671,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
       notifications,
       apiCalls: sim.stats().calls,
       apiThrottled: sim.stats().throttled,
+      apiErrors: sim.stats().errors,
       totals: {
         decisions: decisions.length,
         applied: count('applied'),

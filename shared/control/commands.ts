@@ -1,10 +1,11 @@
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
 import type { RunContext, StateStore, Target } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
 import { executePlan, nextDecisionId } from '../core/executor.ts';
-import type { Action, ActionKind, Decision, Outcome, TunerName } from '../core/model.ts';
+import type { Action, ActionKind, Decision, Outcome, ResourceKind, TunerName } from '../core/model.ts';
 import { type PauseState, readPauseFlag, startRun } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
 import type { TunerRegistration } from '../tuners/registry.ts';
@@ -224,20 +225,39 @@ export function revertRefusal(decision: Decision): string | undefined {
   return undefined;
 }
 
+const resourceKindSchema = z.enum([
+  'rds-instance',
+  'aurora-cluster',
+  'dynamodb-table',
+  'dynamodb-gsi',
+  'postgres-database',
+  'postgres-table',
+  'cloudwatch-alarm',
+  'account',
+] as const satisfies readonly ResourceKind[]);
+
+/** An undo names its resource as an id (plus `resourceKind`) or as a ResourceRef `{ kind, id }`. */
+const undoResourceSchema = z.union([
+  z.string().min(1),
+  z.object({ kind: resourceKindSchema, id: z.string().min(1) }).passthrough(),
+]);
+
 /**
  * The resource an undo acts on: usually the decision's own resource, but an undo may name another
- * (a scale-out is recorded on the cluster; its undo deletes the replica it created).
+ * (a scale-out is recorded on the cluster; its undo deletes the replica it created). Policies
+ * record it as `params.resource`, either an id or a ResourceRef (shared/policies/replicas.ts).
  */
 export function undoTargetRef(decision: Decision): { kind: Decision['resourceKind']; id: string } {
   const params = decision.undo?.params ?? {};
-  const id =
-    typeof params.resource === 'string' && params.resource.length > 0 ? params.resource : decision.resource;
-  const kind =
-    typeof params.resourceKind === 'string'
-      ? (params.resourceKind as Decision['resourceKind'])
-      : id !== decision.resource && decision.resourceKind === 'aurora-cluster'
-        ? 'rds-instance'
-        : decision.resourceKind;
+  const named = undoResourceSchema.safeParse(params.resource);
+  if (named.success && typeof named.data !== 'string') return { kind: named.data.kind, id: named.data.id };
+  const id = named.success && typeof named.data === 'string' ? named.data : decision.resource;
+  const kindParam = resourceKindSchema.safeParse(params.resourceKind);
+  const kind = kindParam.success
+    ? kindParam.data
+    : id !== decision.resource && decision.resourceKind === 'aurora-cluster'
+      ? 'rds-instance'
+      : decision.resourceKind;
   return { kind, id };
 }
 

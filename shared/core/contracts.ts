@@ -122,6 +122,12 @@ export interface ExecutePlanInput {
   adapter: Adapter;
   run: RunContext;
   store: StateStore;
+  /**
+   * The history of `plan.resource` read before it was observed and planned. When given, an action
+   * on that resource is skipped if another run has applied a change to it since (the plan was made
+   * from a stale observation), even without a cooldown.
+   */
+  planHistory?: ResourceHistory;
 }
 
 /** How any tuner is invoked: by its schedule, by the alarm handler, by a person, by the demo. */

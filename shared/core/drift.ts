@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { backoffUntil } from '../state/keys.ts';
 import type { ResourceHistory, StateStore, TunerSettings } from './contracts.ts';
 import { countsAsChange } from './guards.ts';
 import type { ActionKind, Decision, TunerName } from './model.ts';
@@ -91,7 +92,7 @@ export async function checkDrift(
     ...input.history,
     drift: {
       detectedAt: input.now.toISOString(),
-      backoffUntil: new Date(input.now.getTime() + backoff * 60_000).toISOString(),
+      backoffUntil: backoffUntil(input.now, backoff).toISOString(),
       detail: verdict.detail,
       baseline,
     },

@@ -26,7 +26,8 @@ export class LockHeld extends DbAutopilotError {}
 
 /** A message safe to return to a caller: never a stack trace, a connection string or a secret. */
 export function publicMessage(error: unknown): string {
-  if (error instanceof DbAutopilotError) return error.message;
+  // Our own messages may quote input (a config value, a DSN someone pasted): redacted too.
+  if (error instanceof DbAutopilotError) return redact(error.message);
   if (error instanceof Error && typeof (error as { name?: unknown }).name === 'string') {
     // AWS SDK errors carry a code-like name; the message can be shown, internals cannot.
     return `${error.name}: ${redact(error.message)}`;
@@ -36,8 +37,13 @@ export function publicMessage(error: unknown): string {
 
 /** Removes things that look like secrets or connection strings from a message. */
 export function redact(text: string): string {
-  return text
-    .replace(/postgres(ql)?:\/\/[^\s'"]+/gi, 'postgres://[redacted]')
-    .replace(/https:\/\/hooks\.slack\.com\/[^\s'"]+/gi, 'https://hooks.slack.com/[redacted]')
-    .replace(/(password|passwd|pwd|secret|token)=([^\s&'"]+)/gi, '$1=[redacted]');
+  return (
+    text
+      .replace(/postgres(ql)?:\/\/[^\s'"]+/gi, 'postgres://[redacted]')
+      .replace(/https:\/\/hooks\.slack\.com\/[^\s'"]+/gi, 'https://hooks.slack.com/[redacted]')
+      // Credentials in any other URL (mysql://user:pass@host, https://user:pass@host).
+      .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"]+@/gi, '$1[redacted]@')
+      .replace(/(password|passwd|pwd|secret|token)=([^\s&'"]+)/gi, '$1=[redacted]')
+      .replace(/("(?:password|passwd|pwd|secret|token)"\s*:\s*)"[^"]*"/gi, '$1"[redacted]"')
+  );
 }

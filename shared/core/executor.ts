@@ -7,7 +7,8 @@ import type { Action, ActResult, Decision, Outcome, Plan } from './model.ts';
  * guard -> act -> record, for every Action of a Plan:
  *   1. the shared guards (guards.ts) decide skipped / deferred / planned, or let the action through;
  *   2. the resource's lease lock is taken (not acquired: skipped), the time guards are re-checked
- *      with fresh history (another run may just have acted), and the adapter runs;
+ *      with fresh history (another run may just have acted: with `planHistory`, any change by
+ *      another run since the plan was made skips the action), and the adapter runs;
  *   3. one Decision per Action is recorded (a plan without actions records one no-op) before the
  *      lock is released, so the next lock holder sees the cooldown.
  * Time is `run.now` throughout (the virtual clock in the simulator and backtests).
@@ -39,7 +40,21 @@ async function guardActRecord(input: ExecutePlanInput, action: Action, history: 
   const resourceId = action.resource.id;
   const createdByUs = action.deletes === true ? await store.wasCreatedByUs(resourceId) : false;
   const ownChangeAt = ownChanges.get(run)?.get(resourceId);
-  const guardInput = { action, target, settings, run, history, now: run.now, createdByUs, ownChangeAt };
+  const plannedLastAppliedAt =
+    input.planHistory && resourceId === input.plan.resource.id
+      ? (input.planHistory.lastAppliedAt ?? null)
+      : undefined;
+  const guardInput = {
+    action,
+    target,
+    settings,
+    run,
+    history,
+    now: run.now,
+    createdByUs,
+    ownChangeAt,
+    plannedLastAppliedAt,
+  };
   const verdict = evaluateGuards(guardsBeforeAct, guardInput);
   if (verdict) return record(input, decisionOf(input, action, verdict));
 

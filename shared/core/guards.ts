@@ -26,6 +26,8 @@ export interface GuardInput {
   createdByUs: boolean;
   /** When this same run last changed the resource (several actions of one run are one change). */
   ownChangeAt?: string;
+  /** The ledger's lastAppliedAt when the plan was made (null: none yet; undefined: not known). */
+  plannedLastAppliedAt?: string | null;
 }
 
 export interface GuardVerdict {
@@ -182,6 +184,22 @@ export const modeGuard: Guard = ({ action, settings, run }) => {
   }
 };
 
+/**
+ * Under the lock: another run applied a change to the resource after this plan was made (two runs
+ * observed the same state at once, e.g. a scheduled and an alarm run): the plan is stale, so it is
+ * not applied; the next run plans again from a fresh observation. Matters most without a cooldown.
+ */
+export const changedSincePlanGuard: Guard = ({ action, history, plannedLastAppliedAt, ownChangeAt }) => {
+  if (plannedLastAppliedAt === undefined) return undefined;
+  const latest = history.lastAppliedAt;
+  if (latest === undefined || latest === plannedLastAppliedAt || latest === ownChangeAt) return undefined;
+  return {
+    outcome: 'skipped',
+    guard: 'changed-since-plan',
+    reason: `another run changed ${action.resource.id} (at ${latest}) after this plan was made: the next run plans again from a fresh observation`,
+  };
+};
+
 /** Before the lock, in this order (the first verdict wins). */
 export const guardsBeforeAct: readonly Guard[] = [
   pausedGuard,
@@ -197,7 +215,7 @@ export const guardsBeforeAct: readonly Guard[] = [
 ];
 
 /** Re-checked under the lock with freshly read history: another run may have acted meanwhile. */
-export const guardsUnderLock: readonly Guard[] = [driftGuard, cooldownGuard];
+export const guardsUnderLock: readonly Guard[] = [driftGuard, cooldownGuard, changedSincePlanGuard];
 
 export function evaluateGuards(guards: readonly Guard[], input: GuardInput): GuardVerdict | undefined {
   for (const guard of guards) {

@@ -16,7 +16,7 @@ import type {
 } from './contracts.ts';
 import { publicMessage } from './errors.ts';
 import { executePlan, nextDecisionId } from './executor.ts';
-import type { Decision, Plan, TunerName } from './model.ts';
+import type { Decision, Mode, Plan, ResourceRef, TunerName } from './model.ts';
 
 export const DEFAULT_PAUSE_PARAMETER = '/db-autopilot/paused';
 
@@ -34,9 +34,13 @@ export interface PauseState {
   detail: string;
 }
 
+const RUNNING_VALUES = new Set(['false', 'no', 'off', '0']);
+const PAUSED_VALUES = new Set(['true', 'yes', 'on', '1', 'paused']);
+
 /**
- * The kill switch, read first by every run: SSM parameter value "true" = paused. A missing
- * parameter means not paused; any other error counts as paused (fail safe) and says so.
+ * The kill switch, read first by every run: SSM parameter value "true" = paused, "false" =
+ * running; a value it does not recognise counts as paused (fail safe). A missing parameter means
+ * not paused; any other error counts as paused (fail safe) and says so.
  */
 export async function readPauseFlag(
   ssm: SSMClient = aws().ssm,
@@ -44,10 +48,17 @@ export async function readPauseFlag(
 ): Promise<PauseState> {
   try {
     const result = await ssm.send(new GetParameterCommand({ Name: name }));
-    const value = result.Parameter?.Value?.trim().toLowerCase();
-    return value === 'true'
-      ? { paused: true, source: 'parameter', detail: `${name} is "true": paused` }
-      : { paused: false, source: 'parameter', detail: `${name} is "${value ?? ''}": running` };
+    const value = result.Parameter?.Value?.trim().toLowerCase() ?? '';
+    if (RUNNING_VALUES.has(value)) {
+      return { paused: false, source: 'parameter', detail: `${name} is "${value}": running` };
+    }
+    if (PAUSED_VALUES.has(value)) {
+      return { paused: true, source: 'parameter', detail: `${name} is "${value}": paused` };
+    }
+    // A person who wrote something else in a hurry most likely meant to stop it.
+    const detail = `${name} is "${value}", neither "true" nor "false": treated as paused (fail safe)`;
+    logger.warn(detail);
+    return { paused: true, source: 'parameter', detail };
   } catch (error) {
     if (error instanceof ParameterNotFound) {
       return { paused: false, source: 'missing', detail: `${name} does not exist: running` };
@@ -176,34 +187,47 @@ export async function runTunerLoop(input: TunerLoopInput): Promise<TunerRunSumma
     }
     const settings = input.settingsFor(target);
     let plan: Plan;
+    let history: ResourceHistory;
     try {
-      const history = await input.store.getHistory(input.tuner, target.ref.id, run.now);
+      history = await input.store.getHistory(input.tuner, target.ref.id, run.now);
       plan = await input.plan(target, history, run);
     } catch (error) {
-      decisions.push(await recordObservationFailure(input, run, target, settings, error));
+      decisions.push(await recordObservationFailure(input.store, run, target.ref, settings.mode, error));
       continue;
     }
     decisions.push(
-      ...(await executePlan({ plan, target, settings, adapter: input.adapter, run, store: input.store })),
+      ...(await executePlan({
+        plan,
+        target,
+        settings,
+        adapter: input.adapter,
+        run,
+        store: input.store,
+        planHistory: history,
+      })),
     );
   }
   return finishRun(started, decisions, notes);
 }
 
-async function recordObservationFailure(
-  input: TunerLoopInput,
+/**
+ * Records a target whose observation or planning failed (one failed no-op decision) so the run
+ * goes on with the next target and the report says why. Shared by every tuner loop.
+ */
+export async function recordObservationFailure(
+  store: StateStore,
   run: RunContext,
-  target: Target,
-  settings: TunerSettings,
+  ref: ResourceRef,
+  mode: Mode,
   error: unknown,
 ): Promise<Decision> {
   const decision: Decision = {
     id: nextDecisionId(run),
     runId: run.runId,
     at: run.now.toISOString(),
-    tuner: input.tuner,
-    resource: target.ref.id,
-    resourceKind: target.ref.kind,
+    tuner: run.tuner,
+    resource: ref.id,
+    resourceKind: ref.kind,
     action: 'noop',
     outcome: 'failed',
     reason: `could not observe or plan: ${publicMessage(error)}`,
@@ -213,12 +237,12 @@ async function recordObservationFailure(
     to: null,
     undo: null,
     guard: 'observe',
-    mode: settings.mode,
+    mode,
     dryRun: run.dryRun,
     override: false,
     trigger: run.trigger,
     severity: 'warning',
   };
-  await input.store.recordDecision(decision);
+  await store.recordDecision(decision);
   return decision;
 }

@@ -76,8 +76,8 @@ export function isTunerEnabled(config: Config, tuner: TunerName): boolean {
 
 /** A configured tag value of "*" matches any value of that key. */
 export function tagMatches(tags: Record<string, string>, key: string, value: string): boolean {
-  const actual = tags[key];
-  return actual !== undefined && (value === '*' || actual === value);
+  if (!Object.hasOwn(tags, key)) return false;
+  return value === '*' || tags[key] === value;
 }
 
 /** Every key/value of the selector must match (AND); an empty selector matches nothing by tag. */

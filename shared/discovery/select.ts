@@ -2,6 +2,7 @@ import type { ResourceSelector } from '../config/common.ts';
 import type { Config } from '../config/schema.ts';
 import type { Target } from '../core/contracts.ts';
 import type { ResourceRef } from '../core/model.ts';
+import { tagMatches } from '../core/settings.ts';
 
 /**
  * Pure selection rules: which discovered resources a tuner manages and with which consent.
@@ -15,11 +16,12 @@ export type TagKeys = Config['tags'];
 export function matchesTagSelector(tags: Record<string, string>, selector: Record<string, string>): boolean {
   const entries = Object.entries(selector);
   if (entries.length === 0) return false;
-  return entries.every(([k, v]) => k in tags && (v === '*' || tags[k] === v));
+  return entries.every(([k, v]) => tagMatches(tags, k, v));
 }
 
-function hasTag(tags: Record<string, string>, pair: { key: string; value: string }): boolean {
-  return tags[pair.key] === pair.value;
+/** The config's managed / opt-out / created-by tag pair, with the same "*" rule as resolveTarget. */
+export function hasTag(tags: Record<string, string>, pair: { key: string; value: string }): boolean {
+  return tagMatches(tags, pair.key, pair.value);
 }
 
 export function toTarget(

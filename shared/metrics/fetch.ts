@@ -16,7 +16,19 @@ import { type MetricsQuery, parseMetricsQuery, planRequests, type RequestPlan } 
 
 /** Stay below the default 50 TPS GetMetricData quota, leaving room for other callers. */
 export const GET_METRIC_DATA_TPS = 40;
-const sharedLimiter = new RateLimiter(GET_METRIC_DATA_TPS);
+let sharedLimiter = new RateLimiter(GET_METRIC_DATA_TPS);
+
+/**
+ * Replaces the process-wide GetMetricData limiter (the demo compresses a day into seconds of real
+ * time, where a real-time TPS pacing means nothing). Returns a function that restores the previous one.
+ */
+export function setSharedLimiter(limiter: RateLimiter): () => void {
+  const previous = sharedLimiter;
+  sharedLimiter = limiter;
+  return () => {
+    sharedLimiter = previous;
+  };
+}
 
 export interface SeriesResult {
   id: string;

@@ -92,6 +92,8 @@ export interface CapacityFloor {
   units: number;
   reason: string;
   evidence: Evidence[];
+  /** Structured detail for reports (a pre-warm: period, past peak times and values). */
+  detail?: Record<string, unknown>;
 }
 
 /** One resource's new capacity inside a set-capacity action (both dims, as UpdateTable needs). */
@@ -596,7 +598,17 @@ export function planTableCapacity(input: CapacityPolicyInput): CapacityPolicyRes
 
   const actions: Action[] = [];
   if (incUpdates.length) {
-    const params: CapacityParams = { tableName: obs.tableName, direction: 'increase', updates: incUpdates };
+    const applied = [...floorReasons.values()].flat();
+    const params: CapacityParams = {
+      tableName: obs.tableName,
+      direction: 'increase',
+      updates: incUpdates,
+      ...(applied.length
+        ? {
+            floors: applied.map((f) => ({ indexName: f.indexName, dim: f.dim, units: f.units, ...f.detail })),
+          }
+        : {}),
+    };
     actions.push({
       tuner: 'dynamodb',
       resource: tableRef,

@@ -416,10 +416,15 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
       evidence.push(
         ev('BurstBalance', 'Minimum', bbMin, bb, bb.values, 'Percent', cfg.burstBalanceLowPercent),
       );
-    const draining =
-      bbMin !== null && (bbMin < cfg.burstBalanceLowPercent || (bbFirst !== null && bbFirst - bbMin > 20));
+    const bbLast = bb ? (present(bb.values).at(-1) ?? null) : null;
     const overBaseline = p95 !== null && p95 > gp2BaselineIops(inst.allocatedGiB);
-    if (draining || (overBaseline && bbMin !== null && bbMin < 100)) {
+    // Draining: below the alarm level (aws-facts.md: BurstBalance < 20%), or demand above the
+    // baseline while the balance fell by 10 points or more within the window.
+    const draining =
+      bbMin !== null &&
+      (bbMin < cfg.burstBalanceLowPercent ||
+        (overBaseline && bbFirst !== null && bbLast !== null && bbFirst - bbLast >= 10));
+    if (draining) {
       return plan([
         gp3Recommendation(inst, ref, cfg, prices, currentCost, evidence, rules, demandEstimate, bbMin),
       ]);
@@ -715,7 +720,7 @@ function gp3Recommendation(
   const delta = round2(storageMonthlyCost(next, prices) - currentCost);
   const fits = demand <= cfg.targetUtilization * gp3Iops;
   const reason =
-    `gp2 BurstBalance is draining (minimum ${burstMin === null ? 'unknown' : `${round2(burstMin)}%`}); ` +
+    `gp2 BurstBalance is draining (${burstMin === null ? 'unknown' : `${round2(burstMin)}%`} at its lowest in the window, falling under demand above the baseline); ` +
     `gp2 gives ${gp2BaselineIops(inst.allocatedGiB)} IOPS baseline at ${inst.allocatedGiB} GiB, gp3 gives ${gp3Iops} IOPS without bursting ` +
     `for $${delta >= 0 ? '+' : ''}${delta}/month.` +
     (fits ? '' : ` Demand ${Math.round(demand)} IOPS exceeds that too: consider io1/io2 or >= 400 GiB gp3.`) +

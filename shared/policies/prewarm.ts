@@ -50,6 +50,8 @@ export interface PeakModel {
 const FINE_BUCKET_MAX_LAG_MINUTES = 6 * 60;
 const FINE_WINDOW_MINUTES = 36 * 60;
 const COARSE_BUCKET_MINUTES = 15;
+/** Past occurrences listed one by one in a pre-warm's evidence (all of them are in the series). */
+const MAX_PAST_PEAKS_IN_EVIDENCE = 7;
 /** A period is searched for only after the autocorrelation has fallen below this. */
 const DECORRELATED = 0.5;
 
@@ -341,7 +343,10 @@ export function prewarmFloorAt(
     best = {
       units,
       peak,
-      reason: `pre-warm: a peak of ${e.value.toFixed(1)} units/s is expected at ${peak.at} (every ${formatPeriod(e.periodMinutes)}; seen at ${e.history.map((h) => h.at).join(', ')})`,
+      reason: `pre-warm: a peak of ${e.value.toFixed(1)} units/s is expected at ${peak.at} (every ${formatPeriod(e.periodMinutes)}; seen at ${e.history
+        .slice(-3)
+        .map((h) => `${h.at} (${h.value.toFixed(0)}/s)`)
+        .join(', ')}${e.history.length > 3 ? ` and ${e.history.length - 3} earlier times` : ''})`,
       evidence: [
         {
           metric: 'recurring peak (learned walk-forward)',
@@ -356,6 +361,14 @@ export function prewarmFloorAt(
           series: e.history.map((h) => h.value),
           threshold: model.baseline,
         },
+        // The past occurrences it was learned from (the latest ones), each with its time and value.
+        ...e.history.slice(-MAX_PAST_PEAKS_IN_EVIDENCE).map((h) => ({
+          metric: 'past peak',
+          statistic: 'Maximum',
+          value: Math.round(h.value * 100) / 100,
+          unit: 'units/s',
+          window: { start: h.at, end: h.at, periodSeconds: model.learnedFrom.periodSeconds },
+        })),
       ],
     };
   }

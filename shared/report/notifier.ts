@@ -38,12 +38,17 @@ export const REPORT_LOOKBACK_MS = 3 * 24 * 3600_000;
 const BATCH = 20;
 
 export function pendingReports(decisions: Decision[], config: Config): Decision[] {
-  return decisions
-    .filter((d) => !d.reportedAt && REPORTABLE.has(d.outcome) && d.action !== 'noop')
-    .filter((d) =>
-      atLeast(d.outcome === 'failed' ? 'critical' : d.severity, config.notifications.minSeverity),
-    )
-    .sort((a, b) => a.at.localeCompare(b.at));
+  return (
+    decisions
+      // A no-op changes nothing, but a failed one (a resource that could not be observed) must be told.
+      .filter(
+        (d) => !d.reportedAt && REPORTABLE.has(d.outcome) && (d.action !== 'noop' || d.outcome === 'failed'),
+      )
+      .filter((d) =>
+        atLeast(d.outcome === 'failed' ? 'critical' : d.severity, config.notifications.minSeverity),
+      )
+      .sort((a, b) => a.at.localeCompare(b.at))
+  );
 }
 
 export async function resolveChannels(config: Config): Promise<ReportChannels> {

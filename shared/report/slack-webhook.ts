@@ -1,7 +1,14 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
 import { aws } from '../aws/clients.ts';
+import { ValidationError } from '../core/errors.ts';
 import type { SlackPayload } from './slack.ts';
+
+const secretSchema = z.object({
+  webhookUrl: z.string().min(1).optional(),
+  url: z.string().min(1).optional(),
+});
 
 /**
  * Posting to a Slack incoming webhook. The URL is a secret: it comes from an SSM SecureString
@@ -91,8 +98,22 @@ export async function slackWebhookUrl(source: {
     const value = out.SecretString?.trim();
     if (!value) return undefined;
     if (value.startsWith('{')) {
-      const parsed = JSON.parse(value) as { url?: string; webhookUrl?: string };
-      return parsed.webhookUrl ?? parsed.url;
+      // Never JSON.parse's own message: it quotes the start of the input (the secret).
+      let json: unknown;
+      try {
+        json = JSON.parse(value);
+      } catch {
+        throw new ValidationError(
+          `secret ${source.secretId} is not valid JSON (expected {"webhookUrl": "https://..."})`,
+        );
+      }
+      const parsed = secretSchema.safeParse(json);
+      if (!parsed.success) {
+        throw new ValidationError(
+          `secret ${source.secretId}: expected a JSON object with a string "webhookUrl" or "url"`,
+        );
+      }
+      return parsed.data.webhookUrl ?? parsed.data.url;
     }
     return value;
   }

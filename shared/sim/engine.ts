@@ -52,6 +52,8 @@ export const DEFAULT_RATE_LIMITS: Record<string, number> = {
   'dynamodb:ListTagsOfResource': 10,
 };
 
+const FRESH_OUTPUTS = new Set(['cloudwatch:GetMetricData', 'cloudwatch:GetMetricStatistics']);
+
 export interface SimStats {
   /** Calls per `service:Operation` (throttled ones included). */
   calls: Record<string, number>;
@@ -126,7 +128,7 @@ export class SimAccount {
   private readonly timers: Timer[] = [];
   private timerSeq = 0;
   private readonly buckets = new Map<string, TokenBucket>();
-  private readonly rateLimits: Record<string, number>;
+  private rateLimits: Record<string, number>;
   private readonly rateTime: () => number;
   private counts: SimStats = { calls: {}, throttled: {}, errors: {}, total: 0 };
   private cachedClients: SimClients | undefined;
@@ -197,6 +199,16 @@ export class SimAccount {
     this.clock.set(targetMs);
   }
 
+  /**
+   * Replaces the rate limits (calls per second per `service:Operation`, merged over the AWS
+   * defaults; `false` = none). The demo turns them off: it compresses a day into seconds of real
+   * time, where real-time quotas mean nothing; the fleet benchmark keeps them.
+   */
+  setRateLimits(limits: Record<string, number> | false): void {
+    this.rateLimits = limits === false ? {} : { ...DEFAULT_RATE_LIMITS, ...limits };
+    this.buckets.clear();
+  }
+
   stats(): SimStats {
     return structuredClone(this.counts);
   }
@@ -234,7 +246,9 @@ export class SimAccount {
       }
       for (const { rule } of rulesFor(service, operation)) rule(this, input);
       const output = await handler(this, input);
-      return structuredClone(output) as Record<string, unknown>;
+      // Outputs are copied so callers can never change the simulator's state through them;
+      // metric reads build fresh objects already (and are the largest), so they skip the copy.
+      return (FRESH_OUTPUTS.has(key) ? output : structuredClone(output)) as Record<string, unknown>;
     } catch (error) {
       this.counts.errors[key] = (this.counts.errors[key] ?? 0) + 1;
       throw error;

@@ -14,6 +14,7 @@ import type { DriftBaseline, ResourceHistory, StateStore } from '../core/contrac
 import type { Decision, TunerName } from '../core/model.ts';
 import { DuplicateDecisionError } from './errors.ts';
 import {
+  backoffUntil,
   byTimeThenId,
   countsAsChange,
   daysBetween,
@@ -293,7 +294,7 @@ export class DynamoDbStateStore implements StateStore {
     backoffMinutes: number,
     baseline?: DriftBaseline,
   ): Promise<void> {
-    const backoffUntil = new Date(now.getTime() + backoffMinutes * 60_000);
+    const until = backoffUntil(now, backoffMinutes);
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
@@ -301,11 +302,11 @@ export class DynamoDbStateStore implements StateStore {
           pk: keys.resource(tuner, resourceId),
           sk: 'drift',
           detectedAt: now.toISOString(),
-          backoffUntil: backoffUntil.toISOString(),
+          backoffUntil: until.toISOString(),
           detail,
           baseline,
           // Kept for the audit retention after the back-off so the baseline is remembered.
-          [STATE_TABLE.ttlAttribute]: expiresAfter(backoffUntil, this.auditTtlDays * 86_400),
+          [STATE_TABLE.ttlAttribute]: expiresAfter(until, this.auditTtlDays * 86_400),
         },
       }),
     );

@@ -25,6 +25,11 @@ export function expiresAfter(now: Date, seconds: number): number {
   return Math.ceil((now.getTime() + seconds * 1000) / 1000);
 }
 
+/** The end of a drift back-off of `minutes` from `now` (both stores and the drift check use it). */
+export function backoffUntil(now: Date, minutes: number): Date {
+  return new Date(now.getTime() + minutes * 60_000);
+}
+
 /** An item whose TTL has passed counts as gone, whether or not DynamoDB has deleted it yet. */
 export function isExpired(expiresAt: number | undefined, now: Date): boolean {
   return expiresAt !== undefined && expiresAt <= epochSeconds(now);

@@ -2,6 +2,7 @@ import type { DriftBaseline, ResourceHistory, StateStore } from '../core/contrac
 import type { Decision, TunerName } from '../core/model.ts';
 import { DuplicateDecisionError } from './errors.ts';
 import {
+  backoffUntil,
   byTimeThenId,
   countsAsChange,
   expiresAfter,
@@ -114,7 +115,7 @@ export class MemoryStateStore implements StateStore {
   ): Promise<void> {
     this.drift.set(keys.resource(tuner, resourceId), {
       detectedAt: now.toISOString(),
-      backoffUntil: new Date(now.getTime() + backoffMinutes * 60_000).toISOString(),
+      backoffUntil: backoffUntil(now, backoffMinutes).toISOString(),
       detail,
       ...(baseline ? { baseline: structuredClone(baseline) } : {}),
     });

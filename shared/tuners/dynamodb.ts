@@ -544,6 +544,15 @@ async function tuneTable(input: {
           units: f.units,
           reason: f.reason,
           evidence: f.evidence,
+          detail: {
+            prewarm: {
+              expectedAt: f.peak.at,
+              expectedPeak: f.peak.value,
+              periodMinutes: f.peak.periodMinutes,
+              pastPeaks: f.peak.history,
+              learnedFrom: model.learnedFrom,
+            },
+          },
         });
       }
     }

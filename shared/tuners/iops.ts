@@ -28,7 +28,7 @@ import type {
 import { checkDrift } from '../core/drift.ts';
 import { publicMessage } from '../core/errors.ts';
 import { executePlan, nextDecisionId } from '../core/executor.ts';
-import type { Decision } from '../core/model.ts';
+import type { Action, Decision, Plan } from '../core/model.ts';
 import { finishRun, startRun } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
@@ -213,19 +213,24 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
       });
       const events = await storageEvents(id, now, notes);
       const pending = (inst.PendingModifiedValues ?? {}) as Record<string, unknown>;
-      // Drift: IOPS changed without a db-autopilot decision (a person, Terraform, autoscaling never
-      // changes IOPS): record it and back off (shared/core/drift.ts).
-      const { history: seen } = await checkDrift({
-        observed: inst.Iops,
-        history,
-        kinds: ['set-iops'],
-        inFlight: pending.Iops !== undefined ? [pending.Iops] : [],
-        store,
-        tuner: 'iops',
-        resourceId: id,
-        settings,
-        now,
-      });
+      // Drift: IOPS changed without a db-autopilot decision (a person, Terraform; storage
+      // autoscaling never changes IOPS): record it and back off (shared/core/drift.ts). Not while a
+      // modification is being applied: the old value is still shown then.
+      const changing = inst.DBInstanceStatus === 'modifying' || pending.Iops !== undefined;
+      const seen = changing
+        ? history
+        : (
+            await checkDrift({
+              observed: inst.Iops,
+              history,
+              kinds: ['set-iops'],
+              store,
+              tuner: 'iops',
+              resourceId: id,
+              settings,
+              now,
+            })
+          ).history;
       const get = (key: RecentKey, statistic: string) => seriesOf(recent, `recent:${id}:${key}`, statistic);
       const empty: MetricSeries = {
         start: recentStart.toISOString(),
@@ -241,7 +246,8 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
           instanceClass: inst.DBInstanceClass ?? 'unknown',
           storageType,
           allocatedGiB: inst.AllocatedStorage ?? 0,
-          iops: inst.Iops,
+          // While a modification is applied, its target is what the instance is heading for.
+          iops: typeof pending.Iops === 'number' ? pending.Iops : inst.Iops,
           throughputMibps: inst.StorageThroughput,
           multiAz: inst.MultiAZ,
         },
@@ -275,6 +281,7 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
         }),
       };
       const { plan } = decideIops({ observation, settings: cfg, prices, now });
+      withoutRepeats(plan, ownRecords, now);
       if (seen.drift && seen !== history) {
         notes.push(`${id}: ${seen.drift.detail}; backing off until ${seen.drift.backoffUntil}`);
       }
@@ -284,6 +291,34 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
     }
   }
   return finishRun(started, decisions, notes);
+}
+
+/** A recommendation or finding is reported again only after this long (not every 5 minutes). */
+export const REPEAT_FINDING_MS = 6 * HOUR;
+
+/**
+ * Drops recommendations and findings already reported within REPEAT_FINDING_MS (same kind and
+ * target value); the plan then records a no-op that says so.
+ */
+export function withoutRepeats(plan: Plan, recent: Decision[], now: Date): void {
+  const repeated = (a: Action): Decision | undefined =>
+    a.mutating
+      ? undefined
+      : recent.find(
+          (d) =>
+            d.action === a.kind &&
+            (d.outcome === 'applied' || d.outcome === 'planned') &&
+            now.getTime() - Date.parse(d.at) < REPEAT_FINDING_MS &&
+            JSON.stringify(d.to) === JSON.stringify(a.to),
+        );
+  const dropped = plan.actions.map((a) => ({ a, d: repeated(a) })).filter((x) => x.d !== undefined);
+  if (dropped.length === 0) return;
+  plan.actions = plan.actions.filter((a) => !repeated(a));
+  if (plan.actions.length === 0) {
+    const first = dropped[0];
+    plan.noopReason = `${first?.a.kind} already reported at ${first?.d?.at} (repeated every ${REPEAT_FINDING_MS / HOUR} h): ${first?.a.reason ?? ''}`;
+    plan.noopEvidence = first?.a.evidence ?? [];
+  }
 }
 
 async function recordFailure(

@@ -7,7 +7,13 @@
  * actions against the replica itself, so the executor's "created" consent (ownership tag AND
  * recorded id) and the opt-out tag apply to the very instance that would be deleted.
  */
-import { type DBCluster, type DBInstance, DescribeAccountAttributesCommand } from '@aws-sdk/client-rds';
+import {
+  type DBCluster,
+  type DBInstance,
+  DBInstanceNotFoundFault,
+  DescribeAccountAttributesCommand,
+  DescribeDBInstancesCommand,
+} from '@aws-sdk/client-rds';
 import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
 import { createReplicaAdapter } from '../adapters/rds-replicas.ts';
@@ -16,11 +22,11 @@ import { aws } from '../aws/clients.ts';
 import { getConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { ReplicasSection } from '../config/sections/replicas.ts';
+import { lookupTarget } from '../control/target-lookup.ts';
 import { clock } from '../core/clock.ts';
 import type {
   Adapter,
   AlarmSpec,
-  RunContext,
   StateStore,
   Target,
   TunerRunRequest,
@@ -28,10 +34,12 @@ import type {
   TunerSettings,
 } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
-import { executePlan, nextDecisionId } from '../core/executor.ts';
-import type { Action, Decision, Plan } from '../core/model.ts';
-import { finishRun, startRun } from '../core/run.ts';
+import { executePlan } from '../core/executor.ts';
+import type { Action, Decision, Plan, ResourceRef } from '../core/model.ts';
+import { finishRun, recordObservationFailure, startRun } from '../core/run.ts';
+import { resolveTarget } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
+import { hasTag, tagListToMap } from '../discovery/select.ts';
 import { getMetrics, type SeriesRequest } from '../metrics/index.ts';
 import {
   DEFAULT_ACCOUNT_INSTANCE_QUOTA,
@@ -119,16 +127,6 @@ const recommendationsSchema = z.array(z.object({ at: z.string(), readers: z.numb
 export function recommendationsFrom(state: Record<string, unknown> | undefined): Recommendation[] {
   const parsed = recommendationsSchema.safeParse(state?.recommendations);
   return parsed.success ? parsed.data : [];
-}
-
-function tagsOf(list: DBInstance['TagList']): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const t of list ?? []) if (t.Key !== undefined) out[t.Key] = t.Value ?? '';
-  return out;
-}
-
-function hasTag(tags: Record<string, string>, pair: { key: string; value: string }): boolean {
-  return tags[pair.key] === pair.value;
 }
 
 /**
@@ -227,7 +225,7 @@ function cpuDemand(dbLoadCpu: number | null, instanceClass: string | undefined):
 
 /** A replica's consent facts: its own tags; managed when its source is. */
 function replicaTarget(config: Config, source: Source, db: DBInstance): Target {
-  const tags = tagsOf(db.TagList);
+  const tags = tagListToMap(db.TagList);
   const id = db.DBInstanceIdentifier ?? '';
   return {
     ref: { kind: 'rds-instance', id, ...(db.DBInstanceArn ? { arn: db.DBInstanceArn } : {}) },
@@ -353,7 +351,7 @@ export async function runReplicas(
       const readers: ReaderObservation[] = [];
       for (const db of source.readers) {
         const id = db.DBInstanceIdentifier ?? '';
-        const tags = tagsOf(db.TagList);
+        const tags = tagListToMap(db.TagList);
         readers.push({
           id,
           status: db.DBInstanceStatus ?? 'unknown',
@@ -406,47 +404,26 @@ export async function runReplicas(
       for (const part of splitPlan(result.plan)) {
         const target = part.resource.id === sourceId ? source.target : readerTargets.get(part.resource.id);
         if (!target) continue;
-        decisions.push(...(await executePlan({ plan: part, target, settings, adapter, run, store })));
+        // The source's history was read after discovery: a scale-out another run applied since
+        // then makes this plan stale (replicas have no cooldown by default).
+        const planHistory = part.resource.id === sourceId ? { planHistory: history } : {};
+        decisions.push(
+          ...(await executePlan({ plan: part, target, settings, adapter, run, store, ...planHistory })),
+        );
       }
     } catch (error) {
-      decisions.push(await recordFailure(store, run, source, config, section, error));
+      decisions.push(
+        await recordObservationFailure(
+          store,
+          run,
+          source.target.ref,
+          section.mode ?? config.defaults.mode,
+          error,
+        ),
+      );
     }
   }
   return finishRun(started, decisions, notes);
-}
-
-async function recordFailure(
-  store: StateStore,
-  run: RunContext,
-  source: Source,
-  config: Config,
-  section: ReplicasSection,
-  error: unknown,
-): Promise<Decision> {
-  const decision: Decision = {
-    id: nextDecisionId(run),
-    runId: run.runId,
-    at: run.now.toISOString(),
-    tuner: 'replicas',
-    resource: source.target.ref.id,
-    resourceKind: source.target.ref.kind,
-    action: 'noop',
-    outcome: 'failed',
-    reason: `could not observe or plan: ${publicMessage(error)}`,
-    evidence: [],
-    monthlyCostDelta: 0,
-    from: null,
-    to: null,
-    undo: null,
-    guard: 'observe',
-    mode: section.mode ?? config.defaults.mode,
-    dryRun: run.dryRun,
-    override: false,
-    trigger: run.trigger,
-    severity: 'warning',
-  };
-  await store.recordDecision(decision);
-  return decision;
 }
 
 /**
@@ -479,6 +456,40 @@ export function replicaAlarms(targets: Target[], config: Config = getConfig()): 
     });
 }
 
+/**
+ * Consent facts for `revert`: the undo of a scale-out names the replica (not managed by the config
+ * itself: it is managed when its source is, as in a run), the undo of a scale-in names the source.
+ * undefined when the resource no longer exists.
+ */
+export async function revertTarget(ref: ResourceRef, config: Config): Promise<Target | undefined> {
+  if (ref.kind !== 'rds-instance') return lookupTarget(aws().tagging, config, 'replicas', ref);
+  let db: DBInstance | undefined;
+  try {
+    const out = await aws().rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: ref.id }));
+    db = out.DBInstances?.[0];
+  } catch (error) {
+    if (error instanceof DBInstanceNotFoundFault) return undefined;
+    throw error;
+  }
+  if (!db) return undefined;
+  const tags = tagListToMap(db.TagList);
+  const sourceRef: ResourceRef | undefined = db.DBClusterIdentifier
+    ? { kind: 'aurora-cluster', id: db.DBClusterIdentifier }
+    : db.ReadReplicaSourceDBInstanceIdentifier
+      ? { kind: 'rds-instance', id: db.ReadReplicaSourceDBInstanceIdentifier }
+      : undefined;
+  // A plain primary (the source of a scale-in being reverted) is its own source.
+  if (!sourceRef) return resolveTarget({ config, tuner: 'replicas', ref, tags });
+  const source = await lookupTarget(aws().tagging, config, 'replicas', sourceRef);
+  return {
+    ref: { ...ref, ...(db.DBInstanceArn ? { arn: db.DBInstanceArn } : {}) },
+    tags,
+    managed: source?.managed === true,
+    created: hasTag(tags, config.tags.createdBy),
+    optedOut: hasTag(tags, config.tags.optOut) || source?.optedOut === true,
+  };
+}
+
 export const registration: TunerRegistration = {
   run: (request) => runReplicas(request),
   adapter: (action, target) => {
@@ -492,4 +503,5 @@ export const registration: TunerRegistration = {
     })(action, target);
   },
   alarms: (targets) => replicaAlarms(targets),
+  target: (ref) => revertTarget(ref, getConfig()),
 };

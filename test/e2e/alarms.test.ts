@@ -290,6 +290,20 @@ describe('alarm reconciler and alarm handler', () => {
       });
     });
 
+    it('trusts only a known tuner name from the alarm tags and otherwise goes by the alarm name', async () => {
+      const a = alarms.get('dbap-dynamodb-orders-WriteThrottle');
+      if (a)
+        a.Tags = [
+          { Key: 'db-autopilot:tuner', Value: 'not-a-tuner' },
+          { Key: 'db-autopilot:resource', Value: 'orders' },
+        ];
+
+      const result = await alarmHandler(sample, context);
+
+      expect(result).toMatchObject({ ok: true, outcome: 'routed', tuner: 'dynamodb', resourceId: 'orders' });
+      expect(acted).toHaveLength(1);
+    });
+
     it('does nothing for a stale event whose alarm is back to OK, and records why', async () => {
       const a = alarms.get('dbap-dynamodb-orders-WriteThrottle');
       if (a) a.StateValue = 'OK';

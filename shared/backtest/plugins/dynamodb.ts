@@ -42,6 +42,8 @@ export interface DynamodbPluginOptions {
   relearnMinutes?: number;
   /** Run the mode advisor every this many minutes (default 60). */
   adviseEveryMinutes?: number;
+  /** The tuner's schedule (default 2 minutes, as deployed: serverless.yml dynamodbSchedule). */
+  everyMinutes?: number;
 }
 
 const TABLE = 'backtest-table';
@@ -199,7 +201,7 @@ export function createDynamodbAutopilot(
 
   return {
     name: 'db-autopilot',
-    everyMinutes: 1,
+    everyMinutes: pluginOptions.everyMinutes ?? 2,
     async decide(ctx) {
       const start = ctx.options.startTime;
       const t = ctx.minute;

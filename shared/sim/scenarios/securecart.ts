@@ -1,5 +1,6 @@
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../clock.ts';
 import { SimAccount } from '../engine.ts';
+import { scheduleStorageAutoscaling } from '../rds-storage-rules.ts';
 import { constant, diurnal, flashSale, noisy, randomBursts, spikes, sum } from '../workload.ts';
 import type { Scenario, ScenarioOptions } from './index.ts';
 
@@ -54,6 +55,9 @@ export function buildSecureCart(options: ScenarioOptions = {}): SimAccount {
       readFraction: 0.55,
     },
   });
+  // Storage autoscaling grows the orders database at 00:00 (a change db-autopilot did not make:
+  // it starts a 6 h storage-change wait the IOPS tuner must respect; IOPS tuner, issue 8).
+  scheduleStorageAutoscaling(sim, 'securecart-orders', startMs, 440);
   // gp2 instance whose BurstBalance drains during the afternoon reports.
   sim.rds.addInstance({
     id: 'securecart-reports',

@@ -1,5 +1,6 @@
 import {
   CloudWatchServiceException,
+  DashboardNotFoundError,
   InvalidNextToken,
   InvalidParameterValueException,
   ResourceNotFound,
@@ -295,17 +296,20 @@ function getMetricData(sim: SimAccount, input: Input): object {
   }
   const start = toMs(input.StartTime);
   const end = toMs(input.EndTime);
+  // CloudWatch API reference, GetMetricData: StartTime and EndTime are required.
   if (start === undefined || end === undefined)
     throw invalidValue('The parameters StartTime and EndTime are required.');
   // CloudWatch API reference, GetMetricData: StartTime must be before EndTime.
   if (start >= end) throw invalidValue('The parameter StartTime must be less than the parameter EndTime.');
   const maxDatapoints = num(input.MaxDatapoints) ?? MAX_DATAPOINTS;
+  // CloudWatch API reference, GetMetricData.MaxDatapoints (default 100,800).
   if (maxDatapoints < 1 || maxDatapoints > MAX_DATAPOINTS) {
     throw invalidValue(`The parameter MaxDatapoints must be between 1 and ${MAX_DATAPOINTS}.`);
   }
   const ids = new Set<string>();
   for (const q of queries) {
     const id = str(q.Id);
+    // CloudWatch API reference, MetricDataQuery.Id: starts with a lowercase letter, unique in the request.
     if (!id || !/^[a-z][a-zA-Z0-9_]*$/.test(id)) {
       throw invalidValue(
         `The value ${String(id)} for parameter MetricDataQueries.member.Id is invalid: it must start with a lowercase letter and contain only letters, numbers and underscores.`,
@@ -324,11 +328,13 @@ function getMetricData(sim: SimAccount, input: Input): object {
         );
       }
       const stat = str(ms.Stat) ?? '';
+      // CloudWatch User Guide, Statistics definitions (Average, Sum, SampleCount, Minimum, Maximum, pNN).
       if (!isSupportedStat(stat))
         throw invalidValue(
           `The value ${stat} for parameter MetricDataQueries.member.MetricStat.Stat is invalid.`,
         );
     } else if (str(q.Expression) === undefined) {
+      // CloudWatch API reference, MetricDataQuery: exactly one of MetricStat and Expression.
       throw serviceError(
         CloudWatchServiceException,
         'MissingParameter',
@@ -548,6 +554,7 @@ function getMetricStatistics(sim: SimAccount, input: Input): object {
 
 function putMetricAlarm(sim: SimAccount, input: Input): object {
   const name = str(input.AlarmName);
+  // CloudWatch API reference, Common errors: MissingParameter.
   if (!name)
     throw serviceError(
       CloudWatchServiceException,
@@ -640,6 +647,7 @@ registerOperations('cloudwatch', {
     // CloudWatch API reference, SetAlarmState errors: ResourceNotFound.
     if (!a) throw new ResourceNotFound({ message: `Alarm ${name} not found`, $metadata: meta() });
     const value = str(input.StateValue);
+    // CloudWatch API reference, SetAlarmState.StateValue: OK | ALARM | INSUFFICIENT_DATA.
     if (value !== 'OK' && value !== 'ALARM' && value !== 'INSUFFICIENT_DATA') {
       throw invalidValue(`The value ${String(value)} for parameter StateValue is not valid.`);
     }
@@ -676,8 +684,9 @@ registerOperations('cloudwatch', {
   GetDashboard: (sim, input) => {
     const name = str(input.DashboardName) ?? '';
     const d = sim.cloudwatch.dashboards.get(name);
+    // CloudWatch API reference, GetDashboard errors: ResourceNotFound (the SDK's DashboardNotFoundError).
     if (!d)
-      throw serviceError(CloudWatchServiceException, 'ResourceNotFound', `Dashboard ${name} does not exist`);
+      throw new DashboardNotFoundError({ message: `Dashboard ${name} does not exist`, $metadata: meta() });
     return {
       DashboardName: name,
       DashboardBody: d.body,

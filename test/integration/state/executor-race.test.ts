@@ -94,6 +94,43 @@ describe('executors racing on the state table (dynalite)', () => {
     expect(loser).toMatchObject({ outcome: 'skipped', guard: 'lock', reason: 'locked by another run' });
   });
 
+  it("without a cooldown, a run whose plan predates another run's change does not act on it", async () => {
+    let adapterCalls = 0;
+    const adapter: Adapter = async () => {
+      adapterCalls += 1;
+      return { status: 'applied' };
+    };
+    const settings = makeSettings({ cooldownMinutes: 0 });
+    const storeA = lambdaStore();
+    const storeB = lambdaStore();
+    // Both runs read the history (and would observe) before either acts.
+    const historyA = await storeA.getHistory('iops', 'orders-db', T0);
+    const historyB = await storeB.getHistory('iops', 'orders-db', T0);
+    const runA = makeRun({ now: T0 });
+    const runB = makeRun({ now: new Date(T0.getTime() + 1000) });
+    const [applied] = await executePlan({
+      plan: makePlan([makeAction()]),
+      target: makeTarget(),
+      settings,
+      adapter,
+      run: runA,
+      store: storeA,
+      planHistory: historyA,
+    });
+    const [stale] = await executePlan({
+      plan: makePlan([makeAction()]),
+      target: makeTarget(),
+      settings,
+      adapter,
+      run: runB,
+      store: storeB,
+      planHistory: historyB,
+    });
+    expect(applied?.outcome).toBe('applied');
+    expect(stale).toMatchObject({ outcome: 'skipped', guard: 'changed-since-plan' });
+    expect(adapterCalls).toBe(1);
+  });
+
   it('lets exactly one of several concurrent executors change a resource, whatever the interleaving', async () => {
     let adapterCalls = 0;
     const adapter: Adapter = async () => {

@@ -360,3 +360,58 @@ describe('executePlan', () => {
     expect(decisions.map((d) => d.outcome)).toEqual(['applied', 'applied']);
   });
 });
+
+describe('executePlan with the history the plan was made from', () => {
+  it('skips an action on a resource another run changed after the plan was made, even without a cooldown', async () => {
+    const store = new MemoryStateStore();
+    const settings = makeSettings({ cooldownMinutes: 0 });
+    const planHistory = await store.getHistory('iops', 'orders-db', T0);
+    const { adapter, calls } = recordingAdapter({ status: 'applied' });
+    await executePlan({
+      plan: makePlan([makeAction()]),
+      target: makeTarget(),
+      settings,
+      adapter,
+      run: makeRun(),
+      store,
+    });
+    const [decision] = await executePlan({
+      plan: makePlan([makeAction()]),
+      target: makeTarget(),
+      settings,
+      adapter,
+      run: makeRun({ now: minutesAfter(T0, 1) }),
+      store,
+      planHistory,
+    });
+    expect(decision).toMatchObject({ outcome: 'skipped', guard: 'changed-since-plan' });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('still applies several actions of one run on one resource, and a plan made after the last change', async () => {
+    const store = new MemoryStateStore();
+    const settings = makeSettings({ cooldownMinutes: 0 });
+    const { adapter, calls } = recordingAdapter({ status: 'applied' });
+    await executePlan({
+      plan: makePlan([makeAction()]),
+      target: makeTarget(),
+      settings,
+      adapter,
+      run: makeRun(),
+      store,
+    });
+    const run = makeRun({ now: minutesAfter(T0, 1) });
+    const planHistory = await store.getHistory('iops', 'orders-db', run.now);
+    const decisions = await executePlan({
+      plan: makePlan([makeAction(), makeAction({ kind: 'set-storage-type', numericTarget: 6000 })]),
+      target: makeTarget(),
+      settings,
+      adapter,
+      run,
+      store,
+      planHistory,
+    });
+    expect(decisions.map((d) => d.outcome)).toEqual(['applied', 'applied']);
+    expect(calls).toHaveLength(3);
+  });
+});

@@ -30,9 +30,19 @@ describe('readPauseFlag', () => {
     expect(ssmMock).toHaveReceivedCommandWith(GetParameterCommand, { Name: '/db-autopilot/paused' });
   });
 
-  it('is running when the parameter says anything else', async () => {
+  it('is running when the parameter says "false"', async () => {
     ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
     expect((await readPauseFlag(ssm, '/p')).paused).toBe(false);
+  });
+
+  it('fails safe: a value that is neither true nor false counts as paused and says so', async () => {
+    for (const value of ['yes', 'PAUSED', 'stop it', '1']) {
+      ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: value } });
+      const state = await readPauseFlag(ssm, '/p');
+      expect(state.paused, value).toBe(true);
+    }
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: 'stop it' } });
+    expect((await readPauseFlag(ssm, '/p')).detail).toContain('fail safe');
   });
 
   it('is running when the parameter does not exist', async () => {

@@ -18,8 +18,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setAwsClients } from '../../../shared/aws/clients.ts';
+import { configSchema } from '../../../shared/config/schema.ts';
+import { resolveTarget } from '../../../shared/core/settings.ts';
 import { allTargets, discoverFleet } from '../../../shared/discovery/fleet.ts';
-import { matchesTagSelector } from '../../../shared/discovery/select.ts';
+import { matchesTagSelector, toTarget } from '../../../shared/discovery/select.ts';
 
 const tagKeys = {
   managed: { key: 'db-autopilot:managed', value: 'true' },
@@ -251,5 +253,24 @@ describe('matchesTagSelector', () => {
     expect(matchesTagSelector({ team: 'shop' }, { team: 'shop', env: '*' })).toBe(false);
     expect(matchesTagSelector({ team: 'hr', env: 'prod' }, { team: 'shop' })).toBe(false);
     expect(matchesTagSelector({ team: 'shop' }, {})).toBe(false);
+  });
+});
+
+describe('toTarget consent tags', () => {
+  const ref = { kind: 'rds-instance' as const, id: 'orders-db' };
+  const selector = { identifiers: ['orders-db'], tags: {} };
+
+  it('treats a configured opt-out value "*" as any value, like resolveTarget does', () => {
+    const keys = { ...tagKeys, optOut: { key: 'db-autopilot:opt-out', value: '*' } };
+    const target = toTarget(ref, { 'db-autopilot:opt-out': 'yes' }, selector, keys);
+    expect(target.optedOut).toBe(true);
+    const config = configSchema.parse({ version: 1, tags: keys });
+    expect(
+      resolveTarget({ config, tuner: 'iops', ref, tags: { 'db-autopilot:opt-out': 'yes' } }).optedOut,
+    ).toBe(true);
+  });
+
+  it('does not read inherited object properties as tags', () => {
+    expect(toTarget(ref, {}, { identifiers: [], tags: { constructor: '*' } }, tagKeys).managed).toBe(false);
   });
 });

@@ -26,6 +26,13 @@ describe('summarizeNotices', () => {
     });
   });
 
+  it('reads dead tuples missed for cleanup-lock contention (PostgreSQL 15+)', () => {
+    const s = summarizeNotices([
+      'finished vacuuming "shop.public.t": index scans: 0\npages: 0 removed, 200 remain, 200 scanned (100.00% of total)\ntuples: 9000 removed, 10000 remain, 0 are dead but not yet removable\ntuples missed: 27 dead from 1 pages not removed due to cleanup lock contention',
+    ]);
+    expect(s).toMatchObject({ tuplesRemoved: 9_000, deadNotYetRemovable: 0, missedDead: 27 });
+  });
+
   it('reads the PostgreSQL 13/14 format, DETAIL included', () => {
     const s = summarizeNotices([
       '"line_items": found 2500 removable, 2500 nonremovable row versions in 30 out of 30 pages\n3 dead row versions cannot be removed yet, oldest xmin: 740',

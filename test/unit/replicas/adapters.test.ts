@@ -279,6 +279,31 @@ describe('replica deletion', () => {
     expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
   });
 
+  it('never deletes an Aurora instance the cluster does not confirm as a reader', async () => {
+    await store.recordCreated('dbap-a', {});
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: 'dbap-a',
+          DBClusterIdentifier: 'securecart-aurora',
+          DBInstanceStatus: 'available',
+          TagList: [{ Key: TAG.key, Value: TAG.value }],
+        },
+      ],
+    });
+    rdsMock.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ DBClusterMembers: [] }] });
+    const result = await adapter(
+      action(
+        'remove-replica',
+        { family: 'aurora', sourceId: 'securecart-aurora', replicaId: 'dbap-a' },
+        'dbap-a',
+      ),
+      target,
+    );
+    expect(result).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/cannot confirm/) });
+    expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
   it('deletes an Aurora reader it created without a final snapshot parameter', async () => {
     await store.recordCreated('dbap-a', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({

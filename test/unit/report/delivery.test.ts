@@ -1,12 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient, SNSServiceException } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setAwsClients } from '../../../shared/aws/clients.ts';
 import { parseConfig } from '../../../shared/config/load.ts';
-import { sendDigest, sendPendingReports } from '../../../shared/report/notifier.ts';
-import { postToSlack } from '../../../shared/report/slack-webhook.ts';
+import { pendingReports, sendDigest, sendPendingReports } from '../../../shared/report/notifier.ts';
+import { postToSlack, slackWebhookUrl } from '../../../shared/report/slack-webhook.ts';
 import { MemoryStateStore } from '../../../shared/state/memory-store.ts';
 import { makeDecision } from '../core/fixtures.ts';
 
@@ -75,6 +76,34 @@ describe('posting to Slack', () => {
     });
     expect(result.ok).toBe(false);
     expect(JSON.stringify(result)).not.toContain('SECRET');
+  });
+});
+
+describe('the webhook secret', () => {
+  it('reports a malformed Secrets Manager secret without quoting it', async () => {
+    const secrets = mockClient(SecretsManagerClient);
+    const restore = setAwsClients({ secretsManager: secrets as unknown as SecretsManagerClient });
+    try {
+      secrets
+        .on(GetSecretValueCommand)
+        .resolves({ SecretString: '{https://hooks.slack.com/services/T000/B000/XXXXSECRET' });
+      const error = await slackWebhookUrl({ secretId: 'db-autopilot/slack' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(String((error as Error).message)).toContain('db-autopilot/slack');
+      expect(String((error as Error).message)).not.toContain('hooks.slack');
+    } finally {
+      restore();
+      secrets.restore();
+    }
+  });
+});
+
+describe('pending reports', () => {
+  it('include a resource that could not be observed (a failed no-op) but not a planned or applied no-op', () => {
+    const config = parseConfig('version: 1\n');
+    const failed = makeDecision({ id: 'p:1', action: 'noop', outcome: 'failed', severity: 'warning' });
+    const applied = makeDecision({ id: 'p:2', action: 'noop', outcome: 'applied' });
+    expect(pendingReports([failed, applied], config).map((d) => d.id)).toEqual(['p:1']);
   });
 });
 

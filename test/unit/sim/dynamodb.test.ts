@@ -1,4 +1,5 @@
 import {
+  DescribeLimitsCommand,
   DescribeTableCommand,
   LimitExceededException,
   ListTablesCommand,
@@ -290,6 +291,12 @@ describe('simulated DynamoDB consumption', () => {
 });
 
 describe('simulated DynamoDB control plane', () => {
+  it('reports the default table and account capacity limits', async () => {
+    const { ddb } = account();
+    const limits = await ddb.send(new DescribeLimitsCommand({}));
+    expect(limits).toMatchObject({ TableMaxReadCapacityUnits: 40_000, AccountMaxWriteCapacityUnits: 80_000 });
+  });
+
   it('pages ListTables and throttles ListTagsOfResource above 10 calls per second', async () => {
     const { sim, ddb } = account();
     for (let i = 0; i < 120; i++) sim.dynamodb.addTable({ name: `t-${String(i).padStart(3, '0')}` });

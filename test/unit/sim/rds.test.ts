@@ -3,6 +3,7 @@ import {
   CreateDBInstanceReadReplicaCommand,
   DBInstanceNotFoundFault,
   DeleteDBInstanceCommand,
+  DescribeAccountAttributesCommand,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
   DescribeEventsCommand,
@@ -474,6 +475,15 @@ describe('simulated RDS replicas', () => {
     r1?.series.ensure(minuteAfter + 1);
     expect(r1?.series.get('CPUUtilization', minuteBefore)?.value).toBe(100);
     expect(r1?.series.get('CPUUtilization', minuteAfter)?.value).toBe(80);
+  });
+
+  it('reports the DB instance quota in use', async () => {
+    const { rds } = account();
+    const out = await rds.send(new DescribeAccountAttributesCommand({}));
+    expect(out.AccountQuotas?.find((q) => q.AccountQuotaName === 'DBInstances')).toMatchObject({
+      Used: 2,
+      Max: 40,
+    });
   });
 
   it('pages DescribeDBInstances with Marker and MaxRecords', async () => {

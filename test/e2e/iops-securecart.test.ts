@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isValidIops } from '../../shared/aws/rds-storage-limits.ts';
+import { loadConfigFile } from '../../shared/config/load.ts';
+import type { Decision } from '../../shared/core/model.ts';
+import type { SimAccount } from '../../shared/sim/engine.ts';
+import { MINUTE_MS } from '../../shared/sim/index.ts';
+import { getScenario } from '../../shared/sim/scenarios/index.ts';
+import { MemoryStateStore } from '../../shared/state/index.ts';
+import { iopsAlarms, runIops } from '../../shared/tuners/iops.ts';
+
+/**
+ * The SecureCart day for the IOPS tuner (what `npm run demo` shows): the example config in apply
+ * mode, the scenario's fleet (io1 orders database saturating at its evening peak, storage
+ * autoscaling at 00:00, gp2 reports database draining its BurstBalance), the tuner every 5 minutes
+ * for 24 hours through the real adapter against the simulated RDS.
+ */
+describe('iops on the securecart scenario', () => {
+  let sim: SimAccount;
+  let uninstall: () => void;
+  const decisions: Decision[] = [];
+  const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
+  config.defaults.mode = 'apply';
+  if (config.tuners.iops) config.tuners.iops.mode = 'apply';
+
+  beforeAll(async () => {
+    const scenario = await getScenario('securecart');
+    sim = scenario.build({});
+    uninstall = sim.install();
+    const store = new MemoryStateStore();
+    const start = sim.nowMs();
+    for (let t = start; t < start + 24 * 60 * MINUTE_MS; t += 5 * MINUTE_MS) {
+      sim.advanceTo(t);
+      const summary = await runIops(
+        { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: `iops-${t}` },
+        { config, store, now: sim.clock.now() },
+      );
+      decisions.push(...summary.decisions);
+    }
+  }, 240_000);
+
+  afterAll(() => {
+    uninstall();
+    if (process.env.IOPS_TIMELINE) {
+      for (const d of decisions.filter((x) => x.action !== 'noop'))
+        console.log(d.at.slice(11, 16), d.action, d.outcome, d.resource, d.reason.slice(0, 150));
+    }
+  });
+
+  const of = (action: string, outcome: string, resource = 'securecart-orders') =>
+    decisions.filter((d) => d.action === action && d.outcome === outcome && d.resource === resource);
+
+  it('counts the storage autoscaling change and defers the next change by the wait rule', () => {
+    const waited = of('set-iops', 'deferred').filter((d) => d.guard === 'aws:storage-wait-6h');
+    expect(waited.length).toBeGreaterThan(0);
+    expect(waited.some((d) => /rds-event/.test(d.reason))).toBe(true);
+    for (const d of waited) expect(Date.parse(d.deferredUntil ?? '')).toBeGreaterThan(Date.parse(d.at));
+  });
+
+  it('lowers the orders database after a quiet stabilization window and raises it before the evening peak', () => {
+    const applied = of('set-iops', 'applied');
+    const lowered = applied.filter((d) => Number(d.to) < Number(d.from));
+    const raised = applied.filter((d) => Number(d.to) > Number(d.from));
+    expect(lowered.length).toBeGreaterThan(0);
+    expect(raised.length).toBeGreaterThan(0);
+    expect(lowered[0]?.monthlyCostDelta).toBeLessThan(0);
+    expect(raised[0]?.monthlyCostDelta).toBeGreaterThan(0);
+    const raisedHour = new Date(raised[0]?.at ?? '').getUTCHours();
+    expect(raisedHour).toBeLessThanOrEqual(19); // the peak is at 19:00 UTC
+    expect(Number(raised[0]?.to)).toBeGreaterThanOrEqual(5200 / 0.85); // yesterday's peak at 85%
+  });
+
+  it('applies changes 6 h apart at least, counting the autoscaling change, each valid for io1', () => {
+    const inst = sim.rds.instances.get('securecart-orders');
+    const times = inst?.storageChanges ?? [];
+    for (let i = 1; i < times.length; i++) {
+      expect((times[i] ?? 0) - (times[i - 1] ?? 0)).toBeGreaterThanOrEqual(6 * 60 * MINUTE_MS);
+    }
+    for (const d of of('set-iops', 'applied')) {
+      expect(isValidIops('postgres', 'io1', inst?.allocatedStorage ?? 0, Number(d.to))).toBe(true);
+    }
+    expect(decisions.filter((d) => d.outcome === 'failed')).toEqual([]);
+  });
+
+  it('advises the gp2 reports database to move to gp3, with its cost change, without changing it', () => {
+    const advice = of('recommend', 'applied', 'securecart-reports');
+    expect(advice.length).toBeGreaterThan(0);
+    expect(advice[0]?.to).toMatchObject({ storageType: 'gp3' });
+    expect(typeof advice[0]?.monthlyCostDelta).toBe('number');
+    expect(advice.length).toBeLessThanOrEqual(4); // reported again every 6 h, not every run
+    expect(sim.rds.instances.get('securecart-reports')?.storageType).toBe('gp2');
+  });
+
+  it('declares the fast-path alarms for the managed instances', () => {
+    const targets = ['securecart-orders', 'securecart-reports'].map((id) => ({
+      ref: { kind: 'rds-instance' as const, id },
+      tags: {},
+      managed: true,
+      created: false,
+      optedOut: false,
+    }));
+    const alarms = iopsAlarms(targets, config);
+    expect(alarms.map((a) => `${a.resourceId}:${a.metricName}`)).toEqual(
+      expect.arrayContaining([
+        'securecart-orders:DiskQueueDepth',
+        'securecart-orders:ReadLatency',
+        'securecart-orders:WriteLatency',
+        'securecart-reports:BurstBalance',
+      ]),
+    );
+    expect(alarms.find((a) => a.metricName === 'DiskQueueDepth')?.threshold).toBe(64);
+  });
+});
