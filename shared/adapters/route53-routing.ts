@@ -73,6 +73,8 @@ export async function listReplicaRoutes(
       if (rs.SetIdentifier) routes.set(rs.SetIdentifier, rs);
     }
     if (passed || !out.IsTruncated) break;
+    // Records of one name are listed together: a next page that starts at another name has none.
+    if (normalizeName(out.NextRecordName ?? '') !== wanted) break;
     startName = out.NextRecordName;
     startType = out.NextRecordType === 'CNAME' ? 'CNAME' : undefined;
     startIdentifier = out.NextRecordIdentifier;

@@ -170,6 +170,7 @@ registerOperations('secretsManager', {
   },
   CreateSecret: (sim, input) => {
     const name = str(input.Name) ?? '';
+    // Secrets Manager API reference, CreateSecret errors: ResourceExistsException.
     if (sim.secrets.find(name)) {
       throw serviceError(
         SecretsManagerServiceException,

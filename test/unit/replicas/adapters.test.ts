@@ -406,6 +406,20 @@ describe('Route 53 read routing', () => {
     });
   });
 
+  it('stops listing once the next page starts at another record name', async () => {
+    r53Mock.on(ListResourceRecordSetsCommand).resolves({
+      ResourceRecordSets: [
+        { Name: 'zzz.securecart.internal.', Type: 'A', ResourceRecords: [{ Value: '10.0.0.1' }] },
+      ],
+      IsTruncated: true,
+      NextRecordName: 'zzz2.securecart.internal.',
+      NextRecordType: 'CNAME',
+    });
+    const result = await adapter(action('remove-route', routeParams, 'dbap-m'), target);
+    expect(result.status).toBe('applied');
+    expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)).toHaveLength(1);
+  });
+
   it('treats an already-removed record as done', async () => {
     r53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [], IsTruncated: false });
     const result = await adapter(action('remove-route', routeParams, 'dbap-m'), target);
