@@ -151,40 +151,55 @@ export const applyScalingTarget: Adapter = async (action: Action): Promise<ActRe
   }
 };
 
+/** DescribeScalableTargets takes at most 50 ResourceIds per call (Application Auto Scaling API reference). */
+const RESOURCE_IDS_PER_CALL = 50;
+
 /** The scalable targets (and their target tracking policies) of one table and its GSIs. */
 export async function describeScalableTargets(
   tableName: string,
   indexNames: string[],
 ): Promise<Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>> {
-  const ids = [
+  return describeScalableTargetsFor([
     scalableResourceId(tableName, null),
     ...indexNames.map((g) => scalableResourceId(tableName, g)),
-  ];
+  ]);
+}
+
+/**
+ * The scalable targets of many tables and GSIs at once (50 resource ids per call), with the
+ * target tracking policy of each resource that has a target. Keyed by ResourceId.
+ */
+export async function describeScalableTargetsFor(
+  resourceIds: string[],
+): Promise<Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>> {
   const out = new Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>();
-  const targets = await aws().autoscaling.send(
-    new DescribeScalableTargetsCommand({ ServiceNamespace: 'dynamodb', ResourceIds: ids }),
-  );
-  if (!targets.ScalableTargets?.length) return out;
-  const policies = await aws().autoscaling.send(
-    new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: ids[0] }),
-  );
-  const byIndex = await Promise.all(
-    ids
-      .slice(1)
-      .map((id) =>
-        aws().autoscaling.send(
-          new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: id }),
-        ),
+  const found: Array<{ ResourceId?: string; ScalableDimension?: string; MinCapacity?: number; MaxCapacity?: number }> = [];
+  for (let i = 0; i < resourceIds.length; i += RESOURCE_IDS_PER_CALL) {
+    let token: string | undefined;
+    do {
+      const page = await aws().autoscaling.send(
+        new DescribeScalableTargetsCommand({
+          ServiceNamespace: 'dynamodb',
+          ResourceIds: resourceIds.slice(i, i + RESOURCE_IDS_PER_CALL),
+          NextToken: token,
+        }),
+      );
+      found.push(...(page.ScalableTargets ?? []));
+      token = page.NextToken;
+    } while (token);
+  }
+  const withTargets = [...new Set(found.map((t) => t.ResourceId).filter((id): id is string => !!id))];
+  const policies = (
+    await Promise.all(
+      withTargets.map((id) =>
+        aws().autoscaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: id })),
       ),
-  );
-  const allPolicies = [
-    ...(policies.ScalingPolicies ?? []),
-    ...byIndex.flatMap((p) => p.ScalingPolicies ?? []),
-  ];
-  for (const t of targets.ScalableTargets) {
+    )
+  ).flatMap((p) => p.ScalingPolicies ?? []);
+  for (const t of found) {
     if (!t.ResourceId || !t.ScalableDimension) continue;
     const dim: CapacityDim = t.ScalableDimension.endsWith('ReadCapacityUnits') ? 'read' : 'write';
-    const policy = allPolicies.find(
+    const policy = policies.find(
       (p) =>
         p.ResourceId === t.ResourceId &&
         p.ScalableDimension === t.ScalableDimension &&

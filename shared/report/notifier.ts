@@ -93,13 +93,28 @@ async function deliver(
   return ok;
 }
 
+/**
+ * Runs record decisions stamped with their start time, up to a Lambda timeout (15 min) later:
+ * each report run re-reads this much before its watermark so a late-recorded decision is not missed.
+ */
+export const LATE_RECORD_MARGIN_MS = 20 * 60_000;
+const REPORT_STATE = { tuner: 'control', resource: 'report' } as const;
+
 export async function sendPendingReports(input: {
   store: StateStore;
   config: Config;
   channels: ReportChannels;
   now: Date;
 }): Promise<ReportResult> {
-  const since = new Date(input.now.getTime() - REPORT_LOOKBACK_MS).toISOString();
+  // Read from the watermark (everything before it was delivered), not the whole lookback, so a
+  // run every few minutes stays cheap; never further back than the lookback.
+  const state = (await input.store.getHistory(REPORT_STATE.tuner, REPORT_STATE.resource, input.now))
+    .tunerState;
+  const floor = input.now.getTime() - REPORT_LOOKBACK_MS;
+  const watermark =
+    typeof state?.reportedThrough === 'string' ? Date.parse(state.reportedThrough) : Number.NaN;
+  const sinceMs = Number.isFinite(watermark) ? Math.max(floor, watermark - LATE_RECORD_MARGIN_MS) : floor;
+  const since = new Date(sinceMs).toISOString();
   const decisions = await input.store.listDecisions({ since, until: input.now.toISOString() });
   const pending = pendingReports(decisions, input.config);
   const result: ReportResult = {
@@ -113,6 +128,7 @@ export async function sendPendingReports(input: {
     result.errors.push('no channel configured (Slack webhook or SNS topic): nothing posted, nothing marked');
     return result;
   }
+  let firstUndelivered: string | undefined;
   for (let i = 0; i < pending.length; i += BATCH) {
     const batch = pending.slice(i, i + BATCH);
     const topic = input.channels.topicArn ?? 'arn:aws:sns:unset';
@@ -130,8 +146,13 @@ export async function sendPendingReports(input: {
       result.reported += batch.length;
     } else {
       result.ok = false;
+      firstUndelivered ??= batch[0]?.at;
     }
   }
+  // The next run starts from the first decision that is still undelivered (retried), or from now.
+  await input.store.putTunerState(REPORT_STATE.tuner, REPORT_STATE.resource, {
+    reportedThrough: firstUndelivered ?? input.now.toISOString(),
+  });
   return result;
 }
 

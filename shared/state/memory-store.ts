@@ -23,6 +23,10 @@ interface Expiring {
  */
 export class MemoryStateStore implements StateStore {
   private readonly decisions = new Map<string, Decision>();
+  /** Per tuner+resource, in insertion order: getHistory reads only its own resource's decisions. */
+  private readonly byResource = new Map<string, Decision[]>();
+  /** Sorted by (at, id): listDecisions reads only its time window. */
+  private readonly byTime: Decision[] = [];
   private readonly ledger = new Map<string, { lastAppliedAt: string; appliedCount: number }>();
   private readonly drift = new Map<string, NonNullable<ResourceHistory['drift']>>();
   private readonly tunerState = new Map<string, Record<string, unknown>>();
@@ -32,7 +36,13 @@ export class MemoryStateStore implements StateStore {
 
   async recordDecision(decision: Decision): Promise<void> {
     if (this.decisions.has(decision.id)) throw new DuplicateDecisionError(decision.id);
-    this.decisions.set(decision.id, structuredClone(decision));
+    const stored = structuredClone(decision);
+    this.decisions.set(decision.id, stored);
+    const resourceKey = keys.resource(decision.tuner, decision.resource);
+    const list = this.byResource.get(resourceKey);
+    if (list) list.push(stored);
+    else this.byResource.set(resourceKey, [stored]);
+    this.byTime.splice(upperBound(this.byTime, stored), 0, stored);
     if (countsAsChange(decision)) {
       const key = keys.resource(decision.tuner, decision.resource);
       const previous = this.ledger.get(key);
@@ -50,7 +60,9 @@ export class MemoryStateStore implements StateStore {
     tuner?: TunerName;
     resource?: string;
   }): Promise<Decision[]> {
-    return [...this.decisions.values()]
+    const first = lowerBoundAt(this.byTime, query.since);
+    return this.byTime
+      .slice(first)
       .filter((d) => inWindow(d, query.since, query.until))
       .filter((d) => query.tuner === undefined || d.tuner === query.tuner)
       .filter((d) => query.resource === undefined || d.resource === query.resource)
@@ -85,8 +97,7 @@ export class MemoryStateStore implements StateStore {
 
   async getHistory(tuner: TunerName, resourceId: string, _now: Date): Promise<ResourceHistory> {
     const key = keys.resource(tuner, resourceId);
-    const recent = [...this.decisions.values()]
-      .filter((d) => d.tuner === tuner && d.resource === resourceId)
+    const recent = [...(this.byResource.get(key) ?? [])]
       .sort(byTimeThenId)
       .reverse()
       .slice(0, RECENT_DECISIONS)
@@ -137,4 +148,31 @@ export class MemoryStateStore implements StateStore {
     const decision = this.decisions.get(id);
     return decision ? structuredClone(decision) : undefined;
   }
+}
+
+/** Index of the first decision whose time is at or after `since` (byTime is sorted). */
+function lowerBoundAt(sorted: Decision[], since: string): number {
+  const t = Date.parse(since);
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const d = sorted[mid];
+    if (d && Date.parse(d.at) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Where a decision goes in byTime to keep it sorted by (at, id). */
+function upperBound(sorted: Decision[], decision: Decision): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const d = sorted[mid];
+    if (d && byTimeThenId(d, decision) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -195,23 +195,29 @@ async function readLimits(section: DynamodbConfig, notes: string[]): Promise<Lim
 }
 
 /** Observes one table: DescribeTable (from discovery), metrics, scalable targets. */
-export async function observeTable(input: {
-  table: TableDescription;
+/**
+ * Observes many tables at once: one GetMetricData plan for all their series (the fewest calls,
+ * shared/metrics) and one DescribeScalableTargets per 50 resources, then DescribeTable (from
+ * discovery) per table.
+ */
+export async function observeTables(input: {
+  tables: TableDescription[];
   section: DynamodbConfig;
   limits: Limits;
   accountProvisioned: CapacityPair;
   now: Date;
   notes: string[];
-}): Promise<TableObservation> {
-  const { table, section, now } = input;
-  const name = table.TableName ?? '';
-  const gsis = (table.GlobalSecondaryIndexes ?? []).filter((g) => g.IndexName);
+}): Promise<Map<string, TableObservation>> {
+  const { section, now } = input;
   const minutes = Math.max(section.scaleDownStabilizationMinutes, section.lookbackMinutes) + 1;
   const end = new Date(Math.floor(now.getTime() / MINUTE) * MINUTE);
-  const series = [
-    capacitySeries(name, null),
-    ...gsis.map((g) => capacitySeries(name, g.IndexName ?? '')),
-  ].flat();
+  const gsisOf = (t: TableDescription) => (t.GlobalSecondaryIndexes ?? []).filter((g) => g.IndexName);
+  const out = new Map<string, TableObservation>();
+  if (!input.tables.length) return out;
+  const series = input.tables.flatMap((t) => [
+    ...capacitySeries(t.TableName ?? '', null),
+    ...gsisOf(t).flatMap((g) => capacitySeries(t.TableName ?? '', g.IndexName ?? '')),
+  ]);
   const m = await getMetrics({
     series,
     start: new Date(end.getTime() - minutes * MINUTE),
@@ -221,39 +227,45 @@ export async function observeTable(input: {
   });
   let targets = new Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>();
   try {
-    targets = await describeScalableTargets(
-      name,
-      gsis.map((g) => g.IndexName ?? ''),
+    targets = await describeScalableTargetsFor(
+      input.tables.flatMap((t) => [
+        scalableResourceId(t.TableName ?? '', null),
+        ...gsisOf(t).map((g) => scalableResourceId(t.TableName ?? '', g.IndexName ?? '')),
+      ]),
     );
   } catch (error) {
-    input.notes.push(`${name}: DescribeScalableTargets failed (${publicMessage(error)}): treated as none`);
+    input.notes.push(`DescribeScalableTargets failed (${publicMessage(error)}): treated as none`);
   }
-  const resource = (
-    indexName: string | null,
-    status: string | undefined,
-    pt: TableDescription['ProvisionedThroughput'],
-  ): CapacityResourceObservation => ({
-    indexName,
-    status: status ?? 'ACTIVE',
-    provisioned: pairOf(pt),
-    decreases: {
-      numberOfDecreasesToday: pt?.NumberOfDecreasesToday ?? 0,
-      lastDecreaseAt: pt?.LastDecreaseDateTime?.toISOString(),
-    },
-    lastIncreaseAt: pt?.LastIncreaseDateTime?.toISOString(),
-    metrics: { read: dimMetrics(m, name, indexName, 'read'), write: dimMetrics(m, name, indexName, 'write') },
-    scalableTargets: targets.get(scalableResourceId(name, indexName)),
-  });
-  return {
-    tableName: name,
-    arn: table.TableArn,
-    observedAt: end.toISOString(),
-    billingMode:
-      table.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
-    table: resource(null, table.TableStatus, table.ProvisionedThroughput),
-    indexes: gsis.map((g) => resource(g.IndexName ?? '', g.IndexStatus, g.ProvisionedThroughput)),
-    limits: { ...input.limits, accountProvisioned: input.accountProvisioned },
-  };
+  for (const table of input.tables) {
+    const name = table.TableName ?? '';
+    const resource = (
+      indexName: string | null,
+      status: string | undefined,
+      pt: TableDescription['ProvisionedThroughput'],
+    ): CapacityResourceObservation => ({
+      indexName,
+      status: status ?? 'ACTIVE',
+      provisioned: pairOf(pt),
+      decreases: {
+        numberOfDecreasesToday: pt?.NumberOfDecreasesToday ?? 0,
+        lastDecreaseAt: pt?.LastDecreaseDateTime?.toISOString(),
+      },
+      lastIncreaseAt: pt?.LastIncreaseDateTime?.toISOString(),
+      metrics: { read: dimMetrics(m, name, indexName, 'read'), write: dimMetrics(m, name, indexName, 'write') },
+      scalableTargets: targets.get(scalableResourceId(name, indexName)),
+    });
+    out.set(name, {
+      tableName: name,
+      arn: table.TableArn,
+      observedAt: end.toISOString(),
+      billingMode:
+        table.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+      table: resource(null, table.TableStatus, table.ProvisionedThroughput),
+      indexes: gsisOf(table).map((g) => resource(g.IndexName ?? '', g.IndexStatus, g.ProvisionedThroughput)),
+      limits: { ...input.limits, accountProvisioned: input.accountProvisioned },
+    });
+  }
+  return out;
 }
 
 interface PrewarmState {
@@ -464,6 +476,21 @@ export async function runDynamodb(
   const capacitySettings = settingsFor(config, 'dynamodb');
   const modeSettings = settingsFor(config, 'dynamodb-mode');
   const decisions: Decision[] = [];
+  let observations = new Map<string, TableObservation>();
+  try {
+    observations = await observeTables({
+      tables: tables.map((t) => t.raw),
+      section,
+      limits,
+      accountProvisioned,
+      now: run.now,
+      notes,
+    });
+  } catch (error) {
+    // Without metrics nothing can be decided: one failed decision per table says why.
+    for (const target of tables) decisions.push(await failedDecision(run, target, capacitySettings, store, error));
+    return finishRun(started, decisions, notes);
+  }
   for (const target of tables) {
     if (request.remainingMs && request.remainingMs() < 30_000) {
       notes.push(`stopped before ${target.ref.id}: the function's time is nearly up`);
@@ -475,8 +502,7 @@ export async function runDynamodb(
           target,
           section,
           config,
-          limits,
-          accountProvisioned,
+          observations,
           prices,
           run,
           store,
@@ -497,8 +523,7 @@ async function tuneTable(input: {
   target: DiscoveredTarget<TableDescription>;
   section: DynamodbConfig;
   config: Config;
-  limits: Limits;
-  accountProvisioned: CapacityPair;
+  observations: Map<string, TableObservation>;
   prices: PriceTable;
   run: RunContext;
   store: StateStore;
@@ -509,14 +534,8 @@ async function tuneTable(input: {
 }): Promise<Decision[]> {
   const { target, section, run, store, adapter } = input;
   const now = run.now;
-  const obs = await observeTable({
-    table: target.raw,
-    section,
-    limits: input.limits,
-    accountProvisioned: input.accountProvisioned,
-    now,
-    notes: input.notes,
-  });
+  const obs = input.observations.get(target.ref.id);
+  if (!obs) throw new Error(`no observation of ${target.ref.id}`);
   const history = await store.getHistory('dynamodb', target.ref.id, now);
   const state = (history.tunerState ?? {}) as {
     lifts?: ScalingLifts;
