@@ -173,7 +173,12 @@ export async function describeScalableTargetsFor(
   resourceIds: string[],
 ): Promise<Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>> {
   const out = new Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>();
-  const found: Array<{ ResourceId?: string; ScalableDimension?: string; MinCapacity?: number; MaxCapacity?: number }> = [];
+  const found: Array<{
+    ResourceId?: string;
+    ScalableDimension?: string;
+    MinCapacity?: number;
+    MaxCapacity?: number;
+  }> = [];
   for (let i = 0; i < resourceIds.length; i += RESOURCE_IDS_PER_CALL) {
     let token: string | undefined;
     do {
@@ -192,7 +197,9 @@ export async function describeScalableTargetsFor(
   const policies = (
     await Promise.all(
       withTargets.map((id) =>
-        aws().autoscaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: id })),
+        aws().autoscaling.send(
+          new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: id }),
+        ),
       ),
     )
   ).flatMap((p) => p.ScalingPolicies ?? []);

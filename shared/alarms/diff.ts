@@ -3,7 +3,14 @@ import { z } from 'zod';
 import type { AlarmSpec } from '../core/contracts.ts';
 import { ValidationError } from '../core/errors.ts';
 import { zodIssues } from '../handler/wrap.ts';
-import { ALARM_KEY_PATTERN, ALARM_TAGS, alarmName, MAX_ALARM_NAME, TUNER_NAMES } from './names.ts';
+import {
+  ALARM_KEY_PATTERN,
+  ALARM_TAGS,
+  alarmName,
+  MAX_ALARM_NAME,
+  parseAlarmName,
+  TUNER_NAMES,
+} from './names.ts';
 
 /**
  * The pure half of the alarm reconciler: desired specs vs the alarms that exist under the
@@ -80,6 +87,8 @@ export interface AlarmDiff {
   unchanged: string[];
   /** Desired specs that could not be used (duplicate or over-long names). */
   rejected: string[];
+  /** Alarms under the prefix whose name db-autopilot never gives an alarm: not its own, left alone. */
+  foreign: string[];
 }
 
 export interface DiffOptions {
@@ -129,7 +138,7 @@ export function diffAlarms(
   options: DiffOptions,
 ): AlarmDiff {
   const { prefix } = options;
-  const diff: AlarmDiff = { create: [], update: [], delete: [], unchanged: [], rejected: [] };
+  const diff: AlarmDiff = { create: [], update: [], delete: [], unchanged: [], rejected: [], foreign: [] };
   const wanted = new Map<string, AlarmSpec>();
   for (const spec of desired) {
     const name = alarmName(spec, prefix);
@@ -158,6 +167,11 @@ export function diffAlarms(
   }
   for (const [name, alarm] of have) {
     if (wanted.has(name)) continue;
+    // Only what db-autopilot created may be deleted: a name it would not generate is someone else's.
+    if (!parseAlarmName(name, prefix)) {
+      diff.foreign.push(name);
+      continue;
+    }
     const tuner = options.tunerOf?.(alarm);
     if (tuner !== undefined && options.frozenTuners?.has(tuner)) {
       diff.unchanged.push(name);
@@ -170,6 +184,7 @@ export function diffAlarms(
   diff.create.sort(byName);
   diff.update.sort(byName);
   diff.delete.sort();
+  diff.foreign.sort();
   return diff;
 }
 

@@ -235,7 +235,11 @@ export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileS
   }
   counts.unchanged = diff.unchanged.length;
   return {
-    ...finishRun(started, decisions, [...desired.notes, ...diff.rejected]),
+    ...finishRun(started, decisions, [
+      ...desired.notes,
+      ...diff.rejected,
+      ...diff.foreign.map((n) => `${n}: under ${prefix} but not named like a db-autopilot alarm: left alone`),
+    ]),
     alarms: counts,
     dashboard,
   };

@@ -283,7 +283,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify(out, null, 2));
     } else {
       console.log(
-        `\ntables ${out.tables}, bloated ${out.bloated} (${out.deadTuplesBefore} dead tuples), ${rows} rows each, ${bloatedRows} in the bloated ones`,
+        `\ntables ${out.tables}, bloated ${out.bloated} (${out.deadTuplesBefore} dead tuples), ${rows} rows each, ${bloatedRows} in the bloated ones; medians of ${roundCount} rounds`,
       );
       console.log(
         `db-autopilot maintenance        ${String(autopilotMs).padStart(7)} ms  (${out.autopilotTablesProcessed} tables)`,

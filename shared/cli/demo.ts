@@ -23,6 +23,10 @@ import { parse as parseYaml } from 'yaml';
 import type { Config } from '../config/schema.ts';
 import type { StateStore } from '../core/contracts.ts';
 import type { Decision, Evidence, TunerName } from '../core/model.ts';
+import { dashboardConsoleUrl } from '../report/console-links.ts';
+import { buildDigest, renderDigestText } from '../report/digest.ts';
+import { digestPayload } from '../report/slack.ts';
+import { digestMessage } from '../report/sns.ts';
 import { HOUR_MS, MINUTE_MS, type SimAccount } from '../sim/index.ts';
 import type { AlarmStateChangeEvent } from '../sim/services/cloudwatch.ts';
 
@@ -436,6 +440,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
 
   // Slack posts are captured, never sent; nothing else may leave the machine.
   const notifications: DemoReport['notifications'] = [];
+  /** Every Slack webhook body as posted (Block Kit payloads), written to DIR/slack-payloads.json. */
+  const slackPayloads: Array<{ at: string; payload: unknown }> = [];
   const realFetch = globalThis.fetch;
   // Powertools Metrics warns on every invocation that publishes nothing (metrics are disabled here).
   const realWarn = console.warn;
@@ -454,6 +460,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
         // keep the raw body
       }
       notifications.push({ channel: 'slack', at: sim.clock.now().toISOString(), text });
+      try {
+        slackPayloads.push({ at: sim.clock.now().toISOString(), payload: JSON.parse(body) as unknown });
+      } catch {
+        slackPayloads.push({ at: sim.clock.now().toISOString(), payload: body });
+      }
       return new Response('ok', { status: 200 });
     }
     throw new Error(`the demo makes no network calls (${url})`);
@@ -525,7 +536,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     const { loadConfigFile, setConfig, parseConfig } = await import('../config/load.ts');
     const configFile = join(root, 'db-autopilot.yml');
     const base = existsSync(configFile) ? loadConfigFile(configFile) : parseConfig('version: 1\n', 'default');
-    setConfig(demoConfig(base, pgInfo));
+    const config = demoConfig(base, pgInfo);
+    setConfig(config);
     cleanups.push(async () => setConfig(undefined));
 
     // Functions as deployed, and which tuners exist.
@@ -699,8 +711,37 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(join(outDir, 'report.md'), md);
+    // The reports as posted: every Slack webhook body and SNS message of the day, and the daily
+    // digest for the whole simulated day rendered the way the digest function renders it.
+    const dayDecisions = await store.listDecisions({ since: new Date(startMs).toISOString() });
+    const digest = buildDigest({
+      decisions: dayDecisions,
+      monthDecisions: dayDecisions,
+      since: new Date(startMs).toISOString(),
+      until: new Date(endMs).toISOString(),
+      paused: false,
+      dashboardUrl: dashboardConsoleUrl('db-autopilot', config.region),
+    });
+    const digestText = renderDigestText(digest);
+    writeFileSync(join(outDir, 'slack-payloads.json'), `${JSON.stringify(slackPayloads, null, 2)}\n`);
+    writeFileSync(join(outDir, 'sns-messages.json'), `${JSON.stringify(sim.sns.messages, null, 2)}\n`);
+    writeFileSync(join(outDir, 'digest.txt'), `${digestText}\n`);
+    writeFileSync(
+      join(outDir, 'digest-slack.json'),
+      `${JSON.stringify(digestPayload(digest, config.region), null, 2)}\n`,
+    );
+    writeFileSync(
+      join(outDir, 'digest-sns.json'),
+      `${JSON.stringify(digestMessage(process.env.REPORT_TOPIC_ARN ?? 'arn:aws:sns:us-east-1:123456789012:db-autopilot-demo-reports', digest), null, 2)}\n`,
+    );
     print('');
     print(md);
+    print('');
+    print(
+      'Daily digest, as the digest function posts it (also in digest.txt, digest-slack.json, digest-sns.json):',
+    );
+    print('');
+    print(digestText);
     print(
       `wrote ${join(outDir, 'report.md')} and ${join(outDir, 'report.json')} in ${(report.wallMs / 1000).toFixed(1)} s`,
     );

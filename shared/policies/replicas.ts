@@ -424,6 +424,24 @@ export function planReplicas(
     });
   }
 
+  /** Stops routing reads to a replica (its undo routes them again). */
+  const removeRoute = (
+    r: ReaderObservation,
+    routing: NonNullable<ReplicaPolicySettings['routing']>,
+    reason: string,
+  ): Action => ({
+    ...base,
+    resource: { kind: 'rds-instance', id: r.id },
+    kind: 'remove-route',
+    from: `${routing.recordName} weight ${routing.weight}`,
+    to: 'not routed',
+    reason,
+    monthlyCostDelta: 0,
+    undo: { kind: 'add-route', params: { replicaId: r.id, endpoint: r.endpoint, ...routing } },
+    mutating: true,
+    params: { ...routing, replicaId: r.id, sourceId: obs.source.id },
+  });
+
   const newClass =
     settings.instanceClasses[0] ??
     mostCommon(existing.map((r) => r.instanceClass)) ??
@@ -484,16 +502,11 @@ export function planReplicas(
         });
       } else if (r.routed && lag) {
         actions.push({
-          ...base,
-          resource: { kind: 'rds-instance', id: r.id },
-          kind: 'remove-route',
-          from: `${settings.routing.recordName} weight ${settings.routing.weight}`,
-          to: 'not routed',
-          reason: `replica ${r.id} lags (ReplicaLag ${r.replicaLagSeconds} s): stop routing reads to it until it catches up`,
-          monthlyCostDelta: 0,
-          undo: { kind: 'add-route', params: { replicaId: r.id, endpoint: r.endpoint, ...settings.routing } },
-          mutating: true,
-          params: { ...settings.routing, replicaId: r.id, sourceId: obs.source.id },
+          ...removeRoute(
+            r,
+            settings.routing,
+            `replica ${r.id} lags (ReplicaLag ${r.replicaLagSeconds} s): stop routing reads to it until it catches up`,
+          ),
           severity: 'warning',
         });
       }
@@ -603,18 +616,13 @@ export function planReplicas(
     for (const r of toRemove) {
       const each = readerMonthlyCost(settings.prices, obs.family, r.instanceClass);
       if (obs.family === 'rds' && settings.routing && r.routed) {
-        actions.push({
-          ...base,
-          resource: { kind: 'rds-instance', id: r.id },
-          kind: 'remove-route',
-          from: `${settings.routing.recordName} weight ${settings.routing.weight}`,
-          to: 'not routed',
-          reason: `${why}: stop routing reads to ${r.id} so its connections drain; it is deleted on a later run once drained`,
-          monthlyCostDelta: 0,
-          undo: { kind: 'add-route', params: { replicaId: r.id, endpoint: r.endpoint, ...settings.routing } },
-          mutating: true,
-          params: { ...settings.routing, replicaId: r.id, sourceId: obs.source.id },
-        });
+        actions.push(
+          removeRoute(
+            r,
+            settings.routing,
+            `${why}: stop routing reads to ${r.id} so its connections drain; it is deleted on a later run once drained`,
+          ),
+        );
         continue;
       }
       const to = remaining - 1;

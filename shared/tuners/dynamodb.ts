@@ -9,7 +9,7 @@
 import { DescribeLimitsCommand, type TableDescription } from '@aws-sdk/client-dynamodb';
 import {
   applyScalingTarget,
-  describeScalableTargets,
+  describeScalableTargetsFor,
   scalableResourceId,
 } from '../adapters/app-autoscaling.ts';
 import { applyDynamodbCapacity } from '../adapters/dynamodb-capacity.ts';
@@ -251,7 +251,10 @@ export async function observeTables(input: {
         lastDecreaseAt: pt?.LastDecreaseDateTime?.toISOString(),
       },
       lastIncreaseAt: pt?.LastIncreaseDateTime?.toISOString(),
-      metrics: { read: dimMetrics(m, name, indexName, 'read'), write: dimMetrics(m, name, indexName, 'write') },
+      metrics: {
+        read: dimMetrics(m, name, indexName, 'read'),
+        write: dimMetrics(m, name, indexName, 'write'),
+      },
       scalableTargets: targets.get(scalableResourceId(name, indexName)),
     });
     out.set(name, {
@@ -488,7 +491,8 @@ export async function runDynamodb(
     });
   } catch (error) {
     // Without metrics nothing can be decided: one failed decision per table says why.
-    for (const target of tables) decisions.push(await failedDecision(run, target, capacitySettings, store, error));
+    for (const target of tables)
+      decisions.push(await failedDecision(run, target, capacitySettings, store, error));
     return finishRun(started, decisions, notes);
   }
   for (const target of tables) {

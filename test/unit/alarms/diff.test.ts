@@ -87,7 +87,15 @@ describe('diffAlarms', () => {
       AlarmName: 'TargetTracking-table/orders-AlarmHigh-0d9f1c3e',
     });
     const diff = diffAlarms([], [foreign], { prefix: PREFIX });
-    expect(diff).toEqual({ create: [], update: [], delete: [], unchanged: [], rejected: [] });
+    expect(diff).toEqual({ create: [], update: [], delete: [], unchanged: [], rejected: [], foreign: [] });
+  });
+
+  it('never deletes an alarm under the prefix whose name db-autopilot would not give it', () => {
+    const mine = existing(spec('gone'));
+    const theirs = existing(spec('orders'), { AlarmName: 'dbap-team-dashboard-latency' });
+    const diff = diffAlarms([], [mine, theirs], { prefix: PREFIX });
+    expect(diff.delete).toEqual(['dbap-dynamodb-gone-WriteThrottle']);
+    expect(diff.foreign).toEqual(['dbap-team-dashboard-latency']);
   });
 
   it('keeps the alarms of a tuner whose desired set is unknown this run', () => {
