@@ -1,4 +1,14 @@
-import type { Action, ActResult, Decision, Mode, Plan, ResourceRef, Trigger, TunerName } from './model.ts';
+import type {
+  Action,
+  ActionKind,
+  ActResult,
+  Decision,
+  Mode,
+  Plan,
+  ResourceRef,
+  Trigger,
+  TunerName,
+} from './model.ts';
 
 /**
  * Contracts between tuners, the executor (shared/core/executor.ts) and the state store
@@ -59,6 +69,11 @@ export interface ResourceHistory {
   lastAppliedAt?: string;
   /** Recent decisions for this resource and tuner, newest first. */
   recent: Decision[];
+  /**
+   * The newest applied change of each action kind, however old (kept with the cooldown ledger, so
+   * drift detection still has it after any number of later no-op decisions).
+   */
+  lastApplied?: Partial<Record<ActionKind, Decision>>;
   /** Drift: a change db-autopilot did not make was seen at this time; back off until `backoffUntil`. */
   drift?: {
     detectedAt: string;

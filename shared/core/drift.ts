@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { backoffUntil } from '../state/keys.ts';
+import { backoffUntil, byTimeThenId } from '../state/keys.ts';
 import type { ResourceHistory, StateStore, TunerSettings } from './contracts.ts';
 import { countsAsChange } from './guards.ts';
 import type { ActionKind, Decision, TunerName } from './model.ts';
@@ -30,12 +30,23 @@ export interface DriftVerdict {
   decision?: Decision;
 }
 
-/** The newest applied change db-autopilot made to this resource (history.recent is newest first). */
+/**
+ * The newest applied change db-autopilot made to this resource: from the recent decisions (newest
+ * first) and from the ledger's newest change per kind (which outlives the recent window).
+ */
 export function lastAppliedChange(
   history: ResourceHistory,
   kinds?: readonly ActionKind[],
 ): Decision | undefined {
-  return history.recent.find((d) => countsAsChange(d) && (kinds === undefined || kinds.includes(d.action)));
+  const wanted = (d: Decision) => countsAsChange(d) && (kinds === undefined || kinds.includes(d.action));
+  const candidates = [
+    ...history.recent.filter(wanted).slice(0, 1),
+    ...Object.values(history.lastApplied ?? {}).filter((d): d is Decision => d !== undefined && wanted(d)),
+  ];
+  return candidates.reduce<Decision | undefined>(
+    (newest, d) => (newest === undefined || byTimeThenId(d, newest) > 0 ? d : newest),
+    undefined,
+  );
 }
 
 function show(value: unknown): string {

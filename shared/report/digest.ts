@@ -23,6 +23,29 @@ export interface Digest {
   /** Sum of monthlyCostDelta of changes applied since the start of the calendar month. */
   monthCostDelta: number;
   dashboardUrl?: string;
+  /** Decision id -> how many times the same outcome repeated for that resource and action (latest shown). */
+  repeats: Record<string, number>;
+}
+
+/**
+ * Tuners re-plan every few minutes, so a change that must wait is deferred on every run: the digest
+ * lists each resource+action+outcome once (the latest) with how often it repeated. Changes to the
+ * databases come before db-autopilot's own housekeeping (alarms, dashboard).
+ */
+function collapse(items: Decision[], repeats: Record<string, number>): Decision[] {
+  const latest = new Map<string, { d: Decision; n: number }>();
+  for (const d of items) {
+    const key = `${d.tuner}|${d.resource}|${d.action}|${d.outcome}`;
+    const prev = latest.get(key);
+    if (!prev) latest.set(key, { d, n: 1 });
+    else latest.set(key, { d: prev.d.at <= d.at ? d : prev.d, n: prev.n + 1 });
+  }
+  const out = [...latest.values()].map(({ d, n }) => {
+    if (n > 1) repeats[d.id] = n;
+    return d;
+  });
+  const housekeeping = (d: Decision) => (d.tuner === 'alarms' || d.tuner === 'control' ? 1 : 0);
+  return out.sort((a, b) => housekeeping(a) - housekeeping(b) || a.at.localeCompare(b.at));
 }
 
 const ACTING = new Set(['maintenance', 'insights']);
@@ -38,8 +61,9 @@ export function buildDigest(input: {
   const inWindow = input.decisions.filter((d) => d.at >= input.since && d.at < input.until);
   const byOutcome = (o: Outcome) =>
     inWindow.filter((d) => d.outcome === o && d.action !== 'noop' && !ACTING.has(d.tuner));
+  const repeats: Record<string, number> = {};
   const counts: Record<Outcome, number> = { planned: 0, applied: 0, deferred: 0, skipped: 0, failed: 0 };
-  for (const d of inWindow) counts[d.outcome]++;
+  for (const d of inWindow) if (d.action !== 'noop') counts[d.outcome]++;
   // Insights are listed once per open finding: keep the newest decision per resource+action+to.
   const latestFinding = new Map<string, Decision>();
   for (const d of inWindow.filter((x) => x.tuner === 'insights' && x.action !== 'noop')) {
@@ -52,14 +76,24 @@ export function buildDigest(input: {
     until: input.until,
     paused: input.paused,
     counts,
-    applied: byOutcome('applied'),
-    deferred: byOutcome('deferred'),
-    skipped: byOutcome('skipped').filter((d) => d.guard !== 'drift'),
-    failed: inWindow.filter((d) => d.outcome === 'failed'),
-    planned: byOutcome('planned'),
+    applied: collapse(byOutcome('applied'), repeats),
+    deferred: collapse(byOutcome('deferred'), repeats),
+    skipped: collapse(
+      byOutcome('skipped').filter((d) => d.guard !== 'drift'),
+      repeats,
+    ),
+    failed: collapse(
+      inWindow.filter((d) => d.outcome === 'failed'),
+      repeats,
+    ),
+    planned: collapse(byOutcome('planned'), repeats),
     maintenance: inWindow.filter((d) => d.tuner === 'maintenance' && d.action !== 'noop'),
     insights: [...latestFinding.values()],
-    drift: inWindow.filter((d) => d.guard === 'drift'),
+    drift: collapse(
+      inWindow.filter((d) => d.guard === 'drift'),
+      repeats,
+    ),
+    repeats,
     monthCostDelta: input.monthDecisions
       .filter((d) => d.outcome === 'applied')
       .reduce((sum, d) => sum + (Number.isFinite(d.monthlyCostDelta) ? d.monthlyCostDelta : 0), 0),
@@ -70,7 +104,7 @@ export function buildDigest(input: {
 export function digestTitle(d: Digest): string {
   const day = d.until.slice(0, 10);
   const paused = d.paused ? ' (PAUSED)' : '';
-  return `db-autopilot daily digest ${day}${paused}: ${d.applied.length} done, ${d.deferred.length} deferred, ${d.failed.length} failed`;
+  return `db-autopilot daily digest ${day}${paused}: ${d.counts.applied} done, ${d.counts.deferred} deferred, ${d.counts.failed} failed`;
 }
 
 /** Plain text for email and the terminal. */
@@ -90,7 +124,8 @@ export function renderDigestText(d: Digest, maxPerSection = 15): string {
       return;
     }
     for (const item of items.slice(0, maxPerSection)) {
-      out.push(`  - ${decisionHeadline(item)}`);
+      const n = d.repeats[item.id];
+      out.push(`  - ${decisionHeadline(item)}${n ? ` (${n} times; latest shown)` : ''}`);
       if (detail) out.push(`    why: ${item.reason}; ${costText(item.monthlyCostDelta)}`);
     }
     if (items.length > maxPerSection)

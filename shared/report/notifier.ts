@@ -116,7 +116,12 @@ export async function sendPendingReports(input: {
   const sinceMs = Number.isFinite(watermark) ? Math.max(floor, watermark - LATE_RECORD_MARGIN_MS) : floor;
   const since = new Date(sinceMs).toISOString();
   const decisions = await input.store.listDecisions({ since, until: input.now.toISOString() });
-  const pending = pendingReports(decisions, input.config);
+  const previous = readDeferralMemory(state?.deferrals);
+  const {
+    report: pending,
+    repeats,
+    deferrals,
+  } = collapseRepeatedDeferrals(pendingReports(decisions, input.config), previous, input.now);
   const result: ReportResult = {
     ok: true,
     pending: pending.length,
@@ -127,6 +132,14 @@ export async function sendPendingReports(input: {
   if (!input.channels.slackUrl && !input.channels.topicArn) {
     result.errors.push('no channel configured (Slack webhook or SNS topic): nothing posted, nothing marked');
     return result;
+  }
+  // A deferral already reported (same resource, action, reason and retry time) is not posted again
+  // every few minutes; it stays in the audit log and the digest.
+  if (repeats.length > 0) {
+    await input.store.markReported(
+      repeats.map((d) => d.id),
+      input.now.toISOString(),
+    );
   }
   let firstUndelivered: string | undefined;
   for (let i = 0; i < pending.length; i += BATCH) {
@@ -152,8 +165,55 @@ export async function sendPendingReports(input: {
   // The next run starts from the first decision that is still undelivered (retried), or from now.
   await input.store.putTunerState(REPORT_STATE.tuner, REPORT_STATE.resource, {
     reportedThrough: firstUndelivered ?? input.now.toISOString(),
+    deferrals: firstUndelivered ? previous : deferrals,
   });
   return result;
+}
+
+/** Remembered deferrals: key -> { identity, at } (kept two days). */
+type DeferralMemory = Record<string, { identity: string; at: string }>;
+const DEFERRAL_MEMORY_MS = 2 * 24 * 3600_000;
+
+function readDeferralMemory(value: unknown): DeferralMemory {
+  if (!value || typeof value !== 'object') return {};
+  const out: DeferralMemory = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const entry = v as { identity?: unknown; at?: unknown };
+    if (typeof entry?.identity === 'string' && typeof entry.at === 'string')
+      out[k] = { identity: entry.identity, at: entry.at };
+  }
+  return out;
+}
+
+/**
+ * A tuner re-plans every few minutes, so one change that must wait is deferred again on every run.
+ * The first deferral is reported; the same deferral again (same resource and action, same guard and
+ * retry time) is not, until something about it changes. Applied and failed decisions always go out.
+ */
+export function collapseRepeatedDeferrals(
+  pending: Decision[],
+  memory: DeferralMemory,
+  now: Date,
+): { report: Decision[]; repeats: Decision[]; deferrals: DeferralMemory } {
+  const next: DeferralMemory = {};
+  for (const [k, v] of Object.entries(memory)) {
+    if (now.getTime() - Date.parse(v.at) < DEFERRAL_MEMORY_MS) next[k] = v;
+  }
+  const report: Decision[] = [];
+  const repeats: Decision[] = [];
+  for (const d of pending) {
+    const key = `${d.tuner}|${d.resource}|${d.action}`;
+    if (d.outcome !== 'deferred') {
+      delete next[key];
+      report.push(d);
+      continue;
+    }
+    const identity = `${d.guard ?? ''}|${d.deferredUntil ?? ''}`;
+    if (next[key]?.identity === identity) repeats.push(d);
+    else report.push(d);
+    next[key] = { identity, at: d.at };
+  }
+  return { report, repeats, deferrals: next };
 }
 
 const DIGEST_STATE = { tuner: 'control', resource: 'digest' } as const;

@@ -60,8 +60,9 @@ function link(url: string, label: string): string {
   return `<${url.replace(/\|/g, '%7C').replace(/>/g, '%3E')}|${escapeSlack(label)}>`;
 }
 
-export function decisionBlocks(d: Decision, region: string): SlackBlock[] {
-  const lines = [`*${escapeSlack(decisionHeadline(d))}*`, escapeSlack(d.reason)];
+export function decisionBlocks(d: Decision, region: string, repeated?: number): SlackBlock[] {
+  const times = repeated && repeated > 1 ? ` _(${repeated} times; latest shown)_` : '';
+  const lines = [`*${escapeSlack(decisionHeadline(d))}*${times}`, escapeSlack(d.reason)];
   for (const e of d.evidence.slice(0, 3)) {
     const url = metricConsoleUrl(e, region);
     const text = `\`${escapeSlack(evidenceText(e))}\``;
@@ -128,7 +129,7 @@ export function digestPayload(digest: Digest, region: string): SlackPayload {
   const list = (title: string, items: Decision[]) => {
     if (items.length === 0) return;
     groups.push([{ type: 'divider' }, section(`*${escapeSlack(title)} (${items.length})*`)]);
-    for (const d of items) groups.push(decisionBlocks(d, region));
+    for (const d of items) groups.push(decisionBlocks(d, region, digest.repeats[d.id]));
   };
   list('Failed', digest.failed);
   list('Done', digest.applied);

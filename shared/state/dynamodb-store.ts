@@ -38,6 +38,9 @@ export interface DynamoDbStateStoreOptions {
 
 type Item = Record<string, unknown>;
 
+/** Sort key prefix of the newest applied change of one action kind (`last#set-iops`). */
+const LAST_APPLIED_SK = 'last#';
+
 function isConditionFailure(error: unknown): boolean {
   // lib-dynamodb passes the client's modeled ConditionalCheckFailedException through.
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
@@ -103,6 +106,7 @@ export class DynamoDbStateStore implements StateStore {
 
   /** lastAppliedAt only moves forward (a late write of an older decision cannot roll it back). */
   private async advanceLedger(decision: Decision): Promise<void> {
+    await this.rememberLastApplied(decision);
     const Key = { pk: keys.resource(decision.tuner, decision.resource), sk: 'ledger' };
     try {
       await this.doc.send(
@@ -124,6 +128,28 @@ export class DynamoDbStateStore implements StateStore {
           ExpressionAttributeValues: { ':one': 1 },
         }),
       );
+    }
+  }
+
+  /** The newest applied change of its kind (drift detection compares with it, however old). */
+  private async rememberLastApplied(decision: Decision): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: keys.resource(decision.tuner, decision.resource),
+            sk: `${LAST_APPLIED_SK}${decision.action}`,
+            at: decision.at,
+            decision,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR #at < :at',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':at': decision.at },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // a newer change of this kind is already kept
     }
   }
 
@@ -272,6 +298,9 @@ export class DynamoDbStateStore implements StateStore {
         };
       } else if (item.sk === 'state' && item.tunerState && typeof item.tunerState === 'object') {
         history.tunerState = item.tunerState as Record<string, unknown>;
+      } else if (typeof item.sk === 'string' && item.sk.startsWith(LAST_APPLIED_SK)) {
+        const d = asDecision(item);
+        if (d) history.lastApplied = { ...history.lastApplied, [d.action]: d };
       }
     }
     return history;

@@ -1,5 +1,5 @@
 import type { DriftBaseline, ResourceHistory, StateStore } from '../core/contracts.ts';
-import type { Decision, TunerName } from '../core/model.ts';
+import type { ActionKind, Decision, TunerName } from '../core/model.ts';
 import { DuplicateDecisionError } from './errors.ts';
 import {
   backoffUntil,
@@ -28,6 +28,8 @@ export class MemoryStateStore implements StateStore {
   /** Sorted by (at, id): listDecisions reads only its time window. */
   private readonly byTime: Decision[] = [];
   private readonly ledger = new Map<string, { lastAppliedAt: string; appliedCount: number }>();
+  /** Per tuner+resource: the newest applied change of each action kind. */
+  private readonly lastApplied = new Map<string, Partial<Record<ActionKind, Decision>>>();
   private readonly drift = new Map<string, NonNullable<ResourceHistory['drift']>>();
   private readonly tunerState = new Map<string, Record<string, unknown>>();
   private readonly locks = new Map<string, Expiring & { owner: string }>();
@@ -45,6 +47,10 @@ export class MemoryStateStore implements StateStore {
     this.byTime.splice(upperBound(this.byTime, stored), 0, stored);
     if (countsAsChange(decision)) {
       const key = keys.resource(decision.tuner, decision.resource);
+      const byKind = this.lastApplied.get(key) ?? {};
+      const last = byKind[decision.action];
+      if (!last || byTimeThenId(last, decision) < 0) byKind[decision.action] = structuredClone(decision);
+      this.lastApplied.set(key, byKind);
       const previous = this.ledger.get(key);
       if (!previous || Date.parse(previous.lastAppliedAt) < Date.parse(decision.at)) {
         this.ledger.set(key, { lastAppliedAt: decision.at, appliedCount: (previous?.appliedCount ?? 0) + 1 });
@@ -105,6 +111,8 @@ export class MemoryStateStore implements StateStore {
     const history: ResourceHistory = { recent };
     const ledger = this.ledger.get(key);
     if (ledger) history.lastAppliedAt = ledger.lastAppliedAt;
+    const lastApplied = this.lastApplied.get(key);
+    if (lastApplied) history.lastApplied = structuredClone(lastApplied);
     const drift = this.drift.get(key);
     if (drift) history.drift = structuredClone(drift);
     const state = this.tunerState.get(key);

@@ -16,6 +16,7 @@ import {
  *                                              byDay index:      dayPk = day#YYYY-MM-DD, daySk = <at>#<id>
  *                                              byResource index: resPk = res#<tuner>#<resource>, resSk = <at>#<id>
  *   res#<tuner>#<resource>    / ledger        lastAppliedAt (cooldowns), appliedCount
+ *   res#<tuner>#<resource>    / last#<kind>   the newest applied decision of that kind (drift)
  *   res#<tuner>#<resource>    / drift         detectedAt, backoffUntil, detail, baseline
  *   res#<tuner>#<resource>    / state         free-form tuner state
  *   lock#<resource>           / lock          owner, expiresAt (lease)

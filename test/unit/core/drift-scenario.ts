@@ -77,5 +77,32 @@ export function describeDriftScenario(name: string, newStore: () => Promise<Stat
       expect(after.calls).toHaveLength(1);
       expect(after.decisions[0]?.outcome).toBe('applied');
     });
+
+    it('is detected however many no-op runs were recorded since db-autopilot last changed it', async () => {
+      const store = await newStore();
+      await store.recordDecision(
+        makeDecision({ id: 'set:1', runId: 'set', at: T0.toISOString(), from: 3000, to: 6000 }),
+      );
+      // A scheduled tuner records a no-op every 5 minutes: far more than the recent decisions kept.
+      for (let i = 1; i <= 30; i++) {
+        await store.recordDecision(
+          makeDecision({
+            id: `noop-${i}:0001`,
+            runId: `noop-${i}`,
+            at: minutesAfter(T0, 5 * i).toISOString(),
+            action: 'noop',
+            outcome: 'planned',
+            from: null,
+            to: null,
+          }),
+        );
+      }
+
+      const detected = await tunerRun(store, 12000, 5 * 31);
+
+      expect(detected.verdict.drifted).toBe(true);
+      expect(detected.verdict.decision?.id).toBe('set:1');
+      expect(detected.calls).toHaveLength(0);
+    });
   });
 }

@@ -197,3 +197,42 @@ describe('digest', () => {
     ).toBe('warning');
   });
 });
+
+describe('repeated deferrals', () => {
+  it('reports a deferral once until its reason or retry time changes', async () => {
+    const { collapseRepeatedDeferrals } = await import('../../../shared/report/notifier.ts');
+    const now = new Date('2026-11-23T12:00:00.000Z');
+    const deferred = (n: number, until: string) =>
+      decision(n, {
+        outcome: 'deferred',
+        resource: 'orders',
+        guard: 'aws:storage-wait',
+        deferredUntil: until,
+      });
+    const first = collapseRepeatedDeferrals(
+      [deferred(1, '2026-11-23T18:00:00Z'), deferred(2, '2026-11-23T18:00:00Z')],
+      {},
+      now,
+    );
+    expect(first.report.map((d) => d.id)).toEqual(['run-1:0001']);
+    expect(first.repeats.map((d) => d.id)).toEqual(['run-1:0002']);
+    const second = collapseRepeatedDeferrals([deferred(3, '2026-11-23T18:00:00Z')], first.deferrals, now);
+    expect(second.report).toHaveLength(0);
+    const changed = collapseRepeatedDeferrals([deferred(4, '2026-11-24T00:00:00Z')], second.deferrals, now);
+    expect(changed.report.map((d) => d.id)).toEqual(['run-1:0004']);
+  });
+
+  it('lists a repeated deferral once in the digest, with how often it happened', () => {
+    const ds = [1, 2, 3].map((n) => decision(n, { outcome: 'deferred', resource: 'orders' }));
+    const digest = buildDigest({
+      decisions: ds,
+      monthDecisions: ds,
+      since: '2026-11-23T00:00:00Z',
+      until: '2026-11-24T00:00:00Z',
+      paused: false,
+    });
+    expect(digest.deferred).toHaveLength(1);
+    expect(digest.counts.deferred).toBe(3);
+    expect(renderDigestText(digest)).toContain('(3 times; latest shown)');
+  });
+});
