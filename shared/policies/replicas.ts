@@ -486,7 +486,9 @@ export function planReplicas(
     for (const r of available) {
       if (!isOwned(r) || removing.has(r.id)) continue;
       const lag = isLagging(r, settings.maxReplicaLagSeconds);
-      if (!r.routed && !lag) {
+      // Route reads only to a replica known to be in sync: no ReplicaLag datapoint yet (a replica
+      // just made available) means unknown, and reads could see stale data (aws-facts.md).
+      if (!r.routed && !lag && r.replicaLagSeconds !== null) {
         actions.push({
           ...base,
           resource: { kind: 'rds-instance', id: r.id },

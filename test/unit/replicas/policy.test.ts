@@ -323,6 +323,15 @@ describe('replica policy (HPA-style)', () => {
     expect(route?.params).toMatchObject({ endpoint: 'dbap-m.abc.us-east-1.rds.amazonaws.com', weight: 100 });
   });
 
+  it('does not route reads to a replica whose ReplicaLag is not known yet', () => {
+    const obs = mysql([
+      reader('legacy', { cpuPercent: 70 }),
+      ours('dbap-m', { routed: false, cpuPercent: 0, replicaLagSeconds: null }),
+    ]);
+    const { plan } = planReplicas(obs, settings({ routing: ROUTING }), noHistory, NOW);
+    expect(plan.actions.find((a) => a.kind === 'add-route')).toBeUndefined();
+  });
+
   it('does not count an unrouted plain RDS replica as capacity', () => {
     // legacy at 90%; dbap-m exists but is not routed: desired ceil(1 x 1.5) = 2 = existing -> no add.
     const obs = mysql([
