@@ -78,9 +78,14 @@ export const driftGuard: Guard = ({ history, now }) => {
   };
 };
 
-/** Recommendations, findings and no-ops change nothing: recorded, never handed to a mutating adapter. */
+/**
+ * Recommendations, findings and no-ops change nothing: recorded, never handed to a mutating adapter.
+ * A no-op is recorded as `skipped` (nothing was done, and the reason says why); a recommendation or
+ * finding as `applied` (it was made) or `planned` (observe mode, dry run).
+ */
 export const nonMutatingGuard: Guard = ({ action, settings, run }) => {
   if (action.mutating) return undefined;
+  if (action.kind === 'noop') return { outcome: 'skipped', guard: 'noop', reason: action.reason };
   const effect = effectOf(settings, run);
   const planned = effect === 'dry-run' || effect === 'observe' || effect === 'refused';
   return { outcome: planned ? 'planned' : 'applied', guard: 'non-mutating', reason: action.reason };

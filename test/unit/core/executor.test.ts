@@ -69,7 +69,8 @@ describe('executePlan', () => {
     expect(decisions).toHaveLength(1);
     expect(decisions[0]).toMatchObject({
       action: 'noop',
-      outcome: 'applied',
+      outcome: 'skipped',
+      guard: 'noop',
       reason: 'IOPS at 40% of provisioned: within the band',
       evidence,
     });
