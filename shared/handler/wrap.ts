@@ -118,11 +118,15 @@ export function lambdaHandler<S extends z.ZodType, R>(
     try {
       return await core(parsed, ctx);
     } catch (error) {
+      // A ValidationError found at run time (unknown database or table) is the caller's mistake:
+      // a warning with what and where, no stack; anything else is ours and logged as an error.
+      if (error instanceof ValidationError) {
+        logger.warn('rejected at run time', { function: name, issues: error.issues });
+        metrics.addMetric('RejectedEvents', MetricUnit.Count, 1);
+        return { ok: false, error: publicMessage(error), issues: error.issues };
+      }
       logger.error('run failed', { function: name, error: error as Error });
       metrics.addMetric('FailedRuns', MetricUnit.Count, 1);
-      // A ValidationError found at run time (unknown database or table) says where, too.
-      if (error instanceof ValidationError)
-        return { ok: false, error: publicMessage(error), issues: error.issues };
       return { ok: false, error: publicMessage(error) };
     }
   };
