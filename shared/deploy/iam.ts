@@ -391,111 +391,80 @@ function reportStatements(config: Config, o: DeployOptions): Statement[] {
 
 /** The statements of each function's role. */
 export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions): Statement[] {
-  const base = [...logStatements(o, fn)];
-  switch (fn) {
-    case 'iops-tuner':
-      return [...base, ...stateTableStatements(true), pauseRead(o), discovery, ...iopsStatements(config)];
-    case 'replica-scaler':
-      return [
-        ...base,
-        ...stateTableStatements(true),
-        pauseRead(o),
-        discovery,
-        ...replicaStatements(config, o),
-      ];
-    case 'dynamodb-tuner':
-      return [...base, ...stateTableStatements(true), pauseRead(o), discovery, ...dynamodbStatements(config)];
-    case 'pg-maintenance':
-      return [
-        ...base,
-        ...stateTableStatements(true),
-        pauseRead(o),
-        discovery,
-        ...postgresStatements(config, o),
-      ];
-    case 'pg-insights':
-      return [
-        ...base,
-        ...stateTableStatements(true),
-        pauseRead(o),
-        discovery,
-        ...postgresStatements(config, o),
-        {
-          // shared/postgres/insights/proxy.ts: RDS Proxy connection findings (read only).
-          Sid: 'RdsProxyRead',
-          Effect: 'Allow',
-          Action: [
-            'rds:DescribeDBProxies',
-            'rds:DescribeDBProxyTargetGroups',
-            'rds:DescribeDBProxyTargets',
-            'rds:DescribeDBInstances',
-          ],
-          Resource: '*',
-        },
-      ];
-    case 'alarm-reconciler':
-      return [
-        ...base,
-        ...stateTableStatements(true),
-        pauseRead(o),
-        discovery,
-        ...alarmStatements(o),
-        {
-          Sid: 'FleetRead',
-          Effect: 'Allow',
-          Action: [
-            'rds:DescribeDBInstances',
-            'rds:DescribeDBClusters',
-            'dynamodb:ListTables',
-            'dynamodb:DescribeTable',
-          ],
-          Resource: '*',
-        },
-      ];
-    case 'alarm-handler':
-      // The alarm handler runs the IOPS, replicas (reader CPU) and DynamoDB fast paths in-process,
-      // through the same guards, so it holds those tuners' (condition-scoped) permissions.
-      return dedupeSids([
-        ...base,
-        ...stateTableStatements(true),
-        pauseRead(o),
-        discovery,
-        ...alarmStatements(o).slice(0, 1),
-        ...iopsStatements(config),
-        ...replicaStatements(config, o),
-        ...dynamodbStatements(config),
-      ]);
-    case 'report':
-    case 'digest':
-      // The digest reports whether db-autopilot is paused (shared/report/notifier.ts reads the
-      // flag; an unreadable flag counts as paused).
-      return [
-        ...base,
-        ...stateTableStatements(true),
-        pauseRead(o),
-        ...reportStatements(config, o),
-        discovery,
-      ];
-    case 'control':
-      return dedupeSids([
-        ...base,
-        ...stateTableStatements(true),
-        pauseRead(o),
-        discovery,
-        {
-          Sid: 'WritePauseFlag',
-          Effect: 'Allow',
-          Action: ['ssm:PutParameter'],
-          Resource: sub(
-            `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.pauseParameter}`,
-          ),
-        },
-        // revert replays a recorded undo through the tuner's own adapter.
-        ...iopsStatements(config),
-        ...replicaStatements(config, o),
-        ...dynamodbStatements(config),
-      ]);
-  }
+  // What every function needs: its own log group, the state table, the pause flag (read first by
+  // every run; an unreadable flag counts as paused), and fleet discovery / metric reads.
+  const common = [...logStatements(o, fn), ...stateTableStatements(true), pauseRead(o), discovery];
+  const own = ((): Statement[] => {
+    switch (fn) {
+      case 'iops-tuner':
+        return iopsStatements(config);
+      case 'replica-scaler':
+        return replicaStatements(config, o);
+      case 'dynamodb-tuner':
+        return dynamodbStatements(config);
+      case 'pg-maintenance':
+        return postgresStatements(config, o);
+      case 'pg-insights':
+        return [
+          ...postgresStatements(config, o),
+          {
+            // shared/postgres/insights/proxy.ts: RDS Proxy connection findings (read only).
+            Sid: 'RdsProxyRead',
+            Effect: 'Allow',
+            Action: [
+              'rds:DescribeDBProxies',
+              'rds:DescribeDBProxyTargetGroups',
+              'rds:DescribeDBProxyTargets',
+              'rds:DescribeDBInstances',
+            ],
+            Resource: '*',
+          },
+        ];
+      case 'alarm-reconciler':
+        return [
+          ...alarmStatements(o),
+          {
+            Sid: 'FleetRead',
+            Effect: 'Allow',
+            Action: [
+              'rds:DescribeDBInstances',
+              'rds:DescribeDBClusters',
+              'dynamodb:ListTables',
+              'dynamodb:DescribeTable',
+            ],
+            Resource: '*',
+          },
+        ];
+      case 'alarm-handler':
+        // The alarm handler runs the IOPS, replicas (reader CPU) and DynamoDB fast paths in-process,
+        // through the same guards, so it holds those tuners' (condition-scoped) permissions.
+        return [
+          ...alarmStatements(o).slice(0, 1),
+          ...iopsStatements(config),
+          ...replicaStatements(config, o),
+          ...dynamodbStatements(config),
+        ];
+      case 'report':
+      case 'digest':
+        return reportStatements(config, o);
+      case 'control':
+        return [
+          {
+            Sid: 'WritePauseFlag',
+            Effect: 'Allow',
+            Action: ['ssm:PutParameter'],
+            Resource: sub(
+              `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.pauseParameter}`,
+            ),
+          },
+          // revert replays a recorded undo through the tuner's own adapter.
+          ...iopsStatements(config),
+          ...replicaStatements(config, o),
+          ...dynamodbStatements(config),
+        ];
+    }
+  })();
+  return dedupeSids([...common, ...own]);
 }
 
 function dedupeSids(statements: Statement[]): Statement[] {
