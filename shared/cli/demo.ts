@@ -665,10 +665,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
         registered[tuner] !== undefined ||
         (fnName !== undefined && handlers.has(fnName)) ||
         decisions.some((d) => d.tuner === tuner);
+      // Pre-warming runs inside the DynamoDB tuner: its decisions are dynamodb `prewarm` actions.
+      const own = decisions.filter(
+        (d) => d.tuner === tuner || (tuner === 'prewarm' && d.action === 'prewarm'),
+      );
       return {
         tuner,
-        status: exists ? ('ran' as const) : ('skipped: not built yet' as const),
-        decisions: decisions.filter((d) => d.tuner === tuner).length,
+        status: exists || own.length > 0 ? ('ran' as const) : ('skipped: not built yet' as const),
+        decisions: own.length,
       };
     });
     const count = (o: string) => decisions.filter((d) => d.outcome === o).length;

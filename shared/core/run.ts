@@ -170,21 +170,15 @@ export async function runTunerLoop(input: TunerLoopInput): Promise<TunerRunSumma
   if (started.run.paused || started.duplicate) return finishRun(started, []);
   const { run } = started;
   const notes: string[] = [];
-  let targets = await input.discover();
-  const wanted = input.request.resourceIds;
-  if (wanted) {
-    const found = new Set(targets.map((t) => t.ref.id));
-    for (const id of wanted.filter((w) => !found.has(w)))
-      notes.push(`${id}: not found among the ${input.tuner} targets`);
-    targets = targets.filter((t) => wanted.includes(t.ref.id));
-  }
+  const targets = selectRequested(
+    await input.discover(),
+    input.request.resourceIds,
+    notes,
+    (id) => `${id}: not found among the ${input.tuner} targets`,
+  );
   const decisions: Decision[] = [];
-  const margin = input.safetyMarginMs ?? 30_000;
   for (const target of targets) {
-    if (input.request.remainingMs && input.request.remainingMs() < margin) {
-      notes.push(`stopped before ${target.ref.id}: the function's time is nearly up`);
-      break;
-    }
+    if (outOfTime(input.request, target.ref.id, notes, input.safetyMarginMs)) break;
     const settings = input.settingsFor(target);
     let plan: Plan;
     let history: ResourceHistory;
@@ -211,8 +205,44 @@ export async function runTunerLoop(input: TunerLoopInput): Promise<TunerRunSumma
 }
 
 /**
+ * Keeps the targets a request names (`resourceIds`; every target when it names none) and notes
+ * each named id that is not among them (`missing` words the note). Shared by every tuner loop.
+ */
+export function selectRequested<T extends { ref: { id: string } }>(
+  targets: T[],
+  wanted: readonly string[] | undefined,
+  notes: string[],
+  missing: (id: string) => string,
+): T[] {
+  if (!wanted) return targets;
+  const found = new Set(targets.map((t) => t.ref.id));
+  for (const id of wanted.filter((w) => !found.has(w))) notes.push(missing(id));
+  return targets.filter((t) => wanted.includes(t.ref.id));
+}
+
+/** Default time a tuner loop keeps in hand before it stops starting targets. */
+export const DEFAULT_SAFETY_MARGIN_MS = 30_000;
+
+/**
+ * True (and a note saying so) when less than `marginMs` of the function's time is left, so the
+ * loop stops before `next` instead of being cut off half-way through a change.
+ */
+export function outOfTime(
+  request: TunerRunRequest,
+  next: string,
+  notes: string[],
+  marginMs: number = DEFAULT_SAFETY_MARGIN_MS,
+): boolean {
+  if (!request.remainingMs || request.remainingMs() >= marginMs) return false;
+  notes.push(`stopped before ${next}: the function's time is nearly up`);
+  return true;
+}
+
+/**
  * Records a target whose observation or planning failed (one failed no-op decision) so the run
  * goes on with the next target and the report says why. Shared by every tuner loop.
+ * `options.override`: what the decision records as `override` (default false; the DynamoDB tuner
+ * records the run's own).
  */
 export async function recordObservationFailure(
   store: StateStore,
@@ -220,6 +250,7 @@ export async function recordObservationFailure(
   ref: ResourceRef,
   mode: Mode,
   error: unknown,
+  options: { override?: boolean } = {},
 ): Promise<Decision> {
   const decision: Decision = {
     id: nextDecisionId(run),
@@ -239,7 +270,7 @@ export async function recordObservationFailure(
     guard: 'observe',
     mode,
     dryRun: run.dryRun,
-    override: false,
+    override: options.override ?? false,
     trigger: run.trigger,
     severity: 'warning',
   };
