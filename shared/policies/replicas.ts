@@ -347,9 +347,13 @@ export function planReplicas(
       : 'no reader with metrics to measure: holding the current count';
   } else {
     const cpuRatio = (cpuMean ?? 0) / settings.targetCpuPercent;
+    // Connections per ready reader from their SUM (a reader without a datapoint counts 0), so
+    // desired = ceil(total connections / target per reader): taking a reader out of the count
+    // (lagging, not routed) also takes its load out and can never raise the desired count.
+    const connSum = connValues.reduce((a, v) => a + v, 0);
     const connRatio =
-      settings.targetConnectionsPerReader !== undefined && connMean !== null
-        ? connMean / settings.targetConnectionsPerReader
+      settings.targetConnectionsPerReader !== undefined && connMean !== null && ready.length > 0
+        ? connSum / ready.length / settings.targetConnectionsPerReader
         : 0;
     ratio = Math.max(cpuRatio, connRatio);
     const driver =
