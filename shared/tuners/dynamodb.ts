@@ -14,10 +14,8 @@ import {
 } from '../adapters/app-autoscaling.ts';
 import { applyDynamodbCapacity } from '../adapters/dynamodb-capacity.ts';
 import { aws } from '../aws/clients.ts';
-import { getConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { DynamodbConfig } from '../config/sections/dynamodb.ts';
-import { clock } from '../core/clock.ts';
 import type {
   Adapter,
   AlarmSpec,
@@ -30,9 +28,9 @@ import type {
   TunerSettings,
 } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
-import { executePlan, nextDecisionId } from '../core/executor.ts';
+import { executePlan } from '../core/executor.ts';
 import type { Decision, Plan } from '../core/model.ts';
-import { finishRun, startRun } from '../core/run.ts';
+import { finishRun, outOfTime, recordObservationFailure, selectRequested } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { getMetrics, type MetricsResult, type SeriesRequest } from '../metrics/index.ts';
@@ -53,7 +51,7 @@ import {
 import { adviseCapacityMode, type ModeSwitch, type UsageSeries } from '../policies/dynamodb-mode-advisor.ts';
 import { learnRecurringPeaks, type PeakModel, prewarmFloorAt } from '../policies/prewarm.ts';
 import { type PriceTable, priceTable } from '../pricing.ts';
-import { stateStore } from '../state/index.ts';
+import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 
 const MINUTE = 60_000;
@@ -66,14 +64,8 @@ const RECOMMEND_REPEAT_MS = 24 * 60 * MINUTE;
 /** Report the same finding (hot key, account limit) again only after this long. */
 const FINDING_REPEAT_MS = 6 * 60 * MINUTE;
 
-export interface DynamodbRunDeps {
-  config?: Config;
-  store?: StateStore;
-  now?: Date;
-  runId?: string;
-  /** Tests pass their own adapter; default: UpdateTable / Application Auto Scaling. */
-  adapter?: Adapter;
-}
+/** Tests pass their own adapter; default: UpdateTable / Application Auto Scaling. */
+export type DynamodbRunDeps = TunerRunDeps;
 
 /** Dispatches an action to the adapter that applies it. */
 export const dynamodbAdapter: Adapter = (action, target) =>
@@ -397,52 +389,15 @@ function settingsFor(config: Config, tuner: 'dynamodb' | 'dynamodb-mode'): Tuner
   return { ...s, cooldownMinutes: config.tuners.dynamodb?.cooldownMinutes ?? 0 };
 }
 
-async function failedDecision(
-  run: RunContext,
-  target: Target,
-  settings: TunerSettings,
-  store: StateStore,
-  error: unknown,
-): Promise<Decision> {
-  const d: Decision = {
-    id: nextDecisionId(run),
-    runId: run.runId,
-    at: run.now.toISOString(),
-    tuner: 'dynamodb',
-    resource: target.ref.id,
-    resourceKind: target.ref.kind,
-    action: 'noop',
-    outcome: 'failed',
-    reason: `could not observe or plan: ${publicMessage(error)}`,
-    evidence: [],
-    monthlyCostDelta: 0,
-    from: null,
-    to: null,
-    undo: null,
-    guard: 'observe',
-    mode: settings.mode,
-    dryRun: run.dryRun,
-    override: run.override,
-    trigger: run.trigger,
-    severity: 'warning',
-  };
-  await store.recordDecision(d);
-  return d;
-}
-
 export async function runDynamodb(
   request: TunerRunRequest,
   deps: DynamodbRunDeps = {},
 ): Promise<TunerRunSummary> {
-  const config = deps.config ?? getConfig();
-  const store = deps.store ?? stateStore();
-  const now = deps.now ?? clock().now();
+  const { config, store, started } = await openTunerRun('dynamodb', request, deps);
   const adapter = deps.adapter ?? dynamodbAdapter;
-  const started = await startRun({ tuner: 'dynamodb', request, store, now, runId: deps.runId });
   const section = config.tuners.dynamodb;
-  if (!section?.enabled) {
-    return finishRun(started, [], ['the dynamodb tuner is not enabled in the configuration']);
-  }
+  // Unlike the other tuners, a disabled section is reported even when paused or a duplicate.
+  if (!section?.enabled) return finishRun(started, [], [notEnabledNote('dynamodb')]);
   if (started.run.paused || started.duplicate) return finishRun(started, []);
   const { run } = started;
   const notes: string[] = [];
@@ -467,18 +422,20 @@ export async function runDynamodb(
     }
   }
   // Alarm fast path: a GSI alarm names "table/index/gsi": run its table.
-  const wanted = request.resourceIds?.map((id) => id.split('/index/')[0] ?? id);
-  let tables: Array<DiscoveredTarget<TableDescription>> = fleet.tables.filter((t) => t.managed);
-  if (wanted) {
-    for (const id of wanted.filter((w) => !tables.some((t) => t.ref.id === w))) {
-      notes.push(`${id}: not found among the managed DynamoDB tables`);
-    }
-    tables = tables.filter((t) => wanted.includes(t.ref.id));
-  }
+  const tables: Array<DiscoveredTarget<TableDescription>> = selectRequested(
+    fleet.tables.filter((t) => t.managed),
+    request.resourceIds?.map((id) => id.split('/index/')[0] ?? id),
+    notes,
+    (id) => `${id}: not found among the managed DynamoDB tables`,
+  );
   const limits = await readLimits(section, notes);
   const capacitySettings = settingsFor(config, 'dynamodb');
   const modeSettings = settingsFor(config, 'dynamodb-mode');
   const decisions: Decision[] = [];
+  const failedObservation = (target: Target, error: unknown) =>
+    recordObservationFailure(store, run, target.ref, capacitySettings.mode, error, {
+      override: run.override,
+    });
   let observations = new Map<string, TableObservation>();
   try {
     observations = await observeTables({
@@ -491,15 +448,11 @@ export async function runDynamodb(
     });
   } catch (error) {
     // Without metrics nothing can be decided: one failed decision per table says why.
-    for (const target of tables)
-      decisions.push(await failedDecision(run, target, capacitySettings, store, error));
+    for (const target of tables) decisions.push(await failedObservation(target, error));
     return finishRun(started, decisions, notes);
   }
   for (const target of tables) {
-    if (request.remainingMs && request.remainingMs() < 30_000) {
-      notes.push(`stopped before ${target.ref.id}: the function's time is nearly up`);
-      break;
-    }
+    if (outOfTime(request, target.ref.id, notes)) break;
     try {
       decisions.push(
         ...(await tuneTable({
@@ -517,7 +470,7 @@ export async function runDynamodb(
         })),
       );
     } catch (error) {
-      decisions.push(await failedDecision(run, target, capacitySettings, store, error));
+      decisions.push(await failedObservation(target, error));
     }
   }
   return finishRun(started, decisions, notes);

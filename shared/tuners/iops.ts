@@ -15,28 +15,19 @@ import { getConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { IopsSection } from '../config/sections/iops.ts';
 import { clock } from '../core/clock.ts';
-import type {
-  Adapter,
-  AlarmSpec,
-  RunContext,
-  StateStore,
-  Target,
-  TunerRunRequest,
-  TunerRunSummary,
-  TunerSettings,
-} from '../core/contracts.ts';
+import type { AlarmSpec, Target, TunerRunRequest, TunerRunSummary } from '../core/contracts.ts';
 import { checkDrift } from '../core/drift.ts';
 import { publicMessage } from '../core/errors.ts';
-import { executePlan, nextDecisionId } from '../core/executor.ts';
+import { executePlan } from '../core/executor.ts';
 import type { Action, Decision, Plan } from '../core/model.ts';
-import { finishRun, startRun } from '../core/run.ts';
+import { finishRun, outOfTime, recordObservationFailure, selectRequested } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { getMetrics, type SeriesRequest } from '../metrics/index.ts';
 import { decideIops, type IopsObservation, type MetricSeries, policySettings } from '../policies/iops.ts';
 import { buildStorageLedger, type RdsEventLike } from '../policies/iops-ledger.ts';
 import { priceTable } from '../pricing.ts';
-import { stateStore } from '../state/index.ts';
+import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 
 const MINUTE = 60_000;
@@ -44,14 +35,8 @@ const HOUR = 60 * MINUTE;
 /** The long window is read at this period (max per period): 5 min keeps 25+ h under 400 points. */
 const HISTORY_PERIOD_SECONDS = 300;
 
-export interface IopsRunDeps {
-  config?: Config;
-  store?: StateStore;
-  now?: Date;
-  runId?: string;
-  /** Tests pass their own adapter; default: ModifyDBInstance through shared/adapters/rds-iops.ts. */
-  adapter?: Adapter;
-}
+/** Tests pass their own adapter; default: ModifyDBInstance through shared/adapters/rds-iops.ts. */
+export type IopsRunDeps = TunerRunDeps;
 
 const RECENT_METRICS = [
   ['readIops', 'ReadIOPS', 'Average'],
@@ -124,21 +109,11 @@ async function storageEvents(id: string, now: Date, notes: string[]): Promise<Rd
 }
 
 export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}): Promise<TunerRunSummary> {
-  const config = deps.config ?? getConfig();
-  const store = deps.store ?? stateStore();
-  const now = deps.now ?? clock().now();
-  const started = await startRun({
-    tuner: 'iops',
-    request,
-    store,
-    now,
-    ...(deps.runId ? { runId: deps.runId } : {}),
-  });
+  const { config, store, now, started } = await openTunerRun('iops', request, deps);
   if (started.run.paused || started.duplicate) return finishRun(started, []);
   const { run } = started;
   const section = config.tuners.iops;
-  if (!section?.enabled)
-    return finishRun(started, [], ['the iops tuner is not enabled in the configuration']);
+  if (!section?.enabled) return finishRun(started, [], [notEnabledNote('iops')]);
   const settings = resolveSettings(config, 'iops');
   const cfg = policySettings(section);
   const prices = priceTable(config.prices);
@@ -156,13 +131,12 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
     tagKeys: config.tags,
   });
   const notes = [...fleet.notes];
-  let targets = fleet.rdsInstances.filter(tunable);
-  const wanted = request.resourceIds;
-  if (wanted) {
-    for (const id of wanted.filter((w) => !targets.some((t) => t.ref.id === w)))
-      notes.push(`${id}: not a managed RDS instance with EBS storage`);
-    targets = targets.filter((t) => wanted.includes(t.ref.id));
-  }
+  const targets = selectRequested(
+    fleet.rdsInstances.filter(tunable),
+    request.resourceIds,
+    notes,
+    (id) => `${id}: not a managed RDS instance with EBS storage`,
+  );
   if (targets.length === 0) return finishRun(started, [], notes);
 
   // Two batched reads for the whole fleet: the recent window at 60 s, the long window at 5 min.
@@ -198,10 +172,7 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
   const decisions: Decision[] = [];
   for (const target of targets) {
     const id = target.ref.id;
-    if (request.remainingMs && request.remainingMs() < 30_000) {
-      notes.push(`stopped before ${id}: the function's time is nearly up`);
-      break;
-    }
+    if (outOfTime(request, id, notes)) break;
     try {
       const inst = target.raw;
       const storageType = asStorageType(inst.StorageType);
@@ -287,7 +258,7 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
       }
       decisions.push(...(await executePlan({ plan, target, settings, adapter, run, store })));
     } catch (error) {
-      decisions.push(await recordFailure(store, run, target, settings, error));
+      decisions.push(await recordObservationFailure(store, run, target.ref, settings.mode, error));
     }
   }
   return finishRun(started, decisions, notes);
@@ -321,39 +292,6 @@ export function withoutRepeats(plan: Plan, recent: Decision[], now: Date): void 
   }
 }
 
-async function recordFailure(
-  store: StateStore,
-  run: RunContext,
-  target: Target,
-  settings: TunerSettings,
-  error: unknown,
-): Promise<Decision> {
-  const decision: Decision = {
-    id: nextDecisionId(run),
-    runId: run.runId,
-    at: run.now.toISOString(),
-    tuner: 'iops',
-    resource: target.ref.id,
-    resourceKind: target.ref.kind,
-    action: 'noop',
-    outcome: 'failed',
-    reason: `could not observe or plan: ${publicMessage(error)}`,
-    evidence: [],
-    monthlyCostDelta: 0,
-    from: null,
-    to: null,
-    undo: null,
-    guard: 'observe',
-    mode: settings.mode,
-    dryRun: run.dryRun,
-    override: false,
-    trigger: run.trigger,
-    severity: 'warning',
-  };
-  await store.recordDecision(decision);
-  return decision;
-}
-
 /**
  * The alarms of the fast path, per managed RDS instance (aws-facts.md, RDS signals for IOPS):
  * DiskQueueDepth > 64, Read/WriteLatency above the configured seconds, BurstBalance < 20% (gp2
@@ -385,30 +323,20 @@ export function iopsAlarms(targets: Target[], config: Config = getConfig()): Ala
         comparison: 'GreaterThanThreshold',
         description: `db-autopilot iops: DiskQueueDepth of ${t.ref.id} above ${section.diskQueueDepthAlarm}: storage IOPS may be saturated`,
       },
-      {
-        ...base(t),
-        key: 'read-latency-high',
-        metricName: 'ReadLatency',
-        statistic: 'Average',
-        periodSeconds: 60,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 3,
-        threshold: section.latencyAlarmSeconds,
-        comparison: 'GreaterThanThreshold',
-        description: `db-autopilot iops: ReadLatency of ${t.ref.id} above ${section.latencyAlarmSeconds * 1000} ms`,
-      },
-      {
-        ...base(t),
-        key: 'write-latency-high',
-        metricName: 'WriteLatency',
-        statistic: 'Average',
-        periodSeconds: 60,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 3,
-        threshold: section.latencyAlarmSeconds,
-        comparison: 'GreaterThanThreshold',
-        description: `db-autopilot iops: WriteLatency of ${t.ref.id} above ${section.latencyAlarmSeconds * 1000} ms`,
-      },
+      ...(['Read', 'Write'] as const).map(
+        (io): AlarmSpec => ({
+          ...base(t),
+          key: `${io.toLowerCase()}-latency-high`,
+          metricName: `${io}Latency`,
+          statistic: 'Average',
+          periodSeconds: 60,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 3,
+          threshold: section.latencyAlarmSeconds,
+          comparison: 'GreaterThanThreshold',
+          description: `db-autopilot iops: ${io}Latency of ${t.ref.id} above ${section.latencyAlarmSeconds * 1000} ms`,
+        }),
+      ),
       {
         ...base(t),
         key: 'burst-balance-low',

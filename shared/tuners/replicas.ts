@@ -25,9 +25,7 @@ import type { ReplicasSection } from '../config/sections/replicas.ts';
 import { lookupTarget } from '../control/target-lookup.ts';
 import { clock } from '../core/clock.ts';
 import type {
-  Adapter,
   AlarmSpec,
-  StateStore,
   Target,
   TunerRunRequest,
   TunerRunSummary,
@@ -36,7 +34,7 @@ import type {
 import { publicMessage } from '../core/errors.ts';
 import { executePlan } from '../core/executor.ts';
 import type { Action, Decision, Plan, ResourceRef } from '../core/model.ts';
-import { finishRun, recordObservationFailure, startRun } from '../core/run.ts';
+import { finishRun, recordObservationFailure } from '../core/run.ts';
 import { resolveTarget } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { hasTag, tagListToMap } from '../discovery/select.ts';
@@ -52,18 +50,13 @@ import {
 } from '../policies/replicas.ts';
 import { priceTable } from '../pricing.ts';
 import { stateStore } from '../state/index.ts';
+import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 
 const PLAIN_RDS_ENGINES = /^(mysql|mariadb|postgres)$/;
 
-export interface ReplicaRunDeps {
-  config?: Config;
-  store?: StateStore;
-  now?: Date;
-  /** Backtests and tests pass their own adapter; default: the AWS adapter. */
-  adapter?: Adapter;
-  runId?: string;
-}
+/** Backtests and tests pass their own adapter; default: the AWS adapter. */
+export type ReplicaRunDeps = TunerRunDeps;
 
 interface Source {
   family: SourceFamily;
@@ -260,22 +253,11 @@ export async function runReplicas(
   request: TunerRunRequest,
   deps: ReplicaRunDeps = {},
 ): Promise<TunerRunSummary> {
-  const config = deps.config ?? getConfig();
-  const store = deps.store ?? stateStore();
-  const now = deps.now ?? clock().now();
-  const started = await startRun({
-    tuner: 'replicas',
-    request,
-    store,
-    now,
-    ...(deps.runId ? { runId: deps.runId } : {}),
-  });
+  const { config, store, now, started } = await openTunerRun('replicas', request, deps);
   if (started.run.paused || started.duplicate) return finishRun(started, []);
   const { run } = started;
   const section = config.tuners.replicas;
-  if (!section?.enabled) {
-    return finishRun(started, [], ['the replicas tuner is not enabled in the configuration']);
-  }
+  if (!section?.enabled) return finishRun(started, [], [notEnabledNote('replicas')]);
   const adapter =
     deps.adapter ??
     createReplicaAdapter({

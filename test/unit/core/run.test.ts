@@ -2,9 +2,16 @@ import { GetParameterCommand, InternalServerError, ParameterNotFound, SSMClient 
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TunerRunRequest } from '../../../shared/core/contracts.ts';
-import { readPauseFlag, runTunerLoop, startRun } from '../../../shared/core/run.ts';
+import {
+  outOfTime,
+  readPauseFlag,
+  recordObservationFailure,
+  runTunerLoop,
+  selectRequested,
+  startRun,
+} from '../../../shared/core/run.ts';
 import { MemoryStateStore } from '../../../shared/state/memory-store.ts';
-import { makeAction, makePlan, makeSettings, makeTarget, recordingAdapter, T0 } from './fixtures.ts';
+import { makeAction, makePlan, makeRun, makeSettings, makeTarget, recordingAdapter, T0 } from './fixtures.ts';
 
 const ssmMock = mockClient(SSMClient);
 const ssm = new SSMClient({ region: 'us-east-1' });
@@ -135,5 +142,68 @@ describe('runTunerLoop', () => {
       ['db-3', 'failed'],
     ]);
     expect(summary.notes).toContain('db-9: not found among the iops targets');
+  });
+});
+
+describe('selectRequested', () => {
+  const targets = ['db-1', 'db-2', 'db-3'].map((id) => makeTarget({ ref: { kind: 'rds-instance', id } }));
+
+  it('keeps every target when the request names none', () => {
+    const notes: string[] = [];
+    expect(selectRequested(targets, undefined, notes, (id) => `${id}: unknown`)).toBe(targets);
+    expect(notes).toEqual([]);
+  });
+
+  it('keeps the named targets in discovery order and notes each named id it does not know', () => {
+    const notes: string[] = ['from discovery'];
+    const kept = selectRequested(targets, ['db-3', 'db-7', 'db-1'], notes, (id) => `${id}: unknown`);
+    expect(kept.map((t) => t.ref.id)).toEqual(['db-1', 'db-3']);
+    expect(notes).toEqual(['from discovery', 'db-7: unknown']);
+  });
+});
+
+describe('outOfTime', () => {
+  it('goes on when the request has no deadline or enough time is left', () => {
+    const notes: string[] = [];
+    expect(outOfTime(request, 'db-1', notes)).toBe(false);
+    expect(outOfTime({ ...request, remainingMs: () => 30_000 }, 'db-1', notes)).toBe(false);
+    expect(notes).toEqual([]);
+  });
+
+  it('stops before the next target, and says so, when less than the margin is left', () => {
+    const notes: string[] = [];
+    expect(outOfTime({ ...request, remainingMs: () => 29_999 }, 'db-2', notes)).toBe(true);
+    expect(outOfTime({ ...request, remainingMs: () => 50_000 }, 'db-3', notes, 60_000)).toBe(true);
+    expect(notes).toEqual([
+      "stopped before db-2: the function's time is nearly up",
+      "stopped before db-3: the function's time is nearly up",
+    ]);
+  });
+});
+
+describe('recordObservationFailure', () => {
+  it('records one failed no-op for the run, not marked as an override unless asked', async () => {
+    const store = new MemoryStateStore();
+    const run = makeRun({ tuner: 'dynamodb', override: true });
+    const ref = { kind: 'dynamodb-table' as const, id: 'orders' };
+    const plain = await recordObservationFailure(store, run, ref, 'apply', new Error('throttled'));
+    const asRun = await recordObservationFailure(store, run, ref, 'apply', new Error('throttled'), {
+      override: run.override,
+    });
+    expect(plain).toMatchObject({
+      tuner: 'dynamodb',
+      resource: 'orders',
+      resourceKind: 'dynamodb-table',
+      action: 'noop',
+      outcome: 'failed',
+      guard: 'observe',
+      mode: 'apply',
+      override: false,
+    });
+    expect(plain.reason).toContain('throttled');
+    expect(asRun.override).toBe(true);
+    expect(plain.id).not.toBe(asRun.id);
+    const stored = await store.listDecisions({ since: new Date(0).toISOString(), resource: 'orders' });
+    expect(stored.map((d) => d.id).sort()).toEqual([plain.id, asRun.id].sort());
   });
 });
