@@ -119,33 +119,66 @@ function notActive(t: TableDescription): string | undefined {
   return g ? `index ${g.IndexName} is ${g.IndexStatus}` : undefined;
 }
 
-/** The UpdateTable input for a capacity action against the table as it is now, or why there is none. */
+export type CapacityUpdatePlan =
+  | { input: UpdateTableCommandInput; heldBack: string[] }
+  | { skip: string }
+  | { defer: string; until: string };
+
+/**
+ * The UpdateTable input for a capacity action against the table as it is now, or why there is none.
+ * A decrease re-checks each resource's budget as AWS counts it (the table and each GSI separately,
+ * from DescribeTable; aws-facts.md, DynamoDB): AWS rejects the whole request when any resource in
+ * it is over its budget, so a resource whose decrease is not allowed now (another decrease since
+ * the plan, e.g. Application Auto Scaling's scale-in) is held back and the others go ahead.
+ */
 export function capacityUpdateInput(
   params: z.infer<typeof capacityParamsSchema>,
   table: TableDescription,
-): UpdateTableCommandInput | string {
+  now: Date,
+): CapacityUpdatePlan {
   const pick = (planned: number, current: number) =>
     params.direction === 'increase' ? Math.max(planned, current) : Math.min(planned, current);
   const input: UpdateTableCommandInput = { TableName: params.tableName };
   const gsiUpdates: GlobalSecondaryIndexUpdate[] = [];
+  const heldBack: string[] = [];
+  const nextSlots: string[] = [];
   for (const u of params.updates) {
+    const label = u.indexName === null ? 'table' : `index ${u.indexName}`;
     const pt =
       u.indexName === null
         ? table.ProvisionedThroughput
         : table.GlobalSecondaryIndexes?.find((g) => g.IndexName === u.indexName)?.ProvisionedThroughput;
-    if (!pt) return `${u.indexName === null ? 'table' : `index ${u.indexName}`} not found in DescribeTable`;
+    if (!pt) return { skip: `${label} not found in DescribeTable` };
     const curR = pt.ReadCapacityUnits ?? 0;
     const curW = pt.WriteCapacityUnits ?? 0;
     const read = pick(u.read, curR);
     const write = pick(u.write, curW);
     if (read === curR && write === curW) continue;
+    if (params.direction === 'decrease') {
+      const allowance = decreaseAllowance(ledgerOf(pt), now);
+      if (!allowance.allowedNow) {
+        heldBack.push(
+          `${label}: ${allowance.usedToday} decreases today, next decrease allowed at ${allowance.nextSlotAt}`,
+        );
+        nextSlots.push(allowance.nextSlotAt);
+        continue;
+      }
+    }
     const throughput = { ReadCapacityUnits: read, WriteCapacityUnits: write };
     if (u.indexName === null) input.ProvisionedThroughput = throughput;
     else gsiUpdates.push({ Update: { IndexName: u.indexName, ProvisionedThroughput: throughput } });
   }
   if (gsiUpdates.length) input.GlobalSecondaryIndexUpdates = gsiUpdates;
-  if (!input.ProvisionedThroughput && !gsiUpdates.length) return 'already at that capacity';
-  return input;
+  if (!input.ProvisionedThroughput && !gsiUpdates.length) {
+    if (nextSlots.length) {
+      return {
+        defer: `decrease budget spent (as AWS counts it): ${heldBack.join('; ')}`,
+        until: nextSlots.sort()[0] ?? now.toISOString(),
+      };
+    }
+    return { skip: 'already at that capacity' };
+  }
+  return { input, heldBack };
 }
 
 export const applyDynamodbCapacity: Adapter = async (action: Action): Promise<ActResult> => {
@@ -171,8 +204,10 @@ export const applyDynamodbCapacity: Adapter = async (action: Action): Promise<Ac
     if (table.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST') {
       return { status: 'skipped', reason: `table ${params.tableName} is on-demand` };
     }
-    const input = capacityUpdateInput(params, table);
-    if (typeof input === 'string') return { status: 'skipped', reason: input };
+    const planned = capacityUpdateInput(params, table, clock().now());
+    if ('skip' in planned) return { status: 'skipped', reason: planned.skip };
+    if ('defer' in planned) return { status: 'deferred', until: planned.until, reason: planned.defer };
+    const { input, heldBack } = planned;
     await aws().dynamodb.send(new UpdateTableCommand(input));
     const parts = [
       input.ProvisionedThroughput
@@ -183,7 +218,8 @@ export const applyDynamodbCapacity: Adapter = async (action: Action): Promise<Ac
           `${g.Update?.IndexName} ${g.Update?.ProvisionedThroughput?.ReadCapacityUnits} RCU / ${g.Update?.ProvisionedThroughput?.WriteCapacityUnits} WCU`,
       ),
     ].filter(Boolean);
-    return { status: 'applied', detail: `UpdateTable: ${parts.join(', ')}` };
+    const held = heldBack.length ? `; held back (decrease budget): ${heldBack.join('; ')}` : '';
+    return { status: 'applied', detail: `UpdateTable: ${parts.join(', ')}${held}` };
   } catch (error) {
     return translate(error, table, params.direction);
   }

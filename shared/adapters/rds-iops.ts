@@ -33,7 +33,13 @@ import {
 } from '@aws-sdk/client-rds';
 import { z } from 'zod';
 import { aws } from '../aws/clients.ts';
-import { asStorageType, STORAGE_CHANGE_DAY_MS } from '../aws/rds-storage-limits.ts';
+import {
+  asStorageType,
+  GP3_STRIPING_GIB,
+  gp3ThroughputFor,
+  STORAGE_CHANGE_DAY_MS,
+  STORAGE_CHANGE_WAIT_MS,
+} from '../aws/rds-storage-limits.ts';
 import { clock } from '../core/clock.ts';
 import type { Adapter } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
@@ -88,6 +94,8 @@ export function createIopsAdapter(options: IopsAdapterOptions = {}): Adapter {
       const described = await client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
       const instance = described.DBInstances?.[0];
       if (!instance) return { status: 'skipped', reason: `${id} no longer exists` };
+      const cluster = clusterMember(instance);
+      if (cluster) return { status: 'skipped', reason: cluster };
 
       const live = await liveRules(client, instance, t);
       if (live) return live;
@@ -144,6 +152,23 @@ interface Modification {
   storageType: string;
 }
 
+/**
+ * Why an instance's storage must not be modified here, or undefined. Aurora cluster members (and
+ * Multi-AZ DB cluster members) have no per-instance provisioned storage: the cluster owns it, and
+ * CreateDBInstance/ModifyDBInstance `Iops` "doesn't apply to Amazon Aurora DB instances. Storage is
+ * managed by the DB cluster" (RDS API Reference). The tuner filters them out too; this catches a
+ * recorded undo or an alarm run that names one.
+ */
+export function clusterMember(instance: DBInstance): string | undefined {
+  const engine = instance.Engine ?? '';
+  const storage = instance.StorageType ?? '';
+  if (!instance.DBClusterIdentifier && !engine.startsWith('aurora') && !storage.startsWith('aurora')) {
+    return undefined;
+  }
+  const cluster = instance.DBClusterIdentifier ? ` of DB cluster ${instance.DBClusterIdentifier}` : '';
+  return `${instance.DBInstanceIdentifier ?? 'instance'} is a cluster member${cluster} (engine ${engine || 'unknown'}): its storage is the cluster's, not provisioned per instance; never modified by the IOPS tuner`;
+}
+
 function modification(
   action: Action,
   params: z.infer<typeof paramsSchema>,
@@ -157,7 +182,9 @@ function modification(
   if (action.kind === 'set-iops' && iops === undefined) {
     return { status: 'failed', reason: 'set-iops without an IOPS value (params.Iops)' };
   }
-  // Storage never shrinks; autoscaling may have grown it since the plan: send the larger size.
+  // Storage never shrinks; autoscaling (or a person) may have grown it since the plan, or queued a
+  // larger size in PendingModifiedValues (ApplyImmediately applies it now): send the largest.
+  const pendingGiB = instance.PendingModifiedValues?.AllocatedStorage ?? 0;
   const planned = params.AllocatedStorage ?? currentGiB;
   if (planned > currentGiB && !allowGrowth) {
     return {
@@ -165,36 +192,85 @@ function modification(
       reason: `would grow storage ${currentGiB} -> ${planned} GiB to unlock IOPS; allowStorageGrowthForIops is off (a one-way full data copy, aws-facts.md)`,
     };
   }
-  const allocatedStorage = Math.max(planned, currentGiB);
+  // "each size increase is at least 10%" (aws-facts.md, RDS storage). The plan grew by >= 10% from
+  // the size it saw; if the size moved since, the growth may now be too small (and was sized for
+  // another starting point): let the next run plan again from the live size.
+  if (planned > currentGiB && planned < Math.ceil(currentGiB * 1.1)) {
+    return {
+      status: 'skipped',
+      reason: `storage is ${currentGiB} GiB now (changed since the plan); growing to ${planned} GiB would be less than the 10% minimum increase (aws-facts.md): the next run plans again`,
+    };
+  }
+  const allocatedStorage = Math.max(planned, currentGiB, pendingGiB);
   const gp3 = storageType === 'gp3';
-  const storageThroughput = gp3 ? (params.StorageThroughput ?? instance.StorageThroughput) : undefined;
-  // io1/io2 (and gp3 that carries IOPS) need AllocatedStorage and Iops together (aws-facts.md).
+  if (gp3 && allocatedStorage < GP3_STRIPING_GIB) {
+    // gp3 below 400 GiB: fixed 3,000 IOPS / 125 MiB/s that cannot be set (aws-facts.md table);
+    // sending either is rejected ("You can't specify IOPS ... storage size less than 400").
+    if (action.kind === 'set-iops') {
+      return {
+        status: 'skipped',
+        reason: `gp3 below ${GP3_STRIPING_GIB} GiB (${allocatedStorage} GiB) has a fixed 3,000 IOPS baseline that cannot be set`,
+      };
+    }
+    return { allocatedStorage, storageType };
+  }
+  // io1/io2 (and gp3 >= 400 GiB) need AllocatedStorage and Iops together, gp3 with its
+  // StorageThroughput (aws-facts.md; cloud-custodian #6588, #8725).
   const sendIops = storageType === 'io1' || storageType === 'io2' || (gp3 && iops !== undefined);
-  return {
-    allocatedStorage,
-    iops: sendIops ? (iops ?? instance.Iops) : undefined,
-    storageThroughput: sendIops || gp3 ? storageThroughput : undefined,
-    storageType,
-  };
+  const sentIops = sendIops ? (iops ?? instance.Iops) : undefined;
+  let storageThroughput: number | undefined;
+  if (gp3) {
+    const current = instance.StorageThroughput !== undefined && instance.StorageThroughput > 0;
+    storageThroughput =
+      params.StorageThroughput ??
+      (sentIops !== undefined
+        ? gp3ThroughputFor(sentIops, current ? instance.StorageThroughput : undefined)
+        : current
+          ? instance.StorageThroughput
+          : undefined);
+  }
+  return { allocatedStorage, iops: sentIops, storageThroughput, storageType };
+}
+
+/** DescribeEvents pages read at most (100 events a page): far more than a day of one instance. */
+const MAX_EVENT_PAGES = 20;
+
+/**
+ * The instance's RDS events of the last 24 h, every page: DescribeEvents returns at most 100 per
+ * call, oldest first, so a busy day's newest storage change (the one the 6 h wait counts from)
+ * would be on a later page (aws-facts.md: the wait counts changes by autoscaling and people).
+ */
+export async function describeRecentEvents(client: RDSClient, id: string, t: Date): Promise<RdsEventLike[]> {
+  const events: RdsEventLike[] = [];
+  let marker: string | undefined;
+  for (let page = 0; page < MAX_EVENT_PAGES; page++) {
+    const out = await client.send(
+      new DescribeEventsCommand({
+        SourceIdentifier: id,
+        SourceType: 'db-instance',
+        StartTime: new Date(t.getTime() - STORAGE_CHANGE_DAY_MS),
+        EndTime: t,
+        ...(marker ? { Marker: marker } : {}),
+      }),
+    );
+    for (const e of out.Events ?? []) {
+      events.push({
+        date: (e.Date ?? t).toISOString(),
+        message: e.Message ?? '',
+        categories: e.EventCategories,
+      });
+    }
+    marker = out.Marker;
+    if (!marker) break;
+  }
+  return events;
 }
 
 /** The storage-change rules on live state: status, optimization, pending, 6 h, 4 per 24 h. */
 async function liveRules(client: RDSClient, instance: DBInstance, t: Date): Promise<ActResult | undefined> {
   let events: RdsEventLike[] = [];
   try {
-    const out = await client.send(
-      new DescribeEventsCommand({
-        SourceIdentifier: instance.DBInstanceIdentifier,
-        SourceType: 'db-instance',
-        StartTime: new Date(t.getTime() - STORAGE_CHANGE_DAY_MS),
-        EndTime: t,
-      }),
-    );
-    events = (out.Events ?? []).map((e) => ({
-      date: (e.Date ?? t).toISOString(),
-      message: e.Message ?? '',
-      categories: e.EventCategories,
-    }));
+    events = await describeRecentEvents(client, instance.DBInstanceIdentifier ?? '', t);
   } catch {
     // DescribeEvents is a second source next to the state table's records and the policy's rules;
     // without it the status, optimization and pending checks below still hold.
@@ -321,7 +397,10 @@ export function mapRdsError(error: unknown, later: (ms: number) => string): ActR
     return { status: 'skipped', reason: `storage type not supported for this instance: ${message}` };
   }
   if (error instanceof RDSServiceException || error instanceof Error) {
-    const name = error.name;
+    // The SDK names its classes after the wire code plus "Fault" (InvalidDBInstanceState ->
+    // InvalidDBInstanceStateFault); an error from another copy of the SDK is not `instanceof` these
+    // classes, so match the name with or without the suffix.
+    const name = error.name.replace(/Fault$/, '');
     if (name === 'InvalidParameterCombination') {
       if (/no modifications were requested/i.test(message)) {
         return { status: 'skipped', reason: `already at the requested storage settings: ${message}` };
@@ -334,16 +413,33 @@ export function mapRdsError(error: unknown, later: (ms: number) => string): ActR
         };
       }
       if (/six hours|6 hours/i.test(message)) {
+        // The message names the last modification ("... was at 2026-11-20T12:00:00.000Z"): retry
+        // 6 h after it, else look again later.
+        const at = message.match(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/)?.[0];
+        const last = at ? Date.parse(at) : Number.NaN;
+        const until = Number.isNaN(last) ? undefined : new Date(last + STORAGE_CHANGE_WAIT_MS).toISOString();
         return {
           status: 'deferred',
-          until: later(RETRY_STATE_MS),
+          until: until && until > later(0) ? until : later(RETRY_STATE_MS),
           reason: `the storage-change wait has not passed: ${message}`,
+        };
+      }
+      if (/at most 4 storage|4 storage modifications|in 24 hours/i.test(message)) {
+        // aws-facts.md, RDS storage: "at most 4 storage changes in any 24 hours": retry later.
+        return {
+          status: 'deferred',
+          until: later(RETRY_CAPACITY_MS),
+          reason: `the storage-change limit of 4 per 24 hours is reached: ${message}`,
         };
       }
       if (/less than 400|storage size less than/i.test(message)) {
         return { status: 'skipped', reason: `IOPS cannot be set at this storage size: ${message}` };
       }
       return { status: 'failed', code: name, reason: `rejected by RDS: ${message}` };
+    }
+    if (name === 'DBInstanceNotFound') return { status: 'skipped', reason: `instance not found: ${message}` };
+    if (name === 'StorageTypeNotSupported') {
+      return { status: 'skipped', reason: `storage type not supported for this instance: ${message}` };
     }
     if (name === 'StorageQuotaExceeded' || name === 'ProvisionedIopsNotAvailableInAZ') {
       return { status: 'failed', code: name, reason: message };

@@ -194,10 +194,17 @@ export function minStorageForIops(
 
 /**
  * EBS limits of an instance class (the storage IOPS the instance itself can drive).
- * `maxIops` is the class's maximum (burst, 30 min a day for the smaller classes), `baselineIops`
- * what it sustains; for classes where both are equal there is no EBSIOBalance% metric.
- * Source: EC2 User Guide "Amazon EBS-optimized instance types" (RDS instance classes use the
- * EBS limits of their EC2 counterparts; aws-facts.md "Each instance class has its own EBS limit").
+ * `maxIops` is the class's maximum (burst, 30 min at least once every 24 h for the classes that
+ * have a separate baseline), `baselineIops` what it sustains; where both are equal the class
+ * sustains its maximum and publishes no EBSIOBalance% metric.
+ * RDS instance classes use the EBS limits of their EC2 counterparts (aws-facts.md "Each instance
+ * class has its own EBS limit").
+ * Source, checked row by row (baseline IOPS / maximum IOPS at 16 KiB, baseline / maximum MB/s at
+ * 128 KiB): EC2 User Guide "Amazon EBS-optimized instances", tables "EBS optimized by default"
+ * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ebs-optimized.html; the awsdocs
+ * amazon-ec2-user-guide doc_source/ebs-optimized.md). The earlier table, written from memory, had
+ * wrong baselines for t3, t4g, m6g/r6g xlarge and m6i/r6i large-4xlarge, and wrong maxima for
+ * m6g/r6g 8xlarge (40,000), 12xlarge (50,000) and 16xlarge (80,000).
  * Unknown classes have no entry: the policy then relies on DescribeValidDBInstanceModifications.
  */
 export interface ClassEbsLimit {
@@ -212,18 +219,18 @@ function lim(baselineIops: number, maxIops: number, baselineMibps: number, maxMi
 }
 
 export const CLASS_EBS_LIMITS: Readonly<Record<string, ClassEbsLimit>> = {
-  'db.t3.micro': lim(1536, 11_800, 11.25, 260.62),
-  'db.t3.small': lim(3000, 11_800, 21.75, 260.62),
-  'db.t3.medium': lim(4000, 11_800, 43.5, 260.62),
-  'db.t3.large': lim(4000, 15_700, 86.88, 347.5),
-  'db.t3.xlarge': lim(4000, 15_700, 86.88, 347.5),
-  'db.t3.2xlarge': lim(4000, 15_700, 86.88, 347.5),
-  'db.t4g.micro': lim(700, 11_800, 10.75, 260.62),
-  'db.t4g.small': lim(1250, 11_800, 21.75, 260.62),
-  'db.t4g.medium': lim(2500, 11_800, 43.5, 260.62),
-  'db.t4g.large': lim(3600, 15_700, 86.88, 347.5),
-  'db.t4g.xlarge': lim(6000, 15_700, 86.88, 347.5),
-  'db.t4g.2xlarge': lim(12_000, 15_700, 86.88, 347.5),
+  'db.t3.micro': lim(500, 11_800, 10.875, 260.625),
+  'db.t3.small': lim(1000, 11_800, 21.75, 260.625),
+  'db.t3.medium': lim(2000, 11_800, 43.375, 260.625),
+  'db.t3.large': lim(4000, 15_700, 86.875, 347.5),
+  'db.t3.xlarge': lim(4000, 15_700, 86.875, 347.5),
+  'db.t3.2xlarge': lim(4000, 15_700, 86.875, 347.5),
+  'db.t4g.micro': lim(500, 11_800, 10.875, 260.625),
+  'db.t4g.small': lim(1000, 11_800, 21.75, 260.625),
+  'db.t4g.medium': lim(2000, 11_800, 43.375, 260.625),
+  'db.t4g.large': lim(4000, 15_700, 86.875, 347.5),
+  'db.t4g.xlarge': lim(4000, 15_700, 86.875, 347.5),
+  'db.t4g.2xlarge': lim(4000, 15_700, 86.875, 347.5),
   'db.m5.large': lim(3600, 18_750, 81.25, 593.75),
   'db.m5.xlarge': lim(6000, 18_750, 143.75, 593.75),
   'db.m5.2xlarge': lim(12_000, 18_750, 287.5, 593.75),
@@ -241,32 +248,32 @@ export const CLASS_EBS_LIMITS: Readonly<Record<string, ClassEbsLimit>> = {
   'db.r5.16xlarge': lim(60_000, 60_000, 1700, 1700),
   'db.r5.24xlarge': lim(80_000, 80_000, 2375, 2375),
   'db.m6g.large': lim(3600, 20_000, 78.75, 593.75),
-  'db.m6g.xlarge': lim(6000, 20_000, 156.25, 593.75),
-  'db.m6g.2xlarge': lim(12_000, 20_000, 296.88, 593.75),
+  'db.m6g.xlarge': lim(6000, 20_000, 148.5, 593.75),
+  'db.m6g.2xlarge': lim(12_000, 20_000, 296.875, 593.75),
   'db.m6g.4xlarge': lim(20_000, 20_000, 593.75, 593.75),
-  'db.m6g.8xlarge': lim(30_000, 30_000, 1187.5, 1187.5),
-  'db.m6g.12xlarge': lim(40_000, 40_000, 1781.25, 1781.25),
-  'db.m6g.16xlarge': lim(40_000, 40_000, 2375, 2375),
+  'db.m6g.8xlarge': lim(40_000, 40_000, 1187.5, 1187.5),
+  'db.m6g.12xlarge': lim(50_000, 50_000, 1781.25, 1781.25),
+  'db.m6g.16xlarge': lim(80_000, 80_000, 2375, 2375),
   'db.r6g.large': lim(3600, 20_000, 78.75, 593.75),
-  'db.r6g.xlarge': lim(6000, 20_000, 156.25, 593.75),
-  'db.r6g.2xlarge': lim(12_000, 20_000, 296.88, 593.75),
+  'db.r6g.xlarge': lim(6000, 20_000, 148.5, 593.75),
+  'db.r6g.2xlarge': lim(12_000, 20_000, 296.875, 593.75),
   'db.r6g.4xlarge': lim(20_000, 20_000, 593.75, 593.75),
-  'db.r6g.8xlarge': lim(30_000, 30_000, 1187.5, 1187.5),
-  'db.r6g.12xlarge': lim(40_000, 40_000, 1781.25, 1781.25),
-  'db.r6g.16xlarge': lim(40_000, 40_000, 2375, 2375),
-  'db.m6i.large': lim(6667, 40_000, 78.75, 1250),
-  'db.m6i.xlarge': lim(13_333, 40_000, 156.25, 1250),
-  'db.m6i.2xlarge': lim(20_000, 40_000, 312.5, 1250),
-  'db.m6i.4xlarge': lim(40_000, 40_000, 625, 1250),
+  'db.r6g.8xlarge': lim(40_000, 40_000, 1187.5, 1187.5),
+  'db.r6g.12xlarge': lim(50_000, 50_000, 1781.25, 1781.25),
+  'db.r6g.16xlarge': lim(80_000, 80_000, 2375, 2375),
+  'db.m6i.large': lim(3600, 40_000, 81.25, 1250),
+  'db.m6i.xlarge': lim(6000, 40_000, 156.25, 1250),
+  'db.m6i.2xlarge': lim(12_000, 40_000, 312.5, 1250),
+  'db.m6i.4xlarge': lim(20_000, 40_000, 625, 1250),
   'db.m6i.8xlarge': lim(40_000, 40_000, 1250, 1250),
   'db.m6i.12xlarge': lim(60_000, 60_000, 1875, 1875),
   'db.m6i.16xlarge': lim(80_000, 80_000, 2500, 2500),
   'db.m6i.24xlarge': lim(120_000, 120_000, 3750, 3750),
   'db.m6i.32xlarge': lim(160_000, 160_000, 5000, 5000),
-  'db.r6i.large': lim(6667, 40_000, 78.75, 1250),
-  'db.r6i.xlarge': lim(13_333, 40_000, 156.25, 1250),
-  'db.r6i.2xlarge': lim(20_000, 40_000, 312.5, 1250),
-  'db.r6i.4xlarge': lim(40_000, 40_000, 625, 1250),
+  'db.r6i.large': lim(3600, 40_000, 81.25, 1250),
+  'db.r6i.xlarge': lim(6000, 40_000, 156.25, 1250),
+  'db.r6i.2xlarge': lim(12_000, 40_000, 312.5, 1250),
+  'db.r6i.4xlarge': lim(20_000, 40_000, 625, 1250),
   'db.r6i.8xlarge': lim(40_000, 40_000, 1250, 1250),
   'db.r6i.12xlarge': lim(60_000, 60_000, 1875, 1875),
   'db.r6i.16xlarge': lim(80_000, 80_000, 2500, 2500),

@@ -43,5 +43,18 @@ export async function lookupTarget(
     }
     PaginationToken = page.PaginationToken || undefined;
   } while (PaginationToken);
+  // GetResources lists only resources that have (or had) tags. One the config names by identifier
+  // may have none: then it carries no opt-out tag either, and the config's consent applies. If it
+  // does not exist at all, the adapter's own call fails and the revert is recorded as failed.
+  const identifiers = identifiersFor(config, tuner);
+  const baseId = ref.kind === 'dynamodb-gsi' ? (ref.id.split('/index/')[0] ?? ref.id) : ref.id;
+  if (identifiers.includes(baseId)) return resolveTarget({ config, tuner, ref, tags: {} });
   return undefined;
+}
+
+function identifiersFor(config: Config, tuner: TunerName): string[] {
+  if (tuner === 'iops' || tuner === 'replicas' || tuner === 'dynamodb') {
+    return config.tuners[tuner]?.resources.identifiers ?? [];
+  }
+  return [];
 }

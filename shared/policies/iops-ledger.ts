@@ -91,13 +91,14 @@ export function buildStorageLedger(input: {
   /** db-autopilot's recorded decisions for this instance (any tuner). */
   decisions: Decision[];
 }): StorageLedger {
+  // Every applied storage change counts, whatever the tuner's mode: a manual run with
+  // `override: true` applies changes while the tuner is in observe mode (mode 'observe', override
+  // true), and that change locks storage for 6 h like any other (aws-facts.md, RDS storage).
+  // A mutating action is only ever `applied` when ModifyDBInstance accepted it.
   const own: StorageChange[] = input.decisions
     .filter(
       (d) =>
-        d.outcome === 'applied' &&
-        (d.action === 'set-iops' || d.action === 'set-storage-type') &&
-        !d.dryRun &&
-        d.mode === 'apply',
+        d.outcome === 'applied' && (d.action === 'set-iops' || d.action === 'set-storage-type') && !d.dryRun,
     )
     .map((d) => ({ at: d.at, source: 'db-autopilot' as const, detail: `${d.action} ${String(d.to)}` }));
   const fromEvents = changesFromEvents(input.events);

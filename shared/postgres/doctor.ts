@@ -54,11 +54,13 @@ export async function runDoctor(
   }
   try {
     const version = await serverVersionNum(client);
-    const who = await one<{ user: string; super: boolean }>(
+    const who = await one<{ user: string; quoted: string; super: boolean }>(
       client,
-      'SELECT current_user::text AS "user", (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS super',
+      'SELECT current_user::text AS "user", quote_ident(current_user::text) AS quoted, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS super',
     );
     const user = who?.user ?? '?';
+    // The GRANTs we suggest name the role as an identifier: quoted by the server, never spliced raw.
+    const roleSql = who?.quoted ?? '?';
     checks.push({
       name: 'connect',
       ok: true,
@@ -84,7 +86,7 @@ export async function runDoctor(
         monitor === true || isSuper
           ? 'can read all statistics and sessions'
           : `${user} is not a member of pg_monitor: other sessions and query texts are hidden`,
-      fix: monitor === true || isSuper ? undefined : `GRANT pg_monitor TO ${user};`,
+      fix: monitor === true || isSuper ? undefined : `GRANT pg_monitor TO ${roleSql};`,
     });
     if (version >= PG17) {
       const maintain = await member('pg_maintain');
@@ -95,7 +97,7 @@ export async function runDoctor(
           maintain === true || isSuper
             ? 'may VACUUM and ANALYZE every table (PostgreSQL 17+)'
             : `${user} is not a member of pg_maintain`,
-        fix: maintain === true || isSuper ? undefined : `GRANT pg_maintain TO ${user};`,
+        fix: maintain === true || isSuper ? undefined : `GRANT pg_maintain TO ${roleSql};`,
       });
     }
     if (options.iamAuth) {
@@ -109,7 +111,7 @@ export async function runDoctor(
             : iam === null
               ? 'role rds_iam does not exist (not RDS?)'
               : `${user} is not a member of rds_iam`,
-        fix: iam === true ? undefined : `GRANT rds_iam TO ${user};`,
+        fix: iam === true ? undefined : `GRANT rds_iam TO ${roleSql};`,
       });
     }
 
@@ -138,8 +140,8 @@ export async function runDoctor(
         denied.length === 0
           ? undefined
           : version >= PG17
-            ? `GRANT pg_maintain TO ${user};`
-            : `before PostgreSQL 17 only the owner may vacuum: GRANT <owning role> TO ${user};${rdsSuper ? '' : ' (or run as the owner)'}`,
+            ? `GRANT pg_maintain TO ${roleSql};`
+            : `before PostgreSQL 17 only the owner may vacuum: GRANT <owning role> TO ${roleSql};${rdsSuper ? '' : ' (or run as the owner)'}`,
     });
 
     const ext = async (name: string) =>

@@ -253,15 +253,20 @@ async function runOne(
   }
 }
 
-/** Logs pg_stat_progress_vacuum rows every interval until stopped. */
-function startProgressMonitor(target: PgTarget, intervalMs: number): () => Promise<void> {
+/**
+ * Logs pg_stat_progress_vacuum rows every interval until stopped. Stopping waits for a tick in
+ * flight, so a connection it is still opening is closed too (never leaked past the run).
+ */
+export function startProgressMonitor(target: PgTarget, intervalMs: number): () => Promise<void> {
   let stopped = false;
   let client: pg.Client | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> | undefined;
   const tick = async () => {
     if (stopped) return;
     try {
       client ??= await target.open();
+      if (stopped) return;
       const r = await client.query(
         `SELECT p.pid, p.relid::regclass::text AS "table", p.phase, p.heap_blks_total::float8 AS "heapBlksTotal",
                 p.heap_blks_scanned::float8 AS "heapBlksScanned", p.index_vacuum_count::float8 AS "indexVacuumCount"
@@ -273,12 +278,16 @@ function startProgressMonitor(target: PgTarget, intervalMs: number): () => Promi
         error: error instanceof Error ? redact(error.message) : '',
       });
     }
-    if (!stopped) timer = setTimeout(tick, intervalMs);
+    if (!stopped) timer = setTimeout(run, intervalMs);
   };
-  timer = setTimeout(tick, intervalMs);
+  const run = () => {
+    inFlight = tick();
+  };
+  timer = setTimeout(run, intervalMs);
   return async () => {
     stopped = true;
     if (timer) clearTimeout(timer);
+    await inFlight;
     await closeQuietly(client);
   };
 }

@@ -173,6 +173,18 @@ function failedDecision(
   };
 }
 
+/** Without the Lambda's clock (a run from the registry or a script): 14 minutes from the start. */
+export const DEFAULT_RUN_BUDGET_MS = 14 * 60_000;
+
+/**
+ * Time left of a budget that started now. It counts down: a constant would give every table, and
+ * its statement_timeout, the whole budget however long the run has already taken.
+ */
+export function countdown(budgetMs: number, nowMs: () => number = Date.now): () => number {
+  const deadline = nowMs() + budgetMs;
+  return () => deadline - nowMs();
+}
+
 export interface MaintenanceRunInput {
   request: TunerRunRequest;
   database?: string;
@@ -188,6 +200,11 @@ export async function runMaintenanceTuner(input: MaintenanceRunInput): Promise<T
   const now = deps.now ?? clock().now();
   const entries = pick(databasesOf(config, deps), input.database);
   const started = await startRun({ tuner: 'maintenance', request: input.request, store, now });
+  // Like every other tuner: a section that is absent or `enabled: false` does nothing at all
+  // (not even a manual run), whatever its mode says.
+  if (config.tuners.maintenance?.enabled !== true) {
+    return finishRun(started, [], ['the maintenance tuner is not enabled in the configuration']);
+  }
   if (started.run.paused || started.duplicate) return finishRun(started, []);
   const { run } = started;
   const tunerSettings = resolveSettings(config, 'maintenance');
@@ -198,7 +215,7 @@ export async function runMaintenanceTuner(input: MaintenanceRunInput): Promise<T
   }
   const act = effect === 'apply' || effect === 'override';
   const settings = settingsOf(config);
-  const remainingMs = input.request.remainingMs ?? (() => 14 * 60_000);
+  const remainingMs = input.request.remainingMs ?? countdown(DEFAULT_RUN_BUDGET_MS);
   const decisions: Decision[] = [];
   for (const entry of entries) {
     if (remainingMs() < settings.safetyMarginMs) {

@@ -41,12 +41,14 @@ import {
   type CapacityResourceObservation,
   DIMS,
   type DimensionMetrics,
+  demandSeries,
   planScalingTargets,
   planTableCapacity,
   type ScalableTargetObservation,
   type ScalingLifts,
   scalingFloors,
   type TableObservation,
+  unitsPerRequest,
 } from '../policies/dynamodb-capacity.ts';
 import { adviseCapacityMode, type ModeSwitch, type UsageSeries } from '../policies/dynamodb-mode-advisor.ts';
 import { learnRecurringPeaks, type PeakModel, prewarmFloorAt } from '../policies/prewarm.ts';
@@ -268,7 +270,33 @@ interface PrewarmState {
   models: Record<string, PeakModel>;
 }
 
-/** Demand history (consumed + throttled requests, per second) at 300 s for pre-warming. */
+/**
+ * Demand history for pre-warming, units per second: consumed plus unserved, where throttle events
+ * (requests, inflated by client retries) are converted with the units per successful request seen
+ * recently and capped per step like the capacity policy's (aws-facts.md, DynamoDB: throttle
+ * metrics count events, not units; convert and cap each step).
+ */
+export function prewarmDemand(
+  consumed: readonly number[],
+  throttled: readonly number[],
+  periodSeconds: number,
+  r: Pick<CapacityResourceObservation, 'metrics' | 'provisioned'>,
+  dim: CapacityDim,
+  maxUnservedFactor: number,
+): number[] {
+  const recent = r.metrics[dim];
+  const upr = unitsPerRequest(recent, recent.consumedUnits.length);
+  const metrics: DimensionMetrics = {
+    periodSeconds,
+    consumedUnits: [...consumed],
+    provisionedThrottleEvents: consumed.map((_, i) => throttled[i] ?? 0),
+    keyRangeThrottleEvents: [],
+    accountLimitThrottleEvents: [],
+  };
+  return demandSeries(metrics, r.provisioned[dim], upr, maxUnservedFactor).demand;
+}
+
+/** Demand history (consumed + unserved, per second) at 300 s for pre-warming. */
 async function learnPeaks(obs: TableObservation, section: DynamodbConfig, now: Date): Promise<PrewarmState> {
   const period = 300;
   const end = new Date(Math.floor(now.getTime() / (period * 1000)) * period * 1000);
@@ -301,9 +329,14 @@ async function learnPeaks(obs: TableObservation, section: DynamodbConfig, now: D
   const models: Record<string, PeakModel> = {};
   for (const r of resources) {
     for (const dim of DIMS) {
-      const consumed = values(m, sid(obs.tableName, r.indexName, `${dim}:h:consumed`));
-      const throttled = values(m, sid(obs.tableName, r.indexName, `${dim}:h:prov`));
-      const demand = consumed.map((c, i) => (c + (throttled[i] ?? 0)) / m.periodSeconds);
+      const demand = prewarmDemand(
+        values(m, sid(obs.tableName, r.indexName, `${dim}:h:consumed`)),
+        values(m, sid(obs.tableName, r.indexName, `${dim}:h:prov`)),
+        m.periodSeconds,
+        r,
+        dim,
+        section.maxUnservedFactor,
+      );
       models[`${r.indexName ?? ''}:${dim}`] = learnRecurringPeaks(
         { start: m.timestamps[0] ?? start.toISOString(), periodSeconds: m.periodSeconds, values: demand },
         now,
@@ -369,11 +402,25 @@ async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Dat
   };
 }
 
-function switchesOf(table: TableDescription, history: ResourceHistory): ModeSwitch[] {
+/**
+ * The mode switches recorded for a table in the last 24 h. `history.recent` holds only the newest
+ * few decisions (no-ops included), fewer than a day of hourly advice: the rolling 24 h limit on
+ * switches to on-demand (aws-facts.md) must count every switch of the window.
+ */
+async function switchDecisions(store: StateStore, resource: string, now: Date): Promise<Decision[]> {
+  const since = new Date(now.getTime() - 24 * 3_600_000).toISOString();
+  return store.listDecisions({ since, tuner: 'dynamodb-mode', resource });
+}
+
+function switchesOf(
+  table: TableDescription,
+  history: ResourceHistory,
+  lastDay: readonly Decision[] = [],
+): ModeSwitch[] {
   const out: ModeSwitch[] = [];
   const last = table.BillingModeSummary?.LastUpdateToPayPerRequestDateTime;
   if (last) out.push({ at: last.toISOString(), to: 'PAY_PER_REQUEST' });
-  for (const d of history.recent) {
+  for (const d of [...history.recent, ...lastDay]) {
     if (d.action === 'set-capacity-mode' && d.outcome === 'applied') {
       const to = d.to === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED';
       if (!out.some((s) => s.at === d.at && s.to === to)) out.push({ at: d.at, to });
@@ -568,9 +615,29 @@ async function tuneTable(input: {
   const rest = plan.actions.filter((a) => !increases.includes(a));
   const combined: Plan = { ...plan, actions: [...increases, ...scaling.actions, ...rest] };
   if (combined.actions.length) delete combined.noopReason;
-  decisions.push(
-    ...(await executePlan({ plan: combined, target, settings: input.capacitySettings, adapter, run, store })),
-  );
+  const capacityDecisions = await executePlan({
+    plan: combined,
+    target,
+    settings: input.capacitySettings,
+    adapter,
+    run,
+    store,
+  });
+  decisions.push(...capacityDecisions);
+  // aws-facts.md, DynamoDB: the 80,000-unit account quota counts every table and GSI. The tables
+  // of one run share one account total (observeTables), so what was applied here counts for the
+  // tables planned after this one.
+  combined.actions.forEach((a, i) => {
+    if (capacityDecisions[i]?.outcome !== 'applied') return;
+    if (a.kind !== 'set-capacity' && a.kind !== 'prewarm') return;
+    const from = (a.from ?? {}) as Record<string, CapacityPair | undefined>;
+    const to = (a.to ?? {}) as Record<string, CapacityPair | undefined>;
+    for (const [k, next] of Object.entries(to)) {
+      const prev = from[k];
+      if (!next || !prev) continue;
+      for (const dim of DIMS) obs.limits.accountProvisioned[dim] += next[dim] - prev[dim];
+    }
+  });
   const liftApplied = decisions.some((d) => d.action === 'set-scaling-target' && d.outcome === 'applied');
   await store.putTunerState('dynamodb', target.ref.id, {
     lifts: liftApplied ? scaling.lifts : lifts,
@@ -599,7 +666,7 @@ async function tuneTable(input: {
         config: section,
         prices: input.prices,
         now,
-        switches: switchesOf(target.raw, modeHistory),
+        switches: switchesOf(target.raw, modeHistory, await switchDecisions(store, target.ref.id, now)),
       });
       // The same recommendation is repeated once a day, not every hour (a switch is never held back).
       const repeated =

@@ -7,8 +7,8 @@
  * How IOPS are decided: shared/policies/iops.ts. How a change is applied: shared/adapters/rds-iops.ts.
  * The storage-change ledger (RDS events + db-autopilot's records): shared/policies/iops-ledger.ts.
  */
-import { type DBInstance, DescribeEventsCommand } from '@aws-sdk/client-rds';
-import { createIopsAdapter } from '../adapters/rds-iops.ts';
+import type { DBInstance } from '@aws-sdk/client-rds';
+import { createIopsAdapter, describeRecentEvents } from '../adapters/rds-iops.ts';
 import { aws } from '../aws/clients.ts';
 import { asStorageType } from '../aws/rds-storage-limits.ts';
 import { getConfig } from '../config/load.ts';
@@ -87,19 +87,7 @@ function tunable(t: DiscoveredTarget<DBInstance>): boolean {
 
 async function storageEvents(id: string, now: Date, notes: string[]): Promise<RdsEventLike[]> {
   try {
-    const out = await aws().rds.send(
-      new DescribeEventsCommand({
-        SourceIdentifier: id,
-        SourceType: 'db-instance',
-        StartTime: new Date(now.getTime() - 24 * HOUR),
-        EndTime: now,
-      }),
-    );
-    return (out.Events ?? []).map((e) => ({
-      date: (e.Date ?? now).toISOString(),
-      message: e.Message ?? '',
-      categories: e.EventCategories,
-    }));
+    return await describeRecentEvents(aws().rds, id, now);
   } catch (error) {
     notes.push(
       `${id}: DescribeEvents failed (${publicMessage(error)}); the ledger uses db-autopilot's records only`,
@@ -256,7 +244,11 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
       if (seen.drift && seen !== history) {
         notes.push(`${id}: ${seen.drift.detail}; backing off until ${seen.drift.backoffUntil}`);
       }
-      decisions.push(...(await executePlan({ plan, target, settings, adapter, run, store })));
+      // planHistory: under the lock, a change another run (the alarm fast path and the schedule can
+      // overlap) applied since this observation skips the stale plan (shared/core/guards.ts).
+      decisions.push(
+        ...(await executePlan({ plan, target, settings, adapter, run, store, planHistory: seen })),
+      );
     } catch (error) {
       decisions.push(await recordObservationFailure(store, run, target.ref, settings.mode, error));
     }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isValidIops } from '../../shared/aws/rds-storage-limits.ts';
 import { loadConfigFile } from '../../shared/config/load.ts';
-import type { Decision } from '../../shared/core/model.ts';
+import type { Action, ActResult, Decision } from '../../shared/core/model.ts';
 import type { SimAccount } from '../../shared/sim/engine.ts';
 import { MINUTE_MS } from '../../shared/sim/index.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
@@ -110,4 +110,92 @@ describe('iops on the securecart scenario', () => {
     );
     expect(alarms.find((a) => a.metricName === 'DiskQueueDepth')?.threshold).toBe(64);
   });
+});
+
+/**
+ * The alarm fast path and the schedule can run the tuner at the same moment: two runs observe the
+ * same state and plan the same change. With no cooldown configured, only the plan-staleness guard
+ * (executePlan's `planHistory`) stops the second run from applying its stale plan too.
+ */
+describe('iops: two overlapping runs on the securecart scenario', () => {
+  let sim: SimAccount;
+  let uninstall: () => void;
+  const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
+  config.defaults.mode = 'apply';
+  config.defaults.cooldownMinutes = 0;
+  if (config.tuners.iops) {
+    config.tuners.iops.mode = 'apply';
+    config.tuners.iops.cooldownMinutes = 0;
+  }
+
+  beforeAll(async () => {
+    const scenario = await getScenario('securecart');
+    sim = scenario.build({});
+    uninstall = sim.install();
+  });
+
+  afterAll(() => {
+    uninstall();
+  });
+
+  it('applies one change when two runs planned it from the same observation', async () => {
+    const store = new MemoryStateStore();
+    const start = sim.nowMs();
+    // Find the first moment the tuner wants to change the orders database (a dry run changes nothing).
+    let when: number | undefined;
+    for (let t = start; t < start + 24 * 60 * MINUTE_MS && when === undefined; t += 5 * MINUTE_MS) {
+      sim.advanceTo(t);
+      const dry = await runIops(
+        { trigger: 'schedule', dryRun: true, override: false, idempotencyKey: `dry-${t}` },
+        { config, store: new MemoryStateStore(), now: sim.clock.now() },
+      );
+      if (dry.decisions.some((d) => d.action === 'set-iops' && d.outcome === 'planned')) when = t;
+    }
+    expect(when).toBeDefined();
+    // Interleave deterministically: run B plans from the same state as run A, then waits at the
+    // lock until run A has applied its change and finished; only then does B try to act.
+    let signalB: () => void = () => undefined;
+    const bAtLock = new Promise<void>((resolve) => {
+      signalB = resolve;
+    });
+    const applied: Action[] = [];
+    const adapter = async (action: Action): Promise<ActResult> => {
+      applied.push(action);
+      // A's change lands once B has planned (a safety timeout avoids a hang if B never gets here).
+      if (applied.length === 1) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([bAtLock, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+        clearTimeout(timer);
+      }
+      return { status: 'applied', detail: 'counted' };
+    };
+    const runA = runIops(
+      { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: 'schedule' },
+      { config, store, now: sim.clock.now(), adapter },
+    );
+    const aDone = runA.then(() => undefined);
+    const storeB = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'acquireLock') {
+          return async (...args: Parameters<MemoryStateStore['acquireLock']>) => {
+            signalB();
+            await aDone;
+            return target.acquireLock(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const runB = runIops(
+      { trigger: 'alarm', dryRun: false, override: false, idempotencyKey: 'alarm' },
+      { config, store: storeB, now: sim.clock.now(), adapter },
+    );
+    const [a, b] = await Promise.all([runA, runB]);
+    expect(applied.filter((x) => x.kind === 'set-iops')).toHaveLength(1);
+    expect(a.decisions.filter((d) => d.action === 'set-iops').map((d) => d.outcome)).toEqual(['applied']);
+    expect(b.decisions.filter((d) => d.action === 'set-iops').map((d) => d.guard)).toEqual([
+      'changed-since-plan',
+    ]);
+  }, 120_000);
 });

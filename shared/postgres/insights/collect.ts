@@ -37,9 +37,17 @@ async function rows<T extends pg.QueryResultRow>(
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
-/** Collapses whitespace, drops comments, truncates: readable and bounded query text. */
+/**
+ * A password written as a SQL literal (`CREATE ROLE … PASSWORD 'x'`, `ALTER USER … ENCRYPTED
+ * PASSWORD 'x'`, `OPTIONS (password 'x')`): pg_stat_activity shows the statement as sent, and
+ * pg_stat_statements keeps utility statements' text, so query texts are redacted before they can
+ * reach a finding, a log or a report.
+ */
+const passwordLiteral = /\b(password\s*)(E?'(?:[^']|'')*'|\$([A-Za-z_]\w*)?\$[\s\S]*?\$\3\$)/gi;
+
+/** Collapses whitespace, drops comments, redacts secrets, truncates: readable and bounded query text. */
 export function normalizeQueryText(text: string, maxChars: number): string {
-  const flat = text
+  const flat = redact(text.replace(passwordLiteral, "$1'[redacted]'"))
     .replace(/\/\*[\s\S]*?\*\//g, ' ')
     .replace(/--[^\n]*/g, ' ')
     .replace(/\s+/g, ' ')

@@ -104,6 +104,20 @@ describe('doctor', () => {
     expect(report.missing.some((m) => m.startsWith('vacuum-privilege'))).toBe(true);
   });
 
+  it('names a role that needs quoting as a quoted identifier in the GRANTs it suggests', async () => {
+    const db = await pgServer.createDatabase('doctorq');
+    const admin = await pgServer.connect(db);
+    await admin.query('DROP ROLE IF EXISTS "Auto-Pilot"');
+    await admin.query('CREATE ROLE "Auto-Pilot" LOGIN');
+    await admin.end();
+
+    const report = await runDoctor(pgServer.target(db, 'Auto-Pilot'));
+
+    const monitor = report.checks.find((c) => c.name === 'pg_monitor');
+    expect(monitor?.ok).toBe(false);
+    expect(monitor?.fix).toBe('GRANT pg_monitor TO "Auto-Pilot";');
+  });
+
   it('reports a connection failure as a failed check, not an exception', async () => {
     const report = await runDoctor(pgServer.target('no_such_database'));
     expect(report.ok).toBe(false);

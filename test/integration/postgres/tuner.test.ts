@@ -98,6 +98,27 @@ describe('the maintenance tuner', () => {
     await c.end();
   });
 
+  it('does nothing when the maintenance section is disabled, even in apply mode', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
+    const db = await bloatedDatabase();
+    const store = new MemoryStateStore();
+    const disabled = configSchema.parse({
+      version: 1,
+      tuners: { maintenance: { mode: 'apply', enabled: false, concurrency: 2 } },
+    });
+
+    const summary = await runMaintenanceTuner({
+      request: request(),
+      deps: { config: disabled, store, targets: [pgServer.target(db)] },
+    });
+
+    expect(summary.decisions).toEqual([]);
+    expect(summary.notes.join('\n')).toMatch(/maintenance tuner is not enabled/);
+    const c = await pgServer.connect(db);
+    expect(await deadTupleCount(c, 'line_items')).toBe(2_000);
+    await c.end();
+  });
+
   it('rejects an unknown database or table with a clear error', async () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
     const db = await bloatedDatabase();

@@ -67,3 +67,28 @@ describe('revert target of what the replicas policy really records', () => {
     expect(undoTargetRef(decision)).toEqual({ kind: 'aurora-cluster', id: 'securecart-aurora' });
   });
 });
+
+describe('revert target lookup', () => {
+  it('finds an untagged resource the config names by identifier, and nothing else', async () => {
+    const { ResourceGroupsTaggingAPIClient, GetResourcesCommand } = await import(
+      '@aws-sdk/client-resource-groups-tagging-api'
+    );
+    const { mockClient } = await import('aws-sdk-client-mock');
+    const { lookupTarget } = await import('../../../shared/control/target-lookup.ts');
+    const { parseConfig } = await import('../../../shared/config/load.ts');
+    const tagging = mockClient(ResourceGroupsTaggingAPIClient);
+    tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
+    const config = parseConfig(
+      'version: 1\ntuners:\n  iops:\n    resources:\n      identifiers: [orders-db]\n',
+    );
+    const client = new ResourceGroupsTaggingAPIClient({ region: 'us-east-1' });
+    const listed = await lookupTarget(client, config, 'iops', { kind: 'rds-instance', id: 'orders-db' });
+    expect(listed).toMatchObject({ managed: true, optedOut: false, created: false });
+    const other = await lookupTarget(client, config, 'iops', {
+      kind: 'rds-instance',
+      id: 'someone-elses-db',
+    });
+    expect(other).toBeUndefined();
+    tagging.restore();
+  });
+});

@@ -165,8 +165,18 @@ describe('DynamoDB capacity adapter', () => {
     expect(result.status === 'deferred' && result.reason).toContain('ResourceInUseException');
   });
 
-  it('defers a decrease refused with LimitExceededException until the next budget slot', async () => {
-    ddb.on(DescribeTableCommand).resolves(describeOut());
+  it('defers a decrease refused with LimitExceededException (a decrease raced in) to a retry', async () => {
+    // DescribeTable showed 3 decreases today; AWS refuses anyway (another decrease since).
+    ddb.on(DescribeTableCommand).resolves(
+      describeOut({
+        ProvisionedThroughput: {
+          ReadCapacityUnits: 100,
+          WriteCapacityUnits: 50,
+          NumberOfDecreasesToday: 3,
+          LastDecreaseDateTime: new Date('2026-03-10T11:40:00Z'),
+        },
+      }),
+    );
     ddb.on(UpdateTableCommand).rejects(
       new LimitExceededException({
         message: 'Subscriber limit exceeded: decreases are limited',
@@ -177,8 +187,70 @@ describe('DynamoDB capacity adapter', () => {
       capacityAction('decrease', [{ indexName: null, read: 20, write: 20 }]),
       target,
     );
-    // 4 decreases today, the last at 11:40: the next slot is 12:40.
+    expect(ddb).toHaveReceivedCommandTimes(UpdateTableCommand, 1);
+    expect(result).toMatchObject({ status: 'deferred', until: '2026-03-10T12:01:00.000Z' });
+    expect(result.status === 'deferred' && result.reason).toContain('LimitExceededException');
+  });
+
+  it('holds back a resource over its decrease budget so AWS does not reject the whole request', async () => {
+    // The table spent 4 decreases, the last 20 min ago (over budget until 12:40); the GSI has its own.
+    ddb.on(DescribeTableCommand).resolves(describeOut());
+    ddb.on(UpdateTableCommand).resolves({});
+    const result = await applyDynamodbCapacity(
+      capacityAction('decrease', [
+        { indexName: null, read: 20, write: 20 },
+        { indexName: 'by-category', read: 30, write: 20 },
+      ]),
+      target,
+    );
+    expect(result.status).toBe('applied');
+    expect(result.status === 'applied' && result.detail).toContain(
+      'next decrease allowed at 2026-03-10T12:40:00.000Z',
+    );
+    expect(ddb).toHaveReceivedCommandTimes(UpdateTableCommand, 1);
+    const sent = ddb.commandCalls(UpdateTableCommand)[0]?.args[0].input;
+    expect(sent?.ProvisionedThroughput).toBeUndefined();
+    expect(sent?.GlobalSecondaryIndexUpdates).toEqual([
+      {
+        Update: {
+          IndexName: 'by-category',
+          ProvisionedThroughput: { ReadCapacityUnits: 30, WriteCapacityUnits: 20 },
+        },
+      },
+    ]);
+  });
+
+  it('defers a decrease to the next slot without calling UpdateTable when every resource is over budget', async () => {
+    ddb.on(DescribeTableCommand).resolves(describeOut());
+    const result = await applyDynamodbCapacity(
+      capacityAction('decrease', [{ indexName: null, read: 20, write: 20 }]),
+      target,
+    );
     expect(result).toMatchObject({ status: 'deferred', until: '2026-03-10T12:40:00.000Z' });
+    expect(ddb).not.toHaveReceivedCommand(UpdateTableCommand);
+  });
+
+  it('counts a decrease made yesterday as not today (budget resets at 00:00 UTC)', async () => {
+    // 27 decreases, the last at 23:59 yesterday: NumberOfDecreasesToday is stale, today is fresh.
+    ddb.on(DescribeTableCommand).resolves(
+      describeOut({
+        ProvisionedThroughput: {
+          ReadCapacityUnits: 100,
+          WriteCapacityUnits: 50,
+          NumberOfDecreasesToday: 27,
+          LastDecreaseDateTime: new Date('2026-03-09T23:59:00Z'),
+        },
+      }),
+    );
+    ddb.on(UpdateTableCommand).resolves({});
+    const result = await applyDynamodbCapacity(
+      capacityAction('decrease', [{ indexName: null, read: 20, write: 20 }]),
+      target,
+    );
+    expect(result.status).toBe('applied');
+    expect(ddb).toHaveReceivedCommandWith(UpdateTableCommand, {
+      ProvisionedThroughput: { ReadCapacityUnits: 20, WriteCapacityUnits: 20 },
+    });
   });
 
   it('defers on throttling so the next run retries', async () => {
