@@ -820,6 +820,16 @@ export function scalingFloors(
           reason: 'Application Auto Scaling owns scale-in on this target',
           evidence: [],
         });
+      } else if (t.minCapacity > 0) {
+        // db-autopilot owns scale-in, but the scalable target's own minimum still binds: target
+        // tracking raises anything below it straight back, spending a decrease for nothing.
+        floors.push({
+          indexName: r.indexName,
+          dim,
+          units: Math.min(t.minCapacity, r.provisioned[dim]),
+          reason: `the scalable target's minimum is ${t.minCapacity}: Application Auto Scaling would raise a lower capacity back`,
+          evidence: [],
+        });
       }
     }
   }

@@ -144,4 +144,22 @@ describe('working with Application Auto Scaling', () => {
     expect(readLowered(true)).toBe(true);
     expect(readLowered(false)).toBe(false);
   });
+
+  it('never lowers capacity below the scalable target minimum, even where it owns scale-in', () => {
+    const obs = table(autoscaled(1000, 10, 0, { minCapacity: 400 }));
+    const cfg = config({ autoScaling: { ownScaleIn: true, liftMinutes: 60 } });
+    const floors = scalingFloors(obs, cfg, {}, NOW);
+    const { plan } = planTableCapacity({
+      observation: obs,
+      config: cfg,
+      prices: priceTable(),
+      now: NOW,
+      floors,
+    });
+    const reads = plan.actions.flatMap(
+      (a) => (a.params as { updates?: Array<{ read?: number }> } | undefined)?.updates ?? [],
+    );
+    expect(reads.some((u) => u.read !== undefined && u.read < 1000)).toBe(true);
+    expect(reads.every((u) => u.read === undefined || u.read >= 400)).toBe(true);
+  });
 });
