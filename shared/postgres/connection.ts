@@ -213,7 +213,31 @@ export function directTarget(
 }
 
 /** Closes a client, ignoring errors (the server may already be gone). */
-export async function closeQuietly(client: pg.Client | undefined): Promise<void> {
+/** How long a graceful close may take before the socket is dropped (a silent network never answers). */
+export const CLOSE_TIMEOUT_MS = 5_000;
+
+export async function closeQuietly(
+  client: pg.Client | undefined,
+  timeoutMs = CLOSE_TIMEOUT_MS,
+): Promise<void> {
   if (!client) return;
-  await client.end().catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    timer.unref();
+  });
+  const outcome = await Promise.race([
+    client.end().then(
+      () => 'closed' as const,
+      () => 'closed' as const,
+    ),
+    timedOut,
+  ]);
+  if (timer) clearTimeout(timer);
+  if (outcome === 'timeout') {
+    // pg keeps its socket on `connection.stream`; destroy it so the run can finish.
+    const stream = (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection
+      ?.stream;
+    stream?.destroy?.();
+  }
 }
