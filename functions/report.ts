@@ -3,12 +3,7 @@ import { getConfig } from '../shared/config/load.ts';
 import { clock } from '../shared/core/clock.ts';
 import { scheduledEventSchema } from '../shared/core/invocation.ts';
 import { lambdaHandler } from '../shared/handler/wrap.ts';
-import {
-  pendingReports,
-  REPORT_LOOKBACK_MS,
-  resolveChannels,
-  sendPendingReports,
-} from '../shared/report/notifier.ts';
+import { resolveChannels, selectPendingReports, sendPendingReports } from '../shared/report/notifier.ts';
 import { eventPayload } from '../shared/report/slack.ts';
 import { stateStore } from '../shared/state/index.ts';
 
@@ -26,8 +21,7 @@ export const handler = lambdaHandler('report', eventSchema, async (event) => {
   const store = stateStore();
   const now = clock().now();
   if ('dryRun' in event && event.dryRun) {
-    const since = new Date(now.getTime() - REPORT_LOOKBACK_MS).toISOString();
-    const pending = pendingReports(await store.listDecisions({ since, until: now.toISOString() }), config);
+    const { pending } = await selectPendingReports({ store, config, now });
     return { ok: true, dryRun: true, pending: pending.length, slack: eventPayload(pending, config.region) };
   }
   const channels = await resolveChannels(config);

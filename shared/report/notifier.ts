@@ -1,4 +1,4 @@
-import { PublishCommand } from '@aws-sdk/client-sns';
+import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { aws } from '../aws/clients.ts';
 import type { Config } from '../config/schema.ts';
 import type { StateStore } from '../core/contracts.ts';
@@ -66,10 +66,15 @@ export async function resolveChannels(config: Config): Promise<ReportChannels> {
   };
 }
 
+function newResult(pending: number): ReportResult {
+  return { ok: true, pending, reported: 0, errors: [], payloads: { slack: [], sns: [] } };
+}
+
+/** Posts to every configured channel; true only when all of them took it. */
 async function deliver(
   channels: ReportChannels,
   slack: SlackPayload,
-  sns: ReturnType<typeof eventMessage>,
+  sns: (topicArn: string) => PublishCommandInput,
   result: ReportResult,
 ): Promise<boolean> {
   let ok = true;
@@ -82,9 +87,10 @@ async function deliver(
     }
   }
   if (channels.topicArn) {
-    result.payloads.sns.push(sns);
+    const message = sns(channels.topicArn);
+    result.payloads.sns.push(message);
     try {
-      await aws().sns.send(new PublishCommand(sns));
+      await aws().sns.send(new PublishCommand(message));
     } catch (error) {
       ok = false;
       result.errors.push(`sns: ${(error as Error).name}`);
@@ -100,35 +106,39 @@ async function deliver(
 export const LATE_RECORD_MARGIN_MS = 20 * 60_000;
 const REPORT_STATE = { tuner: 'control', resource: 'report' } as const;
 
-export async function sendPendingReports(input: {
-  store: StateStore;
-  config: Config;
-  channels: ReportChannels;
-  now: Date;
-}): Promise<ReportResult> {
-  // Read from the watermark (everything before it was delivered), not the whole lookback, so a
-  // run every few minutes stays cheap; never further back than the lookback.
+/**
+ * What the next report run posts: unreported decisions since the watermark (everything before it
+ * was delivered), never further back than the lookback, with repeated deferrals set apart.
+ * The report function's dry run shows exactly this.
+ */
+export async function selectPendingReports(input: { store: StateStore; config: Config; now: Date }) {
   const state = (await input.store.getHistory(REPORT_STATE.tuner, REPORT_STATE.resource, input.now))
     .tunerState;
   const floor = input.now.getTime() - REPORT_LOOKBACK_MS;
   const watermark =
     typeof state?.reportedThrough === 'string' ? Date.parse(state.reportedThrough) : Number.NaN;
   const sinceMs = Number.isFinite(watermark) ? Math.max(floor, watermark - LATE_RECORD_MARGIN_MS) : floor;
-  const since = new Date(sinceMs).toISOString();
-  const decisions = await input.store.listDecisions({ since, until: input.now.toISOString() });
+  const decisions = await input.store.listDecisions({
+    since: new Date(sinceMs).toISOString(),
+    until: input.now.toISOString(),
+  });
   const previous = readDeferralMemory(state?.deferrals);
-  const {
-    report: pending,
-    repeats,
-    deferrals,
-  } = collapseRepeatedDeferrals(pendingReports(decisions, input.config), previous, input.now);
-  const result: ReportResult = {
-    ok: true,
-    pending: pending.length,
-    reported: 0,
-    errors: [],
-    payloads: { slack: [], sns: [] },
-  };
+  const { report, repeats, deferrals } = collapseRepeatedDeferrals(
+    pendingReports(decisions, input.config),
+    previous,
+    input.now,
+  );
+  return { pending: report, repeats, deferrals, previous };
+}
+
+export async function sendPendingReports(input: {
+  store: StateStore;
+  config: Config;
+  channels: ReportChannels;
+  now: Date;
+}): Promise<ReportResult> {
+  const { pending, repeats, deferrals, previous } = await selectPendingReports(input);
+  const result = newResult(pending.length);
   if (!input.channels.slackUrl && !input.channels.topicArn) {
     result.errors.push('no channel configured (Slack webhook or SNS topic): nothing posted, nothing marked');
     return result;
@@ -144,11 +154,10 @@ export async function sendPendingReports(input: {
   let firstUndelivered: string | undefined;
   for (let i = 0; i < pending.length; i += BATCH) {
     const batch = pending.slice(i, i + BATCH);
-    const topic = input.channels.topicArn ?? 'arn:aws:sns:unset';
     const delivered = await deliver(
       input.channels,
       eventPayload(batch, input.channels.region),
-      eventMessage(topic, batch),
+      (topicArn) => eventMessage(topicArn, batch),
       result,
     );
     if (delivered) {
@@ -250,23 +259,15 @@ export async function sendDigest(input: {
     paused,
     dashboardUrl: dashboardConsoleUrl(process.env.DASHBOARD_NAME ?? 'db-autopilot', input.channels.region),
   });
-  const result: ReportResult = {
-    ok: true,
-    pending: 1,
-    reported: 0,
-    errors: [],
-    payloads: { slack: [], sns: [] },
-  };
-  const topic = input.channels.topicArn ?? 'arn:aws:sns:unset';
+  const result = newResult(1);
   if (!input.channels.slackUrl && !input.channels.topicArn) {
     result.errors.push('no channel configured (Slack webhook or SNS topic): digest rendered, not posted');
-    result.ok = true;
     return { digest, result };
   }
   const delivered = await deliver(
     input.channels,
     digestPayload(digest, input.channels.region),
-    digestMessage(topic, digest),
+    (topicArn) => digestMessage(topicArn, digest),
     result,
   );
   if (delivered) {

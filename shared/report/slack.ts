@@ -143,6 +143,7 @@ export function digestPayload(digest: Digest, region: string): SlackPayload {
     ? [context([link(digest.dashboardUrl, 'Fleet dashboard')])]
     : [];
   const blocks = fitBlocks(head, groups, tail);
-  const text = `${title}. ${digest.applied.length} done, ${digest.deferred.length} deferred, ${digest.skipped.length} skipped, ${digest.failed.length} failed; ${formatUsd(digest.monthCostDelta)}/month this month.`;
+  const c = digest.counts;
+  const text = `${title}. ${c.applied} done, ${c.deferred} deferred, ${c.skipped} skipped, ${c.failed} failed; ${formatUsd(digest.monthCostDelta)}/month this month.`;
   return { text: escapeSlack(text), blocks };
 }
