@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { aws } from '../aws/clients.ts';
 import type { AlarmSpec } from '../core/contracts.ts';
+import { tagListToMap } from '../discovery/select.ts';
 import { withRetry } from '../metrics/limits.ts';
 import { putAlarmInput } from './diff.ts';
 
@@ -63,9 +64,7 @@ export async function alarmTags(arn: string): Promise<Record<string, string>> {
   const out = await withRetry(() =>
     aws().cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: arn })),
   );
-  const tags: Record<string, string> = {};
-  for (const t of out.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? '';
-  return tags;
+  return tagListToMap(out.Tags);
 }
 
 /** The current body, or undefined when the dashboard does not exist. */

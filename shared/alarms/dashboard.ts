@@ -45,13 +45,7 @@ export interface DashboardInput {
 export function dashboardBody({ targets, region }: DashboardInput): string {
   const widgets: Widget[] = [];
   let y = 0;
-  const row = (
-    title: string,
-    lines: MetricLine[],
-    stat: string,
-    x: number,
-    extra: Record<string, unknown> = {},
-  ) => {
+  const row = (title: string, lines: MetricLine[], stat: string, x: number) => {
     widgets.push({
       type: 'metric',
       x,
@@ -66,7 +60,6 @@ export function dashboardBody({ targets, region }: DashboardInput): string {
         stat,
         period: 300,
         metrics: lines,
-        ...extra,
       },
     });
   };
@@ -103,18 +96,14 @@ export function dashboardBody({ targets, region }: DashboardInput): string {
   );
   y += 6;
 
-  const rds = targets
-    .filter((t) => t.ref.kind === 'rds-instance')
-    .map((t) => t.ref.id)
-    .sort();
-  const aurora = targets
-    .filter((t) => t.ref.kind === 'aurora-cluster')
-    .map((t) => t.ref.id)
-    .sort();
-  const tables = targets
-    .filter((t) => t.ref.kind === 'dynamodb-table')
-    .map((t) => t.ref.id)
-    .sort();
+  const idsOf = (kind: Target['ref']['kind']) =>
+    targets
+      .filter((t) => t.ref.kind === kind)
+      .map((t) => t.ref.id)
+      .sort();
+  const rds = idsOf('rds-instance');
+  const aurora = idsOf('aurora-cluster');
+  const tables = idsOf('dynamodb-table');
 
   const panels: Array<{ title: string; lines: MetricLine[]; stat: string }> = [];
   chunk(rds, PER_WIDGET).forEach((ids, i) => {
@@ -201,5 +190,3 @@ export function dashboardBody({ targets, region }: DashboardInput): string {
   });
   return JSON.stringify({ widgets });
 }
-
-export { emitDecisionMetrics } from '../handler/decision-metrics.ts';

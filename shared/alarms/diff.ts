@@ -1,8 +1,7 @@
 import type { MetricAlarm, PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
 import { z } from 'zod';
 import type { AlarmSpec } from '../core/contracts.ts';
-import { ValidationError } from '../core/errors.ts';
-import { zodIssues } from '../handler/wrap.ts';
+import { parseOrThrow } from '../handler/wrap.ts';
 import {
   ALARM_KEY_PATTERN,
   ALARM_TAGS,
@@ -62,15 +61,7 @@ export const alarmSpecSchema = z
   });
 
 export function validateAlarmSpec(spec: unknown, where: string): AlarmSpec {
-  const result = alarmSpecSchema.safeParse(spec);
-  if (!result.success) {
-    const issues = zodIssues(result.error, where);
-    throw new ValidationError(
-      `invalid alarm spec: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-      issues,
-    );
-  }
-  return result.data;
+  return parseOrThrow(alarmSpecSchema, spec, 'invalid alarm spec', where);
 }
 
 export interface AlarmUpdate {

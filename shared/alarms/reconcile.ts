@@ -1,6 +1,5 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Config } from '../config/schema.ts';
-import { clock } from '../core/clock.ts';
 import type {
   Adapter,
   AlarmSpec,
@@ -160,7 +159,7 @@ export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileS
     tuner: 'alarms',
     request: input.request,
     store: input.store,
-    now: input.now ?? clock().now(),
+    now: input.now,
     ssm: input.ssm,
     runId: input.runId,
   });

@@ -5,10 +5,10 @@ import { publicMessage } from '../core/errors.ts';
 import { nextDecisionId } from '../core/executor.ts';
 import type { Decision, TunerName } from '../core/model.ts';
 import { newRunId } from '../core/run.ts';
+import { emitDecisionMetrics } from '../handler/decision-metrics.ts';
 import { logger, MetricUnit, metrics } from '../handler/observability.ts';
 import type { TunerRegistration } from '../tuners/registry.ts';
 import { alarmTags, describeAlarm } from './cloudwatch.ts';
-import { emitDecisionMetrics } from './dashboard.ts';
 import { ALARM_TAGS, isTunerName, parseAlarmName } from './names.ts';
 
 /**

@@ -115,24 +115,19 @@ async function setPaused(
     severity: paused ? 'warning' : 'info',
   };
   const notes = before.source === 'error' ? [before.detail] : [];
+  let recorded = true;
   try {
     await deps.store.recordDecision(decision);
   } catch (error) {
+    recorded = false;
     notes.push(`the ${decision.action} took effect but could not be recorded: ${publicMessage(error)}`);
-    return {
-      ok: true,
-      command: decision.action as 'pause' | 'resume',
-      paused,
-      parameter: deps.pauseParameter,
-      notes,
-    };
   }
   return {
     ok: true,
     command: decision.action as 'pause' | 'resume',
     paused,
     parameter: deps.pauseParameter,
-    decisionId: decision.id,
+    ...(recorded ? { decisionId: decision.id } : {}),
     notes,
   };
 }

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.ts';
 import type { Target } from '../core/contracts.ts';
 import type { ResourceKind, ResourceRef, TunerName } from '../core/model.ts';
 import { resolveTarget } from '../core/settings.ts';
+import { tagListToMap } from '../discovery/select.ts';
 
 /** Tagging API resource types and how an ARN ends for each kind db-autopilot changes. */
 const lookup: Partial<Record<ResourceKind, { type: string; arnSuffix: (id: string) => string }>> = {
@@ -37,8 +38,7 @@ export async function lookupTarget(
     for (const mapping of page.ResourceTagMappingList ?? []) {
       const arn = mapping.ResourceARN;
       if (!arn?.endsWith(suffix)) continue;
-      const tags: Record<string, string> = {};
-      for (const t of mapping.Tags ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? '';
+      const tags = tagListToMap(mapping.Tags);
       return resolveTarget({ config, tuner, ref: { ...ref, arn: ref.arn ?? arn }, tags });
     }
     PaginationToken = page.PaginationToken || undefined;

@@ -30,8 +30,3 @@ export function useClock(c: Clock): () => void {
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
-
-export function addMs(iso: string | Date, ms: number): string {
-  const t = typeof iso === 'string' ? Date.parse(iso) : iso.getTime();
-  return new Date(t + ms).toISOString();
-}

@@ -19,11 +19,6 @@ export class ValidationError extends DbAutopilotError {
 
 export class ConfigError extends ValidationError {}
 
-/** A run would change more than the per-run cap allows (Cloud Custodian's ResourceLimitExceeded). */
-export class ChangeBudgetExceeded extends DbAutopilotError {}
-
-export class LockHeld extends DbAutopilotError {}
-
 /** A message safe to return to a caller: never a stack trace, a connection string or a secret. */
 export function publicMessage(error: unknown): string {
   // Our own messages may quote input (a config value, a DSN someone pasted): redacted too.

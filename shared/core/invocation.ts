@@ -47,7 +47,7 @@ export type TunerEvent = z.infer<typeof tunerEventSchema>;
 
 /**
  * Turns a parsed event into a run request. A manual invocation without an idempotency key
- * gets one derived from its content and the Lambda request id, so a Lambda retry of the same
+ * gets one derived from the Lambda request id, so a Lambda retry of the same
  * request is recognised while a new invocation by a person is not.
  */
 export function toRunRequest(

@@ -59,7 +59,7 @@ function identifiersOf(config: Config, tuner: 'iops' | 'replicas' | 'dynamodb'):
   return config.tuners[tuner]?.resources.identifiers ?? [];
 }
 
-function stateTableStatements(write: boolean): Statement[] {
+function stateTableStatements(): Statement[] {
   const table = { 'Fn::GetAtt': ['StateTable', 'Arn'] };
   const index = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['StateTable', 'Arn'] }, '/index/*']] };
   return [
@@ -71,7 +71,9 @@ function stateTableStatements(write: boolean): Statement[] {
         'dynamodb:Query',
         'dynamodb:BatchGetItem',
         'dynamodb:ConditionCheckItem',
-        ...(write ? ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] : []),
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
       ],
       Resource: [table, index],
     },
@@ -91,14 +93,17 @@ function logStatements(o: DeployOptions, fn: FunctionName): Statement[] {
   ];
 }
 
+/** The ARN of an SSM parameter from its full name (the name as written after `parameter`). */
+function ssmParameterArn(name: string) {
+  return sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${name}`);
+}
+
 function pauseRead(o: DeployOptions): Statement {
   return {
     Sid: 'ReadPauseFlag',
     Effect: 'Allow',
     Action: ['ssm:GetParameter'],
-    Resource: sub(
-      `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.pauseParameter}`,
-    ),
+    Resource: ssmParameterArn(o.pauseParameter),
   };
 }
 
@@ -371,9 +376,7 @@ function reportStatements(config: Config, o: DeployOptions): Statement[] {
       Sid: 'SlackWebhook',
       Effect: 'Allow',
       Action: ['ssm:GetParameter'],
-      Resource: parameters.map((p) =>
-        sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${p}`),
-      ),
+      Resource: parameters.map(ssmParameterArn),
     },
     {
       Sid: 'SlackWebhookSecret',
@@ -393,7 +396,7 @@ function reportStatements(config: Config, o: DeployOptions): Statement[] {
 export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions): Statement[] {
   // What every function needs: its own log group, the state table, the pause flag (read first by
   // every run; an unreadable flag counts as paused), and fleet discovery / metric reads.
-  const common = [...logStatements(o, fn), ...stateTableStatements(true), pauseRead(o), discovery];
+  const common = [...logStatements(o, fn), ...stateTableStatements(), pauseRead(o), discovery];
   const own = ((): Statement[] => {
     switch (fn) {
       case 'iops-tuner':
@@ -453,9 +456,7 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
             Sid: 'WritePauseFlag',
             Effect: 'Allow',
             Action: ['ssm:PutParameter'],
-            Resource: sub(
-              `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${o.pauseParameter}`,
-            ),
+            Resource: ssmParameterArn(o.pauseParameter),
           },
           // revert replays a recorded undo through the tuner's own adapter.
           ...iopsStatements(config),

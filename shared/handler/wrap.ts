@@ -71,14 +71,21 @@ export function zodIssues(
   }));
 }
 
-export function parseEvent<S extends z.ZodType>(schema: S, event: unknown): z.infer<S> {
-  const result = schema.safeParse(event);
+/**
+ * Parses `value` with `schema`, or throws a ValidationError `${what}: path: message; ...` naming
+ * every issue under `root` (pass the input as the last argument as for zodIssues).
+ */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what: string,
+  root: string,
+  ...input: [unknown?]
+): z.infer<S> {
+  const result = schema.safeParse(value);
   if (!result.success) {
-    const issues = zodIssues(result.error, 'event', event);
-    throw new ValidationError(
-      `invalid event: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-      issues,
-    );
+    const issues = zodIssues(result.error, root, ...input);
+    throw new ValidationError(`${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
   }
   return result.data;
 }
@@ -104,7 +111,7 @@ export function lambdaHandler<S extends z.ZodType, R>(
     };
     let parsed: z.infer<S>;
     try {
-      parsed = parseEvent(eventSchema, event);
+      parsed = parseOrThrow(eventSchema, event, 'invalid event', 'event', event);
     } catch (error) {
       const summary: ErrorSummary = {
         ok: false,

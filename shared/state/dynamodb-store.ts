@@ -4,6 +4,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  type PutCommandInput,
   QueryCommand,
   type QueryCommandInput,
   UpdateCommand,
@@ -81,26 +82,20 @@ export class DynamoDbStateStore implements StateStore {
 
   async recordDecision(decision: Decision): Promise<void> {
     const at = new Date(decision.at);
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...keys.decision(decision.id),
-            dayPk: keys.day(decision.at),
-            daySk: `${decision.at}#${decision.id}`,
-            resPk: keys.resource(decision.tuner, decision.resource),
-            resSk: `${decision.at}#${decision.id}`,
-            decision,
-            [STATE_TABLE.ttlAttribute]: expiresAfter(at, this.auditTtlDays * 86_400),
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new DuplicateDecisionError(decision.id);
-      throw error;
-    }
+    const written = await this.putIf({
+      TableName: this.tableName,
+      Item: {
+        ...keys.decision(decision.id),
+        dayPk: keys.day(decision.at),
+        daySk: `${decision.at}#${decision.id}`,
+        resPk: keys.resource(decision.tuner, decision.resource),
+        resSk: `${decision.at}#${decision.id}`,
+        decision,
+        [STATE_TABLE.ttlAttribute]: expiresAfter(at, this.auditTtlDays * 86_400),
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    if (!written) throw new DuplicateDecisionError(decision.id);
     if (countsAsChange(decision)) await this.advanceLedger(decision);
   }
 
@@ -133,24 +128,19 @@ export class DynamoDbStateStore implements StateStore {
 
   /** The newest applied change of its kind (drift detection compares with it, however old). */
   private async rememberLastApplied(decision: Decision): Promise<void> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: keys.resource(decision.tuner, decision.resource),
-            sk: `${LAST_APPLIED_SK}${decision.action}`,
-            at: decision.at,
-            decision,
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR #at < :at',
-          ExpressionAttributeNames: { '#at': 'at' },
-          ExpressionAttributeValues: { ':at': decision.at },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error; // a newer change of this kind is already kept
-    }
+    // Not written when a newer change of this kind is already kept.
+    await this.putIf({
+      TableName: this.tableName,
+      Item: {
+        pk: keys.resource(decision.tuner, decision.resource),
+        sk: `${LAST_APPLIED_SK}${decision.action}`,
+        at: decision.at,
+        decision,
+      },
+      ConditionExpression: 'attribute_not_exists(pk) OR #at < :at',
+      ExpressionAttributeNames: { '#at': 'at' },
+      ExpressionAttributeValues: { ':at': decision.at },
+    });
   }
 
   async listDecisions(query: {
@@ -199,49 +189,33 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   async claimIdempotencyKey(key: string, runId: string, now: Date, ttlSeconds: number): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...keys.idempotency(key),
-            runId,
-            claimedAt: now.toISOString(),
-            [STATE_TABLE.ttlAttribute]: expiresAfter(now, ttlSeconds),
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
-          ExpressionAttributeValues: { ':now': epochSeconds(now) },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.putIf({
+      TableName: this.tableName,
+      Item: {
+        ...keys.idempotency(key),
+        runId,
+        claimedAt: now.toISOString(),
+        [STATE_TABLE.ttlAttribute]: expiresAfter(now, ttlSeconds),
+      },
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+      ExpressionAttributeValues: { ':now': epochSeconds(now) },
+    });
   }
 
   async acquireLock(resourceId: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...keys.lock(resourceId),
-            owner,
-            acquiredAt: now.toISOString(),
-            [STATE_TABLE.ttlAttribute]: expiresAfter(now, leaseSeconds),
-          },
-          // Free, expired (a crashed run's lease) or already ours (re-entrant).
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR #owner = :me',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':now': epochSeconds(now), ':me': owner },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.putIf({
+      TableName: this.tableName,
+      Item: {
+        ...keys.lock(resourceId),
+        owner,
+        acquiredAt: now.toISOString(),
+        [STATE_TABLE.ttlAttribute]: expiresAfter(now, leaseSeconds),
+      },
+      // Free, expired (a crashed run's lease) or already ours (re-entrant).
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR #owner = :me',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':now': epochSeconds(now), ':me': owner },
+    });
   }
 
   async releaseLock(resourceId: string, owner: string): Promise<void> {
@@ -366,6 +340,17 @@ export class DynamoDbStateStore implements StateStore {
       new GetCommand({ TableName: this.tableName, Key: keys.decision(id), ConsistentRead: true }),
     );
     return asDecision(result.Item);
+  }
+
+  /** A conditional put: true when written, false when its condition failed. */
+  private async putIf(input: PutCommandInput): Promise<boolean> {
+    try {
+      await this.doc.send(new PutCommand(input));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   private async queryAll(input: QueryCommandInput): Promise<Item[]> {

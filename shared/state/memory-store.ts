@@ -23,7 +23,7 @@ interface Expiring {
  */
 export class MemoryStateStore implements StateStore {
   private readonly decisions = new Map<string, Decision>();
-  /** Per tuner+resource, in insertion order: getHistory reads only its own resource's decisions. */
+  /** Per tuner+resource, sorted by (at, id): getHistory reads only its own resource's decisions. */
   private readonly byResource = new Map<string, Decision[]>();
   /** Sorted by (at, id): listDecisions reads only its time window. */
   private readonly byTime: Decision[] = [];
@@ -40,13 +40,12 @@ export class MemoryStateStore implements StateStore {
     if (this.decisions.has(decision.id)) throw new DuplicateDecisionError(decision.id);
     const stored = structuredClone(decision);
     this.decisions.set(decision.id, stored);
-    const resourceKey = keys.resource(decision.tuner, decision.resource);
-    const list = this.byResource.get(resourceKey);
-    if (list) list.push(stored);
-    else this.byResource.set(resourceKey, [stored]);
+    const key = keys.resource(decision.tuner, decision.resource);
+    const list = this.byResource.get(key);
+    if (list) list.splice(upperBound(list, stored), 0, stored);
+    else this.byResource.set(key, [stored]);
     this.byTime.splice(upperBound(this.byTime, stored), 0, stored);
     if (countsAsChange(decision)) {
-      const key = keys.resource(decision.tuner, decision.resource);
       const byKind = this.lastApplied.get(key) ?? {};
       const last = byKind[decision.action];
       if (!last || byTimeThenId(last, decision) < 0) byKind[decision.action] = structuredClone(decision);
@@ -72,7 +71,6 @@ export class MemoryStateStore implements StateStore {
       .filter((d) => inWindow(d, query.since, query.until))
       .filter((d) => query.tuner === undefined || d.tuner === query.tuner)
       .filter((d) => query.resource === undefined || d.resource === query.resource)
-      .sort(byTimeThenId)
       .map((d) => structuredClone(d));
   }
 
@@ -103,10 +101,9 @@ export class MemoryStateStore implements StateStore {
 
   async getHistory(tuner: TunerName, resourceId: string, _now: Date): Promise<ResourceHistory> {
     const key = keys.resource(tuner, resourceId);
-    const recent = [...(this.byResource.get(key) ?? [])]
-      .sort(byTimeThenId)
+    const recent = (this.byResource.get(key) ?? [])
+      .slice(-RECENT_DECISIONS)
       .reverse()
-      .slice(0, RECENT_DECISIONS)
       .map((d) => structuredClone(d));
     const history: ResourceHistory = { recent };
     const ledger = this.ledger.get(key);
@@ -172,7 +169,7 @@ function lowerBoundAt(sorted: Decision[], since: string): number {
   return lo;
 }
 
-/** Where a decision goes in byTime to keep it sorted by (at, id). */
+/** Where a decision goes in a list sorted by (at, id) to keep it sorted. */
 function upperBound(sorted: Decision[], decision: Decision): number {
   let lo = 0;
   let hi = sorted.length;
