@@ -7,8 +7,6 @@ import { getMetrics } from '../metrics/fetch.ts';
 import type { SeriesRequest } from '../metrics/plan.ts';
 import { minCallsFor } from '../metrics/plan.ts';
 import { SimAccount, workload as w } from '../sim/index.ts';
-// GetResources (idempotent registration; in case shared/sim/index.ts does not load it yet).
-import '../sim/services/tagging.ts';
 
 /**
  * `npm run bench [-- --json] [-- --sizes 10,100]`: fleet discovery + one hour of metrics at 60 s

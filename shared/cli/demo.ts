@@ -20,8 +20,10 @@ import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { parse as parseYaml } from 'yaml';
+import { alarmPrefix, TUNER_NAMES } from '../alarms/names.ts';
 import type { Config } from '../config/schema.ts';
 import type { StateStore } from '../core/contracts.ts';
+import { countsAsChange } from '../core/guards.ts';
 import type { Decision, Evidence, TunerName } from '../core/model.ts';
 import { dashboardConsoleUrl } from '../report/console-links.ts';
 import { buildDigest, renderDigestText } from '../report/digest.ts';
@@ -105,9 +107,6 @@ export interface DemoReport {
   /** Calls to the state table (dynalite) and the real time they took. */
   stateTable?: { store: 'dynalite' | 'memory'; calls: number; ms: number };
 }
-
-/** Actions that change nothing: an "applied" one is a recommendation made, not a change. */
-const NON_CHANGES = new Set(['noop', 'recommend', 'finding']);
 
 /** Which function runs which tuner (a tuner "exists" when its function file does). */
 const TUNER_FUNCTIONS: Array<{ tuner: TunerName; fn: string }> = [
@@ -522,7 +521,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     store.recordDecision = async (decision) => {
       await recordDecision(decision);
       recorded.decisions += 1;
-      if (decision.outcome === 'applied' && !NON_CHANGES.has(decision.action)) recorded.changes += 1;
+      if (countsAsChange(decision)) recorded.changes += 1;
     };
     const restoreStore = stateModule.setStateStore(store);
     await scenario.seedState?.(store, new Date(startMs));
@@ -614,7 +613,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
       const events: AlarmStateChangeEvent[] = sim.cloudwatch.takeAlarmEvents();
       for (const e of events) {
         alarmLog.push({ at: e.time, alarm: e.detail.alarmName, state: e.detail.state.value });
-        if (e.detail.state.value === 'ALARM' && e.detail.alarmName.startsWith(env.ALARM_PREFIX ?? 'dbap-')) {
+        if (e.detail.state.value === 'ALARM' && e.detail.alarmName.startsWith(alarmPrefix())) {
           for (const f of alarmFns) await invoke(f, e);
         }
       }
@@ -642,24 +641,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     }
     sim.advanceTo(endMs);
 
-    const decisions = (await store.listDecisions({ since: new Date(startMs - HOUR_MS).toISOString() }))
-      .sort((a, b) => a.at.localeCompare(b.at))
-      .map(toDemoDecision);
+    const recordedDecisions = (
+      await store.listDecisions({ since: new Date(startMs - HOUR_MS).toISOString() })
+    ).sort((a, b) => a.at.localeCompare(b.at));
+    const decisions = recordedDecisions.map(toDemoDecision);
     for (const m of sim.sns.messages)
       notifications.push({ channel: 'sns', at: m.at.toISOString(), subject: m.Subject, text: m.Message });
     notifications.sort((a, b) => a.at.localeCompare(b.at));
 
-    const tunerNames: TunerName[] = [
-      'iops',
-      'replicas',
-      'dynamodb',
-      'dynamodb-mode',
-      'prewarm',
-      'maintenance',
-      'insights',
-      'alarms',
-    ];
-    const tunerStatus = tunerNames.map((tuner) => {
+    // The report lists every tuner but `control` (the operator's function, not a tuner).
+    const tunerStatus = TUNER_NAMES.filter((t) => t !== 'control').map((tuner) => {
       const fnName = TUNER_FUNCTIONS.find((x) => x.tuner === tuner)?.fn;
       const exists =
         registered[tuner] !== undefined ||
@@ -676,6 +667,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
       };
     });
     const count = (o: string) => decisions.filter((d) => d.outcome === o).length;
+    const stats = sim.stats();
     const report: DemoReport = {
       scenario: scenario.name,
       start: new Date(startMs).toISOString(),
@@ -685,9 +677,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
       decisions,
       alarms: alarmLog,
       notifications,
-      apiCalls: sim.stats().calls,
-      apiThrottled: sim.stats().throttled,
-      apiErrors: sim.stats().errors,
+      apiCalls: stats.calls,
+      apiThrottled: stats.throttled,
+      apiErrors: stats.errors,
       totals: {
         decisions: decisions.length,
         applied: count('applied'),
@@ -697,9 +689,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
         planned: count('planned'),
         monthlyCostDeltaApplied:
           Math.round(
-            decisions
-              .filter((d) => d.outcome === 'applied' && !NON_CHANGES.has(d.action))
-              .reduce((a, d) => a + d.monthlyCostDelta, 0) * 100,
+            recordedDecisions.filter(countsAsChange).reduce((a, d) => a + d.monthlyCostDelta, 0) * 100,
           ) / 100,
       },
       wallMs: 0,

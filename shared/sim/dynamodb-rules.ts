@@ -2,28 +2,18 @@ import { LimitExceededException } from '@aws-sdk/client-dynamodb';
 import type { SimAccount } from './engine.ts';
 import { errorMetadata } from './errors.ts';
 import { arr, num, rec, str } from './paging.ts';
-import { type Input, registerOperations, registerRule } from './registry.ts';
+import { type Input, registerRule } from './registry.ts';
 // The DynamoDB operations must be registered before the rules below refer to them.
-import { ACCOUNT_MAX_UNITS, TABLE_MAX_UNITS } from './services/dynamodb.ts';
+import { TABLE_MAX_UNITS } from './services/dynamodb.ts';
 
 /**
  * DynamoDB rules added by the DynamoDB tuner (issues #10, #11), on top of
  * shared/sim/services/dynamodb.ts (which already has UPDATING, the decrease budget, burst,
  * KeyRange throttling, the on-demand switch limit and the per-node and account quotas):
  *
- * - DescribeLimits: the account and per-table quotas (DynamoDB API reference, DescribeLimits).
  * - UpdateTable: the per-table quota counts the table and all its GSIs together
  *   (aws-facts.md, DynamoDB: "Per table default max 40,000 RCU and 40,000 WCU, GSIs included").
  */
-
-registerOperations('dynamodb', {
-  DescribeLimits: () => ({
-    AccountMaxReadCapacityUnits: ACCOUNT_MAX_UNITS,
-    AccountMaxWriteCapacityUnits: ACCOUNT_MAX_UNITS,
-    TableMaxReadCapacityUnits: TABLE_MAX_UNITS,
-    TableMaxWriteCapacityUnits: TABLE_MAX_UNITS,
-  }),
-});
 
 registerRule('dynamodb', 'UpdateTable', 'table-quota-includes-gsis', (sim: SimAccount, input: Input) => {
   const name = str(input.TableName);

@@ -94,18 +94,6 @@ interface Timer {
   fn: () => void;
 }
 
-const CLIENT_SERVICE: Record<string, ServiceName> = {
-  RDSClient: 'rds',
-  DynamoDBClient: 'dynamodb',
-  CloudWatchClient: 'cloudwatch',
-  SSMClient: 'ssm',
-  SecretsManagerClient: 'secretsManager',
-  SNSClient: 'sns',
-  ResourceGroupsTaggingAPIClient: 'tagging',
-  ApplicationAutoScalingClient: 'autoscaling',
-  Route53Client: 'route53',
-};
-
 /**
  * The simulated AWS account. See shared/sim/index.ts for how to use it.
  */
@@ -165,8 +153,7 @@ export class SimAccount {
   }
 
   arn(service: string, resource: string): string {
-    const sep = service === 'dynamodb' ? ':' : ':';
-    return `arn:aws:${service}:${this.region}:${this.accountId}${sep}${resource}`;
+    return `arn:aws:${service}:${this.region}:${this.accountId}:${resource}`;
   }
 
   /** Runs `fn` when the clock reaches `atMs` (status transitions, alarm evaluation...). */
@@ -258,23 +245,21 @@ export class SimAccount {
   /** Adds the simulator beneath an SDK client: commands are answered here, never sent over HTTP. */
   attach<C extends { middlewareStack: { add: (...args: never[]) => unknown } }>(
     client: C,
-    service?: ServiceName,
+    service: ServiceName,
   ): C {
     const stack = client.middlewareStack as unknown as {
       add(
         mw: (
           next: unknown,
-          context: { commandName?: string; clientName?: string },
+          context: { commandName?: string },
         ) => (args: { input: Input }) => Promise<unknown>,
         options: { step: 'initialize'; priority: 'high'; name: string },
       ): void;
     };
     stack.add(
       (_next, context) => async (args) => {
-        const svc = service ?? CLIENT_SERVICE[context.clientName ?? ''];
-        if (!svc) throw new Error(`db-autopilot simulator: unknown client ${String(context.clientName)}`);
         const operation = (context.commandName ?? '').replace(/Command$/, '');
-        const output = await this.call(svc, operation, args.input ?? {});
+        const output = await this.call(service, operation, args.input ?? {});
         return {
           output: {
             $metadata: { httpStatusCode: 200, requestId: requestId(), attempts: 1, totalRetryDelay: 0 },

@@ -15,9 +15,15 @@ export function decodeToken(token: string | undefined, scope: string): number | 
   return undefined;
 }
 
-export function page<T>(items: T[], offset: number, size: number): { items: T[]; next?: number } {
-  const slice = items.slice(offset, offset + size);
-  return { items: slice, next: offset + size < items.length ? offset + size : undefined };
+/** The page of `items` at `offset`, and the token for the next page (undefined on the last one). */
+export function page<T>(
+  items: T[],
+  offset: number,
+  size: number,
+  scope: string,
+): { items: T[]; next?: string } {
+  const end = offset + size;
+  return { items: items.slice(offset, end), next: end < items.length ? encodeToken(end, scope) : undefined };
 }
 
 export function str(v: unknown): string | undefined {

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ServiceName } from './registry.ts';
 
 /**
  * Recorded SDK responses, in the spirit of Cloud Custodian's placebo (tests/data/placebo/):
@@ -15,18 +16,7 @@ import { join } from 'node:path';
  * `{ "status_code": 400, "error": { "name": "DBInstanceNotFoundFault", "message": "..." } }`.
  * Dates are stored as `{ "$date": "<ISO>" }`.
  */
-export type PlaceboService =
-  | 'rds'
-  | 'dynamodb'
-  | 'cloudwatch'
-  | 'ssm'
-  | 'secretsManager'
-  | 'sns'
-  | 'tagging'
-  | 'autoscaling'
-  | 'route53';
-
-const PACKAGES: Record<PlaceboService, { pkg: string; base: string }> = {
+const PACKAGES: Record<ServiceName, { pkg: string; base: string }> = {
   rds: { pkg: '@aws-sdk/client-rds', base: 'RDSServiceException' },
   dynamodb: { pkg: '@aws-sdk/client-dynamodb', base: 'DynamoDBServiceException' },
   cloudwatch: { pkg: '@aws-sdk/client-cloudwatch', base: 'CloudWatchServiceException' },
@@ -91,7 +81,7 @@ export function redactAccountIds(text: string): string {
 
 export function recordTo<C extends AnyClient>(
   client: C,
-  service: PlaceboService,
+  service: ServiceName,
   dir: string,
   redact = true,
 ): C {
@@ -126,7 +116,7 @@ export function recordTo<C extends AnyClient>(
 }
 
 /** Reads the recorded files of one service: operation -> files in call order. */
-export function loadRecordings(dir: string, service: PlaceboService): Map<string, PlaceboFile[]> {
+export function loadRecordings(dir: string, service: ServiceName): Map<string, PlaceboFile[]> {
   const out = new Map<string, PlaceboFile[]>();
   const folder = join(dir, service);
   if (!existsSync(folder)) return out;
@@ -144,7 +134,7 @@ export function loadRecordings(dir: string, service: PlaceboService): Map<string
 
 export async function replayFrom<C extends AnyClient>(
   client: C,
-  service: PlaceboService,
+  service: ServiceName,
   dir: string,
 ): Promise<C> {
   const recordings = loadRecordings(dir, service);

@@ -1,7 +1,7 @@
 import { ObjectNotFoundException, ValidationException } from '@aws-sdk/client-application-auto-scaling';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata } from '../errors.ts';
-import { arr, decodeToken, encodeToken, num, rec, str } from '../paging.ts';
+import { arr, decodeToken, num, page, rec, str } from '../paging.ts';
 import { type Input, registerOperations } from '../registry.ts';
 
 /**
@@ -68,11 +68,8 @@ function ids(input: Input) {
 
 function pageOf<T>(list: T[], input: Input, scope: string) {
   const size = num(input.MaxResults) ?? 50;
-  const offset = decodeToken(str(input.NextToken), scope) ?? 0;
-  return {
-    items: list.slice(offset, offset + size),
-    NextToken: offset + size < list.length ? encodeToken(offset + size, scope) : undefined,
-  };
+  const p = page(list, decodeToken(str(input.NextToken), scope) ?? 0, size, scope);
+  return { items: p.items, NextToken: p.next };
 }
 
 registerOperations('autoscaling', {

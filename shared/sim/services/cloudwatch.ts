@@ -9,7 +9,7 @@ import { DAY_MS, MINUTE_MS } from '../clock.ts';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata, serviceError } from '../errors.ts';
 import { aggregate, isSupportedStat, type MinutePoint, resolveMetric } from '../metrics.ts';
-import { arr, decodeToken, encodeToken, num, readTags, rec, str, tagList, toMs } from '../paging.ts';
+import { arr, decodeToken, encodeToken, num, page, readTags, rec, str, tagList, toMs } from '../paging.ts';
 import { type Input, registerOperations } from '../registry.ts';
 
 /**
@@ -614,12 +614,8 @@ function describeAlarms(sim: SimAccount, input: Input): object {
   const offset = decodeToken(str(input.NextToken), 'cw:alarms');
   if (offset === undefined)
     throw new InvalidNextToken({ message: 'The service cannot process the NextToken.', $metadata: meta() });
-  const slice = list.slice(offset, offset + size);
-  return {
-    MetricAlarms: slice.map(alarmView),
-    CompositeAlarms: [],
-    NextToken: offset + size < list.length ? encodeToken(offset + size, 'cw:alarms') : undefined,
-  };
+  const p = page(list, offset, size, 'cw:alarms');
+  return { MetricAlarms: p.items.map(alarmView), CompositeAlarms: [], NextToken: p.next };
 }
 
 function findArn(sim: SimAccount, arn: string | undefined): AlarmRecord {

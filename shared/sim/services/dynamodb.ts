@@ -8,7 +8,7 @@ import { DAY_MS, HOUR_MS, MINUTE_MS, utcDay } from '../clock.ts';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata, serviceError } from '../errors.ts';
 import { MinuteSeries, registerMetricResolver, seriesSource } from '../metrics.ts';
-import { arr, decodeToken, encodeToken, num, readTags, rec, str } from '../paging.ts';
+import { arr, decodeToken, num, page, readTags, rec, str, tagList } from '../paging.ts';
 import { type Input, registerOperations } from '../registry.ts';
 import { constant, type Workload } from '../workload.ts';
 
@@ -537,13 +537,9 @@ function listTables(sim: SimAccount, input: Input): object {
 
 function listTagsOfResource(sim: SimAccount, input: Input): object {
   const t = mustGetTable(sim, str(input.ResourceArn));
-  const all = [...t.tags.entries()].map(([Key, Value]) => ({ Key, Value }));
-  const offset = decodeToken(str(input.NextToken), `ddb-tags:${t.name}`) ?? 0;
-  const slice = all.slice(offset, offset + 50);
-  return {
-    Tags: slice,
-    NextToken: offset + 50 < all.length ? encodeToken(offset + 50, `ddb-tags:${t.name}`) : undefined,
-  };
+  const scope = `ddb-tags:${t.name}`;
+  const p = page(tagList(t.tags), decodeToken(str(input.NextToken), scope) ?? 0, 50, scope);
+  return { Tags: p.items, NextToken: p.next };
 }
 
 registerOperations('dynamodb', {

@@ -13,19 +13,7 @@ import { HOUR_MS, MINUTE_MS } from '../clock.ts';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata, serviceError } from '../errors.ts';
 import { MinuteSeries, registerMetricResolver, seriesSource } from '../metrics.ts';
-import {
-  arr,
-  bool,
-  decodeToken,
-  encodeToken,
-  num,
-  page,
-  readTags,
-  rec,
-  str,
-  tagList,
-  toMs,
-} from '../paging.ts';
+import { arr, bool, decodeToken, num, page, readTags, rec, str, tagList, toMs } from '../paging.ts';
 import { type Input, registerOperations } from '../registry.ts';
 import { constant, type Workload } from '../workload.ts';
 
@@ -798,11 +786,8 @@ function describeDBInstances(sim: SimAccount, input: Input): object {
   const offset = decodeToken(str(input.Marker), 'rds:DescribeDBInstances');
   if (offset === undefined)
     throw serviceError(RDSServiceException, 'InvalidParameterValue', 'Invalid Marker');
-  const p = page(list, offset, size);
-  return {
-    DBInstances: p.items.map((i) => describeInstance(sim, i)),
-    Marker: p.next !== undefined ? encodeToken(p.next, 'rds:DescribeDBInstances') : undefined,
-  };
+  const p = page(list, offset, size, 'rds:DescribeDBInstances');
+  return { DBInstances: p.items.map((i) => describeInstance(sim, i)), Marker: p.next };
 }
 
 function describeDBClusters(sim: SimAccount, input: Input): object {
@@ -820,11 +805,8 @@ function describeDBClusters(sim: SimAccount, input: Input): object {
   const offset = decodeToken(str(input.Marker), 'rds:DescribeDBClusters');
   if (offset === undefined)
     throw serviceError(RDSServiceException, 'InvalidParameterValue', 'Invalid Marker');
-  const p = page(list, offset, size);
-  return {
-    DBClusters: p.items.map((c) => describeCluster(sim, c)),
-    Marker: p.next !== undefined ? encodeToken(p.next, 'rds:DescribeDBClusters') : undefined,
-  };
+  const p = page(list, offset, size, 'rds:DescribeDBClusters');
+  return { DBClusters: p.items.map((c) => describeCluster(sim, c)), Marker: p.next };
 }
 
 function describeValidDBInstanceModifications(sim: SimAccount, input: Input): object {
@@ -873,11 +855,8 @@ function describeEvents(sim: SimAccount, input: Input): object {
   );
   const size = pageSize(input.MaxRecords);
   const offset = decodeToken(str(input.Marker), 'rds:DescribeEvents') ?? 0;
-  const p = page(list, offset, size);
-  return {
-    Events: p.items,
-    Marker: p.next !== undefined ? encodeToken(p.next, 'rds:DescribeEvents') : undefined,
-  };
+  const p = page(list, offset, size, 'rds:DescribeEvents');
+  return { Events: p.items, Marker: p.next };
 }
 
 function checkInstanceQuota(sim: SimAccount): void {

@@ -1,7 +1,7 @@
 import { InvalidParameterException } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata } from '../errors.ts';
-import { arr, decodeToken, encodeToken, num, rec, str, tagList } from '../paging.ts';
+import { arr, decodeToken, num, page, rec, str, tagList } from '../paging.ts';
 import { type Input, registerOperations } from '../registry.ts';
 
 /**
@@ -59,12 +59,11 @@ function getResources(sim: SimAccount, input: Input): object {
       $metadata: errorMetadata(),
     });
   }
-  const slice = list.slice(offset, offset + perPage);
+  const p = page(list, offset, perPage, 'tagging:GetResources');
   return {
-    ResourceTagMappingList: slice.map((r) => ({ ResourceARN: r.arn, Tags: tagList(r.tags) })),
+    ResourceTagMappingList: p.items.map((r) => ({ ResourceARN: r.arn, Tags: tagList(r.tags) })),
     // AWS returns an empty string when there are no more pages.
-    PaginationToken:
-      offset + perPage < list.length ? encodeToken(offset + perPage, 'tagging:GetResources') : '',
+    PaginationToken: p.next ?? '',
   };
 }
 
