@@ -48,6 +48,7 @@ import {
   buildStorageLedger,
   deferredUntil,
   type RdsEventLike,
+  type RdsStorageStatus,
   storageChangeRules,
 } from '../policies/iops-ledger.ts';
 
@@ -141,9 +142,6 @@ export function createIopsAdapter(options: IopsAdapterOptions = {}): Adapter {
     }
   };
 }
-
-/** The default adapter, on the module-level RDS client (simulated account and tests inject theirs). */
-export const iopsAdapter: Adapter = createIopsAdapter();
 
 interface Modification {
   allocatedStorage: number;
@@ -266,6 +264,18 @@ export async function describeRecentEvents(client: RDSClient, id: string, t: Dat
   return events;
 }
 
+/** The storage-related facts of one DescribeDBInstances entry, as the storage ledger reads them. */
+export function storageStatusOf(instance: DBInstance): RdsStorageStatus {
+  return {
+    status: instance.DBInstanceStatus ?? 'unknown',
+    storageOperationStatus: instance.StorageOperationStatus,
+    percentProgress:
+      instance.StorageOperationPercentProgress ??
+      (instance.PercentProgress !== undefined ? Number(instance.PercentProgress) : undefined),
+    pendingModifiedValues: instance.PendingModifiedValues as Record<string, unknown> | undefined,
+  };
+}
+
 /** The storage-change rules on live state: status, optimization, pending, 6 h, 4 per 24 h. */
 async function liveRules(client: RDSClient, instance: DBInstance, t: Date): Promise<ActResult | undefined> {
   let events: RdsEventLike[] = [];
@@ -275,18 +285,7 @@ async function liveRules(client: RDSClient, instance: DBInstance, t: Date): Prom
     // DescribeEvents is a second source next to the state table's records and the policy's rules;
     // without it the status, optimization and pending checks below still hold.
   }
-  const ledger = buildStorageLedger({
-    instance: {
-      status: instance.DBInstanceStatus ?? 'unknown',
-      storageOperationStatus: instance.StorageOperationStatus,
-      percentProgress:
-        instance.StorageOperationPercentProgress ??
-        (instance.PercentProgress !== undefined ? Number(instance.PercentProgress) : undefined),
-      pendingModifiedValues: instance.PendingModifiedValues as Record<string, unknown> | undefined,
-    },
-    events,
-    decisions: [],
-  });
+  const ledger = buildStorageLedger({ instance: storageStatusOf(instance), events, decisions: [] });
   const rules = storageChangeRules(ledger, t).filter((r) => r.verdict !== 'ok');
   if (rules.length === 0) return undefined;
   return {

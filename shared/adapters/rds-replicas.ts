@@ -84,12 +84,11 @@ function paramError(action: Action, error: z.ZodError): ActResult {
   };
 }
 
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : 'Error';
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** An error the adapter has no specific answer for: failed, with the SDK's name and message. */
+function unexpected(error: unknown): ActResult {
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = error instanceof Error ? error.message : String(error);
+  return { status: 'failed', code: name, reason: `${name}: ${message}` };
 }
 
 /** The order in which (class, AZ) pairs are tried: each class in every AZ before the next class. */
@@ -185,11 +184,7 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
       if (error instanceof StorageQuotaExceededFault) {
         return { status: 'failed', code: error.name, reason: `the account's storage quota is reached` };
       }
-      return {
-        status: 'failed',
-        code: errorName(error),
-        reason: `${errorName(error)}: ${errorMessage(error)}`,
-      };
+      return unexpected(error);
     }
   }
   return {
@@ -281,11 +276,7 @@ export async function removeReplica(deps: ReplicaAdapterDeps, action: Action): P
         reason: `${p.replicaId} cannot be deleted now (${error.name}): ${error.message}`,
       };
     }
-    return {
-      status: 'failed',
-      code: errorName(error),
-      reason: `${errorName(error)}: ${errorMessage(error)}`,
-    };
+    return unexpected(error);
   }
 }
 
@@ -303,11 +294,7 @@ export async function addRoute(deps: ReplicaAdapterDeps, action: Action): Promis
     try {
       endpoint = await endpointOf(deps, p.replicaId);
     } catch (error) {
-      return {
-        status: 'failed',
-        code: errorName(error),
-        reason: `${errorName(error)}: ${errorMessage(error)}`,
-      };
+      return unexpected(error);
     }
   }
   if (!endpoint) {

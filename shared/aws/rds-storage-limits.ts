@@ -298,17 +298,18 @@ export const STORAGE_PENDING_FIELDS: readonly string[] = [
  * applies every pending modification too (a queued class change reboots now): aws-facts.md.
  */
 export function nonStoragePending(pending: Record<string, unknown> | undefined): string[] {
-  if (!pending) return [];
-  return Object.entries(pending)
-    .filter(([key, value]) => !STORAGE_PENDING_FIELDS.includes(key) && hasValue(value))
-    .map(([key]) => key)
-    .sort();
+  return pendingFields(pending, false);
 }
 
 export function storagePending(pending: Record<string, unknown> | undefined): string[] {
+  return pendingFields(pending, true);
+}
+
+/** The sorted PendingModifiedValues fields holding a value, storage ones or the others. */
+function pendingFields(pending: Record<string, unknown> | undefined, storage: boolean): string[] {
   if (!pending) return [];
   return Object.entries(pending)
-    .filter(([key, value]) => STORAGE_PENDING_FIELDS.includes(key) && hasValue(value))
+    .filter(([key, value]) => STORAGE_PENDING_FIELDS.includes(key) === storage && hasValue(value))
     .map(([key]) => key)
     .sort();
 }

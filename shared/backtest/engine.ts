@@ -5,8 +5,8 @@ import { oracleDynamodb, oracleIops, oracleReplicas } from './baselines/oracle.t
 import { staticPeakDynamodb, staticPeakIops, staticPeakReplicas } from './baselines/static-peak.ts';
 import { historyView } from './history.ts';
 import { DynamodbModel } from './models/dynamodb.ts';
-import { IopsModel } from './models/iops.ts';
-import { ReplicasModel } from './models/replicas.ts';
+import { IopsModel, type IopsTotals } from './models/iops.ts';
+import { MAX_READERS, ReplicasModel } from './models/replicas.ts';
 import { type BacktestOptions, type Prices, prices as pricesOf } from './options.ts';
 import type { BacktestPolicy, CreateAutopilotPolicy, PolicyContext } from './plugins/types.ts';
 import type {
@@ -52,17 +52,7 @@ function round(n: number, digits: number): number {
 }
 
 /** The scores of a model that counts demand and unserved demand in one unit (IOPS, reader CPU). */
-function scored(
-  x: {
-    demand: number;
-    unserved: number;
-    saturationMinutes: number;
-    cost: number;
-    changes: number;
-    refused: number;
-  },
-  detail: Record<string, number>,
-): PolicyMetrics {
+function scored(x: IopsTotals, detail: Record<string, number>): PolicyMetrics {
   return {
     available: true,
     unservedPct: round(pct(x.unserved, x.demand), 4),
@@ -155,7 +145,7 @@ const replicasBinding: Binding<'replicas'> = {
     const o = options.replicas;
     return {
       readers: Math.min(
-        Math.min(15, o.maxReaders),
+        Math.min(MAX_READERS, o.maxReaders),
         Math.max(o.minReaders, Math.ceil((trace.cpu[0] ?? 0) / o.targetCpuPercent)),
       ),
     };

@@ -15,25 +15,32 @@ export function formatTable(report: BacktestReport): string {
       notes.push(`  ${name}: ${r.reason}`);
       continue;
     }
-    rows.push([
-      name,
-      r.unservedPct.toFixed(3),
-      String(r.saturationMinutes),
-      r.cost.toFixed(2),
-      String(r.changes),
-    ]);
+    rows.push([name, ...scoreCells(r)]);
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   const days = (report.minutes / 1440).toFixed(1);
   return [
     `${report.kind} backtest: ${report.trace} (${report.minutes} minutes, ${days} days)`,
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
+    ...aligned(header, rows, 1),
     ...(notes.length > 0 ? ['', ...notes] : []),
   ].join('\n');
+}
+
+/** The score columns of a policy's result (or of its suite totals). */
+function scoreCells(r: {
+  unservedPct: number;
+  saturationMinutes: number;
+  cost: number;
+  changes: number;
+}): string[] {
+  return [r.unservedPct.toFixed(3), String(r.saturationMinutes), r.cost.toFixed(2), String(r.changes)];
+}
+
+/** Header, rule and rows in columns: the first `leftColumns` padded right, the rest left. */
+function aligned(header: string[], rows: string[][], leftColumns: number): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
 /** The --json shape: `{ "policies": { name: { unservedPct, saturationMinutes, cost, changes, ... } } }`. */
@@ -56,14 +63,7 @@ export function formatSuite(suite: SuiteResult): string {
       if (!r) continue;
       rows.push(
         r.available
-          ? [
-              report.trace,
-              name,
-              r.unservedPct.toFixed(3),
-              String(r.saturationMinutes),
-              r.cost.toFixed(2),
-              String(r.changes),
-            ]
+          ? [report.trace, name, ...scoreCells(r)]
           : [report.trace, name, 'n/a', 'n/a', 'n/a', 'n/a'],
       );
     }
@@ -71,24 +71,9 @@ export function formatSuite(suite: SuiteResult): string {
   for (const name of POLICY_NAMES) {
     const t = suite.totals[name];
     if (!t) continue;
-    rows.push([
-      `TOTAL (${t.traces} traces)`,
-      name,
-      t.unservedPct.toFixed(3),
-      String(t.saturationMinutes),
-      t.cost.toFixed(2),
-      String(t.changes),
-    ]);
+    rows.push([`TOTAL (${t.traces} traces)`, name, ...scoreCells(t)]);
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [
-    `${suite.kind} suite`,
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
-  ].join('\n');
+  return [`${suite.kind} suite`, ...aligned(header, rows, 2)].join('\n');
 }
 
 export function suiteJson(suite: SuiteResult): {

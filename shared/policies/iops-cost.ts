@@ -57,15 +57,6 @@ export function storageMonthlyCost(config: StorageConfig, prices: PriceTable): n
   }
 }
 
-/** Price of one more provisioned IOPS per month (0 when IOPS are not billed separately). */
-export function iopsUnitMonthly(storageType: RdsStorageType, prices: PriceTable, multiAz = false): number {
-  const az = multiAz ? 2 : 1;
-  if (storageType === 'io1' || storageType === 'io2')
-    return az * price(prices, `rds.${storageType}.iopsMonth`);
-  if (storageType === 'gp3') return az * price(prices, 'rds.gp3.iopsMonth');
-  return 0;
-}
-
 export function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }

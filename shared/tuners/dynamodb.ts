@@ -42,6 +42,8 @@ import {
   DIMS,
   type DimensionMetrics,
   demandSeries,
+  metricDimensions,
+  metricPrefix,
   planScalingTargets,
   planTableCapacity,
   type ScalableTargetObservation,
@@ -75,12 +77,8 @@ export const dynamodbAdapter: Adapter = (action, target) =>
     ? applyScalingTarget(action, target)
     : applyDynamodbCapacity(action, target);
 
-function D(dim: CapacityDim): 'Read' | 'Write' {
-  return dim === 'read' ? 'Read' : 'Write';
-}
-
-function dims(tableName: string, indexName: string | null): Record<string, string> {
-  return indexName ? { TableName: tableName, GlobalSecondaryIndexName: indexName } : { TableName: tableName };
+function ddbMetric(tableName: string, indexName: string | null, metricName: string) {
+  return { namespace: 'AWS/DynamoDB', metricName, dimensions: metricDimensions(tableName, indexName) };
 }
 
 function sid(tableName: string, indexName: string | null, name: string): string {
@@ -89,14 +87,10 @@ function sid(tableName: string, indexName: string | null, name: string): string 
 
 /** The CloudWatch series the capacity policy reads for one table or GSI (DynamoDB metrics and dimensions). */
 export function capacitySeries(tableName: string, indexName: string | null): SeriesRequest[] {
-  const metric = (metricName: string) => ({
-    namespace: 'AWS/DynamoDB',
-    metricName,
-    dimensions: dims(tableName, indexName),
-  });
+  const metric = (metricName: string) => ddbMetric(tableName, indexName, metricName);
   const out: SeriesRequest[] = [];
   for (const dim of DIMS) {
-    const consumed = `Consumed${D(dim)}CapacityUnits`;
+    const consumed = `Consumed${metricPrefix(dim)}CapacityUnits`;
     out.push(
       {
         id: sid(tableName, indexName, `${dim}:consumed`),
@@ -115,19 +109,19 @@ export function capacitySeries(tableName: string, indexName: string | null): Ser
         id: sid(tableName, indexName, `${dim}:prov`),
         kind: 'counter',
         statistic: 'Sum',
-        metric: metric(`${D(dim)}ProvisionedThroughputThrottleEvents`),
+        metric: metric(`${metricPrefix(dim)}ProvisionedThroughputThrottleEvents`),
       },
       {
         id: sid(tableName, indexName, `${dim}:key`),
         kind: 'counter',
         statistic: 'Sum',
-        metric: metric(`${D(dim)}KeyRangeThroughputThrottleEvents`),
+        metric: metric(`${metricPrefix(dim)}KeyRangeThroughputThrottleEvents`),
       },
       {
         id: sid(tableName, indexName, `${dim}:acct`),
         kind: 'counter',
         statistic: 'Sum',
-        metric: metric(`${D(dim)}AccountLimitThrottleEvents`),
+        metric: metric(`${metricPrefix(dim)}AccountLimitThrottleEvents`),
       },
     );
   }
@@ -188,7 +182,6 @@ async function readLimits(section: DynamodbConfig, notes: string[]): Promise<Lim
   }
 }
 
-/** Observes one table: DescribeTable (from discovery), metrics, scalable targets. */
 /**
  * Observes many tables at once: one GetMetricData plan for all their series (the fewest calls,
  * shared/metrics) and one DescribeScalableTargets per 50 resources, then DescribeTable (from
@@ -304,23 +297,19 @@ async function learnPeaks(obs: TableObservation, section: DynamodbConfig, now: D
   const resources = [obs.table, ...obs.indexes];
   const series: SeriesRequest[] = resources.flatMap((r) =>
     DIMS.flatMap((dim) => {
-      const metric = (metricName: string) => ({
-        namespace: 'AWS/DynamoDB',
-        metricName,
-        dimensions: dims(obs.tableName, r.indexName),
-      });
+      const metric = (metricName: string) => ddbMetric(obs.tableName, r.indexName, metricName);
       return [
         {
           id: sid(obs.tableName, r.indexName, `${dim}:h:consumed`),
           kind: 'counter' as const,
           statistic: 'Sum',
-          metric: metric(`Consumed${D(dim)}CapacityUnits`),
+          metric: metric(`Consumed${metricPrefix(dim)}CapacityUnits`),
         },
         {
           id: sid(obs.tableName, r.indexName, `${dim}:h:prov`),
           kind: 'counter' as const,
           statistic: 'Sum',
-          metric: metric(`${D(dim)}ProvisionedThroughputThrottleEvents`),
+          metric: metric(`${metricPrefix(dim)}ProvisionedThroughputThrottleEvents`),
         },
       ];
     }),
@@ -360,20 +349,14 @@ async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Dat
     statistic: 'Sum',
     sumOf:
       resources.length > 1
-        ? resources.map((r) => ({
-            namespace: 'AWS/DynamoDB',
-            metricName: `Consumed${D(dim)}CapacityUnits`,
-            dimensions: dims(obs.tableName, r.indexName),
-          }))
+        ? resources.map((r) =>
+            ddbMetric(obs.tableName, r.indexName, `Consumed${metricPrefix(dim)}CapacityUnits`),
+          )
         : undefined,
     metric:
       resources.length > 1
         ? undefined
-        : {
-            namespace: 'AWS/DynamoDB',
-            metricName: `Consumed${D(dim)}CapacityUnits`,
-            dimensions: dims(obs.tableName, null),
-          },
+        : ddbMetric(obs.tableName, null, `Consumed${metricPrefix(dim)}CapacityUnits`),
   }));
   // 300 s data is kept 63 days (aws-facts.md, CloudWatch): sums per period, peaks per 5 minutes.
   const m = await getMetrics({ series, start, end, periodSeconds: fine, now });
@@ -711,8 +694,8 @@ export function dynamodbAlarms(targets: Target[]): AlarmSpec[] {
         resourceId: t.ref.id,
         key: `throttle_${dim}`,
         namespace: 'AWS/DynamoDB',
-        metricName: `${D(dim)}ProvisionedThroughputThrottleEvents`,
-        dimensions: dims(tableName, indexName ?? null),
+        metricName: `${metricPrefix(dim)}ProvisionedThroughputThrottleEvents`,
+        dimensions: metricDimensions(tableName, indexName ?? null),
         statistic: 'Sum',
         periodSeconds: 60,
         evaluationPeriods: 1,

@@ -8,7 +8,7 @@
  * The storage-change ledger (RDS events + db-autopilot's records): shared/policies/iops-ledger.ts.
  */
 import type { DBInstance } from '@aws-sdk/client-rds';
-import { createIopsAdapter, describeRecentEvents } from '../adapters/rds-iops.ts';
+import { createIopsAdapter, describeRecentEvents, storageStatusOf } from '../adapters/rds-iops.ts';
 import { aws } from '../aws/clients.ts';
 import { asStorageType } from '../aws/rds-storage-limits.ts';
 import { getConfig } from '../config/load.ts';
@@ -226,18 +226,7 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
           },
           latency: seriesOf(hist, `hist:${id}:latency`, 'Average'),
         },
-        ledger: buildStorageLedger({
-          instance: {
-            status: inst.DBInstanceStatus ?? 'unknown',
-            storageOperationStatus: inst.StorageOperationStatus,
-            percentProgress:
-              inst.StorageOperationPercentProgress ??
-              (inst.PercentProgress !== undefined ? Number(inst.PercentProgress) : undefined),
-            pendingModifiedValues: pending,
-          },
-          events,
-          decisions: ownRecords,
-        }),
+        ledger: buildStorageLedger({ instance: storageStatusOf(inst), events, decisions: ownRecords }),
       };
       const { plan } = decideIops({ observation, settings: cfg, prices, now });
       withoutRepeats(plan, ownRecords, now);
@@ -274,9 +263,10 @@ export function withoutRepeats(plan: Plan, recent: Decision[], now: Date): void 
             now.getTime() - Date.parse(d.at) < REPEAT_FINDING_MS &&
             JSON.stringify(d.to) === JSON.stringify(a.to),
         );
-  const dropped = plan.actions.map((a) => ({ a, d: repeated(a) })).filter((x) => x.d !== undefined);
+  const checked = plan.actions.map((a) => ({ a, d: repeated(a) }));
+  const dropped = checked.filter((x) => x.d !== undefined);
   if (dropped.length === 0) return;
-  plan.actions = plan.actions.filter((a) => !repeated(a));
+  plan.actions = checked.filter((x) => x.d === undefined).map((x) => x.a);
   if (plan.actions.length === 0) {
     const first = dropped[0];
     plan.noopReason = `${first?.a.kind} already reported at ${first?.d?.at} (repeated every ${REPEAT_FINDING_MS / HOUR} h): ${first?.a.reason ?? ''}`;

@@ -1,3 +1,4 @@
+import { MAX_READERS } from '../models/replicas.ts';
 import type { BacktestPolicy } from '../plugins/types.ts';
 
 /**
@@ -38,7 +39,7 @@ export function createAuroraAutoScaling(): BacktestPolicy<'replicas'> {
         low.length === o.awsLowDatapoints && low.every((r) => r.avgReaderCpu < AURORA_LOW_FRACTION * target);
       const base = Math.max(1, total);
       const desired = Math.min(
-        Math.min(15, o.maxReaders),
+        Math.min(MAX_READERS, o.maxReaders),
         Math.max(o.minReaders, Math.ceil((base * last.avgReaderCpu) / target - 1e-9)),
       );
       if (alarmHigh && desired > total && t - lastScaleOut >= o.awsScaleOutCooldownMinutes) {

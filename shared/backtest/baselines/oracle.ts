@@ -1,3 +1,4 @@
+import { MAX_READERS } from '../models/replicas.ts';
 import type { BacktestOptions } from '../options.ts';
 import type { BacktestPolicy, BaselineFactory } from '../plugins/types.ts';
 import { RangeMax } from '../range-max.ts';
@@ -159,7 +160,7 @@ export const oracleIops: BaselineFactory<'iops'> = (trace, options) => {
 export const oracleReplicas: BaselineFactory<'replicas'> = (trace, options) => {
   const o = options.replicas;
   const N = o.readerCreateMinutes;
-  const max = Math.min(15, o.maxReaders);
+  const max = Math.min(MAX_READERS, o.maxReaders);
   const r = new RangeMax(needs(trace.cpu, o.minReaders, max, o.saturationCpuPercent), o.minReaders);
   const policy: BacktestPolicy<'replicas'> = {
     name: 'oracle',

@@ -1,3 +1,4 @@
+import { MAX_READERS } from '../models/replicas.ts';
 import type { BaselineFactory } from '../plugins/types.ts';
 import { peakOf } from '../range-max.ts';
 
@@ -29,6 +30,10 @@ export const staticPeakReplicas: BaselineFactory<'replicas'> = (trace, options) 
   const o = options.replicas;
   const peak = peakOf(trace.cpu);
   const perReader = options.staticPeak === 'exact' ? o.saturationCpuPercent : o.targetCpuPercent;
-  const readers = Math.min(o.maxReaders, 15, Math.max(o.minReaders, Math.ceil(peak / perReader - 1e-9)));
+  const readers = Math.min(
+    o.maxReaders,
+    MAX_READERS,
+    Math.max(o.minReaders, Math.ceil(peak / perReader - 1e-9)),
+  );
   return { name: 'static-peak', initial: () => ({ readers }), decide: () => null };
 };

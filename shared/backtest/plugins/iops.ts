@@ -5,6 +5,7 @@ import { decideIops, type IopsObservation, type MetricSeries, policySettings } f
 import { buildStorageLedger } from '../../policies/iops-ledger.ts';
 import { priceTable } from '../../pricing.ts';
 import { MemoryStateStore } from '../../state/memory-store.ts';
+import { historyMinutes } from '../../tuners/iops.ts';
 import type { IopsState, IopsObservation as MinuteObservation } from '../types.ts';
 import { minuteToIso, toActResult } from './adapter.ts';
 import type { BacktestPolicy, CreateAutopilotPolicy, PolicyContext } from './types.ts';
@@ -75,10 +76,7 @@ export function observationAt(
 ): IopsObservation {
   const state: Readonly<IopsState> = ctx.state;
   const lookback = section.lookbackMinutes;
-  const longMinutes = Math.max(
-    section.scaleDownStabilizationMinutes,
-    24 * 60 + section.lockoutForecastHours * 60,
-  );
+  const longMinutes = historyMinutes(section);
   const recentRows = ctx.history.last(lookback);
   const t = ctx.history.length;
   // Align the long window on the history period so slices line up with clock time.
