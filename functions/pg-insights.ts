@@ -28,14 +28,9 @@ export const pgInsightsEventSchema = z.union([scheduledEventSchema, manualInsigh
 export const handler = lambdaHandler('pg-insights', pgInsightsEventSchema, async (event, ctx) => {
   if ('source' in event)
     return runInsightsTuner({ request: toRunRequest(event, ctx.requestId, ctx.remainingMs) });
+  const { dryRun, idempotencyKey } = event;
   return runInsightsTuner({
-    request: {
-      trigger: 'manual',
-      dryRun: event.dryRun,
-      override: false,
-      idempotencyKey: event.idempotencyKey ? `manual:${event.idempotencyKey}` : `manual:${ctx.requestId}`,
-      remainingMs: ctx.remainingMs,
-    },
+    request: toRunRequest({ dryRun, override: false, idempotencyKey }, ctx.requestId, ctx.remainingMs),
     database: event.database,
   });
 });

@@ -18,14 +18,9 @@ export const handler = lambdaHandler('pg-maintenance', pgMaintenanceEventSchema,
     return runMaintenanceTuner({ request: toRunRequest(event, ctx.requestId, ctx.remainingMs) });
   }
   if ('command' in event) return runDoctorCommand(event.database);
+  const { dryRun, override, idempotencyKey } = event;
   return runMaintenanceTuner({
-    request: {
-      trigger: 'manual',
-      dryRun: event.dryRun,
-      override: event.override,
-      idempotencyKey: event.idempotencyKey ? `manual:${event.idempotencyKey}` : `manual:${ctx.requestId}`,
-      remainingMs: ctx.remainingMs,
-    },
+    request: toRunRequest({ dryRun, override, idempotencyKey }, ctx.requestId, ctx.remainingMs),
     database: event.database,
     tables: event.tables,
     analyzeOnly: event.analyzeOnly,

@@ -154,17 +154,6 @@ export const applyScalingTarget: Adapter = async (action: Action): Promise<ActRe
 /** DescribeScalableTargets takes at most 50 ResourceIds per call (Application Auto Scaling API reference). */
 const RESOURCE_IDS_PER_CALL = 50;
 
-/** The scalable targets (and their target tracking policies) of one table and its GSIs. */
-export async function describeScalableTargets(
-  tableName: string,
-  indexNames: string[],
-): Promise<Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>> {
-  return describeScalableTargetsFor([
-    scalableResourceId(tableName, null),
-    ...indexNames.map((g) => scalableResourceId(tableName, g)),
-  ]);
-}
-
 /**
  * The scalable targets of many tables and GSIs at once (50 resource ids per call), with the
  * target tracking policy of each resource that has a target. Keyed by ResourceId.

@@ -138,6 +138,16 @@ export function resourceId(tableName: string, indexName: string | null): string 
   return indexName === null ? tableName : `${tableName}/index/${indexName}`;
 }
 
+/** The Read/Write part of a dimension's CloudWatch metric names. */
+export function metricPrefix(dim: CapacityDim): 'Read' | 'Write' {
+  return dim === 'read' ? 'Read' : 'Write';
+}
+
+/** The AWS/DynamoDB CloudWatch dimensions of a table or GSI. */
+export function metricDimensions(tableName: string, indexName: string | null): Record<string, string> {
+  return indexName ? { TableName: tableName, GlobalSecondaryIndexName: indexName } : { TableName: tableName };
+}
+
 function sum(xs: readonly number[]): number {
   let s = 0;
   for (const x of xs) s += Number.isFinite(x) ? x : 0;
@@ -338,9 +348,8 @@ function evidenceFor(a: DimensionAssessment, obs: TableObservation, config: Dyna
   const m = r?.metrics[a.dim];
   const period = m?.periodSeconds ?? 60;
   const recentN = periodsIn(config.lookbackMinutes, period);
-  const dims: Record<string, string> = { TableName: obs.tableName };
-  if (a.indexName) dims.GlobalSecondaryIndexName = a.indexName;
-  const D = a.dim === 'read' ? 'Read' : 'Write';
+  const dims = metricDimensions(obs.tableName, a.indexName);
+  const D = metricPrefix(a.dim);
   const w = windowOf(obs.observedAt, recentN, period);
   const ev: Evidence[] = [
     {
@@ -429,9 +438,11 @@ export function planTableCapacity(input: CapacityPolicyInput): CapacityPolicyRes
   const base: Plan = { tuner: 'dynamodb', resource: tableRef, observedAt: obs.observedAt, actions: [] };
   const resources = [obs.table, ...obs.indexes];
   const current = new Map<string, CapacityPair>();
-  for (const r of resources) current.set(resourceKey(r.indexName), { ...r.provisioned });
   const proposed = new Map<string, CapacityPair>();
-  for (const r of resources) proposed.set(resourceKey(r.indexName), { ...r.provisioned });
+  for (const r of resources) {
+    current.set(resourceKey(r.indexName), { ...r.provisioned });
+    proposed.set(resourceKey(r.indexName), { ...r.provisioned });
+  }
   const assessments: DimensionAssessment[] = [];
 
   if (obs.billingMode !== 'PROVISIONED') {
@@ -730,11 +741,10 @@ function findingAction(
   a: DimensionAssessment,
   config: DynamodbConfig,
 ): Action {
-  const D = dim === 'read' ? 'Read' : 'Write';
+  const D = metricPrefix(dim);
   const r = indexName === null ? obs.table : obs.indexes.find((i) => i.indexName === indexName);
   const period = r?.metrics[dim].periodSeconds ?? 60;
-  const dims: Record<string, string> = { TableName: obs.tableName };
-  if (indexName) dims.GlobalSecondaryIndexName = indexName;
+  const dims = metricDimensions(obs.tableName, indexName);
   const w = windowOf(obs.observedAt, periodsIn(config.lookbackMinutes, period), period);
   return {
     tuner: 'dynamodb',

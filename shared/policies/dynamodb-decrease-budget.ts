@@ -38,11 +38,15 @@ export function utcDayStart(t: number): number {
   return Math.floor(t / DAY_MS) * DAY_MS;
 }
 
+/** LastDecreaseDateTime in ms (NaN when there is none or it does not parse). */
+function lastDecreaseMs(ledger: DecreaseLedger): number {
+  return ledger.lastDecreaseAt ? Date.parse(ledger.lastDecreaseAt) : Number.NaN;
+}
+
 /** The count AWS applies now: NumberOfDecreasesToday resets at 00:00 UTC. */
 export function decreasesToday(ledger: DecreaseLedger, now: Date): number {
-  const last = ledger.lastDecreaseAt ? Date.parse(ledger.lastDecreaseAt) : Number.NaN;
-  if (!Number.isFinite(last)) return Math.max(0, ledger.numberOfDecreasesToday);
-  if (utcDayStart(last) < utcDayStart(now.getTime())) return 0;
+  const last = lastDecreaseMs(ledger);
+  if (Number.isFinite(last) && utcDayStart(last) < utcDayStart(now.getTime())) return 0;
   return Math.max(0, ledger.numberOfDecreasesToday);
 }
 
@@ -56,7 +60,7 @@ export function decreaseAllowance(ledger: DecreaseLedger, now: Date): DecreaseAl
   const t = now.getTime();
   const dayEnd = utcDayStart(t) + DAY_MS;
   const used = decreasesToday(ledger, now);
-  const last = ledger.lastDecreaseAt ? Date.parse(ledger.lastDecreaseAt) : Number.NaN;
+  const last = lastDecreaseMs(ledger);
   if (used < FREE_DECREASES_PER_DAY) {
     const free = FREE_DECREASES_PER_DAY - used;
     // Spend the free ones now; the next one needs an hour without a decrease.
@@ -99,7 +103,7 @@ export function maySpendDecrease(ledger: DecreaseLedger, now: Date, reserve: num
   if (a.usedToday >= FREE_DECREASES_PER_DAY) return true;
   const freeLeftAfter = FREE_DECREASES_PER_DAY - a.usedToday - 1;
   if (freeLeftAfter >= Math.min(reserve, FREE_DECREASES_PER_DAY)) return true;
-  const last = ledger.lastDecreaseAt ? Date.parse(ledger.lastDecreaseAt) : Number.NaN;
+  const last = lastDecreaseMs(ledger);
   if (!Number.isFinite(last) || a.usedToday === 0) return true;
   return now.getTime() - last >= HOUR_MS;
 }

@@ -158,14 +158,15 @@ export function learnRecurringPeaks(
   // Index bound: samples [0, usable) end at or before now. Never read index >= usable.
   const usable = Math.max(0, Math.min(history.values.length, Math.floor((t - start) / periodMs)));
   const fromIdx = Math.max(0, usable - Math.floor((config.historyMinutes * 60_000) / periodMs));
+  const learnedFrom: PeakModel['learnedFrom'] = {
+    start: new Date(start + fromIdx * periodMs).toISOString(),
+    end: new Date(start + usable * periodMs).toISOString(),
+    periodSeconds: history.periodSeconds,
+    samples: usable - fromIdx,
+  };
   const empty = (note: string, correlation = 0): PeakModel => ({
     learnedAt: now.toISOString(),
-    learnedFrom: {
-      start: new Date(start + fromIdx * periodMs).toISOString(),
-      end: new Date(start + usable * periodMs).toISOString(),
-      periodSeconds: history.periodSeconds,
-      samples: usable - fromIdx,
-    },
+    learnedFrom,
     periodMinutes: null,
     correlation,
     baseline: 0,
@@ -219,12 +220,7 @@ export function learnRecurringPeaks(
     if (!expected.peaks.length) continue;
     return {
       learnedAt: now.toISOString(),
-      learnedFrom: {
-        start: new Date(start + fromIdx * periodMs).toISOString(),
-        end: new Date(start + usable * periodMs).toISOString(),
-        periodSeconds: history.periodSeconds,
-        samples: usable - fromIdx,
-      },
+      learnedFrom,
       periodMinutes: (chosen.lag * chosen.scale.bucketSamples * periodMs) / 60_000,
       correlation: chosen.r,
       baseline: expected.baseline,

@@ -212,10 +212,10 @@ export function directTarget(
   };
 }
 
-/** Closes a client, ignoring errors (the server may already be gone). */
 /** How long a graceful close may take before the socket is dropped (a silent network never answers). */
 export const CLOSE_TIMEOUT_MS = 5_000;
 
+/** Closes a client, ignoring errors (the server may already be gone). */
 export async function closeQuietly(
   client: pg.Client | undefined,
   timeoutMs = CLOSE_TIMEOUT_MS,

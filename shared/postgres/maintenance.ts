@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import type { MaintenanceConfig } from '../config/sections/maintenance.ts';
 import type { StateStore } from '../core/contracts.ts';
 import { ValidationError } from '../core/errors.ts';
@@ -79,7 +78,7 @@ export class UnknownTables extends ValidationError {}
 const MAX_REMEMBERED_TABLES = 500;
 
 export async function maintainDatabase(req: MaintainRequest): Promise<MaintainResult> {
-  let primary: pg.Client | undefined = await req.target.open();
+  const primary = await req.target.open();
   try {
     const version = await serverVersionNum(primary);
     let onlyOids: number[] | undefined;
@@ -97,10 +96,8 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
       }
       onlyOids = resolved.map((r) => r.oid).filter((o): o is number => o !== null);
     }
-    const [settings, tables] = [
-      await readAutovacuumSettings(primary),
-      await readTableStats(primary, onlyOids),
-    ];
+    const settings = await readAutovacuumSettings(primary);
+    const tables = await readTableStats(primary, onlyOids);
     const selection = selectTables(tables, settings, {
       now: req.now,
       triggerFraction: req.settings.triggerFraction,
@@ -136,8 +133,6 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
       },
       primary,
     );
-    await closeQuietly(primary);
-    primary = undefined;
     return {
       database: req.target.name,
       serverVersionNum: version,

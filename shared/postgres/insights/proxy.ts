@@ -1,4 +1,3 @@
-import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeDBProxiesCommand,
   DescribeDBProxyTargetGroupsCommand,
@@ -7,6 +6,7 @@ import {
 import { aws } from '../../aws/clients.ts';
 import { redact } from '../../core/errors.ts';
 import { logger } from '../../handler/observability.ts';
+import { lastDayOfRdsMetric, lastDayWindow } from './cloudwatch.ts';
 import type { ProxyObservation } from './types.ts';
 
 /**
@@ -14,8 +14,6 @@ import type { ProxyObservation } from './types.ts';
  * ConnectionPoolConfig) and DatabaseConnectionsBorrowLatency (microseconds, dimension ProxyName;
  * RDS User Guide "Monitoring RDS Proxy metrics with Amazon CloudWatch").
  */
-
-const PERIOD_SECONDS = 300;
 
 export async function findProxyFor(
   dbInstanceIdentifier: string,
@@ -58,32 +56,16 @@ async function borrowLatency(
   proxyName: string,
   now: Date,
 ): Promise<Pick<ProxyObservation, 'borrowLatencyUs' | 'window'>> {
-  const start = new Date(now.getTime() - 86_400_000);
-  const window = { start: start.toISOString(), end: now.toISOString(), periodSeconds: PERIOD_SECONDS };
+  const window = lastDayWindow(now);
   try {
-    const out = await aws().cloudwatch.send(
-      new GetMetricDataCommand({
-        StartTime: start,
-        EndTime: now,
-        ScanBy: 'TimestampAscending',
-        MetricDataQueries: [
-          {
-            Id: 'borrow',
-            MetricStat: {
-              Metric: {
-                Namespace: 'AWS/RDS',
-                MetricName: 'DatabaseConnectionsBorrowLatency',
-                Dimensions: [{ Name: 'ProxyName', Value: proxyName }],
-              },
-              Period: PERIOD_SECONDS,
-              Stat: 'Average',
-            },
-          },
-        ],
-      }),
+    const borrowLatencyUs = await lastDayOfRdsMetric(
+      'borrow',
+      'DatabaseConnectionsBorrowLatency',
+      { Name: 'ProxyName', Value: proxyName },
+      'Average',
+      now,
     );
-    const values = out.MetricDataResults?.find((r) => r.Id === 'borrow')?.Values ?? [];
-    return { borrowLatencyUs: values.map((v) => (Number.isFinite(v) ? v : null)), window };
+    return { borrowLatencyUs, window };
   } catch {
     return { borrowLatencyUs: [], window };
   }

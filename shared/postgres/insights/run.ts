@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type pg from 'pg';
-import { aws } from '../../aws/clients.ts';
 import type { StateStore } from '../../core/contracts.ts';
 import { redact } from '../../core/errors.ts';
 import type { Decision, Trigger } from '../../core/model.ts';
 import { logger } from '../../handler/observability.ts';
 import type { PgTarget } from '../connection.ts';
+import { lastDayOfRdsMetric, lastDayWindow } from './cloudwatch.ts';
 import { collectInsights } from './collect.ts';
 import {
   analyzeInsights,
@@ -20,43 +19,21 @@ import type { ConnectionObservation, InsightsObservation } from './types.ts';
 
 /** The insights loop for one database: observe -> findings (pure) -> dedupe (pure) -> decisions -> record. */
 
-const PERIOD_SECONDS = 300;
-
 /** CloudWatch DatabaseConnections (Maximum, 5-minute periods, last 24 h) in one GetMetricData call. */
 export async function fetchConnectionSeries(
   dbInstanceIdentifier: string,
   now: Date,
 ): Promise<Pick<ConnectionObservation, 'series' | 'window'> | undefined> {
-  const start = new Date(now.getTime() - 86_400_000);
   try {
-    const out = await aws().cloudwatch.send(
-      new GetMetricDataCommand({
-        StartTime: start,
-        EndTime: now,
-        ScanBy: 'TimestampAscending',
-        MetricDataQueries: [
-          {
-            Id: 'conns',
-            MetricStat: {
-              Metric: {
-                Namespace: 'AWS/RDS',
-                MetricName: 'DatabaseConnections',
-                Dimensions: [{ Name: 'DBInstanceIdentifier', Value: dbInstanceIdentifier }],
-              },
-              Period: PERIOD_SECONDS,
-              Stat: 'Maximum',
-            },
-          },
-        ],
-      }),
+    const series = await lastDayOfRdsMetric(
+      'conns',
+      'DatabaseConnections',
+      { Name: 'DBInstanceIdentifier', Value: dbInstanceIdentifier },
+      'Maximum',
+      now,
     );
-    const result = out.MetricDataResults?.find((r) => r.Id === 'conns');
-    const values = result?.Values ?? [];
-    if (values.length === 0) return undefined;
-    return {
-      series: values.map((v) => (Number.isFinite(v) ? v : null)),
-      window: { start: start.toISOString(), end: now.toISOString(), periodSeconds: PERIOD_SECONDS },
-    };
+    if (series.length === 0) return undefined;
+    return { series, window: lastDayWindow(now) };
   } catch (error) {
     logger.warn('DatabaseConnections unavailable', {
       dbInstanceIdentifier,
