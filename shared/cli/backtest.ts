@@ -32,7 +32,12 @@ export const USAGE =
 
 export const cliArgsSchema = z
   .object({
-    kind: z.enum(KINDS, { error: `--kind is required: one of ${KINDS.join(', ')}` }),
+    kind: z.enum(KINDS, {
+      error: (issue) =>
+        issue.input === undefined
+          ? `--kind is required: one of ${KINDS.join(', ')}`
+          : `unknown kind ${JSON.stringify(issue.input)}: one of ${KINDS.join(', ')}`,
+    }),
     trace: z.string().min(1).optional(),
     config: z.string().min(1).optional(),
     json: z.boolean().default(false),

@@ -23,6 +23,7 @@ import { parse as parseYaml } from 'yaml';
 import { alarmPrefix, TUNER_NAMES } from '../alarms/names.ts';
 import type { Config } from '../config/schema.ts';
 import type { StateStore } from '../core/contracts.ts';
+import { ValidationError } from '../core/errors.ts';
 import { countsAsChange } from '../core/guards.ts';
 import type { Decision, Evidence, TunerName } from '../core/model.ts';
 import { dashboardConsoleUrl } from '../report/console-links.ts';
@@ -890,6 +891,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     runDemo(options)
       .then(() => process.exit(0))
       .catch((error: unknown) => {
+        // Bad input (an unknown scenario) is told plainly; anything else keeps its stack.
+        if (error instanceof ValidationError) {
+          process.stderr.write(`demo: ${error.message}\n`);
+          process.exit(2);
+        }
         process.stderr.write(`demo failed: ${(error as Error).stack ?? String(error)}\n`);
         process.exit(1);
       });

@@ -1,4 +1,5 @@
 import type { StateStore } from '../../core/contracts.ts';
+import { ValidationError } from '../../core/errors.ts';
 import type { SimAccount } from '../engine.ts';
 
 /**
@@ -39,6 +40,7 @@ export async function loadScenario(name: string, options: ScenarioOptions = {}):
 
 export async function getScenario(name: string): Promise<Scenario> {
   const loader = scenarios[name];
-  if (!loader) throw new Error(`unknown scenario "${name}"; known: ${scenarioNames().join(', ')}`);
+  if (!loader)
+    throw new ValidationError(`--scenario: unknown scenario "${name}"; known: ${scenarioNames().join(', ')}`);
   return loader();
 }

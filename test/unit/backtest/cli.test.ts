@@ -34,6 +34,7 @@ describe('backtest CLI arguments', () => {
 
   it('refuses an unknown kind, both or neither of --trace / --from-cloudwatch, a chart without .svg', () => {
     expect(() => parseCliArgs(['--kind', 'redis', '--trace', 'x'])).toThrow(ValidationError);
+    expect(() => parseCliArgs(['--kind', 'redis', '--trace', 'x'])).toThrow(/unknown kind "redis"/);
     expect(() => parseCliArgs(['--kind', 'iops'])).toThrow(/exactly one of --trace/);
     expect(() => parseCliArgs(['--kind', 'iops', '--trace', 'x', '--from-cloudwatch', 'db'])).toThrow(
       /exactly one/,

@@ -114,3 +114,12 @@ describe('the securecart scenario', async () => {
     expect(out.MetricDataResults?.[0]?.Values).toHaveLength(14 * 288);
   });
 });
+
+describe('scenario names', () => {
+  it('refuses an unknown scenario with a ValidationError naming the known ones', async () => {
+    const { getScenario } = await import('../../../shared/sim/scenarios/index.ts');
+    const { ValidationError } = await import('../../../shared/core/errors.ts');
+    await expect(getScenario('nope')).rejects.toBeInstanceOf(ValidationError);
+    await expect(getScenario('nope')).rejects.toThrow(/unknown scenario "nope"; known: securecart/);
+  });
+});
