@@ -70,7 +70,7 @@ describe('recommend (step 2)', () => {
       direction: 'down',
       desired: 50,
     });
-    expect(recommend(estimate({ demandRate: 69, stableDemandRate: 69 }), 100, config()).direction).toBe(
+    expect(recommend(estimate({ demandRate: 71, stableDemandRate: 71 }), 100, config()).direction).toBe(
       'hold',
     );
   });
