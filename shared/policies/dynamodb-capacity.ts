@@ -57,9 +57,12 @@ export { demandSeries, unitsPerRequest } from './dynamodb-demand.ts';
 export * from './dynamodb-observation.ts';
 export { monthlyCapacityCost } from './dynamodb-price.ts';
 export {
+  handBackAll,
+  liftKey,
   planScalingTargets,
   type ScalingLift,
   type ScalingLifts,
+  type ScalingPlan,
   scalingFloors,
 } from './dynamodb-scaling-targets.ts';
 

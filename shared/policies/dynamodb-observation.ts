@@ -41,6 +41,26 @@ export interface ScalableTargetObservation {
   /** Target tracking TargetValue (percent). */
   targetValue?: number;
   disableScaleIn?: boolean;
+  /** The whole target tracking policy as DescribeScalingPolicies returns it (to restore it exactly). */
+  policy?: TrackingPolicy;
+}
+
+/**
+ * A target tracking scaling policy, whole: PutScalingPolicy replaces all of it, so what a person
+ * set (cooldowns, metric) is kept and restored exactly (aws-facts.md, "Learned from review").
+ */
+export interface TrackingPolicy {
+  policyName: string;
+  targetValue: number;
+  disableScaleIn?: boolean;
+  scaleInCooldown?: number;
+  scaleOutCooldown?: number;
+  /** PredefinedMetricSpecification.PredefinedMetricType, when predefined. */
+  predefinedMetricType?: string;
+  /** PredefinedMetricSpecification.ResourceLabel, if any. */
+  resourceLabel?: string;
+  /** CustomizedMetricSpecification as returned, when the policy uses one. */
+  customizedMetric?: Record<string, unknown>;
 }
 
 export interface CapacityResourceObservation {
