@@ -58,6 +58,7 @@ export * from './dynamodb-observation.ts';
 export { monthlyCapacityCost } from './dynamodb-price.ts';
 export {
   handBackAll,
+  leaseNotApplied,
   liftKey,
   planScalingTargets,
   type ScalingLift,

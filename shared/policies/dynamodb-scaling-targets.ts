@@ -45,6 +45,8 @@ export interface ScalingLift {
   until?: string;
   /** The person's target tracking policy, whole, before db-autopilot changed it. */
   originalPolicy?: TrackingPolicy;
+  /** A lift whose action did not apply (change cap, ConcurrentUpdateException): tried again until then. */
+  retry?: { minCapacity: number; until: string };
 }
 
 export type ScalingLifts = Record<string, ScalingLift>;
@@ -109,7 +111,25 @@ function respectPerson(lift: ScalingLift | undefined, t: ScalableTargetObservati
 }
 
 function withoutEmpty(lift: ScalingLift): ScalingLift | undefined {
-  return lift.liftedTo === undefined && lift.originalPolicy === undefined ? undefined : lift;
+  return lift.liftedTo === undefined && lift.originalPolicy === undefined && lift.retry === undefined
+    ? undefined
+    : lift;
+}
+
+/** The lease kept when `next` was planned but its action did not apply: the old one, plus a retry of a lift. */
+export function leaseNotApplied(
+  old: ScalingLift | undefined,
+  next: ScalingLift | undefined,
+): ScalingLift | undefined {
+  const lifting = next?.liftedTo !== undefined && next.until !== undefined && next.liftedTo !== old?.liftedTo;
+  if (!lifting || !next?.until || next.liftedTo === undefined) return old;
+  const base = old ?? {
+    resourceId: next.resourceId,
+    scalableDimension: next.scalableDimension,
+    originalMin: next.originalMin,
+    originalMax: next.originalMax,
+  };
+  return { ...base, retry: { minCapacity: next.liftedTo, until: next.until } };
 }
 
 interface TargetStep {
@@ -146,18 +166,25 @@ function policyStep(step: TargetStep, t: ScalableTargetObservation, config: Dyna
 function liftStep(
   step: TargetStep,
   t: ScalableTargetObservation,
-  proposed: number,
+  wanted: number,
   provisioned: number,
   config: DynamodbConfig,
   now: Date,
 ): void {
+  let proposed = wanted;
   const lift = step.next;
-  if (proposed > provisioned && proposed > t.minCapacity) {
+  const retry = lift?.retry && Date.parse(lift.retry.until) > now.getTime() ? lift.retry.minCapacity : 0;
+  if ((proposed > provisioned || retry > 0) && Math.max(proposed, retry) > t.minCapacity) {
+    proposed = Math.max(proposed, retry);
     step.params.minCapacity = proposed;
     const liftedMax = proposed > t.maxCapacity ? proposed : lift?.liftedMax;
     if (proposed > t.maxCapacity) step.params.maxCapacity = proposed;
+    const { retry: _r, ...kept } = lift ?? {
+      resourceId: t.resourceId,
+      scalableDimension: t.scalableDimension,
+    };
     step.next = {
-      ...(lift ?? { resourceId: t.resourceId, scalableDimension: t.scalableDimension }),
+      ...kept,
       originalMin: lift?.liftedTo !== undefined ? lift.originalMin : t.minCapacity,
       originalMax: lift?.liftedTo !== undefined ? lift.originalMax : t.maxCapacity,
       liftedTo: proposed,

@@ -44,6 +44,7 @@ import {
   type DimensionMetrics,
   demandSeries,
   handBackAll,
+  leaseNotApplied,
   metricDimensions,
   metricPrefix,
   planScalingTargets,
@@ -281,8 +282,10 @@ export function leasesAfter(
   scaling.actions.forEach((a, j) => {
     const change = scaling.changes[j];
     const i = actions.indexOf(a);
-    if (!change || i < 0 || decisions[i]?.outcome !== 'applied') return;
-    if (change.next) out[change.key] = change.next;
+    if (!change || i < 0) return;
+    const next =
+      decisions[i]?.outcome === 'applied' ? change.next : leaseNotApplied(out[change.key], change.next);
+    if (next) out[change.key] = next;
     else delete out[change.key];
   });
   return out;
