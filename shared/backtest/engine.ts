@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import { createAuroraAutoScaling } from './baselines/aurora-autoscaling.ts';
+import { createAwsOnDemand } from './baselines/dynamodb-on-demand.ts';
 import { createAwsDynamodbTargetTracking } from './baselines/dynamodb-target-tracking.ts';
 import { oracleDynamodb, oracleIops, oracleReplicas } from './baselines/oracle.ts';
 import {
@@ -126,11 +127,23 @@ const dynamodbBinding: Binding<'dynamodb'> = {
     };
   },
   demandSeries: (trace) => ({ read: trace.read, write: trace.write }),
-  partial: (row, f) => ({
-    ...row,
-    read: { ...row.read, consumed: row.read.consumed * f, throttled: row.read.throttled * f },
-    write: { ...row.write, consumed: row.write.consumed * f, throttled: row.write.throttled * f },
-  }),
+  // Every DynamoDB series is a counter (Sum or SampleCount): a partial minute holds a fraction of it.
+  partial: (row, f) => {
+    const part = (d: typeof row.read) => ({
+      ...d,
+      consumed: d.consumed * f,
+      successfulRequests: d.successfulRequests * f,
+      provisionedThrottleEvents: d.provisionedThrottleEvents * f,
+      keyRangeThrottleEvents: d.keyRangeThrottleEvents * f,
+      accountLimitThrottleEvents: d.accountLimitThrottleEvents * f,
+    });
+    return {
+      ...row,
+      read: part(row.read),
+      write: part(row.write),
+      throttledRequests: row.throttledRequests * f,
+    };
+  },
 };
 
 const iopsBinding: Binding<'iops'> = {
@@ -283,6 +296,7 @@ export function baselines<K extends Kind>(
     case 'dynamodb':
       out = {
         'aws-target-tracking': createAwsDynamodbTargetTracking() as BacktestPolicy<Kind>,
+        'aws-on-demand': createAwsOnDemand() as BacktestPolicy<Kind>,
         'static-peak': staticPeakDynamodb(t, options) as BacktestPolicy<Kind>,
         'static-exact': staticExactDynamodb(t, options) as BacktestPolicy<Kind>,
         oracle: oracleDynamodb(t, options) as BacktestPolicy<Kind>,

@@ -4,6 +4,7 @@ import { dynamodbSection } from '../config/sections/dynamodb.ts';
 import { iopsSection } from '../config/sections/iops.ts';
 import { replicasSection } from '../config/sections/replicas.ts';
 import { type PriceTable, price, priceTable } from '../pricing.ts';
+import { dynamodbWorkloadSchema } from './models/dynamodb-workload.ts';
 
 /**
  * The knobs of the capacity models and baselines. Every policy runs through the same model
@@ -29,6 +30,15 @@ export const backtestOptionsSchema = z
         /** On-demand throughput of a new table (AWS: 4,000 writes/s, 12,000 reads/s). */
         onDemandInitialRead: z.number().min(1).default(12_000),
         onDemandInitialWrite: z.number().min(1).default(4_000),
+        /**
+         * A raise above the highest capacity the table ever had splits partitions and takes longer:
+         * this many minutes more per doubling (aws-facts.md: partitions never merge; a raise within
+         * existing partitions is quick). Same for every policy. Default 0 until the oracle plans
+         * for it (with 2, the oracle itself throttles on flash-sale: 0.93 % unserved).
+         */
+        splitMinutesPerDoubling: z.number().min(0).max(60).default(0),
+        /** How demand shows in the published metrics: item sizes, batches, client retries (models/dynamodb-workload.ts). */
+        workload: dynamodbWorkloadSchema.prefault({}),
       })
       .strict()
       .prefault({}),

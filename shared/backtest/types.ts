@@ -60,16 +60,23 @@ export function traceLength(trace: Trace): number {
 // ---------------------------------------------------------------- observations (walk-forward history rows)
 
 export interface DynamodbDimensionObservation {
-  /** Provisioned capacity units in effect during the minute (0 in on-demand mode). */
+  /** Provisioned{Read,Write}CapacityUnits in effect during the minute (0 in on-demand mode). */
   provisioned: number;
-  /** ConsumedCapacity per second, averaged over the minute (what CloudWatch's Sum / 60 shows). */
+  /** Consumed{Read,Write}CapacityUnits Sum / 60: units per second served (what CloudWatch's Sum / 60 shows). */
   consumed: number;
-  /**
-   * Demand that was throttled, in capacity units per second. CloudWatch reports throttle
-   * *events*; a tuner converts them to units; the harness hands the converted figure over.
-   */
-  throttled: number;
+  /** SuccessfulRequestLatency SampleCount over this dimension's operations (= Consumed* SampleCount). */
+  successfulRequests: number;
+  /** {Read,Write}ProvisionedThroughputThrottleEvents Sum: per request and per batch item, retries included. */
+  provisionedThrottleEvents: number;
+  /** {Read,Write}KeyRangeThroughputThrottleEvents Sum (partition limit). */
+  keyRangeThrottleEvents: number;
+  /** {Read,Write}AccountLimitThrottleEvents Sum. */
+  accountLimitThrottleEvents: number;
 }
+/**
+ * One minute of a table as CloudWatch publishes it: nothing hidden (no demand, no unserved
+ * units). Throttling shows only as events and requests (models/dynamodb-workload.ts).
+ */
 export interface DynamodbObservation {
   minute: number;
   /** ISO time of the start of the minute. */
@@ -77,6 +84,8 @@ export interface DynamodbObservation {
   mode: 'provisioned' | 'on-demand';
   read: DynamodbDimensionObservation;
   write: DynamodbDimensionObservation;
+  /** ThrottledRequests Sum: requests with any throttled item (a batch counts once). */
+  throttledRequests: number;
 }
 export interface IopsObservation {
   minute: number;

@@ -57,7 +57,7 @@ export function unitsPerRequest(m: DimensionMetrics, periods: number): number {
  */
 export function demandSeries(
   m: DimensionMetrics,
-  provisioned: number,
+  provisioned: number | readonly number[],
   upr: number,
   maxUnservedFactor: number,
 ): { demand: number[]; consumed: number[]; unserved: number[]; capped: boolean } {
@@ -66,8 +66,10 @@ export function demandSeries(
   const consumed: number[] = [];
   const unserved: number[] = [];
   let capped = false;
-  const cap = maxUnservedFactor * Math.max(provisioned, 1);
+  const capAt = (i: number) =>
+    maxUnservedFactor * Math.max(typeof provisioned === 'number' ? provisioned : (provisioned[i] ?? 0), 1);
   for (let i = 0; i < n; i++) {
+    const cap = capAt(i);
     const c = at(m.consumedUnits, i) / m.periodSeconds;
     let u = (at(m.provisionedThrottleEvents, i) * upr) / m.periodSeconds;
     if (u > cap) {

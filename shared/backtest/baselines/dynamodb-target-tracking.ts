@@ -15,7 +15,9 @@ import type { DynamodbObservation, DynamodbRequest } from '../types.ts';
  *   the table is UPDATING fails and the alarm, still in ALARM, tries again the next minute;
  * - its scale-ins spend the table's decrease budget like anyone's;
  * - cooldowns: Application Auto Scaling's DynamoDB default is 0 (configurable in options);
- * - it does nothing to an on-demand table.
+ * - it does nothing to an on-demand table;
+ * - it reads the same late metrics as every policy (publication delay) and evaluates complete
+ *   minutes only.
  */
 export const HIGH_DATAPOINTS = 2;
 export const LOW_DATAPOINTS = 15;
@@ -33,7 +35,12 @@ export function createAwsDynamodbTargetTracking(): BacktestPolicy<'dynamodb'> {
       const o = ctx.options.dynamodb;
       const target = o.targetUtilization;
       const t = ctx.minute;
-      const rows: readonly DynamodbObservation[] = ctx.history.last(LOW_DATAPOINTS);
+      // The alarms evaluate complete datapoints only: the newest published minute, still
+      // partial, is left for the next evaluation (CloudWatch alarms on late metrics).
+      const rows: readonly DynamodbObservation[] = ctx.history
+        .last(LOW_DATAPOINTS + 1)
+        .filter((r) => r.complete)
+        .slice(-LOW_DATAPOINTS);
       const last = rows[rows.length - 1];
       if (!last) return null;
       const increases: DynamodbRequest[] = [];

@@ -1,5 +1,6 @@
 import type { BacktestOptions, Prices } from '../options.ts';
 import type { ChangeResult, DynamodbObservation, DynamodbRequest, DynamodbState } from '../types.ts';
+import { publishedCounts } from './dynamodb-workload.ts';
 
 /**
  * Minute-level model of one DynamoDB table (read and write separately), the same for every
@@ -16,7 +17,12 @@ import type { ChangeResult, DynamodbObservation, DynamodbRequest, DynamodbState 
  * - on-demand: billed per request unit served; serves instantly up to double the previous
  *   peak (the peak starts at the provisioned capacity at the switch, or AWS's initial
  *   on-demand throughput, whichever is higher); traffic above that is throttled;
- * - provisioned -> on-demand at most 4 times in a rolling 24 h; back to provisioned any time.
+ * - provisioned -> on-demand at most 4 times in a rolling 24 h; back to provisioned any time;
+ * - UpdateTable takes `updateDelayMinutes`, plus `splitMinutesPerDoubling` per doubling above the
+ *   highest capacity the table ever had (partitions split; they never merge).
+ * What it publishes per minute is only what CloudWatch shows (consumed, successful requests,
+ * throttle events by cause, ThrottledRequests: models/dynamodb-workload.ts, scaled by
+ * `signalStrength`); the throttled units stay hidden and only score (`totals`, `lastThrottled`).
  */
 export const MAX_TABLE_CAPACITY = 40_000;
 export const FREE_DECREASES_PER_DAY = 4;
@@ -28,6 +34,8 @@ interface Dimension {
   bank: number;
   /** On-demand previous peak, units per second. */
   peak: number;
+  /** Highest provisioned capacity so far (partitions never merge). */
+  highest: number;
 }
 
 export interface DynamodbTotals {
@@ -81,8 +89,18 @@ export class DynamodbModel {
   ) {
     const o = options.dynamodb;
     // A table that has been running a while at its capacity starts with a full burst bank.
-    this.read = { provisioned: initial.read, bank: initial.read * o.burstSeconds, peak: 0 };
-    this.write = { provisioned: initial.write, bank: initial.write * o.burstSeconds, peak: 0 };
+    this.read = {
+      provisioned: initial.read,
+      bank: initial.read * o.burstSeconds,
+      peak: 0,
+      highest: initial.read,
+    };
+    this.write = {
+      provisioned: initial.write,
+      bank: initial.write * o.burstSeconds,
+      peak: 0,
+      highest: initial.write,
+    };
     if (initial.mode === 'on-demand') this.enterOnDemand();
   }
 
@@ -220,11 +238,32 @@ export class DynamodbModel {
     }
     if (increase) this.lastIncreaseMinute = t;
     this.totals.changes++;
-    const delay = this.options.dynamodb.updateDelayMinutes;
+    const delay = this.updateDelay(mode, read, write);
     this.pending = { at: t + delay, mode, read, write };
     this.updatingUntil = t + delay;
     if (delay === 0) this.applyPending();
     return { status: 'applied', effectiveAt: t + delay };
+  }
+
+  /** Minutes an UpdateTable takes: longer when it splits partitions (a raise above the highest so far). */
+  private updateDelay(mode: 'provisioned' | 'on-demand', read: number, write: number): number {
+    const o = this.options.dynamodb;
+    if (mode !== 'provisioned') return o.updateDelayMinutes;
+    const doublings = Math.max(
+      0,
+      Math.log2(read / Math.max(1, this.read.highest)),
+      Math.log2(write / Math.max(1, this.write.highest)),
+    );
+    this.read.highest = Math.max(this.read.highest, read);
+    this.write.highest = Math.max(this.write.highest, write);
+    return o.updateDelayMinutes + Math.ceil(doublings * o.splitMinutesPerDoubling);
+  }
+
+  private hidden = { read: 0, write: 0 };
+
+  /** The throttled units per second of the last minute served (hidden truth, for scoring and tests only). */
+  lastThrottled(): { read: number; write: number } {
+    return { ...this.hidden };
   }
 
   /** Serves minute t's demand (units per second) and returns what CloudWatch would show. */
@@ -246,13 +285,34 @@ export class DynamodbModel {
       tot.provisionedCost +=
         this.read.provisioned * this.prices.rcuMinute + this.write.provisioned * this.prices.wcuMinute;
     }
+    this.hidden = { read: r.throttled, write: w.throttled };
     const at = new Date(Date.parse(this.options.startTime) + t * 60_000).toISOString();
+    const mix = this.options.dynamodb.workload;
+    const signal = this.options.signalStrength;
+    const published = (d: Dimension, demand: number, x: { consumed: number }, unitsPerItem: number) => {
+      const c = publishedCounts(demand * 60, x.consumed * 60, unitsPerItem, mix, signal);
+      return {
+        row: Object.freeze({
+          provisioned: this.mode === 'on-demand' ? 0 : d.provisioned,
+          consumed: x.consumed,
+          successfulRequests: c.successfulRequests,
+          // On-demand beyond double the previous peak throttles too (the table's throughput).
+          provisionedThrottleEvents: c.throttleEvents,
+          keyRangeThrottleEvents: 0,
+          accountLimitThrottleEvents: 0,
+        }),
+        throttledRequests: c.throttledRequests,
+      };
+    };
+    const pr = published(this.read, readDemand, r, mix.readUnitsPerItem);
+    const pw = published(this.write, writeDemand, w, mix.writeUnitsPerItem);
     return Object.freeze({
       minute: t,
       at,
       mode: this.mode,
-      read: Object.freeze({ provisioned: this.mode === 'on-demand' ? 0 : this.read.provisioned, ...r }),
-      write: Object.freeze({ provisioned: this.mode === 'on-demand' ? 0 : this.write.provisioned, ...w }),
+      read: pr.row,
+      write: pw.row,
+      throttledRequests: pr.throttledRequests + pw.throttledRequests,
     });
   }
 

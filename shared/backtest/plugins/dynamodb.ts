@@ -6,8 +6,10 @@ import {
   type CapacityFloor,
   type CapacityParams,
   type DimensionMetrics,
+  demandSeries,
   planTableCapacity,
   type TableObservation,
+  unitsPerRequest,
 } from '../../policies/dynamodb-capacity.ts';
 import {
   adviseCapacityMode,
@@ -27,10 +29,10 @@ import type { BacktestPolicy, CreateAutopilotPolicy, PolicyContext } from './typ
  * mode advisor) and the REAL shared executor (guards) with an in-memory state store; the
  * adapter goes through the harness's AWS change-rules model (`ctx.apply`).
  *
- * What the tuner sees each minute is what CloudWatch and DescribeTable would show: consumed
- * capacity and throttled demand of the minutes before t (walk-forward), the capacity, UPDATING,
- * decreases today. The harness hands throttling over already in units (one unit per request),
- * so units per request is 1 here.
+ * What the tuner sees each minute is what CloudWatch and DescribeTable would show: the published
+ * series of the minutes CloudWatch has published by t (consumed units, successful requests,
+ * throttle EVENTS by cause, ThrottledRequests; late, the newest partial), the capacity, UPDATING,
+ * decreases today. It converts events to units itself (units per successful request, capped).
  */
 
 export interface DynamodbPluginOptions {
@@ -48,16 +50,32 @@ export interface DynamodbPluginOptions {
 
 const TABLE = 'backtest-table';
 
+/** The published series of one dimension, as the tuner reads them from CloudWatch (per minute). */
 function dimMetrics(rows: readonly DynamodbObservation[], dim: 'read' | 'write'): DimensionMetrics {
-  const consumed = rows.map((r) => r[dim].consumed * 60);
   return {
     periodSeconds: 60,
-    consumedUnits: consumed,
-    successfulRequests: consumed,
-    provisionedThrottleEvents: rows.map((r) => r[dim].throttled * 60),
-    keyRangeThrottleEvents: rows.map(() => 0),
-    accountLimitThrottleEvents: rows.map(() => 0),
+    consumedUnits: rows.map((r) => r[dim].consumed * 60),
+    successfulRequests: rows.map((r) => r[dim].successfulRequests),
+    provisionedThrottleEvents: rows.map((r) => r[dim].provisionedThrottleEvents),
+    keyRangeThrottleEvents: rows.map((r) => r[dim].keyRangeThrottleEvents),
+    accountLimitThrottleEvents: rows.map((r) => r[dim].accountLimitThrottleEvents),
   };
+}
+
+/**
+ * Estimated demand per minute (units per second) from the published series only, as the tuner
+ * estimates it: consumed + throttle events x consumed units per successful request, capped per
+ * minute at `maxUnservedFactor` x provisioned (shared/policies/dynamodb-demand.ts).
+ */
+export function estimatedDemand(
+  rows: readonly DynamodbObservation[],
+  dim: 'read' | 'write',
+  maxUnservedFactor: number,
+): number[] {
+  const m = dimMetrics(rows, dim);
+  const upr = unitsPerRequest(m, rows.length);
+  const provisioned = rows.map((r) => (r.mode === 'on-demand' ? 2 * r[dim].consumed : r[dim].provisioned));
+  return demandSeries(m, provisioned, upr, maxUnservedFactor).demand;
 }
 
 /** DescribeTable + CloudWatch, as of minute t, for the capacity policy. */
@@ -98,32 +116,25 @@ export function usageAt(
   rows: readonly DynamodbObservation[],
   startTime: string,
   minute: number,
+  maxUnservedFactor = 10,
 ): UsageSeries {
   const hours = Math.floor(rows.length / 60);
   const first = rows.length - hours * 60;
+  const demand = {
+    read: estimatedDemand(rows, 'read', maxUnservedFactor),
+    write: estimatedDemand(rows, 'write', maxUnservedFactor),
+  };
   const readUnits: number[] = [];
   const writeUnits: number[] = [];
   const readPeak: number[] = [];
   const writePeak: number[] = [];
   for (let h = 0; h < hours; h++) {
-    let r = 0;
-    let w = 0;
-    let rp = 0;
-    let wp = 0;
-    for (let i = first + h * 60; i < first + (h + 1) * 60; i++) {
-      const row = rows[i];
-      if (!row) continue;
-      const rd = row.read.consumed + row.read.throttled;
-      const wd = row.write.consumed + row.write.throttled;
-      r += rd * 60;
-      w += wd * 60;
-      rp = Math.max(rp, rd);
-      wp = Math.max(wp, wd);
-    }
-    readUnits.push(r);
-    writeUnits.push(w);
-    readPeak.push(rp);
-    writePeak.push(wp);
+    const r = demand.read.slice(first + h * 60, first + (h + 1) * 60);
+    const w = demand.write.slice(first + h * 60, first + (h + 1) * 60);
+    readUnits.push(r.reduce((a, b) => a + b, 0) * 60);
+    writeUnits.push(w.reduce((a, b) => a + b, 0) * 60);
+    readPeak.push(Math.max(0, ...r));
+    writePeak.push(Math.max(0, ...w));
   }
   return {
     periodSeconds: 3600,
@@ -211,7 +222,7 @@ export function createDynamodbAutopilot(
         const advice = adviseCapacityMode({
           tableName: TABLE,
           billingMode: ctx.state.mode === 'on-demand' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
-          usage: usageAt(rows, start, t),
+          usage: usageAt(rows, start, t, config.maxUnservedFactor),
           config: advisorConfig,
           prices,
           now: ctx.now,
@@ -243,7 +254,7 @@ export function createDynamodbAutopilot(
           const history = (dim: 'read' | 'write') => ({
             start: minuteToIso(start, from),
             periodSeconds: 60,
-            values: rows.map((r) => r[dim].consumed + r[dim].throttled),
+            values: estimatedDemand(rows, dim, config.maxUnservedFactor),
           });
           models.read = learnRecurringPeaks(history('read'), ctx.now, config.prewarm);
           models.write = learnRecurringPeaks(history('write'), ctx.now, config.prewarm);
@@ -258,7 +269,11 @@ export function createDynamodbAutopilot(
         }
       }
 
-      const rows = ctx.history.last(lookback);
+      // As the metrics client does: a minute still filling is unknown, not low (shared/metrics).
+      const rows = ctx.history
+        .last(lookback + 1)
+        .filter((r) => r.complete)
+        .slice(-lookback);
       const obs = observationAt(rows, ctx.state, t, start);
       const { plan } = planTableCapacity({ observation: obs, config, prices, now: ctx.now, floors });
       const adapter: Adapter = async (action): Promise<ActResult> => {

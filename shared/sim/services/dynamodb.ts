@@ -4,6 +4,11 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
+import {
+  DEFAULT_WORKLOAD_MIX,
+  type DynamodbWorkloadMix,
+  publishedCounts,
+} from '../../backtest/models/dynamodb-workload.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, utcDay } from '../clock.ts';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata, serviceError } from '../errors.ts';
@@ -21,8 +26,9 @@ import { constant, type Workload } from '../workload.ts';
  *   300 s worth (P x 300), and spent when demand exceeds P, so consumed can exceed provisioned
  *   while the bank lasts (aws-facts.md: "Burst capacity: up to 300 s of unused capacity is kept");
  * - what is not served is throttled: `<Read|Write>ProvisionedThroughputThrottleEvents`, counted
- *   in requests (unserved units / units per request), plus `<Read|Write>ThrottleEvents` and
- *   `ThrottledRequests`;
+ *   per request and per batch item with the client's retries (the workload mix,
+ *   shared/backtest/models/dynamodb-workload.ts), plus `<Read|Write>ThrottleEvents` and
+ *   `ThrottledRequests` (a request once);
  * - a hot key: `hotKeyShare` of the demand goes to one partition, capped at 3,000 RCU / 1,000 WCU
  *   per second (aws-facts.md, adaptive capacity cap); the excess is throttled as
  *   `<Read|Write>KeyRangeThroughputThrottleEvents` whatever the table's utilization;
@@ -39,9 +45,11 @@ export interface DdbWorkload {
   write?: Workload;
   /** Share of the demand that lands on one partition key (hot key), 0-1. */
   hotKeyShare?: number;
-  /** Capacity units per request (default 1): converts units to request counts. */
+  /** Capacity units per item (default 1): converts units to request and event counts. */
   readUnitsPerRequest?: number;
   writeUnitsPerRequest?: number;
+  /** Batches and client retries (default: the backtest's realistic mix, SDK default retries). */
+  mix?: DynamodbWorkloadMix;
 }
 
 export interface GsiSpec {
@@ -211,7 +219,6 @@ function consumptionStep(node: CapacityNode) {
         demand -= keyUnserved;
       }
       let consumed = demand;
-      let provUnserved = 0;
       if (s.billingMode === 'PROVISIONED') {
         const p = s[dim];
         const perMinute = p * 60;
@@ -223,22 +230,26 @@ function consumptionStep(node: CapacityNode) {
           const extra = Math.min(demand - perMinute, b);
           b -= extra;
           consumed = perMinute + extra;
-          provUnserved = demand - consumed;
         }
         bank[dim] = b;
         out.put(`Provisioned${Dim}CapacityUnits`, p);
       } else {
         bank[dim] = Number.NaN;
       }
-      const requests = consumed / upr;
+      // Published as AWS counts it (the backtest's workload mix: per request and per batch item,
+      // the SDK's default retries included): shared/backtest/models/dynamodb-workload.ts.
+      const mix = node.workload.mix ?? DEFAULT_WORKLOAD_MIX;
+      const prov = publishedCounts(demand, consumed, upr, mix);
+      const key = publishedCounts(demand + keyUnserved, demand, upr, mix);
+      const requests = prov.successfulRequests;
       servedRequests += requests;
       if (consumed > 0) out.put(`Consumed${Dim}CapacityUnits`, consumed, Math.max(1, Math.round(requests)));
-      const provEvents = Math.round(provUnserved / upr);
-      const keyEvents = Math.round(keyUnserved / upr);
+      const provEvents = Math.round(prov.throttleEvents);
+      const keyEvents = Math.round(key.throttleEvents);
       if (provEvents > 0) out.put(`${Dim}ProvisionedThroughputThrottleEvents`, provEvents);
       if (keyEvents > 0) out.put(`${Dim}KeyRangeThroughputThrottleEvents`, keyEvents);
       if (provEvents + keyEvents > 0) out.put(`${Dim}ThrottleEvents`, provEvents + keyEvents);
-      throttledRequests += provEvents + keyEvents;
+      throttledRequests += Math.round(prov.throttledRequests + key.throttledRequests);
     }
     if (throttledRequests > 0) out.put('ThrottledRequests', throttledRequests);
     if (servedRequests > 0)

@@ -12,7 +12,8 @@ function serve(m: DynamodbModel, from: number, minutes: number, read: number, wr
   const out: number[] = [];
   for (let t = from; t < from + minutes; t++) {
     m.begin(t);
-    out.push(m.serve(read, write).read.throttled);
+    m.serve(read, write);
+    out.push(m.lastThrottled().read);
   }
   return out;
 }

@@ -101,7 +101,7 @@ describe('DynamoDB capacity policy', () => {
         1000,
         100,
         { read: flat(60, 50), write: flat(60, 50) },
-        { lastIncreaseAt: '2026-03-10T11:55:00Z' },
+        { lastIncreaseAt: '2026-03-10T11:57:00Z' },
       ),
     );
     const r1 = planTableCapacity({ observation: recent, config: config(), prices, now: NOW });

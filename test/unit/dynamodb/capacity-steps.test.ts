@@ -45,8 +45,9 @@ describe('estimate demand (step 1)', () => {
   });
 
   it('says when the history does not cover the stabilization window', () => {
-    expect(estimateDemand(flat(5, 10), 20, config()).enoughHistory).toBe(false);
-    expect(estimateDemand(flat(16, 10), 20, config()).enoughHistory).toBe(true);
+    const cfg = config({ scaleDownStabilizationMinutes: 15 });
+    expect(estimateDemand(flat(5, 10), 20, cfg).enoughHistory).toBe(false);
+    expect(estimateDemand(flat(16, 10), 20, cfg).enoughHistory).toBe(true);
   });
 
   it('never estimates more unserved per step than the cap times provisioned, whatever the events', () => {
@@ -87,7 +88,7 @@ describe('recommend (step 2)', () => {
 describe('stabilize (step 3)', () => {
   const down = { desired: 50, direction: 'down' as const, why: 'peak' };
   it('holds a decrease inside the stabilization window after anyone raised capacity', () => {
-    const recent = new Date(NOW.getTime() - 5 * 60_000).toISOString();
+    const recent = new Date(NOW.getTime() - 3 * 60_000).toISOString();
     expect(stabilize(down, estimate(), 100, recent, config(), NOW).direction).toBe('hold');
     const old = new Date(NOW.getTime() - 60 * 60_000).toISOString();
     expect(stabilize(down, estimate(), 100, old, config(), NOW).direction).toBe('down');
