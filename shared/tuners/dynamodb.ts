@@ -420,32 +420,43 @@ async function learnPeaks(obs: TableObservation, section: DynamodbConfig, now: D
 }
 
 /** 14 days of use (table and GSIs summed) for the mode advisor, at the configured period. */
-async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Date): Promise<UsageSeries> {
+interface ModeUsage {
+  usage: UsageSeries;
+  /** The table's own use and each GSI's (switching to provisioned sizes each from its own use). */
+  tableUsage?: UsageSeries;
+  indexUsage?: Array<{ indexName: string; usage: UsageSeries }>;
+}
+
+/** 14 days of use (table and GSIs summed, and each on its own) for the mode advisor. */
+async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Date): Promise<ModeUsage> {
   const a = section.modeAdvisor;
   const fine = 300;
   const end = new Date(Math.floor(now.getTime() / (a.periodSeconds * 1000)) * a.periodSeconds * 1000);
   const start = new Date(end.getTime() - a.lookbackDays * 1440 * MINUTE);
   const resources = [obs.table, ...obs.indexes];
-  const series: SeriesRequest[] = DIMS.map((dim) => ({
-    id: `usage:${dim}`,
-    kind: 'counter' as const,
-    statistic: 'Sum',
-    sumOf:
-      resources.length > 1
-        ? resources.map((r) =>
-            ddbMetric(obs.tableName, r.indexName, `Consumed${metricPrefix(dim)}CapacityUnits`),
-          )
-        : undefined,
-    metric:
-      resources.length > 1
-        ? undefined
-        : ddbMetric(obs.tableName, null, `Consumed${metricPrefix(dim)}CapacityUnits`),
-  }));
+  const consumed = (indexName: string | null, dim: CapacityDim) =>
+    ddbMetric(obs.tableName, indexName, `Consumed${metricPrefix(dim)}CapacityUnits`);
+  const own = resources.length > 1 ? resources : [];
+  const series: SeriesRequest[] = DIMS.flatMap((dim) => [
+    {
+      id: `usage:${dim}`,
+      kind: 'counter' as const,
+      statistic: 'Sum',
+      sumOf: resources.length > 1 ? resources.map((r) => consumed(r.indexName, dim)) : undefined,
+      metric: resources.length > 1 ? undefined : consumed(null, dim),
+    },
+    ...own.map((r) => ({
+      id: `usage:${r.indexName ?? ''}:${dim}`,
+      kind: 'counter' as const,
+      statistic: 'Sum',
+      metric: consumed(r.indexName, dim),
+    })),
+  ]);
   // 300 s data is kept 63 days (aws-facts.md, CloudWatch): sums per period, peaks per 5 minutes.
   const m = await getMetrics({ series, start, end, periodSeconds: fine, now });
   const per = Math.max(1, Math.round(a.periodSeconds / m.periodSeconds));
-  const agg = (dim: CapacityDim) => {
-    const raw = m.series.get(`usage:${dim}`)?.values ?? [];
+  const agg = (id: string) => {
+    const raw = m.series.get(id)?.values ?? [];
     const sums: Array<number | null> = [];
     const peaks: Array<number | null> = [];
     for (let i = 0; i < raw.length; i += per) {
@@ -456,15 +467,26 @@ async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Dat
     }
     return { sums, peaks };
   };
-  const r = agg('read');
-  const w = agg('write');
+  const usageOf = (prefix: string): UsageSeries => {
+    const r = agg(`${prefix}read`);
+    const w = agg(`${prefix}write`);
+    return {
+      periodSeconds: per * m.periodSeconds,
+      end: end.toISOString(),
+      readUnits: r.sums,
+      writeUnits: w.sums,
+      readPeakPerSecond: r.peaks,
+      writePeakPerSecond: w.peaks,
+    };
+  };
+  if (!own.length) return { usage: usageOf('usage:') };
   return {
-    periodSeconds: per * m.periodSeconds,
-    end: end.toISOString(),
-    readUnits: r.sums,
-    writeUnits: w.sums,
-    readPeakPerSecond: r.peaks,
-    writePeakPerSecond: w.peaks,
+    usage: usageOf('usage:'),
+    tableUsage: usageOf('usage::'),
+    indexUsage: obs.indexes.map((g) => ({
+      indexName: g.indexName ?? '',
+      usage: usageOf(`usage:${g.indexName}:`),
+    })),
   };
 }
 
@@ -774,13 +796,20 @@ async function tuneTable(input: {
         ...modeHistory.tunerState,
         lastAdvisedAt: now.toISOString(),
       });
-      const usage = await usageFor(obs, section, now);
+      const { usage, tableUsage, indexUsage } = await usageFor(obs, section, now);
+      // A global table: switching the mode in one Region switches every replica: recommend only.
+      const global = (obs.replicaRegions?.length ?? 0) > 0;
       const advice = adviseCapacityMode({
         tableName: obs.tableName,
         tableRef: target.ref,
         billingMode: obs.billingMode,
         usage,
-        config: section,
+        ...(tableUsage ? { tableUsage } : {}),
+        ...(indexUsage ? { indexUsage } : {}),
+        ...(obs.tableClass ? { tableClass: obs.tableClass } : {}),
+        config: global
+          ? { ...section, modeAdvisor: { ...section.modeAdvisor, allowSwitch: false } }
+          : section,
         prices: input.prices,
         now,
         switches: switchesOf(target.raw, modeHistory, await switchDecisions(store, target.ref.id, now)),
