@@ -105,6 +105,11 @@ export interface StateStore {
 
   /** Idempotency: true if this key was claimed now, false if it was seen before (then do nothing). */
   claimIdempotencyKey(key: string, runId: string, now: Date, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Gives a claimed key back (only if `runId` still holds it): a run rejected as bad input did
+   * nothing, so the corrected retry with the same key must be able to act.
+   */
+  releaseIdempotencyKey(key: string, runId: string): Promise<void>;
 
   /** Per-resource lease lock with expiry; true if acquired. */
   acquireLock(resourceId: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean>;

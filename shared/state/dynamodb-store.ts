@@ -202,6 +202,21 @@ export class DynamoDbStateStore implements StateStore {
     });
   }
 
+  async releaseIdempotencyKey(key: string, runId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.idempotency(key),
+          ConditionExpression: 'runId = :me',
+          ExpressionAttributeValues: { ':me': runId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // claimed by another run meanwhile: leave it
+    }
+  }
+
   async acquireLock(resourceId: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean> {
     return this.putIf({
       TableName: this.tableName,

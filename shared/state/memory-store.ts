@@ -88,6 +88,10 @@ export class MemoryStateStore implements StateStore {
     return true;
   }
 
+  async releaseIdempotencyKey(key: string, runId: string): Promise<void> {
+    if (this.idempotency.get(key)?.runId === runId) this.idempotency.delete(key);
+  }
+
   async acquireLock(resourceId: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean> {
     const existing = this.locks.get(resourceId);
     if (existing && !isExpired(existing.expiresAt, now) && existing.owner !== owner) return false;
