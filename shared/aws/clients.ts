@@ -100,7 +100,9 @@ type Stack = {
  * before the simulator.
  */
 export function limitAttempts<C extends { middlewareStack: unknown }>(client: C, service: string): C {
-  const stack = client.middlewareStack as Stack;
+  const stack = client.middlewareStack as Stack | undefined;
+  // A hand-made stand-in for a client (tests) has no middleware stack: nothing to limit.
+  if (typeof stack?.identify !== 'function') return client;
   const names = stack.identify().map((n) => n.split(' ')[0]);
   if (names.includes(LIMIT_MIDDLEWARE)) return client;
   const toMiddleware = names.includes(SIMULATOR_MIDDLEWARE) ? SIMULATOR_MIDDLEWARE : 'retryMiddleware';

@@ -61,7 +61,20 @@ export interface RunContext {
   changesApplied: number;
 }
 
-export type Adapter = (action: Action, target: Target) => Promise<ActResult>;
+export type Adapter = ((action: Action, target: Target) => Promise<ActResult>) & {
+  /** How to tell, from AWS's own state, whether an intended change took effect (see IntentCheck). */
+  check?: IntentCheck;
+};
+
+/**
+ * Resolves an intended change from AWS's own state (describe calls, RDS events,
+ * `LastIncreaseDateTime`, tags) when its response was lost or its run died: `applied` (AWS has it,
+ * or has it pending), `not-applied` (AWS certainly does not), `unknown` (cannot tell now: the
+ * intent stays and a later run asks again). Registered per action kind in shared/core/intent.ts.
+ */
+export type IntentCheck = (
+  intent: Decision,
+) => Promise<{ verdict: 'applied' | 'not-applied' | 'unknown'; detail: string }>;
 
 /** A record of what happened to a resource, read by policies as their history. */
 export interface ResourceHistory {
@@ -95,6 +108,12 @@ export interface DriftBaseline {
 export interface StateStore {
   /** Audit log: one record per decision, no-ops included. */
   recordDecision(decision: Decision): Promise<void>;
+  /**
+   * Resolves an `intended` decision in place (same id): true when it was still intended and now
+   * holds `decision`'s outcome (an applied one advances the cooldown ledger), false when another
+   * run resolved it first or it is unknown (then nothing is written: never a second `applied`).
+   */
+  resolveDecision(decision: Decision): Promise<boolean>;
   listDecisions(query: {
     since: string;
     until?: string;

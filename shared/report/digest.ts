@@ -62,7 +62,14 @@ export function buildDigest(input: {
   const byOutcome = (o: Outcome) =>
     inWindow.filter((d) => d.outcome === o && d.action !== 'noop' && !ACTING.has(d.tuner));
   const repeats: Record<string, number> = {};
-  const counts: Record<Outcome, number> = { planned: 0, applied: 0, deferred: 0, skipped: 0, failed: 0 };
+  const counts: Record<Outcome, number> = {
+    planned: 0,
+    intended: 0,
+    applied: 0,
+    deferred: 0,
+    skipped: 0,
+    failed: 0,
+  };
   for (const d of inWindow) if (d.action !== 'noop') counts[d.outcome]++;
   // Insights are listed once per open finding: keep the newest decision per resource+action+to.
   const latestFinding = new Map<string, Decision>();

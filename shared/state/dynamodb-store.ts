@@ -99,6 +99,26 @@ export class DynamoDbStateStore implements StateStore {
     if (countsAsChange(decision)) await this.advanceLedger(decision);
   }
 
+  async resolveDecision(decision: Decision): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.decision(decision.id),
+          UpdateExpression: 'SET #d = :d',
+          ConditionExpression: 'attribute_exists(pk) AND #d.#o = :intended',
+          ExpressionAttributeNames: { '#d': 'decision', '#o': 'outcome' },
+          ExpressionAttributeValues: { ':d': decision, ':intended': 'intended' },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    if (countsAsChange(decision)) await this.advanceLedger(decision);
+    return true;
+  }
+
   /** lastAppliedAt only moves forward (a late write of an older decision cannot roll it back). */
   private async advanceLedger(decision: Decision): Promise<void> {
     await this.rememberLastApplied(decision);

@@ -45,6 +45,21 @@ export class MemoryStateStore implements StateStore {
     if (list) list.splice(upperBound(list, stored), 0, stored);
     else this.byResource.set(key, [stored]);
     this.byTime.splice(upperBound(this.byTime, stored), 0, stored);
+    this.advance(decision);
+  }
+
+  async resolveDecision(decision: Decision): Promise<boolean> {
+    const stored = this.decisions.get(decision.id);
+    if (!stored || stored.outcome !== 'intended') return false;
+    // Same id, same time: the sorted indexes keep their order; the object is updated in place.
+    Object.assign(stored, structuredClone(decision));
+    this.advance(decision);
+    return true;
+  }
+
+  /** The cooldown ledger and the newest applied change per kind, for a change. */
+  private advance(decision: Decision): void {
+    const key = keys.resource(decision.tuner, decision.resource);
     if (countsAsChange(decision)) {
       const byKind = this.lastApplied.get(key) ?? {};
       const last = byKind[decision.action];
