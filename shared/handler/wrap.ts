@@ -4,6 +4,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { DbAutopilotError, publicMessage, ValidationError } from '../core/errors.ts';
+import type { TunerName } from '../core/model.ts';
 import { withClaimScope } from '../core/run.ts';
 import { logger, MetricUnit, metrics } from './observability.ts';
 
@@ -140,6 +141,58 @@ export function parseOrThrow<S extends z.ZodType>(
 /** The invocation failed on something unexpected: thrown so Lambda counts it (Errors metric, retries). */
 export class RunFailedError extends DbAutopilotError {}
 
+/** The tuner under which a function's failed runs are recorded (the functions that record decisions). */
+const FUNCTION_TUNER: Record<string, TunerName> = {
+  'iops-tuner': 'iops',
+  'replica-scaler': 'replicas',
+  'dynamodb-tuner': 'dynamodb',
+  'pg-maintenance': 'maintenance',
+  'pg-insights': 'insights',
+  'alarm-reconciler': 'alarms',
+  'alarm-handler': 'alarms',
+  control: 'control',
+};
+
+/**
+ * Records a failed run in the audit log (best effort: the state table may be what failed), so the
+ * report and the digest list it: a failed no-op of the function's tuner, guard `run-failed`.
+ */
+export async function recordFailedRun(name: string, message: string, requestId: string): Promise<void> {
+  const tuner = FUNCTION_TUNER[name];
+  if (!tuner) return;
+  try {
+    const [{ stateStore }, { clock }] = await Promise.all([
+      import('../state/index.ts'),
+      import('../core/clock.ts'),
+    ]);
+    const at = clock().now().toISOString();
+    await stateStore().recordDecision({
+      id: `${name}-failed-${requestId}:0001`,
+      runId: `${name}-failed-${requestId}`,
+      at,
+      tuner,
+      resource: name,
+      resourceKind: 'account',
+      action: 'noop',
+      outcome: 'failed',
+      reason: `run failed: ${message}`,
+      evidence: [],
+      monthlyCostDelta: 0,
+      from: null,
+      to: null,
+      undo: null,
+      guard: 'run-failed',
+      mode: 'apply',
+      dryRun: false,
+      override: false,
+      trigger: 'schedule',
+      severity: 'critical',
+    });
+  } catch (error) {
+    logger.warn('could not record the failed run', { function: name, error: publicMessage(error) });
+  }
+}
+
 /**
  * Wraps a function's core in middy with Powertools logging and metrics. The event is checked
  * cheaply for size and depth, then validated with zod (bad input changes nothing and is answered
@@ -189,7 +242,9 @@ export function lambdaHandler<S extends z.ZodType, R>(
       if (error instanceof ValidationError) return rejected(error, 'rejected at run time');
       logger.error('run failed', { function: name, error: error as Error });
       metrics.addMetric('FailedRuns', MetricUnit.Count, 1);
-      throw new RunFailedError(clip(publicMessage(error), MAX_ERROR_CHARS));
+      const message = clip(publicMessage(error), MAX_ERROR_CHARS);
+      await recordFailedRun(name, message, ctx.requestId);
+      throw new RunFailedError(message);
     }
   };
   return middy<unknown, R | ErrorSummary, Error, Context>()

@@ -7,6 +7,7 @@ import { ValidationError } from '../../../shared/core/errors.ts';
 import { toRunRequest, tunerEventSchema } from '../../../shared/core/invocation.ts';
 import { startRun } from '../../../shared/core/run.ts';
 import { lambdaHandler, MAX_EVENT_DEPTH, RunFailedError } from '../../../shared/handler/wrap.ts';
+import { setStateStore } from '../../../shared/state/index.ts';
 import { MemoryStateStore } from '../../../shared/state/memory-store.ts';
 
 const ssmMock = mockClient(SSMClient);
@@ -22,13 +23,18 @@ const manual = { dryRun: false, override: true, idempotencyKey: 'fix-orders-1' }
 
 describe('loud failures and bounded errors (issue 21)', () => {
   let restore: () => void;
+  let audit: MemoryStateStore;
+  let restoreStore: () => void;
   beforeEach(() => {
     restore = setAwsClients({ ssm: new SSMClient({ region: 'us-east-1' }) });
+    audit = new MemoryStateStore();
+    restoreStore = setStateStore(audit);
     ssmMock.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'not found', $metadata: {} }));
   });
   afterEach(() => {
     ssmMock.reset();
     restore();
+    restoreStore();
   });
 
   /** A tuner whose core claims the run's key, "acts" (counted), then does what `then` says. */
@@ -49,6 +55,18 @@ describe('loud failures and bounded errors (issue 21)', () => {
       throw new TypeError('Cannot read properties of undefined');
     });
     await expect(handler(manual, context('r1'))).rejects.toBeInstanceOf(RunFailedError);
+    // Recorded for the report and the digest's failed-runs list.
+    const [failed] = await audit.listDecisions({
+      since: '2000-01-01T00:00:00Z',
+      until: '2100-01-01T00:00:00Z',
+    });
+    expect(failed).toMatchObject({
+      tuner: 'iops',
+      outcome: 'failed',
+      guard: 'run-failed',
+      resource: 'iops-tuner',
+    });
+    expect(failed?.reason).toContain('Cannot read properties of undefined');
   });
 
   it("keeps the failed run's idempotency key claimed: Lambda's retry of the same event acts not twice", async () => {
