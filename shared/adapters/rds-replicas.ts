@@ -125,9 +125,9 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
   // run dies, the replica (deterministic name, created-by tag) still has its record and is never
   // orphaned. The record is dropped again only when AWS certainly created nothing.
   const owned = { tuner: 'replicas', family: p.family, sourceId: p.sourceId };
-  await deps.store.recordCreated(p.replicaId, { ...owned, status: 'intended' }, now);
+  await deps.store.recordCreated('replicas', p.replicaId, { ...owned, status: 'intended' }, now);
   const result = await createReplica(deps, p, tags, tried, now);
-  if (result.status !== 'applied' && !result.keepRecord) await deps.store.forgetCreated(p.replicaId);
+  if (result.status !== 'applied' && !result.keepRecord) await deps.store.forgetCreated('replicas', p.replicaId);
   const { keepRecord: _, ...out } = result;
   return out;
 }
@@ -170,6 +170,7 @@ async function createReplica(
         );
       }
       await deps.store.recordCreated(
+        'replicas',
         p.replicaId,
         {
           tuner: 'replicas',
@@ -246,7 +247,7 @@ export async function removeReplica(deps: ReplicaAdapterDeps, action: Action): P
   const p = parsed.data;
   const now = deps.now();
   // Created consent, half 1: the recorded resource id (design.md).
-  if (!(await deps.store.wasCreatedByUs(p.replicaId))) {
+  if (!(await deps.store.wasCreatedByUs('replicas', p.replicaId))) {
     return {
       status: 'skipped',
       reason: `${p.replicaId} was not created by db-autopilot (no recorded create): left alone`,
@@ -308,11 +309,11 @@ export async function removeReplica(deps: ReplicaAdapterDeps, action: Action): P
         ...(p.family === 'rds' ? { SkipFinalSnapshot: true } : {}),
       }),
     );
-    await deps.store.forgetCreated(p.replicaId);
+    await deps.store.forgetCreated('replicas', p.replicaId);
     return { status: 'applied', detail: `deleting ${p.replicaId}` };
   } catch (error) {
     if (error instanceof DBInstanceNotFoundFault) {
-      await deps.store.forgetCreated(p.replicaId);
+      await deps.store.forgetCreated('replicas', p.replicaId);
       return { status: 'applied', detail: `${p.replicaId} no longer exists` };
     }
     if (error instanceof InvalidDBInstanceStateFault || error instanceof InvalidDBClusterStateFault) {

@@ -478,7 +478,7 @@ async function check(w: World, wallMs: number): Promise<SoakResult> {
   for (const inst of w.sim.rds.instances.values()) {
     if (inst.status === 'deleting' || inst.deletedAt !== undefined) continue;
     if (inst.tags.get(created.key) !== created.value) continue;
-    if (!(await w.store.wasCreatedByUs(inst.id))) {
+    if (!(await w.store.wasCreatedByUs('replicas', inst.id))) {
       orphans += 1;
       if (examples.orphans.length < 5) examples.orphans.push(inst.id);
     }

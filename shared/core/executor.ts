@@ -28,7 +28,12 @@ export async function executePlan(input: ExecutePlanInput): Promise<Decision[]> 
   const decisions: Decision[] = [];
   const actions = plan.actions.length > 0 ? plan.actions : [noopAction(plan)];
   for (const action of actions) {
-    let history = histories.get(action.resource.id);
+    // The history the tuner read for this plan is not read again (once per target per run).
+    let history =
+      histories.get(action.resource.id) ??
+      (action.resource.id === plan.resource.id && action.tuner === plan.tuner
+        ? input.planHistory
+        : undefined);
     if (!history) {
       history = await store.getHistory(action.tuner, action.resource.id, run.now);
       if (pendingIntents(history, run).length > 0) history = await resolveUnderLock(input, action, history);
@@ -59,13 +64,13 @@ async function resolveUnderLock(
 ): Promise<ResourceHistory> {
   const { run, store, settings } = input;
   const owner = nextOwner(run);
-  if (!(await store.acquireLock(action.resource.id, owner, run.now, settings.lockLeaseSeconds)))
+  if (!(await store.acquireLock(action.tuner, action.resource.id, owner, run.now, settings.lockLeaseSeconds)))
     return history;
   try {
     const resolved = await resolvePending(store, history, run, input.adapter);
     return resolved.length > 0 ? await store.getHistory(action.tuner, action.resource.id, run.now) : history;
   } finally {
-    await store.releaseLock(action.resource.id, owner);
+    await store.releaseLock(action.tuner, action.resource.id, owner);
   }
 }
 
@@ -83,7 +88,7 @@ function intentPendingGuard(history: ResourceHistory, run: RunContext): GuardVer
 async function guardActRecord(input: ExecutePlanInput, action: Action, history: ResourceHistory) {
   const { target, settings, run, store } = input;
   const resourceId = action.resource.id;
-  const createdByUs = action.deletes === true ? await store.wasCreatedByUs(resourceId) : false;
+  const createdByUs = action.deletes === true ? await store.wasCreatedByUs(action.tuner, resourceId) : false;
   const ownChangeAt = ownChanges.get(run)?.get(resourceId);
   const plannedLastAppliedAt =
     input.planHistory && resourceId === input.plan.resource.id
@@ -104,7 +109,7 @@ async function guardActRecord(input: ExecutePlanInput, action: Action, history: 
   if (verdict) return record(input, decisionOf(input, action, verdict));
 
   const owner = nextOwner(run);
-  if (!(await store.acquireLock(resourceId, owner, run.now, settings.lockLeaseSeconds))) {
+  if (!(await store.acquireLock(action.tuner, resourceId, owner, run.now, settings.lockLeaseSeconds))) {
     const locked: GuardVerdict = { outcome: 'skipped', guard: 'lock', reason: 'locked by another run' };
     return record(input, decisionOf(input, action, locked));
   }
@@ -116,7 +121,7 @@ async function guardActRecord(input: ExecutePlanInput, action: Action, history: 
     if (recheck) return await record(input, decisionOf(input, action, recheck));
     return await intendActResolve(input, action);
   } finally {
-    await store.releaseLock(resourceId, owner);
+    await store.releaseLock(action.tuner, resourceId, owner);
   }
 }
 

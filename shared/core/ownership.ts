@@ -54,6 +54,7 @@ export async function adoptIfIntended(
     };
   }
   await store.recordCreated(
+    tuner,
     resource.id,
     { tuner, sourceId: resource.sourceId, status: 'adopted', adoptedFrom: intent.id },
     now,

@@ -114,14 +114,15 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
   };
   if (pause.paused) return { run, duplicate: false, pause };
   const ttl = input.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS;
-  const key = `${tuner}:${request.idempotencyKey}`;
-  const claimed = await input.store.claimIdempotencyKey(key, run.runId, now, ttl);
-  if (claimed) invocationClaims.getStore()?.push({ store: input.store, key, runId: run.runId });
+  const key = request.idempotencyKey;
+  const claimed = await input.store.claimIdempotencyKey(tuner, key, run.runId, now, ttl);
+  if (claimed) invocationClaims.getStore()?.push({ store: input.store, tuner, key, runId: run.runId });
   return { run, duplicate: !claimed, pause };
 }
 
 interface Claim {
   store: StateStore;
+  tuner: TunerName;
   key: string;
   runId: string;
 }
@@ -144,7 +145,7 @@ export async function withClaimScope<T>(
     return await invocationClaims.run(claims, fn);
   } catch (error) {
     if (onError(error).release) {
-      for (const c of claims) await c.store.releaseIdempotencyKey(c.key, c.runId).catch(() => undefined);
+      for (const c of claims) await c.store.releaseIdempotencyKey(c.tuner, c.key, c.runId).catch(() => undefined);
     }
     throw error;
   }

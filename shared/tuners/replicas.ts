@@ -348,7 +348,7 @@ export async function runReplicas(
           ownershipTag: hasTag(tags, config.tags.createdBy),
           // A tagged reader without a record is adopted if db-autopilot's log intended it (issue 21).
           recordedCreated:
-            (await store.wasCreatedByUs(id)) ||
+            (await store.wasCreatedByUs('replicas', id)) ||
             (hasTag(tags, config.tags.createdBy) &&
               (
                 await adoptIfIntended(
@@ -434,7 +434,7 @@ export function replicaAlarms(targets: Target[], config: Config = getConfig()): 
       return {
         tuner: 'replicas' as const,
         resourceId: t.ref.id,
-        key: 'reader-cpu-high',
+        key: 'reader_cpu_high',
         namespace: 'AWS/RDS',
         metricName: 'CPUUtilization',
         dimensions: { DBClusterIdentifier: t.ref.id, Role: 'READER' },

@@ -28,7 +28,7 @@ describe('owned resources without a creation record (issue 21)', () => {
       minutesAfter(T0, 10),
     );
     expect(verdict).toMatchObject({ adopted: true, decisionId: intent.id });
-    expect(await store.wasCreatedByUs('dbap-catalog-aurora-1')).toBe(true);
+    expect(await store.wasCreatedByUs('replicas', 'dbap-catalog-aurora-1')).toBe(true);
   });
 
   it('leaves alone and reports a tagged instance no intent explains (the tag alone is no consent)', async () => {
@@ -41,7 +41,7 @@ describe('owned resources without a creation record (issue 21)', () => {
       const verdict = await adoptIfIntended(store, 'replicas', forged, minutesAfter(T0, 10));
       expect(verdict.adopted).toBe(false);
       expect(verdict.detail).toContain('left alone and reported');
-      expect(await store.wasCreatedByUs(forged.id)).toBe(false);
+      expect(await store.wasCreatedByUs('replicas', forged.id)).toBe(false);
     }
   });
 });

@@ -59,9 +59,9 @@ describe('replica ownership is recorded before CreateDBInstance (issue 21)', () 
       rds: () => new RDSClient({ region: 'us-east-1' }),
       route53: () => new Route53Client({ region: 'us-east-1' }),
       store: {
-        recordCreated: async (id, detail) => void created.set(id, detail),
-        wasCreatedByUs: async (id) => created.has(id),
-        forgetCreated: async (id) => void created.delete(id),
+        recordCreated: async (_tuner, id, detail) => void created.set(id, detail),
+        wasCreatedByUs: async (_tuner, id) => created.has(id),
+        forgetCreated: async (_tuner, id) => void created.delete(id),
       },
       createdByTag: TAG,
       now: () => NOW,
