@@ -127,7 +127,8 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
   const owned = { tuner: 'replicas', family: p.family, sourceId: p.sourceId };
   await deps.store.recordCreated('replicas', p.replicaId, { ...owned, status: 'intended' }, now);
   const result = await createReplica(deps, p, tags, tried, now);
-  if (result.status !== 'applied' && !result.keepRecord) await deps.store.forgetCreated('replicas', p.replicaId);
+  if (result.status !== 'applied' && !result.keepRecord)
+    await deps.store.forgetCreated('replicas', p.replicaId);
   const { keepRecord: _, ...out } = result;
   return out;
 }

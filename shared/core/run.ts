@@ -145,7 +145,8 @@ export async function withClaimScope<T>(
     return await invocationClaims.run(claims, fn);
   } catch (error) {
     if (onError(error).release) {
-      for (const c of claims) await c.store.releaseIdempotencyKey(c.tuner, c.key, c.runId).catch(() => undefined);
+      for (const c of claims)
+        await c.store.releaseIdempotencyKey(c.tuner, c.key, c.runId).catch(() => undefined);
     }
     throw error;
   }

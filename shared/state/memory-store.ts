@@ -68,12 +68,13 @@ export class MemoryStateStore implements StateStore {
 
   async resolveDecision(decision: Decision): Promise<boolean> {
     const stored = this.notableById.get(decision.id);
-    if (!stored || stored.outcome !== 'intended') return false;
+    if (stored?.outcome !== 'intended') return false;
     // Same id, same time: the sorted indexes keep their order; the object is updated in place.
     Object.assign(stored, structuredClone(storedForm(decision)));
     // An intended decision is in no total yet (totals count outcomes, not intents).
     this.addToTotals(decision);
-    if (countsAsChange(decision)) this.advanceLedger(keys.resource(decision.tuner, decision.resource), decision);
+    if (countsAsChange(decision))
+      this.advanceLedger(keys.resource(decision.tuner, decision.resource), decision);
     return true;
   }
 
