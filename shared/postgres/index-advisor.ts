@@ -327,7 +327,8 @@ const MAX_IDENTIFIER_BYTES = 63;
 export function indexName(candidate: IndexCandidate): string {
   const raw = `${candidate.relation}_${candidate.columns.map((c) => c.column).join('_')}_idx`
     .toLowerCase()
-    .replace(/[^a-z0-9_]+/g, '_');
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/_+/g, '_');
   return raw.length > MAX_IDENTIFIER_BYTES ? `${raw.slice(0, MAX_IDENTIFIER_BYTES - 4)}_idx` : raw;
 }
 

@@ -56,7 +56,11 @@ const ctx = {
 async function ordersDatabase(): Promise<{ db: string; c: pg.Client }> {
   const db = await pgServer.createDatabase('advice');
   const c = await pgServer.connect(db);
-  await c.query('CREATE EXTENSION hypopg');
+  await c.query('CREATE EXTENSION hypopg').catch((error: Error) => {
+    throw new Error(
+      `HypoPG is not installed (${error.message}): install postgresql-${pgServer.server.version}-hypopg (.ci/install-postgres.sh)`,
+    );
+  });
   await c.query(
     'CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, flag boolean NOT NULL, note text NOT NULL)',
   );
