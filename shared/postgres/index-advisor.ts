@@ -368,11 +368,18 @@ export interface WriteCost {
  * entry in every index (and an update of an indexed column can no longer be HOT).
  */
 export function writeCost(w: TableWrites): WriteCost {
-  const days = Math.max(w.secondsObserved, 60) / 86_400;
-  const perDay = Math.round((w.inserts + w.nonHotUpdates) / days);
+  const seconds = Math.max(w.secondsObserved, 1);
+  const writes = Math.round(w.inserts + w.nonHotUpdates);
+  const perDay = Math.round((writes / seconds) * 86_400);
+  const observed =
+    seconds >= 86_400
+      ? `${(seconds / 86_400).toFixed(1)} days`
+      : seconds >= 3_600
+        ? `${(seconds / 3_600).toFixed(1)} h`
+        : `${Math.ceil(seconds / 60)} min`;
   return {
     indexWritesPerDay: perDay,
     existingIndexes: w.existingIndexes,
-    text: `about ${perDay} more index entries written per day (inserts and non-HOT updates at the observed rate), on a table with ${w.existingIndexes} index(es) already`,
+    text: `one more index entry per insert and non-HOT update: ${writes} in the ${observed} since statistics were reset (about ${perDay} per day), on a table with ${w.existingIndexes} index(es) already`,
   };
 }
