@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setAwsClients } from '../../../shared/aws/clients.ts';
 import { parseConfig } from '../../../shared/config/load.ts';
 import { pendingReports, sendDigest, sendPendingReports } from '../../../shared/report/notifier.ts';
+import { emptyMemory, selectPosts } from '../../../shared/report/selection.ts';
 import { postToSlack, slackWebhookUrl } from '../../../shared/report/slack-webhook.ts';
 import { MemoryStateStore } from '../../../shared/state/memory-store.ts';
 import { makeDecision } from '../core/fixtures.ts';
@@ -100,10 +101,17 @@ describe('the webhook secret', () => {
 
 describe('pending reports', () => {
   it('include a resource that could not be observed (a failed no-op) but not a planned or applied no-op', () => {
-    const config = parseConfig('version: 1\n');
     const failed = makeDecision({ id: 'p:1', action: 'noop', outcome: 'failed', severity: 'warning' });
     const applied = makeDecision({ id: 'p:2', action: 'noop', outcome: 'applied' });
-    expect(pendingReports([failed, applied], config).map((d) => d.id)).toEqual(['p:1']);
+    const { post } = selectPosts({
+      decisions: pendingReports([failed, applied]),
+      memory: emptyMemory(),
+      now: new Date('2026-11-23T12:00:00.000Z'),
+      minSeverity: 'info',
+      maxPostsPerHour: 1,
+      batch: 20,
+    });
+    expect(post.map((d) => d.id)).toEqual(['p:1']);
   });
 });
 
