@@ -655,7 +655,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     sim.advanceTo(endMs);
 
     const recordedDecisions = (
-      await store.listDecisions({ since: new Date(startMs - HOUR_MS).toISOString() })
+      await store.exportDecisions({ since: new Date(startMs - HOUR_MS).toISOString() })
     ).sort((a, b) => a.at.localeCompare(b.at));
     const decisions = recordedDecisions.map(toDemoDecision);
     for (const m of sim.sns.messages)

@@ -1,12 +1,12 @@
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { aws } from '../aws/clients.ts';
 import type { Config } from '../config/schema.ts';
-import type { StateStore } from '../core/contracts.ts';
+import type { StateOwner, StateStore } from '../core/contracts.ts';
 import { redact } from '../core/errors.ts';
 import type { Decision } from '../core/model.ts';
 import { readPauseFlag } from '../core/run.ts';
 import { dashboardConsoleUrl } from './console-links.ts';
-import { buildDigest, type Digest } from './digest.ts';
+import { buildDigest, type Digest, stillDeferred } from './digest.ts';
 import { type ImpactTarget, measureImpact } from './impact.ts';
 import { resourceDayRows } from './resource-days.ts';
 import { readMemory, selectPosts } from './selection.ts';
@@ -100,7 +100,7 @@ async function deliver(
  * each report run re-reads this much before its watermark so a late-recorded decision is not missed.
  */
 export const LATE_RECORD_MARGIN_MS = 20 * 60_000;
-const REPORT_STATE = { tuner: 'control', resource: 'report' } as const;
+const REPORT_STATE = { owner: 'report', resource: 'report' } as const;
 
 /**
  * What the next report run posts (selection.ts): unreported decisions since the watermark
@@ -108,18 +108,36 @@ const REPORT_STATE = { tuner: 'control', resource: 'report' } as const;
  * what was already told. The report function's dry run shows exactly this.
  */
 export async function selectPendingReports(input: { store: StateStore; config: Config; now: Date }) {
-  const state = (await input.store.getHistory(REPORT_STATE.tuner, REPORT_STATE.resource, input.now))
+  const state = (await input.store.getHistory(REPORT_STATE.owner, REPORT_STATE.resource, input.now))
     .tunerState;
   const floor = input.now.getTime() - REPORT_LOOKBACK_MS;
   const watermark =
     typeof state?.reportedThrough === 'string' ? Date.parse(state.reportedThrough) : Number.NaN;
   const sinceMs = Number.isFinite(watermark) ? Math.max(floor, watermark - LATE_RECORD_MARGIN_MS) : floor;
-  const decisions = await input.store.listDecisions({
-    since: new Date(sinceMs).toISOString(),
-    until: input.now.toISOString(),
+  // One byDay query per tuner and day, with a time range; what was posted is in the report
+  // function's own partition (it never writes the tuners' decisions).
+  const window = { since: new Date(sinceMs).toISOString(), until: input.now.toISOString() };
+  const [listed, reported] = await Promise.all([
+    input.store.listDecisions(window),
+    input.store.reportedIn(window),
+  ]);
+  const decisions = listed.map((d) => {
+    const reportedAt = reported.get(d.id);
+    return reportedAt ? { ...d, reportedAt } : d;
   });
-  const candidates = pendingReports(decisions);
   const previous = readMemory(state?.memory);
+  // listDecisions holds no no-ops: a told deferral's resource is asked for its newest decision,
+  // which tells whether it resolved with nothing left to do.
+  const standing = Object.entries(previous.deferrals)
+    .filter(([, v]) => v.told)
+    .map(([k]) => {
+      const [tuner = '', resource = ''] = k.split('|');
+      return { tuner, resource };
+    });
+  const settled = (await newestDecisions(input.store, standing, input.now)).filter(
+    (d) => d.action === 'noop' && d.at >= window.since && !listed.some((x) => x.id === d.id),
+  );
+  const candidates = pendingReports([...decisions, ...settled]);
   const selection = selectPosts({
     decisions: candidates,
     memory: previous,
@@ -162,21 +180,19 @@ export async function sendPendingReports(input: {
     // Posted, repeated, held back by the cap or housekeeping: all told (the digest lists them).
     // No-ops are only read (one can resolve a deferral), never marked, unless one was posted.
     const posted = new Set(pending.map((d) => d.id));
-    const ids = candidates.filter((d) => d.action !== 'noop' || posted.has(d.id)).map((d) => d.id);
-    if (ids.length > 0) await input.store.markReported(ids, input.now.toISOString());
+    const told = candidates.filter((d) => d.action !== 'noop' || posted.has(d.id));
+    if (told.length > 0) await input.store.markReported(told, input.now.toISOString());
     result.reported = pending.length;
   } else {
     result.ok = false;
   }
   // The next run starts from now, or retries from the first undelivered decision with the old memory.
-  await input.store.putTunerState(REPORT_STATE.tuner, REPORT_STATE.resource, {
+  await input.store.putTunerState(REPORT_STATE.owner, REPORT_STATE.resource, {
     reportedThrough: delivered ? input.now.toISOString() : (pending[0]?.at ?? input.now.toISOString()),
     memory: delivered ? selection.memory : previous,
   });
   return result;
 }
-
-const DIGEST_STATE = { tuner: 'control', resource: 'digest' } as const;
 
 /**
  * The digest of a period with its per-resource table's minutes measured from CloudWatch
@@ -201,6 +217,23 @@ export async function digestOf(input: {
   return buildDigest({ ...input, impact });
 }
 
+const DIGEST_STATE = { owner: 'digest', resource: 'digest' } as const;
+
+/** The newest decision (no-ops included) of each tuner and resource, from its own partition. */
+async function newestDecisions(
+  store: StateStore,
+  keys: Array<{ tuner: string; resource: string }>,
+  now: Date,
+): Promise<Decision[]> {
+  const unique = new Map(keys.map((k) => [`${k.tuner}|${k.resource}`, k]));
+  const out: Decision[] = [];
+  for (const k of unique.values()) {
+    const newest = (await store.getHistory(k.tuner as StateOwner, k.resource, now)).recent[0];
+    if (newest) out.push(newest);
+  }
+  return out;
+}
+
 /**
  * The daily digest. It covers everything since the last digest that was delivered (so a day whose
  * digest failed to post is included in the next one), at most 7 days.
@@ -212,7 +245,7 @@ export async function sendDigest(input: {
   now: Date;
   paused?: boolean;
 }): Promise<{ digest: Digest; result: ReportResult }> {
-  const history = await input.store.getHistory(DIGEST_STATE.tuner, DIGEST_STATE.resource, input.now);
+  const history = await input.store.getHistory(DIGEST_STATE.owner, DIGEST_STATE.resource, input.now);
   const lastUntil =
     typeof history.tunerState?.lastDeliveredUntil === 'string'
       ? history.tunerState.lastDeliveredUntil
@@ -221,7 +254,10 @@ export async function sendDigest(input: {
   const dayAgo = new Date(input.now.getTime() - 24 * 3600_000).toISOString();
   const since = lastUntil && lastUntil > floor ? lastUntil : lastUntil ? floor : dayAgo;
   const until = input.now.toISOString();
-  const all = await input.store.listDecisions({ since, until });
+  const listed = await input.store.listDecisions({ since, until });
+  // A deferral still stands only if it is its resource's newest decision (no-ops included).
+  const newest = await newestDecisions(input.store, stillDeferred(listed), input.now);
+  const all = [...listed, ...newest.filter((d) => !listed.some((x) => x.id === d.id))];
   const paused = input.paused ?? (await readPauseFlag()).paused;
   const digest = await digestOf({
     decisions: all,
@@ -243,7 +279,7 @@ export async function sendDigest(input: {
     result,
   );
   if (delivered) {
-    await input.store.putTunerState(DIGEST_STATE.tuner, DIGEST_STATE.resource, { lastDeliveredUntil: until });
+    await input.store.putTunerState(DIGEST_STATE.owner, DIGEST_STATE.resource, { lastDeliveredUntil: until });
     result.reported = 1;
   } else {
     result.ok = false;

@@ -392,7 +392,7 @@ async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Dat
  */
 async function switchDecisions(store: StateStore, resource: string, now: Date): Promise<Decision[]> {
   const since = new Date(now.getTime() - 24 * 3_600_000).toISOString();
-  return store.listDecisions({ since, tuner: 'dynamodb-mode', resource });
+  return store.listDecisions({ since, until: now.toISOString(), tuner: 'dynamodb-mode', resource });
 }
 
 function switchesOf(

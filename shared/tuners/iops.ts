@@ -166,8 +166,11 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
       const storageType = asStorageType(inst.StorageType);
       if (!storageType) continue;
       const history = await store.getHistory('iops', id, now);
+      // This instance's own notable decisions of the last day: its own partition, a key range.
       const ownRecords = await store.listDecisions({
         since: new Date(now.getTime() - 24 * HOUR).toISOString(),
+        until: now.toISOString(),
+        tuner: 'iops',
         resource: id,
       });
       const events = await storageEvents(id, now, notes);
@@ -295,7 +298,7 @@ export function iopsAlarms(targets: Target[], config: Config = getConfig()): Ala
     .flatMap((t): AlarmSpec[] => [
       {
         ...base(t),
-        key: 'queue-depth-high',
+        key: 'queue_depth_high',
         metricName: 'DiskQueueDepth',
         statistic: 'Average',
         periodSeconds: 60,
@@ -308,7 +311,7 @@ export function iopsAlarms(targets: Target[], config: Config = getConfig()): Ala
       ...(['Read', 'Write'] as const).map(
         (io): AlarmSpec => ({
           ...base(t),
-          key: `${io.toLowerCase()}-latency-high`,
+          key: `${io.toLowerCase()}_latency_high`,
           metricName: `${io}Latency`,
           statistic: 'Average',
           periodSeconds: 60,
@@ -321,7 +324,7 @@ export function iopsAlarms(targets: Target[], config: Config = getConfig()): Ala
       ),
       {
         ...base(t),
-        key: 'burst-balance-low',
+        key: 'burst_balance_low',
         metricName: 'BurstBalance',
         statistic: 'Minimum',
         periodSeconds: 300,

@@ -345,7 +345,7 @@ export async function runReplicas(
           maxConnections: maxOf(series.get(`${id}|connmax`)),
           replicaLagSeconds: maxOf(series.get(`${id}|lag`)),
           ownershipTag: hasTag(tags, config.tags.createdBy),
-          recordedCreated: await store.wasCreatedByUs(id),
+          recordedCreated: await store.wasCreatedByUs('replicas', id),
           routed: source.family === 'aurora' || routes.has(id),
           ...(db.Endpoint?.Address ? { endpoint: db.Endpoint.Address } : {}),
         });
@@ -422,7 +422,7 @@ export function replicaAlarms(targets: Target[], config: Config = getConfig()): 
       return {
         tuner: 'replicas' as const,
         resourceId: t.ref.id,
-        key: 'reader-cpu-high',
+        key: 'reader_cpu_high',
         namespace: 'AWS/RDS',
         metricName: 'CPUUtilization',
         dimensions: { DBClusterIdentifier: t.ref.id, Role: 'READER' },
