@@ -135,7 +135,7 @@ export async function selectPendingReports(input: { store: StateStore; config: C
       return { tuner, resource };
     });
   const settled = (await newestDecisions(input.store, standing, input.now)).filter(
-    (d) => d.action === 'noop' && d.at >= window.since && !listed.some((x) => x.id === d.id),
+    (d) => d.action === 'noop' && !listed.some((x) => x.id === d.id),
   );
   const candidates = pendingReports([...decisions, ...settled]);
   const selection = selectPosts({
