@@ -35,6 +35,7 @@ export type ResourceKind =
   | 'dynamodb-gsi'
   | 'postgres-database'
   | 'postgres-table'
+  | 'postgres-index'
   | 'cloudwatch-alarm'
   | 'account';
 
@@ -94,6 +95,9 @@ export type ActionKind =
   | 'prewarm'
   | 'vacuum'
   | 'analyze'
+  | 'reindex'
+  | 'create-index'
+  | 'drop-index'
   | 'recommend'
   | 'finding'
   | 'put-alarm'
