@@ -27,10 +27,9 @@ import type {
   TunerRunSummary,
   TunerSettings,
 } from '../core/contracts.ts';
-import { checkDrift, lastAppliedChange } from '../core/drift.ts';
 import { publicMessage } from '../core/errors.ts';
 import { executePlan } from '../core/executor.ts';
-import type { Action, ActionKind, Decision, Plan } from '../core/model.ts';
+import type { Action, Decision, Plan } from '../core/model.ts';
 import { finishRun, outOfTime, recordObservationFailure, selectRequested } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
@@ -49,6 +48,7 @@ import {
   metricPrefix,
   planScalingTargets,
   planTableCapacity,
+  resourceId,
   resourceKey,
   type ScalableTargetObservation,
   type ScalingLifts,
@@ -307,47 +307,64 @@ function capacityNow(obs: TableObservation): Record<string, CapacityPair> {
   );
 }
 
+/** Per resource, the highest capacity db-autopilot's own changes explain (tuner state). */
+export type ExplainedCapacity = Record<string, CapacityPair>;
+
+/** The capacity explained after this run's applied capacity changes (max of from and to). */
+export function explainedAfter(
+  known: ExplainedCapacity | undefined,
+  obs: TableObservation,
+  actions: readonly Action[],
+  decisions: readonly Decision[],
+): ExplainedCapacity {
+  // What is there now is explained from here on (our changes, a respected drift, AAS), with
+  // what this run's own changes set; `known` is what the previous run left.
+  const out: ExplainedCapacity = { ...(known ?? {}), ...capacityNow(obs) };
+  actions.forEach((a, i) => {
+    if (decisions[i]?.outcome !== 'applied' || (a.kind !== 'set-capacity' && a.kind !== 'prewarm')) return;
+    const from = (a.from ?? {}) as Record<string, CapacityPair | undefined>;
+    for (const [k, to] of Object.entries((a.to ?? {}) as Record<string, CapacityPair | undefined>)) {
+      if (!to) continue;
+      const f = from[k] ?? to;
+      out[k] = { read: Math.max(f.read, to.read), write: Math.max(f.write, to.write) };
+    }
+  });
+  return out;
+}
+
 /**
- * Drift (shared/core/drift.ts): capacity raised above anything db-autopilot set on a resource
- * without a scalable target (a person raising before an event). Recorded; the executor's drift
- * guard then leaves the table alone for driftBackoffMinutes, so the raise is respected. A
- * decrease held back by the budget or Application Auto Scaling's own changes are not drift.
+ * Drift (shared/core/drift.ts): capacity raised above what db-autopilot's own changes explain,
+ * per resource (the table and each GSI, each compared with what the last run left it at and
+ * what its own changes since set), on resources without a scalable target: a person raising
+ * before an event. Recorded; the executor's drift guard then leaves the table alone for
+ * driftBackoffMinutes, so the raise is respected. A decrease held back by the budget and
+ * Application Auto Scaling's own changes are not drift.
  */
 async function capacityDrift(
   obs: TableObservation,
-  history: ResourceHistory,
+  explained: ExplainedCapacity | undefined,
   store: StateStore,
   settings: TunerSettings,
   now: Date,
 ): Promise<string | undefined> {
-  const kinds: ActionKind[] = ['set-capacity', 'prewarm'];
-  const last = lastAppliedChange(history, kinds);
-  if (!last || obs.table.status !== 'ACTIVE') return undefined;
-  const autoscaled = new Set(
-    [obs.table, ...obs.indexes].filter((r) => r.scalableTargets).map((r) => resourceKey(r.indexName)),
-  );
-  const from = (last.from ?? {}) as Record<string, CapacityPair | undefined>;
-  const raisedBeyondUs = (observed: unknown, to: unknown): boolean => {
-    const now = observed as Record<string, CapacityPair>;
-    return Object.entries((to ?? {}) as Record<string, CapacityPair | undefined>).some(([k, set]) => {
-      const seen = now[k];
-      if (!set || !seen || autoscaled.has(k)) return false;
-      return DIMS.some((d) => seen[d] > Math.max(set[d], from[k]?.[d] ?? 0));
-    });
-  };
-  const { verdict, history: seen } = await checkDrift({
+  if (obs.table.status !== 'ACTIVE' || !explained) return undefined;
+  const found: string[] = [];
+  for (const r of [obs.table, ...obs.indexes]) {
+    const k = resourceKey(r.indexName);
+    const known = explained[k];
+    if (r.scalableTargets || !known) continue;
+    const raised = DIMS.filter((d) => r.provisioned[d] > known[d]);
+    if (!raised.length) continue;
+    found.push(
+      `${resourceId(obs.tableName, r.indexName)}: db-autopilot left ${raised.map((d) => `${d} at most ${known[d]}`).join(', ')} but found ${raised.map((d) => `${d} ${r.provisioned[d]}`).join(', ')}`,
+    );
+  }
+  if (!found.length) return undefined;
+  const detail = found.join('; ');
+  await store.recordDrift('dynamodb', obs.tableName, detail, now, settings.driftBackoffMinutes, {
     observed: capacityNow(obs),
-    history,
-    kinds,
-    equals: (a, b) => !raisedBeyondUs(a, b),
-    store,
-    tuner: 'dynamodb',
-    resourceId: obs.tableName,
-    settings,
-    now,
   });
-  if (!verdict.drifted) return undefined;
-  return `${obs.tableName}: capacity raised outside db-autopilot (${verdict.detail}); respected, backing off until ${seen.drift?.backoffUntil}`;
+  return `${obs.tableName}: capacity raised outside db-autopilot (${detail}); respected, backing off ${settings.driftBackoffMinutes} min`;
 }
 
 interface PrewarmState {
@@ -691,6 +708,7 @@ async function tuneTable(input: {
   const history = await store.getHistory('dynamodb', target.ref.id, now);
   const state = (history.tunerState ?? {}) as {
     lifts?: ScalingLifts;
+    explained?: ExplainedCapacity;
     prewarm?: PrewarmState;
     findings?: Record<string, string>;
   };
@@ -730,7 +748,7 @@ async function tuneTable(input: {
   }
   const lifts = state.lifts ?? {};
   floors.push(...scalingFloors(obs, section, lifts, now));
-  const drifted = await capacityDrift(obs, history, store, input.capacitySettings, now);
+  const drifted = await capacityDrift(obs, state.explained, store, input.capacitySettings, now);
   if (drifted) input.notes.push(drifted);
   const { plan, proposed } = planTableCapacity({
     observation: obs,
@@ -789,6 +807,7 @@ async function tuneTable(input: {
   });
   await store.putTunerState('dynamodb', target.ref.id, {
     lifts: leasesAfter(scaling, combined.actions, capacityDecisions),
+    explained: explainedAfter(state.explained, obs, combined.actions, capacityDecisions),
     findings,
     ...(prewarm ? { prewarm } : {}),
   });
