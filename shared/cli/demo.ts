@@ -1,12 +1,13 @@
 /**
- * `npm run demo [-- --scenario NAME] [-- --out DIR] [-- --hours N] [-- --no-postgres]`
+ * `npm run demo [-- --scenario NAME] [-- --out DIR] [-- --hours N] [-- --no-postgres] [-- --postgres local]`
  *
  * Runs db-autopilot's real Lambda handlers (functions/*.ts) over a simulated day on the simulated
  * AWS account (shared/sim): schedules fire as serverless.yml deploys them (rate(...) and cron(...)),
  * CloudWatch alarms are evaluated by the simulator each minute and their state changes delivered
  * to the alarm handler as "CloudWatch Alarm State Change" events. The state table is dynalite
  * (in-process, loopback), the maintenance database an embedded PostgreSQL (PGlite behind its
- * socket server, reached through `pg`). Prints progress per simulated hour, a timeline of
+ * socket server, reached through `pg`; `--postgres local`: the local server binaries, with HypoPG
+ * and pgstattuple, shared/postgres/demo-local.ts). Prints progress per simulated hour, a timeline of
  * decisions and the report as posted; writes DIR/report.md and DIR/report.json (default out/demo).
  *
  * Everything is in apply mode for the demo (a demo override of db-autopilot.yml); nothing leaves
@@ -47,6 +48,11 @@ export interface DemoOptions {
   print?: (line: string) => void;
   /** Start the embedded PostgreSQL for the maintenance and insights functions (default true). */
   postgres?: boolean;
+  /**
+   * `local`: the orders database on the local PostgreSQL server binaries (HypoPG, pgstattuple)
+   * instead of PGlite (shared/postgres/demo-local.ts).
+   */
+  postgresServer?: 'pglite' | 'local';
   /**
    * The state store: 'memory' (default: the in-memory store with the same contract; a simulated
    * day makes ~30,000 state-table calls, which take minutes through dynalite) or 'dynalite' (the
@@ -293,7 +299,27 @@ export interface DemoPostgres {
   user: string;
   secretId: string;
   seeded: { bloated: string[]; stale: string[]; healthy: string[] };
+  /** Index-advice thresholds scaled to the demo's small tables (local server only). */
+  indexes?: Partial<NonNullable<Config['tuners']['maintenance']>['indexes']>;
   stop(): Promise<void>;
+}
+
+/** `--postgres local`: the orders database on the local server binaries, its credentials as the secret. */
+export async function prepareLocalPostgres(
+  sim: SimAccount,
+  secretId = 'db-autopilot/orders',
+): Promise<DemoPostgres> {
+  const { startLocalDemoDatabase } = await import('../postgres/demo-local.ts');
+  const local = await startLocalDemoDatabase();
+  sim.secrets.put(secretId, {
+    username: local.user,
+    password: 'unused-trust-auth',
+    engine: 'postgres',
+    host: local.host,
+    port: local.port,
+    dbname: local.database,
+  });
+  return { ...local, secretId };
 }
 
 /**
@@ -365,6 +391,7 @@ export function demoConfig(base: Config, pgInfo: DemoPostgres | undefined): Conf
   const m = config.tuners.maintenance;
   if (m && pgInfo) {
     m.concurrency = 1;
+    if (pgInfo.indexes) m.indexes = { ...m.indexes, ...pgInfo.indexes };
     m.databases = m.databases.map((db, i) =>
       i === 0
         ? {
@@ -517,7 +544,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
   try {
     if (options.postgres !== false) {
       try {
-        pgInfo = await preparePostgres(sim);
+        pgInfo =
+          options.postgresServer === 'local' ? await prepareLocalPostgres(sim) : await preparePostgres(sim);
         cleanups.push(() => pgInfo?.stop() ?? Promise.resolve());
       } catch (error) {
         print(`! embedded PostgreSQL not started: ${(error as Error).message}`);
@@ -917,13 +945,17 @@ function parseArgs(argv: string[]): DemoOptions {
     else if (a === '--out') o.out = argv[++i];
     else if (a === '--hours') o.hours = Number(argv[++i]);
     else if (a === '--no-postgres') o.postgres = false;
-    else if (a === '--state') {
+    else if (a === '--postgres') {
+      const v = argv[++i];
+      if (v !== 'local' && v !== 'pglite') throw new Error('--postgres must be local or pglite');
+      o.postgresServer = v;
+    } else if (a === '--state') {
       const v = argv[++i];
       if (v !== 'dynalite' && v !== 'memory') throw new Error('--state must be dynalite or memory');
       o.state = v;
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: npm run demo [-- --scenario securecart] [-- --out out/demo] [-- --hours 24] [-- --state dynalite|memory] [-- --no-postgres]\n',
+        'usage: npm run demo [-- --scenario securecart] [-- --out out/demo] [-- --hours 24] [-- --state dynalite|memory] [-- --no-postgres] [-- --postgres local|pglite]\n',
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
