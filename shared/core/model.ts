@@ -15,6 +15,8 @@ export type TunerName =
   | 'prewarm'
   | 'maintenance'
   | 'insights'
+  | 'proxy'
+  | 'rightsizing'
   | 'alarms'
   | 'control';
 
@@ -30,6 +32,7 @@ export type ResourceKind =
   | 'dynamodb-gsi'
   | 'postgres-database'
   | 'postgres-table'
+  | 'rds-proxy'
   | 'cloudwatch-alarm'
   | 'account';
 
@@ -87,6 +90,9 @@ export type ActionKind =
   | 'set-scaling-target'
   | 'set-capacity-mode'
   | 'prewarm'
+  | 'set-pool'
+  | 'idle-instance'
+  | 'oversized-instance'
   | 'vacuum'
   | 'analyze'
   | 'recommend'
