@@ -116,6 +116,8 @@ const TUNER_FUNCTIONS: Array<{ tuner: TunerName; fn: string }> = [
   { tuner: 'dynamodb', fn: 'dynamodb-tuner' },
   { tuner: 'maintenance', fn: 'pg-maintenance' },
   { tuner: 'insights', fn: 'pg-insights' },
+  { tuner: 'proxy', fn: 'proxy-tuner' },
+  { tuner: 'rightsizing', fn: 'rightsizing' },
   { tuner: 'alarms', fn: 'alarm-reconciler' },
 ];
 
@@ -126,6 +128,8 @@ const DEFAULT_FUNCTIONS: Record<string, string[]> = {
   'dynamodb-tuner': ['rate(2 minutes)'],
   'pg-maintenance': ['cron(0 3 * * ? *)'],
   'pg-insights': ['cron(30 5 * * ? *)'],
+  'proxy-tuner': ['rate(15 minutes)'],
+  rightsizing: ['cron(0 6 * * ? *)'],
   'alarm-handler': [],
   'alarm-reconciler': ['rate(15 minutes)'],
   report: ['rate(5 minutes)'],
