@@ -345,7 +345,7 @@ export async function runReplicas(
           maxConnections: maxOf(series.get(`${id}|connmax`)),
           replicaLagSeconds: maxOf(series.get(`${id}|lag`)),
           ownershipTag: hasTag(tags, config.tags.createdBy),
-          recordedCreated: await store.wasCreatedByUs(id),
+          recordedCreated: await store.wasCreatedByUs('replicas', id),
           routed: source.family === 'aurora' || routes.has(id),
           ...(db.Endpoint?.Address ? { endpoint: db.Endpoint.Address } : {}),
         });
