@@ -129,7 +129,7 @@ const DEFAULT_FUNCTIONS: Record<string, string[]> = {
   'pg-maintenance': ['cron(0 3 * * ? *)'],
   'pg-insights': ['cron(30 5 * * ? *)'],
   'proxy-tuner': ['rate(15 minutes)'],
-  rightsizing: ['cron(0 6 * * ? *)'],
+  rightsizing: ['cron(45 5 * * ? *)'],
   'alarm-handler': [],
   'alarm-reconciler': ['rate(15 minutes)'],
   report: ['rate(5 minutes)'],
