@@ -116,7 +116,7 @@ beforeEach(async () => {
   sim = buildAccount();
   uninstall = sim.install();
   store = new MemoryStateStore();
-  await store.recordCreated('dbap-shop-mysql-1', { tuner: 'replicas' }, new Date(START));
+  await store.recordCreated('replicas', 'dbap-shop-mysql-1', { tuner: 'replicas' }, new Date(START));
 });
 
 afterEach(() => uninstall());
@@ -132,7 +132,7 @@ describe('replicas tuner on the simulated account', () => {
     expect(first?.promotionTier).toBe(15);
     expect(first?.clusterId).toBe('catalog-aurora');
     expect(first?.tags.get('db-autopilot:created-by')).toBe('db-autopilot');
-    expect(await store.wasCreatedByUs(first?.id ?? '')).toBe(true);
+    expect(await store.wasCreatedByUs('replicas', first?.id ?? '')).toBe(true);
     // While it is created it counts: the same demand adds nothing more.
     const during = await runAt(18, 10);
     expect(find(during, 'add-replica', 'applied')).toHaveLength(0);
