@@ -33,7 +33,10 @@ export function runServerlessSuite(seeds: number[] = UNSEEN_SERVERLESS_SEEDS): S
   const shipped = readdirSync(SHIPPED_SERVERLESS_DIR)
     .filter((f) => f.endsWith('.csv'))
     .sort()
-    .map((f) => ({ ...readServerlessTrace(join(SHIPPED_SERVERLESS_DIR, f)), source: `test/traces/serverless/${f}` }));
+    .map((f) => ({
+      ...readServerlessTrace(join(SHIPPED_SERVERLESS_DIR, f)),
+      source: `test/traces/serverless/${f}`,
+    }));
   const unseen = seeds.flatMap((seed) =>
     SERVERLESS_SHAPES.map((shape) => generateServerlessTrace(shape, seed)),
   );
