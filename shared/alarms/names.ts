@@ -29,6 +29,8 @@ export const TUNER_NAMES = [
   'prewarm',
   'maintenance',
   'insights',
+  'proxy',
+  'rightsizing',
   'alarms',
   'control',
 ] as const satisfies readonly TunerName[];

@@ -15,6 +15,8 @@ export type TunerName =
   | 'prewarm'
   | 'maintenance'
   | 'insights'
+  | 'proxy'
+  | 'rightsizing'
   | 'alarms'
   | 'control';
 
@@ -35,6 +37,7 @@ export type ResourceKind =
   | 'dynamodb-gsi'
   | 'postgres-database'
   | 'postgres-table'
+  | 'rds-proxy'
   | 'postgres-index'
   | 'cloudwatch-alarm'
   | 'account';
@@ -93,6 +96,9 @@ export type ActionKind =
   | 'set-scaling-target'
   | 'set-capacity-mode'
   | 'prewarm'
+  | 'set-pool'
+  | 'idle-instance'
+  | 'oversized-instance'
   | 'vacuum'
   | 'analyze'
   | 'reindex'
