@@ -31,6 +31,7 @@ export const TUNER_NAMES = [
   'insights',
   'proxy',
   'rightsizing',
+  'serverless',
   'alarms',
   'control',
 ] as const satisfies readonly TunerName[];

@@ -185,6 +185,7 @@ const ACTION_KINDS: Record<ActionKind, true> = {
   'set-capacity-mode': true,
   prewarm: true,
   'set-pool': true,
+  'set-serverless-bounds': true,
   'idle-instance': true,
   'oversized-instance': true,
   vacuum: true,

@@ -17,6 +17,7 @@ export type TunerName =
   | 'insights'
   | 'proxy'
   | 'rightsizing'
+  | 'serverless'
   | 'alarms'
   | 'control';
 
@@ -97,6 +98,7 @@ export type ActionKind =
   | 'set-capacity-mode'
   | 'prewarm'
   | 'set-pool'
+  | 'set-serverless-bounds'
   | 'idle-instance'
   | 'oversized-instance'
   | 'vacuum'
