@@ -15,6 +15,18 @@ export const DEFAULT_ACCOUNT_INSTANCE_QUOTA = 40;
 /** Name prefix of every replica db-autopilot creates: IAM policies are scoped on `db:dbap-*`. */
 export const REPLICA_NAME_PREFIX = 'dbap-';
 
+/**
+ * vCPUs of an instance class from its size (EC2 naming of the current generations: micro to
+ * large 2, xlarge 4, Nxlarge 4N); undefined for sizes it cannot tell.
+ */
+export function vcpusOf(instanceClass: string): number | undefined {
+  const size = instanceClass.split('.')[2] ?? '';
+  if (size === 'micro' || size === 'small' || size === 'medium' || size === 'large') return 2;
+  if (size === 'xlarge') return 4;
+  const n = /^(\d+)xlarge$/.exec(size);
+  return n ? 4 * Number(n[1]) : undefined;
+}
+
 export function instancePriceKey(family: SourceFamily, instanceClass: string): string {
   return `${family === 'aurora' ? 'aurora' : 'rds'}.instance.${instanceClass}.hour`;
 }

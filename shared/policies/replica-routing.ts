@@ -125,7 +125,7 @@ function fallbackActions(ctx: RoutingContext): Action[] {
         monthlyCostDelta: 0,
         undo: null,
         mutating: false,
-        severity: 'error',
+        severity: 'critical',
       },
     ];
   }
