@@ -133,6 +133,22 @@ function addParams(ctx: ActionContext, replicaId: string, instanceClass: string 
   };
 }
 
+/**
+ * Owned replicas whose settings differ from their source (verified after creation): reported;
+ * plain RDS ones are not routed until they match (replica-routing.ts).
+ */
+export function mismatchFindings(ctx: ActionContext): Action[] {
+  return ctx.c.listed
+    .filter((r) => isOwned(r) && r.status === 'available' && (r.mismatches ?? []).length > 0)
+    .map((r) =>
+      finding(
+        ctx,
+        r,
+        `replica ${r.id} does not match ${ctx.obs.family === 'aurora' ? 'the cluster\'s readers' : `its source ${ctx.obs.source.id}`}: ${(r.mismatches ?? []).join('; ')}${ctx.obs.family === 'rds' ? ': not routed until fixed' : ''}`,
+      ),
+    );
+}
+
 /** Broken and stuck readers: reported; removed when db-autopilot created them (record first). */
 export function brokenActions(ctx: ActionContext, routedIds: ReadonlySet<string>): Action[] {
   const out: Action[] = [];

@@ -21,6 +21,7 @@ import {
   type ActionContext,
   brokenActions,
   lagFindings,
+  mismatchFindings,
   planScaleIn,
   planScaleOut,
   scaleInCandidates,
@@ -233,7 +234,7 @@ export function planReplicas(
     basis,
     ratio: rec.ratio,
   };
-  const actions: Action[] = lagFindings(ctx);
+  const actions: Action[] = [...lagFindings(ctx), ...mismatchFindings(ctx)];
   if (basis === 'recommend-only') {
     actions.push(...recommendOnly(ctx, target), ...brokenActions(ctx, new Set()));
     return finish(ctx, actions, result);
