@@ -144,7 +144,7 @@ export function mismatchFindings(ctx: ActionContext): Action[] {
       finding(
         ctx,
         r,
-        `replica ${r.id} does not match ${ctx.obs.family === 'aurora' ? 'the cluster\'s readers' : `its source ${ctx.obs.source.id}`}: ${(r.mismatches ?? []).join('; ')}${ctx.obs.family === 'rds' ? ': not routed until fixed' : ''}`,
+        `replica ${r.id} does not match ${ctx.obs.family === 'aurora' ? "the cluster's readers" : `its source ${ctx.obs.source.id}`}: ${(r.mismatches ?? []).join('; ')}${ctx.obs.family === 'rds' ? ': not routed until fixed' : ''}`,
       ),
     );
 }

@@ -159,7 +159,7 @@ export interface Recommended {
 }
 
 /** The HPA ratio over the ready readers. */
-function fromMetrics(settings: ReplicaPolicySettings, c: ReaderClasses, load: Load): Recommended {
+function fromMetrics(settings: ReplicaPolicySettings, c: ReaderClasses, load: Load, now: Date): Recommended {
   const cpuRatio = (load.loadMean ?? 0) / settings.targetCpuPercent;
   // Connections per ready reader from their SUM (a reader without a datapoint counts 0), so
   // desired = ceil(total connections / target per reader).
@@ -183,12 +183,41 @@ function fromMetrics(settings: ReplicaPolicySettings, c: ReaderClasses, load: Lo
   // Lagging and not-yet-routed readers are not capacity, but they exist: comparing the demand
   // against every counted reader keeps lag from ever being a reason to add.
   const desired = Math.ceil(c.ready.length * ratio - 1e-9);
-  return {
-    desired,
-    why: `${driver} over ${c.ready.length} ready reader(s): ratio ${round(ratio, 3)} -> ${desired} reader(s)`,
-    ratio,
-    basis: 'metrics',
-  };
+  const why = `${driver} over ${c.ready.length} ready reader(s): ratio ${round(ratio, 3)} -> ${desired} reader(s)`;
+  const pinned = pinnedStep(c, load, settings.targetCpuPercent, now);
+  if (pinned !== undefined && pinned > desired) {
+    return {
+      desired: pinned,
+      why: `${why}; CPUUtilization is pinned at ${round(load.cpuMean ?? 0)}% (it hides how far demand is beyond), and the readers being created do not answer it yet: ${c.serving.length + c.creating.length} serving and coming reader(s) x ${round((load.cpuMean ?? 0) / settings.targetCpuPercent, 3)} -> ${pinned}`,
+      ratio,
+      basis: 'metrics',
+    };
+  }
+  return { desired, why, ratio, basis: 'metrics' };
+}
+
+/** Readers at or above this average CPUUtilization are pinned: the metric stops at 100. */
+export const PINNED_CPU_PERCENT = 90;
+/** A pinned step compounds on the counted readers at most this often (Aurora Auto Scaling: 300 s). */
+export const PINNED_STEP_MINUTES = 5;
+
+/**
+ * While the ready readers' CPU is pinned, CPUUtilization is only a lower bound of the load (and
+ * DBLoadCPU, where published, may show only part of the queue): step on every counted reader,
+ * those being created included, as Aurora Auto Scaling does, but at most once per
+ * PINNED_STEP_MINUTES (measured from the newest reader being created).
+ */
+function pinnedStep(c: ReaderClasses, load: Load, targetCpu: number, now: Date): number | undefined {
+  const cpuRatio = (load.cpuMean ?? 0) / targetCpu;
+  if ((load.cpuMean ?? 0) < PINNED_CPU_PERCENT || cpuRatio <= 1) return undefined;
+  // A reader being created with no known creation time counts as just created.
+  const newest = Math.max(
+    Number.NEGATIVE_INFINITY,
+    ...c.creating.map((r) => (r.createdAt ? Date.parse(r.createdAt) : now.getTime())),
+  );
+  if (now.getTime() - newest < PINNED_STEP_MINUTES * 60_000) return undefined;
+  // Serving and coming readers only: a lagging or unrouted replica is never a reason to add.
+  return Math.ceil((c.serving.length + c.creating.length) * cpuRatio - 1e-9);
 }
 
 export function recommendReaders(
@@ -212,7 +241,7 @@ export function recommendReaders(
       basis: 'schedule',
     };
   }
-  if (c.ready.length > 0) return fromMetrics(settings, c, load);
+  if (c.ready.length > 0) return fromMetrics(settings, c, load, now);
   const writerCpu = obs.source.cpuPercent ?? null;
   const writerHot =
     c.counted.length === 0 &&
