@@ -180,6 +180,22 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       Condition: tagCondition(config),
     },
     {
+      // Aurora Auto Scaling on a cluster: db-autopilot stands down for its readers (issue 19).
+      Sid: 'ReadAuroraAutoScaling',
+      Effect: 'Allow',
+      Action: ['application-autoscaling:DescribeScalableTargets'],
+      Resource: '*',
+    },
+    {
+      // A new replica copies its source's Enhanced Monitoring role (CreateDBInstance /
+      // CreateDBInstanceReadReplica with MonitoringRoleArn need iam:PassRole on it).
+      Sid: 'PassMonitoringRoleToNewReplicas',
+      Effect: 'Allow',
+      Action: ['iam:PassRole'],
+      Resource: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*'),
+      Condition: { StringEquals: { 'iam:PassedToService': 'monitoring.rds.amazonaws.com' } },
+    },
+    {
       Sid: 'DeleteOnlyOwnReplicas',
       Effect: 'Allow',
       Action: ['rds:DeleteDBInstance'],
