@@ -267,6 +267,7 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
         await deps.rds().send(new CreateDBInstanceReadReplicaCommand(readReplicaInput(source, spec)));
       }
       await deps.store.recordCreated(
+        'replicas',
         p.replicaId,
         {
           tuner: 'replicas',
@@ -317,7 +318,7 @@ export async function removeReplica(deps: ReplicaAdapterDeps, action: Action): P
   const p = parsed.data;
   const now = deps.now();
   // Created consent, half 1: the recorded resource id (design.md).
-  if (!(await deps.store.wasCreatedByUs(p.replicaId))) {
+  if (!(await deps.store.wasCreatedByUs('replicas', p.replicaId))) {
     return {
       status: 'skipped',
       reason: `${p.replicaId} was not created by db-autopilot (no recorded create): left alone`,
@@ -385,11 +386,11 @@ export async function removeReplica(deps: ReplicaAdapterDeps, action: Action): P
         ...(p.family === 'rds' ? { SkipFinalSnapshot: true } : {}),
       }),
     );
-    await deps.store.forgetCreated(p.replicaId);
+    await deps.store.forgetCreated('replicas', p.replicaId);
     return { status: 'applied', detail: `deleting ${p.replicaId}` };
   } catch (error) {
     if (error instanceof DBInstanceNotFoundFault) {
-      await deps.store.forgetCreated(p.replicaId);
+      await deps.store.forgetCreated('replicas', p.replicaId);
       return { status: 'applied', detail: `${p.replicaId} no longer exists` };
     }
     if (error instanceof InvalidDBInstanceStateFault || error instanceof InvalidDBClusterStateFault) {

@@ -27,7 +27,7 @@ import { ValidationError } from '../core/errors.ts';
 import { countsAsChange } from '../core/guards.ts';
 import type { Decision, Evidence, TunerName } from '../core/model.ts';
 import { dashboardConsoleUrl } from '../report/console-links.ts';
-import { buildDigest, renderDigestText } from '../report/digest.ts';
+import { appliedCostDelta, buildDigest, renderDigestText } from '../report/digest.ts';
 import { digestPayload } from '../report/slack.ts';
 import { digestMessage } from '../report/sns.ts';
 import { HOUR_MS, MINUTE_MS, type SimAccount } from '../sim/index.ts';
@@ -643,7 +643,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     sim.advanceTo(endMs);
 
     const recordedDecisions = (
-      await store.listDecisions({ since: new Date(startMs - HOUR_MS).toISOString() })
+      await store.exportDecisions({ since: new Date(startMs - HOUR_MS).toISOString() })
     ).sort((a, b) => a.at.localeCompare(b.at));
     const decisions = recordedDecisions.map(toDemoDecision);
     for (const m of sim.sns.messages)
@@ -711,7 +711,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     const dayDecisions = await store.listDecisions({ since: new Date(startMs).toISOString() });
     const digest = buildDigest({
       decisions: dayDecisions,
-      monthDecisions: dayDecisions,
+      monthCostDelta: appliedCostDelta(dayDecisions),
       since: new Date(startMs).toISOString(),
       until: new Date(endMs).toISOString(),
       paused: false,

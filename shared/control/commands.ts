@@ -152,13 +152,13 @@ async function status(deps: ControlDeps): Promise<ControlResult> {
   const last24h: Partial<Record<Outcome, number>> = {};
   let lastControl: Decision | undefined;
   try {
+    // A day of notable decisions (no-ops are counted in the daily totals, not read one by one).
     const since = new Date(deps.now.getTime() - 24 * 3600_000).toISOString();
     const until = new Date(deps.now.getTime() + 1).toISOString();
     for (const d of await deps.store.listDecisions({ since, until })) {
       last24h[d.outcome] = (last24h[d.outcome] ?? 0) + 1;
     }
-    const controlSince = new Date(deps.now.getTime() - 30 * 24 * 3600_000).toISOString();
-    lastControl = (await deps.store.listDecisions({ since: controlSince, until, tuner: 'control' })).at(-1);
+    lastControl = await latestControlDecision(deps.store, deps.now, until);
   } catch (error) {
     notes.push(`the state table could not be read: ${publicMessage(error)}`);
   }
@@ -277,6 +277,22 @@ export function revertAction(decision: Decision): Action {
     params: { ...undo.params, undoKind: undo.kind, revertOf: decision.id },
     severity: 'warning',
   };
+}
+
+/** The newest pause / resume / revert of the last 30 days: newest day first, stopping at the first found. */
+async function latestControlDecision(
+  store: StateStore,
+  now: Date,
+  until: string,
+): Promise<Decision | undefined> {
+  const today = Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00.000Z`);
+  for (let day = 0; day < 30; day++) {
+    const since = new Date(today - day * 24 * 3600_000).toISOString();
+    const end = day === 0 ? until : new Date(today - (day - 1) * 24 * 3600_000).toISOString();
+    const found = await store.listDecisions({ since, until: end, tuner: 'control' });
+    if (found.length > 0) return found.at(-1);
+  }
+  return undefined;
 }
 
 /** Replays a recorded undo through executePlan: the pause flag, consent, bounds, cooldown, mode, lock. */

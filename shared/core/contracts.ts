@@ -4,6 +4,7 @@ import type {
   ActResult,
   Decision,
   Mode,
+  Outcome,
   Plan,
   ResourceRef,
   Trigger,
@@ -92,27 +93,80 @@ export interface DriftBaseline {
   observed?: unknown;
 }
 
+/** Whose items in the state table: a tuner, or a reporting function's delivery state. */
+export type StateOwner = TunerName | 'report' | 'digest';
+
+/** A time window of decisions: since inclusive, until exclusive (default: now). */
+export interface DecisionQuery {
+  since: string;
+  until?: string;
+  tuner?: TunerName;
+  resource?: string;
+}
+
+/** Counts and cost sums of one tuner's decisions over one UTC day or month, kept as they are recorded. */
+export interface DecisionTotals {
+  tuner: TunerName;
+  /** YYYY-MM-DD or YYYY-MM. */
+  period: string;
+  /** Notable decisions (everything but successful no-ops) by outcome. */
+  outcomes: Partial<Record<Outcome, number>>;
+  /** No-op decisions by outcome. */
+  noops: Partial<Record<Outcome, number>>;
+  /** Sum of monthlyCostDelta over applied decisions. */
+  appliedCostDelta: number;
+}
+
+/**
+ * The state table (shared/state: key layout in keys.ts). Every read is bounded by key: a
+ * resource's own partition with a time range, one index partition per tuner and day with a range.
+ */
 export interface StateStore {
-  /** Audit log: one record per decision, no-ops included. */
+  /**
+   * Audit log: one record per decision, no-ops included (a no-op is stored slim: no evidence).
+   * Also adds it to the day's and month's totals of its tuner.
+   */
   recordDecision(decision: Decision): Promise<void>;
-  listDecisions(query: {
-    since: string;
-    until?: string;
-    tuner?: TunerName;
-    resource?: string;
-  }): Promise<Decision[]>;
-  markReported(decisionIds: string[], at: string): Promise<void>;
+  /**
+   * The notable decisions of a window (no-ops left out unless they failed), oldest first. With
+   * `resource` (and `tuner`), read from that resource's own partition; otherwise from the byDay
+   * index, one query per tuner and day.
+   */
+  listDecisions(query: DecisionQuery): Promise<Decision[]>;
+  /**
+   * Every decision of a window, no-ops included (slim). For offline tools (the demo's report,
+   * benches, tests): on DynamoDB it scans the table. Functions never call it.
+   */
+  exportDecisions(query: { since: string; until?: string }): Promise<Decision[]>;
+  /** Day (YYYY-MM-DD) or month (YYYY-MM) totals of every tuner that recorded decisions in it. */
+  totals(period: string): Promise<DecisionTotals[]>;
+  /** The report function's record of what it posted (in its own partition, not in the decisions). */
+  markReported(decisions: Array<Pick<Decision, 'id' | 'at'>>, at: string): Promise<void>;
+  /** Decision id -> when it was reported, for decisions recorded in the window. */
+  reportedIn(query: { since: string; until: string }): Promise<Map<string, string>>;
 
-  /** Idempotency: true if this key was claimed now, false if it was seen before (then do nothing). */
-  claimIdempotencyKey(key: string, runId: string, now: Date, ttlSeconds: number): Promise<boolean>;
+  /** Idempotency: true if this tuner's key was claimed now, false if seen before (then do nothing). */
+  claimIdempotencyKey(
+    tuner: TunerName,
+    key: string,
+    runId: string,
+    now: Date,
+    ttlSeconds: number,
+  ): Promise<boolean>;
 
-  /** Per-resource lease lock with expiry; true if acquired. */
-  acquireLock(resourceId: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean>;
-  releaseLock(resourceId: string, owner: string): Promise<void>;
+  /** Per-tuner, per-resource lease lock with expiry; true if acquired. */
+  acquireLock(
+    tuner: TunerName,
+    resourceId: string,
+    owner: string,
+    now: Date,
+    leaseSeconds: number,
+  ): Promise<boolean>;
+  releaseLock(tuner: TunerName, resourceId: string, owner: string): Promise<void>;
 
-  /** Cooldown and change-budget ledger + tuner state + drift. */
-  getHistory(tuner: TunerName, resourceId: string, now: Date): Promise<ResourceHistory>;
-  putTunerState(tuner: TunerName, resourceId: string, state: Record<string, unknown>): Promise<void>;
+  /** Cooldown and change-budget ledger + tuner state + drift (report and digest keep their state here too). */
+  getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory>;
+  putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void>;
   recordDrift(
     tuner: TunerName,
     resourceId: string,
@@ -122,11 +176,17 @@ export interface StateStore {
     baseline?: DriftBaseline,
   ): Promise<void>;
 
-  /** Resources db-autopilot created (replicas): the second half of "created" consent. */
-  recordCreated(resourceId: string, detail: Record<string, unknown>, now: Date): Promise<void>;
-  wasCreatedByUs(resourceId: string): Promise<boolean>;
-  forgetCreated(resourceId: string): Promise<void>;
+  /** Resources a tuner created (replicas): the second half of "created" consent. */
+  recordCreated(
+    tuner: TunerName,
+    resourceId: string,
+    detail: Record<string, unknown>,
+    now: Date,
+  ): Promise<void>;
+  wasCreatedByUs(tuner: TunerName, resourceId: string): Promise<boolean>;
+  forgetCreated(tuner: TunerName, resourceId: string): Promise<void>;
 
+  /** A notable decision by id (revert); no-ops are not found. */
   getDecision(id: string): Promise<Decision | undefined>;
 }
 

@@ -19,7 +19,12 @@ export async function executePlan(input: ExecutePlanInput): Promise<Decision[]> 
   const decisions: Decision[] = [];
   const actions = plan.actions.length > 0 ? plan.actions : [noopAction(plan)];
   for (const action of actions) {
-    let history = histories.get(action.resource.id);
+    // The history the tuner read for this plan is not read again (once per target per run).
+    let history =
+      histories.get(action.resource.id) ??
+      (action.resource.id === plan.resource.id && action.tuner === plan.tuner
+        ? input.planHistory
+        : undefined);
     if (!history) {
       history = await store.getHistory(action.tuner, action.resource.id, run.now);
       histories.set(action.resource.id, history);
@@ -38,7 +43,7 @@ let lockSequence = 0;
 async function guardActRecord(input: ExecutePlanInput, action: Action, history: ResourceHistory) {
   const { target, settings, adapter, run, store } = input;
   const resourceId = action.resource.id;
-  const createdByUs = action.deletes === true ? await store.wasCreatedByUs(resourceId) : false;
+  const createdByUs = action.deletes === true ? await store.wasCreatedByUs(action.tuner, resourceId) : false;
   const ownChangeAt = ownChanges.get(run)?.get(resourceId);
   const plannedLastAppliedAt =
     input.planHistory && resourceId === input.plan.resource.id
@@ -61,7 +66,7 @@ async function guardActRecord(input: ExecutePlanInput, action: Action, history: 
   // One owner per attempt: even two actions of one run never share a lease.
   lockSequence += 1;
   const owner = `${run.runId}#${lockSequence}`;
-  if (!(await store.acquireLock(resourceId, owner, run.now, settings.lockLeaseSeconds))) {
+  if (!(await store.acquireLock(action.tuner, resourceId, owner, run.now, settings.lockLeaseSeconds))) {
     const locked: GuardVerdict = { outcome: 'skipped', guard: 'lock', reason: 'locked by another run' };
     return record(input, decisionOf(input, action, locked));
   }
@@ -79,7 +84,7 @@ async function guardActRecord(input: ExecutePlanInput, action: Action, history: 
     }
     return await record(input, decision);
   } finally {
-    await store.releaseLock(resourceId, owner);
+    await store.releaseLock(action.tuner, resourceId, owner);
   }
 }
 

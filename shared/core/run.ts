@@ -113,12 +113,7 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
   };
   if (pause.paused) return { run, duplicate: false, pause };
   const ttl = input.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS;
-  const claimed = await input.store.claimIdempotencyKey(
-    `${tuner}:${request.idempotencyKey}`,
-    run.runId,
-    now,
-    ttl,
-  );
+  const claimed = await input.store.claimIdempotencyKey(tuner, request.idempotencyKey, run.runId, now, ttl);
   return { run, duplicate: !claimed, pause };
 }
 

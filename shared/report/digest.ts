@@ -50,9 +50,17 @@ function collapse(items: Decision[], repeats: Record<string, number>): Decision[
 
 const ACTING = new Set(['maintenance', 'insights']);
 
+/** The sum of monthlyCostDelta of the applied decisions (the month's cost change). */
+export function appliedCostDelta(decisions: Decision[]): number {
+  return decisions
+    .filter((d) => d.outcome === 'applied')
+    .reduce((sum, d) => sum + (Number.isFinite(d.monthlyCostDelta) ? d.monthlyCostDelta : 0), 0);
+}
+
 export function buildDigest(input: {
   decisions: Decision[];
-  monthDecisions: Decision[];
+  /** Applied changes since the start of the calendar month (the state table's monthly totals). */
+  monthCostDelta: number;
   since: string;
   until: string;
   paused: boolean;
@@ -94,9 +102,7 @@ export function buildDigest(input: {
       repeats,
     ),
     repeats,
-    monthCostDelta: input.monthDecisions
-      .filter((d) => d.outcome === 'applied')
-      .reduce((sum, d) => sum + (Number.isFinite(d.monthlyCostDelta) ? d.monthlyCostDelta : 0), 0),
+    monthCostDelta: input.monthCostDelta,
     dashboardUrl: input.dashboardUrl,
   };
 }

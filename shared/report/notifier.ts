@@ -104,7 +104,7 @@ async function deliver(
  * each report run re-reads this much before its watermark so a late-recorded decision is not missed.
  */
 export const LATE_RECORD_MARGIN_MS = 20 * 60_000;
-const REPORT_STATE = { tuner: 'control', resource: 'report' } as const;
+const REPORT_STATE = { owner: 'report', resource: 'report' } as const;
 
 /**
  * What the next report run posts: unreported decisions since the watermark (everything before it
@@ -112,15 +112,22 @@ const REPORT_STATE = { tuner: 'control', resource: 'report' } as const;
  * The report function's dry run shows exactly this.
  */
 export async function selectPendingReports(input: { store: StateStore; config: Config; now: Date }) {
-  const state = (await input.store.getHistory(REPORT_STATE.tuner, REPORT_STATE.resource, input.now))
+  const state = (await input.store.getHistory(REPORT_STATE.owner, REPORT_STATE.resource, input.now))
     .tunerState;
   const floor = input.now.getTime() - REPORT_LOOKBACK_MS;
   const watermark =
     typeof state?.reportedThrough === 'string' ? Date.parse(state.reportedThrough) : Number.NaN;
   const sinceMs = Number.isFinite(watermark) ? Math.max(floor, watermark - LATE_RECORD_MARGIN_MS) : floor;
-  const decisions = await input.store.listDecisions({
-    since: new Date(sinceMs).toISOString(),
-    until: input.now.toISOString(),
+  // One byDay query per tuner and day, with a time range; what was posted is in the report
+  // function's own partition (it never writes the tuners' decisions).
+  const window = { since: new Date(sinceMs).toISOString(), until: input.now.toISOString() };
+  const [listed, reported] = await Promise.all([
+    input.store.listDecisions(window),
+    input.store.reportedIn(window),
+  ]);
+  const decisions = listed.map((d) => {
+    const reportedAt = reported.get(d.id);
+    return reportedAt ? { ...d, reportedAt } : d;
   });
   const previous = readDeferralMemory(state?.deferrals);
   const { report, repeats, deferrals } = collapseRepeatedDeferrals(
@@ -146,10 +153,7 @@ export async function sendPendingReports(input: {
   // A deferral already reported (same resource, action, reason and retry time) is not posted again
   // every few minutes; it stays in the audit log and the digest.
   if (repeats.length > 0) {
-    await input.store.markReported(
-      repeats.map((d) => d.id),
-      input.now.toISOString(),
-    );
+    await input.store.markReported(repeats, input.now.toISOString());
   }
   let firstUndelivered: string | undefined;
   for (let i = 0; i < pending.length; i += BATCH) {
@@ -161,10 +165,7 @@ export async function sendPendingReports(input: {
       result,
     );
     if (delivered) {
-      await input.store.markReported(
-        batch.map((d) => d.id),
-        input.now.toISOString(),
-      );
+      await input.store.markReported(batch, input.now.toISOString());
       result.reported += batch.length;
     } else {
       result.ok = false;
@@ -172,7 +173,7 @@ export async function sendPendingReports(input: {
     }
   }
   // The next run starts from the first decision that is still undelivered (retried), or from now.
-  await input.store.putTunerState(REPORT_STATE.tuner, REPORT_STATE.resource, {
+  await input.store.putTunerState(REPORT_STATE.owner, REPORT_STATE.resource, {
     reportedThrough: firstUndelivered ?? input.now.toISOString(),
     deferrals: firstUndelivered ? previous : deferrals,
   });
@@ -225,7 +226,7 @@ export function collapseRepeatedDeferrals(
   return { report, repeats, deferrals: next };
 }
 
-const DIGEST_STATE = { tuner: 'control', resource: 'digest' } as const;
+const DIGEST_STATE = { owner: 'digest', resource: 'digest' } as const;
 
 /**
  * The daily digest. It covers everything since the last digest that was delivered (so a day whose
@@ -238,7 +239,7 @@ export async function sendDigest(input: {
   now: Date;
   paused?: boolean;
 }): Promise<{ digest: Digest; result: ReportResult }> {
-  const history = await input.store.getHistory(DIGEST_STATE.tuner, DIGEST_STATE.resource, input.now);
+  const history = await input.store.getHistory(DIGEST_STATE.owner, DIGEST_STATE.resource, input.now);
   const lastUntil =
     typeof history.tunerState?.lastDeliveredUntil === 'string'
       ? history.tunerState.lastDeliveredUntil
@@ -247,13 +248,15 @@ export async function sendDigest(input: {
   const dayAgo = new Date(input.now.getTime() - 24 * 3600_000).toISOString();
   const since = lastUntil && lastUntil > floor ? lastUntil : lastUntil ? floor : dayAgo;
   const until = input.now.toISOString();
-  const monthStart = `${until.slice(0, 7)}-01T00:00:00.000Z`;
-  const earliest = since < monthStart ? since : monthStart;
-  const all = await input.store.listDecisions({ since: earliest, until });
+  // The window's notable decisions (a day, at most 7) and the month's totals: never the month's decisions.
+  const [decisions, month] = await Promise.all([
+    input.store.listDecisions({ since, until }),
+    input.store.totals(until.slice(0, 7)),
+  ]);
   const paused = input.paused ?? (await readPauseFlag()).paused;
   const digest = buildDigest({
-    decisions: all,
-    monthDecisions: all.filter((d) => d.at >= monthStart),
+    decisions,
+    monthCostDelta: month.reduce((sum, t) => sum + t.appliedCostDelta, 0),
     since,
     until,
     paused,
@@ -271,7 +274,7 @@ export async function sendDigest(input: {
     result,
   );
   if (delivered) {
-    await input.store.putTunerState(DIGEST_STATE.tuner, DIGEST_STATE.resource, { lastDeliveredUntil: until });
+    await input.store.putTunerState(DIGEST_STATE.owner, DIGEST_STATE.resource, { lastDeliveredUntil: until });
     result.reported = 1;
   } else {
     result.ok = false;

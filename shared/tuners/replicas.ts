@@ -349,7 +349,7 @@ interface ObserveInput {
   source: Source;
   policy: ReplicaPolicySettings;
   series: Map<string, Array<number | null>>;
-  store: { wasCreatedByUs(id: string): Promise<boolean> };
+  store: { wasCreatedByUs(tuner: 'replicas', id: string): Promise<boolean> };
   account: { used: number; quota: number };
   window: ReplicaObservation['window'];
 }
@@ -382,7 +382,7 @@ async function observeSource(input: ObserveInput): Promise<ReplicaObservation> {
       // AuroraReplicaLag is in milliseconds, ReplicaLag in seconds (-1: replication not running).
       replicaLagSeconds: lagSeconds(source.family, maxOf(series.get(`${id}|lag`))),
       ownershipTag: hasTag(tagListToMap(db.TagList), config.tags.createdBy),
-      recordedCreated: await input.store.wasCreatedByUs(id),
+      recordedCreated: await input.store.wasCreatedByUs('replicas', id),
       routed:
         source.family === 'aurora' ||
         records.some(

@@ -160,7 +160,7 @@ async function setUp(options: { fallback?: boolean; ownedLag?: number } = {}, ex
   uninstall = sim.install();
   store = new MemoryStateStore();
   config = configWith(extra);
-  await store.recordCreated(OWNED, { tuner: 'replicas' }, new Date(START));
+  await store.recordCreated('replicas', OWNED, { tuner: 'replicas' }, new Date(START));
 }
 
 afterEach(() => uninstall());

@@ -122,7 +122,7 @@ beforeEach(async () => {
   sim = buildAccount();
   uninstall = sim.install();
   store = new MemoryStateStore();
-  await store.recordCreated('dbap-shop-mysql-1', { tuner: 'replicas' }, new Date(START));
+  await store.recordCreated('replicas', 'dbap-shop-mysql-1', { tuner: 'replicas' }, new Date(START));
 });
 
 afterEach(() => uninstall());
@@ -138,7 +138,7 @@ describe('replicas tuner on the simulated account', () => {
     expect(first?.promotionTier).toBe(15);
     expect(first?.clusterId).toBe('catalog-aurora');
     expect(first?.tags.get('db-autopilot:created-by')).toBe('db-autopilot');
-    expect(await store.wasCreatedByUs(first?.id ?? '')).toBe(true);
+    expect(await store.wasCreatedByUs('replicas', first?.id ?? '')).toBe(true);
     // While it is created it counts: the same demand adds nothing more within 5 minutes (CPU pinned
     // at 100% hides how far demand is beyond, so after 5 minutes the policy steps again, as
     // Aurora Auto Scaling does after its cooldown).

@@ -103,7 +103,7 @@ export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ optio
         for (let i = 0; i < Math.max(0, total - o.minReaders); i++) {
           const id = `dbap-initial-${i}`;
           owned.push({ id, readyAt: 0, createdAt: 0 });
-          await store.recordCreated(id, { initial: true }, ctx.now);
+          await store.recordCreated('replicas', id, { initial: true }, ctx.now);
         }
       }
       const recent = ctx.history.last(ALARM_DATAPOINTS);
@@ -201,10 +201,10 @@ export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ optio
           if (action.kind === 'add-replica') {
             const id = `dbap-${++seq}`;
             owned?.push({ id, readyAt: answer.effectiveAt, createdAt: t });
-            await store.recordCreated(id, {}, ctx.now);
+            await store.recordCreated('replicas', id, {}, ctx.now);
           } else {
             owned = owned?.filter((r) => r.id !== action.resource.id);
-            await store.forgetCreated(action.resource.id);
+            await store.forgetCreated('replicas', action.resource.id);
           }
         }
         return toActResult(answer, ctx.options.startTime);

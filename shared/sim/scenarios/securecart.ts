@@ -257,6 +257,7 @@ export const scenario: Scenario = {
   // needs the ownership tag AND the recorded resource id).
   seedState: async (store, now) => {
     await store.recordCreated(
+      'replicas',
       'dbap-securecart-mysql-replica-1',
       { tuner: 'replicas', family: 'rds', sourceId: 'securecart-mysql', instanceClass: 'db.r6g.large' },
       new Date(now.getTime() - 3 * DAY_MS),

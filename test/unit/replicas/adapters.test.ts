@@ -33,16 +33,17 @@ const rdsMock = mockClient(RDSClient);
 const r53Mock = mockClient(Route53Client);
 const TAG = { key: 'db-autopilot:created-by', value: 'db-autopilot' };
 
+/** The replicas tuner's "created" register (its own partition in the state table). */
 class MemoryCreated {
   readonly created = new Map<string, Record<string, unknown>>();
-  async recordCreated(id: string, detail: Record<string, unknown>) {
-    this.created.set(id, detail);
+  async recordCreated(tuner: string, id: string, detail: Record<string, unknown>) {
+    if (tuner === 'replicas') this.created.set(id, detail);
   }
-  async wasCreatedByUs(id: string) {
-    return this.created.has(id);
+  async wasCreatedByUs(tuner: string, id: string) {
+    return tuner === 'replicas' && this.created.has(id);
   }
-  async forgetCreated(id: string) {
-    this.created.delete(id);
+  async forgetCreated(tuner: string, id: string) {
+    if (tuner === 'replicas') this.created.delete(id);
   }
 }
 
@@ -161,7 +162,7 @@ describe('Aurora reader creation', () => {
       PromotionTier: 15,
       Tags: expect.arrayContaining([{ Key: TAG.key, Value: TAG.value }]),
     });
-    expect(await store.wasCreatedByUs('dbap-securecart-aurora-2026112318001')).toBe(true);
+    expect(await store.wasCreatedByUs('replicas', 'dbap-securecart-aurora-2026112318001')).toBe(true);
   });
 
   it('gives a new Aurora reader the parameter group, Performance Insights and monitoring of the existing readers', async () => {
@@ -314,7 +315,7 @@ describe('replica deletion', () => {
     );
 
   it('deletes a read replica it created with SkipFinalSnapshot and forgets it', async () => {
-    await store.recordCreated('dbap-securecart-mysql-1', {});
+    await store.recordCreated('replicas', 'dbap-securecart-mysql-1', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -332,7 +333,7 @@ describe('replica deletion', () => {
       DBInstanceIdentifier: 'dbap-securecart-mysql-1',
       SkipFinalSnapshot: true,
     });
-    expect(await store.wasCreatedByUs('dbap-securecart-mysql-1')).toBe(false);
+    expect(await store.wasCreatedByUs('replicas', 'dbap-securecart-mysql-1')).toBe(false);
   });
 
   it('leaves alone a replica without a recorded create, even with the tag', async () => {
@@ -347,7 +348,7 @@ describe('replica deletion', () => {
   });
 
   it('leaves alone a recorded replica whose ownership tag was removed', async () => {
-    await store.recordCreated('dbap-securecart-mysql-1', {});
+    await store.recordCreated('replicas', 'dbap-securecart-mysql-1', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -363,7 +364,7 @@ describe('replica deletion', () => {
   });
 
   it('never deletes an Aurora instance that became the writer', async () => {
-    await store.recordCreated('dbap-a', {});
+    await store.recordCreated('replicas', 'dbap-a', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -391,7 +392,7 @@ describe('replica deletion', () => {
   });
 
   it('never deletes an Aurora instance the cluster does not confirm as a reader', async () => {
-    await store.recordCreated('dbap-a', {});
+    await store.recordCreated('replicas', 'dbap-a', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -416,7 +417,7 @@ describe('replica deletion', () => {
   });
 
   it('deletes an Aurora reader it created without a final snapshot parameter', async () => {
-    await store.recordCreated('dbap-a', {});
+    await store.recordCreated('replicas', 'dbap-a', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -444,7 +445,7 @@ describe('replica deletion', () => {
   });
 
   it('defers when RDS says the instance is not in a state to delete', async () => {
-    await store.recordCreated('dbap-securecart-mysql-1', {});
+    await store.recordCreated('replicas', 'dbap-securecart-mysql-1', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -461,7 +462,7 @@ describe('replica deletion', () => {
       );
     const result = await adapter(rdsRemove(), target);
     expect(result.status).toBe('deferred');
-    expect(await store.wasCreatedByUs('dbap-securecart-mysql-1')).toBe(true);
+    expect(await store.wasCreatedByUs('replicas', 'dbap-securecart-mysql-1')).toBe(true);
   });
 });
 
@@ -602,7 +603,7 @@ describe('removing a routed replica (revert of a scale-out)', () => {
   };
 
   it('removes the record first and leaves the replica for a later attempt, once connections drained', async () => {
-    await store.recordCreated('dbap-securecart-mysql-1', {});
+    await store.recordCreated('replicas', 'dbap-securecart-mysql-1', {});
     r53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [record], IsTruncated: false });
     r53Mock.on(ChangeResourceRecordSetsCommand).resolves({});
     const result = await adapter(removal(), target);
@@ -614,7 +615,7 @@ describe('removing a routed replica (revert of a scale-out)', () => {
   });
 
   it('deletes the replica once no record routes to it', async () => {
-    await store.recordCreated('dbap-securecart-mysql-1', {});
+    await store.recordCreated('replicas', 'dbap-securecart-mysql-1', {});
     r53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [], IsTruncated: false });
     rdsMock.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'dbap-securecart-mysql-1' }).resolves({
       DBInstances: [

@@ -110,6 +110,8 @@ describe('pending reports', () => {
 describe('reports lose nothing', () => {
   const config = parseConfig('version: 1\n');
   const now = new Date('2026-11-23T12:00:00.000Z');
+  /** What the report function recorded as posted, for the decisions of that day. */
+  const window = { since: '2026-11-23T00:00:00.000Z', until: '2026-11-24T00:00:00.000Z' };
 
   it('retries a failed post on the next run and marks decisions reported only once delivered', async () => {
     const store = new MemoryStateStore();
@@ -131,7 +133,7 @@ describe('reports lose nothing', () => {
       };
       const first = await sendPendingReports({ store, config, channels, now });
       expect(first).toMatchObject({ ok: false, pending: 1, reported: 0 });
-      expect((await store.getDecision('r:1'))?.reportedAt).toBeUndefined();
+      expect((await store.reportedIn(window)).has('r:1')).toBe(false);
 
       script = [{ status: 200 }];
       const second = await sendPendingReports({
@@ -141,7 +143,7 @@ describe('reports lose nothing', () => {
         now: new Date(now.getTime() + 300_000),
       });
       expect(second).toMatchObject({ ok: true, pending: 1, reported: 1 });
-      expect((await store.getDecision('r:1'))?.reportedAt).toBeDefined();
+      expect((await store.reportedIn(window)).has('r:1')).toBe(true);
       expect(sns).toHaveReceivedCommandWith(PublishCommand, {
         MessageAttributes: expect.objectContaining({ severity: { DataType: 'String', StringValue: 'info' } }),
       });
@@ -180,7 +182,7 @@ describe('reports lose nothing', () => {
       });
       expect(result.ok).toBe(false);
       expect(result.errors[0]).toContain('sns');
-      expect((await store.getDecision('f:1'))?.reportedAt).toBeUndefined();
+      expect((await store.reportedIn(window)).has('f:1')).toBe(false);
     } finally {
       restore();
       sns.restore();
@@ -193,7 +195,7 @@ describe('reports lose nothing', () => {
       makeDecision({ id: 'd:1', at: '2026-11-22T10:00:00.000Z', outcome: 'applied' }),
     );
     const channels = { slackUrl: url, region: 'us-east-1', post: { sleep: async () => {}, maxAttempts: 1 } };
-    await store.putTunerState('control', 'digest', { lastDeliveredUntil: '2026-11-22T07:00:00.000Z' });
+    await store.putTunerState('digest', 'digest', { lastDeliveredUntil: '2026-11-22T07:00:00.000Z' });
     script = [{ status: 500 }];
     const failed = await sendDigest({
       store,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../shared/config/load.ts';
 import type { Decision, Outcome } from '../../../shared/core/model.ts';
 import { metricConsoleUrl } from '../../../shared/report/console-links.ts';
-import { buildDigest, renderDigestText } from '../../../shared/report/digest.ts';
+import { appliedCostDelta, buildDigest, renderDigestText } from '../../../shared/report/digest.ts';
 import { digestPayload, escapeSlack, eventPayload, SLACK_LIMITS } from '../../../shared/report/slack.ts';
 import { digestMessage, eventMessage, snsSubject } from '../../../shared/report/sns.ts';
 import { sparkline } from '../../../shared/report/sparkline.ts';
@@ -92,7 +92,7 @@ describe('Slack payloads', () => {
             digestPayload(
               buildDigest({
                 decisions: ds,
-                monthDecisions: ds,
+                monthCostDelta: appliedCostDelta(ds),
                 since: '2026-11-22T00:00:00Z',
                 until: '2026-11-24T00:00:00Z',
                 paused: false,
@@ -173,7 +173,7 @@ describe('digest', () => {
     );
     const digest = buildDigest({
       decisions: ds,
-      monthDecisions: ds,
+      monthCostDelta: appliedCostDelta(ds),
       since: '2026-11-23T00:00:00Z',
       until: '2026-11-24T00:00:00Z',
       paused: true,
@@ -226,7 +226,7 @@ describe('repeated deferrals', () => {
     const ds = [1, 2, 3].map((n) => decision(n, { outcome: 'deferred', resource: 'orders' }));
     const digest = buildDigest({
       decisions: ds,
-      monthDecisions: ds,
+      monthCostDelta: appliedCostDelta(ds),
       since: '2026-11-23T00:00:00Z',
       until: '2026-11-24T00:00:00Z',
       paused: false,
