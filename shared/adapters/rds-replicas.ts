@@ -9,6 +9,8 @@
  *   ownership tag, it is a replica (never a writer or a source), and it is not being deleted;
  * - every name starts with `dbap-` (IAM policies are scoped on `db:dbap-*`).
  */
+
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   CreateDBInstanceCommand,
   type CreateDBInstanceCommandInput,
@@ -42,6 +44,8 @@ const RETRY_MS = 5 * 60_000;
 export interface ReplicaAdapterDeps {
   rds: () => RDSClient;
   route53: () => Route53Client;
+  /** For the alarms behind Route 53 health checks (routing.healthChecks). */
+  cloudwatch?: () => CloudWatchClient;
   store: Pick<StateStore, 'recordCreated' | 'wasCreatedByUs' | 'forgetCreated'>;
   /** config.tags.createdBy */
   createdByTag: { key: string; value: string };
@@ -80,6 +84,9 @@ const routeParams = z.object({
   endpoint: z.string().min(1).optional(),
   weight: z.number().int().min(0).max(255).default(100),
   ttlSeconds: z.number().int().min(0).default(30),
+  /** Attach a CloudWatch-alarm-based Route 53 health check on the replica's ReplicaLag. */
+  healthCheck: z.boolean().default(false),
+  maxReplicaLagSeconds: z.number().min(0).default(60),
 });
 
 function paramError(action: Action, error: z.ZodError): ActResult {
@@ -423,7 +430,7 @@ async function recordFirst(
     return unexpected(error);
   }
   if (!routes.has(target.replicaId)) return undefined;
-  const removed = await removeReplicaRoute(deps.route53(), target, deps.now());
+  const removed = await removeReplicaRoute(deps.route53(), target, deps.now(), deps.cloudwatch?.());
   if (removed.status !== 'applied') return removed;
   return {
     status: 'deferred',
@@ -456,9 +463,20 @@ export async function addRoute(deps: ReplicaAdapterDeps, action: Action): Promis
       reason: `${p.replicaId} has no endpoint yet`,
     };
   }
+  const cloudwatch = deps.cloudwatch?.();
+  const healthCheck =
+    p.healthCheck && cloudwatch
+      ? {
+          cloudwatch,
+          region: (await deps.rds().config.region()) ?? 'us-east-1',
+          instanceId: p.replicaId,
+          maxLagSeconds: p.maxReplicaLagSeconds,
+        }
+      : undefined;
+  const { healthCheck: _wanted, ...route } = p;
   return upsertReplicaRoute(
     deps.route53(),
-    { ...p, replicaId: p.setIdentifier ?? p.replicaId, endpoint },
+    { ...route, replicaId: p.setIdentifier ?? p.replicaId, endpoint, ...(healthCheck ? { healthCheck } : {}) },
     deps.now(),
   );
 }
@@ -467,7 +485,12 @@ export async function removeRoute(deps: ReplicaAdapterDeps, action: Action): Pro
   const parsed = routeParams.safeParse(action.params ?? {});
   if (!parsed.success) return paramError(action, parsed.error);
   const p = parsed.data;
-  return removeReplicaRoute(deps.route53(), { ...p, replicaId: p.setIdentifier ?? p.replicaId }, deps.now());
+  return removeReplicaRoute(
+    deps.route53(),
+    { ...p, replicaId: p.setIdentifier ?? p.replicaId },
+    deps.now(),
+    deps.cloudwatch?.(),
+  );
 }
 
 /** The replicas tuner's adapter: one entry point for every mutating action kind it plans. */

@@ -235,6 +235,26 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       Resource: zones.map((id) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${id}`)),
     });
   }
+  // Health checks on replica records (routing.healthChecks): CloudWatch-alarm based, on alarms
+  // named db-autopilot-route-health-* (outside the reconciler's prefix).
+  if (Object.values(config.tuners.replicas?.sources ?? {}).some((src) => src.routing?.healthChecks)) {
+    out.push(
+      {
+        Sid: 'RecordHealthChecks',
+        Effect: 'Allow',
+        Action: ['route53:CreateHealthCheck', 'route53:DeleteHealthCheck', 'route53:GetHealthCheck'],
+        Resource: '*',
+      },
+      {
+        Sid: 'RecordHealthAlarms',
+        Effect: 'Allow',
+        Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
+        Resource: sub(
+          'arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:db-autopilot-route-health-*',
+        ),
+      },
+    );
+  }
   return out;
 }
 

@@ -139,7 +139,13 @@ function fallbackActions(ctx: RoutingContext): Action[] {
       monthlyCostDelta: 0,
       undo: null,
       mutating: true,
-      params: { ...routeParams(ctx, fb.setIdentifier, ctx.obs.source.id), weight: fb.weight, endpoint },
+      // The source publishes no ReplicaLag: its record carries no lag health check.
+      params: {
+        ...routeParams(ctx, fb.setIdentifier, ctx.obs.source.id),
+        weight: fb.weight,
+        endpoint,
+        healthCheck: false,
+      },
     },
   ];
 }

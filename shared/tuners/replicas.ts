@@ -440,6 +440,7 @@ export async function runReplicas(
     createReplicaAdapter({
       rds: () => aws().rds,
       route53: () => aws().route53,
+      cloudwatch: () => aws().cloudwatch,
       store,
       createdByTag: config.tags.createdBy,
       now: () => run.now,
@@ -618,6 +619,7 @@ export const registration: TunerRegistration = {
     return createReplicaAdapter({
       rds: () => aws().rds,
       route53: () => aws().route53,
+      cloudwatch: () => aws().cloudwatch,
       store: stateStore(),
       createdByTag: config.tags.createdBy,
       now: () => clock().now(),

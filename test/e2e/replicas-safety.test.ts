@@ -207,7 +207,7 @@ describe('routing never loses reads (plain RDS + Route 53)', () => {
     expect(fallback?.ResourceRecords?.[0]?.Value).toBe(endpointOf(sim, 'shop-mysql'));
   });
 
-  it('attaches no health check unless configured, and the config requires a fallback record', () => {
+  it('requires a fallback record in the routing config', () => {
     expect(() =>
       configSchema.parse({
         version: 1,
@@ -216,6 +216,42 @@ describe('routing never loses reads (plain RDS + Route 53)', () => {
         },
       }),
     ).toThrow(/fallback/);
+  });
+
+  it('attaches a CloudWatch-alarm-based health check to a replica record where configured, and drops it with the record', async () => {
+    await setUp();
+    config = configWith({
+      sources: {
+        'shop-mysql': {
+          routing: {
+            hostedZoneId: ZONE,
+            recordName: RECORD,
+            fallback: { setIdentifier: 'shop-mysql' },
+            healthChecks: true,
+          },
+        },
+      },
+    });
+    const zone = sim.route53.zones.get(ZONE);
+    if (zone) zone.records = zone.records.filter((r) => r.SetIdentifier !== OWNED);
+    const routed = await run();
+    expect(find(routed, 'add-route', 'applied', OWNED)).toHaveLength(1);
+    const record = zone?.records.find((r) => r.SetIdentifier === OWNED);
+    const check = sim.route53.healthChecks.get(record?.HealthCheckId ?? '');
+    expect(check?.HealthCheckConfig).toMatchObject({
+      Type: 'CLOUDWATCH_METRIC',
+      AlarmIdentifier: { Name: `db-autopilot-route-health-${OWNED}` },
+    });
+    expect(sim.cloudwatch.alarms.has(`db-autopilot-route-health-${OWNED}`)).toBe(true);
+    // The fallback (the source) carries no lag health check.
+    expect(zone?.records.find((r) => r.SetIdentifier === 'shop-mysql')?.HealthCheckId).toBeUndefined();
+    // The replica starts lagging: its record, health check and alarm go.
+    const replica = sim.rds.instances.get(OWNED);
+    if (replica) replica.workload = { ...replica.workload, replicaLagSeconds: w.constant(900) };
+    const withdrawn = await run();
+    expect(find(withdrawn, 'remove-route', 'applied', OWNED)).toHaveLength(1);
+    expect(sim.route53.healthChecks.size).toBe(0);
+    expect(sim.cloudwatch.alarms.has(`db-autopilot-route-health-${OWNED}`)).toBe(false);
   });
 });
 
