@@ -186,6 +186,9 @@ const ACTION_KINDS: Record<ActionKind, true> = {
   prewarm: true,
   vacuum: true,
   analyze: true,
+  reindex: true,
+  'create-index': true,
+  'drop-index': true,
   recommend: true,
   finding: true,
   'put-alarm': true,
@@ -227,6 +230,7 @@ const resourceKindSchema = z.enum([
   'dynamodb-gsi',
   'postgres-database',
   'postgres-table',
+  'postgres-index',
   'cloudwatch-alarm',
   'account',
 ] as const satisfies readonly ResourceKind[]);

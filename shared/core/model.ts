@@ -30,6 +30,7 @@ export type ResourceKind =
   | 'dynamodb-gsi'
   | 'postgres-database'
   | 'postgres-table'
+  | 'postgres-index'
   | 'cloudwatch-alarm'
   | 'account';
 
@@ -89,6 +90,9 @@ export type ActionKind =
   | 'prewarm'
   | 'vacuum'
   | 'analyze'
+  | 'reindex'
+  | 'create-index'
+  | 'drop-index'
   | 'recommend'
   | 'finding'
   | 'put-alarm'

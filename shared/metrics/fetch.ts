@@ -11,7 +11,11 @@ import { type MetricsQuery, parseMetricsQuery, planRequests, type RequestPlan } 
  * Reads many CloudWatch series with the fewest GetMetricData calls (see plan.ts), within the
  * account's 50 TPS GetMetricData quota (aws-facts.md "CloudWatch"; CloudWatch service quotas),
  * following NextToken (also when a result says PartialData), retrying throttling with backoff
- * and jitter, and making missing datapoints explicit (counters 0, gauges null).
+ * and jitter, and making missing datapoints explicit: a counter with no datapoint is 0 once its
+ * period is old enough to be complete (`publicationDelaySeconds` after its end), else unknown
+ * (null); a gauge with no datapoint is unknown. CloudWatch publishes late (aws-facts.md,
+ * CloudWatch), so the newest periods are unknown or partial: `completePoints` says how many of the
+ * grid's leading points are complete; a caller that must not read a partial Sum cuts there.
  */
 
 /** Stay below the default 50 TPS GetMetricData quota, leaving room for other callers. */
@@ -43,6 +47,17 @@ export interface MetricsResult {
   periodSeconds: number;
   /** Shared by every series: ISO timestamps of the aligned grid, oldest first. */
   timestamps: string[];
+  /**
+   * Leading grid points whose period ended at least `publicationDelaySeconds` before `now`: their
+   * values are complete. Later points are unknown (null) or partial (a Sum still filling).
+   */
+  completePoints: number;
+  /**
+   * Leading grid points up to the newest period any series has a datapoint for (at least
+   * `completePoints`): points in [completePoints, publishedPoints) are published but may be
+   * partial; later points are not published yet.
+   */
+  publishedPoints: number;
   series: Map<string, SeriesResult>;
   /** GetMetricData calls made (NextToken pages and retries of throttled calls included). */
   calls: number;
@@ -155,6 +170,23 @@ export async function getMetrics(
     new Date(grid.startMs + i * periodMs).toISOString(),
   );
   const nowMs = parsed.now.getTime();
+  const delayMs = parsed.publicationDelaySeconds * 1000;
+  // Periods [start + i p, start + (i+1) p) with (i+1) p + delay <= now - start are complete.
+  const completePoints = Math.max(
+    0,
+    Math.min(grid.points, Math.floor((nowMs - delayMs - grid.startMs) / periodMs)),
+  );
+  let publishedPoints = completePoints;
+  for (const ps of parts) {
+    for (const p of ps) {
+      for (let i = grid.points - 1; i >= publishedPoints; i--) {
+        if (!Number.isNaN(p[i] ?? Number.NaN)) {
+          publishedPoints = i + 1;
+          break;
+        }
+      }
+    }
+  }
   const series = new Map<string, SeriesResult>();
   parsed.series.forEach((s, index) => {
     const ps = parts[index] ?? [];
@@ -163,9 +195,10 @@ export async function getMetrics(
     const failed = st !== 'Complete';
     const values = new Array<number | null>(grid.points);
     for (let i = 0; i < grid.points; i++) {
-      // A counter's empty period counts as zero only once the period is over and the read was
-      // complete; an unfinished period or a failed or partial read stays unknown.
-      const closed = grid.startMs + (i + 1) * periodMs <= nowMs;
+      // A counter's empty period counts as zero only once the period is old enough to be
+      // published whole and the read was complete; a newer period or a failed or partial read
+      // stays unknown.
+      const closed = i < completePoints;
       let sum: number | null = 0;
       for (const p of ps) {
         const raw = p[i];
@@ -185,6 +218,8 @@ export async function getMetrics(
   return {
     periodSeconds: grid.periodSeconds,
     timestamps,
+    completePoints,
+    publishedPoints,
     series,
     calls,
     minCalls: plan.minCalls,

@@ -64,6 +64,8 @@ import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 
 const MINUTE = 60_000;
+/** Newest minutes not yet complete in CloudWatch (getMetrics' default publicationDelaySeconds). */
+const UNPUBLISHED_MINUTES = 3;
 /** Re-learn recurring peaks at most this often (the history query is 15 days long). */
 const RELEARN_MS = 60 * MINUTE;
 /** Run the mode advisor at most this often per table (14 days of metrics). */
@@ -133,8 +135,13 @@ export function capacitySeries(tableName: string, indexName: string | null): Ser
   return out;
 }
 
+/**
+ * The published periods of a counter series: CloudWatch publishes late, so the newest periods
+ * with no datapoint anywhere are unknown and left out (never read as 0); the newest published
+ * ones may still be filling (a lower bound).
+ */
 function values(m: MetricsResult, id: string): number[] {
-  return (m.series.get(id)?.values ?? []).map((v) => v ?? 0);
+  return (m.series.get(id)?.values ?? []).slice(0, m.publishedPoints).map((v) => v ?? 0);
 }
 
 function dimMetrics(
@@ -201,7 +208,9 @@ export async function observeTables(input: {
   notes: string[];
 }): Promise<Map<string, TableObservation>> {
   const { section, now } = input;
-  const minutes = Math.max(section.scaleDownStabilizationMinutes, section.lookbackMinutes) + 1;
+  // + the minutes CloudWatch has not published whole yet (values() leaves them out).
+  const minutes =
+    Math.max(section.scaleDownStabilizationMinutes, section.lookbackMinutes) + 1 + UNPUBLISHED_MINUTES;
   const end = new Date(Math.floor(now.getTime() / MINUTE) * MINUTE);
   const gsisOf = (t: TableDescription) => (t.GlobalSecondaryIndexes ?? []).filter((g) => g.IndexName);
   const out = new Map<string, TableObservation>();

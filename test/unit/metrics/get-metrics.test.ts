@@ -156,7 +156,7 @@ describe('getMetrics', () => {
     expect(s?.values[30]).toBeNull();
   });
 
-  it('fills missing counter datapoints with zero and leaves missing gauge datapoints unknown', async () => {
+  it('fills missing counter datapoints with zero once complete and leaves missing gauge datapoints unknown', async () => {
     const start = new Date(NOW.getTime() - 10 * 60_000);
     const ts = new Date(start.getTime() + 3 * 60_000);
     cw.on(GetMetricDataCommand).resolves({
@@ -178,7 +178,9 @@ describe('getMetrics', () => {
       },
       fast,
     );
-    expect(result.series.get('throttles')?.values).toEqual([0, 0, 0, 7, 0, 0, 0, 0, 0, 0]);
+    // The last 3 minutes (2-minute publication delay + the minute still filling) are unknown, not 0.
+    expect(result.completePoints).toBe(7);
+    expect(result.series.get('throttles')?.values).toEqual([0, 0, 0, 7, 0, 0, 0, null, null, null]);
     expect(result.series.get('cpu')?.values).toEqual([
       null,
       null,
@@ -225,10 +227,44 @@ describe('getMetrics', () => {
         end: now,
         periodSeconds: 60,
         now,
+        publicationDelaySeconds: 0,
       },
       fast,
     );
     expect(result.series.get('s0')?.values).toEqual([0, 0, null]);
+  });
+
+  it('reads the newest minutes as unknown, not zero, until they are old enough to be published whole', async () => {
+    const start = new Date(NOW.getTime() - 10 * 60_000);
+    // 2-minute publication delay: CloudWatch has minutes 0-6 whole, minute 7 partly (a Sum
+    // still filling), 8-9 not yet.
+    const ts = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => new Date(start.getTime() + i * 60_000));
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: 'q0', Timestamps: ts, Values: [60, 60, 60, 60, 60, 60, 60, 30], StatusCode: 'Complete' },
+      ],
+    });
+    const read = (publicationDelaySeconds?: number) =>
+      getMetrics(
+        {
+          series: [{ ...gauge(0, 'ConsumedReadCapacityUnits'), kind: 'counter', statistic: 'Sum' }],
+          start,
+          end: NOW,
+          periodSeconds: 60,
+          now: NOW,
+          publicationDelaySeconds,
+        },
+        fast,
+      );
+    const byDefault = await read();
+    expect(byDefault.completePoints).toBe(7);
+    expect(byDefault.series.get('s0')?.values).toEqual([60, 60, 60, 60, 60, 60, 60, 30, null, null]);
+    const late = await read(300);
+    expect(late.completePoints).toBe(5);
+    expect(late.series.get('s0')?.values.slice(5)).toEqual([60, 60, 30, null, null]);
+    const none = await read(0);
+    expect(none.completePoints).toBe(10);
+    expect(none.series.get('s0')?.values.slice(8)).toEqual([0, 0]);
   });
 
   it('retries a throttled call with backoff and full jitter, then succeeds', async () => {
