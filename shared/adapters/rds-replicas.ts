@@ -220,11 +220,11 @@ export function auroraReaderInput(
 /** The instance a new Aurora reader copies: an existing reader not being deleted, else the writer. */
 async function auroraReference(deps: ReplicaAdapterDeps, clusterId: string): Promise<DBInstance | undefined> {
   const clusters = await deps.rds().send(new DescribeDBClustersCommand({ DBClusterIdentifier: clusterId }));
-  const members = clusters.DBClusters?.[0]?.DBClusterMembers ?? [];
+  const members = clusters?.DBClusters?.[0]?.DBClusterMembers ?? [];
   const out = await deps
     .rds()
     .send(new DescribeDBInstancesCommand({ Filters: [{ Name: 'db-cluster-id', Values: [clusterId] }] }));
-  const instances = (out.DBInstances ?? []).filter((db) => db.DBInstanceStatus !== 'deleting');
+  const instances = (out?.DBInstances ?? []).filter((db) => db.DBInstanceStatus !== 'deleting');
   const isWriter = (db: DBInstance) =>
     members.find((m) => m.DBInstanceIdentifier === db.DBInstanceIdentifier)?.IsClusterWriter === true;
   const readers = instances.filter((db) => !isWriter(db));
@@ -234,7 +234,7 @@ async function auroraReference(deps: ReplicaAdapterDeps, clusterId: string): Pro
 
 async function describeOne(deps: ReplicaAdapterDeps, id: string): Promise<DBInstance | undefined> {
   const out = await deps.rds().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
-  return out.DBInstances?.[0];
+  return out?.DBInstances?.[0];
 }
 
 export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Promise<ActResult> {
@@ -254,6 +254,27 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
     { Key: 'db-autopilot:source', Value: p.sourceId },
   ];
   const tried: string[] = [];
+  // Ownership is recorded BEFORE the create (write-ahead, issue 21): if the response is lost or the
+  // run dies, the replica (deterministic name, created-by tag) still has its record and is never
+  // orphaned. The record is dropped again only when AWS certainly created nothing.
+  const owned = { tuner: 'replicas', family: p.family, sourceId: p.sourceId };
+  await deps.store.recordCreated('replicas', p.replicaId, { ...owned, status: 'intended' }, now);
+  const result = await createReplica(deps, p, tags, tried, now);
+  if (result.status !== 'applied' && !result.keepRecord)
+    await deps.store.forgetCreated('replicas', p.replicaId);
+  const { keepRecord: _, ...out } = result;
+  return out;
+}
+
+type CreateResult = ActResult & { keepRecord?: boolean };
+
+async function createReplica(
+  deps: ReplicaAdapterDeps,
+  p: z.infer<typeof addParams>,
+  tags: Tag[],
+  tried: string[],
+  now: Date,
+): Promise<CreateResult> {
   let source: DBInstance | undefined;
   let reference: { db: DBInstance | undefined } | undefined;
   for (const attempt of placementAttempts(p.instanceClass, p.instanceClasses, p.availabilityZones)) {
@@ -280,6 +301,7 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
           tuner: 'replicas',
           family: p.family,
           sourceId: p.sourceId,
+          status: 'confirmed',
           instanceClass: attempt.instanceClass,
           ...(attempt.availabilityZone ? { availabilityZone: attempt.availabilityZone } : {}),
         },
@@ -293,8 +315,16 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
         continue;
       }
       if (error instanceof DBInstanceAlreadyExistsFault) {
-        // A redelivered run asks for the same deterministic name: never create a twin.
-        return { status: 'skipped', reason: `${p.replicaId} already exists (an earlier run created it)` };
+        // A redelivered run asks for the same deterministic name: never create a twin. The record
+        // stays only if the existing instance is ours (created-by tag) and of this source.
+        const ours = await isOurReplica(deps, p.replicaId, p.sourceId);
+        return {
+          status: 'skipped',
+          reason: ours
+            ? `${p.replicaId} already exists (an earlier run created it)`
+            : `${p.replicaId} already exists and was not created by db-autopilot: left alone`,
+          keepRecord: ours,
+        };
       }
       if (error instanceof InvalidDBClusterStateFault || error instanceof InvalidDBInstanceStateFault) {
         return {
@@ -309,7 +339,8 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
       if (error instanceof StorageQuotaExceededFault) {
         return { status: 'failed', code: error.name, reason: `the account's storage quota is reached` };
       }
-      return unexpected(error);
+      // Unknown outcome (the create may have happened): keep the ownership record.
+      return { ...unexpected(error), keepRecord: true };
     }
   }
   return {
@@ -317,6 +348,22 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
     code: 'InsufficientDBInstanceCapacity',
     reason: `no capacity for a new replica of ${p.sourceId}: tried ${tried.join(', ')} (add classes or AZs to tuners.replicas.instanceClasses / availabilityZones)`,
   };
+}
+
+/** The instance exists with the created-by tag and as a replica of `sourceId` (tag or membership). */
+async function isOurReplica(deps: ReplicaAdapterDeps, replicaId: string, sourceId: string): Promise<boolean> {
+  try {
+    const out = await deps.rds().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: replicaId }));
+    const db = out?.DBInstances?.[0];
+    const tags = db?.TagList ?? [];
+    const tagged = tags.some((t) => t.Key === deps.createdByTag.key && t.Value === deps.createdByTag.value);
+    const source =
+      db?.ReadReplicaSourceDBInstanceIdentifier === sourceId || db?.DBClusterIdentifier === sourceId;
+    return tagged && source;
+  } catch (error) {
+    if (error instanceof DBInstanceNotFoundFault) return false;
+    throw error;
+  }
 }
 
 export async function removeReplica(deps: ReplicaAdapterDeps, action: Action): Promise<ActResult> {
@@ -476,7 +523,12 @@ export async function addRoute(deps: ReplicaAdapterDeps, action: Action): Promis
   const { healthCheck: _wanted, ...route } = p;
   return upsertReplicaRoute(
     deps.route53(),
-    { ...route, replicaId: p.setIdentifier ?? p.replicaId, endpoint, ...(healthCheck ? { healthCheck } : {}) },
+    {
+      ...route,
+      replicaId: p.setIdentifier ?? p.replicaId,
+      endpoint,
+      ...(healthCheck ? { healthCheck } : {}),
+    },
     deps.now(),
   );
 }

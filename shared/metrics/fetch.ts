@@ -3,35 +3,31 @@ import {
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { aws } from '../aws/clients.ts';
-import { mapLimit, RateLimiter, type RetryOptions, withRetry } from './limits.ts';
+import { aws, OPERATION_RATES, setOperationLimiter } from '../aws/clients.ts';
+import { mapLimit, type RateLimiter } from './limits.ts';
 import { type MetricsQuery, parseMetricsQuery, planRequests, type RequestPlan } from './plan.ts';
 
 /**
  * Reads many CloudWatch series with the fewest GetMetricData calls (see plan.ts), within the
  * account's 50 TPS GetMetricData quota (aws-facts.md "CloudWatch"; CloudWatch service quotas),
- * following NextToken (also when a result says PartialData), retrying throttling with backoff
- * and jitter, and making missing datapoints explicit: a counter with no datapoint is 0 once its
- * period is old enough to be complete (`publicationDelaySeconds` after its end), else unknown
- * (null); a gauge with no datapoint is unknown. CloudWatch publishes late (aws-facts.md,
- * CloudWatch), so the newest periods are unknown or partial: `completePoints` says how many of the
- * grid's leading points are complete; a caller that must not read a partial Sum cuts there.
+ * following NextToken (also when a result says PartialData), and making missing datapoints
+ * explicit: a counter with no datapoint is 0 once its period is old enough to be complete
+ * (`publicationDelaySeconds` after its end), else unknown (null); a gauge with no datapoint is
+ * unknown. CloudWatch publishes late (aws-facts.md, CloudWatch), so the newest periods are unknown
+ * or partial: `completePoints` says how many of the grid's leading points are complete; a caller
+ * that must not read a partial Sum cuts there. Throttling is retried by the SDK alone
+ * (shared/aws/clients.ts: one retry layer, every attempt paced by the operation's rate limiter).
  */
 
 /** Stay below the default 50 TPS GetMetricData quota, leaving room for other callers. */
-export const GET_METRIC_DATA_TPS = 40;
-let sharedLimiter = new RateLimiter(GET_METRIC_DATA_TPS);
+export const GET_METRIC_DATA_TPS = OPERATION_RATES['cloudwatch:GetMetricData']?.perSecond ?? 40;
 
 /**
  * Replaces the process-wide GetMetricData limiter (the demo compresses a day into seconds of real
  * time, where a real-time TPS pacing means nothing). Returns a function that restores the previous one.
  */
 export function setSharedLimiter(limiter: RateLimiter): () => void {
-  const previous = sharedLimiter;
-  sharedLimiter = limiter;
-  return () => {
-    sharedLimiter = previous;
-  };
+  return setOperationLimiter('cloudwatch:GetMetricData', limiter);
 }
 
 export interface SeriesResult {
@@ -59,10 +55,11 @@ export interface MetricsResult {
    */
   publishedPoints: number;
   series: Map<string, SeriesResult>;
-  /** GetMetricData calls made (NextToken pages and retries of throttled calls included). */
+  /** GetMetricData requests made (NextToken pages included; the SDK's retries are in `throttledRetries`). */
   calls: number;
   /** Lower bound for this query: max(ceil(queries / 500), ceil(datapoints / 100,800)). */
   minCalls: number;
+  /** Attempts the SDK retried (throttling or transient errors), from each response's `$metadata.attempts`. */
   throttledRetries: number;
   notes: string[];
 }
@@ -70,8 +67,6 @@ export interface MetricsResult {
 export interface GetMetricsOptions {
   /** Requests in flight at once (default 10; with ~50-100 ms per call that is well under 50 TPS). */
   concurrency?: number;
-  limiter?: RateLimiter;
-  retry?: RetryOptions;
 }
 
 const STATUS_RANK: Record<string, number> = { Complete: 0, PartialData: 1, InternalError: 2, Forbidden: 3 };
@@ -88,7 +83,6 @@ export async function getMetrics(
   const plan = planRequests(parsed);
   const { grid } = plan;
   const periodMs = grid.periodSeconds * 1000;
-  const limiter = options.limiter ?? sharedLimiter;
   const startTime = new Date(grid.startMs);
   const endTime = new Date(grid.endMs);
 
@@ -137,28 +131,17 @@ export async function getMetrics(
     for (const g of groups) for (const o of g.outputs) byId.set(o.queryId, o);
     let nextToken: string | undefined;
     do {
-      const out = await withRetry(
-        async () => {
-          await limiter.take();
-          calls++;
-          return aws().cloudwatch.send(
-            new GetMetricDataCommand({
-              MetricDataQueries: queries,
-              StartTime: startTime,
-              EndTime: endTime,
-              ScanBy: 'TimestampAscending',
-              NextToken: nextToken,
-            }),
-          );
-        },
-        {
-          ...options.retry,
-          onRetry: (attempt, delay, error) => {
-            throttledRetries++;
-            options.retry?.onRetry?.(attempt, delay, error);
-          },
-        },
+      calls++;
+      const out = await aws().cloudwatch.send(
+        new GetMetricDataCommand({
+          MetricDataQueries: queries,
+          StartTime: startTime,
+          EndTime: endTime,
+          ScanBy: 'TimestampAscending',
+          NextToken: nextToken,
+        }),
       );
+      throttledRetries += Math.max(0, (out.$metadata?.attempts ?? 1) - 1);
       const token = out.NextToken;
       for (const r of out.MetricDataResults ?? []) absorb(r, byId, !token);
       for (const m of out.Messages ?? []) notes.push(`metrics: ${m.Code ?? ''} ${m.Value ?? ''}`.trim());

@@ -29,6 +29,8 @@ export interface Digest {
   deferred: Decision[];
   skipped: Decision[];
   failed: Decision[];
+  /** Runs that failed on an unexpected error (recorded by shared/handler/wrap.ts, guard `run-failed`). */
+  failedRuns: Decision[];
   /** Observe mode or dry runs: what would have been done. */
   planned: Decision[];
   maintenance: Decision[];
@@ -95,7 +97,14 @@ export function buildDigest(input: {
     inWindow.filter((d) => d.outcome === o && d.action !== 'noop' && !ACTING.has(d.tuner));
   const repeats: Record<string, number> = {};
   const stillHeld = new Set(stillDeferred(inWindow).map((d) => `${d.tuner}|${d.resource}|${d.action}`));
-  const counts: Record<Outcome, number> = { planned: 0, applied: 0, deferred: 0, skipped: 0, failed: 0 };
+  const counts: Record<Outcome, number> = {
+    planned: 0,
+    intended: 0,
+    applied: 0,
+    deferred: 0,
+    skipped: 0,
+    failed: 0,
+  };
   for (const d of inWindow) if (d.action !== 'noop') counts[d.outcome]++;
   // Insights are listed once per open finding: keep the newest decision per resource+action+to.
   const latestFinding = new Map<string, Decision>();
@@ -126,8 +135,9 @@ export function buildDigest(input: {
       byOutcome('skipped').filter((d) => d.guard !== 'drift'),
       repeats,
     ),
+    failedRuns: inWindow.filter((d) => d.guard === 'run-failed'),
     failed: collapse(
-      inWindow.filter((d) => d.outcome === 'failed'),
+      inWindow.filter((d) => d.outcome === 'failed' && d.guard !== 'run-failed'),
       repeats,
     ),
     planned: collapse(byOutcome('planned'), repeats),
@@ -181,6 +191,7 @@ export function renderDigestText(d: Digest, maxPerSection = 15): string {
     if (items.length > limit) out.push(`  ... and ${items.length - limit} more (see the audit log)`);
   };
   section('Done', d.applied);
+  section('Failed runs', d.failedRuns);
   section('Failed', d.failed);
   section('Still deferred', d.deferred);
   section('Recommendations and findings (not acted on)', d.recommendations);

@@ -10,6 +10,7 @@ export type Severity = keyof typeof SEVERITY_RANK;
 export const OUTCOME_LABEL: Record<Outcome, string> = {
   applied: 'done',
   planned: 'would do (observe mode)',
+  intended: 'intended (not yet confirmed)',
   deferred: 'deferred',
   skipped: 'skipped',
   failed: 'FAILED',

@@ -173,6 +173,7 @@ export function digestPayload(digest: Digest, _region: string): SlackPayload {
       ...chunkedSections(lines),
     ]);
   };
+  list('Failed runs', digest.failedRuns);
   list('Failed', digest.failed);
   list('Done', digest.applied);
   list('Maintenance', digest.maintenance);

@@ -28,6 +28,7 @@ import { lookupTarget } from '../control/target-lookup.ts';
 import { clock } from '../core/clock.ts';
 import type {
   AlarmSpec,
+  StateStore,
   Target,
   TunerRunRequest,
   TunerRunSummary,
@@ -36,6 +37,7 @@ import type {
 import { publicMessage } from '../core/errors.ts';
 import { executePlan } from '../core/executor.ts';
 import type { Action, Decision, Plan, ResourceRef } from '../core/model.ts';
+import { adoptIfIntended } from '../core/ownership.ts';
 import { finishRun, recordObservationFailure } from '../core/run.ts';
 import { resolveTarget } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
@@ -349,9 +351,23 @@ interface ObserveInput {
   source: Source;
   policy: ReplicaPolicySettings;
   series: Map<string, Array<number | null>>;
-  store: { wasCreatedByUs(tuner: 'replicas', id: string): Promise<boolean> };
+  store: StateStore;
   account: { used: number; quota: number };
   window: ReplicaObservation['window'];
+  now: Date;
+}
+
+/**
+ * Created consent's recorded half: the record, or, for a tagged reader without one, db-autopilot's
+ * own logged intent to create it (adopted: write-ahead ownership, issue 21).
+ */
+async function recordedCreated(input: ObserveInput, db: DBInstance, tagged: boolean): Promise<boolean> {
+  const id = db.DBInstanceIdentifier ?? '';
+  if (await input.store.wasCreatedByUs('replicas', id)) return true;
+  if (!tagged) return false;
+  const sourceId = input.source.target.ref.id;
+  const createdAt = db.InstanceCreateTime ? new Date(db.InstanceCreateTime).toISOString() : undefined;
+  return (await adoptIfIntended(input.store, 'replicas', { id, sourceId, createdAt }, input.now)).adopted;
 }
 
 /** One source as AWS describes it: readers with their published metrics, records, Aurora Auto Scaling. */
@@ -382,7 +398,11 @@ async function observeSource(input: ObserveInput): Promise<ReplicaObservation> {
       // AuroraReplicaLag is in milliseconds, ReplicaLag in seconds (-1: replication not running).
       replicaLagSeconds: lagSeconds(source.family, maxOf(series.get(`${id}|lag`))),
       ownershipTag: hasTag(tagListToMap(db.TagList), config.tags.createdBy),
-      recordedCreated: await input.store.wasCreatedByUs('replicas', id),
+      recordedCreated: await recordedCreated(
+        input,
+        db,
+        hasTag(tagListToMap(db.TagList), config.tags.createdBy),
+      ),
       routed:
         source.family === 'aurora' ||
         records.some(
@@ -509,7 +529,16 @@ export async function runReplicas(
     try {
       const policy = sourceSettings(config, section, sourceId);
       const settings = guardSettings(config, section, policy);
-      const observation = await observeSource({ config, source, policy, series, store, account, window });
+      const observation = await observeSource({
+        config,
+        source,
+        policy,
+        series,
+        store,
+        account,
+        window,
+        now: run.now,
+      });
       const history = await store.getHistory('replicas', sourceId, now);
       const result = planReplicas(
         observation,

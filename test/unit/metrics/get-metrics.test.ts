@@ -11,13 +11,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setAwsClients } from '../../../shared/aws/clients.ts';
 import { ValidationError } from '../../../shared/core/errors.ts';
 import { describePlan, getMetrics } from '../../../shared/metrics/fetch.ts';
-import { RateLimiter } from '../../../shared/metrics/limits.ts';
 import { effectivePeriod, type SeriesRequest } from '../../../shared/metrics/plan.ts';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const fast = { limiter: new RateLimiter(1e9, 1e9), retry: { sleep: async () => {} } };
+const fast = {};
 
 function gauge(i: number, metricName = 'CPUUtilization'): SeriesRequest {
   return {
@@ -267,32 +266,41 @@ describe('getMetrics', () => {
     expect(none.series.get('s0')?.values.slice(8)).toEqual([0, 0]);
   });
 
-  it('retries a throttled call with backoff and full jitter, then succeeds', async () => {
+  it('leaves retries to the SDK: a throttling error that outlived them is thrown, not retried again', async () => {
     answer(fullData);
     const throttle = new CloudWatchServiceException({
       name: 'Throttling',
       $fault: 'client',
       message: 'Rate exceeded',
-      $metadata: { httpStatusCode: 400 },
+      $metadata: { httpStatusCode: 400, attempts: 3 },
     });
-    cw.on(GetMetricDataCommand)
-      .rejectsOnce(throttle)
-      .rejectsOnce(throttle)
-      .callsFake(async (input) => ({
-        MetricDataResults: fullData(input),
-      }));
-    const delays: number[] = [];
-    const result = await getMetrics(
-      { series: [gauge(0)], start: new Date(NOW.getTime() - HOUR), end: NOW, periodSeconds: 60, now: NOW },
-      {
-        limiter: fast.limiter,
-        retry: { baseMs: 100, capMs: 10_000, random: () => 0.5, sleep: async (ms) => void delays.push(ms) },
-      },
-    );
-    expect(delays).toEqual([50, 100]); // 0.5 x 100 x 2^0, 0.5 x 100 x 2^1
-    expect(result.calls).toBe(3);
+    cw.on(GetMetricDataCommand).rejectsOnce(throttle);
+    await expect(
+      getMetrics({
+        series: [gauge(0)],
+        start: new Date(NOW.getTime() - HOUR),
+        end: NOW,
+        periodSeconds: 60,
+        now: NOW,
+      }),
+    ).rejects.toThrow('Rate exceeded');
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
+  });
+
+  it("counts the SDK's own retries from the response's attempts", async () => {
+    cw.on(GetMetricDataCommand).callsFake(async (input) => ({
+      MetricDataResults: fullData(input),
+      $metadata: { attempts: 3 },
+    }));
+    const result = await getMetrics({
+      series: [gauge(0)],
+      start: new Date(NOW.getTime() - HOUR),
+      end: NOW,
+      periodSeconds: 60,
+      now: NOW,
+    });
+    expect(result.calls).toBe(1);
     expect(result.throttledRetries).toBe(2);
-    expect(result.series.get('s0')?.values[0]).toBe(0);
   });
 
   it('gives up on an error that is not throttling without retrying', async () => {

@@ -189,6 +189,25 @@ describe('digest', () => {
     expect(m.Subject?.length).toBeLessThan(100);
   });
 
+  it('lists failed runs (an invocation that failed on an unexpected error) in their own section', () => {
+    const failedRun = decision(1, {
+      outcome: 'failed',
+      action: 'noop',
+      guard: 'run-failed',
+      resource: 'iops-tuner',
+      reason: 'run failed: InternalServerError: injected',
+    });
+    const digest = buildDigest({
+      decisions: [failedRun, decision(2, { outcome: 'failed' })],
+      since: '2026-11-23T00:00:00Z',
+      until: '2026-11-24T00:00:00Z',
+      paused: false,
+    });
+    expect(digest.failedRuns.map((d) => d.resource)).toEqual(['iops-tuner']);
+    expect(digest.failed.map((d) => d.guard)).not.toContain('run-failed');
+    expect(renderDigestText(digest)).toContain('Failed runs (1)');
+  });
+
   it('parses with the example configuration', () => {
     expect(
       parseConfig('version: 1\nnotifications:\n  minSeverity: warning\n').notifications.minSeverity,
