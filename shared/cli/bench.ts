@@ -11,6 +11,8 @@ import { SimAccount, workload as w } from '../sim/index.ts';
 import type { FleetBenchResult, FunctionLimits } from './bench-fleet.ts';
 
 /**
+ * `npm run bench -- --fleet N --hours H [--json]`: the whole loop at fleet scale (bench-fleet.ts).
+ *
  * `npm run bench [-- --json] [-- --sizes 10,100]`: fleet discovery + one hour of metrics at 60 s
  * on the simulated account, 50 ms per API call and AWS's default rate limits (GetMetricData
  * 50 TPS), for fleets of 10, 100, 1,000 and 5,000 resources (half RDS, half DynamoDB).
