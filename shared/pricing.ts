@@ -20,6 +20,12 @@ export const DEFAULT_PRICES = {
   'dynamodb.wcuHour': 0.00065,
   'dynamodb.onDemandReadPerMillion': 0.125,
   'dynamodb.onDemandWritePerMillion': 0.625,
+  // DynamoDB Standard-Infrequent Access table class: higher throughput prices, lower storage
+  // (us-east-1, secondary sources since the Nov 2024 on-demand cut; check the official page).
+  'dynamodb.ia.rcuHour': 0.00016,
+  'dynamodb.ia.wcuHour': 0.00081,
+  'dynamodb.ia.onDemandReadPerMillion': 0.15625,
+  'dynamodb.ia.onDemandWritePerMillion': 0.78125,
   // RDS / Aurora instance hours (On-Demand, Single-AZ), the classes the example config uses.
   'rds.instance.db.r6g.large.hour': 0.225,
   'rds.instance.db.r6g.xlarge.hour': 0.45,

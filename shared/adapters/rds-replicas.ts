@@ -121,6 +121,27 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
     { Key: 'db-autopilot:source', Value: p.sourceId },
   ];
   const tried: string[] = [];
+  // Ownership is recorded BEFORE the create (write-ahead, issue 21): if the response is lost or the
+  // run dies, the replica (deterministic name, created-by tag) still has its record and is never
+  // orphaned. The record is dropped again only when AWS certainly created nothing.
+  const owned = { tuner: 'replicas', family: p.family, sourceId: p.sourceId };
+  await deps.store.recordCreated('replicas', p.replicaId, { ...owned, status: 'intended' }, now);
+  const result = await createReplica(deps, p, tags, tried, now);
+  if (result.status !== 'applied' && !result.keepRecord)
+    await deps.store.forgetCreated('replicas', p.replicaId);
+  const { keepRecord: _, ...out } = result;
+  return out;
+}
+
+type CreateResult = ActResult & { keepRecord?: boolean };
+
+async function createReplica(
+  deps: ReplicaAdapterDeps,
+  p: z.infer<typeof addParams>,
+  tags: Tag[],
+  tried: string[],
+  now: Date,
+): Promise<CreateResult> {
   for (const attempt of placementAttempts(p.instanceClass, p.instanceClasses, p.availabilityZones)) {
     const where = `${attempt.instanceClass}${attempt.availabilityZone ? ` in ${attempt.availabilityZone}` : ''}`;
     try {
@@ -156,6 +177,7 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
           tuner: 'replicas',
           family: p.family,
           sourceId: p.sourceId,
+          status: 'confirmed',
           instanceClass: attempt.instanceClass,
           ...(attempt.availabilityZone ? { availabilityZone: attempt.availabilityZone } : {}),
         },
@@ -169,8 +191,16 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
         continue;
       }
       if (error instanceof DBInstanceAlreadyExistsFault) {
-        // A redelivered run asks for the same deterministic name: never create a twin.
-        return { status: 'skipped', reason: `${p.replicaId} already exists (an earlier run created it)` };
+        // A redelivered run asks for the same deterministic name: never create a twin. The record
+        // stays only if the existing instance is ours (created-by tag) and of this source.
+        const ours = await isOurReplica(deps, p.replicaId, p.sourceId);
+        return {
+          status: 'skipped',
+          reason: ours
+            ? `${p.replicaId} already exists (an earlier run created it)`
+            : `${p.replicaId} already exists and was not created by db-autopilot: left alone`,
+          keepRecord: ours,
+        };
       }
       if (error instanceof InvalidDBClusterStateFault || error instanceof InvalidDBInstanceStateFault) {
         return {
@@ -185,7 +215,8 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
       if (error instanceof StorageQuotaExceededFault) {
         return { status: 'failed', code: error.name, reason: `the account's storage quota is reached` };
       }
-      return unexpected(error);
+      // Unknown outcome (the create may have happened): keep the ownership record.
+      return { ...unexpected(error), keepRecord: true };
     }
   }
   return {
@@ -193,6 +224,22 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
     code: 'InsufficientDBInstanceCapacity',
     reason: `no capacity for a new replica of ${p.sourceId}: tried ${tried.join(', ')} (add classes or AZs to tuners.replicas.instanceClasses / availabilityZones)`,
   };
+}
+
+/** The instance exists with the created-by tag and as a replica of `sourceId` (tag or membership). */
+async function isOurReplica(deps: ReplicaAdapterDeps, replicaId: string, sourceId: string): Promise<boolean> {
+  try {
+    const out = await deps.rds().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: replicaId }));
+    const db = out?.DBInstances?.[0];
+    const tags = db?.TagList ?? [];
+    const tagged = tags.some((t) => t.Key === deps.createdByTag.key && t.Value === deps.createdByTag.value);
+    const source =
+      db?.ReadReplicaSourceDBInstanceIdentifier === sourceId || db?.DBClusterIdentifier === sourceId;
+    return tagged && source;
+  } catch (error) {
+    if (error instanceof DBInstanceNotFoundFault) return false;
+    throw error;
+  }
 }
 
 export async function removeReplica(deps: ReplicaAdapterDeps, action: Action): Promise<ActResult> {

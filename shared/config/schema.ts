@@ -59,6 +59,8 @@ export const configSchema = z
     notifications: z
       .object({
         minSeverity: z.enum(['info', 'warning', 'critical']).default('info'),
+        /** Per-event posts in any hour; what the cap holds back is in the next daily digest. */
+        maxPostsPerHour: z.number().int().min(1).max(60).default(1),
         slack: z
           .object({
             /** SSM parameter (SecureString) or Secrets Manager secret holding the webhook URL. */
@@ -74,7 +76,7 @@ export const configSchema = z
           .default({ enabled: true }),
       })
       .strict()
-      .default({ minSeverity: 'info', sns: { enabled: true } }),
+      .default({ minSeverity: 'info', maxPostsPerHour: 1, sns: { enabled: true } }),
     tuners: z
       .object({
         iops: iopsSection.optional(),

@@ -62,7 +62,20 @@ export interface RunContext {
   changesApplied: number;
 }
 
-export type Adapter = (action: Action, target: Target) => Promise<ActResult>;
+export type Adapter = ((action: Action, target: Target) => Promise<ActResult>) & {
+  /** How to tell, from AWS's own state, whether an intended change took effect (see IntentCheck). */
+  check?: IntentCheck;
+};
+
+/**
+ * Resolves an intended change from AWS's own state (describe calls, RDS events,
+ * `LastIncreaseDateTime`, tags) when its response was lost or its run died: `applied` (AWS has it,
+ * or has it pending), `not-applied` (AWS certainly does not), `unknown` (cannot tell now: the
+ * intent stays and a later run asks again). Registered per action kind in shared/core/intent.ts.
+ */
+export type IntentCheck = (
+  intent: Decision,
+) => Promise<{ verdict: 'applied' | 'not-applied' | 'unknown'; detail: string }>;
 
 /** A record of what happened to a resource, read by policies as their history. */
 export interface ResourceHistory {
@@ -128,6 +141,12 @@ export interface StateStore {
    */
   recordDecision(decision: Decision): Promise<void>;
   /**
+   * Resolves an `intended` decision in place (same id): true when it was still intended and now
+   * holds `decision`'s outcome (an applied one advances the cooldown ledger), false when another
+   * run resolved it first or it is unknown (then nothing is written: never a second `applied`).
+   */
+  resolveDecision(decision: Decision): Promise<boolean>;
+  /**
    * The notable decisions of a window (no-ops left out unless they failed), oldest first. With
    * `resource` (and `tuner`), read from that resource's own partition; otherwise from the byDay
    * index, one query per tuner and day.
@@ -153,6 +172,11 @@ export interface StateStore {
     now: Date,
     ttlSeconds: number,
   ): Promise<boolean>;
+  /**
+   * Gives a claimed key back (only if `runId` still holds it): a run rejected as bad input did
+   * nothing, so the corrected retry with the same key must be able to act.
+   */
+  releaseIdempotencyKey(tuner: TunerName, key: string, runId: string): Promise<void>;
 
   /** Per-tuner, per-resource lease lock with expiry; true if acquired. */
   acquireLock(

@@ -122,6 +122,28 @@ export class DynamoDbStateStore implements StateStore {
     if (countsAsChange(decision)) await this.advanceLedger(decision);
   }
 
+  async resolveDecision(decision: Decision): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.decision(decision),
+          UpdateExpression: 'SET #d = :d',
+          ConditionExpression: 'attribute_exists(pk) AND #d.#o = :intended',
+          ExpressionAttributeNames: { '#d': 'decision', '#o': 'outcome' },
+          ExpressionAttributeValues: { ':d': storedForm(decision), ':intended': 'intended' },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    // The intent was counted as `intended` (no outcome): now the outcome counts.
+    await this.addToTotals(decision);
+    if (countsAsChange(decision)) await this.advanceLedger(decision);
+    return true;
+  }
+
   /** The day's and the month's totals of the decision's tuner (ADD: concurrent runs add up). */
   private async addToTotals(decision: Decision): Promise<void> {
     const day = timeKey(decision.at).slice(0, 10);
@@ -308,6 +330,21 @@ export class DynamoDbStateStore implements StateStore {
       ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
       ExpressionAttributeValues: { ':now': epochSeconds(now) },
     });
+  }
+
+  async releaseIdempotencyKey(tuner: TunerName, key: string, runId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.idempotency(tuner, key),
+          ConditionExpression: 'runId = :me',
+          ExpressionAttributeValues: { ':me': runId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // claimed by another run meanwhile: leave it
+    }
   }
 
   async acquireLock(

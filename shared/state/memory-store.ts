@@ -66,6 +66,18 @@ export class MemoryStateStore implements StateStore {
     if (countsAsChange(decision)) this.advanceLedger(key, decision);
   }
 
+  async resolveDecision(decision: Decision): Promise<boolean> {
+    const stored = this.notableById.get(decision.id);
+    if (stored?.outcome !== 'intended') return false;
+    // Same id, same time: the sorted indexes keep their order; the object is updated in place.
+    Object.assign(stored, structuredClone(storedForm(decision)));
+    // An intended decision is in no total yet (totals count outcomes, not intents).
+    this.addToTotals(decision);
+    if (countsAsChange(decision))
+      this.advanceLedger(keys.resource(decision.tuner, decision.resource), decision);
+    return true;
+  }
+
   private addToTotals(decision: Decision): void {
     const day = new Date(decision.at).toISOString().slice(0, 10);
     for (const period of [day, day.slice(0, 7)]) {
@@ -147,6 +159,11 @@ export class MemoryStateStore implements StateStore {
     if (existing && !isExpired(existing.expiresAt, now)) return false;
     this.idempotency.set(k, { runId, expiresAt: expiresAfter(now, ttlSeconds) });
     return true;
+  }
+
+  async releaseIdempotencyKey(tuner: TunerName, key: string, runId: string): Promise<void> {
+    const k = keys.idempotency(tuner, key).pk;
+    if (this.idempotency.get(k)?.runId === runId) this.idempotency.delete(k);
   }
 
   async acquireLock(

@@ -34,6 +34,7 @@ import type {
 import { publicMessage } from '../core/errors.ts';
 import { executePlan } from '../core/executor.ts';
 import type { Action, Decision, Plan, ResourceRef } from '../core/model.ts';
+import { adoptIfIntended } from '../core/ownership.ts';
 import { finishRun, recordObservationFailure } from '../core/run.ts';
 import { resolveTarget } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
@@ -345,7 +346,18 @@ export async function runReplicas(
           maxConnections: maxOf(series.get(`${id}|connmax`)),
           replicaLagSeconds: maxOf(series.get(`${id}|lag`)),
           ownershipTag: hasTag(tags, config.tags.createdBy),
-          recordedCreated: await store.wasCreatedByUs('replicas', id),
+          // A tagged reader without a record is adopted if db-autopilot's log intended it (issue 21).
+          recordedCreated:
+            (await store.wasCreatedByUs('replicas', id)) ||
+            (hasTag(tags, config.tags.createdBy) &&
+              (
+                await adoptIfIntended(
+                  store,
+                  'replicas',
+                  { id, sourceId, createdAt: db.InstanceCreateTime?.toISOString() },
+                  run.now,
+                )
+              ).adopted),
           routed: source.family === 'aurora' || routes.has(id),
           ...(db.Endpoint?.Address ? { endpoint: db.Endpoint.Address } : {}),
         });
