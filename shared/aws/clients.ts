@@ -1,6 +1,7 @@
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PIClient } from '@aws-sdk/client-pi';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { Route53Client } from '@aws-sdk/client-route-53';
@@ -35,6 +36,8 @@ export interface AwsClients {
   tagging: ResourceGroupsTaggingAPIClient;
   autoscaling: ApplicationAutoScalingClient;
   route53: Route53Client;
+  /** Performance Insights (top SQL by DB load, no database connection needed). */
+  pi: PIClient;
   stateTable: DynamoDBClient;
 }
 
@@ -131,6 +134,7 @@ const SERVICE_OF: Record<keyof AwsClients, string> = {
   tagging: 'tagging',
   autoscaling: 'autoscaling',
   route53: 'route53',
+  pi: 'pi',
   stateTable: 'stateTable',
 };
 
@@ -150,6 +154,7 @@ function createDefaultClients(): AwsClients {
     autoscaling: new ApplicationAutoScalingClient(common),
     // Route 53 is a global service.
     route53: new Route53Client({ ...common, region: 'us-east-1' }),
+    pi: new PIClient(common),
     stateTable: new DynamoDBClient(
       process.env.STATE_TABLE_ENDPOINT ? { ...common, endpoint: process.env.STATE_TABLE_ENDPOINT } : common,
     ),

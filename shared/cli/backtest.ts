@@ -6,6 +6,7 @@ import { traceFromCloudWatch } from '../backtest/cloudwatch.ts';
 import { runBacktest } from '../backtest/engine.ts';
 import { generateTrace, SHAPES, type Shape } from '../backtest/generate-traces.ts';
 import { optionsFromConfig } from '../backtest/options.ts';
+import { isServerlessKind, serverlessMain } from '../backtest/serverless-cli.ts';
 import { DEFAULT_UNSEEN_SEEDS, runSuite } from '../backtest/suite.ts';
 import { formatSuite, formatTable, suiteJson, toJson } from '../backtest/table.ts';
 import { readTraceFile } from '../backtest/trace.ts';
@@ -123,6 +124,8 @@ export interface CliIo {
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  // Aurora Serverless v2 has its own model and baselines (shared/backtest/serverless.ts).
+  if (isServerlessKind(argv)) return serverlessMain(argv, io);
   try {
     const args = parseCliArgs(argv);
     const config: Config | undefined = args.config ? loadConfigFile(args.config) : undefined;

@@ -138,6 +138,8 @@ const TUNER_FUNCTIONS: Array<{ tuner: TunerName; fn: string }> = [
   { tuner: 'dynamodb', fn: 'dynamodb-tuner' },
   { tuner: 'maintenance', fn: 'pg-maintenance' },
   { tuner: 'insights', fn: 'pg-insights' },
+  { tuner: 'proxy', fn: 'proxy-tuner' },
+  { tuner: 'rightsizing', fn: 'rightsizing' },
   { tuner: 'alarms', fn: 'alarm-reconciler' },
 ];
 
@@ -148,6 +150,8 @@ const DEFAULT_FUNCTIONS: Record<string, string[]> = {
   'dynamodb-tuner': ['rate(2 minutes)'],
   'pg-maintenance': ['cron(0 3 * * ? *)'],
   'pg-insights': ['cron(30 5 * * ? *)'],
+  'proxy-tuner': ['rate(15 minutes)'],
+  rightsizing: ['cron(45 5 * * ? *)'],
   'alarm-handler': [],
   'alarm-reconciler': ['rate(15 minutes)'],
   report: ['rate(5 minutes)'],

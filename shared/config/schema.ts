@@ -3,7 +3,9 @@ import { durationMinutes, modeSchema } from './common.ts';
 import { dynamodbSection } from './sections/dynamodb.ts';
 import { iopsSection } from './sections/iops.ts';
 import { insightsSection, maintenanceSection } from './sections/maintenance.ts';
+import { proxySection } from './sections/proxy.ts';
 import { replicasSection } from './sections/replicas.ts';
+import { rightsizingSection } from './sections/rightsizing.ts';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24 h, UTC)');
 
@@ -84,6 +86,8 @@ export const configSchema = z
         dynamodb: dynamodbSection.optional(),
         maintenance: maintenanceSection.optional(),
         insights: insightsSection.optional(),
+        proxy: proxySection.optional(),
+        rightsizing: rightsizingSection.optional(),
       })
       .strict()
       .default({}),

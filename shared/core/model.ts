@@ -15,6 +15,9 @@ export type TunerName =
   | 'prewarm'
   | 'maintenance'
   | 'insights'
+  | 'proxy'
+  | 'rightsizing'
+  | 'serverless'
   | 'alarms'
   | 'control';
 
@@ -35,6 +38,7 @@ export type ResourceKind =
   | 'dynamodb-gsi'
   | 'postgres-database'
   | 'postgres-table'
+  | 'rds-proxy'
   | 'postgres-index'
   | 'cloudwatch-alarm'
   | 'account';
@@ -93,6 +97,10 @@ export type ActionKind =
   | 'set-scaling-target'
   | 'set-capacity-mode'
   | 'prewarm'
+  | 'set-pool'
+  | 'set-serverless-bounds'
+  | 'idle-instance'
+  | 'oversized-instance'
   | 'vacuum'
   | 'analyze'
   | 'reindex'

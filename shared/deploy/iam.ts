@@ -42,6 +42,8 @@ export const FUNCTIONS = [
   'dynamodb-tuner',
   'pg-maintenance',
   'pg-insights',
+  'proxy-tuner',
+  'rightsizing',
   'alarm-handler',
   'alarm-reconciler',
   'report',
@@ -363,6 +365,43 @@ function alarmStatements(o: DeployOptions): Statement[] {
   ];
 }
 
+/** RDS Proxy pool tuning (shared/adapters/rds-proxy.ts): read proxies; change only tagged target groups. */
+function proxyStatements(config: Config): Statement[] {
+  return [
+    {
+      Sid: 'RdsProxyRead',
+      Effect: 'Allow',
+      Action: [
+        'rds:DescribeDBProxies',
+        'rds:DescribeDBProxyTargetGroups',
+        'rds:DescribeDBProxyTargets',
+        'rds:DescribeDBInstances',
+      ],
+      Resource: '*',
+    },
+    {
+      // The proxy's default target group must carry the managed tag (RDS authorizes
+      // ModifyDBProxyTargetGroup on the target-group resource, with aws:ResourceTag).
+      Sid: 'ModifyTaggedProxyTargetGroups',
+      Effect: 'Allow',
+      Action: ['rds:ModifyDBProxyTargetGroup'],
+      Resource: sub('arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:target-group:*'),
+      Condition: tagCondition(config),
+    },
+  ];
+}
+
+/** Performance Insights top SQL (shared/insights/pi-run.ts): read only. */
+const performanceInsightsRead: Statement = {
+  Sid: 'PerformanceInsightsRead',
+  Effect: 'Allow',
+  Action: ['pi:DescribeDimensionKeys', 'pi:GetResourceMetrics', 'rds:DescribeDBInstances'],
+  Resource: [
+    sub('arn:${AWS::Partition}:pi:${AWS::Region}:${AWS::AccountId}:metrics/rds/*'),
+    sub('arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:*'),
+  ],
+};
+
 function reportStatements(config: Config, o: DeployOptions): Statement[] {
   // The webhook URL's parameter / secret as the configuration names it (notifications.slack), as
   // well as the slackWebhookParameter deploy parameter.
@@ -422,7 +461,13 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
             ],
             Resource: '*',
           },
+          performanceInsightsRead,
         ];
+      case 'proxy-tuner':
+        return proxyStatements(config);
+      case 'rightsizing':
+        // Recommend only: fleet discovery and metric reads (common), DescribeDBInstances.
+        return [{ Sid: 'RdsRead', Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: '*' }];
       case 'alarm-reconciler':
         return [
           ...alarmStatements(o),
@@ -462,6 +507,7 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
           ...iopsStatements(config),
           ...replicaStatements(config, o),
           ...dynamodbStatements(config),
+          ...proxyStatements(config),
         ];
     }
   })();

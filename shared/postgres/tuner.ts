@@ -11,6 +11,8 @@ import { scheduledEventSchema } from '../core/invocation.ts';
 import type { Decision, TunerName } from '../core/model.ts';
 import { finishRun, startRun } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
+import { mergeWithStatements } from '../insights/performance-insights.ts';
+import { type PiReadResult, piDecisions, readPerformanceInsights } from '../insights/pi-run.ts';
 import { stateStore } from '../state/index.ts';
 import { configTarget, type PgTarget } from './connection.ts';
 import { type DoctorReport, runDoctor } from './doctor.ts';
@@ -306,9 +308,18 @@ export async function runInsightsTuner(input: {
   const i = config.tuners.insights;
   const settings = i ? { ...defaultInsightsSettings, ...i } : defaultInsightsSettings;
   const decisions: Decision[] = [];
+  const pi = await performanceInsightsFor(config, entries, input.database, now);
+  const piLeft = new Map(pi.findings);
   for (const entry of entries) {
+    const instanceId = entry.config?.dbInstanceIdentifier;
     try {
       const result = await runInsightsForDatabase({
+        annotate: (made) => {
+          if (!instanceId) return made;
+          const merged = mergeWithStatements(made, piLeft.get(instanceId) ?? []);
+          piLeft.set(instanceId, merged.unmatched);
+          return merged.decisions;
+        },
         target: entry.target,
         settings,
         now,
@@ -325,7 +336,29 @@ export async function runInsightsTuner(input: {
       decisions.push(d);
     }
   }
-  return finishRun(started, decisions);
+  const ctx = { runId: run.runId, at: now.toISOString(), trigger: run.trigger, dryRun: run.dryRun };
+  for (const findings of piLeft.values()) {
+    const made = piDecisions(findings, ctx);
+    if (!run.dryRun) for (const d of made) await store.recordDecision(d).catch(() => undefined);
+    decisions.push(...made);
+  }
+  return finishRun(started, decisions, pi.notes);
+}
+
+/** Performance Insights for the configured databases' instances and the listed ones (a manual run for one database: its instance only). */
+async function performanceInsightsFor(
+  config: Config,
+  entries: DatabaseEntry[],
+  database: string | undefined,
+  now: Date,
+): Promise<PiReadResult> {
+  const p = config.tuners.insights?.performanceInsights;
+  if (!p?.enabled) return { findings: new Map(), notes: [] };
+  const ids = [
+    ...entries.map((e) => e.config?.dbInstanceIdentifier).filter((id): id is string => id !== undefined),
+    ...(database === undefined ? p.instances : []),
+  ];
+  return readPerformanceInsights(ids, now, p.lookbackHours, { minLoadShare: p.minLoadShare, topN: p.topN });
 }
 
 export async function runDoctorCommand(

@@ -34,8 +34,17 @@ export function actionLabel(action: string): string {
   return ACTION_LABEL[action] ?? action;
 }
 
-const n = (v: unknown): string =>
-  typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(2)) : String(v);
+/** A value in words: numbers with separators, objects as "key value" pairs (never JSON). */
+function n(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(2);
+  if (v === null || v === undefined) return '-';
+  if (Array.isArray(v)) return v.map(n).join(', ');
+  if (typeof v === 'object') {
+    const pairs = Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k} ${n(x)}`);
+    return pairs.length > 0 ? pairs.join(', ') : '-';
+  }
+  return String(v);
+}
 
 /** What describing an action needs (a Decision, or the demo's report.json row). */
 export type Describable = Pick<Decision, 'from' | 'to'> & { tuner: string; action: string };
@@ -94,16 +103,25 @@ function alarmChange(d: Describable): string {
   const created = d.from === null || d.from === undefined;
   const threshold =
     typeof d.to === 'number'
-      ? created
-        ? ` (threshold ${n(d.to)})`
-        : ` (threshold ${n(d.from)} -> ${n(d.to)})`
+      ? typeof d.from === 'number' && d.from !== d.to
+        ? ` (threshold ${n(d.from)} -> ${n(d.to)})`
+        : ` (threshold ${n(d.to)})`
       : '';
   return `${created ? 'alarm created' : 'alarm updated'}${threshold}`;
 }
 
+/** A value worth showing: not null, undefined or an empty object/list. */
+function present(v: unknown): boolean {
+  if (v === null || v === undefined) return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.keys(v as object).length > 0;
+  return true;
+}
+
 function scalarChange(d: Describable, unit = ''): string {
   const u = unit ? ` ${unit}` : '';
-  if (d.from === null || d.from === undefined) return `${actionLabel(d.action)} ${n(d.to)}${u}`;
+  if (!present(d.to)) return actionLabel(d.action);
+  if (!present(d.from)) return `${actionLabel(d.action)} ${n(d.to)}${u}`;
   if (d.from === d.to) return `${actionLabel(d.action)} stays ${n(d.to)}${u}`;
   return `${actionLabel(d.action)} ${n(d.from)} -> ${n(d.to)}${u}`;
 }
@@ -118,7 +136,7 @@ export function describeChange(d: Describable): string {
     if (c) return `${actionLabel(d.action)}: ${c}`;
   }
   if (d.action === 'set-iops') return scalarChange(d, 'IOPS');
-  if (d.action === 'add-replica' || d.action === 'remove-replica')
+  if ((d.action === 'add-replica' || d.action === 'remove-replica') && present(d.from) && present(d.to))
     return `${actionLabel(d.action)} (${n(d.from)} -> ${n(d.to)} readers)`;
   if (isObject(d.from) && isObject(d.to) && ('storageType' in d.to || 'iops' in d.to))
     return `${actionLabel(d.action)}: ${storageText(d.from)} -> ${storageText(d.to)}`;

@@ -162,7 +162,13 @@ export function digestTitle(d: Digest): string {
 }
 
 /** Sections whose every item must appear (applied changes and failures are never cut). */
-const COMPLETE = new Set(['Done', 'Failed', 'Maintenance', 'Housekeeping (alarms, dashboard)']);
+const COMPLETE = new Set([
+  'Done',
+  'Failed runs',
+  'Failed',
+  'Maintenance',
+  'Housekeeping (alarms, dashboard)',
+]);
 
 /** Plain text for email and the terminal. */
 export function renderDigestText(d: Digest, maxPerSection = 15): string {

@@ -64,6 +64,16 @@ export function settingText(d: Decision, value: unknown): string {
   return num(value);
 }
 
+/**
+ * A setting made of parts (a table and its GSIs): each change names only the parts it touched, so
+ * the whole is the parts laid over each other in order (the last word per part wins).
+ */
+function overlay(values: unknown[]): unknown {
+  const last = values[values.length - 1];
+  if (!values.every(isObject)) return last;
+  return Object.assign({}, ...values);
+}
+
 export function resourceDayRows(
   decisions: Decision[],
   impact: Record<string, ImpactMinutes | null> = {},
@@ -91,8 +101,8 @@ export function resourceDayRows(
       tuner,
       resource,
       resourceKind: list[0]?.resourceKind ?? '',
-      start: first ? settingText(first, first.from) : 'unchanged',
-      end: last ? settingText(last, last.to) : 'unchanged',
+      start: first ? settingText(first, overlay(changes.map((d) => d.from).reverse())) : 'unchanged',
+      end: last ? settingText(last, overlay(changes.map((d) => d.to))) : 'unchanged',
       changes: changes.length,
       deferrals: list.filter((d) => d.outcome === 'deferred').length,
       impactMinutes: measured ? measured.minutes : null,

@@ -57,6 +57,8 @@ export const DECISION_TUNERS = [
   'prewarm',
   'maintenance',
   'insights',
+  'proxy',
+  'rightsizing',
   'alarms',
   'control',
 ] as const satisfies readonly TunerName[];
@@ -72,12 +74,14 @@ export const STATE_WRITERS = {
   'dynamodb-tuner': ['dynamodb', 'dynamodb-mode', 'prewarm'],
   'pg-maintenance': ['maintenance'],
   'pg-insights': ['insights'],
+  'proxy-tuner': ['proxy'],
+  rightsizing: ['rightsizing'],
   'alarm-reconciler': ['alarms'],
   // The fast path records its own routing decisions and runs the tuners the alarms belong to.
   'alarm-handler': ['alarms', 'iops', 'replicas', 'dynamodb', 'dynamodb-mode', 'prewarm'],
   // pause / resume are control decisions; revert records under the reverted decision's tuner
   // (only tuners that register an adapter can be reverted).
-  control: ['control', 'iops', 'replicas', 'dynamodb'],
+  control: ['control', 'iops', 'replicas', 'dynamodb', 'proxy'],
   report: ['report'],
   digest: ['digest'],
 } as const satisfies Record<string, readonly StateOwner[]>;

@@ -153,6 +153,21 @@ export const insightsSection = z
     /** ...or when connection churn (sum of absolute changes per hour / average) exceeds this. */
     proxyChurnPerHour: z.number().min(0).default(2),
     queryTextMaxChars: z.number().int().min(40).max(4000).default(300),
+    /**
+     * Top SQL by DB load from Performance Insights, for any engine (MySQL included) and with no
+     * database connection: the configured databases' dbInstanceIdentifier plus these instances.
+     */
+    performanceInsights: z
+      .object({
+        enabled: z.boolean().default(true),
+        instances: z.array(z.string().min(1).max(63)).default([]),
+        lookbackHours: z.number().int().min(1).max(168).default(24),
+        /** Report statements with at least this share of DB load. */
+        minLoadShare: z.number().gt(0).max(1).default(0.1),
+        topN: z.number().int().min(1).max(25).default(5),
+      })
+      .strict()
+      .default({ enabled: true, instances: [], lookbackHours: 24, minLoadShare: 0.1, topN: 5 }),
   })
   .strict();
 

@@ -3,6 +3,7 @@ import { SimAccount } from '../engine.ts';
 import { scheduleStorageAutoscaling } from '../rds-storage-rules.ts';
 import { constant, diurnal, flashSale, noisy, randomBursts, spikes, sum } from '../workload.ts';
 import type { Scenario, ScenarioOptions } from './index.ts';
+import { addSecureCartExtras } from './securecart-extras.ts';
 
 /**
  * SecureCart: a busy online shop's databases (issue #4). History starts 15 days before the
@@ -245,6 +246,7 @@ export function buildSecureCart(options: ScenarioOptions = {}): SimAccount {
   sim.ssm.put('/db-autopilot/paused', 'false');
   sim.sns.createTopic('db-autopilot-reports');
   sim.route53.addZone('Z0SECURECART', 'db.securecart.internal.');
+  addSecureCartExtras(sim);
   sim.cloudwatch.startEvaluation();
   return sim;
 }
