@@ -182,6 +182,22 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       Condition: tagCondition(config),
     },
     {
+      // Aurora Auto Scaling on a cluster: db-autopilot stands down for its readers (issue 19).
+      Sid: 'ReadAuroraAutoScaling',
+      Effect: 'Allow',
+      Action: ['application-autoscaling:DescribeScalableTargets'],
+      Resource: '*',
+    },
+    {
+      // A new replica copies its source's Enhanced Monitoring role (CreateDBInstance /
+      // CreateDBInstanceReadReplica with MonitoringRoleArn need iam:PassRole on it).
+      Sid: 'PassMonitoringRoleToNewReplicas',
+      Effect: 'Allow',
+      Action: ['iam:PassRole'],
+      Resource: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*'),
+      Condition: { StringEquals: { 'iam:PassedToService': 'monitoring.rds.amazonaws.com' } },
+    },
+    {
       Sid: 'DeleteOnlyOwnReplicas',
       Effect: 'Allow',
       Action: ['rds:DeleteDBInstance'],
@@ -220,6 +236,26 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
       Resource: zones.map((id) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${id}`)),
     });
+  }
+  // Health checks on replica records (routing.healthChecks): CloudWatch-alarm based, on alarms
+  // named db-autopilot-route-health-* (outside the reconciler's prefix).
+  if (Object.values(config.tuners.replicas?.sources ?? {}).some((src) => src.routing?.healthChecks)) {
+    out.push(
+      {
+        Sid: 'RecordHealthChecks',
+        Effect: 'Allow',
+        Action: ['route53:CreateHealthCheck', 'route53:DeleteHealthCheck', 'route53:GetHealthCheck'],
+        Resource: '*',
+      },
+      {
+        Sid: 'RecordHealthAlarms',
+        Effect: 'Allow',
+        Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
+        Resource: sub(
+          'arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:db-autopilot-route-health-*',
+        ),
+      },
+    );
   }
   return out;
 }

@@ -112,6 +112,17 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   async recordDecision(decision: Decision): Promise<void> {
+    const key = keys.decision(decision);
+    // An intent is marked in its resource's meta items first (getHistory reads them all), so it
+    // stays in sight until resolved however many decisions follow it.
+    if (decision.outcome === 'intended') {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: key.pk, sk: `${SK.intent}${decision.id}`, decision: storedForm(decision) },
+        }),
+      );
+    }
     const written = await this.putIf({
       TableName: this.tableName,
       Item: decisionItem(decision, this.auditTtlDays),
@@ -135,13 +146,24 @@ export class DynamoDbStateStore implements StateStore {
         }),
       );
     } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
+      await this.forgetIntent(decision);
+      return false;
     }
+    await this.forgetIntent(decision);
     // The intent was counted as `intended` (no outcome): now the outcome counts.
     await this.addToTotals(decision);
     if (countsAsChange(decision)) await this.advanceLedger(decision);
     return true;
+  }
+
+  private async forgetIntent(decision: Decision): Promise<void> {
+    await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: keys.resource(decision.tuner, decision.resource), sk: `${SK.intent}${decision.id}` },
+      }),
+    );
   }
 
   /** The day's and the month's totals of the decision's tuner (ADD: concurrent runs add up). */
@@ -411,6 +433,9 @@ export class DynamoDbStateStore implements StateStore {
         };
       } else if (item.sk === SK.state && item.tunerState && typeof item.tunerState === 'object') {
         history.tunerState = item.tunerState as Record<string, unknown>;
+      } else if (typeof item.sk === 'string' && item.sk.startsWith(SK.intent)) {
+        const d = asDecision(item);
+        if (d) history.pending = [...(history.pending ?? []), d];
       } else if (typeof item.sk === 'string' && item.sk.startsWith(SK.lastApplied)) {
         const d = asDecision(item);
         if (d) history.lastApplied = { ...history.lastApplied, [d.action]: d };

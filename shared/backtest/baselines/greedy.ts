@@ -1,4 +1,4 @@
-import { MAX_READERS } from '../models/replicas.ts';
+import { createDelayMinutes, MAX_READERS } from '../models/replicas.ts';
 import type { BacktestOptions } from '../options.ts';
 import type { BacktestPolicy, BaselineFactory } from '../plugins/types.ts';
 import { RangeMax } from '../range-max.ts';
@@ -87,7 +87,9 @@ export const greedyIops: BaselineFactory<'iops'> = (trace, options) => {
  */
 export const greedyReplicas: BaselineFactory<'replicas'> = (trace, options) => {
   const o = options.replicas;
-  const N = o.readerCreateMinutes;
+  // A reader serves after the model's creation delay and runs cold for coldCacheMinutes more
+  // (models/replicas.ts): needed warm at t + N, it is asked for at t.
+  const N = createDelayMinutes(options) + o.coldCacheMinutes;
   const max = Math.min(MAX_READERS, o.maxReaders);
   const need = new RangeMax(needs(trace.cpu, o.minReaders, max, o.saturationCpuPercent), o.minReaders);
   return {
