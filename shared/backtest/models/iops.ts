@@ -1,3 +1,5 @@
+import { classEbsLimit } from '../../aws/rds-storage-limits.ts';
+import { seededRandom } from '../generate-traces.ts';
 import type { BacktestOptions, Prices } from '../options.ts';
 import type { ChangeResult, IopsObservation, IopsRequest, IopsState } from '../types.ts';
 
@@ -6,12 +8,32 @@ import type { ChangeResult, IopsObservation, IopsRequest, IopsState } from '../t
  * policy. Rules (aws-facts.md, "RDS storage and Provisioned IOPS"; RDS User Guide,
  * USER_PIOPS.StorageTypes and "Working with storage"):
  * - a ModifyDBInstance puts the instance in `modifying` for `modifyMinutes`; the new IOPS are
- *   in effect after that, then `storage-optimization` runs for `optimizationMinutes`;
+ *   in effect after that, then `storage-optimization` runs for a time drawn per change (see
+ *   {@link optimizationMinutesFor}: by default a log-normal with a median of 4 h and a tail past
+ *   24 h, as AWS documents "can take over 24 h"; a fixed `optimizationMinutes` replaces it);
  * - no further storage change while modifying or optimizing, and none within 6 h of the
  *   last ("6 hours or until storage-optimization ends, whichever is longer"), and at most 4
  *   in any 24 h (the current rule): both are enforced;
- * - served IOPS = min(demand, provisioned); a minute with demand above provisioned is saturated;
+ * - served IOPS = min(demand, provisioned, what the instance class delivers now); a minute with
+ *   demand above that is saturated (scored, never shown to a policy);
  * - cost per provisioned IOPS-month (shared/pricing.ts), prorated per minute.
+ *
+ * What a policy sees of a minute ({@link IopsObservation}) is only what AWS publishes:
+ * ReadIOPS / WriteIOPS (served), Read/WriteLatency and DiskQueueDepth from the queueing model
+ * below, EBSIOBalance% for classes that have a burst balance, FreeStorageSpace. Demand and the
+ * unserved part are hidden truth, counted in `totals` to score.
+ *
+ * The queueing model (`queueOf`): below the limit, latency rises from `baseLatencyMs` by up to
+ * half again as utilization nears 1 (a knee), and DiskQueueDepth = served x latency (Little's
+ * law). Above it, a closed workload waits: the IOs in flight grow with the excess,
+ * `served x latency at the limit x (1 + signalStrength x excess / served)`, but never beyond
+ * `maxOutstandingIos` (the sessions the application's pools open: DiskQueueDepth cannot exceed
+ * them, and the rest of the excess waits in the application where RDS does not see it); latency
+ * = queue / served. Each published value then gets its own log-normal noise
+ * (`latencyNoise`): the signals say "saturated, roughly by this much", never the exact demand.
+ * `signalStrength` (shared/backtest/options.ts, default 1) scales how strongly excess demand
+ * shows in latency and queue depth (x0.3: a workload that sheds or retries elsewhere; x3: an
+ * open workload whose queue builds fast).
  */
 export interface IopsTotals {
   demand: number;
@@ -22,14 +44,48 @@ export interface IopsTotals {
   refused: number;
 }
 
+/** Minutes of a storage-optimization: fixed when `optimizationMinutes` is set, else drawn per change. */
+export function optimizationMinutesFor(options: BacktestOptions, changeIndex: number): number {
+  const o = options.iops;
+  if (o.optimizationMinutes !== undefined) return o.optimizationMinutes;
+  // The k-th change of every policy draws the same duration (fairness), from the seed.
+  const rnd = seededRandom(o.seed * 1_000_003 + changeIndex * 7919 + 13);
+  const z = normal(rnd);
+  const minutes = o.optimizationMedianMinutes * Math.exp(o.optimizationSpread * z);
+  return Math.round(Math.min(o.optimizationMaxMinutes, Math.max(o.optimizationMinMinutes, minutes)));
+}
+
+/** A standard normal draw (Box-Muller) from a uniform generator. */
+function normal(rnd: () => number): number {
+  const u = Math.max(1e-12, rnd());
+  const v = rnd();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+/** `signalStrength` as the shared options define it (1 when absent). */
+function signalStrength(options: BacktestOptions): number {
+  const s = (options as { signalStrength?: unknown }).signalStrength;
+  return typeof s === 'number' && s > 0 ? s : 1;
+}
+
+/** Instance-class EBS burst balance: 30 min a day at the maximum (aws-facts.md; EC2 EBS-optimized). */
+const BURST_MINUTES_PER_DAY = 30;
+
 export class IopsModel {
   private iops: number;
   private pending: IopsState['pending'];
   private modifyingUntil = 0;
+  private optimizingFrom = 0;
   private optimizingUntil = 0;
   private lockedUntil = 0;
   private changeMinutes: number[] = [];
+  private optimizations: Array<{ start: number; end: number }> = [];
   private t = 0;
+  private readonly noise: () => number;
+  private readonly classLimit;
+  /** EBS burst credits of the class, in IO (full at the start). */
+  private credits = 0;
+  private readonly creditCap: number;
   readonly totals: IopsTotals = {
     demand: 0,
     unserved: 0,
@@ -45,6 +101,11 @@ export class IopsModel {
     initialIops: number,
   ) {
     this.iops = initialIops;
+    this.noise = seededRandom(options.iops.seed * 2_654_435 + 101);
+    this.classLimit = options.iops.instanceClass ? classEbsLimit(options.iops.instanceClass) : undefined;
+    const l = this.classLimit;
+    this.creditCap = l ? (l.maxIops - l.baselineIops) * 60 * BURST_MINUTES_PER_DAY : 0;
+    this.credits = this.creditCap;
   }
 
   begin(t: number): void {
@@ -61,13 +122,25 @@ export class IopsModel {
     return 'available';
   }
 
+  /** What DescribeDBInstances and DescribeEvents show now (never when optimization will end). */
   state(): IopsState {
+    const t = this.t;
+    const optimizing = this.status(t) === 'storage-optimization';
+    const span = this.optimizingUntil - this.optimizingFrom;
     return {
       iops: this.iops,
-      status: this.status(this.t),
+      status: this.status(t),
       pending: this.pending ? { ...this.pending } : undefined,
       lockedUntil: this.lockedUntil,
       changeMinutes: [...this.changeMinutes],
+      // StorageOperationPercentProgress, whole percent as RDS shows it.
+      percentProgress:
+        optimizing && span > 0 ? Math.floor((100 * (t - this.optimizingFrom)) / span) : undefined,
+      optimizingSince: optimizing ? this.optimizingFrom : undefined,
+      // "Storage optimization completed" events: only those already in the past.
+      completedOptimizations: this.optimizations.filter((o) => o.end <= t).map((o) => ({ ...o })),
+      allocatedGiB: this.options.iops.allocatedGiB,
+      instanceClass: this.options.iops.instanceClass,
     };
   }
 
@@ -110,7 +183,10 @@ export class IopsModel {
     }
     this.changeMinutes = [...recent, t];
     this.modifyingUntil = t + o.modifyMinutes;
-    this.optimizingUntil = this.modifyingUntil + o.optimizationMinutes;
+    this.optimizingFrom = this.modifyingUntil;
+    this.optimizingUntil = this.modifyingUntil + optimizationMinutesFor(this.options, this.totals.changes);
+    this.optimizations.push({ start: this.optimizingFrom, end: this.optimizingUntil });
+    // The lock lasts until optimization ends (unknown to the policy) or 6 h, whichever is longer.
     this.lockedUntil = Math.max(this.optimizingUntil, t + o.minMinutesBetweenChanges);
     this.pending = { at: t + o.modifyMinutes, iops: req.iops };
     this.totals.changes++;
@@ -118,20 +194,53 @@ export class IopsModel {
     return { status: 'applied', effectiveAt: t + o.modifyMinutes };
   }
 
+  /** The IOPS the instance class lets through this minute (its burst balance drains above baseline). */
+  private classCeiling(wanted: number): { ceiling: number; balancePct?: number } {
+    const l = this.classLimit;
+    if (!l) return { ceiling: Number.POSITIVE_INFINITY };
+    const ceiling = this.credits > 0 ? l.maxIops : l.baselineIops;
+    const used = Math.min(wanted, ceiling);
+    this.credits = Math.min(this.creditCap, Math.max(0, this.credits - (used - l.baselineIops) * 60));
+    const balancePct = l.maxIops > l.baselineIops ? (100 * this.credits) / this.creditCap : undefined;
+    return { ceiling, balancePct };
+  }
+
+  /** Log-normal noise factor with the configured spread. */
+  private jitter(): number {
+    return Math.exp(this.options.iops.latencyNoise * normal(this.noise));
+  }
+
   serve(demand: number): IopsObservation {
     const t = this.t;
-    const served = Math.min(demand, this.iops);
+    const o = this.options.iops;
+    const cls = this.classCeiling(Math.min(demand, this.iops));
+    const limit = Math.max(1, Math.min(this.iops, cls.ceiling));
+    const served = Math.min(demand, limit);
     const queued = demand - served;
     this.totals.demand += demand;
     this.totals.unserved += queued;
     if (queued > 1e-9) this.totals.saturationMinutes++;
     this.totals.cost += this.iops * this.prices.iopsMinute;
+    const q = queueOf(
+      demand,
+      served,
+      limit,
+      o.baseLatencyMs / 1000,
+      o.maxOutstandingIos,
+      signalStrength(this.options),
+    );
+    const latency = q.latencySec * this.jitter();
     return Object.freeze({
       minute: t,
       at: new Date(Date.parse(this.options.startTime) + t * 60_000).toISOString(),
       provisionedIops: this.iops,
-      servedIops: served,
-      queuedIops: queued,
+      readIops: served * o.readFraction,
+      writeIops: served * (1 - o.readFraction),
+      readLatency: latency,
+      writeLatency: latency * WRITE_LATENCY_FACTOR * this.jitter(),
+      diskQueueDepth: q.queueDepth * this.jitter(),
+      freeStorageSpace: o.allocatedGiB * o.freeStorageFraction * 1024 ** 3,
+      ebsIoBalance: cls.balancePct,
       status: this.status(t),
     });
   }
@@ -139,4 +248,29 @@ export class IopsModel {
   capacity(): number {
     return this.iops;
   }
+}
+
+/** Writes wait a little longer than reads on EBS (replication to the second copy). */
+const WRITE_LATENCY_FACTOR = 1.3;
+
+/**
+ * The noiseless queueing model (see the file comment): latency (s) and IOs in flight for one
+ * minute with `demand` wanted, `served` done and `limit` the IOPS the volume delivers.
+ */
+export function queueOf(
+  demand: number,
+  served: number,
+  limit: number,
+  baseLatencySec: number,
+  maxOutstanding: number,
+  strength: number,
+): { latencySec: number; queueDepth: number } {
+  const rho = limit > 0 ? Math.min(1, demand / limit) : 1;
+  // The knee: +50% latency as utilization goes from 0.7 to 1.
+  const atLoad = baseLatencySec * (1 + (0.5 * Math.max(0, rho - 0.7)) / 0.3);
+  if (served <= 0) return { latencySec: atLoad, queueDepth: 0 };
+  const excess = Math.max(0, demand - served) / served;
+  const inFlight = Math.min(maxOutstanding, served * atLoad * (1 + strength * excess));
+  const queueDepth = Math.max(served * atLoad, inFlight);
+  return { latencySec: queueDepth / served, queueDepth };
 }
