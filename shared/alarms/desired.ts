@@ -27,6 +27,8 @@ export interface DesiredAlarms {
   specs: AlarmSpec[];
   /** Tuners whose desired set is unknown this run. */
   frozen: Set<TunerName>;
+  /** Declared alarms that could not be used (a defect in the tuner's declaration): counted as failed. */
+  invalid: string[];
   /** Every managed target seen (for the dashboard), deduplicated by kind and id. */
   targets: Target[];
   notes: string[];
@@ -64,7 +66,7 @@ export async function collectDesired(input: {
   tuners: Partial<Record<TunerName, TunerLoader>>;
   discover: Discover;
 }): Promise<DesiredAlarms> {
-  const out: DesiredAlarms = { specs: [], frozen: new Set(), targets: [], notes: [] };
+  const out: DesiredAlarms = { specs: [], frozen: new Set(), invalid: [], targets: [], notes: [] };
   const seen = new Set<string>();
   for (const [name, loader] of Object.entries(input.tuners) as Array<[TunerName, TunerLoader | undefined]>) {
     if (!loader || !isTunerEnabled(input.config, name)) continue;
@@ -92,7 +94,7 @@ export async function collectDesired(input: {
             throw new Error(`${spec.resourceId} is not a managed ${name} target`);
           out.specs.push(spec);
         } catch (error) {
-          out.notes.push(`${name}: alarm ${i} ignored: ${publicMessage(error)}`);
+          out.invalid.push(`${name}: alarm ${i} not created: ${publicMessage(error)}`);
         }
       });
     } catch (error) {

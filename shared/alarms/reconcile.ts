@@ -233,8 +233,12 @@ export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileS
     }
   }
   counts.unchanged = diff.unchanged.length;
+  // A tuner that declares an alarm the reconciler cannot create has a defect: fail loudly, never
+  // report "already match" while its fast path silently does not exist.
+  counts.failed += desired.invalid.length;
   return {
     ...finishRun(started, decisions, [
+      ...desired.invalid,
       ...desired.notes,
       ...diff.rejected,
       ...diff.foreign.map((n) => `${n}: under ${prefix} but not named like a db-autopilot alarm: left alone`),

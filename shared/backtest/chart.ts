@@ -10,7 +10,9 @@ const COLORS: Record<PolicyName | 'demand', string> = {
   demand: '#111111',
   'db-autopilot': '#1f77b4',
   'aws-target-tracking': '#d62728',
+  'aws-on-demand': '#ff7f0e',
   'static-peak': '#7f7f7f',
+  'static-exact': '#bcbd22',
   oracle: '#2ca02c',
 };
 

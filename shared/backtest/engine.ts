@@ -2,8 +2,15 @@ import type { Config } from '../config/schema.ts';
 import { createAuroraAutoScaling } from './baselines/aurora-autoscaling.ts';
 import { createAwsDynamodbTargetTracking } from './baselines/dynamodb-target-tracking.ts';
 import { oracleDynamodb, oracleIops, oracleReplicas } from './baselines/oracle.ts';
-import { staticPeakDynamodb, staticPeakIops, staticPeakReplicas } from './baselines/static-peak.ts';
-import { historyView } from './history.ts';
+import {
+  staticExactDynamodb,
+  staticExactIops,
+  staticExactReplicas,
+  staticPeakDynamodb,
+  staticPeakIops,
+  staticPeakReplicas,
+} from './baselines/static-peak.ts';
+import { historyView, type Published } from './history.ts';
 import { DynamodbModel } from './models/dynamodb.ts';
 import { IopsModel, type IopsTotals } from './models/iops.ts';
 import { MAX_READERS, ReplicasModel } from './models/replicas.ts';
@@ -69,6 +76,11 @@ type Binding<K extends Kind> = {
   defaultInitial(trace: TraceOf<K>, options: BacktestOptions): RequestOf<K>;
   create(trace: TraceOf<K>, options: BacktestOptions, prices: Prices, initial: RequestOf<K>): SimModel<K>;
   demandSeries(trace: TraceOf<K>): CapacitySeries;
+  /**
+   * The newest published minute while CloudWatch still lacks part of it: counters (Sum,
+   * SampleCount) hold `fraction` of the minute, averages and gauges stay as they are.
+   */
+  partial(row: ObservationOf<K>, fraction: number): ObservationOf<K>;
 };
 
 const dynamodbBinding: Binding<'dynamodb'> = {
@@ -114,6 +126,11 @@ const dynamodbBinding: Binding<'dynamodb'> = {
     };
   },
   demandSeries: (trace) => ({ read: trace.read, write: trace.write }),
+  partial: (row, f) => ({
+    ...row,
+    read: { ...row.read, consumed: row.read.consumed * f, throttled: row.read.throttled * f },
+    write: { ...row.write, consumed: row.write.consumed * f, throttled: row.write.throttled * f },
+  }),
 };
 
 const iopsBinding: Binding<'iops'> = {
@@ -138,6 +155,8 @@ const iopsBinding: Binding<'iops'> = {
     };
   },
   demandSeries: (trace) => ({ iops: trace.iops }),
+  // ReadIOPS / WriteIOPS are averages (count per second): a partial minute keeps its average.
+  partial: (row) => row,
 };
 
 const replicasBinding: Binding<'replicas'> = {
@@ -162,6 +181,8 @@ const replicasBinding: Binding<'replicas'> = {
     };
   },
   demandSeries: (trace) => ({ cpu: trace.cpu }),
+  // CPUUtilization is an average: a partial minute keeps its average.
+  partial: (row) => row,
 };
 
 function binding<K extends Kind>(kind: K): Binding<K> {
@@ -184,7 +205,14 @@ export async function runPolicy<K extends Kind>(
   const n = traceLength(trace);
   const initial = policy.initial ? policy.initial() : b.defaultInitial(trace, options);
   const model = b.create(trace, options, pricesOf(options), initial);
-  const rows: ObservationOf<K>[] = [];
+  const rows: Published<ObservationOf<K>>[] = [];
+  const publication = {
+    delay: options.publicationDelayMinutes,
+    partial: (row: Published<ObservationOf<K>>): Published<ObservationOf<K>> =>
+      Object.freeze({ ...b.partial(row, options.partialMinuteFraction), complete: false }) as Published<
+        ObservationOf<K>
+      >,
+  };
   const capacity: CapacitySeries = {};
   const every = Math.max(1, Math.floor(policy.everyMinutes ?? 1));
   const start = Date.parse(options.startTime);
@@ -195,7 +223,7 @@ export async function runPolicy<K extends Kind>(
         kind,
         minute: t,
         now: new Date(start + t * 60_000),
-        history: historyView(rows, t),
+        history: historyView(rows, t, publication),
         // A fresh frozen snapshot on every read: after ctx.apply it shows the UPDATING table.
         get state() {
           return Object.freeze(model.state());
@@ -209,7 +237,7 @@ export async function runPolicy<K extends Kind>(
         for (const req of list) model.request(req);
       }
     }
-    rows.push(model.serve(t));
+    rows.push(Object.freeze({ ...model.serve(t), complete: true }) as Published<ObservationOf<K>>);
     for (const [name, value] of Object.entries(model.capacity())) {
       let series = capacity[name];
       if (!series) {
@@ -256,12 +284,14 @@ export function baselines<K extends Kind>(
       out = {
         'aws-target-tracking': createAwsDynamodbTargetTracking() as BacktestPolicy<Kind>,
         'static-peak': staticPeakDynamodb(t, options) as BacktestPolicy<Kind>,
+        'static-exact': staticExactDynamodb(t, options) as BacktestPolicy<Kind>,
         oracle: oracleDynamodb(t, options) as BacktestPolicy<Kind>,
       };
       break;
     case 'iops':
       out = {
         'static-peak': staticPeakIops(t, options) as BacktestPolicy<Kind>,
+        'static-exact': staticExactIops(t, options) as BacktestPolicy<Kind>,
         oracle: oracleIops(t, options) as BacktestPolicy<Kind>,
       };
       break;
@@ -269,6 +299,7 @@ export function baselines<K extends Kind>(
       out = {
         'aws-target-tracking': createAuroraAutoScaling() as BacktestPolicy<Kind>,
         'static-peak': staticPeakReplicas(t, options) as BacktestPolicy<Kind>,
+        'static-exact': staticExactReplicas(t, options) as BacktestPolicy<Kind>,
         oracle: oracleReplicas(t, options) as BacktestPolicy<Kind>,
       };
       break;

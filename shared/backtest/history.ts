@@ -1,54 +1,97 @@
 /**
- * Walk-forward history: at minute t a policy sees observations of minutes 0 .. t-1 only.
- * The view is read-only and throws WalkForwardViolation when asked for minute t or later,
- * so a policy that peeks at the future fails its backtest loudly instead of scoring well.
+ * Walk-forward history as CloudWatch publishes it: at minute t a policy sees the minutes
+ * published by then, 0 .. t-d-1 with d the publication delay (`publicationDelayMinutes`), and
+ * the newest of them may still be partial (its row says `complete: false`). The view is
+ * read-only and throws WalkForwardViolation when asked for minute t or later (the future) or
+ * for a minute not yet published, so a policy that peeks fails its backtest loudly instead of
+ * scoring well.
  */
 export class WalkForwardViolation extends Error {
   constructor(
     readonly requested: number,
     readonly now: number,
+    readonly published: number = now,
   ) {
     super(
-      `walk-forward violation: minute ${requested} was requested at minute ${now} (only minutes < ${now} are visible)`,
+      requested >= now || published === now
+        ? `walk-forward violation: minute ${requested} was requested at minute ${now} (only minutes < ${now} are visible)`
+        : `walk-forward violation: minute ${requested} is not published yet at minute ${now} (CloudWatch publication delay: only minutes < ${published} are visible)`,
     );
     this.name = 'WalkForwardViolation';
   }
 }
 
+/** A row as published: `complete` is false while CloudWatch still lacks part of the minute. */
+export type Published<T> = T & { readonly complete: boolean };
+
 export interface HistoryView<T> {
-  /** Number of visible minutes (= the current minute t). */
+  /** Number of visible (published) minutes: t - delay (never below 0). */
   readonly length: number;
-  /** Observation of minute m; throws for m >= t (the future) and for m < 0. */
+  /** The current minute t. */
+  readonly minute: number;
+  /** The publication delay d in minutes (minutes t-d .. t-1 are not visible yet). */
+  readonly delay: number;
+  /** Observation of minute m; throws for m >= t - d (the future, or not yet published) and for m < 0. */
   at(minute: number): T;
-  /** Observations of minutes [from, to), oldest first; throws if to > t. */
+  /**
+   * Observations of minutes [from, to), oldest first, cut at the newest published minute;
+   * throws if to > t (the future).
+   */
   range(from: number, to: number): readonly T[];
   /** The last n visible observations (fewer at the start), oldest first. */
   last(n: number): readonly T[];
 }
 
-/** A view over `rows` (written by the harness as minutes complete) bounded at minute `now`. */
-export function historyView<T>(rows: readonly T[], now: number): HistoryView<T> {
-  const check = (minute: number): void => {
-    if (!Number.isInteger(minute) || minute >= now) {
-      throw new WalkForwardViolation(minute, now);
-    }
-    if (minute < 0) throw new RangeError(`minute ${minute} is before the start of the trace`);
+export interface Publication<T> {
+  /** Publication delay in minutes (default 0: every minute < t visible and complete). */
+  delay?: number;
+  /** The newest published minute as it shows while partial (applied only when delay > 0). */
+  partial?: (row: T) => T;
+}
+
+/**
+ * A view over `rows` (written by the harness as minutes complete) at minute `now`, bounded at
+ * the published minutes (< now - delay).
+ */
+export function historyView<T>(
+  rows: readonly T[],
+  now: number,
+  publication: Publication<T> = {},
+): HistoryView<T> {
+  const delay = Math.max(0, publication.delay ?? 0);
+  const length = Math.max(0, Math.min(rows.length, now - delay));
+  const newest = length - 1;
+  let partialRow: T | undefined;
+  const rowAt = (m: number): T => {
+    const row = rows[m] as T;
+    if (m !== newest || delay === 0 || !publication.partial) return row;
+    partialRow ??= publication.partial(row);
+    return partialRow;
+  };
+  const slice = (from: number, to: number): readonly T[] => {
+    const start = Math.max(0, from);
+    const end = Math.min(length, Math.max(start, to));
+    const out = rows.slice(start, end) as T[];
+    if (end - 1 === newest && end > start) out[out.length - 1] = rowAt(newest);
+    return Object.freeze(out);
   };
   const view: HistoryView<T> = {
-    length: now,
+    length,
+    minute: now,
+    delay,
     at(minute) {
-      check(minute);
-      const row = rows[minute];
-      if (row === undefined) throw new WalkForwardViolation(minute, now);
-      return row;
+      if (!Number.isInteger(minute) || minute >= length) {
+        throw new WalkForwardViolation(minute, now, length);
+      }
+      if (minute < 0) throw new RangeError(`minute ${minute} is before the start of the trace`);
+      return rowAt(minute);
     },
     range(from, to) {
-      if (to > now) throw new WalkForwardViolation(to - 1, now);
-      const start = Math.max(0, from);
-      return Object.freeze(rows.slice(start, Math.max(start, to)));
+      if (to > now) throw new WalkForwardViolation(to - 1, now, length);
+      return slice(from, to);
     },
     last(n) {
-      return Object.freeze(rows.slice(Math.max(0, now - n), now));
+      return slice(length - n, length);
     },
   };
   return Object.freeze(view);

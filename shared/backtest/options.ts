@@ -101,13 +101,31 @@ export const backtestOptionsSchema = z
       .strict()
       .prefault({}),
     /**
-     * Static peak provisioning: 'target-utilization' (default) provisions the trace's peak divided
-     * by the target utilization (DynamoDB, IOPS) or the readers that keep the peak at the target
-     * CPU (replicas), the headroom a person, AWS target tracking and db-autopilot all keep;
-     * 'exact' provisions the bare peak (replicas: at the saturation threshold), the cheapest
-     * constant that serves everything, knowing the future peak exactly.
+     * CloudWatch publication delay, in minutes, the same for every policy (db-autopilot and the
+     * AWS baselines alike: AWS's own alarms read the same published series). At minute t a
+     * policy's history holds the minutes < t - publicationDelayMinutes; the newest of them is
+     * still partial (see `partialMinuteFraction`). 0 = the old, lenient world: every minute < t
+     * complete.
      */
-    staticPeak: z.enum(['target-utilization', 'exact']).default('target-utilization'),
+    publicationDelayMinutes: z.number().int().min(0).max(60).default(2),
+    /**
+     * Share of the newest published minute that has arrived (when the delay is > 0): its
+     * counters (Sum, SampleCount: consumed units, throttle events, requests) hold this fraction
+     * of the minute, its averages are those of the samples that arrived; the row says
+     * `complete: false`. 1 = the newest minute arrives whole.
+     */
+    partialMinuteFraction: z.number().gt(0).max(1).default(0.5),
+    /**
+     * How strongly the published throttle / saturation signal shows hidden unserved demand,
+     * relative to the kind's realistic default (1). The CONTRACT each kind's model implements
+     * (the sensitivity run, `npm run backtest -- --sensitivity`, sets 0.3, 1 and 3):
+     * - dynamodb: throttle events per throttled capacity unit (`*ThrottleEvents`,
+     *   `ThrottledRequests`) are multiplied by it;
+     * - iops and replicas: the published signal of work above capacity that the kind's model
+     *   scales is named at the top of `models/<kind>.ts` (each kind's model owns its signal).
+     * Scores (hidden truth) never change with it; only what a policy can see does.
+     */
+    signalStrength: z.number().gt(0).max(100).default(1),
     prices: z.record(z.string(), z.number().min(0)).default({}),
   })
   .strict();

@@ -7,7 +7,19 @@
 export type Kind = 'dynamodb' | 'iops' | 'replicas';
 export const KINDS = ['dynamodb', 'iops', 'replicas'] as const satisfies readonly Kind[];
 
-export const POLICY_NAMES = ['db-autopilot', 'aws-target-tracking', 'static-peak', 'oracle'] as const;
+/**
+ * Every policy a report can hold, in the order of tables and charts. `aws-on-demand` exists for
+ * dynamodb only (omitted from other kinds' reports); `static-peak` is the peak with the target's
+ * headroom, `static-exact` the bare peak.
+ */
+export const POLICY_NAMES = [
+  'db-autopilot',
+  'aws-target-tracking',
+  'aws-on-demand',
+  'static-peak',
+  'static-exact',
+  'oracle',
+] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 // ---------------------------------------------------------------- traces

@@ -295,7 +295,7 @@ export function iopsAlarms(targets: Target[], config: Config = getConfig()): Ala
     .flatMap((t): AlarmSpec[] => [
       {
         ...base(t),
-        key: 'queue-depth-high',
+        key: 'queue_depth_high',
         metricName: 'DiskQueueDepth',
         statistic: 'Average',
         periodSeconds: 60,
@@ -308,7 +308,7 @@ export function iopsAlarms(targets: Target[], config: Config = getConfig()): Ala
       ...(['Read', 'Write'] as const).map(
         (io): AlarmSpec => ({
           ...base(t),
-          key: `${io.toLowerCase()}-latency-high`,
+          key: `${io.toLowerCase()}_latency_high`,
           metricName: `${io}Latency`,
           statistic: 'Average',
           periodSeconds: 60,
@@ -321,7 +321,7 @@ export function iopsAlarms(targets: Target[], config: Config = getConfig()): Ala
       ),
       {
         ...base(t),
-        key: 'burst-balance-low',
+        key: 'burst_balance_low',
         metricName: 'BurstBalance',
         statistic: 'Minimum',
         periodSeconds: 300,

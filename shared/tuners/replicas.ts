@@ -422,7 +422,7 @@ export function replicaAlarms(targets: Target[], config: Config = getConfig()): 
       return {
         tuner: 'replicas' as const,
         resourceId: t.ref.id,
-        key: 'reader-cpu-high',
+        key: 'reader_cpu_high',
         namespace: 'AWS/RDS',
         metricName: 'CPUUtilization',
         dimensions: { DBClusterIdentifier: t.ref.id, Role: 'READER' },

@@ -15,9 +15,11 @@
  *
  * 1. the model starts minute t (changes whose delay ran out take effect, UTC-day budgets reset);
  * 2. if `t % everyMinutes === 0`, the harness calls `policy.decide(ctx)` with
- *    - `ctx.history`: a read-only, walk-forward view of minutes 0 .. t-1 (observations as
- *      CloudWatch would show them: consumed / throttled capacity, served / queued IOPS, reader
- *      CPU). Asking it for minute t or later throws `WalkForwardViolation` and fails the run;
+ *    - `ctx.history`: a read-only, walk-forward view of the minutes CloudWatch has published
+ *      by t: 0 .. t-d-1, d = `options.publicationDelayMinutes` (default 2), the newest one
+ *      partial (`complete: false`, its counters hold `options.partialMinuteFraction` of the
+ *      minute). Rows are the published series of the kind, nothing hidden. Asking it for
+ *      minute t - d or later throws `WalkForwardViolation` and fails the run;
  *    - `ctx.state`: what Describe* would say now (capacity, UPDATING / modifying, decreases
  *      today, pending changes, readers being created);
  *    - `ctx.now`: the virtual time of minute t (policies take `now` as an argument, never a clock);
@@ -41,7 +43,7 @@
  *     name: 'db-autopilot',
  *     everyMinutes: 5,                                     // the tuner's schedule
  *     async decide(ctx) {
- *       const observation = observationFromHistory(ctx.history, ctx.state);   // windows over minutes < t
+ *       const observation = observationFromHistory(ctx.history, ctx.state);   // windows over published minutes
  *       const history = await store.getHistory('iops', 'orders', ctx.now);
  *       const plan = decideIops(observation, settings, history, ctx.now);      // the real pure policy
  *       const adapter: Adapter = async (action) =>
@@ -58,7 +60,7 @@
  * `{ readers }` (the reader count wanted: creations / deletions follow).
  */
 import type { Config } from '../../config/schema.ts';
-import type { HistoryView } from '../history.ts';
+import type { HistoryView, Published } from '../history.ts';
 import type { BacktestOptions } from '../options.ts';
 import type {
   ChangeResult,
@@ -76,8 +78,11 @@ export interface PolicyContext<K extends Kind> {
   minute: number;
   /** Virtual time of minute t. */
   now: Date;
-  /** Minutes 0 .. t-1 only (walk-forward). */
-  history: HistoryView<ObservationOf<K>>;
+  /**
+   * The minutes CloudWatch has published by t: 0 .. t-d-1 with d = options.publicationDelayMinutes
+   * (walk-forward); the newest may be partial (`complete: false`).
+   */
+  history: HistoryView<Published<ObservationOf<K>>>;
   /** Describe* now (a frozen copy, read afresh each time: after `apply` it shows the change pending). */
   state: Readonly<StateOf<K>>;
   options: BacktestOptions;

@@ -42,7 +42,11 @@ function awsFrom(read: number, write = 10): BacktestPolicy<'dynamodb'> {
 }
 
 describe('AWS DynamoDB target tracking baseline', () => {
-  const options = parseOptions({ dynamodb: { targetUtilization: 0.7, updateDelayMinutes: 2 } });
+  // Alarm timings pinned without the CloudWatch publication delay (engine.test.ts shows the delay shifting them).
+  const options = parseOptions({
+    publicationDelayMinutes: 0,
+    dynamodb: { targetUtilization: 0.7, updateDelayMinutes: 2 },
+  });
 
   it('does not scale in before 15 minutes below its low threshold, and scales in to consumed / target at 15', async () => {
     // 1000 provisioned; consumed 100 (< (70 % - 20 points) x 1000 = 500) from minute 0.
@@ -99,7 +103,9 @@ describe('AWS DynamoDB target tracking baseline', () => {
 });
 
 describe('Aurora Auto Scaling baseline', () => {
+  // Alarm timings pinned without the CloudWatch publication delay (engine.test.ts shows the delay shifting them).
   const options = parseOptions({
+    publicationDelayMinutes: 0,
     replicas: { minReaders: 1, maxReaders: 6, targetCpuPercent: 60, readerCreateMinutes: 10 },
   });
   const rep = (cpu: number[]): ReplicasTrace => ({ kind: 'replicas', cpu, source: 'test' });

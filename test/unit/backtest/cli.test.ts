@@ -104,8 +104,13 @@ describe('backtest CLI output', () => {
     const r = await run(['--kind', 'iops', '--trace', join(TRACES, 'iops', 'sawtooth-3h.csv'), '--json']);
     expect(r.code).toBe(0);
     const json = JSON.parse(r.out) as { policies: Record<string, Record<string, unknown>> };
-    expect(Object.keys(json.policies).sort()).toEqual(['db-autopilot', 'oracle', 'static-peak']);
-    for (const name of ['oracle', 'static-peak']) {
+    expect(Object.keys(json.policies).sort()).toEqual([
+      'db-autopilot',
+      'oracle',
+      'static-exact',
+      'static-peak',
+    ]);
+    for (const name of ['oracle', 'static-peak', 'static-exact']) {
       expect(json.policies[name]).toMatchObject({
         unservedPct: expect.any(Number),
         saturationMinutes: expect.any(Number),

@@ -27,6 +27,102 @@ describe('walk-forward history view', () => {
     expect(view.range(0, 2)).toEqual([{ m: 0 }, { m: 1 }]);
     expect(view.last(10)).toEqual([{ m: 0 }, { m: 1 }]);
   });
+
+  it('with a publication delay d shows only minutes < t - d, the newest one partial', () => {
+    const rows = [0, 1, 2, 3, 4, 5].map((m) => ({ m, sum: 10, complete: true }));
+    const view = historyView(rows, 6, {
+      delay: 2,
+      partial: (r) => ({ ...r, sum: r.sum / 2, complete: false }),
+    });
+    expect(view.length).toBe(4);
+    expect(view.delay).toBe(2);
+    expect(() => view.at(4)).toThrow(/not published yet/);
+    expect(() => view.at(5)).toThrow(WalkForwardViolation);
+    expect(() => view.range(0, 7)).toThrow(WalkForwardViolation);
+    expect(view.at(3)).toEqual({ m: 3, sum: 5, complete: false });
+    expect(view.at(2)).toEqual({ m: 2, sum: 10, complete: true });
+    // range up to the current minute is cut at the newest published minute
+    expect(view.range(2, 6).map((r) => [r.m, r.sum])).toEqual([
+      [2, 10],
+      [3, 5],
+    ]);
+    expect(view.last(2).map((r) => r.complete)).toEqual([true, false]);
+    expect(view.range(0, 3).every((r) => r.complete)).toBe(true);
+  });
+});
+
+describe('publication delay in the harness', () => {
+  it('hands every policy only minutes < t - delay, the newest partial, and scales the partial counters', async () => {
+    const trace: DynamodbTrace = {
+      kind: 'dynamodb',
+      read: Array(40).fill(50),
+      write: Array(40).fill(20),
+      source: 't',
+    };
+    const delayed = parseOptions({ publicationDelayMinutes: 3, partialMinuteFraction: 0.25 });
+    const seen: Array<{
+      minute: number;
+      length: number;
+      newest?: number;
+      complete?: boolean;
+      consumed?: number;
+    }> = [];
+    const policy: BacktestPolicy<'dynamodb'> = {
+      name: 'watcher',
+      decide: (ctx) => {
+        const newest = ctx.history.last(1)[0];
+        seen.push({
+          minute: ctx.minute,
+          length: ctx.history.length,
+          newest: newest?.minute,
+          complete: newest?.complete,
+          consumed: newest?.read.consumed,
+        });
+        return null;
+      },
+    };
+    await runPolicy(trace, policy, delayed);
+    for (const s of seen) {
+      expect(s.length).toBe(Math.max(0, s.minute - 3));
+      if (s.length === 0) continue;
+      expect(s.newest).toBe(s.minute - 4);
+      expect(s.complete).toBe(false);
+      expect(s.consumed).toBeCloseTo(50 * 0.25, 9);
+    }
+  });
+
+  it('the AWS baselines see the same delay: target tracking reacts later with a longer delay', async () => {
+    const read = [...Array(60).fill(100), ...Array(60).fill(400)];
+    const trace: DynamodbTrace = { kind: 'dynamodb', read, write: Array(120).fill(10), source: 'step' };
+    const firstRaise = async (delay: number): Promise<number> => {
+      const run = await runPolicy(
+        trace,
+        createAwsDynamodbTargetTracking(),
+        parseOptions({ publicationDelayMinutes: delay, partialMinuteFraction: 1 }),
+      );
+      return (run.capacity?.read ?? []).findIndex((c) => c > 200);
+    };
+    const now = await firstRaise(0);
+    const late = await firstRaise(5);
+    expect(now).toBeGreaterThan(60);
+    expect(late - now).toBe(5);
+  });
+
+  it('delay 0 is the old world: every minute < t visible and complete', async () => {
+    const lengths: Array<[number, number, boolean | undefined]> = [];
+    const policy: BacktestPolicy<'iops'> = {
+      name: 'watcher',
+      decide: (ctx) => {
+        lengths.push([ctx.minute, ctx.history.length, ctx.history.last(1)[0]?.complete]);
+        return null;
+      },
+    };
+    await runPolicy(iopsTrace, policy, parseOptions({ publicationDelayMinutes: 0 }));
+    for (const [minute, length, complete] of lengths) {
+      expect(length).toBe(minute);
+      if (minute > 0) expect(complete).toBe(true);
+    }
+  });
 });
 
 describe('backtest harness', () => {
@@ -41,7 +137,7 @@ describe('backtest harness', () => {
     await expect(runPolicy(iopsTrace, peeking, options)).rejects.toBeInstanceOf(WalkForwardViolation);
   });
 
-  it('hands a policy exactly the minutes before t, on its schedule', async () => {
+  it('hands a policy exactly the minutes published before t, on its schedule', async () => {
     const seen: Array<[number, number, number | undefined]> = [];
     const policy: BacktestPolicy<'iops'> = {
       name: 'watcher',
@@ -54,9 +150,10 @@ describe('backtest harness', () => {
     };
     await runPolicy(iopsTrace, policy, options);
     expect(seen.map((s) => s[0])).toEqual([0, 15, 30, 45, 60, 75, 90, 105]);
+    const d = options.publicationDelayMinutes;
     for (const [minute, length, last] of seen) {
-      expect(length).toBe(minute);
-      expect(last).toBe(minute === 0 ? undefined : minute - 1);
+      expect(length).toBe(Math.max(0, minute - d));
+      expect(last).toBe(minute - d <= 0 ? undefined : minute - d - 1);
     }
   });
 
@@ -109,7 +206,12 @@ describe('backtest harness', () => {
       available: false,
       reason: 'db-autopilot tuner not built yet',
     });
-    expect(Object.keys(report.policies).sort()).toEqual(['db-autopilot', 'oracle', 'static-peak']);
+    expect(Object.keys(report.policies).sort()).toEqual([
+      'db-autopilot',
+      'oracle',
+      'static-exact',
+      'static-peak',
+    ]);
   });
 
   it('has an aws-target-tracking entry (Aurora Auto Scaling) for replicas', async () => {
@@ -123,6 +225,7 @@ describe('backtest harness', () => {
       'aws-target-tracking',
       'db-autopilot',
       'oracle',
+      'static-exact',
       'static-peak',
     ]);
   });

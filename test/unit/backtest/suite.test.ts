@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { staticPeakIops } from '../../../shared/backtest/baselines/static-peak.ts';
+import { staticExactIops, staticPeakIops } from '../../../shared/backtest/baselines/static-peak.ts';
 import { runPolicy } from '../../../shared/backtest/engine.ts';
 import { generateTrace } from '../../../shared/backtest/generate-traces.ts';
 import { parseOptions } from '../../../shared/backtest/options.ts';
@@ -52,16 +52,16 @@ describe('backtest suite', () => {
   });
 });
 
-describe('static peak choice', () => {
-  it('keeps the target utilization headroom by default and provisions the bare peak with "exact"', async () => {
+describe('static peak and static exact', () => {
+  it('static-peak keeps the target utilization headroom; static-exact provisions the bare peak and still serves everything', async () => {
     const trace = generateTrace('iops', 'diurnal', { seed: 3, days: 1 }) as IopsTrace;
     const peak = Math.max(...trace.iops);
     const def = parseOptions({});
-    const exact = parseOptions({ staticPeak: 'exact' });
     const withHeadroom = await runPolicy(trace, staticPeakIops(trace, def), def);
-    const bare = await runPolicy(trace, staticPeakIops(trace, exact), exact);
+    const bare = await runPolicy(trace, staticExactIops(trace, def), def);
     expect(withHeadroom.capacity?.iops?.[0]).toBe(Math.ceil(peak / 0.7));
     expect(bare.capacity?.iops?.[0]).toBe(Math.ceil(peak));
     expect((bare.result as PolicyMetrics).saturationMinutes).toBe(0);
+    expect((bare.result as PolicyMetrics).cost).toBeLessThan((withHeadroom.result as PolicyMetrics).cost);
   });
 });
