@@ -56,6 +56,8 @@ const CLIMB_POINTS = 3;
 const CLIMB_FACTOR = 1.2;
 /** Wait at most this many saturated minutes for a climb to level off before raising anyway. */
 export const MAX_CLIMB_WAIT_MINUTES = 10;
+/** Fewer saturated minutes than this: too early to size a raise (the start of a climb). */
+const MIN_SATURATED_TO_SIZE = 3;
 /** The saturated estimate is the high percentile of the last minutes (robust to one noisy minute). */
 const ESTIMATE_POINTS = 10;
 const ESTIMATE_PERCENTILE = 80;
@@ -134,17 +136,19 @@ export function estimateDemand(
   // new IOPS are in effect, at most doubling the estimate.
   const slope = trendPerHour(perMinute.slice(-RAMP_LOOKBACK_POINTS), obs.recent.readIops.periodSeconds);
   if (slope > 0) value = Math.min(value + (slope * RAMP_AHEAD_MINUTES) / 60, value * 2);
+  // Never more than maxRaiseFactor times what the volume delivers (a guess beyond it is a guess).
+  value = Math.min(value, s.servedCeiling * cfg.maxRaiseFactor);
   // Climbing: the median of 3 minutes now against 3 minutes earlier (one noisy minute is no climb).
   const d = present(perMinute);
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const now = d.length >= 2 * CLIMB_POINTS ? med(d.slice(-CLIMB_POINTS)) : undefined;
   const before = d.length >= 2 * CLIMB_POINTS ? med(d.slice(-2 * CLIMB_POINTS, -CLIMB_POINTS)) : undefined;
+  // Saturation that just began is sized once a few minutes show where it goes.
+  const justBegan = s.saturatedMinutes < MIN_SATURATED_TO_SIZE;
   const climbing =
-    now !== undefined &&
-    before !== undefined &&
-    now > before * CLIMB_FACTOR &&
+    (justBegan || (now !== undefined && before !== undefined && now > before * CLIMB_FACTOR)) &&
     s.saturatedMinutes < MAX_CLIMB_WAIT_MINUTES
-      ? { minutes: s.saturatedMinutes, from: before, to: now }
+      ? { minutes: s.saturatedMinutes, from: before ?? s.p99, to: now ?? value }
       : undefined;
   return { value, climbing };
 }

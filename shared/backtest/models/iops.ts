@@ -1,5 +1,11 @@
-import { classEbsLimit } from '../../aws/rds-storage-limits.ts';
-import { seededRandom } from '../generate-traces.ts';
+import {
+  ClassBurst,
+  drawOptimizationMinutes,
+  prng,
+  publishIo,
+  queueOf,
+  type StorageWorld,
+} from '../../sim/rds-storage-model.ts';
 import type { BacktestOptions, Prices } from '../options.ts';
 import type { ChangeResult, IopsObservation, IopsRequest, IopsState } from '../types.ts';
 
@@ -31,8 +37,8 @@ import type { ChangeResult, IopsObservation, IopsRequest, IopsState } from '../t
  * them, and the rest of the excess waits in the application where RDS does not see it); latency
  * = queue / served. Each published value then gets its own log-normal noise
  * (`latencyNoise`): the signals say "saturated, roughly by this much", never the exact demand.
- * `signalStrength` (shared/backtest/options.ts, default 1) scales how strongly excess demand
- * shows in latency and queue depth (x0.3: a workload that sheds or retries elsewhere; x3: an
+ * `signalStrength` (shared/backtest/options.ts, default 1) is THE signal this kind scales: how
+ * strongly demand above the IOPS shows in Read/WriteLatency and DiskQueueDepth (x0.3: a workload that sheds or retries elsewhere; x3: an
  * open workload whose queue builds fast).
  */
 export interface IopsTotals {
@@ -49,27 +55,17 @@ export function optimizationMinutesFor(options: BacktestOptions, changeIndex: nu
   const o = options.iops;
   if (o.optimizationMinutes !== undefined) return o.optimizationMinutes;
   // The k-th change of every policy draws the same duration (fairness), from the seed.
-  const rnd = seededRandom(o.seed * 1_000_003 + changeIndex * 7919 + 13);
-  const z = normal(rnd);
-  const minutes = o.optimizationMedianMinutes * Math.exp(o.optimizationSpread * z);
-  return Math.round(Math.min(o.optimizationMaxMinutes, Math.max(o.optimizationMinMinutes, minutes)));
+  return drawOptimizationMinutes(
+    {
+      medianMinutes: o.optimizationMedianMinutes,
+      spread: o.optimizationSpread,
+      minMinutes: o.optimizationMinMinutes,
+      maxMinutes: o.optimizationMaxMinutes,
+    },
+    o.seed,
+    changeIndex,
+  );
 }
-
-/** A standard normal draw (Box-Muller) from a uniform generator. */
-function normal(rnd: () => number): number {
-  const u = Math.max(1e-12, rnd());
-  const v = rnd();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
-/** `signalStrength` as the shared options define it (1 when absent). */
-function signalStrength(options: BacktestOptions): number {
-  const s = (options as { signalStrength?: unknown }).signalStrength;
-  return typeof s === 'number' && s > 0 ? s : 1;
-}
-
-/** Instance-class EBS burst balance: 30 min a day at the maximum (aws-facts.md; EC2 EBS-optimized). */
-const BURST_MINUTES_PER_DAY = 30;
 
 export class IopsModel {
   private iops: number;
@@ -82,10 +78,8 @@ export class IopsModel {
   private optimizations: Array<{ start: number; end: number }> = [];
   private t = 0;
   private readonly noise: () => number;
-  private readonly classLimit;
-  /** EBS burst credits of the class, in IO (full at the start). */
-  private credits = 0;
-  private readonly creditCap: number;
+  private readonly burst: ClassBurst | undefined;
+  private readonly world: StorageWorld;
   readonly totals: IopsTotals = {
     demand: 0,
     unserved: 0,
@@ -101,11 +95,15 @@ export class IopsModel {
     initialIops: number,
   ) {
     this.iops = initialIops;
-    this.noise = seededRandom(options.iops.seed * 2_654_435 + 101);
-    this.classLimit = options.iops.instanceClass ? classEbsLimit(options.iops.instanceClass) : undefined;
-    const l = this.classLimit;
-    this.creditCap = l ? (l.maxIops - l.baselineIops) * 60 * BURST_MINUTES_PER_DAY : 0;
-    this.credits = this.creditCap;
+    const o = options.iops;
+    this.noise = prng(o.seed * 2_654_435 + 101);
+    this.burst = ClassBurst.of(o.instanceClass);
+    this.world = {
+      baseLatencySec: o.baseLatencyMs / 1000,
+      latencyNoise: o.latencyNoise,
+      maxOutstandingIos: o.maxOutstandingIos,
+      signalStrength: options.signalStrength,
+    };
   }
 
   begin(t: number): void {
@@ -194,53 +192,28 @@ export class IopsModel {
     return { status: 'applied', effectiveAt: t + o.modifyMinutes };
   }
 
-  /** The IOPS the instance class lets through this minute (its burst balance drains above baseline). */
-  private classCeiling(wanted: number): { ceiling: number; balancePct?: number } {
-    const l = this.classLimit;
-    if (!l) return { ceiling: Number.POSITIVE_INFINITY };
-    const ceiling = this.credits > 0 ? l.maxIops : l.baselineIops;
-    const used = Math.min(wanted, ceiling);
-    this.credits = Math.min(this.creditCap, Math.max(0, this.credits - (used - l.baselineIops) * 60));
-    const balancePct = l.maxIops > l.baselineIops ? (100 * this.credits) / this.creditCap : undefined;
-    return { ceiling, balancePct };
-  }
-
-  /** Log-normal noise factor with the configured spread. */
-  private jitter(): number {
-    return Math.exp(this.options.iops.latencyNoise * normal(this.noise));
-  }
-
   serve(demand: number): IopsObservation {
     const t = this.t;
     const o = this.options.iops;
-    const cls = this.classCeiling(Math.min(demand, this.iops));
-    const limit = Math.max(1, Math.min(this.iops, cls.ceiling));
-    const served = Math.min(demand, limit);
-    const queued = demand - served;
+    const cls = this.burst?.serve(Math.min(demand, this.iops));
+    const limit = Math.max(1, Math.min(this.iops, cls?.ceiling ?? Number.POSITIVE_INFINITY));
+    const io = publishIo(demand, limit, this.world, this.noise);
+    const queued = demand - io.served;
     this.totals.demand += demand;
     this.totals.unserved += queued;
     if (queued > 1e-9) this.totals.saturationMinutes++;
     this.totals.cost += this.iops * this.prices.iopsMinute;
-    const q = queueOf(
-      demand,
-      served,
-      limit,
-      o.baseLatencyMs / 1000,
-      o.maxOutstandingIos,
-      signalStrength(this.options),
-    );
-    const latency = q.latencySec * this.jitter();
     return Object.freeze({
       minute: t,
       at: new Date(Date.parse(this.options.startTime) + t * 60_000).toISOString(),
       provisionedIops: this.iops,
-      readIops: served * o.readFraction,
-      writeIops: served * (1 - o.readFraction),
-      readLatency: latency,
-      writeLatency: latency * WRITE_LATENCY_FACTOR * this.jitter(),
-      diskQueueDepth: q.queueDepth * this.jitter(),
+      readIops: io.served * o.readFraction,
+      writeIops: io.served * (1 - o.readFraction),
+      readLatency: io.readLatency,
+      writeLatency: io.writeLatency,
+      diskQueueDepth: io.diskQueueDepth,
       freeStorageSpace: o.allocatedGiB * o.freeStorageFraction * 1024 ** 3,
-      ebsIoBalance: cls.balancePct,
+      ebsIoBalance: cls?.balancePct,
       status: this.status(t),
     });
   }
@@ -250,27 +223,4 @@ export class IopsModel {
   }
 }
 
-/** Writes wait a little longer than reads on EBS (replication to the second copy). */
-const WRITE_LATENCY_FACTOR = 1.3;
-
-/**
- * The noiseless queueing model (see the file comment): latency (s) and IOs in flight for one
- * minute with `demand` wanted, `served` done and `limit` the IOPS the volume delivers.
- */
-export function queueOf(
-  demand: number,
-  served: number,
-  limit: number,
-  baseLatencySec: number,
-  maxOutstanding: number,
-  strength: number,
-): { latencySec: number; queueDepth: number } {
-  const rho = limit > 0 ? Math.min(1, demand / limit) : 1;
-  // The knee: +50% latency as utilization goes from 0.7 to 1.
-  const atLoad = baseLatencySec * (1 + (0.5 * Math.max(0, rho - 0.7)) / 0.3);
-  if (served <= 0) return { latencySec: atLoad, queueDepth: 0 };
-  const excess = Math.max(0, demand - served) / served;
-  const inFlight = Math.min(maxOutstanding, served * atLoad * (1 + strength * excess));
-  const queueDepth = Math.max(served * atLoad, inFlight);
-  return { latencySec: queueDepth / served, queueDepth };
-}
+export { queueOf };
