@@ -35,10 +35,10 @@ import { z } from 'zod';
 import { aws } from '../aws/clients.ts';
 import {
   asStorageType,
-  GP3_STRIPING_GIB,
   gp3ThroughputFor,
   STORAGE_CHANGE_DAY_MS,
   STORAGE_CHANGE_WAIT_MS,
+  stripingGiB,
 } from '../aws/rds-storage-limits.ts';
 import { clock } from '../core/clock.ts';
 import type { Adapter } from '../core/contracts.ts';
@@ -209,13 +209,15 @@ function modification(
   }
   const allocatedStorage = Math.max(planned, currentGiB, pendingGiB);
   const gp3 = storageType === 'gp3';
-  if (gp3 && allocatedStorage < GP3_STRIPING_GIB) {
-    // gp3 below 400 GiB: fixed 3,000 IOPS / 125 MiB/s that cannot be set (aws-facts.md table);
-    // sending either is rejected ("You can't specify IOPS ... storage size less than 400").
+  // gp3 below the striping size (400 GiB; Oracle 200; SQL Server none): fixed 3,000 IOPS /
+  // 125 MiB/s that cannot be set (aws-facts.md table); sending either is rejected ("You can't
+  // specify IOPS ... storage size less than 400").
+  const stripe = stripingGiB(instance.Engine ?? '');
+  if (gp3 && stripe !== undefined && allocatedStorage < stripe) {
     if (action.kind === 'set-iops') {
       return {
         status: 'skipped',
-        reason: `gp3 below ${GP3_STRIPING_GIB} GiB (${allocatedStorage} GiB) has a fixed 3,000 IOPS baseline that cannot be set`,
+        reason: `gp3 below ${stripe} GiB (${allocatedStorage} GiB) has a fixed 3,000 IOPS baseline that cannot be set`,
       };
     }
     return { allocatedStorage, storageType };

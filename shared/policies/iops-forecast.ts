@@ -19,7 +19,10 @@ const MODIFY_MS = 10 * MINUTE_MS;
 const MIN_PROGRESS_PERCENT = 2;
 /** The learned optimization time is the longest of this many recent ones. */
 const LEARN_FROM = 3;
-/** A trend extrapolated over the lock-out is capped at this multiple of the recent peak. */
+/**
+ * A trend extrapolated over the lock-out is capped at this multiple of the recent peak, or at
+ * one per 4 h of lock-out when that is more (never above maxRaiseFactor).
+ */
 const TREND_MAX_FACTOR = 3;
 /** Day-over-day growth applied to yesterday's peaks is capped at this factor. */
 const MAX_DAILY_GROWTH = 1.5;
@@ -69,6 +72,8 @@ export interface Forecast {
   /** Peaks history already showed for this period (same hours a day earlier, the stabilization window). */
   knownPeak: number;
   stabilizationPeak: number | null;
+  /** Whether the history reaches a day back (a lowering must hold a day). */
+  hasDay: boolean;
   /** Coverage of the stabilization window by data (0..1). */
   stabilizationCoverage: number;
   seasonal: number | null;
@@ -98,6 +103,7 @@ export function forecastLockout(
   demand: number,
   recentP99: number,
   lockoutMs: number,
+  recentDemand: Array<number | null>,
 ): Forecast {
   const hist = obs.history.totalIops;
   const t = now.getTime();
@@ -112,21 +118,29 @@ export function forecastLockout(
   const sameYesterday = maxOf(
     slice(hist, t - 24 * HOUR_MS - Math.min(lockoutMs, 24 * HOUR_MS), t - 24 * HOUR_MS),
   );
-  const growth =
+  const daily =
     lastLockout !== null && sameYesterday !== null && sameYesterday > 0
       ? Math.min(MAX_DAILY_GROWTH, Math.max(1, lastLockout / sameYesterday))
       : 1;
-  const seasonalRaw = maxOf(seasonalValues);
+  // A horizon longer than a day compounds the day-over-day growth.
+  const growth = daily ** Math.max(1, lockoutMs / (24 * HOUR_MS));
+  // "Yesterday" needs a day of history (with a lock-out of a day or more the window reaches now).
+  const firstData = hist.values.findIndex((v) => v !== null);
+  const hasDay =
+    firstData >= 0 &&
+    Date.parse(hist.start) + firstData * hist.periodSeconds * 1000 <=
+      t - 24 * HOUR_MS + hist.periodSeconds * 1000;
+  const seasonalRaw = hasDay ? maxOf(seasonalValues) : null;
   const seasonal = seasonalRaw === null ? null : seasonalRaw * growth;
   const soonRaw = maxOf(slice(hist, t - 24 * HOUR_MS, t - 23 * HOUR_MS));
   const soonPeak = soonRaw === null ? null : soonRaw * growth;
   // Without a day of history, extrapolate the recent trend over the lock-out (capped).
   const recent = obs.recent.readIops;
-  const slopePerHour = seasonal === null ? trendPerHour(totalOf(obs), recent.periodSeconds) : 0;
-  const extrapolated = Math.min(
-    recentP99 + Math.max(0, slopePerHour) * (lockoutMs / HOUR_MS),
-    recentP99 * TREND_MAX_FACTOR,
-  );
+  const slopePerHour = seasonal === null ? trendPerHour(recentDemand, recent.periodSeconds) : 0;
+  // The cap grows with the lock-out (a long one cannot be corrected for a long time).
+  const trendCap = Math.min(cfg.maxRaiseFactor, Math.max(TREND_MAX_FACTOR, lockoutMs / (4 * HOUR_MS)));
+  const base = Math.max(recentP99, demand);
+  const extrapolated = Math.min(base + Math.max(0, slopePerHour) * (lockoutMs / HOUR_MS), base * trendCap);
   // A climb toward (or just past) a level already reached in the last day repeats that level.
   const recentMs = recent.values.length * recent.periodSeconds * 1000;
   const dayPeakBefore = maxOf(slice(hist, t - 24 * HOUR_MS, t - recentMs));
@@ -146,6 +160,7 @@ export function forecastLockout(
     knownPeak,
     stabilizationPeak: stabPeak,
     stabilizationCoverage: coverage,
+    hasDay,
     seasonal,
     soonPeak,
     slopePerHour,
@@ -157,12 +172,6 @@ export function forecastLockout(
     seasonalValues,
     stabilizationValues: stabValues,
   };
-}
-
-function totalOf(obs: IopsObservation): Array<number | null> {
-  const r = obs.recent.readIops.values;
-  const w = obs.recent.writeIops.values;
-  return r.map((v, i) => (v === null && (w[i] ?? null) === null ? null : (v ?? 0) + (w[i] ?? 0)));
 }
 
 /**

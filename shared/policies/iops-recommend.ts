@@ -72,6 +72,12 @@ export function recommendIops(i: RecommendInput): Recommendation {
   }
   const low = i.lowering;
   if (low.wanted < current * (1 - cfg.scaleDownTolerance)) {
+    if (!low.hasDay) {
+      return {
+        change: false,
+        reason: `not lowering: less than a day of history, and a lowering must hold at least a day (${current} IOPS; forecast ${Math.round(low.forecastPeak)})`,
+      };
+    }
     if (f.stabilizationCoverage < MIN_COVERAGE) {
       return {
         change: false,

@@ -44,6 +44,8 @@ export interface IopsSignals {
 export interface DemandEstimate {
   /** Peak demand (IOPS) the volume was asked for, as well as the signals tell. */
   value: number | null;
+  /** Per minute: served IOPS, scaled by the pressure while saturated (for the trend). */
+  perMinute: Array<number | null>;
   /** Saturated and still climbing steeply for a few minutes: size the raise once it levels off. */
   climbing?: { minutes: number; from: number; to: number };
 }
@@ -120,8 +122,8 @@ export function estimateDemand(
   s: IopsSignals,
   cfg: IopsPolicySettings,
 ): DemandEstimate {
-  if (s.p99 === null) return { value: null };
-  if (!s.saturated) return { value: s.p99 };
+  if (s.p99 === null) return { value: null, perMinute: s.total };
+  if (!s.saturated) return { value: s.p99, perMinute: s.total };
   const pressure = pressurePerMinute(obs, s, cfg);
   const perMinute = s.total.map((v, i) => (v === null ? null : v * (pressure[i] ?? 1)));
   const lastSaturated = perMinute.filter((_, i) => {
@@ -150,7 +152,7 @@ export function estimateDemand(
     s.saturatedMinutes < MAX_CLIMB_WAIT_MINUTES
       ? { minutes: s.saturatedMinutes, from: before ?? s.p99, to: now ?? value }
       : undefined;
-  return { value, climbing };
+  return { value, perMinute, climbing };
 }
 
 /**

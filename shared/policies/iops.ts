@@ -119,6 +119,8 @@ export interface IopsDecisionDetail {
   forecastPeak: number | null;
   stabilizationPeak: number | null;
   lockoutHours?: number;
+  /** Recent trend of demand (IOPS per hour) used when there is no day of history. */
+  trendPerHour?: number;
   bounds?: { min: number; max: number; limitedBy: string[] };
 }
 
@@ -181,6 +183,7 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
     now,
     signals,
     demand: demand.value,
+    recentDemand: demand.perMinute,
     evidence,
     rules,
     detail,
@@ -197,6 +200,7 @@ interface LevelInput {
   now: Date;
   signals: IopsSignals;
   demand: number;
+  recentDemand: Array<number | null>;
   evidence: Evidence[];
   rules: RuleCheck[];
   detail: IopsDecisionDetail;
@@ -217,12 +221,16 @@ function decideLevel(x: LevelInput): IopsPolicyResult {
     cfg.maxRaiseFactor,
   );
   const withDemand = { ...obs, history: { ...obs.history, totalIops: hist } };
-  const f = forecastLockout(withDemand, cfg, x.now, x.demand, p99, x.lockout.ms);
+  const f = forecastLockout(withDemand, cfg, x.now, x.demand, p99, x.lockout.ms, x.recentDemand);
   // A lowering that turns out too low is stuck until its optimization ends, which can take longer
   // than any seen so far: it must hold through the day's peak and twice the expected lock-out.
   const lowerMs = lowerHorizonMs(x.lockout.ms);
-  const fLow = lowerMs === x.lockout.ms ? f : forecastLockout(withDemand, cfg, x.now, x.demand, p99, lowerMs);
+  const fLow =
+    lowerMs === x.lockout.ms
+      ? f
+      : forecastLockout(withDemand, cfg, x.now, x.demand, p99, lowerMs, x.recentDemand);
   detail.forecastPeak = f.forecastPeak;
+  detail.trendPerHour = Math.round(f.slopePerHour);
   detail.stabilizationPeak = f.stabilizationPeak;
   evidence.push(...forecastEvidence(inst.id, f, cfg));
   const b = iopsBounds({

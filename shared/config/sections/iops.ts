@@ -47,9 +47,10 @@ export const iopsSection = z
     /**
      * How long a storage-optimization is taken to last before db-autopilot has seen one on this
      * instance (RDS events, StorageOperationPercentProgress): it then plans with what it saw.
-     * AWS: usually hours, sometimes more than 24 h (aws-facts.md, RDS storage).
+     * AWS: usually hours, sometimes more than 24 h (aws-facts.md, RDS storage): until it knows,
+     * db-autopilot plans for a day.
      */
-    assumedOptimizationHours: z.number().min(0).max(96).default(12),
+    assumedOptimizationHours: z.number().min(0).max(96).default(24),
     /** Utilization at which the storage is considered saturated (served IOPS hit the ceiling). */
     saturationUtilization: z.number().gt(0).max(1).default(0.95),
     /** Largest single raise, as a factor of the current IOPS, when demand hides behind saturation. */

@@ -72,6 +72,8 @@ export interface RdsInstanceSpec {
   allocatedStorage?: number;
   iops?: number;
   storageThroughput?: number;
+  /** Storage autoscaling's ceiling (MaxAllocatedStorage); unset: autoscaling off. */
+  maxAllocatedStorage?: number;
   clusterId?: string;
   /** Aurora: the cluster's writer. */
   writer?: boolean;
@@ -122,6 +124,7 @@ export interface RdsInstance {
   allocatedStorage: number;
   iops?: number;
   storageThroughput?: number;
+  maxAllocatedStorage?: number;
   status: string;
   clusterId?: string;
   isWriter: boolean;
@@ -302,6 +305,7 @@ export class RdsState {
       allocatedStorage,
       iops: spec.iops,
       storageThroughput: spec.storageThroughput,
+      maxAllocatedStorage: spec.maxAllocatedStorage,
       status: spec.status ?? 'available',
       clusterId: spec.clusterId,
       isWriter: spec.writer ?? false,
@@ -549,6 +553,7 @@ export function describeInstance(sim: SimAccount, inst: RdsInstance): Record<str
     EngineVersion: inst.engineVersion,
     DBInstanceStatus: inst.status,
     AllocatedStorage: inst.allocatedStorage,
+    ...(inst.maxAllocatedStorage !== undefined ? { MaxAllocatedStorage: inst.maxAllocatedStorage } : {}),
     StorageType: inst.storageType,
     Iops: inst.iops,
     StorageThroughput: inst.storageThroughput,
@@ -619,7 +624,7 @@ export function validIops(
   engine = 'postgres',
 ): IopsRange | undefined {
   const sqlServer = engine.startsWith('sqlserver');
-  const stripe = engine.startsWith('oracle') ? 200 : 400;
+  const stripe = gp3StripeGiB(engine) || 400;
   if (storageType === 'io1') {
     if (sqlServer) return { min: 1000, max: 64_000, minRatio: 1, maxRatio: 50 };
     return { min: 1000, max: size < stripe ? 19_950 : 256_000, minRatio: 0.5, maxRatio: 50 };
@@ -629,6 +634,12 @@ export function validIops(
   if (storageType === 'gp3' && size >= stripe)
     return { min: 12_000, max: 64_000, minRatio: 0, maxRatio: 500 };
   return undefined;
+}
+
+/** The gp3 striping size: Oracle 200 GiB, SQL Server none (0), the others 400 GiB. */
+function gp3StripeGiB(engine: string): number {
+  if (engine.startsWith('sqlserver')) return 0;
+  return engine.startsWith('oracle') ? 200 : 400;
 }
 
 /** The smallest size a storage increase may ask for (10% more, rounded up to a whole GiB). */
@@ -690,9 +701,10 @@ function checkStorageChange(sim: SimAccount, inst: RdsInstance, input: Input): v
   }
   // aws-facts.md, RDS storage: gp3 under 400 GiB has a fixed 3,000 IOPS / 125 MiB/s baseline;
   // error text from the same section ("You can't specify IOPS ... storage size less than 400").
-  if (type === 'gp3' && size < 400 && (iops !== undefined || input.StorageThroughput !== undefined)) {
+  const stripe = gp3StripeGiB(inst.engine);
+  if (type === 'gp3' && size < stripe && (iops !== undefined || input.StorageThroughput !== undefined)) {
     throw combination(
-      `You can't specify IOPS or storage throughput for engine ${inst.engine} and a storage size less than 400.`,
+      `You can't specify IOPS or storage throughput for engine ${inst.engine} and a storage size less than ${stripe}.`,
     );
   }
   if ((type === 'gp2' || type === 'standard') && iops !== undefined) {
@@ -713,7 +725,7 @@ function checkStorageChange(sim: SimAccount, inst: RdsInstance, input: Input): v
       );
     }
   }
-  if (type === 'gp3' && size >= 400 && input.StorageThroughput !== undefined) {
+  if (type === 'gp3' && size >= stripe && input.StorageThroughput !== undefined) {
     const tp = num(input.StorageThroughput) ?? 0;
     const effIops = iops ?? inst.iops ?? 12_000;
     // aws-facts.md, RDS storage table: gp3 >= 400 GiB throughput 500-4,000 MiB/s, <= 0.25 x IOPS.
@@ -901,8 +913,10 @@ function describeValidDBInstanceModifications(sim: SimAccount, input: Input): ob
         ? [{ From: range.min, To: Math.min(range.max, Math.floor(size * range.maxRatio)), Step: 1 }]
         : [],
       IopsToStorageRatio: range ? [{ From: range.minRatio, To: range.maxRatio }] : [],
-      StorageThroughputToIopsRatio: type === 'gp3' && size >= 400 ? [{ From: 0, To: 0.25 }] : [],
-      ProvisionedStorageThroughput: type === 'gp3' && size >= 400 ? [{ From: 500, To: 4000, Step: 1 }] : [],
+      StorageThroughputToIopsRatio:
+        type === 'gp3' && size >= gp3StripeGiB(inst.engine) ? [{ From: 0, To: 0.25 }] : [],
+      ProvisionedStorageThroughput:
+        type === 'gp3' && size >= gp3StripeGiB(inst.engine) ? [{ From: 500, To: 4000, Step: 1 }] : [],
       SupportsStorageAutoscaling: true,
     };
   });

@@ -175,7 +175,9 @@ describe('IOPS adapter: live state checks', () => {
     });
     const result = await adapter(setIops(20_000), target);
     expect(result.status).toBe('deferred');
-    expect(result.status === 'deferred' && result.reason).toMatch(/StorageType="io2".*not set by db-autopilot/);
+    expect(result.status === 'deferred' && result.reason).toMatch(
+      /StorageType="io2".*not set by db-autopilot/,
+    );
     expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
   });
 

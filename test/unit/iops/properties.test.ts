@@ -13,8 +13,8 @@ import {
   CLASS_EBS_LIMITS,
   classEbsLimit,
   nonStoragePending,
-  storagePending,
   type RdsStorageType,
+  storagePending,
   validIopsRange,
 } from '../../../shared/aws/rds-storage-limits.ts';
 import type { Target, TunerSettings } from '../../../shared/core/contracts.ts';
