@@ -8,8 +8,8 @@ import { resolveChannels, sendDigest } from '../shared/report/notifier.ts';
 import { stateStore } from '../shared/state/index.ts';
 
 /**
- * The daily digest (scheduled once a day): what was done, deferred and skipped and why, the month's
- * cost change, maintenance results, open insights, observe-mode plans, drift, pause state.
+ * The daily digest (scheduled once a day): what was done, deferred and skipped and why, the period's
+ * money (totals: applied and potential), a per-resource table, maintenance results, open insights, observe-mode plans, drift, pause state.
  * Manual: `{ "dryRun": true }` renders it without posting.
  */
 export const eventSchema = z.union([scheduledEventSchema, z.object({ dryRun: z.boolean() }).strict()], {
@@ -26,7 +26,7 @@ export const handler = lambdaHandler('digest', eventSchema, async (event) => {
     dryRun,
     errors: result.errors,
     counts: digest.counts,
-    monthCostDelta: digest.monthCostDelta,
+    totals: digest.totals,
     text: dryRun ? renderDigestText(digest) : undefined,
   };
 });

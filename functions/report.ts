@@ -8,7 +8,8 @@ import { eventPayload } from '../shared/report/slack.ts';
 import { stateStore } from '../shared/state/index.ts';
 
 /**
- * Posts every applied, deferred or failed action not yet reported to Slack and SNS (scheduled every
+ * Posts what a person should hear about now (shared/report/selection.ts: changes, failures, new
+ * findings, deferrals the first time and when they resolve; an hourly cap) to Slack and SNS (scheduled every
  * few minutes). Runs outside the VPC: the maintenance function records, this one posts.
  * Manual: `{ "dryRun": true }` shows what would be posted without posting or marking anything.
  */
@@ -21,8 +22,14 @@ export const handler = lambdaHandler('report', eventSchema, async (event) => {
   const store = stateStore();
   const now = clock().now();
   if ('dryRun' in event && event.dryRun) {
-    const { pending } = await selectPendingReports({ store, config, now });
-    return { ok: true, dryRun: true, pending: pending.length, slack: eventPayload(pending, config.region) };
+    const { pending, notes, held } = await selectPendingReports({ store, config, now });
+    return {
+      ok: true,
+      dryRun: true,
+      pending: pending.length,
+      heldForDigest: held.length,
+      slack: eventPayload(pending, config.region, notes),
+    };
   }
   const channels = await resolveChannels(config);
   const result = await sendPendingReports({ store, config, channels, now });

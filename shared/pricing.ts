@@ -20,6 +20,12 @@ export const DEFAULT_PRICES = {
   'dynamodb.wcuHour': 0.00065,
   'dynamodb.onDemandReadPerMillion': 0.125,
   'dynamodb.onDemandWritePerMillion': 0.625,
+  // DynamoDB Standard-Infrequent Access table class: higher throughput prices, lower storage
+  // (us-east-1, secondary sources since the Nov 2024 on-demand cut; check the official page).
+  'dynamodb.ia.rcuHour': 0.00016,
+  'dynamodb.ia.wcuHour': 0.00081,
+  'dynamodb.ia.onDemandReadPerMillion': 0.15625,
+  'dynamodb.ia.onDemandWritePerMillion': 0.78125,
   // RDS / Aurora instance hours (On-Demand, Single-AZ), the classes the example config uses.
   'rds.instance.db.r6g.large.hour': 0.225,
   'rds.instance.db.r6g.xlarge.hour': 0.45,
@@ -29,6 +35,8 @@ export const DEFAULT_PRICES = {
   'rds.instance.db.t4g.medium.hour': 0.065,
   'aurora.instance.db.r6g.large.hour': 0.26,
   'aurora.instance.db.r6g.xlarge.hour': 0.519,
+  // RDS Proxy: per vCPU-hour of the target instances, minimum 2 vCPUs (RDS Proxy pricing page).
+  'rdsProxy.vcpuHour': 0.015,
 } as const satisfies Record<string, number>;
 
 export type PriceKey = keyof typeof DEFAULT_PRICES | (string & {});

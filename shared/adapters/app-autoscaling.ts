@@ -1,5 +1,6 @@
 import {
   ConcurrentUpdateException,
+  type CustomizedMetricSpecification,
   DescribeScalableTargetsCommand,
   DescribeScalingPoliciesCommand,
   LimitExceededException,
@@ -8,6 +9,8 @@ import {
   PutScalingPolicyCommand,
   RegisterScalableTargetCommand,
   type ScalableDimension,
+  type ScalingPolicy,
+  type TargetTrackingScalingPolicyConfiguration,
   ValidationException,
 } from '@aws-sdk/client-application-auto-scaling';
 import { z } from 'zod';
@@ -17,14 +20,20 @@ import type { Adapter } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
 import type { Action, ActResult } from '../core/model.ts';
 import { isThrottling } from '../metrics/limits.ts';
-import type { CapacityDim, ScalableTargetObservation } from '../policies/dynamodb-capacity.ts';
+import type {
+  CapacityDim,
+  ScalableTargetObservation,
+  TrackingPolicy,
+} from '../policies/dynamodb-observation.ts';
 
 /**
  * Application Auto Scaling for DynamoDB: tune the scalable target instead of fighting it with
  * UpdateTable (aws-facts.md, "Native auto scaling").
  *
  * `set-scaling-target` params: { resourceId: "table/<t>[/index/<g>]", scalableDimension,
- * minCapacity?, maxCapacity?, policy?: { policyName, targetValue, disableScaleIn } }.
+ * minCapacity?, maxCapacity?, policy?: the whole target tracking policy (name, target,
+ * DisableScaleIn, cooldowns, metric) }: PutScalingPolicy replaces a policy whole, so every part the
+ * person set is sent back as it was (aws-facts.md, "Learned from review").
  * - RegisterScalableTarget updates min/max of an existing target (a new minimum above the
  *   current capacity makes Application Auto Scaling scale out to it);
  * - PutScalingPolicy (TargetTrackingScaling, DynamoDB{Read,Write}CapacityUtilization, target
@@ -71,12 +80,63 @@ const paramsSchema = z.object({
       policyName: z.string().min(1).max(256),
       // Target tracking for DynamoDB: 20-90 percent (aws-facts.md, "Native auto scaling").
       targetValue: z.number().min(20).max(90),
-      disableScaleIn: z.boolean(),
+      disableScaleIn: z.boolean().optional(),
+      // The rest of the person's policy, kept as it was (PutScalingPolicy replaces all of it).
+      scaleInCooldown: z.number().int().min(0).optional(),
+      scaleOutCooldown: z.number().int().min(0).optional(),
+      predefinedMetricType: z.string().min(1).optional(),
+      resourceLabel: z.string().min(1).optional(),
+      customizedMetric: z.record(z.string(), z.unknown()).optional(),
     })
     .optional(),
 });
 
 export type ScalingTargetParams = z.infer<typeof paramsSchema>;
+
+/** The whole TargetTrackingScalingPolicyConfiguration: what the person had, with our target / DisableScaleIn. */
+export function trackingConfiguration(
+  policy: NonNullable<ScalingTargetParams['policy']>,
+  scalableDimension: string,
+): TargetTrackingScalingPolicyConfiguration {
+  const read = scalableDimension.endsWith('ReadCapacityUnits');
+  return {
+    TargetValue: policy.targetValue,
+    ...(policy.disableScaleIn !== undefined ? { DisableScaleIn: policy.disableScaleIn } : {}),
+    ...(policy.scaleInCooldown !== undefined ? { ScaleInCooldown: policy.scaleInCooldown } : {}),
+    ...(policy.scaleOutCooldown !== undefined ? { ScaleOutCooldown: policy.scaleOutCooldown } : {}),
+    ...(policy.customizedMetric
+      ? { CustomizedMetricSpecification: policy.customizedMetric as CustomizedMetricSpecification }
+      : {
+          PredefinedMetricSpecification: {
+            PredefinedMetricType: (policy.predefinedMetricType ??
+              (read ? DIMENSION.read.metric : DIMENSION.write.metric)) as MetricType,
+            ...(policy.resourceLabel ? { ResourceLabel: policy.resourceLabel } : {}),
+          },
+        }),
+  };
+}
+
+/** A policy as DescribeScalingPolicies returns it, recorded whole. */
+export function recordPolicy(p: ScalingPolicy): TrackingPolicy | undefined {
+  const c = p.TargetTrackingScalingPolicyConfiguration;
+  if (!p.PolicyName || c?.TargetValue === undefined) return undefined;
+  return {
+    policyName: p.PolicyName,
+    targetValue: c.TargetValue,
+    ...(c.DisableScaleIn !== undefined ? { disableScaleIn: c.DisableScaleIn } : {}),
+    ...(c.ScaleInCooldown !== undefined ? { scaleInCooldown: c.ScaleInCooldown } : {}),
+    ...(c.ScaleOutCooldown !== undefined ? { scaleOutCooldown: c.ScaleOutCooldown } : {}),
+    ...(c.PredefinedMetricSpecification?.PredefinedMetricType
+      ? { predefinedMetricType: c.PredefinedMetricSpecification.PredefinedMetricType }
+      : {}),
+    ...(c.PredefinedMetricSpecification?.ResourceLabel
+      ? { resourceLabel: c.PredefinedMetricSpecification.ResourceLabel }
+      : {}),
+    ...(c.CustomizedMetricSpecification
+      ? { customizedMetric: c.CustomizedMetricSpecification as Record<string, unknown> }
+      : {}),
+  };
+}
 
 function later(ms: number): string {
   return new Date(clock().now().getTime() + ms).toISOString();
@@ -115,7 +175,6 @@ export const applyScalingTarget: Adapter = async (action: Action): Promise<ActRe
       done.push(`RegisterScalableTarget min ${p.minCapacity ?? '-'} max ${p.maxCapacity ?? '-'}`);
     }
     if (p.policy) {
-      const read = p.scalableDimension.endsWith('ReadCapacityUnits');
       await aws().autoscaling.send(
         new PutScalingPolicyCommand({
           ServiceNamespace: 'dynamodb',
@@ -123,16 +182,12 @@ export const applyScalingTarget: Adapter = async (action: Action): Promise<ActRe
           ScalableDimension: p.scalableDimension,
           PolicyName: p.policy.policyName,
           PolicyType: 'TargetTrackingScaling',
-          TargetTrackingScalingPolicyConfiguration: {
-            TargetValue: p.policy.targetValue,
-            DisableScaleIn: p.policy.disableScaleIn,
-            PredefinedMetricSpecification: {
-              PredefinedMetricType: read ? DIMENSION.read.metric : DIMENSION.write.metric,
-            },
-          },
+          TargetTrackingScalingPolicyConfiguration: trackingConfiguration(p.policy, p.scalableDimension),
         }),
       );
-      done.push(`PutScalingPolicy target ${p.policy.targetValue}% DisableScaleIn ${p.policy.disableScaleIn}`);
+      done.push(
+        `PutScalingPolicy target ${p.policy.targetValue}% DisableScaleIn ${p.policy.disableScaleIn ?? false}`,
+      );
     }
     if (!done.length) return { status: 'skipped', reason: 'nothing to change on the scalable target' };
     return { status: 'applied', detail: done.join('; ') };
@@ -210,6 +265,7 @@ export async function describeScalableTargetsFor(
       policyName: policy?.PolicyName,
       targetValue: policy?.TargetTrackingScalingPolicyConfiguration?.TargetValue,
       disableScaleIn: policy?.TargetTrackingScalingPolicyConfiguration?.DisableScaleIn,
+      policy: policy ? recordPolicy(policy) : undefined,
     };
     out.set(t.ResourceId, entry);
   }

@@ -43,16 +43,21 @@ const updateSchema = z.object({
   indexName: z.string().min(1).nullable(),
   read: z.number().int().min(1),
   write: z.number().int().min(1),
+  /** When a decrease was planned: it is stale once anyone raised this resource after it. */
+  plannedAt: z.iso.datetime().optional(),
 });
 const capacityParamsSchema = z.object({
   tableName: z.string().min(3).max(255),
   direction: z.enum(['increase', 'decrease']),
   updates: z.array(updateSchema).min(1),
 });
+const pairSchema = z.object({ read: z.number().int().min(1), write: z.number().int().min(1) });
 const modeParamsSchema = z.object({
   tableName: z.string().min(3).max(255),
   billingMode: z.enum(['PROVISIONED', 'PAY_PER_REQUEST']),
-  provisioned: z.object({ read: z.number().int().min(1), write: z.number().int().min(1) }).optional(),
+  provisioned: pairSchema.optional(),
+  /** Each GSI's own starting capacity (from its own use); a GSI not listed starts like the table. */
+  indexes: z.record(z.string().min(1), pairSchema).optional(),
 });
 
 function later(ms: number): string {
@@ -119,6 +124,21 @@ function notActive(t: TableDescription): string | undefined {
   return g ? `index ${g.IndexName} is ${g.IndexStatus}` : undefined;
 }
 
+/**
+ * A decrease planned before a later increase (anyone's: DescribeTable LastIncreaseDateTime) is
+ * stale: the demand it was planned from is older than the raise (overlapping runs, the alarm fast
+ * path, a person raising before an event). It is never applied.
+ */
+export function staleDecrease(
+  pt: ProvisionedThroughputDescription,
+  plannedAt: string | undefined,
+): string | undefined {
+  const raised = pt.LastIncreaseDateTime?.getTime();
+  if (!plannedAt || raised === undefined) return undefined;
+  if (raised <= Date.parse(plannedAt)) return undefined;
+  return `stale decrease refused: capacity was raised at ${new Date(raised).toISOString()}, after this decrease was planned at ${plannedAt}`;
+}
+
 export type CapacityUpdatePlan =
   | { input: UpdateTableCommandInput; heldBack: string[] }
   | { skip: string }
@@ -155,6 +175,11 @@ export function capacityUpdateInput(
     const write = pick(u.write, curW);
     if (read === curR && write === curW) continue;
     if (params.direction === 'decrease') {
+      const stale = staleDecrease(pt, u.plannedAt);
+      if (stale) {
+        heldBack.push(`${label}: ${stale}`);
+        continue;
+      }
       const allowance = decreaseAllowance(ledgerOf(pt), now);
       if (!allowance.allowedNow) {
         heldBack.push(
@@ -170,6 +195,7 @@ export function capacityUpdateInput(
   }
   if (gsiUpdates.length) input.GlobalSecondaryIndexUpdates = gsiUpdates;
   if (!input.ProvisionedThroughput && !gsiUpdates.length) {
+    if (heldBack.length && !nextSlots.length) return { skip: heldBack.join('; ') };
     if (nextSlots.length) {
       return {
         defer: `decrease budget spent (as AWS counts it): ${heldBack.join('; ')}`,
@@ -249,11 +275,21 @@ async function applyCapacityMode(action: Action): Promise<ActResult> {
       input.ProvisionedThroughput = throughput;
       // UpdateTable API reference: switching to PROVISIONED needs throughput for every GSI too;
       // they start like the table (the capacity tuner lowers them after its stabilization window).
+      // Each GSI from its own use when the advisor sized it; otherwise like the table (the
+      // capacity tuner lowers it after its stabilization window).
       const gsis = table.GlobalSecondaryIndexes ?? [];
       if (gsis.length) {
-        input.GlobalSecondaryIndexUpdates = gsis.map((g) => ({
-          Update: { IndexName: g.IndexName, ProvisionedThroughput: throughput },
-        }));
+        input.GlobalSecondaryIndexUpdates = gsis.map((g) => {
+          const own = g.IndexName ? p.indexes?.[g.IndexName] : undefined;
+          return {
+            Update: {
+              IndexName: g.IndexName,
+              ProvisionedThroughput: own
+                ? { ReadCapacityUnits: own.read, WriteCapacityUnits: own.write }
+                : throughput,
+            },
+          };
+        });
       }
     }
     await aws().dynamodb.send(new UpdateTableCommand(input));

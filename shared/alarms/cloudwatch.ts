@@ -12,7 +12,6 @@ import {
 import { aws } from '../aws/clients.ts';
 import type { AlarmSpec } from '../core/contracts.ts';
 import { tagListToMap } from '../discovery/select.ts';
-import { withRetry } from '../metrics/limits.ts';
 import { putAlarmInput } from './diff.ts';
 
 /**
@@ -40,7 +39,7 @@ export async function listAlarms(prefix: string): Promise<MetricAlarm[]> {
 
 export async function putAlarm(name: string, spec: AlarmSpec, prefix: string): Promise<void> {
   assertInPrefix(name, prefix);
-  await withRetry(() => aws().cloudwatch.send(new PutMetricAlarmCommand(putAlarmInput(name, spec))));
+  await aws().cloudwatch.send(new PutMetricAlarmCommand(putAlarmInput(name, spec)));
 }
 
 /** DeleteAlarms takes at most 100 names per call (CloudWatch API reference, DeleteAlarms). */
@@ -48,22 +47,20 @@ export async function deleteAlarms(names: string[], prefix: string): Promise<voi
   for (const n of names) assertInPrefix(n, prefix);
   for (let i = 0; i < names.length; i += 100) {
     const AlarmNames = names.slice(i, i + 100);
-    await withRetry(() => aws().cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames })));
+    await aws().cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames }));
   }
 }
 
 /** The alarm as CloudWatch has it now (the handler re-reads it before acting). */
 export async function describeAlarm(name: string): Promise<MetricAlarm | undefined> {
-  const out = await withRetry(() =>
-    aws().cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [name], AlarmTypes: ['MetricAlarm'] })),
+  const out = await aws().cloudwatch.send(
+    new DescribeAlarmsCommand({ AlarmNames: [name], AlarmTypes: ['MetricAlarm'] }),
   );
   return out.MetricAlarms?.find((a) => a.AlarmName === name);
 }
 
 export async function alarmTags(arn: string): Promise<Record<string, string>> {
-  const out = await withRetry(() =>
-    aws().cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: arn })),
-  );
+  const out = await aws().cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: arn }));
   return tagListToMap(out.Tags);
 }
 
@@ -81,8 +78,8 @@ export async function getDashboardBody(name: string): Promise<string | undefined
 }
 
 export async function putDashboard(name: string, body: string): Promise<string[]> {
-  const out = await withRetry(() =>
-    aws().cloudwatch.send(new PutDashboardCommand({ DashboardName: name, DashboardBody: body })),
+  const out = await aws().cloudwatch.send(
+    new PutDashboardCommand({ DashboardName: name, DashboardBody: body }),
   );
   return (out.DashboardValidationMessages ?? []).map((m) => `${m.DataPath ?? ''}: ${m.Message ?? ''}`);
 }

@@ -29,6 +29,9 @@ export const TUNER_NAMES = [
   'prewarm',
   'maintenance',
   'insights',
+  'proxy',
+  'rightsizing',
+  'serverless',
   'alarms',
   'control',
 ] as const satisfies readonly TunerName[];

@@ -88,8 +88,33 @@ export const backtestOptionsSchema = z
         targetCpuPercent: z.number().gt(0).max(100).default(60),
         /** A minute is saturated when the average reader CPU is above this (percent). */
         saturationCpuPercent: z.number().gt(0).max(100).default(90),
-        /** Minutes from CreateDBInstance to the reader serving. */
-        readerCreateMinutes: z.number().int().min(0).default(10),
+        /**
+         * Minutes from the create call to the reader serving: an Aurora reader (instance
+         * provisioning only: AWS quotes about 10-15 minutes). A plain RDS replica (price key
+         * `rds.*`) also copies the source's storage: + `rdsCreateMinutesPerGiB` x `storageGiB`,
+         * and is read only once clients resolve its record (+ the DNS TTL, `dnsTtlSeconds`).
+         */
+        readerCreateMinutes: z.number().int().min(0).default(12),
+        storageGiB: z.number().min(0).default(100),
+        rdsCreateMinutesPerGiB: z.number().min(0).default(0.1),
+        dnsTtlSeconds: z.number().int().min(0).default(30),
+        /**
+         * A new reader's buffer cache is cold: its CPU per query starts `coldCacheCpuFactor` times
+         * higher and fades to 1 over `coldCacheMinutes`.
+         */
+        coldCacheMinutes: z.number().int().min(0).default(20),
+        coldCacheCpuFactor: z.number().min(1).max(5).default(1.5),
+        /**
+         * Performance Insights on the readers: DBLoadCPU (sessions running or waiting on CPU) is
+         * published. Above the readers' CPU the run queue shows `dbLoadGain` x signalStrength of
+         * the work beyond capacity (clients time out and back off: never all of it), at most
+         * `dbLoadMaxPerVcpu` sessions per vCPU. Off: only CPUUtilization (capped at 100).
+         */
+        performanceInsights: z.boolean().default(true),
+        dbLoadGain: z.number().min(0).max(1).default(0.7),
+        dbLoadMaxPerVcpu: z.number().min(1).default(4),
+        /** Relative noise of the published series (deterministic per minute). */
+        metricNoise: z.number().min(0).max(0.5).default(0.05),
         /** Aurora Auto Scaling cooldowns (default 300 s each). */
         awsScaleOutCooldownMinutes: z.number().int().min(0).default(5),
         awsScaleInCooldownMinutes: z.number().int().min(0).default(5),
@@ -188,6 +213,11 @@ export function prices(options: BacktestOptions): Prices {
     readRequestUnit: price(table, 'dynamodb.onDemandReadPerMillion') / 1e6,
     writeRequestUnit: price(table, 'dynamodb.onDemandWritePerMillion') / 1e6,
     iopsMinute: price(table, `rds.${options.iops.storageType}.iopsMonth`) / minutesPerMonth,
-    readerMinute: price(table, options.replicas.instancePriceKey) / 60,
+    // A plain RDS replica also pays for its copy of the source's storage (gp3 by default).
+    readerMinute:
+      price(table, options.replicas.instancePriceKey) / 60 +
+      (options.replicas.instancePriceKey.startsWith('rds.')
+        ? (options.replicas.storageGiB * price(table, 'rds.gp3.gbMonth')) / minutesPerMonth
+        : 0),
   };
 }

@@ -105,14 +105,17 @@ export interface IopsObservation {
 export interface ReplicasObservation {
   minute: number;
   at: string;
-  /** Readers able to serve during the minute. */
+  /** Readers able to serve during the minute (DescribeDBInstances: available). */
   readers: number;
-  /** Readers requested but still being created. */
+  /** Readers requested but still being created (DescribeDBInstances: creating). */
   pendingReaders: number;
-  /** Average reader CPUUtilization (0-100) over available readers; 100 when saturated or none. */
+  /** CPUUtilization averaged over the available readers (Role=READER, 0-100, capped). */
   avgReaderCpu: number;
-  /** Reader CPU demand (percent of one reader) beyond readers x 100. */
-  unservedCpu: number;
+  /**
+   * DBLoadCPU averaged over the available readers: sessions running or waiting on CPU,
+   * published only where Performance Insights is on (null when off or no reader).
+   */
+  dbLoadCpu: number | null;
 }
 export type ObservationOf<K extends Kind> = K extends 'dynamodb'
   ? DynamodbObservation

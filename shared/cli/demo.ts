@@ -1,12 +1,13 @@
 /**
- * `npm run demo [-- --scenario NAME] [-- --out DIR] [-- --hours N] [-- --no-postgres]`
+ * `npm run demo [-- --scenario NAME] [-- --out DIR] [-- --hours N] [-- --no-postgres] [-- --postgres local]`
  *
  * Runs db-autopilot's real Lambda handlers (functions/*.ts) over a simulated day on the simulated
  * AWS account (shared/sim): schedules fire as serverless.yml deploys them (rate(...) and cron(...)),
  * CloudWatch alarms are evaluated by the simulator each minute and their state changes delivered
  * to the alarm handler as "CloudWatch Alarm State Change" events. The state table is dynalite
  * (in-process, loopback), the maintenance database an embedded PostgreSQL (PGlite behind its
- * socket server, reached through `pg`). Prints progress per simulated hour, a timeline of
+ * socket server, reached through `pg`; `--postgres local`: the local server binaries, with HypoPG
+ * and pgstattuple, shared/postgres/demo-local.ts). Prints progress per simulated hour, a timeline of
  * decisions and the report as posted; writes DIR/report.md and DIR/report.json (default out/demo).
  *
  * Everything is in apply mode for the demo (a demo override of db-autopilot.yml); nothing leaves
@@ -27,9 +28,14 @@ import { ValidationError } from '../core/errors.ts';
 import { countsAsChange } from '../core/guards.ts';
 import type { Decision, Evidence, TunerName } from '../core/model.ts';
 import { dashboardConsoleUrl } from '../report/console-links.ts';
-import { buildDigest, renderDigestText } from '../report/digest.ts';
+import { describeChange, reasonText } from '../report/describe.ts';
+import { renderDigestText } from '../report/digest.ts';
+import { costText } from '../report/format.ts';
+import { digestOf } from '../report/notifier.ts';
+import { type ResourceDayRow, resourceDayMarkdown } from '../report/resource-days.ts';
 import { digestPayload } from '../report/slack.ts';
 import { digestMessage } from '../report/sns.ts';
+import { moneyTotals, totalsText } from '../report/totals.ts';
 import { HOUR_MS, MINUTE_MS, type SimAccount } from '../sim/index.ts';
 import type { AlarmStateChangeEvent } from '../sim/services/cloudwatch.ts';
 
@@ -42,6 +48,11 @@ export interface DemoOptions {
   print?: (line: string) => void;
   /** Start the embedded PostgreSQL for the maintenance and insights functions (default true). */
   postgres?: boolean;
+  /**
+   * `local`: the orders database on the local PostgreSQL server binaries (HypoPG, pgstattuple)
+   * instead of PGlite (shared/postgres/demo-local.ts).
+   */
+  postgresServer?: 'pglite' | 'local';
   /**
    * The state store: 'memory' (default: the in-memory store with the same contract; a simulated
    * day makes ~30,000 state-table calls, which take minutes through dynalite) or 'dynalite' (the
@@ -67,6 +78,7 @@ export interface DemoDecision {
   guard?: string;
   trigger: string;
   deferredUntil?: string;
+  severity?: Decision['severity'];
 }
 
 export interface DemoFunction {
@@ -102,8 +114,18 @@ export interface DemoReport {
     skipped: number;
     failed: number;
     planned: number;
-    monthlyCostDeltaApplied: number;
+    /** Applied changes (the progress lines' count): recommendations and findings are not changes. */
+    appliedChanges: number;
+    /** The one accounting of money (shared/report/totals.ts), the same in report.md, the digest and Slack. */
+    appliedMonthlyCostDelta: number;
+    potentialMonthlyCostDelta: number;
+    reversedMonthlyCostDelta: number;
+    recommendations: number;
   };
+  /** Per resource, per day: start and end setting, changes, throttled/saturated minutes, cost. */
+  resourceDays: ResourceDayRow[];
+  /** What was posted: per-event posts and the daily digest, per channel. */
+  posts: { slack: number; sns: number; digest: number };
   wallMs: number;
   /** Calls to the state table (dynalite) and the real time they took. */
   stateTable?: { store: 'dynalite' | 'memory'; calls: number; ms: number };
@@ -116,6 +138,8 @@ const TUNER_FUNCTIONS: Array<{ tuner: TunerName; fn: string }> = [
   { tuner: 'dynamodb', fn: 'dynamodb-tuner' },
   { tuner: 'maintenance', fn: 'pg-maintenance' },
   { tuner: 'insights', fn: 'pg-insights' },
+  { tuner: 'proxy', fn: 'proxy-tuner' },
+  { tuner: 'rightsizing', fn: 'rightsizing' },
   { tuner: 'alarms', fn: 'alarm-reconciler' },
 ];
 
@@ -126,6 +150,8 @@ const DEFAULT_FUNCTIONS: Record<string, string[]> = {
   'dynamodb-tuner': ['rate(2 minutes)'],
   'pg-maintenance': ['cron(0 3 * * ? *)'],
   'pg-insights': ['cron(30 5 * * ? *)'],
+  'proxy-tuner': ['rate(15 minutes)'],
+  rightsizing: ['cron(45 5 * * ? *)'],
   'alarm-handler': [],
   'alarm-reconciler': ['rate(15 minutes)'],
   report: ['rate(5 minutes)'],
@@ -277,7 +303,27 @@ export interface DemoPostgres {
   user: string;
   secretId: string;
   seeded: { bloated: string[]; stale: string[]; healthy: string[] };
+  /** Index-advice thresholds scaled to the demo's small tables (local server only). */
+  indexes?: Partial<NonNullable<Config['tuners']['maintenance']>['indexes']>;
   stop(): Promise<void>;
+}
+
+/** `--postgres local`: the orders database on the local server binaries, its credentials as the secret. */
+export async function prepareLocalPostgres(
+  sim: SimAccount,
+  secretId = 'db-autopilot/orders',
+): Promise<DemoPostgres> {
+  const { startLocalDemoDatabase } = await import('../postgres/demo-local.ts');
+  const local = await startLocalDemoDatabase();
+  sim.secrets.put(secretId, {
+    username: local.user,
+    password: 'unused-trust-auth',
+    engine: 'postgres',
+    host: local.host,
+    port: local.port,
+    dbname: local.database,
+  });
+  return { ...local, secretId };
 }
 
 /**
@@ -349,6 +395,7 @@ export function demoConfig(base: Config, pgInfo: DemoPostgres | undefined): Conf
   const m = config.tuners.maintenance;
   if (m && pgInfo) {
     m.concurrency = 1;
+    if (pgInfo.indexes) m.indexes = { ...m.indexes, ...pgInfo.indexes };
     m.databases = m.databases.map((db, i) =>
       i === 0
         ? {
@@ -383,15 +430,11 @@ function toDemoDecision(d: Decision): DemoDecision {
     guard: d.guard,
     trigger: d.trigger,
     deferredUntil: d.deferredUntil,
+    severity: d.severity,
   };
 }
 
 const hhmm = (iso: string) => iso.slice(11, 16);
-
-function usd(n: number): string {
-  const sign = n < 0 ? '-' : n > 0 ? '+' : '';
-  return `${sign}$${Math.abs(n).toFixed(2)}`;
-}
 
 export async function runDemo(options: DemoOptions = {}): Promise<{ report: DemoReport; outDir: string }> {
   const wallStart = performance.now();
@@ -505,7 +548,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
   try {
     if (options.postgres !== false) {
       try {
-        pgInfo = await preparePostgres(sim);
+        pgInfo =
+          options.postgresServer === 'local' ? await prepareLocalPostgres(sim) : await preparePostgres(sim);
         cleanups.push(() => pgInfo?.stop() ?? Promise.resolve());
       } catch (error) {
         print(`! embedded PostgreSQL not started: ${(error as Error).message}`);
@@ -643,7 +687,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     sim.advanceTo(endMs);
 
     const recordedDecisions = (
-      await store.listDecisions({ since: new Date(startMs - HOUR_MS).toISOString() })
+      await store.exportDecisions({ since: new Date(startMs - HOUR_MS).toISOString() })
     ).sort((a, b) => a.at.localeCompare(b.at));
     const decisions = recordedDecisions.map(toDemoDecision);
     for (const m of sim.sns.messages)
@@ -669,6 +713,19 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     });
     const count = (o: string) => decisions.filter((d) => d.outcome === o).length;
     const stats = sim.stats();
+    // The daily digest for the whole simulated day, built as the digest function builds it (its
+    // minutes measured from the simulated CloudWatch), and the one accounting of money for the day.
+    const daySince = new Date(startMs).toISOString();
+    const dayUntil = new Date(endMs).toISOString();
+    const digest = await digestOf({
+      decisions: recordedDecisions,
+      since: daySince,
+      until: dayUntil,
+      paused: false,
+      dashboardUrl: dashboardConsoleUrl('db-autopilot', config.region),
+      now: new Date(endMs),
+    });
+    const money = moneyTotals(recordedDecisions.filter((d) => d.at >= daySince && d.at < dayUntil));
     const report: DemoReport = {
       scenario: scenario.name,
       start: new Date(startMs).toISOString(),
@@ -688,10 +745,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
         skipped: count('skipped'),
         failed: count('failed'),
         planned: count('planned'),
-        monthlyCostDeltaApplied:
-          Math.round(
-            recordedDecisions.filter(countsAsChange).reduce((a, d) => a + d.monthlyCostDelta, 0) * 100,
-          ) / 100,
+        appliedChanges: money.appliedChanges,
+        appliedMonthlyCostDelta: money.appliedMonthlyCostDelta,
+        potentialMonthlyCostDelta: money.potentialMonthlyCostDelta,
+        reversedMonthlyCostDelta: money.reversedMonthlyCostDelta,
+        recommendations: money.recommendations,
+      },
+      resourceDays: digest.resourceDays,
+      posts: {
+        slack: slackPayloads.length,
+        sns: sim.sns.messages.length,
+        digest: notifications.filter((n) => n.text.includes('daily digest')).length,
       },
       wallMs: 0,
     };
@@ -708,15 +772,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     writeFileSync(join(outDir, 'report.md'), md);
     // The reports as posted: every Slack webhook body and SNS message of the day, and the daily
     // digest for the whole simulated day rendered the way the digest function renders it.
-    const dayDecisions = await store.listDecisions({ since: new Date(startMs).toISOString() });
-    const digest = buildDigest({
-      decisions: dayDecisions,
-      monthDecisions: dayDecisions,
-      since: new Date(startMs).toISOString(),
-      until: new Date(endMs).toISOString(),
-      paused: false,
-      dashboardUrl: dashboardConsoleUrl('db-autopilot', config.region),
-    });
     const digestText = renderDigestText(digest);
     writeFileSync(join(outDir, 'slack-payloads.json'), `${JSON.stringify(slackPayloads, null, 2)}\n`);
     writeFileSync(join(outDir, 'sns-messages.json'), `${JSON.stringify(sim.sns.messages, null, 2)}\n`);
@@ -755,13 +810,39 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
   }
 }
 
+/** The day in numbers: decisions, the one accounting of money, posts, and the per-resource table. */
+function summaryLines(r: DemoReport): string[] {
+  const lines: string[] = [];
+  const t = r.totals;
+  lines.push(
+    `Simulated ${r.start} to ${r.end} (virtual clock). ${t.decisions} decisions: ${t.applied} applied (${t.appliedChanges} changes, ${t.applied - t.appliedChanges} recommendations and findings), ${t.deferred} deferred, ${t.skipped} skipped, ${t.failed} failed, ${t.planned} planned.`,
+    '',
+    totalsText({
+      appliedMonthlyCostDelta: t.appliedMonthlyCostDelta,
+      potentialMonthlyCostDelta: t.potentialMonthlyCostDelta,
+      reversedMonthlyCostDelta: t.reversedMonthlyCostDelta,
+      appliedChanges: t.appliedChanges,
+      recommendations: t.recommendations,
+    }),
+    '',
+    `Posted: ${r.posts.slack} Slack messages and ${r.posts.sns} SNS messages (daily digest included).`,
+    '',
+  );
+  lines.push(
+    '## Per resource and day',
+    '',
+    'Throttled / saturated minutes are counted from the CloudWatch metrics AWS publishes (DynamoDB throttle events; RDS DiskQueueDepth and CPUUtilization).',
+    '',
+    ...resourceDayMarkdown(r.resourceDays),
+    '',
+  );
+  return lines;
+}
+
 export function renderMarkdown(r: DemoReport): string {
   const lines: string[] = [];
   lines.push(`# db-autopilot demo: ${r.scenario}`, '');
-  lines.push(
-    `Simulated ${r.start} to ${r.end} (virtual clock). ${r.totals.decisions} decisions: ${r.totals.applied} applied, ${r.totals.deferred} deferred, ${r.totals.skipped} skipped, ${r.totals.failed} failed, ${r.totals.planned} planned. Monthly cost change of the changes applied: ${usd(r.totals.monthlyCostDeltaApplied)}.`,
-    '',
-  );
+  lines.push(...summaryLines(r));
   lines.push('## Tuners', '', '| tuner | status | decisions |', '|---|---|---|');
   for (const t of r.tuners) lines.push(`| ${t.tuner} | ${t.status} | ${t.decisions} |`);
   lines.push(
@@ -800,7 +881,7 @@ export function renderMarkdown(r: DemoReport): string {
     shown.push(entry);
   }
   for (const { d, repeats, last } of shown) {
-    const cost = d.monthlyCostDelta !== 0 ? ` (${usd(d.monthlyCostDelta)}/month)` : '';
+    const cost = d.monthlyCostDelta !== 0 ? ` (${costText(d.monthlyCostDelta, d)})` : '';
     const until = d.deferredUntil ? ` until ${hhmm(d.deferredUntil)}` : '';
     const ev = d.evidence[0];
     const evidence = ev
@@ -808,7 +889,7 @@ export function renderMarkdown(r: DemoReport): string {
       : '';
     const again = repeats > 0 ? ` (again ${repeats}x until ${hhmm(last)})` : '';
     lines.push(
-      `- ${hhmm(d.at)} **${d.tuner}** ${d.resource}: ${d.action} ${d.outcome}${until}${cost}${again} - ${d.reason}${evidence}`,
+      `- ${hhmm(d.at)} **${d.tuner}** ${d.resource}: ${describeChange(d)}: ${d.outcome}${until}${cost}${again} - ${reasonText(d)}${evidence}`,
     );
   }
   if (interesting.length === 0) lines.push('- (no actions)');
@@ -868,13 +949,17 @@ function parseArgs(argv: string[]): DemoOptions {
     else if (a === '--out') o.out = argv[++i];
     else if (a === '--hours') o.hours = Number(argv[++i]);
     else if (a === '--no-postgres') o.postgres = false;
-    else if (a === '--state') {
+    else if (a === '--postgres') {
+      const v = argv[++i];
+      if (v !== 'local' && v !== 'pglite') throw new Error('--postgres must be local or pglite');
+      o.postgresServer = v;
+    } else if (a === '--state') {
       const v = argv[++i];
       if (v !== 'dynalite' && v !== 'memory') throw new Error('--state must be dynalite or memory');
       o.state = v;
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: npm run demo [-- --scenario securecart] [-- --out out/demo] [-- --hours 24] [-- --state dynalite|memory] [-- --no-postgres]\n',
+        'usage: npm run demo [-- --scenario securecart] [-- --out out/demo] [-- --hours 24] [-- --state dynalite|memory] [-- --no-postgres] [-- --postgres local|pglite]\n',
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);

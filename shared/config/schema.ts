@@ -3,7 +3,9 @@ import { durationMinutes, modeSchema } from './common.ts';
 import { dynamodbSection } from './sections/dynamodb.ts';
 import { iopsSection } from './sections/iops.ts';
 import { insightsSection, maintenanceSection } from './sections/maintenance.ts';
+import { proxySection } from './sections/proxy.ts';
 import { replicasSection } from './sections/replicas.ts';
+import { rightsizingSection } from './sections/rightsizing.ts';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24 h, UTC)');
 
@@ -59,6 +61,8 @@ export const configSchema = z
     notifications: z
       .object({
         minSeverity: z.enum(['info', 'warning', 'critical']).default('info'),
+        /** Per-event posts in any hour; what the cap holds back is in the next daily digest. */
+        maxPostsPerHour: z.number().int().min(1).max(60).default(1),
         slack: z
           .object({
             /** SSM parameter (SecureString) or Secrets Manager secret holding the webhook URL. */
@@ -74,7 +78,7 @@ export const configSchema = z
           .default({ enabled: true }),
       })
       .strict()
-      .default({ minSeverity: 'info', sns: { enabled: true } }),
+      .default({ minSeverity: 'info', maxPostsPerHour: 1, sns: { enabled: true } }),
     tuners: z
       .object({
         iops: iopsSection.optional(),
@@ -82,6 +86,8 @@ export const configSchema = z
         dynamodb: dynamodbSection.optional(),
         maintenance: maintenanceSection.optional(),
         insights: insightsSection.optional(),
+        proxy: proxySection.optional(),
+        rightsizing: rightsizingSection.optional(),
       })
       .strict()
       .default({}),

@@ -152,13 +152,13 @@ async function status(deps: ControlDeps): Promise<ControlResult> {
   const last24h: Partial<Record<Outcome, number>> = {};
   let lastControl: Decision | undefined;
   try {
+    // A day of notable decisions (no-ops are counted in the daily totals, not read one by one).
     const since = new Date(deps.now.getTime() - 24 * 3600_000).toISOString();
     const until = new Date(deps.now.getTime() + 1).toISOString();
     for (const d of await deps.store.listDecisions({ since, until })) {
       last24h[d.outcome] = (last24h[d.outcome] ?? 0) + 1;
     }
-    const controlSince = new Date(deps.now.getTime() - 30 * 24 * 3600_000).toISOString();
-    lastControl = (await deps.store.listDecisions({ since: controlSince, until, tuner: 'control' })).at(-1);
+    lastControl = await latestControlDecision(deps.store, deps.now, until);
   } catch (error) {
     notes.push(`the state table could not be read: ${publicMessage(error)}`);
   }
@@ -184,8 +184,15 @@ const ACTION_KINDS: Record<ActionKind, true> = {
   'set-scaling-target': true,
   'set-capacity-mode': true,
   prewarm: true,
+  'set-pool': true,
+  'set-serverless-bounds': true,
+  'idle-instance': true,
+  'oversized-instance': true,
   vacuum: true,
   analyze: true,
+  reindex: true,
+  'create-index': true,
+  'drop-index': true,
   recommend: true,
   finding: true,
   'put-alarm': true,
@@ -227,6 +234,7 @@ const resourceKindSchema = z.enum([
   'dynamodb-gsi',
   'postgres-database',
   'postgres-table',
+  'postgres-index',
   'cloudwatch-alarm',
   'account',
 ] as const satisfies readonly ResourceKind[]);
@@ -256,11 +264,37 @@ export function undoTargetRef(decision: Decision): { kind: Decision['resourceKin
   return { kind, id };
 }
 
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/**
+ * The numbers the tuner's adapter will actually apply for a replayed undo, read from the same
+ * fields the adapter reads (shared/adapters/rds-iops.ts: `Iops`, else the target value;
+ * shared/adapters/dynamodb-capacity.ts: every `updates[].read` / `write`), never from a field
+ * the adapter ignores (a recorded `numericTarget`).
+ */
+export function appliedValues(kind: ActionKind, params: Record<string, unknown>, to: unknown): number[] {
+  switch (kind) {
+    case 'set-iops': {
+      const v = num(params.Iops) ?? num(to);
+      return v === undefined ? [] : [v];
+    }
+    case 'set-capacity':
+    case 'prewarm': {
+      const updates = Array.isArray(params.updates) ? (params.updates as Array<Record<string, unknown>>) : [];
+      const values = updates.flatMap((u) => [num(u.read), num(u.write)]).filter((v) => v !== undefined);
+      return values.length > 0 ? values : num(to) === undefined ? [] : [num(to) as number];
+    }
+    default:
+      return num(to) === undefined ? [] : [num(to) as number];
+  }
+}
+
 /** The Action that replays a decision's recorded undo. */
 export function revertAction(decision: Decision): Action {
   const undo = decision.undo ?? { kind: 'revert', params: {} };
   const kind: ActionKind = isActionKind(undo.kind) ? undo.kind : 'revert';
-  const target = undo.params.numericTarget ?? decision.from;
+  const values = appliedValues(kind, undo.params, decision.from);
+  const target = values.length === 1 ? values[0] : undefined;
   return {
     tuner: decision.tuner,
     resource: undoTargetRef(decision),
@@ -277,6 +311,22 @@ export function revertAction(decision: Decision): Action {
     params: { ...undo.params, undoKind: undo.kind, revertOf: decision.id },
     severity: 'warning',
   };
+}
+
+/** The newest pause / resume / revert of the last 30 days: newest day first, stopping at the first found. */
+async function latestControlDecision(
+  store: StateStore,
+  now: Date,
+  until: string,
+): Promise<Decision | undefined> {
+  const today = Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00.000Z`);
+  for (let day = 0; day < 30; day++) {
+    const since = new Date(today - day * 24 * 3600_000).toISOString();
+    const end = day === 0 ? until : new Date(today - (day - 1) * 24 * 3600_000).toISOString();
+    const found = await store.listDecisions({ since, until: end, tuner: 'control' });
+    if (found.length > 0) return found.at(-1);
+  }
+  return undefined;
 }
 
 /** Replays a recorded undo through executePlan: the pause flag, consent, bounds, cooldown, mode, lock. */
@@ -317,10 +367,21 @@ async function revert(
   });
   if (started.duplicate) return { ok: true, command: 'revert', decisionId, reverted: false, duplicate: true };
   const action = revertAction(original);
+  const settings = resolveSettings(config, original.tuner);
+  // The current configuration's bounds, on exactly the values the adapter will apply.
+  const outside = appliedValues(action.kind, action.params ?? {}, action.to).filter(
+    (v) =>
+      (settings.min !== undefined && v < settings.min) || (settings.max !== undefined && v > settings.max),
+  );
+  if (outside.length > 0) {
+    return refuse(
+      `reverting ${decisionId} would apply ${outside.join(', ')}, outside the configured bounds ${settings.min ?? '-'}..${settings.max ?? '-'} of ${original.tuner}`,
+    );
+  }
   const [decision] = await executePlan({
     plan: { tuner: original.tuner, resource: ref, observedAt: deps.now.toISOString(), actions: [action] },
     target,
-    settings: resolveSettings(config, original.tuner),
+    settings,
     adapter: registration.adapter,
     run: started.run,
     store: deps.store,

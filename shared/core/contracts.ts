@@ -4,6 +4,7 @@ import type {
   ActResult,
   Decision,
   Mode,
+  Outcome,
   Plan,
   ResourceRef,
   Trigger,
@@ -61,7 +62,20 @@ export interface RunContext {
   changesApplied: number;
 }
 
-export type Adapter = (action: Action, target: Target) => Promise<ActResult>;
+export type Adapter = ((action: Action, target: Target) => Promise<ActResult>) & {
+  /** How to tell, from AWS's own state, whether an intended change took effect (see IntentCheck). */
+  check?: IntentCheck;
+};
+
+/**
+ * Resolves an intended change from AWS's own state (describe calls, RDS events,
+ * `LastIncreaseDateTime`, tags) when its response was lost or its run died: `applied` (AWS has it,
+ * or has it pending), `not-applied` (AWS certainly does not), `unknown` (cannot tell now: the
+ * intent stays and a later run asks again). Registered per action kind in shared/core/intent.ts.
+ */
+export type IntentCheck = (
+  intent: Decision,
+) => Promise<{ verdict: 'applied' | 'not-applied' | 'unknown'; detail: string }>;
 
 /** A record of what happened to a resource, read by policies as their history. */
 export interface ResourceHistory {
@@ -82,6 +96,11 @@ export interface ResourceHistory {
     /** What the drift was measured against, so the same outside change is not reported again. */
     baseline?: DriftBaseline;
   };
+  /**
+   * Intended changes not yet resolved (kept apart from `recent`, so one that a run of faults keeps
+   * unresolved never drops out of sight behind newer decisions).
+   */
+  pending?: Decision[];
   /** Free-form tuner state (e.g. scale-in recommendations over a stabilization window). */
   tunerState?: Record<string, unknown>;
 }
@@ -92,27 +111,91 @@ export interface DriftBaseline {
   observed?: unknown;
 }
 
+/** Whose items in the state table: a tuner, or a reporting function's delivery state. */
+export type StateOwner = TunerName | 'report' | 'digest';
+
+/** A time window of decisions: since inclusive, until exclusive (default: now). */
+export interface DecisionQuery {
+  since: string;
+  until?: string;
+  tuner?: TunerName;
+  resource?: string;
+}
+
+/** Counts and cost sums of one tuner's decisions over one UTC day or month, kept as they are recorded. */
+export interface DecisionTotals {
+  tuner: TunerName;
+  /** YYYY-MM-DD or YYYY-MM. */
+  period: string;
+  /** Notable decisions (everything but successful no-ops) by outcome. */
+  outcomes: Partial<Record<Outcome, number>>;
+  /** No-op decisions by outcome. */
+  noops: Partial<Record<Outcome, number>>;
+  /** Sum of monthlyCostDelta over applied decisions. */
+  appliedCostDelta: number;
+}
+
+/**
+ * The state table (shared/state: key layout in keys.ts). Every read is bounded by key: a
+ * resource's own partition with a time range, one index partition per tuner and day with a range.
+ */
 export interface StateStore {
-  /** Audit log: one record per decision, no-ops included. */
+  /**
+   * Audit log: one record per decision, no-ops included (a no-op is stored slim: no evidence).
+   * Also adds it to the day's and month's totals of its tuner.
+   */
   recordDecision(decision: Decision): Promise<void>;
-  listDecisions(query: {
-    since: string;
-    until?: string;
-    tuner?: TunerName;
-    resource?: string;
-  }): Promise<Decision[]>;
-  markReported(decisionIds: string[], at: string): Promise<void>;
+  /**
+   * Resolves an `intended` decision in place (same id): true when it was still intended and now
+   * holds `decision`'s outcome (an applied one advances the cooldown ledger), false when another
+   * run resolved it first or it is unknown (then nothing is written: never a second `applied`).
+   */
+  resolveDecision(decision: Decision): Promise<boolean>;
+  /**
+   * The notable decisions of a window (no-ops left out unless they failed), oldest first. With
+   * `resource` (and `tuner`), read from that resource's own partition; otherwise from the byDay
+   * index, one query per tuner and day.
+   */
+  listDecisions(query: DecisionQuery): Promise<Decision[]>;
+  /**
+   * Every decision of a window, no-ops included (slim). For offline tools (the demo's report,
+   * benches, tests): on DynamoDB it scans the table. Functions never call it.
+   */
+  exportDecisions(query: { since: string; until?: string }): Promise<Decision[]>;
+  /** Day (YYYY-MM-DD) or month (YYYY-MM) totals of every tuner that recorded decisions in it. */
+  totals(period: string): Promise<DecisionTotals[]>;
+  /** The report function's record of what it posted (in its own partition, not in the decisions). */
+  markReported(decisions: Array<Pick<Decision, 'id' | 'at'>>, at: string): Promise<void>;
+  /** Decision id -> when it was reported, for decisions recorded in the window. */
+  reportedIn(query: { since: string; until: string }): Promise<Map<string, string>>;
 
-  /** Idempotency: true if this key was claimed now, false if it was seen before (then do nothing). */
-  claimIdempotencyKey(key: string, runId: string, now: Date, ttlSeconds: number): Promise<boolean>;
+  /** Idempotency: true if this tuner's key was claimed now, false if seen before (then do nothing). */
+  claimIdempotencyKey(
+    tuner: TunerName,
+    key: string,
+    runId: string,
+    now: Date,
+    ttlSeconds: number,
+  ): Promise<boolean>;
+  /**
+   * Gives a claimed key back (only if `runId` still holds it): a run rejected as bad input did
+   * nothing, so the corrected retry with the same key must be able to act.
+   */
+  releaseIdempotencyKey(tuner: TunerName, key: string, runId: string): Promise<void>;
 
-  /** Per-resource lease lock with expiry; true if acquired. */
-  acquireLock(resourceId: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean>;
-  releaseLock(resourceId: string, owner: string): Promise<void>;
+  /** Per-tuner, per-resource lease lock with expiry; true if acquired. */
+  acquireLock(
+    tuner: TunerName,
+    resourceId: string,
+    owner: string,
+    now: Date,
+    leaseSeconds: number,
+  ): Promise<boolean>;
+  releaseLock(tuner: TunerName, resourceId: string, owner: string): Promise<void>;
 
-  /** Cooldown and change-budget ledger + tuner state + drift. */
-  getHistory(tuner: TunerName, resourceId: string, now: Date): Promise<ResourceHistory>;
-  putTunerState(tuner: TunerName, resourceId: string, state: Record<string, unknown>): Promise<void>;
+  /** Cooldown and change-budget ledger + tuner state + drift (report and digest keep their state here too). */
+  getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory>;
+  putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void>;
   recordDrift(
     tuner: TunerName,
     resourceId: string,
@@ -122,11 +205,17 @@ export interface StateStore {
     baseline?: DriftBaseline,
   ): Promise<void>;
 
-  /** Resources db-autopilot created (replicas): the second half of "created" consent. */
-  recordCreated(resourceId: string, detail: Record<string, unknown>, now: Date): Promise<void>;
-  wasCreatedByUs(resourceId: string): Promise<boolean>;
-  forgetCreated(resourceId: string): Promise<void>;
+  /** Resources a tuner created (replicas): the second half of "created" consent. */
+  recordCreated(
+    tuner: TunerName,
+    resourceId: string,
+    detail: Record<string, unknown>,
+    now: Date,
+  ): Promise<void>;
+  wasCreatedByUs(tuner: TunerName, resourceId: string): Promise<boolean>;
+  forgetCreated(tuner: TunerName, resourceId: string): Promise<void>;
 
+  /** A notable decision by id (revert); no-ops are not found. */
   getDecision(id: string): Promise<Decision | undefined>;
 }
 

@@ -49,6 +49,13 @@ export function lastAppliedChange(
   );
 }
 
+/** Changes db-autopilot intended (recorded before calling AWS) and has not resolved yet. */
+export function intendedChanges(history: ResourceHistory, kinds?: readonly ActionKind[]): Decision[] {
+  return [...(history.pending ?? []), ...history.recent].filter(
+    (d) => d.outcome === 'intended' && (kinds === undefined || kinds.includes(d.action)),
+  );
+}
+
 function show(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
@@ -63,6 +70,16 @@ export function detectDrift(input: DriftInput): DriftVerdict {
   }
   if ((input.inFlight ?? []).some((v) => equals(input.observed, v))) {
     return { drifted: false, detail: `change ${last.id} is still in flight`, decision: last };
+  }
+  // db-autopilot's own change, recorded as intended and not yet confirmed (its response was lost,
+  // its record failed or its run died): never a person's change.
+  const own = intendedChanges(input.history, input.kinds).find((d) => equals(input.observed, d.to));
+  if (own) {
+    return {
+      drifted: false,
+      detail: `db-autopilot's own intended change ${own.id} (not yet confirmed)`,
+      decision: last,
+    };
   }
   const baseline = input.history.drift?.baseline;
   if (baseline?.decisionId === last.id && equals(input.observed, baseline.observed)) {

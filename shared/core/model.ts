@@ -15,13 +15,21 @@ export type TunerName =
   | 'prewarm'
   | 'maintenance'
   | 'insights'
+  | 'proxy'
+  | 'rightsizing'
+  | 'serverless'
   | 'alarms'
   | 'control';
 
 /** observe = plan and report only (default on a first deploy); apply = act. */
 export type Mode = 'observe' | 'apply';
 
-export type Outcome = 'planned' | 'applied' | 'deferred' | 'skipped' | 'failed';
+/**
+ * `intended`: written before the adapter calls AWS (write-ahead, with its undo); the same decision
+ * (same id) is then resolved to applied / deferred / skipped / failed from the response or, if the
+ * run died or the response was lost, from AWS's own state on a later run (shared/core/intent.ts).
+ */
+export type Outcome = 'planned' | 'intended' | 'applied' | 'deferred' | 'skipped' | 'failed';
 
 export type ResourceKind =
   | 'rds-instance'
@@ -30,6 +38,8 @@ export type ResourceKind =
   | 'dynamodb-gsi'
   | 'postgres-database'
   | 'postgres-table'
+  | 'rds-proxy'
+  | 'postgres-index'
   | 'cloudwatch-alarm'
   | 'account';
 
@@ -87,8 +97,15 @@ export type ActionKind =
   | 'set-scaling-target'
   | 'set-capacity-mode'
   | 'prewarm'
+  | 'set-pool'
+  | 'set-serverless-bounds'
+  | 'idle-instance'
+  | 'oversized-instance'
   | 'vacuum'
   | 'analyze'
+  | 'reindex'
+  | 'create-index'
+  | 'drop-index'
   | 'recommend'
   | 'finding'
   | 'put-alarm'
@@ -174,4 +191,11 @@ export interface Decision {
   severity: 'info' | 'warning' | 'critical';
   /** Set once the report function has posted it. */
   reportedAt?: string;
+  /**
+   * How an intended change was resolved: `response` (the adapter's answer) or `aws-state` (a later
+   * check of AWS's own state: describe calls, events, tags), and when.
+   */
+  resolution?: { by: 'response' | 'aws-state'; at: string; runId: string; detail?: string };
+  /** The action's adapter parameters (mutating actions): what a check of AWS's state compares with. */
+  params?: Record<string, unknown>;
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
 import { aws } from '../aws/clients.ts';
@@ -113,13 +114,42 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
   };
   if (pause.paused) return { run, duplicate: false, pause };
   const ttl = input.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS;
-  const claimed = await input.store.claimIdempotencyKey(
-    `${tuner}:${request.idempotencyKey}`,
-    run.runId,
-    now,
-    ttl,
-  );
+  const key = request.idempotencyKey;
+  const claimed = await input.store.claimIdempotencyKey(tuner, key, run.runId, now, ttl);
+  if (claimed) invocationClaims.getStore()?.push({ store: input.store, tuner, key, runId: run.runId });
   return { run, duplicate: !claimed, pause };
+}
+
+interface Claim {
+  store: StateStore;
+  tuner: TunerName;
+  key: string;
+  runId: string;
+}
+
+/** The idempotency keys claimed during one invocation (shared/handler/wrap.ts opens the scope). */
+const invocationClaims = new AsyncLocalStorage<Claim[]>();
+
+/**
+ * Runs `fn` with a record of the idempotency keys its runs claim. `onRejected` (the caller's
+ * decision that the invocation was bad input, which by contract changed nothing) gives them back,
+ * so a corrected retry with the same key acts; after any other failure the keys stay claimed and
+ * Lambda's asynchronous retries of the failed run find them (never act twice).
+ */
+export async function withClaimScope<T>(
+  fn: () => Promise<T>,
+  onError: (error: unknown) => { release: boolean },
+): Promise<T> {
+  const claims: Claim[] = [];
+  try {
+    return await invocationClaims.run(claims, fn);
+  } catch (error) {
+    if (onError(error).release) {
+      for (const c of claims)
+        await c.store.releaseIdempotencyKey(c.tuner, c.key, c.runId).catch(() => undefined);
+    }
+    throw error;
+  }
 }
 
 /** The summary a tuner function returns. */

@@ -19,6 +19,8 @@ export const sectionOf: Partial<Record<TunerName, SectionName>> = {
   prewarm: 'dynamodb',
   maintenance: 'maintenance',
   insights: 'insights',
+  proxy: 'proxy',
+  rightsizing: 'rightsizing',
 };
 
 interface SectionView {
@@ -48,6 +50,10 @@ function bounds(config: Config, tuner: TunerName): { min?: number; max?: number 
     case 'dynamodb': {
       const s = config.tuners.dynamodb;
       return s ? { min: s.minCapacity, max: s.maxCapacity } : {};
+    }
+    case 'proxy': {
+      const s = config.tuners.proxy;
+      return s ? { min: s.maxConnectionsPercentFloor, max: s.maxConnectionsPercentCeiling } : {};
     }
     default:
       return {};

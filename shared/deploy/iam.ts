@@ -42,6 +42,8 @@ export const FUNCTIONS = [
   'dynamodb-tuner',
   'pg-maintenance',
   'pg-insights',
+  'proxy-tuner',
+  'rightsizing',
   'alarm-handler',
   'alarm-reconciler',
   'report',
@@ -180,6 +182,22 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       Condition: tagCondition(config),
     },
     {
+      // Aurora Auto Scaling on a cluster: db-autopilot stands down for its readers (issue 19).
+      Sid: 'ReadAuroraAutoScaling',
+      Effect: 'Allow',
+      Action: ['application-autoscaling:DescribeScalableTargets'],
+      Resource: '*',
+    },
+    {
+      // A new replica copies its source's Enhanced Monitoring role (CreateDBInstance /
+      // CreateDBInstanceReadReplica with MonitoringRoleArn need iam:PassRole on it).
+      Sid: 'PassMonitoringRoleToNewReplicas',
+      Effect: 'Allow',
+      Action: ['iam:PassRole'],
+      Resource: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*'),
+      Condition: { StringEquals: { 'iam:PassedToService': 'monitoring.rds.amazonaws.com' } },
+    },
+    {
       Sid: 'DeleteOnlyOwnReplicas',
       Effect: 'Allow',
       Action: ['rds:DeleteDBInstance'],
@@ -218,6 +236,26 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
       Resource: zones.map((id) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${id}`)),
     });
+  }
+  // Health checks on replica records (routing.healthChecks): CloudWatch-alarm based, on alarms
+  // named db-autopilot-route-health-* (outside the reconciler's prefix).
+  if (Object.values(config.tuners.replicas?.sources ?? {}).some((src) => src.routing?.healthChecks)) {
+    out.push(
+      {
+        Sid: 'RecordHealthChecks',
+        Effect: 'Allow',
+        Action: ['route53:CreateHealthCheck', 'route53:DeleteHealthCheck', 'route53:GetHealthCheck'],
+        Resource: '*',
+      },
+      {
+        Sid: 'RecordHealthAlarms',
+        Effect: 'Allow',
+        Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
+        Resource: sub(
+          'arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:db-autopilot-route-health-*',
+        ),
+      },
+    );
   }
   return out;
 }
@@ -363,6 +401,43 @@ function alarmStatements(o: DeployOptions): Statement[] {
   ];
 }
 
+/** RDS Proxy pool tuning (shared/adapters/rds-proxy.ts): read proxies; change only tagged target groups. */
+function proxyStatements(config: Config): Statement[] {
+  return [
+    {
+      Sid: 'RdsProxyRead',
+      Effect: 'Allow',
+      Action: [
+        'rds:DescribeDBProxies',
+        'rds:DescribeDBProxyTargetGroups',
+        'rds:DescribeDBProxyTargets',
+        'rds:DescribeDBInstances',
+      ],
+      Resource: '*',
+    },
+    {
+      // The proxy's default target group must carry the managed tag (RDS authorizes
+      // ModifyDBProxyTargetGroup on the target-group resource, with aws:ResourceTag).
+      Sid: 'ModifyTaggedProxyTargetGroups',
+      Effect: 'Allow',
+      Action: ['rds:ModifyDBProxyTargetGroup'],
+      Resource: sub('arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:target-group:*'),
+      Condition: tagCondition(config),
+    },
+  ];
+}
+
+/** Performance Insights top SQL (shared/insights/pi-run.ts): read only. */
+const performanceInsightsRead: Statement = {
+  Sid: 'PerformanceInsightsRead',
+  Effect: 'Allow',
+  Action: ['pi:DescribeDimensionKeys', 'pi:GetResourceMetrics', 'rds:DescribeDBInstances'],
+  Resource: [
+    sub('arn:${AWS::Partition}:pi:${AWS::Region}:${AWS::AccountId}:metrics/rds/*'),
+    sub('arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:*'),
+  ],
+};
+
 function reportStatements(config: Config, o: DeployOptions): Statement[] {
   // The webhook URL's parameter / secret as the configuration names it (notifications.slack), as
   // well as the slackWebhookParameter deploy parameter.
@@ -422,7 +497,13 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
             ],
             Resource: '*',
           },
+          performanceInsightsRead,
         ];
+      case 'proxy-tuner':
+        return proxyStatements(config);
+      case 'rightsizing':
+        // Recommend only: fleet discovery and metric reads (common), DescribeDBInstances.
+        return [{ Sid: 'RdsRead', Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: '*' }];
       case 'alarm-reconciler':
         return [
           ...alarmStatements(o),
@@ -462,6 +543,7 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
           ...iopsStatements(config),
           ...replicaStatements(config, o),
           ...dynamodbStatements(config),
+          ...proxyStatements(config),
         ];
     }
   })();

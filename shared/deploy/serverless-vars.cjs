@@ -18,6 +18,7 @@ async function load(resolveVariable) {
   const { loadConfigFile } = tsRequire('../config/load.ts', __filename);
   const { buildRoles } = tsRequire('./iam.ts', __filename);
   const { stateTableResource } = tsRequire('./state-table.ts', __filename);
+  const { buildFailureAlarms } = tsRequire('./failure-alarms.ts', __filename);
   let config;
   try {
     config = loadConfigFile(file);
@@ -38,13 +39,17 @@ async function load(resolveVariable) {
     databaseSecretPrefix: await resolveVariable('self:custom.dbap.databaseSecretPrefix'),
     routingHostedZoneIds: await listVariable(resolveVariable, 'routingHostedZoneIds'),
   };
-  return { roles: buildRoles(config, options), stateTable: stateTableResource(options.stage) };
+  return {
+    roles: buildRoles(config, options),
+    stateTable: stateTableResource(options.stage),
+    alarms: buildFailureAlarms({ service: options.service, stage: options.stage }),
+  };
 }
 
 module.exports = async ({ resolveVariable }) => {
-  const { roles, stateTable } = await load(resolveVariable);
+  const { roles, stateTable, alarms } = await load(resolveVariable);
   return {
-    resources: { Resources: { ...roles, StateTable: stateTable } },
+    resources: { Resources: { ...roles, StateTable: stateTable, ...alarms } },
     vpc: {
       subnetIds: await listVariable(resolveVariable, 'vpcSubnetIds'),
       securityGroupIds: await listVariable(resolveVariable, 'vpcSecurityGroupId'),

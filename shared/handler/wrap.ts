@@ -3,7 +3,9 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { publicMessage, ValidationError } from '../core/errors.ts';
+import { DbAutopilotError, publicMessage, ValidationError } from '../core/errors.ts';
+import type { TunerName } from '../core/model.ts';
+import { withClaimScope } from '../core/run.ts';
 import { logger, MetricUnit, metrics } from './observability.ts';
 
 export interface HandlerContext {
@@ -53,6 +55,48 @@ function expandUnions(issue: Issue, input: unknown, hasInput: boolean): Issue[] 
   );
 }
 
+/** What an error message may quote of the input: a short prefix, never the whole value. */
+export const MAX_ISSUE_CHARS = 200;
+/** Longest error a caller gets back (a few issues). */
+export const MAX_ERROR_CHARS = 1000;
+/** Deepest nesting an event may have (every event of db-autopilot is a few levels deep). */
+export const MAX_EVENT_DEPTH = 32;
+/** Largest event accepted, in characters of its values and keys (EventBridge events are at most 256 KB). */
+export const MAX_EVENT_CHARS = 256 * 1024;
+
+/** `text` cut to `max` characters, saying how much was left out. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length - max} more characters)`;
+}
+
+/**
+ * Cheap shape check before the schema: an event nested deeper than MAX_EVENT_DEPTH (a recursive
+ * validator would overflow the stack) or larger than MAX_EVENT_CHARS is rejected with what and
+ * where, reading at most MAX_EVENT_CHARS of it. Iterative, so any depth is safe.
+ */
+export function eventShapeProblem(event: unknown): string | undefined {
+  let chars = 0;
+  const stack: Array<{ value: unknown; depth: number; path: string }> = [
+    { value: event, depth: 0, path: 'event' },
+  ];
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop() as { value: unknown; depth: number; path: string };
+    if (typeof value === 'string') chars += value.length;
+    else chars += 8;
+    if (chars > MAX_EVENT_CHARS)
+      return `event is larger than ${MAX_EVENT_CHARS} characters (near ${clip(path, 80)})`;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_EVENT_DEPTH)
+      return `event is nested deeper than ${MAX_EVENT_DEPTH} levels at ${clip(path, 80)}`;
+    for (const [key, child] of Object.entries(value)) {
+      chars += key.length;
+      const step = Array.isArray(value) ? `[${key}]` : `.${key}`;
+      stack.push({ value: child, depth: depth + 1, path: path.length < 200 ? `${path}${step}` : path });
+    }
+  }
+  return undefined;
+}
+
 /**
  * Formats zod issues as `path: message` lines that say what is wrong and where. Pass the parsed
  * `input` (third argument) to have failed unions reported at the field that is wrong.
@@ -64,10 +108,13 @@ export function zodIssues(
 ): Array<{ path: string; message: string }> {
   const issues = error.issues.flatMap((i) => expandUnions(i, input[0], input.length > 0));
   return issues.map((i) => ({
-    path: [root, ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))]
-      .join('.')
-      .replace(/\.\[/g, '['),
-    message: i.message,
+    path: clip(
+      [root, ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))]
+        .join('.')
+        .replace(/\.\[/g, '['),
+      MAX_ISSUE_CHARS,
+    ),
+    message: clip(i.message, MAX_ISSUE_CHARS),
   }));
 }
 
@@ -85,21 +132,87 @@ export function parseOrThrow<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (!result.success) {
     const issues = zodIssues(result.error, root, ...input);
-    throw new ValidationError(`${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+    const text = `${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
+    throw new ValidationError(clip(text, MAX_ERROR_CHARS), issues.slice(0, 10));
   }
   return result.data;
 }
 
+/** The invocation failed on something unexpected: thrown so Lambda counts it (Errors metric, retries). */
+export class RunFailedError extends DbAutopilotError {}
+
+/** The tuner under which a function's failed runs are recorded (the functions that record decisions). */
+const FUNCTION_TUNER: Record<string, TunerName> = {
+  'iops-tuner': 'iops',
+  'replica-scaler': 'replicas',
+  'dynamodb-tuner': 'dynamodb',
+  'pg-maintenance': 'maintenance',
+  'pg-insights': 'insights',
+  'alarm-reconciler': 'alarms',
+  'alarm-handler': 'alarms',
+  control: 'control',
+};
+
 /**
- * Wraps a function's core in middy with Powertools logging and metrics, validates the event
- * with zod first (bad input changes nothing) and turns errors into a clear summary that never
- * leaks internals. The core receives the parsed event.
+ * Records a failed run in the audit log (best effort: the state table may be what failed), so the
+ * report and the digest list it: a failed no-op of the function's tuner, guard `run-failed`.
+ */
+export async function recordFailedRun(name: string, message: string, requestId: string): Promise<void> {
+  const tuner = FUNCTION_TUNER[name];
+  if (!tuner) return;
+  try {
+    const [{ stateStore }, { clock }] = await Promise.all([
+      import('../state/index.ts'),
+      import('../core/clock.ts'),
+    ]);
+    const at = clock().now().toISOString();
+    await stateStore().recordDecision({
+      id: `${name}-failed-${requestId}:0001`,
+      runId: `${name}-failed-${requestId}`,
+      at,
+      tuner,
+      resource: name,
+      resourceKind: 'account',
+      action: 'noop',
+      outcome: 'failed',
+      reason: `run failed: ${message}`,
+      evidence: [],
+      monthlyCostDelta: 0,
+      from: null,
+      to: null,
+      undo: null,
+      guard: 'run-failed',
+      mode: 'apply',
+      dryRun: false,
+      override: false,
+      trigger: 'schedule',
+      severity: 'critical',
+    });
+  } catch (error) {
+    logger.warn('could not record the failed run', { function: name, error: publicMessage(error) });
+  }
+}
+
+/**
+ * Wraps a function's core in middy with Powertools logging and metrics. The event is checked
+ * cheaply for size and depth, then validated with zod (bad input changes nothing and is answered
+ * with `{ ok: false, error, issues }`, messages quoting at most a short prefix of the input). A
+ * ValidationError found at run time is answered the same way and gives back the idempotency keys
+ * the run claimed. Any other error is logged, counted (FailedRuns) and thrown: the invocation
+ * fails, Lambda's Errors metric and the failure alarms see it, and the keys stay claimed so
+ * Lambda's asynchronous retries never act twice.
  */
 export function lambdaHandler<S extends z.ZodType, R>(
   name: string,
   eventSchema: S,
   core: (event: z.infer<S>, ctx: HandlerContext) => Promise<R>,
 ) {
+  const rejected = (error: unknown, what: string): ErrorSummary => {
+    const issues = error instanceof ValidationError ? error.issues : undefined;
+    logger.warn(what, { function: name, issues });
+    metrics.addMetric('RejectedEvents', MetricUnit.Count, 1);
+    return { ok: false, error: clip(publicMessage(error), MAX_ERROR_CHARS), ...(issues ? { issues } : {}) };
+  };
   const run = async (event: unknown, context: Context): Promise<R | ErrorSummary> => {
     const ctx: HandlerContext = {
       remainingMs: () =>
@@ -111,30 +224,27 @@ export function lambdaHandler<S extends z.ZodType, R>(
     };
     let parsed: z.infer<S>;
     try {
+      const problem = eventShapeProblem(event);
+      if (problem)
+        throw new ValidationError(`invalid event: ${problem}`, [{ path: 'event', message: problem }]);
       parsed = parseOrThrow(eventSchema, event, 'invalid event', 'event', event);
     } catch (error) {
-      const summary: ErrorSummary = {
-        ok: false,
-        error: publicMessage(error),
-        issues: error instanceof ValidationError ? error.issues : undefined,
-      };
-      logger.warn('rejected event', { function: name, issues: summary.issues });
-      metrics.addMetric('RejectedEvents', MetricUnit.Count, 1);
-      return summary;
+      return rejected(error, 'rejected event');
     }
     try {
-      return await core(parsed, ctx);
+      return await withClaimScope(
+        () => core(parsed, ctx),
+        (error) => ({ release: error instanceof ValidationError }),
+      );
     } catch (error) {
       // A ValidationError found at run time (unknown database or table) is the caller's mistake:
-      // a warning with what and where, no stack; anything else is ours and logged as an error.
-      if (error instanceof ValidationError) {
-        logger.warn('rejected at run time', { function: name, issues: error.issues });
-        metrics.addMetric('RejectedEvents', MetricUnit.Count, 1);
-        return { ok: false, error: publicMessage(error), issues: error.issues };
-      }
+      // a warning with what and where, no stack; anything else is ours: logged, counted, thrown.
+      if (error instanceof ValidationError) return rejected(error, 'rejected at run time');
       logger.error('run failed', { function: name, error: error as Error });
       metrics.addMetric('FailedRuns', MetricUnit.Count, 1);
-      return { ok: false, error: publicMessage(error) };
+      const message = clip(publicMessage(error), MAX_ERROR_CHARS);
+      await recordFailedRun(name, message, ctx.requestId);
+      throw new RunFailedError(message);
     }
   };
   return middy<unknown, R | ErrorSummary, Error, Context>()

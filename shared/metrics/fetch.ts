@@ -3,31 +3,31 @@ import {
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { aws } from '../aws/clients.ts';
-import { mapLimit, RateLimiter, type RetryOptions, withRetry } from './limits.ts';
+import { aws, OPERATION_RATES, setOperationLimiter } from '../aws/clients.ts';
+import { mapLimit, type RateLimiter } from './limits.ts';
 import { type MetricsQuery, parseMetricsQuery, planRequests, type RequestPlan } from './plan.ts';
 
 /**
  * Reads many CloudWatch series with the fewest GetMetricData calls (see plan.ts), within the
  * account's 50 TPS GetMetricData quota (aws-facts.md "CloudWatch"; CloudWatch service quotas),
- * following NextToken (also when a result says PartialData), retrying throttling with backoff
- * and jitter, and making missing datapoints explicit (counters 0, gauges null).
+ * following NextToken (also when a result says PartialData), and making missing datapoints
+ * explicit: a counter with no datapoint is 0 once its period is old enough to be complete
+ * (`publicationDelaySeconds` after its end), else unknown (null); a gauge with no datapoint is
+ * unknown. CloudWatch publishes late (aws-facts.md, CloudWatch), so the newest periods are unknown
+ * or partial: `completePoints` says how many of the grid's leading points are complete; a caller
+ * that must not read a partial Sum cuts there. Throttling is retried by the SDK alone
+ * (shared/aws/clients.ts: one retry layer, every attempt paced by the operation's rate limiter).
  */
 
 /** Stay below the default 50 TPS GetMetricData quota, leaving room for other callers. */
-export const GET_METRIC_DATA_TPS = 40;
-let sharedLimiter = new RateLimiter(GET_METRIC_DATA_TPS);
+export const GET_METRIC_DATA_TPS = OPERATION_RATES['cloudwatch:GetMetricData']?.perSecond ?? 40;
 
 /**
  * Replaces the process-wide GetMetricData limiter (the demo compresses a day into seconds of real
  * time, where a real-time TPS pacing means nothing). Returns a function that restores the previous one.
  */
 export function setSharedLimiter(limiter: RateLimiter): () => void {
-  const previous = sharedLimiter;
-  sharedLimiter = limiter;
-  return () => {
-    sharedLimiter = previous;
-  };
+  return setOperationLimiter('cloudwatch:GetMetricData', limiter);
 }
 
 export interface SeriesResult {
@@ -43,11 +43,23 @@ export interface MetricsResult {
   periodSeconds: number;
   /** Shared by every series: ISO timestamps of the aligned grid, oldest first. */
   timestamps: string[];
+  /**
+   * Leading grid points whose period ended at least `publicationDelaySeconds` before `now`: their
+   * values are complete. Later points are unknown (null) or partial (a Sum still filling).
+   */
+  completePoints: number;
+  /**
+   * Leading grid points up to the newest period any series has a datapoint for (at least
+   * `completePoints`): points in [completePoints, publishedPoints) are published but may be
+   * partial; later points are not published yet.
+   */
+  publishedPoints: number;
   series: Map<string, SeriesResult>;
-  /** GetMetricData calls made (NextToken pages and retries of throttled calls included). */
+  /** GetMetricData requests made (NextToken pages included; the SDK's retries are in `throttledRetries`). */
   calls: number;
   /** Lower bound for this query: max(ceil(queries / 500), ceil(datapoints / 100,800)). */
   minCalls: number;
+  /** Attempts the SDK retried (throttling or transient errors), from each response's `$metadata.attempts`. */
   throttledRetries: number;
   notes: string[];
 }
@@ -55,8 +67,6 @@ export interface MetricsResult {
 export interface GetMetricsOptions {
   /** Requests in flight at once (default 10; with ~50-100 ms per call that is well under 50 TPS). */
   concurrency?: number;
-  limiter?: RateLimiter;
-  retry?: RetryOptions;
 }
 
 const STATUS_RANK: Record<string, number> = { Complete: 0, PartialData: 1, InternalError: 2, Forbidden: 3 };
@@ -73,7 +83,6 @@ export async function getMetrics(
   const plan = planRequests(parsed);
   const { grid } = plan;
   const periodMs = grid.periodSeconds * 1000;
-  const limiter = options.limiter ?? sharedLimiter;
   const startTime = new Date(grid.startMs);
   const endTime = new Date(grid.endMs);
 
@@ -122,28 +131,17 @@ export async function getMetrics(
     for (const g of groups) for (const o of g.outputs) byId.set(o.queryId, o);
     let nextToken: string | undefined;
     do {
-      const out = await withRetry(
-        async () => {
-          await limiter.take();
-          calls++;
-          return aws().cloudwatch.send(
-            new GetMetricDataCommand({
-              MetricDataQueries: queries,
-              StartTime: startTime,
-              EndTime: endTime,
-              ScanBy: 'TimestampAscending',
-              NextToken: nextToken,
-            }),
-          );
-        },
-        {
-          ...options.retry,
-          onRetry: (attempt, delay, error) => {
-            throttledRetries++;
-            options.retry?.onRetry?.(attempt, delay, error);
-          },
-        },
+      calls++;
+      const out = await aws().cloudwatch.send(
+        new GetMetricDataCommand({
+          MetricDataQueries: queries,
+          StartTime: startTime,
+          EndTime: endTime,
+          ScanBy: 'TimestampAscending',
+          NextToken: nextToken,
+        }),
       );
+      throttledRetries += Math.max(0, (out.$metadata?.attempts ?? 1) - 1);
       const token = out.NextToken;
       for (const r of out.MetricDataResults ?? []) absorb(r, byId, !token);
       for (const m of out.Messages ?? []) notes.push(`metrics: ${m.Code ?? ''} ${m.Value ?? ''}`.trim());
@@ -155,6 +153,23 @@ export async function getMetrics(
     new Date(grid.startMs + i * periodMs).toISOString(),
   );
   const nowMs = parsed.now.getTime();
+  const delayMs = parsed.publicationDelaySeconds * 1000;
+  // Periods [start + i p, start + (i+1) p) with (i+1) p + delay <= now - start are complete.
+  const completePoints = Math.max(
+    0,
+    Math.min(grid.points, Math.floor((nowMs - delayMs - grid.startMs) / periodMs)),
+  );
+  let publishedPoints = completePoints;
+  for (const ps of parts) {
+    for (const p of ps) {
+      for (let i = grid.points - 1; i >= publishedPoints; i--) {
+        if (!Number.isNaN(p[i] ?? Number.NaN)) {
+          publishedPoints = i + 1;
+          break;
+        }
+      }
+    }
+  }
   const series = new Map<string, SeriesResult>();
   parsed.series.forEach((s, index) => {
     const ps = parts[index] ?? [];
@@ -163,9 +178,10 @@ export async function getMetrics(
     const failed = st !== 'Complete';
     const values = new Array<number | null>(grid.points);
     for (let i = 0; i < grid.points; i++) {
-      // A counter's empty period counts as zero only once the period is over and the read was
-      // complete; an unfinished period or a failed or partial read stays unknown.
-      const closed = grid.startMs + (i + 1) * periodMs <= nowMs;
+      // A counter's empty period counts as zero only once the period is old enough to be
+      // published whole and the read was complete; a newer period or a failed or partial read
+      // stays unknown.
+      const closed = i < completePoints;
       let sum: number | null = 0;
       for (const p of ps) {
         const raw = p[i];
@@ -185,6 +201,8 @@ export async function getMetrics(
   return {
     periodSeconds: grid.periodSeconds,
     timestamps,
+    completePoints,
+    publishedPoints,
     series,
     calls,
     minCalls: plan.minCalls,

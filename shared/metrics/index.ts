@@ -6,7 +6,7 @@ export {
   type MetricsResult,
   type SeriesResult,
 } from './fetch.ts';
-export { isThrottling, mapLimit, RateLimiter, type RetryOptions, withRetry } from './limits.ts';
+export { isThrottling, mapLimit, RateLimiter } from './limits.ts';
 export {
   effectivePeriod,
   MAX_DATAPOINTS_PER_REQUEST,

@@ -1,11 +1,10 @@
 /**
- * Staying inside AWS's API limits at fleet scale: bounded concurrency, a per-operation rate
- * limiter (token bucket) and retries of throttling errors with exponential backoff and full
- * jitter. Time and randomness are injectable so tests never sleep or depend on chance.
+ * Staying inside AWS's API limits at fleet scale: bounded concurrency and a per-operation rate
+ * limiter (token bucket). Retries are the SDK's alone (shared/aws/clients.ts: adaptive retry mode,
+ * every attempt paced by these limiters). Time is injectable so tests never sleep.
  */
 
 export type Sleep = (ms: number) => Promise<void>;
-export type Random = () => number;
 
 export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -96,41 +95,6 @@ export function isThrottling(error: unknown): boolean {
   if (typeof e.Code === 'string' && THROTTLING_NAMES.has(e.Code)) return true;
   if (e.$metadata?.httpStatusCode === 429) return true;
   return e.$retryable?.throttling === true;
-}
-
-export interface RetryOptions {
-  /** Total attempts including the first (default 8). */
-  maxAttempts?: number;
-  /** Backoff base and cap in ms (defaults 100 ms and 10 s). */
-  baseMs?: number;
-  capMs?: number;
-  random?: Random;
-  sleep?: Sleep;
-  /** Called before each retry (metrics, logs, tests). */
-  onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
-}
-
-/**
- * Retries `fn` while it fails with a throttling error: exponential backoff with full jitter,
- * delay = random() x min(cap, base x 2^attempt) (AWS Architecture Blog, "Exponential Backoff
- * And Jitter"). Any other error, or the last throttling error, is thrown as is.
- */
-export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const maxAttempts = options.maxAttempts ?? 8;
-  const base = options.baseMs ?? 100;
-  const cap = options.capMs ?? 10_000;
-  const random = options.random ?? Math.random;
-  const sleep = options.sleep ?? realSleep;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (!isThrottling(error) || attempt + 1 >= maxAttempts) throw error;
-      const delay = Math.floor(random() * Math.min(cap, base * 2 ** attempt));
-      options.onRetry?.(attempt + 1, delay, error);
-      await sleep(delay);
-    }
-  }
 }
 
 /** At most `limit` tasks at once; tasks may be added while others run (pipelines). */

@@ -70,6 +70,13 @@ export const metricsQuerySchema = z
     end: z.date(),
     periodSeconds: z.number().int().positive(),
     now: z.date(),
+    /**
+     * How long after a period ends CloudWatch has all of it (aws-facts.md, CloudWatch: the newest
+     * one to a few minutes are missing or still filling). Until then a counter with no datapoint
+     * is unknown (null), not zero. Default 180 s: a 2-minute publication delay plus the minute
+     * still filling.
+     */
+    publicationDelaySeconds: z.number().int().min(0).max(3600).default(180),
   })
   .strict()
   .refine((q) => q.end.getTime() > q.start.getTime(), { message: 'end must be after start', path: ['end'] })

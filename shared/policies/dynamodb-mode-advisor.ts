@@ -13,7 +13,8 @@
 import type { DynamodbConfig } from '../config/sections/dynamodb.ts';
 import type { Action, Evidence, Plan, ResourceRef } from '../core/model.ts';
 import { HOURS_PER_MONTH, type PriceTable, price } from '../pricing.ts';
-import type { CapacityPair } from './dynamodb-capacity.ts';
+import type { CapacityPair, TableClass } from './dynamodb-observation.ts';
+import { dynamodbPriceKey } from './dynamodb-price.ts';
 
 export const AWS_MAX_SWITCHES_TO_ON_DEMAND_PER_24H = 4;
 const DAY_MS = 86_400_000;
@@ -51,11 +52,15 @@ export interface ModeCosts {
 }
 
 /** Utilization below which on-demand is cheaper for a steady load at fixed provisioned capacity. */
-export function breakEvenUtilization(prices: PriceTable, dim: 'read' | 'write'): number {
-  const hourly = price(prices, dim === 'read' ? 'dynamodb.rcuHour' : 'dynamodb.wcuHour');
+export function breakEvenUtilization(
+  prices: PriceTable,
+  dim: 'read' | 'write',
+  tableClass?: TableClass,
+): number {
+  const hourly = price(prices, dynamodbPriceKey(dim === 'read' ? 'rcuHour' : 'wcuHour', tableClass));
   const perMillion = price(
     prices,
-    dim === 'read' ? 'dynamodb.onDemandReadPerMillion' : 'dynamodb.onDemandWritePerMillion',
+    dynamodbPriceKey(dim === 'read' ? 'onDemandReadPerMillion' : 'onDemandWritePerMillion', tableClass),
   );
   // One unit provisioned for an hour at utilization u serves 3600 u request units.
   return hourly / ((3600 * perMillion) / 1e6);
@@ -67,15 +72,16 @@ export function monthlyCostsFor(
   provisioned: CapacityPair[],
   used: Array<{ read: number; write: number }>,
   prices: PriceTable,
+  tableClass?: TableClass,
 ): { provisionedMonthly: number; onDemandMonthly: number } {
   const hours = (used.length * periodSeconds) / 3600;
   if (hours <= 0) return { provisionedMonthly: 0, onDemandMonthly: 0 };
   let prov = 0;
   let od = 0;
-  const rcu = price(prices, 'dynamodb.rcuHour');
-  const wcu = price(prices, 'dynamodb.wcuHour');
-  const rru = price(prices, 'dynamodb.onDemandReadPerMillion') / 1e6;
-  const wru = price(prices, 'dynamodb.onDemandWritePerMillion') / 1e6;
+  const rcu = price(prices, dynamodbPriceKey('rcuHour', tableClass));
+  const wcu = price(prices, dynamodbPriceKey('wcuHour', tableClass));
+  const rru = price(prices, dynamodbPriceKey('onDemandReadPerMillion', tableClass)) / 1e6;
+  const wru = price(prices, dynamodbPriceKey('onDemandWritePerMillion', tableClass)) / 1e6;
   for (let i = 0; i < used.length; i++) {
     const p = provisioned[i] ?? { read: 0, write: 0 };
     const u = used[i] ?? { read: 0, write: 0 };
@@ -116,7 +122,12 @@ export function provisionedSchedule(usage: UsageSeries, config: DynamodbConfig):
   return out;
 }
 
-export function compareModes(usage: UsageSeries, config: DynamodbConfig, prices: PriceTable): ModeCosts {
+export function compareModes(
+  usage: UsageSeries,
+  config: DynamodbConfig,
+  prices: PriceTable,
+  tableClass?: TableClass,
+): ModeCosts {
   const schedule = provisionedSchedule(usage, config);
   const known: number[] = [];
   for (let i = 0; i < usage.readUnits.length; i++) {
@@ -124,7 +135,7 @@ export function compareModes(usage: UsageSeries, config: DynamodbConfig, prices:
   }
   const used = known.map((i) => ({ read: usage.readUnits[i] ?? 0, write: usage.writeUnits[i] ?? 0 }));
   const prov = known.map((i) => schedule[i] ?? { read: config.minCapacity, write: config.minCapacity });
-  const costs = monthlyCostsFor(usage.periodSeconds, prov, used, prices);
+  const costs = monthlyCostsFor(usage.periodSeconds, prov, used, prices, tableClass);
   const n = Math.max(1, known.length);
   return {
     ...costs,
@@ -152,6 +163,31 @@ export interface ModeAdvisorInput {
   now: Date;
   /** Past switches of this table (ours and others': BillingModeSummary, recorded decisions). */
   switches: ModeSwitch[];
+  /** DescribeTable TableClassSummary (Standard-IA has its own prices). */
+  tableClass?: TableClass;
+  /**
+   * Each GSI's own use (its Consumed* series): switching to provisioned sizes every GSI from
+   * its own use, not the table's total. Without it, GSIs start like the table.
+   */
+  indexUsage?: Array<{ indexName: string; usage: UsageSeries }>;
+  /** The table's own use without its GSIs (sizes the table when indexUsage is given). */
+  tableUsage?: UsageSeries;
+}
+
+/** Starting capacity per resource when switching to provisioned: each from its own use. */
+export function initialProvisioned(
+  input: Pick<ModeAdvisorInput, 'usage' | 'tableUsage' | 'indexUsage' | 'config'>,
+  fallback: CapacityPair,
+): { table: CapacityPair; indexes?: Record<string, CapacityPair> } {
+  const last = (u: UsageSeries): CapacityPair => {
+    const s = provisionedSchedule(u, input.config);
+    return s[s.length - 1] ?? { read: input.config.minCapacity, write: input.config.minCapacity };
+  };
+  if (!input.indexUsage?.length) return { table: fallback };
+  return {
+    table: input.tableUsage ? last(input.tableUsage) : fallback,
+    indexes: Object.fromEntries(input.indexUsage.map((g) => [g.indexName, last(g.usage)])),
+  };
 }
 
 export interface ModeAdvice {
@@ -190,18 +226,8 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-export function adviseCapacityMode(input: ModeAdvisorInput): ModeAdvice {
-  const { config, usage, now, prices } = input;
-  const ref: ResourceRef = input.tableRef ?? { kind: 'dynamodb-table', id: input.tableName };
-  const costs = compareModes(usage, config, prices);
-  const plan: Plan = { tuner: 'dynamodb-mode', resource: ref, observedAt: now.toISOString(), actions: [] };
-  const end = Date.parse(usage.end);
-  const window = {
-    start: new Date(end - usage.readUnits.length * usage.periodSeconds * 1000).toISOString(),
-    end: usage.end,
-    periodSeconds: usage.periodSeconds,
-  };
-  const evidence: Evidence[] = [
+function modeEvidence(tableName: string, costs: ModeCosts, window: Evidence['window']): Evidence[] {
+  return [
     {
       metric: 'monthly cost, provisioned as db-autopilot would run it',
       statistic: 'estimate',
@@ -223,7 +249,7 @@ export function adviseCapacityMode(input: ModeAdvisorInput): ModeAdvice {
       unit: 'units/s',
       window,
       namespace: 'AWS/DynamoDB',
-      dimensions: { TableName: input.tableName },
+      dimensions: { TableName: tableName },
     },
     {
       metric: 'ConsumedWriteCapacityUnits',
@@ -232,9 +258,23 @@ export function adviseCapacityMode(input: ModeAdvisorInput): ModeAdvice {
       unit: 'units/s',
       window,
       namespace: 'AWS/DynamoDB',
-      dimensions: { TableName: input.tableName },
+      dimensions: { TableName: tableName },
     },
   ];
+}
+
+export function adviseCapacityMode(input: ModeAdvisorInput): ModeAdvice {
+  const { config, usage, now, prices } = input;
+  const ref: ResourceRef = input.tableRef ?? { kind: 'dynamodb-table', id: input.tableName };
+  const costs = compareModes(usage, config, prices, input.tableClass);
+  const plan: Plan = { tuner: 'dynamodb-mode', resource: ref, observedAt: now.toISOString(), actions: [] };
+  const end = Date.parse(usage.end);
+  const window = {
+    start: new Date(end - usage.readUnits.length * usage.periodSeconds * 1000).toISOString(),
+    end: usage.end,
+    periodSeconds: usage.periodSeconds,
+  };
+  const evidence = modeEvidence(input.tableName, costs, window);
   const a = config.modeAdvisor;
   if (costs.coverage < a.minCoverage || costs.hoursCovered < a.minHistoryHours) {
     plan.noopReason = `not enough history to advise (${costs.hoursCovered.toFixed(1)} h with data, ${Math.round(costs.coverage * 100)}% coverage; needs ${a.minHistoryHours} h and ${Math.round(a.minCoverage * 100)}%)`;
@@ -255,7 +295,7 @@ export function adviseCapacityMode(input: ModeAdvisorInput): ModeAdvice {
   const label = better === 'PAY_PER_REQUEST' ? 'on-demand' : 'provisioned';
   const blocked = switchBlockedBecause(better, input.switches, config, now);
   // Start provisioned at what the latest period needs (the capacity tuner takes over from there).
-  const initial: CapacityPair = costs.lastProvisioned;
+  const initial = initialProvisioned(input, costs.lastProvisioned);
   const reason = `${input.tableName} costs $${saving.toFixed(2)}/month less on ${label}: provisioned (as db-autopilot would run it) $${p.toFixed(2)} vs on-demand $${o.toFixed(2)} over ${Math.round(costs.hoursCovered / 24)} days of use (average use ${round2(costs.avgUsed.read)} RCU/s, ${round2(costs.avgUsed.write)} WCU/s)`;
   const action: Action = {
     tuner: 'dynamodb-mode',
@@ -270,13 +310,20 @@ export function adviseCapacityMode(input: ModeAdvisorInput): ModeAdvice {
       ? null
       : {
           kind: 'set-capacity-mode',
-          params: { tableName: input.tableName, billingMode: current, provisioned: initial },
+          params: {
+            tableName: input.tableName,
+            billingMode: current,
+            provisioned: initial.table,
+            ...(initial.indexes ? { indexes: initial.indexes } : {}),
+          },
         },
     mutating: !blocked,
     params: {
       tableName: input.tableName,
       billingMode: better,
-      ...(better === 'PROVISIONED' ? { provisioned: initial } : {}),
+      ...(better === 'PROVISIONED'
+        ? { provisioned: initial.table, ...(initial.indexes ? { indexes: initial.indexes } : {}) }
+        : {}),
       monthlySaving: round2(saving),
     },
     rules: blocked

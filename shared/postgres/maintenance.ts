@@ -6,7 +6,7 @@ import type { Decision, Evidence, Mode, Outcome, Trigger } from '../core/model.t
 import { logger } from '../handler/observability.ts';
 import { readAutovacuumSettings, readTableStats, resolveTables, serverVersionNum } from './catalog.ts';
 import { closeQuietly, type PgTarget } from './connection.ts';
-import { runTables, type TableRunResult } from './runner.ts';
+import { prefetchConnections, runTables, type TableRunResult } from './runner.ts';
 import { type Candidate, type NotSelected, selectTables } from './selection.ts';
 
 /** The maintenance loop for one database: observe the catalog -> select (pure) -> run -> decisions. */
@@ -79,6 +79,11 @@ const MAX_REMEMBERED_TABLES = 500;
 
 export async function maintainDatabase(req: MaintainRequest): Promise<MaintainResult> {
   const primary = await req.target.open();
+  // The extra workers' sessions open while the catalog is read (closed below if unused).
+  const connections = prefetchConnections(
+    req.target,
+    req.dryRun ? 0 : Math.max(0, req.settings.concurrency - 1),
+  );
   try {
     const version = await serverVersionNum(primary);
     let onlyOids: number[] | undefined;
@@ -130,6 +135,7 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
         remainingMs: req.remainingMs,
         progressLogIntervalMs: req.settings.progressLogIntervalMs,
         monitorProgress: req.monitorProgress ?? req.settings.concurrency > 1,
+        connections,
       },
       primary,
     );
@@ -143,6 +149,7 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
     };
   } finally {
     await closeQuietly(primary);
+    await connections.closeUnused();
   }
 }
 

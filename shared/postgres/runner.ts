@@ -35,6 +35,37 @@ export interface RunnerOptions {
   monitorProgress?: boolean;
   /** Injected for tests: current time in ms (durations only). */
   nowMs?: () => number;
+  /** Sessions for the extra workers, opened while the catalog was read (prefetchConnections). */
+  connections?: PrefetchedConnections;
+}
+
+export interface PrefetchedConnections {
+  /** The next session opened ahead, or undefined when none is left. */
+  take(): Promise<pg.Client> | undefined;
+  /** Closes every session nobody took. */
+  closeUnused(): Promise<void>;
+}
+
+/**
+ * Opens `count` sessions now, for the extra workers: their connection set-up then overlaps the
+ * catalog reads instead of delaying the workers' first tables. A refused one is met by the
+ * worker that takes it, as a refused connection is.
+ */
+export function prefetchConnections(target: PgTarget, count: number): PrefetchedConnections {
+  const pending = Array.from({ length: Math.max(0, count) }, () => {
+    const p = target.open();
+    p.catch(() => undefined); // awaited (and its error met) by the worker that takes it
+    return p;
+  });
+  let next = 0;
+  return {
+    take: () => (next < pending.length ? pending[next++] : undefined),
+    async closeUnused() {
+      const unused = pending.slice(next);
+      next = pending.length;
+      for (const p of unused) await closeQuietly(await p.catch(() => undefined));
+    },
+  };
 }
 
 export type TableOutcome = 'applied' | 'skipped' | 'deferred' | 'planned' | 'failed';
@@ -326,7 +357,7 @@ export async function runTables(
       // Extra workers connect before taking a table: when the connection is refused
       // (max_connections, a single-connection server such as PGlite) the others carry on.
       try {
-        client = await target.open();
+        client = await (options.connections?.take() ?? target.open());
       } catch (error) {
         logger.warn('extra maintenance connection refused: fewer workers', {
           target: target.describe,

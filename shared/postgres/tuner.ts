@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import type { DatabaseConfig } from '../config/sections/maintenance.ts';
+import { type DatabaseConfig, indexMaintenanceSchema } from '../config/sections/maintenance.ts';
 import { clock } from '../core/clock.ts';
 import type { StateStore, TunerRunRequest, TunerRunSummary } from '../core/contracts.ts';
 import { publicMessage, ValidationError } from '../core/errors.ts';
@@ -11,9 +11,12 @@ import { scheduledEventSchema } from '../core/invocation.ts';
 import type { Decision, TunerName } from '../core/model.ts';
 import { finishRun, startRun } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
+import { mergeWithStatements } from '../insights/performance-insights.ts';
+import { type PiReadResult, piDecisions, readPerformanceInsights } from '../insights/pi-run.ts';
 import { stateStore } from '../state/index.ts';
 import { configTarget, type PgTarget } from './connection.ts';
 import { type DoctorReport, runDoctor } from './doctor.ts';
+import { type IndexWorkSettings, indexDecisions, maintainIndexes } from './index-work.ts';
 import { defaultInsightsSettings } from './insights/findings.ts';
 import { runInsightsForDatabase } from './insights/run.ts';
 import {
@@ -97,6 +100,15 @@ function settingsOf(config: Config): MaintenanceSettings {
   return m ? { ...defaultMaintenanceSettings, ...pickSettings(m) } : defaultMaintenanceSettings;
 }
 
+function indexSettingsOf(config: Config, settings: MaintenanceSettings): IndexWorkSettings {
+  return {
+    indexes: indexMaintenanceSchema.parse(config.tuners.maintenance?.indexes ?? {}),
+    lockTimeoutMs: settings.lockTimeoutMs,
+    safetyMarginMs: settings.safetyMarginMs,
+    queryTextMaxChars: config.tuners.insights?.queryTextMaxChars ?? defaultInsightsSettings.queryTextMaxChars,
+  };
+}
+
 function pickSettings(m: NonNullable<Config['tuners']['maintenance']>): MaintenanceSettings {
   const {
     enabled: _e,
@@ -107,6 +119,7 @@ function pickSettings(m: NonNullable<Config['tuners']['maintenance']>): Maintena
     databases: _d,
     connectTimeoutMs: _t,
     queryTimeoutMs: _q,
+    indexes: _i,
     ...rest
   } = m;
   return rest;
@@ -234,14 +247,37 @@ export async function runMaintenanceTuner(input: MaintenanceRunInput): Promise<T
         now,
         history,
       });
-      const made = maintenanceDecisions(result, {
+      const ctx = {
         runId: run.runId,
         at: now.toISOString(),
         mode: tunerSettings.mode,
         dryRun: run.dryRun,
         override: effect === 'override',
         trigger: run.trigger,
-      }).map((d) => ({ ...d, id: nextDecisionId(run) }));
+      };
+      const made = maintenanceDecisions(result, ctx);
+      // Index work (advice, creation, rebuilds) follows VACUUM on a whole-database run only.
+      if (!input.tables && !input.analyzeOnly && remainingMs() > settings.safetyMarginMs) {
+        try {
+          const indexes = await maintainIndexes({
+            target: entry.target,
+            settings: indexSettingsOf(config, settings),
+            act,
+            now,
+            windows: config.maintenanceWindows,
+            remainingMs,
+          });
+          made.push(...indexDecisions(indexes, ctx));
+        } catch (error) {
+          // The VACUUM decisions above stand; the index work is reported failed on its own.
+          made.push({
+            ...failedDecision('maintenance', run.runId, ctx.at, entry.name, error, input.request),
+            action: 'reindex',
+            reason: `index work (advice, rebuilds) failed on ${entry.name}: ${publicMessage(error)}`,
+          });
+        }
+      }
+      for (const d of made) d.id = nextDecisionId(run);
       await recordMaintenance(store, result, made);
       decisions.push(...made);
       const left = result.results.filter((r) => r.outcome === 'deferred').length;
@@ -272,9 +308,18 @@ export async function runInsightsTuner(input: {
   const i = config.tuners.insights;
   const settings = i ? { ...defaultInsightsSettings, ...i } : defaultInsightsSettings;
   const decisions: Decision[] = [];
+  const pi = await performanceInsightsFor(config, entries, input.database, now);
+  const piLeft = new Map(pi.findings);
   for (const entry of entries) {
+    const instanceId = entry.config?.dbInstanceIdentifier;
     try {
       const result = await runInsightsForDatabase({
+        annotate: (made) => {
+          if (!instanceId) return made;
+          const merged = mergeWithStatements(made, piLeft.get(instanceId) ?? []);
+          piLeft.set(instanceId, merged.unmatched);
+          return merged.decisions;
+        },
         target: entry.target,
         settings,
         now,
@@ -291,7 +336,29 @@ export async function runInsightsTuner(input: {
       decisions.push(d);
     }
   }
-  return finishRun(started, decisions);
+  const ctx = { runId: run.runId, at: now.toISOString(), trigger: run.trigger, dryRun: run.dryRun };
+  for (const findings of piLeft.values()) {
+    const made = piDecisions(findings, ctx);
+    if (!run.dryRun) for (const d of made) await store.recordDecision(d).catch(() => undefined);
+    decisions.push(...made);
+  }
+  return finishRun(started, decisions, pi.notes);
+}
+
+/** Performance Insights for the configured databases' instances and the listed ones (a manual run for one database: its instance only). */
+async function performanceInsightsFor(
+  config: Config,
+  entries: DatabaseEntry[],
+  database: string | undefined,
+  now: Date,
+): Promise<PiReadResult> {
+  const p = config.tuners.insights?.performanceInsights;
+  if (!p?.enabled) return { findings: new Map(), notes: [] };
+  const ids = [
+    ...entries.map((e) => e.config?.dbInstanceIdentifier).filter((id): id is string => id !== undefined),
+    ...(database === undefined ? p.instances : []),
+  ];
+  return readPerformanceInsights(ids, now, p.lookbackHours, { minLoadShare: p.minLoadShare, topN: p.topN });
 }
 
 export async function runDoctorCommand(

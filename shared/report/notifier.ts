@@ -1,21 +1,24 @@
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { aws } from '../aws/clients.ts';
 import type { Config } from '../config/schema.ts';
-import type { StateStore } from '../core/contracts.ts';
+import type { StateOwner, StateStore } from '../core/contracts.ts';
 import { redact } from '../core/errors.ts';
 import type { Decision } from '../core/model.ts';
 import { readPauseFlag } from '../core/run.ts';
 import { dashboardConsoleUrl } from './console-links.ts';
-import { buildDigest, type Digest } from './digest.ts';
-import { atLeast } from './format.ts';
+import { buildDigest, type Digest, stillDeferred } from './digest.ts';
+import { type ImpactTarget, measureImpact } from './impact.ts';
+import { resourceDayRows } from './resource-days.ts';
+import { readMemory, selectPosts } from './selection.ts';
 import { digestPayload, eventPayload, type SlackPayload } from './slack.ts';
 import { type PostOptions, postToSlack, slackWebhookUrl } from './slack-webhook.ts';
 import { digestMessage, eventMessage } from './sns.ts';
 
 /**
- * Sends reports. Per event: every applied, deferred or failed decision at or above the configured
- * severity that has not been reported yet. A decision is marked reported only when every channel
- * took it, so a failed post loses nothing: it stays in the audit log and the next run retries it.
+ * Sends reports. Per event: what selection.ts picks (a change, a failure, a new finding, a deferral
+ * the first time and when it resolves; at most `notifications.maxPostsPerHour` posts an hour).
+ * Decisions are marked reported only when every channel took the post, so a failed post loses
+ * nothing: the next run retries it; the digest lists every applied change and failure anyway.
  */
 export interface ReportChannels {
   slackUrl?: string;
@@ -32,23 +35,16 @@ export interface ReportResult {
   payloads: { slack: SlackPayload[]; sns: unknown[] };
 }
 
-const REPORTABLE = new Set(['applied', 'deferred', 'failed']);
+const REPORTABLE = new Set(['applied', 'deferred', 'failed', 'planned']);
 /** How far back unreported decisions are looked for. */
 export const REPORT_LOOKBACK_MS = 3 * 24 * 3600_000;
 const BATCH = 20;
 
-export function pendingReports(decisions: Decision[], config: Config): Decision[] {
-  return (
-    decisions
-      // A no-op changes nothing, but a failed one (a resource that could not be observed) must be told.
-      .filter(
-        (d) => !d.reportedAt && REPORTABLE.has(d.outcome) && (d.action !== 'noop' || d.outcome === 'failed'),
-      )
-      .filter((d) =>
-        atLeast(d.outcome === 'failed' ? 'critical' : d.severity, config.notifications.minSeverity),
-      )
-      .sort((a, b) => a.at.localeCompare(b.at))
-  );
+/** Unreported decisions a report run judges (no-ops too: one can resolve a deferral). */
+export function pendingReports(decisions: Decision[]): Decision[] {
+  return decisions
+    .filter((d) => !d.reportedAt && (REPORTABLE.has(d.outcome) || d.action === 'noop'))
+    .sort((a, b) => a.at.localeCompare(b.at));
 }
 
 export async function resolveChannels(config: Config): Promise<ReportChannels> {
@@ -104,31 +100,60 @@ async function deliver(
  * each report run re-reads this much before its watermark so a late-recorded decision is not missed.
  */
 export const LATE_RECORD_MARGIN_MS = 20 * 60_000;
-const REPORT_STATE = { tuner: 'control', resource: 'report' } as const;
+const REPORT_STATE = { owner: 'report', resource: 'report' } as const;
 
 /**
- * What the next report run posts: unreported decisions since the watermark (everything before it
- * was delivered), never further back than the lookback, with repeated deferrals set apart.
- * The report function's dry run shows exactly this.
+ * What the next report run posts (selection.ts): unreported decisions since the watermark
+ * (everything before it was delivered), never further back than the lookback, judged against
+ * what was already told. The report function's dry run shows exactly this.
  */
 export async function selectPendingReports(input: { store: StateStore; config: Config; now: Date }) {
-  const state = (await input.store.getHistory(REPORT_STATE.tuner, REPORT_STATE.resource, input.now))
+  const state = (await input.store.getHistory(REPORT_STATE.owner, REPORT_STATE.resource, input.now))
     .tunerState;
   const floor = input.now.getTime() - REPORT_LOOKBACK_MS;
   const watermark =
     typeof state?.reportedThrough === 'string' ? Date.parse(state.reportedThrough) : Number.NaN;
   const sinceMs = Number.isFinite(watermark) ? Math.max(floor, watermark - LATE_RECORD_MARGIN_MS) : floor;
-  const decisions = await input.store.listDecisions({
-    since: new Date(sinceMs).toISOString(),
-    until: input.now.toISOString(),
+  // One byDay query per tuner and day, with a time range; what was posted is in the report
+  // function's own partition (it never writes the tuners' decisions).
+  const window = { since: new Date(sinceMs).toISOString(), until: input.now.toISOString() };
+  const [listed, reported] = await Promise.all([
+    input.store.listDecisions(window),
+    input.store.reportedIn(window),
+  ]);
+  const decisions = listed.map((d) => {
+    const reportedAt = reported.get(d.id);
+    return reportedAt ? { ...d, reportedAt } : d;
   });
-  const previous = readDeferralMemory(state?.deferrals);
-  const { report, repeats, deferrals } = collapseRepeatedDeferrals(
-    pendingReports(decisions, input.config),
-    previous,
-    input.now,
+  const previous = readMemory(state?.memory);
+  // listDecisions holds no no-ops: a told deferral's resource is asked for its newest decision,
+  // which tells whether it resolved with nothing left to do.
+  const standing = Object.entries(previous.deferrals)
+    .filter(([, v]) => v.told)
+    .map(([k]) => {
+      const [tuner = '', resource = ''] = k.split('|');
+      return { tuner, resource };
+    });
+  const settled = (await newestDecisions(input.store, standing, input.now)).filter(
+    (d) => d.action === 'noop' && !listed.some((x) => x.id === d.id),
   );
-  return { pending: report, repeats, deferrals, previous };
+  const candidates = pendingReports([...decisions, ...settled]);
+  const selection = selectPosts({
+    decisions: candidates,
+    memory: previous,
+    now: input.now,
+    minSeverity: input.config.notifications.minSeverity,
+    maxPostsPerHour: input.config.notifications.maxPostsPerHour,
+    batch: BATCH,
+  });
+  return {
+    pending: selection.post,
+    notes: selection.notes,
+    held: selection.held,
+    candidates,
+    previous,
+    selection,
+  };
 }
 
 export async function sendPendingReports(input: {
@@ -137,95 +162,77 @@ export async function sendPendingReports(input: {
   channels: ReportChannels;
   now: Date;
 }): Promise<ReportResult> {
-  const { pending, repeats, deferrals, previous } = await selectPendingReports(input);
+  const { pending, notes, candidates, previous, selection } = await selectPendingReports(input);
   const result = newResult(pending.length);
   if (!input.channels.slackUrl && !input.channels.topicArn) {
     result.errors.push('no channel configured (Slack webhook or SNS topic): nothing posted, nothing marked');
     return result;
   }
-  // A deferral already reported (same resource, action, reason and retry time) is not posted again
-  // every few minutes; it stays in the audit log and the digest.
-  if (repeats.length > 0) {
-    await input.store.markReported(
-      repeats.map((d) => d.id),
-      input.now.toISOString(),
-    );
-  }
-  let firstUndelivered: string | undefined;
-  for (let i = 0; i < pending.length; i += BATCH) {
-    const batch = pending.slice(i, i + BATCH);
-    const delivered = await deliver(
+  const delivered =
+    pending.length === 0 ||
+    (await deliver(
       input.channels,
-      eventPayload(batch, input.channels.region),
-      (topicArn) => eventMessage(topicArn, batch),
+      eventPayload(pending, input.channels.region, notes),
+      (topicArn) => eventMessage(topicArn, pending, notes),
       result,
-    );
-    if (delivered) {
-      await input.store.markReported(
-        batch.map((d) => d.id),
-        input.now.toISOString(),
-      );
-      result.reported += batch.length;
-    } else {
-      result.ok = false;
-      firstUndelivered ??= batch[0]?.at;
-    }
+    ));
+  if (delivered) {
+    // Posted, repeated, held back by the cap or housekeeping: all told (the digest lists them).
+    // No-ops are only read (one can resolve a deferral), never marked, unless one was posted.
+    const posted = new Set(pending.map((d) => d.id));
+    const told = candidates.filter((d) => d.action !== 'noop' || posted.has(d.id));
+    if (told.length > 0) await input.store.markReported(told, input.now.toISOString());
+    result.reported = pending.length;
+  } else {
+    result.ok = false;
   }
-  // The next run starts from the first decision that is still undelivered (retried), or from now.
-  await input.store.putTunerState(REPORT_STATE.tuner, REPORT_STATE.resource, {
-    reportedThrough: firstUndelivered ?? input.now.toISOString(),
-    deferrals: firstUndelivered ? previous : deferrals,
+  // The next run starts from now, or retries from the first undelivered decision with the old memory.
+  await input.store.putTunerState(REPORT_STATE.owner, REPORT_STATE.resource, {
+    reportedThrough: delivered ? input.now.toISOString() : (pending[0]?.at ?? input.now.toISOString()),
+    memory: delivered ? selection.memory : previous,
   });
   return result;
 }
 
-/** Remembered deferrals: key -> { identity, at } (kept two days). */
-type DeferralMemory = Record<string, { identity: string; at: string }>;
-const DEFERRAL_MEMORY_MS = 2 * 24 * 3600_000;
+/**
+ * The digest of a period with its per-resource table's minutes measured from CloudWatch
+ * (impact.ts): the digest function and the demo build it the same way.
+ */
+export async function digestOf(input: {
+  decisions: Decision[];
+  since: string;
+  until: string;
+  paused: boolean;
+  dashboardUrl?: string;
+  now: Date;
+}): Promise<Digest> {
+  const window = input.decisions.filter((d) => d.at >= input.since && d.at < input.until);
+  const targets = new Map<string, ImpactTarget>();
+  for (const row of resourceDayRows(window)) targets.set(row.resource, row);
+  const impact = await measureImpact(
+    [...targets.values()],
+    { start: new Date(input.since), end: new Date(input.until) },
+    input.now,
+  );
+  return buildDigest({ ...input, impact });
+}
 
-function readDeferralMemory(value: unknown): DeferralMemory {
-  if (!value || typeof value !== 'object') return {};
-  const out: DeferralMemory = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    const entry = v as { identity?: unknown; at?: unknown };
-    if (typeof entry?.identity === 'string' && typeof entry.at === 'string')
-      out[k] = { identity: entry.identity, at: entry.at };
+const DIGEST_STATE = { owner: 'digest', resource: 'digest' } as const;
+
+/** The newest decision (no-ops included) of each tuner and resource, from its own partition. */
+async function newestDecisions(
+  store: StateStore,
+  keys: Array<{ tuner: string; resource: string }>,
+  now: Date,
+): Promise<Decision[]> {
+  const unique = new Map(keys.map((k) => [`${k.tuner}|${k.resource}`, k]));
+  const out: Decision[] = [];
+  for (const k of unique.values()) {
+    const newest = (await store.getHistory(k.tuner as StateOwner, k.resource, now)).recent[0];
+    if (newest) out.push(newest);
   }
   return out;
 }
-
-/**
- * A tuner re-plans every few minutes, so one change that must wait is deferred again on every run.
- * The first deferral is reported; the same deferral again (same resource and action, same guard and
- * retry time) is not, until something about it changes. Applied and failed decisions always go out.
- */
-export function collapseRepeatedDeferrals(
-  pending: Decision[],
-  memory: DeferralMemory,
-  now: Date,
-): { report: Decision[]; repeats: Decision[]; deferrals: DeferralMemory } {
-  const next: DeferralMemory = {};
-  for (const [k, v] of Object.entries(memory)) {
-    if (now.getTime() - Date.parse(v.at) < DEFERRAL_MEMORY_MS) next[k] = v;
-  }
-  const report: Decision[] = [];
-  const repeats: Decision[] = [];
-  for (const d of pending) {
-    const key = `${d.tuner}|${d.resource}|${d.action}`;
-    if (d.outcome !== 'deferred') {
-      delete next[key];
-      report.push(d);
-      continue;
-    }
-    const identity = `${d.guard ?? ''}|${d.deferredUntil ?? ''}`;
-    if (next[key]?.identity === identity) repeats.push(d);
-    else report.push(d);
-    next[key] = { identity, at: d.at };
-  }
-  return { report, repeats, deferrals: next };
-}
-
-const DIGEST_STATE = { tuner: 'control', resource: 'digest' } as const;
 
 /**
  * The daily digest. It covers everything since the last digest that was delivered (so a day whose
@@ -238,7 +245,7 @@ export async function sendDigest(input: {
   now: Date;
   paused?: boolean;
 }): Promise<{ digest: Digest; result: ReportResult }> {
-  const history = await input.store.getHistory(DIGEST_STATE.tuner, DIGEST_STATE.resource, input.now);
+  const history = await input.store.getHistory(DIGEST_STATE.owner, DIGEST_STATE.resource, input.now);
   const lastUntil =
     typeof history.tunerState?.lastDeliveredUntil === 'string'
       ? history.tunerState.lastDeliveredUntil
@@ -247,17 +254,18 @@ export async function sendDigest(input: {
   const dayAgo = new Date(input.now.getTime() - 24 * 3600_000).toISOString();
   const since = lastUntil && lastUntil > floor ? lastUntil : lastUntil ? floor : dayAgo;
   const until = input.now.toISOString();
-  const monthStart = `${until.slice(0, 7)}-01T00:00:00.000Z`;
-  const earliest = since < monthStart ? since : monthStart;
-  const all = await input.store.listDecisions({ since: earliest, until });
+  const listed = await input.store.listDecisions({ since, until });
+  // A deferral still stands only if it is its resource's newest decision (no-ops included).
+  const newest = await newestDecisions(input.store, stillDeferred(listed), input.now);
+  const all = [...listed, ...newest.filter((d) => !listed.some((x) => x.id === d.id))];
   const paused = input.paused ?? (await readPauseFlag()).paused;
-  const digest = buildDigest({
+  const digest = await digestOf({
     decisions: all,
-    monthDecisions: all.filter((d) => d.at >= monthStart),
     since,
     until,
     paused,
     dashboardUrl: dashboardConsoleUrl(process.env.DASHBOARD_NAME ?? 'db-autopilot', input.channels.region),
+    now: input.now,
   });
   const result = newResult(1);
   if (!input.channels.slackUrl && !input.channels.topicArn) {
@@ -271,7 +279,7 @@ export async function sendDigest(input: {
     result,
   );
   if (delivered) {
-    await input.store.putTunerState(DIGEST_STATE.tuner, DIGEST_STATE.resource, { lastDeliveredUntil: until });
+    await input.store.putTunerState(DIGEST_STATE.owner, DIGEST_STATE.resource, { lastDeliveredUntil: until });
     result.reported = 1;
   } else {
     result.ok = false;

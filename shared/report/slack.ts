@@ -1,7 +1,10 @@
 import type { Decision } from '../core/model.ts';
 import { metricConsoleUrl } from './console-links.ts';
+import { decidingRule, reasonText } from './describe.ts';
 import { type Digest, digestTitle } from './digest.ts';
-import { costText, decisionHeadline, evidenceText, formatUsd } from './format.ts';
+import { costText, decisionHeadline, evidenceText } from './format.ts';
+import { resourceDayText } from './resource-days.ts';
+import { totalsText } from './totals.ts';
 
 /**
  * Slack incoming-webhook payloads: Block Kit `blocks` plus a plain `text` fallback.
@@ -60,19 +63,21 @@ function link(url: string, label: string): string {
   return `<${url.replace(/\|/g, '%7C').replace(/>/g, '%3E')}|${escapeSlack(label)}>`;
 }
 
-export function decisionBlocks(d: Decision, region: string, repeated?: number): SlackBlock[] {
+export function decisionBlocks(d: Decision, region: string, repeated?: number, note?: string): SlackBlock[] {
   const times = repeated && repeated > 1 ? ` _(${repeated} times; latest shown)_` : '';
-  const lines = [`*${escapeSlack(decisionHeadline(d))}*${times}`, escapeSlack(d.reason)];
+  const lines = [`*${escapeSlack(decisionHeadline(d))}*${times}`, escapeSlack(reasonText(d))];
+  if (note) lines.push(`_${escapeSlack(note)}_`);
   for (const e of d.evidence.slice(0, 3)) {
     const url = metricConsoleUrl(e, region);
     const text = `\`${escapeSlack(evidenceText(e))}\``;
     lines.push(url ? `${text} ${link(url, 'graph')}` : text);
   }
   const facts = [
-    `cost: ${escapeSlack(costText(d.monthlyCostDelta))}`,
+    `cost: ${escapeSlack(costText(d.monthlyCostDelta, d))}`,
     `mode: ${d.mode}${d.dryRun ? ' (dry run)' : ''}`,
   ];
-  if (d.guard) facts.push(`decided by: ${escapeSlack(d.guard)}`);
+  const rule = decidingRule(d);
+  if (rule) facts.push(`decided by: ${escapeSlack(rule)}`);
   facts.push(`id: ${escapeSlack(d.id)}`);
   return [section(lines.join('\n')), context(facts)];
 }
@@ -97,22 +102,43 @@ export function fitBlocks(head: SlackBlock[], groups: SlackBlock[][], tail: Slac
   return out;
 }
 
-export function eventPayload(decisions: Decision[], region: string): SlackPayload {
+/** One per-event post; `notes` (decision id -> text) say why an item is told ("resolves the deferral since ..."). */
+export function eventPayload(
+  decisions: Decision[],
+  region: string,
+  notes: Record<string, string> = {},
+): SlackPayload {
   const failed = decisions.filter((d) => d.outcome === 'failed').length;
-  const title = `db-autopilot: ${decisions.length} action${decisions.length === 1 ? '' : 's'}${failed ? `, ${failed} failed` : ''}`;
+  const title = `db-autopilot: ${decisions.length} item${decisions.length === 1 ? '' : 's'}${failed ? `, ${failed} failed` : ''}`;
   const blocks = fitBlocks(
     [header(title)],
-    decisions.map((d) => decisionBlocks(d, region)),
+    decisions.map((d) => decisionBlocks(d, region, undefined, notes[d.id])),
     [],
   );
   const text = truncate(
-    escapeSlack(`${title}\n${decisions.map((d) => `${decisionHeadline(d)}: ${d.reason}`).join('\n')}`),
+    escapeSlack(`${title}\n${decisions.map((d) => `${decisionHeadline(d)}: ${reasonText(d)}`).join('\n')}`),
     SLACK_LIMITS.text,
   );
   return { text, blocks };
 }
 
-export function digestPayload(digest: Digest, region: string): SlackPayload {
+/** Lines into sections of at most the section text limit (a long list stays whole over several blocks). */
+function chunkedSections(lines: string[], wrap: (text: string) => string = (t) => t): SlackBlock[] {
+  const out: SlackBlock[] = [];
+  let current: string[] = [];
+  const max = SLACK_LIMITS.sectionText - 20;
+  for (const line of lines) {
+    const next = [...current, line].join('\n');
+    if (wrap(next).length > max && current.length > 0) {
+      out.push(section(wrap(current.join('\n'))));
+      current = [line];
+    } else current.push(line);
+  }
+  if (current.length > 0) out.push(section(wrap(current.join('\n'))));
+  return out;
+}
+
+export function digestPayload(digest: Digest, _region: string): SlackPayload {
   const title = digestTitle(digest);
   const head: SlackBlock[] = [
     header(title),
@@ -121,29 +147,47 @@ export function digestPayload(digest: Digest, region: string): SlackPayload {
         digest.paused
           ? ':double_vertical_bar: *db-autopilot is PAUSED*: nothing is changed until it is resumed.'
           : 'db-autopilot is running.',
-        `Cost change of this month's applied actions: *${formatUsd(digest.monthCostDelta)}/month*`,
+        escapeSlack(totalsText(digest.totals)),
       ].join('\n'),
     ),
   ];
   const groups: SlackBlock[][] = [];
+  groups.push([
+    section('*Per resource and day* (throttled/saturated minutes from CloudWatch metrics)'),
+    ...chunkedSections(
+      resourceDayText(digest.resourceDays).map((l) => escapeSlack(l)),
+      (t) => `\`\`\`${t}\`\`\``,
+    ),
+  ]);
+  // Every item, one line each (applied changes and failures are never cut; the audit log has the rest).
   const list = (title: string, items: Decision[]) => {
     if (items.length === 0) return;
-    groups.push([{ type: 'divider' }, section(`*${escapeSlack(title)} (${items.length})*`)]);
-    for (const d of items) groups.push(decisionBlocks(d, region, digest.repeats[d.id]));
+    const lines = items.map((d) => {
+      const n = digest.repeats[d.id];
+      const times = n && n > 1 ? ` _(${n} times; latest shown)_` : '';
+      return `• ${escapeSlack(decisionHeadline(d))}${times}: ${escapeSlack(reasonText(d))} (${escapeSlack(costText(d.monthlyCostDelta, d))})`;
+    });
+    groups.push([
+      { type: 'divider' },
+      section(`*${escapeSlack(title)} (${items.length})*`),
+      ...chunkedSections(lines),
+    ]);
   };
+  list('Failed runs', digest.failedRuns);
   list('Failed', digest.failed);
   list('Done', digest.applied);
-  list('Deferred', digest.deferred);
-  list('Would have done (observe mode)', digest.planned);
   list('Maintenance', digest.maintenance);
+  list('Still deferred', digest.deferred);
+  list('Recommendations and findings (not acted on)', digest.recommendations);
+  list('Would have done (observe mode)', digest.planned);
   list('Open insights', digest.insights);
   list('Drift', digest.drift);
   list('Skipped', digest.skipped);
+  list('Housekeeping (alarms, dashboard)', digest.housekeeping);
   const tail: SlackBlock[] = digest.dashboardUrl
     ? [context([link(digest.dashboardUrl, 'Fleet dashboard')])]
     : [];
   const blocks = fitBlocks(head, groups, tail);
-  const c = digest.counts;
-  const text = `${title}. ${c.applied} done, ${c.deferred} deferred, ${c.skipped} skipped, ${c.failed} failed; ${formatUsd(digest.monthCostDelta)}/month this month.`;
+  const text = `${title}. ${totalsText(digest.totals)}`;
   return { text: escapeSlack(text), blocks };
 }

@@ -1,7 +1,8 @@
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
 import type { Decision } from '../core/model.ts';
+import { actionLabel, reasonText } from './describe.ts';
 import { type Digest, digestTitle, renderDigestText } from './digest.ts';
-import { decisionText, SEVERITY_RANK, type Severity } from './format.ts';
+import { decisionHeadline, decisionText, OUTCOME_LABEL, SEVERITY_RANK, type Severity } from './format.ts';
 
 /**
  * SNS messages that read well in email: a plain-text body, a subject under 100 characters with
@@ -48,22 +49,24 @@ function message(
   };
 }
 
-export function eventMessage(topicArn: string, decisions: Decision[]): PublishCommandInput {
+export function eventMessage(
+  topicArn: string,
+  decisions: Decision[],
+  notes: Record<string, string> = {},
+): PublishCommandInput {
   const severity = highestSeverity(decisions);
   const first = decisions[0];
   const subject =
     decisions.length === 1 && first
-      ? `db-autopilot ${first.outcome}: ${first.tuner} ${first.resource} ${first.action}`
-      : `db-autopilot: ${decisions.length} actions (${severity})`;
+      ? `db-autopilot ${OUTCOME_LABEL[first.outcome]}: ${first.tuner} ${first.resource} ${actionLabel(first.action)}`
+      : `db-autopilot: ${decisions.length} items (${severity})`;
   const body = [
-    `db-autopilot reports ${decisions.length} action${decisions.length === 1 ? '' : 's'}.`,
+    `db-autopilot reports ${decisions.length} item${decisions.length === 1 ? '' : 's'}.`,
     '',
-    ...decisions.map((d) => `${decisionText(d)}\n`),
+    ...decisions.map((d) => `${decisionText(d)}${notes[d.id] ? `\n  note: ${notes[d.id]}` : ''}\n`),
     'Stop everything at once: invoke the control function with {"command":"pause"}.',
   ].join('\n');
-  const short = decisions
-    .map((d) => `${d.outcome} ${d.tuner} ${d.resource} ${d.action}: ${d.reason}`)
-    .join('\n');
+  const short = decisions.map((d) => `${decisionHeadline(d)}: ${reasonText(d)}`).join('\n');
   return message(topicArn, subject, body, short, severity);
 }
 

@@ -4,6 +4,7 @@ import {
 } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient, CloudWatchServiceException } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient, ThrottlingException as DynamoThrottling } from '@aws-sdk/client-dynamodb';
+import { PIClient, PIServiceException } from '@aws-sdk/client-pi';
 import { RDSClient, RDSServiceException } from '@aws-sdk/client-rds';
 import {
   ResourceGroupsTaggingAPIClient,
@@ -25,6 +26,8 @@ import { RdsState } from './services/rds.ts';
 import { Route53State } from './services/route53.ts';
 import { SecretsState, SnsState, SsmState } from './services/simple-stores.ts';
 import './services/tagging.ts';
+import './services/rds-proxy.ts';
+import './services/pi.ts';
 
 export interface SimOptions {
   /** The virtual "now" the account starts at. */
@@ -291,6 +294,7 @@ export class SimAccount {
       tagging: this.attach(new ResourceGroupsTaggingAPIClient(common), 'tagging'),
       autoscaling: this.attach(new ApplicationAutoScalingClient(common), 'autoscaling'),
       route53: this.attach(new Route53Client({ ...common, region: 'us-east-1' }), 'route53'),
+      pi: this.attach(new PIClient(common), 'pi'),
     };
     return this.cachedClients;
   }
@@ -338,5 +342,7 @@ function throttlingError(service: ServiceName): Error {
       return serviceError(ApplicationAutoScalingServiceException, 'ThrottlingException', 'Rate exceeded');
     case 'route53':
       return new Route53Throttling({ message: 'Rate exceeded', $metadata });
+    case 'pi':
+      return serviceError(PIServiceException, 'ThrottlingException', 'Rate exceeded');
   }
 }

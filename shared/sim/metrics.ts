@@ -18,6 +18,12 @@ export interface MinutePoint {
   value: number;
   /** Samples in the minute (requests for per-request metrics, 1 for gauges). */
   count: number;
+  /**
+   * Share of the minute's samples CloudWatch has published (default 1). The newest published
+   * minute is partial (services/cloudwatch.ts): its Sum and SampleCount hold this share, its
+   * Average, Maximum, Minimum and percentiles are those of the samples that arrived.
+   */
+  published?: number;
 }
 
 export interface FrameWriter {
@@ -136,14 +142,14 @@ export function aggregate(points: MinutePoint[], stat: string): number | undefin
   if (points.length === 0) return undefined;
   switch (stat) {
     case 'Average': {
-      const s = points.reduce((a, p) => a + p.value, 0);
-      const n = points.reduce((a, p) => a + p.count, 0);
+      const s = points.reduce((a, p) => a + p.value * (p.published ?? 1), 0);
+      const n = points.reduce((a, p) => a + p.count * (p.published ?? 1), 0);
       return n > 0 ? s / n : 0;
     }
     case 'Sum':
-      return points.reduce((a, p) => a + p.value, 0);
+      return points.reduce((a, p) => a + p.value * (p.published ?? 1), 0);
     case 'SampleCount':
-      return points.reduce((a, p) => a + p.count, 0);
+      return points.reduce((a, p) => a + Math.round(p.count * (p.published ?? 1)), 0);
     case 'Maximum':
       return points.reduce((a, p) => Math.max(a, p.value), Number.NEGATIVE_INFINITY);
     case 'Minimum':

@@ -32,6 +32,7 @@ const PACKAGES: Record<ServiceName, { pkg: string; base: string }> = {
     base: 'ApplicationAutoScalingServiceException',
   },
   route53: { pkg: '@aws-sdk/client-route-53', base: 'Route53ServiceException' },
+  pi: { pkg: '@aws-sdk/client-pi', base: 'PIServiceException' },
 };
 
 export interface PlaceboFile {

@@ -15,7 +15,8 @@ export type ServiceName =
   | 'sns'
   | 'tagging'
   | 'autoscaling'
-  | 'route53';
+  | 'route53'
+  | 'pi';
 
 /** The command's input, as the SDK client received it. */
 export type Input = Record<string, unknown>;

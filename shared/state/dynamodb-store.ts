@@ -1,5 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -7,26 +9,41 @@ import {
   type PutCommandInput,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { aws } from '../aws/clients.ts';
 import { clock } from '../core/clock.ts';
-import type { DriftBaseline, ResourceHistory, StateStore } from '../core/contracts.ts';
+import type {
+  DecisionQuery,
+  DecisionTotals,
+  DriftBaseline,
+  ResourceHistory,
+  StateOwner,
+  StateStore,
+} from '../core/contracts.ts';
 import type { Decision, TunerName } from '../core/model.ts';
 import { DuplicateDecisionError } from './errors.ts';
 import {
   backoffUntil,
   byTimeThenId,
   countsAsChange,
+  DECISION_TUNERS,
   daysBetween,
   epochSeconds,
   expiresAfter,
   inWindow,
   isExpired,
+  isNotable,
   keys,
   RECENT_DECISIONS,
+  REPORTED_TTL_SECONDS,
+  SK,
+  timeKey,
 } from './keys.ts';
+import { storedForm } from './slim.ts';
 import { DEFAULT_AUDIT_TTL_DAYS, DEFAULT_STATE_TABLE_NAME, STATE_TABLE } from './table-definition.ts';
+import { addToTotals, emptyTotals, readTotalsItem, totalsUpdate } from './totals.ts';
 
 export interface DynamoDbStateStoreOptions {
   /** Defaults to aws().stateTable (dynalite in the demo and integration tests). */
@@ -38,9 +55,6 @@ export interface DynamoDbStateStoreOptions {
 }
 
 type Item = Record<string, unknown>;
-
-/** Sort key prefix of the newest applied change of one action kind (`last#set-iops`). */
-const LAST_APPLIED_SK = 'last#';
 
 function isConditionFailure(error: unknown): boolean {
   // lib-dynamodb passes the client's modeled ConditionalCheckFailedException through.
@@ -82,27 +96,91 @@ export class DynamoDbStateStore implements StateStore {
 
   async recordDecision(decision: Decision): Promise<void> {
     const at = new Date(decision.at);
+    const key = keys.decision(decision);
+    // An intent is marked in its resource's meta items first (getHistory reads them all), so it
+    // stays in sight until resolved however many decisions follow it.
+    if (decision.outcome === 'intended') {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: key.pk, sk: `${SK.intent}${decision.id}`, decision: storedForm(decision) },
+        }),
+      );
+    }
+    const index = isNotable(decision)
+      ? {
+          dayPk: keys.day(decision.tuner, decision.at),
+          daySk: `${timeKey(decision.at)}#${decision.id}`,
+          decisionId: decision.id,
+        }
+      : {};
     const written = await this.putIf({
       TableName: this.tableName,
       Item: {
-        ...keys.decision(decision.id),
-        dayPk: keys.day(decision.at),
-        daySk: `${decision.at}#${decision.id}`,
-        resPk: keys.resource(decision.tuner, decision.resource),
-        resSk: `${decision.at}#${decision.id}`,
-        decision,
+        ...key,
+        ...index,
+        decision: storedForm(decision),
         [STATE_TABLE.ttlAttribute]: expiresAfter(at, this.auditTtlDays * 86_400),
       },
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     if (!written) throw new DuplicateDecisionError(decision.id);
+    await this.addToTotals(decision);
     if (countsAsChange(decision)) await this.advanceLedger(decision);
+  }
+
+  async resolveDecision(decision: Decision): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.decision(decision),
+          UpdateExpression: 'SET #d = :d',
+          ConditionExpression: 'attribute_exists(pk) AND #d.#o = :intended',
+          ExpressionAttributeNames: { '#d': 'decision', '#o': 'outcome' },
+          ExpressionAttributeValues: { ':d': storedForm(decision), ':intended': 'intended' },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      await this.forgetIntent(decision);
+      return false;
+    }
+    await this.forgetIntent(decision);
+    // The intent was counted as `intended` (no outcome): now the outcome counts.
+    await this.addToTotals(decision);
+    if (countsAsChange(decision)) await this.advanceLedger(decision);
+    return true;
+  }
+
+  private async forgetIntent(decision: Decision): Promise<void> {
+    await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: keys.resource(decision.tuner, decision.resource), sk: `${SK.intent}${decision.id}` },
+      }),
+    );
+  }
+
+  /** The day's and the month's totals of the decision's tuner (ADD: concurrent runs add up). */
+  private async addToTotals(decision: Decision): Promise<void> {
+    const day = timeKey(decision.at).slice(0, 10);
+    const expiresAt = expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400);
+    for (const period of [day, day.slice(0, 7)]) {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.aggregate(decision.tuner, period),
+          ...totalsUpdate(decision, expiresAt),
+        }),
+      );
+    }
   }
 
   /** lastAppliedAt only moves forward (a late write of an older decision cannot roll it back). */
   private async advanceLedger(decision: Decision): Promise<void> {
     await this.rememberLastApplied(decision);
-    const Key = { pk: keys.resource(decision.tuner, decision.resource), sk: 'ledger' };
+    const Key = { pk: keys.resource(decision.tuner, decision.resource), sk: SK.ledger };
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -133,7 +211,7 @@ export class DynamoDbStateStore implements StateStore {
       TableName: this.tableName,
       Item: {
         pk: keys.resource(decision.tuner, decision.resource),
-        sk: `${LAST_APPLIED_SK}${decision.action}`,
+        sk: `${SK.lastApplied}${decision.action}`,
         at: decision.at,
         decision,
       },
@@ -143,56 +221,126 @@ export class DynamoDbStateStore implements StateStore {
     });
   }
 
-  async listDecisions(query: {
-    since: string;
-    until?: string;
-    tuner?: TunerName;
-    resource?: string;
-  }): Promise<Decision[]> {
-    const until = query.until ?? clock().now().toISOString();
+  async listDecisions(query: DecisionQuery): Promise<Decision[]> {
+    const since = timeKey(query.since);
+    const until = timeKey(query.until ?? clock().now().toISOString());
+    const tuners = query.tuner !== undefined ? [query.tuner] : DECISION_TUNERS;
     const found: Decision[] = [];
-    for (const day of daysBetween(query.since, until)) {
-      const items = await this.queryAll({
-        TableName: this.tableName,
-        IndexName: STATE_TABLE.byDayIndex,
-        KeyConditionExpression: 'dayPk = :day',
-        ExpressionAttributeValues: { ':day': `day#${day}` },
-      });
-      for (const item of items) {
-        const d = asDecision(item);
-        if (!d || !inWindow(d, query.since, query.until)) continue;
-        if (query.tuner !== undefined && d.tuner !== query.tuner) continue;
-        if (query.resource !== undefined && d.resource !== query.resource) continue;
-        found.push(d);
+    for (const tuner of tuners) {
+      const requests: QueryCommandInput[] =
+        query.resource !== undefined
+          ? [
+              {
+                TableName: this.tableName,
+                KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+                ExpressionAttributeValues: {
+                  ':pk': keys.resource(tuner, query.resource),
+                  ':from': `${SK.notable}${since}`,
+                  ':to': `${SK.notable}${until}`,
+                },
+              },
+            ]
+          : daysBetween(since, until).map((day) => ({
+              TableName: this.tableName,
+              IndexName: STATE_TABLE.byDayIndex,
+              KeyConditionExpression: 'dayPk = :day AND daySk BETWEEN :from AND :to',
+              ExpressionAttributeValues: { ':day': keys.day(tuner, day), ':from': since, ':to': until },
+            }));
+      for (const request of requests) {
+        for (const item of await this.queryAll(request)) {
+          const d = asDecision(item);
+          if (d && inWindow(d, since, until)) found.push(d);
+        }
       }
     }
     return found.sort(byTimeThenId);
   }
 
-  async markReported(decisionIds: string[], at: string): Promise<void> {
-    for (const id of decisionIds) {
-      try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: keys.decision(id),
-            UpdateExpression: 'SET #d.reportedAt = :at',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#d': 'decision' },
-            ExpressionAttributeValues: { ':at': at },
+  async exportDecisions(query: { since: string; until?: string }): Promise<Decision[]> {
+    const found: Decision[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'begins_with(sk, :notable) OR begins_with(sk, :noop)',
+          ExpressionAttributeValues: { ':notable': SK.notable, ':noop': SK.noop },
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const d = asDecision(item);
+        if (d && inWindow(d, query.since, query.until)) found.push(d);
+      }
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return found.sort(byTimeThenId);
+  }
+
+  async totals(period: string): Promise<DecisionTotals[]> {
+    const wanted = DECISION_TUNERS.map((tuner) => keys.aggregate(tuner, period));
+    const items: Item[] = [];
+    let pending: Record<string, unknown>[] = wanted;
+    while (pending.length > 0) {
+      const result = await this.doc.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }),
+      );
+      items.push(...(result.Responses?.[this.tableName] ?? []));
+      pending = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+    }
+    const out: DecisionTotals[] = [];
+    for (const tuner of DECISION_TUNERS) {
+      const key = keys.aggregate(tuner, period);
+      const item = items.find((i) => i.pk === key.pk && i.sk === key.sk);
+      if (item) out.push(addToTotals(emptyTotals(tuner, period), readTotalsItem(item)));
+    }
+    return out;
+  }
+
+  async markReported(decisions: Array<Pick<Decision, 'id' | 'at'>>, at: string): Promise<void> {
+    const expiresAt = expiresAfter(new Date(at), REPORTED_TTL_SECONDS);
+    const puts = decisions.map((d) => ({
+      PutRequest: { Item: { ...keys.reported(d), reportedId: d.id, reportedAt: at, expiresAt } },
+    }));
+    for (let i = 0; i < puts.length; i += 25) {
+      let batch: unknown[] = puts.slice(i, i + 25);
+      while (batch.length > 0) {
+        const result = await this.doc.send(
+          new BatchWriteCommand({
+            RequestItems: { [this.tableName]: batch as { PutRequest: { Item: Item } }[] },
           }),
         );
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error; // an unknown id: nothing to mark
+        batch = result.UnprocessedItems?.[this.tableName] ?? [];
       }
     }
   }
 
-  async claimIdempotencyKey(key: string, runId: string, now: Date, ttlSeconds: number): Promise<boolean> {
+  async reportedIn(query: { since: string; until: string }): Promise<Map<string, string>> {
+    const pk = keys.reported({ at: query.since, id: '' }).pk;
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': pk, ':from': timeKey(query.since), ':to': timeKey(query.until) },
+    });
+    const out = new Map<string, string>();
+    for (const item of items) {
+      if (typeof item.reportedId === 'string' && typeof item.reportedAt === 'string')
+        out.set(item.reportedId, item.reportedAt);
+    }
+    return out;
+  }
+
+  async claimIdempotencyKey(
+    tuner: TunerName,
+    key: string,
+    runId: string,
+    now: Date,
+    ttlSeconds: number,
+  ): Promise<boolean> {
     return this.putIf({
       TableName: this.tableName,
       Item: {
-        ...keys.idempotency(key),
+        ...keys.idempotency(tuner, key),
         runId,
         claimedAt: now.toISOString(),
         [STATE_TABLE.ttlAttribute]: expiresAfter(now, ttlSeconds),
@@ -202,11 +350,32 @@ export class DynamoDbStateStore implements StateStore {
     });
   }
 
-  async acquireLock(resourceId: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean> {
+  async releaseIdempotencyKey(tuner: TunerName, key: string, runId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.idempotency(tuner, key),
+          ConditionExpression: 'runId = :me',
+          ExpressionAttributeValues: { ':me': runId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // claimed by another run meanwhile: leave it
+    }
+  }
+
+  async acquireLock(
+    tuner: TunerName,
+    resourceId: string,
+    owner: string,
+    now: Date,
+    leaseSeconds: number,
+  ): Promise<boolean> {
     return this.putIf({
       TableName: this.tableName,
       Item: {
-        ...keys.lock(resourceId),
+        ...keys.lock(tuner, resourceId),
         owner,
         acquiredAt: now.toISOString(),
         [STATE_TABLE.ttlAttribute]: expiresAfter(now, leaseSeconds),
@@ -218,12 +387,12 @@ export class DynamoDbStateStore implements StateStore {
     });
   }
 
-  async releaseLock(resourceId: string, owner: string): Promise<void> {
+  async releaseLock(tuner: TunerName, resourceId: string, owner: string): Promise<void> {
     try {
       await this.doc.send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: keys.lock(resourceId),
+          Key: keys.lock(tuner, resourceId),
           ConditionExpression: '#owner = :me',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':me': owner },
@@ -234,34 +403,22 @@ export class DynamoDbStateStore implements StateStore {
     }
   }
 
-  async getHistory(tuner: TunerName, resourceId: string, now: Date): Promise<ResourceHistory> {
-    const pk = keys.resource(tuner, resourceId);
-    const [own, recentItems] = await Promise.all([
+  async getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory> {
+    const pk = keys.resource(owner, resourceId);
+    const [meta, recent] = await Promise.all([
       this.queryAll({
         TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :meta)',
+        ExpressionAttributeValues: { ':pk': pk, ':meta': SK.meta },
         ConsistentRead: true,
       }),
-      this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: STATE_TABLE.byResourceIndex,
-          KeyConditionExpression: 'resPk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ScanIndexForward: false,
-          Limit: RECENT_DECISIONS,
-        }),
-      ),
+      this.recentDecisions(pk),
     ]);
-    const recent = (recentItems.Items ?? [])
-      .map((item) => asDecision(item))
-      .filter((d): d is Decision => d !== undefined);
     const history: ResourceHistory = { recent };
-    for (const item of own) {
-      if (item.sk === 'ledger' && typeof item.lastAppliedAt === 'string') {
+    for (const item of meta) {
+      if (item.sk === SK.ledger && typeof item.lastAppliedAt === 'string') {
         history.lastAppliedAt = item.lastAppliedAt;
-      } else if (item.sk === 'drift' && !isExpired(item.expiresAt as number | undefined, now)) {
+      } else if (item.sk === SK.drift && !isExpired(item.expiresAt as number | undefined, now)) {
         history.drift = {
           detectedAt: String(item.detectedAt),
           backoffUntil: String(item.backoffUntil),
@@ -270,9 +427,12 @@ export class DynamoDbStateStore implements StateStore {
             ? { baseline: item.baseline as DriftBaseline }
             : {}),
         };
-      } else if (item.sk === 'state' && item.tunerState && typeof item.tunerState === 'object') {
+      } else if (item.sk === SK.state && item.tunerState && typeof item.tunerState === 'object') {
         history.tunerState = item.tunerState as Record<string, unknown>;
-      } else if (typeof item.sk === 'string' && item.sk.startsWith(LAST_APPLIED_SK)) {
+      } else if (typeof item.sk === 'string' && item.sk.startsWith(SK.intent)) {
+        const d = asDecision(item);
+        if (d) history.pending = [...(history.pending ?? []), d];
+      } else if (typeof item.sk === 'string' && item.sk.startsWith(SK.lastApplied)) {
         const d = asDecision(item);
         if (d) history.lastApplied = { ...history.lastApplied, [d.action]: d };
       }
@@ -280,11 +440,41 @@ export class DynamoDbStateStore implements StateStore {
     return history;
   }
 
-  async putTunerState(tuner: TunerName, resourceId: string, state: Record<string, unknown>): Promise<void> {
+  /**
+   * The newest RECENT_DECISIONS decisions of a resource, newest first: the newest no-ops, then
+   * only the notable decisions newer than the oldest of those (both reads stop at the limit).
+   */
+  private async recentDecisions(pk: string): Promise<Decision[]> {
+    const newest = (prefix: string, after?: string) =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: after
+            ? 'pk = :pk AND sk BETWEEN :from AND :to'
+            : 'pk = :pk AND begins_with(sk, :from)',
+          ExpressionAttributeValues: after
+            ? { ':pk': pk, ':from': `${prefix}${after}`, ':to': `${prefix}\uffff` }
+            : { ':pk': pk, ':from': prefix },
+          ScanIndexForward: false,
+          Limit: RECENT_DECISIONS,
+        }),
+      );
+    const noops = ((await newest(SK.noop)).Items ?? []).map(asDecision);
+    const oldest = noops.length === RECENT_DECISIONS ? noops.at(-1)?.at : undefined;
+    const notable = ((await newest(SK.notable, oldest ? timeKey(oldest) : undefined)).Items ?? []).map(
+      asDecision,
+    );
+    return [...noops, ...notable]
+      .filter((d): d is Decision => d !== undefined)
+      .sort((a, b) => byTimeThenId(b, a))
+      .slice(0, RECENT_DECISIONS);
+  }
+
+  async putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void> {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: keys.resource(tuner, resourceId), sk: 'state', tunerState: state },
+        Item: { pk: keys.resource(owner, resourceId), sk: SK.state, tunerState: state },
       }),
     );
   }
@@ -303,7 +493,7 @@ export class DynamoDbStateStore implements StateStore {
         TableName: this.tableName,
         Item: {
           pk: keys.resource(tuner, resourceId),
-          sk: 'drift',
+          sk: SK.drift,
           detectedAt: now.toISOString(),
           backoffUntil: until.toISOString(),
           detail,
@@ -315,29 +505,50 @@ export class DynamoDbStateStore implements StateStore {
     );
   }
 
-  async recordCreated(resourceId: string, detail: Record<string, unknown>, now: Date): Promise<void> {
+  async recordCreated(
+    tuner: TunerName,
+    resourceId: string,
+    detail: Record<string, unknown>,
+    now: Date,
+  ): Promise<void> {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...keys.created(resourceId), detail, createdAt: now.toISOString() },
+        Item: { ...keys.created(tuner, resourceId), detail, createdAt: now.toISOString() },
       }),
     );
   }
 
-  async wasCreatedByUs(resourceId: string): Promise<boolean> {
+  async wasCreatedByUs(tuner: TunerName, resourceId: string): Promise<boolean> {
     const result = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.created(resourceId), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.created(tuner, resourceId),
+        ConsistentRead: true,
+      }),
     );
     return result.Item !== undefined;
   }
 
-  async forgetCreated(resourceId: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.created(resourceId) }));
+  async forgetCreated(tuner: TunerName, resourceId: string): Promise<void> {
+    await this.doc.send(
+      new DeleteCommand({ TableName: this.tableName, Key: keys.created(tuner, resourceId) }),
+    );
   }
 
   async getDecision(id: string): Promise<Decision | undefined> {
+    const found = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: STATE_TABLE.byIdIndex,
+        KeyConditionExpression: 'decisionId = :id',
+        ExpressionAttributeValues: { ':id': id },
+      }),
+    );
+    const key = found.Items?.[0];
+    if (!key) return undefined;
     const result = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.decision(id), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
     );
     return asDecision(result.Item);
   }

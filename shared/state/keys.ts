@@ -1,17 +1,168 @@
+import type { StateOwner } from '../core/contracts.ts';
 import type { Decision, TunerName } from '../core/model.ts';
 
-/** Key builders and expiry arithmetic shared by the DynamoDB and in-memory stores (same semantics). */
+/**
+ * # The state table's key layout (one table; every partition key begins with its owner)
+ *
+ *     pk = <owner>#<scope>#<kind>[#<name>]
+ *
+ * - owner: the tuner the item belongs to (`iops`, `replicas`, `dynamodb`, `dynamodb-mode`,
+ *   `prewarm`, `maintenance`, `insights`, `alarms`, `control`) or a reporting function's own
+ *   state (`report`, `digest`). A name is always followed by `#`, so the IAM pattern `dynamodb#*`
+ *   never matches `dynamodb-mode#...`.
+ * - scope: the account and Region the item is about. Today always `home` (the account and Region
+ *   the deployment runs in). Reserved for multi-account: `<account>.<region>`
+ *   (e.g. `123456789012.eu-west-1`) can be written beside `home` without moving any item, and the
+ *   IAM patterns `<owner>#*` already cover it.
+ *
+ * | pk                                | sk                    | item                                     |
+ * |-----------------------------------|-----------------------|------------------------------------------|
+ * | `<tuner>#<scope>#res#<resource>`  | `d#<at>#<id>`         | a notable decision (audit log, TTL)      |
+ * | `<tuner>#<scope>#res#<resource>`  | `n#<at>#<id>`         | a no-op decision, slim (audit log, TTL)  |
+ * | `<tuner>#<scope>#res#<resource>`  | `m#ledger`            | lastAppliedAt, appliedCount (cooldowns)  |
+ * | `<tuner>#<scope>#res#<resource>`  | `m#last#<action>`     | newest applied decision of that kind     |
+ * | `<tuner>#<scope>#res#<resource>`  | `m#drift`             | drift back-off and baseline              |
+ * | `<tuner>#<scope>#res#<resource>`  | `m#intent#<id>`       | an intended change not yet resolved      |
+ * | `<owner>#<scope>#res#<resource>`  | `m#state`             | free-form tuner / report / digest state  |
+ * | `<tuner>#<scope>#lock#<resource>` | `lock`                | lease lock (TTL)                         |
+ * | `<tuner>#<scope>#idem#<key>`      | `idem`                | idempotency key of a run (TTL)           |
+ * | `<tuner>#<scope>#created#<res>`   | `created`             | "db-autopilot created it" (no TTL)       |
+ * | `<tuner>#<scope>#agg`             | `day#YYYY-MM-DD`      | counts and cost sums of a day            |
+ * | `<tuner>#<scope>#agg`             | `month#YYYY-MM`       | counts and cost sums of a month          |
+ * | `report#<scope>#reported`         | `<at>#<id>`           | a decision the report function posted    |
+ *
+ * Notable = every decision but a no-op that did not fail (see `isNotable`): what the reports,
+ * the digest, revert and the tuners' own ledgers read. Notable decisions also carry the keys of two
+ * sparse global secondary indexes (no-ops are in neither):
+ * - `byDay`: dayPk = `<tuner>#<scope>#day#YYYY-MM-DD`, daySk = `<at>#<id>` (projection ALL);
+ * - `byId`:  decisionId = `<id>` (KEYS_ONLY; revert finds a decision by id).
+ *
+ * Every read is bounded by key: a resource's decisions by a sort-key range of its own partition,
+ * a window of notable decisions by one `byDay` query per tuner and day with a `daySk` range.
+ *
+ * ## Which function writes which partition keys (IAM `dynamodb:LeadingKeys`: `<owner>#*`)
+ * See `STATE_WRITERS` below: the owners each function's role may write.
+ */
 
-export const keys = {
-  decision: (id: string) => ({ pk: `decision#${id}`, sk: 'decision' }),
-  resource: (tuner: TunerName, resourceId: string) => `res#${tuner}#${resourceId}`,
-  day: (iso: string) => `day#${new Date(iso).toISOString().slice(0, 10)}`,
-  lock: (resourceId: string) => ({ pk: `lock#${resourceId}`, sk: 'lock' }),
-  idempotency: (key: string) => ({ pk: `idem#${key}`, sk: 'idem' }),
-  created: (resourceId: string) => ({ pk: `created#${resourceId}`, sk: 'created' }),
+/** The scope of everything this deployment records: its own account and Region. */
+export const HOME_SCOPE = 'home';
+
+export type { StateOwner };
+
+/** Every tuner that records decisions (the report and digest read one `byDay` partition of each). */
+export const DECISION_TUNERS = [
+  'iops',
+  'replicas',
+  'dynamodb',
+  'dynamodb-mode',
+  'prewarm',
+  'maintenance',
+  'insights',
+  'proxy',
+  'rightsizing',
+  'alarms',
+  'control',
+] as const satisfies readonly TunerName[];
+
+/**
+ * The owners whose items each function writes (its role's `dynamodb:LeadingKeys`, one
+ * `<owner>#*` pattern per owner). Reads are not restricted by owner: the report, digest and
+ * control read every tuner's decisions.
+ */
+export const STATE_WRITERS = {
+  'iops-tuner': ['iops'],
+  'replica-scaler': ['replicas'],
+  'dynamodb-tuner': ['dynamodb', 'dynamodb-mode', 'prewarm'],
+  'pg-maintenance': ['maintenance'],
+  'pg-insights': ['insights'],
+  'proxy-tuner': ['proxy'],
+  rightsizing: ['rightsizing'],
+  'alarm-reconciler': ['alarms'],
+  // The fast path records its own routing decisions and runs the tuners the alarms belong to.
+  'alarm-handler': ['alarms', 'iops', 'replicas', 'dynamodb', 'dynamodb-mode', 'prewarm'],
+  // pause / resume are control decisions; revert records under the reverted decision's tuner
+  // (only tuners that register an adapter can be reverted).
+  control: ['control', 'iops', 'replicas', 'dynamodb', 'proxy'],
+  report: ['report'],
+  digest: ['digest'],
+} as const satisfies Record<string, readonly StateOwner[]>;
+
+/** `<owner>#<scope>#`: the beginning of every partition key of an owner. */
+export function ownerPrefix(owner: StateOwner, scope: string = HOME_SCOPE): string {
+  return `${owner}#${scope}#`;
+}
+
+/** Everything but a no-op that did not fail: reported, indexed, kept with its evidence. */
+export function isNotable(decision: Pick<Decision, 'action' | 'outcome'>): boolean {
+  return decision.action !== 'noop' || decision.outcome === 'failed';
+}
+
+/** Sort-key prefixes inside a resource partition. */
+export const SK = {
+  notable: 'd#',
+  noop: 'n#',
+  meta: 'm#',
+  ledger: 'm#ledger',
+  lastApplied: 'm#last#',
+  drift: 'm#drift',
+  state: 'm#state',
+  /** An intended change not yet resolved (shared/core/intent.ts), until its decision is resolved. */
+  intent: 'm#intent#',
 } as const;
 
+function utcDay(iso: string): string {
+  return new Date(iso).toISOString().slice(0, 10);
+}
+
+export const keys = {
+  /** The partition of one resource of one tuner: its decisions, ledger, drift and state. */
+  resource: (owner: StateOwner, resourceId: string, scope?: string) =>
+    `${ownerPrefix(owner, scope)}res#${resourceId}`,
+  /** Where a decision is stored (in its resource's partition). */
+  decision: (
+    d: Pick<Decision, 'tuner' | 'resource' | 'at' | 'id' | 'action' | 'outcome'>,
+    scope?: string,
+  ) => ({
+    pk: keys.resource(d.tuner, d.resource, scope),
+    sk: `${isNotable(d) ? SK.notable : SK.noop}${timeKey(d.at)}#${d.id}`,
+  }),
+  /** byDay index partition of one tuner's notable decisions of one UTC day. */
+  day: (tuner: TunerName, iso: string, scope?: string) => `${ownerPrefix(tuner, scope)}day#${utcDay(iso)}`,
+  lock: (tuner: TunerName, resourceId: string, scope?: string) => ({
+    pk: `${ownerPrefix(tuner, scope)}lock#${resourceId}`,
+    sk: 'lock',
+  }),
+  idempotency: (tuner: TunerName, key: string, scope?: string) => ({
+    pk: `${ownerPrefix(tuner, scope)}idem#${key}`,
+    sk: 'idem',
+  }),
+  created: (tuner: TunerName, resourceId: string, scope?: string) => ({
+    pk: `${ownerPrefix(tuner, scope)}created#${resourceId}`,
+    sk: 'created',
+  }),
+  /** Daily and monthly totals of one tuner. */
+  aggregate: (tuner: TunerName, period: string, scope?: string) => ({
+    pk: `${ownerPrefix(tuner, scope)}agg`,
+    sk: period.length === 7 ? `month#${period}` : `day#${period}`,
+  }),
+  /** The report function's record of what it posted. */
+  reported: (d: Pick<Decision, 'at' | 'id'>, scope?: string) => ({
+    pk: `${ownerPrefix('report', scope)}reported`,
+    sk: `${timeKey(d.at)}#${d.id}`,
+  }),
+} as const;
+
+/** A time as sortable key text (canonical ISO-8601 UTC with milliseconds). */
+export function timeKey(iso: string): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) throw new RangeError(`invalid time "${iso}"`);
+  return new Date(t).toISOString();
+}
+
 export { countsAsChange } from '../core/guards.ts';
+
+/** How long the report function remembers what it posted (longer than its 3-day lookback). */
+export const REPORTED_TTL_SECONDS = 8 * 24 * 3600;
 
 /** Newest decisions returned as a resource's history. */
 export const RECENT_DECISIONS = 20;

@@ -1,16 +1,27 @@
-import type { DriftBaseline, ResourceHistory, StateStore } from '../core/contracts.ts';
+import type {
+  DecisionQuery,
+  DecisionTotals,
+  DriftBaseline,
+  ResourceHistory,
+  StateOwner,
+  StateStore,
+} from '../core/contracts.ts';
 import type { ActionKind, Decision, TunerName } from '../core/model.ts';
 import { DuplicateDecisionError } from './errors.ts';
 import {
   backoffUntil,
   byTimeThenId,
   countsAsChange,
+  DECISION_TUNERS,
   expiresAfter,
   inWindow,
   isExpired,
+  isNotable,
   keys,
   RECENT_DECISIONS,
 } from './keys.ts';
+import { storedForm } from './slim.ts';
+import { addToTotals, emptyTotals, totalsOf } from './totals.ts';
 
 interface Expiring {
   expiresAt: number;
@@ -18,15 +29,20 @@ interface Expiring {
 
 /**
  * In-memory StateStore with the same semantics as DynamoDbStateStore (conditional writes become
- * checks on the maps; every method is atomic because JavaScript runs one at a time between awaits).
+ * checks on the maps; every method is atomic because JavaScript runs one at a time between awaits;
+ * no-ops stored slim and left out of the notable lists and the id lookup, as on DynamoDB).
  * Used by backtests, the demo when no table is configured, and unit tests.
  */
 export class MemoryStateStore implements StateStore {
-  private readonly decisions = new Map<string, Decision>();
+  private readonly ids = new Set<string>();
+  /** Notable decisions by id (getDecision: no-ops are not found, as with the sparse byId index). */
+  private readonly notableById = new Map<string, Decision>();
   /** Per tuner+resource, sorted by (at, id): getHistory reads only its own resource's decisions. */
   private readonly byResource = new Map<string, Decision[]>();
-  /** Sorted by (at, id): listDecisions reads only its time window. */
+  /** Every decision sorted by (at, id): windows are read by binary search. */
   private readonly byTime: Decision[] = [];
+  private readonly totalsByKey = new Map<string, DecisionTotals>();
+  private readonly reported = new Map<string, { at: string; reportedAt: string }>();
   private readonly ledger = new Map<string, { lastAppliedAt: string; appliedCount: number }>();
   /** Per tuner+resource: the newest applied change of each action kind. */
   private readonly lastApplied = new Map<string, Partial<Record<ActionKind, Decision>>>();
@@ -35,72 +51,150 @@ export class MemoryStateStore implements StateStore {
   private readonly locks = new Map<string, Expiring & { owner: string }>();
   private readonly idempotency = new Map<string, Expiring & { runId: string }>();
   private readonly created = new Map<string, { detail: Record<string, unknown>; createdAt: string }>();
+  /** Per tuner+resource: intended decisions not yet resolved, by id (the `m#intent#` items). */
+  private readonly intents = new Map<string, Map<string, Decision>>();
 
   async recordDecision(decision: Decision): Promise<void> {
-    if (this.decisions.has(decision.id)) throw new DuplicateDecisionError(decision.id);
-    const stored = structuredClone(decision);
-    this.decisions.set(decision.id, stored);
+    if (this.ids.has(decision.id)) throw new DuplicateDecisionError(decision.id);
+    this.ids.add(decision.id);
+    const stored = structuredClone(storedForm(decision));
+    if (isNotable(decision)) this.notableById.set(decision.id, stored);
     const key = keys.resource(decision.tuner, decision.resource);
     const list = this.byResource.get(key);
     if (list) list.splice(upperBound(list, stored), 0, stored);
     else this.byResource.set(key, [stored]);
     this.byTime.splice(upperBound(this.byTime, stored), 0, stored);
-    if (countsAsChange(decision)) {
-      const byKind = this.lastApplied.get(key) ?? {};
-      const last = byKind[decision.action];
-      if (!last || byTimeThenId(last, decision) < 0) byKind[decision.action] = structuredClone(decision);
-      this.lastApplied.set(key, byKind);
-      const previous = this.ledger.get(key);
-      if (!previous || Date.parse(previous.lastAppliedAt) < Date.parse(decision.at)) {
-        this.ledger.set(key, { lastAppliedAt: decision.at, appliedCount: (previous?.appliedCount ?? 0) + 1 });
-      } else {
-        previous.appliedCount += 1;
-      }
+    if (decision.outcome === 'intended') {
+      const open = this.intents.get(key) ?? new Map<string, Decision>();
+      open.set(decision.id, stored);
+      this.intents.set(key, open);
+    }
+    this.addToTotals(decision);
+    if (countsAsChange(decision)) this.advanceLedger(key, decision);
+  }
+
+  async resolveDecision(decision: Decision): Promise<boolean> {
+    const stored = this.notableById.get(decision.id);
+    this.intents.get(keys.resource(decision.tuner, decision.resource))?.delete(decision.id);
+    if (stored?.outcome !== 'intended') return false;
+    // Same id, same time: the sorted indexes keep their order; the object is updated in place.
+    Object.assign(stored, structuredClone(storedForm(decision)));
+    // An intended decision is in no total yet (totals count outcomes, not intents).
+    this.addToTotals(decision);
+    if (countsAsChange(decision))
+      this.advanceLedger(keys.resource(decision.tuner, decision.resource), decision);
+    return true;
+  }
+
+  private addToTotals(decision: Decision): void {
+    const day = new Date(decision.at).toISOString().slice(0, 10);
+    for (const period of [day, day.slice(0, 7)]) {
+      const k = JSON.stringify(keys.aggregate(decision.tuner, period));
+      const totals = this.totalsByKey.get(k) ?? emptyTotals(decision.tuner, period);
+      this.totalsByKey.set(k, addToTotals(totals, totalsOf(decision)));
     }
   }
 
-  async listDecisions(query: {
-    since: string;
-    until?: string;
-    tuner?: TunerName;
-    resource?: string;
-  }): Promise<Decision[]> {
-    const first = lowerBoundAt(this.byTime, query.since);
-    return this.byTime
-      .slice(first)
-      .filter((d) => inWindow(d, query.since, query.until))
+  private advanceLedger(key: string, decision: Decision): void {
+    const byKind = this.lastApplied.get(key) ?? {};
+    const last = byKind[decision.action];
+    if (!last || byTimeThenId(last, decision) < 0) byKind[decision.action] = structuredClone(decision);
+    this.lastApplied.set(key, byKind);
+    const previous = this.ledger.get(key);
+    if (!previous || Date.parse(previous.lastAppliedAt) < Date.parse(decision.at)) {
+      this.ledger.set(key, { lastAppliedAt: decision.at, appliedCount: (previous?.appliedCount ?? 0) + 1 });
+    } else {
+      previous.appliedCount += 1;
+    }
+  }
+
+  async listDecisions(query: DecisionQuery): Promise<Decision[]> {
+    const source =
+      query.resource !== undefined && query.tuner !== undefined
+        ? (this.byResource.get(keys.resource(query.tuner, query.resource)) ?? [])
+        : this.byTime;
+    return this.window(source, query.since, query.until ?? new Date(8.64e15).toISOString())
+      .filter(isNotable)
       .filter((d) => query.tuner === undefined || d.tuner === query.tuner)
       .filter((d) => query.resource === undefined || d.resource === query.resource)
       .map((d) => structuredClone(d));
   }
 
-  async markReported(decisionIds: string[], at: string): Promise<void> {
-    for (const id of decisionIds) {
-      const decision = this.decisions.get(id);
-      if (decision) decision.reportedAt = at;
+  async exportDecisions(query: { since: string; until?: string }): Promise<Decision[]> {
+    return this.window(this.byTime, query.since, query.until ?? new Date(8.64e15).toISOString()).map((d) =>
+      structuredClone(d),
+    );
+  }
+
+  private window(sorted: Decision[], since: string, until: string): Decision[] {
+    const out: Decision[] = [];
+    for (let i = lowerBoundAt(sorted, since); i < sorted.length; i++) {
+      const d = sorted[i] as Decision;
+      if (!inWindow(d, since, until)) break;
+      out.push(d);
     }
+    return out;
   }
 
-  async claimIdempotencyKey(key: string, runId: string, now: Date, ttlSeconds: number): Promise<boolean> {
-    const existing = this.idempotency.get(key);
+  async totals(period: string): Promise<DecisionTotals[]> {
+    return DECISION_TUNERS.flatMap((tuner) => {
+      const t = this.totalsByKey.get(JSON.stringify(keys.aggregate(tuner, period)));
+      return t ? [structuredClone(t)] : [];
+    });
+  }
+
+  async markReported(decisions: Array<Pick<Decision, 'id' | 'at'>>, at: string): Promise<void> {
+    for (const d of decisions) this.reported.set(d.id, { at: d.at, reportedAt: at });
+  }
+
+  async reportedIn(query: { since: string; until: string }): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const [id, r] of this.reported) {
+      if (inWindow({ at: r.at } as Decision, query.since, query.until)) out.set(id, r.reportedAt);
+    }
+    return out;
+  }
+
+  async claimIdempotencyKey(
+    tuner: TunerName,
+    key: string,
+    runId: string,
+    now: Date,
+    ttlSeconds: number,
+  ): Promise<boolean> {
+    const k = keys.idempotency(tuner, key).pk;
+    const existing = this.idempotency.get(k);
     if (existing && !isExpired(existing.expiresAt, now)) return false;
-    this.idempotency.set(key, { runId, expiresAt: expiresAfter(now, ttlSeconds) });
+    this.idempotency.set(k, { runId, expiresAt: expiresAfter(now, ttlSeconds) });
     return true;
   }
 
-  async acquireLock(resourceId: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean> {
-    const existing = this.locks.get(resourceId);
+  async releaseIdempotencyKey(tuner: TunerName, key: string, runId: string): Promise<void> {
+    const k = keys.idempotency(tuner, key).pk;
+    if (this.idempotency.get(k)?.runId === runId) this.idempotency.delete(k);
+  }
+
+  async acquireLock(
+    tuner: TunerName,
+    resourceId: string,
+    owner: string,
+    now: Date,
+    leaseSeconds: number,
+  ): Promise<boolean> {
+    const k = keys.lock(tuner, resourceId).pk;
+    const existing = this.locks.get(k);
     if (existing && !isExpired(existing.expiresAt, now) && existing.owner !== owner) return false;
-    this.locks.set(resourceId, { owner, expiresAt: expiresAfter(now, leaseSeconds) });
+    this.locks.set(k, { owner, expiresAt: expiresAfter(now, leaseSeconds) });
     return true;
   }
 
-  async releaseLock(resourceId: string, owner: string): Promise<void> {
-    if (this.locks.get(resourceId)?.owner === owner) this.locks.delete(resourceId);
+  async releaseLock(tuner: TunerName, resourceId: string, owner: string): Promise<void> {
+    const k = keys.lock(tuner, resourceId).pk;
+    if (this.locks.get(k)?.owner === owner) this.locks.delete(k);
   }
 
-  async getHistory(tuner: TunerName, resourceId: string, _now: Date): Promise<ResourceHistory> {
-    const key = keys.resource(tuner, resourceId);
+  async getHistory(owner: StateOwner, resourceId: string, _now: Date): Promise<ResourceHistory> {
+    const key = keys.resource(owner, resourceId);
     const recent = (this.byResource.get(key) ?? [])
       .slice(-RECENT_DECISIONS)
       .reverse()
@@ -114,11 +208,13 @@ export class MemoryStateStore implements StateStore {
     if (drift) history.drift = structuredClone(drift);
     const state = this.tunerState.get(key);
     if (state) history.tunerState = structuredClone(state);
+    const open = this.intents.get(key);
+    if (open && open.size > 0) history.pending = [...open.values()].map((d) => structuredClone(d));
     return history;
   }
 
-  async putTunerState(tuner: TunerName, resourceId: string, state: Record<string, unknown>): Promise<void> {
-    this.tunerState.set(keys.resource(tuner, resourceId), structuredClone(state));
+  async putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void> {
+    this.tunerState.set(keys.resource(owner, resourceId), structuredClone(state));
   }
 
   async recordDrift(
@@ -137,25 +233,33 @@ export class MemoryStateStore implements StateStore {
     });
   }
 
-  async recordCreated(resourceId: string, detail: Record<string, unknown>, now: Date): Promise<void> {
-    this.created.set(resourceId, { detail: structuredClone(detail), createdAt: now.toISOString() });
+  async recordCreated(
+    tuner: TunerName,
+    resourceId: string,
+    detail: Record<string, unknown>,
+    now: Date,
+  ): Promise<void> {
+    this.created.set(keys.created(tuner, resourceId).pk, {
+      detail: structuredClone(detail),
+      createdAt: now.toISOString(),
+    });
   }
 
-  async wasCreatedByUs(resourceId: string): Promise<boolean> {
-    return this.created.has(resourceId);
+  async wasCreatedByUs(tuner: TunerName, resourceId: string): Promise<boolean> {
+    return this.created.has(keys.created(tuner, resourceId).pk);
   }
 
-  async forgetCreated(resourceId: string): Promise<void> {
-    this.created.delete(resourceId);
+  async forgetCreated(tuner: TunerName, resourceId: string): Promise<void> {
+    this.created.delete(keys.created(tuner, resourceId).pk);
   }
 
   async getDecision(id: string): Promise<Decision | undefined> {
-    const decision = this.decisions.get(id);
+    const decision = this.notableById.get(id);
     return decision ? structuredClone(decision) : undefined;
   }
 }
 
-/** Index of the first decision whose time is at or after `since` (byTime is sorted). */
+/** Index of the first decision whose time is at or after `since` (sorted by time). */
 function lowerBoundAt(sorted: Decision[], since: string): number {
   const t = Date.parse(since);
   let lo = 0;

@@ -8,20 +8,13 @@ import {
 
 /**
  * The state table: one DynamoDB table for the audit log, the cooldown ledger, drift records,
- * tuner state, lease locks, idempotency keys and the "created by db-autopilot" register.
- * serverless.yml mirrors this definition (keep them in step).
+ * tuner state, lease locks, idempotency keys, the "created by db-autopilot" register, the daily
+ * and monthly totals and the report function's delivery record. The key layout (partition keys
+ * begin with the owning tuner) is documented at the top of keys.ts. serverless.yml takes this
+ * definition through shared/deploy/state-table.ts.
  *
- * Items (pk / sk):
- *   decision#<id>             / decision      one per Decision (audit log), TTL = audit retention
- *                                              byDay index:      dayPk = day#YYYY-MM-DD, daySk = <at>#<id>
- *                                              byResource index: resPk = res#<tuner>#<resource>, resSk = <at>#<id>
- *   res#<tuner>#<resource>    / ledger        lastAppliedAt (cooldowns), appliedCount
- *   res#<tuner>#<resource>    / last#<kind>   the newest applied decision of that kind (drift)
- *   res#<tuner>#<resource>    / drift         detectedAt, backoffUntil, detail, baseline
- *   res#<tuner>#<resource>    / state         free-form tuner state
- *   lock#<resource>           / lock          owner, expiresAt (lease)
- *   idem#<key>                / idem          runId, expiresAt
- *   created#<resource>        / created       detail, createdAt (no TTL: consent must not expire)
+ * Indexes are sparse: only notable decisions (not no-ops) carry their keys, so a no-op is written
+ * once, not three times.
  *
  * `expiresAt` is the TTL attribute (epoch seconds). DynamoDB deletes expired items late (up to
  * days), so every read and condition that cares about expiry compares it with "now" itself.
@@ -31,7 +24,7 @@ export const STATE_TABLE = {
   sortKey: 'sk',
   ttlAttribute: 'expiresAt',
   byDayIndex: 'byDay',
-  byResourceIndex: 'byResource',
+  byIdIndex: 'byId',
 } as const;
 
 export const DEFAULT_STATE_TABLE_NAME = 'db-autopilot-state';
@@ -45,8 +38,7 @@ export const stateTableDefinition = {
     { AttributeName: 'sk', AttributeType: 'S' },
     { AttributeName: 'dayPk', AttributeType: 'S' },
     { AttributeName: 'daySk', AttributeType: 'S' },
-    { AttributeName: 'resPk', AttributeType: 'S' },
-    { AttributeName: 'resSk', AttributeType: 'S' },
+    { AttributeName: 'decisionId', AttributeType: 'S' },
   ],
   KeySchema: [
     { AttributeName: 'pk', KeyType: 'HASH' },
@@ -63,12 +55,9 @@ export const stateTableDefinition = {
       Projection: { ProjectionType: 'ALL' },
     },
     {
-      IndexName: 'byResource',
-      KeySchema: [
-        { AttributeName: 'resPk', KeyType: 'HASH' },
-        { AttributeName: 'resSk', KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'ALL' },
+      IndexName: 'byId',
+      KeySchema: [{ AttributeName: 'decisionId', KeyType: 'HASH' }],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
     },
   ],
 } as const satisfies Omit<CreateTableCommandInput, 'TableName'>;

@@ -27,9 +27,10 @@ import type {
   TunerRunSummary,
   TunerSettings,
 } from '../core/contracts.ts';
+import { checkDrift, lastAppliedChange } from '../core/drift.ts';
 import { publicMessage } from '../core/errors.ts';
 import { executePlan } from '../core/executor.ts';
-import type { Decision, Plan } from '../core/model.ts';
+import type { Action, ActionKind, Decision, Plan } from '../core/model.ts';
 import { finishRun, outOfTime, recordObservationFailure, selectRequested } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
@@ -42,12 +43,16 @@ import {
   DIMS,
   type DimensionMetrics,
   demandSeries,
+  handBackAll,
+  leaseNotApplied,
   metricDimensions,
   metricPrefix,
   planScalingTargets,
   planTableCapacity,
+  resourceKey,
   type ScalableTargetObservation,
   type ScalingLifts,
+  type ScalingPlan,
   scalingFloors,
   type TableObservation,
   unitsPerRequest,
@@ -59,6 +64,8 @@ import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 
 const MINUTE = 60_000;
+/** Newest minutes not yet complete in CloudWatch (getMetrics' default publicationDelaySeconds). */
+const UNPUBLISHED_MINUTES = 3;
 /** Re-learn recurring peaks at most this often (the history query is 15 days long). */
 const RELEARN_MS = 60 * MINUTE;
 /** Run the mode advisor at most this often per table (14 days of metrics). */
@@ -128,8 +135,13 @@ export function capacitySeries(tableName: string, indexName: string | null): Ser
   return out;
 }
 
+/**
+ * The published periods of a counter series: CloudWatch publishes late, so the newest periods
+ * with no datapoint anywhere are unknown and left out (never read as 0); the newest published
+ * ones may still be filling (a lower bound).
+ */
 function values(m: MetricsResult, id: string): number[] {
-  return (m.series.get(id)?.values ?? []).map((v) => v ?? 0);
+  return (m.series.get(id)?.values ?? []).slice(0, m.publishedPoints).map((v) => v ?? 0);
 }
 
 function dimMetrics(
@@ -196,7 +208,9 @@ export async function observeTables(input: {
   notes: string[];
 }): Promise<Map<string, TableObservation>> {
   const { section, now } = input;
-  const minutes = Math.max(section.scaleDownStabilizationMinutes, section.lookbackMinutes) + 1;
+  // + the minutes CloudWatch has not published whole yet (values() leaves them out).
+  const minutes =
+    Math.max(section.scaleDownStabilizationMinutes, section.lookbackMinutes) + 1 + UNPUBLISHED_MINUTES;
   const end = new Date(Math.floor(now.getTime() / MINUTE) * MINUTE);
   const gsisOf = (t: TableDescription) => (t.GlobalSecondaryIndexes ?? []).filter((g) => g.IndexName);
   const out = new Map<string, TableObservation>();
@@ -250,12 +264,90 @@ export async function observeTables(input: {
       observedAt: end.toISOString(),
       billingMode:
         table.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+      tableClass:
+        table.TableClassSummary?.TableClass === 'STANDARD_INFREQUENT_ACCESS'
+          ? 'STANDARD_INFREQUENT_ACCESS'
+          : 'STANDARD',
+      // aws-facts.md ("Learned from review"): a global table is detected by DescribeTable Replicas.
+      ...(table.Replicas?.length ? { replicaRegions: table.Replicas.map((r) => r.RegionName ?? '?') } : {}),
       table: resource(null, table.TableStatus, table.ProvisionedThroughput),
       indexes: gsisOf(table).map((g) => resource(g.IndexName ?? '', g.IndexStatus, g.ProvisionedThroughput)),
       limits: { ...input.limits, accountProvisioned: input.accountProvisioned },
     });
   }
   return out;
+}
+
+/**
+ * Each scalable target's lease after this run: the lease of an action that applied, the old one
+ * where its action did not (change cap, ConcurrentUpdateException: retried next run).
+ */
+export function leasesAfter(
+  scaling: ScalingPlan,
+  actions: readonly Action[],
+  decisions: readonly Decision[],
+): ScalingLifts {
+  const out: ScalingLifts = { ...scaling.lifts };
+  scaling.actions.forEach((a, j) => {
+    const change = scaling.changes[j];
+    const i = actions.indexOf(a);
+    if (!change || i < 0) return;
+    const next =
+      decisions[i]?.outcome === 'applied' ? change.next : leaseNotApplied(out[change.key], change.next);
+    if (next) out[change.key] = next;
+    else delete out[change.key];
+  });
+  return out;
+}
+
+/** Capacity per resource as DescribeTable shows it (drift compares it with our last change). */
+function capacityNow(obs: TableObservation): Record<string, CapacityPair> {
+  return Object.fromEntries(
+    [obs.table, ...obs.indexes].map((r) => [resourceKey(r.indexName), { ...r.provisioned }]),
+  );
+}
+
+/**
+ * Drift (shared/core/drift.ts): capacity raised above anything db-autopilot set on a resource
+ * without a scalable target (a person raising before an event). Recorded; the executor's drift
+ * guard then leaves the table alone for driftBackoffMinutes, so the raise is respected. A
+ * decrease held back by the budget or Application Auto Scaling's own changes are not drift.
+ */
+async function capacityDrift(
+  obs: TableObservation,
+  history: ResourceHistory,
+  store: StateStore,
+  settings: TunerSettings,
+  now: Date,
+): Promise<string | undefined> {
+  const kinds: ActionKind[] = ['set-capacity', 'prewarm'];
+  const last = lastAppliedChange(history, kinds);
+  if (!last || obs.table.status !== 'ACTIVE') return undefined;
+  const autoscaled = new Set(
+    [obs.table, ...obs.indexes].filter((r) => r.scalableTargets).map((r) => resourceKey(r.indexName)),
+  );
+  const from = (last.from ?? {}) as Record<string, CapacityPair | undefined>;
+  const raisedBeyondUs = (observed: unknown, to: unknown): boolean => {
+    const now = observed as Record<string, CapacityPair>;
+    return Object.entries((to ?? {}) as Record<string, CapacityPair | undefined>).some(([k, set]) => {
+      const seen = now[k];
+      if (!set || !seen || autoscaled.has(k)) return false;
+      return DIMS.some((d) => seen[d] > Math.max(set[d], from[k]?.[d] ?? 0));
+    });
+  };
+  const { verdict, history: seen } = await checkDrift({
+    observed: capacityNow(obs),
+    history,
+    kinds,
+    equals: (a, b) => !raisedBeyondUs(a, b),
+    store,
+    tuner: 'dynamodb',
+    resourceId: obs.tableName,
+    settings,
+    now,
+  });
+  if (!verdict.drifted) return undefined;
+  return `${obs.tableName}: capacity raised outside db-autopilot (${verdict.detail}); respected, backing off until ${seen.drift?.backoffUntil}`;
 }
 
 interface PrewarmState {
@@ -392,7 +484,7 @@ async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Dat
  */
 async function switchDecisions(store: StateStore, resource: string, now: Date): Promise<Decision[]> {
   const since = new Date(now.getTime() - 24 * 3_600_000).toISOString();
-  return store.listDecisions({ since, tuner: 'dynamodb-mode', resource });
+  return store.listDecisions({ since, until: now.toISOString(), tuner: 'dynamodb-mode', resource });
 }
 
 function switchesOf(
@@ -428,7 +520,9 @@ export async function runDynamodb(
   const section = config.tuners.dynamodb;
   // Unlike the other tuners, a disabled section is reported even when paused or a duplicate.
   if (!section?.enabled) return finishRun(started, [], [notEnabledNote('dynamodb')]);
-  if (started.run.paused || started.duplicate) return finishRun(started, []);
+  if (started.duplicate) return finishRun(started, []);
+  if (started.run.paused)
+    return finishRun(started, await handBackWhilePaused(started.run, section, config, store));
   const { run } = started;
   const notes: string[] = [];
   const prices: PriceTable = priceTable(config.prices);
@@ -506,6 +600,55 @@ export async function runDynamodb(
   return finishRun(started, decisions, notes);
 }
 
+/**
+ * Pausing db-autopilot hands Application Auto Scaling back to the person: every lifted minimum
+ * and maximum and every target tracking policy db-autopilot changed is restored exactly (the
+ * person's scale-in works again while db-autopilot does nothing). These restoring actions are the
+ * only ones a paused run takes; each is recorded. Removal (README.md, "Removing db-autopilot"):
+ * pause, let one DynamoDB run hand back, then remove the stack.
+ */
+async function handBackWhilePaused(
+  run: RunContext,
+  section: DynamodbConfig,
+  config: Config,
+  store: StateStore,
+): Promise<Decision[]> {
+  const fleet = await discoverFleet({
+    kinds: ['dynamodb-table'],
+    selector: section.resources,
+    tagKeys: config.tags,
+    includeUnmanaged: true,
+  });
+  const decisions: Decision[] = [];
+  for (const target of fleet.tables.filter((t) => t.managed)) {
+    const history = await store.getHistory('dynamodb', target.ref.id, run.now);
+    const state = (history.tunerState ?? {}) as { lifts?: ScalingLifts };
+    const back = handBackAll(state.lifts ?? {}, target.ref, 'db-autopilot is paused');
+    if (!back.actions.length) continue;
+    const plan: Plan = {
+      tuner: 'dynamodb',
+      resource: target.ref,
+      observedAt: run.now.toISOString(),
+      actions: back.actions,
+    };
+    // The pause guard stops tuning; handing the person's settings back is what pausing asks for.
+    const done = await executePlan({
+      plan,
+      target,
+      settings: settingsFor(config, 'dynamodb'),
+      adapter: dynamodbAdapter,
+      run: { ...run, paused: false },
+      store,
+    });
+    decisions.push(...done);
+    await store.putTunerState('dynamodb', target.ref.id, {
+      ...history.tunerState,
+      lifts: leasesAfter({ ...back, lifts: state.lifts ?? {} }, back.actions, done),
+    });
+  }
+  return decisions;
+}
+
 async function tuneTable(input: {
   target: DiscoveredTarget<TableDescription>;
   section: DynamodbConfig;
@@ -565,6 +708,8 @@ async function tuneTable(input: {
   }
   const lifts = state.lifts ?? {};
   floors.push(...scalingFloors(obs, section, lifts, now));
+  const drifted = await capacityDrift(obs, history, store, input.capacitySettings, now);
+  if (drifted) input.notes.push(drifted);
   const { plan, proposed } = planTableCapacity({
     observation: obs,
     config: section,
@@ -573,14 +718,10 @@ async function tuneTable(input: {
     floors,
     tableRef: target.ref,
   });
-  const scaling = planScalingTargets({
-    observation: obs,
-    config: section,
-    proposed,
-    lifts,
-    now,
-    tableRef: target.ref,
-  });
+  // A global table is recommend-only: its scalable targets are left as they are too.
+  const scaling: ScalingPlan = obs.replicaRegions?.length
+    ? { actions: [], changes: [], lifts }
+    : planScalingTargets({ observation: obs, config: section, proposed, lifts, now, tableRef: target.ref });
   // A finding (hot key, account limit) is reported once per FINDING_REPEAT_MS, not every run.
   const findings = { ...(state.findings ?? {}) };
   plan.actions = plan.actions.filter((a) => {
@@ -598,6 +739,8 @@ async function tuneTable(input: {
   const rest = plan.actions.filter((a) => !increases.includes(a));
   const combined: Plan = { ...plan, actions: [...increases, ...scaling.actions, ...rest] };
   if (combined.actions.length) delete combined.noopReason;
+  // planHistory: under the lock, a change another run (the alarm fast path and the schedule can
+  // overlap) applied since this observation skips the stale plan (shared/core/guards.ts).
   const capacityDecisions = await executePlan({
     plan: combined,
     target,
@@ -605,6 +748,7 @@ async function tuneTable(input: {
     adapter,
     run,
     store,
+    planHistory: history,
   });
   decisions.push(...capacityDecisions);
   // aws-facts.md, DynamoDB: the 80,000-unit account quota counts every table and GSI. The tables
@@ -621,9 +765,8 @@ async function tuneTable(input: {
       for (const dim of DIMS) obs.limits.accountProvisioned[dim] += next[dim] - prev[dim];
     }
   });
-  const liftApplied = decisions.some((d) => d.action === 'set-scaling-target' && d.outcome === 'applied');
   await store.putTunerState('dynamodb', target.ref.id, {
-    lifts: liftApplied ? scaling.lifts : lifts,
+    lifts: leasesAfter(scaling, combined.actions, capacityDecisions),
     findings,
     ...(prewarm ? { prewarm } : {}),
   });

@@ -199,8 +199,11 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
       const storageType = asStorageType(inst.StorageType);
       if (!storageType) continue;
       const history = await store.getHistory('iops', id, now);
+      // This instance's own notable decisions of the last day: its own partition, a key range.
       const ownRecords = await store.listDecisions({
         since: new Date(now.getTime() - 24 * HOUR).toISOString(),
+        until: now.toISOString(),
+        tuner: 'iops',
         resource: id,
       });
       const events = await storageEvents(id, now, notes);

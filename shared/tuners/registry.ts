@@ -24,6 +24,8 @@ export const tuners: Partial<Record<TunerName, TunerLoader>> = {
   dynamodb: async () => (await import('./dynamodb.ts')).registration,
   maintenance: async () => (await import('../postgres/tuner.ts')).maintenanceRegistration,
   insights: async () => (await import('../postgres/tuner.ts')).insightsRegistration,
+  proxy: async () => (await import('./proxy.ts')).registration,
+  rightsizing: async () => (await import('./rightsizing.ts')).registration,
 };
 
 export async function loadTuner(name: TunerName): Promise<TunerRegistration | undefined> {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DemoReport, runDemo } from '../../shared/cli/demo.ts';
+import { formatUsd } from '../../shared/report/format.ts';
 
 /**
  * Runs the demo programmatically (real handlers, simulated account, embedded PostgreSQL) and
@@ -56,6 +57,43 @@ describe('npm run demo', () => {
       expect(t.status).toBe('skipped: not built yet');
     for (const f of json.functions.filter((x) => x.status === 'ran')) expect(f.errors, f.name).toEqual([]);
     expect(json.apiCalls['cloudwatch:GetMetricData']).toBeGreaterThan(0);
+
+    // Quiet reports: every applied change and failure is in a per-event post or in the digest.
+    const slack = JSON.parse(readFileSync(join(out, 'slack-payloads.json'), 'utf8')) as Array<{
+      payload: { text: string };
+    }>;
+    const sns = JSON.parse(readFileSync(join(out, 'sns-messages.json'), 'utf8')) as unknown[];
+    expect(slack.length).toBeLessThanOrEqual(15);
+    expect(sns.length).toBeLessThanOrEqual(15);
+    const digest = readFileSync(join(out, 'digest.txt'), 'utf8');
+    const posted = `${slack.map((p) => p.payload.text).join('\n')}\n${digest}`;
+    for (const d of json.decisions.filter(
+      (x) => (x.outcome === 'applied' && x.action !== 'noop') || x.outcome === 'failed',
+    ))
+      expect(posted, `${d.tuner} ${d.resource} ${d.action}`).toContain(`${d.tuner} ${d.resource}`);
+    // No raw JSON in what people read.
+    expect(posted).not.toMatch(/\{"|put-alarm - -> 0/);
+
+    // One accounting of money, the same in report.json, report.md, the digest and its Slack post.
+    const t = json.totals;
+    expect(typeof t.appliedMonthlyCostDelta).toBe('number');
+    expect(typeof t.potentialMonthlyCostDelta).toBe('number');
+    const applied = `${formatUsd(t.appliedMonthlyCostDelta)}/month net`;
+    const potential = `${formatUsd(t.potentialMonthlyCostDelta)}/month potential`;
+    const digestSlack = readFileSync(join(out, 'digest-slack.json'), 'utf8');
+    for (const [name, text] of [
+      ['report.md', readFileSync(join(out, 'report.md'), 'utf8')],
+      ['digest.txt', digest],
+      ['digest-slack.json', digestSlack],
+    ] as const) {
+      expect(text, name).toContain(applied);
+      expect(text, name).toContain(potential);
+    }
+    // The per-resource table, in the digest and in report.md.
+    expect(digest).toContain('throttled/saturated min');
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(
+      '| day | resource | start | end | changes |',
+    );
   });
 
   it('records the decisions through the DynamoDB state store on dynalite', { timeout: 300_000 }, async () => {

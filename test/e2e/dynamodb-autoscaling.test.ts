@@ -71,7 +71,8 @@ describe('DynamoDB tuner with Application Auto Scaling', () => {
       );
     };
     await run(start, 'schedule');
-    const fast = await run(start + 12 * HOUR_MS + 4 * MINUTE_MS, 'alarm');
+    // 12:04 plus CloudWatch's 2-minute publication delay.
+    const fast = await run(start + 12 * HOUR_MS + 6 * MINUTE_MS, 'alarm');
     const lift = fast.decisions.find((d) => d.action === 'set-scaling-target' && d.outcome === 'applied');
     expect(lift?.reason).toContain('minimum lifted');
     const targets = await aws().autoscaling.send(

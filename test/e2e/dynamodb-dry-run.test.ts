@@ -31,7 +31,7 @@ describe('DynamoDB tuner safety on the securecart scenario', () => {
     );
     expect(carts.length).toBeGreaterThan(0);
     expect(carts.every((d) => d.outcome === 'planned' && d.dryRun)).toBe(true);
-    const recorded = await store.listDecisions({ since: '2026-01-01T00:00:00Z' });
+    const recorded = await store.exportDecisions({ since: '2026-01-01T00:00:00Z' });
     expect(recorded.map((d) => d.id).sort()).toEqual(summary.decisions.map((d) => d.id).sort());
     expect(sim.dynamodb.tables.get('securecart-carts')?.read).toBe(4000);
   });

@@ -1,5 +1,5 @@
 import { optimizationMinutesFor } from '../models/iops.ts';
-import { MAX_READERS } from '../models/replicas.ts';
+import { createDelayMinutes, MAX_READERS } from '../models/replicas.ts';
 import type { BacktestOptions } from '../options.ts';
 import type { BacktestPolicy, BaselineFactory } from '../plugins/types.ts';
 import { RangeMax } from '../range-max.ts';
@@ -160,13 +160,16 @@ export const oracleIops: BaselineFactory<'iops'> = (trace, options) => {
 
 /**
  * Replicas oracle: readers needed at s, r(s) = ceil(demand / saturation threshold) (at least
- * the minimum). A reader asked for at t serves from t + N, and is billed from t; so at t it
+ * the minimum). A reader asked for at t serves warm from t + N (creation delay + cold cache),
+ * and is billed from t; so at t it
  * keeps max r over [t, t+N] readers (a reader needed again within N minutes is kept, since
  * deleting and re-creating it would cost as much and serve later).
  */
 export const oracleReplicas: BaselineFactory<'replicas'> = (trace, options) => {
   const o = options.replicas;
-  const N = o.readerCreateMinutes;
+  // A new reader serves after the creation delay and runs cold for coldCacheMinutes more: the
+  // oracle asks early enough for it to be warm when needed.
+  const N = createDelayMinutes(options) + o.coldCacheMinutes;
   const max = Math.min(MAX_READERS, o.maxReaders);
   const r = new RangeMax(needs(trace.cpu, o.minReaders, max, o.saturationCpuPercent), o.minReaders);
   const policy: BacktestPolicy<'replicas'> = {

@@ -34,6 +34,55 @@ export const databaseSchema = z
 
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 
+/**
+ * Index advice (HypoPG) and index rebuilding (REINDEX INDEX CONCURRENTLY), part of maintenance:
+ * same run, guards, records and reports. Creating an advised index is opt-in; both index
+ * builds run only inside the configured maintenanceWindows.
+ */
+export const indexMaintenanceSchema = z
+  .object({
+    /** Prove candidate indexes for the top slow statements with HypoPG and report the winners. */
+    advise: z.boolean().default(true),
+    /** Slow statements examined per run (by total time, from pg_stat_statements). */
+    adviseTopStatements: z.number().int().min(1).max(50).default(10),
+    /** A statement is slow at this mean execution time over at least adviseMinCalls calls. */
+    adviseMinMeanMs: z.number().min(0).default(20),
+    adviseMinCalls: z.number().int().min(0).default(100),
+    /** Advice only when the hypothetical index cuts the statement's estimated cost by this fraction. */
+    adviseMinCostReduction: z.number().min(0.1).max(0.99).default(0.5),
+    adviseMaxCandidates: z.number().int().min(1).max(20).default(8),
+    /** Opt-in: run CREATE INDEX CONCURRENTLY for advice, in a maintenance window. */
+    createAdvised: z.boolean().default(false),
+    createMaxPerRun: z.number().int().min(1).max(10).default(1),
+    /** Rebuild bloated B-tree indexes with REINDEX INDEX CONCURRENTLY (PostgreSQL 12+). */
+    reindex: z.boolean().default(true),
+    reindexMinBloatRatio: z.number().min(0.1).max(0.95).default(0.3),
+    /** Indexes smaller than this are never worth a rebuild. */
+    reindexMinBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(1024 * 1024),
+    reindexMaxPerRun: z.number().int().min(1).max(100).default(10),
+    /** pgstatindex reads the whole index: above this size the catalog estimate is used. */
+    pgstatindexMaxBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(2 * 1024 * 1024 * 1024),
+    /** Build rate assumed for the time-budget check of a rebuild or a creation (bytes per second). */
+    assumedIndexBuildBytesPerSecond: z
+      .number()
+      .int()
+      .min(1024 * 1024)
+      .default(32 * 1024 * 1024),
+    /** statement_timeout ceiling of one index build (the time left of the run caps it too). */
+    buildStatementTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(600_000),
+  })
+  .strict();
+
+export type IndexMaintenanceConfig = z.infer<typeof indexMaintenanceSchema>;
+
 /** PostgreSQL maintenance and insights (owned by the PostgreSQL issues; extend here). */
 export const maintenanceSection = z
   .object({
@@ -71,6 +120,7 @@ export const maintenanceSection = z
     processToast: z.boolean().default(true),
     maxTablesPerRun: z.number().int().min(1).max(10_000).default(200),
     progressLogIntervalMs: z.number().int().min(1_000).default(10_000),
+    indexes: indexMaintenanceSchema.default(indexMaintenanceSchema.parse({})),
   })
   .strict();
 
@@ -103,6 +153,21 @@ export const insightsSection = z
     /** ...or when connection churn (sum of absolute changes per hour / average) exceeds this. */
     proxyChurnPerHour: z.number().min(0).default(2),
     queryTextMaxChars: z.number().int().min(40).max(4000).default(300),
+    /**
+     * Top SQL by DB load from Performance Insights, for any engine (MySQL included) and with no
+     * database connection: the configured databases' dbInstanceIdentifier plus these instances.
+     */
+    performanceInsights: z
+      .object({
+        enabled: z.boolean().default(true),
+        instances: z.array(z.string().min(1).max(63)).default([]),
+        lookbackHours: z.number().int().min(1).max(168).default(24),
+        /** Report statements with at least this share of DB load. */
+        minLoadShare: z.number().gt(0).max(1).default(0.1),
+        topN: z.number().int().min(1).max(25).default(5),
+      })
+      .strict()
+      .default({ enabled: true, instances: [], lookbackHours: 24, minLoadShare: 0.1, topN: 5 }),
   })
   .strict();
 

@@ -3,6 +3,7 @@ import { redact } from '../../core/errors.ts';
 import { logger } from '../../handler/observability.ts';
 import { serverVersionNum } from '../catalog.ts';
 import { closeQuietly, type PgTarget } from '../connection.ts';
+import { normalizeSql } from './sql-text.ts';
 import type {
   DatabaseAgeRow,
   IndexRow,
@@ -38,21 +39,11 @@ async function rows<T extends pg.QueryResultRow>(
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
 /**
- * A password written as a SQL literal (`CREATE ROLE … PASSWORD 'x'`, `ALTER USER … ENCRYPTED
- * PASSWORD 'x'`, `OPTIONS (password 'x')`): pg_stat_activity shows the statement as sent, and
- * pg_stat_statements keeps utility statements' text, so query texts are redacted before they can
- * reach a finding, a log or a report.
+ * Readable, bounded query text with no literal, no setting value and no comment (sql-text.ts),
+ * then the shared redaction (connection strings, keys) on top.
  */
-const passwordLiteral = /\b(password\s*)(E?'(?:[^']|'')*'|\$([A-Za-z_]\w*)?\$[\s\S]*?\$\3\$)/gi;
-
-/** Collapses whitespace, drops comments, redacts secrets, truncates: readable and bounded query text. */
 export function normalizeQueryText(text: string, maxChars: number): string {
-  const flat = redact(text.replace(passwordLiteral, "$1'[redacted]'"))
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/--[^\n]*/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return flat.length > maxChars ? `${flat.slice(0, maxChars - 1)}…` : flat;
+  return redact(normalizeSql(text, maxChars));
 }
 
 async function statements(

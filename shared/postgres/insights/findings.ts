@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { escapeLiteral } from 'pg';
 import type { InsightsConfig } from '../../config/sections/maintenance.ts';
 import type { Evidence } from '../../core/model.ts';
+import { isSingleStatement } from './sql-text.ts';
 import type { Finding, IndexRow, InsightsObservation } from './types.ts';
 
 /**
@@ -118,8 +119,9 @@ function slowQueries(o: InsightsObservation, s: InsightsSettings, at: string): F
         ev('shared_blks_read', q.sharedBlksRead, at, 'Count'),
         ...(q.totalPlanMs === null ? [] : [ev('total_plan_time', q.totalPlanMs, at, 'Milliseconds')]),
       ],
+      // Only a whole single statement is wrapped (never a truncated text or several statements).
       fix:
-        o.serverVersionNum >= 160000
+        o.serverVersionNum >= 160000 && isSingleStatement(q.query) && !q.query.endsWith('…')
           ? `EXPLAIN (GENERIC_PLAN) ${q.query}`
           : 'EXPLAIN (ANALYZE, BUFFERS) the query with representative parameters',
       signature: `${severity}:${bucket(q.meanExecMs)}`,

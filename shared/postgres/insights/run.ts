@@ -54,6 +54,8 @@ export interface InsightsRunInput {
   dbInstanceIdentifier?: string;
   /** Reuse an open session (single-connection servers such as PGlite). */
   client?: pg.Client;
+  /** Adjusts the decisions before they are recorded (the Performance Insights merge). */
+  annotate?: (decisions: Decision[]) => Decision[];
 }
 
 export interface InsightsRunResult {
@@ -112,13 +114,14 @@ export async function runInsightsForDatabase(input: InsightsRunInput): Promise<I
   }
   const findings = analyzeInsights(observation, settings, previous?.xidSamples ?? [], now);
   const dedup = dedupeFindings(findings, previous, now, observation.currentXid);
-  const decisions = insightDecisions(dedup, {
+  const made = insightDecisions(dedup, {
     runId: input.runId,
     at: now.toISOString(),
     trigger: input.trigger,
     dryRun: input.dryRun,
     database: target.name,
   });
+  const decisions = input.annotate ? input.annotate(made) : made;
 
   if (input.store && !input.dryRun) {
     try {

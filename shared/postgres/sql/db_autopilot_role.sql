@@ -44,5 +44,9 @@ $$;
 -- Per database (connect to each maintained database and run):
 --   GRANT CONNECT ON DATABASE orders TO db_autopilot;
 --   CREATE EXTENSION IF NOT EXISTS pg_stat_statements;   -- insights: slow queries
---   CREATE EXTENSION IF NOT EXISTS pgstattuple;          -- optional: exact bloat checks
+--   CREATE EXTENSION IF NOT EXISTS pgstattuple;          -- optional: exact bloat checks (pgstatindex for index rebuilds)
 --   GRANT EXECUTE ON FUNCTION pgstattuple(regclass) TO db_autopilot;
+--   GRANT EXECUTE ON FUNCTION pgstatindex(regclass) TO db_autopilot;
+--   CREATE EXTENSION IF NOT EXISTS hypopg;               -- index advice (hypothetical indexes; RDS and Aurora ship it)
+-- REINDEX INDEX CONCURRENTLY and CREATE INDEX CONCURRENTLY need the table's owner (membership in
+-- the owning role) before PostgreSQL 17, or MAINTAIN (pg_maintain) for REINDEX on 17+.

@@ -8,7 +8,13 @@ import {
 import { DAY_MS, MINUTE_MS } from '../clock.ts';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata, serviceError } from '../errors.ts';
-import { aggregate, isSupportedStat, type MinutePoint, resolveMetric } from '../metrics.ts';
+import {
+  aggregate,
+  isSupportedStat,
+  type MetricSource,
+  type MinutePoint,
+  resolveMetric,
+} from '../metrics.ts';
 import { arr, decodeToken, encodeToken, num, page, readTags, rec, str, tagList, toMs } from '../paging.ts';
 import { type Input, registerOperations } from '../registry.ts';
 
@@ -22,13 +28,25 @@ import { type Input, registerOperations } from '../registry.ts';
  * - retention by period: data at 60 s is kept 15 days, 300 s 63 days, 3600 s 455 days; an older
  *   period bucket asked at a finer period has no datapoint;
  * - counters have no datapoint in quiet minutes (see metrics.ts);
+ * - publication delay (aws-facts.md, CloudWatch: the newest one to a few minutes are missing or
+ *   still filling): at minute t only minutes < t - `publicationDelayMinutes` (default 2) exist,
+ *   and the newest of them is partial (`partialMinuteFraction` of its samples, default 0.5).
+ *   GetMetricData, GetMetricStatistics and the alarms all read through `published`, so AWS's own
+ *   alarms (and the target tracking alarms behind them) see the same delay;
  * - metric math: `Expression` over other query ids with + - * /, numbers, parentheses and
  *   SUM/AVG/MAX/MIN([..]) and FILL(m, value), evaluated per timestamp.
  *
  * Alarms: PutMetricAlarm / DescribeAlarms / DeleteAlarms / SetAlarmState, evaluated by the sim
  * each minute from their metric (evaluateAlarms: true, the default); a state change is queued as
  * a "CloudWatch Alarm State Change" event for the demo's alarm handler (`takeAlarmEvents`).
+ * Evaluation as CloudWatch documents it (User Guide, "Configuring how CloudWatch alarms treat
+ * missing data"): it retrieves more periods than EvaluationPeriods (the evaluation range); when
+ * at least EvaluationPeriods of them have data it judges the newest of those and ignores
+ * TreatMissingData, otherwise it fills the missing ones as TreatMissingData says.
  */
+
+/** Periods an alarm looks back beyond EvaluationPeriods for data (its evaluation range). */
+export const ALARM_EXTRA_PERIODS = 5;
 
 export interface AlarmRecord {
   AlarmName: string;
@@ -78,6 +96,10 @@ export class CloudWatchState {
   /** Alarm state changes not yet delivered (EventBridge "CloudWatch Alarm State Change"). */
   readonly pendingEvents: AlarmStateChangeEvent[] = [];
   evaluateAlarms = true;
+  /** Minutes after its end before a minute's metrics appear (settable; 0 = no delay). */
+  publicationDelayMinutes = 2;
+  /** Share of the newest published minute's samples that have arrived (1 = whole). */
+  partialMinuteFraction = 0.5;
   private eventSeq = 0;
   private evaluating = false;
 
@@ -135,6 +157,24 @@ export class CloudWatchState {
     });
   }
 
+  /**
+   * A metric as CloudWatch shows it now: minutes < now - delay only, the newest of them partial.
+   * Everything CloudWatch answers (GetMetricData, GetMetricStatistics, alarms) reads through it;
+   * the simulator's own bookkeeping (cost, throttling) reads the source directly.
+   */
+  published(source: MetricSource | undefined): MetricSource | undefined {
+    if (!source) return undefined;
+    const delay = Math.max(0, Math.floor(this.publicationDelayMinutes));
+    const fraction = Math.min(1, Math.max(0, this.partialMinuteFraction));
+    return (minute) => {
+      const visible = this.sim.completedMinutes() - delay;
+      if (minute >= visible) return undefined;
+      const point = source(minute);
+      if (!point || delay === 0 || fraction >= 1 || minute !== visible - 1) return point;
+      return { ...point, published: fraction };
+    };
+  }
+
   /** Starts evaluating alarms every minute on the virtual clock. */
   startEvaluation(): void {
     if (this.evaluating) return;
@@ -147,28 +187,39 @@ export class CloudWatchState {
     this.sim.at(next, tick);
   }
 
-  /** Evaluates one alarm over its last EvaluationPeriods x Period (M of N with DatapointsToAlarm). */
+  /**
+   * Evaluates one alarm (M of N with DatapointsToAlarm) over its evaluation range: the newest
+   * EvaluationPeriods periods that have data within EvaluationPeriods + ALARM_EXTRA_PERIODS, or,
+   * with fewer than that, the last EvaluationPeriods periods with TreatMissingData filling gaps.
+   */
   evaluate(a: AlarmRecord): void {
     if (!a.Namespace || !a.MetricName || !a.Period || a.Threshold === undefined) return;
     const stat = a.Statistic ?? a.ExtendedStatistic ?? 'Average';
-    const source = resolveMetric(
-      this.sim,
-      a.Namespace,
-      a.MetricName,
-      Object.fromEntries(a.Dimensions.map((d) => [d.Name, d.Value])),
+    const source = this.published(
+      resolveMetric(
+        this.sim,
+        a.Namespace,
+        a.MetricName,
+        Object.fromEntries(a.Dimensions.map((d) => [d.Name, d.Value])),
+      ),
     );
     const periodMs = a.Period * 1000;
     const end = Math.floor(this.sim.nowMs() / periodMs) * periodMs;
-    const values: Array<number | undefined> = [];
-    for (let i = a.EvaluationPeriods; i >= 1; i--) {
+    const range: Array<number | undefined> = [];
+    for (let i = a.EvaluationPeriods + ALARM_EXTRA_PERIODS; i >= 1; i--) {
       const start = end - i * periodMs;
       const points: MinutePoint[] = [];
       for (let m = start / MINUTE_MS; m < (start + periodMs) / MINUTE_MS; m++) {
         const p = source?.(m);
         if (p) points.push(p);
       }
-      values.push(aggregate(points, stat));
+      range.push(aggregate(points, stat));
     }
+    const existing = range.filter((v): v is number => v !== undefined);
+    const values: Array<number | undefined> =
+      existing.length >= a.EvaluationPeriods
+        ? existing.slice(-a.EvaluationPeriods)
+        : range.slice(-a.EvaluationPeriods);
     const threshold = a.Threshold;
     const breaches = (v: number) => {
       switch (a.ComparisonOperator) {
@@ -241,7 +292,7 @@ function metricSeries(sim: SimAccount, q: Record<string, unknown>, start: number
       .map((d) => [String(d.Name), String(d.Value)]),
   );
   const source = resolveMetric(sim, String(metric.Namespace ?? ''), String(metric.MetricName ?? ''), dims);
-  return bucketed(sim, source, period, stat, start, end);
+  return bucketed(sim, sim.cloudwatch.published(source), period, stat, start, end);
 }
 
 function bucketed(
@@ -534,7 +585,9 @@ function getMetricStatistics(sim: SimAccount, input: Input): object {
       .map(rec)
       .map((d) => [String(d.Name), String(d.Value)]),
   );
-  const source = resolveMetric(sim, String(input.Namespace ?? ''), String(input.MetricName ?? ''), dims);
+  const source = sim.cloudwatch.published(
+    resolveMetric(sim, String(input.Namespace ?? ''), String(input.MetricName ?? ''), dims),
+  );
   const stats = [...arr(input.Statistics).map(String), ...arr(input.ExtendedStatistics).map(String)];
   const byTs = new Map<number, Record<string, unknown>>();
   for (const stat of stats) {

@@ -9,6 +9,7 @@ import {
   RDSServiceException,
   StorageQuotaExceededFault,
 } from '@aws-sdk/client-rds';
+import { vcpusOf } from '../../policies/replica-cost.ts';
 import { HOUR_MS, MINUTE_MS } from '../clock.ts';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata, serviceError } from '../errors.ts';
@@ -63,6 +64,38 @@ export interface RdsWorkload {
   freeStorageFraction?: number | Workload;
 }
 
+/**
+ * Settings a read replica must copy from its source (issue 19; aws-facts.md, learned from
+ * review). Defaults are what RDS gives an instance created without them: the VPC's default
+ * security group, no Enhanced Monitoring, no Performance Insights, the default CA and the
+ * engine's default parameter group.
+ */
+export interface InstanceSettings {
+  vpcSecurityGroupIds: string[];
+  monitoringInterval: number;
+  monitoringRoleArn?: string;
+  performanceInsights: boolean;
+  caCertificate: string;
+  publiclyAccessible: boolean;
+  parameterGroup: string;
+  storageEncrypted: boolean;
+}
+
+export const VPC_DEFAULT_SECURITY_GROUP = 'sg-0default0vpc';
+
+export function defaultSettings(engine: RdsEngine, version: string): InstanceSettings {
+  const major = version.split('.')[0] ?? '';
+  return {
+    vpcSecurityGroupIds: [VPC_DEFAULT_SECURITY_GROUP],
+    monitoringInterval: 0,
+    performanceInsights: false,
+    caCertificate: 'rds-ca-rsa2048-g1',
+    publiclyAccessible: false,
+    parameterGroup: `default.${engine}${major}`,
+    storageEncrypted: false,
+  };
+}
+
 export interface RdsInstanceSpec {
   id: string;
   engine: RdsEngine;
@@ -86,6 +119,7 @@ export interface RdsInstanceSpec {
   /** Creation time (ms); defaults to the account's history start. */
   createdAt?: number;
   workload?: RdsWorkload;
+  settings?: Partial<InstanceSettings>;
 }
 
 export interface AuroraClusterSpec {
@@ -148,6 +182,7 @@ export interface RdsInstance {
   timeline: StorageConfig[];
   workload: RdsWorkload;
   series: MinuteSeries;
+  settings: InstanceSettings;
 }
 
 export interface AuroraCluster {
@@ -187,6 +222,26 @@ const CLASS_MAX_IOPS: Record<string, number> = {
   'db.r6g.4xlarge': 20_000,
   'db.r6g.8xlarge': 30_000,
 };
+
+/**
+ * Performance Insights' counter metrics, published to CloudWatch only where PI is on: DBLoadCPU =
+ * sessions running or waiting on CPU (the run queue: demand / 100 x vCPUs, bounded by the open
+ * connections, since a session waits in one connection), DBLoad = DBLoadCPU + non-CPU waits.
+ */
+function putDbLoad(
+  out: { put(m: string, v: number | undefined): void },
+  instanceClass: string,
+  cpuDemandPercent: number,
+  connections: number,
+): void {
+  const vcpus = vcpusOf(instanceClass) ?? 2;
+  const wanting = (vcpus * Math.max(0, cpuDemandPercent)) / 100;
+  const dbLoadCpu = Math.min(wanting, Math.max(vcpus, connections));
+  const nonCpu = 0.05 * vcpus;
+  out.put('DBLoadCPU', dbLoadCpu);
+  out.put('DBLoadNonCPU', nonCpu);
+  out.put('DBLoad', dbLoadCpu + nonCpu);
+}
 
 // aws-facts.md, RDS storage: gp2 baseline 3 IOPS/GiB (min 100, max 16,000), bursting to 3,000;
 // credit bucket of 5.4 million I/O credits (RDS User Guide, CHAP_Storage "gp2 storage").
@@ -270,12 +325,23 @@ export class RdsState {
     modifyMs: number;
     storageOptimizationMs?: number;
     replicaCreateMs: number;
+    replicaCreatePerGiBMs: number;
     auroraReaderCreateMs: number;
+    coldCacheMs: number;
     deleteMs: number;
   } = {
     modifyMs: 10 * MINUTE_MS,
-    replicaCreateMs: 20 * MINUTE_MS,
-    auroraReaderCreateMs: 10 * MINUTE_MS,
+    /**
+     * Plain RDS read replica: a snapshot of the source restored and caught up, so creation grows
+     * with the storage size (RDS User Guide, "Working with DB instance read replicas": minutes to
+     * hours): replicaCreateMs + replicaCreatePerGiBMs x AllocatedStorage (100 GiB: 25 min).
+     */
+    replicaCreateMs: 15 * MINUTE_MS,
+    replicaCreatePerGiBMs: 6_000,
+    /** Aurora reader: no data copy (shared cluster volume), instance provisioning only. */
+    auroraReaderCreateMs: 12 * MINUTE_MS,
+    /** A new reader's buffer cache is cold: its CPU per query is higher, fading over this time. */
+    coldCacheMs: 20 * MINUTE_MS,
     deleteMs: 5 * MINUTE_MS,
   };
   /** Default account quotas (aws-facts.md, Read replicas: 40 DB instances; RDS quotas page: 100,000 GiB). */
@@ -332,6 +398,10 @@ export class RdsState {
       ],
       workload: spec.workload ?? {},
       series: undefined as unknown as MinuteSeries,
+      settings: {
+        ...defaultSettings(spec.engine, spec.engineVersion ?? defaultVersion(spec.engine)),
+        ...spec.settings,
+      },
     };
     inst.series = new MinuteSeries(Math.floor(this.sim.historyStartMs / MINUTE_MS), this.instanceStep(inst));
     this.instances.set(inst.id, inst);
@@ -413,12 +483,12 @@ export class RdsState {
       }
       const w = inst.workload;
       const cluster = inst.clusterId ? this.clusters.get(inst.clusterId) : undefined;
-      let cpuDemand = w.cpu?.(t) ?? 10;
+      let cpuDemand = (w.cpu?.(t) ?? 10) * this.coldCacheFactor(inst, t);
       let connections = w.connections?.(t) ?? 5;
       let iopsDemand = w.iops?.(t) ?? 100;
       if (cluster && !inst.isWriter) {
         const readers = Math.max(1, this.activeReaders(cluster, t));
-        cpuDemand += (cluster.workload.readerCpu?.(t) ?? 0) / readers;
+        cpuDemand += ((cluster.workload.readerCpu?.(t) ?? 0) / readers) * this.coldCacheFactor(inst, t);
         connections += (cluster.workload.readerConnections?.(t) ?? 0) / readers;
         iopsDemand += (cluster.workload.readerIops?.(t) ?? 0) / readers;
       } else if (cluster && inst.isWriter && this.activeReaders(cluster, t) === 0) {
@@ -452,10 +522,20 @@ export class RdsState {
         out.put('EBSIOBalance%', io.ebsIoBalance);
         out.put('EBSByteBalance%', io.ebsIoBalance);
       }
-      if (inst.replicaSourceId || (cluster && !inst.isWriter)) {
-        out.put('ReplicaLag', w.replicaLagSeconds?.(t) ?? 0.4);
-      }
+      // Aurora readers publish AuroraReplicaLag (ms), plain RDS replicas ReplicaLag (s).
+      if (cluster && !inst.isWriter) out.put('AuroraReplicaLag', (w.replicaLagSeconds?.(t) ?? 0.02) * 1000);
+      else if (inst.replicaSourceId) out.put('ReplicaLag', w.replicaLagSeconds?.(t) ?? 0.4);
+      if (inst.settings.performanceInsights) putDbLoad(out, cfg.instanceClass, cpuDemand, connections);
     };
+  }
+
+  /** A reader created during the run starts with a cold cache: up to 1.5 x the CPU per query. */
+  coldCacheFactor(inst: RdsInstance, t: number): number {
+    if (inst.createdAt <= this.sim.historyStartMs || (!inst.replicaSourceId && !inst.clusterId)) return 1;
+    const warm = this.durations.coldCacheMs;
+    const since = t - inst.availableAt;
+    if (warm <= 0 || since >= warm || since < 0) return 1;
+    return 1 + 0.5 * (1 - since / warm);
   }
 }
 
@@ -576,7 +656,45 @@ export function describeInstance(sim: SimAccount, inst: RdsInstance): Record<str
     StorageOperationStatus: optimizing ? 'Optimizing' : undefined,
     StorageOperationPercentProgress: progress,
     PreferredMaintenanceWindow: 'sun:05:00-sun:05:30',
+    ...settingsView(inst),
     TagList: tagList(inst.tags),
+  };
+}
+
+/** The replica-relevant settings as DescribeDBInstances shows them. */
+function settingsView(inst: RdsInstance): Record<string, unknown> {
+  const s = inst.settings;
+  return {
+    VpcSecurityGroups: s.vpcSecurityGroupIds.map((id) => ({ VpcSecurityGroupId: id, Status: 'active' })),
+    MonitoringInterval: s.monitoringInterval,
+    ...(s.monitoringRoleArn ? { MonitoringRoleArn: s.monitoringRoleArn } : {}),
+    PerformanceInsightsEnabled: s.performanceInsights,
+    CACertificateIdentifier: s.caCertificate,
+    PubliclyAccessible: s.publiclyAccessible,
+    DBParameterGroups: [{ DBParameterGroupName: s.parameterGroup, ParameterApplyStatus: 'in-sync' }],
+    StorageEncrypted: s.storageEncrypted,
+  };
+}
+
+/** Settings given on a create call; what is left out gets RDS's default (or, for `inherit`, the source's). */
+function settingsFromInput(input: Input, defaults: InstanceSettings): InstanceSettings {
+  const groups = arr(input.VpcSecurityGroupIds).map(String);
+  const monitoring = num(input.MonitoringInterval);
+  return {
+    ...defaults,
+    ...(groups.length > 0 ? { vpcSecurityGroupIds: groups } : {}),
+    ...(monitoring !== undefined ? { monitoringInterval: monitoring } : {}),
+    ...(str(input.MonitoringRoleArn) ? { monitoringRoleArn: str(input.MonitoringRoleArn) } : {}),
+    ...(bool(input.EnablePerformanceInsights) !== undefined
+      ? { performanceInsights: bool(input.EnablePerformanceInsights) === true }
+      : {}),
+    ...(str(input.CACertificateIdentifier)
+      ? { caCertificate: str(input.CACertificateIdentifier) as string }
+      : {}),
+    ...(bool(input.PubliclyAccessible) !== undefined
+      ? { publiclyAccessible: bool(input.PubliclyAccessible) === true }
+      : {}),
+    ...(str(input.DBParameterGroupName) ? { parameterGroup: str(input.DBParameterGroupName) as string } : {}),
   };
 }
 
@@ -1019,8 +1137,16 @@ function createDBInstanceReadReplica(sim: SimAccount, input: Input): object {
     status: 'creating',
     createdAt: sim.nowMs(),
     workload: sim.rds.newReplicaWorkload(source),
+    // Same Region: parameter group and encryption are inherited; the rest falls back to RDS's
+    // defaults unless given (the security group to the VPC's default group).
+    settings: settingsFromInput(input, {
+      ...defaultSettings(source.engine, source.engineVersion),
+      parameterGroup: source.settings.parameterGroup,
+      storageEncrypted: source.settings.storageEncrypted,
+    }),
   });
-  inst.availableAt = sim.nowMs() + sim.rds.durations.replicaCreateMs;
+  const d = sim.rds.durations;
+  inst.availableAt = sim.nowMs() + d.replicaCreateMs + d.replicaCreatePerGiBMs * source.allocatedStorage;
   sim.rds.event(inst, 'DB instance created as a read replica', ['creation']);
   sim.at(inst.availableAt, () => {
     if (inst.status === 'creating') inst.status = 'available';
@@ -1087,6 +1213,10 @@ function createDBInstance(sim: SimAccount, input: Input): object {
     status: 'creating',
     createdAt: sim.nowMs(),
     workload: { cpu: constant(writer ? 5 : 10), connections: constant(2), iops: constant(50) },
+    settings: settingsFromInput(input, {
+      ...defaultSettings(cluster.engine, cluster.engineVersion),
+      storageEncrypted: writer?.settings.storageEncrypted ?? false,
+    }),
   });
   inst.availableAt = sim.nowMs() + sim.rds.durations.auroraReaderCreateMs;
   sim.rds.event(inst, 'DB instance created', ['creation']);

@@ -251,6 +251,27 @@ describe('osls package (offline)', () => {
     expect(env?.REPORT_TOPIC_ARN).toEqual({ Ref: topicId });
   });
 
+  it("alarms on every function's Lambda Errors and on the FailedRuns metric, notifying the SNS topic", () => {
+    requirePackage();
+    const [topicId] = resourcesOfType('AWS::SNS::Topic')[0] ?? [];
+    const alarms = resourcesOfType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    for (const fn of functionNames) {
+      const functionName = String(lambdaOf(fn)?.[1].Properties.FunctionName);
+      const alarm = alarms.find(
+        (a) =>
+          a.Namespace === 'AWS/Lambda' &&
+          a.MetricName === 'Errors' &&
+          JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: functionName }]),
+      );
+      expect(alarm, `no Errors alarm for ${fn}`).toBeDefined();
+      expect(alarm?.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(String(alarm?.AlarmName)).not.toMatch(/^dbap-/);
+    }
+    const failed = alarms.find((a) => a.Namespace === 'DbAutopilot' && a.MetricName === 'FailedRuns');
+    expect(failed?.AlarmActions).toEqual([{ Ref: topicId }]);
+    expect(failed).toMatchObject({ Statistic: 'Sum', Threshold: 1, TreatMissingData: 'notBreaching' });
+  });
+
   it('has an EventBridge schedule per scheduled function', () => {
     requirePackage();
     expect(scheduled.length).toBeGreaterThanOrEqual(8);

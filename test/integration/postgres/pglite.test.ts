@@ -1,8 +1,10 @@
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { indexMaintenanceSchema } from '../../../shared/config/sections/maintenance.ts';
 import { directTarget } from '../../../shared/postgres/connection.ts';
 import { seedDemoTables } from '../../../shared/postgres/demo-seed.ts';
+import { indexDecisions, maintainIndexes } from '../../../shared/postgres/index-work.ts';
 import { defaultInsightsSettings } from '../../../shared/postgres/insights/findings.ts';
 import { runInsightsForDatabase } from '../../../shared/postgres/insights/run.ts';
 import { defaultMaintenanceSettings, maintainDatabase } from '../../../shared/postgres/maintenance.ts';
@@ -62,5 +64,32 @@ describe('maintenance and insights on PGlite', () => {
     const kinds = insights.dedup.current.map((x) => x.finding.kind);
     expect(kinds).toContain('duplicate-index');
     expect(kinds).toContain('extension-missing');
+  });
+
+  it('says index advice needs HypoPG, which PGlite does not ship', async () => {
+    const result = await maintainIndexes({
+      target: target(),
+      settings: {
+        indexes: indexMaintenanceSchema.parse({}),
+        lockTimeoutMs: 2_000,
+        safetyMarginMs: 1_000,
+        queryTextMaxChars: 300,
+      },
+      act: false,
+      now: new Date('2026-12-06T03:00:00Z'),
+      windows: [],
+      remainingMs: () => 600_000,
+    });
+    expect(result.advisor).toMatchObject({ hypopg: 'missing', statements: [] });
+    const decision = indexDecisions(result, {
+      runId: 'demo',
+      at: '2026-12-06T03:00:00.000Z',
+      mode: 'apply',
+      dryRun: true,
+      override: false,
+      trigger: 'demo',
+    }).find((d) => d.action === 'recommend');
+    expect(decision?.reason).toContain('index advice needs HypoPG');
+    expect(decision?.resource).toBe('demo');
   });
 });

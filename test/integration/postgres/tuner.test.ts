@@ -62,9 +62,14 @@ describe('the maintenance tuner', () => {
       deps: { config: config('observe'), store, targets: [pgServer.target(db)] },
     });
 
-    expect(summary.decisions.map((d) => [d.action, d.outcome])).toEqual([['vacuum', 'planned']]);
+    // The index advisor's note: HypoPG is on the server but not created in this database.
+    expect(summary.decisions.map((d) => [d.action, d.outcome])).toEqual([
+      ['vacuum', 'planned'],
+      ['recommend', 'planned'],
+    ]);
+    expect(summary.decisions[1]?.reason).toMatch(/index advice needs HypoPG.*CREATE EXTENSION hypopg/);
     expect(await store.listDecisions({ since: '2000-01-01T00:00:00Z', tuner: 'maintenance' })).toHaveLength(
-      1,
+      2,
     );
     const c = await pgServer.connect(db);
     expect(await deadTupleCount(c, 'line_items')).toBe(2_000);
@@ -88,13 +93,71 @@ describe('the maintenance tuner', () => {
       deps: { config: config('apply'), store, targets: [pgServer.target(db)] },
     });
 
-    expect(summary.decisions.map((d) => [d.resource, d.outcome])).toEqual([[`${db}:line_items`, 'applied']]);
+    expect(summary.decisions.map((d) => [d.resource, d.action, d.outcome])).toEqual([
+      [`${db}:line_items`, 'vacuum', 'applied'],
+      [db, 'recommend', 'applied'],
+    ]);
     const history = await store.getHistory('maintenance', `postgres:${db}`, new Date());
     expect(Object.keys((history.tunerState?.tables as Record<string, unknown>) ?? {})).toEqual([
       'line_items',
     ]);
     const c = await pgServer.connect(db);
     expect(await deadTupleCount(c, 'line_items')).toBe(0);
+    await c.end();
+  });
+
+  it('rebuilds a bloated index after the VACUUM in a maintenance window, records it, and only plans it in observe mode', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
+    const db = await pgServer.createDatabase('tuner_reindex');
+    const c = await pgServer.connect(db);
+    await c.query('CREATE TABLE events (id bigint PRIMARY KEY, v int NOT NULL)');
+    await c.query('INSERT INTO events SELECT g, g FROM generate_series(1, 100000) g');
+    await c.query('ANALYZE events');
+    await c.query('DELETE FROM events WHERE id % 10 < 8');
+    // Vacuumed already (autovacuum, say): the index keeps its half-empty pages.
+    await c.query('VACUUM ANALYZE events');
+    await flushStats(c);
+    const size = async () =>
+      Number((await c.query<{ n: string }>(`SELECT pg_relation_size('events_pkey')::text AS n`)).rows[0]?.n);
+    const before = await size();
+    const windowed = (mode: 'observe' | 'apply') =>
+      configSchema.parse({
+        version: 1,
+        maintenanceWindows: [{ days: ['sun'], start: '02:00', end: '05:00' }],
+        tuners: { maintenance: { mode, concurrency: 2 } },
+      });
+    const now = new Date('2026-12-06T03:00:00Z'); // a Sunday, inside the window
+    const store = new MemoryStateStore();
+
+    const planned = await runMaintenanceTuner({
+      request: request(),
+      deps: { config: windowed('observe'), store, targets: [pgServer.target(db)], now },
+    });
+    expect(planned.decisions.find((d) => d.action === 'reindex')).toMatchObject({
+      resource: `${db}:events_pkey`,
+      outcome: 'planned',
+    });
+    expect(await size()).toBe(before);
+
+    const applied = await runMaintenanceTuner({
+      request: request(),
+      deps: { config: windowed('apply'), store, targets: [pgServer.target(db)], now },
+    });
+    const reindex = applied.decisions.find((d) => d.action === 'reindex');
+    expect(reindex).toMatchObject({
+      resource: `${db}:events_pkey`,
+      outcome: 'applied',
+      tuner: 'maintenance',
+    });
+    expect(await size()).toBeLessThan(before / 2);
+    const recorded = await store.listDecisions({ since: '2000-01-01T00:00:00Z', tuner: 'maintenance' });
+    // Both runs share one `now`: the store's order between them is not part of the contract.
+    expect(
+      recorded
+        .filter((d) => d.action === 'reindex')
+        .map((d) => d.outcome)
+        .sort(),
+    ).toEqual(['applied', 'planned']);
     await c.end();
   });
 

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll } from 'vitest';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../../shared/state/dynamodb-store.ts';
+import { DECISION_TUNERS, STATE_WRITERS } from '../../../shared/state/keys.ts';
 import { createStateTable } from '../../../shared/state/table-definition.ts';
 import { type Dynalite, startDynalite } from '../../support/dynalite.ts';
+import { makeDecision, T0 } from '../../unit/core/fixtures.ts';
 import { describeStateStore } from './store-contract.ts';
 
 let server: Dynalite;
@@ -21,4 +24,45 @@ describeStateStore('DynamoDbStateStore on dynalite', async () => {
   const tableName = `state-${tables}`;
   await createStateTable(server.client, tableName);
   return new DynamoDbStateStore({ client: server.client, tableName });
+});
+
+describe('the state table key layout (keys.ts)', () => {
+  it('begins every partition key with its owner and the scope, and indexes only notable decisions', async () => {
+    // Prepare: one item of every kind.
+    const tableName = 'state-layout';
+    await createStateTable(server.client, tableName);
+    const store = new DynamoDbStateStore({ client: server.client, tableName });
+    await store.recordDecision(makeDecision({ id: 'k:1' }));
+    await store.recordDecision(
+      makeDecision({ id: 'k:2', action: 'noop', tuner: 'dynamodb-mode', resource: 't' }),
+    );
+    await store.putTunerState('report', 'report', { reportedThrough: T0.toISOString() });
+    await store.recordDrift('dynamodb', 'orders', 'changed outside', T0, 60);
+    await store.acquireLock('iops', 'orders-db', 'run', T0, 60);
+    await store.claimIdempotencyKey('alarms', 'eventbridge:e', 'run', T0, 60);
+    await store.recordCreated('replicas', 'dbap-orders-db-1', {}, T0);
+    await store.markReported([makeDecision({ id: 'k:1' })], T0.toISOString());
+    // Act: read the raw items.
+    const doc = DynamoDBDocumentClient.from(server.client);
+    const { Items: items = [] } = await doc.send(new ScanCommand({ TableName: tableName }));
+    // Assess: the IAM LeadingKeys patterns `<owner>#*` cover every item.
+    const owners = new Set<string>([...DECISION_TUNERS, 'report', 'digest']);
+    for (const item of items) {
+      const [owner, scope] = String(item.pk).split('#');
+      expect(owners.has(owner ?? ''), String(item.pk)).toBe(true);
+      expect(scope).toBe('home');
+    }
+    const noop = items.find((i) => i.decision?.id === 'k:2');
+    expect(noop).toMatchObject({ pk: 'dynamodb-mode#home#res#t' });
+    expect(noop?.dayPk).toBeUndefined();
+    expect(noop?.decisionId).toBeUndefined();
+    const notable = items.find((i) => i.decision?.id === 'k:1');
+    expect(notable).toMatchObject({
+      pk: 'iops#home#res#orders-db',
+      dayPk: 'iops#home#day#2026-03-02',
+      decisionId: 'k:1',
+    });
+    // Every function's role may write exactly the owners listed for it.
+    expect(STATE_WRITERS['dynamodb-tuner']).toEqual(['dynamodb', 'dynamodb-mode', 'prewarm']);
+  });
 });

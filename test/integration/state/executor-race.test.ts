@@ -168,7 +168,7 @@ describe('executors racing on the state table (dynalite)', () => {
 
   it('proceeds once a lock left by a crashed run has expired', async () => {
     const store = lambdaStore();
-    expect(await store.acquireLock('orders-db', 'crashed-run', T0, 900)).toBe(true);
+    expect(await store.acquireLock('iops', 'orders-db', 'crashed-run', T0, 900)).toBe(true);
     let adapterCalls = 0;
     const adapter: Adapter = async () => {
       adapterCalls += 1;

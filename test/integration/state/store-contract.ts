@@ -72,31 +72,130 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       expect(offset.map((d) => d.id)).toEqual(['w:0', 'w:1']);
     });
 
-    it('marks decisions as reported and ignores unknown ids', async () => {
+    it("keeps what the report function posted in its own partition, read back by the decisions' window", async () => {
       const store = await newStore();
-      await store.recordDecision(makeDecision({ id: 'm:1' }));
-      await store.markReported(['m:1', 'm:unknown'], '2026-03-02T11:00:00.000Z');
-      expect((await store.getDecision('m:1'))?.reportedAt).toBe('2026-03-02T11:00:00.000Z');
-      expect(await store.getDecision('m:unknown')).toBeUndefined();
+      const decision = makeDecision({ id: 'm:1' });
+      await store.recordDecision(decision);
+      await store.markReported(
+        [decision, { id: 'm:unknown', at: '2026-03-01T00:00:00.000Z' }],
+        '2026-03-02T11:00:00.000Z',
+      );
+      const seen = await store.reportedIn({ since: decision.at, until: '2026-03-02T12:00:00.000Z' });
+      expect([...seen]).toEqual([['m:1', '2026-03-02T11:00:00.000Z']]);
+      // The decision itself is never rewritten by the report function.
+      expect((await store.getDecision('m:1'))?.reportedAt).toBeUndefined();
+    });
+
+    it('stores a no-op slim (no evidence) and keeps it out of the notable lists and the id lookup', async () => {
+      const store = await newStore();
+      const evidence = [
+        {
+          metric: 'ReadIOPS',
+          statistic: 'Average',
+          value: 10,
+          window: { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 },
+          series: [1, 2, 3],
+        },
+      ];
+      await store.recordDecision(makeDecision({ id: 'n:1', action: 'noop', outcome: 'applied', evidence }));
+      await store.recordDecision(
+        makeDecision({
+          id: 'n:2',
+          action: 'noop',
+          outcome: 'failed',
+          at: minutesAfter(T0, 1).toISOString(),
+          evidence,
+        }),
+      );
+      await store.recordDecision(
+        makeDecision({ id: 'n:3', at: minutesAfter(T0, 2).toISOString(), evidence }),
+      );
+      const window = { since: T0.toISOString(), until: minutesAfter(T0, 10).toISOString() };
+      // A failed no-op is notable (it is reported); a successful one is not.
+      expect((await store.listDecisions(window)).map((d) => d.id)).toEqual(['n:2', 'n:3']);
+      expect(
+        (await store.listDecisions({ ...window, tuner: 'iops', resource: 'orders-db' })).map((d) => d.id),
+      ).toEqual(['n:2', 'n:3']);
+      expect(await store.getDecision('n:1')).toBeUndefined();
+      expect((await store.getDecision('n:2'))?.evidence).toEqual(evidence);
+      const all = await store.exportDecisions(window);
+      expect(all.map((d) => [d.id, d.evidence.length])).toEqual([
+        ['n:1', 0],
+        ['n:2', 1],
+        ['n:3', 1],
+      ]);
+      const history = await store.getHistory('iops', 'orders-db', T0);
+      expect(history.recent.map((d) => d.id)).toEqual(['n:3', 'n:2', 'n:1']);
+    });
+
+    it('returns the newest decisions of a resource as its history, no-ops and notable ones merged', async () => {
+      const store = await newStore();
+      for (let i = 0; i < 25; i++) {
+        const at = minutesAfter(T0, i).toISOString();
+        const notable = i === 3 || i === 22;
+        await store.recordDecision(
+          makeDecision({ id: `h:${String(i).padStart(2, '0')}`, at, ...(notable ? {} : { action: 'noop' }) }),
+        );
+      }
+      const history = await store.getHistory('iops', 'orders-db', minutesAfter(T0, 30));
+      expect(history.recent.map((d) => d.id)).toEqual(
+        Array.from({ length: 20 }, (_, k) => `h:${String(24 - k).padStart(2, '0')}`),
+      );
+    });
+
+    it('keeps daily and monthly totals per tuner as decisions are recorded', async () => {
+      const store = await newStore();
+      await store.recordDecision(makeDecision({ id: 't:1', monthlyCostDelta: 195.5 }));
+      await store.recordDecision(makeDecision({ id: 't:2', action: 'noop', outcome: 'applied' }));
+      await store.recordDecision(makeDecision({ id: 't:3', outcome: 'deferred', monthlyCostDelta: 50 }));
+      await store.recordDecision(
+        makeDecision({ id: 't:4', at: '2026-03-05T00:00:00.000Z', monthlyCostDelta: -20, tuner: 'replicas' }),
+      );
+      expect(await store.totals('2026-03-02')).toEqual([
+        {
+          tuner: 'iops',
+          period: '2026-03-02',
+          outcomes: { applied: 1, deferred: 1 },
+          noops: { applied: 1 },
+          appliedCostDelta: 195.5,
+        },
+      ]);
+      const month = await store.totals('2026-03');
+      expect(month.map((t) => [t.tuner, t.appliedCostDelta])).toEqual([
+        ['iops', 195.5],
+        ['replicas', -20],
+      ]);
+      expect(await store.totals('2026-04')).toEqual([]);
+    });
+
+    it("keeps locks, idempotency keys and the created register per tuner (each tuner's own keys)", async () => {
+      const store = await newStore();
+      expect(await store.acquireLock('iops', 'orders-db', 'run-a', T0, 900)).toBe(true);
+      expect(await store.acquireLock('replicas', 'orders-db', 'run-b', T0, 900)).toBe(true);
+      expect(await store.claimIdempotencyKey('iops', 'eventbridge:e1', 'run-a', T0, 60)).toBe(true);
+      expect(await store.claimIdempotencyKey('replicas', 'eventbridge:e1', 'run-b', T0, 60)).toBe(true);
+      await store.recordCreated('replicas', 'dbap-orders-db-1', {}, T0);
+      expect(await store.wasCreatedByUs('iops', 'dbap-orders-db-1')).toBe(false);
+      expect(await store.wasCreatedByUs('replicas', 'dbap-orders-db-1')).toBe(true);
     });
 
     it('claims an idempotency key once until it expires', async () => {
       const store = await newStore();
-      expect(await store.claimIdempotencyKey('eventbridge:abc', 'run-1', T0, 3600)).toBe(true);
-      expect(await store.claimIdempotencyKey('eventbridge:abc', 'run-2', minutesAfter(T0, 59), 3600)).toBe(
-        false,
-      );
-      expect(await store.claimIdempotencyKey('eventbridge:other', 'run-2', T0, 3600)).toBe(true);
-      expect(await store.claimIdempotencyKey('eventbridge:abc', 'run-3', minutesAfter(T0, 61), 3600)).toBe(
-        true,
-      );
+      expect(await store.claimIdempotencyKey('iops', 'eventbridge:abc', 'run-1', T0, 3600)).toBe(true);
+      expect(
+        await store.claimIdempotencyKey('iops', 'eventbridge:abc', 'run-2', minutesAfter(T0, 59), 3600),
+      ).toBe(false);
+      expect(await store.claimIdempotencyKey('iops', 'eventbridge:other', 'run-2', T0, 3600)).toBe(true);
+      expect(
+        await store.claimIdempotencyKey('iops', 'eventbridge:abc', 'run-3', minutesAfter(T0, 61), 3600),
+      ).toBe(true);
     });
 
     it('lets exactly one of many concurrent claims of one key win', async () => {
       const store = await newStore();
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
-          store.claimIdempotencyKey('eventbridge:race', `run-${i}`, T0, 3600),
+          store.claimIdempotencyKey('iops', 'eventbridge:race', `run-${i}`, T0, 3600),
         ),
       );
       expect(results.filter(Boolean)).toHaveLength(1);
@@ -104,35 +203,35 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
 
     it('grants a lease lock to one owner at a time, re-entrant for its owner', async () => {
       const store = await newStore();
-      expect(await store.acquireLock('orders-db', 'run-a', T0, 900)).toBe(true);
-      expect(await store.acquireLock('orders-db', 'run-b', minutesAfter(T0, 1), 900)).toBe(false);
-      expect(await store.acquireLock('orders-db', 'run-a', minutesAfter(T0, 1), 900)).toBe(true);
-      expect(await store.acquireLock('other-db', 'run-b', T0, 900)).toBe(true);
+      expect(await store.acquireLock('iops', 'orders-db', 'run-a', T0, 900)).toBe(true);
+      expect(await store.acquireLock('iops', 'orders-db', 'run-b', minutesAfter(T0, 1), 900)).toBe(false);
+      expect(await store.acquireLock('iops', 'orders-db', 'run-a', minutesAfter(T0, 1), 900)).toBe(true);
+      expect(await store.acquireLock('iops', 'other-db', 'run-b', T0, 900)).toBe(true);
     });
 
     it('lets exactly one of many concurrent lock attempts win', async () => {
       const store = await newStore();
       const results = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => store.acquireLock('orders-db', `run-${i}`, T0, 900)),
+        Array.from({ length: 8 }, (_, i) => store.acquireLock('iops', 'orders-db', `run-${i}`, T0, 900)),
       );
       expect(results.filter(Boolean)).toHaveLength(1);
     });
 
     it('releases a lock only for its owner', async () => {
       const store = await newStore();
-      await store.acquireLock('orders-db', 'run-a', T0, 900);
-      await store.releaseLock('orders-db', 'run-b');
-      expect(await store.acquireLock('orders-db', 'run-b', T0, 900)).toBe(false);
-      await store.releaseLock('orders-db', 'run-a');
-      expect(await store.acquireLock('orders-db', 'run-b', T0, 900)).toBe(true);
+      await store.acquireLock('iops', 'orders-db', 'run-a', T0, 900);
+      await store.releaseLock('iops', 'orders-db', 'run-b');
+      expect(await store.acquireLock('iops', 'orders-db', 'run-b', T0, 900)).toBe(false);
+      await store.releaseLock('iops', 'orders-db', 'run-a');
+      expect(await store.acquireLock('iops', 'orders-db', 'run-b', T0, 900)).toBe(true);
     });
 
     it('lets the next run take a lock a crashed run left behind once its lease has expired', async () => {
       const store = await newStore();
-      expect(await store.acquireLock('orders-db', 'crashed', T0, 900)).toBe(true);
-      expect(await store.acquireLock('orders-db', 'next', minutesAfter(T0, 14), 900)).toBe(false);
-      expect(await store.acquireLock('orders-db', 'next', minutesAfter(T0, 15), 900)).toBe(true);
-      expect(await store.acquireLock('orders-db', 'crashed', minutesAfter(T0, 16), 900)).toBe(false);
+      expect(await store.acquireLock('iops', 'orders-db', 'crashed', T0, 900)).toBe(true);
+      expect(await store.acquireLock('iops', 'orders-db', 'next', minutesAfter(T0, 14), 900)).toBe(false);
+      expect(await store.acquireLock('iops', 'orders-db', 'next', minutesAfter(T0, 15), 900)).toBe(true);
+      expect(await store.acquireLock('iops', 'orders-db', 'crashed', minutesAfter(T0, 16), 900)).toBe(false);
     });
 
     it('keeps the cooldown ledger from applied changes only, never moving it back in time', async () => {
@@ -169,11 +268,11 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
 
     it('remembers which resources db-autopilot created until told to forget', async () => {
       const store = await newStore();
-      expect(await store.wasCreatedByUs('orders-db-replica-1')).toBe(false);
-      await store.recordCreated('orders-db-replica-1', { source: 'orders-db' }, T0);
-      expect(await store.wasCreatedByUs('orders-db-replica-1')).toBe(true);
-      await store.forgetCreated('orders-db-replica-1');
-      expect(await store.wasCreatedByUs('orders-db-replica-1')).toBe(false);
+      expect(await store.wasCreatedByUs('replicas', 'orders-db-replica-1')).toBe(false);
+      await store.recordCreated('replicas', 'orders-db-replica-1', { source: 'orders-db' }, T0);
+      expect(await store.wasCreatedByUs('replicas', 'orders-db-replica-1')).toBe(true);
+      await store.forgetCreated('replicas', 'orders-db-replica-1');
+      expect(await store.wasCreatedByUs('replicas', 'orders-db-replica-1')).toBe(false);
     });
   });
 }

@@ -180,6 +180,31 @@ describe('revert', () => {
     });
   });
 
+  it('refuses a forged undo whose applied IOPS is above the configured maximum, whatever numericTarget says', async () => {
+    const store = new MemoryStateStore();
+    const forged = makeDecision({
+      id: 'forged:0001',
+      at: minutesAfter(T0, -120).toISOString(),
+      from: 3000,
+      to: 6000,
+      undo: { kind: 'set-iops', params: { numericTarget: 5000, Iops: 22_000 } },
+    });
+    await store.recordDecision(forged);
+    const bounded = configSchema.parse({
+      version: 1,
+      defaults: { mode: 'apply', cooldownMinutes: 30 },
+      tuners: { iops: { resources: { identifiers: ['orders-db'] }, minIops: 1000, maxIops: 20_000 } },
+    });
+    const { adapter, calls } = recordingAdapter();
+    const result = await runControl(
+      { command: 'revert', decisionId: forged.id, dryRun: false, override: false },
+      deps({ store, config: () => bounded, loadTuner: async () => registration(adapter) }),
+    );
+    expect(result).toMatchObject({ ok: false, command: 'revert' });
+    expect(result.ok === false && result.error).toContain('22000');
+    expect(calls).toHaveLength(0);
+  });
+
   it('only plans a dry-run revert', async () => {
     const store = new MemoryStateStore();
     await store.recordDecision(original);

@@ -128,7 +128,7 @@ async function execute(s: Scenario) {
       }),
     );
   }
-  if (s.prior.createdByUs) await store.recordCreated(RESOURCE.id, {}, T0);
+  if (s.prior.createdByUs) await store.recordCreated('iops', RESOURCE.id, {}, T0);
   if (s.prior.driftMinutesAgo !== undefined) {
     await store.recordDrift(
       'iops',
@@ -148,7 +148,7 @@ async function execute(s: Scenario) {
     run,
     store,
   });
-  const recorded = await store.listDecisions({
+  const recorded = await store.exportDecisions({
     since: minutesAfter(T0, -1).toISOString(),
     until: minutesAfter(T0, 1).toISOString(),
   });

@@ -75,7 +75,7 @@ describe('executePlan', () => {
       evidence,
     });
     expect(
-      await store.listDecisions({ since: T0.toISOString(), until: minutesAfter(T0, 1).toISOString() }),
+      await store.exportDecisions({ since: T0.toISOString(), until: minutesAfter(T0, 1).toISOString() }),
     ).toHaveLength(1);
   });
 
@@ -198,7 +198,7 @@ describe('executePlan', () => {
       store,
     });
     expect(unrecorded).toMatchObject({ outcome: 'skipped', guard: 'consent' });
-    await store.recordCreated('orders-db-replica-1', { source: 'orders-db' }, T0);
+    await store.recordCreated('replicas', 'orders-db-replica-1', { source: 'orders-db' }, T0);
     const [untagged] = await executePlan({
       plan: makePlan([remove], { tuner: 'replicas' }),
       target: makeTarget({ ref: remove.resource, created: false }),
@@ -290,7 +290,7 @@ describe('executePlan', () => {
     );
     expect(run.changesApplied).toBe(0);
     // The lock was released: the next run may act.
-    expect(await store.acquireLock('orders-db', 'someone-else', T0, 60)).toBe(true);
+    expect(await store.acquireLock('iops', 'orders-db', 'someone-else', T0, 60)).toBe(true);
   });
 
   it('records what the adapter reports when AWS says not now', async () => {
@@ -314,7 +314,7 @@ describe('executePlan', () => {
 
   it('skips a resource locked by another run', async () => {
     const store = new MemoryStateStore();
-    await store.acquireLock('orders-db', 'another-run', T0, 900);
+    await store.acquireLock('iops', 'orders-db', 'another-run', T0, 900);
     const { adapter, calls } = recordingAdapter();
     const [decision] = await executePlan({
       plan: makePlan([makeAction()]),

@@ -6,6 +6,7 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  DBInstanceNotFoundFault,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
   ListTagsForResourceCommand,
@@ -56,26 +57,49 @@ describe('discoverFleet', () => {
     restore();
   });
 
-  it('retries a throttled DescribeTable and still returns the table', async () => {
-    ddb
-      .on(DescribeTableCommand)
-      .rejectsOnce(
-        new ThrottlingException({
-          message: 'Rate of requests exceeds the allowed throughput.',
-          $metadata: {},
+  it('leaves retries of a throttled DescribeTable to the SDK: one send, the error surfaces', async () => {
+    ddb.on(DescribeTableCommand).rejectsOnce(
+      new ThrottlingException({
+        message: 'Rate of requests exceeds the allowed throughput.',
+        $metadata: { attempts: 3 },
+      }),
+    );
+
+    await expect(
+      discoverFleet({
+        kinds: ['dynamodb-table'],
+        selector: { identifiers: ['carts'], tags: {} },
+        tagKeys,
+      }),
+    ).rejects.toThrow('Rate of requests exceeds');
+    expect(ddb.commandCalls(DescribeTableCommand)).toHaveLength(1);
+  });
+
+  it('rejects (no unhandled rejection) when DescribeDBInstances fails while the tag pages are still read', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      rds
+        .on(DescribeDBInstancesCommand)
+        .rejects(new DBInstanceNotFoundFault({ message: 'DBInstance not found', $metadata: {} }));
+      // The tag lookups answer late: DescribeDBInstances has already failed by then.
+      tagging.on(GetResourcesCommand).callsFake(async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        return { ResourceTagMappingList: [] };
+      });
+      await expect(
+        discoverFleet({
+          kinds: ['rds-instance', 'aurora-cluster'],
+          selector: { identifiers: [], tags: {} },
+          tagKeys,
         }),
-      )
-      .resolves({ Table: { TableName: 'carts', TableArn: `${DDB}:table/carts` } });
-
-    const fleet = await discoverFleet({
-      kinds: ['dynamodb-table'],
-      selector: { identifiers: ['carts'], tags: {} },
-      tagKeys,
-      retry: { sleep: async () => {} },
-    });
-
-    expect(fleet.tables.map((t) => t.ref.id)).toEqual(['carts']);
-    expect(ddb.commandCalls(DescribeTableCommand)).toHaveLength(2);
+      ).rejects.toThrow('DBInstance not found');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('follows every page of DescribeDBInstances and GetResources', async () => {

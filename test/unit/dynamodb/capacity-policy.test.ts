@@ -112,7 +112,7 @@ describe('DynamoDB capacity policy', () => {
     expect(down?.params).toEqual({
       tableName: 'catalog',
       direction: 'decrease',
-      updates: [{ indexName: null, read: 72, write: 100 }],
+      updates: [{ indexName: null, read: 72, write: 100, plannedAt: NOW.toISOString() }],
     });
     expect(down?.monthlyCostDelta).toBeLessThan(0);
   });
@@ -122,7 +122,9 @@ describe('DynamoDB capacity policy', () => {
     const { plan } = planTableCapacity({ observation: obs, config: config(), prices, now: NOW });
     const caps = capacityActions(plan.actions);
     expect(caps).toHaveLength(1);
-    expect(caps[0]?.params.updates).toEqual([{ indexName: null, read: 72, write: 72 }]);
+    expect(caps[0]?.params.updates).toEqual([
+      { indexName: null, read: 72, write: 72, plannedAt: NOW.toISOString() },
+    ]);
   });
 
   it('keeps a reserve of decreases for the rest of the day and defers to the next slot', () => {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   type CapacityResourceObservation,
+  handBackAll,
   planScalingTargets,
   planTableCapacity,
   type ScalableTargetObservation,
+  type ScalingLift,
   scalingFloors,
 } from '../../../shared/policies/dynamodb-capacity.ts';
 import { priceTable } from '../../../shared/pricing.ts';
@@ -50,7 +52,7 @@ describe('working with Application Auto Scaling', () => {
       now: NOW,
     });
     expect(plan.actions[0]?.kind).toBe('set-capacity');
-    const { actions, lifts } = planScalingTargets({
+    const { actions, changes } = planScalingTargets({
       observation: obs,
       config: config(),
       proposed,
@@ -59,7 +61,8 @@ describe('working with Application Auto Scaling', () => {
     });
     expect(actions).toHaveLength(1);
     expect(actions[0]?.params).toMatchObject({ resourceId: 'table/catalog', minCapacity: 215 });
-    expect(lifts['(table):read']).toMatchObject({
+    expect(changes[0]?.key).toBe('(table):read');
+    expect(changes[0]?.next).toMatchObject({
       originalMin: 50,
       liftedTo: 215,
       until: '2026-03-10T13:00:00.000Z',
@@ -80,7 +83,7 @@ describe('working with Application Auto Scaling', () => {
     const proposed = new Map([['(table)', { read: 215, write: 100 }]]);
     const r = planScalingTargets({ observation: obs, config: config(), proposed, lifts, now: NOW });
     expect(r.actions[0]?.params).toMatchObject({ minCapacity: 50 });
-    expect(r.lifts['(table):read']).toBeUndefined();
+    expect(r.changes[0]).toEqual({ key: '(table):read', next: undefined });
   });
 
   it('keeps capacity at the lifted minimum while the lift lasts', () => {
@@ -121,6 +124,80 @@ describe('working with Application Auto Scaling', () => {
       targetValue: 70,
       disableScaleIn: true,
     });
+  });
+
+  it("keeps the rest of the person's policy (cooldowns, metric) and records it whole to restore", () => {
+    const person = {
+      policyName: 'catalog-read',
+      targetValue: 50,
+      disableScaleIn: false,
+      scaleInCooldown: 600,
+      scaleOutCooldown: 30,
+      predefinedMetricType: 'DynamoDBReadCapacityUtilization',
+    };
+    const obs = table(autoscaled(100, 60, 0, { targetValue: 50, disableScaleIn: false, policy: person }));
+    const r = planScalingTargets({
+      observation: obs,
+      config: config(),
+      proposed: new Map([['(table)', { read: 100, write: 100 }]]),
+      lifts: {},
+      now: NOW,
+    });
+    expect(r.actions[0]?.params?.policy).toEqual({ ...person, targetValue: 70, disableScaleIn: true });
+    expect(r.changes[0]?.next?.originalPolicy).toEqual(person);
+    expect(r.actions[0]?.undo?.params.policy).toEqual(person);
+    // Handing back restores the person's policy exactly, with their minimum.
+    const back = handBackAll(
+      { '(table):read': r.changes[0]?.next as ScalingLift },
+      obs.table as never,
+      'paused',
+    );
+    expect(back.actions[0]?.params?.policy).toEqual(person);
+  });
+
+  it("hands back a lifted maximum as well as the minimum, each to the person's value", () => {
+    const obs = table(autoscaled(100, 100, 3000, { minCapacity: 50, maxCapacity: 150 }));
+    const lift = planScalingTargets({
+      observation: obs,
+      config: config(),
+      proposed: new Map([['(table)', { read: 215, write: 100 }]]),
+      lifts: {},
+      now: NOW,
+    });
+    expect(lift.actions[0]?.params).toMatchObject({ minCapacity: 215, maxCapacity: 215 });
+    const lease = lift.changes[0]?.next as ScalingLift;
+    expect(lease).toMatchObject({ originalMin: 50, originalMax: 150, liftedTo: 215, liftedMax: 215 });
+    const later = new Date(Date.parse(lease.until ?? '') + 60_000);
+    const after = table(autoscaled(215, 50, 0, { minCapacity: 215, maxCapacity: 215 }));
+    const back = planScalingTargets({
+      observation: after,
+      config: config(),
+      proposed: new Map([['(table)', { read: 215, write: 100 }]]),
+      lifts: { '(table):read': lease },
+      now: later,
+    });
+    expect(back.actions[0]?.params).toMatchObject({ minCapacity: 50, maxCapacity: 150 });
+  });
+
+  it('respects a person who changed a lifted minimum: their value is the one handed back', () => {
+    const lease: ScalingLift = {
+      resourceId: 'table/catalog',
+      scalableDimension: 'dynamodb:table:ReadCapacityUnits',
+      originalMin: 50,
+      liftedTo: 215,
+      until: '2026-03-10T12:30:00.000Z',
+    };
+    // A person raised the minimum to 800 before an event.
+    const obs = table(autoscaled(800, 100, 0, { minCapacity: 800 }));
+    const r = planScalingTargets({
+      observation: obs,
+      config: config(),
+      proposed: new Map([['(table)', { read: 800, write: 100 }]]),
+      lifts: { '(table):read': lease },
+      now: NOW,
+    });
+    expect(r.lifts['(table):read']).toBeUndefined();
+    expect(r.actions.every((a) => a.params?.minCapacity === undefined)).toBe(true);
   });
 
   it('never lowers capacity itself where target tracking owns scale-in', () => {

@@ -11,13 +11,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setAwsClients } from '../../../shared/aws/clients.ts';
 import { ValidationError } from '../../../shared/core/errors.ts';
 import { describePlan, getMetrics } from '../../../shared/metrics/fetch.ts';
-import { RateLimiter } from '../../../shared/metrics/limits.ts';
 import { effectivePeriod, type SeriesRequest } from '../../../shared/metrics/plan.ts';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const fast = { limiter: new RateLimiter(1e9, 1e9), retry: { sleep: async () => {} } };
+const fast = {};
 
 function gauge(i: number, metricName = 'CPUUtilization'): SeriesRequest {
   return {
@@ -156,7 +155,7 @@ describe('getMetrics', () => {
     expect(s?.values[30]).toBeNull();
   });
 
-  it('fills missing counter datapoints with zero and leaves missing gauge datapoints unknown', async () => {
+  it('fills missing counter datapoints with zero once complete and leaves missing gauge datapoints unknown', async () => {
     const start = new Date(NOW.getTime() - 10 * 60_000);
     const ts = new Date(start.getTime() + 3 * 60_000);
     cw.on(GetMetricDataCommand).resolves({
@@ -178,7 +177,9 @@ describe('getMetrics', () => {
       },
       fast,
     );
-    expect(result.series.get('throttles')?.values).toEqual([0, 0, 0, 7, 0, 0, 0, 0, 0, 0]);
+    // The last 3 minutes (2-minute publication delay + the minute still filling) are unknown, not 0.
+    expect(result.completePoints).toBe(7);
+    expect(result.series.get('throttles')?.values).toEqual([0, 0, 0, 7, 0, 0, 0, null, null, null]);
     expect(result.series.get('cpu')?.values).toEqual([
       null,
       null,
@@ -225,38 +226,81 @@ describe('getMetrics', () => {
         end: now,
         periodSeconds: 60,
         now,
+        publicationDelaySeconds: 0,
       },
       fast,
     );
     expect(result.series.get('s0')?.values).toEqual([0, 0, null]);
   });
 
-  it('retries a throttled call with backoff and full jitter, then succeeds', async () => {
+  it('reads the newest minutes as unknown, not zero, until they are old enough to be published whole', async () => {
+    const start = new Date(NOW.getTime() - 10 * 60_000);
+    // 2-minute publication delay: CloudWatch has minutes 0-6 whole, minute 7 partly (a Sum
+    // still filling), 8-9 not yet.
+    const ts = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => new Date(start.getTime() + i * 60_000));
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: 'q0', Timestamps: ts, Values: [60, 60, 60, 60, 60, 60, 60, 30], StatusCode: 'Complete' },
+      ],
+    });
+    const read = (publicationDelaySeconds?: number) =>
+      getMetrics(
+        {
+          series: [{ ...gauge(0, 'ConsumedReadCapacityUnits'), kind: 'counter', statistic: 'Sum' }],
+          start,
+          end: NOW,
+          periodSeconds: 60,
+          now: NOW,
+          publicationDelaySeconds,
+        },
+        fast,
+      );
+    const byDefault = await read();
+    expect(byDefault.completePoints).toBe(7);
+    expect(byDefault.series.get('s0')?.values).toEqual([60, 60, 60, 60, 60, 60, 60, 30, null, null]);
+    const late = await read(300);
+    expect(late.completePoints).toBe(5);
+    expect(late.series.get('s0')?.values.slice(5)).toEqual([60, 60, 30, null, null]);
+    const none = await read(0);
+    expect(none.completePoints).toBe(10);
+    expect(none.series.get('s0')?.values.slice(8)).toEqual([0, 0]);
+  });
+
+  it('leaves retries to the SDK: a throttling error that outlived them is thrown, not retried again', async () => {
     answer(fullData);
     const throttle = new CloudWatchServiceException({
       name: 'Throttling',
       $fault: 'client',
       message: 'Rate exceeded',
-      $metadata: { httpStatusCode: 400 },
+      $metadata: { httpStatusCode: 400, attempts: 3 },
     });
-    cw.on(GetMetricDataCommand)
-      .rejectsOnce(throttle)
-      .rejectsOnce(throttle)
-      .callsFake(async (input) => ({
-        MetricDataResults: fullData(input),
-      }));
-    const delays: number[] = [];
-    const result = await getMetrics(
-      { series: [gauge(0)], start: new Date(NOW.getTime() - HOUR), end: NOW, periodSeconds: 60, now: NOW },
-      {
-        limiter: fast.limiter,
-        retry: { baseMs: 100, capMs: 10_000, random: () => 0.5, sleep: async (ms) => void delays.push(ms) },
-      },
-    );
-    expect(delays).toEqual([50, 100]); // 0.5 x 100 x 2^0, 0.5 x 100 x 2^1
-    expect(result.calls).toBe(3);
+    cw.on(GetMetricDataCommand).rejectsOnce(throttle);
+    await expect(
+      getMetrics({
+        series: [gauge(0)],
+        start: new Date(NOW.getTime() - HOUR),
+        end: NOW,
+        periodSeconds: 60,
+        now: NOW,
+      }),
+    ).rejects.toThrow('Rate exceeded');
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
+  });
+
+  it("counts the SDK's own retries from the response's attempts", async () => {
+    cw.on(GetMetricDataCommand).callsFake(async (input) => ({
+      MetricDataResults: fullData(input),
+      $metadata: { attempts: 3 },
+    }));
+    const result = await getMetrics({
+      series: [gauge(0)],
+      start: new Date(NOW.getTime() - HOUR),
+      end: NOW,
+      periodSeconds: 60,
+      now: NOW,
+    });
+    expect(result.calls).toBe(1);
     expect(result.throttledRetries).toBe(2);
-    expect(result.series.get('s0')?.values[0]).toBe(0);
   });
 
   it('gives up on an error that is not throttling without retrying', async () => {

@@ -1,7 +1,7 @@
 import { ThrottlingException } from '@aws-sdk/client-dynamodb';
 import { ThrottledException } from '@aws-sdk/client-resource-groups-tagging-api';
 import { describe, expect, it } from 'vitest';
-import { isThrottling, mapLimit, RateLimiter, Semaphore, withRetry } from '../../../shared/metrics/limits.ts';
+import { isThrottling, mapLimit, RateLimiter, Semaphore } from '../../../shared/metrics/limits.ts';
 
 describe('RateLimiter', () => {
   it('lets a burst through, then spaces calls at the rate', async () => {
@@ -47,7 +47,7 @@ describe('Semaphore and mapLimit', () => {
   });
 });
 
-describe('withRetry', () => {
+describe('isThrottling', () => {
   it('recognises the SDK throttling errors of each service', () => {
     expect(
       isThrottling(
@@ -60,27 +60,5 @@ describe('withRetry', () => {
     expect(isThrottling(new ThrottledException({ message: 'Rate exceeded', $metadata: {} }))).toBe(true);
     expect(isThrottling({ name: 'Other', $metadata: { httpStatusCode: 429 } })).toBe(true);
     expect(isThrottling(new Error('boom'))).toBe(false);
-  });
-
-  it('gives up after maxAttempts and throws the last throttling error', async () => {
-    let calls = 0;
-    const delays: number[] = [];
-    await expect(
-      withRetry(
-        async () => {
-          calls++;
-          throw new ThrottlingException({ message: 'slow down', $metadata: {} });
-        },
-        {
-          maxAttempts: 4,
-          baseMs: 100,
-          capMs: 250,
-          random: () => 1,
-          sleep: async (ms) => void delays.push(ms),
-        },
-      ),
-    ).rejects.toThrow('slow down');
-    expect(calls).toBe(4);
-    expect(delays).toEqual([100, 200, 250]); // capped
   });
 });

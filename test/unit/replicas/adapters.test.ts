@@ -19,7 +19,11 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createReplicaAdapter, type ReplicaAdapterDeps } from '../../../shared/adapters/rds-replicas.ts';
+import {
+  createReplicaAdapter,
+  type ReplicaAdapterDeps,
+  readReplicaInput,
+} from '../../../shared/adapters/rds-replicas.ts';
 import type { Target } from '../../../shared/core/contracts.ts';
 import type { Action } from '../../../shared/core/model.ts';
 import { planReplicas } from '../../../shared/policies/replicas.ts';
@@ -29,16 +33,17 @@ const rdsMock = mockClient(RDSClient);
 const r53Mock = mockClient(Route53Client);
 const TAG = { key: 'db-autopilot:created-by', value: 'db-autopilot' };
 
+/** The replicas tuner's "created" register (its own partition in the state table). */
 class MemoryCreated {
   readonly created = new Map<string, Record<string, unknown>>();
-  async recordCreated(id: string, detail: Record<string, unknown>) {
-    this.created.set(id, detail);
+  async recordCreated(tuner: string, id: string, detail: Record<string, unknown>) {
+    if (tuner === 'replicas') this.created.set(id, detail);
   }
-  async wasCreatedByUs(id: string) {
-    return this.created.has(id);
+  async wasCreatedByUs(tuner: string, id: string) {
+    return tuner === 'replicas' && this.created.has(id);
   }
-  async forgetCreated(id: string) {
-    this.created.delete(id);
+  async forgetCreated(tuner: string, id: string) {
+    if (tuner === 'replicas') this.created.delete(id);
   }
 }
 
@@ -90,7 +95,54 @@ beforeEach(() => {
     now: () => NOW,
   };
   adapter = createReplicaAdapter(deps);
+  // What creation copies: the cluster's existing reader, the plain source (overridden per test).
+  rdsMock.on(DescribeDBClustersCommand).resolves({
+    DBClusters: [
+      {
+        DBClusterIdentifier: 'securecart-aurora',
+        DBClusterMembers: [
+          { DBInstanceIdentifier: 'securecart-aurora-writer', IsClusterWriter: true },
+          { DBInstanceIdentifier: 'securecart-aurora-reader-1', IsClusterWriter: false },
+        ],
+      },
+    ],
+  });
+  rdsMock
+    .on(DescribeDBInstancesCommand, { Filters: [{ Name: 'db-cluster-id', Values: ['securecart-aurora'] }] })
+    .resolves({
+      DBInstances: [
+        { DBInstanceIdentifier: 'securecart-aurora-writer', DBInstanceStatus: 'available' },
+        AURORA_READER,
+      ],
+    });
+  rdsMock.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'securecart-mysql' }).resolves({
+    DBInstances: [MYSQL_SOURCE],
+  });
 });
+
+const AURORA_READER = {
+  DBInstanceIdentifier: 'securecart-aurora-reader-1',
+  DBInstanceStatus: 'available',
+  DBParameterGroups: [{ DBParameterGroupName: 'catalog-pg16-tuned' }],
+  PerformanceInsightsEnabled: true,
+  PerformanceInsightsRetentionPeriod: 7,
+  MonitoringInterval: 60,
+  MonitoringRoleArn: 'arn:aws:iam::123456789012:role/rds-monitoring',
+};
+
+const MYSQL_SOURCE = {
+  DBInstanceIdentifier: 'securecart-mysql',
+  DBInstanceArn: 'arn:aws:rds:us-east-1:123456789012:db:securecart-mysql',
+  DBInstanceStatus: 'available',
+  VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0app' }, { VpcSecurityGroupId: 'sg-0bastion' }],
+  MonitoringInterval: 30,
+  MonitoringRoleArn: 'arn:aws:iam::123456789012:role/rds-monitoring',
+  PerformanceInsightsEnabled: true,
+  PerformanceInsightsKMSKeyId: 'arn:aws:kms:us-east-1:123456789012:key/pi',
+  CACertificateIdentifier: 'rds-ca-ecc384-g1',
+  PubliclyAccessible: false,
+  StorageEncrypted: true,
+};
 
 afterEach(() => {
   rdsMock.reset();
@@ -110,7 +162,19 @@ describe('Aurora reader creation', () => {
       PromotionTier: 15,
       Tags: expect.arrayContaining([{ Key: TAG.key, Value: TAG.value }]),
     });
-    expect(await store.wasCreatedByUs('dbap-securecart-aurora-2026112318001')).toBe(true);
+    expect(await store.wasCreatedByUs('replicas', 'dbap-securecart-aurora-2026112318001')).toBe(true);
+  });
+
+  it('gives a new Aurora reader the parameter group, Performance Insights and monitoring of the existing readers', async () => {
+    rdsMock.on(CreateDBInstanceCommand).resolves({});
+    await adapter(auroraAdd(), target);
+    expect(rdsMock).toHaveReceivedCommandWith(CreateDBInstanceCommand, {
+      DBParameterGroupName: 'catalog-pg16-tuned',
+      EnablePerformanceInsights: true,
+      PerformanceInsightsRetentionPeriod: 7,
+      MonitoringInterval: 60,
+      MonitoringRoleArn: 'arn:aws:iam::123456789012:role/rds-monitoring',
+    });
   });
 
   it('tries the next instance class on InsufficientDBInstanceCapacity and reports it', async () => {
@@ -168,6 +232,54 @@ describe('Aurora reader creation', () => {
     expect(result.status === 'failed' && result.reason).toMatch(/params\.replicaId/);
     expect(rdsMock).not.toHaveReceivedCommand(CreateDBInstanceCommand);
   });
+
+  it('copies the security groups, monitoring, Performance Insights, CA certificate and public accessibility of the source', async () => {
+    rdsMock.on(CreateDBInstanceReadReplicaCommand).resolves({});
+    const result = await adapter(
+      action('add-replica', {
+        family: 'rds',
+        sourceId: 'securecart-mysql',
+        replicaId: 'dbap-securecart-mysql-2026112318001',
+        engine: 'mysql',
+        instanceClass: 'db.m6g.large',
+      }),
+      target,
+    );
+    expect(result.status).toBe('applied');
+    expect(rdsMock).toHaveReceivedCommandWith(CreateDBInstanceReadReplicaCommand, {
+      VpcSecurityGroupIds: ['sg-0app', 'sg-0bastion'],
+      MonitoringInterval: 30,
+      MonitoringRoleArn: 'arn:aws:iam::123456789012:role/rds-monitoring',
+      EnablePerformanceInsights: true,
+      PerformanceInsightsKMSKeyId: 'arn:aws:kms:us-east-1:123456789012:key/pi',
+      CACertificateIdentifier: 'rds-ca-ecc384-g1',
+      PubliclyAccessible: false,
+    });
+    // Same Region: parameter, option and subnet groups are inherited, never sent.
+    const sent = rdsMock.commandCalls(CreateDBInstanceReadReplicaCommand)[0]?.args[0].input;
+    expect(sent?.DBParameterGroupName).toBeUndefined();
+    expect(sent?.DBSubnetGroupName).toBeUndefined();
+  });
+
+  it('across Regions names the subnet, parameter and option groups and a KMS key for an encrypted source', () => {
+    const input = readReplicaInput(
+      MYSQL_SOURCE,
+      { replicaId: 'dbap-securecart-mysql-dr', instanceClass: 'db.m6g.large', tags: [] },
+      {
+        dbSubnetGroupName: 'dr-private',
+        dbParameterGroupName: 'mysql80-dr',
+        optionGroupName: 'mysql80-dr',
+        kmsKeyId: 'arn:aws:kms:us-west-2:123456789012:key/dr',
+      },
+    );
+    expect(input).toMatchObject({
+      SourceDBInstanceIdentifier: MYSQL_SOURCE.DBInstanceArn,
+      DBSubnetGroupName: 'dr-private',
+      DBParameterGroupName: 'mysql80-dr',
+      OptionGroupName: 'mysql80-dr',
+      KmsKeyId: 'arn:aws:kms:us-west-2:123456789012:key/dr',
+    });
+  });
 });
 
 describe('plain RDS read replica creation', () => {
@@ -203,7 +315,7 @@ describe('replica deletion', () => {
     );
 
   it('deletes a read replica it created with SkipFinalSnapshot and forgets it', async () => {
-    await store.recordCreated('dbap-securecart-mysql-1', {});
+    await store.recordCreated('replicas', 'dbap-securecart-mysql-1', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -221,7 +333,7 @@ describe('replica deletion', () => {
       DBInstanceIdentifier: 'dbap-securecart-mysql-1',
       SkipFinalSnapshot: true,
     });
-    expect(await store.wasCreatedByUs('dbap-securecart-mysql-1')).toBe(false);
+    expect(await store.wasCreatedByUs('replicas', 'dbap-securecart-mysql-1')).toBe(false);
   });
 
   it('leaves alone a replica without a recorded create, even with the tag', async () => {
@@ -236,7 +348,7 @@ describe('replica deletion', () => {
   });
 
   it('leaves alone a recorded replica whose ownership tag was removed', async () => {
-    await store.recordCreated('dbap-securecart-mysql-1', {});
+    await store.recordCreated('replicas', 'dbap-securecart-mysql-1', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -252,7 +364,7 @@ describe('replica deletion', () => {
   });
 
   it('never deletes an Aurora instance that became the writer', async () => {
-    await store.recordCreated('dbap-a', {});
+    await store.recordCreated('replicas', 'dbap-a', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -280,7 +392,7 @@ describe('replica deletion', () => {
   });
 
   it('never deletes an Aurora instance the cluster does not confirm as a reader', async () => {
-    await store.recordCreated('dbap-a', {});
+    await store.recordCreated('replicas', 'dbap-a', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -305,7 +417,7 @@ describe('replica deletion', () => {
   });
 
   it('deletes an Aurora reader it created without a final snapshot parameter', async () => {
-    await store.recordCreated('dbap-a', {});
+    await store.recordCreated('replicas', 'dbap-a', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -333,7 +445,7 @@ describe('replica deletion', () => {
   });
 
   it('defers when RDS says the instance is not in a state to delete', async () => {
-    await store.recordCreated('dbap-securecart-mysql-1', {});
+    await store.recordCreated('replicas', 'dbap-securecart-mysql-1', {});
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -350,7 +462,7 @@ describe('replica deletion', () => {
       );
     const result = await adapter(rdsRemove(), target);
     expect(result.status).toBe('deferred');
-    expect(await store.wasCreatedByUs('dbap-securecart-mysql-1')).toBe(true);
+    expect(await store.wasCreatedByUs('replicas', 'dbap-securecart-mysql-1')).toBe(true);
   });
 });
 
@@ -465,6 +577,62 @@ describe('recorded undo', () => {
       DBClusterIdentifier: 'securecart-aurora',
       Engine: 'aurora-postgresql',
       PromotionTier: 15,
+    });
+  });
+});
+
+describe('removing a routed replica (revert of a scale-out)', () => {
+  const removal = () =>
+    action(
+      'remove-replica',
+      {
+        family: 'rds',
+        sourceId: 'securecart-mysql',
+        replicaId: 'dbap-securecart-mysql-1',
+        routing: { hostedZoneId: ROUTING.hostedZoneId, recordName: ROUTING.recordName },
+      },
+      'dbap-securecart-mysql-1',
+    );
+  const record = {
+    Name: 'reads.securecart.internal.',
+    Type: 'CNAME' as const,
+    SetIdentifier: 'dbap-securecart-mysql-1',
+    Weight: 100,
+    TTL: 30,
+    ResourceRecords: [{ Value: 'dbap-securecart-mysql-1.abc.us-east-1.rds.amazonaws.com' }],
+  };
+
+  it('removes the record first and leaves the replica for a later attempt, once connections drained', async () => {
+    await store.recordCreated('replicas', 'dbap-securecart-mysql-1', {});
+    r53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [record], IsTruncated: false });
+    r53Mock.on(ChangeResourceRecordSetsCommand).resolves({});
+    const result = await adapter(removal(), target);
+    expect(result.status).toBe('deferred');
+    expect(r53Mock).toHaveReceivedCommandWith(ChangeResourceRecordSetsCommand, {
+      ChangeBatch: expect.objectContaining({ Changes: [{ Action: 'DELETE', ResourceRecordSet: record }] }),
+    });
+    expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
+  it('deletes the replica once no record routes to it', async () => {
+    await store.recordCreated('replicas', 'dbap-securecart-mysql-1', {});
+    r53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [], IsTruncated: false });
+    rdsMock.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'dbap-securecart-mysql-1' }).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: 'dbap-securecart-mysql-1',
+          DBInstanceStatus: 'available',
+          ReadReplicaSourceDBInstanceIdentifier: 'securecart-mysql',
+          TagList: [{ Key: TAG.key, Value: TAG.value }],
+        },
+      ],
+    });
+    rdsMock.on(DeleteDBInstanceCommand).resolves({});
+    const result = await adapter(removal(), target);
+    expect(result.status).toBe('applied');
+    expect(r53Mock).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+    expect(rdsMock).toHaveReceivedCommandWith(DeleteDBInstanceCommand, {
+      DBInstanceIdentifier: 'dbap-securecart-mysql-1',
     });
   });
 });

@@ -102,7 +102,7 @@ describe('revert of a replicas decision', () => {
     const store = new MemoryStateStore();
     restoreStore = setStateStore(store);
     await store.recordDecision(decision);
-    await store.recordCreated(replicaId, { tuner: 'replicas' }, NOW);
+    await store.recordCreated('replicas', replicaId, { tuner: 'replicas' }, NOW);
     rds.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
         {
@@ -134,7 +134,7 @@ describe('revert of a replicas decision', () => {
 
     expect(result).toMatchObject({ ok: true, reverted: true, decision: { resource: replicaId } });
     expect(rds).toHaveReceivedCommandWith(DeleteDBInstanceCommand, { DBInstanceIdentifier: replicaId });
-    expect(await store.wasCreatedByUs(replicaId)).toBe(false);
+    expect(await store.wasCreatedByUs('replicas', replicaId)).toBe(false);
   });
 
   it('gives the replica its source consent and its own tags', async () => {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient, SNSServiceException } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -7,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setAwsClients } from '../../../shared/aws/clients.ts';
 import { parseConfig } from '../../../shared/config/load.ts';
 import { pendingReports, sendDigest, sendPendingReports } from '../../../shared/report/notifier.ts';
+import { emptyMemory, selectPosts } from '../../../shared/report/selection.ts';
 import { postToSlack, slackWebhookUrl } from '../../../shared/report/slack-webhook.ts';
 import { MemoryStateStore } from '../../../shared/state/memory-store.ts';
 import { makeDecision } from '../core/fixtures.ts';
@@ -100,16 +102,25 @@ describe('the webhook secret', () => {
 
 describe('pending reports', () => {
   it('include a resource that could not be observed (a failed no-op) but not a planned or applied no-op', () => {
-    const config = parseConfig('version: 1\n');
     const failed = makeDecision({ id: 'p:1', action: 'noop', outcome: 'failed', severity: 'warning' });
     const applied = makeDecision({ id: 'p:2', action: 'noop', outcome: 'applied' });
-    expect(pendingReports([failed, applied], config).map((d) => d.id)).toEqual(['p:1']);
+    const { post } = selectPosts({
+      decisions: pendingReports([failed, applied]),
+      memory: emptyMemory(),
+      now: new Date('2026-11-23T12:00:00.000Z'),
+      minSeverity: 'info',
+      maxPostsPerHour: 1,
+      batch: 20,
+    });
+    expect(post.map((d) => d.id)).toEqual(['p:1']);
   });
 });
 
 describe('reports lose nothing', () => {
   const config = parseConfig('version: 1\n');
   const now = new Date('2026-11-23T12:00:00.000Z');
+  /** What the report function recorded as posted, for the decisions of that day. */
+  const window = { since: '2026-11-23T00:00:00.000Z', until: '2026-11-24T00:00:00.000Z' };
 
   it('retries a failed post on the next run and marks decisions reported only once delivered', async () => {
     const store = new MemoryStateStore();
@@ -131,7 +142,7 @@ describe('reports lose nothing', () => {
       };
       const first = await sendPendingReports({ store, config, channels, now });
       expect(first).toMatchObject({ ok: false, pending: 1, reported: 0 });
-      expect((await store.getDecision('r:1'))?.reportedAt).toBeUndefined();
+      expect((await store.reportedIn(window)).has('r:1')).toBe(false);
 
       script = [{ status: 200 }];
       const second = await sendPendingReports({
@@ -141,7 +152,7 @@ describe('reports lose nothing', () => {
         now: new Date(now.getTime() + 300_000),
       });
       expect(second).toMatchObject({ ok: true, pending: 1, reported: 1 });
-      expect((await store.getDecision('r:1'))?.reportedAt).toBeDefined();
+      expect((await store.reportedIn(window)).has('r:1')).toBe(true);
       expect(sns).toHaveReceivedCommandWith(PublishCommand, {
         MessageAttributes: expect.objectContaining({ severity: { DataType: 'String', StringValue: 'info' } }),
       });
@@ -180,11 +191,78 @@ describe('reports lose nothing', () => {
       });
       expect(result.ok).toBe(false);
       expect(result.errors[0]).toContain('sns');
-      expect((await store.getDecision('f:1'))?.reportedAt).toBeUndefined();
+      expect((await store.reportedIn(window)).has('f:1')).toBe(false);
     } finally {
       restore();
       sns.restore();
     }
+  });
+
+  it("lists a deferral in the digest only while it is its resource's newest decision", async () => {
+    const store = new MemoryStateStore();
+    const cw = mockClient(CloudWatchClient).on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+    const restore = setAwsClients({ cloudwatch: cw as unknown as CloudWatchClient });
+    try {
+      const deferred = (id: string, resource: string, at: string) =>
+        makeDecision({ id, resource, at, outcome: 'deferred', guard: 'aws:storage-wait-6h' });
+      await store.recordDecision(deferred('s:1', 'orders-db', '2026-11-23T01:00:00.000Z'));
+      await store.recordDecision(deferred('s:2', 'reports-db', '2026-11-23T01:00:00.000Z'));
+      // orders-db: nothing left to do later (a no-op, which the digest's window listing does not hold).
+      await store.recordDecision(
+        makeDecision({
+          id: 's:3',
+          resource: 'orders-db',
+          at: '2026-11-23T02:00:00.000Z',
+          action: 'noop',
+          outcome: 'skipped',
+          to: null,
+        }),
+      );
+      const { digest } = await sendDigest({
+        store,
+        config,
+        channels: { region: 'us-east-1' },
+        now: new Date('2026-11-23T07:00:00.000Z'),
+        paused: false,
+      });
+      expect(digest.deferred.map((d) => d.resource)).toEqual(['reports-db']);
+    } finally {
+      restore();
+      cw.restore();
+    }
+  });
+
+  it('tells a deferral once, and that it resolved when its resource has nothing left to do', async () => {
+    const store = new MemoryStateStore();
+    const channels = { slackUrl: url, region: 'us-east-1', post: { sleep: async () => {} } };
+    const deferred = (id: string, at: string) =>
+      makeDecision({ id, at, outcome: 'deferred', guard: 'aws:storage-wait-6h', severity: 'warning' });
+    await store.recordDecision(deferred('q:1', '2026-11-23T11:00:00.000Z'));
+    const first = await sendPendingReports({ store, config, channels, now });
+    await store.recordDecision(deferred('q:2', '2026-11-23T11:06:00.000Z'));
+    const again = await sendPendingReports({
+      store,
+      config,
+      channels,
+      now: new Date(now.getTime() + 600_000),
+    });
+    await store.recordDecision(
+      makeDecision({
+        id: 'q:3',
+        at: '2026-11-23T11:12:00.000Z',
+        action: 'noop',
+        outcome: 'skipped',
+        to: null,
+      }),
+    );
+    const resolved = await sendPendingReports({
+      store,
+      config,
+      channels,
+      now: new Date(now.getTime() + 2 * 3_600_000),
+    });
+    expect([first.reported, again.reported, resolved.reported]).toEqual([1, 0, 1]);
+    expect(received.at(-1)).toContain('nothing is held back any more');
   });
 
   it('includes the day of a digest that failed to post in the next digest', async () => {
@@ -193,7 +271,7 @@ describe('reports lose nothing', () => {
       makeDecision({ id: 'd:1', at: '2026-11-22T10:00:00.000Z', outcome: 'applied' }),
     );
     const channels = { slackUrl: url, region: 'us-east-1', post: { sleep: async () => {}, maxAttempts: 1 } };
-    await store.putTunerState('control', 'digest', { lastDeliveredUntil: '2026-11-22T07:00:00.000Z' });
+    await store.putTunerState('digest', 'digest', { lastDeliveredUntil: '2026-11-22T07:00:00.000Z' });
     script = [{ status: 500 }];
     const failed = await sendDigest({
       store,

@@ -92,7 +92,6 @@ describe('Slack payloads', () => {
             digestPayload(
               buildDigest({
                 decisions: ds,
-                monthDecisions: ds,
                 since: '2026-11-22T00:00:00Z',
                 until: '2026-11-24T00:00:00Z',
                 paused: false,
@@ -164,7 +163,7 @@ describe('SNS messages', () => {
 });
 
 describe('digest', () => {
-  it('sums this month, lists sections and says whether db-autopilot is paused', () => {
+  it('sums the period, lists sections and says whether db-autopilot is paused', () => {
     const outcomes: Outcome[] = ['applied', 'deferred', 'skipped', 'failed', 'planned'];
     const ds = outcomes.map((outcome, i) => decision(i, { outcome }));
     ds.push(decision(9, { tuner: 'maintenance', action: 'vacuum', resource: 'orders:public.line_items' }));
@@ -173,7 +172,6 @@ describe('digest', () => {
     );
     const digest = buildDigest({
       decisions: ds,
-      monthDecisions: ds,
       since: '2026-11-23T00:00:00Z',
       until: '2026-11-24T00:00:00Z',
       paused: true,
@@ -183,12 +181,31 @@ describe('digest', () => {
     expect(digest.planned).toHaveLength(1);
     expect(digest.maintenance).toHaveLength(1);
     expect(digest.drift).toHaveLength(1);
-    expect(digest.monthCostDelta).toBe(600); // the applied iops change and the applied vacuum
+    expect(digest.totals.appliedMonthlyCostDelta).toBe(600); // the applied iops change and the applied vacuum
     const text = renderDigestText(digest);
     expect(text).toContain('PAUSED');
     expect(text).toContain('Would have done (observe mode) (1)');
     const m = digestMessage('arn:aws:sns:us-east-1:1:t', digest);
     expect(m.Subject?.length).toBeLessThan(100);
+  });
+
+  it('lists failed runs (an invocation that failed on an unexpected error) in their own section', () => {
+    const failedRun = decision(1, {
+      outcome: 'failed',
+      action: 'noop',
+      guard: 'run-failed',
+      resource: 'iops-tuner',
+      reason: 'run failed: InternalServerError: injected',
+    });
+    const digest = buildDigest({
+      decisions: [failedRun, decision(2, { outcome: 'failed' })],
+      since: '2026-11-23T00:00:00Z',
+      until: '2026-11-24T00:00:00Z',
+      paused: false,
+    });
+    expect(digest.failedRuns.map((d) => d.resource)).toEqual(['iops-tuner']);
+    expect(digest.failed.map((d) => d.guard)).not.toContain('run-failed');
+    expect(renderDigestText(digest)).toContain('Failed runs (1)');
   });
 
   it('parses with the example configuration', () => {
@@ -199,34 +216,10 @@ describe('digest', () => {
 });
 
 describe('repeated deferrals', () => {
-  it('reports a deferral once until its reason or retry time changes', async () => {
-    const { collapseRepeatedDeferrals } = await import('../../../shared/report/notifier.ts');
-    const now = new Date('2026-11-23T12:00:00.000Z');
-    const deferred = (n: number, until: string) =>
-      decision(n, {
-        outcome: 'deferred',
-        resource: 'orders',
-        guard: 'aws:storage-wait',
-        deferredUntil: until,
-      });
-    const first = collapseRepeatedDeferrals(
-      [deferred(1, '2026-11-23T18:00:00Z'), deferred(2, '2026-11-23T18:00:00Z')],
-      {},
-      now,
-    );
-    expect(first.report.map((d) => d.id)).toEqual(['run-1:0001']);
-    expect(first.repeats.map((d) => d.id)).toEqual(['run-1:0002']);
-    const second = collapseRepeatedDeferrals([deferred(3, '2026-11-23T18:00:00Z')], first.deferrals, now);
-    expect(second.report).toHaveLength(0);
-    const changed = collapseRepeatedDeferrals([deferred(4, '2026-11-24T00:00:00Z')], second.deferrals, now);
-    expect(changed.report.map((d) => d.id)).toEqual(['run-1:0004']);
-  });
-
   it('lists a repeated deferral once in the digest, with how often it happened', () => {
     const ds = [1, 2, 3].map((n) => decision(n, { outcome: 'deferred', resource: 'orders' }));
     const digest = buildDigest({
       decisions: ds,
-      monthDecisions: ds,
       since: '2026-11-23T00:00:00Z',
       until: '2026-11-24T00:00:00Z',
       paused: false,

@@ -11,13 +11,15 @@ import { DAY_MS, HOUR_MS, MINUTE_MS, SimAccount, workload as w } from '../../../
 
 const NOW = Date.parse('2026-11-20T00:00:00.000Z');
 
-function account(historyDays = 1, rateLimits?: Record<string, number>) {
+/** An account; `delay` is CloudWatch's publication delay (0 here unless a test is about it). */
+function account(historyDays = 1, rateLimits?: Record<string, number>, delay = 0) {
   const sim = new SimAccount({
     start: NOW,
     historyStart: NOW - historyDays * DAY_MS,
     rateLimitClock: 'virtual',
     rateLimits,
   });
+  sim.cloudwatch.publicationDelayMinutes = delay;
   return { sim, cw: sim.clients().cloudwatch };
 }
 
@@ -220,43 +222,96 @@ describe('simulated CloudWatch GetMetricData', () => {
   });
 });
 
-describe('simulated CloudWatch alarms', () => {
-  it('evaluates an alarm from its metric each minute and queues the state change event', async () => {
-    const { sim, cw } = account(1);
-    sim.rds.addInstance({
-      id: 'db',
-      engine: 'postgres',
-      instanceClass: 'db.m5.large',
-      storageType: 'io1',
-      allocatedStorage: 400,
-      iops: 1000,
-      workload: { iops: (t) => (t >= NOW + 5 * MINUTE_MS ? 4000 : 500) },
-    });
-    await cw.send(
-      new PutMetricAlarmCommand({
-        AlarmName: 'dbap-iops-db-queue',
-        Namespace: 'AWS/RDS',
-        MetricName: 'DiskQueueDepth',
-        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: 'db' }],
-        Statistic: 'Average',
-        Period: 60,
-        EvaluationPeriods: 2,
-        DatapointsToAlarm: 2,
-        Threshold: 64,
-        ComparisonOperator: 'GreaterThanThreshold',
-      }),
-    );
-    sim.cloudwatch.startEvaluation();
-    sim.advance(4 * MINUTE_MS);
-    const ok = await cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'dbap-' }));
-    expect(ok.MetricAlarms?.[0]?.StateValue).toBe('OK');
-    sim.advance(4 * MINUTE_MS);
-    const events = sim.cloudwatch.takeAlarmEvents();
-    const alarm = events.find((e) => e.detail.state.value === 'ALARM');
-    expect(alarm?.['detail-type']).toBe('CloudWatch Alarm State Change');
-    expect(alarm?.detail.alarmName).toBe('dbap-iops-db-queue');
-    expect(alarm?.time).toBe(new Date(NOW + 7 * MINUTE_MS).toISOString());
+describe('simulated CloudWatch publication delay', () => {
+  const consumed = (stat: string, metric = 'ConsumedReadCapacityUnits'): MetricDataQuery => ({
+    Id: stat.toLowerCase(),
+    MetricStat: {
+      Metric: {
+        Namespace: 'AWS/DynamoDB',
+        MetricName: metric,
+        Dimensions: [{ Name: 'TableName', Value: 't' }],
+      },
+      Period: 60,
+      Stat: stat,
+    },
   });
+
+  for (const delay of [2, 5]) {
+    it(`shows only minutes older than the ${delay}-minute delay, the newest one partial (Sum, SampleCount) with its Average intact`, async () => {
+      const { sim, cw } = account(1, undefined, delay);
+      sim.dynamodb.addTable({ name: 't', read: 1000, write: 10, workload: { read: () => 100 } });
+      sim.advance(10 * MINUTE_MS);
+      const now = NOW + 10 * MINUTE_MS;
+      const out = await cw.send(
+        new GetMetricDataCommand({
+          MetricDataQueries: [consumed('Sum'), consumed('SampleCount'), consumed('Average')],
+          StartTime: new Date(now - 20 * MINUTE_MS),
+          EndTime: new Date(now),
+          ScanBy: 'TimestampAscending',
+        }),
+      );
+      const [sum, count, avg] = out.MetricDataResults ?? [];
+      const newest = now - (delay + 1) * MINUTE_MS;
+      expect(sum?.Timestamps?.at(-1)?.getTime()).toBe(newest);
+      expect(sum?.Timestamps).toHaveLength(20 - delay);
+      const whole = sum?.Values?.[0] ?? 0;
+      expect(whole).toBeCloseTo(6000, 6);
+      expect(sum?.Values?.at(-1)).toBeCloseTo(whole / 2, 6);
+      expect(count?.Values?.at(-1)).toBe(Math.round((count?.Values?.[0] ?? 0) / 2));
+      expect(avg?.Values?.at(-1)).toBeCloseTo(avg?.Values?.[0] ?? -1, 6);
+      // The simulator's own view (what it bills and throttles on) is not delayed.
+      sim.cloudwatch.publicationDelayMinutes = 0;
+      const truth = await cw.send(
+        new GetMetricDataCommand({
+          MetricDataQueries: [consumed('Sum')],
+          StartTime: new Date(now - 20 * MINUTE_MS),
+          EndTime: new Date(now),
+        }),
+      );
+      expect(truth.MetricDataResults?.[0]?.Values).toHaveLength(20);
+    });
+  }
+});
+
+describe('simulated CloudWatch alarms', () => {
+  for (const delay of [0, 2]) {
+    it(`evaluates an alarm from its metric each minute and queues the state change event (publication delay ${delay} min: ${delay} min later)`, async () => {
+      const { sim, cw } = account(1, undefined, delay);
+      sim.rds.addInstance({
+        id: 'db',
+        engine: 'postgres',
+        instanceClass: 'db.m5.large',
+        storageType: 'io1',
+        allocatedStorage: 400,
+        iops: 1000,
+        workload: { iops: (t) => (t >= NOW + 5 * MINUTE_MS ? 4000 : 500) },
+      });
+      await cw.send(
+        new PutMetricAlarmCommand({
+          AlarmName: 'dbap-iops-db-queue',
+          Namespace: 'AWS/RDS',
+          MetricName: 'DiskQueueDepth',
+          Dimensions: [{ Name: 'DBInstanceIdentifier', Value: 'db' }],
+          Statistic: 'Average',
+          Period: 60,
+          EvaluationPeriods: 2,
+          DatapointsToAlarm: 2,
+          Threshold: 64,
+          ComparisonOperator: 'GreaterThanThreshold',
+        }),
+      );
+      sim.cloudwatch.startEvaluation();
+      sim.advance((4 + delay) * MINUTE_MS);
+      const ok = await cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'dbap-' }));
+      expect(ok.MetricAlarms?.[0]?.StateValue).toBe('OK');
+      sim.advance(4 * MINUTE_MS);
+      const events = sim.cloudwatch.takeAlarmEvents();
+      const alarm = events.find((e) => e.detail.state.value === 'ALARM');
+      expect(alarm?.['detail-type']).toBe('CloudWatch Alarm State Change');
+      expect(alarm?.detail.alarmName).toBe('dbap-iops-db-queue');
+      expect(alarm?.time).toBe(new Date(NOW + (7 + delay) * MINUTE_MS).toISOString());
+    });
+  }
 
   it('changes state on SetAlarmState', async () => {
     const { sim, cw } = account(1);

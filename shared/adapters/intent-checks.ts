@@ -1,0 +1,153 @@
+/**
+ * How AWS's own state shows each kind of change db-autopilot makes, for intents whose response was
+ * lost or whose run died (shared/core/intent.ts). Read-only describe calls; a check that cannot
+ * tell answers `unknown` and a later run asks again.
+ */
+import { DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { type DBInstance, DBInstanceNotFoundFault, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
+import { aws } from '../aws/clients.ts';
+import type { IntentCheck } from '../core/contracts.ts';
+import { registerIntentCheck } from '../core/intent.ts';
+import type { Decision } from '../core/model.ts';
+
+type Verdict = Awaited<ReturnType<IntentCheck>>;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+async function instance(id: string): Promise<DBInstance | undefined> {
+  try {
+    const out = await aws().rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+    return out.DBInstances?.[0];
+  } catch (error) {
+    if (error instanceof DBInstanceNotFoundFault) return undefined;
+    throw error;
+  }
+}
+
+/** The adapter parameters the intended action carried. */
+const paramsOf = (intent: Decision): Record<string, unknown> => intent.params ?? {};
+
+/**
+ * set-iops / set-storage-type: DescribeDBInstances shows the new values at once, or in
+ * PendingModifiedValues while the modification is under way (ApplyImmediately).
+ */
+export const storageCheck: IntentCheck = async (intent) => {
+  const db = await instance(intent.resource);
+  if (!db) return { verdict: 'not-applied', detail: `${intent.resource} does not exist` };
+  const pending = db.PendingModifiedValues ?? {};
+  if (intent.action === 'set-iops') {
+    const want = num(paramsOf(intent).Iops) ?? num(intent.to);
+    if (want === undefined) return { verdict: 'unknown', detail: 'the intent names no IOPS value' };
+    if (db.Iops === want || pending.Iops === want)
+      return { verdict: 'applied', detail: `DescribeDBInstances shows ${want} IOPS` };
+    return {
+      verdict: 'not-applied',
+      detail: `DescribeDBInstances shows ${db.Iops ?? 'no'} IOPS, not ${want}`,
+    };
+  }
+  const to = intent.to as { storageType?: string } | string | undefined;
+  const want = str(paramsOf(intent).StorageType) ?? (typeof to === 'string' ? to : to?.storageType);
+  if (!want) return { verdict: 'unknown', detail: 'the intent names no storage type' };
+  if (db.StorageType === want || pending.StorageType === want)
+    return { verdict: 'applied', detail: `DescribeDBInstances shows storage type ${want}` };
+  return { verdict: 'not-applied', detail: `storage type is ${db.StorageType}, not ${want}` };
+};
+
+/** The replica an add-replica / remove-replica intent names (its params, else its undo's). */
+function replicaOf(intent: Decision): string | undefined {
+  const undo = intent.undo?.params ?? {};
+  const undoRef = undo.resource as { id?: unknown } | string | undefined;
+  return (
+    str(paramsOf(intent).replicaId) ??
+    str(undo.replicaId) ??
+    (typeof undoRef === 'string' ? undoRef : str(undoRef?.id))
+  );
+}
+
+/** add-replica: the deterministic replica name exists (in any state but deleting). */
+export const addReplicaCheck: IntentCheck = async (intent) => {
+  const id = replicaOf(intent);
+  if (!id) return { verdict: 'unknown', detail: 'the intent names no replica' };
+  const db = await instance(id);
+  if (!db || db.DBInstanceStatus === 'deleting')
+    return { verdict: 'not-applied', detail: `${id} does not exist` };
+  return { verdict: 'applied', detail: `${id} exists (${db.DBInstanceStatus})` };
+};
+
+/** remove-replica: the replica is gone or being deleted. */
+export const removeReplicaCheck: IntentCheck = async (intent) => {
+  const id = replicaOf(intent);
+  if (!id) return { verdict: 'unknown', detail: 'the intent names no replica' };
+  const db = await instance(id);
+  if (!db) return { verdict: 'applied', detail: `${id} no longer exists` };
+  if (db.DBInstanceStatus === 'deleting') return { verdict: 'applied', detail: `${id} is being deleted` };
+  return { verdict: 'not-applied', detail: `${id} still exists (${db.DBInstanceStatus})` };
+};
+
+/**
+ * set-capacity / prewarm: DescribeTable's LastIncreaseDateTime / LastDecreaseDateTime of the table
+ * or a GSI at or after the intent (the change happened), or the capacity already as intended.
+ */
+export const capacityCheck: IntentCheck = async (intent) => {
+  const p = paramsOf(intent);
+  const tableName = str(p.tableName);
+  const updates = Array.isArray(p.updates) ? (p.updates as Array<Record<string, unknown>>) : [];
+  if (!tableName || updates.length === 0) return { verdict: 'unknown', detail: 'the intent names no table' };
+  let table: Awaited<ReturnType<typeof describeTable>>;
+  try {
+    table = await describeTable(tableName);
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException)
+      return { verdict: 'not-applied', detail: `table ${tableName} does not exist` };
+    throw error;
+  }
+  const since = Date.parse(intent.at);
+  const seen: string[] = [];
+  for (const u of updates) {
+    const index = str(u.indexName);
+    const pt = index
+      ? table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === index)?.ProvisionedThroughput
+      : table?.ProvisionedThroughput;
+    const label = index ?? 'table';
+    const changedAt = [pt?.LastIncreaseDateTime, pt?.LastDecreaseDateTime]
+      .map((d) => d?.getTime() ?? 0)
+      .some((t) => t >= since);
+    if (changedAt)
+      return { verdict: 'applied', detail: `${label} capacity changed at or after ${intent.at}` };
+    if (pt?.ReadCapacityUnits === num(u.read) && pt?.WriteCapacityUnits === num(u.write)) seen.push(label);
+  }
+  if (seen.length === updates.length)
+    return { verdict: 'applied', detail: `${seen.join(', ')} already at the intended capacity` };
+  return { verdict: 'not-applied', detail: `no capacity change on ${tableName} since ${intent.at}` };
+};
+
+/** set-capacity-mode: the table's billing mode is the intended one. */
+export const capacityModeCheck: IntentCheck = async (intent) => {
+  const p = paramsOf(intent);
+  const tableName = str(p.tableName);
+  const want = str(p.billingMode);
+  if (!tableName || !want) return { verdict: 'unknown', detail: 'the intent names no table or mode' };
+  const table = await describeTable(tableName);
+  const mode = table?.BillingModeSummary?.BillingMode ?? 'PROVISIONED';
+  return mode === want
+    ? { verdict: 'applied', detail: `${tableName} is ${want}` }
+    : { verdict: 'not-applied', detail: `${tableName} is ${mode}, not ${want}` };
+};
+
+async function describeTable(name: string) {
+  return (await aws().dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
+}
+
+const registered: Array<[Decision['action'], IntentCheck]> = [
+  ['set-iops', storageCheck],
+  ['set-storage-type', storageCheck],
+  ['add-replica', addReplicaCheck],
+  ['remove-replica', removeReplicaCheck],
+  ['set-capacity', capacityCheck],
+  ['prewarm', capacityCheck],
+  ['set-capacity-mode', capacityModeCheck],
+];
+for (const [kind, check] of registered) registerIntentCheck(kind, check);
+
+export type { Verdict as IntentVerdict };

@@ -1,0 +1,357 @@
+import {
+  ACU_HOUR_USD,
+  GIB_PER_ACU,
+  invalidBounds,
+  MAX_ACU,
+  roundUpAcu,
+  smallestMin,
+  supportsAutoPause,
+} from '../aws/aurora-serverless.ts';
+import { classHourlyPrice, type InstanceClass, instanceClass } from '../aws/instance-classes.ts';
+import type { Action, Evidence, Plan, ResourceRef } from '../core/model.ts';
+import { HOURS_PER_MONTH } from '../pricing.ts';
+
+/**
+ * How an Aurora Serverless v2 cluster's capacity bounds are decided, in named pure steps:
+ *
+ *   hourProfile -> forecastPeak -> recommendMin -> recommendMax -> constrainBounds
+ *     -> autoPauseAdvice -> provisionedAdvice -> planServerlessBounds
+ *
+ * Inputs are what CloudWatch publishes (late): ServerlessDatabaseCapacity (the capacity the
+ * instance scaled to, which follows demand until it hits MaxCapacity), ACUUtilization (capacity /
+ * MaxCapacity: 100% means demand is capped), DatabaseConnections; and DescribeDBClusters'
+ * ServerlessV2ScalingConfiguration. Demand itself is never published.
+ *
+ * Why the minimum matters: scaling up is fast from a high capacity and slow from a low one, and
+ * a low minimum empties the buffer cache; so the minimum is raised ahead of the peaks history
+ * shows at this hour (walk-forward, as DynamoDB pre-warming does) and lowered in quiet hours.
+ * The maximum is the cost guard: above every recent peak with headroom, within the config's
+ * ceiling, raised at once when ACUUtilization sits at 100%.
+ */
+
+export interface ServerlessObservation {
+  clusterId: string;
+  engine: string;
+  engineVersion: string;
+  observedAt: string;
+  current: { min: number; max: number; secondsUntilAutoPause?: number };
+  /** Readers in promotion tiers 0-1 (they scale with the writer and are billed alike). */
+  followingReaders: number;
+  /** Last hour at 60 s (oldest first, newest published minute last): Average capacity, ACUUtilization, connections. */
+  recent: {
+    capacity: Array<number | null>;
+    acuUtilization: Array<number | null>;
+    connections: Array<number | null>;
+  };
+  /**
+   * The last days in `periodMinutes` buckets (15 by default; GetMetricData at 900 s): Maximum and
+   * Average capacity and Maximum connections, oldest first, the last entry the newest complete one.
+   */
+  history: {
+    periodMinutes: number;
+    capacityMax: Array<number | null>;
+    capacityMean: Array<number | null>;
+    connectionsMax: Array<number | null>;
+    /** End of the newest bucket (ISO). */
+    end: string;
+  };
+}
+
+export interface ServerlessSettings {
+  /** Minimum as a fraction of the peak expected in the look-ahead (how close to the peak to keep). */
+  warmFraction: number;
+  /** Minutes ahead whose history sets the minimum. */
+  lookaheadMinutes: number;
+  /** Days of history in the hour-of-day profile. */
+  profileDays: number;
+  /** Maximum = recent peak x this. */
+  maxHeadroom: number;
+  /** Never set MaxCapacity above this (the cost guard; default: none, AWS's 256). */
+  maxCapacityCeiling: number;
+  /** Never set MinCapacity below this (0.5, or 0 to allow auto-pause where supported). */
+  minCapacityFloor: number;
+  /** Recommend auto-pause after this many hours without a connection. */
+  idleHoursForPause: number;
+  /** Set MinCapacity 0 (auto-pause) rather than only recommend it. */
+  allowAutoPause: boolean;
+  secondsUntilAutoPause: number;
+  /** Change MinCapacity only when it moves by at least this many ACU. */
+  minChangeAcu: number;
+  /** Hourly mean p10 / p90 at or above this: steady enough for a provisioned instance. */
+  steadyRatio: number;
+  acuHourUsd: number;
+}
+
+export const DEFAULT_SERVERLESS_SETTINGS: ServerlessSettings = {
+  warmFraction: 0.6,
+  lookaheadMinutes: 30,
+  profileDays: 7,
+  maxHeadroom: 1.5,
+  maxCapacityCeiling: MAX_ACU,
+  minCapacityFloor: 0.5,
+  idleHoursForPause: 4,
+  allowAutoPause: false,
+  secondsUntilAutoPause: 300,
+  minChangeAcu: 1,
+  steadyRatio: 0.6,
+  acuHourUsd: ACU_HOUR_USD,
+};
+
+const known = (xs: Array<number | null>): number[] =>
+  xs.filter((x): x is number => x !== null && Number.isFinite(x));
+const maxOf = (xs: Array<number | null>): number => Math.max(0, ...known(xs));
+const HOUR_MS = 3_600_000;
+
+/** Step 1: for each bucket of the day (15 minutes by default), the highest peak over the last `days` days. */
+export function dayProfile(obs: ServerlessObservation, days: number): Map<number, number> {
+  const h = obs.history;
+  const perDay = Math.round(1440 / h.periodMinutes);
+  const end = Date.parse(h.end);
+  const values = h.capacityMax.slice(-days * perDay);
+  const profile = new Map<number, number>();
+  values.forEach((v, i) => {
+    if (v === null) return;
+    const at = end - (values.length - i) * h.periodMinutes * 60_000;
+    const bucket = Math.floor((at % 86_400_000) / (h.periodMinutes * 60_000));
+    profile.set(bucket, Math.max(profile.get(bucket) ?? 0, v));
+  });
+  return profile;
+}
+
+/** Step 2: the peak to expect in the look-ahead: history at these times of day, and the last hour's own peak. */
+export function forecastPeak(
+  obs: ServerlessObservation,
+  s: ServerlessSettings,
+): { peak: number; why: string } {
+  const profile = dayProfile(obs, s.profileDays);
+  const period = obs.history.periodMinutes * 60_000;
+  const now = Date.parse(obs.observedAt);
+  let seasonal = 0;
+  for (let at = now; at <= now + s.lookaheadMinutes * 60_000; at += period)
+    seasonal = Math.max(seasonal, profile.get(Math.floor((at % 86_400_000) / period)) ?? 0);
+  const recent = maxOf(obs.recent.capacity.slice(-30));
+  const peak = Math.max(seasonal, recent);
+  return {
+    peak,
+    why: `expected peak ${peak.toFixed(1)} ACU (the next ${s.lookaheadMinutes} min of the day over the last ${s.profileDays} days: ${seasonal.toFixed(1)}; last 30 min: ${recent.toFixed(1)})`,
+  };
+}
+
+/** Step 3: MinCapacity: warmFraction of the expected peak, so a ramp starts from a warm, high capacity. */
+export function recommendMin(peak: number, s: ServerlessSettings): number {
+  return Math.max(s.minCapacityFloor, roundUpAcu(peak * s.warmFraction));
+}
+
+/** Step 4: MaxCapacity: every peak of the profile with headroom; doubled at once when capped (ACUUtilization 100%). */
+export function recommendMax(
+  obs: ServerlessObservation,
+  s: ServerlessSettings,
+): { max: number; capped: boolean; why: string } {
+  const perDay = Math.round(1440 / obs.history.periodMinutes);
+  const historyPeak = Math.max(
+    maxOf(obs.history.capacityMax.slice(-s.profileDays * perDay)),
+    maxOf(obs.recent.capacity),
+  );
+  const util = known(obs.recent.acuUtilization).slice(-5);
+  const capped = util.length > 0 && Math.max(...util) >= 99;
+  // Raised when capped or below the peaks with headroom; otherwise the person's maximum stays
+  // (a maximum above need costs nothing until used; the ceiling below is the cost guard).
+  const wanted = capped ? obs.current.max * 2 : Math.max(obs.current.max, historyPeak * s.maxHeadroom);
+  return {
+    max: roundUpAcu(Math.max(wanted, historyPeak, 1)),
+    capped,
+    why: capped
+      ? `ACUUtilization at ${Math.max(...util).toFixed(0)}%: demand is capped by MaxCapacity ${obs.current.max}: double it`
+      : `highest capacity over ${s.profileDays} days ${historyPeak.toFixed(1)} ACU x ${s.maxHeadroom}`,
+  };
+}
+
+/** Step 5: AWS's rules and the config's limits: 0.5 steps, [0 or 0.5, 256], the ceiling, max >= min, never below a recent peak. */
+export function constrainBounds(
+  obs: ServerlessObservation,
+  wanted: { min: number; max: number },
+  s: ServerlessSettings,
+): { min: number; max: number; notes: string[] } {
+  const notes: string[] = [];
+  const floor = Math.max(s.minCapacityFloor, smallestMin(obs.engine, obs.engineVersion));
+  const recentPeak = roundUpAcu(
+    Math.max(
+      maxOf(obs.recent.capacity),
+      maxOf(obs.history.capacityMax.slice(-Math.round(1440 / obs.history.periodMinutes))),
+    ),
+  );
+  let max = Math.min(MAX_ACU, s.maxCapacityCeiling, wanted.max);
+  if (max < recentPeak) {
+    // Never below a recent peak, and never raised above the ceiling: keep what the person set.
+    const kept = Math.max(
+      Math.min(obs.current.max, recentPeak),
+      Math.min(MAX_ACU, s.maxCapacityCeiling, recentPeak),
+    );
+    notes.push(`MaxCapacity ${max} would be below the recent peak ${recentPeak} ACU: kept at ${kept}`);
+    max = kept;
+  }
+  const min = Math.min(max, Math.max(floor, wanted.min));
+  return { min, max: Math.max(max, min, 1), notes };
+}
+
+/** Step 6: no connection for hours: recommend (or set) MinCapacity 0 with auto-pause, where the version allows. */
+export function autoPauseAdvice(
+  obs: ServerlessObservation,
+  s: ServerlessSettings,
+): { pause: boolean; why?: string } {
+  const buckets = Math.round((s.idleHoursForPause * 60) / obs.history.periodMinutes);
+  const hours = obs.history.connectionsMax.slice(-buckets);
+  const idle = hours.length === buckets && hours.every((h) => h === 0) && maxOf(obs.recent.connections) === 0;
+  if (!idle) return { pause: false };
+  if (!supportsAutoPause(obs.engine, obs.engineVersion))
+    return {
+      pause: false,
+      why: `${obs.clusterId} had no connection for ${s.idleHoursForPause} h: upgrade ${obs.engine} ${obs.engineVersion} to a version with auto-pause (0 ACU) to stop paying for its minimum`,
+    };
+  return {
+    pause: s.allowAutoPause,
+    why: `${obs.clusterId} had no connection for ${s.idleHoursForPause} h: MinCapacity 0 pauses it after ${s.secondsUntilAutoPause} s idle (no instance charge; the next connection waits about 15 s to resume)`,
+  };
+}
+
+/** Step 7: steady load: a provisioned instance may be cheaper (monthly USD, both sides). */
+export function provisionedAdvice(
+  obs: ServerlessObservation,
+  s: ServerlessSettings,
+  prices: Record<string, number>,
+): string | undefined {
+  const perDay = Math.round(1440 / obs.history.periodMinutes);
+  const means = known(obs.history.capacityMean.slice(-s.profileDays * perDay)).sort((a, b) => a - b);
+  if (means.length < 2 * perDay) return undefined;
+  const p = (q: number) => means[Math.min(means.length - 1, Math.floor(q * means.length))] ?? 0;
+  if (p(0.9) <= 0 || p(0.1) / p(0.9) < s.steadyRatio) return undefined;
+  const nodes = 1 + obs.followingReaders;
+  const serverless =
+    (means.reduce((a, b) => a + b, 0) / means.length) * s.acuHourUsd * HOURS_PER_MONTH * nodes;
+  const gib = maxOf(obs.history.capacityMax) * GIB_PER_ACU;
+  const cls = ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge']
+    .map((size) => instanceClass(`db.r6g.${size}`))
+    .find((c): c is InstanceClass => c !== undefined && c.memoryGiB >= gib);
+  const hour = cls ? classHourlyPrice(cls.name, true, prices) : undefined;
+  if (!cls || hour === undefined) return undefined;
+  const provisioned = hour * HOURS_PER_MONTH * nodes;
+  if (provisioned >= 0.85 * serverless) return undefined;
+  return `load is steady (p10 ${p(0.1).toFixed(1)} / p90 ${p(0.9).toFixed(1)} ACU): ${cls.name} (${cls.memoryGiB} GiB) would cost about $${provisioned.toFixed(0)} a month against about $${serverless.toFixed(0)} on Serverless v2 (${nodes} instance${nodes > 1 ? 's' : ''}); a person's call (a class change fails over)`;
+}
+
+/** Step 8: the plan: one ModifyDBCluster when the bounds move enough, and the advice. */
+export function planServerlessBounds(
+  obs: ServerlessObservation,
+  s: ServerlessSettings,
+  prices: Record<string, number>,
+): Plan {
+  const ref: ResourceRef = { kind: 'aurora-cluster', id: obs.clusterId };
+  const forecast = forecastPeak(obs, s);
+  const pause = autoPauseAdvice(obs, s);
+  const wantedMin = pause.pause ? 0 : recommendMin(forecast.peak, s);
+  const max = recommendMax(obs, s);
+  const bounds = constrainBounds(
+    obs,
+    { min: wantedMin, max: max.max },
+    { ...s, minCapacityFloor: pause.pause ? 0 : s.minCapacityFloor },
+  );
+  const evidence = serverlessEvidence(obs);
+  const nodes = 1 + obs.followingReaders;
+  const monthly = (min: number) => min * s.acuHourUsd * HOURS_PER_MONTH * nodes;
+  const actions: Action[] = [];
+  const minMoves =
+    Math.abs(bounds.min - obs.current.min) >= s.minChangeAcu ||
+    (bounds.min === 0) !== (obs.current.min === 0);
+  const maxMoves =
+    bounds.max !== obs.current.max &&
+    (max.capped ||
+      bounds.max > obs.current.max ||
+      obs.current.max - bounds.max >= Math.max(2, 0.25 * obs.current.max));
+  const next = {
+    min: minMoves ? bounds.min : obs.current.min,
+    max: Math.max(maxMoves ? bounds.max : obs.current.max, minMoves ? bounds.min : obs.current.min),
+    ...(pause.pause || (minMoves ? bounds.min : obs.current.min) === 0
+      ? { secondsUntilAutoPause: obs.current.secondsUntilAutoPause ?? s.secondsUntilAutoPause }
+      : {}),
+  };
+  const invalid = invalidBounds(next, obs.engine, obs.engineVersion);
+  if ((minMoves || maxMoves) && !invalid) {
+    actions.push({
+      tuner: 'serverless',
+      resource: ref,
+      kind: 'set-serverless-bounds',
+      from: obs.current,
+      to: next,
+      reason: [
+        minMoves
+          ? `MinCapacity ${obs.current.min} -> ${next.min} ACU: ${pause.pause ? pause.why : forecast.why}, kept at ${s.warmFraction} of it so a ramp starts warm`
+          : undefined,
+        maxMoves ? `MaxCapacity ${obs.current.max} -> ${next.max} ACU: ${max.why}` : undefined,
+        ...bounds.notes,
+      ]
+        .filter(Boolean)
+        .join('; '),
+      evidence,
+      // The minimum is what is billed when idle: its change is the floor of the bill's change.
+      monthlyCostDelta: Math.round((monthly(next.min) - monthly(obs.current.min)) * 100) / 100,
+      undo: { kind: 'set-serverless-bounds', params: { clusterId: obs.clusterId, bounds: obs.current } },
+      mutating: true,
+      numericTarget: next.max,
+      params: { clusterId: obs.clusterId, bounds: next },
+    });
+  }
+  if (pause.why && !pause.pause) actions.push(advice(ref, pause.why, evidence, -monthly(obs.current.min)));
+  const provisioned = provisionedAdvice(obs, s, prices);
+  if (provisioned) actions.push(advice(ref, provisioned, evidence, 0));
+  return {
+    tuner: 'serverless',
+    resource: ref,
+    observedAt: obs.observedAt,
+    actions,
+    noopReason: `bounds ${obs.current.min}-${obs.current.max} ACU fit: ${forecast.why}; ${max.why}${invalid ? `; not changed: ${invalid}` : ''}`,
+    noopEvidence: evidence,
+  };
+}
+
+function advice(ref: ResourceRef, reason: string, evidence: Evidence[], monthlyCostDelta: number): Action {
+  return {
+    tuner: 'serverless',
+    resource: ref,
+    kind: 'recommend',
+    from: null,
+    to: { advice: reason.split(':')[0] },
+    reason,
+    evidence,
+    monthlyCostDelta: Math.round(monthlyCostDelta * 100) / 100,
+    undo: null,
+    mutating: false,
+    severity: 'info',
+  };
+}
+
+function serverlessEvidence(obs: ServerlessObservation): Evidence[] {
+  const end = obs.observedAt;
+  const start = new Date(Date.parse(end) - obs.recent.capacity.length * 60_000).toISOString();
+  const dims = { DBClusterIdentifier: obs.clusterId };
+  return [
+    {
+      metric: 'ServerlessDatabaseCapacity',
+      statistic: 'Maximum',
+      value: maxOf(obs.recent.capacity),
+      unit: 'ACU',
+      window: { start, end, periodSeconds: 60 },
+      namespace: 'AWS/RDS',
+      dimensions: dims,
+      series: obs.recent.capacity,
+    },
+    {
+      metric: 'ACUUtilization',
+      statistic: 'Maximum',
+      value: maxOf(obs.recent.acuUtilization),
+      unit: 'Percent',
+      window: { start, end, periodSeconds: 60 },
+      namespace: 'AWS/RDS',
+      dimensions: dims,
+    },
+  ];
+}

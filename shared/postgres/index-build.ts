@@ -1,0 +1,354 @@
+import type pg from 'pg';
+import { redact } from '../core/errors.ts';
+import { logger } from '../handler/observability.ts';
+import { createIndexStatement, type IndexCandidate, indexName } from './index-advisor.ts';
+import { type IndexStats, isRebuildLeftover, PG12, reindexStatement } from './reindex.ts';
+
+/**
+ * Index I/O for maintenance: reading B-tree sizes and bloat, rebuilding one index with
+ * REINDEX INDEX CONCURRENTLY, creating an advised index with CREATE INDEX CONCURRENTLY, and
+ * dropping what a failed concurrent build leaves behind. Every statement runs alone (never in a
+ * transaction block: CONCURRENTLY refuses one) with a session lock_timeout and a
+ * statement_timeout capped by the time left. Index names come only from the catalog
+ * (`oid::regclass::text`) or are built from catalog identifiers and quoted.
+ */
+
+export interface BuildTimeouts {
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+export type BuildOutcome = 'applied' | 'skipped' | 'deferred' | 'failed';
+
+export interface BuildResult {
+  outcome: BuildOutcome;
+  statement: string;
+  reason: string;
+  durationMs: number;
+  bytesBefore?: number;
+  bytesAfter?: number;
+  /** Invalid leftovers of this build that were dropped (or could not be). */
+  leftoversDropped: string[];
+  leftoversKept: string[];
+  errorCode?: string;
+}
+
+async function setTimeouts(client: pg.ClientBase, t: BuildTimeouts): Promise<void> {
+  await client.query(
+    `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`,
+    [String(Math.max(1, Math.floor(t.lockTimeoutMs))), String(Math.max(1, Math.floor(t.statementTimeoutMs)))],
+  );
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function failure(error: unknown): { outcome: BuildOutcome; reason: string; code?: string } {
+  const code = codeOf(error);
+  const message = error instanceof Error ? redact(error.message) : 'unknown error';
+  if (code === '55P03')
+    return { outcome: 'skipped', reason: `lock not available within lock_timeout: ${message}`, code };
+  if (code === '57014') {
+    return {
+      outcome: 'deferred',
+      reason: `cancelled at statement_timeout: did not finish in the time given (${message})`,
+      code,
+    };
+  }
+  return { outcome: 'failed', reason: message, ...(code ? { code } : {}) };
+}
+
+const indexStatsSql = `
+SELECT i.oid::int8 AS oid, i.oid::regclass::text AS name, t.oid::regclass::text AS "table", i.relname,
+       i.relpages::float8 * current_setting('block_size')::float8 AS bytes,
+       COALESCE((SELECT substring(o FROM 'fillfactor=(\\d+)')::int FROM unnest(i.reloptions) o
+                  WHERE o LIKE 'fillfactor=%'), 90) AS fillfactor,
+       t.reltuples::float8 AS reltuples,
+       (SELECT COALESCE(sum(COALESCE(s.avg_width, 8)), 0)::float8
+          FROM unnest(x.indkey::int2[]) k(attnum)
+          LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+          LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = t.relname AND s.attname = a.attname
+       ) AS key_width,
+       am.amname = 'btree' AS is_btree, x.indisvalid AS is_valid,
+       EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid AND c.contype = 'x') AS is_exclusion
+  FROM pg_index x
+  JOIN pg_class i ON i.oid = x.indexrelid
+  JOIN pg_class t ON t.oid = x.indrelid
+  JOIN pg_namespace n ON n.oid = t.relnamespace
+  JOIN pg_am am ON am.oid = i.relam
+ WHERE i.relkind = 'i' AND t.relkind IN ('r', 'm') AND t.relpersistence <> 't'
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+   AND i.relpages::float8 * current_setting('block_size')::float8 >= $1
+ ORDER BY i.relpages DESC
+ LIMIT 500`;
+
+interface IndexRow {
+  oid: string;
+  name: string;
+  table: string;
+  relname: string;
+  bytes: number;
+  fillfactor: number;
+  reltuples: number;
+  key_width: number;
+  is_btree: boolean;
+  is_valid: boolean;
+  is_exclusion: boolean;
+}
+
+const BLOCK = 8192;
+/** Page header (24) and B-tree special space (16). */
+const PAGE_OVERHEAD = 40;
+/** IndexTupleData header. */
+const TUPLE_HEADER = 8;
+/** Line pointer per tuple. */
+const LINE_POINTER = 4;
+
+/**
+ * The size a freshly built B-tree would have: leaf pages filled to the fillfactor with
+ * MAXALIGN'ed (8-byte) tuples of the columns' average widths (pg_stats), plus a metapage and
+ * about one internal page per 300 leaves. A rough estimate, used only without pgstattuple.
+ */
+export function expectedBtreeBytes(
+  reltuples: number,
+  keyWidth: number,
+  fillfactor: number,
+): number | undefined {
+  if (!(reltuples >= 0)) return undefined;
+  const tuple = Math.ceil((TUPLE_HEADER + keyWidth) / 8) * 8 + LINE_POINTER;
+  const perPage = Math.max(1, Math.floor(((BLOCK - PAGE_OVERHEAD) * (fillfactor / 100)) / tuple));
+  const leaves = Math.ceil(reltuples / perPage);
+  return (1 + leaves + Math.ceil(leaves / 300)) * BLOCK;
+}
+
+/**
+ * B-tree indexes of user tables at least `minBytes` large (relpages, as of the last VACUUM), with
+ * pgstatindex's leaf density when pgstattuple is installed (each under lock_timeout), else the
+ * catalog estimate. pgstatindex reads the whole index, so indexes over `pgstatindexMaxBytes`
+ * get the estimate too.
+ */
+export async function readIndexStats(
+  client: pg.ClientBase,
+  options: { minBytes: number; pgstatindexMaxBytes: number; lockTimeoutMs: number },
+): Promise<{ indexes: IndexStats[]; source: 'pgstattuple' | 'catalog' }> {
+  const ext = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'pgstattuple'`,
+  );
+  const pgstattuple = (ext.rows[0]?.n ?? 0) > 0;
+  const r = await client.query<IndexRow>(indexStatsSql, [options.minBytes]);
+  await setTimeouts(client, { lockTimeoutMs: options.lockTimeoutMs, statementTimeoutMs: 60_000 });
+  const out: IndexStats[] = [];
+  for (const row of r.rows) {
+    const base: IndexStats = {
+      oid: Number(row.oid),
+      name: row.name,
+      table: row.table,
+      bytes: Number(row.bytes),
+      fillfactor: Number(row.fillfactor),
+      isBtree: row.is_btree,
+      isValid: row.is_valid,
+      isExclusion: row.is_exclusion,
+      isSystem: false,
+    };
+    if (!row.is_btree || !row.is_valid || isRebuildLeftover(row.relname)) {
+      out.push(base);
+      continue;
+    }
+    const expected = expectedBtreeBytes(Number(row.reltuples), Number(row.key_width), base.fillfactor);
+    if (pgstattuple && base.bytes <= options.pgstatindexMaxBytes) {
+      try {
+        const s = await client.query<{ density: number }>(
+          'SELECT avg_leaf_density::float8 AS density FROM pgstatindex($1::oid::regclass)',
+          [base.oid],
+        );
+        out.push({ ...base, leafDensity: Number(s.rows[0]?.density) });
+        continue;
+      } catch (error) {
+        if (codeOf(error) === '55P03') {
+          out.push({ ...base, locked: true });
+          continue;
+        }
+        logger.debug('pgstatindex unavailable: catalog estimate', {
+          index: row.name,
+          error: error instanceof Error ? redact(error.message) : '',
+        });
+      }
+    }
+    out.push({ ...base, ...(expected === undefined ? {} : { expectedBytes: expected }) });
+  }
+  return { indexes: out, source: pgstattuple ? 'pgstattuple' : 'catalog' };
+}
+
+interface Leftover {
+  name: string;
+  table: string;
+}
+
+/**
+ * Invalid indexes a failed REINDEX CONCURRENTLY left (`..._ccnew`, `..._ccold`), optionally of one
+ * table. A rebuild still running holds SHARE UPDATE EXCLUSIVE on its table, so its transient
+ * index is listed in pg_stat_progress_create_index (own sessions) and, for anyone else's, the
+ * DROP below fails at lock_timeout instead of interfering.
+ */
+export async function findLeftovers(
+  client: pg.ClientBase,
+  version: number,
+  table?: string,
+): Promise<Leftover[]> {
+  if (version < PG12) return [];
+  const r = await client.query<Leftover>(
+    `SELECT i.oid::regclass::text AS name, t.oid::regclass::text AS "table"
+       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+      WHERE NOT x.indisvalid AND i.relname ~ '_cc(new|old)[0-9]*$'
+        AND ($1::text IS NULL OR t.oid = to_regclass($1))
+        AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.relid = t.oid)
+      ORDER BY 1`,
+    [table ?? null],
+  );
+  return r.rows;
+}
+
+/** DROP INDEX CONCURRENTLY of each leftover, under the timeouts; returns dropped and kept names. */
+export async function dropIndexes(
+  client: pg.ClientBase,
+  names: string[],
+  timeouts: BuildTimeouts,
+): Promise<{ dropped: string[]; kept: Array<{ name: string; reason: string }> }> {
+  const dropped: string[] = [];
+  const kept: Array<{ name: string; reason: string }> = [];
+  for (const name of names) {
+    try {
+      await setTimeouts(client, timeouts);
+      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+      dropped.push(name);
+    } catch (error) {
+      kept.push({ name, reason: failure(error).reason });
+    }
+  }
+  return { dropped, kept };
+}
+
+async function sizeOf(client: pg.ClientBase, name: string): Promise<number | undefined> {
+  const r = await client.query<{ bytes: string | null }>(
+    'SELECT pg_relation_size(to_regclass($1))::text AS bytes',
+    [name],
+  );
+  const v = r.rows[0]?.bytes;
+  return v === null || v === undefined ? undefined : Number(v);
+}
+
+/** REINDEX INDEX CONCURRENTLY of one index; on failure its leftovers on that table are dropped. */
+export async function rebuildIndex(
+  client: pg.ClientBase,
+  version: number,
+  index: IndexStats,
+  timeouts: BuildTimeouts,
+  nowMs: () => number = Date.now,
+): Promise<BuildResult> {
+  const statement = reindexStatement(index.name);
+  const started = nowMs();
+  try {
+    await setTimeouts(client, timeouts);
+    await client.query(statement);
+    const bytesAfter = await sizeOf(client, index.name);
+    const durationMs = nowMs() - started;
+    return {
+      outcome: 'applied',
+      statement,
+      reason: `rebuilt in ${durationMs} ms: ${index.bytes} -> ${bytesAfter ?? '?'} bytes`,
+      durationMs,
+      bytesBefore: index.bytes,
+      ...(bytesAfter === undefined ? {} : { bytesAfter }),
+      leftoversDropped: [],
+      leftoversKept: [],
+    };
+  } catch (error) {
+    const f = failure(error);
+    const leftovers = await findLeftovers(client, version, index.table).catch(() => []);
+    const drop = await dropIndexes(
+      client,
+      leftovers.map((l) => l.name),
+      timeouts,
+    );
+    return {
+      outcome: f.outcome,
+      statement,
+      reason: `${f.reason}${drop.dropped.length > 0 ? `; invalid leftover ${drop.dropped.join(', ')} dropped` : ''}${drop.kept.length > 0 ? `; leftover ${drop.kept.map((k) => k.name).join(', ')} kept for the next run` : ''}`,
+      durationMs: nowMs() - started,
+      bytesBefore: index.bytes,
+      leftoversDropped: drop.dropped,
+      leftoversKept: drop.kept.map((k) => k.name),
+      ...(f.code ? { errorCode: f.code } : {}),
+    };
+  }
+}
+
+async function validity(client: pg.ClientBase, name: string): Promise<boolean | undefined> {
+  const r = await client.query<{ valid: boolean }>(
+    'SELECT x.indisvalid AS valid FROM pg_index x WHERE x.indexrelid = to_regclass($1)',
+    [name],
+  );
+  return r.rows[0]?.valid;
+}
+
+/**
+ * CREATE INDEX CONCURRENTLY of an advised index. Refused when an index of that name exists;
+ * verified valid afterwards; an invalid index it made (failed build, timeout) is dropped.
+ */
+export async function createAdvisedIndex(
+  client: pg.ClientBase,
+  candidate: IndexCandidate,
+  timeouts: BuildTimeouts,
+  nowMs: () => number = Date.now,
+): Promise<BuildResult> {
+  const statement = createIndexStatement(candidate);
+  const qualified = `${quote(candidate.schema)}.${quote(indexName(candidate))}`;
+  const started = nowMs();
+  const done = (outcome: BuildOutcome, reason: string, extra: Partial<BuildResult> = {}): BuildResult => ({
+    outcome,
+    statement,
+    reason,
+    durationMs: nowMs() - started,
+    leftoversDropped: [],
+    leftoversKept: [],
+    ...extra,
+  });
+  if ((await validity(client, qualified)) !== undefined) {
+    return done('skipped', `an index named ${qualified} already exists: not created`);
+  }
+  let error: unknown;
+  try {
+    await setTimeouts(client, timeouts);
+    await client.query(statement);
+  } catch (e) {
+    error = e;
+  }
+  const valid = await validity(client, qualified);
+  if (error === undefined && valid === true) {
+    const bytes = await sizeOf(client, qualified);
+    return done('applied', `created and verified valid in ${nowMs() - started} ms`, {
+      ...(bytes === undefined ? {} : { bytesAfter: bytes }),
+    });
+  }
+  const f =
+    error === undefined ? { outcome: 'failed' as const, reason: 'built but not valid' } : failure(error);
+  if (valid === false) {
+    const drop = await dropIndexes(client, [qualified], timeouts);
+    return done(
+      f.outcome,
+      `${f.reason}; the invalid index ${drop.dropped.length > 0 ? 'was dropped' : 'could not be dropped yet (next run)'}`,
+      {
+        leftoversDropped: drop.dropped,
+        leftoversKept: drop.kept.map((k) => k.name),
+        ...('code' in f && f.code ? { errorCode: f.code } : {}),
+      },
+    );
+  }
+  return done(f.outcome, f.reason, 'code' in f && f.code ? { errorCode: f.code } : {});
+}
+
+function quote(identifier: string): string {
+  return `"${identifier.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,70 @@
+import { countsAsChange } from '../core/guards.ts';
+import type { Decision } from '../core/model.ts';
+import { formatUsd } from './format.ts';
+
+/**
+ * One accounting of money for every report (report.md, report.json, the digest, Slack, SNS):
+ * - applied: the net monthly cost change of the changes applied in the period. A change reversed
+ *   within the period (an IOPS cut raised back six hours later) nets out; how much cancelled that
+ *   way is `reversedMonthlyCostDelta`, so a cut is never told as saved once it was undone.
+ * - potential: what recommendations (and observe-mode plans) would change if someone acted on
+ *   them; never counted as saved. A standing recommendation repeated run after run counts once
+ *   (the latest per tuner, resource and action).
+ * Amounts are rounded to cents once, here, so every rendering shows the same figures.
+ */
+export interface MoneyTotals {
+  appliedMonthlyCostDelta: number;
+  potentialMonthlyCostDelta: number;
+  reversedMonthlyCostDelta: number;
+  /** Applied changes (recommendations and findings are not changes). */
+  appliedChanges: number;
+  /** Distinct recommendations and observe-mode plans behind the potential. */
+  recommendations: number;
+}
+
+const cents = (x: number) => Math.round(x * 100) / 100 || 0;
+const finite = (x: number) => (Number.isFinite(x) ? x : 0);
+
+function isPotential(d: Decision): boolean {
+  if (d.action === 'recommend') return d.outcome === 'applied' || d.outcome === 'planned';
+  return d.outcome === 'planned' && d.action !== 'noop' && d.action !== 'finding';
+}
+
+export function moneyTotals(decisions: Decision[]): MoneyTotals {
+  const changes = decisions.filter(countsAsChange);
+  const byResource = new Map<string, { down: number; up: number }>();
+  for (const d of changes) {
+    const key = `${d.tuner}|${d.resource}|${d.action}`;
+    const entry = byResource.get(key) ?? { down: 0, up: 0 };
+    const delta = finite(d.monthlyCostDelta);
+    if (delta < 0) entry.down += -delta;
+    else entry.up += delta;
+    byResource.set(key, entry);
+  }
+  let reversed = 0;
+  for (const { down, up } of byResource.values()) reversed += Math.min(down, up);
+  const latest = new Map<string, Decision>();
+  for (const d of decisions.filter(isPotential)) {
+    const key = `${d.tuner}|${d.resource}|${d.action}`;
+    const prev = latest.get(key);
+    if (!prev || prev.at <= d.at) latest.set(key, d);
+  }
+  return {
+    appliedMonthlyCostDelta: cents(changes.reduce((sum, d) => sum + finite(d.monthlyCostDelta), 0)),
+    potentialMonthlyCostDelta: cents(
+      [...latest.values()].reduce((sum, d) => sum + finite(d.monthlyCostDelta), 0),
+    ),
+    reversedMonthlyCostDelta: cents(reversed),
+    appliedChanges: changes.length,
+    recommendations: latest.size,
+  };
+}
+
+/** The same sentence everywhere: "Applied changes: -$1,234.56/month net (...); recommendations: ...". */
+export function totalsText(t: MoneyTotals): string {
+  const reversed =
+    t.reversedMonthlyCostDelta > 0
+      ? ` (changes worth ${formatUsd(t.reversedMonthlyCostDelta).replace('+', '')}/month were reversed within the period and net out)`
+      : '';
+  return `Cost: ${t.appliedChanges} applied change${t.appliedChanges === 1 ? '' : 's'}, ${formatUsd(t.appliedMonthlyCostDelta)}/month net${reversed}; ${t.recommendations} recommendation${t.recommendations === 1 ? '' : 's'} not acted on, ${formatUsd(t.potentialMonthlyCostDelta)}/month potential (not counted as saved).`;
+}

@@ -1,0 +1,205 @@
+/**
+ * The RDS Proxy pool tuner: discover the configured proxies (DescribeDBProxies, their default
+ * target group and target) -> observe (CloudWatch: the proxy's metrics and the database's own
+ * DatabaseConnections) -> pool policy -> executePlan (shared guards) -> summary.
+ *
+ * How the pool is decided: shared/policies/proxy-pool.ts. How a change is applied:
+ * shared/adapters/rds-proxy.ts.
+ */
+import {
+  type DBProxy,
+  DescribeDBInstancesCommand,
+  DescribeDBProxiesCommand,
+  DescribeDBProxyTargetGroupsCommand,
+  DescribeDBProxyTargetsCommand,
+} from '@aws-sdk/client-rds';
+import { createProxyAdapter } from '../adapters/rds-proxy.ts';
+import { aws } from '../aws/clients.ts';
+import { instanceClass } from '../aws/instance-classes.ts';
+import type { Target, TunerRunRequest, TunerRunSummary } from '../core/contracts.ts';
+import { executePlan } from '../core/executor.ts';
+import type { Decision } from '../core/model.ts';
+import { finishRun, outOfTime, recordObservationFailure } from '../core/run.ts';
+import { resolveSettings } from '../core/settings.ts';
+import { getMetrics, type MetricsResult, type SeriesRequest } from '../metrics/index.ts';
+import { type ProxyObservation, type ProxySettings, planProxyPool } from '../policies/proxy-pool.ts';
+import { priceTable } from '../pricing.ts';
+import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
+import { REPEAT_FINDING_MS, withoutRepeats } from './iops.ts';
+import type { TunerRegistration } from './registry.ts';
+
+const MINUTE = 60_000;
+
+const PROXY_METRICS = [
+  ['clientConnections', 'ClientConnections', 'Maximum'],
+  ['proxyDatabaseConnections', 'DatabaseConnections', 'Maximum'],
+  ['borrowed', 'DatabaseConnectionsCurrentlyBorrowed', 'Maximum'],
+  ['pinned', 'DatabaseConnectionsCurrentlySessionPinned', 'Average'],
+  ['borrowLatencyMicros', 'DatabaseConnectionsBorrowLatency', 'Average'],
+  ['maxAllowed', 'MaxDatabaseConnectionsAllowed', 'Minimum'],
+  ['queryResponseLatencyMicros', 'QueryDatabaseResponseLatency', 'Average'],
+] as const;
+
+type ProxyMetricKey = (typeof PROXY_METRICS)[number][0];
+
+interface ProxyTarget {
+  target: Target;
+  proxy: DBProxy;
+  instanceId?: string;
+}
+
+function seriesFor(p: ProxyTarget): SeriesRequest[] {
+  const name = p.proxy.DBProxyName ?? '';
+  const own = PROXY_METRICS.map(([key, metricName, statistic]) => ({
+    id: `${name}:${key}`,
+    kind: 'gauge' as const,
+    statistic,
+    metric: { namespace: 'AWS/RDS', metricName, dimensions: { ProxyName: name } },
+  }));
+  if (!p.instanceId) return own;
+  return [
+    ...own,
+    {
+      id: `${name}:databaseConnections`,
+      kind: 'gauge' as const,
+      statistic: 'Maximum',
+      metric: {
+        namespace: 'AWS/RDS',
+        metricName: 'DatabaseConnections',
+        dimensions: { DBInstanceIdentifier: p.instanceId },
+      },
+    },
+  ];
+}
+
+/** The configured proxies (by name; proxies are selected by identifier), with the instance behind each. */
+async function discoverProxies(names: readonly string[], notes: string[]): Promise<ProxyTarget[]> {
+  const out: ProxyTarget[] = [];
+  const proxies: DBProxy[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await aws().rds.send(new DescribeDBProxiesCommand({ Marker }));
+    proxies.push(...(page.DBProxies ?? []));
+    Marker = page.Marker;
+  } while (Marker);
+  for (const name of names) {
+    const proxy = proxies.find((p) => p.DBProxyName === name);
+    if (!proxy) {
+      notes.push(`${name}: no such RDS Proxy in this account and Region`);
+      continue;
+    }
+    const targets = await aws().rds.send(new DescribeDBProxyTargetsCommand({ DBProxyName: name }));
+    const instance = targets.Targets?.find((t) => t.Type === 'RDS_INSTANCE');
+    out.push({
+      target: {
+        ref: { kind: 'rds-proxy', id: name, arn: proxy.DBProxyArn },
+        tags: {},
+        managed: true,
+        created: false,
+        optedOut: false,
+      },
+      proxy,
+      ...(instance?.RdsResourceId ? { instanceId: instance.RdsResourceId } : {}),
+    });
+  }
+  return out;
+}
+
+async function observe(
+  p: ProxyTarget,
+  metrics: MetricsResult,
+  now: Date,
+  start: Date,
+): Promise<ProxyObservation> {
+  const name = p.proxy.DBProxyName ?? '';
+  const groups = await aws().rds.send(
+    new DescribeDBProxyTargetGroupsCommand({ DBProxyName: name, TargetGroupName: 'default' }),
+  );
+  const pool = groups.TargetGroups?.[0]?.ConnectionPoolConfig ?? {};
+  const described = p.instanceId
+    ? await aws().rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: p.instanceId }))
+    : undefined;
+  const cls = described?.DBInstances?.[0]?.DBInstanceClass;
+  const values = (key: ProxyMetricKey | 'databaseConnections') =>
+    metrics.series.get(`${name}:${key}`)?.values ?? [];
+  const family = p.proxy.EngineFamily;
+  return {
+    proxyName: name,
+    targetGroupName: 'default',
+    engineFamily: family === 'MYSQL' || family === 'SQLSERVER' ? family : 'POSTGRESQL',
+    databaseId: p.instanceId ?? 'unknown',
+    targetVcpus: (cls && instanceClass(cls)?.vcpus) || 2,
+    observedAt: now.toISOString(),
+    window: { start: start.toISOString(), end: now.toISOString(), periodSeconds: 60 },
+    pool: {
+      // AWS defaults when a field is absent (RDS API reference, ConnectionPoolConfiguration).
+      maxConnectionsPercent: pool.MaxConnectionsPercent ?? 100,
+      maxIdleConnectionsPercent: pool.MaxIdleConnectionsPercent ?? 50,
+      connectionBorrowTimeoutSeconds: pool.ConnectionBorrowTimeout ?? 120,
+      sessionPinningFilters: pool.SessionPinningFilters ?? [],
+    },
+    metrics: {
+      clientConnections: values('clientConnections'),
+      proxyDatabaseConnections: values('proxyDatabaseConnections'),
+      borrowed: values('borrowed'),
+      pinned: values('pinned'),
+      borrowLatencyMicros: values('borrowLatencyMicros'),
+      maxAllowed: values('maxAllowed'),
+      queryResponseLatencyMicros: values('queryResponseLatencyMicros'),
+      databaseConnections: values('databaseConnections'),
+    },
+  };
+}
+
+export async function runProxy(request: TunerRunRequest, deps: TunerRunDeps = {}): Promise<TunerRunSummary> {
+  const { config, store, now, started } = await openTunerRun('proxy', request, deps);
+  if (started.run.paused || started.duplicate) return finishRun(started, []);
+  const { run } = started;
+  const section = config.tuners.proxy;
+  if (!section?.enabled) return finishRun(started, [], [notEnabledNote('proxy')]);
+  const { enabled: _e, mode: _m, resources, cooldownMinutes: _c, maxChangesPerRun: _x, ...policy } = section;
+  const cfg: ProxySettings = policy;
+  const settings = resolveSettings(config, 'proxy');
+  const adapter = deps.adapter ?? createProxyAdapter({ now: () => run.now });
+  const notes: string[] = [];
+  if (Object.keys(resources.tags).length > 0)
+    notes.push('proxy: proxies are selected by name (resources.identifiers); tags are ignored');
+  const wanted = request.resourceIds ?? resources.identifiers;
+  const targets = await discoverProxies(wanted, notes);
+  if (targets.length === 0) return finishRun(started, [], notes);
+  const start = new Date(now.getTime() - section.lookbackMinutes * MINUTE);
+  const metrics = await getMetrics({
+    series: targets.flatMap(seriesFor),
+    start,
+    end: now,
+    periodSeconds: 60,
+    now,
+  });
+  notes.push(...metrics.notes);
+  const prices = priceTable(config.prices);
+  const decisions: Decision[] = [];
+  for (const p of targets) {
+    if (outOfTime(request, p.target.ref.id, notes)) break;
+    try {
+      const plan = planProxyPool(await observe(p, metrics, now, start), cfg, prices);
+      // A finding (session pinning, no headroom) is recorded again only after REPEAT_FINDING_MS.
+      const since = new Date(now.getTime() - REPEAT_FINDING_MS).toISOString();
+      withoutRepeats(
+        plan,
+        await store.listDecisions({ since, tuner: 'proxy', resource: p.target.ref.id }),
+        now,
+      );
+      decisions.push(...(await executePlan({ plan, target: p.target, settings, adapter, run, store })));
+    } catch (error) {
+      decisions.push(await recordObservationFailure(store, run, p.target.ref, settings.mode, error));
+    }
+  }
+  return finishRun(started, decisions, notes);
+}
+
+export const registration: TunerRegistration = {
+  run: (request) => runProxy(request),
+  adapter: (action, target) => createProxyAdapter()(action, target),
+  target: async (ref) =>
+    ref.kind === 'rds-proxy' ? { ref, tags: {}, managed: true, created: false, optedOut: false } : undefined,
+};

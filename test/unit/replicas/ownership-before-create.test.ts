@@ -1,0 +1,120 @@
+import {
+  CreateDBInstanceCommand,
+  DBInstanceAlreadyExistsFault,
+  DescribeDBInstancesCommand,
+  InstanceQuotaExceededFault,
+  RDSClient,
+  RDSServiceException,
+} from '@aws-sdk/client-rds';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createReplicaAdapter, type ReplicaAdapterDeps } from '../../../shared/adapters/rds-replicas.ts';
+import type { Target } from '../../../shared/core/contracts.ts';
+import type { Action } from '../../../shared/core/model.ts';
+
+const rdsMock = mockClient(RDSClient);
+const TAG = { key: 'db-autopilot:created-by', value: 'db-autopilot' };
+const NOW = new Date('2026-11-23T18:00:00Z');
+const REPLICA = 'dbap-securecart-aurora-2026112318001';
+
+const target: Target = {
+  ref: { kind: 'aurora-cluster', id: 'securecart-aurora' },
+  tags: {},
+  managed: true,
+  created: false,
+  optedOut: false,
+};
+
+const add: Action = {
+  tuner: 'replicas',
+  resource: { kind: 'aurora-cluster', id: 'securecart-aurora' },
+  kind: 'add-replica',
+  from: 1,
+  to: 2,
+  reason: 'test',
+  evidence: [],
+  monthlyCostDelta: 0,
+  undo: null,
+  mutating: true,
+  params: {
+    family: 'aurora',
+    sourceId: 'securecart-aurora',
+    replicaId: REPLICA,
+    engine: 'aurora-postgresql',
+    instanceClass: 'db.r6g.large',
+  },
+};
+
+describe('replica ownership is recorded before CreateDBInstance (issue 21)', () => {
+  const created = new Map<string, Record<string, unknown>>();
+  /** What the store held at the moment CreateDBInstance was sent. */
+  let recordedAtCreate: Record<string, unknown> | undefined;
+  let adapter: ReturnType<typeof createReplicaAdapter>;
+
+  beforeEach(() => {
+    created.clear();
+    recordedAtCreate = undefined;
+    const deps: ReplicaAdapterDeps = {
+      rds: () => new RDSClient({ region: 'us-east-1' }),
+      route53: () => new Route53Client({ region: 'us-east-1' }),
+      store: {
+        recordCreated: async (_tuner, id, detail) => void created.set(id, detail),
+        wasCreatedByUs: async (_tuner, id) => created.has(id),
+        forgetCreated: async (_tuner, id) => void created.delete(id),
+      },
+      createdByTag: TAG,
+      now: () => NOW,
+    };
+    adapter = createReplicaAdapter(deps);
+  });
+  afterEach(() => rdsMock.reset());
+
+  it('holds the ownership record when the create is sent, and confirms it after', async () => {
+    rdsMock.on(CreateDBInstanceCommand).callsFake(async () => {
+      recordedAtCreate = structuredClone(created.get(REPLICA));
+      return { DBInstance: { DBInstanceIdentifier: REPLICA } };
+    });
+    expect(await adapter(add, target)).toMatchObject({ status: 'applied' });
+    expect(recordedAtCreate).toMatchObject({ sourceId: 'securecart-aurora', status: 'intended' });
+    expect(created.get(REPLICA)).toMatchObject({ status: 'confirmed' });
+  });
+
+  it('keeps the record when the response is lost after the create (the replica must not be orphaned)', async () => {
+    rdsMock.on(CreateDBInstanceCommand).rejects(
+      new RDSServiceException({
+        name: 'InternalFailure',
+        $fault: 'server',
+        message: 'connection reset after the request was sent',
+        $metadata: { httpStatusCode: 500 },
+      }),
+    );
+    expect(await adapter(add, target)).toMatchObject({ status: 'failed' });
+    expect(created.has(REPLICA)).toBe(true);
+  });
+
+  it('drops the record when AWS certainly created nothing (quota reached)', async () => {
+    rdsMock
+      .on(CreateDBInstanceCommand)
+      .rejects(new InstanceQuotaExceededFault({ message: 'quota', $metadata: {} }));
+    expect(await adapter(add, target)).toMatchObject({ status: 'skipped' });
+    expect(created.has(REPLICA)).toBe(false);
+  });
+
+  it('keeps the record on a retry that finds its own earlier replica (tagged, same source)', async () => {
+    rdsMock
+      .on(CreateDBInstanceCommand)
+      .rejects(new DBInstanceAlreadyExistsFault({ message: 'exists', $metadata: {} }));
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: REPLICA,
+          DBClusterIdentifier: 'securecart-aurora',
+          TagList: [{ Key: TAG.key, Value: TAG.value }],
+        },
+      ],
+    });
+    expect(await adapter(add, target)).toMatchObject({ status: 'skipped' });
+    expect(created.has(REPLICA)).toBe(true);
+  });
+});

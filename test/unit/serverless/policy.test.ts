@@ -1,0 +1,179 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { invalidBounds, supportsAutoPause } from '../../../shared/aws/aurora-serverless.ts';
+import {
+  generateServerlessTrace,
+  parseServerlessTrace,
+  runServerlessBacktest,
+} from '../../../shared/backtest/serverless.ts';
+import {
+  DEFAULT_SERVERLESS_SETTINGS,
+  planServerlessBounds,
+  type ServerlessObservation,
+} from '../../../shared/policies/serverless-bounds.ts';
+import {
+  DEFAULT_SERVERLESS_PARAMS,
+  initialState,
+  stepMinute,
+} from '../../../shared/sim/serverless-capacity.ts';
+
+const s = DEFAULT_SERVERLESS_SETTINGS;
+
+function obs(o: {
+  min: number;
+  max: number;
+  recent: number;
+  dayPeak: number;
+  util?: number;
+  connections?: number;
+  version?: string;
+}): ServerlessObservation {
+  const perDay = 96;
+  return {
+    clusterId: 'accounts',
+    engine: 'aurora-postgresql',
+    engineVersion: o.version ?? '16.4',
+    observedAt: '2026-11-20T18:30:00.000Z',
+    current: { min: o.min, max: o.max },
+    followingReaders: 1,
+    recent: {
+      capacity: Array.from({ length: 60 }, () => o.recent),
+      acuUtilization: Array.from({ length: 60 }, () => o.util ?? (100 * o.recent) / o.max),
+      connections: Array.from({ length: 60 }, () => o.connections ?? 20),
+    },
+    history: {
+      periodMinutes: 15,
+      // Every day: quiet at 2 ACU, the evening (18:00-21:00) at dayPeak.
+      capacityMax: Array.from({ length: 7 * perDay }, (_, i) =>
+        i % perDay >= 72 && i % perDay < 84 ? o.dayPeak : 2,
+      ),
+      capacityMean: Array.from({ length: 7 * perDay }, (_, i) =>
+        i % perDay >= 72 && i % perDay < 84 ? o.dayPeak * 0.8 : 2,
+      ),
+      connectionsMax: Array.from({ length: 7 * perDay }, () => o.connections ?? 20),
+      end: '2026-11-20T00:00:00.000Z',
+    },
+  };
+}
+
+const boundsOf = (p: ReturnType<typeof planServerlessBounds>) =>
+  p.actions.find((a) => a.kind === 'set-serverless-bounds')?.to as { min: number; max: number } | undefined;
+
+describe('Aurora Serverless v2 bounds policy', () => {
+  it('raises the minimum ahead of the evening peak history shows, to a fraction of it', () => {
+    const to = boundsOf(planServerlessBounds(obs({ min: 0.5, max: 64, recent: 3, dayPeak: 20 }), s, {}));
+    expect(to?.min).toBe(12);
+  });
+
+  it('lowers the minimum in quiet hours', () => {
+    const quiet = {
+      ...obs({ min: 12, max: 64, recent: 2, dayPeak: 20 }),
+      observedAt: '2026-11-20T04:00:00.000Z',
+    };
+    expect(boundsOf(planServerlessBounds(quiet, s, {}))?.min).toBe(1.5);
+  });
+
+  it('doubles the maximum at once when ACUUtilization sits at 100%', () => {
+    const to = boundsOf(
+      planServerlessBounds(obs({ min: 4, max: 16, recent: 16, dayPeak: 16, util: 100 }), s, {}),
+    );
+    expect(to?.max).toBe(32);
+  });
+
+  it('recommends auto-pause for a cluster idle for hours, and says to upgrade when the version cannot pause', () => {
+    const idle = planServerlessBounds(
+      obs({ min: 0.5, max: 8, recent: 0.5, dayPeak: 0.5, connections: 0 }),
+      s,
+      {},
+    );
+    expect(idle.actions.find((a) => a.kind === 'recommend')?.reason).toMatch(/MinCapacity 0 pauses it/);
+    const old = planServerlessBounds(
+      obs({ min: 0.5, max: 8, recent: 0.5, dayPeak: 0.5, connections: 0, version: '15.4' }),
+      s,
+      {},
+    );
+    expect(old.actions.find((a) => a.kind === 'recommend')?.reason).toMatch(/upgrade aurora-postgresql 15.4/);
+    expect(supportsAutoPause('aurora-postgresql', '15.7')).toBe(true);
+    expect(supportsAutoPause('aurora-mysql', '8.0.mysql_aurora.3.08.0')).toBe(true);
+  });
+
+  it('advises a provisioned instance, with both monthly figures, when the load is steady', () => {
+    const steady = obs({ min: 8, max: 32, recent: 10, dayPeak: 10 });
+    steady.history.capacityMean = steady.history.capacityMean.map(() => 10);
+    steady.history.capacityMax = steady.history.capacityMax.map(() => 10);
+    const advice = planServerlessBounds(steady, s, {}).actions.find((a) => a.kind === 'recommend');
+    expect(advice?.reason).toMatch(
+      /db\.r6g\.xlarge .* about \$\d+ a month against about \$\d+ on Serverless v2 \(2 instances\)/,
+    );
+  });
+
+  it('keeps bounds within AWS rules and the config, and never lowers the maximum below a recent peak (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 512 }).map((x) => x / 2),
+        fc.integer({ min: 2, max: 512 }).map((x) => x / 2),
+        fc.double({ min: 0, max: 300, noNaN: true }),
+        fc.double({ min: 0, max: 300, noNaN: true }),
+        fc.integer({ min: 0, max: 100 }),
+        (min, max, recent, dayPeak, util) => {
+          const o = obs({ min: Math.min(min, max), max: Math.max(min, max), recent, dayPeak, util });
+          const to = boundsOf(planServerlessBounds(o, s, {}));
+          if (!to) return;
+          expect(invalidBounds(to, o.engine, o.engineVersion)).toBeUndefined();
+          expect(to.min).toBeGreaterThanOrEqual(0.5);
+          expect(to.max).toBeLessThanOrEqual(256);
+          const peak = Math.min(256, Math.ceil(Math.max(recent, dayPeak) * 2) / 2);
+          if (to.max < o.current.max) expect(to.max).toBeGreaterThanOrEqual(Math.min(peak, o.current.max));
+          if (to.max > o.current.max && util < 99) expect(to.max).toBeLessThanOrEqual(s.maxCapacityCeiling);
+        },
+      ),
+    );
+  });
+});
+
+describe('Serverless v2 capacity model', () => {
+  const bounds = { min: 0.5, max: 64, secondsUntilAutoPause: 300 };
+
+  it('scales up faster from a higher capacity', () => {
+    const low = stepMinute(initialState(bounds, 1), 8, bounds);
+    const high = stepMinute(initialState(bounds, 4), 8, bounds);
+    expect(low.result.saturated).toBe(true);
+    expect(high.result.unserved).toBeLessThan(low.result.unserved);
+  });
+
+  it('saturates more with slower doubling (the bad end of the range)', () => {
+    const slow = { ...DEFAULT_SERVERLESS_PARAMS, doublingSeconds: 60 };
+    const fast = stepMinute(initialState(bounds, 4), 7, bounds);
+    const slowed = stepMinute(initialState(bounds, 4), 7, bounds, slow);
+    expect(slowed.result.unserved).toBeGreaterThan(fast.result.unserved);
+  });
+
+  it('pauses at MinCapacity 0 after SecondsUntilAutoPause idle, and the next demand waits for the resume', () => {
+    const b = { min: 0, max: 8, secondsUntilAutoPause: 300 };
+    let state = initialState(b, 0);
+    for (let m = 0; m < 5; m++) state = stepMinute(state, 0, b).next;
+    expect(state.paused).toBe(true);
+    const resumed = stepMinute(state, 1, b);
+    expect(resumed.result.saturated).toBe(true);
+    expect(resumed.result.unserved).toBeGreaterThan(0);
+  });
+});
+
+describe('serverless backtest', () => {
+  it('rejects a trace with the wrong header, naming the line', () => {
+    expect(() => parseServerlessTrace('minute,iops_demand\n0,1\n', 'x.csv')).toThrow(
+      /x\.csv:1: header must be "minute,acu_demand"/,
+    );
+  });
+
+  it('beats both fixed-bounds users on a diurnal trace the policy has never seen', () => {
+    const r = runServerlessBacktest(generateServerlessTrace('diurnal', 303));
+    const a = r.policies['db-autopilot'];
+    const high = r.policies['fixed-bounds-high'];
+    const low = r.policies['fixed-bounds-low'];
+    expect(a.cost).toBeLessThanOrEqual(0.8 * high.cost);
+    expect(a.saturationMinutes).toBeLessThanOrEqual(high.saturationMinutes);
+    expect(a.cost).toBeLessThanOrEqual(1.2 * low.cost);
+    expect(r.policies.oracle.saturationMinutes).toBe(0);
+  });
+});
