@@ -76,6 +76,23 @@ function asDecision(item: Item | undefined): Decision | undefined {
   return decision && typeof decision === 'object' ? (decision as Decision) : undefined;
 }
 
+/** The item a decision is stored as: slim form, its keys, the sparse index keys when notable, TTL. */
+export function decisionItem(decision: Decision, auditTtlDays: number): Item {
+  const index = isNotable(decision)
+    ? {
+        dayPk: keys.day(decision.tuner, decision.at),
+        daySk: `${timeKey(decision.at)}#${decision.id}`,
+        decisionId: decision.id,
+      }
+    : {};
+  return {
+    ...keys.decision(decision),
+    ...index,
+    decision: storedForm(decision),
+    [STATE_TABLE.ttlAttribute]: expiresAfter(new Date(decision.at), auditTtlDays * 86_400),
+  };
+}
+
 /**
  * The StateStore on the DynamoDB state table (see table-definition.ts for the item layout).
  * Every write that must not race is a conditional write: idempotency keys and locks are claimed
@@ -95,7 +112,6 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   async recordDecision(decision: Decision): Promise<void> {
-    const at = new Date(decision.at);
     const key = keys.decision(decision);
     // An intent is marked in its resource's meta items first (getHistory reads them all), so it
     // stays in sight until resolved however many decisions follow it.
@@ -107,21 +123,9 @@ export class DynamoDbStateStore implements StateStore {
         }),
       );
     }
-    const index = isNotable(decision)
-      ? {
-          dayPk: keys.day(decision.tuner, decision.at),
-          daySk: `${timeKey(decision.at)}#${decision.id}`,
-          decisionId: decision.id,
-        }
-      : {};
     const written = await this.putIf({
       TableName: this.tableName,
-      Item: {
-        ...key,
-        ...index,
-        decision: storedForm(decision),
-        [STATE_TABLE.ttlAttribute]: expiresAfter(at, this.auditTtlDays * 86_400),
-      },
+      Item: decisionItem(decision, this.auditTtlDays),
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     if (!written) throw new DuplicateDecisionError(decision.id);

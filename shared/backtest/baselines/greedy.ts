@@ -1,3 +1,4 @@
+import { optimizationMinutesFor } from '../models/iops.ts';
 import { createDelayMinutes, MAX_READERS } from '../models/replicas.ts';
 import type { BacktestOptions } from '../options.ts';
 import type { BacktestPolicy, BaselineFactory } from '../plugins/types.ts';
@@ -62,20 +63,24 @@ export const greedyDynamodb: BaselineFactory<'dynamodb'> = (trace, options) => {
 export const greedyIops: BaselineFactory<'iops'> = (trace, options) => {
   const o = options.iops;
   const m = o.modifyMinutes;
-  const S = Math.max(o.minMinutesBetweenChanges, m + o.optimizationMinutes);
+  // Clairvoyant: it knows the optimization time of its k-th change (the model's draw).
+  let changes = 0;
+  const span = () => Math.max(o.minMinutesBetweenChanges, m + optimizationMinutesFor(options, changes));
   const need = new RangeMax(needs(trace.iops, o.minIops, o.maxIops), o.minIops);
   return {
     name: 'greedy-clairvoyant',
-    initial: () => ({ iops: need.max(0, m + S) }),
+    initial: () => ({ iops: need.max(0, m + span()) }),
     decide(ctx) {
       const t = ctx.minute;
       const s = ctx.state;
       if (s.status !== 'available' || t < s.lockedUntil || s.pending) return null;
       const recent = s.changeMinutes.filter((c) => t - c < 24 * 60).length;
       if (recent >= o.maxChangesPer24h) return null;
-      const want = need.max(t + m, t + m + S);
+      const want = need.max(t + m, t + m + span());
       const raise = need.max(t + m, t + m) > s.iops;
-      return raise || want < s.iops ? { iops: want } : null;
+      if (!(raise || want < s.iops)) return null;
+      changes++;
+      return { iops: want };
     },
   };
 };

@@ -1,3 +1,4 @@
+import { optimizationMinutesFor } from '../models/iops.ts';
 import { createDelayMinutes, MAX_READERS } from '../models/replicas.ts';
 import type { BacktestOptions } from '../options.ts';
 import type { BacktestPolicy, BaselineFactory } from '../plugins/types.ts';
@@ -90,7 +91,13 @@ export function planIopsOracle(
   const rm = new RangeMax(need, o.minIops);
   const m = o.modifyMinutes;
   const G = ORACLE_IOPS_GRID_MINUTES;
-  const S = Math.ceil(Math.max(o.minMinutesBetweenChanges, m + o.optimizationMinutes) / G) * G;
+  // It knows the optimization time of every change it could make (the model draws the k-th
+  // change's time the same for every policy): spacing by the longest keeps every change accepted.
+  let longest = 0;
+  for (let k = 0; k <= Math.ceil(n / Math.max(1, o.minMinutesBetweenChanges)); k++) {
+    longest = Math.max(longest, optimizationMinutesFor(options, k));
+  }
+  const S = Math.ceil(Math.max(o.minMinutesBetweenChanges, m + longest) / G) * G;
   const boundaries: number[] = [];
   for (let b = 0; b + m < n; b += G) boundaries.push(b);
   const P = boundaries.length;

@@ -11,18 +11,13 @@ describe('IOPS model', () => {
     m.begin(0);
     expect(m.request({ iops: 6000 })).toEqual({ status: 'applied', effectiveAt: 10 });
     m.begin(9);
-    expect(m.serve(5000)).toMatchObject({
-      provisionedIops: 3000,
-      servedIops: 3000,
-      queuedIops: 2000,
-      status: 'modifying',
-    });
+    const saturated = m.serve(5000);
+    expect(saturated).toMatchObject({ provisionedIops: 3000, status: 'modifying' });
+    expect(saturated.readIops + saturated.writeIops).toBeCloseTo(3000, 6);
     m.begin(10);
-    expect(m.serve(5000)).toMatchObject({
-      provisionedIops: 6000,
-      queuedIops: 0,
-      status: 'storage-optimization',
-    });
+    const after = m.serve(5000);
+    expect(after).toMatchObject({ provisionedIops: 6000, status: 'storage-optimization' });
+    expect(after.readIops + after.writeIops).toBeCloseTo(5000, 6);
     m.begin(359);
     expect(m.request({ iops: 4000 })).toMatchObject({ status: 'deferred', until: 360 });
     m.begin(360);

@@ -23,8 +23,9 @@ function metrics(r: PolicyResult | undefined): PolicyMetrics {
 describe('replicas backtest goal under honest signals (real policy + executor through the harness)', () => {
   it('on the shipped and 12 unseen traces: saturated minutes <= Aurora Auto Scaling on each, suite cheaper than static-exact', async () => {
     const suite = await runSuite({ kind: 'replicas', options, seeds: [101, 202, 303] });
-    expect(suite.reports).toHaveLength(16);
-    expect(suite.reports.filter((r) => r.trace.includes('flash-sale'))).toHaveLength(4);
+    // 4 shipped + 12 unseen (and any jittered shapes the generator adds).
+    expect(suite.reports.length).toBeGreaterThanOrEqual(16);
+    expect(suite.reports.filter((r) => r.trace.includes('flash-sale')).length).toBeGreaterThanOrEqual(4);
     // The world is the honest one: delayed metrics, DBLoad only with Performance Insights.
     expect(options.publicationDelayMinutes).toBe(2);
     for (const report of suite.reports) {
@@ -34,7 +35,7 @@ describe('replicas backtest goal under honest signals (real policy + executor th
     }
     const ours = suite.totals['db-autopilot'];
     const exact = suite.totals['static-exact'];
-    expect(ours?.traces).toBe(16);
+    expect(ours?.traces).toBe(suite.reports.length);
     expect(ours?.cost ?? Number.POSITIVE_INFINITY).toBeLessThan(exact?.cost ?? 0);
   }, 240_000);
 
