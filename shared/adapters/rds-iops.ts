@@ -35,15 +35,16 @@ import { z } from 'zod';
 import { aws } from '../aws/clients.ts';
 import {
   asStorageType,
-  GP3_STRIPING_GIB,
   gp3ThroughputFor,
   STORAGE_CHANGE_DAY_MS,
   STORAGE_CHANGE_WAIT_MS,
+  stripingGiB,
 } from '../aws/rds-storage-limits.ts';
 import { clock } from '../core/clock.ts';
 import type { Adapter } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
 import type { Action, ActResult } from '../core/model.ts';
+import { type ValidStorageOption, validEdges } from '../policies/iops-bounds.ts';
 import {
   buildStorageLedger,
   deferredUntil,
@@ -101,19 +102,26 @@ export function createIopsAdapter(options: IopsAdapterOptions = {}): Adapter {
       const live = await liveRules(client, instance, t);
       if (live) return live;
 
-      const plan = modification(action, params, instance, options.allowStorageGrowthForIops === true);
-      if ('status' in plan) return plan;
+      const planned = modification(action, params, instance, options.allowStorageGrowthForIops === true);
+      if ('status' in planned) return planned;
+      let plan = planned;
 
       const valid = await client.send(
         new DescribeValidDBInstanceModificationsCommand({ DBInstanceIdentifier: id }),
       );
-      const problem = checkValid(valid.ValidDBInstanceModificationsMessage?.Storage ?? [], plan);
+      const validOptions = valid.ValidDBInstanceModificationsMessage?.Storage ?? [];
+      // Out of range: capped at the valid edge, not skipped (aws-facts.md, "Learned from review").
+      const capped = capAtValidEdge(validOptions, plan, instance);
+      if ('status' in capped) return capped;
+      const problem = checkValid(validOptions, capped.plan);
+      plan = capped.plan;
       if (problem) {
         return {
           status: 'skipped',
           reason: `DescribeValidDBInstanceModifications does not allow it: ${problem}`,
         };
       }
+      const note = capped.note;
       const result = await client.send(
         new ModifyDBInstanceCommand({
           DBInstanceIdentifier: id,
@@ -135,7 +143,7 @@ export function createIopsAdapter(options: IopsAdapterOptions = {}): Adapter {
         .join(', ');
       return {
         status: 'applied',
-        detail: `ModifyDBInstance accepted (${what}, ApplyImmediately); status ${status}`,
+        detail: `ModifyDBInstance accepted (${what}, ApplyImmediately); status ${status}${note ? `; ${note}` : ''}`,
       };
     } catch (error) {
       return mapRdsError(error, later);
@@ -201,13 +209,15 @@ function modification(
   }
   const allocatedStorage = Math.max(planned, currentGiB, pendingGiB);
   const gp3 = storageType === 'gp3';
-  if (gp3 && allocatedStorage < GP3_STRIPING_GIB) {
-    // gp3 below 400 GiB: fixed 3,000 IOPS / 125 MiB/s that cannot be set (aws-facts.md table);
-    // sending either is rejected ("You can't specify IOPS ... storage size less than 400").
+  // gp3 below the striping size (400 GiB; Oracle 200; SQL Server none): fixed 3,000 IOPS /
+  // 125 MiB/s that cannot be set (aws-facts.md table); sending either is rejected ("You can't
+  // specify IOPS ... storage size less than 400").
+  const stripe = stripingGiB(instance.Engine ?? '');
+  if (gp3 && stripe !== undefined && allocatedStorage < stripe) {
     if (action.kind === 'set-iops') {
       return {
         status: 'skipped',
-        reason: `gp3 below ${GP3_STRIPING_GIB} GiB (${allocatedStorage} GiB) has a fixed 3,000 IOPS baseline that cannot be set`,
+        reason: `gp3 below ${stripe} GiB (${allocatedStorage} GiB) has a fixed 3,000 IOPS baseline that cannot be set`,
       };
     }
     return { allocatedStorage, storageType };
@@ -238,7 +248,12 @@ const MAX_EVENT_PAGES = 20;
  * call, oldest first, so a busy day's newest storage change (the one the 6 h wait counts from)
  * would be on a later page (aws-facts.md: the wait counts changes by autoscaling and people).
  */
-export async function describeRecentEvents(client: RDSClient, id: string, t: Date): Promise<RdsEventLike[]> {
+export async function describeRecentEvents(
+  client: RDSClient,
+  id: string,
+  t: Date,
+  lookbackMs: number = STORAGE_CHANGE_DAY_MS,
+): Promise<RdsEventLike[]> {
   const events: RdsEventLike[] = [];
   let marker: string | undefined;
   for (let page = 0; page < MAX_EVENT_PAGES; page++) {
@@ -246,7 +261,7 @@ export async function describeRecentEvents(client: RDSClient, id: string, t: Dat
       new DescribeEventsCommand({
         SourceIdentifier: id,
         SourceType: 'db-instance',
-        StartTime: new Date(t.getTime() - STORAGE_CHANGE_DAY_MS),
+        StartTime: new Date(t.getTime() - lookbackMs),
         EndTime: t,
         ...(marker ? { Marker: marker } : {}),
       }),
@@ -262,6 +277,25 @@ export async function describeRecentEvents(client: RDSClient, id: string, t: Dat
     if (!marker) break;
   }
   return events;
+}
+
+/** DescribeValidDBInstanceModifications' storage options, as the policy reads them. */
+export async function describeValidStorage(client: RDSClient, id: string): Promise<ValidStorageOption[]> {
+  const out = await client.send(
+    new DescribeValidDBInstanceModificationsCommand({ DBInstanceIdentifier: id }),
+  );
+  return (out.ValidDBInstanceModificationsMessage?.Storage ?? []).map(toValidOption);
+}
+
+function toValidOption(o: ValidStorageOptions): ValidStorageOption {
+  const ranges = (rs: Array<{ From?: number; To?: number }> | undefined) =>
+    (rs ?? []).map((r) => ({ from: r.From, to: r.To }));
+  return {
+    storageType: o.StorageType ?? '',
+    storageSize: ranges(o.StorageSize),
+    provisionedIops: ranges(o.ProvisionedIops),
+    iopsToStorageRatio: ranges(o.IopsToStorageRatio),
+  };
 }
 
 /** The storage-related facts of one DescribeDBInstances entry, as the storage ledger reads them. */
@@ -292,6 +326,43 @@ async function liveRules(client: RDSClient, instance: DBInstance, t: Date): Prom
     status: 'deferred',
     until: deferredUntil(rules) ?? new Date(t.getTime() + RETRY_STATE_MS).toISOString(),
     reason: rules.map((r) => `${r.rule}: ${r.reason ?? r.verdict}`).join('; '),
+  };
+}
+
+/**
+ * The plan with its IOPS moved inside what DescribeValidDBInstanceModifications allows for its
+ * storage type and size (the valid edge), or why nothing is left to do.
+ */
+export function capAtValidEdge(
+  options: ValidStorageOptions[],
+  m: Modification,
+  instance: DBInstance,
+): { plan: Modification; note?: string } | ActResult {
+  if (m.iops === undefined) return { plan: m };
+  const type = asStorageType(m.storageType) ?? m.storageType;
+  const edges = validEdges(
+    options.map((o) => ({
+      storageType: o.StorageType ?? '',
+      storageSize: [],
+      provisionedIops: (o.ProvisionedIops ?? []).map((r) => ({ from: r.From, to: r.To })),
+      iopsToStorageRatio: (o.IopsToStorageRatio ?? []).map((r) => ({ from: r.From, to: r.To })),
+    })),
+    type,
+    m.allocatedStorage,
+  );
+  if (!edges || (m.iops >= edges.lo && m.iops <= edges.hi)) return { plan: m };
+  const iops = Math.min(edges.hi, Math.max(edges.lo, m.iops));
+  if (iops === instance.Iops && m.allocatedStorage === instance.AllocatedStorage) {
+    return {
+      status: 'skipped',
+      reason: `IOPS ${m.iops} is outside what DescribeValidDBInstanceModifications allows (${edges.lo}-${edges.hi} at ${m.allocatedStorage} GiB) and the instance is already at its edge (${iops})`,
+    };
+  }
+  const storageThroughput =
+    m.storageThroughput !== undefined ? gp3ThroughputFor(iops, m.storageThroughput) : undefined;
+  return {
+    plan: { ...m, iops, storageThroughput },
+    note: `IOPS ${m.iops} capped at the valid edge ${iops} (DescribeValidDBInstanceModifications: ${edges.lo}-${edges.hi} at ${m.allocatedStorage} GiB)`,
   };
 }
 

@@ -9,9 +9,14 @@
  *   ownership tag, it is a replica (never a writer or a source), and it is not being deleted;
  * - every name starts with `dbap-` (IAM policies are scoped on `db:dbap-*`).
  */
+
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   CreateDBInstanceCommand,
+  type CreateDBInstanceCommandInput,
   CreateDBInstanceReadReplicaCommand,
+  type CreateDBInstanceReadReplicaCommandInput,
+  type DBInstance,
   DBInstanceAlreadyExistsFault,
   DBInstanceNotFoundFault,
   DeleteDBInstanceCommand,
@@ -30,7 +35,7 @@ import { z } from 'zod';
 import type { Adapter, StateStore, Target } from '../core/contracts.ts';
 import type { Action, ActResult } from '../core/model.ts';
 import { REPLICA_NAME_PREFIX } from '../policies/replicas.ts';
-import { removeReplicaRoute, upsertReplicaRoute } from './route53-routing.ts';
+import { listReplicaRoutes, removeReplicaRoute, upsertReplicaRoute } from './route53-routing.ts';
 
 /** aws-facts.md: Aurora Auto Scaling gives its readers the lowest priority; tier 15 is never preferred for failover. */
 export const READER_PROMOTION_TIER = 15;
@@ -39,6 +44,8 @@ const RETRY_MS = 5 * 60_000;
 export interface ReplicaAdapterDeps {
   rds: () => RDSClient;
   route53: () => Route53Client;
+  /** For the alarms behind Route 53 health checks (routing.healthChecks). */
+  cloudwatch?: () => CloudWatchClient;
   store: Pick<StateStore, 'recordCreated' | 'wasCreatedByUs' | 'forgetCreated'>;
   /** config.tags.createdBy */
   createdByTag: { key: string; value: string };
@@ -64,15 +71,22 @@ const removeParams = z.object({
   family: z.enum(['aurora', 'rds']),
   sourceId: z.string().min(1),
   replicaId: z.string().min(1),
+  /** Plain RDS with routing: the record set whose record for the replica goes first. */
+  routing: z.object({ hostedZoneId: z.string().min(1), recordName: z.string().min(1) }).optional(),
 });
 
 const routeParams = z.object({
   hostedZoneId: z.string().min(1),
   recordName: z.string().min(1),
   replicaId: z.string().min(1),
+  /** The record's SetIdentifier (default: the replica id). */
+  setIdentifier: z.string().min(1).optional(),
   endpoint: z.string().min(1).optional(),
   weight: z.number().int().min(0).max(255).default(100),
   ttlSeconds: z.number().int().min(0).default(30),
+  /** Attach a CloudWatch-alarm-based Route 53 health check on the replica's ReplicaLag. */
+  healthCheck: z.boolean().default(false),
+  maxReplicaLagSeconds: z.number().min(0).default(60),
 });
 
 function paramError(action: Action, error: z.ZodError): ActResult {
@@ -102,6 +116,125 @@ export function placementAttempts(
   return classes.flatMap((c) =>
     azs.map((az) => (az ? { instanceClass: c, availabilityZone: az } : { instanceClass: c })),
   );
+}
+
+/**
+ * What a new plain RDS read replica must copy from its source explicitly (aws-facts.md, learned
+ * from review; RDS API reference, CreateDBInstanceReadReplica): the VPC security groups (the only
+ * setting that otherwise falls back to the VPC's default group), monitoring interval and role,
+ * Performance Insights (with its KMS key and retention), the CA certificate and public
+ * accessibility. In the same Region the parameter, option and subnet groups are inherited from
+ * the source (a DBParameterGroupName is not even accepted for same-Region MySQL replicas); across
+ * Regions (`crossRegion`) they, and a KMS key for an encrypted source, must be named.
+ */
+export function readReplicaInput(
+  source: DBInstance,
+  base: { replicaId: string; instanceClass: string; availabilityZone?: string; tags: Tag[] },
+  crossRegion?: {
+    dbSubnetGroupName: string;
+    dbParameterGroupName?: string;
+    optionGroupName?: string;
+    kmsKeyId?: string;
+  },
+): CreateDBInstanceReadReplicaCommandInput {
+  const groups = (source.VpcSecurityGroups ?? [])
+    .map((g) => g.VpcSecurityGroupId)
+    .filter((id): id is string => !!id);
+  const monitoring = source.MonitoringInterval ?? 0;
+  return {
+    DBInstanceIdentifier: base.replicaId,
+    SourceDBInstanceIdentifier: crossRegion
+      ? (source.DBInstanceArn ?? source.DBInstanceIdentifier)
+      : source.DBInstanceIdentifier,
+    DBInstanceClass: base.instanceClass,
+    ...(base.availabilityZone ? { AvailabilityZone: base.availabilityZone } : {}),
+    ...(groups.length > 0 && !crossRegion ? { VpcSecurityGroupIds: groups } : {}),
+    MonitoringInterval: monitoring,
+    ...(monitoring > 0 && source.MonitoringRoleArn ? { MonitoringRoleArn: source.MonitoringRoleArn } : {}),
+    ...piSettings(source),
+    ...(source.CACertificateIdentifier ? { CACertificateIdentifier: source.CACertificateIdentifier } : {}),
+    ...(source.PubliclyAccessible !== undefined ? { PubliclyAccessible: source.PubliclyAccessible } : {}),
+    ...(crossRegion
+      ? {
+          DBSubnetGroupName: crossRegion.dbSubnetGroupName,
+          ...(crossRegion.dbParameterGroupName
+            ? { DBParameterGroupName: crossRegion.dbParameterGroupName }
+            : {}),
+          ...(crossRegion.optionGroupName ? { OptionGroupName: crossRegion.optionGroupName } : {}),
+          ...(source.StorageEncrypted && crossRegion.kmsKeyId ? { KmsKeyId: crossRegion.kmsKeyId } : {}),
+        }
+      : {}),
+    Tags: base.tags,
+  };
+}
+
+function piSettings(db: DBInstance): Record<string, unknown> {
+  if (db.PerformanceInsightsEnabled !== true) return { EnablePerformanceInsights: false };
+  return {
+    EnablePerformanceInsights: true,
+    ...(db.PerformanceInsightsKMSKeyId
+      ? { PerformanceInsightsKMSKeyId: db.PerformanceInsightsKMSKeyId }
+      : {}),
+    ...(db.PerformanceInsightsRetentionPeriod
+      ? { PerformanceInsightsRetentionPeriod: db.PerformanceInsightsRetentionPeriod }
+      : {}),
+  };
+}
+
+/**
+ * A new Aurora reader copies the cluster's existing readers (else its writer): without
+ * DBParameterGroupName it gets the engine's default parameter group, without
+ * EnablePerformanceInsights / MonitoringInterval none (aws-facts.md, learned from review).
+ */
+export function auroraReaderInput(
+  clusterId: string,
+  engine: string,
+  reference: DBInstance | undefined,
+  base: { replicaId: string; instanceClass: string; availabilityZone?: string; tags: Tag[] },
+): CreateDBInstanceCommandInput {
+  const paramGroup = reference?.DBParameterGroups?.[0]?.DBParameterGroupName;
+  const monitoring = reference?.MonitoringInterval ?? 0;
+  return {
+    DBInstanceIdentifier: base.replicaId,
+    DBClusterIdentifier: clusterId,
+    Engine: engine,
+    DBInstanceClass: base.instanceClass,
+    PromotionTier: READER_PROMOTION_TIER,
+    ...(base.availabilityZone ? { AvailabilityZone: base.availabilityZone } : {}),
+    ...(paramGroup ? { DBParameterGroupName: paramGroup } : {}),
+    ...(reference ? piSettings(reference) : {}),
+    MonitoringInterval: monitoring,
+    ...(monitoring > 0 && reference?.MonitoringRoleArn
+      ? { MonitoringRoleArn: reference.MonitoringRoleArn }
+      : {}),
+    ...(reference?.CACertificateIdentifier
+      ? { CACertificateIdentifier: reference.CACertificateIdentifier }
+      : {}),
+    ...(reference?.PubliclyAccessible !== undefined
+      ? { PubliclyAccessible: reference.PubliclyAccessible }
+      : {}),
+    Tags: base.tags,
+  };
+}
+
+/** The instance a new Aurora reader copies: an existing reader not being deleted, else the writer. */
+async function auroraReference(deps: ReplicaAdapterDeps, clusterId: string): Promise<DBInstance | undefined> {
+  const clusters = await deps.rds().send(new DescribeDBClustersCommand({ DBClusterIdentifier: clusterId }));
+  const members = clusters?.DBClusters?.[0]?.DBClusterMembers ?? [];
+  const out = await deps
+    .rds()
+    .send(new DescribeDBInstancesCommand({ Filters: [{ Name: 'db-cluster-id', Values: [clusterId] }] }));
+  const instances = (out?.DBInstances ?? []).filter((db) => db.DBInstanceStatus !== 'deleting');
+  const isWriter = (db: DBInstance) =>
+    members.find((m) => m.DBInstanceIdentifier === db.DBInstanceIdentifier)?.IsClusterWriter === true;
+  const readers = instances.filter((db) => !isWriter(db));
+  const preferred = readers.find((db) => !(db.DBInstanceIdentifier ?? '').startsWith(REPLICA_NAME_PREFIX));
+  return preferred ?? readers[0] ?? instances.find(isWriter);
+}
+
+async function describeOne(deps: ReplicaAdapterDeps, id: string): Promise<DBInstance | undefined> {
+  const out = await deps.rds().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+  return out?.DBInstances?.[0];
 }
 
 export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Promise<ActResult> {
@@ -142,33 +275,24 @@ async function createReplica(
   tried: string[],
   now: Date,
 ): Promise<CreateResult> {
+  let source: DBInstance | undefined;
+  let reference: { db: DBInstance | undefined } | undefined;
   for (const attempt of placementAttempts(p.instanceClass, p.instanceClasses, p.availabilityZones)) {
     const where = `${attempt.instanceClass}${attempt.availabilityZone ? ` in ${attempt.availabilityZone}` : ''}`;
+    const spec = { replicaId: p.replicaId, ...attempt, tags };
     try {
       if (p.family === 'aurora') {
         // Aurora: a reader is a DB instance in the cluster (CreateDBInstance with DBClusterIdentifier).
-        await deps.rds().send(
-          new CreateDBInstanceCommand({
-            DBInstanceIdentifier: p.replicaId,
-            DBClusterIdentifier: p.sourceId,
-            Engine: p.engine,
-            DBInstanceClass: attempt.instanceClass,
-            PromotionTier: READER_PROMOTION_TIER,
-            ...(attempt.availabilityZone ? { AvailabilityZone: attempt.availabilityZone } : {}),
-            Tags: tags,
-          }),
-        );
+        reference ??= { db: await auroraReference(deps, p.sourceId) };
+        await deps
+          .rds()
+          .send(new CreateDBInstanceCommand(auroraReaderInput(p.sourceId, p.engine, reference.db, spec)));
       } else {
-        // Plain RDS: CreateDBInstanceReadReplica (aws-facts.md, read replicas).
-        await deps.rds().send(
-          new CreateDBInstanceReadReplicaCommand({
-            DBInstanceIdentifier: p.replicaId,
-            SourceDBInstanceIdentifier: p.sourceId,
-            DBInstanceClass: attempt.instanceClass,
-            ...(attempt.availabilityZone ? { AvailabilityZone: attempt.availabilityZone } : {}),
-            Tags: tags,
-          }),
-        );
+        // Plain RDS: CreateDBInstanceReadReplica with the source's settings (aws-facts.md, read replicas).
+        source ??= await describeOne(deps, p.sourceId);
+        if (!source)
+          return { status: 'failed', code: 'DBInstanceNotFound', reason: `source ${p.sourceId} not found` };
+        await deps.rds().send(new CreateDBInstanceReadReplicaCommand(readReplicaInput(source, spec)));
       }
       await deps.store.recordCreated(
         'replicas',
@@ -254,6 +378,12 @@ export async function removeReplica(deps: ReplicaAdapterDeps, action: Action): P
       reason: `${p.replicaId} was not created by db-autopilot (no recorded create): left alone`,
     };
   }
+  if (p.routing) {
+    // The record goes before the replica, and the replica only after its connections drain
+    // (issue 19: a revert that deletes a routed replica first sends reads to a dead endpoint).
+    const routed = await recordFirst(deps, { ...p.routing, replicaId: p.replicaId });
+    if (routed) return routed;
+  }
   try {
     const described = await deps
       .rds()
@@ -328,6 +458,34 @@ export async function removeReplica(deps: ReplicaAdapterDeps, action: Action): P
   }
 }
 
+/** Default wait after withdrawing a record before the replica may be deleted (TTL + open connections). */
+const DRAIN_MS = 5 * 60_000;
+
+/**
+ * Removes the replica's record when there is one and answers `deferred` (the replica is deleted
+ * by a later attempt, once the TTL ran out and connections drained); undefined when no record
+ * routes to it.
+ */
+async function recordFirst(
+  deps: ReplicaAdapterDeps,
+  target: { hostedZoneId: string; recordName: string; replicaId: string },
+): Promise<ActResult | undefined> {
+  let routes: Awaited<ReturnType<typeof listReplicaRoutes>>;
+  try {
+    routes = await listReplicaRoutes(deps.route53(), target);
+  } catch (error) {
+    return unexpected(error);
+  }
+  if (!routes.has(target.replicaId)) return undefined;
+  const removed = await removeReplicaRoute(deps.route53(), target, deps.now(), deps.cloudwatch?.());
+  if (removed.status !== 'applied') return removed;
+  return {
+    status: 'deferred',
+    until: new Date(deps.now().getTime() + DRAIN_MS).toISOString(),
+    reason: `${target.replicaId}: its record in ${target.recordName} was removed first; the replica is deleted once connections drain (retry after the TTL)`,
+  };
+}
+
 async function endpointOf(deps: ReplicaAdapterDeps, id: string): Promise<string | undefined> {
   const out = await deps.rds().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
   return out.DBInstances?.[0]?.Endpoint?.Address;
@@ -352,13 +510,39 @@ export async function addRoute(deps: ReplicaAdapterDeps, action: Action): Promis
       reason: `${p.replicaId} has no endpoint yet`,
     };
   }
-  return upsertReplicaRoute(deps.route53(), { ...p, endpoint }, deps.now());
+  const cloudwatch = deps.cloudwatch?.();
+  const healthCheck =
+    p.healthCheck && cloudwatch
+      ? {
+          cloudwatch,
+          region: (await deps.rds().config.region()) ?? 'us-east-1',
+          instanceId: p.replicaId,
+          maxLagSeconds: p.maxReplicaLagSeconds,
+        }
+      : undefined;
+  const { healthCheck: _wanted, ...route } = p;
+  return upsertReplicaRoute(
+    deps.route53(),
+    {
+      ...route,
+      replicaId: p.setIdentifier ?? p.replicaId,
+      endpoint,
+      ...(healthCheck ? { healthCheck } : {}),
+    },
+    deps.now(),
+  );
 }
 
 export async function removeRoute(deps: ReplicaAdapterDeps, action: Action): Promise<ActResult> {
   const parsed = routeParams.safeParse(action.params ?? {});
   if (!parsed.success) return paramError(action, parsed.error);
-  return removeReplicaRoute(deps.route53(), parsed.data, deps.now());
+  const p = parsed.data;
+  return removeReplicaRoute(
+    deps.route53(),
+    { ...p, replicaId: p.setIdentifier ?? p.replicaId },
+    deps.now(),
+    deps.cloudwatch?.(),
+  );
 }
 
 /** The replicas tuner's adapter: one entry point for every mutating action kind it plans. */

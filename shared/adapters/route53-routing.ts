@@ -10,10 +10,19 @@
  *   values), so the current record is read first with ListResourceRecordSets.
  */
 import {
+  type CloudWatchClient,
+  DeleteAlarmsCommand,
+  PutMetricAlarmCommand,
+} from '@aws-sdk/client-cloudwatch';
+import {
   ChangeResourceRecordSetsCommand,
+  CreateHealthCheckCommand,
+  DeleteHealthCheckCommand,
+  HealthCheckInUse,
   InvalidChangeBatch,
   ListResourceRecordSetsCommand,
   type ListResourceRecordSetsCommandOutput,
+  NoSuchHealthCheck,
   NoSuchHostedZone,
   PriorRequestNotComplete,
   type ResourceRecordSet,
@@ -32,6 +41,75 @@ export interface ReplicaRoute extends RoutingTarget {
   endpoint: string;
   weight: number;
   ttlSeconds: number;
+  /** Attach a health check on the replica's ReplicaLag (see replicaHealthCheck). */
+  healthCheck?: { cloudwatch: CloudWatchClient; region: string; instanceId: string; maxLagSeconds: number };
+}
+
+/**
+ * The alarm behind a replica record's health check. Outside the reconciler's `dbap-` prefix: the
+ * alarm reconciler never touches it and the alarm handler's rule never routes it.
+ */
+export function healthAlarmName(instanceId: string): string {
+  return `db-autopilot-route-health-${instanceId}`;
+}
+
+/**
+ * A Route 53 health check for a replica record in a private hosted zone: Route 53's checkers
+ * cannot reach a private endpoint, so the check is CloudWatch-alarm based (Type
+ * CLOUDWATCH_METRIC; Route 53 Developer Guide, "Health checks for private hosted zones"): the
+ * replica's ReplicaLag above the threshold for 2 minutes, or no data (replica gone), is
+ * unhealthy. CallerReference is deterministic, so a retried call returns the same check.
+ */
+async function replicaHealthCheck(
+  route53: Route53Client,
+  hc: NonNullable<ReplicaRoute['healthCheck']>,
+): Promise<string | undefined> {
+  const alarm = healthAlarmName(hc.instanceId);
+  await hc.cloudwatch.send(
+    new PutMetricAlarmCommand({
+      AlarmName: alarm,
+      AlarmDescription: `db-autopilot: health of the read record of ${hc.instanceId} (Route 53 health check)`,
+      Namespace: 'AWS/RDS',
+      MetricName: 'ReplicaLag',
+      Dimensions: [{ Name: 'DBInstanceIdentifier', Value: hc.instanceId }],
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Threshold: hc.maxLagSeconds,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'breaching',
+    }),
+  );
+  const out = await route53.send(
+    new CreateHealthCheckCommand({
+      CallerReference: `${alarm}-${hc.maxLagSeconds}`.slice(0, 64),
+      HealthCheckConfig: {
+        Type: 'CLOUDWATCH_METRIC',
+        AlarmIdentifier: { Region: hc.region as never, Name: alarm },
+        InsufficientDataHealthStatus: 'Unhealthy',
+      },
+    }),
+  );
+  return out.HealthCheck?.Id;
+}
+
+/** Deletes a record's health check and its alarm (both already gone counts as done). */
+async function dropHealthCheck(
+  route53: Route53Client,
+  healthCheckId: string,
+  cleanup?: { cloudwatch: CloudWatchClient; instanceId: string },
+): Promise<void> {
+  try {
+    await route53.send(new DeleteHealthCheckCommand({ HealthCheckId: healthCheckId }));
+  } catch (error) {
+    if (!(error instanceof NoSuchHealthCheck) && !(error instanceof HealthCheckInUse)) throw error;
+  }
+  if (cleanup) {
+    await cleanup.cloudwatch.send(
+      new DeleteAlarmsCommand({ AlarmNames: [healthAlarmName(cleanup.instanceId)] }),
+    );
+  }
 }
 
 const RETRY_MS = 60_000;
@@ -118,6 +196,9 @@ export async function upsertReplicaRoute(
 ): Promise<ActResult> {
   const what = `route ${route.recordName} -> ${route.replicaId}`;
   try {
+    const healthCheckId = route.healthCheck
+      ? await replicaHealthCheck(route53, route.healthCheck)
+      : undefined;
     await route53.send(
       new ChangeResourceRecordSetsCommand({
         HostedZoneId: zoneId(route.hostedZoneId),
@@ -133,13 +214,18 @@ export async function upsertReplicaRoute(
                 Weight: route.weight,
                 TTL: route.ttlSeconds,
                 ResourceRecords: [{ Value: route.endpoint }],
+                ...(healthCheckId ? { HealthCheckId: healthCheckId } : {}),
               },
             },
           ],
         },
       }),
     );
-    return { status: 'applied', detail: `${what} (weight ${route.weight}, TTL ${route.ttlSeconds} s)` };
+    const checked = healthCheckId ? `, health check ${healthCheckId} on ReplicaLag` : '';
+    return {
+      status: 'applied',
+      detail: `${what} (weight ${route.weight}, TTL ${route.ttlSeconds} s${checked})`,
+    };
   } catch (error) {
     return translate(error, now, what);
   }
@@ -153,6 +239,7 @@ export async function removeReplicaRoute(
   route53: Route53Client,
   target: RoutingTarget & { replicaId: string },
   now: Date,
+  cloudwatch?: CloudWatchClient,
 ): Promise<ActResult> {
   const what = `unroute ${target.recordName} -> ${target.replicaId}`;
   try {
@@ -168,6 +255,14 @@ export async function removeReplicaRoute(
         },
       }),
     );
+    // The record is gone: its health check and the alarm behind it go too.
+    if (current.HealthCheckId) {
+      await dropHealthCheck(
+        route53,
+        current.HealthCheckId,
+        cloudwatch ? { cloudwatch, instanceId: target.replicaId } : undefined,
+      );
+    }
     return {
       status: 'applied',
       detail: `${what}: record deleted, connections drain before the replica is removed`,

@@ -22,8 +22,42 @@ export function asStorageType(value: string | undefined): RdsStorageType | undef
 const TABLE_ENGINES = /^(mysql|mariadb|postgres)$/;
 
 export function engineCovered(engine: string): boolean {
-  return TABLE_ENGINES.test(engine);
+  return TABLE_ENGINES.test(engine) || isOracle(engine) || isSqlServer(engine);
 }
+
+/** RDS for Oracle engines (oracle-ee, oracle-se2, oracle-ee-cdb, ...). */
+export function isOracle(engine: string): boolean {
+  return engine.startsWith('oracle');
+}
+
+/** RDS for SQL Server engines (sqlserver-ee, -se, -ex, -web). */
+export function isSqlServer(engine: string): boolean {
+  return engine.startsWith('sqlserver');
+}
+
+/**
+ * The size from which gp3 (and io1) volumes are striped: 400 GiB for MySQL, MariaDB and
+ * PostgreSQL, 200 GiB for Oracle (aws-facts.md, "Learned from review": "Oracle's gp3 threshold
+ * ... is 200 GiB, not 400"; RDS User Guide CHAP_Storage, gp3 table). SQL Server is not striped
+ * (undefined).
+ */
+export function stripingGiB(engine: string): number | undefined {
+  if (isSqlServer(engine)) return undefined;
+  return isOracle(engine) ? ORACLE_STRIPING_GIB : GP3_STRIPING_GIB;
+}
+
+/** Oracle's gp3 threshold (aws-facts.md, "Learned from review"). */
+export const ORACLE_STRIPING_GIB = 200;
+/**
+ * SQL Server: io1 1,000-64,000 IOPS on 20-16,384 GiB, 1-50 IOPS per GiB; gp3 3,000 baseline,
+ * settable up to 16,000 IOPS (at most 500 per GiB) at any size (RDS User Guide CHAP_Storage
+ * tables; RDS API Reference, CreateDBInstance `Iops`: "For RDS for SQL Server - Must be a
+ * multiple between 1 and 50 of the storage amount").
+ */
+export const SQLSERVER_IO1_MIN_RATIO = 1;
+export const SQLSERVER_IO1_MAX_IOPS = 64_000;
+export const SQLSERVER_MIN_GIB = 20;
+export const SQLSERVER_GP3_MAX_IOPS = 16_000;
 
 /** gp3 striping threshold for MySQL, MariaDB, PostgreSQL (aws-facts.md table). */
 export const GP3_STRIPING_GIB = 400;
@@ -75,39 +109,10 @@ export function validIopsRange(engine: string, storageType: RdsStorageType, allo
       };
     case 'standard':
       return { settable: false, fixedIops: 0, note: 'magnetic storage has no settable IOPS' };
-    case 'gp3': {
-      if (!engineCovered(engine)) {
-        return {
-          settable: false,
-          fixedIops: GP3_SMALL_BASELINE_IOPS,
-          note: `gp3 rules for engine "${engine}" are not in the table; not tuned`,
-        };
-      }
-      if (allocatedGiB < GP3_STRIPING_GIB) {
-        return {
-          settable: false,
-          fixedIops: GP3_SMALL_BASELINE_IOPS,
-          note: 'gp3 below 400 GiB has a fixed 3,000 IOPS baseline that cannot be set',
-        };
-      }
-      const max = Math.min(GP3_MAX_IOPS, Math.floor(GP3_MAX_IOPS_PER_GIB * allocatedGiB));
-      return {
-        settable: true,
-        min: GP3_LARGE_INCLUDED_IOPS,
-        max,
-        note: 'gp3 >= 400 GiB: 12,000 (included) to 64,000 IOPS, at most 500 IOPS/GiB',
-      };
-    }
-    case 'io1': {
-      if (allocatedGiB < PIOPS_MIN_GIB) {
-        return { settable: false, fixedIops: 0, note: 'io1 needs at least 100 GiB' };
-      }
-      const cap = allocatedGiB < GP3_STRIPING_GIB ? IO1_MAX_IOPS_SMALL : IO1_MAX_IOPS;
-      const min = Math.max(IO1_MIN_IOPS, Math.ceil(IO1_MIN_RATIO * allocatedGiB));
-      const max = Math.min(cap, Math.floor(IO1_MAX_RATIO * allocatedGiB));
-      if (min > max) return { settable: false, fixedIops: 0, note: 'no valid io1 IOPS for this size' };
-      return { settable: true, min, max, note: 'io1: 1,000-19,950 (< 400 GiB) or 256,000, 0.5-50 IOPS/GiB' };
-    }
+    case 'gp3':
+      return gp3Range(engine, allocatedGiB);
+    case 'io1':
+      return io1Range(engine, allocatedGiB);
     case 'io2': {
       if (allocatedGiB < PIOPS_MIN_GIB) {
         return { settable: false, fixedIops: 0, note: 'io2 needs at least 100 GiB' };
@@ -123,6 +128,76 @@ export function validIopsRange(engine: string, storageType: RdsStorageType, allo
       };
     }
   }
+}
+
+function gp3Range(engine: string, allocatedGiB: number): IopsRange {
+  if (!engineCovered(engine)) {
+    return {
+      settable: false,
+      fixedIops: GP3_SMALL_BASELINE_IOPS,
+      note: `gp3 rules for engine "${engine}" are not in the table; not tuned`,
+    };
+  }
+  if (isSqlServer(engine)) {
+    const max = Math.min(SQLSERVER_GP3_MAX_IOPS, Math.floor(GP3_MAX_IOPS_PER_GIB * allocatedGiB));
+    if (max < GP3_SMALL_BASELINE_IOPS) {
+      return {
+        settable: false,
+        fixedIops: GP3_SMALL_BASELINE_IOPS,
+        note: 'SQL Server gp3: too small to set IOPS',
+      };
+    }
+    return {
+      settable: true,
+      min: GP3_SMALL_BASELINE_IOPS,
+      max,
+      note: 'SQL Server gp3: 3,000-16,000 IOPS, at most 500 IOPS/GiB',
+    };
+  }
+  const stripe = stripingGiB(engine) ?? GP3_STRIPING_GIB;
+  if (allocatedGiB < stripe) {
+    return {
+      settable: false,
+      fixedIops: GP3_SMALL_BASELINE_IOPS,
+      note: `gp3 below ${stripe} GiB has a fixed 3,000 IOPS baseline that cannot be set`,
+    };
+  }
+  const max = Math.min(GP3_MAX_IOPS, Math.floor(GP3_MAX_IOPS_PER_GIB * allocatedGiB));
+  return {
+    settable: true,
+    min: GP3_LARGE_INCLUDED_IOPS,
+    max,
+    note: `gp3 >= ${stripe} GiB: 12,000 (included) to 64,000 IOPS, at most 500 IOPS/GiB`,
+  };
+}
+
+function io1Range(engine: string, allocatedGiB: number): IopsRange {
+  const sqlServer = isSqlServer(engine);
+  const minGiB = sqlServer ? SQLSERVER_MIN_GIB : PIOPS_MIN_GIB;
+  if (allocatedGiB < minGiB) {
+    return { settable: false, fixedIops: 0, note: `io1 needs at least ${minGiB} GiB` };
+  }
+  const stripe = stripingGiB(engine);
+  const cap = sqlServer
+    ? SQLSERVER_IO1_MAX_IOPS
+    : allocatedGiB < (stripe ?? GP3_STRIPING_GIB)
+      ? IO1_MAX_IOPS_SMALL
+      : IO1_MAX_IOPS;
+  const minRatio = sqlServer ? SQLSERVER_IO1_MIN_RATIO : IO1_MIN_RATIO;
+  const min = Math.max(IO1_MIN_IOPS, Math.ceil(minRatio * allocatedGiB));
+  const max = Math.min(cap, Math.floor(IO1_MAX_RATIO * allocatedGiB));
+  if (min > max) return { settable: false, fixedIops: 0, note: 'no valid io1 IOPS for this size' };
+  const note = sqlServer
+    ? 'SQL Server io1: 1,000-64,000 IOPS, 1-50 IOPS/GiB'
+    : `io1: 1,000-19,950 (< ${stripe ?? GP3_STRIPING_GIB} GiB) or 256,000, 0.5-50 IOPS/GiB`;
+  return { settable: true, min, max, note };
+}
+
+/** The lowest IOPS-per-GiB ratio io1/io2 accept for an engine (storage autoscaling must keep it). */
+export function minIopsRatio(engine: string, storageType: RdsStorageType): number {
+  if (storageType === 'io1') return isSqlServer(engine) ? SQLSERVER_IO1_MIN_RATIO : IO1_MIN_RATIO;
+  if (storageType === 'io2') return IO2_MIN_RATIO;
+  return 0;
 }
 
 export function gp2BaselineIops(allocatedGiB: number): number {

@@ -49,8 +49,41 @@ export const backtestOptionsSchema = z
         maxIops: z.number().int().min(100).max(256_000).default(64_000),
         /** Minutes in `modifying` before the new IOPS are in effect. */
         modifyMinutes: z.number().int().min(0).default(10),
-        /** Minutes of `storage-optimization` after that, during which no storage change is accepted. */
-        optimizationMinutes: z.number().int().min(0).default(240),
+        /**
+         * Minutes of `storage-optimization` after that, during which no storage change is accepted.
+         * When set, every change takes exactly this long (the 6 h and 24 h cases: 360, 1440); when
+         * not, each change draws its own time from a log-normal (median, spread below): AWS says
+         * optimization usually takes hours and can take more than 24 h (aws-facts.md, RDS storage).
+         * With the defaults 4 h is the median, 1 change in 10 runs past 13 h and about 3 in 100
+         * past 24 h.
+         */
+        optimizationMinutes: z.number().int().min(0).optional(),
+        optimizationMedianMinutes: z.number().int().min(0).default(240),
+        optimizationSpread: z.number().min(0).max(3).default(0.95),
+        optimizationMinMinutes: z.number().int().min(0).default(30),
+        optimizationMaxMinutes: z
+          .number()
+          .int()
+          .min(0)
+          .default(72 * 60),
+        /** Seed of the optimization draws and of the metric noise (same for every policy). */
+        seed: z.number().int().min(0).default(1),
+        /**
+         * The queueing model of the published signals (shared/backtest/models/iops.ts): latency
+         * of an unsaturated volume (io1: about 1 ms), log-normal noise on every published
+         * latency and queue-depth value, and the IOs the application can have in flight (its
+         * connection pools): DiskQueueDepth never exceeds it, the rest of the excess waits in
+         * the application, unseen by RDS.
+         */
+        baseLatencyMs: z.number().gt(0).default(1),
+        latencyNoise: z.number().min(0).max(2).default(0.25),
+        maxOutstandingIos: z.number().gt(0).default(128),
+        /** Share of the IOPS that are reads (ReadIOPS vs WriteIOPS). */
+        readFraction: z.number().min(0).max(1).default(0.6),
+        /** The instance: size and free space (FreeStorageSpace), and its class (none: no class limit). */
+        allocatedGiB: z.number().int().min(100).default(2000),
+        freeStorageFraction: z.number().min(0).max(1).default(0.4),
+        instanceClass: z.string().optional(),
         /** aws-facts.md (RDS storage): 6 h between storage modifications, at most 4 in 24 h. */
         minMinutesBetweenChanges: z.number().int().min(0).default(360),
         maxChangesPer24h: z.number().int().min(1).default(4),
@@ -65,8 +98,33 @@ export const backtestOptionsSchema = z
         targetCpuPercent: z.number().gt(0).max(100).default(60),
         /** A minute is saturated when the average reader CPU is above this (percent). */
         saturationCpuPercent: z.number().gt(0).max(100).default(90),
-        /** Minutes from CreateDBInstance to the reader serving. */
-        readerCreateMinutes: z.number().int().min(0).default(10),
+        /**
+         * Minutes from the create call to the reader serving: an Aurora reader (instance
+         * provisioning only: AWS quotes about 10-15 minutes). A plain RDS replica (price key
+         * `rds.*`) also copies the source's storage: + `rdsCreateMinutesPerGiB` x `storageGiB`,
+         * and is read only once clients resolve its record (+ the DNS TTL, `dnsTtlSeconds`).
+         */
+        readerCreateMinutes: z.number().int().min(0).default(12),
+        storageGiB: z.number().min(0).default(100),
+        rdsCreateMinutesPerGiB: z.number().min(0).default(0.1),
+        dnsTtlSeconds: z.number().int().min(0).default(30),
+        /**
+         * A new reader's buffer cache is cold: its CPU per query starts `coldCacheCpuFactor` times
+         * higher and fades to 1 over `coldCacheMinutes`.
+         */
+        coldCacheMinutes: z.number().int().min(0).default(20),
+        coldCacheCpuFactor: z.number().min(1).max(5).default(1.5),
+        /**
+         * Performance Insights on the readers: DBLoadCPU (sessions running or waiting on CPU) is
+         * published. Above the readers' CPU the run queue shows `dbLoadGain` x signalStrength of
+         * the work beyond capacity (clients time out and back off: never all of it), at most
+         * `dbLoadMaxPerVcpu` sessions per vCPU. Off: only CPUUtilization (capped at 100).
+         */
+        performanceInsights: z.boolean().default(true),
+        dbLoadGain: z.number().min(0).max(1).default(0.7),
+        dbLoadMaxPerVcpu: z.number().min(1).default(4),
+        /** Relative noise of the published series (deterministic per minute). */
+        metricNoise: z.number().min(0).max(0.5).default(0.05),
         /** Aurora Auto Scaling cooldowns (default 300 s each). */
         awsScaleOutCooldownMinutes: z.number().int().min(0).default(5),
         awsScaleInCooldownMinutes: z.number().int().min(0).default(5),
@@ -165,6 +223,11 @@ export function prices(options: BacktestOptions): Prices {
     readRequestUnit: price(table, 'dynamodb.onDemandReadPerMillion') / 1e6,
     writeRequestUnit: price(table, 'dynamodb.onDemandWritePerMillion') / 1e6,
     iopsMinute: price(table, `rds.${options.iops.storageType}.iopsMonth`) / minutesPerMonth,
-    readerMinute: price(table, options.replicas.instancePriceKey) / 60,
+    // A plain RDS replica also pays for its copy of the source's storage (gp3 by default).
+    readerMinute:
+      price(table, options.replicas.instancePriceKey) / 60 +
+      (options.replicas.instancePriceKey.startsWith('rds.')
+        ? (options.replicas.storageGiB * price(table, 'rds.gp3.gbMonth')) / minutesPerMonth
+        : 0),
   };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { runBacktest } from './engine.ts';
-import { generateTrace, SHAPES } from './generate-traces.ts';
+import { generateTrace, RECURRING_SHAPES, SHAPES, type Shape } from './generate-traces.ts';
 import type { BacktestOptions } from './options.ts';
 import type { CreateAutopilotPolicy } from './plugins/types.ts';
 import { readTraceFile } from './trace.ts';
@@ -10,8 +10,9 @@ import { POLICY_NAMES } from './types.ts';
 
 /**
  * A suite: every shipped trace of a kind (test/traces/<kind>/*.csv) plus UNSEEN traces of the
- * same shapes generated with other seeds (never committed). The tuners' goals are checked on it
- * (issues 8-11): per trace and in total (demand-weighted unserved, summed cost).
+ * same shapes generated with other seeds (never committed), plus, with the first seed, the
+ * recurring shapes jittered (each peak moved in time and height: generate-traces.ts). The tuners'
+ * goals are checked on it: per trace and in total (demand-weighted unserved, summed cost).
  */
 export const DEFAULT_UNSEEN_SEEDS = [101, 202];
 
@@ -25,6 +26,8 @@ export interface SuiteInput<K extends Kind> {
   seeds?: number[];
   /** Include the shipped traces (default true). */
   shipped?: boolean;
+  /** Add the recurring shapes jittered, with the first seed (default true). */
+  jittered?: boolean;
   shapes?: readonly string[];
   autopilot?: CreateAutopilotPolicy<K>;
 }
@@ -56,9 +59,17 @@ export function suiteTraces<K extends Kind>(input: SuiteInput<K>): Array<TraceOf
       );
     }
   }
-  for (const seed of input.seeds ?? DEFAULT_UNSEEN_SEEDS) {
+  const seeds = input.seeds ?? DEFAULT_UNSEEN_SEEDS;
+  for (const seed of seeds) {
     for (const shape of shapes) {
       traces.push(generateTrace(input.kind, shape as (typeof SHAPES)[K][number], { seed }));
+    }
+  }
+  const first = seeds[0];
+  if ((input.jittered ?? true) && first !== undefined) {
+    for (const shape of shapes) {
+      if (!RECURRING_SHAPES.includes(shape as Shape)) continue;
+      traces.push(generateTrace(input.kind, shape as Shape, { seed: first, jitter: true }));
     }
   }
   return traces as Array<TraceOf<K>>;

@@ -87,27 +87,44 @@ export interface DynamodbObservation {
   /** ThrottledRequests Sum: requests with any throttled item (a batch counts once). */
   throttledRequests: number;
 }
+/**
+ * One minute of an RDS instance as CloudWatch publishes it (AWS/RDS, 60 s): nothing else. Demand
+ * and the unserved part are hidden truth the model keeps to score (test/unit/iops/honest-world.test.ts
+ * checks that no field of this type carries them).
+ */
 export interface IopsObservation {
   minute: number;
   at: string;
+  /** DescribeDBInstances `Iops` in effect during the minute. */
   provisionedIops: number;
-  /** ReadIOPS + WriteIOPS as CloudWatch would show it (capped by what is provisioned). */
-  servedIops: number;
-  /** IOPS the workload wanted beyond what was provisioned (shows as DiskQueueDepth / latency). */
-  queuedIops: number;
+  /** ReadIOPS / WriteIOPS (Average, Count/Second): what was served. */
+  readIops: number;
+  writeIops: number;
+  /** ReadLatency / WriteLatency (Average, Seconds). */
+  readLatency: number;
+  writeLatency: number;
+  /** DiskQueueDepth (Average, Count). */
+  diskQueueDepth: number;
+  /** FreeStorageSpace (Average, Bytes). */
+  freeStorageSpace: number;
+  /** EBSIOBalance% (Minimum), only for instance classes with a burst balance. */
+  ebsIoBalance?: number;
   status: 'available' | 'modifying' | 'storage-optimization';
 }
 export interface ReplicasObservation {
   minute: number;
   at: string;
-  /** Readers able to serve during the minute. */
+  /** Readers able to serve during the minute (DescribeDBInstances: available). */
   readers: number;
-  /** Readers requested but still being created. */
+  /** Readers requested but still being created (DescribeDBInstances: creating). */
   pendingReaders: number;
-  /** Average reader CPUUtilization (0-100) over available readers; 100 when saturated or none. */
+  /** CPUUtilization averaged over the available readers (Role=READER, 0-100, capped). */
   avgReaderCpu: number;
-  /** Reader CPU demand (percent of one reader) beyond readers x 100. */
-  unservedCpu: number;
+  /**
+   * DBLoadCPU averaged over the available readers: sessions running or waiting on CPU,
+   * published only where Performance Insights is on (null when off or no reader).
+   */
+  dbLoadCpu: number | null;
 }
 export type ObservationOf<K extends Kind> = K extends 'dynamodb'
   ? DynamodbObservation
@@ -136,9 +153,17 @@ export interface IopsState {
   iops: number;
   status: 'available' | 'modifying' | 'storage-optimization';
   pending?: { at: number; iops: number };
-  /** No storage change is accepted before this minute. */
+  /** No storage change is accepted before this minute (scoring and baselines only: RDS does not say it). */
   lockedUntil: number;
   changeMinutes: number[];
+  /** StorageOperationPercentProgress while optimizing. */
+  percentProgress?: number;
+  /** Minute the running storage-optimization started ("Storage optimization started" event). */
+  optimizingSince?: number;
+  /** Optimizations that have ended, as their start and "completed" events show them. */
+  completedOptimizations: Array<{ start: number; end: number }>;
+  allocatedGiB: number;
+  instanceClass?: string;
 }
 export interface ReplicasState {
   /** Readers available now. */

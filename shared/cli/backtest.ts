@@ -5,7 +5,14 @@ import { renderChart } from '../backtest/chart.ts';
 import { traceFromCloudWatch } from '../backtest/cloudwatch.ts';
 import { runBacktest } from '../backtest/engine.ts';
 import { generateTrace, SHAPES, type Shape } from '../backtest/generate-traces.ts';
-import { optionsFromConfig } from '../backtest/options.ts';
+import { type BacktestOptions, optionsFromConfig } from '../backtest/options.ts';
+import {
+  formatSensitivity,
+  reportScores,
+  runSensitivity,
+  sensitivityJson,
+  suiteScores,
+} from '../backtest/sensitivity.ts';
 import { isServerlessKind, serverlessMain } from '../backtest/serverless-cli.ts';
 import { DEFAULT_UNSEEN_SEEDS, runSuite } from '../backtest/suite.ts';
 import { formatSuite, formatTable, suiteJson, toJson } from '../backtest/table.ts';
@@ -18,8 +25,11 @@ import { publicMessage, ValidationError } from '../core/errors.ts';
 
 /**
  * npm run backtest -- --kind dynamodb|iops|replicas (--trace FILE | --from-cloudwatch RESOURCE
- *                     | --generate SHAPE [--seed N] | --suite [--seeds 101,202])
- *                     [--config FILE] [--json] [--chart FILE.svg] [--days N]
+ *                     | --generate SHAPE [--seed N] [--jitter] | --suite [--seeds 101,202])
+ *                     [--config FILE] [--json] [--chart FILE.svg] [--days N] [--sensitivity]
+ *
+ * --sensitivity runs the trace (or suite) at CloudWatch publication delay 0, 2 and 5 minutes and
+ * signal strength x0.3, x1 and x3 and prints each policy's scores per setting.
  *
  * --generate runs one UNSEEN generated trace (seeded, not committed); --suite runs every
  * shipped trace of the kind plus unseen ones of the same shapes and prints totals.
@@ -29,7 +39,7 @@ import { publicMessage, ValidationError } from '../core/errors.ts';
  * capacity model, and prints them side by side.
  */
 export const USAGE =
-  'usage: npm run backtest -- --kind dynamodb|iops|replicas (--trace FILE | --from-cloudwatch RESOURCE | --generate SHAPE [--seed N] | --suite [--seeds N,N]) [--config FILE] [--json] [--chart FILE.svg] [--days N]';
+  'usage: npm run backtest -- --kind dynamodb|iops|replicas (--trace FILE | --from-cloudwatch RESOURCE | --generate SHAPE [--seed N] [--jitter] | --suite [--seeds N,N]) [--config FILE] [--json] [--chart FILE.svg] [--days N] [--sensitivity]';
 
 export const cliArgsSchema = z
   .object({
@@ -54,7 +64,9 @@ export const cliArgsSchema = z
       .optional(),
     generate: z.string().min(1).optional(),
     seed: z.coerce.number().int('--seed takes a whole number').min(0).optional(),
+    jitter: z.boolean().default(false),
     suite: z.boolean().default(false),
+    sensitivity: z.boolean().default(false),
     seeds: z
       .string()
       .regex(/^\d+(,\d+)*$/, '--seeds takes whole numbers separated by commas, e.g. 101,202')
@@ -74,7 +86,15 @@ export const cliArgsSchema = z
     message: `unknown shape for this kind (dynamodb: ${SHAPES.dynamodb.join(', ')}; iops and replicas: ${SHAPES.iops.join(', ')})`,
     path: ['generate'],
   })
-  .refine((a) => !(a.suite && a.chart), { message: '--chart draws one trace, not a suite', path: ['chart'] });
+  .refine((a) => !(a.suite && a.chart), { message: '--chart draws one trace, not a suite', path: ['chart'] })
+  .refine((a) => !a.jitter || a.generate !== undefined, {
+    message: '--jitter goes with --generate SHAPE',
+    path: ['jitter'],
+  })
+  .refine((a) => !(a.sensitivity && a.chart), {
+    message: '--chart draws one run, not a sensitivity sweep',
+    path: ['chart'],
+  });
 
 export type CliArgs = z.infer<typeof cliArgsSchema>;
 
@@ -93,7 +113,9 @@ export function parseCliArgs(argv: string[]): CliArgs {
         days: { type: 'string' },
         generate: { type: 'string' },
         seed: { type: 'string' },
+        jitter: { type: 'boolean' },
         suite: { type: 'boolean' },
+        sensitivity: { type: 'boolean' },
         seeds: { type: 'string' },
       },
       strict: true,
@@ -132,6 +154,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const options = optionsFromConfig(config);
     if (args.suite) {
       const seeds = args.seeds ? args.seeds.split(',').map(Number) : DEFAULT_UNSEEN_SEEDS;
+      if (args.sensitivity) {
+        const source = `suite (shipped + unseen seeds ${seeds.join(',')})`;
+        const result = await runSensitivity(args.kind, source, options, async (o) =>
+          suiteScores(await runSuite({ kind: args.kind, options: o, config, seeds })),
+        );
+        io.out(args.json ? JSON.stringify(sensitivityJson(result), null, 2) : formatSensitivity(result));
+        return 0;
+      }
       const suite = await runSuite({ kind: args.kind, options, config, seeds });
       io.out(args.json ? JSON.stringify(suiteJson(suite), null, 2) : formatSuite(suite));
       return 0;
@@ -149,9 +179,21 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       for (const note of pulled.notes) io.err(`note: ${note}`);
       io.err(`read ${cloud} from CloudWatch in ${pulled.calls} GetMetricData call(s)`);
     } else if (args.generate !== undefined) {
-      trace = generateTrace(args.kind, args.generate as Shape, { seed: args.seed ?? 1, days: args.days });
+      trace = generateTrace(args.kind, args.generate as Shape, {
+        seed: args.seed ?? 1,
+        days: args.days,
+        jitter: args.jitter,
+      });
     } else {
       trace = readTraceFile(args.kind, args.trace ?? '');
+    }
+    if (args.sensitivity) {
+      const one = trace;
+      const result = await runSensitivity(args.kind, one.source, options, async (o: BacktestOptions) =>
+        reportScores(await runBacktest({ trace: one, options: o, config })),
+      );
+      io.out(args.json ? JSON.stringify(sensitivityJson(result), null, 2) : formatSensitivity(result));
+      return 0;
     }
     const report = await runBacktest({ trace, options, config });
     if (args.chart) {

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { clock } from '../core/clock.ts';
 import { allTargets, discoverFleet } from '../discovery/fleet.ts';
 import { dynamodbSeries, rdsInstanceSeries } from '../metrics/catalog.ts';
@@ -7,8 +8,11 @@ import { getMetrics } from '../metrics/fetch.ts';
 import type { SeriesRequest } from '../metrics/plan.ts';
 import { minCallsFor } from '../metrics/plan.ts';
 import { SimAccount, workload as w } from '../sim/index.ts';
+import type { FleetBenchResult, FunctionLimits } from './bench-fleet.ts';
 
 /**
+ * `npm run bench -- --fleet N --hours H [--json]`: the whole loop at fleet scale (bench-fleet.ts).
+ *
  * `npm run bench [-- --json] [-- --sizes 10,100]`: fleet discovery + one hour of metrics at 60 s
  * on the simulated account, 50 ms per API call and AWS's default rate limits (GetMetricData
  * 50 TPS), for fleets of 10, 100, 1,000 and 5,000 resources (half RDS, half DynamoDB).
@@ -170,23 +174,169 @@ function table(rows: BenchRow[]): string {
   ].join('\n');
 }
 
+export const USAGE = `usage: npm run bench -- [--json] [--sizes 10,100,1000]
+       npm run bench -- --fleet N --hours H [--json]
+
+  (default)        fleet discovery + one hour of metrics, per fleet size (--sizes, default 10,100,1000,2000,5000)
+  --fleet N        the whole loop: every function's real handler on N RDS instances and N DynamoDB tables
+  --hours H        simulated hours of the --fleet run (default 6)
+  --json           JSON: one line per size, or {"fleet","hours","functions":{...}} for --fleet
+  --help           this text`;
+
+interface BenchArgs {
+  json: boolean;
+  help: boolean;
+  sizes?: string;
+  one?: string;
+  fleet?: string;
+  hours?: string;
+  'fleet-child'?: boolean;
+}
+
+function positiveInt(value: string | undefined, flag: string, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${flag} must be a whole number >= 1, got "${value ?? ''}"`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+function readArgs(argv: string[]): BenchArgs {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+        sizes: { type: 'string' },
+        one: { type: 'string' },
+        fleet: { type: 'string' },
+        hours: { type: 'string' },
+        'fleet-child': { type: 'boolean' },
+      },
+    });
+    return values as BenchArgs;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** --fleet: the run happens in a child process whose heap limit is the deployed memory size. */
+async function fleetMode(args: BenchArgs): Promise<void> {
+  const n = positiveInt(args.fleet, '--fleet');
+  const hours = positiveInt(args.hours, '--hours', 6);
+  const { deployedMemoryMb, runFleetBench } = await import('./bench-fleet.ts');
+  if (args['fleet-child']) {
+    const { result, limits } = await runFleetBench(n, hours);
+    process.stdout.write(`${JSON.stringify(result)}\n${JSON.stringify(limits)}\n`);
+    return;
+  }
+  const memoryMb = deployedMemoryMb(process.cwd());
+  const began = performance.now();
+  const child = spawnSync(
+    process.execPath,
+    [
+      `--max-old-space-size=${memoryMb}`,
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--fleet-child',
+      '--fleet',
+      String(n),
+      '--hours',
+      String(hours),
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'CRITICAL' },
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  if (child.status !== 0) {
+    process.stderr.write(child.stderr);
+    throw new Error(`the fleet bench failed (exit ${child.status})`);
+  }
+  const [resultLine = '{}', limitsLine = '{}'] = child.stdout.trim().split('\n').slice(-2);
+  const result = JSON.parse(resultLine) as FleetBenchResult;
+  const limits = JSON.parse(limitsLine) as Record<string, FunctionLimits>;
+  const wallS = (performance.now() - began) / 1000;
+  if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`${fleetTable(result, limits, memoryMb, wallS)}\n`);
+  // Beside the JSON (stderr): how close each function came to its timeout, and any errors.
+  if (args.json) process.stderr.write(`${fleetLimitsText(limits, wallS, memoryMb)}\n`);
+}
+
+function fleetLimitsText(limits: Record<string, FunctionLimits>, wallS: number, memoryMb: number): string {
+  const lines = [`bench wall time ${wallS.toFixed(0)} s, heap limit ${memoryMb} MB (deployed memory size)`];
+  for (const [name, l] of Object.entries(limits).sort(([a], [b]) => a.localeCompare(b))) {
+    const share = ((100 * l.maxWallMs) / l.timeoutMs).toFixed(1);
+    lines.push(
+      `${name}: slowest run ${l.maxWallMs} ms wall / ${l.maxCpuMs} ms CPU = ${share}% of its ${l.timeoutMs / 1000} s timeout${l.errors.length > 0 ? `; errors: ${l.errors.join(' | ')}` : ''}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function fleetTable(
+  r: FleetBenchResult,
+  limits: Record<string, FunctionLimits>,
+  memoryMb: number,
+  wallS: number,
+): string {
+  const head = [
+    'function',
+    'runs',
+    'cpu ms p50',
+    'p99',
+    'RRU/run',
+    'WRU/run',
+    'bytes read/run',
+    'peak heap MB',
+  ];
+  const rows = Object.entries(r.functions).map(([name, f]) => [
+    name,
+    String(f.runs),
+    String(f.cpuMsP50),
+    String(f.cpuMsP99),
+    String(f.readUnitsPerRun),
+    String(f.writeUnitsPerRun),
+    String(f.bytesReadPerRun),
+    String(f.peakHeapMb),
+  ]);
+  const widths = head.map((_, i) => Math.max(...[head, ...rows].map((c) => (c[i] ?? '').length)));
+  const line = (c: string[]) => c.map((v, i) => v.padStart(widths[i] ?? 0)).join('  ');
+  return [
+    `The whole loop on ${r.fleet} RDS instances + ${r.fleet} DynamoDB tables for ${r.hours} simulated hours (state table: dynalite)`,
+    line(head),
+    ...rows.map(line),
+    '',
+    fleetLimitsText(limits, wallS, memoryMb),
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const json = args.includes('--json');
-  const one = args.indexOf('--one');
-  if (one >= 0) {
+  const args = readArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (args.fleet !== undefined || args['fleet-child']) {
+    await fleetMode(args);
+    return;
+  }
+  const json = args.json;
+  if (args.one !== undefined) {
     // Child process: one fleet size, one JSON line on stdout.
-    const row = await benchOne(Number(args[one + 1]));
+    const row = await benchOne(positiveInt(args.one, '--one'));
     process.stdout.write(`${JSON.stringify(row)}\n`);
     return;
   }
-  const sizesArg = args.indexOf('--sizes');
-  const sizes =
-    sizesArg >= 0
-      ? String(args[sizesArg + 1])
-          .split(',')
-          .map(Number)
-      : [10, 100, 1000, 2000, 5000];
+  const sizes = args.sizes
+    ? args.sizes.split(',').map((x) => positiveInt(x.trim(), '--sizes'))
+    : [10, 100, 1000, 2000, 5000];
   const self = fileURLToPath(import.meta.url);
   const rows: BenchRow[] = [];
   for (const size of sizes) {
@@ -224,6 +374,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`${error.message}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 });

@@ -19,17 +19,16 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { OPERATION_RATES, setOperationLimiter } from '../aws/clients.ts';
 import type { Config } from '../config/schema.ts';
 import type { StateStore } from '../core/contracts.ts';
-import { countsAsChange } from '../core/guards.ts';
 import type { Decision } from '../core/model.ts';
-import { RateLimiter } from '../metrics/limits.ts';
-import { FaultInjector, type MutationRecord } from '../sim/faults.ts';
-import { HOUR_MS, MINUTE_MS } from '../sim/index.ts';
-import { demoConfig, parseSchedule } from './demo.ts';
+import type { FaultInjector, MutationRecord } from '../sim/faults.ts';
+
+// Everything else is imported inside runSoak, after the quiet environment is set: Powertools'
+// logger and metrics read it when their module loads.
+const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
 
 export interface SoakOptions {
   hours: number;
@@ -65,6 +64,7 @@ export interface SoakResult {
     awsChanges: number;
     appliedDecisions: number;
     unsettledIntents: number;
+    unsettled: string[];
     examples: Record<string, string[]>;
     wallMs: number;
   };
@@ -148,6 +148,7 @@ function quietProcess(): () => void {
 
 interface World {
   options: SoakOptions;
+  ownedAtStart: Set<string>;
   faults: FaultInjector;
   store: StateStore;
   config: Config;
@@ -186,6 +187,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   process.on('uncaughtException', onCrash);
   const cleanups: Array<() => void> = [];
   try {
+    const [{ DynamoDBClient }, { OPERATION_RATES, setOperationLimiter }, { RateLimiter }, { FaultInjector }] =
+      await Promise.all([
+        import('@aws-sdk/client-dynamodb'),
+        import('../aws/clients.ts'),
+        import('../metrics/limits.ts'),
+        import('../sim/faults.ts'),
+      ]);
+    const { demoConfig } = await import('./demo.ts');
     const { sim, scenario } = await buildWorld(options);
     // Hours run in seconds of real time: real-time API pacing would only add sleeps.
     for (const key of Object.keys(OPERATION_RATES))
@@ -216,8 +225,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     setConfig(config);
     cleanups.push(() => setConfig(undefined));
 
+    // Replicas db-autopilot created before the soak (the scenario's seeded records) are its own too.
+    const ownedAtStart = new Set<string>();
+    for (const inst of sim.rds.instances.values()) {
+      if (await store.wasCreatedByUs('replicas', inst.id)) ownedAtStart.add(inst.id);
+    }
     const world: World = {
       options,
+      ownedAtStart,
       faults,
       store,
       config,
@@ -229,11 +244,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       redeliveries: 0,
       lateEvents: 0,
     };
-    await drive(world, await loadHandlers(root));
+    const handlers = await loadHandlers(root);
+    const { parseSchedule } = await import('./demo.ts');
+    await drive(world, handlers, parseSchedule);
+    // The world calms down: faults stop and every tuner runs a few more times, so intents a faulty
+    // run left pending are settled from AWS's state as in a real account ("on the next run").
+    faults.enabled = false;
+    await settle(world, handlers);
     // Let anything a run left running settle (a rejection found here is still a crash).
     await new Promise((r) => setTimeout(r, 20));
-    faults.enabled = false;
-    return await check(world, performance.now() - wallStart);
+    const { countsAsChange } = await import('../core/guards.ts');
+    return await check(world, performance.now() - wallStart, countsAsChange);
   } finally {
     for (const c of cleanups.reverse()) c();
     process.off('unhandledRejection', onCrash);
@@ -267,8 +288,30 @@ function scheduledEvent(fn: string, t: number, region: string, account: string) 
   };
 }
 
+/** Three more schedule ticks of every tuner, 5 minutes apart, without faults. */
+async function settle(w: World, handlers: Map<string, Handler>): Promise<void> {
+  const { sim } = w;
+  sim.ssm.put('/db-autopilot/paused', 'false');
+  for (let tick = 1; tick <= 3; tick++) {
+    const t = sim.nowMs() + 5 * MINUTE_MS;
+    sim.advanceTo(t);
+    for (const fn of Object.keys(SOAK_FUNCTIONS)) {
+      const handler = handlers.get(fn);
+      w.runs += 1;
+      await handler?.(
+        scheduledEvent(fn, t, sim.region, sim.accountId),
+        context(fn, `soak-settle-${tick}-${fn}`),
+      ).catch(() => undefined);
+    }
+  }
+}
+
 /** The virtual hours: pause windows, late alarm events, schedules, redeliveries and Lambda retries. */
-async function drive(w: World, handlers: Map<string, Handler>): Promise<void> {
+async function drive(
+  w: World,
+  handlers: Map<string, Handler>,
+  parseSchedule: (expr: string) => { everyMinutes?: number } | undefined,
+): Promise<void> {
   const { sim, faults, options } = w;
   const random = faults.random;
   const startMs = sim.nowMs();
@@ -381,6 +424,13 @@ function changeKeyOfDecision(d: Decision): string | undefined {
 
 type Examples = Record<keyof SoakViolations, string[]>;
 
+/** What AWS's state says of an intent now (the soak's own look, faults off). */
+async function checkNow(intent: Decision): Promise<string> {
+  const { intentCheckFor, runCheck } = await import('../core/intent.ts');
+  const verdict = await runCheck(intentCheckFor(intent.action), intent);
+  return `${verdict.verdict}: ${verdict.detail}`;
+}
+
 function boundsViolations(w: World, examples: Examples): number {
   const iops = w.config.tuners.iops;
   const ddb = w.config.tuners.dynamodb;
@@ -425,7 +475,11 @@ function boundsViolations(w: World, examples: Examples): number {
   return n;
 }
 
-async function check(w: World, wallMs: number): Promise<SoakResult> {
+async function check(
+  w: World,
+  wallMs: number,
+  countsAsChange: (d: Decision) => boolean,
+): Promise<SoakResult> {
   const examples: Examples = {
     bounds: [],
     nonOwnedDeleted: [],
@@ -436,9 +490,12 @@ async function check(w: World, wallMs: number): Promise<SoakResult> {
     pauseBreaches: [],
   };
   const mutations = w.faults.mutations;
-  const createdIds = new Set(
-    mutations.filter((m) => m.key.startsWith('rds:Create')).map((m) => String(m.input.DBInstanceIdentifier)),
-  );
+  const createdIds = new Set([
+    ...w.ownedAtStart,
+    ...mutations
+      .filter((m) => m.key.startsWith('rds:Create'))
+      .map((m) => String(m.input.DBInstanceIdentifier)),
+  ]);
   const nonOwnedDeleted = mutations.filter(
     (m) => m.key === 'rds:DeleteDBInstance' && !createdIds.has(String(m.input.DBInstanceIdentifier)),
   );
@@ -510,6 +567,14 @@ async function check(w: World, wallMs: number): Promise<SoakResult> {
       awsChanges: mutations.length,
       appliedDecisions: applied.length,
       unsettledIntents: all.filter((d) => d.outcome === 'intended').length,
+      unsettled: await Promise.all(
+        all
+          .filter((d) => d.outcome === 'intended')
+          .slice(0, 5)
+          .map(
+            async (d) => `${d.tuner} ${d.action} ${d.resource} at ${d.at} (${d.id}): ${await checkNow(d)}`,
+          ),
+      ),
       examples: Object.fromEntries(Object.entries(examples).filter(([, v]) => v.length > 0)),
       wallMs: Math.round(wallMs),
     },
@@ -566,9 +631,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   runSoak(parsed.options)
     .then((result) => {
       const { detail, ...summary } = result;
-      if (parsed.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-      else process.stdout.write(`${JSON.stringify(summary)}\n${JSON.stringify(detail, null, 2)}\n`);
-      process.exit(0);
+      const text = parsed.json
+        ? `${JSON.stringify(summary)}\n`
+        : `${JSON.stringify(summary)}\n${JSON.stringify(detail, null, 2)}\n`;
+      // Exit once the output is written (a pipe is written asynchronously).
+      process.stdout.write(text, () => process.exit(0));
     })
     .catch((error: unknown) => {
       process.stderr.write(`soak failed: ${(error as Error).stack ?? String(error)}\n`);

@@ -96,6 +96,11 @@ export interface ResourceHistory {
     /** What the drift was measured against, so the same outside change is not reported again. */
     baseline?: DriftBaseline;
   };
+  /**
+   * Intended changes not yet resolved (kept apart from `recent`, so one that a run of faults keeps
+   * unresolved never drops out of sight behind newer decisions).
+   */
+  pending?: Decision[];
   /** Free-form tuner state (e.g. scale-in recommendations over a stabilization window). */
   tunerState?: Record<string, unknown>;
 }

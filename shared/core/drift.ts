@@ -51,7 +51,7 @@ export function lastAppliedChange(
 
 /** Changes db-autopilot intended (recorded before calling AWS) and has not resolved yet. */
 export function intendedChanges(history: ResourceHistory, kinds?: readonly ActionKind[]): Decision[] {
-  return history.recent.filter(
+  return [...(history.pending ?? []), ...history.recent].filter(
     (d) => d.outcome === 'intended' && (kinds === undefined || kinds.includes(d.action)),
   );
 }

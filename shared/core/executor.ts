@@ -28,14 +28,13 @@ export async function executePlan(input: ExecutePlanInput): Promise<Decision[]> 
   const decisions: Decision[] = [];
   const actions = plan.actions.length > 0 ? plan.actions : [noopAction(plan)];
   for (const action of actions) {
-    // The history the tuner read for this plan is not read again (once per target per run).
-    let history =
-      histories.get(action.resource.id) ??
-      (action.resource.id === plan.resource.id && action.tuner === plan.tuner
-        ? input.planHistory
-        : undefined);
+    let history = histories.get(action.resource.id);
     if (!history) {
-      history = await store.getHistory(action.tuner, action.resource.id, run.now);
+      // The history the tuner read for this plan is not read again (once per target per run).
+      history =
+        (action.resource.id === plan.resource.id && action.tuner === plan.tuner
+          ? input.planHistory
+          : undefined) ?? (await store.getHistory(action.tuner, action.resource.id, run.now));
       if (pendingIntents(history, run).length > 0) history = await resolveUnderLock(input, action, history);
       histories.set(action.resource.id, history);
     }

@@ -25,7 +25,11 @@ export function intentCheckFor(kind: ActionKind, adapter?: Adapter): IntentCheck
 
 /** Intended decisions of other runs still waiting to be resolved, oldest first. */
 export function pendingIntents(history: ResourceHistory, run: RunContext): Decision[] {
-  return history.recent.filter((d) => d.outcome === 'intended' && d.runId !== run.runId).reverse();
+  const byId = new Map<string, Decision>();
+  for (const d of [...(history.pending ?? []), ...history.recent]) {
+    if (d.outcome === 'intended' && d.runId !== run.runId) byId.set(d.id, d);
+  }
+  return [...byId.values()].sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
 }
 
 export type CheckVerdict = Awaited<ReturnType<IntentCheck>>;

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts';
+import { ownerPrefix, STATE_WRITERS, type StateOwner } from '../state/keys.ts';
 
 /**
  * One IAM role per function, least privilege, generated from this table at package time
@@ -61,23 +62,33 @@ function identifiersOf(config: Config, tuner: 'iops' | 'replicas' | 'dynamodb'):
   return config.tuners[tuner]?.resources.identifiers ?? [];
 }
 
-function stateTableStatements(): Statement[] {
+/**
+ * The state table: every function reads every item (reports, digest, control status and revert
+ * read all tuners' decisions), but writes only the partitions of the owners it runs for: every
+ * partition key begins with its owner (shared/state/keys.ts), and `dynamodb:LeadingKeys` limits
+ * PutItem / UpdateItem / DeleteItem to `<owner>#*` of the function's STATE_WRITERS.
+ */
+function stateTableStatements(fn: FunctionName): Statement[] {
   const table = { 'Fn::GetAtt': ['StateTable', 'Arn'] };
   const index = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['StateTable', 'Arn'] }, '/index/*']] };
+  const owners: readonly string[] = STATE_WRITERS[fn];
   return [
     {
-      Sid: 'StateTable',
+      Sid: 'StateTableRead',
       Effect: 'Allow',
-      Action: [
-        'dynamodb:GetItem',
-        'dynamodb:Query',
-        'dynamodb:BatchGetItem',
-        'dynamodb:ConditionCheckItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-      ],
+      Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
       Resource: [table, index],
+    },
+    {
+      Sid: 'StateTableWriteOwnPartitions',
+      Effect: 'Allow',
+      Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      Resource: table,
+      Condition: {
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': owners.map((o) => `${ownerPrefix(o as StateOwner)}*`),
+        },
+      },
     },
   ];
 }
@@ -168,11 +179,16 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       Resource: '*',
     },
     {
+      // The created-by tag only on dbap-* instances, and no other tag key but the source's (never
+      // the managed tag): aws:TagKeys lists every key of the request.
       Sid: 'CreateOwnReplicas',
       Effect: 'Allow',
       Action: ['rds:CreateDBInstance', 'rds:CreateDBInstanceReadReplica', 'rds:AddTagsToResource'],
       Resource: rdsArn('db', 'dbap-*'),
-      Condition: { StringEquals: { [`aws:RequestTag/${created.key}`]: created.value } },
+      Condition: {
+        StringEquals: { [`aws:RequestTag/${created.key}`]: created.value },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [created.key, 'db-autopilot:source'] },
+      },
     },
     {
       Sid: 'ReplicateFromManagedSources',
@@ -180,6 +196,22 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       Action: ['rds:CreateDBInstanceReadReplica', 'rds:CreateDBInstance'],
       Resource: [rdsArn('db', '*'), rdsArn('cluster', '*')],
       Condition: tagCondition(config),
+    },
+    {
+      // Aurora Auto Scaling on a cluster: db-autopilot stands down for its readers (issue 19).
+      Sid: 'ReadAuroraAutoScaling',
+      Effect: 'Allow',
+      Action: ['application-autoscaling:DescribeScalableTargets'],
+      Resource: '*',
+    },
+    {
+      // A new replica copies its source's Enhanced Monitoring role (CreateDBInstance /
+      // CreateDBInstanceReadReplica with MonitoringRoleArn need iam:PassRole on it).
+      Sid: 'PassMonitoringRoleToNewReplicas',
+      Effect: 'Allow',
+      Action: ['iam:PassRole'],
+      Resource: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*'),
+      Condition: { StringEquals: { 'iam:PassedToService': 'monitoring.rds.amazonaws.com' } },
     },
     {
       Sid: 'DeleteOnlyOwnReplicas',
@@ -220,6 +252,26 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
       Resource: zones.map((id) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${id}`)),
     });
+  }
+  // Health checks on replica records (routing.healthChecks): CloudWatch-alarm based, on alarms
+  // named db-autopilot-route-health-* (outside the reconciler's prefix).
+  if (Object.values(config.tuners.replicas?.sources ?? {}).some((src) => src.routing?.healthChecks)) {
+    out.push(
+      {
+        Sid: 'RecordHealthChecks',
+        Effect: 'Allow',
+        Action: ['route53:CreateHealthCheck', 'route53:DeleteHealthCheck', 'route53:GetHealthCheck'],
+        Resource: '*',
+      },
+      {
+        Sid: 'RecordHealthAlarms',
+        Effect: 'Allow',
+        Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
+        Resource: sub(
+          'arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:db-autopilot-route-health-*',
+        ),
+      },
+    );
   }
   return out;
 }
@@ -435,7 +487,7 @@ function reportStatements(config: Config, o: DeployOptions): Statement[] {
 export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions): Statement[] {
   // What every function needs: its own log group, the state table, the pause flag (read first by
   // every run; an unreadable flag counts as paused), and fleet discovery / metric reads.
-  const common = [...logStatements(o, fn), ...stateTableStatements(), pauseRead(o), discovery];
+  const common = [...logStatements(o, fn), ...stateTableStatements(fn), pauseRead(o), discovery];
   const own = ((): Statement[] => {
     switch (fn) {
       case 'iops-tuner':

@@ -46,9 +46,76 @@ export interface StorageLedger {
   changes: StorageChange[];
   optimizing: boolean;
   percentProgress?: number;
+  /** When the running optimization started ("Storage optimization started" event), if listed. */
+  optimizingSince?: string;
+  /** Minutes past optimizations took, newest first ("started" to "completed" events). */
+  optimizationMinutes: number[];
   status: string;
   pendingStorage: string[];
+  /**
+   * Pending storage values db-autopilot did not set (a person queued them for the maintenance
+   * window, e.g. io1 -> io2): ApplyImmediately would apply them now (aws-facts.md, "Learned from
+   * review"), so a storage change defers while any is listed. Each as `Field=value`.
+   */
+  pendingForeign: string[];
   pendingOther: string[];
+}
+
+const OPT_STARTED = /storage optimization (started|starting)/i;
+const OPT_DONE = /storage optimization (completed|finished|complete)/i;
+
+/**
+ * Optimization times from RDS events: each "Storage optimization completed" paired with the
+ * latest "started" before it (RDS User Guide, USER_Events.Messages: RDS-EVENT-0177/0178 storage
+ * optimization notices), newest first; and the start of one still running.
+ */
+export function optimizationHistory(events: RdsEventLike[]): { minutes: number[]; runningSince?: string } {
+  const sorted = [...events]
+    .filter((e) => !Number.isNaN(Date.parse(e.date)))
+    .sort((a, b) => Date.parse(a.date) - Date.parse(b.date));
+  const minutes: number[] = [];
+  let start: string | undefined;
+  for (const e of sorted) {
+    if (OPT_STARTED.test(e.message)) start = e.date;
+    else if (OPT_DONE.test(e.message) && start !== undefined) {
+      minutes.push((Date.parse(e.date) - Date.parse(start)) / 60_000);
+      start = undefined;
+    }
+  }
+  return { minutes: minutes.reverse(), runningSince: start };
+}
+
+/**
+ * The pending storage values db-autopilot did not ask for: `Iops` other than the target of its
+ * last applied change, a `StorageType` other than the one its last change set, and a pending
+ * `AllocatedStorage` / `StorageThroughput` unless they ride with its own pending IOPS (an IOPS
+ * change sends the size and gp3 throughput with it).
+ */
+export function foreignPending(
+  pending: Record<string, unknown> | undefined,
+  decisions: Decision[],
+): string[] {
+  const fields = storagePending(pending);
+  if (fields.length === 0) return [];
+  const own = decisions
+    .filter(
+      (d) =>
+        d.outcome === 'applied' && !d.dryRun && (d.action === 'set-iops' || d.action === 'set-storage-type'),
+    )
+    .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))[0];
+  const ownIops = own?.action === 'set-iops' ? own.to : undefined;
+  const ownType =
+    own?.action === 'set-storage-type'
+      ? (own.to as { storageType?: unknown } | null)?.storageType
+      : undefined;
+  const iopsOurs = pending?.Iops !== undefined && pending.Iops === ownIops;
+  const ours = (field: string): boolean => {
+    const value = pending?.[field];
+    if (field === 'Iops') return iopsOurs;
+    if (field === 'StorageType') return ownType !== undefined && value === ownType;
+    return iopsOurs || ownType !== undefined;
+  };
+  return fields.filter((f) => !ours(f)).map((f) => `${f}=${JSON.stringify(pending?.[f])}`);
 }
 
 /**
@@ -113,12 +180,16 @@ export function buildStorageLedger(input: {
   const op = input.instance.storageOperationStatus?.toLowerCase();
   const optimizing =
     input.instance.status === 'storage-optimization' || op === 'optimizing' || op === 'initializing';
+  const opt = optimizationHistory(input.events);
   return {
     changes,
     optimizing,
     percentProgress: input.instance.percentProgress,
+    optimizingSince: optimizing ? opt.runningSince : undefined,
+    optimizationMinutes: opt.minutes,
     status: input.instance.status,
     pendingStorage: storagePending(input.instance.pendingModifiedValues),
+    pendingForeign: foreignPending(input.instance.pendingModifiedValues, input.decisions),
     pendingOther: nonStoragePending(input.instance.pendingModifiedValues),
   };
 }
@@ -187,6 +258,19 @@ export function storageChangeRules(ledger: StorageLedger, now: Date): RuleCheck[
     });
   } else {
     rules.push({ rule: 'aws:storage-4-per-24h', verdict: 'ok' });
+  }
+
+  // ApplyImmediately=true would also apply a storage value a person queued for the maintenance
+  // window (e.g. io1 -> io2) now: aws-facts.md, "Learned from review".
+  if (ledger.pendingForeign.length > 0) {
+    rules.push({
+      rule: 'aws:pending-storage-not-ours',
+      verdict: 'defer',
+      reason: `PendingModifiedValues holds ${ledger.pendingForeign.join(', ')}, not set by db-autopilot: ApplyImmediately would apply it now`,
+      until: iso(t + RECHECK_MS),
+    });
+  } else {
+    rules.push({ rule: 'aws:pending-storage-not-ours', verdict: 'ok' });
   }
 
   // ApplyImmediately=true would also apply these now (a queued class change reboots): aws-facts.md.

@@ -1,7 +1,7 @@
 import { RDSServiceException } from '@aws-sdk/client-rds';
 import type { SimAccount } from './engine.ts';
 import { serviceError } from './errors.ts';
-import { arr, rec, str } from './paging.ts';
+import { arr, num, rec, str } from './paging.ts';
 import { findOperation, type Input, registerOperations, registerRule } from './registry.ts';
 import type { RdsInstance } from './services/rds.ts';
 // The RDS operations must be registered before they are wrapped below.
@@ -87,7 +87,13 @@ function currentWeights(sim: SimAccount, spec: ReadRoutingSpec): Map<string, num
 /** The share of the source's reads that instance `id` serves at `tMs`. */
 export function readShare(model: RoutingModel, id: string, tMs: number): number {
   let weights: Map<string, number> | undefined;
-  for (const h of model.history) if (h.at <= tMs) weights = h.weights;
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const h of model.history) {
+    if (h.at <= tMs && h.at >= latest) {
+      weights = h.weights;
+      latest = h.at;
+    }
+  }
   if (!weights) return 0;
   let total = 0;
   for (const w of weights.values()) total += w;
@@ -155,9 +161,11 @@ registerRule('route53', 'ChangeResourceRecordSets', 'replica-read-routing-histor
     if (model.spec.zoneId.replace(/^\/hostedzone\//, '') !== zoneId) continue;
     const weights = new Map(currentWeights(sim, model.spec));
     let valid = true;
+    let ttlSeconds = 0;
     for (const c of arr(rec(input.ChangeBatch).Changes).map(rec)) {
       const rs = rec(c.ResourceRecordSet);
       if (norm(str(rs.Name) ?? '') !== norm(model.spec.recordName) || str(rs.Type) !== 'CNAME') continue;
+      ttlSeconds = Math.max(ttlSeconds, num(rs.TTL) ?? 0);
       const id = str(rs.SetIdentifier);
       if (!id) continue;
       if (c.Action === 'DELETE') {
@@ -169,7 +177,9 @@ registerRule('route53', 'ChangeResourceRecordSets', 'replica-read-routing-histor
         weights.set(id, Number(rs.Weight ?? 0));
       }
     }
-    if (valid) model.history.push({ at: sim.nowMs(), weights });
+    // Resolvers cache the old answer for the record's TTL: a change reaches clients only then
+    // (and a removed replica keeps its clients' connections meanwhile).
+    if (valid) model.history.push({ at: sim.nowMs() + ttlSeconds * 1000, weights });
   }
 });
 

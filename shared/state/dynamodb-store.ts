@@ -76,6 +76,23 @@ function asDecision(item: Item | undefined): Decision | undefined {
   return decision && typeof decision === 'object' ? (decision as Decision) : undefined;
 }
 
+/** The item a decision is stored as: slim form, its keys, the sparse index keys when notable, TTL. */
+export function decisionItem(decision: Decision, auditTtlDays: number): Item {
+  const index = isNotable(decision)
+    ? {
+        dayPk: keys.day(decision.tuner, decision.at),
+        daySk: `${timeKey(decision.at)}#${decision.id}`,
+        decisionId: decision.id,
+      }
+    : {};
+  return {
+    ...keys.decision(decision),
+    ...index,
+    decision: storedForm(decision),
+    [STATE_TABLE.ttlAttribute]: expiresAfter(new Date(decision.at), auditTtlDays * 86_400),
+  };
+}
+
 /**
  * The StateStore on the DynamoDB state table (see table-definition.ts for the item layout).
  * Every write that must not race is a conditional write: idempotency keys and locks are claimed
@@ -95,23 +112,20 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   async recordDecision(decision: Decision): Promise<void> {
-    const at = new Date(decision.at);
     const key = keys.decision(decision);
-    const index = isNotable(decision)
-      ? {
-          dayPk: keys.day(decision.tuner, decision.at),
-          daySk: `${timeKey(decision.at)}#${decision.id}`,
-          decisionId: decision.id,
-        }
-      : {};
+    // An intent is marked in its resource's meta items first (getHistory reads them all), so it
+    // stays in sight until resolved however many decisions follow it.
+    if (decision.outcome === 'intended') {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: key.pk, sk: `${SK.intent}${decision.id}`, decision: storedForm(decision) },
+        }),
+      );
+    }
     const written = await this.putIf({
       TableName: this.tableName,
-      Item: {
-        ...key,
-        ...index,
-        decision: storedForm(decision),
-        [STATE_TABLE.ttlAttribute]: expiresAfter(at, this.auditTtlDays * 86_400),
-      },
+      Item: decisionItem(decision, this.auditTtlDays),
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     if (!written) throw new DuplicateDecisionError(decision.id);
@@ -132,13 +146,24 @@ export class DynamoDbStateStore implements StateStore {
         }),
       );
     } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
+      await this.forgetIntent(decision);
+      return false;
     }
+    await this.forgetIntent(decision);
     // The intent was counted as `intended` (no outcome): now the outcome counts.
     await this.addToTotals(decision);
     if (countsAsChange(decision)) await this.advanceLedger(decision);
     return true;
+  }
+
+  private async forgetIntent(decision: Decision): Promise<void> {
+    await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: keys.resource(decision.tuner, decision.resource), sk: `${SK.intent}${decision.id}` },
+      }),
+    );
   }
 
   /** The day's and the month's totals of the decision's tuner (ADD: concurrent runs add up). */
@@ -408,6 +433,9 @@ export class DynamoDbStateStore implements StateStore {
         };
       } else if (item.sk === SK.state && item.tunerState && typeof item.tunerState === 'object') {
         history.tunerState = item.tunerState as Record<string, unknown>;
+      } else if (typeof item.sk === 'string' && item.sk.startsWith(SK.intent)) {
+        const d = asDecision(item);
+        if (d) history.pending = [...(history.pending ?? []), d];
       } else if (typeof item.sk === 'string' && item.sk.startsWith(SK.lastApplied)) {
         const d = asDecision(item);
         if (d) history.lastApplied = { ...history.lastApplied, [d.action]: d };

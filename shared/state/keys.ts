@@ -22,6 +22,7 @@ import type { Decision, TunerName } from '../core/model.ts';
  * | `<tuner>#<scope>#res#<resource>`  | `m#ledger`            | lastAppliedAt, appliedCount (cooldowns)  |
  * | `<tuner>#<scope>#res#<resource>`  | `m#last#<action>`     | newest applied decision of that kind     |
  * | `<tuner>#<scope>#res#<resource>`  | `m#drift`             | drift back-off and baseline              |
+ * | `<tuner>#<scope>#res#<resource>`  | `m#intent#<id>`       | an intended change not yet resolved      |
  * | `<owner>#<scope>#res#<resource>`  | `m#state`             | free-form tuner / report / digest state  |
  * | `<tuner>#<scope>#lock#<resource>` | `lock`                | lease lock (TTL)                         |
  * | `<tuner>#<scope>#idem#<key>`      | `idem`                | idempotency key of a run (TTL)           |
@@ -105,6 +106,8 @@ export const SK = {
   lastApplied: 'm#last#',
   drift: 'm#drift',
   state: 'm#state',
+  /** An intended change not yet resolved (shared/core/intent.ts), until its decision is resolved. */
+  intent: 'm#intent#',
 } as const;
 
 function utcDay(iso: string): string {

@@ -51,6 +51,8 @@ export class MemoryStateStore implements StateStore {
   private readonly locks = new Map<string, Expiring & { owner: string }>();
   private readonly idempotency = new Map<string, Expiring & { runId: string }>();
   private readonly created = new Map<string, { detail: Record<string, unknown>; createdAt: string }>();
+  /** Per tuner+resource: intended decisions not yet resolved, by id (the `m#intent#` items). */
+  private readonly intents = new Map<string, Map<string, Decision>>();
 
   async recordDecision(decision: Decision): Promise<void> {
     if (this.ids.has(decision.id)) throw new DuplicateDecisionError(decision.id);
@@ -62,12 +64,18 @@ export class MemoryStateStore implements StateStore {
     if (list) list.splice(upperBound(list, stored), 0, stored);
     else this.byResource.set(key, [stored]);
     this.byTime.splice(upperBound(this.byTime, stored), 0, stored);
+    if (decision.outcome === 'intended') {
+      const open = this.intents.get(key) ?? new Map<string, Decision>();
+      open.set(decision.id, stored);
+      this.intents.set(key, open);
+    }
     this.addToTotals(decision);
     if (countsAsChange(decision)) this.advanceLedger(key, decision);
   }
 
   async resolveDecision(decision: Decision): Promise<boolean> {
     const stored = this.notableById.get(decision.id);
+    this.intents.get(keys.resource(decision.tuner, decision.resource))?.delete(decision.id);
     if (stored?.outcome !== 'intended') return false;
     // Same id, same time: the sorted indexes keep their order; the object is updated in place.
     Object.assign(stored, structuredClone(storedForm(decision)));
@@ -200,6 +208,8 @@ export class MemoryStateStore implements StateStore {
     if (drift) history.drift = structuredClone(drift);
     const state = this.tunerState.get(key);
     if (state) history.tunerState = structuredClone(state);
+    const open = this.intents.get(key);
+    if (open && open.size > 0) history.pending = [...open.values()].map((d) => structuredClone(d));
     return history;
   }
 

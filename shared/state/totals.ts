@@ -64,3 +64,14 @@ export function addToTotals(
   into.appliedCostDelta += part.appliedCostDelta;
   return into;
 }
+
+/** The attributes of a totals item holding these decisions (backfills, tests). */
+export function totalsAttributes(decisions: Decision[]): Record<string, number> {
+  const out: Record<string, number> = { appliedCost: 0 };
+  for (const d of decisions) {
+    const k = countAttribute(d);
+    out[k] = (out[k] ?? 0) + 1;
+    out.appliedCost = (out.appliedCost ?? 0) + appliedCostOf(d);
+  }
+  return out;
+}

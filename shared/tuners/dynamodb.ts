@@ -32,6 +32,7 @@ import { executePlan } from '../core/executor.ts';
 import type { Action, Decision, Plan } from '../core/model.ts';
 import { finishRun, outOfTime, recordObservationFailure, selectRequested } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
+import { accountProvisioned as accountProvisionedCapacity } from '../discovery/account-capacity.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { getMetrics, type MetricsResult, type SeriesRequest } from '../metrics/index.ts';
 import {
@@ -565,25 +566,19 @@ export async function runDynamodb(
   const { run } = started;
   const notes: string[] = [];
   const prices: PriceTable = priceTable(config.prices);
+  // Only the managed tables are listed and described; the rest of the account's provisioned
+  // capacity (the account quota) comes from an hourly refreshed sum (discovery/account-capacity.ts).
   const fleet = await discoverFleet({
     kinds: ['dynamodb-table'],
     selector: section.resources,
     tagKeys: config.tags,
-    includeUnmanaged: true,
   });
   notes.push(...fleet.notes);
-  // Account-wide provisioned capacity (the 80,000 quota counts every table and GSI).
-  const accountProvisioned: CapacityPair = { read: 0, write: 0 };
-  for (const t of fleet.tables) {
-    if (t.raw.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST') continue;
-    for (const pt of [
-      t.raw.ProvisionedThroughput,
-      ...(t.raw.GlobalSecondaryIndexes ?? []).map((g) => g.ProvisionedThroughput),
-    ]) {
-      accountProvisioned.read += pt?.ReadCapacityUnits ?? 0;
-      accountProvisioned.write += pt?.WriteCapacityUnits ?? 0;
-    }
-  }
+  const accountProvisioned: CapacityPair = await accountProvisionedCapacity({
+    managed: fleet.tables.map((t) => t.raw),
+    store,
+    now: run.now,
+  });
   // Alarm fast path: a GSI alarm names "table/index/gsi": run its table.
   const tables: Array<DiscoveredTarget<TableDescription>> = selectRequested(
     fleet.tables.filter((t) => t.managed),

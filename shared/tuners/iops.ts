@@ -8,7 +8,12 @@
  * The storage-change ledger (RDS events + db-autopilot's records): shared/policies/iops-ledger.ts.
  */
 import type { DBInstance } from '@aws-sdk/client-rds';
-import { createIopsAdapter, describeRecentEvents, storageStatusOf } from '../adapters/rds-iops.ts';
+import {
+  createIopsAdapter,
+  describeRecentEvents,
+  describeValidStorage,
+  storageStatusOf,
+} from '../adapters/rds-iops.ts';
 import { aws } from '../aws/clients.ts';
 import { asStorageType } from '../aws/rds-storage-limits.ts';
 import { getConfig } from '../config/load.ts';
@@ -24,7 +29,13 @@ import { finishRun, outOfTime, recordObservationFailure, selectRequested } from 
 import { resolveSettings } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { getMetrics, type SeriesRequest } from '../metrics/index.ts';
-import { decideIops, type IopsObservation, type MetricSeries, policySettings } from '../policies/iops.ts';
+import {
+  decideIops,
+  type IopsObservation,
+  type MetricSeries,
+  policySettings,
+  type ValidStorageOption,
+} from '../policies/iops.ts';
 import { buildStorageLedger, type RdsEventLike } from '../policies/iops-ledger.ts';
 import { priceTable } from '../pricing.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
@@ -46,6 +57,7 @@ const RECENT_METRICS = [
   ['writeLatency', 'WriteLatency', 'Average'],
   ['burstBalance', 'BurstBalance', 'Minimum'],
   ['ebsIoBalance', 'EBSIOBalance%', 'Minimum'],
+  ['freeStorageSpace', 'FreeStorageSpace', 'Minimum'],
 ] as const;
 
 type RecentKey = (typeof RECENT_METRICS)[number][0];
@@ -72,6 +84,12 @@ function historySeries(id: string): SeriesRequest[] {
       sumOf: [metric(id, 'ReadIOPS'), metric(id, 'WriteIOPS')],
     },
     { id: `hist:${id}:latency`, kind: 'gauge', statistic: 'Average', metric: metric(id, 'ReadLatency') },
+    {
+      id: `hist:${id}:freeStorageSpace`,
+      kind: 'gauge',
+      statistic: 'Minimum',
+      metric: metric(id, 'FreeStorageSpace'),
+    },
   ];
 }
 
@@ -85,14 +103,29 @@ function tunable(t: DiscoveredTarget<DBInstance>): boolean {
   return t.raw.DBClusterIdentifier === undefined && asStorageType(t.raw.StorageType) !== undefined;
 }
 
+/** RDS events are read this far back: the 24 h change window, and past optimizations to learn from. */
+const EVENTS_LOOKBACK_MS = 7 * 24 * HOUR;
+
 async function storageEvents(id: string, now: Date, notes: string[]): Promise<RdsEventLike[]> {
   try {
-    return await describeRecentEvents(aws().rds, id, now);
+    return await describeRecentEvents(aws().rds, id, now, EVENTS_LOOKBACK_MS);
   } catch (error) {
     notes.push(
       `${id}: DescribeEvents failed (${publicMessage(error)}); the ledger uses db-autopilot's records only`,
     );
     return [];
+  }
+}
+
+/** DescribeValidDBInstanceModifications' storage options: the account's own valid ranges. */
+async function validStorageOf(id: string, notes: string[]): Promise<ValidStorageOption[] | undefined> {
+  try {
+    return await describeValidStorage(aws().rds, id);
+  } catch (error) {
+    notes.push(
+      `${id}: DescribeValidDBInstanceModifications failed (${publicMessage(error)}); planned within the documented ranges only`,
+    );
+    return undefined;
   }
 }
 
@@ -212,6 +245,7 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
           iops: typeof pending.Iops === 'number' ? pending.Iops : inst.Iops,
           throughputMibps: inst.StorageThroughput,
           multiAz: inst.MultiAZ,
+          maxAllocatedGiB: inst.MaxAllocatedStorage,
         },
         recent: {
           readIops: get('readIops', 'Average') ?? empty,
@@ -221,6 +255,7 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
           writeLatency: get('writeLatency', 'Average'),
           burstBalance: get('burstBalance', 'Minimum'),
           ebsIoBalance: get('ebsIoBalance', 'Minimum'),
+          freeStorageSpace: get('freeStorageSpace', 'Minimum'),
         },
         history: {
           totalIops: seriesOf(hist, `hist:${id}:totalIops`, 'Maximum') ?? {
@@ -228,8 +263,10 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
             periodSeconds: HISTORY_PERIOD_SECONDS,
           },
           latency: seriesOf(hist, `hist:${id}:latency`, 'Average'),
+          freeStorageSpace: seriesOf(hist, `hist:${id}:freeStorageSpace`, 'Minimum'),
         },
         ledger: buildStorageLedger({ instance: storageStatusOf(inst), events, decisions: ownRecords }),
+        validStorage: await validStorageOf(id, notes),
       };
       const { plan } = decideIops({ observation, settings: cfg, prices, now });
       withoutRepeats(plan, ownRecords, now);

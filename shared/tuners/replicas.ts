@@ -7,6 +7,8 @@
  * actions against the replica itself, so the executor's "created" consent (ownership tag AND
  * recorded id) and the opt-out tag apply to the very instance that would be deleted.
  */
+
+import { DescribeScalableTargetsCommand } from '@aws-sdk/client-application-auto-scaling';
 import {
   type DBCluster,
   type DBInstance,
@@ -26,6 +28,7 @@ import { lookupTarget } from '../control/target-lookup.ts';
 import { clock } from '../core/clock.ts';
 import type {
   AlarmSpec,
+  StateStore,
   Target,
   TunerRunRequest,
   TunerRunSummary,
@@ -40,6 +43,7 @@ import { resolveTarget } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { hasTag, tagListToMap } from '../discovery/select.ts';
 import { getMetrics, type SeriesRequest } from '../metrics/index.ts';
+import { vcpusOf } from '../policies/replica-cost.ts';
 import {
   DEFAULT_ACCOUNT_INSTANCE_QUOTA,
   planReplicas,
@@ -47,6 +51,7 @@ import {
   type Recommendation,
   type ReplicaObservation,
   type ReplicaPolicySettings,
+  type RouteRecord,
   type SourceFamily,
 } from '../policies/replicas.ts';
 import { priceTable } from '../pricing.ts';
@@ -88,6 +93,7 @@ export function sourceSettings(
     maxReplicaLagSeconds: o.maxReplicaLagSeconds ?? section.maxReplicaLagSeconds,
     drainConnectionThreshold: o.drainConnectionThreshold ?? section.drainConnectionThreshold,
     waitForCreatingReplicas: o.waitForCreatingReplicas ?? section.waitForCreatingReplicas,
+    stuckCreatingMinutes: o.stuckCreatingMinutes ?? section.stuckCreatingMinutes,
     instanceClasses: o.instanceClasses ?? section.instanceClasses,
     availabilityZones: o.availabilityZones ?? section.availabilityZones,
     ...(o.routing ? { routing: o.routing } : {}),
@@ -169,7 +175,8 @@ async function accountUsage(
   return { used: instanceCount, quota: fallbackQuota };
 }
 
-function metricSeries(ids: string[]): SeriesRequest[] {
+/** The lag metric each instance publishes: Aurora readers AuroraReplicaLag (ms), RDS replicas ReplicaLag (s). */
+function metricSeries(ids: string[], auroraIds: ReadonlySet<string>): SeriesRequest[] {
   const out: SeriesRequest[] = [];
   for (const id of ids) {
     const metric = (metricName: string) => ({
@@ -181,7 +188,12 @@ function metricSeries(ids: string[]): SeriesRequest[] {
       { id: `${id}|cpu`, kind: 'gauge', statistic: 'Average', metric: metric('CPUUtilization') },
       { id: `${id}|conn`, kind: 'gauge', statistic: 'Average', metric: metric('DatabaseConnections') },
       { id: `${id}|connmax`, kind: 'gauge', statistic: 'Maximum', metric: metric('DatabaseConnections') },
-      { id: `${id}|lag`, kind: 'gauge', statistic: 'Maximum', metric: metric('ReplicaLag') },
+      {
+        id: `${id}|lag`,
+        kind: 'gauge',
+        statistic: 'Maximum',
+        metric: metric(auroraIds.has(id) ? 'AuroraReplicaLag' : 'ReplicaLag'),
+      },
       // Performance Insights counter metric (published to CloudWatch when PI is on): sessions on CPU.
       { id: `${id}|dbloadcpu`, kind: 'gauge', statistic: 'Average', metric: metric('DBLoadCPU') },
     );
@@ -189,17 +201,7 @@ function metricSeries(ids: string[]): SeriesRequest[] {
   return out;
 }
 
-/**
- * vCPUs of an instance class from its size (EC2 naming of the current generations: medium and
- * large 2, xlarge 4, Nxlarge 4N); undefined for sizes it cannot tell.
- */
-export function vcpusOf(instanceClass: string): number | undefined {
-  const size = instanceClass.split('.')[2] ?? '';
-  if (size === 'micro' || size === 'small' || size === 'medium' || size === 'large') return 2;
-  if (size === 'xlarge') return 4;
-  const n = /^(\d+)xlarge$/.exec(size);
-  return n ? 4 * Number(n[1]) : undefined;
-}
+export { vcpusOf };
 
 function meanOf(values: Array<number | null> | undefined): number | null {
   const known = (values ?? []).filter((v): v is number => v !== null);
@@ -211,10 +213,104 @@ function maxOf(values: Array<number | null> | undefined): number | null {
   return known.length === 0 ? null : Math.max(...known);
 }
 
-/** DBLoadCPU (average sessions on CPU) as a percentage of the class's CPU; null when unknown. */
-function cpuDemand(dbLoadCpu: number | null, instanceClass: string | undefined): number | null {
-  const vcpus = instanceClass ? vcpusOf(instanceClass) : undefined;
-  return dbLoadCpu === null || vcpus === undefined ? null : (dbLoadCpu / vcpus) * 100;
+const groupIds = (db: DBInstance) =>
+  (db.VpcSecurityGroups ?? [])
+    .map((g) => g.VpcSecurityGroupId ?? '')
+    .sort()
+    .join(',');
+
+/**
+ * What a replica does not share with the instance it must match (issue 19): a plain RDS replica
+ * with its source (security groups, monitoring, Performance Insights, CA certificate, public
+ * accessibility), an Aurora reader with the cluster's reference reader (parameter group,
+ * Performance Insights, monitoring). Empty = verified.
+ */
+export function mismatchesWith(
+  family: SourceFamily,
+  replica: DBInstance,
+  reference: DBInstance | undefined,
+): string[] {
+  if (!reference) return [];
+  const checks: Array<[string, unknown, unknown]> =
+    family === 'rds'
+      ? [
+          ['security groups', groupIds(replica), groupIds(reference)],
+          ['monitoring interval', replica.MonitoringInterval ?? 0, reference.MonitoringInterval ?? 0],
+          [
+            'Performance Insights',
+            replica.PerformanceInsightsEnabled === true,
+            reference.PerformanceInsightsEnabled === true,
+          ],
+          ['CA certificate', replica.CACertificateIdentifier, reference.CACertificateIdentifier],
+          [
+            'public accessibility',
+            replica.PubliclyAccessible === true,
+            reference.PubliclyAccessible === true,
+          ],
+        ]
+      : [
+          [
+            'parameter group',
+            replica.DBParameterGroups?.[0]?.DBParameterGroupName,
+            reference.DBParameterGroups?.[0]?.DBParameterGroupName,
+          ],
+          [
+            'Performance Insights',
+            replica.PerformanceInsightsEnabled === true,
+            reference.PerformanceInsightsEnabled === true,
+          ],
+          ['monitoring interval', replica.MonitoringInterval ?? 0, reference.MonitoringInterval ?? 0],
+        ];
+  return checks
+    .filter(([, a, b]) => a !== b)
+    .map(([what, a, b]) => `${what} ${String(a ?? 'none')} instead of ${String(b ?? 'none')}`);
+}
+
+/** The instance new readers must match: the plain source, or an Aurora reader a person made, else the writer. */
+function referenceOf(source: Source, config: Config): DBInstance | undefined {
+  if (source.primary) return source.primary;
+  const theirs = source.readers.find(
+    (r) => !hasTag(tagListToMap(r.TagList), config.tags.createdBy) && r.DBInstanceStatus !== 'deleting',
+  );
+  return theirs ?? source.writer;
+}
+
+/** Aurora Auto Scaling registered on a cluster (Application Auto Scaling, rds:cluster:ReadReplicaCount). */
+async function auroraAutoScaling(clusterId: string): Promise<ReplicaObservation['autoScaling']> {
+  const out = await aws().autoscaling.send(
+    new DescribeScalableTargetsCommand({
+      ServiceNamespace: 'rds',
+      ResourceIds: [`cluster:${clusterId}`],
+      ScalableDimension: 'rds:cluster:ReadReplicaCount',
+    }),
+  );
+  const t = out.ScalableTargets?.[0];
+  return t
+    ? {
+        resourceId: t.ResourceId ?? `cluster:${clusterId}`,
+        minCapacity: t.MinCapacity ?? 0,
+        maxCapacity: t.MaxCapacity ?? 0,
+      }
+    : undefined;
+}
+
+function routeRecords(routes: Map<string, ResourceRecordSet>): RouteRecord[] {
+  return [...routes.entries()].map(([setIdentifier, rs]) => ({
+    setIdentifier,
+    value: rs.ResourceRecords?.[0]?.Value ?? '',
+    weight: rs.Weight ?? 0,
+    ...(rs.HealthCheckId ? { healthCheckId: rs.HealthCheckId } : {}),
+  }));
+}
+
+function sourceStorage(db: DBInstance | undefined): ReplicaObservation['source']['storage'] {
+  if (!db?.StorageType || db.AllocatedStorage === undefined) return undefined;
+  return {
+    type: db.StorageType,
+    allocatedGiB: db.AllocatedStorage,
+    ...(db.Iops !== undefined ? { iops: db.Iops } : {}),
+    ...(db.StorageThroughput !== undefined ? { throughputMiBps: db.StorageThroughput } : {}),
+  };
 }
 
 /** A replica's consent facts: its own tags; managed when its source is. */
@@ -250,6 +346,106 @@ export function splitPlan(plan: Plan): Plan[] {
   return out;
 }
 
+interface ObserveInput {
+  config: Config;
+  source: Source;
+  policy: ReplicaPolicySettings;
+  series: Map<string, Array<number | null>>;
+  store: StateStore;
+  account: { used: number; quota: number };
+  window: ReplicaObservation['window'];
+  now: Date;
+}
+
+/**
+ * Created consent's recorded half: the record, or, for a tagged reader without one, db-autopilot's
+ * own logged intent to create it (adopted: write-ahead ownership, issue 21).
+ */
+async function recordedCreated(input: ObserveInput, db: DBInstance, tagged: boolean): Promise<boolean> {
+  const id = db.DBInstanceIdentifier ?? '';
+  if (await input.store.wasCreatedByUs('replicas', id)) return true;
+  if (!tagged) return false;
+  const sourceId = input.source.target.ref.id;
+  const createdAt = db.InstanceCreateTime ? new Date(db.InstanceCreateTime).toISOString() : undefined;
+  return (await adoptIfIntended(input.store, 'replicas', { id, sourceId, createdAt }, input.now)).adopted;
+}
+
+/** One source as AWS describes it: readers with their published metrics, records, Aurora Auto Scaling. */
+async function observeSource(input: ObserveInput): Promise<ReplicaObservation> {
+  const { config, source, policy, series } = input;
+  const sourceId = source.target.ref.id;
+  let routes = new Map<string, ResourceRecordSet>();
+  if (source.family === 'rds' && policy.routing) {
+    routes = await listReplicaRoutes(aws().route53, policy.routing);
+  }
+  const records = routeRecords(routes);
+  const reference = referenceOf(source, config);
+  const readers: ReaderObservation[] = [];
+  for (const db of source.readers) {
+    const id = db.DBInstanceIdentifier ?? '';
+    const endpoint = db.Endpoint?.Address;
+    const vcpus = db.DBInstanceClass ? vcpusOf(db.DBInstanceClass) : undefined;
+    readers.push({
+      id,
+      status: db.DBInstanceStatus ?? 'unknown',
+      instanceClass: db.DBInstanceClass ?? 'unknown',
+      ...(db.AvailabilityZone ? { availabilityZone: db.AvailabilityZone } : {}),
+      cpuPercent: meanOf(series.get(`${id}|cpu`)),
+      dbLoadCpu: meanOf(series.get(`${id}|dbloadcpu`)),
+      ...(vcpus !== undefined ? { vcpus } : {}),
+      connections: meanOf(series.get(`${id}|conn`)),
+      maxConnections: maxOf(series.get(`${id}|connmax`)),
+      // AuroraReplicaLag is in milliseconds, ReplicaLag in seconds (-1: replication not running).
+      replicaLagSeconds: lagSeconds(source.family, maxOf(series.get(`${id}|lag`))),
+      ownershipTag: hasTag(tagListToMap(db.TagList), config.tags.createdBy),
+      recordedCreated: await recordedCreated(
+        input,
+        db,
+        hasTag(tagListToMap(db.TagList), config.tags.createdBy),
+      ),
+      routed:
+        source.family === 'aurora' ||
+        records.some(
+          (r) => r.setIdentifier === id || (endpoint !== undefined && sameName(r.value, endpoint)),
+        ),
+      ...(endpoint ? { endpoint } : {}),
+      ...(db.InstanceCreateTime ? { createdAt: new Date(db.InstanceCreateTime).toISOString() } : {}),
+      mismatches: reference === db ? [] : mismatchesWith(source.family, db, reference),
+    });
+  }
+  const writer = source.writer ?? source.primary;
+  const c = source.cluster;
+  return {
+    family: source.family,
+    source: {
+      id: sourceId,
+      ...(source.target.ref.arn ? { arn: source.target.ref.arn } : {}),
+      status: (c ? c.Status : source.primary?.DBInstanceStatus) ?? 'unknown',
+      engine: (c ? c.Engine : source.primary?.Engine) ?? 'unknown',
+      backupRetentionPeriod: (c ? c.BackupRetentionPeriod : source.primary?.BackupRetentionPeriod) ?? 0,
+      ...(writer?.DBInstanceClass ? { instanceClass: writer.DBInstanceClass } : {}),
+      cpuPercent: writer?.DBInstanceIdentifier
+        ? meanOf(series.get(`${writer.DBInstanceIdentifier}|cpu`))
+        : null,
+      ...(source.primary?.Endpoint?.Address ? { endpoint: source.primary.Endpoint.Address } : {}),
+      ...(source.primary ? { storage: sourceStorage(source.primary) } : {}),
+    },
+    readers,
+    account: { instancesUsed: input.account.used, instanceQuota: input.account.quota },
+    window: input.window,
+    ...(source.family === 'rds' && policy.routing ? { routes: records } : {}),
+    ...(c ? { autoScaling: await auroraAutoScaling(sourceId) } : {}),
+  };
+}
+
+function lagSeconds(family: SourceFamily, value: number | null): number | null {
+  if (value === null || family === 'rds' || value < 0) return value;
+  return value / 1000;
+}
+
+const sameName = (a: string, b: string) =>
+  a.toLowerCase().replace(/\.+$/, '') === b.toLowerCase().replace(/\.+$/, '');
+
 export async function runReplicas(
   request: TunerRunRequest,
   deps: ReplicaRunDeps = {},
@@ -264,6 +460,7 @@ export async function runReplicas(
     createReplicaAdapter({
       rds: () => aws().rds,
       route53: () => aws().route53,
+      cloudwatch: () => aws().cloudwatch,
       store,
       createdByTag: config.tags.createdBy,
       now: () => run.now,
@@ -307,8 +504,13 @@ export async function runReplicas(
   const series = new Map<string, Array<number | null>>();
   if (instanceIds.length > 0) {
     try {
+      const auroraIds = new Set(
+        sources
+          .filter((s) => s.family === 'aurora')
+          .flatMap((s) => s.readers.map((r) => r.DBInstanceIdentifier ?? '')),
+      );
       const result = await getMetrics({
-        series: metricSeries([...new Set(instanceIds)]),
+        series: metricSeries([...new Set(instanceIds)], auroraIds),
         start,
         end: now,
         periodSeconds: 60,
@@ -327,61 +529,16 @@ export async function runReplicas(
     try {
       const policy = sourceSettings(config, section, sourceId);
       const settings = guardSettings(config, section, policy);
-      let routes = new Map<string, ResourceRecordSet>();
-      if (source.family === 'rds' && policy.routing) {
-        routes = await listReplicaRoutes(aws().route53, policy.routing);
-      }
-      const readers: ReaderObservation[] = [];
-      for (const db of source.readers) {
-        const id = db.DBInstanceIdentifier ?? '';
-        const tags = tagListToMap(db.TagList);
-        readers.push({
-          id,
-          status: db.DBInstanceStatus ?? 'unknown',
-          instanceClass: db.DBInstanceClass ?? 'unknown',
-          ...(db.AvailabilityZone ? { availabilityZone: db.AvailabilityZone } : {}),
-          cpuPercent: meanOf(series.get(`${id}|cpu`)),
-          cpuDemandPercent: cpuDemand(meanOf(series.get(`${id}|dbloadcpu`)), db.DBInstanceClass),
-          connections: meanOf(series.get(`${id}|conn`)),
-          maxConnections: maxOf(series.get(`${id}|connmax`)),
-          replicaLagSeconds: maxOf(series.get(`${id}|lag`)),
-          ownershipTag: hasTag(tags, config.tags.createdBy),
-          // A tagged reader without a record is adopted if db-autopilot's log intended it (issue 21).
-          recordedCreated:
-            (await store.wasCreatedByUs('replicas', id)) ||
-            (hasTag(tags, config.tags.createdBy) &&
-              (
-                await adoptIfIntended(
-                  store,
-                  'replicas',
-                  { id, sourceId, createdAt: db.InstanceCreateTime?.toISOString() },
-                  run.now,
-                )
-              ).adopted),
-          routed: source.family === 'aurora' || routes.has(id),
-          ...(db.Endpoint?.Address ? { endpoint: db.Endpoint.Address } : {}),
-        });
-      }
-      const writerId = (source.writer ?? source.primary)?.DBInstanceIdentifier;
-      const observation: ReplicaObservation = {
-        family: source.family,
-        source: {
-          id: sourceId,
-          ...(source.target.ref.arn ? { arn: source.target.ref.arn } : {}),
-          status: (source.cluster ? source.cluster.Status : source.primary?.DBInstanceStatus) ?? 'unknown',
-          engine: (source.cluster ? source.cluster.Engine : source.primary?.Engine) ?? 'unknown',
-          backupRetentionPeriod:
-            (source.cluster ? source.cluster.BackupRetentionPeriod : source.primary?.BackupRetentionPeriod) ??
-            0,
-          ...((source.writer ?? source.primary)?.DBInstanceClass
-            ? { instanceClass: (source.writer ?? source.primary)?.DBInstanceClass }
-            : {}),
-          cpuPercent: writerId ? meanOf(series.get(`${writerId}|cpu`)) : null,
-        },
-        readers,
-        account: { instancesUsed: account.used, instanceQuota: account.quota },
+      const observation = await observeSource({
+        config,
+        source,
+        policy,
+        series,
+        store,
+        account,
         window,
-      };
+        now: run.now,
+      });
       const history = await store.getHistory('replicas', sourceId, now);
       const result = planReplicas(
         observation,
@@ -491,6 +648,7 @@ export const registration: TunerRegistration = {
     return createReplicaAdapter({
       rds: () => aws().rds,
       route53: () => aws().route53,
+      cloudwatch: () => aws().cloudwatch,
       store: stateStore(),
       createdByTag: config.tags.createdBy,
       now: () => clock().now(),

@@ -53,7 +53,10 @@ describe('iops on the securecart scenario', () => {
   it('counts the storage autoscaling change and defers the next change by the wait rule', () => {
     const waited = of('set-iops', 'deferred').filter((d) => d.guard === 'aws:storage-wait-6h');
     expect(waited.length).toBeGreaterThan(0);
-    expect(waited.some((d) => /rds-event/.test(d.reason))).toBe(true);
+    // Issue 20 (fewer changes per day): the orders database no longer tries a change within 6 h
+    // of the 00:00 autoscaling change, so the RDS-event wait is covered where it is exercised:
+    // adapter.test.ts ('defers within 6 h of a storage change made by autoscaling (RDS event)')
+    // and limits-ledger.test.ts.
     for (const d of waited) expect(Date.parse(d.deferredUntil ?? '')).toBeGreaterThan(Date.parse(d.at));
   });
 

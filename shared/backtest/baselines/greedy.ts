@@ -1,4 +1,5 @@
-import { MAX_READERS } from '../models/replicas.ts';
+import { optimizationMinutesFor } from '../models/iops.ts';
+import { createDelayMinutes, MAX_READERS } from '../models/replicas.ts';
 import type { BacktestOptions } from '../options.ts';
 import type { BacktestPolicy, BaselineFactory } from '../plugins/types.ts';
 import { RangeMax } from '../range-max.ts';
@@ -62,20 +63,24 @@ export const greedyDynamodb: BaselineFactory<'dynamodb'> = (trace, options) => {
 export const greedyIops: BaselineFactory<'iops'> = (trace, options) => {
   const o = options.iops;
   const m = o.modifyMinutes;
-  const S = Math.max(o.minMinutesBetweenChanges, m + o.optimizationMinutes);
+  // Clairvoyant: it knows the optimization time of its k-th change (the model's draw).
+  let changes = 0;
+  const span = () => Math.max(o.minMinutesBetweenChanges, m + optimizationMinutesFor(options, changes));
   const need = new RangeMax(needs(trace.iops, o.minIops, o.maxIops), o.minIops);
   return {
     name: 'greedy-clairvoyant',
-    initial: () => ({ iops: need.max(0, m + S) }),
+    initial: () => ({ iops: need.max(0, m + span()) }),
     decide(ctx) {
       const t = ctx.minute;
       const s = ctx.state;
       if (s.status !== 'available' || t < s.lockedUntil || s.pending) return null;
       const recent = s.changeMinutes.filter((c) => t - c < 24 * 60).length;
       if (recent >= o.maxChangesPer24h) return null;
-      const want = need.max(t + m, t + m + S);
+      const want = need.max(t + m, t + m + span());
       const raise = need.max(t + m, t + m) > s.iops;
-      return raise || want < s.iops ? { iops: want } : null;
+      if (!(raise || want < s.iops)) return null;
+      changes++;
+      return { iops: want };
     },
   };
 };
@@ -87,7 +92,9 @@ export const greedyIops: BaselineFactory<'iops'> = (trace, options) => {
  */
 export const greedyReplicas: BaselineFactory<'replicas'> = (trace, options) => {
   const o = options.replicas;
-  const N = o.readerCreateMinutes;
+  // A reader serves after the model's creation delay and runs cold for coldCacheMinutes more
+  // (models/replicas.ts): needed warm at t + N, it is asked for at t.
+  const N = createDelayMinutes(options) + o.coldCacheMinutes;
   const max = Math.min(MAX_READERS, o.maxReaders);
   const need = new RangeMax(needs(trace.cpu, o.minReaders, max, o.saturationCpuPercent), o.minReaders);
   return {

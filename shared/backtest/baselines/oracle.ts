@@ -1,4 +1,5 @@
-import { MAX_READERS } from '../models/replicas.ts';
+import { optimizationMinutesFor } from '../models/iops.ts';
+import { createDelayMinutes, MAX_READERS } from '../models/replicas.ts';
 import type { BacktestOptions } from '../options.ts';
 import type { BacktestPolicy, BaselineFactory } from '../plugins/types.ts';
 import { RangeMax } from '../range-max.ts';
@@ -90,7 +91,13 @@ export function planIopsOracle(
   const rm = new RangeMax(need, o.minIops);
   const m = o.modifyMinutes;
   const G = ORACLE_IOPS_GRID_MINUTES;
-  const S = Math.ceil(Math.max(o.minMinutesBetweenChanges, m + o.optimizationMinutes) / G) * G;
+  // It knows the optimization time of every change it could make (the model draws the k-th
+  // change's time the same for every policy): spacing by the longest keeps every change accepted.
+  let longest = 0;
+  for (let k = 0; k <= Math.ceil(n / Math.max(1, o.minMinutesBetweenChanges)); k++) {
+    longest = Math.max(longest, optimizationMinutesFor(options, k));
+  }
+  const S = Math.ceil(Math.max(o.minMinutesBetweenChanges, m + longest) / G) * G;
   const boundaries: number[] = [];
   for (let b = 0; b + m < n; b += G) boundaries.push(b);
   const P = boundaries.length;
@@ -153,13 +160,16 @@ export const oracleIops: BaselineFactory<'iops'> = (trace, options) => {
 
 /**
  * Replicas oracle: readers needed at s, r(s) = ceil(demand / saturation threshold) (at least
- * the minimum). A reader asked for at t serves from t + N, and is billed from t; so at t it
+ * the minimum). A reader asked for at t serves warm from t + N (creation delay + cold cache),
+ * and is billed from t; so at t it
  * keeps max r over [t, t+N] readers (a reader needed again within N minutes is kept, since
  * deleting and re-creating it would cost as much and serve later).
  */
 export const oracleReplicas: BaselineFactory<'replicas'> = (trace, options) => {
   const o = options.replicas;
-  const N = o.readerCreateMinutes;
+  // A new reader serves after the creation delay and runs cold for coldCacheMinutes more: the
+  // oracle asks early enough for it to be warm when needed.
+  const N = createDelayMinutes(options) + o.coldCacheMinutes;
   const max = Math.min(MAX_READERS, o.maxReaders);
   const r = new RangeMax(needs(trace.cpu, o.minReaders, max, o.saturationCpuPercent), o.minReaders);
   const policy: BacktestPolicy<'replicas'> = {

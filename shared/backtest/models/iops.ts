@@ -1,3 +1,11 @@
+import {
+  ClassBurst,
+  drawOptimizationMinutes,
+  prng,
+  publishIo,
+  queueOf,
+  type StorageWorld,
+} from '../../sim/rds-storage-model.ts';
 import type { BacktestOptions, Prices } from '../options.ts';
 import type { ChangeResult, IopsObservation, IopsRequest, IopsState } from '../types.ts';
 
@@ -6,12 +14,32 @@ import type { ChangeResult, IopsObservation, IopsRequest, IopsState } from '../t
  * policy. Rules (aws-facts.md, "RDS storage and Provisioned IOPS"; RDS User Guide,
  * USER_PIOPS.StorageTypes and "Working with storage"):
  * - a ModifyDBInstance puts the instance in `modifying` for `modifyMinutes`; the new IOPS are
- *   in effect after that, then `storage-optimization` runs for `optimizationMinutes`;
+ *   in effect after that, then `storage-optimization` runs for a time drawn per change (see
+ *   {@link optimizationMinutesFor}: by default a log-normal with a median of 4 h and a tail past
+ *   24 h, as AWS documents "can take over 24 h"; a fixed `optimizationMinutes` replaces it);
  * - no further storage change while modifying or optimizing, and none within 6 h of the
  *   last ("6 hours or until storage-optimization ends, whichever is longer"), and at most 4
  *   in any 24 h (the current rule): both are enforced;
- * - served IOPS = min(demand, provisioned); a minute with demand above provisioned is saturated;
+ * - served IOPS = min(demand, provisioned, what the instance class delivers now); a minute with
+ *   demand above that is saturated (scored, never shown to a policy);
  * - cost per provisioned IOPS-month (shared/pricing.ts), prorated per minute.
+ *
+ * What a policy sees of a minute ({@link IopsObservation}) is only what AWS publishes:
+ * ReadIOPS / WriteIOPS (served), Read/WriteLatency and DiskQueueDepth from the queueing model
+ * below, EBSIOBalance% for classes that have a burst balance, FreeStorageSpace. Demand and the
+ * unserved part are hidden truth, counted in `totals` to score.
+ *
+ * The queueing model (`queueOf`): below the limit, latency rises from `baseLatencyMs` by up to
+ * half again as utilization nears 1 (a knee), and DiskQueueDepth = served x latency (Little's
+ * law). Above it, a closed workload waits: the IOs in flight grow with the excess,
+ * `served x latency at the limit x (1 + signalStrength x excess / served)`, but never beyond
+ * `maxOutstandingIos` (the sessions the application's pools open: DiskQueueDepth cannot exceed
+ * them, and the rest of the excess waits in the application where RDS does not see it); latency
+ * = queue / served. Each published value then gets its own log-normal noise
+ * (`latencyNoise`): the signals say "saturated, roughly by this much", never the exact demand.
+ * `signalStrength` (shared/backtest/options.ts, default 1) is THE signal this kind scales: how
+ * strongly demand above the IOPS shows in Read/WriteLatency and DiskQueueDepth (x0.3: a workload that sheds or retries elsewhere; x3: an
+ * open workload whose queue builds fast).
  */
 export interface IopsTotals {
   demand: number;
@@ -22,14 +50,36 @@ export interface IopsTotals {
   refused: number;
 }
 
+/** Minutes of a storage-optimization: fixed when `optimizationMinutes` is set, else drawn per change. */
+export function optimizationMinutesFor(options: BacktestOptions, changeIndex: number): number {
+  const o = options.iops;
+  if (o.optimizationMinutes !== undefined) return o.optimizationMinutes;
+  // The k-th change of every policy draws the same duration (fairness), from the seed.
+  return drawOptimizationMinutes(
+    {
+      medianMinutes: o.optimizationMedianMinutes,
+      spread: o.optimizationSpread,
+      minMinutes: o.optimizationMinMinutes,
+      maxMinutes: o.optimizationMaxMinutes,
+    },
+    o.seed,
+    changeIndex,
+  );
+}
+
 export class IopsModel {
   private iops: number;
   private pending: IopsState['pending'];
   private modifyingUntil = 0;
+  private optimizingFrom = 0;
   private optimizingUntil = 0;
   private lockedUntil = 0;
   private changeMinutes: number[] = [];
+  private optimizations: Array<{ start: number; end: number }> = [];
   private t = 0;
+  private readonly noise: () => number;
+  private readonly burst: ClassBurst | undefined;
+  private readonly world: StorageWorld;
   readonly totals: IopsTotals = {
     demand: 0,
     unserved: 0,
@@ -45,6 +95,15 @@ export class IopsModel {
     initialIops: number,
   ) {
     this.iops = initialIops;
+    const o = options.iops;
+    this.noise = prng(o.seed * 2_654_435 + 101);
+    this.burst = ClassBurst.of(o.instanceClass);
+    this.world = {
+      baseLatencySec: o.baseLatencyMs / 1000,
+      latencyNoise: o.latencyNoise,
+      maxOutstandingIos: o.maxOutstandingIos,
+      signalStrength: options.signalStrength,
+    };
   }
 
   begin(t: number): void {
@@ -61,13 +120,25 @@ export class IopsModel {
     return 'available';
   }
 
+  /** What DescribeDBInstances and DescribeEvents show now (never when optimization will end). */
   state(): IopsState {
+    const t = this.t;
+    const optimizing = this.status(t) === 'storage-optimization';
+    const span = this.optimizingUntil - this.optimizingFrom;
     return {
       iops: this.iops,
-      status: this.status(this.t),
+      status: this.status(t),
       pending: this.pending ? { ...this.pending } : undefined,
       lockedUntil: this.lockedUntil,
       changeMinutes: [...this.changeMinutes],
+      // StorageOperationPercentProgress, whole percent as RDS shows it.
+      percentProgress:
+        optimizing && span > 0 ? Math.floor((100 * (t - this.optimizingFrom)) / span) : undefined,
+      optimizingSince: optimizing ? this.optimizingFrom : undefined,
+      // "Storage optimization completed" events: only those already in the past.
+      completedOptimizations: this.optimizations.filter((o) => o.end <= t).map((o) => ({ ...o })),
+      allocatedGiB: this.options.iops.allocatedGiB,
+      instanceClass: this.options.iops.instanceClass,
     };
   }
 
@@ -110,7 +181,10 @@ export class IopsModel {
     }
     this.changeMinutes = [...recent, t];
     this.modifyingUntil = t + o.modifyMinutes;
-    this.optimizingUntil = this.modifyingUntil + o.optimizationMinutes;
+    this.optimizingFrom = this.modifyingUntil;
+    this.optimizingUntil = this.modifyingUntil + optimizationMinutesFor(this.options, this.totals.changes);
+    this.optimizations.push({ start: this.optimizingFrom, end: this.optimizingUntil });
+    // The lock lasts until optimization ends (unknown to the policy) or 6 h, whichever is longer.
     this.lockedUntil = Math.max(this.optimizingUntil, t + o.minMinutesBetweenChanges);
     this.pending = { at: t + o.modifyMinutes, iops: req.iops };
     this.totals.changes++;
@@ -120,8 +194,11 @@ export class IopsModel {
 
   serve(demand: number): IopsObservation {
     const t = this.t;
-    const served = Math.min(demand, this.iops);
-    const queued = demand - served;
+    const o = this.options.iops;
+    const cls = this.burst?.serve(Math.min(demand, this.iops));
+    const limit = Math.max(1, Math.min(this.iops, cls?.ceiling ?? Number.POSITIVE_INFINITY));
+    const io = publishIo(demand, limit, this.world, this.noise);
+    const queued = demand - io.served;
     this.totals.demand += demand;
     this.totals.unserved += queued;
     if (queued > 1e-9) this.totals.saturationMinutes++;
@@ -130,8 +207,13 @@ export class IopsModel {
       minute: t,
       at: new Date(Date.parse(this.options.startTime) + t * 60_000).toISOString(),
       provisionedIops: this.iops,
-      servedIops: served,
-      queuedIops: queued,
+      readIops: io.served * o.readFraction,
+      writeIops: io.served * (1 - o.readFraction),
+      readLatency: io.readLatency,
+      writeLatency: io.writeLatency,
+      diskQueueDepth: io.diskQueueDepth,
+      freeStorageSpace: o.allocatedGiB * o.freeStorageFraction * 1024 ** 3,
+      ebsIoBalance: cls?.balancePct,
       status: this.status(t),
     });
   }
@@ -140,3 +222,5 @@ export class IopsModel {
     return this.iops;
   }
 }
+
+export { queueOf };

@@ -15,17 +15,16 @@ import type { BacktestPolicy, CreateAutopilotPolicy, PolicyContext } from './typ
  * the REAL shared executor (guards, declared AWS rules) with an in-memory state store; the
  * adapter goes through the harness's AWS change-rules model (`ctx.apply`).
  *
- * What the tuner sees at minute t is what CloudWatch and DescribeDBInstances would show for the
- * minutes before t (walk-forward): ReadIOPS + WriteIOPS (served, capped by what is provisioned),
- * and Read/WriteLatency. Demand beyond the provisioned IOPS queues: for a closed workload
- * (a connection pool), latency = normal latency x demand / served (Little's law), which is
- * what the harness's `queuedIops` turns into here. The storage-change ledger comes from the
- * model's state (RDS's own record of changes, as DescribeEvents would list them) and the store.
+ * What the tuner sees at minute t is what CloudWatch and DescribeDBInstances / DescribeEvents
+ * would show for the minutes before t (walk-forward, and the harness hides what CloudWatch has
+ * not published yet): ReadIOPS, WriteIOPS, Read/WriteLatency, DiskQueueDepth, FreeStorageSpace,
+ * EBSIOBalance% where the class has one, as the model publishes them (noisy, from its queueing
+ * model). Never demand: the observation rows carry none. The storage-change ledger comes from
+ * the model's state as RDS shows it (status, PercentProgress, the change and optimization
+ * events) and the store.
  */
 
 const RESOURCE = 'backtest-db';
-/** Unsaturated storage latency assumed for the synthetic latency series (seconds). */
-const NORMAL_LATENCY_SEC = 0.001;
 /** History is aggregated to this period (max per period), as the tuner reads it from CloudWatch. */
 const HISTORY_PERIOD_MIN = 5;
 
@@ -43,80 +42,99 @@ export function tunerSettingsFor(section: IopsSection): TunerSettings {
 
 function series(
   rows: readonly MinuteObservation[],
-  pick: (r: MinuteObservation) => number | null,
+  pick: (r: MinuteObservation) => number | null | undefined,
   periodMin: number,
-  agg: 'max' | 'avg',
+  agg: 'max' | 'avg' | 'min',
+  start: string,
 ): MetricSeries {
-  const first = rows[0];
   const values: Array<number | null> = [];
   for (let i = 0; i < rows.length; i += periodMin) {
     const chunk = rows
       .slice(i, i + periodMin)
       .map(pick)
-      .filter((v): v is number => v !== null);
+      .filter((v): v is number => v !== null && v !== undefined);
     if (chunk.length === 0) values.push(null);
-    else values.push(agg === 'max' ? Math.max(...chunk) : chunk.reduce((a, b) => a + b, 0) / chunk.length);
+    else if (agg === 'max') values.push(Math.max(...chunk));
+    else if (agg === 'min') values.push(Math.min(...chunk));
+    else values.push(chunk.reduce((a, b) => a + b, 0) / chunk.length);
   }
-  return {
-    start: first?.at ?? new Date(0).toISOString(),
-    periodSeconds: periodMin * 60,
-    values,
-    statistic: agg === 'max' ? 'Maximum' : 'Average',
-  };
+  const statistic = agg === 'max' ? 'Maximum' : agg === 'min' ? 'Minimum' : 'Average';
+  return { start, periodSeconds: periodMin * 60, values, statistic };
 }
 
-const latencyOf = (r: MinuteObservation): number | null =>
-  r.servedIops > 0 ? (NORMAL_LATENCY_SEC * (r.servedIops + r.queuedIops)) / r.servedIops : null;
+const totalIops = (r: MinuteObservation): number => r.readIops + r.writeIops;
 
-/** The observation the tuner would build from CloudWatch and DescribeDBInstances at minute t. */
+/** The RDS events DescribeEvents would list: each change, its optimization start and end. */
+function eventsOf(state: Readonly<IopsState>, start: string) {
+  const events = state.changeMinutes.map((m) => ({
+    date: minuteToIso(start, m),
+    message: 'Applying modification to Provisioned IOPS',
+  }));
+  for (const o of state.completedOptimizations) {
+    events.push({ date: minuteToIso(start, o.start), message: 'Storage optimization started' });
+    events.push({ date: minuteToIso(start, o.end), message: 'Storage optimization completed' });
+  }
+  if (state.optimizingSince !== undefined) {
+    events.push({ date: minuteToIso(start, state.optimizingSince), message: 'Storage optimization started' });
+  }
+  return events;
+}
+
+/** The observation the tuner would build from CloudWatch and Describe* at minute t. */
 export function observationAt(
   ctx: Pick<PolicyContext<'iops'>, 'history' | 'state' | 'now' | 'options'>,
   section: IopsSection,
   decisions: Parameters<typeof buildStorageLedger>[0]['decisions'],
 ): IopsObservation {
   const state: Readonly<IopsState> = ctx.state;
-  const lookback = section.lookbackMinutes;
-  const longMinutes = historyMinutes(section);
-  const recentRows = ctx.history.last(lookback);
   const t = ctx.history.length;
+  const recentRows = ctx.history.last(section.lookbackMinutes);
+  const recentStart = recentRows[0]?.at ?? ctx.now.toISOString();
+  const longMinutes = historyMinutes(section);
   // Align the long window on the history period so slices line up with clock time.
   const from = Math.max(
     0,
     t - longMinutes - ((((t - longMinutes) % HISTORY_PERIOD_MIN) + HISTORY_PERIOD_MIN) % HISTORY_PERIOD_MIN),
   );
   const longRows = ctx.history.range(from, t);
+  const longStart = longRows[0]?.at ?? ctx.now.toISOString();
   const start = ctx.options.startTime;
+  const o = ctx.options.iops;
+  const recent = (pick: (r: MinuteObservation) => number | null | undefined) =>
+    series(recentRows, pick, 1, 'avg', recentStart);
+  const hasBalance = recentRows.some((r) => r.ebsIoBalance !== undefined);
   return {
     instance: {
       id: RESOURCE,
       engine: 'postgres',
-      // No class limit in the harness model: an instance class db-autopilot has no table entry for.
-      instanceClass: 'db.backtest',
-      storageType: ctx.options.iops.storageType,
-      // 2,000 GiB: io1 allows 1,000-100,000 IOPS (0.5-50 per GiB), so the ratio never binds here.
-      allocatedGiB: 2000,
+      // An instance class db-autopilot has no table entry for unless the options name one.
+      instanceClass: state.instanceClass ?? 'db.backtest',
+      storageType: o.storageType,
+      allocatedGiB: state.allocatedGiB,
       iops: state.iops,
     },
     recent: {
-      readIops: series(recentRows, (r) => r.servedIops * 0.6, 1, 'avg'),
-      writeIops: series(recentRows, (r) => r.servedIops * 0.4, 1, 'avg'),
-      readLatency: series(recentRows, latencyOf, 1, 'avg'),
-      writeLatency: series(recentRows, latencyOf, 1, 'avg'),
+      readIops: recent((r) => r.readIops),
+      writeIops: recent((r) => r.writeIops),
+      readLatency: recent((r) => r.readLatency),
+      writeLatency: recent((r) => r.writeLatency),
+      diskQueueDepth: recent((r) => r.diskQueueDepth),
+      freeStorageSpace: recent((r) => r.freeStorageSpace),
+      ebsIoBalance: hasBalance ? series(recentRows, (r) => r.ebsIoBalance, 1, 'min', recentStart) : undefined,
     },
     history: {
-      totalIops: series(longRows, (r) => r.servedIops, HISTORY_PERIOD_MIN, 'max'),
-      latency: series(longRows, latencyOf, HISTORY_PERIOD_MIN, 'avg'),
+      totalIops: series(longRows, totalIops, HISTORY_PERIOD_MIN, 'max', longStart),
+      latency: series(longRows, (r) => r.readLatency, HISTORY_PERIOD_MIN, 'avg', longStart),
+      freeStorageSpace: series(longRows, (r) => r.freeStorageSpace, HISTORY_PERIOD_MIN, 'min', longStart),
     },
     ledger: buildStorageLedger({
       instance: {
         status: state.status,
         storageOperationStatus: state.status === 'storage-optimization' ? 'Optimizing' : undefined,
+        percentProgress: state.percentProgress,
         pendingModifiedValues: state.pending ? { Iops: state.pending.iops } : {},
       },
-      events: state.changeMinutes.map((m) => ({
-        date: minuteToIso(start, m),
-        message: 'Applying modification to Provisioned IOPS',
-      })),
+      events: eventsOf(state, start),
       decisions,
     }),
   };

@@ -11,6 +11,7 @@ import {
 import { priceTable } from '../../pricing.ts';
 import { MemoryStateStore } from '../../state/memory-store.ts';
 import { recommendationsFrom } from '../../tuners/replicas.ts';
+import { readerVcpus } from '../models/replicas.ts';
 import { toActResult } from './adapter.ts';
 import type { CreateAutopilotPolicy, PolicyContext } from './types.ts';
 
@@ -23,12 +24,15 @@ import type { CreateAutopilotPolicy, PolicyContext } from './types.ts';
  * when the reader-CPU alarm of `replicaAlarms()` fires (average reader CPU above target x
  * (1 + tolerance) for 2 of 2 one-minute datapoints).
  *
- * What it sees (walk-forward, minutes < t only): the average reader CPU over the tuner's
- * `lookbackMinutes`, the readers available and being created. Readers it created are recorded
+ * What it sees (walk-forward, the minutes CloudWatch has published by t): the readers' average
+ * CPUUtilization (capped at 100) and, with Performance Insights, their DBLoadCPU over the
+ * tuner's `lookbackMinutes`; the readers available and being created (DescribeDBInstances). Readers it created are recorded
  * in the store (like `recordCreated` in the AWS adapter); readers present at minute 0 above the
  * minimum count as its own, as the Aurora Auto Scaling baseline counts them as its own.
  */
 export const SCHEDULE_MINUTES = 5;
+const SOURCE_ID = 'backtest-cluster';
+const SOURCE_ENDPOINT = `${SOURCE_ID}.backtest`;
 const ALARM_DATAPOINTS = 2;
 
 export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ options, config }) => {
@@ -37,6 +41,7 @@ export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ optio
   const classMatch = /^(aurora|rds)\.instance\.(.+)\.hour$/.exec(o.instancePriceKey);
   const family = classMatch?.[1] === 'rds' ? 'rds' : 'aurora';
   const instanceClass = classMatch?.[2] ?? 'db.r6g.large';
+  const vcpus = readerVcpus(options);
   const policySettings: ReplicaPolicySettings = {
     minReaders: o.minReaders,
     maxReaders: Math.max(o.minReaders, o.maxReaders),
@@ -48,6 +53,19 @@ export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ optio
     waitForCreatingReplicas: section.waitForCreatingReplicas,
     instanceClasses: [instanceClass],
     availabilityZones: [],
+    // Plain RDS: reads reach replicas through weighted records (the model counts the DNS TTL
+    // in the creation delay); withdrawing a record is where a removal starts.
+    ...(family === 'rds'
+      ? {
+          routing: {
+            hostedZoneId: 'ZBACKTEST',
+            recordName: 'reads.backtest.internal',
+            ttlSeconds: o.dnsTtlSeconds,
+            weight: 100,
+            fallback: { setIdentifier: SOURCE_ID, weight: 1 },
+          },
+        }
+      : {}),
     prices: priceTable({ ...config?.prices, ...options.prices }),
   };
   const guard: TunerSettings = {
@@ -60,7 +78,7 @@ export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ optio
     lockLeaseSeconds: 60,
   };
   const store = new MemoryStateStore();
-  const sourceId = 'backtest-cluster';
+  const sourceId = SOURCE_ID;
   const target = {
     ref: { kind: 'aurora-cluster' as const, id: sourceId },
     tags: {},
@@ -69,7 +87,7 @@ export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ optio
     optedOut: false,
   };
   /** Readers it created, oldest first: id and the minute it serves from. */
-  let owned: Array<{ id: string; readyAt: number }> | undefined;
+  let owned: Array<{ id: string; readyAt: number; createdAt: number }> | undefined;
   let seq = 0;
   let lastRun = Number.NEGATIVE_INFINITY;
   const alarmThreshold = Math.min(100, policySettings.targetCpuPercent * (1 + policySettings.tolerance));
@@ -84,7 +102,7 @@ export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ optio
         owned = [];
         for (let i = 0; i < Math.max(0, total - o.minReaders); i++) {
           const id = `dbap-initial-${i}`;
-          owned.push({ id, readyAt: 0 });
+          owned.push({ id, readyAt: 0, createdAt: 0 });
           await store.recordCreated('replicas', id, { initial: true }, ctx.now);
         }
       }
@@ -97,23 +115,29 @@ export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ optio
       if (window.length === 0) return null;
       lastRun = t;
 
-      // Readers as DescribeDBInstances + GetMetricData would show them.
-      // Summed over the readers of each minute, then shared by the readers available now (the sum
-      // of the readers' CPUUtilization and of their DBLoadCPU / vCPUs, i.e. demand beyond 100 %).
+      // Readers as DescribeDBInstances + GetMetricData would show them: the readers' published
+      // CPUUtilization and DBLoadCPU (Performance Insights), each summed over the readers of its
+      // minute and shared by the readers available now.
       const ready = Math.max(1, ctx.state.readers);
       const cpu = window.reduce((a, r) => a + r.avgReaderCpu * r.readers, 0) / window.length / ready;
-      const demand =
-        window.reduce((a, r) => a + r.avgReaderCpu * r.readers + r.unservedCpu, 0) / window.length / ready;
+      const loads = window.filter((r) => r.dbLoadCpu !== null);
+      const dbLoad =
+        loads.length === 0
+          ? null
+          : loads.reduce((a, r) => a + (r.dbLoadCpu ?? 0) * r.readers, 0) / loads.length / ready;
       const ownedNow = owned;
       const ownedCreating = ownedNow.filter((r) => r.readyAt > t);
       const ownedReady = ownedNow.filter((r) => r.readyAt <= t);
       const baseReady = Math.max(0, ctx.state.readers - ownedReady.length);
-      const reader = (id: string, status: string, ours: boolean): ReaderObservation => ({
+      const start = Date.parse(ctx.options.startTime);
+      const reader = (id: string, status: string, ours: boolean, createdAt?: number): ReaderObservation => ({
+        ...(createdAt !== undefined ? { createdAt: new Date(start + createdAt * 60_000).toISOString() } : {}),
         id,
         status,
         instanceClass,
         cpuPercent: status === 'available' ? cpu : null,
-        cpuDemandPercent: status === 'available' ? demand : null,
+        dbLoadCpu: status === 'available' ? dbLoad : null,
+        vcpus,
         connections: null,
         // The model drains instantly: the reader endpoint stops sending to a reader being deleted.
         maxConnections: 0,
@@ -121,11 +145,13 @@ export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ optio
         ownershipTag: ours,
         recordedCreated: ours,
         routed: true,
+        endpoint: `${id}.backtest`,
+        mismatches: [],
       });
       const readers = [
         ...Array.from({ length: baseReady }, (_, i) => reader(`base-${i}`, 'available', false)),
         ...ownedReady.map((r) => reader(r.id, 'available', true)),
-        ...ownedCreating.map((r) => reader(r.id, 'creating', true)),
+        ...ownedCreating.map((r) => reader(r.id, 'creating', true, r.createdAt)),
       ];
       const observation: ReplicaObservation = {
         family,
@@ -135,8 +161,17 @@ export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ optio
           engine: 'aurora-postgresql',
           backupRetentionPeriod: 7,
           instanceClass,
+          endpoint: SOURCE_ENDPOINT,
         },
         readers,
+        ...(family === 'rds'
+          ? {
+              routes: [
+                { setIdentifier: SOURCE_ID, value: SOURCE_ENDPOINT, weight: 1 },
+                ...readers.map((r) => ({ setIdentifier: r.id, value: `${r.id}.backtest`, weight: 100 })),
+              ],
+            }
+          : {}),
         account: { instancesUsed: total + 1, instanceQuota: 40 },
         window: {
           start: window[0]?.at ?? ctx.now.toISOString(),
@@ -154,15 +189,18 @@ export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ optio
       await store.putTunerState('replicas', sourceId, result.tunerState);
 
       const adapter = async (action: Action): Promise<ActResult> => {
-        if (action.kind !== 'add-replica' && action.kind !== 'remove-replica') {
+        // A withdrawn record is where a plain RDS removal starts: the model drops the reader.
+        const removing = action.kind === 'remove-replica' || action.kind === 'remove-route';
+        if (action.kind !== 'add-replica' && !removing) {
           return { status: 'skipped', reason: `${action.kind} has no effect in the reader model` };
         }
-        const readersWanted = Number(action.numericTarget);
+        const current = ctx.state.readers + ctx.state.pendingReadyAt.length;
+        const readersWanted = action.kind === 'remove-route' ? current - 1 : Number(action.numericTarget);
         const answer = ctx.apply({ readers: readersWanted });
         if (answer.status === 'applied') {
           if (action.kind === 'add-replica') {
             const id = `dbap-${++seq}`;
-            owned?.push({ id, readyAt: answer.effectiveAt });
+            owned?.push({ id, readyAt: answer.effectiveAt, createdAt: t });
             await store.recordCreated('replicas', id, {}, ctx.now);
           } else {
             owned = owned?.filter((r) => r.id !== action.resource.id);

@@ -44,6 +44,13 @@ export const iopsSection = z
      * peak forecast for this long (same hours a day earlier, and the recent peak). Minimum 6 h.
      */
     lockoutForecastHours: z.number().min(6).max(72).default(6),
+    /**
+     * How long a storage-optimization is taken to last before db-autopilot has seen one on this
+     * instance (RDS events, StorageOperationPercentProgress): it then plans with what it saw.
+     * AWS: usually hours, sometimes more than 24 h (aws-facts.md, RDS storage): until it knows,
+     * db-autopilot plans for a day.
+     */
+    assumedOptimizationHours: z.number().min(0).max(96).default(24),
     /** Utilization at which the storage is considered saturated (served IOPS hit the ceiling). */
     saturationUtilization: z.number().gt(0).max(1).default(0.95),
     /** Largest single raise, as a factor of the current IOPS, when demand hides behind saturation. */
@@ -57,6 +64,17 @@ export const iopsSection = z
     burstBalanceLowPercent: z.number().min(0).max(100).default(20),
     /** EBSIOBalance% below this means the instance class, not the storage, is the limit. */
     ebsBalanceLowPercent: z.number().min(0).max(100).default(20),
+    /**
+     * IOPS above the instance class's sustained EBS baseline only while EBSIOBalance% stays at or
+     * above this over the window (burst with balance to spare); otherwise the baseline caps them.
+     */
+    ebsBalanceSparePercent: z.number().min(0).max(100).default(90),
+    /**
+     * Storage safety: below this much free space (percent of allocated) no storage change is made,
+     * so storage autoscaling (at 10% free) or a person can grow the disk without waiting behind it;
+     * a lowering needs twice this.
+     */
+    freeStorageLowPercent: z.number().min(0).max(100).default(15),
     /** Demand at this fraction of the class's EBS maximum means the class is the limit. */
     classLimitUtilization: z.number().gt(0).max(1).default(0.95),
     /** Alarm fast path: DiskQueueDepth above this (aws-facts.md: alarm > 64). */

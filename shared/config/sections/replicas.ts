@@ -26,6 +26,23 @@ export const replicaRoutingSchema = z
       .regex(/^[a-z0-9_.-]+\.?$/i, 'a DNS name such as reads.shop.internal'),
     ttlSeconds: z.number().int().min(0).max(3600).default(30),
     weight: z.number().int().min(0).max(255).default(100),
+    /**
+     * Required: the record that keeps the read name resolving whatever happens to the replicas,
+     * a weighted CNAME to the source's endpoint (aws-facts.md: a name whose last record is deleted
+     * stops resolving). db-autopilot adds it when it is missing, checks it every run and never
+     * removes it.
+     */
+    fallback: z
+      .object({
+        setIdentifier: z.string().min(1).max(128),
+        weight: z.number().int().min(0).max(255).default(1),
+      })
+      .strict(),
+    /**
+     * Attach a Route 53 health check to each replica record: CloudWatch-alarm based (Route 53's
+     * checkers cannot reach endpoints in a private zone), on the replica's ReplicaLag.
+     */
+    healthChecks: z.boolean().default(false),
   })
   .strict();
 
@@ -58,6 +75,8 @@ const overridable = {
    * false: add more only when the demand needs more readers than exist, those being created included.
    */
   waitForCreatingReplicas: z.boolean(),
+  /** A replica `creating` for longer than this is stuck: reported, not counted; removed if db-autopilot made it. */
+  stuckCreatingMinutes: z.number().int().min(10),
   /** Instance classes for new readers, in order of preference (fallbacks on InsufficientDBInstanceCapacity). */
   instanceClasses: z.array(instanceClass),
   /** Availability zones to try, in order (fallbacks on InsufficientDBInstanceCapacity); empty = let RDS pick. */
@@ -75,6 +94,7 @@ export const replicaSourceSchema = z
     maxReplicaLagSeconds: overridable.maxReplicaLagSeconds.optional(),
     drainConnectionThreshold: overridable.drainConnectionThreshold.optional(),
     waitForCreatingReplicas: overridable.waitForCreatingReplicas.optional(),
+    stuckCreatingMinutes: overridable.stuckCreatingMinutes.optional(),
     instanceClasses: overridable.instanceClasses.optional(),
     availabilityZones: overridable.availabilityZones.optional(),
     routing: replicaRoutingSchema.optional(),
@@ -98,6 +118,7 @@ export const replicasSection = z
     maxReplicaLagSeconds: overridable.maxReplicaLagSeconds.default(60),
     drainConnectionThreshold: overridable.drainConnectionThreshold.default(5),
     waitForCreatingReplicas: overridable.waitForCreatingReplicas.default(false),
+    stuckCreatingMinutes: overridable.stuckCreatingMinutes.default(360),
     instanceClasses: overridable.instanceClasses.default([]),
     availabilityZones: overridable.availabilityZones.default([]),
     /** Metric window the policy reads (minutes, 60 s periods). */

@@ -10,7 +10,7 @@ import { constant, diurnal, noisy } from '../workload.ts';
  *   (max_connections 400 in its parameter group); MaxConnectionsPercent 50 lets it open 200, while
  *   the evening peak wants about 230 connections, so clients wait for a pooled connection. A third
  *   of the borrowed connections are pinned (the ORM sets session variables).
- * - Performance Insights on securecart-mysql: two statements carry most of the DB load.
+ * - Performance Insights on securecart-mysql (turned on): two statements carry most of the DB load.
  * - securecart-staging: a PostgreSQL instance nobody has connected to for the whole history.
  */
 export function addSecureCartExtras(sim: SimAccount): void {
@@ -26,6 +26,9 @@ export function addSecureCartExtras(sim: SimAccount): void {
       pinnedFraction: 0.3,
     },
   });
+  // Performance Insights is on for the MySQL database (DescribeDBInstances PerformanceInsightsEnabled).
+  const mysql = sim.rds.get('securecart-mysql');
+  if (mysql) mysql.settings.performanceInsights = true;
   addPiProfile(sim, 'securecart-mysql', {
     load: diurnal({ base: 0.4, peak: 2.6, peakHourUtc: 19 }),
     statements: [

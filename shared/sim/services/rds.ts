@@ -9,11 +9,23 @@ import {
   RDSServiceException,
   StorageQuotaExceededFault,
 } from '@aws-sdk/client-rds';
+import { vcpusOf } from '../../policies/replica-cost.ts';
 import { HOUR_MS, MINUTE_MS } from '../clock.ts';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata, serviceError } from '../errors.ts';
 import { MinuteSeries, registerMetricResolver, seriesSource } from '../metrics.ts';
 import { arr, bool, decodeToken, num, page, readTags, rec, str, tagList, toMs } from '../paging.ts';
+import {
+  ClassBurst,
+  drawOptimizationMinutes,
+  OPTIMIZATION_TIME,
+  type OptimizationTime,
+  type PublishedIo,
+  prng,
+  publishIo,
+  STORAGE_WORLD,
+  type StorageWorld,
+} from '../rds-storage-model.ts';
 import { type Input, registerOperations } from '../registry.ts';
 import { constant, type Workload } from '../workload.ts';
 
@@ -48,8 +60,40 @@ export interface RdsWorkload {
   connections?: Workload;
   /** Replicas: ReplicaLag in seconds (default 0.4). */
   replicaLagSeconds?: Workload;
-  /** Free storage as a fraction of the allocated storage (default 0.4). */
-  freeStorageFraction?: number;
+  /** Free storage as a fraction of the allocated storage (default 0.4), constant or over time. */
+  freeStorageFraction?: number | Workload;
+}
+
+/**
+ * Settings a read replica must copy from its source (issue 19; aws-facts.md, learned from
+ * review). Defaults are what RDS gives an instance created without them: the VPC's default
+ * security group, no Enhanced Monitoring, no Performance Insights, the default CA and the
+ * engine's default parameter group.
+ */
+export interface InstanceSettings {
+  vpcSecurityGroupIds: string[];
+  monitoringInterval: number;
+  monitoringRoleArn?: string;
+  performanceInsights: boolean;
+  caCertificate: string;
+  publiclyAccessible: boolean;
+  parameterGroup: string;
+  storageEncrypted: boolean;
+}
+
+export const VPC_DEFAULT_SECURITY_GROUP = 'sg-0default0vpc';
+
+export function defaultSettings(engine: RdsEngine, version: string): InstanceSettings {
+  const major = version.split('.')[0] ?? '';
+  return {
+    vpcSecurityGroupIds: [VPC_DEFAULT_SECURITY_GROUP],
+    monitoringInterval: 0,
+    performanceInsights: false,
+    caCertificate: 'rds-ca-rsa2048-g1',
+    publiclyAccessible: false,
+    parameterGroup: `default.${engine}${major}`,
+    storageEncrypted: false,
+  };
 }
 
 export interface RdsInstanceSpec {
@@ -61,6 +105,8 @@ export interface RdsInstanceSpec {
   allocatedStorage?: number;
   iops?: number;
   storageThroughput?: number;
+  /** Storage autoscaling's ceiling (MaxAllocatedStorage); unset: autoscaling off. */
+  maxAllocatedStorage?: number;
   clusterId?: string;
   /** Aurora: the cluster's writer. */
   writer?: boolean;
@@ -73,6 +119,7 @@ export interface RdsInstanceSpec {
   /** Creation time (ms); defaults to the account's history start. */
   createdAt?: number;
   workload?: RdsWorkload;
+  settings?: Partial<InstanceSettings>;
 }
 
 export interface AuroraClusterSpec {
@@ -111,6 +158,7 @@ export interface RdsInstance {
   allocatedStorage: number;
   iops?: number;
   storageThroughput?: number;
+  maxAllocatedStorage?: number;
   status: string;
   clusterId?: string;
   isWriter: boolean;
@@ -134,6 +182,7 @@ export interface RdsInstance {
   timeline: StorageConfig[];
   workload: RdsWorkload;
   series: MinuteSeries;
+  settings: InstanceSettings;
 }
 
 export interface AuroraCluster {
@@ -174,14 +223,88 @@ const CLASS_MAX_IOPS: Record<string, number> = {
   'db.r6g.8xlarge': 30_000,
 };
 
-/** Classes below 4xlarge publish EBSIOBalance% / EBSByteBalance% (aws-facts.md, RDS storage). */
-function publishesEbsBalance(instanceClass: string): boolean {
-  return !/\.(4|8|12|16|24|32|48)xlarge$/.test(instanceClass) && !instanceClass.endsWith('.metal');
+/**
+ * Performance Insights' counter metrics, published to CloudWatch only where PI is on: DBLoadCPU =
+ * sessions running or waiting on CPU (the run queue: demand / 100 x vCPUs, bounded by the open
+ * connections, since a session waits in one connection), DBLoad = DBLoadCPU + non-CPU waits.
+ */
+function putDbLoad(
+  out: { put(m: string, v: number | undefined): void },
+  instanceClass: string,
+  cpuDemandPercent: number,
+  connections: number,
+): void {
+  const vcpus = vcpusOf(instanceClass) ?? 2;
+  const wanting = (vcpus * Math.max(0, cpuDemandPercent)) / 100;
+  const dbLoadCpu = Math.min(wanting, Math.max(vcpus, connections));
+  const nonCpu = 0.05 * vcpus;
+  out.put('DBLoadCPU', dbLoadCpu);
+  out.put('DBLoadNonCPU', nonCpu);
+  out.put('DBLoad', dbLoadCpu + nonCpu);
 }
 
 // aws-facts.md, RDS storage: gp2 baseline 3 IOPS/GiB (min 100, max 16,000), bursting to 3,000;
 // credit bucket of 5.4 million I/O credits (RDS User Guide, CHAP_Storage "gp2 storage").
 const GP2_CREDITS = 5_400_000;
+
+/** A stable numeric seed from an instance id (the metric noise is the same on every read). */
+function hashSeed(id: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+interface StorageMinute extends PublishedIo {
+  limit: number;
+  burstBalance?: number;
+  ebsIoBalance?: number;
+}
+
+/**
+ * One minute of an instance's storage: the IOPS the volume delivers (aws-facts.md, RDS storage
+ * table; gp2 bursts on its credit bucket), capped by what the class lets through (its EBS burst
+ * balance, shared/sim/rds-storage-model.ts), then served IOPS and the noisy latency / queue depth.
+ */
+function storageMinute(
+  cfg: StorageConfig,
+  demand: number,
+  cls: { burst: ClassBurst | undefined },
+  gp2: { credits: number },
+  world: StorageWorld,
+  rnd: () => number,
+): StorageMinute {
+  const unknownClassMax = CLASS_MAX_IOPS[cfg.instanceClass] ?? 40_000;
+  let storageLimit: number;
+  let burstBalance: number | undefined;
+  if (cfg.storageType === 'gp2') {
+    const baseline = Math.min(16_000, Math.max(100, 3 * cfg.allocatedStorage));
+    const burstCeiling = cfg.allocatedStorage >= 1000 ? baseline : Math.max(baseline, 3000);
+    const wanted = Math.min(demand, burstCeiling, unknownClassMax);
+    let served: number;
+    if (wanted <= baseline) {
+      served = wanted;
+      gp2.credits = Math.min(GP2_CREDITS, gp2.credits + (baseline - wanted) * 60);
+    } else {
+      const extra = Math.min((wanted - baseline) * 60, gp2.credits);
+      gp2.credits -= extra;
+      served = baseline + extra / 60;
+    }
+    storageLimit = served >= demand ? Math.max(served, baseline) : served;
+    burstBalance = (gp2.credits / GP2_CREDITS) * 100;
+  } else if (cfg.storageType === 'gp3') {
+    storageLimit = cfg.iops ?? (cfg.allocatedStorage >= 400 ? 12_000 : 3_000);
+  } else if (cfg.storageType === 'aurora') {
+    storageLimit = unknownClassMax;
+  } else if (cfg.storageType === 'standard') {
+    storageLimit = 200;
+  } else {
+    storageLimit = cfg.iops ?? 1000;
+  }
+  const burst = cls.burst?.serve(Math.min(demand, storageLimit));
+  const limit = Math.max(1, Math.min(storageLimit, burst?.ceiling ?? unknownClassMax));
+  const io = publishIo(demand, limit, world, rnd);
+  return { ...io, limit, burstBalance, ebsIoBalance: burst?.balancePct };
+}
 
 export class RdsState {
   readonly instances = new Map<string, RdsInstance>();
@@ -191,11 +314,34 @@ export class RdsState {
   readonly events: RdsEvent[] = [];
   /** Classes that answer InsufficientDBInstanceCapacity on create/modify (tests, demo). */
   readonly unavailableClasses = new Set<string>();
-  durations = {
+  /** The storage queueing model (noise, sessions, signal strength): shared/sim/rds-storage-model.ts. */
+  storageWorld: StorageWorld = { ...STORAGE_WORLD };
+  /**
+   * Storage-optimization time after a storage change, drawn per change (median 4 h, a tail past
+   * 24 h, aws-facts.md) unless `durations.storageOptimizationMs` fixes it (tests).
+   */
+  storageOptimization: OptimizationTime & { seed: number } = { ...OPTIMIZATION_TIME, seed: 1 };
+  durations: {
+    modifyMs: number;
+    storageOptimizationMs?: number;
+    replicaCreateMs: number;
+    replicaCreatePerGiBMs: number;
+    auroraReaderCreateMs: number;
+    coldCacheMs: number;
+    deleteMs: number;
+  } = {
     modifyMs: 10 * MINUTE_MS,
-    storageOptimizationMs: 2 * HOUR_MS,
-    replicaCreateMs: 20 * MINUTE_MS,
-    auroraReaderCreateMs: 10 * MINUTE_MS,
+    /**
+     * Plain RDS read replica: a snapshot of the source restored and caught up, so creation grows
+     * with the storage size (RDS User Guide, "Working with DB instance read replicas": minutes to
+     * hours): replicaCreateMs + replicaCreatePerGiBMs x AllocatedStorage (100 GiB: 25 min).
+     */
+    replicaCreateMs: 15 * MINUTE_MS,
+    replicaCreatePerGiBMs: 6_000,
+    /** Aurora reader: no data copy (shared cluster volume), instance provisioning only. */
+    auroraReaderCreateMs: 12 * MINUTE_MS,
+    /** A new reader's buffer cache is cold: its CPU per query is higher, fading over this time. */
+    coldCacheMs: 20 * MINUTE_MS,
     deleteMs: 5 * MINUTE_MS,
   };
   /** Default account quotas (aws-facts.md, Read replicas: 40 DB instances; RDS quotas page: 100,000 GiB). */
@@ -225,6 +371,7 @@ export class RdsState {
       allocatedStorage,
       iops: spec.iops,
       storageThroughput: spec.storageThroughput,
+      maxAllocatedStorage: spec.maxAllocatedStorage,
       status: spec.status ?? 'available',
       clusterId: spec.clusterId,
       isWriter: spec.writer ?? false,
@@ -251,6 +398,10 @@ export class RdsState {
       ],
       workload: spec.workload ?? {},
       series: undefined as unknown as MinuteSeries,
+      settings: {
+        ...defaultSettings(spec.engine, spec.engineVersion ?? defaultVersion(spec.engine)),
+        ...spec.settings,
+      },
     };
     inst.series = new MinuteSeries(Math.floor(this.sim.historyStartMs / MINUTE_MS), this.instanceStep(inst));
     this.instances.set(inst.id, inst);
@@ -319,85 +470,72 @@ export class RdsState {
   }
 
   private instanceStep(inst: RdsInstance) {
-    let credits = GP2_CREDITS;
+    const gp2 = { credits: GP2_CREDITS };
+    let classBurst: { cls: string; burst: ClassBurst | undefined } | undefined;
+    const seed = hashSeed(inst.id);
+    const noise = (minute: number) => prng(seed ^ Math.imul(minute, 2_654_435_761));
     return (minute: number, out: { put(m: string, v: number | undefined, c?: number): void }) => {
       const t = minute * MINUTE_MS + MINUTE_MS - 1;
       if (t < inst.availableAt || (inst.deletedAt !== undefined && t >= inst.deletedAt)) return;
       const cfg = this.configAt(inst, t);
+      if (classBurst?.cls !== cfg.instanceClass) {
+        classBurst = { cls: cfg.instanceClass, burst: ClassBurst.of(cfg.instanceClass) };
+      }
       const w = inst.workload;
       const cluster = inst.clusterId ? this.clusters.get(inst.clusterId) : undefined;
-      let cpuDemand = w.cpu?.(t) ?? 10;
+      let cpuDemand = (w.cpu?.(t) ?? 10) * this.coldCacheFactor(inst, t);
       let connections = w.connections?.(t) ?? 5;
       let iopsDemand = w.iops?.(t) ?? 100;
       if (cluster && !inst.isWriter) {
         const readers = Math.max(1, this.activeReaders(cluster, t));
-        cpuDemand += (cluster.workload.readerCpu?.(t) ?? 0) / readers;
+        cpuDemand += ((cluster.workload.readerCpu?.(t) ?? 0) / readers) * this.coldCacheFactor(inst, t);
         connections += (cluster.workload.readerConnections?.(t) ?? 0) / readers;
         iopsDemand += (cluster.workload.readerIops?.(t) ?? 0) / readers;
       } else if (cluster && inst.isWriter && this.activeReaders(cluster, t) === 0) {
         cpuDemand += cluster.workload.readerCpu?.(t) ?? 0;
         connections += cluster.workload.readerConnections?.(t) ?? 0;
       }
-      // The IOPS the storage can deliver this minute (aws-facts.md, RDS storage table).
-      const classMax = CLASS_MAX_IOPS[cfg.instanceClass] ?? 40_000;
-      let storageLimit: number;
-      let burstBalance: number | undefined;
-      if (cfg.storageType === 'gp2') {
-        const baseline = Math.min(16_000, Math.max(100, 3 * cfg.allocatedStorage));
-        const burstCeiling = cfg.allocatedStorage >= 1000 ? baseline : Math.max(baseline, 3000);
-        const wanted = Math.min(iopsDemand, burstCeiling, classMax);
-        let served: number;
-        if (wanted <= baseline) {
-          served = wanted;
-          credits = Math.min(GP2_CREDITS, credits + (baseline - wanted) * 60);
-        } else {
-          const extraWanted = (wanted - baseline) * 60;
-          const extra = Math.min(extraWanted, credits);
-          credits -= extra;
-          served = baseline + extra / 60;
-        }
-        storageLimit = served >= iopsDemand ? Math.max(served, baseline) : served;
-        burstBalance = (credits / GP2_CREDITS) * 100;
-      } else if (cfg.storageType === 'gp3') {
-        storageLimit = cfg.iops ?? (cfg.allocatedStorage >= 400 ? 12_000 : 3_000);
-      } else if (cfg.storageType === 'aurora') {
-        storageLimit = classMax;
-      } else if (cfg.storageType === 'standard') {
-        storageLimit = 200;
-      } else {
-        storageLimit = cfg.iops ?? 1000;
-      }
-      const limit = Math.min(storageLimit, classMax);
-      const served = Math.min(iopsDemand, limit);
+      // The IOPS the storage can deliver this minute (aws-facts.md, RDS storage table), what the
+      // class lets through (its EBS burst balance), and the noisy latency / queue depth
+      // (shared/sim/rds-storage-model.ts).
+      const io = storageMinute(cfg, iopsDemand, classBurst, gp2, this.storageWorld, noise(minute));
+      const served = io.served;
       const readFraction = w.readFraction ?? 0.6;
-      const utilisation = limit > 0 ? iopsDemand / limit : 0;
-      // DiskQueueDepth about 1 per 1,000 IOPS when healthy, growing when demand exceeds the limit
-      // (aws-facts.md, RDS signals for IOPS).
-      const queue = served / 1000 + Math.max(0, utilisation - 1) * 128;
-      // Above the limit the workload (a connection pool: a closed system) waits: by Little's law
-      // latency grows with demand / served (IOPS tuner, issue 8: its demand estimate relies on it).
-      const latency = 0.0015 * Math.max(1, utilisation) + Math.max(0, Math.min(utilisation, 1) - 0.9) * 0.005;
+      const utilisation = io.limit > 0 ? iopsDemand / io.limit : 0;
       out.put('ReadIOPS', served * readFraction);
       out.put('WriteIOPS', served * (1 - readFraction));
-      out.put('DiskQueueDepth', queue);
-      out.put('ReadLatency', latency);
-      out.put('WriteLatency', latency * 1.3);
+      out.put('DiskQueueDepth', io.diskQueueDepth);
+      out.put('ReadLatency', io.readLatency);
+      out.put('WriteLatency', io.writeLatency);
       out.put('ReadThroughput', served * readFraction * 16_384);
       out.put('WriteThroughput', served * (1 - readFraction) * 16_384);
       out.put('CPUUtilization', Math.min(100, cpuDemand + Math.max(0, utilisation - 1) * 10));
       out.put('DatabaseConnections', Math.round(connections));
       if (cfg.storageType !== 'aurora') {
-        out.put('FreeStorageSpace', cfg.allocatedStorage * (w.freeStorageFraction ?? 0.4) * 1024 ** 3);
+        const free = w.freeStorageFraction;
+        const fraction = typeof free === 'function' ? free(t) : (free ?? 0.4);
+        out.put('FreeStorageSpace', cfg.allocatedStorage * Math.max(0, fraction) * 1024 ** 3);
       }
-      if (burstBalance !== undefined) out.put('BurstBalance', burstBalance);
-      if (publishesEbsBalance(cfg.instanceClass)) {
-        out.put('EBSIOBalance%', 100);
-        out.put('EBSByteBalance%', 100);
+      if (io.burstBalance !== undefined) out.put('BurstBalance', io.burstBalance);
+      // EBSIOBalance% / EBSByteBalance% only for classes with a burst balance (aws-facts.md).
+      if (io.ebsIoBalance !== undefined) {
+        out.put('EBSIOBalance%', io.ebsIoBalance);
+        out.put('EBSByteBalance%', io.ebsIoBalance);
       }
-      if (inst.replicaSourceId || (cluster && !inst.isWriter)) {
-        out.put('ReplicaLag', w.replicaLagSeconds?.(t) ?? 0.4);
-      }
+      // Aurora readers publish AuroraReplicaLag (ms), plain RDS replicas ReplicaLag (s).
+      if (cluster && !inst.isWriter) out.put('AuroraReplicaLag', (w.replicaLagSeconds?.(t) ?? 0.02) * 1000);
+      else if (inst.replicaSourceId) out.put('ReplicaLag', w.replicaLagSeconds?.(t) ?? 0.4);
+      if (inst.settings.performanceInsights) putDbLoad(out, cfg.instanceClass, cpuDemand, connections);
     };
+  }
+
+  /** A reader created during the run starts with a cold cache: up to 1.5 x the CPU per query. */
+  coldCacheFactor(inst: RdsInstance, t: number): number {
+    if (inst.createdAt <= this.sim.historyStartMs || (!inst.replicaSourceId && !inst.clusterId)) return 1;
+    const warm = this.durations.coldCacheMs;
+    const since = t - inst.availableAt;
+    if (warm <= 0 || since >= warm || since < 0) return 1;
+    return 1 + 0.5 * (1 - since / warm);
   }
 }
 
@@ -495,6 +633,7 @@ export function describeInstance(sim: SimAccount, inst: RdsInstance): Record<str
     EngineVersion: inst.engineVersion,
     DBInstanceStatus: inst.status,
     AllocatedStorage: inst.allocatedStorage,
+    ...(inst.maxAllocatedStorage !== undefined ? { MaxAllocatedStorage: inst.maxAllocatedStorage } : {}),
     StorageType: inst.storageType,
     Iops: inst.iops,
     StorageThroughput: inst.storageThroughput,
@@ -517,7 +656,45 @@ export function describeInstance(sim: SimAccount, inst: RdsInstance): Record<str
     StorageOperationStatus: optimizing ? 'Optimizing' : undefined,
     StorageOperationPercentProgress: progress,
     PreferredMaintenanceWindow: 'sun:05:00-sun:05:30',
+    ...settingsView(inst),
     TagList: tagList(inst.tags),
+  };
+}
+
+/** The replica-relevant settings as DescribeDBInstances shows them. */
+function settingsView(inst: RdsInstance): Record<string, unknown> {
+  const s = inst.settings;
+  return {
+    VpcSecurityGroups: s.vpcSecurityGroupIds.map((id) => ({ VpcSecurityGroupId: id, Status: 'active' })),
+    MonitoringInterval: s.monitoringInterval,
+    ...(s.monitoringRoleArn ? { MonitoringRoleArn: s.monitoringRoleArn } : {}),
+    PerformanceInsightsEnabled: s.performanceInsights,
+    CACertificateIdentifier: s.caCertificate,
+    PubliclyAccessible: s.publiclyAccessible,
+    DBParameterGroups: [{ DBParameterGroupName: s.parameterGroup, ParameterApplyStatus: 'in-sync' }],
+    StorageEncrypted: s.storageEncrypted,
+  };
+}
+
+/** Settings given on a create call; what is left out gets RDS's default (or, for `inherit`, the source's). */
+function settingsFromInput(input: Input, defaults: InstanceSettings): InstanceSettings {
+  const groups = arr(input.VpcSecurityGroupIds).map(String);
+  const monitoring = num(input.MonitoringInterval);
+  return {
+    ...defaults,
+    ...(groups.length > 0 ? { vpcSecurityGroupIds: groups } : {}),
+    ...(monitoring !== undefined ? { monitoringInterval: monitoring } : {}),
+    ...(str(input.MonitoringRoleArn) ? { monitoringRoleArn: str(input.MonitoringRoleArn) } : {}),
+    ...(bool(input.EnablePerformanceInsights) !== undefined
+      ? { performanceInsights: bool(input.EnablePerformanceInsights) === true }
+      : {}),
+    ...(str(input.CACertificateIdentifier)
+      ? { caCertificate: str(input.CACertificateIdentifier) as string }
+      : {}),
+    ...(bool(input.PubliclyAccessible) !== undefined
+      ? { publiclyAccessible: bool(input.PubliclyAccessible) === true }
+      : {}),
+    ...(str(input.DBParameterGroupName) ? { parameterGroup: str(input.DBParameterGroupName) as string } : {}),
   };
 }
 
@@ -554,13 +731,33 @@ interface IopsRange {
   maxRatio: number;
 }
 
-/** Valid Provisioned IOPS for a storage type and size (aws-facts.md, RDS storage table). */
-export function validIops(storageType: StorageType, size: number): IopsRange | undefined {
-  if (storageType === 'io1')
-    return { min: 1000, max: size < 400 ? 19_950 : 256_000, minRatio: 0.5, maxRatio: 50 };
+/**
+ * Valid Provisioned IOPS for a storage type, size and engine (aws-facts.md, RDS storage table and
+ * "Learned from review": SQL Server's io1 ratio is 1-50 (1,000-64,000 IOPS, from 20 GiB, no
+ * striping); Oracle stripes gp3 and io1 at 200 GiB; MySQL, MariaDB and PostgreSQL at 400 GiB).
+ */
+export function validIops(
+  storageType: StorageType,
+  size: number,
+  engine = 'postgres',
+): IopsRange | undefined {
+  const sqlServer = engine.startsWith('sqlserver');
+  const stripe = gp3StripeGiB(engine) || 400;
+  if (storageType === 'io1') {
+    if (sqlServer) return { min: 1000, max: 64_000, minRatio: 1, maxRatio: 50 };
+    return { min: 1000, max: size < stripe ? 19_950 : 256_000, minRatio: 0.5, maxRatio: 50 };
+  }
   if (storageType === 'io2') return { min: 1000, max: 256_000, minRatio: 0.5, maxRatio: 1000 };
-  if (storageType === 'gp3' && size >= 400) return { min: 12_000, max: 64_000, minRatio: 0, maxRatio: 500 };
+  if (storageType === 'gp3' && sqlServer) return { min: 3000, max: 16_000, minRatio: 0, maxRatio: 500 };
+  if (storageType === 'gp3' && size >= stripe)
+    return { min: 12_000, max: 64_000, minRatio: 0, maxRatio: 500 };
   return undefined;
+}
+
+/** The gp3 striping size: Oracle 200 GiB, SQL Server none (0), the others 400 GiB. */
+function gp3StripeGiB(engine: string): number {
+  if (engine.startsWith('sqlserver')) return 0;
+  return engine.startsWith('oracle') ? 200 : 400;
 }
 
 /** The smallest size a storage increase may ask for (10% more, rounded up to a whole GiB). */
@@ -622,15 +819,16 @@ function checkStorageChange(sim: SimAccount, inst: RdsInstance, input: Input): v
   }
   // aws-facts.md, RDS storage: gp3 under 400 GiB has a fixed 3,000 IOPS / 125 MiB/s baseline;
   // error text from the same section ("You can't specify IOPS ... storage size less than 400").
-  if (type === 'gp3' && size < 400 && (iops !== undefined || input.StorageThroughput !== undefined)) {
+  const stripe = gp3StripeGiB(inst.engine);
+  if (type === 'gp3' && size < stripe && (iops !== undefined || input.StorageThroughput !== undefined)) {
     throw combination(
-      `You can't specify IOPS or storage throughput for engine ${inst.engine} and a storage size less than 400.`,
+      `You can't specify IOPS or storage throughput for engine ${inst.engine} and a storage size less than ${stripe}.`,
     );
   }
   if ((type === 'gp2' || type === 'standard') && iops !== undefined) {
     throw combination(`Invalid storage type for IOPS: ${type} does not support Provisioned IOPS.`);
   }
-  const range = validIops(type, size);
+  const range = validIops(type, size, inst.engine);
   if (iops !== undefined && range) {
     if (iops < range.min || iops > range.max) {
       throw combination(
@@ -645,7 +843,7 @@ function checkStorageChange(sim: SimAccount, inst: RdsInstance, input: Input): v
       );
     }
   }
-  if (type === 'gp3' && size >= 400 && input.StorageThroughput !== undefined) {
+  if (type === 'gp3' && size >= stripe && input.StorageThroughput !== undefined) {
     const tp = num(input.StorageThroughput) ?? 0;
     const effIops = iops ?? inst.iops ?? 12_000;
     // aws-facts.md, RDS storage table: gp3 >= 400 GiB throughput 500-4,000 MiB/s, <= 0.25 x IOPS.
@@ -701,7 +899,7 @@ function applyModifications(sim: SimAccount, inst: RdsInstance, changes: Record<
     if (storageChanged) {
       inst.status = 'storage-optimization';
       inst.optimizingStartedAt = t;
-      inst.optimizingUntil = t + sim.rds.durations.storageOptimizationMs;
+      inst.optimizingUntil = t + optimizationMs(sim, inst);
       sim.rds.event(inst, 'Finished applying modification to allocated storage', ['configuration change']);
       sim.rds.event(inst, 'Storage optimization started', ['configuration change']);
       sim.at(inst.optimizingUntil, () => {
@@ -715,6 +913,14 @@ function applyModifications(sim: SimAccount, inst: RdsInstance, changes: Record<
       sim.rds.event(inst, 'Finished applying modification to DB instance', ['configuration change']);
     }
   });
+}
+
+/** How long this storage change's optimization runs: fixed when set, else its own draw. */
+function optimizationMs(sim: SimAccount, inst: RdsInstance): number {
+  const fixed = sim.rds.durations.storageOptimizationMs;
+  if (fixed !== undefined) return fixed;
+  const o = sim.rds.storageOptimization;
+  return drawOptimizationMinutes(o, o.seed ^ hashSeed(inst.id), inst.storageChanges.length) * MINUTE_MS;
 }
 
 function modifyDBInstance(sim: SimAccount, input: Input): object {
@@ -814,7 +1020,7 @@ function describeValidDBInstanceModifications(sim: SimAccount, input: Input): ob
   const size = inst.allocatedStorage;
   const grow = minGrowth(size);
   const storage = (['gp2', 'gp3', 'io1', 'io2'] as const).map((type) => {
-    const range = validIops(type, size);
+    const range = validIops(type, size, inst.engine);
     return {
       StorageType: type,
       StorageSize: [
@@ -825,8 +1031,10 @@ function describeValidDBInstanceModifications(sim: SimAccount, input: Input): ob
         ? [{ From: range.min, To: Math.min(range.max, Math.floor(size * range.maxRatio)), Step: 1 }]
         : [],
       IopsToStorageRatio: range ? [{ From: range.minRatio, To: range.maxRatio }] : [],
-      StorageThroughputToIopsRatio: type === 'gp3' && size >= 400 ? [{ From: 0, To: 0.25 }] : [],
-      ProvisionedStorageThroughput: type === 'gp3' && size >= 400 ? [{ From: 500, To: 4000, Step: 1 }] : [],
+      StorageThroughputToIopsRatio:
+        type === 'gp3' && size >= gp3StripeGiB(inst.engine) ? [{ From: 0, To: 0.25 }] : [],
+      ProvisionedStorageThroughput:
+        type === 'gp3' && size >= gp3StripeGiB(inst.engine) ? [{ From: 500, To: 4000, Step: 1 }] : [],
       SupportsStorageAutoscaling: true,
     };
   });
@@ -929,8 +1137,16 @@ function createDBInstanceReadReplica(sim: SimAccount, input: Input): object {
     status: 'creating',
     createdAt: sim.nowMs(),
     workload: sim.rds.newReplicaWorkload(source),
+    // Same Region: parameter group and encryption are inherited; the rest falls back to RDS's
+    // defaults unless given (the security group to the VPC's default group).
+    settings: settingsFromInput(input, {
+      ...defaultSettings(source.engine, source.engineVersion),
+      parameterGroup: source.settings.parameterGroup,
+      storageEncrypted: source.settings.storageEncrypted,
+    }),
   });
-  inst.availableAt = sim.nowMs() + sim.rds.durations.replicaCreateMs;
+  const d = sim.rds.durations;
+  inst.availableAt = sim.nowMs() + d.replicaCreateMs + d.replicaCreatePerGiBMs * source.allocatedStorage;
   sim.rds.event(inst, 'DB instance created as a read replica', ['creation']);
   sim.at(inst.availableAt, () => {
     if (inst.status === 'creating') inst.status = 'available';
@@ -997,6 +1213,10 @@ function createDBInstance(sim: SimAccount, input: Input): object {
     status: 'creating',
     createdAt: sim.nowMs(),
     workload: { cpu: constant(writer ? 5 : 10), connections: constant(2), iops: constant(50) },
+    settings: settingsFromInput(input, {
+      ...defaultSettings(cluster.engine, cluster.engineVersion),
+      storageEncrypted: writer?.settings.storageEncrypted ?? false,
+    }),
   });
   inst.availableAt = sim.nowMs() + sim.rds.durations.auroraReaderCreateMs;
   sim.rds.event(inst, 'DB instance created', ['creation']);

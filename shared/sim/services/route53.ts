@@ -1,4 +1,10 @@
-import { InvalidChangeBatch, NoSuchHostedZone } from '@aws-sdk/client-route-53';
+import {
+  HealthCheckAlreadyExists,
+  HealthCheckInUse,
+  InvalidChangeBatch,
+  NoSuchHealthCheck,
+  NoSuchHostedZone,
+} from '@aws-sdk/client-route-53';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata } from '../errors.ts';
 import { arr, rec, str } from '../paging.ts';
@@ -12,10 +18,20 @@ export interface RecordSet {
   Weight?: number;
   TTL?: number;
   ResourceRecords?: Array<{ Value: string }>;
+  HealthCheckId?: string;
+}
+
+export interface HealthCheck {
+  Id: string;
+  CallerReference: string;
+  HealthCheckConfig: Record<string, unknown>;
+  HealthCheckVersion: number;
 }
 
 export class Route53State {
   readonly zones = new Map<string, { name: string; records: RecordSet[] }>();
+  /** Health checks by id (CLOUDWATCH_METRIC checks for private zones). */
+  readonly healthChecks = new Map<string, HealthCheck>();
   private changeSeq = 0;
   constructor(private readonly sim: SimAccount) {}
 
@@ -76,5 +92,55 @@ registerOperations('route53', {
   ListResourceRecordSets: (sim, input) => {
     const zone = zoneOf(sim, str(input.HostedZoneId));
     return { ResourceRecordSets: zone.records, IsTruncated: false, MaxItems: 300 };
+  },
+  // Route 53 API reference, CreateHealthCheck: the same CallerReference with the same config
+  // returns the existing check; with another config HealthCheckAlreadyExists.
+  CreateHealthCheck: (sim, input) => {
+    const ref = str(input.CallerReference) ?? '';
+    const config = rec(input.HealthCheckConfig);
+    for (const hc of sim.route53.healthChecks.values()) {
+      if (hc.CallerReference !== ref) continue;
+      if (JSON.stringify(hc.HealthCheckConfig) === JSON.stringify(config)) return { HealthCheck: hc };
+      throw new HealthCheckAlreadyExists({
+        message: `A health check with reference ${ref} already exists`,
+        $metadata: meta(),
+      });
+    }
+    const hc = {
+      Id: `hc-${sim.route53.nextChangeId().split('/').pop()}`,
+      CallerReference: ref,
+      HealthCheckConfig: config,
+      HealthCheckVersion: 1,
+    };
+    sim.route53.healthChecks.set(hc.Id, hc);
+    return { HealthCheck: hc, Location: `https://route53.amazonaws.com/2013-04-01/healthcheck/${hc.Id}` };
+  },
+  DeleteHealthCheck: (sim, input) => {
+    const id = str(input.HealthCheckId) ?? '';
+    if (!sim.route53.healthChecks.has(id)) {
+      throw new NoSuchHealthCheck({
+        message: `No health check exists with the specified ID ${id}`,
+        $metadata: meta(),
+      });
+    }
+    for (const zone of sim.route53.zones.values()) {
+      if (zone.records.some((r) => r.HealthCheckId === id)) {
+        throw new HealthCheckInUse({
+          message: `Health check ${id} is still referenced by a record`,
+          $metadata: meta(),
+        });
+      }
+    }
+    sim.route53.healthChecks.delete(id);
+    return {};
+  },
+  GetHealthCheck: (sim, input) => {
+    const hc = sim.route53.healthChecks.get(str(input.HealthCheckId) ?? '');
+    if (!hc)
+      throw new NoSuchHealthCheck({
+        message: 'No health check exists with the specified ID',
+        $metadata: meta(),
+      });
+    return { HealthCheck: hc };
   },
 });

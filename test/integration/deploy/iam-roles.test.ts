@@ -14,6 +14,7 @@ import {
   statementsFor,
 } from '../../../shared/deploy/iam.ts';
 import { REPLICA_NAME_PREFIX } from '../../../shared/policies/replicas.ts';
+import { STATE_WRITERS } from '../../../shared/state/keys.ts';
 import { checkPolicies, type Json, resolveArn } from './iam-check.ts';
 
 /**
@@ -172,5 +173,48 @@ describe('generated IAM roles', () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('least privilege on the state table and the ownership tags (issue 21)', () => {
+  const writeActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+
+  it.each([...FUNCTIONS])(
+    '%s writes only the state partitions of the tuners it runs for (LeadingKeys)',
+    (fn) => {
+      const statements = statementsFor(fn, example, options);
+      const writes = statements.filter((s) => s.Action.some((a) => writeActions.includes(a)));
+      expect(writes.length).toBeGreaterThan(0);
+      for (const s of writes) {
+        const leading = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+        expect(leading, `${fn} ${s.Sid}`).toEqual(STATE_WRITERS[fn].map((o) => `${o}#home#*`));
+      }
+    },
+  );
+
+  it('gives no role a way to add the managed tag, and the created-by tag only on dbap-* ARNs', () => {
+    const managedKey = example.tags.managed.key;
+    const createdKey = example.tags.createdBy.key;
+    for (const fn of FUNCTIONS) {
+      for (const s of statementsFor(fn, example, options)) {
+        if (!s.Action.some((a) => /AddTagsToResource|TagResource|CreateDBInstance/.test(a))) continue;
+        const keys = s.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys'];
+        const resources = (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map((r) =>
+          JSON.stringify(r),
+        );
+        if (s.Action.includes('rds:AddTagsToResource')) {
+          expect(keys, `${fn} ${s.Sid}`).toBeDefined();
+          expect(keys).not.toContain(managedKey);
+          expect(resources.every((r) => r.includes(':db:dbap-*'))).toBe(true);
+        }
+        if (JSON.stringify(s.Condition ?? {}).includes(`aws:RequestTag/${createdKey}`)) {
+          expect(
+            resources.every((r) => r.includes(':db:dbap-*')),
+            `${fn} ${s.Sid}`,
+          ).toBe(true);
+        }
+        expect(JSON.stringify(s.Condition ?? {})).not.toContain(`aws:RequestTag/${managedKey}`);
+      }
+    }
   });
 });

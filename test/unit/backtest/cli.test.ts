@@ -231,3 +231,62 @@ describe('--from-cloudwatch', () => {
     expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(0);
   });
 });
+
+describe('backtest CLI --sensitivity', () => {
+  it('prints each policy at publication delay 0, 2, 5 and signal strength x0.3, x1, x3 (--json), AWS losing more with a longer delay', async () => {
+    const r = await run([
+      '--kind',
+      'dynamodb',
+      '--generate',
+      'recurring-spikes',
+      '--days',
+      '1',
+      '--sensitivity',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.out) as {
+      settings: Array<{
+        name: string;
+        publicationDelayMinutes: number;
+        signalStrength: number;
+        policies: Record<
+          string,
+          { unservedPct: number; saturationMinutes: number; cost: number; changes: number }
+        >;
+      }>;
+    };
+    expect(json.settings.map((s) => [s.publicationDelayMinutes, s.signalStrength])).toEqual([
+      [0, 1],
+      [2, 1],
+      [5, 1],
+      [2, 0.3],
+      [2, 3],
+    ]);
+    for (const s of json.settings) {
+      for (const name of ['db-autopilot', 'aws-target-tracking', 'static-peak', 'static-exact', 'oracle']) {
+        expect(Object.keys(s.policies[name] ?? {}).sort(), `${s.name} ${name}`).toEqual([
+          'changes',
+          'cost',
+          'saturationMinutes',
+          'unservedPct',
+        ]);
+      }
+    }
+    const aws = json.settings.map((s) => s.policies['aws-target-tracking']?.unservedPct ?? Number.NaN);
+    expect(aws[2]).toBeGreaterThan(aws[0] ?? Number.NaN);
+    // Policies that know the trace do not read the published series: the world does not move them.
+    expect(new Set(json.settings.map((s) => s.policies.oracle?.cost)).size).toBe(1);
+  });
+
+  it('prints a table and refuses --chart with --sensitivity', async () => {
+    expect(() => parseCliArgs(['--kind', 'iops', '--suite', '--sensitivity', '--chart', 'x.svg'])).toThrow(
+      /sensitivity/,
+    );
+    const r = await run(['--kind', 'replicas', '--generate', 'diurnal', '--days', '0.3', '--sensitivity']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('replicas sensitivity');
+    expect(r.out).toContain('delay 5 min');
+    expect(r.out).toContain('signal x0.3');
+  });
+});

@@ -30,7 +30,7 @@ const POLICY_CODE = ['shared/policies', 'shared/backtest/plugins', 'shared/backt
  * model (issue 18 dynamodb, 19 replicas, 20 iops). Each kind's check is live once it leaves this
  * set; it must be empty before issue 17 closes.
  */
-const PENDING = new Set<Kind>(['iops', 'replicas']);
+const PENDING = new Set<Kind>([]);
 
 function keysDeep(value: unknown, prefix = '', out = new Set<string>()): Set<string> {
   if (value === null || typeof value !== 'object') return out;

@@ -10,7 +10,7 @@ import type { IopsTrace, PolicyMetrics } from '../../../shared/backtest/types.ts
 const unavailable = () => ({ available: false as const, reason: 'not built' });
 
 describe('backtest suite', () => {
-  it('runs the shipped traces and unseen traces of the same shapes with other seeds', () => {
+  it('runs the shipped traces, unseen traces of the same shapes with other seeds, and the recurring ones jittered', () => {
     const traces = suiteTraces({ kind: 'iops', options: parseOptions({}), seeds: [7, 8] });
     expect(traces.map((t) => t.source.replace(/^.*test\/traces\//, ''))).toEqual([
       'iops/diurnal.csv',
@@ -25,6 +25,8 @@ describe('backtest suite', () => {
       'generated:iops/flash-sale#8',
       'generated:iops/sawtooth-3h#8',
       'generated:iops/slow-ramp#8',
+      'generated:iops/diurnal~jitter#7',
+      'generated:iops/sawtooth-3h~jitter#7',
     ]);
   });
 
@@ -35,6 +37,7 @@ describe('backtest suite', () => {
       seeds: [5],
       shipped: false,
       shapes: ['flash-sale', 'diurnal'],
+      jittered: false,
       autopilot: unavailable,
     });
     expect(suite.reports).toHaveLength(2);

@@ -105,6 +105,76 @@ describe('trace generator', () => {
   });
 });
 
+describe('jittered traces', () => {
+  const drops = (v: number[]): number[] =>
+    v.map((x, i) => (i > 0 && (v[i - 1] ?? 0) > 2 * x ? i : -1)).filter((i) => i > 0);
+
+  it('moves each sawtooth cycle in time and height (150-210 min), where the plain one repeats to the minute', () => {
+    const t = generateTrace('replicas', 'sawtooth-3h', { seed: 2, days: 2, jitter: true });
+    if (t.kind !== 'replicas') throw new Error('kind');
+    const at = drops(t.cpu);
+    const gaps = at.slice(1).map((d, i) => d - (at[i] ?? 0));
+    expect(gaps.length).toBeGreaterThan(8);
+    for (const g of gaps) {
+      expect(g).toBeGreaterThanOrEqual(150);
+      expect(g).toBeLessThanOrEqual(210);
+    }
+    expect(new Set(gaps).size).toBeGreaterThan(3);
+    const peaks = [0, ...at].slice(0, -1).map((s, i) => Math.max(...t.cpu.slice(s, at[i])));
+    expect(Math.max(...peaks) / Math.min(...peaks)).toBeGreaterThan(1.15);
+  });
+
+  it('moves each recurring spike by up to 30 minutes and 40 % in height', () => {
+    const plain = generateTrace('iops', 'diurnal', { seed: 5, days: 3 });
+    const spikes = (jitter: boolean) => {
+      const t = generateTrace('dynamodb', 'recurring-spikes', { seed: 5, days: 3, jitter });
+      if (t.kind !== 'dynamodb') throw new Error('kind');
+      // Starts of the big (6x) spikes: a rise above 4x the median.
+      const sorted = [...t.read].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)] ?? 1;
+      return t.read
+        .map((v, i) => (v > 4 * median && (t.read[i - 1] ?? 0) <= 4 * median ? i : -1))
+        .filter((i) => i >= 0);
+    };
+    const p = spikes(false);
+    const j = spikes(true);
+    const gapsOf = (s: number[]) => s.slice(1).map((d, i) => d - (s[i] ?? 0));
+    expect(new Set(gapsOf(p)).size).toBe(1);
+    expect(new Set(gapsOf(j)).size).toBeGreaterThan(2);
+    expect(plain.source).not.toContain('jitter');
+    expect(generateTrace('iops', 'diurnal', { seed: 5, jitter: true }).source).toContain('~jitter');
+  });
+
+  it('moves the daily peak from day to day', () => {
+    const t = generateTrace('iops', 'diurnal', { seed: 9, days: 4, jitter: true });
+    if (t.kind !== 'iops') throw new Error('kind');
+    const peakMinute = (d: number) => {
+      const day = t.iops.slice(d * 1440, (d + 1) * 1440);
+      // Smooth the noise: the centre of the minutes above 95 % of the day's top.
+      const top = Math.max(...day);
+      const high = day.map((v, i) => (v > 0.95 * top ? i : -1)).filter((i) => i >= 0);
+      return high.reduce((a, b) => a + b, 0) / high.length;
+    };
+    const minutes = [0, 1, 2, 3].map(peakMinute);
+    expect(Math.max(...minutes) - Math.min(...minutes)).toBeGreaterThan(20);
+  });
+
+  it('the suite adds the recurring shapes jittered with the first unseen seed', async () => {
+    const { suiteTraces } = await import('../../../shared/backtest/suite.ts');
+    const { parseOptions } = await import('../../../shared/backtest/options.ts');
+    const traces = suiteTraces({
+      kind: 'iops',
+      options: parseOptions({}),
+      seeds: [101, 202],
+      shipped: false,
+    });
+    expect(traces.map((t) => t.source).filter((s) => s.includes('~jitter'))).toEqual([
+      'generated:iops/diurnal~jitter#101',
+      'generated:iops/sawtooth-3h~jitter#101',
+    ]);
+  });
+});
+
 describe('shipped traces', () => {
   for (const kind of Object.keys(SHAPES) as Kind[]) {
     it(`ships every ${kind} shape, parseable, under 1 MB`, () => {

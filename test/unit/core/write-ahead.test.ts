@@ -120,6 +120,27 @@ describe('write-ahead intent (issue 21)', () => {
     expect(aws.calls).toBe(1);
   });
 
+  it('settles an intent behind many newer decisions, with the history the tuner read for its plan', async () => {
+    const { make } = fakeAws();
+    const memory = new MemoryStateStore();
+    await expect(executePlan(input(faultyStore(memory, { resolve: true }), make('ok')))).rejects.toThrow();
+    // 30 runs of deferrals later, the intent is far out of the recent decisions.
+    for (let i = 1; i <= 30; i++) {
+      await memory.recordDecision({
+        ...(await memory.listDecisions({ since: '2000-01-01T00:00:00Z', until: '2100-01-01T00:00:00Z' }))[0],
+        id: `later-${i}:0001`,
+        runId: `later-${i}`,
+        at: minutesAfter(T0, i).toISOString(),
+        outcome: 'deferred',
+      } as Decision);
+    }
+    const now = minutesAfter(T0, 40);
+    const planHistory = await memory.getHistory('iops', 'orders-db', now);
+    expect(planHistory.recent.some((d) => d.outcome === 'intended')).toBe(false);
+    await executePlan({ ...input(memory, make('ok'), now), plan: makePlan([]), planHistory });
+    expect((await applied(memory)).map((d) => d.resolution?.by)).toEqual(['aws-state']);
+  });
+
   it("settles a killed run's intent as not applied when AWS never changed", async () => {
     const { aws, make } = fakeAws();
     const memory = new MemoryStateStore();

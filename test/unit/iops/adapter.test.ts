@@ -128,11 +128,11 @@ describe('IOPS adapter: the modification it sends', () => {
     });
   });
 
-  it('does not call ModifyDBInstance when DescribeValidDBInstanceModifications rejects the value', async () => {
-    const result = await adapter(setIops(30_000), target); // 60 IOPS/GiB > 50
-    expect(result.status).toBe('skipped');
-    expect(result.status === 'skipped' && result.reason).toMatch(/IOPS\/GiB 60\.00/);
-    expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
+  it('caps an IOPS value outside DescribeValidDBInstanceModifications at its valid edge instead of skipping it', async () => {
+    const result = await adapter(setIops(30_000), target); // 60 IOPS/GiB > 50 at 500 GiB
+    expect(result.status).toBe('applied');
+    expect(result.status === 'applied' && result.detail).toMatch(/capped at the valid edge 25000/);
+    expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, { AllocatedStorage: 500, Iops: 25_000 });
   });
 
   it('never grows storage to unlock IOPS unless allowed', async () => {
@@ -169,11 +169,16 @@ describe('IOPS adapter: live state checks', () => {
     expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
   });
 
-  it('goes ahead when only storage changes are pending', async () => {
+  it('defers while a storage value a person queued for the maintenance window is pending (ApplyImmediately would apply it now)', async () => {
     rds.on(DescribeDBInstancesCommand).resolves({
-      DBInstances: [instance({ PendingModifiedValues: { Iops: 12_000, AllocatedStorage: 500 } })],
+      DBInstances: [instance({ PendingModifiedValues: { StorageType: 'io2', Iops: 12_000 } })],
     });
-    expect((await adapter(setIops(20_000), target)).status).toBe('applied');
+    const result = await adapter(setIops(20_000), target);
+    expect(result.status).toBe('deferred');
+    expect(result.status === 'deferred' && result.reason).toMatch(
+      /StorageType="io2".*not set by db-autopilot/,
+    );
+    expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
   });
 
   it('defers while storage is optimizing', async () => {

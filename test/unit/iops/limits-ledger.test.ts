@@ -27,7 +27,9 @@ describe('RDS storage limits (aws-facts.md table)', () => {
   it('lets gp3 set IOPS only from 400 GiB, 12,000 to 64,000 and at most 500 per GiB', () => {
     expect(validIopsRange('mysql', 'gp3', 399).settable).toBe(false);
     expect(validIopsRange('mysql', 'gp3', 400)).toMatchObject({ settable: true, min: 12_000, max: 64_000 });
-    expect(validIopsRange('oracle-ee', 'gp3', 1000).settable).toBe(false);
+    // Oracle stripes at 200 GiB, not 400 (aws-facts.md, Learned from review).
+    expect(validIopsRange('oracle-ee', 'gp3', 199).settable).toBe(false);
+    expect(validIopsRange('oracle-ee', 'gp3', 200)).toMatchObject({ settable: true, min: 12_000 });
   });
 
   it('allows io2 up to 1,000 IOPS per GiB and 256,000 in all', () => {

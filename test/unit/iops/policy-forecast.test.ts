@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decideIops, demandHistory, trendPerHour } from '../../../shared/policies/iops.ts';
+import { decideIops } from '../../../shared/policies/iops.ts';
+import { demandHistory } from '../../../shared/policies/iops-forecast.ts';
+import { trendPerHour } from '../../../shared/policies/iops-series.ts';
 import { constant, io1, NOW, observation, PRICES, series, settings } from './fixtures.ts';
 
 const big = io1({ instanceClass: 'db.r6i.16xlarge', allocatedGiB: 2000, iops: 2000 });

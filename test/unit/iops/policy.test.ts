@@ -93,7 +93,7 @@ describe('IOPS policy: lowering', () => {
     const obs = observation({ recent: constant(1000, 60), hourly: constant(null, 48) });
     const { plan } = decideIops({ observation: obs, settings: settings(), prices: PRICES, now: NOW });
     expect(plan.actions).toEqual([]);
-    expect(plan.noopReason).toMatch(/stabilization window/);
+    expect(plan.noopReason).toMatch(/stabilization window|less than a day of history/);
   });
 
   it('lowers after a quiet stabilization window, to the known peak at the forecast utilization', () => {
@@ -107,10 +107,11 @@ describe('IOPS policy: lowering', () => {
     );
   });
 
-  it('never lowers below the peak forecast for the 6 h lock-out (same hours yesterday)', () => {
-    // Quiet for the last 12 h, but yesterday 18:00-24:00 peaked at 6,300.
+  it("never lowers below the last day's peak: a lowering must hold a day and twice the lock-out", () => {
+    // Quiet for the last 12 h, but 18 h ago (and the day before) it peaked at 6,300.
     const hourly = constant(1000, 48);
-    hourly[24] = 6300; // hour starting NOW - 24 h
+    hourly[6] = 6300;
+    hourly[30] = 6300;
     const obs = observation({ instance: io1({ iops: 20_000 }), recent: constant(1000, 60), hourly });
     const { plan, detail } = decideIops({
       observation: obs,
@@ -120,31 +121,36 @@ describe('IOPS policy: lowering', () => {
     });
     expect(detail.forecastPeak).toBe(6300);
     expect(plan.actions[0]?.to).toBe(Math.ceil(6300 / 0.85 / 100) * 100);
+    expect(plan.actions[0]?.reason).toMatch(/at least a day and twice the \d+ h lock-out/);
   });
 });
 
 describe('IOPS policy: diagnosis before buying', () => {
-  it('reports the instance class as the limit when EBSIOBalance% is low, and buys no IOPS', () => {
+  it('lowers IOPS the class cannot use to its sustained baseline when EBSIOBalance% is low, and reports the class', () => {
     const obs = observation({
       instance: io1({ instanceClass: 'db.m5.large', iops: 10_000 }),
       recent: constant(3600, 60),
+      hourly: constant(3600, 48),
       ebsIoBalance: constant(5, 60),
     });
     const { plan } = decideIops({ observation: obs, settings: settings(), prices: PRICES, now: NOW });
-    expect(plan.actions.map((a) => a.kind)).toEqual(['finding']);
-    expect(plan.actions[0]?.mutating).toBe(false);
-    expect(plan.actions[0]?.reason).toMatch(/instance class db\.m5\.large/);
+    expect(plan.actions.map((a) => a.kind)).toEqual(['set-iops', 'finding']);
+    expect(plan.actions[0]?.to).toBe(3600);
+    expect(plan.actions[0]?.reason).toMatch(/db\.m5\.large sustains 3600 IOPS/);
+    expect(plan.actions[1]?.mutating).toBe(false);
+    expect(plan.actions[1]?.reason).toMatch(/db\.m5\.large is out of EBS burst/);
   });
 
-  it('reports the class when demand sits at its EBS maximum', () => {
+  it('reports the class when demand sits at what it can drive, and buys no more IOPS', () => {
     const obs = observation({
       instance: io1({ instanceClass: 'db.r6g.large', iops: 20_000 }),
       recent: constant(19_900, 60),
       latencySec: constant(0.005, 60),
+      ebsIoBalance: constant(100, 60),
     });
     const { plan } = decideIops({ observation: obs, settings: settings(), prices: PRICES, now: NOW });
-    expect(plan.actions[0]?.kind).toBe('finding');
-    expect(plan.actions[0]?.reason).toMatch(/EBS maximum/);
+    expect(plan.actions.map((a) => a.kind)).toEqual(['finding']);
+    expect(plan.actions[0]?.reason).toMatch(/what db\.r6g\.large can drive \(20000 IOPS\)/);
   });
 
   it('recommends gp3 for a gp2 volume whose BurstBalance drains, with the cost change', () => {

@@ -212,13 +212,14 @@ describe('IOPS adapter: the storage size it sends', () => {
     expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
   });
 
-  it('never sends a size below one already queued in PendingModifiedValues', async () => {
+  it('never applies a size a person queued in PendingModifiedValues: it defers and says so', async () => {
     rds.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [instance({ PendingModifiedValues: { AllocatedStorage: 600 } })],
     });
     const result = await adapter(action('set-iops', { AllocatedStorage: 500, Iops: 20_000 }), target);
-    expect(result.status).toBe('applied');
-    expect(modifyInput()).toMatchObject({ AllocatedStorage: 600, Iops: 20_000, ApplyImmediately: true });
+    expect(result.status).toBe('deferred');
+    expect(result.status === 'deferred' && result.reason).toMatch(/AllocatedStorage=600/);
+    expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
   });
 });
 

@@ -90,8 +90,11 @@ describe('simulated RDS storage autoscaling', () => {
       }),
     );
     const values = out.MetricDataResults?.[0]?.Values ?? [];
-    expect(values.length).toBeGreaterThan(0);
-    // 3x the IOPS it has: latency 3x the unsaturated 1.5 ms (plus the 0.5 ms knee above 90%).
-    for (const v of values) expect(v).toBeCloseTo(0.0015 * 3 + 0.0005, 5);
+    expect(values.length).toBeGreaterThan(3);
+    // 3x the IOPS it has: latency well above the unsaturated 1 ms, but noisy: never an exact
+    // function of demand a tuner could invert (issue 17).
+    const sorted = [...values].sort((a, b) => a - b);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeGreaterThan(0.003);
+    expect(new Set(values.map((v) => v.toFixed(6))).size).toBe(values.length);
   });
 });

@@ -19,7 +19,11 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createReplicaAdapter, type ReplicaAdapterDeps } from '../../../shared/adapters/rds-replicas.ts';
+import {
+  createReplicaAdapter,
+  type ReplicaAdapterDeps,
+  readReplicaInput,
+} from '../../../shared/adapters/rds-replicas.ts';
 import type { Target } from '../../../shared/core/contracts.ts';
 import type { Action } from '../../../shared/core/model.ts';
 import { planReplicas } from '../../../shared/policies/replicas.ts';
@@ -91,7 +95,54 @@ beforeEach(() => {
     now: () => NOW,
   };
   adapter = createReplicaAdapter(deps);
+  // What creation copies: the cluster's existing reader, the plain source (overridden per test).
+  rdsMock.on(DescribeDBClustersCommand).resolves({
+    DBClusters: [
+      {
+        DBClusterIdentifier: 'securecart-aurora',
+        DBClusterMembers: [
+          { DBInstanceIdentifier: 'securecart-aurora-writer', IsClusterWriter: true },
+          { DBInstanceIdentifier: 'securecart-aurora-reader-1', IsClusterWriter: false },
+        ],
+      },
+    ],
+  });
+  rdsMock
+    .on(DescribeDBInstancesCommand, { Filters: [{ Name: 'db-cluster-id', Values: ['securecart-aurora'] }] })
+    .resolves({
+      DBInstances: [
+        { DBInstanceIdentifier: 'securecart-aurora-writer', DBInstanceStatus: 'available' },
+        AURORA_READER,
+      ],
+    });
+  rdsMock.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'securecart-mysql' }).resolves({
+    DBInstances: [MYSQL_SOURCE],
+  });
 });
+
+const AURORA_READER = {
+  DBInstanceIdentifier: 'securecart-aurora-reader-1',
+  DBInstanceStatus: 'available',
+  DBParameterGroups: [{ DBParameterGroupName: 'catalog-pg16-tuned' }],
+  PerformanceInsightsEnabled: true,
+  PerformanceInsightsRetentionPeriod: 7,
+  MonitoringInterval: 60,
+  MonitoringRoleArn: 'arn:aws:iam::123456789012:role/rds-monitoring',
+};
+
+const MYSQL_SOURCE = {
+  DBInstanceIdentifier: 'securecart-mysql',
+  DBInstanceArn: 'arn:aws:rds:us-east-1:123456789012:db:securecart-mysql',
+  DBInstanceStatus: 'available',
+  VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0app' }, { VpcSecurityGroupId: 'sg-0bastion' }],
+  MonitoringInterval: 30,
+  MonitoringRoleArn: 'arn:aws:iam::123456789012:role/rds-monitoring',
+  PerformanceInsightsEnabled: true,
+  PerformanceInsightsKMSKeyId: 'arn:aws:kms:us-east-1:123456789012:key/pi',
+  CACertificateIdentifier: 'rds-ca-ecc384-g1',
+  PubliclyAccessible: false,
+  StorageEncrypted: true,
+};
 
 afterEach(() => {
   rdsMock.reset();
@@ -112,6 +163,18 @@ describe('Aurora reader creation', () => {
       Tags: expect.arrayContaining([{ Key: TAG.key, Value: TAG.value }]),
     });
     expect(await store.wasCreatedByUs('replicas', 'dbap-securecart-aurora-2026112318001')).toBe(true);
+  });
+
+  it('gives a new Aurora reader the parameter group, Performance Insights and monitoring of the existing readers', async () => {
+    rdsMock.on(CreateDBInstanceCommand).resolves({});
+    await adapter(auroraAdd(), target);
+    expect(rdsMock).toHaveReceivedCommandWith(CreateDBInstanceCommand, {
+      DBParameterGroupName: 'catalog-pg16-tuned',
+      EnablePerformanceInsights: true,
+      PerformanceInsightsRetentionPeriod: 7,
+      MonitoringInterval: 60,
+      MonitoringRoleArn: 'arn:aws:iam::123456789012:role/rds-monitoring',
+    });
   });
 
   it('tries the next instance class on InsufficientDBInstanceCapacity and reports it', async () => {
@@ -168,6 +231,54 @@ describe('Aurora reader creation', () => {
     expect(result).toMatchObject({ status: 'failed', code: 'InvalidParams' });
     expect(result.status === 'failed' && result.reason).toMatch(/params\.replicaId/);
     expect(rdsMock).not.toHaveReceivedCommand(CreateDBInstanceCommand);
+  });
+
+  it('copies the security groups, monitoring, Performance Insights, CA certificate and public accessibility of the source', async () => {
+    rdsMock.on(CreateDBInstanceReadReplicaCommand).resolves({});
+    const result = await adapter(
+      action('add-replica', {
+        family: 'rds',
+        sourceId: 'securecart-mysql',
+        replicaId: 'dbap-securecart-mysql-2026112318001',
+        engine: 'mysql',
+        instanceClass: 'db.m6g.large',
+      }),
+      target,
+    );
+    expect(result.status).toBe('applied');
+    expect(rdsMock).toHaveReceivedCommandWith(CreateDBInstanceReadReplicaCommand, {
+      VpcSecurityGroupIds: ['sg-0app', 'sg-0bastion'],
+      MonitoringInterval: 30,
+      MonitoringRoleArn: 'arn:aws:iam::123456789012:role/rds-monitoring',
+      EnablePerformanceInsights: true,
+      PerformanceInsightsKMSKeyId: 'arn:aws:kms:us-east-1:123456789012:key/pi',
+      CACertificateIdentifier: 'rds-ca-ecc384-g1',
+      PubliclyAccessible: false,
+    });
+    // Same Region: parameter, option and subnet groups are inherited, never sent.
+    const sent = rdsMock.commandCalls(CreateDBInstanceReadReplicaCommand)[0]?.args[0].input;
+    expect(sent?.DBParameterGroupName).toBeUndefined();
+    expect(sent?.DBSubnetGroupName).toBeUndefined();
+  });
+
+  it('across Regions names the subnet, parameter and option groups and a KMS key for an encrypted source', () => {
+    const input = readReplicaInput(
+      MYSQL_SOURCE,
+      { replicaId: 'dbap-securecart-mysql-dr', instanceClass: 'db.m6g.large', tags: [] },
+      {
+        dbSubnetGroupName: 'dr-private',
+        dbParameterGroupName: 'mysql80-dr',
+        optionGroupName: 'mysql80-dr',
+        kmsKeyId: 'arn:aws:kms:us-west-2:123456789012:key/dr',
+      },
+    );
+    expect(input).toMatchObject({
+      SourceDBInstanceIdentifier: MYSQL_SOURCE.DBInstanceArn,
+      DBSubnetGroupName: 'dr-private',
+      DBParameterGroupName: 'mysql80-dr',
+      OptionGroupName: 'mysql80-dr',
+      KmsKeyId: 'arn:aws:kms:us-west-2:123456789012:key/dr',
+    });
   });
 });
 
@@ -466,6 +577,62 @@ describe('recorded undo', () => {
       DBClusterIdentifier: 'securecart-aurora',
       Engine: 'aurora-postgresql',
       PromotionTier: 15,
+    });
+  });
+});
+
+describe('removing a routed replica (revert of a scale-out)', () => {
+  const removal = () =>
+    action(
+      'remove-replica',
+      {
+        family: 'rds',
+        sourceId: 'securecart-mysql',
+        replicaId: 'dbap-securecart-mysql-1',
+        routing: { hostedZoneId: ROUTING.hostedZoneId, recordName: ROUTING.recordName },
+      },
+      'dbap-securecart-mysql-1',
+    );
+  const record = {
+    Name: 'reads.securecart.internal.',
+    Type: 'CNAME' as const,
+    SetIdentifier: 'dbap-securecart-mysql-1',
+    Weight: 100,
+    TTL: 30,
+    ResourceRecords: [{ Value: 'dbap-securecart-mysql-1.abc.us-east-1.rds.amazonaws.com' }],
+  };
+
+  it('removes the record first and leaves the replica for a later attempt, once connections drained', async () => {
+    await store.recordCreated('replicas', 'dbap-securecart-mysql-1', {});
+    r53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [record], IsTruncated: false });
+    r53Mock.on(ChangeResourceRecordSetsCommand).resolves({});
+    const result = await adapter(removal(), target);
+    expect(result.status).toBe('deferred');
+    expect(r53Mock).toHaveReceivedCommandWith(ChangeResourceRecordSetsCommand, {
+      ChangeBatch: expect.objectContaining({ Changes: [{ Action: 'DELETE', ResourceRecordSet: record }] }),
+    });
+    expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
+  it('deletes the replica once no record routes to it', async () => {
+    await store.recordCreated('replicas', 'dbap-securecart-mysql-1', {});
+    r53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [], IsTruncated: false });
+    rdsMock.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'dbap-securecart-mysql-1' }).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: 'dbap-securecart-mysql-1',
+          DBInstanceStatus: 'available',
+          ReadReplicaSourceDBInstanceIdentifier: 'securecart-mysql',
+          TagList: [{ Key: TAG.key, Value: TAG.value }],
+        },
+      ],
+    });
+    rdsMock.on(DeleteDBInstanceCommand).resolves({});
+    const result = await adapter(removal(), target);
+    expect(result.status).toBe('applied');
+    expect(r53Mock).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+    expect(rdsMock).toHaveReceivedCommandWith(DeleteDBInstanceCommand, {
+      DBInstanceIdentifier: 'dbap-securecart-mysql-1',
     });
   });
 });

@@ -22,7 +22,7 @@ tuners:
       shop-mysql:
         maxReaders: 3
         drainConnectionThreshold: 2
-        routing: { hostedZoneId: Z0SHOP, recordName: reads.db.shop.internal }
+        routing: { hostedZoneId: Z0SHOP, recordName: reads.db.shop.internal, fallback: { setIdentifier: shop-mysql } }
       reports-mysql:
         schedule:
           - { days: [mon, tue, wed, thu, fri], start: '08:00', end: '18:00', readers: 2 }
@@ -45,6 +45,8 @@ describe('replicas configuration', () => {
       recordName: 'reads.db.shop.internal',
       ttlSeconds: 30,
       weight: 100,
+      fallback: { setIdentifier: 'shop-mysql', weight: 1 },
+      healthChecks: false,
     });
     const aurora = sourceSettings(config, section, 'catalog-aurora');
     expect(aurora).toMatchObject({ maxReaders: 6, instanceClasses: ['db.r6g.large', 'db.r6g.xlarge'] });
@@ -56,6 +58,11 @@ describe('replicas configuration', () => {
       cooldownMinutes: 0,
       mode: 'observe',
     });
+  });
+
+  it('requires a fallback record in a routing block and says where', () => {
+    const bad = yaml.replace(', fallback: { setIdentifier: shop-mysql }', '');
+    expect(() => parseConfig(bad)).toThrow(/tuners\.replicas\.sources\.shop-mysql\.routing\.fallback/);
   });
 
   it('rejects a bad routing block and says where', () => {

@@ -2,6 +2,7 @@ import type {
   ReaderObservation,
   ReplicaObservation,
   ReplicaPolicySettings,
+  RouteRecord,
 } from '../../../shared/policies/replicas.ts';
 import { priceTable } from '../../../shared/pricing.ts';
 
@@ -20,6 +21,7 @@ export function reader(id: string, overrides: Partial<ReaderObservation> = {}): 
     recordedCreated: false,
     routed: true,
     endpoint: `${id}.abc.us-east-1.rds.amazonaws.com`,
+    mismatches: [],
     ...overrides,
   };
 }
@@ -48,6 +50,25 @@ export function aurora(
   };
 }
 
+export const SOURCE_ENDPOINT = 'securecart-mysql.abc.us-east-1.rds.amazonaws.com';
+
+/** The fallback record every routed record set keeps (the source's endpoint). */
+export const FALLBACK_RECORD: RouteRecord = {
+  setIdentifier: 'securecart-mysql',
+  value: SOURCE_ENDPOINT,
+  weight: 1,
+};
+
+/** The records a record set holds for these readers: the fallback and one per routed reader. */
+export function recordsFor(readers: ReaderObservation[]): RouteRecord[] {
+  return [
+    FALLBACK_RECORD,
+    ...readers
+      .filter((r) => r.routed)
+      .map((r) => ({ setIdentifier: r.id, value: r.endpoint ?? `${r.id}.abc`, weight: 100 })),
+  ];
+}
+
 export function mysql(
   readers: ReaderObservation[],
   overrides: Partial<ReplicaObservation> = {},
@@ -61,7 +82,9 @@ export function mysql(
       engine: 'mysql',
       backupRetentionPeriod: 7,
       instanceClass: 'db.m6g.large',
+      endpoint: SOURCE_ENDPOINT,
     },
+    routes: recordsFor(readers),
     ...overrides,
   };
 }
@@ -71,6 +94,7 @@ export const ROUTING = {
   recordName: 'reads.securecart.internal',
   ttlSeconds: 30,
   weight: 100,
+  fallback: { setIdentifier: 'securecart-mysql', weight: 1 },
 };
 
 export function settings(overrides: Partial<ReplicaPolicySettings> = {}): ReplicaPolicySettings {

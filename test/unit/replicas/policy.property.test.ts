@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../../../shared/core/model.ts';
 import {
+  isBroken,
   MAX_REPLICAS_PER_SOURCE,
   planReplicas,
   type ReaderObservation,
@@ -11,7 +12,18 @@ import {
 import { priceTable } from '../../../shared/pricing.ts';
 import { NOW, ROUTING } from './fixtures.ts';
 
-const STATUSES = ['available', 'available', 'available', 'creating', 'modifying', 'deleting', 'rebooting'];
+const STATUSES = [
+  'available',
+  'available',
+  'available',
+  'creating',
+  'modifying',
+  'deleting',
+  'rebooting',
+  'failed',
+  'storage-full',
+  'incompatible-network',
+];
 
 const readerArb: fc.Arbitrary<ReaderObservation> = fc.record({
   id: fc.string({ minLength: 1, maxLength: 12 }),
@@ -36,6 +48,9 @@ const obsArb: fc.Arbitrary<ReplicaObservation> = fc
     backup: fc.integer({ min: 0, max: 35 }),
     used: fc.integer({ min: 0, max: 45 }),
     quota: fc.integer({ min: 1, max: 45 }),
+    fallback: fc.boolean(),
+    endpoint: fc.boolean(),
+    stray: fc.boolean(),
   })
   .map((o) => ({
     family: o.family,
@@ -46,8 +61,20 @@ const obsArb: fc.Arbitrary<ReplicaObservation> = fc
       backupRetentionPeriod: o.backup,
       instanceClass: 'db.r6g.large',
       cpuPercent: 50,
+      ...(o.endpoint ? { endpoint: 'src-1.abc' } : {}),
     },
-    readers: o.readers,
+    readers: o.readers.map((r) => ({ ...r, endpoint: `${r.id}.abc`, mismatches: [] })),
+    ...(o.family === 'rds'
+      ? {
+          routes: [
+            ...(o.fallback ? [{ setIdentifier: 'src-1', value: 'src-1.abc', weight: 1 }] : []),
+            ...o.readers
+              .filter((r) => r.routed)
+              .map((r) => ({ setIdentifier: r.id, value: `${r.id}.abc`, weight: 100 })),
+            ...(o.stray ? [{ setIdentifier: 'gone', value: 'gone.abc', weight: 100 }] : []),
+          ],
+        }
+      : {}),
     account: { instancesUsed: o.used, instanceQuota: o.quota },
     window: { start: '2026-11-23T17:55:00.000Z', end: NOW.toISOString(), periodSeconds: 60 },
   }));
@@ -78,7 +105,7 @@ const settingsArb: fc.Arbitrary<ReplicaPolicySettings> = fc
     drainConnectionThreshold: s.drainConnectionThreshold,
     instanceClasses: [],
     availabilityZones: [],
-    ...(s.routing ? { routing: ROUTING } : {}),
+    ...(s.routing ? { routing: { ...ROUTING, fallback: { setIdentifier: 'src-1', weight: 1 } } } : {}),
     ...(s.schedule
       ? { schedule: [{ days: ['mon' as const], start: '17:00', end: '19:00', readers: s.b }] }
       : {}),
@@ -97,6 +124,9 @@ const historyArb = fc.record({
 
 /** The actions that would reach an adapter: mutating and every declared rule ok. */
 const passes = (a: Action) => a.mutating && (a.rules ?? []).every((r) => r.verdict === 'ok');
+/** A scale-in removal (not the removal of a broken replica). */
+const scaleIn = (obs: ReplicaObservation) => (a: Action) =>
+  a.kind === 'remove-replica' && !isBroken(obs.readers.find((r) => r.id === a.resource.id)?.status ?? '');
 
 describe('replica policy properties', () => {
   it('never lets a replica db-autopilot did not create be deleted, whatever the metrics', () => {
@@ -120,9 +150,9 @@ describe('replica policy properties', () => {
     fc.assert(
       fc.property(obsArb, settingsArb, historyArb, (obs, settings, history) => {
         const { plan } = planReplicas(obs, settings, history, NOW);
-        const existing = obs.readers.filter((r) => !['deleting'].includes(r.status)).length;
+        const existing = obs.readers.filter((r) => r.status !== 'deleting' && !isBroken(r.status)).length;
         const adds = plan.actions.filter((a) => a.kind === 'add-replica' && passes(a));
-        const removes = plan.actions.filter((a) => a.kind === 'remove-replica' && passes(a));
+        const removes = plan.actions.filter((a) => scaleIn(obs)(a) && passes(a));
         // Never both directions in one plan.
         expect(adds.length === 0 || removes.length === 0).toBe(true);
         if (adds.length > 0) {
@@ -161,7 +191,7 @@ describe('replica policy properties', () => {
     fc.assert(
       fc.property(obsArb, settingsArb, historyArb, (obs, settings, history) => {
         const result = planReplicas(obs, settings, history, NOW);
-        const existing = obs.readers.filter((r) => r.status !== 'deleting').length;
+        const existing = obs.readers.filter((r) => r.status !== 'deleting' && !isBroken(r.status)).length;
         const adds = result.plan.actions.filter((a) => a.kind === 'add-replica' && passes(a)).length;
         if (adds > 0) expect(existing + adds).toBeLessThanOrEqual(result.targetReaders);
       }),
@@ -194,7 +224,7 @@ describe('replica policy properties', () => {
     fc.assert(
       fc.property(obsArb, settingsArb, historyArb, (obs, settings, history) => {
         const { plan } = planReplicas(obs, settings, history, NOW);
-        for (const a of plan.actions.filter((x) => x.kind === 'remove-replica' && passes(x))) {
+        for (const a of plan.actions.filter((x) => scaleIn(obs)(x) && passes(x))) {
           const r = obs.readers.find((x) => x.id === a.resource.id);
           expect(r?.maxConnections).not.toBeNull();
           expect(r?.maxConnections ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(
@@ -203,6 +233,46 @@ describe('replica policy properties', () => {
         }
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it('never leaves the read name without a serving record when it had one', () => {
+    fc.assert(
+      fc.property(obsArb, settingsArb, historyArb, (obs, settings, history) => {
+        fc.pre(obs.family === 'rds' && settings.routing !== undefined);
+        const { plan } = planReplicas(obs, settings, history, NOW);
+        const lagging = (r: ReaderObservation) =>
+          r.replicaLagSeconds !== null &&
+          (r.replicaLagSeconds < 0 || r.replicaLagSeconds > settings.maxReplicaLagSeconds);
+        const serving = (id: string) =>
+          (id === 'src-1' && obs.source.status === 'available') ||
+          obs.readers.some((r) => r.id === id && r.status === 'available' && !lagging(r));
+        const before = (obs.routes ?? []).map((r) => r.setIdentifier);
+        const removed = new Set(
+          plan.actions
+            .filter((a) => a.kind === 'remove-route' && passes(a))
+            .map((a) => String(a.params?.setIdentifier)),
+        );
+        const added = plan.actions
+          .filter((a) => a.kind === 'add-route' && passes(a))
+          .map((a) => String(a.params?.setIdentifier));
+        const after = [...before.filter((id) => !removed.has(id)), ...added];
+        if (removed.size > 0 && before.some(serving)) expect(after.some(serving)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('never deletes a plain RDS replica whose record is still in the set', () => {
+    fc.assert(
+      fc.property(obsArb, settingsArb, historyArb, (obs, settings, history) => {
+        fc.pre(obs.family === 'rds' && settings.routing !== undefined);
+        const { plan } = planReplicas(obs, settings, history, NOW);
+        for (const a of plan.actions.filter((x) => x.kind === 'remove-replica' && passes(x))) {
+          expect(obs.readers.find((r) => r.id === a.resource.id)?.routed).toBe(false);
+        }
+      }),
+      { numRuns: 2000 },
     );
   });
 });

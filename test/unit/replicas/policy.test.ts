@@ -167,13 +167,19 @@ describe('replica policy (HPA-style)', () => {
     expect(plan.noopReason).toMatch(/being created/);
   });
 
-  it('sizes a scale-out on CPU demand when CPUUtilization is pinned at 100%', () => {
-    // DBLoadCPU says 300% of one reader's CPU is wanted: ceil(300 / 60) = 5 readers.
-    const obs = aurora([reader('r1', { cpuPercent: 100, cpuDemandPercent: 300 })]);
+  it('sizes a scale-out on DBLoadCPU / vCPUs when CPUUtilization is pinned at 100%', () => {
+    // DBLoadCPU 6 sessions on a 2-vCPU reader: 300% of its CPU is wanted: ceil(300 / 60) = 5 readers.
+    const obs = aurora([reader('r1', { cpuPercent: 100, dbLoadCpu: 6, vcpus: 2 })]);
     const { targetReaders, plan } = planReplicas(obs, settings(), noHistory, NOW);
     expect(targetReaders).toBe(5);
     const add = plan.actions.find((a) => a.kind === 'add-replica');
-    expect(add?.evidence.map((e) => e.metric)).toContain('CPUDemand (DBLoadCPU / vCPUs)');
+    expect(add?.evidence.map((e) => e.metric)).toContain('DBLoadCPU');
+  });
+
+  it('without Performance Insights sizes on CPUUtilization alone (capped at 100%)', () => {
+    const obs = aurora([reader('r1', { cpuPercent: 100, dbLoadCpu: null, vcpus: 2 })]);
+    const { targetReaders } = planReplicas(obs, settings(), noHistory, NOW);
+    expect(targetReaders).toBe(2);
   });
 
   it('defers a scale-out while the cluster is not available', () => {

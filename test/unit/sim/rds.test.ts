@@ -318,7 +318,7 @@ describe('simulated RDS ModifyDBInstance', () => {
 });
 
 describe('simulated RDS replicas', () => {
-  it('creates a read replica that is creating, then available after the creation time', async () => {
+  it('creates a read replica that is creating, then available after a time that grows with the source storage', async () => {
     const { sim, rds } = account();
     const out = await rds.send(
       new CreateDBInstanceReadReplicaCommand({
@@ -328,7 +328,13 @@ describe('simulated RDS replicas', () => {
       }),
     );
     expect(out.DBInstance?.DBInstanceStatus).toBe('creating');
-    sim.advance(20 * MINUTE_MS);
+    const d = sim.rds.durations;
+    const gib = sim.rds.instances.get('orders')?.allocatedStorage ?? 0;
+    const createMs = d.replicaCreateMs + d.replicaCreatePerGiBMs * gib;
+    expect(createMs).toBeGreaterThan(d.replicaCreateMs);
+    sim.advance(createMs - MINUTE_MS);
+    expect(sim.rds.instances.get('orders-r1')?.status).toBe('creating');
+    sim.advance(MINUTE_MS);
     const src = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'orders' }));
     expect(src.DBInstances?.[0]?.ReadReplicaDBInstanceIdentifiers).toEqual(['orders-r1']);
     const r = sim.rds.instances.get('orders-r1');

@@ -1,0 +1,502 @@
+/**
+ * The fleet bench of the whole loop (`npm run bench -- --fleet N --hours H [--json]`, issue #28):
+ * every deployed function's real handler (functions/*.ts) on a simulated account of N RDS
+ * instances and N DynamoDB tables, for H simulated hours, on the schedules serverless.yml deploys
+ * (alarm state changes go to the alarm handler; `control status` once an hour), against the
+ * DynamoDB state store code on dynalite (in this process, see inProcessDynalite). A run's CPU time
+ * is the whole process's while it runs: the handler, the simulated AWS account it calls and
+ * dynalite. The bench process gets the deployed memory size as its heap limit.
+ *
+ * Per function: runs, CPU ms per run (p50, p99), state-table read and write units per run
+ * (ReturnConsumedCapacity), bytes the state table returned per run (HTTP Content-Length of read
+ * responses), and the peak JS heap in use while it ran (the whole process: the simulated
+ * account's own memory included).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { parse as parseYaml } from 'yaml';
+import { HOUR_MS, MINUTE_MS, SimAccount, workload as w } from '../sim/index.ts';
+import { deployedFunctions, parseSchedule } from './demo.ts';
+
+export interface FunctionFigures {
+  runs: number;
+  cpuMsP50: number;
+  cpuMsP99: number;
+  readUnitsPerRun: number;
+  writeUnitsPerRun: number;
+  bytesReadPerRun: number;
+  peakHeapMb: number;
+}
+
+export interface FleetBenchResult {
+  fleet: number;
+  hours: number;
+  functions: Record<string, FunctionFigures>;
+}
+
+/** What the bench also knows per function (printed beside the JSON, not in it). */
+export interface FunctionLimits {
+  memoryMb: number;
+  timeoutMs: number;
+  maxWallMs: number;
+  maxCpuMs: number;
+  errors: string[];
+}
+
+const MANAGED = { key: 'db-autopilot:managed', value: 'true' };
+const START = Date.parse('2026-11-23T02:00:00.000Z');
+const READ_COMMANDS = new Set(['GetItemCommand', 'QueryCommand', 'ScanCommand', 'BatchGetItemCommand']);
+
+/** Memory size and timeout of every function as serverless.yml deploys them. */
+export function deployedLimits(root: string): Record<string, { memoryMb: number; timeoutMs: number }> {
+  const doc = parseYaml(readFileSync(join(root, 'serverless.yml'), 'utf8'), {
+    customTags: ['!Ref', '!GetAtt', '!Sub', '!Join', '!If', '!Equals'].map((tag) => ({
+      tag,
+      resolve: (v: string) => v,
+    })),
+    logLevel: 'silent',
+  }) as {
+    provider?: { memorySize?: number; timeout?: number };
+    functions?: Record<string, { memorySize?: number; timeout?: number }>;
+  };
+  const memory = Number(doc.provider?.memorySize ?? 1024);
+  const timeout = Number(doc.provider?.timeout ?? 6);
+  const out: Record<string, { memoryMb: number; timeoutMs: number }> = {};
+  for (const [name, f] of Object.entries(doc.functions ?? {})) {
+    out[name] = { memoryMb: Number(f.memorySize ?? memory), timeoutMs: Number(f.timeout ?? timeout) * 1000 };
+  }
+  return out;
+}
+
+/** The largest memory size any function deploys with: the bench's heap limit. */
+export function deployedMemoryMb(root: string): number {
+  return Math.max(...Object.values(deployedLimits(root)).map((l) => l.memoryMb));
+}
+
+/** N RDS instances (io1 PostgreSQL) and N provisioned tables, all managed, each with its own daily peak. */
+export function buildFleet(sim: SimAccount, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const peakHour = (3 + i * 5) % 24;
+    sim.rds.addInstance({
+      id: `fleet-db-${i}`,
+      engine: 'postgres',
+      instanceClass: 'db.r6g.large',
+      storageType: 'io1',
+      allocatedStorage: 400,
+      iops: 3000,
+      tags: { [MANAGED.key]: MANAGED.value },
+      workload: {
+        iops: w.noisy(
+          w.diurnal({ base: 900 + (i % 7) * 100, peak: 2600 + (i % 5) * 500, peakHourUtc: peakHour }),
+          0.1,
+          `db${i}`,
+        ),
+        cpu: w.diurnal({ base: 25, peak: 55 + (i % 4) * 10, peakHourUtc: peakHour }),
+      },
+    });
+    sim.dynamodb.addTable({
+      name: `fleet-table-${i}`,
+      read: 100,
+      write: 50,
+      tags: { [MANAGED.key]: MANAGED.value },
+      workload: {
+        read: w.noisy(w.diurnal({ base: 30, peak: 90 + (i % 6) * 30, peakHourUtc: peakHour }), 0.1, `t${i}`),
+        write: w.diurnal({ base: 12, peak: 30 + (i % 3) * 15, peakHourUtc: peakHour }),
+      },
+    });
+  }
+}
+
+/** Every tuner in apply mode on the managed tag; reports to SNS only (nothing leaves the machine). */
+export function fleetConfigYaml(n: number): string {
+  const sources = Array.from({ length: n }, (_, i) => `      fleet-db-${i}: {}`).join('\n');
+  return `version: 1
+region: us-east-1
+defaults:
+  mode: apply
+notifications:
+  minSeverity: info
+  sns:
+    enabled: true
+tuners:
+  iops:
+    resources:
+      tags: { '${MANAGED.key}': '${MANAGED.value}' }
+    minIops: 1000
+    maxIops: 20000
+  replicas:
+    resources:
+      tags: { '${MANAGED.key}': '${MANAGED.value}' }
+    minReaders: 0
+    maxReaders: 3
+    sources:
+${sources}
+  dynamodb:
+    resources:
+      tags: { '${MANAGED.key}': '${MANAGED.value}' }
+    minCapacity: 5
+    maxCapacity: 20000
+prices: {}
+`;
+}
+
+interface Meter {
+  readUnits: number;
+  writeUnits: number;
+  bytesRead: number;
+}
+
+/** ReturnConsumedCapacity on every state-table call, summed; Content-Length of the read responses. */
+function meterStateTable(client: DynamoDBClient, meter: Meter): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as Record<string, unknown>;
+      input.ReturnConsumedCapacity = 'TOTAL';
+      const out = await next(args);
+      const cc = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+      const units = (Array.isArray(cc) ? cc : cc ? [cc] : []).reduce(
+        (sum: number, c: { CapacityUnits?: number }) => sum + (c.CapacityUnits ?? 0),
+        0,
+      );
+      if (READ_COMMANDS.has(context.commandName ?? '')) meter.readUnits += units;
+      else meter.writeUnits += units;
+      return out;
+    },
+    { step: 'initialize', name: 'benchConsumedCapacity' },
+  );
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      if (READ_COMMANDS.has(context.commandName ?? '')) {
+        const headers = (out.response as { headers?: Record<string, string> }).headers ?? {};
+        meter.bytesRead += Number(headers['content-length'] ?? 0);
+      }
+      return out;
+    },
+    { step: 'deserialize', name: 'benchBytesRead' },
+  );
+}
+
+/**
+ * dynalite in this process, reached without sockets: the state-table client's request handler
+ * hands each HTTP request straight to dynalite's request listener (a fake request and response).
+ * Loopback TCP (or a worker thread's message port) cost more CPU per call than dynalite itself on
+ * a busy machine; dynalite's own work is therefore included in each run's CPU time (pessimistic).
+ */
+type Listener = (req: unknown, res: unknown) => void;
+
+interface DynaliteHandler {
+  requestHandler: {
+    handle(request: {
+      method: string;
+      path: string;
+      headers: Record<string, string>;
+      body?: unknown;
+    }): Promise<{ response: { statusCode: number; headers: Record<string, string>; body: Uint8Array } }>;
+    destroy(): void;
+  };
+  stop(): Promise<void>;
+}
+
+function inProcessDynalite(): DynaliteHandler {
+  const factory = createRequire(import.meta.url)('dynalite') as (o: Record<string, number>) => {
+    listeners(event: string): Listener[];
+    close(cb: () => void): void;
+  };
+  const server = factory({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const listener = server.listeners('request')[0] as Listener;
+  return {
+    requestHandler: {
+      handle: (request) =>
+        new Promise((ok) => {
+          const body =
+            typeof request.body === 'string'
+              ? Buffer.from(request.body)
+              : request.body instanceof Uint8Array
+                ? Buffer.from(request.body)
+                : Buffer.alloc(0);
+          const req = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
+            method: request.method,
+            url: request.path,
+            headers: request.headers,
+          });
+          const headers: Record<string, string> = {};
+          const chunks: Buffer[] = [];
+          const res = {
+            statusCode: 200,
+            setHeader: (k: string, v: unknown) => {
+              headers[k.toLowerCase()] = String(v);
+            },
+            getHeader: (k: string) => headers[k.toLowerCase()],
+            removeHeader: (k: string) => {
+              delete headers[k.toLowerCase()];
+            },
+            write: (c: string | Buffer) => {
+              chunks.push(Buffer.from(c));
+              return true;
+            },
+            end(c?: string | Buffer) {
+              if (c) chunks.push(Buffer.from(c));
+              ok({ response: { statusCode: this.statusCode, headers, body: Buffer.concat(chunks) } });
+            },
+          };
+          listener(req, res);
+        }),
+      destroy: () => undefined,
+    },
+    stop: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
+}
+
+/** CPU time of this thread only (not dynalite's thread), in ms. */
+function cpuMs(): number {
+  const usage =
+    (process as unknown as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage?.() ??
+    process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+function fakeContext(functionName: string, requestId: string, memoryMb: number, timeoutMs: number): Context {
+  const fail = () => {
+    throw new Error('callback-style handlers are not supported');
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:db-autopilot-bench-${functionName}`,
+    memoryLimitInMB: String(memoryMb),
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/db-autopilot-bench-${functionName}`,
+    logStreamName: 'bench',
+    getRemainingTimeInMillis: () => timeoutMs,
+    done: fail,
+    fail,
+    succeed: fail,
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+interface Tally {
+  cpu: number[];
+  wall: number[];
+  meter: Meter;
+  peakHeap: number;
+  errors: string[];
+}
+
+const ENV: Record<string, string> = {
+  AWS_REGION: 'us-east-1',
+  STATE_TABLE: 'db-autopilot-bench-state',
+  ALARM_PREFIX: 'dbap-',
+  DASHBOARD_NAME: 'db-autopilot',
+  PAUSE_PARAMETER: '/db-autopilot/paused',
+  POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  POWERTOOLS_DEV: 'true',
+  POWERTOOLS_SERVICE_NAME: 'db-autopilot',
+  POWERTOOLS_METRICS_NAMESPACE: 'DbAutopilot',
+};
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** Runs the fleet for `hours` simulated hours; returns the figures and the per-function limits. */
+export async function runFleetBench(
+  n: number,
+  hours: number,
+  rootDir = process.cwd(),
+  /** Called with the state store before it is torn down (tests, investigations). */
+  inspect?: (store: import('../core/contracts.ts').StateStore) => Promise<void>,
+): Promise<{ result: FleetBenchResult; limits: Record<string, FunctionLimits> }> {
+  const root = resolve(rootDir);
+  for (const [k, v] of Object.entries(ENV)) process.env[k] = v;
+  const realWarn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('No application metrics to publish')) return;
+    realWarn(...args);
+  };
+  const sim = new SimAccount({ start: START, historyStart: START - 15 * 24 * HOUR_MS, rateLimits: false });
+  buildFleet(sim, n);
+  process.env.REPORT_TOPIC_ARN = sim.sns.createTopic('db-autopilot-bench-reports');
+  const dynalite = inProcessDynalite();
+  const stateClient = new DynamoDBClient({
+    endpoint: 'http://dynalite.local:4567',
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 2,
+    requestHandler: dynalite.requestHandler as never,
+  });
+  const meter: Meter = { readUnits: 0, writeUnits: 0, bytesRead: 0 };
+  meterStateTable(stateClient, meter);
+  const uninstall = sim.install({ stateTable: stateClient });
+  try {
+    const { createStateTable } = await import('../state/table-definition.ts');
+    await createStateTable(stateClient, ENV.STATE_TABLE as string);
+    await untilActive(stateClient, ENV.STATE_TABLE as string);
+    const state = await import('../state/index.ts');
+    const store = new state.DynamoDbStateStore({ client: stateClient, tableName: ENV.STATE_TABLE });
+    state.setStateStore(store);
+    const { setSharedLimiter } = await import('../metrics/fetch.ts');
+    const { RateLimiter } = await import('../metrics/limits.ts');
+    setSharedLimiter(new RateLimiter(1_000_000, 1_000_000));
+    const { parseConfig, setConfig } = await import('../config/load.ts');
+    setConfig(parseConfig(fleetConfigYaml(n), 'fleet bench'));
+
+    const deployed = deployedLimits(root);
+    const functions = deployedFunctions(root).filter((f) => existsSync(f.file));
+    const handlers = new Map<string, Handler>();
+    for (const f of functions) {
+      const mod = (await import(pathToFileURL(f.file).href)) as { handler?: Handler };
+      if (typeof mod.handler === 'function') handlers.set(f.name, mod.handler);
+    }
+    const tallies = new Map<string, Tally>();
+    let seq = 0;
+    const invoke = async (name: string, event: unknown) => {
+      const handler = handlers.get(name);
+      if (!handler) return;
+      const limits = deployed[name] ?? { memoryMb: 512, timeoutMs: 300_000 };
+      const tally = tallies.get(name) ?? {
+        cpu: [],
+        wall: [],
+        meter: { readUnits: 0, writeUnits: 0, bytesRead: 0 },
+        peakHeap: 0,
+        errors: [],
+      };
+      tallies.set(name, tally);
+      const before = { ...meter };
+      const heapUsed = () => getHeapStatistics().used_heap_size;
+      let peak = heapUsed();
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, heapUsed());
+      }, 25);
+      const cpu0 = cpuMs();
+      const wall0 = performance.now();
+      seq += 1;
+      try {
+        const out = (await handler(
+          event,
+          fakeContext(name, `bench-${seq}`, limits.memoryMb, limits.timeoutMs),
+        )) as { ok?: boolean; error?: string } | undefined;
+        if (out?.ok === false && tally.errors.length < 5) tally.errors.push(String(out.error ?? 'ok: false'));
+      } catch (error) {
+        if (tally.errors.length < 5) tally.errors.push((error as Error).message);
+      } finally {
+        tally.cpu.push(cpuMs() - cpu0);
+        tally.wall.push(performance.now() - wall0);
+        clearInterval(sampler);
+        tally.peakHeap = Math.max(tally.peakHeap, peak, heapUsed());
+        tally.meter.readUnits += meter.readUnits - before.readUnits;
+        tally.meter.writeUnits += meter.writeUnits - before.writeUnits;
+        tally.meter.bytesRead += meter.bytesRead - before.bytesRead;
+      }
+    };
+
+    const schedules = functions.flatMap((f) =>
+      f.schedules.flatMap((s) => {
+        const schedule = parseSchedule(s);
+        return schedule ? [{ name: f.name, schedule }] : [];
+      }),
+    );
+    const alarmFns = functions.filter((f) => f.onAlarms).map((f) => f.name);
+    const endMs = START + hours * HOUR_MS;
+    for (let t = START; t < endMs; t += MINUTE_MS) {
+      if (t > sim.nowMs()) sim.advanceTo(t);
+      for (const e of sim.cloudwatch.takeAlarmEvents()) {
+        if (e.detail.state.value !== 'ALARM' || !e.detail.alarmName.startsWith('dbap-')) continue;
+        for (const name of alarmFns) await invoke(name, e);
+      }
+      for (const { name, schedule } of schedules) {
+        if (!dueAt(schedule, t)) continue;
+        await invoke(name, scheduledEvent(name, t, sim));
+      }
+      if ((t - START) % HOUR_MS === 30 * MINUTE_MS) await invoke('control', { command: 'status' });
+    }
+    await inspect?.(store);
+    return { result: figures(n, hours, tallies), limits: limitsOf(tallies, deployed) };
+  } finally {
+    uninstall();
+    stateClient.destroy();
+    await dynalite.stop();
+    console.warn = realWarn;
+  }
+}
+
+/** dynalite flips a new table to ACTIVE on a timer: wait for it before the first run. */
+async function untilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (out.Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((ok) => setTimeout(ok, 10));
+  }
+  throw new Error(`the state table ${tableName} did not become ACTIVE`);
+}
+
+function scheduledEvent(name: string, t: number, sim: SimAccount) {
+  return {
+    version: '0',
+    id: `bench-${name}-${new Date(t).toISOString()}`,
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: sim.accountId,
+    time: new Date(t).toISOString(),
+    region: sim.region,
+    resources: [`arn:aws:events:${sim.region}:${sim.accountId}:rule/bench-dbap-${name}`],
+    detail: {},
+  };
+}
+
+function dueAt(s: NonNullable<ReturnType<typeof parseSchedule>>, tMs: number): boolean {
+  if (s.everyMinutes) return Math.floor(tMs / MINUTE_MS) % s.everyMinutes === 0;
+  if (!s.cron) return false;
+  const minuteOfDay = Math.floor((tMs % (24 * HOUR_MS)) / MINUTE_MS);
+  const m = minuteOfDay % 60;
+  const h = Math.floor(minuteOfDay / 60);
+  return (s.cron.minute === '*' || s.cron.minute === m) && (s.cron.hour === '*' || s.cron.hour === h);
+}
+
+const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+function figures(n: number, hours: number, tallies: Map<string, Tally>): FleetBenchResult {
+  const functions: Record<string, FunctionFigures> = {};
+  for (const [name, t] of [...tallies].sort(([a], [b]) => a.localeCompare(b))) {
+    const runs = t.cpu.length;
+    const cpu = [...t.cpu].sort((a, b) => a - b);
+    functions[name] = {
+      runs,
+      cpuMsP50: round(percentile(cpu, 50)),
+      cpuMsP99: round(percentile(cpu, 99)),
+      readUnitsPerRun: round(t.meter.readUnits / runs),
+      writeUnitsPerRun: round(t.meter.writeUnits / runs),
+      bytesReadPerRun: Math.round(t.meter.bytesRead / runs),
+      peakHeapMb: round(t.peakHeap / 1024 / 1024),
+    };
+  }
+  return { fleet: n, hours, functions };
+}
+
+function limitsOf(
+  tallies: Map<string, Tally>,
+  deployed: Record<string, { memoryMb: number; timeoutMs: number }>,
+): Record<string, FunctionLimits> {
+  const out: Record<string, FunctionLimits> = {};
+  for (const [name, t] of tallies) {
+    const d = deployed[name] ?? { memoryMb: 512, timeoutMs: 300_000 };
+    out[name] = {
+      ...d,
+      maxWallMs: Math.round(Math.max(0, ...t.wall)),
+      maxCpuMs: Math.round(Math.max(0, ...t.cpu)),
+      errors: t.errors,
+    };
+  }
+  return out;
+}
