@@ -175,7 +175,10 @@ export function decideIops(input: IopsPolicyInput): IopsPolicyResult {
   detail.lockoutHours = round2(lockout.ms / HOUR_MS);
   const safety = checkStorageSafety(obs, signals.freeBytesMin, cfg, now, lockout.ms);
   if (inst.storageType === 'gp2')
-    return done(diagnoseGp2(obs, signals, cfg, prices, evidence, rules, demand.value, safety));
+    return done(
+      diagnoseGp2(obs, signals, cfg, prices, evidence, rules, demand.value, safety),
+      `gp2: BurstBalance ${fmtPct(obs.recent.burstBalance ? minOf(obs.recent.burstBalance.values) : null)} is not draining; demand ${Math.round(demand.value)} IOPS`,
+    );
   return decideLevel({
     obs,
     cfg,
@@ -245,7 +248,10 @@ function decideLevel(x: LevelInput): IopsPolicyResult {
     validStorage: obs.validStorage,
   });
   if (!b.settable)
-    return done(fixedStorage(inst, s, f.neededForPeak, x.demand, b.range.note, b.range.fixedIops, evidence));
+    return done(
+      fixedStorage(inst, s, f.neededForPeak, x.demand, b.range.note, b.range.fixedIops, evidence),
+      `${b.range.note}; demand ${Math.round(x.demand)} IOPS fits`,
+    );
   if (b.lo > b.hi) {
     const why = `no IOPS value satisfies every bound (min ${b.lo} > max ${b.hi}: ${b.limitedBy.join('; ') || 'bounds'})`;
     return done([finding(inst, s.effective, null, why, evidence)]);
@@ -296,6 +302,10 @@ function decideLevel(x: LevelInput): IopsPolicyResult {
 /** The horizon a lowering must hold for: at least a day, and twice the expected lock-out. */
 export function lowerHorizonMs(lockoutMs: number): number {
   return Math.max(24 * HOUR_MS, 2 * lockoutMs);
+}
+
+function fmtPct(v: number | null): string {
+  return v === null ? 'unknown' : `${round2(v)}%`;
 }
 
 function withNote(text: string, x: LevelInput): string {

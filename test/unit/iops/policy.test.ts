@@ -281,3 +281,23 @@ describe('IOPS policy: storage-change rules', () => {
     expect(plan.noopReason).toMatch(/no ReadIOPS/);
   });
 });
+
+describe('IOPS policy: every no-op says why', () => {
+  it('explains a gp2 volume whose balance is not draining, and a small gp3 volume whose demand fits', () => {
+    const gp2 = observation({
+      instance: io1({ storageType: 'gp2', allocatedGiB: 200, iops: undefined }),
+      recent: constant(300, 60),
+      burstBalance: constant(100, 60),
+    });
+    const a = decideIops({ observation: gp2, settings: settings(), prices: PRICES, now: NOW });
+    expect(a.plan.actions).toEqual([]);
+    expect(a.plan.noopReason).toMatch(/BurstBalance 100% is not draining/);
+    const gp3 = observation({
+      instance: io1({ storageType: 'gp3', allocatedGiB: 100, iops: undefined }),
+      recent: constant(500, 60),
+    });
+    const b = decideIops({ observation: gp3, settings: settings(), prices: PRICES, now: NOW });
+    expect(b.plan.actions).toEqual([]);
+    expect(b.plan.noopReason).toMatch(/fixed 3,000 IOPS baseline.*demand 500 IOPS fits/);
+  });
+});
