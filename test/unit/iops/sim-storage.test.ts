@@ -69,9 +69,10 @@ describe('simulated RDS storage autoscaling', () => {
     });
     uninstall = sim.install();
     sim.advance(10 * 60_000);
+    // CloudWatch publishes with a delay (2 minutes by default): read the last 10 minutes.
     const out = await aws().cloudwatch.send(
       new GetMetricDataCommand({
-        StartTime: new Date(sim.nowMs() - 5 * 60_000),
+        StartTime: new Date(sim.nowMs() - 10 * 60_000),
         EndTime: new Date(sim.nowMs()),
         MetricDataQueries: [
           {
