@@ -47,9 +47,11 @@ describe('the securecart scenario', async () => {
     const rd = await at(19, q('r', 'AWS/RDS', 'ReadIOPS', { DBInstanceIdentifier: 'securecart-orders' }));
     const wr = await at(19, q('w', 'AWS/RDS', 'WriteIOPS', { DBInstanceIdentifier: 'securecart-orders' }));
     expect((rd ?? 0) + (wr ?? 0)).toBeCloseTo(3000, 0);
+    // A closed workload (shared/sim/rds-storage-model.ts): the queue grows with the excess demand,
+    // well above the normal ~1 per 1,000 IOPS (3 here), not to an open-loop 64+.
     expect(
       await at(19, q('d', 'AWS/RDS', 'DiskQueueDepth', { DBInstanceIdentifier: 'securecart-orders' })),
-    ).toBeGreaterThan(64);
+    ).toBeGreaterThan(6);
     const night =
       (await at(3, q('r', 'AWS/RDS', 'ReadIOPS', { DBInstanceIdentifier: 'securecart-orders' }))) ?? 0;
     expect(night).toBeLessThan(1000);
