@@ -100,7 +100,6 @@ export const DEFAULT_SERVERLESS_SETTINGS: ServerlessSettings = {
 const known = (xs: Array<number | null>): number[] =>
   xs.filter((x): x is number => x !== null && Number.isFinite(x));
 const maxOf = (xs: Array<number | null>): number => Math.max(0, ...known(xs));
-const HOUR_MS = 3_600_000;
 
 /** Step 1: for each bucket of the day (15 minutes by default), the highest peak over the last `days` days. */
 export function dayProfile(obs: ServerlessObservation, days: number): Map<number, number> {

@@ -8,7 +8,7 @@ import { getConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { clock } from '../core/clock.ts';
 import type { Adapter, StateStore, TunerRunRequest } from '../core/contracts.ts';
-import type { TunerName } from '../core/model.ts';
+import type { Action, Decision, Plan, TunerName } from '../core/model.ts';
 import { type StartedRun, startRun } from '../core/run.ts';
 import { stateStore } from '../state/index.ts';
 
@@ -51,4 +51,33 @@ export async function openTunerRun(
 /** The note a run of a tuner its configuration does not enable returns. */
 export function notEnabledNote(tuner: TunerName): string {
   return `the ${tuner} tuner is not enabled in the configuration`;
+}
+
+/** A recommendation or finding is reported again only after this long (not every 5 minutes). */
+export const REPEAT_FINDING_MS = 6 * 60 * 60_000;
+
+/**
+ * Drops recommendations and findings already reported within REPEAT_FINDING_MS (same kind and
+ * target value); the plan then records a no-op that says so.
+ */
+export function withoutRepeats(plan: Plan, recent: Decision[], now: Date): void {
+  const repeated = (a: Action): Decision | undefined =>
+    a.mutating
+      ? undefined
+      : recent.find(
+          (d) =>
+            d.action === a.kind &&
+            (d.outcome === 'applied' || d.outcome === 'planned') &&
+            now.getTime() - Date.parse(d.at) < REPEAT_FINDING_MS &&
+            JSON.stringify(d.to) === JSON.stringify(a.to),
+        );
+  const checked = plan.actions.map((a) => ({ a, d: repeated(a) }));
+  const dropped = checked.filter((x) => x.d !== undefined);
+  if (dropped.length === 0) return;
+  plan.actions = checked.filter((x) => x.d === undefined).map((x) => x.a);
+  if (plan.actions.length === 0) {
+    const first = dropped[0];
+    plan.noopReason = `${first?.a.kind} already reported at ${first?.d?.at} (repeated every ${REPEAT_FINDING_MS / (60 * 60_000)} h): ${first?.a.reason ?? ''}`;
+    plan.noopEvidence = first?.a.evidence ?? [];
+  }
 }

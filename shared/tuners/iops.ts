@@ -24,7 +24,7 @@ import type { AlarmSpec, Target, TunerRunRequest, TunerRunSummary } from '../cor
 import { checkDrift } from '../core/drift.ts';
 import { publicMessage } from '../core/errors.ts';
 import { executePlan } from '../core/executor.ts';
-import type { Action, Decision, Plan } from '../core/model.ts';
+import type { Decision } from '../core/model.ts';
 import { finishRun, outOfTime, recordObservationFailure, selectRequested } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
@@ -38,7 +38,7 @@ import {
 } from '../policies/iops.ts';
 import { buildStorageLedger, type RdsEventLike } from '../policies/iops-ledger.ts';
 import { priceTable } from '../pricing.ts';
-import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
+import { notEnabledNote, openTunerRun, type TunerRunDeps, withoutRepeats } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 
 const MINUTE = 60_000;
@@ -283,35 +283,6 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
     }
   }
   return finishRun(started, decisions, notes);
-}
-
-/** A recommendation or finding is reported again only after this long (not every 5 minutes). */
-export const REPEAT_FINDING_MS = 6 * HOUR;
-
-/**
- * Drops recommendations and findings already reported within REPEAT_FINDING_MS (same kind and
- * target value); the plan then records a no-op that says so.
- */
-export function withoutRepeats(plan: Plan, recent: Decision[], now: Date): void {
-  const repeated = (a: Action): Decision | undefined =>
-    a.mutating
-      ? undefined
-      : recent.find(
-          (d) =>
-            d.action === a.kind &&
-            (d.outcome === 'applied' || d.outcome === 'planned') &&
-            now.getTime() - Date.parse(d.at) < REPEAT_FINDING_MS &&
-            JSON.stringify(d.to) === JSON.stringify(a.to),
-        );
-  const checked = plan.actions.map((a) => ({ a, d: repeated(a) }));
-  const dropped = checked.filter((x) => x.d !== undefined);
-  if (dropped.length === 0) return;
-  plan.actions = checked.filter((x) => x.d === undefined).map((x) => x.a);
-  if (plan.actions.length === 0) {
-    const first = dropped[0];
-    plan.noopReason = `${first?.a.kind} already reported at ${first?.d?.at} (repeated every ${REPEAT_FINDING_MS / HOUR} h): ${first?.a.reason ?? ''}`;
-    plan.noopEvidence = first?.a.evidence ?? [];
-  }
 }
 
 /**

@@ -24,8 +24,14 @@ import { resolveSettings } from '../core/settings.ts';
 import { getMetrics, type MetricsResult, type SeriesRequest } from '../metrics/index.ts';
 import { type ProxyObservation, type ProxySettings, planProxyPool } from '../policies/proxy-pool.ts';
 import { priceTable } from '../pricing.ts';
-import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
-import { REPEAT_FINDING_MS, withoutRepeats } from './iops.ts';
+import {
+  notEnabledNote,
+  openTunerRun,
+  REPEAT_FINDING_MS,
+  type TunerRunDeps,
+  withoutRepeats,
+} from './common.ts';
+
 import type { TunerRegistration } from './registry.ts';
 
 const MINUTE = 60_000;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/iops-tuner.ts';
 import { iopsSection } from '../../../shared/config/sections/iops.ts';
 import type { Action, Decision, Plan } from '../../../shared/core/model.ts';
-import { historyMinutes, REPEAT_FINDING_MS, withoutRepeats } from '../../../shared/tuners/iops.ts';
+import { REPEAT_FINDING_MS, withoutRepeats } from '../../../shared/tuners/common.ts';
+import { historyMinutes } from '../../../shared/tuners/iops.ts';
 
 const NOW = new Date('2026-11-20T18:00:00.000Z');
 
