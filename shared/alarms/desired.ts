@@ -3,14 +3,14 @@ import type { Config } from '../config/schema.ts';
 import type { AlarmSpec, Target } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
 import type { TunerName } from '../core/model.ts';
-import { isTunerEnabled, sectionOf } from '../core/settings.ts';
+import { sectionOf, tunerActs } from '../core/settings.ts';
 import { allTargets, type DiscoverKind, discoverFleet } from '../discovery/fleet.ts';
 import type { TunerLoader } from '../tuners/registry.ts';
 import { validateAlarmSpec } from './diff.ts';
 
 /**
- * What alarms the tuners want: for each registered tuner that declares alarms and is enabled,
- * discover its managed fleet (its config section's selector) and ask it. A tuner whose
+ * What alarms the tuners want: for each registered tuner that declares alarms and acts (enabled,
+ * apply mode: observe mode creates no alarms, shared/core/settings.ts tunerActs), discover its managed fleet (its config section's selector) and ask it. A tuner whose
  * discovery or declaration fails is "frozen": its existing alarms are left alone this run.
  */
 
@@ -22,6 +22,11 @@ export const TUNER_KINDS: Partial<Record<TunerName, DiscoverKind[]>> = {
   'dynamodb-mode': ['dynamodb-table'],
   prewarm: ['dynamodb-table'],
 };
+
+/** Whether any tuner that declares alarms acts; when none does, the reconciler changes nothing. */
+export function anyAlarmTunerActs(config: Config): boolean {
+  return (Object.keys(TUNER_KINDS) as TunerName[]).some((t) => tunerActs(config, t));
+}
 
 export interface DesiredAlarms {
   specs: AlarmSpec[];
@@ -69,7 +74,7 @@ export async function collectDesired(input: {
   const out: DesiredAlarms = { specs: [], frozen: new Set(), invalid: [], targets: [], notes: [] };
   const seen = new Set<string>();
   for (const [name, loader] of Object.entries(input.tuners) as Array<[TunerName, TunerLoader | undefined]>) {
-    if (!loader || !isTunerEnabled(input.config, name)) continue;
+    if (!loader || !tunerActs(input.config, name)) continue;
     const kinds = TUNER_KINDS[name];
     try {
       const registration = await loader();

@@ -16,7 +16,7 @@ import { resolveSettings } from '../core/settings.ts';
 import type { TunerLoader } from '../tuners/registry.ts';
 import { deleteAlarms, getDashboardBody, listAlarms, putAlarm, putDashboard } from './cloudwatch.ts';
 import { dashboardBody, dashboardName } from './dashboard.ts';
-import { collectDesired, type Discover, discoverForConfig } from './desired.ts';
+import { anyAlarmTunerActs, collectDesired, type Discover, discoverForConfig } from './desired.ts';
 import { type AlarmDiff, diffAlarms } from './diff.ts';
 import { alarmPrefix, parseAlarmName } from './names.ts';
 
@@ -25,9 +25,10 @@ import { alarmPrefix, parseAlarmName } from './names.ts';
  * the tuners want for their managed fleet, and keeps the fleet dashboard. Each change is one
  * Action run through the shared executor (guards, lock, one recorded Decision per change).
  *
- * Alarms and the dashboard are db-autopilot's own resources, not the user's databases, so the
- * reconciler acts whatever the tuners' mode (an alarm in observe mode only triggers a planning
- * run); a manual dry run still only plans. Its per-run cap is high: a first run over a large
+ * Observe mode is read-only: alarms are wanted only for tuners in apply mode, and when no tuner
+ * that declares alarms acts, the reconciler creates, changes and deletes nothing, dashboard
+ * included (its role holds no such permission then, shared/deploy/iam.ts); it only says which
+ * alarms an earlier apply-mode deploy left. A manual dry run only plans. Its per-run cap is high: a first run over a large
  * fleet creates several alarms per resource.
  */
 export const ALARMS_MAX_CHANGES_PER_RUN = 10_000;
@@ -152,6 +153,25 @@ export function alarmsAdapter(prefix: string, dashboard: string): Adapter {
   };
 }
 
+/** Every tuner observes: nothing is created or changed; left-over alarms are named, not deleted. */
+async function observeOnly(
+  started: Awaited<ReturnType<typeof startRun>>,
+  prefix: string,
+  dashboard: string,
+  counts: ReconcileSummary['alarms'],
+): Promise<ReconcileSummary> {
+  const leftOver = (await listAlarms(prefix)).flatMap((a) => (a.AlarmName ? [a.AlarmName] : []));
+  const notes = [
+    `every tuner that declares alarms is in observe mode: no alarms and no ${dashboard} dashboard are kept (observe mode is read-only)`,
+    ...(leftOver.length > 0
+      ? [
+          `${leftOver.length} alarm(s) under ${prefix} are left from an apply-mode deploy and are not deleted in observe mode: ${leftOver.slice(0, 10).join(', ')}${leftOver.length > 10 ? ', ...' : ''}`,
+        ]
+      : []),
+  ];
+  return { ...finishRun(started, [], notes), alarms: { ...counts, unchanged: leftOver.length }, dashboard };
+}
+
 export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileSummary> {
   const prefix = input.prefix ?? alarmPrefix();
   const dashboard = input.dashboard ?? dashboardName();
@@ -167,6 +187,7 @@ export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileS
   if (started.run.paused || started.duplicate)
     return { ...finishRun(started, []), alarms: counts, dashboard };
   const { run } = started;
+  if (!anyAlarmTunerActs(input.config)) return observeOnly(started, prefix, dashboard, counts);
 
   const desired = await collectDesired({
     config: input.config,

@@ -31,6 +31,7 @@ import { dashboardConsoleUrl } from '../report/console-links.ts';
 import { describeChange, reasonText } from '../report/describe.ts';
 import { renderDigestText } from '../report/digest.ts';
 import { costText } from '../report/format.ts';
+import { RECORDED_STATE_FILE, recordedState } from '../report/history.ts';
 import { digestOf } from '../report/notifier.ts';
 import { type ResourceDayRow, resourceDayMarkdown } from '../report/resource-days.ts';
 import { digestPayload } from '../report/slack.ts';
@@ -242,7 +243,7 @@ export function deployedFunctions(
   });
 }
 
-function fakeContext(functionName: string, requestId: string, timeoutMs: number): Context {
+export function fakeContext(functionName: string, requestId: string, timeoutMs: number): Context {
   const fail = () => {
     throw new Error('the demo does not support callback-style handlers');
   };
@@ -393,6 +394,12 @@ export function demoConfig(base: Config, pgInfo: DemoPostgres | undefined): Conf
       (section as { mode?: string }).mode = 'apply';
     else if (section && typeof section === 'object') Object.assign(section, { mode: 'apply' });
   }
+  return withDemoDatabase(config, pgInfo);
+}
+
+/** The first maintenance database pointed at the embedded one (modes left as configured). */
+export function withDemoDatabase(base: Config, pgInfo: DemoPostgres | undefined): Config {
+  const config: Config = structuredClone(base);
   const m = config.tuners.maintenance;
   if (m && pgInfo) {
     m.concurrency = 1;
@@ -771,6 +778,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(join(outDir, 'report.md'), md);
+    // The audit log as recorded (notable decisions): `npm run history -- --from DIR` reads it.
+    writeFileSync(
+      join(outDir, RECORDED_STATE_FILE),
+      `${JSON.stringify(recordedState({ table: tableName, since: daySince, until: dayUntil, decisions: recordedDecisions }))}\n`,
+    );
     // The reports as posted: every Slack webhook body and SNS message of the day, and the daily
     // digest for the whole simulated day rendered the way the digest function renders it.
     const digestText = renderDigestText(digest);

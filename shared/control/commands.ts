@@ -8,6 +8,7 @@ import { executePlan, nextDecisionId } from '../core/executor.ts';
 import type { Action, ActionKind, Decision, Outcome, ResourceKind, TunerName } from '../core/model.ts';
 import { type PauseState, readPauseFlag, startRun } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
+import { readHistory, sinceTime } from '../report/history.ts';
 import type { TunerRegistration } from '../tuners/registry.ts';
 import type { ControlCommand } from './schema.ts';
 import { lookupTarget } from './target-lookup.ts';
@@ -50,7 +51,16 @@ export type ControlResult =
       duplicate: boolean;
       decision?: Decision;
     }
-  | { ok: false; command: 'revert'; decisionId: string; error: string };
+  | { ok: false; command: 'revert'; decisionId: string; error: string }
+  | {
+      ok: true;
+      command: 'history';
+      since: string;
+      until: string;
+      /** Decisions in the window; `decisions` holds the newest `limit` of them, oldest first. */
+      total: number;
+      decisions: Decision[];
+    };
 
 export async function runControl(command: ControlCommand, deps: ControlDeps): Promise<ControlResult> {
   switch (command.command) {
@@ -62,7 +72,32 @@ export async function runControl(command: ControlCommand, deps: ControlDeps): Pr
       return status(deps);
     case 'revert':
       return revert(command.decisionId, command.dryRun, command.override, deps);
+    case 'history':
+      return history(command, deps);
   }
+}
+
+/** The audit log of a window (shared/report/history.ts), as `npm run history -- --table` reads it. */
+async function history(
+  command: Extract<ControlCommand, { command: 'history' }>,
+  deps: ControlDeps,
+): Promise<ControlResult> {
+  const since = sinceTime(command.since, deps.now);
+  const until = deps.now.toISOString();
+  const decisions = await readHistory(deps.store, {
+    since,
+    until,
+    tuner: command.tuner,
+    resource: command.resource,
+  });
+  return {
+    ok: true,
+    command: 'history',
+    since,
+    until,
+    total: decisions.length,
+    decisions: decisions.slice(-command.limit),
+  };
 }
 
 const ACCOUNT = { kind: 'account', id: 'db-autopilot' } as const;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { historyQuerySchema, sinceSchema } from '../report/history.ts';
 
 /**
  * The control function's invocations:
@@ -7,6 +8,8 @@ import { z } from 'zod';
  *   { "command": "status" }                      is it paused, and what happened lately
  *   { "command": "revert", "decisionId": "...", "dryRun": true|false, "override"?: true }
  *       replay a recorded decision's undo through the same guards as any change
+ *   { "command": "history", "resource"?: "...", "tuner"?: "...", "since"?: "7d", "limit"?: 200 }
+ *       the audit log's decisions of the window, newest `limit` of them (npm run history reads the same)
  */
 const reason = z.string().trim().min(1, 'a reason, if given, must not be empty').max(500);
 
@@ -16,6 +19,13 @@ export const controlCommandSchema = z.discriminatedUnion(
     z.object({ command: z.literal('pause'), reason: reason.optional() }).strict(),
     z.object({ command: z.literal('resume'), reason: reason.optional() }).strict(),
     z.object({ command: z.literal('status') }).strict(),
+    historyQuerySchema
+      .extend({
+        command: z.literal('history'),
+        since: sinceSchema.default('7d'),
+        limit: z.number().int().min(1).max(1000).default(200),
+      })
+      .strict(),
     z
       .object({
         command: z.literal('revert'),
@@ -29,7 +39,7 @@ export const controlCommandSchema = z.discriminatedUnion(
       })
       .strict(),
   ],
-  { error: 'expected "command" to be one of "pause", "resume", "status", "revert"' },
+  { error: 'expected "command" to be one of "pause", "resume", "status", "revert", "history"' },
 );
 
 export type ControlCommand = z.infer<typeof controlCommandSchema>;

@@ -257,6 +257,11 @@ export interface TunerRunSummary {
   decisions: Decision[];
   /** Identifiers in the config that do not exist, and other things worth telling. */
   notes: string[];
+  /**
+   * Present when the run planned changes it did not make (observe mode, dry run): how many and
+   * what they would save or add a month; `text` is "would change N / would save $X a month".
+   */
+  plan?: { wouldChange: number; wouldSaveMonthly: number; wouldAddMonthly: number; text: string };
 }
 
 export type TunerEntry = (request: TunerRunRequest) => Promise<TunerRunSummary>;

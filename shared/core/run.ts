@@ -4,6 +4,7 @@ import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk
 import { aws } from '../aws/clients.ts';
 import { emitDecisionMetrics } from '../handler/decision-metrics.ts';
 import { logger } from '../handler/observability.ts';
+import { wouldChangeText, wouldChangeTotals } from '../report/totals.ts';
 import { clock } from './clock.ts';
 import type {
   Adapter,
@@ -161,6 +162,7 @@ export function finishRun(started: StartedRun, decisions: Decision[], notes: str
       : []),
   ];
   emitDecisionMetrics(decisions);
+  const plan = wouldChangeTotals(decisions);
   return {
     ok: true,
     tuner: started.run.tuner,
@@ -169,6 +171,8 @@ export function finishRun(started: StartedRun, decisions: Decision[], notes: str
     duplicate: started.duplicate,
     decisions,
     notes: [...extra, ...notes],
+    // Observe mode (or a dry run): what the plan would change and save.
+    ...(plan.wouldChange > 0 ? { plan: { ...plan, text: wouldChangeText(plan) } } : {}),
   };
 }
 

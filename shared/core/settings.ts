@@ -80,6 +80,15 @@ export function isTunerEnabled(config: Config, tuner: TunerName): boolean {
   return s !== undefined && s.enabled !== false;
 }
 
+/**
+ * A tuner may change AWS resources only when it is enabled and in apply mode. Observe mode is
+ * read-only: the packaged roles hold no write permission for a tuner that does not act
+ * (shared/deploy/iam.ts), and the alarm reconciler keeps alarms only for tuners that act.
+ */
+export function tunerActs(config: Config, tuner: TunerName): boolean {
+  return isTunerEnabled(config, tuner) && resolveSettings(config, tuner).mode === 'apply';
+}
+
 /** A configured tag value of "*" matches any value of that key. */
 export function tagMatches(tags: Record<string, string>, key: string, value: string): boolean {
   if (!Object.hasOwn(tags, key)) return false;

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts';
+import { tunerActs } from '../core/settings.ts';
 import { ownerPrefix, STATE_WRITERS, type StateOwner } from '../state/keys.ts';
 
 /**
@@ -12,6 +13,11 @@ import { ownerPrefix, STATE_WRITERS, type StateOwner } from '../state/keys.ts';
  *   literal prefix before any wildcard (`db:dbap-*`, `alarm:dbap-*`), or names exact ARNs of
  *   resources listed by identifier in the configuration.
  * - Describe/List/Get calls that AWS does not scope to resources use Resource "*".
+ * - Observe mode is read-only: a tuner that is not in apply mode (shared/core/settings.ts
+ *   tunerActs) gets no write action on databases, scaling, alarms or routing, in its own role or in
+ *   the alarm handler's and control's; the alarm reconciler gets alarm and dashboard writes only
+ *   when a tuner that declares alarms acts. The state table and the pause flag stay writable: they
+ *   are db-autopilot's own audit log and kill switch.
  */
 
 type CfnValue = string | Record<string, unknown>;
@@ -133,18 +139,20 @@ function rdsArn(kind: 'db' | 'cluster', name: string) {
 
 function iopsStatements(config: Config): Statement[] {
   const ids = identifiersOf(config, 'iops');
+  const read: Statement = {
+    Sid: 'RdsRead',
+    Effect: 'Allow',
+    Action: [
+      'rds:DescribeDBInstances',
+      'rds:DescribeValidDBInstanceModifications',
+      'rds:DescribeEvents',
+      'rds:ListTagsForResource',
+    ],
+    Resource: '*',
+  };
+  if (!tunerActs(config, 'iops')) return [read];
   const out: Statement[] = [
-    {
-      Sid: 'RdsRead',
-      Effect: 'Allow',
-      Action: [
-        'rds:DescribeDBInstances',
-        'rds:DescribeValidDBInstanceModifications',
-        'rds:DescribeEvents',
-        'rds:ListTagsForResource',
-      ],
-      Resource: '*',
-    },
+    read,
     {
       Sid: 'ModifyTaggedInstances',
       Effect: 'Allow',
@@ -164,9 +172,8 @@ function iopsStatements(config: Config): Statement[] {
   return out;
 }
 
-function replicaStatements(config: Config, o: DeployOptions): Statement[] {
-  const created = config.tags.createdBy;
-  const out: Statement[] = [
+function replicaReadStatements(): Statement[] {
+  return [
     {
       Sid: 'RdsRead',
       Effect: 'Allow',
@@ -178,6 +185,51 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       ],
       Resource: '*',
     },
+    {
+      // Aurora Auto Scaling on a cluster: db-autopilot stands down for its readers (issue 19).
+      Sid: 'ReadAuroraAutoScaling',
+      Effect: 'Allow',
+      Action: ['application-autoscaling:DescribeScalableTargets'],
+      Resource: '*',
+    },
+  ];
+}
+
+/** The hosted zones of weighted read routing (sources.*.routing and routingHostedZoneIds). */
+function routingZones(config: Config, o: DeployOptions): string[] {
+  return [
+    ...new Set(
+      [
+        ...o.routingHostedZoneIds,
+        ...Object.values(config.tuners.replicas?.sources ?? {}).map((src) => src.routing?.hostedZoneId),
+      ]
+        .filter((id): id is string => typeof id === 'string' && id !== '')
+        .map((id) => id.replace(/^\/hostedzone\//, '')),
+    ),
+  ].sort();
+}
+
+function replicaStatements(config: Config, o: DeployOptions): Statement[] {
+  const created = config.tags.createdBy;
+  const zones = routingZones(config, o);
+  const zoneArns = zones.map((id) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${id}`));
+  if (!tunerActs(config, 'replicas')) {
+    // Observe mode still reads the routing records it would change.
+    const listRouting: Statement[] =
+      zones.length > 0
+        ? [
+            {
+              Sid: 'ReadRouting',
+              Effect: 'Allow',
+              Action: ['route53:ListResourceRecordSets'],
+              Resource: zoneArns,
+            },
+          ]
+        : [];
+    return [...replicaReadStatements(), ...listRouting];
+  }
+  const out: Statement[] = [
+    ...replicaReadStatements(),
     {
       // The created-by tag only on dbap-* instances, and no other tag key but the source's (never
       // the managed tag): aws:TagKeys lists every key of the request.
@@ -196,13 +248,6 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       Action: ['rds:CreateDBInstanceReadReplica', 'rds:CreateDBInstance'],
       Resource: [rdsArn('db', '*'), rdsArn('cluster', '*')],
       Condition: tagCondition(config),
-    },
-    {
-      // Aurora Auto Scaling on a cluster: db-autopilot stands down for its readers (issue 19).
-      Sid: 'ReadAuroraAutoScaling',
-      Effect: 'Allow',
-      Action: ['application-autoscaling:DescribeScalableTargets'],
-      Resource: '*',
     },
     {
       // A new replica copies its source's Enhanced Monitoring role (CreateDBInstance /
@@ -235,22 +280,12 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
   }
   // Weighted read routing: the zones named in the configuration (sources.*.routing) and the
   // routingHostedZoneIds parameter.
-  const zones = [
-    ...new Set(
-      [
-        ...o.routingHostedZoneIds,
-        ...Object.values(config.tuners.replicas?.sources ?? {}).map((src) => src.routing?.hostedZoneId),
-      ]
-        .filter((id): id is string => typeof id === 'string' && id !== '')
-        .map((id) => id.replace(/^\/hostedzone\//, '')),
-    ),
-  ].sort();
   if (zones.length > 0) {
     out.push({
       Sid: 'ReadRouting',
       Effect: 'Allow',
       Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
-      Resource: zones.map((id) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${id}`)),
+      Resource: zoneArns,
     });
   }
   // Health checks on replica records (routing.healthChecks): CloudWatch-alarm based, on alarms
@@ -280,20 +315,22 @@ function dynamodbStatements(config: Config): Statement[] {
   const ids = identifiersOf(config, 'dynamodb');
   const tableArn = (name: string) =>
     sub(`arn:\${AWS::Partition}:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/${name}`);
+  const read: Statement = {
+    Sid: 'DynamoDbRead',
+    Effect: 'Allow',
+    Action: [
+      'dynamodb:ListTables',
+      'dynamodb:DescribeTable',
+      'dynamodb:DescribeLimits',
+      'application-autoscaling:DescribeScalableTargets',
+      'application-autoscaling:DescribeScalingPolicies',
+      'cloudwatch:DescribeAlarms',
+    ],
+    Resource: '*',
+  };
+  if (!tunerActs(config, 'dynamodb')) return [read];
   const out: Statement[] = [
-    {
-      Sid: 'DynamoDbRead',
-      Effect: 'Allow',
-      Action: [
-        'dynamodb:ListTables',
-        'dynamodb:DescribeTable',
-        'dynamodb:DescribeLimits',
-        'application-autoscaling:DescribeScalableTargets',
-        'application-autoscaling:DescribeScalingPolicies',
-        'cloudwatch:DescribeAlarms',
-      ],
-      Resource: '*',
-    },
+    read,
     {
       Sid: 'UpdateTaggedTables',
       Effect: 'Allow',
@@ -392,14 +429,20 @@ function postgresStatements(config: Config, o: DeployOptions): Statement[] {
   ];
 }
 
-function alarmStatements(o: DeployOptions): Statement[] {
+const alarmsRead: Statement = {
+  Sid: 'AlarmsRead',
+  Effect: 'Allow',
+  Action: ['cloudwatch:DescribeAlarms', 'cloudwatch:ListTagsForResource'],
+  Resource: '*',
+};
+
+/** The tuners that declare fast-path alarms (shared/alarms/desired.ts TUNER_KINDS), by config section. */
+const ALARM_SECTIONS = ['iops', 'replicas', 'dynamodb'] as const;
+
+function alarmStatements(config: Config, o: DeployOptions): Statement[] {
+  if (!ALARM_SECTIONS.some((t) => tunerActs(config, t))) return [alarmsRead];
   return [
-    {
-      Sid: 'AlarmsRead',
-      Effect: 'Allow',
-      Action: ['cloudwatch:DescribeAlarms', 'cloudwatch:ListTagsForResource'],
-      Resource: '*',
-    },
+    alarmsRead,
     {
       Sid: 'OwnAlarms',
       Effect: 'Allow',
@@ -419,18 +462,20 @@ function alarmStatements(o: DeployOptions): Statement[] {
 
 /** RDS Proxy pool tuning (shared/adapters/rds-proxy.ts): read proxies; change only tagged target groups. */
 function proxyStatements(config: Config): Statement[] {
+  const read: Statement = {
+    Sid: 'RdsProxyRead',
+    Effect: 'Allow',
+    Action: [
+      'rds:DescribeDBProxies',
+      'rds:DescribeDBProxyTargetGroups',
+      'rds:DescribeDBProxyTargets',
+      'rds:DescribeDBInstances',
+    ],
+    Resource: '*',
+  };
+  if (!tunerActs(config, 'proxy')) return [read];
   return [
-    {
-      Sid: 'RdsProxyRead',
-      Effect: 'Allow',
-      Action: [
-        'rds:DescribeDBProxies',
-        'rds:DescribeDBProxyTargetGroups',
-        'rds:DescribeDBProxyTargets',
-        'rds:DescribeDBInstances',
-      ],
-      Resource: '*',
-    },
+    read,
     {
       // The proxy's default target group must carry the managed tag (RDS authorizes
       // ModifyDBProxyTargetGroup on the target-group resource, with aws:ResourceTag).
@@ -522,7 +567,7 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
         return [{ Sid: 'RdsRead', Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: '*' }];
       case 'alarm-reconciler':
         return [
-          ...alarmStatements(o),
+          ...alarmStatements(config, o),
           {
             Sid: 'FleetRead',
             Effect: 'Allow',
@@ -539,7 +584,7 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
         // The alarm handler runs the IOPS, replicas (reader CPU) and DynamoDB fast paths in-process,
         // through the same guards, so it holds those tuners' (condition-scoped) permissions.
         return [
-          ...alarmStatements(o).slice(0, 1),
+          alarmsRead,
           ...iopsStatements(config),
           ...replicaStatements(config, o),
           ...dynamodbStatements(config),

@@ -20,6 +20,54 @@ export interface MoneyTotals {
   appliedChanges: number;
   /** Distinct recommendations and observe-mode plans behind the potential. */
   recommendations: number;
+  /** Of those, the changes a tuner planned but did not make (observe mode or a dry run). */
+  wouldChange: number;
+  /** What those planned changes would save a month (the cuts; increases are in wouldAddMonthly). */
+  wouldSaveMonthly: number;
+  wouldAddMonthly: number;
+}
+
+/** A change planned but not made because the tuner observes (or the run was a dry run). */
+export function isWouldChange(d: Decision): boolean {
+  return (
+    d.outcome === 'planned' &&
+    (d.guard === 'mode' || d.guard === 'dry-run') &&
+    !['noop', 'finding', 'recommend'].includes(d.action)
+  );
+}
+
+/**
+ * The plan's totals in observe mode (or a dry run): "would change N / would save $X a month",
+ * the latest plan per tuner, resource and action counting once.
+ */
+export function wouldChangeTotals(decisions: Decision[]): {
+  wouldChange: number;
+  wouldSaveMonthly: number;
+  wouldAddMonthly: number;
+} {
+  const latest = new Map<string, Decision>();
+  for (const d of decisions.filter(isWouldChange)) {
+    const key = `${d.tuner}|${d.resource}|${d.action}`;
+    const prev = latest.get(key);
+    if (!prev || prev.at <= d.at) latest.set(key, d);
+  }
+  const deltas = [...latest.values()].map((d) => finite(d.monthlyCostDelta));
+  return {
+    wouldChange: latest.size,
+    wouldSaveMonthly: cents(deltas.filter((x) => x < 0).reduce((a, x) => a - x, 0)),
+    wouldAddMonthly: cents(deltas.filter((x) => x > 0).reduce((a, x) => a + x, 0)),
+  };
+}
+
+/** "would change 3 / would save $412.50 a month (and add $20.00 a month)". */
+export function wouldChangeText(t: {
+  wouldChange: number;
+  wouldSaveMonthly: number;
+  wouldAddMonthly: number;
+}): string {
+  const plain = (x: number) => formatUsd(x).replace('+', '');
+  const add = t.wouldAddMonthly > 0 ? ` (and add ${plain(t.wouldAddMonthly)} a month)` : '';
+  return `would change ${t.wouldChange} / would save ${plain(t.wouldSaveMonthly)} a month${add}`;
 }
 
 const cents = (x: number) => Math.round(x * 100) / 100 || 0;
@@ -57,14 +105,22 @@ export function moneyTotals(decisions: Decision[]): MoneyTotals {
     reversedMonthlyCostDelta: cents(reversed),
     appliedChanges: changes.length,
     recommendations: latest.size,
+    ...wouldChangeTotals(decisions),
   };
 }
 
 /** The same sentence everywhere: "Applied changes: -$1,234.56/month net (...); recommendations: ...". */
-export function totalsText(t: MoneyTotals): string {
+export function totalsText(
+  t: Omit<MoneyTotals, 'wouldChange' | 'wouldSaveMonthly' | 'wouldAddMonthly'> &
+    Partial<Pick<MoneyTotals, 'wouldChange' | 'wouldSaveMonthly' | 'wouldAddMonthly'>>,
+): string {
   const reversed =
     t.reversedMonthlyCostDelta > 0
       ? ` (changes worth ${formatUsd(t.reversedMonthlyCostDelta).replace('+', '')}/month were reversed within the period and net out)`
       : '';
-  return `Cost: ${t.appliedChanges} applied change${t.appliedChanges === 1 ? '' : 's'}, ${formatUsd(t.appliedMonthlyCostDelta)}/month net${reversed}; ${t.recommendations} recommendation${t.recommendations === 1 ? '' : 's'} not acted on, ${formatUsd(t.potentialMonthlyCostDelta)}/month potential (not counted as saved).`;
+  const plan =
+    (t.wouldChange ?? 0) > 0
+      ? ` Observe mode: ${wouldChangeText({ wouldChange: t.wouldChange ?? 0, wouldSaveMonthly: t.wouldSaveMonthly ?? 0, wouldAddMonthly: t.wouldAddMonthly ?? 0 })}.`
+      : '';
+  return `Cost: ${t.appliedChanges} applied change${t.appliedChanges === 1 ? '' : 's'}, ${formatUsd(t.appliedMonthlyCostDelta)}/month net${reversed}; ${t.recommendations} recommendation${t.recommendations === 1 ? '' : 's'} not acted on, ${formatUsd(t.potentialMonthlyCostDelta)}/month potential (not counted as saved).${plan}`;
 }

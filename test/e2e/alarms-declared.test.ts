@@ -25,7 +25,9 @@ describe('alarms the tuners declare', () => {
   const declared: Array<{ tuner: TunerName; spec: AlarmSpec; name: string }> = [];
   let summary: ReconcileSummary;
   let existing: string[] = [];
-  const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
+  // The SecureCart configuration with its tuners acting (observe mode keeps no alarms).
+  const shipped = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
+  const config = { ...shipped, defaults: { ...shipped.defaults, mode: 'apply' as const } };
 
   beforeAll(async () => {
     // Prepare: the scenario's fleet and every tuner's declaration for its managed targets.

@@ -19,7 +19,8 @@ const START = Date.parse('2026-11-20T12:00:00Z');
 const MANAGED = { 'db-autopilot:managed': 'true' };
 const config = configSchema.parse({
   version: 1,
-  tuners: { dynamodb: { resources: { tags: { team: 'shop' } } } },
+  // Alarms are kept only for tuners that act (observe mode is read-only).
+  tuners: { dynamodb: { mode: 'apply', resources: { tags: { team: 'shop' } } } },
 });
 
 describe('alarm fast path on the simulated account', () => {

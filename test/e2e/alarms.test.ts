@@ -32,7 +32,8 @@ import { type TunerRegistration, tuners } from '../../shared/tuners/registry.ts'
 const NOW = new Date('2026-11-23T18:00:00Z');
 const config = configSchema.parse({
   version: 1,
-  tuners: { dynamodb: { resources: { tags: { team: 'shop' } } } },
+  // Alarms are kept only for tuners that act (observe mode is read-only).
+  tuners: { dynamodb: { mode: 'apply', resources: { tags: { team: 'shop' } } } },
 });
 
 function table(id: string): Target {
@@ -89,10 +90,10 @@ describe('alarm reconciler and alarm handler', () => {
       })),
   };
 
-  const reconcile = (id: string) =>
+  const reconcile = (id: string, withConfig = config) =>
     reconcileAlarms({
       request: { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: `eventbridge:${id}` },
-      config,
+      config: withConfig,
       store,
       tuners: { dynamodb: async () => fakeTuner },
       discover: async () => ({ targets: fleet, notes: [] }),
@@ -154,6 +155,28 @@ describe('alarm reconciler and alarm handler', () => {
     restoreClients();
     restoreStore();
     tuners.dynamodb = previousTuner;
+  });
+
+  it('in observe mode creates no alarm and no dashboard, and names alarms an apply-mode deploy left', async () => {
+    // Prepare: the same fleet, the tuner observing; one alarm left from an earlier apply deploy.
+    const observing = configSchema.parse({
+      version: 1,
+      tuners: { dynamodb: { resources: { tags: { team: 'shop' } } } },
+    });
+    alarms.set('dbap-dynamodb-orders-WriteThrottle', { AlarmName: 'dbap-dynamodb-orders-WriteThrottle' });
+
+    // Act
+    const summary = await reconcile('observe-1', observing);
+
+    // Assess: no write call at all; the left-over alarm is named, not deleted.
+    expect(cw.commandCalls(PutMetricAlarmCommand)).toHaveLength(0);
+    expect(cw.commandCalls(DeleteAlarmsCommand)).toHaveLength(0);
+    expect(cw.commandCalls(PutDashboardCommand)).toHaveLength(0);
+    expect(summary.alarms).toMatchObject({ created: 0, updated: 0, deleted: 0, failed: 0 });
+    expect(summary.decisions).toEqual([]);
+    expect(summary.notes.join('\n')).toContain('observe mode is read-only');
+    expect(summary.notes.join('\n')).toContain('dbap-dynamodb-orders-WriteThrottle');
+    expect([...alarms.keys()]).toEqual(['dbap-dynamodb-orders-WriteThrottle']);
   });
 
   it('creates the alarms a tuner wants, tagged and under the prefix, and the dashboard', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DemoReport, runDemo } from '../../shared/cli/demo.ts';
+import { main as historyMain } from '../../shared/cli/history.ts';
 import { formatUsd } from '../../shared/report/format.ts';
 
 /**
@@ -22,11 +23,15 @@ function outDir(): string {
   return d;
 }
 
+/** The six-hour demo's output folder, which the history check below reads. */
+let sixHourOut = '';
+
 describe('npm run demo', () => {
   it('writes report.json with one well-formed decision per decision, every existing tuner with evidence', {
     timeout: 300_000,
   }, async () => {
     const out = outDir();
+    sixHourOut = out;
     const { report } = await runDemo({ out, hours: 6, print: () => {} });
     expect(existsSync(join(out, 'report.md'))).toBe(true);
     const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as DemoReport;
@@ -97,6 +102,30 @@ describe('npm run demo', () => {
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(
       '| day | resource | start | end | changes |',
     );
+  });
+
+  it('leaves its recorded state for npm run history -- --from DIR --resource securecart-orders --json', async () => {
+    expect(sixHourOut, 'the demo above ran').not.toBe('');
+    let out = '';
+    let err = '';
+    const code = await historyMain(['--from', sixHourOut, '--resource', 'securecart-orders', '--json'], {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      now: () => new Date(),
+      openTable: () => {
+        throw new Error('not used with --from');
+      },
+    });
+    expect(code).toBe(0);
+    expect(err).toBe('');
+    const printed = JSON.parse(out) as Array<{ resource: string; action: string; at: string }>;
+    const report = JSON.parse(readFileSync(join(sixHourOut, 'report.json'), 'utf8')) as DemoReport;
+    const expected = report.decisions.filter(
+      (d) => d.resource === 'securecart-orders' && (d.action !== 'noop' || d.outcome === 'failed'),
+    );
+    expect(printed.length).toBeGreaterThan(0);
+    expect(printed.length).toBe(expected.length);
+    for (const d of printed) expect(d.resource).toBe('securecart-orders');
   });
 
   it('records the decisions through the DynamoDB state store on dynalite', { timeout: 300_000 }, async () => {

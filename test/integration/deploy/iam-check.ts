@@ -298,3 +298,38 @@ export function checkPolicies(resources: Record<string, unknown>): Violation[] {
   }
   return violations;
 }
+
+/** Services whose write actions observe mode must not hold (databases, scaling, alarms, routing). */
+export const OBSERVE_READ_ONLY_SERVICES = [
+  'rds',
+  'dynamodb',
+  'application-autoscaling',
+  'cloudwatch',
+  'route53',
+  'iam',
+] as const;
+
+/**
+ * Every write action on databases, scaling, alarms, dashboards or Route 53 the roles hold
+ * ("Role/Sid action"). `iam:PassRole` counts (it lets a role create a replica with a monitoring
+ * role). The one exception is db-autopilot's own state table (the audit log): a DynamoDB write whose
+ * every resource is a resource of this template.
+ */
+export function writeActionsOnDatabasesAlarmsRouting(resources: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const { role, statements } of rolePolicies(resources)) {
+    for (const s of statements) {
+      if (s.Effect !== 'Allow') continue;
+      const arns = asArray(s.Resource).map((r) => resolveArn(r, resources));
+      const ownTableOnly = arns.length > 0 && arns.every((a) => a?.startsWith(TEMPLATE_RESOURCE));
+      for (const action of asArray(s.Action).filter((a): a is string => typeof a === 'string')) {
+        const service = serviceOf(action);
+        if (!(OBSERVE_READ_ONLY_SERVICES as readonly string[]).includes(service)) continue;
+        const writes = action === 'iam:PassRole' || (service !== 'iam' && isMutating(action));
+        if (!writes || (service === 'dynamodb' && ownTableOnly)) continue;
+        out.push(`${role}/${s.Sid ?? '?'} ${action}`);
+      }
+    }
+  }
+  return out;
+}

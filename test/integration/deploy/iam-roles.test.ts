@@ -15,7 +15,7 @@ import {
 } from '../../../shared/deploy/iam.ts';
 import { REPLICA_NAME_PREFIX } from '../../../shared/policies/replicas.ts';
 import { STATE_WRITERS } from '../../../shared/state/keys.ts';
-import { checkPolicies, type Json, resolveArn } from './iam-check.ts';
+import { checkPolicies, type Json, resolveArn, writeActionsOnDatabasesAlarmsRouting } from './iam-check.ts';
 
 /**
  * The role generator (shared/deploy/iam.ts) without packaging: the example configuration and
@@ -24,7 +24,10 @@ import { checkPolicies, type Json, resolveArn } from './iam-check.ts';
  */
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-const exampleText = readFileSync(join(ROOT, 'db-autopilot.yml'), 'utf8');
+/** The shipped example observes (every tuner read-only); most checks below are of it in apply mode. */
+const shippedText = readFileSync(join(ROOT, 'db-autopilot.yml'), 'utf8');
+const shipped = parseConfig(shippedText, 'db-autopilot.yml');
+const exampleText = shippedText.replace(/^ {2}mode: observe$/m, '  mode: apply');
 const example = parseConfig(exampleText, 'db-autopilot.yml');
 
 const options: DeployOptions = {
@@ -54,6 +57,42 @@ function arnsFor(fn: FunctionName, action: string, config = example): Array<stri
     .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
     .map((r) => resolveArn(r as Json, resources));
 }
+
+describe('observe mode is read-only (issue 23)', () => {
+  it('the shipped example is observe-only and its roles hold no database, alarm or Route 53 write', () => {
+    expect(shipped.defaults.mode).toBe('observe');
+    expect(writeActionsOnDatabasesAlarmsRouting(resourcesFor(shipped))).toEqual([]);
+    // ...while they still read what a plan needs.
+    expect(actions('iops-tuner', shipped)).toContain('rds:DescribeDBInstances');
+    expect(actions('dynamodb-tuner', shipped)).toContain('dynamodb:DescribeTable');
+    expect(actions('replica-scaler', shipped)).toContain('route53:ListResourceRecordSets');
+  });
+
+  it('the same configuration in apply mode holds them (the check can fail)', () => {
+    const writes = writeActionsOnDatabasesAlarmsRouting(resourcesFor(example));
+    for (const w of [
+      'IopsTunerRole/ModifyTaggedInstances rds:ModifyDBInstance',
+      'ReplicaScalerRole/ReadRouting route53:ChangeResourceRecordSets',
+      'DynamodbTunerRole/UpdateTaggedTables dynamodb:UpdateTable',
+      'AlarmReconcilerRole/OwnAlarms cloudwatch:PutMetricAlarm',
+      'AlarmReconcilerRole/OwnDashboard cloudwatch:PutDashboard',
+      'ControlRole/ModifyTaggedProxyTargetGroups rds:ModifyDBProxyTargetGroup',
+    ]) {
+      expect(writes).toContain(w);
+    }
+  });
+
+  it('grants writes tuner by tuner: only the tuner in apply mode (and the alarms it declares)', () => {
+    const config = structuredClone(shipped);
+    if (config.tuners.dynamodb) config.tuners.dynamodb.mode = 'apply';
+    const writes = writeActionsOnDatabasesAlarmsRouting(resourcesFor(config));
+    expect(writes.filter((w) => w.includes('rds:') || w.includes('route53:'))).toEqual([]);
+    expect(writes).toContain('DynamodbTunerRole/UpdateTaggedTables dynamodb:UpdateTable');
+    expect(writes).toContain('AlarmHandlerRole/UpdateTaggedTables dynamodb:UpdateTable');
+    expect(writes).toContain('AlarmReconcilerRole/OwnAlarms cloudwatch:PutMetricAlarm');
+    expect(writes.some((w) => w.startsWith('IopsTunerRole/'))).toBe(false);
+  });
+});
 
 describe('generated IAM roles', () => {
   it('pass the least-privilege rules for the example configuration', () => {

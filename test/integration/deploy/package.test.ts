@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { FUNCTIONS, roleLogicalId } from '../../../shared/deploy/iam.ts';
 import { stateTableDefinition, stateTableTtl } from '../../../shared/state/table-definition.ts';
-import { checkPolicies, type Json, type PolicyStatement, resolveArn, rolePolicies } from './iam-check.ts';
+import {
+  checkPolicies,
+  type Json,
+  type PolicyStatement,
+  resolveArn,
+  rolePolicies,
+  writeActionsOnDatabasesAlarmsRouting,
+} from './iam-check.ts';
 
 /**
  * Builds the deployment package offline (`osls package`, once) and checks the generated
@@ -48,7 +55,7 @@ function readZipEntry(zip: Buffer, name: string): Buffer | undefined {
   return undefined;
 }
 
-function osls(args: string[]): Promise<RunResult> {
+function osls(args: string[], tag = 'main'): Promise<RunResult> {
   return new Promise((done) => {
     execFile(
       process.execPath,
@@ -64,7 +71,7 @@ function osls(args: string[]): Promise<RunResult> {
           SLS_NOTIFICATIONS_MODE: 'off',
           SLS_DEPRECATION_DISABLE: '*',
           // A work folder of its own (shared/deploy/esbuild.config.cjs), removed after the build.
-          DBAP_ESBUILD_WORK_FOLDER: `.esbuild/test-${process.pid}-${Date.now()}`,
+          DBAP_ESBUILD_WORK_FOLDER: `.esbuild/test-${process.pid}-${tag}-${Date.now()}`,
         },
       },
       (error, stdout, stderr) => {
@@ -97,9 +104,18 @@ const scheduled = functionNames.filter((fn) =>
   (serverlessYml.functions[fn]?.events ?? []).some((e) => 'schedule' in e),
 );
 
+/**
+ * Two packages: the shipped configuration, which observes (every tuner read-only:
+ * the roles hold no write on databases, alarms or routing), and the same configuration with every
+ * tuner in apply mode, whose write permissions the least-privilege checks look at.
+ */
 let dir = '';
 let run: RunResult = { code: -1, stdout: '', stderr: '' };
 let template: Template = { Resources: {} };
+let applyDir = '';
+let applyRun: RunResult = { code: -1, stdout: '', stderr: '' };
+let applyTemplate: Template = { Resources: {} };
+const applyConfigText = configText.replace(/^ {2}mode: observe$/m, '  mode: apply');
 
 /** Every check below needs the package: fail (not pass vacuously) when osls failed. */
 function requirePackage(): void {
@@ -126,16 +142,45 @@ const actionsOf = (s: PolicyStatement) => (Array.isArray(s.Action) ? s.Action : 
 const resourcesOf = (s: PolicyStatement): Json[] =>
   s.Resource === undefined ? [] : Array.isArray(s.Resource) ? s.Resource : [s.Resource];
 
+function readTemplate(folder: string): Template {
+  const file = join(folder, 'cloudformation-template-update-stack.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Template) : { Resources: {} };
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dbap-package-'));
+  applyDir = mkdtempSync(join(tmpdir(), 'dbap-package-apply-'));
+  const applyConfig = join(applyDir, 'db-autopilot-apply.yml');
+  writeFileSync(applyConfig, applyConfigText);
+  // One after the other: two builds at once on a busy machine only make both slower.
   run = await osls(['package', '--package', dir, '--stage', 'dev', '--region', 'us-east-1']);
-  const file = join(dir, 'cloudformation-template-update-stack.json');
-  if (existsSync(file)) template = JSON.parse(readFileSync(file, 'utf8')) as Template;
-}, PACKAGE_TIMEOUT_MS);
+  applyRun = await osls(
+    [
+      'package',
+      '--package',
+      join(applyDir, 'out'),
+      '--stage',
+      'dev',
+      '--region',
+      'us-east-1',
+      `--param=configFile=${applyConfig}`,
+    ],
+    'apply',
+  );
+  template = readTemplate(dir);
+  applyTemplate = readTemplate(join(applyDir, 'out'));
+}, 2 * PACKAGE_TIMEOUT_MS);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
+  if (applyDir) rmSync(applyDir, { recursive: true, force: true });
 });
+
+/** The apply-mode package's checks need it built. */
+function requireApplyPackage(): void {
+  const tail = `${applyRun.stdout}\n${applyRun.stderr}`.trim().split('\n').slice(-12).join('\n');
+  expect(applyRun.code, `osls package (apply mode) failed:\n${tail}`).toBe(0);
+}
 
 describe('osls package (offline)', () => {
   it('succeeds and writes the CloudFormation template', () => {
@@ -203,20 +248,46 @@ describe('osls package (offline)', () => {
     }
   });
 
-  it('grants no wildcard action and scopes every mutating RDS, DynamoDB, Auto Scaling, CloudWatch and SSM action', () => {
+  it('in the shipped observe-only configuration has no database, alarm or Route 53 write action', () => {
     requirePackage();
+    expect(configText).toMatch(/^ {2}mode: observe$/m);
     expect(rolePolicies(template.Resources).length).toBeGreaterThanOrEqual(functionNames.length);
-    const violations = checkPolicies(template.Resources);
-    expect(violations.map((v) => `${v.role}/${v.sid} ${v.action}: ${v.problem}`)).toEqual([]);
+    expect(writeActionsOnDatabasesAlarmsRouting(template.Resources)).toEqual([]);
+    // The same configuration in apply mode holds them: the check above can fail.
+    requireApplyPackage();
+    const writes = writeActionsOnDatabasesAlarmsRouting(applyTemplate.Resources);
+    for (const action of [
+      'rds:ModifyDBInstance',
+      'rds:DeleteDBInstance',
+      'dynamodb:UpdateTable',
+      'cloudwatch:PutMetricAlarm',
+      'cloudwatch:PutDashboard',
+      'route53:ChangeResourceRecordSets',
+    ]) {
+      expect(writes.some((w) => w.endsWith(` ${action}`))).toBe(true);
+    }
   });
 
-  it("scopes the reconciler's alarm and dashboard permissions to db-autopilot's prefix and dashboard", () => {
-    requirePackage();
-    const statements = statementsOf('AlarmReconcilerRole');
+  it('grants no wildcard action and scopes every mutating RDS, DynamoDB, Auto Scaling, CloudWatch and SSM action', () => {
+    for (const [t, require] of [
+      [template, requirePackage],
+      [applyTemplate, requireApplyPackage],
+    ] as const) {
+      require();
+      expect(rolePolicies(t.Resources).length).toBeGreaterThanOrEqual(functionNames.length);
+      const violations = checkPolicies(t.Resources);
+      expect(violations.map((v) => `${v.role}/${v.sid} ${v.action}: ${v.problem}`)).toEqual([]);
+    }
+  });
+
+  it("scopes the reconciler's alarm and dashboard permissions to db-autopilot's prefix and dashboard (apply mode)", () => {
+    requireApplyPackage();
+    const statements =
+      rolePolicies(applyTemplate.Resources).find((p) => p.role === 'AlarmReconcilerRole')?.statements ?? [];
     const grants = (action: string) =>
       statements
         .filter((s) => actionsOf(s).includes(action))
-        .flatMap((s) => resourcesOf(s).map((r) => resolveArn(r, template.Resources)));
+        .flatMap((s) => resourcesOf(s).map((r) => resolveArn(r, applyTemplate.Resources)));
     for (const action of ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms']) {
       const arns = grants(action);
       expect(arns.length, action).toBeGreaterThan(0);

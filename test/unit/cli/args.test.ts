@@ -6,6 +6,8 @@ import { BACKTEST_CLI } from '../../../shared/cli/backtest.ts';
 import { BENCH_CLI } from '../../../shared/cli/bench.ts';
 import { BENCH_VACUUM_CLI } from '../../../shared/cli/bench-vacuum.ts';
 import { DEMO_CLI } from '../../../shared/cli/demo.ts';
+import { HISTORY_CLI } from '../../../shared/cli/history.ts';
+import { INVOKE_CLI } from '../../../shared/cli/invoke.ts';
 import { parseSoakArgs } from '../../../shared/cli/soak.ts';
 import { parseValidateArgs } from '../../../shared/cli/validate.ts';
 
@@ -69,6 +71,8 @@ const clis: Array<[string, (argv: string[]) => Parsed]> = [
   ['bench', (a) => parseCli(BENCH_CLI, a)],
   ['bench:vacuum', (a) => parseCli(BENCH_VACUUM_CLI, a)],
   ['validate', parseValidateArgs],
+  ['invoke', (a) => parseCli(INVOKE_CLI, a)],
+  ['history', (a) => parseCli(HISTORY_CLI, a)],
   ['soak', parseSoakArgs],
 ];
 

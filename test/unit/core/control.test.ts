@@ -324,3 +324,44 @@ describe('the control function', () => {
     expect(ssmMock).toHaveReceivedCommandWith(PutParameterCommand, { Name: PARAM, Value: 'true' });
   });
 });
+
+describe('history', () => {
+  it('returns the window of the audit log for one resource, newest `limit`, no-ops left out', async () => {
+    // Prepare: three decisions on orders-db over two days, one no-op, one on another resource.
+    const store = new MemoryStateStore();
+    const at = (hours: number) => minutesAfter(T0, -hours * 60).toISOString();
+    for (const d of [
+      makeDecision({ id: 'h1', at: at(40), resource: 'orders-db', outcome: 'applied' }),
+      makeDecision({ id: 'h2', at: at(5), resource: 'orders-db', action: 'noop', outcome: 'skipped' }),
+      makeDecision({ id: 'h3', at: at(4), resource: 'orders-db', outcome: 'deferred' }),
+      makeDecision({ id: 'h4', at: at(3), resource: 'orders-db', outcome: 'applied' }),
+      makeDecision({ id: 'h5', at: at(2), resource: 'billing-db', outcome: 'applied' }),
+    ])
+      await store.recordDecision(d);
+
+    // Act
+    const command = controlCommandSchema.parse({
+      command: 'history',
+      resource: 'orders-db',
+      since: '1d',
+      limit: 1,
+    });
+    const result = await runControl(command, deps({ store }));
+
+    // Assess
+    expect(result).toMatchObject({ ok: true, command: 'history', total: 2, until: T0.toISOString() });
+    expect(result.command === 'history' && result.decisions.map((d) => d.id)).toEqual(['h4']);
+    const all = await runControl(
+      controlCommandSchema.parse({ command: 'history', since: '2d' }),
+      deps({ store }),
+    );
+    expect(all.command === 'history' && all.decisions.map((d) => d.id)).toEqual(['h1', 'h3', 'h4', 'h5']);
+  });
+
+  it('refuses a malformed window or tuner, naming the field', () => {
+    expect(
+      controlCommandSchema.safeParse({ command: 'history', since: 'yesterday' }).error?.issues[0]?.path,
+    ).toEqual(['since']);
+    expect(controlCommandSchema.safeParse({ command: 'history', tuner: 'redis' }).success).toBe(false);
+  });
+});

@@ -6,7 +6,12 @@ import { buildDigest, renderDigestText } from '../../../shared/report/digest.ts'
 import { formatUsd } from '../../../shared/report/format.ts';
 import { digestPayload, eventPayload } from '../../../shared/report/slack.ts';
 import { digestMessage } from '../../../shared/report/sns.ts';
-import { moneyTotals } from '../../../shared/report/totals.ts';
+import {
+  moneyTotals,
+  totalsText,
+  wouldChangeText,
+  wouldChangeTotals,
+} from '../../../shared/report/totals.ts';
 import { makeDecision } from '../core/fixtures.ts';
 
 let seq = 0;
@@ -124,5 +129,55 @@ describe('one accounting of money', () => {
     expect(text).toContain('-$27.65/month potential (not acted on)');
     expect(text).toContain('+$500.00/month if done (not counted)');
     expect(text).not.toMatch(/put-alarm - -&gt; 0|\{&quot;|\{"\(table\)/);
+  });
+});
+
+describe('the plan in observe mode (issue 23)', () => {
+  // Two IOPS cuts planned in observe mode (the second a later run's repeat of the first), one
+  // DynamoDB increase planned in observe mode, a no-op and a dry-run plan.
+  const planned: Decision[] = [
+    d(1, {
+      resource: 'orders',
+      action: 'set-iops',
+      outcome: 'planned',
+      guard: 'mode',
+      monthlyCostDelta: -300,
+    }),
+    d(2, {
+      resource: 'orders',
+      action: 'set-iops',
+      outcome: 'planned',
+      guard: 'mode',
+      monthlyCostDelta: -250,
+    }),
+    d(2, {
+      tuner: 'dynamodb',
+      resource: 'carts',
+      action: 'set-capacity',
+      outcome: 'planned',
+      guard: 'mode',
+      monthlyCostDelta: 40,
+    }),
+    d(3, {
+      resource: 'billing',
+      action: 'set-iops',
+      outcome: 'planned',
+      guard: 'dry-run',
+      monthlyCostDelta: -12.5,
+    }),
+    d(3, { resource: 'ledger', action: 'noop', outcome: 'planned', guard: 'mode', monthlyCostDelta: 0 }),
+  ];
+
+  it('totals "would change N / would save $X a month", the latest plan per resource counting once', () => {
+    const t = wouldChangeTotals(planned);
+    expect(t).toEqual({ wouldChange: 3, wouldSaveMonthly: 262.5, wouldAddMonthly: 40 });
+    expect(wouldChangeText(t)).toBe('would change 3 / would save $262.50 a month (and add $40.00 a month)');
+  });
+
+  it('says so in the report totals only when something was planned and not made', () => {
+    expect(totalsText(moneyTotals(planned))).toContain(
+      'Observe mode: would change 3 / would save $262.50 a month (and add $40.00 a month).',
+    );
+    expect(totalsText(moneyTotals(decisions))).not.toContain('Observe mode');
   });
 });
