@@ -10,6 +10,8 @@ import { pgMaintenanceEventSchema, runDoctorCommand, runMaintenanceTuner } from 
  * - a manual run (events/pg-maintenance-manual-dry-run.json):
  *   `{ "database": "orders", "tables": ["public.line_items"], "dryRun": true, "analyzeOnly": false }`;
  * - `{ "command": "doctor", "database": "orders" }` (events/pg-maintenance-doctor.json): what is missing.
+ * Outside the configured maintenanceWindows a scheduled run does nothing and records why; a real
+ * manual run there must say `"ignoreMaintenanceWindow": true`.
  */
 export { pgMaintenanceEventSchema };
 
@@ -24,5 +26,6 @@ export const handler = lambdaHandler('pg-maintenance', pgMaintenanceEventSchema,
     database: event.database,
     tables: event.tables,
     analyzeOnly: event.analyzeOnly,
+    ignoreMaintenanceWindow: event.ignoreMaintenanceWindow,
   });
 });

@@ -1,9 +1,15 @@
 /**
- * List prices (USD, us-east-1) used for every action's expected monthly cost change.
- * The config's `prices` map overrides any key (other regions, negotiated prices).
- * Sources: the AWS pricing pages for RDS and DynamoDB (secondary sources noted in aws-facts.md).
+ * List prices (USD) used for every action's expected monthly cost change, per Region. db-autopilot
+ * ships one Region's table (us-east-1); the config's `prices.<region>` block overrides any key of
+ * it, and for any other Region must give every key: us-east-1 prices are never used elsewhere
+ * (checked when the configuration is validated, shared/config/schema.ts).
  */
 export const HOURS_PER_MONTH = 730;
+
+/** Where the shipped table comes from, and when it was last revised (not re-fetched since). */
+export const PRICE_SOURCE =
+  'AWS public pricing pages (aws.amazon.com/rds/pricing, /rds/aurora/pricing, /rds/proxy/pricing, /dynamodb/pricing), On-Demand list prices, Single-AZ; secondary sources in aws-facts.md';
+export const PRICES_AS_OF = '2026-12-06';
 
 export const DEFAULT_PRICES = {
   // RDS storage (per GB-month) and Provisioned IOPS (per IOPS-month), Single-AZ.
@@ -41,6 +47,25 @@ export const DEFAULT_PRICES = {
 
 export type PriceKey = keyof typeof DEFAULT_PRICES | (string & {});
 
+/** The Regions db-autopilot ships list prices for. */
+export const SHIPPED_PRICES: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  'us-east-1': DEFAULT_PRICES,
+};
+
+/** Every key a Region's price table needs (a Region without shipped prices must give them all). */
+export const PRICE_KEYS: readonly string[] = Object.keys(DEFAULT_PRICES);
+
+/**
+ * The price table of the configuration's Region: the shipped table for that Region (if any) under
+ * its `prices.<region>` block. Never another Region's prices.
+ */
+export function pricesFor(config: {
+  region: string;
+  prices: Record<string, Record<string, number>>;
+}): PriceTable {
+  return { ...(SHIPPED_PRICES[config.region] ?? {}), ...(config.prices[config.region] ?? {}) };
+}
+
 export type PriceTable = Record<string, number>;
 
 export function priceTable(overrides: Record<string, number> = {}): PriceTable {
@@ -51,7 +76,7 @@ export function priceTable(overrides: Record<string, number> = {}): PriceTable {
 export function price(table: PriceTable, key: PriceKey): number {
   const value = table[key];
   if (value === undefined) {
-    throw new Error(`no price for "${key}": add it under "prices" in the configuration`);
+    throw new Error(`no price for "${key}": add it under "prices.<region>" in the configuration`);
   }
   return value;
 }

@@ -200,7 +200,7 @@ export function optionsFromConfig(
       targetCpuPercent: rep.targetCpuPercent,
       ...extra.replicas,
     },
-    prices: { ...config?.prices, ...extra.prices },
+    prices: { ...(config ? config.prices[config.region] : undefined), ...extra.prices },
   });
 }
 

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { loadConfigFile } from '../config/load.ts';
 import { ConfigError } from '../core/errors.ts';
-import { type CliParse, type CliSpec, parseCli, usageError } from './args.ts';
+import { type CliParse, type CliSpec, type CliValues, parseCli, usageError } from './args.ts';
 
 /**
  * `npm run validate -- FILE [FILE ...]`: checks db-autopilot configuration files and prints every
@@ -9,10 +9,12 @@ import { type CliParse, type CliSpec, parseCli, usageError } from './args.ts';
  */
 export const VALIDATE_CLI: CliSpec = {
   name: 'validate',
-  usage: `usage: npm run validate -- FILE [FILE ...]
-  FILE     a db-autopilot configuration file (YAML); every problem is printed with its path and line
-  --help   this text`,
-  options: {},
+  usage: `usage: npm run validate -- FILE [FILE ...] [--region REGION]
+  FILE             a db-autopilot configuration file (YAML); every problem is printed with its path and line
+  --region REGION  the Region you deploy to (osls deploy --region; default us-east-1, as serverless.yml):
+                   the configuration's region must be it
+  --help           this text`,
+  options: { region: { type: 'string' } },
   maxPositionals: Number.POSITIVE_INFINITY,
 };
 
@@ -21,6 +23,11 @@ export function parseValidateArgs(argv: readonly string[]): CliParse {
   if (parsed.kind === 'args' && parsed.positionals.length === 0)
     return usageError(VALIDATE_CLI, 'give at least one FILE');
   return parsed;
+}
+
+/** serverless.yml deploys to `${opt:region, 'us-east-1'}`. */
+export function deployRegionOf(values: CliValues): string {
+  return typeof values.region === 'string' ? values.region : 'us-east-1';
 }
 
 function main(argv: string[]): number {
@@ -32,7 +39,7 @@ function main(argv: string[]): number {
   let failed = 0;
   for (const file of parsed.positionals) {
     try {
-      const config = loadConfigFile(file);
+      const config = loadConfigFile(file, { deployRegion: deployRegionOf(parsed.values) });
       const tuners = Object.entries(config.tuners)
         .filter(([, section]) => section !== undefined)
         .map(([name, section]) => `${name} (${(section as { mode?: string }).mode ?? config.defaults.mode})`);

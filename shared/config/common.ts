@@ -36,3 +36,19 @@ export const tunerBase = {
   /** At most this many changes by this tuner in one run (Cloud Custodian's max-resources). */
   maxChangesPerRun: z.number().int().min(0).max(1000).optional(),
 };
+
+/**
+ * Every lower bound at most its upper bound: for each [min, max] pair of keys present, an issue on
+ * the min key (so the error names its line) when min > max. For `.superRefine` on a section.
+ */
+export function minNotAboveMax<K extends string>(pairs: ReadonlyArray<readonly [K, K]>) {
+  return (value: Partial<Record<K, unknown>>, ctx: z.RefinementCtx): void => {
+    for (const [lo, hi] of pairs) {
+      const a = value[lo];
+      const b = value[hi];
+      if (typeof a === 'number' && typeof b === 'number' && a > b) {
+        ctx.addIssue({ code: 'custom', path: [lo], message: `${lo} (${a}) must not exceed ${hi} (${b})` });
+      }
+    }
+  };
+}

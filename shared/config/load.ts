@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isNode, LineCounter, parseDocument } from 'yaml';
+import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.ts';
 import { type Config, configSchema } from './schema.ts';
@@ -18,11 +18,35 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
     .join('');
 }
 
+export interface ParseOptions {
+  /**
+   * The Region the functions are deployed to (osls --region at package/deploy time, AWS_REGION at
+   * cold start, `validate --region`): the configuration's `region` must be it.
+   */
+  deployRegion?: string;
+}
+
+/** The line and column of a path in the document (the nearest existing parent when a key is missing). */
+function positionOf(
+  doc: Document,
+  lineCounter: LineCounter,
+  path: PropertyKey[],
+): { line?: number; column?: number } {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n) as unknown[], true);
+    if (isNode(node) && node.range) {
+      const pos = lineCounter.linePos(node.range[0]);
+      return { line: pos.line, column: pos.col };
+    }
+  }
+  return {};
+}
+
 /**
  * Parses YAML text and validates it against the schema. Every issue names its path and the
  * line in the file (the nearest existing parent when a key is missing).
  */
-export function parseConfig(text: string, source = 'config'): Config {
+export function parseConfig(text: string, source = 'config', options: ParseOptions = {}): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -39,21 +63,21 @@ export function parseConfig(text: string, source = 'config'): Config {
   }
   const data: unknown = doc.toJS();
   const result = configSchema.safeParse(data ?? {});
-  if (result.success) return result.data;
+  if (result.success) {
+    const deploy = options.deployRegion;
+    if (deploy === undefined || result.data.region === deploy) return result.data;
+    const issues = [
+      {
+        path: 'region',
+        message: `${result.data.region} is not the Region db-autopilot is deployed to (${deploy}): it reads metrics and changes resources only in its own Region; set region: ${deploy}, or deploy to ${result.data.region} (osls deploy --region ${result.data.region})`,
+        ...positionOf(doc, lineCounter, ['region']),
+      },
+    ];
+    throw new ConfigError(formatIssues(source, issues), issues);
+  }
   const issues = result.error.issues.map((issue: z.core.$ZodIssue) => {
     const path = issue.path as PropertyKey[];
-    let line: number | undefined;
-    let column: number | undefined;
-    for (let n = path.length; n >= 0; n--) {
-      const node = doc.getIn(path.slice(0, n) as unknown[], true);
-      if (isNode(node) && node.range) {
-        const pos = lineCounter.linePos(node.range[0]);
-        line = pos.line;
-        column = pos.col;
-        break;
-      }
-    }
-    return { path: formatPath(path), message: issue.message, line, column };
+    return { path: formatPath(path), message: issue.message, ...positionOf(doc, lineCounter, path) };
   });
   throw new ConfigError(formatIssues(source, issues), issues);
 }
@@ -63,8 +87,8 @@ export function formatIssues(source: string, issues: ConfigIssue[]): string {
   return `invalid configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`;
 }
 
-export function loadConfigFile(file: string): Config {
-  return parseConfig(readFileSync(file, 'utf8'), file);
+export function loadConfigFile(file: string, options: ParseOptions = {}): Config {
+  return parseConfig(readFileSync(file, 'utf8'), file, options);
 }
 
 declare const __DBAP_CONFIG_YAML__: string | undefined;
@@ -80,7 +104,8 @@ export function getConfig(): Config {
   if (cached) return cached;
   const embedded = typeof __DBAP_CONFIG_YAML__ === 'string' ? __DBAP_CONFIG_YAML__ : undefined;
   if (embedded !== undefined) {
-    cached = parseConfig(embedded, 'db-autopilot.yml');
+    // In Lambda: the Region it runs in (AWS_REGION, set by the runtime) must be the config's.
+    cached = parseConfig(embedded, 'db-autopilot.yml', { deployRegion: process.env.AWS_REGION });
   } else {
     const file = process.env.DBAP_CONFIG_FILE ?? 'db-autopilot.yml';
     cached = loadConfigFile(file);

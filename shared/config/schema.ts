@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PRICE_KEYS, PRICE_SOURCE, PRICES_AS_OF, SHIPPED_PRICES } from '../pricing.ts';
 import { durationMinutes, modeSchema } from './common.ts';
 import { dynamodbSection } from './sections/dynamodb.ts';
 import { iopsSection } from './sections/iops.ts';
@@ -9,15 +10,14 @@ import { rightsizingSection } from './sections/rightsizing.ts';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24 h, UTC)');
 
+const regionSchema = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1');
+
 const tagPair = z.object({ key: z.string().min(1).max(128), value: z.string().max(256) }).strict();
 
 export const configSchema = z
   .object({
     version: z.literal(1),
-    region: z
-      .string()
-      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1')
-      .default('us-east-1'),
+    region: regionSchema.default('us-east-1'),
     defaults: z
       .object({
         mode: modeSchema.default('observe'),
@@ -91,10 +91,33 @@ export const configSchema = z
       })
       .strict()
       .default({}),
-    /** us-east-1 list prices by default; override for other regions or negotiated prices. */
-    prices: z.record(z.string(), z.number().min(0)).default({}),
+    /**
+     * Prices per Region (`prices: { eu-west-1: { rds.io1.iopsMonth: 0.11, ... } }`): the block of
+     * the configuration's Region overrides the shipped list prices (us-east-1, shared/pricing.ts);
+     * a Region without shipped prices must give every key. Other Regions' prices are never used.
+     */
+    prices: z.record(regionSchema, z.record(z.string(), z.number().min(0))).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (SHIPPED_PRICES[config.region]) return;
+    const block = config.prices[config.region];
+    if (!block) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['region'],
+        message: `no prices for ${config.region}: db-autopilot ships list prices for ${Object.keys(SHIPPED_PRICES).join(', ')} only (${PRICE_SOURCE}, as of ${PRICES_AS_OF}) and never uses them in another Region; add a prices.${config.region} block with every key (${PRICE_KEYS.length}: ${PRICE_KEYS.slice(0, 3).join(', ')}, ...)`,
+      });
+      return;
+    }
+    const missing = PRICE_KEYS.filter((k) => block[k] === undefined);
+    if (missing.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prices', config.region],
+        message: `prices.${config.region} lacks ${missing.length} key(s) (no other Region's prices are used): ${missing.join(', ')}`,
+      });
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -19,9 +19,11 @@ async function load(resolveVariable) {
   const { buildRoles } = tsRequire('./iam.ts', __filename);
   const { stateTableResource } = tsRequire('./state-table.ts', __filename);
   const { buildFailureAlarms } = tsRequire('./failure-alarms.ts', __filename);
+  // The configuration's region must be the Region being packaged / deployed to (osls --region).
+  const deployRegion = await resolveVariable('self:provider.region');
   let config;
   try {
-    config = loadConfigFile(file);
+    config = loadConfigFile(file, { deployRegion });
   } catch (error) {
     // Serverless prints this message and stops: nothing is packaged from an invalid config.
     // osls prints `error.stack`: make it the message alone (path:line of every problem, no frames).

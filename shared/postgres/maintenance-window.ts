@@ -35,3 +35,55 @@ export function windowsText(windows: readonly MaintenanceWindow[]): string {
   if (windows.length === 0) return 'no maintenanceWindows configured';
   return windows.map((w) => `${w.days.join(',')} ${w.start}-${w.end} UTC`).join('; ');
 }
+
+/** The start of the next window after `now` (within a week), or undefined when none is configured. */
+export function nextWindowStart(windows: readonly MaintenanceWindow[], now: Date): Date | undefined {
+  let best: Date | undefined;
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  for (let day = 0; day <= 7; day++) {
+    const dayStart = midnight + day * 86_400_000;
+    const name = DAYS[new Date(dayStart).getUTCDay()] ?? 'sun';
+    for (const w of windows) {
+      const start = new Date(dayStart + minutes(w.start) * 60_000);
+      if (w.days.includes(name) && start > now && (!best || start < best)) best = start;
+    }
+  }
+  return best;
+}
+
+export type WindowVerdict = { run: true; note?: string } | { run: false; reason: string; until?: string };
+
+/**
+ * Whether scheduled maintenance (VACUUM / ANALYZE, index builds) may run now. Pure.
+ * - No window configured: the schedule is the window (it runs when scheduled).
+ * - Inside a window: it runs.
+ * - Outside every window: a scheduled run does nothing and says why; a manual run does too unless
+ *   it says so explicitly (`"ignoreMaintenanceWindow": true`); a dry run plans (it changes nothing).
+ */
+export function maintenanceWindowVerdict(input: {
+  windows: readonly MaintenanceWindow[];
+  now: Date;
+  trigger: string;
+  dryRun: boolean;
+  ignoreWindow: boolean;
+}): WindowVerdict {
+  const { windows, now } = input;
+  if (windows.length === 0 || inMaintenanceWindow(windows, now)) return { run: true };
+  const outside = `${now.toISOString().slice(11, 16)} UTC is outside the maintenance windows (${windowsText(windows)})`;
+  if (input.dryRun) return { run: true, note: `${outside}: a dry run plans only` };
+  if (input.trigger === 'manual' && input.ignoreWindow)
+    return {
+      run: true,
+      note: `${outside}: run anyway, as the manual event says ("ignoreMaintenanceWindow": true)`,
+    };
+  const next = nextWindowStart(windows, now);
+  const until = next?.toISOString();
+  return {
+    run: false,
+    reason:
+      input.trigger === 'manual'
+        ? `${outside}: nothing done; a manual run outside them must say "ignoreMaintenanceWindow": true`
+        : `${outside}: scheduled maintenance does nothing${until ? `; the next window opens at ${until}` : ''}`,
+    ...(until ? { until } : {}),
+  };
+}

@@ -27,6 +27,7 @@ import {
   maintenanceDecisions,
   recordMaintenance,
 } from './maintenance.ts';
+import { maintenanceWindowVerdict } from './maintenance-window.ts';
 
 /**
  * The PostgreSQL tuners' glue: config -> targets -> (pause flag, idempotency) -> per database
@@ -45,6 +46,8 @@ export const manualMaintenanceSchema = z
     dryRun: z.boolean({ error: 'dryRun is required: true plans only, false runs VACUUM / ANALYZE' }),
     analyzeOnly: z.boolean().default(false),
     override: z.boolean().default(false),
+    /** Outside the configured maintenanceWindows a real manual run must say so explicitly. */
+    ignoreMaintenanceWindow: z.boolean().default(false),
     idempotencyKey: z.string().min(8).max(128).optional(),
   })
   .strict();
@@ -186,6 +189,11 @@ function failedDecision(
   };
 }
 
+/** Every day, all day: the windows of a run a person told to ignore them. */
+const ALWAYS: Config['maintenanceWindows'] = [
+  { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '00:00' },
+];
+
 /** Without the Lambda's clock (a run from the registry or a script): 14 minutes from the start. */
 export const DEFAULT_RUN_BUDGET_MS = 14 * 60_000;
 
@@ -203,7 +211,42 @@ export interface MaintenanceRunInput {
   database?: string;
   tables?: string[];
   analyzeOnly?: boolean;
+  /** A manual run's explicit "ignoreMaintenanceWindow": true. */
+  ignoreMaintenanceWindow?: boolean;
   deps?: PgTunerDeps;
+}
+
+/** Outside the maintenance windows: one skipped decision per database, saying why (recorded). */
+function outsideWindowDecision(
+  runId: string,
+  at: string,
+  database: string,
+  verdict: { reason: string; until?: string },
+  request: TunerRunRequest,
+  mode: 'observe' | 'apply',
+): Decision {
+  return {
+    id: `${runId}:${database}:window`,
+    runId,
+    at,
+    tuner: 'maintenance',
+    resource: database,
+    resourceKind: 'postgres-database',
+    action: 'vacuum',
+    outcome: 'skipped',
+    reason: verdict.reason,
+    evidence: [],
+    monthlyCostDelta: 0,
+    from: null,
+    to: null,
+    undo: null,
+    guard: 'maintenance-window',
+    mode,
+    dryRun: request.dryRun,
+    override: request.override,
+    trigger: request.trigger,
+    severity: 'info',
+  };
 }
 
 export async function runMaintenanceTuner(input: MaintenanceRunInput): Promise<TunerRunSummary> {
@@ -227,6 +270,21 @@ export async function runMaintenanceTuner(input: MaintenanceRunInput): Promise<T
     notes.push('maintenance is in observe mode: a manual real run needs "override": true; planned only');
   }
   const act = effect === 'apply' || effect === 'override';
+  const window = maintenanceWindowVerdict({
+    windows: config.maintenanceWindows,
+    now,
+    trigger: run.trigger,
+    dryRun: !act,
+    ignoreWindow: input.ignoreMaintenanceWindow === true,
+  });
+  if (!window.run) {
+    const skipped = entries.map((e) =>
+      outsideWindowDecision(run.runId, now.toISOString(), e.name, window, input.request, tunerSettings.mode),
+    );
+    for (const d of skipped) await store.recordDecision(d);
+    return finishRun(started, skipped, [window.reason]);
+  }
+  if (window.note) notes.push(window.note);
   const settings = settingsOf(config);
   const remainingMs = input.request.remainingMs ?? countdown(DEFAULT_RUN_BUDGET_MS);
   const decisions: Decision[] = [];
@@ -264,7 +322,8 @@ export async function runMaintenanceTuner(input: MaintenanceRunInput): Promise<T
             settings: indexSettingsOf(config, settings),
             act,
             now,
-            windows: config.maintenanceWindows,
+            // An explicit manual override of the windows covers the index builds too.
+            windows: window.note && act ? ALWAYS : config.maintenanceWindows,
             remainingMs,
           });
           made.push(...indexDecisions(indexes, ctx));

@@ -60,7 +60,7 @@ import {
 } from '../policies/dynamodb-capacity.ts';
 import { adviseCapacityMode, type ModeSwitch, type UsageSeries } from '../policies/dynamodb-mode-advisor.ts';
 import { learnRecurringPeaks, type PeakModel, prewarmFloorAt } from '../policies/prewarm.ts';
-import { type PriceTable, priceTable } from '../pricing.ts';
+import { type PriceTable, pricesFor } from '../pricing.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 
@@ -565,7 +565,7 @@ export async function runDynamodb(
     return finishRun(started, await handBackWhilePaused(started.run, section, config, store));
   const { run } = started;
   const notes: string[] = [];
-  const prices: PriceTable = priceTable(config.prices);
+  const prices: PriceTable = pricesFor(config);
   // Only the managed tables are listed and described; the rest of the account's provisioned
   // capacity (the account quota) comes from an hourly refreshed sum (discovery/account-capacity.ts).
   const fleet = await discoverFleet({

@@ -37,7 +37,7 @@ import {
   type ValidStorageOption,
 } from '../policies/iops.ts';
 import { buildStorageLedger, type RdsEventLike } from '../policies/iops-ledger.ts';
-import { priceTable } from '../pricing.ts';
+import { pricesFor } from '../pricing.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps, withoutRepeats } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 
@@ -137,7 +137,7 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
   if (!section?.enabled) return finishRun(started, [], [notEnabledNote('iops')]);
   const settings = resolveSettings(config, 'iops');
   const cfg = policySettings(section);
-  const prices = priceTable(config.prices);
+  const prices = pricesFor(config);
   const adapter =
     deps.adapter ??
     createIopsAdapter({

@@ -23,7 +23,7 @@ import { finishRun, outOfTime, recordObservationFailure } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { getMetrics, type MetricsResult, type SeriesRequest } from '../metrics/index.ts';
 import { type ProxyObservation, type ProxySettings, planProxyPool } from '../policies/proxy-pool.ts';
-import { priceTable } from '../pricing.ts';
+import { pricesFor } from '../pricing.ts';
 import {
   notEnabledNote,
   openTunerRun,
@@ -182,7 +182,7 @@ export async function runProxy(request: TunerRunRequest, deps: TunerRunDeps = {}
     now,
   });
   notes.push(...metrics.notes);
-  const prices = priceTable(config.prices);
+  const prices = pricesFor(config);
   const decisions: Decision[] = [];
   for (const p of targets) {
     if (outOfTime(request, p.target.ref.id, notes)) break;

@@ -54,7 +54,7 @@ import {
   type RouteRecord,
   type SourceFamily,
 } from '../policies/replicas.ts';
-import { priceTable } from '../pricing.ts';
+import { pricesFor } from '../pricing.ts';
 import { stateStore } from '../state/index.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
@@ -98,7 +98,7 @@ export function sourceSettings(
     availabilityZones: o.availabilityZones ?? section.availabilityZones,
     ...(o.routing ? { routing: o.routing } : {}),
     ...(o.schedule ? { schedule: o.schedule } : {}),
-    prices: priceTable(config.prices),
+    prices: pricesFor(config),
   };
 }
 

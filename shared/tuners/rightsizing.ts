@@ -15,7 +15,7 @@ import { resolveSettings } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { getMetrics, type SeriesRequest } from '../metrics/index.ts';
 import { planRightsizing, type RightsizingObservation } from '../policies/rightsizing.ts';
-import { priceTable } from '../pricing.ts';
+import { pricesFor } from '../pricing.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 
@@ -76,7 +76,7 @@ export async function runRightsizing(
     now,
   });
   notes.push(...metrics.notes);
-  const prices = priceTable(config.prices);
+  const prices = pricesFor(config);
   const decisions: Decision[] = [];
   for (const target of targets) {
     if (outOfTime(request, target.ref.id, notes)) break;

@@ -143,7 +143,7 @@ export function observationAt(
 export const createAutopilotPolicy: CreateAutopilotPolicy<'iops'> = ({ options, config }) => {
   const section = config?.tuners.iops ?? iopsSection.parse({});
   const cfg = policySettings(section);
-  const prices = priceTable({ ...config?.prices, ...options.prices });
+  const prices = priceTable({ ...(config ? config.prices[config.region] : undefined), ...options.prices });
   const settings = tunerSettingsFor(section);
   const store = new MemoryStateStore();
   const target: Target = {

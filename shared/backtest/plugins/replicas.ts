@@ -66,7 +66,7 @@ export const createAutopilotPolicy: CreateAutopilotPolicy<'replicas'> = ({ optio
           },
         }
       : {}),
-    prices: priceTable({ ...config?.prices, ...options.prices }),
+    prices: priceTable({ ...(config ? config.prices[config.region] : undefined), ...options.prices }),
   };
   const guard: TunerSettings = {
     mode: 'apply',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { tunerBase } from '../common.ts';
+import { minNotAboveMax, tunerBase } from '../common.ts';
 
 /**
  * Capacity mode advisor (issue #11). `allowSwitch: false` = recommend only.
@@ -69,7 +69,8 @@ export const dynamodbPrewarmSection = z
       .max(15 * 24 * 60)
       .default(15 * 24 * 60),
   })
-  .strict();
+  .strict()
+  .superRefine(minNotAboveMax([['minPeriodMinutes', 'maxPeriodMinutes']]));
 
 /** Working with Application Auto Scaling on tables that have scalable targets. */
 export const dynamodbAutoScalingSection = z
@@ -137,7 +138,14 @@ export const dynamodbSection = z
       historyMinutes: 15 * 24 * 60,
     }),
   })
-  .strict();
+  .strict()
+  .superRefine(
+    minNotAboveMax([
+      ['minCapacity', 'maxCapacity'],
+      ['maxCapacity', 'tableMaxCapacity'],
+      ['tableMaxCapacity', 'accountMaxCapacity'],
+    ]),
+  );
 
 export type DynamodbConfig = z.infer<typeof dynamodbSection>;
 export type DynamodbModeAdvisorConfig = z.infer<typeof dynamodbModeAdvisorSection>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { tunerBase } from '../common.ts';
+import { minNotAboveMax, tunerBase } from '../common.ts';
 
 /**
  * Provisioned IOPS tuner (issue 8). Every threshold the policy (shared/policies/iops.ts) uses
@@ -84,6 +84,7 @@ export const iopsSection = z
     allowStorageGrowthForIops: z.boolean().default(false),
     allowStorageTypeChange: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine(minNotAboveMax([['minIops', 'maxIops']]));
 
 export type IopsSection = z.infer<typeof iopsSection>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { tunerBase } from '../common.ts';
+import { minNotAboveMax, tunerBase } from '../common.ts';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24 h, UTC)');
 const instanceClass = z
@@ -101,9 +101,7 @@ export const replicaSourceSchema = z
     schedule: z.array(replicaScheduleEntrySchema).optional(),
   })
   .strict()
-  .refine((s) => s.minReaders === undefined || s.maxReaders === undefined || s.minReaders <= s.maxReaders, {
-    message: 'minReaders must not exceed maxReaders',
-  });
+  .superRefine(minNotAboveMax([['minReaders', 'maxReaders']]));
 
 /** Read replica scaler (owned by the replicas issue). */
 export const replicasSection = z
@@ -129,9 +127,19 @@ export const replicasSection = z
     sources: z.record(z.string().min(1).max(255), replicaSourceSchema).default({}),
   })
   .strict()
-  .refine((s) => s.minReaders <= s.maxReaders, {
-    message: 'minReaders must not exceed maxReaders',
-    path: ['minReaders'],
+  .superRefine(minNotAboveMax([['minReaders', 'maxReaders']]))
+  .superRefine((s, ctx) => {
+    // A source's own bounds, or the tuner's where it gives none: the bounds it is scaled within.
+    for (const [id, src] of Object.entries(s.sources)) {
+      const lo = src.minReaders ?? s.minReaders;
+      const hi = src.maxReaders ?? s.maxReaders;
+      if (lo > hi)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', id, src.minReaders !== undefined ? 'minReaders' : 'maxReaders'],
+          message: `sources.${id}: minReaders (${lo}${src.minReaders === undefined ? ', the tuner default' : ''}) must not exceed maxReaders (${hi}${src.maxReaders === undefined ? ', the tuner default' : ''})`,
+        });
+    }
   });
 
 export type ReplicasSection = z.infer<typeof replicasSection>;

@@ -161,6 +161,54 @@ describe('the maintenance tuner', () => {
     await c.end();
   });
 
+  it('a scheduled run outside the maintenance window does nothing and records why; a manual one acts only when told explicitly', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
+    const db = await bloatedDatabase();
+    const store = new MemoryStateStore();
+    const nightly = configSchema.parse({
+      version: 1,
+      maintenanceWindows: [
+        { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '02:00', end: '05:00' },
+      ],
+      tuners: { maintenance: { mode: 'apply', concurrency: 2 } },
+    });
+    const afternoon = new Date('2026-11-23T14:30:00Z');
+    const deps = { config: nightly, store, targets: [pgServer.target(db)], now: afternoon };
+    const dead = async () => {
+      const c = await pgServer.connect(db);
+      const n = await deadTupleCount(c, 'line_items');
+      await c.end();
+      return n;
+    };
+
+    // Scheduled, outside 02:00-05:00: nothing touched, one recorded decision saying why.
+    const scheduled = await runMaintenanceTuner({ request: request(), deps });
+    expect(scheduled.decisions.map((d) => [d.action, d.outcome, d.guard])).toEqual([
+      ['vacuum', 'skipped', 'maintenance-window'],
+    ]);
+    expect(scheduled.decisions[0]?.reason).toContain('14:30 UTC is outside the maintenance windows');
+    expect(scheduled.notes[0]).toContain('the next window opens at 2026-11-24T02:00:00.000Z');
+    expect(await dead()).toBe(2_000);
+    const recorded = await store.listDecisions({ since: '2000-01-01T00:00:00Z', tuner: 'maintenance' });
+    expect(recorded.map((d) => d.guard)).toEqual(['maintenance-window']);
+
+    // Manual, not told to ignore the window: refused the same way.
+    const manual = await runMaintenanceTuner({ request: request({ trigger: 'manual' }), deps });
+    expect(manual.decisions.map((d) => d.outcome)).toEqual(['skipped']);
+    expect(manual.decisions[0]?.reason).toContain('"ignoreMaintenanceWindow": true');
+    expect(await dead()).toBe(2_000);
+
+    // Manual, explicitly outside the window: it vacuums, and says so.
+    const told = await runMaintenanceTuner({
+      request: request({ trigger: 'manual' }),
+      ignoreMaintenanceWindow: true,
+      deps,
+    });
+    expect(told.decisions.find((d) => d.action === 'vacuum')?.outcome).toBe('applied');
+    expect(told.notes.join(' ')).toContain('run anyway, as the manual event says');
+    expect(await dead()).toBe(0);
+  });
+
   it('does nothing when the maintenance section is disabled, even in apply mode', async () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
     const db = await bloatedDatabase();

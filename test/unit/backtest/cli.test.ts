@@ -64,7 +64,7 @@ describe('backtest CLI output', () => {
     const cfg = join(dir, 'c.yml');
     writeFileSync(
       cfg,
-      'version: 1\ntuners:\n  dynamodb:\n    targetUtilization: 0.35\nprices:\n  dynamodb.rcuHour: 0.0003\n',
+      'version: 1\ntuners:\n  dynamodb:\n    targetUtilization: 0.35\nprices:\n  us-east-1:\n    dynamodb.rcuHour: 0.0003\n',
     );
     const tuned = await json(['--kind', 'dynamodb', '--trace', trace, '--config', cfg]);
     // Lower target (more headroom) and dearer reads: static peak costs more.

@@ -119,6 +119,14 @@ describe('the CLIs as processes', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('validate --region rejects a configuration for another Region, naming the file and line', () => {
+    const r = run('validate.ts', ['db-autopilot.yml', '--region', 'eu-west-1']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /db-autopilot\.yml:\d+ region: us-east-1 is not the Region db-autopilot is deployed to \(eu-west-1\)/,
+    );
+  });
+
   it('validate exits 2 naming an unknown flag, on stderr only', () => {
     const r = run('validate.ts', ['--strict', 'db-autopilot.yml']);
     expect(r.status).toBe(2);
