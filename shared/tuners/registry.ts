@@ -26,6 +26,7 @@ export const tuners: Partial<Record<TunerName, TunerLoader>> = {
   insights: async () => (await import('../postgres/tuner.ts')).insightsRegistration,
   proxy: async () => (await import('./proxy.ts')).registration,
   rightsizing: async () => (await import('./rightsizing.ts')).registration,
+  serverless: async () => (await import('./serverless.ts')).registration,
 };
 
 export async function loadTuner(name: TunerName): Promise<TunerRegistration | undefined> {
