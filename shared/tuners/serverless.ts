@@ -399,6 +399,8 @@ async function handBackWhilePaused(
   );
   const settings = { ...resolveSettings(config, 'serverless'), cooldownMinutes: 0 };
   const adapter = createServerlessAdapter({ now: () => run.now });
+  // One run object for every hand-back (decision ids are numbered per run object).
+  const acting: RunContext = { ...run, paused: false };
   const decisions: Decision[] = [];
   for (const c of targets) {
     const history = await store.getHistory('serverless', c.ref.id, run.now);
@@ -410,9 +412,7 @@ async function handBackWhilePaused(
       observedAt: run.now.toISOString(),
       actions: [action],
     };
-    decisions.push(
-      ...(await executePlan({ plan, target: c, settings, adapter, run: { ...run, paused: false }, store })),
-    );
+    decisions.push(...(await executePlan({ plan, target: c, settings, adapter, run: acting, store })));
   }
   return decisions;
 }
