@@ -270,7 +270,9 @@ export function planServerlessBounds(
   const minMoves =
     Math.abs(bounds.min - obs.current.min) >= s.minChangeAcu ||
     (bounds.min === 0) !== (obs.current.min === 0) ||
-    (pause.idle && bounds.min < obs.current.min);
+    (pause.idle && bounds.min < obs.current.min) ||
+    // A minimum below the config's floor is raised to it, however small the step.
+    (!pause.pause && obs.current.min < s.minCapacityFloor && bounds.min > obs.current.min);
   const maxMoves =
     bounds.max !== obs.current.max &&
     (max.capped ||

@@ -79,11 +79,16 @@ describe('serverless tuner handler on securecart', () => {
       (d) => d.resource === resource && d.action === 'set-serverless-bounds' && d.outcome === outcome,
     );
 
-  it('lowers the person’s night minimum and records the prior bounds, evidence and the saving', () => {
+  it('waits for the person’s change in progress, then lowers their night minimum, recording the prior bounds, evidence and the saving', () => {
+    expect(of(ACCOUNTS, 'deferred')[0]).toMatchObject({
+      at: new Date(startMs).toISOString(),
+      guard: 'aws:cluster-available',
+      deferredUntil: new Date(startMs + 5 * MINUTE_MS).toISOString(),
+    });
     const first = of(ACCOUNTS, 'applied')[0];
-    expect(first?.at).toBe(new Date(startMs).toISOString());
+    expect(first?.at).toBe(new Date(startMs + 10 * MINUTE_MS).toISOString());
     expect(first?.from).toEqual({ min: 8, max: 32 });
-    expect((first?.to as { min: number }).min).toBeLessThan(8);
+    expect((first?.to as { min: number } | undefined)?.min).toBeLessThan(8);
     expect(first?.undo).toEqual({
       kind: 'set-serverless-bounds',
       params: { clusterId: ACCOUNTS, bounds: { min: 8, max: 32 } },
@@ -100,7 +105,7 @@ describe('serverless tuner handler on securecart', () => {
   });
 
   it('defers the raise ahead of the login storm while the cluster is modifying, then applies it before 08:00', () => {
-    const deferred = of(ACCOUNTS, 'deferred');
+    const deferred = of(ACCOUNTS, 'deferred').filter((d) => Date.parse(d.at) >= startMs + 7 * HOUR_MS);
     expect(deferred.map((d) => d.guard)).toContain('aws:cluster-available');
     const raisedAfter = of(ACCOUNTS, 'applied').find(
       (d) =>

@@ -11,9 +11,9 @@ import { constant, diurnal, flashSale, noisy, spikes, sum } from '../workload.ts
  *   with the writer and is billed alike). The person set 8-32 ACU: the minimum pays for 8 ACU all
  *   night while the accounts service idles near 2 ACU; it peaks at about 20 ACU at 19:00 UTC, a
  *   login storm (about +10 ACU for 20 minutes) hits every day at 08:00, and the flash sale at 12:00
- *   on the simulated day brings sign-ups above MaxCapacity 32 (ACUUtilization at 100%). From 07:20
- *   to 07:40 a person's change of the backup window keeps the cluster `modifying`, just when the
- *   minimum is due to rise ahead of the login storm.
+ *   on the simulated day brings sign-ups above MaxCapacity 32 (ACUUtilization at 100%). A person's
+ *   changes keep the cluster `modifying` from 00:00 to 00:08 and from 07:20 to 07:40, just when
+ *   the minimum is due to rise ahead of the login storm.
  * - securecart-accounts-dev: the team's development copy (16.4, 2-8 ACU), nobody connected for
  *   the whole history: it pays for 2 ACU around the clock.
  */
@@ -35,6 +35,12 @@ export function addSecureCartServerless(sim: SimAccount, startMs: number): void 
       ),
       connections: diurnal({ base: 40, peak: 400, peakHourUtc: 19, widthHours: 2.5 }),
     },
+  });
+  // A person's cluster changes being applied: at the start of the day (a parameter group change)
+  // and 07:20-07:40 (the backup window).
+  accounts.status = 'modifying';
+  sim.at(startMs + 8 * MINUTE_MS, () => {
+    accounts.status = 'available';
   });
   const busyFrom = startMs + 7 * HOUR_MS + 20 * MINUTE_MS;
   sim.at(busyFrom, () => {
