@@ -41,7 +41,8 @@ import { type AuroraCluster, describeCluster, type RdsInstance } from './rds.ts'
  * Published per instance (AWS/RDS, DBInstanceIdentifier; Aurora User Guide,
  * aurora-serverless-v2.viewing.monitoring): ServerlessDatabaseCapacity (ACU, the minute's
  * average), ACUUtilization (capacity / MaxCapacity, %), CPUUtilization (% of the current capacity,
- * capped at 100), FreeableMemory (bytes), DatabaseConnections, BufferCacheHitRatio (%).
+ * capped at 100), FreeableMemory (bytes), DatabaseConnections, BufferCacheHitRatio (%),
+ * ReadIOPS / WriteIOPS / DiskQueueDepth.
  */
 
 export interface ServerlessClusterSpec {
@@ -122,7 +123,20 @@ function capacityStep(c: ServerlessCluster, demand: Workload, connections: Workl
     out.put('FreeableMemory', Math.max(0, result.averageCapacity - 0.75 * served) * GIB_PER_ACU * 1024 ** 3);
     out.put('DatabaseConnections', d > 0 ? Math.max(1, Math.round(connections?.(t) ?? 10 * d)) : 0);
     out.put('BufferCacheHitRatio', 99.5 - 25 * coldShare);
+    putIo(out, served, coldShare);
   };
+}
+
+/**
+ * Instance I/O as Aurora publishes it for every instance (ReadIOPS, WriteIOPS, DiskQueueDepth):
+ * about 100 IOPS per ACU of work, more reads while the buffer cache is cold. A sim-only figure.
+ */
+function putIo(out: FrameWriter, servedAcu: number, coldShare: number): void {
+  const reads = 60 * servedAcu * (1 + coldShare);
+  const writes = 40 * servedAcu;
+  out.put('ReadIOPS', reads);
+  out.put('WriteIOPS', writes);
+  out.put('DiskQueueDepth', (reads + writes) / 1000);
 }
 
 /** A tier 0-1 reader: the writer's capacity (Aurora scales it with the writer), little load of its own. */
@@ -135,6 +149,7 @@ function followerStep(writer: Member) {
     out.put('ACUUtilization', util);
     if (!capacity) return out.put('DatabaseConnections', 0);
     out.put('CPUUtilization', 5);
+    putIo(out, 0.05 * capacity, 0);
     out.put('FreeableMemory', capacity * 0.9 * GIB_PER_ACU * 1024 ** 3);
     out.put('DatabaseConnections', 0);
     out.put('BufferCacheHitRatio', writer.series.get('BufferCacheHitRatio', minute)?.value);
@@ -200,6 +215,9 @@ const PUBLISHED = [
   'FreeableMemory',
   'DatabaseConnections',
   'BufferCacheHitRatio',
+  'ReadIOPS',
+  'WriteIOPS',
+  'DiskQueueDepth',
 ] as const;
 
 /** The instance's minute as its capacity model computed it. */
