@@ -22,6 +22,8 @@ export interface DemandEstimate {
   demandRate: number;
   /** Peak demand over the stabilization window (what a decrease must still serve). */
   stableDemandRate: number;
+  /** Demand of the newest period (where a falling demand is heading). */
+  latestDemandRate: number;
   unitsPerRequest: number;
   provisionedThrottles: number;
   keyRangeThrottles: number;
@@ -105,6 +107,7 @@ export function estimateDemand(
     unservedRate: Math.max(0, peak(tail(series.unserved, recentN))),
     demandRate: peak(tail(series.demand, recentN)),
     stableDemandRate: peak(tail(series.demand, stableN)),
+    latestDemandRate: series.demand[series.demand.length - 1] ?? 0,
     unitsPerRequest: upr,
     provisionedThrottles: sum(tail(m.provisionedThrottleEvents, recentN)),
     keyRangeThrottles: sum(tail(m.keyRangeThrottleEvents, recentN)),
