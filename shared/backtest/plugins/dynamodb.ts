@@ -285,13 +285,6 @@ export function createDynamodbAutopilot(
         .slice(-lookback);
       const obs = observationAt(rows, ctx.state, t, start);
       const { plan } = planTableCapacity({ observation: obs, config, prices, now: ctx.now, floors, shapes });
-      if (process.env.DDB_DEBUG?.split(',').includes(String(t)))
-        console.error(
-          t,
-          JSON.stringify(shapes),
-          plan.actions.map((a) => `${a.kind} ${JSON.stringify(a.to)} ${a.reason}`),
-          plan.noopReason,
-        );
       const adapter: Adapter = async (action): Promise<ActResult> => {
         const params = action.params as CapacityParams | undefined;
         const u = params?.updates.find((x) => x.indexName === null);
