@@ -23,6 +23,8 @@ import type { Decision, TunerName } from '../core/model.ts';
  * | `<tuner>#<scope>#res#<resource>`  | `m#last#<action>`     | newest applied decision of that kind     |
  * | `<tuner>#<scope>#res#<resource>`  | `m#drift`             | drift back-off and baseline              |
  * | `<tuner>#<scope>#res#<resource>`  | `m#intent#<id>`       | an intended change not yet resolved      |
+ * | `<tuner>#<scope>#intents`         | `<at>#<id>`           | the same, indexed per tuner (settled at  |
+ * |                                   |                       | the start of every run of the tuner)     |
  * | `<owner>#<scope>#res#<resource>`  | `m#state`             | free-form tuner / report / digest state  |
  * | `<tuner>#<scope>#lock#<resource>` | `lock`                | lease lock (TTL)                         |
  * | `<tuner>#<scope>#idem#<key>`      | `idem`                | idempotency key of a run (TTL)           |
@@ -87,6 +89,18 @@ export const STATE_WRITERS = {
   digest: ['digest'],
 } as const satisfies Record<string, readonly StateOwner[]>;
 
+/**
+ * The tuners whose decisions a run of a tuner records (the DynamoDB tuner also decides the capacity
+ * mode and prewarms): the intent indexes that run settles first. Every other tuner: its own.
+ */
+const RECORDS_FOR: Partial<Record<TunerName, readonly TunerName[]>> = {
+  dynamodb: ['dynamodb', 'dynamodb-mode', 'prewarm'],
+};
+
+export function tunersRecordedBy(tuner: TunerName): readonly TunerName[] {
+  return RECORDS_FOR[tuner] ?? [tuner];
+}
+
 /** `<owner>#<scope>#`: the beginning of every partition key of an owner. */
 export function ownerPrefix(owner: StateOwner, scope: string = HOME_SCOPE): string {
   return `${owner}#${scope}#`;
@@ -139,6 +153,18 @@ export const keys = {
   created: (tuner: TunerName, resourceId: string, scope?: string) => ({
     pk: `${ownerPrefix(tuner, scope)}created#${resourceId}`,
     sk: 'created',
+  }),
+  /**
+   * The tuner's intent index: one item per intended change not yet resolved, whatever resource it
+   * names (a removed replica, an alarm no reconcile touches again), so every run of the tuner
+   * settles them all (shared/core/intent.ts `settleTunerIntents`). Inside `<tuner>#<scope>#`, so the
+   * role's `dynamodb:LeadingKeys` pattern covers it.
+   */
+  intents: (tuner: TunerName, scope?: string) => `${ownerPrefix(tuner, scope)}intents`,
+  /** Where one intent is indexed (oldest first by sort key). */
+  intentIndex: (d: Pick<Decision, 'tuner' | 'at' | 'id'>, scope?: string) => ({
+    pk: keys.intents(d.tuner, scope),
+    sk: `${timeKey(d.at)}#${d.id}`,
   }),
   /** Daily and monthly totals of one tuner. */
   aggregate: (tuner: TunerName, period: string, scope?: string) => ({
