@@ -19,7 +19,10 @@ export type TunerName =
   | 'rightsizing'
   | 'serverless'
   | 'alarms'
-  | 'control';
+  | 'control'
+  // The reporting functions record nothing but their own failed runs (shared/handler/wrap.ts).
+  | 'report'
+  | 'digest';
 
 /** observe = plan and report only (default on a first deploy); apply = act. */
 export type Mode = 'observe' | 'apply';

@@ -8,7 +8,7 @@ import type { Decision, TunerName } from '../core/model.ts';
  *
  * - owner: the tuner the item belongs to (`iops`, `replicas`, `dynamodb`, `dynamodb-mode`,
  *   `prewarm`, `maintenance`, `insights`, `alarms`, `control`) or a reporting function's own
- *   state (`report`, `digest`). A name is always followed by `#`, so the IAM pattern `dynamodb#*`
+ *   state and failed runs (`report`, `digest`). A name is always followed by `#`, so the IAM pattern `dynamodb#*`
  *   never matches `dynamodb-mode#...`.
  * - scope: the account and Region the item is about. Today always `home` (the account and Region
  *   the deployment runs in). Reserved for multi-account: `<account>.<region>`
@@ -64,6 +64,9 @@ export const DECISION_TUNERS = [
   'rightsizing',
   'alarms',
   'control',
+  // Their failed runs (guard `run-failed`), so the digest lists them.
+  'report',
+  'digest',
 ] as const satisfies readonly TunerName[];
 
 /**
