@@ -1,5 +1,5 @@
 import type { StateOwner } from '../core/contracts.ts';
-import type { Decision, TunerName } from '../core/model.ts';
+import { type Decision, REPORTING_RECORDERS, TUNER_NAMES, type TunerName } from '../core/model.ts';
 import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
 
 /**
@@ -53,23 +53,8 @@ export type { StateOwner };
 /** The scope of a deployment's own account and Region. */
 export { HOME_SCOPE };
 
-/** Every tuner that records decisions (the report and digest read one `byDay` partition of each). */
-export const DECISION_TUNERS = [
-  'iops',
-  'replicas',
-  'dynamodb',
-  'dynamodb-mode',
-  'prewarm',
-  'maintenance',
-  'insights',
-  'proxy',
-  'rightsizing',
-  'alarms',
-  'control',
-  // Their failed runs (guard `run-failed`), so the digest lists them.
-  'report',
-  'digest',
-] as const satisfies readonly TunerName[];
+/** Every tuner records decisions, and the reporting functions their failed runs (the report and digest read one `byDay` partition of each). */
+export const DECISION_TUNERS = [...TUNER_NAMES, ...REPORTING_RECORDERS] as const;
 
 /**
  * The owners whose items each function writes (its role's `dynamodb:LeadingKeys`, one
