@@ -4,6 +4,8 @@
  * it, and for any other Region must give every key: us-east-1 prices are never used elsewhere
  * (checked when the configuration is validated, shared/config/schema.ts).
  */
+import { currentScope } from './core/scope.ts';
+
 export const HOURS_PER_MONTH = 730;
 
 /** Where the shipped table comes from, and when it was last revised (not re-fetched since). */
@@ -41,6 +43,8 @@ export const DEFAULT_PRICES = {
   'rds.instance.db.t4g.medium.hour': 0.065,
   'aurora.instance.db.r6g.large.hour': 0.26,
   'aurora.instance.db.r6g.xlarge.hour': 0.519,
+  // Aurora Serverless v2, Aurora Standard: per ACU-hour (Aurora pricing page; shared/aws/aurora-serverless.ts).
+  'aurora.serverless.acuHour': 0.12,
   // RDS Proxy: per vCPU-hour of the target instances, minimum 2 vCPUs (RDS Proxy pricing page).
   'rdsProxy.vcpuHour': 0.015,
 } as const satisfies Record<string, number>;
@@ -56,14 +60,15 @@ export const SHIPPED_PRICES: Readonly<Record<string, Readonly<Record<string, num
 export const PRICE_KEYS: readonly string[] = Object.keys(DEFAULT_PRICES);
 
 /**
- * The price table of the configuration's Region: the shipped table for that Region (if any) under
- * its `prices.<region>` block. Never another Region's prices.
+ * The price table of a Region (default: the member scope's Region in a fleet run, else the
+ * configuration's): the shipped table for that Region (if any) under its `prices.<region>` block.
+ * Never another Region's prices.
  */
-export function pricesFor(config: {
-  region: string;
-  prices: Record<string, Record<string, number>>;
-}): PriceTable {
-  return { ...(SHIPPED_PRICES[config.region] ?? {}), ...(config.prices[config.region] ?? {}) };
+export function pricesFor(
+  config: { region: string; prices: Record<string, Record<string, number>> },
+  region: string = currentScope()?.region ?? config.region,
+): PriceTable {
+  return { ...(SHIPPED_PRICES[region] ?? {}), ...(config.prices[region] ?? {}) };
 }
 
 export type PriceTable = Record<string, number>;

@@ -21,6 +21,7 @@ export const TUNER_KINDS: Partial<Record<TunerName, DiscoverKind[]>> = {
   dynamodb: ['dynamodb-table'],
   'dynamodb-mode': ['dynamodb-table'],
   prewarm: ['dynamodb-table'],
+  serverless: ['aurora-cluster'],
 };
 
 /** Whether any tuner that declares alarms acts; when none does, the reconciler changes nothing. */

@@ -2,11 +2,13 @@ import { z } from 'zod';
 import { PRICE_KEYS, PRICE_SOURCE, PRICES_AS_OF, SHIPPED_PRICES } from '../pricing.ts';
 import { durationMinutes, modeSchema } from './common.ts';
 import { dynamodbSection } from './sections/dynamodb.ts';
+import { fleetSection } from './sections/fleet.ts';
 import { iopsSection } from './sections/iops.ts';
 import { insightsSection, maintenanceSection } from './sections/maintenance.ts';
 import { proxySection } from './sections/proxy.ts';
 import { replicasSection } from './sections/replicas.ts';
 import { rightsizingSection } from './sections/rightsizing.ts';
+import { serverlessSection } from './sections/serverless.ts';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24 h, UTC)');
 
@@ -88,35 +90,48 @@ export const configSchema = z
         insights: insightsSection.optional(),
         proxy: proxySection.optional(),
         rightsizing: rightsizingSection.optional(),
+        serverless: serverlessSection.optional(),
       })
       .strict()
       .default({}),
+    /** Member accounts and Regions tuned from this deployment (issue 27); absent: its own only. */
+    fleet: fleetSection.optional(),
     /**
-     * Prices per Region (`prices: { eu-west-1: { rds.io1.iopsMonth: 0.11, ... } }`): the block of
-     * the configuration's Region overrides the shipped list prices (us-east-1, shared/pricing.ts);
-     * a Region without shipped prices must give every key. Other Regions' prices are never used.
+     * Prices per Region (`prices: { eu-west-1: { rds.io1.iopsMonth: ..., ... } }`): the block of a
+     * Region overrides the shipped list prices (us-east-1, shared/pricing.ts); the configuration's
+     * Region and every fleet Region without shipped prices must give every key. A Region's prices
+     * are never used in another Region.
      */
     prices: z.record(regionSchema, z.record(z.string(), z.number().min(0))).default({}),
   })
   .strict()
   .superRefine((config, ctx) => {
-    if (SHIPPED_PRICES[config.region]) return;
-    const block = config.prices[config.region];
-    if (!block) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['region'],
-        message: `no prices for ${config.region}: db-autopilot ships list prices for ${Object.keys(SHIPPED_PRICES).join(', ')} only (${PRICE_SOURCE}, as of ${PRICES_AS_OF}) and never uses them in another Region; add a prices.${config.region} block with every key (${PRICE_KEYS.length}: ${PRICE_KEYS.slice(0, 3).join(', ')}, ...)`,
-      });
-      return;
+    // The home Region, then each fleet Region: each priced by its own table.
+    const regions: Array<{ region: string; path: PropertyKey[] }> = [
+      { region: config.region, path: ['region'] },
+      ...(config.fleet?.regions ?? []).map((region, i) => ({ region, path: ['fleet', 'regions', i] })),
+    ];
+    const seen = new Set<string>();
+    for (const { region, path } of regions) {
+      if (seen.has(region) || SHIPPED_PRICES[region]) continue;
+      seen.add(region);
+      const block = config.prices[region];
+      if (!block) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `no prices for ${region}: db-autopilot ships list prices for ${Object.keys(SHIPPED_PRICES).join(', ')} only (${PRICE_SOURCE}, as of ${PRICES_AS_OF}) and never uses them in another Region; add a prices.${region} block with every key (${PRICE_KEYS.length}: ${PRICE_KEYS.slice(0, 3).join(', ')}, ...)`,
+        });
+        continue;
+      }
+      const missing = PRICE_KEYS.filter((k) => block[k] === undefined);
+      if (missing.length > 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['prices', region],
+          message: `prices.${region} lacks ${missing.length} key(s) (no other Region's prices are used): ${missing.join(', ')}`,
+        });
     }
-    const missing = PRICE_KEYS.filter((k) => block[k] === undefined);
-    if (missing.length > 0)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['prices', config.region],
-        message: `prices.${config.region} lacks ${missing.length} key(s) (no other Region's prices are used): ${missing.join(', ')}`,
-      });
   });
 
 export type Config = z.infer<typeof configSchema>;

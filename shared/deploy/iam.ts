@@ -51,6 +51,7 @@ export const FUNCTIONS = [
   'pg-insights',
   'proxy-tuner',
   'rightsizing',
+  'serverless-tuner',
   'alarm-handler',
   'alarm-reconciler',
   'report',
@@ -122,7 +123,8 @@ function pauseRead(o: DeployOptions): Statement {
     Sid: 'ReadPauseFlag',
     Effect: 'Allow',
     Action: ['ssm:GetParameter'],
-    Resource: ssmParameterArn(o.pauseParameter),
+    // The global switch and each fleet member account's own (`<name>/<account>`, issue 27).
+    Resource: [ssmParameterArn(o.pauseParameter), ssmParameterArn(`${o.pauseParameter}/*`)],
   };
 }
 
@@ -437,7 +439,7 @@ const alarmsRead: Statement = {
 };
 
 /** The tuners that declare fast-path alarms (shared/alarms/desired.ts TUNER_KINDS), by config section. */
-const ALARM_SECTIONS = ['iops', 'replicas', 'dynamodb'] as const;
+const ALARM_SECTIONS = ['iops', 'replicas', 'dynamodb', 'serverless'] as const;
 
 function alarmStatements(config: Config, o: DeployOptions): Statement[] {
   if (!ALARM_SECTIONS.some((t) => tunerActs(config, t))) return [alarmsRead];
@@ -485,6 +487,42 @@ function proxyStatements(config: Config): Statement[] {
       Resource: sub('arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:target-group:*'),
       Condition: tagCondition(config),
     },
+  ];
+}
+
+/**
+ * Aurora Serverless v2 bounds (shared/adapters/aurora-serverless.ts): read clusters and their
+ * instances; ModifyDBCluster only on clusters that carry the managed tag, or are listed by
+ * identifier in the configuration (exact ARNs).
+ */
+function serverlessStatements(config: Config): Statement[] {
+  const ids = config.tuners.serverless?.resources.identifiers ?? [];
+  const read: Statement = {
+    Sid: 'ServerlessRead',
+    Effect: 'Allow',
+    Action: ['rds:DescribeDBClusters', 'rds:DescribeDBInstances'],
+    Resource: '*',
+  };
+  if (!tunerActs(config, 'serverless')) return [read];
+  return [
+    read,
+    {
+      Sid: 'ModifyTaggedServerlessClusters',
+      Effect: 'Allow',
+      Action: ['rds:ModifyDBCluster'],
+      Resource: rdsArn('cluster', '*'),
+      Condition: tagCondition(config),
+    },
+    ...(ids.length > 0
+      ? [
+          {
+            Sid: 'ModifyListedServerlessClusters',
+            Effect: 'Allow' as const,
+            Action: ['rds:ModifyDBCluster'],
+            Resource: ids.map((id) => rdsArn('cluster', id)),
+          },
+        ]
+      : []),
   ];
 }
 
@@ -562,6 +600,8 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
         ];
       case 'proxy-tuner':
         return proxyStatements(config);
+      case 'serverless-tuner':
+        return serverlessStatements(config);
       case 'rightsizing':
         // Recommend only: fleet discovery and metric reads (common), DescribeDBInstances.
         return [{ Sid: 'RdsRead', Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: '*' }];
@@ -588,6 +628,7 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
           ...iopsStatements(config),
           ...replicaStatements(config, o),
           ...dynamodbStatements(config),
+          ...serverlessStatements(config),
         ];
       case 'report':
       case 'digest':
@@ -598,13 +639,15 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
             Sid: 'WritePauseFlag',
             Effect: 'Allow',
             Action: ['ssm:PutParameter'],
-            Resource: ssmParameterArn(o.pauseParameter),
+            // The global switch and each fleet member account's own (`<name>/<account>`).
+            Resource: [ssmParameterArn(o.pauseParameter), ssmParameterArn(`${o.pauseParameter}/*`)],
           },
           // revert replays a recorded undo through the tuner's own adapter.
           ...iopsStatements(config),
           ...replicaStatements(config, o),
           ...dynamodbStatements(config),
           ...proxyStatements(config),
+          ...serverlessStatements(config),
         ];
     }
   })();
