@@ -113,7 +113,8 @@ describe("every run settles its tuner's pending intents, whatever resource they 
     });
     uninstall = sim.install();
     const store = new MemoryStateStore();
-    const config = configSchema.parse({ version: 1, tuners: { dynamodb: {} } });
+    // Alarms are kept only for tuners that act (observe mode is read-only).
+    const config = configSchema.parse({ version: 1, tuners: { dynamodb: { mode: 'apply' } } });
     const reconcile = () =>
       reconcileAlarms({
         request: request(),
