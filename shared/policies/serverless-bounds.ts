@@ -112,7 +112,10 @@ const maxOf = (xs: Array<number | null>): number => Math.max(0, ...known(xs));
  * as 0, so a profile learned under a high minimum does not keep that minimum forever. Where the
  * connections are unknown (or the series do not line up) the capacity counts as it is.
  */
-function demandShown(capacity: Array<number | null>, connections: Array<number | null>): Array<number | null> {
+function demandShown(
+  capacity: Array<number | null>,
+  connections: Array<number | null>,
+): Array<number | null> {
   if (capacity.length !== connections.length) return capacity;
   return capacity.map((c, i) => (connections[i] === 0 ? 0 : c));
 }
