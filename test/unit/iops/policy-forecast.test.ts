@@ -26,7 +26,8 @@ describe('IOPS policy: forecasting the lock-out', () => {
     const levelled = observation({
       instance: big,
       recent: [...constant(1500, 52), ...constant(2000, 8)],
-      latencySec: [...constant(0.001, 52), 0.004, 0.007, ...constant(0.01, 6)],
+      // 10x past the knee (1.5x normal) once levelled: demand about 20,000.
+      latencySec: [...constant(0.001, 52), 0.006, 0.0105, ...constant(0.015, 6)],
       hourly: constant(1500, 48),
     });
     const second = decideIops({ observation: levelled, settings: settings(), prices: PRICES, now: NOW });
@@ -55,11 +56,13 @@ describe('IOPS policy: forecasting the lock-out', () => {
     expect(Number(b.plan.actions[0]?.to)).toBeLessThanOrEqual(Math.ceil((2180 * 1.1) / 0.7 / 100) * 100);
   });
 
-  it('scales saturated history by its latency ratio and leaves unsaturated history alone', () => {
-    const served = series([1000, 2000, 2000], NOW, 300);
-    const latency = series([0.001, 0.001, 0.003], NOW, 300);
-    expect(demandHistory(served, latency, 0.001, 10).values).toEqual([1000, 2000, 6000]);
-    expect(demandHistory(served, undefined, 0.001, 10).values).toEqual([1000, 2000, 2000]);
+  it('scales saturated history by its latency rise past the knee and leaves unsaturated history alone', () => {
+    const served = series([1000, 2000, 2000, 2000], NOW, 300);
+    // 1.4x normal: a volume near its limit (the knee), not demand above it.
+    const latency = series([0.001, 0.0014, 0.003, 0.03], NOW, 300);
+    const scaled = demandHistory(served, latency, 0.001, 10).values;
+    [1000, 2000, 4000, 20_000].forEach((v, i) => expect(scaled[i]).toBeCloseTo(v, 6));
+    expect(demandHistory(served, undefined, 0.001, 10).values).toEqual([1000, 2000, 2000, 2000]);
   });
 
   it('measures a trend in IOPS per hour', () => {
