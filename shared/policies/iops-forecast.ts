@@ -247,7 +247,7 @@ export function coldStartTrend(
 }
 
 /** A trend needs this many minutes of data and a t-statistic this large to be extrapolated. */
-const MIN_TREND_POINTS = 30;
+const MIN_TREND_POINTS = 10;
 const MIN_TREND_T = 3;
 
 /**

@@ -100,7 +100,9 @@ export function readSignals(obs: IopsObservation, cfg: IopsPolicySettings): Iops
 /**
  * How far above what was served demand went, per minute: the geometric mean of the latency ratio
  * and the queue ratio (each against an unsaturated volume: latency at normal, queue = served x
- * normal latency, Little's law) past the knee (KNEE_LATENCY_RATIO), clamped to [1, maxRaiseFactor]. Two noisy signals averaged; a
+ * normal latency, Little's law), clamped to [1, maxRaiseFactor]. The knee is not taken off here:
+ * the normal latency may be an upper bound (a history saturated throughout), and a raise that
+ * falls short stays saturated through a lock-out. Two noisy signals averaged; a
  * closed workload's IOs in flight are bounded by its sessions, so a large excess reads low.
  */
 export function pressurePerMinute(
@@ -118,8 +120,7 @@ export function pressurePerMinute(
     if (q !== null && s.normalLatencySec > 0) ratios.push(q / (served * s.normalLatencySec));
     if (ratios.length === 0) return 1;
     const g = Math.exp(ratios.reduce((a, r) => a + Math.log(Math.max(r, 1e-6)), 0) / ratios.length);
-    // A volume at its limit is already this much slower before any IO waits beyond it (the knee).
-    return Math.min(cfg.maxRaiseFactor, Math.max(1, g / KNEE_LATENCY_RATIO));
+    return Math.min(cfg.maxRaiseFactor, Math.max(1, g));
   });
 }
 

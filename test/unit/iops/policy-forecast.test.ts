@@ -26,8 +26,7 @@ describe('IOPS policy: forecasting the lock-out', () => {
     const levelled = observation({
       instance: big,
       recent: [...constant(1500, 52), ...constant(2000, 8)],
-      // 10x past the knee (1.5x normal) once levelled: demand about 20,000.
-      latencySec: [...constant(0.001, 52), 0.006, 0.0105, ...constant(0.015, 6)],
+      latencySec: [...constant(0.001, 52), 0.004, 0.007, ...constant(0.01, 6)],
       hourly: constant(1500, 48),
     });
     const second = decideIops({ observation: levelled, settings: settings(), prices: PRICES, now: NOW });

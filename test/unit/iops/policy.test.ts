@@ -7,12 +7,11 @@ const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000).toISOStr
 
 describe('IOPS policy: raising', () => {
   it('raises a saturating io1 instance so the estimated peak sits at the target utilization', () => {
-    // Prepare: 10,000 IOPS served flat out, latency 6x the normal 1 ms: 4x past the knee (a
-    // volume at its limit is already 1.5x slower) -> demand about 40,000.
+    // Prepare: 10,000 IOPS served flat out, latency 4x the normal 1 ms -> demand about 40,000.
     const obs = observation({
       instance: io1({ instanceClass: 'db.r6i.16xlarge', allocatedGiB: 2000 }),
       recent: constant(10_000, 60),
-      latencySec: constant(0.006, 60),
+      latencySec: constant(0.004, 60),
       hourly: constant(3000, 48),
       historyLatencySec: constant(0.001, 48),
     });
