@@ -4,6 +4,7 @@ import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk
 import { aws } from '../aws/clients.ts';
 import { emitDecisionMetrics } from '../handler/decision-metrics.ts';
 import { logger } from '../handler/observability.ts';
+import { tunersRecordedBy } from '../state/keys.ts';
 import { clock } from './clock.ts';
 import type {
   Adapter,
@@ -17,7 +18,9 @@ import type {
 } from './contracts.ts';
 import { publicMessage } from './errors.ts';
 import { executePlan, nextDecisionId } from './executor.ts';
+import { type SettledIntents, settleTunerIntents } from './intent.ts';
 import type { Decision, Mode, Plan, ResourceRef, TunerName } from './model.ts';
+import { currentScope } from './scope.ts';
 
 export const DEFAULT_PAUSE_PARAMETER = '/db-autopilot/paused';
 
@@ -70,6 +73,26 @@ export async function readPauseFlag(
   }
 }
 
+/** The pause flag of one account of a fleet: `<pause parameter>/<account>` (e.g. `/db-autopilot/paused/123456789012`). */
+export function accountPauseParameter(name: string, account: string): string {
+  return `${name}/${account}`;
+}
+
+/**
+ * The kill switch a run obeys: the global flag, and inside a fleet member scope
+ * (shared/core/scope.ts) also its account's own flag, so one account can be paused alone. Both
+ * live in the central account's SSM (the member scope's clients never include SSM).
+ */
+export async function readRunPause(
+  ssm: SSMClient = aws().ssm,
+  name: string = pauseParameterName(),
+): Promise<PauseState> {
+  const global = await readPauseFlag(ssm, name);
+  const scope = currentScope();
+  if (global.paused || !scope) return global;
+  return readPauseFlag(ssm, accountPauseParameter(name, scope.account));
+}
+
 export interface StartRunInput {
   tuner: TunerName;
   request: TunerRunRequest;
@@ -80,6 +103,8 @@ export interface StartRunInput {
   /** Tests and backtests pass their own; otherwise `${tuner}-<time>-<random>`. */
   runId?: string;
   idempotencyTtlSeconds?: number;
+  /** The tuner's adapter, when it has its own check of AWS's state (else the action kind's). */
+  adapter?: Adapter;
 }
 
 export interface StartedRun {
@@ -87,6 +112,8 @@ export interface StartedRun {
   /** The idempotency key was seen before: do nothing. */
   duplicate: boolean;
   pause: PauseState;
+  /** Intents of earlier runs this run settled before anything else (see settleTunerIntents). */
+  settled?: SettledIntents;
 }
 
 export function newRunId(tuner: TunerName, now: Date): string {
@@ -95,12 +122,14 @@ export function newRunId(tuner: TunerName, now: Date): string {
 
 /**
  * Starts a run: the pause flag first, then the idempotency key. A paused run claims no key
- * (it did nothing, so a redelivery after `resume` may act).
+ * (it did nothing, so a redelivery after `resume` may act). A run that goes on then settles the
+ * pending intents of earlier runs of its tuner, whatever resource they name (write-ahead intent:
+ * shared/core/intent.ts): reading AWS's state and recording, never changing AWS.
  */
 export async function startRun(input: StartRunInput): Promise<StartedRun> {
   const now = input.now ?? clock().now();
   const { request, tuner } = input;
-  const pause = await readPauseFlag(input.ssm, input.pauseParameter);
+  const pause = await readRunPause(input.ssm, input.pauseParameter);
   const run: RunContext = {
     runId: input.runId ?? newRunId(tuner, now),
     tuner,
@@ -112,12 +141,15 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
     paused: pause.paused,
     changesApplied: 0,
   };
-  if (pause.paused) return { run, duplicate: false, pause };
+  const none: SettledIntents = { resolved: [], notes: [] };
+  if (pause.paused) return { run, duplicate: false, pause, settled: none };
   const ttl = input.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS;
   const key = request.idempotencyKey;
   const claimed = await input.store.claimIdempotencyKey(tuner, key, run.runId, now, ttl);
-  if (claimed) invocationClaims.getStore()?.push({ store: input.store, tuner, key, runId: run.runId });
-  return { run, duplicate: !claimed, pause };
+  if (!claimed) return { run, duplicate: true, pause, settled: none };
+  invocationClaims.getStore()?.push({ store: input.store, tuner, key, runId: run.runId });
+  const settled = await settleTunerIntents(input.store, tunersRecordedBy(tuner), run, input.adapter);
+  return { run, duplicate: false, pause, settled };
 }
 
 interface Claim {
@@ -160,15 +192,20 @@ export function finishRun(started: StartedRun, decisions: Decision[], notes: str
       ? [`idempotency key ${started.run.idempotencyKey} was already handled: nothing done`]
       : []),
   ];
-  emitDecisionMetrics(decisions);
+  const settled = started.settled?.resolved ?? [];
+  const settledNotes = [
+    ...(settled.length > 0 ? [`settled ${settled.length} intent(s) of earlier runs from AWS's state`] : []),
+    ...(started.settled?.notes ?? []),
+  ];
+  emitDecisionMetrics([...settled, ...decisions]);
   return {
     ok: true,
     tuner: started.run.tuner,
     runId: started.run.runId,
     paused: started.pause.paused,
     duplicate: started.duplicate,
-    decisions,
-    notes: [...extra, ...notes],
+    decisions: [...settled, ...decisions],
+    notes: [...extra, ...settledNotes, ...notes],
   };
 }
 

@@ -141,6 +141,8 @@ export interface DimensionAssessment {
   demandRate: number;
   /** Peak demand over the stabilization window (scale-down). */
   stableDemandRate: number;
+  /** Demand of the newest complete period (where a falling demand is heading). */
+  latestDemandRate: number;
   unitsPerRequest: number;
   provisionedThrottles: number;
   keyRangeThrottles: number;

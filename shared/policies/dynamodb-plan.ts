@@ -223,7 +223,10 @@ export function decreaseAction(
     from,
     to: Object.fromEntries(downs.map(({ change: c }) => [c.key, c.down])),
     reason: downs
-      .map(({ change, timing }) => `${decreaseWhy(ctx, change)} (${timing.budgetText})`)
+      .map(
+        ({ change, timing }) =>
+          `${decreaseWhy(ctx, change)} (${timing.budgetText}${timing.planText ? `; ${timing.planText}` : ''})`,
+      )
       .join('; '),
     evidence: decreaseEvidence(ctx, allDowns),
     monthlyCostDelta: round2(costDelta),
@@ -257,7 +260,12 @@ export function deferredDecreaseAction(
   timing: DecreaseTiming,
   allDowns: readonly ResourceChange[],
 ): Action {
-  const why = `${decreaseWhy(ctx, c)} (${timing.budgetText}; ${timing.reserveKept ? `keeping a reserve of ${ctx.config.decreaseReserve} for later spikes` : 'the next decrease slot'} at ${timing.until})`;
+  const kept = timing.planText
+    ? `the day's plan keeps the slot: ${timing.planText}; reconsidered`
+    : timing.reserveKept
+      ? `keeping a reserve of ${ctx.config.decreaseReserve} for later spikes`
+      : 'the next decrease slot';
+  const why = `${decreaseWhy(ctx, c)} (${timing.budgetText}; ${kept} at ${timing.until})`;
   const update = decreaseUpdate(ctx, c);
   return {
     tuner: 'dynamodb',

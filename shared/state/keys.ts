@@ -1,5 +1,6 @@
 import type { StateOwner } from '../core/contracts.ts';
-import type { Decision, TunerName } from '../core/model.ts';
+import { type Decision, REPORTING_RECORDERS, TUNER_NAMES, type TunerName } from '../core/model.ts';
+import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
 
 /**
  * # The state table's key layout (one table; every partition key begins with its owner)
@@ -8,12 +9,14 @@ import type { Decision, TunerName } from '../core/model.ts';
  *
  * - owner: the tuner the item belongs to (`iops`, `replicas`, `dynamodb`, `dynamodb-mode`,
  *   `prewarm`, `maintenance`, `insights`, `alarms`, `control`) or a reporting function's own
- *   state (`report`, `digest`). A name is always followed by `#`, so the IAM pattern `dynamodb#*`
+ *   state and failed runs (`report`, `digest`). A name is always followed by `#`, so the IAM pattern `dynamodb#*`
  *   never matches `dynamodb-mode#...`.
- * - scope: the account and Region the item is about. Today always `home` (the account and Region
- *   the deployment runs in). Reserved for multi-account: `<account>.<region>`
- *   (e.g. `123456789012.eu-west-1`) can be written beside `home` without moving any item, and the
- *   IAM patterns `<owner>#*` already cover it.
+ * - scope: the account and Region the item is about: `home` (the account and Region the
+ *   deployment runs in) or, for a fleet's member account and Region (issue 27), `<account>.<region>`
+ *   (e.g. `123456789012.eu-west-1`), written beside `home` without moving any item; the IAM
+ *   patterns `<owner>#*` cover both. The scope is the one of the work in progress
+ *   (`runInScope`, shared/core/scope.ts; `home` outside any), so the stores and every reader are
+ *   scoped without passing it around: two accounts with the same resource names never share a key.
  *
  * | pk                                | sk                    | item                                     |
  * |-----------------------------------|-----------------------|------------------------------------------|
@@ -23,6 +26,8 @@ import type { Decision, TunerName } from '../core/model.ts';
  * | `<tuner>#<scope>#res#<resource>`  | `m#last#<action>`     | newest applied decision of that kind     |
  * | `<tuner>#<scope>#res#<resource>`  | `m#drift`             | drift back-off and baseline              |
  * | `<tuner>#<scope>#res#<resource>`  | `m#intent#<id>`       | an intended change not yet resolved      |
+ * | `<tuner>#<scope>#intents`         | `<at>#<id>`           | the same, indexed per tuner (settled at  |
+ * |                                   |                       | the start of every run of the tuner)     |
  * | `<owner>#<scope>#res#<resource>`  | `m#state`             | free-form tuner / report / digest state  |
  * | `<tuner>#<scope>#lock#<resource>` | `lock`                | lease lock (TTL)                         |
  * | `<tuner>#<scope>#idem#<key>`      | `idem`                | idempotency key of a run (TTL)           |
@@ -44,25 +49,12 @@ import type { Decision, TunerName } from '../core/model.ts';
  * See `STATE_WRITERS` below: the owners each function's role may write.
  */
 
-/** The scope of everything this deployment records: its own account and Region. */
-export const HOME_SCOPE = 'home';
-
 export type { StateOwner };
+/** The scope of a deployment's own account and Region. */
+export { HOME_SCOPE };
 
-/** Every tuner that records decisions (the report and digest read one `byDay` partition of each). */
-export const DECISION_TUNERS = [
-  'iops',
-  'replicas',
-  'dynamodb',
-  'dynamodb-mode',
-  'prewarm',
-  'maintenance',
-  'insights',
-  'proxy',
-  'rightsizing',
-  'alarms',
-  'control',
-] as const satisfies readonly TunerName[];
+/** Every tuner records decisions, and the reporting functions their failed runs (the report and digest read one `byDay` partition of each). */
+export const DECISION_TUNERS = [...TUNER_NAMES, ...REPORTING_RECORDERS] as const;
 
 /**
  * The owners whose items each function writes (its role's `dynamodb:LeadingKeys`, one
@@ -87,8 +79,20 @@ export const STATE_WRITERS = {
   digest: ['digest'],
 } as const satisfies Record<string, readonly StateOwner[]>;
 
-/** `<owner>#<scope>#`: the beginning of every partition key of an owner. */
-export function ownerPrefix(owner: StateOwner, scope: string = HOME_SCOPE): string {
+/**
+ * The tuners whose decisions a run of a tuner records (the DynamoDB tuner also decides the capacity
+ * mode and prewarms): the intent indexes that run settles first. Every other tuner: its own.
+ */
+const RECORDS_FOR: Partial<Record<TunerName, readonly TunerName[]>> = {
+  dynamodb: ['dynamodb', 'dynamodb-mode', 'prewarm'],
+};
+
+export function tunersRecordedBy(tuner: TunerName): readonly TunerName[] {
+  return RECORDS_FOR[tuner] ?? [tuner];
+}
+
+/** `<owner>#<scope>#`: the beginning of every partition key of an owner (scope: the current one). */
+export function ownerPrefix(owner: StateOwner, scope: string = currentScopeKey()): string {
   return `${owner}#${scope}#`;
 }
 
@@ -139,6 +143,18 @@ export const keys = {
   created: (tuner: TunerName, resourceId: string, scope?: string) => ({
     pk: `${ownerPrefix(tuner, scope)}created#${resourceId}`,
     sk: 'created',
+  }),
+  /**
+   * The tuner's intent index: one item per intended change not yet resolved, whatever resource it
+   * names (a removed replica, an alarm no reconcile touches again), so every run of the tuner
+   * settles them all (shared/core/intent.ts `settleTunerIntents`). Inside `<tuner>#<scope>#`, so the
+   * role's `dynamodb:LeadingKeys` pattern covers it.
+   */
+  intents: (tuner: TunerName, scope?: string) => `${ownerPrefix(tuner, scope)}intents`,
+  /** Where one intent is indexed (oldest first by sort key). */
+  intentIndex: (d: Pick<Decision, 'tuner' | 'at' | 'id'>, scope?: string) => ({
+    pk: keys.intents(d.tuner, scope),
+    sk: `${timeKey(d.at)}#${d.id}`,
   }),
   /** Daily and monthly totals of one tuner. */
   aggregate: (tuner: TunerName, period: string, scope?: string) => ({

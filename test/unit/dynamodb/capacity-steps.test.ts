@@ -24,6 +24,7 @@ function estimate(extra: Partial<DemandEstimate> = {}): DemandEstimate {
     unservedRate: 0,
     demandRate: 50,
     stableDemandRate: 50,
+    latestDemandRate: 50,
     unitsPerRequest: 1,
     provisionedThrottles: 0,
     keyRangeThrottles: 0,
