@@ -60,7 +60,7 @@ describe('IOPS policy: forecasting the lock-out', () => {
     // 1.4x normal: a volume near its limit (the knee), not demand above it.
     const latency = series([0.001, 0.0014, 0.003, 0.03], NOW, 300);
     const scaled = demandHistory(served, latency, 0.001, 10).values;
-    [1000, 2000, 4000, 20_000].forEach((v, i) => expect(scaled[i]).toBeCloseTo(v, 6));
+    for (const [i, v] of [1000, 2000, 4000, 20_000].entries()) expect(scaled[i]).toBeCloseTo(v, 6);
     expect(demandHistory(served, undefined, 0.001, 10).values).toEqual([1000, 2000, 2000, 2000]);
   });
 
