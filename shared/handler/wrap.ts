@@ -3,9 +3,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { clock } from '../core/clock.ts';
 import { DbAutopilotError, publicMessage, ValidationError } from '../core/errors.ts';
 import type { TunerName } from '../core/model.ts';
 import { withClaimScope } from '../core/run.ts';
+import { stateStore } from '../state/index.ts';
 import { logger, MetricUnit, metrics } from './observability.ts';
 
 export interface HandlerContext {
@@ -154,6 +156,7 @@ export const FUNCTION_TUNER: Record<string, TunerName> = {
   'pg-insights': 'insights',
   'proxy-tuner': 'proxy',
   rightsizing: 'rightsizing',
+  'serverless-tuner': 'serverless',
   'alarm-reconciler': 'alarms',
   'alarm-handler': 'alarms',
   control: 'control',
@@ -172,10 +175,6 @@ export async function recordFailedRun(name: string, message: string, requestId: 
     return;
   }
   try {
-    const [{ stateStore }, { clock }] = await Promise.all([
-      import('../state/index.ts'),
-      import('../core/clock.ts'),
-    ]);
     const at = clock().now().toISOString();
     await stateStore().recordDecision({
       id: `${name}-failed-${requestId}:0001`,

@@ -7,6 +7,7 @@
  *   estimate demand   dynamodb-demand.ts     consumed + throttle events x units per request, capped
  *   recommend         dynamodb-recommend.ts  up to demand / target, down to the window's peak / target
  *   stabilize         dynamodb-stabilize.ts  no decrease inside the window after anyone's increase
+ *   lower sooner      dynamodb-decrease-plan.ts  a short peak that is over, when the budget allows
  *   learned floor     dynamodb-demand-shape.ts  while a recurring burst is on: its learned peak / target
  *   constrain         dynamodb-constrain.ts  floors, bounds, table/account limits, no mixed update, budget
  *   price             dynamodb-price.ts      monthly cost at the table class's rates
@@ -31,7 +32,7 @@ import {
   type ResourceChange,
   splitChanges,
 } from './dynamodb-constrain.ts';
-import { type PricedShape, stillFalling } from './dynamodb-decrease-plan.ts';
+import { lowerSooner, type PricedShape, stillFalling } from './dynamodb-decrease-plan.ts';
 import { estimateDemand } from './dynamodb-demand.ts';
 import { type DemandShape, learnedFloors, shapeKey } from './dynamodb-demand-shape.ts';
 import { throttleFindings } from './dynamodb-findings.ts';
@@ -89,7 +90,7 @@ export function assessDimension(
     unservedRate: e.unservedRate,
     demandRate: e.demandRate,
     stableDemandRate: e.stableDemandRate,
-    latestDemandRate: e.latestDemandRate,
+    settledDemandRate: e.settledDemandRate,
     unitsPerRequest: e.unitsPerRequest,
     provisionedThrottles: e.provisionedThrottles,
     keyRangeThrottles: e.keyRangeThrottles,
@@ -131,14 +132,26 @@ function capacityOf(obs: TableObservation): Map<string, CapacityPair> {
 function pricedShapes(
   shapes: Readonly<Record<string, DemandShape>> | undefined,
   obs: TableObservation,
-  c: ResourceChange,
+  indexName: string | null,
   prices: PriceTable,
 ): PricedShape[] {
   return DIMS.flatMap((dim) => {
-    const shape = shapes?.[shapeKey(c.resource.indexName, dim)];
+    const shape = shapes?.[shapeKey(indexName, dim)];
     const item = dim === 'read' ? 'rcuHour' : 'wcuHour';
     return shape ? [{ shape, unitHour: price(prices, dynamodbPriceKey(item, obs.tableClass)) }] : [];
   });
+}
+
+/** Lower sooner after a short peak (dynamodb-decrease-plan.ts), applied to one assessment. */
+function sooner(
+  a: DimensionAssessment,
+  r: CapacityResourceObservation,
+  input: CapacityPolicyInput,
+): DimensionAssessment {
+  const { observation: obs, config, prices, now } = input;
+  const budget = { ledger: r.decreases, now, shapes: pricedShapes(input.shapes, obs, r.indexName, prices) };
+  const s = lowerSooner(a, input.shapes?.[shapeKey(r.indexName, a.dim)], budget, config);
+  return s ? { ...a, desired: s.desired, direction: 'down', why: s.why } : a;
 }
 
 /** The actions of the constrained changes: increase first, then decreases now or deferred. */
@@ -155,7 +168,7 @@ function actionsOf(
     change,
     timing: decreaseTiming(change.resource.decreases, now, obs.observedAt, config.decreaseReserve, {
       savingPerHour: -priceChange(change.up, change.down, prices, obs.tableClass) / HOURS_PER_MONTH,
-      shapes: pricedShapes(ctx.shapes, obs, change, prices),
+      shapes: pricedShapes(ctx.shapes, obs, change.resource.indexName, prices),
       targetUtilization: config.targetUtilization,
       falling: stillFalling(
         change.down,
@@ -213,7 +226,10 @@ export function planTableCapacity(input: CapacityPolicyInput): CapacityPolicyRes
   }
   const resources = [obs.table, ...obs.indexes];
   // estimate demand -> recommend -> stabilize, per resource and dimension
-  const assessments = resources.flatMap((r) => DIMS.map((dim) => assessDimension(r, dim, config, now)));
+  // (lower sooner: a short peak that is over goes down now when the budget allows)
+  const assessments = resources.flatMap((r) =>
+    DIMS.map((dim) => sooner(assessDimension(r, dim, config, now), r, input)),
+  );
   for (const a of assessments) {
     const p = proposed.get(resourceKey(a.indexName));
     if (p && a.direction !== 'hold') p[a.dim] = a.desired;

@@ -9,9 +9,9 @@
  *   (chance of a peak in an hour x the learned peak's saving per hour x 1/2).
  * A cut of a few units on an idle table (noise) therefore never takes the slot a burst's end
  * needs; the steps down after a daily peak (large, few peaks a day) are spent as AWS allows.
- * And when the slot is scarce, a decrease waits while demand is still falling (the newest period
- * is far below the window's peak): one decrease where demand settles (lower sooner after a short
- * peak), not a partial one that makes the rest wait an hour.
+ * When the slot is scarce, a decrease waits while demand is still falling (the newest periods are
+ * far below the window's peak): one decrease where demand settles, not a partial one that makes
+ * the rest wait an hour. When the budget allows, a short peak is lowered sooner (`lowerSooner`).
  *
  * Pure: (ledger, now, saving, learned shapes) -> SpendDecision.
  */
@@ -23,8 +23,8 @@ import {
   HOUR_MS,
   utcDayStart,
 } from './dynamodb-decrease-budget.ts';
-import type { DemandShape } from './dynamodb-demand-shape.ts';
-import type { CapacityDim, CapacityPair } from './dynamodb-observation.ts';
+import { type DemandShape, isBursty } from './dynamodb-demand-shape.ts';
+import type { CapacityDim, CapacityPair, DimensionAssessment } from './dynamodb-observation.ts';
 
 /** One dimension's learned shape and its price per unit-hour (the table class's rate). */
 export interface PricedShape {
@@ -64,18 +64,59 @@ export function peaksLeftToday(shapes: readonly PricedShape[], now: Date): numbe
 export function stillFalling(
   down: CapacityPair,
   up: CapacityPair,
-  latest: ReadonlyArray<{ dim: CapacityDim; latestDemandRate: number }>,
+  latest: ReadonlyArray<{ dim: CapacityDim; settledDemandRate: number }>,
   targetUtilization: number,
   tolerance: number,
 ): string | undefined {
   for (const a of latest) {
     if (down[a.dim] >= up[a.dim]) continue;
-    const settled = Math.max(1, Math.ceil(a.latestDemandRate / targetUtilization));
+    const settled = Math.max(1, Math.ceil(a.settledDemandRate / targetUtilization));
     if (settled < down[a.dim] * (1 - tolerance)) {
-      return `${a.dim} demand is still falling (${a.latestDemandRate.toFixed(1)}/s in the newest minute: ${settled} would do, not ${down[a.dim]})`;
+      return `${a.dim} demand is still falling (${a.settledDemandRate.toFixed(1)}/s in the newest minutes: ${settled} would do, not ${down[a.dim]})`;
     }
   }
   return undefined;
+}
+
+/** Free decreases (of AWS's 4 a UTC day) left after one more now. */
+function freeAfterOne(ledger: DecreaseLedger, now: Date): number {
+  return Math.max(0, FREE_DECREASES_PER_DAY - decreaseAllowance(ledger, now).usedToday - 1);
+}
+
+/** AWS allows a decrease now and the free ones left after it cover the learned peaks of the day. */
+export function budgetAllows(ledger: DecreaseLedger, now: Date, shapes: readonly PricedShape[]): boolean {
+  return (
+    decreaseAllowance(ledger, now).allowedNow &&
+    freeAfterOne(ledger, now) >= Math.ceil(peaksLeftToday(shapes, now))
+  );
+}
+
+/**
+ * Lower sooner after a short peak, when the budget allows: on a dimension whose learned peaks are
+ * bursts, once the newest periods (SETTLE_PERIODS) are all far below what the capacity is held
+ * for and nothing is throttled, the decrease goes where demand settled instead of waiting for the
+ * burst to leave the stabilization window. Only while the free decreases cover the learned peaks
+ * left today: a wrong guess costs a free decrease and a raise, never an hour at the old capacity.
+ * Returns the new recommendation, or undefined to keep the assessment as it is.
+ */
+export function lowerSooner(
+  a: Pick<
+    DimensionAssessment,
+    'provisioned' | 'direction' | 'desired' | 'settledDemandRate' | 'provisionedThrottles'
+  >,
+  shape: DemandShape | undefined,
+  budget: { ledger: DecreaseLedger; now: Date; shapes: readonly PricedShape[] },
+  config: { targetUtilization: number; minCapacity: number; scaleDownTolerance: number },
+): { desired: number; why: string } | undefined {
+  if (!shape || !isBursty(shape) || a.direction === 'up' || a.provisionedThrottles > 0) return undefined;
+  const settled = Math.max(config.minCapacity, 1, Math.ceil(a.settledDemandRate / config.targetUtilization));
+  const from = a.direction === 'down' ? a.desired : a.provisioned;
+  if (settled >= from * (1 - config.scaleDownTolerance)) return undefined;
+  if (!budgetAllows(budget.ledger, budget.now, budget.shapes)) return undefined;
+  return {
+    desired: settled,
+    why: `sooner after a short peak: demand settled at ${a.settledDemandRate.toFixed(1)}/s and the budget allows (${shape.peaksPerDay.toFixed(1)} learned bursts a day)`,
+  };
 }
 
 /** Whether a decrease that saves `savingPerHour` (USD) is worth AWS's decrease slot now. */
@@ -92,7 +133,7 @@ export function planDecrease(
   if (!a.allowedNow) {
     return { spend: false, why: 'AWS allows no decrease now', peaksLeft, slotValuePerHour: 0 };
   }
-  const freeAfter = Math.max(0, FREE_DECREASES_PER_DAY - a.usedToday - 1);
+  const freeAfter = freeAfterOne(ledger, now);
   if (freeAfter >= Math.ceil(peaksLeft)) {
     return {
       spend: true,

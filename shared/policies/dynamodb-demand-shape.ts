@@ -132,6 +132,13 @@ export function learnDemandShape(history: DemandHistory, now: Date): DemandShape
   };
 }
 
+/** Peaks that recur (at least one a day), are short (bursts, not plateaus) and stand out. */
+export function isBursty(shape: DemandShape): boolean {
+  return (
+    shape.peaksPerDay >= 1 && shape.peakMinutes <= BURST_MAX_MINUTES && shape.peak >= PEAK_FACTOR * shape.base
+  );
+}
+
 /**
  * The learned floor of a table with recurring bursts: while a burst is on (demand above the
  * middle of base..peak, or estimated unserved demand above BURST_UNSERVED_FACTOR x the base and
@@ -146,14 +153,14 @@ export function burstFloor(
   now: { demandRate: number; unservedRate: number; consumedRate: number },
   targetUtilization: number,
 ): { units: number; reason: string } | undefined {
-  if (!shape || shape.peaksPerDay < 1 || shape.peakMinutes > BURST_MAX_MINUTES) return undefined;
-  if (shape.peak < PEAK_FACTOR * shape.base) return undefined;
+  if (!shape || !isBursty(shape)) return undefined;
   const on =
     now.demandRate > shape.base + PEAK_LEVEL * (shape.peak - shape.base) ||
     (now.unservedRate > BURST_UNSERVED_FACTOR * Math.max(shape.base, 1) &&
       now.unservedRate > now.consumedRate);
   if (!on) return undefined;
-  const units = Math.ceil(shape.peak / targetUtilization);
+  // (less a rounding hair: 1,400 / 0.7 is 2,000, not 2,001)
+  const units = Math.ceil(shape.peak / targetUtilization - 1e-9);
   return {
     units,
     reason: `a recurring burst is on: ${shape.peaksPerDay.toFixed(1)} a day in the last ${Math.round(shape.hours)} h, typically ${shape.peak.toFixed(0)} units/s for ${shape.peakMinutes.toFixed(0)} min (learned floor ${units})`,

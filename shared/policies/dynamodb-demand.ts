@@ -26,8 +26,8 @@ export interface DemandEstimate {
   demandRate: number;
   /** Peak demand over the stabilization window (what a decrease must still serve). */
   stableDemandRate: number;
-  /** Demand of the newest period (where a falling demand is heading). */
-  latestDemandRate: number;
+  /** Peak demand of the newest SETTLE_PERIODS periods (where a falling demand settled). */
+  settledDemandRate: number;
   unitsPerRequest: number;
   provisionedThrottles: number;
   keyRangeThrottles: number;
@@ -37,6 +37,9 @@ export interface DemandEstimate {
   /** The history covers the whole stabilization window. */
   enoughHistory: boolean;
 }
+
+/** Periods a fallen demand must stay down before it counts as settled (one low minute is a dip). */
+export const SETTLE_PERIODS = 2;
 
 function at(xs: readonly number[] | undefined, i: number): number {
   const v = xs?.[i];
@@ -111,7 +114,7 @@ export function estimateDemand(
     unservedRate: Math.max(0, peak(tail(series.unserved, recentN))),
     demandRate: peak(tail(series.demand, recentN)),
     stableDemandRate: peak(tail(series.demand, stableN)),
-    latestDemandRate: series.demand[series.demand.length - 1] ?? 0,
+    settledDemandRate: peak(tail(series.demand, SETTLE_PERIODS)),
     unitsPerRequest: upr,
     provisionedThrottles: sum(tail(m.provisionedThrottleEvents, recentN)),
     keyRangeThrottles: sum(tail(m.keyRangeThrottleEvents, recentN)),

@@ -135,8 +135,13 @@ export function increaseAction(
       if (c.up[dim] <= c.current[dim]) continue;
       const a = assessment(ctx, c.resource.indexName, dim);
       const floors = (ctx.floors.get(c.key) ?? []).filter((f) => f.dim === dim);
-      const why =
-        floors.length && a?.direction !== 'up' ? floors.map((f) => f.reason).join('; ') : (a?.why ?? '');
+      // A floor that raised the capacity further (pre-warm, learned burst floor) says so too.
+      const floorWhy = floors.map((f) => f.reason).join('; ');
+      const why = !floors.length
+        ? (a?.why ?? '')
+        : a?.direction === 'up'
+          ? `${a.why}; ${floorWhy}`
+          : floorWhy;
       reasons.push(
         `${resourceId(obs.tableName, c.resource.indexName)} ${dim} ${c.current[dim]} -> ${c.up[dim]}: ${why}`,
       );

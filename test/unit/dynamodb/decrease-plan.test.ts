@@ -8,6 +8,8 @@ import {
   firstRejectedDecrease,
 } from '../../../shared/policies/dynamodb-decrease-budget.ts';
 import {
+  budgetAllows,
+  lowerSooner,
   type PricedShape,
   peakSavingPerHour,
   planDecrease,
@@ -80,8 +82,8 @@ describe("the day's decrease plan against the learned shape", () => {
       { read: 1100, write: 220 },
       { read: 3600, write: 720 },
       [
-        { dim: 'read', latestDemandRate: 2.6 },
-        { dim: 'write', latestDemandRate: 0.5 },
+        { dim: 'read', settledDemandRate: 2.6 },
+        { dim: 'write', settledDemandRate: 0.5 },
       ],
       0.7,
       0.2,
@@ -93,7 +95,7 @@ describe("the day's decrease plan against the learned shape", () => {
   });
 
   it('does not call a decrease to where demand settled still falling', () => {
-    const latest = [{ dim: 'read' as const, latestDemandRate: 70 }];
+    const latest = [{ dim: 'read' as const, settledDemandRate: 70 }];
     expect(stillFalling({ read: 100, write: 5 }, { read: 300, write: 5 }, latest, 0.7, 0.2)).toBeUndefined();
   });
 
@@ -156,6 +158,66 @@ describe("the day's decrease plan against the learned shape", () => {
             }
           });
           expect(firstRejectedDecrease(spent, { numberOfDecreasesToday: 0 })).toBe(-1);
+        },
+      ),
+    );
+  });
+});
+
+describe('lower sooner after a short peak when the budget allows', () => {
+  const cfg = { targetUtilization: 0.7, minCapacity: 1, scaleDownTolerance: 0.2 };
+  /** Capacity 2,000 held for a burst that is over: the newest 2 minutes at 2 units/s. */
+  const over = {
+    provisioned: 2000,
+    direction: 'hold' as const,
+    desired: 2000,
+    settledDemandRate: 2,
+    provisionedThrottles: 0,
+  };
+  const budget = (ledger: DecreaseLedger, minute: number) => ({ ledger, now: at(minute), shapes: bursty });
+
+  it('goes where demand settled once a burst is over, without waiting for the window', () => {
+    const s = lowerSooner(over, shape(), budget({ numberOfDecreasesToday: 0 }, 1320), cfg);
+    expect(s?.desired).toBe(3);
+    expect(s?.why).toContain('sooner after a short peak');
+  });
+
+  it('deepens a partial decrease to where demand settled', () => {
+    const s = lowerSooner(
+      { ...over, direction: 'down', desired: 1100 },
+      shape(),
+      budget({ numberOfDecreasesToday: 0 }, 1320),
+      cfg,
+    );
+    expect(s?.desired).toBe(3);
+  });
+
+  it('waits for the window when the budget is scarce (the slot must not be risked on a guess)', () => {
+    expect(budgetAllows(used(3, 1190), at(1200), bursty)).toBe(false);
+    expect(lowerSooner(over, shape(), budget(used(3, 1190), 1200), cfg)).toBeUndefined();
+  });
+
+  it('leaves plateaus, throttled dimensions and unsettled demand to the stabilization window', () => {
+    const b = budget({ numberOfDecreasesToday: 0 }, 1320);
+    expect(lowerSooner(over, shape({ peakMinutes: 600 }), b, cfg)).toBeUndefined();
+    expect(lowerSooner({ ...over, provisionedThrottles: 3 }, shape(), b, cfg)).toBeUndefined();
+    expect(lowerSooner({ ...over, settledDemandRate: 1300 }, shape(), b, cfg)).toBeUndefined();
+    expect(lowerSooner(over, undefined, b, cfg)).toBeUndefined();
+  });
+
+  it('property: never raises, and only lowers by more than the tolerance, to serve the settled demand at the target', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40_000 }),
+        fc.float({ min: 0, max: 30_000, noNaN: true }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 0, max: 1439 }),
+        (provisioned, settledDemandRate, n, minute) => {
+          const a = { ...over, provisioned, desired: provisioned, settledDemandRate };
+          const s = lowerSooner(a, shape(), budget(used(n, Math.max(0, minute - 61)), minute), cfg);
+          if (!s) return;
+          expect(s.desired).toBeLessThan(provisioned * 0.8);
+          expect(s.desired * 0.7).toBeGreaterThanOrEqual(settledDemandRate - 1e-9);
         },
       ),
     );
