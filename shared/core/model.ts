@@ -7,19 +7,29 @@
  * (no-ops included) in the state table.
  */
 
-export type TunerName =
-  | 'iops'
-  | 'replicas'
-  | 'dynamodb'
-  | 'dynamodb-mode'
-  | 'prewarm'
-  | 'maintenance'
-  | 'insights'
-  | 'proxy'
-  | 'rightsizing'
-  | 'serverless'
-  | 'alarms'
-  | 'control';
+/** Every tuner name: the one list the alarm names, the state keys and the report share. */
+export const TUNER_NAMES = [
+  'iops',
+  'replicas',
+  'dynamodb',
+  'dynamodb-mode',
+  'prewarm',
+  'maintenance',
+  'insights',
+  'proxy',
+  'rightsizing',
+  'serverless',
+  'alarms',
+  'control',
+] as const;
+
+/**
+ * The reporting functions are no tuners, but record their own failed runs in the audit log under
+ * their names (shared/handler/wrap.ts), so the digest lists them.
+ */
+export const REPORTING_RECORDERS = ['report', 'digest'] as const;
+
+export type TunerName = (typeof TUNER_NAMES)[number] | (typeof REPORTING_RECORDERS)[number];
 
 /** observe = plan and report only (default on a first deploy); apply = act. */
 export type Mode = 'observe' | 'apply';
