@@ -46,6 +46,7 @@ export const FUNCTIONS = [
   'pg-insights',
   'proxy-tuner',
   'rightsizing',
+  'serverless-tuner',
   'alarm-handler',
   'alarm-reconciler',
   'report',
@@ -460,6 +461,40 @@ function proxyStatements(config: Config): Statement[] {
   ];
 }
 
+/**
+ * Aurora Serverless v2 bounds (shared/adapters/aurora-serverless.ts): read clusters and their
+ * instances; ModifyDBCluster only on clusters that carry the managed tag, or are listed by
+ * identifier in the configuration (exact ARNs).
+ */
+function serverlessStatements(config: Config): Statement[] {
+  const ids = config.tuners.serverless?.resources.identifiers ?? [];
+  return [
+    {
+      Sid: 'ServerlessRead',
+      Effect: 'Allow',
+      Action: ['rds:DescribeDBClusters', 'rds:DescribeDBInstances'],
+      Resource: '*',
+    },
+    {
+      Sid: 'ModifyTaggedServerlessClusters',
+      Effect: 'Allow',
+      Action: ['rds:ModifyDBCluster'],
+      Resource: rdsArn('cluster', '*'),
+      Condition: tagCondition(config),
+    },
+    ...(ids.length > 0
+      ? [
+          {
+            Sid: 'ModifyListedServerlessClusters',
+            Effect: 'Allow' as const,
+            Action: ['rds:ModifyDBCluster'],
+            Resource: ids.map((id) => rdsArn('cluster', id)),
+          },
+        ]
+      : []),
+  ];
+}
+
 /** Performance Insights top SQL (shared/insights/pi-run.ts): read only. */
 const performanceInsightsRead: Statement = {
   Sid: 'PerformanceInsightsRead',
@@ -584,6 +619,8 @@ export function ownStatements(fn: FunctionName, config: Config, o: DeployOptions
       ];
     case 'proxy-tuner':
       return proxyStatements(config);
+    case 'serverless-tuner':
+      return serverlessStatements(config);
     case 'rightsizing':
       // Recommend only: fleet discovery and metric reads (common), DescribeDBInstances.
       return [{ Sid: 'RdsRead', Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: '*' }];
@@ -610,6 +647,7 @@ export function ownStatements(fn: FunctionName, config: Config, o: DeployOptions
         ...iopsStatements(config),
         ...replicaStatements(config, o),
         ...dynamodbStatements(config),
+        ...serverlessStatements(config),
       ];
     case 'report':
     case 'digest':
@@ -628,6 +666,7 @@ export function ownStatements(fn: FunctionName, config: Config, o: DeployOptions
         ...replicaStatements(config, o),
         ...dynamodbStatements(config),
         ...proxyStatements(config),
+        ...serverlessStatements(config),
       ];
   }
 }
