@@ -84,7 +84,8 @@ describe('the member account role template (shared/deploy/member-account-role.ym
 
   it('follows the configuration: other tag keys give other conditions', () => {
     const other = parseConfig(
-      "version: 1\ntags:\n  managed: { key: 'team:autotune', value: 'yes' }\n",
+      // A tuner in apply mode (observe mode grants no writes, so no tag conditions either).
+      "version: 1\ndefaults:\n  mode: apply\ntags:\n  managed: { key: 'team:autotune', value: 'yes' }\ntuners:\n  iops: {}\n",
       'other.yml',
     );
     const text = memberRoleYaml(other);
