@@ -5,7 +5,7 @@
  */
 import { DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { type DBInstance, DBInstanceNotFoundFault, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
-import { aws } from '../aws/clients.ts';
+import { dynamodbClient, rdsClient } from '../aws/clients.ts';
 import type { IntentCheck } from '../core/contracts.ts';
 import { registerIntentCheck } from '../core/intent.ts';
 import type { Decision } from '../core/model.ts';
@@ -17,7 +17,7 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 
 async function instance(id: string): Promise<DBInstance | undefined> {
   try {
-    const out = await aws().rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+    const out = await rdsClient().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
     return out.DBInstances?.[0];
   } catch (error) {
     if (error instanceof DBInstanceNotFoundFault) return undefined;
@@ -136,7 +136,7 @@ export const capacityModeCheck: IntentCheck = async (intent) => {
 };
 
 async function describeTable(name: string) {
-  return (await aws().dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
+  return (await dynamodbClient().send(new DescribeTableCommand({ TableName: name }))).Table;
 }
 
 const registered: Array<[Decision['action'], IntentCheck]> = [

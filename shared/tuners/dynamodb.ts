@@ -13,7 +13,7 @@ import {
   scalableResourceId,
 } from '../adapters/app-autoscaling.ts';
 import { applyDynamodbCapacity } from '../adapters/dynamodb-capacity.ts';
-import { aws } from '../aws/clients.ts';
+import { dynamodbClient } from '../aws/clients.ts';
 import type { Config } from '../config/schema.ts';
 import type { DynamodbConfig } from '../config/sections/dynamodb.ts';
 import type {
@@ -178,7 +178,7 @@ async function readLimits(section: DynamodbConfig, notes: string[]): Promise<Lim
     accountMax: { read: section.accountMaxCapacity, write: section.accountMaxCapacity },
   };
   try {
-    const out = await aws().dynamodb.send(new DescribeLimitsCommand({}));
+    const out = await dynamodbClient().send(new DescribeLimitsCommand({}));
     return {
       tableMax: {
         read: Math.min(out.TableMaxReadCapacityUnits ?? Infinity, section.tableMaxCapacity),
