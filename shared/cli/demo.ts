@@ -69,6 +69,8 @@ export interface DemoOptions {
   root?: string;
   /** Interface VPC endpoints db-autopilot alone needs, priced in its own bill (default 0). */
   vpcEndpoints?: number;
+  /** The Region whose prices the own bill uses (default: the config's region). */
+  priceRegion?: string;
 }
 
 /** db-autopilot's own AWS bill for the fleet, measured over the demo (shared/cost). */
@@ -899,7 +901,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
       config,
       hours,
       functions,
-      region: config.region,
+      region: options.priceRegion ?? config.region,
       savingsMonthlyUsd: Math.max(0, -money.appliedMonthlyCostDelta),
       stateEstimated: !state,
       vpcEndpoints: options.vpcEndpoints ?? 0,

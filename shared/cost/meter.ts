@@ -51,14 +51,32 @@ export function itemBytes(item: unknown): number {
   return Buffer.byteLength(JSON.stringify(item ?? {}), 'utf8');
 }
 
+type Middleware = (
+  next: (args: { input: Record<string, unknown> }) => Promise<{ output: Record<string, unknown> }>,
+  context: { commandName?: string },
+) => (args: { input: Record<string, unknown> }) => Promise<{ output: Record<string, unknown> }>;
+
 interface Stack {
+  identify(): string[];
   add(
-    mw: (
-      next: (args: { input: Record<string, unknown> }) => Promise<{ output: Record<string, unknown> }>,
-      context: { commandName?: string },
-    ) => (args: { input: Record<string, unknown> }) => Promise<{ output: Record<string, unknown> }>,
-    options: { step: 'initialize'; name: string; override?: boolean },
+    mw: Middleware,
+    options: { step: 'initialize'; priority: 'high'; name: string; override?: boolean },
   ): void;
+  addRelativeTo(
+    mw: Middleware,
+    options: { relation: 'before'; toMiddleware: string; name: string; override?: boolean },
+  ): void;
+}
+
+/** The simulated account answers in this middleware (shared/sim/engine.ts): meter before it. */
+const SIMULATOR_MIDDLEWARE = 'dbAutopilotSimulatedAccount';
+
+/** Adds `mw` so it sees every request first, on a real client or a simulated one. */
+function addFirst(client: { middlewareStack: unknown }, mw: Middleware, name: string): void {
+  const stack = client.middlewareStack as Stack;
+  if (stack.identify().some((n) => n.startsWith(SIMULATOR_MIDDLEWARE)))
+    stack.addRelativeTo(mw, { relation: 'before', toMiddleware: SIMULATOR_MIDDLEWARE, name, override: true });
+  else stack.add(mw, { step: 'initialize', priority: 'high', name, override: true });
 }
 
 interface ConsumedCapacity {
@@ -113,7 +131,8 @@ export class UsageMeter {
 
   /** Counts the metrics each GetMetricData call requests, per resource, and other CloudWatch requests. */
   attachCloudWatch(client: { middlewareStack: unknown }): void {
-    (client.middlewareStack as Stack).add(
+    addFirst(
+      client,
       (next, context) => async (args) => {
         if (context.commandName === 'GetMetricDataCommand') {
           for (const [id, n] of Object.entries(
@@ -123,7 +142,7 @@ export class UsageMeter {
         } else this.cloudwatchRequests += 1;
         return next(args);
       },
-      { step: 'initialize', name: 'dbAutopilotCostMeter', override: true },
+      'dbAutopilotCostMeter',
     );
   }
 
@@ -132,10 +151,11 @@ export class UsageMeter {
    * ReturnConsumedCapacity) and counts the bytes written.
    */
   attachStateTable(client: { middlewareStack: unknown }): void {
-    (client.middlewareStack as Stack).add(
+    addFirst(
+      client,
       (next, context) => async (args) => {
         const name = context.commandName ?? '';
-        const input = { ...args.input, ReturnConsumedCapacity: 'TOTAL' };
+        const input: Record<string, unknown> = { ...args.input, ReturnConsumedCapacity: 'TOTAL' };
         if (WRITE_COMMANDS.has(name))
           this.state.bytesWritten += itemBytes(input.Item ?? input.RequestItems ?? input.Key);
         const result = await next({ ...args, input });
@@ -147,7 +167,7 @@ export class UsageMeter {
         }
         return result;
       },
-      { step: 'initialize', name: 'dbAutopilotCostMeterState', override: true },
+      'dbAutopilotCostMeterState',
     );
   }
 
