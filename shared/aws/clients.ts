@@ -8,6 +8,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { currentScopeKey, scopeClients } from '../core/scope.ts';
 import { RateLimiter } from '../metrics/limits.ts';
 
 /**
@@ -58,13 +59,18 @@ export const OPERATION_RATES: Record<string, { perSecond: number; burst: number 
 
 const limiters = new Map<string, RateLimiter>();
 
-/** The process-wide limiter of one operation (`cloudwatch:GetMetricData`), or undefined if unlimited. */
-export function operationLimiter(key: string): RateLimiter | undefined {
-  let limiter = limiters.get(key);
+/**
+ * The process-wide limiter of one operation (`cloudwatch:GetMetricData`) in one account and Region
+ * (`scope`, the current one by default: AWS's quotas are per account and Region, so a fleet's
+ * member scopes each have their own), or undefined if unlimited.
+ */
+export function operationLimiter(key: string, scope: string = currentScopeKey()): RateLimiter | undefined {
+  const scoped = scope === 'home' ? key : `${scope}:${key}`;
+  let limiter = limiters.get(scoped);
   const rate = OPERATION_RATES[key];
   if (!limiter && rate) {
     limiter = new RateLimiter(rate.perSecond, rate.burst);
-    limiters.set(key, limiter);
+    limiters.set(scoped, limiter);
   }
   return limiter;
 }
@@ -150,11 +156,17 @@ function commonOptions() {
 
 type ClientOptions = ReturnType<typeof commonOptions>;
 
+/**
+ * The client of one service for the work in progress: inside a fleet member scope
+ * (`runInScope`, shared/core/scope.ts) the member's own client for a tuned service, else the
+ * installed one (simulator, tests), else the default one, created on first use.
+ */
 function client<K extends keyof AwsClients>(
   name: K,
   make: (common: ClientOptions) => AwsClients[K],
 ): AwsClients[K] {
-  const found = installed[name] ?? created[name];
+  const member = scopeClients() as Partial<AwsClients> | undefined;
+  const found = member?.[name] ?? installed[name] ?? created[name];
   if (found) return found as AwsClients[K];
   const made = limitAttempts(make(commonOptions()), SERVICE_OF[name]);
   created[name] = made;
