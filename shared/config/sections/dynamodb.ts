@@ -125,6 +125,20 @@ export const dynamodbSection = z
       minCoverage: 0.5,
       minHistoryHours: 6,
     }),
+    /**
+     * Observation cadence (issue 23): a table far from every threshold is observed every
+     * `slowMinutes` instead of at every scheduled run (GetMetricData is billed per metric
+     * requested); the throttling alarms run the tuner at once in between
+     * (shared/policies/dynamodb-cadence.ts). `enabled: false` observes at every run.
+     */
+    cadence: z
+      .object({
+        enabled: z.boolean().default(true),
+        slowMinutes: z.number().int().min(1).max(60).default(10),
+        nearFraction: z.number().min(0).max(1).default(0.8),
+      })
+      .strict()
+      .default({ enabled: true, slowMinutes: 10, nearFraction: 0.8 }),
     prewarm: dynamodbPrewarmSection.default({
       enabled: true,
       leadMinutes: 5,
