@@ -16,13 +16,14 @@ import { type DemoOptions, type OwnCost, ownCostText, runDemo } from './demo.ts'
  */
 export const COST_CLI = {
   name: 'cost',
-  usage: `usage: npm run cost -- [--json] [--hours 24] [--region us-east-1] [--vpc-endpoints 0] [--state memory|dynalite] [--no-postgres]
+  usage: `usage: npm run cost -- [--json] [--hours 24] [--region us-east-1] [--vpc-endpoints 0] [--state memory|dynalite] [--no-postgres] [--config FILE]
   --json             print only {"monthlyUsd", "perResource", "byService"} (USD a month) on stdout
   --hours N          simulated hours to measure over, 1 to 72 (default 24; scaled to a 730-hour month)
   --region R         price with this Region's table (default: the config's region)
   --vpc-endpoints N  interface VPC endpoints db-autopilot alone needs (default 0: the VPC has them)
   --state S          memory (default: state-table units estimated from the items) or dynalite (measured)
   --no-postgres      no database for the maintenance and insights functions
+  --config FILE      the configuration (default db-autopilot.yml, the SecureCart example)
   --out DIR          where the underlying demo writes its report (default out/cost)
   --help             this text`,
   options: {
@@ -33,6 +34,7 @@ export const COST_CLI = {
     state: { type: 'string' },
     'no-postgres': { type: 'boolean' },
     out: { type: 'string' },
+    config: { type: 'string' },
   },
 } satisfies CliSpec;
 
@@ -55,6 +57,7 @@ export function costOptions(values: CliValues): CostOptions {
     o.region = values.region;
   }
   if (typeof values.out === 'string') o.out = values.out;
+  if (typeof values.config === 'string') o.configFile = values.config;
   if (values['no-postgres'] === true) o.postgres = false;
   const state = values.state;
   if (state !== undefined) {

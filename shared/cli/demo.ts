@@ -71,6 +71,8 @@ export interface DemoOptions {
   vpcEndpoints?: number;
   /** The Region whose prices the own bill uses (default: the config's region). */
   priceRegion?: string;
+  /** The configuration to run (default: db-autopilot.yml at the root, the SecureCart example). */
+  configFile?: string;
 }
 
 /** db-autopilot's own AWS bill for the fleet, measured over the demo (shared/cost). */
@@ -705,7 +707,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     cleanups.push(async () => restoreLimiter());
 
     const { loadConfigFile, setConfig, parseConfig } = await import('../config/load.ts');
-    const configFile = join(root, 'db-autopilot.yml');
+    const configFile = options.configFile
+      ? resolve(root, options.configFile)
+      : join(root, 'db-autopilot.yml');
     const base = existsSync(configFile) ? loadConfigFile(configFile) : parseConfig('version: 1\n', 'default');
     const config = demoConfig(base, pgInfo);
     setConfig(config);
