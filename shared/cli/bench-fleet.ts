@@ -204,7 +204,7 @@ interface DynaliteHandler {
   stop(): Promise<void>;
 }
 
-function inProcessDynalite(): DynaliteHandler {
+export function inProcessDynalite(): DynaliteHandler {
   const factory = createRequire(import.meta.url)('dynalite') as (o: Record<string, number>) => {
     listeners(event: string): Listener[];
     close(cb: () => void): void;
@@ -432,7 +432,7 @@ export async function runFleetBench(
 }
 
 /** dynalite flips a new table to ACTIVE on a timer: wait for it before the first run. */
-async function untilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function untilActive(client: DynamoDBClient, tableName: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (out.Table?.TableStatus === 'ACTIVE') return;

@@ -59,7 +59,7 @@ describe('DynamoDB observation cadence on the securecart scenario (cadence enabl
     sim.advanceTo(twoMinutes.getTime());
     const queried: string[] = [];
     sim.clients().cloudwatch.middlewareStack.addRelativeTo(
-      (next: (a: unknown) => Promise<unknown>) => async (args: unknown) => {
+      ((next: (a: unknown) => Promise<unknown>) => async (args: unknown) => {
         const input = (
           args as {
             input: {
@@ -72,7 +72,7 @@ describe('DynamoDB observation cadence on the securecart scenario (cadence enabl
         for (const q of input.MetricDataQueries ?? [])
           queried.push(q.MetricStat?.Metric?.Dimensions?.[0]?.Value ?? '');
         return next(args);
-      },
+      }) as never,
       { relation: 'before', toMiddleware: 'dbAutopilotSimulatedAccount', name: 'testQueried' },
     );
     const scheduled = await run('schedule', 'eventbridge:c-next', twoMinutes);

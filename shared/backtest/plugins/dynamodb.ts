@@ -12,6 +12,7 @@ import {
   type TableObservation,
   unitsPerRequest,
 } from '../../policies/dynamodb-capacity.ts';
+import { type DemandShape, learnDemandShape, shapeKey } from '../../policies/dynamodb-demand-shape.ts';
 import {
   adviseCapacityMode,
   type ModeSwitch,
@@ -216,6 +217,7 @@ export function createDynamodbAutopilot(
   const relearn = pluginOptions.relearnMinutes ?? 60;
   const adviseEvery = pluginOptions.adviseEveryMinutes ?? 60;
   const models: { read?: PeakModel; write?: PeakModel; learnedAt: number } = { learnedAt: -Infinity };
+  let shapes: Record<string, DemandShape> = {};
   const switches: ModeSwitch[] = [];
   const target: Target = {
     ref: { kind: 'dynamodb-table', id: TABLE },
@@ -302,19 +304,26 @@ export function createDynamodbAutopilot(
       if (ctx.state.mode === 'on-demand') return null;
 
       const floors: CapacityFloor[] = [];
-      if (prewarmOn) {
-        if (t - models.learnedAt >= relearn && t >= 120) {
-          const from = Math.max(0, t - config.prewarm.historyMinutes);
-          const rows = ctx.history.range(from, t);
-          const history = (dim: 'read' | 'write') => ({
-            start: minuteToIso(start, from),
-            periodSeconds: 60,
-            values: estimatedDemand(rows, dim, config.maxUnservedFactor),
-          });
-          models.read = learnRecurringPeaks(history('read'), ctx.now, config.prewarm);
-          models.write = learnRecurringPeaks(history('write'), ctx.now, config.prewarm);
-          models.learnedAt = t;
+      // Hourly, from the same demand history: recurring peaks (pre-warming) and the demand shape
+      // (the day's decrease plan, the learned burst floor).
+      if (t - models.learnedAt >= relearn && t >= 120) {
+        const from = Math.max(0, t - config.prewarm.historyMinutes);
+        const rows = ctx.history.range(from, t);
+        const history = (dim: 'read' | 'write') => ({
+          start: minuteToIso(start, from),
+          periodSeconds: 60,
+          values: estimatedDemand(rows, dim, config.maxUnservedFactor),
+        });
+        shapes = {};
+        for (const dim of ['read', 'write'] as const) {
+          const h = history(dim);
+          if (prewarmOn) models[dim] = learnRecurringPeaks(h, ctx.now, config.prewarm);
+          const shape = learnDemandShape(h, ctx.now);
+          if (shape) shapes[shapeKey(null, dim)] = shape;
         }
+        models.learnedAt = t;
+      }
+      if (prewarmOn) {
         for (const dim of ['read', 'write'] as const) {
           const model = models[dim];
           if (!model) continue;
@@ -336,6 +345,7 @@ export function createDynamodbAutopilot(
         prices,
         now: ctx.now,
         floors,
+        shapes,
       });
       if (cadenceOn) {
         const peakSoon = prewarmOn ? minutesToPeak(models, ctx.now, cadence.slowMinutes, config) : undefined;

@@ -6,9 +6,20 @@ import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseConfig } from '../../../shared/config/load.ts';
 import { FUNCTIONS, roleLogicalId } from '../../../shared/deploy/iam.ts';
+import { checkDefinition } from '../../../shared/fleet/asl-check.ts';
+import { STATE_WRITERS } from '../../../shared/state/keys.ts';
 import { stateTableDefinition, stateTableTtl } from '../../../shared/state/table-definition.ts';
-import { checkPolicies, type Json, type PolicyStatement, resolveArn, rolePolicies } from './iam-check.ts';
+import {
+  checkPolicies,
+  checkTrust,
+  type Json,
+  type PolicyStatement,
+  resolveArn,
+  rolePolicies,
+  TEMPLATE_RESOURCE,
+} from './iam-check.ts';
 
 /**
  * Builds the deployment package offline (`osls package`, once) and checks the generated
@@ -122,6 +133,16 @@ function statementsOf(roleId: string): PolicyStatement[] {
   return rolePolicies(template.Resources).find((p) => p.role === roleId)?.statements ?? [];
 }
 
+/** Item writes on the state table (each role's are limited by dynamodb:LeadingKeys). */
+const ITEM_WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+/** Actions that put tags on a database (consent: the managed and created-by tags). */
+const TAGGING = ['rds:AddTagsToResource', 'rds:*', 'dynamodb:TagResource'];
+
 const actionsOf = (s: PolicyStatement) => (Array.isArray(s.Action) ? s.Action : [s.Action]).map(String);
 const resourcesOf = (s: PolicyStatement): Json[] =>
   s.Resource === undefined ? [] : Array.isArray(s.Resource) ? s.Resource : [s.Resource];
@@ -234,22 +255,50 @@ describe('osls package (offline)', () => {
     }
   });
 
-  it('lets only Lambda assume the roles and attaches no managed policies', () => {
+  it("lets only Lambda assume the function roles (Step Functions and EventBridge the fleet run's two) and attaches no managed policies", () => {
     requirePackage();
-    expect(resourcesOfType('AWS::IAM::Role')).toHaveLength(functionNames.length);
+    // The fleet run (issue 27): the state machine's role and the role its schedule starts it with.
+    const serviceOf: Record<string, string> = {
+      FleetStateMachineRole: 'states.amazonaws.com',
+      FleetRunScheduleRole: 'events.amazonaws.com',
+    };
+    expect(resourcesOfType('AWS::IAM::Role')).toHaveLength(functionNames.length + 2);
     for (const [id, r] of resourcesOfType('AWS::IAM::Role')) {
       const trust = JSON.stringify(r.Properties.AssumeRolePolicyDocument);
-      expect(trust, id).toContain('lambda.amazonaws.com');
+      expect(trust, id).toContain(serviceOf[id] ?? 'lambda.amazonaws.com');
       expect(trust, id).not.toMatch(/"AWS"\s*:|"\*"/);
       expect(r.Properties.ManagedPolicyArns ?? [], id).toEqual([]);
     }
+    expect(checkTrust(template.Resources)).toEqual([]);
   });
 
-  it('grants no wildcard action and scopes every mutating RDS, DynamoDB, Auto Scaling, CloudWatch and SSM action', () => {
+  it('grants no wildcard action, scopes every mutating RDS, DynamoDB, Auto Scaling, CloudWatch and SSM action, and AssumeRole only into the member role', () => {
     requirePackage();
     expect(rolePolicies(template.Resources).length).toBeGreaterThanOrEqual(functionNames.length);
     const violations = checkPolicies(template.Resources);
     expect(violations.map((v) => `${v.role}/${v.sid} ${v.action}: ${v.problem}`)).toEqual([]);
+    const assumers = rolePolicies(template.Resources).filter((p) =>
+      p.statements.some((st) => actionsOf(st).some((a) => a.startsWith('sts:'))),
+    );
+    expect(assumers.map((p) => p.role)).toEqual(['FleetWorkerRole']);
+  });
+
+  it('declares the fleet state machine: its definition passes the offline ASL checks, its functions are the fleet steps', () => {
+    requirePackage();
+    const [[, machine] = ['', undefined]] = resourcesOfType('AWS::StepFunctions::StateMachine');
+    const props = machine?.Properties as {
+      Definition: unknown;
+      DefinitionSubstitutions: Record<string, unknown>;
+    };
+    expect(checkDefinition(props.Definition, Object.keys(props.DefinitionSubstitutions))).toEqual([]);
+    expect(props.DefinitionSubstitutions).toEqual({
+      PlannerArn: { 'Fn::GetAtt': [lambdaOf('fleet-planner')?.[0], 'Arn'] },
+      WorkerArn: { 'Fn::GetAtt': [lambdaOf('fleet-worker')?.[0], 'Arn'] },
+      ReportArn: { 'Fn::GetAtt': [lambdaOf('fleet-report')?.[0], 'Arn'] },
+    });
+    // The example configuration has no fleet: the machine exists, its schedule is off.
+    const rule = template.Resources.FleetRunSchedule;
+    expect(rule?.Properties).toMatchObject({ State: 'DISABLED', ScheduleExpression: 'rate(15 minutes)' });
   });
 
   it("scopes the reconciler's alarm and dashboard permissions to db-autopilot's prefix and dashboard", () => {
@@ -266,6 +315,71 @@ describe('osls package (offline)', () => {
     }
     const dashboards = grants('cloudwatch:PutDashboard');
     expect(dashboards).toEqual(['arn:aws:cloudwatch::123456789012:dashboard/db-autopilot']);
+  });
+
+  it("limits every role's state-table writes to its own tuners' partitions (dynamodb:LeadingKeys)", () => {
+    requirePackage();
+    const [[stateTable] = []] = resourcesOfType('AWS::DynamoDB::Table');
+    for (const fn of FUNCTIONS) {
+      const writes = statementsOf(roleLogicalId(fn)).filter((s) =>
+        actionsOf(s).some((a) => ITEM_WRITES.includes(a) || a === 'dynamodb:*'),
+      );
+      // Every function records at least its failed runs, so every role writes the table; but the
+      // fleet planner and report, which own nothing and record nothing (issue 27).
+      if (STATE_WRITERS[fn].length === 0) {
+        expect(writes, fn).toEqual([]);
+        continue;
+      }
+      expect(writes.length, fn).toBeGreaterThan(0);
+      for (const s of writes) {
+        const where = `${fn} ${s.Sid ?? ''}`;
+        expect(actionsOf(s), where).not.toContain('dynamodb:*');
+        for (const r of resourcesOf(s))
+          expect(resolveArn(r, template.Resources), where).toBe(`${TEMPLATE_RESOURCE}${stateTable}`);
+        const condition = s.Condition as Record<string, Record<string, Json>> | undefined;
+        expect(condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'], where).toEqual(
+          // The fleet worker writes its tuners' items in every member scope (<owner>#<account>.<region>#).
+          STATE_WRITERS[fn].map((owner) => (fn === 'fleet-worker' ? `${owner}#*` : `${owner}#home#*`)),
+        );
+      }
+    }
+  });
+
+  it('lets no role add the managed tag, and the created-by tag only on dbap-* instances', () => {
+    requirePackage();
+    const config = parseConfig(configText, 'db-autopilot.yml');
+    const managed = config.tags.managed.key;
+    const createdBy = config.tags.createdBy.key;
+    const dbapOnly = /^arn:aws:rds:us-east-1:123456789012:db:dbap-\*$/;
+    let taggingGrants = 0;
+    for (const [role] of resourcesOfType('AWS::IAM::Role')) {
+      for (const s of statementsOf(role)) {
+        const where = `${role} ${s.Sid ?? ''}`;
+        const condition = (s.Condition ?? {}) as Record<string, Record<string, Json>>;
+        const text = JSON.stringify(condition);
+        const arns = resourcesOf(s).map((x) => resolveArn(x, template.Resources));
+        // No request may carry the managed tag (reading it on a source, aws:ResourceTag, is fine).
+        expect(text, where).not.toContain(`aws:RequestTag/${managed}`);
+        expect(
+          actionsOf(s).filter((a) => a.startsWith('tag:Tag') || a === 'tag:*'),
+          where,
+        ).toEqual([]);
+        if (actionsOf(s).some((a) => TAGGING.includes(a))) {
+          // Tags only of the listed keys (so never the managed one), only on dbap-* instances.
+          const keys = condition['ForAllValues:StringEquals']?.['aws:TagKeys'];
+          expect(Array.isArray(keys) ? keys : [], where).toContain(createdBy);
+          expect(keys, where).not.toContain(managed);
+          expect(arns.length, where).toBeGreaterThan(0);
+          for (const arn of arns) expect(arn, where).toMatch(dbapOnly);
+          taggingGrants += 1;
+        }
+        // A request that sets the created-by tag is allowed only on dbap-* instances.
+        if (text.includes(`aws:RequestTag/${createdBy}`))
+          for (const arn of arns) expect(arn, where).toMatch(dbapOnly);
+      }
+    }
+    // The replica scaler (and the alarm handler and control, which run it) tag what they create.
+    expect(taggingGrants).toBeGreaterThan(0);
   });
 
   it('declares the state table from the definition the code uses: on-demand, PITR, TTL on expiresAt', () => {
