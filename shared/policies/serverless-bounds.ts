@@ -107,12 +107,25 @@ const known = (xs: Array<number | null>): number[] =>
   xs.filter((x): x is number => x !== null && Number.isFinite(x));
 const maxOf = (xs: Array<number | null>): number => Math.max(0, ...known(xs));
 
+/**
+ * Capacity while nobody was connected is the minimum the cluster was held at, not demand: counted
+ * as 0, so a profile learned under a high minimum does not keep that minimum forever. Where the
+ * connections are unknown (or the series do not line up) the capacity counts as it is.
+ */
+function demandShown(
+  capacity: Array<number | null>,
+  connections: Array<number | null>,
+): Array<number | null> {
+  if (capacity.length !== connections.length) return capacity;
+  return capacity.map((c, i) => (connections[i] === 0 ? 0 : c));
+}
+
 /** Step 1: for each bucket of the day (15 minutes by default), the highest peak over the last `days` days. */
 export function dayProfile(obs: ServerlessObservation, days: number): Map<number, number> {
   const h = obs.history;
   const perDay = Math.round(1440 / h.periodMinutes);
   const end = Date.parse(h.end);
-  const values = h.capacityMax.slice(-days * perDay);
+  const values = demandShown(h.capacityMax, h.connectionsMax).slice(-days * perDay);
   const profile = new Map<number, number>();
   values.forEach((v, i) => {
     if (v === null) return;
@@ -134,7 +147,7 @@ export function forecastPeak(
   let seasonal = 0;
   for (let at = now; at <= now + s.lookaheadMinutes * 60_000; at += period)
     seasonal = Math.max(seasonal, profile.get(Math.floor((at % 86_400_000) / period)) ?? 0);
-  const recent = maxOf(obs.recent.capacity.slice(-30));
+  const recent = maxOf(demandShown(obs.recent.capacity, obs.recent.connections).slice(-30));
   const peak = Math.max(seasonal, recent);
   return {
     peak,
@@ -255,8 +268,9 @@ export function planServerlessBounds(
   const ref: ResourceRef = { kind: 'aurora-cluster', id: obs.clusterId };
   const forecast = forecastPeak(obs, s);
   const pause = autoPauseAdvice(obs, s);
-  // Idle for hours: no peak to keep warm for, so the minimum goes to the floor (or 0 with auto-pause).
-  const wantedMin = pause.pause ? 0 : pause.idle ? s.minCapacityFloor : recommendMin(forecast.peak, s);
+  // Idle for hours: the forecast counts no demand where nobody was connected, so the minimum goes to
+  // the floor unless history expects load in the look-ahead (or to 0 with auto-pause).
+  const wantedMin = pause.pause ? 0 : recommendMin(forecast.peak, s);
   const max = recommendMax(obs, s);
   const bounds = constrainBounds(
     obs,

@@ -114,6 +114,17 @@ describe('Aurora Serverless v2 bounds policy', () => {
     expect(paused).toEqual({ min: 0, max: 8, secondsUntilAutoPause: 300 });
   });
 
+  it('does not learn a minimum as demand: capacity while nobody was connected counts as none', () => {
+    // Held at a person's minimum of 8 ACU all night with no connection; an evening peak of 20 with connections.
+    const o = obs({ min: 8, max: 32, recent: 8, dayPeak: 20, connections: 0 });
+    o.history.capacityMax = o.history.capacityMax.map((v) => Math.max(v ?? 0, 8));
+    o.history.connectionsMax = o.history.capacityMax.map((v) => (v === 20 ? 50 : 0));
+    const quiet = { ...o, observedAt: '2026-11-20T04:00:00.000Z' };
+    expect(boundsOf(planServerlessBounds(quiet, s, {}))?.min).toBe(0.5);
+    // Ahead of the evening, history with connections still raises it.
+    expect(boundsOf(planServerlessBounds(o, s, {}))?.min).toBe(12);
+  });
+
   it('declares that a change waits while the cluster is not available', () => {
     const busy = { ...obs({ min: 0.5, max: 64, recent: 3, dayPeak: 20 }), status: 'modifying' };
     const change = planServerlessBounds(busy, s, {}).actions.find((a) => a.kind === 'set-serverless-bounds');
