@@ -682,6 +682,9 @@ async function handBackWhilePaused(
     includeUnmanaged: true,
   });
   const decisions: Decision[] = [];
+  // The pause guard stops tuning; handing the person's settings back is what pausing asks for.
+  // One unpaused run for every table: decision ids are numbered per run object.
+  const handBackRun: RunContext = { ...run, paused: false };
   for (const target of fleet.tables.filter((t) => t.managed)) {
     const history = await store.getHistory('dynamodb', target.ref.id, run.now);
     const state = (history.tunerState ?? {}) as { lifts?: ScalingLifts };
@@ -693,13 +696,12 @@ async function handBackWhilePaused(
       observedAt: run.now.toISOString(),
       actions: back.actions,
     };
-    // The pause guard stops tuning; handing the person's settings back is what pausing asks for.
     const done = await executePlan({
       plan,
       target,
       settings: settingsFor(config, 'dynamodb'),
       adapter: dynamodbAdapter,
-      run: { ...run, paused: false },
+      run: handBackRun,
       store,
     });
     decisions.push(...done);
