@@ -5,6 +5,7 @@ import { type CliParse, type CliSpec, intFlag, parseCli } from '../../../shared/
 import { BACKTEST_CLI } from '../../../shared/cli/backtest.ts';
 import { BENCH_CLI, USAGE } from '../../../shared/cli/bench.ts';
 import { BENCH_VACUUM_CLI } from '../../../shared/cli/bench-vacuum.ts';
+import { COST_CLI } from '../../../shared/cli/cost.ts';
 import { DEMO_CLI } from '../../../shared/cli/demo.ts';
 import { HISTORY_CLI } from '../../../shared/cli/history.ts';
 import { INVOKE_CLI } from '../../../shared/cli/invoke.ts';
@@ -73,6 +74,7 @@ const clis: Array<[string, (argv: string[]) => Parsed]> = [
   ['validate', parseValidateArgs],
   ['invoke', (a) => parseCli(INVOKE_CLI, a)],
   ['history', (a) => parseCli(HISTORY_CLI, a)],
+  ['cost', (a) => parseCli(COST_CLI, a)],
   ['soak', parseSoakArgs],
 ];
 
