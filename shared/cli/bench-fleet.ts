@@ -15,7 +15,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -184,13 +183,15 @@ function meterStateTable(client: DynamoDBClient, meter: Meter): void {
 }
 
 /**
- * dynalite in this process, reached without sockets: the state-table client's request handler
- * hands each HTTP request straight to dynalite's request listener (a fake request and response).
- * Loopback TCP (or a worker thread's message port) cost more CPU per call than dynalite itself on
- * a busy machine; dynalite's own work is therefore included in each run's CPU time (pessimistic).
+ * dynalite in this process, reached without sockets or HTTP framing: the state-table client's
+ * request handler hands each request's operation (`X-Amz-Target`) and JSON body straight to
+ * dynalite's own type checks, validations and actions on dynalite's own store (what its HTTP
+ * listener does after parsing the request), and returns dynalite's JSON answer (or its error body,
+ * status 400) as the response. Skipped: dynalite's HTTP stream handling, its request-id and CRC32
+ * headers and its check that an Authorization header is present (the bench's client therefore does
+ * not sign its requests, see unsignedStateClient). dynalite's work is included in each run's CPU
+ * time (pessimistic).
  */
-type Listener = (req: unknown, res: unknown) => void;
-
 interface DynaliteHandler {
   requestHandler: {
     handle(request: {
@@ -204,54 +205,130 @@ interface DynaliteHandler {
   stop(): Promise<void>;
 }
 
-function inProcessDynalite(): DynaliteHandler {
-  const factory = createRequire(import.meta.url)('dynalite') as (o: Record<string, number>) => {
-    listeners(event: string): Listener[];
-    close(cb: () => void): void;
+type DynaliteCallback = (error: { statusCode?: number; body?: unknown } | null, data?: unknown) => void;
+
+interface DynaliteModules {
+  db: { create(options: Record<string, number>): { db?: { close(): Promise<void> } } };
+  validations: {
+    checkTypes(data: unknown, types: unknown): Record<string, unknown>;
+    checkValidations(data: unknown, types: unknown, custom: unknown, store: unknown): void;
   };
-  const server = factory({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const listener = server.listeners('request')[0] as Listener;
+  action(name: string): {
+    run: (store: unknown, data: unknown, cb: DynaliteCallback) => void;
+    types: unknown;
+    custom: unknown;
+  };
+}
+
+function dynaliteModules(): DynaliteModules {
+  const require = createRequire(import.meta.url);
+  const cache = new Map<string, ReturnType<DynaliteModules['action']>>();
+  return {
+    db: require('dynalite/db') as DynaliteModules['db'],
+    validations: require('dynalite/validations') as DynaliteModules['validations'],
+    action(name) {
+      const known = cache.get(name);
+      if (known) return known;
+      const validation = require(`dynalite/validations/${name}`) as { types: unknown; custom: unknown };
+      const loaded = {
+        run: require(`dynalite/actions/${name}`) as ReturnType<DynaliteModules['action']>['run'],
+        types: validation.types,
+        custom: validation.custom,
+      };
+      cache.set(name, loaded);
+      return loaded;
+    },
+  };
+}
+
+/** dynalite's operations (its index.js `validOperations`). */
+const DYNALITE_OPERATIONS = new Set([
+  'BatchGetItem',
+  'BatchWriteItem',
+  'CreateTable',
+  'DeleteItem',
+  'DeleteTable',
+  'DescribeTable',
+  'DescribeTimeToLive',
+  'GetItem',
+  'ListTables',
+  'PutItem',
+  'Query',
+  'Scan',
+  'TagResource',
+  'UntagResource',
+  'ListTagsOfResource',
+  'UpdateItem',
+  'UpdateTable',
+]);
+
+function inProcessDynalite(): DynaliteHandler {
+  const modules = dynaliteModules();
+  const store = modules.db.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const answer = (statusCode: number, data: unknown) => {
+    const body = Buffer.from(JSON.stringify(data));
+    return {
+      response: {
+        statusCode,
+        headers: { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(body.length) },
+        body: new Uint8Array(body.buffer, body.byteOffset, body.length),
+      },
+    };
+  };
   return {
     requestHandler: {
       handle: (request) =>
-        new Promise((ok) => {
-          const body =
+        new Promise((ok, fail) => {
+          const operation = (request.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+          if (!DYNALITE_OPERATIONS.has(operation)) {
+            ok(answer(400, { __type: 'com.amazon.coral.service#UnknownOperationException' }));
+            return;
+          }
+          const text =
             typeof request.body === 'string'
-              ? Buffer.from(request.body)
+              ? request.body
               : request.body instanceof Uint8Array
-                ? Buffer.from(request.body)
-                : Buffer.alloc(0);
-          const req = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
-            method: request.method,
-            url: request.path,
-            headers: request.headers,
-          });
-          const headers: Record<string, string> = {};
-          const chunks: Buffer[] = [];
-          const res = {
-            statusCode: 200,
-            setHeader: (k: string, v: unknown) => {
-              headers[k.toLowerCase()] = String(v);
-            },
-            getHeader: (k: string) => headers[k.toLowerCase()],
-            removeHeader: (k: string) => {
-              delete headers[k.toLowerCase()];
-            },
-            write: (c: string | Buffer) => {
-              chunks.push(Buffer.from(c));
-              return true;
-            },
-            end(c?: string | Buffer) {
-              if (c) chunks.push(Buffer.from(c));
-              ok({ response: { statusCode: this.statusCode, headers, body: Buffer.concat(chunks) } });
-            },
-          };
-          listener(req, res);
+                ? Buffer.from(request.body.buffer, request.body.byteOffset, request.body.length).toString()
+                : '';
+          const action = modules.action(operation.charAt(0).toLowerCase() + operation.slice(1));
+          try {
+            const data = modules.validations.checkTypes(JSON.parse(text || '{}'), action.types);
+            modules.validations.checkValidations(data, action.types, action.custom, store);
+            action.run(store, data, (error, out) => {
+              if (error?.statusCode) ok(answer(error.statusCode, error.body));
+              else if (error) fail(error);
+              else ok(answer(200, out));
+            });
+          } catch (error) {
+            const e = error as { statusCode?: number; body?: unknown };
+            if (e.statusCode) ok(answer(e.statusCode, e.body));
+            else fail(error);
+          }
         }),
       destroy: () => undefined,
     },
-    stop: () => new Promise<void>((ok) => server.close(() => ok())),
+    stop: async () => {
+      await store.db?.close();
+    },
   };
+}
+
+/**
+ * The state-table client of the bench: a real DynamoDB client whose requests go to dynalite in
+ * this process unsigned (SigV4 hashing and HMACs were a tenth of the bench's CPU; dynalite
+ * checks no signature) and without a user-agent header.
+ */
+function unsignedStateClient(requestHandler: DynaliteHandler['requestHandler']): DynamoDBClient {
+  const client = new DynamoDBClient({
+    endpoint: 'http://dynalite.local:4567',
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 2,
+    requestHandler: requestHandler as never,
+  });
+  client.middlewareStack.remove('httpSigningMiddleware');
+  client.middlewareStack.remove('getUserAgentMiddleware');
+  return client;
 }
 
 /** CPU time of this thread only (not dynalite's thread), in ms. */
@@ -329,13 +406,7 @@ export async function runFleetBench(
   buildFleet(sim, n);
   process.env.REPORT_TOPIC_ARN = sim.sns.createTopic('db-autopilot-bench-reports');
   const dynalite = inProcessDynalite();
-  const stateClient = new DynamoDBClient({
-    endpoint: 'http://dynalite.local:4567',
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    maxAttempts: 2,
-    requestHandler: dynalite.requestHandler as never,
-  });
+  const stateClient = unsignedStateClient(dynalite.requestHandler);
   const meter: Meter = { readUnits: 0, writeUnits: 0, bytesRead: 0 };
   meterStateTable(stateClient, meter);
   const uninstall = sim.install({ stateTable: stateClient });
