@@ -131,7 +131,7 @@ export interface DecisionTotals {
   outcomes: Partial<Record<Outcome, number>>;
   /** No-op decisions by outcome. */
   noops: Partial<Record<Outcome, number>>;
-  /** Sum of monthlyCostDelta over applied decisions. */
+  /** Sum of monthlyCostDelta over applied changes (not recommendations or findings). */
   appliedCostDelta: number;
 }
 
@@ -142,7 +142,7 @@ export interface DecisionTotals {
 export interface StateStore {
   /**
    * Audit log: one record per decision, no-ops included (a no-op is stored slim: no evidence).
-   * Also adds it to the day's and month's totals of its tuner.
+   * Also adds it to the day's totals of its tuner.
    */
   recordDecision(decision: Decision): Promise<void>;
   /**
@@ -162,7 +162,10 @@ export interface StateStore {
    * benches, tests): on DynamoDB it scans the table. Functions never call it.
    */
   exportDecisions(query: { since: string; until?: string }): Promise<Decision[]>;
-  /** Day (YYYY-MM-DD) or month (YYYY-MM) totals of every tuner that recorded decisions in it. */
+  /**
+   * Day (YYYY-MM-DD) or month (YYYY-MM, the sum of its days) totals of every tuner that recorded
+   * decisions in it.
+   */
   totals(period: string): Promise<DecisionTotals[]>;
   /** The report function's record of what it posted (in its own partition, not in the decisions). */
   markReported(decisions: Array<Pick<Decision, 'id' | 'at'>>, at: string): Promise<void>;

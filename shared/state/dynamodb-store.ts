@@ -166,19 +166,16 @@ export class DynamoDbStateStore implements StateStore {
     );
   }
 
-  /** The day's and the month's totals of the decision's tuner (ADD: concurrent runs add up). */
+  /** The day's totals of the decision's tuner (ADD: concurrent runs add up). */
   private async addToTotals(decision: Decision): Promise<void> {
     const day = timeKey(decision.at).slice(0, 10);
-    const expiresAt = expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400);
-    for (const period of [day, day.slice(0, 7)]) {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.aggregate(decision.tuner, period),
-          ...totalsUpdate(decision, expiresAt),
-        }),
-      );
-    }
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.aggregate(decision.tuner, day),
+        ...totalsUpdate(decision, expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400)),
+      }),
+    );
   }
 
   /** lastAppliedAt only moves forward (a late write of an older decision cannot roll it back). */
@@ -282,6 +279,7 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   async totals(period: string): Promise<DecisionTotals[]> {
+    if (period.length === 7) return this.monthTotals(period);
     const wanted = DECISION_TUNERS.map((tuner) => keys.aggregate(tuner, period));
     const items: Item[] = [];
     let pending: Record<string, unknown>[] = wanted;
@@ -297,6 +295,24 @@ export class DynamoDbStateStore implements StateStore {
       const key = keys.aggregate(tuner, period);
       const item = items.find((i) => i.pk === key.pk && i.sk === key.sk);
       if (item) out.push(addToTotals(emptyTotals(tuner, period), readTotalsItem(item)));
+    }
+    return out;
+  }
+
+  /** A month's totals: the sum of its days, one key range per tuner. */
+  private async monthTotals(month: string): Promise<DecisionTotals[]> {
+    const out: DecisionTotals[] = [];
+    for (const tuner of DECISION_TUNERS) {
+      const first = keys.aggregate(tuner, `${month}-01`);
+      const days = await this.queryAll({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': first.pk, ':from': first.sk, ':to': `day#${month}-31` },
+      });
+      if (days.length === 0) continue;
+      const totals = emptyTotals(tuner, month);
+      for (const item of days) addToTotals(totals, readTotalsItem(item));
+      out.push(totals);
     }
     return out;
   }

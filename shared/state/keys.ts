@@ -27,8 +27,8 @@ import type { Decision, TunerName } from '../core/model.ts';
  * | `<tuner>#<scope>#lock#<resource>` | `lock`                | lease lock (TTL)                         |
  * | `<tuner>#<scope>#idem#<key>`      | `idem`                | idempotency key of a run (TTL)           |
  * | `<tuner>#<scope>#created#<res>`   | `created`             | "db-autopilot created it" (no TTL)       |
- * | `<tuner>#<scope>#agg`             | `day#YYYY-MM-DD`      | counts and cost sums of a day            |
- * | `<tuner>#<scope>#agg`             | `month#YYYY-MM`       | counts and cost sums of a month          |
+ * | `<tuner>#<scope>#agg`             | `day#YYYY-MM-DD`      | counts and cost sums of a day (a month:  |
+ * |                                   |                       | the sum of its days, one key range)      |
  * | `report#<scope>#reported`         | `<at>#<id>`           | a decision the report function posted    |
  *
  * Notable = every decision but a no-op that did not fail (see `isNotable`): what the reports,
@@ -140,10 +140,10 @@ export const keys = {
     pk: `${ownerPrefix(tuner, scope)}created#${resourceId}`,
     sk: 'created',
   }),
-  /** Daily and monthly totals of one tuner. */
-  aggregate: (tuner: TunerName, period: string, scope?: string) => ({
+  /** Daily totals of one tuner (YYYY-MM-DD); a month's are the key range of its days. */
+  aggregate: (tuner: TunerName, day: string, scope?: string) => ({
     pk: `${ownerPrefix(tuner, scope)}agg`,
-    sk: period.length === 7 ? `month#${period}` : `day#${period}`,
+    sk: `day#${day}`,
   }),
   /** The report function's record of what it posted. */
   reported: (d: Pick<Decision, 'at' | 'id'>, scope?: string) => ({

@@ -88,11 +88,9 @@ export class MemoryStateStore implements StateStore {
 
   private addToTotals(decision: Decision): void {
     const day = new Date(decision.at).toISOString().slice(0, 10);
-    for (const period of [day, day.slice(0, 7)]) {
-      const k = JSON.stringify(keys.aggregate(decision.tuner, period));
-      const totals = this.totalsByKey.get(k) ?? emptyTotals(decision.tuner, period);
-      this.totalsByKey.set(k, addToTotals(totals, totalsOf(decision)));
-    }
+    const k = JSON.stringify(keys.aggregate(decision.tuner, day));
+    const totals = this.totalsByKey.get(k) ?? emptyTotals(decision.tuner, day);
+    this.totalsByKey.set(k, addToTotals(totals, totalsOf(decision)));
   }
 
   private advanceLedger(key: string, decision: Decision): void {
@@ -138,8 +136,16 @@ export class MemoryStateStore implements StateStore {
 
   async totals(period: string): Promise<DecisionTotals[]> {
     return DECISION_TUNERS.flatMap((tuner) => {
-      const t = this.totalsByKey.get(JSON.stringify(keys.aggregate(tuner, period)));
-      return t ? [structuredClone(t)] : [];
+      // A month is the sum of its days, as on DynamoDB.
+      const days =
+        period.length === 7
+          ? Array.from({ length: 31 }, (_, i) => `${period}-${String(i + 1).padStart(2, '0')}`)
+          : [period];
+      const found = days.flatMap(
+        (day) => this.totalsByKey.get(JSON.stringify(keys.aggregate(tuner, day))) ?? [],
+      );
+      if (found.length === 0) return [];
+      return [found.reduce((sum, t) => addToTotals(sum, t), emptyTotals(tuner, period))];
     });
   }
 

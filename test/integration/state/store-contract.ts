@@ -143,13 +143,16 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       );
     });
 
-    it('keeps daily and monthly totals per tuner as decisions are recorded', async () => {
+    it('keeps daily totals per tuner as decisions are recorded; a month is the sum of its days', async () => {
       const store = await newStore();
       await store.recordDecision(makeDecision({ id: 't:1', monthlyCostDelta: 195.5 }));
       await store.recordDecision(makeDecision({ id: 't:2', action: 'noop', outcome: 'applied' }));
       await store.recordDecision(makeDecision({ id: 't:3', outcome: 'deferred', monthlyCostDelta: 50 }));
       await store.recordDecision(
         makeDecision({ id: 't:4', at: '2026-03-05T00:00:00.000Z', monthlyCostDelta: -20, tuner: 'replicas' }),
+      );
+      await store.recordDecision(
+        makeDecision({ id: 't:5', at: '2026-03-06T00:00:00.000Z', monthlyCostDelta: 7.5, tuner: 'replicas' }),
       );
       expect(await store.totals('2026-03-02')).toEqual([
         {
@@ -161,11 +164,27 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
         },
       ]);
       const month = await store.totals('2026-03');
-      expect(month.map((t) => [t.tuner, t.appliedCostDelta])).toEqual([
-        ['iops', 195.5],
-        ['replicas', -20],
+      expect(month.map((t) => [t.tuner, t.outcomes, t.appliedCostDelta])).toEqual([
+        ['iops', { applied: 1, deferred: 1 }, 195.5],
+        ['replicas', { applied: 2 }, -12.5],
       ]);
       expect(await store.totals('2026-04')).toEqual([]);
+    });
+
+    it('counts an applied recommendation or finding as an applied decision but adds nothing to the applied cost', async () => {
+      const store = await newStore();
+      await store.recordDecision(makeDecision({ id: 'c:1', monthlyCostDelta: -40 }));
+      await store.recordDecision(
+        makeDecision({ id: 'c:2', action: 'recommend', outcome: 'applied', monthlyCostDelta: -300 }),
+      );
+      await store.recordDecision(
+        makeDecision({ id: 'c:3', action: 'finding', outcome: 'applied', monthlyCostDelta: -90 }),
+      );
+      const [day] = await store.totals('2026-03-02');
+      expect(day?.outcomes).toEqual({ applied: 3 });
+      expect(day?.appliedCostDelta).toBe(-40);
+      const [month] = await store.totals('2026-03');
+      expect(month?.appliedCostDelta).toBe(-40);
     });
 
     it("keeps locks, idempotency keys and the created register per tuner (each tuner's own keys)", async () => {
