@@ -81,7 +81,11 @@ export type IntentCheck = (
 export interface ResourceHistory {
   /** Last applied change by db-autopilot (any kind), for cooldowns. */
   lastAppliedAt?: string;
-  /** Recent decisions for this resource and tuner, newest first. */
+  /**
+   * The notable decisions of this resource and tuner of the last 24 h (RECENT_WINDOW_MS), newest
+   * first, at most 20. No-ops are left out: they change nothing, and no policy or guard reads them
+   * (`newestDecision` gives the newest decision of any kind).
+   */
   recent: Decision[];
   /**
    * The newest applied change of each action kind, however old (kept with the cooldown ledger, so
@@ -198,6 +202,8 @@ export interface StateStore {
 
   /** Cooldown and change-budget ledger + tuner state + drift (report and digest keep their state here too). */
   getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory>;
+  /** The newest decision of a resource, no-ops included (the report: did a deferral settle?). */
+  newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined>;
   putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void>;
   recordDrift(
     tuner: TunerName,

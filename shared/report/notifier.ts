@@ -134,7 +134,7 @@ export async function selectPendingReports(input: { store: StateStore; config: C
       const [tuner = '', resource = ''] = k.split('|');
       return { tuner, resource };
     });
-  const settled = (await newestDecisions(input.store, standing, input.now)).filter(
+  const settled = (await newestDecisions(input.store, standing)).filter(
     (d) => d.action === 'noop' && !listed.some((x) => x.id === d.id),
   );
   const candidates = pendingReports([...decisions, ...settled]);
@@ -223,12 +223,11 @@ const DIGEST_STATE = { owner: 'digest', resource: 'digest' } as const;
 async function newestDecisions(
   store: StateStore,
   keys: Array<{ tuner: string; resource: string }>,
-  now: Date,
 ): Promise<Decision[]> {
   const unique = new Map(keys.map((k) => [`${k.tuner}|${k.resource}`, k]));
   const out: Decision[] = [];
   for (const k of unique.values()) {
-    const newest = (await store.getHistory(k.tuner as StateOwner, k.resource, now)).recent[0];
+    const newest = await store.newestDecision(k.tuner as StateOwner, k.resource);
     if (newest) out.push(newest);
   }
   return out;
@@ -256,7 +255,7 @@ export async function sendDigest(input: {
   const until = input.now.toISOString();
   const listed = await input.store.listDecisions({ since, until });
   // A deferral still stands only if it is its resource's newest decision (no-ops included).
-  const newest = await newestDecisions(input.store, stillDeferred(listed), input.now);
+  const newest = await newestDecisions(input.store, stillDeferred(listed));
   const all = [...listed, ...newest.filter((d) => !listed.some((x) => x.id === d.id))];
   const paused = input.paused ?? (await readPauseFlag()).paused;
   const digest = await digestOf({

@@ -37,6 +37,7 @@ import {
   isNotable,
   keys,
   RECENT_DECISIONS,
+  RECENT_WINDOW_MS,
   REPORTED_TTL_SECONDS,
   SK,
   timeKey,
@@ -432,7 +433,7 @@ export class DynamoDbStateStore implements StateStore {
         ExpressionAttributeValues: { ':pk': pk, ':meta': SK.meta },
         ConsistentRead: true,
       }),
-      this.recentDecisions(pk),
+      this.recentDecisions(pk, now),
     ]);
     const history: ResourceHistory = { recent };
     for (const item of meta) {
@@ -461,33 +462,45 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   /**
-   * The newest RECENT_DECISIONS decisions of a resource, newest first: the newest no-ops, then
-   * only the notable decisions newer than the oldest of those (both reads stop at the limit).
+   * The notable decisions of a resource of the last RECENT_WINDOW_MS, newest first, at most
+   * RECENT_DECISIONS: one query of its `d#` sort-key range (no-ops are never read for history).
    */
-  private async recentDecisions(pk: string): Promise<Decision[]> {
-    const newest = (prefix: string, after?: string) =>
-      this.doc.send(
+  private async recentDecisions(pk: string, now: Date): Promise<Decision[]> {
+    const since = timeKey(new Date(now.getTime() - RECENT_WINDOW_MS).toISOString());
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': pk,
+          ':from': `${SK.notable}${since}`,
+          ':to': `${SK.notable}\uffff`,
+        },
+        ScanIndexForward: false,
+        Limit: RECENT_DECISIONS,
+      }),
+    );
+    return (out.Items ?? []).map(asDecision).filter((d): d is Decision => d !== undefined);
+  }
+
+  async newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined> {
+    const pk = keys.resource(owner, resourceId);
+    const newest = async (prefix: string) => {
+      const out = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: after
-            ? 'pk = :pk AND sk BETWEEN :from AND :to'
-            : 'pk = :pk AND begins_with(sk, :from)',
-          ExpressionAttributeValues: after
-            ? { ':pk': pk, ':from': `${prefix}${after}`, ':to': `${prefix}\uffff` }
-            : { ':pk': pk, ':from': prefix },
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
           ScanIndexForward: false,
-          Limit: RECENT_DECISIONS,
+          Limit: 1,
         }),
       );
-    const noops = ((await newest(SK.noop)).Items ?? []).map(asDecision);
-    const oldest = noops.length === RECENT_DECISIONS ? noops.at(-1)?.at : undefined;
-    const notable = ((await newest(SK.notable, oldest ? timeKey(oldest) : undefined)).Items ?? []).map(
-      asDecision,
+      return asDecision(out.Items?.[0]);
+    };
+    const found = [await newest(SK.notable), await newest(SK.noop)].filter(
+      (d): d is Decision => d !== undefined,
     );
-    return [...noops, ...notable]
-      .filter((d): d is Decision => d !== undefined)
-      .sort((a, b) => byTimeThenId(b, a))
-      .slice(0, RECENT_DECISIONS);
+    return found.sort((a, b) => byTimeThenId(b, a))[0];
   }
 
   async putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void> {

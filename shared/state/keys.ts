@@ -164,8 +164,11 @@ export { countsAsChange } from '../core/guards.ts';
 /** How long the report function remembers what it posted (longer than its 3-day lookback). */
 export const REPORTED_TTL_SECONDS = 8 * 24 * 3600;
 
-/** Newest decisions returned as a resource's history. */
+/** Newest notable decisions returned as a resource's history (no-ops are not history: they change nothing). */
 export const RECENT_DECISIONS = 20;
+
+/** How far back a resource's history reaches (the longest any reader looks: a day of mode advice). */
+export const RECENT_WINDOW_MS = 24 * 3_600_000;
 
 export function epochSeconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);

@@ -19,6 +19,7 @@ import {
   isNotable,
   keys,
   RECENT_DECISIONS,
+  RECENT_WINDOW_MS,
 } from './keys.ts';
 import { storedForm } from './slim.ts';
 import { addToTotals, emptyTotals, totalsOf } from './totals.ts';
@@ -199,9 +200,11 @@ export class MemoryStateStore implements StateStore {
     if (this.locks.get(k)?.owner === owner) this.locks.delete(k);
   }
 
-  async getHistory(owner: StateOwner, resourceId: string, _now: Date): Promise<ResourceHistory> {
+  async getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory> {
     const key = keys.resource(owner, resourceId);
-    const recent = (this.byResource.get(key) ?? [])
+    const since = new Date(now.getTime() - RECENT_WINDOW_MS).toISOString();
+    const recent = this.window(this.byResource.get(key) ?? [], since, new Date(8.64e15).toISOString())
+      .filter(isNotable)
       .slice(-RECENT_DECISIONS)
       .reverse()
       .map((d) => structuredClone(d));
@@ -217,6 +220,11 @@ export class MemoryStateStore implements StateStore {
     const open = this.intents.get(key);
     if (open && open.size > 0) history.pending = [...open.values()].map((d) => structuredClone(d));
     return history;
+  }
+
+  async newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined> {
+    const newest = this.byResource.get(keys.resource(owner, resourceId))?.at(-1);
+    return newest ? structuredClone(newest) : undefined;
   }
 
   async putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void> {

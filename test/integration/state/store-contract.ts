@@ -125,10 +125,11 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
         ['n:3', 1],
       ]);
       const history = await store.getHistory('iops', 'orders-db', T0);
-      expect(history.recent.map((d) => d.id)).toEqual(['n:3', 'n:2', 'n:1']);
+      expect(history.recent.map((d) => d.id)).toEqual(['n:3', 'n:2']);
+      expect((await store.newestDecision('iops', 'orders-db'))?.id).toBe('n:3');
     });
 
-    it('returns the newest decisions of a resource as its history, no-ops and notable ones merged', async () => {
+    it("returns a resource's notable decisions of the last day as its history (no-ops are not history)", async () => {
       const store = await newStore();
       for (let i = 0; i < 25; i++) {
         const at = minutesAfter(T0, i).toISOString();
@@ -137,9 +138,26 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
           makeDecision({ id: `h:${String(i).padStart(2, '0')}`, at, ...(notable ? {} : { action: 'noop' }) }),
         );
       }
+      await store.recordDecision(
+        makeDecision({ id: 'h:old', at: minutesAfter(T0, -24 * 60 - 1).toISOString() }),
+      );
+      const history = await store.getHistory('iops', 'orders-db', minutesAfter(T0, 30));
+      expect(history.recent.map((d) => d.id)).toEqual(['h:22', 'h:03']);
+      // The newest decision of any kind (the report asks whether a deferral settled).
+      expect((await store.newestDecision('iops', 'orders-db'))?.id).toBe('h:24');
+      expect(await store.newestDecision('iops', 'nothing-recorded')).toBeUndefined();
+    });
+
+    it('returns at most the 20 newest notable decisions as history', async () => {
+      const store = await newStore();
+      for (let i = 0; i < 23; i++) {
+        await store.recordDecision(
+          makeDecision({ id: `m:${String(i).padStart(2, '0')}`, at: minutesAfter(T0, i).toISOString() }),
+        );
+      }
       const history = await store.getHistory('iops', 'orders-db', minutesAfter(T0, 30));
       expect(history.recent.map((d) => d.id)).toEqual(
-        Array.from({ length: 20 }, (_, k) => `h:${String(24 - k).padStart(2, '0')}`),
+        Array.from({ length: 20 }, (_, k) => `m:${String(22 - k).padStart(2, '0')}`),
       );
     });
 
@@ -263,7 +281,7 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       await store.recordDecision(makeDecision({ id: 'l:4', at: '2026-03-02T09:00:00.000Z' }));
       const history = await store.getHistory('iops', 'orders-db', minutesAfter(T0, 60));
       expect(history.lastAppliedAt).toBe('2026-03-02T10:00:00.000Z');
-      expect(history.recent.map((d) => d.id)).toEqual(['l:3', 'l:2', 'l:1', 'l:4']);
+      expect(history.recent.map((d) => d.id)).toEqual(['l:2', 'l:1', 'l:4']);
       expect((await store.getHistory('replicas', 'orders-db', T0)).recent).toEqual([]);
     });
 
