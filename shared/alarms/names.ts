@@ -1,5 +1,5 @@
 import type { AlarmSpec } from '../core/contracts.ts';
-import type { TunerName } from '../core/model.ts';
+import { TUNER_NAMES, type TunerName } from '../core/model.ts';
 
 /**
  * Alarm names: `${prefix}${tuner}-${resourceId}-${key}`. The EventBridge rule that invokes the
@@ -21,20 +21,7 @@ export const ALARM_TAGS = {
 } as const;
 
 /** Every tuner name (the alarm spec schema and the name parser share it). */
-export const TUNER_NAMES = [
-  'iops',
-  'replicas',
-  'dynamodb',
-  'dynamodb-mode',
-  'prewarm',
-  'maintenance',
-  'insights',
-  'proxy',
-  'rightsizing',
-  'serverless',
-  'alarms',
-  'control',
-] as const satisfies readonly TunerName[];
+export { TUNER_NAMES };
 
 export function isTunerName(value: unknown): value is TunerName {
   return (TUNER_NAMES as readonly unknown[]).includes(value);

@@ -8,6 +8,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { currentScopeKey, type MemberClients, scopeClients } from '../core/scope.ts';
 import { RateLimiter } from '../metrics/limits.ts';
 
 /**
@@ -58,13 +59,18 @@ export const OPERATION_RATES: Record<string, { perSecond: number; burst: number 
 
 const limiters = new Map<string, RateLimiter>();
 
-/** The process-wide limiter of one operation (`cloudwatch:GetMetricData`), or undefined if unlimited. */
-export function operationLimiter(key: string): RateLimiter | undefined {
-  let limiter = limiters.get(key);
+/**
+ * The process-wide limiter of one operation (`cloudwatch:GetMetricData`) in one account and Region
+ * (`scope`, the current one by default: AWS's quotas are per account and Region, so a fleet's
+ * member scopes each have their own), or undefined if unlimited.
+ */
+export function operationLimiter(key: string, scope: string = currentScopeKey()): RateLimiter | undefined {
+  const scoped = scope === 'home' ? key : `${scope}:${key}`;
+  let limiter = limiters.get(scoped);
   const rate = OPERATION_RATES[key];
   if (!limiter && rate) {
     limiter = new RateLimiter(rate.perSecond, rate.burst);
-    limiters.set(key, limiter);
+    limiters.set(scoped, limiter);
   }
   return limiter;
 }
@@ -168,9 +174,22 @@ function limitAll<T extends Partial<AwsClients>>(partial: T): T {
   return partial;
 }
 
+/** The member clients of a scope laid over the central ones (cached per member client set). */
+const overlays = new WeakMap<Partial<MemberClients>, { base: AwsClients; merged: AwsClients }>();
+
+/**
+ * The clients of the work in progress: the central account's, with a fleet member scope's own
+ * clients for the tuned services laid over them inside `runInScope` (shared/core/scope.ts).
+ */
 export function aws(): AwsClients {
   clients ??= createDefaultClients();
-  return clients;
+  const member = scopeClients();
+  if (!member) return clients;
+  const cached = overlays.get(member);
+  if (cached && cached.base === clients) return cached.merged;
+  const merged = { ...clients, ...member };
+  overlays.set(member, { base: clients, merged });
+  return merged;
 }
 
 /** Replace some or all clients (simulated account, tests). Returns a restore function. */

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '../core/random.ts';
 import { formatTrace } from './trace.ts';
 import type { Kind, Trace } from './types.ts';
 
@@ -42,18 +43,6 @@ export const SHAPE_DAYS: Record<Shape, number> = {
   'sudden-drop': 3,
   'idle-bursts': 7,
 };
-
-/** mulberry32: a small seeded PRNG (deterministic across runs and platforms). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DAY = 1440;
 

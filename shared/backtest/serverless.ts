@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { roundUpAcu } from '../aws/aurora-serverless.ts';
 import { ValidationError } from '../core/errors.ts';
+import { seededRandom } from '../core/random.ts';
 import {
   DEFAULT_SERVERLESS_SETTINGS,
   planServerlessBounds,
@@ -15,7 +16,6 @@ import {
   type ServerlessParams,
   stepMinute,
 } from '../sim/serverless-capacity.ts';
-import { seededRandom } from './generate-traces.ts';
 
 /**
  * `npm run backtest -- --kind serverless`: an Aurora Serverless v2 writer's ACU demand replayed

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { renderChart } from '../backtest/chart.ts';
@@ -13,7 +14,7 @@ import {
   sensitivityJson,
   suiteScores,
 } from '../backtest/sensitivity.ts';
-import { isServerlessKind, serverlessMain } from '../backtest/serverless-cli.ts';
+import { isServerlessKind, SERVERLESS_USAGE, serverlessMain } from '../backtest/serverless-cli.ts';
 import { DEFAULT_UNSEEN_SEEDS, runSuite } from '../backtest/suite.ts';
 import { formatSuite, formatTable, suiteJson, toJson } from '../backtest/table.ts';
 import { readTraceFile } from '../backtest/trace.ts';
@@ -22,6 +23,7 @@ import { loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { clock } from '../core/clock.ts';
 import { publicMessage, ValidationError } from '../core/errors.ts';
+import { type CliSpec, parseCli } from './args.ts';
 
 /**
  * npm run backtest -- --kind dynamodb|iops|replicas (--trace FILE | --from-cloudwatch RESOURCE
@@ -40,6 +42,27 @@ import { publicMessage, ValidationError } from '../core/errors.ts';
  */
 export const USAGE =
   'usage: npm run backtest -- --kind dynamodb|iops|replicas (--trace FILE | --from-cloudwatch RESOURCE | --generate SHAPE [--seed N] [--jitter] | --suite [--seeds N,N]) [--config FILE] [--json] [--chart FILE.svg] [--days N] [--sensitivity]';
+
+/** The flags of every kind (serverless takes a subset); shared/cli/args.ts is the convention. */
+export const BACKTEST_CLI = {
+  name: 'backtest',
+  usage: `${USAGE}\n       ${SERVERLESS_USAGE.replace(/^usage: /, '')}\n  --help   this text`,
+  options: {
+    kind: { type: 'string' },
+    trace: { type: 'string' },
+    config: { type: 'string' },
+    json: { type: 'boolean' },
+    chart: { type: 'string' },
+    'from-cloudwatch': { type: 'string' },
+    days: { type: 'string' },
+    generate: { type: 'string' },
+    seed: { type: 'string' },
+    jitter: { type: 'boolean' },
+    suite: { type: 'boolean' },
+    sensitivity: { type: 'boolean' },
+    seeds: { type: 'string' },
+  },
+} satisfies CliSpec;
 
 export const cliArgsSchema = z
   .object({
@@ -102,22 +125,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
   let values: Record<string, unknown>;
   try {
     values = parseArgs({
-      args: argv,
-      options: {
-        kind: { type: 'string' },
-        trace: { type: 'string' },
-        config: { type: 'string' },
-        json: { type: 'boolean' },
-        chart: { type: 'string' },
-        'from-cloudwatch': { type: 'string' },
-        days: { type: 'string' },
-        generate: { type: 'string' },
-        seed: { type: 'string' },
-        jitter: { type: 'boolean' },
-        suite: { type: 'boolean' },
-        sensitivity: { type: 'boolean' },
-        seeds: { type: 'string' },
-      },
+      args: argv.filter((a) => a !== '--'),
+      options: BACKTEST_CLI.options,
       strict: true,
       allowPositionals: false,
     }).values;
@@ -145,7 +154,14 @@ export interface CliIo {
 }
 
 /** Runs the CLI; returns the exit code. */
-export async function main(argv: string[], io: CliIo): Promise<number> {
+export async function main(rawArgv: string[], io: CliIo): Promise<number> {
+  const cli = parseCli(BACKTEST_CLI, rawArgv);
+  if (cli.kind !== 'args') {
+    if (cli.kind === 'help') io.out(cli.text.trimEnd());
+    else io.err(cli.text.trimEnd());
+    return cli.exitCode;
+  }
+  const argv = rawArgv.filter((a) => a !== '--');
   // Aurora Serverless v2 has its own model and baselines (shared/backtest/serverless.ts).
   if (isServerlessKind(argv)) return serverlessMain(argv, io);
   try {
@@ -208,7 +224,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const code = await main(process.argv.slice(2), {
     out: (t) => process.stdout.write(`${t}\n`),
     err: (t) => process.stderr.write(`${t}\n`),

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { parseArgs, promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { indexMaintenanceSchema } from '../config/sections/maintenance.ts';
 import { logger } from '../handler/observability.ts';
@@ -7,6 +8,7 @@ import { directTarget, type PgTarget } from '../postgres/connection.ts';
 import { maintainIndexes } from '../postgres/index-work.ts';
 import { type LocalServer, PostgresMissing, startLocalPostgres } from '../postgres/local-server.ts';
 import { defaultMaintenanceSettings, maintainDatabase } from '../postgres/maintenance.ts';
+import { type CliSpec, CliUsageError, type CliValues, cliArgsOrExit, intFlag } from './args.ts';
 
 /**
  * npm run bench:vacuum [-- --json] [--tables 200] [--bloated 20] [--rows 20000] [--bloated-rows 30000] [--rounds 3]
@@ -167,35 +169,37 @@ interface Options {
   roundCount: number;
 }
 
-function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      json: { type: 'boolean', default: false },
-      tables: { type: 'string', default: '200' },
-      bloated: { type: 'string', default: '20' },
-      rows: { type: 'string', default: '20000' },
-      'bloated-rows': { type: 'string', default: '30000' },
-      rounds: { type: 'string', default: '3' },
-    },
-  });
+export const BENCH_VACUUM_CLI = {
+  name: 'bench:vacuum',
+  usage: `usage: npm run bench:vacuum -- [--json] [--tables 200] [--bloated 20] [--rows 20000] [--bloated-rows 30000] [--rounds 3]
+  --tables N        tables in the database (default 200)
+  --bloated N       of them with half their rows deleted (default 20; at most --tables)
+  --rows N          rows per clean table (default 20000)
+  --bloated-rows N  rows per bloated table before the deletes (default 30000)
+  --rounds N        rounds; times are medians over them (default 3)
+  --json            the summary as JSON
+  --help            this text`,
+  options: {
+    json: { type: 'boolean', default: false },
+    tables: { type: 'string' },
+    bloated: { type: 'string' },
+    rows: { type: 'string' },
+    'bloated-rows': { type: 'string' },
+    rounds: { type: 'string' },
+  },
+} satisfies CliSpec;
+
+/** The bench's options, or a CliUsageError naming the bad flag. */
+export function benchVacuumOptions(values: CliValues): Options {
   const o: Options = {
     json: values.json === true,
-    tables: Number(values.tables),
-    bloatedCount: Number(values.bloated),
-    rows: Number(values.rows),
-    bloatedRows: Number(values['bloated-rows']),
-    roundCount: Number(values.rounds),
+    tables: intFlag(values, 'tables', 200),
+    bloatedCount: intFlag(values, 'bloated', 20),
+    rows: intFlag(values, 'rows', 20000),
+    bloatedRows: intFlag(values, 'bloated-rows', 30000),
+    roundCount: intFlag(values, 'rounds', 3),
   };
-  if (
-    ![o.tables, o.bloatedCount, o.rows, o.bloatedRows, o.roundCount].every(
-      (n) => Number.isInteger(n) && n > 0,
-    ) ||
-    o.bloatedCount > o.tables
-  ) {
-    throw new Error(
-      '--tables, --bloated, --rows and --rounds take positive integers, with bloated <= tables',
-    );
-  }
+  if (o.bloatedCount > o.tables) throw new CliUsageError('--bloated must be at most --tables');
   return o;
 }
 
@@ -414,7 +418,7 @@ function printSummary(out: BenchResult, roundCount: number): void {
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions();
+  const o = benchVacuumOptions(cliArgsOrExit(BENCH_VACUUM_CLI, process.argv.slice(2)).values);
   // The per-table logs are for Lambda; the bench prints its own summary.
   logger.setLogLevel('WARN');
   const log = (m: string) => {
@@ -452,8 +456,15 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof PostgresMissing) console.error(error.message);
-  else console.error(error instanceof Error ? error.message : String(error));
-  process.exitCode = 1;
-});
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((error: unknown) => {
+    if (error instanceof CliUsageError) {
+      process.stderr.write(`bench:vacuum: ${error.message}\n${BENCH_VACUUM_CLI.usage}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    if (error instanceof PostgresMissing) console.error(error.message);
+    else console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  });
+}

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { clock } from '../core/clock.ts';
 import { allTargets, discoverFleet } from '../discovery/fleet.ts';
 import { dynamodbSeries, rdsInstanceSeries } from '../metrics/catalog.ts';
@@ -8,6 +7,7 @@ import { getMetrics } from '../metrics/fetch.ts';
 import type { SeriesRequest } from '../metrics/plan.ts';
 import { minCallsFor } from '../metrics/plan.ts';
 import { SimAccount, workload as w } from '../sim/index.ts';
+import { type CliSpec, CliUsageError, cliArgsOrExit } from './args.ts';
 import type { FleetBenchResult, FunctionLimits } from './bench-fleet.ts';
 
 /**
@@ -183,9 +183,22 @@ export const USAGE = `usage: npm run bench -- [--json] [--sizes 10,100,1000]
   --json           JSON: one line per size, or {"fleet","hours","functions":{...}} for --fleet
   --help           this text`;
 
+/** `--one` and `--fleet-child` are the bench's own child processes' flags. */
+export const BENCH_CLI = {
+  name: 'bench',
+  usage: USAGE,
+  options: {
+    json: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    one: { type: 'string' },
+    fleet: { type: 'string' },
+    hours: { type: 'string' },
+    'fleet-child': { type: 'boolean' },
+  },
+} satisfies CliSpec;
+
 interface BenchArgs {
   json: boolean;
-  help: boolean;
   sizes?: string;
   one?: string;
   fleet?: string;
@@ -197,32 +210,8 @@ function positiveInt(value: string | undefined, flag: string, fallback?: number)
   if (value === undefined && fallback !== undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`${flag} must be a whole number >= 1, got "${value ?? ''}"`);
+    throw new CliUsageError(`${flag} must be a whole number >= 1, got "${value ?? ''}"`);
   return n;
-}
-
-class UsageError extends Error {}
-
-function readArgs(argv: string[]): BenchArgs {
-  try {
-    const { values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-        sizes: { type: 'string' },
-        one: { type: 'string' },
-        fleet: { type: 'string' },
-        hours: { type: 'string' },
-        'fleet-child': { type: 'boolean' },
-      },
-    });
-    return values as BenchArgs;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
 }
 
 /** --fleet: the run happens in a child process whose heap limit is the deployed memory size. */
@@ -318,11 +307,7 @@ function fleetTable(
 }
 
 async function main(): Promise<void> {
-  const args = readArgs(process.argv.slice(2));
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+  const args = cliArgsOrExit(BENCH_CLI, process.argv.slice(2)).values as unknown as BenchArgs;
   if (args.fleet !== undefined || args['fleet-child']) {
     await fleetMode(args);
     return;
@@ -373,12 +358,14 @@ async function main(): Promise<void> {
   if (!json) process.stdout.write(`${table(rows)}\n`);
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof UsageError) {
-    process.stderr.write(`${error.message}\n${USAGE}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
-});
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((error: unknown) => {
+    if (error instanceof CliUsageError) {
+      process.stderr.write(`bench: ${error.message}\n${USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

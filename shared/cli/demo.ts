@@ -1,5 +1,5 @@
 /**
- * `npm run demo [-- --scenario NAME] [-- --out DIR] [-- --hours N] [-- --no-postgres] [-- --postgres local]`
+ * `npm run demo -- [--scenario NAME] [--out DIR] [--hours N] [--state memory|dynalite] [--no-postgres] [--postgres local]`
  *
  * Runs db-autopilot's real Lambda handlers (functions/*.ts) over a simulated day on the simulated
  * AWS account (shared/sim): schedules fire as serverless.yml deploys them (rate(...) and cron(...)),
@@ -38,6 +38,7 @@ import { digestMessage } from '../report/sns.ts';
 import { moneyTotals, totalsText } from '../report/totals.ts';
 import { HOUR_MS, MINUTE_MS, type SimAccount } from '../sim/index.ts';
 import type { AlarmStateChangeEvent } from '../sim/services/cloudwatch.ts';
+import { type CliSpec, CliUsageError, type CliValues, cliArgsOrExit, intFlag } from './args.ts';
 
 export interface DemoOptions {
   scenario?: string;
@@ -940,52 +941,65 @@ function readable(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
-function parseArgs(argv: string[]): DemoOptions {
+export const DEMO_CLI = {
+  name: 'demo',
+  usage: `usage: npm run demo -- [--scenario securecart] [--out out/demo] [--hours 24] [--state memory|dynalite] [--postgres pglite|local] [--no-postgres]
+  --scenario NAME   the simulated shop (default securecart)
+  --out DIR         where the report, the payloads and the recorded state go (default out/demo)
+  --hours N         simulated hours, 1 to 72 (default 24)
+  --state S         memory (default) or dynalite: the DynamoDB state-table code against dynalite on loopback
+  --postgres P      pglite (default, embedded) or local: the local PostgreSQL server binaries (HypoPG, pgstattuple)
+  --no-postgres     no database for the maintenance and insights functions
+  --help            this text`,
+  options: {
+    scenario: { type: 'string' },
+    out: { type: 'string' },
+    hours: { type: 'string' },
+    state: { type: 'string' },
+    postgres: { type: 'string' },
+    'no-postgres': { type: 'boolean' },
+  },
+} satisfies CliSpec;
+
+/** The demo's options from its flags, or a CliUsageError naming the bad one. */
+export function demoOptions(values: CliValues): DemoOptions {
   const o: DemoOptions = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') continue;
-    if (a === '--scenario') o.scenario = argv[++i];
-    else if (a === '--out') o.out = argv[++i];
-    else if (a === '--hours') o.hours = Number(argv[++i]);
-    else if (a === '--no-postgres') o.postgres = false;
-    else if (a === '--postgres') {
-      const v = argv[++i];
-      if (v !== 'local' && v !== 'pglite') throw new Error('--postgres must be local or pglite');
-      o.postgresServer = v;
-    } else if (a === '--state') {
-      const v = argv[++i];
-      if (v !== 'dynalite' && v !== 'memory') throw new Error('--state must be dynalite or memory');
-      o.state = v;
-    } else if (a === '--help' || a === '-h') {
-      process.stdout.write(
-        'usage: npm run demo [-- --scenario securecart] [-- --out out/demo] [-- --hours 24] [-- --state dynalite|memory] [-- --no-postgres] [-- --postgres local|pglite]\n',
-      );
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a} (try --help)`);
+  if (typeof values.scenario === 'string') o.scenario = values.scenario;
+  if (typeof values.out === 'string') o.out = values.out;
+  if (values.hours !== undefined) o.hours = intFlag(values, 'hours', 24, { min: 1, max: 72 });
+  if (values['no-postgres'] === true) o.postgres = false;
+  const pgServer = values.postgres;
+  if (pgServer !== undefined) {
+    if (pgServer !== 'local' && pgServer !== 'pglite')
+      throw new CliUsageError('--postgres must be local or pglite');
+    o.postgresServer = pgServer;
   }
-  if (o.hours !== undefined && (!Number.isInteger(o.hours) || o.hours < 1 || o.hours > 72)) {
-    throw new Error('--hours must be a whole number from 1 to 72');
+  const state = values.state;
+  if (state !== undefined) {
+    if (state !== 'dynalite' && state !== 'memory')
+      throw new CliUsageError('--state must be dynalite or memory');
+    o.state = state;
   }
   return o;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  let options: DemoOptions = {};
   try {
-    const options = parseArgs(process.argv.slice(2));
-    runDemo(options)
-      .then(() => process.exit(0))
-      .catch((error: unknown) => {
-        // Bad input (an unknown scenario) is told plainly; anything else keeps its stack.
-        if (error instanceof ValidationError) {
-          process.stderr.write(`demo: ${error.message}\n`);
-          process.exit(2);
-        }
-        process.stderr.write(`demo failed: ${(error as Error).stack ?? String(error)}\n`);
-        process.exit(1);
-      });
+    options = demoOptions(cliArgsOrExit(DEMO_CLI, process.argv.slice(2)).values);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
+    process.stderr.write(`demo: ${(error as Error).message}\n${DEMO_CLI.usage}\n`);
     process.exit(2);
   }
+  runDemo(options)
+    .then(() => process.exit(0))
+    .catch((error: unknown) => {
+      // Bad input (an unknown scenario) is told plainly; anything else keeps its stack.
+      if (error instanceof ValidationError) {
+        process.stderr.write(`demo: ${error.message}\n`);
+        process.exit(2);
+      }
+      process.stderr.write(`demo failed: ${(error as Error).stack ?? String(error)}\n`);
+      process.exit(1);
+    });
 }

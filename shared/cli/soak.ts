@@ -18,12 +18,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { Context } from 'aws-lambda';
 import type { Config } from '../config/schema.ts';
 import type { StateStore } from '../core/contracts.ts';
 import type { Decision } from '../core/model.ts';
 import type { FaultInjector, MutationRecord } from '../sim/faults.ts';
+import { type CliSpec, parseCli } from './args.ts';
 
 // Everything else is imported inside runSoak, after the quiet environment is set: Powertools'
 // logger and metrics read it when their module loads.
@@ -581,35 +581,30 @@ async function check(
   };
 }
 
-const USAGE = `usage: npm run soak -- --hours N --rate R --seed S [--json]
+export const SOAK_CLI = {
+  name: 'soak',
+  usage: `usage: npm run soak -- --hours N --rate R --seed S [--json]
   --hours N   virtual hours to run (whole number, 1-1000; default 24)
   --rate R    probability of a fault per AWS / state-table call, 0-1 (default 0.05)
   --seed S    seed of the fault sequence (whole number; default 1)
   --json      print only the JSON result
-`;
+  --help      this text
+`,
+  options: {
+    hours: { type: 'string' },
+    rate: { type: 'string' },
+    seed: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+} satisfies CliSpec;
 
 /** Parses the soak's flags: `{ options }`, or `{ exit, message }` for --help (0) and bad flags (2). */
 export function parseSoakArgs(
   argv: string[],
 ): { options: SoakOptions; json: boolean } | { exit: number; message: string } {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv.filter((a) => a !== '--'),
-      options: {
-        hours: { type: 'string' },
-        rate: { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    return { exit: 2, message: `soak: ${(error as Error).message}\n${USAGE}` };
-  }
-  if (values.help) return { exit: 0, message: USAGE };
+  const parsed = parseCli(SOAK_CLI, argv);
+  if (parsed.kind !== 'args') return { exit: parsed.exitCode, message: parsed.text };
+  const { values } = parsed;
   const hours = Number(values.hours ?? 24);
   const rate = Number(values.rate ?? 0.05);
   const seed = Number(values.seed ?? 1);

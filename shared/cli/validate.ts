@@ -1,18 +1,36 @@
+import { pathToFileURL } from 'node:url';
 import { loadConfigFile } from '../config/load.ts';
 import { ConfigError } from '../core/errors.ts';
+import { type CliParse, type CliSpec, parseCli, usageError } from './args.ts';
 
 /**
- * `npm run validate -- FILE`: checks a db-autopilot configuration file and prints every
+ * `npm run validate -- FILE [FILE ...]`: checks db-autopilot configuration files and prints every
  * problem with its path and line. Exit code 0 when valid, 1 when not, 2 on usage errors.
  */
+export const VALIDATE_CLI: CliSpec = {
+  name: 'validate',
+  usage: `usage: npm run validate -- FILE [FILE ...]
+  FILE     a db-autopilot configuration file (YAML); every problem is printed with its path and line
+  --help   this text`,
+  options: {},
+  maxPositionals: Number.POSITIVE_INFINITY,
+};
+
+export function parseValidateArgs(argv: readonly string[]): CliParse {
+  const parsed = parseCli(VALIDATE_CLI, argv);
+  if (parsed.kind === 'args' && parsed.positionals.length === 0)
+    return usageError(VALIDATE_CLI, 'give at least one FILE');
+  return parsed;
+}
+
 function main(argv: string[]): number {
-  const files = argv.filter((a) => !a.startsWith('-'));
-  if (files.length === 0) {
-    process.stderr.write('usage: npm run validate -- FILE [FILE ...]\n');
-    return 2;
+  const parsed = parseValidateArgs(argv);
+  if (parsed.kind !== 'args') {
+    (parsed.kind === 'help' ? process.stdout : process.stderr).write(parsed.text);
+    return parsed.exitCode;
   }
   let failed = 0;
-  for (const file of files) {
+  for (const file of parsed.positionals) {
     try {
       const config = loadConfigFile(file);
       const tuners = Object.entries(config.tuners)
@@ -28,4 +46,5 @@ function main(argv: string[]): number {
   return failed === 0 ? 0 : 1;
 }
 
-process.exitCode = main(process.argv.slice(2));
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)
+  process.exitCode = main(process.argv.slice(2));

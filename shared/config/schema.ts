@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationMinutes, modeSchema } from './common.ts';
 import { dynamodbSection } from './sections/dynamodb.ts';
+import { fleetSection } from './sections/fleet.ts';
 import { iopsSection } from './sections/iops.ts';
 import { insightsSection, maintenanceSection } from './sections/maintenance.ts';
 import { proxySection } from './sections/proxy.ts';
@@ -91,6 +92,8 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Member accounts and Regions tuned from this deployment (issue 27); absent: its own only. */
+    fleet: fleetSection.optional(),
     /** us-east-1 list prices by default; override for other regions or negotiated prices. */
     prices: z.record(z.string(), z.number().min(0)).default({}),
   })

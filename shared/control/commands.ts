@@ -6,7 +6,7 @@ import type { DecisionTotals, RunContext, StateStore, Target } from '../core/con
 import { publicMessage } from '../core/errors.ts';
 import { executePlan, nextDecisionId } from '../core/executor.ts';
 import type { Action, ActionKind, Decision, Outcome, ResourceKind, TunerName } from '../core/model.ts';
-import { type PauseState, readPauseFlag, startRun } from '../core/run.ts';
+import { accountPauseParameter, type PauseState, readPauseFlag, startRun } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
 import type { TunerRegistration } from '../tuners/registry.ts';
 import type { ControlCommand } from './schema.ts';
@@ -64,9 +64,9 @@ export interface DayCount {
 export async function runControl(command: ControlCommand, deps: ControlDeps): Promise<ControlResult> {
   switch (command.command) {
     case 'pause':
-      return setPaused(true, command.reason, deps);
+      return setPaused(true, command.reason, deps, command.account);
     case 'resume':
-      return setPaused(false, command.reason, deps);
+      return setPaused(false, command.reason, deps, command.account);
     case 'status':
       return status(deps);
     case 'revert':
@@ -78,18 +78,21 @@ const ACCOUNT = { kind: 'account', id: 'db-autopilot' } as const;
 
 /**
  * The kill switch: PutParameter (Overwrite) first, then the audit record. A broken state table
- * must not stop a person from pausing, so a failed record is reported, not thrown.
+ * must not stop a person from pausing, so a failed record is reported, not thrown. With `account`
+ * (a fleet's member account, issue 27) the account's own flag: only that account's runs stop.
  */
 async function setPaused(
   paused: boolean,
   reason: string | undefined,
   deps: ControlDeps,
+  account?: string,
 ): Promise<ControlResult> {
-  const before = await readPauseFlag(deps.ssm, deps.pauseParameter);
+  const parameter = account ? accountPauseParameter(deps.pauseParameter, account) : deps.pauseParameter;
+  const before = await readPauseFlag(deps.ssm, parameter);
   const why = reason ?? 'no reason given';
   await deps.ssm.send(
     new PutParameterCommand({
-      Name: deps.pauseParameter,
+      Name: parameter,
       Value: paused ? 'true' : 'false',
       Type: 'String',
       Overwrite: true,
@@ -106,11 +109,11 @@ async function setPaused(
     runId: run.runId,
     at: deps.now.toISOString(),
     tuner: 'control',
-    resource: ACCOUNT.id,
+    resource: account ? `account:${account}` : ACCOUNT.id,
     resourceKind: ACCOUNT.kind,
     action: paused ? 'pause' : 'resume',
     outcome: 'applied',
-    reason: `${paused ? 'paused' : 'resumed'} by a manual invocation: ${why}`,
+    reason: `${account ? `account ${account} ` : ''}${paused ? 'paused' : 'resumed'} by a manual invocation: ${why}`,
     evidence: [],
     monthlyCostDelta: 0,
     from: { paused: before.paused },
@@ -135,7 +138,7 @@ async function setPaused(
     ok: true,
     command: decision.action as 'pause' | 'resume',
     paused,
-    parameter: deps.pauseParameter,
+    parameter,
     ...(recorded ? { decisionId: decision.id } : {}),
     notes,
   };

@@ -7,19 +7,23 @@
  * (no-ops included) in the state table.
  */
 
-export type TunerName =
-  | 'iops'
-  | 'replicas'
-  | 'dynamodb'
-  | 'dynamodb-mode'
-  | 'prewarm'
-  | 'maintenance'
-  | 'insights'
-  | 'proxy'
-  | 'rightsizing'
-  | 'serverless'
-  | 'alarms'
-  | 'control';
+/** Every tuner name: the one list the alarm names, the state keys and the report share. */
+export const TUNER_NAMES = [
+  'iops',
+  'replicas',
+  'dynamodb',
+  'dynamodb-mode',
+  'prewarm',
+  'maintenance',
+  'insights',
+  'proxy',
+  'rightsizing',
+  'serverless',
+  'alarms',
+  'control',
+] as const;
+
+export type TunerName = (typeof TUNER_NAMES)[number];
 
 /** observe = plan and report only (default on a first deploy); apply = act. */
 export type Mode = 'observe' | 'apply';

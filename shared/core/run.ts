@@ -18,6 +18,7 @@ import type {
 import { publicMessage } from './errors.ts';
 import { executePlan, nextDecisionId } from './executor.ts';
 import type { Decision, Mode, Plan, ResourceRef, TunerName } from './model.ts';
+import { currentScope } from './scope.ts';
 
 export const DEFAULT_PAUSE_PARAMETER = '/db-autopilot/paused';
 
@@ -70,6 +71,26 @@ export async function readPauseFlag(
   }
 }
 
+/** The pause flag of one account of a fleet: `<pause parameter>/<account>` (e.g. `/db-autopilot/paused/123456789012`). */
+export function accountPauseParameter(name: string, account: string): string {
+  return `${name}/${account}`;
+}
+
+/**
+ * The kill switch a run obeys: the global flag, and inside a fleet member scope
+ * (shared/core/scope.ts) also its account's own flag, so one account can be paused alone. Both
+ * live in the central account's SSM (the member scope's clients never include SSM).
+ */
+export async function readRunPause(
+  ssm: SSMClient = aws().ssm,
+  name: string = pauseParameterName(),
+): Promise<PauseState> {
+  const global = await readPauseFlag(ssm, name);
+  const scope = currentScope();
+  if (global.paused || !scope) return global;
+  return readPauseFlag(ssm, accountPauseParameter(name, scope.account));
+}
+
 export interface StartRunInput {
   tuner: TunerName;
   request: TunerRunRequest;
@@ -100,7 +121,7 @@ export function newRunId(tuner: TunerName, now: Date): string {
 export async function startRun(input: StartRunInput): Promise<StartedRun> {
   const now = input.now ?? clock().now();
   const { request, tuner } = input;
-  const pause = await readPauseFlag(input.ssm, input.pauseParameter);
+  const pause = await readRunPause(input.ssm, input.pauseParameter);
   const run: RunContext = {
     runId: input.runId ?? newRunId(tuner, now),
     tuner,

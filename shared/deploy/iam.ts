@@ -116,7 +116,8 @@ function pauseRead(o: DeployOptions): Statement {
     Sid: 'ReadPauseFlag',
     Effect: 'Allow',
     Action: ['ssm:GetParameter'],
-    Resource: ssmParameterArn(o.pauseParameter),
+    // The global switch and each fleet member account's own (`<name>/<account>`, issue 27).
+    Resource: [ssmParameterArn(o.pauseParameter), ssmParameterArn(`${o.pauseParameter}/*`)],
   };
 }
 
@@ -553,7 +554,8 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
             Sid: 'WritePauseFlag',
             Effect: 'Allow',
             Action: ['ssm:PutParameter'],
-            Resource: ssmParameterArn(o.pauseParameter),
+            // The global switch and each fleet member account's own (`<name>/<account>`).
+            Resource: [ssmParameterArn(o.pauseParameter), ssmParameterArn(`${o.pauseParameter}/*`)],
           },
           // revert replays a recorded undo through the tuner's own adapter.
           ...iopsStatements(config),

@@ -35,6 +35,147 @@ async function one<T extends pg.QueryResultRow>(
   return (await client.query<T>(sql, params)).rows[0];
 }
 
+interface Who {
+  client: pg.Client;
+  version: number;
+  user: string;
+  /** The role as an identifier quoted by the server (GRANTs never splice it raw). */
+  roleSql: string;
+  isSuper: boolean;
+}
+
+async function member(client: pg.Client, role: string): Promise<boolean | null> {
+  return (
+    (
+      await one<{ m: boolean | null }>(
+        client,
+        `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
+                     THEN pg_has_role(current_user, $1::name, 'MEMBER') END AS m`,
+        [role],
+      )
+    )?.m ?? null
+  );
+}
+
+/** pg_monitor, pg_maintain (17+) and rds_iam (with IAM authentication) memberships. */
+async function roleChecks(w: Who, iamAuth: boolean): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  const monitor = (await member(w.client, 'pg_monitor')) === true || w.isSuper;
+  checks.push({
+    name: 'pg_monitor',
+    ok: monitor,
+    detail: monitor
+      ? 'can read all statistics and sessions'
+      : `${w.user} is not a member of pg_monitor: other sessions and query texts are hidden`,
+    fix: monitor ? undefined : `GRANT pg_monitor TO ${w.roleSql};`,
+  });
+  if (w.version >= PG17) {
+    const maintain = (await member(w.client, 'pg_maintain')) === true || w.isSuper;
+    checks.push({
+      name: 'pg_maintain',
+      ok: maintain,
+      detail: maintain
+        ? 'may VACUUM and ANALYZE every table (PostgreSQL 17+)'
+        : `${w.user} is not a member of pg_maintain`,
+      fix: maintain ? undefined : `GRANT pg_maintain TO ${w.roleSql};`,
+    });
+  }
+  if (iamAuth) {
+    const iam = await member(w.client, 'rds_iam');
+    checks.push({
+      name: 'rds_iam',
+      ok: iam === true,
+      detail:
+        iam === true
+          ? 'IAM authentication enabled for the role'
+          : iam === null
+            ? 'role rds_iam does not exist (not RDS?)'
+            : `${w.user} is not a member of rds_iam`,
+      fix: iam === true ? undefined : `GRANT rds_iam TO ${w.roleSql};`,
+    });
+  }
+  return checks;
+}
+
+/**
+ * Who may vacuum a table: its owner (or a member of the owning role), the database owner, a
+ * superuser; PG17+ also the MAINTAIN privilege (PostgreSQL docs, VACUUM "Notes").
+ */
+async function vacuumPrivilegeCheck(w: Who): Promise<DoctorCheck> {
+  const rdsSuper = (await member(w.client, 'rds_superuser')) === true;
+  const canMaintain =
+    w.version >= PG17
+      ? `has_table_privilege(c.oid, 'MAINTAIN')`
+      : `(pg_has_role(current_user, c.relowner, 'MEMBER') OR pg_has_role(current_user, d.datdba, 'MEMBER'))`;
+  const tables = await w.client.query<{ name: string; ok: boolean }>(
+    `SELECT c.oid::regclass::text AS name, (${w.isSuper ? 'true' : canMaintain}) AS ok
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_database d ON d.datname = current_database()
+      WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+      ORDER BY 1`,
+  );
+  const denied = tables.rows.filter((t) => !t.ok).map((t) => t.name);
+  const all = tables.rows.length;
+  return {
+    name: 'vacuum-privilege',
+    ok: denied.length === 0,
+    detail:
+      denied.length === 0
+        ? `may vacuum all ${all} tables`
+        : `may vacuum ${all - denied.length} of ${all} tables; not: ${denied.slice(0, 20).join(', ')}${denied.length > 20 ? ` and ${denied.length - 20} more` : ''}`,
+    fix:
+      denied.length === 0
+        ? undefined
+        : w.version >= PG17
+          ? `GRANT pg_maintain TO ${w.roleSql};`
+          : `before PostgreSQL 17 only the owner may vacuum: GRANT <owning role> TO ${w.roleSql};${rdsSuper ? '' : ' (or run as the owner)'}`,
+  };
+}
+
+/** pg_stat_statements (created and preloaded) and pgstattuple (optional). */
+async function extensionChecks(client: pg.Client): Promise<DoctorCheck[]> {
+  const ext = async (name: string) =>
+    (
+      await one<{ n: string }>(client, 'SELECT count(*)::text AS n FROM pg_extension WHERE extname = $1', [
+        name,
+      ])
+    )?.n === '1';
+  const preload =
+    (await one<{ s: string }>(client, `SELECT current_setting('shared_preload_libraries') AS s`))?.s ?? '';
+  const pss = await ext('pg_stat_statements');
+  const loaded = preload
+    .split(',')
+    .map((s) => s.trim())
+    .includes('pg_stat_statements');
+  const pst = await ext('pgstattuple');
+  return [
+    {
+      name: 'pg_stat_statements',
+      ok: pss && loaded,
+      detail:
+        pss && loaded
+          ? 'installed and loaded'
+          : !loaded
+            ? 'not in shared_preload_libraries'
+            : 'loaded but the extension is not created in this database',
+      fix:
+        pss && loaded
+          ? undefined
+          : !loaded
+            ? 'add pg_stat_statements to shared_preload_libraries in the DB parameter group (static: reboot), then CREATE EXTENSION pg_stat_statements;'
+            : 'CREATE EXTENSION pg_stat_statements;',
+    },
+    {
+      name: 'pgstattuple',
+      ok: pst,
+      detail: pst
+        ? 'installed (exact bloat measurement)'
+        : 'not installed (optional: exact bloat measurement)',
+      fix: pst ? undefined : 'CREATE EXTENSION pgstattuple;',
+    },
+  ];
+}
+
 export async function runDoctor(
   target: PgTarget,
   options: { iamAuth?: boolean } = {},
@@ -58,133 +199,22 @@ export async function runDoctor(
       client,
       'SELECT current_user::text AS "user", quote_ident(current_user::text) AS quoted, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS super',
     );
-    const user = who?.user ?? '?';
-    // The GRANTs we suggest name the role as an identifier: quoted by the server, never spliced raw.
-    const roleSql = who?.quoted ?? '?';
+    const w: Who = {
+      client,
+      version,
+      user: who?.user ?? '?',
+      roleSql: who?.quoted ?? '?',
+      isSuper: who?.super === true,
+    };
     checks.push({
       name: 'connect',
       ok: true,
-      detail: `connected as ${user} to PostgreSQL ${Math.floor(version / 10000)} (${version})`,
+      detail: `connected as ${w.user} to PostgreSQL ${Math.floor(version / 10000)} (${version})`,
     });
-    const member = async (role: string) =>
-      (
-        await one<{ m: boolean | null }>(
-          client as pg.Client,
-          `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
-                       THEN pg_has_role(current_user, $1::name, 'MEMBER') END AS m`,
-          [role],
-        )
-      )?.m ?? null;
-    const isSuper = who?.super === true;
-    const rdsSuper = (await member('rds_superuser')) === true;
-
-    const monitor = await member('pg_monitor');
-    checks.push({
-      name: 'pg_monitor',
-      ok: monitor === true || isSuper,
-      detail:
-        monitor === true || isSuper
-          ? 'can read all statistics and sessions'
-          : `${user} is not a member of pg_monitor: other sessions and query texts are hidden`,
-      fix: monitor === true || isSuper ? undefined : `GRANT pg_monitor TO ${roleSql};`,
-    });
-    if (version >= PG17) {
-      const maintain = await member('pg_maintain');
-      checks.push({
-        name: 'pg_maintain',
-        ok: maintain === true || isSuper,
-        detail:
-          maintain === true || isSuper
-            ? 'may VACUUM and ANALYZE every table (PostgreSQL 17+)'
-            : `${user} is not a member of pg_maintain`,
-        fix: maintain === true || isSuper ? undefined : `GRANT pg_maintain TO ${roleSql};`,
-      });
-    }
-    if (options.iamAuth) {
-      const iam = await member('rds_iam');
-      checks.push({
-        name: 'rds_iam',
-        ok: iam === true,
-        detail:
-          iam === true
-            ? 'IAM authentication enabled for the role'
-            : iam === null
-              ? 'role rds_iam does not exist (not RDS?)'
-              : `${user} is not a member of rds_iam`,
-        fix: iam === true ? undefined : `GRANT rds_iam TO ${roleSql};`,
-      });
-    }
-
-    // Who may vacuum a table: its owner (or a member of the owning role), the database owner,
-    // a superuser; PG17+ also the MAINTAIN privilege (PostgreSQL docs, VACUUM "Notes").
-    const canMaintain =
-      version >= PG17
-        ? `has_table_privilege(c.oid, 'MAINTAIN')`
-        : `(pg_has_role(current_user, c.relowner, 'MEMBER') OR pg_has_role(current_user, d.datdba, 'MEMBER'))`;
-    const tables = await (client as pg.Client).query<{ name: string; ok: boolean }>(
-      `SELECT c.oid::regclass::text AS name, (${isSuper ? 'true' : canMaintain}) AS ok
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         JOIN pg_database d ON d.datname = current_database()
-        WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
-        ORDER BY 1`,
-    );
-    const denied = tables.rows.filter((t) => !t.ok).map((t) => t.name);
-    checks.push({
-      name: 'vacuum-privilege',
-      ok: denied.length === 0,
-      detail:
-        denied.length === 0
-          ? `may vacuum all ${tables.rows.length} tables`
-          : `may vacuum ${tables.rows.length - denied.length} of ${tables.rows.length} tables; not: ${denied.slice(0, 20).join(', ')}${denied.length > 20 ? ` and ${denied.length - 20} more` : ''}`,
-      fix:
-        denied.length === 0
-          ? undefined
-          : version >= PG17
-            ? `GRANT pg_maintain TO ${roleSql};`
-            : `before PostgreSQL 17 only the owner may vacuum: GRANT <owning role> TO ${roleSql};${rdsSuper ? '' : ' (or run as the owner)'}`,
-    });
-
-    const ext = async (name: string) =>
-      (
-        await one<{ n: string }>(
-          client as pg.Client,
-          'SELECT count(*)::text AS n FROM pg_extension WHERE extname = $1',
-          [name],
-        )
-      )?.n === '1';
-    const preload =
-      (await one<{ s: string }>(client, `SELECT current_setting('shared_preload_libraries') AS s`))?.s ?? '';
-    const pss = await ext('pg_stat_statements');
-    const loaded = preload
-      .split(',')
-      .map((s) => s.trim())
-      .includes('pg_stat_statements');
-    checks.push({
-      name: 'pg_stat_statements',
-      ok: pss && loaded,
-      detail:
-        pss && loaded
-          ? 'installed and loaded'
-          : !loaded
-            ? 'not in shared_preload_libraries'
-            : 'loaded but the extension is not created in this database',
-      fix:
-        pss && loaded
-          ? undefined
-          : !loaded
-            ? 'add pg_stat_statements to shared_preload_libraries in the DB parameter group (static: reboot), then CREATE EXTENSION pg_stat_statements;'
-            : 'CREATE EXTENSION pg_stat_statements;',
-    });
-    const pst = await ext('pgstattuple');
-    checks.push({
-      name: 'pgstattuple',
-      ok: pst,
-      detail: pst
-        ? 'installed (exact bloat measurement)'
-        : 'not installed (optional: exact bloat measurement)',
-      fix: pst ? undefined : 'CREATE EXTENSION pgstattuple;',
-    });
-    return finish(target, checks, version, user);
+    checks.push(...(await roleChecks(w, options.iamAuth === true)));
+    checks.push(await vacuumPrivilegeCheck(w));
+    checks.push(...(await extensionChecks(client)));
+    return finish(target, checks, version, w.user);
   } catch (error) {
     checks.push({
       name: 'catalog',

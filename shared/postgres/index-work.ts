@@ -5,6 +5,7 @@ import type { Decision, Evidence } from '../core/model.ts';
 import { logger } from '../handler/observability.ts';
 import { serverVersionNum } from './catalog.ts';
 import { closeQuietly, type PgTarget } from './connection.ts';
+import { pointEvidence } from './evidence.ts';
 import { createIndexStatement, indexName } from './index-advisor.ts';
 import { type AdvisorResult, adviseIndexes, type StatementAdvice } from './index-advisor-run.ts';
 import {
@@ -247,23 +248,6 @@ export async function maintainIndexes(req: IndexWorkRequest): Promise<IndexWorkR
   }
 }
 
-function ev(
-  metric: string,
-  value: number | null | undefined,
-  at: string,
-  unit?: string,
-  threshold?: number,
-): Evidence {
-  return {
-    metric,
-    statistic: 'Value',
-    value: value ?? null,
-    unit,
-    window: { start: at, end: at, periodSeconds: 0 },
-    ...(threshold === undefined ? {} : { threshold }),
-  };
-}
-
 function mb(bytes: number | undefined): string {
   return bytes === undefined ? '?' : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
@@ -351,12 +335,12 @@ function adviceDecisions(result: IndexWorkResult, ctx: DecisionContext): Decisio
       outcome: made,
       reason: `index advice, proven with HypoPG: ${create} cuts the estimated cost of "${a.display}" from ${r.costBefore.toFixed(0)} to ${r.costAfter.toFixed(0)} (-${gainPct}%); estimated size ${mb(r.estimatedBytes)}; write cost: ${a.writeCost?.text ?? 'unknown'}`,
       evidence: [
-        ev('cost_before', r.costBefore, ctx.at),
-        ev('cost_after', r.costAfter, ctx.at),
-        ev('estimated_gain', Number(r.gain.toFixed(3)), ctx.at, 'Ratio'),
-        ev('index_bytes', r.estimatedBytes, ctx.at, 'Bytes'),
-        ev('calls', a.statement.calls, ctx.at, 'Count'),
-        ev('mean_exec_time', Number(a.statement.meanExecMs.toFixed(2)), ctx.at, 'Milliseconds'),
+        pointEvidence('cost_before', r.costBefore, ctx.at),
+        pointEvidence('cost_after', r.costAfter, ctx.at),
+        pointEvidence('estimated_gain', Number(r.gain.toFixed(3)), ctx.at, 'Ratio'),
+        pointEvidence('index_bytes', r.estimatedBytes, ctx.at, 'Bytes'),
+        pointEvidence('calls', a.statement.calls, ctx.at, 'Count'),
+        pointEvidence('mean_exec_time', Number(a.statement.meanExecMs.toFixed(2)), ctx.at, 'Milliseconds'),
       ],
       from: null,
       to: {
@@ -402,8 +386,8 @@ function buildDecision(
       ...evidence,
       ...(r.result?.bytesAfter === undefined
         ? []
-        : [ev('bytes_after', r.result.bytesAfter, base.at, 'Bytes')]),
-      ...(r.result ? [ev('duration_ms', r.result.durationMs, base.at, 'Milliseconds')] : []),
+        : [pointEvidence('bytes_after', r.result.bytesAfter, base.at, 'Bytes')]),
+      ...(r.result ? [pointEvidence('duration_ms', r.result.durationMs, base.at, 'Milliseconds')] : []),
     ],
     from,
     to: {
@@ -435,19 +419,19 @@ export function indexDecisions(result: IndexWorkResult, ctx: DecisionContext): D
         c.statement,
         `advised index for "${c.advice.display}" (-${Math.round(a.gain * 100)}% estimated cost)`,
         [
-          ev('estimated_gain', Number(a.gain.toFixed(3)), ctx.at, 'Ratio'),
-          ev('index_bytes', a.estimatedBytes, ctx.at, 'Bytes'),
+          pointEvidence('estimated_gain', Number(a.gain.toFixed(3)), ctx.at, 'Ratio'),
+          pointEvidence('index_bytes', a.estimatedBytes, ctx.at, 'Bytes'),
         ],
         null,
       ),
     );
   }
   const bloatEvidence = (c: Pick<RebuildCandidate, 'index'> & { bloat?: RebuildCandidate['bloat'] }) => [
-    ev('index_bytes', c.index.bytes, ctx.at, 'Bytes'),
+    pointEvidence('index_bytes', c.index.bytes, ctx.at, 'Bytes'),
     ...(c.bloat
       ? [
-          ev('bloat_ratio', Number(c.bloat.ratio.toFixed(3)), ctx.at, 'Ratio'),
-          ev('wasted_bytes', c.bloat.wastedBytes, ctx.at, 'Bytes'),
+          pointEvidence('bloat_ratio', Number(c.bloat.ratio.toFixed(3)), ctx.at, 'Ratio'),
+          pointEvidence('wasted_bytes', c.bloat.wastedBytes, ctx.at, 'Bytes'),
         ]
       : []),
   ];
@@ -489,7 +473,7 @@ export function indexDecisions(result: IndexWorkResult, ctx: DecisionContext): D
       action: 'reindex',
       outcome: 'skipped',
       reason: `no index rebuild: ${result.cannotRebuild}`,
-      evidence: [ev('server_version_num', result.serverVersionNum, ctx.at)],
+      evidence: [pointEvidence('server_version_num', result.serverVersionNum, ctx.at)],
       from: null,
       to: null,
       guard: 'postgres:no-concurrent-build',

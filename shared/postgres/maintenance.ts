@@ -6,6 +6,7 @@ import type { Decision, Evidence, Mode, Outcome, Trigger } from '../core/model.t
 import { logger } from '../handler/observability.ts';
 import { readAutovacuumSettings, readTableStats, resolveTables, serverVersionNum } from './catalog.ts';
 import { closeQuietly, type PgTarget } from './connection.ts';
+import { pointEvidence } from './evidence.ts';
 import { prefetchConnections, runTables, type TableRunResult } from './runner.ts';
 import { type Candidate, type NotSelected, selectTables } from './selection.ts';
 
@@ -203,6 +204,7 @@ export interface DecisionContext {
   trigger: Trigger;
 }
 
+/** Point evidence with its threshold rounded (autovacuum thresholds are fractional). */
 function ev(
   metric: string,
   value: number | null | undefined,
@@ -210,14 +212,7 @@ function ev(
   unit?: string,
   threshold?: number,
 ): Evidence {
-  return {
-    metric,
-    statistic: 'Value',
-    value: value ?? null,
-    unit,
-    window: { start: at, end: at, periodSeconds: 0 },
-    ...(threshold === undefined ? {} : { threshold: Math.round(threshold) }),
-  };
+  return pointEvidence(metric, value, at, unit, threshold === undefined ? undefined : Math.round(threshold));
 }
 
 function tableEvidence(c: Pick<Candidate, 'table' | 'thresholds'>, at: string): Evidence[] {

@@ -162,6 +162,98 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+type Summary = ReturnType<typeof summarizeNotices>;
+
+/**
+ * A page pinned by another backend at that moment (a checkpoint writing it, a reader) is skipped
+ * without its cleanup lock and keeps its dead tuples. One more pass only visits the pages not yet
+ * all-visible, so it is cheap: run it when it fits the time left.
+ */
+async function secondPassIfMissed(
+  client: pg.Client,
+  candidate: Candidate,
+  statement: string,
+  notices: string[],
+  first: Summary,
+  firstPassMs: number,
+  leftMs: number,
+): Promise<Summary> {
+  const worthIt =
+    candidate.action === 'vacuum' &&
+    (first.missedDead ?? 0) > 0 &&
+    !first.skippedForLock &&
+    firstPassMs * 2 < leftMs - firstPassMs;
+  if (!worthIt) return first;
+  const mark = notices.length;
+  await client.query(`SELECT set_config('statement_timeout', $1, false)`, [
+    String(Math.max(1, Math.floor(leftMs - firstPassMs))),
+  ]);
+  await client.query(statement);
+  const second = summarizeNotices(notices.slice(mark));
+  logger.info('second vacuum pass for dead tuples missed under cleanup-lock contention', {
+    table: candidate.table.name,
+    missedDead: first.missedDead,
+  });
+  // Removed: both passes; not yet removable: as the second pass left it; missed: the first pass's.
+  return {
+    ...second,
+    tuplesRemoved: (first.tuplesRemoved ?? 0) + (second.tuplesRemoved ?? 0),
+    missedDead: first.missedDead,
+  };
+}
+
+/** What the statement's notices say happened: skipped for a lock, or done with its counts. */
+function resultFromSummary(
+  base: Pick<TableRunResult, 'candidate' | 'statement' | 'estimatedMs' | 'durationMs' | 'notices'>,
+  s: Summary,
+): TableRunResult {
+  if (s.skippedForLock) {
+    return {
+      ...base,
+      outcome: 'skipped',
+      reason: 'table locked by another session: skipped (SKIP_LOCKED), retried next run',
+    };
+  }
+  return {
+    ...base,
+    outcome: 'applied',
+    reason: `${base.candidate.action} done in ${base.durationMs} ms`,
+    tuplesRemoved: s.tuplesRemoved,
+    deadNotYetRemovable: s.deadNotYetRemovable,
+    pagesRemoved: s.pagesRemoved,
+    missedDeadFirstPass: s.missedDead,
+  };
+}
+
+/** A failed statement: a lock not had in time is a skip, a statement timeout a deferral. */
+function resultFromError(
+  base: Pick<TableRunResult, 'candidate' | 'statement' | 'estimatedMs' | 'durationMs' | 'notices'>,
+  error: unknown,
+  leftMs: number,
+): TableRunResult {
+  const code = errorCode(error);
+  const message = error instanceof Error ? redact(error.message) : 'unknown error';
+  if (code === '55P03') {
+    // lock_not_available: lock_timeout expired (servers without SKIP_LOCKED, or a lock taken later).
+    return {
+      ...base,
+      outcome: 'skipped',
+      reason: `lock not available within lock_timeout: ${message}`,
+      errorCode: code,
+    };
+  }
+  if (code === '57014') {
+    // query_canceled by statement_timeout: it could not finish in the time left.
+    return {
+      ...base,
+      outcome: 'deferred',
+      reason: `cancelled at statement_timeout (${Math.floor(leftMs)} ms): did not finish in the time left; next run`,
+      errorCode: code,
+    };
+  }
+  return { ...base, outcome: 'failed', reason: message, errorCode: code };
+}
+
 async function runOne(
   client: pg.Client,
   candidate: Candidate,
@@ -177,6 +269,7 @@ async function runOne(
   };
   client.on('notice', onNotice);
   const started = now();
+  const base = () => ({ candidate, statement, estimatedMs, durationMs: now() - started, notices });
   try {
     // Session-level SET lock_timeout / statement_timeout in one round trip, values bound (in ms).
     // Every table sets both again, so no RESET is needed; the sessions end with the run.
@@ -185,100 +278,11 @@ async function runOne(
       [String(Math.max(1, Math.floor(options.lockTimeoutMs))), String(Math.max(1, Math.floor(leftMs)))],
     );
     await client.query(statement);
-    let s = summarizeNotices(notices);
-    const firstPassMs = now() - started;
-    // A page pinned by another backend at that moment (a checkpoint writing it, a reader) is
-    // skipped without its cleanup lock and keeps its dead tuples. One more pass only visits the
-    // pages not yet all-visible, so it is cheap: run it when it fits the time left.
-    if (
-      candidate.action === 'vacuum' &&
-      (s.missedDead ?? 0) > 0 &&
-      !s.skippedForLock &&
-      firstPassMs * 2 < leftMs - firstPassMs
-    ) {
-      const first = s;
-      const mark = notices.length;
-      await client.query(`SELECT set_config('statement_timeout', $1, false)`, [
-        String(Math.max(1, Math.floor(leftMs - firstPassMs))),
-      ]);
-      await client.query(statement);
-      const second = summarizeNotices(notices.slice(mark));
-      // Removed: both passes; not yet removable: as the second pass left it; missed: the first pass's.
-      s = {
-        ...second,
-        tuplesRemoved: (first.tuplesRemoved ?? 0) + (second.tuplesRemoved ?? 0),
-        missedDead: first.missedDead,
-      };
-      logger.info('second vacuum pass for dead tuples missed under cleanup-lock contention', {
-        table: candidate.table.name,
-        missedDead: first.missedDead,
-      });
-    }
-    const durationMs = now() - started;
-    if (s.skippedForLock) {
-      return {
-        candidate,
-        outcome: 'skipped',
-        statement,
-        reason: 'table locked by another session: skipped (SKIP_LOCKED), retried next run',
-        estimatedMs,
-        durationMs,
-        notices,
-      };
-    }
-    return {
-      candidate,
-      outcome: 'applied',
-      statement,
-      reason: `${candidate.action} done in ${durationMs} ms`,
-      estimatedMs,
-      durationMs,
-      tuplesRemoved: s.tuplesRemoved,
-      deadNotYetRemovable: s.deadNotYetRemovable,
-      pagesRemoved: s.pagesRemoved,
-      missedDeadFirstPass: s.missedDead,
-      notices,
-    };
+    const first = summarizeNotices(notices);
+    const s = await secondPassIfMissed(client, candidate, statement, notices, first, now() - started, leftMs);
+    return resultFromSummary(base(), s);
   } catch (error) {
-    const code = errorCode(error);
-    const durationMs = now() - started;
-    const message = error instanceof Error ? redact(error.message) : 'unknown error';
-    if (code === '55P03') {
-      // lock_not_available: lock_timeout expired (servers without SKIP_LOCKED, or a lock taken later).
-      return {
-        candidate,
-        outcome: 'skipped',
-        statement,
-        reason: `lock not available within lock_timeout: ${message}`,
-        estimatedMs,
-        durationMs,
-        notices,
-        errorCode: code,
-      };
-    }
-    if (code === '57014') {
-      // query_canceled by statement_timeout: it could not finish in the time left.
-      return {
-        candidate,
-        outcome: 'deferred',
-        statement,
-        reason: `cancelled at statement_timeout (${Math.floor(leftMs)} ms): did not finish in the time left; next run`,
-        estimatedMs,
-        durationMs,
-        notices,
-        errorCode: code,
-      };
-    }
-    return {
-      candidate,
-      outcome: 'failed',
-      statement,
-      reason: message,
-      estimatedMs,
-      durationMs,
-      notices,
-      errorCode: code,
-    };
+    return resultFromError(base(), error, leftMs);
   } finally {
     client.off('notice', onNotice);
   }
@@ -324,6 +328,58 @@ export function startProgressMonitor(target: PgTarget, intervalMs: number): () =
 }
 
 /**
+ * Whether a table may start now: not when the time budget is spent, and not when its estimate
+ * does not fit the time left (a deferred result says why), else undefined.
+ */
+function admission(
+  c: Candidate,
+  statement: string,
+  estimatedMs: number,
+  leftMs: number,
+  budgetSpent: boolean,
+): TableRunResult | undefined {
+  if (budgetSpent) {
+    return {
+      candidate: c,
+      outcome: 'deferred',
+      statement,
+      reason: 'time budget spent: not started, left for the next run',
+      estimatedMs,
+      notices: [],
+    };
+  }
+  if (estimatedMs > leftMs) {
+    // aws-facts.md: relfrozenxid only advances when a VACUUM completes; a VACUUM that cannot
+    // finish in the time left is wasted work. Report it instead of starting it.
+    return {
+      candidate: c,
+      outcome: 'deferred',
+      statement,
+      reason: `estimated ${Math.ceil(estimatedMs / 1000)} s does not fit the ${Math.floor(leftMs / 1000)} s left: not started (run it in a maintenance window or by hand)`,
+      estimatedMs,
+      notices: [],
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Extra workers connect before taking a table: when the connection is refused (max_connections,
+ * a single-connection server such as PGlite) the others carry on.
+ */
+async function openExtraWorker(target: PgTarget, options: RunnerOptions): Promise<pg.Client | undefined> {
+  try {
+    return await (options.connections?.take() ?? target.open());
+  } catch (error) {
+    logger.warn('extra maintenance connection refused: fewer workers', {
+      target: target.describe,
+      error: error instanceof Error ? redact(error.message) : '',
+    });
+    return undefined;
+  }
+}
+
+/**
  * Runs the candidates in order (most urgent first). `primary` is an open session reused by the
  * first worker (so a single-connection server such as PGlite works with concurrency 1).
  */
@@ -354,17 +410,8 @@ export async function runTables(
     let client: pg.Client | undefined = index === 0 ? primary : undefined;
     const owned = index !== 0 || primary === undefined;
     if (index > 0) {
-      // Extra workers connect before taking a table: when the connection is refused
-      // (max_connections, a single-connection server such as PGlite) the others carry on.
-      try {
-        client = await (options.connections?.take() ?? target.open());
-      } catch (error) {
-        logger.warn('extra maintenance connection refused: fewer workers', {
-          target: target.describe,
-          error: error instanceof Error ? redact(error.message) : '',
-        });
-        return;
-      }
+      client = await openExtraWorker(target, options);
+      if (!client) return;
     }
     try {
       for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
@@ -373,29 +420,10 @@ export async function runTables(
         const statement = statementFor(c, options);
         const estimatedMs = estimate(c);
         const leftMs = options.remainingMs() - options.safetyMarginMs;
-        if (budgetSpent || leftMs <= 0) {
-          budgetSpent = true;
-          results[i] = {
-            candidate: c,
-            outcome: 'deferred',
-            statement,
-            reason: 'time budget spent: not started, left for the next run',
-            estimatedMs,
-            notices: [],
-          };
-          continue;
-        }
-        if (estimatedMs > leftMs) {
-          // aws-facts.md: relfrozenxid only advances when a VACUUM completes; a VACUUM that cannot
-          // finish in the time left is wasted work. Report it instead of starting it.
-          results[i] = {
-            candidate: c,
-            outcome: 'deferred',
-            statement,
-            reason: `estimated ${Math.ceil(estimatedMs / 1000)} s does not fit the ${Math.floor(leftMs / 1000)} s left: not started (run it in a maintenance window or by hand)`,
-            estimatedMs,
-            notices: [],
-          };
+        budgetSpent ||= leftMs <= 0;
+        const notStarted = admission(c, statement, estimatedMs, leftMs, budgetSpent);
+        if (notStarted) {
+          results[i] = notStarted;
           continue;
         }
         if (!client) {

@@ -28,18 +28,7 @@ import { InternalServiceError as SecretsInternal } from '@aws-sdk/client-secrets
 import { InternalErrorException as SnsInternal } from '@aws-sdk/client-sns';
 import { InternalServerError as SsmInternal } from '@aws-sdk/client-ssm';
 import type { StateStore } from '../core/contracts.ts';
-
-/** Deterministic random numbers (mulberry32): the same seed replays the same faults. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../core/random.ts';
 
 /** AWS operations that change something (what the checks count and pause must stop). */
 export const MUTATING_OPERATIONS = new Set([

@@ -1,4 +1,5 @@
 import { classEbsLimit } from '../aws/rds-storage-limits.ts';
+import { seededRandom } from '../core/random.ts';
 
 /**
  * How simulated RDS storage serves IO and what it publishes about it (issue 17, honest world),
@@ -63,18 +64,6 @@ export function queueOf(
   return { latencySec: queueDepth / served, queueDepth };
 }
 
-/** mulberry32: a small seeded PRNG (deterministic across runs and platforms). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A standard normal draw (Box-Muller). */
 export function normalDraw(rnd: () => number): number {
   const u = Math.max(1e-12, rnd());
@@ -98,7 +87,7 @@ export const OPTIMIZATION_TIME: OptimizationTime = {
 
 /** The optimization time of the `changeIndex`-th storage change under `seed` (same draw for the same inputs). */
 export function drawOptimizationMinutes(t: OptimizationTime, seed: number, changeIndex: number): number {
-  const z = normalDraw(prng(seed * 1_000_003 + changeIndex * 7919 + 13));
+  const z = normalDraw(seededRandom(seed * 1_000_003 + changeIndex * 7919 + 13));
   const minutes = t.medianMinutes * Math.exp(t.spread * z);
   return Math.round(Math.min(t.maxMinutes, Math.max(t.minMinutes, minutes)));
 }

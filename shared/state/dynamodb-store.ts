@@ -23,6 +23,7 @@ import type {
   StateStore,
 } from '../core/contracts.ts';
 import type { Decision, TunerName } from '../core/model.ts';
+import { currentScopeKey } from '../core/scope.ts';
 import { DuplicateDecisionError } from './errors.ts';
 import {
   backoffUntil,
@@ -265,8 +266,13 @@ export class DynamoDbStateStore implements StateStore {
       const page = await this.doc.send(
         new ScanCommand({
           TableName: this.tableName,
-          FilterExpression: 'begins_with(sk, :notable) OR begins_with(sk, :noop)',
-          ExpressionAttributeValues: { ':notable': SK.notable, ':noop': SK.noop },
+          // The current scope's decisions only (shared/core/scope.ts), as every other read.
+          FilterExpression: '(begins_with(sk, :notable) OR begins_with(sk, :noop)) AND contains(pk, :scope)',
+          ExpressionAttributeValues: {
+            ':notable': SK.notable,
+            ':noop': SK.noop,
+            ':scope': `#${currentScopeKey()}#res#`,
+          },
           ExclusiveStartKey,
         }),
       );

@@ -1,5 +1,6 @@
 import type { StateOwner } from '../core/contracts.ts';
-import type { Decision, TunerName } from '../core/model.ts';
+import { type Decision, TUNER_NAMES, type TunerName } from '../core/model.ts';
+import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
 
 /**
  * # The state table's key layout (one table; every partition key begins with its owner)
@@ -10,10 +11,12 @@ import type { Decision, TunerName } from '../core/model.ts';
  *   `prewarm`, `maintenance`, `insights`, `alarms`, `control`) or a reporting function's own
  *   state (`report`, `digest`). A name is always followed by `#`, so the IAM pattern `dynamodb#*`
  *   never matches `dynamodb-mode#...`.
- * - scope: the account and Region the item is about. Today always `home` (the account and Region
- *   the deployment runs in). Reserved for multi-account: `<account>.<region>`
- *   (e.g. `123456789012.eu-west-1`) can be written beside `home` without moving any item, and the
- *   IAM patterns `<owner>#*` already cover it.
+ * - scope: the account and Region the item is about: `home` (the account and Region the
+ *   deployment runs in) or, for a fleet's member account and Region (issue 27), `<account>.<region>`
+ *   (e.g. `123456789012.eu-west-1`), written beside `home` without moving any item; the IAM
+ *   patterns `<owner>#*` cover both. The scope is the one of the work in progress
+ *   (`runInScope`, shared/core/scope.ts; `home` outside any), so the stores and every reader are
+ *   scoped without passing it around: two accounts with the same resource names never share a key.
  *
  * | pk                                | sk                    | item                                     |
  * |-----------------------------------|-----------------------|------------------------------------------|
@@ -44,25 +47,12 @@ import type { Decision, TunerName } from '../core/model.ts';
  * See `STATE_WRITERS` below: the owners each function's role may write.
  */
 
-/** The scope of everything this deployment records: its own account and Region. */
-export const HOME_SCOPE = 'home';
-
 export type { StateOwner };
+/** The scope of a deployment's own account and Region. */
+export { HOME_SCOPE };
 
-/** Every tuner that records decisions (the report and digest read one `byDay` partition of each). */
-export const DECISION_TUNERS = [
-  'iops',
-  'replicas',
-  'dynamodb',
-  'dynamodb-mode',
-  'prewarm',
-  'maintenance',
-  'insights',
-  'proxy',
-  'rightsizing',
-  'alarms',
-  'control',
-] as const satisfies readonly TunerName[];
+/** Every tuner records decisions (the report and digest read one `byDay` partition of each). */
+export const DECISION_TUNERS = TUNER_NAMES;
 
 /**
  * The owners whose items each function writes (its role's `dynamodb:LeadingKeys`, one
@@ -87,8 +77,8 @@ export const STATE_WRITERS = {
   digest: ['digest'],
 } as const satisfies Record<string, readonly StateOwner[]>;
 
-/** `<owner>#<scope>#`: the beginning of every partition key of an owner. */
-export function ownerPrefix(owner: StateOwner, scope: string = HOME_SCOPE): string {
+/** `<owner>#<scope>#`: the beginning of every partition key of an owner (scope: the current one). */
+export function ownerPrefix(owner: StateOwner, scope: string = currentScopeKey()): string {
   return `${owner}#${scope}#`;
 }
 

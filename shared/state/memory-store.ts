@@ -7,6 +7,7 @@ import type {
   StateStore,
 } from '../core/contracts.ts';
 import type { ActionKind, Decision, TunerName } from '../core/model.ts';
+import { currentScopeKey } from '../core/scope.ts';
 import { DuplicateDecisionError } from './errors.ts';
 import {
   backoffUntil,
@@ -40,8 +41,8 @@ export class MemoryStateStore implements StateStore {
   private readonly notableById = new Map<string, Decision>();
   /** Per tuner+resource, sorted by (at, id): getHistory reads only its own resource's decisions. */
   private readonly byResource = new Map<string, Decision[]>();
-  /** Every decision sorted by (at, id): windows are read by binary search. */
-  private readonly byTime: Decision[] = [];
+  /** Per scope (shared/core/scope.ts), every decision sorted by (at, id): windows by binary search. */
+  private readonly byTimeOfScope = new Map<string, Decision[]>();
   private readonly totalsByKey = new Map<string, DecisionTotals>();
   private readonly reported = new Map<string, { at: string; reportedAt: string }>();
   private readonly ledger = new Map<string, { lastAppliedAt: string; appliedCount: number }>();
@@ -64,7 +65,8 @@ export class MemoryStateStore implements StateStore {
     const list = this.byResource.get(key);
     if (list) list.splice(upperBound(list, stored), 0, stored);
     else this.byResource.set(key, [stored]);
-    this.byTime.splice(upperBound(this.byTime, stored), 0, stored);
+    const byTime = this.byTime();
+    byTime.splice(upperBound(byTime, stored), 0, stored);
     if (decision.outcome === 'intended') {
       const open = this.intents.get(key) ?? new Map<string, Decision>();
       open.set(decision.id, stored);
@@ -111,7 +113,7 @@ export class MemoryStateStore implements StateStore {
     const source =
       query.resource !== undefined && query.tuner !== undefined
         ? (this.byResource.get(keys.resource(query.tuner, query.resource)) ?? [])
-        : this.byTime;
+        : this.byTime();
     return this.window(source, query.since, query.until ?? new Date(8.64e15).toISOString())
       .filter(isNotable)
       .filter((d) => query.tuner === undefined || d.tuner === query.tuner)
@@ -120,9 +122,20 @@ export class MemoryStateStore implements StateStore {
   }
 
   async exportDecisions(query: { since: string; until?: string }): Promise<Decision[]> {
-    return this.window(this.byTime, query.since, query.until ?? new Date(8.64e15).toISOString()).map((d) =>
+    return this.window(this.byTime(), query.since, query.until ?? new Date(8.64e15).toISOString()).map((d) =>
       structuredClone(d),
     );
+  }
+
+  /** The current scope's decisions by time (a scope reads only its own, as on DynamoDB by key). */
+  private byTime(): Decision[] {
+    const scope = currentScopeKey();
+    let list = this.byTimeOfScope.get(scope);
+    if (!list) {
+      list = [];
+      this.byTimeOfScope.set(scope, list);
+    }
+    return list;
   }
 
   private window(sorted: Decision[], since: string, until: string): Decision[] {

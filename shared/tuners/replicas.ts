@@ -27,7 +27,9 @@ import type { ReplicasSection } from '../config/sections/replicas.ts';
 import { lookupTarget } from '../control/target-lookup.ts';
 import { clock } from '../core/clock.ts';
 import type {
+  Adapter,
   AlarmSpec,
+  RunContext,
   StateStore,
   Target,
   TunerRunRequest,
@@ -446,6 +448,128 @@ function lagSeconds(family: SourceFamily, value: number | null): number | null {
 const sameName = (a: string, b: string) =>
   a.toLowerCase().replace(/\.+$/, '') === b.toLowerCase().replace(/\.+$/, '');
 
+/** The managed sources, narrowed to the requested resources (an unknown id is noted). */
+function selectSources(
+  fleet: Awaited<ReturnType<typeof discoverFleet>>,
+  section: NonNullable<Config['tuners']['replicas']>,
+  wanted: string[] | undefined,
+  notes: string[],
+): Source[] {
+  const sources = findSources(
+    fleet.rdsInstances,
+    fleet.auroraClusters,
+    new Set(Object.keys(section.sources)),
+  );
+  if (!wanted) return sources;
+  const isWanted = (s: Source, id: string) =>
+    s.target.ref.id === id || s.readers.some((r) => r.DBInstanceIdentifier === id);
+  for (const id of wanted) {
+    if (!sources.some((s) => isWanted(s, id))) {
+      notes.push(`${id}: not a managed Aurora cluster, RDS source or one of their replicas`);
+    }
+  }
+  return sources.filter((s) => wanted.some((id) => isWanted(s, id)));
+}
+
+/** One batched metrics read for every reader (and writer) of every source. */
+async function readSourceMetrics(
+  sources: Source[],
+  start: Date,
+  now: Date,
+  notes: string[],
+): Promise<Map<string, Array<number | null>>> {
+  const instanceIds = sources.flatMap((s) =>
+    [...s.readers, ...(s.writer ? [s.writer] : []), ...(s.primary ? [s.primary] : [])]
+      .map((r) => r.DBInstanceIdentifier)
+      .filter((id): id is string => !!id),
+  );
+  const series = new Map<string, Array<number | null>>();
+  if (instanceIds.length === 0) return series;
+  try {
+    const auroraIds = new Set(
+      sources
+        .filter((s) => s.family === 'aurora')
+        .flatMap((s) => s.readers.map((r) => r.DBInstanceIdentifier ?? '')),
+    );
+    const result = await getMetrics({
+      series: metricSeries([...new Set(instanceIds)], auroraIds),
+      start,
+      end: now,
+      periodSeconds: 60,
+      now,
+    });
+    for (const [id, s] of result.series) series.set(id, s.values);
+    notes.push(...result.notes);
+  } catch (error) {
+    notes.push(`metrics could not be read (${publicMessage(error)}): readers count as unmeasured`);
+  }
+  return series;
+}
+
+/** Observe, decide and act for one source; each part of the plan against its own resource. */
+async function tuneSource(
+  source: Source,
+  ctx: {
+    config: Config;
+    section: NonNullable<Config['tuners']['replicas']>;
+    series: Map<string, Array<number | null>>;
+    store: StateStore;
+    account: Awaited<ReturnType<typeof accountUsage>>;
+    window: { start: string; end: string; periodSeconds: number };
+    run: RunContext;
+    now: Date;
+    adapter: Adapter;
+  },
+): Promise<Decision[]> {
+  const { config, section, store, run, now } = ctx;
+  const sourceId = source.target.ref.id;
+  const policy = sourceSettings(config, section, sourceId);
+  const settings = guardSettings(config, section, policy);
+  const observation = await observeSource({
+    config,
+    source,
+    policy,
+    series: ctx.series,
+    store,
+    account: ctx.account,
+    window: ctx.window,
+    now: run.now,
+  });
+  const history = await store.getHistory('replicas', sourceId, now);
+  const result = planReplicas(
+    observation,
+    policy,
+    { recommendations: recommendationsFrom(history.tunerState) },
+    now,
+  );
+  if (!run.dryRun) {
+    await store.putTunerState('replicas', sourceId, { ...history.tunerState, ...result.tunerState });
+  }
+  const readerTargets = new Map(
+    source.readers.map((db) => [db.DBInstanceIdentifier, replicaTarget(config, source, db)]),
+  );
+  const decisions: Decision[] = [];
+  for (const part of splitPlan(result.plan)) {
+    const target = part.resource.id === sourceId ? source.target : readerTargets.get(part.resource.id);
+    if (!target) continue;
+    // The source's history was read after discovery: a scale-out another run applied since
+    // then makes this plan stale (replicas have no cooldown by default).
+    const planHistory = part.resource.id === sourceId ? { planHistory: history } : {};
+    decisions.push(
+      ...(await executePlan({
+        plan: part,
+        target,
+        settings,
+        adapter: ctx.adapter,
+        run,
+        store,
+        ...planHistory,
+      })),
+    );
+  }
+  return decisions;
+}
+
 export async function runReplicas(
   request: TunerRunRequest,
   deps: ReplicaRunDeps = {},
@@ -473,95 +597,21 @@ export async function runReplicas(
     includeUnmanaged: true,
   });
   const notes = [...fleet.notes];
-  let sources = findSources(fleet.rdsInstances, fleet.auroraClusters, new Set(Object.keys(section.sources)));
-  const wanted = request.resourceIds;
-  if (wanted) {
-    sources = sources.filter(
-      (s) =>
-        wanted.includes(s.target.ref.id) ||
-        s.readers.some((r) => wanted.includes(r.DBInstanceIdentifier ?? '')),
-    );
-    for (const id of wanted) {
-      const known = sources.some(
-        (s) => s.target.ref.id === id || s.readers.some((r) => r.DBInstanceIdentifier === id),
-      );
-      if (!known) notes.push(`${id}: not a managed Aurora cluster, RDS source or one of their replicas`);
-    }
-  }
+  const sources = selectSources(fleet, section, request.resourceIds, notes);
   const account = await accountUsage(
     fleet.rdsInstances.length,
     section.accountInstanceQuota ?? DEFAULT_ACCOUNT_INSTANCE_QUOTA,
   );
-
-  // One batched metrics read for every reader (and writer) of every source.
   const start = new Date(now.getTime() - section.lookbackMinutes * 60_000);
   const window = { start: start.toISOString(), end: now.toISOString(), periodSeconds: 60 };
-  const instanceIds = sources.flatMap((s) =>
-    [...s.readers, ...(s.writer ? [s.writer] : []), ...(s.primary ? [s.primary] : [])]
-      .map((r) => r.DBInstanceIdentifier)
-      .filter((id): id is string => !!id),
-  );
-  const series = new Map<string, Array<number | null>>();
-  if (instanceIds.length > 0) {
-    try {
-      const auroraIds = new Set(
-        sources
-          .filter((s) => s.family === 'aurora')
-          .flatMap((s) => s.readers.map((r) => r.DBInstanceIdentifier ?? '')),
-      );
-      const result = await getMetrics({
-        series: metricSeries([...new Set(instanceIds)], auroraIds),
-        start,
-        end: now,
-        periodSeconds: 60,
-        now,
-      });
-      for (const [id, s] of result.series) series.set(id, s.values);
-      notes.push(...result.notes);
-    } catch (error) {
-      notes.push(`metrics could not be read (${publicMessage(error)}): readers count as unmeasured`);
-    }
-  }
+  const series = await readSourceMetrics(sources, start, now, notes);
 
   const decisions: Decision[] = [];
   for (const source of sources) {
-    const sourceId = source.target.ref.id;
     try {
-      const policy = sourceSettings(config, section, sourceId);
-      const settings = guardSettings(config, section, policy);
-      const observation = await observeSource({
-        config,
-        source,
-        policy,
-        series,
-        store,
-        account,
-        window,
-        now: run.now,
-      });
-      const history = await store.getHistory('replicas', sourceId, now);
-      const result = planReplicas(
-        observation,
-        policy,
-        { recommendations: recommendationsFrom(history.tunerState) },
-        now,
+      decisions.push(
+        ...(await tuneSource(source, { config, section, series, store, account, window, run, now, adapter })),
       );
-      if (!run.dryRun) {
-        await store.putTunerState('replicas', sourceId, { ...history.tunerState, ...result.tunerState });
-      }
-      const readerTargets = new Map(
-        source.readers.map((db) => [db.DBInstanceIdentifier, replicaTarget(config, source, db)]),
-      );
-      for (const part of splitPlan(result.plan)) {
-        const target = part.resource.id === sourceId ? source.target : readerTargets.get(part.resource.id);
-        if (!target) continue;
-        // The source's history was read after discovery: a scale-out another run applied since
-        // then makes this plan stale (replicas have no cooldown by default).
-        const planHistory = part.resource.id === sourceId ? { planHistory: history } : {};
-        decisions.push(
-          ...(await executePlan({ plan: part, target, settings, adapter, run, store, ...planHistory })),
-        );
-      }
     } catch (error) {
       decisions.push(
         await recordObservationFailure(

@@ -1,7 +1,7 @@
+import { seededRandom } from '../../core/random.ts';
 import {
   ClassBurst,
   drawOptimizationMinutes,
-  prng,
   publishIo,
   queueOf,
   type StorageWorld,
@@ -96,7 +96,7 @@ export class IopsModel {
   ) {
     this.iops = initialIops;
     const o = options.iops;
-    this.noise = prng(o.seed * 2_654_435 + 101);
+    this.noise = seededRandom(o.seed * 2_654_435 + 101);
     this.burst = ClassBurst.of(o.instanceClass);
     this.world = {
       baseLatencySec: o.baseLatencyMs / 1000,

@@ -182,6 +182,176 @@ export interface CollectOptions {
   queryTextMaxChars: number;
 }
 
+async function tableScans(c: pg.ClientBase): Promise<TableScanRow[]> {
+  const r = await rows<{
+    table: string;
+    size: number;
+    seq_scan: number;
+    seq_tup_read: number;
+    idx_scan: number;
+    live: number;
+  }>(
+    c,
+    `SELECT s.relid::regclass::text AS "table", (c.relpages::float8 * current_setting('block_size')::float8) AS size,
+            COALESCE(s.seq_scan, 0)::float8 AS seq_scan, COALESCE(s.seq_tup_read, 0)::float8 AS seq_tup_read,
+            COALESCE(s.idx_scan, 0)::float8 AS idx_scan, COALESCE(s.n_live_tup, 0)::float8 AS live
+       FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid`,
+    [],
+    'tables',
+  );
+  return r.map((t) => ({
+    table: t.table,
+    sizeBytes: num(t.size),
+    seqScan: num(t.seq_scan),
+    seqTupRead: num(t.seq_tup_read),
+    idxScan: num(t.idx_scan),
+    nLiveTup: num(t.live),
+  }));
+}
+
+async function openTransactions(c: pg.ClientBase): Promise<SessionRow[]> {
+  const r = await rows<{
+    pid: number;
+    usename: string | null;
+    application_name: string | null;
+    state: string | null;
+    xact_age: number | null;
+    state_age: number | null;
+    xmin_age: number | null;
+    query: string | null;
+  }>(
+    c,
+    `SELECT pid, usename::text, application_name, state,
+            EXTRACT(EPOCH FROM now() - xact_start)::float8 AS xact_age,
+            EXTRACT(EPOCH FROM now() - state_change)::float8 AS state_age,
+            age(backend_xmin)::float8 AS xmin_age, query
+       FROM pg_stat_activity
+      WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND xact_start IS NOT NULL`,
+    [],
+    'sessions',
+  );
+  return r.map((s) => ({
+    pid: s.pid,
+    user: s.usename,
+    application: s.application_name,
+    state: s.state,
+    xactAgeSeconds: s.xact_age,
+    stateAgeSeconds: s.state_age,
+    backendXminAge: s.xmin_age,
+    query: normalizeQueryText(s.query ?? '', 200),
+  }));
+}
+
+async function replicationSlots(c: pg.ClientBase): Promise<SlotRow[]> {
+  const r = await rows<{
+    slot_name: string;
+    slot_type: string;
+    active: boolean;
+    xmin_age: number | null;
+    catalog_xmin_age: number | null;
+    retained: number | null;
+  }>(
+    c,
+    `SELECT slot_name::text, slot_type, active, age(xmin)::float8 AS xmin_age, age(catalog_xmin)::float8 AS catalog_xmin_age,
+            pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::float8 AS retained
+       FROM pg_replication_slots`,
+    [],
+    'replication slots',
+  );
+  return r.map((s) => ({
+    name: s.slot_name,
+    slotType: s.slot_type,
+    active: s.active,
+    xminAge: s.xmin_age,
+    catalogXminAge: s.catalog_xmin_age,
+    retainedBytes: s.retained,
+  }));
+}
+
+async function preparedTransactions(c: pg.ClientBase): Promise<PreparedRow[]> {
+  const r = await rows<{ gid: string; age: number; owner: string; database: string }>(
+    c,
+    `SELECT gid, EXTRACT(EPOCH FROM now() - prepared)::float8 AS age, owner::text, database::text FROM pg_prepared_xacts`,
+    [],
+    'prepared transactions',
+  );
+  return r.map((p) => ({ gid: p.gid, ageSeconds: num(p.age), owner: p.owner, database: p.database }));
+}
+
+async function databaseAges(c: pg.ClientBase): Promise<DatabaseAgeRow[]> {
+  const r = await rows<{ datname: string; xid_age: number; mxid_age: number }>(
+    c,
+    `SELECT datname::text, age(datfrozenxid)::float8 AS xid_age, mxid_age(datminmxid)::float8 AS mxid_age
+       FROM pg_database WHERE datallowconn`,
+    [],
+    'database ages',
+  );
+  return r.map((d) => ({ datname: d.datname, xidAge: num(d.xid_age), mxidAge: num(d.mxid_age) }));
+}
+
+/** Server settings and counters: freeze age, connection limit and use, the XID counter. */
+async function serverCounters(
+  c: pg.ClientBase,
+): Promise<{ freezeMaxAge: number; maxConnections: number; currentConnections: number; currentXid: number }> {
+  const settings = await rows<{ name: string; setting: string }>(
+    c,
+    `SELECT name, setting FROM pg_settings WHERE name IN ('autovacuum_freeze_max_age', 'max_connections')`,
+  );
+  const setting = (n: string, d: number) => {
+    const v = Number(settings.find((s) => s.name === n)?.setting);
+    return Number.isFinite(v) && v > 0 ? v : d;
+  };
+  // txid_snapshot_xmax(txid_current_snapshot()) reads the XID counter without assigning an XID.
+  const xid = await rows<{ x: string }>(c, 'SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS x');
+  const conns = await rows<{ n: number }>(
+    c,
+    `SELECT count(*)::float8 AS n FROM pg_stat_activity WHERE backend_type = 'client backend'`,
+  );
+  return {
+    freezeMaxAge: setting('autovacuum_freeze_max_age', 200_000_000),
+    maxConnections: setting('max_connections', 100),
+    currentConnections: num(conns[0]?.n),
+    currentXid: num(xid[0]?.x),
+  };
+}
+
+/**
+ * Replicas: idx_scan per index, and their own stats age (idx_scan is counted per node). An
+ * unreachable replica is named, never read as "no scans".
+ */
+async function replicaIndexScans(
+  target: PgTarget,
+  primaryStatsAge: number,
+): Promise<Pick<InsightsObservation, 'replicaIdxScans' | 'unreachableReplicas' | 'statsAgeSeconds'>> {
+  const replicaIdxScans: InsightsObservation['replicaIdxScans'] = [];
+  const unreachableReplicas: string[] = [];
+  let statsAge = primaryStatsAge;
+  for (const replica of target.replicas ?? []) {
+    let rc: pg.Client | undefined;
+    try {
+      rc = await replica.open();
+      const r = await rc.query<{ index: string; idx_scan: number }>(
+        `SELECT indexrelid::regclass::text AS index, idx_scan::float8 AS idx_scan FROM pg_stat_user_indexes`,
+      );
+      replicaIdxScans.push({
+        replica: replica.describe,
+        scans: Object.fromEntries(r.rows.map((x) => [x.index, num(x.idx_scan)])),
+      });
+      statsAge = Math.min(statsAge, await statsAgeSeconds(rc));
+    } catch (error) {
+      logger.warn('replica unreachable for insights', {
+        replica: replica.describe,
+        error: error instanceof Error ? redact(error.message) : '',
+      });
+      unreachableReplicas.push(replica.describe);
+    } finally {
+      await closeQuietly(rc);
+    }
+  }
+  return { replicaIdxScans, unreachableReplicas, statsAgeSeconds: statsAge };
+}
+
+/** Reads everything the insights findings are judged from, as named steps (one query each). */
 export async function collectInsights(
   target: PgTarget,
   options: CollectOptions,
@@ -196,163 +366,26 @@ export async function collectInsights(
     const stmts = await statements(c, version, options.topN, options.minCalls, options.queryTextMaxChars);
     const idx = await indexes(c);
     const primaryStatsAge = await statsAgeSeconds(c);
-    const tables = (
-      await rows<{
-        table: string;
-        size: number;
-        seq_scan: number;
-        seq_tup_read: number;
-        idx_scan: number;
-        live: number;
-      }>(
-        c,
-        `SELECT s.relid::regclass::text AS "table", (c.relpages::float8 * current_setting('block_size')::float8) AS size,
-                COALESCE(s.seq_scan, 0)::float8 AS seq_scan, COALESCE(s.seq_tup_read, 0)::float8 AS seq_tup_read,
-                COALESCE(s.idx_scan, 0)::float8 AS idx_scan, COALESCE(s.n_live_tup, 0)::float8 AS live
-           FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid`,
-        [],
-        'tables',
-      )
-    ).map<TableScanRow>((t) => ({
-      table: t.table,
-      sizeBytes: num(t.size),
-      seqScan: num(t.seq_scan),
-      seqTupRead: num(t.seq_tup_read),
-      idxScan: num(t.idx_scan),
-      nLiveTup: num(t.live),
-    }));
-    const sessions = (
-      await rows<{
-        pid: number;
-        usename: string | null;
-        application_name: string | null;
-        state: string | null;
-        xact_age: number | null;
-        state_age: number | null;
-        xmin_age: number | null;
-        query: string | null;
-      }>(
-        c,
-        `SELECT pid, usename::text, application_name, state,
-                EXTRACT(EPOCH FROM now() - xact_start)::float8 AS xact_age,
-                EXTRACT(EPOCH FROM now() - state_change)::float8 AS state_age,
-                age(backend_xmin)::float8 AS xmin_age, query
-           FROM pg_stat_activity
-          WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND xact_start IS NOT NULL`,
-        [],
-        'sessions',
-      )
-    ).map<SessionRow>((s) => ({
-      pid: s.pid,
-      user: s.usename,
-      application: s.application_name,
-      state: s.state,
-      xactAgeSeconds: s.xact_age,
-      stateAgeSeconds: s.state_age,
-      backendXminAge: s.xmin_age,
-      query: normalizeQueryText(s.query ?? '', 200),
-    }));
-    const slots = (
-      await rows<{
-        slot_name: string;
-        slot_type: string;
-        active: boolean;
-        xmin_age: number | null;
-        catalog_xmin_age: number | null;
-        retained: number | null;
-      }>(
-        c,
-        `SELECT slot_name::text, slot_type, active, age(xmin)::float8 AS xmin_age, age(catalog_xmin)::float8 AS catalog_xmin_age,
-                pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::float8 AS retained
-           FROM pg_replication_slots`,
-        [],
-        'replication slots',
-      )
-    ).map<SlotRow>((s) => ({
-      name: s.slot_name,
-      slotType: s.slot_type,
-      active: s.active,
-      xminAge: s.xmin_age,
-      catalogXminAge: s.catalog_xmin_age,
-      retainedBytes: s.retained,
-    }));
-    const prepared = (
-      await rows<{ gid: string; age: number; owner: string; database: string }>(
-        c,
-        `SELECT gid, EXTRACT(EPOCH FROM now() - prepared)::float8 AS age, owner::text, database::text FROM pg_prepared_xacts`,
-        [],
-        'prepared transactions',
-      )
-    ).map<PreparedRow>((p) => ({ gid: p.gid, ageSeconds: num(p.age), owner: p.owner, database: p.database }));
-    const databaseAges = (
-      await rows<{ datname: string; xid_age: number; mxid_age: number }>(
-        c,
-        `SELECT datname::text, age(datfrozenxid)::float8 AS xid_age, mxid_age(datminmxid)::float8 AS mxid_age
-           FROM pg_database WHERE datallowconn`,
-        [],
-        'database ages',
-      )
-    ).map<DatabaseAgeRow>((d) => ({ datname: d.datname, xidAge: num(d.xid_age), mxidAge: num(d.mxid_age) }));
-    const settings = await rows<{ name: string; setting: string }>(
-      c,
-      `SELECT name, setting FROM pg_settings WHERE name IN ('autovacuum_freeze_max_age', 'max_connections')`,
-    );
-    const setting = (n: string, d: number) => {
-      const v = Number(settings.find((s) => s.name === n)?.setting);
-      return Number.isFinite(v) && v > 0 ? v : d;
-    };
-    // txid_snapshot_xmax(txid_current_snapshot()) reads the XID counter without assigning an XID.
-    const xid = await rows<{ x: string }>(c, 'SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS x');
-    const conns = await rows<{ n: number }>(
-      c,
-      `SELECT count(*)::float8 AS n FROM pg_stat_activity WHERE backend_type = 'client backend'`,
-    );
-
-    // Replicas: idx_scan per index, and their own stats age (idx_scan is counted per node).
-    const replicaIdxScans: InsightsObservation['replicaIdxScans'] = [];
-    const unreachableReplicas: string[] = [];
-    let statsAge = primaryStatsAge;
-    for (const replica of target.replicas ?? []) {
-      let rc: pg.Client | undefined;
-      try {
-        rc = await replica.open();
-        const r = await rc.query<{ index: string; idx_scan: number }>(
-          `SELECT indexrelid::regclass::text AS index, idx_scan::float8 AS idx_scan FROM pg_stat_user_indexes`,
-        );
-        replicaIdxScans.push({
-          replica: replica.describe,
-          scans: Object.fromEntries(r.rows.map((x) => [x.index, num(x.idx_scan)])),
-        });
-        statsAge = Math.min(statsAge, await statsAgeSeconds(rc));
-      } catch (error) {
-        logger.warn('replica unreachable for insights', {
-          replica: replica.describe,
-          error: error instanceof Error ? redact(error.message) : '',
-        });
-        unreachableReplicas.push(replica.describe);
-      } finally {
-        await closeQuietly(rc);
-      }
-    }
-
+    const tables = await tableScans(c);
+    const sessions = await openTransactions(c);
+    const slots = await replicationSlots(c);
+    const prepared = await preparedTransactions(c);
+    const ages = await databaseAges(c);
+    const counters = await serverCounters(c);
+    const replicas = await replicaIndexScans(target, primaryStatsAge);
     return {
       database: target.name,
       serverVersionNum: version,
       observedAt: new Date().toISOString(),
       statements: stmts,
       indexes: idx,
-      replicaIdxScans,
-      unreachableReplicas,
-      statsAgeSeconds: statsAge,
+      ...replicas,
       tables,
       sessions,
       slots,
       prepared,
-      databaseAges,
-      freezeMaxAge: setting('autovacuum_freeze_max_age', 200_000_000),
-      currentXid: num(xid[0]?.x),
-      maxConnections: setting('max_connections', 100),
-      currentConnections: num(conns[0]?.n),
+      databaseAges: ages,
+      ...counters,
     };
   } finally {
     if (own) await closeQuietly(c);

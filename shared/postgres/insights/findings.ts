@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { escapeLiteral } from 'pg';
 import type { InsightsConfig } from '../../config/sections/maintenance.ts';
-import type { Evidence } from '../../core/model.ts';
+import { pointEvidence } from '../evidence.ts';
 import { isSingleStatement } from './sql-text.ts';
 import type { Finding, IndexRow, InsightsObservation } from './types.ts';
 
@@ -55,17 +55,6 @@ const AWS_ACT_AGE = 1_000_000_000;
 
 const mb = (b: number) => `${(b / (1024 * 1024)).toFixed(1)} MB`;
 
-function ev(metric: string, value: number | null, at: string, unit?: string, threshold?: number): Evidence {
-  return {
-    metric,
-    statistic: 'Value',
-    value,
-    unit,
-    window: { start: at, end: at, periodSeconds: 0 },
-    ...(threshold === undefined ? {} : { threshold }),
-  };
-}
-
 function bucket(v: number): number {
   // Order of magnitude in halves: a finding "changes" when its number moves by ~3x, not on noise.
   return v <= 0 ? 0 : Math.round(Math.log10(v) * 2);
@@ -112,12 +101,14 @@ function slowQueries(o: InsightsObservation, s: InsightsSettings, at: string): F
       title: `slow query: ${q.meanExecMs.toFixed(1)} ms on average over ${q.calls} calls`,
       detail: `${q.query}${totalRank >= 0 ? ` (#${totalRank + 1} by total time: ${(q.totalExecMs / 1000).toFixed(1)} s)` : ''}`,
       evidence: [
-        ev('mean_exec_time', q.meanExecMs, at, 'Milliseconds', s.slowQueryMeanMs),
-        ev('total_exec_time', q.totalExecMs, at, 'Milliseconds'),
-        ev('calls', q.calls, at, 'Count', s.slowQueryMinCalls),
-        ev('rows', q.rows, at, 'Count'),
-        ev('shared_blks_read', q.sharedBlksRead, at, 'Count'),
-        ...(q.totalPlanMs === null ? [] : [ev('total_plan_time', q.totalPlanMs, at, 'Milliseconds')]),
+        pointEvidence('mean_exec_time', q.meanExecMs, at, 'Milliseconds', s.slowQueryMeanMs),
+        pointEvidence('total_exec_time', q.totalExecMs, at, 'Milliseconds'),
+        pointEvidence('calls', q.calls, at, 'Count', s.slowQueryMinCalls),
+        pointEvidence('rows', q.rows, at, 'Count'),
+        pointEvidence('shared_blks_read', q.sharedBlksRead, at, 'Count'),
+        ...(q.totalPlanMs === null
+          ? []
+          : [pointEvidence('total_plan_time', q.totalPlanMs, at, 'Milliseconds')]),
       ],
       // Only a whole single statement is wrapped (never a truncated text or several statements).
       fix:
@@ -168,7 +159,7 @@ function indexFindings(o: InsightsObservation, s: InsightsSettings, at: string):
         severity: 'warning',
         title: `invalid index ${ix.index} on ${ix.table} (a failed CREATE INDEX CONCURRENTLY?)`,
         detail: `It is maintained on every write but never used. Drop it, or rebuild it with REINDEX INDEX CONCURRENTLY ${ix.index}; (PostgreSQL 12+). Definition: ${ix.definition}`,
-        evidence: [ev('index_bytes', ix.sizeBytes, at, 'Bytes')],
+        evidence: [pointEvidence('index_bytes', ix.sizeBytes, at, 'Bytes')],
         fix: drop,
         sizeBytes: ix.sizeBytes,
         signature: 'invalid',
@@ -186,7 +177,10 @@ function indexFindings(o: InsightsObservation, s: InsightsSettings, at: string):
         severity: 'info',
         title: `duplicate index ${ix.index} (${mb(ix.sizeBytes)}): covered by ${dup.index}`,
         detail: `${ix.definition} is a prefix of ${dup.definition} (same method and predicate).`,
-        evidence: [ev('index_bytes', ix.sizeBytes, at, 'Bytes'), ev('idx_scan', ix.idxScan, at, 'Count')],
+        evidence: [
+          pointEvidence('index_bytes', ix.sizeBytes, at, 'Bytes'),
+          pointEvidence('idx_scan', ix.idxScan, at, 'Count'),
+        ],
         fix: drop,
         sizeBytes: ix.sizeBytes,
         signature: 'dup',
@@ -210,9 +204,9 @@ function indexFindings(o: InsightsObservation, s: InsightsSettings, at: string):
       title: `unused index ${ix.index} (${mb(ix.sizeBytes)}) on ${ix.table}`,
       detail: `No index scan on ${nodes} node${nodes > 1 ? 's' : ''} in ${(o.statsAgeSeconds / 86_400).toFixed(1)} days of statistics${o.unreachableReplicas.length > 0 ? `; replicas not checked (unreachable): ${o.unreachableReplicas.join(', ')}` : ''}. Definition: ${ix.definition}`,
       evidence: [
-        ev('index_bytes', ix.sizeBytes, at, 'Bytes', s.unusedIndexMinBytes),
-        ev('idx_scan', 0, at, 'Count'),
-        ev('stats_age_seconds', o.statsAgeSeconds, at, 'Seconds', minAge),
+        pointEvidence('index_bytes', ix.sizeBytes, at, 'Bytes', s.unusedIndexMinBytes),
+        pointEvidence('idx_scan', 0, at, 'Count'),
+        pointEvidence('stats_age_seconds', o.statsAgeSeconds, at, 'Seconds', minAge),
       ],
       fix: `DROP INDEX CONCURRENTLY ${ix.index};`,
       sizeBytes: ix.sizeBytes,
@@ -235,10 +229,10 @@ function seqScanFindings(o: InsightsObservation, s: InsightsSettings, at: string
       title: `large table ${t.table} (${mb(t.sizeBytes)}) read mostly by sequential scans`,
       detail: `${t.seqScan} sequential scans (${t.seqTupRead} rows read) against ${t.idxScan} index scans. Find the queries in pg_stat_statements and index the columns they filter on.`,
       evidence: [
-        ev('table_bytes', t.sizeBytes, at, 'Bytes', s.seqScanMinBytes),
-        ev('seq_scan', t.seqScan, at, 'Count'),
-        ev('idx_scan', t.idxScan, at, 'Count'),
-        ev('seq_tup_read', t.seqTupRead, at, 'Count'),
+        pointEvidence('table_bytes', t.sizeBytes, at, 'Bytes', s.seqScanMinBytes),
+        pointEvidence('seq_scan', t.seqScan, at, 'Count'),
+        pointEvidence('idx_scan', t.idxScan, at, 'Count'),
+        pointEvidence('seq_tup_read', t.seqTupRead, at, 'Count'),
       ],
       fix: `SELECT query, calls, mean_exec_time FROM pg_stat_statements WHERE query ILIKE '%${t.table.replace(/'/g, "''").replace(/"/g, '')}%' ORDER BY total_exec_time DESC LIMIT 10;`,
       sizeBytes: t.sizeBytes,
@@ -261,9 +255,9 @@ function blockerFindings(o: InsightsObservation, s: InsightsSettings, at: string
         title: `session ${x.pid} (${x.user ?? '?'}/${x.application || '?'}) idle in transaction for ${Math.round(x.stateAgeSeconds ?? 0)} s`,
         detail: `It holds its locks and the xmin horizon (VACUUM cannot remove rows dead since). Last statement: ${x.query}. Set idle_in_transaction_session_timeout for the application's role, or end the session.`,
         evidence: [
-          ev('state_age_seconds', x.stateAgeSeconds, at, 'Seconds', s.idleInTransactionSeconds),
-          ev('xact_age_seconds', x.xactAgeSeconds, at, 'Seconds'),
-          ev('backend_xmin_age', x.backendXminAge, at, 'Count'),
+          pointEvidence('state_age_seconds', x.stateAgeSeconds, at, 'Seconds', s.idleInTransactionSeconds),
+          pointEvidence('xact_age_seconds', x.xactAgeSeconds, at, 'Seconds'),
+          pointEvidence('backend_xmin_age', x.backendXminAge, at, 'Count'),
         ],
         fix: `SELECT pg_terminate_backend(${x.pid});`,
         signature: 'idle',
@@ -278,8 +272,8 @@ function blockerFindings(o: InsightsObservation, s: InsightsSettings, at: string
         title: `transaction in session ${x.pid} open for ${Math.round(x.xactAgeSeconds ?? 0)} s holds back the xmin horizon`,
         detail: `State ${x.state ?? '?'}; query: ${x.query}`,
         evidence: [
-          ev('xact_age_seconds', x.xactAgeSeconds, at, 'Seconds', s.longTransactionSeconds),
-          ev('backend_xmin_age', x.backendXminAge, at, 'Count'),
+          pointEvidence('xact_age_seconds', x.xactAgeSeconds, at, 'Seconds', s.longTransactionSeconds),
+          pointEvidence('backend_xmin_age', x.backendXminAge, at, 'Count'),
         ],
         fix: `SELECT pg_cancel_backend(${x.pid});`,
         signature: 'long',
@@ -298,8 +292,8 @@ function blockerFindings(o: InsightsObservation, s: InsightsSettings, at: string
       title: `${slot.active ? 'lagging' : 'inactive'} replication slot ${slot.name} retains WAL${age > 0 ? ' and holds back the xmin horizon' : ''}`,
       detail: `WAL retained: ${slot.retainedBytes === null ? 'unknown' : mb(slot.retainedBytes)}; xmin age ${age}. Drop it if its consumer is gone.`,
       evidence: [
-        ev('slot_xmin_age', age, at, 'Count'),
-        ev('retained_wal_bytes', slot.retainedBytes, at, 'Bytes'),
+        pointEvidence('slot_xmin_age', age, at, 'Count'),
+        pointEvidence('retained_wal_bytes', slot.retainedBytes, at, 'Bytes'),
       ],
       fix: `SELECT pg_drop_replication_slot(${escapeLiteral(slot.name)});`,
       signature: slot.active ? 'active' : 'inactive',
@@ -315,7 +309,9 @@ function blockerFindings(o: InsightsObservation, s: InsightsSettings, at: string
       severity: 'warning',
       title: `prepared transaction ${p.gid} open for ${Math.round(p.ageSeconds)} s`,
       detail: `Owner ${p.owner} in ${p.database}. A forgotten prepared transaction holds locks and the xmin horizon until committed or rolled back.`,
-      evidence: [ev('prepared_age_seconds', p.ageSeconds, at, 'Seconds', s.longTransactionSeconds)],
+      evidence: [
+        pointEvidence('prepared_age_seconds', p.ageSeconds, at, 'Seconds', s.longTransactionSeconds),
+      ],
       fix: `ROLLBACK PREPARED ${escapeLiteral(p.gid)};`,
       signature: 'prepared',
     });
@@ -357,9 +353,9 @@ function wraparoundFindings(o: InsightsObservation, samples: XidSample[], at: st
       title: `transaction ID age ${(oldest.xidAge / 1e6).toFixed(0)}M in ${oldest.datname}${days === undefined ? '' : `: about ${days.toFixed(1)} days to the wraparound limit at the current rate`}`,
       detail: `AWS: act at 1B (MaximumUsedTransactionIDs). autovacuum_freeze_max_age is ${o.freezeMaxAge}. Find what holds the xmin horizon back (sessions, slots, prepared transactions above) and vacuum the oldest tables (db-autopilot maintenance does, oldest first).`,
       evidence: [
-        ev('datfrozenxid_age', oldest.xidAge, at, 'Count', AWS_ACT_AGE),
-        ev('xid_per_second', rate ?? null, at, 'Count/Second'),
-        ev('days_to_limit', days ?? null, at, 'Count'),
+        pointEvidence('datfrozenxid_age', oldest.xidAge, at, 'Count', AWS_ACT_AGE),
+        pointEvidence('xid_per_second', rate ?? null, at, 'Count/Second'),
+        pointEvidence('days_to_limit', days ?? null, at, 'Count'),
       ],
       fix: null,
       signature: severity,
@@ -413,7 +409,7 @@ function proxyFinding(o: InsightsObservation, at: string): Finding[] {
           series: p.borrowLatencyUs,
           threshold: PROXY_BORROW_LATENCY_WARN_US,
         },
-        ev('max_connections_percent', p.maxConnectionsPercent, at, 'Percent'),
+        pointEvidence('max_connections_percent', p.maxConnectionsPercent, at, 'Percent'),
       ],
       fix: slow
         ? `aws rds modify-db-proxy-target-group --db-proxy-name ${p.name} --target-group-name default --connection-pool-config MaxConnectionsPercent=<higher>`
@@ -465,8 +461,8 @@ function connectionFindings(o: InsightsObservation, s: InsightsSettings, at: str
           ...(c.series ? { series: c.series } : {}),
           threshold: Math.round(s.proxyConnectionsRatio * c.maxConnections),
         },
-        ev('max_connections', c.maxConnections, at, 'Count'),
-        ev('connection_churn_per_hour', churn ?? null, at, 'Count', s.proxyChurnPerHour),
+        pointEvidence('max_connections', c.maxConnections, at, 'Count'),
+        pointEvidence('connection_churn_per_hour', churn ?? null, at, 'Count', s.proxyChurnPerHour),
       ],
       fix: null,
       signature: `proxy:${ratio >= 0.9 ? 'high' : 'some'}`,

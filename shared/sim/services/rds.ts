@@ -9,6 +9,7 @@ import {
   RDSServiceException,
   StorageQuotaExceededFault,
 } from '@aws-sdk/client-rds';
+import { seededRandom } from '../../core/random.ts';
 import { vcpusOf } from '../../policies/replica-cost.ts';
 import { HOUR_MS, MINUTE_MS } from '../clock.ts';
 import type { SimAccount } from '../engine.ts';
@@ -21,7 +22,6 @@ import {
   OPTIMIZATION_TIME,
   type OptimizationTime,
   type PublishedIo,
-  prng,
   publishIo,
   STORAGE_WORLD,
   type StorageWorld,
@@ -473,7 +473,7 @@ export class RdsState {
     const gp2 = { credits: GP2_CREDITS };
     let classBurst: { cls: string; burst: ClassBurst | undefined } | undefined;
     const seed = hashSeed(inst.id);
-    const noise = (minute: number) => prng(seed ^ Math.imul(minute, 2_654_435_761));
+    const noise = (minute: number) => seededRandom(seed ^ Math.imul(minute, 2_654_435_761));
     return (minute: number, out: { put(m: string, v: number | undefined, c?: number): void }) => {
       const t = minute * MINUTE_MS + MINUTE_MS - 1;
       if (t < inst.availableAt || (inst.deletedAt !== undefined && t >= inst.deletedAt)) return;

@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a small seeded PRNG, deterministic across runs and platforms. The simulator's
+ * faults and noise and the backtest's generated traces all draw from it, so the same seed
+ * replays the same world.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
