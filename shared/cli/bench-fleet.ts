@@ -404,6 +404,9 @@ export async function runFleetBench(
   };
   const sim = new SimAccount({ start: START, historyStart: START - 15 * 24 * HOUR_MS, rateLimits: false });
   buildFleet(sim, n);
+  // CloudWatch evaluates the reconciler's alarms every minute; their state changes go to the
+  // alarm handler (the fast path), as EventBridge delivers them in the deployed stack.
+  sim.cloudwatch.startEvaluation();
   process.env.REPORT_TOPIC_ARN = sim.sns.createTopic('db-autopilot-bench-reports');
   const dynalite = inProcessDynalite();
   const stateClient = unsignedStateClient(dynalite.requestHandler);
