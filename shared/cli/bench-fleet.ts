@@ -387,6 +387,112 @@ const ENV: Record<string, string> = {
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
+type Invoke = (name: string, event: unknown) => Promise<void>;
+type DeployedFunction = ReturnType<typeof deployedFunctions>[number];
+
+/** The state table on dynalite, the store on it, the config of the fleet and no metrics rate limit. */
+async function prepareState(stateClient: DynamoDBClient, n: number) {
+  const { createStateTable } = await import('../state/table-definition.ts');
+  await createStateTable(stateClient, ENV.STATE_TABLE as string);
+  await untilActive(stateClient, ENV.STATE_TABLE as string);
+  const state = await import('../state/index.ts');
+  const store = new state.DynamoDbStateStore({ client: stateClient, tableName: ENV.STATE_TABLE });
+  state.setStateStore(store);
+  const { setSharedLimiter } = await import('../metrics/fetch.ts');
+  const { RateLimiter } = await import('../metrics/limits.ts');
+  setSharedLimiter(new RateLimiter(1_000_000, 1_000_000));
+  const { parseConfig, setConfig } = await import('../config/load.ts');
+  setConfig(parseConfig(fleetConfigYaml(n), 'fleet bench'));
+  return store;
+}
+
+/** Every deployed function whose file exists, with its handler. */
+async function loadHandlers(root: string) {
+  const functions = deployedFunctions(root).filter((f) => existsSync(f.file));
+  const handlers = new Map<string, Handler>();
+  for (const f of functions) {
+    const mod = (await import(pathToFileURL(f.file).href)) as { handler?: Handler };
+    if (typeof mod.handler === 'function') handlers.set(f.name, mod.handler);
+  }
+  return { functions, handlers };
+}
+
+/** Invokes a handler as Lambda would and tallies its CPU, wall time, state-table units and heap. */
+function invoker(
+  handlers: Map<string, Handler>,
+  deployed: Record<string, { memoryMb: number; timeoutMs: number }>,
+  meter: Meter,
+  tallies: Map<string, Tally>,
+): Invoke {
+  let seq = 0;
+  const heapUsed = () => getHeapStatistics().used_heap_size;
+  return async (name, event) => {
+    const handler = handlers.get(name);
+    if (!handler) return;
+    const limits = deployed[name] ?? { memoryMb: 512, timeoutMs: 300_000 };
+    const tally = tallies.get(name) ?? {
+      cpu: [],
+      wall: [],
+      meter: { readUnits: 0, writeUnits: 0, bytesRead: 0 },
+      peakHeap: 0,
+      errors: [],
+    };
+    tallies.set(name, tally);
+    const before = { ...meter };
+    let peak = heapUsed();
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, heapUsed());
+    }, 25);
+    const cpu0 = cpuMs();
+    const wall0 = performance.now();
+    seq += 1;
+    try {
+      const out = (await handler(
+        event,
+        fakeContext(name, `bench-${seq}`, limits.memoryMb, limits.timeoutMs),
+      )) as { ok?: boolean; error?: string } | undefined;
+      if (out?.ok === false && tally.errors.length < 5) tally.errors.push(String(out.error ?? 'ok: false'));
+    } catch (error) {
+      if (tally.errors.length < 5) tally.errors.push((error as Error).message);
+    } finally {
+      tally.cpu.push(cpuMs() - cpu0);
+      tally.wall.push(performance.now() - wall0);
+      clearInterval(sampler);
+      tally.peakHeap = Math.max(tally.peakHeap, peak, heapUsed());
+      tally.meter.readUnits += meter.readUnits - before.readUnits;
+      tally.meter.writeUnits += meter.writeUnits - before.writeUnits;
+      tally.meter.bytesRead += meter.bytesRead - before.bytesRead;
+    }
+  };
+}
+
+/**
+ * Minute by minute: the simulated account moves on, alarm state changes go to the alarm
+ * handler, scheduled functions run when due, `control status` once an hour.
+ */
+async function simulate(sim: SimAccount, functions: DeployedFunction[], hours: number, invoke: Invoke) {
+  const schedules = functions.flatMap((f) =>
+    f.schedules.flatMap((s) => {
+      const schedule = parseSchedule(s);
+      return schedule ? [{ name: f.name, schedule }] : [];
+    }),
+  );
+  const alarmFns = functions.filter((f) => f.onAlarms).map((f) => f.name);
+  const endMs = START + hours * HOUR_MS;
+  for (let t = START; t < endMs; t += MINUTE_MS) {
+    if (t > sim.nowMs()) sim.advanceTo(t);
+    for (const e of sim.cloudwatch.takeAlarmEvents()) {
+      if (e.detail.state.value !== 'ALARM' || !e.detail.alarmName.startsWith('dbap-')) continue;
+      for (const name of alarmFns) await invoke(name, e);
+    }
+    for (const { name, schedule } of schedules) {
+      if (!dueAt(schedule, t)) continue;
+      await invoke(name, scheduledEvent(name, t, sim));
+    }
+    if ((t - START) % HOUR_MS === 30 * MINUTE_MS) await invoke('control', { command: 'status' });
+  }
+}
+
 /** Runs the fleet for `hours` simulated hours; returns the figures and the per-function limits. */
 export async function runFleetBench(
   n: number,
@@ -414,87 +520,11 @@ export async function runFleetBench(
   meterStateTable(stateClient, meter);
   const uninstall = sim.install({ stateTable: stateClient });
   try {
-    const { createStateTable } = await import('../state/table-definition.ts');
-    await createStateTable(stateClient, ENV.STATE_TABLE as string);
-    await untilActive(stateClient, ENV.STATE_TABLE as string);
-    const state = await import('../state/index.ts');
-    const store = new state.DynamoDbStateStore({ client: stateClient, tableName: ENV.STATE_TABLE });
-    state.setStateStore(store);
-    const { setSharedLimiter } = await import('../metrics/fetch.ts');
-    const { RateLimiter } = await import('../metrics/limits.ts');
-    setSharedLimiter(new RateLimiter(1_000_000, 1_000_000));
-    const { parseConfig, setConfig } = await import('../config/load.ts');
-    setConfig(parseConfig(fleetConfigYaml(n), 'fleet bench'));
-
+    const store = await prepareState(stateClient, n);
     const deployed = deployedLimits(root);
-    const functions = deployedFunctions(root).filter((f) => existsSync(f.file));
-    const handlers = new Map<string, Handler>();
-    for (const f of functions) {
-      const mod = (await import(pathToFileURL(f.file).href)) as { handler?: Handler };
-      if (typeof mod.handler === 'function') handlers.set(f.name, mod.handler);
-    }
+    const { functions, handlers } = await loadHandlers(root);
     const tallies = new Map<string, Tally>();
-    let seq = 0;
-    const invoke = async (name: string, event: unknown) => {
-      const handler = handlers.get(name);
-      if (!handler) return;
-      const limits = deployed[name] ?? { memoryMb: 512, timeoutMs: 300_000 };
-      const tally = tallies.get(name) ?? {
-        cpu: [],
-        wall: [],
-        meter: { readUnits: 0, writeUnits: 0, bytesRead: 0 },
-        peakHeap: 0,
-        errors: [],
-      };
-      tallies.set(name, tally);
-      const before = { ...meter };
-      const heapUsed = () => getHeapStatistics().used_heap_size;
-      let peak = heapUsed();
-      const sampler = setInterval(() => {
-        peak = Math.max(peak, heapUsed());
-      }, 25);
-      const cpu0 = cpuMs();
-      const wall0 = performance.now();
-      seq += 1;
-      try {
-        const out = (await handler(
-          event,
-          fakeContext(name, `bench-${seq}`, limits.memoryMb, limits.timeoutMs),
-        )) as { ok?: boolean; error?: string } | undefined;
-        if (out?.ok === false && tally.errors.length < 5) tally.errors.push(String(out.error ?? 'ok: false'));
-      } catch (error) {
-        if (tally.errors.length < 5) tally.errors.push((error as Error).message);
-      } finally {
-        tally.cpu.push(cpuMs() - cpu0);
-        tally.wall.push(performance.now() - wall0);
-        clearInterval(sampler);
-        tally.peakHeap = Math.max(tally.peakHeap, peak, heapUsed());
-        tally.meter.readUnits += meter.readUnits - before.readUnits;
-        tally.meter.writeUnits += meter.writeUnits - before.writeUnits;
-        tally.meter.bytesRead += meter.bytesRead - before.bytesRead;
-      }
-    };
-
-    const schedules = functions.flatMap((f) =>
-      f.schedules.flatMap((s) => {
-        const schedule = parseSchedule(s);
-        return schedule ? [{ name: f.name, schedule }] : [];
-      }),
-    );
-    const alarmFns = functions.filter((f) => f.onAlarms).map((f) => f.name);
-    const endMs = START + hours * HOUR_MS;
-    for (let t = START; t < endMs; t += MINUTE_MS) {
-      if (t > sim.nowMs()) sim.advanceTo(t);
-      for (const e of sim.cloudwatch.takeAlarmEvents()) {
-        if (e.detail.state.value !== 'ALARM' || !e.detail.alarmName.startsWith('dbap-')) continue;
-        for (const name of alarmFns) await invoke(name, e);
-      }
-      for (const { name, schedule } of schedules) {
-        if (!dueAt(schedule, t)) continue;
-        await invoke(name, scheduledEvent(name, t, sim));
-      }
-      if ((t - START) % HOUR_MS === 30 * MINUTE_MS) await invoke('control', { command: 'status' });
-    }
+    await simulate(sim, functions, hours, invoker(handlers, deployed, meter, tallies));
     await inspect?.(store);
     return { result: figures(n, hours, tallies), limits: limitsOf(tallies, deployed) };
   } finally {
