@@ -3,6 +3,12 @@
  * lost or whose run died (shared/core/intent.ts). Read-only describe calls; a check that cannot
  * tell answers `unknown` and a later run asks again.
  */
+import {
+  DashboardNotFoundError,
+  DescribeAlarmsCommand,
+  GetDashboardCommand,
+  type MetricAlarm,
+} from '@aws-sdk/client-cloudwatch';
 import { DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { type DBInstance, DBInstanceNotFoundFault, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { aws } from '../aws/clients.ts';
@@ -135,6 +141,59 @@ export const capacityModeCheck: IntentCheck = async (intent) => {
     : { verdict: 'not-applied', detail: `${tableName} is ${mode}, not ${want}` };
 };
 
+async function alarm(name: string): Promise<MetricAlarm | undefined> {
+  const out = await aws().cloudwatch.send(
+    new DescribeAlarmsCommand({ AlarmNames: [name], AlarmTypes: ['MetricAlarm'] }),
+  );
+  return out.MetricAlarms?.find((a) => a.AlarmName === name);
+}
+
+/**
+ * put-alarm: the alarm exists and CloudWatch's AlarmConfigurationUpdatedTimestamp (set by every
+ * PutMetricAlarm: CloudWatch API reference, MetricAlarm) is at or after the intent.
+ */
+export const putAlarmCheck: IntentCheck = async (intent) => {
+  const name = str(paramsOf(intent).name) ?? intent.resource;
+  const found = await alarm(name);
+  if (!found) return { verdict: 'not-applied', detail: `alarm ${name} does not exist` };
+  const updatedAt = found.AlarmConfigurationUpdatedTimestamp?.getTime();
+  if (updatedAt !== undefined && updatedAt >= Date.parse(intent.at))
+    return {
+      verdict: 'applied',
+      detail: `alarm ${name} was configured at ${new Date(updatedAt).toISOString()}`,
+    };
+  return { verdict: 'not-applied', detail: `alarm ${name} was last configured before ${intent.at}` };
+};
+
+/** delete-alarm: the alarm is gone. */
+export const deleteAlarmCheck: IntentCheck = async (intent) => {
+  const name = str(paramsOf(intent).name) ?? intent.resource;
+  return (await alarm(name))
+    ? { verdict: 'not-applied', detail: `alarm ${name} still exists` }
+    : { verdict: 'applied', detail: `alarm ${name} no longer exists` };
+};
+
+/** put-dashboard: the dashboard's body is the intended one (GetDashboard). */
+export const putDashboardCheck: IntentCheck = async (intent) => {
+  const name = intent.resource.replace(/^dashboard:/, '');
+  const want = str(paramsOf(intent).body);
+  if (!want) return { verdict: 'unknown', detail: 'the intent names no dashboard body' };
+  let body: string | undefined;
+  try {
+    body = (await aws().cloudwatch.send(new GetDashboardCommand({ DashboardName: name }))).DashboardBody;
+  } catch (error) {
+    // GetDashboard answers DashboardNotFoundError (error code ResourceNotFound) for a new dashboard.
+    if (!(error instanceof DashboardNotFoundError || (error as Error).name === 'ResourceNotFound'))
+      throw error;
+  }
+  return body === want
+    ? { verdict: 'applied', detail: `dashboard ${name} has the intended body` }
+    : {
+        verdict: 'not-applied',
+        detail: `dashboard ${name} ${body === undefined ? 'does not exist' : 'has another body'}`,
+      };
+};
+
 async function describeTable(name: string) {
   return (await aws().dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
 }
@@ -147,6 +206,9 @@ const registered: Array<[Decision['action'], IntentCheck]> = [
   ['set-capacity', capacityCheck],
   ['prewarm', capacityCheck],
   ['set-capacity-mode', capacityModeCheck],
+  ['put-alarm', putAlarmCheck],
+  ['delete-alarm', deleteAlarmCheck],
+  ['put-dashboard', putDashboardCheck],
 ];
 for (const [kind, check] of registered) registerIntentCheck(kind, check);
 

@@ -424,6 +424,43 @@ function changeKeyOfDecision(d: Decision): string | undefined {
 
 type Examples = Record<keyof SoakViolations, string[]>;
 
+/** Changes AWS made (per change key) beyond the applied decisions that record them. */
+function unrecordedChanges(mutations: MutationRecord[], applied: Decision[], examples: Examples): number {
+  const want = new Map<string, number>();
+  for (const m of mutations) {
+    const key = changeKeyOfCall(m);
+    if (key) want.set(key, (want.get(key) ?? 0) + 1);
+  }
+  const have = new Map<string, number>();
+  for (const d of applied) {
+    const key = changeKeyOfDecision(d);
+    if (key) have.set(key, (have.get(key) ?? 0) + 1);
+  }
+  let unrecorded = 0;
+  for (const [key, n] of want) {
+    const missing = Math.max(0, n - (have.get(key) ?? 0));
+    unrecorded += missing;
+    if (missing > 0 && examples.unrecordedChanges.length < 5)
+      examples.unrecordedChanges.push(`${key} x${missing}`);
+  }
+  return unrecorded;
+}
+
+/** Live instances with db-autopilot's created-by tag and no creation record. */
+async function orphanCount(w: World, examples: Examples): Promise<number> {
+  const created = w.config.tags.createdBy;
+  let orphans = 0;
+  for (const inst of w.sim.rds.instances.values()) {
+    if (inst.status === 'deleting' || inst.deletedAt !== undefined) continue;
+    if (inst.tags.get(created.key) !== created.value) continue;
+    if (!(await w.store.wasCreatedByUs('replicas', inst.id))) {
+      orphans += 1;
+      if (examples.orphans.length < 5) examples.orphans.push(inst.id);
+    }
+  }
+  return orphans;
+}
+
 /** What AWS's state says of an intent now (the soak's own look, faults off). */
 async function checkNow(intent: Decision): Promise<string> {
   const { intentCheckFor, runCheck } = await import('../core/intent.ts');
@@ -512,34 +549,8 @@ async function check(
 
   const all = await w.store.listDecisions({ since: '2000-01-01T00:00:00Z', until: '2100-01-01T00:00:00Z' });
   const applied = all.filter(countsAsChange);
-  const want = new Map<string, number>();
-  for (const m of mutations) {
-    const key = changeKeyOfCall(m);
-    if (key) want.set(key, (want.get(key) ?? 0) + 1);
-  }
-  const have = new Map<string, number>();
-  for (const d of applied) {
-    const key = changeKeyOfDecision(d);
-    if (key) have.set(key, (have.get(key) ?? 0) + 1);
-  }
-  let unrecorded = 0;
-  for (const [key, n] of want) {
-    const missing = Math.max(0, n - (have.get(key) ?? 0));
-    unrecorded += missing;
-    if (missing > 0 && examples.unrecordedChanges.length < 5)
-      examples.unrecordedChanges.push(`${key} x${missing}`);
-  }
-
-  const created = w.config.tags.createdBy;
-  let orphans = 0;
-  for (const inst of w.sim.rds.instances.values()) {
-    if (inst.status === 'deleting' || inst.deletedAt !== undefined) continue;
-    if (inst.tags.get(created.key) !== created.value) continue;
-    if (!(await w.store.wasCreatedByUs('replicas', inst.id))) {
-      orphans += 1;
-      if (examples.orphans.length < 5) examples.orphans.push(inst.id);
-    }
-  }
+  const unrecorded = unrecordedChanges(mutations, applied, examples);
+  const orphans = await orphanCount(w, examples);
 
   const breaches = mutations.filter((m) => w.pauses.some(([a, b]) => m.at >= a && m.at < b));
   examples.pauseBreaches = breaches.slice(0, 5).map((m) => `${m.key} at ${new Date(m.at).toISOString()}`);

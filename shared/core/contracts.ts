@@ -156,6 +156,14 @@ export interface StateStore {
    */
   resolveDecision(decision: Decision): Promise<boolean>;
   /**
+   * The tuner's intent index: its `intended` decisions not yet resolved, whatever resource they
+   * name, oldest first. Every run of the tuner settles them first (shared/core/intent.ts), so an
+   * intent on a resource no later plan names (a removed replica, an alarm not touched again) is
+   * still settled. Recording an intent adds it; resolving it (or finding it already resolved)
+   * removes it.
+   */
+  listIntents(tuner: TunerName): Promise<Decision[]>;
+  /**
    * The notable decisions of a window (no-ops left out unless they failed), oldest first. With
    * `resource` (and `tuner`), read from that resource's own partition; otherwise from the byDay
    * index, one query per tuner and day.

@@ -1,6 +1,6 @@
 import type { Adapter, IntentCheck, ResourceHistory, RunContext, StateStore } from './contracts.ts';
 import { publicMessage } from './errors.ts';
-import type { ActionKind, Decision } from './model.ts';
+import type { ActionKind, Decision, TunerName } from './model.ts';
 
 /**
  * Write-ahead intent (design.md "Intent is written before AWS is called"). The executor records a
@@ -104,4 +104,83 @@ export async function resolvePending(
     if (decision && (await store.resolveDecision(decision))) resolved.push(decision);
   }
   return resolved;
+}
+
+/** How long a run holds a resource's lock while it settles intents there (a few describe calls). */
+export const SETTLE_LOCK_SECONDS = 120;
+
+export interface SettledIntents {
+  /** The intents this run resolved from AWS's state. */
+  resolved: Decision[];
+  /** What kept some from being settled (AWS cannot tell yet, the resource is locked, a failure). */
+  notes: string[];
+}
+
+/**
+ * Settles every pending intent of the given tuners (their intent indexes in the store), whatever
+ * resource it names, at the start of a run: a removed replica or an alarm that no later plan names
+ * is still resolved from AWS's state. Each resource's intents are settled holding its lock (a run
+ * still between its intent and its call holds that lock: its intents are left to it). Best effort:
+ * a failure is noted and the run goes on (the executor settles a planned resource's intents again
+ * under its lock, and leaves the resource alone while one is pending).
+ */
+export async function settleTunerIntents(
+  store: StateStore,
+  tuners: readonly TunerName[],
+  run: RunContext,
+  adapter?: Adapter,
+): Promise<SettledIntents> {
+  const out: SettledIntents = { resolved: [], notes: [] };
+  for (const tuner of tuners) {
+    let intents: Decision[];
+    try {
+      intents = (await store.listIntents(tuner)).filter((d) => d.runId !== run.runId);
+    } catch (error) {
+      out.notes.push(`could not read the ${tuner} intents to settle: ${publicMessage(error)}`);
+      continue;
+    }
+    for (const [resource, pending] of groupByResource(intents)) {
+      try {
+        await settleResource(store, tuner, resource, pending, run, adapter, out);
+      } catch (error) {
+        out.notes.push(`could not settle the ${tuner} intents on ${resource}: ${publicMessage(error)}`);
+      }
+    }
+  }
+  return out;
+}
+
+function groupByResource(intents: Decision[]): Map<string, Decision[]> {
+  const byResource = new Map<string, Decision[]>();
+  for (const d of intents) byResource.set(d.resource, [...(byResource.get(d.resource) ?? []), d]);
+  return byResource;
+}
+
+async function settleResource(
+  store: StateStore,
+  tuner: TunerName,
+  resource: string,
+  pending: Decision[],
+  run: RunContext,
+  adapter: Adapter | undefined,
+  out: SettledIntents,
+): Promise<void> {
+  const owner = `${run.runId}#settle#${resource}`;
+  if (!(await store.acquireLock(tuner, resource, owner, run.now, SETTLE_LOCK_SECONDS))) {
+    out.notes.push(
+      `${pending.length} ${tuner} intent(s) on ${resource} left for later: the resource is locked`,
+    );
+    return;
+  }
+  try {
+    const resolved = await resolvePending(store, { recent: [], pending }, run, adapter);
+    out.resolved.push(...resolved);
+    const left = pending.length - resolved.length;
+    if (left > 0)
+      out.notes.push(
+        `${left} ${tuner} intent(s) on ${resource} not settled by this run (AWS's state cannot tell yet, or another run settled it)`,
+      );
+  } finally {
+    await store.releaseLock(tuner, resource, owner);
+  }
 }

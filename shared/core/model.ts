@@ -23,7 +23,13 @@ export const TUNER_NAMES = [
   'control',
 ] as const;
 
-export type TunerName = (typeof TUNER_NAMES)[number];
+/**
+ * The reporting functions are no tuners, but record their own failed runs in the audit log under
+ * their names (shared/handler/wrap.ts), so the digest lists them.
+ */
+export const REPORTING_RECORDERS = ['report', 'digest'] as const;
+
+export type TunerName = (typeof TUNER_NAMES)[number] | (typeof REPORTING_RECORDERS)[number];
 
 /** observe = plan and report only (default on a first deploy); apply = act. */
 export type Mode = 'observe' | 'apply';

@@ -4,6 +4,7 @@ import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk
 import { aws } from '../aws/clients.ts';
 import { emitDecisionMetrics } from '../handler/decision-metrics.ts';
 import { logger } from '../handler/observability.ts';
+import { tunersRecordedBy } from '../state/keys.ts';
 import { clock } from './clock.ts';
 import type {
   Adapter,
@@ -17,6 +18,7 @@ import type {
 } from './contracts.ts';
 import { publicMessage } from './errors.ts';
 import { executePlan, nextDecisionId } from './executor.ts';
+import { type SettledIntents, settleTunerIntents } from './intent.ts';
 import type { Decision, Mode, Plan, ResourceRef, TunerName } from './model.ts';
 import { currentScope } from './scope.ts';
 
@@ -101,6 +103,8 @@ export interface StartRunInput {
   /** Tests and backtests pass their own; otherwise `${tuner}-<time>-<random>`. */
   runId?: string;
   idempotencyTtlSeconds?: number;
+  /** The tuner's adapter, when it has its own check of AWS's state (else the action kind's). */
+  adapter?: Adapter;
 }
 
 export interface StartedRun {
@@ -108,6 +112,8 @@ export interface StartedRun {
   /** The idempotency key was seen before: do nothing. */
   duplicate: boolean;
   pause: PauseState;
+  /** Intents of earlier runs this run settled before anything else (see settleTunerIntents). */
+  settled?: SettledIntents;
 }
 
 export function newRunId(tuner: TunerName, now: Date): string {
@@ -116,7 +122,9 @@ export function newRunId(tuner: TunerName, now: Date): string {
 
 /**
  * Starts a run: the pause flag first, then the idempotency key. A paused run claims no key
- * (it did nothing, so a redelivery after `resume` may act).
+ * (it did nothing, so a redelivery after `resume` may act). A run that goes on then settles the
+ * pending intents of earlier runs of its tuner, whatever resource they name (write-ahead intent:
+ * shared/core/intent.ts): reading AWS's state and recording, never changing AWS.
  */
 export async function startRun(input: StartRunInput): Promise<StartedRun> {
   const now = input.now ?? clock().now();
@@ -133,12 +141,15 @@ export async function startRun(input: StartRunInput): Promise<StartedRun> {
     paused: pause.paused,
     changesApplied: 0,
   };
-  if (pause.paused) return { run, duplicate: false, pause };
+  const none: SettledIntents = { resolved: [], notes: [] };
+  if (pause.paused) return { run, duplicate: false, pause, settled: none };
   const ttl = input.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS;
   const key = request.idempotencyKey;
   const claimed = await input.store.claimIdempotencyKey(tuner, key, run.runId, now, ttl);
-  if (claimed) invocationClaims.getStore()?.push({ store: input.store, tuner, key, runId: run.runId });
-  return { run, duplicate: !claimed, pause };
+  if (!claimed) return { run, duplicate: true, pause, settled: none };
+  invocationClaims.getStore()?.push({ store: input.store, tuner, key, runId: run.runId });
+  const settled = await settleTunerIntents(input.store, tunersRecordedBy(tuner), run, input.adapter);
+  return { run, duplicate: false, pause, settled };
 }
 
 interface Claim {
@@ -181,15 +192,20 @@ export function finishRun(started: StartedRun, decisions: Decision[], notes: str
       ? [`idempotency key ${started.run.idempotencyKey} was already handled: nothing done`]
       : []),
   ];
-  emitDecisionMetrics(decisions);
+  const settled = started.settled?.resolved ?? [];
+  const settledNotes = [
+    ...(settled.length > 0 ? [`settled ${settled.length} intent(s) of earlier runs from AWS's state`] : []),
+    ...(started.settled?.notes ?? []),
+  ];
+  emitDecisionMetrics([...settled, ...decisions]);
   return {
     ok: true,
     tuner: started.run.tuner,
     runId: started.run.runId,
     paused: started.pause.paused,
     duplicate: started.duplicate,
-    decisions,
-    notes: [...extra, ...notes],
+    decisions: [...settled, ...decisions],
+    notes: [...extra, ...settledNotes, ...notes],
   };
 }
 

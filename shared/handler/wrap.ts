@@ -3,9 +3,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { clock } from '../core/clock.ts';
 import { DbAutopilotError, publicMessage, ValidationError } from '../core/errors.ts';
 import type { TunerName } from '../core/model.ts';
 import { withClaimScope } from '../core/run.ts';
+import { stateStore } from '../state/index.ts';
 import { logger, MetricUnit, metrics } from './observability.ts';
 
 export interface HandlerContext {
@@ -141,16 +143,24 @@ export function parseOrThrow<S extends z.ZodType>(
 /** The invocation failed on something unexpected: thrown so Lambda counts it (Errors metric, retries). */
 export class RunFailedError extends DbAutopilotError {}
 
-/** The tuner under which a function's failed runs are recorded (the functions that record decisions). */
-const FUNCTION_TUNER: Record<string, TunerName> = {
+/**
+ * The tuner under which each function's failed runs are recorded: one the function's role may
+ * write (its STATE_WRITERS owners, shared/state/keys.ts). Every function in serverless.yml has one
+ * (test/unit/core/loud-failures.test.ts).
+ */
+export const FUNCTION_TUNER: Record<string, TunerName> = {
   'iops-tuner': 'iops',
   'replica-scaler': 'replicas',
   'dynamodb-tuner': 'dynamodb',
   'pg-maintenance': 'maintenance',
   'pg-insights': 'insights',
+  'proxy-tuner': 'proxy',
+  rightsizing: 'rightsizing',
   'alarm-reconciler': 'alarms',
   'alarm-handler': 'alarms',
   control: 'control',
+  report: 'report',
+  digest: 'digest',
 };
 
 /**
@@ -159,12 +169,11 @@ const FUNCTION_TUNER: Record<string, TunerName> = {
  */
 export async function recordFailedRun(name: string, message: string, requestId: string): Promise<void> {
   const tuner = FUNCTION_TUNER[name];
-  if (!tuner) return;
+  if (!tuner) {
+    logger.error('a failed run of a function with no tuner to record it under', { function: name });
+    return;
+  }
   try {
-    const [{ stateStore }, { clock }] = await Promise.all([
-      import('../state/index.ts'),
-      import('../core/clock.ts'),
-    ]);
     const at = clock().now().toISOString();
     await stateStore().recordDecision({
       id: `${name}-failed-${requestId}:0001`,

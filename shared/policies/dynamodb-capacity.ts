@@ -7,8 +7,11 @@
  *   estimate demand   dynamodb-demand.ts     consumed + throttle events x units per request, capped
  *   recommend         dynamodb-recommend.ts  up to demand / target, down to the window's peak / target
  *   stabilize         dynamodb-stabilize.ts  no decrease inside the window after anyone's increase
+ *   lower sooner      dynamodb-decrease-plan.ts  a short peak that is over, when the budget allows
+ *   learned floor     dynamodb-demand-shape.ts  while a recurring burst is on: its learned peak / target
  *   constrain         dynamodb-constrain.ts  floors, bounds, table/account limits, no mixed update, budget
  *   price             dynamodb-price.ts      monthly cost at the table class's rates
+ *   plan decreases    dynamodb-decrease-plan.ts  spend a slot now or keep it for the learned peaks
  *   plan              dynamodb-plan.ts       increase first, decrease now, deferred decreases
  * Findings (hot key, account limit) are in dynamodb-findings.ts; Application Auto Scaling in
  * dynamodb-scaling-targets.ts; the decrease budget in dynamodb-decrease-budget.ts.
@@ -18,7 +21,7 @@
  */
 import type { DynamodbConfig } from '../config/sections/dynamodb.ts';
 import type { Action, Plan, ResourceRef } from '../core/model.ts';
-import type { PriceTable } from '../pricing.ts';
+import { HOURS_PER_MONTH, type PriceTable, price } from '../pricing.ts';
 import {
   applyFloors,
   type DecreaseTiming,
@@ -29,7 +32,9 @@ import {
   type ResourceChange,
   splitChanges,
 } from './dynamodb-constrain.ts';
+import { lowerSooner, type PricedShape, stillFalling } from './dynamodb-decrease-plan.ts';
 import { estimateDemand } from './dynamodb-demand.ts';
+import { type DemandShape, learnedFloors, shapeKey } from './dynamodb-demand-shape.ts';
 import { throttleFindings } from './dynamodb-findings.ts';
 import {
   type CapacityDim,
@@ -49,7 +54,7 @@ import {
   increaseAction,
   type PlanContext,
 } from './dynamodb-plan.ts';
-import { priceChange } from './dynamodb-price.ts';
+import { dynamodbPriceKey, priceChange } from './dynamodb-price.ts';
 import { recommend } from './dynamodb-recommend.ts';
 import { stabilize } from './dynamodb-stabilize.ts';
 
@@ -85,6 +90,7 @@ export function assessDimension(
     unservedRate: e.unservedRate,
     demandRate: e.demandRate,
     stableDemandRate: e.stableDemandRate,
+    settledDemandRate: e.settledDemandRate,
     unitsPerRequest: e.unitsPerRequest,
     provisionedThrottles: e.provisionedThrottles,
     keyRangeThrottles: e.keyRangeThrottles,
@@ -103,6 +109,11 @@ export interface CapacityPolicyInput {
   now: Date;
   /** Capacity floors (pre-warming, alarm fast path lift); never above the bounds. */
   floors?: CapacityFloor[];
+  /**
+   * Demand shapes learned from history per resource dimension (`shapeKey`): the day's decrease
+   * plan and the learned burst floor. None: the configured reserve, no learned floor.
+   */
+  shapes?: Readonly<Record<string, DemandShape>>;
   tableRef?: ResourceRef;
 }
 
@@ -117,9 +128,35 @@ function capacityOf(obs: TableObservation): Map<string, CapacityPair> {
   return new Map([obs.table, ...obs.indexes].map((r) => [resourceKey(r.indexName), { ...r.provisioned }]));
 }
 
+/** A resource's learned shapes with each dimension's price per unit-hour. */
+function pricedShapes(
+  shapes: Readonly<Record<string, DemandShape>> | undefined,
+  obs: TableObservation,
+  indexName: string | null,
+  prices: PriceTable,
+): PricedShape[] {
+  return DIMS.flatMap((dim) => {
+    const shape = shapes?.[shapeKey(indexName, dim)];
+    const item = dim === 'read' ? 'rcuHour' : 'wcuHour';
+    return shape ? [{ shape, unitHour: price(prices, dynamodbPriceKey(item, obs.tableClass)) }] : [];
+  });
+}
+
+/** Lower sooner after a short peak (dynamodb-decrease-plan.ts), applied to one assessment. */
+function sooner(
+  a: DimensionAssessment,
+  r: CapacityResourceObservation,
+  input: CapacityPolicyInput,
+): DimensionAssessment {
+  const { observation: obs, config, prices, now } = input;
+  const budget = { ledger: r.decreases, now, shapes: pricedShapes(input.shapes, obs, r.indexName, prices) };
+  const s = lowerSooner(a, input.shapes?.[shapeKey(r.indexName, a.dim)], budget, config);
+  return s ? { ...a, desired: s.desired, direction: 'down', why: s.why } : a;
+}
+
 /** The actions of the constrained changes: increase first, then decreases now or deferred. */
 function actionsOf(
-  ctx: PlanContext,
+  ctx: PlanContext & { shapes?: Readonly<Record<string, DemandShape>> },
   changes: readonly ResourceChange[],
   prices: PriceTable,
   now: Date,
@@ -129,12 +166,18 @@ function actionsOf(
   const downs = changes.filter(decreases);
   const timed = downs.map((change) => ({
     change,
-    timing: decreaseTiming(
-      change.resource.decreases,
-      now,
-      obs.observedAt,
-      config.decreaseReserve,
-    ) as DecreaseTiming,
+    timing: decreaseTiming(change.resource.decreases, now, obs.observedAt, config.decreaseReserve, {
+      savingPerHour: -priceChange(change.up, change.down, prices, obs.tableClass) / HOURS_PER_MONTH,
+      shapes: pricedShapes(ctx.shapes, obs, change.resource.indexName, prices),
+      targetUtilization: config.targetUtilization,
+      falling: stillFalling(
+        change.down,
+        change.up,
+        ctx.assessments.filter((a) => a.indexName === change.resource.indexName),
+        config.targetUtilization,
+        config.scaleDownTolerance,
+      ),
+    }) as DecreaseTiming,
   }));
   const downNow = timed.filter((d) => d.timing.now);
   const costUp = ups.reduce((s, c) => s + priceChange(c.current, c.up, prices, obs.tableClass), 0);
@@ -183,18 +226,23 @@ export function planTableCapacity(input: CapacityPolicyInput): CapacityPolicyRes
   }
   const resources = [obs.table, ...obs.indexes];
   // estimate demand -> recommend -> stabilize, per resource and dimension
-  const assessments = resources.flatMap((r) => DIMS.map((dim) => assessDimension(r, dim, config, now)));
+  // (lower sooner: a short peak that is over goes down now when the budget allows)
+  const assessments = resources.flatMap((r) =>
+    DIMS.map((dim) => sooner(assessDimension(r, dim, config, now), r, input)),
+  );
   for (const a of assessments) {
     const p = proposed.get(resourceKey(a.indexName));
     if (p && a.direction !== 'hold') p[a.dim] = a.desired;
   }
+  // learned floor: a recurring burst that is on goes to its learned peak at once
+  const learned = learnedFloors(assessments, input.shapes ?? {}, config.targetUtilization);
   // constrain: floors, AWS limits, split increase / decrease
-  const floors = applyFloors(input.floors ?? [], proposed, config);
+  const floors = applyFloors([...(input.floors ?? []), ...learned], proposed, config);
   const limitNotes = fitLimits(obs, current, proposed);
   const changes = splitChanges(resources, current, proposed);
   // price -> plan
   const ctx: PlanContext = { obs, config, tableRef, assessments, floors, limitNotes };
-  const capacity = actionsOf(ctx, changes, prices, now);
+  const capacity = actionsOf({ ...ctx, shapes: input.shapes }, changes, prices, now);
   const findings = throttleFindings(assessments, obs, tableRef, config);
   const global = (obs.replicaRegions?.length ?? 0) > 0;
   const actions = [...(global ? recommendOnly(capacity, obs) : capacity), ...findings];

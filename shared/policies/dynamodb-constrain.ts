@@ -6,13 +6,15 @@
  *   do not fit are scaled back proportionally (aws-facts.md, DynamoDB provisioned capacity);
  * - never an increase and a decrease in one UpdateTable (dynamic-dynamodb #103): each resource's
  *   change is split into an increase and a decrease that starts from the post-increase capacity;
- * - decreases: AWS's budget (dynamodb-decrease-budget.ts) and the configured reserve decide
- *   whether a decrease is spent now or deferred to the next slot.
+ * - decreases: AWS's budget (dynamodb-decrease-budget.ts) and the day's plan against the learned
+ *   demand shape (dynamodb-decrease-plan.ts) decide whether a decrease is spent now or deferred;
+ *   before a shape is learned (less than MIN_SHAPE_HOURS of history), the configured reserve.
  *
  * Pure.
  */
 import type { DynamodbConfig } from '../config/sections/dynamodb.ts';
 import { type DecreaseLedger, decreaseAllowance, maySpendDecrease } from './dynamodb-decrease-budget.ts';
+import { type PricedShape, planDecrease, reconsiderAt } from './dynamodb-decrease-plan.ts';
 import {
   type CapacityFloor,
   type CapacityPair,
@@ -122,20 +124,51 @@ export interface DecreaseTiming {
   now: boolean;
   /** Otherwise: the earliest time it is worth trying again. */
   until: string;
-  /** AWS allows one now, but the reserve is kept for later spikes. */
+  /** AWS allows one now, but the reserve (or the day's plan) keeps it for later. */
   reserveKept: boolean;
   budgetText: string;
+  /** The day's plan against the learned demand shape, when one was learned. */
+  planText?: string;
 }
 
-/** When a decrease of this resource may be spent: AWS's budget and the configured reserve. */
+/** What the day's plan needs to judge a decrease: its saving and the learned shapes. */
+export interface DecreaseWorthInput {
+  /** USD per hour the decrease saves. */
+  savingPerHour: number;
+  /** The resource's learned shape per dimension (empty: none learned yet). */
+  shapes: readonly PricedShape[];
+  targetUtilization: number;
+  /** Why demand is still falling below the decrease's target (dynamodb-decrease-plan.ts stillFalling). */
+  falling?: string;
+}
+
+/**
+ * When a decrease of this resource may be spent: AWS's budget, then the day's plan against the
+ * learned demand shape (a table with learned peaks), else the configured reserve.
+ */
 export function decreaseTiming(
   ledger: DecreaseLedger,
   now: Date,
   observedAt: string,
   reserve: number,
+  worth?: DecreaseWorthInput,
 ): DecreaseTiming {
   const allowance = decreaseAllowance(ledger, now);
   const budgetText = `${allowance.usedToday} decrease(s) used today, AWS allows ${allowance.remainingToday} more today`;
+  const learned = worth?.shapes.some((s) => s.shape.peaksPerDay > 0);
+  if (worth && learned && allowance.allowedNow) {
+    const d = planDecrease(
+      ledger,
+      now,
+      worth.savingPerHour,
+      worth.shapes,
+      worth.targetUtilization,
+      worth.falling,
+    );
+    return d.spend
+      ? { now: true, until: now.toISOString(), reserveKept: false, budgetText, planText: d.why }
+      : { now: false, until: reconsiderAt(now), reserveKept: true, budgetText, planText: d.why };
+  }
   if (maySpendDecrease(ledger, now, reserve)) {
     return { now: true, until: now.toISOString(), reserveKept: false, budgetText };
   }

@@ -5,8 +5,12 @@
  * per throttled item of a batch, inflated by client retries), never the units that were not
  * served (aws-facts.md, DynamoDB provisioned capacity). Unserved units are estimated as
  * provisioned-throughput throttle events x consumed units per successful request, capped per
- * step at `maxUnservedFactor` x provisioned. Key-range and account-limit throttling are counted
- * apart: more capacity does not fix them.
+ * step at `maxUnservedFactor` x the capacity the table had in that step: a throttled step served
+ * about its capacity, so that is what it consumed (never more than the capacity now). Client
+ * retries inflate the events up to the SDK's attempts (x3) when nearly everything is throttled;
+ * a step measured before a raise would otherwise be read again at the raised capacity's cap and
+ * buy several times the demand. Key-range and account-limit throttling are counted apart: more
+ * capacity does not fix them.
  *
  * Pure: (metrics, provisioned, config) -> DemandEstimate.
  */
@@ -22,6 +26,8 @@ export interface DemandEstimate {
   demandRate: number;
   /** Peak demand over the stabilization window (what a decrease must still serve). */
   stableDemandRate: number;
+  /** Peak demand of the newest SETTLE_PERIODS periods (where a falling demand settled). */
+  settledDemandRate: number;
   unitsPerRequest: number;
   provisionedThrottles: number;
   keyRangeThrottles: number;
@@ -31,6 +37,9 @@ export interface DemandEstimate {
   /** The history covers the whole stabilization window. */
   enoughHistory: boolean;
 }
+
+/** Periods a fallen demand must stay down before it counts as settled (one low minute is a dip). */
+export const SETTLE_PERIODS = 2;
 
 function at(xs: readonly number[] | undefined, i: number): number {
   const v = xs?.[i];
@@ -53,7 +62,8 @@ export function unitsPerRequest(m: DimensionMetrics, periods: number): number {
 /**
  * Demand per period in capacity units per second: consumed + unserved, where unserved is the
  * provisioned-throughput throttle events times units per request, capped per step at
- * `maxUnservedFactor` x provisioned (client retries inflate throttle counts).
+ * `maxUnservedFactor` x the step's capacity: `provisioned[i]` when the series is known (history
+ * rows), else min(the capacity now, what the step consumed).
  */
 export function demandSeries(
   m: DimensionMetrics,
@@ -66,11 +76,10 @@ export function demandSeries(
   const consumed: number[] = [];
   const unserved: number[] = [];
   let capped = false;
-  const capAt = (i: number) =>
-    maxUnservedFactor * Math.max(typeof provisioned === 'number' ? provisioned : (provisioned[i] ?? 0), 1);
   for (let i = 0; i < n; i++) {
-    const cap = capAt(i);
     const c = at(m.consumedUnits, i) / m.periodSeconds;
+    const then = typeof provisioned === 'number' ? Math.min(provisioned, c) : (provisioned[i] ?? 0);
+    const cap = maxUnservedFactor * Math.max(then, 1);
     let u = (at(m.provisionedThrottleEvents, i) * upr) / m.periodSeconds;
     if (u > cap) {
       u = cap;
@@ -105,6 +114,7 @@ export function estimateDemand(
     unservedRate: Math.max(0, peak(tail(series.unserved, recentN))),
     demandRate: peak(tail(series.demand, recentN)),
     stableDemandRate: peak(tail(series.demand, stableN)),
+    settledDemandRate: peak(tail(series.demand, SETTLE_PERIODS)),
     unitsPerRequest: upr,
     provisionedThrottles: sum(tail(m.provisionedThrottleEvents, recentN)),
     keyRangeThrottles: sum(tail(m.keyRangeThrottleEvents, recentN)),

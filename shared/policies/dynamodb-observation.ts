@@ -141,6 +141,8 @@ export interface DimensionAssessment {
   demandRate: number;
   /** Peak demand over the stabilization window (scale-down). */
   stableDemandRate: number;
+  /** Peak demand of the newest 2 periods (where a falling demand settled). */
+  settledDemandRate: number;
   unitsPerRequest: number;
   provisionedThrottles: number;
   keyRangeThrottles: number;

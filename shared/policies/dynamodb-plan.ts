@@ -135,8 +135,13 @@ export function increaseAction(
       if (c.up[dim] <= c.current[dim]) continue;
       const a = assessment(ctx, c.resource.indexName, dim);
       const floors = (ctx.floors.get(c.key) ?? []).filter((f) => f.dim === dim);
-      const why =
-        floors.length && a?.direction !== 'up' ? floors.map((f) => f.reason).join('; ') : (a?.why ?? '');
+      // A floor that raised the capacity further (pre-warm, learned burst floor) says so too.
+      const floorWhy = floors.map((f) => f.reason).join('; ');
+      const why = !floors.length
+        ? (a?.why ?? '')
+        : a?.direction === 'up'
+          ? `${a.why}; ${floorWhy}`
+          : floorWhy;
       reasons.push(
         `${resourceId(obs.tableName, c.resource.indexName)} ${dim} ${c.current[dim]} -> ${c.up[dim]}: ${why}`,
       );
@@ -223,7 +228,10 @@ export function decreaseAction(
     from,
     to: Object.fromEntries(downs.map(({ change: c }) => [c.key, c.down])),
     reason: downs
-      .map(({ change, timing }) => `${decreaseWhy(ctx, change)} (${timing.budgetText})`)
+      .map(
+        ({ change, timing }) =>
+          `${decreaseWhy(ctx, change)} (${timing.budgetText}${timing.planText ? `; ${timing.planText}` : ''})`,
+      )
       .join('; '),
     evidence: decreaseEvidence(ctx, allDowns),
     monthlyCostDelta: round2(costDelta),
@@ -257,7 +265,12 @@ export function deferredDecreaseAction(
   timing: DecreaseTiming,
   allDowns: readonly ResourceChange[],
 ): Action {
-  const why = `${decreaseWhy(ctx, c)} (${timing.budgetText}; ${timing.reserveKept ? `keeping a reserve of ${ctx.config.decreaseReserve} for later spikes` : 'the next decrease slot'} at ${timing.until})`;
+  const kept = timing.planText
+    ? `the day's plan keeps the slot: ${timing.planText}; reconsidered`
+    : timing.reserveKept
+      ? `keeping a reserve of ${ctx.config.decreaseReserve} for later spikes`
+      : 'the next decrease slot';
+  const why = `${decreaseWhy(ctx, c)} (${timing.budgetText}; ${kept} at ${timing.until})`;
   const update = decreaseUpdate(ctx, c);
   return {
     tuner: 'dynamodb',

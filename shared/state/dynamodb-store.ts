@@ -117,11 +117,20 @@ export class DynamoDbStateStore implements StateStore {
     const key = keys.decision(decision);
     // An intent is marked in its resource's meta items first (getHistory reads them all), so it
     // stays in sight until resolved however many decisions follow it.
+    // It is also indexed under its tuner (`<tuner>#home#intents`), so every run of the tuner
+    // settles it even when no later plan names its resource.
     if (decision.outcome === 'intended') {
+      const stored = storedForm(decision);
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: key.pk, sk: `${SK.intent}${decision.id}`, decision: storedForm(decision) },
+          Item: { ...keys.intentIndex(decision), decision: stored },
+        }),
+      );
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: key.pk, sk: `${SK.intent}${decision.id}`, decision: stored },
         }),
       );
     }
@@ -159,6 +168,7 @@ export class DynamoDbStateStore implements StateStore {
     return true;
   }
 
+  /** Drops the intent's marker in its resource partition, then its entry in the tuner's index. */
   private async forgetIntent(decision: Decision): Promise<void> {
     await this.doc.send(
       new DeleteCommand({
@@ -166,6 +176,17 @@ export class DynamoDbStateStore implements StateStore {
         Key: { pk: keys.resource(decision.tuner, decision.resource), sk: `${SK.intent}${decision.id}` },
       }),
     );
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.intentIndex(decision) }));
+  }
+
+  async listIntents(tuner: TunerName): Promise<Decision[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.intents(tuner) },
+      ConsistentRead: true,
+    });
+    return items.map(asDecision).filter((d): d is Decision => d !== undefined);
   }
 
   /** The day's totals of the decision's tuner (ADD: concurrent runs add up). */

@@ -1,5 +1,5 @@
 import type { StateOwner } from '../core/contracts.ts';
-import { type Decision, TUNER_NAMES, type TunerName } from '../core/model.ts';
+import { type Decision, REPORTING_RECORDERS, TUNER_NAMES, type TunerName } from '../core/model.ts';
 import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
 
 /**
@@ -9,7 +9,7 @@ import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
  *
  * - owner: the tuner the item belongs to (`iops`, `replicas`, `dynamodb`, `dynamodb-mode`,
  *   `prewarm`, `maintenance`, `insights`, `alarms`, `control`) or a reporting function's own
- *   state (`report`, `digest`). A name is always followed by `#`, so the IAM pattern `dynamodb#*`
+ *   state and failed runs (`report`, `digest`). A name is always followed by `#`, so the IAM pattern `dynamodb#*`
  *   never matches `dynamodb-mode#...`.
  * - scope: the account and Region the item is about: `home` (the account and Region the
  *   deployment runs in) or, for a fleet's member account and Region (issue 27), `<account>.<region>`
@@ -26,6 +26,8 @@ import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
  * | `<tuner>#<scope>#res#<resource>`  | `m#last#<action>`     | newest applied decision of that kind     |
  * | `<tuner>#<scope>#res#<resource>`  | `m#drift`             | drift back-off and baseline              |
  * | `<tuner>#<scope>#res#<resource>`  | `m#intent#<id>`       | an intended change not yet resolved      |
+ * | `<tuner>#<scope>#intents`         | `<at>#<id>`           | the same, indexed per tuner (settled at  |
+ * |                                   |                       | the start of every run of the tuner)     |
  * | `<owner>#<scope>#res#<resource>`  | `m#state`             | free-form tuner / report / digest state  |
  * | `<tuner>#<scope>#lock#<resource>` | `lock`                | lease lock (TTL)                         |
  * | `<tuner>#<scope>#idem#<key>`      | `idem`                | idempotency key of a run (TTL)           |
@@ -51,8 +53,8 @@ export type { StateOwner };
 /** The scope of a deployment's own account and Region. */
 export { HOME_SCOPE };
 
-/** Every tuner records decisions (the report and digest read one `byDay` partition of each). */
-export const DECISION_TUNERS = TUNER_NAMES;
+/** Every tuner records decisions, and the reporting functions their failed runs (the report and digest read one `byDay` partition of each). */
+export const DECISION_TUNERS = [...TUNER_NAMES, ...REPORTING_RECORDERS] as const;
 
 /**
  * The owners whose items each function writes (its role's `dynamodb:LeadingKeys`, one
@@ -76,6 +78,18 @@ export const STATE_WRITERS = {
   report: ['report'],
   digest: ['digest'],
 } as const satisfies Record<string, readonly StateOwner[]>;
+
+/**
+ * The tuners whose decisions a run of a tuner records (the DynamoDB tuner also decides the capacity
+ * mode and prewarms): the intent indexes that run settles first. Every other tuner: its own.
+ */
+const RECORDS_FOR: Partial<Record<TunerName, readonly TunerName[]>> = {
+  dynamodb: ['dynamodb', 'dynamodb-mode', 'prewarm'],
+};
+
+export function tunersRecordedBy(tuner: TunerName): readonly TunerName[] {
+  return RECORDS_FOR[tuner] ?? [tuner];
+}
 
 /** `<owner>#<scope>#`: the beginning of every partition key of an owner (scope: the current one). */
 export function ownerPrefix(owner: StateOwner, scope: string = currentScopeKey()): string {
@@ -129,6 +143,18 @@ export const keys = {
   created: (tuner: TunerName, resourceId: string, scope?: string) => ({
     pk: `${ownerPrefix(tuner, scope)}created#${resourceId}`,
     sk: 'created',
+  }),
+  /**
+   * The tuner's intent index: one item per intended change not yet resolved, whatever resource it
+   * names (a removed replica, an alarm no reconcile touches again), so every run of the tuner
+   * settles them all (shared/core/intent.ts `settleTunerIntents`). Inside `<tuner>#<scope>#`, so the
+   * role's `dynamodb:LeadingKeys` pattern covers it.
+   */
+  intents: (tuner: TunerName, scope?: string) => `${ownerPrefix(tuner, scope)}intents`,
+  /** Where one intent is indexed (oldest first by sort key). */
+  intentIndex: (d: Pick<Decision, 'tuner' | 'at' | 'id'>, scope?: string) => ({
+    pk: keys.intents(d.tuner, scope),
+    sk: `${timeKey(d.at)}#${d.id}`,
   }),
   /** Daily totals of one tuner (YYYY-MM-DD); a month's are the key range of its days. */
   aggregate: (tuner: TunerName, day: string, scope?: string) => ({

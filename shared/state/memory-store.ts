@@ -55,6 +55,8 @@ export class MemoryStateStore implements StateStore {
   private readonly created = new Map<string, { detail: Record<string, unknown>; createdAt: string }>();
   /** Per tuner+resource: intended decisions not yet resolved, by id (the `m#intent#` items). */
   private readonly intents = new Map<string, Map<string, Decision>>();
+  /** Per tuner and scope: the same intents, whatever resource they name (`<tuner>#<scope>#intents`). */
+  private readonly intentIndex = new Map<string, Map<string, Decision>>();
 
   async recordDecision(decision: Decision): Promise<void> {
     if (this.ids.has(decision.id)) throw new DuplicateDecisionError(decision.id);
@@ -71,6 +73,10 @@ export class MemoryStateStore implements StateStore {
       const open = this.intents.get(key) ?? new Map<string, Decision>();
       open.set(decision.id, stored);
       this.intents.set(key, open);
+      const index = keys.intents(decision.tuner);
+      const indexed = this.intentIndex.get(index) ?? new Map<string, Decision>();
+      indexed.set(decision.id, stored);
+      this.intentIndex.set(index, indexed);
     }
     this.addToTotals(decision);
     if (countsAsChange(decision)) this.advanceLedger(key, decision);
@@ -79,6 +85,7 @@ export class MemoryStateStore implements StateStore {
   async resolveDecision(decision: Decision): Promise<boolean> {
     const stored = this.notableById.get(decision.id);
     this.intents.get(keys.resource(decision.tuner, decision.resource))?.delete(decision.id);
+    this.intentIndex.get(keys.intents(decision.tuner))?.delete(decision.id);
     if (stored?.outcome !== 'intended') return false;
     // Same id, same time: the sorted indexes keep their order; the object is updated in place.
     Object.assign(stored, structuredClone(storedForm(decision)));
@@ -87,6 +94,12 @@ export class MemoryStateStore implements StateStore {
     if (countsAsChange(decision))
       this.advanceLedger(keys.resource(decision.tuner, decision.resource), decision);
     return true;
+  }
+
+  async listIntents(tuner: TunerName): Promise<Decision[]> {
+    return [...(this.intentIndex.get(keys.intents(tuner))?.values() ?? [])]
+      .sort(byTimeThenId)
+      .map((d) => structuredClone(d));
   }
 
   private addToTotals(decision: Decision): void {

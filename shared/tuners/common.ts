@@ -44,6 +44,7 @@ export async function openTunerRun(
     store,
     now,
     ...(deps.runId ? { runId: deps.runId } : {}),
+    ...(deps.adapter ? { adapter: deps.adapter } : {}),
   });
   return { config, store, now, started };
 }

@@ -59,6 +59,7 @@ import {
   type TableObservation,
   unitsPerRequest,
 } from '../policies/dynamodb-capacity.ts';
+import { type DemandShape, learnDemandShape, shapeKey } from '../policies/dynamodb-demand-shape.ts';
 import { adviseCapacityMode, type ModeSwitch, type UsageSeries } from '../policies/dynamodb-mode-advisor.ts';
 import { learnRecurringPeaks, type PeakModel, prewarmFloorAt } from '../policies/prewarm.ts';
 import { type PriceTable, priceTable } from '../pricing.ts';
@@ -372,6 +373,8 @@ async function capacityDrift(
 interface PrewarmState {
   learnedAt: string;
   models: Record<string, PeakModel>;
+  /** The demand shape per resource dimension (`shapeKey`): the day's decrease plan, the burst floor. */
+  shapes?: Record<string, DemandShape>;
 }
 
 /**
@@ -427,6 +430,7 @@ async function learnPeaks(obs: TableObservation, section: DynamodbConfig, now: D
   );
   const m = await getMetrics({ series, start, end, periodSeconds: period, now });
   const models: Record<string, PeakModel> = {};
+  const shapes: Record<string, DemandShape> = {};
   for (const r of resources) {
     for (const dim of DIMS) {
       const demand = prewarmDemand(
@@ -437,14 +441,17 @@ async function learnPeaks(obs: TableObservation, section: DynamodbConfig, now: D
         dim,
         section.maxUnservedFactor,
       );
-      models[`${r.indexName ?? ''}:${dim}`] = learnRecurringPeaks(
-        { start: m.timestamps[0] ?? start.toISOString(), periodSeconds: m.periodSeconds, values: demand },
-        now,
-        section.prewarm,
-      );
+      const history = {
+        start: m.timestamps[0] ?? start.toISOString(),
+        periodSeconds: m.periodSeconds,
+        values: demand,
+      };
+      models[shapeKey(r.indexName, dim)] = learnRecurringPeaks(history, now, section.prewarm);
+      const shape = learnDemandShape(history, now);
+      if (shape) shapes[shapeKey(r.indexName, dim)] = shape;
     }
   }
-  return { learnedAt: now.toISOString(), models };
+  return { learnedAt: now.toISOString(), models, shapes };
 }
 
 /** 14 days of use (table and GSIs summed) for the mode advisor, at the configured period. */
@@ -713,7 +720,9 @@ async function tuneTable(input: {
   const decisions: Decision[] = [];
   const floors: CapacityFloor[] = [];
   let prewarm = state.prewarm;
-  if (section.prewarm.enabled && obs.billingMode === 'PROVISIONED') {
+  // Hourly, from one demand history: recurring peaks (pre-warming) and the demand shape (the day's
+  // decrease plan and the learned burst floor, used whether pre-warming is on or not).
+  if (obs.billingMode === 'PROVISIONED') {
     if (!prewarm || now.getTime() - Date.parse(prewarm.learnedAt) >= RELEARN_MS) {
       try {
         prewarm = await learnPeaks(obs, section, now);
@@ -721,6 +730,8 @@ async function tuneTable(input: {
         input.notes.push(`${obs.tableName}: could not learn recurring peaks (${publicMessage(error)})`);
       }
     }
+  }
+  if (section.prewarm.enabled && obs.billingMode === 'PROVISIONED') {
     for (const [key, model] of Object.entries(prewarm?.models ?? {})) {
       const [idx, dim] = key.split(':');
       const f = prewarmFloorAt(model, now, section.prewarm, section.targetUtilization);
@@ -754,6 +765,7 @@ async function tuneTable(input: {
     prices: input.prices,
     now,
     floors,
+    shapes: prewarm?.shapes,
     tableRef: target.ref,
   });
   // A global table is recommend-only: its scalable targets are left as they are too.

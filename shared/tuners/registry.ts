@@ -18,14 +18,23 @@ export interface TunerRegistration {
 
 export type TunerLoader = () => Promise<TunerRegistration>;
 
+/** A lazy import done once: later calls reuse the loaded registration (no second module lookup). */
+function once(load: TunerLoader): TunerLoader {
+  let loaded: Promise<TunerRegistration> | undefined;
+  return () => {
+    loaded ??= load();
+    return loaded;
+  };
+}
+
 export const tuners: Partial<Record<TunerName, TunerLoader>> = {
-  iops: async () => (await import('./iops.ts')).registration,
-  replicas: async () => (await import('./replicas.ts')).registration,
-  dynamodb: async () => (await import('./dynamodb.ts')).registration,
-  maintenance: async () => (await import('../postgres/tuner.ts')).maintenanceRegistration,
-  insights: async () => (await import('../postgres/tuner.ts')).insightsRegistration,
-  proxy: async () => (await import('./proxy.ts')).registration,
-  rightsizing: async () => (await import('./rightsizing.ts')).registration,
+  iops: once(async () => (await import('./iops.ts')).registration),
+  replicas: once(async () => (await import('./replicas.ts')).registration),
+  dynamodb: once(async () => (await import('./dynamodb.ts')).registration),
+  maintenance: once(async () => (await import('../postgres/tuner.ts')).maintenanceRegistration),
+  insights: once(async () => (await import('../postgres/tuner.ts')).insightsRegistration),
+  proxy: once(async () => (await import('./proxy.ts')).registration),
+  rightsizing: once(async () => (await import('./rightsizing.ts')).registration),
 };
 
 export async function loadTuner(name: TunerName): Promise<TunerRegistration | undefined> {

@@ -11,6 +11,7 @@ import {
   type TableObservation,
   unitsPerRequest,
 } from '../../policies/dynamodb-capacity.ts';
+import { type DemandShape, learnDemandShape, shapeKey } from '../../policies/dynamodb-demand-shape.ts';
 import {
   adviseCapacityMode,
   type ModeSwitch,
@@ -172,6 +173,7 @@ export function createDynamodbAutopilot(
   const relearn = pluginOptions.relearnMinutes ?? 60;
   const adviseEvery = pluginOptions.adviseEveryMinutes ?? 60;
   const models: { read?: PeakModel; write?: PeakModel; learnedAt: number } = { learnedAt: -Infinity };
+  let shapes: Record<string, DemandShape> = {};
   const switches: ModeSwitch[] = [];
   const target: Target = {
     ref: { kind: 'dynamodb-table', id: TABLE },
@@ -247,19 +249,26 @@ export function createDynamodbAutopilot(
       if (ctx.state.mode === 'on-demand') return null;
 
       const floors: CapacityFloor[] = [];
-      if (prewarmOn) {
-        if (t - models.learnedAt >= relearn && t >= 120) {
-          const from = Math.max(0, t - config.prewarm.historyMinutes);
-          const rows = ctx.history.range(from, t);
-          const history = (dim: 'read' | 'write') => ({
-            start: minuteToIso(start, from),
-            periodSeconds: 60,
-            values: estimatedDemand(rows, dim, config.maxUnservedFactor),
-          });
-          models.read = learnRecurringPeaks(history('read'), ctx.now, config.prewarm);
-          models.write = learnRecurringPeaks(history('write'), ctx.now, config.prewarm);
-          models.learnedAt = t;
+      // Hourly, from the same demand history: recurring peaks (pre-warming) and the demand shape
+      // (the day's decrease plan, the learned burst floor).
+      if (t - models.learnedAt >= relearn && t >= 120) {
+        const from = Math.max(0, t - config.prewarm.historyMinutes);
+        const rows = ctx.history.range(from, t);
+        const history = (dim: 'read' | 'write') => ({
+          start: minuteToIso(start, from),
+          periodSeconds: 60,
+          values: estimatedDemand(rows, dim, config.maxUnservedFactor),
+        });
+        shapes = {};
+        for (const dim of ['read', 'write'] as const) {
+          const h = history(dim);
+          if (prewarmOn) models[dim] = learnRecurringPeaks(h, ctx.now, config.prewarm);
+          const shape = learnDemandShape(h, ctx.now);
+          if (shape) shapes[shapeKey(null, dim)] = shape;
         }
+        models.learnedAt = t;
+      }
+      if (prewarmOn) {
         for (const dim of ['read', 'write'] as const) {
           const model = models[dim];
           if (!model) continue;
@@ -275,7 +284,7 @@ export function createDynamodbAutopilot(
         .filter((r) => r.complete)
         .slice(-lookback);
       const obs = observationAt(rows, ctx.state, t, start);
-      const { plan } = planTableCapacity({ observation: obs, config, prices, now: ctx.now, floors });
+      const { plan } = planTableCapacity({ observation: obs, config, prices, now: ctx.now, floors, shapes });
       const adapter: Adapter = async (action): Promise<ActResult> => {
         const params = action.params as CapacityParams | undefined;
         const u = params?.updates.find((x) => x.indexName === null);

@@ -6,9 +6,18 @@ import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseConfig } from '../../../shared/config/load.ts';
 import { FUNCTIONS, roleLogicalId } from '../../../shared/deploy/iam.ts';
+import { STATE_WRITERS } from '../../../shared/state/keys.ts';
 import { stateTableDefinition, stateTableTtl } from '../../../shared/state/table-definition.ts';
-import { checkPolicies, type Json, type PolicyStatement, resolveArn, rolePolicies } from './iam-check.ts';
+import {
+  checkPolicies,
+  type Json,
+  type PolicyStatement,
+  resolveArn,
+  rolePolicies,
+  TEMPLATE_RESOURCE,
+} from './iam-check.ts';
 
 /**
  * Builds the deployment package offline (`osls package`, once) and checks the generated
@@ -122,6 +131,16 @@ function statementsOf(roleId: string): PolicyStatement[] {
   return rolePolicies(template.Resources).find((p) => p.role === roleId)?.statements ?? [];
 }
 
+/** Item writes on the state table (each role's are limited by dynamodb:LeadingKeys). */
+const ITEM_WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+/** Actions that put tags on a database (consent: the managed and created-by tags). */
+const TAGGING = ['rds:AddTagsToResource', 'rds:*', 'dynamodb:TagResource'];
+
 const actionsOf = (s: PolicyStatement) => (Array.isArray(s.Action) ? s.Action : [s.Action]).map(String);
 const resourcesOf = (s: PolicyStatement): Json[] =>
   s.Resource === undefined ? [] : Array.isArray(s.Resource) ? s.Resource : [s.Resource];
@@ -224,6 +243,65 @@ describe('osls package (offline)', () => {
     }
     const dashboards = grants('cloudwatch:PutDashboard');
     expect(dashboards).toEqual(['arn:aws:cloudwatch::123456789012:dashboard/db-autopilot']);
+  });
+
+  it("limits every role's state-table writes to its own tuners' partitions (dynamodb:LeadingKeys)", () => {
+    requirePackage();
+    const [[stateTable] = []] = resourcesOfType('AWS::DynamoDB::Table');
+    for (const fn of FUNCTIONS) {
+      const writes = statementsOf(roleLogicalId(fn)).filter((s) =>
+        actionsOf(s).some((a) => ITEM_WRITES.includes(a) || a === 'dynamodb:*'),
+      );
+      // Every function records at least its failed runs, so every role writes the table.
+      expect(writes.length, fn).toBeGreaterThan(0);
+      for (const s of writes) {
+        const where = `${fn} ${s.Sid ?? ''}`;
+        expect(actionsOf(s), where).not.toContain('dynamodb:*');
+        for (const r of resourcesOf(s))
+          expect(resolveArn(r, template.Resources), where).toBe(`${TEMPLATE_RESOURCE}${stateTable}`);
+        const condition = s.Condition as Record<string, Record<string, Json>> | undefined;
+        expect(condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'], where).toEqual(
+          STATE_WRITERS[fn].map((owner) => `${owner}#home#*`),
+        );
+      }
+    }
+  });
+
+  it('lets no role add the managed tag, and the created-by tag only on dbap-* instances', () => {
+    requirePackage();
+    const config = parseConfig(configText, 'db-autopilot.yml');
+    const managed = config.tags.managed.key;
+    const createdBy = config.tags.createdBy.key;
+    const dbapOnly = /^arn:aws:rds:us-east-1:123456789012:db:dbap-\*$/;
+    let taggingGrants = 0;
+    for (const [role] of resourcesOfType('AWS::IAM::Role')) {
+      for (const s of statementsOf(role)) {
+        const where = `${role} ${s.Sid ?? ''}`;
+        const condition = (s.Condition ?? {}) as Record<string, Record<string, Json>>;
+        const text = JSON.stringify(condition);
+        const arns = resourcesOf(s).map((x) => resolveArn(x, template.Resources));
+        // No request may carry the managed tag (reading it on a source, aws:ResourceTag, is fine).
+        expect(text, where).not.toContain(`aws:RequestTag/${managed}`);
+        expect(
+          actionsOf(s).filter((a) => a.startsWith('tag:Tag') || a === 'tag:*'),
+          where,
+        ).toEqual([]);
+        if (actionsOf(s).some((a) => TAGGING.includes(a))) {
+          // Tags only of the listed keys (so never the managed one), only on dbap-* instances.
+          const keys = condition['ForAllValues:StringEquals']?.['aws:TagKeys'];
+          expect(Array.isArray(keys) ? keys : [], where).toContain(createdBy);
+          expect(keys, where).not.toContain(managed);
+          expect(arns.length, where).toBeGreaterThan(0);
+          for (const arn of arns) expect(arn, where).toMatch(dbapOnly);
+          taggingGrants += 1;
+        }
+        // A request that sets the created-by tag is allowed only on dbap-* instances.
+        if (text.includes(`aws:RequestTag/${createdBy}`))
+          for (const arn of arns) expect(arn, where).toMatch(dbapOnly);
+      }
+    }
+    // The replica scaler (and the alarm handler and control, which run it) tag what they create.
+    expect(taggingGrants).toBeGreaterThan(0);
   });
 
   it('declares the state table from the definition the code uses: on-demand, PITR, TTL on expiresAt', () => {

@@ -33,6 +33,7 @@ describe('the state table key layout (keys.ts)', () => {
     await createStateTable(server.client, tableName);
     const store = new DynamoDbStateStore({ client: server.client, tableName });
     await store.recordDecision(makeDecision({ id: 'k:1' }));
+    await store.recordDecision(makeDecision({ id: 'k:3', outcome: 'intended', tuner: 'replicas' }));
     await store.recordDecision(
       makeDecision({ id: 'k:2', action: 'noop', tuner: 'dynamodb-mode', resource: 't' }),
     );
@@ -62,6 +63,13 @@ describe('the state table key layout (keys.ts)', () => {
       dayPk: 'iops#home#day#2026-03-02',
       decisionId: 'k:1',
     });
+    // An intent: its marker in the resource partition and its entry in the tuner's intent index.
+    expect(
+      items
+        .filter((i) => i.decision?.id === 'k:3' && i.pk !== 'replicas#home#res#orders-db')
+        .map((i) => i.pk),
+    ).toEqual(['replicas#home#intents']);
+    expect(items.some((i) => i.pk === 'replicas#home#res#orders-db' && i.sk === 'm#intent#k:3')).toBe(true);
     // Every function's role may write exactly the owners listed for it.
     expect(STATE_WRITERS['dynamodb-tuner']).toEqual(['dynamodb', 'dynamodb-mode', 'prewarm']);
   });

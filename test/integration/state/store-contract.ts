@@ -303,6 +303,84 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       expect((await store.getHistory('iops', 'orders', T0)).drift).toBeUndefined();
     });
 
+    it('gives an idempotency key back only to the run holding it, so a corrected retry can claim it', async () => {
+      const store = await newStore();
+      expect(await store.claimIdempotencyKey('control', 'manual:k', 'run-1', T0, 3600)).toBe(true);
+      await store.releaseIdempotencyKey('control', 'manual:k', 'run-other');
+      expect(await store.claimIdempotencyKey('control', 'manual:k', 'run-2', T0, 3600)).toBe(false);
+      await store.releaseIdempotencyKey('control', 'manual:k', 'run-1');
+      expect(await store.claimIdempotencyKey('control', 'manual:k', 'run-2', T0, 3600)).toBe(true);
+      // Giving back a key nobody holds changes nothing.
+      await store.releaseIdempotencyKey('control', 'manual:none', 'run-1');
+      expect(await store.claimIdempotencyKey('control', 'manual:k', 'run-3', T0, 3600)).toBe(false);
+    });
+
+    it('resolves an intended decision in place once: same id, outcome counted once, ledger advanced', async () => {
+      const store = await newStore();
+      const intended = makeDecision({ id: 'i:1', outcome: 'intended', guard: 'intent' });
+      await store.recordDecision(intended);
+      expect((await store.getHistory('iops', 'orders-db', T0)).lastAppliedAt).toBeUndefined();
+      const applied = {
+        ...intended,
+        outcome: 'applied' as const,
+        resolution: { by: 'aws-state' as const, at: T0.toISOString(), runId: 'r2' },
+      };
+      expect(await store.resolveDecision(applied)).toBe(true);
+      expect(await store.getDecision('i:1')).toEqual(applied);
+      // A second resolution (another run, or a retry) writes nothing: never a second applied.
+      expect(await store.resolveDecision({ ...intended, outcome: 'failed', reason: 'late' })).toBe(false);
+      expect(await store.getDecision('i:1')).toEqual(applied);
+      expect(await store.resolveDecision(makeDecision({ id: 'i:unknown', outcome: 'applied' }))).toBe(false);
+      expect(await store.getDecision('i:unknown')).toBeUndefined();
+      const [totals] = await store.totals('2026-03-02');
+      expect(totals?.outcomes).toEqual({ applied: 1 });
+      expect((await store.getHistory('iops', 'orders-db', T0)).lastAppliedAt).toBe(T0.toISOString());
+      const all = await store.listDecisions({ since: '2026-03-01T00:00:00Z', until: '2026-03-03T00:00:00Z' });
+      expect(all.map((d) => [d.id, d.outcome])).toEqual([['i:1', 'applied']]);
+    });
+
+    it("keeps an intent in sight until it is resolved: the resource's pending list and the tuner's intent index", async () => {
+      const store = await newStore();
+      const early = makeDecision({
+        id: 'p:1',
+        outcome: 'intended',
+        resource: 'db-b',
+        at: '2026-03-02T09:00:00.000Z',
+      });
+      const late = makeDecision({ id: 'p:2', outcome: 'intended', resource: 'db-a' });
+      const other = makeDecision({
+        id: 'p:3',
+        outcome: 'intended',
+        tuner: 'replicas',
+        action: 'remove-replica',
+        resource: 'dbap-x',
+      });
+      for (const d of [late, early, other]) await store.recordDecision(d);
+      // Thirty newer decisions on db-a push the intent out of the recent history, not out of sight.
+      for (let i = 0; i < 30; i++)
+        await store.recordDecision(
+          makeDecision({
+            id: `p:n${i}`,
+            resource: 'db-a',
+            action: 'noop',
+            at: minutesAfter(T0, i + 1).toISOString(),
+          }),
+        );
+      const history = await store.getHistory('iops', 'db-a', minutesAfter(T0, 40));
+      expect(history.recent.map((d) => d.id)).not.toContain('p:2');
+      expect(history.pending?.map((d) => d.id)).toEqual(['p:2']);
+      // Per tuner, whatever resource, oldest first.
+      expect((await store.listIntents('iops')).map((d) => d.id)).toEqual(['p:1', 'p:2']);
+      expect((await store.listIntents('replicas')).map((d) => d.id)).toEqual(['p:3']);
+      expect(await store.listIntents('dynamodb')).toEqual([]);
+      // Resolved (or found already resolved): gone from both.
+      expect(await store.resolveDecision({ ...late, outcome: 'failed' })).toBe(true);
+      expect((await store.getHistory('iops', 'db-a', minutesAfter(T0, 40))).pending).toBeUndefined();
+      expect((await store.listIntents('iops')).map((d) => d.id)).toEqual(['p:1']);
+      expect(await store.resolveDecision({ ...other, outcome: 'applied' })).toBe(true);
+      expect(await store.listIntents('replicas')).toEqual([]);
+    });
+
     it('remembers which resources db-autopilot created until told to forget', async () => {
       const store = await newStore();
       expect(await store.wasCreatedByUs('replicas', 'orders-db-replica-1')).toBe(false);

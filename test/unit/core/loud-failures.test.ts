@@ -1,16 +1,33 @@
+import { readFileSync } from 'node:fs';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { setAwsClients } from '../../../shared/aws/clients.ts';
 import { ValidationError } from '../../../shared/core/errors.ts';
 import { toRunRequest, tunerEventSchema } from '../../../shared/core/invocation.ts';
 import { startRun } from '../../../shared/core/run.ts';
-import { lambdaHandler, MAX_EVENT_DEPTH, RunFailedError } from '../../../shared/handler/wrap.ts';
+import {
+  FUNCTION_TUNER,
+  lambdaHandler,
+  MAX_EVENT_DEPTH,
+  RunFailedError,
+} from '../../../shared/handler/wrap.ts';
 import { setStateStore } from '../../../shared/state/index.ts';
+import { DECISION_TUNERS, STATE_WRITERS } from '../../../shared/state/keys.ts';
 import { MemoryStateStore } from '../../../shared/state/memory-store.ts';
 
 const ssmMock = mockClient(SSMClient);
+
+/** Every function serverless.yml deploys. */
+const FUNCTIONS = Object.keys(
+  (
+    parse(readFileSync(new URL('../../../serverless.yml', import.meta.url), 'utf8'), {
+      customTags: [{ tag: '!Ref', resolve: (v: string) => ({ Ref: v }) }],
+    }) as { functions: Record<string, unknown> }
+  ).functions,
+);
 const context = (id: string) =>
   ({
     functionName: 'iops-tuner',
@@ -68,6 +85,29 @@ describe('loud failures and bounded errors (issue 21)', () => {
     });
     expect(failed?.reason).toContain('Cannot read properties of undefined');
   });
+
+  it.each(FUNCTIONS)(
+    'records a failed run of %s in the audit log, under a tuner its role may write and the digest reads',
+    async (fn) => {
+      const handler = lambdaHandler(fn, tunerEventSchema, async () => {
+        throw new TypeError('Cannot read properties of undefined');
+      });
+      await expect(handler(manual, { ...context(`r-${fn}`), functionName: fn })).rejects.toBeInstanceOf(
+        RunFailedError,
+      );
+      const failed = await audit.listDecisions({
+        since: '2000-01-01T00:00:00Z',
+        until: '2100-01-01T00:00:00Z',
+      });
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ outcome: 'failed', guard: 'run-failed', resource: fn });
+      const tuner = FUNCTION_TUNER[fn];
+      expect(failed[0]?.tuner).toBe(tuner);
+      // The role's dynamodb:LeadingKeys allow the write; the digest's byDay reads include the tuner.
+      expect(STATE_WRITERS[fn as keyof typeof STATE_WRITERS] as readonly string[]).toContain(tuner);
+      expect(DECISION_TUNERS as readonly string[]).toContain(tuner);
+    },
+  );
 
   it("keeps the failed run's idempotency key claimed: Lambda's retry of the same event acts not twice", async () => {
     const store = new MemoryStateStore();

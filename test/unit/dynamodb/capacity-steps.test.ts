@@ -8,8 +8,11 @@ import {
   fitLimits,
   splitChanges,
 } from '../../../shared/policies/dynamodb-constrain.ts';
+import type { DecreaseLedger } from '../../../shared/policies/dynamodb-decrease-budget.ts';
 import { type DemandEstimate, estimateDemand } from '../../../shared/policies/dynamodb-demand.ts';
+import { type DemandShape, shapeKey } from '../../../shared/policies/dynamodb-demand-shape.ts';
 import { adviseCapacityMode, type UsageSeries } from '../../../shared/policies/dynamodb-mode-advisor.ts';
+import type { DimensionMetrics } from '../../../shared/policies/dynamodb-observation.ts';
 import { monthlyCapacityCost, priceChange } from '../../../shared/policies/dynamodb-price.ts';
 import { recommend } from '../../../shared/policies/dynamodb-recommend.ts';
 import { stabilize } from '../../../shared/policies/dynamodb-stabilize.ts';
@@ -24,6 +27,7 @@ function estimate(extra: Partial<DemandEstimate> = {}): DemandEstimate {
     unservedRate: 0,
     demandRate: 50,
     stableDemandRate: 50,
+    settledDemandRate: 50,
     unitsPerRequest: 1,
     provisionedThrottles: 0,
     keyRangeThrottles: 0,
@@ -278,5 +282,69 @@ describe('switching to provisioned sizes each GSI from its own use', () => {
       provisioned: { read: 901, write: 90 },
       indexes: { 'by-category': { read: 100, write: 10 } },
     });
+  });
+});
+
+describe('the plan with a learned demand shape (day plan, learned floor, lower sooner)', () => {
+  const learned = (base: number, peak: number): DemandShape => ({
+    learnedAt: NOW.toISOString(),
+    learnedFrom: { start: '2026-03-08T12:00:00.000Z', end: NOW.toISOString(), periodSeconds: 60 },
+    hours: 48,
+    base,
+    peak,
+    peaksPerDay: 6,
+    peakMinutes: 15,
+  });
+  const shapes = { [shapeKey(null, 'read')]: learned(2, 1400), [shapeKey(null, 'write')]: learned(0.4, 280) };
+  const tableRead = (to: unknown) => (to as Record<string, { read: number }> | undefined)?.['(table)']?.read;
+  const plan = (read: number, metrics: DimensionMetrics, decreases: DecreaseLedger, s = shapes) =>
+    planTableCapacity({
+      observation: table(resource(null, read, 1, { read: metrics, write: flat(16, 0.3) }, { decreases })),
+      config: config(),
+      prices,
+      now: NOW,
+      shapes: s,
+    }).plan;
+
+  it('keeps the scarce slot from a one-unit cut on an idle, bursty table and says why', () => {
+    const p = plan(5, flat(16, 2.5), {
+      numberOfDecreasesToday: 3,
+      lastDecreaseAt: '2026-03-10T11:30:00.000Z',
+    });
+    const a = p.actions.find((x) => x.kind === 'set-capacity');
+    expect(a?.rules?.[0]?.verdict).toBe('defer');
+    expect(a?.reason).toContain("the day's plan keeps the slot");
+    // Without a learned shape the same cut is spent (reserve 0).
+    const bare = plan(
+      5,
+      flat(16, 2.5),
+      { numberOfDecreasesToday: 3, lastDecreaseAt: '2026-03-10T11:30:00.000Z' },
+      {},
+    );
+    expect(
+      bare.actions.find((x) => x.kind === 'set-capacity')?.rules?.some((r) => r.verdict === 'defer'),
+    ).toBe(false);
+  });
+
+  it('goes straight to the learned burst floor when a burst throttles low capacity', () => {
+    // Capacity 5, a burst: 5 units/s served, 3,000 throttle events a minute (capped at 10 x 5).
+    const p = plan(5, flat(16, 5, { throttles: 3000 }), { numberOfDecreasesToday: 0 });
+    const up = p.actions.find((x) => (x.params as { direction?: string })?.direction === 'increase');
+    expect(tableRead(up?.to)).toBe(2000);
+    expect(up?.reason).toContain('recurring burst');
+  });
+
+  it('lowers sooner once a burst is over when the budget allows, before the window clears', () => {
+    // The window still holds the burst (1,300 units/s) but the newest 2 minutes are at 2.
+    const m = flat(16, 2);
+    m.consumedUnits = m.consumedUnits.map((v, i) => (i === 11 ? 1300 * 60 : v));
+    const p = plan(2000, m, { numberOfDecreasesToday: 0 });
+    const down = p.actions.find((x) => (x.params as { direction?: string })?.direction === 'decrease');
+    expect(tableRead(down?.to)).toBe(3);
+    expect(down?.reason).toContain('sooner after a short peak');
+    // Without a learned shape the window's peak holds it.
+    expect(
+      plan(2000, m, { numberOfDecreasesToday: 0 }, {}).actions.filter((x) => x.kind === 'set-capacity'),
+    ).toEqual([]);
   });
 });
