@@ -208,4 +208,10 @@ export interface Decision {
   resolution?: { by: 'response' | 'aws-state'; at: string; runId: string; detail?: string };
   /** The action's adapter parameters (mutating actions): what a check of AWS's state compares with. */
   params?: Record<string, unknown>;
+  /**
+   * A skip that repeated: when the same skip (same tuner, resource, action, rule, reason, values)
+   * was recorded again right after this one, the same UTC day. Each repeat is stored slim, out of
+   * the indexes (shared/state/slim.ts); the reports count them from here (`withRepeats`).
+   */
+  repeatedAt?: string[];
 }

@@ -43,7 +43,7 @@ import {
   SK,
   timeKey,
 } from './keys.ts';
-import { storedForm } from './slim.ts';
+import { isSkip, repeatForm, repeatsSkip, storedForm, withoutRepeatCount } from './slim.ts';
 import { DEFAULT_AUDIT_TTL_DAYS, DEFAULT_STATE_TABLE_NAME, STATE_TABLE } from './table-definition.ts';
 import { addToTotals, emptyTotals, readTotalsItem, totalsUpdate } from './totals.ts';
 
@@ -134,6 +134,7 @@ export class DynamoDbStateStore implements StateStore {
         }),
       );
     }
+    if (isSkip(decision) && (await this.recordedAsRepeat(decision))) return;
     const written = await this.putIf({
       TableName: this.tableName,
       Item: decisionItem(decision, this.auditTtlDays),
@@ -142,6 +143,50 @@ export class DynamoDbStateStore implements StateStore {
     if (!written) throw new DuplicateDecisionError(decision.id);
     await this.addToTotals(decision);
     if (countsAsChange(decision)) await this.advanceLedger(decision);
+  }
+
+  /**
+   * A skip that repeats its resource's newest notable decision (slim.ts `repeatsSkip`) is stored
+   * slim under `r#`, out of both indexes, and counted on that first skip (`repeatedAt`): the
+   * reports read one item per run of identical skips.
+   */
+  private async recordedAsRepeat(decision: Decision): Promise<boolean> {
+    const key = keys.decision(decision);
+    const newest = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :notable)',
+        ExpressionAttributeValues: { ':pk': key.pk, ':notable': SK.notable },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const firstItem = newest.Items?.[0];
+    const first = asDecision(firstItem);
+    if (!firstItem || !first || !repeatsSkip(first, decision)) return false;
+    const written = await this.putIf({
+      TableName: this.tableName,
+      Item: {
+        pk: key.pk,
+        sk: `${SK.repeat}${timeKey(decision.at)}#${decision.id}`,
+        decision: repeatForm(decision),
+        repeatOf: first.id,
+        [STATE_TABLE.ttlAttribute]: expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400),
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    if (!written) throw new DuplicateDecisionError(decision.id);
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: firstItem.pk, sk: firstItem.sk },
+        UpdateExpression: 'SET #d.#r = list_append(if_not_exists(#d.#r, :none), :at)',
+        ExpressionAttributeNames: { '#d': 'decision', '#r': 'repeatedAt' },
+        ExpressionAttributeValues: { ':none': [], ':at': [decision.at] },
+      }),
+    );
+    await this.addToTotals(decision);
+    return true;
   }
 
   async resolveDecision(decision: Decision): Promise<boolean> {
@@ -288,10 +333,12 @@ export class DynamoDbStateStore implements StateStore {
         new ScanCommand({
           TableName: this.tableName,
           // The current scope's decisions only (shared/core/scope.ts), as every other read.
-          FilterExpression: '(begins_with(sk, :notable) OR begins_with(sk, :noop)) AND contains(pk, :scope)',
+          FilterExpression:
+            '(begins_with(sk, :notable) OR begins_with(sk, :noop) OR begins_with(sk, :repeat)) AND contains(pk, :scope)',
           ExpressionAttributeValues: {
             ':notable': SK.notable,
             ':noop': SK.noop,
+            ':repeat': SK.repeat,
             ':scope': `#${currentScopeKey()}#res#`,
           },
           ExclusiveStartKey,
@@ -299,7 +346,8 @@ export class DynamoDbStateStore implements StateStore {
       );
       for (const item of page.Items ?? []) {
         const d = asDecision(item);
-        if (d && inWindow(d, query.since, query.until)) found.push(d);
+        // The audit log: each repeat is a record of its own, so the first carries no count.
+        if (d && inWindow(d, query.since, query.until)) found.push(withoutRepeatCount(d));
       }
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
@@ -524,7 +572,8 @@ export class DynamoDbStateStore implements StateStore {
       );
       return asDecision(out.Items?.[0]);
     };
-    const found = [await newest(SK.notable), await newest(SK.noop)].filter(
+    // Notable decisions, no-ops and repeated skips each sort by time under their own prefix.
+    const found = [await newest(SK.notable), await newest(SK.noop), await newest(SK.repeat)].filter(
       (d): d is Decision => d !== undefined,
     );
     return found.sort((a, b) => byTimeThenId(b, a))[0];

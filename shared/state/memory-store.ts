@@ -22,7 +22,7 @@ import {
   RECENT_DECISIONS,
   RECENT_WINDOW_MS,
 } from './keys.ts';
-import { storedForm } from './slim.ts';
+import { isSkip, repeatForm, repeatsSkip, storedForm, withoutRepeatCount } from './slim.ts';
 import { addToTotals, emptyTotals, totalsOf } from './totals.ts';
 
 interface Expiring {
@@ -57,13 +57,24 @@ export class MemoryStateStore implements StateStore {
   private readonly intents = new Map<string, Map<string, Decision>>();
   /** Per tuner and scope: the same intents, whatever resource they name (`<tuner>#<scope>#intents`). */
   private readonly intentIndex = new Map<string, Map<string, Decision>>();
+  /** Repeated skips (stored slim, counted on their first: shared/state/slim.ts), as the `r#` items. */
+  private readonly repeats = new WeakSet<Decision>();
 
   async recordDecision(decision: Decision): Promise<void> {
     if (this.ids.has(decision.id)) throw new DuplicateDecisionError(decision.id);
     this.ids.add(decision.id);
-    const stored = structuredClone(storedForm(decision));
-    if (isNotable(decision)) this.notableById.set(decision.id, stored);
     const key = keys.resource(decision.tuner, decision.resource);
+    const first = isSkip(decision)
+      ? this.byResource.get(key)?.findLast((d) => isNotable(d) && !this.repeats.has(d))
+      : undefined;
+    const repeat = repeatsSkip(first, decision);
+    const stored = structuredClone(repeat ? repeatForm(decision) : storedForm(decision));
+    if (repeat && first) {
+      // As on DynamoDB: the repeat is its own slim record, out of the notable lists; its first counts it.
+      this.repeats.add(stored);
+      first.repeatedAt = [...(first.repeatedAt ?? []), decision.at];
+    }
+    if (isNotable(decision) && !repeat) this.notableById.set(decision.id, stored);
     const list = this.byResource.get(key);
     if (list) list.splice(upperBound(list, stored), 0, stored);
     else this.byResource.set(key, [stored]);
@@ -128,7 +139,7 @@ export class MemoryStateStore implements StateStore {
         ? (this.byResource.get(keys.resource(query.tuner, query.resource)) ?? [])
         : this.byTime();
     return this.window(source, query.since, query.until ?? new Date(8.64e15).toISOString())
-      .filter(isNotable)
+      .filter((d) => isNotable(d) && !this.repeats.has(d))
       .filter((d) => query.tuner === undefined || d.tuner === query.tuner)
       .filter((d) => query.resource === undefined || d.resource === query.resource)
       .map((d) => structuredClone(d));
@@ -136,7 +147,7 @@ export class MemoryStateStore implements StateStore {
 
   async exportDecisions(query: { since: string; until?: string }): Promise<Decision[]> {
     return this.window(this.byTime(), query.since, query.until ?? new Date(8.64e15).toISOString()).map((d) =>
-      structuredClone(d),
+      structuredClone(withoutRepeatCount(d)),
     );
   }
 
@@ -230,7 +241,7 @@ export class MemoryStateStore implements StateStore {
     const key = keys.resource(owner, resourceId);
     const since = new Date(now.getTime() - RECENT_WINDOW_MS).toISOString();
     const recent = this.window(this.byResource.get(key) ?? [], since, new Date(8.64e15).toISOString())
-      .filter(isNotable)
+      .filter((d) => isNotable(d) && !this.repeats.has(d))
       .slice(-RECENT_DECISIONS)
       .reverse()
       .map((d) => structuredClone(d));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StateStore } from '../../../shared/core/contracts.ts';
+import type { Decision } from '../../../shared/core/model.ts';
 import { DuplicateDecisionError } from '../../../shared/state/errors.ts';
 import { makeDecision, minutesAfter, T0 } from '../../unit/core/fixtures.ts';
 
@@ -127,6 +128,62 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       const history = await store.getHistory('iops', 'orders-db', T0);
       expect(history.recent.map((d) => d.id)).toEqual(['n:3', 'n:2']);
       expect((await store.newestDecision('iops', 'orders-db'))?.id).toBe('n:3');
+    });
+
+    it('stores a repeated skip slim and counts it on the first skip of the run; the audit log keeps every record', async () => {
+      const store = await newStore();
+      const evidence = [
+        {
+          metric: 'ReadIOPS',
+          statistic: 'Average',
+          value: 10,
+          window: { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 },
+          series: [1, 2, 3],
+        },
+      ];
+      const at = (minutes: number) => minutesAfter(T0, minutes).toISOString();
+      const skip = (id: string, minutes: number, extra: Partial<Decision> = {}) =>
+        makeDecision({
+          id,
+          at: at(minutes),
+          outcome: 'skipped',
+          guard: 'consent',
+          reason: 'only resources db-autopilot created may be deleted',
+          evidence,
+          ...extra,
+        });
+      await store.recordDecision(skip('s:1', 0));
+      await store.recordDecision(skip('s:2', 5));
+      await store.recordDecision(makeDecision({ id: 's:n', at: at(7), action: 'noop', outcome: 'skipped' }));
+      await store.recordDecision(skip('s:3', 10));
+      // Another reason: a new run; then the first reason again: a new run too (not consecutive).
+      await store.recordDecision(skip('s:4', 15, { reason: 'another rule holds it' }));
+      await store.recordDecision(skip('s:5', 20));
+      // The next UTC day starts a new run.
+      await store.recordDecision(skip('s:6', 14 * 60 + 5));
+      const window = { since: T0.toISOString(), until: at(24 * 60) };
+      const listed = await store.listDecisions(window);
+      expect(listed.map((d) => [d.id, d.repeatedAt ?? []])).toEqual([
+        ['s:1', [at(5), at(10)]],
+        ['s:4', []],
+        ['s:5', []],
+        ['s:6', []],
+      ]);
+      expect(listed[0]?.evidence).toEqual(evidence);
+      const all = await store.exportDecisions(window);
+      expect(all.map((d) => [d.id, d.evidence.length, d.repeatedAt])).toEqual([
+        ['s:1', 1, undefined],
+        ['s:2', 0, undefined],
+        ['s:n', 0, undefined],
+        ['s:3', 0, undefined],
+        ['s:4', 1, undefined],
+        ['s:5', 1, undefined],
+        ['s:6', 1, undefined],
+      ]);
+      expect((await store.totals('2026-03-02'))[0]?.outcomes).toEqual({ skipped: 5 });
+      expect((await store.newestDecision('iops', 'orders-db'))?.id).toBe('s:6');
+      const history = await store.getHistory('iops', 'orders-db', minutesAfter(T0, 30));
+      expect(history.recent.map((d) => d.id)).toEqual(['s:6', 's:5', 's:4', 's:1']);
     });
 
     it("returns a resource's notable decisions of the last day as its history (no-ops are not history)", async () => {
@@ -356,13 +413,14 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
         resource: 'dbap-x',
       });
       for (const d of [late, early, other]) await store.recordDecision(d);
-      // Thirty newer decisions on db-a push the intent out of the recent history, not out of sight.
+      // Thirty newer notable decisions on db-a push the intent out of the recent history (at most
+      // 20), not out of sight.
       for (let i = 0; i < 30; i++)
         await store.recordDecision(
           makeDecision({
             id: `p:n${i}`,
             resource: 'db-a',
-            action: 'noop',
+            outcome: 'deferred',
             at: minutesAfter(T0, i + 1).toISOString(),
           }),
         );
