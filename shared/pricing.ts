@@ -35,6 +35,8 @@ export const DEFAULT_PRICES = {
   'rds.instance.db.t4g.medium.hour': 0.065,
   'aurora.instance.db.r6g.large.hour': 0.26,
   'aurora.instance.db.r6g.xlarge.hour': 0.519,
+  // Aurora Serverless v2, Aurora Standard: per ACU-hour (Aurora pricing page; shared/aws/aurora-serverless.ts).
+  'aurora.serverless.acuHour': 0.12,
   // RDS Proxy: per vCPU-hour of the target instances, minimum 2 vCPUs (RDS Proxy pricing page).
   'rdsProxy.vcpuHour': 0.015,
 } as const satisfies Record<string, number>;

@@ -15,6 +15,7 @@ import { aws } from '../aws/clients.ts';
 import type { IntentCheck } from '../core/contracts.ts';
 import { registerIntentCheck } from '../core/intent.ts';
 import type { Decision } from '../core/model.ts';
+import { serverlessBoundsCheck } from './aurora-serverless.ts';
 
 type Verdict = Awaited<ReturnType<IntentCheck>>;
 
@@ -206,6 +207,7 @@ const registered: Array<[Decision['action'], IntentCheck]> = [
   ['set-capacity', capacityCheck],
   ['prewarm', capacityCheck],
   ['set-capacity-mode', capacityModeCheck],
+  ['set-serverless-bounds', serverlessBoundsCheck],
   ['put-alarm', putAlarmCheck],
   ['delete-alarm', deleteAlarmCheck],
   ['put-dashboard', putDashboardCheck],

@@ -429,113 +429,114 @@ function fmt(ranges: Array<{ From?: number; To?: number }> | undefined): string 
  * By class where the client defines one, else by `name` (InvalidParameterCombination has no
  * class); the InvalidParameterCombination variants only differ in their message, so those are
  * matched on the message (source: cloud-custodian #6588, #8725 and the RDS User Guide texts).
+ * Steps: the error's code ({@link rdsErrorCode}), then its meaning ({@link BY_CODE},
+ * {@link mapParameterCombination}).
  */
 export function mapRdsError(error: unknown, later: (ms: number) => string): ActResult {
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof InvalidDBInstanceStateFault) {
+  const code = rdsErrorCode(error);
+  if (code === undefined) return { status: 'failed', reason: publicMessage(error) };
+  if (code === 'InvalidParameterCombination') return mapParameterCombination(message, later);
+  const known = BY_CODE[code];
+  return known ? known(message, later) : { status: 'failed', code, reason: publicMessage(error) };
+}
+
+/** The SDK's exception classes this adapter knows, by the wire code they stand for. */
+const ERROR_CLASSES: Array<[string, new (...args: never[]) => Error]> = [
+  ['InvalidDBInstanceState', InvalidDBInstanceStateFault],
+  ['DBInstanceNotFound', DBInstanceNotFoundFault],
+  ['InsufficientDBInstanceCapacity', InsufficientDBInstanceCapacityFault],
+  ['StorageQuotaExceeded', StorageQuotaExceededFault],
+  ['ProvisionedIopsNotAvailableInAZ', ProvisionedIopsNotAvailableInAZFault],
+  ['StorageTypeNotSupported', StorageTypeNotSupportedFault],
+];
+
+/**
+ * The wire code of an RDS error: its class where the client defines one; else its name. The SDK
+ * names its classes after the wire code plus "Fault" (InvalidDBInstanceState ->
+ * InvalidDBInstanceStateFault); an error from another copy of the SDK is not `instanceof` these
+ * classes, so the name is matched with or without the suffix. Undefined: not an error at all.
+ */
+export function rdsErrorCode(error: unknown): string | undefined {
+  for (const [code, cls] of ERROR_CLASSES) if (error instanceof cls) return code;
+  if (error instanceof RDSServiceException || error instanceof Error) return error.name.replace(/Fault$/, '');
+  return undefined;
+}
+
+type ErrorMeaning = (message: string, later: (ms: number) => string) => ActResult;
+
+const throttled: ErrorMeaning = (message, later) => ({
+  status: 'deferred',
+  until: later(RETRY_THROTTLE_MS),
+  reason: `RDS throttled the request: ${message}`,
+});
+
+/** What each known code means for a storage change. */
+const BY_CODE: Record<string, ErrorMeaning> = {
+  InvalidDBInstanceState: (message, later) => ({
+    status: 'deferred',
+    until: later(RETRY_STATE_MS),
+    reason: `instance not in available state: ${message}`,
+  }),
+  DBInstanceNotFound: (message) => ({ status: 'skipped', reason: `instance not found: ${message}` }),
+  InsufficientDBInstanceCapacity: (message, later) => ({
+    status: 'deferred',
+    until: later(RETRY_CAPACITY_MS),
+    reason: `AWS lacks capacity now: ${message}`,
+  }),
+  StorageQuotaExceeded: (message) => ({
+    status: 'failed',
+    code: 'StorageQuotaExceeded',
+    reason: `the account's storage quota is reached (raise it in Service Quotas): ${message}`,
+  }),
+  ProvisionedIopsNotAvailableInAZ: (message) => ({
+    status: 'failed',
+    code: 'ProvisionedIopsNotAvailableInAZ',
+    reason: `Provisioned IOPS are not available in this instance's Availability Zone: ${message}`,
+  }),
+  StorageTypeNotSupported: (message) => ({
+    status: 'skipped',
+    reason: `storage type not supported for this instance: ${message}`,
+  }),
+  Throttling: throttled,
+  ThrottlingException: throttled,
+  RequestLimitExceeded: throttled,
+};
+
+/** InvalidParameterCombination: its variants differ only in their message. */
+export function mapParameterCombination(message: string, later: (ms: number) => string): ActResult {
+  if (/no modifications were requested/i.test(message)) {
+    return { status: 'skipped', reason: `already at the requested storage settings: ${message}` };
+  }
+  if (/being optimized|optimiz/i.test(message)) {
     return {
       status: 'deferred',
       until: later(RETRY_STATE_MS),
-      reason: `instance not in available state: ${message}`,
+      reason: `a previous storage change is still being optimized: ${message}`,
     };
   }
-  if (error instanceof DBInstanceNotFoundFault) {
-    return { status: 'skipped', reason: `instance not found: ${message}` };
+  if (/six hours|6 hours/i.test(message)) {
+    // The message names the last modification ("... was at 2026-11-20T12:00:00.000Z"): retry
+    // 6 h after it, else look again later.
+    const at = message.match(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/)?.[0];
+    const last = at ? Date.parse(at) : Number.NaN;
+    const until = Number.isNaN(last) ? undefined : new Date(last + STORAGE_CHANGE_WAIT_MS).toISOString();
+    return {
+      status: 'deferred',
+      until: until && until > later(0) ? until : later(RETRY_STATE_MS),
+      reason: `the storage-change wait has not passed: ${message}`,
+    };
   }
-  if (error instanceof InsufficientDBInstanceCapacityFault) {
+  if (/at most 4 storage|4 storage modifications|in 24 hours/i.test(message)) {
+    // aws-facts.md, RDS storage: "at most 4 storage changes in any 24 hours": retry later.
     return {
       status: 'deferred',
       until: later(RETRY_CAPACITY_MS),
-      reason: `AWS lacks capacity now: ${message}`,
+      reason: `the storage-change limit of 4 per 24 hours is reached: ${message}`,
     };
   }
-  if (error instanceof StorageQuotaExceededFault) {
-    return {
-      status: 'failed',
-      code: 'StorageQuotaExceeded',
-      reason: `the account's storage quota is reached (raise it in Service Quotas): ${message}`,
-    };
+  if (/less than 400|storage size less than/i.test(message)) {
+    return { status: 'skipped', reason: `IOPS cannot be set at this storage size: ${message}` };
   }
-  if (error instanceof ProvisionedIopsNotAvailableInAZFault) {
-    return {
-      status: 'failed',
-      code: 'ProvisionedIopsNotAvailableInAZ',
-      reason: `Provisioned IOPS are not available in this instance's Availability Zone: ${message}`,
-    };
-  }
-  if (error instanceof StorageTypeNotSupportedFault) {
-    return { status: 'skipped', reason: `storage type not supported for this instance: ${message}` };
-  }
-  if (error instanceof RDSServiceException || error instanceof Error) {
-    // The SDK names its classes after the wire code plus "Fault" (InvalidDBInstanceState ->
-    // InvalidDBInstanceStateFault); an error from another copy of the SDK is not `instanceof` these
-    // classes, so match the name with or without the suffix.
-    const name = error.name.replace(/Fault$/, '');
-    if (name === 'InvalidParameterCombination') {
-      if (/no modifications were requested/i.test(message)) {
-        return { status: 'skipped', reason: `already at the requested storage settings: ${message}` };
-      }
-      if (/being optimized|optimiz/i.test(message)) {
-        return {
-          status: 'deferred',
-          until: later(RETRY_STATE_MS),
-          reason: `a previous storage change is still being optimized: ${message}`,
-        };
-      }
-      if (/six hours|6 hours/i.test(message)) {
-        // The message names the last modification ("... was at 2026-11-20T12:00:00.000Z"): retry
-        // 6 h after it, else look again later.
-        const at = message.match(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/)?.[0];
-        const last = at ? Date.parse(at) : Number.NaN;
-        const until = Number.isNaN(last) ? undefined : new Date(last + STORAGE_CHANGE_WAIT_MS).toISOString();
-        return {
-          status: 'deferred',
-          until: until && until > later(0) ? until : later(RETRY_STATE_MS),
-          reason: `the storage-change wait has not passed: ${message}`,
-        };
-      }
-      if (/at most 4 storage|4 storage modifications|in 24 hours/i.test(message)) {
-        // aws-facts.md, RDS storage: "at most 4 storage changes in any 24 hours": retry later.
-        return {
-          status: 'deferred',
-          until: later(RETRY_CAPACITY_MS),
-          reason: `the storage-change limit of 4 per 24 hours is reached: ${message}`,
-        };
-      }
-      if (/less than 400|storage size less than/i.test(message)) {
-        return { status: 'skipped', reason: `IOPS cannot be set at this storage size: ${message}` };
-      }
-      return { status: 'failed', code: name, reason: `rejected by RDS: ${message}` };
-    }
-    if (name === 'DBInstanceNotFound') return { status: 'skipped', reason: `instance not found: ${message}` };
-    if (name === 'StorageTypeNotSupported') {
-      return { status: 'skipped', reason: `storage type not supported for this instance: ${message}` };
-    }
-    if (name === 'StorageQuotaExceeded' || name === 'ProvisionedIopsNotAvailableInAZ') {
-      return { status: 'failed', code: name, reason: message };
-    }
-    if (name === 'InvalidDBInstanceState') {
-      return {
-        status: 'deferred',
-        until: later(RETRY_STATE_MS),
-        reason: `instance not in available state: ${message}`,
-      };
-    }
-    if (name === 'InsufficientDBInstanceCapacity') {
-      return {
-        status: 'deferred',
-        until: later(RETRY_CAPACITY_MS),
-        reason: `AWS lacks capacity now: ${message}`,
-      };
-    }
-    if (name === 'Throttling' || name === 'ThrottlingException' || name === 'RequestLimitExceeded') {
-      return {
-        status: 'deferred',
-        until: later(RETRY_THROTTLE_MS),
-        reason: `RDS throttled the request: ${message}`,
-      };
-    }
-    return { status: 'failed', code: name, reason: publicMessage(error) };
-  }
-  return { status: 'failed', reason: publicMessage(error) };
+  return { status: 'failed', code: 'InvalidParameterCombination', reason: `rejected by RDS: ${message}` };
 }

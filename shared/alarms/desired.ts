@@ -21,6 +21,7 @@ export const TUNER_KINDS: Partial<Record<TunerName, DiscoverKind[]>> = {
   dynamodb: ['dynamodb-table'],
   'dynamodb-mode': ['dynamodb-table'],
   prewarm: ['dynamodb-table'],
+  serverless: ['aurora-cluster'],
 };
 
 export interface DesiredAlarms {

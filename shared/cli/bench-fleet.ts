@@ -262,7 +262,7 @@ const DYNALITE_OPERATIONS = new Set([
   'UpdateTable',
 ]);
 
-function inProcessDynalite(): DynaliteHandler {
+export function inProcessDynalite(): DynaliteHandler {
   const modules = dynaliteModules();
   const store = modules.db.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const answer = (statusCode: number, data: unknown) => {
@@ -536,7 +536,7 @@ export async function runFleetBench(
 }
 
 /** dynalite flips a new table to ACTIVE on a timer: wait for it before the first run. */
-async function untilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function untilActive(client: DynamoDBClient, tableName: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (out.Table?.TableStatus === 'ACTIVE') return;

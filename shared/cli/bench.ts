@@ -176,10 +176,15 @@ function table(rows: BenchRow[]): string {
 
 export const USAGE = `usage: npm run bench -- [--json] [--sizes 10,100,1000]
        npm run bench -- --fleet N --hours H [--json]
+       npm run bench -- --accounts A --regions R [--resources N] [--json]
 
   (default)        fleet discovery + one hour of metrics, per fleet size (--sizes, default 10,100,1000,2000,5000)
   --fleet N        the whole loop: every function's real handler on N RDS instances and N DynamoDB tables
   --hours H        simulated hours of the --fleet run (default 6)
+  --accounts A     one fleet run over A member accounts x R Regions (issue 27), prints
+                   {"accounts","regions","resources","wallMs","apiCalls","peakHeapMb"} with --json
+  --regions R      Regions per account for --accounts (default 1, at most 6)
+  --resources N    resources per account and Region for --accounts (default 20)
   --json           JSON: one line per size, or {"fleet","hours","functions":{...}} for --fleet
   --help           this text`;
 
@@ -194,6 +199,9 @@ export const BENCH_CLI = {
     fleet: { type: 'string' },
     hours: { type: 'string' },
     'fleet-child': { type: 'boolean' },
+    accounts: { type: 'string' },
+    regions: { type: 'string' },
+    resources: { type: 'string' },
   },
 } satisfies CliSpec;
 
@@ -204,6 +212,32 @@ interface BenchArgs {
   fleet?: string;
   hours?: string;
   'fleet-child'?: boolean;
+  accounts?: string;
+  regions?: string;
+  resources?: string;
+}
+
+/** --accounts: one fleet run across member accounts and Regions (bench-accounts.ts). */
+async function accountsMode(args: BenchArgs): Promise<void> {
+  const accounts = positiveInt(args.accounts, '--accounts');
+  const regions = positiveInt(args.regions, '--regions', 1);
+  if (regions > 6)
+    throw new CliUsageError(`--regions must be a whole number from 1 to 6, got "${args.regions}"`);
+  const resources = positiveInt(args.resources, '--resources', 20);
+  const { runAccountsBench } = await import('./bench-accounts.ts');
+  const { result, details } = await runAccountsBench({ accounts, regions, resources });
+  if (args.json) {
+    const { accounts: a, regions: r, resources: n, wallMs, apiCalls, peakHeapMb } = result;
+    process.stdout.write(
+      `${JSON.stringify({ accounts: a, regions: r, resources: n, wallMs, apiCalls, peakHeapMb })}\n`,
+    );
+    process.stderr.write(`${JSON.stringify(details)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `One fleet run: ${accounts} accounts x ${regions} Regions x ${resources} resources = ${result.resources} resources\n` +
+      `wall ${result.wallMs} ms, ${result.apiCalls} API calls, peak heap ${result.peakHeapMb} MB\n${JSON.stringify(details, null, 2)}\n`,
+  );
 }
 
 function positiveInt(value: string | undefined, flag: string, fallback?: number): number {
@@ -308,6 +342,10 @@ function fleetTable(
 
 async function main(): Promise<void> {
   const args = cliArgsOrExit(BENCH_CLI, process.argv.slice(2)).values as unknown as BenchArgs;
+  if (args.accounts !== undefined) {
+    await accountsMode(args);
+    return;
+  }
   if (args.fleet !== undefined || args['fleet-child']) {
     await fleetMode(args);
     return;

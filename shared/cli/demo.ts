@@ -141,6 +141,7 @@ const TUNER_FUNCTIONS: Array<{ tuner: TunerName; fn: string }> = [
   { tuner: 'insights', fn: 'pg-insights' },
   { tuner: 'proxy', fn: 'proxy-tuner' },
   { tuner: 'rightsizing', fn: 'rightsizing' },
+  { tuner: 'serverless', fn: 'serverless-tuner' },
   { tuner: 'alarms', fn: 'alarm-reconciler' },
 ];
 
@@ -153,6 +154,7 @@ const DEFAULT_FUNCTIONS: Record<string, string[]> = {
   'pg-insights': ['cron(30 5 * * ? *)'],
   'proxy-tuner': ['rate(15 minutes)'],
   rightsizing: ['cron(45 5 * * ? *)'],
+  'serverless-tuner': ['rate(5 minutes)'],
   'alarm-handler': [],
   'alarm-reconciler': ['rate(15 minutes)'],
   report: ['rate(5 minutes)'],

@@ -7,6 +7,7 @@ import { insightsSection, maintenanceSection } from './sections/maintenance.ts';
 import { proxySection } from './sections/proxy.ts';
 import { replicasSection } from './sections/replicas.ts';
 import { rightsizingSection } from './sections/rightsizing.ts';
+import { serverlessSection } from './sections/serverless.ts';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time as HH:MM (24 h, UTC)');
 
@@ -89,6 +90,7 @@ export const configSchema = z
         insights: insightsSection.optional(),
         proxy: proxySection.optional(),
         rightsizing: rightsizingSection.optional(),
+        serverless: serverlessSection.optional(),
       })
       .strict()
       .default({}),

@@ -21,6 +21,7 @@ export const sectionOf: Partial<Record<TunerName, SectionName>> = {
   insights: 'insights',
   proxy: 'proxy',
   rightsizing: 'rightsizing',
+  serverless: 'serverless',
 };
 
 interface SectionView {
@@ -54,6 +55,11 @@ function bounds(config: Config, tuner: TunerName): { min?: number; max?: number 
     case 'proxy': {
       const s = config.tuners.proxy;
       return s ? { min: s.maxConnectionsPercentFloor, max: s.maxConnectionsPercentCeiling } : {};
+    }
+    case 'serverless': {
+      // A bound change's numericTarget is its MaxCapacity: the cost guard.
+      const s = config.tuners.serverless;
+      return s ? { max: s.maxCapacityCeiling } : {};
     }
     default:
       return {};

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
-import { ownerPrefix, STATE_WRITERS, type StateOwner } from '../state/keys.ts';
+import { MEMBER_ROLE_NAME } from '../config/sections/fleet.ts';
+import { HOME_SCOPE, ownerPrefix, STATE_WRITERS, type StateOwner } from '../state/keys.ts';
 
 /**
  * One IAM role per function, least privilege, generated from this table at package time
@@ -45,11 +46,16 @@ export const FUNCTIONS = [
   'pg-insights',
   'proxy-tuner',
   'rightsizing',
+  'serverless-tuner',
   'alarm-handler',
   'alarm-reconciler',
   'report',
   'digest',
   'control',
+  // A fleet across accounts and Regions (issue 27): the Step Functions run's three steps.
+  'fleet-planner',
+  'fleet-worker',
+  'fleet-report',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
@@ -72,6 +78,17 @@ function stateTableStatements(fn: FunctionName): Statement[] {
   const table = { 'Fn::GetAtt': ['StateTable', 'Arn'] };
   const index = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['StateTable', 'Arn'] }, '/index/*']] };
   const owners: readonly string[] = STATE_WRITERS[fn];
+  // The fleet worker writes its tuners' items in every member scope (`<owner>#<account>.<region>#`);
+  // every other function only its home scope's.
+  const pattern = (o: string) =>
+    fn === 'fleet-worker' ? `${o}#*` : `${ownerPrefix(o as StateOwner, HOME_SCOPE)}*`;
+  const read: Statement = {
+    Sid: 'StateTableRead',
+    Effect: 'Allow',
+    Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
+    Resource: [table, index],
+  };
+  if (owners.length === 0) return [read];
   return [
     {
       Sid: 'StateTableRead',
@@ -86,7 +103,7 @@ function stateTableStatements(fn: FunctionName): Statement[] {
       Resource: table,
       Condition: {
         'ForAllValues:StringLike': {
-          'dynamodb:LeadingKeys': owners.map((o) => `${ownerPrefix(o as StateOwner)}*`),
+          'dynamodb:LeadingKeys': owners.map(pattern),
         },
       },
     },
@@ -444,6 +461,40 @@ function proxyStatements(config: Config): Statement[] {
   ];
 }
 
+/**
+ * Aurora Serverless v2 bounds (shared/adapters/aurora-serverless.ts): read clusters and their
+ * instances; ModifyDBCluster only on clusters that carry the managed tag, or are listed by
+ * identifier in the configuration (exact ARNs).
+ */
+function serverlessStatements(config: Config): Statement[] {
+  const ids = config.tuners.serverless?.resources.identifiers ?? [];
+  return [
+    {
+      Sid: 'ServerlessRead',
+      Effect: 'Allow',
+      Action: ['rds:DescribeDBClusters', 'rds:DescribeDBInstances'],
+      Resource: '*',
+    },
+    {
+      Sid: 'ModifyTaggedServerlessClusters',
+      Effect: 'Allow',
+      Action: ['rds:ModifyDBCluster'],
+      Resource: rdsArn('cluster', '*'),
+      Condition: tagCondition(config),
+    },
+    ...(ids.length > 0
+      ? [
+          {
+            Sid: 'ModifyListedServerlessClusters',
+            Effect: 'Allow' as const,
+            Action: ['rds:ModifyDBCluster'],
+            Resource: ids.map((id) => rdsArn('cluster', id)),
+          },
+        ]
+      : []),
+  ];
+}
+
 /** Performance Insights top SQL (shared/insights/pi-run.ts): read only. */
 const performanceInsightsRead: Statement = {
   Sid: 'PerformanceInsightsRead',
@@ -484,91 +535,146 @@ function reportStatements(config: Config, o: DeployOptions): Statement[] {
   ];
 }
 
+/**
+ * The fleet's central roles reach member accounts only through `db-autopilot-member`: exact role
+ * ARNs of the listed accounts, or (when Organizations units name the accounts) that role name in
+ * any account.
+ */
+function fleetStatements(fn: FunctionName, config: Config): Statement[] {
+  const fleet = config.fleet;
+  if (fn === 'fleet-planner') {
+    return fleet && fleet.organizationalUnits.length > 0
+      ? [
+          {
+            Sid: 'EnumerateOrganizationalUnits',
+            Effect: 'Allow',
+            Action: ['organizations:ListAccountsForParent', 'organizations:ListOrganizationalUnitsForParent'],
+            Resource: '*',
+          },
+        ]
+      : [];
+  }
+  if (fn === 'fleet-report') {
+    return [
+      { Sid: 'PublishReports', Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'ReportTopic' } },
+    ];
+  }
+  const accounts = fleet && fleet.organizationalUnits.length === 0 ? fleet.accounts : ['*'];
+  return [
+    {
+      Sid: 'AssumeMemberRole',
+      Effect: 'Allow',
+      Action: ['sts:AssumeRole'],
+      Resource: accounts.map((a) => sub(`arn:\${AWS::Partition}:iam::${a}:role/${MEMBER_ROLE_NAME}`)),
+    },
+  ];
+}
+
 /** The statements of each function's role. */
 export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions): Statement[] {
   // What every function needs: its own log group, the state table, the pause flag (read first by
-  // every run; an unreadable flag counts as paused), and fleet discovery / metric reads.
-  const common = [...logStatements(o, fn), ...stateTableStatements(fn), pauseRead(o), discovery];
-  const own = ((): Statement[] => {
-    switch (fn) {
-      case 'iops-tuner':
-        return iopsStatements(config);
-      case 'replica-scaler':
-        return replicaStatements(config, o);
-      case 'dynamodb-tuner':
-        return dynamodbStatements(config);
-      case 'pg-maintenance':
-        return postgresStatements(config, o);
-      case 'pg-insights':
-        return [
-          ...postgresStatements(config, o),
-          {
-            // shared/postgres/insights/proxy.ts: RDS Proxy connection findings (read only).
-            Sid: 'RdsProxyRead',
-            Effect: 'Allow',
-            Action: [
-              'rds:DescribeDBProxies',
-              'rds:DescribeDBProxyTargetGroups',
-              'rds:DescribeDBProxyTargets',
-              'rds:DescribeDBInstances',
-            ],
-            Resource: '*',
-          },
-          performanceInsightsRead,
-        ];
-      case 'proxy-tuner':
-        return proxyStatements(config);
-      case 'rightsizing':
-        // Recommend only: fleet discovery and metric reads (common), DescribeDBInstances.
-        return [{ Sid: 'RdsRead', Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: '*' }];
-      case 'alarm-reconciler':
-        return [
-          ...alarmStatements(o),
-          {
-            Sid: 'FleetRead',
-            Effect: 'Allow',
-            Action: [
-              'rds:DescribeDBInstances',
-              'rds:DescribeDBClusters',
-              'dynamodb:ListTables',
-              'dynamodb:DescribeTable',
-            ],
-            Resource: '*',
-          },
-        ];
-      case 'alarm-handler':
-        // The alarm handler runs the IOPS, replicas (reader CPU) and DynamoDB fast paths in-process,
-        // through the same guards, so it holds those tuners' (condition-scoped) permissions.
-        return [
-          ...alarmStatements(o).slice(0, 1),
-          ...iopsStatements(config),
-          ...replicaStatements(config, o),
-          ...dynamodbStatements(config),
-        ];
-      case 'report':
-      case 'digest':
-        return reportStatements(config, o);
-      case 'control':
-        return [
-          {
-            Sid: 'WritePauseFlag',
-            Effect: 'Allow',
-            Action: ['ssm:PutParameter'],
-            // The global switch and each fleet member account's own (`<name>/<account>`).
-            Resource: [ssmParameterArn(o.pauseParameter), ssmParameterArn(`${o.pauseParameter}/*`)],
-          },
-          // revert replays a recorded undo through the tuner's own adapter.
-          ...iopsStatements(config),
-          ...replicaStatements(config, o),
-          ...dynamodbStatements(config),
-          ...proxyStatements(config),
-        ];
-    }
-  })();
-  return dedupeSids([...common, ...own]);
+  // every run; an unreadable flag counts as paused), and discovery / metric reads (the fleet's
+  // functions discover nothing in the central account: the member role does that).
+  const fleetFn = fn === 'fleet-planner' || fn === 'fleet-worker' || fn === 'fleet-report';
+  const common = [
+    ...logStatements(o, fn),
+    ...stateTableStatements(fn),
+    pauseRead(o),
+    ...(fleetFn ? [] : [discovery]),
+  ];
+  return dedupeSids([...common, ...ownStatements(fn, config, o)]);
 }
 
-function dedupeSids(statements: Statement[]): Statement[] {
+/** A function's own permissions (what it changes and reads beyond the common ones). */
+export function ownStatements(fn: FunctionName, config: Config, o: DeployOptions): Statement[] {
+  switch (fn) {
+    case 'fleet-planner':
+    case 'fleet-worker':
+    case 'fleet-report':
+      return fleetStatements(fn, config);
+    case 'iops-tuner':
+      return iopsStatements(config);
+    case 'replica-scaler':
+      return replicaStatements(config, o);
+    case 'dynamodb-tuner':
+      return dynamodbStatements(config);
+    case 'pg-maintenance':
+      return postgresStatements(config, o);
+    case 'pg-insights':
+      return [
+        ...postgresStatements(config, o),
+        {
+          // shared/postgres/insights/proxy.ts: RDS Proxy connection findings (read only).
+          Sid: 'RdsProxyRead',
+          Effect: 'Allow',
+          Action: [
+            'rds:DescribeDBProxies',
+            'rds:DescribeDBProxyTargetGroups',
+            'rds:DescribeDBProxyTargets',
+            'rds:DescribeDBInstances',
+          ],
+          Resource: '*',
+        },
+        performanceInsightsRead,
+      ];
+    case 'proxy-tuner':
+      return proxyStatements(config);
+    case 'serverless-tuner':
+      return serverlessStatements(config);
+    case 'rightsizing':
+      // Recommend only: fleet discovery and metric reads (common), DescribeDBInstances.
+      return [{ Sid: 'RdsRead', Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: '*' }];
+    case 'alarm-reconciler':
+      return [
+        ...alarmStatements(o),
+        {
+          Sid: 'FleetRead',
+          Effect: 'Allow',
+          Action: [
+            'rds:DescribeDBInstances',
+            'rds:DescribeDBClusters',
+            'dynamodb:ListTables',
+            'dynamodb:DescribeTable',
+          ],
+          Resource: '*',
+        },
+      ];
+    case 'alarm-handler':
+      // The alarm handler runs the IOPS, replicas (reader CPU) and DynamoDB fast paths in-process,
+      // through the same guards, so it holds those tuners' (condition-scoped) permissions.
+      return [
+        ...alarmStatements(o).slice(0, 1),
+        ...iopsStatements(config),
+        ...replicaStatements(config, o),
+        ...dynamodbStatements(config),
+        ...serverlessStatements(config),
+      ];
+    case 'report':
+    case 'digest':
+      return reportStatements(config, o);
+    case 'control':
+      return [
+        {
+          Sid: 'WritePauseFlag',
+          Effect: 'Allow',
+          Action: ['ssm:PutParameter'],
+          // The global switch and each fleet member account's own (`<name>/<account>`).
+          Resource: [ssmParameterArn(o.pauseParameter), ssmParameterArn(`${o.pauseParameter}/*`)],
+        },
+        // revert replays a recorded undo through the tuner's own adapter.
+        ...iopsStatements(config),
+        ...replicaStatements(config, o),
+        ...dynamodbStatements(config),
+        ...proxyStatements(config),
+        ...serverlessStatements(config),
+      ];
+  }
+}
+
+/** The read calls every tuner makes to discover its fleet and read metrics. */
+export const discoveryStatement: Statement = discovery;
+
+export function dedupeSids(statements: Statement[]): Statement[] {
   const seen = new Map<string, number>();
   return statements.map((s) => {
     const n = seen.get(s.Sid) ?? 0;
@@ -587,6 +693,11 @@ export function roleLogicalId(fn: FunctionName): string {
   return `${pascal(fn)}Role`;
 }
 
+/** The fleet worker's role name, which member roles trust (`<service>-<stage>-fleet-worker`). */
+export function fleetWorkerRoleName(o: Pick<DeployOptions, 'service' | 'stage'>): string {
+  return `${o.service}-${o.stage}-fleet-worker`.slice(0, 64);
+}
+
 /** CloudFormation resources: one AWS::IAM::Role per function. */
 export function buildRoles(config: Config, o: DeployOptions): Record<string, unknown> {
   const resources: Record<string, unknown> = {};
@@ -594,6 +705,8 @@ export function buildRoles(config: Config, o: DeployOptions): Record<string, unk
     resources[roleLogicalId(fn)] = {
       Type: 'AWS::IAM::Role',
       Properties: {
+        // The member role's trust policy names the fleet worker's role by name (member-role.ts).
+        ...(fn === 'fleet-worker' ? { RoleName: fleetWorkerRoleName(o) } : {}),
         AssumeRolePolicyDocument: {
           Version: '2012-10-17',
           Statement: [

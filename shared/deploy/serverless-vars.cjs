@@ -19,6 +19,7 @@ async function load(resolveVariable) {
   const { buildRoles } = tsRequire('./iam.ts', __filename);
   const { stateTableResource } = tsRequire('./state-table.ts', __filename);
   const { buildFailureAlarms } = tsRequire('./failure-alarms.ts', __filename);
+  const { buildFleetResources } = tsRequire('./fleet-resources.ts', __filename);
   let config;
   try {
     config = loadConfigFile(file);
@@ -43,13 +44,14 @@ async function load(resolveVariable) {
     roles: buildRoles(config, options),
     stateTable: stateTableResource(options.stage),
     alarms: buildFailureAlarms({ service: options.service, stage: options.stage }),
+    fleet: buildFleetResources(config, options, await resolveVariable('self:custom.dbap.fleetSchedule')),
   };
 }
 
 module.exports = async ({ resolveVariable }) => {
-  const { roles, stateTable, alarms } = await load(resolveVariable);
+  const { roles, stateTable, alarms, fleet } = await load(resolveVariable);
   return {
-    resources: { Resources: { ...roles, StateTable: stateTable, ...alarms } },
+    resources: { Resources: { ...roles, StateTable: stateTable, ...alarms, ...fleet } },
     vpc: {
       subnetIds: await listVariable(resolveVariable, 'vpcSubnetIds'),
       securityGroupIds: await listVariable(resolveVariable, 'vpcSecurityGroupId'),

@@ -156,6 +156,7 @@ export const FUNCTION_TUNER: Record<string, TunerName> = {
   'pg-insights': 'insights',
   'proxy-tuner': 'proxy',
   rightsizing: 'rightsizing',
+  'serverless-tuner': 'serverless',
   'alarm-reconciler': 'alarms',
   'alarm-handler': 'alarms',
   control: 'control',

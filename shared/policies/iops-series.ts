@@ -98,6 +98,36 @@ export function trendPerHour(values: Array<number | null>, periodSeconds: number
   return den === 0 ? 0 : (num / den) * (3600 / periodSeconds);
 }
 
+/**
+ * A least-squares trend with its t-statistic (slope / its standard error): how sure the data is
+ * that demand is moving at all. Fewer than 3 points: no trend (slope 0, t 0).
+ */
+export function trendFit(
+  values: Array<number | null>,
+  periodSeconds: number,
+): { slopePerHour: number; t: number; points: number } {
+  const pts: Array<[number, number]> = [];
+  values.forEach((v, i) => {
+    if (v !== null && Number.isFinite(v)) pts.push([i, v]);
+  });
+  const n = pts.length;
+  if (n < 3) return { slopePerHour: 0, t: 0, points: n };
+  const mx = pts.reduce((a, [x]) => a + x, 0) / n;
+  const my = pts.reduce((a, [, y]) => a + y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [x, y] of pts) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+  }
+  if (sxx === 0) return { slopePerHour: 0, t: 0, points: n };
+  const slope = sxy / sxx;
+  const sse = pts.reduce((a, [x, y]) => a + (y - my - slope * (x - mx)) ** 2, 0);
+  const se = Math.sqrt(sse / (n - 2) / sxx);
+  const t = se === 0 ? (slope === 0 ? 0 : Number.POSITIVE_INFINITY) * Math.sign(slope) : slope / se;
+  return { slopePerHour: slope * (3600 / periodSeconds), t: Number.isNaN(t) ? 0 : t, points: n };
+}
+
 /** Per period, the larger of read and write latency (either alone when the other is missing). */
 export function combineLatency(read?: MetricSeries, write?: MetricSeries): Array<number | null> {
   if (!read && !write) return [];

@@ -50,6 +50,12 @@ export interface DemandEstimate {
   climbing?: { minutes: number; from: number; to: number };
 }
 
+/**
+ * How much slower than normal a volume is at its limit before demand exceeds it (queueing near
+ * full utilization; noise adds tens of percent on top): a period at least this slow was
+ * saturated, and only the rise past it counts as demand above what was served.
+ */
+export const KNEE_LATENCY_RATIO = 1.5;
 /** While saturated and climbing: slope over the last points, extrapolated this far ahead. */
 const RAMP_LOOKBACK_POINTS = 10;
 const RAMP_AHEAD_MINUTES = 15;
@@ -94,7 +100,9 @@ export function readSignals(obs: IopsObservation, cfg: IopsPolicySettings): Iops
 /**
  * How far above what was served demand went, per minute: the geometric mean of the latency ratio
  * and the queue ratio (each against an unsaturated volume: latency at normal, queue = served x
- * normal latency, Little's law), clamped to [1, maxRaiseFactor]. Two noisy signals averaged; a
+ * normal latency, Little's law), clamped to [1, maxRaiseFactor]. The knee is not taken off here:
+ * the normal latency may be an upper bound (a history saturated throughout), and a raise that
+ * falls short stays saturated through a lock-out. Two noisy signals averaged; a
  * closed workload's IOs in flight are bounded by its sessions, so a large excess reads low.
  */
 export function pressurePerMinute(

@@ -26,7 +26,7 @@ import type { PriceTable } from '../pricing.ts';
 import { costDelta, finding, gp3Recommendation, refOf, setIopsAction } from './iops-actions.ts';
 import { iopsBounds, type ValidStorageOption } from './iops-bounds.ts';
 import { round2 } from './iops-cost.ts';
-import { demandHistory, expectedLockout, forecastLockout } from './iops-forecast.ts';
+import { demandHistory, expectedLockout, forecastLockout, type Lockout } from './iops-forecast.ts';
 import { type StorageLedger, storageChangeRules } from './iops-ledger.ts';
 import { recommendIops, stabilize } from './iops-recommend.ts';
 import { checkStorageSafety, type StorageSafety } from './iops-safety.ts';
@@ -55,6 +55,7 @@ export interface IopsPolicySettings {
   scaleDownStabilizationMinutes: number;
   lockoutForecastHours: number;
   assumedOptimizationHours: number;
+  maxLoweringLockoutHours: number;
   forecastUtilization: number;
   saturationUtilization: number;
   maxRaiseFactor: number;
@@ -207,7 +208,7 @@ interface LevelInput {
   evidence: Evidence[];
   rules: RuleCheck[];
   detail: IopsDecisionDetail;
-  lockout: { ms: number; source: string };
+  lockout: Lockout;
   safety: StorageSafety;
   done: (actions: Action[], noopReason?: string) => IopsPolicyResult;
 }
@@ -223,15 +224,20 @@ function decideLevel(x: LevelInput): IopsPolicyResult {
     s.normalLatencySec,
     cfg.maxRaiseFactor,
   );
-  const withDemand = { ...obs, history: { ...obs.history, totalIops: hist } };
-  const f = forecastLockout(withDemand, cfg, x.now, x.demand, p99, x.lockout.ms, x.recentDemand);
+  const base = {
+    obs,
+    demand: hist,
+    cfg,
+    now: x.now,
+    current: x.demand,
+    recentP99: p99,
+    recentDemand: x.recentDemand,
+  };
+  const f = forecastLockout({ ...base, lockoutMs: x.lockout.ms });
   // A lowering that turns out too low is stuck until its optimization ends, which can take longer
   // than any seen so far: it must hold through the day's peak and twice the expected lock-out.
   const lowerMs = lowerHorizonMs(x.lockout.ms);
-  const fLow =
-    lowerMs === x.lockout.ms
-      ? f
-      : forecastLockout(withDemand, cfg, x.now, x.demand, p99, lowerMs, x.recentDemand);
+  const fLow = lowerMs === x.lockout.ms ? f : forecastLockout({ ...base, lockoutMs: lowerMs });
   detail.forecastPeak = f.forecastPeak;
   detail.trendPerHour = Math.round(f.slopePerHour);
   detail.stabilizationPeak = f.stabilizationPeak;
@@ -269,6 +275,7 @@ function decideLevel(x: LevelInput): IopsPolicyResult {
     latencyMs: s.latencyP95 === null ? null : s.latencyP95 * 1000,
     cfg,
     lockoutSource: x.lockout.source,
+    lockoutLearned: x.lockout.learned,
   });
   const classFinding = classLimitFinding(inst, s, b, cfg, evidence);
   if (!rec.change || (rec.target === current && b.growTo === undefined)) {
@@ -497,6 +504,7 @@ export function policySettings(section: IopsSection): IopsPolicySettings {
     scaleDownStabilizationMinutes: section.scaleDownStabilizationMinutes,
     lockoutForecastHours: section.lockoutForecastHours,
     assumedOptimizationHours: section.assumedOptimizationHours,
+    maxLoweringLockoutHours: section.maxLoweringLockoutHours,
     saturationUtilization: section.saturationUtilization,
     maxRaiseFactor: section.maxRaiseFactor,
     normalLatencyMs: section.normalLatencyMs,

@@ -8,7 +8,7 @@ import {
   supportsAutoPause,
 } from '../aws/aurora-serverless.ts';
 import { classHourlyPrice, type InstanceClass, instanceClass } from '../aws/instance-classes.ts';
-import type { Action, Evidence, Plan, ResourceRef } from '../core/model.ts';
+import type { Action, Evidence, Plan, ResourceRef, RuleCheck } from '../core/model.ts';
 import { HOURS_PER_MONTH } from '../pricing.ts';
 
 /**
@@ -34,6 +34,8 @@ export interface ServerlessObservation {
   engine: string;
   engineVersion: string;
   observedAt: string;
+  /** DescribeDBClusters Status: a change waits while it is not `available` (ModifyDBCluster's InvalidDBClusterStateFault). */
+  status?: string;
   current: { min: number; max: number; secondsUntilAutoPause?: number };
   /** Readers in promotion tiers 0-1 (they scale with the writer and are billed alike). */
   followingReaders: number;
@@ -42,6 +44,10 @@ export interface ServerlessObservation {
     capacity: Array<number | null>;
     acuUtilization: Array<number | null>;
     connections: Array<number | null>;
+    /** Shown as evidence with each decision (what a person checks): CPU %, FreeableMemory bytes, BufferCacheHitRatio %. */
+    cpu?: Array<number | null>;
+    freeableMemory?: Array<number | null>;
+    bufferCacheHitRatio?: Array<number | null>;
   };
   /**
    * The last days in `periodMinutes` buckets (15 by default; GetMetricData at 900 s): Maximum and
@@ -101,12 +107,25 @@ const known = (xs: Array<number | null>): number[] =>
   xs.filter((x): x is number => x !== null && Number.isFinite(x));
 const maxOf = (xs: Array<number | null>): number => Math.max(0, ...known(xs));
 
+/**
+ * Capacity while nobody was connected is the minimum the cluster was held at, not demand: counted
+ * as 0, so a profile learned under a high minimum does not keep that minimum forever. Where the
+ * connections are unknown (or the series do not line up) the capacity counts as it is.
+ */
+function demandShown(
+  capacity: Array<number | null>,
+  connections: Array<number | null>,
+): Array<number | null> {
+  if (capacity.length !== connections.length) return capacity;
+  return capacity.map((c, i) => (connections[i] === 0 ? 0 : c));
+}
+
 /** Step 1: for each bucket of the day (15 minutes by default), the highest peak over the last `days` days. */
 export function dayProfile(obs: ServerlessObservation, days: number): Map<number, number> {
   const h = obs.history;
   const perDay = Math.round(1440 / h.periodMinutes);
   const end = Date.parse(h.end);
-  const values = h.capacityMax.slice(-days * perDay);
+  const values = demandShown(h.capacityMax, h.connectionsMax).slice(-days * perDay);
   const profile = new Map<number, number>();
   values.forEach((v, i) => {
     if (v === null) return;
@@ -128,7 +147,7 @@ export function forecastPeak(
   let seasonal = 0;
   for (let at = now; at <= now + s.lookaheadMinutes * 60_000; at += period)
     seasonal = Math.max(seasonal, profile.get(Math.floor((at % 86_400_000) / period)) ?? 0);
-  const recent = maxOf(obs.recent.capacity.slice(-30));
+  const recent = maxOf(demandShown(obs.recent.capacity, obs.recent.connections).slice(-30));
   const peak = Math.max(seasonal, recent);
   return {
     peak,
@@ -197,18 +216,20 @@ export function constrainBounds(
 export function autoPauseAdvice(
   obs: ServerlessObservation,
   s: ServerlessSettings,
-): { pause: boolean; why?: string } {
+): { pause: boolean; idle: boolean; why?: string } {
   const buckets = Math.round((s.idleHoursForPause * 60) / obs.history.periodMinutes);
   const hours = obs.history.connectionsMax.slice(-buckets);
   const idle = hours.length === buckets && hours.every((h) => h === 0) && maxOf(obs.recent.connections) === 0;
-  if (!idle) return { pause: false };
+  if (!idle) return { pause: false, idle: false };
   if (!supportsAutoPause(obs.engine, obs.engineVersion))
     return {
       pause: false,
+      idle: true,
       why: `${obs.clusterId} had no connection for ${s.idleHoursForPause} h: upgrade ${obs.engine} ${obs.engineVersion} to a version with auto-pause (0 ACU) to stop paying for its minimum`,
     };
   return {
     pause: s.allowAutoPause,
+    idle: true,
     why: `${obs.clusterId} had no connection for ${s.idleHoursForPause} h: MinCapacity 0 pauses it after ${s.secondsUntilAutoPause} s idle (no instance charge; the next connection waits about 15 s to resume)`,
   };
 }
@@ -247,6 +268,8 @@ export function planServerlessBounds(
   const ref: ResourceRef = { kind: 'aurora-cluster', id: obs.clusterId };
   const forecast = forecastPeak(obs, s);
   const pause = autoPauseAdvice(obs, s);
+  // Idle for hours: the forecast counts no demand where nobody was connected, so the minimum goes to
+  // the floor unless history expects load in the look-ahead (or to 0 with auto-pause).
   const wantedMin = pause.pause ? 0 : recommendMin(forecast.peak, s);
   const max = recommendMax(obs, s);
   const bounds = constrainBounds(
@@ -260,7 +283,10 @@ export function planServerlessBounds(
   const actions: Action[] = [];
   const minMoves =
     Math.abs(bounds.min - obs.current.min) >= s.minChangeAcu ||
-    (bounds.min === 0) !== (obs.current.min === 0);
+    (bounds.min === 0) !== (obs.current.min === 0) ||
+    (pause.idle && bounds.min < obs.current.min) ||
+    // A minimum below the config's floor is raised to it, however small the step.
+    (!pause.pause && obs.current.min < s.minCapacityFloor && bounds.min > obs.current.min);
   const maxMoves =
     bounds.max !== obs.current.max &&
     (max.capped ||
@@ -283,7 +309,7 @@ export function planServerlessBounds(
       to: next,
       reason: [
         minMoves
-          ? `MinCapacity ${obs.current.min} -> ${next.min} ACU: ${pause.pause ? pause.why : forecast.why}, kept at ${s.warmFraction} of it so a ramp starts warm`
+          ? `MinCapacity ${obs.current.min} -> ${next.min} ACU: ${pause.idle ? pause.why : `${forecast.why}, kept at ${s.warmFraction} of it so a ramp starts warm`}`
           : undefined,
         maxMoves ? `MaxCapacity ${obs.current.max} -> ${next.max} ACU: ${max.why}` : undefined,
         ...bounds.notes,
@@ -296,6 +322,7 @@ export function planServerlessBounds(
       undo: { kind: 'set-serverless-bounds', params: { clusterId: obs.clusterId, bounds: obs.current } },
       mutating: true,
       numericTarget: next.max,
+      rules: [clusterAvailable(obs)],
       params: { clusterId: obs.clusterId, bounds: next },
     });
   }
@@ -309,6 +336,21 @@ export function planServerlessBounds(
     actions,
     noopReason: `bounds ${obs.current.min}-${obs.current.max} ACU fit: ${forecast.why}; ${max.why}${invalid ? `; not changed: ${invalid}` : ''}`,
     noopEvidence: evidence,
+  };
+}
+
+/** How long a change waits for a cluster that is not `available` before it is planned again. */
+export const CLUSTER_BUSY_RETRY_MS = 5 * 60_000;
+
+/** AWS rule: ModifyDBCluster needs an `available` cluster (RDS API reference, InvalidDBClusterStateFault). */
+function clusterAvailable(obs: ServerlessObservation): RuleCheck {
+  if (obs.status === undefined || obs.status === 'available')
+    return { rule: 'aws:cluster-available', verdict: 'ok' };
+  return {
+    rule: 'aws:cluster-available',
+    verdict: 'defer',
+    until: new Date(Date.parse(obs.observedAt) + CLUSTER_BUSY_RETRY_MS).toISOString(),
+    reason: `${obs.clusterId} is ${obs.status}: ModifyDBCluster needs an available cluster`,
   };
 }
 
@@ -352,5 +394,26 @@ function serverlessEvidence(obs: ServerlessObservation): Evidence[] {
       namespace: 'AWS/RDS',
       dimensions: dims,
     },
+    ...(
+      [
+        ['DatabaseConnections', 'Maximum', 'Count', obs.recent.connections],
+        ['CPUUtilization', 'Maximum', 'Percent', obs.recent.cpu],
+        ['FreeableMemory', 'Minimum', 'Bytes', obs.recent.freeableMemory],
+        ['BufferCacheHitRatio', 'Minimum', 'Percent', obs.recent.bufferCacheHitRatio],
+      ] as const
+    )
+      .filter(([, , , series]) => series !== undefined && known(series).length > 0)
+      .map(([metric, statistic, unit, series]) => {
+        const values = known(series ?? []);
+        return {
+          metric,
+          statistic,
+          value: statistic === 'Minimum' ? Math.min(...values) : Math.max(...values),
+          unit,
+          window: { start, end, periodSeconds: 60 },
+          namespace: 'AWS/RDS',
+          dimensions: dims,
+        };
+      }),
   ];
 }

@@ -17,6 +17,7 @@ const ACTION_LABEL: Record<string, string> = {
   'set-scaling-target': 'auto scaling target',
   'set-capacity-mode': 'capacity mode',
   prewarm: 'pre-warm',
+  'set-serverless-bounds': 'capacity range',
   vacuum: 'VACUUM',
   analyze: 'ANALYZE',
   recommend: 'recommendation',
@@ -136,6 +137,8 @@ export function describeChange(d: Describable): string {
     if (c) return `${actionLabel(d.action)}: ${c}`;
   }
   if (d.action === 'set-iops') return scalarChange(d, 'IOPS');
+  if (d.action === 'set-serverless-bounds' && isObject(d.from) && isObject(d.to))
+    return `${actionLabel(d.action)} ${acuRange(d.from)} -> ${acuRange(d.to)}`;
   if ((d.action === 'add-replica' || d.action === 'remove-replica') && present(d.from) && present(d.to))
     return `${actionLabel(d.action)} (${n(d.from)} -> ${n(d.to)} readers)`;
   if (isObject(d.from) && isObject(d.to) && ('storageType' in d.to || 'iops' in d.to))
@@ -148,6 +151,12 @@ export function describeChange(d: Describable): string {
   return scalarChange(d);
 }
 
+/** An Aurora Serverless v2 range as people read it: "0.5-8 ACU", "0-8 ACU (pause after 300 s)". */
+function acuRange(b: Record<string, unknown>): string {
+  const pause = typeof b.secondsUntilAutoPause === 'number' && b.min === 0;
+  return `${n(b.min)}-${n(b.max)} ACU${pause ? ` (pause after ${n(b.secondsUntilAutoPause)} s)` : ''}`;
+}
+
 /** The rule behind a deferral, skip or failure, as people say it. */
 const RULE_LABEL: Record<string, string> = {
   'aws:dynamodb-decrease-budget': 'decrease budget (DynamoDB limits capacity decreases per table per day)',
@@ -158,6 +167,7 @@ const RULE_LABEL: Record<string, string> = {
   'aws:storage-optimization': 'RDS storage optimization in progress',
   'aws:storage-4-per-24h': 'at most 4 RDS storage changes per 24 h',
   'aws:rds-status': 'instance not available',
+  'aws:cluster-available': 'cluster not available (ModifyDBCluster waits for it)',
   'aws:pending-non-storage': 'other modifications are pending',
   'replicas:drained': 'connections must drain before a reader is removed',
   cooldown: 'cooldown after the last change',

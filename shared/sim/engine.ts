@@ -28,6 +28,7 @@ import { SecretsState, SnsState, SsmState } from './services/simple-stores.ts';
 import './services/tagging.ts';
 import './services/rds-proxy.ts';
 import './services/pi.ts';
+import './services/aurora-serverless.ts';
 
 export interface SimOptions {
   /** The virtual "now" the account starts at. */

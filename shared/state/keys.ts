@@ -71,14 +71,20 @@ export const STATE_WRITERS = {
   'pg-insights': ['insights'],
   'proxy-tuner': ['proxy'],
   rightsizing: ['rightsizing'],
+  'serverless-tuner': ['serverless'],
   'alarm-reconciler': ['alarms'],
   // The fast path records its own routing decisions and runs the tuners the alarms belong to.
-  'alarm-handler': ['alarms', 'iops', 'replicas', 'dynamodb', 'dynamodb-mode', 'prewarm'],
+  'alarm-handler': ['alarms', 'iops', 'replicas', 'dynamodb', 'dynamodb-mode', 'prewarm', 'serverless'],
   // pause / resume are control decisions; revert records under the reverted decision's tuner
   // (only tuners that register an adapter can be reverted).
-  control: ['control', 'iops', 'replicas', 'dynamodb', 'proxy'],
+  control: ['control', 'iops', 'replicas', 'dynamodb', 'proxy', 'serverless'],
   report: ['report'],
   digest: ['digest'],
+  // A fleet (issue 27): the worker runs the fleet tuners in member scopes; the planner and the
+  // fleet report write nothing.
+  'fleet-planner': [],
+  'fleet-worker': ['iops', 'replicas', 'dynamodb', 'dynamodb-mode', 'prewarm', 'proxy', 'rightsizing'],
+  'fleet-report': [],
 } as const satisfies Record<string, readonly StateOwner[]>;
 
 /**

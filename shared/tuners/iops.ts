@@ -20,7 +20,16 @@ import { getConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { IopsSection } from '../config/sections/iops.ts';
 import { clock } from '../core/clock.ts';
-import type { AlarmSpec, Target, TunerRunRequest, TunerRunSummary } from '../core/contracts.ts';
+import type {
+  Adapter,
+  AlarmSpec,
+  RunContext,
+  StateStore,
+  Target,
+  TunerRunRequest,
+  TunerRunSummary,
+  TunerSettings,
+} from '../core/contracts.ts';
 import { checkDrift } from '../core/drift.ts';
 import { publicMessage } from '../core/errors.ts';
 import { executePlan } from '../core/executor.ts';
@@ -32,12 +41,13 @@ import { getMetrics, type SeriesRequest } from '../metrics/index.ts';
 import {
   decideIops,
   type IopsObservation,
+  type IopsPolicySettings,
   type MetricSeries,
   policySettings,
   type ValidStorageOption,
 } from '../policies/iops.ts';
 import { buildStorageLedger, type RdsEventLike } from '../policies/iops-ledger.ts';
-import { priceTable } from '../pricing.ts';
+import { type PriceTable, priceTable } from '../pricing.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps, withoutRepeats } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 
@@ -129,39 +139,20 @@ async function validStorageOf(id: string, notes: string[]): Promise<ValidStorage
   }
 }
 
-export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}): Promise<TunerRunSummary> {
-  const { config, store, now, started } = await openTunerRun('iops', request, deps);
-  if (started.run.paused || started.duplicate) return finishRun(started, []);
-  const { run } = started;
-  const section = config.tuners.iops;
-  if (!section?.enabled) return finishRun(started, [], [notEnabledNote('iops')]);
-  const settings = resolveSettings(config, 'iops');
-  const cfg = policySettings(section);
-  const prices = priceTable(config.prices);
-  const adapter =
-    deps.adapter ??
-    createIopsAdapter({
-      rds: () => aws().rds,
-      now: () => run.now,
-      allowStorageGrowthForIops: section.allowStorageGrowthForIops,
-    });
+/** The fleet's metrics, read in two batched calls: the recent window at 60 s, the long window at 5 min. */
+interface FleetMetrics {
+  recentStart: Date;
+  /** One instance's series, or undefined when CloudWatch has no datapoint for it. */
+  recent(id: string, key: RecentKey, statistic: string): MetricSeries | undefined;
+  history(
+    id: string,
+    key: 'totalIops' | 'latency' | 'freeStorageSpace',
+    statistic: string,
+  ): MetricSeries | undefined;
+  notes: string[];
+}
 
-  const fleet = await discoverFleet({
-    kinds: ['rds-instance'],
-    selector: section.resources,
-    tagKeys: config.tags,
-  });
-  const notes = [...fleet.notes];
-  const targets = selectRequested(
-    fleet.rdsInstances.filter(tunable),
-    request.resourceIds,
-    notes,
-    (id) => `${id}: not a managed RDS instance with EBS storage`,
-  );
-  if (targets.length === 0) return finishRun(started, [], notes);
-
-  // Two batched reads for the whole fleet: the recent window at 60 s, the long window at 5 min.
-  const ids = targets.map((t) => t.ref.id);
+async function readFleetMetrics(ids: string[], section: IopsSection, now: Date): Promise<FleetMetrics> {
   const recentStart = new Date(now.getTime() - section.lookbackMinutes * MINUTE);
   const histStart = new Date(now.getTime() - historyMinutes(section) * MINUTE);
   const recent = await getMetrics({
@@ -178,7 +169,6 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
     periodSeconds: HISTORY_PERIOD_SECONDS,
     now,
   });
-  notes.push(...recent.notes, ...hist.notes);
   const seriesOf = (result: typeof recent, key: string, statistic: string): MetricSeries | undefined => {
     const s = result.series.get(key);
     if (!s || s.values.every((v) => v === null)) return undefined;
@@ -189,97 +179,181 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
       statistic,
     };
   };
+  return {
+    recentStart,
+    recent: (id, key, statistic) => seriesOf(recent, `recent:${id}:${key}`, statistic),
+    history: (id, key, statistic) => seriesOf(hist, `hist:${id}:${key}`, statistic),
+    notes: [...recent.notes, ...hist.notes],
+  };
+}
 
+/** The policy's observation of one instance: DescribeDBInstances, its metrics, the storage ledger. */
+function observeInstance(
+  inst: DBInstance,
+  storageType: NonNullable<ReturnType<typeof asStorageType>>,
+  m: FleetMetrics,
+  ledger: IopsObservation['ledger'],
+  validStorage: ValidStorageOption[] | undefined,
+): IopsObservation {
+  const id = inst.DBInstanceIdentifier ?? '';
+  const pending = (inst.PendingModifiedValues ?? {}) as Record<string, unknown>;
+  const empty: MetricSeries = {
+    start: m.recentStart.toISOString(),
+    periodSeconds: 60,
+    values: [],
+    statistic: 'Average',
+  };
+  const get = (key: RecentKey, statistic: string) => m.recent(id, key, statistic);
+  return {
+    instance: {
+      id,
+      arn: inst.DBInstanceArn,
+      engine: inst.Engine ?? 'unknown',
+      instanceClass: inst.DBInstanceClass ?? 'unknown',
+      storageType,
+      allocatedGiB: inst.AllocatedStorage ?? 0,
+      // While a modification is applied, its target is what the instance is heading for.
+      iops: typeof pending.Iops === 'number' ? pending.Iops : inst.Iops,
+      throughputMibps: inst.StorageThroughput,
+      multiAz: inst.MultiAZ,
+      maxAllocatedGiB: inst.MaxAllocatedStorage,
+    },
+    recent: {
+      readIops: get('readIops', 'Average') ?? empty,
+      writeIops: get('writeIops', 'Average') ?? empty,
+      diskQueueDepth: get('diskQueueDepth', 'Average'),
+      readLatency: get('readLatency', 'Average'),
+      writeLatency: get('writeLatency', 'Average'),
+      burstBalance: get('burstBalance', 'Minimum'),
+      ebsIoBalance: get('ebsIoBalance', 'Minimum'),
+      freeStorageSpace: get('freeStorageSpace', 'Minimum'),
+    },
+    history: {
+      totalIops: m.history(id, 'totalIops', 'Maximum') ?? { ...empty, periodSeconds: HISTORY_PERIOD_SECONDS },
+      latency: m.history(id, 'latency', 'Average'),
+      freeStorageSpace: m.history(id, 'freeStorageSpace', 'Minimum'),
+    },
+    ledger,
+    validStorage,
+  };
+}
+
+/** What every instance of one run shares. */
+interface InstanceRun {
+  run: RunContext;
+  store: StateStore;
+  now: Date;
+  settings: TunerSettings;
+  cfg: IopsPolicySettings;
+  prices: PriceTable;
+  adapter: Adapter;
+  metrics: FleetMetrics;
+  notes: string[];
+}
+
+/** One instance: ledger and drift, observation, decision, then the shared executor. */
+async function tuneInstance(target: DiscoveredTarget<DBInstance>, r: InstanceRun): Promise<Decision[]> {
+  const { store, now, settings } = r;
+  const id = target.ref.id;
+  const inst = target.raw;
+  const storageType = asStorageType(inst.StorageType);
+  if (!storageType) return [];
+  const history = await store.getHistory('iops', id, now);
+  // This instance's own notable decisions of the last day: its own partition, a key range.
+  const ownRecords = await store.listDecisions({
+    since: new Date(now.getTime() - 24 * HOUR).toISOString(),
+    until: now.toISOString(),
+    tuner: 'iops',
+    resource: id,
+  });
+  const events = await storageEvents(id, now, r.notes);
+  const pending = (inst.PendingModifiedValues ?? {}) as Record<string, unknown>;
+  // Drift: IOPS changed without a db-autopilot decision (a person, Terraform; storage
+  // autoscaling never changes IOPS): record it and back off (shared/core/drift.ts). Not while a
+  // modification is being applied: the old value is still shown then.
+  const changing = inst.DBInstanceStatus === 'modifying' || pending.Iops !== undefined;
+  const seen = changing
+    ? history
+    : (
+        await checkDrift({
+          observed: inst.Iops,
+          history,
+          kinds: ['set-iops'],
+          store,
+          tuner: 'iops',
+          resourceId: id,
+          settings,
+          now,
+        })
+      ).history;
+  const ledger = buildStorageLedger({ instance: storageStatusOf(inst), events, decisions: ownRecords });
+  const observation = observeInstance(
+    inst,
+    storageType,
+    r.metrics,
+    ledger,
+    await validStorageOf(id, r.notes),
+  );
+  const { plan } = decideIops({ observation, settings: r.cfg, prices: r.prices, now });
+  withoutRepeats(plan, ownRecords, now);
+  if (seen.drift && seen !== history) {
+    r.notes.push(`${id}: ${seen.drift.detail}; backing off until ${seen.drift.backoffUntil}`);
+  }
+  // planHistory: under the lock, a change another run (the alarm fast path and the schedule can
+  // overlap) applied since this observation skips the stale plan (shared/core/guards.ts).
+  return executePlan({ plan, target, settings, adapter: r.adapter, run: r.run, store, planHistory: seen });
+}
+
+export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}): Promise<TunerRunSummary> {
+  const { config, store, now, started } = await openTunerRun('iops', request, deps);
+  if (started.run.paused || started.duplicate) return finishRun(started, []);
+  const { run } = started;
+  const section = config.tuners.iops;
+  if (!section?.enabled) return finishRun(started, [], [notEnabledNote('iops')]);
+  const adapter =
+    deps.adapter ??
+    createIopsAdapter({
+      rds: () => aws().rds,
+      now: () => run.now,
+      allowStorageGrowthForIops: section.allowStorageGrowthForIops,
+    });
+  const fleet = await discoverFleet({
+    kinds: ['rds-instance'],
+    selector: section.resources,
+    tagKeys: config.tags,
+  });
+  const notes = [...fleet.notes];
+  const targets = selectRequested(
+    fleet.rdsInstances.filter(tunable),
+    request.resourceIds,
+    notes,
+    (id) => `${id}: not a managed RDS instance with EBS storage`,
+  );
+  if (targets.length === 0) return finishRun(started, [], notes);
+  const metrics = await readFleetMetrics(
+    targets.map((t) => t.ref.id),
+    section,
+    now,
+  );
+  notes.push(...metrics.notes);
+  const each: InstanceRun = {
+    run,
+    store,
+    now,
+    settings: resolveSettings(config, 'iops'),
+    cfg: policySettings(section),
+    prices: priceTable(config.prices),
+    adapter,
+    metrics,
+    notes,
+  };
   const decisions: Decision[] = [];
   for (const target of targets) {
-    const id = target.ref.id;
-    if (outOfTime(request, id, notes)) break;
+    if (outOfTime(request, target.ref.id, notes)) break;
     try {
-      const inst = target.raw;
-      const storageType = asStorageType(inst.StorageType);
-      if (!storageType) continue;
-      const history = await store.getHistory('iops', id, now);
-      // This instance's own notable decisions of the last day: its own partition, a key range.
-      const ownRecords = await store.listDecisions({
-        since: new Date(now.getTime() - 24 * HOUR).toISOString(),
-        until: now.toISOString(),
-        tuner: 'iops',
-        resource: id,
-      });
-      const events = await storageEvents(id, now, notes);
-      const pending = (inst.PendingModifiedValues ?? {}) as Record<string, unknown>;
-      // Drift: IOPS changed without a db-autopilot decision (a person, Terraform; storage
-      // autoscaling never changes IOPS): record it and back off (shared/core/drift.ts). Not while a
-      // modification is being applied: the old value is still shown then.
-      const changing = inst.DBInstanceStatus === 'modifying' || pending.Iops !== undefined;
-      const seen = changing
-        ? history
-        : (
-            await checkDrift({
-              observed: inst.Iops,
-              history,
-              kinds: ['set-iops'],
-              store,
-              tuner: 'iops',
-              resourceId: id,
-              settings,
-              now,
-            })
-          ).history;
-      const get = (key: RecentKey, statistic: string) => seriesOf(recent, `recent:${id}:${key}`, statistic);
-      const empty: MetricSeries = {
-        start: recentStart.toISOString(),
-        periodSeconds: 60,
-        values: [],
-        statistic: 'Average',
-      };
-      const observation: IopsObservation = {
-        instance: {
-          id,
-          arn: inst.DBInstanceArn,
-          engine: inst.Engine ?? 'unknown',
-          instanceClass: inst.DBInstanceClass ?? 'unknown',
-          storageType,
-          allocatedGiB: inst.AllocatedStorage ?? 0,
-          // While a modification is applied, its target is what the instance is heading for.
-          iops: typeof pending.Iops === 'number' ? pending.Iops : inst.Iops,
-          throughputMibps: inst.StorageThroughput,
-          multiAz: inst.MultiAZ,
-          maxAllocatedGiB: inst.MaxAllocatedStorage,
-        },
-        recent: {
-          readIops: get('readIops', 'Average') ?? empty,
-          writeIops: get('writeIops', 'Average') ?? empty,
-          diskQueueDepth: get('diskQueueDepth', 'Average'),
-          readLatency: get('readLatency', 'Average'),
-          writeLatency: get('writeLatency', 'Average'),
-          burstBalance: get('burstBalance', 'Minimum'),
-          ebsIoBalance: get('ebsIoBalance', 'Minimum'),
-          freeStorageSpace: get('freeStorageSpace', 'Minimum'),
-        },
-        history: {
-          totalIops: seriesOf(hist, `hist:${id}:totalIops`, 'Maximum') ?? {
-            ...empty,
-            periodSeconds: HISTORY_PERIOD_SECONDS,
-          },
-          latency: seriesOf(hist, `hist:${id}:latency`, 'Average'),
-          freeStorageSpace: seriesOf(hist, `hist:${id}:freeStorageSpace`, 'Minimum'),
-        },
-        ledger: buildStorageLedger({ instance: storageStatusOf(inst), events, decisions: ownRecords }),
-        validStorage: await validStorageOf(id, notes),
-      };
-      const { plan } = decideIops({ observation, settings: cfg, prices, now });
-      withoutRepeats(plan, ownRecords, now);
-      if (seen.drift && seen !== history) {
-        notes.push(`${id}: ${seen.drift.detail}; backing off until ${seen.drift.backoffUntil}`);
-      }
-      // planHistory: under the lock, a change another run (the alarm fast path and the schedule can
-      // overlap) applied since this observation skips the stale plan (shared/core/guards.ts).
-      decisions.push(
-        ...(await executePlan({ plan, target, settings, adapter, run, store, planHistory: seen })),
-      );
+      decisions.push(...(await tuneInstance(target, each)));
     } catch (error) {
-      decisions.push(await recordObservationFailure(store, run, target.ref, settings.mode, error));
+      decisions.push(await recordObservationFailure(store, run, target.ref, each.settings.mode, error));
     }
   }
   return finishRun(started, decisions, notes);

@@ -35,6 +35,7 @@ export const tuners: Partial<Record<TunerName, TunerLoader>> = {
   insights: once(async () => (await import('../postgres/tuner.ts')).insightsRegistration),
   proxy: once(async () => (await import('./proxy.ts')).registration),
   rightsizing: once(async () => (await import('./rightsizing.ts')).registration),
+  serverless: once(async () => (await import('./serverless.ts')).registration),
 };
 
 export async function loadTuner(name: TunerName): Promise<TunerRegistration | undefined> {

@@ -57,7 +57,9 @@ export async function runRightsizing(
   const notes = [...fleet.notes];
   const targets = selectRequested(
     fleet.rdsInstances.filter(
-      (t: DiscoveredTarget<DBInstance>) => t.raw.DBInstanceStatus === 'available' && !t.optedOut,
+      // Aurora Serverless v2 instances have no class to size: the serverless tuner sets their range.
+      (t: DiscoveredTarget<DBInstance>) =>
+        t.raw.DBInstanceStatus === 'available' && !t.optedOut && t.raw.DBInstanceClass !== 'db.serverless',
     ),
     request.resourceIds,
     notes,

@@ -59,6 +59,16 @@ describe('npm run demo', () => {
     for (const t of json.tuners.filter((x) => x.status !== 'ran'))
       expect(t.status).toBe('skipped: not built yet');
     for (const f of json.functions.filter((x) => x.status === 'ran')) expect(f.errors, f.name).toEqual([]);
+    // Aurora Serverless v2 (issue 24): the customer-accounts range waits for a person's change in
+    // progress (deferred), then is applied, each with its metric evidence.
+    const ranges = json.decisions.filter(
+      (d) =>
+        d.tuner === 'serverless' &&
+        d.resource === 'securecart-customer-accounts' &&
+        d.action === 'set-serverless-bounds',
+    );
+    expect(ranges.map((d) => d.outcome)).toEqual(expect.arrayContaining(['deferred', 'applied']));
+    for (const d of ranges) expect(d.evidence.map((e) => e.metric)).toContain('ServerlessDatabaseCapacity');
     expect(json.apiCalls['cloudwatch:GetMetricData']).toBeGreaterThan(0);
 
     // Quiet reports: every applied change and failure is in a per-event post or in the digest.

@@ -6,6 +6,8 @@ import type { StateStore } from '../../shared/core/contracts.ts';
 import { runInScope } from '../../shared/core/scope.ts';
 import { runPlanLocally } from '../../shared/fleet/local-map.ts';
 import { planFleet } from '../../shared/fleet/plan.ts';
+import { readFleetTotals, renderFleetText, summarizeFleet } from '../../shared/fleet/report.ts';
+import { fanOutLimitsOf, fleetDefinition } from '../../shared/fleet/state-machine.ts';
 import { runFleetUnit } from '../../shared/fleet/unit.ts';
 import { unitDeps } from '../../shared/fleet/worker.ts';
 import { SimFleet } from '../../shared/sim/fleet.ts';
@@ -100,10 +102,14 @@ describe('a fleet run across member accounts (issue 27)', () => {
       now: () => fleet.now(),
       clientsFor: (scope) => fleet.clientsFor(scope),
     });
-    const results = await runPlanLocally(plan, (unit) => runFleetUnit(unit, deps), {
-      accounts: section.maxConcurrentAccounts,
-      perAccount: section.maxConcurrentUnitsPerAccount,
-    });
+    // The state machine's own limits (what Step Functions would apply).
+    const limits = fanOutLimitsOf(
+      fleetDefinition({
+        accounts: section.maxConcurrentAccounts,
+        perAccount: section.maxConcurrentUnitsPerAccount,
+      }),
+    );
+    const results = await runPlanLocally(plan, (unit) => runFleetUnit(unit, deps), limits);
     return { results, deps };
   }
 
@@ -223,5 +229,24 @@ describe('a fleet run across member accounts (issue 27)', () => {
     expect(
       fleet.member({ account: A, region: 'us-east-1' }).stats().calls['dynamodb:UpdateTable'],
     ).toBeUndefined();
+  });
+
+  it('reports the run by account and Region with fleet totals, naming the account it could not assume', async () => {
+    // Prepare
+    await runFleet(fleetConfig([A, B, C]), 'run-5');
+    const scopes = [A, B, C].map((account) => ({ account, region: 'us-east-1' }));
+    // Act
+    const summary = summarizeFleet('2026-11-23', await readFleetTotals(store, scopes, '2026-11-23'));
+    // Assess
+    expect(summary.accounts.map((a) => a.account)).toEqual([A, B, C]);
+    const applied = (account: string) =>
+      summary.accounts.find((a) => a.account === account)?.total.outcomes.applied ?? 0;
+    expect(applied(A)).toBeGreaterThan(0);
+    expect(applied(B)).toBeGreaterThan(0);
+    expect(summary.fleet.outcomes.applied).toBe(applied(A) + applied(B));
+    expect(summary.attention.map((x) => x.scope)).toEqual([`${C}.us-east-1`]);
+    expect(renderFleetText(summary)).toContain(
+      `${C}.us-east-1: 1 failed - dynamodb account:${C}: cannot assume db-autopilot-member`,
+    );
   });
 });

@@ -60,17 +60,19 @@ describe('iops on the securecart scenario', () => {
     for (const d of waited) expect(Date.parse(d.deferredUntil ?? '')).toBeGreaterThan(Date.parse(d.at));
   });
 
-  it('lowers the orders database after a quiet stabilization window and raises it before the evening peak', () => {
+  it('raises the orders database once before the evening peak, sized for it, and never lowers it below what that peak needs', () => {
+    // Issue 20: a lowering must hold a day (and twice the lock-out), so the night's quiet no
+    // longer buys a lowering that the evening peak would undo; one raise a day, made ahead of the
+    // peak and sized for it. Lowerings themselves: iops-review.test.ts and policy.test.ts.
     const applied = of('set-iops', 'applied');
     const lowered = applied.filter((d) => Number(d.to) < Number(d.from));
     const raised = applied.filter((d) => Number(d.to) > Number(d.from));
-    expect(lowered.length).toBeGreaterThan(0);
-    expect(raised.length).toBeGreaterThan(0);
-    expect(lowered[0]?.monthlyCostDelta).toBeLessThan(0);
+    expect(raised.length).toBe(1);
     expect(raised[0]?.monthlyCostDelta).toBeGreaterThan(0);
     const raisedHour = new Date(raised[0]?.at ?? '').getUTCHours();
     expect(raisedHour).toBeLessThanOrEqual(19); // the peak is at 19:00 UTC
     expect(Number(raised[0]?.to)).toBeGreaterThanOrEqual(5200 / 0.85); // yesterday's peak at 85%
+    for (const d of lowered) expect(Number(d.to)).toBeGreaterThanOrEqual(5200 / 0.85);
   });
 
   it('applies changes 6 h apart at least, counting the autoscaling change, each valid for io1', () => {

@@ -11,6 +11,7 @@ import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
 import { runIops } from '../../shared/tuners/iops.ts';
 import { runReplicas } from '../../shared/tuners/replicas.ts';
+import { runServerless } from '../../shared/tuners/serverless.ts';
 
 /**
  * Every metric the tuners read is published by the simulated account, and late, as CloudWatch
@@ -76,6 +77,7 @@ describe('the simulated account publishes every metric the tuners read, late', (
     await runDynamodb({ ...request, idempotencyKey: 'ddb' }, deps);
     await runIops({ ...request, idempotencyKey: 'iops' }, deps);
     await runReplicas({ ...request, idempotencyKey: 'replicas' }, deps);
+    await runServerless({ ...request, idempotencyKey: 'serverless' }, deps);
     const catalog = [
       ...[...sim.dynamodb.tables.keys()].flatMap((t) => dynamodbSeries(t)),
       ...[...sim.rds.instances.keys()].flatMap((id) => rdsInstanceSeries(id)),

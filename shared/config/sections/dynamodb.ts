@@ -96,8 +96,10 @@ export const dynamodbSection = z
     scaleDownStabilizationMinutes: z.number().int().min(0).default(5),
     /**
      * Of the four decreases AWS allows back to back each UTC day, how many to keep for later
-     * spikes. 0 (issue 18): a kept reserve was rarely needed and held capacity up to an hour
-     * after peaks (honest backtest suite: 2 -> 0 saves cost at equal unserved).
+     * spikes, until the table's demand shape is learned (12 h of history). Once it is, the day's
+     * decreases are planned against the learned peaks instead (policies/dynamodb-decrease-plan.ts).
+     * 0 (issue 18): a kept reserve was rarely needed and held capacity up to an hour after peaks
+     * (honest backtest suite: 2 -> 0 saves cost at equal unserved).
      */
     decreaseReserve: z.number().int().min(0).max(27).default(0),
     /** Minutes of recent metrics a scale-up looks at (the peak within them). */

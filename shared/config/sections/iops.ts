@@ -51,6 +51,12 @@ export const iopsSection = z
      * db-autopilot plans for a day.
      */
     assumedOptimizationHours: z.number().min(0).max(96).default(24),
+    /**
+     * A lowering is optional and locks storage like any change: while locked, a surge cannot be
+     * answered. No lowering while this instance's expected lock-out (learned, or assumed before an
+     * optimization was seen) is longer than this many hours; it is reported instead.
+     */
+    maxLoweringLockoutHours: z.number().min(6).max(96).default(12),
     /** Utilization at which the storage is considered saturated (served IOPS hit the ceiling). */
     saturationUtilization: z.number().gt(0).max(1).default(0.95),
     /** Largest single raise, as a factor of the current IOPS, when demand hides behind saturation. */

@@ -4,6 +4,7 @@ import { scheduleStorageAutoscaling } from '../rds-storage-rules.ts';
 import { constant, diurnal, flashSale, noisy, randomBursts, spikes, sum } from '../workload.ts';
 import type { Scenario, ScenarioOptions } from './index.ts';
 import { addSecureCartExtras } from './securecart-extras.ts';
+import { addSecureCartServerless } from './securecart-serverless.ts';
 
 /**
  * SecureCart: a busy online shop's databases (issue #4). History starts 15 days before the
@@ -22,6 +23,8 @@ import { addSecureCartExtras } from './securecart-extras.ts';
  * - DynamoDB securecart-catalog (GSI by-category throttles in the flash sale; daily evening peak),
  *   securecart-carts (over-provisioned), sessions (low, spiky use: belongs on on-demand), securecart-inventory
  *   (a hot key: KeyRangeThroughputThrottleEvents at low utilization).
+ * - Aurora Serverless v2: securecart-customer-accounts and securecart-accounts-dev
+ *   (./securecart-serverless.ts).
  * - orders PostgreSQL database (bloated and stale tables): the embedded PostgreSQL the demo starts
  *   (shared/postgres, preparePostgres in shared/cli/demo.ts), credentials in Secrets Manager.
  */
@@ -247,6 +250,7 @@ export function buildSecureCart(options: ScenarioOptions = {}): SimAccount {
   sim.sns.createTopic('db-autopilot-reports');
   sim.route53.addZone('Z0SECURECART', 'db.securecart.internal.');
   addSecureCartExtras(sim);
+  addSecureCartServerless(sim, startMs);
   sim.cloudwatch.startEvaluation();
   return sim;
 }

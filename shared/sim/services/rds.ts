@@ -14,7 +14,7 @@ import { vcpusOf } from '../../policies/replica-cost.ts';
 import { HOUR_MS, MINUTE_MS } from '../clock.ts';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata, serviceError } from '../errors.ts';
-import { MinuteSeries, registerMetricResolver, seriesSource } from '../metrics.ts';
+import { MinuteSeries, registerMetricResolver, type StepFn, seriesSource } from '../metrics.ts';
 import { arr, bool, decodeToken, num, page, readTags, rec, str, tagList, toMs } from '../paging.ts';
 import {
   ClassBurst,
@@ -197,6 +197,8 @@ export interface AuroraCluster {
   /** Every instance that was ever a member (deleted ones keep deletedAt), for the load split. */
   members: string[];
   workload: NonNullable<AuroraClusterSpec['workload']>;
+  /** Aurora Serverless v2: the cluster's capacity range now (shared/sim/services/aurora-serverless.ts). */
+  serverless?: { min: number; max: number; secondsUntilAutoPause: number };
 }
 
 export interface RdsEvent {
@@ -353,6 +355,12 @@ export class RdsState {
     iops: constant(20),
   });
 
+  /**
+   * Instances whose minutes another model computes (Aurora Serverless v2 instances:
+   * shared/sim/services/aurora-serverless.ts), by instance id.
+   */
+  readonly customSteps = new Map<string, StepFn>();
+
   constructor(private readonly sim: SimAccount) {}
 
   addInstance(spec: RdsInstanceSpec): RdsInstance {
@@ -477,6 +485,8 @@ export class RdsState {
     return (minute: number, out: { put(m: string, v: number | undefined, c?: number): void }) => {
       const t = minute * MINUTE_MS + MINUTE_MS - 1;
       if (t < inst.availableAt || (inst.deletedAt !== undefined && t >= inst.deletedAt)) return;
+      const custom = this.customSteps.get(inst.id);
+      if (custom) return custom(minute, out);
       const cfg = this.configAt(inst, t);
       if (classBurst?.cls !== cfg.instanceClass) {
         classBurst = { cls: cfg.instanceClass, burst: ClassBurst.of(cfg.instanceClass) };
@@ -698,7 +708,7 @@ function settingsFromInput(input: Input, defaults: InstanceSettings): InstanceSe
   };
 }
 
-function describeCluster(sim: SimAccount, c: AuroraCluster): Record<string, unknown> {
+export function describeCluster(sim: SimAccount, c: AuroraCluster): Record<string, unknown> {
   const members = c.members
     .map((id) => sim.rds.instances.get(id))
     .filter((m): m is RdsInstance => m !== undefined);
@@ -717,6 +727,17 @@ function describeCluster(sim: SimAccount, c: AuroraCluster): Record<string, unkn
       PromotionTier: m.promotionTier ?? 1,
       DBClusterParameterGroupStatus: 'in-sync',
     })),
+    ...(c.serverless
+      ? {
+          // RDS API reference, ServerlessV2ScalingConfigurationInfo: SecondsUntilAutoPause "is only
+          // shown when the minimum capacity for the cluster is set to 0 ACUs".
+          ServerlessV2ScalingConfiguration: {
+            MinCapacity: c.serverless.min,
+            MaxCapacity: c.serverless.max,
+            ...(c.serverless.min === 0 ? { SecondsUntilAutoPause: c.serverless.secondsUntilAutoPause } : {}),
+          },
+        }
+      : {}),
     TagList: tagList(c.tags),
   };
 }

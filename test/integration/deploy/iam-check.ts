@@ -10,7 +10,14 @@
  *   condition, or names only resources whose ARN has a literal, non-empty prefix before any
  *   wildcard in the resource-name part (`db:dbap-*`, `alarm:dbap-*`; never `db:*`, `table/*`, `*`).
  *   A resource of this template (`Ref` / `Fn::GetAtt`) is an exact ARN.
+ * - `sts:AssumeRole` (any `sts:AssumeRole*`) only into the fleet's member role: every resource is
+ *   `arn:<partition>:iam::<account or *>:role/db-autopilot-member` (issue 27).
+ * - a role that another AWS account may assume (a `Principal.AWS` in its trust policy) requires
+ *   `sts:ExternalId` (checkTrust).
+ * Option `anyRegion` (the fleet member role: one global role for every Region of its account):
+ * a `*` Region in an ARN is allowed; the name prefix rule is unchanged.
  */
+import { MEMBER_ROLE_NAME } from '../../../shared/config/sections/fleet.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -118,7 +125,11 @@ export const TEMPLATE_RESOURCE = '@resource:';
  * of a template resource become `@resource:<LogicalId>` (an exact ARN), `Fn::Join` joins.
  * Anything it cannot resolve returns undefined (and counts as unscoped).
  */
-export function resolveArn(value: Json, resources: Record<string, unknown>): string | undefined {
+export function resolveArn(
+  value: Json,
+  resources: Record<string, unknown>,
+  parameters: Record<string, string> = {},
+): string | undefined {
   if (typeof value === 'string') return value;
   if (!isObject(value)) return undefined;
   const sub = value['Fn::Sub'];
@@ -127,7 +138,7 @@ export function resolveArn(value: Json, resources: Record<string, unknown>): str
     if (typeof text !== 'string') return undefined;
     let unresolved = false;
     const out = text.replace(/\$\{([^}!]+)\}/g, (_m, name: string) => {
-      const pseudo = PSEUDO[name];
+      const pseudo = PSEUDO[name] ?? parameters[name];
       if (pseudo) return pseudo;
       const local = isObject(vars) ? vars[name] : undefined;
       if (local !== undefined) {
@@ -143,7 +154,7 @@ export function resolveArn(value: Json, resources: Record<string, unknown>): str
   }
   const ref = value.Ref;
   if (typeof ref === 'string') {
-    const pseudo = PSEUDO[ref];
+    const pseudo = PSEUDO[ref] ?? parameters[ref];
     if (pseudo) return pseudo;
     return ref in resources ? `${TEMPLATE_RESOURCE}${ref}` : undefined;
   }
@@ -170,7 +181,7 @@ export function resolveArn(value: Json, resources: Record<string, unknown>): str
  * when the ARN has no wildcard at all (an exact resource). Returns '' for an unscoped resource
  * (`*`, `arn:aws:rds:*:*:db:*`, `...:table/*`).
  */
-export function literalNamePrefix(arn: string): string | undefined {
+export function literalNamePrefix(arn: string, options: CheckOptions = {}): string | undefined {
   if (arn.startsWith(TEMPLATE_RESOURCE)) {
     // An exact template resource, possibly with a sub-path (`<table ARN>/index/*`).
     return arn.search(/[*?]/) < 0 ? undefined : arn;
@@ -179,8 +190,9 @@ export function literalNamePrefix(arn: string): string | undefined {
   if (!arn.startsWith('arn:')) return '';
   const parts = arn.split(':');
   if (parts.length < 6) return '';
-  // partition, service, region and account must not be wildcards.
-  if (parts.slice(0, 5).some((p) => /[*?]/.test(p))) return '';
+  // partition, service, region and account must not be wildcards (the Region may, with anyRegion).
+  const fixed = options.anyRegion ? [parts[0], parts[1], parts[2], parts[4]] : parts.slice(0, 5);
+  if (fixed.some((p) => /[*?]/.test(p ?? ''))) return '';
   const resource = parts.slice(5).join(':');
   // `type:name` (rds db:, cloudwatch alarm:) or `type/name` (dynamodb table/, ssm parameter/).
   const typed = /^([A-Za-z0-9-]+)[:/](.*)$/.exec(resource);
@@ -239,8 +251,34 @@ export function rolePolicies(resources: Record<string, unknown>): RolePolicy[] {
   return out;
 }
 
+export interface CheckOptions {
+  /** Allow `*` as the Region of an ARN (a role that serves every Region of its account). */
+  anyRegion?: boolean;
+}
+
+const MEMBER_ROLE_ARN = new RegExp(`^arn:[a-z-]+:iam::(\\d{12}|\\*):role/${MEMBER_ROLE_NAME}$`);
+
+/** `sts:AssumeRole*` on anything but the member role (issue 27). */
+function assumeRoleViolations(
+  role: string,
+  sid: string,
+  action: string,
+  arns: Array<string | undefined>,
+): Violation[] {
+  if (!/^sts:AssumeRole/i.test(action)) return [];
+  if (arns.length === 0) return [{ role, sid, action, problem: 'sts:AssumeRole with no Resource' }];
+  return arns
+    .filter((arn) => arn === undefined || !MEMBER_ROLE_ARN.test(arn))
+    .map((arn) => ({
+      role,
+      sid,
+      action,
+      problem: `sts:AssumeRole into ${arn ?? '(unresolvable)'}: only the ${MEMBER_ROLE_NAME} role may be assumed`,
+    }));
+}
+
 /** Checks every rule on every Allow statement; returns the violations (empty = compliant). */
-export function checkPolicies(resources: Record<string, unknown>): Violation[] {
+export function checkPolicies(resources: Record<string, unknown>, options: CheckOptions = {}): Violation[] {
   const violations: Violation[] = [];
   for (const { role, statements } of rolePolicies(resources)) {
     statements.forEach((s, i) => {
@@ -266,6 +304,7 @@ export function checkPolicies(resources: Record<string, unknown>): Violation[] {
           violations.push({ role, sid, action, problem: 'action is a whole-service wildcard' });
           continue;
         }
+        violations.push(...assumeRoleViolations(role, sid, action, arns));
         if (!(SCOPED_SERVICES as readonly string[]).includes(serviceOf(action)) || !isMutating(action))
           continue;
         if (tagKeys.length > 0) continue;
@@ -283,7 +322,7 @@ export function checkPolicies(resources: Record<string, unknown>): Violation[] {
             });
             return;
           }
-          const prefix = literalNamePrefix(arn);
+          const prefix = literalNamePrefix(arn, options);
           if (prefix === '') {
             violations.push({
               role,
@@ -294,6 +333,54 @@ export function checkPolicies(resources: Record<string, unknown>): Violation[] {
           }
         });
       }
+    });
+  }
+  return violations;
+}
+
+/**
+ * Trust policies: a role another AWS account may assume (`Principal.AWS`) requires a non-empty
+ * `sts:ExternalId` (StringEquals) and names one account, never `*`.
+ */
+export function checkTrust(
+  resources: Record<string, unknown>,
+  parameters: Record<string, string> = {},
+): Violation[] {
+  const violations: Violation[] = [];
+  for (const [id, raw] of Object.entries(resources)) {
+    const resource = raw as { Type?: string; Properties?: Record<string, Json> };
+    if (resource.Type !== 'AWS::IAM::Role') continue;
+    const doc = resource.Properties?.AssumeRolePolicyDocument;
+    if (!isObject(doc)) continue;
+    asArray(doc.Statement).forEach((s, i) => {
+      if (!isObject(s) || s.Effect !== 'Allow') return;
+      const sid = typeof s.Sid === 'string' ? s.Sid : `#${i}`;
+      const principal = s.Principal;
+      if (principal === '*') {
+        violations.push({ role: id, sid, action: 'sts:AssumeRole', problem: 'anyone may assume the role' });
+        return;
+      }
+      if (!isObject(principal) || principal.AWS === undefined) return;
+      for (const p of asArray(principal.AWS)) {
+        const arn = resolveArn(p, resources, parameters);
+        if (arn === undefined || arn === '*' || /^arn:[^:]+:iam::\*?:/.test(arn))
+          violations.push({
+            role: id,
+            sid,
+            action: 'sts:AssumeRole',
+            problem: `principal ${JSON.stringify(p)} is not one account`,
+          });
+      }
+      const condition = isObject(s.Condition) ? s.Condition : {};
+      const equals = isObject(condition.StringEquals) ? condition.StringEquals : {};
+      const externalId = equals['sts:ExternalId'];
+      if (externalId === undefined || externalId === '' || externalId === '*')
+        violations.push({
+          role: id,
+          sid,
+          action: 'sts:AssumeRole',
+          problem: 'another account may assume the role without sts:ExternalId',
+        });
     });
   }
   return violations;

@@ -9,8 +9,10 @@ import { readTraceFile } from '../../../shared/backtest/trace.ts';
  * queue depth, a 2-minute publication delay, optimization times drawn with a tail past 24 h), as
  * `npm run backtest -- --kind iops --trace FILE --json` judges it (no --config: the schema
  * defaults), through the real policy and executor. Pinned here on the shipped traces: saturated
- * under 2% of minutes. The suite (shipped + 12 unseen, at 6 h / 24 h / drawn optimization times)
- * and the cost against static-exact are measured in /work/notes/issue-20.md, misses included.
+ * under 2% of minutes, also where every optimization lasts 24 h (a change then locks out the
+ * next for a day: a small change before a flash sale or a ramp used to block the big one). The
+ * suite (shipped + 12 unseen, at 6 h / 24 h / drawn optimization times) and the cost against
+ * static-exact are measured in /work/notes/issue-20.md, misses included.
  */
 const TRACES = ['diurnal', 'flash-sale', 'sawtooth-3h', 'slow-ramp'];
 
@@ -19,6 +21,19 @@ describe('IOPS backtest goal on the shipped traces (honest world, schema default
     it(`${name}: saturated under 2% of minutes`, async () => {
       const trace = readTraceFile('iops', join(import.meta.dirname, `../../traces/iops/${name}.csv`));
       const report = await runBacktest({ trace, options: parseOptions({}) });
+      const ours = report.policies['db-autopilot'];
+      if (!ours?.available) throw new Error('db-autopilot did not run');
+      expect(ours.saturationMinutes / report.minutes).toBeLessThan(0.02);
+    }, 240_000);
+  }
+
+  for (const name of ['flash-sale', 'slow-ramp']) {
+    it(`${name}, every optimization 24 h: saturated under 2% of minutes`, async () => {
+      const trace = readTraceFile('iops', join(import.meta.dirname, `../../traces/iops/${name}.csv`));
+      const report = await runBacktest({
+        trace,
+        options: parseOptions({ iops: { optimizationMinutes: 1440 } }),
+      });
       const ours = report.policies['db-autopilot'];
       if (!ours?.available) throw new Error('db-autopilot did not run');
       expect(ours.saturationMinutes / report.minutes).toBeLessThan(0.02);

@@ -55,11 +55,13 @@ describe('IOPS policy: forecasting the lock-out', () => {
     expect(Number(b.plan.actions[0]?.to)).toBeLessThanOrEqual(Math.ceil((2180 * 1.1) / 0.7 / 100) * 100);
   });
 
-  it('scales saturated history by its latency ratio and leaves unsaturated history alone', () => {
-    const served = series([1000, 2000, 2000], NOW, 300);
-    const latency = series([0.001, 0.001, 0.003], NOW, 300);
-    expect(demandHistory(served, latency, 0.001, 10).values).toEqual([1000, 2000, 6000]);
-    expect(demandHistory(served, undefined, 0.001, 10).values).toEqual([1000, 2000, 2000]);
+  it('scales saturated history by its latency rise past the knee and leaves unsaturated history alone', () => {
+    const served = series([1000, 2000, 2000, 2000], NOW, 300);
+    // 1.4x normal: a volume near its limit (the knee), not demand above it.
+    const latency = series([0.001, 0.0014, 0.003, 0.03], NOW, 300);
+    const scaled = demandHistory(served, latency, 0.001, 10).values;
+    for (const [i, v] of [1000, 2000, 4000, 20_000].entries()) expect(scaled[i]).toBeCloseTo(v, 6);
+    expect(demandHistory(served, undefined, 0.001, 10).values).toEqual([1000, 2000, 2000, 2000]);
   });
 
   it('measures a trend in IOPS per hour', () => {

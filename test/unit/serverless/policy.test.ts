@@ -107,6 +107,78 @@ describe('Aurora Serverless v2 bounds policy', () => {
     );
   });
 
+  it('lowers an idle cluster’s minimum to the floor when auto-pause is not allowed', () => {
+    const idle = obs({ min: 2, max: 8, recent: 2, dayPeak: 2, connections: 0 });
+    expect(boundsOf(planServerlessBounds(idle, s, {}))).toEqual({ min: 0.5, max: 8 });
+    const paused = boundsOf(planServerlessBounds(idle, { ...s, allowAutoPause: true }, {}));
+    expect(paused).toEqual({ min: 0, max: 8, secondsUntilAutoPause: 300 });
+  });
+
+  it('does not learn a minimum as demand: capacity while nobody was connected counts as none', () => {
+    // Held at a person's minimum of 8 ACU all night with no connection; an evening peak of 20 with connections.
+    const o = obs({ min: 8, max: 32, recent: 8, dayPeak: 20, connections: 0 });
+    o.history.capacityMax = o.history.capacityMax.map((v) => Math.max(v ?? 0, 8));
+    o.history.connectionsMax = o.history.capacityMax.map((v) => (v === 20 ? 50 : 0));
+    const quiet = { ...o, observedAt: '2026-11-20T04:00:00.000Z' };
+    expect(boundsOf(planServerlessBounds(quiet, s, {}))?.min).toBe(0.5);
+    // Ahead of the evening, history with connections still raises it.
+    expect(boundsOf(planServerlessBounds(o, s, {}))?.min).toBe(12);
+  });
+
+  it('declares that a change waits while the cluster is not available', () => {
+    const busy = { ...obs({ min: 0.5, max: 64, recent: 3, dayPeak: 20 }), status: 'modifying' };
+    const change = planServerlessBounds(busy, s, {}).actions.find((a) => a.kind === 'set-serverless-bounds');
+    expect(change?.rules).toEqual([
+      {
+        rule: 'aws:cluster-available',
+        verdict: 'defer',
+        until: '2026-11-20T18:35:00.000Z',
+        reason: expect.stringMatching(/is modifying/),
+      },
+    ]);
+  });
+
+  it('keeps bounds within [0 or 0.5, 256], the config’s floor and ceiling, and 0 only where auto-pause exists (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 128 }).map((x) => x / 2),
+        fc.integer({ min: 2, max: 512 }).map((x) => x / 2),
+        fc.double({ min: 0, max: 300, noNaN: true }),
+        fc.integer({ min: 2, max: 512 }).map((x) => x / 2),
+        fc.integer({ min: 1, max: 8 }).map((x) => x / 2),
+        fc.boolean(),
+        fc.constantFrom('16.4', '15.4', '13.12'),
+        fc.constantFrom(0, 20),
+        (min, max, peak, ceiling, floor, allowAutoPause, version, connections) => {
+          const o = obs({
+            min: Math.min(min, max),
+            max: Math.max(min, max),
+            recent: peak,
+            dayPeak: peak,
+            connections,
+            version,
+          });
+          const settings = {
+            ...s,
+            maxCapacityCeiling: Math.max(ceiling, floor),
+            minCapacityFloor: floor,
+            allowAutoPause,
+          };
+          const to = boundsOf(planServerlessBounds(o, settings, {}));
+          if (!to) return;
+          expect(invalidBounds(to, o.engine, o.engineVersion)).toBeUndefined();
+          expect(to.max).toBeLessThanOrEqual(256);
+          // Never raised above the ceiling (a maximum already above it is not lowered below a recent peak).
+          expect(to.max).toBeLessThanOrEqual(Math.max(settings.maxCapacityCeiling, o.current.max));
+          if (to.min === 0) {
+            expect(allowAutoPause && supportsAutoPause(o.engine, o.engineVersion)).toBe(true);
+            expect(connections).toBe(0);
+          } else expect(to.min).toBeGreaterThanOrEqual(Math.min(floor, to.max));
+        },
+      ),
+    );
+  });
+
   it('keeps bounds within AWS rules and the config, and never lowers the maximum below a recent peak (property)', () => {
     fc.assert(
       fc.property(

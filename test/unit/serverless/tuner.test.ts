@@ -1,0 +1,136 @@
+import type { DBCluster } from '@aws-sdk/client-rds';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../shared/config/load.ts';
+import type { ResourceHistory } from '../../../shared/core/contracts.ts';
+import type { Decision } from '../../../shared/core/model.ts';
+import type { DiscoveredTarget } from '../../../shared/discovery/index.ts';
+import { handBackAction, personBoundsAfter, serverlessAlarms } from '../../../shared/tuners/serverless.ts';
+
+const PERSON = { min: 8, max: 32 };
+const OURS = { min: 4.5, max: 36 };
+
+function applied(to: unknown, at = '2026-11-20T00:00:00.000Z'): Decision {
+  return {
+    id: `run:${at}`,
+    runId: 'run',
+    at,
+    tuner: 'serverless',
+    resource: 'accounts',
+    resourceKind: 'aurora-cluster',
+    action: 'set-serverless-bounds',
+    outcome: 'applied',
+    reason: 'test',
+    evidence: [],
+    monthlyCostDelta: 0,
+    from: PERSON,
+    to,
+    undo: null,
+    mode: 'apply',
+    dryRun: false,
+    override: false,
+    trigger: 'schedule',
+    severity: 'info',
+  };
+}
+
+function history(recent: Decision[], personBounds?: unknown): ResourceHistory {
+  return { recent, ...(personBounds ? { tunerState: { personBounds } } : {}) };
+}
+
+function cluster(bounds: { min: number; max: number }): DiscoveredTarget<DBCluster> {
+  return {
+    ref: { kind: 'aurora-cluster', id: 'accounts' },
+    tags: {},
+    managed: true,
+    created: false,
+    optedOut: false,
+    raw: {
+      DBClusterIdentifier: 'accounts',
+      Status: 'available',
+      ServerlessV2ScalingConfiguration: { MinCapacity: bounds.min, MaxCapacity: bounds.max },
+    },
+  };
+}
+
+describe('the person’s bounds', () => {
+  it('are the observed bounds while db-autopilot has changed nothing', () => {
+    expect(personBoundsAfter(history([]), PERSON, false)).toEqual(PERSON);
+  });
+
+  it('stay what the person set once db-autopilot has changed them', () => {
+    expect(personBoundsAfter(history([applied(OURS)], PERSON), OURS, false)).toEqual(PERSON);
+  });
+
+  it('become a person’s newer bounds when they change them (drift)', () => {
+    expect(personBoundsAfter(history([applied(OURS)], PERSON), { min: 10, max: 40 }, true)).toEqual({
+      min: 10,
+      max: 40,
+    });
+  });
+});
+
+describe('handing the bounds back', () => {
+  it('restores the person’s bounds exactly, recording db-autopilot’s as the undo', () => {
+    const action = handBackAction(cluster(OURS), history([applied(OURS)], PERSON), 'paused');
+    expect(action).toMatchObject({
+      kind: 'set-serverless-bounds',
+      from: OURS,
+      to: PERSON,
+      params: { clusterId: 'accounts', bounds: PERSON },
+      undo: { params: { bounds: OURS } },
+    });
+    // No numericTarget: the person's own maximum is restored even above today's ceiling.
+    expect(action?.numericTarget).toBeUndefined();
+  });
+
+  it('leaves a person’s newer change alone, and does nothing when the person’s bounds are in effect', () => {
+    expect(
+      handBackAction(cluster({ min: 10, max: 40 }), history([applied(OURS)], PERSON), 'paused'),
+    ).toBeUndefined();
+    expect(handBackAction(cluster(PERSON), history([applied(PERSON)], PERSON), 'paused')).toBeUndefined();
+    expect(handBackAction(cluster(OURS), history([], undefined), 'paused')).toBeUndefined();
+  });
+});
+
+describe('serverless config section', () => {
+  it('names the line and field of every bad value and changes nothing', () => {
+    const yaml = [
+      'version: 1',
+      'tuners:',
+      '  serverless:',
+      '    maxCapacityCeiling: 300',
+      '    minCapacityFloor: 0.25',
+      '    bogus: 1',
+    ].join('\n');
+    expect(() => parseConfig(yaml, 'db-autopilot.yml')).toThrowError(
+      /db-autopilot\.yml:4 tuners\.serverless\.maxCapacityCeiling[\s\S]*db-autopilot\.yml:5 tuners\.serverless\.minCapacityFloor: a capacity in 0\.5 ACU steps[\s\S]*Unrecognized key: "bogus"/,
+    );
+  });
+
+  it('defaults to observe-friendly values: 5-minute cooldown, AWS’s 256 ACU ceiling, no auto-pause', () => {
+    const s = parseConfig('version: 1\ntuners:\n  serverless: {}\n').tuners.serverless;
+    expect(s).toMatchObject({
+      cooldownMinutes: 5,
+      maxCapacityCeiling: 256,
+      minCapacityFloor: 0.5,
+      allowAutoPause: false,
+    });
+    expect(s?.mode).toBeUndefined();
+  });
+});
+
+describe('serverless alarms', () => {
+  it('wants an ACUUtilization >= 99% alarm on each managed Serverless v2 cluster only', () => {
+    const config = parseConfig('version: 1\ntuners:\n  serverless: {}\n');
+    const provisioned = { ...cluster(PERSON), raw: { DBClusterIdentifier: 'catalog' } };
+    const specs = serverlessAlarms([cluster(PERSON), provisioned], config);
+    expect(specs).toHaveLength(1);
+    expect(specs[0]).toMatchObject({
+      resourceId: 'accounts',
+      metricName: 'ACUUtilization',
+      dimensions: { DBClusterIdentifier: 'accounts' },
+      threshold: 99,
+      comparison: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+});
