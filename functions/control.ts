@@ -1,4 +1,4 @@
-import { aws } from '../shared/aws/clients.ts';
+import { ssmClient, taggingClient } from '../shared/aws/clients.ts';
 import { getConfig } from '../shared/config/load.ts';
 import { type ControlResult, runControl } from '../shared/control/commands.ts';
 import { controlCommandSchema } from '../shared/control/schema.ts';
@@ -17,8 +17,8 @@ export const handler = lambdaHandler(
   controlCommandSchema,
   (command, ctx): Promise<ControlResult> =>
     runControl(command, {
-      ssm: aws().ssm,
-      tagging: aws().tagging,
+      ssm: ssmClient(),
+      tagging: taggingClient(),
       store: stateStore(),
       config: getConfig,
       loadTuner,

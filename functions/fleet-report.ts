@@ -1,6 +1,6 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { z } from 'zod';
-import { aws } from '../shared/aws/clients.ts';
+import { snsClient } from '../shared/aws/clients.ts';
 import { getConfig } from '../shared/config/load.ts';
 import { accountIdSchema } from '../shared/config/sections/fleet.ts';
 import { clock } from '../shared/core/clock.ts';
@@ -50,7 +50,7 @@ export const handler = lambdaHandler('fleet-report', eventSchema, async (event) 
   const dryRun = !scheduled && event.dryRun;
   const topic = config.notifications.sns.enabled ? process.env.REPORT_TOPIC_ARN : undefined;
   if (!dryRun && topic)
-    await aws().sns.send(
+    await snsClient().send(
       new PublishCommand({ TopicArn: topic, Subject: fleetSubject(summary), Message: text }),
     );
   return {

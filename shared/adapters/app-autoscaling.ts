@@ -14,7 +14,7 @@ import {
   ValidationException,
 } from '@aws-sdk/client-application-auto-scaling';
 import { z } from 'zod';
-import { aws } from '../aws/clients.ts';
+import { autoscalingClient } from '../aws/clients.ts';
 import { clock } from '../core/clock.ts';
 import type { Adapter } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
@@ -163,7 +163,7 @@ export const applyScalingTarget: Adapter = async (action: Action): Promise<ActRe
   const done: string[] = [];
   try {
     if (p.minCapacity !== undefined || p.maxCapacity !== undefined) {
-      await aws().autoscaling.send(
+      await autoscalingClient().send(
         new RegisterScalableTargetCommand({
           ServiceNamespace: 'dynamodb',
           ResourceId: p.resourceId,
@@ -175,7 +175,7 @@ export const applyScalingTarget: Adapter = async (action: Action): Promise<ActRe
       done.push(`RegisterScalableTarget min ${p.minCapacity ?? '-'} max ${p.maxCapacity ?? '-'}`);
     }
     if (p.policy) {
-      await aws().autoscaling.send(
+      await autoscalingClient().send(
         new PutScalingPolicyCommand({
           ServiceNamespace: 'dynamodb',
           ResourceId: p.resourceId,
@@ -226,7 +226,7 @@ export async function describeScalableTargetsFor(
   for (let i = 0; i < resourceIds.length; i += RESOURCE_IDS_PER_CALL) {
     let token: string | undefined;
     do {
-      const page = await aws().autoscaling.send(
+      const page = await autoscalingClient().send(
         new DescribeScalableTargetsCommand({
           ServiceNamespace: 'dynamodb',
           ResourceIds: resourceIds.slice(i, i + RESOURCE_IDS_PER_CALL),
@@ -241,7 +241,7 @@ export async function describeScalableTargetsFor(
   const policies = (
     await Promise.all(
       withTargets.map((id) =>
-        aws().autoscaling.send(
+        autoscalingClient().send(
           new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: id }),
         ),
       ),

@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { z } from 'zod';
 import { AUTO_PAUSE_SECONDS, invalidBounds, MAX_ACU } from '../aws/aurora-serverless.ts';
-import { aws } from '../aws/clients.ts';
+import { rdsClient } from '../aws/clients.ts';
 import { clock } from '../core/clock.ts';
 import type { Adapter, IntentCheck } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
@@ -112,7 +112,7 @@ function fromError(error: unknown, id: string, until: string): ActResult {
 }
 
 export function createServerlessAdapter(options: { rds?: () => RDSClient; now?: () => Date } = {}): Adapter {
-  const rds = options.rds ?? (() => aws().rds);
+  const rds = options.rds ?? (() => rdsClient());
   const now = options.now ?? (() => clock().now());
   const adapter: Adapter = async (action): Promise<ActResult> => {
     if (action.kind !== 'set-serverless-bounds')
@@ -155,7 +155,7 @@ export const serverlessBoundsCheck: IntentCheck = async (intent) => {
   const parsed = setServerlessBoundsParamsSchema.safeParse(intent.params);
   if (!parsed.success) return { verdict: 'unknown', detail: 'the intent names no cluster or bounds' };
   const { clusterId, bounds } = parsed.data;
-  const cluster = await describeCluster(aws().rds, clusterId);
+  const cluster = await describeCluster(rdsClient(), clusterId);
   if (!cluster) return { verdict: 'not-applied', detail: `${clusterId} does not exist` };
   const seen = boundsOf(cluster);
   const same = seen?.min === bounds.min && seen.max === bounds.max;

@@ -12,7 +12,7 @@ import {
   type UpdateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { aws } from '../aws/clients.ts';
+import { dynamodbClient } from '../aws/clients.ts';
 import { clock } from '../core/clock.ts';
 import type { Adapter } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
@@ -114,7 +114,7 @@ function translate(error: unknown, table: TableDescription | undefined, directio
 }
 
 async function describe(tableName: string): Promise<TableDescription | undefined> {
-  const out = await aws().dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+  const out = await dynamodbClient().send(new DescribeTableCommand({ TableName: tableName }));
   return out.Table;
 }
 
@@ -234,7 +234,7 @@ export const applyDynamodbCapacity: Adapter = async (action: Action): Promise<Ac
     if ('skip' in planned) return { status: 'skipped', reason: planned.skip };
     if ('defer' in planned) return { status: 'deferred', until: planned.until, reason: planned.defer };
     const { input, heldBack } = planned;
-    await aws().dynamodb.send(new UpdateTableCommand(input));
+    await dynamodbClient().send(new UpdateTableCommand(input));
     const parts = [
       input.ProvisionedThroughput
         ? `table ${input.ProvisionedThroughput.ReadCapacityUnits} RCU / ${input.ProvisionedThroughput.WriteCapacityUnits} WCU`
@@ -292,7 +292,7 @@ async function applyCapacityMode(action: Action): Promise<ActResult> {
         });
       }
     }
-    await aws().dynamodb.send(new UpdateTableCommand(input));
+    await dynamodbClient().send(new UpdateTableCommand(input));
     return { status: 'applied', detail: `UpdateTable BillingMode ${p.billingMode}` };
   } catch (error) {
     return translate(error, table);

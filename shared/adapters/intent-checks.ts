@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { type DBInstance, DBInstanceNotFoundFault, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
-import { aws } from '../aws/clients.ts';
+import { cloudwatchClient, dynamodbClient, rdsClient } from '../aws/clients.ts';
 import type { IntentCheck } from '../core/contracts.ts';
 import { registerIntentCheck } from '../core/intent.ts';
 import type { Decision } from '../core/model.ts';
@@ -24,7 +24,7 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 
 async function instance(id: string): Promise<DBInstance | undefined> {
   try {
-    const out = await aws().rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+    const out = await rdsClient().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
     return out.DBInstances?.[0];
   } catch (error) {
     if (error instanceof DBInstanceNotFoundFault) return undefined;
@@ -143,7 +143,7 @@ export const capacityModeCheck: IntentCheck = async (intent) => {
 };
 
 async function alarm(name: string): Promise<MetricAlarm | undefined> {
-  const out = await aws().cloudwatch.send(
+  const out = await cloudwatchClient().send(
     new DescribeAlarmsCommand({ AlarmNames: [name], AlarmTypes: ['MetricAlarm'] }),
   );
   return out.MetricAlarms?.find((a) => a.AlarmName === name);
@@ -181,7 +181,7 @@ export const putDashboardCheck: IntentCheck = async (intent) => {
   if (!want) return { verdict: 'unknown', detail: 'the intent names no dashboard body' };
   let body: string | undefined;
   try {
-    body = (await aws().cloudwatch.send(new GetDashboardCommand({ DashboardName: name }))).DashboardBody;
+    body = (await cloudwatchClient().send(new GetDashboardCommand({ DashboardName: name }))).DashboardBody;
   } catch (error) {
     // GetDashboard answers DashboardNotFoundError (error code ResourceNotFound) for a new dashboard.
     if (!(error instanceof DashboardNotFoundError || (error as Error).name === 'ResourceNotFound'))
@@ -196,7 +196,7 @@ export const putDashboardCheck: IntentCheck = async (intent) => {
 };
 
 async function describeTable(name: string) {
-  return (await aws().dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
+  return (await dynamodbClient().send(new DescribeTableCommand({ TableName: name }))).Table;
 }
 
 const registered: Array<[Decision['action'], IntentCheck]> = [

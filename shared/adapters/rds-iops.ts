@@ -32,7 +32,7 @@ import {
   type ValidStorageOptions,
 } from '@aws-sdk/client-rds';
 import { z } from 'zod';
-import { aws } from '../aws/clients.ts';
+import { rdsClient } from '../aws/clients.ts';
 import {
   asStorageType,
   gp3ThroughputFor,
@@ -76,7 +76,7 @@ const paramsSchema = z
   .passthrough();
 
 export function createIopsAdapter(options: IopsAdapterOptions = {}): Adapter {
-  const rds = options.rds ?? (() => aws().rds);
+  const rds = options.rds ?? (() => rdsClient());
   const now = options.now ?? (() => clock().now());
   return async (action: Action): Promise<ActResult> => {
     if (action.kind !== 'set-iops' && action.kind !== 'set-storage-type') {

@@ -13,7 +13,7 @@ import {
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import { z } from 'zod';
-import { aws } from '../aws/clients.ts';
+import { rdsClient } from '../aws/clients.ts';
 import { clock } from '../core/clock.ts';
 import type { Adapter } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
@@ -43,7 +43,7 @@ export const setPoolParamsSchema = z
   .strict();
 
 export function createProxyAdapter(options: { rds?: () => RDSClient; now?: () => Date } = {}): Adapter {
-  const rds = options.rds ?? (() => aws().rds);
+  const rds = options.rds ?? (() => rdsClient());
   const now = options.now ?? (() => clock().now());
   return async (action): Promise<ActResult> => {
     if (action.kind !== 'set-pool')

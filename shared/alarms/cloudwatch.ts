@@ -9,7 +9,7 @@ import {
   PutMetricAlarmCommand,
   paginateDescribeAlarms,
 } from '@aws-sdk/client-cloudwatch';
-import { aws } from '../aws/clients.ts';
+import { cloudwatchClient } from '../aws/clients.ts';
 import type { AlarmSpec } from '../core/contracts.ts';
 import { tagListToMap } from '../discovery/select.ts';
 import { putAlarmInput } from './diff.ts';
@@ -28,7 +28,7 @@ function assertInPrefix(name: string, prefix: string): void {
 export async function listAlarms(prefix: string): Promise<MetricAlarm[]> {
   const out: MetricAlarm[] = [];
   const pages = paginateDescribeAlarms(
-    { client: aws().cloudwatch, pageSize: 100 },
+    { client: cloudwatchClient(), pageSize: 100 },
     { AlarmNamePrefix: prefix, AlarmTypes: ['MetricAlarm'] },
   );
   for await (const page of pages) {
@@ -39,7 +39,7 @@ export async function listAlarms(prefix: string): Promise<MetricAlarm[]> {
 
 export async function putAlarm(name: string, spec: AlarmSpec, prefix: string): Promise<void> {
   assertInPrefix(name, prefix);
-  await aws().cloudwatch.send(new PutMetricAlarmCommand(putAlarmInput(name, spec)));
+  await cloudwatchClient().send(new PutMetricAlarmCommand(putAlarmInput(name, spec)));
 }
 
 /** DeleteAlarms takes at most 100 names per call (CloudWatch API reference, DeleteAlarms). */
@@ -47,27 +47,27 @@ export async function deleteAlarms(names: string[], prefix: string): Promise<voi
   for (const n of names) assertInPrefix(n, prefix);
   for (let i = 0; i < names.length; i += 100) {
     const AlarmNames = names.slice(i, i + 100);
-    await aws().cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames }));
+    await cloudwatchClient().send(new DeleteAlarmsCommand({ AlarmNames }));
   }
 }
 
 /** The alarm as CloudWatch has it now (the handler re-reads it before acting). */
 export async function describeAlarm(name: string): Promise<MetricAlarm | undefined> {
-  const out = await aws().cloudwatch.send(
+  const out = await cloudwatchClient().send(
     new DescribeAlarmsCommand({ AlarmNames: [name], AlarmTypes: ['MetricAlarm'] }),
   );
   return out.MetricAlarms?.find((a) => a.AlarmName === name);
 }
 
 export async function alarmTags(arn: string): Promise<Record<string, string>> {
-  const out = await aws().cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: arn }));
+  const out = await cloudwatchClient().send(new ListTagsForResourceCommand({ ResourceARN: arn }));
   return tagListToMap(out.Tags);
 }
 
 /** The current body, or undefined when the dashboard does not exist. */
 export async function getDashboardBody(name: string): Promise<string | undefined> {
   try {
-    const out = await aws().cloudwatch.send(new GetDashboardCommand({ DashboardName: name }));
+    const out = await cloudwatchClient().send(new GetDashboardCommand({ DashboardName: name }));
     return out.DashboardBody;
   } catch (error) {
     // GetDashboard answers DashboardNotFoundError (error code ResourceNotFound) for a new dashboard.
@@ -78,7 +78,7 @@ export async function getDashboardBody(name: string): Promise<string | undefined
 }
 
 export async function putDashboard(name: string, body: string): Promise<string[]> {
-  const out = await aws().cloudwatch.send(
+  const out = await cloudwatchClient().send(
     new PutDashboardCommand({ DashboardName: name, DashboardBody: body }),
   );
   return (out.DashboardValidationMessages ?? []).map((m) => `${m.DataPath ?? ''}: ${m.Message ?? ''}`);

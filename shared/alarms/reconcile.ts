@@ -1,4 +1,7 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
+// The checks of AWS's state for the alarm and dashboard changes (registered on import), for the
+// executor to settle a run's left-over intents (shared/tuners/common.ts imports them for the tuners).
+import '../adapters/intent-checks.ts';
 import type { Config } from '../config/schema.ts';
 import type {
   Adapter,

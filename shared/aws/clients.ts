@@ -8,7 +8,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { currentScopeKey, type MemberClients, scopeClients } from '../core/scope.ts';
+import { currentScopeKey, scopeClients } from '../core/scope.ts';
 import { RateLimiter } from '../metrics/limits.ts';
 
 /**
@@ -144,63 +144,122 @@ const SERVICE_OF: Record<keyof AwsClients, string> = {
   stateTable: 'stateTable',
 };
 
-let clients: AwsClients | undefined;
+/** Clients installed by setAwsClients (simulated account, tests); they win over the defaults. */
+let installed: Partial<AwsClients> = {};
+/** Default clients, each created on first use. */
+let created: Partial<AwsClients> = {};
 
-function createDefaultClients(): AwsClients {
+function commonOptions() {
   const region = process.env.AWS_REGION ?? 'us-east-1';
-  const common = { region, maxAttempts: MAX_ATTEMPTS, retryMode: 'adaptive' } as const;
-  return limitAll({
-    rds: new RDSClient(common),
-    dynamodb: new DynamoDBClient(common),
-    cloudwatch: new CloudWatchClient(common),
-    ssm: new SSMClient(common),
-    secretsManager: new SecretsManagerClient(common),
-    sns: new SNSClient(common),
-    tagging: new ResourceGroupsTaggingAPIClient(common),
-    autoscaling: new ApplicationAutoScalingClient(common),
-    // Route 53 is a global service.
-    route53: new Route53Client({ ...common, region: 'us-east-1' }),
-    pi: new PIClient(common),
-    stateTable: new DynamoDBClient(
-      process.env.STATE_TABLE_ENDPOINT ? { ...common, endpoint: process.env.STATE_TABLE_ENDPOINT } : common,
-    ),
-  });
+  return { region, maxAttempts: MAX_ATTEMPTS, retryMode: 'adaptive' } as const;
 }
 
+type ClientOptions = ReturnType<typeof commonOptions>;
+
+/**
+ * The client of one service for the work in progress: inside a fleet member scope
+ * (`runInScope`, shared/core/scope.ts) the member's own client for a tuned service, else the
+ * installed one (simulator, tests), else the default one, created on first use.
+ */
+function client<K extends keyof AwsClients>(
+  name: K,
+  make: (common: ClientOptions) => AwsClients[K],
+): AwsClients[K] {
+  const member = scopeClients() as Partial<AwsClients> | undefined;
+  const found = member?.[name] ?? installed[name] ?? created[name];
+  if (found) return found as AwsClients[K];
+  const made = limitAttempts(make(commonOptions()), SERVICE_OF[name]);
+  created[name] = made;
+  return made;
+}
+
+/*
+ * One accessor per service. A Lambda bundle holds only the SDK clients its code calls: esbuild
+ * drops every accessor (and its client package) that nothing reachable from the function uses,
+ * which one object holding every client would defeat.
+ */
+export const rdsClient = (): RDSClient => client('rds', (c) => new RDSClient(c));
+export const dynamodbClient = (): DynamoDBClient => client('dynamodb', (c) => new DynamoDBClient(c));
+export const cloudwatchClient = (): CloudWatchClient => client('cloudwatch', (c) => new CloudWatchClient(c));
+export const ssmClient = (): SSMClient => client('ssm', (c) => new SSMClient(c));
+export const secretsManagerClient = (): SecretsManagerClient =>
+  client('secretsManager', (c) => new SecretsManagerClient(c));
+export const snsClient = (): SNSClient => client('sns', (c) => new SNSClient(c));
+export const taggingClient = (): ResourceGroupsTaggingAPIClient =>
+  client('tagging', (c) => new ResourceGroupsTaggingAPIClient(c));
+export const autoscalingClient = (): ApplicationAutoScalingClient =>
+  client('autoscaling', (c) => new ApplicationAutoScalingClient(c));
+// Route 53 is a global service.
+export const route53Client = (): Route53Client =>
+  client('route53', (c) => new Route53Client({ ...c, region: 'us-east-1' }));
+export const piClient = (): PIClient => client('pi', (c) => new PIClient(c));
+/** db-autopilot's own state table (dynalite in the demo and integration tests: STATE_TABLE_ENDPOINT). */
+export const stateTableClient = (): DynamoDBClient =>
+  client('stateTable', (c) =>
+    process.env.STATE_TABLE_ENDPOINT
+      ? new DynamoDBClient({ ...c, endpoint: process.env.STATE_TABLE_ENDPOINT })
+      : new DynamoDBClient(c),
+  );
+
 function limitAll<T extends Partial<AwsClients>>(partial: T): T {
-  for (const [name, client] of Object.entries(partial)) {
-    if (client) limitAttempts(client, SERVICE_OF[name as keyof AwsClients]);
+  for (const [name, c] of Object.entries(partial)) {
+    if (c) limitAttempts(c, SERVICE_OF[name as keyof AwsClients]);
   }
   return partial;
 }
 
-/** The member clients of a scope laid over the central ones (cached per member client set). */
-const overlays = new WeakMap<Partial<MemberClients>, { base: AwsClients; merged: AwsClients }>();
-
 /**
- * The clients of the work in progress: the central account's, with a fleet member scope's own
- * clients for the tuned services laid over them inside `runInScope` (shared/core/scope.ts).
+ * Every client (tests, the simulator and CLIs). Lambda code calls the one accessor it needs
+ * (`rdsClient()`), so its bundle does not carry the others.
  */
 export function aws(): AwsClients {
-  clients ??= createDefaultClients();
-  const member = scopeClients();
-  if (!member) return clients;
-  const cached = overlays.get(member);
-  if (cached && cached.base === clients) return cached.merged;
-  const merged = { ...clients, ...member };
-  overlays.set(member, { base: clients, merged });
-  return merged;
+  return {
+    get rds() {
+      return rdsClient();
+    },
+    get dynamodb() {
+      return dynamodbClient();
+    },
+    get cloudwatch() {
+      return cloudwatchClient();
+    },
+    get ssm() {
+      return ssmClient();
+    },
+    get secretsManager() {
+      return secretsManagerClient();
+    },
+    get sns() {
+      return snsClient();
+    },
+    get tagging() {
+      return taggingClient();
+    },
+    get autoscaling() {
+      return autoscalingClient();
+    },
+    get route53() {
+      return route53Client();
+    },
+    get pi() {
+      return piClient();
+    },
+    get stateTable() {
+      return stateTableClient();
+    },
+  };
 }
 
 /** Replace some or all clients (simulated account, tests). Returns a restore function. */
 export function setAwsClients(partial: Partial<AwsClients>): () => void {
-  const previous = clients;
-  clients = { ...aws(), ...limitAll(partial) };
+  const previous = installed;
+  installed = { ...installed, ...limitAll(partial) };
   return () => {
-    clients = previous;
+    installed = previous;
   };
 }
 
 export function resetAwsClients(): void {
-  clients = undefined;
+  installed = {};
+  created = {};
 }

@@ -8,6 +8,7 @@ import type { SeriesRequest } from '../metrics/plan.ts';
 import { minCallsFor } from '../metrics/plan.ts';
 import { SimAccount, workload as w } from '../sim/index.ts';
 import { type CliSpec, CliUsageError, cliArgsOrExit } from './args.ts';
+import type { AccountsBenchResult } from './bench-accounts.ts';
 import type { FleetBenchResult, FunctionLimits } from './bench-fleet.ts';
 
 /**
@@ -188,7 +189,7 @@ export const USAGE = `usage: npm run bench -- [--json] [--sizes 10,100,1000]
   --json           JSON: one line per size, or {"fleet","hours","functions":{...}} for --fleet
   --help           this text`;
 
-/** `--one` and `--fleet-child` are the bench's own child processes' flags. */
+/** `--one`, `--fleet-child` and `--accounts-child` are the bench's own child processes' flags. */
 export const BENCH_CLI = {
   name: 'bench',
   usage: USAGE,
@@ -202,6 +203,7 @@ export const BENCH_CLI = {
     accounts: { type: 'string' },
     regions: { type: 'string' },
     resources: { type: 'string' },
+    'accounts-child': { type: 'boolean' },
   },
 } satisfies CliSpec;
 
@@ -215,29 +217,7 @@ interface BenchArgs {
   accounts?: string;
   regions?: string;
   resources?: string;
-}
-
-/** --accounts: one fleet run across member accounts and Regions (bench-accounts.ts). */
-async function accountsMode(args: BenchArgs): Promise<void> {
-  const accounts = positiveInt(args.accounts, '--accounts');
-  const regions = positiveInt(args.regions, '--regions', 1);
-  if (regions > 6)
-    throw new CliUsageError(`--regions must be a whole number from 1 to 6, got "${args.regions}"`);
-  const resources = positiveInt(args.resources, '--resources', 20);
-  const { runAccountsBench } = await import('./bench-accounts.ts');
-  const { result, details } = await runAccountsBench({ accounts, regions, resources });
-  if (args.json) {
-    const { accounts: a, regions: r, resources: n, wallMs, apiCalls, peakHeapMb } = result;
-    process.stdout.write(
-      `${JSON.stringify({ accounts: a, regions: r, resources: n, wallMs, apiCalls, peakHeapMb })}\n`,
-    );
-    process.stderr.write(`${JSON.stringify(details)}\n`);
-    return;
-  }
-  process.stdout.write(
-    `One fleet run: ${accounts} accounts x ${regions} Regions x ${resources} resources = ${result.resources} resources\n` +
-      `wall ${result.wallMs} ms, ${result.apiCalls} API calls, peak heap ${result.peakHeapMb} MB\n${JSON.stringify(details, null, 2)}\n`,
-  );
+  'accounts-child'?: boolean;
 }
 
 function positiveInt(value: string | undefined, flag: string, fallback?: number): number {
@@ -246,6 +226,62 @@ function positiveInt(value: string | undefined, flag: string, fallback?: number)
   if (!Number.isInteger(n) || n < 1)
     throw new CliUsageError(`${flag} must be a whole number >= 1, got "${value ?? ''}"`);
   return n;
+}
+
+/**
+ * --accounts: one fleet run across member accounts and Regions (bench-accounts.ts), in a child
+ * process (no EMF metrics or logs on stdout, a heap limit that fits the simulated world).
+ */
+async function accountsMode(args: BenchArgs): Promise<void> {
+  const accounts = positiveInt(args.accounts, '--accounts');
+  const regions = positiveInt(args.regions, '--regions', 1);
+  if (regions > 6)
+    throw new CliUsageError(`--regions must be a whole number from 1 to 6, got "${args.regions}"`);
+  const resources = positiveInt(args.resources, '--resources', 20);
+  if (args['accounts-child']) {
+    const { runAccountsBench } = await import('./bench-accounts.ts');
+    const { result, details } = await runAccountsBench({ accounts, regions, resources });
+    process.stdout.write(`${JSON.stringify(result)}\n${JSON.stringify(details)}\n`);
+    return;
+  }
+  const child = spawnSync(
+    process.execPath,
+    [
+      '--max-old-space-size=6144',
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--accounts-child',
+      ...['--accounts', String(accounts), '--regions', String(regions), '--resources', String(resources)],
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'CRITICAL', POWERTOOLS_METRICS_DISABLED: 'true' },
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  if (child.status !== 0) {
+    process.stderr.write(child.stderr);
+    throw new Error(`the accounts bench failed (exit ${child.status})`);
+  }
+  const [resultLine = '{}', detailsLine = '{}'] = child.stdout.trim().split('\n').slice(-2);
+  const r = JSON.parse(resultLine) as AccountsBenchResult;
+  const line = JSON.stringify({
+    accounts: r.accounts,
+    regions: r.regions,
+    resources: r.resources,
+    wallMs: r.wallMs,
+    apiCalls: r.apiCalls,
+    peakHeapMb: r.peakHeapMb,
+  });
+  if (args.json) {
+    process.stdout.write(`${line}\n`);
+    process.stderr.write(`${detailsLine}\n`);
+    return;
+  }
+  process.stdout.write(
+    `One fleet run: ${accounts} accounts x ${regions} Regions x ${resources} resources = ${r.resources} resources\n` +
+      `wall ${r.wallMs} ms, ${r.apiCalls} API calls, peak heap ${r.peakHeapMb} MB\n${JSON.stringify(JSON.parse(detailsLine), null, 2)}\n`,
+  );
 }
 
 /** --fleet: the run happens in a child process whose heap limit is the deployed memory size. */

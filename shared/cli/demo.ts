@@ -27,6 +27,10 @@ import type { StateStore } from '../core/contracts.ts';
 import { ValidationError } from '../core/errors.ts';
 import { countsAsChange } from '../core/guards.ts';
 import type { Decision, Evidence, TunerName } from '../core/model.ts';
+import { meterStore, UsageMeter, withCapturedLogs } from '../cost/meter.ts';
+import { type Bill, monthlyBill } from '../cost/model.ts';
+import { SELF_PRICES_DATE, SELF_PRICES_SOURCE, selfPrices } from '../cost/prices.ts';
+import { simFleetCost } from '../cost/sim-fleet.ts';
 import { dashboardConsoleUrl } from '../report/console-links.ts';
 import { describeChange, reasonText } from '../report/describe.ts';
 import { renderDigestText } from '../report/digest.ts';
@@ -38,6 +42,7 @@ import { digestMessage } from '../report/sns.ts';
 import { moneyTotals, totalsText } from '../report/totals.ts';
 import { HOUR_MS, MINUTE_MS, type SimAccount } from '../sim/index.ts';
 import type { AlarmStateChangeEvent } from '../sim/services/cloudwatch.ts';
+import { DEFAULT_AUDIT_TTL_DAYS } from '../state/table-definition.ts';
 import { type CliSpec, CliUsageError, type CliValues, cliArgsOrExit, intFlag } from './args.ts';
 
 export interface DemoOptions {
@@ -62,6 +67,37 @@ export interface DemoOptions {
   state?: 'dynalite' | 'memory';
   /** Repository root (default: the current directory). */
   root?: string;
+  /** Interface VPC endpoints db-autopilot alone needs, priced in its own bill (default 0). */
+  vpcEndpoints?: number;
+  /** The Region whose prices the own bill uses (default: the config's region). */
+  priceRegion?: string;
+  /** The configuration to run (default: db-autopilot.yml at the root, the SecureCart example). */
+  configFile?: string;
+}
+
+/** db-autopilot's own AWS bill for the fleet, measured over the demo (shared/cost). */
+export interface OwnCost extends Bill {
+  region: string;
+  pricesSource: string;
+  pricesDate: string;
+  /** Simulated hours the usage was measured over (scaled to a 730-hour month). */
+  measuredHours: number;
+  managedResources: number;
+  /** The most any one managed resource costs (its metrics and alarms + its share of the fleet's). */
+  maxPerResourceUsd: number;
+  /** The net monthly saving the demo reports (applied changes), and the bill as a share of it. */
+  savingsMonthlyUsd: number;
+  percentOfSavings: number | null;
+  /** What was measured: invocations and AWS calls per function, metrics requested, state units. */
+  usage: {
+    invocations: Record<string, number>;
+    awsCalls: Record<string, number>;
+    metricsRequested: number;
+    cloudwatchRequests: number;
+    alarms: number;
+    customMetricHours: number;
+    stateTable: { readUnits: number; writeUnits: number; estimated: boolean };
+  };
 }
 
 export interface DemoDecision {
@@ -88,6 +124,8 @@ export interface DemoFunction {
   schedules: string[];
   onAlarms: boolean;
   status: 'ran' | 'not scheduled' | 'skipped: not built yet';
+  /** memorySize as serverless.yml deploys it (MB). */
+  memoryMb: number;
   invocations: number;
   /** Real time spent in the handler (ms), to keep the demo fast. */
   wallMs: number;
@@ -130,6 +168,8 @@ export interface DemoReport {
   wallMs: number;
   /** Calls to the state table (dynalite) and the real time they took. */
   stateTable?: { store: 'dynalite' | 'memory'; calls: number; ms: number };
+  /** db-autopilot's own monthly AWS bill beside the savings it reports. */
+  ownCost?: OwnCost;
 }
 
 /** Which function runs which tuner (a tuner "exists" when its function file does). */
@@ -161,6 +201,9 @@ const DEFAULT_FUNCTIONS: Record<string, string[]> = {
   digest: ['cron(0 7 * * ? *)'],
   control: [],
 };
+
+/** The Serverless Framework's default memorySize (MB) when serverless.yml sets none. */
+const DEFAULT_MEMORY_MB = 1024;
 
 interface Schedule {
   everyMinutes?: number;
@@ -199,7 +242,7 @@ function dueAt(s: Schedule, tMs: number): boolean {
 /** Reads functions, schedules and the alarm rule from serverless.yml (params resolved). */
 export function deployedFunctions(
   root: string,
-): Array<{ name: string; file: string; schedules: string[]; onAlarms: boolean }> {
+): Array<{ name: string; file: string; schedules: string[]; onAlarms: boolean; memoryMb: number }> {
   const file = join(root, 'serverless.yml');
   if (!existsSync(file)) {
     return Object.entries(DEFAULT_FUNCTIONS).map(([name, schedules]) => ({
@@ -207,6 +250,7 @@ export function deployedFunctions(
       file: join(root, 'functions', `${name}.ts`),
       schedules,
       onAlarms: name === 'alarm-handler',
+      memoryMb: DEFAULT_MEMORY_MB,
     }));
   }
   const text = readFileSync(file, 'utf8');
@@ -225,8 +269,9 @@ export function deployedFunctions(
     v.replace(/\$\{param:([A-Za-z0-9]+)\}/g, (_m, k: string) => String(params[k] ?? ''));
   const functions = (doc.functions ?? {}) as Record<
     string,
-    { handler?: string; events?: Array<Record<string, unknown>> }
+    { handler?: string; events?: Array<Record<string, unknown>>; memorySize?: number }
   >;
+  const providerMemory = (doc.provider as { memorySize?: number } | undefined)?.memorySize;
   return Object.entries(functions).map(([name, f]) => {
     const handlerFile = (f.handler ?? `functions/${name}.handler`).replace(/\.handler$/, '.ts');
     const schedules: string[] = [];
@@ -240,7 +285,8 @@ export function deployedFunctions(
       const eb = e.eventBridge as { pattern?: { 'detail-type'?: string[] } } | undefined;
       if (eb?.pattern?.['detail-type']?.includes('CloudWatch Alarm State Change')) onAlarms = true;
     }
-    return { name, file: join(root, handlerFile), schedules, onAlarms };
+    const memoryMb = Number(f.memorySize ?? providerMemory ?? DEFAULT_MEMORY_MB);
+    return { name, file: join(root, handlerFile), schedules, onAlarms, memoryMb };
   });
 }
 
@@ -439,6 +485,82 @@ function toDemoDecision(d: Decision): DemoDecision {
 
 const hhmm = (iso: string) => iso.slice(11, 16);
 
+/** db-autopilot's own monthly bill from what the demo measured (shared/cost/model.ts). */
+function ownCostOf(input: {
+  meter: UsageMeter;
+  sim: SimAccount;
+  config: Config;
+  hours: number;
+  functions: DemoFunction[];
+  region: string;
+  savingsMonthlyUsd: number;
+  stateEstimated: boolean;
+  vpcEndpoints: number;
+}): OwnCost {
+  const { sim, config } = input;
+  const fleet = simFleetCost(sim, config, alarmPrefix());
+  const calls = sim.stats().calls;
+  const count = (prefix: string) =>
+    Object.entries(calls)
+      .filter(([k]) => k.startsWith(prefix))
+      .reduce((s, [, v]) => s + v, 0);
+  const subnets = config.tuners.maintenance ? 2 : 0;
+  const usage = input.meter.usage({
+    hours: input.hours,
+    alarms: fleet.alarms,
+    dashboards: fleet.dashboards,
+    snsPublishes: count('sns:Publish'),
+    secretsManagerCalls: count('secretsManager:'),
+    vpcEndpoints: { interfaceEndpoints: input.vpcEndpoints, azs: subnets },
+    managedResources: fleet.managedResources,
+    stateTable: { retentionDays: DEFAULT_AUDIT_TTL_DAYS },
+  });
+  const bill = monthlyBill(usage, selfPrices(input.region));
+  const perResource = Object.values(bill.perResource);
+  return {
+    ...bill,
+    region: input.region,
+    pricesSource: SELF_PRICES_SOURCE,
+    pricesDate: SELF_PRICES_DATE,
+    measuredHours: input.hours,
+    managedResources: fleet.managedResources.length,
+    maxPerResourceUsd: perResource.length ? Math.max(...perResource) : 0,
+    savingsMonthlyUsd: input.savingsMonthlyUsd,
+    percentOfSavings:
+      input.savingsMonthlyUsd > 0
+        ? Math.round((bill.monthlyUsd / input.savingsMonthlyUsd) * 10_000) / 100
+        : null,
+    usage: {
+      invocations: Object.fromEntries(usage.functions.map((f) => [f.name, f.invocations])),
+      awsCalls: Object.fromEntries(usage.functions.map((f) => [f.name, f.awsCalls])),
+      metricsRequested: Object.values(usage.metricsRequested).reduce((s, v) => s + v, 0),
+      cloudwatchRequests: usage.cloudwatchRequests,
+      alarms: Object.values(usage.alarms).reduce((s, v) => s + v, 0),
+      customMetricHours: usage.customMetricHours,
+      stateTable: {
+        readUnits: Math.round(usage.stateTable.readUnits),
+        writeUnits: Math.round(usage.stateTable.writeUnits),
+        estimated: input.stateEstimated,
+      },
+    },
+  };
+}
+
+/** The bill in one paragraph, beside the savings (report.md, the demo's output, npm run cost). */
+export function ownCostText(c: OwnCost): string {
+  const usd = (v: number) => `$${v.toFixed(2)}`;
+  const share =
+    c.percentOfSavings === null
+      ? 'no net saving reported to compare it with'
+      : `${c.percentOfSavings.toFixed(2)}% of the ${usd(c.savingsMonthlyUsd)}/month it saves`;
+  const services = Object.entries(c.byService)
+    .filter(([, v]) => v >= 0.005)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${usd(v)}`)
+    .join(', ');
+  return `db-autopilot's own AWS bill: ${usd(c.monthlyUsd)}/month in ${c.region} for ${c.managedResources} managed resources (at most ${usd(c.maxPerResourceUsd)} per resource), ${share}. By service: ${services}. Measured over ${c.measuredHours} simulated hours at the configured schedules; prices: ${c.pricesSource} (${c.pricesDate}).`;
+}
+
 export async function runDemo(options: DemoOptions = {}): Promise<{ report: DemoReport; outDir: string }> {
   const wallStart = performance.now();
   const root = resolve(options.root ?? process.cwd());
@@ -456,8 +578,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     DASHBOARD_NAME: 'db-autopilot',
     PAUSE_PARAMETER: '/db-autopilot/paused',
     SLACK_WEBHOOK_PARAMETER: '/db-autopilot/slack-webhook-url',
-    POWERTOOLS_LOG_LEVEL: process.env.DEMO_LOG_LEVEL ?? 'CRITICAL',
-    POWERTOOLS_METRICS_DISABLED: 'true',
+    // Logs at the deployed level and EMF metrics on: both are captured per invocation (not printed
+    // unless DEMO_LOG_LEVEL is set) and priced in db-autopilot's own bill (shared/cost/meter.ts).
+    POWERTOOLS_LOG_LEVEL: process.env.DEMO_LOG_LEVEL ?? 'INFO',
+    POWERTOOLS_METRICS_DISABLED: 'false',
     // Dev mode: Powertools writes through the global console (filtered below), not its own.
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_SERVICE_NAME: 'db-autopilot',
@@ -546,6 +670,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
         'dynamodb',
       ),
   });
+  // db-autopilot's own usage, measured as the functions run (shared/cost/meter.ts).
+  const meter = new UsageMeter();
+  meter.attachCloudWatch((await import('../aws/clients.ts')).cloudwatchClient());
+  if (state) meter.attachStateTable(state.client);
   let pgInfo: DemoPostgres | undefined;
   const cleanups: Array<() => Promise<void>> = [];
   try {
@@ -562,7 +690,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     const stateModule = await import('../state/index.ts');
     const store: StateStore = state
       ? new stateModule.DynamoDbStateStore({ client: state.client, tableName })
-      : new stateModule.MemoryStateStore();
+      : meterStore(new stateModule.MemoryStateStore(), meter);
     // Counts decisions as they are recorded, for the progress lines (no re-reading of the log).
     const recorded = { decisions: 0, changes: 0 };
     const recordDecision = store.recordDecision.bind(store);
@@ -581,7 +709,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     cleanups.push(async () => restoreLimiter());
 
     const { loadConfigFile, setConfig, parseConfig } = await import('../config/load.ts');
-    const configFile = join(root, 'db-autopilot.yml');
+    const configFile = options.configFile
+      ? resolve(root, options.configFile)
+      : join(root, 'db-autopilot.yml');
     const base = existsSync(configFile) ? loadConfigFile(configFile) : parseConfig('version: 1\n', 'default');
     const config = demoConfig(base, pgInfo);
     setConfig(config);
@@ -638,16 +768,25 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
       requestSeq += 1;
       f.invocations += 1;
       const began = performance.now();
+      const callsBefore = sim.stats().total;
+      let logBytes = 0;
       try {
-        const result = (await handler(event, fakeContext(f.name, `demo-${requestSeq}`, 300_000))) as
-          | { ok?: boolean; error?: string }
-          | undefined;
+        const captured = await withCapturedLogs(
+          meter,
+          Math.floor((sim.nowMs() - startMs) / HOUR_MS),
+          process.env.DEMO_LOG_LEVEL !== undefined,
+          () => handler(event, fakeContext(f.name, `demo-${requestSeq}`, 300_000)),
+        );
+        logBytes = captured.logBytes;
+        const result = captured.result as { ok?: boolean; error?: string } | undefined;
         if (result && result.ok === false)
           f.errors.push(`${hhmm(sim.clock.now().toISOString())} ${result.error ?? 'failed'}`);
       } catch (error) {
         f.errors.push(`${hhmm(sim.clock.now().toISOString())} ${(error as Error).message}`);
       } finally {
-        f.wallMs += performance.now() - began;
+        const ms = performance.now() - began;
+        f.wallMs += ms;
+        meter.invocation(f.name, f.memoryMb, ms, sim.stats().total - callsBefore, logBytes);
       }
     };
 
@@ -762,6 +901,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
       },
       wallMs: 0,
     };
+    report.ownCost = ownCostOf({
+      meter,
+      sim,
+      config,
+      hours,
+      functions,
+      region: options.priceRegion ?? config.region,
+      savingsMonthlyUsd: Math.max(0, -money.appliedMonthlyCostDelta),
+      stateEstimated: !state,
+      vpcEndpoints: options.vpcEndpoints ?? 0,
+    });
     report.wallMs = Math.round(performance.now() - wallStart);
     report.stateTable = {
       store: state ? 'dynalite' : 'memory',
@@ -830,6 +980,7 @@ function summaryLines(r: DemoReport): string[] {
     '',
     `Posted: ${r.posts.slack} Slack messages and ${r.posts.sns} SNS messages (daily digest included).`,
     '',
+    ...(r.ownCost ? [ownCostText(r.ownCost), ''] : []),
   );
   lines.push(
     '## Per resource and day',

@@ -1,6 +1,8 @@
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
+// revert runs plans of every tuner's kinds: their intent checks (shared/tuners/common.ts).
+import '../adapters/intent-checks.ts';
 import type { Config } from '../config/schema.ts';
 import type { DecisionTotals, RunContext, StateStore, Target } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';

@@ -1,8 +1,6 @@
 import type { Adapter, ExecutePlanInput, ResourceHistory, RunContext, Target } from './contracts.ts';
 import { publicMessage } from './errors.ts';
 import { effectOf, evaluateGuards, type GuardVerdict, guardsBeforeAct, guardsUnderLock } from './guards.ts';
-// The checks of AWS's state for each kind of change (registered on import).
-import '../adapters/intent-checks.ts';
 import { intentCheckFor, pendingIntents, resolvedFromState, resolvePending, runCheck } from './intent.ts';
 import type { Action, ActResult, Decision, Outcome, Plan } from './model.ts';
 

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
-import { aws } from '../aws/clients.ts';
+import { ssmClient } from '../aws/clients.ts';
 import { emitDecisionMetrics } from '../handler/decision-metrics.ts';
 import { logger } from '../handler/observability.ts';
 import { tunersRecordedBy } from '../state/keys.ts';
@@ -47,7 +47,7 @@ const PAUSED_VALUES = new Set(['true', 'yes', 'on', '1', 'paused']);
  * not paused; any other error counts as paused (fail safe) and says so.
  */
 export async function readPauseFlag(
-  ssm: SSMClient = aws().ssm,
+  ssm: SSMClient = ssmClient(),
   name: string = pauseParameterName(),
 ): Promise<PauseState> {
   try {
@@ -84,7 +84,7 @@ export function accountPauseParameter(name: string, account: string): string {
  * live in the central account's SSM (the member scope's clients never include SSM).
  */
 export async function readRunPause(
-  ssm: SSMClient = aws().ssm,
+  ssm: SSMClient = ssmClient(),
   name: string = pauseParameterName(),
 ): Promise<PauseState> {
   const global = await readPauseFlag(ssm, name);

@@ -13,6 +13,10 @@ module.exports = (serverless) => {
     sourcemap: 'linked',
     target: 'node24',
     platform: 'node',
+    // The ESM builds of packages that ship both (the AWS SDK's dist-es, found through "module"):
+    // esbuild's node default (main first) takes the CommonJS dist-cjs, which bundles larger and
+    // imports slower (`npx tsx shared/cli/bundle-sizes.ts` after `osls package` measures both).
+    mainFields: ['module', 'main'],
     format: 'esm',
     outputFileExtension: '.mjs',
     // Some dependencies (pg) are CommonJS and call require(); give ESM bundles a require.

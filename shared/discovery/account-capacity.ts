@@ -4,7 +4,7 @@ import {
   ResourceNotFoundException,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { aws } from '../aws/clients.ts';
+import { dynamodbClient } from '../aws/clients.ts';
 import type { StateStore } from '../core/contracts.ts';
 import { mapLimit } from '../metrics/limits.ts';
 
@@ -53,13 +53,13 @@ function readCached(state: Record<string, unknown> | undefined, now: Date): Prov
 
 async function describeOthers(managed: ReadonlySet<string>): Promise<ProvisionedCapacity> {
   const names: string[] = [];
-  for await (const page of paginateListTables({ client: aws().dynamodb, pageSize: 100 }, {})) {
+  for await (const page of paginateListTables({ client: dynamodbClient(), pageSize: 100 }, {})) {
     for (const name of page.TableNames ?? []) if (!managed.has(name)) names.push(name);
   }
   const sum = { read: 0, write: 0 };
   await mapLimit(names, 16, async (name) => {
     try {
-      const out = await aws().dynamodb.send(new DescribeTableCommand({ TableName: name }));
+      const out = await dynamodbClient().send(new DescribeTableCommand({ TableName: name }));
       if (!out.Table) return;
       const p = provisionedOf(out.Table);
       sum.read += p.read;

@@ -12,7 +12,7 @@ import {
   paginateDescribeDBInstances,
 } from '@aws-sdk/client-rds';
 import { GetResourcesCommand, paginateGetResources } from '@aws-sdk/client-resource-groups-tagging-api';
-import { aws } from '../aws/clients.ts';
+import { dynamodbClient, rdsClient, taggingClient } from '../aws/clients.ts';
 import type { ResourceSelector } from '../config/common.ts';
 import type { Target } from '../core/contracts.ts';
 import { mapLimit, Semaphore } from '../metrics/limits.ts';
@@ -98,10 +98,10 @@ export async function discoverFleet(request: DiscoverRequest): Promise<Fleet> {
   // 1. Tags, 2. every RDS instance and cluster, and the tables named by identifier, all at once.
   const tagChains = readTagChains(d);
   const rdsInstances = kinds.has('rds-instance')
-    ? listAll(paginateDescribeDBInstances({ client: aws().rds, pageSize: 100 }, {}), (p) => p.DBInstances)
+    ? listAll(paginateDescribeDBInstances({ client: rdsClient(), pageSize: 100 }, {}), (p) => p.DBInstances)
     : Promise.resolve([]);
   const rdsClusters = kinds.has('aurora-cluster')
-    ? listAll(paginateDescribeDBClusters({ client: aws().rds, pageSize: 100 }, {}), (p) => p.DBClusters)
+    ? listAll(paginateDescribeDBClusters({ client: rdsClient(), pageSize: 100 }, {}), (p) => p.DBClusters)
     : Promise.resolve([]);
   if (kinds.has('dynamodb-table'))
     for (const id of selector.identifiers) void d.describe(id).catch(() => undefined);
@@ -145,7 +145,7 @@ function tableDescriber(described: Map<string, Promise<TableDescription | undefi
     if (!p) {
       p = sem.use(async () => {
         try {
-          const out = await aws().dynamodb.send(new DescribeTableCommand({ TableName: name }));
+          const out = await dynamodbClient().send(new DescribeTableCommand({ TableName: name }));
           return out.Table;
         } catch (error) {
           if (
@@ -173,7 +173,7 @@ function readTagChains(d: Discovery): Array<Promise<void>> {
   return clauses.flatMap((TagFilters) =>
     [...d.kinds].map(async (kind) => {
       const pages = paginateGetResources(
-        { client: aws().tagging, pageSize: 100 },
+        { client: taggingClient(), pageSize: 100 },
         { TagFilters, ResourceTypeFilters: [RESOURCE_TYPE[kind]], ResourcesPerPage: 100 },
       );
       for await (const page of pages) {
@@ -216,7 +216,7 @@ function addRdsTargets(d: Discovery, instances: DBInstance[], clusters: DBCluste
 async function addTables(d: Discovery): Promise<void> {
   const { selector, tagKeys, includeUnmanaged } = d.request;
   if (includeUnmanaged) {
-    for await (const page of paginateListTables({ client: aws().dynamodb, pageSize: 100 }, {})) {
+    for await (const page of paginateListTables({ client: dynamodbClient(), pageSize: 100 }, {})) {
       for (const name of page.TableNames ?? []) void d.describe(name).catch(() => undefined);
     }
   }
@@ -228,7 +228,7 @@ async function addTables(d: Discovery): Promise<void> {
   const batches: string[][] = [];
   for (let i = 0; i < untagged.length; i += ARN_LIST_MAX) batches.push(untagged.slice(i, i + ARN_LIST_MAX));
   await mapLimit(batches, 4, async (ResourceARNList) => {
-    const out = await aws().tagging.send(new GetResourcesCommand({ ResourceARNList }));
+    const out = await taggingClient().send(new GetResourcesCommand({ ResourceARNList }));
     for (const m of out.ResourceTagMappingList ?? []) {
       if (m.ResourceARN) d.tagsByArn.set(m.ResourceARN, tagListToMap(m.Tags));
     }

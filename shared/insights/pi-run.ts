@@ -5,7 +5,7 @@ import {
   NotAuthorizedException,
 } from '@aws-sdk/client-pi';
 import { DBInstanceNotFoundFault, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
-import { aws } from '../aws/clients.ts';
+import { piClient, rdsClient } from '../aws/clients.ts';
 import { instanceClass } from '../aws/instance-classes.ts';
 import { publicMessage } from '../core/errors.ts';
 import type { Decision, Trigger } from '../core/model.ts';
@@ -41,7 +41,7 @@ async function observe(
   now: Date,
   lookbackHours: number,
 ): Promise<PiObservation | PiFinding | undefined> {
-  const described = await aws().rds.send(
+  const described = await rdsClient().send(
     new DescribeDBInstancesCommand({ DBInstanceIdentifier: instanceId }),
   );
   const db = described.DBInstances?.[0];
@@ -56,7 +56,7 @@ async function observe(
     StartTime: start,
     EndTime: end,
   };
-  const keys = await aws().pi.send(
+  const keys = await piClient().send(
     new DescribeDimensionKeysCommand({
       ...common,
       Metric: 'db.load.avg',
@@ -64,7 +64,7 @@ async function observe(
       PartitionBy: { Group: 'db.wait_event', Limit: 10 },
     }),
   );
-  const metrics = await aws().pi.send(
+  const metrics = await piClient().send(
     new GetResourceMetricsCommand({
       ...common,
       PeriodInSeconds: 3600,

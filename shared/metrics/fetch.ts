@@ -3,7 +3,7 @@ import {
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { aws, OPERATION_RATES, setOperationLimiter } from '../aws/clients.ts';
+import { cloudwatchClient, OPERATION_RATES, setOperationLimiter } from '../aws/clients.ts';
 import { mapLimit, type RateLimiter } from './limits.ts';
 import { type MetricsQuery, parseMetricsQuery, planRequests, type RequestPlan } from './plan.ts';
 
@@ -132,7 +132,7 @@ export async function getMetrics(
     let nextToken: string | undefined;
     do {
       calls++;
-      const out = await aws().cloudwatch.send(
+      const out = await cloudwatchClient().send(
         new GetMetricDataCommand({
           MetricDataQueries: queries,
           StartTime: startTime,

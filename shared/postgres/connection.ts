@@ -4,7 +4,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Signer } from '@aws-sdk/rds-signer';
 import pg from 'pg';
 import { z } from 'zod';
-import { aws } from '../aws/clients.ts';
+import { secretsManagerClient } from '../aws/clients.ts';
 import type { DatabaseConfig } from '../config/sections/maintenance.ts';
 import { DbAutopilotError, redact } from '../core/errors.ts';
 import { logger } from '../handler/observability.ts';
@@ -13,7 +13,7 @@ import { logger } from '../handler/observability.ts';
  * Connections to RDS / Aurora PostgreSQL with `pg`.
  *
  * - Auth: an IAM auth token from @aws-sdk/rds-signer (15 minutes valid, made per connection),
- *   or a Secrets Manager secret fetched through aws().secretsManager. RDS-managed secrets
+ *   or a Secrets Manager secret fetched through secretsManagerClient(). RDS-managed secrets
  *   rotate (every 7 days by default, aws-facts.md): on 28P01 (invalid_password) the secret is
  *   fetched again ONCE and the connection retried.
  * - TLS: verify-full checks the chain and the host name. The RDS CA bundle cannot be
@@ -57,7 +57,7 @@ async function fetchSecret(
 ): Promise<{ username?: string; password: string }> {
   const cached = secretCache.get(secretId);
   if (cached && !fresh) return cached;
-  const out = await aws().secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const out = await secretsManagerClient().send(new GetSecretValueCommand({ SecretId: secretId }));
   let parsed: unknown;
   try {
     parsed = JSON.parse(out.SecretString ?? '');

@@ -1,5 +1,5 @@
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
-import { aws } from '../aws/clients.ts';
+import { snsClient } from '../aws/clients.ts';
 import type { Config } from '../config/schema.ts';
 import type { StateOwner, StateStore } from '../core/contracts.ts';
 import { redact } from '../core/errors.ts';
@@ -87,7 +87,7 @@ async function deliver(
     const message = sns(channels.topicArn);
     result.payloads.sns.push(message);
     try {
-      await aws().sns.send(new PublishCommand(message));
+      await snsClient().send(new PublishCommand(message));
     } catch (error) {
       ok = false;
       result.errors.push(`sns: ${(error as Error).name}`);

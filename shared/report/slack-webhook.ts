@@ -1,7 +1,7 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
-import { aws } from '../aws/clients.ts';
+import { secretsManagerClient, ssmClient } from '../aws/clients.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { SlackPayload } from './slack.ts';
 
@@ -88,13 +88,13 @@ export async function slackWebhookUrl(source: {
   secretId?: string;
 }): Promise<string | undefined> {
   if (source.parameter) {
-    const out = await aws().ssm.send(
+    const out = await ssmClient().send(
       new GetParameterCommand({ Name: source.parameter, WithDecryption: true }),
     );
     return out.Parameter?.Value || undefined;
   }
   if (source.secretId) {
-    const out = await aws().secretsManager.send(new GetSecretValueCommand({ SecretId: source.secretId }));
+    const out = await secretsManagerClient().send(new GetSecretValueCommand({ SecretId: source.secretId }));
     const value = out.SecretString?.trim();
     if (!value) return undefined;
     if (value.startsWith('{')) {

@@ -1,7 +1,7 @@
 /**
  * The simulated AWS account: real SDK v3 clients with the simulator beneath them (a client
  * middleware answers each command), a virtual clock, workload models, metric histories and the
- * AWS rules of aws-facts.md. Adapters run unchanged: `aws().rds.send(new DescribeDBInstancesCommand({}))`.
+ * AWS rules of aws-facts.md. Adapters run unchanged: `rdsClient().send(new DescribeDBInstancesCommand({}))`.
  *
  * Usage
  * ```ts

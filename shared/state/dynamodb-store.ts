@@ -12,7 +12,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { aws } from '../aws/clients.ts';
+import { stateTableClient } from '../aws/clients.ts';
 import { clock } from '../core/clock.ts';
 import type {
   DecisionQuery,
@@ -48,7 +48,7 @@ import { DEFAULT_AUDIT_TTL_DAYS, DEFAULT_STATE_TABLE_NAME, STATE_TABLE } from '.
 import { addToTotals, emptyTotals, readTotalsItem, totalsUpdate } from './totals.ts';
 
 export interface DynamoDbStateStoreOptions {
-  /** Defaults to aws().stateTable (dynalite in the demo and integration tests). */
+  /** Defaults to stateTableClient() (dynalite in the demo and integration tests). */
   client?: DynamoDBClient;
   /** Defaults to env STATE_TABLE, then "db-autopilot-state". */
   tableName?: string;
@@ -108,7 +108,7 @@ export class DynamoDbStateStore implements StateStore {
   constructor(options: DynamoDbStateStoreOptions = {}) {
     this.tableName = options.tableName ?? process.env.STATE_TABLE ?? DEFAULT_STATE_TABLE_NAME;
     this.auditTtlDays = options.auditTtlDays ?? auditTtlDaysFromEnv();
-    this.doc = DynamoDBDocumentClient.from(options.client ?? aws().stateTable, {
+    this.doc = DynamoDBDocumentClient.from(options.client ?? stateTableClient(), {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
     });
   }

@@ -4,6 +4,11 @@
  * run (pause flag, idempotency key: shared/core/run.ts). Each tuner then reads as
  * discover -> observe -> policy -> executePlan.
  */
+// How AWS's state shows each kind of change a tuner makes (registered on import), for the
+// executor to settle a run's left-over intents. Imported here, where plans of those kinds are
+// run, not by the executor: functions that never change a database (report, digest,
+// maintenance) then do not carry the RDS client in their bundles.
+import '../adapters/intent-checks.ts';
 import { getConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { clock } from '../core/clock.ts';

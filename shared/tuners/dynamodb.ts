@@ -14,7 +14,7 @@ import {
   scalableResourceId,
 } from '../adapters/app-autoscaling.ts';
 import { applyDynamodbCapacity } from '../adapters/dynamodb-capacity.ts';
-import { aws } from '../aws/clients.ts';
+import { dynamodbClient } from '../aws/clients.ts';
 import type { Config } from '../config/schema.ts';
 import type { DynamodbConfig } from '../config/sections/dynamodb.ts';
 import type {
@@ -36,6 +36,15 @@ import { resolveSettings } from '../core/settings.ts';
 import { accountProvisioned as accountProvisionedCapacity } from '../discovery/account-capacity.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { getMetrics, type MetricsResult, type SeriesRequest } from '../metrics/index.ts';
+import {
+  type CadenceConfig,
+  type CadenceDecision,
+  type CadenceInput,
+  cadenceOfPlan,
+  chooseCadence,
+  DEFAULT_CADENCE,
+  isDue,
+} from '../policies/dynamodb-cadence.ts';
 import {
   type CapacityDim,
   type CapacityFloor,
@@ -180,7 +189,7 @@ async function readLimits(section: DynamodbConfig, notes: string[]): Promise<Lim
     accountMax: { read: section.accountMaxCapacity, write: section.accountMaxCapacity },
   };
   try {
-    const out = await aws().dynamodb.send(new DescribeLimitsCommand({}));
+    const out = await dynamodbClient().send(new DescribeLimitsCommand({}));
     return {
       tableMax: {
         read: Math.min(out.TableMaxReadCapacityUnits ?? Infinity, section.tableMaxCapacity),
@@ -594,6 +603,17 @@ export async function runDynamodb(
     notes,
     (id) => `${id}: not found among the managed DynamoDB tables`,
   );
+  // Observation cadence: a scheduled run observes only the tables whose time has come.
+  const histories = new Map<string, ResourceHistory>();
+  for (const t of tables) histories.set(t.ref.id, await store.getHistory('dynamodb', t.ref.id, run.now));
+  const due = tables.filter((t) => {
+    const cadence = (histories.get(t.ref.id)?.tunerState as { cadence?: CadenceDecision } | undefined)
+      ?.cadence;
+    const ok = !section.cadence.enabled || isDue(cadence?.nextAt, run.now, run.trigger);
+    if (!ok && cadence)
+      notes.push(`${t.ref.id}: next observed at ${cadence.nextAt.slice(11, 16)} (${cadence.reason})`);
+    return ok;
+  });
   const limits = await readLimits(section, notes);
   const capacitySettings = settingsFor(config, 'dynamodb');
   const modeSettings = settingsFor(config, 'dynamodb-mode');
@@ -605,7 +625,7 @@ export async function runDynamodb(
   let observations = new Map<string, TableObservation>();
   try {
     observations = await observeTables({
-      tables: tables.map((t) => t.raw),
+      tables: due.map((t) => t.raw),
       section,
       limits,
       accountProvisioned,
@@ -614,10 +634,10 @@ export async function runDynamodb(
     });
   } catch (error) {
     // Without metrics nothing can be decided: one failed decision per table says why.
-    for (const target of tables) decisions.push(await failedObservation(target, error));
+    for (const target of due) decisions.push(await failedObservation(target, error));
     return finishRun(started, decisions, notes);
   }
-  for (const target of tables) {
+  for (const target of due) {
     if (outOfTime(request, target.ref.id, notes)) break;
     try {
       decisions.push(
@@ -633,6 +653,7 @@ export async function runDynamodb(
           capacitySettings,
           modeSettings,
           notes,
+          history: histories.get(target.ref.id),
         })),
       );
     } catch (error) {
@@ -662,6 +683,9 @@ async function handBackWhilePaused(
     includeUnmanaged: true,
   });
   const decisions: Decision[] = [];
+  // The pause guard stops tuning; handing the person's settings back is what pausing asks for.
+  // One unpaused run for every table: decision ids are numbered per run object.
+  const handBackRun: RunContext = { ...run, paused: false };
   for (const target of fleet.tables.filter((t) => t.managed)) {
     const history = await store.getHistory('dynamodb', target.ref.id, run.now);
     const state = (history.tunerState ?? {}) as { lifts?: ScalingLifts };
@@ -673,13 +697,12 @@ async function handBackWhilePaused(
       observedAt: run.now.toISOString(),
       actions: back.actions,
     };
-    // The pause guard stops tuning; handing the person's settings back is what pausing asks for.
     const done = await executePlan({
       plan,
       target,
       settings: settingsFor(config, 'dynamodb'),
       adapter: dynamodbAdapter,
-      run: { ...run, paused: false },
+      run: handBackRun,
       store,
     });
     decisions.push(...done);
@@ -703,12 +726,14 @@ async function tuneTable(input: {
   capacitySettings: TunerSettings;
   modeSettings: TunerSettings;
   notes: string[];
+  /** Read by the run before it chose what to observe (the cadence). */
+  history?: ResourceHistory;
 }): Promise<Decision[]> {
   const { target, section, run, store, adapter } = input;
   const now = run.now;
   const obs = input.observations.get(target.ref.id);
   if (!obs) throw new Error(`no observation of ${target.ref.id}`);
-  const history = await store.getHistory('dynamodb', target.ref.id, now);
+  const history = input.history ?? (await store.getHistory('dynamodb', target.ref.id, now));
   const state = (history.tunerState ?? {}) as {
     lifts?: ScalingLifts;
     explained?: ExplainedCapacity;
@@ -759,7 +784,7 @@ async function tuneTable(input: {
   floors.push(...scalingFloors(obs, section, lifts, now));
   const drifted = await capacityDrift(obs, state.explained, store, input.capacitySettings, now);
   if (drifted) input.notes.push(drifted);
-  const { plan, proposed } = planTableCapacity({
+  const { plan, proposed, assessments } = planTableCapacity({
     observation: obs,
     config: section,
     prices: input.prices,
@@ -826,6 +851,15 @@ async function tuneTable(input: {
     findings,
     ...(prewarm ? { prewarm } : {}),
     ...(modeAdvisedAt ? { modeAdvisedAt } : {}),
+    cadence: observationCadence({
+      obs,
+      assessments,
+      actions: combined.actions,
+      trigger: run.trigger,
+      prewarm,
+      section,
+      now,
+    }),
   });
 
   if (mode?.due && mode.history) {
@@ -909,6 +943,50 @@ async function saveTunerState(
 ): Promise<void> {
   if (stored && isDeepStrictEqual(stored, JSON.parse(JSON.stringify(next)))) return;
   await store.putTunerState('dynamodb', tableId, next);
+}
+
+/**
+ * When a scheduled run observes this table again (shared/policies/dynamodb-cadence.ts), from the
+ * capacity policy's assessments, this run's plan and the learned recurring peaks.
+ */
+export function observationCadence(input: {
+  obs: TableObservation;
+  assessments: CadenceInput['assessments'];
+  actions: readonly Action[];
+  trigger: string;
+  prewarm: PrewarmState | undefined;
+  section: DynamodbConfig;
+  now: Date;
+}): CadenceDecision {
+  const { section, now } = input;
+  const cadence: CadenceConfig = { ...DEFAULT_CADENCE, ...section.cadence };
+  return chooseCadence({
+    now,
+    assessments: input.assessments,
+    ...cadenceOfPlan({ actions: [...input.actions] }),
+    updating: [input.obs.table, ...input.obs.indexes].some((r) => r.status !== 'ACTIVE'),
+    alarm: input.trigger === 'alarm',
+    ...nextPeak(input.prewarm, section, now, cadence.slowMinutes),
+    config: section,
+    cadence,
+  });
+}
+
+/** The first minute within `minutes` at which a learned recurring peak asks for a pre-warm. */
+function nextPeak(
+  prewarm: PrewarmState | undefined,
+  section: DynamodbConfig,
+  now: Date,
+  minutes: number,
+): { nextPeakAt?: string } {
+  if (!section.prewarm.enabled || !prewarm) return {};
+  for (let m = 0; m <= minutes; m++) {
+    const at = new Date(now.getTime() + m * MINUTE);
+    for (const model of Object.values(prewarm.models))
+      if (prewarmFloorAt(model, at, section.prewarm, section.targetUtilization))
+        return { nextPeakAt: at.toISOString() };
+  }
+  return {};
 }
 
 /** Throttling alarms for the fast path: per table and GSI, read and write (1 minute, any event). */

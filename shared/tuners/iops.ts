@@ -14,7 +14,7 @@ import {
   describeValidStorage,
   storageStatusOf,
 } from '../adapters/rds-iops.ts';
-import { aws } from '../aws/clients.ts';
+import { rdsClient } from '../aws/clients.ts';
 import { asStorageType } from '../aws/rds-storage-limits.ts';
 import { getConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -118,7 +118,7 @@ const EVENTS_LOOKBACK_MS = 7 * 24 * HOUR;
 
 async function storageEvents(id: string, now: Date, notes: string[]): Promise<RdsEventLike[]> {
   try {
-    return await describeRecentEvents(aws().rds, id, now, EVENTS_LOOKBACK_MS);
+    return await describeRecentEvents(rdsClient(), id, now, EVENTS_LOOKBACK_MS);
   } catch (error) {
     notes.push(
       `${id}: DescribeEvents failed (${publicMessage(error)}); the ledger uses db-autopilot's records only`,
@@ -130,7 +130,7 @@ async function storageEvents(id: string, now: Date, notes: string[]): Promise<Rd
 /** DescribeValidDBInstanceModifications' storage options: the account's own valid ranges. */
 async function validStorageOf(id: string, notes: string[]): Promise<ValidStorageOption[] | undefined> {
   try {
-    return await describeValidStorage(aws().rds, id);
+    return await describeValidStorage(rdsClient(), id);
   } catch (error) {
     notes.push(
       `${id}: DescribeValidDBInstanceModifications failed (${publicMessage(error)}); planned within the documented ranges only`,
@@ -313,7 +313,7 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
   const adapter =
     deps.adapter ??
     createIopsAdapter({
-      rds: () => aws().rds,
+      rds: () => rdsClient(),
       now: () => run.now,
       allowStorageGrowthForIops: section.allowStorageGrowthForIops,
     });
@@ -423,7 +423,7 @@ export const registration: TunerRegistration = {
   run: (request) => runIops(request),
   adapter: (action, target) =>
     createIopsAdapter({
-      rds: () => aws().rds,
+      rds: () => rdsClient(),
       now: () => clock().now(),
       allowStorageGrowthForIops: getConfig().tuners.iops?.allowStorageGrowthForIops === true,
     })(action, target),

@@ -14,7 +14,7 @@ import {
   DescribeDBProxyTargetsCommand,
 } from '@aws-sdk/client-rds';
 import { createProxyAdapter } from '../adapters/rds-proxy.ts';
-import { aws } from '../aws/clients.ts';
+import { rdsClient } from '../aws/clients.ts';
 import { instanceClass } from '../aws/instance-classes.ts';
 import type { Target, TunerRunRequest, TunerRunSummary } from '../core/contracts.ts';
 import { executePlan } from '../core/executor.ts';
@@ -84,7 +84,7 @@ async function discoverProxies(names: readonly string[], notes: string[]): Promi
   const proxies: DBProxy[] = [];
   let Marker: string | undefined;
   do {
-    const page = await aws().rds.send(new DescribeDBProxiesCommand({ Marker }));
+    const page = await rdsClient().send(new DescribeDBProxiesCommand({ Marker }));
     proxies.push(...(page.DBProxies ?? []));
     Marker = page.Marker;
   } while (Marker);
@@ -94,7 +94,7 @@ async function discoverProxies(names: readonly string[], notes: string[]): Promi
       notes.push(`${name}: no such RDS Proxy in this account and Region`);
       continue;
     }
-    const targets = await aws().rds.send(new DescribeDBProxyTargetsCommand({ DBProxyName: name }));
+    const targets = await rdsClient().send(new DescribeDBProxyTargetsCommand({ DBProxyName: name }));
     const instance = targets.Targets?.find((t) => t.Type === 'RDS_INSTANCE');
     out.push({
       target: {
@@ -118,12 +118,12 @@ async function observe(
   start: Date,
 ): Promise<ProxyObservation> {
   const name = p.proxy.DBProxyName ?? '';
-  const groups = await aws().rds.send(
+  const groups = await rdsClient().send(
     new DescribeDBProxyTargetGroupsCommand({ DBProxyName: name, TargetGroupName: 'default' }),
   );
   const pool = groups.TargetGroups?.[0]?.ConnectionPoolConfig ?? {};
   const described = p.instanceId
-    ? await aws().rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: p.instanceId }))
+    ? await rdsClient().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: p.instanceId }))
     : undefined;
   const cls = described?.DBInstances?.[0]?.DBInstanceClass;
   const values = (key: ProxyMetricKey | 'databaseConnections') =>

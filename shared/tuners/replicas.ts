@@ -20,7 +20,13 @@ import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
 import { createReplicaAdapter } from '../adapters/rds-replicas.ts';
 import { listReplicaRoutes } from '../adapters/route53-routing.ts';
-import { aws } from '../aws/clients.ts';
+import {
+  autoscalingClient,
+  cloudwatchClient,
+  rdsClient,
+  route53Client,
+  taggingClient,
+} from '../aws/clients.ts';
 import { getConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { ReplicasSection } from '../config/sections/replicas.ts';
@@ -168,7 +174,7 @@ async function accountUsage(
   fallbackQuota: number,
 ): Promise<{ used: number; quota: number }> {
   try {
-    const out = await aws().rds.send(new DescribeAccountAttributesCommand({}));
+    const out = await rdsClient().send(new DescribeAccountAttributesCommand({}));
     const q = out.AccountQuotas?.find((a) => a.AccountQuotaName === 'DBInstances');
     if (q?.Max !== undefined) return { used: q.Used ?? instanceCount, quota: q.Max };
   } catch {
@@ -279,7 +285,7 @@ function referenceOf(source: Source, config: Config): DBInstance | undefined {
 
 /** Aurora Auto Scaling registered on a cluster (Application Auto Scaling, rds:cluster:ReadReplicaCount). */
 async function auroraAutoScaling(clusterId: string): Promise<ReplicaObservation['autoScaling']> {
-  const out = await aws().autoscaling.send(
+  const out = await autoscalingClient().send(
     new DescribeScalableTargetsCommand({
       ServiceNamespace: 'rds',
       ResourceIds: [`cluster:${clusterId}`],
@@ -378,7 +384,7 @@ async function observeSource(input: ObserveInput): Promise<ReplicaObservation> {
   const sourceId = source.target.ref.id;
   let routes = new Map<string, ResourceRecordSet>();
   if (source.family === 'rds' && policy.routing) {
-    routes = await listReplicaRoutes(aws().route53, policy.routing);
+    routes = await listReplicaRoutes(route53Client(), policy.routing);
   }
   const records = routeRecords(routes);
   const reference = referenceOf(source, config);
@@ -582,9 +588,9 @@ export async function runReplicas(
   const adapter =
     deps.adapter ??
     createReplicaAdapter({
-      rds: () => aws().rds,
-      route53: () => aws().route53,
-      cloudwatch: () => aws().cloudwatch,
+      rds: () => rdsClient(),
+      route53: () => route53Client(),
+      cloudwatch: () => cloudwatchClient(),
       store,
       createdByTag: config.tags.createdBy,
       now: () => run.now,
@@ -663,10 +669,10 @@ export function replicaAlarms(targets: Target[], config: Config = getConfig()): 
  * undefined when the resource no longer exists.
  */
 export async function revertTarget(ref: ResourceRef, config: Config): Promise<Target | undefined> {
-  if (ref.kind !== 'rds-instance') return lookupTarget(aws().tagging, config, 'replicas', ref);
+  if (ref.kind !== 'rds-instance') return lookupTarget(taggingClient(), config, 'replicas', ref);
   let db: DBInstance | undefined;
   try {
-    const out = await aws().rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: ref.id }));
+    const out = await rdsClient().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: ref.id }));
     db = out.DBInstances?.[0];
   } catch (error) {
     if (error instanceof DBInstanceNotFoundFault) return undefined;
@@ -681,7 +687,7 @@ export async function revertTarget(ref: ResourceRef, config: Config): Promise<Ta
       : undefined;
   // A plain primary (the source of a scale-in being reverted) is its own source.
   if (!sourceRef) return resolveTarget({ config, tuner: 'replicas', ref, tags });
-  const source = await lookupTarget(aws().tagging, config, 'replicas', sourceRef);
+  const source = await lookupTarget(taggingClient(), config, 'replicas', sourceRef);
   return {
     ref: { ...ref, ...(db.DBInstanceArn ? { arn: db.DBInstanceArn } : {}) },
     tags,
@@ -696,9 +702,9 @@ export const registration: TunerRegistration = {
   adapter: (action, target) => {
     const config = getConfig();
     return createReplicaAdapter({
-      rds: () => aws().rds,
-      route53: () => aws().route53,
-      cloudwatch: () => aws().cloudwatch,
+      rds: () => rdsClient(),
+      route53: () => route53Client(),
+      cloudwatch: () => cloudwatchClient(),
       store: stateStore(),
       createdByTag: config.tags.createdBy,
       now: () => clock().now(),

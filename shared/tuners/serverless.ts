@@ -26,7 +26,7 @@ import {
   createServerlessAdapter,
   type ServerlessBoundsParams,
 } from '../adapters/aurora-serverless.ts';
-import { aws } from '../aws/clients.ts';
+import { rdsClient } from '../aws/clients.ts';
 import { getConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { ServerlessSection } from '../config/sections/serverless.ts';
@@ -102,7 +102,7 @@ const isServerless = (c: Cluster) => boundsOf(c.raw) !== undefined;
 /** The cluster's db.serverless instances (DescribeDBClusters' members carry no instance class). */
 async function serverlessMembers(cluster: DBCluster): Promise<Member[]> {
   const id = cluster.DBClusterIdentifier ?? '';
-  const out = await aws().rds.send(
+  const out = await rdsClient().send(
     new DescribeDBInstancesCommand({ Filters: [{ Name: 'db-cluster-id', Values: [id] }] }),
   );
   const serverless = new Set(
@@ -451,8 +451,8 @@ export function serverlessAlarms(targets: Target[], config: Config = getConfig()
 /** Consent facts of one cluster for `revert`, from DescribeDBClusters' TagList. */
 async function clusterTarget(ref: Target['ref']): Promise<Target | undefined> {
   if (ref.kind !== 'aurora-cluster') return undefined;
-  const out = await aws()
-    .rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: ref.id }))
+  const out = await rdsClient()
+    .send(new DescribeDBClustersCommand({ DBClusterIdentifier: ref.id }))
     .catch((error: unknown) => {
       if (error instanceof DBClusterNotFoundFault) return undefined;
       throw error;

@@ -107,6 +107,21 @@ describe('npm run demo', () => {
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(
       '| day | resource | start | end | changes |',
     );
+
+    // db-autopilot's own bill beside the savings: measured from what the functions requested.
+    const own = json.ownCost;
+    expect(own, 'report.json has ownCost').toBeDefined();
+    if (!own) return;
+    expect(own.usage.metricsRequested).toBeGreaterThan(0);
+    expect(own.usage.invocations['dynamodb-tuner']).toBeGreaterThan(0);
+    expect(own.byService.cloudwatchGetMetricData).toBeGreaterThan(0);
+    expect(own.monthlyUsd).toBeCloseTo(
+      Object.values(own.byService).reduce((s, v) => s + v, 0),
+      2,
+    );
+    expect(own.perResource['securecart-carts']).toBeGreaterThan(0);
+    expect(own.savingsMonthlyUsd).toBe(Math.max(0, -t.appliedMonthlyCostDelta));
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain("db-autopilot's own AWS bill: $");
   });
 
   it('records the decisions through the DynamoDB state store on dynalite', { timeout: 300_000 }, async () => {
@@ -115,5 +130,8 @@ describe('npm run demo', () => {
     expect(report.stateTable?.store).toBe('dynalite');
     expect(report.stateTable?.calls).toBeGreaterThan(0);
     expect(report.decisions.length).toBeGreaterThan(0);
+    // On dynalite the state-table units are the ones DynamoDB reports (ReturnConsumedCapacity).
+    expect(report.ownCost?.usage.stateTable.estimated).toBe(false);
+    expect(report.ownCost?.usage.stateTable.writeUnits).toBeGreaterThan(0);
   });
 });

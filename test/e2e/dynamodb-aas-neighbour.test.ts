@@ -65,11 +65,11 @@ function configWith(maxChangesPerRun: number): Config {
   return config;
 }
 
-async function personSetsUpTargetTracking(min = 400, max = 10_000): Promise<void> {
+async function personSetsUpTargetTracking(min = 400, max = 10_000, resource = RESOURCE): Promise<void> {
   await aws().autoscaling.send(
     new RegisterScalableTargetCommand({
       ServiceNamespace: 'dynamodb',
-      ResourceId: RESOURCE,
+      ResourceId: resource,
       ScalableDimension: READ,
       MinCapacity: min,
       MaxCapacity: max,
@@ -78,7 +78,7 @@ async function personSetsUpTargetTracking(min = 400, max = 10_000): Promise<void
   await aws().autoscaling.send(
     new PutScalingPolicyCommand({
       ServiceNamespace: 'dynamodb',
-      ResourceId: RESOURCE,
+      ResourceId: resource,
       ScalableDimension: READ,
       PolicyName: 'catalog-read',
       PolicyType: 'TargetTrackingScaling',
@@ -94,15 +94,15 @@ async function readTarget() {
   return out.ScalableTargets?.find((t) => t.ScalableDimension === READ);
 }
 
-async function readPolicy() {
+async function readPolicy(resource = RESOURCE) {
   const out = await aws().autoscaling.send(
-    new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: RESOURCE }),
+    new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: resource }),
   );
   return out.ScalingPolicies?.find((p) => p.ScalableDimension === READ)
     ?.TargetTrackingScalingPolicyConfiguration;
 }
 
-async function setup(maxChangesPerRun = 10) {
+async function setup(maxChangesPerRun = 10, tables = [TABLE]) {
   const config = configWith(maxChangesPerRun);
   const sim = (await getScenario('securecart')).build({});
   const uninstall = sim.install();
@@ -114,7 +114,7 @@ async function setup(maxChangesPerRun = 10) {
     return runDynamodb(
       {
         trigger,
-        resourceIds: [TABLE],
+        resourceIds: tables,
         dryRun: false,
         override: false,
         idempotencyKey: `${trigger}-${at}-${seq}`,
@@ -201,6 +201,32 @@ describe('DynamoDB beside Application Auto Scaling (simulated account)', () => {
     expect(await readPolicy()).toEqual(PERSON_POLICY);
     // Nothing else is done while paused.
     expect(paused.decisions.every((d) => d.action === 'set-scaling-target')).toBe(true);
+  });
+
+  it('hands back every table in one paused run, each under its own decision id', async () => {
+    const OTHER = 'securecart-carts';
+    const env = await setup(10, [TABLE, OTHER]);
+    uninstall = env.uninstall;
+    await personSetsUpTargetTracking();
+    await personSetsUpTargetTracking(400, 10_000, `table/${OTHER}`);
+    await env.run(env.start);
+    expect(await readPolicy()).toMatchObject({ TargetValue: 70, DisableScaleIn: true });
+    expect(await readPolicy(`table/${OTHER}`)).toMatchObject({ TargetValue: 70, DisableScaleIn: true });
+    await aws().ssm.send(
+      new PutParameterCommand({
+        Name: DEFAULT_PAUSE_PARAMETER,
+        Value: 'true',
+        Type: 'String',
+        Overwrite: true,
+      }),
+    );
+    const paused = await env.run(env.start + 10 * MINUTE_MS);
+    const handedBack = applied(paused.decisions, 'set-scaling-target');
+    expect(new Set(handedBack.map((d) => d.resource))).toEqual(new Set([TABLE, OTHER]));
+    expect(new Set(paused.decisions.map((d) => d.id)).size).toBe(paused.decisions.length);
+    expect(paused.decisions.every((d) => d.outcome !== 'failed')).toBe(true);
+    expect(await readPolicy()).toEqual(PERSON_POLICY);
+    expect(await readPolicy(`table/${OTHER}`)).toEqual(PERSON_POLICY);
   });
 
   it("restores the person's whole policy when the change is reverted", async () => {

@@ -2,6 +2,7 @@ import { type DynamodbConfig, dynamodbSection } from '../../config/sections/dyna
 import type { Adapter, RunContext, Target, TunerSettings } from '../../core/contracts.ts';
 import { executePlan } from '../../core/executor.ts';
 import type { ActResult, Plan } from '../../core/model.ts';
+import { cadenceOfPlan, chooseCadence, DEFAULT_CADENCE } from '../../policies/dynamodb-cadence.ts';
 import {
   type CapacityFloor,
   type CapacityParams,
@@ -47,6 +48,13 @@ export interface DynamodbPluginOptions {
   adviseEveryMinutes?: number;
   /** The tuner's schedule (default 2 minutes, as deployed: serverless.yml dynamodbSchedule). */
   everyMinutes?: number;
+  /**
+   * Model the observation cadence as deployed (default: the config's `cadence.enabled`): a
+   * table far from every threshold is observed every `cadence.slowMinutes`, and the throttling
+   * alarm of the fast path (ProvisionedThroughputThrottleEvents > 0 in the newest published
+   * minute, OK -> ALARM) runs the tuner at once.
+   */
+  cadence?: boolean;
 }
 
 const TABLE = 'backtest-table';
@@ -147,6 +155,42 @@ export function usageAt(
   };
 }
 
+/** Minutes until a learned recurring peak asks for a pre-warm, if within `within` minutes. */
+function minutesToPeak(
+  models: { read?: PeakModel; write?: PeakModel },
+  now: Date,
+  within: number,
+  config: DynamodbConfig,
+): number | undefined {
+  for (let m = 0; m <= within; m++) {
+    const at = new Date(now.getTime() + m * 60_000);
+    for (const model of [models.read, models.write])
+      if (model && prewarmFloorAt(model, at, config.prewarm, config.targetUtilization)) return m;
+  }
+  return undefined;
+}
+
+/**
+ * When the deployed tuner runs: the schedule fires and the table's time has come (the cadence),
+ * or the throttling alarm goes OK -> ALARM on the newest published minute (the fast path).
+ */
+function runGate(schedule: number, cadenceOn: boolean) {
+  const due = { nextMinute: 0, alarmOn: false };
+  return {
+    due,
+    now(ctx: PolicyContext<'dynamodb'>): { run: boolean; alarm: boolean } {
+      const newest = ctx.history.last(1)[0];
+      const throttling =
+        newest !== undefined &&
+        newest.read.provisionedThrottleEvents + newest.write.provisionedThrottleEvents > 0;
+      const fired = cadenceOn && throttling && !due.alarmOn;
+      due.alarmOn = throttling;
+      const scheduled = ctx.minute % schedule === 0 && (!cadenceOn || ctx.minute >= due.nextMinute);
+      return { run: fired || scheduled, alarm: fired && !scheduled };
+    },
+  };
+}
+
 function configFrom(options: BacktestOptions, config: DynamodbConfig | undefined): DynamodbConfig {
   const base = config ?? dynamodbSection.parse({});
   return {
@@ -212,14 +256,25 @@ export function createDynamodbAutopilot(
     await executePlan({ plan, target, settings, adapter, run, store: new MemoryStateStore() });
   };
 
+  const schedule = Math.max(1, Math.floor(pluginOptions.everyMinutes ?? 2));
+  const cadenceOn = pluginOptions.cadence ?? config.cadence.enabled;
+  const cadence = { ...DEFAULT_CADENCE, ...config.cadence, fastMinutes: schedule };
+  const gate = runGate(schedule, cadenceOn);
+  const due = gate.due;
+  let advisedAt = 0;
+
   return {
     name: 'db-autopilot',
-    everyMinutes: pluginOptions.everyMinutes ?? 2,
+    // Asked every minute: the schedule, the cadence and the alarm decide when it runs (runsNow).
+    everyMinutes: 1,
     async decide(ctx) {
       const start = ctx.options.startTime;
       const t = ctx.minute;
+      const trigger = gate.now(ctx);
+      if (!trigger.run) return null;
       // Mode advisor (hourly): recommend, or switch where allowed.
-      if (switchOn && t > 0 && t % adviseEvery === 0) {
+      if (switchOn && t > 0 && t - advisedAt >= adviseEvery) {
+        advisedAt = t;
         const rows = ctx.history.range(Math.max(0, t - config.modeAdvisor.lookbackDays * 1440), t);
         const advice = adviseCapacityMode({
           tableName: TABLE,
@@ -284,7 +339,28 @@ export function createDynamodbAutopilot(
         .filter((r) => r.complete)
         .slice(-lookback);
       const obs = observationAt(rows, ctx.state, t, start);
-      const { plan } = planTableCapacity({ observation: obs, config, prices, now: ctx.now, floors, shapes });
+      const { plan, assessments } = planTableCapacity({
+        observation: obs,
+        config,
+        prices,
+        now: ctx.now,
+        floors,
+        shapes,
+      });
+      if (cadenceOn) {
+        const peakSoon = prewarmOn ? minutesToPeak(models, ctx.now, cadence.slowMinutes, config) : undefined;
+        const next = chooseCadence({
+          ...cadenceOfPlan(plan),
+          now: ctx.now,
+          assessments,
+          updating: t < ctx.state.updatingUntil,
+          alarm: trigger.alarm,
+          ...(peakSoon !== undefined ? { nextPeakAt: minuteToIso(start, t + peakSoon) } : {}),
+          config,
+          cadence,
+        });
+        due.nextMinute = t + next.everyMinutes;
+      }
       const adapter: Adapter = async (action): Promise<ActResult> => {
         const params = action.params as CapacityParams | undefined;
         const u = params?.updates.find((x) => x.indexName === null);

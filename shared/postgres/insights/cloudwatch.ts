@@ -1,5 +1,5 @@
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { aws } from '../../aws/clients.ts';
+import { cloudwatchClient } from '../../aws/clients.ts';
 
 /** The insights read the last 24 h of one AWS/RDS metric in 5-minute periods. */
 const PERIOD_SECONDS = 300;
@@ -24,7 +24,7 @@ export async function lastDayOfRdsMetric(
   stat: 'Average' | 'Maximum',
   now: Date,
 ): Promise<Array<number | null>> {
-  const out = await aws().cloudwatch.send(
+  const out = await cloudwatchClient().send(
     new GetMetricDataCommand({
       StartTime: new Date(now.getTime() - WINDOW_MS),
       EndTime: now,

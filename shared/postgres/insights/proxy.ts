@@ -3,7 +3,7 @@ import {
   DescribeDBProxyTargetGroupsCommand,
   DescribeDBProxyTargetsCommand,
 } from '@aws-sdk/client-rds';
-import { aws } from '../../aws/clients.ts';
+import { rdsClient } from '../../aws/clients.ts';
 import { redact } from '../../core/errors.ts';
 import { logger } from '../../handler/observability.ts';
 import { lastDayOfRdsMetric, lastDayWindow } from './cloudwatch.ts';
@@ -22,14 +22,14 @@ export async function findProxyFor(
   try {
     let marker: string | undefined;
     do {
-      const page = await aws().rds.send(new DescribeDBProxiesCommand({ Marker: marker }));
+      const page = await rdsClient().send(new DescribeDBProxiesCommand({ Marker: marker }));
       for (const proxy of page.DBProxies ?? []) {
         const name = proxy.DBProxyName;
         if (!name) continue;
-        const targets = await aws().rds.send(new DescribeDBProxyTargetsCommand({ DBProxyName: name }));
+        const targets = await rdsClient().send(new DescribeDBProxyTargetsCommand({ DBProxyName: name }));
         const serves = (targets.Targets ?? []).some((t) => t.RdsResourceId === dbInstanceIdentifier);
         if (!serves) continue;
-        const groups = await aws().rds.send(new DescribeDBProxyTargetGroupsCommand({ DBProxyName: name }));
+        const groups = await rdsClient().send(new DescribeDBProxyTargetGroupsCommand({ DBProxyName: name }));
         const pool =
           groups.TargetGroups?.find((g) => g.IsDefault)?.ConnectionPoolConfig ??
           groups.TargetGroups?.[0]?.ConnectionPoolConfig;

@@ -191,6 +191,48 @@ describe('osls package (offline)', () => {
     },
   );
 
+  /** The @aws-sdk client packages esbuild inlined (it writes each module's path above its code). */
+  function sdkClientsIn(fn: string): { clients: Set<string>; bundle: string } {
+    const bundle =
+      readZipEntry(readFileSync(join(dir, `${fn}.zip`)), `functions/${fn}.mjs`)?.toString('utf8') ?? '';
+    const clients = new Set(
+      [...bundle.matchAll(/node_modules\/@aws-sdk\/(client-[a-z0-9-]+)\//g)].map((m) => m[1]),
+    );
+    return { clients: clients as Set<string>, bundle };
+  }
+
+  it('bundles the ESM builds of the AWS SDK, never its CommonJS dist-cjs', () => {
+    requirePackage();
+    for (const fn of functionNames) {
+      const { bundle } = sdkClientsIn(fn);
+      expect(bundle, fn).toMatch(/node_modules\/@aws-sdk\/client-dynamodb\/dist-es\//);
+      expect(bundle.match(/node_modules\/@aws-sdk\/[a-z0-9-]+\/dist-cjs\//)?.[0], fn).toBeUndefined();
+    }
+  });
+
+  it('bundles only the SDK clients a function calls', () => {
+    requirePackage();
+    // The report and the digest read the state table and post (DynamoDB, SNS, SSM, Secrets Manager):
+    // no RDS, CloudWatch alarm, Auto Scaling, Route 53 or tagging client.
+    for (const fn of ['report', 'digest']) {
+      const { clients } = sdkClientsIn(fn);
+      for (const unused of [
+        'client-rds',
+        'client-application-auto-scaling',
+        'client-route-53',
+        'client-resource-groups-tagging-api',
+        'client-pi',
+      ]) {
+        expect(clients.has(unused), `${fn} carries ${unused}`).toBe(false);
+      }
+    }
+    // The DynamoDB tuner never calls Route 53, Performance Insights, Secrets Manager or SNS itself.
+    const ddb = sdkClientsIn('dynamodb-tuner').clients;
+    for (const unused of ['client-route-53', 'client-pi', 'client-secrets-manager', 'client-sns']) {
+      expect(ddb.has(unused), `dynamodb-tuner carries ${unused}`).toBe(false);
+    }
+  });
+
   it('gives every function its own IAM role, and no shared default role', () => {
     requirePackage();
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();

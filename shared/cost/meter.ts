@@ -1,0 +1,308 @@
+/**
+ * Measures what db-autopilot's functions request while they run on the simulated account (the
+ * demo and `npm run cost`): GetMetricData metrics per resource and other CloudWatch requests
+ * (client middleware), state-table read and write units as DynamoDB reports them
+ * (ReturnConsumedCapacity on the state-table client) or, on the in-memory store, as the same
+ * items would consume them, Lambda invocations and AWS calls per function, and what the functions
+ * write to their logs (JSON logs and EMF metrics). shared/cost/model.ts turns it into a bill.
+ */
+import { format } from 'node:util';
+import type { FunctionUsage, MeteredUsage } from './model.ts';
+
+type Dimensions = ReadonlyArray<{ Name?: string; Value?: string }> | undefined;
+
+/** The resource a metric is about, from its dimensions ('' when it is about none). */
+export function resourceOfDimensions(dimensions: Dimensions): string {
+  const d = new Map((dimensions ?? []).map((x) => [x.Name ?? '', x.Value ?? '']));
+  const table = d.get('TableName');
+  if (table) {
+    const gsi = d.get('GlobalSecondaryIndexName');
+    return gsi ? `${table}/index/${gsi}` : table;
+  }
+  return (
+    d.get('DBInstanceIdentifier') ??
+    d.get('DBClusterIdentifier') ??
+    d.get('ProxyName') ??
+    d.get('ProxyIdentifier') ??
+    d.get('DBProxyName') ??
+    ''
+  );
+}
+
+interface MetricDataQueryLike {
+  MetricStat?: { Metric?: { Dimensions?: Dimensions } };
+}
+
+/** Metrics requested by one GetMetricData call, per resource (expressions are not billed). */
+export function metricsOfRequest(
+  queries: readonly MetricDataQueryLike[] | undefined,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const q of queries ?? []) {
+    if (!q.MetricStat) continue;
+    const id = resourceOfDimensions(q.MetricStat.Metric?.Dimensions);
+    out[id] = (out[id] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** DynamoDB item size as it bills (attribute names + values, roughly their UTF-8 length). */
+export function itemBytes(item: unknown): number {
+  return Buffer.byteLength(JSON.stringify(item ?? {}), 'utf8');
+}
+
+type Middleware = (
+  next: (args: { input: Record<string, unknown> }) => Promise<{ output: Record<string, unknown> }>,
+  context: { commandName?: string },
+) => (args: { input: Record<string, unknown> }) => Promise<{ output: Record<string, unknown> }>;
+
+interface Stack {
+  identify(): string[];
+  add(
+    mw: Middleware,
+    options: { step: 'initialize'; priority: 'high'; name: string; override?: boolean },
+  ): void;
+  addRelativeTo(
+    mw: Middleware,
+    options: { relation: 'before'; toMiddleware: string; name: string; override?: boolean },
+  ): void;
+}
+
+/** The simulated account answers in this middleware (shared/sim/engine.ts): meter before it. */
+const SIMULATOR_MIDDLEWARE = 'dbAutopilotSimulatedAccount';
+
+/** Adds `mw` so it sees every request first, on a real client or a simulated one. */
+function addFirst(client: { middlewareStack: unknown }, mw: Middleware, name: string): void {
+  const stack = client.middlewareStack as Stack;
+  if (stack.identify().some((n) => n.startsWith(SIMULATOR_MIDDLEWARE)))
+    stack.addRelativeTo(mw, { relation: 'before', toMiddleware: SIMULATOR_MIDDLEWARE, name, override: true });
+  else stack.add(mw, { step: 'initialize', priority: 'high', name, override: true });
+}
+
+interface ConsumedCapacity {
+  CapacityUnits?: number;
+  ReadCapacityUnits?: number;
+  WriteCapacityUnits?: number;
+}
+
+const WRITE_COMMANDS = new Set([
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'BatchWriteItemCommand',
+  'TransactWriteItemsCommand',
+]);
+
+/** An EMF document's metrics, as `namespace|name|dimension=value,...` keys. */
+export function emfMetricKeys(line: string): string[] {
+  if (!line.includes('"_aws"')) return [];
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return [];
+  }
+  const aws = doc._aws as
+    | {
+        CloudWatchMetrics?: Array<{
+          Namespace?: string;
+          Dimensions?: string[][];
+          Metrics?: Array<{ Name?: string }>;
+        }>;
+      }
+    | undefined;
+  const keys: string[] = [];
+  for (const directive of aws?.CloudWatchMetrics ?? []) {
+    for (const set of directive.Dimensions?.length ? directive.Dimensions : [[]]) {
+      const dims = set.map((k) => `${k}=${String(doc[k])}`).join(',');
+      for (const m of directive.Metrics ?? []) keys.push(`${directive.Namespace}|${m.Name}|${dims}`);
+    }
+  }
+  return keys;
+}
+
+export class UsageMeter {
+  private readonly functions = new Map<string, FunctionUsage>();
+  private readonly metricsRequested: Record<string, number> = {};
+  private cloudwatchRequests = 0;
+  private readonly state = { readUnits: 0, writeUnits: 0, bytesWritten: 0 };
+  /** `hourIndex|metric key` of every custom metric published. */
+  private readonly customMetricHours = new Set<string>();
+
+  /** Counts the metrics each GetMetricData call requests, per resource, and other CloudWatch requests. */
+  attachCloudWatch(client: { middlewareStack: unknown }): void {
+    addFirst(
+      client,
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetMetricDataCommand') {
+          for (const [id, n] of Object.entries(
+            metricsOfRequest(args.input.MetricDataQueries as MetricDataQueryLike[] | undefined),
+          ))
+            this.metricsRequested[id] = (this.metricsRequested[id] ?? 0) + n;
+        } else this.cloudwatchRequests += 1;
+        return next(args);
+      },
+      'dbAutopilotCostMeter',
+    );
+  }
+
+  /**
+   * Reads the units DynamoDB reports for each state-table request (asks for them with
+   * ReturnConsumedCapacity) and counts the bytes written.
+   */
+  attachStateTable(client: { middlewareStack: unknown }): void {
+    addFirst(
+      client,
+      (next, context) => async (args) => {
+        const name = context.commandName ?? '';
+        const input: Record<string, unknown> = { ...args.input, ReturnConsumedCapacity: 'TOTAL' };
+        if (WRITE_COMMANDS.has(name))
+          this.state.bytesWritten += itemBytes(input.Item ?? input.RequestItems ?? input.Key);
+        const result = await next({ ...args, input });
+        const consumed = result.output.ConsumedCapacity as ConsumedCapacity | ConsumedCapacity[] | undefined;
+        for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
+          const units = c.CapacityUnits ?? (c.ReadCapacityUnits ?? 0) + (c.WriteCapacityUnits ?? 0);
+          if (WRITE_COMMANDS.has(name)) this.state.writeUnits += units;
+          else this.state.readUnits += units;
+        }
+        return result;
+      },
+      'dbAutopilotCostMeterState',
+    );
+  }
+
+  /** Units a state-table request consumed (meterStore's estimate) and the bytes it wrote. */
+  stateTableUnits(readUnits: number, writeUnits: number, bytesWritten: number): void {
+    this.state.readUnits += readUnits;
+    this.state.writeUnits += writeUnits;
+    this.state.bytesWritten += bytesWritten;
+  }
+
+  /** One invocation of a function, with the AWS calls it made and the time its handler took. */
+  invocation(name: string, memoryMb: number, handlerMs: number, awsCalls: number, logBytes: number): void {
+    const f = this.functions.get(name) ?? {
+      name,
+      memoryMb,
+      invocations: 0,
+      awsCalls: 0,
+      handlerMs: 0,
+      logBytes: 0,
+    };
+    f.invocations += 1;
+    f.awsCalls += awsCalls;
+    f.handlerMs += handlerMs;
+    f.logBytes += logBytes;
+    this.functions.set(name, f);
+  }
+
+  /** A log line a function wrote: EMF metrics in it count as published in that hour. */
+  logLine(line: string, hourIndex: number): void {
+    for (const key of emfMetricKeys(line)) this.customMetricHours.add(`${hourIndex}|${key}`);
+  }
+
+  usage(
+    rest: Omit<
+      MeteredUsage,
+      'functions' | 'metricsRequested' | 'cloudwatchRequests' | 'customMetricHours' | 'stateTable'
+    > & {
+      stateTable: { retentionDays: number; readUnits?: number; writeUnits?: number; bytesWritten?: number };
+    },
+  ): MeteredUsage {
+    return {
+      ...rest,
+      functions: [...this.functions.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      metricsRequested: { ...this.metricsRequested },
+      cloudwatchRequests: this.cloudwatchRequests,
+      customMetricHours: this.customMetricHours.size,
+      stateTable: {
+        readUnits: rest.stateTable.readUnits ?? this.state.readUnits,
+        writeUnits: rest.stateTable.writeUnits ?? this.state.writeUnits,
+        bytesWritten: rest.stateTable.bytesWritten ?? this.state.bytesWritten,
+        retentionDays: rest.stateTable.retentionDays,
+      },
+    };
+  }
+}
+
+/** StateStore methods that write (everything else reads). */
+const STORE_WRITES = new Set([
+  'recordDecision',
+  'resolveDecision',
+  'markReported',
+  'claimIdempotencyKey',
+  'releaseIdempotencyKey',
+  'acquireLock',
+  'releaseLock',
+  'putTunerState',
+  'recordDrift',
+  'recordCreated',
+  'forgetCreated',
+]);
+/** recordDecision also adds to the day's totals item (shared/state/dynamodb-store.ts addToTotals). */
+const EXTRA_WRITES: Record<string, number> = { recordDecision: 1 };
+
+/**
+ * The in-memory store (the demo's default: dynalite takes far longer for a day) has no consumed
+ * capacity to report: each call is charged as DynamoDB would charge the items it moves, 1 WRU per
+ * KB written (+1 for the totals item a decision updates), 1 RRU per 4 KB read (strongly
+ * consistent), at least one unit per call. An estimate: `--state dynalite` measures it.
+ */
+export function meterStore<S extends object>(store: S, meter: UsageMeter): S {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      return async (...args: unknown[]) => {
+        const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        if (STORE_WRITES.has(prop)) {
+          const bytes = itemBytes(args);
+          meter.stateTableUnits(0, Math.max(1, Math.ceil(bytes / 1024)) + (EXTRA_WRITES[prop] ?? 0), bytes);
+        } else {
+          const bytes = result instanceof Map ? itemBytes([...result]) : itemBytes(result);
+          meter.stateTableUnits(Math.max(1, Math.ceil(bytes / 4096)), 0, 0);
+        }
+        return result;
+      };
+    },
+  });
+}
+
+const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
+
+/** A log line as Lambda would ingest it: JSON compacted (dev mode pretty-prints it), else as is. */
+function ingested(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Runs `fn` with the global console captured: what the handler logs (Powertools writes its JSON
+ * logs and EMF metrics through it in dev mode) is counted as ingested log bytes and its EMF
+ * metrics as published in `hourIndex`, and not printed unless `echo` says so.
+ */
+export async function withCapturedLogs<T>(
+  meter: UsageMeter,
+  hourIndex: number,
+  echo: boolean,
+  fn: () => Promise<T>,
+): Promise<{ result: T; logBytes: number }> {
+  const saved = CONSOLE_METHODS.map((m) => [m, console[m]] as const);
+  let logBytes = 0;
+  for (const m of CONSOLE_METHODS) {
+    const original = console[m];
+    console[m] = (...args: unknown[]) => {
+      const line = ingested(format(...args));
+      logBytes += Buffer.byteLength(line, 'utf8') + 1;
+      meter.logLine(line, hourIndex);
+      if (echo) original(...args);
+    };
+  }
+  try {
+    return { result: await fn(), logBytes };
+  } finally {
+    for (const [m, original] of saved) console[m] = original;
+  }
+}
