@@ -24,10 +24,10 @@ export const TUNER_NAMES = [
 ] as const;
 
 /**
- * The reporting functions are no tuners, but record their own failed runs in the audit log under
- * their names (shared/handler/wrap.ts), so the digest lists them.
+ * The reporting functions and the fleet's steps are no tuners, but record their own failed runs
+ * in the audit log under these names (shared/handler/wrap.ts), so the digest lists them.
  */
-export const REPORTING_RECORDERS = ['report', 'digest'] as const;
+export const REPORTING_RECORDERS = ['report', 'digest', 'fleet'] as const;
 
 export type TunerName = (typeof TUNER_NAMES)[number] | (typeof REPORTING_RECORDERS)[number];
 

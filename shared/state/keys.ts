@@ -80,11 +80,20 @@ export const STATE_WRITERS = {
   control: ['control', 'iops', 'replicas', 'dynamodb', 'proxy', 'serverless'],
   report: ['report'],
   digest: ['digest'],
-  // A fleet (issue 27): the worker runs the fleet tuners in member scopes; the planner and the
-  // fleet report write nothing.
-  'fleet-planner': [],
-  'fleet-worker': ['iops', 'replicas', 'dynamodb', 'dynamodb-mode', 'prewarm', 'proxy', 'rightsizing'],
-  'fleet-report': [],
+  // A fleet (issue 27): the worker runs the fleet tuners in member scopes; each step records
+  // only its own failed runs under `fleet`.
+  'fleet-planner': ['fleet'],
+  'fleet-worker': [
+    'iops',
+    'replicas',
+    'dynamodb',
+    'dynamodb-mode',
+    'prewarm',
+    'proxy',
+    'rightsizing',
+    'fleet',
+  ],
+  'fleet-report': ['fleet'],
 } as const satisfies Record<string, readonly StateOwner[]>;
 
 /**
