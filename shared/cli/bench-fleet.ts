@@ -15,7 +15,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -184,13 +183,15 @@ function meterStateTable(client: DynamoDBClient, meter: Meter): void {
 }
 
 /**
- * dynalite in this process, reached without sockets: the state-table client's request handler
- * hands each HTTP request straight to dynalite's request listener (a fake request and response).
- * Loopback TCP (or a worker thread's message port) cost more CPU per call than dynalite itself on
- * a busy machine; dynalite's own work is therefore included in each run's CPU time (pessimistic).
+ * dynalite in this process, reached without sockets or HTTP framing: the state-table client's
+ * request handler hands each request's operation (`X-Amz-Target`) and JSON body straight to
+ * dynalite's own type checks, validations and actions on dynalite's own store (what its HTTP
+ * listener does after parsing the request), and returns dynalite's JSON answer (or its error body,
+ * status 400) as the response. Skipped: dynalite's HTTP stream handling, its request-id and CRC32
+ * headers and its check that an Authorization header is present (the bench's client therefore does
+ * not sign its requests, see unsignedStateClient). dynalite's work is included in each run's CPU
+ * time (pessimistic).
  */
-type Listener = (req: unknown, res: unknown) => void;
-
 interface DynaliteHandler {
   requestHandler: {
     handle(request: {
@@ -204,54 +205,130 @@ interface DynaliteHandler {
   stop(): Promise<void>;
 }
 
-export function inProcessDynalite(): DynaliteHandler {
-  const factory = createRequire(import.meta.url)('dynalite') as (o: Record<string, number>) => {
-    listeners(event: string): Listener[];
-    close(cb: () => void): void;
+type DynaliteCallback = (error: { statusCode?: number; body?: unknown } | null, data?: unknown) => void;
+
+interface DynaliteModules {
+  db: { create(options: Record<string, number>): { db?: { close(): Promise<void> } } };
+  validations: {
+    checkTypes(data: unknown, types: unknown): Record<string, unknown>;
+    checkValidations(data: unknown, types: unknown, custom: unknown, store: unknown): void;
   };
-  const server = factory({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const listener = server.listeners('request')[0] as Listener;
+  action(name: string): {
+    run: (store: unknown, data: unknown, cb: DynaliteCallback) => void;
+    types: unknown;
+    custom: unknown;
+  };
+}
+
+function dynaliteModules(): DynaliteModules {
+  const require = createRequire(import.meta.url);
+  const cache = new Map<string, ReturnType<DynaliteModules['action']>>();
+  return {
+    db: require('dynalite/db') as DynaliteModules['db'],
+    validations: require('dynalite/validations') as DynaliteModules['validations'],
+    action(name) {
+      const known = cache.get(name);
+      if (known) return known;
+      const validation = require(`dynalite/validations/${name}`) as { types: unknown; custom: unknown };
+      const loaded = {
+        run: require(`dynalite/actions/${name}`) as ReturnType<DynaliteModules['action']>['run'],
+        types: validation.types,
+        custom: validation.custom,
+      };
+      cache.set(name, loaded);
+      return loaded;
+    },
+  };
+}
+
+/** dynalite's operations (its index.js `validOperations`). */
+const DYNALITE_OPERATIONS = new Set([
+  'BatchGetItem',
+  'BatchWriteItem',
+  'CreateTable',
+  'DeleteItem',
+  'DeleteTable',
+  'DescribeTable',
+  'DescribeTimeToLive',
+  'GetItem',
+  'ListTables',
+  'PutItem',
+  'Query',
+  'Scan',
+  'TagResource',
+  'UntagResource',
+  'ListTagsOfResource',
+  'UpdateItem',
+  'UpdateTable',
+]);
+
+export function inProcessDynalite(): DynaliteHandler {
+  const modules = dynaliteModules();
+  const store = modules.db.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const answer = (statusCode: number, data: unknown) => {
+    const body = Buffer.from(JSON.stringify(data));
+    return {
+      response: {
+        statusCode,
+        headers: { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(body.length) },
+        body: new Uint8Array(body.buffer, body.byteOffset, body.length),
+      },
+    };
+  };
   return {
     requestHandler: {
       handle: (request) =>
-        new Promise((ok) => {
-          const body =
+        new Promise((ok, fail) => {
+          const operation = (request.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+          if (!DYNALITE_OPERATIONS.has(operation)) {
+            ok(answer(400, { __type: 'com.amazon.coral.service#UnknownOperationException' }));
+            return;
+          }
+          const text =
             typeof request.body === 'string'
-              ? Buffer.from(request.body)
+              ? request.body
               : request.body instanceof Uint8Array
-                ? Buffer.from(request.body)
-                : Buffer.alloc(0);
-          const req = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
-            method: request.method,
-            url: request.path,
-            headers: request.headers,
-          });
-          const headers: Record<string, string> = {};
-          const chunks: Buffer[] = [];
-          const res = {
-            statusCode: 200,
-            setHeader: (k: string, v: unknown) => {
-              headers[k.toLowerCase()] = String(v);
-            },
-            getHeader: (k: string) => headers[k.toLowerCase()],
-            removeHeader: (k: string) => {
-              delete headers[k.toLowerCase()];
-            },
-            write: (c: string | Buffer) => {
-              chunks.push(Buffer.from(c));
-              return true;
-            },
-            end(c?: string | Buffer) {
-              if (c) chunks.push(Buffer.from(c));
-              ok({ response: { statusCode: this.statusCode, headers, body: Buffer.concat(chunks) } });
-            },
-          };
-          listener(req, res);
+                ? Buffer.from(request.body.buffer, request.body.byteOffset, request.body.length).toString()
+                : '';
+          const action = modules.action(operation.charAt(0).toLowerCase() + operation.slice(1));
+          try {
+            const data = modules.validations.checkTypes(JSON.parse(text || '{}'), action.types);
+            modules.validations.checkValidations(data, action.types, action.custom, store);
+            action.run(store, data, (error, out) => {
+              if (error?.statusCode) ok(answer(error.statusCode, error.body));
+              else if (error) fail(error);
+              else ok(answer(200, out));
+            });
+          } catch (error) {
+            const e = error as { statusCode?: number; body?: unknown };
+            if (e.statusCode) ok(answer(e.statusCode, e.body));
+            else fail(error);
+          }
         }),
       destroy: () => undefined,
     },
-    stop: () => new Promise<void>((ok) => server.close(() => ok())),
+    stop: async () => {
+      await store.db?.close();
+    },
   };
+}
+
+/**
+ * The state-table client of the bench: a real DynamoDB client whose requests go to dynalite in
+ * this process unsigned (SigV4 hashing and HMACs were a tenth of the bench's CPU; dynalite
+ * checks no signature) and without a user-agent header.
+ */
+function unsignedStateClient(requestHandler: DynaliteHandler['requestHandler']): DynamoDBClient {
+  const client = new DynamoDBClient({
+    endpoint: 'http://dynalite.local:4567',
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 2,
+    requestHandler: requestHandler as never,
+  });
+  client.middlewareStack.remove('httpSigningMiddleware');
+  client.middlewareStack.remove('getUserAgentMiddleware');
+  return client;
 }
 
 /** CPU time of this thread only (not dynalite's thread), in ms. */
@@ -310,6 +387,112 @@ const ENV: Record<string, string> = {
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
+type Invoke = (name: string, event: unknown) => Promise<void>;
+type DeployedFunction = ReturnType<typeof deployedFunctions>[number];
+
+/** The state table on dynalite, the store on it, the config of the fleet and no metrics rate limit. */
+async function prepareState(stateClient: DynamoDBClient, n: number) {
+  const { createStateTable } = await import('../state/table-definition.ts');
+  await createStateTable(stateClient, ENV.STATE_TABLE as string);
+  await untilActive(stateClient, ENV.STATE_TABLE as string);
+  const state = await import('../state/index.ts');
+  const store = new state.DynamoDbStateStore({ client: stateClient, tableName: ENV.STATE_TABLE });
+  state.setStateStore(store);
+  const { setSharedLimiter } = await import('../metrics/fetch.ts');
+  const { RateLimiter } = await import('../metrics/limits.ts');
+  setSharedLimiter(new RateLimiter(1_000_000, 1_000_000));
+  const { parseConfig, setConfig } = await import('../config/load.ts');
+  setConfig(parseConfig(fleetConfigYaml(n), 'fleet bench'));
+  return store;
+}
+
+/** Every deployed function whose file exists, with its handler. */
+async function loadHandlers(root: string) {
+  const functions = deployedFunctions(root).filter((f) => existsSync(f.file));
+  const handlers = new Map<string, Handler>();
+  for (const f of functions) {
+    const mod = (await import(pathToFileURL(f.file).href)) as { handler?: Handler };
+    if (typeof mod.handler === 'function') handlers.set(f.name, mod.handler);
+  }
+  return { functions, handlers };
+}
+
+/** Invokes a handler as Lambda would and tallies its CPU, wall time, state-table units and heap. */
+function invoker(
+  handlers: Map<string, Handler>,
+  deployed: Record<string, { memoryMb: number; timeoutMs: number }>,
+  meter: Meter,
+  tallies: Map<string, Tally>,
+): Invoke {
+  let seq = 0;
+  const heapUsed = () => getHeapStatistics().used_heap_size;
+  return async (name, event) => {
+    const handler = handlers.get(name);
+    if (!handler) return;
+    const limits = deployed[name] ?? { memoryMb: 512, timeoutMs: 300_000 };
+    const tally = tallies.get(name) ?? {
+      cpu: [],
+      wall: [],
+      meter: { readUnits: 0, writeUnits: 0, bytesRead: 0 },
+      peakHeap: 0,
+      errors: [],
+    };
+    tallies.set(name, tally);
+    const before = { ...meter };
+    let peak = heapUsed();
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, heapUsed());
+    }, 25);
+    const cpu0 = cpuMs();
+    const wall0 = performance.now();
+    seq += 1;
+    try {
+      const out = (await handler(
+        event,
+        fakeContext(name, `bench-${seq}`, limits.memoryMb, limits.timeoutMs),
+      )) as { ok?: boolean; error?: string } | undefined;
+      if (out?.ok === false && tally.errors.length < 5) tally.errors.push(String(out.error ?? 'ok: false'));
+    } catch (error) {
+      if (tally.errors.length < 5) tally.errors.push((error as Error).message);
+    } finally {
+      tally.cpu.push(cpuMs() - cpu0);
+      tally.wall.push(performance.now() - wall0);
+      clearInterval(sampler);
+      tally.peakHeap = Math.max(tally.peakHeap, peak, heapUsed());
+      tally.meter.readUnits += meter.readUnits - before.readUnits;
+      tally.meter.writeUnits += meter.writeUnits - before.writeUnits;
+      tally.meter.bytesRead += meter.bytesRead - before.bytesRead;
+    }
+  };
+}
+
+/**
+ * Minute by minute: the simulated account moves on, alarm state changes go to the alarm
+ * handler, scheduled functions run when due, `control status` once an hour.
+ */
+async function simulate(sim: SimAccount, functions: DeployedFunction[], hours: number, invoke: Invoke) {
+  const schedules = functions.flatMap((f) =>
+    f.schedules.flatMap((s) => {
+      const schedule = parseSchedule(s);
+      return schedule ? [{ name: f.name, schedule }] : [];
+    }),
+  );
+  const alarmFns = functions.filter((f) => f.onAlarms).map((f) => f.name);
+  const endMs = START + hours * HOUR_MS;
+  for (let t = START; t < endMs; t += MINUTE_MS) {
+    if (t > sim.nowMs()) sim.advanceTo(t);
+    for (const e of sim.cloudwatch.takeAlarmEvents()) {
+      if (e.detail.state.value !== 'ALARM' || !e.detail.alarmName.startsWith('dbap-')) continue;
+      for (const name of alarmFns) await invoke(name, e);
+    }
+    for (const { name, schedule } of schedules) {
+      if (!dueAt(schedule, t)) continue;
+      await invoke(name, scheduledEvent(name, t, sim));
+    }
+    if ((t - START) % HOUR_MS === 30 * MINUTE_MS) await invoke('control', { command: 'status' });
+  }
+}
+
 /** Runs the fleet for `hours` simulated hours; returns the figures and the per-function limits. */
 export async function runFleetBench(
   n: number,
@@ -327,100 +510,21 @@ export async function runFleetBench(
   };
   const sim = new SimAccount({ start: START, historyStart: START - 15 * 24 * HOUR_MS, rateLimits: false });
   buildFleet(sim, n);
+  // CloudWatch evaluates the reconciler's alarms every minute; their state changes go to the
+  // alarm handler (the fast path), as EventBridge delivers them in the deployed stack.
+  sim.cloudwatch.startEvaluation();
   process.env.REPORT_TOPIC_ARN = sim.sns.createTopic('db-autopilot-bench-reports');
   const dynalite = inProcessDynalite();
-  const stateClient = new DynamoDBClient({
-    endpoint: 'http://dynalite.local:4567',
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    maxAttempts: 2,
-    requestHandler: dynalite.requestHandler as never,
-  });
+  const stateClient = unsignedStateClient(dynalite.requestHandler);
   const meter: Meter = { readUnits: 0, writeUnits: 0, bytesRead: 0 };
   meterStateTable(stateClient, meter);
   const uninstall = sim.install({ stateTable: stateClient });
   try {
-    const { createStateTable } = await import('../state/table-definition.ts');
-    await createStateTable(stateClient, ENV.STATE_TABLE as string);
-    await untilActive(stateClient, ENV.STATE_TABLE as string);
-    const state = await import('../state/index.ts');
-    const store = new state.DynamoDbStateStore({ client: stateClient, tableName: ENV.STATE_TABLE });
-    state.setStateStore(store);
-    const { setSharedLimiter } = await import('../metrics/fetch.ts');
-    const { RateLimiter } = await import('../metrics/limits.ts');
-    setSharedLimiter(new RateLimiter(1_000_000, 1_000_000));
-    const { parseConfig, setConfig } = await import('../config/load.ts');
-    setConfig(parseConfig(fleetConfigYaml(n), 'fleet bench'));
-
+    const store = await prepareState(stateClient, n);
     const deployed = deployedLimits(root);
-    const functions = deployedFunctions(root).filter((f) => existsSync(f.file));
-    const handlers = new Map<string, Handler>();
-    for (const f of functions) {
-      const mod = (await import(pathToFileURL(f.file).href)) as { handler?: Handler };
-      if (typeof mod.handler === 'function') handlers.set(f.name, mod.handler);
-    }
+    const { functions, handlers } = await loadHandlers(root);
     const tallies = new Map<string, Tally>();
-    let seq = 0;
-    const invoke = async (name: string, event: unknown) => {
-      const handler = handlers.get(name);
-      if (!handler) return;
-      const limits = deployed[name] ?? { memoryMb: 512, timeoutMs: 300_000 };
-      const tally = tallies.get(name) ?? {
-        cpu: [],
-        wall: [],
-        meter: { readUnits: 0, writeUnits: 0, bytesRead: 0 },
-        peakHeap: 0,
-        errors: [],
-      };
-      tallies.set(name, tally);
-      const before = { ...meter };
-      const heapUsed = () => getHeapStatistics().used_heap_size;
-      let peak = heapUsed();
-      const sampler = setInterval(() => {
-        peak = Math.max(peak, heapUsed());
-      }, 25);
-      const cpu0 = cpuMs();
-      const wall0 = performance.now();
-      seq += 1;
-      try {
-        const out = (await handler(
-          event,
-          fakeContext(name, `bench-${seq}`, limits.memoryMb, limits.timeoutMs),
-        )) as { ok?: boolean; error?: string } | undefined;
-        if (out?.ok === false && tally.errors.length < 5) tally.errors.push(String(out.error ?? 'ok: false'));
-      } catch (error) {
-        if (tally.errors.length < 5) tally.errors.push((error as Error).message);
-      } finally {
-        tally.cpu.push(cpuMs() - cpu0);
-        tally.wall.push(performance.now() - wall0);
-        clearInterval(sampler);
-        tally.peakHeap = Math.max(tally.peakHeap, peak, heapUsed());
-        tally.meter.readUnits += meter.readUnits - before.readUnits;
-        tally.meter.writeUnits += meter.writeUnits - before.writeUnits;
-        tally.meter.bytesRead += meter.bytesRead - before.bytesRead;
-      }
-    };
-
-    const schedules = functions.flatMap((f) =>
-      f.schedules.flatMap((s) => {
-        const schedule = parseSchedule(s);
-        return schedule ? [{ name: f.name, schedule }] : [];
-      }),
-    );
-    const alarmFns = functions.filter((f) => f.onAlarms).map((f) => f.name);
-    const endMs = START + hours * HOUR_MS;
-    for (let t = START; t < endMs; t += MINUTE_MS) {
-      if (t > sim.nowMs()) sim.advanceTo(t);
-      for (const e of sim.cloudwatch.takeAlarmEvents()) {
-        if (e.detail.state.value !== 'ALARM' || !e.detail.alarmName.startsWith('dbap-')) continue;
-        for (const name of alarmFns) await invoke(name, e);
-      }
-      for (const { name, schedule } of schedules) {
-        if (!dueAt(schedule, t)) continue;
-        await invoke(name, scheduledEvent(name, t, sim));
-      }
-      if ((t - START) % HOUR_MS === 30 * MINUTE_MS) await invoke('control', { command: 'status' });
-    }
+    await simulate(sim, functions, hours, invoker(handlers, deployed, meter, tallies));
     await inspect?.(store);
     return { result: figures(n, hours, tallies), limits: limitsOf(tallies, deployed) };
   } finally {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 // revert runs plans of every tuner's kinds: their intent checks (shared/tuners/common.ts).
 import '../adapters/intent-checks.ts';
 import type { Config } from '../config/schema.ts';
-import type { RunContext, StateStore, Target } from '../core/contracts.ts';
+import type { DecisionTotals, RunContext, StateStore, Target } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
 import { executePlan, nextDecisionId } from '../core/executor.ts';
 import type { Action, ActionKind, Decision, Outcome, ResourceKind, TunerName } from '../core/model.ts';
@@ -42,7 +42,8 @@ export type ControlResult =
       paused: boolean;
       pause: PauseState;
       lastControl?: Decision;
-      last24h: Partial<Record<Outcome, number>>;
+      /** Yesterday's and today's (UTC) decisions of every tuner, from the daily totals. */
+      days: DayCount[];
       notes: string[];
     }
   | {
@@ -63,6 +64,14 @@ export type ControlResult =
       total: number;
       decisions: Decision[];
     };
+
+/** One UTC day's decisions of every tuner: notable ones and no-ops by outcome, applied cost. */
+export interface DayCount {
+  day: string;
+  outcomes: Partial<Record<Outcome, number>>;
+  noops: Partial<Record<Outcome, number>>;
+  appliedCostDelta: number;
+}
 
 export async function runControl(command: ControlCommand, deps: ControlDeps): Promise<ControlResult> {
   switch (command.command) {
@@ -189,16 +198,15 @@ function controlRun(deps: ControlDeps, what: string): RunContext {
 async function status(deps: ControlDeps): Promise<ControlResult> {
   const pause = await readPauseFlag(deps.ssm, deps.pauseParameter);
   const notes: string[] = [];
-  const last24h: Partial<Record<Outcome, number>> = {};
+  const days: DayCount[] = [];
   let lastControl: Decision | undefined;
   try {
-    // A day of notable decisions (no-ops are counted in the daily totals, not read one by one).
-    const since = new Date(deps.now.getTime() - 24 * 3600_000).toISOString();
-    const until = new Date(deps.now.getTime() + 1).toISOString();
-    for (const d of await deps.store.listDecisions({ since, until })) {
-      last24h[d.outcome] = (last24h[d.outcome] ?? 0) + 1;
+    // Counted from the daily totals kept as decisions are recorded (no decision is read).
+    for (const ago of [1, 0]) {
+      const day = new Date(deps.now.getTime() - ago * 86_400_000).toISOString().slice(0, 10);
+      days.push(dayCount(day, await deps.store.totals(day)));
     }
-    lastControl = await latestControlDecision(deps.store, deps.now, until);
+    lastControl = await deps.store.newestDecision('control', ACCOUNT.id);
   } catch (error) {
     notes.push(`the state table could not be read: ${publicMessage(error)}`);
   }
@@ -208,9 +216,22 @@ async function status(deps: ControlDeps): Promise<ControlResult> {
     paused: pause.paused,
     pause,
     ...(lastControl ? { lastControl } : {}),
-    last24h,
+    days,
     notes,
   };
+}
+
+/** Every tuner's totals of one day, summed. */
+function dayCount(day: string, totals: DecisionTotals[]): DayCount {
+  const out: DayCount = { day, outcomes: {}, noops: {}, appliedCostDelta: 0 };
+  for (const t of totals) {
+    for (const [o, n] of Object.entries(t.outcomes) as [Outcome, number][])
+      out.outcomes[o] = (out.outcomes[o] ?? 0) + n;
+    for (const [o, n] of Object.entries(t.noops) as [Outcome, number][])
+      out.noops[o] = (out.noops[o] ?? 0) + n;
+    out.appliedCostDelta += t.appliedCostDelta;
+  }
+  return out;
 }
 
 const ACTION_KINDS: Record<ActionKind, true> = {
@@ -351,22 +372,6 @@ export function revertAction(decision: Decision): Action {
     params: { ...undo.params, undoKind: undo.kind, revertOf: decision.id },
     severity: 'warning',
   };
-}
-
-/** The newest pause / resume / revert of the last 30 days: newest day first, stopping at the first found. */
-async function latestControlDecision(
-  store: StateStore,
-  now: Date,
-  until: string,
-): Promise<Decision | undefined> {
-  const today = Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00.000Z`);
-  for (let day = 0; day < 30; day++) {
-    const since = new Date(today - day * 24 * 3600_000).toISOString();
-    const end = day === 0 ? until : new Date(today - (day - 1) * 24 * 3600_000).toISOString();
-    const found = await store.listDecisions({ since, until: end, tuner: 'control' });
-    if (found.length > 0) return found.at(-1);
-  }
-  return undefined;
 }
 
 /** Replays a recorded undo through executePlan: the pause flag, consent, bounds, cooldown, mode, lock. */

@@ -81,7 +81,11 @@ export type IntentCheck = (
 export interface ResourceHistory {
   /** Last applied change by db-autopilot (any kind), for cooldowns. */
   lastAppliedAt?: string;
-  /** Recent decisions for this resource and tuner, newest first. */
+  /**
+   * The notable decisions of this resource and tuner of the last 24 h (RECENT_WINDOW_MS), newest
+   * first, at most 20. No-ops are left out: they change nothing, and no policy or guard reads them
+   * (`newestDecision` gives the newest decision of any kind).
+   */
   recent: Decision[];
   /**
    * The newest applied change of each action kind, however old (kept with the cooldown ledger, so
@@ -131,7 +135,7 @@ export interface DecisionTotals {
   outcomes: Partial<Record<Outcome, number>>;
   /** No-op decisions by outcome. */
   noops: Partial<Record<Outcome, number>>;
-  /** Sum of monthlyCostDelta over applied decisions. */
+  /** Sum of monthlyCostDelta over applied changes (not recommendations or findings). */
   appliedCostDelta: number;
 }
 
@@ -142,7 +146,7 @@ export interface DecisionTotals {
 export interface StateStore {
   /**
    * Audit log: one record per decision, no-ops included (a no-op is stored slim: no evidence).
-   * Also adds it to the day's and month's totals of its tuner.
+   * Also adds it to the day's totals of its tuner.
    */
   recordDecision(decision: Decision): Promise<void>;
   /**
@@ -170,7 +174,10 @@ export interface StateStore {
    * benches, tests): on DynamoDB it scans the table. Functions never call it.
    */
   exportDecisions(query: { since: string; until?: string }): Promise<Decision[]>;
-  /** Day (YYYY-MM-DD) or month (YYYY-MM) totals of every tuner that recorded decisions in it. */
+  /**
+   * Day (YYYY-MM-DD) or month (YYYY-MM, the sum of its days) totals of every tuner that recorded
+   * decisions in it.
+   */
   totals(period: string): Promise<DecisionTotals[]>;
   /** The report function's record of what it posted (in its own partition, not in the decisions). */
   markReported(decisions: Array<Pick<Decision, 'id' | 'at'>>, at: string): Promise<void>;
@@ -203,6 +210,8 @@ export interface StateStore {
 
   /** Cooldown and change-budget ledger + tuner state + drift (report and digest keep their state here too). */
   getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory>;
+  /** The newest decision of a resource, no-ops included (the report: did a deferral settle?). */
+  newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined>;
   putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void>;
   recordDrift(
     tuner: TunerName,

@@ -11,7 +11,7 @@ import type { Action, Decision, Outcome } from './model.ts';
 const NON_CHANGING = new Set<string>(['noop', 'recommend', 'finding', 'pause', 'resume']);
 
 /** An applied change starts the resource's cooldown (the ledger's lastAppliedAt). */
-export function countsAsChange(decision: Decision): boolean {
+export function countsAsChange(decision: Pick<Decision, 'action' | 'outcome'>): boolean {
   return decision.outcome === 'applied' && !NON_CHANGING.has(decision.action);
 }
 

@@ -24,10 +24,10 @@ export const TUNER_NAMES = [
 ] as const;
 
 /**
- * The reporting functions are no tuners, but record their own failed runs in the audit log under
- * their names (shared/handler/wrap.ts), so the digest lists them.
+ * The reporting functions and the fleet's steps are no tuners, but record their own failed runs
+ * in the audit log under these names (shared/handler/wrap.ts), so the digest lists them.
  */
-export const REPORTING_RECORDERS = ['report', 'digest'] as const;
+export const REPORTING_RECORDERS = ['report', 'digest', 'fleet'] as const;
 
 export type TunerName = (typeof TUNER_NAMES)[number] | (typeof REPORTING_RECORDERS)[number];
 
@@ -208,4 +208,10 @@ export interface Decision {
   resolution?: { by: 'response' | 'aws-state'; at: string; runId: string; detail?: string };
   /** The action's adapter parameters (mutating actions): what a check of AWS's state compares with. */
   params?: Record<string, unknown>;
+  /**
+   * A skip that repeated: when the same skip (same tuner, resource, action, rule, reason, values)
+   * was recorded again right after this one, the same UTC day. Each repeat is stored slim, out of
+   * the indexes (shared/state/slim.ts); the reports count them from here (`withRepeats`).
+   */
+  repeatedAt?: string[];
 }

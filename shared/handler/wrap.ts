@@ -162,6 +162,9 @@ export const FUNCTION_TUNER: Record<string, TunerName> = {
   control: 'control',
   report: 'report',
   digest: 'digest',
+  'fleet-planner': 'fleet',
+  'fleet-worker': 'fleet',
+  'fleet-report': 'fleet',
 };
 
 /**

@@ -1,4 +1,5 @@
 import type { Decision, Outcome } from '../core/model.ts';
+import { withRepeats } from '../state/slim.ts';
 import { reasonText } from './describe.ts';
 import { costText, decisionHeadline } from './format.ts';
 import {
@@ -92,7 +93,8 @@ export function buildDigest(input: {
   /** Minutes throttled/saturated per resource, measured from published metrics (impact.ts). */
   impact?: Record<string, ImpactMinutes | null>;
 }): Digest {
-  const inWindow = input.decisions.filter((d) => d.at >= input.since && d.at < input.until);
+  // A run of identical skips is read as its first with the times it repeated: each counts.
+  const inWindow = withRepeats(input.decisions).filter((d) => d.at >= input.since && d.at < input.until);
   const byOutcome = (o: Outcome) =>
     inWindow.filter((d) => d.outcome === o && d.action !== 'noop' && !ACTING.has(d.tuner));
   const repeats: Record<string, number> = {};

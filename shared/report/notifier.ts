@@ -5,6 +5,7 @@ import type { StateOwner, StateStore } from '../core/contracts.ts';
 import { redact } from '../core/errors.ts';
 import type { Decision } from '../core/model.ts';
 import { readPauseFlag } from '../core/run.ts';
+import { withRepeats } from '../state/slim.ts';
 import { dashboardConsoleUrl } from './console-links.ts';
 import { buildDigest, type Digest, stillDeferred } from './digest.ts';
 import { type ImpactTarget, measureImpact } from './impact.ts';
@@ -134,7 +135,7 @@ export async function selectPendingReports(input: { store: StateStore; config: C
       const [tuner = '', resource = ''] = k.split('|');
       return { tuner, resource };
     });
-  const settled = (await newestDecisions(input.store, standing, input.now)).filter(
+  const settled = (await newestDecisions(input.store, standing)).filter(
     (d) => d.action === 'noop' && !listed.some((x) => x.id === d.id),
   );
   const candidates = pendingReports([...decisions, ...settled]);
@@ -206,7 +207,7 @@ export async function digestOf(input: {
   dashboardUrl?: string;
   now: Date;
 }): Promise<Digest> {
-  const window = input.decisions.filter((d) => d.at >= input.since && d.at < input.until);
+  const window = withRepeats(input.decisions).filter((d) => d.at >= input.since && d.at < input.until);
   const targets = new Map<string, ImpactTarget>();
   for (const row of resourceDayRows(window)) targets.set(row.resource, row);
   const impact = await measureImpact(
@@ -223,12 +224,11 @@ const DIGEST_STATE = { owner: 'digest', resource: 'digest' } as const;
 async function newestDecisions(
   store: StateStore,
   keys: Array<{ tuner: string; resource: string }>,
-  now: Date,
 ): Promise<Decision[]> {
   const unique = new Map(keys.map((k) => [`${k.tuner}|${k.resource}`, k]));
   const out: Decision[] = [];
   for (const k of unique.values()) {
-    const newest = (await store.getHistory(k.tuner as StateOwner, k.resource, now)).recent[0];
+    const newest = await store.newestDecision(k.tuner as StateOwner, k.resource);
     if (newest) out.push(newest);
   }
   return out;
@@ -254,9 +254,11 @@ export async function sendDigest(input: {
   const dayAgo = new Date(input.now.getTime() - 24 * 3600_000).toISOString();
   const since = lastUntil && lastUntil > floor ? lastUntil : lastUntil ? floor : dayAgo;
   const until = input.now.toISOString();
-  const listed = await input.store.listDecisions({ since, until });
+  // From the start of the window's first UTC day: a run of identical skips is stored as its first
+  // (runs never cross midnight), whose repeats may fall inside the window (shared/state/slim.ts).
+  const listed = await input.store.listDecisions({ since: `${since.slice(0, 10)}T00:00:00.000Z`, until });
   // A deferral still stands only if it is its resource's newest decision (no-ops included).
-  const newest = await newestDecisions(input.store, stillDeferred(listed), input.now);
+  const newest = await newestDecisions(input.store, stillDeferred(listed));
   const all = [...listed, ...newest.filter((d) => !listed.some((x) => x.id === d.id))];
   const paused = input.paused ?? (await readPauseFlag()).paused;
   const digest = await digestOf({

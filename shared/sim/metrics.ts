@@ -5,8 +5,9 @@ import type { SimAccount } from './engine.ts';
  *
  * A resource owns a MinuteSeries: a step function that, called for each minute in order from the
  * account's history start, writes that minute's datapoints (value and, for per-request metrics,
- * a sample count). Minutes are computed once and kept in columns (typed arrays), so a 14-day
- * query over a small fleet and a 1-hour query over thousands of resources are both cheap.
+ * a sample count). Minutes are computed once and kept in columns (typed arrays in pages, see
+ * Column), so a 14-day query over a small fleet and a 1-hour query over thousands of resources are
+ * both cheap.
  * Only finished minutes exist: minute m is readable once the clock is past its end.
  *
  * A minute with no datapoint (NaN) is "missing": counters (throttle events) write nothing in
@@ -33,14 +34,24 @@ export interface FrameWriter {
 
 export type StepFn = (minute: number, out: FrameWriter) => void;
 
+/** Minutes per page of a metric column (a power of two: index arithmetic is a shift and a mask). */
+const PAGE_BITS = 11;
+const PAGE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE - 1;
+
+/**
+ * One metric's minutes, in pages of PAGE minutes allocated when a datapoint is first written in
+ * them: a counter that is quiet for days (throttle events) holds no page for those days, and the
+ * column never copies itself to grow. Sample counts get pages only where a count other than 1 was
+ * written (gauges never do).
+ */
 interface Column {
-  v: Float64Array;
-  c: Float64Array;
+  v: Array<Float64Array | undefined>;
+  c: Array<Float64Array | undefined>;
 }
 
 export class MinuteSeries implements FrameWriter {
   private computed = 0;
-  private capacity = 0;
   private readonly cols = new Map<string, Column>();
   private current = 0;
 
@@ -53,7 +64,6 @@ export class MinuteSeries implements FrameWriter {
   ensure(endMinuteExclusive: number): void {
     const target = endMinuteExclusive - this.startMinute;
     if (target <= this.computed) return;
-    this.grow(target);
     for (let i = this.computed; i < target; i++) {
       this.current = i;
       this.step(this.startMinute + i, this);
@@ -65,11 +75,23 @@ export class MinuteSeries implements FrameWriter {
     if (value === undefined || !Number.isFinite(value)) return;
     let col = this.cols.get(metric);
     if (!col) {
-      col = { v: new Float64Array(this.capacity).fill(Number.NaN), c: new Float64Array(this.capacity) };
+      col = { v: [], c: [] };
       this.cols.set(metric, col);
     }
-    col.v[this.current] = value;
-    col.c[this.current] = count;
+    const page = this.current >>> PAGE_BITS;
+    const at = this.current & PAGE_MASK;
+    let v = col.v[page];
+    if (!v) {
+      v = new Float64Array(PAGE).fill(Number.NaN);
+      col.v[page] = v;
+    }
+    v[at] = value;
+    let c = col.c[page];
+    if (!c && count !== 1) {
+      c = new Float64Array(PAGE).fill(1);
+      col.c[page] = c;
+    }
+    if (c) c[at] = count;
   }
 
   get(metric: string, minute: number): MinutePoint | undefined {
@@ -77,22 +99,10 @@ export class MinuteSeries implements FrameWriter {
     if (i < 0 || i >= this.computed) return undefined;
     const col = this.cols.get(metric);
     if (!col) return undefined;
-    const v = col.v[i];
+    const page = i >>> PAGE_BITS;
+    const v = col.v[page]?.[i & PAGE_MASK];
     if (v === undefined || Number.isNaN(v)) return undefined;
-    return { value: v, count: col.c[i] ?? 1 };
-  }
-
-  private grow(target: number): void {
-    if (target <= this.capacity) return;
-    const next = Math.max(target, Math.ceil(this.capacity * 1.5), 64);
-    for (const [name, col] of this.cols) {
-      const v = new Float64Array(next).fill(Number.NaN);
-      v.set(col.v);
-      const c = new Float64Array(next);
-      c.set(col.c);
-      this.cols.set(name, { v, c });
-    }
-    this.capacity = next;
+    return { value: v, count: col.c[page]?.[i & PAGE_MASK] ?? 1 };
   }
 }
 

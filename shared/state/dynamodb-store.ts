@@ -38,11 +38,12 @@ import {
   isNotable,
   keys,
   RECENT_DECISIONS,
+  RECENT_WINDOW_MS,
   REPORTED_TTL_SECONDS,
   SK,
   timeKey,
 } from './keys.ts';
-import { storedForm } from './slim.ts';
+import { isSkip, repeatForm, repeatsSkip, storedForm, withoutRepeatCount } from './slim.ts';
 import { DEFAULT_AUDIT_TTL_DAYS, DEFAULT_STATE_TABLE_NAME, STATE_TABLE } from './table-definition.ts';
 import { addToTotals, emptyTotals, readTotalsItem, totalsUpdate } from './totals.ts';
 
@@ -133,6 +134,7 @@ export class DynamoDbStateStore implements StateStore {
         }),
       );
     }
+    if (isSkip(decision) && (await this.recordedAsRepeat(decision))) return;
     const written = await this.putIf({
       TableName: this.tableName,
       Item: decisionItem(decision, this.auditTtlDays),
@@ -141,6 +143,50 @@ export class DynamoDbStateStore implements StateStore {
     if (!written) throw new DuplicateDecisionError(decision.id);
     await this.addToTotals(decision);
     if (countsAsChange(decision)) await this.advanceLedger(decision);
+  }
+
+  /**
+   * A skip that repeats its resource's newest notable decision (slim.ts `repeatsSkip`) is stored
+   * slim under `r#`, out of both indexes, and counted on that first skip (`repeatedAt`): the
+   * reports read one item per run of identical skips.
+   */
+  private async recordedAsRepeat(decision: Decision): Promise<boolean> {
+    const key = keys.decision(decision);
+    const newest = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :notable)',
+        ExpressionAttributeValues: { ':pk': key.pk, ':notable': SK.notable },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const firstItem = newest.Items?.[0];
+    const first = asDecision(firstItem);
+    if (!firstItem || !first || !repeatsSkip(first, decision)) return false;
+    const written = await this.putIf({
+      TableName: this.tableName,
+      Item: {
+        pk: key.pk,
+        sk: `${SK.repeat}${timeKey(decision.at)}#${decision.id}`,
+        decision: repeatForm(decision),
+        repeatOf: first.id,
+        [STATE_TABLE.ttlAttribute]: expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400),
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    if (!written) throw new DuplicateDecisionError(decision.id);
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: firstItem.pk, sk: firstItem.sk },
+        UpdateExpression: 'SET #d.#r = list_append(if_not_exists(#d.#r, :none), :at)',
+        ExpressionAttributeNames: { '#d': 'decision', '#r': 'repeatedAt' },
+        ExpressionAttributeValues: { ':none': [], ':at': [decision.at] },
+      }),
+    );
+    await this.addToTotals(decision);
+    return true;
   }
 
   async resolveDecision(decision: Decision): Promise<boolean> {
@@ -188,19 +234,16 @@ export class DynamoDbStateStore implements StateStore {
     return items.map(asDecision).filter((d): d is Decision => d !== undefined);
   }
 
-  /** The day's and the month's totals of the decision's tuner (ADD: concurrent runs add up). */
+  /** The day's totals of the decision's tuner (ADD: concurrent runs add up). */
   private async addToTotals(decision: Decision): Promise<void> {
     const day = timeKey(decision.at).slice(0, 10);
-    const expiresAt = expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400);
-    for (const period of [day, day.slice(0, 7)]) {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.aggregate(decision.tuner, period),
-          ...totalsUpdate(decision, expiresAt),
-        }),
-      );
-    }
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.aggregate(decision.tuner, day),
+        ...totalsUpdate(decision, expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400)),
+      }),
+    );
   }
 
   /** lastAppliedAt only moves forward (a late write of an older decision cannot roll it back). */
@@ -290,10 +333,12 @@ export class DynamoDbStateStore implements StateStore {
         new ScanCommand({
           TableName: this.tableName,
           // The current scope's decisions only (shared/core/scope.ts), as every other read.
-          FilterExpression: '(begins_with(sk, :notable) OR begins_with(sk, :noop)) AND contains(pk, :scope)',
+          FilterExpression:
+            '(begins_with(sk, :notable) OR begins_with(sk, :noop) OR begins_with(sk, :repeat)) AND contains(pk, :scope)',
           ExpressionAttributeValues: {
             ':notable': SK.notable,
             ':noop': SK.noop,
+            ':repeat': SK.repeat,
             ':scope': `#${currentScopeKey()}#res#`,
           },
           ExclusiveStartKey,
@@ -301,7 +346,8 @@ export class DynamoDbStateStore implements StateStore {
       );
       for (const item of page.Items ?? []) {
         const d = asDecision(item);
-        if (d && inWindow(d, query.since, query.until)) found.push(d);
+        // The audit log: each repeat is a record of its own, so the first carries no count.
+        if (d && inWindow(d, query.since, query.until)) found.push(withoutRepeatCount(d));
       }
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
@@ -309,6 +355,7 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   async totals(period: string): Promise<DecisionTotals[]> {
+    if (period.length === 7) return this.monthTotals(period);
     const wanted = DECISION_TUNERS.map((tuner) => keys.aggregate(tuner, period));
     const items: Item[] = [];
     let pending: Record<string, unknown>[] = wanted;
@@ -324,6 +371,24 @@ export class DynamoDbStateStore implements StateStore {
       const key = keys.aggregate(tuner, period);
       const item = items.find((i) => i.pk === key.pk && i.sk === key.sk);
       if (item) out.push(addToTotals(emptyTotals(tuner, period), readTotalsItem(item)));
+    }
+    return out;
+  }
+
+  /** A month's totals: the sum of its days, one key range per tuner. */
+  private async monthTotals(month: string): Promise<DecisionTotals[]> {
+    const out: DecisionTotals[] = [];
+    for (const tuner of DECISION_TUNERS) {
+      const first = keys.aggregate(tuner, `${month}-01`);
+      const days = await this.queryAll({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': first.pk, ':from': first.sk, ':to': `day#${month}-31` },
+      });
+      if (days.length === 0) continue;
+      const totals = emptyTotals(tuner, month);
+      for (const item of days) addToTotals(totals, readTotalsItem(item));
+      out.push(totals);
     }
     return out;
   }
@@ -443,7 +508,7 @@ export class DynamoDbStateStore implements StateStore {
         ExpressionAttributeValues: { ':pk': pk, ':meta': SK.meta },
         ConsistentRead: true,
       }),
-      this.recentDecisions(pk),
+      this.recentDecisions(pk, now),
     ]);
     const history: ResourceHistory = { recent };
     for (const item of meta) {
@@ -472,33 +537,46 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   /**
-   * The newest RECENT_DECISIONS decisions of a resource, newest first: the newest no-ops, then
-   * only the notable decisions newer than the oldest of those (both reads stop at the limit).
+   * The notable decisions of a resource of the last RECENT_WINDOW_MS, newest first, at most
+   * RECENT_DECISIONS: one query of its `d#` sort-key range (no-ops are never read for history).
    */
-  private async recentDecisions(pk: string): Promise<Decision[]> {
-    const newest = (prefix: string, after?: string) =>
-      this.doc.send(
+  private async recentDecisions(pk: string, now: Date): Promise<Decision[]> {
+    const since = timeKey(new Date(now.getTime() - RECENT_WINDOW_MS).toISOString());
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': pk,
+          ':from': `${SK.notable}${since}`,
+          ':to': `${SK.notable}\uffff`,
+        },
+        ScanIndexForward: false,
+        Limit: RECENT_DECISIONS,
+      }),
+    );
+    return (out.Items ?? []).map(asDecision).filter((d): d is Decision => d !== undefined);
+  }
+
+  async newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined> {
+    const pk = keys.resource(owner, resourceId);
+    const newest = async (prefix: string) => {
+      const out = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: after
-            ? 'pk = :pk AND sk BETWEEN :from AND :to'
-            : 'pk = :pk AND begins_with(sk, :from)',
-          ExpressionAttributeValues: after
-            ? { ':pk': pk, ':from': `${prefix}${after}`, ':to': `${prefix}\uffff` }
-            : { ':pk': pk, ':from': prefix },
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
           ScanIndexForward: false,
-          Limit: RECENT_DECISIONS,
+          Limit: 1,
         }),
       );
-    const noops = ((await newest(SK.noop)).Items ?? []).map(asDecision);
-    const oldest = noops.length === RECENT_DECISIONS ? noops.at(-1)?.at : undefined;
-    const notable = ((await newest(SK.notable, oldest ? timeKey(oldest) : undefined)).Items ?? []).map(
-      asDecision,
+      return asDecision(out.Items?.[0]);
+    };
+    // Notable decisions, no-ops and repeated skips each sort by time under their own prefix.
+    const found = [await newest(SK.notable), await newest(SK.noop), await newest(SK.repeat)].filter(
+      (d): d is Decision => d !== undefined,
     );
-    return [...noops, ...notable]
-      .filter((d): d is Decision => d !== undefined)
-      .sort((a, b) => byTimeThenId(b, a))
-      .slice(0, RECENT_DECISIONS);
+    return found.sort((a, b) => byTimeThenId(b, a))[0];
   }
 
   async putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void> {

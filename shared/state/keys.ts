@@ -22,6 +22,8 @@ import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
  * |-----------------------------------|-----------------------|------------------------------------------|
  * | `<tuner>#<scope>#res#<resource>`  | `d#<at>#<id>`         | a notable decision (audit log, TTL)      |
  * | `<tuner>#<scope>#res#<resource>`  | `n#<at>#<id>`         | a no-op decision, slim (audit log, TTL)  |
+ * | `<tuner>#<scope>#res#<resource>`  | `r#<at>#<id>`         | a repeated skip, slim, counted on its    |
+ * |                                   |                       | first (`repeatedAt`; audit log, TTL)     |
  * | `<tuner>#<scope>#res#<resource>`  | `m#ledger`            | lastAppliedAt, appliedCount (cooldowns)  |
  * | `<tuner>#<scope>#res#<resource>`  | `m#last#<action>`     | newest applied decision of that kind     |
  * | `<tuner>#<scope>#res#<resource>`  | `m#drift`             | drift back-off and baseline              |
@@ -32,8 +34,8 @@ import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
  * | `<tuner>#<scope>#lock#<resource>` | `lock`                | lease lock (TTL)                         |
  * | `<tuner>#<scope>#idem#<key>`      | `idem`                | idempotency key of a run (TTL)           |
  * | `<tuner>#<scope>#created#<res>`   | `created`             | "db-autopilot created it" (no TTL)       |
- * | `<tuner>#<scope>#agg`             | `day#YYYY-MM-DD`      | counts and cost sums of a day            |
- * | `<tuner>#<scope>#agg`             | `month#YYYY-MM`       | counts and cost sums of a month          |
+ * | `<tuner>#<scope>#agg`             | `day#YYYY-MM-DD`      | counts and cost sums of a day (a month:  |
+ * |                                   |                       | the sum of its days, one key range)      |
  * | `report#<scope>#reported`         | `<at>#<id>`           | a decision the report function posted    |
  *
  * Notable = every decision but a no-op that did not fail (see `isNotable`): what the reports,
@@ -78,11 +80,20 @@ export const STATE_WRITERS = {
   control: ['control', 'iops', 'replicas', 'dynamodb', 'proxy', 'serverless'],
   report: ['report'],
   digest: ['digest'],
-  // A fleet (issue 27): the worker runs the fleet tuners in member scopes; the planner and the
-  // fleet report write nothing.
-  'fleet-planner': [],
-  'fleet-worker': ['iops', 'replicas', 'dynamodb', 'dynamodb-mode', 'prewarm', 'proxy', 'rightsizing'],
-  'fleet-report': [],
+  // A fleet (issue 27): the worker runs the fleet tuners in member scopes; each step records
+  // only its own failed runs under `fleet`.
+  'fleet-planner': ['fleet'],
+  'fleet-worker': [
+    'iops',
+    'replicas',
+    'dynamodb',
+    'dynamodb-mode',
+    'prewarm',
+    'proxy',
+    'rightsizing',
+    'fleet',
+  ],
+  'fleet-report': ['fleet'],
 } as const satisfies Record<string, readonly StateOwner[]>;
 
 /**
@@ -111,6 +122,8 @@ export function isNotable(decision: Pick<Decision, 'action' | 'outcome'>): boole
 export const SK = {
   notable: 'd#',
   noop: 'n#',
+  /** A skip that repeats the resource's newest notable decision (shared/state/slim.ts). */
+  repeat: 'r#',
   meta: 'm#',
   ledger: 'm#ledger',
   lastApplied: 'm#last#',
@@ -162,10 +175,10 @@ export const keys = {
     pk: keys.intents(d.tuner, scope),
     sk: `${timeKey(d.at)}#${d.id}`,
   }),
-  /** Daily and monthly totals of one tuner. */
-  aggregate: (tuner: TunerName, period: string, scope?: string) => ({
+  /** Daily totals of one tuner (YYYY-MM-DD); a month's are the key range of its days. */
+  aggregate: (tuner: TunerName, day: string, scope?: string) => ({
     pk: `${ownerPrefix(tuner, scope)}agg`,
-    sk: period.length === 7 ? `month#${period}` : `day#${period}`,
+    sk: `day#${day}`,
   }),
   /** The report function's record of what it posted. */
   reported: (d: Pick<Decision, 'at' | 'id'>, scope?: string) => ({
@@ -186,8 +199,11 @@ export { countsAsChange } from '../core/guards.ts';
 /** How long the report function remembers what it posted (longer than its 3-day lookback). */
 export const REPORTED_TTL_SECONDS = 8 * 24 * 3600;
 
-/** Newest decisions returned as a resource's history. */
+/** Newest notable decisions returned as a resource's history (no-ops are not history: they change nothing). */
 export const RECENT_DECISIONS = 20;
+
+/** How far back a resource's history reaches (the longest any reader looks: a day of mode advice). */
+export const RECENT_WINDOW_MS = 24 * 3_600_000;
 
 export function epochSeconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);

@@ -20,8 +20,9 @@ import {
   isNotable,
   keys,
   RECENT_DECISIONS,
+  RECENT_WINDOW_MS,
 } from './keys.ts';
-import { storedForm } from './slim.ts';
+import { isSkip, repeatForm, repeatsSkip, storedForm, withoutRepeatCount } from './slim.ts';
 import { addToTotals, emptyTotals, totalsOf } from './totals.ts';
 
 interface Expiring {
@@ -56,13 +57,24 @@ export class MemoryStateStore implements StateStore {
   private readonly intents = new Map<string, Map<string, Decision>>();
   /** Per tuner and scope: the same intents, whatever resource they name (`<tuner>#<scope>#intents`). */
   private readonly intentIndex = new Map<string, Map<string, Decision>>();
+  /** Repeated skips (stored slim, counted on their first: shared/state/slim.ts), as the `r#` items. */
+  private readonly repeats = new WeakSet<Decision>();
 
   async recordDecision(decision: Decision): Promise<void> {
     if (this.ids.has(decision.id)) throw new DuplicateDecisionError(decision.id);
     this.ids.add(decision.id);
-    const stored = structuredClone(storedForm(decision));
-    if (isNotable(decision)) this.notableById.set(decision.id, stored);
     const key = keys.resource(decision.tuner, decision.resource);
+    const first = isSkip(decision)
+      ? this.byResource.get(key)?.findLast((d) => isNotable(d) && !this.repeats.has(d))
+      : undefined;
+    const repeat = repeatsSkip(first, decision);
+    const stored = structuredClone(repeat ? repeatForm(decision) : storedForm(decision));
+    if (repeat && first) {
+      // As on DynamoDB: the repeat is its own slim record, out of the notable lists; its first counts it.
+      this.repeats.add(stored);
+      first.repeatedAt = [...(first.repeatedAt ?? []), decision.at];
+    }
+    if (isNotable(decision) && !repeat) this.notableById.set(decision.id, stored);
     const list = this.byResource.get(key);
     if (list) list.splice(upperBound(list, stored), 0, stored);
     else this.byResource.set(key, [stored]);
@@ -103,11 +115,9 @@ export class MemoryStateStore implements StateStore {
 
   private addToTotals(decision: Decision): void {
     const day = new Date(decision.at).toISOString().slice(0, 10);
-    for (const period of [day, day.slice(0, 7)]) {
-      const k = JSON.stringify(keys.aggregate(decision.tuner, period));
-      const totals = this.totalsByKey.get(k) ?? emptyTotals(decision.tuner, period);
-      this.totalsByKey.set(k, addToTotals(totals, totalsOf(decision)));
-    }
+    const k = JSON.stringify(keys.aggregate(decision.tuner, day));
+    const totals = this.totalsByKey.get(k) ?? emptyTotals(decision.tuner, day);
+    this.totalsByKey.set(k, addToTotals(totals, totalsOf(decision)));
   }
 
   private advanceLedger(key: string, decision: Decision): void {
@@ -129,7 +139,7 @@ export class MemoryStateStore implements StateStore {
         ? (this.byResource.get(keys.resource(query.tuner, query.resource)) ?? [])
         : this.byTime();
     return this.window(source, query.since, query.until ?? new Date(8.64e15).toISOString())
-      .filter(isNotable)
+      .filter((d) => isNotable(d) && !this.repeats.has(d))
       .filter((d) => query.tuner === undefined || d.tuner === query.tuner)
       .filter((d) => query.resource === undefined || d.resource === query.resource)
       .map((d) => structuredClone(d));
@@ -137,7 +147,7 @@ export class MemoryStateStore implements StateStore {
 
   async exportDecisions(query: { since: string; until?: string }): Promise<Decision[]> {
     return this.window(this.byTime(), query.since, query.until ?? new Date(8.64e15).toISOString()).map((d) =>
-      structuredClone(d),
+      structuredClone(withoutRepeatCount(d)),
     );
   }
 
@@ -164,8 +174,16 @@ export class MemoryStateStore implements StateStore {
 
   async totals(period: string): Promise<DecisionTotals[]> {
     return DECISION_TUNERS.flatMap((tuner) => {
-      const t = this.totalsByKey.get(JSON.stringify(keys.aggregate(tuner, period)));
-      return t ? [structuredClone(t)] : [];
+      // A month is the sum of its days, as on DynamoDB.
+      const days =
+        period.length === 7
+          ? Array.from({ length: 31 }, (_, i) => `${period}-${String(i + 1).padStart(2, '0')}`)
+          : [period];
+      const found = days.flatMap(
+        (day) => this.totalsByKey.get(JSON.stringify(keys.aggregate(tuner, day))) ?? [],
+      );
+      if (found.length === 0) return [];
+      return [found.reduce((sum, t) => addToTotals(sum, t), emptyTotals(tuner, period))];
     });
   }
 
@@ -219,9 +237,11 @@ export class MemoryStateStore implements StateStore {
     if (this.locks.get(k)?.owner === owner) this.locks.delete(k);
   }
 
-  async getHistory(owner: StateOwner, resourceId: string, _now: Date): Promise<ResourceHistory> {
+  async getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory> {
     const key = keys.resource(owner, resourceId);
-    const recent = (this.byResource.get(key) ?? [])
+    const since = new Date(now.getTime() - RECENT_WINDOW_MS).toISOString();
+    const recent = this.window(this.byResource.get(key) ?? [], since, new Date(8.64e15).toISOString())
+      .filter((d) => isNotable(d) && !this.repeats.has(d))
       .slice(-RECENT_DECISIONS)
       .reverse()
       .map((d) => structuredClone(d));
@@ -237,6 +257,11 @@ export class MemoryStateStore implements StateStore {
     const open = this.intents.get(key);
     if (open && open.size > 0) history.pending = [...open.values()].map((d) => structuredClone(d));
     return history;
+  }
+
+  async newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined> {
+    const newest = this.byResource.get(keys.resource(owner, resourceId))?.at(-1);
+    return newest ? structuredClone(newest) : undefined;
   }
 
   async putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void> {

@@ -1,12 +1,14 @@
 import type { DecisionTotals } from '../core/contracts.ts';
+import { countsAsChange } from '../core/guards.ts';
 import type { Decision, Outcome, TunerName } from '../core/model.ts';
 import { isNotable } from './keys.ts';
 
 /**
- * Daily and monthly totals of a tuner's decisions, kept as decisions are recorded (one ADD per
- * period), so the digest and `control status` never read a month of decisions. Item attributes:
- * `notable_<outcome>` and `noop_<outcome>` counts, `appliedCost` (sum of monthlyCostDelta of
- * applied decisions, the digest's "cost change of this month").
+ * Daily totals of a tuner's decisions, kept as decisions are recorded (one ADD per decision), so
+ * `control status` and the digest count without reading decisions; a month's totals are the sum
+ * of its days (one query of at most 31 small items per tuner). Item attributes:
+ * `notable_<outcome>` and `noop_<outcome>` counts, `appliedCost` (sum of monthlyCostDelta of the
+ * applied changes: recommendations and findings are advice, not changes, and cost nothing).
  */
 const OUTCOMES: readonly Outcome[] = ['planned', 'applied', 'deferred', 'skipped', 'failed'];
 
@@ -14,9 +16,12 @@ function countAttribute(decision: Pick<Decision, 'action' | 'outcome'>): string 
   return `${isNotable(decision) ? 'notable' : 'noop'}_${decision.outcome}`;
 }
 
-/** The cost a decision adds to the month's sum (the digest's rule: applied, finite). */
-export function appliedCostOf(decision: Pick<Decision, 'outcome' | 'monthlyCostDelta'>): number {
-  return decision.outcome === 'applied' && Number.isFinite(decision.monthlyCostDelta)
+/**
+ * The cost a decision adds to the applied sum: that of an applied change (as the reports count
+ * money, shared/report/totals.ts), finite. An applied recommendation or finding only advised.
+ */
+export function appliedCostOf(decision: Pick<Decision, 'action' | 'outcome' | 'monthlyCostDelta'>): number {
+  return countsAsChange(decision) && Number.isFinite(decision.monthlyCostDelta)
     ? decision.monthlyCostDelta
     : 0;
 }

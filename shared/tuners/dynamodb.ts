@@ -6,6 +6,7 @@
  * The policies are pure (shared/policies/dynamodb-*.ts, prewarm.ts); this file only gathers what
  * they need and records what they decided.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { DescribeLimitsCommand, type TableDescription } from '@aws-sdk/client-dynamodb';
 import {
   applyScalingTarget,
@@ -738,6 +739,8 @@ async function tuneTable(input: {
     explained?: ExplainedCapacity;
     prewarm?: PrewarmState;
     findings?: Record<string, string>;
+    /** When the mode advisor last advised (its own lastAdvisedAt, kept here to skip reading it). */
+    modeAdvisedAt?: string;
   };
   const decisions: Decision[] = [];
   const floors: CapacityFloor[] = [];
@@ -837,11 +840,17 @@ async function tuneTable(input: {
       for (const dim of DIMS) obs.limits.accountProvisioned[dim] += next[dim] - prev[dim];
     }
   });
-  await store.putTunerState('dynamodb', target.ref.id, {
+  // Capacity mode advisor, at most hourly (14 days of metrics per run would be wasteful).
+  const mode = section.modeAdvisor.enabled
+    ? await modeAdviceDue(store, target.ref.id, run, state.modeAdvisedAt)
+    : undefined;
+  const modeAdvisedAt = mode ? (mode.due ? now.toISOString() : mode.lastAdvised) : state.modeAdvisedAt;
+  await saveTunerState(store, target.ref.id, history.tunerState, {
     lifts: leasesAfter(scaling, combined.actions, capacityDecisions),
     explained: explainedAfter(state.explained, obs, combined.actions, capacityDecisions),
     findings,
     ...(prewarm ? { prewarm } : {}),
+    ...(modeAdvisedAt ? { modeAdvisedAt } : {}),
     cadence: observationCadence({
       obs,
       assessments,
@@ -853,64 +862,87 @@ async function tuneTable(input: {
     }),
   });
 
-  // Capacity mode advisor, at most hourly (14 days of metrics per run would be wasteful).
-  if (section.modeAdvisor.enabled) {
-    const modeHistory = await store.getHistory('dynamodb-mode', target.ref.id, now);
-    const lastAdvised =
-      (modeHistory.tunerState?.lastAdvisedAt as string | undefined) ?? modeHistory.recent[0]?.at;
-    const due =
-      run.trigger === 'manual' || !lastAdvised || now.getTime() - Date.parse(lastAdvised) >= ADVISE_EVERY_MS;
-    if (due) {
-      await store.putTunerState('dynamodb-mode', target.ref.id, {
-        ...modeHistory.tunerState,
-        lastAdvisedAt: now.toISOString(),
-      });
-      const { usage, tableUsage, indexUsage } = await usageFor(obs, section, now);
-      // A global table: switching the mode in one Region switches every replica: recommend only.
-      const global = (obs.replicaRegions?.length ?? 0) > 0;
-      const advice = adviseCapacityMode({
-        tableName: obs.tableName,
-        tableRef: target.ref,
-        billingMode: obs.billingMode,
-        usage,
-        ...(tableUsage ? { tableUsage } : {}),
-        ...(indexUsage ? { indexUsage } : {}),
-        ...(obs.tableClass ? { tableClass: obs.tableClass } : {}),
-        config: global
-          ? { ...section, modeAdvisor: { ...section.modeAdvisor, allowSwitch: false } }
-          : section,
-        prices: input.prices,
-        now,
-        switches: switchesOf(target.raw, modeHistory, await switchDecisions(store, target.ref.id, now)),
-      });
-      // The same recommendation is repeated once a day, not every hour (a switch is never held back).
-      const repeated =
-        advice.plan.actions.length > 0 &&
-        advice.plan.actions.every(
-          (a) =>
-            a.kind === 'recommend' &&
-            modeHistory.recent.some(
-              (d) =>
-                d.action === 'recommend' &&
-                d.to === a.to &&
-                now.getTime() - Date.parse(d.at) < RECOMMEND_REPEAT_MS,
-            ),
-        );
-      if (!repeated || run.trigger === 'manual') {
-        decisions.push(
-          ...(await executePlan({
-            plan: advice.plan,
-            target,
-            settings: input.modeSettings,
-            adapter,
-            run,
-            store,
-          })),
-        );
-      }
+  if (mode?.due && mode.history) {
+    const modeHistory = mode.history;
+    await store.putTunerState('dynamodb-mode', target.ref.id, {
+      ...modeHistory.tunerState,
+      lastAdvisedAt: now.toISOString(),
+    });
+    const { usage, tableUsage, indexUsage } = await usageFor(obs, section, now);
+    // A global table: switching the mode in one Region switches every replica: recommend only.
+    const global = (obs.replicaRegions?.length ?? 0) > 0;
+    const advice = adviseCapacityMode({
+      tableName: obs.tableName,
+      tableRef: target.ref,
+      billingMode: obs.billingMode,
+      usage,
+      ...(tableUsage ? { tableUsage } : {}),
+      ...(indexUsage ? { indexUsage } : {}),
+      ...(obs.tableClass ? { tableClass: obs.tableClass } : {}),
+      config: global ? { ...section, modeAdvisor: { ...section.modeAdvisor, allowSwitch: false } } : section,
+      prices: input.prices,
+      now,
+      switches: switchesOf(target.raw, modeHistory, await switchDecisions(store, target.ref.id, now)),
+    });
+    // The same recommendation is repeated once a day, not every hour (a switch is never held back).
+    const repeated =
+      advice.plan.actions.length > 0 &&
+      advice.plan.actions.every(
+        (a) =>
+          a.kind === 'recommend' &&
+          modeHistory.recent.some(
+            (d) =>
+              d.action === 'recommend' &&
+              d.to === a.to &&
+              now.getTime() - Date.parse(d.at) < RECOMMEND_REPEAT_MS,
+          ),
+      );
+    if (!repeated || run.trigger === 'manual') {
+      decisions.push(
+        ...(await executePlan({
+          plan: advice.plan,
+          target,
+          settings: input.modeSettings,
+          adapter,
+          run,
+          store,
+        })),
+      );
     }
   }
   return decisions;
+}
+
+/**
+ * Whether the hourly capacity mode advice is due. The mode advisor's own history is read only
+ * when it may be: the DynamoDB tuner's state keeps when it last advised (`modeAdvisedAt`), so the
+ * runs in between read nothing more (two queries per table and run saved).
+ */
+async function modeAdviceDue(
+  store: StateStore,
+  tableId: string,
+  run: RunContext,
+  knownAt: string | undefined,
+): Promise<{ due: boolean; lastAdvised?: string; history?: ResourceHistory }> {
+  const now = run.now.getTime();
+  if (run.trigger !== 'manual' && knownAt && now - Date.parse(knownAt) < ADVISE_EVERY_MS) {
+    return { due: false, lastAdvised: knownAt };
+  }
+  const history = await store.getHistory('dynamodb-mode', tableId, run.now);
+  const lastAdvised = (history.tunerState?.lastAdvisedAt as string | undefined) ?? history.recent[0]?.at;
+  const due = run.trigger === 'manual' || !lastAdvised || now - Date.parse(lastAdvised) >= ADVISE_EVERY_MS;
+  return { due, ...(lastAdvised ? { lastAdvised } : {}), history };
+}
+
+/** Writes a table's tuner state unless it is what was read (most runs change nothing in it). */
+async function saveTunerState(
+  store: StateStore,
+  tableId: string,
+  stored: Record<string, unknown> | undefined,
+  next: Record<string, unknown>,
+): Promise<void> {
+  if (stored && isDeepStrictEqual(stored, JSON.parse(JSON.stringify(next)))) return;
+  await store.putTunerState('dynamodb', tableId, next);
 }
 
 /**

@@ -114,23 +114,13 @@ beforeAll(async () => {
     }
     await put(items);
   }
-  // The month's and days' totals, as recordDecision keeps them.
-  const byTunerMonth = new Map<TunerName, Decision[]>();
+  // The days' totals, as recordDecision keeps them (a month is the sum of its days).
   for (const [k, ds] of byTunerDay) {
     const [tuner, day] = k.split('|') as [TunerName, string];
     await doc.send(
       new PutCommand({
         TableName: 'digest-month',
         Item: { ...keys.aggregate(tuner, day), ...totalsAttributes(ds) },
-      }),
-    );
-    byTunerMonth.set(tuner, [...(byTunerMonth.get(tuner) ?? []), ...ds]);
-  }
-  for (const [tuner, ds] of byTunerMonth) {
-    await doc.send(
-      new PutCommand({
-        TableName: 'digest-month',
-        Item: { ...keys.aggregate(tuner, '2026-11'), ...totalsAttributes(ds) },
       }),
     );
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StateStore } from '../../../shared/core/contracts.ts';
+import type { Decision } from '../../../shared/core/model.ts';
 import { DuplicateDecisionError } from '../../../shared/state/errors.ts';
 import { makeDecision, minutesAfter, T0 } from '../../unit/core/fixtures.ts';
 
@@ -125,10 +126,67 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
         ['n:3', 1],
       ]);
       const history = await store.getHistory('iops', 'orders-db', T0);
-      expect(history.recent.map((d) => d.id)).toEqual(['n:3', 'n:2', 'n:1']);
+      expect(history.recent.map((d) => d.id)).toEqual(['n:3', 'n:2']);
+      expect((await store.newestDecision('iops', 'orders-db'))?.id).toBe('n:3');
     });
 
-    it('returns the newest decisions of a resource as its history, no-ops and notable ones merged', async () => {
+    it('stores a repeated skip slim and counts it on the first skip of the run; the audit log keeps every record', async () => {
+      const store = await newStore();
+      const evidence = [
+        {
+          metric: 'ReadIOPS',
+          statistic: 'Average',
+          value: 10,
+          window: { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 },
+          series: [1, 2, 3],
+        },
+      ];
+      const at = (minutes: number) => minutesAfter(T0, minutes).toISOString();
+      const skip = (id: string, minutes: number, extra: Partial<Decision> = {}) =>
+        makeDecision({
+          id,
+          at: at(minutes),
+          outcome: 'skipped',
+          guard: 'consent',
+          reason: 'only resources db-autopilot created may be deleted',
+          evidence,
+          ...extra,
+        });
+      await store.recordDecision(skip('s:1', 0));
+      await store.recordDecision(skip('s:2', 5));
+      await store.recordDecision(makeDecision({ id: 's:n', at: at(7), action: 'noop', outcome: 'skipped' }));
+      await store.recordDecision(skip('s:3', 10));
+      // Another reason: a new run; then the first reason again: a new run too (not consecutive).
+      await store.recordDecision(skip('s:4', 15, { reason: 'another rule holds it' }));
+      await store.recordDecision(skip('s:5', 20));
+      // The next UTC day starts a new run.
+      await store.recordDecision(skip('s:6', 14 * 60 + 5));
+      const window = { since: T0.toISOString(), until: at(24 * 60) };
+      const listed = await store.listDecisions(window);
+      expect(listed.map((d) => [d.id, d.repeatedAt ?? []])).toEqual([
+        ['s:1', [at(5), at(10)]],
+        ['s:4', []],
+        ['s:5', []],
+        ['s:6', []],
+      ]);
+      expect(listed[0]?.evidence).toEqual(evidence);
+      const all = await store.exportDecisions(window);
+      expect(all.map((d) => [d.id, d.evidence.length, d.repeatedAt])).toEqual([
+        ['s:1', 1, undefined],
+        ['s:2', 0, undefined],
+        ['s:n', 0, undefined],
+        ['s:3', 0, undefined],
+        ['s:4', 1, undefined],
+        ['s:5', 1, undefined],
+        ['s:6', 1, undefined],
+      ]);
+      expect((await store.totals('2026-03-02'))[0]?.outcomes).toEqual({ skipped: 5 });
+      expect((await store.newestDecision('iops', 'orders-db'))?.id).toBe('s:6');
+      const history = await store.getHistory('iops', 'orders-db', minutesAfter(T0, 30));
+      expect(history.recent.map((d) => d.id)).toEqual(['s:6', 's:5', 's:4', 's:1']);
+    });
+
+    it("returns a resource's notable decisions of the last day as its history (no-ops are not history)", async () => {
       const store = await newStore();
       for (let i = 0; i < 25; i++) {
         const at = minutesAfter(T0, i).toISOString();
@@ -137,19 +195,39 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
           makeDecision({ id: `h:${String(i).padStart(2, '0')}`, at, ...(notable ? {} : { action: 'noop' }) }),
         );
       }
+      await store.recordDecision(
+        makeDecision({ id: 'h:old', at: minutesAfter(T0, -24 * 60 - 1).toISOString() }),
+      );
+      const history = await store.getHistory('iops', 'orders-db', minutesAfter(T0, 30));
+      expect(history.recent.map((d) => d.id)).toEqual(['h:22', 'h:03']);
+      // The newest decision of any kind (the report asks whether a deferral settled).
+      expect((await store.newestDecision('iops', 'orders-db'))?.id).toBe('h:24');
+      expect(await store.newestDecision('iops', 'nothing-recorded')).toBeUndefined();
+    });
+
+    it('returns at most the 20 newest notable decisions as history', async () => {
+      const store = await newStore();
+      for (let i = 0; i < 23; i++) {
+        await store.recordDecision(
+          makeDecision({ id: `m:${String(i).padStart(2, '0')}`, at: minutesAfter(T0, i).toISOString() }),
+        );
+      }
       const history = await store.getHistory('iops', 'orders-db', minutesAfter(T0, 30));
       expect(history.recent.map((d) => d.id)).toEqual(
-        Array.from({ length: 20 }, (_, k) => `h:${String(24 - k).padStart(2, '0')}`),
+        Array.from({ length: 20 }, (_, k) => `m:${String(22 - k).padStart(2, '0')}`),
       );
     });
 
-    it('keeps daily and monthly totals per tuner as decisions are recorded', async () => {
+    it('keeps daily totals per tuner as decisions are recorded; a month is the sum of its days', async () => {
       const store = await newStore();
       await store.recordDecision(makeDecision({ id: 't:1', monthlyCostDelta: 195.5 }));
       await store.recordDecision(makeDecision({ id: 't:2', action: 'noop', outcome: 'applied' }));
       await store.recordDecision(makeDecision({ id: 't:3', outcome: 'deferred', monthlyCostDelta: 50 }));
       await store.recordDecision(
         makeDecision({ id: 't:4', at: '2026-03-05T00:00:00.000Z', monthlyCostDelta: -20, tuner: 'replicas' }),
+      );
+      await store.recordDecision(
+        makeDecision({ id: 't:5', at: '2026-03-06T00:00:00.000Z', monthlyCostDelta: 7.5, tuner: 'replicas' }),
       );
       expect(await store.totals('2026-03-02')).toEqual([
         {
@@ -161,11 +239,27 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
         },
       ]);
       const month = await store.totals('2026-03');
-      expect(month.map((t) => [t.tuner, t.appliedCostDelta])).toEqual([
-        ['iops', 195.5],
-        ['replicas', -20],
+      expect(month.map((t) => [t.tuner, t.outcomes, t.appliedCostDelta])).toEqual([
+        ['iops', { applied: 1, deferred: 1 }, 195.5],
+        ['replicas', { applied: 2 }, -12.5],
       ]);
       expect(await store.totals('2026-04')).toEqual([]);
+    });
+
+    it('counts an applied recommendation or finding as an applied decision but adds nothing to the applied cost', async () => {
+      const store = await newStore();
+      await store.recordDecision(makeDecision({ id: 'c:1', monthlyCostDelta: -40 }));
+      await store.recordDecision(
+        makeDecision({ id: 'c:2', action: 'recommend', outcome: 'applied', monthlyCostDelta: -300 }),
+      );
+      await store.recordDecision(
+        makeDecision({ id: 'c:3', action: 'finding', outcome: 'applied', monthlyCostDelta: -90 }),
+      );
+      const [day] = await store.totals('2026-03-02');
+      expect(day?.outcomes).toEqual({ applied: 3 });
+      expect(day?.appliedCostDelta).toBe(-40);
+      const [month] = await store.totals('2026-03');
+      expect(month?.appliedCostDelta).toBe(-40);
     });
 
     it("keeps locks, idempotency keys and the created register per tuner (each tuner's own keys)", async () => {
@@ -244,7 +338,7 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       await store.recordDecision(makeDecision({ id: 'l:4', at: '2026-03-02T09:00:00.000Z' }));
       const history = await store.getHistory('iops', 'orders-db', minutesAfter(T0, 60));
       expect(history.lastAppliedAt).toBe('2026-03-02T10:00:00.000Z');
-      expect(history.recent.map((d) => d.id)).toEqual(['l:3', 'l:2', 'l:1', 'l:4']);
+      expect(history.recent.map((d) => d.id)).toEqual(['l:2', 'l:1', 'l:4']);
       expect((await store.getHistory('replicas', 'orders-db', T0)).recent).toEqual([]);
     });
 
@@ -319,13 +413,14 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
         resource: 'dbap-x',
       });
       for (const d of [late, early, other]) await store.recordDecision(d);
-      // Thirty newer decisions on db-a push the intent out of the recent history, not out of sight.
+      // Thirty newer notable decisions on db-a push the intent out of the recent history (at most
+      // 20), not out of sight.
       for (let i = 0; i < 30; i++)
         await store.recordDecision(
           makeDecision({
             id: `p:n${i}`,
             resource: 'db-a',
-            action: 'noop',
+            outcome: 'deferred',
             at: minutesAfter(T0, i + 1).toISOString(),
           }),
         );

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/control.ts';
 import { setAwsClients } from '../../../shared/aws/clients.ts';
 import { configSchema } from '../../../shared/config/schema.ts';
@@ -122,7 +122,7 @@ describe('status', () => {
     });
   });
 
-  it("reports paused (fail safe) when SSM fails, and counts the last day's outcomes", async () => {
+  it("reports paused (fail safe) when SSM fails, and counts yesterday's and today's outcomes from the daily totals", async () => {
     ssmMock.on(GetParameterCommand).rejects(new InternalServerError({ message: 'down', $metadata: {} }));
     const store = new MemoryStateStore();
     await store.recordDecision(makeDecision({ id: 'a:1', at: minutesAfter(T0, -30).toISOString() }));
@@ -130,13 +130,40 @@ describe('status', () => {
       makeDecision({ id: 'a:2', at: minutesAfter(T0, -20).toISOString(), outcome: 'skipped' }),
     );
     await store.recordDecision(makeDecision({ id: 'a:3', at: minutesAfter(T0, -3000).toISOString() }));
+    await store.recordDecision(
+      makeDecision({ id: 'a:4', at: minutesAfter(T0, -11 * 60).toISOString(), monthlyCostDelta: -12 }),
+    );
+    await store.recordDecision(
+      makeDecision({
+        id: 'a:5',
+        at: minutesAfter(T0, -10).toISOString(),
+        action: 'noop',
+        outcome: 'skipped',
+      }),
+    );
+    await store.recordDecision(
+      makeDecision({
+        id: 'c:1',
+        at: minutesAfter(T0, -5).toISOString(),
+        tuner: 'control',
+        resource: 'db-autopilot',
+        resourceKind: 'account',
+        action: 'pause',
+      }),
+    );
+    const listed = vi.spyOn(store, 'listDecisions');
     const result = await runControl({ command: 'status' }, deps({ store }));
     expect(result).toMatchObject({
       ok: true,
       paused: true,
       pause: { source: 'error' },
-      last24h: { applied: 1, skipped: 1 },
+      days: [
+        { day: '2026-03-01', outcomes: { applied: 1 }, noops: {}, appliedCostDelta: -12 },
+        { day: '2026-03-02', outcomes: { applied: 2, skipped: 1 }, noops: { skipped: 1 } },
+      ],
+      lastControl: { id: 'c:1', action: 'pause' },
     });
+    expect(listed).not.toHaveBeenCalled();
   });
 });
 

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { Decision } from '../../../shared/core/model.ts';
+import { buildDigest, renderDigestText } from '../../../shared/report/digest.ts';
+import { digestPayload } from '../../../shared/report/slack.ts';
+import { digestMessage } from '../../../shared/report/sns.ts';
+import { MemoryStateStore } from '../../../shared/state/memory-store.ts';
+import { makeDecision } from '../core/fixtures.ts';
+
+const DAY = '2026-03-02';
+const at = (hhmm: string) => `${DAY}T${hhmm}:00.000Z`;
+const evidence = [
+  {
+    metric: 'ReplicaLag',
+    statistic: 'Maximum',
+    value: 0.4,
+    window: { start: at('09:00'), end: at('10:00'), periodSeconds: 60 },
+    series: [0.1, 0.4],
+  },
+];
+
+function skip(id: string, time: string, resource: string): Decision {
+  return makeDecision({
+    id,
+    at: at(time),
+    tuner: 'replicas',
+    resource,
+    resourceKind: 'rds-instance',
+    action: 'remove-replica',
+    outcome: 'skipped',
+    guard: 'consent',
+    reason: 'only resources db-autopilot created may be deleted, and it has no record of creating this one',
+    from: 2,
+    to: 1,
+    undo: null,
+    evidence,
+  });
+}
+
+describe('the digest of repeated skips, rendered from the count on the first skip', () => {
+  it('renders the same text, Slack and SNS digest as from every skip recorded one by one', async () => {
+    // Prepare: two runs of identical skips, one that began before the digest's window, and an
+    // applied change between; the store keeps each run as its first with the times it repeated.
+    const store = new MemoryStateStore();
+    const recorded = [
+      skip('a:1', '06:50', 'reader-1'),
+      skip('a:2', '07:05', 'reader-1'),
+      skip('a:3', '07:10', 'reader-1'),
+      makeDecision({ id: 'c:1', at: at('08:00'), resource: 'orders-db', monthlyCostDelta: 120 }),
+      skip('b:1', '10:00', 'reader-2'),
+      skip('b:2', '10:05', 'reader-2'),
+      skip('b:3', '10:10', 'reader-2'),
+      skip('b:4', '10:15', 'reader-2'),
+    ];
+    for (const d of recorded) await store.recordDecision(d);
+    const window = { since: at('07:00'), until: at('12:00'), paused: false };
+
+    // Act: the digest from the audit log (every record) and from what the digest function reads
+    // (the notable decisions from the start of the window's first UTC day: runs never cross midnight).
+    const fromAudit = buildDigest({
+      ...window,
+      decisions: await store.exportDecisions({ since: at('00:00') }),
+    });
+    const listed = await store.listDecisions({ since: `${DAY}T00:00:00.000Z`, until: window.until });
+    const fromCount = buildDigest({ ...window, decisions: listed });
+
+    // Assess: the index holds one item per run; the renderings are the same, counts included.
+    expect(listed.map((d) => [d.id, d.repeatedAt?.length ?? 0])).toEqual([
+      ['a:1', 2],
+      ['c:1', 0],
+      ['b:1', 3],
+    ]);
+    const text = renderDigestText(fromCount);
+    expect(text).toBe(renderDigestText(fromAudit));
+    expect(text).toContain('Skipped (2)');
+    expect(text).toContain('(4 times; latest shown)');
+    expect(text).toContain('(2 times; latest shown)');
+    expect(fromCount.counts.skipped).toBe(6);
+    expect(JSON.stringify(digestPayload(fromCount, 'us-east-1'))).toBe(
+      JSON.stringify(digestPayload(fromAudit, 'us-east-1')),
+    );
+    expect(JSON.stringify(digestMessage('arn:aws:sns:us-east-1:1:t', fromCount))).toBe(
+      JSON.stringify(digestMessage('arn:aws:sns:us-east-1:1:t', fromAudit)),
+    );
+  });
+});
