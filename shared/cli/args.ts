@@ -132,3 +132,17 @@ export function intFlag(
   }
   return n;
 }
+
+/** A flag whose value is one of `choices`, or a CliUsageError naming the flag and the choices. */
+export function choiceFlag<C extends string>(
+  values: CliValues,
+  flag: string,
+  choices: readonly C[],
+): C | undefined {
+  const raw = values[flag];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !(choices as readonly string[]).includes(raw)) {
+    throw new CliUsageError(`--${flag} must be ${choices.join(' or ')}`);
+  }
+  return raw as C;
+}

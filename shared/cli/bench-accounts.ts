@@ -25,7 +25,7 @@ import { runFleetUnit, type UnitResult } from '../fleet/unit.ts';
 import { unitDeps } from '../fleet/worker.ts';
 import { DEFAULT_PRICES } from '../pricing.ts';
 import { SimFleet } from '../sim/fleet.ts';
-import { type SimAccount as Sim, SimAccount, workload as w } from '../sim/index.ts';
+import { SimAccount, workload as w } from '../sim/index.ts';
 import { inProcessDynalite, untilActive } from './bench-fleet.ts';
 
 export interface AccountsBenchResult {

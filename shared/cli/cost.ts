@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { ValidationError } from '../core/errors.ts';
 import { selfPrices } from '../cost/prices.ts';
-import { type CliSpec, CliUsageError, type CliValues, cliArgsOrExit, intFlag } from './args.ts';
+import { type CliSpec, CliUsageError, type CliValues, choiceFlag, cliArgsOrExit, intFlag } from './args.ts';
 import { type DemoOptions, type OwnCost, ownCostText, runDemo } from './demo.ts';
 
 /**
@@ -59,12 +59,8 @@ export function costOptions(values: CliValues): CostOptions {
   if (typeof values.out === 'string') o.out = values.out;
   if (typeof values.config === 'string') o.configFile = values.config;
   if (values['no-postgres'] === true) o.postgres = false;
-  const state = values.state;
-  if (state !== undefined) {
-    if (state !== 'dynalite' && state !== 'memory')
-      throw new CliUsageError('--state must be dynalite or memory');
-    o.state = state;
-  }
+  const state = choiceFlag(values, 'state', ['dynalite', 'memory'] as const);
+  if (state !== undefined) o.state = state;
   return o;
 }
 

@@ -44,7 +44,7 @@ import { moneyTotals, totalsText } from '../report/totals.ts';
 import { HOUR_MS, MINUTE_MS, type SimAccount } from '../sim/index.ts';
 import type { AlarmStateChangeEvent } from '../sim/services/cloudwatch.ts';
 import { DEFAULT_AUDIT_TTL_DAYS } from '../state/table-definition.ts';
-import { type CliSpec, CliUsageError, type CliValues, cliArgsOrExit, intFlag } from './args.ts';
+import { type CliSpec, CliUsageError, type CliValues, choiceFlag, cliArgsOrExit, intFlag } from './args.ts';
 
 export interface DemoOptions {
   scenario?: string;
@@ -1139,12 +1139,8 @@ export function demoOptions(values: CliValues): DemoOptions {
       throw new CliUsageError('--postgres must be local or pglite');
     o.postgresServer = pgServer;
   }
-  const state = values.state;
-  if (state !== undefined) {
-    if (state !== 'dynalite' && state !== 'memory')
-      throw new CliUsageError('--state must be dynalite or memory');
-    o.state = state;
-  }
+  const state = choiceFlag(values, 'state', ['dynalite', 'memory'] as const);
+  if (state !== undefined) o.state = state;
   return o;
 }
 

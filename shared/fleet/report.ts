@@ -7,6 +7,7 @@
 import type { DecisionTotals, StateStore } from '../core/contracts.ts';
 import type { Decision, Outcome } from '../core/model.ts';
 import { type FleetScope, runInScope, scopeKey } from '../core/scope.ts';
+import { addToTotals } from '../state/totals.ts';
 import { pool } from './local-map.ts';
 
 export interface Counts {
@@ -30,14 +31,7 @@ export interface FleetSummary {
 
 const empty = (): Counts => ({ outcomes: {}, noops: {}, appliedCostDelta: 0 });
 
-function add(into: Counts, part: Counts): Counts {
-  for (const [o, n] of Object.entries(part.outcomes) as [Outcome, number][])
-    into.outcomes[o] = (into.outcomes[o] ?? 0) + n;
-  for (const [o, n] of Object.entries(part.noops) as [Outcome, number][])
-    into.noops[o] = (into.noops[o] ?? 0) + n;
-  into.appliedCostDelta += part.appliedCostDelta;
-  return into;
-}
+const add = (into: Counts, part: Counts): Counts => addToTotals(into, part);
 
 /** Groups scopes by account (sorted) and Region (sorted); every level's totals are sums of the level below. */
 export function summarizeFleet(period: string, rows: readonly ScopeTotals[]): FleetSummary {

@@ -58,10 +58,11 @@ export function totalsOf(decision: Decision): Omit<DecisionTotals, 'tuner' | 'pe
   return readTotalsItem({ [countAttribute(decision)]: 1, appliedCost: appliedCostOf(decision) });
 }
 
-export function addToTotals(
-  into: DecisionTotals,
+/** Adds one set of counts to another (a decision's, a day's, a scope's), in place. */
+export function addToTotals<T extends Omit<DecisionTotals, 'tuner' | 'period'>>(
+  into: T,
   part: Omit<DecisionTotals, 'tuner' | 'period'>,
-): DecisionTotals {
+): T {
   for (const [o, n] of Object.entries(part.outcomes) as [Outcome, number][])
     into.outcomes[o] = (into.outcomes[o] ?? 0) + n;
   for (const [o, n] of Object.entries(part.noops) as [Outcome, number][])
