@@ -43,7 +43,7 @@ import {
   SK,
   timeKey,
 } from './keys.ts';
-import { isSkip, repeatForm, repeatsSkip, storedForm, withoutRepeatCount } from './slim.ts';
+import { isDeferral, mayRepeat, repeatForm, repeats, storedForm, withoutRepeatCount } from './slim.ts';
 import { DEFAULT_AUDIT_TTL_DAYS, DEFAULT_STATE_TABLE_NAME, STATE_TABLE } from './table-definition.ts';
 import { addToTotals, emptyTotals, readTotalsItem, totalsUpdate } from './totals.ts';
 
@@ -134,7 +134,7 @@ export class DynamoDbStateStore implements StateStore {
         }),
       );
     }
-    if (isSkip(decision) && (await this.recordedAsRepeat(decision))) return;
+    if (mayRepeat(decision) && (await this.recordedAsRepeat(decision))) return;
     const written = await this.putIf({
       TableName: this.tableName,
       Item: decisionItem(decision, this.auditTtlDays),
@@ -146,9 +146,10 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   /**
-   * A skip that repeats its resource's newest notable decision (slim.ts `repeatsSkip`) is stored
-   * slim under `r#`, out of both indexes, and counted on that first skip (`repeatedAt`): the
-   * reports read one item per run of identical skips.
+   * A skip or a deferral that repeats its resource's newest notable decision (slim.ts `repeats`)
+   * is stored slim under `r#`, out of both indexes, and counted on that first one (`repeatedAt`;
+   * a deferral also keeps its latest repeat, `latestRepeat`): the reports read one item per run of
+   * repeats.
    */
   private async recordedAsRepeat(decision: Decision): Promise<boolean> {
     const key = keys.decision(decision);
@@ -163,7 +164,7 @@ export class DynamoDbStateStore implements StateStore {
     );
     const firstItem = newest.Items?.[0];
     const first = asDecision(firstItem);
-    if (!firstItem || !first || !repeatsSkip(first, decision)) return false;
+    if (!firstItem || !first || !repeats(first, decision)) return false;
     const written = await this.putIf({
       TableName: this.tableName,
       Item: {
@@ -176,13 +177,22 @@ export class DynamoDbStateStore implements StateStore {
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     if (!written) throw new DuplicateDecisionError(decision.id);
+    const latest = isDeferral(decision);
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: firstItem.pk, sk: firstItem.sk },
-        UpdateExpression: 'SET #d.#r = list_append(if_not_exists(#d.#r, :none), :at)',
-        ExpressionAttributeNames: { '#d': 'decision', '#r': 'repeatedAt' },
-        ExpressionAttributeValues: { ':none': [], ':at': [decision.at] },
+        UpdateExpression: `SET #d.#r = list_append(if_not_exists(#d.#r, :none), :at)${latest ? ', #d.#l = :latest' : ''}`,
+        ExpressionAttributeNames: {
+          '#d': 'decision',
+          '#r': 'repeatedAt',
+          ...(latest ? { '#l': 'latestRepeat' } : {}),
+        },
+        ExpressionAttributeValues: {
+          ':none': [],
+          ':at': [decision.at],
+          ...(latest ? { ':latest': repeatForm(decision) } : {}),
+        },
       }),
     );
     await this.addToTotals(decision);
