@@ -149,17 +149,20 @@ export async function selectPendingReports(input: { store: StateStore; config: C
     return reportedAt ? { ...d, reportedAt } : d;
   });
   const previous = readMemory(state?.memory);
-  // listDecisions holds no no-ops: a told deferral's resource is asked for its newest decision,
-  // which tells whether it resolved with nothing left to do.
-  const standing = Object.entries(previous.deferrals)
-    .filter(([, v]) => v.told)
-    .map(([k]) => {
-      const [tuner = '', resource = ''] = k.split('|');
-      return { tuner, resource };
-    });
-  const settled = (await newestDecisions(input.store, standing)).filter(
-    (d) => d.action === 'noop' && !listed.some((x) => x.id === d.id),
-  );
+  // listDecisions holds no no-ops: a told deferral's resource is asked whether its newest decision
+  // is a no-op since the deferral (then it resolved with nothing left to do).
+  const standing = new Map<string, string>();
+  for (const [k, v] of Object.entries(previous.deferrals)) {
+    const [tuner = '', resource = ''] = k.split('|');
+    const since = standing.get(`${tuner}|${resource}`);
+    if (v.told && (!since || since < v.at)) standing.set(`${tuner}|${resource}`, v.at);
+  }
+  const settled: Decision[] = [];
+  for (const [k, since] of standing) {
+    const [tuner = '', resource = ''] = k.split('|');
+    const noop = await input.store.settlingNoop(tuner as StateOwner, resource, since);
+    if (noop && !listed.some((x) => x.id === noop.id)) settled.push(noop);
+  }
   const candidates = pendingReports([...decisions, ...settled]);
   const selection = selectPosts({
     decisions: candidates,

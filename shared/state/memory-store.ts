@@ -265,6 +265,11 @@ export class MemoryStateStore implements StateStore {
     return newest ? structuredClone(newest) : undefined;
   }
 
+  async settlingNoop(owner: StateOwner, resourceId: string, after: string): Promise<Decision | undefined> {
+    const newest = await this.newestDecision(owner, resourceId);
+    return newest?.action === 'noop' && newest.at >= after ? newest : undefined;
+  }
+
   async putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void> {
     this.tunerState.set(keys.resource(owner, resourceId), structuredClone(state));
   }

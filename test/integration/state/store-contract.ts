@@ -250,6 +250,49 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       expect(history.recent.map((d) => d.id)).toEqual(['f:6', 'f:4', 'f:1']);
     });
 
+    it("tells whether a resource's newest decision is a no-op since a time (a deferral settled)", async () => {
+      const store = await newStore();
+      const at = (minutes: number) => minutesAfter(T0, minutes).toISOString();
+      const defer = (id: string, minutes: number) =>
+        makeDecision({ id, at: at(minutes), outcome: 'deferred', guard: 'change-cap' });
+      const noop = (id: string, minutes: number) =>
+        makeDecision({ id, at: at(minutes), action: 'noop', outcome: 'skipped' });
+      await store.recordDecision(noop('g:0', 0));
+      await store.recordDecision(defer('g:1', 2));
+      expect(await store.settlingNoop('iops', 'orders-db', at(2))).toBeUndefined();
+      await store.recordDecision(noop('g:2', 4));
+      expect((await store.settlingNoop('iops', 'orders-db', at(2)))?.id).toBe('g:2');
+      // A no-op older than the time asked about settles nothing; a repeat after the no-op stands.
+      expect(await store.settlingNoop('iops', 'orders-db', at(5))).toBeUndefined();
+      await store.recordDecision(defer('g:3', 6));
+      expect(await store.settlingNoop('iops', 'orders-db', at(2))).toBeUndefined();
+      expect((await store.newestDecision('iops', 'orders-db'))?.id).toBe('g:3');
+      expect(await store.settlingNoop('iops', 'nothing-here', at(0))).toBeUndefined();
+    });
+
+    it('finds the same first for a repeat within a run whose history was read as without it', async () => {
+      // Prepare: two stores' worth of the same records, one reading the history first (as a run does).
+      const store = await newStore();
+      const at = (minutes: number) => minutesAfter(T0, minutes).toISOString();
+      const defer = (id: string, minutes: number, resource: string, guard = 'change-cap') =>
+        makeDecision({ id, at: at(minutes), resource, outcome: 'deferred', guard });
+      for (const resource of ['db-a', 'db-b'])
+        await store.recordDecision(defer(`${resource}:1`, 0, resource));
+      // Act: the next run reads db-a's history, then records a repeat, a new rule, and its repeat.
+      await store.getHistory('iops', 'db-a', minutesAfter(T0, 2));
+      await store.recordDecision(defer('db-a:2', 2, 'db-a'));
+      await store.recordDecision(defer('db-a:3', 2, 'db-a', 'cooldown'));
+      await store.recordDecision(defer('db-a:4', 2, 'db-a', 'cooldown'));
+      await store.recordDecision(defer('db-b:2', 2, 'db-b'));
+      // Assess
+      const listed = await store.listDecisions({ since: at(0), until: at(60) });
+      expect(listed.map((d) => [d.id, d.repeatedAt ?? []])).toEqual([
+        ['db-a:1', [at(2)]],
+        ['db-b:1', [at(2)]],
+        ['db-a:3', [at(2)]],
+      ]);
+    });
+
     it("returns a resource's notable decisions of the last day as its history (no-ops are not history)", async () => {
       const store = await newStore();
       for (let i = 0; i < 25; i++) {
