@@ -313,7 +313,12 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       {
         Sid: 'RecordHealthChecks',
         Effect: 'Allow',
-        Action: ['route53:CreateHealthCheck', 'route53:DeleteHealthCheck', 'route53:GetHealthCheck'],
+        Action: [
+          'route53:CreateHealthCheck',
+          'route53:DeleteHealthCheck',
+          'route53:GetHealthCheck',
+          'route53:ListHealthChecks',
+        ],
         Resource: '*',
       },
       {
