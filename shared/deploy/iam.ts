@@ -493,6 +493,8 @@ function proxyStatements(config: Config): Statement[] {
       'rds:DescribeDBProxyTargetGroups',
       'rds:DescribeDBProxyTargets',
       'rds:DescribeDBInstances',
+      // The proxy's own tags: consent (managed) and the opt-out tag.
+      'rds:ListTagsForResource',
     ],
     Resource: '*',
   };
