@@ -256,4 +256,23 @@ describe('replicas tuner on the simulated account', () => {
       (await store.getHistory('replicas', 'catalog-aurora', sim.clock.now())).tunerState,
     ).toBeUndefined();
   });
+
+  it('runs the source a request names by one of its readers and notes an id it does not manage', async () => {
+    sim.advanceTo(Date.parse(START) + 18 * HOUR + 5 * MINUTE_MS);
+    const summary = await runReplicas(
+      {
+        trigger: 'manual',
+        dryRun: true,
+        override: false,
+        idempotencyKey: 'by-reader-1',
+        resourceIds: ['catalog-aurora-reader-1', 'no-such-db'],
+      },
+      { config, store, now: sim.clock.now() },
+    );
+    expect(find(summary.decisions, 'add-replica', 'planned', 'catalog-aurora')).toHaveLength(1);
+    expect(summary.decisions.every((d) => d.resource !== 'shop-mysql')).toBe(true);
+    expect(summary.notes).toContain(
+      'no-such-db: not a managed Aurora cluster, RDS source or one of their replicas',
+    );
+  });
 });
