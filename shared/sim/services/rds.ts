@@ -1285,6 +1285,12 @@ function deleteDBInstance(sim: SimAccount, input: Input): object {
     sim.rds.instances.delete(inst.id);
     sim.rds.deleted.set(inst.id, inst);
     sim.rds.event(inst, 'DB instance deleted', ['deletion']);
+    // RDS User Guide, USER_ReadRepl: deleting a source without deleting its read replicas in the
+    // same Region promotes each of them to a standalone DB instance (tags and name kept).
+    for (const replica of sim.rds.replicasOf(inst.id)) {
+      replica.replicaSourceId = undefined;
+      sim.rds.event(replica, 'Read replica has been promoted: its source was deleted', ['read replica']);
+    }
   });
   return out;
 }
