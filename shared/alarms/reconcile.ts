@@ -205,9 +205,16 @@ export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileS
   });
   const actions = actionsFor(diff);
 
-  const body = dashboardBody({ targets: desired.targets, region: input.config.region });
+  const notes: string[] = [];
+  const body = input.config.dashboard.enabled
+    ? dashboardBody({ targets: desired.targets, region: input.config.region })
+    : undefined;
   const current = await getDashboardBody(dashboard);
-  if (current !== body) {
+  if (body === undefined && current !== undefined)
+    notes.push(
+      `the ${dashboard} dashboard is disabled in the config (dashboard.enabled: false) but exists: delete it to stop its monthly charge (aws cloudwatch delete-dashboards --dashboard-names ${dashboard})`,
+    );
+  if (body !== undefined && current !== body) {
     actions.push({
       tuner: 'alarms',
       resource: { kind: 'account', id: `dashboard:${dashboard}` },
@@ -262,6 +269,7 @@ export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileS
   counts.failed += desired.invalid.length;
   return {
     ...finishRun(started, decisions, [
+      ...notes,
       ...desired.invalid,
       ...desired.notes,
       ...diff.rejected,
