@@ -427,6 +427,21 @@ function relearnDue(prewarm: PrewarmState | undefined, now: Date): boolean {
   return !prewarm || now.getTime() - Date.parse(prewarm.learnedAt) >= RELEARN_MS;
 }
 
+/** Provisioned tables whose peaks are re-learned this run: they read successful requests as well. */
+function relearningTables(
+  due: ReadonlyArray<DiscoveredTarget<TableDescription>>,
+  histories: ReadonlyMap<string, ResourceHistory>,
+  now: Date,
+): Set<string> {
+  const out = new Set<string>();
+  for (const t of due) {
+    if (t.raw.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST') continue;
+    const state = histories.get(t.ref.id)?.tunerState as { prewarm?: PrewarmState } | undefined;
+    if (relearnDue(state?.prewarm, now)) out.add(t.ref.id);
+  }
+  return out;
+}
+
 interface PrewarmState {
   learnedAt: string;
   models: Record<string, PeakModel>;
@@ -671,16 +686,6 @@ export async function runDynamodb(
       override: run.override,
     });
   let observations = new Map<string, TableObservation>();
-  // Provisioned tables whose peaks are re-learned this run read successful requests as well.
-  const relearning = new Set(
-    due
-      .filter((t) => t.raw.BillingModeSummary?.BillingMode !== 'PAY_PER_REQUEST')
-      .filter((t) => {
-        const state = histories.get(t.ref.id)?.tunerState as { prewarm?: PrewarmState } | undefined;
-        return relearnDue(state?.prewarm, run.now);
-      })
-      .map((t) => t.ref.id),
-  );
   try {
     observations = await observeTables({
       tables: due.map((t) => t.raw),
@@ -689,7 +694,7 @@ export async function runDynamodb(
       accountProvisioned,
       now: run.now,
       notes,
-      relearning,
+      relearning: relearningTables(due, histories, run.now),
     });
   } catch (error) {
     // Without metrics nothing can be decided: one failed decision per table says why.
