@@ -46,7 +46,7 @@ import { publicMessage } from '../core/errors.ts';
 import { executePlan } from '../core/executor.ts';
 import type { Action, Decision, Plan, ResourceRef } from '../core/model.ts';
 import { adoptIfIntended } from '../core/ownership.ts';
-import { finishRun, recordObservationFailure } from '../core/run.ts';
+import { finishRun, recordObservationFailure, selectRequested } from '../core/run.ts';
 import { resolveTarget } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { hasTag, tagListToMap } from '../discovery/select.ts';
@@ -466,15 +466,13 @@ function selectSources(
     fleet.auroraClusters,
     new Set(Object.keys(section.sources)),
   );
-  if (!wanted) return sources;
-  const isWanted = (s: Source, id: string) =>
-    s.target.ref.id === id || s.readers.some((r) => r.DBInstanceIdentifier === id);
-  for (const id of wanted) {
-    if (!sources.some((s) => isWanted(s, id))) {
-      notes.push(`${id}: not a managed Aurora cluster, RDS source or one of their replicas`);
-    }
-  }
-  return sources.filter((s) => wanted.some((id) => isWanted(s, id)));
+  return selectRequested(
+    sources,
+    wanted,
+    notes,
+    (id) => `${id}: not a managed Aurora cluster, RDS source or one of their replicas`,
+    (s, id) => s.target.ref.id === id || s.readers.some((r) => r.DBInstanceIdentifier === id),
+  );
 }
 
 /** One batched metrics read for every reader (and writer) of every source. */

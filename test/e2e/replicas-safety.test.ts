@@ -252,6 +252,17 @@ describe('routing never loses reads (plain RDS + Route 53)', () => {
     expect(find(withdrawn, 'remove-route', 'applied', OWNED)).toHaveLength(1);
     expect(sim.route53.healthChecks.size).toBe(0);
     expect(sim.cloudwatch.alarms.has(`db-autopilot-route-health-${OWNED}`)).toBe(false);
+    // It catches up: routed again with a new health check, although Route 53 refuses to reuse
+    // the deleted check's CallerReference (Route 53 API reference, CreateHealthCheck).
+    if (replica) replica.workload = { ...replica.workload, replicaLagSeconds: w.constant(0.3) };
+    const rerouted = await run(10);
+    expect(find(rerouted, 'add-route', 'failed', OWNED)).toEqual([]);
+    expect(find(rerouted, 'add-route', 'applied', OWNED)).toHaveLength(1);
+    const again = zone?.records.find((r) => r.SetIdentifier === OWNED);
+    expect(sim.route53.healthChecks.get(again?.HealthCheckId ?? '')?.HealthCheckConfig).toMatchObject({
+      AlarmIdentifier: { Name: `db-autopilot-route-health-${OWNED}` },
+    });
+    expect(sim.route53.healthChecks.size).toBe(1);
   });
 });
 

@@ -28,6 +28,7 @@ import {
 } from '../rds-storage-model.ts';
 import { type Input, registerOperations } from '../registry.ts';
 import { constant, type Workload } from '../workload.ts';
+import { proxyByArn } from './rds-proxy.ts';
 
 /**
  * Simulated RDS: instances (standalone, read replicas, Aurora cluster members), Aurora clusters,
@@ -1282,6 +1283,8 @@ function deleteDBInstance(sim: SimAccount, input: Input): object {
 function findTagged(sim: SimAccount, arn: string | undefined): { tags: Map<string, string> } {
   for (const i of sim.rds.instances.values()) if (i.arn === arn) return i;
   for (const c of sim.rds.clusters.values()) if (c.arn === arn) return c;
+  const proxy = proxyByArn(sim, arn);
+  if (proxy) return proxy;
   throw notFound(arn?.split(':').pop() ?? '');
 }
 
