@@ -471,61 +471,127 @@ interface ModeUsage {
   indexUsage?: Array<{ indexName: string; usage: UsageSeries }>;
 }
 
+/** The mode advisor's CloudWatch series: use (table and GSIs summed, and each on its own), and the
+ * table's provisioned capacity and throttle events (summed) to price provisioned as it really ran. */
+function usageSeriesRequests(obs: TableObservation): SeriesRequest[] {
+  const resources = [obs.table, ...obs.indexes];
+  const own = resources.length > 1 ? resources : [];
+  const one = (name: (dim: CapacityDim) => string, dim: CapacityDim) =>
+    resources.length > 1
+      ? { sumOf: resources.map((r) => ddbMetric(obs.tableName, r.indexName, name(dim))) }
+      : { metric: ddbMetric(obs.tableName, null, name(dim)) };
+  const consumed = (dim: CapacityDim) => `Consumed${metricPrefix(dim)}CapacityUnits`;
+  return DIMS.flatMap((dim) => [
+    { id: `usage:${dim}`, kind: 'counter' as const, statistic: 'Sum', ...one(consumed, dim) },
+    {
+      id: `usage:${dim}:throttled`,
+      kind: 'counter' as const,
+      statistic: 'Sum',
+      ...one((d) => `${metricPrefix(d)}ProvisionedThroughputThrottleEvents`, dim),
+    },
+    // Published only while the table is provisioned: an on-demand period is unknown (null).
+    {
+      id: `usage:${dim}:provisioned`,
+      kind: 'gauge' as const,
+      statistic: 'Average',
+      ...one((d) => `Provisioned${metricPrefix(d)}CapacityUnits`, dim),
+    },
+    ...own.map((r) => ({
+      id: `usage:${r.indexName ?? ''}:${dim}`,
+      kind: 'counter' as const,
+      statistic: 'Sum',
+      metric: ddbMetric(obs.tableName, r.indexName, consumed(dim)),
+    })),
+  ]);
+}
+
+/**
+ * The table's use per period with what it had and what went unserved: consumed + throttle events
+ * x units per request (recent), capped per 300 s at `maxUnservedFactor` x the capacity it had, as
+ * the capacity policy estimates demand (shared/policies/dynamodb-demand.ts).
+ */
+function tableUse(
+  m: MetricsResult,
+  obs: TableObservation,
+  dim: CapacityDim,
+  maxUnservedFactor: number,
+): { units: Array<number | null>; unserved: Array<number | null>; provisioned: Array<number | null> } {
+  const raw = (id: string) => m.series.get(id)?.values ?? [];
+  const consumed = raw(`usage:${dim}`);
+  const provisioned = raw(`usage:${dim}:provisioned`);
+  const recent = obs.table.metrics[dim];
+  const parts = demandSeries(
+    {
+      periodSeconds: m.periodSeconds,
+      consumedUnits: consumed.map((v) => v ?? 0),
+      provisionedThrottleEvents: raw(`usage:${dim}:throttled`).map((v) => v ?? 0),
+      keyRangeThrottleEvents: [],
+      accountLimitThrottleEvents: [],
+    },
+    provisioned.map((v) => v ?? 0),
+    unitsPerRequest(recent, recent.consumedUnits.length),
+    maxUnservedFactor,
+  );
+  const known = (i: number, v: number | undefined) =>
+    consumed[i] === null ? null : (v ?? 0) * m.periodSeconds;
+  return {
+    units: parts.demand.map((v, i) => known(i, v)),
+    unserved: parts.unserved.map((v, i) => known(i, v)),
+    provisioned,
+  };
+}
+
 /** 14 days of use (table and GSIs summed, and each on its own) for the mode advisor. */
 async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Date): Promise<ModeUsage> {
   const a = section.modeAdvisor;
   const fine = 300;
   const end = new Date(Math.floor(now.getTime() / (a.periodSeconds * 1000)) * a.periodSeconds * 1000);
   const start = new Date(end.getTime() - a.lookbackDays * 1440 * MINUTE);
-  const resources = [obs.table, ...obs.indexes];
-  const consumed = (indexName: string | null, dim: CapacityDim) =>
-    ddbMetric(obs.tableName, indexName, `Consumed${metricPrefix(dim)}CapacityUnits`);
-  const own = resources.length > 1 ? resources : [];
-  const series: SeriesRequest[] = DIMS.flatMap((dim) => [
-    {
-      id: `usage:${dim}`,
-      kind: 'counter' as const,
-      statistic: 'Sum',
-      sumOf: resources.length > 1 ? resources.map((r) => consumed(r.indexName, dim)) : undefined,
-      metric: resources.length > 1 ? undefined : consumed(null, dim),
-    },
-    ...own.map((r) => ({
-      id: `usage:${r.indexName ?? ''}:${dim}`,
-      kind: 'counter' as const,
-      statistic: 'Sum',
-      metric: consumed(r.indexName, dim),
-    })),
-  ]);
   // 300 s data is kept 63 days (aws-facts.md, CloudWatch): sums per period, peaks per 5 minutes.
-  const m = await getMetrics({ series, start, end, periodSeconds: fine, now });
+  const m = await getMetrics({ series: usageSeriesRequests(obs), start, end, periodSeconds: fine, now });
   const per = Math.max(1, Math.round(a.periodSeconds / m.periodSeconds));
-  const agg = (id: string) => {
-    const raw = m.series.get(id)?.values ?? [];
-    const sums: Array<number | null> = [];
-    const peaks: Array<number | null> = [];
-    for (let i = 0; i < raw.length; i += per) {
-      const chunk = raw.slice(i, i + per);
-      const known = chunk.filter((v): v is number => v !== null);
-      sums.push(known.length ? known.reduce((s, v) => s + v, 0) : null);
-      peaks.push(known.length ? Math.max(...known) / m.periodSeconds : null);
-    }
-    return { sums, peaks };
+  const chunks = <T>(xs: readonly T[], f: (chunk: T[]) => number | null) => {
+    const out: Array<number | null> = [];
+    for (let i = 0; i < xs.length; i += per) out.push(f(xs.slice(i, i + per)));
+    return out;
   };
+  const knownOf = (c: Array<number | null>) => c.filter((v): v is number => v !== null);
+  const sumOf = (c: Array<number | null>) =>
+    knownOf(c).length ? knownOf(c).reduce((s, v) => s + v, 0) : null;
+  const peakOf = (c: Array<number | null>) =>
+    knownOf(c).length ? Math.max(...knownOf(c)) / m.periodSeconds : null;
+  // A period priced from what the table had only when it was provisioned throughout.
+  const meanOf = (c: Array<number | null>) =>
+    c.every((v) => v !== null) ? (sumOf(c) ?? 0) / c.length : null;
   const usageOf = (prefix: string): UsageSeries => {
-    const r = agg(`${prefix}read`);
-    const w = agg(`${prefix}write`);
+    const r = m.series.get(`${prefix}read`)?.values ?? [];
+    const w = m.series.get(`${prefix}write`)?.values ?? [];
     return {
       periodSeconds: per * m.periodSeconds,
       end: end.toISOString(),
-      readUnits: r.sums,
-      writeUnits: w.sums,
-      readPeakPerSecond: r.peaks,
-      writePeakPerSecond: w.peaks,
+      readUnits: chunks(r, sumOf),
+      writeUnits: chunks(w, sumOf),
+      readPeakPerSecond: chunks(r, peakOf),
+      writePeakPerSecond: chunks(w, peakOf),
     };
   };
-  if (!own.length) return { usage: usageOf('usage:') };
+  const read = tableUse(m, obs, 'read', section.maxUnservedFactor);
+  const write = tableUse(m, obs, 'write', section.maxUnservedFactor);
+  const usage: UsageSeries = {
+    periodSeconds: per * m.periodSeconds,
+    end: end.toISOString(),
+    readUnits: chunks(read.units, sumOf),
+    writeUnits: chunks(write.units, sumOf),
+    readPeakPerSecond: chunks(read.units, peakOf),
+    writePeakPerSecond: chunks(write.units, peakOf),
+    readProvisioned: chunks(read.provisioned, meanOf),
+    writeProvisioned: chunks(write.provisioned, meanOf),
+    readUnservedUnits: chunks(read.unserved, sumOf),
+    writeUnservedUnits: chunks(write.unserved, sumOf),
+  };
+  if (obs.indexes.length === 0) return { usage };
   return {
-    usage: usageOf('usage:'),
+    usage,
     tableUsage: usageOf('usage::'),
     indexUsage: obs.indexes.map((g) => ({
       indexName: g.indexName ?? '',
