@@ -44,7 +44,6 @@ import { moneyTotals, totalsText } from '../report/totals.ts';
 import { HOUR_MS, MINUTE_MS, type SimAccount } from '../sim/index.ts';
 import type { Scenario } from '../sim/scenarios/index.ts';
 import type { AlarmStateChangeEvent } from '../sim/services/cloudwatch.ts';
-import { DEFAULT_AUDIT_TTL_DAYS } from '../state/table-definition.ts';
 import { type CliSpec, CliUsageError, type CliValues, choiceFlag, cliArgsOrExit, intFlag } from './args.ts';
 
 export interface DemoOptions {
@@ -521,7 +520,6 @@ function ownCostOf(input: {
     secretsManagerCalls: count('secretsManager:'),
     vpcEndpoints: { interfaceEndpoints: input.vpcEndpoints, azs: subnets },
     managedResources: fleet.managedResources,
-    stateTable: { retentionDays: DEFAULT_AUDIT_TTL_DAYS },
   });
   const bill = monthlyBill(usage, selfPrices(input.region));
   const perResource = Object.values(bill.perResource);
@@ -590,7 +588,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
   const { scenario, sim, startMs } = await buildDemoAccount(options.scenario ?? 'securecart');
   const outgoing = captureOutgoingCalls(sim);
   const table = await connectStateTable(sim, options.state);
-  const meter = await startUsageMeter(table.state);
+  const meter = await startUsageMeter(sim, table.state);
   const cleanups: Array<() => Promise<void>> = [];
   try {
     const pgInfo = await startDemoPostgres(options, sim, print);
@@ -803,10 +801,10 @@ async function connectStateTable(sim: SimAccount, store: DemoOptions['state']): 
 }
 
 /** db-autopilot's own usage, measured as the functions run (shared/cost/meter.ts). */
-async function startUsageMeter(state: DemoStateTable['state']): Promise<UsageMeter> {
+async function startUsageMeter(sim: SimAccount, state: DemoStateTable['state']): Promise<UsageMeter> {
   const meter = new UsageMeter();
   meter.attachCloudWatch((await import('../aws/clients.ts')).cloudwatchClient());
-  if (state) meter.attachStateTable(state.client);
+  if (state) meter.attachStateTable(state.client, () => sim.clock.now());
   return meter;
 }
 
@@ -840,7 +838,7 @@ async function installStateStore(
   const stateModule = await import('../state/index.ts');
   const store: StateStore = state
     ? new stateModule.DynamoDbStateStore({ client: state.client, tableName: DEMO_TABLE })
-    : meterStore(new stateModule.MemoryStateStore(), meter);
+    : meterStore(new stateModule.MemoryStateStore(), meter, stateModule.decisionRetention());
   // Counts decisions as they are recorded, for the progress lines (no re-reading of the log).
   const recorded: RecordedCounts = { decisions: 0, changes: 0 };
   const recordDecision = store.recordDecision.bind(store);
