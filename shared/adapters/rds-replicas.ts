@@ -39,6 +39,8 @@ import { listReplicaRoutes, removeReplicaRoute, upsertReplicaRoute } from './rou
 
 /** aws-facts.md: Aurora Auto Scaling gives its readers the lowest priority; tier 15 is never preferred for failover. */
 export const READER_PROMOTION_TIER = 15;
+/** The tag a created replica carries naming its source (kept if the replica is promoted). */
+export const SOURCE_TAG = 'db-autopilot:source';
 const RETRY_MS = 5 * 60_000;
 
 export interface ReplicaAdapterDeps {
@@ -122,10 +124,11 @@ export function placementAttempts(
  * What a new plain RDS read replica must copy from its source explicitly (aws-facts.md, learned
  * from review; RDS API reference, CreateDBInstanceReadReplica): the VPC security groups (the only
  * setting that otherwise falls back to the VPC's default group), monitoring interval and role,
- * Performance Insights (with its KMS key and retention), the CA certificate and public
- * accessibility. In the same Region the parameter, option and subnet groups are inherited from
- * the source (a DBParameterGroupName is not even accepted for same-Region MySQL replicas); across
- * Regions (`crossRegion`) they, and a KMS key for an encrypted source, must be named.
+ * Performance Insights (with its KMS key and retention), the CA certificate, public
+ * accessibility and IAM database authentication. In the same Region the parameter, option and
+ * subnet groups are inherited from the source (a DBParameterGroupName is not even accepted for
+ * same-Region MySQL replicas); across Regions (`crossRegion`) they, and a KMS key for an
+ * encrypted source, must be named.
  */
 export function readReplicaInput(
   source: DBInstance,
@@ -154,6 +157,9 @@ export function readReplicaInput(
     ...piSettings(source),
     ...(source.CACertificateIdentifier ? { CACertificateIdentifier: source.CACertificateIdentifier } : {}),
     ...(source.PubliclyAccessible !== undefined ? { PubliclyAccessible: source.PubliclyAccessible } : {}),
+    // "By default, mapping isn't enabled" (RDS API reference, CreateDBInstanceReadReplica,
+    // EnableIAMDatabaseAuthentication): readers that log in with IAM tokens would fail on it.
+    EnableIAMDatabaseAuthentication: source.IAMDatabaseAuthenticationEnabled === true,
     ...(crossRegion
       ? {
           DBSubnetGroupName: crossRegion.dbSubnetGroupName,
@@ -251,7 +257,7 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
   const now = deps.now();
   const tags: Tag[] = [
     { Key: deps.createdByTag.key, Value: deps.createdByTag.value },
-    { Key: 'db-autopilot:source', Value: p.sourceId },
+    { Key: SOURCE_TAG, Value: p.sourceId },
   ];
   const tried: string[] = [];
   // Ownership is recorded BEFORE the create (write-ahead, issue 21): if the response is lost or the

@@ -104,7 +104,10 @@ function sid(tableName: string, indexName: string | null, name: string): string 
   return `${tableName}|${indexName ?? ''}|${name}`;
 }
 
-/** The CloudWatch series the capacity policy reads for one table or GSI (DynamoDB metrics and dimensions). */
+/**
+ * The CloudWatch series the capacity policy reads for one table or GSI (DynamoDB metrics and
+ * dimensions), every run: consumed capacity and the three throttle events, per dimension.
+ */
 export function capacitySeries(tableName: string, indexName: string | null): SeriesRequest[] {
   const metric = (metricName: string) => ddbMetric(tableName, indexName, metricName);
   const out: SeriesRequest[] = [];
@@ -115,13 +118,6 @@ export function capacitySeries(tableName: string, indexName: string | null): Ser
         id: sid(tableName, indexName, `${dim}:consumed`),
         kind: 'counter',
         statistic: 'Sum',
-        metric: metric(consumed),
-      },
-      // SampleCount of consumed capacity = successful requests: the units-per-request conversion.
-      {
-        id: sid(tableName, indexName, `${dim}:requests`),
-        kind: 'counter',
-        statistic: 'SampleCount',
         metric: metric(consumed),
       },
       {
@@ -148,6 +144,42 @@ export function capacitySeries(tableName: string, indexName: string | null): Ser
 }
 
 /**
+ * SampleCount of consumed capacity = successful requests: the units-per-request conversion of
+ * throttle events (requests) into capacity units. It is read only where it can change a decision
+ * (requestSeriesNeeded): a dimension with provisioned-throughput throttle events in the window,
+ * or a table whose recurring peaks are re-learned this run (15 days of throttles converted at the
+ * recent ratio). Elsewhere no event is converted, so the ratio is not needed (2 of 10 metrics).
+ */
+export function requestSeries(tableName: string, indexName: string | null, dim: CapacityDim): SeriesRequest {
+  return {
+    id: sid(tableName, indexName, `${dim}:requests`),
+    kind: 'counter',
+    statistic: 'SampleCount',
+    metric: ddbMetric(tableName, indexName, `Consumed${metricPrefix(dim)}CapacityUnits`),
+  };
+}
+
+/**
+ * The successful-request series a run still needs after the first read (requestSeries): each
+ * (table or GSI, dimension) with provisioned throttle events in its published periods, and every
+ * dimension of the tables in `relearning`.
+ */
+export function requestSeriesNeeded(
+  m: MetricsResult,
+  resources: ReadonlyArray<{ tableName: string; indexName: string | null }>,
+  relearning: ReadonlySet<string>,
+): SeriesRequest[] {
+  const out: SeriesRequest[] = [];
+  for (const r of resources) {
+    for (const dim of DIMS) {
+      const throttled = values(m, sid(r.tableName, r.indexName, `${dim}:prov`)).some((v) => v > 0);
+      if (throttled || relearning.has(r.tableName)) out.push(requestSeries(r.tableName, r.indexName, dim));
+    }
+  }
+  return out;
+}
+
+/**
  * The published periods of a counter series: CloudWatch publishes late, so the newest periods
  * with no datapoint anywhere are unknown and left out (never read as 0); the newest published
  * ones may still be filling (a lower bound).
@@ -163,10 +195,11 @@ function dimMetrics(
   dim: CapacityDim,
 ): DimensionMetrics {
   const get = (n: string) => values(m, sid(tableName, indexName, `${dim}:${n}`));
+  const requestsRead = m.series.has(sid(tableName, indexName, `${dim}:requests`));
   return {
     periodSeconds: m.periodSeconds,
     consumedUnits: get('consumed'),
-    successfulRequests: get('requests'),
+    ...(requestsRead ? { successfulRequests: get('requests') } : {}),
     provisionedThrottleEvents: get('prov'),
     keyRangeThrottleEvents: get('key'),
     accountLimitThrottleEvents: get('acct'),
@@ -218,6 +251,8 @@ export async function observeTables(input: {
   accountProvisioned: CapacityPair;
   now: Date;
   notes: string[];
+  /** Tables whose recurring peaks are re-learned this run (they need successful requests). */
+  relearning?: ReadonlySet<string>;
 }): Promise<Map<string, TableObservation>> {
   const { section, now } = input;
   // + the minutes CloudWatch has not published whole yet (values() leaves them out).
@@ -231,13 +266,21 @@ export async function observeTables(input: {
     ...capacitySeries(t.TableName ?? '', null),
     ...gsisOf(t).flatMap((g) => capacitySeries(t.TableName ?? '', g.IndexName ?? '')),
   ]);
-  const m = await getMetrics({
-    series,
-    start: new Date(end.getTime() - minutes * MINUTE),
-    end,
-    periodSeconds: 60,
-    now,
-  });
+  const span = { start: new Date(end.getTime() - minutes * MINUTE), end, periodSeconds: 60, now };
+  const m = await getMetrics({ series, ...span });
+  // Second read, only where a decision can depend on it: successful requests (requestSeries).
+  const more = requestSeriesNeeded(
+    m,
+    input.tables.flatMap((t) => [
+      { tableName: t.TableName ?? '', indexName: null },
+      ...gsisOf(t).map((g) => ({ tableName: t.TableName ?? '', indexName: g.IndexName ?? '' })),
+    ]),
+    input.relearning ?? new Set(),
+  );
+  if (more.length) {
+    const extra = await getMetrics({ series: more, ...span });
+    for (const [id, r] of extra.series) m.series.set(id, r);
+  }
   let targets = new Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>();
   try {
     targets = await describeScalableTargetsFor(
@@ -377,6 +420,26 @@ async function capacityDrift(
     observed: capacityNow(obs),
   });
   return `${obs.tableName}: capacity raised outside db-autopilot (${detail}); respected, backing off ${settings.driftBackoffMinutes} min`;
+}
+
+/** Whether a table's recurring peaks and demand shape are re-learned this run (hourly). */
+function relearnDue(prewarm: PrewarmState | undefined, now: Date): boolean {
+  return !prewarm || now.getTime() - Date.parse(prewarm.learnedAt) >= RELEARN_MS;
+}
+
+/** Provisioned tables whose peaks are re-learned this run: they read successful requests as well. */
+function relearningTables(
+  due: ReadonlyArray<DiscoveredTarget<TableDescription>>,
+  histories: ReadonlyMap<string, ResourceHistory>,
+  now: Date,
+): Set<string> {
+  const out = new Set<string>();
+  for (const t of due) {
+    if (t.raw.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST') continue;
+    const state = histories.get(t.ref.id)?.tunerState as { prewarm?: PrewarmState } | undefined;
+    if (relearnDue(state?.prewarm, now)) out.add(t.ref.id);
+  }
+  return out;
 }
 
 interface PrewarmState {
@@ -697,6 +760,7 @@ export async function runDynamodb(
       accountProvisioned,
       now: run.now,
       notes,
+      relearning: relearningTables(due, histories, run.now),
     });
   } catch (error) {
     // Without metrics nothing can be decided: one failed decision per table says why.
@@ -814,7 +878,7 @@ async function tuneTable(input: {
   // Hourly, from one demand history: recurring peaks (pre-warming) and the demand shape (the day's
   // decrease plan and the learned burst floor, used whether pre-warming is on or not).
   if (obs.billingMode === 'PROVISIONED') {
-    if (!prewarm || now.getTime() - Date.parse(prewarm.learnedAt) >= RELEARN_MS) {
+    if (relearnDue(prewarm, now)) {
       try {
         prewarm = await learnPeaks(obs, section, now);
       } catch (error) {
