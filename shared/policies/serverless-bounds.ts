@@ -129,16 +129,14 @@ function demandShown(
   return capacity.map((c, i) => (connections[i] === 0 ? 0 : c));
 }
 
-/** Minutes in a row at one capacity that show a bound holding it, not demand (demand moves it). */
-export const HELD_RUN_MINUTES = 5;
-
 /**
- * Capacity that did not move is where MinCapacity held it: demand was at most that, by how much
- * is not published (Aurora scales an instance down to what its load needs, never below the
- * minimum). Such a stretch is no evidence of demand and counts as 0, else a minimum set by a
- * person (or by db-autopilot ahead of a peak) is learned back as load and never comes down in
- * quiet hours. A stretch held at MaxCapacity is the opposite (demand at least that): kept.
- * History: a bucket whose Maximum equals its Average; recent minutes: HELD_RUN_MINUTES equal values.
+ * History buckets where the capacity did not move (Maximum = Average) show MinCapacity holding it:
+ * demand was at most that, by how much is not published (Aurora scales an instance down to what
+ * its load needs, never below the minimum). Such a bucket is no evidence of demand at that time of
+ * day and counts as 0, else a minimum set by a person (or by db-autopilot ahead of a peak) is
+ * learned back as load and never comes down in quiet hours. A bucket held at MaxCapacity is the
+ * opposite (demand at least that): kept. The recent minutes count as they are: a minimum held now
+ * is lowered to warmFraction of it, run after run, until the capacity moves with the load again.
  */
 function withoutHeld(
   capacity: Array<number | null>,
@@ -146,20 +144,6 @@ function withoutHeld(
   max: number,
 ): Array<number | null> {
   return capacity.map((c, i) => (c !== null && c > 0 && c < max && held(i) ? 0 : c));
-}
-
-function heldRuns(xs: Array<number | null>): (i: number) => boolean {
-  const run = xs.map(() => 1);
-  for (let i = 1; i < xs.length; i++)
-    if (xs[i] !== null && xs[i] === xs[i - 1]) run[i] = (run[i - 1] ?? 1) + 1;
-  // A minute belongs to a held stretch when the run through it reaches HELD_RUN_MINUTES.
-  const held = run.map(() => false);
-  for (let i = xs.length - 1; i >= 0; i--) {
-    const r = run[i] ?? 1;
-    if (r >= HELD_RUN_MINUTES) for (let k = i - r + 1; k <= i; k++) held[k] = true;
-    i -= r - 1;
-  }
-  return (i) => held[i] ?? false;
 }
 
 /** Demand the history buckets show: no connection -> 0; held at the minimum -> 0. */
@@ -171,17 +155,6 @@ function historyDemand(obs: ServerlessObservation): Array<number | null> {
     return hi != null && mean != null && Math.abs(hi - mean) < 1e-6;
   };
   return demandShown(withoutHeld(h.capacityMax, flat, obs.current.max), h.connectionsMax);
-}
-
-/** Demand the recent minutes show: no connection -> 0; a held stretch -> 0. */
-function recentDemand(obs: ServerlessObservation): Array<number | null> {
-  const r = obs.recent;
-  const capped = (i: number) => (r.acuUtilization[i] ?? 0) >= 99;
-  const runs = heldRuns(r.capacity);
-  return demandShown(
-    withoutHeld(r.capacity, (i) => runs(i) && !capped(i), obs.current.max),
-    r.connections,
-  );
 }
 
 /** What history shows for one bucket of the day: the highest peak, and the steepest rise into it. */
@@ -266,7 +239,7 @@ export function forecastPeak(
     seasonal = 0;
     rise = 1;
   }
-  const recent = maxOf(recentDemand(obs).slice(-s.recentMinutes));
+  const recent = maxOf(demandShown(obs.recent.capacity, obs.recent.connections).slice(-s.recentMinutes));
   const peak = Math.max(seasonal, recent);
   const history = late.overdue
     ? `no connection for ${Math.round(late.idleMinutes / 60)} h, longer than any quiet stretch in the last ${s.profileDays} days: the load history expects is not coming today`

@@ -134,13 +134,15 @@ describe('Aurora Serverless v2 bounds policy', () => {
     o.history.capacityMax = o.history.capacityMax.map((v) => Math.max(v ?? 0, 8));
     o.history.capacityMean = o.history.capacityMean.map((v, i) => (o.history.capacityMax[i] === 8 ? 8 : v));
     o.recent.capacity = o.recent.capacity.map(() => 8);
+    // Held now too: one step down, to warmFraction of it (the recent minutes count as they are) ...
     const night = { ...o, observedAt: '2026-11-20T04:00:00.000Z' };
-    const to = boundsOf(planServerlessBounds(night, s, {}));
-    expect(to?.min).toBe(0.5);
-    // The same flat stretch at MaxCapacity (ACUUtilization 100%) is demand at least that: kept.
-    const capped = { ...night, current: { min: 8, max: 8 } };
-    capped.recent = { ...night.recent, acuUtilization: night.recent.capacity.map(() => 100) };
-    expect(forecastPeak(capped, s).peak).toBe(8);
+    expect(boundsOf(planServerlessBounds(night, s, {}))?.min).toBe(5);
+    // ... and once the capacity moves with the ~2 ACU of load, the nights' held 8 ACU is not learned.
+    const after = { ...night, current: { min: 5, max: 32 } };
+    after.recent = { ...night.recent, capacity: night.recent.capacity.map((_, i) => (i % 2 ? 2 : 2.5)) };
+    expect(boundsOf(planServerlessBounds(after, s, {}))?.min).toBe(1.5);
+    // The same flat buckets at MaxCapacity are demand at least that: kept.
+    expect(forecastPeak({ ...after, current: { min: 5, max: 8 } }, s).peak).toBe(8);
     // Ahead of the evening, the peak history shows still raises it.
     expect(boundsOf(planServerlessBounds(o, s, {}))?.min).toBe(12);
   });
