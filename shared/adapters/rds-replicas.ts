@@ -39,6 +39,8 @@ import { listReplicaRoutes, removeReplicaRoute, upsertReplicaRoute } from './rou
 
 /** aws-facts.md: Aurora Auto Scaling gives its readers the lowest priority; tier 15 is never preferred for failover. */
 export const READER_PROMOTION_TIER = 15;
+/** The tag a created replica carries naming its source (kept if the replica is promoted). */
+export const SOURCE_TAG = 'db-autopilot:source';
 const RETRY_MS = 5 * 60_000;
 
 export interface ReplicaAdapterDeps {
@@ -251,7 +253,7 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
   const now = deps.now();
   const tags: Tag[] = [
     { Key: deps.createdByTag.key, Value: deps.createdByTag.value },
-    { Key: 'db-autopilot:source', Value: p.sourceId },
+    { Key: SOURCE_TAG, Value: p.sourceId },
   ];
   const tried: string[] = [];
   // Ownership is recorded BEFORE the create (write-ahead, issue 21): if the response is lost or the

@@ -2,10 +2,10 @@ import type { Target } from '../core/contracts.ts';
 
 /**
  * The fleet dashboard (pure: targets in, PutDashboard body out). Key metrics of the managed
- * fleet, plus db-autopilot's own EMF metrics (namespace DbAutopilot: decisions by outcome,
- * deferrals, failures), found with SEARCH. A SEARCH schema `{Namespace,Dim,...}` matches metrics
+ * fleet, plus db-autopilot's own EMF metrics (namespace DbAutopilot: decisions fleet-wide,
+ * changes, deferrals and failures by tuner), found with SEARCH. A SEARCH schema `{Namespace,Dim,...}` matches metrics
  * with exactly those dimensions (CloudWatch User Guide, "CloudWatch search expression syntax"):
- * Powertools adds `service` to every metric, emitDecisionMetrics adds `tuner` and `outcome`.
+ * Powertools adds `service` to every metric, emitDecisionMetrics adds `tuner` to all but `Decisions`.
  * Dashboard body structure: CloudWatch API reference, "Dashboard Body Structure and Syntax".
  */
 export const DEFAULT_DASHBOARD_NAME = 'db-autopilot';
@@ -79,8 +79,11 @@ export function dashboardBody({ targets, region }: DashboardInput): string {
   });
   y += 1;
   row(
-    'Decisions by outcome',
-    [search(`{${OWN_NAMESPACE},outcome,service,tuner} MetricName="Decisions"`, 'Sum', 'decisions')],
+    'Decisions and changes',
+    [
+      search(`{${OWN_NAMESPACE},service} MetricName="Decisions"`, 'Sum', 'decisions'),
+      search(`{${OWN_NAMESPACE},service,tuner} MetricName="Changes"`, 'Sum', 'changes'),
+    ],
     'Sum',
     0,
   );

@@ -43,7 +43,6 @@ import { digestMessage } from '../report/sns.ts';
 import { moneyTotals, totalsText } from '../report/totals.ts';
 import { HOUR_MS, MINUTE_MS, type SimAccount } from '../sim/index.ts';
 import type { AlarmStateChangeEvent } from '../sim/services/cloudwatch.ts';
-import { DEFAULT_AUDIT_TTL_DAYS } from '../state/table-definition.ts';
 import { type CliSpec, CliUsageError, type CliValues, choiceFlag, cliArgsOrExit, intFlag } from './args.ts';
 
 export interface DemoOptions {
@@ -520,7 +519,6 @@ function ownCostOf(input: {
     secretsManagerCalls: count('secretsManager:'),
     vpcEndpoints: { interfaceEndpoints: input.vpcEndpoints, azs: subnets },
     managedResources: fleet.managedResources,
-    stateTable: { retentionDays: DEFAULT_AUDIT_TTL_DAYS },
   });
   const bill = monthlyBill(usage, selfPrices(input.region));
   const perResource = Object.values(bill.perResource);
@@ -680,7 +678,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
   // db-autopilot's own usage, measured as the functions run (shared/cost/meter.ts).
   const meter = new UsageMeter();
   meter.attachCloudWatch((await import('../aws/clients.ts')).cloudwatchClient());
-  if (state) meter.attachStateTable(state.client);
+  if (state) meter.attachStateTable(state.client, () => sim.clock.now());
   let pgInfo: DemoPostgres | undefined;
   const cleanups: Array<() => Promise<void>> = [];
   try {
@@ -697,7 +695,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     const stateModule = await import('../state/index.ts');
     const store: StateStore = state
       ? new stateModule.DynamoDbStateStore({ client: state.client, tableName })
-      : meterStore(new stateModule.MemoryStateStore(), meter);
+      : meterStore(new stateModule.MemoryStateStore(), meter, stateModule.decisionRetention());
     // Counts decisions as they are recorded, for the progress lines (no re-reading of the log).
     const recorded = { decisions: 0, changes: 0 };
     const recordDecision = store.recordDecision.bind(store);

@@ -313,7 +313,12 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       {
         Sid: 'RecordHealthChecks',
         Effect: 'Allow',
-        Action: ['route53:CreateHealthCheck', 'route53:DeleteHealthCheck', 'route53:GetHealthCheck'],
+        Action: [
+          'route53:CreateHealthCheck',
+          'route53:DeleteHealthCheck',
+          'route53:GetHealthCheck',
+          'route53:ListHealthChecks',
+        ],
         Resource: '*',
       },
       {
@@ -488,6 +493,8 @@ function proxyStatements(config: Config): Statement[] {
       'rds:DescribeDBProxyTargetGroups',
       'rds:DescribeDBProxyTargets',
       'rds:DescribeDBInstances',
+      // The proxy's own tags: consent (managed) and the opt-out tag.
+      'rds:ListTagsForResource',
     ],
     Resource: '*',
   };

@@ -104,7 +104,10 @@ function sid(tableName: string, indexName: string | null, name: string): string 
   return `${tableName}|${indexName ?? ''}|${name}`;
 }
 
-/** The CloudWatch series the capacity policy reads for one table or GSI (DynamoDB metrics and dimensions). */
+/**
+ * The CloudWatch series the capacity policy reads for one table or GSI (DynamoDB metrics and
+ * dimensions), every run: consumed capacity and the three throttle events, per dimension.
+ */
 export function capacitySeries(tableName: string, indexName: string | null): SeriesRequest[] {
   const metric = (metricName: string) => ddbMetric(tableName, indexName, metricName);
   const out: SeriesRequest[] = [];
@@ -115,13 +118,6 @@ export function capacitySeries(tableName: string, indexName: string | null): Ser
         id: sid(tableName, indexName, `${dim}:consumed`),
         kind: 'counter',
         statistic: 'Sum',
-        metric: metric(consumed),
-      },
-      // SampleCount of consumed capacity = successful requests: the units-per-request conversion.
-      {
-        id: sid(tableName, indexName, `${dim}:requests`),
-        kind: 'counter',
-        statistic: 'SampleCount',
         metric: metric(consumed),
       },
       {
@@ -148,6 +144,42 @@ export function capacitySeries(tableName: string, indexName: string | null): Ser
 }
 
 /**
+ * SampleCount of consumed capacity = successful requests: the units-per-request conversion of
+ * throttle events (requests) into capacity units. It is read only where it can change a decision
+ * (requestSeriesNeeded): a dimension with provisioned-throughput throttle events in the window,
+ * or a table whose recurring peaks are re-learned this run (15 days of throttles converted at the
+ * recent ratio). Elsewhere no event is converted, so the ratio is not needed (2 of 10 metrics).
+ */
+export function requestSeries(tableName: string, indexName: string | null, dim: CapacityDim): SeriesRequest {
+  return {
+    id: sid(tableName, indexName, `${dim}:requests`),
+    kind: 'counter',
+    statistic: 'SampleCount',
+    metric: ddbMetric(tableName, indexName, `Consumed${metricPrefix(dim)}CapacityUnits`),
+  };
+}
+
+/**
+ * The successful-request series a run still needs after the first read (requestSeries): each
+ * (table or GSI, dimension) with provisioned throttle events in its published periods, and every
+ * dimension of the tables in `relearning`.
+ */
+export function requestSeriesNeeded(
+  m: MetricsResult,
+  resources: ReadonlyArray<{ tableName: string; indexName: string | null }>,
+  relearning: ReadonlySet<string>,
+): SeriesRequest[] {
+  const out: SeriesRequest[] = [];
+  for (const r of resources) {
+    for (const dim of DIMS) {
+      const throttled = values(m, sid(r.tableName, r.indexName, `${dim}:prov`)).some((v) => v > 0);
+      if (throttled || relearning.has(r.tableName)) out.push(requestSeries(r.tableName, r.indexName, dim));
+    }
+  }
+  return out;
+}
+
+/**
  * The published periods of a counter series: CloudWatch publishes late, so the newest periods
  * with no datapoint anywhere are unknown and left out (never read as 0); the newest published
  * ones may still be filling (a lower bound).
@@ -163,10 +195,11 @@ function dimMetrics(
   dim: CapacityDim,
 ): DimensionMetrics {
   const get = (n: string) => values(m, sid(tableName, indexName, `${dim}:${n}`));
+  const requestsRead = m.series.has(sid(tableName, indexName, `${dim}:requests`));
   return {
     periodSeconds: m.periodSeconds,
     consumedUnits: get('consumed'),
-    successfulRequests: get('requests'),
+    ...(requestsRead ? { successfulRequests: get('requests') } : {}),
     provisionedThrottleEvents: get('prov'),
     keyRangeThrottleEvents: get('key'),
     accountLimitThrottleEvents: get('acct'),
@@ -218,6 +251,8 @@ export async function observeTables(input: {
   accountProvisioned: CapacityPair;
   now: Date;
   notes: string[];
+  /** Tables whose recurring peaks are re-learned this run (they need successful requests). */
+  relearning?: ReadonlySet<string>;
 }): Promise<Map<string, TableObservation>> {
   const { section, now } = input;
   // + the minutes CloudWatch has not published whole yet (values() leaves them out).
@@ -231,13 +266,21 @@ export async function observeTables(input: {
     ...capacitySeries(t.TableName ?? '', null),
     ...gsisOf(t).flatMap((g) => capacitySeries(t.TableName ?? '', g.IndexName ?? '')),
   ]);
-  const m = await getMetrics({
-    series,
-    start: new Date(end.getTime() - minutes * MINUTE),
-    end,
-    periodSeconds: 60,
-    now,
-  });
+  const span = { start: new Date(end.getTime() - minutes * MINUTE), end, periodSeconds: 60, now };
+  const m = await getMetrics({ series, ...span });
+  // Second read, only where a decision can depend on it: successful requests (requestSeries).
+  const more = requestSeriesNeeded(
+    m,
+    input.tables.flatMap((t) => [
+      { tableName: t.TableName ?? '', indexName: null },
+      ...gsisOf(t).map((g) => ({ tableName: t.TableName ?? '', indexName: g.IndexName ?? '' })),
+    ]),
+    input.relearning ?? new Set(),
+  );
+  if (more.length) {
+    const extra = await getMetrics({ series: more, ...span });
+    for (const [id, r] of extra.series) m.series.set(id, r);
+  }
   let targets = new Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>();
   try {
     targets = await describeScalableTargetsFor(
@@ -379,6 +422,26 @@ async function capacityDrift(
   return `${obs.tableName}: capacity raised outside db-autopilot (${detail}); respected, backing off ${settings.driftBackoffMinutes} min`;
 }
 
+/** Whether a table's recurring peaks and demand shape are re-learned this run (hourly). */
+function relearnDue(prewarm: PrewarmState | undefined, now: Date): boolean {
+  return !prewarm || now.getTime() - Date.parse(prewarm.learnedAt) >= RELEARN_MS;
+}
+
+/** Provisioned tables whose peaks are re-learned this run: they read successful requests as well. */
+function relearningTables(
+  due: ReadonlyArray<DiscoveredTarget<TableDescription>>,
+  histories: ReadonlyMap<string, ResourceHistory>,
+  now: Date,
+): Set<string> {
+  const out = new Set<string>();
+  for (const t of due) {
+    if (t.raw.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST') continue;
+    const state = histories.get(t.ref.id)?.tunerState as { prewarm?: PrewarmState } | undefined;
+    if (relearnDue(state?.prewarm, now)) out.add(t.ref.id);
+  }
+  return out;
+}
+
 interface PrewarmState {
   learnedAt: string;
   models: Record<string, PeakModel>;
@@ -471,61 +534,127 @@ interface ModeUsage {
   indexUsage?: Array<{ indexName: string; usage: UsageSeries }>;
 }
 
+/** The mode advisor's CloudWatch series: use (table and GSIs summed, and each on its own), and the
+ * table's provisioned capacity and throttle events (summed) to price provisioned as it really ran. */
+function usageSeriesRequests(obs: TableObservation): SeriesRequest[] {
+  const resources = [obs.table, ...obs.indexes];
+  const own = resources.length > 1 ? resources : [];
+  const one = (name: (dim: CapacityDim) => string, dim: CapacityDim) =>
+    resources.length > 1
+      ? { sumOf: resources.map((r) => ddbMetric(obs.tableName, r.indexName, name(dim))) }
+      : { metric: ddbMetric(obs.tableName, null, name(dim)) };
+  const consumed = (dim: CapacityDim) => `Consumed${metricPrefix(dim)}CapacityUnits`;
+  return DIMS.flatMap((dim) => [
+    { id: `usage:${dim}`, kind: 'counter' as const, statistic: 'Sum', ...one(consumed, dim) },
+    {
+      id: `usage:${dim}:throttled`,
+      kind: 'counter' as const,
+      statistic: 'Sum',
+      ...one((d) => `${metricPrefix(d)}ProvisionedThroughputThrottleEvents`, dim),
+    },
+    // Published only while the table is provisioned: an on-demand period is unknown (null).
+    {
+      id: `usage:${dim}:provisioned`,
+      kind: 'gauge' as const,
+      statistic: 'Average',
+      ...one((d) => `Provisioned${metricPrefix(d)}CapacityUnits`, dim),
+    },
+    ...own.map((r) => ({
+      id: `usage:${r.indexName ?? ''}:${dim}`,
+      kind: 'counter' as const,
+      statistic: 'Sum',
+      metric: ddbMetric(obs.tableName, r.indexName, consumed(dim)),
+    })),
+  ]);
+}
+
+/**
+ * The table's use per period with what it had and what went unserved: consumed + throttle events
+ * x units per request (recent), capped per 300 s at `maxUnservedFactor` x the capacity it had, as
+ * the capacity policy estimates demand (shared/policies/dynamodb-demand.ts).
+ */
+function tableUse(
+  m: MetricsResult,
+  obs: TableObservation,
+  dim: CapacityDim,
+  maxUnservedFactor: number,
+): { units: Array<number | null>; unserved: Array<number | null>; provisioned: Array<number | null> } {
+  const raw = (id: string) => m.series.get(id)?.values ?? [];
+  const consumed = raw(`usage:${dim}`);
+  const provisioned = raw(`usage:${dim}:provisioned`);
+  const recent = obs.table.metrics[dim];
+  const parts = demandSeries(
+    {
+      periodSeconds: m.periodSeconds,
+      consumedUnits: consumed.map((v) => v ?? 0),
+      provisionedThrottleEvents: raw(`usage:${dim}:throttled`).map((v) => v ?? 0),
+      keyRangeThrottleEvents: [],
+      accountLimitThrottleEvents: [],
+    },
+    provisioned.map((v) => v ?? 0),
+    unitsPerRequest(recent, recent.consumedUnits.length),
+    maxUnservedFactor,
+  );
+  const known = (i: number, v: number | undefined) =>
+    consumed[i] === null ? null : (v ?? 0) * m.periodSeconds;
+  return {
+    units: parts.demand.map((v, i) => known(i, v)),
+    unserved: parts.unserved.map((v, i) => known(i, v)),
+    provisioned,
+  };
+}
+
 /** 14 days of use (table and GSIs summed, and each on its own) for the mode advisor. */
 async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Date): Promise<ModeUsage> {
   const a = section.modeAdvisor;
   const fine = 300;
   const end = new Date(Math.floor(now.getTime() / (a.periodSeconds * 1000)) * a.periodSeconds * 1000);
   const start = new Date(end.getTime() - a.lookbackDays * 1440 * MINUTE);
-  const resources = [obs.table, ...obs.indexes];
-  const consumed = (indexName: string | null, dim: CapacityDim) =>
-    ddbMetric(obs.tableName, indexName, `Consumed${metricPrefix(dim)}CapacityUnits`);
-  const own = resources.length > 1 ? resources : [];
-  const series: SeriesRequest[] = DIMS.flatMap((dim) => [
-    {
-      id: `usage:${dim}`,
-      kind: 'counter' as const,
-      statistic: 'Sum',
-      sumOf: resources.length > 1 ? resources.map((r) => consumed(r.indexName, dim)) : undefined,
-      metric: resources.length > 1 ? undefined : consumed(null, dim),
-    },
-    ...own.map((r) => ({
-      id: `usage:${r.indexName ?? ''}:${dim}`,
-      kind: 'counter' as const,
-      statistic: 'Sum',
-      metric: consumed(r.indexName, dim),
-    })),
-  ]);
   // 300 s data is kept 63 days (aws-facts.md, CloudWatch): sums per period, peaks per 5 minutes.
-  const m = await getMetrics({ series, start, end, periodSeconds: fine, now });
+  const m = await getMetrics({ series: usageSeriesRequests(obs), start, end, periodSeconds: fine, now });
   const per = Math.max(1, Math.round(a.periodSeconds / m.periodSeconds));
-  const agg = (id: string) => {
-    const raw = m.series.get(id)?.values ?? [];
-    const sums: Array<number | null> = [];
-    const peaks: Array<number | null> = [];
-    for (let i = 0; i < raw.length; i += per) {
-      const chunk = raw.slice(i, i + per);
-      const known = chunk.filter((v): v is number => v !== null);
-      sums.push(known.length ? known.reduce((s, v) => s + v, 0) : null);
-      peaks.push(known.length ? Math.max(...known) / m.periodSeconds : null);
-    }
-    return { sums, peaks };
+  const chunks = <T>(xs: readonly T[], f: (chunk: T[]) => number | null) => {
+    const out: Array<number | null> = [];
+    for (let i = 0; i < xs.length; i += per) out.push(f(xs.slice(i, i + per)));
+    return out;
   };
+  const knownOf = (c: Array<number | null>) => c.filter((v): v is number => v !== null);
+  const sumOf = (c: Array<number | null>) =>
+    knownOf(c).length ? knownOf(c).reduce((s, v) => s + v, 0) : null;
+  const peakOf = (c: Array<number | null>) =>
+    knownOf(c).length ? Math.max(...knownOf(c)) / m.periodSeconds : null;
+  // A period priced from what the table had only when it was provisioned throughout.
+  const meanOf = (c: Array<number | null>) =>
+    c.every((v) => v !== null) ? (sumOf(c) ?? 0) / c.length : null;
   const usageOf = (prefix: string): UsageSeries => {
-    const r = agg(`${prefix}read`);
-    const w = agg(`${prefix}write`);
+    const r = m.series.get(`${prefix}read`)?.values ?? [];
+    const w = m.series.get(`${prefix}write`)?.values ?? [];
     return {
       periodSeconds: per * m.periodSeconds,
       end: end.toISOString(),
-      readUnits: r.sums,
-      writeUnits: w.sums,
-      readPeakPerSecond: r.peaks,
-      writePeakPerSecond: w.peaks,
+      readUnits: chunks(r, sumOf),
+      writeUnits: chunks(w, sumOf),
+      readPeakPerSecond: chunks(r, peakOf),
+      writePeakPerSecond: chunks(w, peakOf),
     };
   };
-  if (!own.length) return { usage: usageOf('usage:') };
+  const read = tableUse(m, obs, 'read', section.maxUnservedFactor);
+  const write = tableUse(m, obs, 'write', section.maxUnservedFactor);
+  const usage: UsageSeries = {
+    periodSeconds: per * m.periodSeconds,
+    end: end.toISOString(),
+    readUnits: chunks(read.units, sumOf),
+    writeUnits: chunks(write.units, sumOf),
+    readPeakPerSecond: chunks(read.units, peakOf),
+    writePeakPerSecond: chunks(write.units, peakOf),
+    readProvisioned: chunks(read.provisioned, meanOf),
+    writeProvisioned: chunks(write.provisioned, meanOf),
+    readUnservedUnits: chunks(read.unserved, sumOf),
+    writeUnservedUnits: chunks(write.unserved, sumOf),
+  };
+  if (obs.indexes.length === 0) return { usage };
   return {
-    usage: usageOf('usage:'),
+    usage,
     tableUsage: usageOf('usage::'),
     indexUsage: obs.indexes.map((g) => ({
       indexName: g.indexName ?? '',
@@ -631,6 +760,7 @@ export async function runDynamodb(
       accountProvisioned,
       now: run.now,
       notes,
+      relearning: relearningTables(due, histories, run.now),
     });
   } catch (error) {
     // Without metrics nothing can be decided: one failed decision per table says why.
@@ -748,7 +878,7 @@ async function tuneTable(input: {
   // Hourly, from one demand history: recurring peaks (pre-warming) and the demand shape (the day's
   // decrease plan and the learned burst floor, used whether pre-warming is on or not).
   if (obs.billingMode === 'PROVISIONED') {
-    if (!prewarm || now.getTime() - Date.parse(prewarm.learnedAt) >= RELEARN_MS) {
+    if (relearnDue(prewarm, now)) {
       try {
         prewarm = await learnPeaks(obs, section, now);
       } catch (error) {
