@@ -124,10 +124,11 @@ export function placementAttempts(
  * What a new plain RDS read replica must copy from its source explicitly (aws-facts.md, learned
  * from review; RDS API reference, CreateDBInstanceReadReplica): the VPC security groups (the only
  * setting that otherwise falls back to the VPC's default group), monitoring interval and role,
- * Performance Insights (with its KMS key and retention), the CA certificate and public
- * accessibility. In the same Region the parameter, option and subnet groups are inherited from
- * the source (a DBParameterGroupName is not even accepted for same-Region MySQL replicas); across
- * Regions (`crossRegion`) they, and a KMS key for an encrypted source, must be named.
+ * Performance Insights (with its KMS key and retention), the CA certificate, public
+ * accessibility and IAM database authentication. In the same Region the parameter, option and
+ * subnet groups are inherited from the source (a DBParameterGroupName is not even accepted for
+ * same-Region MySQL replicas); across Regions (`crossRegion`) they, and a KMS key for an
+ * encrypted source, must be named.
  */
 export function readReplicaInput(
   source: DBInstance,
@@ -156,6 +157,9 @@ export function readReplicaInput(
     ...piSettings(source),
     ...(source.CACertificateIdentifier ? { CACertificateIdentifier: source.CACertificateIdentifier } : {}),
     ...(source.PubliclyAccessible !== undefined ? { PubliclyAccessible: source.PubliclyAccessible } : {}),
+    // "By default, mapping isn't enabled" (RDS API reference, CreateDBInstanceReadReplica,
+    // EnableIAMDatabaseAuthentication): readers that log in with IAM tokens would fail on it.
+    EnableIAMDatabaseAuthentication: source.IAMDatabaseAuthenticationEnabled === true,
     ...(crossRegion
       ? {
           DBSubnetGroupName: crossRegion.dbSubnetGroupName,

@@ -261,6 +261,17 @@ describe('Aurora reader creation', () => {
     expect(sent?.DBSubnetGroupName).toBeUndefined();
   });
 
+  it('turns on IAM database authentication on the replica when the source has it (RDS leaves it off by default)', () => {
+    const base = {
+      replicaId: 'dbap-securecart-mysql-2026112318001',
+      instanceClass: 'db.m6g.large',
+      tags: [],
+    };
+    const withIam = readReplicaInput({ ...MYSQL_SOURCE, IAMDatabaseAuthenticationEnabled: true }, base);
+    expect(withIam.EnableIAMDatabaseAuthentication).toBe(true);
+    expect(readReplicaInput(MYSQL_SOURCE, base).EnableIAMDatabaseAuthentication).toBe(false);
+  });
+
   it('across Regions names the subnet, parameter and option groups and a KMS key for an encrypted source', () => {
     const input = readReplicaInput(
       MYSQL_SOURCE,
