@@ -260,6 +260,40 @@ describe('Aurora Serverless v2 bounds policy', () => {
     );
   });
 
+  it('never sets a minimum above the step fraction of the highest capacity published, whatever the history holds (property)', () => {
+    const bucket = fc.record({
+      level: fc.integer({ min: 1, max: 128 }).map((x) => x / 2),
+      flat: fc.boolean(),
+      connected: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(bucket, { minLength: 96, maxLength: 96 }),
+        fc.integer({ min: 0, max: 95 }),
+        fc.integer({ min: 1, max: 64 }).map((x) => x / 2),
+        fc.boolean(),
+        (day, at, recent, recentConnected) => {
+          const o = obs({ min: 0.5, max: 64, recent, dayPeak: 1, connections: recentConnected ? 20 : 0 });
+          const week = Array.from({ length: 7 }, () => day).flat();
+          o.history.capacityMax = week.map((b) => b.level);
+          o.history.capacityMean = week.map((b) => (b.flat ? b.level : b.level * 0.8));
+          o.history.connectionsMax = week.map((b) => (b.connected ? 10 : 0));
+          o.observedAt = new Date(Date.parse('2026-11-20T00:00:00.000Z') + at * 15 * 60_000).toISOString();
+          const to = boundsOf(planServerlessBounds(o, s, {}));
+          if (!to) return;
+          expect(invalidBounds(to, o.engine, o.engineVersion)).toBeUndefined();
+          const seen = Math.max(recent, ...week.map((b) => b.level));
+          const fraction = Math.max(s.warmFraction, s.sharpWarmFraction);
+          expect(to.min).toBeLessThanOrEqual(
+            Math.max(s.minCapacityFloor, Math.ceil(seen * fraction * 2) / 2),
+          );
+          expect(to.max).toBeGreaterThanOrEqual(Math.min(256, seen));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('keeps bounds within AWS rules and the config, and never lowers the maximum below a recent peak (property)', () => {
     fc.assert(
       fc.property(
