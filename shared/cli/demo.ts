@@ -94,6 +94,8 @@ export interface OwnCost extends Bill {
     invocations: Record<string, number>;
     awsCalls: Record<string, number>;
     metricsRequested: number;
+    /** The same, per function (dynamodb-tuner, iops-tuner, ...). */
+    metricsRequestedByFunction: Record<string, number>;
     cloudwatchRequests: number;
     alarms: number;
     customMetricHours: number;
@@ -540,6 +542,7 @@ function ownCostOf(input: {
       invocations: Object.fromEntries(usage.functions.map((f) => [f.name, f.invocations])),
       awsCalls: Object.fromEntries(usage.functions.map((f) => [f.name, f.awsCalls])),
       metricsRequested: Object.values(usage.metricsRequested).reduce((s, v) => s + v, 0),
+      metricsRequestedByFunction: input.meter.metricsByFunction(),
       cloudwatchRequests: usage.cloudwatchRequests,
       alarms: Object.values(usage.alarms).reduce((s, v) => s + v, 0),
       customMetricHours: usage.customMetricHours,
@@ -965,6 +968,7 @@ function demoInvoker(
     const began = performance.now();
     const callsBefore = sim.stats().total;
     let logBytes = 0;
+    meter.running = f.name;
     try {
       const captured = await withCapturedLogs(
         meter,
