@@ -140,6 +140,9 @@ export class UsageMeter {
   private readonly functions = new Map<string, FunctionUsage>();
   private readonly metricsRequested: Record<string, number> = {};
   private cloudwatchRequests = 0;
+  /** The function whose invocation is running (set by the caller): metrics are counted per function too. */
+  running = '';
+  private readonly metricsPerFunction: Record<string, number> = {};
   private readonly state = { readUnits: 0, writeUnits: 0 };
   /** Bytes x days of the items written once and deleted by their TTL (decisions, idempotency keys). */
   private storedByteDays = 0;
@@ -157,8 +160,10 @@ export class UsageMeter {
         if (context.commandName === 'GetMetricDataCommand') {
           for (const [id, n] of Object.entries(
             metricsOfRequest(args.input.MetricDataQueries as MetricDataQueryLike[] | undefined),
-          ))
+          )) {
             this.metricsRequested[id] = (this.metricsRequested[id] ?? 0) + n;
+            this.metricsPerFunction[this.running] = (this.metricsPerFunction[this.running] ?? 0) + n;
+          }
         } else this.cloudwatchRequests += 1;
         return next(args);
       },
@@ -231,6 +236,11 @@ export class UsageMeter {
   storedItem(key: string, bytes: number | undefined): void {
     if (bytes === undefined) this.storedItems.delete(key);
     else this.storedItems.set(key, bytes + ITEM_OVERHEAD_BYTES);
+  }
+
+  /** GetMetricData metrics requested per function (where the bill's biggest line comes from). */
+  metricsByFunction(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.metricsPerFunction).sort(([a], [b]) => a.localeCompare(b)));
   }
 
   /** Units a state-table request consumed (meterStore's estimate). */

@@ -6,7 +6,9 @@
  * looks at a sample after `now`, even when the array holds them (backtests pass whole traces).
  * Period detection: autocorrelation of the history at two scales (fine 1-period buckets for
  * periods up to a few hours over the last day; coarse buckets for periods up to a week over all
- * history), then peak onsets that recur at the detected period.
+ * history), then peak onsets that recur at the detected period. An expected peak is the median
+ * of its last three occurrences (one retry-inflated or one-off occurrence does not size it); a
+ * peak whose next occurrence the history already covers without it is no longer expected.
  * A pre-warm that finds no peak is released by the normal scale-down path (stabilization window
  * and decrease budget), not here.
  */
@@ -288,13 +290,16 @@ function recurringPeaksAt(
     }
     for (const c of chain) used.add(c.idx);
     if (chain.length < config.minOccurrences) continue;
+    // A peak that failed to recur is no longer expected: the history already covers where its
+    // next occurrence should have started (within the tolerance) and no peak started there.
+    if (o.idx + lag + tol < scale.buckets.length) continue;
     // The next occurrence after the last one seen that is not over yet.
     let nextIdx = o.idx + lag;
     while (scale.startMs + nextIdx * bucketMs + config.holdMinutes * 60_000 < t) nextIdx += lag;
     const recent = chain.slice(-3);
     peaks.push({
       at: new Date(scale.startMs + nextIdx * bucketMs).toISOString(),
-      value: Math.max(...recent.map((c) => c.value)),
+      value: median(recent.map((c) => c.value)),
       periodMinutes,
       history: chain.map((c) => ({
         at: new Date(scale.startMs + c.idx * bucketMs).toISOString(),

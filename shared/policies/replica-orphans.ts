@@ -39,7 +39,7 @@ export function planStandaloneReplicas(found: StandaloneReplica[], prices: Price
       kind: 'finding',
       from: null,
       to: { standalone: r.id, formerSource: r.formerSource ?? null },
-      reason: `${r.id} was created by db-autopilot as a read replica of ${r.formerSource ?? 'a source'} and is now a standalone DB instance (${r.status}): its source was deleted or it was promoted. db-autopilot no longer scales, routes or removes it, and it may take writes now, so it is never deleted automatically; it costs ${cost}: delete it by hand if nothing uses it`,
+      reason: `${r.id} was created by db-autopilot as a read replica of ${r.formerSource ?? 'a source'} and is now a standalone DB instance (${r.status}): its source was deleted or it was promoted. db-autopilot no longer scales, routes or removes it, and it may take writes now, so it is never deleted automatically; it costs ${cost}: delete it by hand if nothing uses it, or remove its created-by tag to keep it (and this report)`,
       evidence: [],
       monthlyCostDelta: 0,
       undo: null,

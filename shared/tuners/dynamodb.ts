@@ -106,9 +106,10 @@ function sid(tableName: string, indexName: string | null, name: string): string 
 
 /**
  * The CloudWatch series the capacity policy reads for one table or GSI (DynamoDB metrics and
- * dimensions), every run: consumed capacity and the three throttle events, per dimension.
+ * dimensions), per dimension: consumed capacity and provisioned-throughput throttle events every
+ * run, the key-range and account-limit throttle events when `causes` (throttleCausesDue).
  */
-export function capacitySeries(tableName: string, indexName: string | null): SeriesRequest[] {
+export function capacitySeries(tableName: string, indexName: string | null, causes = true): SeriesRequest[] {
   const metric = (metricName: string) => ddbMetric(tableName, indexName, metricName);
   const out: SeriesRequest[] = [];
   for (const dim of DIMS) {
@@ -126,6 +127,9 @@ export function capacitySeries(tableName: string, indexName: string | null): Ser
         statistic: 'Sum',
         metric: metric(`${metricPrefix(dim)}ProvisionedThroughputThrottleEvents`),
       },
+    );
+    if (!causes) continue;
+    out.push(
       {
         id: sid(tableName, indexName, `${dim}:key`),
         kind: 'counter',
@@ -141,6 +145,34 @@ export function capacitySeries(tableName: string, indexName: string | null): Ser
     );
   }
   return out;
+}
+
+/** When a scheduled run last observed a table, and when its key-range and account-limit throttles were last read. */
+export interface ObservationReads {
+  at: string;
+  causesAt: string;
+}
+
+/**
+ * Whether this observation reads a table's key-range and account-limit throttle events (4 of the
+ * 8 metrics per table or GSI). They only make findings (a hot key, the account quota: advice that
+ * capacity cannot fix, repeated at most every 6 hours), each summed over the newest
+ * `lookbackMinutes`. They are skipped only when the next observation (one interval like the last
+ * one later) still covers every minute since the last read: with the 2-minute schedule and the
+ * default 5-minute lookback, every other run; a finding comes at most a run later. Alarm and
+ * manual runs, and a table without reads recorded, always read them.
+ */
+export function throttleCausesDue(
+  now: Date,
+  trigger: string,
+  lookbackMinutes: number,
+  last: ObservationReads | undefined,
+): boolean {
+  if (trigger !== 'schedule' || !last) return true;
+  const interval = now.getTime() - Date.parse(last.at);
+  const since = now.getTime() - Date.parse(last.causesAt);
+  if (!(interval > 0) || !(since >= 0)) return true;
+  return since + interval > lookbackMinutes * MINUTE;
 }
 
 /**
@@ -253,6 +285,8 @@ export async function observeTables(input: {
   notes: string[];
   /** Tables whose recurring peaks are re-learned this run (they need successful requests). */
   relearning?: ReadonlySet<string>;
+  /** Tables whose key-range and account-limit throttle events are read (throttleCausesDue; default all). */
+  throttleCauses?: ReadonlySet<string>;
 }): Promise<Map<string, TableObservation>> {
   const { section, now } = input;
   // + the minutes CloudWatch has not published whole yet (values() leaves them out).
@@ -262,10 +296,13 @@ export async function observeTables(input: {
   const gsisOf = (t: TableDescription) => (t.GlobalSecondaryIndexes ?? []).filter((g) => g.IndexName);
   const out = new Map<string, TableObservation>();
   if (!input.tables.length) return out;
-  const series = input.tables.flatMap((t) => [
-    ...capacitySeries(t.TableName ?? '', null),
-    ...gsisOf(t).flatMap((g) => capacitySeries(t.TableName ?? '', g.IndexName ?? '')),
-  ]);
+  const series = input.tables.flatMap((t) => {
+    const causes = input.throttleCauses?.has(t.TableName ?? '') ?? true;
+    return [
+      ...capacitySeries(t.TableName ?? '', null, causes),
+      ...gsisOf(t).flatMap((g) => capacitySeries(t.TableName ?? '', g.IndexName ?? '', causes)),
+    ];
+  });
   const span = { start: new Date(end.getTime() - minutes * MINUTE), end, periodSeconds: 60, now };
   const m = await getMetrics({ series, ...span });
   // Second read, only where a decision can depend on it: successful requests (requestSeries).
@@ -425,6 +462,34 @@ async function capacityDrift(
 /** Whether a table's recurring peaks and demand shape are re-learned this run (hourly). */
 function relearnDue(prewarm: PrewarmState | undefined, now: Date): boolean {
   return !prewarm || now.getTime() - Date.parse(prewarm.learnedAt) >= RELEARN_MS;
+}
+
+/** The reads a table's state keeps after this observation (`at`: the last scheduled one; alarm runs come between). */
+function readsAfter(
+  last: ObservationReads | undefined,
+  run: RunContext,
+  causesRead: boolean,
+): ObservationReads {
+  const now = run.now.toISOString();
+  return {
+    at: run.trigger === 'schedule' || !last ? now : last.at,
+    causesAt: causesRead || !last ? now : last.causesAt,
+  };
+}
+
+/** The tables whose key-range and account-limit throttle events this run reads (throttleCausesDue). */
+function throttleCausesTables(
+  due: ReadonlyArray<DiscoveredTarget<TableDescription>>,
+  histories: ReadonlyMap<string, ResourceHistory>,
+  run: RunContext,
+  lookbackMinutes: number,
+): Set<string> {
+  const out = new Set<string>();
+  for (const t of due) {
+    const state = histories.get(t.ref.id)?.tunerState as { reads?: ObservationReads } | undefined;
+    if (throttleCausesDue(run.now, run.trigger, lookbackMinutes, state?.reads)) out.add(t.ref.id);
+  }
+  return out;
 }
 
 /** Provisioned tables whose peaks are re-learned this run: they read successful requests as well. */
@@ -751,6 +816,7 @@ export async function runDynamodb(
     recordObservationFailure(store, run, target.ref, capacitySettings.mode, error, {
       override: run.override,
     });
+  const causesRead = throttleCausesTables(due, histories, run, section.lookbackMinutes);
   let observations = new Map<string, TableObservation>();
   try {
     observations = await observeTables({
@@ -761,6 +827,7 @@ export async function runDynamodb(
       now: run.now,
       notes,
       relearning: relearningTables(due, histories, run.now),
+      throttleCauses: causesRead,
     });
   } catch (error) {
     // Without metrics nothing can be decided: one failed decision per table says why.
@@ -784,6 +851,7 @@ export async function runDynamodb(
           modeSettings,
           notes,
           history: histories.get(target.ref.id),
+          throttleCausesRead: causesRead.has(target.ref.id),
         })),
       );
     } catch (error) {
@@ -858,6 +926,8 @@ async function tuneTable(input: {
   notes: string[];
   /** Read by the run before it chose what to observe (the cadence). */
   history?: ResourceHistory;
+  /** This observation read the key-range and account-limit throttle events (default yes). */
+  throttleCausesRead?: boolean;
 }): Promise<Decision[]> {
   const { target, section, run, store, adapter } = input;
   const now = run.now;
@@ -871,6 +941,7 @@ async function tuneTable(input: {
     findings?: Record<string, string>;
     /** When the mode advisor last advised (its own lastAdvisedAt, kept here to skip reading it). */
     modeAdvisedAt?: string;
+    reads?: ObservationReads;
   };
   const decisions: Decision[] = [];
   const floors: CapacityFloor[] = [];
@@ -981,6 +1052,7 @@ async function tuneTable(input: {
     findings,
     ...(prewarm ? { prewarm } : {}),
     ...(modeAdvisedAt ? { modeAdvisedAt } : {}),
+    reads: readsAfter(state.reads, run, input.throttleCausesRead !== false),
     cadence: observationCadence({
       obs,
       assessments,

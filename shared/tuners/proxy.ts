@@ -9,6 +9,7 @@
 import {
   type DBProxy,
   DBProxyNotFoundFault,
+  type DBProxyTarget,
   DescribeDBInstancesCommand,
   DescribeDBProxiesCommand,
   DescribeDBProxyTargetGroupsCommand,
@@ -85,6 +86,20 @@ function seriesFor(p: ProxyTarget): SeriesRequest[] {
 }
 
 /**
+ * The instance whose connections the pool shares: the READ_WRITE target. A proxy in front of an
+ * Aurora cluster lists every cluster instance as an RDS_INSTANCE target (readers READ_ONLY) next
+ * to the TRACKED_CLUSTER (RDS API reference, DBProxyTarget: Role READ_WRITE | READ_ONLY |
+ * UNKNOWN); the first listed may be a reader, whose class and connections say nothing about the
+ * writer's max_connections.
+ */
+export function writerTarget(targets: DBProxyTarget[]): DBProxyTarget | undefined {
+  const instances = targets.filter((t) => t.Type === 'RDS_INSTANCE' && t.Role !== 'READ_ONLY');
+  return (
+    instances.find((t) => t.Role === 'READ_WRITE') ?? (instances.length === 1 ? instances[0] : undefined)
+  );
+}
+
+/**
  * Consent facts of a proxy from its own tags (RDS ListTagsForResource on the proxy's ARN): managed
  * when the proxy section names it (or it carries the managed tag), opted out by the opt-out tag
  * (design.md: "an opt-out tag on any resource"). A name given in a manual invocation does not make
@@ -126,7 +141,7 @@ async function discoverProxies(
       continue;
     }
     const targets = await rdsClient().send(new DescribeDBProxyTargetsCommand({ DBProxyName: name }));
-    const instance = targets.Targets?.find((t) => t.Type === 'RDS_INSTANCE');
+    const instance = writerTarget(targets.Targets ?? []);
     out.push({
       target,
       proxy,

@@ -263,6 +263,11 @@ export function mismatchesWith(
             replica.PubliclyAccessible === true,
             reference.PubliclyAccessible === true,
           ],
+          [
+            'IAM database authentication',
+            replica.IAMDatabaseAuthenticationEnabled === true,
+            reference.IAMDatabaseAuthenticationEnabled === true,
+          ],
         ]
       : [
           [

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../shared/config/load.ts';
+import { parseConfig, setConfig } from '../../shared/config/load.ts';
 import type { Decision } from '../../shared/core/model.ts';
 import { SimAccount } from '../../shared/sim/engine.ts';
 import { addProxy, proxyPool } from '../../shared/sim/services/rds-proxy.ts';
 import { constant } from '../../shared/sim/workload.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
-import { runProxy } from '../../shared/tuners/proxy.ts';
+import { registration, runProxy } from '../../shared/tuners/proxy.ts';
 
 /**
  * Consent for RDS Proxy pools (design.md: a resource is managed when the config or its tag lets
@@ -92,5 +92,15 @@ describe('proxy pool consent', () => {
     expect(change).toMatchObject({ outcome: 'skipped', guard: 'consent' });
     sim.advance(60_000);
     expect(proxyPool(sim, 'billing-proxy')?.MaxConnectionsPercent).toBe(50);
+  });
+
+  it('gives revert the same consent facts: managed by the config, opted out by the tag, unknown proxies not found', async () => {
+    account({ 'db-autopilot:opt-out': 'true' });
+    setConfig(CONFIG);
+    const orders = await registration.target?.({ kind: 'rds-proxy', id: 'orders-proxy' });
+    expect(orders).toMatchObject({ managed: true, optedOut: true });
+    const billing = await registration.target?.({ kind: 'rds-proxy', id: 'billing-proxy' });
+    expect(billing).toMatchObject({ managed: false, optedOut: false });
+    expect(await registration.target?.({ kind: 'rds-proxy', id: 'no-such-proxy' })).toBeUndefined();
   });
 });

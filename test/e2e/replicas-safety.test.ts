@@ -345,6 +345,37 @@ describe('creation matches the source, and is verified before routing', () => {
     });
   });
 
+  it('gives a new plain RDS replica the IAM database authentication of the source, whose readers log in with IAM tokens', async () => {
+    await setUp();
+    const source = sim.rds.instances.get('shop-mysql');
+    if (source) source.settings.iamDatabaseAuthentication = true;
+    const replica = sim.rds.instances.get(OWNED);
+    if (replica) replica.settings.iamDatabaseAuthentication = true;
+    setReadRouting(sim, {
+      sourceId: 'shop-mysql',
+      zoneId: ZONE,
+      recordName: RECORD,
+      readCpu: w.constant(180),
+    });
+    const out = await run();
+    const add = find(out, 'add-replica', 'applied', 'shop-mysql')[0];
+    const created = sim.rds.instances.get(String(add?.undo?.params.replicaId));
+    expect(created?.settings.iamDatabaseAuthentication).toBe(true);
+  });
+
+  it('does not route a replica without the IAM database authentication its source has: IAM logins would fail there', async () => {
+    await setUp();
+    sim.route53.zones.get(ZONE)?.records.splice(0, 1); // the owned replica is not routed yet
+    const source = sim.rds.instances.get('shop-mysql');
+    if (source) source.settings.iamDatabaseAuthentication = true;
+    const decisions = await run();
+    expect(find(decisions, 'add-route', 'applied', OWNED)).toHaveLength(0);
+    const finding = find(decisions, 'finding', 'applied', OWNED).find((d) =>
+      /IAM database authentication/.test(d.reason),
+    );
+    expect(finding?.reason).toMatch(/not routed until fixed/);
+  });
+
   it('gives a new Aurora reader the parameter group, Performance Insights and monitoring of the existing reader', async () => {
     await setUp();
     const out = await run();

@@ -81,6 +81,8 @@ export interface InstanceSettings {
   publiclyAccessible: boolean;
   parameterGroup: string;
   storageEncrypted: boolean;
+  /** IAM database authentication (IAMDatabaseAuthenticationEnabled); absent = off. */
+  iamDatabaseAuthentication?: boolean;
 }
 
 export const VPC_DEFAULT_SECURITY_GROUP = 'sg-0default0vpc';
@@ -691,6 +693,7 @@ function settingsView(inst: RdsInstance): Record<string, unknown> {
     PerformanceInsightsEnabled: s.performanceInsights,
     CACertificateIdentifier: s.caCertificate,
     PubliclyAccessible: s.publiclyAccessible,
+    IAMDatabaseAuthenticationEnabled: s.iamDatabaseAuthentication === true,
     DBParameterGroups: [{ DBParameterGroupName: s.parameterGroup, ParameterApplyStatus: 'in-sync' }],
     StorageEncrypted: s.storageEncrypted,
   };
@@ -715,6 +718,9 @@ function settingsFromInput(input: Input, defaults: InstanceSettings): InstanceSe
       ? { publiclyAccessible: bool(input.PubliclyAccessible) === true }
       : {}),
     ...(str(input.DBParameterGroupName) ? { parameterGroup: str(input.DBParameterGroupName) as string } : {}),
+    // RDS API reference (CreateDBInstance / CreateDBInstanceReadReplica):
+    // EnableIAMDatabaseAuthentication "By default, mapping isn't enabled".
+    iamDatabaseAuthentication: bool(input.EnableIAMDatabaseAuthentication) === true,
   };
 }
 

@@ -1,5 +1,15 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,14 +33,15 @@ import {
 } from './iam-check.ts';
 
 /**
- * Builds the deployment package offline (`osls package`, once) and checks the generated
+ * Builds the deployment package offline (`osls package`, bundling once) and checks the generated
  * CloudFormation template: every function packaged, one least-privilege role each, the state
  * table, the topic, the schedules and the alarm rule, the VPC settings, no secret values; and an
  * invalid configuration makes packaging fail with the path and line of the problem.
  */
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-// One package takes about 2.5 min on a busy 2-core machine; this run builds two, one after the other.
+// One package takes about 2.5 min on a busy 2-core machine (most of it bundling); the apply-mode
+// package reuses the bundles and takes seconds more than osls's start.
 const PACKAGE_TIMEOUT_MS = 420_000;
 
 interface RunResult {
@@ -61,7 +72,7 @@ function readZipEntry(zip: Buffer, name: string): Buffer | undefined {
   return undefined;
 }
 
-function osls(args: string[], tag = 'main'): Promise<RunResult> {
+function osls(args: string[], tag = 'main', env: Record<string, string> = {}): Promise<RunResult> {
   return new Promise((done) => {
     execFile(
       process.execPath,
@@ -78,6 +89,7 @@ function osls(args: string[], tag = 'main'): Promise<RunResult> {
           SLS_DEPRECATION_DISABLE: '*',
           // A work folder of its own (shared/deploy/esbuild.config.cjs), removed after the build.
           DBAP_ESBUILD_WORK_FOLDER: `.esbuild/test-${process.pid}-${tag}-${Date.now()}`,
+          ...env,
         },
       },
       (error, stdout, stderr) => {
@@ -113,7 +125,10 @@ const scheduled = functionNames.filter((fn) =>
 /**
  * Two packages: the shipped configuration, which observes (every tuner read-only:
  * the roles hold no write on databases, alarms or routing), and the same configuration with every
- * tuner in apply mode, whose write permissions the least-privilege checks look at.
+ * tuner in apply mode, whose write permissions the least-privilege checks look at. The apply-mode
+ * checks read its template only, so that package takes the shipped package's bundles
+ * (DBAP_ESBUILD_SKIP_BUILD, shared/deploy/esbuild.config.cjs) instead of bundling the same code
+ * again: osls still validates the apply configuration, generates its roles and writes its template.
  */
 let dir = '';
 let run: RunResult = { code: -1, stdout: '', stderr: '' };
@@ -122,6 +137,9 @@ let applyDir = '';
 let applyRun: RunResult = { code: -1, stdout: '', stderr: '' };
 let applyTemplate: Template = { Resources: {} };
 const applyConfigText = configText.replace(/^ {2}mode: observe$/m, '  mode: apply');
+/** `osls package` with an invalid configuration (the last describe), run beside the apply-mode package. */
+let bad: RunResult = { code: -1, stdout: '', stderr: '' };
+let badDir = '';
 
 /** Every check below needs the package: fail (not pass vacuously) when osls failed. */
 function requirePackage(): void {
@@ -168,8 +186,17 @@ beforeAll(async () => {
   applyDir = mkdtempSync(join(tmpdir(), 'dbap-package-apply-'));
   const applyConfig = join(applyDir, 'db-autopilot-apply.yml');
   writeFileSync(applyConfig, applyConfigText);
-  // One after the other: two builds at once on a busy machine only make both slower.
   run = await osls(['package', '--package', dir, '--stage', 'dev', '--region', 'us-east-1']);
+  // The apply-mode package from the bundles just built: their zips where skipBuild looks for them.
+  mkdirSync(join(applyDir, 'out'));
+  for (const zip of readdirSync(dir).filter((f) => f.endsWith('.zip')))
+    copyFileSync(join(dir, zip), join(applyDir, 'out', zip));
+  // Neither bundles: both are mostly osls starting up, so they run side by side.
+  badDir = mkdtempSync(join(tmpdir(), 'dbap-package-bad-'));
+  const badRun = osls(
+    ['package', '--package', badDir, '--param=configFile=test/fixtures/invalid-configs/03-bad-mode.yml'],
+    'bad',
+  );
   applyRun = await osls(
     [
       'package',
@@ -182,7 +209,9 @@ beforeAll(async () => {
       `--param=configFile=${applyConfig}`,
     ],
     'apply',
+    { DBAP_ESBUILD_SKIP_BUILD: '1' },
   );
+  bad = await badRun;
   template = readTemplate(dir);
   applyTemplate = readTemplate(join(applyDir, 'out'));
 }, 2 * PACKAGE_TIMEOUT_MS);
@@ -190,6 +219,7 @@ beforeAll(async () => {
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (applyDir) rmSync(applyDir, { recursive: true, force: true });
+  if (badDir) rmSync(badDir, { recursive: true, force: true });
 });
 
 /** The apply-mode package's checks need it built. */
@@ -567,23 +597,6 @@ describe('osls package (offline)', () => {
 });
 
 describe('osls package with an invalid configuration', () => {
-  let bad: RunResult = { code: -1, stdout: '', stderr: '' };
-  let badDir = '';
-
-  beforeAll(async () => {
-    badDir = mkdtempSync(join(tmpdir(), 'dbap-package-bad-'));
-    bad = await osls([
-      'package',
-      '--package',
-      badDir,
-      '--param=configFile=test/fixtures/invalid-configs/03-bad-mode.yml',
-    ]);
-  }, PACKAGE_TIMEOUT_MS);
-
-  afterAll(() => {
-    if (badDir) rmSync(badDir, { recursive: true, force: true });
-  });
-
   it('fails, naming the file, line and path of the problem, and packages nothing', () => {
     const output = `${bad.stdout}\n${bad.stderr}`;
     expect(bad.code).not.toBe(0);

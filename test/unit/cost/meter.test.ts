@@ -82,6 +82,7 @@ describe('usage meter', () => {
     const meter = new UsageMeter();
     const { cloudwatchClient } = await import('../../../shared/aws/clients.ts');
     meter.attachCloudWatch(cloudwatchClient());
+    meter.running = 'dynamodb-tuner';
     const metric = (table: string, name: string) => ({
       namespace: 'AWS/DynamoDB',
       metricName: name,
@@ -113,6 +114,7 @@ describe('usage meter', () => {
       managedResources: [],
     });
     expect(usage.metricsRequested).toEqual({ carts: 2, orders: 1 });
+    expect(meter.metricsByFunction()).toEqual({ 'dynamodb-tuner': 3 });
   });
 
   it('counts CloudWatch requests other than GetMetricData on a client of its own', async () => {

@@ -7,7 +7,12 @@ import {
   type TableObservation,
 } from '../../../shared/policies/dynamodb-capacity.ts';
 import { priceTable } from '../../../shared/pricing.ts';
-import { capacitySeries, requestSeriesNeeded } from '../../../shared/tuners/dynamodb.ts';
+import {
+  capacitySeries,
+  type ObservationReads,
+  requestSeriesNeeded,
+  throttleCausesDue,
+} from '../../../shared/tuners/dynamodb.ts';
 import { config, flat, NOW, resource, table } from './fixtures.ts';
 
 const prices = priceTable();
@@ -43,8 +48,77 @@ const resources = [
   { tableName: 'carts', indexName: 'by-user' },
 ];
 
+describe('DynamoDB tuner: key-range and account-limit throttle events read every other run', () => {
+  const section = config();
+
+  it('reads 4 metrics per table or GSI on a run without them (consumed and provisioned throttles)', () => {
+    const series = capacitySeries('carts', null, false);
+    expect(series.map((s) => s.metric?.metricName).sort()).toEqual([
+      'ConsumedReadCapacityUnits',
+      'ConsumedWriteCapacityUnits',
+      'ReadProvisionedThroughputThrottleEvents',
+      'WriteProvisionedThroughputThrottleEvents',
+    ]);
+  });
+
+  /** The scheduled runs (every `every` minutes, alarm runs at `alarms`) that read them, as the tuner keeps its reads. */
+  function readsOver(lookback: number, every: number, start: number, alarms: number[] = []): number[] {
+    let last: ObservationReads | undefined;
+    const reads: number[] = [];
+    const runs = new Set<number>(alarms);
+    for (let m = start; m < start + 120; m += every) runs.add(m);
+    for (const m of [...runs].sort((a, b) => a - b)) {
+      const now = new Date(m * 60_000);
+      const trigger = alarms.includes(m) ? 'alarm' : 'schedule';
+      const due = throttleCausesDue(now, trigger, lookback, last);
+      if (due) reads.push(m);
+      last = {
+        at: trigger === 'schedule' || !last ? now.toISOString() : last.at,
+        causesAt: due || !last ? now.toISOString() : last.causesAt,
+      };
+    }
+    return reads;
+  }
+
+  it('reads them on every other 2-minute scheduled run with the 5-minute lookback, and on the first', () => {
+    expect(readsOver(section.lookbackMinutes, 2, 0).slice(0, 4)).toEqual([0, 4, 8, 12]);
+  });
+
+  it('reads them on every alarm or manual run', () => {
+    const last = { at: NOW.toISOString(), causesAt: NOW.toISOString() };
+    const soon = new Date(NOW.getTime() + 60_000);
+    expect(throttleCausesDue(soon, 'alarm', 5, last)).toBe(true);
+    expect(throttleCausesDue(soon, 'manual', 5, last)).toBe(true);
+    expect(throttleCausesDue(soon, 'schedule', 5, last)).toBe(false);
+  });
+
+  it('leaves no minute outside the lookback of some read, whatever the schedule and alarms (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 15 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.array(fc.integer({ min: 0, max: 119 }), { maxLength: 5 }),
+        (lookback, every, start, alarmOffsets) => {
+          const reads = readsOver(
+            lookback,
+            every,
+            start,
+            alarmOffsets.map((o) => start + o),
+          );
+          expect(reads[0]).toBeLessThanOrEqual(start + Math.min(...alarmOffsets, 0));
+          for (let i = 1; i < reads.length; i++) {
+            // A gap wider than the lookback is allowed only when the runs themselves are that far apart.
+            expect((reads[i] ?? 0) - (reads[i - 1] ?? 0)).toBeLessThanOrEqual(Math.max(lookback, every));
+          }
+        },
+      ),
+    );
+  });
+});
+
 describe('DynamoDB tuner: successful requests read only where a decision needs them', () => {
-  it('reads 8 metrics per table or GSI every run (consumed and three throttle events, read and write)', () => {
+  it('reads 8 metrics per table or GSI on a run that reads the throttle causes (consumed and three throttle events, read and write)', () => {
     const series = capacitySeries('carts', null);
     expect(series).toHaveLength(8);
     expect(series.some((s) => s.statistic === 'SampleCount')).toBe(false);
