@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { z } from 'zod';
 import { type AutovacuumSettings, defaultAutovacuumSettings, type TableStats } from './selection.ts';
 
 /** Catalog reads: fixed SQL, no input spliced in. */
@@ -18,45 +19,21 @@ const settingNames: Record<string, keyof AutovacuumSettings> = {
   autovacuum_vacuum_max_threshold: 'vacuumMaxThreshold',
 };
 
-export async function readAutovacuumSettings(client: pg.ClientBase): Promise<AutovacuumSettings> {
-  const r = await client.query<{ name: string; setting: string }>(
-    'SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])',
-    [Object.keys(settingNames)],
-  );
+/** The autovacuum settings from `name -> setting` text values; PostgreSQL's defaults where absent or odd. */
+export function autovacuumSettingsFrom(values: Record<string, string>): AutovacuumSettings {
   const settings: AutovacuumSettings = { ...defaultAutovacuumSettings };
-  for (const row of r.rows) {
-    const key = settingNames[row.name];
-    const value = Number(row.setting);
+  for (const [name, text] of Object.entries(values)) {
+    const key = settingNames[name];
+    const value = Number(text);
     if (key && Number.isFinite(value)) settings[key] = value;
   }
   return settings;
 }
 
-interface TableRow {
-  oid: string;
-  name: string;
-  schema: string;
-  relname: string;
-  reltuples: number;
-  relpages: number;
-  table_bytes: number;
-  total_bytes: number;
-  n_live_tup: number | null;
-  n_dead_tup: number | null;
-  n_mod_since_analyze: number | null;
-  last_vacuum: Date | null;
-  last_autovacuum: Date | null;
-  last_analyze: Date | null;
-  last_autoanalyze: Date | null;
-  xid_age: number;
-  mxid_age: number;
-  reloptions: string[] | null;
-}
-
 // Statistics through the pg_stat_get_* functions the pg_stat_user_tables view is built on, and
 // index pages summed once per table: about half the time of the view on a 200-table catalog,
 // and this read is on the critical path of every run.
-const tableStatsSql = `
+const tableStatsSelect = `
 SELECT c.oid::int8::text AS oid,
        c.oid::regclass::text AS name,
        n.nspname AS schema,
@@ -86,11 +63,52 @@ SELECT c.oid::int8::text AS oid,
    AND c.relpersistence <> 't'
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname !~ '^pg_toast'
-   AND ($1::oid[] IS NULL OR c.oid = ANY($1::oid[]))
- ORDER BY c.oid`;
+   AND ($1::oid[] IS NULL OR c.oid = ANY($1::oid[]))`;
 
-function iso(d: Date | null): string | null {
-  return d ? d.toISOString() : null;
+/**
+ * Everything a maintenance run reads before it selects, in ONE round trip: the server version,
+ * the autovacuum settings and one row per table, as a single row of three columns (the tables
+ * as a JSON array, in oid order). A run used to spend three round trips here, each a scheduling
+ * delay on a busy server or client.
+ */
+const maintenanceCatalogSql = `
+SELECT current_setting('server_version_num') AS version_num,
+       (SELECT COALESCE(json_object_agg(s.name, s.setting), '{}'::json)
+          FROM pg_settings s WHERE s.name = ANY($2::text[])) AS settings,
+       (SELECT COALESCE(json_agg(t ORDER BY t.oid::int8), '[]'::json)
+          FROM (${tableStatsSelect}) t) AS tables`;
+
+const tableRowSchema = z.object({
+  oid: z.string().regex(/^\d+$/),
+  name: z.string().min(1),
+  schema: z.string(),
+  relname: z.string(),
+  reltuples: z.number(),
+  relpages: z.number(),
+  table_bytes: z.number(),
+  total_bytes: z.number(),
+  n_live_tup: z.number().nullable(),
+  n_dead_tup: z.number().nullable(),
+  n_mod_since_analyze: z.number().nullable(),
+  last_vacuum: z.string().nullable(),
+  last_autovacuum: z.string().nullable(),
+  last_analyze: z.string().nullable(),
+  last_autoanalyze: z.string().nullable(),
+  xid_age: z.number(),
+  mxid_age: z.number(),
+  reloptions: z.array(z.string()).nullable(),
+});
+
+const maintenanceCatalogSchema = z.object({
+  version_num: z.string().regex(/^\d+$/),
+  settings: z.record(z.string(), z.string()),
+  tables: z.array(tableRowSchema),
+});
+
+type TableRow = z.infer<typeof tableRowSchema>;
+
+function iso(d: string | null): string | null {
+  return d === null ? null : new Date(d).toISOString();
 }
 
 /**
@@ -98,10 +116,8 @@ function iso(d: Date | null): string | null {
  * the size functions open the relation with AccessShareLock and would wait behind a table
  * someone holds ACCESS EXCLUSIVE on, which is exactly what maintenance must never do.
  */
-/** One row per user table (and materialized view): sizes, stats, ages, reloptions. */
-export async function readTableStats(client: pg.ClientBase, oids?: number[]): Promise<TableStats[]> {
-  const r = await client.query<TableRow>(tableStatsSql, [oids ?? null]);
-  return r.rows.map((row) => ({
+function tableStatsFrom(row: TableRow): TableStats {
+  return {
     oid: Number(row.oid),
     name: row.name,
     schema: row.schema,
@@ -120,7 +136,35 @@ export async function readTableStats(client: pg.ClientBase, oids?: number[]): Pr
     xidAge: row.xid_age,
     mxidAge: row.mxid_age,
     reloptions: row.reloptions,
-  }));
+  };
+}
+
+export interface MaintenanceCatalog {
+  serverVersionNum: number;
+  settings: AutovacuumSettings;
+  tables: TableStats[];
+}
+
+/** The version, autovacuum settings and one row per user table (and materialized view), in one round trip. */
+export async function readMaintenanceCatalog(
+  client: pg.ClientBase,
+  oids?: number[],
+): Promise<MaintenanceCatalog> {
+  const r = await client.query(maintenanceCatalogSql, [oids ?? null, Object.keys(settingNames)]);
+  const parsed = maintenanceCatalogSchema.safeParse(r.rows[0]);
+  if (!parsed.success) {
+    throw new Error(
+      `unexpected catalog row from the server: ${parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    );
+  }
+  return {
+    serverVersionNum: Number(parsed.data.version_num),
+    settings: autovacuumSettingsFrom(parsed.data.settings),
+    tables: parsed.data.tables.map(tableStatsFrom),
+  };
 }
 
 export interface ResolvedTable {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PgTarget } from '../../../shared/postgres/connection.ts';
 import {
   defaultMaintenanceSettings,
   maintainDatabase,
@@ -125,12 +126,25 @@ describe('maintenance against a real PostgreSQL server', () => {
     await bloat(c, 'a_items', 3_000);
     await bloat(c, 'b_items', 3_000);
     await bloat(c, 'c_items', 3_000);
-    // A fake clock: 60 s left for the first table, then inside the 30 s safety margin.
-    let calls = 0;
-    const remainingMs = () => (calls++ === 0 ? 60_000 : 29_000);
+    // A fake clock: 60 s left until the first VACUUM is sent, then inside the 30 s safety margin.
+    let vacuumsSent = 0;
+    const target = pgServer.target(db);
+    const watched: PgTarget = {
+      ...target,
+      open: async () => {
+        const client = await target.open();
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        client.query = ((...args: unknown[]) => {
+          if (typeof args[0] === 'string' && args[0].startsWith('VACUUM')) vacuumsSent++;
+          return query(...args);
+        }) as typeof client.query;
+        return client;
+      },
+    };
+    const remainingMs = () => (vacuumsSent === 0 ? 60_000 : 29_000);
 
     const result = await maintainDatabase({
-      target: pgServer.target(db),
+      target: watched,
       settings: { ...defaultMaintenanceSettings, concurrency: 1 },
       dryRun: false,
       remainingMs,
