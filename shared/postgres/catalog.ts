@@ -19,11 +19,12 @@ const settingNames: Record<string, keyof AutovacuumSettings> = {
   autovacuum_vacuum_max_threshold: 'vacuumMaxThreshold',
 };
 
-/** The autovacuum settings from `name -> setting` text values; PostgreSQL's defaults where absent or odd. */
-export function autovacuumSettingsFrom(values: Record<string, string>): AutovacuumSettings {
+/** The autovacuum settings from `name -> setting` text values; PostgreSQL's defaults where absent (null) or odd. */
+export function autovacuumSettingsFrom(values: Record<string, string | null>): AutovacuumSettings {
   const settings: AutovacuumSettings = { ...defaultAutovacuumSettings };
   for (const [name, text] of Object.entries(values)) {
     const key = settingNames[name];
+    if (text === null || text.trim() === '') continue;
     const value = Number(text);
     if (key && Number.isFinite(value)) settings[key] = value;
   }
@@ -66,17 +67,30 @@ SELECT c.oid::int8::text AS oid,
    AND ($1::oid[] IS NULL OR c.oid = ANY($1::oid[]))`;
 
 /**
- * Everything a maintenance run reads before it selects, in ONE round trip: the server version,
- * the autovacuum settings and one row per table, as a single row of three columns (the tables
- * as a JSON array, in oid order). A run used to spend three round trips here, each a scheduling
- * delay on a busy server or client.
+ * Everything a maintenance run reads before it selects, in ONE round trip: one row per table,
+ * each also carrying the server version and the autovacuum settings (a single row of NULL table
+ * columns when there is no table). A run used to spend three round trips here. The settings come
+ * from current_setting(name, true) (NULL where this server has no such setting), not from the
+ * pg_settings view, which builds a row for every setting. Rows, not a JSON document: measured on a
+ * new session (200 tables), JSON costs the server more CPU than the two round trips it saves.
  */
 const maintenanceCatalogSql = `
-SELECT current_setting('server_version_num') AS version_num,
-       (SELECT COALESCE(json_object_agg(s.name, s.setting), '{}'::json)
-          FROM pg_settings s WHERE s.name = ANY($2::text[])) AS settings,
-       (SELECT COALESCE(json_agg(t ORDER BY t.oid::int8), '[]'::json)
-          FROM (${tableStatsSelect}) t) AS tables`;
+SELECT s.*, t.*
+  FROM (SELECT current_setting('server_version_num') AS version_num,
+               current_setting('autovacuum_vacuum_threshold', true) AS autovacuum_vacuum_threshold,
+               current_setting('autovacuum_vacuum_scale_factor', true) AS autovacuum_vacuum_scale_factor,
+               current_setting('autovacuum_analyze_threshold', true) AS autovacuum_analyze_threshold,
+               current_setting('autovacuum_analyze_scale_factor', true) AS autovacuum_analyze_scale_factor,
+               current_setting('autovacuum_freeze_max_age', true) AS autovacuum_freeze_max_age,
+               current_setting('autovacuum_multixact_freeze_max_age', true) AS autovacuum_multixact_freeze_max_age,
+               current_setting('autovacuum_vacuum_max_threshold', true) AS autovacuum_vacuum_max_threshold) s
+  LEFT JOIN (${tableStatsSelect}) t ON true
+ ORDER BY t.oid::int8`;
+
+const serverSchema = z.object({
+  version_num: z.string().regex(/^\d+$/),
+  ...Object.fromEntries(Object.keys(settingNames).map((name) => [name, z.string().nullable()])),
+});
 
 const tableRowSchema = z.object({
   oid: z.string().regex(/^\d+$/),
@@ -90,25 +104,19 @@ const tableRowSchema = z.object({
   n_live_tup: z.number().nullable(),
   n_dead_tup: z.number().nullable(),
   n_mod_since_analyze: z.number().nullable(),
-  last_vacuum: z.string().nullable(),
-  last_autovacuum: z.string().nullable(),
-  last_analyze: z.string().nullable(),
-  last_autoanalyze: z.string().nullable(),
+  last_vacuum: z.date().nullable(),
+  last_autovacuum: z.date().nullable(),
+  last_analyze: z.date().nullable(),
+  last_autoanalyze: z.date().nullable(),
   xid_age: z.number(),
   mxid_age: z.number(),
   reloptions: z.array(z.string()).nullable(),
 });
 
-const maintenanceCatalogSchema = z.object({
-  version_num: z.string().regex(/^\d+$/),
-  settings: z.record(z.string(), z.string()),
-  tables: z.array(tableRowSchema),
-});
-
 type TableRow = z.infer<typeof tableRowSchema>;
 
-function iso(d: string | null): string | null {
-  return d === null ? null : new Date(d).toISOString();
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
 }
 
 /**
@@ -145,25 +153,27 @@ export interface MaintenanceCatalog {
   tables: TableStats[];
 }
 
+function parsed<T>(schema: z.ZodType<T>, row: unknown, what: string): T {
+  const r = schema.safeParse(row);
+  if (r.success) return r.data;
+  const issues = r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`);
+  throw new Error(`unexpected ${what} from the server: ${issues.join('; ')}`);
+}
+
 /** The version, autovacuum settings and one row per user table (and materialized view), in one round trip. */
 export async function readMaintenanceCatalog(
   client: pg.ClientBase,
   oids?: number[],
 ): Promise<MaintenanceCatalog> {
-  const r = await client.query(maintenanceCatalogSql, [oids ?? null, Object.keys(settingNames)]);
-  const parsed = maintenanceCatalogSchema.safeParse(r.rows[0]);
-  if (!parsed.success) {
-    throw new Error(
-      `unexpected catalog row from the server: ${parsed.error.issues
-        .slice(0, 3)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ')}`,
-    );
-  }
+  const r = await client.query(maintenanceCatalogSql, [oids ?? null]);
+  const server = parsed(serverSchema, r.rows[0], 'server settings row');
+  const { version_num, ...settings } = server as { version_num: string } & Record<string, string | null>;
   return {
-    serverVersionNum: Number(parsed.data.version_num),
-    settings: autovacuumSettingsFrom(parsed.data.settings),
-    tables: parsed.data.tables.map(tableStatsFrom),
+    serverVersionNum: Number(version_num),
+    settings: autovacuumSettingsFrom(settings),
+    tables: r.rows
+      .filter((row) => row.oid !== null)
+      .map((row) => tableStatsFrom(parsed(tableRowSchema, row, 'table row'))),
   };
 }
 

@@ -8,7 +8,7 @@ import { logger } from '../handler/observability.ts';
 import { readMaintenanceCatalog, resolveTables } from './catalog.ts';
 import { closeQuietly, type PgTarget } from './connection.ts';
 import { pointEvidence } from './evidence.ts';
-import { openSessions, runTables, SessionTimeouts, type TableRunResult } from './runner.ts';
+import { prefetchConnections, runTables, SessionTimeouts, type TableRunResult } from './runner.ts';
 import { type Candidate, type NotSelected, selectTables } from './selection.ts';
 
 /** The maintenance loop for one database: observe the catalog -> select (pure) -> run -> decisions. */
@@ -97,22 +97,22 @@ async function resolveRequested(primary: pg.Client, req: MaintainRequest): Promi
 }
 
 /**
- * One run on one database. Its fixed cost is kept off the critical path: every worker's session
- * opens at once (openSessions), the catalog is read in one round trip, the extra workers' session
- * timeouts are set while it is read and the primary's right behind it (SessionTimeouts), so the
- * first VACUUMs start one catalog read after the first connection.
+ * One run on one database. Its fixed cost is kept off the critical path: the extra workers'
+ * sessions open and get their timeouts while the primary reads the catalog (one round trip),
+ * the primary's timeouts are sent right behind that read, and each session is closed by its
+ * worker as soon as the queue is empty: the first VACUUMs start one catalog read after the
+ * connection, and the run ends one session close after its last statement.
  */
 export async function maintainDatabase(req: MaintainRequest): Promise<MaintainResult> {
   const leftMs = () => req.remainingMs() - req.settings.safetyMarginMs;
   const timeouts = new SessionTimeouts(req.settings.lockTimeoutMs);
-  const sessions = openSessions(
+  const primary = await req.target.open();
+  const connections = prefetchConnections(
     req.target,
-    req.dryRun ? 1 : Math.max(1, req.settings.concurrency),
+    req.dryRun ? 0 : Math.max(0, req.settings.concurrency - 1),
     (client) => timeouts.ensure(client, leftMs()),
   );
-  let primary: pg.Client | undefined;
   try {
-    primary = await sessions.primary;
     const onlyOids = await resolveRequested(primary, req);
     const reading = readMaintenanceCatalog(primary, onlyOids);
     // Sent as soon as the catalog read ends (same session, in order), met by the first worker.
@@ -150,8 +150,9 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
         remainingMs: req.remainingMs,
         progressLogIntervalMs: req.settings.progressLogIntervalMs,
         monitorProgress: req.monitorProgress ?? req.settings.concurrency > 1,
-        connections: sessions,
+        connections,
         timeouts,
+        closePrimaryWhenDone: true,
       },
       primary,
     );
@@ -164,8 +165,8 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
       throughput: updatedThroughput(history, results, req.now),
     };
   } finally {
-    await closeQuietly(primary);
-    await sessions.closeUnused();
+    // Already closed by the first worker after its last table (closePrimaryWhenDone) in a real run.
+    await Promise.all([closeQuietly(primary), connections.closeUnused()]);
   }
 }
 

@@ -36,10 +36,12 @@ export interface RunnerOptions {
   monitorProgress?: boolean;
   /** Injected for tests: current time in ms (durations only). */
   nowMs?: () => number;
-  /** Sessions for the extra workers, opened while the catalog was read (openSessions). */
+  /** Sessions for the extra workers, opened while the catalog was read (prefetchConnections). */
   connections?: PrefetchedConnections;
-  /** The sessions' lock and statement timeouts (shared with openSessions' preparation); one per run otherwise. */
+  /** The sessions' lock and statement timeouts (shared with prefetchConnections' preparation); one per run otherwise. */
   timeouts?: SessionTimeouts;
+  /** The first worker closes the `primary` session it was lent once the queue is empty (the caller's last use). */
+  closePrimaryWhenDone?: boolean;
 }
 
 export interface PrefetchedConnections {
@@ -49,60 +51,35 @@ export interface PrefetchedConnections {
   closeUnused(): Promise<void>;
 }
 
-export interface Sessions extends PrefetchedConnections {
-  /** The first session to open (catalog reads, first worker); rejects only when none opens. */
-  primary: Promise<pg.Client>;
-}
-
 /**
- * Opens `count` sessions at once, so that their connection set-up overlaps instead of adding
- * up: the first to open becomes the primary (the catalog read, then the first worker), the
- * others wait for the extra workers, each `prepare`d as soon as it is open (their session
- * timeouts), while the primary reads the catalog. On a server that takes one connection
- * (PGlite) the first to open is the primary and the others are refused (fewer workers: met by
- * the worker that takes one). When none opens, `primary` rejects with the first session's error.
+ * Opens `count` sessions now, for the extra workers, each `prepare`d as soon as it is open (its
+ * session timeouts): their set-up overlaps the primary's catalog read instead of delaying the
+ * workers' first tables. A refused one (max_connections, a one-connection server such as PGlite)
+ * is met by the worker that takes it, as a refused connection is. Opened after the primary, not
+ * with it: started together they only slow each other's start on a busy host.
  */
-export function openSessions(
+export function prefetchConnections(
   target: PgTarget,
   count: number,
   prepare: (client: pg.Client) => Promise<void> = async () => undefined,
-): Sessions {
-  const opening = Array.from({ length: Math.max(1, count) }, () => target.open());
-  let primaryIndex: number | undefined;
-  const primary = firstOpened(opening).then((i) => {
-    primaryIndex = i;
-    return opening[i] as Promise<pg.Client>;
-  });
-  // An extra session is prepared once open; a failed preparation is met again by the worker.
-  const extra = opening.map((p, i) =>
-    p.then(async (client) => {
-      await primary.catch(() => undefined);
-      if (i !== primaryIndex) await prepare(client).catch(() => undefined);
+): PrefetchedConnections {
+  const pending = Array.from({ length: Math.max(0, count) }, () => {
+    const p = target.open().then(async (client) => {
+      await prepare(client).catch(() => undefined); // a failed preparation is met again by the worker
       return client;
-    }),
-  );
-  for (const p of extra) p.catch(() => undefined); // awaited (and its error met) by the worker that takes it
+    });
+    p.catch(() => undefined); // awaited (and its error met) by the worker that takes it
+    return p;
+  });
   let next = 0;
-  const pending = () => extra.filter((_, i) => i !== primaryIndex);
   return {
-    primary,
-    take: () => pending()[next++],
+    take: () => (next < pending.length ? pending[next++] : undefined),
     async closeUnused() {
-      const unused = pending().slice(next);
-      next = Number.POSITIVE_INFINITY;
-      for (const p of unused) await closeQuietly(await p.catch(() => undefined));
+      const unused = pending.slice(next);
+      next = pending.length;
+      await Promise.all(unused.map(async (p) => closeQuietly(await p.catch(() => undefined))));
     },
   };
-}
-
-/** The index of the first session to open; when none opens, the first session's own error. */
-async function firstOpened(opening: Array<Promise<pg.Client>>): Promise<number> {
-  try {
-    return await Promise.any(opening.map((p, i) => p.then(() => i)));
-  } catch {
-    await opening[0]; // rejected: rethrows its error (e.g. ConnectionFailed naming the target)
-    throw new Error('no session opened');
-  }
 }
 
 /** How long the timeouts set on a worker's session stay in use before they are set again. */
@@ -508,7 +485,9 @@ export async function runTables(
   let budgetSpent = false;
   const worker = async (index: number) => {
     let client: pg.Client | undefined = index === 0 ? primary : undefined;
-    const owned = index !== 0 || primary === undefined;
+    // Each session is closed by its worker as soon as the queue is empty, while the others still
+    // work: the run then ends one close after its last statement, not one close per session.
+    const owned = index !== 0 || primary === undefined || options.closePrimaryWhenDone === true;
     if (index > 0) {
       client = await openExtraWorker(target, options);
       if (!client) return;

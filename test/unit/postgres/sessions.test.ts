@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import type pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { PgTarget } from '../../../shared/postgres/connection.ts';
 import {
-  openSessions,
+  prefetchConnections,
   type RunnerOptions,
   runTables,
   SessionTimeouts,
@@ -58,9 +58,9 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-describe('openSessions', () => {
-  it('opens every session at once, makes the first to open the primary and prepares only the others', async () => {
-    const gates = [deferred<pg.Client>(), deferred<pg.Client>(), deferred<pg.Client>()];
+describe('prefetchConnections', () => {
+  it('opens the extra sessions at once and prepares each as soon as it is open', async () => {
+    const gates = [deferred<pg.Client>(), deferred<pg.Client>()];
     let opened = 0;
     const target: PgTarget = {
       name: 'orders',
@@ -68,25 +68,23 @@ describe('openSessions', () => {
       open: () => nth(gates, opened++).promise,
     };
     const prepared: pg.Client[] = [];
-    const sessions = openSessions(target, 3, async (c) => {
+    const sessions = prefetchConnections(target, 2, async (c) => {
       prepared.push(c);
     });
-    expect(opened).toBe(3); // none waited for another
+    expect(opened).toBe(2); // none waited for another, nor for a worker to ask
 
     const a = fakeClient('a');
     const b = fakeClient('b');
-    const c = fakeClient('c');
     nth(gates, 1).resolve(b.client);
-    expect(await sessions.primary).toBe(b.client);
+    await vi.waitFor(() => expect(prepared).toEqual([b.client])); // before any worker took it
     nth(gates, 0).resolve(a.client);
-    nth(gates, 2).resolve(c.client);
     expect(await sessions.take()).toBe(a.client);
-    expect(await sessions.take()).toBe(c.client);
+    expect(await sessions.take()).toBe(b.client);
     expect(sessions.take()).toBeUndefined();
-    expect(prepared).toEqual([a.client, c.client]);
+    expect(prepared).toEqual([b.client, a.client]);
   });
 
-  it('takes the session that opened as the primary when the first is refused (one-connection server)', async () => {
+  it('hands a refused session to the worker that takes it (fewer workers), and a failed preparation too', async () => {
     const ok = fakeClient('ok');
     const refused = new Error('Connection terminated unexpectedly');
     let n = 0;
@@ -98,34 +96,21 @@ describe('openSessions', () => {
         return ok.client;
       },
     };
-    const sessions = openSessions(target, 2);
-    expect(await sessions.primary).toBe(ok.client);
-    await expect(sessions.take()).rejects.toBe(refused); // met by that worker: fewer workers
-  });
-
-  it("rejects with the first session's own error when none opens", async () => {
-    let n = 0;
-    const target: PgTarget = {
-      name: 'orders',
-      describe: 'db:5432/orders',
-      open: async () => {
-        throw new Error(`refused ${n++}`);
-      },
-    };
-    await expect(openSessions(target, 3).primary).rejects.toThrow('refused 0');
+    const sessions = prefetchConnections(target, 2, async () => {
+      throw new Error('set_config failed');
+    });
+    await expect(sessions.take()).rejects.toBe(refused);
+    expect(await sessions.take()).toBe(ok.client); // its timeouts are set again before its first table
   });
 
   it('closes the sessions no worker took', async () => {
-    const clients = [fakeClient('a'), fakeClient('b'), fakeClient('c')];
+    const clients = [fakeClient('a'), fakeClient('b')];
     let n = 0;
     const target: PgTarget = { name: 'o', describe: 'o', open: async () => nth(clients, n++).client };
-    const sessions = openSessions(target, 3);
-    const primary = await sessions.primary;
+    const sessions = prefetchConnections(target, 2);
     await sessions.take();
     await sessions.closeUnused();
-    const ended = clients.filter((c) => c.isEnded()).map((c) => c.client);
-    expect(ended).toHaveLength(1);
-    expect(ended[0]).not.toBe(primary);
+    await vi.waitFor(() => expect(clients.map((c) => c.isEnded())).toEqual([false, true]));
   });
 });
 
@@ -257,7 +242,7 @@ const options: RunnerOptions = {
 };
 
 describe('the second pass for tuples missed under cleanup-lock contention', () => {
-  it('is a plain VACUUM with the first pass's options except ANALYZE (the statistics are fresh)', () => {
+  it("is a plain VACUUM with the first pass's options except ANALYZE (the statistics are fresh)", () => {
     expect(secondPassStatement(candidate('line_items'), options)).toBe(
       'VACUUM (VERBOSE, SKIP_LOCKED, TRUNCATE false) line_items',
     );
@@ -297,5 +282,21 @@ describe('the second pass for tuples missed under cleanup-lock contention', () =
     expect(results[1]?.secondPassStatement).toBeUndefined();
     // One session, statements well within the refresh window: the timeouts were set once.
     expect(fake.queries.filter(setTimeoutsQuery)).toHaveLength(1);
+  });
+});
+
+describe('closing the sessions of a run', () => {
+  it('closes each session as soon as its worker has no table left, the lent primary only when asked', async () => {
+    const primary = fakeClient('primary');
+    const extra = fakeClient('extra');
+    const target: PgTarget = { name: 'o', describe: 'o', open: async () => extra.client };
+    const tables = [candidate('a'), candidate('b'), candidate('c')];
+
+    await runTables(target, tables, { ...options, concurrency: 2 }, primary.client);
+    expect([primary.isEnded(), extra.isEnded()]).toEqual([false, true]); // the caller closes its own
+
+    const again = fakeClient('primary2');
+    await runTables(target, tables, { ...options, concurrency: 2, closePrimaryWhenDone: true }, again.client);
+    expect(again.isEnded()).toBe(true);
   });
 });
