@@ -144,6 +144,8 @@ export function createIopsAdapter(options: IopsAdapterOptions = {}): Adapter {
       return {
         status: 'applied',
         detail: `ModifyDBInstance accepted (${what}, ApplyImmediately); status ${status}${note ? `; ${note}` : ''}`,
+        // Capped: the decision records the IOPS AWS was asked for (drift compares with it).
+        ...(action.kind === 'set-iops' && note && plan.iops !== undefined ? { appliedTo: plan.iops } : {}),
       };
     } catch (error) {
       return mapRdsError(error, later);

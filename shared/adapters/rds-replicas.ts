@@ -34,11 +34,14 @@ import type { Route53Client } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
 import type { Adapter, StateStore, Target } from '../core/contracts.ts';
 import type { Action, ActResult } from '../core/model.ts';
+import { isBroken, isGone } from '../policies/replica-readers.ts';
 import { REPLICA_NAME_PREFIX } from '../policies/replicas.ts';
 import { listReplicaRoutes, removeReplicaRoute, upsertReplicaRoute } from './route53-routing.ts';
 
 /** aws-facts.md: Aurora Auto Scaling gives its readers the lowest priority; tier 15 is never preferred for failover. */
 export const READER_PROMOTION_TIER = 15;
+/** The tag a created replica carries naming its source (kept if the replica is promoted). */
+export const SOURCE_TAG = 'db-autopilot:source';
 const RETRY_MS = 5 * 60_000;
 
 export interface ReplicaAdapterDeps {
@@ -122,10 +125,11 @@ export function placementAttempts(
  * What a new plain RDS read replica must copy from its source explicitly (aws-facts.md, learned
  * from review; RDS API reference, CreateDBInstanceReadReplica): the VPC security groups (the only
  * setting that otherwise falls back to the VPC's default group), monitoring interval and role,
- * Performance Insights (with its KMS key and retention), the CA certificate and public
- * accessibility. In the same Region the parameter, option and subnet groups are inherited from
- * the source (a DBParameterGroupName is not even accepted for same-Region MySQL replicas); across
- * Regions (`crossRegion`) they, and a KMS key for an encrypted source, must be named.
+ * Performance Insights (with its KMS key and retention), the CA certificate, public
+ * accessibility and IAM database authentication. In the same Region the parameter, option and
+ * subnet groups are inherited from the source (a DBParameterGroupName is not even accepted for
+ * same-Region MySQL replicas); across Regions (`crossRegion`) they, and a KMS key for an
+ * encrypted source, must be named.
  */
 export function readReplicaInput(
   source: DBInstance,
@@ -154,6 +158,9 @@ export function readReplicaInput(
     ...piSettings(source),
     ...(source.CACertificateIdentifier ? { CACertificateIdentifier: source.CACertificateIdentifier } : {}),
     ...(source.PubliclyAccessible !== undefined ? { PubliclyAccessible: source.PubliclyAccessible } : {}),
+    // "By default, mapping isn't enabled" (RDS API reference, CreateDBInstanceReadReplica,
+    // EnableIAMDatabaseAuthentication): readers that log in with IAM tokens would fail on it.
+    EnableIAMDatabaseAuthentication: source.IAMDatabaseAuthenticationEnabled === true,
     ...(crossRegion
       ? {
           DBSubnetGroupName: crossRegion.dbSubnetGroupName,
@@ -251,7 +258,7 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
   const now = deps.now();
   const tags: Tag[] = [
     { Key: deps.createdByTag.key, Value: deps.createdByTag.value },
-    { Key: 'db-autopilot:source', Value: p.sourceId },
+    { Key: SOURCE_TAG, Value: p.sourceId },
   ];
   const tried: string[] = [];
   // Ownership is recorded BEFORE the create (write-ahead, issue 21): if the response is lost or the
@@ -486,23 +493,30 @@ async function recordFirst(
   };
 }
 
-async function endpointOf(deps: ReplicaAdapterDeps, id: string): Promise<string | undefined> {
-  const out = await deps.rds().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
-  return out.DBInstances?.[0]?.Endpoint?.Address;
+/** Statuses in which an instance serves no reads (replica-readers.ts), or is not serving yet. */
+function servesNoReads(status: string): boolean {
+  return (
+    isBroken(status) || isGone(status) || ['creating', 'stopped', 'stopping', 'starting'].includes(status)
+  );
 }
 
 export async function addRoute(deps: ReplicaAdapterDeps, action: Action): Promise<ActResult> {
   const parsed = routeParams.safeParse(action.params ?? {});
   if (!parsed.success) return paramError(action, parsed.error);
   const p = parsed.data;
-  let endpoint = p.endpoint;
-  if (!endpoint) {
-    try {
-      endpoint = await endpointOf(deps, p.replicaId);
-    } catch (error) {
-      return unexpected(error);
-    }
+  // Defence in depth behind the policy (a revert replays a recorded add-route without it): reads
+  // are never routed to an instance that is gone or serves nothing now.
+  let db: DBInstance | undefined;
+  try {
+    db = await describeOne(deps, p.replicaId);
+  } catch (error) {
+    if (!(error instanceof DBInstanceNotFoundFault)) return unexpected(error);
   }
+  if (!db) return { status: 'skipped', reason: `${p.replicaId} does not exist: no reads are routed to it` };
+  const status = db.DBInstanceStatus ?? 'unknown';
+  if (servesNoReads(status))
+    return { status: 'skipped', reason: `${p.replicaId} is ${status}: no reads are routed to it` };
+  const endpoint = p.endpoint ?? db.Endpoint?.Address;
   if (!endpoint) {
     return {
       status: 'deferred',

@@ -9,6 +9,8 @@
  * - DELETE must match the existing record exactly (name, type, set identifier, weight, TTL,
  *   values), so the current record is read first with ListResourceRecordSets.
  */
+
+import { createHash } from 'node:crypto';
 import {
   type CloudWatchClient,
   DeleteAlarmsCommand,
@@ -20,6 +22,8 @@ import {
   DeleteHealthCheckCommand,
   HealthCheckInUse,
   InvalidChangeBatch,
+  ListHealthChecksCommand,
+  type ListHealthChecksCommandOutput,
   ListResourceRecordSetsCommand,
   type ListResourceRecordSetsCommandOutput,
   NoSuchHealthCheck,
@@ -53,16 +57,61 @@ export function healthAlarmName(instanceId: string): string {
   return `db-autopilot-route-health-${instanceId}`;
 }
 
+/** ListHealthChecks pages read at most (100 checks a page). */
+const MAX_HEALTH_CHECK_PAGES = 50;
+
+/** The id of an existing CloudWatch-alarm health check on `alarm` in `region`, if any. */
+async function existingHealthCheck(
+  route53: Route53Client,
+  alarm: string,
+  region: string,
+): Promise<string | undefined> {
+  let marker: string | undefined;
+  for (let page = 0; page < MAX_HEALTH_CHECK_PAGES; page++) {
+    const out: ListHealthChecksCommandOutput = await route53.send(
+      new ListHealthChecksCommand(marker ? { Marker: marker } : {}),
+    );
+    const found = (out.HealthChecks ?? []).find((hc) => {
+      const config = hc.HealthCheckConfig;
+      return (
+        config?.Type === 'CLOUDWATCH_METRIC' &&
+        config.AlarmIdentifier?.Name === alarm &&
+        config.AlarmIdentifier.Region === region
+      );
+    });
+    if (found?.Id) return found.Id;
+    marker = out.IsTruncated ? out.NextMarker : undefined;
+    if (!marker) return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * A CallerReference for a new health check: at most 64 characters whatever the instance id's
+ * length (a hash of the alarm and Region), and new at every creation time. Route 53 answers
+ * HealthCheckAlreadyExists to a reference of a deleted check "regardless of the settings" for
+ * days (Route 53 API reference, CreateHealthCheck, CallerReference), so a reference fixed per
+ * replica would keep a replica whose record was withdrawn (lag) from ever being routed again.
+ * A retry at the same time (same run) sends the same reference and gets the same check back.
+ */
+export function healthCheckCallerReference(alarm: string, region: string, now: Date): string {
+  const digest = createHash('sha256').update(`${region}/${alarm}`).digest('hex').slice(0, 24);
+  return `dbap-hc-${digest}-${now.getTime()}`;
+}
+
 /**
  * A Route 53 health check for a replica record in a private hosted zone: Route 53's checkers
  * cannot reach a private endpoint, so the check is CloudWatch-alarm based (Type
  * CLOUDWATCH_METRIC; Route 53 Developer Guide, "Health checks for private hosted zones"): the
  * replica's ReplicaLag above the threshold for 2 minutes, or no data (replica gone), is
- * unhealthy. CallerReference is deterministic, so a retried call returns the same check.
+ * unhealthy. The alarm is created or updated in place (its threshold may change); an existing
+ * check on it is reused (a run that died between the check and the record left one), else a new
+ * one is created (see healthCheckCallerReference).
  */
 async function replicaHealthCheck(
   route53: Route53Client,
   hc: NonNullable<ReplicaRoute['healthCheck']>,
+  now: Date,
 ): Promise<string | undefined> {
   const alarm = healthAlarmName(hc.instanceId);
   await hc.cloudwatch.send(
@@ -81,9 +130,11 @@ async function replicaHealthCheck(
       TreatMissingData: 'breaching',
     }),
   );
+  const existing = await existingHealthCheck(route53, alarm, hc.region);
+  if (existing) return existing;
   const out = await route53.send(
     new CreateHealthCheckCommand({
-      CallerReference: `${alarm}-${hc.maxLagSeconds}`.slice(0, 64),
+      CallerReference: healthCheckCallerReference(alarm, hc.region, now),
       HealthCheckConfig: {
         Type: 'CLOUDWATCH_METRIC',
         AlarmIdentifier: { Region: hc.region as never, Name: alarm },
@@ -197,7 +248,7 @@ export async function upsertReplicaRoute(
   const what = `route ${route.recordName} -> ${route.replicaId}`;
   try {
     const healthCheckId = route.healthCheck
-      ? await replicaHealthCheck(route53, route.healthCheck)
+      ? await replicaHealthCheck(route53, route.healthCheck, now)
       : undefined;
     await route53.send(
       new ChangeResourceRecordSetsCommand({

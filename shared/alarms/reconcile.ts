@@ -175,6 +175,40 @@ async function observeOnly(
   return { ...finishRun(started, [], notes), alarms: { ...counts, unchanged: leftOver.length }, dashboard };
 }
 
+/**
+ * The dashboard change a run makes: keep it in step with the managed fleet, or, when the config
+ * disables it, none (a dashboard left from before is named in `notes` for the operator to delete).
+ */
+async function dashboardActions(
+  config: Config,
+  targets: Target[],
+  dashboard: string,
+  notes: string[],
+): Promise<Action[]> {
+  const body = config.dashboard.enabled ? dashboardBody({ targets, region: config.region }) : undefined;
+  const current = await getDashboardBody(dashboard);
+  if (body === undefined && current !== undefined)
+    notes.push(
+      `the ${dashboard} dashboard is disabled in the config (dashboard.enabled: false) but exists: delete it to stop its monthly charge (aws cloudwatch delete-dashboards --dashboard-names ${dashboard})`,
+    );
+  if (body === undefined || current === body) return [];
+  return [
+    {
+      tuner: 'alarms',
+      resource: { kind: 'account', id: `dashboard:${dashboard}` },
+      kind: 'put-dashboard',
+      from: current === undefined ? null : 'previous body',
+      to: `${targets.length} managed resources`,
+      reason: `keep the ${dashboard} dashboard in step with the managed fleet`,
+      evidence: [],
+      monthlyCostDelta: 0,
+      undo: null,
+      mutating: true,
+      params: { body },
+    },
+  ];
+}
+
 export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileSummary> {
   const prefix = input.prefix ?? alarmPrefix();
   const dashboard = input.dashboard ?? dashboardName();
@@ -205,23 +239,8 @@ export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileS
   });
   const actions = actionsFor(diff);
 
-  const body = dashboardBody({ targets: desired.targets, region: input.config.region });
-  const current = await getDashboardBody(dashboard);
-  if (current !== body) {
-    actions.push({
-      tuner: 'alarms',
-      resource: { kind: 'account', id: `dashboard:${dashboard}` },
-      kind: 'put-dashboard',
-      from: current === undefined ? null : 'previous body',
-      to: `${desired.targets.length} managed resources`,
-      reason: `keep the ${dashboard} dashboard in step with the managed fleet`,
-      evidence: [],
-      monthlyCostDelta: 0,
-      undo: null,
-      mutating: true,
-      params: { body },
-    });
-  }
+  const notes: string[] = [];
+  actions.push(...(await dashboardActions(input.config, desired.targets, dashboard, notes)));
 
   const base = resolveSettings(input.config, 'alarms');
   const settings: TunerSettings = {
@@ -262,6 +281,7 @@ export async function reconcileAlarms(input: ReconcileInput): Promise<ReconcileS
   counts.failed += desired.invalid.length;
   return {
     ...finishRun(started, decisions, [
+      ...notes,
       ...desired.invalid,
       ...desired.notes,
       ...diff.rejected,

@@ -16,6 +16,8 @@ export const ACU_STEP = 0.5;
 export const MAX_ACU = 256;
 export const MIN_ACU_NO_PAUSE = 0.5;
 export const AUTO_PAUSE_SECONDS = { min: 300, max: 86_400 } as const;
+/** SecondsUntilAutoPause when MinCapacity is set to 0 without it (also after a nonzero minimum removed it). */
+export const AUTO_PAUSE_DEFAULT_SECONDS = 300;
 export const GIB_PER_ACU = 2;
 export const ACU_HOUR_USD = 0.12;
 

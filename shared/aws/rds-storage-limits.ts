@@ -210,16 +210,41 @@ export function isValidIops(engine: string, storageType: RdsStorageType, allocat
   return range.settable && Number.isInteger(iops) && iops >= range.min && iops <= range.max;
 }
 
-/** The IOPS the volume delivers (settable or not): what demand is served up to. */
+/**
+ * What a gp3 volume includes without extra charge (and delivers when no IOPS are provisioned):
+ * 12,000 IOPS / 500 MiB/s from the striping size (400 GiB; Oracle 200 GiB), 3,000 / 125 below it;
+ * SQL Server is not striped: 3,000 / 125 at every size (aws-facts.md, "Learned from review"; RDS
+ * User Guide CHAP_Storage, gp3 table). Engine unknown: the MySQL / MariaDB / PostgreSQL row.
+ */
+export function gp3Baseline(
+  engine: string | undefined,
+  allocatedGiB: number,
+): { iops: number; mibps: number } {
+  const stripe = engine === undefined ? GP3_STRIPING_GIB : stripingGiB(engine);
+  return stripe !== undefined && allocatedGiB >= stripe
+    ? { iops: GP3_LARGE_INCLUDED_IOPS, mibps: GP3_LARGE_INCLUDED_MIBPS }
+    : { iops: GP3_SMALL_BASELINE_IOPS, mibps: GP3_SMALL_BASELINE_MIBPS };
+}
+
+/**
+ * The IOPS the volume delivers (settable or not): what demand is served up to. gp3: the
+ * provisioned IOPS wherever the engine's row lets them be set (Oracle from 200 GiB, SQL Server at
+ * any size), else its baseline.
+ */
 export function effectiveStorageIops(
   storageType: RdsStorageType,
   allocatedGiB: number,
   provisionedIops: number | undefined,
+  engine?: string,
 ): number {
   if (storageType === 'gp2') return gp2BaselineIops(allocatedGiB);
   if (storageType === 'gp3') {
-    if (allocatedGiB < GP3_STRIPING_GIB) return GP3_SMALL_BASELINE_IOPS;
-    return provisionedIops ?? GP3_LARGE_INCLUDED_IOPS;
+    const baseline = gp3Baseline(engine, allocatedGiB).iops;
+    const settable =
+      engine === undefined
+        ? allocatedGiB >= GP3_STRIPING_GIB
+        : validIopsRange(engine, 'gp3', allocatedGiB).settable;
+    return settable ? (provisionedIops ?? baseline) : baseline;
   }
   return provisionedIops ?? 0;
 }

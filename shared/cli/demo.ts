@@ -42,8 +42,8 @@ import { digestPayload } from '../report/slack.ts';
 import { digestMessage } from '../report/sns.ts';
 import { moneyTotals, totalsText } from '../report/totals.ts';
 import { HOUR_MS, MINUTE_MS, type SimAccount } from '../sim/index.ts';
+import type { Scenario } from '../sim/scenarios/index.ts';
 import type { AlarmStateChangeEvent } from '../sim/services/cloudwatch.ts';
-import { DEFAULT_AUDIT_TTL_DAYS } from '../state/table-definition.ts';
 import { type CliSpec, CliUsageError, type CliValues, choiceFlag, cliArgsOrExit, intFlag } from './args.ts';
 
 export interface DemoOptions {
@@ -94,6 +94,8 @@ export interface OwnCost extends Bill {
     invocations: Record<string, number>;
     awsCalls: Record<string, number>;
     metricsRequested: number;
+    /** The same, per function (dynamodb-tuner, iops-tuner, ...). */
+    metricsRequestedByFunction: Record<string, number>;
     cloudwatchRequests: number;
     alarms: number;
     customMetricHours: number;
@@ -520,7 +522,6 @@ function ownCostOf(input: {
     secretsManagerCalls: count('secretsManager:'),
     vpcEndpoints: { interfaceEndpoints: input.vpcEndpoints, azs: subnets },
     managedResources: fleet.managedResources,
-    stateTable: { retentionDays: DEFAULT_AUDIT_TTL_DAYS },
   });
   const bill = monthlyBill(usage, selfPrices(input.region));
   const perResource = Object.values(bill.perResource);
@@ -541,6 +542,7 @@ function ownCostOf(input: {
       invocations: Object.fromEntries(usage.functions.map((f) => [f.name, f.invocations])),
       awsCalls: Object.fromEntries(usage.functions.map((f) => [f.name, f.awsCalls])),
       metricsRequested: Object.values(usage.metricsRequested).reduce((s, v) => s + v, 0),
+      metricsRequestedByFunction: input.meter.metricsByFunction(),
       cloudwatchRequests: usage.cloudwatchRequests,
       alarms: Object.values(usage.alarms).reduce((s, v) => s + v, 0),
       customMetricHours: usage.customMetricHours,
@@ -568,16 +570,90 @@ export function ownCostText(c: OwnCost): string {
   return `db-autopilot's own AWS bill: ${usd(c.monthlyUsd)}/month in ${c.region} for ${c.managedResources} managed resources (at most ${usd(c.maxPerResourceUsd)} per resource), ${share}. By service: ${services}. Measured over ${c.measuredHours} simulated hours at the configured schedules; prices: ${c.pricesSource} (${c.pricesDate}).`;
 }
 
+/** The state table's name in the demo (dynalite or the in-memory store). */
+const DEMO_TABLE = 'db-autopilot-demo-state';
+
+/**
+ * One simulated day of db-autopilot, as a sequence of named steps: set up the local-only
+ * environment and the simulated account -> capture what would leave the machine -> state table,
+ * usage meter, PostgreSQL, state store, config -> load the deployed functions -> run the day
+ * minute by minute -> build the report -> write and print it. Everything set up is undone on the
+ * way out.
+ */
 export async function runDemo(options: DemoOptions = {}): Promise<{ report: DemoReport; outDir: string }> {
   const wallStart = performance.now();
   const root = resolve(options.root ?? process.cwd());
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const scenarioName = options.scenario ?? 'securecart';
   const outDir = resolve(root, options.out ?? 'out/demo');
   const hours = options.hours ?? 24;
 
-  // Quiet, local-only environment for the handlers (set before their modules load).
-  const tableName = 'db-autopilot-demo-state';
+  const restoreEnv = setDemoEnvironment(DEMO_TABLE);
+  const { scenario, sim, startMs } = await buildDemoAccount(options.scenario ?? 'securecart');
+  const outgoing = captureOutgoingCalls(sim);
+  const table = await connectStateTable(sim, options.state);
+  const meter = await startUsageMeter(sim, table.state);
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    const pgInfo = await startDemoPostgres(options, sim, print);
+    if (pgInfo) cleanups.push(() => pgInfo.stop());
+    const { store, recorded } = await installStateStore(table.state, meter, cleanups);
+    await scenario.seedState?.(store, new Date(startMs));
+    await installMetricsLimiter(cleanups);
+    const config = await installDemoConfig(root, options.configFile, pgInfo, cleanups);
+    const deployed = await loadDeployedFunctions(root);
+    printDemoHeader(print, { scenario, startMs, hours, dynalite: !!table.state, pgInfo, deployed });
+
+    const endMs = startMs + hours * HOUR_MS;
+    const invoke = demoInvoker(sim, meter, deployed.handlers, startMs);
+    const alarms = await simulateDay({ sim, deployed, invoke, startMs, endMs, recorded, print });
+    sim.advanceTo(endMs);
+
+    const day = await buildDemoReport({
+      store,
+      sim,
+      scenario,
+      config,
+      deployed,
+      outgoing,
+      alarms,
+      startMs,
+      endMs,
+    });
+    const { report } = day;
+    report.ownCost = ownCostOf({
+      meter,
+      sim,
+      config,
+      hours,
+      functions: deployed.functions,
+      region: options.priceRegion ?? config.region,
+      savingsMonthlyUsd: Math.max(0, -report.totals.appliedMonthlyCostDelta),
+      stateEstimated: !table.state,
+      vpcEndpoints: options.vpcEndpoints ?? 0,
+    });
+    report.wallMs = Math.round(performance.now() - wallStart);
+    report.stateTable = {
+      store: table.state ? 'dynalite' : 'memory',
+      calls: table.calls.count,
+      ms: Math.round(table.calls.ms),
+    };
+    const written = writeDemoFiles(outDir, day, outgoing.slackPayloads, sim, config);
+    printDemoResult(print, outDir, report, written);
+    return { report, outDir };
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    table.uninstall();
+    await table.state?.stop();
+    outgoing.restore();
+    restoreEnv();
+  }
+}
+
+/**
+ * The quiet, local-only environment the handlers read (set before their modules load); returns
+ * what puts the previous one back.
+ */
+function setDemoEnvironment(tableName: string): () => void {
   const env: Record<string, string> = {
     AWS_REGION: 'us-east-1',
     STATE_TABLE: tableName,
@@ -599,7 +675,19 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     previousEnv[k] = process.env[k];
     process.env[k] = v;
   }
+  return () => {
+    for (const [k, v] of Object.entries(previousEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    delete process.env.REPORT_TOPIC_ARN;
+  };
+}
 
+/** The scenario's simulated account, with the report topic and the Slack webhook parameter. */
+async function buildDemoAccount(
+  scenarioName: string,
+): Promise<{ scenario: Scenario; sim: SimAccount; startMs: number }> {
   const { getScenario } = await import('../sim/scenarios/index.ts');
   const scenario = await getScenario(scenarioName);
   const sim = scenario.build({});
@@ -614,10 +702,23 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
   // A day runs in seconds of real time: real-time API quotas (the simulator's token buckets, the
   // metrics module's GetMetricData pacing) would only add sleeps. The fleet benchmark keeps them.
   sim.setRateLimits(false);
+  return { scenario, sim, startMs };
+}
 
-  // Slack posts are captured, never sent; nothing else may leave the machine.
-  const notifications: DemoReport['notifications'] = [];
+/** Slack posts as captured (never sent; nothing else may leave the machine). */
+interface OutgoingCalls {
+  notifications: DemoReport['notifications'];
   /** Every Slack webhook body as posted (Block Kit payloads), written to DIR/slack-payloads.json. */
+  slackPayloads: Array<{ at: string; payload: unknown }>;
+  restore(): void;
+}
+
+/**
+ * Replaces fetch (Slack posts captured, any other call refused) and quiets one Powertools warning
+ * for the run; `restore` puts both back.
+ */
+function captureOutgoingCalls(sim: SimAccount): OutgoingCalls {
+  const notifications: DemoReport['notifications'] = [];
   const slackPayloads: Array<{ at: string; payload: unknown }> = [];
   const realFetch = globalThis.fetch;
   // Powertools Metrics warns on every invocation that publishes nothing (metrics are disabled here).
@@ -646,20 +747,42 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
     }
     throw new Error(`the demo makes no network calls (${url})`);
   }) as typeof fetch;
+  return {
+    notifications,
+    slackPayloads,
+    restore: () => {
+      globalThis.fetch = realFetch;
+      console.warn = realWarn;
+    },
+  };
+}
 
-  // The state table: the in-memory store (default, fast) or dynalite on loopback (--state dynalite:
-  // the DynamoDB code path Lambda uses, minutes for a whole day).
-  const useDynalite = (options.state ?? 'memory') === 'dynalite';
-  const state = useDynalite ? await startStateTable(tableName) : undefined;
-  const stateCalls = { count: 0, ms: 0 };
+interface DemoStateTable {
+  /** dynalite on loopback (--state dynalite), else undefined (the in-memory store). */
+  state: Awaited<ReturnType<typeof startStateTable>> | undefined;
+  /** Calls to dynalite and the real time they took. */
+  calls: { count: number; ms: number };
+  /** Takes the simulator out from beneath the SDK clients. */
+  uninstall(): void;
+}
+
+/**
+ * The state table: the in-memory store (default, fast) or dynalite on loopback (--state dynalite:
+ * the DynamoDB code path Lambda uses, minutes for a whole day); then the simulator installed
+ * beneath the SDK clients.
+ */
+async function connectStateTable(sim: SimAccount, store: DemoOptions['state']): Promise<DemoStateTable> {
+  const useDynalite = (store ?? 'memory') === 'dynalite';
+  const state = useDynalite ? await startStateTable(DEMO_TABLE) : undefined;
+  const calls = { count: 0, ms: 0 };
   state?.client.middlewareStack.add(
     (next) => async (args) => {
       const began = performance.now();
       try {
         return await next(args);
       } finally {
-        stateCalls.count += 1;
-        stateCalls.ms += performance.now() - began;
+        calls.count += 1;
+        calls.ms += performance.now() - began;
       }
     },
     { step: 'initialize', name: 'demoStateTableTiming' },
@@ -677,302 +800,406 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
         'dynamodb',
       ),
   });
-  // db-autopilot's own usage, measured as the functions run (shared/cost/meter.ts).
+  return { state, calls, uninstall };
+}
+
+/** db-autopilot's own usage, measured as the functions run (shared/cost/meter.ts). */
+async function startUsageMeter(sim: SimAccount, state: DemoStateTable['state']): Promise<UsageMeter> {
   const meter = new UsageMeter();
   meter.attachCloudWatch((await import('../aws/clients.ts')).cloudwatchClient());
-  if (state) meter.attachStateTable(state.client);
-  let pgInfo: DemoPostgres | undefined;
-  const cleanups: Array<() => Promise<void>> = [];
+  if (state) meter.attachStateTable(state.client, () => sim.clock.now());
+  return meter;
+}
+
+/** The embedded (or `--postgres local`) PostgreSQL, unless `--no-postgres`; a failure is printed. */
+async function startDemoPostgres(
+  options: DemoOptions,
+  sim: SimAccount,
+  print: (line: string) => void,
+): Promise<DemoPostgres | undefined> {
+  if (options.postgres === false) return undefined;
   try {
-    if (options.postgres !== false) {
-      try {
-        pgInfo =
-          options.postgresServer === 'local' ? await prepareLocalPostgres(sim) : await preparePostgres(sim);
-        cleanups.push(() => pgInfo?.stop() ?? Promise.resolve());
-      } catch (error) {
-        print(`! embedded PostgreSQL not started: ${(error as Error).message}`);
-      }
-    }
-
-    const stateModule = await import('../state/index.ts');
-    const store: StateStore = state
-      ? new stateModule.DynamoDbStateStore({ client: state.client, tableName })
-      : meterStore(new stateModule.MemoryStateStore(), meter);
-    // Counts decisions as they are recorded, for the progress lines (no re-reading of the log).
-    const recorded = { decisions: 0, changes: 0 };
-    const recordDecision = store.recordDecision.bind(store);
-    store.recordDecision = async (decision) => {
-      await recordDecision(decision);
-      recorded.decisions += 1;
-      if (countsAsChange(decision)) recorded.changes += 1;
-    };
-    const restoreStore = stateModule.setStateStore(store);
-    await scenario.seedState?.(store, new Date(startMs));
-    cleanups.push(async () => restoreStore());
-
-    const { setSharedLimiter } = await import('../metrics/fetch.ts');
-    const { RateLimiter } = await import('../metrics/limits.ts');
-    const restoreLimiter = setSharedLimiter(new RateLimiter(1_000_000, 1_000_000));
-    cleanups.push(async () => restoreLimiter());
-
-    const { loadConfigFile, setConfig, parseConfig } = await import('../config/load.ts');
-    const configFile = options.configFile
-      ? resolve(root, options.configFile)
-      : join(root, 'db-autopilot.yml');
-    const base = existsSync(configFile) ? loadConfigFile(configFile) : parseConfig('version: 1\n', 'default');
-    const config = demoConfig(base, pgInfo);
-    setConfig(config);
-    cleanups.push(async () => setConfig(undefined));
-
-    // Functions as deployed, and which tuners exist.
-    const present = new Set(existsSync(join(root, 'functions')) ? readdirSync(join(root, 'functions')) : []);
-    const { tuners: registered } = await import('../tuners/registry.ts');
-    const functions: DemoFunction[] = deployedFunctions(root).map((f) => {
-      const built = present.has(f.file.split('/').pop() ?? '');
-      return {
-        ...f,
-        status: !built
-          ? 'skipped: not built yet'
-          : f.schedules.length === 0 && !f.onAlarms
-            ? 'not scheduled'
-            : 'ran',
-        invocations: 0,
-        wallMs: 0,
-        errors: [],
-      };
-    });
-    const handlers = new Map<string, (event: unknown, context: Context) => Promise<unknown>>();
-    for (const f of functions) {
-      if (f.status !== 'ran') continue;
-      try {
-        const mod = (await import(pathToFileURL(f.file).href)) as {
-          handler?: (e: unknown, c: Context) => Promise<unknown>;
-        };
-        if (typeof mod.handler === 'function') handlers.set(f.name, mod.handler);
-        else f.errors.push('no exported handler');
-      } catch (error) {
-        f.errors.push(`cannot load: ${(error as Error).message}`);
-      }
-    }
-    const schedules = functions.flatMap((f) =>
-      f.schedules.map((s) => ({ fn: f, schedule: parseSchedule(s) })).filter((x) => x.schedule !== undefined),
-    );
-
-    print(`db-autopilot demo: scenario "${scenario.name}" (${scenario.description})`);
-    print(
-      `simulated day ${new Date(startMs).toISOString().slice(0, 10)}, ${hours} h on the virtual clock; state store: ${state ? `dynalite on loopback` : `in memory (--state dynalite for the DynamoDB store)`}; ${pgInfo ? `embedded PostgreSQL on ${pgInfo.host}:${pgInfo.port}` : 'no PostgreSQL'}`,
-    );
-    for (const f of functions) {
-      print(
-        `  ${f.name.padEnd(18)} ${f.status === 'ran' ? f.schedules.join(', ') || (f.onAlarms ? 'on alarm state changes' : '') : f.status}`,
-      );
-    }
-
-    let requestSeq = 0;
-    const invoke = async (f: DemoFunction, event: unknown) => {
-      const handler = handlers.get(f.name);
-      if (!handler) return;
-      requestSeq += 1;
-      f.invocations += 1;
-      const began = performance.now();
-      const callsBefore = sim.stats().total;
-      let logBytes = 0;
-      try {
-        const captured = await withCapturedLogs(
-          meter,
-          Math.floor((sim.nowMs() - startMs) / HOUR_MS),
-          process.env.DEMO_LOG_LEVEL !== undefined,
-          () => handler(event, fakeContext(f.name, `demo-${requestSeq}`, 300_000)),
-        );
-        logBytes = captured.logBytes;
-        const result = captured.result as { ok?: boolean; error?: string } | undefined;
-        if (result && result.ok === false)
-          f.errors.push(`${hhmm(sim.clock.now().toISOString())} ${result.error ?? 'failed'}`);
-      } catch (error) {
-        f.errors.push(`${hhmm(sim.clock.now().toISOString())} ${(error as Error).message}`);
-      } finally {
-        const ms = performance.now() - began;
-        f.wallMs += ms;
-        meter.invocation(f.name, f.memoryMb, ms, sim.stats().total - callsBefore, logBytes);
-      }
-    };
-
-    const alarmFns = functions.filter((f) => f.onAlarms);
-    const alarmLog: DemoReport['alarms'] = [];
-    const endMs = startMs + hours * HOUR_MS;
-    let lastHourDecisions = 0;
-    for (let t = startMs; t < endMs; t += MINUTE_MS) {
-      if (t > sim.nowMs()) sim.advanceTo(t);
-      // Alarm state changes first (the fast path), then the schedules due this minute.
-      const events: AlarmStateChangeEvent[] = sim.cloudwatch.takeAlarmEvents();
-      for (const e of events) {
-        alarmLog.push({ at: e.time, alarm: e.detail.alarmName, state: e.detail.state.value });
-        if (e.detail.state.value === 'ALARM' && e.detail.alarmName.startsWith(alarmPrefix())) {
-          for (const f of alarmFns) await invoke(f, e);
-        }
-      }
-      for (const { fn, schedule } of schedules) {
-        if (schedule && dueAt(schedule, t)) {
-          await invoke(fn, {
-            version: '0',
-            id: `demo-${fn.name}-${new Date(t).toISOString()}`,
-            'detail-type': 'Scheduled Event',
-            source: 'aws.events',
-            account: sim.accountId,
-            time: new Date(t).toISOString(),
-            region: sim.region,
-            resources: [`arn:aws:events:${sim.region}:${sim.accountId}:rule/demo-dbap-${fn.name}`],
-            detail: {},
-          });
-        }
-      }
-      if ((t + MINUTE_MS - startMs) % HOUR_MS === 0) {
-        print(
-          `[${hhmm(new Date(t + MINUTE_MS).toISOString())}] ${recorded.decisions - lastHourDecisions} new decisions (${recorded.decisions} total, ${recorded.changes} applied changes), ${sim.stats().total} API calls`,
-        );
-        lastHourDecisions = recorded.decisions;
-      }
-    }
-    sim.advanceTo(endMs);
-
-    const recordedDecisions = (
-      await store.exportDecisions({ since: new Date(startMs - HOUR_MS).toISOString() })
-    ).sort((a, b) => a.at.localeCompare(b.at));
-    const decisions = recordedDecisions.map(toDemoDecision);
-    for (const m of sim.sns.messages)
-      notifications.push({ channel: 'sns', at: m.at.toISOString(), subject: m.Subject, text: m.Message });
-    notifications.sort((a, b) => a.at.localeCompare(b.at));
-
-    // The report lists every tuner but `control` (the operator's function, not a tuner).
-    const tunerStatus = TUNER_NAMES.filter((t) => t !== 'control').map((tuner) => {
-      const fnName = TUNER_FUNCTIONS.find((x) => x.tuner === tuner)?.fn;
-      const exists =
-        registered[tuner] !== undefined ||
-        (fnName !== undefined && handlers.has(fnName)) ||
-        decisions.some((d) => d.tuner === tuner);
-      // Pre-warming runs inside the DynamoDB tuner: its decisions are dynamodb `prewarm` actions.
-      const own = decisions.filter(
-        (d) => d.tuner === tuner || (tuner === 'prewarm' && d.action === 'prewarm'),
-      );
-      return {
-        tuner,
-        status: exists || own.length > 0 ? ('ran' as const) : ('skipped: not built yet' as const),
-        decisions: own.length,
-      };
-    });
-    const count = (o: string) => decisions.filter((d) => d.outcome === o).length;
-    const stats = sim.stats();
-    // The daily digest for the whole simulated day, built as the digest function builds it (its
-    // minutes measured from the simulated CloudWatch), and the one accounting of money for the day.
-    const daySince = new Date(startMs).toISOString();
-    const dayUntil = new Date(endMs).toISOString();
-    const digest = await digestOf({
-      decisions: recordedDecisions,
-      since: daySince,
-      until: dayUntil,
-      paused: false,
-      dashboardUrl: dashboardConsoleUrl('db-autopilot', config.region),
-      now: new Date(endMs),
-    });
-    const money = moneyTotals(recordedDecisions.filter((d) => d.at >= daySince && d.at < dayUntil));
-    const report: DemoReport = {
-      scenario: scenario.name,
-      start: new Date(startMs).toISOString(),
-      end: new Date(endMs).toISOString(),
-      functions,
-      tuners: tunerStatus,
-      decisions,
-      alarms: alarmLog,
-      notifications,
-      apiCalls: stats.calls,
-      apiThrottled: stats.throttled,
-      apiErrors: stats.errors,
-      totals: {
-        decisions: decisions.length,
-        applied: count('applied'),
-        deferred: count('deferred'),
-        skipped: count('skipped'),
-        failed: count('failed'),
-        planned: count('planned'),
-        appliedChanges: money.appliedChanges,
-        appliedMonthlyCostDelta: money.appliedMonthlyCostDelta,
-        potentialMonthlyCostDelta: money.potentialMonthlyCostDelta,
-        reversedMonthlyCostDelta: money.reversedMonthlyCostDelta,
-        recommendations: money.recommendations,
-      },
-      resourceDays: digest.resourceDays,
-      posts: {
-        slack: slackPayloads.length,
-        sns: sim.sns.messages.length,
-        digest: notifications.filter((n) => n.text.includes('daily digest')).length,
-      },
-      wallMs: 0,
-    };
-    report.ownCost = ownCostOf({
-      meter,
-      sim,
-      config,
-      hours,
-      functions,
-      region: options.priceRegion ?? config.region,
-      savingsMonthlyUsd: Math.max(0, -money.appliedMonthlyCostDelta),
-      stateEstimated: !state,
-      vpcEndpoints: options.vpcEndpoints ?? 0,
-    });
-    report.wallMs = Math.round(performance.now() - wallStart);
-    report.stateTable = {
-      store: state ? 'dynalite' : 'memory',
-      calls: stateCalls.count,
-      ms: Math.round(stateCalls.ms),
-    };
-
-    const md = renderMarkdown(report);
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(outDir, 'report.md'), md);
-    // The audit log as recorded (notable decisions): `npm run history -- --from DIR` reads it.
-    writeFileSync(
-      join(outDir, RECORDED_STATE_FILE),
-      `${JSON.stringify(recordedState({ table: tableName, since: daySince, until: dayUntil, decisions: recordedDecisions }))}\n`,
-    );
-    // The reports as posted: every Slack webhook body and SNS message of the day, and the daily
-    // digest for the whole simulated day rendered the way the digest function renders it.
-    const digestText = renderDigestText(digest);
-    writeFileSync(join(outDir, 'slack-payloads.json'), `${JSON.stringify(slackPayloads, null, 2)}\n`);
-    writeFileSync(join(outDir, 'sns-messages.json'), `${JSON.stringify(sim.sns.messages, null, 2)}\n`);
-    writeFileSync(join(outDir, 'digest.txt'), `${digestText}\n`);
-    writeFileSync(
-      join(outDir, 'digest-slack.json'),
-      `${JSON.stringify(digestPayload(digest, config.region), null, 2)}\n`,
-    );
-    writeFileSync(
-      join(outDir, 'digest-sns.json'),
-      `${JSON.stringify(digestMessage(process.env.REPORT_TOPIC_ARN ?? 'arn:aws:sns:us-east-1:123456789012:db-autopilot-demo-reports', digest), null, 2)}\n`,
-    );
-    print('');
-    print(md);
-    print('');
-    print(
-      'Daily digest, as the digest function posts it (also in digest.txt, digest-slack.json, digest-sns.json):',
-    );
-    print('');
-    print(digestText);
-    print(
-      `wrote ${join(outDir, 'report.md')} and ${join(outDir, 'report.json')} in ${(report.wallMs / 1000).toFixed(1)} s`,
-    );
-    return { report, outDir };
-  } finally {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-    uninstall();
-    await state?.stop();
-    globalThis.fetch = realFetch;
-    console.warn = realWarn;
-    for (const [k, v] of Object.entries(previousEnv)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    delete process.env.REPORT_TOPIC_ARN;
+    return options.postgresServer === 'local' ? await prepareLocalPostgres(sim) : await preparePostgres(sim);
+  } catch (error) {
+    print(`! embedded PostgreSQL not started: ${(error as Error).message}`);
+    return undefined;
   }
+}
+
+/** Decisions and applied changes counted as they are recorded, for the progress lines. */
+interface RecordedCounts {
+  decisions: number;
+  changes: number;
+}
+
+/** The state store the handlers use (DynamoDB on dynalite, or in memory and metered), counting. */
+async function installStateStore(
+  state: DemoStateTable['state'],
+  meter: UsageMeter,
+  cleanups: Array<() => Promise<void>>,
+): Promise<{ store: StateStore; recorded: RecordedCounts }> {
+  const stateModule = await import('../state/index.ts');
+  const store: StateStore = state
+    ? new stateModule.DynamoDbStateStore({ client: state.client, tableName: DEMO_TABLE })
+    : meterStore(new stateModule.MemoryStateStore(), meter, stateModule.decisionRetention());
+  // Counts decisions as they are recorded, for the progress lines (no re-reading of the log).
+  const recorded: RecordedCounts = { decisions: 0, changes: 0 };
+  const recordDecision = store.recordDecision.bind(store);
+  store.recordDecision = async (decision) => {
+    await recordDecision(decision);
+    recorded.decisions += 1;
+    if (countsAsChange(decision)) recorded.changes += 1;
+  };
+  const restoreStore = stateModule.setStateStore(store);
+  cleanups.push(async () => restoreStore());
+  return { store, recorded };
+}
+
+/** No GetMetricData pacing during the demo (a day runs in seconds). */
+async function installMetricsLimiter(cleanups: Array<() => Promise<void>>): Promise<void> {
+  const { setSharedLimiter } = await import('../metrics/fetch.ts');
+  const { RateLimiter } = await import('../metrics/limits.ts');
+  const restoreLimiter = setSharedLimiter(new RateLimiter(1_000_000, 1_000_000));
+  cleanups.push(async () => restoreLimiter());
+}
+
+/** The configuration (db-autopilot.yml or --config) with the demo's override, set for the handlers. */
+async function installDemoConfig(
+  root: string,
+  file: string | undefined,
+  pgInfo: DemoPostgres | undefined,
+  cleanups: Array<() => Promise<void>>,
+): Promise<Config> {
+  const { loadConfigFile, setConfig, parseConfig } = await import('../config/load.ts');
+  const configFile = file ? resolve(root, file) : join(root, 'db-autopilot.yml');
+  const base = existsSync(configFile) ? loadConfigFile(configFile) : parseConfig('version: 1\n', 'default');
+  const config = demoConfig(base, pgInfo);
+  setConfig(config);
+  cleanups.push(async () => setConfig(undefined));
+  return config;
+}
+
+type DemoHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** The functions as deployed, their loaded handlers and schedules, and which tuners are registered. */
+interface DeployedFunctions {
+  functions: DemoFunction[];
+  handlers: Map<string, DemoHandler>;
+  schedules: Array<{ fn: DemoFunction; schedule: Schedule | undefined }>;
+  registered: Awaited<typeof import('../tuners/registry.ts')>['tuners'];
+}
+
+/** Functions as deployed (serverless.yml), each handler loaded, and which tuners exist. */
+async function loadDeployedFunctions(root: string): Promise<DeployedFunctions> {
+  const present = new Set(existsSync(join(root, 'functions')) ? readdirSync(join(root, 'functions')) : []);
+  const { tuners: registered } = await import('../tuners/registry.ts');
+  const functions: DemoFunction[] = deployedFunctions(root).map((f) => {
+    const built = present.has(f.file.split('/').pop() ?? '');
+    return {
+      ...f,
+      status: !built
+        ? 'skipped: not built yet'
+        : f.schedules.length === 0 && !f.onAlarms
+          ? 'not scheduled'
+          : 'ran',
+      invocations: 0,
+      wallMs: 0,
+      errors: [],
+    };
+  });
+  const handlers = new Map<string, DemoHandler>();
+  for (const f of functions) {
+    if (f.status !== 'ran') continue;
+    try {
+      const mod = (await import(pathToFileURL(f.file).href)) as { handler?: DemoHandler };
+      if (typeof mod.handler === 'function') handlers.set(f.name, mod.handler);
+      else f.errors.push('no exported handler');
+    } catch (error) {
+      f.errors.push(`cannot load: ${(error as Error).message}`);
+    }
+  }
+  const schedules = functions.flatMap((f) =>
+    f.schedules.map((s) => ({ fn: f, schedule: parseSchedule(s) })).filter((x) => x.schedule !== undefined),
+  );
+  return { functions, handlers, schedules, registered };
+}
+
+function printDemoHeader(
+  print: (line: string) => void,
+  run: {
+    scenario: Scenario;
+    startMs: number;
+    hours: number;
+    dynalite: boolean;
+    pgInfo: DemoPostgres | undefined;
+    deployed: DeployedFunctions;
+  },
+): void {
+  const { scenario, startMs, hours, pgInfo } = run;
+  print(`db-autopilot demo: scenario "${scenario.name}" (${scenario.description})`);
+  print(
+    `simulated day ${new Date(startMs).toISOString().slice(0, 10)}, ${hours} h on the virtual clock; state store: ${run.dynalite ? `dynalite on loopback` : `in memory (--state dynalite for the DynamoDB store)`}; ${pgInfo ? `embedded PostgreSQL on ${pgInfo.host}:${pgInfo.port}` : 'no PostgreSQL'}`,
+  );
+  for (const f of run.deployed.functions) {
+    print(
+      `  ${f.name.padEnd(18)} ${f.status === 'ran' ? f.schedules.join(', ') || (f.onAlarms ? 'on alarm state changes' : '') : f.status}`,
+    );
+  }
+}
+
+type DemoInvoke = (f: DemoFunction, event: unknown) => Promise<void>;
+
+/**
+ * Invokes a function's handler as Lambda would (a fake context), recording its errors, real time,
+ * and usage (AWS calls, log bytes) in the meter.
+ */
+function demoInvoker(
+  sim: SimAccount,
+  meter: UsageMeter,
+  handlers: Map<string, DemoHandler>,
+  startMs: number,
+): DemoInvoke {
+  let requestSeq = 0;
+  return async (f, event) => {
+    const handler = handlers.get(f.name);
+    if (!handler) return;
+    requestSeq += 1;
+    f.invocations += 1;
+    const began = performance.now();
+    const callsBefore = sim.stats().total;
+    let logBytes = 0;
+    meter.running = f.name;
+    try {
+      const captured = await withCapturedLogs(
+        meter,
+        Math.floor((sim.nowMs() - startMs) / HOUR_MS),
+        process.env.DEMO_LOG_LEVEL !== undefined,
+        () => handler(event, fakeContext(f.name, `demo-${requestSeq}`, 300_000)),
+      );
+      logBytes = captured.logBytes;
+      const result = captured.result as { ok?: boolean; error?: string } | undefined;
+      if (result && result.ok === false)
+        f.errors.push(`${hhmm(sim.clock.now().toISOString())} ${result.error ?? 'failed'}`);
+    } catch (error) {
+      f.errors.push(`${hhmm(sim.clock.now().toISOString())} ${(error as Error).message}`);
+    } finally {
+      const ms = performance.now() - began;
+      f.wallMs += ms;
+      meter.invocation(f.name, f.memoryMb, ms, sim.stats().total - callsBefore, logBytes);
+    }
+  };
+}
+
+/**
+ * The day, minute by minute: alarm state changes first (the fast path, to the alarm functions),
+ * then the schedules due that minute; a progress line each simulated hour. Returns the alarm log.
+ */
+async function simulateDay(day: {
+  sim: SimAccount;
+  deployed: DeployedFunctions;
+  invoke: DemoInvoke;
+  startMs: number;
+  endMs: number;
+  recorded: RecordedCounts;
+  print: (line: string) => void;
+}): Promise<DemoReport['alarms']> {
+  const { sim, invoke, startMs, recorded } = day;
+  const alarmFns = day.deployed.functions.filter((f) => f.onAlarms);
+  const alarmLog: DemoReport['alarms'] = [];
+  let lastHourDecisions = 0;
+  for (let t = startMs; t < day.endMs; t += MINUTE_MS) {
+    if (t > sim.nowMs()) sim.advanceTo(t);
+    const events: AlarmStateChangeEvent[] = sim.cloudwatch.takeAlarmEvents();
+    for (const e of events) {
+      alarmLog.push({ at: e.time, alarm: e.detail.alarmName, state: e.detail.state.value });
+      if (e.detail.state.value === 'ALARM' && e.detail.alarmName.startsWith(alarmPrefix())) {
+        for (const f of alarmFns) await invoke(f, e);
+      }
+    }
+    for (const { fn, schedule } of day.deployed.schedules) {
+      if (schedule && dueAt(schedule, t)) await invoke(fn, scheduledEvent(sim, fn, t));
+    }
+    if ((t + MINUTE_MS - startMs) % HOUR_MS === 0) {
+      day.print(
+        `[${hhmm(new Date(t + MINUTE_MS).toISOString())}] ${recorded.decisions - lastHourDecisions} new decisions (${recorded.decisions} total, ${recorded.changes} applied changes), ${sim.stats().total} API calls`,
+      );
+      lastHourDecisions = recorded.decisions;
+    }
+  }
+  return alarmLog;
+}
+
+/** The EventBridge "Scheduled Event" a function's schedule delivers at `t`. */
+function scheduledEvent(sim: SimAccount, fn: DemoFunction, t: number) {
+  return {
+    version: '0',
+    id: `demo-${fn.name}-${new Date(t).toISOString()}`,
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: sim.accountId,
+    time: new Date(t).toISOString(),
+    region: sim.region,
+    resources: [`arn:aws:events:${sim.region}:${sim.accountId}:rule/demo-dbap-${fn.name}`],
+    detail: {},
+  };
+}
+
+/** The report with what it was built from (written beside it). */
+interface DemoDay {
+  report: DemoReport;
+  recordedDecisions: Decision[];
+  digest: Awaited<ReturnType<typeof digestOf>>;
+  since: string;
+  until: string;
+}
+
+/**
+ * The day's report: the audit log read back, the notifications in order, every tuner's status, the
+ * daily digest built as the digest function builds it (its minutes measured from the simulated
+ * CloudWatch) and the one accounting of money for the day. `ownCost`, `wallMs` and `stateTable`
+ * are the caller's.
+ */
+async function buildDemoReport(input: {
+  store: StateStore;
+  sim: SimAccount;
+  scenario: Scenario;
+  config: Config;
+  deployed: DeployedFunctions;
+  outgoing: OutgoingCalls;
+  alarms: DemoReport['alarms'];
+  startMs: number;
+  endMs: number;
+}): Promise<DemoDay> {
+  const { sim, startMs, endMs, outgoing } = input;
+  const recordedDecisions = (
+    await input.store.exportDecisions({ since: new Date(startMs - HOUR_MS).toISOString() })
+  ).sort((a, b) => a.at.localeCompare(b.at));
+  const decisions = recordedDecisions.map(toDemoDecision);
+  const notifications = outgoing.notifications;
+  for (const m of sim.sns.messages)
+    notifications.push({ channel: 'sns', at: m.at.toISOString(), subject: m.Subject, text: m.Message });
+  notifications.sort((a, b) => a.at.localeCompare(b.at));
+  // The API calls of the day, before the digest reads the simulated CloudWatch.
+  const stats = sim.stats();
+  const since = new Date(startMs).toISOString();
+  const until = new Date(endMs).toISOString();
+  const digest = await digestOf({
+    decisions: recordedDecisions,
+    since,
+    until,
+    paused: false,
+    dashboardUrl: dashboardConsoleUrl('db-autopilot', input.config.region),
+    now: new Date(endMs),
+  });
+  const money = moneyTotals(recordedDecisions.filter((d) => d.at >= since && d.at < until));
+  const count = (o: string) => decisions.filter((d) => d.outcome === o).length;
+  const report: DemoReport = {
+    scenario: input.scenario.name,
+    start: since,
+    end: until,
+    functions: input.deployed.functions,
+    tuners: tunerStatuses(decisions, input.deployed),
+    decisions,
+    alarms: input.alarms,
+    notifications,
+    apiCalls: stats.calls,
+    apiThrottled: stats.throttled,
+    apiErrors: stats.errors,
+    totals: {
+      decisions: decisions.length,
+      applied: count('applied'),
+      deferred: count('deferred'),
+      skipped: count('skipped'),
+      failed: count('failed'),
+      planned: count('planned'),
+      appliedChanges: money.appliedChanges,
+      appliedMonthlyCostDelta: money.appliedMonthlyCostDelta,
+      potentialMonthlyCostDelta: money.potentialMonthlyCostDelta,
+      reversedMonthlyCostDelta: money.reversedMonthlyCostDelta,
+      recommendations: money.recommendations,
+    },
+    resourceDays: digest.resourceDays,
+    posts: {
+      slack: outgoing.slackPayloads.length,
+      sns: sim.sns.messages.length,
+      digest: notifications.filter((n) => n.text.includes('daily digest')).length,
+    },
+    wallMs: 0,
+  };
+  return { report, recordedDecisions, digest, since, until };
+}
+
+/** Every tuner but `control` (the operator's function, not a tuner): ran or not built yet. */
+function tunerStatuses(decisions: DemoDecision[], deployed: DeployedFunctions): DemoReport['tuners'] {
+  return TUNER_NAMES.filter((t) => t !== 'control').map((tuner) => {
+    const fnName = TUNER_FUNCTIONS.find((x) => x.tuner === tuner)?.fn;
+    const exists =
+      deployed.registered[tuner] !== undefined ||
+      (fnName !== undefined && deployed.handlers.has(fnName)) ||
+      decisions.some((d) => d.tuner === tuner);
+    // Pre-warming runs inside the DynamoDB tuner: its decisions are dynamodb `prewarm` actions.
+    const own = decisions.filter((d) => d.tuner === tuner || (tuner === 'prewarm' && d.action === 'prewarm'));
+    return {
+      tuner,
+      status: exists || own.length > 0 ? ('ran' as const) : ('skipped: not built yet' as const),
+      decisions: own.length,
+    };
+  });
+}
+
+/**
+ * DIR/report.json and report.md, the audit log as recorded (`npm run history -- --from DIR` reads
+ * it), and the reports as posted: every Slack webhook body and SNS message of the day, and the
+ * daily digest rendered the way the digest function renders it. Returns the markdown and digest.
+ */
+function writeDemoFiles(
+  outDir: string,
+  day: DemoDay,
+  slackPayloads: OutgoingCalls['slackPayloads'],
+  sim: SimAccount,
+  config: Config,
+): { md: string; digestText: string } {
+  const { report, digest } = day;
+  const md = renderMarkdown(report);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(outDir, 'report.md'), md);
+  writeFileSync(
+    join(outDir, RECORDED_STATE_FILE),
+    `${JSON.stringify(recordedState({ table: DEMO_TABLE, since: day.since, until: day.until, decisions: day.recordedDecisions }))}\n`,
+  );
+  const digestText = renderDigestText(digest);
+  writeFileSync(join(outDir, 'slack-payloads.json'), `${JSON.stringify(slackPayloads, null, 2)}\n`);
+  writeFileSync(join(outDir, 'sns-messages.json'), `${JSON.stringify(sim.sns.messages, null, 2)}\n`);
+  writeFileSync(join(outDir, 'digest.txt'), `${digestText}\n`);
+  writeFileSync(
+    join(outDir, 'digest-slack.json'),
+    `${JSON.stringify(digestPayload(digest, config.region), null, 2)}\n`,
+  );
+  writeFileSync(
+    join(outDir, 'digest-sns.json'),
+    `${JSON.stringify(digestMessage(process.env.REPORT_TOPIC_ARN ?? 'arn:aws:sns:us-east-1:123456789012:db-autopilot-demo-reports', digest), null, 2)}\n`,
+  );
+  return { md, digestText };
+}
+
+function printDemoResult(
+  print: (line: string) => void,
+  outDir: string,
+  report: DemoReport,
+  written: { md: string; digestText: string },
+): void {
+  print('');
+  print(written.md);
+  print('');
+  print(
+    'Daily digest, as the digest function posts it (also in digest.txt, digest-slack.json, digest-sns.json):',
+  );
+  print('');
+  print(written.digestText);
+  print(
+    `wrote ${join(outDir, 'report.md')} and ${join(outDir, 'report.json')} in ${(report.wallMs / 1000).toFixed(1)} s`,
+  );
 }
 
 /** The day in numbers: decisions, the one accounting of money, posts, and the per-resource table. */

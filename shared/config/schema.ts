@@ -81,6 +81,15 @@ export const configSchema = z
       })
       .strict()
       .default({ minSeverity: 'info', maxPostsPerHour: 1, sns: { enabled: true } }),
+    /**
+     * The fleet dashboard the alarm reconciler keeps (one dashboard: $3 a month at list price,
+     * shared/cost/prices.ts). `enabled: false` keeps none; one made earlier is left in place for
+     * you to delete (the reconciler notes its name).
+     */
+    dashboard: z
+      .object({ enabled: z.boolean().default(true) })
+      .strict()
+      .default({ enabled: true }),
     tuners: z
       .object({
         iops: iopsSection.optional(),

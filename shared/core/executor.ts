@@ -138,7 +138,12 @@ async function intendActResolve(input: ExecutePlanInput, action: Action): Promis
   await store.recordDecision(intent);
   const { result, certain } = await callAdapter(adapter, action, target);
   const resolution = { by: 'response' as const, at: run.now.toISOString(), runId: run.runId };
-  let decision: Decision = { ...intent, ...fromVerdict(action, verdictOf(action, result)), resolution };
+  let decision: Decision = {
+    ...intent,
+    ...fromVerdict(action, verdictOf(action, result)),
+    ...(result.status === 'applied' && result.appliedTo !== undefined ? { to: result.appliedTo } : {}),
+    resolution,
+  };
   const check = intentCheckFor(action.kind, adapter);
   if (result.status === 'failed' && !certain && check) {
     const settled = resolvedFromState(intent, await runCheck(check, intent), run);

@@ -170,7 +170,16 @@ export type Trigger = 'schedule' | 'alarm' | 'manual' | 'demo' | 'backtest';
 
 /** What an adapter reports back. */
 export type ActResult =
-  | { status: 'applied'; detail?: string }
+  | {
+      status: 'applied';
+      detail?: string;
+      /**
+       * The value AWS was actually asked for, when the adapter moved the action's `to` (e.g. IOPS
+       * capped at the valid edge): recorded as the decision's `to`, so the next run's drift check
+       * compares AWS's state with what db-autopilot really set.
+       */
+      appliedTo?: unknown;
+    }
   | { status: 'deferred'; until: string; reason: string }
   | { status: 'skipped'; reason: string }
   | { status: 'failed'; reason: string; code?: string };

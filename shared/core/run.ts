@@ -278,17 +278,38 @@ export async function runTunerLoop(input: TunerLoopInput): Promise<TunerRunSumma
 /**
  * Keeps the targets a request names (`resourceIds`; every target when it names none) and notes
  * each named id that is not among them (`missing` words the note). Shared by every tuner loop.
+ * A target matches an id by its own `ref.id`, or by `matches` where a target answers to more
+ * ids than its own (a replica source also to its readers' ids).
  */
 export function selectRequested<T extends { ref: { id: string } }>(
   targets: T[],
   wanted: readonly string[] | undefined,
   notes: string[],
   missing: (id: string) => string,
+): T[];
+export function selectRequested<T>(
+  targets: T[],
+  wanted: readonly string[] | undefined,
+  notes: string[],
+  missing: (id: string) => string,
+  matches: (target: T, id: string) => boolean,
+): T[];
+export function selectRequested<T>(
+  targets: T[],
+  wanted: readonly string[] | undefined,
+  notes: string[],
+  missing: (id: string) => string,
+  matches: (target: T, id: string) => boolean = matchesOwnId,
 ): T[] {
   if (!wanted) return targets;
-  const found = new Set(targets.map((t) => t.ref.id));
-  for (const id of wanted.filter((w) => !found.has(w))) notes.push(missing(id));
-  return targets.filter((t) => wanted.includes(t.ref.id));
+  for (const id of wanted) {
+    if (!targets.some((t) => matches(t, id))) notes.push(missing(id));
+  }
+  return targets.filter((t) => wanted.some((id) => matches(t, id)));
+}
+
+function matchesOwnId(target: unknown, id: string): boolean {
+  return (target as { ref: { id: string } }).ref.id === id;
 }
 
 /** Default time a tuner loop keeps in hand before it stops starting targets. */

@@ -50,10 +50,12 @@ export interface MeteredUsage {
   stateTable: {
     readUnits: number;
     writeUnits: number;
-    /** Bytes written to the state table during the window (for the steady-state storage). */
-    bytesWritten: number;
-    /** Days an audit record is kept (TTL). */
-    retentionDays: number;
+    /**
+     * What the table holds at steady state (bytes): each decision written in the window kept
+     * until its TTL (notable 400 days, a successful no-op 30), scaled to a day's writes, plus the
+     * items rewritten in place (tuner state, locks, totals) once (shared/cost/meter.ts).
+     */
+    storedBytes: number;
   };
   snsPublishes: number;
   secretsManagerCalls: number;
@@ -139,8 +141,7 @@ export function fleetBill(
 ): Omit<Record<Service, number>, 'cloudwatchGetMetricData' | 'cloudwatchAlarms'> {
   const { lambda, logs } = lambdaBill(usage.functions, prices, factor);
   const st = usage.stateTable;
-  // Steady state: every byte written is kept for the retention period (TTL), then deleted.
-  const storedGb = ((st.bytesWritten * factor) / HOURS_PER_MONTH) * 24 * st.retentionDays * 1e-9;
+  const storedGb = st.storedBytes * 1e-9;
   return {
     lambda,
     cloudwatchLogs: logs,

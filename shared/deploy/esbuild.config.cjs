@@ -35,5 +35,9 @@ module.exports = (serverless) => {
     ...(process.env.DBAP_ESBUILD_WORK_FOLDER
       ? { outputWorkFolder: process.env.DBAP_ESBUILD_WORK_FOLDER }
       : {}),
+    // DBAP_ESBUILD_SKIP_BUILD=1 (the package test only): no bundling; serverless-esbuild's
+    // skipBuild takes the function zips already in the --package folder, built by an earlier
+    // package of the same code, and the template is generated anew for this configuration.
+    ...(process.env.DBAP_ESBUILD_SKIP_BUILD === '1' ? { skipBuild: true } : {}),
   };
 };

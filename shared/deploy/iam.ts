@@ -227,8 +227,11 @@ function routingZones(config: Config, o: DeployOptions): string[] {
   ].sort();
 }
 
+/**
+ * The replica scaler's role: reads always; when it acts, replicas it creates and deletes (its own
+ * only), replicas of sources listed by identifier, weighted read routing and record health checks.
+ */
 function replicaStatements(config: Config, o: DeployOptions): Statement[] {
-  const created = config.tags.createdBy;
   const zones = routingZones(config, o);
   const zoneArns = zones.map((id) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${id}`));
   if (!tunerActs(config, 'replicas')) {
@@ -246,8 +249,30 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
         : [];
     return [...replicaReadStatements(), ...listRouting];
   }
-  const out: Statement[] = [
+  return [
     ...replicaReadStatements(),
+    ...ownReplicaStatements(config),
+    ...listedSourceStatements(config),
+    // Weighted read routing: the zones named in the configuration (sources.*.routing) and the
+    // routingHostedZoneIds parameter.
+    ...(zones.length > 0
+      ? [
+          {
+            Sid: 'ReadRouting',
+            Effect: 'Allow' as const,
+            Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
+            Resource: zoneArns,
+          },
+        ]
+      : []),
+    ...healthCheckStatements(config),
+  ];
+}
+
+/** Create replicas (tagged as its own, named dbap-*) of managed sources; delete only its own. */
+function ownReplicaStatements(config: Config): Statement[] {
+  const created = config.tags.createdBy;
+  return [
     {
       // The created-by tag only on dbap-* instances, and no other tag key but the source's (never
       // the managed tag): aws:TagKeys lists every key of the request.
@@ -284,49 +309,54 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
       Condition: { StringEquals: { [`aws:ResourceTag/${created.key}`]: created.value } },
     },
   ];
-  // Sources listed by identifier need not carry the managed tag: name them exactly. RDS authorizes
-  // CreateDBInstanceReadReplica on the source instance and CreateDBInstance (Aurora reader) on the
-  // cluster as well as on the new instance (Service Authorization Reference, Amazon RDS actions).
+}
+
+/**
+ * Sources listed by identifier need not carry the managed tag: name them exactly. RDS authorizes
+ * CreateDBInstanceReadReplica on the source instance and CreateDBInstance (Aurora reader) on the
+ * cluster as well as on the new instance (Service Authorization Reference, Amazon RDS actions).
+ */
+function listedSourceStatements(config: Config): Statement[] {
   const sourceIds = identifiersOf(config, 'replicas');
-  if (sourceIds.length > 0) {
-    out.push({
+  if (sourceIds.length === 0) return [];
+  return [
+    {
       Sid: 'ReplicateFromListedSources',
       Effect: 'Allow',
       Action: ['rds:CreateDBInstanceReadReplica', 'rds:CreateDBInstance'],
       Resource: sourceIds.flatMap((id) => [rdsArn('db', id), rdsArn('cluster', id)]),
-    });
-  }
-  // Weighted read routing: the zones named in the configuration (sources.*.routing) and the
-  // routingHostedZoneIds parameter.
-  if (zones.length > 0) {
-    out.push({
-      Sid: 'ReadRouting',
+    },
+  ];
+}
+
+/**
+ * Health checks on replica records (routing.healthChecks): CloudWatch-alarm based, on alarms
+ * named db-autopilot-route-health-* (outside the reconciler's prefix).
+ */
+function healthCheckStatements(config: Config): Statement[] {
+  if (!Object.values(config.tuners.replicas?.sources ?? {}).some((src) => src.routing?.healthChecks))
+    return [];
+  return [
+    {
+      Sid: 'RecordHealthChecks',
       Effect: 'Allow',
-      Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
-      Resource: zoneArns,
-    });
-  }
-  // Health checks on replica records (routing.healthChecks): CloudWatch-alarm based, on alarms
-  // named db-autopilot-route-health-* (outside the reconciler's prefix).
-  if (Object.values(config.tuners.replicas?.sources ?? {}).some((src) => src.routing?.healthChecks)) {
-    out.push(
-      {
-        Sid: 'RecordHealthChecks',
-        Effect: 'Allow',
-        Action: ['route53:CreateHealthCheck', 'route53:DeleteHealthCheck', 'route53:GetHealthCheck'],
-        Resource: '*',
-      },
-      {
-        Sid: 'RecordHealthAlarms',
-        Effect: 'Allow',
-        Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
-        Resource: sub(
-          'arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:db-autopilot-route-health-*',
-        ),
-      },
-    );
-  }
-  return out;
+      Action: [
+        'route53:CreateHealthCheck',
+        'route53:DeleteHealthCheck',
+        'route53:GetHealthCheck',
+        'route53:ListHealthChecks',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'RecordHealthAlarms',
+      Effect: 'Allow',
+      Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
+      Resource: sub(
+        'arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:db-autopilot-route-health-*',
+      ),
+    },
+  ];
 }
 
 function dynamodbStatements(config: Config): Statement[] {
@@ -488,6 +518,8 @@ function proxyStatements(config: Config): Statement[] {
       'rds:DescribeDBProxyTargetGroups',
       'rds:DescribeDBProxyTargets',
       'rds:DescribeDBInstances',
+      // The proxy's own tags: consent (managed) and the opt-out tag.
+      'rds:ListTagsForResource',
     ],
     Resource: '*',
   };

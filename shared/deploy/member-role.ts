@@ -3,8 +3,8 @@
  * CloudFormation template deployable as a StackSet (one stack per member account, in one Region:
  * IAM is global), generated from the same IAM generator as the deployment's own roles
  * (shared/deploy/iam.ts), so the two cannot drift: the member role holds exactly the permissions
- * of the tuners a fleet runs (`ownStatements` of the IOPS, replicas, DynamoDB, proxy and
- * rightsizing functions, tag- or prefix-scoped) plus discovery, in every Region of the account.
+ * of the tuners a fleet runs (`ownStatements` of the IOPS, replicas, DynamoDB, proxy,
+ * rightsizing and Aurora Serverless v2 functions, tag- or prefix-scoped) plus discovery, in every Region of the account.
  * Its trust policy names only the central account's fleet roles and requires the external id.
  *
  * Regenerate after changing the IAM generator or the tag keys:
@@ -24,6 +24,7 @@ export const MEMBER_FUNCTIONS = [
   'dynamodb-tuner',
   'proxy-tuner',
   'rightsizing',
+  'serverless-tuner',
 ] as const;
 
 /** The central role that may assume the member role (the fleet worker runs the tuners). */

@@ -1,28 +1,53 @@
+import { countsAsChange } from '../core/guards.ts';
 import type { Decision } from '../core/model.ts';
 import { MetricUnit, metrics } from './observability.ts';
 
+/** The EMF metrics of one batch of decisions: name, the tuner dimension (none: fleet-wide), count. */
+export interface DecisionMetric {
+  name: 'Decisions' | 'Changes' | 'Deferrals' | 'Failures';
+  tuner?: string;
+  n: number;
+}
+
 /**
- * Emits the EMF metrics the dashboard graphs, for a batch of decisions: `Decisions` by tuner and
- * outcome, `Deferrals` and `Failures` by tuner (namespace DbAutopilot, via Powertools).
- * Every run calls it through finishRun() (shared/core/run.ts), so the dashboard counts all tuners.
+ * What a batch of decisions publishes (pure): `Decisions` fleet-wide (service only), and by tuner
+ * only what is worth a line on the dashboard: `Changes` (applied changes), `Deferrals`, `Failures`.
+ *
+ * Each distinct metric is a custom metric billed for every hour it is published in (about $0.30 a
+ * month each, shared/cost/prices.ts). `Decisions` by tuner and outcome was published every hour
+ * for every tuner (no-ops are 93% of decisions) and nothing but a dashboard line read the
+ * outcome; a tuner's changes, deferrals and failures are rare, so their metrics cost only the
+ * hours they happen in.
  */
-export function emitDecisionMetrics(decisions: ReadonlyArray<Pick<Decision, 'tuner' | 'outcome'>>): void {
-  const counts = new Map<string, { tuner: string; outcome: string; n: number }>();
+export function decisionMetrics(
+  decisions: ReadonlyArray<Pick<Decision, 'tuner' | 'outcome' | 'action'>>,
+): DecisionMetric[] {
+  const out = new Map<string, DecisionMetric>();
+  const add = (name: DecisionMetric['name'], tuner?: string) => {
+    const key = `${name}|${tuner ?? ''}`;
+    const m = out.get(key) ?? { name, ...(tuner ? { tuner } : {}), n: 0 };
+    m.n += 1;
+    out.set(key, m);
+  };
   for (const d of decisions) {
-    const key = `${d.tuner}|${d.outcome}`;
-    const c = counts.get(key) ?? { tuner: d.tuner, outcome: d.outcome, n: 0 };
-    c.n += 1;
-    counts.set(key, c);
+    add('Decisions');
+    if (countsAsChange(d)) add('Changes', d.tuner);
+    if (d.outcome === 'deferred') add('Deferrals', d.tuner);
+    if (d.outcome === 'failed') add('Failures', d.tuner);
   }
-  for (const c of counts.values()) {
+  return [...out.values()];
+}
+
+/**
+ * Emits the EMF metrics the dashboard graphs for a batch of decisions (namespace DbAutopilot, via
+ * Powertools, which adds `service`). Every run calls it through finishRun() (shared/core/run.ts).
+ */
+export function emitDecisionMetrics(
+  decisions: ReadonlyArray<Pick<Decision, 'tuner' | 'outcome' | 'action'>>,
+): void {
+  for (const m of decisionMetrics(decisions)) {
     const single = metrics.singleMetric();
-    single.addDimension('tuner', c.tuner);
-    single.addDimension('outcome', c.outcome);
-    single.addMetric('Decisions', MetricUnit.Count, c.n);
-    if (c.outcome === 'deferred' || c.outcome === 'failed') {
-      const extra = metrics.singleMetric();
-      extra.addDimension('tuner', c.tuner);
-      extra.addMetric(c.outcome === 'deferred' ? 'Deferrals' : 'Failures', MetricUnit.Count, c.n);
-    }
+    if (m.tuner) single.addDimension('tuner', m.tuner);
+    single.addMetric(m.name, MetricUnit.Count, m.n);
   }
 }

@@ -75,6 +75,14 @@ export function describePlan(query: MetricsQuery): RequestPlan {
   return planRequests(parseMetricsQuery(query));
 }
 
+type ParsedQuery = ReturnType<typeof parseMetricsQuery>;
+type ParsedSeries = ParsedQuery['series'][number];
+
+/**
+ * The series a query asks for, as named steps: plan the fewest requests -> read every page of
+ * every request onto the grid -> how many leading points are complete and published -> each
+ * series' values (a counter's empty, complete period as 0, every other gap unknown).
+ */
 export async function getMetrics(
   query: MetricsQuery,
   options: GetMetricsOptions = {},
@@ -82,56 +90,64 @@ export async function getMetrics(
   const parsed = parseMetricsQuery(query);
   const plan = planRequests(parsed);
   const { grid } = plan;
-  const periodMs = grid.periodSeconds * 1000;
+  const read = await readAllPages(parsed, plan, options.concurrency ?? 10);
+  const timestamps = Array.from({ length: grid.points }, (_, i) =>
+    new Date(grid.startMs + i * grid.periodSeconds * 1000).toISOString(),
+  );
+  const completePoints = completePointsOf(parsed, plan);
+  const publishedPoints = publishedPointsOf(read.parts, completePoints, grid.points);
+  const series = new Map<string, SeriesResult>();
+  parsed.series.forEach((s, index) => {
+    const status = read.status[index] ?? 'Complete';
+    const values = seriesValues(s, read.parts[index] ?? [], status, completePoints, grid.points);
+    series.set(s.id, { id: s.id, kind: s.kind, values, status });
+  });
+  return {
+    periodSeconds: grid.periodSeconds,
+    timestamps,
+    completePoints,
+    publishedPoints,
+    series,
+    calls: read.calls,
+    minCalls: plan.minCalls,
+    throttledRetries: read.throttledRetries,
+    notes: read.notes,
+  };
+}
+
+/** What the pages said: values on the grid per series and part (NaN = no datapoint), statuses, notes. */
+interface Readings {
+  /** parts[seriesIndex][part] = values on the grid, NaN = no datapoint (compact while reading). */
+  parts: Float64Array[][];
+  /** The worst status any page gave each series. */
+  status: string[];
+  notes: string[];
+  calls: number;
+  throttledRetries: number;
+}
+
+/** Every request of the plan (`concurrency` at once), every NextToken page of each, onto the grid. */
+async function readAllPages(parsed: ParsedQuery, plan: RequestPlan, concurrency: number): Promise<Readings> {
+  const { grid } = plan;
+  const read: Readings = {
+    parts: parsed.series.map((s, index) => {
+      const n = plan.mathSeries.has(index) ? 1 : (s.sumOf?.length ?? 1);
+      return Array.from({ length: n }, () => new Float64Array(grid.points).fill(Number.NaN));
+    }),
+    status: parsed.series.map(() => 'Complete'),
+    notes: [],
+    calls: 0,
+    throttledRetries: 0,
+  };
   const startTime = new Date(grid.startMs);
   const endTime = new Date(grid.endMs);
-
-  // parts[seriesIndex][part] = values on the grid, NaN = no datapoint (compact while reading).
-  const parts: Float64Array[][] = parsed.series.map((s, index) => {
-    const n = plan.mathSeries.has(index) ? 1 : (s.sumOf?.length ?? 1);
-    return Array.from({ length: n }, () => new Float64Array(grid.points).fill(Number.NaN));
-  });
-  const status: string[] = parsed.series.map(() => 'Complete');
-  const notes: string[] = [];
-  let calls = 0;
-  let throttledRetries = 0;
-
-  const absorb = (
-    r: MetricDataResult,
-    byId: Map<string, { seriesIndex: number; part: number }>,
-    finalPage: boolean,
-  ) => {
-    const target = r.Id ? byId.get(r.Id) : undefined;
-    if (!target) return;
-    const values = parts[target.seriesIndex]?.[target.part];
-    if (!values) return;
-    const ts = r.Timestamps ?? [];
-    const vs = r.Values ?? [];
-    for (let i = 0; i < ts.length; i++) {
-      const t = ts[i];
-      const v = vs[i];
-      if (t === undefined || v === undefined) continue;
-      const idx = Math.round((t.getTime() - grid.startMs) / periodMs);
-      if (idx >= 0 && idx < grid.points) values[idx] = v;
-    }
-    const code = r.StatusCode ?? 'Complete';
-    // PartialData on a page that has a NextToken just means "more to come".
-    if (code === 'PartialData' && !finalPage) return;
-    const prev = status[target.seriesIndex] ?? 'Complete';
-    if ((STATUS_RANK[code] ?? 2) > (STATUS_RANK[prev] ?? 0)) status[target.seriesIndex] = code;
-    if (code !== 'Complete' && code !== 'PartialData') {
-      const msg = (r.Messages ?? []).map((m) => `${m.Code ?? ''} ${m.Value ?? ''}`.trim()).join('; ');
-      notes.push(`metrics: ${parsed.series[target.seriesIndex]?.id}: ${code}${msg ? ` (${msg})` : ''}`);
-    }
-  };
-
-  await mapLimit(plan.requests, options.concurrency ?? 10, async (groups) => {
+  await mapLimit(plan.requests, concurrency, async (groups) => {
     const queries: MetricDataQuery[] = groups.flatMap((g) => g.queries);
     const byId = new Map<string, { seriesIndex: number; part: number }>();
     for (const g of groups) for (const o of g.outputs) byId.set(o.queryId, o);
     let nextToken: string | undefined;
     do {
-      calls++;
+      read.calls++;
       const out = await cloudwatchClient().send(
         new GetMetricDataCommand({
           MetricDataQueries: queries,
@@ -141,28 +157,71 @@ export async function getMetrics(
           NextToken: nextToken,
         }),
       );
-      throttledRetries += Math.max(0, (out.$metadata?.attempts ?? 1) - 1);
+      read.throttledRetries += Math.max(0, (out.$metadata?.attempts ?? 1) - 1);
       const token = out.NextToken;
-      for (const r of out.MetricDataResults ?? []) absorb(r, byId, !token);
-      for (const m of out.Messages ?? []) notes.push(`metrics: ${m.Code ?? ''} ${m.Value ?? ''}`.trim());
+      for (const r of out.MetricDataResults ?? []) {
+        const target = r.Id ? byId.get(r.Id) : undefined;
+        if (target) absorb(read, r, target, { parsed, plan, finalPage: !token });
+      }
+      for (const m of out.Messages ?? []) read.notes.push(`metrics: ${m.Code ?? ''} ${m.Value ?? ''}`.trim());
       nextToken = token;
     } while (nextToken);
   });
+  return read;
+}
 
-  const timestamps = Array.from({ length: grid.points }, (_, i) =>
-    new Date(grid.startMs + i * periodMs).toISOString(),
-  );
-  const nowMs = parsed.now.getTime();
+/**
+ * One result's datapoints onto its series' part of the grid, and its status: PartialData on a page
+ * that has a NextToken just means "more to come"; an error status is noted.
+ */
+function absorb(
+  read: Readings,
+  r: MetricDataResult,
+  target: { seriesIndex: number; part: number },
+  page: { parsed: ParsedQuery; plan: RequestPlan; finalPage: boolean },
+): void {
+  const { grid } = page.plan;
+  const periodMs = grid.periodSeconds * 1000;
+  const values = read.parts[target.seriesIndex]?.[target.part];
+  if (!values) return;
+  const ts = r.Timestamps ?? [];
+  const vs = r.Values ?? [];
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i];
+    const v = vs[i];
+    if (t === undefined || v === undefined) continue;
+    const idx = Math.round((t.getTime() - grid.startMs) / periodMs);
+    if (idx >= 0 && idx < grid.points) values[idx] = v;
+  }
+  const code = r.StatusCode ?? 'Complete';
+  if (code === 'PartialData' && !page.finalPage) return;
+  const prev = read.status[target.seriesIndex] ?? 'Complete';
+  if ((STATUS_RANK[code] ?? 2) > (STATUS_RANK[prev] ?? 0)) read.status[target.seriesIndex] = code;
+  if (code !== 'Complete' && code !== 'PartialData') {
+    const msg = (r.Messages ?? []).map((m) => `${m.Code ?? ''} ${m.Value ?? ''}`.trim()).join('; ');
+    read.notes.push(
+      `metrics: ${page.parsed.series[target.seriesIndex]?.id}: ${code}${msg ? ` (${msg})` : ''}`,
+    );
+  }
+}
+
+/** Periods [start + i p, start + (i+1) p) with (i+1) p + delay <= now - start are complete. */
+function completePointsOf(parsed: ParsedQuery, plan: RequestPlan): number {
+  const { grid } = plan;
+  const periodMs = grid.periodSeconds * 1000;
   const delayMs = parsed.publicationDelaySeconds * 1000;
-  // Periods [start + i p, start + (i+1) p) with (i+1) p + delay <= now - start are complete.
-  const completePoints = Math.max(
+  return Math.max(
     0,
-    Math.min(grid.points, Math.floor((nowMs - delayMs - grid.startMs) / periodMs)),
+    Math.min(grid.points, Math.floor((parsed.now.getTime() - delayMs - grid.startMs) / periodMs)),
   );
+}
+
+/** Up to the newest point any series has a datapoint for, and at least the complete ones. */
+function publishedPointsOf(parts: Float64Array[][], completePoints: number, points: number): number {
   let publishedPoints = completePoints;
   for (const ps of parts) {
     for (const p of ps) {
-      for (let i = grid.points - 1; i >= publishedPoints; i--) {
+      for (let i = points - 1; i >= publishedPoints; i--) {
         if (!Number.isNaN(p[i] ?? Number.NaN)) {
           publishedPoints = i + 1;
           break;
@@ -170,43 +229,38 @@ export async function getMetrics(
       }
     }
   }
-  const series = new Map<string, SeriesResult>();
-  parsed.series.forEach((s, index) => {
-    const ps = parts[index] ?? [];
-    const st = status[index] ?? 'Complete';
-    // PartialData left without a NextToken: a gap may be data CloudWatch did not return.
-    const failed = st !== 'Complete';
-    const values = new Array<number | null>(grid.points);
-    for (let i = 0; i < grid.points; i++) {
-      // A counter's empty period counts as zero only once the period is old enough to be
-      // published whole and the read was complete; a newer period or a failed or partial read
-      // stays unknown.
-      const closed = i < completePoints;
-      let sum: number | null = 0;
-      for (const p of ps) {
-        const raw = p[i];
-        let v = raw === undefined || Number.isNaN(raw) ? null : raw;
-        if (v === null && s.kind === 'counter' && closed && !failed) v = 0;
-        if (v === null) {
-          sum = null;
-          break;
-        }
-        sum += v;
-      }
-      values[i] = sum;
-    }
-    series.set(s.id, { id: s.id, kind: s.kind, values, status: st });
-  });
+  return publishedPoints;
+}
 
-  return {
-    periodSeconds: grid.periodSeconds,
-    timestamps,
-    completePoints,
-    publishedPoints,
-    series,
-    calls,
-    minCalls: plan.minCalls,
-    throttledRetries,
-    notes,
-  };
+/**
+ * A series' value at each grid point, its parts summed. A counter's empty period counts as zero
+ * only once the period is old enough to be published whole and the read was complete; a newer
+ * period or a failed or partial read (PartialData left without a NextToken: a gap may be data
+ * CloudWatch did not return) stays unknown.
+ */
+function seriesValues(
+  s: ParsedSeries,
+  ps: Float64Array[],
+  status: string,
+  completePoints: number,
+  points: number,
+): Array<number | null> {
+  const failed = status !== 'Complete';
+  const values = new Array<number | null>(points);
+  for (let i = 0; i < points; i++) {
+    const closed = i < completePoints;
+    let sum: number | null = 0;
+    for (const p of ps) {
+      const raw = p[i];
+      let v = raw === undefined || Number.isNaN(raw) ? null : raw;
+      if (v === null && s.kind === 'counter' && closed && !failed) v = 0;
+      if (v === null) {
+        sum = null;
+        break;
+      }
+      sum += v;
+    }
+    values[i] = sum;
+  }
+  return values;
 }

@@ -1,6 +1,9 @@
 /**
- * Capacity mode advisor: provisioned (as db-autopilot would run it) or on-demand, whichever
- * costs less per month over the observed use. Pure: (usage, config, prices, history, now) -> Plan.
+ * Capacity mode advisor: provisioned or on-demand, whichever costs less per month over the
+ * observed use at equal service. Provisioned is priced from the capacity the table had
+ * (ProvisionedRead/WriteCapacityUnits) where that served its use, at each period's peak over the
+ * target where it did not or where nothing is known (`pricedSchedule`).
+ * Pure: (usage, config, prices, history, now) -> Plan.
  *
  * Rules (aws-facts.md, DynamoDB provisioned capacity; DynamoDB Developer Guide, "Considerations
  * when switching capacity modes"): provisioned -> on-demand at most 4 times in a rolling 24 h
@@ -32,6 +35,15 @@ export interface UsageSeries {
   /** Peak per-second rate within each period (Maximum of the per-minute sums / 60), if known. */
   readPeakPerSecond?: Array<number | null>;
   writePeakPerSecond?: Array<number | null>;
+  /**
+   * Capacity the table had in each period (ProvisionedRead/WriteCapacityUnits, Average; GSIs
+   * summed in), if known; null = not provisioned then (on-demand) or unknown.
+   */
+  readProvisioned?: Array<number | null>;
+  writeProvisioned?: Array<number | null>;
+  /** The part of each period's units that went unserved (throttled, estimated), if known. */
+  readUnservedUnits?: Array<number | null>;
+  writeUnservedUnits?: Array<number | null>;
 }
 
 export interface ModeSwitch {
@@ -47,6 +59,8 @@ export interface ModeCosts {
   avgUsed: CapacityPair;
   /** Capacity db-autopilot would provision for the latest period. */
   lastProvisioned: CapacityPair;
+  /** Share of the known periods (read and write) priced from the capacity the table had. */
+  fromHistory: number;
   coverage: number;
   hoursCovered: number;
 }
@@ -122,13 +136,53 @@ export function provisionedSchedule(usage: UsageSeries, config: DynamodbConfig):
   return out;
 }
 
+/**
+ * The capacity to price in one period at the service on-demand gives. A period the table served
+ * whole: what it had (no more than full service needed: an over-provisioned table is priced as
+ * db-autopilot would run it). A period where it left use unserved: full service (its peak over
+ * the target), since the capacity it lacked had to be there before the demand came, which the
+ * history does not show a policy could do. No history (on-demand, unknown): full service.
+ */
+export function equalServiceCapacity(
+  had: number | null | undefined,
+  unservedUnits: number | null | undefined,
+  full: number,
+): number {
+  if (had === null || had === undefined || !Number.isFinite(had)) return full;
+  if ((unservedUnits ?? 0) > 0) return full;
+  return Math.min(Math.max(0, had), full);
+}
+
+/** Whether period i of a dimension is priced from what the table had (known, nothing unserved). */
+function servedFromHistory(usage: UsageSeries, dim: 'read' | 'write', i: number): boolean {
+  const had = (dim === 'read' ? usage.readProvisioned : usage.writeProvisioned)?.[i];
+  const lost = (dim === 'read' ? usage.readUnservedUnits : usage.writeUnservedUnits)?.[i] ?? 0;
+  return had !== null && had !== undefined && Number.isFinite(had) && lost <= 0;
+}
+
+/**
+ * The provisioned capacity priced in each period. With the table's provisioned-capacity history
+ * (ProvisionedRead/WriteCapacityUnits), what its capacity policy really ran (holds after peaks and
+ * AWS's decrease limits included) where it served its use, full service where it did not
+ * (`equalServiceCapacity`); without it (on-demand periods, unknown), what full service
+ * needs (`provisionedSchedule`: each period's peak over the target).
+ */
+export function pricedSchedule(usage: UsageSeries, config: DynamodbConfig): CapacityPair[] {
+  const full = provisionedSchedule(usage, config);
+  return full.map((need, i) => ({
+    read: equalServiceCapacity(usage.readProvisioned?.[i], usage.readUnservedUnits?.[i], need.read),
+    write: equalServiceCapacity(usage.writeProvisioned?.[i], usage.writeUnservedUnits?.[i], need.write),
+  }));
+}
+
 export function compareModes(
   usage: UsageSeries,
   config: DynamodbConfig,
   prices: PriceTable,
   tableClass?: TableClass,
 ): ModeCosts {
-  const schedule = provisionedSchedule(usage, config);
+  const full = provisionedSchedule(usage, config);
+  const schedule = pricedSchedule(usage, config);
   const known: number[] = [];
   for (let i = 0; i < usage.readUnits.length; i++) {
     if (usage.readUnits[i] !== null || usage.writeUnits[i] !== null) known.push(i);
@@ -137,6 +191,13 @@ export function compareModes(
   const prov = known.map((i) => schedule[i] ?? { read: config.minCapacity, write: config.minCapacity });
   const costs = monthlyCostsFor(usage.periodSeconds, prov, used, prices, tableClass);
   const n = Math.max(1, known.length);
+  const fromHistory = known.reduce(
+    (sum, i) =>
+      sum +
+      (servedFromHistory(usage, 'read', i) ? 0.5 : 0) +
+      (servedFromHistory(usage, 'write', i) ? 0.5 : 0),
+    0,
+  );
   return {
     ...costs,
     avgProvisioned: {
@@ -147,7 +208,8 @@ export function compareModes(
       read: used.reduce((s, u) => s + u.read, 0) / n / usage.periodSeconds,
       write: used.reduce((s, u) => s + u.write, 0) / n / usage.periodSeconds,
     },
-    lastProvisioned: schedule[schedule.length - 1] ?? { read: config.minCapacity, write: config.minCapacity },
+    lastProvisioned: full[full.length - 1] ?? { read: config.minCapacity, write: config.minCapacity },
+    fromHistory: fromHistory / n,
     coverage: usage.readUnits.length ? known.length / usage.readUnits.length : 0,
     hoursCovered: (known.length * usage.periodSeconds) / 3600,
   };
@@ -229,10 +291,17 @@ function round2(x: number): number {
 function modeEvidence(tableName: string, costs: ModeCosts, window: Evidence['window']): Evidence[] {
   return [
     {
-      metric: 'monthly cost, provisioned as db-autopilot would run it',
+      metric: 'monthly cost, provisioned at equal service',
       statistic: 'estimate',
       value: round2(costs.provisionedMonthly),
       unit: 'USD',
+      window,
+    },
+    {
+      metric: 'periods priced from the capacity the table had (ProvisionedCapacityUnits, no throttling)',
+      statistic: 'share',
+      value: round2(costs.fromHistory * 100),
+      unit: 'Percent',
       window,
     },
     {
@@ -296,7 +365,7 @@ export function adviseCapacityMode(input: ModeAdvisorInput): ModeAdvice {
   const blocked = switchBlockedBecause(better, input.switches, config, now);
   // Start provisioned at what the latest period needs (the capacity tuner takes over from there).
   const initial = initialProvisioned(input, costs.lastProvisioned);
-  const reason = `${input.tableName} costs $${saving.toFixed(2)}/month less on ${label}: provisioned (as db-autopilot would run it) $${p.toFixed(2)} vs on-demand $${o.toFixed(2)} over ${Math.round(costs.hoursCovered / 24)} days of use (average use ${round2(costs.avgUsed.read)} RCU/s, ${round2(costs.avgUsed.write)} WCU/s)`;
+  const reason = `${input.tableName} costs $${saving.toFixed(2)}/month less on ${label}: provisioned at equal service $${p.toFixed(2)} (${Math.round(costs.fromHistory * 100)}% of periods priced from the capacity it had, the rest at their peak over the target) vs on-demand $${o.toFixed(2)} over ${Math.round(costs.hoursCovered / 24)} days of use (average use ${round2(costs.avgUsed.read)} RCU/s, ${round2(costs.avgUsed.write)} WCU/s)`;
   const action: Action = {
     tuner: 'dynamodb-mode',
     resource: ref,

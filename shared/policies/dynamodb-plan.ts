@@ -67,12 +67,17 @@ export function evidenceFor(
       window: w,
       threshold: round2(a.provisioned * config.targetUtilization),
     },
-    {
-      metric: 'units per successful request (SuccessfulRequestLatency SampleCount)',
-      statistic: 'ratio',
-      value: round2(a.unitsPerRequest),
-      window: windowOf(obs.observedAt, periodsIn(config.scaleDownStabilizationMinutes, period), period),
-    },
+    // Read only when throttle events are converted with it (shared/tuners/dynamodb.ts requestSeries).
+    ...(m?.successfulRequests
+      ? [
+          {
+            metric: 'units per successful request (SuccessfulRequestLatency SampleCount)',
+            statistic: 'ratio',
+            value: round2(a.unitsPerRequest),
+            window: windowOf(obs.observedAt, periodsIn(config.scaleDownStabilizationMinutes, period), period),
+          },
+        ]
+      : []),
   ];
 }
 

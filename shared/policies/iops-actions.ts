@@ -6,9 +6,8 @@
 import {
   GP3_LARGE_INCLUDED_IOPS,
   GP3_LARGE_INCLUDED_MIBPS,
-  GP3_SMALL_BASELINE_IOPS,
-  GP3_STRIPING_GIB,
   gp2BaselineIops,
+  gp3Baseline,
   gp3ThroughputFor,
 } from '../aws/rds-storage-limits.ts';
 import type { Action, Evidence, ResourceRef, RuleCheck } from '../core/model.ts';
@@ -31,6 +30,7 @@ export function storageOf(inst: RdsStorageInstance): StorageConfig {
     iops: inst.iops,
     throughputMibps: inst.throughputMibps,
     multiAz: inst.multiAz,
+    engine: inst.engine,
   };
 }
 
@@ -133,8 +133,10 @@ export function gp3Recommendation(
   demand: number,
   burstMin: number | null,
 ): Action {
-  const large = inst.allocatedGiB >= GP3_STRIPING_GIB;
-  const gp3Iops = large ? GP3_LARGE_INCLUDED_IOPS : GP3_SMALL_BASELINE_IOPS;
+  // The engine's gp3 row: striped (12,000 IOPS / 500 MiB/s included) from 400 GiB, Oracle 200 GiB,
+  // SQL Server never (3,000 / 125 at every size, sent as nothing).
+  const gp3Iops = gp3Baseline(inst.engine, inst.allocatedGiB).iops;
+  const large = gp3Iops === GP3_LARGE_INCLUDED_IOPS;
   const next: StorageConfig = {
     storageType: 'gp3',
     allocatedGiB: inst.allocatedGiB,
@@ -187,7 +189,7 @@ export function maxIopsUnderCeiling(
 ): number {
   const base: StorageConfig = { ...storageOf(inst), allocatedGiB: gib, iops: 0 };
   if (inst.storageType === 'gp3') {
-    const included = gib >= GP3_STRIPING_GIB ? GP3_LARGE_INCLUDED_IOPS : GP3_SMALL_BASELINE_IOPS;
+    const included = gp3Baseline(inst.engine, gib).iops;
     const fixed = storageMonthlyCost({ ...base, iops: included }, prices);
     const unit = storageMonthlyCost({ ...base, iops: included + 1000 }, prices) - fixed;
     if (unit <= 0) return Number.MAX_SAFE_INTEGER;

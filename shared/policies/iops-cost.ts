@@ -4,14 +4,7 @@
  * Multi-AZ storage and IOPS are billed twice (RDS pricing page).
  */
 
-import {
-  GP3_LARGE_INCLUDED_IOPS,
-  GP3_LARGE_INCLUDED_MIBPS,
-  GP3_SMALL_BASELINE_IOPS,
-  GP3_SMALL_BASELINE_MIBPS,
-  GP3_STRIPING_GIB,
-  type RdsStorageType,
-} from '../aws/rds-storage-limits.ts';
+import { gp3Baseline, type RdsStorageType } from '../aws/rds-storage-limits.ts';
 import { type PriceTable, price } from '../pricing.ts';
 
 export interface StorageConfig {
@@ -20,12 +13,8 @@ export interface StorageConfig {
   iops?: number;
   throughputMibps?: number;
   multiAz?: boolean;
-}
-
-function gp3Included(allocatedGiB: number): { iops: number; mibps: number } {
-  return allocatedGiB >= GP3_STRIPING_GIB
-    ? { iops: GP3_LARGE_INCLUDED_IOPS, mibps: GP3_LARGE_INCLUDED_MIBPS }
-    : { iops: GP3_SMALL_BASELINE_IOPS, mibps: GP3_SMALL_BASELINE_MIBPS };
+  /** The engine (gp3's included IOPS start at 200 GiB on Oracle and never on SQL Server). */
+  engine?: string;
 }
 
 /** USD per month for the storage configuration. Magnetic (`standard`) is priced like gp2 size. */
@@ -37,7 +26,7 @@ export function storageMonthlyCost(config: StorageConfig, prices: PriceTable): n
     case 'standard':
       return az * gib * price(prices, 'rds.gp2.gbMonth');
     case 'gp3': {
-      const inc = gp3Included(gib);
+      const inc = gp3Baseline(config.engine, gib);
       const extraIops = Math.max(0, (config.iops ?? inc.iops) - inc.iops);
       const extraMibps = Math.max(0, (config.throughputMibps ?? inc.mibps) - inc.mibps);
       return (

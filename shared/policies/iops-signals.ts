@@ -74,7 +74,7 @@ export function readSignals(obs: IopsObservation, cfg: IopsPolicySettings): Iops
   const inst = obs.instance;
   const total = sumSeries(obs.recent.readIops, obs.recent.writeIops);
   const p99 = percentile(total, 99);
-  const effective = effectiveStorageIops(inst.storageType, inst.allocatedGiB, inst.iops);
+  const effective = effectiveStorageIops(inst.storageType, inst.allocatedGiB, inst.iops, inst.engine);
   // gp2 serves up to its burst level while BurstBalance lasts (aws-facts.md table).
   const servedCeiling =
     inst.storageType === 'gp2' ? Math.max(effective, GP2_BURST_IOPS) : Math.max(effective, 1);

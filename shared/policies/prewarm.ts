@@ -288,13 +288,16 @@ function recurringPeaksAt(
     }
     for (const c of chain) used.add(c.idx);
     if (chain.length < config.minOccurrences) continue;
+    // A peak that failed to recur is no longer expected: the history already covers where its
+    // next occurrence should have started (within the tolerance) and no peak started there.
+    if (o.idx + lag + tol < scale.buckets.length) continue;
     // The next occurrence after the last one seen that is not over yet.
     let nextIdx = o.idx + lag;
     while (scale.startMs + nextIdx * bucketMs + config.holdMinutes * 60_000 < t) nextIdx += lag;
     const recent = chain.slice(-3);
     peaks.push({
       at: new Date(scale.startMs + nextIdx * bucketMs).toISOString(),
-      value: Math.max(...recent.map((c) => c.value)),
+      value: median(recent.map((c) => c.value)),
       periodMinutes,
       history: chain.map((c) => ({
         at: new Date(scale.startMs + c.idx * bucketMs).toISOString(),

@@ -66,8 +66,14 @@ export interface ServerlessObservation {
 export interface ServerlessSettings {
   /** Minimum as a fraction of the peak expected in the look-ahead (how close to the peak to keep). */
   warmFraction: number;
+  /** Minimum as a fraction of a peak that history shows arriving in a step (see sharpRiseRatio). */
+  sharpWarmFraction: number;
+  /** A bucket whose peak is at least this many times the previous bucket's (same day) is a step. */
+  sharpRiseRatio: number;
   /** Minutes ahead whose history sets the minimum. */
   lookaheadMinutes: number;
+  /** Minutes of the newest published capacity that set the minimum's level now (the current load, not an old spike). */
+  recentMinutes: number;
   /** Days of history in the hour-of-day profile. */
   profileDays: number;
   /** Maximum = recent peak x this. */
@@ -90,7 +96,10 @@ export interface ServerlessSettings {
 
 export const DEFAULT_SERVERLESS_SETTINGS: ServerlessSettings = {
   warmFraction: 0.6,
+  sharpWarmFraction: 0.85,
+  sharpRiseRatio: 2,
   lookaheadMinutes: 30,
+  recentMinutes: 10,
   profileDays: 7,
   maxHeadroom: 1.5,
   maxCapacityCeiling: MAX_ACU,
@@ -120,44 +129,135 @@ function demandShown(
   return capacity.map((c, i) => (connections[i] === 0 ? 0 : c));
 }
 
-/** Step 1: for each bucket of the day (15 minutes by default), the highest peak over the last `days` days. */
-export function dayProfile(obs: ServerlessObservation, days: number): Map<number, number> {
+/**
+ * History buckets where the capacity did not move (Maximum = Average) show MinCapacity holding it:
+ * demand was at most that, by how much is not published (Aurora scales an instance down to what
+ * its load needs, never below the minimum). Such a bucket is no evidence of demand at that time of
+ * day and counts as 0, else a minimum set by a person (or by db-autopilot ahead of a peak) is
+ * learned back as load and never comes down in quiet hours. A bucket held at MaxCapacity is the
+ * opposite (demand at least that): kept. The recent minutes count as they are: a minimum held now
+ * is lowered to warmFraction of it, run after run, until the capacity moves with the load again.
+ */
+function withoutHeld(
+  capacity: Array<number | null>,
+  held: (i: number) => boolean,
+  max: number,
+): Array<number | null> {
+  return capacity.map((c, i) => (c !== null && c > 0 && c < max && held(i) ? 0 : c));
+}
+
+/** Demand the history buckets show: no connection -> 0; held at the minimum -> 0. */
+function historyDemand(obs: ServerlessObservation): Array<number | null> {
+  const h = obs.history;
+  const flat = (i: number) => {
+    const hi = h.capacityMax[i];
+    const mean = h.capacityMean[i];
+    return hi != null && mean != null && Math.abs(hi - mean) < 1e-6;
+  };
+  return demandShown(withoutHeld(h.capacityMax, flat, obs.current.max), h.connectionsMax);
+}
+
+/** What history shows for one bucket of the day: the highest peak, and the steepest rise into it. */
+export interface BucketProfile {
+  peak: number;
+  /** Highest ratio, on one day, of this bucket's peak to the previous bucket's (Infinity from no load). */
+  rise: number;
+}
+
+/**
+ * Step 1: for each bucket of the day (15 minutes by default), the highest peak over the last
+ * `days` days, and how steeply the load rose into it on the same day (a step, or a ramp).
+ */
+export function dayProfile(obs: ServerlessObservation, days: number): Map<number, BucketProfile> {
   const h = obs.history;
   const perDay = Math.round(1440 / h.periodMinutes);
   const end = Date.parse(h.end);
-  const values = demandShown(h.capacityMax, h.connectionsMax).slice(-days * perDay);
-  const profile = new Map<number, number>();
+  const values = historyDemand(obs).slice(-days * perDay);
+  // The rise is measured from the capacity the bucket before showed, held or not (a held bucket's
+  // demand was at most its capacity: the rise from it is at least this), and from 0 without load.
+  const levels = demandShown(h.capacityMax, h.connectionsMax).slice(-days * perDay);
+  const profile = new Map<number, BucketProfile>();
   values.forEach((v, i) => {
     if (v === null) return;
     const at = end - (values.length - i) * h.periodMinutes * 60_000;
     const bucket = Math.floor((at % 86_400_000) / (h.periodMinutes * 60_000));
-    profile.set(bucket, Math.max(profile.get(bucket) ?? 0, v));
+    const before = levels[i - 1];
+    const rise = before == null ? 1 : before > 0 ? v / before : v > 0 ? Number.POSITIVE_INFINITY : 1;
+    const seen = profile.get(bucket) ?? { peak: 0, rise: 1 };
+    profile.set(bucket, { peak: Math.max(seen.peak, v), rise: Math.max(seen.rise, rise) });
   });
   return profile;
 }
 
-/** Step 2: the peak to expect in the look-ahead: history at these times of day, and the last hour's own peak. */
+/**
+ * Step 2a: is the load history expects overdue? The cluster has had no connection for longer than
+ * any quiet stretch in the history (in minutes): the day is not like the days before (a weekend, a
+ * holiday), so the hours' profile is not believed until a connection comes.
+ */
+export function overdueLoad(obs: ServerlessObservation): { overdue: boolean; idleMinutes: number } {
+  const h = obs.history;
+  // Quiet stretches that began and ended inside the history (the first one may have begun before).
+  let longest = 0;
+  let run = 0;
+  let loaded = false;
+  for (const c of h.connectionsMax) {
+    if (c === 0) run++;
+    else if (c !== null) {
+      if (loaded) longest = Math.max(longest, run);
+      loaded = true;
+      run = 0;
+    }
+  }
+  const recent = obs.recent.connections;
+  const recentIdle = recent.length > 0 && recent.every((c) => c === 0);
+  // The quiet stretch still going on: the trailing history buckets (the recent minutes agree).
+  const idleMinutes = recentIdle ? run * h.periodMinutes : 0;
+  const longestMinutes = longest * h.periodMinutes;
+  return { overdue: longest > 0 && idleMinutes > longestMinutes + OVERDUE_MARGIN_MINUTES, idleMinutes };
+}
+
+/** How much longer than any quiet stretch seen a quiet stretch must last to be a day unlike the others. */
+export const OVERDUE_MARGIN_MINUTES = 120;
+
+/** Step 2: the peak to expect in the look-ahead: history at these times of day, and the last minutes' own peak. */
 export function forecastPeak(
   obs: ServerlessObservation,
   s: ServerlessSettings,
-): { peak: number; why: string } {
+): { peak: number; sharp: boolean; why: string } {
   const profile = dayProfile(obs, s.profileDays);
   const period = obs.history.periodMinutes * 60_000;
   const now = Date.parse(obs.observedAt);
   let seasonal = 0;
-  for (let at = now; at <= now + s.lookaheadMinutes * 60_000; at += period)
-    seasonal = Math.max(seasonal, profile.get(Math.floor((at % 86_400_000) / period)) ?? 0);
-  const recent = maxOf(demandShown(obs.recent.capacity, obs.recent.connections).slice(-30));
+  let rise = 1;
+  for (let at = now; at <= now + s.lookaheadMinutes * 60_000; at += period) {
+    const b = profile.get(Math.floor((at % 86_400_000) / period));
+    seasonal = Math.max(seasonal, b?.peak ?? 0);
+    rise = Math.max(rise, b?.rise ?? 1);
+  }
+  const late = overdueLoad(obs);
+  if (late.overdue) {
+    seasonal = 0;
+    rise = 1;
+  }
+  const recent = maxOf(demandShown(obs.recent.capacity, obs.recent.connections).slice(-s.recentMinutes));
   const peak = Math.max(seasonal, recent);
+  const history = late.overdue
+    ? `no connection for ${Math.round(late.idleMinutes / 60)} h, longer than any quiet stretch in the last ${s.profileDays} days: the load history expects is not coming today`
+    : `the next ${s.lookaheadMinutes} min of the day over the last ${s.profileDays} days: ${seasonal.toFixed(1)}`;
+  // A step (the load more than doubled within one bucket on some day, or came from none) is not
+  // followed by scaling from a low capacity: the minimum has to sit close to the step's top.
+  const sharp = seasonal > recent && rise >= s.sharpRiseRatio;
   return {
     peak,
-    why: `expected peak ${peak.toFixed(1)} ACU (the next ${s.lookaheadMinutes} min of the day over the last ${s.profileDays} days: ${seasonal.toFixed(1)}; last 30 min: ${recent.toFixed(1)})`,
+    sharp,
+    why: `expected peak ${peak.toFixed(1)} ACU (${history}${sharp ? `, reached in a step (x${Number.isFinite(rise) ? rise.toFixed(1) : 'from no load'} within ${obs.history.periodMinutes} min)` : ''}; last ${s.recentMinutes} min: ${recent.toFixed(1)})`,
   };
 }
 
 /** Step 3: MinCapacity: warmFraction of the expected peak, so a ramp starts from a warm, high capacity. */
-export function recommendMin(peak: number, s: ServerlessSettings): number {
-  return Math.max(s.minCapacityFloor, roundUpAcu(peak * s.warmFraction));
+export function recommendMin(forecast: { peak: number; sharp: boolean }, s: ServerlessSettings): number {
+  const fraction = forecast.sharp ? Math.max(s.warmFraction, s.sharpWarmFraction) : s.warmFraction;
+  return Math.max(s.minCapacityFloor, roundUpAcu(forecast.peak * fraction));
 }
 
 /** Step 4: MaxCapacity: every peak of the profile with headroom; doubled at once when capped (ACUUtilization 100%). */
@@ -270,7 +370,7 @@ export function planServerlessBounds(
   const pause = autoPauseAdvice(obs, s);
   // Idle for hours: the forecast counts no demand where nobody was connected, so the minimum goes to
   // the floor unless history expects load in the look-ahead (or to 0 with auto-pause).
-  const wantedMin = pause.pause ? 0 : recommendMin(forecast.peak, s);
+  const wantedMin = pause.pause ? 0 : recommendMin(forecast, s);
   const max = recommendMax(obs, s);
   const bounds = constrainBounds(
     obs,
@@ -309,7 +409,7 @@ export function planServerlessBounds(
       to: next,
       reason: [
         minMoves
-          ? `MinCapacity ${obs.current.min} -> ${next.min} ACU: ${pause.idle ? pause.why : `${forecast.why}, kept at ${s.warmFraction} of it so a ramp starts warm`}`
+          ? `MinCapacity ${obs.current.min} -> ${next.min} ACU: ${pause.idle ? pause.why : `${forecast.why}, kept at ${forecast.sharp ? Math.max(s.warmFraction, s.sharpWarmFraction) : s.warmFraction} of it so a ramp starts warm`}`
           : undefined,
         maxMoves ? `MaxCapacity ${obs.current.max} -> ${next.max} ACU: ${max.why}` : undefined,
         ...bounds.notes,

@@ -44,7 +44,12 @@ import {
   timeKey,
 } from './keys.ts';
 import { isSkip, repeatForm, repeatsSkip, storedForm, withoutRepeatCount } from './slim.ts';
-import { DEFAULT_AUDIT_TTL_DAYS, DEFAULT_STATE_TABLE_NAME, STATE_TABLE } from './table-definition.ts';
+import {
+  DEFAULT_AUDIT_TTL_DAYS,
+  DEFAULT_NOOP_TTL_DAYS,
+  DEFAULT_STATE_TABLE_NAME,
+  STATE_TABLE,
+} from './table-definition.ts';
 import { addToTotals, emptyTotals, readTotalsItem, totalsUpdate } from './totals.ts';
 
 export interface DynamoDbStateStoreOptions {
@@ -54,6 +59,8 @@ export interface DynamoDbStateStoreOptions {
   tableName?: string;
   /** How long audit records live (TTL); env AUDIT_TTL_DAYS, default 400. */
   auditTtlDays?: number;
+  /** How long successful no-op decisions live (TTL); env NOOP_TTL_DAYS, default 30 (at most auditTtlDays). */
+  noopTtlDays?: number;
 }
 
 type Item = Record<string, unknown>;
@@ -63,14 +70,32 @@ function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
-function auditTtlDaysFromEnv(): number {
-  const raw = process.env.AUDIT_TTL_DAYS;
-  if (raw === undefined || raw === '') return DEFAULT_AUDIT_TTL_DAYS;
+/** A TTL in days from the environment variable `name` (a whole number >= 1), else `fallback`. */
+function ttlDaysFromEnv(name: 'AUDIT_TTL_DAYS' | 'NOOP_TTL_DAYS', fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
   const days = Number(raw);
   if (!Number.isInteger(days) || days < 1) {
-    throw new RangeError(`AUDIT_TTL_DAYS must be a whole number of days >= 1, got "${raw}"`);
+    throw new RangeError(`${name} must be a whole number of days >= 1, got "${raw}"`);
   }
   return days;
+}
+
+/** How long decisions are kept as the environment says (AUDIT_TTL_DAYS, NOOP_TTL_DAYS) or by default. */
+export function decisionRetention(): { auditTtlDays: number; noopTtlDays: number } {
+  return {
+    auditTtlDays: ttlDaysFromEnv('AUDIT_TTL_DAYS', DEFAULT_AUDIT_TTL_DAYS),
+    noopTtlDays: ttlDaysFromEnv('NOOP_TTL_DAYS', DEFAULT_NOOP_TTL_DAYS),
+  };
+}
+
+/** Days a decision is kept: a successful no-op `noopTtlDays` (never more than the audit's), the rest `auditTtlDays`. */
+export function decisionTtlDays(
+  decision: Pick<Decision, 'action' | 'outcome'>,
+  auditTtlDays: number,
+  noopTtlDays: number = DEFAULT_NOOP_TTL_DAYS,
+): number {
+  return isNotable(decision) ? auditTtlDays : Math.min(noopTtlDays, auditTtlDays);
 }
 
 function asDecision(item: Item | undefined): Decision | undefined {
@@ -79,7 +104,11 @@ function asDecision(item: Item | undefined): Decision | undefined {
 }
 
 /** The item a decision is stored as: slim form, its keys, the sparse index keys when notable, TTL. */
-export function decisionItem(decision: Decision, auditTtlDays: number): Item {
+export function decisionItem(
+  decision: Decision,
+  auditTtlDays: number,
+  noopTtlDays: number = DEFAULT_NOOP_TTL_DAYS,
+): Item {
   const index = isNotable(decision)
     ? {
         dayPk: keys.day(decision.tuner, decision.at),
@@ -91,7 +120,10 @@ export function decisionItem(decision: Decision, auditTtlDays: number): Item {
     ...keys.decision(decision),
     ...index,
     decision: storedForm(decision),
-    [STATE_TABLE.ttlAttribute]: expiresAfter(new Date(decision.at), auditTtlDays * 86_400),
+    [STATE_TABLE.ttlAttribute]: expiresAfter(
+      new Date(decision.at),
+      decisionTtlDays(decision, auditTtlDays, noopTtlDays) * 86_400,
+    ),
   };
 }
 
@@ -104,10 +136,12 @@ export class DynamoDbStateStore implements StateStore {
   readonly tableName: string;
   private readonly doc: DynamoDBDocumentClient;
   private readonly auditTtlDays: number;
+  private readonly noopTtlDays: number;
 
   constructor(options: DynamoDbStateStoreOptions = {}) {
     this.tableName = options.tableName ?? process.env.STATE_TABLE ?? DEFAULT_STATE_TABLE_NAME;
-    this.auditTtlDays = options.auditTtlDays ?? auditTtlDaysFromEnv();
+    this.auditTtlDays = options.auditTtlDays ?? ttlDaysFromEnv('AUDIT_TTL_DAYS', DEFAULT_AUDIT_TTL_DAYS);
+    this.noopTtlDays = options.noopTtlDays ?? ttlDaysFromEnv('NOOP_TTL_DAYS', DEFAULT_NOOP_TTL_DAYS);
     this.doc = DynamoDBDocumentClient.from(options.client ?? stateTableClient(), {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
     });
@@ -137,7 +171,7 @@ export class DynamoDbStateStore implements StateStore {
     if (isSkip(decision) && (await this.recordedAsRepeat(decision))) return;
     const written = await this.putIf({
       TableName: this.tableName,
-      Item: decisionItem(decision, this.auditTtlDays),
+      Item: decisionItem(decision, this.auditTtlDays, this.noopTtlDays),
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     if (!written) throw new DuplicateDecisionError(decision.id);

@@ -1,7 +1,7 @@
 import type { StateStore } from '../core/contracts.ts';
 import { DynamoDbStateStore } from './dynamodb-store.ts';
 
-export { DynamoDbStateStore, type DynamoDbStateStoreOptions } from './dynamodb-store.ts';
+export { DynamoDbStateStore, type DynamoDbStateStoreOptions, decisionRetention } from './dynamodb-store.ts';
 export { DuplicateDecisionError } from './errors.ts';
 export { MemoryStateStore } from './memory-store.ts';
 export { createStateTable, STATE_TABLE, stateTableDefinition, stateTableTtl } from './table-definition.ts';

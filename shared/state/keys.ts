@@ -91,6 +91,7 @@ export const STATE_WRITERS = {
     'prewarm',
     'proxy',
     'rightsizing',
+    'serverless',
     'fleet',
   ],
   'fleet-report': ['fleet'],

@@ -32,6 +32,15 @@ export const DEFAULT_STATE_TABLE_NAME = 'db-autopilot-state';
 /** Audit records are kept this long unless AUDIT_TTL_DAYS says otherwise. */
 export const DEFAULT_AUDIT_TTL_DAYS = 400;
 
+/**
+ * A successful no-op decision (about 93% of all decisions: "nothing to do" every run) is kept
+ * this long unless NOOP_TTL_DAYS says otherwise (never longer than the audit records). The day's
+ * totals still count it for the audit retention; notable decisions (changes, skips, deferrals,
+ * failures, recommendations, failed no-ops) keep the audit retention. Most of what the state
+ * table stores is no-ops, so this is most of its storage bill (shared/cost/model.ts).
+ */
+export const DEFAULT_NOOP_TTL_DAYS = 30;
+
 export const stateTableDefinition = {
   AttributeDefinitions: [
     { AttributeName: 'pk', AttributeType: 'S' },

@@ -104,8 +104,12 @@ function sid(tableName: string, indexName: string | null, name: string): string 
   return `${tableName}|${indexName ?? ''}|${name}`;
 }
 
-/** The CloudWatch series the capacity policy reads for one table or GSI (DynamoDB metrics and dimensions). */
-export function capacitySeries(tableName: string, indexName: string | null): SeriesRequest[] {
+/**
+ * The CloudWatch series the capacity policy reads for one table or GSI (DynamoDB metrics and
+ * dimensions), per dimension: consumed capacity and provisioned-throughput throttle events every
+ * run, the key-range and account-limit throttle events when `causes` (throttleCausesDue).
+ */
+export function capacitySeries(tableName: string, indexName: string | null, causes = true): SeriesRequest[] {
   const metric = (metricName: string) => ddbMetric(tableName, indexName, metricName);
   const out: SeriesRequest[] = [];
   for (const dim of DIMS) {
@@ -117,19 +121,15 @@ export function capacitySeries(tableName: string, indexName: string | null): Ser
         statistic: 'Sum',
         metric: metric(consumed),
       },
-      // SampleCount of consumed capacity = successful requests: the units-per-request conversion.
-      {
-        id: sid(tableName, indexName, `${dim}:requests`),
-        kind: 'counter',
-        statistic: 'SampleCount',
-        metric: metric(consumed),
-      },
       {
         id: sid(tableName, indexName, `${dim}:prov`),
         kind: 'counter',
         statistic: 'Sum',
         metric: metric(`${metricPrefix(dim)}ProvisionedThroughputThrottleEvents`),
       },
+    );
+    if (!causes) continue;
+    out.push(
       {
         id: sid(tableName, indexName, `${dim}:key`),
         kind: 'counter',
@@ -143,6 +143,70 @@ export function capacitySeries(tableName: string, indexName: string | null): Ser
         metric: metric(`${metricPrefix(dim)}AccountLimitThrottleEvents`),
       },
     );
+  }
+  return out;
+}
+
+/** When a scheduled run last observed a table, and when its key-range and account-limit throttles were last read. */
+export interface ObservationReads {
+  at: string;
+  causesAt: string;
+}
+
+/**
+ * Whether this observation reads a table's key-range and account-limit throttle events (4 of the
+ * 8 metrics per table or GSI). They only make findings (a hot key, the account quota: advice that
+ * capacity cannot fix, repeated at most every 6 hours), each summed over the newest
+ * `lookbackMinutes`. They are skipped only when the next observation (one interval like the last
+ * one later) still covers every minute since the last read: with the 2-minute schedule and the
+ * default 5-minute lookback, every other run; a finding comes at most a run later. Alarm and
+ * manual runs, and a table without reads recorded, always read them.
+ */
+export function throttleCausesDue(
+  now: Date,
+  trigger: string,
+  lookbackMinutes: number,
+  last: ObservationReads | undefined,
+): boolean {
+  if (trigger !== 'schedule' || !last) return true;
+  const interval = now.getTime() - Date.parse(last.at);
+  const since = now.getTime() - Date.parse(last.causesAt);
+  if (!(interval > 0) || !(since >= 0)) return true;
+  return since + interval > lookbackMinutes * MINUTE;
+}
+
+/**
+ * SampleCount of consumed capacity = successful requests: the units-per-request conversion of
+ * throttle events (requests) into capacity units. It is read only where it can change a decision
+ * (requestSeriesNeeded): a dimension with provisioned-throughput throttle events in the window,
+ * or a table whose recurring peaks are re-learned this run (15 days of throttles converted at the
+ * recent ratio). Elsewhere no event is converted, so the ratio is not needed (2 of 10 metrics).
+ */
+export function requestSeries(tableName: string, indexName: string | null, dim: CapacityDim): SeriesRequest {
+  return {
+    id: sid(tableName, indexName, `${dim}:requests`),
+    kind: 'counter',
+    statistic: 'SampleCount',
+    metric: ddbMetric(tableName, indexName, `Consumed${metricPrefix(dim)}CapacityUnits`),
+  };
+}
+
+/**
+ * The successful-request series a run still needs after the first read (requestSeries): each
+ * (table or GSI, dimension) with provisioned throttle events in its published periods, and every
+ * dimension of the tables in `relearning`.
+ */
+export function requestSeriesNeeded(
+  m: MetricsResult,
+  resources: ReadonlyArray<{ tableName: string; indexName: string | null }>,
+  relearning: ReadonlySet<string>,
+): SeriesRequest[] {
+  const out: SeriesRequest[] = [];
+  for (const r of resources) {
+    for (const dim of DIMS) {
+      const throttled = values(m, sid(r.tableName, r.indexName, `${dim}:prov`)).some((v) => v > 0);
+      if (throttled || relearning.has(r.tableName)) out.push(requestSeries(r.tableName, r.indexName, dim));
+    }
   }
   return out;
 }
@@ -163,10 +227,11 @@ function dimMetrics(
   dim: CapacityDim,
 ): DimensionMetrics {
   const get = (n: string) => values(m, sid(tableName, indexName, `${dim}:${n}`));
+  const requestsRead = m.series.has(sid(tableName, indexName, `${dim}:requests`));
   return {
     periodSeconds: m.periodSeconds,
     consumedUnits: get('consumed'),
-    successfulRequests: get('requests'),
+    ...(requestsRead ? { successfulRequests: get('requests') } : {}),
     provisionedThrottleEvents: get('prov'),
     keyRangeThrottleEvents: get('key'),
     accountLimitThrottleEvents: get('acct'),
@@ -218,6 +283,10 @@ export async function observeTables(input: {
   accountProvisioned: CapacityPair;
   now: Date;
   notes: string[];
+  /** Tables whose recurring peaks are re-learned this run (they need successful requests). */
+  relearning?: ReadonlySet<string>;
+  /** Tables whose key-range and account-limit throttle events are read (throttleCausesDue; default all). */
+  throttleCauses?: ReadonlySet<string>;
 }): Promise<Map<string, TableObservation>> {
   const { section, now } = input;
   // + the minutes CloudWatch has not published whole yet (values() leaves them out).
@@ -227,17 +296,28 @@ export async function observeTables(input: {
   const gsisOf = (t: TableDescription) => (t.GlobalSecondaryIndexes ?? []).filter((g) => g.IndexName);
   const out = new Map<string, TableObservation>();
   if (!input.tables.length) return out;
-  const series = input.tables.flatMap((t) => [
-    ...capacitySeries(t.TableName ?? '', null),
-    ...gsisOf(t).flatMap((g) => capacitySeries(t.TableName ?? '', g.IndexName ?? '')),
-  ]);
-  const m = await getMetrics({
-    series,
-    start: new Date(end.getTime() - minutes * MINUTE),
-    end,
-    periodSeconds: 60,
-    now,
+  const series = input.tables.flatMap((t) => {
+    const causes = input.throttleCauses?.has(t.TableName ?? '') ?? true;
+    return [
+      ...capacitySeries(t.TableName ?? '', null, causes),
+      ...gsisOf(t).flatMap((g) => capacitySeries(t.TableName ?? '', g.IndexName ?? '', causes)),
+    ];
   });
+  const span = { start: new Date(end.getTime() - minutes * MINUTE), end, periodSeconds: 60, now };
+  const m = await getMetrics({ series, ...span });
+  // Second read, only where a decision can depend on it: successful requests (requestSeries).
+  const more = requestSeriesNeeded(
+    m,
+    input.tables.flatMap((t) => [
+      { tableName: t.TableName ?? '', indexName: null },
+      ...gsisOf(t).map((g) => ({ tableName: t.TableName ?? '', indexName: g.IndexName ?? '' })),
+    ]),
+    input.relearning ?? new Set(),
+  );
+  if (more.length) {
+    const extra = await getMetrics({ series: more, ...span });
+    for (const [id, r] of extra.series) m.series.set(id, r);
+  }
   let targets = new Map<string, Partial<Record<CapacityDim, ScalableTargetObservation>>>();
   try {
     targets = await describeScalableTargetsFor(
@@ -379,6 +459,54 @@ async function capacityDrift(
   return `${obs.tableName}: capacity raised outside db-autopilot (${detail}); respected, backing off ${settings.driftBackoffMinutes} min`;
 }
 
+/** Whether a table's recurring peaks and demand shape are re-learned this run (hourly). */
+function relearnDue(prewarm: PrewarmState | undefined, now: Date): boolean {
+  return !prewarm || now.getTime() - Date.parse(prewarm.learnedAt) >= RELEARN_MS;
+}
+
+/** The reads a table's state keeps after this observation (`at`: the last scheduled one; alarm runs come between). */
+function readsAfter(
+  last: ObservationReads | undefined,
+  run: RunContext,
+  causesRead: boolean,
+): ObservationReads {
+  const now = run.now.toISOString();
+  return {
+    at: run.trigger === 'schedule' || !last ? now : last.at,
+    causesAt: causesRead || !last ? now : last.causesAt,
+  };
+}
+
+/** The tables whose key-range and account-limit throttle events this run reads (throttleCausesDue). */
+function throttleCausesTables(
+  due: ReadonlyArray<DiscoveredTarget<TableDescription>>,
+  histories: ReadonlyMap<string, ResourceHistory>,
+  run: RunContext,
+  lookbackMinutes: number,
+): Set<string> {
+  const out = new Set<string>();
+  for (const t of due) {
+    const state = histories.get(t.ref.id)?.tunerState as { reads?: ObservationReads } | undefined;
+    if (throttleCausesDue(run.now, run.trigger, lookbackMinutes, state?.reads)) out.add(t.ref.id);
+  }
+  return out;
+}
+
+/** Provisioned tables whose peaks are re-learned this run: they read successful requests as well. */
+function relearningTables(
+  due: ReadonlyArray<DiscoveredTarget<TableDescription>>,
+  histories: ReadonlyMap<string, ResourceHistory>,
+  now: Date,
+): Set<string> {
+  const out = new Set<string>();
+  for (const t of due) {
+    if (t.raw.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST') continue;
+    const state = histories.get(t.ref.id)?.tunerState as { prewarm?: PrewarmState } | undefined;
+    if (relearnDue(state?.prewarm, now)) out.add(t.ref.id);
+  }
+  return out;
+}
+
 interface PrewarmState {
   learnedAt: string;
   models: Record<string, PeakModel>;
@@ -471,61 +599,127 @@ interface ModeUsage {
   indexUsage?: Array<{ indexName: string; usage: UsageSeries }>;
 }
 
+/** The mode advisor's CloudWatch series: use (table and GSIs summed, and each on its own), and the
+ * table's provisioned capacity and throttle events (summed) to price provisioned as it really ran. */
+function usageSeriesRequests(obs: TableObservation): SeriesRequest[] {
+  const resources = [obs.table, ...obs.indexes];
+  const own = resources.length > 1 ? resources : [];
+  const one = (name: (dim: CapacityDim) => string, dim: CapacityDim) =>
+    resources.length > 1
+      ? { sumOf: resources.map((r) => ddbMetric(obs.tableName, r.indexName, name(dim))) }
+      : { metric: ddbMetric(obs.tableName, null, name(dim)) };
+  const consumed = (dim: CapacityDim) => `Consumed${metricPrefix(dim)}CapacityUnits`;
+  return DIMS.flatMap((dim) => [
+    { id: `usage:${dim}`, kind: 'counter' as const, statistic: 'Sum', ...one(consumed, dim) },
+    {
+      id: `usage:${dim}:throttled`,
+      kind: 'counter' as const,
+      statistic: 'Sum',
+      ...one((d) => `${metricPrefix(d)}ProvisionedThroughputThrottleEvents`, dim),
+    },
+    // Published only while the table is provisioned: an on-demand period is unknown (null).
+    {
+      id: `usage:${dim}:provisioned`,
+      kind: 'gauge' as const,
+      statistic: 'Average',
+      ...one((d) => `Provisioned${metricPrefix(d)}CapacityUnits`, dim),
+    },
+    ...own.map((r) => ({
+      id: `usage:${r.indexName ?? ''}:${dim}`,
+      kind: 'counter' as const,
+      statistic: 'Sum',
+      metric: ddbMetric(obs.tableName, r.indexName, consumed(dim)),
+    })),
+  ]);
+}
+
+/**
+ * The table's use per period with what it had and what went unserved: consumed + throttle events
+ * x units per request (recent), capped per 300 s at `maxUnservedFactor` x the capacity it had, as
+ * the capacity policy estimates demand (shared/policies/dynamodb-demand.ts).
+ */
+function tableUse(
+  m: MetricsResult,
+  obs: TableObservation,
+  dim: CapacityDim,
+  maxUnservedFactor: number,
+): { units: Array<number | null>; unserved: Array<number | null>; provisioned: Array<number | null> } {
+  const raw = (id: string) => m.series.get(id)?.values ?? [];
+  const consumed = raw(`usage:${dim}`);
+  const provisioned = raw(`usage:${dim}:provisioned`);
+  const recent = obs.table.metrics[dim];
+  const parts = demandSeries(
+    {
+      periodSeconds: m.periodSeconds,
+      consumedUnits: consumed.map((v) => v ?? 0),
+      provisionedThrottleEvents: raw(`usage:${dim}:throttled`).map((v) => v ?? 0),
+      keyRangeThrottleEvents: [],
+      accountLimitThrottleEvents: [],
+    },
+    provisioned.map((v) => v ?? 0),
+    unitsPerRequest(recent, recent.consumedUnits.length),
+    maxUnservedFactor,
+  );
+  const known = (i: number, v: number | undefined) =>
+    consumed[i] === null ? null : (v ?? 0) * m.periodSeconds;
+  return {
+    units: parts.demand.map((v, i) => known(i, v)),
+    unserved: parts.unserved.map((v, i) => known(i, v)),
+    provisioned,
+  };
+}
+
 /** 14 days of use (table and GSIs summed, and each on its own) for the mode advisor. */
 async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Date): Promise<ModeUsage> {
   const a = section.modeAdvisor;
   const fine = 300;
   const end = new Date(Math.floor(now.getTime() / (a.periodSeconds * 1000)) * a.periodSeconds * 1000);
   const start = new Date(end.getTime() - a.lookbackDays * 1440 * MINUTE);
-  const resources = [obs.table, ...obs.indexes];
-  const consumed = (indexName: string | null, dim: CapacityDim) =>
-    ddbMetric(obs.tableName, indexName, `Consumed${metricPrefix(dim)}CapacityUnits`);
-  const own = resources.length > 1 ? resources : [];
-  const series: SeriesRequest[] = DIMS.flatMap((dim) => [
-    {
-      id: `usage:${dim}`,
-      kind: 'counter' as const,
-      statistic: 'Sum',
-      sumOf: resources.length > 1 ? resources.map((r) => consumed(r.indexName, dim)) : undefined,
-      metric: resources.length > 1 ? undefined : consumed(null, dim),
-    },
-    ...own.map((r) => ({
-      id: `usage:${r.indexName ?? ''}:${dim}`,
-      kind: 'counter' as const,
-      statistic: 'Sum',
-      metric: consumed(r.indexName, dim),
-    })),
-  ]);
   // 300 s data is kept 63 days (aws-facts.md, CloudWatch): sums per period, peaks per 5 minutes.
-  const m = await getMetrics({ series, start, end, periodSeconds: fine, now });
+  const m = await getMetrics({ series: usageSeriesRequests(obs), start, end, periodSeconds: fine, now });
   const per = Math.max(1, Math.round(a.periodSeconds / m.periodSeconds));
-  const agg = (id: string) => {
-    const raw = m.series.get(id)?.values ?? [];
-    const sums: Array<number | null> = [];
-    const peaks: Array<number | null> = [];
-    for (let i = 0; i < raw.length; i += per) {
-      const chunk = raw.slice(i, i + per);
-      const known = chunk.filter((v): v is number => v !== null);
-      sums.push(known.length ? known.reduce((s, v) => s + v, 0) : null);
-      peaks.push(known.length ? Math.max(...known) / m.periodSeconds : null);
-    }
-    return { sums, peaks };
+  const chunks = <T>(xs: readonly T[], f: (chunk: T[]) => number | null) => {
+    const out: Array<number | null> = [];
+    for (let i = 0; i < xs.length; i += per) out.push(f(xs.slice(i, i + per)));
+    return out;
   };
+  const knownOf = (c: Array<number | null>) => c.filter((v): v is number => v !== null);
+  const sumOf = (c: Array<number | null>) =>
+    knownOf(c).length ? knownOf(c).reduce((s, v) => s + v, 0) : null;
+  const peakOf = (c: Array<number | null>) =>
+    knownOf(c).length ? Math.max(...knownOf(c)) / m.periodSeconds : null;
+  // A period priced from what the table had only when it was provisioned throughout.
+  const meanOf = (c: Array<number | null>) =>
+    c.every((v) => v !== null) ? (sumOf(c) ?? 0) / c.length : null;
   const usageOf = (prefix: string): UsageSeries => {
-    const r = agg(`${prefix}read`);
-    const w = agg(`${prefix}write`);
+    const r = m.series.get(`${prefix}read`)?.values ?? [];
+    const w = m.series.get(`${prefix}write`)?.values ?? [];
     return {
       periodSeconds: per * m.periodSeconds,
       end: end.toISOString(),
-      readUnits: r.sums,
-      writeUnits: w.sums,
-      readPeakPerSecond: r.peaks,
-      writePeakPerSecond: w.peaks,
+      readUnits: chunks(r, sumOf),
+      writeUnits: chunks(w, sumOf),
+      readPeakPerSecond: chunks(r, peakOf),
+      writePeakPerSecond: chunks(w, peakOf),
     };
   };
-  if (!own.length) return { usage: usageOf('usage:') };
+  const read = tableUse(m, obs, 'read', section.maxUnservedFactor);
+  const write = tableUse(m, obs, 'write', section.maxUnservedFactor);
+  const usage: UsageSeries = {
+    periodSeconds: per * m.periodSeconds,
+    end: end.toISOString(),
+    readUnits: chunks(read.units, sumOf),
+    writeUnits: chunks(write.units, sumOf),
+    readPeakPerSecond: chunks(read.units, peakOf),
+    writePeakPerSecond: chunks(write.units, peakOf),
+    readProvisioned: chunks(read.provisioned, meanOf),
+    writeProvisioned: chunks(write.provisioned, meanOf),
+    readUnservedUnits: chunks(read.unserved, sumOf),
+    writeUnservedUnits: chunks(write.unserved, sumOf),
+  };
+  if (obs.indexes.length === 0) return { usage };
   return {
-    usage: usageOf('usage:'),
+    usage,
     tableUsage: usageOf('usage::'),
     indexUsage: obs.indexes.map((g) => ({
       indexName: g.indexName ?? '',
@@ -622,6 +816,7 @@ export async function runDynamodb(
     recordObservationFailure(store, run, target.ref, capacitySettings.mode, error, {
       override: run.override,
     });
+  const causesRead = throttleCausesTables(due, histories, run, section.lookbackMinutes);
   let observations = new Map<string, TableObservation>();
   try {
     observations = await observeTables({
@@ -631,6 +826,8 @@ export async function runDynamodb(
       accountProvisioned,
       now: run.now,
       notes,
+      relearning: relearningTables(due, histories, run.now),
+      throttleCauses: causesRead,
     });
   } catch (error) {
     // Without metrics nothing can be decided: one failed decision per table says why.
@@ -654,6 +851,7 @@ export async function runDynamodb(
           modeSettings,
           notes,
           history: histories.get(target.ref.id),
+          throttleCausesRead: causesRead.has(target.ref.id),
         })),
       );
     } catch (error) {
@@ -728,6 +926,8 @@ async function tuneTable(input: {
   notes: string[];
   /** Read by the run before it chose what to observe (the cadence). */
   history?: ResourceHistory;
+  /** This observation read the key-range and account-limit throttle events (default yes). */
+  throttleCausesRead?: boolean;
 }): Promise<Decision[]> {
   const { target, section, run, store, adapter } = input;
   const now = run.now;
@@ -741,6 +941,7 @@ async function tuneTable(input: {
     findings?: Record<string, string>;
     /** When the mode advisor last advised (its own lastAdvisedAt, kept here to skip reading it). */
     modeAdvisedAt?: string;
+    reads?: ObservationReads;
   };
   const decisions: Decision[] = [];
   const floors: CapacityFloor[] = [];
@@ -748,7 +949,7 @@ async function tuneTable(input: {
   // Hourly, from one demand history: recurring peaks (pre-warming) and the demand shape (the day's
   // decrease plan and the learned burst floor, used whether pre-warming is on or not).
   if (obs.billingMode === 'PROVISIONED') {
-    if (!prewarm || now.getTime() - Date.parse(prewarm.learnedAt) >= RELEARN_MS) {
+    if (relearnDue(prewarm, now)) {
       try {
         prewarm = await learnPeaks(obs, section, now);
       } catch (error) {
@@ -851,6 +1052,7 @@ async function tuneTable(input: {
     findings,
     ...(prewarm ? { prewarm } : {}),
     ...(modeAdvisedAt ? { modeAdvisedAt } : {}),
+    reads: readsAfter(state.reads, run, input.throttleCausesRead !== false),
     cadence: observationCadence({
       obs,
       assessments,

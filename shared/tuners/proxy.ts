@@ -8,19 +8,26 @@
  */
 import {
   type DBProxy,
+  DBProxyNotFoundFault,
+  type DBProxyTarget,
   DescribeDBInstancesCommand,
   DescribeDBProxiesCommand,
   DescribeDBProxyTargetGroupsCommand,
   DescribeDBProxyTargetsCommand,
+  ListTagsForResourceCommand,
 } from '@aws-sdk/client-rds';
 import { createProxyAdapter } from '../adapters/rds-proxy.ts';
 import { rdsClient } from '../aws/clients.ts';
 import { instanceClass } from '../aws/instance-classes.ts';
+import { getConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
 import type { Target, TunerRunRequest, TunerRunSummary } from '../core/contracts.ts';
+import { publicMessage } from '../core/errors.ts';
 import { executePlan } from '../core/executor.ts';
-import type { Decision } from '../core/model.ts';
+import type { Decision, ResourceRef } from '../core/model.ts';
 import { finishRun, outOfTime, recordObservationFailure } from '../core/run.ts';
-import { resolveSettings } from '../core/settings.ts';
+import { resolveSettings, resolveTarget } from '../core/settings.ts';
+import { tagListToMap } from '../discovery/select.ts';
 import { getMetrics, type MetricsResult, type SeriesRequest } from '../metrics/index.ts';
 import { type ProxyObservation, type ProxySettings, planProxyPool } from '../policies/proxy-pool.ts';
 import { pricesFor } from '../pricing.ts';
@@ -78,8 +85,39 @@ function seriesFor(p: ProxyTarget): SeriesRequest[] {
   ];
 }
 
-/** The configured proxies (by name; proxies are selected by identifier), with the instance behind each. */
-async function discoverProxies(names: readonly string[], notes: string[]): Promise<ProxyTarget[]> {
+/**
+ * The instance whose connections the pool shares: the READ_WRITE target. A proxy in front of an
+ * Aurora cluster lists every cluster instance as an RDS_INSTANCE target (readers READ_ONLY) next
+ * to the TRACKED_CLUSTER (RDS API reference, DBProxyTarget: Role READ_WRITE | READ_ONLY |
+ * UNKNOWN); the first listed may be a reader, whose class and connections say nothing about the
+ * writer's max_connections.
+ */
+export function writerTarget(targets: DBProxyTarget[]): DBProxyTarget | undefined {
+  const instances = targets.filter((t) => t.Type === 'RDS_INSTANCE' && t.Role !== 'READ_ONLY');
+  return (
+    instances.find((t) => t.Role === 'READ_WRITE') ?? (instances.length === 1 ? instances[0] : undefined)
+  );
+}
+
+/**
+ * Consent facts of a proxy from its own tags (RDS ListTagsForResource on the proxy's ARN): managed
+ * when the proxy section names it (or it carries the managed tag), opted out by the opt-out tag
+ * (design.md: "an opt-out tag on any resource"). A name given in a manual invocation does not make
+ * a proxy managed.
+ */
+export async function proxyTarget(config: Config, ref: ResourceRef): Promise<Target> {
+  const out = ref.arn
+    ? await rdsClient().send(new ListTagsForResourceCommand({ ResourceName: ref.arn }))
+    : undefined;
+  return resolveTarget({ config, tuner: 'proxy', ref, tags: tagListToMap(out?.TagList) });
+}
+
+/** The requested proxies (by name), with their consent facts and the instance behind each. */
+async function discoverProxies(
+  config: Config,
+  names: readonly string[],
+  notes: string[],
+): Promise<ProxyTarget[]> {
   const out: ProxyTarget[] = [];
   const proxies: DBProxy[] = [];
   let Marker: string | undefined;
@@ -94,16 +132,18 @@ async function discoverProxies(names: readonly string[], notes: string[]): Promi
       notes.push(`${name}: no such RDS Proxy in this account and Region`);
       continue;
     }
+    let target: Target;
+    try {
+      target = await proxyTarget(config, { kind: 'rds-proxy', id: name, arn: proxy.DBProxyArn });
+    } catch (error) {
+      // Without its tags the opt-out cannot be checked: left alone this run.
+      notes.push(`${name}: its tags could not be read (${publicMessage(error)}): left alone`);
+      continue;
+    }
     const targets = await rdsClient().send(new DescribeDBProxyTargetsCommand({ DBProxyName: name }));
-    const instance = targets.Targets?.find((t) => t.Type === 'RDS_INSTANCE');
+    const instance = writerTarget(targets.Targets ?? []);
     out.push({
-      target: {
-        ref: { kind: 'rds-proxy', id: name, arn: proxy.DBProxyArn },
-        tags: {},
-        managed: true,
-        created: false,
-        optedOut: false,
-      },
+      target,
       proxy,
       ...(instance?.RdsResourceId ? { instanceId: instance.RdsResourceId } : {}),
     });
@@ -171,7 +211,7 @@ export async function runProxy(request: TunerRunRequest, deps: TunerRunDeps = {}
   if (Object.keys(resources.tags).length > 0)
     notes.push('proxy: proxies are selected by name (resources.identifiers); tags are ignored');
   const wanted = request.resourceIds ?? resources.identifiers;
-  const targets = await discoverProxies(wanted, notes);
+  const targets = await discoverProxies(config, wanted, notes);
   if (targets.length === 0) return finishRun(started, [], notes);
   const start = new Date(now.getTime() - section.lookbackMinutes * MINUTE);
   const metrics = await getMetrics({
@@ -206,6 +246,17 @@ export async function runProxy(request: TunerRunRequest, deps: TunerRunDeps = {}
 export const registration: TunerRegistration = {
   run: (request) => runProxy(request),
   adapter: (action, target) => createProxyAdapter()(action, target),
-  target: async (ref) =>
-    ref.kind === 'rds-proxy' ? { ref, tags: {}, managed: true, created: false, optedOut: false } : undefined,
+  // revert: the proxy's consent facts as a run sees them (its ARN from DescribeDBProxies).
+  target: async (ref) => {
+    if (ref.kind !== 'rds-proxy') return undefined;
+    let arn: string | undefined;
+    try {
+      const found = await rdsClient().send(new DescribeDBProxiesCommand({ DBProxyName: ref.id }));
+      arn = found.DBProxies?.[0]?.DBProxyArn;
+    } catch (error) {
+      if (error instanceof DBProxyNotFoundFault) return undefined;
+      throw error;
+    }
+    return arn ? proxyTarget(getConfig(), { ...ref, arn }) : undefined;
+  },
 };

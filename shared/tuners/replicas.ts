@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-rds';
 import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
-import { createReplicaAdapter } from '../adapters/rds-replicas.ts';
+import { createReplicaAdapter, SOURCE_TAG } from '../adapters/rds-replicas.ts';
 import { listReplicaRoutes } from '../adapters/route53-routing.ts';
 import {
   autoscalingClient,
@@ -46,12 +46,13 @@ import { publicMessage } from '../core/errors.ts';
 import { executePlan } from '../core/executor.ts';
 import type { Action, Decision, Plan, ResourceRef } from '../core/model.ts';
 import { adoptIfIntended } from '../core/ownership.ts';
-import { finishRun, recordObservationFailure } from '../core/run.ts';
+import { finishRun, recordObservationFailure, selectRequested } from '../core/run.ts';
 import { resolveTarget } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { hasTag, tagListToMap } from '../discovery/select.ts';
 import { getMetrics, type SeriesRequest } from '../metrics/index.ts';
 import { vcpusOf } from '../policies/replica-cost.ts';
+import { planStandaloneReplicas } from '../policies/replica-orphans.ts';
 import {
   DEFAULT_ACCOUNT_INSTANCE_QUOTA,
   planReplicas,
@@ -64,7 +65,13 @@ import {
 } from '../policies/replicas.ts';
 import { pricesFor } from '../pricing.ts';
 import { stateStore } from '../state/index.ts';
-import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
+import {
+  notEnabledNote,
+  openTunerRun,
+  REPEAT_FINDING_MS,
+  type TunerRunDeps,
+  withoutRepeats,
+} from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 
 const PLAIN_RDS_ENGINES = /^(mysql|mariadb|postgres)$/;
@@ -254,6 +261,11 @@ export function mismatchesWith(
             'public accessibility',
             replica.PubliclyAccessible === true,
             reference.PubliclyAccessible === true,
+          ],
+          [
+            'IAM database authentication',
+            replica.IAMDatabaseAuthenticationEnabled === true,
+            reference.IAMDatabaseAuthenticationEnabled === true,
           ],
         ]
       : [
@@ -466,15 +478,13 @@ function selectSources(
     fleet.auroraClusters,
     new Set(Object.keys(section.sources)),
   );
-  if (!wanted) return sources;
-  const isWanted = (s: Source, id: string) =>
-    s.target.ref.id === id || s.readers.some((r) => r.DBInstanceIdentifier === id);
-  for (const id of wanted) {
-    if (!sources.some((s) => isWanted(s, id))) {
-      notes.push(`${id}: not a managed Aurora cluster, RDS source or one of their replicas`);
-    }
-  }
-  return sources.filter((s) => wanted.some((id) => isWanted(s, id)));
+  return selectRequested(
+    sources,
+    wanted,
+    notes,
+    (id) => `${id}: not a managed Aurora cluster, RDS source or one of their replicas`,
+    (s, id) => s.target.ref.id === id || s.readers.some((r) => r.DBInstanceIdentifier === id),
+  );
 }
 
 /** One batched metrics read for every reader (and writer) of every source. */
@@ -576,6 +586,67 @@ async function tuneSource(
   return decisions;
 }
 
+/**
+ * Instances db-autopilot created as plain RDS read replicas that are standalone now (source
+ * deleted, or promoted): no source lists them, so they are reported here (shared/policies/
+ * replica-orphans.ts), at most once per REPEAT_FINDING_MS; never deleted.
+ */
+async function reportStandalone(
+  fleet: Awaited<ReturnType<typeof discoverFleet>>,
+  request: TunerRunRequest,
+  ctx: { config: Config; section: ReplicasSection; store: StateStore; run: RunContext; now: Date },
+): Promise<Decision[]> {
+  const { config, section, store, run, now } = ctx;
+  const found: Array<{ db: DBInstance; target: DiscoveredTarget<DBInstance> }> = [];
+  for (const t of fleet.rdsInstances) {
+    const db = t.raw;
+    if (db.ReadReplicaSourceDBInstanceIdentifier || db.DBClusterIdentifier) continue;
+    if (request.resourceIds && !request.resourceIds.includes(t.ref.id)) continue;
+    if (!hasTag(tagListToMap(db.TagList), config.tags.createdBy)) continue;
+    if (await store.wasCreatedByUs('replicas', t.ref.id)) found.push({ db, target: t });
+  }
+  const plans = planStandaloneReplicas(
+    found.map(({ db, target }) => ({
+      id: target.ref.id,
+      ...(target.ref.arn ? { arn: target.ref.arn } : {}),
+      status: db.DBInstanceStatus ?? 'unknown',
+      instanceClass: db.DBInstanceClass ?? 'unknown',
+      ...formerSourceOf(db),
+      ...(sourceStorage(db) ? { storage: sourceStorage(db) } : {}),
+    })),
+    pricesFor(config),
+    now,
+  );
+  const decisions: Decision[] = [];
+  for (const plan of plans) {
+    const id = plan.resource.id;
+    const since = new Date(now.getTime() - REPEAT_FINDING_MS).toISOString();
+    withoutRepeats(plan, await store.listDecisions({ since, tuner: 'replicas', resource: id }), now);
+    const tags = tagListToMap(found.find((f) => f.target.ref.id === id)?.db.TagList);
+    const target: Target = {
+      ref: plan.resource,
+      tags,
+      managed: false,
+      created: true,
+      optedOut: hasTag(tags, config.tags.optOut),
+    };
+    const settings = guardSettings(config, section, sourceSettings(config, section, id));
+    decisions.push(...(await executePlan({ plan, target, settings, adapter: noAdapter, run, store })));
+  }
+  return decisions;
+}
+
+function formerSourceOf(db: DBInstance): { formerSource?: string } {
+  const source = tagListToMap(db.TagList)[SOURCE_TAG];
+  return source ? { formerSource: source } : {};
+}
+
+/** Findings only: nothing reaches an adapter (the executor records them). */
+const noAdapter: Adapter = async (action) => ({
+  status: 'skipped',
+  reason: `${action.kind} is never applied here`,
+});
+
 export async function runReplicas(
   request: TunerRunRequest,
   deps: ReplicaRunDeps = {},
@@ -629,6 +700,11 @@ export async function runReplicas(
         ),
       );
     }
+  }
+  try {
+    decisions.push(...(await reportStandalone(fleet, request, { config, section, store, run, now })));
+  } catch (error) {
+    notes.push(`replicas that became standalone could not be checked: ${publicMessage(error)}`);
   }
   return finishRun(started, decisions, notes);
 }

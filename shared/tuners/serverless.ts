@@ -83,6 +83,9 @@ export function serverlessPolicySettings(
   return {
     ...DEFAULT_SERVERLESS_SETTINGS,
     warmFraction: section.warmFraction,
+    sharpWarmFraction: section.sharpWarmFraction,
+    sharpRiseRatio: section.sharpRiseRatio,
+    recentMinutes: section.recentMinutes,
     lookaheadMinutes: section.lookaheadMinutes,
     profileDays: section.profileDays,
     maxHeadroom: section.maxHeadroom,

@@ -226,6 +226,28 @@ describe('alarm reconciler and alarm handler', () => {
     expect(updates[0]?.reason).toContain('Threshold: 0 -> 10');
   });
 
+  it('keeps no dashboard when the config disables it, and names one left from before', async () => {
+    const noDashboard = configSchema.parse({
+      version: 1,
+      dashboard: { enabled: false },
+      tuners: { dynamodb: { mode: 'apply', resources: { tags: { team: 'shop' } } } },
+    });
+
+    const first = await reconcile('r1', noDashboard);
+
+    expect(first.alarms).toMatchObject({ created: 2 });
+    expect(cw).not.toHaveReceivedCommand(PutDashboardCommand);
+    expect(first.notes.join(' ')).not.toContain('dashboard is disabled');
+    cw.on(GetDashboardCommand).resolves({ DashboardName: 'db-autopilot', DashboardBody: '{"widgets":[]}' });
+
+    const second = await reconcile('r2', noDashboard);
+
+    expect(cw).not.toHaveReceivedCommand(PutDashboardCommand);
+    expect(second.notes.join(' ')).toContain(
+      'aws cloudwatch delete-dashboards --dashboard-names db-autopilot',
+    );
+  });
+
   it('changes nothing when everything is in step, and records that', async () => {
     await reconcile('r1');
     const body = cw.commandCalls(PutDashboardCommand)[0]?.args[0].input.DashboardBody;

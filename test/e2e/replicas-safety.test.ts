@@ -1,5 +1,7 @@
 import { RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
+import { DeleteDBInstanceCommand } from '@aws-sdk/client-rds';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { aws } from '../../shared/aws/clients.ts';
 import { setConfig } from '../../shared/config/load.ts';
 import { type Config, configSchema } from '../../shared/config/schema.ts';
 import { runControl } from '../../shared/control/commands.ts';
@@ -252,6 +254,17 @@ describe('routing never loses reads (plain RDS + Route 53)', () => {
     expect(find(withdrawn, 'remove-route', 'applied', OWNED)).toHaveLength(1);
     expect(sim.route53.healthChecks.size).toBe(0);
     expect(sim.cloudwatch.alarms.has(`db-autopilot-route-health-${OWNED}`)).toBe(false);
+    // It catches up: routed again with a new health check, although Route 53 refuses to reuse
+    // the deleted check's CallerReference (Route 53 API reference, CreateHealthCheck).
+    if (replica) replica.workload = { ...replica.workload, replicaLagSeconds: w.constant(0.3) };
+    const rerouted = await run(10);
+    expect(find(rerouted, 'add-route', 'failed', OWNED)).toEqual([]);
+    expect(find(rerouted, 'add-route', 'applied', OWNED)).toHaveLength(1);
+    const again = zone?.records.find((r) => r.SetIdentifier === OWNED);
+    expect(sim.route53.healthChecks.get(again?.HealthCheckId ?? '')?.HealthCheckConfig).toMatchObject({
+      AlarmIdentifier: { Name: `db-autopilot-route-health-${OWNED}` },
+    });
+    expect(sim.route53.healthChecks.size).toBe(1);
   });
 });
 
@@ -332,6 +345,37 @@ describe('creation matches the source, and is verified before routing', () => {
     });
   });
 
+  it('gives a new plain RDS replica the IAM database authentication of the source, whose readers log in with IAM tokens', async () => {
+    await setUp();
+    const source = sim.rds.instances.get('shop-mysql');
+    if (source) source.settings.iamDatabaseAuthentication = true;
+    const replica = sim.rds.instances.get(OWNED);
+    if (replica) replica.settings.iamDatabaseAuthentication = true;
+    setReadRouting(sim, {
+      sourceId: 'shop-mysql',
+      zoneId: ZONE,
+      recordName: RECORD,
+      readCpu: w.constant(180),
+    });
+    const out = await run();
+    const add = find(out, 'add-replica', 'applied', 'shop-mysql')[0];
+    const created = sim.rds.instances.get(String(add?.undo?.params.replicaId));
+    expect(created?.settings.iamDatabaseAuthentication).toBe(true);
+  });
+
+  it('does not route a replica without the IAM database authentication its source has: IAM logins would fail there', async () => {
+    await setUp();
+    sim.route53.zones.get(ZONE)?.records.splice(0, 1); // the owned replica is not routed yet
+    const source = sim.rds.instances.get('shop-mysql');
+    if (source) source.settings.iamDatabaseAuthentication = true;
+    const decisions = await run();
+    expect(find(decisions, 'add-route', 'applied', OWNED)).toHaveLength(0);
+    const finding = find(decisions, 'finding', 'applied', OWNED).find((d) =>
+      /IAM database authentication/.test(d.reason),
+    );
+    expect(finding?.reason).toMatch(/not routed until fixed/);
+  });
+
   it('gives a new Aurora reader the parameter group, Performance Insights and monitoring of the existing reader', async () => {
     await setUp();
     const out = await run();
@@ -375,6 +419,28 @@ describe('failed and stuck replicas', () => {
     expect(find(decisions, 'remove-replica', 'applied', 'catalog-aurora-reader-2')).toHaveLength(0);
     // The failed reader is no capacity: readers are added for the load.
     expect(find(decisions, 'add-replica', 'applied', 'catalog-aurora').length).toBeGreaterThan(0);
+  });
+});
+
+describe('replicas that outlive their source', () => {
+  it('reports a replica it created that became a standalone instance when its source was deleted, and never deletes it', async () => {
+    await setUp();
+    sim.rds.instances.get(OWNED)?.tags.set('db-autopilot:source', 'shop-mysql');
+    // A person deletes the source: RDS promotes its same-Region replicas to standalone instances.
+    await aws().rds.send(
+      new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'shop-mysql', SkipFinalSnapshot: true }),
+    );
+    const decisions = await run(10);
+    expect(sim.rds.instances.get(OWNED)?.replicaSourceId).toBeUndefined();
+    const finding = find(decisions, 'finding', 'applied', OWNED)[0];
+    expect(finding?.reason).toMatch(/created by db-autopilot as a read replica of shop-mysql.*standalone/);
+    expect(finding?.reason).toMatch(/\$[\d,.]+\/month/);
+    expect(finding?.severity).toBe('warning');
+    expect(decisions.filter((d) => d.action === 'remove-replica')).toEqual([]);
+    expect(sim.rds.instances.get(OWNED)?.status).toBe('available');
+    // Reported once, not on every run.
+    const again = await run(15);
+    expect(find(again, 'finding', 'applied', OWNED)).toEqual([]);
   });
 });
 

@@ -104,6 +104,12 @@ function request(): TunerRunRequest {
   return { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: `e2e-${seq}` };
 }
 
+/** A manual dry run naming `resourceIds`. */
+function dryRunNaming(resourceIds: string[]): TunerRunRequest {
+  seq += 1;
+  return { trigger: 'manual', dryRun: true, override: false, idempotencyKey: `dry-${seq}`, resourceIds };
+}
+
 async function runAt(hourUtc: number, minute = 0): Promise<Decision[]> {
   const target = Date.parse(START) + hourUtc * HOUR + minute * MINUTE_MS;
   if (target > sim.nowMs()) sim.advanceTo(target);
@@ -240,20 +246,29 @@ describe('replicas tuner on the simulated account', () => {
 
   it('in a dry run plans only and keeps no recommendation', async () => {
     sim.advanceTo(Date.parse(START) + 18 * HOUR + 5 * MINUTE_MS);
-    const summary = await runReplicas(
-      {
-        trigger: 'manual',
-        dryRun: true,
-        override: false,
-        idempotencyKey: 'dry-1',
-        resourceIds: ['catalog-aurora'],
-      },
-      { config, store, now: sim.clock.now() },
-    );
+    const summary = await runReplicas(dryRunNaming(['catalog-aurora']), {
+      config,
+      store,
+      now: sim.clock.now(),
+    });
     expect(find(summary.decisions, 'add-replica', 'planned', 'catalog-aurora')).toHaveLength(1);
     expect(summary.decisions.every((d) => d.resource !== 'shop-mysql')).toBe(true);
     expect(
       (await store.getHistory('replicas', 'catalog-aurora', sim.clock.now())).tunerState,
     ).toBeUndefined();
+  });
+
+  it('runs the source a request names by one of its readers and notes an id it does not manage', async () => {
+    sim.advanceTo(Date.parse(START) + 18 * HOUR + 5 * MINUTE_MS);
+    const summary = await runReplicas(dryRunNaming(['catalog-aurora-reader-1', 'no-such-db']), {
+      config,
+      store,
+      now: sim.clock.now(),
+    });
+    expect(find(summary.decisions, 'add-replica', 'planned', 'catalog-aurora')).toHaveLength(1);
+    expect(summary.decisions.every((d) => d.resource !== 'shop-mysql')).toBe(true);
+    expect(summary.notes).toContain(
+      'no-such-db: not a managed Aurora cluster, RDS source or one of their replicas',
+    );
   });
 });

@@ -81,10 +81,14 @@ export function estimatedDemand(
   dim: 'read' | 'write',
   maxUnservedFactor: number,
 ): number[] {
+  return demandParts(rows, dim, maxUnservedFactor).demand;
+}
+
+function demandParts(rows: readonly DynamodbObservation[], dim: 'read' | 'write', maxUnservedFactor: number) {
   const m = dimMetrics(rows, dim);
   const upr = unitsPerRequest(m, rows.length);
   const provisioned = rows.map((r) => (r.mode === 'on-demand' ? 2 * r[dim].consumed : r[dim].provisioned));
-  return demandSeries(m, provisioned, upr, maxUnservedFactor).demand;
+  return demandSeries(m, provisioned, upr, maxUnservedFactor);
 }
 
 /** DescribeTable + CloudWatch, as of minute t, for the capacity policy. */
@@ -129,29 +133,40 @@ export function usageAt(
 ): UsageSeries {
   const hours = Math.floor(rows.length / 60);
   const first = rows.length - hours * 60;
-  const demand = {
-    read: estimatedDemand(rows, 'read', maxUnservedFactor),
-    write: estimatedDemand(rows, 'write', maxUnservedFactor),
+  const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+  const hourly = (dim: 'read' | 'write') => {
+    const parts = demandParts(rows, dim, maxUnservedFactor);
+    const units: number[] = [];
+    const peaks: number[] = [];
+    const unserved: number[] = [];
+    const provisioned: Array<number | null> = [];
+    for (let h = 0; h < hours; h++) {
+      const from = first + h * 60;
+      const d = parts.demand.slice(from, from + 60);
+      units.push(sum(d) * 60);
+      peaks.push(Math.max(0, ...d));
+      unserved.push(sum(parts.unserved.slice(from, from + 60)) * 60);
+      // ProvisionedCapacityUnits (Average): published only while the table is provisioned.
+      const hour = rows.slice(from, from + 60);
+      provisioned.push(
+        hour.every((r) => r.mode === 'provisioned') ? sum(hour.map((r) => r[dim].provisioned)) / 60 : null,
+      );
+    }
+    return { units, peaks, unserved, provisioned };
   };
-  const readUnits: number[] = [];
-  const writeUnits: number[] = [];
-  const readPeak: number[] = [];
-  const writePeak: number[] = [];
-  for (let h = 0; h < hours; h++) {
-    const r = demand.read.slice(first + h * 60, first + (h + 1) * 60);
-    const w = demand.write.slice(first + h * 60, first + (h + 1) * 60);
-    readUnits.push(r.reduce((a, b) => a + b, 0) * 60);
-    writeUnits.push(w.reduce((a, b) => a + b, 0) * 60);
-    readPeak.push(Math.max(0, ...r));
-    writePeak.push(Math.max(0, ...w));
-  }
+  const r = hourly('read');
+  const w = hourly('write');
   return {
     periodSeconds: 3600,
     end: minuteToIso(startTime, minute),
-    readUnits,
-    writeUnits,
-    readPeakPerSecond: readPeak,
-    writePeakPerSecond: writePeak,
+    readUnits: r.units,
+    writeUnits: w.units,
+    readPeakPerSecond: r.peaks,
+    writePeakPerSecond: w.peaks,
+    readProvisioned: r.provisioned,
+    writeProvisioned: w.provisioned,
+    readUnservedUnits: r.unserved,
+    writeUnservedUnits: w.unserved,
   };
 }
 

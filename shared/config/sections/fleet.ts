@@ -22,7 +22,7 @@ import { z } from 'zod';
 export const MEMBER_ROLE_NAME = 'db-autopilot-member';
 
 /** The tuners that can run in a member scope: API-only ones (no database connection, no VPC). */
-export const FLEET_TUNERS = ['iops', 'replicas', 'dynamodb', 'proxy', 'rightsizing'] as const;
+export const FLEET_TUNERS = ['iops', 'replicas', 'dynamodb', 'proxy', 'rightsizing', 'serverless'] as const;
 export type FleetTuner = (typeof FLEET_TUNERS)[number];
 
 export const accountIdSchema = z

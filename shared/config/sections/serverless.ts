@@ -27,6 +27,16 @@ export const serverlessSection = z
     cooldownMinutes: z.number().int().min(0).max(1440).default(5),
     /** MinCapacity = this fraction of the peak expected in the look-ahead (a ramp starts warm). */
     warmFraction: z.number().gt(0).max(1).default(0.6),
+    /**
+     * MinCapacity = this fraction of the expected peak when history shows it arriving in a step
+     * (see sharpRiseRatio): scaling from a low capacity cannot follow a step (the scaling rate
+     * depends on the current capacity: Aurora User Guide, aurora-serverless-v2.setting-capacity).
+     */
+    sharpWarmFraction: z.number().gt(0).max(1).default(0.85),
+    /** A bucket of the day whose peak was at least this many times the previous bucket's, on one day, is a step. */
+    sharpRiseRatio: z.number().gt(1).max(100).default(2),
+    /** Minutes of the newest published capacity that count as the current load (a floor under the minimum). */
+    recentMinutes: z.number().int().min(1).max(60).default(10),
     /** Minutes ahead whose history (same time of day, last profileDays days) sets the minimum. */
     lookaheadMinutes: z.number().int().min(5).max(240).default(30),
     /** Days of history in the time-of-day profile (read at 15 min; CloudWatch keeps 300 s data 63 days). */

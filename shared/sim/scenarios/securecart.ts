@@ -39,9 +39,20 @@ export function buildSecureCart(options: ScenarioOptions = {}): SimAccount {
     historyStart: startMs - 15 * DAY_MS,
     latencyMs: options.latencyMs ?? 0,
   });
-  const flashStart = startMs + 12 * HOUR_MS;
+  addPostgresInstances(sim, startMs);
+  addCatalogAurora(sim);
+  addMysqlWithReplicas(sim, startMs);
+  addCatalogTable(sim, startMs + 12 * HOUR_MS);
+  addOtherTables(sim);
+  addControlPlane(sim);
+  addSecureCartExtras(sim);
+  addSecureCartServerless(sim, startMs);
+  sim.cloudwatch.startEvaluation();
+  return sim;
+}
 
-  // RDS: the orders database on io1, saturating at the evening peak.
+/** RDS PostgreSQL: the orders database on io1 (saturating at the evening peak) and the gp2 reports one. */
+function addPostgresInstances(sim: SimAccount, startMs: number): void {
   sim.rds.addInstance({
     id: 'securecart-orders',
     engine: 'postgres',
@@ -79,8 +90,10 @@ export function buildSecureCart(options: ScenarioOptions = {}): SimAccount {
       readFraction: 0.85,
     },
   });
+}
 
-  // Aurora PostgreSQL: readers hot at the evening peak.
+/** Aurora PostgreSQL: writer + one reader; readers hot at the evening peak. */
+function addCatalogAurora(sim: SimAccount): void {
   sim.rds.addCluster({
     id: 'securecart-catalog-aurora',
     engine: 'aurora-postgresql',
@@ -118,8 +131,10 @@ export function buildSecureCart(options: ScenarioOptions = {}): SimAccount {
     tags: { ...MANAGED, team: 'catalog' },
     workload: { cpu: constant(2), connections: constant(0), iops: constant(0) },
   });
+}
 
-  // RDS MySQL with two idle replicas, one created by db-autopilot.
+/** RDS MySQL with two idle replicas, one created by db-autopilot (three days ago), one by a person. */
+function addMysqlWithReplicas(sim: SimAccount, startMs: number): void {
   sim.rds.addInstance({
     id: 'securecart-mysql',
     engine: 'mysql',
@@ -165,8 +180,10 @@ export function buildSecureCart(options: ScenarioOptions = {}): SimAccount {
       replicaLagSeconds: constant(0.5),
     },
   });
+}
 
-  // DynamoDB: the product catalog with a GSI that throttles in the flash sale.
+/** DynamoDB: the product catalog with a GSI that throttles in the flash sale (from `flashStart`). */
+function addCatalogTable(sim: SimAccount, flashStart: number): void {
   sim.dynamodb.addTable({
     name: 'securecart-catalog',
     read: 1500,
@@ -201,7 +218,10 @@ export function buildSecureCart(options: ScenarioOptions = {}): SimAccount {
       },
     ],
   });
-  // Over-provisioned carts table.
+}
+
+/** DynamoDB: over-provisioned carts, spiky sessions (belongs on on-demand), inventory with a hot key. */
+function addOtherTables(sim: SimAccount): void {
   sim.dynamodb.addTable({
     name: 'securecart-carts',
     read: 4000,
@@ -244,15 +264,13 @@ export function buildSecureCart(options: ScenarioOptions = {}): SimAccount {
       hotKeyShare: 0.85,
     },
   });
+}
 
-  // Control plane: the pause flag (not paused), the report topic, routing zone, DB credentials.
+/** Control plane: the pause flag (not paused), the report topic, the routing zone. */
+function addControlPlane(sim: SimAccount): void {
   sim.ssm.put('/db-autopilot/paused', 'false');
   sim.sns.createTopic('db-autopilot-reports');
   sim.route53.addZone('Z0SECURECART', 'db.securecart.internal.');
-  addSecureCartExtras(sim);
-  addSecureCartServerless(sim, startMs);
-  sim.cloudwatch.startEvaluation();
-  return sim;
 }
 
 export const scenario: Scenario = {

@@ -1,5 +1,5 @@
 import { DBClusterNotFoundFault, InvalidDBClusterStateFault, RDSServiceException } from '@aws-sdk/client-rds';
-import { GIB_PER_ACU, invalidBounds } from '../../aws/aurora-serverless.ts';
+import { AUTO_PAUSE_DEFAULT_SECONDS, GIB_PER_ACU, invalidBounds } from '../../aws/aurora-serverless.ts';
 import { MINUTE_MS } from '../clock.ts';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata, serviceError } from '../errors.ts';
@@ -237,10 +237,15 @@ const invalid = (message: string) => serviceError(RDSServiceException, 'InvalidP
 /** The new range from a ModifyDBCluster request, or AWS's error for the first rule it breaks. */
 function nextBounds(cluster: AuroraCluster, current: ServerlessBounds, input: Input): ServerlessBounds {
   const req = rec(input.ServerlessV2ScalingConfiguration);
+  const min = num(req.MinCapacity) ?? current.min;
   const next: ServerlessBounds = {
-    min: num(req.MinCapacity) ?? current.min,
+    min,
     max: num(req.MaxCapacity) ?? current.max,
-    secondsUntilAutoPause: num(req.SecondsUntilAutoPause) ?? current.secondsUntilAutoPause,
+    // A nonzero minimum removes SecondsUntilAutoPause; a minimum back at 0 without it gets the
+    // default 300 s again (RDS API reference, ServerlessV2ScalingConfigurationInfo).
+    secondsUntilAutoPause:
+      num(req.SecondsUntilAutoPause) ??
+      (min === 0 && current.min === 0 ? current.secondsUntilAutoPause : AUTO_PAUSE_DEFAULT_SECONDS),
   };
   if (next.min > next.max)
     throw serviceError(

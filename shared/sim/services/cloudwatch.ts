@@ -328,8 +328,33 @@ function invalidValue(message: string): Error {
   return new InvalidParameterValueException({ message, $metadata: meta() });
 }
 
+/**
+ * GetMetricData as CloudWatch answers it: the request checked as the API reference words its
+ * errors -> every query's series (metrics, then expressions over them) -> one page of results.
+ */
 function getMetricData(sim: SimAccount, input: Input): object {
   const queries = arr(input.MetricDataQueries).map(rec);
+  const { start, end, maxDatapoints } = checkMetricDataRequest(input, queries);
+  const scope = requestScope(input);
+  const offset = decodeToken(str(input.NextToken), scope);
+  // CloudWatch API reference, GetMetricData errors: InvalidNextToken.
+  if (offset === undefined)
+    throw new InvalidNextToken({ message: 'The service cannot process the NextToken.', $metadata: meta() });
+  const computed = computeQueries(sim, queries, start, end);
+  const descending = (str(input.ScanBy) ?? 'TimestampDescending') === 'TimestampDescending';
+  const page = metricDataPage(queries, computed, { offset, maxDatapoints, descending });
+  return {
+    MetricDataResults: page.results,
+    NextToken: page.truncated ? encodeToken(offset + page.emitted, scope) : undefined,
+    Messages: [],
+  };
+}
+
+/** The request's limits and times, and every query, checked; the errors as CloudWatch words them. */
+function checkMetricDataRequest(
+  input: Input,
+  queries: Array<Record<string, unknown>>,
+): { start: number; end: number; maxDatapoints: number } {
   // aws-facts.md, CloudWatch: "up to 500 metric queries"; message as CloudWatch words a collection limit.
   if (queries.length > MAX_QUERIES) {
     throw serviceError(
@@ -358,47 +383,54 @@ function getMetricData(sim: SimAccount, input: Input): object {
     throw invalidValue(`The parameter MaxDatapoints must be between 1 and ${MAX_DATAPOINTS}.`);
   }
   const ids = new Set<string>();
-  for (const q of queries) {
-    const id = str(q.Id);
-    // CloudWatch API reference, MetricDataQuery.Id: starts with a lowercase letter, unique in the request.
-    if (!id || !/^[a-z][a-zA-Z0-9_]*$/.test(id)) {
-      throw invalidValue(
-        `The value ${String(id)} for parameter MetricDataQueries.member.Id is invalid: it must start with a lowercase letter and contain only letters, numbers and underscores.`,
-      );
-    }
-    if (ids.has(id))
-      throw invalidValue(`The value ${id} for parameter MetricDataQueries.member.Id is not unique.`);
-    ids.add(id);
-    const ms = rec(q.MetricStat);
-    if (q.MetricStat !== undefined) {
-      const period = num(ms.Period) ?? 0;
-      // CloudWatch API reference, MetricStat.Period: 1, 5, 10, 20, 30 or a multiple of 60.
-      if (period < 1 || (period >= 60 ? period % 60 !== 0 : ![1, 5, 10, 20, 30].includes(period))) {
-        throw invalidValue(
-          `The parameter MetricDataQueries.member.MetricStat.Period must be a multiple of 60 (got ${period}).`,
-        );
-      }
-      const stat = str(ms.Stat) ?? '';
-      // CloudWatch User Guide, Statistics definitions (Average, Sum, SampleCount, Minimum, Maximum, pNN).
-      if (!isSupportedStat(stat))
-        throw invalidValue(
-          `The value ${stat} for parameter MetricDataQueries.member.MetricStat.Stat is invalid.`,
-        );
-    } else if (str(q.Expression) === undefined) {
-      // CloudWatch API reference, MetricDataQuery: exactly one of MetricStat and Expression.
-      throw serviceError(
-        CloudWatchServiceException,
-        'MissingParameter',
-        'Each MetricDataQuery needs MetricStat or Expression.',
-      );
-    }
-  }
-  const scope = requestScope(input);
-  const offset = decodeToken(str(input.NextToken), scope);
-  // CloudWatch API reference, GetMetricData errors: InvalidNextToken.
-  if (offset === undefined)
-    throw new InvalidNextToken({ message: 'The service cannot process the NextToken.', $metadata: meta() });
+  for (const q of queries) checkMetricDataQuery(q, ids);
+  return { start, end, maxDatapoints };
+}
 
+/** One MetricDataQuery: its Id (unique, adds it to `ids`), and its MetricStat or Expression. */
+function checkMetricDataQuery(q: Record<string, unknown>, ids: Set<string>): void {
+  const id = str(q.Id);
+  // CloudWatch API reference, MetricDataQuery.Id: starts with a lowercase letter, unique in the request.
+  if (!id || !/^[a-z][a-zA-Z0-9_]*$/.test(id)) {
+    throw invalidValue(
+      `The value ${String(id)} for parameter MetricDataQueries.member.Id is invalid: it must start with a lowercase letter and contain only letters, numbers and underscores.`,
+    );
+  }
+  if (ids.has(id))
+    throw invalidValue(`The value ${id} for parameter MetricDataQueries.member.Id is not unique.`);
+  ids.add(id);
+  const ms = rec(q.MetricStat);
+  if (q.MetricStat !== undefined) {
+    const period = num(ms.Period) ?? 0;
+    // CloudWatch API reference, MetricStat.Period: 1, 5, 10, 20, 30 or a multiple of 60.
+    if (period < 1 || (period >= 60 ? period % 60 !== 0 : ![1, 5, 10, 20, 30].includes(period))) {
+      throw invalidValue(
+        `The parameter MetricDataQueries.member.MetricStat.Period must be a multiple of 60 (got ${period}).`,
+      );
+    }
+    const stat = str(ms.Stat) ?? '';
+    // CloudWatch User Guide, Statistics definitions (Average, Sum, SampleCount, Minimum, Maximum, pNN).
+    if (!isSupportedStat(stat))
+      throw invalidValue(
+        `The value ${stat} for parameter MetricDataQueries.member.MetricStat.Stat is invalid.`,
+      );
+  } else if (str(q.Expression) === undefined) {
+    // CloudWatch API reference, MetricDataQuery: exactly one of MetricStat and Expression.
+    throw serviceError(
+      CloudWatchServiceException,
+      'MissingParameter',
+      'Each MetricDataQuery needs MetricStat or Expression.',
+    );
+  }
+}
+
+/** Every query's series by Id: the metrics first, then the expressions (in request order) over them. */
+function computeQueries(
+  sim: SimAccount,
+  queries: Array<Record<string, unknown>>,
+  start: number,
+  end: number,
+): Map<string, Series> {
   const computed = new Map<string, Series>();
   for (const q of queries)
     if (q.MetricStat !== undefined) computed.set(String(q.Id), metricSeries(sim, q, start, end));
@@ -416,7 +448,18 @@ function getMetricData(sim: SimAccount, input: Input): object {
       }
     }
   }
-  const descending = (str(input.ScanBy) ?? 'TimestampDescending') === 'TimestampDescending';
+  return computed;
+}
+
+/**
+ * One page of results: the queries that return data, in order, their points newest first unless
+ * ScanBy says otherwise, from `offset` on and at most `maxDatapoints` in all (PartialData where cut).
+ */
+function metricDataPage(
+  queries: Array<Record<string, unknown>>,
+  computed: Map<string, Series>,
+  page: { offset: number; maxDatapoints: number; descending: boolean },
+): { results: Array<Record<string, unknown>>; emitted: number; truncated: boolean } {
   const results: Array<Record<string, unknown>> = [];
   let skipped = 0;
   let emitted = 0;
@@ -425,11 +468,11 @@ function getMetricData(sim: SimAccount, input: Input): object {
     if (q.ReturnData === false) continue;
     const s = computed.get(String(q.Id)) ?? { timestamps: [], values: [] };
     let pairs = s.timestamps.map((t, i) => [t, s.values[i] ?? 0] as const);
-    if (descending) pairs = pairs.reverse();
-    const skip = Math.min(pairs.length, Math.max(0, offset - skipped));
+    if (page.descending) pairs = pairs.reverse();
+    const skip = Math.min(pairs.length, Math.max(0, page.offset - skipped));
     skipped += skip;
     pairs = pairs.slice(skip);
-    const room = Math.max(0, maxDatapoints - emitted);
+    const room = Math.max(0, page.maxDatapoints - emitted);
     const taken = pairs.slice(0, room);
     emitted += taken.length;
     const partial = taken.length < pairs.length;
@@ -443,11 +486,7 @@ function getMetricData(sim: SimAccount, input: Input): object {
       Messages: [],
     });
   }
-  return {
-    MetricDataResults: results,
-    NextToken: truncated ? encodeToken(offset + emitted, scope) : undefined,
-    Messages: [],
-  };
+  return { results, emitted, truncated };
 }
 
 function requestScope(input: Input): string {
@@ -458,115 +497,162 @@ function requestScope(input: Input): string {
   return `gmd:${h}`;
 }
 
+/** A metric-math value: a series (timestamp -> value) or a scalar. */
+type MathValue = Map<number, number> | number;
+
+/** A scalar as a series over `keys`; a series as it is. */
+function asSeries(v: MathValue, keys: Set<number>): Map<number, number> {
+  if (typeof v !== 'number') return v;
+  return new Map([...keys].map((k) => [k, v]));
+}
+
+/** `f` point by point: scalar with scalar, scalar with every point, or series with series on shared timestamps. */
+function pointwise(a: MathValue, b: MathValue, f: (x: number, y: number) => number): MathValue {
+  if (typeof a === 'number' && typeof b === 'number') return f(a, b);
+  const out = new Map<number, number>();
+  const am = typeof a === 'number' ? undefined : a;
+  const bm = typeof b === 'number' ? undefined : b;
+  const keys = am && bm ? [...am.keys()].filter((k) => bm.has(k)) : [...(am ?? bm ?? new Map()).keys()];
+  for (const k of keys) {
+    const x = typeof a === 'number' ? a : a.get(k);
+    const y = typeof b === 'number' ? b : b.get(k);
+    if (x !== undefined && y !== undefined) out.set(k, f(x, y));
+  }
+  return out;
+}
+
+/** SUM, AVG, MAX or MIN across series, at each timestamp any of them has. */
+function acrossSeries(fn: string, maps: Array<Map<number, number>>, keys: Set<number>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const k of keys) {
+    const vals = maps.map((m) => m.get(k)).filter((v): v is number => v !== undefined);
+    if (vals.length === 0) continue;
+    const r =
+      fn === 'SUM'
+        ? vals.reduce((a, b) => a + b, 0)
+        : fn === 'AVG'
+          ? vals.reduce((a, b) => a + b, 0) / vals.length
+          : fn === 'MAX'
+            ? Math.max(...vals)
+            : Math.min(...vals);
+    out.set(k, r);
+  }
+  return out;
+}
+
+/**
+ * A recursive-descent parser of the metric math the simulator supports: additive -> multiplicative
+ * -> primary (a number, an id, a parenthesised or negated expression, or a function call).
+ */
+class MetricMathParser {
+  private pos = 0;
+  /** Every timestamp of every series (where scalars and FILL spread). */
+  private readonly allKeys = new Set<number>();
+
+  constructor(
+    private readonly tokens: string[],
+    private readonly series: Map<string, Series>,
+  ) {
+    for (const s of series.values()) for (const t of s.timestamps) this.allKeys.add(t);
+  }
+
+  /** The whole expression as a series over every timestamp. */
+  parse(): Series {
+    const result = this.additive();
+    if (this.pos !== this.tokens.length) throw new Error('unexpected token');
+    const m = asSeries(result, this.allKeys);
+    const ts = [...m.keys()].sort((a, b) => a - b);
+    return { timestamps: ts, values: ts.map((t) => m.get(t) ?? 0) };
+  }
+
+  private peek(): string | undefined {
+    return this.tokens[this.pos];
+  }
+
+  private take(expected?: string): string | undefined {
+    const t = this.tokens[this.pos++];
+    if (expected !== undefined && t !== expected) throw new Error(`expected ${expected}`);
+    return t;
+  }
+
+  private additive(): MathValue {
+    let v = this.multiplicative();
+    while (this.peek() === '+' || this.peek() === '-') {
+      const op = this.take();
+      const r = this.multiplicative();
+      v = pointwise(v, r, op === '+' ? (x, y) => x + y : (x, y) => x - y);
+    }
+    return v;
+  }
+
+  private multiplicative(): MathValue {
+    let v = this.primary();
+    while (this.peek() === '*' || this.peek() === '/') {
+      const op = this.take();
+      const r = this.primary();
+      v = pointwise(v, r, op === '*' ? (x, y) => x * y : (x, y) => (y === 0 ? 0 : x / y));
+    }
+    return v;
+  }
+
+  private primary(): MathValue {
+    const t = this.take();
+    if (t === undefined) throw new Error('unexpected end');
+    if (t === '(') {
+      const v = this.additive();
+      this.take(')');
+      return v;
+    }
+    if (t === '-') return pointwise(0, this.primary(), (x, y) => x - y);
+    if (/^\d/.test(t)) return Number(t);
+    const fn = t.toUpperCase();
+    if (this.peek() === '(' && ['SUM', 'AVG', 'MAX', 'MIN', 'FILL'].includes(fn)) {
+      this.take('(');
+      return fn === 'FILL' ? this.fill() : this.aggregateCall(fn);
+    }
+    const s = this.series.get(t);
+    if (!s) throw new Error(`unknown id ${t}`);
+    return new Map(s.timestamps.map((ts, i) => [ts, s.values[i] ?? 0]));
+  }
+
+  /** FILL(series, value), after its `(`: every timestamp, missing points given the value (0 unless a scalar). */
+  private fill(): MathValue {
+    const a = this.additive();
+    this.take(',');
+    const fillV = this.additive();
+    this.take(')');
+    const m = asSeries(a, new Set());
+    const out = new Map<number, number>();
+    for (const k of this.allKeys) out.set(k, m.get(k) ?? (typeof fillV === 'number' ? fillV : 0));
+    return out;
+  }
+
+  /** SUM/AVG/MAX/MIN(a, b, ...) or ([a, b, ...]), after its `(`. */
+  private aggregateCall(fn: string): MathValue {
+    const items: MathValue[] = [];
+    const bracket = this.peek() === '[';
+    if (bracket) this.take('[');
+    items.push(this.additive());
+    while (this.peek() === ',') {
+      this.take(',');
+      items.push(this.additive());
+    }
+    if (bracket) this.take(']');
+    this.take(')');
+    return acrossSeries(
+      fn,
+      items.map((v) => asSeries(v, this.allKeys)),
+      this.allKeys,
+    );
+  }
+}
+
 /** A small metric-math evaluator (ids, numbers, + - * /, parentheses, SUM/AVG/MAX/MIN([...]), FILL). */
 export function evaluateExpression(expr: string, series: Map<string, Series>): Series {
   const tokens =
     expr.match(/\s*([A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|[()[\],+\-*/])/g)?.map((t) => t.trim()) ?? [];
   if (tokens.join('') !== expr.replace(/\s+/g, '')) throw new Error('unsupported syntax');
-  let pos = 0;
-  type Val = Map<number, number> | number;
-  const peek = () => tokens[pos];
-  const take = (expected?: string) => {
-    const t = tokens[pos++];
-    if (expected !== undefined && t !== expected) throw new Error(`expected ${expected}`);
-    return t;
-  };
-  const toMap = (v: Val, keys: Set<number>): Map<number, number> => {
-    if (typeof v !== 'number') return v;
-    return new Map([...keys].map((k) => [k, v]));
-  };
-  const allKeys = new Set<number>();
-  for (const s of series.values()) for (const t of s.timestamps) allKeys.add(t);
-  const binary = (a: Val, b: Val, f: (x: number, y: number) => number): Val => {
-    if (typeof a === 'number' && typeof b === 'number') return f(a, b);
-    const out = new Map<number, number>();
-    const am = typeof a === 'number' ? undefined : a;
-    const bm = typeof b === 'number' ? undefined : b;
-    const keys = am && bm ? [...am.keys()].filter((k) => bm.has(k)) : [...(am ?? bm ?? new Map()).keys()];
-    for (const k of keys) {
-      const x = typeof a === 'number' ? a : a.get(k);
-      const y = typeof b === 'number' ? b : b.get(k);
-      if (x !== undefined && y !== undefined) out.set(k, f(x, y));
-    }
-    return out;
-  };
-  const primary = (): Val => {
-    const t = take();
-    if (t === undefined) throw new Error('unexpected end');
-    if (t === '(') {
-      const v = additive();
-      take(')');
-      return v;
-    }
-    if (t === '-') return binary(0, primary(), (x, y) => x - y);
-    if (/^\d/.test(t)) return Number(t);
-    const fn = t.toUpperCase();
-    if (peek() === '(' && ['SUM', 'AVG', 'MAX', 'MIN', 'FILL'].includes(fn)) {
-      take('(');
-      if (fn === 'FILL') {
-        const a = additive();
-        take(',');
-        const fillV = additive();
-        take(')');
-        const m = toMap(a, new Set());
-        const out = new Map<number, number>();
-        for (const k of allKeys) out.set(k, m.get(k) ?? (typeof fillV === 'number' ? fillV : 0));
-        return out;
-      }
-      const items: Val[] = [];
-      const bracket = peek() === '[';
-      if (bracket) take('[');
-      items.push(additive());
-      while (peek() === ',') {
-        take(',');
-        items.push(additive());
-      }
-      if (bracket) take(']');
-      take(')');
-      const maps = items.map((v) => toMap(v, allKeys));
-      const out = new Map<number, number>();
-      for (const k of allKeys) {
-        const vals = maps.map((m) => m.get(k)).filter((v): v is number => v !== undefined);
-        if (vals.length === 0) continue;
-        const r =
-          fn === 'SUM'
-            ? vals.reduce((a, b) => a + b, 0)
-            : fn === 'AVG'
-              ? vals.reduce((a, b) => a + b, 0) / vals.length
-              : fn === 'MAX'
-                ? Math.max(...vals)
-                : Math.min(...vals);
-        out.set(k, r);
-      }
-      return out;
-    }
-    const s = series.get(t);
-    if (!s) throw new Error(`unknown id ${t}`);
-    return new Map(s.timestamps.map((ts, i) => [ts, s.values[i] ?? 0]));
-  };
-  const multiplicative = (): Val => {
-    let v = primary();
-    while (peek() === '*' || peek() === '/') {
-      const op = take();
-      const r = primary();
-      v = binary(v, r, op === '*' ? (x, y) => x * y : (x, y) => (y === 0 ? 0 : x / y));
-    }
-    return v;
-  };
-  const additive = (): Val => {
-    let v = multiplicative();
-    while (peek() === '+' || peek() === '-') {
-      const op = take();
-      const r = multiplicative();
-      v = binary(v, r, op === '+' ? (x, y) => x + y : (x, y) => x - y);
-    }
-    return v;
-  };
-  const result = additive();
-  if (pos !== tokens.length) throw new Error('unexpected token');
-  const m = toMap(result, allKeys);
-  const ts = [...m.keys()].sort((a, b) => a - b);
-  return { timestamps: ts, values: ts.map((t) => m.get(t) ?? 0) };
+  return new MetricMathParser(tokens, series).parse();
 }
 
 function getMetricStatistics(sim: SimAccount, input: Input): object {

@@ -360,10 +360,36 @@ function readThroughput(v: unknown, label: string): { read: number; write: numbe
   return { read, write };
 }
 
+/**
+ * UpdateTable as DynamoDB answers it: the table must be idle and the request well formed -> a
+ * billing-mode switch (to on-demand: counted against its daily limit; to provisioned: with every
+ * node's throughput) or capacity changes, each checked against AWS's limits (per table, unchanged
+ * value, daily decreases, the account's total) before any is applied.
+ */
 function updateTable(sim: SimAccount, input: Input): object {
   const t = mustGetTable(sim, str(input.TableName));
   const now = sim.nowMs();
-  // aws-facts.md, DynamoDB: "While the table is UPDATING no other UpdateTable is accepted."
+  checkTableIdle(t);
+  const billing = str(input.BillingMode) as BillingMode | undefined;
+  const gsiUpdates = arr(input.GlobalSecondaryIndexUpdates).map(rec);
+  checkUpdateRequest(t, input, billing, gsiUpdates);
+  if (billing === 'PAY_PER_REQUEST' && t.billingMode === 'PROVISIONED') {
+    switchToOnDemand(sim, t, now);
+    return { TableDescription: describeTableView(sim, t) };
+  }
+  const changes = requestedChanges(t, input, gsiUpdates);
+  if (billing === 'PROVISIONED' && t.billingMode === 'PAY_PER_REQUEST') {
+    switchToProvisioned(sim, t, changes);
+    return { TableDescription: describeTableView(sim, t) };
+  }
+  checkCapacityChanges(t, changes, now);
+  checkAccountLimit(sim, changes);
+  applyCapacityChanges(sim, t, changes, now);
+  return { TableDescription: describeTableView(sim, t) };
+}
+
+/** aws-facts.md, DynamoDB: "While the table is UPDATING no other UpdateTable is accepted." */
+function checkTableIdle(t: DdbTable): void {
   // Message as DynamoDB returns it (ResourceInUseException).
   if (t.status !== 'ACTIVE' || [...t.gsis.values()].some((g) => g.status !== 'ACTIVE')) {
     throw new ResourceInUseException({
@@ -371,8 +397,15 @@ function updateTable(sim: SimAccount, input: Input): object {
       $metadata: meta(),
     });
   }
-  const billing = str(input.BillingMode) as BillingMode | undefined;
-  const gsiUpdates = arr(input.GlobalSecondaryIndexUpdates).map(rec);
+}
+
+/** Something to change, and no throughput for a table that is (or becomes) on-demand. */
+function checkUpdateRequest(
+  t: DdbTable,
+  input: Input,
+  billing: BillingMode | undefined,
+  gsiUpdates: Array<Record<string, unknown>>,
+): void {
   if (input.ProvisionedThroughput === undefined && billing === undefined && gsiUpdates.length === 0) {
     throw validation(
       'At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required',
@@ -388,20 +421,28 @@ function updateTable(sim: SimAccount, input: Input): object {
       'One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST',
     );
   }
-  if (billing === 'PAY_PER_REQUEST' && t.billingMode === 'PROVISIONED') {
-    // aws-facts.md, DynamoDB: provisioned -> on-demand up to 4 times in a rolling 24 h.
-    const recent = t.toOnDemandAt.filter((x) => now - x < DAY_MS);
-    if (recent.length >= 4) {
-      throw new LimitExceededException({
-        message: `Subscriber limit exceeded: Updates to PayPerRequest have been attempted 4 times in the last 24 hours for table ${t.name}.`,
-        $metadata: meta(),
-      });
-    }
-    t.toOnDemandAt.push(now);
-    t.lastUpdateToPayPerRequest = now;
-    setMode(sim, t, 'PAY_PER_REQUEST');
-    return { TableDescription: describeTableView(sim, t) };
+}
+
+/** aws-facts.md, DynamoDB: provisioned -> on-demand up to 4 times in a rolling 24 h. */
+function switchToOnDemand(sim: SimAccount, t: DdbTable, now: number): void {
+  const recent = t.toOnDemandAt.filter((x) => now - x < DAY_MS);
+  if (recent.length >= 4) {
+    throw new LimitExceededException({
+      message: `Subscriber limit exceeded: Updates to PayPerRequest have been attempted 4 times in the last 24 hours for table ${t.name}.`,
+      $metadata: meta(),
+    });
   }
+  t.toOnDemandAt.push(now);
+  t.lastUpdateToPayPerRequest = now;
+  setMode(sim, t, 'PAY_PER_REQUEST');
+}
+
+/** The table's and its indexes' requested throughput (only Update of an existing index). */
+function requestedChanges(
+  t: DdbTable,
+  input: Input,
+  gsiUpdates: Array<Record<string, unknown>>,
+): CapacityChange[] {
   const changes: CapacityChange[] = [];
   if (input.ProvisionedThroughput !== undefined) {
     changes.push({
@@ -429,27 +470,32 @@ function updateTable(sim: SimAccount, input: Input): object {
       ...readThroughput(update.ProvisionedThroughput, `index ${name}`),
     });
   }
-  if (billing === 'PROVISIONED' && t.billingMode === 'PAY_PER_REQUEST') {
-    if (!changes.some((c) => c.node === t)) {
+  return changes;
+}
+
+/** aws-facts.md, DynamoDB: on-demand -> provisioned any time, with the table's and every index's throughput. */
+function switchToProvisioned(sim: SimAccount, t: DdbTable, changes: CapacityChange[]): void {
+  if (!changes.some((c) => c.node === t)) {
+    throw validation(
+      'One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED',
+    );
+  }
+  for (const g of t.gsis.values()) {
+    if (!changes.some((c) => c.node === g)) {
       throw validation(
-        'One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED',
+        `One or more parameter values were invalid: ProvisionedThroughput must be specified for index: ${g.name} when BillingMode is PROVISIONED`,
       );
     }
-    for (const g of t.gsis.values()) {
-      if (!changes.some((c) => c.node === g)) {
-        throw validation(
-          `One or more parameter values were invalid: ProvisionedThroughput must be specified for index: ${g.name} when BillingMode is PROVISIONED`,
-        );
-      }
-    }
-    // aws-facts.md, DynamoDB: on-demand -> provisioned any time.
-    for (const c of changes) {
-      c.node.read = c.read;
-      c.node.write = c.write;
-    }
-    setMode(sim, t, 'PROVISIONED');
-    return { TableDescription: describeTableView(sim, t) };
   }
+  for (const c of changes) {
+    c.node.read = c.read;
+    c.node.write = c.write;
+  }
+  setMode(sim, t, 'PROVISIONED');
+}
+
+/** Each change within the per-table maximum, an actual change, and (a decrease) within the day's budget. */
+function checkCapacityChanges(t: DdbTable, changes: CapacityChange[], now: number): void {
   for (const c of changes) {
     // aws-facts.md, DynamoDB: per table default max 40,000 RCU and 40,000 WCU.
     if (c.read > TABLE_MAX_UNITS || c.write > TABLE_MAX_UNITS) {
@@ -477,7 +523,10 @@ function updateTable(sim: SimAccount, input: Input): object {
       });
     }
   }
-  // aws-facts.md, DynamoDB: 80,000 RCU / WCU per account.
+}
+
+/** aws-facts.md, DynamoDB: 80,000 RCU / WCU per account, counted with the changes applied. */
+function checkAccountLimit(sim: SimAccount, changes: CapacityChange[]): void {
   let totalRead = 0;
   let totalWrite = 0;
   for (const table of sim.dynamodb.tables.values()) {
@@ -494,8 +543,15 @@ function updateTable(sim: SimAccount, input: Input): object {
       $metadata: meta(),
     });
   }
-  // Accepted. A request that raises one dimension and lowers another is accepted by AWS and counts
-  // as a decrease (and an increase); db-autopilot never sends one (aws-facts.md, dynamic-dynamodb #103).
+}
+
+/**
+ * Accepted: the new throughput set, the decrease/increase budget counted, the table UPDATING until
+ * `updateMs` later. A request that raises one dimension and lowers another is accepted by AWS and
+ * counts as a decrease (and an increase); db-autopilot never sends one (aws-facts.md,
+ * dynamic-dynamodb #103).
+ */
+function applyCapacityChanges(sim: SimAccount, t: DdbTable, changes: CapacityChange[], now: number): void {
   for (const c of changes) {
     const decreases = c.read < c.node.read || c.write < c.node.write;
     const increases = c.read > c.node.read || c.write > c.node.write;
@@ -517,7 +573,6 @@ function updateTable(sim: SimAccount, input: Input): object {
       c.node.timeline.push({ from: sim.nowMs(), billingMode: t.billingMode, read: c.read, write: c.write });
     }
   });
-  return { TableDescription: describeTableView(sim, t) };
 }
 
 function setMode(sim: SimAccount, t: DdbTable, mode: BillingMode): void {

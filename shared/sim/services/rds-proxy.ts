@@ -42,6 +42,8 @@ export interface ProxySpec {
   targetInstanceId: string;
   /** Overrides the class default max_connections of the target. */
   maxConnections?: number;
+  /** The proxy's tags (ListTagsForResource on its ARN). */
+  tags?: Record<string, string>;
   pool?: Partial<PoolSettings>;
   workload: {
     /** Concurrent database connections the application's sessions want. */
@@ -56,6 +58,7 @@ export interface ProxySpec {
 interface Proxy {
   spec: ProxySpec;
   arn: string;
+  tags: Map<string, string>;
   timeline: Array<{ from: number; pool: PoolSettings }>;
   series: MinuteSeries;
 }
@@ -123,11 +126,21 @@ export function addProxy(sim: SimAccount, spec: ProxySpec): void {
   const proxy: Proxy = {
     spec,
     arn: sim.arn('rds', `db-proxy:prx-${spec.name}`),
+    tags: new Map(Object.entries(spec.tags ?? {})),
     timeline: [{ from: 0, pool: { ...DEFAULT_POOL, ...spec.pool } }],
     series: undefined as unknown as MinuteSeries,
   };
   proxy.series = new MinuteSeries(Math.floor(sim.historyStartMs / MINUTE_MS), step(sim, proxy));
   proxies(sim).set(spec.name, proxy);
+}
+
+/** The proxy with this ARN, for the RDS tagging calls (ListTagsForResource and the like). */
+export function proxyByArn(
+  sim: SimAccount,
+  arn: string | undefined,
+): { tags: Map<string, string> } | undefined {
+  for (const p of proxies(sim).values()) if (p.arn === arn) return p;
+  return undefined;
 }
 
 /** The pool in effect now (tests). */

@@ -9,6 +9,7 @@ import {
   RDSServiceException,
   StorageQuotaExceededFault,
 } from '@aws-sdk/client-rds';
+import { effectiveStorageIops } from '../../aws/rds-storage-limits.ts';
 import { seededRandom } from '../../core/random.ts';
 import { vcpusOf } from '../../policies/replica-cost.ts';
 import { HOUR_MS, MINUTE_MS } from '../clock.ts';
@@ -28,6 +29,7 @@ import {
 } from '../rds-storage-model.ts';
 import { type Input, registerOperations } from '../registry.ts';
 import { constant, type Workload } from '../workload.ts';
+import { proxyByArn } from './rds-proxy.ts';
 
 /**
  * Simulated RDS: instances (standalone, read replicas, Aurora cluster members), Aurora clusters,
@@ -79,6 +81,8 @@ export interface InstanceSettings {
   publiclyAccessible: boolean;
   parameterGroup: string;
   storageEncrypted: boolean;
+  /** IAM database authentication (IAMDatabaseAuthenticationEnabled); absent = off. */
+  iamDatabaseAuthentication?: boolean;
 }
 
 export const VPC_DEFAULT_SECURITY_GROUP = 'sg-0default0vpc';
@@ -268,7 +272,7 @@ interface StorageMinute extends PublishedIo {
  * balance, shared/sim/rds-storage-model.ts), then served IOPS and the noisy latency / queue depth.
  */
 function storageMinute(
-  cfg: StorageConfig,
+  cfg: StorageConfig & { engine: string },
   demand: number,
   cls: { burst: ClassBurst | undefined },
   gp2: { credits: number },
@@ -294,7 +298,8 @@ function storageMinute(
     storageLimit = served >= demand ? Math.max(served, baseline) : served;
     burstBalance = (gp2.credits / GP2_CREDITS) * 100;
   } else if (cfg.storageType === 'gp3') {
-    storageLimit = cfg.iops ?? (cfg.allocatedStorage >= 400 ? 12_000 : 3_000);
+    // The engine's gp3 row: striped from 400 GiB (Oracle 200 GiB, SQL Server never).
+    storageLimit = effectiveStorageIops('gp3', cfg.allocatedStorage, cfg.iops, cfg.engine);
   } else if (cfg.storageType === 'aurora') {
     storageLimit = unknownClassMax;
   } else if (cfg.storageType === 'standard') {
@@ -508,7 +513,14 @@ export class RdsState {
       // The IOPS the storage can deliver this minute (aws-facts.md, RDS storage table), what the
       // class lets through (its EBS burst balance), and the noisy latency / queue depth
       // (shared/sim/rds-storage-model.ts).
-      const io = storageMinute(cfg, iopsDemand, classBurst, gp2, this.storageWorld, noise(minute));
+      const io = storageMinute(
+        { ...cfg, engine: inst.engine },
+        iopsDemand,
+        classBurst,
+        gp2,
+        this.storageWorld,
+        noise(minute),
+      );
       const served = io.served;
       const readFraction = w.readFraction ?? 0.6;
       const utilisation = io.limit > 0 ? iopsDemand / io.limit : 0;
@@ -681,6 +693,7 @@ function settingsView(inst: RdsInstance): Record<string, unknown> {
     PerformanceInsightsEnabled: s.performanceInsights,
     CACertificateIdentifier: s.caCertificate,
     PubliclyAccessible: s.publiclyAccessible,
+    IAMDatabaseAuthenticationEnabled: s.iamDatabaseAuthentication === true,
     DBParameterGroups: [{ DBParameterGroupName: s.parameterGroup, ParameterApplyStatus: 'in-sync' }],
     StorageEncrypted: s.storageEncrypted,
   };
@@ -705,6 +718,9 @@ function settingsFromInput(input: Input, defaults: InstanceSettings): InstanceSe
       ? { publiclyAccessible: bool(input.PubliclyAccessible) === true }
       : {}),
     ...(str(input.DBParameterGroupName) ? { parameterGroup: str(input.DBParameterGroupName) as string } : {}),
+    // RDS API reference (CreateDBInstance / CreateDBInstanceReadReplica):
+    // EnableIAMDatabaseAuthentication "By default, mapping isn't enabled".
+    iamDatabaseAuthentication: bool(input.EnableIAMDatabaseAuthentication) === true,
   };
 }
 
@@ -1275,6 +1291,12 @@ function deleteDBInstance(sim: SimAccount, input: Input): object {
     sim.rds.instances.delete(inst.id);
     sim.rds.deleted.set(inst.id, inst);
     sim.rds.event(inst, 'DB instance deleted', ['deletion']);
+    // RDS User Guide, USER_ReadRepl: deleting a source without deleting its read replicas in the
+    // same Region promotes each of them to a standalone DB instance (tags and name kept).
+    for (const replica of sim.rds.replicasOf(inst.id)) {
+      replica.replicaSourceId = undefined;
+      sim.rds.event(replica, 'Read replica has been promoted: its source was deleted', ['read replica']);
+    }
   });
   return out;
 }
@@ -1282,6 +1304,8 @@ function deleteDBInstance(sim: SimAccount, input: Input): object {
 function findTagged(sim: SimAccount, arn: string | undefined): { tags: Map<string, string> } {
   for (const i of sim.rds.instances.values()) if (i.arn === arn) return i;
   for (const c of sim.rds.clusters.values()) if (c.arn === arn) return c;
+  const proxy = proxyByArn(sim, arn);
+  if (proxy) return proxy;
   throw notFound(arn?.split(':').pop() ?? '');
 }
 

@@ -32,6 +32,12 @@ export class Route53State {
   readonly zones = new Map<string, { name: string; records: RecordSet[] }>();
   /** Health checks by id (CLOUDWATCH_METRIC checks for private zones). */
   readonly healthChecks = new Map<string, HealthCheck>();
+  /**
+   * CallerReferences of deleted health checks: Route 53 keeps them "a number of days" and answers
+   * HealthCheckAlreadyExists to a create that reuses one, whatever its settings (Route 53 API
+   * reference, CreateHealthCheck, CallerReference). Kept for the whole simulation (harsher end).
+   */
+  readonly deletedCallerReferences = new Set<string>();
   private changeSeq = 0;
   constructor(private readonly sim: SimAccount) {}
 
@@ -94,10 +100,17 @@ registerOperations('route53', {
     return { ResourceRecordSets: zone.records, IsTruncated: false, MaxItems: 300 };
   },
   // Route 53 API reference, CreateHealthCheck: the same CallerReference with the same config
-  // returns the existing check; with another config HealthCheckAlreadyExists.
+  // returns the existing check; with another config, or as a deleted check's,
+  // HealthCheckAlreadyExists.
   CreateHealthCheck: (sim, input) => {
     const ref = str(input.CallerReference) ?? '';
     const config = rec(input.HealthCheckConfig);
+    if (sim.route53.deletedCallerReferences.has(ref)) {
+      throw new HealthCheckAlreadyExists({
+        message: `A health check with reference ${ref} was deleted: the reference cannot be reused yet`,
+        $metadata: meta(),
+      });
+    }
     for (const hc of sim.route53.healthChecks.values()) {
       if (hc.CallerReference !== ref) continue;
       if (JSON.stringify(hc.HealthCheckConfig) === JSON.stringify(config)) return { HealthCheck: hc };
@@ -131,8 +144,32 @@ registerOperations('route53', {
         });
       }
     }
+    const deleted = sim.route53.healthChecks.get(id);
+    if (deleted) sim.route53.deletedCallerReferences.add(deleted.CallerReference);
     sim.route53.healthChecks.delete(id);
     return {};
+  },
+  // Route 53 API reference, ListHealthChecks: every health check of the account, in pages
+  // (MaxItems up to 1,000, default 100; Marker / NextMarker).
+  ListHealthChecks: (sim, input) => {
+    const all = [...sim.route53.healthChecks.values()];
+    const max = Math.min(1000, Number(str(input.MaxItems) ?? input.MaxItems ?? 100) || 100);
+    const marker = str(input.Marker);
+    const from = marker
+      ? Math.max(
+          0,
+          all.findIndex((hc) => hc.Id === marker),
+        )
+      : 0;
+    const page = all.slice(from, from + max);
+    const next = all[from + max];
+    return {
+      HealthChecks: page,
+      Marker: marker ?? '',
+      IsTruncated: next !== undefined,
+      MaxItems: String(max),
+      ...(next ? { NextMarker: next.Id } : {}),
+    };
   },
   GetHealthCheck: (sim, input) => {
     const hc = sim.route53.healthChecks.get(str(input.HealthCheckId) ?? '');

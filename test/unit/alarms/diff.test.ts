@@ -180,7 +180,7 @@ describe('dashboardBody', () => {
     const titles = body.widgets.map((w) => w.properties.title).filter(Boolean);
     expect(titles).toEqual(
       expect.arrayContaining([
-        'Decisions by outcome',
+        'Decisions and changes',
         'Deferrals and failures',
         'RDS IOPS (read + write)',
         'DynamoDB throttle events',

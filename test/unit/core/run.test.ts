@@ -160,6 +160,24 @@ describe('selectRequested', () => {
     expect(kept.map((t) => t.ref.id)).toEqual(['db-1', 'db-3']);
     expect(notes).toEqual(['from discovery', 'db-7: unknown']);
   });
+
+  it('keeps a target that answers to a named id through its match function (a source by a reader id)', () => {
+    const sources = [
+      { name: 'orders', readers: ['orders-r1', 'orders-r2'] },
+      { name: 'carts', readers: ['carts-r1'] },
+      { name: 'users', readers: [] },
+    ];
+    const notes: string[] = [];
+    const kept = selectRequested(
+      sources,
+      ['carts-r1', 'ghost', 'users'],
+      notes,
+      (id) => `${id}: unknown`,
+      (s, id) => s.name === id || s.readers.includes(id),
+    );
+    expect(kept.map((s) => s.name)).toEqual(['carts', 'users']);
+    expect(notes).toEqual(['ghost: unknown']);
+  });
 });
 
 describe('outOfTime', () => {

@@ -2,17 +2,33 @@ import { CloudWatchClient, GetMetricDataCommand, PutMetricAlarmCommand } from '@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   emfMetricKeys,
+  ITEM_OVERHEAD_BYTES,
   meterStore,
   metricsOfRequest,
   resourceOfDimensions,
+  TOTALS_ITEM_BYTES,
+  TTL_DELETION_LAG_DAYS,
   UsageMeter,
   withCapturedLogs,
 } from '../../../shared/cost/meter.ts';
 import { getMetrics } from '../../../shared/metrics/index.ts';
 import { SimAccount } from '../../../shared/sim/index.ts';
 import { MemoryStateStore } from '../../../shared/state/memory-store.ts';
+import { makeDecision } from '../core/fixtures.ts';
 
 let uninstall: (() => void) | undefined;
+
+function emptyRest(hours: number) {
+  return {
+    hours,
+    alarms: {},
+    dashboards: 0,
+    snsPublishes: 0,
+    secretsManagerCalls: 0,
+    vpcEndpoints: { interfaceEndpoints: 0, azs: 0 },
+    managedResources: [],
+  };
+}
 afterEach(() => {
   uninstall?.();
   uninstall = undefined;
@@ -66,6 +82,7 @@ describe('usage meter', () => {
     const meter = new UsageMeter();
     const { cloudwatchClient } = await import('../../../shared/aws/clients.ts');
     meter.attachCloudWatch(cloudwatchClient());
+    meter.running = 'dynamodb-tuner';
     const metric = (table: string, name: string) => ({
       namespace: 'AWS/DynamoDB',
       metricName: name,
@@ -95,9 +112,9 @@ describe('usage meter', () => {
       secretsManagerCalls: 0,
       vpcEndpoints: { interfaceEndpoints: 0, azs: 0 },
       managedResources: [],
-      stateTable: { retentionDays: 400 },
     });
     expect(usage.metricsRequested).toEqual({ carts: 2, orders: 1 });
+    expect(meter.metricsByFunction()).toEqual({ 'dynamodb-tuner': 3 });
   });
 
   it('counts CloudWatch requests other than GetMetricData on a client of its own', async () => {
@@ -130,7 +147,6 @@ describe('usage meter', () => {
       secretsManagerCalls: 0,
       vpcEndpoints: { interfaceEndpoints: 0, azs: 0 },
       managedResources: [],
-      stateTable: { retentionDays: 400 },
     });
     expect(u.cloudwatchRequests).toBe(1);
   });
@@ -148,12 +164,47 @@ describe('usage meter', () => {
       secretsManagerCalls: 0,
       vpcEndpoints: { interfaceEndpoints: 0, azs: 0 },
       managedResources: [],
-      stateTable: { retentionDays: 400 },
     });
     // ~3 KB written: 3 write units (1 per KB, rounded up); the history read: 1 read unit (4 KB).
     expect(u.stateTable.writeUnits).toBe(3);
     expect(u.stateTable.readUnits).toBe(1);
-    expect(u.stateTable.bytesWritten).toBeGreaterThan(3000);
+    // The tuner state is rewritten in place: its newest size is what the table holds.
+    expect(u.stateTable.storedBytes).toBeGreaterThan(3000);
+    expect(u.stateTable.storedBytes).toBeLessThan(4000);
+  });
+
+  it('keeps a no-op decision 30 days and a change 400 days (twice: the byDay index projects it)', async () => {
+    const meter = new UsageMeter();
+    const store = meterStore(new MemoryStateStore(), meter);
+    const base = makeDecision({ at: '2026-01-05T00:00:00.000Z', evidence: [] });
+    await store.recordDecision({ ...base, id: 'r:1', action: 'noop', outcome: 'applied' });
+    const noop = meter.usage(emptyRest(24)).stateTable.storedBytes;
+    await store.recordDecision({ ...base, id: 'r:2', action: 'set-iops', outcome: 'applied' });
+    const both = meter.usage(emptyRest(24)).stateTable.storedBytes;
+    const bytes = (d: object) => Buffer.byteLength(JSON.stringify(d)) + ITEM_OVERHEAD_BYTES;
+    const totalsItem = (TOTALS_ITEM_BYTES + ITEM_OVERHEAD_BYTES) * (400 + TTL_DELETION_LAG_DAYS);
+    // Written in a 24 h window: stored a day's worth x its days (+ the deletion lag), + the day's totals item.
+    expect(noop).toBeCloseTo(
+      bytes({ ...base, id: 'r:1', action: 'noop', outcome: 'applied' }) * (30 + TTL_DELETION_LAG_DAYS) +
+        totalsItem,
+      0,
+    );
+    expect(both - noop).toBeCloseTo(
+      2 *
+        bytes({ ...base, id: 'r:2', action: 'set-iops', outcome: 'applied' }) *
+        (400 + TTL_DELETION_LAG_DAYS),
+      0,
+    );
+  });
+
+  it('charges a notable decision the write units of its two index entries and the totals item', async () => {
+    const meter = new UsageMeter();
+    const store = meterStore(new MemoryStateStore(), meter);
+    const base = makeDecision({ at: '2026-01-05T00:00:00.000Z', evidence: [] });
+    await store.recordDecision({ ...base, id: 'r:1', action: 'noop', outcome: 'applied' });
+    expect(meter.usage(emptyRest(1)).stateTable.writeUnits).toBe(2);
+    await store.recordDecision({ ...base, id: 'r:2', action: 'set-iops', outcome: 'applied' });
+    expect(meter.usage(emptyRest(1)).stateTable.writeUnits).toBe(2 + 4);
   });
 
   it('counts what a handler logs as compact JSON and keeps it off the console', async () => {

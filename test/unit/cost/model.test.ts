@@ -21,7 +21,7 @@ function usage(over: Partial<MeteredUsage> = {}): MeteredUsage {
     alarms: {},
     dashboards: 0,
     customMetricHours: 0,
-    stateTable: { readUnits: 0, writeUnits: 0, bytesWritten: 0, retentionDays: 400 },
+    stateTable: { readUnits: 0, writeUnits: 0, storedBytes: 0 },
     snsPublishes: 0,
     secretsManagerCalls: 0,
     vpcEndpoints: { interfaceEndpoints: 0, azs: 2 },
@@ -77,12 +77,12 @@ describe("db-autopilot's own monthly bill", () => {
     );
   });
 
-  it('keeps state-table storage at its steady state: a day of writes kept for the retention period', () => {
+  it('prices the state table by what it holds at steady state (GB-month)', () => {
     const bill = monthlyBill(
-      usage({ stateTable: { readUnits: 0, writeUnits: 0, bytesWritten: 1e9, retentionDays: 10 } }),
+      usage({ stateTable: { readUnits: 0, writeUnits: 0, storedBytes: 10e9 } }),
       prices,
     );
-    // 1 GB a day kept 10 days = 10 GB at $0.25.
+    // 10 GB at $0.25.
     expect(bill.byService.dynamodbStateTable).toBeCloseTo(2.5, 4);
   });
 
@@ -134,8 +134,7 @@ describe("db-autopilot's own monthly bill", () => {
               stateTable: {
                 readUnits: x.writes,
                 writeUnits: x.writes,
-                bytesWritten: x.writes * 500,
-                retentionDays: 400,
+                storedBytes: x.writes * 500 * 400,
               },
               dashboards: 1,
               managedResources: x.managed,

@@ -39,6 +39,14 @@ describe('DynamoDB backtest goal (issue 18, honest world, schema defaults)', () 
     }
   }, 900_000);
 
+  it('costs no more than AWS target tracking over the suite', async () => {
+    const r = await suite();
+    const auto = r.totals['db-autopilot'];
+    const aws = r.totals['aws-target-tracking'];
+    if (!auto || !aws) throw new Error('missing totals');
+    expect(auto.cost).toBeLessThanOrEqual(aws.cost);
+  }, 900_000);
+
   it('leaves at most half of what AWS target tracking leaves unserved on the mostly idle, spiky tables', async () => {
     const r = await suite();
     const idle = r.reports.filter((x) => x.trace.includes('idle-bursts'));

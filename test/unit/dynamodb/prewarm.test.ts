@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dynamodbPrewarmSection } from '../../../shared/config/sections/dynamodb.ts';
 import { learnRecurringPeaks, prewarmFloorAt } from '../../../shared/policies/prewarm.ts';
@@ -114,5 +115,66 @@ describe('pre-warming (walk-forward)', () => {
     const model = learnRecurringPeaks({ start: START, periodSeconds: 60, values }, at(3 * 1440), cfg);
     expect(model.expected).toHaveLength(0);
     expect(model.note).toBeTruthy();
+  });
+
+  it('expects the typical recent peak: one retry-inflated occurrence does not size the pre-warm', () => {
+    // Peaks of 500 every 180 minutes; the latest one read as 1,500 (throttled: the throttle events
+    // count the SDK's retries, so the estimated demand of a saturated minute is inflated).
+    const values = periodic(2 * 1440, 180, 45);
+    const last = 45 + 180 * Math.floor((2 * 1440 - 1 - 45 - 10) / 180);
+    for (let m = last; m < last + 10; m++) values[m] = 1500;
+    const t = last + 30;
+    const model = learnRecurringPeaks({ start: START, periodSeconds: 60, values }, at(t), cfg);
+    expect(model.periodMinutes).toBe(180);
+    const next = model.expected.find((e) => e.at === at(last + 180).toISOString());
+    expect(next?.history.at(-1)?.value).toBeGreaterThan(1400);
+    // The median of the last three occurrences, not their maximum.
+    expect(next?.value).toBeGreaterThan(450);
+    expect(next?.value).toBeLessThan(600);
+  });
+
+  it('no longer expects a peak that failed to recur', () => {
+    // Peaks every 180 minutes for a day and a half, then none.
+    const values = periodic(3 * 1440, 180, 45);
+    const lastPeak = 45 + 180 * 11;
+    for (let m = lastPeak + 10; m < values.length; m++) values[m] = 50;
+    // Before the next occurrence is due, it is expected; once its time has passed without it, not.
+    const due = learnRecurringPeaks({ start: START, periodSeconds: 60, values }, at(lastPeak + 120), cfg);
+    expect(due.expected.map((e) => e.at)).toContain(at(lastPeak + 180).toISOString());
+    // A day and a half later every period it could recur at has passed without it.
+    const t = 3 * 1440;
+    const missed = learnRecurringPeaks({ start: START, periodSeconds: 60, values }, at(t), cfg);
+    expect(missed.expected).toEqual([]);
+    for (let m = t; m < t + 1440; m += 15)
+      expect(prewarmFloorAt(missed, at(m), cfg, 0.7), `minute ${m}`).toBeNull();
+  });
+
+  it('sizes each expected peak within its recent occurrences and only expects peaks whose next occurrence is still to come (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 60, max: 360 }),
+        fc.integer({ min: 0, max: 59 }),
+        fc.array(fc.double({ min: 200, max: 3000, noNaN: true }), { minLength: 30, maxLength: 30 }),
+        fc.integer({ min: 1440, max: 2 * 1440 }),
+        (every, phase, heights, t) => {
+          const values = Array.from({ length: 2 * 1440 }, (_, m) => {
+            const k = Math.floor((m - phase) / every);
+            return m >= phase && (m - phase) % every < 10 ? (heights[k % heights.length] ?? 500) : 50;
+          });
+          const model = learnRecurringPeaks({ start: START, periodSeconds: 60, values }, at(t), cfg);
+          for (const e of model.expected) {
+            const recent = e.history.slice(-3).map((h) => h.value);
+            expect(e.value).toBeGreaterThanOrEqual(Math.min(...recent));
+            expect(e.value).toBeLessThanOrEqual(Math.max(...recent));
+            const lastSeen = Date.parse(e.history.at(-1)?.at ?? '');
+            // The next occurrence after the last one seen has not been missed in the history.
+            expect(lastSeen + e.periodMinutes * 60_000 * 1.03 + 60_000).toBeGreaterThan(
+              at(t).getTime() - 60_000,
+            );
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createProxyAdapter } from '../../../shared/adapters/rds-proxy.ts';
 import type { Target } from '../../../shared/core/contracts.ts';
 import type { Action } from '../../../shared/core/model.ts';
+import { writerTarget } from '../../../shared/tuners/proxy.ts';
 
 const NOW = new Date('2026-11-20T18:00:00.000Z');
 const rds = mockClient(RDSClient);
@@ -111,5 +112,18 @@ describe('RDS Proxy adapter', () => {
       }),
     );
     expect(await adapter(setPool({}), target)).toMatchObject({ status: 'failed', code: 'AccessDenied' });
+  });
+});
+
+describe('the instance behind a proxy', () => {
+  it('is the READ_WRITE target, not the first instance listed (a proxy in front of an Aurora cluster lists its readers too)', () => {
+    const targets = [
+      { Type: 'TRACKED_CLUSTER' as const, RdsResourceId: 'orders-aurora', Role: 'UNKNOWN' as const },
+      { Type: 'RDS_INSTANCE' as const, RdsResourceId: 'orders-aurora-reader-1', Role: 'READ_ONLY' as const },
+      { Type: 'RDS_INSTANCE' as const, RdsResourceId: 'orders-aurora-writer', Role: 'READ_WRITE' as const },
+    ];
+    expect(writerTarget(targets)?.RdsResourceId).toBe('orders-aurora-writer');
+    expect(writerTarget(targets.slice(0, 2))).toBeUndefined();
+    expect(writerTarget([{ Type: 'RDS_INSTANCE', RdsResourceId: 'orders' }])?.RdsResourceId).toBe('orders');
   });
 });

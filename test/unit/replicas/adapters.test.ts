@@ -2,6 +2,7 @@ import {
   CreateDBInstanceCommand,
   CreateDBInstanceReadReplicaCommand,
   DBInstanceAlreadyExistsFault,
+  DBInstanceNotFoundFault,
   DeleteDBInstanceCommand,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
@@ -261,6 +262,17 @@ describe('Aurora reader creation', () => {
     expect(sent?.DBSubnetGroupName).toBeUndefined();
   });
 
+  it('turns on IAM database authentication on the replica when the source has it (RDS leaves it off by default)', () => {
+    const base = {
+      replicaId: 'dbap-securecart-mysql-2026112318001',
+      instanceClass: 'db.m6g.large',
+      tags: [],
+    };
+    const withIam = readReplicaInput({ ...MYSQL_SOURCE, IAMDatabaseAuthenticationEnabled: true }, base);
+    expect(withIam.EnableIAMDatabaseAuthentication).toBe(true);
+    expect(readReplicaInput(MYSQL_SOURCE, base).EnableIAMDatabaseAuthentication).toBe(false);
+  });
+
   it('across Regions names the subnet, parameter and option groups and a KMS key for an encrypted source', () => {
     const input = readReplicaInput(
       MYSQL_SOURCE,
@@ -468,6 +480,31 @@ describe('replica deletion', () => {
 
 describe('Route 53 read routing', () => {
   const routeParams = { ...ROUTING, replicaId: 'dbap-m', endpoint: 'dbap-m.abc.us-east-1.rds.amazonaws.com' };
+  beforeEach(() => {
+    rdsMock.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'dbap-m' }).resolves({
+      DBInstances: [{ DBInstanceIdentifier: 'dbap-m', DBInstanceStatus: 'available' }],
+    });
+  });
+
+  for (const status of ['failed', 'storage-full', 'deleting', 'creating']) {
+    it(`never routes reads to a replica that is ${status} (a replayed undo of a withdrawal)`, async () => {
+      rdsMock.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'dbap-m' }).resolves({
+        DBInstances: [{ DBInstanceIdentifier: 'dbap-m', DBInstanceStatus: status }],
+      });
+      const result = await adapter(action('add-route', routeParams, 'dbap-m'), target);
+      expect(result).toMatchObject({ status: 'skipped', reason: expect.stringContaining(status) });
+      expect(r53Mock).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+    });
+  }
+
+  it('never routes reads to a replica that no longer exists', async () => {
+    rdsMock
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'dbap-m' })
+      .rejects(new DBInstanceNotFoundFault({ message: 'DBInstance dbap-m not found.', $metadata: {} }));
+    const result = await adapter(action('add-route', routeParams, 'dbap-m'), target);
+    expect(result.status).toBe('skipped');
+    expect(r53Mock).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+  });
 
   it('upserts a weighted CNAME per replica with the replica id as set identifier', async () => {
     r53Mock.on(ChangeResourceRecordSetsCommand).resolves({});

@@ -8,6 +8,8 @@ import {
 } from '../../../shared/backtest/serverless.ts';
 import {
   DEFAULT_SERVERLESS_SETTINGS,
+  forecastPeak,
+  overdueLoad,
   planServerlessBounds,
   type ServerlessObservation,
 } from '../../../shared/policies/serverless-bounds.ts';
@@ -37,7 +39,8 @@ function obs(o: {
     current: { min: o.min, max: o.max },
     followingReaders: 1,
     recent: {
-      capacity: Array.from({ length: 60 }, () => o.recent),
+      // Demand moves the capacity minute by minute (a flat stretch is a bound holding it).
+      capacity: Array.from({ length: 60 }, (_, i) => (i % 2 ? o.recent : Math.max(0.5, o.recent - 0.5))),
       acuUtilization: Array.from({ length: 60 }, () => o.util ?? (100 * o.recent) / o.max),
       connections: Array.from({ length: 60 }, () => o.connections ?? 20),
     },
@@ -48,7 +51,7 @@ function obs(o: {
         i % perDay >= 72 && i % perDay < 84 ? o.dayPeak : 2,
       ),
       capacityMean: Array.from({ length: 7 * perDay }, (_, i) =>
-        i % perDay >= 72 && i % perDay < 84 ? o.dayPeak * 0.8 : 2,
+        i % perDay >= 72 && i % perDay < 84 ? o.dayPeak * 0.8 : 1.8,
       ),
       connectionsMax: Array.from({ length: 7 * perDay }, () => o.connections ?? 20),
       end: '2026-11-20T00:00:00.000Z',
@@ -125,6 +128,84 @@ describe('Aurora Serverless v2 bounds policy', () => {
     expect(boundsOf(planServerlessBounds(o, s, {}))?.min).toBe(12);
   });
 
+  it('does not learn a held minimum as demand: capacity that did not move, with connections, counts as none', () => {
+    // A person's 8 ACU minimum held all night (flat: Maximum = Average) while clients stay connected.
+    const o = obs({ min: 8, max: 32, recent: 8, dayPeak: 20 });
+    o.history.capacityMax = o.history.capacityMax.map((v) => Math.max(v ?? 0, 8));
+    o.history.capacityMean = o.history.capacityMean.map((v, i) => (o.history.capacityMax[i] === 8 ? 8 : v));
+    o.recent.capacity = o.recent.capacity.map(() => 8);
+    // Held now too: one step down, to warmFraction of it (the recent minutes count as they are) ...
+    const night = { ...o, observedAt: '2026-11-20T04:00:00.000Z' };
+    expect(boundsOf(planServerlessBounds(night, s, {}))?.min).toBe(5);
+    // ... and once the capacity moves with the ~2 ACU of load, the nights' held 8 ACU is not learned.
+    const after = { ...night, current: { min: 5, max: 32 } };
+    after.recent = { ...night.recent, capacity: night.recent.capacity.map((_, i) => (i % 2 ? 2 : 2.5)) };
+    expect(boundsOf(planServerlessBounds(after, s, {}))?.min).toBe(1.5);
+    // The same flat buckets at MaxCapacity are demand at least that: kept.
+    expect(forecastPeak({ ...after, current: { min: 5, max: 8 } }, s).peak).toBe(8);
+    // Ahead of the evening, the peak history shows still raises it.
+    expect(boundsOf(planServerlessBounds(o, s, {}))?.min).toBe(12);
+  });
+
+  it('keeps the minimum close to a peak that history shows arriving in a step, and at warmFraction of a ramp', () => {
+    // 17:40, the evening peak of 20 starts at 18:00: from 2 ACU in one 15-minute bucket (x10).
+    const step = {
+      ...obs({ min: 0.5, max: 64, recent: 2, dayPeak: 20 }),
+      observedAt: '2026-11-20T17:40:00.000Z',
+    };
+    expect(boundsOf(planServerlessBounds(step, s, {}))?.min).toBe(17);
+    expect(forecastPeak(step, s).why).toMatch(/reached in a step \(x10\.0 within 15 min\)/);
+    // The same peak reached over two hours (x1.2 per bucket at most): a ramp that scaling follows.
+    const ramp = { ...step, history: { ...step.history } };
+    const perDay = 96;
+    const level = (b: number) => (b < 64 || b >= 84 ? 2 : b >= 72 ? 20 : Math.min(20, 2 * 1.2 ** (b - 60)));
+    ramp.history.capacityMax = ramp.history.capacityMax.map((_, i) => level(i % perDay));
+    ramp.history.capacityMean = ramp.history.capacityMax.map((v) => (v ?? 0) * 0.9);
+    expect(forecastPeak(ramp, s).sharp).toBe(false);
+    expect(boundsOf(planServerlessBounds(ramp, s, {}))?.min).toBe(12);
+  });
+
+  it('does not pre-warm for a load that is overdue: no connection for longer than any quiet stretch history shows', () => {
+    // A development cluster: connections 09:00-17:00 every day of the history (quiet stretches of 16 h).
+    const perDay = 96;
+    const dev = obs({ min: 0.5, max: 16, recent: 0.5, dayPeak: 6, connections: 0 });
+    const working = (i: number) => i % perDay >= 36 && i % perDay < 68;
+    dev.history.capacityMax = dev.history.capacityMax.map((_, i) => (working(i) ? 6 : 0.5));
+    dev.history.capacityMean = dev.history.capacityMax.map((v) => (v ?? 0) * 0.9);
+    dev.history.connectionsMax = dev.history.capacityMax.map((_, i) => (working(i) ? 5 : 0));
+    // History ending at `hh:mm` today (the days repeat; `quietToday` buckets of today had no load).
+    const until = (end: string, buckets: number, quietToday = 0) => {
+      const h = dev.history;
+      const roll = <T>(xs: T[], quiet: T) =>
+        [...xs.slice(buckets), ...xs.slice(0, buckets)].map((v, i, all) =>
+          i >= all.length - quietToday ? quiet : v,
+        );
+      return {
+        ...h,
+        end,
+        capacityMax: roll(h.capacityMax, 0.5),
+        capacityMean: roll(h.capacityMean, 0.45),
+        connectionsMax: roll(h.connectionsMax, 0),
+      };
+    };
+    // 08:50 after a normal night (quiet since 17:00, 16 h): the 09:00 step is pre-warmed (0.85 x 6).
+    const morning = {
+      ...dev,
+      observedAt: '2026-11-20T08:50:00.000Z',
+      history: until('2026-11-20T08:45:00.000Z', 35),
+    };
+    expect(overdueLoad(morning).overdue).toBe(false);
+    expect(boundsOf(planServerlessBounds(morning, s, {}))?.min).toBe(5.5);
+    // 11:50, still quiet since 17:00 the day before (18 h 45 min > 16 h + 2 h): not a day like the others.
+    const late = {
+      ...dev,
+      observedAt: '2026-11-20T11:50:00.000Z',
+      history: until('2026-11-20T11:45:00.000Z', 47, 11),
+    };
+    expect(overdueLoad(late).overdue).toBe(true);
+    expect(planServerlessBounds(late, s, {}).noopReason).toMatch(/longer than any quiet stretch/);
+  });
+
   it('declares that a change waits while the cluster is not available', () => {
     const busy = { ...obs({ min: 0.5, max: 64, recent: 3, dayPeak: 20 }), status: 'modifying' };
     const change = planServerlessBounds(busy, s, {}).actions.find((a) => a.kind === 'set-serverless-bounds');
@@ -176,6 +257,40 @@ describe('Aurora Serverless v2 bounds policy', () => {
           } else expect(to.min).toBeGreaterThanOrEqual(Math.min(floor, to.max));
         },
       ),
+    );
+  });
+
+  it('never sets a minimum above the step fraction of the highest capacity published, whatever the history holds (property)', () => {
+    const bucket = fc.record({
+      level: fc.integer({ min: 1, max: 128 }).map((x) => x / 2),
+      flat: fc.boolean(),
+      connected: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(bucket, { minLength: 96, maxLength: 96 }),
+        fc.integer({ min: 0, max: 95 }),
+        fc.integer({ min: 1, max: 64 }).map((x) => x / 2),
+        fc.boolean(),
+        (day, at, recent, recentConnected) => {
+          const o = obs({ min: 0.5, max: 64, recent, dayPeak: 1, connections: recentConnected ? 20 : 0 });
+          const week = Array.from({ length: 7 }, () => day).flat();
+          o.history.capacityMax = week.map((b) => b.level);
+          o.history.capacityMean = week.map((b) => (b.flat ? b.level : b.level * 0.8));
+          o.history.connectionsMax = week.map((b) => (b.connected ? 10 : 0));
+          o.observedAt = new Date(Date.parse('2026-11-20T00:00:00.000Z') + at * 15 * 60_000).toISOString();
+          const to = boundsOf(planServerlessBounds(o, s, {}));
+          if (!to) return;
+          expect(invalidBounds(to, o.engine, o.engineVersion)).toBeUndefined();
+          const seen = Math.max(recent, ...week.map((b) => b.level));
+          const fraction = Math.max(s.warmFraction, s.sharpWarmFraction);
+          expect(to.min).toBeLessThanOrEqual(
+            Math.max(s.minCapacityFloor, Math.ceil(seen * fraction * 2) / 2),
+          );
+          expect(to.max).toBeGreaterThanOrEqual(Math.min(256, seen));
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 

@@ -83,6 +83,32 @@ describe('simulated Aurora Serverless v2', () => {
     expect(members.DBInstances?.map((i) => i.DBInstanceClass)).toEqual(['db.serverless', 'db.serverless']);
   });
 
+  it('drops SecondsUntilAutoPause with a nonzero minimum, and a minimum back at 0 gets the default 300 s', async () => {
+    const sim = account({ bounds: { min: 0, max: 16, secondsUntilAutoPause: 900 } });
+    const rds = sim.clients().rds;
+    const range = async (cfg: { MinCapacity: number; MaxCapacity: number }) => {
+      await rds.send(
+        new ModifyDBClusterCommand({
+          DBClusterIdentifier: 'accounts',
+          ServerlessV2ScalingConfiguration: cfg,
+        }),
+      );
+      const out = await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: 'accounts' }));
+      return out.DBClusters?.[0]?.ServerlessV2ScalingConfiguration;
+    };
+    expect(await range({ MinCapacity: 0, MaxCapacity: 8 })).toEqual({
+      MinCapacity: 0,
+      MaxCapacity: 8,
+      SecondsUntilAutoPause: 900,
+    });
+    expect(await range({ MinCapacity: 1, MaxCapacity: 8 })).toEqual({ MinCapacity: 1, MaxCapacity: 8 });
+    expect(await range({ MinCapacity: 0, MaxCapacity: 8 })).toEqual({
+      MinCapacity: 0,
+      MaxCapacity: 8,
+      SecondsUntilAutoPause: 300,
+    });
+  });
+
   it('answers ModifyDBCluster with the SDK exceptions AWS uses', async () => {
     const sim = account({ engineVersion: '15.4' });
     const rds = sim.clients().rds;

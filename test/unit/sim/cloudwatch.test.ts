@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, HOUR_MS, MINUTE_MS, SimAccount, workload as w } from '../../../shared/sim/index.ts';
+import { evaluateExpression } from '../../../shared/sim/services/cloudwatch.ts';
 
 const NOW = Date.parse('2026-11-20T00:00:00.000Z');
 
@@ -221,6 +222,74 @@ describe('simulated CloudWatch GetMetricData', () => {
     expect(err.name).toBe('Throttling');
     expect(err.message).toBe('Rate exceeded');
     expect(sim.stats().calls['cloudwatch:GetMetricData']).toBe(51);
+  });
+});
+
+describe('simulated CloudWatch metric math', () => {
+  // a at t=1,2,3; b at t=2,3,4.
+  const series = new Map([
+    ['a', { timestamps: [1, 2, 3], values: [1, 2, 3] }],
+    ['b', { timestamps: [2, 3, 4], values: [10, 20, 30] }],
+  ]);
+  const evaluate = (expr: string) => {
+    const s = evaluateExpression(expr, series);
+    return s.timestamps.map((t, i) => [t, s.values[i]]);
+  };
+
+  it('applies + - * / on the timestamps both series have, a scalar on every point, x / 0 as 0', () => {
+    expect(evaluate('a + b')).toEqual([
+      [2, 12],
+      [3, 23],
+    ]);
+    expect(evaluate('b - a * 2')).toEqual([
+      [2, 6],
+      [3, 14],
+    ]);
+    expect(evaluate('(a + 1) / 0')).toEqual([
+      [1, 0],
+      [2, 0],
+      [3, 0],
+    ]);
+    expect(evaluate('-a')).toEqual([
+      [1, -1],
+      [2, -2],
+      [3, -3],
+    ]);
+  });
+
+  it('aggregates across series at every timestamp any of them has, with or without brackets', () => {
+    expect(evaluate('SUM([a, b])')).toEqual([
+      [1, 1],
+      [2, 12],
+      [3, 23],
+      [4, 30],
+    ]);
+    expect(evaluate('avg(a, b)')).toEqual([
+      [1, 1],
+      [2, 6],
+      [3, 11.5],
+      [4, 30],
+    ]);
+    expect(evaluate('MAX([a, 5])').map(([, v]) => v)).toEqual([5, 5, 5, 5]);
+    expect(evaluate('MIN(a, b)').map(([, v]) => v)).toEqual([1, 2, 3, 30]);
+  });
+
+  it('fills the missing timestamps of a series with FILL', () => {
+    expect(evaluate('FILL(a, 0)')).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 0],
+    ]);
+    expect(evaluate('FILL(b, 7) + 1').map(([, v]) => v)).toEqual([8, 11, 21, 31]);
+  });
+
+  it('rejects an unknown id, an unsupported operator and an unfinished expression', () => {
+    expect(() => evaluate('a + c')).toThrow('unknown id c');
+    expect(() => evaluate('a % 2')).toThrow('unsupported syntax');
+    expect(() => evaluate('(a + b')).toThrow('expected )');
+    expect(() => evaluate('a +')).toThrow('unexpected end');
+    expect(() => evaluate('a b')).toThrow('unexpected token');
   });
 });
 

@@ -1,0 +1,140 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { setAwsClients } from '../../shared/aws/clients.ts';
+import { setConfig } from '../../shared/config/load.ts';
+import { type Config, configSchema } from '../../shared/config/schema.ts';
+import type { StateStore } from '../../shared/core/contracts.ts';
+import { runInScope } from '../../shared/core/scope.ts';
+import { runPlanLocally } from '../../shared/fleet/local-map.ts';
+import { planFleet } from '../../shared/fleet/plan.ts';
+import { fanOutLimitsOf, fleetDefinition } from '../../shared/fleet/state-machine.ts';
+import { runFleetUnit } from '../../shared/fleet/unit.ts';
+import { unitDeps } from '../../shared/fleet/worker.ts';
+import { SimFleet } from '../../shared/sim/fleet.ts';
+import { SimAccount, workload as w } from '../../shared/sim/index.ts';
+import { addServerlessCluster, serverlessBounds } from '../../shared/sim/services/aurora-serverless.ts';
+import { DynamoDbStateStore, setStateStore } from '../../shared/state/index.ts';
+import { type Dynalite, startDynalite } from '../support/dynalite.ts';
+
+/**
+ * The Aurora Serverless v2 tuner in a fleet (issues 24 and 27): the real tuner in member scopes
+ * through the member credentials, two accounts with a cluster of the same name and different
+ * loads, the state table on dynalite.
+ */
+
+const START = '2026-11-23T03:00:00.000Z';
+const MANAGED = { 'db-autopilot:managed': 'true' };
+const EXTERNAL_ID = 'securecart-fleet-7f3a';
+const A = '111111111111';
+const B = '222222222222';
+
+function fleetConfig(): Config {
+  return configSchema.parse({
+    version: 1,
+    defaults: { mode: 'apply' },
+    tuners: { serverless: { mode: 'apply', resources: { tags: MANAGED } } },
+    fleet: { externalId: EXTERNAL_ID, accounts: [A, B], regions: ['us-east-1'], tuners: ['serverless'] },
+  });
+}
+
+/** `accounts` in A: a person's 8 ACU minimum held all night for ~2 ACU of load; in B: capped at 4 ACU by 6 of load. */
+function buildFleet(): SimFleet {
+  const fleet = new SimFleet({
+    start: START,
+    externalId: EXTERNAL_ID,
+    historyStart: Date.parse(START) - 3 * 3600_000,
+    rateLimits: false,
+  });
+  const cluster = (bounds: { min: number; max: number }, acu: number) => (sim: SimAccount) => {
+    addServerlessCluster(sim, {
+      id: 'accounts',
+      engine: 'aurora-postgresql',
+      engineVersion: '16.4',
+      tags: MANAGED,
+      bounds,
+      writerId: 'accounts-writer',
+      workload: { acu: w.constant(acu) },
+    });
+  };
+  fleet.add(A, 'us-east-1', cluster({ min: 8, max: 32 }, 2));
+  fleet.add(B, 'us-east-1', cluster({ min: 0.5, max: 4 }, 6));
+  return fleet;
+}
+
+describe('the Aurora Serverless v2 tuner in a fleet', () => {
+  let dynalite: Dynalite;
+  let store: StateStore;
+  let fleet: SimFleet;
+  const cleanups: Array<() => void> = [];
+
+  beforeEach(async () => {
+    dynalite = await startDynalite();
+    store = new DynamoDbStateStore({ client: dynalite.client, tableName: dynalite.tableName });
+    fleet = buildFleet();
+    const home = new SimAccount({ start: START, rateLimits: false });
+    cleanups.push(setAwsClients({ ssm: home.clients().ssm }), fleet.install(), setStateStore(store));
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) c();
+    await dynalite.teardown();
+  });
+
+  it('tunes each member account’s cluster by its own load and records the decisions in that account’s scope', async () => {
+    // Prepare
+    const config = fleetConfig();
+    setConfig(config);
+    cleanups.push(() => setConfig(undefined));
+    const section = config.fleet;
+    if (!section) throw new Error('no fleet section');
+    const plan = planFleet(section, [], 'run-sv');
+    const deps = unitDeps({
+      sts: fleet.sts(),
+      externalId: section.externalId,
+      runId: 'run-sv',
+      store,
+      now: () => fleet.now(),
+      clientsFor: (scope) => fleet.clientsFor(scope),
+    });
+    const limits = fanOutLimitsOf(
+      fleetDefinition({
+        accounts: section.maxConcurrentAccounts,
+        perAccount: section.maxConcurrentUnitsPerAccount,
+      }),
+    );
+    // Act
+    const results = await runPlanLocally(plan, (unit) => runFleetUnit(unit, deps), limits);
+    // Assess: both units ran ...
+    expect(results.map((r) => [r.account, r.status])).toEqual([
+      [A, 'done'],
+      [B, 'done'],
+    ]);
+    // ... A's held minimum came down (the flat 8 ACU is no demand), B's capped maximum went up.
+    const boundsIn = (account: string) =>
+      serverlessBounds(fleet.member({ account, region: 'us-east-1' }), 'accounts');
+    expect(boundsIn(A)?.min).toBeLessThan(8);
+    expect(boundsIn(A)?.max).toBe(32);
+    expect(boundsIn(B)?.max).toBe(8);
+    // ... and each account's history holds only its own change of `accounts`.
+    const decisionsIn = (account: string) =>
+      runInScope({ account, region: 'us-east-1' }, {}, () =>
+        store.listDecisions({
+          since: '2026-11-23T00:00:00Z',
+          until: '2026-11-24T00:00:00Z',
+          tuner: 'serverless',
+          resource: 'accounts',
+        }),
+      );
+    const [inA, inB] = await Promise.all([decisionsIn(A), decisionsIn(B)]);
+    const applied = (ds: typeof inA) =>
+      ds.filter((d) => d.action === 'set-serverless-bounds' && d.outcome === 'applied').map((d) => d.from);
+    expect(applied(inA)).toEqual([{ min: 8, max: 32 }]);
+    expect(applied(inB)).toEqual([{ min: 0.5, max: 4 }]);
+    // Nothing in the home scope.
+    expect(
+      await store.listDecisions({
+        since: '2026-11-23T00:00:00Z',
+        until: '2026-11-24T00:00:00Z',
+        tuner: 'serverless',
+      }),
+    ).toEqual([]);
+  });
+});
