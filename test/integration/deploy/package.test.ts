@@ -137,6 +137,9 @@ let applyDir = '';
 let applyRun: RunResult = { code: -1, stdout: '', stderr: '' };
 let applyTemplate: Template = { Resources: {} };
 const applyConfigText = configText.replace(/^ {2}mode: observe$/m, '  mode: apply');
+/** `osls package` with an invalid configuration (the last describe), run beside the apply-mode package. */
+let bad: RunResult = { code: -1, stdout: '', stderr: '' };
+let badDir = '';
 
 /** Every check below needs the package: fail (not pass vacuously) when osls failed. */
 function requirePackage(): void {
@@ -188,6 +191,12 @@ beforeAll(async () => {
   mkdirSync(join(applyDir, 'out'));
   for (const zip of readdirSync(dir).filter((f) => f.endsWith('.zip')))
     copyFileSync(join(dir, zip), join(applyDir, 'out', zip));
+  // Neither bundles: both are mostly osls starting up, so they run side by side.
+  badDir = mkdtempSync(join(tmpdir(), 'dbap-package-bad-'));
+  const badRun = osls(
+    ['package', '--package', badDir, '--param=configFile=test/fixtures/invalid-configs/03-bad-mode.yml'],
+    'bad',
+  );
   applyRun = await osls(
     [
       'package',
@@ -202,6 +211,7 @@ beforeAll(async () => {
     'apply',
     { DBAP_ESBUILD_SKIP_BUILD: '1' },
   );
+  bad = await badRun;
   template = readTemplate(dir);
   applyTemplate = readTemplate(join(applyDir, 'out'));
 }, 2 * PACKAGE_TIMEOUT_MS);
@@ -209,6 +219,7 @@ beforeAll(async () => {
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (applyDir) rmSync(applyDir, { recursive: true, force: true });
+  if (badDir) rmSync(badDir, { recursive: true, force: true });
 });
 
 /** The apply-mode package's checks need it built. */
@@ -586,23 +597,6 @@ describe('osls package (offline)', () => {
 });
 
 describe('osls package with an invalid configuration', () => {
-  let bad: RunResult = { code: -1, stdout: '', stderr: '' };
-  let badDir = '';
-
-  beforeAll(async () => {
-    badDir = mkdtempSync(join(tmpdir(), 'dbap-package-bad-'));
-    bad = await osls([
-      'package',
-      '--package',
-      badDir,
-      '--param=configFile=test/fixtures/invalid-configs/03-bad-mode.yml',
-    ]);
-  }, PACKAGE_TIMEOUT_MS);
-
-  afterAll(() => {
-    if (badDir) rmSync(badDir, { recursive: true, force: true });
-  });
-
   it('fails, naming the file, line and path of the problem, and packages nothing', () => {
     const output = `${bad.stdout}\n${bad.stderr}`;
     expect(bad.code).not.toBe(0);
