@@ -10,7 +10,8 @@
  * Per function: runs, CPU ms per run (p50, p99), state-table read and write units per run
  * (ReturnConsumedCapacity), bytes the state table returned per run (HTTP Content-Length of read
  * responses), and the peak JS heap in use while it ran (the whole process: the simulated
- * account's own memory included).
+ * account's own memory included). A run's clock is its CPU time (cpu-clock.ts): its remaining
+ * time and middy's early timeout count CPU, so a loaded machine does not cut runs short.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,6 +22,7 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { parse as parseYaml } from 'yaml';
 import { HOUR_MS, MINUTE_MS, SimAccount, workload as w } from '../sim/index.ts';
+import { type CpuClock, installCpuClock, threadCpuMs } from './cpu-clock.ts';
 import { deployedFunctions, parseSchedule } from './demo.ts';
 
 export interface FunctionFigures {
@@ -45,6 +47,8 @@ export interface FunctionLimits {
   timeoutMs: number;
   maxWallMs: number;
   maxCpuMs: number;
+  /** Runs cut short by the early timeout (their CPU time reached the timeout). */
+  timedOut: number;
   errors: string[];
 }
 
@@ -331,15 +335,16 @@ function unsignedStateClient(requestHandler: DynaliteHandler['requestHandler']):
   return client;
 }
 
-/** CPU time of this thread only (not dynalite's thread), in ms. */
-function cpuMs(): number {
-  const usage =
-    (process as unknown as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage?.() ??
-    process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
-}
-
-function fakeContext(functionName: string, requestId: string, memoryMb: number, timeoutMs: number): Context {
+/**
+ * A Lambda context whose remaining time is the run's (cpu-clock.ts: the timeout less the CPU time
+ * the run has used).
+ */
+function fakeContext(
+  functionName: string,
+  requestId: string,
+  memoryMb: number,
+  remainingMs: () => number,
+): Context {
   const fail = () => {
     throw new Error('callback-style handlers are not supported');
   };
@@ -352,7 +357,7 @@ function fakeContext(functionName: string, requestId: string, memoryMb: number, 
     awsRequestId: requestId,
     logGroupName: `/aws/lambda/db-autopilot-bench-${functionName}`,
     logStreamName: 'bench',
-    getRemainingTimeInMillis: () => timeoutMs,
+    getRemainingTimeInMillis: remainingMs,
     done: fail,
     fail,
     succeed: fail,
@@ -370,6 +375,8 @@ interface Tally {
   meter: Meter;
   peakHeap: number;
   errors: string[];
+  /** Runs middy's early timeout cut short (the run's CPU time reached its timeout). */
+  timedOut: number;
 }
 
 const ENV: Record<string, string> = {
@@ -423,6 +430,7 @@ function invoker(
   deployed: Record<string, { memoryMb: number; timeoutMs: number }>,
   meter: Meter,
   tallies: Map<string, Tally>,
+  cpuClock: CpuClock,
 ): Invoke {
   let seq = 0;
   const heapUsed = () => getHeapStatistics().used_heap_size;
@@ -436,6 +444,7 @@ function invoker(
       meter: { readUnits: 0, writeUnits: 0, bytesRead: 0 },
       peakHeap: 0,
       errors: [],
+      timedOut: 0,
     };
     tallies.set(name, tally);
     const before = { ...meter };
@@ -443,19 +452,20 @@ function invoker(
     const sampler = setInterval(() => {
       peak = Math.max(peak, heapUsed());
     }, 25);
-    const cpu0 = cpuMs();
+    const cpu0 = threadCpuMs();
     const wall0 = performance.now();
     seq += 1;
+    const run = cpuClock.start(limits.timeoutMs);
     try {
-      const out = (await handler(
-        event,
-        fakeContext(name, `bench-${seq}`, limits.memoryMb, limits.timeoutMs),
-      )) as { ok?: boolean; error?: string } | undefined;
+      const context = fakeContext(name, `bench-${seq}`, limits.memoryMb, run.remainingMs);
+      const out = (await handler(event, context)) as { ok?: boolean; error?: string } | undefined;
       if (out?.ok === false && tally.errors.length < 5) tally.errors.push(String(out.error ?? 'ok: false'));
     } catch (error) {
+      if ((error as Error).name === 'TimeoutError') tally.timedOut += 1;
       if (tally.errors.length < 5) tally.errors.push((error as Error).message);
     } finally {
-      tally.cpu.push(cpuMs() - cpu0);
+      run.end();
+      tally.cpu.push(threadCpuMs() - cpu0);
       tally.wall.push(performance.now() - wall0);
       clearInterval(sampler);
       tally.peakHeap = Math.max(tally.peakHeap, peak, heapUsed());
@@ -519,15 +529,17 @@ export async function runFleetBench(
   const meter: Meter = { readUnits: 0, writeUnits: 0, bytesRead: 0 };
   meterStateTable(stateClient, meter);
   const uninstall = sim.install({ stateTable: stateClient });
+  const cpuClock = installCpuClock();
   try {
     const store = await prepareState(stateClient, n);
     const deployed = deployedLimits(root);
     const { functions, handlers } = await loadHandlers(root);
     const tallies = new Map<string, Tally>();
-    await simulate(sim, functions, hours, invoker(handlers, deployed, meter, tallies));
+    await simulate(sim, functions, hours, invoker(handlers, deployed, meter, tallies, cpuClock));
     await inspect?.(store);
     return { result: figures(n, hours, tallies), limits: limitsOf(tallies, deployed) };
   } finally {
+    cpuClock.uninstall();
     uninstall();
     stateClient.destroy();
     await dynalite.stop();
@@ -599,6 +611,7 @@ function limitsOf(
       ...d,
       maxWallMs: Math.round(Math.max(0, ...t.wall)),
       maxCpuMs: Math.round(Math.max(0, ...t.cpu)),
+      timedOut: t.timedOut,
       errors: t.errors,
     };
   }

@@ -27,7 +27,9 @@ import { type CliSpec, CliUsageError, type CliValues, cliArgsOrExit, intFlag } f
  * `autopilotWithIndexRebuildsMs` / `ratioWithIndexRebuilds`.
  * The clean tables hold real data that vacuumdb still has to visit and analyze.
  * Times are the medians over the rounds (the machine may be shared); deadTuplesLeftInBloated is
- * measured exactly with pgstattuple in the autopilot copies, the worst round counting.
+ * measured exactly with pgstattuple in the autopilot copies, the worst round counting, and the
+ * same count in vacuumdb's copies (deadTuplesLeftByVacuumdb*): a page pinned by someone at the
+ * moment VACUUM reaches it keeps its dead tuples; db-autopilot runs a second, plain VACUUM then.
  */
 
 const run = promisify(execFile);
@@ -39,6 +41,8 @@ interface Round {
   vacuumdbMs: number;
   vacuumdbSameTablesMs: number;
   deadTuplesLeftInBloated: number;
+  deadTuplesLeftByVacuumdb: number;
+  deadTuplesLeftByVacuumdbSameTables: number;
 }
 
 function median(values: number[]): number {
@@ -67,6 +71,9 @@ interface BenchResult {
   indexBytesBeforeRebuild: number;
   indexBytesAfterRebuild: number;
   deadTuplesLeftInBloated: number;
+  /** The same count in vacuumdb's copies (it runs no second pass for pages it could not clean). */
+  deadTuplesLeftByVacuumdb: number;
+  deadTuplesLeftByVacuumdbSameTables: number;
   deadTuplesBefore: number;
   autopilotTablesProcessed: number;
   /** Tables vacuumed twice because the first pass met a pinned page (cleanup-lock contention). */
@@ -339,7 +346,10 @@ async function runRound(
     bench.log(`round ${round + 1}/${bench.roundCount}: ${which}...`);
     times[which] = await measure[which]();
   }
+  // Counted after every timed run, outside the timings.
   const deadLeft = await deadIn(bench, names.autopilot);
+  const deadLeftWhole = await deadIn(bench, names.whole);
+  const deadLeftSame = await deadIn(bench, names.same);
   for (const db of Object.values(names))
     await withClient(server, 'postgres', (c) => c.query(`DROP DATABASE ${db}`));
   if (!result) throw new Error('the autopilot run did not happen');
@@ -351,6 +361,8 @@ async function runRound(
       vacuumdbMs: times.whole ?? 0,
       vacuumdbSameTablesMs: times.same ?? 0,
       deadTuplesLeftInBloated: deadLeft,
+      deadTuplesLeftByVacuumdb: deadLeftWhole,
+      deadTuplesLeftByVacuumdbSameTables: deadLeftSame,
     },
     result,
     rebuild,
@@ -388,6 +400,8 @@ function summarize(
     indexBytesAfterRebuild: rebuild.after,
     // Strict: the worst round counts.
     deadTuplesLeftInBloated: Math.max(...rounds.map((r) => r.deadTuplesLeftInBloated)),
+    deadTuplesLeftByVacuumdb: Math.max(...rounds.map((r) => r.deadTuplesLeftByVacuumdb)),
+    deadTuplesLeftByVacuumdbSameTables: Math.max(...rounds.map((r) => r.deadTuplesLeftByVacuumdbSameTables)),
     deadTuplesBefore: last.deadBefore,
     autopilotTablesProcessed: result.results.length,
     autopilotSecondPasses: result.results.filter((r) => (r.missedDeadFirstPass ?? 0) > 0).length,
@@ -414,7 +428,9 @@ function printSummary(out: BenchResult, roundCount: number): void {
   console.log(
     `db-autopilot VACUUM + ${out.indexesRebuilt} index rebuilds   ${ms(out.autopilotWithIndexRebuildsMs)} ms  ratio ${out.ratioWithIndexRebuilds} against vacuumdb (database); indexes ${out.indexBytesBeforeRebuild} -> ${out.indexBytesAfterRebuild} bytes`,
   );
-  console.log(`dead tuples left in bloated tables (pgstattuple): ${out.deadTuplesLeftInBloated} (goal 0)`);
+  console.log(
+    `dead tuples left in bloated tables (pgstattuple, worst round): ${out.deadTuplesLeftInBloated} (goal 0); vacuumdb left ${out.deadTuplesLeftByVacuumdb} (database), ${out.deadTuplesLeftByVacuumdbSameTables} (same tables); second passes ${out.autopilotSecondPasses}`,
+  );
 }
 
 async function main(): Promise<void> {

@@ -329,11 +329,14 @@ async function fleetMode(args: BenchArgs): Promise<void> {
 }
 
 function fleetLimitsText(limits: Record<string, FunctionLimits>, wallS: number, memoryMb: number): string {
-  const lines = [`bench wall time ${wallS.toFixed(0)} s, heap limit ${memoryMb} MB (deployed memory size)`];
+  const lines = [
+    `bench wall time ${wallS.toFixed(0)} s, heap limit ${memoryMb} MB (deployed memory size); a run's clock is its CPU time (cpu-clock.ts)`,
+  ];
   for (const [name, l] of Object.entries(limits).sort(([a], [b]) => a.localeCompare(b))) {
-    const share = ((100 * l.maxWallMs) / l.timeoutMs).toFixed(1);
+    const share = ((100 * l.maxCpuMs) / l.timeoutMs).toFixed(1);
+    const cut = l.timedOut > 0 ? `; ${l.timedOut} run(s) timed out` : '';
     lines.push(
-      `${name}: slowest run ${l.maxWallMs} ms wall / ${l.maxCpuMs} ms CPU = ${share}% of its ${l.timeoutMs / 1000} s timeout${l.errors.length > 0 ? `; errors: ${l.errors.join(' | ')}` : ''}`,
+      `${name}: slowest run ${l.maxCpuMs} ms CPU (${l.maxWallMs} ms wall) = ${share}% of its ${l.timeoutMs / 1000} s timeout${cut}${l.errors.length > 0 ? `; errors: ${l.errors.join(' | ')}` : ''}`,
     );
   }
   return lines.join('\n');

@@ -212,6 +212,12 @@ export interface StateStore {
   getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory>;
   /** The newest decision of a resource, no-ops included (the report: did a deferral settle?). */
   newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined>;
+  /**
+   * The newest decision of a resource when it is a no-op recorded at or after `after` (the report:
+   * did a deferral standing since `after` settle?). Cheaper than newestDecision when, as mostly,
+   * no no-op came since.
+   */
+  settlingNoop(owner: StateOwner, resourceId: string, after: string): Promise<Decision | undefined>;
   putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void>;
   recordDrift(
     tuner: TunerName,

@@ -227,6 +227,9 @@ export interface Decision {
    * A skip that repeated: when the same skip (same tuner, resource, action, rule, reason, values)
    * was recorded again right after this one, the same UTC day. Each repeat is stored slim, out of
    * the indexes (shared/state/slim.ts); the reports count them from here (`withRepeats`).
+   * A deferral repeats the same way (same rule, resource, action, the same UTC hour).
    */
   repeatedAt?: string[];
+  /** A repeated deferral: its latest repeat as recorded (slim), which the reports show. */
+  latestRepeat?: Decision;
 }

@@ -6,7 +6,9 @@
  * looks at a sample after `now`, even when the array holds them (backtests pass whole traces).
  * Period detection: autocorrelation of the history at two scales (fine 1-period buckets for
  * periods up to a few hours over the last day; coarse buckets for periods up to a week over all
- * history), then peak onsets that recur at the detected period.
+ * history), then peak onsets that recur at the detected period. An expected peak is the median
+ * of its last three occurrences (one retry-inflated or one-off occurrence does not size it); a
+ * peak whose next occurrence the history already covers without it is no longer expected.
  * A pre-warm that finds no peak is released by the normal scale-down path (stabilization window
  * and decrease budget), not here.
  */

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import type { MaintenanceConfig } from '../config/sections/maintenance.ts';
 import type { StateStore } from '../core/contracts.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { Decision, Evidence, Mode, Outcome, Trigger } from '../core/model.ts';
 import { logger } from '../handler/observability.ts';
-import { readAutovacuumSettings, readTableStats, resolveTables, serverVersionNum } from './catalog.ts';
+import { readMaintenanceCatalog, resolveTables } from './catalog.ts';
 import { closeQuietly, type PgTarget } from './connection.ts';
 import { pointEvidence } from './evidence.ts';
-import { prefetchConnections, runTables, type TableRunResult } from './runner.ts';
+import { prefetchConnections, runTables, SessionTimeouts, type TableRunResult } from './runner.ts';
 import { type Candidate, type NotSelected, selectTables } from './selection.ts';
 
 /** The maintenance loop for one database: observe the catalog -> select (pure) -> run -> decisions. */
@@ -78,32 +79,45 @@ export class UnknownTables extends ValidationError {}
 
 const MAX_REMEMBERED_TABLES = 500;
 
+/** Manual run: the names resolved by the server to oids, or UnknownTables naming the unknown ones. */
+async function resolveRequested(primary: pg.Client, req: MaintainRequest): Promise<number[] | undefined> {
+  if (!req.tables || req.tables.length === 0) return undefined;
+  const resolved = await resolveTables(primary, req.tables);
+  const unknown = resolved.filter((r) => r.oid === null).map((r) => r.input);
+  if (unknown.length > 0) {
+    throw new UnknownTables(
+      `unknown table${unknown.length > 1 ? 's' : ''} in ${req.target.name}: ${unknown.map((u) => JSON.stringify(u)).join(', ')} (not a table or materialized view visible to the db-autopilot role; nothing was run)`,
+      unknown.map((u, i) => ({
+        path: `event.tables[${req.tables?.indexOf(u) ?? i}]`,
+        message: `unknown table ${u}`,
+      })),
+    );
+  }
+  return resolved.map((r) => r.oid).filter((o): o is number => o !== null);
+}
+
+/**
+ * One run on one database. Its fixed cost is kept off the critical path: the extra workers'
+ * sessions open and get their timeouts while the primary reads the catalog (one round trip),
+ * the primary's timeouts are sent right behind that read, and each session is closed by its
+ * worker as soon as the queue is empty: the first VACUUMs start one catalog read after the
+ * connection, and the run ends one session close after its last statement.
+ */
 export async function maintainDatabase(req: MaintainRequest): Promise<MaintainResult> {
+  const leftMs = () => req.remainingMs() - req.settings.safetyMarginMs;
+  const timeouts = new SessionTimeouts(req.settings.lockTimeoutMs);
   const primary = await req.target.open();
-  // The extra workers' sessions open while the catalog is read (closed below if unused).
   const connections = prefetchConnections(
     req.target,
     req.dryRun ? 0 : Math.max(0, req.settings.concurrency - 1),
+    (client) => timeouts.ensure(client, leftMs()),
   );
   try {
-    const version = await serverVersionNum(primary);
-    let onlyOids: number[] | undefined;
-    if (req.tables && req.tables.length > 0) {
-      const resolved = await resolveTables(primary, req.tables);
-      const unknown = resolved.filter((r) => r.oid === null).map((r) => r.input);
-      if (unknown.length > 0) {
-        throw new UnknownTables(
-          `unknown table${unknown.length > 1 ? 's' : ''} in ${req.target.name}: ${unknown.map((u) => JSON.stringify(u)).join(', ')} (not a table or materialized view visible to the db-autopilot role; nothing was run)`,
-          unknown.map((u, i) => ({
-            path: `event.tables[${req.tables?.indexOf(u) ?? i}]`,
-            message: `unknown table ${u}`,
-          })),
-        );
-      }
-      onlyOids = resolved.map((r) => r.oid).filter((o): o is number => o !== null);
-    }
-    const settings = await readAutovacuumSettings(primary);
-    const tables = await readTableStats(primary, onlyOids);
+    const onlyOids = await resolveRequested(primary, req);
+    const reading = readMaintenanceCatalog(primary, onlyOids);
+    // Sent as soon as the catalog read ends (same session, in order), met by the first worker.
+    if (!req.dryRun) timeouts.ensure(primary, leftMs()).catch(() => undefined);
+    const { serverVersionNum: version, settings, tables } = await reading;
     const selection = selectTables(tables, settings, {
       now: req.now,
       triggerFraction: req.settings.triggerFraction,
@@ -137,6 +151,8 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
         progressLogIntervalMs: req.settings.progressLogIntervalMs,
         monitorProgress: req.monitorProgress ?? req.settings.concurrency > 1,
         connections,
+        timeouts,
+        closePrimaryWhenDone: true,
       },
       primary,
     );
@@ -149,8 +165,8 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
       throughput: updatedThroughput(history, results, req.now),
     };
   } finally {
-    await closeQuietly(primary);
-    await connections.closeUnused();
+    // Already closed by the first worker after its last table (closePrimaryWhenDone) in a real run.
+    await Promise.all([closeQuietly(primary), connections.closeUnused()]);
   }
 }
 

@@ -8,7 +8,8 @@ import { analyzeStatement, vacuumStatement } from './vacuum-sql.ts';
 /**
  * Runs the chosen VACUUM / ANALYZE statements safely (aws-facts.md, PostgreSQL maintenance):
  * - one statement per query call, never inside a transaction (no BEGIN, no multi-statement strings);
- * - per table `lock_timeout` and `statement_timeout` = time left minus a margin (set_config, session level);
+ * - session `lock_timeout`, and a `statement_timeout` that ends every statement within the time left
+ *   minus a margin (set_config, session level; SessionTimeouts sets them every few seconds, not per table);
  * - SKIP_LOCKED (PG12+): a locked table is skipped with a WARNING notice, which we listen to;
  * - up to `concurrency` tables at once, each worker on its own connection;
  * - no table is started when the time left cannot fit it (estimated from size and past rates),
@@ -37,6 +38,10 @@ export interface RunnerOptions {
   nowMs?: () => number;
   /** Sessions for the extra workers, opened while the catalog was read (prefetchConnections). */
   connections?: PrefetchedConnections;
+  /** The sessions' lock and statement timeouts (shared with prefetchConnections' preparation); one per run otherwise. */
+  timeouts?: SessionTimeouts;
+  /** The first worker closes the `primary` session it was lent once the queue is empty (the caller's last use). */
+  closePrimaryWhenDone?: boolean;
 }
 
 export interface PrefetchedConnections {
@@ -47,13 +52,22 @@ export interface PrefetchedConnections {
 }
 
 /**
- * Opens `count` sessions now, for the extra workers: their connection set-up then overlaps the
- * catalog reads instead of delaying the workers' first tables. A refused one is met by the
- * worker that takes it, as a refused connection is.
+ * Opens `count` sessions now, for the extra workers, each `prepare`d as soon as it is open (its
+ * session timeouts): their set-up overlaps the primary's catalog read instead of delaying the
+ * workers' first tables. A refused one (max_connections, a one-connection server such as PGlite)
+ * is met by the worker that takes it, as a refused connection is. Opened after the primary, not
+ * with it: started together they only slow each other's start on a busy host.
  */
-export function prefetchConnections(target: PgTarget, count: number): PrefetchedConnections {
+export function prefetchConnections(
+  target: PgTarget,
+  count: number,
+  prepare: (client: pg.Client) => Promise<void> = async () => undefined,
+): PrefetchedConnections {
   const pending = Array.from({ length: Math.max(0, count) }, () => {
-    const p = target.open();
+    const p = target.open().then(async (client) => {
+      await prepare(client).catch(() => undefined); // a failed preparation is met again by the worker
+      return client;
+    });
     p.catch(() => undefined); // awaited (and its error met) by the worker that takes it
     return p;
   });
@@ -63,9 +77,50 @@ export function prefetchConnections(target: PgTarget, count: number): Prefetched
     async closeUnused() {
       const unused = pending.slice(next);
       next = pending.length;
-      for (const p of unused) await closeQuietly(await p.catch(() => undefined));
+      await Promise.all(unused.map(async (p) => closeQuietly(await p.catch(() => undefined))));
     },
   };
+}
+
+/** How long the timeouts set on a worker's session stay in use before they are set again. */
+export const TIMEOUT_REFRESH_MS = 2_000;
+
+/**
+ * The workers' session-level `lock_timeout` and `statement_timeout` (set_config, values bound,
+ * one round trip), set again only when stale instead of before every table. Never past the time
+ * budget: set at time S with L ms left, statement_timeout is L - R and is kept only for
+ * statements that start before S + R (R = refreshMs), so none can run past S + L. With L <= 2R
+ * left they are set exactly, before every statement, as the deadline nears.
+ */
+export class SessionTimeouts {
+  private readonly sessions = new WeakMap<pg.Client, { at: number; validMs: number; ready: Promise<void> }>();
+
+  constructor(
+    private readonly lockTimeoutMs: number,
+    private readonly now: () => number = () => Date.now(),
+    private readonly refreshMs = TIMEOUT_REFRESH_MS,
+  ) {}
+
+  /** Sets both unless the values set earlier on this session still hold; `leftMs`: the time left now. */
+  ensure(client: pg.Client, leftMs: number): Promise<void> {
+    const at = this.now();
+    const set = this.sessions.get(client);
+    if (set && at - set.at < set.validMs) return set.ready;
+    const windowed = leftMs > 2 * this.refreshMs;
+    const statementTimeoutMs = windowed ? leftMs - this.refreshMs : leftMs;
+    const ready = client
+      .query(`SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`, [
+        String(Math.max(1, Math.floor(this.lockTimeoutMs))),
+        String(Math.max(1, Math.floor(statementTimeoutMs))),
+      ])
+      .then(() => undefined);
+    const entry = { at, validMs: windowed ? this.refreshMs : 0, ready };
+    this.sessions.set(client, entry);
+    ready.catch(() => {
+      if (this.sessions.get(client) === entry) this.sessions.delete(client);
+    });
+    return ready;
+  }
 }
 
 export type TableOutcome = 'applied' | 'skipped' | 'deferred' | 'planned' | 'failed';
@@ -82,6 +137,8 @@ export interface TableRunResult {
   pagesRemoved?: number;
   /** Dead tuples the first pass left for cleanup-lock contention (a second pass ran). */
   missedDeadFirstPass?: number;
+  /** The second pass's statement, when one ran (secondPassStatement). */
+  secondPassStatement?: string;
   notices: string[];
   errorCode?: string;
 }
@@ -165,33 +222,46 @@ function errorCode(error: unknown): string | undefined {
 type Summary = ReturnType<typeof summarizeNotices>;
 
 /**
- * A page pinned by another backend at that moment (a checkpoint writing it, a reader) is skipped
- * without its cleanup lock and keeps its dead tuples. One more pass only visits the pages not yet
- * all-visible, so it is cheap: run it when it fits the time left.
+ * The second pass: a plain VACUUM (no ANALYZE: the first pass refreshed the statistics and the
+ * few tuples it missed do not change them), with the first pass's other options.
  */
-async function secondPassIfMissed(
-  client: pg.Client,
-  candidate: Candidate,
-  statement: string,
-  notices: string[],
-  first: Summary,
-  firstPassMs: number,
-  leftMs: number,
-): Promise<Summary> {
+export function secondPassStatement(candidate: Candidate, options: RunnerOptions): string {
+  return statementFor({ ...candidate, analyze: false }, options);
+}
+
+interface SecondPass {
+  client: pg.Client;
+  candidate: Candidate;
+  options: RunnerOptions;
+  timeouts: SessionTimeouts;
+  notices: string[];
+  first: Summary;
+  firstPassMs: number;
+  /** Time left when the first pass started. */
+  leftMs: number;
+}
+
+/**
+ * A page pinned by another backend at that moment (a checkpoint or the background writer
+ * writing it, a reader) is skipped without its cleanup lock and keeps its dead tuples (PG15+
+ * says how many). One more pass only visits the pages not yet all-visible, so it is cheap: run
+ * it when it fits the time left. vacuumdb does not do this: it leaves those tuples to the next run.
+ */
+async function secondPassIfMissed(p: SecondPass): Promise<Summary & { statement?: string }> {
+  const { first, firstPassMs, leftMs } = p;
   const worthIt =
-    candidate.action === 'vacuum' &&
+    p.candidate.action === 'vacuum' &&
     (first.missedDead ?? 0) > 0 &&
     !first.skippedForLock &&
     firstPassMs * 2 < leftMs - firstPassMs;
   if (!worthIt) return first;
-  const mark = notices.length;
-  await client.query(`SELECT set_config('statement_timeout', $1, false)`, [
-    String(Math.max(1, Math.floor(leftMs - firstPassMs))),
-  ]);
-  await client.query(statement);
-  const second = summarizeNotices(notices.slice(mark));
+  const mark = p.notices.length;
+  const statement = secondPassStatement(p.candidate, p.options);
+  await p.timeouts.ensure(p.client, leftMs - firstPassMs);
+  await p.client.query(statement);
+  const second = summarizeNotices(p.notices.slice(mark));
   logger.info('second vacuum pass for dead tuples missed under cleanup-lock contention', {
-    table: candidate.table.name,
+    table: p.candidate.table.name,
     missedDead: first.missedDead,
   });
   // Removed: both passes; not yet removable: as the second pass left it; missed: the first pass's.
@@ -199,13 +269,14 @@ async function secondPassIfMissed(
     ...second,
     tuplesRemoved: (first.tuplesRemoved ?? 0) + (second.tuplesRemoved ?? 0),
     missedDead: first.missedDead,
+    statement,
   };
 }
 
 /** What the statement's notices say happened: skipped for a lock, or done with its counts. */
 function resultFromSummary(
   base: Pick<TableRunResult, 'candidate' | 'statement' | 'estimatedMs' | 'durationMs' | 'notices'>,
-  s: Summary,
+  s: Summary & { statement?: string },
 ): TableRunResult {
   if (s.skippedForLock) {
     return {
@@ -222,6 +293,7 @@ function resultFromSummary(
     deadNotYetRemovable: s.deadNotYetRemovable,
     pagesRemoved: s.pagesRemoved,
     missedDeadFirstPass: s.missedDead,
+    ...(s.statement === undefined ? {} : { secondPassStatement: s.statement }),
   };
 }
 
@@ -247,7 +319,7 @@ function resultFromError(
     return {
       ...base,
       outcome: 'deferred',
-      reason: `cancelled at statement_timeout (${Math.floor(leftMs)} ms): did not finish in the time left; next run`,
+      reason: `cancelled at statement_timeout (within the ${Math.floor(leftMs)} ms left): did not finish in the time left; next run`,
       errorCode: code,
     };
   }
@@ -260,7 +332,7 @@ async function runOne(
   statement: string,
   estimatedMs: number,
   leftMs: number,
-  options: RunnerOptions,
+  options: RunnerOptions & { timeouts: SessionTimeouts },
   now: () => number,
 ): Promise<TableRunResult> {
   const notices: string[] = [];
@@ -271,15 +343,19 @@ async function runOne(
   const started = now();
   const base = () => ({ candidate, statement, estimatedMs, durationMs: now() - started, notices });
   try {
-    // Session-level SET lock_timeout / statement_timeout in one round trip, values bound (in ms).
-    // Every table sets both again, so no RESET is needed; the sessions end with the run.
-    await client.query(
-      `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`,
-      [String(Math.max(1, Math.floor(options.lockTimeoutMs))), String(Math.max(1, Math.floor(leftMs)))],
-    );
+    // Session-level lock_timeout / statement_timeout, unless the ones set earlier still hold.
+    await options.timeouts.ensure(client, leftMs);
     await client.query(statement);
-    const first = summarizeNotices(notices);
-    const s = await secondPassIfMissed(client, candidate, statement, notices, first, now() - started, leftMs);
+    const s = await secondPassIfMissed({
+      client,
+      candidate,
+      options,
+      timeouts: options.timeouts,
+      notices,
+      first: summarizeNotices(notices),
+      firstPassMs: now() - started,
+      leftMs,
+    });
     return resultFromSummary(base(), s);
   } catch (error) {
     return resultFromError(base(), error, leftMs);
@@ -390,6 +466,7 @@ export async function runTables(
   primary?: pg.Client,
 ): Promise<TableRunResult[]> {
   const now = options.nowMs ?? (() => Date.now());
+  const timeouts = options.timeouts ?? new SessionTimeouts(options.lockTimeoutMs, now);
   const results: Array<TableRunResult | undefined> = new Array(candidates.length);
   const estimate = (c: Candidate) => estimateDurationMs(c, options.bytesPerSecond(c));
 
@@ -408,7 +485,9 @@ export async function runTables(
   let budgetSpent = false;
   const worker = async (index: number) => {
     let client: pg.Client | undefined = index === 0 ? primary : undefined;
-    const owned = index !== 0 || primary === undefined;
+    // Each session is closed by its worker as soon as the queue is empty, while the others still
+    // work: the run then ends one close after its last statement, not one close per session.
+    const owned = index !== 0 || primary === undefined || options.closePrimaryWhenDone === true;
     if (index > 0) {
       client = await openExtraWorker(target, options);
       if (!client) return;
@@ -442,7 +521,7 @@ export async function runTables(
           }
         }
         logger.info('maintenance start', { target: target.describe, table: c.table.name, statement });
-        const result = await runOne(client, c, statement, estimatedMs, leftMs, options, now);
+        const result = await runOne(client, c, statement, estimatedMs, leftMs, { ...options, timeouts }, now);
         logger.info('maintenance done', {
           target: target.describe,
           table: c.table.name,

@@ -3,8 +3,9 @@ import { snsClient } from '../aws/clients.ts';
 import type { Config } from '../config/schema.ts';
 import type { StateOwner, StateStore } from '../core/contracts.ts';
 import { redact } from '../core/errors.ts';
-import type { Decision } from '../core/model.ts';
+import type { Decision, TunerName } from '../core/model.ts';
 import { readPauseFlag } from '../core/run.ts';
+import { byTimeThenId, DECISION_TUNERS } from '../state/keys.ts';
 import { withRepeats } from '../state/slim.ts';
 import { dashboardConsoleUrl } from './console-links.ts';
 import { buildDigest, type Digest, stillDeferred } from './digest.ts';
@@ -97,10 +98,22 @@ async function deliver(
 }
 
 /**
- * Runs record decisions stamped with their start time, up to a Lambda timeout (15 min) later:
- * each report run re-reads this much before its watermark so a late-recorded decision is not missed.
+ * How late a tuner's decisions can be recorded: a run stamps its decisions with its start time and
+ * records them until at most its function's deployed timeout later (serverless.yml: 300 s for
+ * every function, 900 s for pg-maintenance), and the `byDay` index, eventually consistent, may
+ * show a write a moment later (INDEX_LAG_MS). Each report run re-reads this much before its
+ * watermark per tuner, so a late-recorded decision is not missed, and no more (a run reads each
+ * decision about twice, not five times). `test/unit/report/late-records.test.ts` checks these
+ * against serverless.yml and the functions that write each tuner's decisions (STATE_WRITERS).
  */
-export const LATE_RECORD_MARGIN_MS = 20 * 60_000;
+export const LONGEST_RUN_MS: Partial<Record<TunerName, number>> = { maintenance: 900_000 };
+export const DEFAULT_LONGEST_RUN_MS = 300_000;
+export const INDEX_LAG_MS = 60_000;
+
+export function lateRecordMarginMs(tuner: TunerName): number {
+  return (LONGEST_RUN_MS[tuner] ?? DEFAULT_LONGEST_RUN_MS) + INDEX_LAG_MS;
+}
+
 const REPORT_STATE = { owner: 'report', resource: 'report' } as const;
 
 /**
@@ -114,30 +127,42 @@ export async function selectPendingReports(input: { store: StateStore; config: C
   const floor = input.now.getTime() - REPORT_LOOKBACK_MS;
   const watermark =
     typeof state?.reportedThrough === 'string' ? Date.parse(state.reportedThrough) : Number.NaN;
-  const sinceMs = Number.isFinite(watermark) ? Math.max(floor, watermark - LATE_RECORD_MARGIN_MS) : floor;
-  // One byDay query per tuner and day, with a time range; what was posted is in the report
-  // function's own partition (it never writes the tuners' decisions).
-  const window = { since: new Date(sinceMs).toISOString(), until: input.now.toISOString() };
+  // Per tuner, from its late-record margin before the watermark (one byDay query per tuner and
+  // day, with a time range); what was posted is in the report function's own partition (it never
+  // writes the tuners' decisions).
+  const sinceOf = (margin: number) =>
+    new Date(Number.isFinite(watermark) ? Math.max(floor, watermark - margin) : floor).toISOString();
+  const until = input.now.toISOString();
   const [listed, reported] = await Promise.all([
-    input.store.listDecisions(window),
-    input.store.reportedIn(window),
+    Promise.all(
+      DECISION_TUNERS.map((tuner) =>
+        input.store.listDecisions({ since: sinceOf(lateRecordMarginMs(tuner)), until, tuner }),
+      ),
+    ).then((lists) => lists.flat().sort(byTimeThenId)),
+    input.store.reportedIn({
+      since: sinceOf(Math.max(...DECISION_TUNERS.map(lateRecordMarginMs))),
+      until,
+    }),
   ]);
   const decisions = listed.map((d) => {
     const reportedAt = reported.get(d.id);
     return reportedAt ? { ...d, reportedAt } : d;
   });
   const previous = readMemory(state?.memory);
-  // listDecisions holds no no-ops: a told deferral's resource is asked for its newest decision,
-  // which tells whether it resolved with nothing left to do.
-  const standing = Object.entries(previous.deferrals)
-    .filter(([, v]) => v.told)
-    .map(([k]) => {
-      const [tuner = '', resource = ''] = k.split('|');
-      return { tuner, resource };
-    });
-  const settled = (await newestDecisions(input.store, standing)).filter(
-    (d) => d.action === 'noop' && !listed.some((x) => x.id === d.id),
-  );
+  // listDecisions holds no no-ops: a told deferral's resource is asked whether its newest decision
+  // is a no-op since the deferral (then it resolved with nothing left to do).
+  const standing = new Map<string, string>();
+  for (const [k, v] of Object.entries(previous.deferrals)) {
+    const [tuner = '', resource = ''] = k.split('|');
+    const since = standing.get(`${tuner}|${resource}`);
+    if (v.told && (!since || since < v.at)) standing.set(`${tuner}|${resource}`, v.at);
+  }
+  const settled: Decision[] = [];
+  for (const [k, since] of standing) {
+    const [tuner = '', resource = ''] = k.split('|');
+    const noop = await input.store.settlingNoop(tuner as StateOwner, resource, since);
+    if (noop && !listed.some((x) => x.id === noop.id)) settled.push(noop);
+  }
   const candidates = pendingReports([...decisions, ...settled]);
   const selection = selectPosts({
     decisions: candidates,
@@ -259,7 +284,13 @@ export async function sendDigest(input: {
   const listed = await input.store.listDecisions({ since: `${since.slice(0, 10)}T00:00:00.000Z`, until });
   // A deferral still stands only if it is its resource's newest decision (no-ops included).
   const newest = await newestDecisions(input.store, stillDeferred(listed));
-  const all = [...listed, ...newest.filter((d) => !listed.some((x) => x.id === d.id))];
+  // (A newest decision that is a repeat of a listed first is already counted there.)
+  const known = (d: Decision) =>
+    listed.some(
+      (x) =>
+        x.id === d.id || (x.tuner === d.tuner && x.resource === d.resource && x.repeatedAt?.includes(d.at)),
+    );
+  const all = [...listed, ...newest.filter((d) => !known(d))];
   const paused = input.paused ?? (await readPauseFlag()).paused;
   const digest = await digestOf({
     decisions: all,

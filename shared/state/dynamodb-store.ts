@@ -43,7 +43,7 @@ import {
   SK,
   timeKey,
 } from './keys.ts';
-import { isSkip, repeatForm, repeatsSkip, storedForm, withoutRepeatCount } from './slim.ts';
+import { isDeferral, mayRepeat, repeatForm, repeats, storedForm, withoutRepeatCount } from './slim.ts';
 import {
   DEFAULT_AUDIT_TTL_DAYS,
   DEFAULT_NOOP_TTL_DAYS,
@@ -137,6 +137,13 @@ export class DynamoDbStateStore implements StateStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly auditTtlDays: number;
   private readonly noopTtlDays: number;
+  /**
+   * Per resource partition: its newest notable decision as this run knows it (getHistory read it,
+   * then this store's own writes), and the run's time (`asOf`). A skip or deferral of the same run
+   * (its `at` is the run's time) is checked for a repeat against it without a query; any other
+   * decision queries the partition.
+   */
+  private readonly newestNotable = new Map<string, { decision: Decision | undefined; asOf: string }>();
 
   constructor(options: DynamoDbStateStoreOptions = {}) {
     this.tableName = options.tableName ?? process.env.STATE_TABLE ?? DEFAULT_STATE_TABLE_NAME;
@@ -168,36 +175,52 @@ export class DynamoDbStateStore implements StateStore {
         }),
       );
     }
-    if (isSkip(decision) && (await this.recordedAsRepeat(decision))) return;
+    if (mayRepeat(decision) && (await this.recordedAsRepeat(decision))) return;
     const written = await this.putIf({
       TableName: this.tableName,
       Item: decisionItem(decision, this.auditTtlDays, this.noopTtlDays),
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     if (!written) throw new DuplicateDecisionError(decision.id);
+    this.rememberNewest(key.pk, decision);
     await this.addToTotals(decision);
     if (countsAsChange(decision)) await this.advanceLedger(decision);
   }
 
-  /**
-   * A skip that repeats its resource's newest notable decision (slim.ts `repeatsSkip`) is stored
-   * slim under `r#`, out of both indexes, and counted on that first skip (`repeatedAt`): the
-   * reports read one item per run of identical skips.
-   */
-  private async recordedAsRepeat(decision: Decision): Promise<boolean> {
-    const key = keys.decision(decision);
+  /** The newest notable decision of a partition: from this run's history when known, else a query. */
+  private async newestNotableOf(pk: string, runAt: string): Promise<Decision | undefined> {
+    const known = this.newestNotable.get(pk);
+    if (known?.asOf === runAt) return known.decision;
     const newest = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :notable)',
-        ExpressionAttributeValues: { ':pk': key.pk, ':notable': SK.notable },
+        ExpressionAttributeValues: { ':pk': pk, ':notable': SK.notable },
         ScanIndexForward: false,
         Limit: 1,
       }),
     );
-    const firstItem = newest.Items?.[0];
-    const first = asDecision(firstItem);
-    if (!firstItem || !first || !repeatsSkip(first, decision)) return false;
+    return asDecision(newest.Items?.[0]);
+  }
+
+  /** A notable decision this store wrote (or resolved) becomes the newest its run knows of. */
+  private rememberNewest(pk: string, decision: Decision): void {
+    const known = this.newestNotable.get(pk);
+    if (!isNotable(decision) || known?.asOf !== decision.at) return;
+    if (!known.decision || known.decision.id === decision.id || byTimeThenId(known.decision, decision) <= 0)
+      this.newestNotable.set(pk, { decision: storedForm(decision), asOf: known.asOf });
+  }
+
+  /**
+   * A skip or a deferral that repeats its resource's newest notable decision (slim.ts `repeats`)
+   * is stored slim under `r#`, out of both indexes, and counted on that first one (`repeatedAt`;
+   * a deferral also keeps its latest repeat, `latestRepeat`): the reports read one item per run of
+   * repeats.
+   */
+  private async recordedAsRepeat(decision: Decision): Promise<boolean> {
+    const key = keys.decision(decision);
+    const first = await this.newestNotableOf(key.pk, decision.at);
+    if (!first || !repeats(first, decision)) return false;
     const written = await this.putIf({
       TableName: this.tableName,
       Item: {
@@ -210,13 +233,22 @@ export class DynamoDbStateStore implements StateStore {
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     if (!written) throw new DuplicateDecisionError(decision.id);
+    const latest = isDeferral(decision);
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: firstItem.pk, sk: firstItem.sk },
-        UpdateExpression: 'SET #d.#r = list_append(if_not_exists(#d.#r, :none), :at)',
-        ExpressionAttributeNames: { '#d': 'decision', '#r': 'repeatedAt' },
-        ExpressionAttributeValues: { ':none': [], ':at': [decision.at] },
+        Key: keys.decision(first),
+        UpdateExpression: `SET #d.#r = list_append(if_not_exists(#d.#r, :none), :at)${latest ? ', #d.#l = :latest' : ''}`,
+        ExpressionAttributeNames: {
+          '#d': 'decision',
+          '#r': 'repeatedAt',
+          ...(latest ? { '#l': 'latestRepeat' } : {}),
+        },
+        ExpressionAttributeValues: {
+          ':none': [],
+          ':at': [decision.at],
+          ...(latest ? { ':latest': repeatForm(decision) } : {}),
+        },
       }),
     );
     await this.addToTotals(decision);
@@ -241,6 +273,7 @@ export class DynamoDbStateStore implements StateStore {
       return false;
     }
     await this.forgetIntent(decision);
+    this.rememberNewest(keys.resource(decision.tuner, decision.resource), decision);
     // The intent was counted as `intended` (no outcome): now the outcome counts.
     await this.addToTotals(decision);
     if (countsAsChange(decision)) await this.advanceLedger(decision);
@@ -545,6 +578,8 @@ export class DynamoDbStateStore implements StateStore {
       this.recentDecisions(pk, now),
     ]);
     const history: ResourceHistory = { recent };
+    // A repeat needs the same UTC hour or day as its first: nothing notable in the last 24 h, no first.
+    this.newestNotable.set(pk, { decision: recent[0], asOf: now.toISOString() });
     for (const item of meta) {
       if (item.sk === SK.ledger && typeof item.lastAppliedAt === 'string') {
         history.lastAppliedAt = item.lastAppliedAt;
@@ -594,23 +629,35 @@ export class DynamoDbStateStore implements StateStore {
 
   async newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined> {
     const pk = keys.resource(owner, resourceId);
-    const newest = async (prefix: string) => {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-          ScanIndexForward: false,
-          Limit: 1,
-        }),
-      );
-      return asDecision(out.Items?.[0]);
-    };
-    // Notable decisions, no-ops and repeated skips each sort by time under their own prefix.
-    const found = [await newest(SK.notable), await newest(SK.noop), await newest(SK.repeat)].filter(
-      (d): d is Decision => d !== undefined,
-    );
+    // Notable decisions, no-ops and repeats each sort by time under their own prefix.
+    const found = [
+      await this.newestUnder(pk, SK.notable),
+      await this.newestUnder(pk, SK.noop),
+      await this.newestUnder(pk, SK.repeat),
+    ].filter((d): d is Decision => d !== undefined);
     return found.sort((a, b) => byTimeThenId(b, a))[0];
+  }
+
+  async settlingNoop(owner: StateOwner, resourceId: string, after: string): Promise<Decision | undefined> {
+    const pk = keys.resource(owner, resourceId);
+    // One query while no no-op came since `after` (the usual answer); else the newest of all three.
+    const noop = await this.newestUnder(pk, SK.noop);
+    if (!noop || noop.at < after) return undefined;
+    const newest = await this.newestDecision(owner, resourceId);
+    return newest?.action === 'noop' ? newest : undefined;
+  }
+
+  private async newestUnder(pk: string, prefix: string): Promise<Decision | undefined> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    return asDecision(out.Items?.[0]);
   }
 
   async putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void> {

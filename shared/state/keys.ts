@@ -22,8 +22,9 @@ import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
  * |-----------------------------------|-----------------------|------------------------------------------|
  * | `<tuner>#<scope>#res#<resource>`  | `d#<at>#<id>`         | a notable decision (audit log, TTL)      |
  * | `<tuner>#<scope>#res#<resource>`  | `n#<at>#<id>`         | a no-op decision, slim (audit log, TTL)  |
- * | `<tuner>#<scope>#res#<resource>`  | `r#<at>#<id>`         | a repeated skip, slim, counted on its    |
- * |                                   |                       | first (`repeatedAt`; audit log, TTL)     |
+ * | `<tuner>#<scope>#res#<resource>`  | `r#<at>#<id>`         | a repeated skip or deferral, slim,       |
+ * |                                   |                       | counted on its first (`repeatedAt`,      |
+ * |                                   |                       | `latestRepeat`; audit log, TTL)          |
  * | `<tuner>#<scope>#res#<resource>`  | `m#ledger`            | lastAppliedAt, appliedCount (cooldowns)  |
  * | `<tuner>#<scope>#res#<resource>`  | `m#last#<action>`     | newest applied decision of that kind     |
  * | `<tuner>#<scope>#res#<resource>`  | `m#drift`             | drift back-off and baseline              |
@@ -123,7 +124,7 @@ export function isNotable(decision: Pick<Decision, 'action' | 'outcome'>): boole
 export const SK = {
   notable: 'd#',
   noop: 'n#',
-  /** A skip that repeats the resource's newest notable decision (shared/state/slim.ts). */
+  /** A skip or deferral that repeats the resource's newest notable decision (shared/state/slim.ts). */
   repeat: 'r#',
   meta: 'm#',
   ledger: 'm#ledger',

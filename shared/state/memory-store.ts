@@ -22,7 +22,7 @@ import {
   RECENT_DECISIONS,
   RECENT_WINDOW_MS,
 } from './keys.ts';
-import { isSkip, repeatForm, repeatsSkip, storedForm, withoutRepeatCount } from './slim.ts';
+import { isDeferral, mayRepeat, repeatForm, repeats, storedForm, withoutRepeatCount } from './slim.ts';
 import { addToTotals, emptyTotals, totalsOf } from './totals.ts';
 
 interface Expiring {
@@ -57,22 +57,23 @@ export class MemoryStateStore implements StateStore {
   private readonly intents = new Map<string, Map<string, Decision>>();
   /** Per tuner and scope: the same intents, whatever resource they name (`<tuner>#<scope>#intents`). */
   private readonly intentIndex = new Map<string, Map<string, Decision>>();
-  /** Repeated skips (stored slim, counted on their first: shared/state/slim.ts), as the `r#` items. */
+  /** Repeated skips and deferrals (stored slim, counted on their first: shared/state/slim.ts), as the `r#` items. */
   private readonly repeats = new WeakSet<Decision>();
 
   async recordDecision(decision: Decision): Promise<void> {
     if (this.ids.has(decision.id)) throw new DuplicateDecisionError(decision.id);
     this.ids.add(decision.id);
     const key = keys.resource(decision.tuner, decision.resource);
-    const first = isSkip(decision)
+    const first = mayRepeat(decision)
       ? this.byResource.get(key)?.findLast((d) => isNotable(d) && !this.repeats.has(d))
       : undefined;
-    const repeat = repeatsSkip(first, decision);
+    const repeat = repeats(first, decision);
     const stored = structuredClone(repeat ? repeatForm(decision) : storedForm(decision));
     if (repeat && first) {
       // As on DynamoDB: the repeat is its own slim record, out of the notable lists; its first counts it.
       this.repeats.add(stored);
       first.repeatedAt = [...(first.repeatedAt ?? []), decision.at];
+      if (isDeferral(decision)) first.latestRepeat = structuredClone(repeatForm(decision));
     }
     if (isNotable(decision) && !repeat) this.notableById.set(decision.id, stored);
     const list = this.byResource.get(key);
@@ -262,6 +263,11 @@ export class MemoryStateStore implements StateStore {
   async newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined> {
     const newest = this.byResource.get(keys.resource(owner, resourceId))?.at(-1);
     return newest ? structuredClone(newest) : undefined;
+  }
+
+  async settlingNoop(owner: StateOwner, resourceId: string, after: string): Promise<Decision | undefined> {
+    const newest = await this.newestDecision(owner, resourceId);
+    return newest?.action === 'noop' && newest.at >= after ? newest : undefined;
   }
 
   async putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void> {

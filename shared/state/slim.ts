@@ -47,6 +47,48 @@ export function repeatsSkip(first: Decision | undefined, next: Decision): boolea
   ).every(same);
 }
 
+/** A deferral of an action: what repeats run after run while AWS or a rule holds the action back. */
+export function isDeferral(decision: Pick<Decision, 'action' | 'outcome'>): boolean {
+  return decision.outcome === 'deferred' && decision.action !== 'noop';
+}
+
+/**
+ * True when `next` repeats the deferral `first` (the newest notable decision of its resource): the
+ * same UTC hour, the same tuner, resource, action, rule, mode and severity. Its values, reason and
+ * `deferredUntil` may have moved on (a tuner re-plans every run): the first keeps the latest
+ * repeat (`latestRepeat`), which is what the reports show. Bounded to an hour so the first's list
+ * of times stays short (at most one entry per run of the hour).
+ */
+export function repeatsDeferral(first: Decision | undefined, next: Decision): boolean {
+  if (!first || !isDeferral(first) || !isDeferral(next) || next.at < first.at) return false;
+  if (first.at.slice(0, 13) !== next.at.slice(0, 13)) return false;
+  const same = (k: keyof Decision) => JSON.stringify(first[k] ?? null) === JSON.stringify(next[k] ?? null);
+  return (
+    [
+      'tuner',
+      'resource',
+      'resourceKind',
+      'action',
+      'guard',
+      'mode',
+      'dryRun',
+      'override',
+      'trigger',
+      'severity',
+    ] as const
+  ).every(same);
+}
+
+/** A skip or a deferral that may be stored as a repeat of its resource's newest notable decision. */
+export function mayRepeat(decision: Pick<Decision, 'action' | 'outcome'>): boolean {
+  return isSkip(decision) || isDeferral(decision);
+}
+
+/** True when `next` is stored as a repeat of `first` (a repeated skip or deferral). */
+export function repeats(first: Decision | undefined, next: Decision): boolean {
+  return repeatsSkip(first, next) || repeatsDeferral(first, next);
+}
+
 /** A repeat as it is stored: slim (no evidence), pointing at nothing else (its first counts it). */
 export function repeatForm(decision: Decision): Decision {
   return { ...decision, evidence: [] };
@@ -54,19 +96,23 @@ export function repeatForm(decision: Decision): Decision {
 
 /**
  * Decisions with their repeats as decisions of their own (each at its own time, the first's
- * content, no evidence): what the reports render from (the digest lists the latest with its count).
+ * content, no evidence; the last one as it was recorded when the first kept it, `latestRepeat`):
+ * what the reports render from (the digest lists the latest with its count).
  */
 export function withRepeats(decisions: Decision[]): Decision[] {
   return decisions.flatMap((d) => {
     if (!d.repeatedAt?.length) return [d];
-    const { repeatedAt, ...first } = d;
-    return [first, ...repeatedAt.map((at) => ({ ...first, at, evidence: [] }))];
+    const { repeatedAt, latestRepeat, ...first } = d;
+    const expanded: Decision[] = repeatedAt.map((at) => ({ ...first, at, evidence: [] }));
+    if (latestRepeat && latestRepeat.at === repeatedAt[repeatedAt.length - 1])
+      expanded[expanded.length - 1] = latestRepeat;
+    return [first, ...expanded];
   });
 }
 
 /** A decision as the audit log shows it (each repeat is a record of its own, so no count). */
 export function withoutRepeatCount(decision: Decision): Decision {
-  if (decision.repeatedAt === undefined) return decision;
-  const { repeatedAt: _, ...rest } = decision;
+  if (decision.repeatedAt === undefined && decision.latestRepeat === undefined) return decision;
+  const { repeatedAt: _, latestRepeat: __, ...rest } = decision;
   return rest;
 }

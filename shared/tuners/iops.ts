@@ -23,6 +23,7 @@ import { clock } from '../core/clock.ts';
 import type {
   Adapter,
   AlarmSpec,
+  ResourceHistory,
   RunContext,
   StateStore,
   Target,
@@ -48,6 +49,7 @@ import {
 } from '../policies/iops.ts';
 import { buildStorageLedger, type RdsEventLike } from '../policies/iops-ledger.ts';
 import { type PriceTable, pricesFor } from '../pricing.ts';
+import { inWindow, RECENT_DECISIONS, RECENT_WINDOW_MS } from '../state/keys.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps, withoutRepeats } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 
@@ -251,6 +253,24 @@ interface InstanceRun {
   notes: string[];
 }
 
+/**
+ * This instance's own notable decisions of the last day, oldest first. The history holds the same
+ * key range (the last RECENT_WINDOW_MS, newest first) up to RECENT_DECISIONS: when it holds fewer,
+ * it is all of them and no second read is needed; else its own partition is read by key range.
+ */
+async function ownRecordsOf(
+  store: StateStore,
+  id: string,
+  history: ResourceHistory,
+  now: Date,
+): Promise<Decision[]> {
+  const since = new Date(now.getTime() - 24 * HOUR).toISOString();
+  const until = now.toISOString();
+  if (RECENT_WINDOW_MS === 24 * HOUR && history.recent.length < RECENT_DECISIONS)
+    return history.recent.filter((d) => inWindow(d, since, until)).reverse();
+  return store.listDecisions({ since, until, tuner: 'iops', resource: id });
+}
+
 /** One instance: ledger and drift, observation, decision, then the shared executor. */
 async function tuneInstance(target: DiscoveredTarget<DBInstance>, r: InstanceRun): Promise<Decision[]> {
   const { store, now, settings } = r;
@@ -259,13 +279,7 @@ async function tuneInstance(target: DiscoveredTarget<DBInstance>, r: InstanceRun
   const storageType = asStorageType(inst.StorageType);
   if (!storageType) return [];
   const history = await store.getHistory('iops', id, now);
-  // This instance's own notable decisions of the last day: its own partition, a key range.
-  const ownRecords = await store.listDecisions({
-    since: new Date(now.getTime() - 24 * HOUR).toISOString(),
-    until: now.toISOString(),
-    tuner: 'iops',
-    resource: id,
-  });
+  const ownRecords = await ownRecordsOf(store, id, history, now);
   const events = await storageEvents(id, now, r.notes);
   const pending = (inst.PendingModifiedValues ?? {}) as Record<string, unknown>;
   // Drift: IOPS changed without a db-autopilot decision (a person, Terraform; storage

@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readMaintenanceCatalog } from '../../../shared/postgres/catalog.ts';
+import type { PgTarget } from '../../../shared/postgres/connection.ts';
 import {
   defaultMaintenanceSettings,
   maintainDatabase,
@@ -73,6 +75,62 @@ describe('maintenance against a real PostgreSQL server', () => {
     await c.end();
   });
 
+  it('reads the version, the autovacuum settings and every table in one round trip', async () => {
+    const db = await pgServer.createDatabase('catalog');
+    const c = await pgServer.connect(db);
+    await bloat(c, 'line_items', 2_000);
+    await c.query('CREATE TABLE "Odd Name" (id int)');
+    await c.query('ALTER TABLE line_items SET (autovacuum_vacuum_scale_factor = 0.01)');
+    const reader = await pgServer.connect(db);
+    let queries = 0;
+    const query = reader.query.bind(reader) as (...args: unknown[]) => unknown;
+    reader.query = ((...args: unknown[]) => {
+      queries++;
+      return query(...args);
+    }) as typeof reader.query;
+
+    const catalog = await readMaintenanceCatalog(reader);
+
+    expect(queries).toBe(1);
+    const version = await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+    expect(catalog.serverVersionNum).toBe(Number(version.rows[0]?.v));
+    const settings = await c.query<{ name: string; setting: string }>(
+      `SELECT name, setting FROM pg_settings WHERE name LIKE 'autovacuum%'`,
+    );
+    const server = (name: string) => Number(settings.rows.find((r) => r.name === name)?.setting);
+    expect(catalog.settings).toMatchObject({
+      vacuumThreshold: server('autovacuum_vacuum_threshold'),
+      vacuumScaleFactor: server('autovacuum_vacuum_scale_factor'),
+      analyzeThreshold: server('autovacuum_analyze_threshold'),
+      analyzeScaleFactor: server('autovacuum_analyze_scale_factor'),
+      freezeMaxAge: server('autovacuum_freeze_max_age'),
+      multixactFreezeMaxAge: server('autovacuum_multixact_freeze_max_age'),
+    });
+    // PG18+ only: absent on older servers, so no cap.
+    const cap = settings.rows.some((r) => r.name === 'autovacuum_vacuum_max_threshold');
+    expect(catalog.settings.vacuumMaxThreshold).toBe(
+      cap ? server('autovacuum_vacuum_max_threshold') : undefined,
+    );
+    expect(catalog.tables.map((t) => t.name).sort()).toEqual(['"Odd Name"', 'line_items']);
+    const items = catalog.tables.find((t) => t.name === 'line_items');
+    const view = await c.query<{ live: string; mods: string }>(
+      `SELECT n_live_tup AS live, n_mod_since_analyze AS mods
+         FROM pg_stat_user_tables WHERE relname = 'line_items'`,
+    );
+    expect(items).toMatchObject({
+      schema: 'public',
+      relname: 'line_items',
+      nDeadTup: 1_000,
+      nLiveTup: Number(view.rows[0]?.live),
+      nModSinceAnalyze: Number(view.rows[0]?.mods),
+    });
+    expect(items?.reloptions).toEqual(['autovacuum_vacuum_scale_factor=0.01']);
+    expect(items?.lastAnalyze).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(items?.totalBytes).toBeGreaterThan(items?.tableBytes ?? Number.POSITIVE_INFINITY); // its primary key
+    await reader.end();
+    await c.end();
+  });
+
   it('plans without running in a dry run', async () => {
     const db = await pgServer.createDatabase('dry');
     const c = await pgServer.connect(db);
@@ -125,12 +183,25 @@ describe('maintenance against a real PostgreSQL server', () => {
     await bloat(c, 'a_items', 3_000);
     await bloat(c, 'b_items', 3_000);
     await bloat(c, 'c_items', 3_000);
-    // A fake clock: 60 s left for the first table, then inside the 30 s safety margin.
-    let calls = 0;
-    const remainingMs = () => (calls++ === 0 ? 60_000 : 29_000);
+    // A fake clock: 60 s left until the first VACUUM is sent, then inside the 30 s safety margin.
+    let vacuumsSent = 0;
+    const target = pgServer.target(db);
+    const watched: PgTarget = {
+      ...target,
+      open: async () => {
+        const client = await target.open();
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        client.query = ((...args: unknown[]) => {
+          if (typeof args[0] === 'string' && args[0].startsWith('VACUUM')) vacuumsSent++;
+          return query(...args);
+        }) as typeof client.query;
+        return client;
+      },
+    };
+    const remainingMs = () => (vacuumsSent === 0 ? 60_000 : 29_000);
 
     const result = await maintainDatabase({
-      target: pgServer.target(db),
+      target: watched,
       settings: { ...defaultMaintenanceSettings, concurrency: 1 },
       dryRun: false,
       remainingMs,

@@ -186,6 +186,113 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       expect(history.recent.map((d) => d.id)).toEqual(['s:6', 's:5', 's:4', 's:1']);
     });
 
+    it('stores a repeated deferral slim, counted on the first of its hour with its latest repeat kept there', async () => {
+      const store = await newStore();
+      const evidence = [
+        {
+          metric: 'ConsumedWriteCapacityUnits',
+          statistic: 'Sum',
+          value: 10,
+          window: { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 },
+          series: [1, 2, 3],
+        },
+      ];
+      const at = (minutes: number) => minutesAfter(T0, minutes).toISOString();
+      const defer = (id: string, minutes: number, extra: Partial<Decision> = {}) =>
+        makeDecision({
+          id,
+          at: at(minutes),
+          outcome: 'deferred',
+          guard: 'aws:dynamodb-decrease-budget',
+          reason: `write 400 -> ${5 + minutes}: reconsidered at ${at(minutes + 60)}`,
+          deferredUntil: at(minutes + 60),
+          to: 5 + minutes,
+          evidence,
+          ...extra,
+        });
+      // T0 is on the hour: 0..59 one hour, 60.. the next.
+      await store.recordDecision(defer('f:1', 0));
+      await store.recordDecision(defer('f:2', 2));
+      await store.recordDecision(makeDecision({ id: 'f:n', at: at(3), action: 'noop', outcome: 'skipped' }));
+      await store.recordDecision(defer('f:3', 4));
+      await store.recordDecision(defer('f:4', 6, { guard: 'change-cap' }));
+      await store.recordDecision(defer('f:5', 8, { guard: 'change-cap' }));
+      await store.recordDecision(defer('f:6', 61, { guard: 'change-cap' }));
+      const window = { since: T0.toISOString(), until: at(24 * 60) };
+      const listed = await store.listDecisions(window);
+      expect(listed.map((d) => [d.id, d.repeatedAt ?? [], d.latestRepeat?.id])).toEqual([
+        ['f:1', [at(2), at(4)], 'f:3'],
+        ['f:4', [at(8)], 'f:5'],
+        ['f:6', [], undefined],
+      ]);
+      expect(listed[0]?.evidence).toEqual(evidence);
+      expect(listed[0]?.latestRepeat).toMatchObject({
+        at: at(4),
+        to: 9,
+        deferredUntil: at(64),
+        reason: `write 400 -> 9: reconsidered at ${at(64)}`,
+        evidence: [],
+      });
+      const all = await store.exportDecisions(window);
+      expect(all.map((d) => [d.id, d.evidence.length, d.repeatedAt, d.latestRepeat])).toEqual([
+        ['f:1', 1, undefined, undefined],
+        ['f:2', 0, undefined, undefined],
+        ['f:n', 0, undefined, undefined],
+        ['f:3', 0, undefined, undefined],
+        ['f:4', 1, undefined, undefined],
+        ['f:5', 0, undefined, undefined],
+        ['f:6', 1, undefined, undefined],
+      ]);
+      expect(all.find((d) => d.id === 'f:2')).toMatchObject({ to: 7, deferredUntil: at(62) });
+      expect((await store.totals(at(0).slice(0, 10)))[0]?.outcomes).toEqual({ deferred: 6 });
+      expect((await store.newestDecision('iops', 'orders-db'))?.id).toBe('f:6');
+      const history = await store.getHistory('iops', 'orders-db', minutesAfter(T0, 90));
+      expect(history.recent.map((d) => d.id)).toEqual(['f:6', 'f:4', 'f:1']);
+    });
+
+    it("tells whether a resource's newest decision is a no-op since a time (a deferral settled)", async () => {
+      const store = await newStore();
+      const at = (minutes: number) => minutesAfter(T0, minutes).toISOString();
+      const defer = (id: string, minutes: number) =>
+        makeDecision({ id, at: at(minutes), outcome: 'deferred', guard: 'change-cap' });
+      const noop = (id: string, minutes: number) =>
+        makeDecision({ id, at: at(minutes), action: 'noop', outcome: 'skipped' });
+      await store.recordDecision(noop('g:0', 0));
+      await store.recordDecision(defer('g:1', 2));
+      expect(await store.settlingNoop('iops', 'orders-db', at(2))).toBeUndefined();
+      await store.recordDecision(noop('g:2', 4));
+      expect((await store.settlingNoop('iops', 'orders-db', at(2)))?.id).toBe('g:2');
+      // A no-op older than the time asked about settles nothing; a repeat after the no-op stands.
+      expect(await store.settlingNoop('iops', 'orders-db', at(5))).toBeUndefined();
+      await store.recordDecision(defer('g:3', 6));
+      expect(await store.settlingNoop('iops', 'orders-db', at(2))).toBeUndefined();
+      expect((await store.newestDecision('iops', 'orders-db'))?.id).toBe('g:3');
+      expect(await store.settlingNoop('iops', 'nothing-here', at(0))).toBeUndefined();
+    });
+
+    it('finds the same first for a repeat within a run whose history was read as without it', async () => {
+      // Prepare: two stores' worth of the same records, one reading the history first (as a run does).
+      const store = await newStore();
+      const at = (minutes: number) => minutesAfter(T0, minutes).toISOString();
+      const defer = (id: string, minutes: number, resource: string, guard = 'change-cap') =>
+        makeDecision({ id, at: at(minutes), resource, outcome: 'deferred', guard });
+      for (const resource of ['db-a', 'db-b'])
+        await store.recordDecision(defer(`${resource}:1`, 0, resource));
+      // Act: the next run reads db-a's history, then records a repeat, a new rule, and its repeat.
+      await store.getHistory('iops', 'db-a', minutesAfter(T0, 2));
+      await store.recordDecision(defer('db-a:2', 2, 'db-a'));
+      await store.recordDecision(defer('db-a:3', 2, 'db-a', 'cooldown'));
+      await store.recordDecision(defer('db-a:4', 2, 'db-a', 'cooldown'));
+      await store.recordDecision(defer('db-b:2', 2, 'db-b'));
+      // Assess
+      const listed = await store.listDecisions({ since: at(0), until: at(60) });
+      expect(listed.map((d) => [d.id, d.repeatedAt ?? []])).toEqual([
+        ['db-a:1', [at(2)]],
+        ['db-b:1', [at(2)]],
+        ['db-a:3', [at(2)]],
+      ]);
+    });
+
     it("returns a resource's notable decisions of the last day as its history (no-ops are not history)", async () => {
       const store = await newStore();
       for (let i = 0; i < 25; i++) {
@@ -413,14 +520,15 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
         resource: 'dbap-x',
       });
       for (const d of [late, early, other]) await store.recordDecision(d);
-      // Thirty newer notable decisions on db-a push the intent out of the recent history (at most
-      // 20), not out of sight.
+      // Thirty newer notable decisions on db-a (each deferred by another rule: none repeats the
+      // one before) push the intent out of the recent history (at most 20), not out of sight.
       for (let i = 0; i < 30; i++)
         await store.recordDecision(
           makeDecision({
             id: `p:n${i}`,
             resource: 'db-a',
             outcome: 'deferred',
+            guard: `rule-${i}`,
             at: minutesAfter(T0, i + 1).toISOString(),
           }),
         );

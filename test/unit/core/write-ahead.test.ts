@@ -124,7 +124,8 @@ describe('write-ahead intent (issue 21)', () => {
     const { make } = fakeAws();
     const memory = new MemoryStateStore();
     await expect(executePlan(input(faultyStore(memory, { resolve: true }), make('ok')))).rejects.toThrow();
-    // 30 runs of deferrals later, the intent is far out of the recent decisions.
+    // 30 runs of deferrals later (each by another rule: none is a repeat of the one before, stored
+    // slim), the intent is far out of the recent decisions.
     for (let i = 1; i <= 30; i++) {
       await memory.recordDecision({
         ...(await memory.listDecisions({ since: '2000-01-01T00:00:00Z', until: '2100-01-01T00:00:00Z' }))[0],
@@ -132,6 +133,7 @@ describe('write-ahead intent (issue 21)', () => {
         runId: `later-${i}`,
         at: minutesAfter(T0, i).toISOString(),
         outcome: 'deferred',
+        guard: `rule-${i}`,
       } as Decision);
     }
     const now = minutesAfter(T0, 40);

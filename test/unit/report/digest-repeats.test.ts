@@ -83,3 +83,80 @@ describe('the digest of repeated skips, rendered from the count on the first ski
     );
   });
 });
+
+function deferral(id: string, time: string, resource: string, write: number): Decision {
+  const until = new Date(Date.parse(at(time)) + 3_600_000).toISOString();
+  return makeDecision({
+    id,
+    at: at(time),
+    tuner: 'dynamodb',
+    resource,
+    resourceKind: 'dynamodb-table',
+    action: 'set-capacity',
+    outcome: 'deferred',
+    guard: 'aws:dynamodb-decrease-budget',
+    reason: `${resource} write 400 -> ${write}: the day's plan keeps the slot (reconsidered at ${until})`,
+    deferredUntil: until,
+    from: { '(table)': { read: 400, write: 400 } },
+    to: { '(table)': { read: 400, write } },
+    monthlyCostDelta: -(400 - write) * 0.47,
+    undo: null,
+    evidence,
+  });
+}
+
+describe('the digest of repeated deferrals, rendered from the first with its count and latest repeat', () => {
+  it('renders the same text, Slack and SNS digest as from every deferral recorded one by one', async () => {
+    // Prepare: deferrals of one table every few minutes whose target, reason and slot move on,
+    // across an hour boundary (a new first), and another table's deferral settled by a change.
+    const store = new MemoryStateStore();
+    const recorded = [
+      deferral('d:1', '09:40', 'sessions', 5),
+      deferral('d:2', '09:50', 'sessions', 6),
+      deferral('d:3', '09:58', 'sessions', 8),
+      deferral('d:4', '10:02', 'sessions', 8),
+      deferral('d:5', '10:04', 'sessions', 7),
+      deferral('e:1', '09:45', 'carts', 20),
+      deferral('e:2', '09:47', 'carts', 20),
+      makeDecision({
+        id: 'e:3',
+        at: at('09:49'),
+        tuner: 'dynamodb',
+        resource: 'carts',
+        resourceKind: 'dynamodb-table',
+        action: 'set-capacity',
+        monthlyCostDelta: -30,
+      }),
+    ];
+    for (const d of recorded) await store.recordDecision(d);
+    const window = { since: at('07:00'), until: at('12:00'), paused: false };
+
+    // Act
+    const fromAudit = buildDigest({
+      ...window,
+      decisions: await store.exportDecisions({ since: at('00:00') }),
+    });
+    const listed = await store.listDecisions({ since: `${DAY}T00:00:00.000Z`, until: window.until });
+    const fromCount = buildDigest({ ...window, decisions: listed });
+
+    // Assess: one indexed item per table and hour; the latest deferral is shown, with its count.
+    expect(listed.map((d) => [d.id, d.repeatedAt?.length ?? 0, d.latestRepeat?.id])).toEqual([
+      ['d:1', 2, 'd:3'],
+      ['e:1', 1, 'e:2'],
+      ['e:3', 0, undefined],
+      ['d:4', 1, 'd:5'],
+    ]);
+    const text = renderDigestText(fromCount);
+    expect(text).toBe(renderDigestText(fromAudit));
+    expect(text).toContain('Still deferred (1)');
+    expect(text).toContain('(5 times; latest shown)');
+    expect(text).toContain('sessions write 400 -> 7');
+    expect(fromCount.counts.deferred).toBe(7);
+    expect(JSON.stringify(digestPayload(fromCount, 'us-east-1'))).toBe(
+      JSON.stringify(digestPayload(fromAudit, 'us-east-1')),
+    );
+    expect(JSON.stringify(digestMessage('arn:aws:sns:us-east-1:1:t', fromCount))).toBe(
+      JSON.stringify(digestMessage('arn:aws:sns:us-east-1:1:t', fromAudit)),
+    );
+  });
+});
