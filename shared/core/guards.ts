@@ -59,8 +59,13 @@ export const pausedGuard: Guard = ({ run }) =>
       }
     : undefined;
 
-export const optOutGuard: Guard = ({ target }) =>
-  target.optedOut
+/**
+ * The opt-out tag stops tuning; an action that only restores the person's own setting (a lifted
+ * minimum or a changed policy handed back, `Action.restores`) passes: opting out must not leave
+ * db-autopilot's last change in place.
+ */
+export const optOutGuard: Guard = ({ action, target }) =>
+  target.optedOut && !action.restores
     ? {
         outcome: 'skipped',
         guard: 'opt-out',
@@ -107,7 +112,8 @@ export const boundsGuard: Guard = ({ action, settings }) => {
 };
 
 export const consentGuard: Guard = ({ action, target, createdByUs }) => {
-  if (!target.managed) {
+  // A resource no longer managed still gets the person's own settings back (`Action.restores`).
+  if (!target.managed && !action.restores) {
     return {
       outcome: 'skipped',
       guard: 'consent',

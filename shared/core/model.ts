@@ -146,6 +146,12 @@ export interface Action {
   mutating: boolean;
   /** Deleting requires "created" consent: only resources db-autopilot made. */
   deletes?: boolean;
+  /**
+   * The action only hands the person's own setting back (a lifted minimum, a policy db-autopilot
+   * changed): it passes the opt-out and managed-consent guards (an opted-out or no longer managed
+   * resource must not keep db-autopilot's change); every other guard still applies.
+   */
+  restores?: boolean;
   /** Numeric target checked against the tuner's configured bounds, when the action has one. */
   numericTarget?: number;
   /** Rules the policy evaluated (pure) that the executor enforces. */

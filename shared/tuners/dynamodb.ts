@@ -53,7 +53,6 @@ import {
   DIMS,
   type DimensionMetrics,
   demandSeries,
-  handBackAll,
   leaseNotApplied,
   metricDimensions,
   metricPrefix,
@@ -73,6 +72,7 @@ import { adviseCapacityMode, type ModeSwitch, type UsageSeries } from '../polici
 import { learnRecurringPeaks, type PeakModel, prewarmFloorAt } from '../policies/prewarm.ts';
 import { type PriceTable, pricesFor } from '../pricing.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
+import { handBackStopped, handBackTables, liftedTables, saveLiftedIndex } from './dynamodb-handback.ts';
 import type { TunerRegistration } from './registry.ts';
 
 const MINUTE = 60_000;
@@ -797,21 +797,19 @@ export async function runDynamodb(
     notes,
     (id) => `${id}: not found among the managed DynamoDB tables`,
   );
-  // Observation cadence: a scheduled run observes only the tables whose time has come.
   const histories = new Map<string, ResourceHistory>();
   for (const t of tables) histories.set(t.ref.id, await store.getHistory('dynamodb', t.ref.id, run.now));
-  const due = tables.filter((t) => {
-    const cadence = (histories.get(t.ref.id)?.tunerState as { cadence?: CadenceDecision } | undefined)
-      ?.cadence;
-    const ok = !section.cadence.enabled || isDue(cadence?.nextAt, run.now, run.trigger);
-    if (!ok && cadence)
-      notes.push(`${t.ref.id}: next observed at ${cadence.nextAt.slice(11, 16)} (${cadence.reason})`);
-    return ok;
-  });
-  const limits = await readLimits(section, notes);
   const capacitySettings = settingsFor(config, 'dynamodb');
+  // An opted-out table, or one no longer managed, gets the person's scaling settings back.
+  const stopped = await handBackStopped({
+    ...{ managed: fleet.tables, selected: tables, requested: request.resourceIds },
+    ...{ run, config, settings: capacitySettings, adapter, store },
+  });
+  const tuned = tables.filter((t) => !t.optedOut);
+  const due = dueTables(tuned, histories, section, run, notes);
+  const limits = await readLimits(section, notes);
   const modeSettings = settingsFor(config, 'dynamodb-mode');
-  const decisions: Decision[] = [];
+  const decisions: Decision[] = [...stopped.decisions];
   const failedObservation = (target: Target, error: unknown) =>
     recordObservationFailure(store, run, target.ref, capacitySettings.mode, error, {
       override: run.override,
@@ -858,7 +856,26 @@ export async function runDynamodb(
       decisions.push(await failedObservation(target, error));
     }
   }
+  await saveLiftedIndex(store, stopped, histories, decisions);
   return finishRun(started, decisions, notes);
+}
+
+/** Observation cadence: a scheduled run observes only the tables whose time has come. */
+function dueTables(
+  tables: Array<DiscoveredTarget<TableDescription>>,
+  histories: ReadonlyMap<string, ResourceHistory>,
+  section: DynamodbConfig,
+  run: RunContext,
+  notes: string[],
+): Array<DiscoveredTarget<TableDescription>> {
+  return tables.filter((t) => {
+    const cadence = (histories.get(t.ref.id)?.tunerState as { cadence?: CadenceDecision } | undefined)
+      ?.cadence;
+    const ok = !section.cadence.enabled || isDue(cadence?.nextAt, run.now, run.trigger);
+    if (!ok && cadence)
+      notes.push(`${t.ref.id}: next observed at ${cadence.nextAt.slice(11, 16)} (${cadence.reason})`);
+    return ok;
+  });
 }
 
 /**
@@ -880,36 +897,14 @@ async function handBackWhilePaused(
     tagKeys: config.tags,
     includeUnmanaged: true,
   });
-  const decisions: Decision[] = [];
-  // The pause guard stops tuning; handing the person's settings back is what pausing asks for.
-  // One unpaused run for every table: decision ids are numbered per run object.
-  const handBackRun: RunContext = { ...run, paused: false };
-  for (const target of fleet.tables.filter((t) => t.managed)) {
-    const history = await store.getHistory('dynamodb', target.ref.id, run.now);
-    const state = (history.tunerState ?? {}) as { lifts?: ScalingLifts };
-    const back = handBackAll(state.lifts ?? {}, target.ref, 'db-autopilot is paused');
-    if (!back.actions.length) continue;
-    const plan: Plan = {
-      tuner: 'dynamodb',
-      resource: target.ref,
-      observedAt: run.now.toISOString(),
-      actions: back.actions,
-    };
-    const done = await executePlan({
-      plan,
-      target,
-      settings: settingsFor(config, 'dynamodb'),
-      adapter: dynamodbAdapter,
-      run: handBackRun,
-      store,
-    });
-    decisions.push(...done);
-    await store.putTunerState('dynamodb', target.ref.id, {
-      ...history.tunerState,
-      lifts: leasesAfter({ ...back, lifts: state.lifts ?? {} }, back.actions, done),
-    });
-  }
-  return decisions;
+  // Every managed table, and every table the state table lists with lifts (no longer managed).
+  const known = await liftedTables(store, run.now);
+  const back = await handBackTables({
+    targets: fleet.tables.filter((t) => t.managed || known.includes(t.ref.id)),
+    ...{ run, config, settings: settingsFor(config, 'dynamodb'), adapter: dynamodbAdapter, store },
+  });
+  await saveLiftedIndex(store, { ...back, known }, new Map(), []);
+  return back.decisions;
 }
 
 async function tuneTable(input: {

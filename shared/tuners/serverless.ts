@@ -352,7 +352,9 @@ export async function runServerless(
   for (const c of targets) {
     if (outOfTime(request, c.ref.id, notes)) break;
     try {
-      decisions.push(...(await tuneCluster(x, c, membersOf.get(c.ref.id) ?? [], recent, hist)));
+      // An opted-out cluster is not tuned: db-autopilot's last bounds are handed back.
+      if (c.optedOut) decisions.push(...(await handBackCluster(x, c, 'cluster opted out')));
+      else decisions.push(...(await tuneCluster(x, c, membersOf.get(c.ref.id) ?? [], recent, hist)));
     } catch (error) {
       decisions.push(await recordObservationFailure(store, run, c.ref, x.settings.mode, error));
     }
@@ -381,6 +383,8 @@ export function handBackAction(c: Cluster, history: ResourceHistory, why: string
     mutating: true,
     params: { clusterId: c.ref.id, bounds: person },
     severity: 'warning',
+    // Only the person's own bounds: passes the opt-out guard (shared/core/guards.ts).
+    restores: true,
   };
 }
 
@@ -405,19 +409,33 @@ async function handBackWhilePaused(
   // One run object for every hand-back (decision ids are numbered per run object).
   const acting: RunContext = { ...run, paused: false };
   const decisions: Decision[] = [];
-  for (const c of targets) {
-    const history = await store.getHistory('serverless', c.ref.id, run.now);
-    const action = handBackAction(c, history, 'db-autopilot is paused');
-    if (!action) continue;
-    const plan: Plan = {
-      tuner: 'serverless',
-      resource: c.ref,
-      observedAt: run.now.toISOString(),
-      actions: [action],
-    };
-    decisions.push(...(await executePlan({ plan, target: c, settings, adapter, run: acting, store })));
-  }
+  for (const c of targets)
+    decisions.push(
+      ...(await handBackCluster({ run: acting, store, settings, adapter }, c, 'db-autopilot is paused')),
+    );
   return decisions;
+}
+
+/**
+ * Hands one cluster's capacity range back to the person's (pause, opt-out tag), recorded. No
+ * cooldown: stopping is not tuning; every other guard applies.
+ */
+async function handBackCluster(
+  x: Pick<ClusterRun, 'run' | 'store' | 'settings' | 'adapter'>,
+  c: Cluster,
+  why: string,
+): Promise<Decision[]> {
+  const history = await x.store.getHistory('serverless', c.ref.id, x.run.now);
+  const action = handBackAction(c, history, why);
+  if (!action) return [];
+  const plan: Plan = {
+    tuner: 'serverless',
+    resource: c.ref,
+    observedAt: x.run.now.toISOString(),
+    actions: [action],
+  };
+  const settings = { ...x.settings, cooldownMinutes: 0 };
+  return executePlan({ plan, target: c, settings, adapter: x.adapter, run: x.run, store: x.store });
 }
 
 /**

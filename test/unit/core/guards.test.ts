@@ -37,6 +37,27 @@ describe('guards', () => {
     expect(verdict).toMatchObject({ outcome: 'skipped', guard: 'paused' });
   });
 
+  it('lets an action that restores the person’s setting pass the opt-out and managed consent, and nothing else', () => {
+    const stopped = makeTarget({ optedOut: true, managed: false });
+    const restore = makeAction({ restores: true });
+    expect(evaluateGuards(guardsBeforeAct, input({ target: stopped, action: restore }))).toBeUndefined();
+    // Without the flag the same change is skipped by the opt-out tag, and by consent once not managed.
+    expect(evaluateGuards(guardsBeforeAct, input({ target: stopped }))).toMatchObject({ guard: 'opt-out' });
+    expect(evaluateGuards(guardsBeforeAct, input({ target: makeTarget({ managed: false }) }))).toMatchObject({
+      guard: 'consent',
+    });
+    // Every other guard still applies to a restore: pause, deletes, mode, the change cap.
+    const on = (o: Partial<GuardInput>) =>
+      evaluateGuards(guardsBeforeAct, input({ target: stopped, action: restore, ...o }));
+    expect(on({ run: makeRun({ paused: true }) })).toMatchObject({ guard: 'paused' });
+    expect(on({ action: makeAction({ restores: true, deletes: true }) })).toMatchObject({ guard: 'consent' });
+    expect(on({ settings: makeSettings({ mode: 'observe' }) })).toMatchObject({
+      outcome: 'planned',
+      guard: 'mode',
+    });
+    expect(on({ run: makeRun({ changesApplied: 99 }) })).toMatchObject({ guard: 'change-cap' });
+  });
+
   it('derives the effect of a run from mode, dryRun, trigger and override', () => {
     const observe = makeSettings({ mode: 'observe' });
     expect(effectOf(observe, makeRun({ trigger: 'schedule', override: true }))).toBe('observe');

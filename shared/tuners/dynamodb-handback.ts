@@ -1,0 +1,182 @@
+/**
+ * Handing Application Auto Scaling back to the person (shared/policies/dynamodb-scaling-targets.ts
+ * `handBackAll`): every lifted minimum and maximum and every target tracking policy db-autopilot
+ * changed is restored exactly when db-autopilot stops tuning a table: paused, the table carries the
+ * opt-out tag, or it is no longer managed (the config's resources or the managed tag dropped it).
+ *
+ * The restoring actions carry `restores: true`: they pass the opt-out and managed-consent guards
+ * (shared/core/guards.ts); every other guard (mode, change cap, drift, write-ahead intent, AWS-state
+ * checks, idempotency of the run) still applies. Each is recorded ("handed back ... (table opted
+ * out)").
+ *
+ * Which tables have something to hand back: the state table keeps one index of the tables with
+ * recorded lifts (`LIFTED_INDEX`, tuner state of the `dynamodb` owner), so a table that left the
+ * managed list is still found without listing every table of the account each run.
+ */
+import type { Config } from '../config/schema.ts';
+import type {
+  Adapter,
+  ResourceHistory,
+  RunContext,
+  StateStore,
+  Target,
+  TunerSettings,
+} from '../core/contracts.ts';
+import { executePlan } from '../core/executor.ts';
+import type { Decision, Plan } from '../core/model.ts';
+import { handBackAll, type ScalingLifts } from '../policies/dynamodb-scaling-targets.ts';
+
+/** The index's resource id: `#` is not allowed in a DynamoDB table name, so no table shares it. */
+export const LIFTED_INDEX = '#lifted-tables';
+
+/** Why a table's settings are handed back (the end of each decision's reason). */
+export function handBackWhy(target: Target, paused: boolean): string {
+  if (paused) return 'db-autopilot is paused';
+  if (target.optedOut) return 'table opted out';
+  return 'table no longer managed';
+}
+
+function hasLifts(history: ResourceHistory | undefined): boolean {
+  const lifts = (history?.tunerState as { lifts?: ScalingLifts } | undefined)?.lifts;
+  return !!lifts && Object.keys(lifts).length > 0;
+}
+
+/** The tables the index names (tables with recorded lifts). */
+export async function liftedTables(store: StateStore, now: Date): Promise<string[]> {
+  const history = await store.getHistory('dynamodb', LIFTED_INDEX, now);
+  const tables = (history.tunerState as { tables?: unknown } | undefined)?.tables;
+  return Array.isArray(tables) ? tables.filter((t): t is string => typeof t === 'string') : [];
+}
+
+/** Index bookkeeping from histories read before tuning: which have lifts, which have none. */
+export function liftsSeen(histories: ReadonlyMap<string, ResourceHistory>): {
+  lifted: string[];
+  cleared: string[];
+} {
+  const lifted: string[] = [];
+  const cleared: string[] = [];
+  for (const [id, h] of histories) (hasLifts(h) ? lifted : cleared).push(id);
+  return { lifted, cleared };
+}
+
+/** A table the run did not discover (no longer managed): only its name is known. */
+export function unmanagedTable(id: string): Target {
+  return { ref: { kind: 'dynamodb-table', id }, tags: {}, managed: false, created: false, optedOut: false };
+}
+
+/**
+ * Hands every listed table's recorded lifts back; returns the decisions and the tables left with
+ * nothing to hand back (to drop from the index).
+ */
+export async function handBackTables(input: {
+  targets: readonly Target[];
+  run: RunContext;
+  config: Config;
+  settings: TunerSettings;
+  adapter: Adapter;
+  store: StateStore;
+}): Promise<{ decisions: Decision[]; cleared: string[] }> {
+  const { run, store } = input;
+  const decisions: Decision[] = [];
+  const cleared: string[] = [];
+  // The pause guard stops tuning; handing the person's settings back is what pausing asks for.
+  // One unpaused run for every table: decision ids are numbered per run object.
+  const acting: RunContext = { ...run, paused: false };
+  for (const target of input.targets) {
+    const history = await store.getHistory('dynamodb', target.ref.id, run.now);
+    const lifts = (history.tunerState as { lifts?: ScalingLifts } | undefined)?.lifts ?? {};
+    const back = handBackAll(lifts, target.ref, handBackWhy(target, run.paused));
+    const actions = back.actions.map((a) => ({ ...a, restores: true }));
+    const done = actions.length
+      ? await executePlan({
+          plan: {
+            tuner: 'dynamodb',
+            resource: target.ref,
+            observedAt: run.now.toISOString(),
+            actions,
+          } as Plan,
+          target,
+          settings: input.settings,
+          adapter: input.adapter,
+          run: acting,
+          store,
+        })
+      : [];
+    decisions.push(...done);
+    // A lease stays only where its hand-back did not apply (retried next run).
+    const left: ScalingLifts = {};
+    back.changes.forEach((c, i) => {
+      const lift = lifts[c.key];
+      if (lift && done[i]?.outcome !== 'applied') left[c.key] = lift;
+    });
+    if (Object.keys(left).length === 0) cleared.push(target.ref.id);
+    if (Object.keys(lifts).length > 0)
+      await store.putTunerState('dynamodb', target.ref.id, { ...history.tunerState, lifts: left });
+  }
+  return { decisions, cleared };
+}
+
+export interface StoppedHandBack {
+  decisions: Decision[];
+  /** The index as read. */
+  known: string[];
+  /** Tables handed back with nothing left to hand back. */
+  cleared: string[];
+}
+
+/**
+ * A run's hand-back of the tables it stops tuning: the selected ones that carry the opt-out tag,
+ * and the indexed ones the run did not discover as managed (a run for named tables: only those).
+ */
+export async function handBackStopped(input: {
+  managed: readonly Target[];
+  selected: readonly Target[];
+  requested: readonly string[] | undefined;
+  run: RunContext;
+  config: Config;
+  settings: TunerSettings;
+  adapter: Adapter;
+  store: StateStore;
+}): Promise<StoppedHandBack> {
+  const known = await liftedTables(input.store, input.run.now);
+  const managed = new Set(input.managed.map((t) => t.ref.id));
+  const requested = input.requested?.map((id) => id.split('/index/')[0] ?? id);
+  const gone = known
+    .filter((id) => !managed.has(id) && (!requested || requested.includes(id)))
+    .map(unmanagedTable);
+  const targets = [...input.selected.filter((t) => t.optedOut), ...gone];
+  const back = targets.length ? await handBackTables({ ...input, targets }) : { decisions: [], cleared: [] };
+  return { ...back, known };
+}
+
+/**
+ * The index after a run: tables whose history showed no lifts leave it, those with lifts or with a
+ * scaling target change applied this run join it, and the tables handed back for good leave it.
+ */
+export async function saveLiftedIndex(
+  store: StateStore,
+  stopped: StoppedHandBack,
+  histories: ReadonlyMap<string, ResourceHistory>,
+  tuned: readonly Decision[],
+): Promise<void> {
+  const seen = liftsSeen(histories);
+  const changed = tuned
+    .filter((d) => d.action === 'set-scaling-target' && d.outcome === 'applied')
+    .map((d) => d.resource);
+  const next = new Set(stopped.known);
+  for (const id of seen.cleared) next.delete(id);
+  for (const id of [...seen.lifted, ...changed]) next.add(id);
+  for (const id of stopped.cleared) next.delete(id);
+  await writeLiftedIndex(store, stopped.known, next);
+}
+
+async function writeLiftedIndex(
+  store: StateStore,
+  known: readonly string[],
+  next: Set<string>,
+): Promise<void> {
+  const tables = [...next].sort();
+  const before = [...known].sort();
+  if (tables.length === before.length && tables.every((t, i) => t === before[i])) return;
+  await store.putTunerState('dynamodb', LIFTED_INDEX, { tables });
+}
