@@ -17,39 +17,51 @@ export function isSkip(decision: Pick<Decision, 'action' | 'outcome'>): boolean 
   return decision.outcome === 'skipped' && decision.action !== 'noop';
 }
 
+/** A deferral of an action: what repeats run after run while AWS or a rule holds the action back. */
+export function isDeferral(decision: Pick<Decision, 'action' | 'outcome'>): boolean {
+  return decision.outcome === 'deferred' && decision.action !== 'noop';
+}
+
+/** The fields a repeat shares with its first, whatever it repeats. */
+const SAME_ACTION = [
+  'tuner',
+  'resource',
+  'resourceKind',
+  'action',
+  'guard',
+  'mode',
+  'dryRun',
+  'override',
+  'trigger',
+  'severity',
+] as const satisfies ReadonlyArray<keyof Decision>;
+
+/** How a kind of repeat is recognised: the kind, the period both fall in, what else stays equal. */
+interface RepeatRule {
+  kind: (decision: Decision) => boolean;
+  /** Length of the `at` prefix both share: 10 = the same UTC day, 13 = the same UTC hour. */
+  periodChars: number;
+  alsoSame: ReadonlyArray<keyof Decision>;
+}
+
+function repeatsBy(rule: RepeatRule, first: Decision | undefined, next: Decision): boolean {
+  if (!first || !rule.kind(first) || !rule.kind(next) || next.at < first.at) return false;
+  if (first.at.slice(0, rule.periodChars) !== next.at.slice(0, rule.periodChars)) return false;
+  const same = (k: keyof Decision) => JSON.stringify(first[k] ?? null) === JSON.stringify(next[k] ?? null);
+  return [...SAME_ACTION, ...rule.alsoSame].every(same);
+}
+
 /**
  * True when `next` repeats the skip `first` (the newest notable decision of its resource): the
  * same UTC day, and everything a report renders the same (tuner, resource, action, rule, reason,
  * values, cost, mode). Such a repeat is stored slim and counted on the first (`repeatedAt`).
  */
 export function repeatsSkip(first: Decision | undefined, next: Decision): boolean {
-  if (!first || !isSkip(first) || !isSkip(next) || next.at < first.at) return false;
-  if (first.at.slice(0, 10) !== next.at.slice(0, 10)) return false;
-  const same = (k: keyof Decision) => JSON.stringify(first[k] ?? null) === JSON.stringify(next[k] ?? null);
-  return (
-    [
-      'tuner',
-      'resource',
-      'resourceKind',
-      'action',
-      'guard',
-      'reason',
-      'from',
-      'to',
-      'monthlyCostDelta',
-      'undo',
-      'mode',
-      'dryRun',
-      'override',
-      'trigger',
-      'severity',
-    ] as const
-  ).every(same);
-}
-
-/** A deferral of an action: what repeats run after run while AWS or a rule holds the action back. */
-export function isDeferral(decision: Pick<Decision, 'action' | 'outcome'>): boolean {
-  return decision.outcome === 'deferred' && decision.action !== 'noop';
+  return repeatsBy(
+    { kind: isSkip, periodChars: 10, alsoSame: ['reason', 'from', 'to', 'monthlyCostDelta', 'undo'] },
+    first,
+    next,
+  );
 }
 
 /**
@@ -60,23 +72,7 @@ export function isDeferral(decision: Pick<Decision, 'action' | 'outcome'>): bool
  * of times stays short (at most one entry per run of the hour).
  */
 export function repeatsDeferral(first: Decision | undefined, next: Decision): boolean {
-  if (!first || !isDeferral(first) || !isDeferral(next) || next.at < first.at) return false;
-  if (first.at.slice(0, 13) !== next.at.slice(0, 13)) return false;
-  const same = (k: keyof Decision) => JSON.stringify(first[k] ?? null) === JSON.stringify(next[k] ?? null);
-  return (
-    [
-      'tuner',
-      'resource',
-      'resourceKind',
-      'action',
-      'guard',
-      'mode',
-      'dryRun',
-      'override',
-      'trigger',
-      'severity',
-    ] as const
-  ).every(same);
+  return repeatsBy({ kind: isDeferral, periodChars: 13, alsoSame: [] }, first, next);
 }
 
 /** A skip or a deferral that may be stored as a repeat of its resource's newest notable decision. */
