@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { inflateRawSync } from 'node:zlib';
+import { zipEntries } from '../deploy/zip.ts';
 
 /**
  * `npx tsx shared/cli/bundle-sizes.ts [--dir .serverless] [--runs 5] [--json]`: after
@@ -18,28 +18,6 @@ const USAGE = `usage: npx tsx shared/cli/bundle-sizes.ts [--dir .serverless] [--
   --runs N    fresh node processes per bundle for the import time (default 5)
   --json      one JSON array on stdout
 `;
-
-/** One file of a zip archive (stored or deflated), read through the central directory. */
-function zipEntries(zip: Buffer): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  if (eocd < 0) return out;
-  const count = zip.readUInt16LE(eocd + 10);
-  let at = zip.readUInt32LE(eocd + 16);
-  for (let i = 0; i < count; i += 1) {
-    const method = zip.readUInt16LE(at + 10);
-    const size = zip.readUInt32LE(at + 20);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const skip = nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
-    const local = zip.readUInt32LE(at + 42);
-    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
-    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    const data = zip.subarray(start, start + size);
-    out.set(name, method === 8 ? inflateRawSync(data) : data);
-    at += 46 + skip;
-  }
-  return out;
-}
 
 const IMPORT_PROBE = `
 const t0 = process.cpuUsage();

@@ -13,11 +13,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfig } from '../../../shared/config/load.ts';
 import { FUNCTIONS, roleLogicalId } from '../../../shared/deploy/iam.ts';
+import { zipEntries } from '../../../shared/deploy/zip.ts';
 import { checkDefinition } from '../../../shared/fleet/asl-check.ts';
 import { STATE_WRITERS } from '../../../shared/state/keys.ts';
 import { stateTableDefinition, stateTableTtl } from '../../../shared/state/table-definition.ts';
@@ -48,28 +48,6 @@ interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-/** One file of a zip archive (stored or deflated), read through the central directory. */
-function readZipEntry(zip: Buffer, name: string): Buffer | undefined {
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  if (eocd < 0) return undefined;
-  const count = zip.readUInt16LE(eocd + 10);
-  let at = zip.readUInt32LE(eocd + 16);
-  for (let i = 0; i < count; i += 1) {
-    const method = zip.readUInt16LE(at + 10);
-    const size = zip.readUInt32LE(at + 20);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const skip = nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
-    const local = zip.readUInt32LE(at + 42);
-    if (zip.toString('utf8', at + 46, at + 46 + nameLength) === name) {
-      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-      const data = zip.subarray(start, start + size);
-      return method === 8 ? inflateRawSync(data) : data;
-    }
-    at += 46 + skip;
-  }
-  return undefined;
 }
 
 function osls(args: string[], tag = 'main', env: Record<string, string> = {}): Promise<RunResult> {
@@ -254,7 +232,7 @@ describe('osls package (offline)', () => {
         new RegExp(`/${fn}\\.zip$`),
       );
       // The bundle is in the zip, with the validated configuration embedded at package time.
-      const bundle = readZipEntry(readFileSync(zip), `functions/${fn}.mjs`)?.toString('utf8') ?? '';
+      const bundle = zipEntries(readFileSync(zip)).get(`functions/${fn}.mjs`)?.toString('utf8') ?? '';
       expect(bundle.length, `functions/${fn}.mjs missing from ${fn}.zip`).toBeGreaterThan(0);
       expect(bundle).toContain(JSON.stringify(configText).slice(1, 80));
       expect(bundle).not.toMatch(/typeof __DBAP_CONFIG_YAML__/);
@@ -264,7 +242,9 @@ describe('osls package (offline)', () => {
   /** The @aws-sdk client packages esbuild inlined (it writes each module's path above its code). */
   function sdkClientsIn(fn: string): { clients: Set<string>; bundle: string } {
     const bundle =
-      readZipEntry(readFileSync(join(dir, `${fn}.zip`)), `functions/${fn}.mjs`)?.toString('utf8') ?? '';
+      zipEntries(readFileSync(join(dir, `${fn}.zip`)))
+        .get(`functions/${fn}.mjs`)
+        ?.toString('utf8') ?? '';
     const clients = new Set(
       [...bundle.matchAll(/node_modules\/@aws-sdk\/(client-[a-z0-9-]+)\//g)].map((m) => m[1]),
     );
