@@ -383,6 +383,7 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
 export function iopsAlarms(targets: Target[], config: Config = getConfig()): AlarmSpec[] {
   const section = config.tuners.iops;
   if (!section?.enabled) return [];
+  const { burstBalanceLowPercent } = section;
   const base = (t: Target) => ({
     tuner: 'iops' as const,
     resourceId: t.ref.id,
@@ -431,9 +432,9 @@ export function iopsAlarms(targets: Target[], config: Config = getConfig()): Ala
       periodSeconds: 300,
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
-      threshold: section.burstBalanceLowPercent,
+      threshold: burstBalanceLowPercent,
       comparison: 'LessThanThreshold',
-      description: `db-autopilot iops: gp2 BurstBalance of ${t.ref.id} below ${section.burstBalanceLowPercent}%: consider gp3`,
+      description: `db-autopilot iops: gp2 BurstBalance of ${t.ref.id} below ${burstBalanceLowPercent}%: consider gp3`,
     };
   }
 }
