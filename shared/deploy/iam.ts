@@ -359,6 +359,55 @@ function healthCheckStatements(config: Config): Statement[] {
   ];
 }
 
+/** The scalable dimensions of DynamoDB capacity (Application Auto Scaling API reference, ScalableDimension). */
+export const DYNAMODB_SCALABLE_DIMENSIONS = [
+  'dynamodb:table:ReadCapacityUnits',
+  'dynamodb:table:WriteCapacityUnits',
+  'dynamodb:index:ReadCapacityUnits',
+  'dynamodb:index:WriteCapacityUnits',
+];
+
+/**
+ * Lifting a person's scalable target (min/max, DisableScaleIn) and handing it back.
+ *
+ * What IAM can condition on here (Service Authorization Reference, "Actions, resources, and
+ * condition keys for AWS Application Auto Scaling"; Application Auto Scaling User Guide, "How
+ * Application Auto Scaling works with IAM"):
+ * - RegisterScalableTarget and PutScalingPolicy are authorized on the scalable target,
+ *   `arn:...:scalable-target/<id>`, an id AWS assigns (1234abcd56ab...), never the table's name;
+ * - the only resource condition is aws:ResourceTag on that target; scaling policies have no tags
+ *   (ABAC "Partial"), and a target made in the console, or by RegisterScalableTarget without
+ *   Tags, has none. A statement conditioned on the managed tag therefore denied every lift and
+ *   every hand-back, and tables managed by name had no scalable-target permission at all;
+ * - the service keys `application-autoscaling:service-namespace` and
+ *   `application-autoscaling:scalable-dimension` are supported by both actions; no key names the
+ *   resource id (the table).
+ * So the narrowest statement that works names DynamoDB capacity targets (namespace and the four
+ * dimensions) of any table in the account, as AWS's own DynamoDBGlobalTableSettingsManagement
+ * service role policy does. Which table is left to the tuner's guards, which IAM cannot express:
+ * the DynamoDB tuner changes only managed tables' targets (shared/core/guards.ts consent) and a
+ * hand-back only restores what the audit log recorded db-autopilot changing.
+ * Not granted: iam:CreateServiceLinkedRole. RegisterScalableTarget needs it only when
+ * AWSServiceRoleForApplicationAutoScaling_DynamoDBTable does not exist (Application Auto Scaling
+ * User Guide, "Service-linked roles"), and db-autopilot only changes targets a person already
+ * registered, which use that role (it cannot be deleted while they exist). PutScalingPolicy's
+ * alarms: TargetTrackingAlarms below.
+ */
+const dynamodbScalableTargets: Statement = {
+  Sid: 'TuneDynamoDbScalableTargets',
+  Effect: 'Allow',
+  Action: ['application-autoscaling:RegisterScalableTarget', 'application-autoscaling:PutScalingPolicy'],
+  Resource: sub(
+    'arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:${AWS::AccountId}:scalable-target/*',
+  ),
+  Condition: {
+    StringEquals: {
+      'application-autoscaling:service-namespace': 'dynamodb',
+      'application-autoscaling:scalable-dimension': DYNAMODB_SCALABLE_DIMENSIONS,
+    },
+  },
+};
+
 function dynamodbStatements(config: Config): Statement[] {
   const ids = identifiersOf(config, 'dynamodb');
   const tableArn = (name: string) =>
@@ -386,15 +435,7 @@ function dynamodbStatements(config: Config): Statement[] {
       Resource: tableArn('*'),
       Condition: tagCondition(config),
     },
-    {
-      Sid: 'TuneTaggedScalableTargets',
-      Effect: 'Allow',
-      Action: ['application-autoscaling:RegisterScalableTarget', 'application-autoscaling:PutScalingPolicy'],
-      Resource: sub(
-        'arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:${AWS::AccountId}:scalable-target/*',
-      ),
-      Condition: tagCondition(config),
-    },
+    dynamodbScalableTargets,
     {
       // PutScalingPolicy creates and updates its own target-tracking alarms.
       Sid: 'TargetTrackingAlarms',

@@ -210,6 +210,47 @@ describe('IAM policy checker', () => {
     expect(v).toEqual([]);
   });
 
+  it('accepts the Application Auto Scaling namespace condition as scoping, and only there', () => {
+    const target = arn(`application-autoscaling:\${AWS::Region}:\${AWS::AccountId}:scalable-target/*`);
+    const aas = [
+      'application-autoscaling:RegisterScalableTarget',
+      'application-autoscaling:PutScalingPolicy',
+    ];
+    const v = checkPolicies(
+      templateWith([
+        {
+          Sid: 'Namespace',
+          Effect: 'Allow',
+          Action: aas,
+          Resource: target,
+          Condition: { StringEquals: { 'application-autoscaling:service-namespace': 'dynamodb' } },
+        },
+        {
+          Sid: 'AnyNamespace',
+          Effect: 'Allow',
+          Action: aas,
+          Resource: target,
+          Condition: { StringLike: { 'application-autoscaling:service-namespace': '*' } },
+        },
+        {
+          Sid: 'NamespaceIfExists',
+          Effect: 'Allow',
+          Action: aas,
+          Resource: target,
+          Condition: { StringEqualsIfExists: { 'application-autoscaling:service-namespace': 'dynamodb' } },
+        },
+        {
+          Sid: 'OtherService',
+          Effect: 'Allow',
+          Action: ['dynamodb:UpdateTable'],
+          Resource: '*',
+          Condition: { StringEquals: { 'application-autoscaling:service-namespace': 'dynamodb' } },
+        },
+      ]),
+    );
+    expect([...new Set(v.map((x) => x.sid))]).toEqual(['AnyNamespace', 'NamespaceIfExists', 'OtherService']);
+  });
+
   it('classifies actions by verb prefix', () => {
     for (const a of [
       'rds:ModifyDBInstance',
