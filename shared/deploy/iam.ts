@@ -151,7 +151,7 @@ const discovery: Statement = {
   Resource: '*',
 };
 
-function rdsArn(kind: 'db' | 'cluster', name: string) {
+function rdsArn(kind: 'db' | 'cluster' | 'pg' | 'og' | 'subgrp' | 'target-group', name: string) {
   return sub(`arn:\${AWS::Partition}:rds:\${AWS::Region}:\${AWS::AccountId}:${kind}:${name}`);
 }
 
@@ -272,18 +272,37 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
 /** Create replicas (tagged as its own, named dbap-*) of managed sources; delete only its own. */
 function ownReplicaStatements(config: Config): Statement[] {
   const created = config.tags.createdBy;
+  // The created-by tag, and no other tag key but the source's (never the managed tag):
+  // aws:TagKeys lists every key of the request.
+  const ownTagsOnly = {
+    StringEquals: { [`aws:RequestTag/${created.key}`]: created.value },
+    'ForAllValues:StringEquals': { 'aws:TagKeys': [created.key, 'db-autopilot:source'] },
+  };
   return [
     {
-      // The created-by tag only on dbap-* instances, and no other tag key but the source's (never
-      // the managed tag): aws:TagKeys lists every key of the request.
+      // The created-by tag only on dbap-* instances.
       Sid: 'CreateOwnReplicas',
       Effect: 'Allow',
       Action: ['rds:CreateDBInstance', 'rds:CreateDBInstanceReadReplica', 'rds:AddTagsToResource'],
       Resource: rdsArn('db', 'dbap-*'),
-      Condition: {
-        StringEquals: { [`aws:RequestTag/${created.key}`]: created.value },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [created.key, 'db-autopilot:source'] },
-      },
+      Condition: ownTagsOnly,
+    },
+    {
+      // RDS authorizes a create on the DB parameter, option and subnet groups it uses as well as
+      // on the new instance (Service Authorization Reference, Amazon RDS: CreateDBInstance lists
+      // db, cluster, og, pg, secgrp, subgrp; CreateDBInstanceReadReplica db, og, subgrp; RDS User
+      // Guide, "Permission policies to create, modify and delete resources": its example names
+      // og:default*, pg:default* and subgrp:default beside db:test*). A new Aurora reader names
+      // its cluster readers' parameter group (aws-facts.md, learned from review), which a person
+      // made and never tagged; a group is only used here, never changed. So any group, but only
+      // in a request that creates db-autopilot's own tagged instance: the request's tags are
+      // request context, the same for each resource IAM checks (as the RDS example's
+      // rds:DatabaseEngine condition is for og/pg/subgrp).
+      Sid: 'NewReplicasUseGroups',
+      Effect: 'Allow',
+      Action: ['rds:CreateDBInstance', 'rds:CreateDBInstanceReadReplica'],
+      Resource: [rdsArn('pg', '*'), rdsArn('og', '*'), rdsArn('subgrp', '*')],
+      Condition: ownTagsOnly,
     },
     {
       Sid: 'ReplicateFromManagedSources',
@@ -568,13 +587,19 @@ function proxyStatements(config: Config): Statement[] {
   return [
     read,
     {
-      // The proxy's default target group must carry the managed tag (RDS authorizes
-      // ModifyDBProxyTargetGroup on the target-group resource, with aws:ResourceTag).
-      Sid: 'ModifyTaggedProxyTargetGroups',
+      // RDS authorizes ModifyDBProxyTargetGroup on the target group only (Service Authorization
+      // Reference, Amazon RDS: resource target-group, arn:...:target-group:<id RDS assigns,
+      // prx-tg-...>, condition keys aws:ResourceTag / rds:target-group-tag of the target group's
+      // own tags). The tuner takes consent from the proxy (its name in the config or the managed
+      // tag on the proxy, shared/tuners/proxy.ts), never from the target group, which a person
+      // does not tag: a statement conditioned on the target group's managed tag denied every pool
+      // change. No condition key names the proxy, so any target group of the account; which proxy
+      // is left to the tuner's guards (managed proxies only, opt-out tag honoured), which IAM
+      // cannot express. A pool change never restarts anything (shared/adapters/rds-proxy.ts).
+      Sid: 'ModifyProxyTargetGroups',
       Effect: 'Allow',
       Action: ['rds:ModifyDBProxyTargetGroup'],
-      Resource: sub('arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:target-group:*'),
-      Condition: tagCondition(config),
+      Resource: rdsArn('target-group', '*'),
     },
   ];
 }

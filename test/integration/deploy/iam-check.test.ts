@@ -251,6 +251,23 @@ describe('IAM policy checker', () => {
     expect([...new Set(v.map((x) => x.sid))]).toEqual(['AnyNamespace', 'NamespaceIfExists', 'OtherService']);
   });
 
+  it('lets only ModifyDBProxyTargetGroup on target-group:* go unscoped', () => {
+    const targetGroups = arn(`rds:\${AWS::Region}:\${AWS::AccountId}:target-group:*`);
+    const v = checkPolicies(
+      templateWith([
+        { Sid: 'Pool', Effect: 'Allow', Action: ['rds:ModifyDBProxyTargetGroup'], Resource: targetGroups },
+        { Sid: 'OtherAction', Effect: 'Allow', Action: ['rds:ModifyDBProxy'], Resource: targetGroups },
+        {
+          Sid: 'OtherResource',
+          Effect: 'Allow',
+          Action: ['rds:ModifyDBProxyTargetGroup'],
+          Resource: arn(`rds:\${AWS::Region}:\${AWS::AccountId}:db:*`),
+        },
+      ]),
+    );
+    expect(v.map((x) => x.sid)).toEqual(['OtherAction', 'OtherResource']);
+  });
+
   it('classifies actions by verb prefix', () => {
     for (const a of [
       'rds:ModifyDBInstance',

@@ -12,7 +12,8 @@
  *   A resource of this template (`Ref` / `Fn::GetAtt`) is an exact ARN.
  *   Where AWS gives neither (the ARN holds an id AWS assigns and the resource a person made carries
  *   no tags), a positive condition on one of SCOPING_CONDITION_KEYS of the action's service counts:
- *   Application Auto Scaling's service namespace (scalable-target/<id> never names the table).
+ *   Application Auto Scaling's service namespace (scalable-target/<id> never names the table);
+ *   and UNSCOPABLE lists the one action AWS lets nobody scope (RDS Proxy target groups).
  * - `sts:AssumeRole` (any `sts:AssumeRole*`) only into the fleet's member role: every resource is
  *   `arn:<partition>:iam::<account or *>:role/db-autopilot-member` (issue 27).
  * - a role that another AWS account may assume (a `Principal.AWS` in its trust policy) requires
@@ -215,6 +216,16 @@ export const SCOPING_CONDITION_KEYS: Record<string, string[]> = {
   'application-autoscaling': ['application-autoscaling:service-namespace'],
 };
 
+/**
+ * The one mutating action allowed on a whole resource type without a condition, because AWS
+ * offers no way to scope it: RDS authorizes ModifyDBProxyTargetGroup on `target-group:<id RDS
+ * assigns>` with only the target group's own tags as conditions, and nobody tags a proxy's default
+ * target group (shared/deploy/iam.ts proxyStatements). Exact action and resource type only.
+ */
+export const UNSCOPABLE: Array<{ action: string; resource: RegExp }> = [
+  { action: 'rds:ModifyDBProxyTargetGroup', resource: /^arn:[a-z-]+:rds:[^:]+:[^:]+:target-group:\*$/ },
+];
+
 /** The positive, non-wildcard conditions of a statement on these keys (as required keys). */
 export function requiredConditionKeys(condition: Json | undefined, keys: string[]): string[] {
   if (!isObject(condition)) return [];
@@ -357,6 +368,7 @@ export function checkPolicies(resources: Record<string, unknown>, options: Check
             return;
           }
           const prefix = literalNamePrefix(arn, options);
+          if (UNSCOPABLE.some((u) => u.action === action && u.resource.test(arn))) return;
           if (prefix === '') {
             violations.push({
               role,
