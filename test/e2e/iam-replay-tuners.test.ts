@@ -1,18 +1,20 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfigFile, parseConfig } from '../../shared/config/load.ts';
-import type { Config } from '../../shared/config/schema.ts';
+import { loadConfigFile, parseConfig, setConfig } from '../../shared/config/load.ts';
+import { type Config, configSchema } from '../../shared/config/schema.ts';
+import { runControl } from '../../shared/control/commands.ts';
 import type { StateStore, TunerRunRequest, TunerRunSummary } from '../../shared/core/contracts.ts';
 import type { FunctionName } from '../../shared/deploy/iam.ts';
 import { SimAccount } from '../../shared/sim/engine.ts';
-import { MINUTE_MS } from '../../shared/sim/index.ts';
+import { MINUTE_MS, workload as w } from '../../shared/sim/index.ts';
+import { setReadRouting } from '../../shared/sim/rds-replica-rules.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { addProxy } from '../../shared/sim/services/rds-proxy.ts';
 import { constant } from '../../shared/sim/workload.ts';
-import { MemoryStateStore } from '../../shared/state/index.ts';
+import { MemoryStateStore, setStateStore } from '../../shared/state/index.ts';
 import { runIops } from '../../shared/tuners/iops.ts';
 import { runProxy } from '../../shared/tuners/proxy.ts';
-import { runReplicas } from '../../shared/tuners/replicas.ts';
+import { registration as replicasRegistration, runReplicas } from '../../shared/tuners/replicas.ts';
 import { runServerless } from '../../shared/tuners/serverless.ts';
 import type { AuthRequest } from '../support/iam/evaluate.ts';
 import { denials, functionRoles, memberRole, recording } from '../support/iam/replay.ts';
@@ -152,5 +154,173 @@ tuners:
     expect(changed.map((d) => d.resource).sort()).toEqual(['billing-proxy', 'orders-proxy']);
     expect(actions(requests)).toContain('rds:ModifyDBProxyTargetGroup');
     expect(denials(requests, rolesOf(config, ['proxy-tuner', 'control']))).toEqual([]);
+  });
+});
+
+describe('IAM replay: replicas a person routes reads to, with record health checks, and a revert', () => {
+  const START = '2026-11-23T12:00:00.000Z';
+  const ZONE = 'Z0SHOPINTERNAL';
+  const RECORD = 'reads.db.shop.internal.';
+  const MANAGED = { 'db-autopilot:managed': 'true' };
+
+  function account(): SimAccount {
+    const sim = new SimAccount({
+      start: START,
+      historyStart: Date.parse(START) - 2 * 3_600_000,
+      rateLimits: false,
+    });
+    sim.rds.addInstance({
+      id: 'shop-mysql',
+      engine: 'mysql',
+      instanceClass: 'db.r6g.large',
+      storageType: 'io1',
+      allocatedStorage: 500,
+      iops: 10_000,
+      backupRetentionPeriod: 7,
+      tags: MANAGED,
+      // A replica copies the Enhanced Monitoring role (iam:PassRole) and the security groups.
+      settings: {
+        vpcSecurityGroupIds: ['sg-0app'],
+        monitoringInterval: 60,
+        monitoringRoleArn: 'arn:aws:iam::123456789012:role/rds-monitoring',
+        parameterGroup: 'shop-mysql80',
+      },
+      workload: { cpu: w.constant(20), connections: w.constant(20) },
+    });
+    sim.route53.addZone(ZONE, 'db.shop.internal.');
+    sim.route53.zones.get(ZONE)?.records.push({
+      Name: RECORD,
+      Type: 'CNAME',
+      SetIdentifier: 'shop-mysql',
+      Weight: 1,
+      TTL: 30,
+      ResourceRecords: [{ Value: `shop-mysql.abc123.${sim.region}.rds.amazonaws.com` }],
+    });
+    // Aurora, listed by name and untagged, whose readers use a parameter group a person tuned.
+    sim.rds.addCluster({
+      id: 'catalog-aurora',
+      engine: 'aurora-postgresql',
+      workload: { readerCpu: w.constant(150), readerConnections: w.constant(40) },
+    });
+    const settings = { parameterGroup: 'catalog-pg16-tuned', monitoringInterval: 0 };
+    for (const [id, writer] of [
+      ['catalog-aurora-writer', true],
+      ['catalog-aurora-reader-1', false],
+    ] as const)
+      sim.rds.addInstance({
+        id,
+        engine: 'aurora-postgresql',
+        instanceClass: 'db.r6g.large',
+        clusterId: 'catalog-aurora',
+        writer,
+        settings,
+      });
+    setReadRouting(sim, {
+      sourceId: 'shop-mysql',
+      zoneId: ZONE,
+      recordName: RECORD,
+      readCpu: w.constant(180),
+      readConnections: w.constant(40),
+    });
+    return sim;
+  }
+
+  const config = configSchema.parse({
+    version: 1,
+    defaults: { mode: 'apply' },
+    tuners: {
+      replicas: {
+        resources: { identifiers: ['catalog-aurora'], tags: MANAGED },
+        minReaders: 0,
+        maxReaders: 4,
+        scaleInStabilizationMinutes: 0,
+        sources: {
+          'shop-mysql': {
+            routing: {
+              hostedZoneId: ZONE,
+              recordName: RECORD,
+              fallback: { setIdentifier: 'shop-mysql' },
+              healthChecks: true,
+            },
+          },
+        },
+      },
+    },
+  });
+
+  it('allows creating, routing, health-checking and reverting replicas', async () => {
+    const sim = account();
+    uninstall = sim.install();
+    const store = new MemoryStateStore();
+    const requests: AuthRequest[] = [];
+    const applied: string[] = [];
+    let seq = 0;
+    const run = async () => {
+      sim.advanceTo(sim.nowMs() + 5 * MINUTE_MS);
+      seq += 1;
+      const { result, requests: made } = await recording(sim, () =>
+        runReplicas(
+          { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: `iam-replicas-${seq}` },
+          { config, store, now: sim.clock.now() },
+        ),
+      );
+      requests.push(...made);
+      applied.push(...result.decisions.filter((d) => d.outcome === 'applied').map((d) => d.action));
+      return result.decisions;
+    };
+    const first = await run();
+    const add = first.find(
+      (d) => d.action === 'add-replica' && d.outcome === 'applied' && d.resource === 'shop-mysql',
+    );
+    if (!add)
+      throw new Error(`no scale-out: ${JSON.stringify(first.map((d) => [d.action, d.outcome, d.reason]))}`);
+    for (let i = 0; i < 20 && !applied.includes('add-route'); i++) await run();
+    expect(applied).toContain('add-route');
+    expect(
+      first.some(
+        (d) => d.action === 'add-replica' && d.resource === 'catalog-aurora' && d.outcome === 'applied',
+      ),
+    ).toBe(true);
+    const tunerRequests = [...requests];
+    // A person reverts the scale-out through the control function (record first, then the replica).
+    setConfig(config);
+    const restoreStore = setStateStore(store);
+    const revertRequests: AuthRequest[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        sim.advanceTo(sim.nowMs() + 35 * MINUTE_MS);
+        const { requests: made } = await recording(sim, () =>
+          runControl(
+            { command: 'revert', decisionId: add.id, dryRun: false, override: false },
+            {
+              ssm: sim.clients().ssm,
+              tagging: sim.clients().tagging,
+              store,
+              config: () => config,
+              loadTuner: async () => replicasRegistration,
+              pauseParameter: '/db-autopilot/paused',
+              now: new Date(sim.nowMs()),
+              requestId: `iam-revert-${i}`,
+            },
+          ),
+        );
+        revertRequests.push(...made);
+      }
+    } finally {
+      restoreStore();
+      setConfig(undefined);
+    }
+    for (const a of [
+      'rds:CreateDBInstanceReadReplica',
+      'rds:CreateDBInstance',
+      'iam:PassRole',
+      'route53:ChangeResourceRecordSets',
+      'route53:CreateHealthCheck',
+      'cloudwatch:PutMetricAlarm',
+    ])
+      expect(actions(tunerRequests), a).toContain(a);
+    expect(actions(revertRequests)).toContain('rds:DeleteDBInstance');
+    expect(denials(tunerRequests, rolesOf(config, ['replica-scaler', 'alarm-handler']))).toEqual([]);
+    expect(denials(revertRequests, functionRoles(['control'], config))).toEqual([]);
   });
 });
