@@ -491,6 +491,16 @@ describe('osls package (offline)', () => {
     expect(env?.REPORT_TOPIC_ARN).toEqual({ Ref: topicId });
   });
 
+  it('passes the retention parameters to every function as AUDIT_TTL_DAYS and NOOP_TTL_DAYS (defaults 400 and 30)', () => {
+    requirePackage();
+    for (const fn of functionNames) {
+      const env = (lambdaOf(fn)?.[1].Properties.Environment as { Variables?: Record<string, unknown> })
+        ?.Variables;
+      expect(env?.AUDIT_TTL_DAYS, fn).toBe('400');
+      expect(env?.NOOP_TTL_DAYS, fn).toBe('30');
+    }
+  });
+
   it("alarms on every function's Lambda Errors and on the FailedRuns metric, notifying the SNS topic", () => {
     requirePackage();
     const [topicId] = resourcesOfType('AWS::SNS::Topic')[0] ?? [];
