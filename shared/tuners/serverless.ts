@@ -344,17 +344,30 @@ export async function runServerless(
   const notes: string[] = [];
   const targets = await discoverClusters(config, section, request, notes);
   if (targets.length === 0) return finishRun(started, [], notes);
-  const membersOf = new Map<string, Member[]>();
-  for (const c of targets) membersOf.set(c.ref.id, await serverlessMembers(c.raw));
-  const { recent, hist } = await readMetrics(section, [...membersOf.values()].flat(), now);
+  // One cluster's members unreadable (throttled past the SDK's retries, a cluster deleted meanwhile)
+  // fails that cluster only, recorded; the others are tuned.
+  const membersOf = new Map<string, Member[] | { failed: unknown }>();
+  for (const c of targets)
+    membersOf.set(c.ref.id, await serverlessMembers(c.raw).catch((error: unknown) => ({ failed: error })));
+  const members = (id: string) => {
+    const m = membersOf.get(id);
+    return Array.isArray(m) ? m : [];
+  };
+  const { recent, hist } = await readMetrics(
+    section,
+    targets.flatMap((c) => members(c.ref.id)),
+    now,
+  );
   notes.push(...recent.notes, ...hist.notes);
   const decisions: Decision[] = [];
   for (const c of targets) {
     if (outOfTime(request, c.ref.id, notes)) break;
     try {
+      const read = membersOf.get(c.ref.id);
       // An opted-out cluster is not tuned: db-autopilot's last bounds are handed back.
       if (c.optedOut) decisions.push(...(await handBackCluster(x, c, 'cluster opted out')));
-      else decisions.push(...(await tuneCluster(x, c, membersOf.get(c.ref.id) ?? [], recent, hist)));
+      else if (read && !Array.isArray(read)) throw read.failed;
+      else decisions.push(...(await tuneCluster(x, c, members(c.ref.id), recent, hist)));
     } catch (error) {
       decisions.push(await recordObservationFailure(store, run, c.ref, x.settings.mode, error));
     }
