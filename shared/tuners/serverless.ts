@@ -48,6 +48,7 @@ import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { getMetrics, type MetricsResult, type SeriesRequest } from '../metrics/index.ts';
 import {
   DEFAULT_SERVERLESS_SETTINGS,
+  historyDaysRead,
   planServerlessBounds,
   type ServerlessObservation,
   type ServerlessSettings,
@@ -284,7 +285,8 @@ async function readMetrics(section: ServerlessSection, members: Member[], now: D
     periodSeconds: 60,
     now,
   });
-  const histStart = new Date(now.getTime() - section.profileDays * 1440 * MINUTE);
+  // The profile's days, and the whole same weekday a week ago (a quiet weekday is learned from it).
+  const histStart = new Date(now.getTime() - historyDaysRead(section) * 1440 * MINUTE);
   const hist = await getMetrics({
     series: seriesOf('h', members, HISTORY),
     start: new Date(
