@@ -387,14 +387,26 @@ async function tuneClusters(
   notes: string[],
   changed: Set<string>,
 ): Promise<Decision[]> {
-  const membersOf = new Map<string, Member[]>();
-  for (const c of targets) membersOf.set(c.ref.id, await serverlessMembers(c.raw));
-  const { recent, hist } = await readMetrics(x.section, [...membersOf.values()].flat(), x.run.now);
+  // One cluster's members unreadable (throttled past the SDK's retries, a cluster deleted meanwhile)
+  // fails that cluster only, recorded; the others are tuned.
+  const membersOf = new Map<string, Member[] | { failed: unknown }>();
+  for (const c of targets)
+    membersOf.set(c.ref.id, await serverlessMembers(c.raw).catch((error: unknown) => ({ failed: error })));
+  const members = (id: string) => {
+    const m = membersOf.get(id);
+    return Array.isArray(m) ? m : [];
+  };
+  const { recent, hist } = await readMetrics(
+    x.section,
+    targets.flatMap((c) => members(c.ref.id)),
+    x.run.now,
+  );
   notes.push(...recent.notes, ...hist.notes);
   const decisions: Decision[] = [];
   for (const c of targets) {
     if (outOfTime(request, c.ref.id, notes)) break;
     try {
+      const read = membersOf.get(c.ref.id);
       // An opted-out cluster is not tuned: db-autopilot's last bounds are handed back.
       if (c.optedOut) {
         const back = await handBackCluster(x, c, 'cluster opted out');
@@ -402,7 +414,8 @@ async function tuneClusters(
         if (back.settled) changed.delete(c.ref.id);
         continue;
       }
-      const tuned = await tuneCluster(x, c, membersOf.get(c.ref.id) ?? [], recent, hist);
+      if (read && !Array.isArray(read)) throw read.failed;
+      const tuned = await tuneCluster(x, c, members(c.ref.id), recent, hist);
       decisions.push(...tuned.decisions);
       if (tuned.ours) changed.add(c.ref.id);
       else changed.delete(c.ref.id);

@@ -1,5 +1,5 @@
 import { RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
-import { DeleteDBInstanceCommand } from '@aws-sdk/client-rds';
+import { DeleteDBInstanceCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { aws } from '../../shared/aws/clients.ts';
 import { setConfig } from '../../shared/config/load.ts';
@@ -363,6 +363,25 @@ describe('creation matches the source, and is verified before routing', () => {
     expect(created?.settings.iamDatabaseAuthentication).toBe(true);
   });
 
+  it('gives a new plain RDS replica the storage autoscaling maximum of its source, so it grows as the source does', async () => {
+    await setUp();
+    const source = sim.rds.instances.get('shop-mysql');
+    if (source) source.maxAllocatedStorage = 2000;
+    setReadRouting(sim, {
+      sourceId: 'shop-mysql',
+      zoneId: ZONE,
+      recordName: RECORD,
+      readCpu: w.constant(180),
+    });
+    const out = await run();
+    const add = find(out, 'add-replica', 'applied', 'shop-mysql')[0];
+    const id = String(add?.undo?.params.replicaId);
+    const described = await sim
+      .clients()
+      .rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+    expect(described.DBInstances?.[0]?.MaxAllocatedStorage).toBe(2000);
+  });
+
   it('does not route a replica without the IAM database authentication its source has: IAM logins would fail there', async () => {
     await setUp();
     sim.route53.zones.get(ZONE)?.records.splice(0, 1); // the owned replica is not routed yet
@@ -462,6 +481,73 @@ describe('Aurora Auto Scaling on the same cluster', () => {
       (d) => d.resource === 'catalog-aurora' && /Aurora Auto Scaling manages/.test(d.reason),
     );
     expect(said).toBeDefined();
+  });
+});
+
+describe('Aurora Auto Scaling turned on after db-autopilot added readers', () => {
+  const OWN_READER = 'dbap-catalog-aurora-1';
+
+  /** The cluster with a reader db-autopilot added (tag and record), then a person turns on AAS. */
+  async function withOwnReaderThenAas(minCapacity: number, readerConnections: number): Promise<void> {
+    await setUp();
+    sim.rds.addInstance({
+      id: OWN_READER,
+      engine: 'aurora-postgresql',
+      instanceClass: 'db.r6g.large',
+      clusterId: 'catalog-aurora',
+      tags: { ...MANAGED, ...CREATED },
+      settings: { parameterGroup: 'catalog-pg16-tuned', performanceInsights: true, monitoringInterval: 60 },
+      workload: { cpu: w.constant(2), connections: w.constant(0) },
+    });
+    await store.recordCreated('replicas', OWN_READER, { tuner: 'replicas' }, new Date(START));
+    const cluster = sim.rds.clusters.get('catalog-aurora');
+    if (cluster) {
+      cluster.workload.readerCpu = w.constant(20);
+      cluster.workload.readerConnections = w.constant(readerConnections);
+    }
+    await sim.clients().autoscaling.send(
+      new RegisterScalableTargetCommand({
+        ServiceNamespace: 'rds',
+        ResourceId: 'cluster:catalog-aurora',
+        ScalableDimension: 'rds:cluster:ReadReplicaCount',
+        MinCapacity: minCapacity,
+        MaxCapacity: 8,
+      }),
+    );
+  }
+
+  const standDownOf = (ds: Decision[]) =>
+    ds.find((d) => d.resource === 'catalog-aurora' && /Aurora Auto Scaling manages/.test(d.reason));
+
+  it("removes its own drained reader (AAS removes only readers it created), keeps the person's, and tells the operator", async () => {
+    await withOwnReaderThenAas(1, 0);
+    const decisions = await run();
+    expect(find(decisions, 'add-replica', 'applied', 'catalog-aurora')).toHaveLength(0);
+    expect(find(decisions, 'remove-replica', 'applied', OWN_READER)).toHaveLength(1);
+    expect(find(decisions, 'remove-replica', 'applied', 'catalog-aurora-reader-1')).toHaveLength(0);
+    const said = standDownOf(decisions);
+    expect(said?.reason).toContain(OWN_READER);
+    expect(said?.severity).toBe('warning');
+    expect(['deleting', 'deleted', undefined]).toContain(sim.rds.instances.get(OWN_READER)?.status);
+    expect(sim.rds.instances.get('catalog-aurora-reader-1')?.status).toBe('available');
+  });
+
+  it('keeps its own reader while the reader endpoint still gives it connections, and says it waits for the drain', async () => {
+    await withOwnReaderThenAas(1, 40);
+    const decisions = await run();
+    expect(find(decisions, 'remove-replica', 'applied', OWN_READER)).toHaveLength(0);
+    const waiting = find(decisions, 'remove-replica', 'deferred', OWN_READER)[0];
+    expect(waiting?.reason).toMatch(/waiting for them to drain/);
+    expect(sim.rds.instances.get(OWN_READER)?.status).toBe('available');
+  });
+
+  it("never takes the cluster below Aurora Auto Scaling's minimum", async () => {
+    await withOwnReaderThenAas(2, 0);
+    const decisions = await run();
+    expect(find(decisions, 'remove-replica', 'applied', OWN_READER)).toHaveLength(0);
+    const kept = find(decisions, 'remove-replica', 'skipped', OWN_READER)[0];
+    expect(kept?.reason).toMatch(/Aurora Auto Scaling minimum 2/);
+    expect(sim.rds.instances.get(OWN_READER)?.status).toBe('available');
   });
 });
 
