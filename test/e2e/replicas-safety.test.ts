@@ -484,6 +484,25 @@ describe('Aurora Auto Scaling on the same cluster', () => {
   });
 });
 
+describe('a run whose function time is nearly up', () => {
+  it('starts no source and says so, like every other tuner loop', async () => {
+    await setUp();
+    setReadRouting(sim, {
+      sourceId: 'shop-mysql',
+      zoneId: ZONE,
+      recordName: RECORD,
+      readCpu: w.constant(180),
+    });
+    sim.advanceTo(sim.nowMs() + 5 * MINUTE_MS);
+    const summary = await runReplicas(
+      { ...request(), remainingMs: () => 10_000 },
+      { config, store, now: sim.clock.now() },
+    );
+    expect(summary.decisions.filter((d) => d.action !== 'finding')).toEqual([]);
+    expect(summary.notes.join(' ')).toMatch(/time is nearly up/);
+  });
+});
+
 describe('Aurora Auto Scaling turned on after db-autopilot added readers', () => {
   const OWN_READER = 'dbap-catalog-aurora-1';
 
