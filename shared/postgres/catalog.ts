@@ -77,6 +77,7 @@ SELECT c.oid::int8::text AS oid,
 const maintenanceCatalogSql = `
 SELECT s.*, t.*
   FROM (SELECT current_setting('server_version_num') AS version_num,
+               pg_is_in_recovery() AS in_recovery,
                current_setting('autovacuum_vacuum_threshold', true) AS autovacuum_vacuum_threshold,
                current_setting('autovacuum_vacuum_scale_factor', true) AS autovacuum_vacuum_scale_factor,
                current_setting('autovacuum_analyze_threshold', true) AS autovacuum_analyze_threshold,
@@ -89,6 +90,7 @@ SELECT s.*, t.*
 
 const serverSchema = z.object({
   version_num: z.string().regex(/^\d+$/),
+  in_recovery: z.boolean(),
   ...Object.fromEntries(Object.keys(settingNames).map((name) => [name, z.string().nullable()])),
 });
 
@@ -149,6 +151,8 @@ function tableStatsFrom(row: TableRow): TableStats {
 
 export interface MaintenanceCatalog {
   serverVersionNum: number;
+  /** pg_is_in_recovery(): a hot standby / Aurora reader, where VACUUM and ANALYZE cannot run. */
+  inRecovery: boolean;
   settings: AutovacuumSettings;
   tables: TableStats[];
 }
@@ -160,16 +164,20 @@ function parsed<T>(schema: z.ZodType<T>, row: unknown, what: string): T {
   throw new Error(`unexpected ${what} from the server: ${issues.join('; ')}`);
 }
 
-/** The version, autovacuum settings and one row per user table (and materialized view), in one round trip. */
+/** The version, recovery state, autovacuum settings and one row per user table (and materialized view), in one round trip. */
 export async function readMaintenanceCatalog(
   client: pg.ClientBase,
   oids?: number[],
 ): Promise<MaintenanceCatalog> {
   const r = await client.query(maintenanceCatalogSql, [oids ?? null]);
   const server = parsed(serverSchema, r.rows[0], 'server settings row');
-  const { version_num, ...settings } = server as { version_num: string } & Record<string, string | null>;
+  const { version_num, in_recovery, ...settings } = server as {
+    version_num: string;
+    in_recovery: boolean;
+  } & Record<string, string | null>;
   return {
     serverVersionNum: Number(version_num),
+    inRecovery: in_recovery,
     settings: autovacuumSettingsFrom(settings),
     tables: r.rows
       .filter((row) => row.oid !== null)

@@ -116,6 +116,8 @@ export async function startLocalPostgres(
     settings?: Record<string, string>;
     /** Roles that must log in with a password over TCP (scram-sha-256); everyone else is trusted. */
     passwordRoles?: string[];
+    /** A hot standby streaming from this server (pg_basebackup -R): read-only, pg_is_in_recovery(). */
+    standbyOf?: LocalServer;
   } = {},
 ): Promise<LocalServer> {
   const { binDir, version } = findPostgresBinDir();
@@ -140,7 +142,16 @@ export async function startLocalPostgres(
     'UTF8',
     '--locale=C',
   ]);
-  execFileSync(initCmd, initArgs, { stdio: 'pipe' });
+  if (options.standbyOf) {
+    const primary = options.standbyOf;
+    const [bbCmd, bbArgs] = asServerUser(join(binDir, 'pg_basebackup'), [
+      ...['-h', primary.host, '-p', String(primary.port), '-U', primary.user],
+      ...['-D', dataDir, '-R', '-X', 'stream', '--no-sync', '--checkpoint=fast'],
+    ]);
+    execFileSync(bbCmd, bbArgs, { stdio: 'pipe' });
+  } else {
+    execFileSync(initCmd, initArgs, { stdio: 'pipe' });
+  }
   if (options.passwordRoles && options.passwordRoles.length > 0) {
     const hba = [
       ...options.passwordRoles.map((r) => `host all ${r} 127.0.0.1/32 scram-sha-256`),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { MaintenanceConfig } from '../config/sections/maintenance.ts';
 import type { StateStore } from '../core/contracts.ts';
-import { ValidationError } from '../core/errors.ts';
+import { DbAutopilotError, ValidationError } from '../core/errors.ts';
 import type { Decision, Evidence, Mode, Outcome, Trigger } from '../core/model.ts';
 import { logger } from '../handler/observability.ts';
 import { readMaintenanceCatalog, resolveTables } from './catalog.ts';
@@ -77,6 +77,18 @@ export interface MaintainResult {
 
 export class UnknownTables extends ValidationError {}
 
+/**
+ * The configured host is a read replica (hot standby, Aurora reader): VACUUM and ANALYZE are
+ * refused there ("cannot execute VACUUM during recovery"), and its pg_stat counters are its own
+ * (the writer's dead tuples do not show), so a run would report a healthy database while the
+ * writer is never maintained. Refused before anything runs; recorded as a failed decision.
+ */
+export class ReadReplicaTarget extends DbAutopilotError {}
+
+export function readReplicaMessage(target: Pick<PgTarget, 'name' | 'describe'>): string {
+  return `${target.name} (${target.describe}) is a read replica (pg_is_in_recovery() is true): VACUUM and ANALYZE run only on the writer, and a replica's statistics do not show the writer's dead tuples; nothing was run. Point the database's host at the writer (the cluster endpoint on Aurora) and list readers under "replicas"`;
+}
+
 const MAX_REMEMBERED_TABLES = 500;
 
 /** Manual run: the names resolved by the server to oids, or UnknownTables naming the unknown ones. */
@@ -117,7 +129,8 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
     const reading = readMaintenanceCatalog(primary, onlyOids);
     // Sent as soon as the catalog read ends (same session, in order), met by the first worker.
     if (!req.dryRun) timeouts.ensure(primary, leftMs()).catch(() => undefined);
-    const { serverVersionNum: version, settings, tables } = await reading;
+    const { serverVersionNum: version, inRecovery, settings, tables } = await reading;
+    if (inRecovery) throw new ReadReplicaTarget(readReplicaMessage(req.target));
     const selection = selectTables(tables, settings, {
       now: req.now,
       triggerFraction: req.settings.triggerFraction,
@@ -292,7 +305,7 @@ export function maintenanceDecisions(result: MaintainResult, ctx: DecisionContex
       ...(r.outcome === 'skipped' || r.outcome === 'deferred' || r.outcome === 'failed'
         ? { guard: guardFor(r) }
         : {}),
-      severity: pastFreeze || r.outcome === 'failed' ? 'warning' : 'info',
+      severity: pastFreeze || r.outcome === 'failed' || r.notPermitted === true ? 'warning' : 'info',
     });
   }
   for (const s of result.skipped) {
@@ -330,6 +343,7 @@ export function maintenanceDecisions(result: MaintainResult, ctx: DecisionContex
 }
 
 function guardFor(r: TableRunResult): string {
+  if (r.notPermitted) return 'postgres:not-permitted';
   if (r.errorCode === '55P03' || r.reason.includes('SKIP_LOCKED')) return 'postgres:lock-not-available';
   if (r.errorCode === '57014') return 'postgres:statement-timeout';
   if (r.reason.startsWith('time budget')) return 'time-budget';

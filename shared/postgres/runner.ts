@@ -141,6 +141,8 @@ export interface TableRunResult {
   secondPassStatement?: string;
   notices: string[];
   errorCode?: string;
+  /** PostgreSQL skipped the table with a WARNING: this role may not vacuum / analyze it. */
+  notPermitted?: boolean;
 }
 
 export function statementFor(candidate: Candidate, options: RunnerOptions): string {
@@ -168,6 +170,10 @@ export function statementFor(candidate: Candidate, options: RunnerOptions): stri
 
 export interface NoticeSummary {
   skippedForLock: boolean;
+  /** The role may not maintain the table: PostgreSQL skipped it with a WARNING, not an error. */
+  skippedForPermission: boolean;
+  /** The WARNING's text, for the decision. */
+  permissionNotice?: string;
   tuplesRemoved?: number;
   deadNotYetRemovable?: number;
   pagesRemoved?: number;
@@ -182,9 +188,12 @@ export interface NoticeSummary {
  *   `3 dead row versions cannot be removed yet`
  * - PG15+: `tuples missed: 12 dead from 1 pages not removed due to cleanup lock contention`
  * - SKIP_LOCKED: WARNING `skipping vacuum of "t" --- lock not available` (also "skipping analyze of").
+ * - no privilege: WARNING `permission denied to vacuum "t", skipping it` (PG16+; also "analyze"),
+ *   `skipping "t" --- only table or database owner can vacuum it` (up to PG15). The statement
+ *   still succeeds: without reading this the table would be recorded as vacuumed.
  */
 export function summarizeNotices(notices: string[]): NoticeSummary {
-  const summary: NoticeSummary = { skippedForLock: false };
+  const summary: NoticeSummary = { skippedForLock: false, skippedForPermission: false };
   const add = (
     key: 'tuplesRemoved' | 'deadNotYetRemovable' | 'pagesRemoved' | 'missedDead',
     v: string | undefined,
@@ -194,6 +203,10 @@ export function summarizeNotices(notices: string[]): NoticeSummary {
   };
   for (const text of notices) {
     if (/skipping (vacuum|analyze) of .* lock not available/i.test(text)) summary.skippedForLock = true;
+    if (/permission denied to (vacuum|analyze) .*skipping it|--- only .* can (vacuum|analyze) it/i.test(text)) {
+      summary.skippedForPermission = true;
+      summary.permissionNotice = text.split('\n')[0];
+    }
     const modern = /tuples: (\d+) removed, \d+ remain, (\d+) are dead but not yet removable/.exec(text);
     if (modern) {
       add('tuplesRemoved', modern[1]);
@@ -253,6 +266,7 @@ async function secondPassIfMissed(p: SecondPass): Promise<Summary & { statement?
     p.candidate.action === 'vacuum' &&
     (first.missedDead ?? 0) > 0 &&
     !first.skippedForLock &&
+    !first.skippedForPermission &&
     firstPassMs * 2 < leftMs - firstPassMs;
   if (!worthIt) return first;
   const mark = p.notices.length;
@@ -278,6 +292,14 @@ function resultFromSummary(
   base: Pick<TableRunResult, 'candidate' | 'statement' | 'estimatedMs' | 'durationMs' | 'notices'>,
   s: Summary & { statement?: string },
 ): TableRunResult {
+  if (s.skippedForPermission) {
+    return {
+      ...base,
+      outcome: 'skipped',
+      notPermitted: true,
+      reason: `not permitted: PostgreSQL skipped the table (${s.permissionNotice ?? 'permission denied'}). Only its owner, the database owner, a superuser or (PostgreSQL 17+) a role with the MAINTAIN privilege or pg_maintain may ${base.candidate.action} it: GRANT pg_maintain TO the db-autopilot role on 17+, else run as the owner`,
+    };
+  }
   if (s.skippedForLock) {
     return {
       ...base,

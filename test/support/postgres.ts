@@ -8,7 +8,9 @@ import { type LocalServer, startLocalPostgres } from '../../shared/postgres/loca
  * Each test file starts its own (beforeAll) so unit-only runs never pay for it. When the
  * packages are missing, startLocalPostgres() throws a message naming them.
  */
-export async function startTestPostgres(options: { passwordRoles?: string[] } = {}): Promise<TestPostgres> {
+export async function startTestPostgres(
+  options: { passwordRoles?: string[]; standbyOf?: LocalServer } = {},
+): Promise<TestPostgres> {
   const server = await startLocalPostgres(options);
   return new TestPostgres(server);
 }

@@ -20,6 +20,7 @@ describe('summarizeNotices', () => {
     ]);
     expect(s).toEqual({
       skippedForLock: false,
+      skippedForPermission: false,
       tuplesRemoved: 10_000,
       deadNotYetRemovable: 7,
       pagesRemoved: 0,
@@ -46,6 +47,23 @@ describe('summarizeNotices', () => {
     );
     expect(summarizeNotices(['skipping analyze of "orders" --- lock not available']).skippedForLock).toBe(
       true,
+    );
+  });
+
+  it('recognises a table skipped because the role may not maintain it, in every version format', () => {
+    // PG16+ (vacuum.c vacuum_is_permitted_for_relation); up to PG15: "only ... owner can vacuum it".
+    const notices = [
+      'permission denied to vacuum "orders", skipping it',
+      'permission denied to analyze "orders", skipping it',
+      'skipping "orders" --- only table or database owner can vacuum it',
+      'skipping "orders" --- only table or database owner can analyze it',
+      'skipping "pg_database" --- only superuser can vacuum it',
+    ];
+    for (const n of notices) {
+      expect(summarizeNotices([n])).toMatchObject({ skippedForPermission: true, permissionNotice: n });
+    }
+    expect(summarizeNotices(['skipping vacuum of "orders" --- lock not available']).skippedForPermission).toBe(
+      false,
     );
   });
 });
