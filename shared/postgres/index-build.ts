@@ -123,22 +123,47 @@ export function expectedBtreeBytes(
   return (1 + leaves + Math.ceil(leaves / 300)) * BLOCK;
 }
 
+/** pgstatindex's statement_timeout ceiling; the time left of the run lowers it. */
+export const PGSTATINDEX_TIMEOUT_MS = 60_000;
+/** Below this much time left no index is read with pgstatindex (the catalog estimate stands in). */
+export const PGSTATINDEX_MIN_LEFT_MS = 1_000;
+
 /**
  * B-tree indexes of user tables at least `minBytes` large (relpages, as of the last VACUUM), with
  * pgstatindex's leaf density when pgstattuple is installed (each under lock_timeout), else the
  * catalog estimate. pgstatindex reads the whole index, so indexes over `pgstatindexMaxBytes`
- * get the estimate too.
+ * get the estimate too, and so does every index once the run's time is nearly spent (`leftMs`:
+ * time left minus the safety margin): each pgstatindex gets a statement_timeout no longer than
+ * that time, because a backend keeps reading for a client the Lambda runtime has stopped, and
+ * the run's decisions would be lost with it.
  */
 export async function readIndexStats(
   client: pg.ClientBase,
-  options: { minBytes: number; pgstatindexMaxBytes: number; lockTimeoutMs: number },
+  options: {
+    minBytes: number;
+    pgstatindexMaxBytes: number;
+    lockTimeoutMs: number;
+    leftMs?: () => number;
+  },
 ): Promise<{ indexes: IndexStats[]; source: 'pgstattuple' | 'catalog' }> {
   const ext = await client.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'pgstattuple'`,
   );
   const pgstattuple = (ext.rows[0]?.n ?? 0) > 0;
   const r = await client.query<IndexRow>(indexStatsSql, [options.minBytes]);
-  await setTimeouts(client, { lockTimeoutMs: options.lockTimeoutMs, statementTimeoutMs: 60_000 });
+  const leftMs = options.leftMs ?? (() => Number.POSITIVE_INFINITY);
+  let timeoutSet: number | undefined;
+  /** The statement_timeout for the next pgstatindex (set when it changes), or undefined: no time for one. */
+  const measurable = async (): Promise<boolean> => {
+    const left = leftMs();
+    if (!(left >= PGSTATINDEX_MIN_LEFT_MS)) return false;
+    const statementTimeoutMs = Math.floor(Math.min(PGSTATINDEX_TIMEOUT_MS, left));
+    if (timeoutSet === undefined || statementTimeoutMs < timeoutSet) {
+      await setTimeouts(client, { lockTimeoutMs: options.lockTimeoutMs, statementTimeoutMs });
+      timeoutSet = statementTimeoutMs;
+    }
+    return true;
+  };
   const out: IndexStats[] = [];
   for (const row of r.rows) {
     const base: IndexStats = {
@@ -157,7 +182,7 @@ export async function readIndexStats(
       continue;
     }
     const expected = expectedBtreeBytes(Number(row.reltuples), Number(row.key_width), base.fillfactor);
-    if (pgstattuple && base.bytes <= options.pgstatindexMaxBytes) {
+    if (pgstattuple && base.bytes <= options.pgstatindexMaxBytes && (await measurable())) {
       try {
         const s = await client.query<{ density: number }>(
           'SELECT avg_leaf_density::float8 AS density FROM pgstatindex($1::oid::regclass)',

@@ -229,6 +229,7 @@ export async function maintainIndexes(req: IndexWorkRequest): Promise<IndexWorkR
       minBytes: s.reindexMinBytes,
       pgstatindexMaxBytes: s.pgstatindexMaxBytes,
       lockTimeoutMs: req.settings.lockTimeoutMs,
+      leftMs: () => req.remainingMs() - req.settings.safetyMarginMs,
     });
     const selection = selectRebuilds(
       stats.indexes,

@@ -203,7 +203,9 @@ export function summarizeNotices(notices: string[]): NoticeSummary {
   };
   for (const text of notices) {
     if (/skipping (vacuum|analyze) of .* lock not available/i.test(text)) summary.skippedForLock = true;
-    if (/permission denied to (vacuum|analyze) .*skipping it|--- only .* can (vacuum|analyze) it/i.test(text)) {
+    if (
+      /permission denied to (vacuum|analyze) .*skipping it|--- only .* can (vacuum|analyze) it/i.test(text)
+    ) {
       summary.skippedForPermission = true;
       summary.permissionNotice = text.split('\n')[0];
     }

@@ -11,6 +11,7 @@ import { scheduledEventSchema } from '../core/invocation.ts';
 import type { Decision, TunerName } from '../core/model.ts';
 import { finishRun, startRun } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
+import { logger } from '../handler/observability.ts';
 import { mergeWithStatements } from '../insights/performance-insights.ts';
 import { type PiReadResult, piDecisions, readPerformanceInsights } from '../insights/pi-run.ts';
 import { stateStore } from '../state/index.ts';
@@ -362,12 +363,23 @@ async function maintainEntry(pass: MaintenancePass, entry: DatabaseEntry): Promi
       history,
     });
     const made = maintenanceDecisions(result, { ...pass.ctx });
+    for (const d of made) d.id = nextDecisionId(run);
+    // Recorded (with the measured rates) before the index work: a run stopped during it (the
+    // function's timeout) keeps what VACUUM did.
+    await recordMaintenance(store, result, made);
     // Index work (advice, creation, rebuilds) follows VACUUM on a whole-database run only.
     if (!input.tables && !input.analyzeOnly && remainingMs() > settings.safetyMarginMs) {
-      made.push(...(await indexWork(pass, entry)));
+      const indexMade = await indexWork(pass, entry);
+      for (const d of indexMade) {
+        d.id = nextDecisionId(run);
+        await store
+          .recordDecision(d)
+          .catch((error: unknown) =>
+            logger.error('could not record an index decision', { error: error as Error }),
+          );
+      }
+      made.push(...indexMade);
     }
-    for (const d of made) d.id = nextDecisionId(run);
-    await recordMaintenance(store, result, made);
     const left = result.results.filter((r) => r.outcome === 'deferred').length;
     if (left > 0) pass.notes.push(`${entry.name}: ${left} table(s) left for the next run`);
     return made;

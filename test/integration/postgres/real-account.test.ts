@@ -1,5 +1,8 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { indexMaintenanceSchema } from '../../../shared/config/sections/maintenance.ts';
+import type { PgTarget } from '../../../shared/postgres/connection.ts';
+import { type IndexWorkSettings, maintainIndexes } from '../../../shared/postgres/index-work.ts';
 import {
   defaultMaintenanceSettings,
   maintainDatabase,
@@ -80,7 +83,9 @@ describe('a maintenance run pointed at a read replica (hot standby)', () => {
     await standby?.stop();
   });
 
-  it('refuses clearly and runs nothing, instead of reporting a healthy database', { timeout: 120_000 }, async () => {
+  it('refuses clearly and runs nothing, instead of reporting a healthy database', {
+    timeout: 120_000,
+  }, async () => {
     // Prepare: a bloated table on the writer, then a streaming standby of it.
     const db = await primary.createDatabase('standby');
     const c = await primary.connect(db);
@@ -101,5 +106,91 @@ describe('a maintenance run pointed at a read replica (hot standby)', () => {
         now: new Date(),
       }),
     ).rejects.toThrow(/read replica|in recovery/);
+  });
+});
+
+/** A target whose sessions log every statement and its parameters (the spy of the test). */
+function spied(target: PgTarget, log: Array<{ sql: string; params?: unknown[] }>): PgTarget {
+  return {
+    ...target,
+    async open() {
+      const client = await target.open();
+      const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+      (client as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+        if (typeof a[0] === 'string') log.push({ sql: a[0], params: Array.isArray(a[1]) ? a[1] : undefined });
+        return query(...a);
+      };
+      return client;
+    },
+  };
+}
+
+/** The statement_timeout in force when each pgstatindex ran (from the set_config before it). */
+function pgstatindexTimeouts(log: Array<{ sql: string; params?: unknown[] }>): number[] {
+  let current = Number.POSITIVE_INFINITY;
+  const out: number[] = [];
+  for (const q of log) {
+    if (q.sql.includes("set_config('statement_timeout'")) current = Number(q.params?.[1]);
+    if (q.sql.includes('pgstatindex(')) out.push(current);
+  }
+  return out;
+}
+
+describe('measuring index bloat near the end of the run', () => {
+  const inWindow = new Date('2026-12-06T03:00:00Z');
+  const windows = [
+    { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as Array<'mon'>, start: '02:00', end: '05:00' },
+  ];
+  const settings = (): IndexWorkSettings => ({
+    indexes: indexMaintenanceSchema.parse({ advise: false, reindexMinBytes: 0 }),
+    lockTimeoutMs: 300,
+    safetyMarginMs: 1_000,
+    queryTextMaxChars: 300,
+  });
+
+  async function indexedDatabase(): Promise<string> {
+    const db = await primary.createDatabase('measure');
+    const c = await primary.connect(db);
+    for (const t of ['carts', 'orders', 'payments']) {
+      await c.query(`CREATE TABLE ${t} (id bigint PRIMARY KEY, v int NOT NULL)`);
+      await c.query(`INSERT INTO ${t} SELECT g, g FROM generate_series(1, 30000) g`);
+      await c.query(`DELETE FROM ${t} WHERE id % 10 < 8`);
+      await c.query(`VACUUM ANALYZE ${t}`);
+    }
+    await c.end();
+    return db;
+  }
+
+  it('never gives pgstatindex a statement_timeout past the time left, and starts none once it is spent', async () => {
+    const db = await indexedDatabase();
+
+    // 3 s left after the safety margin: every pgstatindex is cut at 3 s at most (PostgreSQL keeps
+    // reading a whole index for a client the Lambda runtime has already stopped).
+    const log: Array<{ sql: string; params?: unknown[] }> = [];
+    const some = await maintainIndexes({
+      target: spied(primary.target(db), log),
+      settings: settings(),
+      act: false,
+      now: inWindow,
+      windows,
+      remainingMs: () => 1_000 + 3_000,
+    });
+    const timeouts = pgstatindexTimeouts(log);
+    expect(timeouts.length).toBe(3);
+    for (const t of timeouts) expect(t).toBeLessThanOrEqual(3_000);
+    expect(some.notRebuilt.length + some.rebuilt.length).toBeGreaterThan(0);
+
+    // The time is spent: no index is read; the catalog estimate stands in, and the rebuilds are deferred.
+    const none: typeof log = [];
+    const spent = await maintainIndexes({
+      target: spied(primary.target(db), none),
+      settings: settings(),
+      act: false,
+      now: inWindow,
+      windows,
+      remainingMs: () => 1_000,
+    });
+    expect(pgstatindexTimeouts(none)).toEqual([]);
+    expect(spent.rebuilt).toEqual([]);
   });
 });

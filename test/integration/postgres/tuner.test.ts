@@ -106,6 +106,37 @@ describe('the maintenance tuner', () => {
     await c.end();
   });
 
+  it('records the VACUUM decisions and the measured rate before the index work starts (a run stopped there keeps them)', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
+    const db = await bloatedDatabase();
+    const store = new MemoryStateStore();
+    const target = pgServer.target(db);
+    // What the store holds each time a session opens; the last one is the index work's.
+    const recordedAtOpen: string[][] = [];
+    const watched = {
+      ...target,
+      async open() {
+        const recorded = await store.listDecisions({ since: '2000-01-01T00:00:00Z', tuner: 'maintenance' });
+        recordedAtOpen.push(recorded.map((d) => `${d.action}:${d.outcome}`));
+        return target.open();
+      },
+    };
+
+    const summary = await runMaintenanceTuner({
+      request: request(),
+      deps: { config: config('apply'), store, targets: [watched] },
+    });
+
+    expect(summary.decisions.map((d) => d.action)).toEqual(['vacuum', 'recommend']);
+    expect(recordedAtOpen.at(-1)).toEqual(['vacuum:applied']);
+    const history = await store.getHistory('maintenance', `postgres:${db}`, new Date());
+    expect(Object.keys((history.tunerState?.tables as Record<string, unknown>) ?? {})).toEqual([
+      'line_items',
+    ]);
+    const ids = summary.decisions.map((d) => d.id);
+    expect(new Set(ids).size).toBe(2);
+  });
+
   it('starts no VACUUM in the last seconds of a maintenance window, though the function has minutes left', async () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
     const db = await bloatedDatabase();

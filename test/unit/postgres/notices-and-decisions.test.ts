@@ -62,9 +62,9 @@ describe('summarizeNotices', () => {
     for (const n of notices) {
       expect(summarizeNotices([n])).toMatchObject({ skippedForPermission: true, permissionNotice: n });
     }
-    expect(summarizeNotices(['skipping vacuum of "orders" --- lock not available']).skippedForPermission).toBe(
-      false,
-    );
+    expect(
+      summarizeNotices(['skipping vacuum of "orders" --- lock not available']).skippedForPermission,
+    ).toBe(false);
   });
 });
 
