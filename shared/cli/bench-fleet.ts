@@ -539,7 +539,13 @@ function invoker(
  * Minute by minute: the simulated account moves on, alarm state changes go to the alarm
  * handler, scheduled functions run when due, `control status` once an hour.
  */
-async function simulate(sim: SimAccount, functions: DeployedFunction[], hours: number, invoke: Invoke) {
+async function simulate(
+  sim: SimAccount,
+  functions: DeployedFunction[],
+  hours: number,
+  invoke: Invoke,
+  onHour?: (hour: number) => void,
+) {
   const schedules = functions.flatMap((f) =>
     f.schedules.flatMap((s) => {
       const schedule = parseSchedule(s);
@@ -559,6 +565,7 @@ async function simulate(sim: SimAccount, functions: DeployedFunction[], hours: n
       await invoke(name, scheduledEvent(name, t, sim));
     }
     if ((t - START) % HOUR_MS === 30 * MINUTE_MS) await invoke('control', { command: 'status' });
+    if ((t + MINUTE_MS - START) % HOUR_MS === 0) onHour?.((t + MINUTE_MS - START) / HOUR_MS);
   }
 }
 
@@ -569,6 +576,8 @@ export async function runFleetBench(
   rootDir = process.cwd(),
   /** Called with the state store before it is torn down (tests, investigations). */
   inspect?: (store: import('../core/contracts.ts').StateStore) => Promise<void>,
+  /** Called after each simulated hour with the figures so far. */
+  onHour?: (hour: number, soFar: FleetBenchResult) => void,
 ): Promise<{ result: FleetBenchResult; limits: Record<string, FunctionLimits> }> {
   const root = resolve(rootDir);
   for (const [k, v] of Object.entries(ENV)) process.env[k] = v;
@@ -594,7 +603,9 @@ export async function runFleetBench(
     const deployed = deployedLimits(root);
     const { functions, handlers } = await loadHandlers(root);
     const tallies = new Map<string, Tally>();
-    await simulate(sim, functions, hours, invoker(handlers, deployed, meter, tallies, cpuClock));
+    await simulate(sim, functions, hours, invoker(handlers, deployed, meter, tallies, cpuClock), (hour) =>
+      onHour?.(hour, figures(n, hour, tallies)),
+    );
     await inspect?.(store);
     return { result: figures(n, hours, tallies), limits: limitsOf(tallies, deployed) };
   } finally {
