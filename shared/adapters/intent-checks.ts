@@ -43,16 +43,7 @@ export const storageCheck: IntentCheck = async (intent) => {
   const db = await instance(intent.resource);
   if (!db) return { verdict: 'not-applied', detail: `${intent.resource} does not exist` };
   const pending = db.PendingModifiedValues ?? {};
-  if (intent.action === 'set-iops') {
-    const want = num(paramsOf(intent).Iops) ?? num(intent.to);
-    if (want === undefined) return { verdict: 'unknown', detail: 'the intent names no IOPS value' };
-    if (db.Iops === want || pending.Iops === want)
-      return { verdict: 'applied', detail: `DescribeDBInstances shows ${want} IOPS` };
-    return {
-      verdict: 'not-applied',
-      detail: `DescribeDBInstances shows ${db.Iops ?? 'no'} IOPS, not ${want}`,
-    };
-  }
+  if (intent.action === 'set-iops') return iopsCheck(intent, db);
   const to = intent.to as { storageType?: string } | string | undefined;
   const want = str(paramsOf(intent).StorageType) ?? (typeof to === 'string' ? to : to?.storageType);
   if (!want) return { verdict: 'unknown', detail: 'the intent names no storage type' };
@@ -60,6 +51,38 @@ export const storageCheck: IntentCheck = async (intent) => {
     return { verdict: 'applied', detail: `DescribeDBInstances shows storage type ${want}` };
   return { verdict: 'not-applied', detail: `storage type is ${db.StorageType}, not ${want}` };
 };
+
+/**
+ * set-iops: the planned IOPS, or, where the adapter capped the plan at the edge
+ * DescribeValidDBInstanceModifications allowed (shared/adapters/rds-iops.ts capAtValidEdge), a value
+ * that moved from `from` toward the plan and stopped short of it: applied at that value (recorded
+ * as `to`, so the next run neither retries nor takes it for a person's change). The check runs
+ * holding the resource's lock within seconds of the call, or on the next run for a dead one.
+ */
+function iopsCheck(intent: Decision, db: DBInstance): Verdict {
+  const want = num(paramsOf(intent).Iops) ?? num(intent.to);
+  if (want === undefined) return { verdict: 'unknown', detail: 'the intent names no IOPS value' };
+  const pending = db.PendingModifiedValues?.Iops;
+  if (db.Iops === want || pending === want)
+    return { verdict: 'applied', detail: `DescribeDBInstances shows ${want} IOPS` };
+  const from = num(intent.from);
+  const seen = pending ?? db.Iops;
+  if (from !== undefined && seen !== undefined && seen !== from && between(seen, from, want))
+    return {
+      verdict: 'applied',
+      detail: `DescribeDBInstances shows ${seen} IOPS (${want} capped at the valid edge)`,
+      appliedTo: seen,
+    };
+  return {
+    verdict: 'not-applied',
+    detail: `DescribeDBInstances shows ${db.Iops ?? 'no'} IOPS, not ${want}`,
+  };
+}
+
+/** `v` on the way from `a` to `b` (either direction), `a` excluded. */
+function between(v: number, a: number, b: number): boolean {
+  return a < b ? v > a && v < b : v < a && v > b;
+}
 
 /** The replica an add-replica / remove-replica intent names (its params, else its undo's). */
 function replicaOf(intent: Decision): string | undefined {

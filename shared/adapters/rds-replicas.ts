@@ -161,6 +161,7 @@ export function readReplicaInput(
     // "By default, mapping isn't enabled" (RDS API reference, CreateDBInstanceReadReplica,
     // EnableIAMDatabaseAuthentication): readers that log in with IAM tokens would fail on it.
     EnableIAMDatabaseAuthentication: source.IAMDatabaseAuthenticationEnabled === true,
+    ...storageAutoscaling(source),
     ...(crossRegion
       ? {
           DBSubnetGroupName: crossRegion.dbSubnetGroupName,
@@ -173,6 +174,23 @@ export function readReplicaInput(
       : {}),
     Tags: base.tags,
   };
+}
+
+/**
+ * Storage autoscaling like the source's. The API takes `MaxAllocatedStorage` on
+ * CreateDBInstanceReadReplica and names no default (RDS API reference,
+ * CreateDBInstanceReadReplica; the "inherited from the source" sentence lists no storage setting),
+ * so it is sent, never assumed: a replica without it stays at its first size while its source grows,
+ * fills up, and storage-full stops replication. The maximum must be at least 10% above the allocated
+ * storage (RDS User Guide, USER_PIOPS.Autoscaling: "at least 10% more than the current allocated
+ * storage"): a source already within 10% of its own maximum gives the replica that 10%.
+ */
+export function storageAutoscaling(source: DBInstance): { MaxAllocatedStorage?: number } {
+  const max = source.MaxAllocatedStorage;
+  const allocated = source.AllocatedStorage;
+  if (max === undefined || max <= 0) return {};
+  if (allocated === undefined) return { MaxAllocatedStorage: max };
+  return { MaxAllocatedStorage: Math.max(max, Math.ceil(allocated * 1.1)) };
 }
 
 function piSettings(db: DBInstance): Record<string, unknown> {

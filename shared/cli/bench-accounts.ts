@@ -18,6 +18,7 @@ import { setAwsClients } from '../aws/clients.ts';
 import { setConfig } from '../config/load.ts';
 import { type Config, configSchema } from '../config/schema.ts';
 import type { FleetTuner } from '../config/sections/fleet.ts';
+import type { StateStore } from '../core/contracts.ts';
 import { runPlanLocally } from '../fleet/local-map.ts';
 import { planFleet } from '../fleet/plan.ts';
 import { fanOutLimitsOf, fleetDefinition } from '../fleet/state-machine.ts';
@@ -101,12 +102,8 @@ function heapSampler(): { peakMb: () => number; stop: () => void } {
   };
 }
 
-export async function runAccountsBench(
-  o: AccountsBenchOptions,
-): Promise<{ result: AccountsBenchResult; details: Record<string, unknown> }> {
-  if (o.regions > REGIONS.length) throw new RangeError(`--regions: at most ${REGIONS.length}`);
-  const accounts = Array.from({ length: o.accounts }, (_, i) => String(100_000_000_000 + i));
-  const regions = REGIONS.slice(0, o.regions);
+/** A simulated fleet: every (account, Region) its own SimAccount with the same resource names. */
+function buildFleet(o: AccountsBenchOptions, accounts: string[], regions: string[]): SimFleet {
   const fleet = new SimFleet({
     start: START,
     externalId: EXTERNAL_ID,
@@ -117,28 +114,110 @@ export async function runAccountsBench(
     for (const [r, region] of regions.entries())
       fleet.add(account, region, (sim) => buildMember(sim, o.resources, a + r));
   }
-  const home = new SimAccount({ start: START, rateLimits: false, latencyMs: o.latencyMs ?? 50 });
-  const config = benchConfig(accounts, regions, o.tuners ?? ['iops', 'replicas', 'dynamodb']);
-  const section = config.fleet as NonNullable<Config['fleet']>;
-  const dynalite = inProcessDynalite();
-  const stateClient = new DynamoDBClient({
+  return fleet;
+}
+
+/** A DynamoDB client of the in-process dynalite that holds the state table. */
+function stateTableClient(dynalite: ReturnType<typeof inProcessDynalite>): DynamoDBClient {
+  return new DynamoDBClient({
     endpoint: 'http://dynalite.local:4567',
     region: 'us-east-1',
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
     maxAttempts: 2,
     requestHandler: dynalite.requestHandler as never,
   });
+}
+
+/** Creates the state table and installs its store; returns the store and how to uninstall it. */
+async function installStateStore(
+  stateClient: DynamoDBClient,
+): Promise<{ store: StateStore; restore: () => void }> {
+  const state = await import('../state/index.ts');
+  await state.createStateTable(stateClient, 'db-autopilot-bench-fleet');
+  await untilActive(stateClient, 'db-autopilot-bench-fleet');
+  const store = new state.DynamoDbStateStore({
+    client: stateClient,
+    tableName: 'db-autopilot-bench-fleet',
+  });
+  return { store, restore: state.setStateStore(store) };
+}
+
+/** The whole plan with the state machine's limits, each unit timed; wall time, CPU and the heap's peak (read when reported). */
+async function timedFleetRun(
+  plan: ReturnType<typeof planFleet>,
+  deps: ReturnType<typeof unitDeps>,
+  limits: ReturnType<typeof fanOutLimitsOf>,
+): Promise<{
+  results: UnitResult[];
+  unitMs: number[];
+  wallMs: number;
+  cpuMs: number;
+  peakHeapMb: () => number;
+}> {
+  const heap = heapSampler();
+  const cpuBefore = process.cpuUsage();
+  const began = performance.now();
+  const unitMs: number[] = [];
+  const results: UnitResult[] = await runPlanLocally(
+    plan,
+    async (unit) => {
+      const t = performance.now();
+      const r = await runFleetUnit(unit, deps);
+      unitMs.push(performance.now() - t);
+      return r;
+    },
+    limits,
+  );
+  const wallMs = Math.round(performance.now() - began);
+  const cpu = process.cpuUsage(cpuBefore);
+  heap.stop();
+  return {
+    results,
+    unitMs,
+    wallMs,
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    peakHeapMb: heap.peakMb,
+  };
+}
+
+/** Units per status and decisions per outcome, over every unit. */
+function tally(results: readonly UnitResult[]): {
+  statuses: Record<string, number>;
+  outcomes: Record<string, number>;
+} {
+  const statuses: Record<string, number> = {};
+  const outcomes: Record<string, number> = {};
+  for (const r of results) {
+    statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    for (const [k, v] of Object.entries(r.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + (v ?? 0);
+  }
+  return { statuses, outcomes };
+}
+
+/** The p-th percentile (0..1) of the units' wall times, whole ms. */
+function unitPercentile(unitMs: readonly number[], p: number): number {
+  const sorted = [...unitMs].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0);
+}
+
+export async function runAccountsBench(
+  o: AccountsBenchOptions,
+): Promise<{ result: AccountsBenchResult; details: Record<string, unknown> }> {
+  if (o.regions > REGIONS.length) throw new RangeError(`--regions: at most ${REGIONS.length}`);
+  const accounts = Array.from({ length: o.accounts }, (_, i) => String(100_000_000_000 + i));
+  const regions = REGIONS.slice(0, o.regions);
+  const fleet = buildFleet(o, accounts, regions);
+  const home = new SimAccount({ start: START, rateLimits: false, latencyMs: o.latencyMs ?? 50 });
+  const config = benchConfig(accounts, regions, o.tuners ?? ['iops', 'replicas', 'dynamodb']);
+  const section = config.fleet as NonNullable<Config['fleet']>;
+  const dynalite = inProcessDynalite();
+  const stateClient = stateTableClient(dynalite);
   const restore = [setAwsClients({ ssm: home.clients().ssm, stateTable: stateClient }), fleet.install()];
   setConfig(config);
   try {
-    const state = await import('../state/index.ts');
-    await state.createStateTable(stateClient, 'db-autopilot-bench-fleet');
-    await untilActive(stateClient, 'db-autopilot-bench-fleet');
-    const store = new state.DynamoDbStateStore({
-      client: stateClient,
-      tableName: 'db-autopilot-bench-fleet',
-    });
-    restore.push(state.setStateStore(store));
+    const installed = await installStateStore(stateClient);
+    restore.push(installed.restore);
+    const { store } = installed;
     const runId = 'bench-run-1';
     const plan = planFleet(section, [], runId);
     const limits = fanOutLimitsOf(
@@ -155,51 +234,25 @@ export async function runAccountsBench(
       now: () => fleet.now(),
       clientsFor: (scope) => fleet.clientsFor(scope),
     });
-    const heap = heapSampler();
-    const cpuBefore = process.cpuUsage();
-    const began = performance.now();
-    const unitMs: number[] = [];
-    const results: UnitResult[] = await runPlanLocally(
-      plan,
-      async (unit) => {
-        const t = performance.now();
-        const r = await runFleetUnit(unit, deps);
-        unitMs.push(performance.now() - t);
-        return r;
-      },
-      limits,
-    );
-    const wallMs = Math.round(performance.now() - began);
-    const cpu = process.cpuUsage(cpuBefore);
-    heap.stop();
+    const measured = await timedFleetRun(plan, deps, limits);
     const stats = fleet.stats();
     const homeCalls = home.stats().total;
-    const statuses: Record<string, number> = {};
-    const outcomes: Record<string, number> = {};
-    for (const r of results) {
-      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-      for (const [k, v] of Object.entries(r.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + (v ?? 0);
-    }
-    unitMs.sort((a, b) => a - b);
-    const pct = (p: number) =>
-      Math.round(unitMs[Math.min(unitMs.length - 1, Math.floor(p * unitMs.length))] ?? 0);
     return {
       result: {
         accounts: o.accounts,
         regions: o.regions,
         resources: o.accounts * o.regions * o.resources,
-        wallMs,
+        wallMs: measured.wallMs,
         apiCalls: stats.total + homeCalls,
-        peakHeapMb: heap.peakMb(),
+        peakHeapMb: measured.peakHeapMb(),
       },
       details: {
-        units: results.length,
+        units: measured.results.length,
         limits,
-        statuses,
-        outcomes,
-        cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-        unitWallMsP50: pct(0.5),
-        unitWallMsP99: pct(0.99),
+        ...tally(measured.results),
+        cpuMs: measured.cpuMs,
+        unitWallMsP50: unitPercentile(measured.unitMs, 0.5),
+        unitWallMsP99: unitPercentile(measured.unitMs, 0.99),
         assumeRoleCalls: stats.assumeRole,
         pauseFlagCalls: homeCalls,
         memberCalls: stats.calls,

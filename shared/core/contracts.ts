@@ -73,9 +73,15 @@ export type Adapter = ((action: Action, target: Target) => Promise<ActResult>) &
  * or has it pending), `not-applied` (AWS certainly does not), `unknown` (cannot tell now: the
  * intent stays and a later run asks again). Registered per action kind in shared/core/intent.ts.
  */
-export type IntentCheck = (
-  intent: Decision,
-) => Promise<{ verdict: 'applied' | 'not-applied' | 'unknown'; detail: string }>;
+export type IntentCheck = (intent: Decision) => Promise<{
+  verdict: 'applied' | 'not-applied' | 'unknown';
+  detail: string;
+  /**
+   * Applied, but at another value than the intent planned (the adapter capped it at what AWS
+   * allows): recorded as the decision's `to`, as the response's `appliedTo` would have been.
+   */
+  appliedTo?: number;
+}>;
 
 /** A record of what happened to a resource, read by policies as their history. */
 export interface ResourceHistory {

@@ -212,12 +212,24 @@ async function record(input: ExecutePlanInput, decision: Decision): Promise<Deci
   return decision;
 }
 
-const sequence = new WeakMap<RunContext, number>();
+/**
+ * Decision numbers per run id, not per run object: a copy of the run (`{ ...run, paused: false }`
+ * for a hand-back) shares the numbering, so two decisions of one run never share an id (the state
+ * table refuses the second record). Bounded: a Lambda container runs one invocation at a time, so
+ * only the newest runs are ever still numbering.
+ */
+const sequence = new Map<string, number>();
+const SEQUENCE_RUNS_KEPT = 256;
 
 /** `${runId}:${n}`: unique within a run (run ids are unique), sortable within a run. */
 export function nextDecisionId(run: RunContext): string {
-  const n = (sequence.get(run) ?? 0) + 1;
-  sequence.set(run, n);
+  const n = (sequence.get(run.runId) ?? 0) + 1;
+  sequence.delete(run.runId);
+  sequence.set(run.runId, n);
+  if (sequence.size > SEQUENCE_RUNS_KEPT) {
+    const oldest = sequence.keys().next().value;
+    if (oldest !== undefined) sequence.delete(oldest);
+  }
   return `${run.runId}:${String(n).padStart(4, '0')}`;
 }
 

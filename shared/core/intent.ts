@@ -60,6 +60,7 @@ export function resolvedFromState(
   if (verdict.verdict === 'applied') {
     return {
       ...intent,
+      ...(verdict.appliedTo !== undefined ? { to: verdict.appliedTo } : {}),
       outcome: 'applied',
       guard: 'intent',
       reason: `${intent.reason} (confirmed from AWS's state: ${verdict.detail})`,

@@ -151,7 +151,7 @@ const discovery: Statement = {
   Resource: '*',
 };
 
-function rdsArn(kind: 'db' | 'cluster', name: string) {
+function rdsArn(kind: 'db' | 'cluster' | 'pg' | 'og' | 'subgrp' | 'target-group', name: string) {
   return sub(`arn:\${AWS::Partition}:rds:\${AWS::Region}:\${AWS::AccountId}:${kind}:${name}`);
 }
 
@@ -272,18 +272,37 @@ function replicaStatements(config: Config, o: DeployOptions): Statement[] {
 /** Create replicas (tagged as its own, named dbap-*) of managed sources; delete only its own. */
 function ownReplicaStatements(config: Config): Statement[] {
   const created = config.tags.createdBy;
+  // The created-by tag, and no other tag key but the source's (never the managed tag):
+  // aws:TagKeys lists every key of the request.
+  const ownTagsOnly = {
+    StringEquals: { [`aws:RequestTag/${created.key}`]: created.value },
+    'ForAllValues:StringEquals': { 'aws:TagKeys': [created.key, 'db-autopilot:source'] },
+  };
   return [
     {
-      // The created-by tag only on dbap-* instances, and no other tag key but the source's (never
-      // the managed tag): aws:TagKeys lists every key of the request.
+      // The created-by tag only on dbap-* instances.
       Sid: 'CreateOwnReplicas',
       Effect: 'Allow',
       Action: ['rds:CreateDBInstance', 'rds:CreateDBInstanceReadReplica', 'rds:AddTagsToResource'],
       Resource: rdsArn('db', 'dbap-*'),
-      Condition: {
-        StringEquals: { [`aws:RequestTag/${created.key}`]: created.value },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [created.key, 'db-autopilot:source'] },
-      },
+      Condition: ownTagsOnly,
+    },
+    {
+      // RDS authorizes a create on the DB parameter, option and subnet groups it uses as well as
+      // on the new instance (Service Authorization Reference, Amazon RDS: CreateDBInstance lists
+      // db, cluster, og, pg, secgrp, subgrp; CreateDBInstanceReadReplica db, og, subgrp; RDS User
+      // Guide, "Permission policies to create, modify and delete resources": its example names
+      // og:default*, pg:default* and subgrp:default beside db:test*). A new Aurora reader names
+      // its cluster readers' parameter group (aws-facts.md, learned from review), which a person
+      // made and never tagged; a group is only used here, never changed. So any group, but only
+      // in a request that creates db-autopilot's own tagged instance: the request's tags are
+      // request context, the same for each resource IAM checks (as the RDS example's
+      // rds:DatabaseEngine condition is for og/pg/subgrp).
+      Sid: 'NewReplicasUseGroups',
+      Effect: 'Allow',
+      Action: ['rds:CreateDBInstance', 'rds:CreateDBInstanceReadReplica'],
+      Resource: [rdsArn('pg', '*'), rdsArn('og', '*'), rdsArn('subgrp', '*')],
+      Condition: ownTagsOnly,
     },
     {
       Sid: 'ReplicateFromManagedSources',
@@ -359,6 +378,55 @@ function healthCheckStatements(config: Config): Statement[] {
   ];
 }
 
+/** The scalable dimensions of DynamoDB capacity (Application Auto Scaling API reference, ScalableDimension). */
+export const DYNAMODB_SCALABLE_DIMENSIONS = [
+  'dynamodb:table:ReadCapacityUnits',
+  'dynamodb:table:WriteCapacityUnits',
+  'dynamodb:index:ReadCapacityUnits',
+  'dynamodb:index:WriteCapacityUnits',
+];
+
+/**
+ * Lifting a person's scalable target (min/max, DisableScaleIn) and handing it back.
+ *
+ * What IAM can condition on here (Service Authorization Reference, "Actions, resources, and
+ * condition keys for AWS Application Auto Scaling"; Application Auto Scaling User Guide, "How
+ * Application Auto Scaling works with IAM"):
+ * - RegisterScalableTarget and PutScalingPolicy are authorized on the scalable target,
+ *   `arn:...:scalable-target/<id>`, an id AWS assigns (1234abcd56ab...), never the table's name;
+ * - the only resource condition is aws:ResourceTag on that target; scaling policies have no tags
+ *   (ABAC "Partial"), and a target made in the console, or by RegisterScalableTarget without
+ *   Tags, has none. A statement conditioned on the managed tag therefore denied every lift and
+ *   every hand-back, and tables managed by name had no scalable-target permission at all;
+ * - the service keys `application-autoscaling:service-namespace` and
+ *   `application-autoscaling:scalable-dimension` are supported by both actions; no key names the
+ *   resource id (the table).
+ * So the narrowest statement that works names DynamoDB capacity targets (namespace and the four
+ * dimensions) of any table in the account, as AWS's own DynamoDBGlobalTableSettingsManagement
+ * service role policy does. Which table is left to the tuner's guards, which IAM cannot express:
+ * the DynamoDB tuner changes only managed tables' targets (shared/core/guards.ts consent) and a
+ * hand-back only restores what the audit log recorded db-autopilot changing.
+ * Not granted: iam:CreateServiceLinkedRole. RegisterScalableTarget needs it only when
+ * AWSServiceRoleForApplicationAutoScaling_DynamoDBTable does not exist (Application Auto Scaling
+ * User Guide, "Service-linked roles"), and db-autopilot only changes targets a person already
+ * registered, which use that role (it cannot be deleted while they exist). PutScalingPolicy's
+ * alarms: TargetTrackingAlarms below.
+ */
+const dynamodbScalableTargets: Statement = {
+  Sid: 'TuneDynamoDbScalableTargets',
+  Effect: 'Allow',
+  Action: ['application-autoscaling:RegisterScalableTarget', 'application-autoscaling:PutScalingPolicy'],
+  Resource: sub(
+    'arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:${AWS::AccountId}:scalable-target/*',
+  ),
+  Condition: {
+    StringEquals: {
+      'application-autoscaling:service-namespace': 'dynamodb',
+      'application-autoscaling:scalable-dimension': DYNAMODB_SCALABLE_DIMENSIONS,
+    },
+  },
+};
+
 function dynamodbStatements(config: Config): Statement[] {
   const ids = identifiersOf(config, 'dynamodb');
   const tableArn = (name: string) =>
@@ -386,15 +454,7 @@ function dynamodbStatements(config: Config): Statement[] {
       Resource: tableArn('*'),
       Condition: tagCondition(config),
     },
-    {
-      Sid: 'TuneTaggedScalableTargets',
-      Effect: 'Allow',
-      Action: ['application-autoscaling:RegisterScalableTarget', 'application-autoscaling:PutScalingPolicy'],
-      Resource: sub(
-        'arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:${AWS::AccountId}:scalable-target/*',
-      ),
-      Condition: tagCondition(config),
-    },
+    dynamodbScalableTargets,
     {
       // PutScalingPolicy creates and updates its own target-tracking alarms.
       Sid: 'TargetTrackingAlarms',
@@ -527,13 +587,19 @@ function proxyStatements(config: Config): Statement[] {
   return [
     read,
     {
-      // The proxy's default target group must carry the managed tag (RDS authorizes
-      // ModifyDBProxyTargetGroup on the target-group resource, with aws:ResourceTag).
-      Sid: 'ModifyTaggedProxyTargetGroups',
+      // RDS authorizes ModifyDBProxyTargetGroup on the target group only (Service Authorization
+      // Reference, Amazon RDS: resource target-group, arn:...:target-group:<id RDS assigns,
+      // prx-tg-...>, condition keys aws:ResourceTag / rds:target-group-tag of the target group's
+      // own tags). The tuner takes consent from the proxy (its name in the config or the managed
+      // tag on the proxy, shared/tuners/proxy.ts), never from the target group, which a person
+      // does not tag: a statement conditioned on the target group's managed tag denied every pool
+      // change. No condition key names the proxy, so any target group of the account; which proxy
+      // is left to the tuner's guards (managed proxies only, opt-out tag honoured), which IAM
+      // cannot express. A pool change never restarts anything (shared/adapters/rds-proxy.ts).
+      Sid: 'ModifyProxyTargetGroups',
       Effect: 'Allow',
       Action: ['rds:ModifyDBProxyTargetGroup'],
-      Resource: sub('arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:target-group:*'),
-      Condition: tagCondition(config),
+      Resource: rdsArn('target-group', '*'),
     },
   ];
 }

@@ -20,6 +20,7 @@ async function load(resolveVariable) {
   const { stateTableResource } = tsRequire('./state-table.ts', __filename);
   const { buildFailureAlarms } = tsRequire('./failure-alarms.ts', __filename);
   const { buildFleetResources } = tsRequire('./fleet-resources.ts', __filename);
+  const { parseTtlDays } = tsRequire('../state/table-definition.ts', __filename);
   // The configuration's region must be the Region being packaged / deployed to (osls --region).
   const deployRegion = await resolveVariable('self:provider.region');
   let config;
@@ -31,6 +32,18 @@ async function load(resolveVariable) {
     const clean = new Error(error.message);
     clean.stack = error.message;
     throw clean;
+  }
+  // The retention parameters become the functions' AUDIT_TTL_DAYS / NOOP_TTL_DAYS: a bad value
+  // stops the package here instead of every function's cold start.
+  for (const name of ['auditTtlDays', 'noopTtlDays']) {
+    const raw = await resolveVariable(`self:custom.dbap.${name}`);
+    try {
+      parseTtlDays(`parameter ${name}`, raw, 1);
+    } catch (error) {
+      const clean = new Error(`serverless.yml: ${error.message} (--param=${name}=<days>)`);
+      clean.stack = clean.message;
+      throw clean;
+    }
   }
   const options = {
     service: await resolveVariable('self:service'),

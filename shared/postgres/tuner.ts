@@ -3,7 +3,7 @@ import { getConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { type DatabaseConfig, indexMaintenanceSchema } from '../config/sections/maintenance.ts';
 import { clock } from '../core/clock.ts';
-import type { StateStore, TunerRunRequest, TunerRunSummary } from '../core/contracts.ts';
+import type { RunContext, StateStore, TunerRunRequest, TunerRunSummary } from '../core/contracts.ts';
 import { publicMessage, ValidationError } from '../core/errors.ts';
 import { nextDecisionId } from '../core/executor.ts';
 import { effectOf } from '../core/guards.ts';
@@ -20,6 +20,7 @@ import { type IndexWorkSettings, indexDecisions, maintainIndexes } from './index
 import { defaultInsightsSettings } from './insights/findings.ts';
 import { runInsightsForDatabase } from './insights/run.ts';
 import {
+  type DecisionContext,
   defaultMaintenanceSettings,
   loadThroughput,
   type MaintenanceSettings,
@@ -287,68 +288,115 @@ export async function runMaintenanceTuner(input: MaintenanceRunInput): Promise<T
   if (window.note) notes.push(window.note);
   const settings = settingsOf(config);
   const remainingMs = input.request.remainingMs ?? countdown(DEFAULT_RUN_BUDGET_MS);
+  const pass: MaintenancePass = {
+    input,
+    config,
+    store,
+    now,
+    run,
+    settings,
+    act,
+    remainingMs,
+    notes,
+    ctx: {
+      runId: run.runId,
+      at: now.toISOString(),
+      mode: tunerSettings.mode,
+      dryRun: run.dryRun,
+      override: effect === 'override',
+      trigger: run.trigger,
+    },
+    // An explicit manual override of the windows covers the index builds too.
+    indexWindows: window.note && act ? ALWAYS : config.maintenanceWindows,
+  };
   const decisions: Decision[] = [];
   for (const entry of entries) {
     if (remainingMs() < settings.safetyMarginMs) {
       notes.push(`stopped before ${entry.name}: the function's time is nearly up`);
       break;
     }
-    try {
-      const history = await loadThroughput(store, entry.name, now);
-      const result = await maintainDatabase({
-        target: entry.target,
-        settings,
-        dryRun: !act,
-        analyzeOnly: input.analyzeOnly,
-        tables: input.tables,
-        remainingMs,
-        now,
-        history,
-      });
-      const ctx = {
-        runId: run.runId,
-        at: now.toISOString(),
-        mode: tunerSettings.mode,
-        dryRun: run.dryRun,
-        override: effect === 'override',
-        trigger: run.trigger,
-      };
-      const made = maintenanceDecisions(result, ctx);
-      // Index work (advice, creation, rebuilds) follows VACUUM on a whole-database run only.
-      if (!input.tables && !input.analyzeOnly && remainingMs() > settings.safetyMarginMs) {
-        try {
-          const indexes = await maintainIndexes({
-            target: entry.target,
-            settings: indexSettingsOf(config, settings),
-            act,
-            now,
-            // An explicit manual override of the windows covers the index builds too.
-            windows: window.note && act ? ALWAYS : config.maintenanceWindows,
-            remainingMs,
-          });
-          made.push(...indexDecisions(indexes, ctx));
-        } catch (error) {
-          // The VACUUM decisions above stand; the index work is reported failed on its own.
-          made.push({
-            ...failedDecision('maintenance', run.runId, ctx.at, entry.name, error, input.request),
-            action: 'reindex',
-            reason: `index work (advice, rebuilds) failed on ${entry.name}: ${publicMessage(error)}`,
-          });
-        }
-      }
-      for (const d of made) d.id = nextDecisionId(run);
-      await recordMaintenance(store, result, made);
-      decisions.push(...made);
-      const left = result.results.filter((r) => r.outcome === 'deferred').length;
-      if (left > 0) notes.push(`${entry.name}: ${left} table(s) left for the next run`);
-    } catch (error) {
-      if (error instanceof ValidationError) throw error; // unknown table: a clear error, nothing done
-      const d = failedDecision('maintenance', run.runId, now.toISOString(), entry.name, error, input.request);
-      await store.recordDecision(d).catch(() => undefined);
-      decisions.push(d);
-    }
+    decisions.push(...(await maintainEntry(pass, entry)));
   }
   return finishRun(started, decisions, notes);
+}
+
+/** What every database of one maintenance run shares. */
+interface MaintenancePass {
+  input: MaintenanceRunInput;
+  config: Config;
+  store: StateStore;
+  now: Date;
+  run: RunContext;
+  settings: MaintenanceSettings;
+  /** Changes are made (not planned only). */
+  act: boolean;
+  remainingMs: () => number;
+  notes: string[];
+  ctx: DecisionContext;
+  /** The windows the index builds wait for. */
+  indexWindows: Config['maintenanceWindows'];
+}
+
+/**
+ * One database: VACUUM / ANALYZE what needs it (from its throughput history), then, on a
+ * whole-database run, the index work; every decision numbered and recorded. A failure is one
+ * failed decision (recorded); an unknown table is a clear error and nothing is done.
+ */
+async function maintainEntry(pass: MaintenancePass, entry: DatabaseEntry): Promise<Decision[]> {
+  const { input, store, now, run, settings, remainingMs } = pass;
+  try {
+    const history = await loadThroughput(store, entry.name, now);
+    const result = await maintainDatabase({
+      target: entry.target,
+      settings,
+      dryRun: !pass.act,
+      analyzeOnly: input.analyzeOnly,
+      tables: input.tables,
+      remainingMs,
+      now,
+      history,
+    });
+    const made = maintenanceDecisions(result, { ...pass.ctx });
+    // Index work (advice, creation, rebuilds) follows VACUUM on a whole-database run only.
+    if (!input.tables && !input.analyzeOnly && remainingMs() > settings.safetyMarginMs) {
+      made.push(...(await indexWork(pass, entry)));
+    }
+    for (const d of made) d.id = nextDecisionId(run);
+    await recordMaintenance(store, result, made);
+    const left = result.results.filter((r) => r.outcome === 'deferred').length;
+    if (left > 0) pass.notes.push(`${entry.name}: ${left} table(s) left for the next run`);
+    return made;
+  } catch (error) {
+    if (error instanceof ValidationError) throw error; // unknown table: a clear error, nothing done
+    const d = failedDecision('maintenance', run.runId, now.toISOString(), entry.name, error, input.request);
+    await store.recordDecision(d).catch(() => undefined);
+    return [d];
+  }
+}
+
+/** Index advice, creation and rebuilds; a failure here leaves the VACUUM decisions standing. */
+async function indexWork(pass: MaintenancePass, entry: DatabaseEntry): Promise<Decision[]> {
+  const { config, settings, ctx } = pass;
+  try {
+    const indexes = await maintainIndexes({
+      target: entry.target,
+      settings: indexSettingsOf(config, settings),
+      act: pass.act,
+      now: pass.now,
+      windows: pass.indexWindows,
+      remainingMs: pass.remainingMs,
+    });
+    return indexDecisions(indexes, { ...ctx });
+  } catch (error) {
+    // The VACUUM decisions above stand; the index work is reported failed on its own.
+    return [
+      {
+        ...failedDecision('maintenance', pass.run.runId, ctx.at, entry.name, error, pass.input.request),
+        action: 'reindex',
+        reason: `index work (advice, rebuilds) failed on ${entry.name}: ${publicMessage(error)}`,
+      },
+    ];
+  }
 }
 
 export async function runInsightsTuner(input: {

@@ -70,6 +70,13 @@ export interface SimStats {
 
 type SimClients = Omit<AwsClients, 'stateTable'>;
 
+/** One API call as the simulator receives it (SimAccount.observeCalls). */
+export interface SimCall {
+  service: ServiceName;
+  operation: string;
+  input: Input;
+}
+
 class TokenBucket {
   private tokens: number;
   private last: number;
@@ -124,6 +131,7 @@ export class SimAccount {
   private readonly rateTime: () => number;
   private counts: SimStats = { calls: {}, throttled: {}, errors: {}, total: 0 };
   private cachedClients: SimClients | undefined;
+  private readonly callObservers = new Set<(call: SimCall) => void>();
 
   constructor(options: SimOptions) {
     this.clock = new VirtualClock(options.start);
@@ -208,11 +216,24 @@ export class SimAccount {
     this.counts = { calls: {}, throttled: {}, errors: {}, total: 0 };
   }
 
+  /**
+   * Calls `fn` with every API call, before the simulator answers it (the account's state is what
+   * the caller found: a resource's tags before a delete, no new instance yet before a create).
+   * The IAM replay (test/support/iam/) uses it. Returns a function that stops the observation.
+   */
+  observeCalls(fn: (call: SimCall) => void): () => void {
+    this.callObservers.add(fn);
+    return () => {
+      this.callObservers.delete(fn);
+    };
+  }
+
   /** Calls an operation the way the SDK middleware does (counts, latency, rate limit, rules). */
   async call(service: ServiceName, operation: string, input: Input): Promise<Record<string, unknown>> {
     const key = `${service}:${operation}`;
     this.counts.calls[key] = (this.counts.calls[key] ?? 0) + 1;
     this.counts.total += 1;
+    for (const observe of this.callObservers) observe({ service, operation, input });
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     try {
       const limit = this.rateLimits[key];

@@ -48,6 +48,7 @@ import {
   DEFAULT_AUDIT_TTL_DAYS,
   DEFAULT_NOOP_TTL_DAYS,
   DEFAULT_STATE_TABLE_NAME,
+  parseTtlDays,
   STATE_TABLE,
 } from './table-definition.ts';
 import { addToTotals, emptyTotals, readTotalsItem, totalsUpdate } from './totals.ts';
@@ -72,13 +73,7 @@ function isConditionFailure(error: unknown): boolean {
 
 /** A TTL in days from the environment variable `name` (a whole number >= 1), else `fallback`. */
 function ttlDaysFromEnv(name: 'AUDIT_TTL_DAYS' | 'NOOP_TTL_DAYS', fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const days = Number(raw);
-  if (!Number.isInteger(days) || days < 1) {
-    throw new RangeError(`${name} must be a whole number of days >= 1, got "${raw}"`);
-  }
-  return days;
+  return parseTtlDays(name, process.env[name], fallback);
 }
 
 /** How long decisions are kept as the environment says (AUDIT_TTL_DAYS, NOOP_TTL_DAYS) or by default. */

@@ -41,6 +41,20 @@ export const DEFAULT_AUDIT_TTL_DAYS = 400;
  */
 export const DEFAULT_NOOP_TTL_DAYS = 30;
 
+/**
+ * A retention in days as deployed (`AUDIT_TTL_DAYS` / `NOOP_TTL_DAYS`, set from serverless.yml's
+ * `auditTtlDays` / `noopTtlDays` parameters): a whole number >= 1, else `fallback` when unset.
+ * Checked at package time (shared/deploy/serverless-vars.cjs) and again when the store starts.
+ */
+export function parseTtlDays(name: string, raw: string | number | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < 1) {
+    throw new RangeError(`${name} must be a whole number of days >= 1, got "${raw}"`);
+  }
+  return days;
+}
+
 export const stateTableDefinition = {
   AttributeDefinitions: [
     { AttributeName: 'pk', AttributeType: 'S' },

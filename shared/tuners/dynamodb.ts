@@ -907,7 +907,18 @@ async function handBackWhilePaused(
   return back.decisions;
 }
 
-async function tuneTable(input: {
+/** What the DynamoDB tuner keeps per table between runs (its tuner state). */
+interface TableTunerState {
+  lifts?: ScalingLifts;
+  explained?: ExplainedCapacity;
+  prewarm?: PrewarmState;
+  findings?: Record<string, string>;
+  /** When the mode advisor last advised (its own lastAdvisedAt, kept here to skip reading it). */
+  modeAdvisedAt?: string;
+  reads?: ObservationReads;
+}
+
+interface TuneTableInput {
   target: DiscoveredTarget<TableDescription>;
   section: DynamodbConfig;
   config: Config;
@@ -923,61 +934,26 @@ async function tuneTable(input: {
   history?: ResourceHistory;
   /** This observation read the key-range and account-limit throttle events (default yes). */
   throttleCausesRead?: boolean;
-}): Promise<Decision[]> {
-  const { target, section, run, store, adapter } = input;
+}
+
+/**
+ * One table, in order: observe (this run's observation, what earlier runs left) -> decide
+ * (pre-warm and lifted floors, capacity plan, scalable targets) -> guard (findings not
+ * repeated; the executor's shared guards) -> act (executePlan) -> record (tuner state) -> the
+ * capacity mode advice when it is due.
+ */
+async function tuneTable(input: TuneTableInput): Promise<Decision[]> {
+  const { target, section, run, store } = input;
   const now = run.now;
+  // Observe.
   const obs = input.observations.get(target.ref.id);
   if (!obs) throw new Error(`no observation of ${target.ref.id}`);
   const history = input.history ?? (await store.getHistory('dynamodb', target.ref.id, now));
-  const state = (history.tunerState ?? {}) as {
-    lifts?: ScalingLifts;
-    explained?: ExplainedCapacity;
-    prewarm?: PrewarmState;
-    findings?: Record<string, string>;
-    /** When the mode advisor last advised (its own lastAdvisedAt, kept here to skip reading it). */
-    modeAdvisedAt?: string;
-    reads?: ObservationReads;
-  };
-  const decisions: Decision[] = [];
-  const floors: CapacityFloor[] = [];
-  let prewarm = state.prewarm;
-  // Hourly, from one demand history: recurring peaks (pre-warming) and the demand shape (the day's
-  // decrease plan and the learned burst floor, used whether pre-warming is on or not).
-  if (obs.billingMode === 'PROVISIONED') {
-    if (relearnDue(prewarm, now)) {
-      try {
-        prewarm = await learnPeaks(obs, section, now);
-      } catch (error) {
-        input.notes.push(`${obs.tableName}: could not learn recurring peaks (${publicMessage(error)})`);
-      }
-    }
-  }
-  if (section.prewarm.enabled && obs.billingMode === 'PROVISIONED') {
-    for (const [key, model] of Object.entries(prewarm?.models ?? {})) {
-      const [idx, dim] = key.split(':');
-      const f = prewarmFloorAt(model, now, section.prewarm, section.targetUtilization);
-      if (f && (dim === 'read' || dim === 'write')) {
-        floors.push({
-          indexName: idx ? idx : null,
-          dim,
-          units: f.units,
-          reason: f.reason,
-          evidence: f.evidence,
-          detail: {
-            prewarm: {
-              expectedAt: f.peak.at,
-              expectedPeak: f.peak.value,
-              periodMinutes: f.peak.periodMinutes,
-              pastPeaks: f.peak.history,
-              learnedFrom: model.learnedFrom,
-            },
-          },
-        });
-      }
-    }
-  }
+  const state = (history.tunerState ?? {}) as TableTunerState;
+  // Decide.
+  const prewarm = await peaksLearnedBy(obs, state.prewarm, section, now, input.notes);
   const lifts = state.lifts ?? {};
-  floors.push(...scalingFloors(obs, section, lifts, now));
+  const floors = [...prewarmFloors(obs, prewarm, section, now), ...scalingFloors(obs, section, lifts, now)];
   const drifted = await capacityDrift(obs, state.explained, store, input.capacitySettings, now);
   if (drifted) input.notes.push(drifted);
   const { plan, proposed, assessments } = planTableCapacity({
@@ -989,54 +965,23 @@ async function tuneTable(input: {
     shapes: prewarm?.shapes,
     tableRef: target.ref,
   });
-  // A global table is recommend-only: its scalable targets are left as they are too.
-  const scaling: ScalingPlan = obs.replicaRegions?.length
-    ? { actions: [], changes: [], lifts }
-    : planScalingTargets({ observation: obs, config: section, proposed, lifts, now, tableRef: target.ref });
-  // A finding (hot key, account limit) is reported once per FINDING_REPEAT_MS, not every run.
-  const findings = { ...(state.findings ?? {}) };
-  plan.actions = plan.actions.filter((a) => {
-    if (a.kind !== 'finding') return true;
-    const key = `${String(a.params?.cause)}:${String(a.params?.indexName ?? '')}:${String(a.params?.dim)}`;
-    const last = findings[key];
-    if (last && now.getTime() - Date.parse(last) < FINDING_REPEAT_MS) return false;
-    findings[key] = now.toISOString();
-    return true;
-  });
-  // Raise first (UpdateTable), then lift the target's minimum, then any decrease.
-  const increases = plan.actions.filter(
-    (a) => (a.params as { direction?: string } | undefined)?.direction === 'increase',
-  );
-  const rest = plan.actions.filter((a) => !increases.includes(a));
-  const combined: Plan = { ...plan, actions: [...increases, ...scaling.actions, ...rest] };
-  if (combined.actions.length) delete combined.noopReason;
-  // planHistory: under the lock, a change another run (the alarm fast path and the schedule can
-  // overlap) applied since this observation skips the stale plan (shared/core/guards.ts).
+  const scaling = scalingPlanOf(obs, section, proposed, lifts, now, target);
+  // Guard (the shared guards run in executePlan).
+  const { actions, findings } = withoutRepeatedFindings(plan.actions, state.findings, now);
+  const combined = inApplyOrder({ ...plan, actions }, scaling);
+  // Act: planHistory: under the lock, a change another run (the alarm fast path and the schedule
+  // can overlap) applied since this observation skips the stale plan (shared/core/guards.ts).
   const capacityDecisions = await executePlan({
     plan: combined,
     target,
     settings: input.capacitySettings,
-    adapter,
+    adapter: input.adapter,
     run,
     store,
     planHistory: history,
   });
-  decisions.push(...capacityDecisions);
-  // aws-facts.md, DynamoDB: the 80,000-unit account quota counts every table and GSI. The tables
-  // of one run share one account total (observeTables), so what was applied here counts for the
-  // tables planned after this one.
-  combined.actions.forEach((a, i) => {
-    if (capacityDecisions[i]?.outcome !== 'applied') return;
-    if (a.kind !== 'set-capacity' && a.kind !== 'prewarm') return;
-    const from = (a.from ?? {}) as Record<string, CapacityPair | undefined>;
-    const to = (a.to ?? {}) as Record<string, CapacityPair | undefined>;
-    for (const [k, next] of Object.entries(to)) {
-      const prev = from[k];
-      if (!next || !prev) continue;
-      for (const dim of DIMS) obs.limits.accountProvisioned[dim] += next[dim] - prev[dim];
-    }
-  });
-  // Capacity mode advisor, at most hourly (14 days of metrics per run would be wasteful).
+  countAppliedCapacity(obs, combined.actions, capacityDecisions);
+  // Record.
   const mode = section.modeAdvisor.enabled
     ? await modeAdviceDue(store, target.ref.id, run, state.modeAdvisedAt)
     : undefined;
@@ -1058,56 +1003,198 @@ async function tuneTable(input: {
       now,
     }),
   });
+  // Capacity mode advice, at most hourly (14 days of metrics per run would be wasteful).
+  const advice = mode?.due && mode.history ? await adviseMode(input, obs, mode.history) : [];
+  return [...capacityDecisions, ...advice];
+}
 
-  if (mode?.due && mode.history) {
-    const modeHistory = mode.history;
-    await store.putTunerState('dynamodb-mode', target.ref.id, {
-      ...modeHistory.tunerState,
-      lastAdvisedAt: now.toISOString(),
-    });
-    const { usage, tableUsage, indexUsage } = await usageFor(obs, section, now);
-    // A global table: switching the mode in one Region switches every replica: recommend only.
-    const global = (obs.replicaRegions?.length ?? 0) > 0;
-    const advice = adviseCapacityMode({
-      tableName: obs.tableName,
-      tableRef: target.ref,
-      billingMode: obs.billingMode,
-      usage,
-      ...(tableUsage ? { tableUsage } : {}),
-      ...(indexUsage ? { indexUsage } : {}),
-      ...(obs.tableClass ? { tableClass: obs.tableClass } : {}),
-      config: global ? { ...section, modeAdvisor: { ...section.modeAdvisor, allowSwitch: false } } : section,
-      prices: input.prices,
-      now,
-      switches: switchesOf(target.raw, modeHistory, await switchDecisions(store, target.ref.id, now)),
-    });
-    // The same recommendation is repeated once a day, not every hour (a switch is never held back).
-    const repeated =
-      advice.plan.actions.length > 0 &&
-      advice.plan.actions.every(
-        (a) =>
-          a.kind === 'recommend' &&
-          modeHistory.recent.some(
-            (d) =>
-              d.action === 'recommend' &&
-              d.to === a.to &&
-              now.getTime() - Date.parse(d.at) < RECOMMEND_REPEAT_MS,
-          ),
-      );
-    if (!repeated || run.trigger === 'manual') {
-      decisions.push(
-        ...(await executePlan({
-          plan: advice.plan,
-          target,
-          settings: input.modeSettings,
-          adapter,
-          run,
-          store,
-        })),
-      );
+/**
+ * Hourly, from one demand history: recurring peaks (pre-warming) and the demand shape (the day's
+ * decrease plan and the learned burst floor, used whether pre-warming is on or not). What was
+ * learned before is kept when learning fails (noted) or is not due.
+ */
+async function peaksLearnedBy(
+  obs: TableObservation,
+  learned: PrewarmState | undefined,
+  section: DynamodbConfig,
+  now: Date,
+  notes: string[],
+): Promise<PrewarmState | undefined> {
+  if (obs.billingMode !== 'PROVISIONED' || !relearnDue(learned, now)) return learned;
+  try {
+    return await learnPeaks(obs, section, now);
+  } catch (error) {
+    notes.push(`${obs.tableName}: could not learn recurring peaks (${publicMessage(error)})`);
+    return learned;
+  }
+}
+
+/** The capacity floors the learned recurring peaks ask for now (pre-warming, provisioned tables). */
+function prewarmFloors(
+  obs: TableObservation,
+  prewarm: PrewarmState | undefined,
+  section: DynamodbConfig,
+  now: Date,
+): CapacityFloor[] {
+  if (!section.prewarm.enabled || obs.billingMode !== 'PROVISIONED') return [];
+  const floors: CapacityFloor[] = [];
+  for (const [key, model] of Object.entries(prewarm?.models ?? {})) {
+    const [idx, dim] = key.split(':');
+    const f = prewarmFloorAt(model, now, section.prewarm, section.targetUtilization);
+    if (f && (dim === 'read' || dim === 'write')) {
+      floors.push({
+        indexName: idx ? idx : null,
+        dim,
+        units: f.units,
+        reason: f.reason,
+        evidence: f.evidence,
+        detail: {
+          prewarm: {
+            expectedAt: f.peak.at,
+            expectedPeak: f.peak.value,
+            periodMinutes: f.peak.periodMinutes,
+            pastPeaks: f.peak.history,
+            learnedFrom: model.learnedFrom,
+          },
+        },
+      });
     }
   }
-  return decisions;
+  return floors;
+}
+
+/** The scalable targets' plan; a global table is recommend-only: its targets are left as they are. */
+function scalingPlanOf(
+  obs: TableObservation,
+  section: DynamodbConfig,
+  proposed: ReturnType<typeof planTableCapacity>['proposed'],
+  lifts: ScalingLifts,
+  now: Date,
+  target: DiscoveredTarget<TableDescription>,
+): ScalingPlan {
+  if (obs.replicaRegions?.length) return { actions: [], changes: [], lifts };
+  return planScalingTargets({
+    observation: obs,
+    config: section,
+    proposed,
+    lifts,
+    now,
+    tableRef: target.ref,
+  });
+}
+
+/**
+ * A finding (hot key, account limit) is reported once per FINDING_REPEAT_MS, not every run: the
+ * actions without the findings reported since, and when each finding was last reported.
+ */
+function withoutRepeatedFindings(
+  planned: readonly Action[],
+  reported: Record<string, string> | undefined,
+  now: Date,
+): { actions: Action[]; findings: Record<string, string> } {
+  const findings = { ...(reported ?? {}) };
+  const actions = planned.filter((a) => {
+    if (a.kind !== 'finding') return true;
+    const key = `${String(a.params?.cause)}:${String(a.params?.indexName ?? '')}:${String(a.params?.dim)}`;
+    const last = findings[key];
+    if (last && now.getTime() - Date.parse(last) < FINDING_REPEAT_MS) return false;
+    findings[key] = now.toISOString();
+    return true;
+  });
+  return { actions, findings };
+}
+
+/** Raise first (UpdateTable), then lift the scalable targets' minimum, then any decrease. */
+function inApplyOrder(plan: Plan, scaling: ScalingPlan): Plan {
+  const increases = plan.actions.filter(
+    (a) => (a.params as { direction?: string } | undefined)?.direction === 'increase',
+  );
+  const rest = plan.actions.filter((a) => !increases.includes(a));
+  const combined: Plan = { ...plan, actions: [...increases, ...scaling.actions, ...rest] };
+  if (combined.actions.length) delete combined.noopReason;
+  return combined;
+}
+
+/**
+ * aws-facts.md, DynamoDB: the 80,000-unit account quota counts every table and GSI. The tables
+ * of one run share one account total (observeTables), so what was applied here counts for the
+ * tables planned after this one.
+ */
+function countAppliedCapacity(
+  obs: TableObservation,
+  actions: readonly Action[],
+  decisions: readonly Decision[],
+): void {
+  actions.forEach((a, i) => {
+    if (decisions[i]?.outcome !== 'applied') return;
+    if (a.kind !== 'set-capacity' && a.kind !== 'prewarm') return;
+    const from = (a.from ?? {}) as Record<string, CapacityPair | undefined>;
+    const to = (a.to ?? {}) as Record<string, CapacityPair | undefined>;
+    for (const [k, next] of Object.entries(to)) {
+      const prev = from[k];
+      if (!next || !prev) continue;
+      for (const dim of DIMS) obs.limits.accountProvisioned[dim] += next[dim] - prev[dim];
+    }
+  });
+}
+
+/**
+ * The capacity mode advice (due): records that it advised, advises from 14 days of use, and
+ * acts on the advice unless it only repeats a recent recommendation (a manual run always acts).
+ */
+async function adviseMode(
+  input: TuneTableInput,
+  obs: TableObservation,
+  modeHistory: ResourceHistory,
+): Promise<Decision[]> {
+  const { target, section, run, store } = input;
+  const now = run.now;
+  await store.putTunerState('dynamodb-mode', target.ref.id, {
+    ...modeHistory.tunerState,
+    lastAdvisedAt: now.toISOString(),
+  });
+  const { usage, tableUsage, indexUsage } = await usageFor(obs, section, now);
+  // A global table: switching the mode in one Region switches every replica: recommend only.
+  const global = (obs.replicaRegions?.length ?? 0) > 0;
+  const advice = adviseCapacityMode({
+    tableName: obs.tableName,
+    tableRef: target.ref,
+    billingMode: obs.billingMode,
+    usage,
+    ...(tableUsage ? { tableUsage } : {}),
+    ...(indexUsage ? { indexUsage } : {}),
+    ...(obs.tableClass ? { tableClass: obs.tableClass } : {}),
+    config: global ? { ...section, modeAdvisor: { ...section.modeAdvisor, allowSwitch: false } } : section,
+    prices: input.prices,
+    now,
+    switches: switchesOf(target.raw, modeHistory, await switchDecisions(store, target.ref.id, now)),
+  });
+  if (repeatsRecommendation(advice.plan, modeHistory, now) && run.trigger !== 'manual') return [];
+  return executePlan({
+    plan: advice.plan,
+    target,
+    settings: input.modeSettings,
+    adapter: input.adapter,
+    run,
+    store,
+  });
+}
+
+/** The same recommendation is repeated once a day, not every hour (a switch is never held back). */
+function repeatsRecommendation(plan: Plan, modeHistory: ResourceHistory, now: Date): boolean {
+  return (
+    plan.actions.length > 0 &&
+    plan.actions.every(
+      (a) =>
+        a.kind === 'recommend' &&
+        modeHistory.recent.some(
+          (d) =>
+            d.action === 'recommend' &&
+            d.to === a.to &&
+            now.getTime() - Date.parse(d.at) < RECOMMEND_REPEAT_MS,
+        ),
+    )
+  );
 }
 
 /**

@@ -376,12 +376,14 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
 /**
  * The alarms of the fast path, per managed RDS instance (aws-facts.md, RDS signals for IOPS):
  * DiskQueueDepth > 64, Read/WriteLatency above the configured seconds, BurstBalance < 20% (gp2
- * only publishes it: missing data is not breaching). One going to ALARM runs this tuner for that
- * instance at once, through the same guards.
+ * volumes only: only they publish it). None on an Aurora member or magnetic storage (the tuner
+ * cannot act there); the reconciler deletes such alarms an earlier version created. One going to
+ * ALARM runs this tuner for that instance at once, through the same guards.
  */
 export function iopsAlarms(targets: Target[], config: Config = getConfig()): AlarmSpec[] {
   const section = config.tuners.iops;
   if (!section?.enabled) return [];
+  const { burstBalanceLowPercent } = section;
   const base = (t: Target) => ({
     tuner: 'iops' as const,
     resourceId: t.ref.id,
@@ -390,7 +392,7 @@ export function iopsAlarms(targets: Target[], config: Config = getConfig()): Ala
     treatMissingData: 'notBreaching' as const,
   });
   return targets
-    .filter((t) => t.ref.kind === 'rds-instance' && t.managed && !t.optedOut)
+    .filter((t) => t.ref.kind === 'rds-instance' && t.managed && !t.optedOut && canAct(t))
     .flatMap((t): AlarmSpec[] => [
       {
         ...base(t),
@@ -418,19 +420,51 @@ export function iopsAlarms(targets: Target[], config: Config = getConfig()): Ala
           description: `db-autopilot iops: ${io}Latency of ${t.ref.id} above ${section.latencyAlarmSeconds * 1000} ms`,
         }),
       ),
-      {
-        ...base(t),
-        key: 'burst_balance_low',
-        metricName: 'BurstBalance',
-        statistic: 'Minimum',
-        periodSeconds: 300,
-        evaluationPeriods: 1,
-        datapointsToAlarm: 1,
-        threshold: section.burstBalanceLowPercent,
-        comparison: 'LessThanThreshold',
-        description: `db-autopilot iops: gp2 BurstBalance of ${t.ref.id} below ${section.burstBalanceLowPercent}%: consider gp3`,
-      },
+      ...(publishesBurstBalance(t) ? [burstAlarm(t)] : []),
     ]);
+
+  function burstAlarm(t: Target): AlarmSpec {
+    return {
+      ...base(t),
+      key: 'burst_balance_low',
+      metricName: 'BurstBalance',
+      statistic: 'Minimum',
+      periodSeconds: 300,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      threshold: burstBalanceLowPercent,
+      comparison: 'LessThanThreshold',
+      description: `db-autopilot iops: gp2 BurstBalance of ${t.ref.id} below ${burstBalanceLowPercent}%: consider gp3`,
+    };
+  }
+}
+
+/** The instance as discovered (the reconciler passes discovered targets); absent for a bare Target. */
+function rawOf(t: Target): DBInstance | undefined {
+  return (t as Partial<DiscoveredTarget<DBInstance>>).raw;
+}
+
+/**
+ * An alarm is paid for ($0.10 per alarm-month) and can only run this tuner: declare it only where
+ * the tuner can act. Not on an Aurora cluster member: Aurora storage is the cluster volume, which
+ * "automatically scales with the data in your cluster volume" (Aurora User Guide,
+ * Aurora.Managing.Performance, Storage scaling:
+ * https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Managing.Performance.html),
+ * and has no storage IOPS to provision (`tunable` skips it); nor on magnetic storage.
+ */
+function canAct(t: Target): boolean {
+  const raw = rawOf(t);
+  return raw === undefined || tunable({ ...t, raw });
+}
+
+/**
+ * BurstBalance is "the percent of General Purpose SSD (gp2) burst-bucket I/O credits available"
+ * (RDS User Guide, rds-metrics: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html;
+ * aws-facts.md, storage table): gp3, io1 and io2 have no burst bucket, so an alarm on it there never
+ * fires. Unknown storage (a bare Target) gets none either.
+ */
+function publishesBurstBalance(t: Target): boolean {
+  return asStorageType(rawOf(t)?.StorageType) === 'gp2';
 }
 
 export const registration: TunerRegistration = {

@@ -160,4 +160,27 @@ describe('DynamoDB hand-back when db-autopilot stops tuning a table', () => {
     );
     expectPersonSettings(await scalingNow());
   });
+
+  it('hands one table back and tunes the others in the same run, each decision under its own id', async () => {
+    const { config, sim, run, liftedAt } = await liftedCatalog();
+    await aws().dynamodb.send(
+      new UntagResourceCommand({
+        ResourceArn: sim.dynamodb.tables.get(TABLE)?.arn,
+        TagKeys: ['db-autopilot:managed'],
+      }),
+    );
+    const section = config.tuners.dynamodb;
+    if (!section) throw new Error('no dynamodb section');
+    section.resources = {
+      ...section.resources,
+      identifiers: (section.resources.identifiers ?? []).filter((id) => id !== TABLE),
+    };
+    const next = await run(liftedAt + 5 * MINUTE_MS, 'schedule');
+    // The hand-back and the other tables' tuning share the run's numbering: no id is used twice, so
+    // no table's tuning fails with "decision ... is already recorded".
+    expect(next.decisions.some((d) => d.resource === TABLE && d.outcome === 'applied')).toBe(true);
+    expect(next.decisions.some((d) => d.resource !== TABLE)).toBe(true);
+    expect(new Set(next.decisions.map((d) => d.id)).size).toBe(next.decisions.length);
+    expect(next.decisions.filter((d) => d.reason.includes('already recorded'))).toEqual([]);
+  });
 });

@@ -103,6 +103,8 @@ describe('iops on the securecart scenario', () => {
       managed: true,
       created: false,
       optedOut: false,
+      // As the reconciler's discovery passes them: BurstBalance only for the gp2 volume.
+      raw: { DBInstanceIdentifier: id, StorageType: sim.rds.instances.get(id)?.storageType },
     }));
     const alarms = iopsAlarms(targets, config);
     expect(alarms.map((a) => `${a.resourceId}:${a.metricName}`)).toEqual(

@@ -1,5 +1,5 @@
 import { RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
-import { DeleteDBInstanceCommand } from '@aws-sdk/client-rds';
+import { DeleteDBInstanceCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { aws } from '../../shared/aws/clients.ts';
 import { setConfig } from '../../shared/config/load.ts';
@@ -361,6 +361,25 @@ describe('creation matches the source, and is verified before routing', () => {
     const add = find(out, 'add-replica', 'applied', 'shop-mysql')[0];
     const created = sim.rds.instances.get(String(add?.undo?.params.replicaId));
     expect(created?.settings.iamDatabaseAuthentication).toBe(true);
+  });
+
+  it('gives a new plain RDS replica the storage autoscaling maximum of its source, so it grows as the source does', async () => {
+    await setUp();
+    const source = sim.rds.instances.get('shop-mysql');
+    if (source) source.maxAllocatedStorage = 2000;
+    setReadRouting(sim, {
+      sourceId: 'shop-mysql',
+      zoneId: ZONE,
+      recordName: RECORD,
+      readCpu: w.constant(180),
+    });
+    const out = await run();
+    const add = find(out, 'add-replica', 'applied', 'shop-mysql')[0];
+    const id = String(add?.undo?.params.replicaId);
+    const described = await sim
+      .clients()
+      .rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+    expect(described.DBInstances?.[0]?.MaxAllocatedStorage).toBe(2000);
   });
 
   it('does not route a replica without the IAM database authentication its source has: IAM logins would fail there', async () => {

@@ -2,7 +2,12 @@ import { type DynamodbConfig, dynamodbSection } from '../../config/sections/dyna
 import type { Adapter, RunContext, Target, TunerSettings } from '../../core/contracts.ts';
 import { executePlan } from '../../core/executor.ts';
 import type { ActResult, Plan } from '../../core/model.ts';
-import { cadenceOfPlan, chooseCadence, DEFAULT_CADENCE } from '../../policies/dynamodb-cadence.ts';
+import {
+  type CadenceConfig,
+  cadenceOfPlan,
+  chooseCadence,
+  DEFAULT_CADENCE,
+} from '../../policies/dynamodb-cadence.ts';
 import {
   type CapacityFloor,
   type CapacityParams,
@@ -216,182 +221,279 @@ function configFrom(options: BacktestOptions, config: DynamodbConfig | undefined
   };
 }
 
+/** What one backtest run of the tuner is set up with (fixed for the whole trace). */
+interface AutopilotSetup {
+  config: DynamodbConfig;
+  prices: ReturnType<typeof priceTable>;
+  prewarmOn: boolean;
+  switchOn: boolean;
+  /** The config the mode advisor sees (its switch allowed or not by the plugin options). */
+  advisorConfig: DynamodbConfig;
+  relearnMinutes: number;
+  adviseEveryMinutes: number;
+  target: Target;
+  settings: TunerSettings;
+  /** Minutes of published metrics the capacity policy reads. */
+  lookback: number;
+  /** The schedule, minutes. */
+  schedule: number;
+  cadenceOn: boolean;
+  cadence: CadenceConfig;
+}
+
+/** What the tuner remembers between runs (its tuner state in the deployed tuner). */
+interface AutopilotMemory {
+  models: { read?: PeakModel; write?: PeakModel; learnedAt: number };
+  shapes: Record<string, DemandShape>;
+  switches: ModeSwitch[];
+  advisedAt: number;
+}
+
+function autopilotSetup(
+  options: BacktestOptions,
+  sectionConfig: DynamodbConfig | undefined,
+  pluginOptions: DynamodbPluginOptions,
+): AutopilotSetup {
+  const config = configFrom(options, sectionConfig);
+  const switchOn = pluginOptions.allowModeSwitch ?? config.modeAdvisor.allowSwitch;
+  const schedule = Math.max(1, Math.floor(pluginOptions.everyMinutes ?? 2));
+  return {
+    config,
+    prices: priceTable(options.prices),
+    prewarmOn: pluginOptions.prewarm ?? config.prewarm.enabled,
+    switchOn,
+    advisorConfig: { ...config, modeAdvisor: { ...config.modeAdvisor, allowSwitch: switchOn } },
+    relearnMinutes: pluginOptions.relearnMinutes ?? 60,
+    adviseEveryMinutes: pluginOptions.adviseEveryMinutes ?? 60,
+    target: {
+      ref: { kind: 'dynamodb-table', id: TABLE },
+      tags: {},
+      managed: true,
+      created: false,
+      optedOut: false,
+    },
+    settings: {
+      mode: 'apply',
+      min: config.minCapacity,
+      max: config.maxCapacity,
+      // The policy has its own stabilization window and decrease budget; no extra cooldown.
+      cooldownMinutes: config.cooldownMinutes ?? 0,
+      maxChangesPerRun: config.maxChangesPerRun ?? 10,
+      driftBackoffMinutes: 0,
+      lockLeaseSeconds: 60,
+    },
+    lookback: Math.max(config.scaleDownStabilizationMinutes, config.lookbackMinutes) + 1,
+    schedule,
+    cadenceOn: pluginOptions.cadence ?? config.cadence.enabled,
+    cadence: { ...DEFAULT_CADENCE, ...config.cadence, fastMinutes: schedule },
+  };
+}
+
+/**
+ * The deployed tuner, minute by minute: run when the schedule, the cadence or the alarm says
+ * so -> the mode advice (hourly) -> on a provisioned table: re-learn peaks (hourly) -> pre-warm
+ * floors -> observe -> plan capacity -> when to observe next -> act through the shared executor.
+ */
 export function createDynamodbAutopilot(
   options: BacktestOptions,
   sectionConfig: DynamodbConfig | undefined,
   pluginOptions: DynamodbPluginOptions = {},
 ): BacktestPolicy<'dynamodb'> {
-  const config = configFrom(options, sectionConfig);
-  const prices = priceTable(options.prices);
-  const prewarmOn = pluginOptions.prewarm ?? config.prewarm.enabled;
-  const switchOn = pluginOptions.allowModeSwitch ?? config.modeAdvisor.allowSwitch;
-  const advisorConfig: DynamodbConfig = {
-    ...config,
-    modeAdvisor: { ...config.modeAdvisor, allowSwitch: switchOn },
+  const setup = autopilotSetup(options, sectionConfig, pluginOptions);
+  const memory: AutopilotMemory = {
+    models: { learnedAt: -Infinity },
+    shapes: {},
+    switches: [],
+    advisedAt: 0,
   };
-  const relearn = pluginOptions.relearnMinutes ?? 60;
-  const adviseEvery = pluginOptions.adviseEveryMinutes ?? 60;
-  const models: { read?: PeakModel; write?: PeakModel; learnedAt: number } = { learnedAt: -Infinity };
-  let shapes: Record<string, DemandShape> = {};
-  const switches: ModeSwitch[] = [];
-  const target: Target = {
-    ref: { kind: 'dynamodb-table', id: TABLE },
-    tags: {},
-    managed: true,
-    created: false,
-    optedOut: false,
-  };
-  const settings: TunerSettings = {
-    mode: 'apply',
-    min: config.minCapacity,
-    max: config.maxCapacity,
-    // The policy has its own stabilization window and decrease budget; no extra cooldown.
-    cooldownMinutes: config.cooldownMinutes ?? 0,
-    maxChangesPerRun: config.maxChangesPerRun ?? 10,
-    driftBackoffMinutes: 0,
-    lockLeaseSeconds: 60,
-  };
-  const lookback = Math.max(config.scaleDownStabilizationMinutes, config.lookbackMinutes) + 1;
-
-  const execute = async (ctx: PolicyContext<'dynamodb'>, plan: Plan, adapter: Adapter): Promise<void> => {
-    if (plan.actions.length === 0) return;
-    const run: RunContext = {
-      runId: `backtest-${ctx.minute}`,
-      tuner: plan.tuner,
-      trigger: 'backtest',
-      dryRun: false,
-      override: false,
-      idempotencyKey: `backtest-${ctx.minute}`,
-      now: ctx.now,
-      paused: false,
-      changesApplied: 0,
-    };
-    // A fresh store per step: the policy reads its state from DescribeTable (ctx.state), so the
-    // audit log is not needed across steps, and this keeps long traces linear.
-    await executePlan({ plan, target, settings, adapter, run, store: new MemoryStateStore() });
-  };
-
-  const schedule = Math.max(1, Math.floor(pluginOptions.everyMinutes ?? 2));
-  const cadenceOn = pluginOptions.cadence ?? config.cadence.enabled;
-  const cadence = { ...DEFAULT_CADENCE, ...config.cadence, fastMinutes: schedule };
-  const gate = runGate(schedule, cadenceOn);
-  const due = gate.due;
-  let advisedAt = 0;
-
+  const gate = runGate(setup.schedule, setup.cadenceOn);
   return {
     name: 'db-autopilot',
     // Asked every minute: the schedule, the cadence and the alarm decide when it runs (runsNow).
     everyMinutes: 1,
     async decide(ctx) {
-      const start = ctx.options.startTime;
-      const t = ctx.minute;
       const trigger = gate.now(ctx);
       if (!trigger.run) return null;
-      // Mode advisor (hourly): recommend, or switch where allowed.
-      if (switchOn && t > 0 && t - advisedAt >= adviseEvery) {
-        advisedAt = t;
-        const rows = ctx.history.range(Math.max(0, t - config.modeAdvisor.lookbackDays * 1440), t);
-        const advice = adviseCapacityMode({
-          tableName: TABLE,
-          billingMode: ctx.state.mode === 'on-demand' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
-          usage: usageAt(rows, start, t, config.maxUnservedFactor),
-          config: advisorConfig,
-          prices,
-          now: ctx.now,
-          switches,
-        });
-        const adapter: Adapter = async (action): Promise<ActResult> => {
-          const mode = action.to === 'PAY_PER_REQUEST' ? 'on-demand' : 'provisioned';
-          const initial = (action.params?.provisioned ?? {}) as { read?: number; write?: number };
-          const res = ctx.apply(
-            mode === 'provisioned' ? { mode, read: initial.read, write: initial.write } : { mode },
-          );
-          if (res.status === 'applied') {
-            switches.push({
-              at: ctx.now.toISOString(),
-              to: mode === 'on-demand' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
-            });
-          }
-          return toActResult(res, start);
-        };
-        await execute(ctx, advice.plan, adapter);
-      }
+      if (modeAdviceDue(setup, memory, ctx.minute)) await adviseMode(setup, memory, ctx);
       if (ctx.state.mode === 'on-demand') return null;
-
-      const floors: CapacityFloor[] = [];
-      // Hourly, from the same demand history: recurring peaks (pre-warming) and the demand shape
-      // (the day's decrease plan, the learned burst floor).
-      if (t - models.learnedAt >= relearn && t >= 120) {
-        const from = Math.max(0, t - config.prewarm.historyMinutes);
-        const rows = ctx.history.range(from, t);
-        const history = (dim: 'read' | 'write') => ({
-          start: minuteToIso(start, from),
-          periodSeconds: 60,
-          values: estimatedDemand(rows, dim, config.maxUnservedFactor),
-        });
-        shapes = {};
-        for (const dim of ['read', 'write'] as const) {
-          const h = history(dim);
-          if (prewarmOn) models[dim] = learnRecurringPeaks(h, ctx.now, config.prewarm);
-          const shape = learnDemandShape(h, ctx.now);
-          if (shape) shapes[shapeKey(null, dim)] = shape;
-        }
-        models.learnedAt = t;
-      }
-      if (prewarmOn) {
-        for (const dim of ['read', 'write'] as const) {
-          const model = models[dim];
-          if (!model) continue;
-          const f = prewarmFloorAt(model, ctx.now, config.prewarm, config.targetUtilization);
-          if (f)
-            floors.push({ indexName: null, dim, units: f.units, reason: f.reason, evidence: f.evidence });
-        }
-      }
-
-      // As the metrics client does: a minute still filling is unknown, not low (shared/metrics).
-      const rows = ctx.history
-        .last(lookback + 1)
-        .filter((r) => r.complete)
-        .slice(-lookback);
-      const obs = observationAt(rows, ctx.state, t, start);
+      if (relearnDue(setup, memory, ctx.minute)) relearnPeaks(setup, memory, ctx);
+      const floors = prewarmFloors(setup, memory, ctx.now);
+      const obs = observe(setup, ctx);
       const { plan, assessments } = planTableCapacity({
         observation: obs,
-        config,
-        prices,
+        config: setup.config,
+        prices: setup.prices,
         now: ctx.now,
         floors,
-        shapes,
+        shapes: memory.shapes,
       });
-      if (cadenceOn) {
-        const peakSoon = prewarmOn ? minutesToPeak(models, ctx.now, cadence.slowMinutes, config) : undefined;
-        const next = chooseCadence({
-          ...cadenceOfPlan(plan),
-          now: ctx.now,
-          assessments,
-          updating: t < ctx.state.updatingUntil,
-          alarm: trigger.alarm,
-          ...(peakSoon !== undefined ? { nextPeakAt: minuteToIso(start, t + peakSoon) } : {}),
-          config,
-          cadence,
-        });
-        due.nextMinute = t + next.everyMinutes;
-      }
-      const adapter: Adapter = async (action): Promise<ActResult> => {
-        const params = action.params as CapacityParams | undefined;
-        const u = params?.updates.find((x) => x.indexName === null);
-        if (!params || !u) return { status: 'skipped', reason: 'no table update in the action' };
-        // As the AWS adapter does: never send a mixed update (compare with the capacity now).
-        const s = ctx.state;
-        const read = params.direction === 'increase' ? Math.max(u.read, s.read) : Math.min(u.read, s.read);
-        const write =
-          params.direction === 'increase' ? Math.max(u.write, s.write) : Math.min(u.write, s.write);
-        if (read === s.read && write === s.write)
-          return { status: 'skipped', reason: 'already at that capacity' };
-        return toActResult(ctx.apply({ read, write }), start);
-      };
-      await execute(ctx, plan, adapter);
+      if (setup.cadenceOn)
+        gate.due.nextMinute = nextObservedAt(setup, memory, ctx, plan, assessments, trigger.alarm);
+      await execute(setup, ctx, plan, capacityAdapter(ctx));
       return null;
     },
+  };
+}
+
+/** The shared executor (guards) on a plan, with a fresh in-memory store. */
+async function execute(
+  setup: AutopilotSetup,
+  ctx: PolicyContext<'dynamodb'>,
+  plan: Plan,
+  adapter: Adapter,
+): Promise<void> {
+  if (plan.actions.length === 0) return;
+  const run: RunContext = {
+    runId: `backtest-${ctx.minute}`,
+    tuner: plan.tuner,
+    trigger: 'backtest',
+    dryRun: false,
+    override: false,
+    idempotencyKey: `backtest-${ctx.minute}`,
+    now: ctx.now,
+    paused: false,
+    changesApplied: 0,
+  };
+  // A fresh store per step: the policy reads its state from DescribeTable (ctx.state), so the
+  // audit log is not needed across steps, and this keeps long traces linear.
+  const { target, settings } = setup;
+  await executePlan({ plan, target, settings, adapter, run, store: new MemoryStateStore() });
+}
+
+/** The mode advisor runs hourly (after minute 0), and only when it may switch. */
+function modeAdviceDue(setup: AutopilotSetup, memory: AutopilotMemory, t: number): boolean {
+  return setup.switchOn && t > 0 && t - memory.advisedAt >= setup.adviseEveryMinutes;
+}
+
+/** Mode advisor: recommend, or switch where allowed (each applied switch remembered). */
+async function adviseMode(
+  setup: AutopilotSetup,
+  memory: AutopilotMemory,
+  ctx: PolicyContext<'dynamodb'>,
+): Promise<void> {
+  const { config } = setup;
+  const start = ctx.options.startTime;
+  const t = ctx.minute;
+  memory.advisedAt = t;
+  const rows = ctx.history.range(Math.max(0, t - config.modeAdvisor.lookbackDays * 1440), t);
+  const advice = adviseCapacityMode({
+    tableName: TABLE,
+    billingMode: ctx.state.mode === 'on-demand' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+    usage: usageAt(rows, start, t, config.maxUnservedFactor),
+    config: setup.advisorConfig,
+    prices: setup.prices,
+    now: ctx.now,
+    switches: memory.switches,
+  });
+  const adapter: Adapter = async (action): Promise<ActResult> => {
+    const mode = action.to === 'PAY_PER_REQUEST' ? 'on-demand' : 'provisioned';
+    const initial = (action.params?.provisioned ?? {}) as { read?: number; write?: number };
+    const res = ctx.apply(
+      mode === 'provisioned' ? { mode, read: initial.read, write: initial.write } : { mode },
+    );
+    if (res.status === 'applied') {
+      memory.switches.push({
+        at: ctx.now.toISOString(),
+        to: mode === 'on-demand' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+      });
+    }
+    return toActResult(res, start);
+  };
+  await execute(setup, ctx, advice.plan, adapter);
+}
+
+/** Recurring peaks and the demand shape are re-learned hourly, once two hours are published. */
+function relearnDue(setup: AutopilotSetup, memory: AutopilotMemory, t: number): boolean {
+  return t - memory.models.learnedAt >= setup.relearnMinutes && t >= 120;
+}
+
+/**
+ * From one demand history: recurring peaks (pre-warming, when on) and the demand shape (the
+ * day's decrease plan, the learned burst floor).
+ */
+function relearnPeaks(setup: AutopilotSetup, memory: AutopilotMemory, ctx: PolicyContext<'dynamodb'>): void {
+  const { config } = setup;
+  const t = ctx.minute;
+  const from = Math.max(0, t - config.prewarm.historyMinutes);
+  const rows = ctx.history.range(from, t);
+  memory.shapes = {};
+  for (const dim of ['read', 'write'] as const) {
+    const h = {
+      start: minuteToIso(ctx.options.startTime, from),
+      periodSeconds: 60,
+      values: estimatedDemand(rows, dim, config.maxUnservedFactor),
+    };
+    if (setup.prewarmOn) memory.models[dim] = learnRecurringPeaks(h, ctx.now, config.prewarm);
+    const shape = learnDemandShape(h, ctx.now);
+    if (shape) memory.shapes[shapeKey(null, dim)] = shape;
+  }
+  memory.models.learnedAt = t;
+}
+
+/** The capacity floors the learned recurring peaks ask for now (pre-warming on). */
+function prewarmFloors(setup: AutopilotSetup, memory: AutopilotMemory, now: Date): CapacityFloor[] {
+  const floors: CapacityFloor[] = [];
+  if (!setup.prewarmOn) return floors;
+  const { config } = setup;
+  for (const dim of ['read', 'write'] as const) {
+    const model = memory.models[dim];
+    if (!model) continue;
+    const f = prewarmFloorAt(model, now, config.prewarm, config.targetUtilization);
+    if (f) floors.push({ indexName: null, dim, units: f.units, reason: f.reason, evidence: f.evidence });
+  }
+  return floors;
+}
+
+/** DescribeTable and the complete published minutes the capacity policy reads. */
+function observe(setup: AutopilotSetup, ctx: PolicyContext<'dynamodb'>): TableObservation {
+  // As the metrics client does: a minute still filling is unknown, not low (shared/metrics).
+  const rows = ctx.history
+    .last(setup.lookback + 1)
+    .filter((r) => r.complete)
+    .slice(-setup.lookback);
+  return observationAt(rows, ctx.state, ctx.minute, ctx.options.startTime);
+}
+
+/** The minute the cadence observes the table next (shared/policies/dynamodb-cadence.ts). */
+function nextObservedAt(
+  setup: AutopilotSetup,
+  memory: AutopilotMemory,
+  ctx: PolicyContext<'dynamodb'>,
+  plan: Plan,
+  assessments: ReturnType<typeof planTableCapacity>['assessments'],
+  alarm: boolean,
+): number {
+  const { config, cadence } = setup;
+  const t = ctx.minute;
+  const peakSoon = setup.prewarmOn
+    ? minutesToPeak(memory.models, ctx.now, cadence.slowMinutes, config)
+    : undefined;
+  const next = chooseCadence({
+    ...cadenceOfPlan(plan),
+    now: ctx.now,
+    assessments,
+    updating: t < ctx.state.updatingUntil,
+    alarm,
+    ...(peakSoon !== undefined ? { nextPeakAt: minuteToIso(ctx.options.startTime, t + peakSoon) } : {}),
+    config,
+    cadence,
+  });
+  return t + next.everyMinutes;
+}
+
+/** Applies a capacity action as the AWS adapter does: the table's update, never a mixed one. */
+function capacityAdapter(ctx: PolicyContext<'dynamodb'>): Adapter {
+  return async (action): Promise<ActResult> => {
+    const params = action.params as CapacityParams | undefined;
+    const u = params?.updates.find((x) => x.indexName === null);
+    if (!params || !u) return { status: 'skipped', reason: 'no table update in the action' };
+    // As the AWS adapter does: never send a mixed update (compare with the capacity now).
+    const s = ctx.state;
+    const read = params.direction === 'increase' ? Math.max(u.read, s.read) : Math.min(u.read, s.read);
+    const write = params.direction === 'increase' ? Math.max(u.write, s.write) : Math.min(u.write, s.write);
+    if (read === s.read && write === s.write)
+      return { status: 'skipped', reason: 'already at that capacity' };
+    return toActResult(ctx.apply({ read, write }), ctx.options.startTime);
   };
 }
 

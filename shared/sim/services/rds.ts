@@ -1168,6 +1168,8 @@ function createDBInstanceReadReplica(sim: SimAccount, input: Input): object {
     allocatedStorage: source.allocatedStorage,
     iops: source.iops,
     storageThroughput: source.storageThroughput,
+    // Never kinder than AWS: storage autoscaling only when asked for (the API names no default).
+    maxAllocatedStorage: num(input.MaxAllocatedStorage),
     replicaSourceId: source.id,
     backupRetentionPeriod: 0,
     tags: Object.fromEntries(readTags(input.Tags)),

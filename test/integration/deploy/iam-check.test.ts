@@ -210,6 +210,64 @@ describe('IAM policy checker', () => {
     expect(v).toEqual([]);
   });
 
+  it('accepts the Application Auto Scaling namespace condition as scoping, and only there', () => {
+    const target = arn(`application-autoscaling:\${AWS::Region}:\${AWS::AccountId}:scalable-target/*`);
+    const aas = [
+      'application-autoscaling:RegisterScalableTarget',
+      'application-autoscaling:PutScalingPolicy',
+    ];
+    const v = checkPolicies(
+      templateWith([
+        {
+          Sid: 'Namespace',
+          Effect: 'Allow',
+          Action: aas,
+          Resource: target,
+          Condition: { StringEquals: { 'application-autoscaling:service-namespace': 'dynamodb' } },
+        },
+        {
+          Sid: 'AnyNamespace',
+          Effect: 'Allow',
+          Action: aas,
+          Resource: target,
+          Condition: { StringLike: { 'application-autoscaling:service-namespace': '*' } },
+        },
+        {
+          Sid: 'NamespaceIfExists',
+          Effect: 'Allow',
+          Action: aas,
+          Resource: target,
+          Condition: { StringEqualsIfExists: { 'application-autoscaling:service-namespace': 'dynamodb' } },
+        },
+        {
+          Sid: 'OtherService',
+          Effect: 'Allow',
+          Action: ['dynamodb:UpdateTable'],
+          Resource: '*',
+          Condition: { StringEquals: { 'application-autoscaling:service-namespace': 'dynamodb' } },
+        },
+      ]),
+    );
+    expect([...new Set(v.map((x) => x.sid))]).toEqual(['AnyNamespace', 'NamespaceIfExists', 'OtherService']);
+  });
+
+  it('lets only ModifyDBProxyTargetGroup on target-group:* go unscoped', () => {
+    const targetGroups = arn(`rds:\${AWS::Region}:\${AWS::AccountId}:target-group:*`);
+    const v = checkPolicies(
+      templateWith([
+        { Sid: 'Pool', Effect: 'Allow', Action: ['rds:ModifyDBProxyTargetGroup'], Resource: targetGroups },
+        { Sid: 'OtherAction', Effect: 'Allow', Action: ['rds:ModifyDBProxy'], Resource: targetGroups },
+        {
+          Sid: 'OtherResource',
+          Effect: 'Allow',
+          Action: ['rds:ModifyDBProxyTargetGroup'],
+          Resource: arn(`rds:\${AWS::Region}:\${AWS::AccountId}:db:*`),
+        },
+      ]),
+    );
+    expect(v.map((x) => x.sid)).toEqual(['OtherAction', 'OtherResource']);
+  });
+
   it('classifies actions by verb prefix', () => {
     for (const a of [
       'rds:ModifyDBInstance',

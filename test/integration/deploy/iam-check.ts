@@ -10,6 +10,10 @@
  *   condition, or names only resources whose ARN has a literal, non-empty prefix before any
  *   wildcard in the resource-name part (`db:dbap-*`, `alarm:dbap-*`; never `db:*`, `table/*`, `*`).
  *   A resource of this template (`Ref` / `Fn::GetAtt`) is an exact ARN.
+ *   Where AWS gives neither (the ARN holds an id AWS assigns and the resource a person made carries
+ *   no tags), a positive condition on one of SCOPING_CONDITION_KEYS of the action's service counts:
+ *   Application Auto Scaling's service namespace (scalable-target/<id> never names the table);
+ *   and UNSCOPABLE lists the one action AWS lets nobody scope (RDS Proxy target groups).
  * - `sts:AssumeRole` (any `sts:AssumeRole*`) only into the fleet's member role: every resource is
  *   `arn:<partition>:iam::<account or *>:role/db-autopilot-member` (issue 27).
  * - a role that another AWS account may assume (a `Principal.AWS` in its trust policy) requires
@@ -201,6 +205,45 @@ export function literalNamePrefix(arn: string, options: CheckOptions = {}): stri
   return star < 0 ? name : name.slice(0, star);
 }
 
+/**
+ * Service condition keys that scope a mutating action when its resource cannot be named or tagged:
+ * Application Auto Scaling authorizes on `scalable-target/<id assigned by AWS>`, a console-made
+ * target has no tags, and `application-autoscaling:service-namespace` (with
+ * `scalable-dimension`) is the only key that says what may change (Service Authorization
+ * Reference, AWS Application Auto Scaling; shared/deploy/iam.ts dynamodbScalableTargets).
+ */
+export const SCOPING_CONDITION_KEYS: Record<string, string[]> = {
+  'application-autoscaling': ['application-autoscaling:service-namespace'],
+};
+
+/**
+ * The one mutating action allowed on a whole resource type without a condition, because AWS
+ * offers no way to scope it: RDS authorizes ModifyDBProxyTargetGroup on `target-group:<id RDS
+ * assigns>` with only the target group's own tags as conditions, and nobody tags a proxy's default
+ * target group (shared/deploy/iam.ts proxyStatements). Exact action and resource type only.
+ */
+export const UNSCOPABLE: Array<{ action: string; resource: RegExp }> = [
+  { action: 'rds:ModifyDBProxyTargetGroup', resource: /^arn:[a-z-]+:rds:[^:]+:[^:]+:target-group:\*$/ },
+];
+
+/** The positive, non-wildcard conditions of a statement on these keys (as required keys). */
+export function requiredConditionKeys(condition: Json | undefined, keys: string[]): string[] {
+  if (!isObject(condition)) return [];
+  const wanted = keys.map((k) => k.toLowerCase());
+  const out: string[] = [];
+  for (const [operator, body] of Object.entries(condition)) {
+    if (operator !== 'StringEquals' && operator !== 'StringLike') continue;
+    if (!isObject(body)) continue;
+    for (const [key, value] of Object.entries(body)) {
+      if (!wanted.includes(key.toLowerCase())) continue;
+      const values = asArray(value);
+      if (values.length > 0 && values.every((v) => typeof v === 'string' && v !== '' && !/[*?]/.test(v)))
+        out.push(key);
+    }
+  }
+  return out;
+}
+
 /** The `aws:ResourceTag/...` or `aws:RequestTag/...` condition keys a statement requires. */
 export function tagConditionKeys(condition: Json | undefined): string[] {
   if (!isObject(condition)) return [];
@@ -308,6 +351,8 @@ export function checkPolicies(resources: Record<string, unknown>, options: Check
         if (!(SCOPED_SERVICES as readonly string[]).includes(serviceOf(action)) || !isMutating(action))
           continue;
         if (tagKeys.length > 0) continue;
+        if (requiredConditionKeys(s.Condition, SCOPING_CONDITION_KEYS[serviceOf(action)] ?? []).length > 0)
+          continue;
         if (arns.length === 0) {
           violations.push({ role, sid, action, problem: 'mutating action with no Resource' });
           continue;
@@ -323,6 +368,7 @@ export function checkPolicies(resources: Record<string, unknown>, options: Check
             return;
           }
           const prefix = literalNamePrefix(arn, options);
+          if (UNSCOPABLE.some((u) => u.action === action && u.resource.test(arn))) return;
           if (prefix === '') {
             violations.push({
               role,

@@ -76,7 +76,7 @@ describe('observe mode is read-only (issue 23)', () => {
       'DynamodbTunerRole/UpdateTaggedTables dynamodb:UpdateTable',
       'AlarmReconcilerRole/OwnAlarms cloudwatch:PutMetricAlarm',
       'AlarmReconcilerRole/OwnDashboard cloudwatch:PutDashboard',
-      'ControlRole/ModifyTaggedProxyTargetGroups rds:ModifyDBProxyTargetGroup',
+      'ControlRole/ModifyProxyTargetGroups rds:ModifyDBProxyTargetGroup',
     ]) {
       expect(writes).toContain(w);
     }
@@ -234,7 +234,7 @@ describe('least privilege on the state table and the ownership tags (issue 21)',
     },
   );
 
-  it('gives no role a way to add the managed tag, and the created-by tag only on dbap-* ARNs', () => {
+  it('gives no role a way to add the managed tag, and the created-by tag only on dbap-* ARNs (and the groups creating one uses)', () => {
     const managedKey = example.tags.managed.key;
     const createdKey = example.tags.createdBy.key;
     for (const fn of FUNCTIONS) {
@@ -250,10 +250,17 @@ describe('least privilege on the state table and the ownership tags (issue 21)',
           expect(resources.every((r) => r.includes(':db:dbap-*'))).toBe(true);
         }
         if (JSON.stringify(s.Condition ?? {}).includes(`aws:RequestTag/${createdKey}`)) {
+          // dbap-* instances, or the groups a request creating one uses (create actions only).
+          const groups = resources.filter((r) => /:(pg|og|subgrp):\*"/.test(r));
           expect(
-            resources.every((r) => r.includes(':db:dbap-*')),
+            resources.every((r) => r.includes(':db:dbap-*') || groups.includes(r)),
             `${fn} ${s.Sid}`,
           ).toBe(true);
+          if (groups.length > 0)
+            expect(s.Action.sort(), `${fn} ${s.Sid}`).toEqual([
+              'rds:CreateDBInstance',
+              'rds:CreateDBInstanceReadReplica',
+            ]);
         }
         expect(JSON.stringify(s.Condition ?? {})).not.toContain(`aws:RequestTag/${managedKey}`);
       }

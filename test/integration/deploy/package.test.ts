@@ -426,6 +426,7 @@ describe('osls package (offline)', () => {
     const managed = config.tags.managed.key;
     const createdBy = config.tags.createdBy.key;
     const dbapOnly = /^arn:aws:rds:us-east-1:123456789012:db:dbap-\*$/;
+    const groupsUsed = /^arn:aws:rds:us-east-1:123456789012:(pg|og|subgrp):\*$/;
     let taggingGrants = 0;
     for (const { role, statements } of rolePolicies(applyTemplate.Resources)) {
       for (const s of statements) {
@@ -448,9 +449,17 @@ describe('osls package (offline)', () => {
           for (const arn of arns) expect(arn, where).toMatch(dbapOnly);
           taggingGrants += 1;
         }
-        // A request that sets the created-by tag is allowed only on dbap-* instances.
-        if (text.includes(`aws:RequestTag/${createdBy}`))
-          for (const arn of arns) expect(arn, where).toMatch(dbapOnly);
+        // A request that sets the created-by tag is allowed only on dbap-* instances, and (to
+        // create them) on the parameter, option and subnet groups such a request uses.
+        if (text.includes(`aws:RequestTag/${createdBy}`)) {
+          const groups = arns.filter((arn) => arn && groupsUsed.test(arn));
+          for (const arn of arns.filter((a) => !groups.includes(a))) expect(arn, where).toMatch(dbapOnly);
+          if (groups.length > 0)
+            expect(actionsOf(s).sort(), where).toEqual([
+              'rds:CreateDBInstance',
+              'rds:CreateDBInstanceReadReplica',
+            ]);
+        }
       }
     }
     // The replica scaler (and the alarm handler and control, which run it) tag what they create.
@@ -480,6 +489,16 @@ describe('osls package (offline)', () => {
     const env = (lambdaOf('report')?.[1].Properties.Environment as { Variables?: Record<string, unknown> })
       ?.Variables;
     expect(env?.REPORT_TOPIC_ARN).toEqual({ Ref: topicId });
+  });
+
+  it('passes the retention parameters to every function as AUDIT_TTL_DAYS and NOOP_TTL_DAYS (defaults 400 and 30)', () => {
+    requirePackage();
+    for (const fn of functionNames) {
+      const env = (lambdaOf(fn)?.[1].Properties.Environment as { Variables?: Record<string, unknown> })
+        ?.Variables;
+      expect(env?.AUDIT_TTL_DAYS, fn).toBe('400');
+      expect(env?.NOOP_TTL_DAYS, fn).toBe('30');
+    }
   });
 
   it("alarms on every function's Lambda Errors and on the FailedRuns metric, notifying the SNS topic", () => {

@@ -1,6 +1,6 @@
 import { InvalidDBInstanceStateFault } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
-import { executePlan } from '../../../shared/core/executor.ts';
+import { executePlan, nextDecisionId } from '../../../shared/core/executor.ts';
 import { MemoryStateStore } from '../../../shared/state/memory-store.ts';
 import {
   makeAction,
@@ -13,6 +13,19 @@ import {
   recordingAdapter,
   T0,
 } from './fixtures.ts';
+
+describe('nextDecisionId', () => {
+  it('numbers a copy of the run (a paused run handing back) on from the run it copies', () => {
+    const run = makeRun({ runId: 'copy-shares-numbering' });
+    const first = nextDecisionId(run);
+    const copy = { ...run, paused: false };
+    expect([first, nextDecisionId(copy), nextDecisionId(run)]).toEqual([
+      'copy-shares-numbering:0001',
+      'copy-shares-numbering:0002',
+      'copy-shares-numbering:0003',
+    ]);
+  });
+});
 
 describe('executePlan', () => {
   it('applies a change that passes every guard and records it with the guard that decided', async () => {

@@ -273,6 +273,17 @@ describe('Aurora reader creation', () => {
     expect(readReplicaInput(MYSQL_SOURCE, base).EnableIAMDatabaseAuthentication).toBe(false);
   });
 
+  it("gives the replica the source's storage autoscaling maximum, so it cannot fill up while the source grows", () => {
+    const base = { replicaId: 'dbap-securecart-mysql-3', instanceClass: 'db.m6g.large', tags: [] };
+    const grows = { ...MYSQL_SOURCE, AllocatedStorage: 200, MaxAllocatedStorage: 1000 };
+    expect(readReplicaInput(grows, base).MaxAllocatedStorage).toBe(1000);
+    // Within 10% of its own maximum: the replica gets the 10% AWS requires above its size.
+    const nearMax = { ...MYSQL_SOURCE, AllocatedStorage: 950, MaxAllocatedStorage: 1000 };
+    expect(readReplicaInput(nearMax, base).MaxAllocatedStorage).toBe(1045);
+    // No autoscaling on the source: none on the replica.
+    expect(readReplicaInput(MYSQL_SOURCE, base)).not.toHaveProperty('MaxAllocatedStorage');
+  });
+
   it('across Regions names the subnet, parameter and option groups and a KMS key for an encrypted source', () => {
     const input = readReplicaInput(
       MYSQL_SOURCE,

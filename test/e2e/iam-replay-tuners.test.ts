@@ -1,0 +1,326 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfigFile, parseConfig, setConfig } from '../../shared/config/load.ts';
+import { type Config, configSchema } from '../../shared/config/schema.ts';
+import { runControl } from '../../shared/control/commands.ts';
+import type { StateStore, TunerRunRequest, TunerRunSummary } from '../../shared/core/contracts.ts';
+import type { FunctionName } from '../../shared/deploy/iam.ts';
+import { SimAccount } from '../../shared/sim/engine.ts';
+import { MINUTE_MS, workload as w } from '../../shared/sim/index.ts';
+import { setReadRouting } from '../../shared/sim/rds-replica-rules.ts';
+import { getScenario } from '../../shared/sim/scenarios/index.ts';
+import { addProxy } from '../../shared/sim/services/rds-proxy.ts';
+import { constant } from '../../shared/sim/workload.ts';
+import { MemoryStateStore, setStateStore } from '../../shared/state/index.ts';
+import { runIops } from '../../shared/tuners/iops.ts';
+import { runProxy } from '../../shared/tuners/proxy.ts';
+import { registration as replicasRegistration, runReplicas } from '../../shared/tuners/replicas.ts';
+import { runServerless } from '../../shared/tuners/serverless.ts';
+import type { AuthRequest } from '../support/iam/evaluate.ts';
+import { denials, functionRoles, memberRole, recording } from '../support/iam/replay.ts';
+
+/**
+ * Every AWS call of the RDS tuners on the simulated SecureCart day (the example config in apply
+ * mode), replayed against the roles they run with in a real account: the tuner's own, the alarm
+ * handler's (it runs the IOPS, replicas and Aurora Serverless fast paths in-process) and the fleet
+ * member role. A call any of them would deny fails the test (test/support/iam/ says what the
+ * evaluator models and what it does not).
+ */
+type Run = (
+  request: TunerRunRequest,
+  deps: { config: Config; store: StateStore; now: Date },
+) => Promise<TunerRunSummary>;
+
+let uninstall: (() => void) | undefined;
+afterEach(() => {
+  uninstall?.();
+  uninstall = undefined;
+});
+
+function exampleConfig(section: 'iops' | 'replicas' | 'serverless'): Config {
+  const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
+  config.defaults.mode = 'apply';
+  const s = config.tuners[section];
+  if (s) s.mode = 'apply';
+  return config;
+}
+
+/** The SecureCart day, one run every `stepMinutes`, every call recorded. */
+async function securecartDay(config: Config, run: Run, stepMinutes: number, hours = 24) {
+  const scenario = await getScenario('securecart');
+  const sim = scenario.build({});
+  uninstall = sim.install();
+  const store = new MemoryStateStore();
+  const start = sim.nowMs();
+  await scenario.seedState?.(store, new Date(start));
+  const requests: AuthRequest[] = [];
+  const applied: string[] = [];
+  for (let t = start; t < start + hours * 60 * MINUTE_MS; t += stepMinutes * MINUTE_MS) {
+    sim.advanceTo(t);
+    const { result, requests: made } = await recording(sim, () =>
+      run(
+        { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: `iam-${t}` },
+        { config, store, now: sim.clock.now() },
+      ),
+    );
+    requests.push(...made);
+    applied.push(...result.decisions.filter((d) => d.outcome === 'applied').map((d) => d.action));
+  }
+  return { requests, applied };
+}
+
+const rolesOf = (config: Config, fns: FunctionName[]) => [...functionRoles(fns, config), memberRole(config)];
+const actions = (requests: AuthRequest[]) => new Set(requests.map((r) => r.action));
+
+describe('IAM replay: the RDS tuners on the SecureCart day', () => {
+  it('allows every call of the IOPS tuner', async () => {
+    const config = exampleConfig('iops');
+    const { requests, applied } = await securecartDay(config, runIops, 15);
+    expect(applied).toContain('set-iops');
+    expect(actions(requests)).toContain('rds:ModifyDBInstance');
+    expect(denials(requests, rolesOf(config, ['iops-tuner', 'alarm-handler']))).toEqual([]);
+  });
+
+  it('allows every call of the replica scaler: Aurora readers, RDS replicas, their deletion and routing', async () => {
+    const config = exampleConfig('replicas');
+    const { requests, applied } = await securecartDay(config, runReplicas, 10);
+    expect(applied).toEqual(expect.arrayContaining(['add-replica', 'remove-replica']));
+    for (const a of ['rds:CreateDBInstance', 'rds:DeleteDBInstance', 'rds:AddTagsToResource'])
+      expect(actions(requests), a).toContain(a);
+    expect(denials(requests, rolesOf(config, ['replica-scaler', 'alarm-handler']))).toEqual([]);
+  });
+
+  it('allows every call of the Aurora Serverless v2 tuner', async () => {
+    const config = exampleConfig('serverless');
+    const { requests, applied } = await securecartDay(config, runServerless, 15, 14);
+    expect(applied.length).toBeGreaterThan(0);
+    expect(actions(requests)).toContain('rds:ModifyDBCluster');
+    expect(denials(requests, rolesOf(config, ['serverless-tuner', 'alarm-handler']))).toEqual([]);
+  });
+});
+
+describe('IAM replay: the RDS Proxy tuner', () => {
+  const START = Date.parse('2026-11-20T18:00:00Z');
+  const config = parseConfig(`
+version: 1
+region: us-east-1
+defaults: { mode: apply }
+tags: { managed: { key: db-autopilot:managed, value: "true" } }
+tuners:
+  proxy:
+    resources: { identifiers: [orders-proxy] }
+    borrowLatencyHighMs: 10
+    maxConnectionsPercentCeiling: 90
+`);
+
+  it('allows changing the pool of a proxy listed by name and of a proxy carrying the managed tag', async () => {
+    const sim = new SimAccount({ start: new Date(START).toISOString(), historyStart: START - 3 * 3_600_000 });
+    for (const id of ['orders', 'billing'])
+      sim.rds.addInstance({
+        id,
+        engine: 'postgres',
+        instanceClass: 'db.r6g.large',
+        storageType: 'gp3',
+        allocatedStorage: 100,
+      });
+    const starved = {
+      engineFamily: 'POSTGRESQL' as const,
+      maxConnections: 400,
+      pool: { MaxConnectionsPercent: 50, MaxIdleConnectionsPercent: 50, ConnectionBorrowTimeout: 120 },
+      workload: { demand: constant(260), clients: constant(1200) },
+    };
+    addProxy(sim, { ...starved, name: 'orders-proxy', targetInstanceId: 'orders' });
+    addProxy(sim, {
+      ...starved,
+      name: 'billing-proxy',
+      targetInstanceId: 'billing',
+      tags: { 'db-autopilot:managed': 'true' },
+    });
+    uninstall = sim.install();
+    const store = new MemoryStateStore();
+    const { result, requests } = await recording(sim, () =>
+      runProxy(
+        {
+          trigger: 'manual',
+          dryRun: false,
+          override: false,
+          resourceIds: ['orders-proxy', 'billing-proxy'],
+          idempotencyKey: 'iam-proxy',
+        },
+        { config, store, now: sim.clock.now() },
+      ),
+    );
+    const changed = result.decisions.filter((d) => d.action === 'set-pool' && d.outcome === 'applied');
+    expect(changed.map((d) => d.resource).sort()).toEqual(['billing-proxy', 'orders-proxy']);
+    expect(actions(requests)).toContain('rds:ModifyDBProxyTargetGroup');
+    expect(denials(requests, rolesOf(config, ['proxy-tuner', 'control']))).toEqual([]);
+  });
+});
+
+describe('IAM replay: replicas a person routes reads to, with record health checks, and a revert', () => {
+  const START = '2026-11-23T12:00:00.000Z';
+  const ZONE = 'Z0SHOPINTERNAL';
+  const RECORD = 'reads.db.shop.internal.';
+  const MANAGED = { 'db-autopilot:managed': 'true' };
+
+  function account(): SimAccount {
+    const sim = new SimAccount({
+      start: START,
+      historyStart: Date.parse(START) - 2 * 3_600_000,
+      rateLimits: false,
+    });
+    sim.rds.addInstance({
+      id: 'shop-mysql',
+      engine: 'mysql',
+      instanceClass: 'db.r6g.large',
+      storageType: 'io1',
+      allocatedStorage: 500,
+      iops: 10_000,
+      backupRetentionPeriod: 7,
+      tags: MANAGED,
+      // A replica copies the Enhanced Monitoring role (iam:PassRole) and the security groups.
+      settings: {
+        vpcSecurityGroupIds: ['sg-0app'],
+        monitoringInterval: 60,
+        monitoringRoleArn: 'arn:aws:iam::123456789012:role/rds-monitoring',
+        parameterGroup: 'shop-mysql80',
+      },
+      workload: { cpu: w.constant(20), connections: w.constant(20) },
+    });
+    sim.route53.addZone(ZONE, 'db.shop.internal.');
+    sim.route53.zones.get(ZONE)?.records.push({
+      Name: RECORD,
+      Type: 'CNAME',
+      SetIdentifier: 'shop-mysql',
+      Weight: 1,
+      TTL: 30,
+      ResourceRecords: [{ Value: `shop-mysql.abc123.${sim.region}.rds.amazonaws.com` }],
+    });
+    // Aurora, listed by name and untagged, whose readers use a parameter group a person tuned.
+    sim.rds.addCluster({
+      id: 'catalog-aurora',
+      engine: 'aurora-postgresql',
+      workload: { readerCpu: w.constant(150), readerConnections: w.constant(40) },
+    });
+    const settings = { parameterGroup: 'catalog-pg16-tuned', monitoringInterval: 0 };
+    for (const [id, writer] of [
+      ['catalog-aurora-writer', true],
+      ['catalog-aurora-reader-1', false],
+    ] as const)
+      sim.rds.addInstance({
+        id,
+        engine: 'aurora-postgresql',
+        instanceClass: 'db.r6g.large',
+        clusterId: 'catalog-aurora',
+        writer,
+        settings,
+      });
+    setReadRouting(sim, {
+      sourceId: 'shop-mysql',
+      zoneId: ZONE,
+      recordName: RECORD,
+      readCpu: w.constant(180),
+      readConnections: w.constant(40),
+    });
+    return sim;
+  }
+
+  const config = configSchema.parse({
+    version: 1,
+    defaults: { mode: 'apply' },
+    tuners: {
+      replicas: {
+        resources: { identifiers: ['catalog-aurora'], tags: MANAGED },
+        minReaders: 0,
+        maxReaders: 4,
+        scaleInStabilizationMinutes: 0,
+        sources: {
+          'shop-mysql': {
+            routing: {
+              hostedZoneId: ZONE,
+              recordName: RECORD,
+              fallback: { setIdentifier: 'shop-mysql' },
+              healthChecks: true,
+            },
+          },
+        },
+      },
+    },
+  });
+
+  it('allows creating, routing, health-checking and reverting replicas', async () => {
+    const sim = account();
+    uninstall = sim.install();
+    const store = new MemoryStateStore();
+    const requests: AuthRequest[] = [];
+    const applied: string[] = [];
+    let seq = 0;
+    const run = async () => {
+      sim.advanceTo(sim.nowMs() + 5 * MINUTE_MS);
+      seq += 1;
+      const { result, requests: made } = await recording(sim, () =>
+        runReplicas(
+          { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: `iam-replicas-${seq}` },
+          { config, store, now: sim.clock.now() },
+        ),
+      );
+      requests.push(...made);
+      applied.push(...result.decisions.filter((d) => d.outcome === 'applied').map((d) => d.action));
+      return result.decisions;
+    };
+    const first = await run();
+    const add = first.find(
+      (d) => d.action === 'add-replica' && d.outcome === 'applied' && d.resource === 'shop-mysql',
+    );
+    if (!add)
+      throw new Error(`no scale-out: ${JSON.stringify(first.map((d) => [d.action, d.outcome, d.reason]))}`);
+    for (let i = 0; i < 20 && !applied.includes('add-route'); i++) await run();
+    expect(applied).toContain('add-route');
+    expect(
+      first.some(
+        (d) => d.action === 'add-replica' && d.resource === 'catalog-aurora' && d.outcome === 'applied',
+      ),
+    ).toBe(true);
+    const tunerRequests = [...requests];
+    // A person reverts the scale-out through the control function (record first, then the replica).
+    setConfig(config);
+    const restoreStore = setStateStore(store);
+    const revertRequests: AuthRequest[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        sim.advanceTo(sim.nowMs() + 35 * MINUTE_MS);
+        const { requests: made } = await recording(sim, () =>
+          runControl(
+            { command: 'revert', decisionId: add.id, dryRun: false, override: false },
+            {
+              ssm: sim.clients().ssm,
+              tagging: sim.clients().tagging,
+              store,
+              config: () => config,
+              loadTuner: async () => replicasRegistration,
+              pauseParameter: '/db-autopilot/paused',
+              now: new Date(sim.nowMs()),
+              requestId: `iam-revert-${i}`,
+            },
+          ),
+        );
+        revertRequests.push(...made);
+      }
+    } finally {
+      restoreStore();
+      setConfig(undefined);
+    }
+    for (const a of [
+      'rds:CreateDBInstanceReadReplica',
+      'rds:CreateDBInstance',
+      'iam:PassRole',
+      'route53:ChangeResourceRecordSets',
+      'route53:CreateHealthCheck',
+      'cloudwatch:PutMetricAlarm',
+    ])
+      expect(actions(tunerRequests), a).toContain(a);
+    expect(actions(revertRequests)).toContain('rds:DeleteDBInstance');
+    expect(denials(tunerRequests, rolesOf(config, ['replica-scaler', 'alarm-handler']))).toEqual([]);
+    expect(denials(revertRequests, functionRoles(['control'], config))).toEqual([]);
+  });
+});
