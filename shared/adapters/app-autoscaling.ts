@@ -19,7 +19,7 @@ import { clock } from '../core/clock.ts';
 import type { Adapter } from '../core/contracts.ts';
 import { publicMessage } from '../core/errors.ts';
 import type { Action, ActResult } from '../core/model.ts';
-import { isThrottling } from '../metrics/limits.ts';
+import { isThrottling, mapLimit } from '../metrics/limits.ts';
 import type {
   CapacityDim,
   ScalableTargetObservation,
@@ -208,6 +208,8 @@ export const applyScalingTarget: Adapter = async (action: Action): Promise<ActRe
 
 /** DescribeScalableTargets takes at most 50 ResourceIds per call (Application Auto Scaling API reference). */
 const RESOURCE_IDS_PER_CALL = 50;
+/** DescribeScalingPolicies calls in flight at once (one per table with scalable targets). */
+export const POLICY_DESCRIBES_IN_FLIGHT = 4;
 
 /**
  * The scalable targets of many tables and GSIs at once (50 resource ids per call), with the
@@ -238,12 +240,14 @@ export async function describeScalableTargetsFor(
     } while (token);
   }
   const withTargets = [...new Set(found.map((t) => t.ResourceId).filter((id): id is string => !!id))];
+  // A few at a time, not one call per table at once: Application Auto Scaling has one throttle
+  // bucket per account and Region, shared with the person's own tooling and AAS's console, and a
+  // burst of hundreds of describes is answered "Rate exceeded" (AWS knowledge center,
+  // autoscaling-api-calls-throttled: https://repost.aws/knowledge-center/autoscaling-api-calls-throttled).
   const policies = (
-    await Promise.all(
-      withTargets.map((id) =>
-        autoscalingClient().send(
-          new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: id }),
-        ),
+    await mapLimit(withTargets, POLICY_DESCRIBES_IN_FLIGHT, (id) =>
+      autoscalingClient().send(
+        new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: id }),
       ),
     )
   ).flatMap((p) => p.ScalingPolicies ?? []);

@@ -342,7 +342,13 @@ async function createReplica(
       if (error instanceof DBInstanceAlreadyExistsFault) {
         // A redelivered run asks for the same deterministic name: never create a twin. The record
         // stays only if the existing instance is ours (created-by tag) and of this source.
-        const ours = await isOurReplica(deps, p.replicaId, p.sourceId);
+        const found = await ourReplica(deps, p.replicaId, p.sourceId);
+        const ours = found !== undefined;
+        if (found && createdByThisCall(found, now))
+          return {
+            status: 'applied',
+            detail: `creating ${p.replicaId} (${where}) for ${p.sourceId}: the first answer was lost and the retry found it (created ${found.InstanceCreateTime?.toISOString()})`,
+          };
         return {
           status: 'skipped',
           reason: ours
@@ -375,8 +381,12 @@ async function createReplica(
   };
 }
 
-/** The instance exists with the created-by tag and as a replica of `sourceId` (tag or membership). */
-async function isOurReplica(deps: ReplicaAdapterDeps, replicaId: string, sourceId: string): Promise<boolean> {
+/** The instance, if it exists with the created-by tag and as a replica of `sourceId` (tag or membership). */
+async function ourReplica(
+  deps: ReplicaAdapterDeps,
+  replicaId: string,
+  sourceId: string,
+): Promise<DBInstance | undefined> {
   try {
     const out = await deps.rds().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: replicaId }));
     const db = out?.DBInstances?.[0];
@@ -384,11 +394,25 @@ async function isOurReplica(deps: ReplicaAdapterDeps, replicaId: string, sourceI
     const tagged = tags.some((t) => t.Key === deps.createdByTag.key && t.Value === deps.createdByTag.value);
     const source =
       db?.ReadReplicaSourceDBInstanceIdentifier === sourceId || db?.DBClusterIdentifier === sourceId;
-    return tagged && source;
+    return tagged && source ? db : undefined;
   } catch (error) {
-    if (error instanceof DBInstanceNotFoundFault) return false;
+    if (error instanceof DBInstanceNotFoundFault) return undefined;
     throw error;
   }
+}
+
+/** How far before the run's clock a create of this run can be stamped (clock skew, slow start). */
+const SAME_CALL_SKEW_MS = 60_000;
+
+/**
+ * The existing instance is this call's own create: the SDK retries a create whose answer was lost
+ * (a 5xx or a timeout: adaptive retry mode, MAX_ATTEMPTS in shared/aws/clients.ts), and the retry
+ * gets DBInstanceAlreadyExists for the instance the first attempt made. Names carry the run's
+ * minute (replicaName), so an instance created before this run started is an earlier run's.
+ */
+function createdByThisCall(db: DBInstance, now: Date): boolean {
+  const created = db.InstanceCreateTime?.getTime();
+  return created !== undefined && created >= now.getTime() - SAME_CALL_SKEW_MS;
 }
 
 export async function removeReplica(deps: ReplicaAdapterDeps, action: Action): Promise<ActResult> {

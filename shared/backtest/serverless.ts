@@ -4,6 +4,7 @@ import { ValidationError } from '../core/errors.ts';
 import { seededRandom } from '../core/random.ts';
 import {
   DEFAULT_SERVERLESS_SETTINGS,
+  historyDaysRead,
   planServerlessBounds,
   type ServerlessObservation,
   type ServerlessSettings,
@@ -256,7 +257,7 @@ function autopilot(o: ServerlessBacktestOptions, initial: ServerlessBounds): Pol
       seen = visible;
       if (visible < 10) return;
       const recentFrom = Math.max(0, visible - 60);
-      const days = o.settings.profileDays * (1440 / BUCKET);
+      const days = historyDaysRead(o.settings) * (1440 / BUCKET);
       const obs: ServerlessObservation = {
         clusterId: 'backtest-cluster',
         engine: 'aurora-postgresql',

@@ -103,9 +103,12 @@ function stateTableStatements(fn: FunctionName): Statement[] {
       Resource: [table, index],
     },
     {
+      // BatchWriteItem is an IAM action of its own (the report function marks what it posted in
+      // batches, shared/state/dynamodb-store.ts markReported); LeadingKeys applies to each of its
+      // items (DynamoDB Developer Guide, "Using IAM policy conditions for fine-grained access control").
       Sid: 'StateTableWriteOwnPartitions',
       Effect: 'Allow',
-      Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
       Resource: table,
       Condition: {
         'ForAllValues:StringLike': {

@@ -309,6 +309,44 @@ function drainRule(ctx: ActionContext, r: ReaderObservation): RuleCheck {
 }
 
 /**
+ * Aurora Auto Scaling was turned on after db-autopilot added readers: AAS removes only the readers
+ * it created (aws-facts.md, Aurora), so db-autopilot's would run beside AAS's for good. It steps
+ * back: each reader it created (tag AND record) is removed once drained (DatabaseConnections at most
+ * the drain threshold: the reader endpoint no longer gives it work), never one being created, and
+ * never below the floor of readers the cluster keeps (AAS's MinCapacity, tuners.replicas
+ * minReaders, and at least one: a reader is also the failover target). Until then the removal is
+ * deferred with the reason, so the report says which readers are still db-autopilot's and why.
+ */
+export function handBackToAuroraAutoScaling(ctx: ActionContext): Action[] {
+  const { c, settings } = ctx;
+  const aas = ctx.obs.autoScaling;
+  if (!aas) return [];
+  const floor = Math.max(1, aas.minCapacity, Math.min(settings.minReaders, MAX_REPLICAS_PER_SOURCE));
+  const own = c.counted
+    .filter((r) => isOwned(r) && r.status !== 'creating')
+    .sort((a, b) => removalRank(a, b, settings.maxReplicaLagSeconds));
+  let remaining = c.counted.length;
+  return own.map((r) => {
+    const drained = drainRule(ctx, r);
+    const to = remaining - 1;
+    const rules: RuleCheck[] = [
+      { rule: 'replicas:ownership', verdict: 'ok' },
+      to >= floor
+        ? { rule: 'replicas:min-readers', verdict: 'ok' }
+        : {
+            rule: 'replicas:min-readers',
+            verdict: 'skip',
+            reason: `removing ${r.id} would leave ${to} < ${floor} readers (Aurora Auto Scaling minimum ${aas.minCapacity}); Aurora Auto Scaling does not remove readers it did not create: delete ${r.id} yourself once it has added its own`,
+          },
+      drained,
+    ];
+    if (to >= floor && drained.verdict === 'ok') remaining = to;
+    const reason = `Aurora Auto Scaling now manages the readers of ${ctx.obs.source.id} and removes only the readers it created: db-autopilot steps back and removes its own reader ${r.id} once drained`;
+    return removeReplicaAction(ctx, r, to + 1, rules, reason);
+  });
+}
+
+/**
  * Removes `toRemove` (routed plain RDS replicas: the record only, this run), and names the
  * replicas db-autopilot did not create when they would have been candidates.
  */

@@ -20,6 +20,7 @@ import type { Action, Plan, ResourceRef } from '../core/model.ts';
 import {
   type ActionContext,
   brokenActions,
+  handBackToAuroraAutoScaling,
   lagFindings,
   mismatchFindings,
   planScaleIn,
@@ -88,6 +89,10 @@ function sourceRefOf(obs: ReplicaObservation): ResourceRef {
 /** Aurora Auto Scaling registered on the cluster: it scales the readers; db-autopilot says so and stays out. */
 function standDown(ctx: ActionContext): Action {
   const aas = ctx.obs.autoScaling;
+  const own = ctx.c.listed.filter(isOwned).map((r) => r.id);
+  const left = own.length
+    ? `; its own reader(s) ${own.join(', ')} are removed once drained (Aurora Auto Scaling removes only readers it created)`
+    : '';
   return {
     tuner: 'replicas',
     evidence: ctx.evidence,
@@ -95,11 +100,11 @@ function standDown(ctx: ActionContext): Action {
     kind: 'finding',
     from: null,
     to: null,
-    reason: `Aurora Auto Scaling manages the readers of ${ctx.obs.source.id} (${aas?.resourceId}, ${aas?.minCapacity}-${aas?.maxCapacity} readers): db-autopilot stands down for this cluster's readers so the two never scale on the same signal`,
+    reason: `Aurora Auto Scaling manages the readers of ${ctx.obs.source.id} (${aas?.resourceId}, ${aas?.minCapacity}-${aas?.maxCapacity} readers): db-autopilot stands down for this cluster's readers so the two never scale on the same signal${left}`,
     monthlyCostDelta: 0,
     undo: null,
     mutating: false,
-    severity: 'info',
+    severity: own.length ? 'warning' : 'info',
   };
 }
 
@@ -218,7 +223,7 @@ export function planReplicas(
     };
     return finish(
       ctx,
-      [standDown(ctx), ...lagFindings(ctx)],
+      [standDown(ctx), ...lagFindings(ctx), ...handBackToAuroraAutoScaling(ctx)],
       result,
       `${ctx.why} of ${obs.source.id}: db-autopilot stands down`,
     );

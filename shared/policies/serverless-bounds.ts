@@ -14,7 +14,8 @@ import { HOURS_PER_MONTH } from '../pricing.ts';
 /**
  * How an Aurora Serverless v2 cluster's capacity bounds are decided, in named pure steps:
  *
- *   hourProfile -> forecastPeak -> recommendMin -> recommendMax -> constrainBounds
+ *   dayProfile -> quietWeekday -> overdueLoad -> forecastPeak -> recommendMin -> recommendMax
+ *     -> constrainBounds
  *     -> autoPauseAdvice -> provisionedAdvice -> planServerlessBounds
  *
  * Inputs are what CloudWatch publishes (late): ServerlessDatabaseCapacity (the capacity the
@@ -166,9 +167,14 @@ export interface BucketProfile {
 
 /**
  * Step 1: for each bucket of the day (15 minutes by default), the highest peak over the last
- * `days` days, and how steeply the load rose into it on the same day (a step, or a ramp).
+ * `days` days, and how steeply the load rose into it on the same day (a step, or a ramp). With
+ * `onDay` (a UTC day number, epoch ms / 86,400,000), only that day's buckets count.
  */
-export function dayProfile(obs: ServerlessObservation, days: number): Map<number, BucketProfile> {
+export function dayProfile(
+  obs: ServerlessObservation,
+  days: number,
+  onDay?: number,
+): Map<number, BucketProfile> {
   const h = obs.history;
   const perDay = Math.round(1440 / h.periodMinutes);
   const end = Date.parse(h.end);
@@ -180,13 +186,79 @@ export function dayProfile(obs: ServerlessObservation, days: number): Map<number
   values.forEach((v, i) => {
     if (v === null) return;
     const at = end - (values.length - i) * h.periodMinutes * 60_000;
-    const bucket = Math.floor((at % 86_400_000) / (h.periodMinutes * 60_000));
+    if (onDay !== undefined && Math.floor(at / DAY_MS) !== onDay) return;
+    const bucket = Math.floor((at % DAY_MS) / (h.periodMinutes * 60_000));
     const before = levels[i - 1];
     const rise = before == null ? 1 : before > 0 ? v / before : v > 0 ? Number.POSITIVE_INFINITY : 1;
     const seen = profile.get(bucket) ?? { peak: 0, rise: 1 };
     profile.set(bucket, { peak: Math.max(seen.peak, v), rise: Math.max(seen.rise, rise) });
   });
   return profile;
+}
+
+const DAY_MS = 86_400_000;
+/** Days of history read: the profile's days, and at least the whole same weekday a week ago (step 1b). */
+export const WEEKDAY_HISTORY_DAYS = 8;
+export const historyDaysRead = (s: Pick<ServerlessSettings, 'profileDays'>): number =>
+  Math.max(s.profileDays, WEEKDAY_HISTORY_DAYS);
+/** A day whose highest demand is below this fraction of the other days' median is a quiet day. */
+export const QUIET_DAY_RATIO = 0.5;
+/** Today is not like its quiet weekday a week ago once its demand exceeds that day's capacity by this factor. */
+export const BUSIER_THAN_QUIET = 1.25;
+
+/** The history's buckets with their start time (ms): demand shown (held -> 0) and the capacity level. */
+function historyBuckets(obs: ServerlessObservation) {
+  const h = obs.history;
+  const end = Date.parse(h.end);
+  const demand = historyDemand(obs);
+  const levels = demandShown(h.capacityMax, h.connectionsMax);
+  return demand.map((d, i) => ({
+    at: end - (demand.length - i) * h.periodMinutes * 60_000,
+    demand: d,
+    level: levels[i] ?? null,
+    connections: h.connectionsMax[i] ?? null,
+  }));
+}
+
+/**
+ * Step 1b: does the day of the week matter for `day` (a UTC day number)? Learned walk-forward from
+ * the history alone: the same weekday a week ago (wholly in the history) was a quiet day (its
+ * highest demand below QUIET_DAY_RATIO of the other complete days' median), and `day` so far has
+ * not been busier than that day was at the same hours (its demand never above BUSIER_THAN_QUIET x
+ * the capacity that day showed). Then that day's own profile is the forecast for `day`, not the
+ * highest of all days (a weekend is not forecast from the weekdays). Otherwise undefined.
+ */
+export function quietWeekday(obs: ServerlessObservation, day: number): string | undefined {
+  const buckets = historyBuckets(obs);
+  const first = buckets[0]?.at;
+  const ref = day - 7;
+  if (first === undefined || first > ref * DAY_MS) return undefined;
+  const end = Date.parse(obs.history.end);
+  // Each complete day's most connections: the load signal a minimum held above demand does not
+  // hide (the capacity of a quiet day held at a weekday's minimum looks like a weekday's).
+  const peaks = new Map<number, number>();
+  for (const b of buckets) {
+    const d = Math.floor(b.at / DAY_MS);
+    if (b.connections !== null && d * DAY_MS >= first && (d + 1) * DAY_MS <= end)
+      peaks.set(d, Math.max(peaks.get(d) ?? 0, b.connections));
+  }
+  const refPeak = peaks.get(ref);
+  const others = [...peaks].filter(([d]) => d !== ref).map(([, p]) => p);
+  if (refPeak === undefined || others.length < 3) return undefined;
+  const median = others.sort((a, b) => a - b)[Math.floor(others.length / 2)] ?? 0;
+  if (!(refPeak < QUIET_DAY_RATIO * median)) return undefined;
+  // The same day so far against the quiet day at the same hours (its capacity: an upper bound of its demand).
+  const refLevel = new Map(
+    buckets.filter((b) => Math.floor(b.at / DAY_MS) === ref).map((b) => [b.at % DAY_MS, b.level ?? 0]),
+  );
+  const busier = buckets.some(
+    (b) =>
+      Math.floor(b.at / DAY_MS) === day &&
+      (b.demand ?? 0) > BUSIER_THAN_QUIET * (refLevel.get(b.at % DAY_MS) ?? 0),
+  );
+  if (busier) return undefined;
+  const weekday = new Date(ref * DAY_MS).toLocaleDateString('en-US', { weekday: 'long', timeZone: 'UTC' });
+  return `${weekday} a week ago was a quiet day (at most ${refPeak} connections, the other days' median ${median}) and this day so far has not been busier: forecast from that ${weekday}`;
 }
 
 /**
@@ -224,13 +296,29 @@ export function forecastPeak(
   obs: ServerlessObservation,
   s: ServerlessSettings,
 ): { peak: number; sharp: boolean; why: string } {
-  const profile = dayProfile(obs, s.profileDays);
+  const allDays = dayProfile(obs, s.profileDays);
+  const perDay = Math.round(1440 / obs.history.periodMinutes);
+  const wholeHistory = Math.ceil(obs.history.capacityMax.length / perDay);
+  const byDay = new Map<number, { profile: Map<number, BucketProfile>; quiet?: string }>();
+  const profileFor = (day: number) => {
+    if (!byDay.has(day)) {
+      const quiet = quietWeekday(obs, day);
+      byDay.set(
+        day,
+        quiet ? { profile: dayProfile(obs, wholeHistory, day - 7), quiet } : { profile: allDays },
+      );
+    }
+    return byDay.get(day) as { profile: Map<number, BucketProfile>; quiet?: string };
+  };
   const period = obs.history.periodMinutes * 60_000;
   const now = Date.parse(obs.observedAt);
   let seasonal = 0;
   let rise = 1;
+  let quiet: string | undefined;
   for (let at = now; at <= now + s.lookaheadMinutes * 60_000; at += period) {
-    const b = profile.get(Math.floor((at % 86_400_000) / period));
+    const day = profileFor(Math.floor(at / DAY_MS));
+    const b = day.profile.get(Math.floor((at % DAY_MS) / period));
+    quiet ??= day.quiet;
     seasonal = Math.max(seasonal, b?.peak ?? 0);
     rise = Math.max(rise, b?.rise ?? 1);
   }
@@ -243,7 +331,7 @@ export function forecastPeak(
   const peak = Math.max(seasonal, recent);
   const history = late.overdue
     ? `no connection for ${Math.round(late.idleMinutes / 60)} h, longer than any quiet stretch in the last ${s.profileDays} days: the load history expects is not coming today`
-    : `the next ${s.lookaheadMinutes} min of the day over the last ${s.profileDays} days: ${seasonal.toFixed(1)}`;
+    : `the next ${s.lookaheadMinutes} min of the day ${quiet ? `(${quiet})` : `over the last ${s.profileDays} days`}: ${seasonal.toFixed(1)}`;
   // A step (the load more than doubled within one bucket on some day, or came from none) is not
   // followed by scaling from a low capacity: the minimum has to sit close to the step's top.
   const sharp = seasonal > recent && rise >= s.sharpRiseRatio;
@@ -359,6 +447,14 @@ export function provisionedAdvice(
   return `load is steady (p10 ${p(0.1).toFixed(1)} / p90 ${p(0.9).toFixed(1)} ACU): ${cls.name} (${cls.memoryGiB} GiB) would cost about $${provisioned.toFixed(0)} a month against about $${serverless.toFixed(0)} on Serverless v2 (${nodes} instance${nodes > 1 ? 's' : ''}); a person's call (a class change fails over)`;
 }
 
+/** The last `recentMinutes` published minutes sat at the current minimum: it holds the capacity above the load. */
+export function heldAtMinimum(obs: ServerlessObservation, s: ServerlessSettings): boolean {
+  const last = obs.recent.capacity.slice(-s.recentMinutes);
+  return (
+    last.length >= s.recentMinutes && last.every((c) => c !== null && Math.abs(c - obs.current.min) < 1e-6)
+  );
+}
+
 /** Step 8: the plan: one ModifyDBCluster when the bounds move enough, and the advice. */
 export function planServerlessBounds(
   obs: ServerlessObservation,
@@ -386,7 +482,9 @@ export function planServerlessBounds(
     (bounds.min === 0) !== (obs.current.min === 0) ||
     (pause.idle && bounds.min < obs.current.min) ||
     // A minimum below the config's floor is raised to it, however small the step.
-    (!pause.pause && obs.current.min < s.minCapacityFloor && bounds.min > obs.current.min);
+    (!pause.pause && obs.current.min < s.minCapacityFloor && bounds.min > obs.current.min) ||
+    // A minimum holding the capacity above the load comes down, however small the step.
+    (bounds.min < obs.current.min && heldAtMinimum(obs, s));
   const maxMoves =
     bounds.max !== obs.current.max &&
     (max.capped ||

@@ -47,7 +47,7 @@ import { publicMessage } from '../core/errors.ts';
 import { executePlan } from '../core/executor.ts';
 import type { Action, Decision, Plan, ResourceRef } from '../core/model.ts';
 import { adoptIfIntended } from '../core/ownership.ts';
-import { finishRun, recordObservationFailure, selectRequested } from '../core/run.ts';
+import { finishRun, outOfTime, recordObservationFailure, selectRequested } from '../core/run.ts';
 import { resolveTarget } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { hasTag, tagListToMap } from '../discovery/select.ts';
@@ -688,6 +688,8 @@ export async function runReplicas(
 
   const decisions: Decision[] = [];
   for (const source of sources) {
+    // Like every tuner loop: stop before a source rather than be cut off half-way through its changes.
+    if (outOfTime(request, source.target.ref.id, notes)) break;
     try {
       decisions.push(
         ...(await tuneSource(source, { config, section, series, store, account, window, run, now, adapter })),

@@ -41,13 +41,14 @@ import type {
 } from '../core/contracts.ts';
 import { checkDrift, lastAppliedChange } from '../core/drift.ts';
 import { executePlan } from '../core/executor.ts';
-import type { Action, Decision, Plan } from '../core/model.ts';
+import type { Action, Decision } from '../core/model.ts';
 import { finishRun, outOfTime, recordObservationFailure, selectRequested } from '../core/run.ts';
 import { resolveSettings, resolveTarget } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { getMetrics, type MetricsResult, type SeriesRequest } from '../metrics/index.ts';
 import {
   DEFAULT_SERVERLESS_SETTINGS,
+  historyDaysRead,
   planServerlessBounds,
   type ServerlessObservation,
   type ServerlessSettings,
@@ -61,6 +62,7 @@ import {
   withoutRepeats,
 } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
+import { changedClusters, handBackCluster, saveChangedIndex } from './serverless-handback.ts';
 
 const MINUTE = 60_000;
 /** The profile is read in 15-minute buckets (GetMetricData at 900 s: 7 days = 672 points a series). */
@@ -242,7 +244,7 @@ async function tuneCluster(
   members: Member[],
   recent: MetricsResult,
   hist: MetricsResult,
-): Promise<Decision[]> {
+): Promise<{ decisions: Decision[]; ours: boolean }> {
   const { run, store } = x;
   const id = c.ref.id;
   const history = await store.getHistory('serverless', id, run.now);
@@ -272,7 +274,11 @@ async function tuneCluster(
   const person = personBoundsAfter(history, observed, verdict.drifted);
   if (!isDeepStrictEqual(person, history.tunerState?.personBounds))
     await store.putTunerState('serverless', id, { ...history.tunerState, personBounds: person });
-  return decisions;
+  // db-autopilot's range in effect after this run (to hand back if the cluster leaves the config).
+  const applied = decisions.find((d) => d.action === 'set-serverless-bounds' && d.outcome === 'applied');
+  const now = (applied?.to as ServerlessBoundsParams | undefined) ?? observed;
+  const ours = !isDeepStrictEqual(now, person) && (!!applied || !!lastAppliedChange(history, KINDS));
+  return { decisions, ours };
 }
 
 /** Reads both windows for every member of every cluster in two batched GetMetricData reads. */
@@ -284,7 +290,8 @@ async function readMetrics(section: ServerlessSection, members: Member[], now: D
     periodSeconds: 60,
     now,
   });
-  const histStart = new Date(now.getTime() - section.profileDays * 1440 * MINUTE);
+  // The profile's days, and the whole same weekday a week ago (a quiet weekday is learned from it).
+  const histStart = new Date(now.getTime() - historyDaysRead(section) * 1440 * MINUTE);
   const hist = await getMetrics({
     series: seriesOf('h', members, HISTORY),
     start: new Date(
@@ -297,31 +304,46 @@ async function readMetrics(section: ServerlessSection, members: Member[], now: D
   return { recent, hist };
 }
 
+/**
+ * The managed Serverless v2 clusters the run tunes (those a run for named clusters names), and the
+ * indexed clusters db-autopilot changed that are no longer managed (`gone`: handed back) or no
+ * longer exist (`deleted`).
+ */
 async function discoverClusters(
   config: Config,
   section: ServerlessSection,
   request: TunerRunRequest,
   notes: string[],
+  indexed: readonly string[],
 ) {
   const fleet = await discoverFleet({
     kinds: ['aurora-cluster'],
     selector: section.resources,
     tagKeys: config.tags,
+    includeUnmanaged: indexed.length > 0,
   });
   notes.push(...fleet.notes);
-  return selectRequested(
-    fleet.auroraClusters.filter(isServerless),
+  const serverless = fleet.auroraClusters.filter(isServerless);
+  const targets = selectRequested(
+    serverless.filter((c) => c.managed),
     request.resourceIds,
     notes,
     (id) => `${id}: not a managed Aurora Serverless v2 cluster`,
   );
+  const asked = (id: string) => !request.resourceIds || request.resourceIds.includes(id);
+  const gone = serverless.filter((c) => !c.managed && indexed.includes(c.ref.id) && asked(c.ref.id));
+  const found = new Set(fleet.auroraClusters.map((c) => c.ref.id));
+  const deleted = indexed.filter((id) => !found.has(id) && asked(id));
+  for (const id of deleted)
+    notes.push(`${id}: no longer exists; db-autopilot had set its capacity range: nothing to hand back`);
+  return { targets, gone, deleted };
 }
 
 export async function runServerless(
   request: TunerRunRequest,
   deps: TunerRunDeps = {},
 ): Promise<TunerRunSummary> {
-  const { config, store, now, started } = await openTunerRun('serverless', request, deps);
+  const { config, store, started } = await openTunerRun('serverless', request, deps);
   if (started.duplicate) return finishRun(started, []);
   const section = config.tuners.serverless;
   if (started.run.paused)
@@ -342,50 +364,66 @@ export async function runServerless(
     adapter: deps.adapter ?? createServerlessAdapter({ now: () => run.now }),
   };
   const notes: string[] = [];
-  const targets = await discoverClusters(config, section, request, notes);
-  if (targets.length === 0) return finishRun(started, [], notes);
-  const membersOf = new Map<string, Member[]>();
-  for (const c of targets) membersOf.set(c.ref.id, await serverlessMembers(c.raw));
-  const { recent, hist } = await readMetrics(section, [...membersOf.values()].flat(), now);
+  const indexed = await changedClusters(store, run.now);
+  const { targets, gone, deleted } = await discoverClusters(config, section, request, notes, indexed);
+  const next = new Set(indexed.filter((id) => !deleted.includes(id)));
+  const decisions: Decision[] = [];
+  // Clusters that left the config (or the managed tag) get the person's range back.
+  for (const c of gone) {
+    const back = await handBackCluster(x, c, 'cluster no longer managed');
+    decisions.push(...back.decisions);
+    if (back.settled) next.delete(c.ref.id);
+  }
+  if (targets.length > 0) decisions.push(...(await tuneClusters(x, targets, request, notes, next)));
+  await saveChangedIndex(store, indexed, next);
+  return finishRun(started, decisions, notes);
+}
+
+/** Tunes each managed cluster (an opted-out one is handed back), keeping `changed` (the index) up to date. */
+async function tuneClusters(
+  x: ClusterRun,
+  targets: Cluster[],
+  request: TunerRunRequest,
+  notes: string[],
+  changed: Set<string>,
+): Promise<Decision[]> {
+  // One cluster's members unreadable (throttled past the SDK's retries, a cluster deleted meanwhile)
+  // fails that cluster only, recorded; the others are tuned.
+  const membersOf = new Map<string, Member[] | { failed: unknown }>();
+  for (const c of targets)
+    membersOf.set(c.ref.id, await serverlessMembers(c.raw).catch((error: unknown) => ({ failed: error })));
+  const members = (id: string) => {
+    const m = membersOf.get(id);
+    return Array.isArray(m) ? m : [];
+  };
+  const { recent, hist } = await readMetrics(
+    x.section,
+    targets.flatMap((c) => members(c.ref.id)),
+    x.run.now,
+  );
   notes.push(...recent.notes, ...hist.notes);
   const decisions: Decision[] = [];
   for (const c of targets) {
     if (outOfTime(request, c.ref.id, notes)) break;
     try {
+      const read = membersOf.get(c.ref.id);
       // An opted-out cluster is not tuned: db-autopilot's last bounds are handed back.
-      if (c.optedOut) decisions.push(...(await handBackCluster(x, c, 'cluster opted out')));
-      else decisions.push(...(await tuneCluster(x, c, membersOf.get(c.ref.id) ?? [], recent, hist)));
+      if (c.optedOut) {
+        const back = await handBackCluster(x, c, 'cluster opted out');
+        decisions.push(...back.decisions);
+        if (back.settled) changed.delete(c.ref.id);
+        continue;
+      }
+      if (read && !Array.isArray(read)) throw read.failed;
+      const tuned = await tuneCluster(x, c, members(c.ref.id), recent, hist);
+      decisions.push(...tuned.decisions);
+      if (tuned.ours) changed.add(c.ref.id);
+      else changed.delete(c.ref.id);
     } catch (error) {
-      decisions.push(await recordObservationFailure(store, run, c.ref, x.settings.mode, error));
+      decisions.push(await recordObservationFailure(x.store, x.run, c.ref, x.settings.mode, error));
     }
   }
-  return finishRun(started, decisions, notes);
-}
-
-/** The action that hands a cluster's bounds back to the person's, when db-autopilot's are in effect. */
-export function handBackAction(c: Cluster, history: ResourceHistory, why: string): Action | undefined {
-  const person = history.tunerState?.personBounds as ServerlessBoundsParams | undefined;
-  const current = boundsOf(c.raw);
-  const last = lastAppliedChange(history, KINDS);
-  if (!person || !current || !last || isDeepStrictEqual(person, current)) return undefined;
-  // Only db-autopilot's own bounds are handed back: a person's newer change stays.
-  if (!isDeepStrictEqual(last.to, current)) return undefined;
-  return {
-    tuner: 'serverless',
-    resource: c.ref,
-    kind: 'set-serverless-bounds',
-    from: current,
-    to: person,
-    reason: `${c.ref.id}: capacity range handed back to the person's ${person.min}-${person.max} ACU (${why})`,
-    evidence: [],
-    monthlyCostDelta: 0,
-    undo: { kind: 'set-serverless-bounds', params: { clusterId: c.ref.id, bounds: current } },
-    mutating: true,
-    params: { clusterId: c.ref.id, bounds: person },
-    severity: 'warning',
-    // Only the person's own bounds: passes the opt-out guard (shared/core/guards.ts).
-    restores: true,
-  };
+  return decisions;
 }
 
 /**
@@ -398,44 +436,29 @@ async function handBackWhilePaused(
   config: Config,
   store: StateStore,
 ): Promise<Decision[]> {
-  const targets = await discoverClusters(
-    config,
-    section,
-    { trigger: run.trigger, dryRun: false, override: false, idempotencyKey: run.idempotencyKey },
-    [],
-  );
+  const notes: string[] = [];
+  const indexed = await changedClusters(store, run.now);
+  const request = {
+    trigger: run.trigger,
+    dryRun: false,
+    override: false,
+    idempotencyKey: run.idempotencyKey,
+  };
+  const { targets, gone, deleted } = await discoverClusters(config, section, request, notes, indexed);
   const settings = { ...resolveSettings(config, 'serverless'), cooldownMinutes: 0 };
   const adapter = createServerlessAdapter({ now: () => run.now });
   // One run object for every hand-back (decision ids are numbered per run object).
   const acting: RunContext = { ...run, paused: false };
+  const next = new Set(indexed.filter((id) => !deleted.includes(id)));
   const decisions: Decision[] = [];
-  for (const c of targets)
-    decisions.push(
-      ...(await handBackCluster({ run: acting, store, settings, adapter }, c, 'db-autopilot is paused')),
-    );
+  for (const c of [...targets, ...gone]) {
+    const why = c.managed ? 'db-autopilot is paused' : 'db-autopilot is paused; cluster no longer managed';
+    const back = await handBackCluster({ run: acting, store, settings, adapter }, c, why);
+    decisions.push(...back.decisions);
+    if (back.settled) next.delete(c.ref.id);
+  }
+  await saveChangedIndex(store, indexed, next);
   return decisions;
-}
-
-/**
- * Hands one cluster's capacity range back to the person's (pause, opt-out tag), recorded. No
- * cooldown: stopping is not tuning; every other guard applies.
- */
-async function handBackCluster(
-  x: Pick<ClusterRun, 'run' | 'store' | 'settings' | 'adapter'>,
-  c: Cluster,
-  why: string,
-): Promise<Decision[]> {
-  const history = await x.store.getHistory('serverless', c.ref.id, x.run.now);
-  const action = handBackAction(c, history, why);
-  if (!action) return [];
-  const plan: Plan = {
-    tuner: 'serverless',
-    resource: c.ref,
-    observedAt: x.run.now.toISOString(),
-    actions: [action],
-  };
-  const settings = { ...x.settings, cooldownMinutes: 0 };
-  return executePlan({ plan, target: c, settings, adapter: x.adapter, run: x.run, store: x.store });
 }
 
 /**

@@ -1,19 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { setAwsClients } from '../../shared/aws/clients.ts';
-import { setConfig } from '../../shared/config/load.ts';
+import { describe, expect, it } from 'vitest';
 import { type Config, configSchema } from '../../shared/config/schema.ts';
-import type { StateStore } from '../../shared/core/contracts.ts';
-import { runInScope } from '../../shared/core/scope.ts';
-import { runPlanLocally } from '../../shared/fleet/local-map.ts';
-import { planFleet } from '../../shared/fleet/plan.ts';
-import { fanOutLimitsOf, fleetDefinition } from '../../shared/fleet/state-machine.ts';
-import { runFleetUnit } from '../../shared/fleet/unit.ts';
-import { unitDeps } from '../../shared/fleet/worker.ts';
 import { SimFleet } from '../../shared/sim/fleet.ts';
-import { SimAccount, workload as w } from '../../shared/sim/index.ts';
+import { type SimAccount, workload as w } from '../../shared/sim/index.ts';
 import { addServerlessCluster, serverlessBounds } from '../../shared/sim/services/aurora-serverless.ts';
-import { DynamoDbStateStore, setStateStore } from '../../shared/state/index.ts';
-import { type Dynalite, startDynalite } from '../support/dynalite.ts';
+import { decisionsOnDay, fleetWorld, runFleet } from '../support/fleet.ts';
 
 /**
  * The Aurora Serverless v2 tuner in a fleet (issues 24 and 27): the real tuner in member scopes
@@ -26,6 +16,7 @@ const MANAGED = { 'db-autopilot:managed': 'true' };
 const EXTERNAL_ID = 'securecart-fleet-7f3a';
 const A = '111111111111';
 const B = '222222222222';
+const DAY = '2026-11-23';
 
 function fleetConfig(): Config {
   return configSchema.parse({
@@ -61,47 +52,13 @@ function buildFleet(): SimFleet {
 }
 
 describe('the Aurora Serverless v2 tuner in a fleet', () => {
-  let dynalite: Dynalite;
-  let store: StateStore;
-  let fleet: SimFleet;
-  const cleanups: Array<() => void> = [];
-
-  beforeEach(async () => {
-    dynalite = await startDynalite();
-    store = new DynamoDbStateStore({ client: dynalite.client, tableName: dynalite.tableName });
-    fleet = buildFleet();
-    const home = new SimAccount({ start: START, rateLimits: false });
-    cleanups.push(setAwsClients({ ssm: home.clients().ssm }), fleet.install(), setStateStore(store));
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) c();
-    await dynalite.teardown();
-  });
+  const world = fleetWorld(START, buildFleet);
 
   it('tunes each member account’s cluster by its own load and records the decisions in that account’s scope', async () => {
     // Prepare
     const config = fleetConfig();
-    setConfig(config);
-    cleanups.push(() => setConfig(undefined));
-    const section = config.fleet;
-    if (!section) throw new Error('no fleet section');
-    const plan = planFleet(section, [], 'run-sv');
-    const deps = unitDeps({
-      sts: fleet.sts(),
-      externalId: section.externalId,
-      runId: 'run-sv',
-      store,
-      now: () => fleet.now(),
-      clientsFor: (scope) => fleet.clientsFor(scope),
-    });
-    const limits = fanOutLimitsOf(
-      fleetDefinition({
-        accounts: section.maxConcurrentAccounts,
-        perAccount: section.maxConcurrentUnitsPerAccount,
-      }),
-    );
     // Act
-    const results = await runPlanLocally(plan, (unit) => runFleetUnit(unit, deps), limits);
+    const { results } = await runFleet(world, config, 'run-sv');
     // Assess: both units ran ...
     expect(results.map((r) => [r.account, r.status])).toEqual([
       [A, 'done'],
@@ -109,32 +66,19 @@ describe('the Aurora Serverless v2 tuner in a fleet', () => {
     ]);
     // ... A's held minimum came down (the flat 8 ACU is no demand), B's capped maximum went up.
     const boundsIn = (account: string) =>
-      serverlessBounds(fleet.member({ account, region: 'us-east-1' }), 'accounts');
+      serverlessBounds(world.fleet.member({ account, region: 'us-east-1' }), 'accounts');
     expect(boundsIn(A)?.min).toBeLessThan(8);
     expect(boundsIn(A)?.max).toBe(32);
     expect(boundsIn(B)?.max).toBe(8);
     // ... and each account's history holds only its own change of `accounts`.
     const decisionsIn = (account: string) =>
-      runInScope({ account, region: 'us-east-1' }, {}, () =>
-        store.listDecisions({
-          since: '2026-11-23T00:00:00Z',
-          until: '2026-11-24T00:00:00Z',
-          tuner: 'serverless',
-          resource: 'accounts',
-        }),
-      );
+      decisionsOnDay(world.store, DAY, account, { tuner: 'serverless', resource: 'accounts' });
     const [inA, inB] = await Promise.all([decisionsIn(A), decisionsIn(B)]);
     const applied = (ds: typeof inA) =>
       ds.filter((d) => d.action === 'set-serverless-bounds' && d.outcome === 'applied').map((d) => d.from);
     expect(applied(inA)).toEqual([{ min: 8, max: 32 }]);
     expect(applied(inB)).toEqual([{ min: 0.5, max: 4 }]);
     // Nothing in the home scope.
-    expect(
-      await store.listDecisions({
-        since: '2026-11-23T00:00:00Z',
-        until: '2026-11-24T00:00:00Z',
-        tuner: 'serverless',
-      }),
-    ).toEqual([]);
+    expect(await decisionsOnDay(world.store, DAY, 'home', { tuner: 'serverless' })).toEqual([]);
   });
 });

@@ -1,19 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { setAwsClients } from '../../shared/aws/clients.ts';
-import { setConfig } from '../../shared/config/load.ts';
+import { describe, expect, it } from 'vitest';
 import { type Config, configSchema } from '../../shared/config/schema.ts';
-import type { StateStore } from '../../shared/core/contracts.ts';
 import { runInScope } from '../../shared/core/scope.ts';
-import { runPlanLocally } from '../../shared/fleet/local-map.ts';
-import { planFleet } from '../../shared/fleet/plan.ts';
 import { readFleetTotals, renderFleetText, summarizeFleet } from '../../shared/fleet/report.ts';
-import { fanOutLimitsOf, fleetDefinition } from '../../shared/fleet/state-machine.ts';
-import { runFleetUnit } from '../../shared/fleet/unit.ts';
-import { unitDeps } from '../../shared/fleet/worker.ts';
 import { SimFleet } from '../../shared/sim/fleet.ts';
-import { SimAccount, workload as w } from '../../shared/sim/index.ts';
-import { DynamoDbStateStore, setStateStore } from '../../shared/state/index.ts';
-import { type Dynalite, startDynalite } from '../support/dynalite.ts';
+import { workload as w } from '../../shared/sim/index.ts';
+import { decisionsOnDay, fleetWorld, runFleet } from '../support/fleet.ts';
 
 /**
  * Fleets across accounts and Regions (issue 27), end to end on a simulated fleet: the real
@@ -27,6 +18,7 @@ const EXTERNAL_ID = 'securecart-fleet-7f3a';
 const A = '111111111111';
 const B = '222222222222';
 const C = '333333333333';
+const DAY = '2026-11-23';
 
 function fleetConfig(accounts: string[]): Config {
   return configSchema.parse({
@@ -69,68 +61,20 @@ function buildFleet(): SimFleet {
 }
 
 describe('a fleet run across member accounts (issue 27)', () => {
-  let dynalite: Dynalite;
-  let store: StateStore;
-  let fleet: SimFleet;
-  let home: SimAccount;
-  const cleanups: Array<() => void> = [];
-
-  beforeEach(async () => {
-    dynalite = await startDynalite();
-    store = new DynamoDbStateStore({ client: dynalite.client, tableName: dynalite.tableName });
-    fleet = buildFleet();
-    // The central account: its SSM holds the pause flags.
-    home = new SimAccount({ start: START, rateLimits: false });
-    cleanups.push(setAwsClients({ ssm: home.clients().ssm }), fleet.install(), setStateStore(store));
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) c();
-    await dynalite.teardown();
-  });
-
-  async function runFleet(config: Config, runId: string) {
-    setConfig(config);
-    cleanups.push(() => setConfig(undefined));
-    const section = config.fleet;
-    if (!section) throw new Error('no fleet section');
-    const plan = planFleet(section, [], runId);
-    const deps = unitDeps({
-      sts: fleet.sts(),
-      externalId: section.externalId,
-      runId,
-      store,
-      now: () => fleet.now(),
-      clientsFor: (scope) => fleet.clientsFor(scope),
-    });
-    // The state machine's own limits (what Step Functions would apply).
-    const limits = fanOutLimitsOf(
-      fleetDefinition({
-        accounts: section.maxConcurrentAccounts,
-        perAccount: section.maxConcurrentUnitsPerAccount,
-      }),
-    );
-    const results = await runPlanLocally(plan, (unit) => runFleetUnit(unit, deps), limits);
-    return { results, deps };
-  }
+  const world = fleetWorld(START, buildFleet);
 
   it('reports and skips a member whose role cannot be assumed, and the other accounts still run', async () => {
     // Prepare
     const config = fleetConfig([A, B, C]);
     // Act
-    const { results, deps } = await runFleet(config, 'run-1');
+    const { results, deps } = await runFleet(world, config, 'run-1');
     // Assess: C is reported unavailable (why, and a failed decision in its own scope) ...
     const byAccount = Object.fromEntries(results.map((r) => [r.account, r]));
     expect(byAccount[C]?.status).toBe('unavailable');
     expect(byAccount[C]?.detail).toMatch(
       /cannot assume db-autopilot-member in account 333333333333 \(AccessDenied\)/,
     );
-    const recordedForC = await runInScope({ account: C, region: 'us-east-1' }, {}, () =>
-      store.listDecisions({
-        since: '2026-11-23T00:00:00Z',
-        until: '2026-11-24T00:00:00Z',
-        tuner: 'dynamodb',
-      }),
-    );
+    const recordedForC = await decisionsOnDay(world.store, DAY, C, { tuner: 'dynamodb' });
     expect(recordedForC).toHaveLength(1);
     expect(recordedForC[0]).toMatchObject({
       outcome: 'failed',
@@ -150,22 +94,15 @@ describe('a fleet run across member accounts (issue 27)', () => {
     // Prepare
     const config = fleetConfig([A, B]);
     // Act
-    await runFleet(config, 'run-2');
+    await runFleet(world, config, 'run-2');
     // Assess: each account's table changed the way its own load asked for ...
-    const tableA = fleet.member({ account: A, region: 'us-east-1' }).dynamodb.tables.get('orders');
-    const tableB = fleet.member({ account: B, region: 'us-east-1' }).dynamodb.tables.get('orders');
+    const tableA = world.fleet.member({ account: A, region: 'us-east-1' }).dynamodb.tables.get('orders');
+    const tableB = world.fleet.member({ account: B, region: 'us-east-1' }).dynamodb.tables.get('orders');
     expect(tableA?.read).toBeGreaterThan(50);
     expect(tableB?.read).toBeLessThan(3000);
     // ... each scope's history holds only its own decisions about `orders` ...
     const historyOf = (account: string) =>
-      runInScope({ account, region: 'us-east-1' }, {}, () =>
-        store.listDecisions({
-          since: '2026-11-23T00:00:00Z',
-          until: '2026-11-24T00:00:00Z',
-          tuner: 'dynamodb',
-          resource: 'orders',
-        }),
-      );
+      decisionsOnDay(world.store, DAY, account, { tuner: 'dynamodb', resource: 'orders' });
     const [inA, inB] = await Promise.all([historyOf(A), historyOf(B)]);
     const applied = (ds: typeof inA) =>
       ds.filter((d) => d.action === 'set-capacity' && d.outcome === 'applied');
@@ -178,24 +115,18 @@ describe('a fleet run across member accounts (issue 27)', () => {
     const idsOfB = new Set(inB.map((d) => d.id));
     expect(inA.filter((d) => idsOfB.has(d.id))).toEqual([]);
     // ... the home scope has none of them, and a lock in one account does not hold the other.
-    expect(
-      await store.listDecisions({
-        since: '2026-11-23T00:00:00Z',
-        until: '2026-11-24T00:00:00Z',
-        tuner: 'dynamodb',
-      }),
-    ).toEqual([]);
-    const now = fleet.now();
+    expect(await decisionsOnDay(world.store, DAY, 'home', { tuner: 'dynamodb' })).toEqual([]);
+    const now = world.fleet.now();
     const lockIn = (account: string, owner: string) =>
       runInScope({ account, region: 'us-east-1' }, {}, () =>
-        store.acquireLock('dynamodb', 'orders', owner, now, 60),
+        world.store.acquireLock('dynamodb', 'orders', owner, now, 60),
       );
     expect(await lockIn(A, 'run-a')).toBe(true);
     expect(await lockIn(B, 'run-b')).toBe(true);
     expect(await lockIn(A, 'run-c')).toBe(false);
     // On the table itself: every key of a member's items names its scope.
     const scan = await import('@aws-sdk/client-dynamodb').then(({ ScanCommand }) =>
-      dynalite.client.send(new ScanCommand({ TableName: dynalite.tableName })),
+      world.dynalite.client.send(new ScanCommand({ TableName: world.dynalite.tableName })),
     );
     const pks = (scan.Items ?? []).map((i) => i.pk?.S ?? '');
     expect(pks.some((pk) => pk.startsWith(`dynamodb#${A}.us-east-1#res#orders`))).toBe(true);
@@ -207,36 +138,38 @@ describe('a fleet run across member accounts (issue 27)', () => {
 
   it('pausing one account stops only its changes; the global switch stops every account', async () => {
     // Prepare: account A's own kill switch.
-    home.ssm.put(`/db-autopilot/paused/${A}`, 'true');
+    world.home.ssm.put(`/db-autopilot/paused/${A}`, 'true');
     // Act
-    const { results } = await runFleet(fleetConfig([A, B]), 'run-3');
+    const { results } = await runFleet(world, fleetConfig([A, B]), 'run-3');
     // Assess
     const byAccount = Object.fromEntries(results.map((r) => [r.account, r]));
     expect(byAccount[A]?.status).toBe('paused');
     expect(byAccount[B]?.status).toBe('done');
-    const statsA = fleet.member({ account: A, region: 'us-east-1' }).stats();
-    const statsB = fleet.member({ account: B, region: 'us-east-1' }).stats();
+    const statsA = world.fleet.member({ account: A, region: 'us-east-1' }).stats();
+    const statsB = world.fleet.member({ account: B, region: 'us-east-1' }).stats();
     expect(statsA.calls['dynamodb:UpdateTable']).toBeUndefined();
-    expect(fleet.member({ account: A, region: 'us-east-1' }).dynamodb.tables.get('orders')?.read).toBe(50);
+    expect(world.fleet.member({ account: A, region: 'us-east-1' }).dynamodb.tables.get('orders')?.read).toBe(
+      50,
+    );
     expect(statsB.calls['dynamodb:UpdateTable']).toBeGreaterThan(0);
 
     // Act again: the global switch, with A resumed.
-    home.ssm.put(`/db-autopilot/paused/${A}`, 'false');
-    home.ssm.put('/db-autopilot/paused', 'true');
-    fleet.advance(10 * 60_000);
-    const second = await runFleet(fleetConfig([A, B]), 'run-4');
+    world.home.ssm.put(`/db-autopilot/paused/${A}`, 'false');
+    world.home.ssm.put('/db-autopilot/paused', 'true');
+    world.fleet.advance(10 * 60_000);
+    const second = await runFleet(world, fleetConfig([A, B]), 'run-4');
     expect(second.results.map((r) => r.status)).toEqual(['paused', 'paused']);
     expect(
-      fleet.member({ account: A, region: 'us-east-1' }).stats().calls['dynamodb:UpdateTable'],
+      world.fleet.member({ account: A, region: 'us-east-1' }).stats().calls['dynamodb:UpdateTable'],
     ).toBeUndefined();
   });
 
   it('reports the run by account and Region with fleet totals, naming the account it could not assume', async () => {
     // Prepare
-    await runFleet(fleetConfig([A, B, C]), 'run-5');
+    await runFleet(world, fleetConfig([A, B, C]), 'run-5');
     const scopes = [A, B, C].map((account) => ({ account, region: 'us-east-1' }));
     // Act
-    const summary = summarizeFleet('2026-11-23', await readFleetTotals(store, scopes, '2026-11-23'));
+    const summary = summarizeFleet('2026-11-23', await readFleetTotals(world.store, scopes, '2026-11-23'));
     // Assess
     expect(summary.accounts.map((a) => a.account)).toEqual([A, B, C]);
     const applied = (account: string) =>

@@ -484,6 +484,92 @@ describe('Aurora Auto Scaling on the same cluster', () => {
   });
 });
 
+describe('a run whose function time is nearly up', () => {
+  it('starts no source and says so, like every other tuner loop', async () => {
+    await setUp();
+    setReadRouting(sim, {
+      sourceId: 'shop-mysql',
+      zoneId: ZONE,
+      recordName: RECORD,
+      readCpu: w.constant(180),
+    });
+    sim.advanceTo(sim.nowMs() + 5 * MINUTE_MS);
+    const summary = await runReplicas(
+      { ...request(), remainingMs: () => 10_000 },
+      { config, store, now: sim.clock.now() },
+    );
+    expect(summary.decisions.filter((d) => d.action !== 'finding')).toEqual([]);
+    expect(summary.notes.join(' ')).toMatch(/time is nearly up/);
+  });
+});
+
+describe('Aurora Auto Scaling turned on after db-autopilot added readers', () => {
+  const OWN_READER = 'dbap-catalog-aurora-1';
+
+  /** The cluster with a reader db-autopilot added (tag and record), then a person turns on AAS. */
+  async function withOwnReaderThenAas(minCapacity: number, readerConnections: number): Promise<void> {
+    await setUp();
+    sim.rds.addInstance({
+      id: OWN_READER,
+      engine: 'aurora-postgresql',
+      instanceClass: 'db.r6g.large',
+      clusterId: 'catalog-aurora',
+      tags: { ...MANAGED, ...CREATED },
+      settings: { parameterGroup: 'catalog-pg16-tuned', performanceInsights: true, monitoringInterval: 60 },
+      workload: { cpu: w.constant(2), connections: w.constant(0) },
+    });
+    await store.recordCreated('replicas', OWN_READER, { tuner: 'replicas' }, new Date(START));
+    const cluster = sim.rds.clusters.get('catalog-aurora');
+    if (cluster) {
+      cluster.workload.readerCpu = w.constant(20);
+      cluster.workload.readerConnections = w.constant(readerConnections);
+    }
+    await sim.clients().autoscaling.send(
+      new RegisterScalableTargetCommand({
+        ServiceNamespace: 'rds',
+        ResourceId: 'cluster:catalog-aurora',
+        ScalableDimension: 'rds:cluster:ReadReplicaCount',
+        MinCapacity: minCapacity,
+        MaxCapacity: 8,
+      }),
+    );
+  }
+
+  const standDownOf = (ds: Decision[]) =>
+    ds.find((d) => d.resource === 'catalog-aurora' && /Aurora Auto Scaling manages/.test(d.reason));
+
+  it("removes its own drained reader (AAS removes only readers it created), keeps the person's, and tells the operator", async () => {
+    await withOwnReaderThenAas(1, 0);
+    const decisions = await run();
+    expect(find(decisions, 'add-replica', 'applied', 'catalog-aurora')).toHaveLength(0);
+    expect(find(decisions, 'remove-replica', 'applied', OWN_READER)).toHaveLength(1);
+    expect(find(decisions, 'remove-replica', 'applied', 'catalog-aurora-reader-1')).toHaveLength(0);
+    const said = standDownOf(decisions);
+    expect(said?.reason).toContain(OWN_READER);
+    expect(said?.severity).toBe('warning');
+    expect(['deleting', 'deleted', undefined]).toContain(sim.rds.instances.get(OWN_READER)?.status);
+    expect(sim.rds.instances.get('catalog-aurora-reader-1')?.status).toBe('available');
+  });
+
+  it('keeps its own reader while the reader endpoint still gives it connections, and says it waits for the drain', async () => {
+    await withOwnReaderThenAas(1, 40);
+    const decisions = await run();
+    expect(find(decisions, 'remove-replica', 'applied', OWN_READER)).toHaveLength(0);
+    const waiting = find(decisions, 'remove-replica', 'deferred', OWN_READER)[0];
+    expect(waiting?.reason).toMatch(/waiting for them to drain/);
+    expect(sim.rds.instances.get(OWN_READER)?.status).toBe('available');
+  });
+
+  it("never takes the cluster below Aurora Auto Scaling's minimum", async () => {
+    await withOwnReaderThenAas(2, 0);
+    const decisions = await run();
+    expect(find(decisions, 'remove-replica', 'applied', OWN_READER)).toHaveLength(0);
+    const kept = find(decisions, 'remove-replica', 'skipped', OWN_READER)[0];
+    expect(kept?.reason).toMatch(/Aurora Auto Scaling minimum 2/);
+    expect(sim.rds.instances.get(OWN_READER)?.status).toBe('available');
+  });
+});
+
 describe('costs and lag signals', () => {
   it('prices a plain RDS replica with its copy of the source storage and IOPS (io1 500 GiB, 10k IOPS)', async () => {
     await setUp();

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import type { AddressInfo, Server } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll } from 'vitest';
+import { DynamoDbStateStore } from '../../shared/state/dynamodb-store.ts';
 import { createStateTable } from '../../shared/state/table-definition.ts';
 
 /**
@@ -45,6 +47,38 @@ export async function startDynalite(tableName = 'db-autopilot-state-test'): Prom
     teardown: async () => {
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * One dynalite server for a test file (started before its tests, stopped after them) and a fresh
+ * state table per `newStore()`, named `${prefix}-1`, `${prefix}-2`, ...: tests stay independent
+ * on one server.
+ */
+export function dynaliteForFile(prefix: string): {
+  server: () => Dynalite;
+  newStore: () => Promise<DynamoDbStateStore>;
+} {
+  let server: Dynalite | undefined;
+  let tables = 0;
+  beforeAll(async () => {
+    server = await startDynalite();
+  });
+  afterAll(async () => {
+    await server?.teardown();
+  });
+  const started = (): Dynalite => {
+    if (!server) throw new Error('dynalite is not started (beforeAll has not run)');
+    return server;
+  };
+  return {
+    server: started,
+    newStore: async () => {
+      tables += 1;
+      const tableName = `${prefix}-${tables}`;
+      await createStateTable(started().client, tableName);
+      return new DynamoDbStateStore({ client: started().client, tableName });
     },
   };
 }

@@ -1,37 +1,23 @@
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../../shared/state/dynamodb-store.ts';
 import { DECISION_TUNERS, STATE_WRITERS } from '../../../shared/state/keys.ts';
 import { createStateTable } from '../../../shared/state/table-definition.ts';
-import { type Dynalite, startDynalite } from '../../support/dynalite.ts';
+import { dynaliteForFile } from '../../support/dynalite.ts';
 import { makeDecision, T0 } from '../../unit/core/fixtures.ts';
 import { describeStateStore } from './store-contract.ts';
 
-let server: Dynalite;
-let tables = 0;
-
-beforeAll(async () => {
-  server = await startDynalite();
-});
-
-afterAll(async () => {
-  await server?.teardown();
-});
+const dynalite = dynaliteForFile('state');
 
 // A fresh table per test keeps tests independent on one server.
-describeStateStore('DynamoDbStateStore on dynalite', async () => {
-  tables += 1;
-  const tableName = `state-${tables}`;
-  await createStateTable(server.client, tableName);
-  return new DynamoDbStateStore({ client: server.client, tableName });
-});
+describeStateStore('DynamoDbStateStore on dynalite', dynalite.newStore);
 
 describe('the state table key layout (keys.ts)', () => {
   it('begins every partition key with its owner and the scope, and indexes only notable decisions', async () => {
     // Prepare: one item of every kind.
     const tableName = 'state-layout';
-    await createStateTable(server.client, tableName);
-    const store = new DynamoDbStateStore({ client: server.client, tableName });
+    await createStateTable(dynalite.server().client, tableName);
+    const store = new DynamoDbStateStore({ client: dynalite.server().client, tableName });
     await store.recordDecision(makeDecision({ id: 'k:1' }));
     await store.recordDecision(makeDecision({ id: 'k:3', outcome: 'intended', tuner: 'replicas' }));
     await store.recordDecision(
@@ -44,7 +30,7 @@ describe('the state table key layout (keys.ts)', () => {
     await store.recordCreated('replicas', 'dbap-orders-db-1', {}, T0);
     await store.markReported([makeDecision({ id: 'k:1' })], T0.toISOString());
     // Act: read the raw items.
-    const doc = DynamoDBDocumentClient.from(server.client);
+    const doc = DynamoDBDocumentClient.from(dynalite.server().client);
     const { Items: items = [] } = await doc.send(new ScanCommand({ TableName: tableName }));
     // Assess: the IAM LeadingKeys patterns `<owner>#*` cover every item.
     const owners = new Set<string>([...DECISION_TUNERS, 'report', 'digest']);

@@ -4,6 +4,22 @@ import type { Decision } from '../../../shared/core/model.ts';
 import { DuplicateDecisionError } from '../../../shared/state/errors.ts';
 import { makeDecision, minutesAfter, T0 } from '../../unit/core/fixtures.ts';
 
+/** The ISO time `minutes` after T0. */
+const at = (minutes: number) => minutesAfter(T0, minutes).toISOString();
+
+/** One evidence item with a series at T0 (what a slim record drops). */
+function seriesEvidence(metric: string, statistic: string): Decision['evidence'] {
+  return [
+    {
+      metric,
+      statistic,
+      value: 10,
+      window: { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 },
+      series: [1, 2, 3],
+    },
+  ];
+}
+
 /**
  * The StateStore contract, run against the DynamoDB store on dynalite and against the in-memory
  * store: both must behave the same (backtests use one, Lambda the other).
@@ -89,15 +105,7 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
 
     it('stores a no-op slim (no evidence) and keeps it out of the notable lists and the id lookup', async () => {
       const store = await newStore();
-      const evidence = [
-        {
-          metric: 'ReadIOPS',
-          statistic: 'Average',
-          value: 10,
-          window: { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 },
-          series: [1, 2, 3],
-        },
-      ];
+      const evidence = seriesEvidence('ReadIOPS', 'Average');
       await store.recordDecision(makeDecision({ id: 'n:1', action: 'noop', outcome: 'applied', evidence }));
       await store.recordDecision(
         makeDecision({
@@ -132,16 +140,7 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
 
     it('stores a repeated skip slim and counts it on the first skip of the run; the audit log keeps every record', async () => {
       const store = await newStore();
-      const evidence = [
-        {
-          metric: 'ReadIOPS',
-          statistic: 'Average',
-          value: 10,
-          window: { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 },
-          series: [1, 2, 3],
-        },
-      ];
-      const at = (minutes: number) => minutesAfter(T0, minutes).toISOString();
+      const evidence = seriesEvidence('ReadIOPS', 'Average');
       const skip = (id: string, minutes: number, extra: Partial<Decision> = {}) =>
         makeDecision({
           id,
@@ -188,16 +187,7 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
 
     it('stores a repeated deferral slim, counted on the first of its hour with its latest repeat kept there', async () => {
       const store = await newStore();
-      const evidence = [
-        {
-          metric: 'ConsumedWriteCapacityUnits',
-          statistic: 'Sum',
-          value: 10,
-          window: { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 },
-          series: [1, 2, 3],
-        },
-      ];
-      const at = (minutes: number) => minutesAfter(T0, minutes).toISOString();
+      const evidence = seriesEvidence('ConsumedWriteCapacityUnits', 'Sum');
       const defer = (id: string, minutes: number, extra: Partial<Decision> = {}) =>
         makeDecision({
           id,
@@ -252,7 +242,6 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
 
     it("tells whether a resource's newest decision is a no-op since a time (a deferral settled)", async () => {
       const store = await newStore();
-      const at = (minutes: number) => minutesAfter(T0, minutes).toISOString();
       const defer = (id: string, minutes: number) =>
         makeDecision({ id, at: at(minutes), outcome: 'deferred', guard: 'change-cap' });
       const noop = (id: string, minutes: number) =>
@@ -273,7 +262,6 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
     it('finds the same first for a repeat within a run whose history was read as without it', async () => {
       // Prepare: two stores' worth of the same records, one reading the history first (as a run does).
       const store = await newStore();
-      const at = (minutes: number) => minutesAfter(T0, minutes).toISOString();
       const defer = (id: string, minutes: number, resource: string, guard = 'change-cap') =>
         makeDecision({ id, at: at(minutes), resource, outcome: 'deferred', guard });
       for (const resource of ['db-a', 'db-b'])

@@ -18,6 +18,7 @@ import { makeDecision } from '../core/fixtures.ts';
 
 let uninstall: (() => void) | undefined;
 
+/** The rest of what `usage` needs, for `hours`, with nothing else used (no alarms, publishes, endpoints). */
 function emptyRest(hours: number) {
   return {
     hours,
@@ -104,15 +105,7 @@ describe('usage meter', () => {
       periodSeconds: 60,
       now: new Date('2026-01-05T00:00:00Z'),
     });
-    const usage = meter.usage({
-      hours: 1,
-      alarms: {},
-      dashboards: 0,
-      snsPublishes: 0,
-      secretsManagerCalls: 0,
-      vpcEndpoints: { interfaceEndpoints: 0, azs: 0 },
-      managedResources: [],
-    });
+    const usage = meter.usage(emptyRest(1));
     expect(usage.metricsRequested).toEqual({ carts: 2, orders: 1 });
     expect(meter.metricsByFunction()).toEqual({ 'dynamodb-tuner': 3 });
   });
@@ -139,15 +132,7 @@ describe('usage meter', () => {
     await client
       .send(new GetMetricDataCommand({ MetricDataQueries: [], StartTime: new Date(0), EndTime: new Date(1) }))
       .catch(() => undefined);
-    const u = meter.usage({
-      hours: 1,
-      alarms: {},
-      dashboards: 0,
-      snsPublishes: 0,
-      secretsManagerCalls: 0,
-      vpcEndpoints: { interfaceEndpoints: 0, azs: 0 },
-      managedResources: [],
-    });
+    const u = meter.usage(emptyRest(1));
     expect(u.cloudwatchRequests).toBe(1);
   });
 
@@ -156,15 +141,7 @@ describe('usage meter', () => {
     const store = meterStore(new MemoryStateStore(), meter);
     await store.putTunerState('dynamodb', 'carts', { big: 'x'.repeat(3000) });
     await store.getHistory('dynamodb', 'carts', new Date('2026-01-05T00:00:00Z'));
-    const u = meter.usage({
-      hours: 1,
-      alarms: {},
-      dashboards: 0,
-      snsPublishes: 0,
-      secretsManagerCalls: 0,
-      vpcEndpoints: { interfaceEndpoints: 0, azs: 0 },
-      managedResources: [],
-    });
+    const u = meter.usage(emptyRest(1));
     // ~3 KB written: 3 write units (1 per KB, rounded up); the history read: 1 read unit (4 KB).
     expect(u.stateTable.writeUnits).toBe(3);
     expect(u.stateTable.readUnits).toBe(1);

@@ -117,4 +117,46 @@ describe('replica ownership is recorded before CreateDBInstance (issue 21)', () 
     expect(await adapter(add, target)).toMatchObject({ status: 'skipped' });
     expect(created.has(REPLICA)).toBe(true);
   });
+
+  it("records the create as applied when the SDK's retry finds the instance its own lost first attempt made", async () => {
+    // Adaptive retries (MAX_ATTEMPTS 3): the first CreateDBInstance made the reader and its answer
+    // was lost (5xx / timeout); the retry is answered DBInstanceAlreadyExists.
+    rdsMock
+      .on(CreateDBInstanceCommand)
+      .rejects(new DBInstanceAlreadyExistsFault({ message: 'exists', $metadata: {} }));
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: REPLICA,
+          DBInstanceStatus: 'creating',
+          DBClusterIdentifier: 'securecart-aurora',
+          InstanceCreateTime: new Date(NOW.getTime() + 20_000),
+          TagList: [{ Key: TAG.key, Value: TAG.value }],
+        },
+      ],
+    });
+    const result = await adapter(add, target);
+    expect(result).toMatchObject({ status: 'applied' });
+    expect(result.status === 'applied' && result.detail).toMatch(/retry found it/);
+    expect(created.has(REPLICA)).toBe(true);
+  });
+
+  it('still skips an instance of that name an earlier run created', async () => {
+    rdsMock
+      .on(CreateDBInstanceCommand)
+      .rejects(new DBInstanceAlreadyExistsFault({ message: 'exists', $metadata: {} }));
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: REPLICA,
+          DBInstanceStatus: 'available',
+          DBClusterIdentifier: 'securecart-aurora',
+          InstanceCreateTime: new Date(NOW.getTime() - 3_600_000),
+          TagList: [{ Key: TAG.key, Value: TAG.value }],
+        },
+      ],
+    });
+    expect(await adapter(add, target)).toMatchObject({ status: 'skipped' });
+    expect(created.has(REPLICA)).toBe(true);
+  });
 });

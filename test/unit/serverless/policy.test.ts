@@ -8,9 +8,12 @@ import {
 } from '../../../shared/backtest/serverless.ts';
 import {
   DEFAULT_SERVERLESS_SETTINGS,
+  dayProfile,
   forecastPeak,
+  heldAtMinimum,
   overdueLoad,
   planServerlessBounds,
+  quietWeekday,
   type ServerlessObservation,
 } from '../../../shared/policies/serverless-bounds.ts';
 import {
@@ -55,6 +58,52 @@ function obs(o: {
       ),
       connectionsMax: Array.from({ length: 7 * perDay }, () => o.connections ?? 20),
       end: '2026-11-20T00:00:00.000Z',
+    },
+  };
+}
+
+/**
+ * Eight days of 15-minute history ending at `now`'s bucket: on weekdays 2 ACU with an evening step
+ * to 20 ACU (18:00-21:00, 50 connections), on weekends 1 ACU with an evening of 6 (5 connections);
+ * `busyAt` buckets carry 10 ACU with 50 connections. `peaks`/`conns`: the evening's ACU and
+ * connections per day instead (oldest first), for properties.
+ */
+function weekObs(
+  now: string,
+  busyAt: (at: string) => boolean = () => false,
+  peaks?: number[],
+  conns?: number[],
+) {
+  const period = 15 * 60_000;
+  const end = Math.floor(Date.parse(now) / period) * period;
+  const n = 8 * 96;
+  const at = (i: number) => end - (n - i) * period;
+  const weekend = (i: number) => [0, 6].includes(new Date(at(i)).getUTCDay());
+  const dayOf = (i: number) => Math.min(7, Math.floor(i / 96));
+  const evening = (i: number) => {
+    const b = Math.floor((at(i) % 86_400_000) / period);
+    return b >= 72 && b < 84;
+  };
+  const level = (i: number) => {
+    if (busyAt(new Date(at(i)).toISOString())) return 10;
+    if (peaks) return evening(i) ? (peaks[dayOf(i)] ?? 0) : 1;
+    return evening(i) ? (weekend(i) ? 6 : 20) : weekend(i) ? 1 : 2;
+  };
+  const connections = (i: number) => {
+    if (busyAt(new Date(at(i)).toISOString())) return 50;
+    if (conns) return conns[dayOf(i)] ?? 0;
+    return weekend(i) ? 5 : evening(i) ? 50 : 20;
+  };
+  const idx = Array.from({ length: n }, (_, i) => i);
+  return {
+    ...obs({ min: 0.5, max: 64, recent: 1, dayPeak: 20, connections: 5 }),
+    observedAt: now,
+    history: {
+      periodMinutes: 15,
+      capacityMax: idx.map(level),
+      capacityMean: idx.map((i) => level(i) * 0.9),
+      connectionsMax: idx.map(connections),
+      end: new Date(end).toISOString(),
     },
   };
 }
@@ -204,6 +253,72 @@ describe('Aurora Serverless v2 bounds policy', () => {
     };
     expect(overdueLoad(late).overdue).toBe(true);
     expect(planServerlessBounds(late, s, {}).noopReason).toMatch(/longer than any quiet stretch/);
+  });
+
+  it('forecasts a day from its own weekday a week ago when that day was quiet, and from every day once it is busier', () => {
+    // Saturday 2026-11-21 17:40. Eight days of history: weekdays quiet at 2 ACU with an evening step
+    // to 20 (50 connections), weekends at 1 ACU with an evening of 6 (5 connections).
+    const sat = weekObs('2026-11-21T17:40:00.000Z');
+    expect(quietWeekday(sat, Math.floor(Date.parse('2026-11-21') / 86_400_000))).toMatch(
+      /Saturday a week ago was a quiet day \(at most 5 connections, the other days' median 50\)/,
+    );
+    // The weekend evening (6 ACU in a step): 0.85 x 6, not 0.85 x 20 from the weekdays.
+    expect(boundsOf(planServerlessBounds(sat, s, {}))?.min).toBe(5.5);
+    // Today brought weekday load at 10:00 (10 ACU > 1.25 x the 1 ACU last Saturday showed): every day's profile.
+    const busy = weekObs('2026-11-21T17:40:00.000Z', (at) => at.startsWith('2026-11-21T10'));
+    expect(quietWeekday(busy, Math.floor(Date.parse('2026-11-21') / 86_400_000))).toBeUndefined();
+    expect(boundsOf(planServerlessBounds(busy, s, {}))?.min).toBe(17);
+    // Friday: its weekday a week ago was busy: every day's profile.
+    const fri = weekObs('2026-11-20T17:40:00.000Z');
+    expect(boundsOf(planServerlessBounds(fri, s, {}))?.min).toBe(17);
+  });
+
+  it('lowers a minimum that holds the capacity above the load by less than minChangeAcu', () => {
+    // 04:00, the minimum 1.5 holds the capacity flat (the load is below it), history shows 2 ACU nights.
+    const o = {
+      ...obs({ min: 1.5, max: 64, recent: 1.5, dayPeak: 20 }),
+      observedAt: '2026-11-20T04:00:00.000Z',
+    };
+    o.history.capacityMax = o.history.capacityMax.map((v) => (v === 2 ? 1 : v));
+    o.history.capacityMean = o.history.capacityMean.map((v) => (v === 1.8 ? 0.9 : v));
+    o.recent.capacity = o.recent.capacity.map(() => 1.5);
+    expect(heldAtMinimum(o, s)).toBe(true);
+    expect(boundsOf(planServerlessBounds(o, s, {}))?.min).toBe(1);
+    // The same 0.5 step while the capacity moves with the load: not worth a change.
+    const moving = {
+      ...o,
+      recent: { ...o.recent, capacity: o.recent.capacity.map((_, i) => (i % 2 ? 1.5 : 1.6)) },
+    };
+    expect(heldAtMinimum(moving, s)).toBe(false);
+    expect(boundsOf(planServerlessBounds(moving, s, {}))).toBeUndefined();
+  });
+
+  it('never forecasts above every day’s profile and the last minutes: a quiet weekday only lowers it (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 8, maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 8, maxLength: 8 }),
+        fc.integer({ min: 0, max: 95 }),
+        (peaks, conns, slot) => {
+          const at = new Date(Date.parse('2026-11-21T00:00:00.000Z') + slot * 15 * 60_000).toISOString();
+          const o = weekObs(at, () => false, peaks, conns);
+          const f = forecastPeak(o, s);
+          const all = dayProfile(o, s.profileDays);
+          let seasonal = 0;
+          for (let t = Date.parse(at); t <= Date.parse(at) + s.lookaheadMinutes * 60_000; t += 15 * 60_000)
+            seasonal = Math.max(seasonal, all.get(Math.floor((t % 86_400_000) / (15 * 60_000)))?.peak ?? 0);
+          const recent = Math.max(...o.recent.capacity.slice(-s.recentMinutes).map((c) => c ?? 0));
+          expect(f.peak).toBeLessThanOrEqual(Math.max(seasonal, recent) + 1e-9);
+          const plan = planServerlessBounds(o, s, {});
+          const to = boundsOf(plan);
+          if (to) {
+            expect(to.min).toBeGreaterThanOrEqual(0.5);
+            expect(to.max).toBeLessThanOrEqual(256);
+            expect(to.max).toBeGreaterThanOrEqual(Math.max(...o.recent.capacity.map((c) => c ?? 0)));
+          }
+        },
+      ),
+    );
   });
 
   it('declares that a change waits while the cluster is not available', () => {

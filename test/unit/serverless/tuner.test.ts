@@ -4,7 +4,8 @@ import { parseConfig } from '../../../shared/config/load.ts';
 import type { ResourceHistory } from '../../../shared/core/contracts.ts';
 import type { Decision } from '../../../shared/core/model.ts';
 import type { DiscoveredTarget } from '../../../shared/discovery/index.ts';
-import { handBackAction, personBoundsAfter, serverlessAlarms } from '../../../shared/tuners/serverless.ts';
+import { personBoundsAfter, serverlessAlarms } from '../../../shared/tuners/serverless.ts';
+import { handBackAction, leftAloneNotice } from '../../../shared/tuners/serverless-handback.ts';
 
 const PERSON = { min: 8, max: 32 };
 const OURS = { min: 4.5, max: 36 };
@@ -89,6 +90,18 @@ describe('handing the bounds back', () => {
     ).toBeUndefined();
     expect(handBackAction(cluster(PERSON), history([applied(PERSON)], PERSON), 'paused')).toBeUndefined();
     expect(handBackAction(cluster(OURS), history([], undefined), 'paused')).toBeUndefined();
+  });
+
+  it('tells the person their newer range stays, changing nothing; no notice while db-autopilot’s or their own is in effect', () => {
+    const notice = leftAloneNotice(
+      cluster({ min: 10, max: 40 }),
+      history([applied(OURS)], PERSON),
+      'cluster no longer managed',
+    );
+    expect(notice).toMatchObject({ kind: 'recommend', mutating: false, undo: null });
+    expect(notice?.reason).toContain('range is 10-40 ACU, changed by a person since db-autopilot set 4.5-36');
+    expect(leftAloneNotice(cluster(OURS), history([applied(OURS)], PERSON), 'x')).toBeUndefined();
+    expect(leftAloneNotice(cluster(PERSON), history([applied(OURS)], PERSON), 'x')).toBeUndefined();
   });
 });
 
