@@ -25,6 +25,17 @@ export function isBroken(status: string): boolean {
   );
 }
 
+/**
+ * Statuses in which a replica serves reads: `available`, and `storage-optimization`, which follows
+ * every storage change (storage autoscaling included) and can last more than 24 hours while "the
+ * instance is operational ... and your application is still available" (AWS knowledge center,
+ * rds-stuck-in-storage-optimization: https://repost.aws/knowledge-center/rds-stuck-in-storage-optimization).
+ * Withdrawing such a replica from routing would move its reads onto the others for a day.
+ */
+export function isServingStatus(status: string | undefined): boolean {
+  return status === 'available' || status === 'storage-optimization';
+}
+
 export function isGone(status: string): boolean {
   return status === 'deleting' || status === 'deleted';
 }
@@ -84,7 +95,7 @@ export function classifyReaders(
   const creating = listed.filter((r) => r.status === 'creating' && !stuck.includes(r));
   const broken = listed.filter((r) => isBroken(r.status));
   const deleting = listed.filter((r) => r.status === 'deleting');
-  const available = listed.filter((r) => r.status === 'available');
+  const available = listed.filter((r) => isServingStatus(r.status));
   const lagging = available.filter((r) => isLagging(r, settings.maxReplicaLagSeconds));
   const healthy = available.filter((r) => !isLagging(r, settings.maxReplicaLagSeconds));
   // Plain RDS: an owned replica offloads nothing until it is routed; a replica someone else made
@@ -93,7 +104,7 @@ export function classifyReaders(
   // Other statuses (modifying, rebooting, backing-up, ...) are passing: they count as readers
   // (so nothing is added for a reboot) but are not measured.
   const passing = listed.filter(
-    (r) => !isBroken(r.status) && !isGone(r.status) && r.status !== 'creating' && r.status !== 'available',
+    (r) => !isBroken(r.status) && !isGone(r.status) && r.status !== 'creating' && !isServingStatus(r.status),
   );
   return {
     listed,

@@ -12,7 +12,15 @@
  * (4) sweep records whose replica no longer exists; (5) never remove the last serving record.
  */
 import type { Action, Evidence, ResourceRef } from '../core/model.ts';
-import { isBroken, isGone, isLagging, isOwned, isVerified, type ReaderClasses } from './replica-readers.ts';
+import {
+  isBroken,
+  isGone,
+  isLagging,
+  isOwned,
+  isServingStatus,
+  isVerified,
+  type ReaderClasses,
+} from './replica-readers.ts';
 import type {
   ReaderObservation,
   ReplicaObservation,
@@ -167,7 +175,7 @@ function withdrawReason(ctx: RoutingContext, r: ReaderObservation, removing: boo
   if (isBroken(r.status) || isGone(r.status)) return `replica ${r.id} is ${r.status}: it serves nothing`;
   if (!isOwned(r)) return undefined;
   if (removing) return undefined; // the scale-in step withdraws it with its own reason
-  if (r.status !== 'available') return `replica ${r.id} is ${r.status}, not available`;
+  if (!isServingStatus(r.status)) return `replica ${r.id} is ${r.status}, not available`;
   if (isLagging(r, ctx.settings.maxReplicaLagSeconds)) {
     return `replica ${r.id} lags (lag ${r.replicaLagSeconds} s > ${ctx.settings.maxReplicaLagSeconds} s): stop routing reads to it until it catches up`;
   }
@@ -202,7 +210,7 @@ export function planRouting(
   for (const r of c.listed) {
     const record = recordOf(routes, r);
     if (record) claimed.add(record.setIdentifier);
-    const healthy = r.status === 'available' && !isLagging(r, settings.maxReplicaLagSeconds);
+    const healthy = isServingStatus(r.status) && !isLagging(r, settings.maxReplicaLagSeconds);
     if (!record && isOwned(r) && healthy && !removing.has(r.id) && r.replicaLagSeconds !== null) {
       if (isVerified(r)) actions.push(addRouteAction(ctx, r));
       continue;
@@ -242,9 +250,9 @@ export function servingIds(
   routing: ReplicaRoutingSettings,
 ): Set<string> {
   const ids = new Set(c.serving.map((r) => r.id));
-  if (obs.source.status === 'available') ids.add(routing.fallback.setIdentifier);
+  if (isServingStatus(obs.source.status)) ids.add(routing.fallback.setIdentifier);
   for (const r of obs.routes ?? []) {
-    if (obs.source.status === 'available' && obs.source.endpoint && sameHost(r.value, obs.source.endpoint)) {
+    if (isServingStatus(obs.source.status) && obs.source.endpoint && sameHost(r.value, obs.source.endpoint)) {
       ids.add(r.setIdentifier);
     }
     const reader = c.serving.find((x) => x.endpoint && sameHost(r.value, x.endpoint));

@@ -5,6 +5,7 @@ import { type Config, configSchema } from '../../shared/config/schema.ts';
 import { runControl } from '../../shared/control/commands.ts';
 import type { StateStore, TunerRunRequest, TunerRunSummary } from '../../shared/core/contracts.ts';
 import type { FunctionName } from '../../shared/deploy/iam.ts';
+import { readPerformanceInsights } from '../../shared/insights/pi-run.ts';
 import { SimAccount } from '../../shared/sim/engine.ts';
 import { MINUTE_MS, workload as w } from '../../shared/sim/index.ts';
 import { setReadRouting } from '../../shared/sim/rds-replica-rules.ts';
@@ -15,6 +16,7 @@ import { MemoryStateStore, setStateStore } from '../../shared/state/index.ts';
 import { runIops } from '../../shared/tuners/iops.ts';
 import { runProxy } from '../../shared/tuners/proxy.ts';
 import { registration as replicasRegistration, runReplicas } from '../../shared/tuners/replicas.ts';
+import { runRightsizing } from '../../shared/tuners/rightsizing.ts';
 import { runServerless } from '../../shared/tuners/serverless.ts';
 import type { AuthRequest } from '../support/iam/evaluate.ts';
 import { denials, functionRoles, memberRole, recording } from '../support/iam/replay.ts';
@@ -96,6 +98,32 @@ describe('IAM replay: the RDS tuners on the SecureCart day', () => {
     expect(applied.length).toBeGreaterThan(0);
     expect(actions(requests)).toContain('rds:ModifyDBCluster');
     expect(denials(requests, rolesOf(config, ['serverless-tuner', 'alarm-handler']))).toEqual([]);
+  });
+});
+
+describe('IAM replay: the proxy day, right-sizing and Performance Insights on SecureCart', () => {
+  it('allows the proxy tuner, right-sizing and Performance Insights their calls (proxy day, one rightsizing run, top SQL)', async () => {
+    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
+    config.defaults.mode = 'apply';
+    const day = await securecartDay(config, runProxy, 15, 21);
+    expect(day.applied).toContain('set-pool');
+    expect(denials(day.requests, rolesOf(config, ['proxy-tuner', 'control']))).toEqual([]);
+    const sim = (await getScenario('securecart')).build({});
+    uninstall?.();
+    uninstall = sim.install();
+    const rs = await recording(sim, () =>
+      runRightsizing(
+        { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: 'iam-rs' },
+        { config, store: new MemoryStateStore(), now: sim.clock.now() },
+      ),
+    );
+    expect(rs.result.decisions.some((d) => d.action === 'idle-instance')).toBe(true);
+    expect(denials(rs.requests, rolesOf(config, ['rightsizing']))).toEqual([]);
+    const pi = await recording(sim, () =>
+      readPerformanceInsights(['securecart-mysql', 'securecart-orders'], sim.clock.now(), 24),
+    );
+    expect(actions(pi.requests)).toContain('pi:DescribeDimensionKeys');
+    expect(denials(pi.requests, functionRoles(['pg-insights'], config))).toEqual([]);
   });
 });
 

@@ -188,6 +188,17 @@ describe('routing never loses reads (plain RDS + Route 53)', () => {
     });
   }
 
+  it('keeps routing reads to a replica in storage-optimization (operational, and it can last a day)', async () => {
+    await setUp();
+    const replica = sim.rds.instances.get(OWNED);
+    if (replica) replica.status = 'storage-optimization';
+    const decisions = await run();
+    expect(find(decisions, 'remove-route', 'applied', OWNED)).toEqual([]);
+    expect(records()).toContain(OWNED);
+    // And it is still a reader that serves: nothing is added to replace it.
+    expect(find(decisions, 'add-replica', 'applied', 'shop-mysql')).toEqual([]);
+  });
+
   it('sweeps the record of a replica a person deleted', async () => {
     await setUp();
     sim.rds.instances.delete(OWNED);

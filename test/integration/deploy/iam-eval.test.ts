@@ -1,5 +1,9 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../../shared/config/load.ts';
+import { DYNAMODB_SCALABLE_DIMENSIONS } from '../../../shared/deploy/iam.ts';
 import { type AuthRequest, conditionHolds, evaluate } from '../../support/iam/evaluate.ts';
+import { functionRoles } from '../../support/iam/replay.ts';
 import type { PolicyStatement } from './iam-check.ts';
 
 // The evaluator the IAM replay (test/e2e/iam-replay-*.test.ts) uses must be able to deny: these
@@ -141,5 +145,45 @@ describe('IAM evaluator', () => {
     expect(() =>
       evaluate([{ Sid: 'N', Effect: 'Allow', NotAction: 'iam:*', Resource: '*' }], aasRequest()),
     ).toThrow(/NotAction/);
+  });
+});
+
+describe('the generated DynamoDB roles on Application Auto Scaling', () => {
+  const config = loadConfigFile(join(import.meta.dirname, '../../../db-autopilot.yml'));
+  config.defaults.mode = 'apply';
+  const roles = functionRoles(['dynamodb-tuner', 'alarm-handler', 'control'], config);
+
+  it('may change any DynamoDB capacity target, tagged or not, table or index', () => {
+    for (const role of roles)
+      for (const dim of DYNAMODB_SCALABLE_DIMENSIONS)
+        for (const action of ['RegisterScalableTarget', 'PutScalingPolicy'])
+          expect(
+            evaluate(role.statements, {
+              ...aasRequest({ 'application-autoscaling:scalable-dimension': dim }),
+              action: `application-autoscaling:${action}`,
+            }).allowed,
+            `${role.name} ${action} ${dim}`,
+          ).toBe(true);
+  });
+
+  it("may not change another service's scalable targets, nor deregister or delete policies", () => {
+    for (const role of roles) {
+      const ecs = aasRequest({
+        'application-autoscaling:service-namespace': 'ecs',
+        'application-autoscaling:scalable-dimension': 'ecs:service:DesiredCount',
+      });
+      expect(evaluate(role.statements, ecs).allowed, role.name).toBe(false);
+      for (const action of ['DeregisterScalableTarget', 'DeleteScalingPolicy'])
+        expect(
+          evaluate(role.statements, { ...aasRequest(), action: `application-autoscaling:${action}` }).allowed,
+        ).toBe(false);
+    }
+  });
+
+  it('grants none of it in observe mode', () => {
+    const observe = loadConfigFile(join(import.meta.dirname, '../../../db-autopilot.yml'));
+    expect(observe.defaults.mode).toBe('observe');
+    for (const role of functionRoles(['dynamodb-tuner', 'alarm-handler', 'control'], observe))
+      expect(evaluate(role.statements, aasRequest()).allowed, role.name).toBe(false);
   });
 });
