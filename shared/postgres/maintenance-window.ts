@@ -30,6 +30,43 @@ export function inMaintenanceWindow(windows: readonly MaintenanceWindow[], now: 
   });
 }
 
+/**
+ * When the window `now` is in closes: the latest end among the windows that contain `now` (a
+ * cross-midnight window started today closes tomorrow), or undefined when `now` is in none.
+ */
+export function windowEndAt(windows: readonly MaintenanceWindow[], now: Date): Date | undefined {
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  let latest: number | undefined;
+  for (const w of windows) {
+    if (!inMaintenanceWindow([w], now)) continue;
+    const start = minutes(w.start);
+    const end = minutes(w.end);
+    const minute = now.getUTCHours() * 60 + now.getUTCMinutes();
+    // Crossing midnight and started today (the evening part): it closes tomorrow.
+    const tomorrow = end <= start && minute >= start;
+    const at = midnight + (tomorrow ? 86_400_000 : 0) + end * 60_000;
+    latest = latest === undefined ? at : Math.max(latest, at);
+  }
+  return latest === undefined ? undefined : new Date(latest);
+}
+
+/**
+ * The time a maintenance run has: the function's, and, inside a window, no more than is left of
+ * the window, so no VACUUM or index build starts (or runs, through its statement_timeout) after
+ * the window closes and into the hours the windows keep clear. Both count down from `now`.
+ */
+export function maintenanceBudget(
+  functionLeft: () => number,
+  windowEnd: Date | undefined,
+  now: Date,
+  nowMs: () => number = Date.now,
+): () => number {
+  if (!windowEnd) return functionLeft;
+  const started = nowMs();
+  const windowMs = windowEnd.getTime() - now.getTime();
+  return () => Math.min(functionLeft(), windowMs - (nowMs() - started));
+}
+
 /** How a window-gated index build is described when outside every window. */
 export function windowsText(windows: readonly MaintenanceWindow[]): string {
   if (windows.length === 0) return 'no maintenanceWindows configured';

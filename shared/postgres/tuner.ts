@@ -28,7 +28,7 @@ import {
   maintenanceDecisions,
   recordMaintenance,
 } from './maintenance.ts';
-import { maintenanceWindowVerdict } from './maintenance-window.ts';
+import { maintenanceBudget, maintenanceWindowVerdict, windowEndAt } from './maintenance-window.ts';
 
 /**
  * The PostgreSQL tuners' glue: config -> targets -> (pause flag, idempotency) -> per database
@@ -287,7 +287,12 @@ export async function runMaintenanceTuner(input: MaintenanceRunInput): Promise<T
   }
   if (window.note) notes.push(window.note);
   const settings = settingsOf(config);
-  const remainingMs = input.request.remainingMs ?? countdown(DEFAULT_RUN_BUDGET_MS);
+  // Inside a window (not a run told to ignore them): no more time than the window has left.
+  const remainingMs = maintenanceBudget(
+    input.request.remainingMs ?? countdown(DEFAULT_RUN_BUDGET_MS),
+    window.note ? undefined : windowEndAt(config.maintenanceWindows, now),
+    now,
+  );
   const pass: MaintenancePass = {
     input,
     config,
@@ -312,7 +317,7 @@ export async function runMaintenanceTuner(input: MaintenanceRunInput): Promise<T
   const decisions: Decision[] = [];
   for (const entry of entries) {
     if (remainingMs() < settings.safetyMarginMs) {
-      notes.push(`stopped before ${entry.name}: the function's time is nearly up`);
+      notes.push(`stopped before ${entry.name}: the maintenance window or the function's time is nearly up`);
       break;
     }
     decisions.push(...(await maintainEntry(pass, entry)));

@@ -9,6 +9,7 @@ import { SimAccount, workload as w } from '../../shared/sim/index.ts';
 import '../../shared/sim/services/tagging.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import type { TunerRegistration } from '../../shared/tuners/registry.ts';
+import { writeThrottleSpec } from '../support/alarms.ts';
 
 /**
  * The fast path on the simulated account: the reconciler discovers the managed tables by tag,
@@ -36,24 +37,7 @@ describe('alarm fast path on the simulated account', () => {
       return finishRun(started, []);
     },
     alarms: (targets): AlarmSpec[] =>
-      targets
-        .filter((t) => t.ref.kind === 'dynamodb-table')
-        .map((t) => ({
-          tuner: 'dynamodb',
-          resourceId: t.ref.id,
-          key: 'WriteThrottle',
-          namespace: 'AWS/DynamoDB',
-          metricName: 'WriteThrottleEvents',
-          dimensions: { TableName: t.ref.id },
-          statistic: 'Sum',
-          periodSeconds: 60,
-          evaluationPeriods: 1,
-          datapointsToAlarm: 1,
-          threshold: 0,
-          comparison: 'GreaterThanThreshold',
-          treatMissingData: 'notBreaching',
-          description: `write throttling on ${t.ref.id}`,
-        })),
+      targets.filter((t) => t.ref.kind === 'dynamodb-table').map((t) => writeThrottleSpec(t.ref.id)),
   };
 
   beforeEach(() => {

@@ -23,6 +23,7 @@ import type { AlarmSpec, Target, TunerRunRequest } from '../../shared/core/contr
 import { finishRun, startRun } from '../../shared/core/run.ts';
 import { MemoryStateStore, setStateStore } from '../../shared/state/index.ts';
 import { type TunerRegistration, tuners } from '../../shared/tuners/registry.ts';
+import { writeThrottleSpec } from '../support/alarms.ts';
 
 /**
  * The alarm fast path end to end, over a small in-memory CloudWatch (alarms by name, prefix
@@ -72,22 +73,12 @@ describe('alarm reconciler and alarm handler', () => {
       return finishRun(started, []);
     },
     alarms: (targets): AlarmSpec[] =>
-      targets.map((t) => ({
-        tuner: 'dynamodb',
-        resourceId: t.ref.id,
-        key: 'WriteThrottle',
-        namespace: 'AWS/DynamoDB',
-        metricName: 'WriteThrottleEvents',
-        dimensions: { TableName: t.ref.id },
-        statistic: 'Sum',
-        periodSeconds: 60,
-        evaluationPeriods: 1,
-        datapointsToAlarm: 1,
-        threshold,
-        comparison: 'GreaterThanThreshold',
-        treatMissingData: 'notBreaching',
-        description: `db-autopilot dynamodb: write throttling on ${t.ref.id}`,
-      })),
+      targets.map((t) =>
+        writeThrottleSpec(t.ref.id, {
+          threshold,
+          description: `db-autopilot dynamodb: write throttling on ${t.ref.id}`,
+        }),
+      ),
   };
 
   const reconcile = (id: string, withConfig = config) =>

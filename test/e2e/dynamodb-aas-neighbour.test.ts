@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   ConcurrentUpdateException,
   DescribeScalableTargetsCommand,
@@ -11,7 +10,6 @@ import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyDynamodbCapacity } from '../../shared/adapters/dynamodb-capacity.ts';
 import { aws } from '../../shared/aws/clients.ts';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import type { Config } from '../../shared/config/schema.ts';
 import { runControl } from '../../shared/control/commands.ts';
 import type { Action, Decision } from '../../shared/core/model.ts';
@@ -23,6 +21,7 @@ import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
 import { loadTuner } from '../../shared/tuners/registry.ts';
+import { exampleConfigApplying, sectionOf } from '../support/config.ts';
 
 /**
  * db-autopilot beside Application Auto Scaling on the simulated account (issue 18): every lift
@@ -55,11 +54,8 @@ const PERSON_POLICY = {
 };
 
 function configWith(maxChangesPerRun: number): Config {
-  const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-  config.defaults.mode = 'apply';
-  const section = config.tuners.dynamodb;
-  if (!section) throw new Error('no dynamodb section');
-  section.mode = 'apply';
+  const config = exampleConfigApplying('dynamodb');
+  const section = sectionOf(config, 'dynamodb');
   section.maxChangesPerRun = maxChangesPerRun;
   section.autoScaling = { ownScaleIn: true, liftMinutes: 60 };
   return config;

@@ -1,10 +1,9 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { constant } from '../../shared/sim/workload.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
+import { exampleConfigApplying, sectionOf } from '../support/config.ts';
 
 const MANAGED = { 'db-autopilot:managed': 'true', app: 'securecart' };
 
@@ -13,11 +12,8 @@ describe('DynamoDB tuner and the account-wide capacity quota', () => {
   afterEach(() => uninstall?.());
 
   it('counts the increases of earlier tables in a run against the account quota of later ones', async () => {
-    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-    config.defaults.mode = 'apply';
-    const section = config.tuners.dynamodb;
-    if (!section) throw new Error('the sample config has no dynamodb section');
-    section.mode = 'apply';
+    const config = exampleConfigApplying('dynamodb');
+    const section = sectionOf(config, 'dynamodb');
     section.prewarm.enabled = false;
     section.modeAdvisor.enabled = false;
     const sim = (await getScenario('securecart')).build({});

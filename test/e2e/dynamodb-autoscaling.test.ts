@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   DescribeScalableTargetsCommand,
   DescribeScalingPoliciesCommand,
@@ -7,11 +6,11 @@ import {
 } from '@aws-sdk/client-application-auto-scaling';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aws } from '../../shared/aws/clients.ts';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import { HOUR_MS, MINUTE_MS } from '../../shared/sim/index.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
+import { exampleConfigApplying, sectionOf } from '../support/config.ts';
 
 /**
  * A table under Application Auto Scaling target tracking: db-autopilot tunes the target instead
@@ -23,11 +22,8 @@ describe('DynamoDB tuner with Application Auto Scaling', () => {
   afterEach(() => uninstall?.());
 
   it('lifts the minimum on the alarm fast path, owns scale-in, and hands the minimum back', async () => {
-    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-    config.defaults.mode = 'apply';
-    const section = config.tuners.dynamodb;
-    if (!section) throw new Error('no dynamodb section');
-    section.mode = 'apply';
+    const config = exampleConfigApplying('dynamodb');
+    const section = sectionOf(config, 'dynamodb');
     section.autoScaling = { ownScaleIn: true, liftMinutes: 60 };
     const sim = (await getScenario('securecart')).build({});
     uninstall = sim.install();

@@ -1,19 +1,17 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import type { CadenceDecision } from '../../shared/policies/dynamodb-cadence.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
+import { exampleConfig, sectionOf } from '../support/config.ts';
 
 describe('DynamoDB observation cadence on the securecart scenario (cadence enabled)', () => {
   let uninstall: (() => void) | undefined;
   afterEach(() => uninstall?.());
 
   it('records when each table is observed again; a scheduled run skips a table not yet due (no metrics read for it), an alarm run observes it', async () => {
-    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-    const section = config.tuners.dynamodb;
-    if (!section) throw new Error('no dynamodb section');
+    const config = exampleConfig();
+    const section = sectionOf(config, 'dynamodb');
     section.cadence = { enabled: true, slowMinutes: 10, nearFraction: 0.8 };
     config.defaults.mode = 'apply';
     section.mode = 'apply';

@@ -1,17 +1,15 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
+import { exampleConfigApplying } from '../support/config.ts';
 
 describe('DynamoDB tuner safety on the securecart scenario', () => {
   let uninstall: (() => void) | undefined;
   afterEach(() => uninstall?.());
 
   it('plans but changes nothing in a manual dry run, and records every decision', async () => {
-    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-    config.defaults.mode = 'apply';
+    const config = exampleConfigApplying();
     const sim = (await getScenario('securecart')).build({});
     uninstall = sim.install();
     const store = new MemoryStateStore();
@@ -37,9 +35,7 @@ describe('DynamoDB tuner safety on the securecart scenario', () => {
   });
 
   it('acts once for a redelivered event (same idempotency key)', async () => {
-    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-    config.defaults.mode = 'apply';
-    if (config.tuners.dynamodb) config.tuners.dynamodb.mode = 'apply';
+    const config = exampleConfigApplying('dynamodb');
     const sim = (await getScenario('securecart')).build({});
     uninstall = sim.install();
     const store = new MemoryStateStore();

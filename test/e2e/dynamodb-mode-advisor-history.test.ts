@@ -1,11 +1,10 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import { HOUR_MS, MINUTE_MS } from '../../shared/sim/clock.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { constant, spikes, sum } from '../../shared/sim/workload.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
+import { exampleConfig, sectionOf } from '../support/config.ts';
 
 const TABLE = 'securecart-events';
 const EVERY = 2 * HOUR_MS;
@@ -21,9 +20,8 @@ describe('DynamoDB mode advisor prices provisioned from the capacity the table h
   afterEach(() => uninstall?.());
 
   async function advise(prewarmed: boolean) {
-    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-    const section = config.tuners.dynamodb;
-    if (!section) throw new Error('the sample config has no dynamodb section');
+    const config = exampleConfig();
+    const section = sectionOf(config, 'dynamodb');
     section.mode = 'observe';
     const sim = (await getScenario('securecart')).build({});
     // A 15-minute spike to 1,000 reads/s every other hour over 50 reads/s.

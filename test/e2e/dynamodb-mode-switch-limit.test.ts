@@ -1,10 +1,9 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import type { Decision } from '../../shared/core/model.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
+import { exampleConfigApplying, sectionOf } from '../support/config.ts';
 
 const TABLE = 'securecart-sessions';
 
@@ -38,11 +37,8 @@ describe('DynamoDB capacity mode advisor and the rolling 24 h switch limit', () 
   afterEach(() => uninstall?.());
 
   async function run(history: (now: Date) => Decision[]) {
-    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-    config.defaults.mode = 'apply';
-    const section = config.tuners.dynamodb;
-    if (!section) throw new Error('the sample config has no dynamodb section');
-    section.mode = 'apply';
+    const config = exampleConfigApplying('dynamodb');
+    const section = sectionOf(config, 'dynamodb');
     section.modeAdvisor.allowSwitch = true;
     section.modeAdvisor.minHoursBetweenSwitches = 0;
     section.modeAdvisor.maxSwitchesToOnDemandPer24h = 1;

@@ -1,12 +1,11 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import type { Decision } from '../../shared/core/model.ts';
 import type { SimAccount } from '../../shared/sim/engine.ts';
 import { HOUR_MS, MINUTE_MS } from '../../shared/sim/index.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { dynamodbAlarms, runDynamodb } from '../../shared/tuners/dynamodb.ts';
+import { exampleConfigApplying } from '../support/config.ts';
 
 /**
  * Two SecureCart days for the DynamoDB tuner (what `npm run demo` shows): the example config in
@@ -17,9 +16,7 @@ describe('DynamoDB tuner on the securecart scenario', () => {
   let sim: SimAccount;
   let uninstall: () => void;
   const decisions: Decision[] = [];
-  const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-  config.defaults.mode = 'apply';
-  if (config.tuners.dynamodb) config.tuners.dynamodb.mode = 'apply';
+  const config = exampleConfigApplying('dynamodb');
   const updateTables: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {

@@ -9,6 +9,7 @@ import '../../shared/sim/services/tagging.ts';
 import { MemoryStateStore } from '../../shared/state/memory-store.ts';
 import type { TunerRegistration } from '../../shared/tuners/registry.ts';
 import { runReplicas } from '../../shared/tuners/replicas.ts';
+import { writeThrottleSpec } from '../support/alarms.ts';
 
 /**
  * Issue 21: an intent whose run died (or whose final record failed) is settled by the next run of
@@ -187,22 +188,5 @@ const tuner: TunerRegistration = {
     return finishRun(started, []);
   },
   alarms: (targets): AlarmSpec[] =>
-    targets
-      .filter((t) => t.ref.kind === 'dynamodb-table')
-      .map((t) => ({
-        tuner: 'dynamodb',
-        resourceId: t.ref.id,
-        key: 'WriteThrottle',
-        namespace: 'AWS/DynamoDB',
-        metricName: 'WriteThrottleEvents',
-        dimensions: { TableName: t.ref.id },
-        statistic: 'Sum',
-        periodSeconds: 60,
-        evaluationPeriods: 1,
-        datapointsToAlarm: 1,
-        threshold: 0,
-        comparison: 'GreaterThanThreshold',
-        treatMissingData: 'notBreaching',
-        description: `write throttling on ${t.ref.id}`,
-      })),
+    targets.filter((t) => t.ref.kind === 'dynamodb-table').map((t) => writeThrottleSpec(t.ref.id)),
 };

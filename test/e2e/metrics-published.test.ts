@@ -1,8 +1,6 @@
-import { join } from 'node:path';
 import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aws } from '../../shared/aws/clients.ts';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import { dynamodbSeries, rdsInstanceSeries } from '../../shared/metrics/catalog.ts';
 import type { SimAccount } from '../../shared/sim/engine.ts';
 import { HOUR_MS, MINUTE_MS } from '../../shared/sim/index.ts';
@@ -12,6 +10,7 @@ import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
 import { runIops } from '../../shared/tuners/iops.ts';
 import { runReplicas } from '../../shared/tuners/replicas.ts';
 import { runServerless } from '../../shared/tuners/serverless.ts';
+import { exampleConfig } from '../support/config.ts';
 
 /**
  * Every metric the tuners read is published by the simulated account, and late, as CloudWatch
@@ -53,7 +52,7 @@ describe('the simulated account publishes every metric the tuners read, late', (
   let now = 0;
 
   beforeAll(async () => {
-    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
+    const config = exampleConfig();
     sim = (await getScenario('securecart')).build({});
     uninstall = sim.install();
     const record = (q: MetricDataQuery) => {

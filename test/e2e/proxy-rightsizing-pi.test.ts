@@ -1,6 +1,4 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import type { Decision } from '../../shared/core/model.ts';
 import { readPerformanceInsights } from '../../shared/insights/pi-run.ts';
 import type { SimAccount } from '../../shared/sim/engine.ts';
@@ -10,6 +8,7 @@ import { proxyPool } from '../../shared/sim/services/rds-proxy.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runProxy } from '../../shared/tuners/proxy.ts';
 import { runRightsizing } from '../../shared/tuners/rightsizing.ts';
+import { exampleConfigApplying } from '../support/config.ts';
 
 /**
  * The SecureCart day for the proxy pool tuner, right-sizing and Performance Insights, through the
@@ -20,8 +19,7 @@ describe('proxy pool, right-sizing and Performance Insights on securecart', () =
   let uninstall: () => void;
   const proxyDecisions: Decision[] = [];
   let rightsizing: Decision[] = [];
-  const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-  config.defaults.mode = 'apply';
+  const config = exampleConfigApplying();
 
   beforeAll(async () => {
     const scenario = await getScenario('securecart');

@@ -1,12 +1,11 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import type { Decision } from '../../shared/core/model.ts';
 import type { SimAccount } from '../../shared/sim/engine.ts';
 import { MINUTE_MS } from '../../shared/sim/index.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runReplicas } from '../../shared/tuners/replicas.ts';
+import { exampleConfigApplying } from '../support/config.ts';
 
 /**
  * The SecureCart day for the replicas tuner (what `npm run demo` shows): the example config in
@@ -16,9 +15,7 @@ describe('replicas on the securecart scenario', () => {
   let sim: SimAccount;
   let uninstall: () => void;
   const decisions: Decision[] = [];
-  const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-  config.defaults.mode = 'apply';
-  if (config.tuners.replicas) config.tuners.replicas.mode = 'apply';
+  const config = exampleConfigApplying('replicas');
 
   beforeAll(async () => {
     const scenario = await getScenario('securecart');

@@ -1,14 +1,13 @@
-import { join } from 'node:path';
 import { AddTagsToResourceCommand } from '@aws-sdk/client-rds';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aws } from '../../shared/aws/clients.ts';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import type { Decision } from '../../shared/core/model.ts';
 import { MINUTE_MS } from '../../shared/sim/index.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { serverlessBounds } from '../../shared/sim/services/aurora-serverless.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runServerless } from '../../shared/tuners/serverless.ts';
+import { exampleConfigApplying } from '../support/config.ts';
 
 /**
  * Opting an Aurora Serverless v2 cluster out (the opt-out tag) after db-autopilot raised its
@@ -22,9 +21,7 @@ describe('serverless tuner on an opted-out cluster', () => {
   afterEach(() => uninstall?.());
 
   it('hands the person’s 8-32 ACU back once the cluster is opted out after a raised minimum', async () => {
-    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-    config.defaults.mode = 'apply';
-    if (config.tuners.serverless) config.tuners.serverless.mode = 'apply';
+    const config = exampleConfigApplying('serverless');
     const sim = (await getScenario('securecart')).build({});
     uninstall = sim.install();
     const store = new MemoryStateStore();

@@ -1,15 +1,15 @@
-import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as control } from '../../functions/control.ts';
 import { handler as serverlessTuner } from '../../functions/serverless-tuner.ts';
-import { loadConfigFile, setConfig } from '../../shared/config/load.ts';
+import { setConfig } from '../../shared/config/load.ts';
 import type { TunerRunSummary } from '../../shared/core/contracts.ts';
 import type { Decision } from '../../shared/core/model.ts';
 import { HOUR_MS, MINUTE_MS, type SimAccount } from '../../shared/sim/index.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { serverlessBounds } from '../../shared/sim/services/aurora-serverless.ts';
 import { MemoryStateStore, setStateStore } from '../../shared/state/index.ts';
+import { exampleConfigApplying } from '../support/config.ts';
 
 /**
  * The `serverless-tuner` Lambda handler over SecureCart's morning and flash sale on the simulated
@@ -54,9 +54,7 @@ describe('serverless tuner handler on securecart', () => {
   let startMs = 0;
 
   beforeAll(async () => {
-    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-    config.defaults.mode = 'apply';
-    if (config.tuners.serverless) config.tuners.serverless.mode = 'apply';
+    const config = exampleConfigApplying('serverless');
     setConfig(config);
     restoreStore = setStateStore(store);
     sim = (await getScenario('securecart')).build({});

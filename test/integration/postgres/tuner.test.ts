@@ -106,6 +106,27 @@ describe('the maintenance tuner', () => {
     await c.end();
   });
 
+  it('starts no VACUUM in the last seconds of a maintenance window, though the function has minutes left', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
+    const db = await bloatedDatabase();
+    const windowed = configSchema.parse({
+      version: 1,
+      maintenanceWindows: [{ days: ['sun'], start: '02:00', end: '05:00' }],
+      tuners: { maintenance: { mode: 'apply', concurrency: 2 } },
+    });
+    // 04:59:50 on a Sunday: inside the window, 10 s before it closes (the safety margin is 30 s).
+    const now = new Date('2026-12-06T04:59:50Z');
+    const summary = await runMaintenanceTuner({
+      request: request(),
+      deps: { config: windowed, store: new MemoryStateStore(), targets: [pgServer.target(db)], now },
+    });
+    expect(summary.decisions.filter((d) => d.outcome === 'applied')).toEqual([]);
+    expect(summary.notes.join(' ')).toMatch(/time is nearly up/);
+    const c = await pgServer.connect(db);
+    expect(await deadTupleCount(c, 'line_items')).toBe(2_000);
+    await c.end();
+  });
+
   it('rebuilds a bloated index after the VACUUM in a maintenance window, records it, and only plans it in observe mode', async () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'false' } });
     const db = await pgServer.createDatabase('tuner_reindex');

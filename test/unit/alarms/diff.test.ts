@@ -4,26 +4,12 @@ import { dashboardBody } from '../../../shared/alarms/dashboard.ts';
 import { diffAlarms, putAlarmInput, validateAlarmSpec } from '../../../shared/alarms/diff.ts';
 import { alarmName, parseAlarmName } from '../../../shared/alarms/names.ts';
 import type { AlarmSpec } from '../../../shared/core/contracts.ts';
+import { writeThrottleSpec } from '../../support/alarms.ts';
 
 const PREFIX = 'dbap-';
 
 function spec(resourceId: string, threshold = 0, key = 'WriteThrottle'): AlarmSpec {
-  return {
-    tuner: 'dynamodb',
-    resourceId,
-    key,
-    namespace: 'AWS/DynamoDB',
-    metricName: 'WriteThrottleEvents',
-    dimensions: { TableName: resourceId },
-    statistic: 'Sum',
-    periodSeconds: 60,
-    evaluationPeriods: 1,
-    datapointsToAlarm: 1,
-    threshold,
-    comparison: 'GreaterThanThreshold',
-    treatMissingData: 'notBreaching',
-    description: `write throttling on ${resourceId}`,
-  };
+  return writeThrottleSpec(resourceId, { threshold, key });
 }
 
 /** The alarm as DescribeAlarms reports it after PutMetricAlarm with this spec. */

@@ -9,6 +9,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, HOUR_MS, MINUTE_MS, SimAccount, workload as w } from '../../../shared/sim/index.ts';
 import { evaluateExpression } from '../../../shared/sim/services/cloudwatch.ts';
+import { rejection } from '../../support/rejection.ts';
 
 const NOW = Date.parse('2026-11-20T00:00:00.000Z');
 
@@ -37,15 +38,6 @@ function iopsQuery(id: string, instance: string, period = 60, stat = 'Average'):
       Stat: stat,
     },
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error & { name: string }> {
-  try {
-    await p;
-  } catch (error) {
-    return error as Error & { name: string };
-  }
-  throw new Error('expected the call to be rejected');
 }
 
 describe('simulated CloudWatch GetMetricData', () => {

@@ -29,17 +29,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { aws } from '../../../shared/aws/clients.ts';
 import { clock } from '../../../shared/core/clock.ts';
 import { MINUTE_MS, SimAccount } from '../../../shared/sim/index.ts';
+import { rejection } from '../../support/rejection.ts';
 
 const START = '2026-11-20T00:00:00.000Z';
-
-async function rejection(p: Promise<unknown>): Promise<Error & { name: string }> {
-  try {
-    await p;
-  } catch (error) {
-    return error as Error & { name: string };
-  }
-  throw new Error('expected the call to be rejected');
-}
 
 let uninstall: (() => void) | undefined;
 afterEach(() => {

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS, SimAccount, workload as w } from '../../../shared/sim/index.ts';
+import { rejection } from '../../support/rejection.ts';
 
 const START = '2026-11-20T00:00:00.000Z';
 
@@ -28,15 +29,6 @@ function account() {
     tags: { team: 'checkout' },
   });
   return { sim, ddb: sim.clients().dynamodb };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error & { name: string }> {
-  try {
-    await p;
-  } catch (error) {
-    return error as Error & { name: string };
-  }
-  throw new Error('expected the call to be rejected');
 }
 
 async function lower(sim: SimAccount, ddb: ReturnType<SimAccount['clients']>['dynamodb'], read: number) {

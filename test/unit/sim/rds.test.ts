@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS, SimAccount } from '../../../shared/sim/index.ts';
+import { rejection } from '../../support/rejection.ts';
 
 const START = '2026-11-20T00:00:00.000Z';
 
@@ -43,15 +44,6 @@ function account() {
     allocatedStorage: 100,
   });
   return { sim, rds: sim.clients().rds };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error & { name: string }> {
-  try {
-    await p;
-  } catch (error) {
-    return error as Error & { name: string };
-  }
-  throw new Error('expected the call to be rejected');
 }
 
 describe('simulated RDS ModifyDBInstance', () => {
