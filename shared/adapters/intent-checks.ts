@@ -10,7 +10,14 @@ import {
   type MetricAlarm,
 } from '@aws-sdk/client-cloudwatch';
 import { DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { type DBInstance, DBInstanceNotFoundFault, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
+import {
+  type DBInstance,
+  DBInstanceNotFoundFault,
+  DBProxyNotFoundFault,
+  DBProxyTargetGroupNotFoundFault,
+  DescribeDBInstancesCommand,
+  DescribeDBProxyTargetGroupsCommand,
+} from '@aws-sdk/client-rds';
 import { cloudwatchClient, dynamodbClient, rdsClient } from '../aws/clients.ts';
 import type { IntentCheck } from '../core/contracts.ts';
 import { registerIntentCheck } from '../core/intent.ts';
@@ -218,6 +225,42 @@ export const putDashboardCheck: IntentCheck = async (intent) => {
       };
 };
 
+/**
+ * set-pool: the proxy's default target group has the intended connection pool (DescribeDBProxyTargetGroups;
+ * an absent field is AWS's default: RDS API reference, ConnectionPoolConfiguration). Without it a
+ * ModifyDBProxyTargetGroup whose answer was lost stayed recorded `failed` though the pool changed.
+ */
+export const proxyPoolCheck: IntentCheck = async (intent) => {
+  const p = paramsOf(intent);
+  const proxy = str(p.proxyName);
+  const group = str(p.targetGroupName) ?? 'default';
+  const want = p.pool as Record<string, unknown> | undefined;
+  if (!proxy || !want) return { verdict: 'unknown', detail: 'the intent names no proxy or pool' };
+  let pool: Record<string, unknown> | undefined;
+  try {
+    const out = await rdsClient().send(
+      new DescribeDBProxyTargetGroupsCommand({ DBProxyName: proxy, TargetGroupName: group }),
+    );
+    const c = out.TargetGroups?.[0]?.ConnectionPoolConfig ?? {};
+    pool = {
+      maxConnectionsPercent: c.MaxConnectionsPercent ?? 100,
+      maxIdleConnectionsPercent: c.MaxIdleConnectionsPercent ?? 50,
+      connectionBorrowTimeoutSeconds: c.ConnectionBorrowTimeout ?? 120,
+      sessionPinningFilters: c.SessionPinningFilters ?? [],
+    };
+  } catch (error) {
+    if (error instanceof DBProxyNotFoundFault || error instanceof DBProxyTargetGroupNotFoundFault)
+      return { verdict: 'not-applied', detail: `${proxy} (${group}) does not exist` };
+    throw error;
+  }
+  const differs = Object.keys(pool).filter(
+    (k) => JSON.stringify(pool?.[k]) !== JSON.stringify(want[k] ?? pool?.[k]),
+  );
+  return differs.length === 0
+    ? { verdict: 'applied', detail: `${proxy} has the intended connection pool` }
+    : { verdict: 'not-applied', detail: `${proxy} differs in ${differs.join(', ')}` };
+};
+
 async function describeTable(name: string) {
   return (await dynamodbClient().send(new DescribeTableCommand({ TableName: name }))).Table;
 }
@@ -234,6 +277,7 @@ const registered: Array<[Decision['action'], IntentCheck]> = [
   ['put-alarm', putAlarmCheck],
   ['delete-alarm', deleteAlarmCheck],
   ['put-dashboard', putDashboardCheck],
+  ['set-pool', proxyPoolCheck],
 ];
 for (const [kind, check] of registered) registerIntentCheck(kind, check);
 

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { clock } from '../core/clock.ts';
 import { allTargets, discoverFleet } from '../discovery/fleet.ts';
@@ -290,35 +291,32 @@ async function fleetMode(args: BenchArgs): Promise<void> {
   const hours = positiveInt(args.hours, '--hours', 6);
   const { deployedMemoryMb, runFleetBench } = await import('./bench-fleet.ts');
   if (args['fleet-child']) {
-    const { result, limits } = await runFleetBench(n, hours);
+    const began = performance.now();
+    // Progress on stderr after each simulated hour: a run stopped early still leaves its figures.
+    const progress = (hour: number, soFar: FleetBenchResult) => {
+      const cpu = process.cpuUsage();
+      const heapMb = process.memoryUsage().heapUsed / 1024 / 1024;
+      process.stderr.write(
+        `fleet bench hour ${hour}/${hours}: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU, ${((performance.now() - began) / 1000).toFixed(0)} s wall, heap ${heapMb.toFixed(0)} MB; so far ${JSON.stringify(soFar)}\n`,
+      );
+    };
+    const { result, limits } = await runFleetBench(n, hours, process.cwd(), undefined, progress);
     process.stdout.write(`${JSON.stringify(result)}\n${JSON.stringify(limits)}\n`);
     return;
   }
   const memoryMb = deployedMemoryMb(process.cwd());
   const began = performance.now();
-  const child = spawnSync(
-    process.execPath,
-    [
-      `--max-old-space-size=${memoryMb}`,
-      ...process.execArgv,
-      fileURLToPath(import.meta.url),
-      '--fleet-child',
-      '--fleet',
-      String(n),
-      '--hours',
-      String(hours),
-    ],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'CRITICAL' },
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
-  if (child.status !== 0) {
-    process.stderr.write(child.stderr);
-    throw new Error(`the fleet bench failed (exit ${child.status})`);
-  }
-  const [resultLine = '{}', limitsLine = '{}'] = child.stdout.trim().split('\n').slice(-2);
+  const stdout = await fleetChild([
+    `--max-old-space-size=${memoryMb}`,
+    ...process.execArgv,
+    fileURLToPath(import.meta.url),
+    '--fleet-child',
+    '--fleet',
+    String(n),
+    '--hours',
+    String(hours),
+  ]);
+  const [resultLine = '{}', limitsLine = '{}'] = stdout.trim().split('\n').slice(-2);
   const result = JSON.parse(resultLine) as FleetBenchResult;
   const limits = JSON.parse(limitsLine) as Record<string, FunctionLimits>;
   const wallS = (performance.now() - began) / 1000;
@@ -326,6 +324,33 @@ async function fleetMode(args: BenchArgs): Promise<void> {
   else process.stdout.write(`${fleetTable(result, limits, memoryMb, wallS)}\n`);
   // Beside the JSON (stderr): how close each function came to its timeout, and any errors.
   if (args.json) process.stderr.write(`${fleetLimitsText(limits, wallS, memoryMb)}\n`);
+}
+
+/** Powertools' warning of a run that published no metrics (the bench disables metrics). */
+const NO_METRICS_WARNING = 'No application metrics to publish';
+
+/**
+ * Runs the fleet bench's child process: its stdout is returned, its stderr (the progress after
+ * each simulated hour, errors) goes to this process's stderr as it comes, less Powertools' warning
+ * of a run that published no metrics.
+ */
+function fleetChild(args: string[]): Promise<string> {
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'CRITICAL' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      if (!line.startsWith(NO_METRICS_WARNING)) process.stderr.write(`${line}\n`);
+    });
+    child.on('error', fail);
+    child.on('close', (code) => {
+      if (code === 0) ok(Buffer.concat(out).toString('utf8'));
+      else fail(new Error(`the fleet bench failed (exit ${code})`));
+    });
+  });
 }
 
 function fleetLimitsText(limits: Record<string, FunctionLimits>, wallS: number, memoryMb: number): string {

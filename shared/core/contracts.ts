@@ -111,8 +111,13 @@ export interface ResourceHistory {
    * unresolved never drops out of sight behind newer decisions).
    */
   pending?: Decision[];
-  /** Free-form tuner state (e.g. scale-in recommendations over a stabilization window). */
+  /**
+   * Free-form tuner state (e.g. scale-in recommendations over a stabilization window): the main
+   * state with each part stored on its own (putTunerState with `part`) as its key.
+   */
   tunerState?: Record<string, unknown>;
+  /** The keys of tunerState that were read from parts stored on their own. */
+  tunerStateParts?: string[];
 }
 
 /** The applied decision a drift was detected against and the value seen instead. */
@@ -224,7 +229,18 @@ export interface StateStore {
    * no no-op came since.
    */
   settlingNoop(owner: StateOwner, resourceId: string, after: string): Promise<Decision | undefined>;
-  putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void>;
+  /**
+   * Writes a resource's free-form state. With `part`, only that key of it, in an item of its own
+   * (a large part that changes rarely is not rewritten with the small ones that change every
+   * run); getHistory returns the parts merged over the main state (a part wins over the same key
+   * in the main state) and lists them in `tunerStateParts`.
+   */
+  putTunerState(
+    owner: StateOwner,
+    resourceId: string,
+    state: Record<string, unknown>,
+    part?: string,
+  ): Promise<void>;
   recordDrift(
     tuner: TunerName,
     resourceId: string,

@@ -374,7 +374,8 @@ function storeWriteStored(
     case 'putTunerState':
     case 'recordCreated':
       meter.storedItem(
-        `${method === 'recordCreated' ? 'created' : method}|${String(a0)}|${String(a1)}`,
+        // A tuner state part (putTunerState's 4th argument) is an item of its own.
+        `${method === 'recordCreated' ? 'created' : method}|${String(a0)}|${String(a1)}${method === 'putTunerState' && typeof args[3] === 'string' ? `|${args[3]}` : ''}`,
         itemBytes(args),
       );
       break;

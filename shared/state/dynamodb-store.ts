@@ -41,6 +41,7 @@ import {
   RECENT_WINDOW_MS,
   REPORTED_TTL_SECONDS,
   SK,
+  statePartKey,
   timeKey,
 } from './keys.ts';
 import { isDeferral, mayRepeat, repeatForm, repeats, storedForm, withoutRepeatCount } from './slim.ts';
@@ -575,6 +576,7 @@ export class DynamoDbStateStore implements StateStore {
     const history: ResourceHistory = { recent };
     // A repeat needs the same UTC hour or day as its first: nothing notable in the last 24 h, no first.
     this.newestNotable.set(pk, { decision: recent[0], asOf: now.toISOString() });
+    const parts: Record<string, unknown> = {};
     for (const item of meta) {
       if (item.sk === SK.ledger && typeof item.lastAppliedAt === 'string') {
         history.lastAppliedAt = item.lastAppliedAt;
@@ -589,6 +591,8 @@ export class DynamoDbStateStore implements StateStore {
         };
       } else if (item.sk === SK.state && item.tunerState && typeof item.tunerState === 'object') {
         history.tunerState = item.tunerState as Record<string, unknown>;
+      } else if (typeof item.sk === 'string' && item.sk.startsWith(SK.statePart) && item.tunerState) {
+        parts[item.sk.slice(SK.statePart.length)] = item.tunerState;
       } else if (typeof item.sk === 'string' && item.sk.startsWith(SK.intent)) {
         const d = asDecision(item);
         if (d) history.pending = [...(history.pending ?? []), d];
@@ -596,6 +600,10 @@ export class DynamoDbStateStore implements StateStore {
         const d = asDecision(item);
         if (d) history.lastApplied = { ...history.lastApplied, [d.action]: d };
       }
+    }
+    if (Object.keys(parts).length > 0) {
+      history.tunerState = { ...history.tunerState, ...parts };
+      history.tunerStateParts = Object.keys(parts);
     }
     return history;
   }
@@ -655,11 +663,17 @@ export class DynamoDbStateStore implements StateStore {
     return asDecision(out.Items?.[0]);
   }
 
-  async putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void> {
+  async putTunerState(
+    owner: StateOwner,
+    resourceId: string,
+    state: Record<string, unknown>,
+    part?: string,
+  ): Promise<void> {
+    const sk = part === undefined ? SK.state : statePartKey(part);
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: keys.resource(owner, resourceId), sk: SK.state, tunerState: state },
+        Item: { pk: keys.resource(owner, resourceId), sk, tunerState: state },
       }),
     );
   }

@@ -32,6 +32,8 @@ import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
  * | `<tuner>#<scope>#intents`         | `<at>#<id>`           | the same, indexed per tuner (settled at  |
  * |                                   |                       | the start of every run of the tuner)     |
  * | `<owner>#<scope>#res#<resource>`  | `m#state`             | free-form tuner / report / digest state  |
+ * | `<owner>#<scope>#res#<resource>`  | `m#state#<part>`      | a part of it kept on its own (large,     |
+ * |                                   |                       | rewritten only when it changes)          |
  * | `<tuner>#<scope>#lock#<resource>` | `lock`                | lease lock (TTL)                         |
  * | `<tuner>#<scope>#idem#<key>`      | `idem`                | idempotency key of a run (TTL)           |
  * | `<tuner>#<scope>#created#<res>`   | `created`             | "db-autopilot created it" (no TTL)       |
@@ -131,6 +133,8 @@ export const SK = {
   lastApplied: 'm#last#',
   drift: 'm#drift',
   state: 'm#state',
+  /** A part of the free-form state kept in an item of its own: `m#state#<part>`. */
+  statePart: 'm#state#',
   /** An intended change not yet resolved (shared/core/intent.ts), until its decision is resolved. */
   intent: 'm#intent#',
 } as const;
@@ -246,4 +250,11 @@ export function inWindow(decision: Decision, since: string, until: string | unde
 
 export function byTimeThenId(a: Decision, b: Decision): number {
   return Date.parse(a.at) - Date.parse(b.at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** A state part's name: a word (it is part of a sort key and a key of the merged state). */
+export function statePartKey(part: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(part))
+    throw new Error(`tuner state part "${part}" is not a word of letters, digits, _ or - (at most 64)`);
+  return `${SK.statePart}${part}`;
 }

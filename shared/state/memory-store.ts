@@ -21,6 +21,7 @@ import {
   keys,
   RECENT_DECISIONS,
   RECENT_WINDOW_MS,
+  statePartKey,
 } from './keys.ts';
 import { isDeferral, mayRepeat, repeatForm, repeats, storedForm, withoutRepeatCount } from './slim.ts';
 import { addToTotals, emptyTotals, totalsOf } from './totals.ts';
@@ -50,6 +51,8 @@ export class MemoryStateStore implements StateStore {
   private readonly lastApplied = new Map<string, Partial<Record<ActionKind, Decision>>>();
   private readonly drift = new Map<string, NonNullable<ResourceHistory['drift']>>();
   private readonly tunerState = new Map<string, Record<string, unknown>>();
+  /** Per resource: the parts of its state kept on their own (putTunerState with `part`). */
+  private readonly tunerStateParts = new Map<string, Map<string, Record<string, unknown>>>();
   private readonly locks = new Map<string, Expiring & { owner: string }>();
   private readonly idempotency = new Map<string, Expiring & { runId: string }>();
   private readonly created = new Map<string, { detail: Record<string, unknown>; createdAt: string }>();
@@ -255,6 +258,11 @@ export class MemoryStateStore implements StateStore {
     if (drift) history.drift = structuredClone(drift);
     const state = this.tunerState.get(key);
     if (state) history.tunerState = structuredClone(state);
+    const parts = this.tunerStateParts.get(key);
+    if (parts && parts.size > 0) {
+      history.tunerState = { ...history.tunerState, ...structuredClone(Object.fromEntries(parts)) };
+      history.tunerStateParts = [...parts.keys()].sort();
+    }
     const open = this.intents.get(key);
     if (open && open.size > 0) history.pending = [...open.values()].map((d) => structuredClone(d));
     return history;
@@ -270,8 +278,21 @@ export class MemoryStateStore implements StateStore {
     return newest?.action === 'noop' && newest.at >= after ? newest : undefined;
   }
 
-  async putTunerState(owner: StateOwner, resourceId: string, state: Record<string, unknown>): Promise<void> {
-    this.tunerState.set(keys.resource(owner, resourceId), structuredClone(state));
+  async putTunerState(
+    owner: StateOwner,
+    resourceId: string,
+    state: Record<string, unknown>,
+    part?: string,
+  ): Promise<void> {
+    const key = keys.resource(owner, resourceId);
+    if (part === undefined) {
+      this.tunerState.set(key, structuredClone(state));
+      return;
+    }
+    statePartKey(part);
+    const parts = this.tunerStateParts.get(key) ?? new Map<string, Record<string, unknown>>();
+    parts.set(part, structuredClone(state));
+    this.tunerStateParts.set(key, parts);
   }
 
   async recordDrift(

@@ -111,9 +111,16 @@ export async function handBackTables(input: {
     });
     if (Object.keys(left).length === 0) cleared.push(target.ref.id);
     if (Object.keys(lifts).length > 0)
-      await store.putTunerState('dynamodb', target.ref.id, { ...history.tunerState, lifts: left });
+      await store.putTunerState('dynamodb', target.ref.id, { ...mainState(history), lifts: left });
   }
   return { decisions, cleared };
+}
+
+/** A resource's main state: its tuner state less the parts stored on their own (they stay as they are). */
+function mainState(history: ResourceHistory): Record<string, unknown> {
+  const main = { ...history.tunerState };
+  for (const part of history.tunerStateParts ?? []) delete main[part];
+  return main;
 }
 
 export interface StoppedHandBack {

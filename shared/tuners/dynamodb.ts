@@ -986,7 +986,7 @@ async function tuneTable(input: TuneTableInput): Promise<Decision[]> {
     ? await modeAdviceDue(store, target.ref.id, run, state.modeAdvisedAt)
     : undefined;
   const modeAdvisedAt = mode ? (mode.due ? now.toISOString() : mode.lastAdvised) : state.modeAdvisedAt;
-  await saveTunerState(store, target.ref.id, history.tunerState, {
+  await saveTunerState(store, target.ref.id, history, {
     lifts: leasesAfter(scaling, combined.actions, capacityDecisions),
     explained: explainedAfter(state.explained, obs, combined.actions, capacityDecisions),
     findings,
@@ -1218,15 +1218,38 @@ async function modeAdviceDue(
   return { due, ...(lastAdvised ? { lastAdvised } : {}), history };
 }
 
-/** Writes a table's tuner state unless it is what was read (most runs change nothing in it). */
+/**
+ * Parts of a table's tuner state kept in items of their own: `prewarm` (the learned peaks and
+ * demand shapes, ~3 KB a table) changes only when relearned, hourly, while the rest (~0.3 KB:
+ * `reads`, `cadence`) changes on every observation; together they were a ~4 KB item rewritten on
+ * every run.
+ */
+export const TABLE_STATE_PARTS = ['prewarm'] as const;
+
+/**
+ * Writes a table's tuner state: each part of TABLE_STATE_PARTS on its own when it changed (or was
+ * still inside the main item), the rest unless it is what was read (most runs change only
+ * `reads` and `cadence`).
+ */
 async function saveTunerState(
   store: StateStore,
   tableId: string,
-  stored: Record<string, unknown> | undefined,
+  stored: ResourceHistory,
   next: Record<string, unknown>,
-): Promise<void> {
-  if (stored && isDeepStrictEqual(stored, JSON.parse(JSON.stringify(next)))) return;
-  await store.putTunerState('dynamodb', tableId, next);
+) {
+  const main = JSON.parse(JSON.stringify(next)) as Record<string, unknown>;
+  const storedMain: Record<string, unknown> = { ...stored.tunerState };
+  const apart = new Set(stored.tunerStateParts ?? []);
+  for (const part of TABLE_STATE_PARTS) {
+    const value = main[part];
+    delete main[part];
+    if (apart.has(part)) delete storedMain[part];
+    if (value === undefined) continue;
+    if (!apart.has(part) || !isDeepStrictEqual(stored.tunerState?.[part], value))
+      await store.putTunerState('dynamodb', tableId, value as Record<string, unknown>, part);
+  }
+  if (stored.tunerState && isDeepStrictEqual(storedMain, main)) return;
+  await store.putTunerState('dynamodb', tableId, main);
 }
 
 /**

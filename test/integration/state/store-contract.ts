@@ -455,6 +455,41 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       expect((await store.getHistory('iops', 'orders', T0)).drift).toBeUndefined();
     });
 
+    it('keeps a part of the tuner state in an item of its own, merged over the main state when read', async () => {
+      const store = await newStore();
+      expect((await store.getHistory('dynamodb', 'orders', T0)).tunerStateParts).toBeUndefined();
+      // An older main item still holding the part's key: the part stored on its own wins.
+      await store.putTunerState('dynamodb', 'orders', {
+        cadence: { nextAt: 'a' },
+        prewarm: { learnedAt: 'old' },
+      });
+      await store.putTunerState(
+        'dynamodb',
+        'orders',
+        { learnedAt: 'new', models: { ':read': 1 } },
+        'prewarm',
+      );
+      const first = await store.getHistory('dynamodb', 'orders', T0);
+      expect(first.tunerState).toEqual({
+        cadence: { nextAt: 'a' },
+        prewarm: { learnedAt: 'new', models: { ':read': 1 } },
+      });
+      expect(first.tunerStateParts).toEqual(['prewarm']);
+      // Rewriting the main state leaves the part as it is.
+      await store.putTunerState('dynamodb', 'orders', { cadence: { nextAt: 'b' } });
+      const second = await store.getHistory('dynamodb', 'orders', T0);
+      expect(second.tunerState).toEqual({
+        cadence: { nextAt: 'b' },
+        prewarm: { learnedAt: 'new', models: { ':read': 1 } },
+      });
+      // Another resource's and another owner's state are apart.
+      expect((await store.getHistory('dynamodb', 'carts', T0)).tunerState).toBeUndefined();
+      expect((await store.getHistory('dynamodb-mode', 'orders', T0)).tunerState).toBeUndefined();
+      await expect(store.putTunerState('dynamodb', 'orders', {}, 'no#hash')).rejects.toThrow(
+        /tuner state part "no#hash"/,
+      );
+    });
+
     it('gives an idempotency key back only to the run holding it, so a corrected retry can claim it', async () => {
       const store = await newStore();
       expect(await store.claimIdempotencyKey('control', 'manual:k', 'run-1', T0, 3600)).toBe(true);

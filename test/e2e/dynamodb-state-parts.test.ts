@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../shared/config/load.ts';
+import type { StateOwner } from '../../shared/core/contracts.ts';
+import { getScenario } from '../../shared/sim/scenarios/index.ts';
+import { MemoryStateStore } from '../../shared/state/index.ts';
+import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
+
+interface StateWrite {
+  resourceId: string;
+  part: string | undefined;
+  at: number;
+  bytes: number;
+  keys: string[];
+}
+
+/** The memory store, recording every tuner state write of the DynamoDB tuner. */
+class RecordingStore extends MemoryStateStore {
+  readonly writes: StateWrite[] = [];
+  at = 0;
+  override async putTunerState(
+    owner: StateOwner,
+    resourceId: string,
+    state: Record<string, unknown>,
+    part?: string,
+  ): Promise<void> {
+    if (owner === 'dynamodb')
+      this.writes.push({
+        resourceId,
+        part,
+        at: this.at,
+        bytes: JSON.stringify(state).length,
+        keys: Object.keys(state),
+      });
+    await super.putTunerState(owner, resourceId, state, part);
+  }
+}
+
+describe('the DynamoDB tuner state of a table over hours of runs (securecart, apply)', () => {
+  let uninstall: (() => void) | undefined;
+  afterEach(() => uninstall?.());
+
+  it('rewrites a small main item per observation and the learned peaks (prewarm) only when relearned, hourly', async () => {
+    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
+    const section = config.tuners.dynamodb;
+    if (!section) throw new Error('no dynamodb section');
+    config.defaults.mode = 'apply';
+    section.mode = 'apply';
+    const sim = (await getScenario('securecart')).build({});
+    uninstall = sim.install();
+    const store = new RecordingStore();
+    const start = sim.clock.now().getTime();
+    const runs = 75; // 2.5 hours of the 2-minute schedule
+    for (let i = 0; i < runs; i++) {
+      const at = new Date(start + i * 2 * 60_000);
+      sim.advanceTo(at.getTime());
+      store.at = at.getTime();
+      await runDynamodb(
+        { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: `eventbridge:parts-${i}` },
+        { config, store, now: at },
+      );
+    }
+    const tables = section.resources.identifiers;
+    expect(tables.length).toBeGreaterThan(0);
+    for (const id of tables) {
+      const mine = store.writes.filter((w) => w.resourceId === id);
+      const main = mine.filter((w) => w.part === undefined);
+      const prewarm = mine.filter((w) => w.part === 'prewarm');
+      // The main item: written whenever the table is observed, never holding the learned peaks, small.
+      expect(main.length, id).toBeGreaterThan(prewarm.length);
+      for (const w of main) {
+        expect(w.keys, id).not.toContain('prewarm');
+        expect(w.bytes, `${id} main state item at ${new Date(w.at).toISOString()}`).toBeLessThan(1024);
+      }
+      // The learned peaks: once per relearning (hourly) over 2.5 hours, however many runs.
+      expect(prewarm.length, id).toBeGreaterThanOrEqual(1);
+      expect(prewarm.length, id).toBeLessThanOrEqual(3);
+      // Read back whole: the merged state has the peaks the tuner learned last.
+      const history = await store.getHistory('dynamodb', id, new Date(store.at));
+      expect(history.tunerStateParts, id).toEqual(['prewarm']);
+      expect(
+        (history.tunerState?.prewarm as { learnedAt?: string } | undefined)?.learnedAt,
+        id,
+      ).toBeDefined();
+    }
+  }, 300_000);
+});

@@ -1,0 +1,96 @@
+import { createRequire } from 'node:module';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { fixDynaliteMemory, inProcessDynalite, untilActive } from '../../../shared/cli/bench-fleet.ts';
+
+// The modules dynalite itself resolves (its memory-level and that one's abstract-level).
+const fromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite/db'));
+const fromMemoryLevel = createRequire(fromDynalite.resolve('memory-level'));
+const { MemoryLevel } = fromDynalite('memory-level') as {
+  MemoryLevel: new (
+    options: Record<string, string>,
+  ) => {
+    put(key: string, value: Buffer): Promise<void>;
+    get(key: string): Promise<Buffer>;
+  };
+};
+const { AbstractLevel } = fromMemoryLevel('abstract-level') as {
+  AbstractLevel: { prototype: { attachResource(r: unknown): void; detachResource(r: unknown): void } };
+};
+
+describe("the fleet bench's in-process dynalite (fixDynaliteMemory)", () => {
+  it('closes the iterator of every Query (none is left holding an old version of the table)', async () => {
+    const proto = AbstractLevel.prototype;
+    const attach = proto.attachResource;
+    const detach = proto.detachResource;
+    let open = 0;
+    proto.attachResource = function (r) {
+      open += 1;
+      attach.call(this, r);
+    };
+    proto.detachResource = function (r) {
+      open -= 1;
+      detach.call(this, r);
+    };
+    const dynalite = inProcessDynalite();
+    const client = new DynamoDBClient({
+      endpoint: 'http://dynalite.local:4567',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      requestHandler: dynalite.requestHandler as never,
+    });
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName: 'iterators',
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+      await untilActive(client, 'iterators');
+      for (let i = 0; i < 5; i++)
+        await client.send(
+          new PutItemCommand({ TableName: 'iterators', Item: { pk: { S: 'a' }, sk: { S: `s${i}` } } }),
+        );
+      const before = open;
+      const query = (extra: Record<string, unknown>) =>
+        client.send(
+          new QueryCommand({
+            TableName: 'iterators',
+            KeyConditionExpression: 'pk = :p',
+            ExpressionAttributeValues: { ':p': { S: 'a' } },
+            ...extra,
+          }),
+        );
+      for (let i = 0; i < 10; i++) {
+        expect((await query({})).Items).toHaveLength(5);
+        expect((await query({ Limit: 1, ScanIndexForward: false })).Items).toHaveLength(1);
+      }
+      await new Promise((ok) => setTimeout(ok, 20));
+      expect(open - before).toBe(0);
+    } finally {
+      proto.attachResource = attach;
+      proto.detachResource = detach;
+      client.destroy();
+      await dynalite.stop();
+    }
+  });
+
+  it('stores an exact-size copy of a small Buffer, not a slice of the shared 64 KB pool', async () => {
+    fixDynaliteMemory();
+    const db = new MemoryLevel({ valueEncoding: 'buffer' });
+    const pooled = Buffer.from('a small stored item');
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+    await db.put('k', pooled);
+    const stored = await db.get('k');
+    expect(stored.toString()).toBe('a small stored item');
+    expect(stored.buffer.byteLength).toBe(stored.byteLength);
+  });
+});
