@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Signer } from '@aws-sdk/rds-signer';
@@ -18,8 +18,9 @@ import { logger } from '../handler/observability.ts';
  *   fetched again ONCE and the connection retried.
  * - TLS: verify-full checks the chain and the host name. The RDS CA bundle cannot be
  *   downloaded at run time (no internet in the VPC): ship `global-bundle.pem` with the function
- *   and point `caBundlePath` (config) or PG_CA_BUNDLE (env) at it; otherwise Node's system CAs
- *   (plus NODE_EXTRA_CA_CERTS) are used with rejectUnauthorized: true.
+ *   and point `caBundlePath` (config) or PG_CA_BUNDLE (env) at it; otherwise, on Lambda, the
+ *   runtime's Amazon CA bundle (LAMBDA_RUNTIME_CA_BUNDLE), else Node's system CAs (plus
+ *   NODE_EXTRA_CA_CERTS), always with rejectUnauthorized: true.
  * - Timeouts: connect timeout, a default statement_timeout for the session.
  * - Never logs a password, token or connection string: targets are described as host:port/db.
  */
@@ -78,12 +79,23 @@ export function clearSecretCache(): void {
   secretCache.clear();
 }
 
+/**
+ * Amazon's CA certificates (RDS's among them) as the Lambda Node.js runtime ships them. From
+ * Node.js 20 the runtime no longer trusts them by default (only with NODE_EXTRA_CA_CERTS pointing
+ * here), so on nodejs24.x a verify-full connection to RDS without a configured bundle failed.
+ */
+export const LAMBDA_RUNTIME_CA_BUNDLE = '/var/runtime/ca-cert.pem';
+
 export function tlsOptions(
   db: Pick<DatabaseConfig, 'ssl' | 'host' | 'caBundlePath'>,
+  runtimeBundle: string = LAMBDA_RUNTIME_CA_BUNDLE,
 ): false | ConnectionOptions {
   if (db.ssl === 'disable') return false;
   if (db.ssl === 'require') return { rejectUnauthorized: false };
-  const caPath = db.caBundlePath ?? process.env.PG_CA_BUNDLE;
+  const caPath =
+    db.caBundlePath ??
+    process.env.PG_CA_BUNDLE ??
+    (process.env.NODE_EXTRA_CA_CERTS === undefined && existsSync(runtimeBundle) ? runtimeBundle : undefined);
   return {
     rejectUnauthorized: true,
     servername: db.host,
