@@ -40,6 +40,12 @@ export interface DeployOptions {
   slackWebhookParameter: string;
   databaseSecretPrefix: string;
   routingHostedZoneIds: string[];
+  /**
+   * Customer-managed KMS keys (key ARNs) the account's databases, secrets or SecureString
+   * parameters are encrypted with: the `kmsKeyArns` deploy parameter. AWS managed keys (aws/rds,
+   * aws/secretsmanager, aws/ssm) need nothing here.
+   */
+  kmsKeyArns?: string[];
 }
 
 const sub = (s: string) => ({ 'Fn::Sub': s });
@@ -730,7 +736,65 @@ export function statementsFor(fn: FunctionName, config: Config, o: DeployOptions
     pauseRead(o),
     ...(fleetFn ? [] : [discovery]),
   ];
-  return dedupeSids([...common, ...ownStatements(fn, config, o)]);
+  const own = ownStatements(fn, config, o);
+  return dedupeSids([...common, ...own, ...kmsStatements([...common, ...own], o.kmsKeyArns ?? [])]);
+}
+
+/** A KMS key ARN (IAM policies name keys by key ARN; an alias ARN does not match key use). */
+export const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
+/**
+ * What a role needs of the customer-managed keys (`kmsKeyArns`) for the calls it already makes,
+ * each only through the service that makes it (kms:ViaService):
+ * - creating RDS resources (a read replica or an Aurora reader of an encrypted database, a
+ *   Performance Insights key on it): kms:CreateGrant (only for an AWS resource) and
+ *   kms:DescribeKey (RDS User Guide, "AWS KMS key management": "Authorizing use of a customer
+ *   managed key"; its tip: scope CreateGrant with kms:ViaService);
+ * - reading a secret or a SecureString parameter encrypted with such a key: kms:Decrypt via
+ *   Secrets Manager / Systems Manager (Secrets Manager User Guide, "Secret encryption and
+ *   decryption"; Systems Manager User Guide, "How Parameter Store uses AWS KMS").
+ */
+export function kmsStatements(statements: Statement[], keyArns: string[]): Statement[] {
+  if (keyArns.length === 0) return [];
+  const actions = new Set(statements.flatMap((s) => s.Action));
+  // A key belongs to one Region (its ARN names it), so the service's endpoint in any Region.
+  const via = (service: string) => `${service}.*.amazonaws.com`;
+  const out: Statement[] = [];
+  if (['rds:CreateDBInstanceReadReplica', 'rds:CreateDBInstance'].some((a) => actions.has(a))) {
+    out.push(
+      {
+        Sid: 'RdsCustomerManagedKeyGrants',
+        Effect: 'Allow',
+        Action: ['kms:CreateGrant'],
+        Resource: keyArns,
+        Condition: {
+          StringLike: { 'kms:ViaService': via('rds') },
+          Bool: { 'kms:GrantIsForAWSResource': 'true' },
+        },
+      },
+      {
+        Sid: 'RdsCustomerManagedKeys',
+        Effect: 'Allow',
+        Action: ['kms:DescribeKey'],
+        Resource: keyArns,
+        Condition: { StringLike: { 'kms:ViaService': via('rds') } },
+      },
+    );
+  }
+  const decryptVia = [
+    ...(actions.has('secretsmanager:GetSecretValue') ? [via('secretsmanager')] : []),
+    ...(statements.some((s) => s.Sid === 'SlackWebhook') ? [via('ssm')] : []),
+  ];
+  if (decryptVia.length > 0) {
+    out.push({
+      Sid: 'DecryptSecrets',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: keyArns,
+      Condition: { StringLike: { 'kms:ViaService': decryptVia } },
+    });
+  }
+  return out;
 }
 
 /** A function's own permissions (what it changes and reads beyond the common ones). */

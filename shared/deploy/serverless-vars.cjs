@@ -16,7 +16,7 @@ async function load(resolveVariable) {
   const configFile = await resolveVariable('self:custom.dbap.configFile');
   const file = path.resolve(__dirname, '..', '..', configFile);
   const { loadConfigFile } = tsRequire('../config/load.ts', __filename);
-  const { buildRoles } = tsRequire('./iam.ts', __filename);
+  const { buildRoles, KMS_KEY_ARN } = tsRequire('./iam.ts', __filename);
   const { stateTableResource } = tsRequire('./state-table.ts', __filename);
   const { buildFailureAlarms } = tsRequire('./failure-alarms.ts', __filename);
   const { buildFleetResources } = tsRequire('./fleet-resources.ts', __filename);
@@ -54,7 +54,16 @@ async function load(resolveVariable) {
     slackWebhookParameter: await resolveVariable('self:custom.dbap.slackWebhookParameter'),
     databaseSecretPrefix: await resolveVariable('self:custom.dbap.databaseSecretPrefix'),
     routingHostedZoneIds: await listVariable(resolveVariable, 'routingHostedZoneIds'),
+    kmsKeyArns: await listVariable(resolveVariable, 'kmsKeyArns'),
   };
+  const badKeys = options.kmsKeyArns.filter((arn) => !KMS_KEY_ARN.test(arn));
+  if (badKeys.length > 0) {
+    const clean = new Error(
+      `serverless.yml: parameter kmsKeyArns must list KMS key ARNs (arn:aws:kms:<region>:<account>:key/<key id>; not aliases), got "${badKeys.join('", "')}"`,
+    );
+    clean.stack = clean.message;
+    throw clean;
+  }
   return {
     roles: buildRoles(config, options),
     stateTable: stateTableResource(options.stage),

@@ -267,3 +267,60 @@ describe('least privilege on the state table and the ownership tags (issue 21)',
     }
   });
 });
+
+describe('customer-managed KMS keys (kmsKeyArns)', () => {
+  const key = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const withKeys = { ...options, kmsKeyArns: [key] };
+  const kms = (fn: FunctionName, o: DeployOptions = withKeys) =>
+    statementsFor(fn, example, o).filter((s) => s.Action.some((a) => a.startsWith('kms:')));
+
+  it('grants no KMS action to any role when no key is listed', () => {
+    for (const fn of FUNCTIONS) expect(kms(fn, options), fn).toEqual([]);
+  });
+
+  it('lets exactly the roles that create RDS instances create grants on the keys, through RDS, for AWS resources only', () => {
+    const creators = FUNCTIONS.filter((fn) =>
+      statementsFor(fn, example, options).some((s) =>
+        s.Action.some((a) => a === 'rds:CreateDBInstanceReadReplica' || a === 'rds:CreateDBInstance'),
+      ),
+    );
+    expect(creators).toEqual(expect.arrayContaining(['replica-scaler', 'alarm-handler']));
+    for (const fn of FUNCTIONS) {
+      const grant = kms(fn).find((s) => s.Action.includes('kms:CreateGrant'));
+      if (!creators.includes(fn)) {
+        expect(grant, fn).toBeUndefined();
+        continue;
+      }
+      expect(grant?.Resource, fn).toEqual([key]);
+      expect(grant?.Condition, fn).toEqual({
+        StringLike: { 'kms:ViaService': 'rds.*.amazonaws.com' },
+        Bool: { 'kms:GrantIsForAWSResource': 'true' },
+      });
+      expect(
+        kms(fn).some((s) => s.Action.includes('kms:DescribeKey')),
+        fn,
+      ).toBe(true);
+    }
+  });
+
+  it('lets the roles that read secrets or the Slack parameter decrypt, only through Secrets Manager / Systems Manager', () => {
+    const decrypt = (fn: FunctionName) => kms(fn).find((s) => s.Action.includes('kms:Decrypt'));
+    for (const fn of ['pg-maintenance', 'pg-insights'] as const) {
+      expect(decrypt(fn)?.Condition, fn).toEqual({
+        StringLike: { 'kms:ViaService': ['secretsmanager.*.amazonaws.com'] },
+      });
+    }
+    for (const fn of ['report', 'digest'] as const) {
+      expect(decrypt(fn)?.Condition, fn).toEqual({
+        StringLike: { 'kms:ViaService': ['secretsmanager.*.amazonaws.com', 'ssm.*.amazonaws.com'] },
+      });
+    }
+    expect(decrypt('iops-tuner')).toBeUndefined();
+    expect(decrypt('dynamodb-tuner')).toBeUndefined();
+  });
+
+  it('names the keys, never every key, and still passes the least-privilege rules', () => {
+    for (const fn of FUNCTIONS) for (const s of kms(fn)) expect(s.Resource, `${fn} ${s.Sid}`).toEqual([key]);
+    expect(checkPolicies(resourcesFor(example, withKeys))).toEqual([]);
+  });
+});

@@ -20,6 +20,7 @@ const defaults: Record<string, unknown> = {
   'self:custom.dbap.slackWebhookParameter': '/db-autopilot/slack-webhook-url',
   'self:custom.dbap.databaseSecretPrefix': 'db-autopilot/',
   'self:custom.dbap.routingHostedZoneIds': '',
+  'self:custom.dbap.kmsKeyArns': '',
   'self:custom.dbap.fleetSchedule': 'rate(15 minutes)',
   'self:custom.dbap.vpcSubnetIds': 'subnet-00000000000000000',
   'self:custom.dbap.vpcSecurityGroupId': 'sg-00000000000000000',
@@ -52,5 +53,25 @@ describe('retention parameters at package time (serverless-vars.cjs)', () => {
     await expect(withParams({ [`self:custom.dbap.${name}`]: value })).rejects.toThrow(
       new RegExp(`parameter ${name} must be a whole number of days >= 1, got "${value}".*--param=${name}=`),
     );
+  });
+});
+
+describe('kmsKeyArns at package time (serverless-vars.cjs)', () => {
+  const key = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const kmsActions = (resources: Record<string, unknown>) =>
+    JSON.stringify(resources).match(/"kms:[A-Za-z]+"/g) ?? [];
+
+  it('grants no KMS action by default, and the listed keys only when given', async () => {
+    const none = await withParams({});
+    expect(kmsActions(none.resources.Resources)).toEqual([]);
+    const some = await withParams({ 'self:custom.dbap.kmsKeyArns': ` ${key} ,` });
+    expect(kmsActions(some.resources.Resources)).toContain('"kms:Decrypt"');
+    expect(JSON.stringify(some.resources.Resources)).toContain(key);
+  });
+
+  it('refuses an alias or a key id, naming the parameter and the bad entries', async () => {
+    await expect(
+      withParams({ 'self:custom.dbap.kmsKeyArns': `${key},alias/db-keys,1234abcd` }),
+    ).rejects.toThrow(/parameter kmsKeyArns must list KMS key ARNs .*got "alias\/db-keys", "1234abcd"/);
   });
 });
