@@ -19,6 +19,7 @@ import { publicMessage } from '../core/errors.ts';
 import type { Action, ActResult } from '../core/model.ts';
 import { isThrottling } from '../metrics/limits.ts';
 import { decreaseAllowance } from '../policies/dynamodb-decrease-budget.ts';
+import { BACKFILLING_STATUS, gsiStatus } from '../policies/dynamodb-observation.ts';
 
 /**
  * DynamoDB capacity changes: Action -> UpdateTable; SDK errors -> ActResult.
@@ -118,9 +119,18 @@ async function describe(tableName: string): Promise<TableDescription | undefined
   return out.Table;
 }
 
-function notActive(t: TableDescription): string | undefined {
+/**
+ * Why UpdateTable would be refused now, or undefined. A GSI whose backfill has begun does not
+ * block a change to the table or the other indexes (`gsiStatus`, UpdateTable API reference) unless
+ * the change is to that index; a mode switch (`touches` undefined) waits for every index.
+ */
+function notActive(t: TableDescription, touches?: ReadonlySet<string>): string | undefined {
   if (t.TableStatus !== 'ACTIVE') return `table ${t.TableName} is ${t.TableStatus}`;
-  const g = (t.GlobalSecondaryIndexes ?? []).find((x) => x.IndexStatus !== 'ACTIVE');
+  const g = (t.GlobalSecondaryIndexes ?? []).find((x) => {
+    if (x.IndexStatus === 'ACTIVE') return false;
+    const backfilling = gsiStatus(x) === BACKFILLING_STATUS;
+    return !backfilling || touches === undefined || touches.has(x.IndexName ?? '');
+  });
   return g ? `index ${g.IndexName} is ${g.IndexStatus}` : undefined;
 }
 
@@ -225,7 +235,8 @@ export const applyDynamodbCapacity: Adapter = async (action: Action): Promise<Ac
     table = await describe(params.tableName);
     if (!table) return { status: 'skipped', reason: `table ${params.tableName} not found` };
     // aws-facts.md, DynamoDB: while the table is UPDATING no other UpdateTable is accepted.
-    const busy = notActive(table);
+    const touches = new Set(params.updates.map((u) => u.indexName ?? '').filter(Boolean));
+    const busy = notActive(table, touches);
     if (busy) return { status: 'deferred', until: later(RETRY_MS), reason: `${busy}: waiting for ACTIVE` };
     if (table.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST') {
       return { status: 'skipped', reason: `table ${params.tableName} is on-demand` };

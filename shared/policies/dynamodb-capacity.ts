@@ -37,6 +37,7 @@ import { estimateDemand } from './dynamodb-demand.ts';
 import { type DemandShape, learnedFloors, shapeKey } from './dynamodb-demand-shape.ts';
 import { throttleFindings } from './dynamodb-findings.ts';
 import {
+  BACKFILLING_STATUS,
   type CapacityDim,
   type CapacityFloor,
   type CapacityPair,
@@ -224,7 +225,8 @@ export function planTableCapacity(input: CapacityPolicyInput): CapacityPolicyRes
       proposed,
     };
   }
-  const resources = [obs.table, ...obs.indexes];
+  // A GSI whose backfill is under way is left as it is (its write capacity feeds the backfill).
+  const resources = [obs.table, ...obs.indexes.filter((i) => i.status !== BACKFILLING_STATUS)];
   // estimate demand -> recommend -> stabilize, per resource and dimension
   // (lower sooner: a short peak that is over goes down now when the budget allows)
   const assessments = resources.flatMap((r) =>

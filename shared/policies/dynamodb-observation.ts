@@ -66,7 +66,11 @@ export interface TrackingPolicy {
 export interface CapacityResourceObservation {
   /** null = the table itself, otherwise the GSI name. */
   indexName: string | null;
-  /** IndexStatus for a GSI, TableStatus for the table. */
+  /**
+   * IndexStatus for a GSI, TableStatus for the table; a GSI that is CREATING and Backfilling is
+   * `BACKFILLING` (BACKFILLING_STATUS): UpdateTable is accepted for the table and the other indexes
+   * then, and the index itself is left alone (its write capacity feeds the backfill).
+   */
   status: string;
   provisioned: CapacityPair;
   decreases: DecreaseLedger;
@@ -209,4 +213,19 @@ export function resourceOf(
   indexName: string | null,
 ): CapacityResourceObservation | undefined {
   return indexName === null ? obs.table : obs.indexes.find((i) => i.indexName === indexName);
+}
+
+/**
+ * A GSI being built whose backfill has begun: "Once the index begins backfilling, you can use
+ * UpdateTable to perform other operations" (DynamoDB API reference, UpdateTable), so it does not
+ * hold the table's capacity changes back; it is not tuned itself ("If the write capacity of the
+ * index is too low, incoming write activity during the backfill phase might be throttled":
+ * DynamoDB metrics, OnlineIndexConsumedWriteCapacity).
+ */
+export const BACKFILLING_STATUS = 'BACKFILLING';
+
+/** The status a GSI is observed with (DescribeTable IndexStatus and Backfilling). */
+export function gsiStatus(index: { IndexStatus?: string; Backfilling?: boolean }): string {
+  if (index.IndexStatus === 'CREATING' && index.Backfilling === true) return BACKFILLING_STATUS;
+  return index.IndexStatus ?? 'ACTIVE';
 }

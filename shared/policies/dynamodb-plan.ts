@@ -12,6 +12,7 @@ import type { DynamodbConfig } from '../config/sections/dynamodb.ts';
 import type { Action, Evidence, ResourceRef, RuleCheck } from '../core/model.ts';
 import type { DecreaseTiming, ResourceChange } from './dynamodb-constrain.ts';
 import {
+  BACKFILLING_STATUS,
   type CapacityFloor,
   type CapacityPair,
   type CapacityParams,
@@ -95,7 +96,9 @@ function assessment(ctx: PlanContext, indexName: string | null, dim: 'read' | 'w
 }
 
 function updatingRule(ctx: PlanContext, now: Date): RuleCheck[] {
-  const notActive = [ctx.obs.table, ...ctx.obs.indexes].filter((r) => r.status !== 'ACTIVE');
+  const notActive = [ctx.obs.table, ...ctx.obs.indexes].filter(
+    (r) => r.status !== 'ACTIVE' && r.status !== BACKFILLING_STATUS,
+  );
   if (!notActive.length) return [{ rule: 'aws:dynamodb-table-updating', verdict: 'ok' }];
   return [
     {

@@ -69,6 +69,7 @@ import {
 } from '../policies/dynamodb-capacity.ts';
 import { type DemandShape, learnDemandShape, shapeKey } from '../policies/dynamodb-demand-shape.ts';
 import { adviseCapacityMode, type ModeSwitch, type UsageSeries } from '../policies/dynamodb-mode-advisor.ts';
+import { gsiStatus } from '../policies/dynamodb-observation.ts';
 import { learnRecurringPeaks, type PeakModel, prewarmFloorAt } from '../policies/prewarm.ts';
 import { type PriceTable, pricesFor } from '../pricing.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
@@ -363,7 +364,7 @@ export async function observeTables(input: {
       // aws-facts.md ("Learned from review"): a global table is detected by DescribeTable Replicas.
       ...(table.Replicas?.length ? { replicaRegions: table.Replicas.map((r) => r.RegionName ?? '?') } : {}),
       table: resource(null, table.TableStatus, table.ProvisionedThroughput),
-      indexes: gsisOf(table).map((g) => resource(g.IndexName ?? '', g.IndexStatus, g.ProvisionedThroughput)),
+      indexes: gsisOf(table).map((g) => resource(g.IndexName ?? '', gsiStatus(g), g.ProvisionedThroughput)),
       limits: { ...input.limits, accountProvisioned: input.accountProvisioned },
     });
   }

@@ -152,6 +152,49 @@ describe('DynamoDB capacity adapter', () => {
     expect(ddb).not.toHaveReceivedCommand(UpdateTableCommand);
   });
 
+  describe('while a new GSI is being built', () => {
+    const building = (backfilling: boolean) =>
+      describeOut({
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'by-customer',
+            IndexStatus: 'CREATING',
+            Backfilling: backfilling,
+            ProvisionedThroughput: { ReadCapacityUnits: 10, WriteCapacityUnits: 500 },
+          },
+        ],
+      });
+
+    it('raises the table once the backfill has begun (UpdateTable accepts other operations then)', async () => {
+      ddb.on(DescribeTableCommand).resolves(building(true));
+      ddb.on(UpdateTableCommand).resolves({});
+      const result = await applyDynamodbCapacity(
+        capacityAction('increase', [{ indexName: null, read: 400, write: 50 }]),
+        target,
+      );
+      expect(result.status).toBe('applied');
+      expect(ddb).toHaveReceivedCommandWith(UpdateTableCommand, {
+        ProvisionedThroughput: { ReadCapacityUnits: 400, WriteCapacityUnits: 50 },
+      });
+    });
+
+    it('waits before the backfill has begun, and for a change to the index being built', async () => {
+      ddb.on(DescribeTableCommand).resolves(building(false));
+      const early = await applyDynamodbCapacity(
+        capacityAction('increase', [{ indexName: null, read: 400, write: 50 }]),
+        target,
+      );
+      expect(early.status).toBe('deferred');
+      ddb.on(DescribeTableCommand).resolves(building(true));
+      const ofIndex = await applyDynamodbCapacity(
+        capacityAction('increase', [{ indexName: 'by-customer', read: 20, write: 800 }]),
+        target,
+      );
+      expect(ofIndex.status).toBe('deferred');
+      expect(ddb).not.toHaveReceivedCommand(UpdateTableCommand);
+    });
+  });
+
   it('defers on ResourceInUseException', async () => {
     ddb.on(DescribeTableCommand).resolves(describeOut());
     ddb

@@ -5,6 +5,7 @@ import {
   type CapacityParams,
   type CapacityResourceObservation,
   demandSeries,
+  gsiStatus,
   planTableCapacity,
   type TableObservation,
 } from '../../../shared/policies/dynamodb-capacity.ts';
@@ -92,6 +93,22 @@ describe('DynamoDB capacity policy', () => {
     const { plan } = planTableCapacity({ observation: obs, config: config(), prices, now: NOW });
     const up = capacityActions(plan.actions)[0];
     expect(up?.rules?.find((r) => r.rule === 'aws:dynamodb-table-updating')?.verdict).toBe('defer');
+  });
+
+  it('raises a throttled table while a new GSI backfills, and leaves that index alone', () => {
+    const obs = table(
+      resource(null, 100, 50, { read: flat(20, 100, { throttles: 3000 }), write: flat(20, 10) }),
+      [resource('g', 10, 500, { read: flat(20, 1), write: flat(20, 1) }, { status: 'BACKFILLING' })],
+    );
+    const { plan } = planTableCapacity({ observation: obs, config: config(), prices, now: NOW });
+    const up = capacityActions(plan.actions)[0];
+    expect(up?.rules?.find((r) => r.rule === 'aws:dynamodb-table-updating')?.verdict).toBe('ok');
+    const updates = (up?.params?.updates ?? []) as Array<{ indexName: string | null }>;
+    expect(updates.map((u) => u.indexName)).toEqual([null]);
+    // How DescribeTable's IndexStatus and Backfilling are observed.
+    expect(gsiStatus({ IndexStatus: 'CREATING', Backfilling: true })).toBe('BACKFILLING');
+    expect(gsiStatus({ IndexStatus: 'CREATING', Backfilling: false })).toBe('CREATING');
+    expect(gsiStatus({ IndexStatus: 'ACTIVE' })).toBe('ACTIVE');
   });
 
   it('scales down only after the stabilization window since the last increase', () => {
