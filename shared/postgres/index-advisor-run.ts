@@ -49,6 +49,8 @@ export interface AdvisorResult {
   hypopg: HypopgStatus;
   /** Why nothing was examined (no HypoPG, no pg_stat_statements, server too old). */
   unavailable?: string;
+  /** What makes advice available, when `unavailable` (default: CREATE EXTENSION hypopg;). */
+  fix?: string;
   statements: StatementAdvice[];
 }
 
@@ -76,18 +78,20 @@ async function readStatements(client: pg.ClientBase, version: number): Promise<S
     version >= PG13
       ? 'mean_exec_time AS mean, total_exec_time AS total'
       : 'mean_time AS mean, total_time AS total';
-  const r = await client.query<{
-    queryid: string;
-    query: string;
-    calls: number;
-    mean: number;
-    total: number;
-  }>(
-    `SELECT queryid::text AS queryid, query, calls::float8 AS calls, ${cols}
-       FROM pg_stat_statements
-      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-      ORDER BY total DESC LIMIT 500`,
-  );
+  type Row = { queryid: string; query: string; calls: number; mean: number; total: number };
+  let r: pg.QueryResult<Row>;
+  try {
+    r = await client.query<Row>(
+      `SELECT queryid::text AS queryid, query, calls::float8 AS calls, ${cols}
+         FROM pg_stat_statements
+        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ORDER BY total DESC LIMIT 500`,
+    );
+  } catch (error) {
+    // Created but not in shared_preload_libraries ("must be loaded via shared_preload_libraries"),
+    // or not readable: no advice, and the rest of the index work (rebuilds) still runs.
+    return `pg_stat_statements is not readable: ${error instanceof Error ? redact(error.message) : 'unknown error'}`;
+  }
   return r.rows.map((row) => ({
     queryid: row.queryid,
     query: row.query,
@@ -268,7 +272,12 @@ export async function adviseIndexes(
     return { hypopg, unavailable: 'index advice needs PostgreSQL 12+ (plan_cache_mode)', statements: [] };
   }
   const rows = await readStatements(client, version);
-  if (typeof rows === 'string') return { hypopg, unavailable: rows, statements: [] };
+  if (typeof rows === 'string') {
+    const fix = /shared_preload_libraries/.test(rows)
+      ? 'add pg_stat_statements to shared_preload_libraries (the DB parameter group; needs a reboot)'
+      : 'CREATE EXTENSION pg_stat_statements;';
+    return { hypopg, unavailable: rows, fix, statements: [] };
+  }
   await client.query(`SELECT set_config('lock_timeout', $1, false)`, [String(settings.lockTimeoutMs)]);
   const out: StatementAdvice[] = [];
   for (const s of slowStatements(rows, settings)) {

@@ -310,7 +310,11 @@ function adviceDecisions(result: IndexWorkResult, ctx: DecisionContext): Decisio
         reason: advisor.unavailable,
         evidence: [],
         from: null,
-        to: { kind: 'index-advice-unavailable', hypopg: advisor.hypopg, fix: 'CREATE EXTENSION hypopg;' },
+        to: {
+          kind: 'index-advice-unavailable',
+          hypopg: advisor.hypopg,
+          fix: advisor.fix ?? 'CREATE EXTENSION hypopg;',
+        },
         undo: null,
         severity: 'info',
       },

@@ -9,7 +9,7 @@ import { type LocalServer, startLocalPostgres } from '../../shared/postgres/loca
  * packages are missing, startLocalPostgres() throws a message naming them.
  */
 export async function startTestPostgres(
-  options: { passwordRoles?: string[]; standbyOf?: LocalServer } = {},
+  options: { passwordRoles?: string[]; standbyOf?: LocalServer; settings?: Record<string, string> } = {},
 ): Promise<TestPostgres> {
   const server = await startLocalPostgres(options);
   return new TestPostgres(server);

@@ -2,7 +2,11 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexMaintenanceSchema } from '../../../shared/config/sections/maintenance.ts';
 import type { PgTarget } from '../../../shared/postgres/connection.ts';
-import { type IndexWorkSettings, maintainIndexes } from '../../../shared/postgres/index-work.ts';
+import {
+  type IndexWorkSettings,
+  indexDecisions,
+  maintainIndexes,
+} from '../../../shared/postgres/index-work.ts';
 import {
   defaultMaintenanceSettings,
   maintainDatabase,
@@ -192,5 +196,46 @@ describe('measuring index bloat near the end of the run', () => {
     });
     expect(pgstatindexTimeouts(none)).toEqual([]);
     expect(spent.rebuilt).toEqual([]);
+  });
+});
+
+describe('pg_stat_statements created but not preloaded (shared_preload_libraries)', () => {
+  let bare: TestPostgres | undefined;
+
+  afterAll(async () => {
+    await bare?.stop();
+  });
+
+  it('reports advice as unavailable and still rebuilds the bloated index', { timeout: 120_000 }, async () => {
+    bare = await startTestPostgres({ settings: { shared_preload_libraries: '' } });
+    const db = await bare.createDatabase('nopreload');
+    const c = await bare.connect(db);
+    await c.query('CREATE EXTENSION hypopg');
+    await c.query('CREATE TABLE carts (id bigint PRIMARY KEY, v int NOT NULL)');
+    await c.query('INSERT INTO carts SELECT g, g FROM generate_series(1, 60000) g');
+    await c.query('DELETE FROM carts WHERE id % 10 < 8');
+    await c.query('VACUUM ANALYZE carts');
+    await c.end();
+
+    const result = await maintainIndexes({
+      target: bare.target(db),
+      settings: {
+        indexes: indexMaintenanceSchema.parse({ reindexMinBytes: 0 }),
+        lockTimeoutMs: 300,
+        safetyMarginMs: 1_000,
+        queryTextMaxChars: 300,
+      },
+      act: true,
+      now: new Date('2026-12-06T03:00:00Z'),
+      windows: [{ days: ['sun'], start: '02:00', end: '05:00' }],
+      remainingMs: forever,
+    });
+
+    expect(result.advisor?.unavailable).toMatch(/shared_preload_libraries/);
+    const note = indexDecisions(result, ctx).find((d) => d.action === 'recommend');
+    expect(note?.to).toMatchObject({ kind: 'index-advice-unavailable', fix: /shared_preload_libraries/ });
+    expect(result.rebuilt.map((r) => [r.candidate.index.name, r.result?.outcome])).toEqual([
+      ['carts_pkey', 'applied'],
+    ]);
   });
 });
