@@ -176,6 +176,21 @@ async function extensionChecks(client: pg.Client): Promise<DoctorCheck[]> {
   ];
 }
 
+/** VACUUM, ANALYZE and index builds run only on the writer: a hot standby / Aurora reader refuses them. */
+async function writerCheck(client: pg.Client, target: PgTarget): Promise<DoctorCheck> {
+  const replica = (await one<{ r: boolean }>(client, 'SELECT pg_is_in_recovery() AS r'))?.r === true;
+  return {
+    name: 'writer',
+    ok: !replica,
+    detail: replica
+      ? `${target.describe} is a read replica (pg_is_in_recovery() is true): maintenance cannot run there and its statistics are not the writer's`
+      : 'the writer (not in recovery)',
+    fix: replica
+      ? "point the database's host at the writer (the cluster endpoint on Aurora); list readers under replicas"
+      : undefined,
+  };
+}
+
 export async function runDoctor(
   target: PgTarget,
   options: { iamAuth?: boolean } = {},
@@ -211,6 +226,7 @@ export async function runDoctor(
       ok: true,
       detail: `connected as ${w.user} to PostgreSQL ${Math.floor(version / 10000)} (${version})`,
     });
+    checks.push(await writerCheck(client, target));
     checks.push(...(await roleChecks(w, options.iamAuth === true)));
     checks.push(await vacuumPrivilegeCheck(w));
     checks.push(...(await extensionChecks(client)));

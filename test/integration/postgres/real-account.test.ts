@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexMaintenanceSchema } from '../../../shared/config/sections/maintenance.ts';
 import type { PgTarget } from '../../../shared/postgres/connection.ts';
+import { runDoctor } from '../../../shared/postgres/doctor.ts';
 import {
   type IndexWorkSettings,
   indexDecisions,
@@ -110,6 +111,12 @@ describe('a maintenance run pointed at a read replica (hot standby)', () => {
         now: new Date(),
       }),
     ).rejects.toThrow(/read replica|in recovery/);
+    // doctor says so too, with the fix.
+    const report = await runDoctor(standby.target(db));
+    expect(report.ok).toBe(false);
+    expect(report.missing.join('\n')).toMatch(
+      /^writer: .*read replica.*-> point the database's host at the writer/m,
+    );
   });
 });
 
