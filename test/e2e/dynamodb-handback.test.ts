@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   DescribeScalableTargetsCommand,
   DescribeScalingPoliciesCommand,
@@ -8,12 +7,12 @@ import {
 import { TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aws } from '../../shared/aws/clients.ts';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import type { Config } from '../../shared/config/schema.ts';
-import { HOUR_MS, MINUTE_MS } from '../../shared/sim/index.ts';
+import { HOUR_MS, MINUTE_MS, type SimAccount } from '../../shared/sim/index.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
+import { exampleConfigApplying, sectionOf } from '../support/config.ts';
 
 /**
  * When db-autopilot stops tuning a table (opt-out tag, dropped from the config's resources), the
@@ -28,11 +27,8 @@ describe('DynamoDB hand-back when db-autopilot stops tuning a table', () => {
   afterEach(() => uninstall?.());
 
   async function liftedCatalog() {
-    const config: Config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-    config.defaults.mode = 'apply';
-    const section = config.tuners.dynamodb;
-    if (!section) throw new Error('no dynamodb section');
-    section.mode = 'apply';
+    const config: Config = exampleConfigApplying('dynamodb');
+    const section = sectionOf(config, 'dynamodb');
     section.autoScaling = { ownScaleIn: true, liftMinutes: 60 };
     const sim = (await getScenario('securecart')).build({});
     uninstall = sim.install();
@@ -102,6 +98,22 @@ describe('DynamoDB hand-back when db-autopilot stops tuning a table', () => {
     };
   }
 
+  /** The catalog no longer managed: its managed tag and its name in the config's resources dropped. */
+  async function stopManaging(config: Config, sim: SimAccount) {
+    // The scenario's tables carry the managed tag too: without it only the config could manage it.
+    await aws().dynamodb.send(
+      new UntagResourceCommand({
+        ResourceArn: sim.dynamodb.tables.get(TABLE)?.arn,
+        TagKeys: ['db-autopilot:managed'],
+      }),
+    );
+    const section = sectionOf(config, 'dynamodb');
+    section.resources = {
+      ...section.resources,
+      identifiers: (section.resources.identifiers ?? []).filter((id) => id !== TABLE),
+    };
+  }
+
   function expectPersonSettings(now: Awaited<ReturnType<typeof scalingNow>>) {
     expect(now).toEqual({
       min: 400,
@@ -137,19 +149,7 @@ describe('DynamoDB hand-back when db-autopilot stops tuning a table', () => {
 
   it('hands the settings back once the table is no longer managed (config resources and managed tag dropped)', async () => {
     const { config, sim, run, liftedAt } = await liftedCatalog();
-    // The scenario's tables carry the managed tag too: without it only the config could manage it.
-    await aws().dynamodb.send(
-      new UntagResourceCommand({
-        ResourceArn: sim.dynamodb.tables.get(TABLE)?.arn,
-        TagKeys: ['db-autopilot:managed'],
-      }),
-    );
-    const section = config.tuners.dynamodb;
-    if (!section) throw new Error('no dynamodb section');
-    section.resources = {
-      ...section.resources,
-      identifiers: (section.resources.identifiers ?? []).filter((id) => id !== TABLE),
-    };
+    await stopManaging(config, sim);
     // A scheduled run over every managed table (the catalog is no longer one of them).
     const next = await run(liftedAt + 5 * MINUTE_MS, 'schedule');
     const back = next.decisions.filter((d) => d.resource === TABLE && d.action === 'set-scaling-target');
@@ -163,18 +163,7 @@ describe('DynamoDB hand-back when db-autopilot stops tuning a table', () => {
 
   it('hands one table back and tunes the others in the same run, each decision under its own id', async () => {
     const { config, sim, run, liftedAt } = await liftedCatalog();
-    await aws().dynamodb.send(
-      new UntagResourceCommand({
-        ResourceArn: sim.dynamodb.tables.get(TABLE)?.arn,
-        TagKeys: ['db-autopilot:managed'],
-      }),
-    );
-    const section = config.tuners.dynamodb;
-    if (!section) throw new Error('no dynamodb section');
-    section.resources = {
-      ...section.resources,
-      identifiers: (section.resources.identifiers ?? []).filter((id) => id !== TABLE),
-    };
+    await stopManaging(config, sim);
     const next = await run(liftedAt + 5 * MINUTE_MS, 'schedule');
     // The hand-back and the other tables' tuning share the run's numbering: no id is used twice, so
     // no table's tuning fails with "decision ... is already recorded".
