@@ -149,7 +149,10 @@ export function recurringSpikes(seen: Seen[], s: SpikeSettings = DEFAULT_SPIKE_S
   if (groups.length > 1 && last?.[0] && firstGroup?.[0]) {
     if (firstGroup[0].onset + DAY_MINUTES - last[0].onset <= s.toleranceMinutes) {
       groups.pop();
-      groups[0] = [...last, ...firstGroup.map((x) => ({ ...x, onset: x.onset + DAY_MINUTES, day: x.day - 1 }))];
+      groups[0] = [
+        ...last,
+        ...firstGroup.map((x) => ({ ...x, onset: x.onset + DAY_MINUTES, day: x.day - 1 })),
+      ];
     }
   }
   const learned = groups.flatMap((group) => {

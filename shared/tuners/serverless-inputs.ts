@@ -33,7 +33,11 @@ const learnedSpikesSchema = z
       .array(
         z.object({
           onset: z.number().int().min(0).max(2880),
-          end: z.number().int().min(0).max(2880 + DEFAULT_SPIKE_SETTINGS.maxSpikeMinutes),
+          end: z
+            .number()
+            .int()
+            .min(0)
+            .max(2880 + DEFAULT_SPIKE_SETTINGS.maxSpikeMinutes),
           days: z.number().int().min(1),
         }),
       )
@@ -97,7 +101,12 @@ export async function learnedSpikes(
   const last = minutes.timestamps[minutes.completePoints - 1];
   if (!last) return stored;
   const learned = learnSpikes({ values, end: new Date(Date.parse(last) + MINUTE).toISOString() }, now);
-  await store.putTunerState('serverless', clusterId, learned as unknown as Record<string, unknown>, SPIKES_PART);
+  await store.putTunerState(
+    'serverless',
+    clusterId,
+    learned as unknown as Record<string, unknown>,
+    SPIKES_PART,
+  );
   return learned;
 }
 

@@ -38,7 +38,10 @@ describe('serverless tuner and a recurring spike', () => {
       writerId: `${ID}-writer`,
       workload: {
         // Connections follow the load (10 per ACU): the batch shows in DatabaseConnections.
-        acu: sum(noisy(() => 1.5, 0.1, 'batch-base'), (t) => (t >= START - DAY_MS ? batch(t) : 0)),
+        acu: sum(
+          noisy(() => 1.5, 0.1, 'batch-base'),
+          (t) => (t >= START - DAY_MS ? batch(t) : 0),
+        ),
       },
     });
     uninstall = sim.install();
@@ -60,16 +63,28 @@ describe('serverless tuner and a recurring spike', () => {
 
     // Day 0, 02:02-04:32.
     const day0: Decision[] = [];
-    for (let t = START + 2 * HOUR_MS + 2 * MINUTE_MS; t <= START + 4.5 * HOUR_MS + 2 * MINUTE_MS; t += 5 * MINUTE_MS)
+    for (
+      let t = START + 2 * HOUR_MS + 2 * MINUTE_MS;
+      t <= START + 4.5 * HOUR_MS + 2 * MINUTE_MS;
+      t += 5 * MINUTE_MS
+    )
       day0.push(...(await run(t)));
     expect(raises(day0).map(clock)[0]).toBe('02:32');
     const learned = storedSpikes(await store.getHistory('serverless', ID, sim.clock.now()));
     expect(learned?.spikes).toEqual([{ onset: 180, end: 200, days: 2 }]);
-    expect((await store.getHistory('serverless', ID, sim.clock.now())).tunerStateParts).toContain(SPIKES_PART);
+    // Learned at 02:02, 03:02 and 04:02 (hourly), not on every run.
+    expect(learned?.learnedAt).toBe('2026-11-20T04:02:00.000Z');
+    expect((await store.getHistory('serverless', ID, sim.clock.now())).tunerStateParts).toContain(
+      SPIKES_PART,
+    );
 
     // Day 1, 01:52-03:02.
     const day1: Decision[] = [];
-    for (let t = START + DAY_MS + 112 * MINUTE_MS; t <= START + DAY_MS + 3 * HOUR_MS + 2 * MINUTE_MS; t += 5 * MINUTE_MS)
+    for (
+      let t = START + DAY_MS + 112 * MINUTE_MS;
+      t <= START + DAY_MS + 3 * HOUR_MS + 2 * MINUTE_MS;
+      t += 5 * MINUTE_MS
+    )
       day1.push(...(await run(t)));
     const up = raises(day1);
     expect(up.map(clock)).toEqual(['02:57']);
