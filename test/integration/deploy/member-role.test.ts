@@ -271,7 +271,7 @@ describe("the member role's customer-managed KMS keys (KmsKeyArns, the deploymen
   }
   const statementsOf = (t: Template) =>
     (
-      t.Resources.MemberRole as {
+      t.Resources.MemberRole as unknown as {
         Properties: { Policies: Array<{ PolicyDocument: { Statement: Statement[] } }> };
       }
     ).Properties.Policies[0]?.PolicyDocument.Statement ?? [];
