@@ -5,10 +5,13 @@ import { seededRandom } from '../core/random.ts';
 import {
   DEFAULT_SERVERLESS_SETTINGS,
   historyDaysRead,
+  type MinimumChange,
+  minimumInEffect,
   planServerlessBounds,
   type ServerlessObservation,
   type ServerlessSettings,
 } from '../policies/serverless-bounds.ts';
+import { type LearnedSpikes, learnSpikes, relearnDue } from '../policies/serverless-spikes.ts';
 import {
   type CapacityState,
   DEFAULT_SERVERLESS_PARAMS,
@@ -25,7 +28,10 @@ import {
  *
  * - db-autopilot: the real pure policy (shared/policies/serverless-bounds.ts) every 5 minutes,
  *   seeing only what CloudWatch publishes (ServerlessDatabaseCapacity, ACUUtilization,
- *   DatabaseConnections) after the publication delay (default 2 minutes);
+ *   DatabaseConnections) after the publication delay (default 2 minutes), with the tuner's inputs
+ *   made the tuner's way: recurring spikes learned hourly from the published 60-s connections of
+ *   the history's days (shared/policies/serverless-spikes.ts, learnSpikes), and the minimum in
+ *   effect per history bucket from its own applied changes of those days (minimumInEffect);
  * - fixed-bounds-high (the cautious user): MinCapacity = half the trace's peak, MaxCapacity = twice it;
  * - fixed-bounds-low (the thrifty user): MinCapacity 0.5, MaxCapacity = twice the peak;
  * - static-exact: MinCapacity = MaxCapacity = the peak (a fixed size, no scaling);
@@ -249,6 +255,9 @@ function autopilot(o: ServerlessBacktestOptions, initial: ServerlessBounds): Pol
   const start = Date.parse(o.startTime);
   const buckets = new Buckets();
   let seen = 0;
+  let learned: LearnedSpikes | undefined;
+  // db-autopilot's applied changes (the tuner reads them back from its decision record).
+  const changes: MinimumChange[] = [];
   return {
     bounds: () => current,
     decide: (t, published) => {
@@ -256,8 +265,20 @@ function autopilot(o: ServerlessBacktestOptions, initial: ServerlessBounds): Pol
       buckets.add(published, seen, visible);
       seen = visible;
       if (visible < 10) return;
+      const now = new Date(start + t * 60_000);
       const recentFrom = Math.max(0, visible - 60);
-      const days = historyDaysRead(o.settings) * (1440 / BUCKET);
+      const historyDays = historyDaysRead(o.settings);
+      const days = historyDays * (1440 / BUCKET);
+      const publishedEnd = new Date(start + visible * 60_000).toISOString();
+      // As the tuner: the history's days of 60-s connections, read and learned from at most hourly.
+      if (relearnDue(learned, now))
+        learned = learnSpikes(
+          { values: published.connections.slice(-historyDays * 1440), end: publishedEnd },
+          now,
+        );
+      const historyEnd = new Date(start + buckets.capacityMax.length * BUCKET * 60_000).toISOString();
+      const count = Math.min(days, buckets.capacityMax.length);
+      const windowStart = Date.parse(historyEnd) - count * BUCKET * 60_000;
       const obs: ServerlessObservation = {
         clusterId: 'backtest-cluster',
         engine: 'aurora-postgresql',
@@ -269,19 +290,26 @@ function autopilot(o: ServerlessBacktestOptions, initial: ServerlessBounds): Pol
           capacity: published.capacity.slice(recentFrom),
           acuUtilization: published.acuUtilization.slice(recentFrom),
           connections: published.connections.slice(recentFrom),
+          end: publishedEnd,
         },
+        ...(learned ? { spikes: learned.spikes } : {}),
         history: {
           periodMinutes: BUCKET,
           capacityMax: buckets.capacityMax.slice(-days),
           capacityMean: buckets.capacityMean.slice(-days),
           connectionsMax: buckets.connectionsMax.slice(-days),
-          end: new Date(start + buckets.capacityMax.length * BUCKET * 60_000).toISOString(),
+          end: historyEnd,
+          minInEffect: minimumInEffect(
+            changes.filter((c) => Date.parse(c.at) >= windowStart),
+            { end: historyEnd, periodMinutes: BUCKET, count },
+          ),
         },
       };
       const plan = planServerlessBounds(obs, o.settings, {});
       const change = plan.actions.find((a) => a.kind === 'set-serverless-bounds');
       if (change) {
         const to = change.to as { min: number; max: number; secondsUntilAutoPause?: number };
+        changes.push({ at: now.toISOString(), from: current.min, to: to.min });
         current = {
           min: to.min,
           max: to.max,

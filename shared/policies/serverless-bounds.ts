@@ -10,11 +10,13 @@ import {
 import { classHourlyPrice, type InstanceClass, instanceClass } from '../aws/instance-classes.ts';
 import type { Action, Evidence, Plan, ResourceRef, RuleCheck } from '../core/model.ts';
 import { HOURS_PER_MONTH } from '../pricing.ts';
+import { type LearnedSpike, type SpikeWindow, spikeTiming } from './serverless-spikes.ts';
 
 /**
  * How an Aurora Serverless v2 cluster's capacity bounds are decided, in named pure steps:
  *
- *   dayProfile -> quietWeekday -> overdueLoad -> forecastPeak -> recommendMin -> recommendMax
+ *   minimumInEffect (input) -> dayProfile -> quietWeekday -> overdueLoad
+ *     -> spikeTiming (./serverless-spikes.ts) -> forecastPeak -> recommendMin -> recommendMax
  *     -> constrainBounds
  *     -> autoPauseAdvice -> provisionedAdvice -> planServerlessBounds
  *
@@ -49,7 +51,14 @@ export interface ServerlessObservation {
     cpu?: Array<number | null>;
     freeableMemory?: Array<number | null>;
     bufferCacheHitRatio?: Array<number | null>;
+    /** End of the newest published minute (ISO); without it the minutes' times are unknown. */
+    end?: string;
   };
+  /**
+   * Recurring spikes learned at minute resolution from 60-s DatabaseConnections (read at most
+   * hourly; ./serverless-spikes.ts). Without them the 15-min profile alone decides.
+   */
+  spikes?: readonly LearnedSpike[];
   /**
    * The last days in `periodMinutes` buckets (15 by default; GetMetricData at 900 s): Maximum and
    * Average capacity and Maximum connections, oldest first, the last entry the newest complete one.
@@ -61,6 +70,11 @@ export interface ServerlessObservation {
     connectionsMax: Array<number | null>;
     /** End of the newest bucket (ISO). */
     end: string;
+    /**
+     * The highest MinCapacity in effect during each bucket (minimumInEffect, from db-autopilot's own
+     * recorded changes; null where unknown): capacity at or below it shows the minimum, not demand.
+     */
+    minInEffect?: Array<number | null>;
   };
 }
 
@@ -75,6 +89,8 @@ export interface ServerlessSettings {
   lookaheadMinutes: number;
   /** Minutes of the newest published capacity that set the minimum's level now (the current load, not an old spike). */
   recentMinutes: number;
+  /** Minutes before a learned spike's earliest onset the minimum is raised (the run schedule and cache warm-up). */
+  spikeLeadMinutes: number;
   /** Days of history in the hour-of-day profile. */
   profileDays: number;
   /** Maximum = recent peak x this. */
@@ -101,6 +117,7 @@ export const DEFAULT_SERVERLESS_SETTINGS: ServerlessSettings = {
   sharpRiseRatio: 2,
   lookaheadMinutes: 30,
   recentMinutes: 10,
+  spikeLeadMinutes: 5,
   profileDays: 7,
   maxHeadroom: 1.5,
   maxCapacityCeiling: MAX_ACU,
@@ -147,7 +164,13 @@ function withoutHeld(
   return capacity.map((c, i) => (c !== null && c > 0 && c < max && held(i) ? 0 : c));
 }
 
-/** Demand the history buckets show: no connection -> 0; held at the minimum -> 0. */
+/**
+ * Demand the history buckets show: no connection -> 0; held at the minimum -> 0: the capacity did
+ * not move (Maximum = Average), or it never rose above the MinCapacity in effect (minInEffect: a
+ * bucket where the minimum was raised shows the capacity rising to it, and that is the minimum's
+ * doing, not load; learned back as load, a pre-warm would pre-warm the bucket before it the next
+ * day, and so on).
+ */
 function historyDemand(obs: ServerlessObservation): Array<number | null> {
   const h = obs.history;
   const flat = (i: number) => {
@@ -155,7 +178,53 @@ function historyDemand(obs: ServerlessObservation): Array<number | null> {
     const mean = h.capacityMean[i];
     return hi != null && mean != null && Math.abs(hi - mean) < 1e-6;
   };
-  return demandShown(withoutHeld(h.capacityMax, flat, obs.current.max), h.connectionsMax);
+  const atMinimum = (i: number) => {
+    const min = h.minInEffect?.[i];
+    const hi = h.capacityMax[i];
+    return min != null && hi != null && hi <= min + 1e-6;
+  };
+  return demandShown(
+    withoutHeld(h.capacityMax, (i) => flat(i) || atMinimum(i), obs.current.max),
+    h.connectionsMax,
+  );
+}
+
+/** A bounds change in effect from `at` (ISO): db-autopilot's applied set-serverless-bounds decisions. */
+export interface MinimumChange {
+  at: string;
+  from: number;
+  to: number;
+}
+
+/**
+ * Input step: the highest MinCapacity in effect during each history bucket, from db-autopilot's own
+ * applied changes (oldest first or not): before the first change, its `from`; after each, its `to`.
+ * Buckets of `count` buckets of `periodMinutes` ending at `end`. Without a change: all unknown (a
+ * minimum nobody recorded is not guessed).
+ */
+export function minimumInEffect(
+  changes: readonly MinimumChange[],
+  grid: { end: string; periodMinutes: number; count: number },
+): Array<number | null> {
+  const sorted = [...changes].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const first = sorted[0];
+  if (!first) return Array.from({ length: grid.count }, () => null);
+  const period = grid.periodMinutes * 60_000;
+  const start = Date.parse(grid.end) - grid.count * period;
+  // One sweep: the minimum at each bucket's start, and the highest one set during it.
+  let inEffect = first.from;
+  let next = 0;
+  const atOf = (k: number) => Date.parse(sorted[k]?.at ?? '');
+  return Array.from({ length: grid.count }, (_, i) => {
+    const from = start + i * period;
+    for (; next < sorted.length && atOf(next) <= from; next++) inEffect = sorted[next]?.to ?? inEffect;
+    let highest = inEffect;
+    for (; next < sorted.length && atOf(next) < from + period; next++) {
+      inEffect = sorted[next]?.to ?? inEffect;
+      highest = Math.max(highest, inEffect);
+    }
+    return highest;
+  });
 }
 
 /** What history shows for one bucket of the day: the highest peak, and the steepest rise into it. */
@@ -291,16 +360,24 @@ export function overdueLoad(obs: ServerlessObservation): { overdue: boolean; idl
 /** How much longer than any quiet stretch seen a quiet stretch must last to be a day unlike the others. */
 export const OVERDUE_MARGIN_MINUTES = 120;
 
-/** Step 2: the peak to expect in the look-ahead: history at these times of day, and the last minutes' own peak. */
-export function forecastPeak(
-  obs: ServerlessObservation,
-  s: ServerlessSettings,
-): { peak: number; sharp: boolean; why: string } {
+/**
+ * The newest published minutes the minimum's level follows now: the last `minutes`, but none
+ * from before `since` (ms: a learned spike's end) when their times are known.
+ */
+function recentDemand(obs: ServerlessObservation, minutes: number, since?: number): Array<number | null> {
+  const shown = demandShown(obs.recent.capacity, obs.recent.connections);
+  if (since === undefined || obs.recent.end === undefined) return shown.slice(-minutes);
+  const after = Math.max(0, Math.min(minutes, Math.floor((Date.parse(obs.recent.end) - since) / 60_000)));
+  return after === 0 ? [] : shown.slice(-after);
+}
+
+/** The profile forecasting `day` (a UTC day number): a quiet weekday's own, or every day's (steps 1, 1b). */
+function profiles(obs: ServerlessObservation, s: ServerlessSettings) {
   const allDays = dayProfile(obs, s.profileDays);
   const perDay = Math.round(1440 / obs.history.periodMinutes);
   const wholeHistory = Math.ceil(obs.history.capacityMax.length / perDay);
   const byDay = new Map<number, { profile: Map<number, BucketProfile>; quiet?: string }>();
-  const profileFor = (day: number) => {
+  return (day: number) => {
     if (!byDay.has(day)) {
       const quiet = quietWeekday(obs, day);
       byDay.set(
@@ -310,6 +387,19 @@ export function forecastPeak(
     }
     return byDay.get(day) as { profile: Map<number, BucketProfile>; quiet?: string };
   };
+}
+
+/**
+ * The look-ahead's buckets (step 2's seasonal part): their highest peak and steepest rise. A bucket
+ * a learned spike explains (from its raise to recentMinutes after its end) waits for the spike's
+ * own lead (step 1c) instead of raising the minimum up to a whole bucket's look-ahead early.
+ */
+function seasonalPeak(
+  obs: ServerlessObservation,
+  s: ServerlessSettings,
+  profileFor: ReturnType<typeof profiles>,
+  spikes: SpikeWindow[],
+): { seasonal: number; rise: number; quiet?: string } {
   const period = obs.history.periodMinutes * 60_000;
   const now = Date.parse(obs.observedAt);
   let seasonal = 0;
@@ -317,28 +407,71 @@ export function forecastPeak(
   let quiet: string | undefined;
   for (let at = now; at <= now + s.lookaheadMinutes * 60_000; at += period) {
     const day = profileFor(Math.floor(at / DAY_MS));
-    const b = day.profile.get(Math.floor((at % DAY_MS) / period));
     quiet ??= day.quiet;
+    const from = Math.floor(at / period) * period;
+    if (spikes.some((w) => from < w.end + s.recentMinutes * 60_000 && w.warmFrom < from + period)) continue;
+    const b = day.profile.get(Math.floor((at % DAY_MS) / period));
     seasonal = Math.max(seasonal, b?.peak ?? 0);
     rise = Math.max(rise, b?.rise ?? 1);
   }
+  return { seasonal, rise, ...(quiet ? { quiet } : {}) };
+}
+
+/** Step 1c: the peak the 15-min profile shows in the buckets of a learned spike due now (0 if none). */
+function spikePeak(
+  obs: ServerlessObservation,
+  profileFor: ReturnType<typeof profiles>,
+  warm: SpikeWindow[],
+): number {
+  const period = obs.history.periodMinutes * 60_000;
+  let peak = 0;
+  for (const w of warm)
+    for (let from = Math.floor(w.onset / period) * period; from < w.end; from += period) {
+      const b = profileFor(Math.floor(from / DAY_MS)).profile.get(Math.floor((from % DAY_MS) / period));
+      peak = Math.max(peak, b?.peak ?? 0);
+    }
+  return peak;
+}
+
+const clock = (minute: number): string =>
+  `${String(Math.floor(minute / 60) % 24).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+
+/**
+ * Step 2: the peak to expect in the look-ahead: history at these times of day, a learned spike due
+ * now, and the last minutes' own peak (after a learned spike's end, only the minutes since).
+ */
+export function forecastPeak(
+  obs: ServerlessObservation,
+  s: ServerlessSettings,
+): { peak: number; sharp: boolean; why: string } {
+  const profileFor = profiles(obs, s);
+  const timing = spikeTiming(obs.spikes ?? [], new Date(obs.observedAt), s.spikeLeadMinutes, s.recentMinutes);
+  let { seasonal, rise, quiet } = seasonalPeak(obs, s, profileFor, [...timing.warm, ...timing.waiting]);
+  let spike = spikePeak(obs, profileFor, timing.warm);
   const late = overdueLoad(obs);
   if (late.overdue) {
     seasonal = 0;
     rise = 1;
+    spike = 0;
   }
-  const recent = maxOf(demandShown(obs.recent.capacity, obs.recent.connections).slice(-s.recentMinutes));
-  const peak = Math.max(seasonal, recent);
+  const recent = maxOf(recentDemand(obs, s.recentMinutes, timing.since));
+  const peak = Math.max(seasonal, recent, spike);
   const history = late.overdue
     ? `no connection for ${Math.round(late.idleMinutes / 60)} h, longer than any quiet stretch in the last ${s.profileDays} days: the load history expects is not coming today`
     : `the next ${s.lookaheadMinutes} min of the day ${quiet ? `(${quiet})` : `over the last ${s.profileDays} days`}: ${seasonal.toFixed(1)}`;
-  // A step (the load more than doubled within one bucket on some day, or came from none) is not
-  // followed by scaling from a low capacity: the minimum has to sit close to the step's top.
-  const sharp = seasonal > recent && rise >= s.sharpRiseRatio;
+  const due = timing.warm[0]?.spike;
+  const spikeWhy =
+    due && spike > 0
+      ? `, a spike recurring at ${clock(due.onset)}-${clock(due.end)} UTC on ${due.days} days (connections, minute by minute): ${spike.toFixed(1)}`
+      : '';
+  // A step (the load more than doubled within one bucket on some day, or came from none; or a
+  // learned spike) is not followed by scaling from a low capacity: the minimum sits close to its top.
+  const stepped = seasonal > recent && rise >= s.sharpRiseRatio;
+  const sharp = stepped || (spike > recent && spike >= seasonal);
   return {
     peak,
     sharp,
-    why: `expected peak ${peak.toFixed(1)} ACU (${history}${sharp ? `, reached in a step (x${Number.isFinite(rise) ? rise.toFixed(1) : 'from no load'} within ${obs.history.periodMinutes} min)` : ''}; last ${s.recentMinutes} min: ${recent.toFixed(1)})`,
+    why: `expected peak ${peak.toFixed(1)} ACU (${history}${spikeWhy}${stepped && !spikeWhy ? `, reached in a step (x${Number.isFinite(rise) ? rise.toFixed(1) : 'from no load'} within ${obs.history.periodMinutes} min)` : ''}; last ${s.recentMinutes} min: ${recent.toFixed(1)})`,
   };
 }
 

@@ -3,9 +3,11 @@
  * ServerlessV2ScalingConfiguration (DescribeDBClusters, their db.serverless members from
  * DescribeDBInstances) -> observe (CloudWatch: each member's ServerlessDatabaseCapacity,
  * ACUUtilization, DatabaseConnections, CPUUtilization, FreeableMemory, BufferCacheHitRatio; the
- * last hour at 60 s and the last days at 15 min) -> drift check (a person's new bounds win and
- * become the bounds handed back) -> bounds policy -> executePlan (shared guards, write-ahead
- * intent) -> the person's bounds kept in the tuner state.
+ * last hour at 60 s and the last days at 15 min; hourly, the last days' DatabaseConnections at 60 s
+ * to learn recurring spikes from, and db-autopilot's own changes of those days:
+ * ./serverless-inputs.ts) -> drift check (a person's new bounds win and become the bounds handed
+ * back) -> bounds policy -> executePlan (shared guards, write-ahead intent) -> the person's bounds
+ * kept in the tuner state.
  *
  * While db-autopilot is paused, a run only hands the person's bounds back, exactly (the bounds
  * before db-autopilot's first change, or the ones a person set since). `revert` replays a
@@ -49,10 +51,12 @@ import { getMetrics, type MetricsResult, type SeriesRequest } from '../metrics/i
 import {
   DEFAULT_SERVERLESS_SETTINGS,
   historyDaysRead,
+  minimumInEffect,
   planServerlessBounds,
   type ServerlessObservation,
   type ServerlessSettings,
 } from '../policies/serverless-bounds.ts';
+import type { LearnedSpikes } from '../policies/serverless-spikes.ts';
 import { pricesFor } from '../pricing.ts';
 import {
   notEnabledNote,
@@ -63,6 +67,13 @@ import {
 } from './common.ts';
 import type { TunerRegistration } from './registry.ts';
 import { changedClusters, handBackCluster, saveChangedIndex } from './serverless-handback.ts';
+import {
+  learnedSpikes,
+  mainState,
+  minimumChanges,
+  readMinuteConnections,
+  spikesDue,
+} from './serverless-inputs.ts';
 
 const MINUTE = 60_000;
 /** The profile is read in 15-minute buckets (GetMetricData at 900 s: 7 days = 672 points a series). */
@@ -175,20 +186,28 @@ function combined(
   });
 }
 
-/** What the policy sees: DescribeDBClusters and the published metrics, nothing hidden. */
+/**
+ * What the policy sees: DescribeDBClusters and the published metrics, nothing hidden; the spikes
+ * learned from them, and the minimum in effect per bucket from db-autopilot's own decisions.
+ */
 function observe(
   c: Cluster,
   members: Member[],
-  recent: MetricsResult,
-  hist: MetricsResult,
+  read: { recent: MetricsResult; hist: MetricsResult },
+  own: { spikes?: LearnedSpikes; decisions: Decision[] },
   now: Date,
 ): ServerlessObservation {
+  const { recent, hist } = read;
   const bounds = boundsOf(c.raw) as ServerlessBoundsParams;
   const r = (key: string, how: 'max' | 'sum' | 'min') =>
     combined(recent, 'r', members, key, how, recent.publishedPoints);
   const h = (key: string, how: 'max' | 'sum' | 'min') =>
     combined(hist, 'h', members, key, how, hist.completePoints);
   const lastBucket = hist.timestamps[hist.completePoints - 1];
+  const historyEnd = lastBucket
+    ? new Date(Date.parse(lastBucket) + HISTORY_PERIOD_SECONDS * 1000).toISOString()
+    : now.toISOString();
+  const lastMinute = recent.timestamps[recent.publishedPoints - 1];
   return {
     clusterId: c.ref.id,
     engine: c.raw.Engine ?? 'aurora-postgresql',
@@ -204,15 +223,20 @@ function observe(
       cpu: r('cpu', 'max'),
       freeableMemory: r('freeableMemory', 'min'),
       bufferCacheHitRatio: r('bufferCacheHitRatio', 'min'),
+      ...(lastMinute ? { end: new Date(Date.parse(lastMinute) + MINUTE).toISOString() } : {}),
     },
+    ...(own.spikes ? { spikes: own.spikes.spikes } : {}),
     history: {
       periodMinutes: HISTORY_PERIOD_SECONDS / 60,
       capacityMax: h('capacityMax', 'max'),
       capacityMean: h('capacityMean', 'max'),
       connectionsMax: h('connectionsMax', 'sum'),
-      end: lastBucket
-        ? new Date(Date.parse(lastBucket) + HISTORY_PERIOD_SECONDS * 1000).toISOString()
-        : now.toISOString(),
+      end: historyEnd,
+      minInEffect: minimumInEffect(minimumChanges(own.decisions), {
+        end: historyEnd,
+        periodMinutes: HISTORY_PERIOD_SECONDS / 60,
+        count: hist.completePoints,
+      }),
     },
   };
 }
@@ -238,16 +262,30 @@ interface ClusterRun {
   adapter: ReturnType<typeof createServerlessAdapter>;
 }
 
+interface Readings {
+  recent: MetricsResult;
+  hist: MetricsResult;
+  /** The 60-s connections of the clusters whose spikes are due to be learned again. */
+  minutes?: MetricsResult;
+}
+
 async function tuneCluster(
   x: ClusterRun,
   c: Cluster,
   members: Member[],
-  recent: MetricsResult,
-  hist: MetricsResult,
+  read: Readings,
+  history: ResourceHistory,
 ): Promise<{ decisions: Decision[]; ours: boolean }> {
   const { run, store } = x;
   const id = c.ref.id;
-  const history = await store.getHistory('serverless', id, run.now);
+  const ids = members.map((m) => m.id);
+  const spikes = await learnedSpikes(store, id, history, ids, read.minutes, run.now);
+  // db-autopilot's own decisions over the history's days (the minimum in effect) and the last hours (repeats).
+  const own = await store.listDecisions({
+    since: read.hist.timestamps[0] ?? run.now.toISOString(),
+    tuner: 'serverless',
+    resource: id,
+  });
   const observed = boundsOf(c.raw) as ServerlessBoundsParams;
   const { verdict, history: seen } = await checkDrift({
     observed,
@@ -259,9 +297,14 @@ async function tuneCluster(
     settings: x.settings,
     now: run.now,
   });
-  const plan = planServerlessBounds(observe(c, members, recent, hist, run.now), x.policy, x.prices);
-  const since = new Date(run.now.getTime() - REPEAT_FINDING_MS).toISOString();
-  withoutRepeats(plan, await store.listDecisions({ since, tuner: 'serverless', resource: id }), run.now);
+  const obs = observe(c, members, read, { ...(spikes ? { spikes } : {}), decisions: own }, run.now);
+  const plan = planServerlessBounds(obs, x.policy, x.prices);
+  const since = run.now.getTime() - REPEAT_FINDING_MS;
+  withoutRepeats(
+    plan,
+    own.filter((d) => Date.parse(d.at) >= since),
+    run.now,
+  );
   const decisions = await executePlan({
     plan,
     target: c,
@@ -273,7 +316,7 @@ async function tuneCluster(
   });
   const person = personBoundsAfter(history, observed, verdict.drifted);
   if (!isDeepStrictEqual(person, history.tunerState?.personBounds))
-    await store.putTunerState('serverless', id, { ...history.tunerState, personBounds: person });
+    await store.putTunerState('serverless', id, { ...mainState(history), personBounds: person });
   // db-autopilot's range in effect after this run (to hand back if the cluster leaves the config).
   const applied = decisions.find((d) => d.action === 'set-serverless-bounds' && d.outcome === 'applied');
   const now = (applied?.to as ServerlessBoundsParams | undefined) ?? observed;
@@ -281,8 +324,16 @@ async function tuneCluster(
   return { decisions, ours };
 }
 
-/** Reads both windows for every member of every cluster in two batched GetMetricData reads. */
-async function readMetrics(section: ServerlessSection, members: Member[], now: Date) {
+/**
+ * Reads both windows for every member of every cluster in two batched GetMetricData reads, and the
+ * 60-s connections of `learning` (the members of clusters whose spikes are due) in a third.
+ */
+async function readMetrics(
+  section: ServerlessSection,
+  members: Member[],
+  learning: Member[],
+  now: Date,
+): Promise<Readings> {
   const recent = await getMetrics({
     series: seriesOf('r', members, RECENT),
     start: new Date(now.getTime() - section.lookbackMinutes * MINUTE),
@@ -301,7 +352,12 @@ async function readMetrics(section: ServerlessSection, members: Member[], now: D
     periodSeconds: HISTORY_PERIOD_SECONDS,
     now,
   });
-  return { recent, hist };
+  const minutes = await readMinuteConnections(
+    learning.map((m) => m.id),
+    historyDaysRead(section),
+    now,
+  );
+  return { recent, hist, ...(minutes ? { minutes } : {}) };
 }
 
 /**
@@ -396,17 +452,30 @@ async function tuneClusters(
     const m = membersOf.get(id);
     return Array.isArray(m) ? m : [];
   };
-  const { recent, hist } = await readMetrics(
+  const histories = new Map<string, ResourceHistory>();
+  // (A history that cannot be read now is read again, and its failure recorded, with the cluster's turn.)
+  for (const c of targets) {
+    const h = c.optedOut
+      ? undefined
+      : await x.store.getHistory('serverless', c.ref.id, x.run.now).catch(() => undefined);
+    if (h) histories.set(c.ref.id, h);
+  }
+  const learning = targets.filter((c) => {
+    const h = histories.get(c.ref.id);
+    return h !== undefined && spikesDue(h, x.run.now);
+  });
+  const read = await readMetrics(
     x.section,
     targets.flatMap((c) => members(c.ref.id)),
+    learning.flatMap((c) => members(c.ref.id)),
     x.run.now,
   );
-  notes.push(...recent.notes, ...hist.notes);
+  notes.push(...read.recent.notes, ...read.hist.notes, ...(read.minutes?.notes ?? []));
   const decisions: Decision[] = [];
   for (const c of targets) {
     if (outOfTime(request, c.ref.id, notes)) break;
     try {
-      const read = membersOf.get(c.ref.id);
+      const got = membersOf.get(c.ref.id);
       // An opted-out cluster is not tuned: db-autopilot's last bounds are handed back.
       if (c.optedOut) {
         const back = await handBackCluster(x, c, 'cluster opted out');
@@ -414,8 +483,10 @@ async function tuneClusters(
         if (back.settled) changed.delete(c.ref.id);
         continue;
       }
-      if (read && !Array.isArray(read)) throw read.failed;
-      const tuned = await tuneCluster(x, c, members(c.ref.id), recent, hist);
+      if (got && !Array.isArray(got)) throw got.failed;
+      const history =
+        histories.get(c.ref.id) ?? (await x.store.getHistory('serverless', c.ref.id, x.run.now));
+      const tuned = await tuneCluster(x, c, members(c.ref.id), read, history);
       decisions.push(...tuned.decisions);
       if (tuned.ours) changed.add(c.ref.id);
       else changed.delete(c.ref.id);
