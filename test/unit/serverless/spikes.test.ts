@@ -49,6 +49,8 @@ describe('recurring spikes learned from 60-s DatabaseConnections', () => {
   });
 
   it('does not learn a step that does not come back down, or a ramp', () => {
+    // Still going on where the published minutes end: not a spike yet.
+    expect(learnSpikes(minutes([null, 1430]), new Date(END)).spikes).toEqual([]);
     // A working day: up at 09:00 for 8 hours (longer than maxSpikeMinutes).
     expect(learnSpikes(minutes([540, 540, 540], 480), new Date(END)).spikes).toEqual([]);
     const ramp = Array.from({ length: 3 * DAY }, (_, i) => 12 + 100 * Math.sin((Math.PI * (i % DAY)) / DAY));
