@@ -755,7 +755,14 @@ export const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-
  *   decryption"; Systems Manager User Guide, "How Parameter Store uses AWS KMS").
  */
 export function kmsStatements(statements: Statement[], keyArns: string[]): Statement[] {
-  if (keyArns.length === 0) return [];
+  return keyArns.length === 0 ? [] : kmsStatementsOn(statements, keyArns);
+}
+
+/**
+ * `kmsStatements` on keys given as a CloudFormation value (the fleet member template's
+ * `KmsKeyArns` parameter, split): the same statements, whatever the keys are.
+ */
+export function kmsStatementsOn(statements: Statement[], keyArns: Statement['Resource']): Statement[] {
   const actions = new Set(statements.flatMap((s) => s.Action));
   // A key belongs to one Region (its ARN names it), so the service's endpoint in any Region.
   const via = (service: string) => `${service}.*.amazonaws.com`;

@@ -287,10 +287,14 @@ function removalRank(a: ReaderObservation, b: ReaderObservation, maxLag: number)
 export function scaleInCandidates(ctx: ActionContext, target: number): ReaderObservation[] {
   const excess = Math.max(0, ctx.c.counted.length - target);
   if (excess === 0) return [];
+  return ownReadersInRemovalOrder(ctx).slice(0, excess);
+}
+
+/** The readers db-autopilot created (never one being created), the first to remove first. */
+function ownReadersInRemovalOrder(ctx: ActionContext): ReaderObservation[] {
   return ctx.c.counted
     .filter((r) => isOwned(r) && r.status !== 'creating')
-    .sort((a, b) => removalRank(a, b, ctx.settings.maxReplicaLagSeconds))
-    .slice(0, excess);
+    .sort((a, b) => removalRank(a, b, ctx.settings.maxReplicaLagSeconds));
 }
 
 function drainRule(ctx: ActionContext, r: ReaderObservation): RuleCheck {
@@ -322,28 +326,41 @@ export function handBackToAuroraAutoScaling(ctx: ActionContext): Action[] {
   const aas = ctx.obs.autoScaling;
   if (!aas) return [];
   const floor = Math.max(1, aas.minCapacity, Math.min(settings.minReaders, MAX_REPLICAS_PER_SOURCE));
-  const own = c.counted
-    .filter((r) => isOwned(r) && r.status !== 'creating')
-    .sort((a, b) => removalRank(a, b, settings.maxReplicaLagSeconds));
+  const own = ownReadersInRemovalOrder(ctx);
   let remaining = c.counted.length;
   return own.map((r) => {
-    const drained = drainRule(ctx, r);
     const to = remaining - 1;
-    const rules: RuleCheck[] = [
-      { rule: 'replicas:ownership', verdict: 'ok' },
-      to >= floor
-        ? { rule: 'replicas:min-readers', verdict: 'ok' }
-        : {
-            rule: 'replicas:min-readers',
-            verdict: 'skip',
-            reason: `removing ${r.id} would leave ${to} < ${floor} readers (Aurora Auto Scaling minimum ${aas.minCapacity}); Aurora Auto Scaling does not remove readers it did not create: delete ${r.id} yourself once it has added its own`,
-          },
-      drained,
-    ];
-    if (to >= floor && drained.verdict === 'ok') remaining = to;
+    const rules = ownReaderRemovalRules(
+      ctx,
+      r,
+      to,
+      floor,
+      `removing ${r.id} would leave ${to} < ${floor} readers (Aurora Auto Scaling minimum ${aas.minCapacity}); Aurora Auto Scaling does not remove readers it did not create: delete ${r.id} yourself once it has added its own`,
+    );
+    if (rules.every((x) => x.verdict === 'ok')) remaining = to;
     const reason = `Aurora Auto Scaling now manages the readers of ${ctx.obs.source.id} and removes only the readers it created: db-autopilot steps back and removes its own reader ${r.id} once drained`;
     return removeReplicaAction(ctx, r, to + 1, rules, reason);
   });
+}
+
+/**
+ * The rules of removing reader `r`, which db-autopilot created, leaving `to` readers: it is ours,
+ * at least `floor` readers stay (else skipped with `belowFloor`), and it has drained.
+ */
+function ownReaderRemovalRules(
+  ctx: ActionContext,
+  r: ReaderObservation,
+  to: number,
+  floor: number,
+  belowFloor: string,
+): RuleCheck[] {
+  return [
+    { rule: 'replicas:ownership', verdict: 'ok' },
+    to >= floor
+      ? { rule: 'replicas:min-readers', verdict: 'ok' }
+      : { rule: 'replicas:min-readers', verdict: 'skip', reason: belowFloor },
+    drainRule(ctx, r),
+  ];
 }
 
 /**
@@ -366,17 +383,8 @@ export function planScaleIn(
       continue;
     }
     const to = remaining - 1;
-    const rules: RuleCheck[] = [
-      { rule: 'replicas:ownership', verdict: 'ok' },
-      to >= minReaders
-        ? { rule: 'replicas:min-readers', verdict: 'ok' }
-        : {
-            rule: 'replicas:min-readers',
-            verdict: 'skip',
-            reason: `removing ${r.id} would leave ${to} < ${minReaders} readers`,
-          },
-      drainRule(ctx, r),
-    ];
+    const belowFloor = `removing ${r.id} would leave ${to} < ${minReaders} readers`;
+    const rules = ownReaderRemovalRules(ctx, r, to, minReaders, belowFloor);
     const detail = `created by db-autopilot${isLagging(r, settings.maxReplicaLagSeconds) ? ', lagging' : ''}${r.maxConnections !== null ? `, ${round(r.maxConnections)} connections` : ''}`;
     actions.push(removeReplicaAction(ctx, r, remaining, rules, `${ctx.why}: remove ${r.id} (${detail})`));
     remaining = to;

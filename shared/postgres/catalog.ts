@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { z } from 'zod';
+import type { PartitionedTable } from './partitioned.ts';
 import { type AutovacuumSettings, defaultAutovacuumSettings, type TableStats } from './selection.ts';
 
 /** Catalog reads: fixed SQL, no input spliced in. */
@@ -53,14 +54,29 @@ SELECT c.oid::int8::text AS oid,
        pg_stat_get_last_autoanalyze_time(c.oid) AS last_autoanalyze,
        age(c.relfrozenxid)::float8 AS xid_age,
        mxid_age(c.relminmxid)::float8 AS mxid_age,
-       c.reloptions
+       c.reloptions,
+       c.relkind::text AS relkind,
+       -- Who may VACUUM / ANALYZE it (PostgreSQL docs, VACUUM "Notes"): 17+ the MAINTAIN privilege
+       -- (owners have it, pg_maintain grants it), before 17 its owner; the database owner (server
+       -- row) and superusers always. Evaluated per row at run time, so 'MAINTAIN' is never parsed
+       -- by a server that does not know it.
+       CASE WHEN current_setting('server_version_num')::int >= 170000
+            THEN has_table_privilege(c.oid, 'MAINTAIN')
+            ELSE pg_has_role(c.relowner, 'USAGE') END AS may_maintain,
+       -- A partition's top-level partitioned table (pg_inherits walked up: pg_partition_root is 12+).
+       CASE WHEN c.relispartition THEN (
+         WITH RECURSIVE up(rel, depth) AS (
+           SELECT i.inhparent, 1 FROM pg_inherits i WHERE i.inhrelid = c.oid
+           UNION ALL
+           SELECT i.inhparent, up.depth + 1 FROM pg_inherits i JOIN up ON i.inhrelid = up.rel)
+         SELECT up.rel::int8::text FROM up ORDER BY up.depth DESC LIMIT 1) END AS partition_root
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
   LEFT JOIN (SELECT x.indrelid, sum(ic.relpages) AS pages
                FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
               GROUP BY x.indrelid) i ON i.indrelid = c.oid
- WHERE c.relkind IN ('r', 'm')
+ WHERE (c.relkind IN ('r', 'm') OR (c.relkind = 'p' AND NOT c.relispartition))
    AND c.relpersistence <> 't'
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname !~ '^pg_toast'
@@ -78,6 +94,8 @@ const maintenanceCatalogSql = `
 SELECT s.*, t.*
   FROM (SELECT current_setting('server_version_num') AS version_num,
                pg_is_in_recovery() AS in_recovery,
+               pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')
+                 AS database_owner,
                current_setting('autovacuum_vacuum_threshold', true) AS autovacuum_vacuum_threshold,
                current_setting('autovacuum_vacuum_scale_factor', true) AS autovacuum_vacuum_scale_factor,
                current_setting('autovacuum_analyze_threshold', true) AS autovacuum_analyze_threshold,
@@ -91,6 +109,7 @@ SELECT s.*, t.*
 const serverSchema = z.object({
   version_num: z.string().regex(/^\d+$/),
   in_recovery: z.boolean(),
+  database_owner: z.boolean(),
   ...Object.fromEntries(Object.keys(settingNames).map((name) => [name, z.string().nullable()])),
 });
 
@@ -113,6 +132,9 @@ const tableRowSchema = z.object({
   xid_age: z.number(),
   mxid_age: z.number(),
   reloptions: z.array(z.string()).nullable(),
+  relkind: z.enum(['r', 'm', 'p']),
+  may_maintain: z.boolean(),
+  partition_root: z.string().regex(/^\d+$/).nullable(),
 });
 
 type TableRow = z.infer<typeof tableRowSchema>;
@@ -126,7 +148,7 @@ function iso(d: Date | null): string | null {
  * the size functions open the relation with AccessShareLock and would wait behind a table
  * someone holds ACCESS EXCLUSIVE on, which is exactly what maintenance must never do.
  */
-function tableStatsFrom(row: TableRow): TableStats {
+function tableStatsFrom(row: TableRow, databaseOwner: boolean): TableStats {
   return {
     oid: Number(row.oid),
     name: row.name,
@@ -146,6 +168,8 @@ function tableStatsFrom(row: TableRow): TableStats {
     xidAge: row.xid_age,
     mxidAge: row.mxid_age,
     reloptions: row.reloptions,
+    mayMaintain: databaseOwner || row.may_maintain,
+    ...(row.partition_root === null ? {} : { partitionRoot: Number(row.partition_root) }),
   };
 }
 
@@ -154,7 +178,10 @@ export interface MaintenanceCatalog {
   /** pg_is_in_recovery(): a hot standby / Aurora reader, where VACUUM and ANALYZE cannot run. */
   inRecovery: boolean;
   settings: AutovacuumSettings;
+  /** Tables and materialized views (leaf partitions included), never a partitioned table. */
   tables: TableStats[];
+  /** Top-level partitioned tables (relkind p), which hold no rows of their own and autovacuum never analyzes. */
+  partitioned: PartitionedTable[];
 }
 
 function parsed<T>(schema: z.ZodType<T>, row: unknown, what: string): T {
@@ -171,17 +198,34 @@ export async function readMaintenanceCatalog(
 ): Promise<MaintenanceCatalog> {
   const r = await client.query(maintenanceCatalogSql, [oids ?? null]);
   const server = parsed(serverSchema, r.rows[0], 'server settings row');
-  const { version_num, in_recovery, ...settings } = server as {
+  const { version_num, in_recovery, database_owner, ...settings } = server as {
     version_num: string;
     in_recovery: boolean;
+    database_owner: boolean;
   } & Record<string, string | null>;
+  const rows = r.rows
+    .filter((row) => row.oid !== null)
+    .map((row) => parsed(tableRowSchema, row, 'table row'));
   return {
     serverVersionNum: Number(version_num),
     inRecovery: in_recovery,
     settings: autovacuumSettingsFrom(settings),
-    tables: r.rows
-      .filter((row) => row.oid !== null)
-      .map((row) => tableStatsFrom(parsed(tableRowSchema, row, 'table row'))),
+    tables: rows.filter((row) => row.relkind !== 'p').map((row) => tableStatsFrom(row, database_owner)),
+    partitioned: rows
+      .filter((row) => row.relkind === 'p')
+      .map((row) => {
+        const t = tableStatsFrom(row, database_owner);
+        return {
+          oid: t.oid,
+          name: t.name,
+          schema: t.schema,
+          relname: t.relname,
+          reltuples: t.reltuples,
+          lastAnalyze: t.lastAnalyze,
+          lastAutoanalyze: t.lastAutoanalyze,
+          mayMaintain: t.mayMaintain !== false,
+        };
+      }),
   };
 }
 

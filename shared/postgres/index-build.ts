@@ -31,6 +31,8 @@ export interface BuildResult {
   leftoversDropped: string[];
   leftoversKept: string[];
   errorCode?: string;
+  /** The rule that held it back, when no PostgreSQL error code says it. */
+  guard?: string;
 }
 
 async function setTimeouts(client: pg.ClientBase, t: BuildTimeouts): Promise<void> {
@@ -318,9 +320,91 @@ async function validity(client: pg.ClientBase, name: string): Promise<boolean | 
   return r.rows[0]?.valid;
 }
 
+interface ExistingIndex {
+  valid: boolean;
+  /** On the candidate's table, on its columns in its order and directions, a plain B-tree. */
+  sameDefinition: boolean;
+  /** A CREATE INDEX / REINDEX is running on its table now (pg_stat_progress_create_index). */
+  building: boolean;
+}
+
+/** The index of that name, if any: valid, the advised definition, being built. */
+async function existingIndex(
+  client: pg.ClientBase,
+  qualified: string,
+  candidate: IndexCandidate,
+): Promise<ExistingIndex | undefined> {
+  const r = await client.query<ExistingIndex>(
+    `SELECT x.indisvalid AS valid,
+            x.indrelid = to_regclass($2) AND am.amname = 'btree' AND x.indpred IS NULL AND x.indexprs IS NULL
+              AND ARRAY(SELECT a.attname::text FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                          JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum ORDER BY k.ord) = $3::text[]
+              AND ARRAY(SELECT (o & 1) = 1 FROM unnest(x.indoption::int2[]) WITH ORDINALITY p(o, ord) ORDER BY p.ord) = $4::bool[]
+              AS "sameDefinition",
+            EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.relid = x.indrelid) AS building
+       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam
+      WHERE x.indexrelid = to_regclass($1)`,
+    [
+      qualified,
+      `${quote(candidate.schema)}.${quote(candidate.relation)}`,
+      candidate.columns.map((c) => c.column),
+      candidate.columns.map((c) => c.desc),
+    ],
+  );
+  return r.rows[0];
+}
+
 /**
- * CREATE INDEX CONCURRENTLY of an advised index. Refused when an index of that name exists;
- * verified valid afterwards; an invalid index it made (failed build, timeout) is dropped.
+ * What stands in the way of creating the advised index: undefined when nothing (no index of that
+ * name, or an invalid leftover of an earlier build of this very index, now dropped), else why not.
+ * A leftover is dropped only when it has the advised definition and no build runs on its table
+ * (someone's CREATE INDEX CONCURRENTLY in progress is invalid until it ends).
+ */
+async function clearLeftover(
+  client: pg.ClientBase,
+  qualified: string,
+  candidate: IndexCandidate,
+  timeouts: BuildTimeouts,
+): Promise<{ dropped?: string; notCreated?: { outcome: BuildOutcome; reason: string; kept?: string } }> {
+  const existing = await existingIndex(client, qualified, candidate);
+  if (existing === undefined) return {};
+  if (existing.valid) {
+    return {
+      notCreated: { outcome: 'skipped', reason: `an index named ${qualified} already exists: not created` },
+    };
+  }
+  if (!existing.sameDefinition) {
+    return {
+      notCreated: {
+        outcome: 'skipped',
+        reason: `an invalid index named ${qualified} with another definition exists: not ours, left alone (drop it by hand: DROP INDEX CONCURRENTLY ${qualified})`,
+      },
+    };
+  }
+  if (existing.building) {
+    return {
+      notCreated: {
+        outcome: 'deferred',
+        reason: `${qualified} is being built by another session (pg_stat_progress_create_index): next run`,
+      },
+    };
+  }
+  const drop = await dropIndexes(client, [qualified], timeouts);
+  if (drop.dropped.length > 0) return { dropped: qualified };
+  return {
+    notCreated: {
+      outcome: 'deferred',
+      reason: `the invalid leftover ${qualified} of an earlier build could not be dropped (${drop.kept[0]?.reason ?? 'unknown'}): next run`,
+      kept: qualified,
+    },
+  };
+}
+
+/**
+ * CREATE INDEX CONCURRENTLY of an advised index. Refused when a valid index of that name exists;
+ * an invalid leftover of an earlier failed build of it (which a later run would otherwise take for
+ * "already exists" forever) is dropped first and the build tried once more; verified valid
+ * afterwards; an invalid index it made (failed build, timeout) is dropped.
  */
 export async function createAdvisedIndex(
   client: pg.ClientBase,
@@ -331,18 +415,24 @@ export async function createAdvisedIndex(
   const statement = createIndexStatement(candidate);
   const qualified = `${quote(candidate.schema)}.${quote(indexName(candidate))}`;
   const started = nowMs();
+  const cleared: string[] = [];
   const done = (outcome: BuildOutcome, reason: string, extra: Partial<BuildResult> = {}): BuildResult => ({
     outcome,
     statement,
-    reason,
     durationMs: nowMs() - started,
-    leftoversDropped: [],
     leftoversKept: [],
     ...extra,
+    reason:
+      cleared.length > 0 ? `invalid leftover of an earlier build dropped and built again: ${reason}` : reason,
+    leftoversDropped: [...new Set([...cleared, ...(extra.leftoversDropped ?? [])])],
   });
-  if ((await validity(client, qualified)) !== undefined) {
-    return done('skipped', `an index named ${qualified} already exists: not created`);
+  const before = await clearLeftover(client, qualified, candidate, timeouts);
+  if (before.notCreated) {
+    const { outcome, reason, kept } = before.notCreated;
+    const guard = outcome === 'skipped' ? 'postgres:exists' : 'postgres:invalid-leftover';
+    return done(outcome, reason, { guard, ...(kept ? { leftoversKept: [kept] } : {}) });
   }
+  if (before.dropped) cleared.push(before.dropped);
   let error: unknown;
   try {
     await setTimeouts(client, timeouts);

@@ -255,6 +255,7 @@ function mb(bytes: number | undefined): string {
 
 function guardOf(r: BuildResult): string | undefined {
   if (r.outcome === 'applied') return undefined;
+  if (r.guard) return r.guard;
   if (r.errorCode === '55P03') return 'postgres:lock-not-available';
   if (r.errorCode === '57014') return 'postgres:statement-timeout';
   return r.outcome === 'skipped' ? 'postgres:exists' : 'postgres:error';

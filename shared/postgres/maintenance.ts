@@ -3,13 +3,15 @@ import type pg from 'pg';
 import type { MaintenanceConfig } from '../config/sections/maintenance.ts';
 import type { StateStore } from '../core/contracts.ts';
 import { DbAutopilotError, ValidationError } from '../core/errors.ts';
-import type { Decision, Evidence, Mode, Outcome, Trigger } from '../core/model.ts';
+import type { Decision, Evidence, Mode, Trigger } from '../core/model.ts';
 import { logger } from '../handler/observability.ts';
-import { readMaintenanceCatalog, resolveTables } from './catalog.ts';
+import { type MaintenanceCatalog, readMaintenanceCatalog, resolveTables } from './catalog.ts';
 import { closeQuietly, type PgTarget } from './connection.ts';
 import { pointEvidence } from './evidence.ts';
+import { selectPartitioned } from './partitioned.ts';
 import { prefetchConnections, runTables, SessionTimeouts, type TableRunResult } from './runner.ts';
-import { type Candidate, type NotSelected, selectTables } from './selection.ts';
+import { type Candidate, type NotSelected, selectTables, withinCap } from './selection.ts';
+import { PG17 } from './vacuum-sql.ts';
 
 /** The maintenance loop for one database: observe the catalog -> select (pure) -> run -> decisions. */
 
@@ -71,6 +73,9 @@ export interface MaintainResult {
   serverVersionNum: number;
   results: TableRunResult[];
   skipped: NotSelected[];
+  /** Tables that need work the role may not do: not run, not counted against maxTablesPerRun. */
+  notPermitted: NotSelected[];
+  /** Tables, materialized views and partitioned tables read from the catalog. */
   tablesSeen: number;
   throughput: ThroughputState;
 }
@@ -129,18 +134,10 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
     const reading = readMaintenanceCatalog(primary, onlyOids);
     // Sent as soon as the catalog read ends (same session, in order), met by the first worker.
     if (!req.dryRun) timeouts.ensure(primary, leftMs()).catch(() => undefined);
-    const { serverVersionNum: version, inRecovery, settings, tables } = await reading;
+    const catalog = await reading;
+    const { serverVersionNum: version, inRecovery, tables } = catalog;
     if (inRecovery) throw new ReadReplicaTarget(readReplicaMessage(req.target));
-    const selection = selectTables(tables, settings, {
-      now: req.now,
-      triggerFraction: req.settings.triggerFraction,
-      freezeAgeFraction: req.settings.freezeAgeFraction,
-      recentVacuumMinutes: req.settings.recentVacuumMinutes,
-      minDeadTuples: req.settings.minDeadTuples,
-      analyzeOnly: req.analyzeOnly ?? false,
-      onlyOids,
-      maxTables: req.settings.maxTablesPerRun,
-    });
+    const selection = selectAll(catalog, req, onlyOids);
     const history = req.history ?? {};
     const bytesPerSecond = (c: Candidate): number => {
       const past = history.tables?.[c.table.name];
@@ -174,13 +171,49 @@ export async function maintainDatabase(req: MaintainRequest): Promise<MaintainRe
       serverVersionNum: version,
       results,
       skipped: selection.skipped,
-      tablesSeen: tables.length,
+      notPermitted: selection.notPermitted,
+      tablesSeen: tables.length + catalog.partitioned.length,
       throughput: updatedThroughput(history, results, req.now),
     };
   } finally {
     // Already closed by the first worker after its last table (closePrimaryWhenDone) in a real run.
     await Promise.all([closeQuietly(primary), connections.closeUnused()]);
   }
+}
+
+/**
+ * The tables and (on a whole-database run) the partitioned tables that need work, capped together
+ * at maxTablesPerRun, most urgent first; what the role may not maintain takes no slot.
+ */
+function selectAll(catalog: MaintenanceCatalog, req: MaintainRequest, onlyOids: number[] | undefined) {
+  const common = {
+    now: req.now,
+    triggerFraction: req.settings.triggerFraction,
+    recentVacuumMinutes: req.settings.recentVacuumMinutes,
+  };
+  const tables = selectTables(catalog.tables, catalog.settings, {
+    ...common,
+    freezeAgeFraction: req.settings.freezeAgeFraction,
+    minDeadTuples: req.settings.minDeadTuples,
+    analyzeOnly: req.analyzeOnly ?? false,
+    onlyOids,
+    maxTables: Number.POSITIVE_INFINITY,
+  });
+  const parents =
+    onlyOids === undefined
+      ? selectPartitioned(catalog.partitioned, catalog.tables, catalog.settings, {
+          ...common,
+          version: catalog.serverVersionNum,
+        })
+      : { candidates: [], skipped: [], notPermitted: [] };
+  return withinCap(
+    {
+      candidates: [...tables.candidates, ...parents.candidates],
+      skipped: [...tables.skipped, ...parents.skipped],
+      notPermitted: [...tables.notPermitted, ...parents.notPermitted],
+    },
+    req.settings.maxTablesPerRun,
+  );
 }
 
 /** Folds this run's measured VACUUM rates into the recorded state (pure). */
@@ -244,8 +277,16 @@ function ev(
   return pointEvidence(metric, value, at, unit, threshold === undefined ? undefined : Math.round(threshold));
 }
 
-function tableEvidence(c: Pick<Candidate, 'table' | 'thresholds'>, at: string): Evidence[] {
+function tableEvidence(c: Pick<Candidate, 'table' | 'thresholds' | 'reasons'>, at: string): Evidence[] {
   const t = c.table;
+  if (c.reasons.includes('partitions-changed')) {
+    // A partitioned table: no dead tuples or ages of its own; its partitions' changes and size.
+    return [
+      ev('partition_changes', t.nModSinceAnalyze, at, 'Count', c.thresholds.analyzeTrigger),
+      ev('partition_rows', t.reltuples, at, 'Count'),
+      ev('total_bytes', t.totalBytes, at, 'Bytes'),
+    ];
+  }
   return [
     ev('n_dead_tup', t.nDeadTup, at, 'Count', c.thresholds.vacuumTrigger),
     ev('n_mod_since_analyze', t.nModSinceAnalyze, at, 'Count', c.thresholds.analyzeTrigger),
@@ -255,14 +296,17 @@ function tableEvidence(c: Pick<Candidate, 'table' | 'thresholds'>, at: string): 
   ];
 }
 
-/** One Decision per table (pure): tuner 'maintenance', action vacuum/analyze. */
-export function maintenanceDecisions(result: MaintainResult, ctx: DecisionContext): Decision[] {
-  const decisions: Decision[] = [];
-  const base = {
+type DecisionBase = Omit<
+  Decision,
+  'id' | 'resource' | 'action' | 'outcome' | 'reason' | 'evidence' | 'from' | 'to' | 'severity'
+>;
+
+function baseOf(ctx: DecisionContext): DecisionBase {
+  return {
     runId: ctx.runId,
     at: ctx.at,
-    tuner: 'maintenance' as const,
-    resourceKind: 'postgres-table' as const,
+    tuner: 'maintenance',
+    resourceKind: 'postgres-table',
     monthlyCostDelta: 0,
     undo: {
       kind: 'none',
@@ -274,40 +318,76 @@ export function maintenanceDecisions(result: MaintainResult, ctx: DecisionContex
     override: ctx.override,
     trigger: ctx.trigger,
   };
-  for (const r of result.results) {
-    const c = r.candidate;
-    const evidence = [
-      ...tableEvidence(c, ctx.at),
-      ev('estimated_ms', r.estimatedMs, ctx.at, 'Milliseconds'),
-      ...(r.durationMs === undefined ? [] : [ev('duration_ms', r.durationMs, ctx.at, 'Milliseconds')]),
-      ...(r.tuplesRemoved === undefined ? [] : [ev('tuples_removed', r.tuplesRemoved, ctx.at, 'Count')]),
-      ...(r.deadNotYetRemovable === undefined
-        ? []
-        : [ev('dead_not_yet_removable', r.deadNotYetRemovable, ctx.at, 'Count')]),
-    ];
-    const pastFreeze =
-      c.table.xidAge >= c.thresholds.freezeMaxAge || c.table.mxidAge >= c.thresholds.multixactFreezeMaxAge;
-    const outcome: Outcome = r.outcome;
-    decisions.push({
-      ...base,
-      id: randomUUID(),
-      resource: `${result.database}:${c.table.name}`,
-      action: c.action,
-      outcome,
-      reason: `${c.reasons.join(', ')}: ${r.reason}`,
-      evidence,
-      from: {
-        deadTuples: c.table.nDeadTup,
-        modsSinceAnalyze: c.table.nModSinceAnalyze,
-        xidAge: c.table.xidAge,
-      },
-      to: { statement: r.statement },
-      ...(r.outcome === 'skipped' || r.outcome === 'deferred' || r.outcome === 'failed'
-        ? { guard: guardFor(r) }
-        : {}),
-      severity: pastFreeze || r.outcome === 'failed' || r.notPermitted === true ? 'warning' : 'info',
-    });
-  }
+}
+
+/** A table that ran, or was planned or deferred by the runner. */
+function runDecision(base: DecisionBase, database: string, r: TableRunResult): Decision {
+  const c = r.candidate;
+  const at = base.at;
+  const evidence = [
+    ...tableEvidence(c, at),
+    ev('estimated_ms', r.estimatedMs, at, 'Milliseconds'),
+    ...(r.durationMs === undefined ? [] : [ev('duration_ms', r.durationMs, at, 'Milliseconds')]),
+    ...(r.tuplesRemoved === undefined ? [] : [ev('tuples_removed', r.tuplesRemoved, at, 'Count')]),
+    ...(r.deadNotYetRemovable === undefined
+      ? []
+      : [ev('dead_not_yet_removable', r.deadNotYetRemovable, at, 'Count')]),
+  ];
+  const pastFreeze =
+    c.table.xidAge >= c.thresholds.freezeMaxAge || c.table.mxidAge >= c.thresholds.multixactFreezeMaxAge;
+  const why = c.partitioned ? `${c.partitioned.explain}: ${r.reason}` : r.reason;
+  return {
+    ...base,
+    id: randomUUID(),
+    resource: `${database}:${c.table.name}`,
+    action: c.action,
+    outcome: r.outcome,
+    reason: `${c.reasons.join(', ')}: ${why}`,
+    evidence,
+    from: c.partitioned
+      ? {
+          partitions: c.partitioned.partitions,
+          changes: c.partitioned.changes,
+          lastAnalyze: c.table.lastAnalyze,
+        }
+      : { deadTuples: c.table.nDeadTup, modsSinceAnalyze: c.table.nModSinceAnalyze, xidAge: c.table.xidAge },
+    to: { statement: r.statement },
+    ...(r.outcome === 'skipped' || r.outcome === 'deferred' || r.outcome === 'failed'
+      ? { guard: guardFor(r) }
+      : {}),
+    severity: pastFreeze || r.outcome === 'failed' || r.notPermitted === true ? 'warning' : 'info',
+  };
+}
+
+/**
+ * A table that needs work the role may not do. Its reason, values and rule stay the same run
+ * after run (the numbers are in the evidence only), so the state store keeps one record a day
+ * and counts the repeats on it (a repeated skip) instead of a new warning every run.
+ */
+function notPermittedDecision(base: DecisionBase, result: MaintainResult, s: NotSelected): Decision {
+  const fix =
+    result.serverVersionNum >= PG17
+      ? 'GRANT pg_maintain TO the db-autopilot role (or GRANT MAINTAIN ON the table)'
+      : 'before PostgreSQL 17 only the owner may: GRANT the owning role TO the db-autopilot role, or run as the owner';
+  return {
+    ...base,
+    id: randomUUID(),
+    resource: `${result.database}:${s.table.name}`,
+    action: s.action,
+    outcome: 'skipped',
+    reason: `not permitted: the db-autopilot role may not ${s.action} this table (only its owner, the database owner, a superuser or, on PostgreSQL 17+, a role with MAINTAIN may; PostgreSQL would skip it with a WARNING), so it is not run and takes no slot of maxTablesPerRun. Fix: ${fix}`,
+    evidence: tableEvidence(s, base.at),
+    from: null,
+    to: null,
+    guard: 'postgres:not-permitted',
+    severity: 'warning',
+  };
+}
+
+/** One Decision per table (pure): tuner 'maintenance', action vacuum/analyze. */
+export function maintenanceDecisions(result: MaintainResult, ctx: DecisionContext): Decision[] {
+  const base = baseOf(ctx);
+  const decisions: Decision[] = result.results.map((r) => runDecision(base, result.database, r));
   for (const s of result.skipped) {
     decisions.push({
       ...base,
@@ -323,6 +403,7 @@ export function maintenanceDecisions(result: MaintainResult, ctx: DecisionContex
       severity: 'info',
     });
   }
+  for (const s of result.notPermitted) decisions.push(notPermittedDecision(base, result, s));
   if (decisions.length === 0) {
     decisions.push({
       ...base,

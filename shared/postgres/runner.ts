@@ -149,7 +149,12 @@ export function statementFor(candidate: Candidate, options: RunnerOptions): stri
   if (candidate.action === 'analyze') {
     return analyzeStatement(
       options.version,
-      { verbose: true, skipLocked: true, bufferUsageLimit: options.bufferUsageLimit },
+      {
+        verbose: true,
+        skipLocked: true,
+        bufferUsageLimit: options.bufferUsageLimit,
+        only: candidate.partitioned?.only === true,
+      },
       candidate.table.name,
     );
   }

@@ -34,6 +34,14 @@ export interface TableStats {
   xidAge: number;
   mxidAge: number;
   reloptions: string[] | null;
+  /**
+   * The role may VACUUM / ANALYZE it (owner, database owner, superuser; MAINTAIN on 17+). False:
+   * PostgreSQL would skip it with a WARNING, so it is reported and never takes a slot of the run.
+   * Undefined: not known (treated as permitted; the WARNING still tells).
+   */
+  mayMaintain?: boolean;
+  /** A partition's top-level partitioned table (its oid). */
+  partitionRoot?: number;
 }
 
 export interface AutovacuumSettings {
@@ -69,7 +77,27 @@ export interface SelectionOptions {
   maxTables: number;
 }
 
-export type Reason = 'dead-tuples' | 'stale-statistics' | 'xid-age' | 'mxid-age' | 'requested';
+export type Reason =
+  | 'dead-tuples'
+  | 'stale-statistics'
+  | 'xid-age'
+  | 'mxid-age'
+  | 'requested'
+  /** A partitioned table's partitions changed enough since its own last ANALYZE (partitioned.ts). */
+  | 'partitions-changed';
+
+/** ANALYZE of a partitioned table (partitioned.ts): what it covers and why. */
+export interface PartitionedAnalyze {
+  partitions: number;
+  /** `ANALYZE ONLY` (PostgreSQL 18+): the parent's statistics alone, the partitions not analyzed again. */
+  only: boolean;
+  /** Bytes the statement reads: its samples (the parent's, and before 18 each partition's). */
+  sampleBytes: number;
+  /** Rows changed in its partitions since its last ANALYZE (estimated from their pg_stat counters). */
+  changes: number;
+  /** Why, in words, for the decision. */
+  explain: string;
+}
 
 export interface TableThresholds {
   vacuumTrigger: number;
@@ -89,6 +117,8 @@ export interface Candidate {
   reasons: Reason[];
   urgency: number;
   thresholds: TableThresholds;
+  /** Set for a partitioned table's ANALYZE. */
+  partitioned?: PartitionedAnalyze;
 }
 
 export interface NotSelected {
@@ -103,6 +133,8 @@ export interface Selection {
   candidates: Candidate[];
   /** Tables that need work but were left alone on purpose (vacuumed very recently, over the cap). */
   skipped: NotSelected[];
+  /** Tables that need work the role may not do (mayMaintain false): never run, never counted in the cap. */
+  notPermitted: NotSelected[];
 }
 
 function parseReloptions(reloptions: string[] | null): Map<string, string> {
@@ -168,6 +200,7 @@ export function selectTables(
 ): Selection {
   const candidates: Candidate[] = [];
   const skipped: NotSelected[] = [];
+  const notPermitted: NotSelected[] = [];
   const only = options.onlyOids ? new Set(options.onlyOids) : undefined;
   const recentMs = options.recentVacuumMinutes * 60_000;
   const now = options.now.getTime();
@@ -194,6 +227,11 @@ export function selectTables(
     const needsVacuum = !options.analyzeOnly && (deadOver || xidOld || mxidOld || requested);
     const action: 'vacuum' | 'analyze' = needsVacuum ? 'vacuum' : 'analyze';
     if (action === 'analyze' && !statsStale && !requested) continue; // analyzeOnly and nothing stale
+    if (table.mayMaintain === false) {
+      // PostgreSQL would skip it with a WARNING: reported, and it takes no slot of the run's cap.
+      notPermitted.push({ table, action, reasons, why: 'not permitted', thresholds: t });
+      continue;
+    }
 
     const lastVacuumAt = latest(table.lastVacuum, table.lastAutovacuum);
     const lastAnalyzeAt = latest(table.lastAnalyze, table.lastAutoanalyze, table.lastVacuum);
@@ -233,21 +271,34 @@ export function selectTables(
     });
   }
 
-  candidates.sort(
+  return withinCap({ candidates, skipped, notPermitted }, options.maxTables);
+}
+
+/**
+ * The most urgent candidates up to the per-run cap, in order (wraparound, then dead tuples, then
+ * statistics); the rest are skipped for the next run. Tables the role may not maintain were
+ * never candidates, so they take no slot.
+ */
+export function withinCap(selection: Selection, maxTables: number): Selection {
+  const candidates = [...selection.candidates].sort(
     (a, b) => b.urgency - a.urgency || b.table.nDeadTup - a.table.nDeadTup || a.table.oid - b.table.oid,
   );
-  const over = candidates.splice(options.maxTables);
+  const over = candidates.splice(maxTables);
+  const skipped = [...selection.skipped];
   for (const c of over) {
     skipped.push({
       table: c.table,
       action: c.action,
       reasons: c.reasons,
-      why: `over the per-run cap of ${options.maxTables} tables; left for the next run`,
+      why: `over the per-run cap of ${maxTables} tables; left for the next run`,
       thresholds: c.thresholds,
     });
   }
-  return { candidates, skipped };
+  return { candidates, skipped, notPermitted: selection.notPermitted };
 }
+
+/** ANALYZE reads at most 300 x default_statistics_target (100) pages of 8 KiB (PostgreSQL docs, ANALYZE). */
+export const ANALYZE_SAMPLE_BYTES = 30_000 * 8192;
 
 /**
  * Expected duration of the statement, from the table's size and the scan rate seen in past
@@ -255,13 +306,14 @@ export function selectTables(
  * 300 x default_statistics_target (100) pages = 30,000 pages (PostgreSQL docs, ANALYZE).
  */
 export function estimateDurationMs(
-  candidate: Pick<Candidate, 'action' | 'table'>,
+  candidate: Pick<Candidate, 'action' | 'table' | 'partitioned'>,
   bytesPerSecond: number,
 ): number {
   const rate = Math.max(1, bytesPerSecond);
-  const bytes =
-    candidate.action === 'vacuum'
+  const bytes = candidate.partitioned
+    ? candidate.partitioned.sampleBytes
+    : candidate.action === 'vacuum'
       ? candidate.table.totalBytes
-      : Math.min(candidate.table.tableBytes, 30_000 * 8192);
+      : Math.min(candidate.table.tableBytes, ANALYZE_SAMPLE_BYTES);
   return Math.ceil((bytes / rate) * 1000);
 }

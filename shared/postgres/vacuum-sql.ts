@@ -70,12 +70,18 @@ export function vacuumStatement(version: number, options: VacuumOptions, quotedN
   return `VACUUM (${parts.join(', ')}) ${quotedName}`;
 }
 
+/**
+ * `only` (PostgreSQL 18+, `ANALYZE ONLY`): a partitioned table's own statistics, without analyzing
+ * each partition again; ignored before 18, where ANALYZE of a partitioned table always recurses.
+ */
 export function analyzeStatement(
   version: number,
-  options: Pick<VacuumOptions, 'verbose' | 'skipLocked' | 'bufferUsageLimit'>,
+  options: Pick<VacuumOptions, 'verbose' | 'skipLocked' | 'bufferUsageLimit'> & { only?: boolean },
   quotedName: string,
 ): string {
   assertQuotedName(quotedName);
-  const parts = commonOptions(version, { analyze: true, ...options });
-  return parts.length > 0 ? `ANALYZE (${parts.join(', ')}) ${quotedName}` : `ANALYZE ${quotedName}`;
+  const { only, ...rest } = options;
+  const parts = commonOptions(version, { analyze: true, ...rest });
+  const target = only === true && version >= PG18 ? `ONLY ${quotedName}` : quotedName;
+  return parts.length > 0 ? `ANALYZE (${parts.join(', ')}) ${target}` : `ANALYZE ${target}`;
 }

@@ -1,10 +1,4 @@
-import {
-  ConcurrentUpdateException,
-  DescribeScalableTargetsCommand,
-  DescribeScalingPoliciesCommand,
-  PutScalingPolicyCommand,
-  RegisterScalableTargetCommand,
-} from '@aws-sdk/client-application-auto-scaling';
+import { ConcurrentUpdateException } from '@aws-sdk/client-application-auto-scaling';
 import { UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,6 +16,14 @@ import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
 import { loadTuner } from '../../shared/tuners/registry.ts';
 import { exampleConfigApplying, sectionOf } from '../support/config.ts';
+import {
+  CATALOG,
+  CATALOG_RESOURCE,
+  personSetsUpTargetTracking,
+  READS,
+  scalableTargetsOf,
+  scalingPoliciesOf,
+} from '../support/dynamodb-aas.ts';
 
 /**
  * db-autopilot beside Application Auto Scaling on the simulated account (issue 18): every lift
@@ -30,9 +32,9 @@ import { exampleConfigApplying, sectionOf } from '../support/config.ts';
  * a person's raise is respected.
  */
 
-const TABLE = 'securecart-catalog';
-const RESOURCE = `table/${TABLE}`;
-const READ = 'dynamodb:table:ReadCapacityUnits';
+const TABLE = CATALOG;
+const RESOURCE = CATALOG_RESOURCE;
+const READ = READS;
 
 /** ConcurrentUpdateException on the next `failures` RegisterScalableTarget calls. */
 let failures = 0;
@@ -61,40 +63,15 @@ function configWith(maxChangesPerRun: number): Config {
   return config;
 }
 
-async function personSetsUpTargetTracking(min = 400, max = 10_000, resource = RESOURCE): Promise<void> {
-  await aws().autoscaling.send(
-    new RegisterScalableTargetCommand({
-      ServiceNamespace: 'dynamodb',
-      ResourceId: resource,
-      ScalableDimension: READ,
-      MinCapacity: min,
-      MaxCapacity: max,
-    }),
-  );
-  await aws().autoscaling.send(
-    new PutScalingPolicyCommand({
-      ServiceNamespace: 'dynamodb',
-      ResourceId: resource,
-      ScalableDimension: READ,
-      PolicyName: 'catalog-read',
-      PolicyType: 'TargetTrackingScaling',
-      TargetTrackingScalingPolicyConfiguration: PERSON_POLICY,
-    }),
-  );
-}
+/** The person's target tracking (PERSON_POLICY) on `resource`'s reads, 400..10,000. */
+const personSetsUp = (resource = RESOURCE) => personSetsUpTargetTracking({ resource, policy: PERSON_POLICY });
 
 async function readTarget() {
-  const out = await aws().autoscaling.send(
-    new DescribeScalableTargetsCommand({ ServiceNamespace: 'dynamodb', ResourceIds: [RESOURCE] }),
-  );
-  return out.ScalableTargets?.find((t) => t.ScalableDimension === READ);
+  return (await scalableTargetsOf(RESOURCE)).find((t) => t.ScalableDimension === READ);
 }
 
 async function readPolicy(resource = RESOURCE) {
-  const out = await aws().autoscaling.send(
-    new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: resource }),
-  );
-  return out.ScalingPolicies?.find((p) => p.ScalableDimension === READ)
+  return (await scalingPoliciesOf(resource)).find((p) => p.ScalableDimension === READ)
     ?.TargetTrackingScalingPolicyConfiguration;
 }
 
@@ -135,7 +112,7 @@ describe('DynamoDB beside Application Auto Scaling (simulated account)', () => {
   it('lifts the minimum after a raise under a change cap and a ConcurrentUpdateException, then hands it back exactly', async () => {
     const env = await setup(1);
     uninstall = env.uninstall;
-    await personSetsUpTargetTracking(400, 10_000);
+    await personSetsUp();
     await env.run(env.start);
     // Flash sale: the raise is the run's only allowed change, so the lift waits (change cap).
     const t0 = env.start + 12 * HOUR_MS + 4 * MINUTE_MS;
@@ -175,7 +152,7 @@ describe('DynamoDB beside Application Auto Scaling (simulated account)', () => {
   it("restores the person's whole target tracking policy when db-autopilot is paused", async () => {
     const env = await setup();
     uninstall = env.uninstall;
-    await personSetsUpTargetTracking();
+    await personSetsUp();
     await env.run(env.start);
     const ours = await readPolicy();
     expect(ours).toMatchObject({
@@ -203,8 +180,8 @@ describe('DynamoDB beside Application Auto Scaling (simulated account)', () => {
     const OTHER = 'securecart-carts';
     const env = await setup(10, [TABLE, OTHER]);
     uninstall = env.uninstall;
-    await personSetsUpTargetTracking();
-    await personSetsUpTargetTracking(400, 10_000, `table/${OTHER}`);
+    await personSetsUp();
+    await personSetsUp(`table/${OTHER}`);
     await env.run(env.start);
     expect(await readPolicy()).toMatchObject({ TargetValue: 70, DisableScaleIn: true });
     expect(await readPolicy(`table/${OTHER}`)).toMatchObject({ TargetValue: 70, DisableScaleIn: true });
@@ -228,7 +205,7 @@ describe('DynamoDB beside Application Auto Scaling (simulated account)', () => {
   it("restores the person's whole policy when the change is reverted", async () => {
     const env = await setup();
     uninstall = env.uninstall;
-    await personSetsUpTargetTracking();
+    await personSetsUp();
     const first = await env.run(env.start);
     const change = applied(first.decisions, 'set-scaling-target')[0];
     if (!change) throw new Error('no scaling target change');

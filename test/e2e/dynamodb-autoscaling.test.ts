@@ -1,16 +1,15 @@
-import {
-  DescribeScalableTargetsCommand,
-  DescribeScalingPoliciesCommand,
-  PutScalingPolicyCommand,
-  RegisterScalableTargetCommand,
-} from '@aws-sdk/client-application-auto-scaling';
 import { afterEach, describe, expect, it } from 'vitest';
-import { aws } from '../../shared/aws/clients.ts';
 import { HOUR_MS, MINUTE_MS } from '../../shared/sim/index.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
-import { MemoryStateStore } from '../../shared/state/index.ts';
-import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
 import { exampleConfigApplying, sectionOf } from '../support/config.ts';
+import {
+  CATALOG,
+  liftByAlarm,
+  personSetsUpTargetTracking,
+  READS_AT_70,
+  scalableTargetsOf,
+  scalingPoliciesOf,
+} from '../support/dynamodb-aas.ts';
 
 /**
  * A table under Application Auto Scaling target tracking: db-autopilot tunes the target instead
@@ -27,68 +26,18 @@ describe('DynamoDB tuner with Application Auto Scaling', () => {
     section.autoScaling = { ownScaleIn: true, liftMinutes: 60 };
     const sim = (await getScenario('securecart')).build({});
     uninstall = sim.install();
-    const start = sim.nowMs();
     // A person set up target tracking on the catalog's read capacity (scale-in enabled).
-    await aws().autoscaling.send(
-      new RegisterScalableTargetCommand({
-        ServiceNamespace: 'dynamodb',
-        ResourceId: 'table/securecart-catalog',
-        ScalableDimension: 'dynamodb:table:ReadCapacityUnits',
-        MinCapacity: 400,
-        MaxCapacity: 10_000,
-      }),
-    );
-    await aws().autoscaling.send(
-      new PutScalingPolicyCommand({
-        ServiceNamespace: 'dynamodb',
-        ResourceId: 'table/securecart-catalog',
-        ScalableDimension: 'dynamodb:table:ReadCapacityUnits',
-        PolicyName: 'catalog-read',
-        PolicyType: 'TargetTrackingScaling',
-        TargetTrackingScalingPolicyConfiguration: {
-          TargetValue: 70,
-          DisableScaleIn: false,
-          PredefinedMetricSpecification: { PredefinedMetricType: 'DynamoDBReadCapacityUtilization' },
-        },
-      }),
-    );
-    const store = new MemoryStateStore();
-    const run = async (at: number, trigger: 'alarm' | 'schedule') => {
-      sim.advanceTo(at);
-      return runDynamodb(
-        {
-          trigger,
-          resourceIds: ['securecart-catalog'],
-          dryRun: false,
-          override: false,
-          idempotencyKey: `${trigger}-${at}`,
-        },
-        { config, store, now: sim.clock.now() },
-      );
-    };
-    await run(start, 'schedule');
-    // 12:04 plus CloudWatch's 2-minute publication delay.
-    const fast = await run(start + 12 * HOUR_MS + 6 * MINUTE_MS, 'alarm');
+    await personSetsUpTargetTracking({ policy: { ...READS_AT_70, DisableScaleIn: false } });
+    // The catalog's evening throttling alarm (12:04 plus CloudWatch's 2-minute publication delay).
+    const { run, start, lift: fast } = await liftByAlarm(sim, config, { firstRun: [CATALOG] });
     const lift = fast.decisions.find((d) => d.action === 'set-scaling-target' && d.outcome === 'applied');
     expect(lift?.reason).toContain('minimum lifted');
-    const targets = await aws().autoscaling.send(
-      new DescribeScalableTargetsCommand({
-        ServiceNamespace: 'dynamodb',
-        ResourceIds: ['table/securecart-catalog'],
-      }),
-    );
+    const targets = await scalableTargetsOf();
     const raised = sim.dynamodb.tables.get('securecart-catalog')?.read ?? 0;
     expect(raised).toBeGreaterThan(3_500);
-    expect(targets.ScalableTargets?.[0]?.MinCapacity).toBe(raised);
-    const policies = await aws().autoscaling.send(
-      new DescribeScalingPoliciesCommand({
-        ServiceNamespace: 'dynamodb',
-        ResourceId: 'table/securecart-catalog',
-      }),
-    );
-    expect(policies.ScalingPolicies?.[0]?.TargetTrackingScalingPolicyConfiguration?.DisableScaleIn).toBe(
-      true,
-    );
+    expect(targets[0]?.MinCapacity).toBe(raised);
+    const policies = await scalingPoliciesOf();
+    expect(policies[0]?.TargetTrackingScalingPolicyConfiguration?.DisableScaleIn).toBe(true);
     // After the lift window the minimum is handed back.
     let handedBack = false;
     for (
@@ -96,18 +45,13 @@ describe('DynamoDB tuner with Application Auto Scaling', () => {
       t < start + 15 * HOUR_MS && !handedBack;
       t += 5 * MINUTE_MS
     ) {
-      const s = await run(t, 'schedule');
+      const s = await run(t, 'schedule', [CATALOG]);
       handedBack = s.decisions.some(
         (d) => d.action === 'set-scaling-target' && d.reason.includes('handed back'),
       );
     }
     expect(handedBack).toBe(true);
-    const after = await aws().autoscaling.send(
-      new DescribeScalableTargetsCommand({
-        ServiceNamespace: 'dynamodb',
-        ResourceIds: ['table/securecart-catalog'],
-      }),
-    );
-    expect(after.ScalableTargets?.[0]?.MinCapacity).toBe(400);
+    const after = await scalableTargetsOf();
+    expect(after[0]?.MinCapacity).toBe(400);
   });
 });

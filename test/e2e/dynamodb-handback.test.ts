@@ -1,26 +1,28 @@
-import {
-  DescribeScalableTargetsCommand,
-  DescribeScalingPoliciesCommand,
-  PutScalingPolicyCommand,
-  RegisterScalableTargetCommand,
-} from '@aws-sdk/client-application-auto-scaling';
-import { TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-dynamodb';
+import { TagResourceCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aws } from '../../shared/aws/clients.ts';
 import type { Config } from '../../shared/config/schema.ts';
-import { HOUR_MS, MINUTE_MS, type SimAccount } from '../../shared/sim/index.ts';
+import { MINUTE_MS } from '../../shared/sim/index.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
-import { MemoryStateStore } from '../../shared/state/index.ts';
-import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
 import { exampleConfigApplying, sectionOf } from '../support/config.ts';
+import {
+  CATALOG,
+  liftByAlarm,
+  personSetsUpTargetTracking,
+  READS,
+  READS_AT_70,
+  scalableTargetsOf,
+  scalingPoliciesOf,
+  stopManaging,
+} from '../support/dynamodb-aas.ts';
 
 /**
  * When db-autopilot stops tuning a table (opt-out tag, dropped from the config's resources), the
  * Application Auto Scaling settings it changed are handed back to the person's exactly: the lifted
  * minimum and the target tracking policy it set DisableScaleIn on (review.md, DynamoDB finding).
  */
-const TABLE = 'securecart-catalog';
-const DIM = 'dynamodb:table:ReadCapacityUnits';
+const TABLE = CATALOG;
+const DIM = READS;
 
 describe('DynamoDB hand-back when db-autopilot stops tuning a table', () => {
   let uninstall: (() => void) | undefined;
@@ -32,44 +34,11 @@ describe('DynamoDB hand-back when db-autopilot stops tuning a table', () => {
     section.autoScaling = { ownScaleIn: true, liftMinutes: 60 };
     const sim = (await getScenario('securecart')).build({});
     uninstall = sim.install();
-    const start = sim.nowMs();
     // A person set up target tracking on the catalog's read capacity (scale-in enabled).
-    await aws().autoscaling.send(
-      new RegisterScalableTargetCommand({
-        ServiceNamespace: 'dynamodb',
-        ResourceId: `table/${TABLE}`,
-        ScalableDimension: DIM,
-        MinCapacity: 400,
-        MaxCapacity: 10_000,
-      }),
-    );
-    await aws().autoscaling.send(
-      new PutScalingPolicyCommand({
-        ServiceNamespace: 'dynamodb',
-        ResourceId: `table/${TABLE}`,
-        ScalableDimension: DIM,
-        PolicyName: 'catalog-read',
-        PolicyType: 'TargetTrackingScaling',
-        TargetTrackingScalingPolicyConfiguration: {
-          TargetValue: 70,
-          DisableScaleIn: false,
-          ScaleInCooldown: 120,
-          PredefinedMetricSpecification: { PredefinedMetricType: 'DynamoDBReadCapacityUtilization' },
-        },
-      }),
-    );
-    const store = new MemoryStateStore();
-    const run = async (at: number, trigger: 'alarm' | 'schedule', resourceIds?: string[]) => {
-      sim.advanceTo(at);
-      return runDynamodb(
-        { trigger, resourceIds, dryRun: false, override: false, idempotencyKey: `${trigger}-${at}` },
-        { config, store, now: sim.clock.now() },
-      );
-    };
-    await run(start, 'schedule', [TABLE]);
-    // 12:04 plus CloudWatch's 2-minute publication delay: the throttling alarm lifts the minimum.
-    const liftedAt = start + 12 * HOUR_MS + 6 * MINUTE_MS;
-    const fast = await run(liftedAt, 'alarm', [TABLE]);
+    await personSetsUpTargetTracking({
+      policy: { ...READS_AT_70, DisableScaleIn: false, ScaleInCooldown: 120 },
+    });
+    const { run, liftedAt, lift: fast } = await liftByAlarm(sim, config, { firstRun: [TABLE] });
     expect(fast.decisions.some((d) => d.action === 'set-scaling-target' && d.outcome === 'applied')).toBe(
       true,
     );
@@ -80,14 +49,8 @@ describe('DynamoDB hand-back when db-autopilot stops tuning a table', () => {
   }
 
   async function scalingNow() {
-    const targets = await aws().autoscaling.send(
-      new DescribeScalableTargetsCommand({ ServiceNamespace: 'dynamodb', ResourceIds: [`table/${TABLE}`] }),
-    );
-    const policies = await aws().autoscaling.send(
-      new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb', ResourceId: `table/${TABLE}` }),
-    );
-    const target = targets.ScalableTargets?.find((t) => t.ScalableDimension === DIM);
-    const policy = policies.ScalingPolicies?.find((p) => p.PolicyName === 'catalog-read');
+    const target = (await scalableTargetsOf()).find((t) => t.ScalableDimension === DIM);
+    const policy = (await scalingPoliciesOf()).find((p) => p.PolicyName === 'catalog-read');
     const tracking = policy?.TargetTrackingScalingPolicyConfiguration;
     return {
       min: target?.MinCapacity,
@@ -95,22 +58,6 @@ describe('DynamoDB hand-back when db-autopilot stops tuning a table', () => {
       disableScaleIn: tracking?.DisableScaleIn,
       targetValue: tracking?.TargetValue,
       scaleInCooldown: tracking?.ScaleInCooldown,
-    };
-  }
-
-  /** The catalog no longer managed: its managed tag and its name in the config's resources dropped. */
-  async function stopManaging(config: Config, sim: SimAccount) {
-    // The scenario's tables carry the managed tag too: without it only the config could manage it.
-    await aws().dynamodb.send(
-      new UntagResourceCommand({
-        ResourceArn: sim.dynamodb.tables.get(TABLE)?.arn,
-        TagKeys: ['db-autopilot:managed'],
-      }),
-    );
-    const section = sectionOf(config, 'dynamodb');
-    section.resources = {
-      ...section.resources,
-      identifiers: (section.resources.identifiers ?? []).filter((id) => id !== TABLE),
     };
   }
 

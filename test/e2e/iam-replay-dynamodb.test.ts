@@ -1,18 +1,18 @@
-import { join } from 'node:path';
-import {
-  PutScalingPolicyCommand,
-  RegisterScalableTargetCommand,
-} from '@aws-sdk/client-application-auto-scaling';
-import { TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-dynamodb';
+import { TagResourceCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aws } from '../../shared/aws/clients.ts';
-import { loadConfigFile } from '../../shared/config/load.ts';
 import type { Config } from '../../shared/config/schema.ts';
 import type { SimAccount } from '../../shared/sim/engine.ts';
-import { HOUR_MS, MINUTE_MS } from '../../shared/sim/index.ts';
+import { MINUTE_MS } from '../../shared/sim/index.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
-import { MemoryStateStore } from '../../shared/state/index.ts';
-import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
+import { exampleConfigApplying, sectionOf } from '../support/config.ts';
+import {
+  CATALOG,
+  liftByAlarm,
+  personSetsUpTargetTracking,
+  stopManaging,
+  untagManaged,
+} from '../support/dynamodb-aas.ts';
 import type { AuthRequest } from '../support/iam/evaluate.ts';
 import { denials, functionRoles, memberRole, recording } from '../support/iam/replay.ts';
 
@@ -23,16 +23,11 @@ import { denials, functionRoles, memberRole, recording } from '../support/iam/re
  * managed by name only. The lift of the target's minimum and the hand-back must both be allowed
  * (test/support/iam/ says what the evaluator models).
  */
-const TABLE = 'securecart-catalog';
-const DIM = 'dynamodb:table:ReadCapacityUnits';
-const MANAGED_TAG = 'db-autopilot:managed';
+const TABLE = CATALOG;
 
 function applyConfig(): Config {
-  const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-  config.defaults.mode = 'apply';
-  const section = config.tuners.dynamodb;
-  if (!section) throw new Error('no dynamodb section');
-  section.mode = 'apply';
+  const config = exampleConfigApplying('dynamodb');
+  const section = sectionOf(config, 'dynamodb');
   section.autoScaling = { ownScaleIn: true, liftMinutes: 60 };
   return config;
 }
@@ -51,48 +46,20 @@ describe('IAM replay: the DynamoDB tuner on a person-made auto scaling target', 
   async function lifted(config: Config, prepare?: (sim: SimAccount) => Promise<void>) {
     const sim = (await getScenario('securecart')).build({});
     uninstall = sim.install();
-    const start = sim.nowMs();
-    await aws().autoscaling.send(
-      new RegisterScalableTargetCommand({
-        ServiceNamespace: 'dynamodb',
-        ResourceId: `table/${TABLE}`,
-        ScalableDimension: DIM,
-        MinCapacity: 400,
-        MaxCapacity: 10_000,
-      }),
-    );
-    await aws().autoscaling.send(
-      new PutScalingPolicyCommand({
-        ServiceNamespace: 'dynamodb',
-        ResourceId: `table/${TABLE}`,
-        ScalableDimension: DIM,
-        PolicyName: 'catalog-read',
-        PolicyType: 'TargetTrackingScaling',
-        TargetTrackingScalingPolicyConfiguration: {
-          TargetValue: 70,
-          PredefinedMetricSpecification: { PredefinedMetricType: 'DynamoDBReadCapacityUtilization' },
-        },
-      }),
-    );
+    await personSetsUpTargetTracking();
     await prepare?.(sim);
-    const store = new MemoryStateStore();
     const requests: AuthRequest[] = [];
-    const run = async (at: number, trigger: 'alarm' | 'schedule', resourceIds?: string[]) => {
-      sim.advanceTo(at);
-      const { result, requests: made } = await recording(sim, () =>
-        runDynamodb(
-          { trigger, resourceIds, dryRun: false, override: false, idempotencyKey: `${trigger}-${at}` },
-          { config, store, now: sim.clock.now() },
-        ),
-      );
-      requests.push(...made);
-      return result;
-    };
-    await run(start, 'schedule');
-    const liftedAt = start + 12 * HOUR_MS + 6 * MINUTE_MS;
-    const fast = await run(liftedAt, 'alarm', [TABLE]);
-    const lift = fast.decisions.filter((d) => d.action === 'set-scaling-target' && d.resource === TABLE);
-    expect(lift.map((d) => d.outcome)).toContain('applied');
+    const { run, liftedAt, lift } = await liftByAlarm(sim, config, {
+      around: async (go) => {
+        const { result, requests: made } = await recording(sim, go);
+        requests.push(...made);
+        return result;
+      },
+    });
+    const liftOfTable = lift.decisions.filter(
+      (d) => d.action === 'set-scaling-target' && d.resource === TABLE,
+    );
+    expect(liftOfTable.map((d) => d.outcome)).toContain('applied');
     return { sim, run, liftedAt, requests };
   }
 
@@ -108,14 +75,7 @@ describe('IAM replay: the DynamoDB tuner on a person-made auto scaling target', 
 
   it('allows tuning a table managed by name only (no managed tag on it)', async () => {
     const config = applyConfig();
-    const { requests } = await lifted(config, async (sim) => {
-      await aws().dynamodb.send(
-        new UntagResourceCommand({
-          ResourceArn: sim.dynamodb.tables.get(TABLE)?.arn,
-          TagKeys: [MANAGED_TAG],
-        }),
-      );
-    });
+    const { requests } = await lifted(config, (sim) => untagManaged(sim));
     expect(config.tuners.dynamodb?.resources.identifiers).toContain(TABLE);
     expect(scalingCalls(requests).length).toBeGreaterThan(0);
     expect(requests.filter((r) => r.action === 'dynamodb:UpdateTable').length).toBeGreaterThan(0);
@@ -125,17 +85,13 @@ describe('IAM replay: the DynamoDB tuner on a person-made auto scaling target', 
   it('allows handing the target back after the table is opted out or no longer managed', async () => {
     const config = applyConfig();
     const { sim, run, liftedAt, requests } = await lifted(config);
-    const arn = sim.dynamodb.tables.get(TABLE)?.arn;
-    await aws().dynamodb.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: [MANAGED_TAG] }));
+    await stopManaging(config, sim);
     await aws().dynamodb.send(
-      new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: 'db-autopilot:opt-out', Value: 'true' }] }),
+      new TagResourceCommand({
+        ResourceArn: sim.dynamodb.tables.get(TABLE)?.arn,
+        Tags: [{ Key: 'db-autopilot:opt-out', Value: 'true' }],
+      }),
     );
-    const section = config.tuners.dynamodb;
-    if (section)
-      section.resources = {
-        ...section.resources,
-        identifiers: section.resources.identifiers.filter((id) => id !== TABLE),
-      };
     const before = requests.length;
     const next = await run(liftedAt + 5 * MINUTE_MS, 'schedule', [TABLE]);
     const back = next.decisions.filter((d) => d.action === 'set-scaling-target');

@@ -1,8 +1,6 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfigFile, parseConfig, setConfig } from '../../shared/config/load.ts';
+import { parseConfig } from '../../shared/config/load.ts';
 import { type Config, configSchema } from '../../shared/config/schema.ts';
-import { runControl } from '../../shared/control/commands.ts';
 import type { StateStore, TunerRunRequest, TunerRunSummary } from '../../shared/core/contracts.ts';
 import type { FunctionName } from '../../shared/deploy/iam.ts';
 import { readPerformanceInsights } from '../../shared/insights/pi-run.ts';
@@ -10,16 +8,17 @@ import { SimAccount } from '../../shared/sim/engine.ts';
 import { MINUTE_MS, workload as w } from '../../shared/sim/index.ts';
 import { setReadRouting } from '../../shared/sim/rds-replica-rules.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
-import { addProxy } from '../../shared/sim/services/rds-proxy.ts';
-import { constant } from '../../shared/sim/workload.ts';
-import { MemoryStateStore, setStateStore } from '../../shared/state/index.ts';
+import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runIops } from '../../shared/tuners/iops.ts';
 import { runProxy } from '../../shared/tuners/proxy.ts';
 import { registration as replicasRegistration, runReplicas } from '../../shared/tuners/replicas.ts';
 import { runRightsizing } from '../../shared/tuners/rightsizing.ts';
 import { runServerless } from '../../shared/tuners/serverless.ts';
+import { exampleConfigApplying } from '../support/config.ts';
+import { revertThroughControl } from '../support/control.ts';
 import type { AuthRequest } from '../support/iam/evaluate.ts';
 import { denials, functionRoles, memberRole, recording } from '../support/iam/replay.ts';
+import { starvedProxies } from '../support/proxy.ts';
 
 /**
  * Every AWS call of the RDS tuners on the simulated SecureCart day (the example config in apply
@@ -38,14 +37,6 @@ afterEach(() => {
   uninstall?.();
   uninstall = undefined;
 });
-
-function exampleConfig(section: 'iops' | 'replicas' | 'serverless'): Config {
-  const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-  config.defaults.mode = 'apply';
-  const s = config.tuners[section];
-  if (s) s.mode = 'apply';
-  return config;
-}
 
 /** The SecureCart day, one run every `stepMinutes`, every call recorded. */
 async function securecartDay(config: Config, run: Run, stepMinutes: number, hours = 24) {
@@ -76,7 +67,7 @@ const actions = (requests: AuthRequest[]) => new Set(requests.map((r) => r.actio
 
 describe('IAM replay: the RDS tuners on the SecureCart day', () => {
   it('allows every call of the IOPS tuner', async () => {
-    const config = exampleConfig('iops');
+    const config = exampleConfigApplying('iops');
     const { requests, applied } = await securecartDay(config, runIops, 15);
     expect(applied).toContain('set-iops');
     expect(actions(requests)).toContain('rds:ModifyDBInstance');
@@ -84,7 +75,7 @@ describe('IAM replay: the RDS tuners on the SecureCart day', () => {
   });
 
   it('allows every call of the replica scaler: Aurora readers, RDS replicas, their deletion and routing', async () => {
-    const config = exampleConfig('replicas');
+    const config = exampleConfigApplying('replicas');
     const { requests, applied } = await securecartDay(config, runReplicas, 10);
     expect(applied).toEqual(expect.arrayContaining(['add-replica', 'remove-replica']));
     for (const a of ['rds:CreateDBInstance', 'rds:DeleteDBInstance', 'rds:AddTagsToResource'])
@@ -93,7 +84,7 @@ describe('IAM replay: the RDS tuners on the SecureCart day', () => {
   });
 
   it('allows every call of the Aurora Serverless v2 tuner', async () => {
-    const config = exampleConfig('serverless');
+    const config = exampleConfigApplying('serverless');
     const { requests, applied } = await securecartDay(config, runServerless, 15, 14);
     expect(applied.length).toBeGreaterThan(0);
     expect(actions(requests)).toContain('rds:ModifyDBCluster');
@@ -103,8 +94,7 @@ describe('IAM replay: the RDS tuners on the SecureCart day', () => {
 
 describe('IAM replay: the proxy day, right-sizing and Performance Insights on SecureCart', () => {
   it('allows the proxy tuner, right-sizing and Performance Insights their calls (proxy day, one rightsizing run, top SQL)', async () => {
-    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
-    config.defaults.mode = 'apply';
+    const config = exampleConfigApplying();
     const day = await securecartDay(config, runProxy, 15, 21);
     expect(day.applied).toContain('set-pool');
     expect(denials(day.requests, rolesOf(config, ['proxy-tuner', 'control']))).toEqual([]);
@@ -128,7 +118,6 @@ describe('IAM replay: the proxy day, right-sizing and Performance Insights on Se
 });
 
 describe('IAM replay: the RDS Proxy tuner', () => {
-  const START = Date.parse('2026-11-20T18:00:00Z');
   const config = parseConfig(`
 version: 1
 region: us-east-1
@@ -142,28 +131,7 @@ tuners:
 `);
 
   it('allows changing the pool of a proxy listed by name and of a proxy carrying the managed tag', async () => {
-    const sim = new SimAccount({ start: new Date(START).toISOString(), historyStart: START - 3 * 3_600_000 });
-    for (const id of ['orders', 'billing'])
-      sim.rds.addInstance({
-        id,
-        engine: 'postgres',
-        instanceClass: 'db.r6g.large',
-        storageType: 'gp3',
-        allocatedStorage: 100,
-      });
-    const starved = {
-      engineFamily: 'POSTGRESQL' as const,
-      maxConnections: 400,
-      pool: { MaxConnectionsPercent: 50, MaxIdleConnectionsPercent: 50, ConnectionBorrowTimeout: 120 },
-      workload: { demand: constant(260), clients: constant(1200) },
-    };
-    addProxy(sim, { ...starved, name: 'orders-proxy', targetInstanceId: 'orders' });
-    addProxy(sim, {
-      ...starved,
-      name: 'billing-proxy',
-      targetInstanceId: 'billing',
-      tags: { 'db-autopilot:managed': 'true' },
-    });
+    const sim = starvedProxies({ billing: { 'db-autopilot:managed': 'true' } });
     uninstall = sim.install();
     const store = new MemoryStateStore();
     const { result, requests } = await recording(sim, () =>
@@ -311,32 +279,19 @@ describe('IAM replay: replicas a person routes reads to, with record health chec
     ).toBe(true);
     const tunerRequests = [...requests];
     // A person reverts the scale-out through the control function (record first, then the replica).
-    setConfig(config);
-    const restoreStore = setStateStore(store);
     const revertRequests: AuthRequest[] = [];
-    try {
-      for (let i = 0; i < 2; i++) {
-        sim.advanceTo(sim.nowMs() + 35 * MINUTE_MS);
-        const { requests: made } = await recording(sim, () =>
-          runControl(
-            { command: 'revert', decisionId: add.id, dryRun: false, override: false },
-            {
-              ssm: sim.clients().ssm,
-              tagging: sim.clients().tagging,
-              store,
-              config: () => config,
-              loadTuner: async () => replicasRegistration,
-              pauseParameter: '/db-autopilot/paused',
-              now: new Date(sim.nowMs()),
-              requestId: `iam-revert-${i}`,
-            },
-          ),
-        );
-        revertRequests.push(...made);
-      }
-    } finally {
-      restoreStore();
-      setConfig(undefined);
+    for (let i = 0; i < 2; i++) {
+      sim.advanceTo(sim.nowMs() + 35 * MINUTE_MS);
+      const { requests: made } = await recording(sim, () =>
+        revertThroughControl(sim, {
+          config,
+          store,
+          tuner: replicasRegistration,
+          decisionId: add.id,
+          requestId: `iam-revert-${i}`,
+        }),
+      );
+      revertRequests.push(...made);
     }
     for (const a of [
       'rds:CreateDBInstanceReadReplica',

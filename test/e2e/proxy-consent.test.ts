@@ -1,18 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, setConfig } from '../../shared/config/load.ts';
 import type { Decision } from '../../shared/core/model.ts';
-import { SimAccount } from '../../shared/sim/engine.ts';
-import { addProxy, proxyPool } from '../../shared/sim/services/rds-proxy.ts';
-import { constant } from '../../shared/sim/workload.ts';
+import type { SimAccount } from '../../shared/sim/engine.ts';
+import { proxyPool } from '../../shared/sim/services/rds-proxy.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { registration, runProxy } from '../../shared/tuners/proxy.ts';
+import { starvedProxies } from '../support/proxy.ts';
 
 /**
  * Consent for RDS Proxy pools (design.md: a resource is managed when the config or its tag lets
  * db-autopilot tune it; "an opt-out tag on any resource"), on the simulated account through the
  * real tuner, guards and adapter. Both proxies are starved: clients wait for a pooled connection.
  */
-const START = Date.parse('2026-11-20T18:00:00Z');
 const CONFIG = parseConfig(`
 version: 1
 region: us-east-1
@@ -31,24 +30,7 @@ afterEach(() => {
 });
 
 function account(ordersTags: Record<string, string> = {}): SimAccount {
-  const sim = new SimAccount({ start: new Date(START).toISOString(), historyStart: START - 3 * 3_600_000 });
-  for (const id of ['orders', 'billing']) {
-    sim.rds.addInstance({
-      id,
-      engine: 'postgres',
-      instanceClass: 'db.r6g.large',
-      storageType: 'gp3',
-      allocatedStorage: 100,
-    });
-  }
-  const starved = {
-    engineFamily: 'POSTGRESQL' as const,
-    maxConnections: 400,
-    pool: { MaxConnectionsPercent: 50, MaxIdleConnectionsPercent: 50, ConnectionBorrowTimeout: 120 },
-    workload: { demand: constant(260), clients: constant(1200) },
-  };
-  addProxy(sim, { ...starved, name: 'orders-proxy', targetInstanceId: 'orders', tags: ordersTags });
-  addProxy(sim, { ...starved, name: 'billing-proxy', targetInstanceId: 'billing' });
+  const sim = starvedProxies({ orders: ordersTags });
   uninstall = sim.install();
   return sim;
 }

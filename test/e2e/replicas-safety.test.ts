@@ -2,17 +2,15 @@ import { RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-
 import { DeleteDBInstanceCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { aws } from '../../shared/aws/clients.ts';
-import { setConfig } from '../../shared/config/load.ts';
 import { type Config, configSchema } from '../../shared/config/schema.ts';
-import { runControl } from '../../shared/control/commands.ts';
 import type { TunerRunRequest } from '../../shared/core/contracts.ts';
 import type { Decision } from '../../shared/core/model.ts';
 import { MINUTE_MS, SimAccount, workload as w } from '../../shared/sim/index.ts';
 import { setReadRouting } from '../../shared/sim/rds-replica-rules.ts';
 import type { RecordSet } from '../../shared/sim/services/route53.ts';
-import { setStateStore } from '../../shared/state/index.ts';
 import { MemoryStateStore } from '../../shared/state/memory-store.ts';
 import { registration, runReplicas } from '../../shared/tuners/replicas.ts';
+import { revertThroughControl } from '../support/control.ts';
 
 /**
  * Issue 19, one test per bullet of the review, on the simulated account (RDS, Route 53 records,
@@ -302,35 +300,22 @@ describe('revert of a scale-out (plain RDS with routing)', () => {
       routed = records().includes(replicaId);
     }
     expect(routed).toBe(true);
-    setConfig(config);
-    const restoreStore = setStateStore(store);
-    try {
-      const revert = () =>
-        runControl(
-          { command: 'revert', decisionId: add.id, dryRun: false, override: false },
-          {
-            ssm: sim.clients().ssm,
-            tagging: sim.clients().tagging,
-            store,
-            config: () => config,
-            loadTuner: async () => registration,
-            pauseParameter: '/db-autopilot/paused',
-            now: new Date(sim.nowMs()),
-            requestId: `revert-${seq++}`,
-          },
-        );
-      // A person reverts it later (the revert goes through the same cooldown guard).
-      sim.advanceTo(sim.nowMs() + 35 * MINUTE_MS);
-      const first = await revert();
-      expect(records(), JSON.stringify(first)).not.toContain(replicaId);
-      expect(sim.rds.instances.get(replicaId)?.status).toBe('available');
-      sim.advanceTo(sim.nowMs() + 10 * MINUTE_MS);
-      await revert();
-      expect(sim.rds.instances.get(replicaId)?.status).toBe('deleting');
-    } finally {
-      restoreStore();
-      setConfig(undefined);
-    }
+    const revert = () =>
+      revertThroughControl(sim, {
+        config,
+        store,
+        tuner: registration,
+        decisionId: add.id,
+        requestId: `revert-${seq++}`,
+      });
+    // A person reverts it later (the revert goes through the same cooldown guard).
+    sim.advanceTo(sim.nowMs() + 35 * MINUTE_MS);
+    const first = await revert();
+    expect(records(), JSON.stringify(first)).not.toContain(replicaId);
+    expect(sim.rds.instances.get(replicaId)?.status).toBe('available');
+    sim.advanceTo(sim.nowMs() + 10 * MINUTE_MS);
+    await revert();
+    expect(sim.rds.instances.get(replicaId)?.status).toBe('deleting');
   });
 });
 

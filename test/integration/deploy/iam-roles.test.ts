@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ALARM_PREFIX } from '../../../shared/alarms/names.ts';
 import { parseConfig } from '../../../shared/config/load.ts';
 import type { Config } from '../../../shared/config/schema.ts';
 import {
@@ -15,6 +14,7 @@ import {
 } from '../../../shared/deploy/iam.ts';
 import { REPLICA_NAME_PREFIX } from '../../../shared/policies/replicas.ts';
 import { STATE_WRITERS } from '../../../shared/state/keys.ts';
+import { DEPLOY_OPTIONS } from '../../support/iam/options.ts';
 import { checkPolicies, type Json, resolveArn, writeActionsOnDatabasesAlarmsRouting } from './iam-check.ts';
 
 /**
@@ -30,16 +30,7 @@ const shipped = parseConfig(shippedText, 'db-autopilot.yml');
 const exampleText = shippedText.replace(/^ {2}mode: observe$/m, '  mode: apply');
 const example = parseConfig(exampleText, 'db-autopilot.yml');
 
-const options: DeployOptions = {
-  service: 'db-autopilot',
-  stage: 'dev',
-  alarmPrefix: DEFAULT_ALARM_PREFIX,
-  dashboardName: 'db-autopilot',
-  pauseParameter: '/db-autopilot/paused',
-  slackWebhookParameter: '/db-autopilot/slack-webhook-url',
-  databaseSecretPrefix: 'db-autopilot/',
-  routingHostedZoneIds: [],
-};
+const options = DEPLOY_OPTIONS;
 
 const resourcesFor = (config: Config, o = options) => ({
   ...buildRoles(config, o),

@@ -1,13 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfigFile, parseConfig } from '../../../shared/config/load.ts';
-import { buildRoles, type DeployOptions, ownStatements } from '../../../shared/deploy/iam.ts';
+import type { Config } from '../../../shared/config/schema.ts';
 import {
+  buildRoles,
+  type DeployOptions,
+  KMS_KEY_ARN,
+  kmsStatements,
+  ownStatements,
+  type Statement,
+  statementsFor,
+} from '../../../shared/deploy/iam.ts';
+import {
+  KMS_KEY_ARNS_PATTERN,
   MEMBER_FUNCTIONS,
   MEMBER_TEMPLATE_PATH,
+  memberRoleTemplate,
   memberRoleYaml,
   memberStatements,
 } from '../../../shared/deploy/member-role.ts';
@@ -222,5 +234,106 @@ describe('the central fleet roles', () => {
       checkPolicies(policy('arn:aws:cloudwatch:*:123456789012:alarm:*'), { anyRegion: true }),
     ).toHaveLength(1);
     expect(checkPolicies(policy('arn:aws:cloudwatch:*:*:alarm:dbap-*'), { anyRegion: true })).toHaveLength(1);
+  });
+});
+
+describe("the member role's customer-managed KMS keys (KmsKeyArns, the deployment's kmsKeyArns)", () => {
+  const applying = loadConfigFile(join(ROOT, 'db-autopilot.yml'));
+  applying.defaults.mode = 'apply';
+  const key = (n: number) =>
+    `arn:aws:kms:eu-west-1:11111111111${n}:key/1234abcd-12ab-34cd-56ef-1234567890a${n}`;
+  const pattern = new RegExp(KMS_KEY_ARNS_PATTERN);
+  type Template = { Resources: Record<string, Json>; Conditions: Record<string, Json> };
+
+  /** The template as CloudFormation would create it with `KmsKeyArns` set to `value`. */
+  function deployedWith(config: Config, value: string): Template {
+    const template = memberRoleTemplate(config) as Template;
+    const hasKeys = value !== '';
+    expect(template.Conditions.HasKmsKeys).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'KmsKeyArns' }, ''] }],
+    });
+    const resolve = (node: Json): Json | undefined => {
+      if (Array.isArray(node)) return node.map(resolve).filter((n): n is Json => n !== undefined);
+      if (node === null || typeof node !== 'object') return node;
+      const o = node as Record<string, Json>;
+      if ('Fn::If' in o) {
+        const [condition, yes, no] = o['Fn::If'] as [string, Json, Json];
+        expect(condition).toBe('HasKmsKeys');
+        return resolve(hasKeys ? yes : no);
+      }
+      if (o.Ref === 'AWS::NoValue') return undefined;
+      if ('Fn::Split' in o && JSON.stringify(o) === '{"Fn::Split":[",",{"Ref":"KmsKeyArns"}]}') {
+        return value.split(',');
+      }
+      return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, resolve(v) as Json]));
+    };
+    return { ...template, Resources: resolve(template.Resources as Json) as Record<string, Json> };
+  }
+  const statementsOf = (t: Template) =>
+    (
+      t.Resources.MemberRole as unknown as {
+        Properties: { Policies: Array<{ PolicyDocument: { Statement: Statement[] } }> };
+      }
+    ).Properties.Policies[0]?.PolicyDocument.Statement ?? [];
+  const kmsOf = (statements: Statement[]) =>
+    statements.filter((s) => s.Action.some((a) => a.startsWith('kms:')));
+
+  it('is a stack parameter, empty by default, checked by CloudFormation against the key ARN rule of kmsKeyArns', () => {
+    expect(template.Parameters.KmsKeyArns).toMatchObject({
+      Type: 'String',
+      Default: '',
+      AllowedPattern: KMS_KEY_ARNS_PATTERN,
+    });
+    expect(pattern.test('')).toBe(true);
+    expect(pattern.test(`${key(1)},${key(2)}`)).toBe(true);
+    for (const bad of [
+      'arn:aws:kms:eu-west-1:111111111111:alias/db',
+      `${key(1)},`,
+      `${key(1)},,${key(2)}`,
+      `${key(1)}, ${key(2)}`,
+      '1234abcd-12ab-34cd-56ef-1234567890ab',
+      '*',
+    ])
+      expect(pattern.test(bad), bad).toBe(false);
+  });
+
+  it('accepts a list exactly when every entry is a key ARN the deployment parameter accepts (property)', () => {
+    const entry = fc.oneof(
+      fc.integer({ min: 0, max: 9 }).map(key),
+      fc.constantFrom('', ' ', 'alias/db', 'arn:aws:kms:eu-west-1:111111111111:alias/db', '*', 'key'),
+      fc.string({ maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 4 }), (entries) => {
+        fc.pre(entries.every((e) => !e.includes(',')));
+        const value = entries.join(',');
+        // Stricter than the deployment's parameter, which trims entries and drops blank ones.
+        const everyEntryAKey = entries.length > 0 && entries.every((e) => KMS_KEY_ARN.test(e));
+        // Empty ([] or [""]) means no keys.
+        expect(pattern.test(value)).toBe(value === '' || everyEntryAKey);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('grants with keys what the main roles grant for the same calls (grants through RDS for new encrypted replicas), and nothing without', () => {
+    const keys = [key(1), key(2)];
+    const statements = statementsOf(deployedWith(applying, keys.join(',')));
+    expect(kmsOf(statements)).toEqual(kmsStatements(memberStatements(applying), keys));
+    const grant = kmsOf(statements).find((s) => s.Action.includes('kms:CreateGrant'));
+    expect(grant?.Resource).toEqual(keys);
+    expect(grant?.Condition).toEqual({
+      StringLike: { 'kms:ViaService': 'rds.*.amazonaws.com' },
+      Bool: { 'kms:GrantIsForAWSResource': 'true' },
+    });
+    const scaler = statementsFor('replica-scaler', applying, { ...central, kmsKeyArns: keys });
+    expect(kmsOf(statements)).toEqual(kmsOf(scaler));
+    expect(kmsOf(statementsOf(deployedWith(applying, '')))).toEqual([]);
+    expect(statementsOf(deployedWith(applying, ''))).toEqual(memberStatements(applying));
+  });
+
+  it('still passes the least-privilege check with keys listed', () => {
+    const t = deployedWith(applying, `${key(1)},${key(2)}`);
+    expect(checkPolicies(t.Resources, { anyRegion: true })).toEqual([]);
   });
 });

@@ -160,6 +160,65 @@ describe('index advice proven with HypoPG', () => {
     await c.end();
   });
 
+  it('drops the invalid leftover of its own failed build of an advised index and builds it again, but leaves an invalid index of another definition alone', async () => {
+    // Prepare: an earlier run's CREATE INDEX CONCURRENTLY failed at lock_timeout behind a writer,
+    // and its DROP could not run either: orders_customer_id_idx is left invalid.
+    const { db, c } = await ordersDatabase();
+    const writer = await pgServer.connect(db);
+    await writer.query('BEGIN');
+    await writer.query(`INSERT INTO orders VALUES (1000001, 1, true, 'x')`);
+    await c.query(`SET lock_timeout = '200ms'`);
+    await expect(
+      c.query('CREATE INDEX CONCURRENTLY orders_customer_id_idx ON public.orders (customer_id)'),
+    ).rejects.toThrow(/lock timeout/);
+    await writer.query('COMMIT');
+    await writer.end();
+    await c.query('RESET lock_timeout');
+    const validOf = async (name: string) =>
+      (
+        await c.query<{ valid: boolean }>(
+          `SELECT x.indisvalid AS valid FROM pg_index x WHERE x.indexrelid = to_regclass($1)`,
+          [name],
+        )
+      ).rows[0]?.valid;
+    expect(await validOf('public.orders_customer_id_idx')).toBe(false);
+    for (let i = 0; i < 10; i++) await c.query('SELECT id, note FROM orders WHERE customer_id = $1', [i]);
+    await flushStats(c);
+    const run = () =>
+      maintainIndexes({
+        target: pgServer.target(db),
+        settings: settings({ createAdvised: true }),
+        act: true,
+        now: inWindow,
+        windows,
+        remainingMs: forever,
+      });
+
+    // Act
+    const result = await run();
+
+    // Assess: the leftover was dropped, the index built again, valid; the decision says so.
+    expect(result.created[0]?.result).toMatchObject({
+      outcome: 'applied',
+      leftoversDropped: ['"public"."orders_customer_id_idx"'],
+    });
+    expect(await validOf('public.orders_customer_id_idx')).toBe(true);
+    const created = indexDecisions(result, ctx).find((d) => d.action === 'create-index');
+    expect(created?.reason).toMatch(/invalid leftover of an earlier build dropped and built again/);
+
+    // An invalid index of that name on other columns is someone else's: left alone, said why.
+    await c.query('DROP INDEX orders_customer_id_idx');
+    await c.query('CREATE INDEX orders_customer_id_idx ON orders (flag)');
+    await c.query(
+      `UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'public.orders_customer_id_idx'::regclass`,
+    );
+    const other = await run();
+    expect(other.created[0]?.result).toMatchObject({ outcome: 'skipped', guard: 'postgres:exists' });
+    expect(other.created[0]?.result?.reason).toMatch(/another definition exists: not ours, left alone/);
+    expect(await validOf('public.orders_customer_id_idx')).toBe(false);
+    await c.end();
+  });
+
   it('does not create an advised index outside the maintenance windows', async () => {
     const { db, c } = await ordersDatabase();
     for (let i = 0; i < 10; i++) await c.query('SELECT id, note FROM orders WHERE customer_id = $1', [i]);

@@ -283,3 +283,88 @@ describe('maintenance against a real PostgreSQL server', () => {
     await c.end();
   });
 });
+
+describe('partitioned tables (autovacuum never analyzes them)', () => {
+  async function parentStats(c: pg.Client, name: string) {
+    const r = await c.query<{ analyzed: Date | null; reltuples: number }>(
+      `SELECT pg_stat_get_last_analyze_time(c.oid) AS analyzed, c.reltuples::float8 AS reltuples
+         FROM pg_class c WHERE c.oid = $1::regclass`,
+      [name],
+    );
+    return r.rows[0];
+  }
+
+  it('ANALYZEs a partitioned table whose partitions changed past its trigger, and not again while they have not', async () => {
+    // Prepare: orders partitioned by month, analyzed at 30,000 rows; then a new month of 20,000 rows.
+    const db = await pgServer.createDatabase('parts');
+    const c = await pgServer.connect(db);
+    await c.query(
+      `CREATE TABLE orders (id bigint, placed date NOT NULL, total numeric) PARTITION BY RANGE (placed)`,
+    );
+    for (const [name, from, to] of [
+      ['orders_2026_09', '2026-09-01', '2026-10-01'],
+      ['orders_2026_10', '2026-10-01', '2026-11-01'],
+      ['orders_2026_11', '2026-11-01', '2026-12-01'],
+    ]) {
+      await c.query(`CREATE TABLE ${name} PARTITION OF orders FOR VALUES FROM ('${from}') TO ('${to}')`);
+    }
+    await c.query(
+      `INSERT INTO orders SELECT g, date '2026-09-01' + (g % 91), g % 500 FROM generate_series(1, 30000) g`,
+    );
+    await flushStats(c); // the inserts counted before the ANALYZE that resets them
+    await c.query('ANALYZE orders');
+    const analyzedBefore = (await parentStats(c, 'orders'))?.analyzed;
+    await c.query(
+      `CREATE TABLE orders_2026_12 PARTITION OF orders FOR VALUES FROM ('2026-12-01') TO ('2027-01-01')`,
+    );
+    await c.query(
+      `INSERT INTO orders SELECT g, date '2026-12-01' + (g % 31), g % 500 FROM generate_series(30001, 50000) g`,
+    );
+    await flushStats(c);
+    // No hold-back after a recent ANALYZE (recentVacuumMinutes 0): only the changes decide.
+    const run = (now: Date) =>
+      maintainDatabase({
+        target: pgServer.target(db),
+        settings: { ...defaultMaintenanceSettings, recentVacuumMinutes: 0 },
+        dryRun: false,
+        remainingMs: forever,
+        now,
+      });
+
+    // Act
+    const first = await run(new Date());
+    await c.query(`INSERT INTO orders SELECT g, date '2026-12-05', 1 FROM generate_series(50001, 50100) g`);
+    await flushStats(c);
+    const later = await run(new Date());
+
+    // Assess: the parent was analyzed (its own statistics now count the new month) and said why.
+    const parent = first.results.find((r) => r.candidate.table.name === 'orders');
+    expect(parent).toMatchObject({ outcome: 'applied' });
+    expect(parent?.statement).toBe(
+      pgServer.versionNum >= 180000
+        ? 'ANALYZE (VERBOSE, SKIP_LOCKED) ONLY orders'
+        : 'ANALYZE (VERBOSE, SKIP_LOCKED) orders',
+    );
+    const after = await parentStats(c, 'orders');
+    expect(after?.analyzed?.getTime()).toBeGreaterThan(analyzedBefore?.getTime() ?? 0);
+    expect(after?.reltuples).toBeGreaterThan(45_000);
+    const d = maintenanceDecisions(first, {
+      runId: 'r',
+      at: new Date().toISOString(),
+      mode: 'apply',
+      dryRun: false,
+      override: false,
+      trigger: 'schedule',
+    }).find((x) => x.resource === `${db}:orders`);
+    expect(d?.action).toBe('analyze');
+    expect(d?.reason).toMatch(/autovacuum never analyzes a partitioned table; about 20000 row\(s\) changed/);
+    expect(d?.evidence.find((e) => e.metric === 'partition_changes')).toMatchObject({
+      value: 20_000,
+      threshold: 5_050,
+    });
+    // 100 rows later: under the trigger, left alone (its own ANALYZE reset what it counts).
+    expect(later.results.map((r) => r.candidate.table.name)).not.toContain('orders');
+    expect(later.skipped.map((s) => s.table.name)).not.toContain('orders');
+    await c.end();
+  });
+});

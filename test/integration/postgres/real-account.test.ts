@@ -13,6 +13,7 @@ import {
   maintainDatabase,
   maintenanceDecisions,
 } from '../../../shared/postgres/maintenance.ts';
+import { MemoryStateStore } from '../../../shared/state/memory-store.ts';
 import { deadTupleCount, flushStats, startTestPostgres, type TestPostgres } from '../../support/postgres.ts';
 
 /**
@@ -49,8 +50,9 @@ async function bloatedTable(c: pg.Client, table: string, rows: number): Promise<
 }
 
 describe('a maintenance role that does not own the tables', () => {
-  it('records a table PostgreSQL skipped for permission as skipped (not applied), naming the grant that fixes it', async () => {
-    // Prepare: the shop's tables belong to the application role; db-autopilot logs in as its own role.
+  it('reports a table it may not maintain without running it or giving it a slot of maxTablesPerRun, and records the warning once a day (then as repeats)', async () => {
+    // Prepare: the shop's most bloated table belongs to the application role; db-autopilot logs in
+    // as its own role, which owns one smaller bloated table; one table per run.
     const db = await primary.createDatabase('perm');
     const c = await primary.connect(db);
     await c.query(`DO $$ BEGIN
@@ -59,24 +61,49 @@ describe('a maintenance role that does not own the tables', () => {
     END $$`);
     await bloatedTable(c, 'orders', 10_000);
     await c.query('ALTER TABLE orders OWNER TO shop_app');
+    await bloatedTable(c, 'audit_log', 2_000);
+    await c.query('ALTER TABLE audit_log OWNER TO dbap_maint');
+    const store = new MemoryStateStore();
+    const run = async (at: string) => {
+      const result = await maintainDatabase({
+        target: primary.target(db, 'dbap_maint'),
+        settings: { ...defaultMaintenanceSettings, maxTablesPerRun: 1 },
+        dryRun: false,
+        remainingMs: forever,
+        now: new Date(at),
+      });
+      const made = maintenanceDecisions(result, { ...ctx, at });
+      for (const d of made) await store.recordDecision(d);
+      return { result, made };
+    };
 
-    // Act
-    const result = await maintainDatabase({
-      target: primary.target(db, 'dbap_maint'),
-      settings: defaultMaintenanceSettings,
-      dryRun: false,
-      remainingMs: forever,
-      now: new Date(),
-    });
+    // Act: two nightly runs of the same day.
+    const first = await run('2026-12-06T02:00:00.000Z');
+    const auditDeadAfterFirst = await deadTupleCount(c, 'audit_log');
+    const second = await run('2026-12-06T04:00:00.000Z');
 
-    // Assess: PostgreSQL answered with a WARNING and did nothing; the run says so.
+    // Assess: the table it may maintain got the run's only slot; orders was never sent to the server.
+    expect(first.result.results.map((r) => [r.candidate.table.name, r.outcome])).toEqual([
+      ['audit_log', 'applied'],
+    ]);
+    expect(auditDeadAfterFirst).toBe(0);
     expect(await deadTupleCount(c, 'orders')).toBe(5_000);
-    const r = result.results.find((x) => x.candidate.table.name === 'orders');
-    expect(r?.outcome).toBe('skipped');
-    expect(r?.reason).toMatch(/permission|owner/);
-    const d = maintenanceDecisions(result, ctx).find((x) => x.resource === `${db}:orders`);
-    expect(d).toMatchObject({ outcome: 'skipped', guard: 'postgres:not-permitted', severity: 'warning' });
-    expect(d?.reason).toMatch(/pg_maintain|owner/);
+    expect(first.result.skipped).toEqual([]);
+    const denied = first.made.find((x) => x.resource === `${db}:orders`);
+    expect(denied).toMatchObject({
+      outcome: 'skipped',
+      guard: 'postgres:not-permitted',
+      severity: 'warning',
+    });
+    expect(denied?.reason).toMatch(/only the owner may: GRANT the owning role/);
+    // The second run's warning is the same skip: stored as a repeat of the first, not a new record.
+    expect(second.made.find((x) => x.resource === `${db}:orders`)?.reason).toBe(denied?.reason);
+    const listed = await store.listDecisions({
+      since: '2026-12-06T00:00:00.000Z',
+      tuner: 'maintenance',
+      resource: `${db}:orders`,
+    });
+    expect(listed.map((d) => [d.id, d.repeatedAt])).toEqual([[denied?.id, ['2026-12-06T04:00:00.000Z']]]);
     await c.end();
   });
 });

@@ -3,7 +3,6 @@
  * run with in a real account (the generated roles of shared/deploy/iam.ts, or the fleet member
  * role), and lists each call the role would deny. See evaluate.ts for what is and is not modelled.
  */
-import { DEFAULT_ALARM_PREFIX } from '../../../shared/alarms/names.ts';
 import type { Config } from '../../../shared/config/schema.ts';
 import { MEMBER_SERVICES } from '../../../shared/core/scope.ts';
 import {
@@ -16,18 +15,10 @@ import { memberStatements } from '../../../shared/deploy/member-role.ts';
 import type { SimAccount } from '../../../shared/sim/engine.ts';
 import type { PolicyStatement } from '../../integration/deploy/iam-check.ts';
 import { type AuthRequest, type EvaluateOptions, evaluate } from './evaluate.ts';
+import { DEPLOY_OPTIONS } from './options.ts';
 import { authorizationRequests } from './requests.ts';
 
-export const DEPLOY_OPTIONS: DeployOptions = {
-  service: 'db-autopilot',
-  stage: 'dev',
-  alarmPrefix: DEFAULT_ALARM_PREFIX,
-  dashboardName: 'db-autopilot',
-  pauseParameter: '/db-autopilot/paused',
-  slackWebhookParameter: '/db-autopilot/slack-webhook-url',
-  databaseSecretPrefix: 'db-autopilot/',
-  routingHostedZoneIds: [],
-};
+export { DEPLOY_OPTIONS };
 
 export interface Role {
   name: string;

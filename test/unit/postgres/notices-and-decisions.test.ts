@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Decision } from '../../../shared/core/model.ts';
 import {
   type MaintainResult,
   maintenanceDecisions,
@@ -11,6 +12,7 @@ import {
   selectTables,
   type TableStats,
 } from '../../../shared/postgres/selection.ts';
+import { repeatsSkip } from '../../../shared/state/slim.ts';
 
 describe('summarizeNotices', () => {
   it('reads tuples removed and dead-but-not-removable from PostgreSQL 15+ VERBOSE output', () => {
@@ -117,6 +119,7 @@ function resultWith(results: TableRunResult[], skippedTables: TableStats[] = [])
     serverVersionNum: 150004,
     results,
     skipped: sel.skipped,
+    notPermitted: sel.notPermitted,
     tablesSeen: 10,
     throughput: {},
   };
@@ -186,6 +189,25 @@ describe('maintenanceDecisions', () => {
   it('records tables skipped because they were vacuumed recently', () => {
     const d = maintenanceDecisions(resultWith([], [stats({ lastAutovacuum: '2026-11-23T11:45:00Z' })]), ctx);
     expect(d[0]).toMatchObject({ outcome: 'skipped', guard: 'recently-vacuumed' });
+  });
+
+  it('records a table the role may not maintain as a warning whose reason and values repeat run after run (stored as a repeat, not a new warning)', () => {
+    const tonight = maintenanceDecisions(
+      resultWith([], [stats({ mayMaintain: false, nDeadTup: 5_000 })]),
+      ctx,
+    );
+    const later = maintenanceDecisions(
+      resultWith([], [stats({ mayMaintain: false, nDeadTup: 9_000, nModSinceAnalyze: 4_000 })]),
+      { ...ctx, at: '2026-11-23T15:00:00Z' },
+    );
+    expect(tonight).toHaveLength(1);
+    expect(tonight[0]).toMatchObject({
+      outcome: 'skipped',
+      guard: 'postgres:not-permitted',
+      severity: 'warning',
+    });
+    expect(tonight[0]?.reason).toMatch(/takes no slot of maxTablesPerRun.*GRANT the owning role/);
+    expect(repeatsSkip(tonight[0], later[0] as Decision)).toBe(true);
   });
 
   it('records a no-op when no table needs work', () => {
