@@ -90,12 +90,14 @@ export interface ResourceHistory {
   /**
    * The notable decisions of this resource and tuner of the last 24 h (RECENT_WINDOW_MS), newest
    * first, at most 20. No-ops are left out: they change nothing, and no policy or guard reads them
-   * (`newestDecision` gives the newest decision of any kind).
+   * (`newestDecision` gives the newest decision of any kind). Without their evidence (`[]`: no
+   * policy or guard reads past evidence; the reports read it with `listDecisions`), except an
+   * intended one, which is resolved from here as its intent holds it.
    */
   recent: Decision[];
   /**
    * The newest applied change of each action kind, however old (kept with the cooldown ledger, so
-   * drift detection still has it after any number of later no-op decisions).
+   * drift detection still has it after any number of later no-op decisions), without its evidence.
    */
   lastApplied?: Partial<Record<ActionKind, Decision>>;
   /** Drift: a change db-autopilot did not make was seen at this time; back off until `backoffUntil`. */

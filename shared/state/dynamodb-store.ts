@@ -94,9 +94,40 @@ export function decisionTtlDays(
   return isNotable(decision) ? auditTtlDays : Math.min(noopTtlDays, auditTtlDays);
 }
 
+/**
+ * The decision an item holds. A notable decision's evidence (its metric series, most of the item)
+ * is kept beside it in the item's own `evidence` attribute, so that a read that needs no evidence
+ * (getHistory) leaves it out with a projection; an item written before keeps it inside.
+ */
 function asDecision(item: Item | undefined): Decision | undefined {
   const decision = item?.decision;
-  return decision && typeof decision === 'object' ? (decision as Decision) : undefined;
+  if (!decision || typeof decision !== 'object') return undefined;
+  const evidence = item?.[EVIDENCE];
+  return Array.isArray(evidence) ? { ...(decision as Decision), evidence } : (decision as Decision);
+}
+
+/** A decision as history shows it: no evidence (an item written before kept it inside). */
+function withoutEvidence(decision: Decision): Decision {
+  return decision.evidence.length === 0 ? decision : { ...decision, evidence: [] };
+}
+
+/**
+ * An intended decision in a history's recent decisions is the one its `m#intent#` item holds, with
+ * its evidence: it is resolved (shared/core/intent.ts) from what the history shows.
+ */
+function withPendingEvidence(history: ResourceHistory): void {
+  if (!history.pending?.length || !history.recent.some((d) => d.outcome === 'intended')) return;
+  const pending = new Map(history.pending.map((d) => [d.id, d]));
+  history.recent = history.recent.map((d) => (d.outcome === 'intended' ? (pending.get(d.id) ?? d) : d));
+}
+
+/** The item attribute holding a notable decision's evidence (see asDecision). */
+const EVIDENCE = 'evidence';
+
+/** A decision without its evidence (`[]`), and the evidence to keep beside it. */
+function apartFromEvidence(decision: Decision): { decision: Decision; evidence?: Decision['evidence'] } {
+  if (decision.evidence.length === 0) return { decision };
+  return { decision: { ...decision, evidence: [] }, evidence: decision.evidence };
 }
 
 /** The item a decision is stored as: slim form, its keys, the sparse index keys when notable, TTL. */
@@ -112,10 +143,12 @@ export function decisionItem(
         decisionId: decision.id,
       }
     : {};
+  const stored = apartFromEvidence(storedForm(decision));
   return {
     ...keys.decision(decision),
     ...index,
-    decision: storedForm(decision),
+    decision: stored.decision,
+    ...(stored.evidence ? { [EVIDENCE]: stored.evidence } : {}),
     [STATE_TABLE.ttlAttribute]: expiresAfter(
       new Date(decision.at),
       decisionTtlDays(decision, auditTtlDays, noopTtlDays) * 86_400,
@@ -252,15 +285,25 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   async resolveDecision(decision: Decision): Promise<boolean> {
+    // The evidence beside the decision is replaced only by evidence (a resolution without any keeps it).
+    const stored = apartFromEvidence(storedForm(decision));
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.decision(decision),
-          UpdateExpression: 'SET #d = :d',
+          UpdateExpression: stored.evidence ? 'SET #d = :d, #e = :e' : 'SET #d = :d',
           ConditionExpression: 'attribute_exists(pk) AND #d.#o = :intended',
-          ExpressionAttributeNames: { '#d': 'decision', '#o': 'outcome' },
-          ExpressionAttributeValues: { ':d': storedForm(decision), ':intended': 'intended' },
+          ExpressionAttributeNames: {
+            '#d': 'decision',
+            '#o': 'outcome',
+            ...(stored.evidence ? { '#e': EVIDENCE } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':d': stored.decision,
+            ':intended': 'intended',
+            ...(stored.evidence ? { ':e': stored.evidence } : {}),
+          },
         }),
       );
     } catch (error) {
@@ -345,7 +388,8 @@ export class DynamoDbStateStore implements StateStore {
         pk: keys.resource(decision.tuner, decision.resource),
         sk: `${SK.lastApplied}${decision.action}`,
         at: decision.at,
-        decision,
+        // Drift compares what was applied (`to`); the evidence stays with the decision's own record.
+        decision: { ...decision, evidence: [] },
       },
       ConditionExpression: 'attribute_not_exists(pk) OR #at < :at',
       ExpressionAttributeNames: { '#at': 'at' },
@@ -605,12 +649,14 @@ export class DynamoDbStateStore implements StateStore {
       history.tunerState = { ...history.tunerState, ...parts };
       history.tunerStateParts = Object.keys(parts);
     }
+    withPendingEvidence(history);
     return history;
   }
 
   /**
    * The notable decisions of a resource of the last RECENT_WINDOW_MS, newest first, at most
-   * RECENT_DECISIONS: one query of its `d#` sort-key range (no-ops are never read for history).
+   * RECENT_DECISIONS: one query of its `d#` sort-key range (no-ops are never read for history),
+   * without their evidence (`[]`; the projection leaves the `evidence` attribute out).
    */
   private async recentDecisions(pk: string, now: Date): Promise<Decision[]> {
     const since = timeKey(new Date(now.getTime() - RECENT_WINDOW_MS).toISOString());
@@ -623,11 +669,16 @@ export class DynamoDbStateStore implements StateStore {
           ':from': `${SK.notable}${since}`,
           ':to': `${SK.notable}\uffff`,
         },
+        ProjectionExpression: '#d',
+        ExpressionAttributeNames: { '#d': 'decision' },
         ScanIndexForward: false,
         Limit: RECENT_DECISIONS,
       }),
     );
-    return (out.Items ?? []).map(asDecision).filter((d): d is Decision => d !== undefined);
+    return (out.Items ?? [])
+      .map(asDecision)
+      .filter((d): d is Decision => d !== undefined)
+      .map(withoutEvidence);
   }
 
   async newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined> {

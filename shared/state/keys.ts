@@ -20,13 +20,16 @@ import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
  *
  * | pk                                | sk                    | item                                     |
  * |-----------------------------------|-----------------------|------------------------------------------|
- * | `<tuner>#<scope>#res#<resource>`  | `d#<at>#<id>`         | a notable decision (audit log, TTL)      |
+ * | `<tuner>#<scope>#res#<resource>`  | `d#<at>#<id>`         | a notable decision (audit log, TTL); its |
+ * |                                   |                       | evidence in an attribute of its own      |
+ * |                                   |                       | (`evidence`: getHistory projects it out) |
  * | `<tuner>#<scope>#res#<resource>`  | `n#<at>#<id>`         | a no-op decision, slim (audit log, TTL)  |
  * | `<tuner>#<scope>#res#<resource>`  | `r#<at>#<id>`         | a repeated skip or deferral, slim,       |
  * |                                   |                       | counted on its first (`repeatedAt`,      |
  * |                                   |                       | `latestRepeat`; audit log, TTL)          |
  * | `<tuner>#<scope>#res#<resource>`  | `m#ledger`            | lastAppliedAt, appliedCount (cooldowns)  |
  * | `<tuner>#<scope>#res#<resource>`  | `m#last#<action>`     | newest applied decision of that kind     |
+ * |                                   |                       | (without its evidence)                   |
  * | `<tuner>#<scope>#res#<resource>`  | `m#drift`             | drift back-off and baseline              |
  * | `<tuner>#<scope>#res#<resource>`  | `m#intent#<id>`       | an intended change not yet resolved      |
  * | `<tuner>#<scope>#intents`         | `<at>#<id>`           | the same, indexed per tuner (settled at  |

@@ -127,7 +127,9 @@ export class MemoryStateStore implements StateStore {
   private advanceLedger(key: string, decision: Decision): void {
     const byKind = this.lastApplied.get(key) ?? {};
     const last = byKind[decision.action];
-    if (!last || byTimeThenId(last, decision) < 0) byKind[decision.action] = structuredClone(decision);
+    // As on DynamoDB: kept without its evidence (drift compares what was applied).
+    if (!last || byTimeThenId(last, decision) < 0)
+      byKind[decision.action] = structuredClone({ ...decision, evidence: [] });
     this.lastApplied.set(key, byKind);
     const previous = this.ledger.get(key);
     if (!previous || Date.parse(previous.lastAppliedAt) < Date.parse(decision.at)) {
@@ -244,11 +246,13 @@ export class MemoryStateStore implements StateStore {
   async getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory> {
     const key = keys.resource(owner, resourceId);
     const since = new Date(now.getTime() - RECENT_WINDOW_MS).toISOString();
+    const open = this.intents.get(key);
+    // As on DynamoDB: without their evidence, but an intended one as its intent holds it (with evidence).
     const recent = this.window(this.byResource.get(key) ?? [], since, new Date(8.64e15).toISOString())
       .filter((d) => isNotable(d) && !this.repeats.has(d))
       .slice(-RECENT_DECISIONS)
       .reverse()
-      .map((d) => structuredClone(d));
+      .map((d) => structuredClone(d.outcome === 'intended' && open?.has(d.id) ? d : { ...d, evidence: [] }));
     const history: ResourceHistory = { recent };
     const ledger = this.ledger.get(key);
     if (ledger) history.lastAppliedAt = ledger.lastAppliedAt;
@@ -263,7 +267,6 @@ export class MemoryStateStore implements StateStore {
       history.tunerState = { ...history.tunerState, ...structuredClone(Object.fromEntries(parts)) };
       history.tunerStateParts = [...parts.keys()].sort();
     }
-    const open = this.intents.get(key);
     if (open && open.size > 0) history.pending = [...open.values()].map((d) => structuredClone(d));
     return history;
   }

@@ -70,7 +70,6 @@ export function publishedCounts(
   const servedItems = servedUnits / unitsPerItem;
   const throttledItems = throttledUnits / unitsPerItem;
   const bs = mix.batchShare;
-  const perRequest = (items: number) => items * (1 - bs) + (items * bs) / mix.batchItems;
   let attempts = 1;
   if (mix.client === 'sdk-default') {
     attempts = 0;
@@ -82,8 +81,17 @@ export function publishedCounts(
   const throttledBatches =
     f > 0 ? ((throttledItems + servedItems) * bs * (1 - (1 - f) ** mix.batchItems)) / mix.batchItems : 0;
   return {
-    successfulRequests: perRequest(servedItems),
+    successfulRequests: requestsFor(servedItems, mix),
     throttleEvents: throttledItems * attempts * signalStrength,
     throttledRequests: (throttledItems * (1 - bs) + throttledBatches) * attempts * signalStrength,
   };
+}
+
+/**
+ * Requests that carry `items` (single-item calls and batches of `batchItems`). A function of the
+ * module, not a closure per call: the simulated account calls publishedCounts for every table,
+ * dimension and minute.
+ */
+function requestsFor(items: number, mix: DynamodbWorkloadMix): number {
+  return items * (1 - mix.batchShare) + (items * mix.batchShare) / mix.batchItems;
 }

@@ -199,6 +199,29 @@ function settingAt(node: CapacityNode, tMs: number): CapacitySetting {
   return s;
 }
 
+/**
+ * The metric names of each dimension, spelled out once: a name built per minute is a new string
+ * whose hash the metric columns compute again on every write.
+ */
+const DIMENSION_METRICS = {
+  read: {
+    provisioned: 'ProvisionedReadCapacityUnits',
+    consumed: 'ConsumedReadCapacityUnits',
+    provisionedThrottles: 'ReadProvisionedThroughputThrottleEvents',
+    keyRangeThrottles: 'ReadKeyRangeThroughputThrottleEvents',
+    throttles: 'ReadThrottleEvents',
+  },
+  write: {
+    provisioned: 'ProvisionedWriteCapacityUnits',
+    consumed: 'ConsumedWriteCapacityUnits',
+    provisionedThrottles: 'WriteProvisionedThroughputThrottleEvents',
+    keyRangeThrottles: 'WriteKeyRangeThroughputThrottleEvents',
+    throttles: 'WriteThrottleEvents',
+  },
+} as const;
+
+const DIMENSIONS = ['read', 'write'] as const;
+
 function consumptionStep(node: CapacityNode) {
   const bank = { read: Number.NaN, write: Number.NaN };
   return (minute: number, out: { put(m: string, v: number | undefined, c?: number): void }) => {
@@ -206,8 +229,8 @@ function consumptionStep(node: CapacityNode) {
     const s = settingAt(node, t);
     let throttledRequests = 0;
     let servedRequests = 0;
-    for (const dim of ['read', 'write'] as const) {
-      const Dim = dim === 'read' ? 'Read' : 'Write';
+    for (const dim of DIMENSIONS) {
+      const names = DIMENSION_METRICS[dim];
       const perSecond = Math.max(0, node.workload[dim]?.(t) ?? 0);
       const upr =
         (dim === 'read' ? node.workload.readUnitsPerRequest : node.workload.writeUnitsPerRequest) ?? 1;
@@ -232,7 +255,7 @@ function consumptionStep(node: CapacityNode) {
           consumed = perMinute + extra;
         }
         bank[dim] = b;
-        out.put(`Provisioned${Dim}CapacityUnits`, p);
+        out.put(names.provisioned, p);
       } else {
         bank[dim] = Number.NaN;
       }
@@ -243,12 +266,12 @@ function consumptionStep(node: CapacityNode) {
       const key = publishedCounts(demand + keyUnserved, demand, upr, mix);
       const requests = prov.successfulRequests;
       servedRequests += requests;
-      if (consumed > 0) out.put(`Consumed${Dim}CapacityUnits`, consumed, Math.max(1, Math.round(requests)));
+      if (consumed > 0) out.put(names.consumed, consumed, Math.max(1, Math.round(requests)));
       const provEvents = Math.round(prov.throttleEvents);
       const keyEvents = Math.round(key.throttleEvents);
-      if (provEvents > 0) out.put(`${Dim}ProvisionedThroughputThrottleEvents`, provEvents);
-      if (keyEvents > 0) out.put(`${Dim}KeyRangeThroughputThrottleEvents`, keyEvents);
-      if (provEvents + keyEvents > 0) out.put(`${Dim}ThrottleEvents`, provEvents + keyEvents);
+      if (provEvents > 0) out.put(names.provisionedThrottles, provEvents);
+      if (keyEvents > 0) out.put(names.keyRangeThrottles, keyEvents);
+      if (provEvents + keyEvents > 0) out.put(names.throttles, provEvents + keyEvents);
       throttledRequests += Math.round(prov.throttledRequests + key.throttledRequests);
     }
     if (throttledRequests > 0) out.put('ThrottledRequests', throttledRequests);

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../../shared/state/dynamodb-store.ts';
@@ -58,5 +59,52 @@ describe('the state table key layout (keys.ts)', () => {
     expect(items.some((i) => i.pk === 'replicas#home#res#orders-db' && i.sk === 'm#intent#k:3')).toBe(true);
     // Every function's role may write exactly the owners listed for it.
     expect(STATE_WRITERS['dynamodb-tuner']).toEqual(['dynamodb', 'dynamodb-mode', 'prewarm']);
+  });
+});
+
+describe('the evidence of a notable decision (getHistory reads none of it)', () => {
+  it('keeps it beside the decision, and the history query returns none of its bytes', async () => {
+    // Prepare: one applied change with a day of per-minute points, read through a client that
+    // counts the bytes the state table returns.
+    const tableName = 'state-evidence';
+    await createStateTable(dynalite.server().client, tableName);
+    const client = new DynamoDBClient({
+      endpoint: dynalite.server().endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    let bytes = 0;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const out = await next(args);
+        bytes += Number(
+          (out.response as { headers?: Record<string, string> }).headers?.['content-length'] ?? 0,
+        );
+        return out;
+      },
+      { step: 'deserialize', name: 'countBytes' },
+    );
+    const store = new DynamoDbStateStore({ client, tableName });
+    const series = Array.from({ length: 1440 }, (_, i) => 1000 + i);
+    const window = { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 };
+    const evidence = [{ metric: 'ReadIOPS', statistic: 'Average', value: 1000, window, series }];
+    await store.recordDecision(makeDecision({ id: 'ev:1', evidence }));
+    // Act: the history, then the raw items.
+    bytes = 0;
+    const history = await store.getHistory('iops', 'orders-db', T0);
+    const historyBytes = bytes;
+    const doc = DynamoDBDocumentClient.from(client);
+    const { Items: items = [] } = await doc.send(new ScanCommand({ TableName: tableName }));
+    client.destroy();
+    // Assess: the decision and the newest applied change are in the history, a few hundred bytes
+    // (the series alone is ~17 KB as the state table's JSON); the item keeps the series beside it.
+    expect(history.recent.map((d) => d.id)).toEqual(['ev:1']);
+    expect(history.lastApplied?.['set-iops']?.id).toBe('ev:1');
+    expect(historyBytes).toBeLessThan(3000);
+    const item = items.find((i) => String(i.sk).startsWith('d#'));
+    expect(item?.decision.evidence).toEqual([]);
+    expect(item?.evidence).toEqual(evidence);
+    expect(items.find((i) => i.sk === 'm#last#set-iops')?.decision.evidence).toEqual([]);
   });
 });

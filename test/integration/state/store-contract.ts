@@ -313,6 +313,40 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       );
     });
 
+    it('returns history without evidence (an intended decision keeps it) while the audit log keeps every series', async () => {
+      const store = await newStore();
+      const evidence = seriesEvidence('ReadIOPS', 'Average');
+      const applied = makeDecision({ id: 'e:1', evidence });
+      const intended = makeDecision({ id: 'e:2', at: at(5), outcome: 'intended', guard: 'intent', evidence });
+      await store.recordDecision(applied);
+      await store.recordDecision(intended);
+      const history = await store.getHistory('iops', 'orders-db', minutesAfter(T0, 10));
+      expect(history.recent.map((d) => [d.id, d.evidence.length])).toEqual([
+        ['e:2', 1],
+        ['e:1', 0],
+      ]);
+      expect(history.recent[1]).toEqual({ ...applied, evidence: [] });
+      // The newest applied change of its kind (drift compares what was applied) is kept without it.
+      expect(history.lastApplied?.['set-iops']).toEqual({ ...applied, evidence: [] });
+      // The reports and revert read every decision with its evidence.
+      expect((await store.getDecision('e:1'))?.evidence).toEqual(evidence);
+      const listed = await store.listDecisions({ since: T0.toISOString(), until: at(10) });
+      expect(listed.map((d) => d.evidence)).toEqual([evidence, evidence]);
+      expect((await store.exportDecisions({ since: T0.toISOString() })).map((d) => d.evidence)).toEqual([
+        evidence,
+        evidence,
+      ]);
+      // Resolved from what the history shows, the intent keeps its evidence.
+      const [fromHistory] = history.recent;
+      expect(await store.resolveDecision({ ...(fromHistory as Decision), outcome: 'applied' })).toBe(true);
+      expect((await store.getDecision('e:2'))?.evidence).toEqual(evidence);
+      const later = await store.getHistory('iops', 'orders-db', minutesAfter(T0, 10));
+      expect(later.recent.map((d) => [d.id, d.outcome, d.evidence.length])).toEqual([
+        ['e:2', 'applied', 0],
+        ['e:1', 'applied', 0],
+      ]);
+    });
+
     it('keeps daily totals per tuner as decisions are recorded; a month is the sum of its days', async () => {
       const store = await newStore();
       await store.recordDecision(makeDecision({ id: 't:1', monthlyCostDelta: 195.5 }));
