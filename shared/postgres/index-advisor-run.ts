@@ -43,6 +43,8 @@ export interface StatementAdvice {
   writeCost?: WriteCost;
   candidatesTried: number;
   error?: string;
+  /** SQLSTATE of the error (42501: the role may not read a table the statement reads). */
+  errorCode?: string;
 }
 
 export interface AdvisorResult {
@@ -238,11 +240,13 @@ async function adviseStatement(
       ...(cost ? { writeCost: cost } : {}),
     };
   } catch (error) {
+    const code = (error as { code?: unknown }).code;
     return {
       statement,
       display,
       candidatesTried: 0,
       error: error instanceof Error ? redact(error.message) : 'unknown error',
+      ...(typeof code === 'string' ? { errorCode: code } : {}),
     };
   }
 }

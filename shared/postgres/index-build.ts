@@ -74,7 +74,11 @@ SELECT i.oid::int8 AS oid, i.oid::regclass::text AS name, t.oid::regclass::text 
           LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = t.relname AND s.attname = a.attname
        ) AS key_width,
        am.amname = 'btree' AS is_btree, x.indisvalid AS is_valid,
-       EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid AND c.contype = 'x') AS is_exclusion
+       EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid AND c.contype = 'x') AS is_exclusion,
+       -- REINDEX needs the table's owner before 17, MAINTAIN on the table from 17 (docs, REINDEX).
+       CASE WHEN current_setting('server_version_num')::int >= 170000
+            THEN has_table_privilege(t.oid, 'MAINTAIN')
+            ELSE pg_has_role(t.relowner, 'USAGE') END AS may_rebuild
   FROM pg_index x
   JOIN pg_class i ON i.oid = x.indexrelid
   JOIN pg_class t ON t.oid = x.indrelid
@@ -98,6 +102,7 @@ interface IndexRow {
   is_btree: boolean;
   is_valid: boolean;
   is_exclusion: boolean;
+  may_rebuild: boolean;
 }
 
 const BLOCK = 8192;
@@ -178,13 +183,16 @@ export async function readIndexStats(
       isValid: row.is_valid,
       isExclusion: row.is_exclusion,
       isSystem: false,
+      mayRebuild: row.may_rebuild,
     };
     if (!row.is_btree || !row.is_valid || isRebuildLeftover(row.relname)) {
       out.push(base);
       continue;
     }
     const expected = expectedBtreeBytes(Number(row.reltuples), Number(row.key_width), base.fillfactor);
-    if (pgstattuple && base.bytes <= options.pgstatindexMaxBytes && (await measurable())) {
+    // Not read whole with pgstatindex when it could not be rebuilt anyway: the estimate says how bloated.
+    const measure = row.may_rebuild && pgstattuple && base.bytes <= options.pgstatindexMaxBytes;
+    if (measure && (await measurable())) {
       try {
         const s = await client.query<{ density: number }>(
           'SELECT avg_leaf_density::float8 AS density FROM pgstatindex($1::oid::regclass)',
@@ -355,8 +363,8 @@ async function existingIndex(
 }
 
 /**
- * What stands in the way of creating the advised index: undefined when nothing (no index of that
- * name, or an invalid leftover of an earlier build of this very index, now dropped), else why not.
+ * What stands in the way of creating the advised index: undefined when nothing (the role owns
+ * the table, as CREATE INDEX requires in every version, and there is no index of that name, or an invalid leftover of an earlier build of this very index, now dropped), else why not.
  * A leftover is dropped only when it has the advised definition and no build runs on its table
  * (someone's CREATE INDEX CONCURRENTLY in progress is invalid until it ends).
  */
@@ -365,7 +373,23 @@ async function clearLeftover(
   qualified: string,
   candidate: IndexCandidate,
   timeouts: BuildTimeouts,
-): Promise<{ dropped?: string; notCreated?: { outcome: BuildOutcome; reason: string; kept?: string } }> {
+): Promise<{
+  dropped?: string;
+  notCreated?: { outcome: BuildOutcome; reason: string; kept?: string; guard?: string };
+}> {
+  const owner = await client.query<{ owner: boolean }>(
+    `SELECT pg_has_role(c.relowner, 'USAGE') AS owner FROM pg_class c WHERE c.oid = to_regclass($1)`,
+    [`${quote(candidate.schema)}.${quote(candidate.relation)}`],
+  );
+  if (owner.rows[0]?.owner === false) {
+    return {
+      notCreated: {
+        outcome: 'skipped',
+        reason: `not permitted: CREATE INDEX needs the owner of ${candidate.schema}.${candidate.relation} (GRANT the owning role TO the db-autopilot role, or run the statement as the owner); not tried`,
+        guard: 'postgres:not-permitted',
+      },
+    };
+  }
   const existing = await existingIndex(client, qualified, candidate);
   if (existing === undefined) return {};
   if (existing.valid) {
@@ -429,7 +453,8 @@ export async function createAdvisedIndex(
   const before = await clearLeftover(client, qualified, candidate, timeouts);
   if (before.notCreated) {
     const { outcome, reason, kept } = before.notCreated;
-    const guard = outcome === 'skipped' ? 'postgres:exists' : 'postgres:invalid-leftover';
+    const guard =
+      before.notCreated.guard ?? (outcome === 'skipped' ? 'postgres:exists' : 'postgres:invalid-leftover');
     return done(outcome, reason, { guard, ...(kept ? { leftoversKept: [kept] } : {}) });
   }
   if (before.dropped) cleared.push(before.dropped);

@@ -293,6 +293,41 @@ function baseOf(ctx: DecisionContext): Base {
   };
 }
 
+/**
+ * Slow statements EXPLAIN could not plan because the role may not read their tables (EXPLAIN
+ * checks SELECT like the statement would; pg_monitor grants none): one decision saying so and what
+ * to grant, instead of no advice and no word. Its reason names no count, so it reads the same
+ * every run (the report tells it once).
+ */
+function notReadable(result: IndexWorkResult, ctx: DecisionContext): Decision[] {
+  const denied = (result.advisor?.statements ?? []).filter((a) => a.errorCode === '42501');
+  if (denied.length === 0) return [];
+  const tables = [
+    ...new Set(
+      denied
+        .map((a) => /permission denied for (?:table|relation) (\S+)/.exec(a.error ?? '')?.[1])
+        .filter(Boolean),
+    ),
+  ].sort();
+  const fix = `GRANT SELECT ON ${tables.length > 0 ? tables.join(', ') : 'the tables they read'} TO the db-autopilot role (or, on PostgreSQL 14+, GRANT pg_read_all_data)`;
+  return [
+    {
+      ...baseOf(ctx),
+      id: randomUUID(),
+      resource: result.database,
+      resourceKind: 'postgres-database',
+      action: 'recommend',
+      outcome: ctx.dryRun || ctx.mode === 'observe' ? 'planned' : 'applied',
+      reason: `index advice left out slow statements reading ${tables.join(', ') || 'tables'} the db-autopilot role may not read: EXPLAIN needs SELECT on them. Fix: ${fix}`,
+      evidence: [pointEvidence('statements_not_planned', denied.length, ctx.at, 'Count')],
+      from: null,
+      to: { kind: 'index-advice-not-permitted', fix },
+      undo: null,
+      severity: 'info',
+    },
+  ];
+}
+
 /** Advice (and the note that advice needs HypoPG) as `recommend` decisions. */
 function adviceDecisions(result: IndexWorkResult, ctx: DecisionContext): Decision[] {
   const advisor = result.advisor;
@@ -321,7 +356,7 @@ function adviceDecisions(result: IndexWorkResult, ctx: DecisionContext): Decisio
       },
     ];
   }
-  const out: Decision[] = [];
+  const out: Decision[] = notReadable(result, ctx);
   for (const a of advisor.statements) {
     if (a.error)
       logger.warn('index advice: statement not explainable', {
@@ -404,7 +439,7 @@ function buildDecision(
         : {}),
     },
     ...(guard ? { guard } : {}),
-    severity: outcome === 'failed' ? 'warning' : 'info',
+    severity: outcome === 'failed' || guard === 'postgres:not-permitted' ? 'warning' : 'info',
   };
 }
 
@@ -457,18 +492,18 @@ export function indexDecisions(result: IndexWorkResult, ctx: DecisionContext): D
     );
   }
   for (const n of result.notRebuilt) {
-    out.push(
-      buildDecision(
-        base,
-        `${db}:${n.index.name}`,
-        'reindex',
-        { notRun: { outcome: n.outcome, why: n.why, guard: n.guard } },
-        `REINDEX INDEX CONCURRENTLY ${n.index.name}`,
-        'not rebuilt',
-        bloatEvidence(n),
-        { bytes: n.index.bytes },
-      ),
+    const d = buildDecision(
+      base,
+      `${db}:${n.index.name}`,
+      'reindex',
+      { notRun: { outcome: n.outcome, why: n.why, guard: n.guard } },
+      `REINDEX INDEX CONCURRENTLY ${n.index.name}`,
+      'not rebuilt',
+      bloatEvidence(n),
+      { bytes: n.index.bytes },
     );
+    // Not permitted: the same record run after run (sizes in the evidence only).
+    out.push(n.guard === 'postgres:not-permitted' ? { ...d, from: null } : d);
   }
   if (result.cannotRebuild) {
     out.push({

@@ -29,6 +29,8 @@ export interface IndexStats {
   /** Backs an exclusion constraint (REINDEX CONCURRENTLY refuses those). */
   isExclusion: boolean;
   isSystem: boolean;
+  /** The role may REINDEX it (the table's owner before 17, MAINTAIN on 17+); undefined: not known. */
+  mayRebuild?: boolean;
 }
 
 export interface Bloat {
@@ -110,6 +112,9 @@ function structural(index: IndexStats): string | undefined {
   return undefined;
 }
 
+export const NOT_PERMITTED_WHY =
+  'bloated, but the db-autopilot role may not rebuild it: REINDEX needs the table owner (GRANT the owning role TO the db-autopilot role) before PostgreSQL 17, the MAINTAIN privilege (pg_maintain) from 17; not tried';
+
 /** Step 3: which bloated indexes to rebuild this run, one at a time, most wasted bytes first. */
 export function selectRebuilds(
   indexes: IndexStats[],
@@ -131,6 +136,17 @@ export function selectRebuilds(
       continue;
     }
     if (!bloat || bloat.ratio < settings.minBloatRatio) continue;
+    if (index.mayRebuild === false) {
+      // REINDEX would fail with "must be owner" every run: said once, in words that do not change
+      // from run to run (a repeated skip), and never tried.
+      notRebuilt.push({
+        index,
+        why: NOT_PERMITTED_WHY,
+        outcome: 'skipped',
+        guard: 'postgres:not-permitted',
+      });
+      continue;
+    }
     bloated.push({
       index,
       bloat,

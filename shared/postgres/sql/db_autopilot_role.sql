@@ -49,4 +49,8 @@ $$;
 --   GRANT EXECUTE ON FUNCTION pgstatindex(regclass) TO db_autopilot;
 --   CREATE EXTENSION IF NOT EXISTS hypopg;               -- index advice (hypothetical indexes; RDS and Aurora ship it)
 -- REINDEX INDEX CONCURRENTLY and CREATE INDEX CONCURRENTLY need the table's owner (membership in
--- the owning role) before PostgreSQL 17, or MAINTAIN (pg_maintain) for REINDEX on 17+.
+-- the owning role) before PostgreSQL 17, or MAINTAIN (pg_maintain) for REINDEX on 17+; runs skip
+-- (and report) the indexes they may not rebuild or create instead of failing on them.
+-- Index advice plans slow statements with EXPLAIN, which needs SELECT on the tables they read:
+--   GRANT SELECT ON ALL TABLES IN SCHEMA public TO db_autopilot;   -- or, PostgreSQL 14+: GRANT pg_read_all_data TO db_autopilot;
+-- Without it those statements are left out of the advice and the run says which tables to grant.

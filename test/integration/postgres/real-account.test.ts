@@ -108,6 +108,84 @@ describe('a maintenance role that does not own the tables', () => {
   });
 });
 
+describe('index work by a role that does not own the table', () => {
+  it('reports the bloated index it may not rebuild, the advised index it may not create (trying neither) and the slow statements it may not plan', async () => {
+    // Prepare: the shop's carts table (owned by the application) has a bloated primary key and a
+    // slow lookup; db-autopilot may read it (EXPLAIN needs SELECT) but does not own it.
+    const db = await primary.createDatabase('notowner');
+    const c = await primary.connect(db);
+    await c.query(`DO $$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shop_app') THEN CREATE ROLE shop_app; END IF;
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbap_maint') THEN CREATE ROLE dbap_maint LOGIN IN ROLE pg_monitor; END IF;
+    END $$`);
+    await c.query('CREATE EXTENSION hypopg');
+    await c.query('CREATE TABLE carts (id bigint PRIMARY KEY, customer_id bigint NOT NULL, v int NOT NULL)');
+    await c.query('INSERT INTO carts SELECT g, g % 5000, g FROM generate_series(1, 60000) g');
+    await c.query('DELETE FROM carts WHERE id % 10 < 8');
+    await c.query('VACUUM ANALYZE carts');
+    await c.query('ALTER TABLE carts OWNER TO shop_app');
+    await c.query('GRANT SELECT ON carts TO dbap_maint');
+    await c.query('CREATE TABLE payments (id bigint PRIMARY KEY, order_id bigint NOT NULL)');
+    await c.query('INSERT INTO payments SELECT g, g % 7000 FROM generate_series(1, 50000) g');
+    await c.query('ANALYZE payments');
+    await c.query('ALTER TABLE payments OWNER TO shop_app');
+    await c.query('SELECT pg_stat_statements_reset()');
+    for (let i = 0; i < 10; i++) await c.query('SELECT v FROM carts WHERE customer_id = $1', [i]);
+    for (let i = 0; i < 10; i++) await c.query('SELECT id FROM payments WHERE order_id = $1', [i]);
+    await flushStats(c);
+    const log: Array<{ sql: string; params?: unknown[] }> = [];
+
+    // Act
+    const result = await maintainIndexes({
+      target: spied(primary.target(db, 'dbap_maint'), log),
+      settings: {
+        indexes: indexMaintenanceSchema.parse({
+          reindexMinBytes: 0,
+          createAdvised: true,
+          adviseMinCalls: 5,
+          adviseMinMeanMs: 0,
+        }),
+        lockTimeoutMs: 300,
+        safetyMarginMs: 1_000,
+        queryTextMaxChars: 300,
+      },
+      act: true,
+      now: new Date('2026-12-06T03:00:00Z'),
+      windows: [{ days: ['sun'], start: '02:00', end: '05:00' }],
+      remainingMs: forever,
+    });
+
+    // Assess: neither statement was sent; each is a skip saying what to grant, the same every run.
+    expect(log.filter((q) => /^(REINDEX|CREATE INDEX)/.test(q.sql))).toEqual([]);
+    expect(result.rebuilt).toEqual([]);
+    const decisions = indexDecisions(result, ctx);
+    const reindex = decisions.find((d) => d.action === 'reindex');
+    expect(reindex).toMatchObject({
+      resource: `${db}:carts_pkey`,
+      outcome: 'skipped',
+      guard: 'postgres:not-permitted',
+      severity: 'warning',
+      from: null,
+    });
+    expect(reindex?.reason).toMatch(/may not rebuild it: REINDEX needs the table owner/);
+    const create = decisions.find((d) => d.action === 'create-index');
+    expect(create).toMatchObject({
+      outcome: 'skipped',
+      guard: 'postgres:not-permitted',
+      severity: 'warning',
+    });
+    expect(create?.reason).toMatch(/CREATE INDEX needs the owner of public.carts/);
+    // payments cannot even be planned (EXPLAIN needs SELECT): said, with the grant, not left silent.
+    const unread = decisions.find(
+      (d) => (d.to as { kind?: string } | null)?.kind === 'index-advice-not-permitted',
+    );
+    expect(unread?.reason).toMatch(
+      /reading payments the db-autopilot role may not read.*GRANT SELECT ON payments/,
+    );
+    await c.end();
+  });
+});
+
 describe('a maintenance run pointed at a read replica (hot standby)', () => {
   let standby: TestPostgres | undefined;
 
