@@ -49,7 +49,20 @@ export interface Load {
   connSum: number;
   /** The DBLoadCPU signal raised the load above CPUUtilization. */
   fromDbLoad: boolean;
+  /** The same means over every measured reader, lagging ones included (the band and pinned CPU). */
+  measured: { loadMean: number | null; cpuMean: number | null; connMean: number | null; connSum: number };
   evidence: Evidence[];
+}
+
+/** Mean load, CPU and connections of `readers` (connections: of those with a datapoint). */
+function meansOf(readers: ReaderObservation[]) {
+  const connValues = readers.map((r) => r.connections).filter((v): v is number => v !== null);
+  return {
+    loadMean: mean(readers.map(loadOf)),
+    cpuMean: mean(readers.map((r) => r.cpuPercent ?? 0)),
+    connMean: mean(connValues),
+    connSum: connValues.reduce((a, v) => a + v, 0),
+  };
 }
 
 export function measureLoad(
@@ -59,10 +72,7 @@ export function measureLoad(
 ): Load {
   const window = obs.window;
   const ready = c.ready;
-  const loadMean = mean(ready.map(loadOf));
-  const cpuMean = mean(ready.map((r) => r.cpuPercent ?? 0));
-  const connValues = ready.map((r) => r.connections).filter((v): v is number => v !== null);
-  const connMean = mean(connValues);
+  const { loadMean, cpuMean, connMean, connSum } = meansOf(ready);
   const fromDbLoad = loadMean !== null && cpuMean !== null && loadMean > cpuMean + 0.5;
   const evidence: Evidence[] = [
     {
@@ -119,8 +129,9 @@ export function measureLoad(
     loadMean,
     cpuMean,
     connMean,
-    connSum: connValues.reduce((a, v) => a + v, 0),
+    connSum,
     fromDbLoad,
+    measured: meansOf(c.measured),
     evidence,
   };
 }
@@ -158,37 +169,54 @@ export interface Recommended {
   basis: 'metrics' | 'schedule';
 }
 
-/** The HPA ratio over the ready readers. */
-function fromMetrics(settings: ReplicaPolicySettings, c: ReaderClasses, load: Load, now: Date): Recommended {
-  const cpuRatio = (load.loadMean ?? 0) / settings.targetCpuPercent;
-  // Connections per ready reader from their SUM (a reader without a datapoint counts 0), so
+/** The HPA ratio of `means` (load and connections per reader against their targets), and what drives it. */
+function ratioOf(
+  settings: ReplicaPolicySettings,
+  means: Load['measured'],
+  readers: number,
+  fromDbLoad: boolean,
+): { ratio: number; driver: string } {
+  const cpuRatio = (means.loadMean ?? 0) / settings.targetCpuPercent;
+  // Connections per reader from their SUM (a reader without a datapoint counts 0), so
   // desired = ceil(total connections / target per reader).
   const connRatio =
-    settings.targetConnectionsPerReader !== undefined && load.connMean !== null && c.ready.length > 0
-      ? load.connSum / c.ready.length / settings.targetConnectionsPerReader
+    settings.targetConnectionsPerReader !== undefined && means.connMean !== null && readers > 0
+      ? means.connSum / readers / settings.targetConnectionsPerReader
       : 0;
-  const ratio = Math.max(cpuRatio, connRatio);
   const driver =
     connRatio > cpuRatio
-      ? `connections ${round(load.connMean ?? 0)} per reader vs target ${settings.targetConnectionsPerReader}`
-      : `${load.fromDbLoad ? 'DB load (DBLoadCPU / vCPUs)' : 'CPU'} ${round(load.loadMean ?? 0)}% vs target ${settings.targetCpuPercent}%`;
-  if (Math.abs(ratio - 1) <= settings.tolerance) {
+      ? `connections ${round(means.connMean ?? 0)} per reader vs target ${settings.targetConnectionsPerReader}`
+      : `${fromDbLoad ? 'DB load (DBLoadCPU / vCPUs)' : 'CPU'} ${round(means.loadMean ?? 0)}% vs target ${settings.targetCpuPercent}%`;
+  return { ratio: Math.max(cpuRatio, connRatio), driver };
+}
+
+/**
+ * The HPA ratio over the ready readers. Whether the run is within the tolerance band, and whether
+ * CPU is pinned, is judged on every measured reader (lagging ones included), so a reader's lag
+ * never moves a run out of the band or into a pinned step; the count is the ready readers' load
+ * alone (a lagging reader is not capacity), so lag never raises it either.
+ */
+function fromMetrics(settings: ReplicaPolicySettings, c: ReaderClasses, load: Load, now: Date): Recommended {
+  const band = ratioOf(settings, load.measured, c.measured.length, load.fromDbLoad);
+  if (Math.abs(band.ratio - 1) <= settings.tolerance) {
     return {
       desired: c.counted.length,
-      why: `${driver} (ratio ${round(ratio, 3)}) is within the ±${settings.tolerance} tolerance`,
-      ratio,
+      why: `${band.driver} (ratio ${round(band.ratio, 3)}) is within the ±${settings.tolerance} tolerance`,
+      ratio: band.ratio,
       basis: 'metrics',
     };
   }
-  // Lagging and not-yet-routed readers are not capacity, but they exist: comparing the demand
-  // against every counted reader keeps lag from ever being a reason to add.
+  const { ratio, driver } = ratioOf(settings, load, c.ready.length, load.fromDbLoad);
+  // Lagging and not-yet-routed readers are not capacity, but they exist: the demand of the ready
+  // readers alone, compared with every counted reader, keeps lag from ever being a reason to add.
   const desired = Math.ceil(c.ready.length * ratio - 1e-9);
   const why = `${driver} over ${c.ready.length} ready reader(s): ratio ${round(ratio, 3)} -> ${desired} reader(s)`;
-  const pinned = pinnedStep(c, load, settings.targetCpuPercent, now);
+  const cpuMean = load.measured.cpuMean ?? 0;
+  const pinned = pinnedStep(c, cpuMean, settings.targetCpuPercent, now);
   if (pinned !== undefined && pinned > desired) {
     return {
       desired: pinned,
-      why: `${why}; CPUUtilization is pinned at ${round(load.cpuMean ?? 0)}% (it hides how far demand is beyond), and the readers being created do not answer it yet: ${c.serving.length + c.creating.length} serving and coming reader(s) x ${round((load.cpuMean ?? 0) / settings.targetCpuPercent, 3)} -> ${pinned}`,
+      why: `${why}; CPUUtilization is pinned at ${round(cpuMean)}% (it hides how far demand is beyond), and the readers being created do not answer it yet: ${c.serving.length + c.creating.length} serving and coming reader(s) x ${round(cpuMean / settings.targetCpuPercent, 3)} -> ${pinned}`,
       ratio,
       basis: 'metrics',
     };
@@ -202,14 +230,14 @@ export const PINNED_CPU_PERCENT = 90;
 export const PINNED_STEP_MINUTES = 5;
 
 /**
- * While the ready readers' CPU is pinned, CPUUtilization is only a lower bound of the load (and
+ * While the measured readers' CPU is pinned (lagging ones included), CPUUtilization is only a lower bound of the load (and
  * DBLoadCPU, where published, may show only part of the queue): step on every counted reader,
  * those being created included, as Aurora Auto Scaling does, but at most once per
  * PINNED_STEP_MINUTES (measured from the newest reader being created).
  */
-function pinnedStep(c: ReaderClasses, load: Load, targetCpu: number, now: Date): number | undefined {
-  const cpuRatio = (load.cpuMean ?? 0) / targetCpu;
-  if ((load.cpuMean ?? 0) < PINNED_CPU_PERCENT || cpuRatio <= 1) return undefined;
+function pinnedStep(c: ReaderClasses, cpuMean: number, targetCpu: number, now: Date): number | undefined {
+  const cpuRatio = cpuMean / targetCpu;
+  if (cpuMean < PINNED_CPU_PERCENT || cpuRatio <= 1) return undefined;
   // A reader being created with no known creation time counts as just created.
   const newest = Math.max(
     Number.NEGATIVE_INFINITY,

@@ -76,6 +76,12 @@ export interface ReaderClasses {
   serving: ReaderObservation[];
   /** Serving readers with a CPU datapoint: the ones the load is measured on. */
   ready: ReaderObservation[];
+  /**
+   * Available readers that would serve were they caught up, with a CPU datapoint: `ready` and the
+   * lagging ones. Their mean load places a run in the tolerance band or a pinned CPU, whether or
+   * not one of them lags.
+   */
+  measured: ReaderObservation[];
 }
 
 function isStuck(r: ReaderObservation, stuckMinutes: number, now: Date): boolean {
@@ -100,7 +106,8 @@ export function classifyReaders(
   const healthy = available.filter((r) => !isLagging(r, settings.maxReplicaLagSeconds));
   // Plain RDS: an owned replica offloads nothing until it is routed; a replica someone else made
   // is read by the application its own way, so it counts as soon as it is healthy.
-  const serving = healthy.filter((r) => obs.family === 'aurora' || r.routed || !isOwned(r));
+  const wouldServe = (r: ReaderObservation) => obs.family === 'aurora' || r.routed || !isOwned(r);
+  const serving = healthy.filter(wouldServe);
   // Other statuses (modifying, rebooting, backing-up, ...) are passing: they count as readers
   // (so nothing is added for a reboot) but are not measured.
   const passing = listed.filter(
@@ -117,5 +124,6 @@ export function classifyReaders(
     lagging,
     serving,
     ready: serving.filter((r) => r.cpuPercent !== null),
+    measured: available.filter((r) => wouldServe(r) && r.cpuPercent !== null),
   };
 }

@@ -29,12 +29,20 @@ const readerArb: fc.Arbitrary<ReaderObservation> = fc.record({
   id: fc.string({ minLength: 1, maxLength: 12 }),
   status: fc.constantFrom(...STATUSES),
   instanceClass: fc.constantFrom('db.r6g.large', 'db.r6g.xlarge', 'db.t4g.medium'),
-  cpuPercent: fc.option(fc.double({ min: 0, max: 100, noNaN: true }), { nil: null }),
+  // Edges included: idle, the pinned CPU (90 %) and the metric's ceiling.
+  cpuPercent: fc.option(
+    fc.oneof(fc.constantFrom(0, 89.9, 90, 100), fc.double({ min: 0, max: 100, noNaN: true })),
+    {
+      nil: null,
+    },
+  ),
   connections: fc.option(fc.double({ min: 0, max: 5000, noNaN: true }), { nil: null }),
   maxConnections: fc.option(fc.double({ min: 0, max: 5000, noNaN: true }), { nil: null }),
-  replicaLagSeconds: fc.option(fc.oneof(fc.constant(-1), fc.double({ min: 0, max: 3600, noNaN: true })), {
-    nil: null,
-  }),
+  // -1: not replicating; the constants are also maxReplicaLagSeconds values (lag exactly at it).
+  replicaLagSeconds: fc.option(
+    fc.oneof(fc.constantFrom(-1, 0, 30, 60, 300), fc.double({ min: 0, max: 3600, noNaN: true })),
+    { nil: null },
+  ),
   ownershipTag: fc.boolean(),
   recordedCreated: fc.boolean(),
   routed: fc.boolean(),
@@ -87,7 +95,7 @@ const settingsArb: fc.Arbitrary<ReplicaPolicySettings> = fc
     targetConnectionsPerReader: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
     tolerance: fc.double({ min: 0, max: 0.5, noNaN: true }),
     scaleInStabilizationMinutes: fc.integer({ min: 0, max: 120 }),
-    maxReplicaLagSeconds: fc.integer({ min: 0, max: 900 }),
+    maxReplicaLagSeconds: fc.oneof(fc.constantFrom(0, 30, 60, 300), fc.integer({ min: 0, max: 900 })),
     drainConnectionThreshold: fc.integer({ min: 0, max: 50 }),
     routing: fc.boolean(),
     schedule: fc.boolean(),
@@ -199,24 +207,108 @@ describe('replica policy properties', () => {
     );
   });
 
+  /** `obs` with reader `pick` (mod the count) lagging: not replicating (-1), or past the limit. */
+  const laggingArb = fc.constantFrom<'stopped' | 'over' | 'just-over'>('stopped', 'over', 'just-over');
+  function withLag(obs: ReplicaObservation, settings: ReplicaPolicySettings, pick: number, how: string) {
+    const max = settings.maxReplicaLagSeconds;
+    const lag = how === 'stopped' ? -1 : how === 'over' ? max + 60 : max + 1e-6;
+    const idx = pick % obs.readers.length;
+    return { ...obs, readers: obs.readers.map((r, i) => (i === idx ? { ...r, replicaLagSeconds: lag } : r)) };
+  }
+  const addsPlanned = (
+    obs: ReplicaObservation,
+    settings: ReplicaPolicySettings,
+    history: Parameters<typeof planReplicas>[2],
+  ) => planReplicas(obs, settings, history, NOW).plan.actions.filter((a) => a.kind === 'add-replica').length;
+
   it('never adds more replicas because a replica lags', () => {
     fc.assert(
-      fc.property(obsArb, settingsArb, historyArb, fc.nat(), (obs, settings, history, pick) => {
-        fc.pre(obs.readers.length > 0);
-        const idx = pick % obs.readers.length;
-        const lagged = {
-          ...obs,
-          readers: obs.readers.map((r, i) => (i === idx ? { ...r, replicaLagSeconds: -1 } : r)),
-        };
-        const before = planReplicas(obs, settings, history, NOW).plan.actions.filter(
-          (a) => a.kind === 'add-replica',
-        );
-        const after = planReplicas(lagged, settings, history, NOW).plan.actions.filter(
-          (a) => a.kind === 'add-replica',
-        );
-        expect(after.length).toBeLessThanOrEqual(before.length);
-      }),
+      fc.property(
+        obsArb,
+        settingsArb,
+        historyArb,
+        fc.nat(),
+        laggingArb,
+        (obs, settings, history, pick, how) => {
+          fc.pre(obs.readers.length > 0);
+          const lagged = withLag(obs, settings, pick, how);
+          expect(addsPlanned(lagged, settings, history)).toBeLessThanOrEqual(
+            addsPlanned(obs, settings, history),
+          );
+        },
+      ),
       { numRuns: 2000 },
+    );
+  });
+
+  // Where the general generators rarely go: caught-up Aurora readers whose CPU sits at the edges of
+  // the pinned step and the tolerance band (counterexamples in policy.counterexamples.test.ts).
+  const edgeReaders = fc.uniqueArray(
+    fc.record({
+      id: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+      cpuPercent: fc.option(fc.constantFrom(0, 10, 45, 60, 89, 90, 95, 100), { nil: null }),
+      dbLoadCpu: fc.option(fc.constantFrom(0.5, 1, 2, 2.2), { nil: null }),
+      connections: fc.option(fc.constantFrom(0, 1, 50, 200), { nil: null }),
+      ownershipTag: fc.boolean(),
+    }),
+    { minLength: 1, maxLength: 5, selector: (r) => r.id },
+  );
+  const edgeSettings = fc.record({
+    targetCpuPercent: fc.constantFrom(15, 50, 60, 90),
+    tolerance: fc.constantFrom(0, 0.1, 0.5),
+    targetConnectionsPerReader: fc.option(fc.constantFrom(1, 50, 100), { nil: undefined }),
+    maxReaders: fc.integer({ min: 1, max: 15 }),
+  });
+
+  it('never adds more replicas because a replica lags (readers at the pinned CPU and the tolerance band)', () => {
+    fc.assert(
+      fc.property(edgeReaders, edgeSettings, fc.nat(), laggingArb, (readers, edge, pick, how) => {
+        const obs: ReplicaObservation = {
+          family: 'aurora',
+          source: {
+            id: 'src-1',
+            status: 'available',
+            engine: 'aurora-mysql',
+            backupRetentionPeriod: 7,
+            instanceClass: 'db.r6g.large',
+          },
+          readers: readers.map((r) => ({
+            ...r,
+            status: 'available',
+            instanceClass: 'db.r6g.large',
+            vcpus: 2,
+            maxConnections: r.connections,
+            replicaLagSeconds: 0.2,
+            recordedCreated: r.ownershipTag,
+            routed: false,
+            endpoint: `${r.id}.abc`,
+            mismatches: [],
+          })),
+          account: { instancesUsed: 0, instanceQuota: 40 },
+          window: { start: '2026-11-23T17:55:00.000Z', end: NOW.toISOString(), periodSeconds: 60 },
+        };
+        const settings: ReplicaPolicySettings = {
+          minReaders: 0,
+          maxReaders: edge.maxReaders,
+          targetCpuPercent: edge.targetCpuPercent,
+          ...(edge.targetConnectionsPerReader !== undefined
+            ? { targetConnectionsPerReader: edge.targetConnectionsPerReader }
+            : {}),
+          tolerance: edge.tolerance,
+          scaleInStabilizationMinutes: 0,
+          maxReplicaLagSeconds: 60,
+          drainConnectionThreshold: 5,
+          instanceClasses: [],
+          availabilityZones: [],
+          prices: priceTable(),
+        };
+        const history = { recommendations: [] };
+        const lagged = withLag(obs, settings, pick, how);
+        expect(addsPlanned(lagged, settings, history)).toBeLessThanOrEqual(
+          addsPlanned(obs, settings, history),
+        );
+      }),
+      { numRuns: 3000 },
     );
   });
 
