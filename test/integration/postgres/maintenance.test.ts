@@ -365,6 +365,18 @@ describe('partitioned tables (autovacuum never analyzes them)', () => {
     // 100 rows later: under the trigger, left alone (its own ANALYZE reset what it counts).
     expect(later.results.map((r) => r.candidate.table.name)).not.toContain('orders');
     expect(later.skipped.map((s) => s.table.name)).not.toContain('orders');
+    // Named in a manual run: refused with what to do instead (not "unknown table").
+    const named = maintainDatabase({
+      target: pgServer.target(db),
+      settings: defaultMaintenanceSettings,
+      dryRun: true,
+      tables: ['orders'],
+      remainingMs: forever,
+      now: new Date(),
+    });
+    await expect(named).rejects.toThrow(
+      /"orders" in .*: a partitioned table holds no rows of its own; name its partitions/,
+    );
     await c.end();
   });
 });
