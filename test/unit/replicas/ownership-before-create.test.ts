@@ -141,6 +141,45 @@ describe('replica ownership is recorded before CreateDBInstance (issue 21)', () 
     expect(created.has(REPLICA)).toBe(true);
   });
 
+  it('records it applied when the retry finds its instance still creating, which AWS shows without InstanceCreateTime', async () => {
+    rdsMock
+      .on(CreateDBInstanceCommand)
+      .rejects(new DBInstanceAlreadyExistsFault({ message: 'exists', $metadata: {} }));
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: REPLICA,
+          DBInstanceStatus: 'creating',
+          DBClusterIdentifier: 'securecart-aurora',
+          TagList: [{ Key: TAG.key, Value: TAG.value }],
+        },
+      ],
+    });
+    const result = await adapter(add, target);
+    expect(result).toMatchObject({ status: 'applied' });
+    expect(result.status === 'applied' && result.detail).toMatch(/no earlier run recorded creating it/);
+    expect(created.get(REPLICA)).toMatchObject({ status: 'intended' });
+  });
+
+  it('skips an instance of that name still creating when an earlier run recorded creating it', async () => {
+    created.set(REPLICA, { tuner: 'replicas', sourceId: 'securecart-aurora', status: 'confirmed' });
+    rdsMock
+      .on(CreateDBInstanceCommand)
+      .rejects(new DBInstanceAlreadyExistsFault({ message: 'exists', $metadata: {} }));
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: REPLICA,
+          DBInstanceStatus: 'creating',
+          DBClusterIdentifier: 'securecart-aurora',
+          TagList: [{ Key: TAG.key, Value: TAG.value }],
+        },
+      ],
+    });
+    expect(await adapter(add, target)).toMatchObject({ status: 'skipped' });
+    expect(created.has(REPLICA)).toBe(true);
+  });
+
   it('still skips an instance of that name an earlier run created', async () => {
     rdsMock
       .on(CreateDBInstanceCommand)
