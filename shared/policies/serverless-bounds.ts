@@ -439,13 +439,18 @@ const clock = (minute: number): string =>
 /**
  * Step 2: the peak to expect in the look-ahead: history at these times of day, a learned spike due
  * now, and the last minutes' own peak (after a learned spike's end, only the minutes since).
+ * `settling`: a learned spike ended within the last 2 x recentMinutes: the capacity since is Aurora
+ * scaling down from it (gradually), not load: the minimum does not go back up on it.
  */
 export function forecastPeak(
   obs: ServerlessObservation,
   s: ServerlessSettings,
-): { peak: number; sharp: boolean; why: string } {
+): { peak: number; sharp: boolean; settling: boolean; why: string } {
   const profileFor = profiles(obs, s);
-  const timing = spikeTiming(obs.spikes ?? [], new Date(obs.observedAt), s.spikeLeadMinutes, s.recentMinutes);
+  const now = Date.parse(obs.observedAt);
+  const timing = spikeTiming(obs.spikes ?? [], new Date(now), s.spikeLeadMinutes, 2 * s.recentMinutes);
+  const since =
+    timing.ended !== undefined && now - timing.ended < s.recentMinutes * 60_000 ? timing.ended : undefined;
   let { seasonal, rise, quiet } = seasonalPeak(obs, s, profileFor, [...timing.warm, ...timing.waiting]);
   let spike = spikePeak(obs, profileFor, timing.warm);
   const late = overdueLoad(obs);
@@ -454,7 +459,7 @@ export function forecastPeak(
     rise = 1;
     spike = 0;
   }
-  const recent = maxOf(recentDemand(obs, s.recentMinutes, timing.since));
+  const recent = maxOf(recentDemand(obs, s.recentMinutes, since));
   const peak = Math.max(seasonal, recent, spike);
   const history = late.overdue
     ? `no connection for ${Math.round(late.idleMinutes / 60)} h, longer than any quiet stretch in the last ${s.profileDays} days: the load history expects is not coming today`
@@ -471,6 +476,7 @@ export function forecastPeak(
   return {
     peak,
     sharp,
+    settling: timing.ended !== undefined,
     why: `expected peak ${peak.toFixed(1)} ACU (${history}${spikeWhy}${stepped && !spikeWhy ? `, reached in a step (x${Number.isFinite(rise) ? rise.toFixed(1) : 'from no load'} within ${obs.history.periodMinutes} min)` : ''}; last ${s.recentMinutes} min: ${recent.toFixed(1)})`,
   };
 }
@@ -599,7 +605,12 @@ export function planServerlessBounds(
   const pause = autoPauseAdvice(obs, s);
   // Idle for hours: the forecast counts no demand where nobody was connected, so the minimum goes to
   // the floor unless history expects load in the look-ahead (or to 0 with auto-pause).
-  const wantedMin = pause.pause ? 0 : recommendMin(forecast, s);
+  // Right after a learned spike the minimum only comes down (its tail is not load).
+  const wantedMin = pause.pause
+    ? 0
+    : forecast.settling
+      ? Math.min(recommendMin(forecast, s), obs.current.min)
+      : recommendMin(forecast, s);
   const max = recommendMax(obs, s);
   const bounds = constrainBounds(
     obs,

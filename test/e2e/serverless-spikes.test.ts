@@ -9,17 +9,21 @@ import { SPIKES_PART, storedSpikes } from '../../shared/tuners/serverless-inputs
 import { exampleConfigApplying, sectionOf } from '../support/config.ts';
 
 /**
- * A nightly batch on an Aurora Serverless v2 cluster: +10 ACU at 03:00 UTC for 20 minutes, which
- * began the day before the test (one spike in the history: not recurring yet). Runs every 5
- * minutes at :x2 / :x7 (a schedule does not fire on the bucket boundary).
+ * A nightly batch on two Aurora Serverless v2 clusters: +10 ACU at 03:00 UTC for 20 minutes, every
+ * day of the history. Runs every 5 minutes at :x2 / :x7 (a schedule does not fire on the bucket
+ * boundary).
  *
- * Day 0: the 15-min profile alone sees a step in the 03:00 bucket and raises the minimum 30 min
- * ahead (02:32); that raise shows in the 02:30 bucket as capacity rising to it. The hourly 60-s
- * read then learns the spike (2 days). Day 1: the minimum goes up 5 min before the learned onset,
- * not at 02:02 as the 02:30 bucket would make it if db-autopilot's own raise were learned back as
- * load (the minimum in effect, from its decision record, says the bucket held no demand).
+ * - `batch-cluster`: connections follow the load (10 per ACU), so the hourly 60-s read learns the
+ *   spike: the minimum goes up 5 minutes before it (02:57), not at the 15-min profile's look-ahead
+ *   (02:32), on both days.
+ * - `pool-cluster`: a fixed connection pool (40 connections whatever the load): no spike can be
+ *   learned, the 15-min profile raises the minimum at 02:32, and that raise shows in the 02:30
+ *   bucket as capacity rising to it. The next day the minimum goes up at 02:32 again, not at 02:02
+ *   as it would if db-autopilot's own raise were learned back as load (the minimum in effect, from
+ *   its decision record, says the bucket held no demand).
  */
-const ID = 'batch-cluster';
+const BATCH = 'batch-cluster';
+const POOL = 'pool-cluster';
 const DAY_MS = 24 * HOUR_MS;
 const START = Date.parse('2026-11-20T00:00:00.000Z');
 
@@ -30,23 +34,25 @@ describe('serverless tuner and a recurring spike', () => {
   it('raises the minimum 5 minutes before a learned recurring spike, and not because of its own raise the day before', async () => {
     const sim = new SimAccount({ start: START, historyStart: START - 9 * DAY_MS, latencyMs: 0 });
     const batch = spikes({ everyMs: DAY_MS, durationMs: 20 * MINUTE_MS, height: 10, offsetMs: 3 * HOUR_MS });
-    addServerlessCluster(sim, {
-      id: ID,
-      engine: 'aurora-postgresql',
-      engineVersion: '16.4',
-      bounds: { min: 0.5, max: 32 },
-      writerId: `${ID}-writer`,
-      workload: {
-        // Connections follow the load (10 per ACU): the batch shows in DatabaseConnections.
-        acu: sum(
-          noisy(() => 1.5, 0.1, 'batch-base'),
-          (t) => (t >= START - DAY_MS ? batch(t) : 0),
-        ),
-      },
-    });
+    for (const id of [BATCH, POOL])
+      addServerlessCluster(sim, {
+        id,
+        engine: 'aurora-postgresql',
+        engineVersion: '16.4',
+        bounds: { min: 0.5, max: 32 },
+        writerId: `${id}-writer`,
+        workload: {
+          acu: sum(
+            noisy(() => 1.5, 0.1, `${id}-base`),
+            batch,
+          ),
+          // Without connections the simulator shows 10 per ACU (they follow the load).
+          ...(id === POOL ? { connections: () => 40 } : {}),
+        },
+      });
     uninstall = sim.install();
     const config = exampleConfigApplying('serverless');
-    sectionOf(config, 'serverless').resources.identifiers = [ID];
+    sectionOf(config, 'serverless').resources.identifiers = [BATCH, POOL];
     const store = new MemoryStateStore();
     const run = async (at: number) => {
       sim.advanceTo(at);
@@ -54,40 +60,37 @@ describe('serverless tuner and a recurring spike', () => {
         { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: `s-${at}` },
         { config, store, now: sim.clock.now() },
       );
-      return r.decisions.filter((d) => d.resource === ID && d.action === 'set-serverless-bounds');
+      return r.decisions.filter((d) => d.action === 'set-serverless-bounds');
     };
-    // Raised for the batch (the base load alone needs 1.5 ACU).
-    const raises = (ds: Decision[]) =>
-      ds.filter((d) => d.outcome === 'applied' && (d.to as { min: number }).min > 5);
-    const clock = (d: Decision) => d.at.slice(11, 16);
+    // Raised for the batch (the base load alone needs 1.5 ACU), as HH:MM.
+    const raises = (ds: Decision[], id: string) =>
+      ds
+        .filter((d) => d.resource === id && d.outcome === 'applied')
+        .filter((d) => (d.to as { min: number }).min > Math.max(5, (d.from as { min: number }).min))
+        .map((d) => d.at.slice(11, 16));
 
     // Day 0, 02:02-04:32.
     const day0: Decision[] = [];
-    for (
-      let t = START + 2 * HOUR_MS + 2 * MINUTE_MS;
-      t <= START + 4.5 * HOUR_MS + 2 * MINUTE_MS;
-      t += 5 * MINUTE_MS
-    )
+    for (let t = START + 122 * MINUTE_MS; t <= START + 272 * MINUTE_MS; t += 5 * MINUTE_MS)
       day0.push(...(await run(t)));
-    expect(raises(day0).map(clock)[0]).toBe('02:32');
-    const learned = storedSpikes(await store.getHistory('serverless', ID, sim.clock.now()));
-    expect(learned?.spikes).toEqual([{ onset: 180, end: 200, days: 2 }]);
-    // Learned at 02:02, 03:02 and 04:02 (hourly), not on every run.
+    expect(raises(day0, BATCH)).toEqual(['02:57']);
+    expect(raises(day0, POOL)).toEqual(['02:32']);
+    const history = await store.getHistory('serverless', BATCH, sim.clock.now());
+    const learned = storedSpikes(history);
+    expect(learned?.spikes).toEqual([{ onset: 180, end: 200, days: 8 }]);
+    // Learned at 02:02, 03:02 and 04:02 (hourly), not on every run, in a state part of its own.
     expect(learned?.learnedAt).toBe('2026-11-20T04:02:00.000Z');
-    expect((await store.getHistory('serverless', ID, sim.clock.now())).tunerStateParts).toContain(
-      SPIKES_PART,
-    );
+    expect(history.tunerStateParts).toContain(SPIKES_PART);
+    expect(storedSpikes(await store.getHistory('serverless', POOL, sim.clock.now()))?.spikes).toEqual([]);
 
     // Day 1, 01:52-03:02.
     const day1: Decision[] = [];
-    for (
-      let t = START + DAY_MS + 112 * MINUTE_MS;
-      t <= START + DAY_MS + 3 * HOUR_MS + 2 * MINUTE_MS;
-      t += 5 * MINUTE_MS
-    )
+    for (let t = START + DAY_MS + 112 * MINUTE_MS; t <= START + DAY_MS + 182 * MINUTE_MS; t += 5 * MINUTE_MS)
       day1.push(...(await run(t)));
-    const up = raises(day1);
-    expect(up.map(clock)).toEqual(['02:57']);
-    expect(up[0]?.reason).toContain('a spike recurring at 03:00-03:20 UTC on 2 days');
+    expect(raises(day1, BATCH)).toEqual(['02:57']);
+    expect(day1.find((d) => d.resource === BATCH && (d.to as { min: number }).min > 5)?.reason).toContain(
+      'a spike recurring at 03:00-03:20 UTC on 8 days',
+    );
+    expect(raises(day1, POOL)).toEqual(['02:32']);
   });
 });

@@ -35,14 +35,22 @@ function minutes(onsets: Array<number | null>, length = 20): MinuteSeries {
 }
 
 describe('recurring spikes learned from 60-s DatabaseConnections', () => {
-  it('learns a spike seen at the same time on two days or more: the earliest onset to the latest end', () => {
+  it('learns a spike at the time of day it was seen: the earliest onset to the latest end', () => {
     const learned = learnSpikes(minutes([180, 183, null, 178, 181]), new Date(END));
     expect(learned.spikes).toEqual([{ onset: 178, end: 203, days: 4 }]);
     expect(learned.through).toBe(END);
+    // Seen on one day: expected at that time every day (as the 15-min profile expects any day's peak).
+    expect(learnSpikes(minutes([null, null, 600, null]), new Date(END)).spikes).toEqual([
+      { onset: 600, end: 620, days: 1 },
+    ]);
+    // Unless minDays asks for more.
+    const twice = { ...DEFAULT_SPIKE_SETTINGS, minDays: 2 };
+    expect(learnSpikes(minutes([null, null, 600, null]), new Date(END), twice).spikes).toEqual([]);
   });
 
-  it('does not learn a spike seen once, a step that does not come back down, or a ramp', () => {
-    expect(learnSpikes(minutes([null, null, 600, null]), new Date(END)).spikes).toEqual([]);
+  it('does not learn a step that does not come back down, or a ramp', () => {
+    // Still going on where the published minutes end: not a spike yet.
+    expect(learnSpikes(minutes([null, 1430]), new Date(END)).spikes).toEqual([]);
     // A working day: up at 09:00 for 8 hours (longer than maxSpikeMinutes).
     expect(learnSpikes(minutes([540, 540, 540], 480), new Date(END)).spikes).toEqual([]);
     const ramp = Array.from({ length: 3 * DAY }, (_, i) => 12 + 100 * Math.sin((Math.PI * (i % DAY)) / DAY));
@@ -62,7 +70,7 @@ describe('recurring spikes learned from 60-s DatabaseConnections', () => {
           minLength: 2,
           maxLength: 4,
         }),
-        fc.integer({ min: 0, max: 3 * DAY }),
+        fc.integer({ min: 0, max: 2 * DAY }),
         fc.integer({ min: 0, max: 200 }),
         (onsets, cut, noise) => {
           const full = minutes(onsets);
@@ -112,8 +120,8 @@ describe('recurring spikes learned from 60-s DatabaseConnections', () => {
     expect(spikeTiming([spike], at('03:19'), 5, 10).warm).toHaveLength(1);
     const after = spikeTiming([spike], at('03:25'), 5, 10);
     expect(after.warm).toEqual([]);
-    expect(after.since).toBe(Date.parse('2026-11-20T03:20:00.000Z'));
-    expect(spikeTiming([spike], at('03:31'), 5, 10).since).toBeUndefined();
+    expect(after.ended).toBe(Date.parse('2026-11-20T03:20:00.000Z'));
+    expect(spikeTiming([spike], at('03:31'), 5, 10).ended).toBeUndefined();
   });
 });
 
@@ -187,6 +195,18 @@ describe('the bounds policy with learned spikes', () => {
     expect(minOf(after)).toBe(1);
     // Without the learned end, the last 10 minutes' batch capacity holds it at 0.6 x 10.
     expect(minOf({ ...after, spikes: [] })).toBe(6);
+  });
+
+  it('does not raise the minimum again on the capacity scaling down after a learned spike', () => {
+    // 03:32: the batch ended at 03:20; Aurora scales down from 13 ACU about 1 ACU a minute.
+    const recent = (m: number) => (m >= 180 && m < 200 ? 13 : m >= 200 && m < 212 ? 13 - (m - 200) : 1.5);
+    const tail = batchObs('2026-11-20T03:32:00.000Z', { spikes: [SPIKE], recent });
+    tail.current = { min: 3.5, max: 32 };
+    expect(minOf(tail)).toBeUndefined();
+    // Once the tail is past (2 x recentMinutes after the end), the last minutes count as they are.
+    const later = batchObs('2026-11-20T03:42:00.000Z', { spikes: [SPIKE], recent: () => 9 });
+    later.current = { min: 3.5, max: 32 };
+    expect(minOf(later)).toBe(5.5);
   });
 
   it('does not learn its own raised minimum back as load', () => {
