@@ -233,6 +233,8 @@ export interface ResolvedTable {
   input: string;
   oid: number | null;
   name: string | null;
+  /** A partitioned table (not run by name: see maintenance.ts resolveRequested). */
+  partitioned?: boolean;
 }
 
 /**
@@ -256,7 +258,12 @@ export async function resolveTables(client: pg.ClientBase, names: string[]): Pro
     }
     const row = r.rows[0];
     const ok = row?.oid && (row.relkind === 'r' || row.relkind === 'm');
-    out.push({ input, oid: ok && row.oid ? Number(row.oid) : null, name: ok ? (row?.name ?? null) : null });
+    out.push({
+      input,
+      oid: ok && row.oid ? Number(row.oid) : null,
+      name: ok ? (row?.name ?? null) : null,
+      ...(row?.relkind === 'p' ? { partitioned: true } : {}),
+    });
   }
   return out;
 }

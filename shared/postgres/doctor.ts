@@ -103,10 +103,12 @@ async function roleChecks(w: Who, iamAuth: boolean): Promise<DoctorCheck[]> {
  */
 async function vacuumPrivilegeCheck(w: Who): Promise<DoctorCheck> {
   const rdsSuper = (await member(w.client, 'rds_superuser')) === true;
+  // 'USAGE' (has the role's privileges), not 'MEMBER': VACUUM checks the owner's privileges, so a
+  // NOINHERIT member of the owning role is refused (the same rule as the maintenance catalog read).
   const canMaintain =
     w.version >= PG17
-      ? `has_table_privilege(c.oid, 'MAINTAIN')`
-      : `(pg_has_role(current_user, c.relowner, 'MEMBER') OR pg_has_role(current_user, d.datdba, 'MEMBER'))`;
+      ? `(has_table_privilege(c.oid, 'MAINTAIN') OR pg_has_role(current_user, d.datdba, 'USAGE'))`
+      : `(pg_has_role(current_user, c.relowner, 'USAGE') OR pg_has_role(current_user, d.datdba, 'USAGE'))`;
   const tables = await w.client.query<{ name: string; ok: boolean }>(
     `SELECT c.oid::regclass::text AS name, (${w.isSuper ? 'true' : canMaintain}) AS ok
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

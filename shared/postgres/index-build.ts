@@ -3,6 +3,7 @@ import { redact } from '../core/errors.ts';
 import { logger } from '../handler/observability.ts';
 import { createIndexStatement, type IndexCandidate, indexName } from './index-advisor.ts';
 import { type IndexStats, isRebuildLeftover, PG12, reindexStatement } from './reindex.ts';
+import { assertQuotedName } from './vacuum-sql.ts';
 
 /**
  * Index I/O for maintenance: reading B-tree sizes and bloat, rebuilding one index with
@@ -255,6 +256,7 @@ export async function dropIndexes(
   const kept: Array<{ name: string; reason: string }> = [];
   for (const name of names) {
     try {
+      assertQuotedName(name); // catalog names only (oid::regclass::text or quoted)
       await setTimeouts(client, timeouts);
       await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
       dropped.push(name);
@@ -274,18 +276,23 @@ async function sizeOf(client: pg.ClientBase, name: string): Promise<number | und
   return v === null || v === undefined ? undefined : Number(v);
 }
 
-/** REINDEX INDEX CONCURRENTLY of one index; on failure its leftovers on that table are dropped. */
+/**
+ * REINDEX INDEX CONCURRENTLY of one index; on failure its leftovers on that table are dropped.
+ * `timeouts` is asked before each statement: a rebuild cancelled at its statement_timeout has
+ * used the time left, and the DROP after it must not get the same again (past the function's end,
+ * losing the run's index decisions).
+ */
 export async function rebuildIndex(
   client: pg.ClientBase,
   version: number,
   index: IndexStats,
-  timeouts: BuildTimeouts,
+  timeouts: () => BuildTimeouts,
   nowMs: () => number = Date.now,
 ): Promise<BuildResult> {
   const statement = reindexStatement(index.name);
   const started = nowMs();
   try {
-    await setTimeouts(client, timeouts);
+    await setTimeouts(client, timeouts());
     await client.query(statement);
     const bytesAfter = await sizeOf(client, index.name);
     const durationMs = nowMs() - started;
@@ -302,10 +309,11 @@ export async function rebuildIndex(
   } catch (error) {
     const f = failure(error);
     const leftovers = await findLeftovers(client, version, index.table).catch(() => []);
+    // Timeouts for the time left now: the failed build may have used all of it.
     const drop = await dropIndexes(
       client,
       leftovers.map((l) => l.name),
-      timeouts,
+      timeouts(),
     );
     return {
       outcome: f.outcome,
@@ -433,7 +441,7 @@ async function clearLeftover(
 export async function createAdvisedIndex(
   client: pg.ClientBase,
   candidate: IndexCandidate,
-  timeouts: BuildTimeouts,
+  timeouts: () => BuildTimeouts,
   nowMs: () => number = Date.now,
 ): Promise<BuildResult> {
   const statement = createIndexStatement(candidate);
@@ -450,7 +458,7 @@ export async function createAdvisedIndex(
       cleared.length > 0 ? `invalid leftover of an earlier build dropped and built again: ${reason}` : reason,
     leftoversDropped: [...new Set([...cleared, ...(extra.leftoversDropped ?? [])])],
   });
-  const before = await clearLeftover(client, qualified, candidate, timeouts);
+  const before = await clearLeftover(client, qualified, candidate, timeouts());
   if (before.notCreated) {
     const { outcome, reason, kept } = before.notCreated;
     const guard =
@@ -460,7 +468,7 @@ export async function createAdvisedIndex(
   if (before.dropped) cleared.push(before.dropped);
   let error: unknown;
   try {
-    await setTimeouts(client, timeouts);
+    await setTimeouts(client, timeouts());
     await client.query(statement);
   } catch (e) {
     error = e;
@@ -475,7 +483,7 @@ export async function createAdvisedIndex(
   const f =
     error === undefined ? { outcome: 'failed' as const, reason: 'built but not valid' } : failure(error);
   if (valid === false) {
-    const drop = await dropIndexes(client, [qualified], timeouts);
+    const drop = await dropIndexes(client, [qualified], timeouts());
     return done(
       f.outcome,
       `${f.reason}; the invalid index ${drop.dropped.length > 0 ? 'was dropped' : 'could not be dropped yet (next run)'}`,

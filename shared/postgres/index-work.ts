@@ -145,7 +145,12 @@ async function createStep(
       out.push({ advice, statement, notRun });
       continue;
     }
-    const result = await createAdvisedIndex(client, advice.result.candidate, buildTimeouts(req), req.nowMs);
+    const result = await createAdvisedIndex(
+      client,
+      advice.result.candidate,
+      () => buildTimeouts(req),
+      req.nowMs,
+    );
     out.push({ advice, statement, result });
   }
   return out;
@@ -179,7 +184,7 @@ async function rebuildStep(
       continue;
     }
     // One at a time: each rebuild finishes (or fails and is cleaned up) before the next starts.
-    const result = await rebuildIndex(client, version, candidate.index, buildTimeouts(req), req.nowMs);
+    const result = await rebuildIndex(client, version, candidate.index, () => buildTimeouts(req), req.nowMs);
     logger.info('index rebuild done', {
       index: candidate.index.name,
       outcome: result.outcome,

@@ -100,6 +100,16 @@ const MAX_REMEMBERED_TABLES = 500;
 async function resolveRequested(primary: pg.Client, req: MaintainRequest): Promise<number[] | undefined> {
   if (!req.tables || req.tables.length === 0) return undefined;
   const resolved = await resolveTables(primary, req.tables);
+  const partitioned = resolved.filter((r) => r.partitioned).map((r) => r.input);
+  if (partitioned.length > 0) {
+    throw new UnknownTables(
+      `${partitioned.map((u) => JSON.stringify(u)).join(', ')} in ${req.target.name}: a partitioned table holds no rows of its own; name its partitions to VACUUM / ANALYZE them, or run the whole database (it ANALYZEs a partitioned table when its partitions changed enough); nothing was run`,
+      partitioned.map((u) => ({
+        path: `event.tables[${req.tables?.indexOf(u) ?? 0}]`,
+        message: `${u} is a partitioned table`,
+      })),
+    );
+  }
   const unknown = resolved.filter((r) => r.oid === null).map((r) => r.input);
   if (unknown.length > 0) {
     throw new UnknownTables(

@@ -1,3 +1,5 @@
+import { assertQuotedName } from './vacuum-sql.ts';
+
 /**
  * The index rebuild decision (pure), as named steps:
  *   1. bloatOf            - an index's bloat from pgstattuple's pgstatindex (leaf density against
@@ -189,6 +191,7 @@ export function selectRebuilds(
 
 /** Step 4: the statement; `name` is the catalog's `oid::regclass::text`, never a person's input. */
 export function reindexStatement(name: string): string {
+  assertQuotedName(name);
   return `REINDEX INDEX CONCURRENTLY ${name}`;
 }
 

@@ -104,6 +104,37 @@ describe('doctor', () => {
     expect(report.missing.some((m) => m.startsWith('vacuum-privilege'))).toBe(true);
   });
 
+  it('counts a NOINHERIT member of the owning role as not permitted, as VACUUM does', async () => {
+    // Prepare: orders belongs to app_owner; the maintenance role is a member that does not inherit.
+    const db = await pgServer.createDatabase('doctorni');
+    const admin = await pgServer.connect(db);
+    await admin.query(`DO $$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app_owner') THEN CREATE ROLE app_owner; END IF;
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbap_noinherit') THEN
+        CREATE ROLE dbap_noinherit LOGIN NOINHERIT IN ROLE pg_monitor; END IF;
+    END $$`);
+    await admin.query('GRANT app_owner TO dbap_noinherit');
+    await admin.query('CREATE TABLE orders (id int PRIMARY KEY)');
+    await admin.query('ALTER TABLE orders OWNER TO app_owner');
+    await admin.end();
+
+    // Act
+    const report = await runDoctor(pgServer.target(db, 'dbap_noinherit'));
+    const c = await pgServer.connect(db, 'dbap_noinherit');
+    const warnings: string[] = [];
+    c.on('notice', (n) => warnings.push(n.message ?? ''));
+    await c.query('VACUUM orders');
+    await c.end();
+
+    // Assess: PostgreSQL skips the table for this role, and doctor says so.
+    expect(warnings.join('\n')).toMatch(
+      /only table or database owner can vacuum it|permission denied to vacuum/,
+    );
+    const check = report.checks.find((x) => x.name === 'vacuum-privilege');
+    expect(check?.ok).toBe(false);
+    expect(check?.detail).toContain('orders');
+  });
+
   it('names a role that needs quoting as a quoted identifier in the GRANTs it suggests', async () => {
     const db = await pgServer.createDatabase('doctorq');
     const admin = await pgServer.connect(db);

@@ -365,6 +365,58 @@ describe('partitioned tables (autovacuum never analyzes them)', () => {
     // 100 rows later: under the trigger, left alone (its own ANALYZE reset what it counts).
     expect(later.results.map((r) => r.candidate.table.name)).not.toContain('orders');
     expect(later.skipped.map((s) => s.table.name)).not.toContain('orders');
+    // Named in a manual run: refused with what to do instead (not "unknown table").
+    const named = maintainDatabase({
+      target: pgServer.target(db),
+      settings: defaultMaintenanceSettings,
+      dryRun: true,
+      tables: ['orders'],
+      remainingMs: forever,
+      now: new Date(),
+    });
+    await expect(named).rejects.toThrow(
+      /"orders" in .*: a partitioned table holds no rows of its own; name its partitions/,
+    );
+    await c.end();
+  });
+
+  it('records the ANALYZE of a partitioned table as done when one of its partitions was locked (as autovacuum holds it)', async () => {
+    // Prepare: a partitioned table never analyzed; a session holds one partition as autovacuum does.
+    const db = await pgServer.createDatabase('partlock');
+    const c = await pgServer.connect(db);
+    await c.query('CREATE TABLE events (id bigint, k int NOT NULL) PARTITION BY LIST (k)');
+    await c.query('CREATE TABLE events_a PARTITION OF events FOR VALUES IN (1)');
+    await c.query('CREATE TABLE events_b PARTITION OF events FOR VALUES IN (2)');
+    await c.query('INSERT INTO events SELECT g, 1 + g % 2 FROM generate_series(1, 20000) g');
+    await c.query('VACUUM ANALYZE events_a, events_b');
+    await flushStats(c);
+    const holder = await pgServer.connect(db);
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE events_b IN SHARE UPDATE EXCLUSIVE MODE');
+
+    // Act
+    let result: Awaited<ReturnType<typeof maintainDatabase>>;
+    try {
+      result = await maintainDatabase({
+        target: pgServer.target(db),
+        settings: { ...defaultMaintenanceSettings, concurrency: 1 },
+        dryRun: false,
+        remainingMs: forever,
+        now: new Date(),
+      });
+    } finally {
+      await holder.query('COMMIT');
+      await holder.end();
+    }
+
+    // Assess: its own statistics were gathered; the locked partition is named in the reason.
+    const parent = result.results.find((r) => r.candidate.table.name === 'events');
+    expect(parent?.outcome).toBe('applied');
+    expect(parent?.reason).toMatch(/1 of its 2 partition\(s\) not analyzed again: locked/);
+    const r = await c.query<{ analyzed: Date | null }>(
+      `SELECT pg_stat_get_last_analyze_time('events'::regclass) AS analyzed`,
+    );
+    expect(r.rows[0]?.analyzed).not.toBeNull();
     await c.end();
   });
 });

@@ -311,6 +311,62 @@ describe('measuring index bloat near the end of the run', () => {
   });
 });
 
+describe('a rebuild cancelled at its statement_timeout near the end of the run', () => {
+  it('gives the DROP of its leftover only the time left, not the same statement_timeout again', {
+    timeout: 60_000,
+  }, async () => {
+    // Prepare: a bloated index; a writer's open transaction keeps REINDEX CONCURRENTLY waiting
+    // (lock_timeout is long here), so it runs into its statement_timeout: the time left.
+    const db = await primary.createDatabase('lastcall');
+    const c = await primary.connect(db);
+    await c.query('CREATE TABLE carts (id bigint PRIMARY KEY, v int NOT NULL)');
+    await c.query('INSERT INTO carts SELECT g, g FROM generate_series(1, 60000) g');
+    await c.query('DELETE FROM carts WHERE id % 10 < 8');
+    await c.query('VACUUM ANALYZE carts');
+    const writer = await primary.connect(db);
+    await writer.query('BEGIN');
+    await writer.query('INSERT INTO carts VALUES (1000001, 1)');
+    const log: Array<{ sql: string; params?: unknown[] }> = [];
+    const deadline = Date.now() + 1_000 + 3_000;
+    let result: Awaited<ReturnType<typeof maintainIndexes>>;
+
+    // Act: 3 s left after the 1 s safety margin.
+    try {
+      result = await maintainIndexes({
+        target: spied(primary.target(db), log),
+        settings: {
+          indexes: indexMaintenanceSchema.parse({ advise: false, reindexMinBytes: 0 }),
+          lockTimeoutMs: 30_000,
+          safetyMarginMs: 1_000,
+          queryTextMaxChars: 300,
+        },
+        act: true,
+        now: new Date('2026-12-06T03:00:00Z'),
+        windows: [{ days: ['sun'], start: '02:00', end: '05:00' }],
+        remainingMs: () => deadline - Date.now(),
+      });
+    } finally {
+      await writer.query('ROLLBACK');
+      await writer.end();
+    }
+
+    // Assess: the rebuild was cancelled (deferred); the DROP after it was held to the 1 s floor.
+    expect(result.rebuilt[0]?.result).toMatchObject({ outcome: 'deferred', errorCode: '57014' });
+    let current = Number.NaN;
+    const atDrop: number[] = [];
+    const atReindex: number[] = [];
+    for (const q of log) {
+      if (q.sql.includes("set_config('statement_timeout'")) current = Number(q.params?.[1]);
+      if (q.sql.startsWith('REINDEX')) atReindex.push(current);
+      if (q.sql.startsWith('DROP INDEX CONCURRENTLY')) atDrop.push(current);
+    }
+    expect(atReindex[0]).toBeGreaterThan(2_000);
+    expect(atDrop.length).toBeGreaterThan(0);
+    for (const t of atDrop) expect(t).toBeLessThanOrEqual(1_000);
+    await c.end();
+  });
+});
+
 describe('pg_stat_statements created but not preloaded (shared_preload_libraries)', () => {
   let bare: TestPostgres | undefined;
 

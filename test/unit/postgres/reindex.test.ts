@@ -141,6 +141,11 @@ describe('concurrent rebuilds', () => {
     expect(reindexStatement('sales."Order_pkey"')).toBe('REINDEX INDEX CONCURRENTLY sales."Order_pkey"');
   });
 
+  it('writes a REINDEX only for a quoted catalog name, never for anything spliced', () => {
+    expect(() => reindexStatement('t_pkey; DROP TABLE orders')).toThrow(/not a quoted table name/);
+    expect(() => reindexStatement('"a"" b".x--')).toThrow();
+  });
+
   it('recognizes the transient index names of REINDEX CONCURRENTLY', () => {
     expect(['t_pkey_ccnew', 't_pkey_ccnew1', 't_pkey_ccold'].every(isRebuildLeftover)).toBe(true);
     expect(isRebuildLeftover('t_pkey')).toBe(false);
