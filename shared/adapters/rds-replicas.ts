@@ -283,8 +283,11 @@ export async function addReplica(deps: ReplicaAdapterDeps, action: Action): Prom
   // run dies, the replica (deterministic name, created-by tag) still has its record and is never
   // orphaned. The record is dropped again only when AWS certainly created nothing.
   const owned = { tuner: 'replicas', family: p.family, sourceId: p.sourceId };
+  // Whether an earlier run already recorded creating this name (it tells a lost answer of this
+  // call's own create from an earlier run's instance, where AWS gives no creation time yet).
+  const earlier = await deps.store.wasCreatedByUs('replicas', p.replicaId);
   await deps.store.recordCreated('replicas', p.replicaId, { ...owned, status: 'intended' }, now);
-  const result = await createReplica(deps, p, tags, tried, now);
+  const result = await createReplica(deps, p, tags, tried, { now, earlier });
   if (result.status !== 'applied' && !result.keepRecord)
     await deps.store.forgetCreated('replicas', p.replicaId);
   const { keepRecord: _, ...out } = result;
@@ -298,7 +301,7 @@ async function createReplica(
   p: z.infer<typeof addParams>,
   tags: Tag[],
   tried: string[],
-  now: Date,
+  { now, earlier }: { now: Date; earlier: boolean },
 ): Promise<CreateResult> {
   let source: DBInstance | undefined;
   let reference: { db: DBInstance | undefined } | undefined;
@@ -344,10 +347,10 @@ async function createReplica(
         // stays only if the existing instance is ours (created-by tag) and of this source.
         const found = await ourReplica(deps, p.replicaId, p.sourceId);
         const ours = found !== undefined;
-        if (found && createdByThisCall(found, now))
+        if (found && createdByThisCall(found, now, earlier))
           return {
             status: 'applied',
-            detail: `creating ${p.replicaId} (${where}) for ${p.sourceId}: the first answer was lost and the retry found it (created ${found.InstanceCreateTime?.toISOString()})`,
+            detail: `creating ${p.replicaId} (${where}) for ${p.sourceId}: the first answer was lost and the retry found it (${found.InstanceCreateTime ? `created ${found.InstanceCreateTime.toISOString()}` : `${found.DBInstanceStatus}, no earlier run recorded creating it`})`,
           };
         return {
           status: 'skipped',
@@ -409,10 +412,14 @@ const SAME_CALL_SKEW_MS = 60_000;
  * (a 5xx or a timeout: adaptive retry mode, MAX_ATTEMPTS in shared/aws/clients.ts), and the retry
  * gets DBInstanceAlreadyExists for the instance the first attempt made. Names carry the run's
  * minute (replicaName), so an instance created before this run started is an earlier run's.
+ * DescribeDBInstances gives no InstanceCreateTime while the instance is being created (it is set
+ * once created): then it is this call's when no earlier run recorded creating that name
+ * (`earlier`: every create writes its record before it is sent).
  */
-function createdByThisCall(db: DBInstance, now: Date): boolean {
+function createdByThisCall(db: DBInstance, now: Date, earlier: boolean): boolean {
   const created = db.InstanceCreateTime?.getTime();
-  return created !== undefined && created >= now.getTime() - SAME_CALL_SKEW_MS;
+  if (created !== undefined) return created >= now.getTime() - SAME_CALL_SKEW_MS;
+  return db.DBInstanceStatus === 'creating' && !earlier;
 }
 
 export async function removeReplica(deps: ReplicaAdapterDeps, action: Action): Promise<ActResult> {

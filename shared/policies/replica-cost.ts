@@ -90,3 +90,16 @@ export function replicaName(sourceId: string, now: Date, index: number): string 
     .replace(/^-+|-+$/g, '');
   return `${REPLICA_NAME_PREFIX}${base || 'src'}${suffix}`;
 }
+
+/**
+ * The minute a name `replicaName` gave was asked for (ISO), or undefined for any other name: what
+ * db-autopilot knows of when its replica was created while AWS shows no InstanceCreateTime yet.
+ */
+export function replicaNameMinute(id: string): string | undefined {
+  if (!id.startsWith(REPLICA_NAME_PREFIX)) return undefined;
+  const stamp = /-(\d{12})\d+$/.exec(id)?.[1];
+  if (!stamp) return undefined;
+  const iso = `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(8, 10)}:${stamp.slice(10, 12)}:00.000Z`;
+  const at = Date.parse(iso);
+  return Number.isFinite(at) && new Date(at).toISOString() === iso ? iso : undefined;
+}

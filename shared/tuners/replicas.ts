@@ -52,7 +52,7 @@ import { resolveTarget } from '../core/settings.ts';
 import { type DiscoveredTarget, discoverFleet } from '../discovery/index.ts';
 import { hasTag, tagListToMap } from '../discovery/select.ts';
 import { getMetrics, type SeriesRequest } from '../metrics/index.ts';
-import { vcpusOf } from '../policies/replica-cost.ts';
+import { replicaNameMinute, vcpusOf } from '../policies/replica-cost.ts';
 import { planStandaloneReplicas } from '../policies/replica-orphans.ts';
 import {
   DEFAULT_ACCOUNT_INSTANCE_QUOTA,
@@ -391,6 +391,18 @@ async function recordedCreated(input: ObserveInput, db: DBInstance, tagged: bool
   return (await adoptIfIntended(input.store, 'replicas', { id, sourceId, createdAt }, input.now)).adopted;
 }
 
+/**
+ * When a reader was created: InstanceCreateTime, which AWS gives only once the instance is created;
+ * while it is being created, the minute db-autopilot's own replica name carries (a stuck create
+ * is then still found, and a pinned step waits from it). Nothing for another's reader being created.
+ */
+function createdAtOf(db: DBInstance): { createdAt?: string } {
+  if (db.InstanceCreateTime) return { createdAt: new Date(db.InstanceCreateTime).toISOString() };
+  const named =
+    db.DBInstanceStatus === 'creating' ? replicaNameMinute(db.DBInstanceIdentifier ?? '') : undefined;
+  return named ? { createdAt: named } : {};
+}
+
 /** One source as AWS describes it: readers with their published metrics, records, Aurora Auto Scaling. */
 async function observeSource(input: ObserveInput): Promise<ReplicaObservation> {
   const { config, source, policy, series } = input;
@@ -430,7 +442,7 @@ async function observeSource(input: ObserveInput): Promise<ReplicaObservation> {
           (r) => r.setIdentifier === id || (endpoint !== undefined && sameName(r.value, endpoint)),
         ),
       ...(endpoint ? { endpoint } : {}),
-      ...(db.InstanceCreateTime ? { createdAt: new Date(db.InstanceCreateTime).toISOString() } : {}),
+      ...createdAtOf(db),
       mismatches: reference === db ? [] : mismatchesWith(source.family, db, reference),
     });
   }

@@ -5,6 +5,7 @@ import { aws } from '../../shared/aws/clients.ts';
 import { type Config, configSchema } from '../../shared/config/schema.ts';
 import type { TunerRunRequest } from '../../shared/core/contracts.ts';
 import type { Decision } from '../../shared/core/model.ts';
+import { replicaName } from '../../shared/policies/replicas.ts';
 import { MINUTE_MS, SimAccount, workload as w } from '../../shared/sim/index.ts';
 import { setReadRouting } from '../../shared/sim/rds-replica-rules.ts';
 import type { RecordSet } from '../../shared/sim/services/route53.ts';
@@ -434,6 +435,32 @@ describe('failed and stuck replicas', () => {
     expect(find(decisions, 'remove-replica', 'applied', 'catalog-aurora-reader-2')).toHaveLength(0);
     // The failed reader is no capacity: readers are added for the load.
     expect(find(decisions, 'add-replica', 'applied', 'catalog-aurora').length).toBeGreaterThan(0);
+  });
+});
+
+describe('a replica stuck being created', () => {
+  it('is found stuck from the minute in its name, as AWS shows no InstanceCreateTime while creating', async () => {
+    await setUp();
+    // db-autopilot asked for it seven hours ago; it never left 'creating'.
+    const stuck = replicaName('catalog-aurora', new Date(Date.parse(START) - 7 * HOUR), 1);
+    sim.rds.addInstance({
+      id: stuck,
+      engine: 'aurora-postgresql',
+      instanceClass: 'db.r6g.large',
+      clusterId: 'catalog-aurora',
+      tags: { ...MANAGED, ...CREATED },
+      status: 'creating',
+    });
+    await store.recordCreated('replicas', stuck, { tuner: 'replicas' }, new Date(START));
+    const described = await aws().rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: stuck }));
+    expect(described.DBInstances?.[0]?.DBInstanceStatus).toBe('creating');
+    expect(described.DBInstances?.[0]?.InstanceCreateTime).toBeUndefined();
+    const decisions = await run();
+    const said = decisions.filter((d) => d.resource === stuck && /stuck creating since/.test(d.reason));
+    expect(
+      said.length,
+      JSON.stringify(decisions.map((d) => [d.resource, d.action, d.reason])),
+    ).toBeGreaterThan(0);
   });
 });
 

@@ -662,7 +662,8 @@ export function describeInstance(sim: SimAccount, inst: RdsInstance): Record<str
     MultiAZ: inst.multiAZ,
     AvailabilityZone: inst.az,
     BackupRetentionPeriod: inst.backupRetentionPeriod,
-    InstanceCreateTime: new Date(inst.createdAt),
+    // AWS sets InstanceCreateTime once the instance is created: none while it is being created.
+    ...(inst.status === 'creating' ? {} : { InstanceCreateTime: new Date(inst.createdAt) }),
     Endpoint:
       inst.status === 'creating'
         ? undefined
