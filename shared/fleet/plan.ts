@@ -44,6 +44,24 @@ export function memberAccounts(section: FleetSection, unitAccounts: readonly str
   return [...new Set([...section.accounts, ...unitAccounts])].filter((a) => !excluded.has(a)).sort();
 }
 
+/**
+ * Why `unit` is not one of this fleet's units (a hand-made or stale event: the configuration
+ * changed since it was planned), naming the event's field; undefined when it is one. Its tuner
+ * and Region must be the fleet's, its account not excluded and, with no organizational units,
+ * listed (with units, another account may be one of theirs: the member role's trust decides).
+ */
+export function unitOutsideFleet(unit: FleetUnit, section: FleetSection): string | undefined {
+  if (!section.tuners.includes(unit.tuner))
+    return `event.tuner: ${unit.tuner} is not among fleet.tuners (${section.tuners.join(', ')})`;
+  if (!section.regions.includes(unit.region))
+    return `event.region: ${unit.region} is not among fleet.regions (${section.regions.join(', ')})`;
+  if (section.excludeAccounts.includes(unit.account))
+    return `event.account: ${unit.account} is in fleet.excludeAccounts`;
+  if (section.organizationalUnits.length === 0 && !section.accounts.includes(unit.account))
+    return `event.account: ${unit.account} is not among fleet.accounts (${section.accounts.join(', ')})`;
+  return undefined;
+}
+
 /** One unit per (account, Region, tuner), grouped by account. */
 export function planFleet(
   section: FleetSection,

@@ -109,7 +109,11 @@ async function statements(
   return { available: true, rows: byTotal.map(map), byMean: byMean.map(map) };
 }
 
-const indexSql = `
+/**
+ * `building`: a CREATE INDEX / REINDEX runs on its table now (pg_stat_progress_create_index, PG12+):
+ * an index being built CONCURRENTLY is invalid until it ends, and is not a failed build's leftover.
+ */
+const indexSql = (version: number) => `
 SELECT i.indexrelid::int8::text AS oid, i.indexrelid::regclass::text AS index, i.indrelid::regclass::text AS "table",
        am.amname AS method, i.indisunique AS "unique", i.indisprimary AS "primary", i.indisvalid AS valid,
        i.indkey::text AS columns, i.indclass::text AS opclasses,
@@ -117,7 +121,9 @@ SELECT i.indexrelid::int8::text AS oid, i.indexrelid::regclass::text AS index, i
        EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) AS backs_constraint,
        (ic.relpages::float8 * current_setting('block_size')::float8) AS size_bytes,
        COALESCE(s.idx_scan, 0)::float8 AS idx_scan,
-       pg_get_indexdef(i.indexrelid) AS definition
+       pg_get_indexdef(i.indexrelid) AS definition,
+       ic.relkind = 'I' AS partitioned,
+       ${version >= 120000 ? 'EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.relid = i.indrelid)' : 'false'} AS building
   FROM pg_index i
   JOIN pg_class ic ON ic.oid = i.indexrelid
   JOIN pg_am am ON am.oid = ic.relam
@@ -141,12 +147,14 @@ type IndexSqlRow = {
   size_bytes: number;
   idx_scan: number;
   definition: string;
+  partitioned: boolean;
+  building: boolean;
 };
 
 const ints = (s: string): number[] => s.split(/\s+/).filter(Boolean).map(Number);
 
-async function indexes(client: pg.ClientBase): Promise<IndexRow[]> {
-  const r = await rows<IndexSqlRow>(client, indexSql, [], 'indexes');
+async function indexes(client: pg.ClientBase, version: number): Promise<IndexRow[]> {
+  const r = await rows<IndexSqlRow>(client, indexSql(version), [], 'indexes');
   return r.map((x) => ({
     indexOid: Number(x.oid),
     index: x.index,
@@ -163,6 +171,8 @@ async function indexes(client: pg.ClientBase): Promise<IndexRow[]> {
     sizeBytes: num(x.size_bytes),
     idxScan: num(x.idx_scan),
     definition: x.definition,
+    partitioned: x.partitioned === true,
+    building: x.building === true,
   }));
 }
 
@@ -364,7 +374,7 @@ export async function collectInsights(
   try {
     const version = await serverVersionNum(c);
     const stmts = await statements(c, version, options.topN, options.minCalls, options.queryTextMaxChars);
-    const idx = await indexes(c);
+    const idx = await indexes(c, version);
     const primaryStatsAge = await statsAgeSeconds(c);
     const tables = await tableScans(c);
     const sessions = await openTransactions(c);

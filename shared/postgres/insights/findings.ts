@@ -143,13 +143,44 @@ export function duplicateOf(a: IndexRow, all: IndexRow[]): IndexRow | undefined 
   );
 }
 
+/**
+ * An invalid partitioned index (relkind I) is the normal state between `CREATE INDEX ... ON ONLY`
+ * and the last `ALTER INDEX ... ATTACH PARTITION` (PostgreSQL docs, "Partition Maintenance"): it
+ * is not a failed build, DROP INDEX CONCURRENTLY refuses a partitioned index, and REINDEX does not
+ * make it valid. The fix is to index the partitions that lack it and attach those indexes.
+ */
+function invalidPartitionedIndex(db: string, ix: IndexRow, at: string): Finding {
+  return {
+    kind: 'invalid-index',
+    resource: `${db}:${ix.index}`,
+    key: ix.index,
+    action: 'recommend',
+    severity: 'warning',
+    title: `partitioned index ${ix.index} on ${ix.table} is invalid: not every partition has its index attached`,
+    detail: `Queries on ${ix.table} cannot rely on it (a unique one does not enforce uniqueness on the whole table) until it is valid. Create the index on each partition that lacks it (CREATE INDEX CONCURRENTLY ... ON <partition> ...), then ALTER INDEX ${ix.index} ATTACH PARTITION <that index>; it becomes valid when every partition's is attached. Definition: ${ix.definition}`,
+    evidence: [pointEvidence('index_bytes', ix.sizeBytes, at, 'Bytes')],
+    fix: `ALTER INDEX ${ix.index} ATTACH PARTITION <index of each partition that lacks one>;`,
+    sizeBytes: ix.sizeBytes,
+    signature: 'invalid-partitioned',
+  };
+}
+
 function indexFindings(o: InsightsObservation, s: InsightsSettings, at: string): Finding[] {
   const db = o.database;
   const out: Finding[] = [];
   const minAge = s.unusedIndexMinStatsAgeDays * 86_400;
   const duplicates = new Set<number>();
   for (const ix of o.indexes) {
-    const drop = `DROP INDEX CONCURRENTLY ${ix.index};`;
+    // DROP INDEX CONCURRENTLY refuses a partitioned index: a plain DROP, said to lock the table.
+    const drop = ix.partitioned
+      ? `DROP INDEX ${ix.index}; -- partitioned index: CONCURRENTLY is refused; this locks ${ix.table} and its partitions briefly`
+      : `DROP INDEX CONCURRENTLY ${ix.index};`;
+    // Being built right now (CREATE INDEX CONCURRENTLY in progress): invalid until it ends, not broken.
+    if (!ix.valid && ix.building) continue;
+    if (!ix.valid && ix.partitioned) {
+      out.push(invalidPartitionedIndex(db, ix, at));
+      continue;
+    }
     if (!ix.valid) {
       out.push({
         kind: 'invalid-index',

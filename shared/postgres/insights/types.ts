@@ -50,6 +50,10 @@ export interface IndexRow {
   sizeBytes: number;
   idxScan: number;
   definition: string;
+  /** A partitioned table's index (relkind I): invalid until every partition's index is attached. */
+  partitioned?: boolean;
+  /** A CREATE INDEX / REINDEX is running on its table now. */
+  building?: boolean;
 }
 
 export interface TableScanRow {

@@ -118,4 +118,74 @@ describe('insights against a real PostgreSQL server', () => {
     expect(missing?.fix).toBe('CREATE EXTENSION IF NOT EXISTS pg_stat_statements;');
     await c.end();
   });
+
+  it('reads an invalid partitioned index (CREATE INDEX ON ONLY, partitions not attached yet) as such, with a fix PostgreSQL accepts', async () => {
+    const db = await pgServer.createDatabase('partidx');
+    const c = await pgServer.connect(db);
+    await c.query('CREATE TABLE events (id bigint, k int NOT NULL) PARTITION BY LIST (k)');
+    await c.query('CREATE TABLE events_a PARTITION OF events FOR VALUES IN (1)');
+    await c.query('CREATE INDEX events_id_idx ON ONLY events (id)');
+
+    const result = await runInsightsForDatabase({
+      target: pgServer.target(db),
+      settings,
+      now: new Date(),
+      runId: 'insights-4',
+      trigger: 'manual',
+      dryRun: true,
+    });
+
+    const invalid = result.dedup.current.find((x) => x.finding.kind === 'invalid-index')?.finding;
+    expect(invalid?.title).toMatch(
+      /partitioned index events_id_idx .* not every partition has its index attached/,
+    );
+    // The DROP INDEX CONCURRENTLY the finding used to give is refused by PostgreSQL.
+    await expect(c.query('DROP INDEX CONCURRENTLY events_id_idx')).rejects.toThrow(/partitioned index/);
+    expect(invalid?.fix).not.toMatch(/CONCURRENTLY/);
+    await c.end();
+  });
+
+  it('does not report an index being built right now (CREATE INDEX CONCURRENTLY waiting for a writer) as a failed, invalid one', async () => {
+    const db = await pgServer.createDatabase('building');
+    const c = await pgServer.connect(db);
+    await c.query('CREATE TABLE carts (id bigint PRIMARY KEY, v int)');
+    const writer = await pgServer.connect(db);
+    await writer.query('BEGIN');
+    await writer.query('INSERT INTO carts VALUES (1, 1)');
+    const builder = await pgServer.connect(db);
+    const build = builder.query('CREATE INDEX CONCURRENTLY carts_v_idx ON carts (v)');
+    // Until the build is under way: its invalid index committed, its progress row shown.
+    for (let i = 0; i < 300; i++) {
+      const r = await c.query<{ ready: boolean }>(
+        `SELECT to_regclass('carts_v_idx') IS NOT NULL
+                AND EXISTS (SELECT 1 FROM pg_stat_progress_create_index) AS ready`,
+      );
+      if (r.rows[0]?.ready) break;
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    const invalidNow = await c.query(
+      `SELECT x.indisvalid AS valid FROM pg_index x WHERE x.indexrelid = 'carts_v_idx'::regclass`,
+    );
+    expect(invalidNow.rows).toEqual([{ valid: false }]);
+
+    let result: Awaited<ReturnType<typeof runInsightsForDatabase>>;
+    try {
+      result = await runInsightsForDatabase({
+        target: pgServer.target(db),
+        settings,
+        now: new Date(),
+        runId: 'insights-5',
+        trigger: 'manual',
+        dryRun: true,
+      });
+    } finally {
+      await writer.query('COMMIT');
+      await build;
+      await writer.end();
+      await builder.end();
+    }
+
+    expect(result.dedup.current.filter((x) => x.finding.kind === 'invalid-index')).toEqual([]);
+    await c.end();
+  });
 });

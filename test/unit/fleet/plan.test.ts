@@ -4,7 +4,7 @@ import { parseConfig } from '../../../shared/config/load.ts';
 import { fleetSection } from '../../../shared/config/sections/fleet.ts';
 import { pool, runPlanLocally } from '../../../shared/fleet/local-map.ts';
 import { accountsOfUnits, type OrganizationsPort } from '../../../shared/fleet/organizations.ts';
-import { fleetUnitSchema, planFleet } from '../../../shared/fleet/plan.ts';
+import { fleetUnitSchema, planFleet, unitOutsideFleet } from '../../../shared/fleet/plan.ts';
 
 const section = (over: Record<string, unknown> = {}) =>
   fleetSection.parse({
@@ -173,5 +173,50 @@ describe('local fan-out with the state machine semantics', () => {
 
   it('pool keeps the order of its items', async () => {
     expect(await pool([3, 1, 2], 2, async (x) => x * 10)).toEqual([30, 10, 20]);
+  });
+});
+
+describe("a fleet worker's event must be one of the fleet's units", () => {
+  const unit = { runId: 'r-1', account: '111111111111', region: 'us-east-1', tuner: 'iops' } as const;
+
+  it('accepts every unit the planner plans (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.stringMatching(/^\d{12}$/), { minLength: 1, maxLength: 4 }),
+        (accounts) => {
+          const s = section({ accounts });
+          for (const work of planFleet(s, [], 'r-1').accounts)
+            for (const u of work.units) expect(unitOutsideFleet(u, s), JSON.stringify(u)).toBeUndefined();
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses another Region, tuner, an excluded or an unlisted account, naming the field', () => {
+    expect(unitOutsideFleet(unit, section())).toBeUndefined();
+    expect(unitOutsideFleet({ ...unit, region: 'ap-south-1' }, section())).toMatch(
+      /^event\.region: ap-south-1 is not among fleet\.regions/,
+    );
+    expect(unitOutsideFleet({ ...unit, tuner: 'dynamodb' }, section({ tuners: ['iops'] }))).toMatch(
+      /^event\.tuner: dynamodb is not among fleet\.tuners/,
+    );
+    expect(unitOutsideFleet({ ...unit, account: '333333333333' }, section())).toMatch(
+      /^event\.account: 333333333333 is not among fleet\.accounts/,
+    );
+    expect(unitOutsideFleet(unit, section({ excludeAccounts: ['111111111111'] }))).toBe(
+      'event.account: 111111111111 is in fleet.excludeAccounts',
+    );
+  });
+
+  it('with organizational units, leaves an unlisted account to the member role, never an excluded one', () => {
+    const withUnits = section({ organizationalUnits: ['ou-ab12-cd34ef56'] });
+    expect(unitOutsideFleet({ ...unit, account: '333333333333' }, withUnits)).toBeUndefined();
+    expect(
+      unitOutsideFleet(
+        { ...unit, account: '333333333333' },
+        section({ organizationalUnits: ['ou-ab12-cd34ef56'], excludeAccounts: ['333333333333'] }),
+      ),
+    ).toMatch(/excludeAccounts/);
   });
 });

@@ -97,6 +97,29 @@ describe('index findings', () => {
   });
 });
 
+describe('invalid partitioned indexes and indexes being built', () => {
+  it("tells how to make an invalid partitioned index valid (attach the partitions' indexes), never DROP INDEX CONCURRENTLY, which refuses one", () => {
+    const f = analyzeInsights(
+      observation({ indexes: [index({ index: 'orders_placed_idx', valid: false, partitioned: true })] }),
+      defaultInsightsSettings,
+      [],
+      now,
+    ).find((x) => x.kind === 'invalid-index');
+    expect(f?.title).toMatch(/not every partition has its index attached/);
+    expect(f?.fix).toMatch(/^ALTER INDEX orders_placed_idx ATTACH PARTITION/);
+  });
+
+  it('does not call an index being built right now (CREATE INDEX CONCURRENTLY in progress) a failed one', () => {
+    const f = analyzeInsights(
+      observation({ indexes: [index({ index: 'orders_new_idx', valid: false, building: true })] }),
+      defaultInsightsSettings,
+      [],
+      now,
+    );
+    expect(f.filter((x) => x.kind === 'invalid-index')).toEqual([]);
+  });
+});
+
 describe('wraparound and connections', () => {
   it('computes the XID rate from recorded samples', () => {
     expect(

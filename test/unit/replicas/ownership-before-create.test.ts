@@ -1,5 +1,6 @@
 import {
   CreateDBInstanceCommand,
+  type DBInstance,
   DBInstanceAlreadyExistsFault,
   DescribeDBInstancesCommand,
   InstanceQuotaExceededFault,
@@ -45,6 +46,26 @@ const add: Action = {
     instanceClass: 'db.r6g.large',
   },
 };
+
+/**
+ * The create is answered DBInstanceAlreadyExists (the SDK's retry after a lost answer, or a name an
+ * earlier run used), and DescribeDBInstances shows the instance: ours (created-by tag), in the cluster.
+ */
+function retryFinds(instance: Partial<DBInstance>): void {
+  rdsMock
+    .on(CreateDBInstanceCommand)
+    .rejects(new DBInstanceAlreadyExistsFault({ message: 'exists', $metadata: {} }));
+  rdsMock.on(DescribeDBInstancesCommand).resolves({
+    DBInstances: [
+      {
+        DBInstanceIdentifier: REPLICA,
+        DBClusterIdentifier: 'securecart-aurora',
+        TagList: [{ Key: TAG.key, Value: TAG.value }],
+        ...instance,
+      },
+    ],
+  });
+}
 
 describe('replica ownership is recorded before CreateDBInstance (issue 21)', () => {
   const created = new Map<string, Record<string, unknown>>();
@@ -102,18 +123,7 @@ describe('replica ownership is recorded before CreateDBInstance (issue 21)', () 
   });
 
   it('keeps the record on a retry that finds its own earlier replica (tagged, same source)', async () => {
-    rdsMock
-      .on(CreateDBInstanceCommand)
-      .rejects(new DBInstanceAlreadyExistsFault({ message: 'exists', $metadata: {} }));
-    rdsMock.on(DescribeDBInstancesCommand).resolves({
-      DBInstances: [
-        {
-          DBInstanceIdentifier: REPLICA,
-          DBClusterIdentifier: 'securecart-aurora',
-          TagList: [{ Key: TAG.key, Value: TAG.value }],
-        },
-      ],
-    });
+    retryFinds({});
     expect(await adapter(add, target)).toMatchObject({ status: 'skipped' });
     expect(created.has(REPLICA)).toBe(true);
   });
@@ -121,19 +131,9 @@ describe('replica ownership is recorded before CreateDBInstance (issue 21)', () 
   it("records the create as applied when the SDK's retry finds the instance its own lost first attempt made", async () => {
     // Adaptive retries (MAX_ATTEMPTS 3): the first CreateDBInstance made the reader and its answer
     // was lost (5xx / timeout); the retry is answered DBInstanceAlreadyExists.
-    rdsMock
-      .on(CreateDBInstanceCommand)
-      .rejects(new DBInstanceAlreadyExistsFault({ message: 'exists', $metadata: {} }));
-    rdsMock.on(DescribeDBInstancesCommand).resolves({
-      DBInstances: [
-        {
-          DBInstanceIdentifier: REPLICA,
-          DBInstanceStatus: 'creating',
-          DBClusterIdentifier: 'securecart-aurora',
-          InstanceCreateTime: new Date(NOW.getTime() + 20_000),
-          TagList: [{ Key: TAG.key, Value: TAG.value }],
-        },
-      ],
+    retryFinds({
+      DBInstanceStatus: 'creating',
+      InstanceCreateTime: new Date(NOW.getTime() + 20_000),
     });
     const result = await adapter(add, target);
     expect(result).toMatchObject({ status: 'applied' });
@@ -142,18 +142,8 @@ describe('replica ownership is recorded before CreateDBInstance (issue 21)', () 
   });
 
   it('records it applied when the retry finds its instance still creating, which AWS shows without InstanceCreateTime', async () => {
-    rdsMock
-      .on(CreateDBInstanceCommand)
-      .rejects(new DBInstanceAlreadyExistsFault({ message: 'exists', $metadata: {} }));
-    rdsMock.on(DescribeDBInstancesCommand).resolves({
-      DBInstances: [
-        {
-          DBInstanceIdentifier: REPLICA,
-          DBInstanceStatus: 'creating',
-          DBClusterIdentifier: 'securecart-aurora',
-          TagList: [{ Key: TAG.key, Value: TAG.value }],
-        },
-      ],
+    retryFinds({
+      DBInstanceStatus: 'creating',
     });
     const result = await adapter(add, target);
     expect(result).toMatchObject({ status: 'applied' });
@@ -163,37 +153,17 @@ describe('replica ownership is recorded before CreateDBInstance (issue 21)', () 
 
   it('skips an instance of that name still creating when an earlier run recorded creating it', async () => {
     created.set(REPLICA, { tuner: 'replicas', sourceId: 'securecart-aurora', status: 'confirmed' });
-    rdsMock
-      .on(CreateDBInstanceCommand)
-      .rejects(new DBInstanceAlreadyExistsFault({ message: 'exists', $metadata: {} }));
-    rdsMock.on(DescribeDBInstancesCommand).resolves({
-      DBInstances: [
-        {
-          DBInstanceIdentifier: REPLICA,
-          DBInstanceStatus: 'creating',
-          DBClusterIdentifier: 'securecart-aurora',
-          TagList: [{ Key: TAG.key, Value: TAG.value }],
-        },
-      ],
+    retryFinds({
+      DBInstanceStatus: 'creating',
     });
     expect(await adapter(add, target)).toMatchObject({ status: 'skipped' });
     expect(created.has(REPLICA)).toBe(true);
   });
 
   it('still skips an instance of that name an earlier run created', async () => {
-    rdsMock
-      .on(CreateDBInstanceCommand)
-      .rejects(new DBInstanceAlreadyExistsFault({ message: 'exists', $metadata: {} }));
-    rdsMock.on(DescribeDBInstancesCommand).resolves({
-      DBInstances: [
-        {
-          DBInstanceIdentifier: REPLICA,
-          DBInstanceStatus: 'available',
-          DBClusterIdentifier: 'securecart-aurora',
-          InstanceCreateTime: new Date(NOW.getTime() - 3_600_000),
-          TagList: [{ Key: TAG.key, Value: TAG.value }],
-        },
-      ],
+    retryFinds({
+      DBInstanceStatus: 'available',
+      InstanceCreateTime: new Date(NOW.getTime() - 3_600_000),
     });
     expect(await adapter(add, target)).toMatchObject({ status: 'skipped' });
     expect(created.has(REPLICA)).toBe(true);
