@@ -788,6 +788,18 @@ export function kmsStatementsOn(statements: Statement[], keyArns: Statement['Res
       },
     );
   }
+  if ([...actions].some((a) => a.startsWith('pi:'))) {
+    // Performance Insights data under a customer-managed key: whoever calls the PI API needs
+    // Decrypt and GenerateDataKey on the key, through RDS (AWS, "Changing an AWS KMS policy for
+    // Performance Insights").
+    out.push({
+      Sid: 'PerformanceInsightsCustomerManagedKeys',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: keyArns,
+      Condition: { StringLike: { 'kms:ViaService': via('rds') } },
+    });
+  }
   const decryptVia = [
     ...(actions.has('secretsmanager:GetSecretValue') ? [via('secretsmanager')] : []),
     ...(statements.some((s) => s.Sid === 'SlackWebhook') ? [via('ssm')] : []),

@@ -287,11 +287,23 @@ export function rolePolicies(resources: Record<string, unknown>): RolePolicy[] {
     const statements: PolicyStatement[] = [];
     for (const doc of docs) {
       if (!isObject(doc)) continue;
-      for (const s of asArray(doc.Statement)) if (isObject(s)) statements.push(s as PolicyStatement);
+      for (const s of asArray(doc.Statement)) statements.push(...statementsOf(s));
     }
     out.push({ role: id, statements });
   }
   return out;
+}
+
+/**
+ * A policy statement as the check sees it: itself, or both branches of an `Fn::If` (each checked
+ * as if its condition held, so a conditional grant cannot escape the rules), none for AWS::NoValue.
+ */
+function statementsOf(s: Json): PolicyStatement[] {
+  if (!isObject(s)) return [];
+  const branches = s['Fn::If'];
+  if (Array.isArray(branches)) return [branches[1], branches[2]].flatMap((b) => statementsOf(b ?? null));
+  if (s.Ref === 'AWS::NoValue') return [];
+  return [s as PolicyStatement];
 }
 
 export interface CheckOptions {

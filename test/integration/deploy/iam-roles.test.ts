@@ -295,7 +295,8 @@ describe('customer-managed KMS keys (kmsKeyArns)', () => {
   });
 
   it('lets the roles that read secrets or the Slack parameter decrypt, only through Secrets Manager / Systems Manager', () => {
-    const decrypt = (fn: FunctionName) => kms(fn).find((s) => s.Action.includes('kms:Decrypt'));
+    const decrypt = (fn: FunctionName) =>
+      kms(fn).find((s) => s.Sid === 'DecryptSecrets' && s.Action.includes('kms:Decrypt'));
     for (const fn of ['pg-maintenance', 'pg-insights'] as const) {
       expect(decrypt(fn)?.Condition, fn).toEqual({
         StringLike: { 'kms:ViaService': ['secretsmanager.*.amazonaws.com'] },
@@ -308,6 +309,22 @@ describe('customer-managed KMS keys (kmsKeyArns)', () => {
     }
     expect(decrypt('iops-tuner')).toBeUndefined();
     expect(decrypt('dynamodb-tuner')).toBeUndefined();
+  });
+
+  it('lets exactly the roles that read Performance Insights decrypt its data and make data keys, only through RDS', () => {
+    const readers = FUNCTIONS.filter((fn) =>
+      statementsFor(fn, example, options).some((s) => s.Action.some((a) => a.startsWith('pi:'))),
+    );
+    expect(readers).toContain('pg-insights');
+    for (const fn of FUNCTIONS) {
+      const pi = kms(fn).find((s) => s.Sid === 'PerformanceInsightsCustomerManagedKeys');
+      if (!readers.includes(fn)) {
+        expect(pi, fn).toBeUndefined();
+        continue;
+      }
+      expect(pi?.Action, fn).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+      expect(pi?.Condition, fn).toEqual({ StringLike: { 'kms:ViaService': 'rds.*.amazonaws.com' } });
+    }
   });
 
   it('names the keys, never every key, and still passes the least-privilege rules', () => {

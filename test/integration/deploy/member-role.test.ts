@@ -332,6 +332,25 @@ describe("the member role's customer-managed KMS keys (KmsKeyArns, the deploymen
     expect(statementsOf(deployedWith(applying, ''))).toEqual(memberStatements(applying));
   });
 
+  it('passes the IAM check as written (conditional statements checked), which flags a wildcard inside Fn::If', () => {
+    const written = memberRoleTemplate(applying) as { Resources: Record<string, Json> };
+    expect(JSON.stringify(written)).toContain('Fn::If');
+    expect(checkPolicies(written.Resources, { anyRegion: true })).toEqual([]);
+    const role = structuredClone(written.Resources.MemberRole) as unknown as {
+      Properties: { Policies: Array<{ PolicyDocument: { Statement: Json[] } }> };
+    };
+    role.Properties.Policies[0]?.PolicyDocument.Statement.push({
+      'Fn::If': [
+        'HasKmsKeys',
+        { Sid: 'Wild', Effect: 'Allow', Action: ['rds:*'], Resource: '*' },
+        { Ref: 'AWS::NoValue' },
+      ],
+    });
+    expect(
+      checkPolicies({ MemberRole: role as unknown as Json }, { anyRegion: true }).map((v) => v.sid),
+    ).toContain('Wild');
+  });
+
   it('still passes the least-privilege check with keys listed', () => {
     const t = deployedWith(applying, `${key(1)},${key(2)}`);
     expect(checkPolicies(t.Resources, { anyRegion: true })).toEqual([]);
