@@ -108,6 +108,45 @@ describe('a maintenance role that does not own the tables', () => {
   });
 });
 
+describe('a partitioned table whose partitions have different owners', () => {
+  it('records its ANALYZE as done when PostgreSQL skips a partition this role may not analyze', async () => {
+    // Prepare: db-autopilot owns the partitioned table and one partition; the application owns the other.
+    const db = await primary.createDatabase('partowner');
+    const c = await primary.connect(db);
+    await c.query(`DO $$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shop_app') THEN CREATE ROLE shop_app; END IF;
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbap_maint') THEN CREATE ROLE dbap_maint LOGIN IN ROLE pg_monitor; END IF;
+    END $$`);
+    await c.query('CREATE TABLE events (id bigint, k int NOT NULL) PARTITION BY LIST (k)');
+    await c.query('CREATE TABLE events_a PARTITION OF events FOR VALUES IN (1)');
+    await c.query('CREATE TABLE events_b PARTITION OF events FOR VALUES IN (2)');
+    await c.query('INSERT INTO events SELECT g, 1 + g % 2 FROM generate_series(1, 20000) g');
+    await flushStats(c);
+    await c.query('ALTER TABLE events OWNER TO dbap_maint');
+    await c.query('ALTER TABLE events_a OWNER TO dbap_maint');
+    await c.query('ALTER TABLE events_b OWNER TO shop_app');
+
+    // Act
+    const result = await maintainDatabase({
+      target: primary.target(db, 'dbap_maint'),
+      settings: { ...defaultMaintenanceSettings, concurrency: 1 },
+      dryRun: false,
+      remainingMs: forever,
+      now: new Date(),
+    });
+
+    // Assess: the parent's statistics were gathered (PostgreSQL warned only for events_b).
+    const parent = result.results.find((r) => r.candidate.table.name === 'events');
+    expect(parent?.notices.join('\n')).toMatch(/events_b/);
+    expect(parent?.outcome).toBe('applied');
+    expect(parent?.reason).toMatch(/1 of its 2 partition\(s\) not analyzed again/);
+    const analyzed = await c.query(`SELECT pg_stat_get_last_analyze_time('events'::regclass) AS at`);
+    expect(analyzed.rows[0]?.at).not.toBeNull();
+    expect(result.notPermitted.map((n) => n.table.name)).toEqual(['events_b']);
+    await c.end();
+  });
+});
+
 describe('index work by a role that does not own the table', () => {
   it('reports the bloated index it may not rebuild, the advised index it may not create (trying neither) and the slow statements it may not plan', async () => {
     // Prepare: the shop's carts table (owned by the application) has a bloated primary key and a
