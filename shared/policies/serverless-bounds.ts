@@ -15,7 +15,7 @@ import { type LearnedSpike, type SpikeWindow, spikeTiming } from './serverless-s
 /**
  * How an Aurora Serverless v2 cluster's capacity bounds are decided, in named pure steps:
  *
- *   minimumInEffect (input) -> dayProfile -> quietWeekday -> overdueLoad
+ *   minimumInEffect (input) -> dayProfile -> quietWeekday -> quietSoFar -> overdueLoad
  *     -> spikeTiming (./serverless-spikes.ts) -> forecastPeak -> recommendMin -> recommendMax
  *     -> constrainBounds
  *     -> autoPauseAdvice -> provisionedAdvice -> planServerlessBounds
@@ -302,20 +302,8 @@ export function quietWeekday(obs: ServerlessObservation, day: number): string | 
   const first = buckets[0]?.at;
   const ref = day - 7;
   if (first === undefined || first > ref * DAY_MS) return undefined;
-  const end = Date.parse(obs.history.end);
-  // Each complete day's most connections: the load signal a minimum held above demand does not
-  // hide (the capacity of a quiet day held at a weekday's minimum looks like a weekday's).
-  const peaks = new Map<number, number>();
-  for (const b of buckets) {
-    const d = Math.floor(b.at / DAY_MS);
-    if (b.connections !== null && d * DAY_MS >= first && (d + 1) * DAY_MS <= end)
-      peaks.set(d, Math.max(peaks.get(d) ?? 0, b.connections));
-  }
-  const refPeak = peaks.get(ref);
-  const others = [...peaks].filter(([d]) => d !== ref).map(([, p]) => p);
-  if (refPeak === undefined || others.length < 3) return undefined;
-  const median = others.sort((a, b) => a - b)[Math.floor(others.length / 2)] ?? 0;
-  if (!(refPeak < QUIET_DAY_RATIO * median)) return undefined;
+  const quiet = quietAgainstOthers(obs, buckets, ref);
+  if (!quiet) return undefined;
   // The same day so far against the quiet day at the same hours (its capacity: an upper bound of its demand).
   const refLevel = new Map(
     buckets.filter((b) => Math.floor(b.at / DAY_MS) === ref).map((b) => [b.at % DAY_MS, b.level ?? 0]),
@@ -327,7 +315,63 @@ export function quietWeekday(obs: ServerlessObservation, day: number): string | 
   );
   if (busier) return undefined;
   const weekday = new Date(ref * DAY_MS).toLocaleDateString('en-US', { weekday: 'long', timeZone: 'UTC' });
-  return `${weekday} a week ago was a quiet day (at most ${refPeak} connections, the other days' median ${median}) and this day so far has not been busier: forecast from that ${weekday}`;
+  return `${weekday} a week ago was a quiet day (${quiet}) and this day so far has not been busier: forecast from that ${weekday}`;
+}
+
+/**
+ * `day`'s most connections in the history (whole, or so far when it is the newest) below
+ * QUIET_DAY_RATIO of the median of the other complete days' (at least 3): the figures, else
+ * undefined. Connections: the load signal a minimum held above demand does not hide (the capacity
+ * of a quiet day held at a weekday's minimum looks like a weekday's).
+ */
+function quietAgainstOthers(
+  obs: ServerlessObservation,
+  buckets: ReturnType<typeof historyBuckets>,
+  day: number,
+): string | undefined {
+  const first = buckets[0]?.at;
+  if (first === undefined) return undefined;
+  const end = Date.parse(obs.history.end);
+  const peaks = new Map<number, number>();
+  let dayPeak: number | undefined;
+  for (const b of buckets) {
+    const d = Math.floor(b.at / DAY_MS);
+    if (b.connections === null) continue;
+    if (d === day) dayPeak = Math.max(dayPeak ?? 0, b.connections);
+    else if (d * DAY_MS >= first && (d + 1) * DAY_MS <= end)
+      peaks.set(d, Math.max(peaks.get(d) ?? 0, b.connections));
+  }
+  const others = [...peaks.values()];
+  if (dayPeak === undefined || others.length < 3) return undefined;
+  const median = others.sort((a, b) => a - b)[Math.floor(others.length / 2)] ?? 0;
+  return dayPeak < QUIET_DAY_RATIO * median
+    ? `at most ${dayPeak} connections, the other days' median ${median}`
+    : undefined;
+}
+
+/** `day`'s weekday a week ago is wholly in the history and was not a quiet day (step 1d's evidence). */
+function busyWeekAgo(obs: ServerlessObservation, day: number): boolean {
+  const buckets = historyBuckets(obs);
+  const first = buckets[0]?.at;
+  const ref = day - 7;
+  if (first === undefined || first > ref * DAY_MS || (ref + 1) * DAY_MS > Date.parse(obs.history.end))
+    return false;
+  return quietAgainstOthers(obs, buckets, ref) === undefined;
+}
+
+/**
+ * Step 1d: is `today` (a UTC day number) a quiet day so far, judged from its own buckets against
+ * the other complete days (no week-ago day needed)? Then a look-ahead reaching into a next day
+ * whose weekday a week ago was a busy day (wholly in the history, not quiet) and that is not
+ * forecast quiet (step 1b) expects that day's load at midnight in a step: the load of a quiet day
+ * (a weekend) does not ramp into a busy one's (a Monday's), the day's level changes at once.
+ */
+export function quietSoFar(obs: ServerlessObservation, today: number): string | undefined {
+  const buckets = historyBuckets(obs);
+  const first = buckets[0]?.at;
+  // The day's first bucket must be in the history (a day seen only in part is not judged).
+  if (first === undefined || first > today * DAY_MS) return undefined;
+  return quietAgainstOthers(obs, buckets, today);
 }
 
 /**
@@ -393,18 +437,22 @@ function profiles(obs: ServerlessObservation, s: ServerlessSettings) {
  * The look-ahead's buckets (step 2's seasonal part): their highest peak and steepest rise. A bucket
  * a learned spike explains (from its raise to recentMinutes after its end) waits for the spike's
  * own lead (step 1c) instead of raising the minimum up to a whole bucket's look-ahead early.
+ * `dayStep`: the look-ahead reaches past midnight from a quiet day into one not forecast quiet
+ * (step 1d): the next day's buckets arrive in a step, whatever rise the profile shows into them.
  */
 function seasonalPeak(
   obs: ServerlessObservation,
   s: ServerlessSettings,
   profileFor: ReturnType<typeof profiles>,
   spikes: SpikeWindow[],
-): { seasonal: number; rise: number; quiet?: string } {
+): { seasonal: number; rise: number; quiet?: string; dayStep?: string } {
   const period = obs.history.periodMinutes * 60_000;
   const now = Date.parse(obs.observedAt);
+  const today = Math.floor(now / DAY_MS);
   let seasonal = 0;
   let rise = 1;
   let quiet: string | undefined;
+  let dayStep: string | undefined;
   for (let at = now; at <= now + s.lookaheadMinutes * 60_000; at += period) {
     const day = profileFor(Math.floor(at / DAY_MS));
     quiet ??= day.quiet;
@@ -413,8 +461,14 @@ function seasonalPeak(
     const b = day.profile.get(Math.floor((at % DAY_MS) / period));
     seasonal = Math.max(seasonal, b?.peak ?? 0);
     rise = Math.max(rise, b?.rise ?? 1);
+    const next = Math.floor(at / DAY_MS);
+    if (!dayStep && next !== today && !day.quiet && (b?.peak ?? 0) > 0 && busyWeekAgo(obs, next)) {
+      const quietToday = quietSoFar(obs, today);
+      if (quietToday)
+        dayStep = `today a quiet day (${quietToday}), the next day's weekday a week ago a busy one`;
+    }
   }
-  return { seasonal, rise, ...(quiet ? { quiet } : {}) };
+  return { seasonal, rise, ...(quiet ? { quiet } : {}), ...(dayStep ? { dayStep } : {}) };
 }
 
 /** Step 1c: the peak the 15-min profile shows in the buckets of a learned spike due now (0 if none). */
@@ -451,7 +505,9 @@ export function forecastPeak(
   const timing = spikeTiming(obs.spikes ?? [], new Date(now), s.spikeLeadMinutes, 2 * s.recentMinutes);
   const since =
     timing.ended !== undefined && now - timing.ended < s.recentMinutes * 60_000 ? timing.ended : undefined;
-  let { seasonal, rise, quiet } = seasonalPeak(obs, s, profileFor, [...timing.warm, ...timing.waiting]);
+  const look = seasonalPeak(obs, s, profileFor, [...timing.warm, ...timing.waiting]);
+  let { seasonal, rise } = look;
+  const { quiet, dayStep } = look;
   let spike = spikePeak(obs, profileFor, timing.warm);
   const late = overdueLoad(obs);
   if (late.overdue) {
@@ -459,6 +515,7 @@ export function forecastPeak(
     rise = 1;
     spike = 0;
   }
+  const midnightStep = !late.overdue && dayStep !== undefined;
   const recent = maxOf(recentDemand(obs, s.recentMinutes, since));
   const peak = Math.max(seasonal, recent, spike);
   const history = late.overdue
@@ -471,13 +528,15 @@ export function forecastPeak(
       : '';
   // A step (the load more than doubled within one bucket on some day, or came from none; or a
   // learned spike) is not followed by scaling from a low capacity: the minimum sits close to its top.
-  const stepped = seasonal > recent && rise >= s.sharpRiseRatio;
+  // A quiet day's end into a busy day (step 1d) is a step too, even when the last minutes show the
+  // capacity the minimum raised for it (held there: not today's load).
+  const stepped = (seasonal > recent && rise >= s.sharpRiseRatio) || (midnightStep && seasonal > 0);
   const sharp = stepped || (spike > recent && spike >= seasonal);
   return {
     peak,
     sharp,
     settling: timing.ended !== undefined,
-    why: `expected peak ${peak.toFixed(1)} ACU (${history}${spikeWhy}${stepped && !spikeWhy ? `, reached in a step (x${Number.isFinite(rise) ? rise.toFixed(1) : 'from no load'} within ${obs.history.periodMinutes} min)` : ''}; last ${s.recentMinutes} min: ${recent.toFixed(1)})`,
+    why: `expected peak ${peak.toFixed(1)} ACU (${history}${spikeWhy}${stepped && !spikeWhy ? (rise >= s.sharpRiseRatio ? `, reached in a step (x${Number.isFinite(rise) ? rise.toFixed(1) : 'from no load'} within ${obs.history.periodMinutes} min)` : `, reached in a step at midnight (${dayStep})`) : ''}; last ${s.recentMinutes} min: ${recent.toFixed(1)})`,
   };
 }
 

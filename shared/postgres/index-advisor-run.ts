@@ -6,6 +6,7 @@ import {
   candidateIndexes,
   chooseAdvice,
   columnsFromPlan,
+  foldPartitions,
   hypotheticalStatement,
   type IndexCandidate,
   type NoAdvice,
@@ -158,13 +159,21 @@ async function readCatalog(
                                              FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
                                              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
                                             ORDER BY k.ord))
-                        FROM pg_index x WHERE x.indrelid = c.oid AND x.indisvalid AND x.indpred IS NULL), '[]') AS indexes
+                        FROM pg_index x WHERE x.indrelid = c.oid AND x.indisvalid AND x.indpred IS NULL), '[]') AS indexes,
+            CASE WHEN c.relispartition THEN (
+              WITH RECURSIVE up(rel, depth) AS (
+                SELECT i.inhparent, 1 FROM pg_inherits i WHERE i.inhrelid = c.oid
+                UNION ALL
+                SELECT i.inhparent, up.depth + 1 FROM pg_inherits i JOIN up ON i.inhrelid = up.rel)
+              SELECT json_build_object('schema', rn.nspname, 'relation', rc.relname)
+                FROM up JOIN pg_class rc ON rc.oid = up.rel JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+               ORDER BY up.depth DESC LIMIT 1) END AS root
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'm')
         AND (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
     [relations.map((x) => x.schema), relations.map((x) => x.relation)],
   );
-  return r.rows;
+  return r.rows.map(({ root, ...t }) => (root ? { ...t, root } : t));
 }
 
 async function tryCandidate(
@@ -173,21 +182,28 @@ async function tryCandidate(
   query: string,
   candidate: IndexCandidate,
 ): Promise<Trial> {
-  const h = await client.query<{ indexrelid: number; indexname: string }>(
-    'SELECT indexrelid::int8 AS indexrelid, indexname FROM hypopg_create_index($1)',
-    [hypotheticalStatement(candidate)],
-  );
+  // A partitioned table's candidate: one hypothetical index per partition, tried together.
+  const on = candidate.partitions?.map((p) => ({ ...candidate, ...p, partitions: undefined })) ?? [candidate];
   try {
-    const hypo = h.rows[0];
-    if (!hypo) throw new Error('hypopg_create_index created nothing');
+    const hypos: Array<{ indexrelid: number; indexname: string }> = [];
+    for (const c of on) {
+      const h = await client.query<{ indexrelid: number; indexname: string }>(
+        'SELECT indexrelid::int8 AS indexrelid, indexname FROM hypopg_create_index($1)',
+        [hypotheticalStatement(c)],
+      );
+      const hypo = h.rows[0];
+      if (!hypo) throw new Error('hypopg_create_index created nothing');
+      hypos.push(hypo);
+    }
     const plan = await explainGeneric(client, version, query);
-    const size = await client.query<{ bytes: string }>('SELECT hypopg_relation_size($1)::text AS bytes', [
-      hypo.indexrelid,
-    ]);
+    const size = await client.query<{ bytes: string }>(
+      'SELECT sum(hypopg_relation_size(oid))::text AS bytes FROM unnest($1::oid[]) oid',
+      [hypos.map((x) => x.indexrelid)],
+    );
     return {
       candidate,
       cost: plan['Total Cost'],
-      used: usesIndex(plan, hypo.indexname),
+      used: hypos.some((x) => usesIndex(plan, x.indexname)),
       estimatedBytes: Number(size.rows[0]?.bytes ?? 0),
     };
   } finally {
@@ -195,18 +211,22 @@ async function tryCandidate(
   }
 }
 
+/** Writes since the statistics reset, of the table or (partitioned) of the partitions indexed. */
 async function readWriteCost(client: pg.ClientBase, c: IndexCandidate): Promise<WriteCost | undefined> {
-  const r = await client.query<{ ins: number; nonhot: number; indexes: number; seconds: number }>(
-    `SELECT s.n_tup_ins::float8 AS ins, (s.n_tup_upd - s.n_tup_hot_upd)::float8 AS nonhot,
-            (SELECT count(*) FROM pg_index x WHERE x.indrelid = s.relid)::int AS indexes,
+  const on = c.partitions ?? [c];
+  const r = await client.query<{ n: number; ins: number; nonhot: number; indexes: number; seconds: number }>(
+    `SELECT count(*)::int AS n, sum(s.n_tup_ins)::float8 AS ins,
+            sum(s.n_tup_upd - s.n_tup_hot_upd)::float8 AS nonhot,
+            max((SELECT count(*) FROM pg_index x WHERE x.indrelid = s.relid))::int AS indexes,
             extract(epoch FROM now() - COALESCE(
               (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
               pg_postmaster_start_time()))::float8 AS seconds
-       FROM pg_stat_user_tables s WHERE s.schemaname = $1 AND s.relname = $2`,
-    [c.schema, c.relation],
+       FROM pg_stat_user_tables s
+      WHERE (s.schemaname, s.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [on.map((x) => x.schema), on.map((x) => x.relation)],
   );
   const row = r.rows[0];
-  if (!row) return undefined;
+  if (!row || row.n === 0) return undefined;
   return writeCost({
     inserts: row.ins,
     nonHotUpdates: row.nonhot,
@@ -225,9 +245,12 @@ async function adviseStatement(
   const display = normalizeQueryText(statement.query, maxChars);
   try {
     const plan = await explainGeneric(client, version, statement.query);
-    const uses = columnsFromPlan(plan);
-    const catalog = await readCatalog(client, uses);
-    const candidates = candidateIndexes(uses, catalog, settings.maxCandidates);
+    const scanned = columnsFromPlan(plan);
+    const { uses, catalog, partitions } = foldPartitions(scanned, await readCatalog(client, scanned));
+    const candidates = candidateIndexes(uses, catalog, settings.maxCandidates).map((c) => {
+      const members = partitions.get(`${c.schema}.${c.relation}`);
+      return members ? { ...c, partitions: members } : c;
+    });
     const trials: Trial[] = [];
     for (const c of candidates) trials.push(await tryCandidate(client, version, statement.query, c));
     const result = chooseAdvice(plan['Total Cost'], trials, settings);

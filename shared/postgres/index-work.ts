@@ -6,7 +6,12 @@ import { logger } from '../handler/observability.ts';
 import { serverVersionNum } from './catalog.ts';
 import { closeQuietly, type PgTarget } from './connection.ts';
 import { pointEvidence } from './evidence.ts';
-import { createIndexStatement, indexName } from './index-advisor.ts';
+import {
+  createIndexStatement,
+  type IndexCandidate,
+  indexName,
+  partitionedIndexStatements,
+} from './index-advisor.ts';
 import { type AdvisorResult, adviseIndexes, type StatementAdvice } from './index-advisor-run.ts';
 import {
   type BuildResult,
@@ -115,32 +120,38 @@ async function createStep(
   const out: CreationResult[] = [];
   for (const advice of advisor.statements) {
     if (advice.result?.kind !== 'advice') continue;
-    const statement = createIndexStatement(advice.result.candidate);
+    const statement = adviceStatement(advice.result.candidate);
     const estimatedMs = estimateRebuildMs(advice.result.estimatedBytes, s.assumedIndexBuildBytesPerSecond);
     const made = out.filter((c) => c.result).length;
     const notRun: CreationResult['notRun'] = !req.act
       ? { outcome: 'planned', why: 'dry run / observe mode: planned, not created' }
-      : cannot
-        ? { outcome: 'skipped', why: cannot, guard: 'postgres:no-concurrent-build' }
-        : !inWindow
-          ? {
-              outcome: 'deferred',
-              why: `outside the maintenance windows (${windowsText(req.windows)})`,
-              guard: 'maintenance-window',
-            }
-          : made >= s.createMaxPerRun
+      : advice.result.candidate.partitions
+        ? {
+            outcome: 'skipped',
+            why: 'an index of a partitioned table is built one partition at a time (CREATE INDEX ... ON ONLY, then CREATE INDEX CONCURRENTLY and ATTACH PARTITION per partition): given as statements to run, not built automatically',
+            guard: 'postgres:partitioned-index',
+          }
+        : cannot
+          ? { outcome: 'skipped', why: cannot, guard: 'postgres:no-concurrent-build' }
+          : !inWindow
             ? {
                 outcome: 'deferred',
-                why: `over the per-run cap of ${s.createMaxPerRun}`,
-                guard: 'max-changes-per-run',
+                why: `outside the maintenance windows (${windowsText(req.windows)})`,
+                guard: 'maintenance-window',
               }
-            : estimatedMs > req.remainingMs() - req.settings.safetyMarginMs
+            : made >= s.createMaxPerRun
               ? {
                   outcome: 'deferred',
-                  why: `estimated ${Math.ceil(estimatedMs / 1000)} s does not fit the time left`,
-                  guard: 'time-budget:would-not-finish',
+                  why: `over the per-run cap of ${s.createMaxPerRun}`,
+                  guard: 'max-changes-per-run',
                 }
-              : undefined;
+              : estimatedMs > req.remainingMs() - req.settings.safetyMarginMs
+                ? {
+                    outcome: 'deferred',
+                    why: `estimated ${Math.ceil(estimatedMs / 1000)} s does not fit the time left`,
+                    guard: 'time-budget:would-not-finish',
+                  }
+                : undefined;
     if (notRun) {
       out.push({ advice, statement, notRun });
       continue;
@@ -252,6 +263,13 @@ export async function maintainIndexes(req: IndexWorkRequest): Promise<IndexWorkR
   } finally {
     await closeQuietly(client);
   }
+}
+
+/** What a person runs: one CREATE INDEX CONCURRENTLY, or for a partitioned table its statements in order. */
+function adviceStatement(candidate: IndexCandidate): string {
+  return candidate.partitions
+    ? partitionedIndexStatements(candidate).join('; ')
+    : createIndexStatement(candidate);
 }
 
 function mb(bytes: number | undefined): string {
@@ -370,7 +388,7 @@ function adviceDecisions(result: IndexWorkResult, ctx: DecisionContext): Decisio
       });
     const r = a.result;
     if (r?.kind !== 'advice') continue;
-    const create = createIndexStatement(r.candidate);
+    const create = adviceStatement(r.candidate);
     const gainPct = Math.round(r.gain * 100);
     out.push({
       ...base,

@@ -219,6 +219,62 @@ describe('index advice proven with HypoPG', () => {
     await c.end();
   });
 
+  it('advises an index for a query over a partitioned table, on every partition, with statements PostgreSQL accepts (and builds none itself)', async () => {
+    // Prepare: orders in 4 partitions; a slow lookup by customer over all of them.
+    const db = await pgServer.createDatabase('partadvice');
+    const c = await pgServer.connect(db);
+    await c.query('CREATE EXTENSION hypopg');
+    await c.query(
+      'CREATE TABLE orders (id bigint, placed int NOT NULL, customer_id bigint NOT NULL, note text) PARTITION BY RANGE (placed)',
+    );
+    for (let i = 0; i < 4; i++) {
+      await c.query(
+        `CREATE TABLE orders_${i} PARTITION OF orders FOR VALUES FROM (${i * 100}) TO (${i * 100 + 100})`,
+      );
+    }
+    await c.query(
+      `INSERT INTO orders SELECT g, g % 400, g % 5000, md5(g::text) FROM generate_series(1, 200000) g`,
+    );
+    await c.query('VACUUM ANALYZE orders');
+    await c.query('SELECT pg_stat_statements_reset()');
+    for (let i = 0; i < 10; i++) await c.query('SELECT id, note FROM orders WHERE customer_id = $1', [i]);
+    await flushStats(c);
+
+    // Act
+    const result = await maintainIndexes({
+      target: pgServer.target(db),
+      settings: settings({ createAdvised: true, reindex: false }),
+      act: true,
+      now: inWindow,
+      windows,
+      remainingMs: forever,
+    });
+
+    // Assess: advice on the partitioned table (an index on one partition cut only ~23%).
+    const advice = result.advisor?.statements[0]?.result;
+    expect(advice).toMatchObject({ kind: 'advice', candidate: { relation: 'orders' } });
+    const decision = indexDecisions(result, ctx).find((d) => d.action === 'recommend');
+    const fix = (decision?.to as { fix?: string } | null)?.fix ?? '';
+    expect(fix).toMatch(
+      /^CREATE INDEX "orders_customer_id_idx" ON ONLY "public"."orders" \("customer_id"\); CREATE INDEX CONCURRENTLY/,
+    );
+    expect(result.created[0]?.notRun).toMatchObject({
+      outcome: 'skipped',
+      guard: 'postgres:partitioned-index',
+    });
+    expect(
+      (await c.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname LIKE '%customer%'`)).rows[0]
+        ?.n,
+    ).toBe(0);
+    // The statements given, run in order by a person, make a valid index on the partitioned table.
+    for (const statement of fix.split('; ')) await c.query(statement);
+    const valid = await c.query(
+      `SELECT x.indisvalid AS valid FROM pg_index x WHERE x.indexrelid = 'public.orders_customer_id_idx'::regclass`,
+    );
+    expect(valid.rows).toEqual([{ valid: true }]);
+    await c.end();
+  });
+
   it('does not create an advised index outside the maintenance windows', async () => {
     const { db, c } = await ordersDatabase();
     for (let i = 0; i < 10; i++) await c.query('SELECT id, note FROM orders WHERE customer_id = $1', [i]);

@@ -6,8 +6,10 @@ import {
   chooseAdvice,
   columnsFromPlan,
   createIndexStatement,
+  foldPartitions,
   indexName,
   type PlanNode,
+  partitionedIndexStatements,
   slowStatements,
   type TableCatalog,
   writeCost,
@@ -246,6 +248,60 @@ describe('createIndexStatement', () => {
     );
     const long = { ...c, relation: 'x'.repeat(60) };
     expect(indexName(long).length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe('foldPartitions', () => {
+  const use = (relation: string, equality: string[]) => ({
+    schema: 'public',
+    relation,
+    equality,
+    range: [],
+    join: [],
+    sort: [],
+  });
+  const part = (relation: string, indexes: string[][]) => ({
+    schema: 'public',
+    relation,
+    columns: ['id', 'customer_id', 'status'],
+    indexes,
+    root: { schema: 'public', relation: 'orders' },
+  });
+
+  it('folds the partitions a plan scans into their partitioned table, keeping only the indexes every partition has', () => {
+    const f = foldPartitions(
+      [use('orders_1', ['customer_id']), use('orders_2', ['customer_id', 'status']), use('carts', ['id'])],
+      [
+        part('orders_1', [['id'], ['customer_id']]),
+        part('orders_2', [['id']]),
+        { schema: 'public', relation: 'carts', columns: ['id'], indexes: [] },
+      ],
+    );
+    expect(f.uses.map((u) => [u.relation, u.equality])).toEqual([
+      ['orders', ['customer_id', 'status']],
+      ['carts', ['id']],
+    ]);
+    expect(f.catalog.find((t) => t.relation === 'orders')?.indexes).toEqual([['id']]);
+    expect(f.partitions.get('public.orders')?.map((p) => p.relation)).toEqual(['orders_1', 'orders_2']);
+    const candidates = candidateIndexes(f.uses, f.catalog, 8);
+    expect(candidates.map((c) => `${c.relation}(${c.columns.map((x) => x.column).join(',')})`)).toContain(
+      'orders(customer_id,status)',
+    );
+  });
+
+  it('writes the ON ONLY, per-partition CONCURRENTLY and ATTACH statements for a partitioned table', () => {
+    expect(
+      partitionedIndexStatements({
+        schema: 'public',
+        relation: 'orders',
+        columns: [{ column: 'customer_id', desc: false }],
+        partitions: [{ schema: 'public', relation: 'orders_1' }],
+      }),
+    ).toEqual([
+      'CREATE INDEX "orders_customer_id_idx" ON ONLY "public"."orders" ("customer_id")',
+      'CREATE INDEX CONCURRENTLY "orders_1_customer_id_idx" ON "public"."orders_1" ("customer_id")',
+      'ALTER INDEX "public"."orders_customer_id_idx" ATTACH PARTITION "public"."orders_1_customer_id_idx"',
+    ]);
   });
 });
 

@@ -13,6 +13,7 @@ import {
   heldAtMinimum,
   overdueLoad,
   planServerlessBounds,
+  quietSoFar,
   quietWeekday,
   type ServerlessObservation,
 } from '../../../shared/policies/serverless-bounds.ts';
@@ -430,6 +431,60 @@ describe('Aurora Serverless v2 bounds policy', () => {
         },
       ),
     );
+  });
+});
+
+describe('the midnight after a quiet day (step 1d, quietSoFar)', () => {
+  it('expects a busy weekday at midnight in a step after a quiet day (the Monday after a weekend)', () => {
+    // Weekend nights at 1.2 ACU, weekday nights at 2 (x1.67 across Sunday-Monday: under the 2x a
+    // step needs in the profile), the week's evenings as weekObs. Sunday 23:50: the look-ahead
+    // reaches Monday 00:00-00:30, whose weekday a week ago (Monday 16th) was busy; today (5
+    // connections against a median of 50) is quiet: Monday's 2 ACU arrives at once: 0.85 x 2.
+    const nights = (o: ReturnType<typeof weekObs>) => ({
+      ...o,
+      history: {
+        ...o.history,
+        capacityMax: o.history.capacityMax.map((v) => (v === 1 ? 1.2 : v)),
+        capacityMean: o.history.capacityMean.map((v) => (v === 0.9 ? 1.08 : v)),
+      },
+    });
+    const sun = nights(weekObs('2026-11-22T23:50:00.000Z'));
+    const today = Math.floor(Date.parse('2026-11-22') / 86_400_000);
+    expect(quietSoFar(sun, today)).toBe("at most 5 connections, the other days' median 50");
+    const f = forecastPeak(sun, s);
+    expect(f).toMatchObject({ peak: 2, sharp: true });
+    expect(f.why).toMatch(
+      /reached in a step at midnight \(today a quiet day .*the next day's weekday a week ago a busy one\)/,
+    );
+    expect(boundsOf(planServerlessBounds(sun, s, {}))?.min).toBe(2);
+    // Raised at 23:35: the last minutes show the capacity held at that minimum (not today's load): kept.
+    const raised = {
+      ...sun,
+      current: { min: 2, max: 64 },
+      recent: { ...sun.recent, capacity: sun.recent.capacity.map(() => 2) },
+    };
+    expect(forecastPeak(raised, s).sharp).toBe(true);
+    expect(boundsOf(planServerlessBounds(raised, s, {}))).toBeUndefined();
+    // Sunday 22:00 (the look-ahead stays in today): a ramp's 0.6 x today's forecast (1.2 -> 1).
+    const evening = nights(weekObs('2026-11-22T22:00:00.000Z'));
+    expect(forecastPeak(evening, s).sharp).toBe(false);
+    // Friday 23:50 into Saturday: today is busy, no step (0.6 x 2).
+    const fri = nights(weekObs('2026-11-20T23:50:00.000Z'));
+    expect(forecastPeak(fri, s).sharp).toBe(false);
+    expect(boundsOf(planServerlessBounds(fri, s, {}))?.min).toBe(1.5);
+    // Without Monday a week ago in the history (the last 6 days only), nothing says Monday is busy: 0.6 x 2.
+    const six = {
+      ...sun,
+      history: {
+        ...sun.history,
+        capacityMax: sun.history.capacityMax.slice(-6 * 96),
+        capacityMean: sun.history.capacityMean.slice(-6 * 96),
+        connectionsMax: sun.history.connectionsMax.slice(-6 * 96),
+      },
+    };
+    expect(quietSoFar(six, today)).toBeDefined();
+    expect(forecastPeak(six, s).sharp).toBe(false);
+    expect(boundsOf(planServerlessBounds(six, s, {}))?.min).toBe(1.5);
   });
 });
 
