@@ -55,6 +55,8 @@ export interface AdvisorResult {
   /** What makes advice available, when `unavailable` (default: CREATE EXTENSION hypopg;). */
   fix?: string;
   statements: StatementAdvice[];
+  /** Slow statements not examined: the run's time was spent (next run). */
+  notExamined?: number;
 }
 
 const PG12 = 120000;
@@ -282,7 +284,7 @@ async function adviseStatement(
 export async function adviseIndexes(
   client: pg.ClientBase,
   version: number,
-  settings: AdviceSettings & { lockTimeoutMs: number; queryTextMaxChars: number },
+  settings: AdviceSettings & { lockTimeoutMs: number; queryTextMaxChars: number; leftMs?: () => number },
 ): Promise<AdvisorResult> {
   const hypopg = await hypopgStatus(client);
   if (hypopg !== 'installed') {
@@ -305,10 +307,26 @@ export async function adviseIndexes(
       : 'CREATE EXTENSION pg_stat_statements;';
     return { hypopg, unavailable: rows, fix, statements: [] };
   }
-  await client.query(`SELECT set_config('lock_timeout', $1, false)`, [String(settings.lockTimeoutMs)]);
+  // Each planning statement under a statement_timeout within the time left (never past the run).
+  const leftMs = settings.leftMs ?? (() => Number.POSITIVE_INFINITY);
+  await client.query(
+    `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`,
+    [
+      String(settings.lockTimeoutMs),
+      String(Math.max(1, Math.floor(Math.min(ADVICE_STATEMENT_TIMEOUT_MS, leftMs())))),
+    ],
+  );
   const out: StatementAdvice[] = [];
-  for (const s of slowStatements(rows, settings)) {
+  const slow = slowStatements(rows, settings);
+  for (const [i, s] of slow.entries()) {
+    // The time is spent: the rest are left for the next run (said in the result), not started.
+    if (!(leftMs() >= ADVICE_MIN_LEFT_MS)) return { hypopg, statements: out, notExamined: slow.length - i };
     out.push(await adviseStatement(client, version, s, settings, settings.queryTextMaxChars));
   }
   return { hypopg, statements: out };
 }
+
+/** The advisor's statement_timeout ceiling (EXPLAIN plans only; the time left lowers it). */
+export const ADVICE_STATEMENT_TIMEOUT_MS = 30_000;
+/** Below this much time left no further statement is examined. */
+export const ADVICE_MIN_LEFT_MS = 2_000;

@@ -225,6 +225,7 @@ export async function maintainIndexes(req: IndexWorkRequest): Promise<IndexWorkR
           maxCandidates: s.adviseMaxCandidates,
           lockTimeoutMs: req.settings.lockTimeoutMs,
           queryTextMaxChars: req.settings.queryTextMaxChars,
+          leftMs: () => req.remainingMs() - req.settings.safetyMarginMs,
         })
       : undefined;
     const created = await createStep(client, advisor, cannot, inWindow, req);
@@ -380,6 +381,12 @@ function adviceDecisions(result: IndexWorkResult, ctx: DecisionContext): Decisio
     ];
   }
   const out: Decision[] = notReadable(result, ctx);
+  if (advisor.notExamined) {
+    logger.warn("index advice stopped: the run's time is spent; the rest next run", {
+      database: result.database,
+      notExamined: advisor.notExamined,
+    });
+  }
   for (const a of advisor.statements) {
     if (a.error)
       logger.warn('index advice: statement not explainable', {

@@ -367,6 +367,44 @@ describe('a rebuild cancelled at its statement_timeout near the end of the run',
   });
 });
 
+describe('index advice near the end of the run', () => {
+  it('plans under a statement_timeout within the time left, and examines no statement once it is spent', async () => {
+    const db = await primary.createDatabase('advicetime');
+    const c = await primary.connect(db);
+    await c.query('CREATE EXTENSION hypopg');
+    await c.query('CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL)');
+    await c.query('INSERT INTO orders SELECT g, g % 5000 FROM generate_series(1, 50000) g');
+    await c.query('ANALYZE orders');
+    await c.query('SELECT pg_stat_statements_reset()');
+    for (let i = 0; i < 10; i++) await c.query('SELECT id FROM orders WHERE customer_id = $1', [i]);
+    await flushStats(c);
+    const log: Array<{ sql: string; params?: unknown[] }> = [];
+
+    // 1.5 s left after the 1 s safety margin: under the 2 s it takes to start another statement.
+    const result = await maintainIndexes({
+      target: spied(primary.target(db), log),
+      settings: {
+        indexes: indexMaintenanceSchema.parse({ reindex: false, adviseMinCalls: 5, adviseMinMeanMs: 0 }),
+        lockTimeoutMs: 300,
+        safetyMarginMs: 1_000,
+        queryTextMaxChars: 300,
+      },
+      act: false,
+      now: new Date('2026-12-06T03:00:00Z'),
+      windows: [],
+      remainingMs: () => 1_000 + 1_500,
+    });
+
+    expect(log.filter((q) => q.sql.startsWith('EXPLAIN') || q.sql.startsWith('PREPARE'))).toEqual([]);
+    expect(result.advisor?.notExamined).toBe(1);
+    const set = log.find((q) =>
+      q.sql.includes("set_config('lock_timeout', $1, false), set_config('statement_timeout'"),
+    );
+    expect(Number(set?.params?.[1])).toBeLessThanOrEqual(1_500);
+    await c.end();
+  });
+});
+
 describe('pg_stat_statements created but not preloaded (shared_preload_libraries)', () => {
   let bare: TestPostgres | undefined;
 
