@@ -65,30 +65,38 @@ export function scalableResourceId(tableName: string, indexName: string | null):
   return indexName === null ? `table/${tableName}` : `table/${tableName}/index/${indexName}`;
 }
 
+/** A target tracking policy, whole (sent by PutScalingPolicy; kept in the tuner state as the person's). */
+export const trackingPolicySchema = z.object({
+  policyName: z.string().min(1).max(256),
+  // Target tracking for DynamoDB: 20-90 percent (aws-facts.md, "Native auto scaling").
+  targetValue: z.number().min(20).max(90),
+  disableScaleIn: z.boolean().optional(),
+  // The rest of the person's policy, kept as it was (PutScalingPolicy replaces all of it).
+  scaleInCooldown: z.number().int().min(0).optional(),
+  scaleOutCooldown: z.number().int().min(0).optional(),
+  predefinedMetricType: z.string().min(1).optional(),
+  resourceLabel: z.string().min(1).optional(),
+  customizedMetric: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** A DynamoDB scalable target's ResourceId: table/<t>[/index/<g>]. */
+export const scalableResourceIdSchema = z
+  .string()
+  .regex(/^table\/[A-Za-z0-9_.-]{3,255}(\/index\/[A-Za-z0-9_.-]{3,255})?$/);
+
+export const scalableDimensionSchema = z.enum([
+  'dynamodb:table:ReadCapacityUnits',
+  'dynamodb:table:WriteCapacityUnits',
+  'dynamodb:index:ReadCapacityUnits',
+  'dynamodb:index:WriteCapacityUnits',
+]);
+
 const paramsSchema = z.object({
-  resourceId: z.string().regex(/^table\/[A-Za-z0-9_.-]{3,255}(\/index\/[A-Za-z0-9_.-]{3,255})?$/),
-  scalableDimension: z.enum([
-    'dynamodb:table:ReadCapacityUnits',
-    'dynamodb:table:WriteCapacityUnits',
-    'dynamodb:index:ReadCapacityUnits',
-    'dynamodb:index:WriteCapacityUnits',
-  ]),
+  resourceId: scalableResourceIdSchema,
+  scalableDimension: scalableDimensionSchema,
   minCapacity: z.number().int().min(1).optional(),
   maxCapacity: z.number().int().min(1).optional(),
-  policy: z
-    .object({
-      policyName: z.string().min(1).max(256),
-      // Target tracking for DynamoDB: 20-90 percent (aws-facts.md, "Native auto scaling").
-      targetValue: z.number().min(20).max(90),
-      disableScaleIn: z.boolean().optional(),
-      // The rest of the person's policy, kept as it was (PutScalingPolicy replaces all of it).
-      scaleInCooldown: z.number().int().min(0).optional(),
-      scaleOutCooldown: z.number().int().min(0).optional(),
-      predefinedMetricType: z.string().min(1).optional(),
-      resourceLabel: z.string().min(1).optional(),
-      customizedMetric: z.record(z.string(), z.unknown()).optional(),
-    })
-    .optional(),
+  policy: trackingPolicySchema.optional(),
 });
 
 export type ScalingTargetParams = z.infer<typeof paramsSchema>;

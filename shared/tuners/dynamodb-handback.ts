@@ -13,6 +13,12 @@
  * recorded lifts (`LIFTED_INDEX`, tuner state of the `dynamodb` owner), so a table that left the
  * managed list is still found without listing every table of the account each run.
  */
+import { z } from 'zod';
+import {
+  scalableDimensionSchema,
+  scalableResourceIdSchema,
+  trackingPolicySchema,
+} from '../adapters/app-autoscaling.ts';
 import type { Config } from '../config/schema.ts';
 import type {
   Adapter,
@@ -23,11 +29,117 @@ import type {
   TunerSettings,
 } from '../core/contracts.ts';
 import { executePlan } from '../core/executor.ts';
-import type { Decision, Plan } from '../core/model.ts';
+import type { Action, Decision, Plan } from '../core/model.ts';
 import { handBackAll, type ScalingLifts } from '../policies/dynamodb-scaling-targets.ts';
 
 /** The index's resource id: `#` is not allowed in a DynamoDB table name, so no table shares it. */
 export const LIFTED_INDEX = '#lifted-tables';
+
+const capacity = z.number().int().min(1);
+const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/);
+const isoTime = z.string().datetime();
+
+/**
+ * One lease as the tuner writes it (`ScalingLift`, shared/policies/dynamodb-scaling-targets.ts) in
+ * a table's tuner state `lifts`. State written by an older version or edited by a person is
+ * external input: a lease that does not parse is never acted on.
+ */
+const scalingLiftSchema = z
+  .object({
+    resourceId: scalableResourceIdSchema,
+    scalableDimension: scalableDimensionSchema,
+    originalMin: capacity,
+    originalMax: capacity.optional(),
+    liftedTo: capacity.optional(),
+    liftedMax: capacity.optional(),
+    until: isoTime.optional(),
+    originalPolicy: trackingPolicySchema.optional(),
+    retry: z.object({ minCapacity: capacity, until: isoTime }).optional(),
+  })
+  .refine((l) => l.originalMax === undefined || l.originalMax >= l.originalMin, {
+    message: 'originalMax is below originalMin',
+    path: ['originalMax'],
+  });
+
+/** A stored lease that does not parse: its key, why, and the stored value. */
+export interface MalformedLift {
+  key: string;
+  why: string;
+  stored: unknown;
+}
+
+/**
+ * A table's stored leases: the valid ones, and those that are not what this code writes (wrong
+ * types, missing fields, out-of-range numbers, another table's scalable target): treated as absent.
+ */
+export function storedLifts(
+  tunerState: Record<string, unknown> | undefined,
+  table: string,
+): { lifts: ScalingLifts; malformed: MalformedLift[] } {
+  const raw = tunerState?.lifts;
+  if (raw === undefined) return { lifts: {}, malformed: [] };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    return { lifts: {}, malformed: [{ key: 'lifts', why: 'not an object of leases', stored: raw }] };
+  const lifts: ScalingLifts = {};
+  const malformed: MalformedLift[] = [];
+  for (const [key, stored] of Object.entries(raw)) {
+    const parsed = scalingLiftSchema.safeParse(stored);
+    const own = parsed.success && ownTarget(parsed.data.resourceId, table);
+    if (parsed.success && own) lifts[key] = parsed.data;
+    else
+      malformed.push({
+        key,
+        stored,
+        why: parsed.success ? `names ${parsed.data.resourceId}, not table ${table}` : issues(parsed.error),
+      });
+  }
+  return { lifts, malformed };
+}
+
+const ownTarget = (resourceId: string, table: string) =>
+  resourceId === `table/${table}` || resourceId.startsWith(`table/${table}/index/`);
+
+const issues = (e: z.ZodError) =>
+  e.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ');
+
+/** What a malformed lease still says of the person's settings (each field only when valid on its own). */
+export function handRestore(m: MalformedLift, table: string): string {
+  const s = (m.stored ?? {}) as Record<string, unknown>;
+  const target = scalableResourceIdSchema.safeParse(s.resourceId);
+  const dim = scalableDimensionSchema.safeParse(s.scalableDimension);
+  const min = capacity.safeParse(s.originalMin);
+  const max = capacity.safeParse(s.originalMax);
+  const policy = trackingPolicySchema.safeParse(s.originalPolicy);
+  const known = [
+    ...(min.success ? [`MinCapacity ${min.data}`] : []),
+    ...(max.success ? [`MaxCapacity ${max.data}`] : []),
+    ...(policy.success ? [`the policy ${policy.data.policyName} at target ${policy.data.targetValue}`] : []),
+  ];
+  if (!known.length) return "the person's settings are not known: check the scalable target by hand";
+  // Where: only a target of this table (a lease naming another table says nothing of this one's).
+  const on =
+    target.success && dim.success && ownTarget(target.data, table) ? ` on ${target.data} ${dim.data}` : '';
+  return `set ${known.join(', ')}${on} by hand to restore the person's settings`;
+}
+
+/** The recorded notice for a lease not handed back (changes nothing). */
+function notHandedBack(target: Target, m: MalformedLift, why: string): Action {
+  return {
+    tuner: 'dynamodb',
+    resource: target.ref,
+    kind: 'recommend',
+    from: null,
+    to: { advice: 'restore the scalable target by hand' },
+    reason: `${target.ref.id}: db-autopilot stopped tuning it (${why}) but did not hand back lease ${m.key}: its stored record is not valid (${m.why}); ${handRestore(m, target.ref.id)}`,
+    evidence: [],
+    monthlyCostDelta: 0,
+    undo: null,
+    mutating: false,
+    severity: 'warning',
+    // Changes nothing; recorded even on an opted-out table (the opt-out guard lets it through).
+    restores: true,
+  };
+}
 
 /** Why a table's settings are handed back (the end of each decision's reason). */
 export function handBackWhy(target: Target, paused: boolean): string {
@@ -44,8 +156,9 @@ function hasLifts(history: ResourceHistory | undefined): boolean {
 /** The tables the index names (tables with recorded lifts). */
 export async function liftedTables(store: StateStore, now: Date): Promise<string[]> {
   const history = await store.getHistory('dynamodb', LIFTED_INDEX, now);
-  const tables = (history.tunerState as { tables?: unknown } | undefined)?.tables;
-  return Array.isArray(tables) ? tables.filter((t): t is string => typeof t === 'string') : [];
+  // Written as `{ tables: string[] }`; an entry that is not a DynamoDB table name is ignored.
+  const tables = history.tunerState?.tables;
+  return Array.isArray(tables) ? tables.filter((t): t is string => tableName.safeParse(t).success) : [];
 }
 
 /** Index bookkeeping from histories read before tuning: which have lifts, which have none. */
@@ -84,9 +197,14 @@ export async function handBackTables(input: {
   const acting: RunContext = { ...run, paused: false };
   for (const target of input.targets) {
     const history = await store.getHistory('dynamodb', target.ref.id, run.now);
-    const lifts = (history.tunerState as { lifts?: ScalingLifts } | undefined)?.lifts ?? {};
-    const back = handBackAll(lifts, target.ref, handBackWhy(target, run.paused));
-    const actions = back.actions.map((a) => ({ ...a, restores: true }));
+    const { lifts, malformed } = storedLifts(history.tunerState, target.ref.id);
+    const why = handBackWhy(target, run.paused);
+    const back = handBackAll(lifts, target.ref, why);
+    // A malformed lease never sets anything: the person is told, once (it leaves the state).
+    const actions = [
+      ...back.actions.map((a) => ({ ...a, restores: true })),
+      ...malformed.map((m) => notHandedBack(target, m, why)),
+    ];
     const done = actions.length
       ? await executePlan({
           plan: {
@@ -110,7 +228,7 @@ export async function handBackTables(input: {
       if (lift && done[i]?.outcome !== 'applied') left[c.key] = lift;
     });
     if (Object.keys(left).length === 0) cleared.push(target.ref.id);
-    if (Object.keys(lifts).length > 0)
+    if (Object.keys(lifts).length > 0 || malformed.length > 0)
       await store.putTunerState('dynamodb', target.ref.id, { ...mainState(history), lifts: left });
   }
   return { decisions, cleared };

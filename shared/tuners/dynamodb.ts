@@ -73,7 +73,14 @@ import { gsiStatus } from '../policies/dynamodb-observation.ts';
 import { learnRecurringPeaks, type PeakModel, prewarmFloorAt } from '../policies/prewarm.ts';
 import { type PriceTable, pricesFor } from '../pricing.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
-import { handBackStopped, handBackTables, liftedTables, saveLiftedIndex } from './dynamodb-handback.ts';
+import {
+  handBackStopped,
+  handBackTables,
+  handRestore,
+  liftedTables,
+  saveLiftedIndex,
+  storedLifts,
+} from './dynamodb-handback.ts';
 import type { TunerRegistration } from './registry.ts';
 
 const MINUTE = 60_000;
@@ -910,7 +917,8 @@ async function handBackWhilePaused(
 
 /** What the DynamoDB tuner keeps per table between runs (its tuner state). */
 interface TableTunerState {
-  lifts?: ScalingLifts;
+  /** Read through `storedLifts` (validated), never from here. */
+  lifts?: unknown;
   explained?: ExplainedCapacity;
   prewarm?: PrewarmState;
   findings?: Record<string, string>;
@@ -937,6 +945,16 @@ interface TuneTableInput {
   throttleCausesRead?: boolean;
 }
 
+/** The table's valid leases; a malformed one is treated as absent, said in the run's notes. */
+function liftsFor(history: ResourceHistory, table: string, notes: string[]): ScalingLifts {
+  const { lifts, malformed } = storedLifts(history.tunerState, table);
+  for (const m of malformed)
+    notes.push(
+      `${table}: stored lease ${m.key} is not valid (${m.why}): treated as absent (not handed back); ${handRestore(m, table)}`,
+    );
+  return lifts;
+}
+
 /**
  * One table, in order: observe (this run's observation, what earlier runs left) -> decide
  * (pre-warm and lifted floors, capacity plan, scalable targets) -> guard (findings not
@@ -953,7 +971,7 @@ async function tuneTable(input: TuneTableInput): Promise<Decision[]> {
   const state = (history.tunerState ?? {}) as TableTunerState;
   // Decide.
   const prewarm = await peaksLearnedBy(obs, state.prewarm, section, now, input.notes);
-  const lifts = state.lifts ?? {};
+  const lifts = liftsFor(history, target.ref.id, input.notes);
   const floors = [...prewarmFloors(obs, prewarm, section, now), ...scalingFloors(obs, section, lifts, now)];
   const drifted = await capacityDrift(obs, state.explained, store, input.capacitySettings, now);
   if (drifted) input.notes.push(drifted);

@@ -16,12 +16,17 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { DBCluster } from '@aws-sdk/client-rds';
 import type { createServerlessAdapter } from '../adapters/aurora-serverless.ts';
-import { boundsOf, type ServerlessBoundsParams } from '../adapters/aurora-serverless.ts';
+import {
+  boundsOf,
+  type ServerlessBoundsParams,
+  setServerlessBoundsParamsSchema,
+} from '../adapters/aurora-serverless.ts';
 import type { ResourceHistory, RunContext, StateStore, TunerSettings } from '../core/contracts.ts';
 import { lastAppliedChange } from '../core/drift.ts';
 import { executePlan } from '../core/executor.ts';
 import type { Action, Decision, Plan } from '../core/model.ts';
 import type { DiscoveredTarget } from '../discovery/index.ts';
+import { knownPersonBounds, storedPersonBounds } from './serverless-inputs.ts';
 
 type Cluster = DiscoveredTarget<DBCluster>;
 const KINDS: Action['kind'][] = ['set-serverless-bounds'];
@@ -32,8 +37,10 @@ export const CHANGED_INDEX = '#changed-clusters';
 /** The clusters the index names (db-autopilot's range in effect when last seen). */
 export async function changedClusters(store: StateStore, now: Date): Promise<string[]> {
   const history = await store.getHistory('serverless', CHANGED_INDEX, now);
-  const clusters = (history.tunerState as { clusters?: unknown } | undefined)?.clusters;
-  return Array.isArray(clusters) ? clusters.filter((c): c is string => typeof c === 'string') : [];
+  // Written as `{ clusters: string[] }`; an entry that is not a DB cluster identifier is ignored.
+  const clusters = history.tunerState?.clusters;
+  const id = setServerlessBoundsParamsSchema.shape.clusterId;
+  return Array.isArray(clusters) ? clusters.filter((c): c is string => id.safeParse(c).success) : [];
 }
 
 /** Writes the index when it changed. */
@@ -48,9 +55,42 @@ export async function saveChangedIndex(
   await store.putTunerState('serverless', CHANGED_INDEX, { clusters });
 }
 
+/** The person's range as stored, when valid (a malformed one is never handed back). */
+function personOf(history: ResourceHistory): ServerlessBoundsParams | undefined {
+  const kept = storedPersonBounds(history);
+  return kept && 'bounds' in kept ? kept.bounds : undefined;
+}
+
+/**
+ * The stored person's range is malformed while db-autopilot's range is in effect: nothing is set
+ * from it; a recorded notice (changes nothing) says why, with what the record still says.
+ */
+export function malformedNotice(c: Cluster, history: ResourceHistory, why: string): Action | undefined {
+  const kept = storedPersonBounds(history);
+  const current = boundsOf(c.raw);
+  const last = lastAppliedChange(history, KINDS);
+  if (!kept || !('malformed' in kept) || !current || !last || !isDeepStrictEqual(last.to, current))
+    return undefined;
+  return {
+    tuner: 'serverless',
+    resource: c.ref,
+    kind: 'recommend',
+    from: null,
+    to: { advice: 'restore the capacity range by hand' },
+    reason: `${c.ref.id}: db-autopilot stopped tuning it (${why}) but did not hand back its range ${current.min}-${current.max} ACU: the person's range kept in the state table is not valid (${kept.malformed}); ${knownPersonBounds(kept.stored)}`,
+    evidence: [],
+    monthlyCostDelta: 0,
+    undo: null,
+    mutating: false,
+    severity: 'warning',
+    // Changes nothing; recorded even on an opted-out cluster (the opt-out guard lets it through).
+    restores: true,
+  };
+}
+
 /** The action that hands a cluster's bounds back to the person's, when db-autopilot's are in effect. */
 export function handBackAction(c: Cluster, history: ResourceHistory, why: string): Action | undefined {
-  const person = history.tunerState?.personBounds as ServerlessBoundsParams | undefined;
+  const person = personOf(history);
   const current = boundsOf(c.raw);
   const last = lastAppliedChange(history, KINDS);
   if (!person || !current || !last || isDeepStrictEqual(person, current)) return undefined;
@@ -79,7 +119,7 @@ export function handBackAction(c: Cluster, history: ResourceHistory, why: string
  * (a recorded recommendation, changes nothing) tells them db-autopilot stopped and left it.
  */
 export function leftAloneNotice(c: Cluster, history: ResourceHistory, why: string): Action | undefined {
-  const person = history.tunerState?.personBounds as ServerlessBoundsParams | undefined;
+  const person = personOf(history);
   const current = boundsOf(c.raw);
   const last = lastAppliedChange(history, KINDS);
   if (!person || !current || !last) return undefined;
@@ -119,7 +159,8 @@ export async function handBackCluster(
   why: string,
 ): Promise<{ decisions: Decision[]; settled: boolean }> {
   const history = await x.store.getHistory('serverless', c.ref.id, x.run.now);
-  const action = handBackAction(c, history, why) ?? leftAloneNotice(c, history, why);
+  const action =
+    handBackAction(c, history, why) ?? leftAloneNotice(c, history, why) ?? malformedNotice(c, history, why);
   if (!action) return { decisions: [], settled: true };
   const plan: Plan = {
     tuner: 'serverless',

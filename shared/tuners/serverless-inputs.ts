@@ -10,6 +10,7 @@
  *   `set-serverless-bounds` decisions of those days (the cluster's decision partition).
  */
 import { z } from 'zod';
+import { type ServerlessBoundsParams, serverlessBoundsSchema } from '../adapters/aurora-serverless.ts';
 import type { ResourceHistory, StateStore } from '../core/contracts.ts';
 import type { Decision } from '../core/model.ts';
 import { getMetrics, type MetricsResult, type SeriesRequest } from '../metrics/index.ts';
@@ -108,6 +109,44 @@ export async function learnedSpikes(
     SPIKES_PART,
   );
   return learned;
+}
+
+/** The tuner state key of the person's capacity range (handed back when db-autopilot stops). */
+export const PERSON_BOUNDS = 'personBounds';
+
+/**
+ * The person's range as the tuner keeps it (written by serverless.ts `tuneCluster`, the adapter's
+ * `serverlessBoundsSchema`): `bounds`, or `malformed` (why, and the stored value) when it is not
+ * what this code writes (state of an older version, or edited by a person); undefined when absent.
+ */
+export function storedPersonBounds(
+  history: ResourceHistory,
+): { bounds: ServerlessBoundsParams } | { malformed: string; stored: unknown } | undefined {
+  const stored = history.tunerState?.[PERSON_BOUNDS];
+  if (stored === undefined) return undefined;
+  const parsed = serverlessBoundsSchema.safeParse(stored);
+  if (parsed.success) return { bounds: parsed.data };
+  const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ');
+  return { malformed: why, stored };
+}
+
+/** What a malformed stored range still says (each bound only when valid on its own). */
+export function knownPersonBounds(stored: unknown): string {
+  const s = (stored ?? {}) as Record<string, unknown>;
+  const acu = z
+    .number()
+    .min(0)
+    .max(256)
+    .refine((v) => Number.isInteger(v * 2));
+  const min = acu.safeParse(s.min);
+  const max = acu.safeParse(s.max);
+  const known = [
+    ...(min.success ? [`MinCapacity ${min.data}`] : []),
+    ...(max.success ? [`MaxCapacity ${max.data}`] : []),
+  ];
+  return known.length
+    ? `the record still says ${known.join(' and ')} ACU: set the person's range by hand`
+    : "the person's range is not known: set it by hand";
 }
 
 const boundsSchema = z.object({ min: z.number().min(0).max(256), max: z.number() });

@@ -71,8 +71,10 @@ import {
   learnedSpikes,
   mainState,
   minimumChanges,
+  PERSON_BOUNDS,
   readMinuteConnections,
   spikesDue,
+  storedPersonBounds,
 } from './serverless-inputs.ts';
 
 const MINUTE = 60_000;
@@ -241,15 +243,20 @@ function observe(
   };
 }
 
-/** The person's bounds (handed back on pause): refreshed while db-autopilot has changed nothing, or after drift. */
+/**
+ * The person's bounds (handed back on pause): refreshed while db-autopilot has changed nothing, or
+ * after drift; undefined when the stored ones are malformed and db-autopilot's are in effect.
+ */
 export function personBoundsAfter(
   history: ResourceHistory,
   observed: ServerlessBoundsParams,
   drifted: boolean,
-): ServerlessBoundsParams {
-  const kept = (history.tunerState?.personBounds as ServerlessBoundsParams | undefined) ?? undefined;
+): ServerlessBoundsParams | undefined {
+  const kept = storedPersonBounds(history);
   if (drifted || !kept || !lastAppliedChange(history, KINDS)) return observed;
-  return kept;
+  // Malformed while db-autopilot's range is in effect: the person's is unknown (observed is ours);
+  // the record stays as it is and the hand-back says so (serverless-handback.ts).
+  return 'bounds' in kept ? kept.bounds : undefined;
 }
 
 interface ClusterRun {
@@ -315,7 +322,7 @@ async function tuneCluster(
     planHistory: seen,
   });
   const person = personBoundsAfter(history, observed, verdict.drifted);
-  if (!isDeepStrictEqual(person, history.tunerState?.personBounds))
+  if (person && !isDeepStrictEqual(person, history.tunerState?.[PERSON_BOUNDS]))
     await store.putTunerState('serverless', id, { ...mainState(history), personBounds: person });
   // db-autopilot's range in effect after this run (to hand back if the cluster leaves the config).
   const applied = decisions.find((d) => d.action === 'set-serverless-bounds' && d.outcome === 'applied');

@@ -38,14 +38,14 @@ describe('DynamoDB hand-back when db-autopilot stops tuning a table', () => {
     await personSetsUpTargetTracking({
       policy: { ...READS_AT_70, DisableScaleIn: false, ScaleInCooldown: 120 },
     });
-    const { run, liftedAt, lift: fast } = await liftByAlarm(sim, config, { firstRun: [TABLE] });
+    const { run, liftedAt, lift: fast, store } = await liftByAlarm(sim, config, { firstRun: [TABLE] });
     expect(fast.decisions.some((d) => d.action === 'set-scaling-target' && d.outcome === 'applied')).toBe(
       true,
     );
     const lifted = await scalingNow();
     expect(lifted.min).toBeGreaterThan(400);
     expect(lifted.disableScaleIn).toBe(true);
-    return { config, sim, run, liftedAt };
+    return { config, sim, run, liftedAt, store };
   }
 
   async function scalingNow() {
@@ -92,6 +92,56 @@ describe('DynamoDB hand-back when db-autopilot stops tuning a table', () => {
     const later = await run(liftedAt + 10 * MINUTE_MS, 'schedule', [TABLE]);
     expect(later.decisions.filter((d) => d.action === 'set-scaling-target')).toEqual([]);
     expectPersonSettings(await scalingNow());
+  });
+
+  it.each([
+    ['a minimum of the wrong type', { originalMin: '400' }, 'originalMin: Invalid input: expected number'],
+    ['a missing dimension', { scalableDimension: undefined }, 'scalableDimension: Invalid'],
+    ['an out-of-range minimum', { originalMin: 0 }, 'originalMin: Too small'],
+    [
+      'another table’s target',
+      { resourceId: 'table/securecart-carts' },
+      'names table/securecart-carts, not table securecart-catalog',
+    ],
+  ])(
+    'never hands back a malformed stored lease (%s): changes nothing, says why, once',
+    async (_, edit, why) => {
+      const { sim, run, liftedAt, store } = await liftedCatalog();
+      const history = await store.getHistory('dynamodb', TABLE, sim.clock.now());
+      const lifts = history.tunerState?.lifts as Record<string, Record<string, unknown>>;
+      const [key, lease] = Object.entries(lifts)[0] ?? [];
+      if (!key || !lease) throw new Error('no lease recorded');
+      await store.putTunerState('dynamodb', TABLE, {
+        ...history.tunerState,
+        lifts: { ...lifts, [key]: { ...lease, ...edit } },
+      });
+      const lifted = await scalingNow();
+      const arn = sim.dynamodb.tables.get(TABLE)?.arn;
+      await aws().dynamodb.send(
+        new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: 'db-autopilot:opt-out', Value: 'true' }] }),
+      );
+      const next = await run(liftedAt + 5 * MINUTE_MS, 'schedule', [TABLE]);
+      const mine = next.decisions.filter((d) => d.resource === TABLE);
+      expect(mine.map((d) => [d.action, d.outcome])).toEqual([['recommend', 'applied']]);
+      expect(mine[0]?.reason).toContain(`did not hand back lease ${key}: its stored record is not valid (`);
+      expect(mine[0]?.reason).toContain(why);
+      expect(await scalingNow()).toEqual(lifted);
+      // Told once; still nothing set.
+      const later = await run(liftedAt + 10 * MINUTE_MS, 'schedule', [TABLE]);
+      expect(later.decisions.filter((d) => d.resource === TABLE)).toEqual([]);
+      expect(await scalingNow()).toEqual(lifted);
+    },
+  );
+
+  it('says which stored lease a managed table’s run treats as absent', async () => {
+    const { sim, run, liftedAt, store } = await liftedCatalog();
+    const history = await store.getHistory('dynamodb', TABLE, sim.clock.now());
+    await store.putTunerState('dynamodb', TABLE, {
+      ...history.tunerState,
+      lifts: { [`${TABLE}:read`]: 'x' },
+    });
+    const next = await run(liftedAt + 5 * MINUTE_MS, 'schedule', [TABLE]);
+    expect(next.notes.join('\n')).toContain(`${TABLE}: stored lease ${TABLE}:read is not valid (`);
   });
 
   it('hands the settings back once the table is no longer managed (config resources and managed tag dropped)', async () => {

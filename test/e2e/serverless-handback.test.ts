@@ -13,6 +13,7 @@ import { serverlessBounds } from '../../shared/sim/services/aurora-serverless.ts
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runServerless } from '../../shared/tuners/serverless.ts';
 import { CHANGED_INDEX, changedClusters } from '../../shared/tuners/serverless-handback.ts';
+import { mainState } from '../../shared/tuners/serverless-inputs.ts';
 
 /**
  * A cluster whose capacity range db-autopilot changed and that then leaves the config (dropped from
@@ -98,6 +99,39 @@ describe('serverless tuner when a cluster leaves the config', () => {
       [],
     );
   });
+
+  it.each([
+    [
+      'a bound of the wrong type',
+      { min: '8', max: 32 },
+      'min: Invalid input: expected number',
+      'MaxCapacity 32',
+    ],
+    ['a missing bound', { min: 8 }, 'max: Invalid input: expected number', 'MinCapacity 8'],
+    ['an out-of-range bound', { min: 8, max: 512 }, 'max: ', 'MinCapacity 8'],
+  ])(
+    'never hands back a malformed stored person’s range (%s): changes nothing, says why, once',
+    async (_, bad, why, says) => {
+      const { sim, store, run, t, dropped, up } = await raised();
+      const stored = await store.getHistory('serverless', ACCOUNTS, sim.clock.now());
+      await store.putTunerState('serverless', ACCOUNTS, { ...mainState(stored), personBounds: bad });
+      const ours = serverlessBounds(sim, ACCOUNTS);
+      expect(ours).toMatchObject(up.to as object);
+      const next = await run(t + 5 * MINUTE_MS, dropped);
+      const told = next.decisions.filter((d) => d.resource === ACCOUNTS);
+      expect(told.map((d) => [d.action, d.outcome])).toEqual([['recommend', 'applied']]);
+      expect(told[0]?.reason).toContain("the person's range kept in the state table is not valid (");
+      expect(told[0]?.reason).toContain(why);
+      expect(told[0]?.reason).toContain(says);
+      expect(serverlessBounds(sim, ACCOUNTS)).toEqual(ours);
+      expect(await changedClusters(store, sim.clock.now())).not.toContain(ACCOUNTS);
+      // Told once; still nothing set.
+      expect(
+        (await run(t + 10 * MINUTE_MS, dropped)).decisions.filter((d) => d.resource === ACCOUNTS),
+      ).toEqual([]);
+      expect(serverlessBounds(sim, ACCOUNTS)).toEqual(ours);
+    },
+  );
 
   it('drops a deleted cluster from the index with a note, failing nothing', async () => {
     const { sim, store, run, t, dropped } = await raised();

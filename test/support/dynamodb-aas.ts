@@ -102,7 +102,7 @@ export interface LiftOptions {
  * On the installed SecureCart `sim`: a scheduled run at its start, then the catalog's evening
  * throttling alarm at 12:06 (the 12:04 throttling plus CloudWatch's 2-minute publication delay),
  * whose run lifts the minimum of a person's target. Returns that run (`lift`) for the test to check,
- * and `run` for the runs after it (one memory state store for all of them).
+ * and `run` for the runs after it (one memory state store for all of them, `store`).
  */
 export async function liftByAlarm(sim: SimAccount, config: Config, options: LiftOptions = {}) {
   const store = new MemoryStateStore();
@@ -120,7 +120,7 @@ export async function liftByAlarm(sim: SimAccount, config: Config, options: Lift
   await run(start, 'schedule', options.firstRun);
   const liftedAt = start + 12 * HOUR_MS + 6 * MINUTE_MS;
   const lift = await run(liftedAt, 'alarm', [CATALOG]);
-  return { run, start, liftedAt, lift };
+  return { run, start, liftedAt, lift, store };
 }
 
 /** The managed tag taken off `table` (the scenario's tables carry it): only the config can manage it now. */

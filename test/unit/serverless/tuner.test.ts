@@ -4,8 +4,15 @@ import { parseConfig } from '../../../shared/config/load.ts';
 import type { ResourceHistory } from '../../../shared/core/contracts.ts';
 import type { Decision } from '../../../shared/core/model.ts';
 import type { DiscoveredTarget } from '../../../shared/discovery/index.ts';
+import { MemoryStateStore } from '../../../shared/state/index.ts';
 import { personBoundsAfter, serverlessAlarms } from '../../../shared/tuners/serverless.ts';
-import { handBackAction, leftAloneNotice } from '../../../shared/tuners/serverless-handback.ts';
+import {
+  CHANGED_INDEX,
+  changedClusters,
+  handBackAction,
+  leftAloneNotice,
+  malformedNotice,
+} from '../../../shared/tuners/serverless-handback.ts';
 
 const PERSON = { min: 8, max: 32 };
 const OURS = { min: 4.5, max: 36 };
@@ -102,6 +109,60 @@ describe('handing the bounds back', () => {
     expect(notice?.reason).toContain('range is 10-40 ACU, changed by a person since db-autopilot set 4.5-36');
     expect(leftAloneNotice(cluster(OURS), history([applied(OURS)], PERSON), 'x')).toBeUndefined();
     expect(leftAloneNotice(cluster(PERSON), history([applied(OURS)], PERSON), 'x')).toBeUndefined();
+  });
+});
+
+/** Stored person's ranges that are not what the tuner writes (an older version's, or edited by hand). */
+const MALFORMED: Array<[string, unknown, string]> = [
+  ['a bound of the wrong type', { min: '8', max: 32 }, 'the record still says MaxCapacity 32 ACU'],
+  ['a missing bound', { min: 8 }, 'the record still says MinCapacity 8 ACU'],
+  ['an out-of-range bound', { min: 8, max: 512 }, 'the record still says MinCapacity 8 ACU'],
+  ['a maximum below the minimum', { min: 32, max: 8 }, 'MinCapacity 32 and MaxCapacity 8'],
+  ['not an object', 'eight to thirty-two', "the person's range is not known"],
+];
+
+describe('a malformed stored person’s range', () => {
+  it.each(MALFORMED)(
+    'is never handed back (%s): a recorded notice says why and what it still says',
+    (_, bad, says) => {
+      const h = history([applied(OURS)], bad);
+      expect(handBackAction(cluster(OURS), h, 'paused')).toBeUndefined();
+      expect(leftAloneNotice(cluster(OURS), h, 'paused')).toBeUndefined();
+      const notice = malformedNotice(cluster(OURS), h, 'paused');
+      expect(notice).toMatchObject({ kind: 'recommend', mutating: false, undo: null });
+      expect(notice?.params).toBeUndefined();
+      expect(notice?.reason).toContain(
+        "did not hand back its range 4.5-36 ACU: the person's range kept in the state table is not valid (",
+      );
+      expect(notice?.reason).toContain(says);
+    },
+  );
+
+  it.each(MALFORMED)(
+    'is left as stored while db-autopilot’s range is in effect (%s), replaced once a person sets one',
+    (_, bad) => {
+      const h = history([applied(OURS)], bad);
+      expect(personBoundsAfter(h, OURS, false)).toBeUndefined();
+      expect(personBoundsAfter(h, { min: 10, max: 40 }, true)).toEqual({ min: 10, max: 40 });
+      expect(personBoundsAfter(history([], bad), PERSON, false)).toEqual(PERSON);
+    },
+  );
+
+  it('gives no notice when the stored range is valid, or db-autopilot’s is not in effect', () => {
+    expect(malformedNotice(cluster(OURS), history([applied(OURS)], PERSON), 'x')).toBeUndefined();
+    expect(
+      malformedNotice(cluster({ min: 10, max: 40 }), history([applied(OURS)], { min: '8' }), 'x'),
+    ).toBeUndefined();
+  });
+});
+
+describe('the changed-clusters index', () => {
+  it('names only DB cluster identifiers', async () => {
+    const store = new MemoryStateStore();
+    await store.putTunerState('serverless', CHANGED_INDEX, {
+      clusters: ['accounts', 'not a cluster!', 7, '-dash-first', null, 'dev-1'],
+    });
+    expect(await changedClusters(store, new Date())).toEqual(['accounts', 'dev-1']);
   });
 });
 
