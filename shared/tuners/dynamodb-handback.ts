@@ -31,6 +31,7 @@ import type {
 import { executePlan } from '../core/executor.ts';
 import type { Action, Decision, Plan } from '../core/model.ts';
 import { handBackAll, type ScalingLifts } from '../policies/dynamodb-scaling-targets.ts';
+import { handBackNotice } from './handback-notice.ts';
 
 /** The index's resource id: `#` is not allowed in a DynamoDB table name, so no table shares it. */
 export const LIFTED_INDEX = '#lifted-tables';
@@ -124,21 +125,12 @@ export function handRestore(m: MalformedLift, table: string): string {
 
 /** The recorded notice for a lease not handed back (changes nothing). */
 function notHandedBack(target: Target, m: MalformedLift, why: string): Action {
-  return {
-    tuner: 'dynamodb',
-    resource: target.ref,
-    kind: 'recommend',
-    from: null,
-    to: { advice: 'restore the scalable target by hand' },
-    reason: `${target.ref.id}: db-autopilot stopped tuning it (${why}) but did not hand back lease ${m.key}: its stored record is not valid (${m.why}); ${handRestore(m, target.ref.id)}`,
-    evidence: [],
-    monthlyCostDelta: 0,
-    undo: null,
-    mutating: false,
-    severity: 'warning',
-    // Changes nothing; recorded even on an opted-out table (the opt-out guard lets it through).
-    restores: true,
-  };
+  return handBackNotice(
+    'dynamodb',
+    target.ref,
+    'restore the scalable target by hand',
+    `${target.ref.id}: db-autopilot stopped tuning it (${why}) but did not hand back lease ${m.key}: its stored record is not valid (${m.why}); ${handRestore(m, target.ref.id)}`,
+  );
 }
 
 /** Why a table's settings are handed back (the end of each decision's reason). */

@@ -26,6 +26,7 @@ import { lastAppliedChange } from '../core/drift.ts';
 import { executePlan } from '../core/executor.ts';
 import type { Action, Decision, Plan } from '../core/model.ts';
 import type { DiscoveredTarget } from '../discovery/index.ts';
+import { handBackNotice } from './handback-notice.ts';
 import { knownPersonBounds, storedPersonBounds } from './serverless-inputs.ts';
 
 type Cluster = DiscoveredTarget<DBCluster>;
@@ -71,21 +72,12 @@ export function malformedNotice(c: Cluster, history: ResourceHistory, why: strin
   const last = lastAppliedChange(history, KINDS);
   if (!kept || !('malformed' in kept) || !current || !last || !isDeepStrictEqual(last.to, current))
     return undefined;
-  return {
-    tuner: 'serverless',
-    resource: c.ref,
-    kind: 'recommend',
-    from: null,
-    to: { advice: 'restore the capacity range by hand' },
-    reason: `${c.ref.id}: db-autopilot stopped tuning it (${why}) but did not hand back its range ${current.min}-${current.max} ACU: the person's range kept in the state table is not valid (${kept.malformed}); ${knownPersonBounds(kept.stored)}`,
-    evidence: [],
-    monthlyCostDelta: 0,
-    undo: null,
-    mutating: false,
-    severity: 'warning',
-    // Changes nothing; recorded even on an opted-out cluster (the opt-out guard lets it through).
-    restores: true,
-  };
+  return handBackNotice(
+    'serverless',
+    c.ref,
+    'restore the capacity range by hand',
+    `${c.ref.id}: db-autopilot stopped tuning it (${why}) but did not hand back its range ${current.min}-${current.max} ACU: the person's range kept in the state table is not valid (${kept.malformed}); ${knownPersonBounds(kept.stored)}`,
+  );
 }
 
 /** The action that hands a cluster's bounds back to the person's, when db-autopilot's are in effect. */
@@ -125,21 +117,12 @@ export function leftAloneNotice(c: Cluster, history: ResourceHistory, why: strin
   if (!person || !current || !last) return undefined;
   if (isDeepStrictEqual(last.to, current) || isDeepStrictEqual(person, current)) return undefined;
   const ours = last.to as ServerlessBoundsParams;
-  return {
-    tuner: 'serverless',
-    resource: c.ref,
-    kind: 'recommend',
-    from: null,
-    to: { advice: 'capacity range left as a person set it' },
-    reason: `${c.ref.id}: db-autopilot stopped tuning it (${why}) and did not hand back ${person.min}-${person.max} ACU: its range is ${current.min}-${current.max} ACU, changed by a person since db-autopilot set ${ours.min}-${ours.max}; left as it is`,
-    evidence: [],
-    monthlyCostDelta: 0,
-    undo: null,
-    mutating: false,
-    severity: 'warning',
-    // Changes nothing; recorded even on an opted-out cluster (the opt-out guard lets it through).
-    restores: true,
-  };
+  return handBackNotice(
+    'serverless',
+    c.ref,
+    'capacity range left as a person set it',
+    `${c.ref.id}: db-autopilot stopped tuning it (${why}) and did not hand back ${person.min}-${person.max} ACU: its range is ${current.min}-${current.max} ACU, changed by a person since db-autopilot set ${ours.min}-${ours.max}; left as it is`,
+  );
 }
 
 export interface HandBackRun {
