@@ -49,16 +49,21 @@ async function bloatedTable(c: pg.Client, table: string, rows: number): Promise<
   await flushStats(c);
 }
 
+/** The application's role (owns the shop's tables) and db-autopilot's login role (pg_monitor), once per server. */
+async function shopAndMaintenanceRoles(c: pg.Client): Promise<void> {
+  await c.query(`DO $$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shop_app') THEN CREATE ROLE shop_app; END IF;
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbap_maint') THEN CREATE ROLE dbap_maint LOGIN IN ROLE pg_monitor; END IF;
+    END $$`);
+}
+
 describe('a maintenance role that does not own the tables', () => {
   it('reports a table it may not maintain without running it or giving it a slot of maxTablesPerRun, and records the warning once a day (then as repeats)', async () => {
     // Prepare: the shop's most bloated table belongs to the application role; db-autopilot logs in
     // as its own role, which owns one smaller bloated table; one table per run.
     const db = await primary.createDatabase('perm');
     const c = await primary.connect(db);
-    await c.query(`DO $$ BEGIN
-      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shop_app') THEN CREATE ROLE shop_app; END IF;
-      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbap_maint') THEN CREATE ROLE dbap_maint LOGIN IN ROLE pg_monitor; END IF;
-    END $$`);
+    await shopAndMaintenanceRoles(c);
     await bloatedTable(c, 'orders', 10_000);
     await c.query('ALTER TABLE orders OWNER TO shop_app');
     await bloatedTable(c, 'audit_log', 2_000);
@@ -113,10 +118,7 @@ describe('a partitioned table whose partitions have different owners', () => {
     // Prepare: db-autopilot owns the partitioned table and one partition; the application owns the other.
     const db = await primary.createDatabase('partowner');
     const c = await primary.connect(db);
-    await c.query(`DO $$ BEGIN
-      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shop_app') THEN CREATE ROLE shop_app; END IF;
-      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbap_maint') THEN CREATE ROLE dbap_maint LOGIN IN ROLE pg_monitor; END IF;
-    END $$`);
+    await shopAndMaintenanceRoles(c);
     await c.query('CREATE TABLE events (id bigint, k int NOT NULL) PARTITION BY LIST (k)');
     await c.query('CREATE TABLE events_a PARTITION OF events FOR VALUES IN (1)');
     await c.query('CREATE TABLE events_b PARTITION OF events FOR VALUES IN (2)');
@@ -153,10 +155,7 @@ describe('index work by a role that does not own the table', () => {
     // slow lookup; db-autopilot may read it (EXPLAIN needs SELECT) but does not own it.
     const db = await primary.createDatabase('notowner');
     const c = await primary.connect(db);
-    await c.query(`DO $$ BEGIN
-      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shop_app') THEN CREATE ROLE shop_app; END IF;
-      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbap_maint') THEN CREATE ROLE dbap_maint LOGIN IN ROLE pg_monitor; END IF;
-    END $$`);
+    await shopAndMaintenanceRoles(c);
     await c.query('CREATE EXTENSION hypopg');
     await c.query('CREATE TABLE carts (id bigint PRIMARY KEY, customer_id bigint NOT NULL, v int NOT NULL)');
     await c.query('INSERT INTO carts SELECT g, g % 5000, g FROM generate_series(1, 60000) g');
