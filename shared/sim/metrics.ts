@@ -149,28 +149,99 @@ export function seriesSource(sim: SimAccount, series: MinuteSeries, metric: stri
 
 /** CloudWatch statistics over the minutes of one period. */
 export function aggregate(points: MinutePoint[], stat: string): number | undefined {
-  if (points.length === 0) return undefined;
-  switch (stat) {
-    case 'Average': {
-      const s = points.reduce((a, p) => a + p.value * (p.published ?? 1), 0);
-      const n = points.reduce((a, p) => a + p.count * (p.published ?? 1), 0);
-      return n > 0 ? s / n : 0;
-    }
-    case 'Sum':
-      return points.reduce((a, p) => a + p.value * (p.published ?? 1), 0);
-    case 'SampleCount':
-      return points.reduce((a, p) => a + Math.round(p.count * (p.published ?? 1)), 0);
-    case 'Maximum':
-      return points.reduce((a, p) => Math.max(a, p.value), Number.NEGATIVE_INFINITY);
-    case 'Minimum':
-      return points.reduce((a, p) => Math.min(a, p.value), Number.POSITIVE_INFINITY);
-    default: {
+  const period = new PeriodStatistic(stat);
+  for (const p of points) period.add(p);
+  return period.value();
+}
+
+/**
+ * One CloudWatch statistic of one period, fed its minutes one by one: what `aggregate` returns for
+ * the same points in the same order (the same sums, in the same order, so the same floating-point
+ * result), without an array of the period's points. GetMetricData and alarm evaluation read
+ * millions of minutes per simulated hour at fleet scale; they fold each minute in as it is read.
+ */
+export class PeriodStatistic {
+  private readonly kind: 'Average' | 'Sum' | 'SampleCount' | 'Maximum' | 'Minimum' | 'percentile' | 'unknown';
+  private readonly quantile: number = 0;
+  private n = 0;
+  private sum = 0;
+  private samples = 0;
+  private extreme = 0;
+  private values: number[] = [];
+
+  constructor(stat: string) {
+    if (
+      stat === 'Average' ||
+      stat === 'Sum' ||
+      stat === 'SampleCount' ||
+      stat === 'Maximum' ||
+      stat === 'Minimum'
+    ) {
+      this.kind = stat;
+    } else {
       const m = /^p(\d{1,2}(?:\.\d+)?)$/.exec(stat);
-      if (!m?.[1]) return undefined;
-      const q = Number(m[1]) / 100;
-      const sorted = points.map((p) => p.value).sort((a, b) => a - b);
-      const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-      return sorted[idx];
+      this.kind = m?.[1] ? 'percentile' : 'unknown';
+      if (m?.[1]) this.quantile = Number(m[1]) / 100;
+    }
+    this.reset();
+  }
+
+  /** Starts a new period. */
+  reset(): void {
+    this.n = 0;
+    this.sum = 0;
+    this.samples = 0;
+    this.extreme = this.kind === 'Minimum' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+    if (this.values.length > 0) this.values = [];
+  }
+
+  add(p: MinutePoint): void {
+    this.n += 1;
+    switch (this.kind) {
+      case 'Average':
+        this.sum += p.value * (p.published ?? 1);
+        this.samples += p.count * (p.published ?? 1);
+        return;
+      case 'Sum':
+        this.sum += p.value * (p.published ?? 1);
+        return;
+      case 'SampleCount':
+        this.samples += Math.round(p.count * (p.published ?? 1));
+        return;
+      case 'Maximum':
+        this.extreme = Math.max(this.extreme, p.value);
+        return;
+      case 'Minimum':
+        this.extreme = Math.min(this.extreme, p.value);
+        return;
+      case 'percentile':
+        this.values.push(p.value);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The statistic of the minutes added since the last reset (undefined: none, or unknown stat). */
+  value(): number | undefined {
+    if (this.n === 0) return undefined;
+    switch (this.kind) {
+      case 'Average':
+        return this.samples > 0 ? this.sum / this.samples : 0;
+      case 'Sum':
+        return this.sum;
+      case 'SampleCount':
+        return this.samples;
+      case 'Maximum':
+      case 'Minimum':
+        return this.extreme;
+      case 'percentile': {
+        const sorted = this.values.sort((a, b) => a - b);
+        const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(this.quantile * sorted.length) - 1));
+        return sorted[idx];
+      }
+      default:
+        return undefined;
     }
   }
 }

@@ -9,10 +9,10 @@ import { DAY_MS, MINUTE_MS } from '../clock.ts';
 import type { SimAccount } from '../engine.ts';
 import { errorMetadata, serviceError } from '../errors.ts';
 import {
-  aggregate,
   isSupportedStat,
   type MetricSource,
   type MinutePoint,
+  PeriodStatistic,
   resolveMetric,
 } from '../metrics.ts';
 import { arr, decodeToken, encodeToken, num, page, readTags, rec, str, tagList, toMs } from '../paging.ts';
@@ -206,14 +206,15 @@ export class CloudWatchState {
     const periodMs = a.Period * 1000;
     const end = Math.floor(this.sim.nowMs() / periodMs) * periodMs;
     const range: Array<number | undefined> = [];
+    const statistic = new PeriodStatistic(stat);
     for (let i = a.EvaluationPeriods + ALARM_EXTRA_PERIODS; i >= 1; i--) {
       const start = end - i * periodMs;
-      const points: MinutePoint[] = [];
+      statistic.reset();
       for (let m = start / MINUTE_MS; m < (start + periodMs) / MINUTE_MS; m++) {
         const p = source?.(m);
-        if (p) points.push(p);
+        if (p) statistic.add(p);
       }
-      range.push(aggregate(points, stat));
+      range.push(statistic.value());
     }
     const existing = range.filter((v): v is number => v !== undefined);
     const values: Array<number | undefined> =
@@ -307,15 +308,18 @@ function bucketed(
   if (!source) return out;
   const periodMs = period * 1000;
   const now = sim.nowMs();
+  // Each period's statistic folded in minute by minute (PeriodStatistic: the same values as
+  // aggregate() over an array of the period's points, without the array).
+  const statistic = new PeriodStatistic(stat);
   for (let b = Math.floor(start / periodMs) * periodMs; b < end && b < now; b += periodMs) {
     const needed = retentionPeriodSeconds(now - b);
     if (needed === undefined || period % needed !== 0) continue;
-    const points: MinutePoint[] = [];
+    statistic.reset();
     for (let m = b / MINUTE_MS; m < (b + periodMs) / MINUTE_MS; m++) {
       const p = source(m);
-      if (p) points.push(p);
+      if (p) statistic.add(p);
     }
-    const v = aggregate(points, stat);
+    const v = statistic.value();
     if (v !== undefined) {
       out.timestamps.push(b);
       out.values.push(v);
@@ -335,8 +339,10 @@ function invalidValue(message: string): Error {
 function getMetricData(sim: SimAccount, input: Input): object {
   const queries = arr(input.MetricDataQueries).map(rec);
   const { start, end, maxDatapoints } = checkMetricDataRequest(input, queries);
-  const scope = requestScope(input);
-  const offset = decodeToken(str(input.NextToken), scope);
+  // The request's scope (a hash of its JSON) only matters to a NextToken: computed when one is
+  // read or written (most requests have neither), with the same value.
+  const token = str(input.NextToken);
+  const offset = token === undefined ? 0 : decodeToken(token, requestScope(input));
   // CloudWatch API reference, GetMetricData errors: InvalidNextToken.
   if (offset === undefined)
     throw new InvalidNextToken({ message: 'The service cannot process the NextToken.', $metadata: meta() });
@@ -345,7 +351,7 @@ function getMetricData(sim: SimAccount, input: Input): object {
   const page = metricDataPage(queries, computed, { offset, maxDatapoints, descending });
   return {
     MetricDataResults: page.results,
-    NextToken: page.truncated ? encodeToken(offset + page.emitted, scope) : undefined,
+    NextToken: page.truncated ? encodeToken(offset + page.emitted, requestScope(input)) : undefined,
     Messages: [],
   };
 }
@@ -467,21 +473,28 @@ function metricDataPage(
   for (const q of queries) {
     if (q.ReturnData === false) continue;
     const s = computed.get(String(q.Id)) ?? { timestamps: [], values: [] };
-    let pairs = s.timestamps.map((t, i) => [t, s.values[i] ?? 0] as const);
-    if (page.descending) pairs = pairs.reverse();
-    const skip = Math.min(pairs.length, Math.max(0, page.offset - skipped));
+    // The series in page order (newest first when descending), less the points earlier pages
+    // returned, at most the room left: indexes into the series, no copies of it.
+    const total = s.timestamps.length;
+    const skip = Math.min(total, Math.max(0, page.offset - skipped));
     skipped += skip;
-    pairs = pairs.slice(skip);
     const room = Math.max(0, page.maxDatapoints - emitted);
-    const taken = pairs.slice(0, room);
-    emitted += taken.length;
-    const partial = taken.length < pairs.length;
+    const count = Math.min(total - skip, room);
+    const timestamps: Date[] = new Array(count);
+    const values: number[] = new Array(count);
+    for (let k = 0; k < count; k++) {
+      const i = page.descending ? total - 1 - skip - k : skip + k;
+      timestamps[k] = new Date(s.timestamps[i] ?? 0);
+      values[k] = s.values[i] ?? 0;
+    }
+    emitted += count;
+    const partial = count < total - skip;
     if (partial) truncated = true;
     results.push({
       Id: q.Id,
       Label: str(q.Label) ?? str(rec(rec(q.MetricStat).Metric).MetricName) ?? String(q.Id),
-      Timestamps: taken.map(([t]) => new Date(t)),
-      Values: taken.map(([, v]) => v),
+      Timestamps: timestamps,
+      Values: values,
       StatusCode: partial ? 'PartialData' : 'Complete',
       Messages: [],
     });
