@@ -32,6 +32,7 @@ import {
   DECISION_TUNERS,
   daysBetween,
   epochSeconds,
+  evidenceSortKey,
   expiresAfter,
   inWindow,
   isExpired,
@@ -95,15 +96,38 @@ export function decisionTtlDays(
 }
 
 /**
- * The decision an item holds. A notable decision's evidence (its metric series, most of the item)
- * is kept beside it in the item's own `evidence` attribute, so that a read that needs no evidence
- * (getHistory) leaves it out with a projection; an item written before keeps it inside.
+ * The decision an item holds, with `apart` (the evidence its item of its own holds) when given.
+ * A notable decision's evidence (its metric series, most of its size) is kept in an item of its own
+ * beside it (`s#<at>#<id>`, keys.ts), outside the sort-key range getHistory reads; a decision item
+ * written before keeps it in its `evidence` attribute or inside the decision, as does a no-op.
  */
-function asDecision(item: Item | undefined): Decision | undefined {
+function asDecision(item: Item | undefined, apart?: unknown): Decision | undefined {
   const decision = item?.decision;
   if (!decision || typeof decision !== 'object') return undefined;
-  const evidence = item?.[EVIDENCE];
+  const evidence = Array.isArray(apart) ? apart : item?.[EVIDENCE];
   return Array.isArray(evidence) ? { ...(decision as Decision), evidence } : (decision as Decision);
+}
+
+/** Whether a decision item's evidence is in an item of its own. */
+function hasEvidenceApart(item: Item | undefined): boolean {
+  return item?.[EVIDENCE_APART] === true;
+}
+
+/**
+ * The decisions of items read together with their evidence items (same partition; a `byDay`
+ * query or a scan returns both), each with its evidence merged back by id.
+ */
+function decisionsOf(items: Item[]): Decision[] {
+  const apart = new Map<string, unknown>();
+  for (const item of items)
+    if (typeof item[EVIDENCE_OF] === 'string') apart.set(`${item.pk}|${item[EVIDENCE_OF]}`, item[EVIDENCE]);
+  const out: Decision[] = [];
+  for (const item of items) {
+    const id = (item.decision as Partial<Decision> | undefined)?.id;
+    const d = asDecision(item, hasEvidenceApart(item) ? apart.get(`${item.pk}|${id}`) : undefined);
+    if (d) out.push(d);
+  }
+  return out;
 }
 
 /** A decision as history shows it: no evidence (an item written before kept it inside). */
@@ -121,8 +145,12 @@ function withPendingEvidence(history: ResourceHistory): void {
   history.recent = history.recent.map((d) => (d.outcome === 'intended' ? (pending.get(d.id) ?? d) : d));
 }
 
-/** The item attribute holding a notable decision's evidence (see asDecision). */
+/** The item attribute holding a decision's evidence (see asDecision). */
 const EVIDENCE = 'evidence';
+/** On a notable decision's item: its evidence is in an item of its own (`s#<at>#<id>`). */
+const EVIDENCE_APART = 'evidenceApart';
+/** On an evidence item: the id of the decision it belongs to. */
+const EVIDENCE_OF = 'evidenceOf';
 
 /**
  * What getHistory reads of an item: every attribute a meta item's reader uses (ledger, drift,
@@ -156,30 +184,51 @@ function apartFromEvidence(decision: Decision): { decision: Decision; evidence?:
   return { decision: { ...decision, evidence: [] }, evidence: decision.evidence };
 }
 
-/** The item a decision is stored as: slim form, its keys, the sparse index keys when notable, TTL. */
-export function decisionItem(
+/** When the items of a decision expire (TTL, epoch seconds). */
+function decisionExpiry(decision: Decision, auditTtlDays: number, noopTtlDays: number): number {
+  return expiresAfter(new Date(decision.at), decisionTtlDays(decision, auditTtlDays, noopTtlDays) * 86_400);
+}
+
+/** The byDay index keys of a notable decision (its evidence item carries them too). */
+function dayIndexKeys(decision: Decision): Item {
+  return { dayPk: keys.day(decision.tuner, decision.at), daySk: `${timeKey(decision.at)}#${decision.id}` };
+}
+
+/**
+ * The item holding a notable decision's evidence: beside its decision (same partition, sort key
+ * `s#<at>#<id>`), with the same `byDay` keys so that a day's query returns both, and the same TTL.
+ */
+function evidenceItem(decision: Decision, evidence: Decision['evidence'], expiresAt: number): Item {
+  return {
+    ...keys.evidence(decision),
+    ...dayIndexKeys(decision),
+    [EVIDENCE_OF]: decision.id,
+    [EVIDENCE]: evidence,
+    [STATE_TABLE.ttlAttribute]: expiresAt,
+  };
+}
+
+/**
+ * The items a decision is stored as: the decision (slim form, its keys, the sparse index keys when
+ * notable, TTL) and, for a notable decision with evidence, the item holding its evidence (a no-op
+ * keeps its slim evidence in its own item's `evidence` attribute).
+ */
+export function decisionItems(
   decision: Decision,
   auditTtlDays: number,
   noopTtlDays: number = DEFAULT_NOOP_TTL_DAYS,
-): Item {
-  const index = isNotable(decision)
-    ? {
-        dayPk: keys.day(decision.tuner, decision.at),
-        daySk: `${timeKey(decision.at)}#${decision.id}`,
-        decisionId: decision.id,
-      }
-    : {};
+): [Item] | [Item, Item] {
+  const expiresAt = decisionExpiry(decision, auditTtlDays, noopTtlDays);
   const stored = apartFromEvidence(storedForm(decision));
-  return {
+  const base = {
     ...keys.decision(decision),
-    ...index,
     decision: stored.decision,
-    ...(stored.evidence ? { [EVIDENCE]: stored.evidence } : {}),
-    [STATE_TABLE.ttlAttribute]: expiresAfter(
-      new Date(decision.at),
-      decisionTtlDays(decision, auditTtlDays, noopTtlDays) * 86_400,
-    ),
+    [STATE_TABLE.ttlAttribute]: expiresAt,
   };
+  if (!isNotable(decision)) return [{ ...base, ...(stored.evidence ? { [EVIDENCE]: stored.evidence } : {}) }];
+  const item = { ...base, ...dayIndexKeys(decision), decisionId: decision.id };
+  if (!stored.evidence) return [item];
+  return [{ ...item, [EVIDENCE_APART]: true }, evidenceItem(decision, stored.evidence, expiresAt)];
 }
 
 /**
@@ -233,12 +282,15 @@ export class DynamoDbStateStore implements StateStore {
       );
     }
     if (mayRepeat(decision) && (await this.recordedAsRepeat(decision))) return;
+    const [item, evidence] = decisionItems(decision, this.auditTtlDays, this.noopTtlDays);
     const written = await this.putIf({
       TableName: this.tableName,
-      Item: decisionItem(decision, this.auditTtlDays, this.noopTtlDays),
+      Item: item,
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     if (!written) throw new DuplicateDecisionError(decision.id);
+    // Written once the decision is (an id recorded twice never replaces the first one's evidence).
+    if (evidence) await this.doc.send(new PutCommand({ TableName: this.tableName, Item: evidence }));
     this.rememberNewest(key.pk, decision);
     await this.addToTotals(decision);
     if (countsAsChange(decision)) await this.advanceLedger(decision);
@@ -257,6 +309,7 @@ export class DynamoDbStateStore implements StateStore {
         Limit: 1,
       }),
     );
+    // Without the evidence of an item of its own (a repeat is compared without it).
     return asDecision(newest.Items?.[0]);
   }
 
@@ -313,24 +366,25 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   async resolveDecision(decision: Decision): Promise<boolean> {
-    // The evidence beside the decision is replaced only by evidence (a resolution without any keeps it).
+    // The evidence is replaced only by evidence (a resolution without any keeps the intent's), in
+    // its item of its own, written once the resolution is (a losing resolution changes nothing).
     const stored = apartFromEvidence(storedForm(decision));
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.decision(decision),
-          UpdateExpression: stored.evidence ? 'SET #d = :d, #e = :e' : 'SET #d = :d',
+          UpdateExpression: stored.evidence ? 'SET #d = :d, #a = :apart' : 'SET #d = :d',
           ConditionExpression: 'attribute_exists(pk) AND #d.#o = :intended',
           ExpressionAttributeNames: {
             '#d': 'decision',
             '#o': 'outcome',
-            ...(stored.evidence ? { '#e': EVIDENCE } : {}),
+            ...(stored.evidence ? { '#a': EVIDENCE_APART } : {}),
           },
           ExpressionAttributeValues: {
             ':d': stored.decision,
             ':intended': 'intended',
-            ...(stored.evidence ? { ':e': stored.evidence } : {}),
+            ...(stored.evidence ? { ':apart': true } : {}),
           },
         }),
       );
@@ -338,6 +392,15 @@ export class DynamoDbStateStore implements StateStore {
       if (!isConditionFailure(error)) throw error;
       await this.forgetIntent(decision);
       return false;
+    }
+    if (stored.evidence) {
+      const expiresAt = decisionExpiry(decision, this.auditTtlDays, this.noopTtlDays);
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: evidenceItem(decision, stored.evidence, expiresAt),
+        }),
+      );
     }
     await this.forgetIntent(decision);
     this.rememberNewest(keys.resource(decision.tuner, decision.resource), decision);
@@ -451,42 +514,65 @@ export class DynamoDbStateStore implements StateStore {
               ExpressionAttributeValues: { ':day': keys.day(tuner, day), ':from': since, ':to': until },
             }));
       for (const request of requests) {
-        for (const item of await this.queryAll(request)) {
-          const d = asDecision(item);
-          if (d && inWindow(d, since, until)) found.push(d);
-        }
+        const items = await this.queryAll(request);
+        // A day's query returns the evidence items with their decisions; a resource's range does not.
+        if (query.resource !== undefined)
+          items.push(...(await this.evidenceItemsOf(keys.resource(tuner, query.resource), items)));
+        for (const d of decisionsOf(items)) if (inWindow(d, since, until)) found.push(d);
       }
     }
     return found.sort(byTimeThenId);
   }
 
+  /**
+   * The evidence items of a partition's decision items that keep their evidence apart: one query
+   * of the `s#` range from the oldest to the newest of them (none when no item keeps it apart).
+   */
+  private async evidenceItemsOf(pk: string, items: Item[]): Promise<Item[]> {
+    const times = items
+      .filter(hasEvidenceApart)
+      .map((i) => timeKey(String((i.decision as Partial<Decision>).at)))
+      .sort();
+    if (times.length === 0) return [];
+    return this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': pk,
+        ':from': `${SK.evidence}${times[0]}`,
+        ':to': `${SK.evidence}${times[times.length - 1]}\uffff`,
+      },
+    });
+  }
+
   async exportDecisions(query: { since: string; until?: string }): Promise<Decision[]> {
-    const found: Decision[] = [];
+    const items: Item[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
       const page = await this.doc.send(
         new ScanCommand({
           TableName: this.tableName,
-          // The current scope's decisions only (shared/core/scope.ts), as every other read.
+          // The current scope's decisions and their evidence items only (shared/core/scope.ts), as every other read.
           FilterExpression:
-            '(begins_with(sk, :notable) OR begins_with(sk, :noop) OR begins_with(sk, :repeat)) AND contains(pk, :scope)',
+            '(begins_with(sk, :notable) OR begins_with(sk, :noop) OR begins_with(sk, :repeat) OR begins_with(sk, :evidence)) AND contains(pk, :scope)',
           ExpressionAttributeValues: {
             ':notable': SK.notable,
             ':noop': SK.noop,
             ':repeat': SK.repeat,
+            ':evidence': SK.evidence,
             ':scope': `#${currentScopeKey()}#res#`,
           },
           ExclusiveStartKey,
         }),
       );
-      for (const item of page.Items ?? []) {
-        const d = asDecision(item);
-        // The audit log: each repeat is a record of its own, so the first carries no count.
-        if (d && inWindow(d, query.since, query.until)) found.push(withoutRepeatCount(d));
-      }
+      items.push(...(page.Items ?? []));
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
-    return found.sort(byTimeThenId);
+    // The audit log: each repeat is a record of its own, so the first carries no count.
+    return decisionsOf(items)
+      .filter((d) => inWindow(d, query.since, query.until))
+      .map(withoutRepeatCount)
+      .sort(byTimeThenId);
   }
 
   async totals(period: string): Promise<DecisionTotals[]> {
@@ -725,20 +811,23 @@ export class DynamoDbStateStore implements StateStore {
       await this.newestUnder(pk, SK.notable),
       await this.newestUnder(pk, SK.noop),
       await this.newestUnder(pk, SK.repeat),
-    ].filter((d): d is Decision => d !== undefined);
-    return found.sort((a, b) => byTimeThenId(b, a))[0];
+    ]
+      .map((item) => ({ item, d: asDecision(item) }))
+      .filter((x): x is { item: Item; d: Decision } => x.d !== undefined);
+    const newest = found.sort((a, b) => byTimeThenId(b.d, a.d))[0];
+    return newest && this.withEvidence(newest.item);
   }
 
   async settlingNoop(owner: StateOwner, resourceId: string, after: string): Promise<Decision | undefined> {
     const pk = keys.resource(owner, resourceId);
     // One query while no no-op came since `after` (the usual answer); else the newest of all three.
-    const noop = await this.newestUnder(pk, SK.noop);
+    const noop = asDecision(await this.newestUnder(pk, SK.noop));
     if (!noop || noop.at < after) return undefined;
     const newest = await this.newestDecision(owner, resourceId);
     return newest?.action === 'noop' ? newest : undefined;
   }
 
-  private async newestUnder(pk: string, prefix: string): Promise<Decision | undefined> {
+  private async newestUnder(pk: string, prefix: string): Promise<Item | undefined> {
     const out = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -748,7 +837,21 @@ export class DynamoDbStateStore implements StateStore {
         Limit: 1,
       }),
     );
-    return asDecision(out.Items?.[0]);
+    return out.Items?.[0];
+  }
+
+  /** A decision item's decision with its evidence (read from its item of its own when kept apart). */
+  private async withEvidence(item: Item | undefined): Promise<Decision | undefined> {
+    const decision = asDecision(item);
+    if (!decision || !hasEvidenceApart(item)) return decision;
+    const apart = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: item?.pk, sk: evidenceSortKey(decision) },
+        ConsistentRead: true,
+      }),
+    );
+    return asDecision(item, apart.Item?.[EVIDENCE]);
   }
 
   async putTunerState(
@@ -837,7 +940,7 @@ export class DynamoDbStateStore implements StateStore {
     const result = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
     );
-    return asDecision(result.Item);
+    return this.withEvidence(result.Item);
   }
 
   /** A conditional put: true when written, false when its condition failed. */

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DynamoDbStateStore } from '../../../shared/state/dynamodb-store.ts';
+import { DynamoDbStateStore, decisionItems } from '../../../shared/state/dynamodb-store.ts';
 import { DECISION_TUNERS, SK, STATE_WRITERS } from '../../../shared/state/keys.ts';
 import { createStateTable } from '../../../shared/state/table-definition.ts';
 import { dynaliteForFile } from '../../support/dynalite.ts';
@@ -113,10 +113,73 @@ describe('the evidence of a notable decision (getHistory reads none of it)', () 
     expect(history.recent.map((d) => d.id)).toEqual(['ev:1']);
     expect(history.lastApplied?.['set-iops']?.id).toBe('ev:1');
     expect(historyBytes).toBeLessThan(3000);
+    // The decision item holds none of it; its evidence item (outside the history's sort-key range)
+    // holds it, with the decision's byDay keys (a day's query returns both) and not its byId key.
     const item = items.find((i) => String(i.sk).startsWith('d#'));
     expect(item?.decision.evidence).toEqual([]);
-    expect(item?.evidence).toEqual(evidence);
+    expect(item?.evidence).toBeUndefined();
+    expect(item?.evidenceApart).toBe(true);
+    const apart = items.find((i) => String(i.sk).startsWith('s#'));
+    expect(apart).toMatchObject({
+      pk: item?.pk,
+      sk: `s#${String(item?.sk).slice(2)}`,
+      evidenceOf: 'ev:1',
+      evidence,
+      dayPk: item?.dayPk,
+      daySk: item?.daySk,
+      expiresAt: item?.expiresAt,
+    });
+    expect(apart?.decisionId).toBeUndefined();
     expect(items.find((i) => i.sk === 'm#last#set-iops')?.decision.evidence).toEqual([]);
+  });
+
+  it('reads back decisions written before it was kept apart (in an attribute or inside the decision)', async () => {
+    // Prepare: two items as earlier versions wrote them, and one as now.
+    const tableName = 'state-evidence-before';
+    await createStateTable(dynalite.server().client, tableName);
+    const doc = DynamoDBDocumentClient.from(dynalite.server().client);
+    const store = new DynamoDbStateStore({ client: dynalite.server().client, tableName });
+    const evidence = [
+      {
+        metric: 'ReadIOPS',
+        statistic: 'Average',
+        value: 1,
+        window: { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 },
+        series: [1, 2, 3],
+      },
+    ];
+    const inside = makeDecision({ id: 'old:inside', evidence });
+    const attribute = makeDecision({
+      id: 'old:attribute',
+      at: new Date(T0.getTime() + 60_000).toISOString(),
+    });
+    const now = makeDecision({
+      id: 'new:apart',
+      at: new Date(T0.getTime() + 120_000).toISOString(),
+      evidence,
+    });
+    const [insideItem] = decisionItems({ ...inside, evidence: [] }, 400);
+    const [attributeItem] = decisionItems(attribute, 400);
+    await doc.send(new PutCommand({ TableName: tableName, Item: { ...insideItem, decision: inside } }));
+    await doc.send(new PutCommand({ TableName: tableName, Item: { ...attributeItem, evidence } }));
+    await store.recordDecision(now);
+    // Act + Assess: every reader of evidence returns each with its evidence; the history none.
+    const window = { since: T0.toISOString(), until: new Date(T0.getTime() + 3_600_000).toISOString() };
+    const all = [evidence, evidence, evidence];
+    expect((await store.listDecisions(window)).map((d) => d.evidence)).toEqual(all);
+    expect((await store.listDecisions({ ...window, resource: 'orders-db' })).map((d) => d.evidence)).toEqual(
+      all,
+    );
+    expect((await store.exportDecisions(window)).map((d) => d.evidence)).toEqual(all);
+    for (const id of ['old:inside', 'old:attribute', 'new:apart'])
+      expect((await store.getDecision(id))?.evidence).toEqual(evidence);
+    expect((await store.newestDecision('iops', 'orders-db'))?.evidence).toEqual(evidence);
+    const history = await store.getHistory('iops', 'orders-db', new Date(T0.getTime() + 600_000));
+    expect(history.recent.map((d) => [d.id, d.evidence])).toEqual([
+      ['new:apart', []],
+      ['old:attribute', []],
+      ['old:inside', []],
+    ]);
   });
 });
 
@@ -187,5 +250,43 @@ describe("a resource's history (getHistory) on the state table", () => {
     expect(history.tunerState).toEqual({ cadence: 1, model: { learned: 1 } });
     expect(history.lastApplied?.['set-iops']?.id).toBe('q:applied');
     expect(history.lastAppliedAt).toBe(T0.toISOString());
+  });
+
+  it("costs the same read units whatever the size of the decisions' evidence", async () => {
+    // Prepare: two resources with the same 25 notable decisions, one's with 4 h of per-minute
+    // points each (~4 KB of series per decision), the other's with one value each.
+    const tableName = 'state-history-units';
+    await createStateTable(dynalite.server().client, tableName);
+    const { client, calls } = countingClient();
+    const store = new DynamoDbStateStore({ client, tableName });
+    const series = Array.from({ length: 240 }, (_, i) => 1000.5 + i);
+    const window = { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 };
+    const evidence = [{ metric: 'ReadIOPS', statistic: 'Average', value: 1000, window, series }];
+    const one = { metric: 'ReadIOPS', statistic: 'Average', value: 1000, window };
+    for (const resource of ['orders-x', 'orders-y']) {
+      for (let i = 1; i <= 25; i++) {
+        const at = new Date(T0.getTime() + i * 60_000).toISOString();
+        const d = makeDecision({
+          id: `${resource}:${i}`,
+          resource,
+          at,
+          outcome: 'deferred',
+          guard: `rule-${i}`,
+        });
+        await store.recordDecision({ ...d, evidence: resource === 'orders-x' ? evidence : [one] });
+      }
+    }
+    // Act: each history, read once.
+    const unitsOf = async (resource: string) => {
+      calls.length = 0;
+      await store.getHistory('iops', resource, new Date(T0.getTime() + 30 * 60_000));
+      return calls.reduce((sum, c) => sum + c.units, 0);
+    };
+    const withSeries = await unitsOf('orders-x');
+    const without = await unitsOf('orders-y');
+    client.destroy();
+    // Assess: the same units (a Query is billed on the full size of the items it reads).
+    expect(without).toBeGreaterThan(0);
+    expect(withSeries).toBe(without);
   });
 });
