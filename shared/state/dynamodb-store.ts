@@ -175,8 +175,6 @@ const HISTORY_PROJECTION = {
 
 /** The meta items of a partition getHistory has not read before are guessed at this many (first page). */
 const META_ITEMS_GUESS = 6;
-/** Room on the first page for meta items written since the partition was last read (an intent, a part). */
-const META_ITEMS_SLACK = 1;
 
 /** A decision without its evidence (`[]`), and the evidence to keep beside it. */
 function apartFromEvidence(decision: Decision): { decision: Decision; evidence?: Decision['evidence'] } {
@@ -248,7 +246,11 @@ export class DynamoDbStateStore implements StateStore {
    * decision queries the partition.
    */
   private readonly newestNotable = new Map<string, { decision: Decision | undefined; asOf: string }>();
-  /** Per resource partition: how many meta items getHistory last read (sizes its query's first page). */
+  /**
+   * Per resource partition: how many meta items it holds as far as this store knows (what
+   * getHistory last read, then the intents this store marked or dropped since), which sizes the
+   * first page of getHistory's query: a page of exactly the meta items and the decisions wanted.
+   */
   private readonly metaItems = new Map<string, number>();
 
   constructor(options: DynamoDbStateStoreOptions = {}) {
@@ -280,6 +282,7 @@ export class DynamoDbStateStore implements StateStore {
           Item: { pk: key.pk, sk: `${SK.intent}${decision.id}`, decision: stored },
         }),
       );
+      this.countMeta(key.pk, 1);
     }
     if (mayRepeat(decision) && (await this.recordedAsRepeat(decision))) return;
     const [item, evidence] = decisionItems(decision, this.auditTtlDays, this.noopTtlDays);
@@ -412,13 +415,20 @@ export class DynamoDbStateStore implements StateStore {
 
   /** Drops the intent's marker in its resource partition, then its entry in the tuner's index. */
   private async forgetIntent(decision: Decision): Promise<void> {
+    const pk = keys.resource(decision.tuner, decision.resource);
     await this.doc.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: keys.resource(decision.tuner, decision.resource), sk: `${SK.intent}${decision.id}` },
-      }),
+      new DeleteCommand({ TableName: this.tableName, Key: { pk, sk: `${SK.intent}${decision.id}` } }),
     );
+    // Counted gone (an intent resolved elsewhere may have been dropped before: then the next
+    // history query takes one page more, and counts again).
+    this.countMeta(pk, -1);
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.intentIndex(decision) }));
+  }
+
+  /** A meta item this store wrote (+1) or deleted (-1) in a partition whose meta items it knows. */
+  private countMeta(pk: string, delta: 1 | -1): void {
+    const known = this.metaItems.get(pk);
+    if (known !== undefined) this.metaItems.set(pk, Math.max(0, known + delta));
   }
 
   async listIntents(tuner: TunerName): Promise<Decision[]> {
@@ -770,7 +780,7 @@ export class DynamoDbStateStore implements StateStore {
    */
   private async historyItems(pk: string, now: Date): Promise<{ meta: Item[]; recent: Decision[] }> {
     const since = timeKey(new Date(now.getTime() - RECENT_WINDOW_MS).toISOString());
-    const expectedMeta = (this.metaItems.get(pk) ?? META_ITEMS_GUESS) + META_ITEMS_SLACK;
+    const expectedMeta = this.metaItems.get(pk) ?? META_ITEMS_GUESS;
     const meta: Item[] = [];
     const recent: Decision[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
