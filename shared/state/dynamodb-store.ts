@@ -52,7 +52,7 @@ import {
   parseTtlDays,
   STATE_TABLE,
 } from './table-definition.ts';
-import { addToTotals, emptyTotals, readTotalsItem, totalsUpdate } from './totals.ts';
+import { addToTotals, emptyTotals, NoopTally, readTotalsItem, totalsUpdate } from './totals.ts';
 
 export interface DynamoDbStateStoreOptions {
   /** Defaults to stateTableClient() (dynalite in the demo and integration tests). */
@@ -173,6 +173,8 @@ export class DynamoDbStateStore implements StateStore {
    * decision queries the partition.
    */
   private readonly newestNotable = new Map<string, { decision: Decision | undefined; asOf: string }>();
+  /** Successful no-ops counted, not yet written to the daily totals (see addToTotals). */
+  private readonly heldNoops = new NoopTally();
 
   constructor(options: DynamoDbStateStoreOptions = {}) {
     this.tableName = options.tableName ?? process.env.STATE_TABLE ?? DEFAULT_STATE_TABLE_NAME;
@@ -340,16 +342,46 @@ export class DynamoDbStateStore implements StateStore {
     return items.map(asDecision).filter((d): d is Decision => d !== undefined);
   }
 
-  /** The day's totals of the decision's tuner (ADD: concurrent runs add up). */
+  /**
+   * The day's totals of the decision's tuner (ADD: concurrent runs add up). A successful no-op is
+   * held in memory (totals.ts NoopTally) and written later with the others of its item: by the
+   * next notable decision's ADD on the same item, else by flushTotals when the run ends. An
+   * intended decision counts nothing until it is resolved (totals count outcomes).
+   */
   private async addToTotals(decision: Decision): Promise<void> {
+    if (decision.outcome === 'intended') return;
     const day = timeKey(decision.at).slice(0, 10);
+    const Key = keys.aggregate(decision.tuner, day);
+    const expiresAt = expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400);
+    if (NoopTally.holds(decision)) {
+      this.heldNoops.count(Key, day, decision, expiresAt);
+      return;
+    }
+    const held = this.heldNoops.heldFor(Key);
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: keys.aggregate(decision.tuner, day),
-        ...totalsUpdate(decision, expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400)),
+        Key,
+        ...totalsUpdate(decision, held?.counts ?? {}, Math.min(expiresAt, held?.expiresAt ?? expiresAt)),
       }),
     );
+    if (held) this.heldNoops.written(held);
+  }
+
+  async flushTotals(): Promise<number> {
+    let written = 0;
+    for (const held of this.heldNoops.all()) {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: held.key,
+          ...totalsUpdate(undefined, held.counts, held.expiresAt),
+        }),
+      );
+      this.heldNoops.written(held);
+      written += 1;
+    }
+    return written;
   }
 
   /** lastAppliedAt only moves forward (a late write of an older decision cannot roll it back). */
