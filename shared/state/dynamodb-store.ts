@@ -66,6 +66,10 @@ export interface DynamoDbStateStoreOptions {
 }
 
 type Item = Record<string, unknown>;
+type BatchWriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
+
+/** Attempts of a BatchWriteItem before what DynamoDB left unprocessed is an error. */
+const BATCH_WRITE_ATTEMPTS = 5;
 
 function isConditionFailure(error: unknown): boolean {
   // lib-dynamodb passes the client's modeled ConditionalCheckFailedException through.
@@ -191,20 +195,16 @@ export class DynamoDbStateStore implements StateStore {
     // stays in sight until resolved however many decisions follow it.
     // It is also indexed under its tuner (`<tuner>#home#intents`), so every run of the tuner
     // settles it even when no later plan names its resource.
+    // Both in one BatchWriteItem, written whole before the decision (and so before AWS is
+    // called); a write that fails part-way throws here and the change is not made. Either item
+    // left alone by a crash names no recorded decision and is dropped by the run that settles it
+    // (resolveDecision finds no intended decision: forgetIntent).
     if (decision.outcome === 'intended') {
       const stored = storedForm(decision);
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.intentIndex(decision), decision: stored },
-        }),
-      );
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: key.pk, sk: `${SK.intent}${decision.id}`, decision: stored },
-        }),
-      );
+      await this.batchWriteAll([
+        { PutRequest: { Item: { ...keys.intentIndex(decision), decision: stored } } },
+        { PutRequest: { Item: { pk: key.pk, sk: `${SK.intent}${decision.id}`, decision: stored } } },
+      ]);
     }
     if (mayRepeat(decision) && (await this.recordedAsRepeat(decision))) return;
     const written = await this.putIf({
@@ -321,15 +321,38 @@ export class DynamoDbStateStore implements StateStore {
     return true;
   }
 
-  /** Drops the intent's marker in its resource partition, then its entry in the tuner's index. */
+  /**
+   * Drops the intent's marker in its resource partition and its entry in the tuner's index, in
+   * one BatchWriteItem, once the decision is resolved. Should a crash leave one of them, it names
+   * a decision no longer intended: the index entry is dropped by the tuner's next run
+   * (listIntents), a marker by the next run that plans its resource (its history's pending intent
+   * is settled: resolveDecision fails, then forgetIntent), after one check of AWS's state.
+   */
   private async forgetIntent(decision: Decision): Promise<void> {
-    await this.doc.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: keys.resource(decision.tuner, decision.resource), sk: `${SK.intent}${decision.id}` },
-      }),
-    );
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.intentIndex(decision) }));
+    await this.batchWriteAll([
+      {
+        DeleteRequest: {
+          Key: { pk: keys.resource(decision.tuner, decision.resource), sk: `${SK.intent}${decision.id}` },
+        },
+      },
+      { DeleteRequest: { Key: keys.intentIndex(decision) } },
+    ]);
+  }
+
+  /**
+   * Writes up to 25 unconditional puts or deletes in one BatchWriteItem, retrying what DynamoDB
+   * leaves unprocessed (throttling) a few times with a short back-off; throws if some are still
+   * left. Items of other owners than the function's are refused as a whole (IAM LeadingKeys).
+   */
+  private async batchWriteAll(requests: BatchWriteRequest[]): Promise<void> {
+    let left = requests;
+    for (let attempt = 0; left.length > 0; attempt++) {
+      if (attempt === BATCH_WRITE_ATTEMPTS)
+        throw new Error(`state table: ${left.length} write(s) still unprocessed after ${attempt} attempts`);
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+      const result = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: left } }));
+      left = (result.UnprocessedItems?.[this.tableName] ?? []) as BatchWriteRequest[];
+    }
   }
 
   async listIntents(tuner: TunerName): Promise<Decision[]> {
