@@ -1,7 +1,8 @@
 import { ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aws } from '../../shared/aws/clients.ts';
-import { type Config, parseConfig } from '../../shared/config/load.ts';
+import { parseConfig } from '../../shared/config/load.ts';
+import type { Config } from '../../shared/config/schema.ts';
 import type { Decision } from '../../shared/core/model.ts';
 import { SimAccount, type SimCall } from '../../shared/sim/engine.ts';
 import { constant } from '../../shared/sim/workload.ts';
