@@ -124,6 +124,32 @@ function withPendingEvidence(history: ResourceHistory): void {
 /** The item attribute holding a notable decision's evidence (see asDecision). */
 const EVIDENCE = 'evidence';
 
+/**
+ * What getHistory reads of an item: every attribute a meta item's reader uses (ledger, drift,
+ * state and its parts, intents, newest applied changes) and the decision, never the `evidence`
+ * attribute of a notable decision. A new meta attribute that getHistory reads must be named here.
+ */
+const HISTORY_ATTRIBUTES = [
+  'sk',
+  'decision',
+  'lastAppliedAt',
+  'detectedAt',
+  'backoffUntil',
+  'detail',
+  'baseline',
+  STATE_TABLE.ttlAttribute,
+  'tunerState',
+] as const;
+const HISTORY_PROJECTION = {
+  ProjectionExpression: HISTORY_ATTRIBUTES.map((_, i) => `#h${i}`).join(', '),
+  ExpressionAttributeNames: Object.fromEntries(HISTORY_ATTRIBUTES.map((a, i) => [`#h${i}`, a])),
+};
+
+/** The meta items of a partition getHistory has not read before are guessed at this many (first page). */
+const META_ITEMS_GUESS = 6;
+/** Room on the first page for meta items written since the partition was last read (an intent, a part). */
+const META_ITEMS_SLACK = 1;
+
 /** A decision without its evidence (`[]`), and the evidence to keep beside it. */
 function apartFromEvidence(decision: Decision): { decision: Decision; evidence?: Decision['evidence'] } {
   if (decision.evidence.length === 0) return { decision };
@@ -173,6 +199,8 @@ export class DynamoDbStateStore implements StateStore {
    * decision queries the partition.
    */
   private readonly newestNotable = new Map<string, { decision: Decision | undefined; asOf: string }>();
+  /** Per resource partition: how many meta items getHistory last read (sizes its query's first page). */
+  private readonly metaItems = new Map<string, number>();
 
   constructor(options: DynamoDbStateStoreOptions = {}) {
     this.tableName = options.tableName ?? process.env.STATE_TABLE ?? DEFAULT_STATE_TABLE_NAME;
@@ -608,15 +636,7 @@ export class DynamoDbStateStore implements StateStore {
 
   async getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory> {
     const pk = keys.resource(owner, resourceId);
-    const [meta, recent] = await Promise.all([
-      this.queryAll({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :meta)',
-        ExpressionAttributeValues: { ':pk': pk, ':meta': SK.meta },
-        ConsistentRead: true,
-      }),
-      this.recentDecisions(pk, now),
-    ]);
+    const { meta, recent } = await this.historyItems(pk, now);
     const history: ResourceHistory = { recent };
     // A repeat needs the same UTC hour or day as its first: nothing notable in the last 24 h, no first.
     this.newestNotable.set(pk, { decision: recent[0], asOf: now.toISOString() });
@@ -654,31 +674,48 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   /**
-   * The notable decisions of a resource of the last RECENT_WINDOW_MS, newest first, at most
-   * RECENT_DECISIONS: one query of its `d#` sort-key range (no-ops are never read for history),
-   * without their evidence (`[]`; the projection leaves the `evidence` attribute out).
+   * A resource's meta items and its notable decisions of the last RECENT_WINDOW_MS (newest first,
+   * at most RECENT_DECISIONS, without evidence) in one consistent query of its sort keys from
+   * `d#<24 h ago>` to the end of `m#`, newest first: `m#` sorts after `d#` and nothing sorts
+   * between (keys.ts), so every meta item comes first, then the notable decisions, newest first.
+   * Pages are limited to what is still wanted: the decisions missing, plus (until the first
+   * decision is read) the meta items this partition had when last read here, so the query reads
+   * few decisions past the 20th. No-ops (`n#`) and repeats (`r#`) sort after `m#` and are not read.
    */
-  private async recentDecisions(pk: string, now: Date): Promise<Decision[]> {
+  private async historyItems(pk: string, now: Date): Promise<{ meta: Item[]; recent: Decision[] }> {
     const since = timeKey(new Date(now.getTime() - RECENT_WINDOW_MS).toISOString());
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':pk': pk,
-          ':from': `${SK.notable}${since}`,
-          ':to': `${SK.notable}\uffff`,
-        },
-        ProjectionExpression: '#d',
-        ExpressionAttributeNames: { '#d': 'decision' },
-        ScanIndexForward: false,
-        Limit: RECENT_DECISIONS,
-      }),
-    );
-    return (out.Items ?? [])
-      .map(asDecision)
-      .filter((d): d is Decision => d !== undefined)
-      .map(withoutEvidence);
+    const expectedMeta = (this.metaItems.get(pk) ?? META_ITEMS_GUESS) + META_ITEMS_SLACK;
+    const meta: Item[] = [];
+    const recent: Decision[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const metaLeft = recent.length > 0 ? 0 : Math.max(expectedMeta - meta.length, 0);
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': pk,
+            ':from': `${SK.notable}${since}`,
+            ':to': `${SK.meta}\uffff`,
+          },
+          ...HISTORY_PROJECTION,
+          ConsistentRead: true,
+          ScanIndexForward: false,
+          Limit: RECENT_DECISIONS - recent.length + metaLeft,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (typeof item.sk === 'string' && item.sk.startsWith(SK.notable)) {
+          const d = asDecision(item);
+          if (d && recent.length < RECENT_DECISIONS) recent.push(withoutEvidence(d));
+        } else meta.push(item);
+      }
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey && recent.length < RECENT_DECISIONS);
+    this.metaItems.set(pk, meta.length);
+    return { meta, recent };
   }
 
   async newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined> {

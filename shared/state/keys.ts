@@ -50,6 +50,9 @@ import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
  * - `byDay`: dayPk = `<tuner>#<scope>#day#YYYY-MM-DD`, daySk = `<at>#<id>` (projection ALL);
  * - `byId`:  decisionId = `<id>` (KEYS_ONLY; revert finds a decision by id).
  *
+ * A resource's history (getHistory) is one consistent query of `d#<24 h ago>` .. `m#\uffff`, newest
+ * first: every `m#` item, then the notable decisions of the day, newest first, without `evidence`.
+ *
  * Every read is bounded by key: a resource's decisions by a sort-key range of its own partition,
  * a window of notable decisions by one `byDay` query per tuner and day with a `daySk` range.
  *
@@ -125,7 +128,12 @@ export function isNotable(decision: Pick<Decision, 'action' | 'outcome'>): boole
   return decision.action !== 'noop' || decision.outcome === 'failed';
 }
 
-/** Sort-key prefixes inside a resource partition. */
+/**
+ * Sort-key prefixes inside a resource partition. `m#` is the first prefix after `d#`: nothing may
+ * sort between them, because getHistory reads a resource's meta items and its notable decisions
+ * of the last day in one query of the range `d#<24 h ago>` .. `m#\uffff` (a kind of item that
+ * getHistory must not read sorts before `d#` or after `m#`).
+ */
 export const SK = {
   notable: 'd#',
   noop: 'n#',

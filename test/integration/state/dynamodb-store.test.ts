@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../../shared/state/dynamodb-store.ts';
-import { DECISION_TUNERS, STATE_WRITERS } from '../../../shared/state/keys.ts';
+import { DECISION_TUNERS, SK, STATE_WRITERS } from '../../../shared/state/keys.ts';
 import { createStateTable } from '../../../shared/state/table-definition.ts';
 import { dynaliteForFile } from '../../support/dynalite.ts';
 import { makeDecision, T0 } from '../../unit/core/fixtures.ts';
@@ -62,6 +62,17 @@ describe('the state table key layout (keys.ts)', () => {
   });
 });
 
+describe('the sort keys of a resource partition', () => {
+  it('sort nothing between the notable decisions and the meta items (getHistory reads both in one range)', () => {
+    const others = Object.values(SK).filter((p) => !p.startsWith(SK.notable) && !p.startsWith(SK.meta));
+    expect(others.length).toBeGreaterThan(0);
+    for (const prefix of others) {
+      const inside = prefix > SK.notable && prefix < `${SK.meta}\uffff`;
+      expect({ prefix, inside }).toEqual({ prefix, inside: false });
+    }
+  });
+});
+
 describe('the evidence of a notable decision (getHistory reads none of it)', () => {
   it('keeps it beside the decision, and the history query returns none of its bytes', async () => {
     // Prepare: one applied change with a day of per-minute points, read through a client that
@@ -106,5 +117,75 @@ describe('the evidence of a notable decision (getHistory reads none of it)', () 
     expect(item?.decision.evidence).toEqual([]);
     expect(item?.evidence).toEqual(evidence);
     expect(items.find((i) => i.sk === 'm#last#set-iops')?.decision.evidence).toEqual([]);
+  });
+});
+
+/** A client of the test's dynalite that counts the state-table commands and their read units. */
+function countingClient(): {
+  client: DynamoDBClient;
+  calls: { command: string; consistent: boolean; units: number }[];
+} {
+  const calls: { command: string; consistent: boolean; units: number }[] = [];
+  const client = new DynamoDBClient({
+    endpoint: dynalite.server().endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { ReturnConsumedCapacity?: string; ConsistentRead?: boolean };
+      input.ReturnConsumedCapacity = 'TOTAL';
+      const out = await next(args);
+      const used = (out.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity;
+      calls.push({
+        command: String(context.commandName),
+        consistent: input.ConsistentRead === true,
+        units: used?.CapacityUnits ?? 0,
+      });
+      return out;
+    },
+    { step: 'initialize', name: 'countCalls' },
+  );
+  return { client, calls };
+}
+
+describe("a resource's history (getHistory) on the state table", () => {
+  it('is one consistent query per read: meta items and the notable decisions of the day together', async () => {
+    // Prepare: state with a part, an applied change (ledger, newest applied), 25 notable
+    // decisions of the last day, each with a day of per-minute points, and no-ops.
+    const tableName = 'state-history-calls';
+    await createStateTable(dynalite.server().client, tableName);
+    const { client, calls } = countingClient();
+    const store = new DynamoDbStateStore({ client, tableName });
+    const series = Array.from({ length: 240 }, (_, i) => 1000 + i);
+    const window = { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 };
+    const evidence = [{ metric: 'ReadIOPS', statistic: 'Average', value: 1000, window, series }];
+    await store.putTunerState('iops', 'orders-db', { cadence: 1 });
+    await store.putTunerState('iops', 'orders-db', { learned: 1 }, 'model');
+    await store.recordDecision(makeDecision({ id: 'q:applied', evidence }));
+    for (let i = 1; i <= 25; i++) {
+      const at = new Date(T0.getTime() + i * 60_000).toISOString();
+      const id = `q:${String(i).padStart(2, '0')}`;
+      await store.recordDecision(makeDecision({ id, at, outcome: 'deferred', guard: `rule-${i}`, evidence }));
+      await store.recordDecision(makeDecision({ id: `${id}:noop`, at, action: 'noop', evidence }));
+    }
+    // Act: the history, read by a store that has not read this partition before.
+    calls.length = 0;
+    const history = await new DynamoDbStateStore({ client, tableName }).getHistory(
+      'iops',
+      'orders-db',
+      new Date(T0.getTime() + 30 * 60_000),
+    );
+    client.destroy();
+    // Assess: one consistent query; the 20 newest notable decisions without evidence; the meta.
+    expect(calls.map((c) => [c.command, c.consistent])).toEqual([['QueryCommand', true]]);
+    expect(history.recent.map((d) => d.id)).toEqual(
+      Array.from({ length: 20 }, (_, k) => `q:${String(25 - k).padStart(2, '0')}`),
+    );
+    expect(history.recent.every((d) => d.evidence.length === 0)).toBe(true);
+    expect(history.tunerState).toEqual({ cadence: 1, model: { learned: 1 } });
+    expect(history.lastApplied?.['set-iops']?.id).toBe('q:applied');
+    expect(history.lastAppliedAt).toBe(T0.toISOString());
   });
 });

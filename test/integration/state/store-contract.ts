@@ -313,6 +313,50 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       );
     });
 
+    it('returns every meta item and the 20 newest notable decisions of a partition crowded with both', async () => {
+      // Prepare: state with eight parts, drift, an applied change (ledger, newest applied), two
+      // intents, 30 notable decisions of the last day, older ones, no-ops and repeats.
+      const store = await newStore();
+      await store.putTunerState('dynamodb', 'orders', { cadence: 1 });
+      for (let p = 0; p < 8; p++) await store.putTunerState('dynamodb', 'orders', { p }, `part${p}`);
+      await store.recordDrift('dynamodb', 'orders', 'changed outside', T0, 60);
+      const table = { tuner: 'dynamodb' as const, resource: 'orders', action: 'set-capacity' as const };
+      await store.recordDecision(makeDecision({ ...table, id: 'c:old', at: at(-25 * 60) }));
+      await store.recordDecision(makeDecision({ ...table, id: 'c:int1', at: at(1), outcome: 'intended' }));
+      await store.recordDecision(makeDecision({ ...table, id: 'c:int2', at: at(2), outcome: 'intended' }));
+      for (let i = 0; i < 30; i++) {
+        const id = `c:${String(i).padStart(2, '0')}`;
+        const d = makeDecision({ ...table, id, at: at(10 + i), outcome: 'deferred', guard: `rule-${i}` });
+        await store.recordDecision(d);
+        await store.recordDecision({ ...d, id: `${id}:again` });
+        await store.recordDecision(
+          makeDecision({ ...table, id: `${id}:noop`, at: at(10 + i), action: 'noop' }),
+        );
+      }
+      await store.recordDecision(makeDecision({ ...table, id: 'c:applied', at: at(50) }));
+      // Act: the history at the end of the run, twice (a second read of the same partition).
+      const now = minutesAfter(T0, 60);
+      const first = await store.getHistory('dynamodb', 'orders', now);
+      const second = await store.getHistory('dynamodb', 'orders', now);
+      // Assess: the 20 newest notable decisions, newest first (no repeat, no no-op), and every meta item.
+      expect(first.recent.map((d) => d.id)).toEqual([
+        'c:applied',
+        ...Array.from({ length: 19 }, (_, k) => `c:${String(29 - k).padStart(2, '0')}`),
+      ]);
+      expect(first.tunerState).toEqual({
+        cadence: 1,
+        ...Object.fromEntries(Array.from({ length: 8 }, (_, p) => [`part${p}`, { p }])),
+      });
+      expect([...(first.tunerStateParts ?? [])].sort()).toEqual(
+        Array.from({ length: 8 }, (_, p) => `part${p}`),
+      );
+      expect(first.drift?.detail).toBe('changed outside');
+      expect(first.pending?.map((d) => d.id).sort()).toEqual(['c:int1', 'c:int2']);
+      expect(first.lastAppliedAt).toBe(at(50));
+      expect(first.lastApplied?.['set-capacity']?.id).toBe('c:applied');
+      expect(second).toEqual(first);
+    });
+
     it('returns history without evidence (an intended decision keeps it) while the audit log keeps every series', async () => {
       const store = await newStore();
       const evidence = seriesEvidence('ReadIOPS', 'Average');
