@@ -53,7 +53,7 @@ import {
   parseTtlDays,
   STATE_TABLE,
 } from './table-definition.ts';
-import { addToTotals, emptyTotals, readTotalsItem, totalsUpdate } from './totals.ts';
+import { addToTotals, emptyTotals, NoopTally, readTotalsItem, totalsUpdate } from './totals.ts';
 
 export interface DynamoDbStateStoreOptions {
   /** Defaults to stateTableClient() (dynalite in the demo and integration tests). */
@@ -67,6 +67,10 @@ export interface DynamoDbStateStoreOptions {
 }
 
 type Item = Record<string, unknown>;
+type BatchWriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
+
+/** Attempts of a BatchWriteItem before what DynamoDB left unprocessed is an error. */
+const BATCH_WRITE_ATTEMPTS = 5;
 
 function isConditionFailure(error: unknown): boolean {
   // lib-dynamodb passes the client's modeled ConditionalCheckFailedException through.
@@ -246,6 +250,8 @@ export class DynamoDbStateStore implements StateStore {
    * decision queries the partition.
    */
   private readonly newestNotable = new Map<string, { decision: Decision | undefined; asOf: string }>();
+  /** Successful no-ops counted, not yet written to the daily totals (see addToTotals). */
+  private readonly heldNoops = new NoopTally();
   /**
    * Per resource partition: how many meta items it holds as far as this store knows (what
    * getHistory last read, then the intents this store marked or dropped since), which sizes the
@@ -268,20 +274,16 @@ export class DynamoDbStateStore implements StateStore {
     // stays in sight until resolved however many decisions follow it.
     // It is also indexed under its tuner (`<tuner>#home#intents`), so every run of the tuner
     // settles it even when no later plan names its resource.
+    // Both in one BatchWriteItem, written whole before the decision (and so before AWS is
+    // called); a write that fails part-way throws here and the change is not made. Either item
+    // left alone by a crash names no recorded decision and is dropped by the run that settles it
+    // (resolveDecision finds no intended decision: forgetIntent).
     if (decision.outcome === 'intended') {
       const stored = storedForm(decision);
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.intentIndex(decision), decision: stored },
-        }),
-      );
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: key.pk, sk: `${SK.intent}${decision.id}`, decision: stored },
-        }),
-      );
+      await this.batchWriteAll([
+        { PutRequest: { Item: { ...keys.intentIndex(decision), decision: stored } } },
+        { PutRequest: { Item: { pk: key.pk, sk: `${SK.intent}${decision.id}`, decision: stored } } },
+      ]);
       this.countMeta(key.pk, 1);
     }
     if (mayRepeat(decision) && (await this.recordedAsRepeat(decision))) return;
@@ -413,16 +415,38 @@ export class DynamoDbStateStore implements StateStore {
     return true;
   }
 
-  /** Drops the intent's marker in its resource partition, then its entry in the tuner's index. */
+  /**
+   * Drops the intent's marker in its resource partition and its entry in the tuner's index, in
+   * one BatchWriteItem, once the decision is resolved. Should a crash leave one of them, it names
+   * a decision no longer intended: the index entry is dropped by the tuner's next run
+   * (listIntents), a marker by the next run that plans its resource (its history's pending intent
+   * is settled: resolveDecision fails, then forgetIntent), after one check of AWS's state.
+   */
   private async forgetIntent(decision: Decision): Promise<void> {
     const pk = keys.resource(decision.tuner, decision.resource);
-    await this.doc.send(
-      new DeleteCommand({ TableName: this.tableName, Key: { pk, sk: `${SK.intent}${decision.id}` } }),
-    );
-    // Counted gone (an intent resolved elsewhere may have been dropped before: then the next
-    // history query takes one page more, and counts again).
+    await this.batchWriteAll([
+      { DeleteRequest: { Key: { pk, sk: `${SK.intent}${decision.id}` } } },
+      { DeleteRequest: { Key: keys.intentIndex(decision) } },
+    ]);
+    // Counted gone (an intent dropped before, elsewhere: the next history query takes one page
+    // more, and counts again).
     this.countMeta(pk, -1);
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.intentIndex(decision) }));
+  }
+
+  /**
+   * Writes up to 25 unconditional puts or deletes in one BatchWriteItem, retrying what DynamoDB
+   * leaves unprocessed (throttling) a few times with a short back-off; throws if some are still
+   * left. Items of other owners than the function's are refused as a whole (IAM LeadingKeys).
+   */
+  private async batchWriteAll(requests: BatchWriteRequest[]): Promise<void> {
+    let left = requests;
+    for (let attempt = 0; left.length > 0; attempt++) {
+      if (attempt === BATCH_WRITE_ATTEMPTS)
+        throw new Error(`state table: ${left.length} write(s) still unprocessed after ${attempt} attempts`);
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+      const result = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: left } }));
+      left = (result.UnprocessedItems?.[this.tableName] ?? []) as BatchWriteRequest[];
+    }
   }
 
   /** A meta item this store wrote (+1) or deleted (-1) in a partition whose meta items it knows. */
@@ -441,16 +465,46 @@ export class DynamoDbStateStore implements StateStore {
     return items.map(asDecision).filter((d): d is Decision => d !== undefined);
   }
 
-  /** The day's totals of the decision's tuner (ADD: concurrent runs add up). */
+  /**
+   * The day's totals of the decision's tuner (ADD: concurrent runs add up). A successful no-op is
+   * held in memory (totals.ts NoopTally) and written later with the others of its item: by the
+   * next notable decision's ADD on the same item, else by flushTotals when the run ends. An
+   * intended decision counts nothing until it is resolved (totals count outcomes).
+   */
   private async addToTotals(decision: Decision): Promise<void> {
+    if (decision.outcome === 'intended') return;
     const day = timeKey(decision.at).slice(0, 10);
+    const Key = keys.aggregate(decision.tuner, day);
+    const expiresAt = expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400);
+    if (NoopTally.holds(decision)) {
+      this.heldNoops.count(Key, day, decision, expiresAt);
+      return;
+    }
+    const held = this.heldNoops.heldFor(Key);
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: keys.aggregate(decision.tuner, day),
-        ...totalsUpdate(decision, expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400)),
+        Key,
+        ...totalsUpdate(decision, held?.counts ?? {}, Math.min(expiresAt, held?.expiresAt ?? expiresAt)),
       }),
     );
+    if (held) this.heldNoops.written(held);
+  }
+
+  async flushTotals(): Promise<number> {
+    let written = 0;
+    for (const held of this.heldNoops.all()) {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: held.key,
+          ...totalsUpdate(undefined, held.counts, held.expiresAt),
+        }),
+      );
+      this.heldNoops.written(held);
+      written += 1;
+    }
+    return written;
   }
 
   /** lastAppliedAt only moves forward (a late write of an older decision cannot roll it back). */

@@ -183,6 +183,60 @@ describe('the evidence of a notable decision (getHistory reads none of it)', () 
   });
 });
 
+describe('the state calls of one applied change (write-ahead intent)', () => {
+  /** A store on a fresh table through a client that lists every command it sends (and may fail one kind). */
+  async function listingStore(tableName: string, failing?: string) {
+    await createStateTable(dynalite.server().client, tableName);
+    const client = new DynamoDBClient({
+      endpoint: dynalite.server().endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    const sent: string[] = [];
+    client.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        sent.push(String(ctx.commandName).replace(/Command$/, ''));
+        if (ctx.commandName === failing) throw new Error(`injected: ${failing} failed`);
+        return next(args);
+      },
+      { step: 'initialize', name: 'listCommands' },
+    );
+    return { store: new DynamoDbStateStore({ client, tableName }), client, sent };
+  }
+
+  it('records the intent in one write before the decision, and forgets it in one write once resolved', async () => {
+    const { store, client, sent } = await listingStore('calls-intent');
+    const intended = makeDecision({ id: 'ca:1', outcome: 'intended', guard: 'intent' });
+    await store.recordDecision(intended);
+    // Both intent items, then the decision; no totals write (an intent counts once resolved).
+    expect(sent).toEqual(['BatchWriteItem', 'PutItem']);
+    expect((await store.listIntents('iops')).map((d) => d.id)).toEqual(['ca:1']);
+    expect((await store.getHistory('iops', 'orders-db', T0)).pending?.map((d) => d.id)).toEqual(['ca:1']);
+    sent.length = 0;
+    expect(await store.resolveDecision({ ...intended, outcome: 'applied' })).toBe(true);
+    // Resolve, forget both intent items, count it, the newest change of its kind, the ledger.
+    expect(sent).toEqual(['UpdateItem', 'BatchWriteItem', 'UpdateItem', 'PutItem', 'UpdateItem']);
+    expect(await store.listIntents('iops')).toEqual([]);
+    expect((await store.getHistory('iops', 'orders-db', T0)).pending ?? []).toEqual([]);
+    client.destroy();
+  });
+
+  it('records no decision when the intent cannot be written whole (so AWS is never called)', async () => {
+    const { store, client } = await listingStore('calls-intent-failed', 'BatchWriteItemCommand');
+    await expect(
+      store.recordDecision(makeDecision({ id: 'cf:1', outcome: 'intended', guard: 'intent' })),
+    ).rejects.toThrow('injected');
+    const reader = new DynamoDbStateStore({
+      client: dynalite.server().client,
+      tableName: 'calls-intent-failed',
+    });
+    expect(await reader.getDecision('cf:1')).toBeUndefined();
+    expect(await reader.listIntents('iops')).toEqual([]);
+    client.destroy();
+  });
+});
+
 /** A client of the test's dynalite that counts the state-table commands and their read units. */
 function countingClient(): {
   client: DynamoDBClient;

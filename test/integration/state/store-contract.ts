@@ -419,6 +419,74 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       expect(await store.totals('2026-04')).toEqual([]);
     });
 
+    it("holds a run's no-op counts until the next notable decision of the same tuner and day, or until flushed", async () => {
+      const store = await newStore();
+      const noop = (id: string, tuner: Decision['tuner'] = 'iops') =>
+        makeDecision({ id, tuner, action: 'noop', outcome: 'applied' });
+      for (const id of ['h:1', 'h:2', 'h:3']) await store.recordDecision(noop(id));
+      await store.recordDecision(noop('h:4', 'replicas'));
+      // Recorded (the audit log has them all) but not yet in the totals.
+      expect((await store.exportDecisions({ since: '2026-03-01T00:00:00Z' })).length).toBe(4);
+      expect(await store.totals('2026-03-02')).toEqual([]);
+      // A notable decision of the same tuner and day carries the three held iops no-ops.
+      await store.recordDecision(makeDecision({ id: 'h:5', outcome: 'deferred', monthlyCostDelta: 40 }));
+      await store.recordDecision(noop('h:6'));
+      expect((await store.totals('2026-03-02')).map((t) => [t.tuner, t.outcomes, t.noops])).toEqual([
+        ['iops', { deferred: 1 }, { applied: 3 }],
+      ]);
+      // The end of the run writes the rest: one item per tuner and day.
+      expect(await store.flushTotals()).toBe(2);
+      expect(await store.totals('2026-03-02')).toEqual([
+        {
+          tuner: 'iops',
+          period: '2026-03-02',
+          outcomes: { deferred: 1 },
+          noops: { applied: 4 },
+          appliedCostDelta: 0,
+        },
+        { tuner: 'replicas', period: '2026-03-02', outcomes: {}, noops: { applied: 1 }, appliedCostDelta: 0 },
+      ]);
+      // Nothing left to write, nothing counted twice.
+      expect(await store.flushTotals()).toBe(0);
+      expect((await store.totals('2026-03'))[0]?.noops).toEqual({ applied: 4 });
+    });
+
+    it('counts each held no-op on the UTC day of its own time when a run spans midnight', async () => {
+      const store = await newStore();
+      const noop = (id: string, time: string, outcome: Decision['outcome'] = 'applied') =>
+        makeDecision({ id, at: time, action: 'noop', outcome });
+      await store.recordDecision(noop('m:1', '2026-03-02T23:59:58.000Z'));
+      await store.recordDecision(noop('m:2', '2026-03-02T23:59:59.000Z', 'skipped'));
+      await store.recordDecision(noop('m:3', '2026-03-03T00:00:01.000Z'));
+      // A notable decision after midnight carries only its own day's no-ops.
+      await store.recordDecision(makeDecision({ id: 'm:4', at: '2026-03-03T00:00:02.000Z' }));
+      expect((await store.totals('2026-03-03'))[0]?.noops).toEqual({ applied: 1 });
+      expect(await store.totals('2026-03-02')).toEqual([]);
+      expect(await store.flushTotals()).toBe(1);
+      expect((await store.totals('2026-03-02'))[0]?.noops).toEqual({ applied: 1, skipped: 1 });
+      expect((await store.totals('2026-03-03'))[0]).toMatchObject({
+        outcomes: { applied: 1 },
+        noops: { applied: 1 },
+      });
+    });
+
+    it('counts an intended decision only once it is resolved (its outcome)', async () => {
+      const store = await newStore();
+      const intended = makeDecision({
+        id: 'ir:1',
+        outcome: 'intended',
+        guard: 'intent',
+        monthlyCostDelta: 12,
+      });
+      await store.recordDecision(intended);
+      expect(await store.totals('2026-03-02')).toEqual([]);
+      expect(await store.resolveDecision({ ...intended, outcome: 'applied' })).toBe(true);
+      expect((await store.totals('2026-03-02'))[0]).toMatchObject({
+        outcomes: { applied: 1 },
+        appliedCostDelta: 12,
+      });
+    });
+
     it('counts an applied recommendation or finding as an applied decision but adds nothing to the applied cost', async () => {
       const store = await newStore();
       await store.recordDecision(makeDecision({ id: 'c:1', monthlyCostDelta: -40 }));
