@@ -244,6 +244,42 @@ function modification(
 
 /** DescribeEvents pages read at most (100 events a page): far more than a day of one instance. */
 const MAX_EVENT_PAGES = 20;
+/**
+ * Pages of one account-wide DescribeEvents read at most (100 events a page). Past this the read
+ * is incomplete and returns undefined: events come oldest first, so the newest would be missing.
+ */
+const MAX_ACCOUNT_EVENT_PAGES = 50;
+
+/** Every page of one DescribeEvents query, or undefined when more than `maxPages` pages remain. */
+async function describeEventPages(
+  client: RDSClient,
+  query: { SourceIdentifier?: string; StartTime: Date; EndTime: Date },
+  maxPages: number,
+): Promise<{ events: RdsEventLike[]; ids: string[]; complete: boolean }> {
+  const events: RdsEventLike[] = [];
+  const ids: string[] = [];
+  let marker: string | undefined;
+  for (let page = 0; page < maxPages; page++) {
+    const out = await client.send(
+      new DescribeEventsCommand({
+        ...query,
+        SourceType: 'db-instance',
+        ...(marker ? { Marker: marker } : {}),
+      }),
+    );
+    for (const e of out.Events ?? []) {
+      events.push({
+        date: (e.Date ?? query.EndTime).toISOString(),
+        message: e.Message ?? '',
+        categories: e.EventCategories,
+      });
+      ids.push(e.SourceIdentifier ?? '');
+    }
+    marker = out.Marker;
+    if (!marker) return { events, ids, complete: true };
+  }
+  return { events, ids, complete: false };
+}
 
 /**
  * The instance's RDS events of the last 24 h, every page: DescribeEvents returns at most 100 per
@@ -256,29 +292,30 @@ export async function describeRecentEvents(
   t: Date,
   lookbackMs: number = STORAGE_CHANGE_DAY_MS,
 ): Promise<RdsEventLike[]> {
-  const events: RdsEventLike[] = [];
-  let marker: string | undefined;
-  for (let page = 0; page < MAX_EVENT_PAGES; page++) {
-    const out = await client.send(
-      new DescribeEventsCommand({
-        SourceIdentifier: id,
-        SourceType: 'db-instance',
-        StartTime: new Date(t.getTime() - lookbackMs),
-        EndTime: t,
-        ...(marker ? { Marker: marker } : {}),
-      }),
-    );
-    for (const e of out.Events ?? []) {
-      events.push({
-        date: (e.Date ?? t).toISOString(),
-        message: e.Message ?? '',
-        categories: e.EventCategories,
-      });
-    }
-    marker = out.Marker;
-    if (!marker) break;
-  }
-  return events;
+  const query = { SourceIdentifier: id, StartTime: new Date(t.getTime() - lookbackMs), EndTime: t };
+  return (await describeEventPages(client, query, MAX_EVENT_PAGES)).events;
+}
+
+/**
+ * Every DB instance's RDS events from `start` to `end` in one account-wide DescribeEvents (no
+ * SourceIdentifier), every page, by instance id; undefined when the window holds more than
+ * MAX_ACCOUNT_EVENT_PAGES pages (the caller then reads instance by instance).
+ */
+export async function describeAccountEvents(
+  client: RDSClient,
+  start: Date,
+  end: Date,
+): Promise<Map<string, RdsEventLike[]> | undefined> {
+  const read = await describeEventPages(client, { StartTime: start, EndTime: end }, MAX_ACCOUNT_EVENT_PAGES);
+  if (!read.complete) return undefined;
+  const byId = new Map<string, RdsEventLike[]>();
+  read.events.forEach((e, i) => {
+    const id = read.ids[i] ?? '';
+    const list = byId.get(id);
+    if (list) list.push(e);
+    else byId.set(id, [e]);
+  });
+  return byId;
 }
 
 /** DescribeValidDBInstanceModifications' storage options, as the policy reads them. */

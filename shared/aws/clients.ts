@@ -92,8 +92,12 @@ const LIMIT_MIDDLEWARE = 'dbAutopilotAttemptLimiter';
 /** The simulated account answers in its own middleware (shared/sim/engine.ts), before the retry step. */
 const SIMULATOR_MIDDLEWARE = 'dbAutopilotSimulatedAccount';
 
+/** The AWS SDK's own name for its logger middleware (@aws-sdk/core, `loggerMiddlewareOptions`). */
+const SDK_LOGGER_MIDDLEWARE = 'loggerMiddleware';
+
 type Stack = {
   identify(): string[];
+  remove(name: string): boolean;
   addRelativeTo(
     mw: (
       next: (args: unknown) => Promise<unknown>,
@@ -106,12 +110,14 @@ type Stack = {
 /**
  * Adds the per-attempt rate limit to a client (once): after the SDK's retry middleware, so each
  * attempt takes a token, or, on a simulated client (which answers before the retry step), just
- * before the simulator.
+ * before the simulator. Every client db-autopilot uses passes here (the default ones, installed
+ * ones and a fleet member's), so this is also where the SDK's unused logging is removed.
  */
 export function limitAttempts<C extends { middlewareStack: unknown }>(client: C, service: string): C {
   const stack = client.middlewareStack as Stack | undefined;
   // A hand-made stand-in for a client (tests) has no middleware stack: nothing to limit.
   if (typeof stack?.identify !== 'function') return client;
+  withoutSdkLogging(stack);
   const names = stack.identify().map((n) => n.split(' ')[0]);
   if (names.includes(LIMIT_MIDDLEWARE)) return client;
   const toMiddleware = names.includes(SIMULATOR_MIDDLEWARE) ? SIMULATOR_MIDDLEWARE : 'retryMiddleware';
@@ -128,6 +134,18 @@ export function limitAttempts<C extends { middlewareStack: unknown }>(client: C,
     },
   );
   return client;
+}
+
+/**
+ * Removes the SDK's logger middleware. db-autopilot gives the SDK no logger (it logs its own runs
+ * and decisions with Powertools), but with the SDK's default no-op logger that middleware still
+ * copies every response and walks every request and response through the operation's schema to
+ * mask sensitive fields, for a log line nothing writes: about 2% of the fleet bench's CPU, most of
+ * it on GetMetricData and Query responses. Errors still reach the caller unchanged (the middleware
+ * only logged and rethrew them).
+ */
+function withoutSdkLogging(stack: Stack): void {
+  stack.remove(SDK_LOGGER_MIDDLEWARE);
 }
 
 const SERVICE_OF: Record<keyof AwsClients, string> = {

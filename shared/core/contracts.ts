@@ -159,9 +159,18 @@ export interface DecisionTotals {
 export interface StateStore {
   /**
    * Audit log: one record per decision, no-ops included (a no-op is stored slim: no evidence).
-   * Also adds it to the day's totals of its tuner.
+   * Also adds it to the day's totals of its tuner: a notable decision at once; a successful
+   * no-op is held by the store until the next notable decision of the same tuner and day, or
+   * until flushTotals (shared/state/totals.ts).
    */
   recordDecision(decision: Decision): Promise<void>;
+  /**
+   * Writes the no-op counts this store holds to the daily totals, one write per tuner and day;
+   * returns how many totals items it wrote. Called when a run ends, however it ends (the Lambda
+   * wrapper, shared/handler/wrap.ts); a failed write keeps them held for the next flush. A process
+   * that dies before it loses the held no-op counts only (every decision is recorded).
+   */
+  flushTotals(): Promise<number>;
   /**
    * Resolves an `intended` decision in place (same id): true when it was still intended and now
    * holds `decision`'s outcome (an applied one advances the cooldown ledger), false when another
@@ -189,7 +198,7 @@ export interface StateStore {
   exportDecisions(query: { since: string; until?: string }): Promise<Decision[]>;
   /**
    * Day (YYYY-MM-DD) or month (YYYY-MM, the sum of its days) totals of every tuner that recorded
-   * decisions in it.
+   * decisions in it, as written: no-op counts still held by a running run are not in them yet.
    */
   totals(period: string): Promise<DecisionTotals[]>;
   /** The report function's record of what it posted (in its own partition, not in the decisions). */

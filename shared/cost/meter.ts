@@ -330,7 +330,11 @@ const DEFAULT_RETENTION: StateRetention = {
  */
 function extraWriteUnits(method: string, args: readonly unknown[]): number {
   if (method !== 'recordDecision') return 0;
-  return isNotable(args[0] as Decision) ? 3 : 1;
+  const d = args[0] as Decision;
+  // A successful no-op's count is written later with its run's others (flushTotals); an intended
+  // decision counts in the totals once resolved.
+  if (!isNotable(d)) return 0;
+  return d.outcome === 'intended' ? 2 : 3;
 }
 
 /** What one store write leaves in the table as the deployed store (shared/state/dynamodb-store.ts) keeps it. */
@@ -393,7 +397,8 @@ function storeWriteStored(
 /**
  * The in-memory store (the demo's default: dynalite takes far longer for a day) has no consumed
  * capacity to report: each call is charged as DynamoDB would charge the items it moves, 1 WRU per
- * KB written (+1 for the totals item a decision updates, +2 for the indexes of a notable one),
+ * KB written (+1 for the totals item a notable decision updates, +2 for the indexes of a notable
+ * one; the no-op counts of a run are one write per totals item when it ends, flushTotals),
  * 1 RRU per 4 KB read (strongly consistent), at least one unit per call; and what it leaves stored
  * is counted as the deployed store keeps it (decisions until their TTL, in-place items once). An
  * estimate: `--state dynalite` measures the units.
@@ -409,7 +414,10 @@ export function meterStore<S extends object>(
       if (typeof value !== 'function' || typeof prop !== 'string') return value;
       return async (...args: unknown[]) => {
         const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        if (STORE_WRITES.has(prop)) {
+        if (prop === 'flushTotals') {
+          // One small totals item written per tuner and day the run held no-op counts for.
+          meter.stateTableUnits(0, typeof result === 'number' ? result : 0);
+        } else if (STORE_WRITES.has(prop)) {
           const bytes = itemBytes(args);
           meter.stateTableUnits(0, Math.max(1, Math.ceil(bytes / 1024)) + extraWriteUnits(prop, args));
           storeWriteStored(meter, prop, args, retention);

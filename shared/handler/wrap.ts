@@ -1,13 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { clock } from '../core/clock.ts';
 import { DbAutopilotError, publicMessage, ValidationError } from '../core/errors.ts';
 import type { TunerName } from '../core/model.ts';
 import { withClaimScope } from '../core/run.ts';
-import { stateStore } from '../state/index.ts';
+import { flushStateTotals, stateStore } from '../state/index.ts';
 import { logger, MetricUnit, metrics } from './observability.ts';
 
 export interface HandlerContext {
@@ -207,6 +207,35 @@ export async function recordFailedRun(name: string, message: string, requestId: 
 }
 
 /**
+ * How long before Lambda's timeout middy cuts a run short (its TimeoutError), so that the
+ * onError middlewares (flushTotals below, the metrics) still have time to write. Tuner loops stop
+ * starting targets well before (DEFAULT_SAFETY_MARGIN_MS, shared/core/run.ts).
+ */
+export const TIMEOUT_EARLY_MS = 1000;
+
+/**
+ * Writes the no-op counts the run's store held for the daily totals (shared/state/totals.ts)
+ * when the run ends, however it ends: after its answer (a rejected event too), after a failure
+ * (once the failed run is recorded), and when middy's early timeout cut it short (onError runs
+ * then, TIMEOUT_EARLY_MS before Lambda's). Best effort: a failed write is logged and the counts
+ * stay held in this container for its next run's flush; a container that dies first loses them
+ * (the no-ops themselves are recorded).
+ */
+export function flushTotalsMiddleware(name: string): MiddlewareObj {
+  const flush = async (): Promise<void> => {
+    try {
+      await flushStateTotals();
+    } catch (error) {
+      logger.warn('could not write the daily totals of the run', {
+        function: name,
+        error: publicMessage(error),
+      });
+    }
+  };
+  return { after: flush, onError: flush };
+}
+
+/**
  * Wraps a function's core in middy with Powertools logging and metrics. The event is checked
  * cheaply for size and depth, then validated with zod (bad input changes nothing and is answered
  * with `{ ok: false, error, issues }`, messages quoting at most a short prefix of the input). A
@@ -260,8 +289,9 @@ export function lambdaHandler<S extends z.ZodType, R>(
       throw new RunFailedError(message);
     }
   };
-  return middy<unknown, R | ErrorSummary, Error, Context>()
+  return middy<unknown, R | ErrorSummary, Error, Context>({ timeoutEarlyInMillis: TIMEOUT_EARLY_MS })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
+    .use(flushTotalsMiddleware(name))
     .handler(run);
 }

@@ -134,6 +134,15 @@ export function isStorageChangeEvent(event: RdsEventLike): boolean {
   return STORAGE_WORDS.test(event.message) && (APPLYING.test(event.message) || FINISHED.test(event.message));
 }
 
+/**
+ * Whether the ledger reads this event at all: a storage change, or the start or end of a storage
+ * optimization. The ledger built from these events alone is the ledger built from every event (a
+ * cache of an instance's events keeps only these: shared/tuners/iops-describe-cache.ts).
+ */
+export function isLedgerEvent(event: RdsEventLike): boolean {
+  return isStorageChangeEvent(event) || OPT_STARTED.test(event.message) || OPT_DONE.test(event.message);
+}
+
 /** Two records closer than this describe the same change (our record and RDS's "Applying" event). */
 const SAME_CHANGE_MS = 5 * 60 * 1000;
 /** A "Finished applying" event is the end of a change whose "Applying" event came at most this long before. */

@@ -108,7 +108,7 @@ export interface IopsObservation {
    */
   history: { totalIops: MetricSeries; latency?: MetricSeries; freeStorageSpace?: MetricSeries };
   ledger: StorageLedger;
-  /** DescribeValidDBInstanceModifications' storage options for the instance, when read. */
+  /** DescribeValidDBInstanceModifications' storage options for the instance's storage type, when read. */
   validStorage?: ValidStorageOption[];
 }
 

@@ -40,8 +40,14 @@ export function isGone(status: string): boolean {
   return status === 'deleting' || status === 'deleted';
 }
 
+/**
+ * Lagging: a lag above the threshold, -1 (replication not running) or a value that is not a number
+ * at all (a reader is never routed on a lag nobody can read). No datapoint (null) is not lagging:
+ * the source publishes no ReplicaLag, see the lag health check of its record.
+ */
 export function isLagging(r: ReaderObservation, maxLagSeconds: number): boolean {
-  return r.replicaLagSeconds !== null && (r.replicaLagSeconds < 0 || r.replicaLagSeconds > maxLagSeconds);
+  const lag = r.replicaLagSeconds;
+  return lag !== null && (!Number.isFinite(lag) || lag < 0 || lag > maxLagSeconds);
 }
 
 export function isOwned(r: ReaderObservation): boolean {

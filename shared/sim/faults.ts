@@ -213,6 +213,7 @@ export class FaultInjector {
 
 const WRITES = new Set([
   'recordDecision',
+  'flushTotals',
   'resolveDecision',
   'claimIdempotencyKey',
   'releaseIdempotencyKey',

@@ -32,6 +32,7 @@ import {
   DECISION_TUNERS,
   daysBetween,
   epochSeconds,
+  evidenceSortKey,
   expiresAfter,
   inWindow,
   isExpired,
@@ -52,7 +53,7 @@ import {
   parseTtlDays,
   STATE_TABLE,
 } from './table-definition.ts';
-import { addToTotals, emptyTotals, readTotalsItem, totalsUpdate } from './totals.ts';
+import { addToTotals, emptyTotals, NoopTally, readTotalsItem, totalsUpdate } from './totals.ts';
 
 export interface DynamoDbStateStoreOptions {
   /** Defaults to stateTableClient() (dynalite in the demo and integration tests). */
@@ -66,6 +67,10 @@ export interface DynamoDbStateStoreOptions {
 }
 
 type Item = Record<string, unknown>;
+type BatchWriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
+
+/** Attempts of a BatchWriteItem before what DynamoDB left unprocessed is an error. */
+const BATCH_WRITE_ATTEMPTS = 5;
 
 function isConditionFailure(error: unknown): boolean {
   // lib-dynamodb passes the client's modeled ConditionalCheckFailedException through.
@@ -95,15 +100,38 @@ export function decisionTtlDays(
 }
 
 /**
- * The decision an item holds. A notable decision's evidence (its metric series, most of the item)
- * is kept beside it in the item's own `evidence` attribute, so that a read that needs no evidence
- * (getHistory) leaves it out with a projection; an item written before keeps it inside.
+ * The decision an item holds, with `apart` (the evidence its item of its own holds) when given.
+ * A notable decision's evidence (its metric series, most of its size) is kept in an item of its own
+ * beside it (`s#<at>#<id>`, keys.ts), outside the sort-key range getHistory reads; a decision item
+ * written before keeps it in its `evidence` attribute or inside the decision, as does a no-op.
  */
-function asDecision(item: Item | undefined): Decision | undefined {
+function asDecision(item: Item | undefined, apart?: unknown): Decision | undefined {
   const decision = item?.decision;
   if (!decision || typeof decision !== 'object') return undefined;
-  const evidence = item?.[EVIDENCE];
+  const evidence = Array.isArray(apart) ? apart : item?.[EVIDENCE];
   return Array.isArray(evidence) ? { ...(decision as Decision), evidence } : (decision as Decision);
+}
+
+/** Whether a decision item's evidence is in an item of its own. */
+function hasEvidenceApart(item: Item | undefined): boolean {
+  return item?.[EVIDENCE_APART] === true;
+}
+
+/**
+ * The decisions of items read together with their evidence items (same partition; a `byDay`
+ * query or a scan returns both), each with its evidence merged back by id.
+ */
+function decisionsOf(items: Item[]): Decision[] {
+  const apart = new Map<string, unknown>();
+  for (const item of items)
+    if (typeof item[EVIDENCE_OF] === 'string') apart.set(`${item.pk}|${item[EVIDENCE_OF]}`, item[EVIDENCE]);
+  const out: Decision[] = [];
+  for (const item of items) {
+    const id = (item.decision as Partial<Decision> | undefined)?.id;
+    const d = asDecision(item, hasEvidenceApart(item) ? apart.get(`${item.pk}|${id}`) : undefined);
+    if (d) out.push(d);
+  }
+  return out;
 }
 
 /** A decision as history shows it: no evidence (an item written before kept it inside). */
@@ -121,8 +149,36 @@ function withPendingEvidence(history: ResourceHistory): void {
   history.recent = history.recent.map((d) => (d.outcome === 'intended' ? (pending.get(d.id) ?? d) : d));
 }
 
-/** The item attribute holding a notable decision's evidence (see asDecision). */
+/** The item attribute holding a decision's evidence (see asDecision). */
 const EVIDENCE = 'evidence';
+/** On a notable decision's item: its evidence is in an item of its own (`s#<at>#<id>`). */
+const EVIDENCE_APART = 'evidenceApart';
+/** On an evidence item: the id of the decision it belongs to. */
+const EVIDENCE_OF = 'evidenceOf';
+
+/**
+ * What getHistory reads of an item: every attribute a meta item's reader uses (ledger, drift,
+ * state and its parts, intents, newest applied changes) and the decision, never the `evidence`
+ * attribute of a notable decision. A new meta attribute that getHistory reads must be named here.
+ */
+const HISTORY_ATTRIBUTES = [
+  'sk',
+  'decision',
+  'lastAppliedAt',
+  'detectedAt',
+  'backoffUntil',
+  'detail',
+  'baseline',
+  STATE_TABLE.ttlAttribute,
+  'tunerState',
+] as const;
+const HISTORY_PROJECTION = {
+  ProjectionExpression: HISTORY_ATTRIBUTES.map((_, i) => `#h${i}`).join(', '),
+  ExpressionAttributeNames: Object.fromEntries(HISTORY_ATTRIBUTES.map((a, i) => [`#h${i}`, a])),
+};
+
+/** The meta items of a partition getHistory has not read before are guessed at this many (first page). */
+const META_ITEMS_GUESS = 6;
 
 /** A decision without its evidence (`[]`), and the evidence to keep beside it. */
 function apartFromEvidence(decision: Decision): { decision: Decision; evidence?: Decision['evidence'] } {
@@ -130,30 +186,51 @@ function apartFromEvidence(decision: Decision): { decision: Decision; evidence?:
   return { decision: { ...decision, evidence: [] }, evidence: decision.evidence };
 }
 
-/** The item a decision is stored as: slim form, its keys, the sparse index keys when notable, TTL. */
-export function decisionItem(
+/** When the items of a decision expire (TTL, epoch seconds). */
+function decisionExpiry(decision: Decision, auditTtlDays: number, noopTtlDays: number): number {
+  return expiresAfter(new Date(decision.at), decisionTtlDays(decision, auditTtlDays, noopTtlDays) * 86_400);
+}
+
+/** The byDay index keys of a notable decision (its evidence item carries them too). */
+function dayIndexKeys(decision: Decision): Item {
+  return { dayPk: keys.day(decision.tuner, decision.at), daySk: `${timeKey(decision.at)}#${decision.id}` };
+}
+
+/**
+ * The item holding a notable decision's evidence: beside its decision (same partition, sort key
+ * `s#<at>#<id>`), with the same `byDay` keys so that a day's query returns both, and the same TTL.
+ */
+function evidenceItem(decision: Decision, evidence: Decision['evidence'], expiresAt: number): Item {
+  return {
+    ...keys.evidence(decision),
+    ...dayIndexKeys(decision),
+    [EVIDENCE_OF]: decision.id,
+    [EVIDENCE]: evidence,
+    [STATE_TABLE.ttlAttribute]: expiresAt,
+  };
+}
+
+/**
+ * The items a decision is stored as: the decision (slim form, its keys, the sparse index keys when
+ * notable, TTL) and, for a notable decision with evidence, the item holding its evidence (a no-op
+ * keeps its slim evidence in its own item's `evidence` attribute).
+ */
+export function decisionItems(
   decision: Decision,
   auditTtlDays: number,
   noopTtlDays: number = DEFAULT_NOOP_TTL_DAYS,
-): Item {
-  const index = isNotable(decision)
-    ? {
-        dayPk: keys.day(decision.tuner, decision.at),
-        daySk: `${timeKey(decision.at)}#${decision.id}`,
-        decisionId: decision.id,
-      }
-    : {};
+): [Item] | [Item, Item] {
+  const expiresAt = decisionExpiry(decision, auditTtlDays, noopTtlDays);
   const stored = apartFromEvidence(storedForm(decision));
-  return {
+  const base = {
     ...keys.decision(decision),
-    ...index,
     decision: stored.decision,
-    ...(stored.evidence ? { [EVIDENCE]: stored.evidence } : {}),
-    [STATE_TABLE.ttlAttribute]: expiresAfter(
-      new Date(decision.at),
-      decisionTtlDays(decision, auditTtlDays, noopTtlDays) * 86_400,
-    ),
+    [STATE_TABLE.ttlAttribute]: expiresAt,
   };
+  if (!isNotable(decision)) return [{ ...base, ...(stored.evidence ? { [EVIDENCE]: stored.evidence } : {}) }];
+  const item = { ...base, ...dayIndexKeys(decision), decisionId: decision.id };
+  if (!stored.evidence) return [item];
+  return [{ ...item, [EVIDENCE_APART]: true }, evidenceItem(decision, stored.evidence, expiresAt)];
 }
 
 /**
@@ -173,6 +250,14 @@ export class DynamoDbStateStore implements StateStore {
    * decision queries the partition.
    */
   private readonly newestNotable = new Map<string, { decision: Decision | undefined; asOf: string }>();
+  /** Successful no-ops counted, not yet written to the daily totals (see addToTotals). */
+  private readonly heldNoops = new NoopTally();
+  /**
+   * Per resource partition: how many meta items it holds as far as this store knows (what
+   * getHistory last read, then the intents this store marked or dropped since), which sizes the
+   * first page of getHistory's query: a page of exactly the meta items and the decisions wanted.
+   */
+  private readonly metaItems = new Map<string, number>();
 
   constructor(options: DynamoDbStateStoreOptions = {}) {
     this.tableName = options.tableName ?? process.env.STATE_TABLE ?? DEFAULT_STATE_TABLE_NAME;
@@ -189,28 +274,28 @@ export class DynamoDbStateStore implements StateStore {
     // stays in sight until resolved however many decisions follow it.
     // It is also indexed under its tuner (`<tuner>#home#intents`), so every run of the tuner
     // settles it even when no later plan names its resource.
+    // Both in one BatchWriteItem, written whole before the decision (and so before AWS is
+    // called); a write that fails part-way throws here and the change is not made. Either item
+    // left alone by a crash names no recorded decision and is dropped by the run that settles it
+    // (resolveDecision finds no intended decision: forgetIntent).
     if (decision.outcome === 'intended') {
       const stored = storedForm(decision);
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.intentIndex(decision), decision: stored },
-        }),
-      );
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: key.pk, sk: `${SK.intent}${decision.id}`, decision: stored },
-        }),
-      );
+      await this.batchWriteAll([
+        { PutRequest: { Item: { ...keys.intentIndex(decision), decision: stored } } },
+        { PutRequest: { Item: { pk: key.pk, sk: `${SK.intent}${decision.id}`, decision: stored } } },
+      ]);
+      this.countMeta(key.pk, 1);
     }
     if (mayRepeat(decision) && (await this.recordedAsRepeat(decision))) return;
+    const [item, evidence] = decisionItems(decision, this.auditTtlDays, this.noopTtlDays);
     const written = await this.putIf({
       TableName: this.tableName,
-      Item: decisionItem(decision, this.auditTtlDays, this.noopTtlDays),
+      Item: item,
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     if (!written) throw new DuplicateDecisionError(decision.id);
+    // Written once the decision is (an id recorded twice never replaces the first one's evidence).
+    if (evidence) await this.doc.send(new PutCommand({ TableName: this.tableName, Item: evidence }));
     this.rememberNewest(key.pk, decision);
     await this.addToTotals(decision);
     if (countsAsChange(decision)) await this.advanceLedger(decision);
@@ -229,6 +314,7 @@ export class DynamoDbStateStore implements StateStore {
         Limit: 1,
       }),
     );
+    // Without the evidence of an item of its own (a repeat is compared without it).
     return asDecision(newest.Items?.[0]);
   }
 
@@ -285,24 +371,25 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   async resolveDecision(decision: Decision): Promise<boolean> {
-    // The evidence beside the decision is replaced only by evidence (a resolution without any keeps it).
+    // The evidence is replaced only by evidence (a resolution without any keeps the intent's), in
+    // its item of its own, written once the resolution is (a losing resolution changes nothing).
     const stored = apartFromEvidence(storedForm(decision));
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.decision(decision),
-          UpdateExpression: stored.evidence ? 'SET #d = :d, #e = :e' : 'SET #d = :d',
+          UpdateExpression: stored.evidence ? 'SET #d = :d, #a = :apart' : 'SET #d = :d',
           ConditionExpression: 'attribute_exists(pk) AND #d.#o = :intended',
           ExpressionAttributeNames: {
             '#d': 'decision',
             '#o': 'outcome',
-            ...(stored.evidence ? { '#e': EVIDENCE } : {}),
+            ...(stored.evidence ? { '#a': EVIDENCE_APART } : {}),
           },
           ExpressionAttributeValues: {
             ':d': stored.decision,
             ':intended': 'intended',
-            ...(stored.evidence ? { ':e': stored.evidence } : {}),
+            ...(stored.evidence ? { ':apart': true } : {}),
           },
         }),
       );
@@ -310,6 +397,15 @@ export class DynamoDbStateStore implements StateStore {
       if (!isConditionFailure(error)) throw error;
       await this.forgetIntent(decision);
       return false;
+    }
+    if (stored.evidence) {
+      const expiresAt = decisionExpiry(decision, this.auditTtlDays, this.noopTtlDays);
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: evidenceItem(decision, stored.evidence, expiresAt),
+        }),
+      );
     }
     await this.forgetIntent(decision);
     this.rememberNewest(keys.resource(decision.tuner, decision.resource), decision);
@@ -319,15 +415,44 @@ export class DynamoDbStateStore implements StateStore {
     return true;
   }
 
-  /** Drops the intent's marker in its resource partition, then its entry in the tuner's index. */
+  /**
+   * Drops the intent's marker in its resource partition and its entry in the tuner's index, in
+   * one BatchWriteItem, once the decision is resolved. Should a crash leave one of them, it names
+   * a decision no longer intended: the index entry is dropped by the tuner's next run
+   * (listIntents), a marker by the next run that plans its resource (its history's pending intent
+   * is settled: resolveDecision fails, then forgetIntent), after one check of AWS's state.
+   */
   private async forgetIntent(decision: Decision): Promise<void> {
-    await this.doc.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: keys.resource(decision.tuner, decision.resource), sk: `${SK.intent}${decision.id}` },
-      }),
-    );
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.intentIndex(decision) }));
+    const pk = keys.resource(decision.tuner, decision.resource);
+    await this.batchWriteAll([
+      { DeleteRequest: { Key: { pk, sk: `${SK.intent}${decision.id}` } } },
+      { DeleteRequest: { Key: keys.intentIndex(decision) } },
+    ]);
+    // Counted gone (an intent dropped before, elsewhere: the next history query takes one page
+    // more, and counts again).
+    this.countMeta(pk, -1);
+  }
+
+  /**
+   * Writes up to 25 unconditional puts or deletes in one BatchWriteItem, retrying what DynamoDB
+   * leaves unprocessed (throttling) a few times with a short back-off; throws if some are still
+   * left. Items of other owners than the function's are refused as a whole (IAM LeadingKeys).
+   */
+  private async batchWriteAll(requests: BatchWriteRequest[]): Promise<void> {
+    let left = requests;
+    for (let attempt = 0; left.length > 0; attempt++) {
+      if (attempt === BATCH_WRITE_ATTEMPTS)
+        throw new Error(`state table: ${left.length} write(s) still unprocessed after ${attempt} attempts`);
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+      const result = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: left } }));
+      left = (result.UnprocessedItems?.[this.tableName] ?? []) as BatchWriteRequest[];
+    }
+  }
+
+  /** A meta item this store wrote (+1) or deleted (-1) in a partition whose meta items it knows. */
+  private countMeta(pk: string, delta: 1 | -1): void {
+    const known = this.metaItems.get(pk);
+    if (known !== undefined) this.metaItems.set(pk, Math.max(0, known + delta));
   }
 
   async listIntents(tuner: TunerName): Promise<Decision[]> {
@@ -340,16 +465,46 @@ export class DynamoDbStateStore implements StateStore {
     return items.map(asDecision).filter((d): d is Decision => d !== undefined);
   }
 
-  /** The day's totals of the decision's tuner (ADD: concurrent runs add up). */
+  /**
+   * The day's totals of the decision's tuner (ADD: concurrent runs add up). A successful no-op is
+   * held in memory (totals.ts NoopTally) and written later with the others of its item: by the
+   * next notable decision's ADD on the same item, else by flushTotals when the run ends. An
+   * intended decision counts nothing until it is resolved (totals count outcomes).
+   */
   private async addToTotals(decision: Decision): Promise<void> {
+    if (decision.outcome === 'intended') return;
     const day = timeKey(decision.at).slice(0, 10);
+    const Key = keys.aggregate(decision.tuner, day);
+    const expiresAt = expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400);
+    if (NoopTally.holds(decision)) {
+      this.heldNoops.count(Key, day, decision, expiresAt);
+      return;
+    }
+    const held = this.heldNoops.heldFor(Key);
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: keys.aggregate(decision.tuner, day),
-        ...totalsUpdate(decision, expiresAfter(new Date(decision.at), this.auditTtlDays * 86_400)),
+        Key,
+        ...totalsUpdate(decision, held?.counts ?? {}, Math.min(expiresAt, held?.expiresAt ?? expiresAt)),
       }),
     );
+    if (held) this.heldNoops.written(held);
+  }
+
+  async flushTotals(): Promise<number> {
+    let written = 0;
+    for (const held of this.heldNoops.all()) {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: held.key,
+          ...totalsUpdate(undefined, held.counts, held.expiresAt),
+        }),
+      );
+      this.heldNoops.written(held);
+      written += 1;
+    }
+    return written;
   }
 
   /** lastAppliedAt only moves forward (a late write of an older decision cannot roll it back). */
@@ -423,42 +578,65 @@ export class DynamoDbStateStore implements StateStore {
               ExpressionAttributeValues: { ':day': keys.day(tuner, day), ':from': since, ':to': until },
             }));
       for (const request of requests) {
-        for (const item of await this.queryAll(request)) {
-          const d = asDecision(item);
-          if (d && inWindow(d, since, until)) found.push(d);
-        }
+        const items = await this.queryAll(request);
+        // A day's query returns the evidence items with their decisions; a resource's range does not.
+        if (query.resource !== undefined)
+          items.push(...(await this.evidenceItemsOf(keys.resource(tuner, query.resource), items)));
+        for (const d of decisionsOf(items)) if (inWindow(d, since, until)) found.push(d);
       }
     }
     return found.sort(byTimeThenId);
   }
 
+  /**
+   * The evidence items of a partition's decision items that keep their evidence apart: one query
+   * of the `s#` range from the oldest to the newest of them (none when no item keeps it apart).
+   */
+  private async evidenceItemsOf(pk: string, items: Item[]): Promise<Item[]> {
+    const times = items
+      .filter(hasEvidenceApart)
+      .map((i) => timeKey(String((i.decision as Partial<Decision>).at)))
+      .sort();
+    if (times.length === 0) return [];
+    return this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': pk,
+        ':from': `${SK.evidence}${times[0]}`,
+        ':to': `${SK.evidence}${times[times.length - 1]}\uffff`,
+      },
+    });
+  }
+
   async exportDecisions(query: { since: string; until?: string }): Promise<Decision[]> {
-    const found: Decision[] = [];
+    const items: Item[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
       const page = await this.doc.send(
         new ScanCommand({
           TableName: this.tableName,
-          // The current scope's decisions only (shared/core/scope.ts), as every other read.
+          // The current scope's decisions and their evidence items only (shared/core/scope.ts), as every other read.
           FilterExpression:
-            '(begins_with(sk, :notable) OR begins_with(sk, :noop) OR begins_with(sk, :repeat)) AND contains(pk, :scope)',
+            '(begins_with(sk, :notable) OR begins_with(sk, :noop) OR begins_with(sk, :repeat) OR begins_with(sk, :evidence)) AND contains(pk, :scope)',
           ExpressionAttributeValues: {
             ':notable': SK.notable,
             ':noop': SK.noop,
             ':repeat': SK.repeat,
+            ':evidence': SK.evidence,
             ':scope': `#${currentScopeKey()}#res#`,
           },
           ExclusiveStartKey,
         }),
       );
-      for (const item of page.Items ?? []) {
-        const d = asDecision(item);
-        // The audit log: each repeat is a record of its own, so the first carries no count.
-        if (d && inWindow(d, query.since, query.until)) found.push(withoutRepeatCount(d));
-      }
+      items.push(...(page.Items ?? []));
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
-    return found.sort(byTimeThenId);
+    // The audit log: each repeat is a record of its own, so the first carries no count.
+    return decisionsOf(items)
+      .filter((d) => inWindow(d, query.since, query.until))
+      .map(withoutRepeatCount)
+      .sort(byTimeThenId);
   }
 
   async totals(period: string): Promise<DecisionTotals[]> {
@@ -608,15 +786,7 @@ export class DynamoDbStateStore implements StateStore {
 
   async getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory> {
     const pk = keys.resource(owner, resourceId);
-    const [meta, recent] = await Promise.all([
-      this.queryAll({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :meta)',
-        ExpressionAttributeValues: { ':pk': pk, ':meta': SK.meta },
-        ConsistentRead: true,
-      }),
-      this.recentDecisions(pk, now),
-    ]);
+    const { meta, recent } = await this.historyItems(pk, now);
     const history: ResourceHistory = { recent };
     // A repeat needs the same UTC hour or day as its first: nothing notable in the last 24 h, no first.
     this.newestNotable.set(pk, { decision: recent[0], asOf: now.toISOString() });
@@ -654,31 +824,48 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   /**
-   * The notable decisions of a resource of the last RECENT_WINDOW_MS, newest first, at most
-   * RECENT_DECISIONS: one query of its `d#` sort-key range (no-ops are never read for history),
-   * without their evidence (`[]`; the projection leaves the `evidence` attribute out).
+   * A resource's meta items and its notable decisions of the last RECENT_WINDOW_MS (newest first,
+   * at most RECENT_DECISIONS, without evidence) in one consistent query of its sort keys from
+   * `d#<24 h ago>` to the end of `m#`, newest first: `m#` sorts after `d#` and nothing sorts
+   * between (keys.ts), so every meta item comes first, then the notable decisions, newest first.
+   * Pages are limited to what is still wanted: the decisions missing, plus (until the first
+   * decision is read) the meta items this partition had when last read here, so the query reads
+   * few decisions past the 20th. No-ops (`n#`) and repeats (`r#`) sort after `m#` and are not read.
    */
-  private async recentDecisions(pk: string, now: Date): Promise<Decision[]> {
+  private async historyItems(pk: string, now: Date): Promise<{ meta: Item[]; recent: Decision[] }> {
     const since = timeKey(new Date(now.getTime() - RECENT_WINDOW_MS).toISOString());
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':pk': pk,
-          ':from': `${SK.notable}${since}`,
-          ':to': `${SK.notable}\uffff`,
-        },
-        ProjectionExpression: '#d',
-        ExpressionAttributeNames: { '#d': 'decision' },
-        ScanIndexForward: false,
-        Limit: RECENT_DECISIONS,
-      }),
-    );
-    return (out.Items ?? [])
-      .map(asDecision)
-      .filter((d): d is Decision => d !== undefined)
-      .map(withoutEvidence);
+    const expectedMeta = this.metaItems.get(pk) ?? META_ITEMS_GUESS;
+    const meta: Item[] = [];
+    const recent: Decision[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const metaLeft = recent.length > 0 ? 0 : Math.max(expectedMeta - meta.length, 0);
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': pk,
+            ':from': `${SK.notable}${since}`,
+            ':to': `${SK.meta}\uffff`,
+          },
+          ...HISTORY_PROJECTION,
+          ConsistentRead: true,
+          ScanIndexForward: false,
+          Limit: RECENT_DECISIONS - recent.length + metaLeft,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (typeof item.sk === 'string' && item.sk.startsWith(SK.notable)) {
+          const d = asDecision(item);
+          if (d && recent.length < RECENT_DECISIONS) recent.push(withoutEvidence(d));
+        } else meta.push(item);
+      }
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey && recent.length < RECENT_DECISIONS);
+    this.metaItems.set(pk, meta.length);
+    return { meta, recent };
   }
 
   async newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined> {
@@ -688,20 +875,23 @@ export class DynamoDbStateStore implements StateStore {
       await this.newestUnder(pk, SK.notable),
       await this.newestUnder(pk, SK.noop),
       await this.newestUnder(pk, SK.repeat),
-    ].filter((d): d is Decision => d !== undefined);
-    return found.sort((a, b) => byTimeThenId(b, a))[0];
+    ]
+      .map((item) => ({ item, d: asDecision(item) }))
+      .filter((x): x is { item: Item; d: Decision } => x.d !== undefined);
+    const newest = found.sort((a, b) => byTimeThenId(b.d, a.d))[0];
+    return newest && this.withEvidence(newest.item);
   }
 
   async settlingNoop(owner: StateOwner, resourceId: string, after: string): Promise<Decision | undefined> {
     const pk = keys.resource(owner, resourceId);
     // One query while no no-op came since `after` (the usual answer); else the newest of all three.
-    const noop = await this.newestUnder(pk, SK.noop);
+    const noop = asDecision(await this.newestUnder(pk, SK.noop));
     if (!noop || noop.at < after) return undefined;
     const newest = await this.newestDecision(owner, resourceId);
     return newest?.action === 'noop' ? newest : undefined;
   }
 
-  private async newestUnder(pk: string, prefix: string): Promise<Decision | undefined> {
+  private async newestUnder(pk: string, prefix: string): Promise<Item | undefined> {
     const out = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -711,7 +901,21 @@ export class DynamoDbStateStore implements StateStore {
         Limit: 1,
       }),
     );
-    return asDecision(out.Items?.[0]);
+    return out.Items?.[0];
+  }
+
+  /** A decision item's decision with its evidence (read from its item of its own when kept apart). */
+  private async withEvidence(item: Item | undefined): Promise<Decision | undefined> {
+    const decision = asDecision(item);
+    if (!decision || !hasEvidenceApart(item)) return decision;
+    const apart = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: item?.pk, sk: evidenceSortKey(decision) },
+        ConsistentRead: true,
+      }),
+    );
+    return asDecision(item, apart.Item?.[EVIDENCE]);
   }
 
   async putTunerState(
@@ -800,7 +1004,7 @@ export class DynamoDbStateStore implements StateStore {
     const result = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
     );
-    return asDecision(result.Item);
+    return this.withEvidence(result.Item);
   }
 
   /** A conditional put: true when written, false when its condition failed. */

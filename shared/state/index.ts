@@ -14,6 +14,14 @@ export function stateStore(): StateStore {
   return defaultStore;
 }
 
+/**
+ * Writes the no-op counts the functions' store holds to the daily totals (StateStore.flushTotals),
+ * when a store was made or installed; the Lambda wrapper calls it at the end of every run.
+ */
+export async function flushStateTotals(): Promise<number> {
+  return defaultStore ? defaultStore.flushTotals() : 0;
+}
+
 /** The demo, backtests and tests install their own store. Returns a restore function. */
 export function setStateStore(store: StateStore | undefined): () => void {
   const previous = defaultStore;

@@ -21,8 +21,10 @@ import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
  * | pk                                | sk                    | item                                     |
  * |-----------------------------------|-----------------------|------------------------------------------|
  * | `<tuner>#<scope>#res#<resource>`  | `d#<at>#<id>`         | a notable decision (audit log, TTL); its |
- * |                                   |                       | evidence in an attribute of its own      |
- * |                                   |                       | (`evidence`: getHistory projects it out) |
+ * |                                   |                       | evidence apart (`evidenceApart`; before: |
+ * |                                   |                       | its `evidence` attribute or inside)      |
+ * | `<tuner>#<scope>#res#<resource>`  | `s#<at>#<id>`         | that decision's evidence (`evidence`,    |
+ * |                                   |                       | `evidenceOf` = id; its byDay keys, TTL)  |
  * | `<tuner>#<scope>#res#<resource>`  | `n#<at>#<id>`         | a no-op decision, slim (audit log, TTL)  |
  * | `<tuner>#<scope>#res#<resource>`  | `r#<at>#<id>`         | a repeated skip or deferral, slim,       |
  * |                                   |                       | counted on its first (`repeatedAt`,      |
@@ -47,8 +49,16 @@ import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
  * Notable = every decision but a no-op that did not fail (see `isNotable`): what the reports,
  * the digest, revert and the tuners' own ledgers read. Notable decisions also carry the keys of two
  * sparse global secondary indexes (no-ops are in neither):
- * - `byDay`: dayPk = `<tuner>#<scope>#day#YYYY-MM-DD`, daySk = `<at>#<id>` (projection ALL);
- * - `byId`:  decisionId = `<id>` (KEYS_ONLY; revert finds a decision by id).
+ * - `byDay`: dayPk = `<tuner>#<scope>#day#YYYY-MM-DD`, daySk = `<at>#<id>` (projection ALL; the
+ *   evidence item of a decision carries the same keys, so a day's query returns both);
+ * - `byId`:  decisionId = `<id>` (KEYS_ONLY; revert finds a decision by id; not on evidence items).
+ *
+ * A resource's history (getHistory) is one consistent query of `d#<24 h ago>` .. `m#\uffff`, newest
+ * first: every `m#` item, then the notable decisions of the day, newest first, without evidence
+ * (a notable decision's evidence is in its `s#` item, outside that range: a history reads ~1 KB
+ * per decision, not its metric series). Every reader of evidence merges it back by id: a
+ * resource's decisions (one more query of the `s#` range when any keeps it apart), a day's
+ * (`byDay` returns both), the audit export (scan), a decision by id or the newest (a GetItem).
  *
  * Every read is bounded by key: a resource's decisions by a sort-key range of its own partition,
  * a window of notable decisions by one `byDay` query per tuner and day with a `daySk` range.
@@ -125,7 +135,12 @@ export function isNotable(decision: Pick<Decision, 'action' | 'outcome'>): boole
   return decision.action !== 'noop' || decision.outcome === 'failed';
 }
 
-/** Sort-key prefixes inside a resource partition. */
+/**
+ * Sort-key prefixes inside a resource partition. `m#` is the first prefix after `d#`: nothing may
+ * sort between them, because getHistory reads a resource's meta items and its notable decisions
+ * of the last day in one query of the range `d#<24 h ago>` .. `m#\uffff` (a kind of item that
+ * getHistory must not read sorts before `d#` or after `m#`).
+ */
 export const SK = {
   notable: 'd#',
   noop: 'n#',
@@ -140,7 +155,17 @@ export const SK = {
   statePart: 'm#state#',
   /** An intended change not yet resolved (shared/core/intent.ts), until its decision is resolved. */
   intent: 'm#intent#',
+  /**
+   * The evidence of a notable decision, in an item of its own beside it (`s#<at>#<id>`): after
+   * `m#`, so getHistory never reads it (most of a decision's size: its metric series).
+   */
+  evidence: 's#',
 } as const;
+
+/** The sort key of the item holding a notable decision's evidence (in its resource partition). */
+export function evidenceSortKey(d: Pick<Decision, 'at' | 'id'>): string {
+  return `${SK.evidence}${timeKey(d.at)}#${d.id}`;
+}
 
 function utcDay(iso: string): string {
   return new Date(iso).toISOString().slice(0, 10);
@@ -157,6 +182,11 @@ export const keys = {
   ) => ({
     pk: keys.resource(d.tuner, d.resource, scope),
     sk: `${isNotable(d) ? SK.notable : SK.noop}${timeKey(d.at)}#${d.id}`,
+  }),
+  /** Where a notable decision's evidence is stored (beside it, in its resource's partition). */
+  evidence: (d: Pick<Decision, 'tuner' | 'resource' | 'at' | 'id'>, scope?: string) => ({
+    pk: keys.resource(d.tuner, d.resource, scope),
+    sk: evidenceSortKey(d),
   }),
   /** byDay index partition of one tuner's notable decisions of one UTC day. */
   day: (tuner: TunerName, iso: string, scope?: string) => `${ownerPrefix(tuner, scope)}day#${utcDay(iso)}`,

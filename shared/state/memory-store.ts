@@ -24,7 +24,7 @@ import {
   statePartKey,
 } from './keys.ts';
 import { isDeferral, mayRepeat, repeatForm, repeats, storedForm, withoutRepeatCount } from './slim.ts';
-import { addToTotals, emptyTotals, totalsOf } from './totals.ts';
+import { addToTotals, emptyTotals, NoopTally, readTotalsItem, totalsOf } from './totals.ts';
 
 interface Expiring {
   expiresAt: number;
@@ -45,6 +45,8 @@ export class MemoryStateStore implements StateStore {
   /** Per scope (shared/core/scope.ts), every decision sorted by (at, id): windows by binary search. */
   private readonly byTimeOfScope = new Map<string, Decision[]>();
   private readonly totalsByKey = new Map<string, DecisionTotals>();
+  /** Successful no-ops counted, not yet added to totalsByKey (see addToTotals). */
+  private readonly heldNoops = new NoopTally();
   private readonly reported = new Map<string, { at: string; reportedAt: string }>();
   private readonly ledger = new Map<string, { lastAppliedAt: string; appliedCount: number }>();
   /** Per tuner+resource: the newest applied change of each action kind. */
@@ -117,11 +119,44 @@ export class MemoryStateStore implements StateStore {
       .map((d) => structuredClone(d));
   }
 
+  /**
+   * As on DynamoDB: a notable decision is counted as it is recorded (with the no-ops held for its
+   * tuner and day), a successful no-op is held until then or until flushTotals, an intended
+   * decision counts nothing until it is resolved.
+   */
   private addToTotals(decision: Decision): void {
+    if (decision.outcome === 'intended') return;
     const day = new Date(decision.at).toISOString().slice(0, 10);
-    const k = JSON.stringify(keys.aggregate(decision.tuner, day));
-    const totals = this.totalsByKey.get(k) ?? emptyTotals(decision.tuner, day);
-    this.totalsByKey.set(k, addToTotals(totals, totalsOf(decision)));
+    const key = keys.aggregate(decision.tuner, day);
+    if (NoopTally.holds(decision)) {
+      this.heldNoops.count(key, day, decision, 0);
+      return;
+    }
+    const held = this.heldNoops.heldFor(key);
+    this.addTotals(key, decision.tuner, day, totalsOf(decision));
+    if (held) {
+      this.addTotals(key, decision.tuner, day, readTotalsItem(held.counts));
+      this.heldNoops.written(held);
+    }
+  }
+
+  private addTotals(
+    key: { pk: string; sk: string },
+    tuner: TunerName,
+    day: string,
+    part: Omit<DecisionTotals, 'tuner' | 'period'>,
+  ): void {
+    const k = JSON.stringify(key);
+    this.totalsByKey.set(k, addToTotals(this.totalsByKey.get(k) ?? emptyTotals(tuner, day), part));
+  }
+
+  async flushTotals(): Promise<number> {
+    const held = this.heldNoops.all();
+    for (const h of held) {
+      this.addTotals(h.key, h.tuner, h.day, readTotalsItem(h.counts));
+      this.heldNoops.written(h);
+    }
+    return held.length;
   }
 
   private advanceLedger(key: string, decision: Decision): void {

@@ -81,7 +81,16 @@ import {
   saveLiftedIndex,
   storedLifts,
 } from './dynamodb-handback.ts';
+import {
+  type ExplainedCapacity,
+  type ObservationReads,
+  type PrewarmState,
+  type TableTunerState,
+  tableTunerState,
+} from './dynamodb-state.ts';
 import type { TunerRegistration } from './registry.ts';
+
+export type { ExplainedCapacity, ObservationReads };
 
 const MINUTE = 60_000;
 /** Newest minutes not yet complete in CloudWatch (getMetrics' default publicationDelaySeconds). */
@@ -153,12 +162,6 @@ export function capacitySeries(tableName: string, indexName: string | null, caus
     );
   }
   return out;
-}
-
-/** When a scheduled run last observed a table, and when its key-range and account-limit throttles were last read. */
-export interface ObservationReads {
-  at: string;
-  causesAt: string;
 }
 
 /**
@@ -408,7 +411,6 @@ function capacityNow(obs: TableObservation): Record<string, CapacityPair> {
 }
 
 /** Per resource, the highest capacity db-autopilot's own changes explain (tuner state). */
-export type ExplainedCapacity = Record<string, CapacityPair>;
 
 /** The capacity explained after this run's applied capacity changes (max of from and to). */
 export function explainedAfter(
@@ -494,8 +496,8 @@ function throttleCausesTables(
 ): Set<string> {
   const out = new Set<string>();
   for (const t of due) {
-    const state = histories.get(t.ref.id)?.tunerState as { reads?: ObservationReads } | undefined;
-    if (throttleCausesDue(run.now, run.trigger, lookbackMinutes, state?.reads)) out.add(t.ref.id);
+    const { state } = tableTunerState(histories.get(t.ref.id));
+    if (throttleCausesDue(run.now, run.trigger, lookbackMinutes, state.reads)) out.add(t.ref.id);
   }
   return out;
 }
@@ -509,17 +511,9 @@ function relearningTables(
   const out = new Set<string>();
   for (const t of due) {
     if (t.raw.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST') continue;
-    const state = histories.get(t.ref.id)?.tunerState as { prewarm?: PrewarmState } | undefined;
-    if (relearnDue(state?.prewarm, now)) out.add(t.ref.id);
+    if (relearnDue(tableTunerState(histories.get(t.ref.id)).state.prewarm, now)) out.add(t.ref.id);
   }
   return out;
-}
-
-interface PrewarmState {
-  learnedAt: string;
-  models: Record<string, PeakModel>;
-  /** The demand shape per resource dimension (`shapeKey`): the day's decrease plan, the burst floor. */
-  shapes?: Record<string, DemandShape>;
 }
 
 /**
@@ -877,8 +871,7 @@ function dueTables(
   notes: string[],
 ): Array<DiscoveredTarget<TableDescription>> {
   return tables.filter((t) => {
-    const cadence = (histories.get(t.ref.id)?.tunerState as { cadence?: CadenceDecision } | undefined)
-      ?.cadence;
+    const { cadence } = tableTunerState(histories.get(t.ref.id)).state;
     const ok = !section.cadence.enabled || isDue(cadence?.nextAt, run.now, run.trigger);
     if (!ok && cadence)
       notes.push(`${t.ref.id}: next observed at ${cadence.nextAt.slice(11, 16)} (${cadence.reason})`);
@@ -916,17 +909,6 @@ async function handBackWhilePaused(
 }
 
 /** What the DynamoDB tuner keeps per table between runs (its tuner state). */
-interface TableTunerState {
-  /** Read through `storedLifts` (validated), never from here. */
-  lifts?: unknown;
-  explained?: ExplainedCapacity;
-  prewarm?: PrewarmState;
-  findings?: Record<string, string>;
-  /** When the mode advisor last advised (its own lastAdvisedAt, kept here to skip reading it). */
-  modeAdvisedAt?: string;
-  reads?: ObservationReads;
-}
-
 interface TuneTableInput {
   target: DiscoveredTarget<TableDescription>;
   section: DynamodbConfig;
@@ -943,6 +925,14 @@ interface TuneTableInput {
   history?: ResourceHistory;
   /** This observation read the key-range and account-limit throttle events (default yes). */
   throttleCausesRead?: boolean;
+}
+
+/** The table's valid stored state (dynamodb-state.ts); a malformed part is left out, said in the run's notes. */
+function validStateOf(history: ResourceHistory, table: string, notes: string[]): TableTunerState {
+  const { state, malformedParts } = tableTunerState(history);
+  for (const m of malformedParts)
+    notes.push(`${table}: stored ${m.part} is not valid (${m.why}): left out, rebuilt as if never stored`);
+  return state;
 }
 
 /** The table's valid leases; a malformed one is treated as absent, said in the run's notes. */
@@ -968,7 +958,7 @@ async function tuneTable(input: TuneTableInput): Promise<Decision[]> {
   const obs = input.observations.get(target.ref.id);
   if (!obs) throw new Error(`no observation of ${target.ref.id}`);
   const history = input.history ?? (await store.getHistory('dynamodb', target.ref.id, now));
-  const state = (history.tunerState ?? {}) as TableTunerState;
+  const state = validStateOf(history, target.ref.id, input.notes);
   // Decide.
   const prewarm = await peaksLearnedBy(obs, state.prewarm, section, now, input.notes);
   const lifts = liftsFor(history, target.ref.id, input.notes);
@@ -1232,7 +1222,10 @@ async function modeAdviceDue(
     return { due: false, lastAdvised: knownAt };
   }
   const history = await store.getHistory('dynamodb-mode', tableId, run.now);
-  const lastAdvised = (history.tunerState?.lastAdvisedAt as string | undefined) ?? history.recent[0]?.at;
+  // Stored state is validated: a lastAdvisedAt that is not a time reads as never advised there.
+  const stored = history.tunerState?.lastAdvisedAt;
+  const storedAt = typeof stored === 'string' && Number.isFinite(Date.parse(stored)) ? stored : undefined;
+  const lastAdvised = storedAt ?? history.recent[0]?.at;
   const due = run.trigger === 'manual' || !lastAdvised || now - Date.parse(lastAdvised) >= ADVISE_EVERY_MS;
   return { due, ...(lastAdvised ? { lastAdvised } : {}), history };
 }

@@ -1,7 +1,9 @@
 /**
  * The Provisioned IOPS tuner: discover RDS instances -> observe (DescribeDBInstances, CloudWatch,
- * DescribeEvents, the state table) -> drift check -> IOPS policy -> executePlan (shared guards)
- * -> summary. Scheduled, from the alarm fast path (DiskQueueDepth, latency, BurstBalance alarms
+ * DescribeEvents, DescribeValidDBInstanceModifications, the state table) -> drift check -> IOPS
+ * policy -> executePlan (shared guards) -> summary. DescribeEvents is read once per run for the
+ * whole account and DescribeValidDBInstanceModifications only when what it depends on changed:
+ * each instance keeps a copy of both in its tuner state (shared/tuners/iops-describe-cache.ts). Scheduled, from the alarm fast path (DiskQueueDepth, latency, BurstBalance alarms
  * run it for one instance at once, through the same guards), or by hand.
  *
  * How IOPS are decided: shared/policies/iops.ts. How a change is applied: shared/adapters/rds-iops.ts.
@@ -10,6 +12,7 @@
 import type { DBInstance } from '@aws-sdk/client-rds';
 import {
   createIopsAdapter,
+  describeAccountEvents,
   describeRecentEvents,
   describeValidStorage,
   storageStatusOf,
@@ -51,6 +54,18 @@ import { buildStorageLedger, type RdsEventLike } from '../policies/iops-ledger.t
 import { type PriceTable, pricesFor } from '../pricing.ts';
 import { inWindow, RECENT_DECISIONS, RECENT_WINDOW_MS } from '../state/keys.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps, withoutRepeats } from './common.ts';
+import {
+  ACCOUNT_WINDOW_MS,
+  cachedValidStorage,
+  copyCovers,
+  DESCRIBE_CACHE_PART,
+  type DescribeCache,
+  EVENTS_LOOKBACK_MS,
+  mergeEvents,
+  nextDescribeCache,
+  readDescribeCache,
+  validStorageKey,
+} from './iops-describe-cache.ts';
 import type { TunerRegistration } from './registry.ts';
 
 const MINUTE = 60_000;
@@ -115,17 +130,48 @@ function tunable(t: DiscoveredTarget<DBInstance>): boolean {
   return t.raw.DBClusterIdentifier === undefined && asStorageType(t.raw.StorageType) !== undefined;
 }
 
-/** RDS events are read this far back: the 24 h change window, and past optimizations to learn from. */
-const EVENTS_LOOKBACK_MS = 7 * 24 * HOUR;
-
-async function storageEvents(id: string, now: Date, notes: string[]): Promise<RdsEventLike[]> {
+/**
+ * The instance's ledger events (shared/tuners/iops-describe-cache.ts): its kept copy with this run's
+ * account-wide read merged in when the copy is recent enough, else its own DescribeEvents of the
+ * last EVENTS_LOOKBACK_MS. Undefined when RDS could not be read (the ledger then uses db-autopilot's
+ * records only).
+ */
+async function storageEvents(
+  id: string,
+  kept: DescribeCache | undefined,
+  r: InstanceRun,
+): Promise<{ items: RdsEventLike[]; full: boolean } | undefined> {
+  if (kept?.events && copyCovers(kept, r.now)) {
+    const account = await r.accountEvents();
+    if (account) return { items: mergeEvents(kept.events.items, account.get(id) ?? [], r.now), full: false };
+  }
   try {
-    return await describeRecentEvents(rdsClient(), id, now, EVENTS_LOOKBACK_MS);
+    const events = await describeRecentEvents(rdsClient(), id, r.now, EVENTS_LOOKBACK_MS);
+    return { items: mergeEvents([], events, r.now), full: true };
   } catch (error) {
-    notes.push(
+    r.notes.push(
       `${id}: DescribeEvents failed (${publicMessage(error)}); the ledger uses db-autopilot's records only`,
     );
-    return [];
+    return undefined;
+  }
+}
+
+/**
+ * Every instance's events of the last ACCOUNT_WINDOW_MS in one account-wide DescribeEvents, read
+ * once per run when the first instance needs it; undefined (each instance is read on its own) when
+ * RDS fails or the window holds too many pages.
+ */
+async function readAccountEvents(
+  now: Date,
+  notes: string[],
+): Promise<Map<string, RdsEventLike[]> | undefined> {
+  try {
+    const byId = await describeAccountEvents(rdsClient(), new Date(now.getTime() - ACCOUNT_WINDOW_MS), now);
+    if (!byId) notes.push('the account-wide DescribeEvents has too many pages; instances read one by one');
+    return byId;
+  } catch (error) {
+    notes.push(`the account-wide DescribeEvents failed (${publicMessage(error)}); instances read one by one`);
+    return undefined;
   }
 }
 
@@ -138,6 +184,40 @@ async function validStorageOf(id: string, notes: string[]): Promise<ValidStorage
       `${id}: DescribeValidDBInstanceModifications failed (${publicMessage(error)}); planned within the documented ranges only`,
     );
     return undefined;
+  }
+}
+
+/**
+ * The valid storage options of the instance's storage type (the only ones the policy reads:
+ * iops-bounds.ts, validEdges): the kept ones while nothing they depend on changed, else read again.
+ */
+async function validStorageFor(
+  inst: DBInstance,
+  storageType: string,
+  kept: DescribeCache | undefined,
+  r: InstanceRun,
+): Promise<{ key: string; options: ValidStorageOption[]; fresh: boolean } | undefined> {
+  const key = validStorageKey(inst);
+  const cached = cachedValidStorage(kept, key, r.now);
+  if (cached) return { key, options: cached, fresh: false };
+  const options = await validStorageOf(inst.DBInstanceIdentifier ?? '', r.notes);
+  if (!options) return undefined;
+  return { key, options: options.filter((o) => o.storageType === storageType), fresh: true };
+}
+
+/** Writes the instance's copy of RDS's answers when it changed; a failed write is only a note. */
+async function keepDescribeCache(
+  id: string,
+  kept: DescribeCache | undefined,
+  read: Parameters<typeof nextDescribeCache>[2],
+  r: InstanceRun,
+): Promise<void> {
+  const next = nextDescribeCache(kept, r.now, read);
+  if (!next) return;
+  try {
+    await r.store.putTunerState('iops', id, next, DESCRIBE_CACHE_PART);
+  } catch (error) {
+    r.notes.push(`${id}: RDS's answers were not kept (${publicMessage(error)}); read again next run`);
   }
 }
 
@@ -250,6 +330,8 @@ interface InstanceRun {
   prices: PriceTable;
   adapter: Adapter;
   metrics: FleetMetrics;
+  /** The account-wide DescribeEvents of this run, read once when first needed. */
+  accountEvents: () => Promise<Map<string, RdsEventLike[]> | undefined>;
   notes: string[];
 }
 
@@ -280,7 +362,10 @@ async function tuneInstance(target: DiscoveredTarget<DBInstance>, r: InstanceRun
   if (!storageType) return [];
   const history = await store.getHistory('iops', id, now);
   const ownRecords = await ownRecordsOf(store, id, history, now);
-  const events = await storageEvents(id, now, r.notes);
+  const kept = readDescribeCache(history.tunerState, id, r.notes);
+  const events = await storageEvents(id, kept, r);
+  const valid = await validStorageFor(inst, storageType, kept, r);
+  await keepDescribeCache(id, kept, { events, valid }, r);
   const pending = (inst.PendingModifiedValues ?? {}) as Record<string, unknown>;
   // Drift: IOPS changed without a db-autopilot decision (a person, Terraform; storage
   // autoscaling never changes IOPS): record it and back off (shared/core/drift.ts). Not while a
@@ -300,14 +385,12 @@ async function tuneInstance(target: DiscoveredTarget<DBInstance>, r: InstanceRun
           now,
         })
       ).history;
-  const ledger = buildStorageLedger({ instance: storageStatusOf(inst), events, decisions: ownRecords });
-  const observation = observeInstance(
-    inst,
-    storageType,
-    r.metrics,
-    ledger,
-    await validStorageOf(id, r.notes),
-  );
+  const ledger = buildStorageLedger({
+    instance: storageStatusOf(inst),
+    events: events?.items ?? [],
+    decisions: ownRecords,
+  });
+  const observation = observeInstance(inst, storageType, r.metrics, ledger, valid?.options);
   const { plan } = decideIops({ observation, settings: r.cfg, prices: r.prices, now });
   withoutRepeats(plan, ownRecords, now);
   if (seen.drift && seen !== history) {
@@ -350,6 +433,7 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
     now,
   );
   notes.push(...metrics.notes);
+  let accountEvents: Promise<Map<string, RdsEventLike[]> | undefined> | undefined;
   const each: InstanceRun = {
     run,
     store,
@@ -359,6 +443,10 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
     prices: pricesFor(config),
     adapter,
     metrics,
+    accountEvents: () => {
+      accountEvents ??= readAccountEvents(now, notes);
+      return accountEvents;
+    },
     notes,
   };
   const decisions: Decision[] = [];

@@ -5,6 +5,7 @@ import type { StateOwner } from '../../shared/core/contracts.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
+import { tableTunerState } from '../../shared/tuners/dynamodb-state.ts';
 
 interface StateWrite {
   resourceId: string;
@@ -82,6 +83,35 @@ describe('the DynamoDB tuner state of a table over hours of runs (securecart, ap
         (history.tunerState?.prewarm as { learnedAt?: string } | undefined)?.learnedAt,
         id,
       ).toBeDefined();
+      // What the tuner writes is what its stored-state schemas accept (else it would relearn every run).
+      expect(tableTunerState(history).malformedParts, id).toEqual([]);
     }
+  }, 300_000);
+
+  it('leaves out malformed stored parts, says so in the run notes, and writes them back valid', async () => {
+    const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
+    const section = config.tuners.dynamodb;
+    if (!section) throw new Error('no dynamodb section');
+    const sim = (await getScenario('securecart')).build({});
+    uninstall = sim.install();
+    const store = new RecordingStore();
+    const id = section.resources.identifiers[0] ?? '';
+    const now = sim.clock.now();
+    await store.putTunerState('dynamodb', id, {
+      reads: { at: 'now', causesAt: 17 },
+      cadence: { everyMinutes: 30, nextAt: 1_900_000_000_000, speed: 'slow', reason: 'edited' },
+      explained: { table: { read: 'lots', write: 5 } },
+    });
+    await store.putTunerState('dynamodb', id, { learnedAt: now.toISOString(), models: 'none' }, 'prewarm');
+    const summary = await runDynamodb(
+      { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: 'eventbridge:malformed-state' },
+      { config, store, now },
+    );
+    for (const part of ['reads', 'cadence', 'explained', 'prewarm'])
+      expect(summary.notes.join('\n')).toContain(`${id}: stored ${part} is not valid`);
+    expect(summary.decisions.some((d) => d.resource === id)).toBe(true);
+    const after = await store.getHistory('dynamodb', id, now);
+    expect(tableTunerState(after).malformedParts).toEqual([]);
+    expect(tableTunerState(after).state.prewarm?.learnedAt).toBe(now.toISOString());
   }, 300_000);
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision, Outcome, TunerName } from '../../../shared/core/model.ts';
-import { decisionItem } from '../../../shared/state/dynamodb-store.ts';
+import { decisionItems } from '../../../shared/state/dynamodb-store.ts';
 import { isNotable, keys } from '../../../shared/state/keys.ts';
 import { totalsAttributes } from '../../../shared/state/totals.ts';
 import { type Dynalite, startDynalite } from '../../support/dynalite.ts';
@@ -109,7 +109,7 @@ beforeAll(async () => {
         }
         // Every notable decision of the month; the no-ops of the last day only (no-ops are in no
         // index the digest queries: writing 80,000 more only costs test time).
-        if (isNotable(d) || d.at >= LAST_DAY) items.push(decisionItem(d, 400));
+        if (isNotable(d) || d.at >= LAST_DAY) items.push(...decisionItems(d, 400));
       }
     }
     await put(items);

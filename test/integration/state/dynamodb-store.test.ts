@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DynamoDbStateStore } from '../../../shared/state/dynamodb-store.ts';
-import { DECISION_TUNERS, STATE_WRITERS } from '../../../shared/state/keys.ts';
+import { DynamoDbStateStore, decisionItems } from '../../../shared/state/dynamodb-store.ts';
+import { DECISION_TUNERS, SK, STATE_WRITERS } from '../../../shared/state/keys.ts';
 import { createStateTable } from '../../../shared/state/table-definition.ts';
 import { dynaliteForFile } from '../../support/dynalite.ts';
 import { makeDecision, T0 } from '../../unit/core/fixtures.ts';
@@ -62,6 +62,17 @@ describe('the state table key layout (keys.ts)', () => {
   });
 });
 
+describe('the sort keys of a resource partition', () => {
+  it('sort nothing between the notable decisions and the meta items (getHistory reads both in one range)', () => {
+    const others = Object.values(SK).filter((p) => !p.startsWith(SK.notable) && !p.startsWith(SK.meta));
+    expect(others.length).toBeGreaterThan(0);
+    for (const prefix of others) {
+      const inside = prefix > SK.notable && prefix < `${SK.meta}\uffff`;
+      expect({ prefix, inside }).toEqual({ prefix, inside: false });
+    }
+  });
+});
+
 describe('the evidence of a notable decision (getHistory reads none of it)', () => {
   it('keeps it beside the decision, and the history query returns none of its bytes', async () => {
     // Prepare: one applied change with a day of per-minute points, read through a client that
@@ -102,9 +113,234 @@ describe('the evidence of a notable decision (getHistory reads none of it)', () 
     expect(history.recent.map((d) => d.id)).toEqual(['ev:1']);
     expect(history.lastApplied?.['set-iops']?.id).toBe('ev:1');
     expect(historyBytes).toBeLessThan(3000);
+    // The decision item holds none of it; its evidence item (outside the history's sort-key range)
+    // holds it, with the decision's byDay keys (a day's query returns both) and not its byId key.
     const item = items.find((i) => String(i.sk).startsWith('d#'));
     expect(item?.decision.evidence).toEqual([]);
-    expect(item?.evidence).toEqual(evidence);
+    expect(item?.evidence).toBeUndefined();
+    expect(item?.evidenceApart).toBe(true);
+    const apart = items.find((i) => String(i.sk).startsWith('s#'));
+    expect(apart).toMatchObject({
+      pk: item?.pk,
+      sk: `s#${String(item?.sk).slice(2)}`,
+      evidenceOf: 'ev:1',
+      evidence,
+      dayPk: item?.dayPk,
+      daySk: item?.daySk,
+      expiresAt: item?.expiresAt,
+    });
+    expect(apart?.decisionId).toBeUndefined();
     expect(items.find((i) => i.sk === 'm#last#set-iops')?.decision.evidence).toEqual([]);
+  });
+
+  it('reads back decisions written before it was kept apart (in an attribute or inside the decision)', async () => {
+    // Prepare: two items as earlier versions wrote them, and one as now.
+    const tableName = 'state-evidence-before';
+    await createStateTable(dynalite.server().client, tableName);
+    const doc = DynamoDBDocumentClient.from(dynalite.server().client);
+    const store = new DynamoDbStateStore({ client: dynalite.server().client, tableName });
+    const evidence = [
+      {
+        metric: 'ReadIOPS',
+        statistic: 'Average',
+        value: 1,
+        window: { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 },
+        series: [1, 2, 3],
+      },
+    ];
+    const inside = makeDecision({ id: 'old:inside', evidence });
+    const attribute = makeDecision({
+      id: 'old:attribute',
+      at: new Date(T0.getTime() + 60_000).toISOString(),
+    });
+    const now = makeDecision({
+      id: 'new:apart',
+      at: new Date(T0.getTime() + 120_000).toISOString(),
+      evidence,
+    });
+    const [insideItem] = decisionItems({ ...inside, evidence: [] }, 400);
+    const [attributeItem] = decisionItems(attribute, 400);
+    await doc.send(new PutCommand({ TableName: tableName, Item: { ...insideItem, decision: inside } }));
+    await doc.send(new PutCommand({ TableName: tableName, Item: { ...attributeItem, evidence } }));
+    await store.recordDecision(now);
+    // Act + Assess: every reader of evidence returns each with its evidence; the history none.
+    const window = { since: T0.toISOString(), until: new Date(T0.getTime() + 3_600_000).toISOString() };
+    const all = [evidence, evidence, evidence];
+    expect((await store.listDecisions(window)).map((d) => d.evidence)).toEqual(all);
+    expect((await store.listDecisions({ ...window, resource: 'orders-db' })).map((d) => d.evidence)).toEqual(
+      all,
+    );
+    expect((await store.exportDecisions(window)).map((d) => d.evidence)).toEqual(all);
+    for (const id of ['old:inside', 'old:attribute', 'new:apart'])
+      expect((await store.getDecision(id))?.evidence).toEqual(evidence);
+    expect((await store.newestDecision('iops', 'orders-db'))?.evidence).toEqual(evidence);
+    const history = await store.getHistory('iops', 'orders-db', new Date(T0.getTime() + 600_000));
+    expect(history.recent.map((d) => [d.id, d.evidence])).toEqual([
+      ['new:apart', []],
+      ['old:attribute', []],
+      ['old:inside', []],
+    ]);
+  });
+});
+
+describe('the state calls of one applied change (write-ahead intent)', () => {
+  /** A store on a fresh table through a client that lists every command it sends (and may fail one kind). */
+  async function listingStore(tableName: string, failing?: string) {
+    await createStateTable(dynalite.server().client, tableName);
+    const client = new DynamoDBClient({
+      endpoint: dynalite.server().endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    const sent: string[] = [];
+    client.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        sent.push(String(ctx.commandName).replace(/Command$/, ''));
+        if (ctx.commandName === failing) throw new Error(`injected: ${failing} failed`);
+        return next(args);
+      },
+      { step: 'initialize', name: 'listCommands' },
+    );
+    return { store: new DynamoDbStateStore({ client, tableName }), client, sent };
+  }
+
+  it('records the intent in one write before the decision, and forgets it in one write once resolved', async () => {
+    const { store, client, sent } = await listingStore('calls-intent');
+    const intended = makeDecision({ id: 'ca:1', outcome: 'intended', guard: 'intent' });
+    await store.recordDecision(intended);
+    // Both intent items, then the decision; no totals write (an intent counts once resolved).
+    expect(sent).toEqual(['BatchWriteItem', 'PutItem']);
+    expect((await store.listIntents('iops')).map((d) => d.id)).toEqual(['ca:1']);
+    expect((await store.getHistory('iops', 'orders-db', T0)).pending?.map((d) => d.id)).toEqual(['ca:1']);
+    sent.length = 0;
+    expect(await store.resolveDecision({ ...intended, outcome: 'applied' })).toBe(true);
+    // Resolve, forget both intent items, count it, the newest change of its kind, the ledger.
+    expect(sent).toEqual(['UpdateItem', 'BatchWriteItem', 'UpdateItem', 'PutItem', 'UpdateItem']);
+    expect(await store.listIntents('iops')).toEqual([]);
+    expect((await store.getHistory('iops', 'orders-db', T0)).pending ?? []).toEqual([]);
+    client.destroy();
+  });
+
+  it('records no decision when the intent cannot be written whole (so AWS is never called)', async () => {
+    const { store, client } = await listingStore('calls-intent-failed', 'BatchWriteItemCommand');
+    await expect(
+      store.recordDecision(makeDecision({ id: 'cf:1', outcome: 'intended', guard: 'intent' })),
+    ).rejects.toThrow('injected');
+    const reader = new DynamoDbStateStore({
+      client: dynalite.server().client,
+      tableName: 'calls-intent-failed',
+    });
+    expect(await reader.getDecision('cf:1')).toBeUndefined();
+    expect(await reader.listIntents('iops')).toEqual([]);
+    client.destroy();
+  });
+});
+
+/** A client of the test's dynalite that counts the state-table commands and their read units. */
+function countingClient(): {
+  client: DynamoDBClient;
+  calls: { command: string; consistent: boolean; units: number }[];
+} {
+  const calls: { command: string; consistent: boolean; units: number }[] = [];
+  const client = new DynamoDBClient({
+    endpoint: dynalite.server().endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { ReturnConsumedCapacity?: string; ConsistentRead?: boolean };
+      input.ReturnConsumedCapacity = 'TOTAL';
+      const out = await next(args);
+      const used = (out.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity;
+      calls.push({
+        command: String(context.commandName),
+        consistent: input.ConsistentRead === true,
+        units: used?.CapacityUnits ?? 0,
+      });
+      return out;
+    },
+    { step: 'initialize', name: 'countCalls' },
+  );
+  return { client, calls };
+}
+
+describe("a resource's history (getHistory) on the state table", () => {
+  it('is one consistent query per read: meta items and the notable decisions of the day together', async () => {
+    // Prepare: state with a part, an applied change (ledger, newest applied), 25 notable
+    // decisions of the last day, each with a day of per-minute points, and no-ops.
+    const tableName = 'state-history-calls';
+    await createStateTable(dynalite.server().client, tableName);
+    const { client, calls } = countingClient();
+    const store = new DynamoDbStateStore({ client, tableName });
+    const series = Array.from({ length: 240 }, (_, i) => 1000 + i);
+    const window = { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 };
+    const evidence = [{ metric: 'ReadIOPS', statistic: 'Average', value: 1000, window, series }];
+    await store.putTunerState('iops', 'orders-db', { cadence: 1 });
+    await store.putTunerState('iops', 'orders-db', { learned: 1 }, 'model');
+    await store.recordDecision(makeDecision({ id: 'q:applied', evidence }));
+    for (let i = 1; i <= 25; i++) {
+      const at = new Date(T0.getTime() + i * 60_000).toISOString();
+      const id = `q:${String(i).padStart(2, '0')}`;
+      await store.recordDecision(makeDecision({ id, at, outcome: 'deferred', guard: `rule-${i}`, evidence }));
+      await store.recordDecision(makeDecision({ id: `${id}:noop`, at, action: 'noop', evidence }));
+    }
+    // Act: the history, read by a store that has not read this partition before.
+    calls.length = 0;
+    const history = await new DynamoDbStateStore({ client, tableName }).getHistory(
+      'iops',
+      'orders-db',
+      new Date(T0.getTime() + 30 * 60_000),
+    );
+    client.destroy();
+    // Assess: one consistent query; the 20 newest notable decisions without evidence; the meta.
+    expect(calls.map((c) => [c.command, c.consistent])).toEqual([['QueryCommand', true]]);
+    expect(history.recent.map((d) => d.id)).toEqual(
+      Array.from({ length: 20 }, (_, k) => `q:${String(25 - k).padStart(2, '0')}`),
+    );
+    expect(history.recent.every((d) => d.evidence.length === 0)).toBe(true);
+    expect(history.tunerState).toEqual({ cadence: 1, model: { learned: 1 } });
+    expect(history.lastApplied?.['set-iops']?.id).toBe('q:applied');
+    expect(history.lastAppliedAt).toBe(T0.toISOString());
+  });
+
+  it("costs the same read units whatever the size of the decisions' evidence", async () => {
+    // Prepare: two resources with the same 25 notable decisions, one's with 4 h of per-minute
+    // points each (~4 KB of series per decision), the other's with one value each.
+    const tableName = 'state-history-units';
+    await createStateTable(dynalite.server().client, tableName);
+    const { client, calls } = countingClient();
+    const store = new DynamoDbStateStore({ client, tableName });
+    const series = Array.from({ length: 240 }, (_, i) => 1000.5 + i);
+    const window = { start: T0.toISOString(), end: T0.toISOString(), periodSeconds: 60 };
+    const evidence = [{ metric: 'ReadIOPS', statistic: 'Average', value: 1000, window, series }];
+    const one = { metric: 'ReadIOPS', statistic: 'Average', value: 1000, window };
+    for (const resource of ['orders-x', 'orders-y']) {
+      for (let i = 1; i <= 25; i++) {
+        const at = new Date(T0.getTime() + i * 60_000).toISOString();
+        const d = makeDecision({
+          id: `${resource}:${i}`,
+          resource,
+          at,
+          outcome: 'deferred',
+          guard: `rule-${i}`,
+        });
+        await store.recordDecision({ ...d, evidence: resource === 'orders-x' ? evidence : [one] });
+      }
+    }
+    // Act: each history, read once.
+    const unitsOf = async (resource: string) => {
+      calls.length = 0;
+      await store.getHistory('iops', resource, new Date(T0.getTime() + 30 * 60_000));
+      return calls.reduce((sum, c) => sum + c.units, 0);
+    };
+    const withSeries = await unitsOf('orders-x');
+    const without = await unitsOf('orders-y');
+    client.destroy();
+    // Assess: the same units (a Query is billed on the full size of the items it reads).
+    expect(without).toBeGreaterThan(0);
+    expect(withSeries).toBe(without);
   });
 });

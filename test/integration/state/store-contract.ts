@@ -313,6 +313,50 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       );
     });
 
+    it('returns every meta item and the 20 newest notable decisions of a partition crowded with both', async () => {
+      // Prepare: state with eight parts, drift, an applied change (ledger, newest applied), two
+      // intents, 30 notable decisions of the last day, older ones, no-ops and repeats.
+      const store = await newStore();
+      await store.putTunerState('dynamodb', 'orders', { cadence: 1 });
+      for (let p = 0; p < 8; p++) await store.putTunerState('dynamodb', 'orders', { p }, `part${p}`);
+      await store.recordDrift('dynamodb', 'orders', 'changed outside', T0, 60);
+      const table = { tuner: 'dynamodb' as const, resource: 'orders', action: 'set-capacity' as const };
+      await store.recordDecision(makeDecision({ ...table, id: 'c:old', at: at(-25 * 60) }));
+      await store.recordDecision(makeDecision({ ...table, id: 'c:int1', at: at(1), outcome: 'intended' }));
+      await store.recordDecision(makeDecision({ ...table, id: 'c:int2', at: at(2), outcome: 'intended' }));
+      for (let i = 0; i < 30; i++) {
+        const id = `c:${String(i).padStart(2, '0')}`;
+        const d = makeDecision({ ...table, id, at: at(10 + i), outcome: 'deferred', guard: `rule-${i}` });
+        await store.recordDecision(d);
+        await store.recordDecision({ ...d, id: `${id}:again` });
+        await store.recordDecision(
+          makeDecision({ ...table, id: `${id}:noop`, at: at(10 + i), action: 'noop' }),
+        );
+      }
+      await store.recordDecision(makeDecision({ ...table, id: 'c:applied', at: at(50) }));
+      // Act: the history at the end of the run, twice (a second read of the same partition).
+      const now = minutesAfter(T0, 60);
+      const first = await store.getHistory('dynamodb', 'orders', now);
+      const second = await store.getHistory('dynamodb', 'orders', now);
+      // Assess: the 20 newest notable decisions, newest first (no repeat, no no-op), and every meta item.
+      expect(first.recent.map((d) => d.id)).toEqual([
+        'c:applied',
+        ...Array.from({ length: 19 }, (_, k) => `c:${String(29 - k).padStart(2, '0')}`),
+      ]);
+      expect(first.tunerState).toEqual({
+        cadence: 1,
+        ...Object.fromEntries(Array.from({ length: 8 }, (_, p) => [`part${p}`, { p }])),
+      });
+      expect([...(first.tunerStateParts ?? [])].sort()).toEqual(
+        Array.from({ length: 8 }, (_, p) => `part${p}`),
+      );
+      expect(first.drift?.detail).toBe('changed outside');
+      expect(first.pending?.map((d) => d.id).sort()).toEqual(['c:int1', 'c:int2']);
+      expect(first.lastAppliedAt).toBe(at(50));
+      expect(first.lastApplied?.['set-capacity']?.id).toBe('c:applied');
+      expect(second).toEqual(first);
+    });
+
     it('returns history without evidence (an intended decision keeps it) while the audit log keeps every series', async () => {
       const store = await newStore();
       const evidence = seriesEvidence('ReadIOPS', 'Average');
@@ -373,6 +417,74 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
         ['replicas', { applied: 2 }, -12.5],
       ]);
       expect(await store.totals('2026-04')).toEqual([]);
+    });
+
+    it("holds a run's no-op counts until the next notable decision of the same tuner and day, or until flushed", async () => {
+      const store = await newStore();
+      const noop = (id: string, tuner: Decision['tuner'] = 'iops') =>
+        makeDecision({ id, tuner, action: 'noop', outcome: 'applied' });
+      for (const id of ['h:1', 'h:2', 'h:3']) await store.recordDecision(noop(id));
+      await store.recordDecision(noop('h:4', 'replicas'));
+      // Recorded (the audit log has them all) but not yet in the totals.
+      expect((await store.exportDecisions({ since: '2026-03-01T00:00:00Z' })).length).toBe(4);
+      expect(await store.totals('2026-03-02')).toEqual([]);
+      // A notable decision of the same tuner and day carries the three held iops no-ops.
+      await store.recordDecision(makeDecision({ id: 'h:5', outcome: 'deferred', monthlyCostDelta: 40 }));
+      await store.recordDecision(noop('h:6'));
+      expect((await store.totals('2026-03-02')).map((t) => [t.tuner, t.outcomes, t.noops])).toEqual([
+        ['iops', { deferred: 1 }, { applied: 3 }],
+      ]);
+      // The end of the run writes the rest: one item per tuner and day.
+      expect(await store.flushTotals()).toBe(2);
+      expect(await store.totals('2026-03-02')).toEqual([
+        {
+          tuner: 'iops',
+          period: '2026-03-02',
+          outcomes: { deferred: 1 },
+          noops: { applied: 4 },
+          appliedCostDelta: 0,
+        },
+        { tuner: 'replicas', period: '2026-03-02', outcomes: {}, noops: { applied: 1 }, appliedCostDelta: 0 },
+      ]);
+      // Nothing left to write, nothing counted twice.
+      expect(await store.flushTotals()).toBe(0);
+      expect((await store.totals('2026-03'))[0]?.noops).toEqual({ applied: 4 });
+    });
+
+    it('counts each held no-op on the UTC day of its own time when a run spans midnight', async () => {
+      const store = await newStore();
+      const noop = (id: string, time: string, outcome: Decision['outcome'] = 'applied') =>
+        makeDecision({ id, at: time, action: 'noop', outcome });
+      await store.recordDecision(noop('m:1', '2026-03-02T23:59:58.000Z'));
+      await store.recordDecision(noop('m:2', '2026-03-02T23:59:59.000Z', 'skipped'));
+      await store.recordDecision(noop('m:3', '2026-03-03T00:00:01.000Z'));
+      // A notable decision after midnight carries only its own day's no-ops.
+      await store.recordDecision(makeDecision({ id: 'm:4', at: '2026-03-03T00:00:02.000Z' }));
+      expect((await store.totals('2026-03-03'))[0]?.noops).toEqual({ applied: 1 });
+      expect(await store.totals('2026-03-02')).toEqual([]);
+      expect(await store.flushTotals()).toBe(1);
+      expect((await store.totals('2026-03-02'))[0]?.noops).toEqual({ applied: 1, skipped: 1 });
+      expect((await store.totals('2026-03-03'))[0]).toMatchObject({
+        outcomes: { applied: 1 },
+        noops: { applied: 1 },
+      });
+    });
+
+    it('counts an intended decision only once it is resolved (its outcome)', async () => {
+      const store = await newStore();
+      const intended = makeDecision({
+        id: 'ir:1',
+        outcome: 'intended',
+        guard: 'intent',
+        monthlyCostDelta: 12,
+      });
+      await store.recordDecision(intended);
+      expect(await store.totals('2026-03-02')).toEqual([]);
+      expect(await store.resolveDecision({ ...intended, outcome: 'applied' })).toBe(true);
+      expect((await store.totals('2026-03-02'))[0]).toMatchObject({
+        outcomes: { applied: 1 },
+        appliedCostDelta: 12,
+      });
     });
 
     it('counts an applied recommendation or finding as an applied decision but adds nothing to the applied cost', async () => {

@@ -81,6 +81,26 @@ describe('one retry layer: the SDK', () => {
     expect(names).toHaveLength(1);
   });
 
+  it('removes the SDK logger middleware, which masked every request and response for no log line, and still surfaces errors', async () => {
+    const handler = failingHandler();
+    const client = new DynamoDBClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      maxAttempts: 1,
+      requestHandler: handler,
+    });
+    expect(client.middlewareStack.identify().some((n) => n.startsWith('loggerMiddleware'))).toBe(true);
+    limitAttempts(client, 'dynamodb');
+    expect(client.middlewareStack.identify().some((n) => n.startsWith('loggerMiddleware'))).toBe(false);
+    const error = await client.send(new DescribeTableCommand({ TableName: 'carts' })).catch((e) => e);
+    expect(error.name).toBe('InternalServerError');
+    expect(
+      aws()
+        .rds.middlewareStack.identify()
+        .some((n) => n.startsWith('loggerMiddleware')),
+    ).toBe(false);
+  });
+
   it('configures the default clients with adaptive retries and at most MAX_ATTEMPTS attempts', async () => {
     const rds = aws().rds;
     expect(await rds.config.maxAttempts()).toBe(MAX_ATTEMPTS);

@@ -151,6 +151,8 @@ describe('status', () => {
         action: 'pause',
       }),
     );
+    // The runs that recorded them have ended (their no-op counts written).
+    await store.flushTotals();
     const listed = vi.spyOn(store, 'listDecisions');
     const result = await runControl({ command: 'status' }, deps({ store }));
     expect(result).toMatchObject({

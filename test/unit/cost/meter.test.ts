@@ -174,14 +174,20 @@ describe('usage meter', () => {
     );
   });
 
-  it('charges a notable decision the write units of its two index entries and the totals item', async () => {
+  it("charges a notable decision the write units of its two index entries and the totals item, a run's no-ops one write per totals item", async () => {
     const meter = new UsageMeter();
     const store = meterStore(new MemoryStateStore(), meter);
     const base = makeDecision({ at: '2026-01-05T00:00:00.000Z', evidence: [] });
+    // A no-op: its own item; its count is held for the totals.
     await store.recordDecision({ ...base, id: 'r:1', action: 'noop', outcome: 'applied' });
+    await store.recordDecision({ ...base, id: 'r:2', tuner: 'replicas', action: 'noop', outcome: 'applied' });
     expect(meter.usage(emptyRest(1)).stateTable.writeUnits).toBe(2);
-    await store.recordDecision({ ...base, id: 'r:2', action: 'set-iops', outcome: 'applied' });
+    // A notable decision: its item, two index entries, the totals item (carrying r:1's count).
+    await store.recordDecision({ ...base, id: 'r:3', action: 'set-iops', outcome: 'applied' });
     expect(meter.usage(emptyRest(1)).stateTable.writeUnits).toBe(2 + 4);
+    // The end of the run: one write for the replicas tuner's held count.
+    expect(await store.flushTotals()).toBe(1);
+    expect(meter.usage(emptyRest(1)).stateTable.writeUnits).toBe(2 + 4 + 1);
   });
 
   it('counts what a handler logs as compact JSON and keeps it off the console', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStateStore } from '../../../shared/state/index.ts';
 import { LIFTED_INDEX, liftedTables, storedLifts } from '../../../shared/tuners/dynamodb-handback.ts';
+import { tableTunerState } from '../../../shared/tuners/dynamodb-state.ts';
 
 /** The DynamoDB tuner's state read back (written by an older version, or edited by a person): validated. */
 const NOW = new Date('2026-11-20T12:00:00.000Z');
@@ -69,5 +70,101 @@ describe('the lifted-tables index', () => {
     expect(await liftedTables(store, NOW)).toEqual(['securecart-catalog', 'securecart-carts']);
     await store.putTunerState('dynamodb', LIFTED_INDEX, { tables: 'securecart-catalog' });
     expect(await liftedTables(store, NOW)).toEqual([]);
+  });
+});
+
+describe('stored table state (prewarm, reads, cadence, explained, findings, modeAdvisedAt)', () => {
+  const T = '2026-11-20T11:00:00.000Z';
+  const window = { start: '2026-11-06T11:00:00.000Z', end: T, periodSeconds: 300 };
+  const VALID = {
+    prewarm: {
+      learnedAt: T,
+      models: {
+        'table:read': {
+          learnedAt: T,
+          learnedFrom: { ...window, samples: 4032 },
+          periodMinutes: 1440,
+          correlation: 0.91,
+          baseline: 120,
+          expected: [
+            {
+              at: '2026-11-20T18:00:00.000Z',
+              value: 900,
+              periodMinutes: 1440,
+              history: [{ at: T, value: 880 }],
+            },
+          ],
+        },
+        'table:write': {
+          learnedAt: T,
+          learnedFrom: { ...window, samples: 4032 },
+          periodMinutes: null,
+          correlation: 0.2,
+          baseline: 10,
+          expected: [],
+          note: 'no recurring peak',
+        },
+      },
+      shapes: {
+        'table:read': {
+          learnedAt: T,
+          learnedFrom: window,
+          hours: 336,
+          base: 120,
+          peak: 900,
+          peaksPerDay: 1,
+          peakMinutes: 45,
+        },
+      },
+    },
+    reads: { at: T, causesAt: T },
+    cadence: {
+      everyMinutes: 10,
+      nextAt: '2026-11-20T11:10:00.000Z',
+      speed: 'slow',
+      reason: 'far from the threshold',
+    },
+    explained: { table: { read: 400, write: 100 }, 'index/by-sku': { read: 50, write: 5 } },
+    findings: { 'hot-key:by-sku:read': T },
+    modeAdvisedAt: T,
+    lifts: { anything: 'validated by storedLifts' },
+  };
+
+  it('keeps every valid part exactly as stored', () => {
+    const { state, malformedParts } = tableTunerState({ tunerState: VALID });
+    expect(malformedParts).toEqual([]);
+    const { lifts: _, ...parts } = VALID;
+    expect(state).toEqual(parts);
+    expect(state.prewarm).toBe(VALID.prewarm);
+    expect(tableTunerState(undefined)).toEqual({ state: {}, malformedParts: [] });
+  });
+
+  it.each([
+    ['prewarm', { ...VALID.prewarm, learnedAt: 'an hour ago' }, 'learnedAt'],
+    [
+      'prewarm',
+      {
+        ...VALID.prewarm,
+        models: { 'table:read': { ...VALID.prewarm.models['table:read'], baseline: '120' } },
+      },
+      'models.table:read.baseline',
+    ],
+    ['prewarm', { ...VALID.prewarm, shapes: { 'table:read': { learnedAt: T } } }, 'shapes.table:read'],
+    ['reads', { at: T }, 'causesAt'],
+    ['cadence', { ...VALID.cadence, speed: 'medium' }, 'speed'],
+    ['cadence', { ...VALID.cadence, everyMinutes: 0 }, 'everyMinutes'],
+    ['explained', { table: { read: -1, write: 100 } }, 'table.read'],
+    ['findings', { 'hot-key:by-sku:read': 1_763_636_400_000 }, 'hot-key:by-sku:read'],
+    ['modeAdvisedAt', 'yesterday', 'not a date-time'],
+  ] as const)('leaves out a malformed %s part, saying where, and keeps the others', (part, bad, why) => {
+    const { state, malformedParts } = tableTunerState({ tunerState: { ...VALID, [part]: bad } });
+    expect(malformedParts.map((m) => m.part)).toEqual([part]);
+    expect(malformedParts[0]?.why).toContain(why);
+    expect(state).not.toHaveProperty(part);
+    expect(Object.keys(state).sort()).toEqual(
+      ['prewarm', 'reads', 'cadence', 'explained', 'findings', 'modeAdvisedAt']
+        .filter((p) => p !== part)
+        .sort(),
+    );
   });
 });

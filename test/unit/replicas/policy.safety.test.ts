@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { classifyReaders } from '../../../shared/policies/replica-readers.ts';
 import { planReplicas, readerMonthlyCost, storageMonthlyCost } from '../../../shared/policies/replicas.ts';
 import { priceTable } from '../../../shared/pricing.ts';
 import {
@@ -76,6 +77,25 @@ describe('routing upkeep', () => {
     expect(plan.actions.find((a) => a.kind === 'finding' && a.severity === 'critical')?.reason).toMatch(
       /no fallback record/,
     );
+  });
+
+  it('withdraws reads from a replica whose lag is not a number, as from a lagging one', () => {
+    for (const lag of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const obs = mysql([ours('dbap-a'), ours('dbap-b', { replicaLagSeconds: lag })]);
+      const classes = classifyReaders(obs, withRouting, NOW);
+      expect(
+        classes.lagging.map((r) => r.id),
+        String(lag),
+      ).toEqual(['dbap-b']);
+      expect(
+        classes.ready.map((r) => r.id),
+        String(lag),
+      ).toEqual(['dbap-a']);
+      const { plan } = planReplicas(obs, withRouting, noHistory, NOW);
+      expect(plan.actions.find((a) => a.kind === 'remove-route')?.params?.setIdentifier, String(lag)).toBe(
+        'dbap-b',
+      );
+    }
   });
 
   it('on scale-in removes the record first and the replica only once no record routes to it', () => {

@@ -2,32 +2,40 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ActionKind, Outcome } from '../../../shared/core/model.ts';
-import { DynamoDbStateStore, decisionItem, decisionTtlDays } from '../../../shared/state/dynamodb-store.ts';
+import { DynamoDbStateStore, decisionItems, decisionTtlDays } from '../../../shared/state/dynamodb-store.ts';
 import { DEFAULT_AUDIT_TTL_DAYS, DEFAULT_NOOP_TTL_DAYS } from '../../../shared/state/table-definition.ts';
 import { makeDecision } from '../core/fixtures.ts';
 
 const AT = '2026-11-20T10:00:00.000Z';
+const SERIES = {
+  metric: 'ConsumedWriteCapacityUnits',
+  statistic: 'Sum',
+  value: 1,
+  window: { start: AT, end: AT, periodSeconds: 60 },
+  series: [1, 2],
+};
 const daysAfterAt = (expiresAt: unknown) => ((expiresAt as number) * 1000 - Date.parse(AT)) / 86_400_000;
 
 describe('how long the state table keeps a decision (TTL)', () => {
   afterEach(() => vi.unstubAllEnvs());
 
   it('keeps a successful no-op 30 days and a change 400 days by default', () => {
-    const noop = decisionItem(
+    const [noop] = decisionItems(
       makeDecision({ action: 'noop', outcome: 'applied', at: AT }),
       DEFAULT_AUDIT_TTL_DAYS,
     );
-    const change = decisionItem(
-      makeDecision({ action: 'set-capacity', outcome: 'applied', at: AT }),
+    const change = decisionItems(
+      makeDecision({ action: 'set-capacity', outcome: 'applied', at: AT, evidence: [SERIES] }),
       DEFAULT_AUDIT_TTL_DAYS,
     );
     expect(DEFAULT_NOOP_TTL_DAYS).toBe(30);
     expect(daysAfterAt(noop.expiresAt)).toBe(30);
-    expect(daysAfterAt(change.expiresAt)).toBe(400);
+    // The change and the item of its evidence expire together.
+    expect(change.map((item) => daysAfterAt(item.expiresAt))).toEqual([400, 400]);
   });
 
   it('keeps a failed no-op (a run that could not observe) as long as the audit log', () => {
-    const failed = decisionItem(makeDecision({ action: 'noop', outcome: 'failed', at: AT }), 400, 30);
+    const [failed] = decisionItems(makeDecision({ action: 'noop', outcome: 'failed', at: AT }), 400, 30);
     expect(daysAfterAt(failed.expiresAt)).toBe(400);
   });
 

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import type { ResourceHistory } from '../core/contracts.ts';
+import type { CadenceDecision } from '../policies/dynamodb-cadence.ts';
+import type { DemandShape } from '../policies/dynamodb-demand-shape.ts';
+import type { PeakModel } from '../policies/prewarm.ts';
+
+/**
+ * The DynamoDB tuner's stored state of a table, validated when read back. The state table is an
+ * input like any other: a part written by another version, edited by hand or cut short must not
+ * reach a policy as `NaN`, a wrong type or a crash. A part that does not parse is left out, as if
+ * it had never been stored, and named once in the run's notes (`malformedParts`); each part is then
+ * rebuilt on its own schedule:
+ * - `prewarm` (learned peaks and demand shapes): re-learned on this run (relearnDue of nothing);
+ * - `reads`: this observation reads the throttle causes; `cadence`: the table is due now;
+ * - `explained`: the capacity seen now is taken as explained (as on a table's first run);
+ * - `findings`: a finding may be repeated once; `modeAdvisedAt`: the mode advisor reads its own record.
+ * The leases (`lifts`) have their own validation, with a hand-back notice (dynamodb-handback.ts).
+ * A valid part is returned as stored (the schemas only check; nothing is rewritten).
+ */
+
+const isoTime = z.string().refine((s) => Number.isFinite(Date.parse(s)), 'not a date-time');
+const count = z.number().finite();
+const window = z.object({ start: isoTime, end: isoTime, periodSeconds: count });
+
+const peakModel = z.object({
+  learnedAt: isoTime,
+  learnedFrom: window.extend({ samples: count }),
+  periodMinutes: count.nullable(),
+  correlation: count,
+  baseline: count,
+  expected: z.array(
+    z.object({
+      at: isoTime,
+      value: count,
+      periodMinutes: count,
+      history: z.array(z.object({ at: isoTime, value: count })),
+    }),
+  ),
+  note: z.string().optional(),
+}) satisfies z.ZodType<PeakModel>;
+
+const demandShape = z.object({
+  learnedAt: isoTime,
+  learnedFrom: window,
+  hours: count,
+  base: count,
+  peak: count,
+  peaksPerDay: count,
+  peakMinutes: count,
+}) satisfies z.ZodType<DemandShape>;
+
+export interface PrewarmState {
+  learnedAt: string;
+  models: Record<string, PeakModel>;
+  /** The demand shape per resource dimension (`shapeKey`): the day's decrease plan, the burst floor. */
+  shapes?: Record<string, DemandShape>;
+}
+
+/** When a scheduled run last observed a table, and when its key-range and account-limit throttles were last read. */
+export interface ObservationReads {
+  at: string;
+  causesAt: string;
+}
+
+/** Capacity db-autopilot's own changes explain, per resource (table or index), read and write. */
+export type ExplainedCapacity = Record<string, { read: number; write: number }>;
+
+const PART_SCHEMAS = {
+  prewarm: z.object({
+    learnedAt: isoTime,
+    models: z.record(z.string(), peakModel),
+    shapes: z.record(z.string(), demandShape).optional(),
+  }) satisfies z.ZodType<PrewarmState>,
+  reads: z.object({ at: isoTime, causesAt: isoTime }) satisfies z.ZodType<ObservationReads>,
+  cadence: z.object({
+    everyMinutes: count.positive(),
+    nextAt: isoTime,
+    speed: z.enum(['fast', 'slow']),
+    reason: z.string(),
+  }) satisfies z.ZodType<CadenceDecision>,
+  explained: z.record(
+    z.string(),
+    z.object({ read: count.nonnegative(), write: count.nonnegative() }),
+  ) satisfies z.ZodType<ExplainedCapacity>,
+  findings: z.record(z.string(), isoTime),
+  modeAdvisedAt: isoTime,
+};
+
+type PartName = keyof typeof PART_SCHEMAS;
+
+export interface TableTunerState {
+  prewarm?: PrewarmState;
+  reads?: ObservationReads;
+  cadence?: CadenceDecision;
+  explained?: ExplainedCapacity;
+  /** When each finding (cause:index:dimension) was last reported. */
+  findings?: Record<string, string>;
+  /** When the mode advisor last advised (its own lastAdvisedAt, kept here to skip reading it). */
+  modeAdvisedAt?: string;
+}
+
+export interface ReadTableState {
+  state: TableTunerState;
+  /** Stored parts left out, each with what is wrong with it (for the run's notes). */
+  malformedParts: Array<{ part: PartName; why: string }>;
+}
+
+/** Parsed once per history read (the tuner looks at a table's state from several steps of a run). */
+const parsed = new WeakMap<object, ReadTableState>();
+
+/** A table's stored tuner state: its valid parts, and those left out as malformed. */
+export function tableTunerState(history: Pick<ResourceHistory, 'tunerState'> | undefined): ReadTableState {
+  const stored = history?.tunerState;
+  if (!stored) return { state: {}, malformedParts: [] };
+  const known = parsed.get(stored);
+  if (known) return known;
+  const state: Record<string, unknown> = {};
+  const malformedParts: ReadTableState['malformedParts'] = [];
+  for (const [part, schema] of Object.entries(PART_SCHEMAS) as Array<[PartName, z.ZodType]>) {
+    const value = stored[part];
+    if (value === undefined) continue;
+    const check = schema.safeParse(value);
+    if (check.success) state[part] = value;
+    else malformedParts.push({ part, why: firstIssue(check.error) });
+  }
+  const out = { state: state as TableTunerState, malformedParts };
+  parsed.set(stored, out);
+  return out;
+}
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  return `${where}${issue.message}`;
+}
