@@ -316,6 +316,87 @@ interface MemoryLevelMethods {
   [OWN_COPIES]?: boolean;
 }
 
+/**
+ * dynalite parses every request's expressions (UpdateExpression, ConditionExpression,
+ * KeyConditionExpression, FilterExpression, ProjectionExpression) with its PEG parsers (~6% of the
+ * fleet bench's CPU profile); the state store sends the same few expressions with the same names,
+ * and the same values about half the time (N=20 x 2 h: 8,535 of 15,580 parses). The bench's
+ * dynalite keeps each parse result by all it depends on (the parser, the expression, the request's
+ * ExpressionAttributeNames and ExpressionAttributeValues, already validated and normalised by
+ * then), hands out a deep copy (dynalite rewrites a parsed key condition in place) and marks the
+ * names and values the expression uses as used, as the parser does. A parse that throws (a syntax
+ * error) is not kept: it throws again, the same. Same items, sizes, units and errors; bounded
+ * (cleared at 5,000 entries). Measured: ~5% less CPU replaying a run's state requests.
+ */
+export function reuseParsedExpressions(): void {
+  const require = createRequire(createRequire(import.meta.url).resolve('dynalite/db'));
+  for (const name of ['./conditionParser', './updateParser', './projectionParser']) {
+    const parser = require(name) as DynaliteParser;
+    if (parser[PARSES]) continue;
+    const parse = parser.parse;
+    const cache = new Map<string, ParsedExpression>();
+    parser.parse = (input, options) => {
+      const context = options.context;
+      const key = `${input}\u0000${JSON.stringify(context.attrNames ?? null)}\u0000${JSON.stringify(context.attrVals ?? null)}`;
+      let parsed = cache.get(key);
+      if (!parsed) {
+        const unusedAttrNames = allKeys(context.attrNames);
+        const unusedAttrVals = allKeys(context.attrVals);
+        const result = parse.call(parser, input, {
+          ...options,
+          context: { ...context, unusedAttrNames, unusedAttrVals },
+        });
+        parsed = {
+          result,
+          names: Object.keys(context.attrNames ?? {}).filter((k) => !(k in unusedAttrNames)),
+          vals: Object.keys(context.attrVals ?? {}).filter((k) => !(k in unusedAttrVals)),
+        };
+        if (cache.size >= 5_000) cache.clear();
+        cache.set(key, parsed);
+      }
+      for (const k of parsed.names) if (context.unusedAttrNames) delete context.unusedAttrNames[k];
+      for (const k of parsed.vals) if (context.unusedAttrVals) delete context.unusedAttrVals[k];
+      return deepCopy(parsed.result);
+    };
+    parser[PARSES] = true;
+  }
+}
+
+const PARSES = Symbol('bench: parse results reused');
+
+interface ExpressionContext {
+  attrNames?: Record<string, unknown>;
+  attrVals?: Record<string, unknown>;
+  unusedAttrNames?: Record<string, boolean>;
+  unusedAttrVals?: Record<string, boolean>;
+}
+
+interface DynaliteParser {
+  parse(input: string, options: { context: ExpressionContext }): unknown;
+  [PARSES]?: boolean;
+}
+
+interface ParsedExpression {
+  result: unknown;
+  names: string[];
+  vals: string[];
+}
+
+function allKeys(record: Record<string, unknown> | undefined): Record<string, boolean> {
+  const out: Record<string, boolean> = Object.create(null);
+  for (const k of Object.keys(record ?? {})) out[k] = true;
+  return out;
+}
+
+/** A copy of plain data (objects keep their prototype, plain or null). */
+function deepCopy<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(deepCopy) as T;
+  const out = Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(value)) out[k] = deepCopy(v);
+  return out as T;
+}
+
 /** A Buffer that owns exactly its bytes (not a slice of a shared pool slab). */
 function ownCopy(value: unknown): unknown {
   if (!Buffer.isBuffer(value) || value.byteLength === value.buffer.byteLength) return value;
@@ -326,6 +407,7 @@ function ownCopy(value: unknown): unknown {
 
 export function inProcessDynalite(): DynaliteHandler {
   fixDynaliteMemory();
+  reuseParsedExpressions();
   const modules = dynaliteModules();
   const store = modules.db.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const answer = (statusCode: number, data: unknown) => {

@@ -1,5 +1,11 @@
 import { createRequire } from 'node:module';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { fixDynaliteMemory, inProcessDynalite, untilActive } from '../../../shared/cli/bench-fleet.ts';
 
@@ -92,5 +98,85 @@ describe("the fleet bench's in-process dynalite (fixDynaliteMemory)", () => {
     const stored = await db.get('k');
     expect(stored.toString()).toBe('a small stored item');
     expect(stored.buffer.byteLength).toBe(stored.byteLength);
+  });
+
+  it('answers repeated expressions as a fresh parse would: same items, same unused-value errors, same syntax errors', async () => {
+    const dynalite = inProcessDynalite();
+    const client = new DynamoDBClient({
+      endpoint: 'http://dynalite.local:4567',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      requestHandler: dynalite.requestHandler as never,
+    });
+    const error = (p: Promise<unknown>) =>
+      p.then(
+        () => 'no error',
+        (e: Error) => e.message,
+      );
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName: 'expressions',
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+      await untilActive(client, 'expressions');
+      const add = (sk: string, extra: Record<string, { N: string }> = {}) =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: 'expressions',
+            Key: { pk: { S: 'a' }, sk: { S: sk } },
+            UpdateExpression: 'ADD #c :one',
+            ExpressionAttributeNames: { '#c': 'count' },
+            ExpressionAttributeValues: { ':one': { N: '1' }, ...extra },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+      // The same update three times: each applies (the count grows), none is answered from an old result.
+      for (const expected of ['1', '2', '3'])
+        expect((await add('s1')).Attributes?.count).toEqual({ N: expected });
+      // A value the expression does not use is refused every time, also after the same expression parsed.
+      for (let i = 0; i < 2; i++)
+        expect(await error(add('s1', { ':unused': { N: '2' } }))).toContain(
+          'Value provided in ExpressionAttributeValues unused in expressions: keys: {:unused}',
+        );
+      await add('s2');
+      await add('t1');
+      // A key condition with the value first (dynalite rewrites such a parsed condition in place)
+      // asked again and again.
+      const after = () =>
+        client.send(
+          new QueryCommand({
+            TableName: 'expressions',
+            KeyConditionExpression: 'pk = :p AND :lo < sk',
+            ExpressionAttributeValues: { ':p': { S: 'a' }, ':lo': { S: 's1' } },
+          }),
+        );
+      for (let i = 0; i < 3; i++)
+        expect((await after()).Items?.map((item) => item.sk?.S)).toEqual(['s2', 't1']);
+      // A syntax error is reported every time.
+      const broken = () =>
+        client.send(
+          new QueryCommand({
+            TableName: 'expressions',
+            KeyConditionExpression: 'pk = :p AND AND',
+            ExpressionAttributeValues: { ':p': { S: 'a' } },
+          }),
+        );
+      const first = await error(broken());
+      expect(first).toContain('Invalid KeyConditionExpression: Syntax error');
+      expect(await error(broken())).toBe(first);
+    } finally {
+      client.destroy();
+      await dynalite.stop();
+    }
   });
 });
