@@ -39,6 +39,18 @@ afterEach(() => {
   uninstall = undefined;
 });
 
+/** A person grows an instance's storage to 1,100 GiB (IOPS unchanged), at once. */
+async function personGrowsStorage(id: string): Promise<void> {
+  await aws().rds.send(
+    new ModifyDBInstanceCommand({
+      DBInstanceIdentifier: id,
+      AllocatedStorage: 1100,
+      Iops: 20_000,
+      ApplyImmediately: true,
+    }),
+  );
+}
+
 /** Instances on io1 with 20,000 IOPS; `demand` IOPS each (35,000 saturates them). */
 function account(ids: string[], demand: number): { sim: SimAccount; calls: SimCall[] } {
   const sim = new SimAccount({
@@ -103,14 +115,7 @@ describe('IOPS tuner: RDS describes kept between runs', () => {
     const store = new MemoryStateStore();
     const cfg = config('observe', ['db-a']);
     await run(sim, cfg, store);
-    await aws().rds.send(
-      new ModifyDBInstanceCommand({
-        DBInstanceIdentifier: 'db-a',
-        AllocatedStorage: 1100,
-        Iops: 20_000,
-        ApplyImmediately: true,
-      }),
-    );
+    await personGrowsStorage('db-a');
     sim.advance(15 * MIN);
     await run(sim, cfg, store);
     expect(count(calls, 'DescribeValidDBInstanceModifications')).toBe(2);
@@ -123,14 +128,7 @@ describe('IOPS tuner: RDS describes kept between runs', () => {
     await run(sim, config('observe', ['db-a']), store);
     sim.advance(5 * MIN);
     const changedAt = sim.nowMs();
-    await aws().rds.send(
-      new ModifyDBInstanceCommand({
-        DBInstanceIdentifier: 'db-a',
-        AllocatedStorage: 1100,
-        Iops: 20_000,
-        ApplyImmediately: true,
-      }),
-    );
+    await personGrowsStorage('db-a');
     // Modified (10 min) and optimized (20 min): `available` again, nothing pending.
     sim.advance(40 * MIN);
     const before = calls.length;

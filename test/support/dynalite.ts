@@ -11,6 +11,8 @@ import { createStateTable } from '../../shared/state/table-definition.ts';
  */
 export interface Dynalite {
   client: DynamoDBClient;
+  /** A client of its own on this server (for a test that adds middleware to count or fail calls). */
+  newClient: () => DynamoDBClient;
   endpoint: string;
   tableName: string;
   teardown: () => Promise<void>;
@@ -33,15 +35,18 @@ export async function startDynalite(tableName = 'db-autopilot-state-test'): Prom
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  const newClient = () =>
+    new DynamoDBClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+  const client = newClient();
   await createStateTable(client, tableName);
   return {
     client,
+    newClient,
     endpoint,
     tableName,
     teardown: async () => {

@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore, decisionItems } from '../../../shared/state/dynamodb-store.ts';
@@ -79,12 +79,7 @@ describe('the evidence of a notable decision (getHistory reads none of it)', () 
     // counts the bytes the state table returns.
     const tableName = 'state-evidence';
     await createStateTable(dynalite.server().client, tableName);
-    const client = new DynamoDBClient({
-      endpoint: dynalite.server().endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    const client = dynalite.server().newClient();
     let bytes = 0;
     client.middlewareStack.add(
       (next) => async (args) => {
@@ -187,12 +182,7 @@ describe('the state calls of one applied change (write-ahead intent)', () => {
   /** A store on a fresh table through a client that lists every command it sends (and may fail one kind). */
   async function listingStore(tableName: string, failing?: string) {
     await createStateTable(dynalite.server().client, tableName);
-    const client = new DynamoDBClient({
-      endpoint: dynalite.server().endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    const client = dynalite.server().newClient();
     const sent: string[] = [];
     client.middlewareStack.add(
       (next, ctx) => async (args) => {
@@ -243,12 +233,7 @@ function countingClient(): {
   calls: { command: string; consistent: boolean; units: number }[];
 } {
   const calls: { command: string; consistent: boolean; units: number }[] = [];
-  const client = new DynamoDBClient({
-    endpoint: dynalite.server().endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  const client = dynalite.server().newClient();
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as { ReturnConsumedCapacity?: string; ConsistentRead?: boolean };

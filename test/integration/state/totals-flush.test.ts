@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StateStore } from '../../../shared/core/contracts.ts';
@@ -41,12 +40,7 @@ async function recordNoops(tuner: TunerName, count: number, prefix: string): Pro
 /** A store on a fresh dynalite table, through a client that counts UpdateItem calls on totals items. */
 async function countingStore(tableName: string) {
   await createStateTable(dynalite.server().client, tableName);
-  const client = new DynamoDBClient({
-    endpoint: dynalite.server().endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  const client = dynalite.server().newClient();
   const calls = { totalsUpdates: 0 };
   client.middlewareStack.add(
     (next, ctx) => async (args) => {
