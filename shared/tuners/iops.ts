@@ -3,8 +3,9 @@
  * DescribeEvents, DescribeValidDBInstanceModifications, the state table) -> drift check -> IOPS
  * policy -> executePlan (shared guards) -> summary. DescribeEvents is read once per run for the
  * whole account and DescribeValidDBInstanceModifications only when what it depends on changed:
- * each instance keeps a copy of both in its tuner state (shared/tuners/iops-describe-cache.ts). Scheduled, from the alarm fast path (DiskQueueDepth, latency, BurstBalance alarms
- * run it for one instance at once, through the same guards), or by hand.
+ * each instance keeps a copy of both in its tuner state (shared/tuners/iops-describe-cache.ts).
+ * Scheduled, from the alarm fast path (DiskQueueDepth, latency, BurstBalance alarms run it for one
+ * instance at once, through the same guards), or by hand.
  *
  * How IOPS are decided: shared/policies/iops.ts. How a change is applied: shared/adapters/rds-iops.ts.
  * The storage-change ledger (RDS events + db-autopilot's records): shared/policies/iops-ledger.ts.

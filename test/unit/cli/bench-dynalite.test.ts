@@ -24,6 +24,37 @@ const { AbstractLevel } = fromMemoryLevel('abstract-level') as {
   AbstractLevel: { prototype: { attachResource(r: unknown): void; detachResource(r: unknown): void } };
 };
 
+/** The bench's in-process dynalite and a client reaching it the way the bench's state client does. */
+function benchDynalite() {
+  const dynalite = inProcessDynalite();
+  const client = new DynamoDBClient({
+    endpoint: 'http://dynalite.local:4567',
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    requestHandler: dynalite.requestHandler as never,
+  });
+  return { dynalite, client };
+}
+
+/** A pay-per-request table keyed by string `pk` and `sk`, ACTIVE. */
+async function createTable(client: DynamoDBClient, name: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  await untilActive(client, name);
+}
+
 describe("the fleet bench's in-process dynalite (fixDynaliteMemory)", () => {
   it('closes the iterator of every Query (none is left holding an old version of the table)', async () => {
     const proto = AbstractLevel.prototype;
@@ -38,29 +69,9 @@ describe("the fleet bench's in-process dynalite (fixDynaliteMemory)", () => {
       open -= 1;
       detach.call(this, r);
     };
-    const dynalite = inProcessDynalite();
-    const client = new DynamoDBClient({
-      endpoint: 'http://dynalite.local:4567',
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      requestHandler: dynalite.requestHandler as never,
-    });
+    const { dynalite, client } = benchDynalite();
     try {
-      await client.send(
-        new CreateTableCommand({
-          TableName: 'iterators',
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-          ],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
-      await untilActive(client, 'iterators');
+      await createTable(client, 'iterators');
       for (let i = 0; i < 5; i++)
         await client.send(
           new PutItemCommand({ TableName: 'iterators', Item: { pk: { S: 'a' }, sk: { S: `s${i}` } } }),
@@ -101,34 +112,14 @@ describe("the fleet bench's in-process dynalite (fixDynaliteMemory)", () => {
   });
 
   it('answers repeated expressions as a fresh parse would: same items, same unused-value errors, same syntax errors', async () => {
-    const dynalite = inProcessDynalite();
-    const client = new DynamoDBClient({
-      endpoint: 'http://dynalite.local:4567',
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      requestHandler: dynalite.requestHandler as never,
-    });
+    const { dynalite, client } = benchDynalite();
     const error = (p: Promise<unknown>) =>
       p.then(
         () => 'no error',
         (e: Error) => e.message,
       );
     try {
-      await client.send(
-        new CreateTableCommand({
-          TableName: 'expressions',
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-          ],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
-      await untilActive(client, 'expressions');
+      await createTable(client, 'expressions');
       const add = (sk: string, extra: Record<string, { N: string }> = {}) =>
         client.send(
           new UpdateItemCommand({
