@@ -88,6 +88,14 @@ const PART_SCHEMAS = {
 
 type PartName = keyof typeof PART_SCHEMAS;
 
+/**
+ * The part of a table's state that every observation changes, kept in an item of its own
+ * (`m#state#observed`, written with the run's held puts): `reads` and `cadence`. Read from there
+ * first; state written before it (both in the main item) reads as before.
+ */
+export const OBSERVED_PART = 'observed';
+const OBSERVED_FIELDS = ['reads', 'cadence'] as const;
+
 export interface TableTunerState {
   prewarm?: PrewarmState;
   reads?: ObservationReads;
@@ -102,7 +110,7 @@ export interface TableTunerState {
 export interface ReadTableState {
   state: TableTunerState;
   /** Stored parts left out, each with what is wrong with it (for the run's notes). */
-  malformedParts: Array<{ part: PartName; why: string }>;
+  malformedParts: Array<{ part: PartName | typeof OBSERVED_PART; why: string }>;
 }
 
 /** Parsed once per history read (the tuner looks at a table's state from several steps of a run). */
@@ -116,8 +124,12 @@ export function tableTunerState(history: Pick<ResourceHistory, 'tunerState'> | u
   if (known) return known;
   const state: Record<string, unknown> = {};
   const malformedParts: ReadTableState['malformedParts'] = [];
+  const observed = stored[OBSERVED_PART];
+  const isRecord = typeof observed === 'object' && observed !== null && !Array.isArray(observed);
+  if (observed !== undefined && !isRecord) malformedParts.push({ part: OBSERVED_PART, why: 'not an object' });
   for (const [part, schema] of Object.entries(PART_SCHEMAS) as Array<[PartName, z.ZodType]>) {
-    const value = stored[part];
+    const apart = isRecord && (OBSERVED_FIELDS as readonly string[]).includes(part);
+    const value = apart ? (observed as Record<string, unknown>)[part] : stored[part];
     if (value === undefined) continue;
     const check = schema.safeParse(value);
     if (check.success) state[part] = value;
