@@ -146,6 +146,33 @@ export function recommendationsFrom(state: Record<string, unknown> | undefined):
 }
 
 /**
+ * Whether this run's recommendations only repeat the newest stored one (same reader count, a
+ * newer time): every run appends one (the scale-in stabilization window, shared/policies/
+ * replica-load.ts), so the state changes on every run. Such a write may be held for the run's
+ * BatchWriteItem (StateStore.putTunerState `held`): a process killed before its flush loses only
+ * that repeat, and the same count, recommended one run earlier, still holds a scale-in (it leaves
+ * the window one run sooner). A new count is written at once.
+ */
+export function sameNewestReaders(
+  stored: readonly Recommendation[],
+  next: readonly Recommendation[],
+): boolean {
+  const newest = (list: readonly Recommendation[]) =>
+    list.reduce<Recommendation | undefined>(
+      (a, r) => (!a || Date.parse(r.at) >= Date.parse(a.at) ? r : a),
+      undefined,
+    );
+  const before = newest(stored);
+  const after = newest(next);
+  return (
+    before !== undefined &&
+    after !== undefined &&
+    after.readers === before.readers &&
+    Date.parse(after.at) > Date.parse(before.at)
+  );
+}
+
+/**
  * The sources to scale: every managed Aurora cluster, and every managed plain RDS primary that
  * has read replicas or is named under `tuners.replicas.sources` (an instance whose application
  * reads no replica and that nobody configured has nothing to scale).
@@ -571,10 +598,12 @@ async function tuneSource(
     { recommendations: recommendationsFrom(history.tunerState) },
     now,
   );
-  // Written only when it changed (most runs change nothing): one state-table write per source less.
+  // Written only when it changed; held for the run's BatchWriteItem when only the newest time moved.
   const state = JSON.parse(JSON.stringify({ ...history.tunerState, ...result.tunerState }));
   if (!run.dryRun && !isDeepStrictEqual(history.tunerState, state)) {
-    await store.putTunerState('replicas', sourceId, state);
+    await store.putTunerState('replicas', sourceId, state, undefined, {
+      held: sameNewestReaders(recommendationsFrom(history.tunerState), result.tunerState.recommendations),
+    });
   }
   const readerTargets = new Map(
     source.readers.map((db) => [db.DBInstanceIdentifier, replicaTarget(config, source, db)]),
