@@ -230,7 +230,6 @@ describe('the state calls of one applied change (write-ahead intent)', () => {
 });
 
 describe("a run's no-op records and per-run tuner state: held, then written 25 to a BatchWriteItem", () => {
-  type Middleware = Parameters<DynamoDBClient['middlewareStack']['add']>[0];
   /** A store on a fresh table through a client that lists every command it sends (and may change one). */
   async function listingStore(
     tableName: string,
@@ -243,13 +242,19 @@ describe("a run's no-op records and per-run tuner state: held, then written 25 t
     await createStateTable(dynalite.server().client, tableName);
     const client = dynalite.server().newClient();
     const sent: string[] = [];
-    const middleware: Middleware = (next, ctx) => async (args) => {
-      const command = String(ctx.commandName).replace(/Command$/, '');
-      sent.push(command);
-      const changed = change?.(command, () => next(args), args as { input: Record<string, unknown> });
-      return (changed ?? next(args)) as ReturnType<typeof next>;
-    };
-    client.middlewareStack.add(middleware, { step: 'initialize', name: 'listCommands' });
+    client.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        const command = String(ctx.commandName).replace(/Command$/, '');
+        sent.push(command);
+        const changed = change?.(
+          command,
+          () => next(args),
+          args as unknown as { input: Record<string, unknown> },
+        );
+        return (changed ?? next(args)) as ReturnType<typeof next>;
+      },
+      { step: 'initialize', name: 'listCommands' },
+    );
     const reader = new DynamoDbStateStore({ client: dynalite.server().client, tableName });
     return { store: new DynamoDbStateStore({ client, tableName }), reader, client, sent };
   }
