@@ -94,13 +94,21 @@ function metric(id: string, name: string) {
   return { namespace: 'AWS/RDS', metricName: name, dimensions: { DBInstanceIdentifier: id } };
 }
 
-function recentSeries(id: string): SeriesRequest[] {
-  return RECENT_METRICS.map(([key, name, statistic]) => ({
-    id: `recent:${id}:${key}`,
-    kind: 'gauge',
-    statistic,
-    metric: metric(id, name),
-  }));
+/**
+ * The raise window's series of one instance. BurstBalance only for gp2: it is "the percent of
+ * General Purpose SSD (gp2) burst-bucket I/O credits available" (RDS User Guide, rds-metrics), no
+ * other storage publishes it, and the policy reads it only for gp2 (diagnoseGp2): asking for it
+ * elsewhere is a metric requested (GetMetricData is billed per metric) that never has a datapoint.
+ */
+export function recentSeries(id: string, storageType: string | undefined): SeriesRequest[] {
+  return RECENT_METRICS.filter(([key]) => key !== 'burstBalance' || storageType === 'gp2').map(
+    ([key, name, statistic]) => ({
+      id: `recent:${id}:${key}`,
+      kind: 'gauge',
+      statistic,
+      metric: metric(id, name),
+    }),
+  );
 }
 
 function historySeries(id: string): SeriesRequest[] {
@@ -235,11 +243,16 @@ interface FleetMetrics {
   notes: string[];
 }
 
-async function readFleetMetrics(ids: string[], section: IopsSection, now: Date): Promise<FleetMetrics> {
+async function readFleetMetrics(
+  targets: Array<DiscoveredTarget<DBInstance>>,
+  section: IopsSection,
+  now: Date,
+): Promise<FleetMetrics> {
+  const ids = targets.map((t) => t.ref.id);
   const recentStart = new Date(now.getTime() - section.lookbackMinutes * MINUTE);
   const histStart = new Date(now.getTime() - historyMinutes(section) * MINUTE);
   const recent = await getMetrics({
-    series: ids.flatMap(recentSeries),
+    series: targets.flatMap((t) => recentSeries(t.ref.id, asStorageType(t.raw.StorageType))),
     start: recentStart,
     end: now,
     periodSeconds: 60,
@@ -428,11 +441,7 @@ export async function runIops(request: TunerRunRequest, deps: IopsRunDeps = {}):
     (id) => `${id}: not a managed RDS instance with EBS storage`,
   );
   if (targets.length === 0) return finishRun(started, [], notes);
-  const metrics = await readFleetMetrics(
-    targets.map((t) => t.ref.id),
-    section,
-    now,
-  );
+  const metrics = await readFleetMetrics(targets, section, now);
   notes.push(...metrics.notes);
   let accountEvents: Promise<Map<string, RdsEventLike[]> | undefined> | undefined;
   const each: InstanceRun = {

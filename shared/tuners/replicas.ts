@@ -218,29 +218,46 @@ async function accountUsage(
   return { used: instanceCount, quota: fallbackQuota };
 }
 
-/** The lag metric each instance publishes: Aurora readers AuroraReplicaLag (ms), RDS replicas ReplicaLag (s). */
-function metricSeries(ids: string[], auroraIds: ReadonlySet<string>): SeriesRequest[] {
+/**
+ * The series the observation reads: a reader's CPU, connections (average and peak), lag and
+ * DBLoadCPU; of a source's writer or primary only its CPU (observeSource reads nothing else of it:
+ * asking for its connections, lag and DBLoadCPU would be metrics requested, paid for and never read).
+ * The lag metric each reader publishes: Aurora readers AuroraReplicaLag (ms), RDS replicas ReplicaLag (s).
+ */
+export function metricSeries(
+  readerIds: Iterable<string>,
+  writerIds: Iterable<string>,
+  auroraIds: ReadonlySet<string>,
+): SeriesRequest[] {
+  const metric = (id: string, metricName: string) => ({
+    namespace: 'AWS/RDS',
+    metricName,
+    dimensions: { DBInstanceIdentifier: id },
+  });
+  const cpu = (id: string): SeriesRequest => ({
+    id: `${id}|cpu`,
+    kind: 'gauge',
+    statistic: 'Average',
+    metric: metric(id, 'CPUUtilization'),
+  });
+  const readers = new Set(readerIds);
   const out: SeriesRequest[] = [];
-  for (const id of ids) {
-    const metric = (metricName: string) => ({
-      namespace: 'AWS/RDS',
-      metricName,
-      dimensions: { DBInstanceIdentifier: id },
-    });
+  for (const id of readers) {
     out.push(
-      { id: `${id}|cpu`, kind: 'gauge', statistic: 'Average', metric: metric('CPUUtilization') },
-      { id: `${id}|conn`, kind: 'gauge', statistic: 'Average', metric: metric('DatabaseConnections') },
-      { id: `${id}|connmax`, kind: 'gauge', statistic: 'Maximum', metric: metric('DatabaseConnections') },
+      cpu(id),
+      { id: `${id}|conn`, kind: 'gauge', statistic: 'Average', metric: metric(id, 'DatabaseConnections') },
+      { id: `${id}|connmax`, kind: 'gauge', statistic: 'Maximum', metric: metric(id, 'DatabaseConnections') },
       {
         id: `${id}|lag`,
         kind: 'gauge',
         statistic: 'Maximum',
-        metric: metric(auroraIds.has(id) ? 'AuroraReplicaLag' : 'ReplicaLag'),
+        metric: metric(id, auroraIds.has(id) ? 'AuroraReplicaLag' : 'ReplicaLag'),
       },
       // Performance Insights counter metric (published to CloudWatch when PI is on): sessions on CPU.
-      { id: `${id}|dbloadcpu`, kind: 'gauge', statistic: 'Average', metric: metric('DBLoadCPU') },
+      { id: `${id}|dbloadcpu`, kind: 'gauge', statistic: 'Average', metric: metric(id, 'DBLoadCPU') },
     );
   }
+  for (const id of new Set(writerIds)) if (!readers.has(id)) out.push(cpu(id));
   return out;
 }
 
@@ -534,21 +551,16 @@ async function readSourceMetrics(
   now: Date,
   notes: string[],
 ): Promise<Map<string, Array<number | null>>> {
-  const instanceIds = sources.flatMap((s) =>
-    [...s.readers, ...(s.writer ? [s.writer] : []), ...(s.primary ? [s.primary] : [])]
-      .map((r) => r.DBInstanceIdentifier)
-      .filter((id): id is string => !!id),
-  );
+  const idsOf = (dbs: Array<DBInstance | undefined>) =>
+    dbs.map((db) => db?.DBInstanceIdentifier).filter((id): id is string => !!id);
+  const readerIds = sources.flatMap((s) => idsOf(s.readers));
+  const writerIds = sources.flatMap((s) => idsOf([s.writer, s.primary]));
   const series = new Map<string, Array<number | null>>();
-  if (instanceIds.length === 0) return series;
+  if (readerIds.length + writerIds.length === 0) return series;
   try {
-    const auroraIds = new Set(
-      sources
-        .filter((s) => s.family === 'aurora')
-        .flatMap((s) => s.readers.map((r) => r.DBInstanceIdentifier ?? '')),
-    );
+    const auroraIds = new Set(sources.filter((s) => s.family === 'aurora').flatMap((s) => idsOf(s.readers)));
     const result = await getMetrics({
-      series: metricSeries([...new Set(instanceIds)], auroraIds),
+      series: metricSeries(readerIds, writerIds, auroraIds),
       start,
       end: now,
       periodSeconds: 60,

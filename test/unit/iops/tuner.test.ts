@@ -3,7 +3,7 @@ import { handler } from '../../../functions/iops-tuner.ts';
 import { iopsSection } from '../../../shared/config/sections/iops.ts';
 import type { Action, Decision, Plan } from '../../../shared/core/model.ts';
 import { REPEAT_FINDING_MS, withoutRepeats } from '../../../shared/tuners/common.ts';
-import { historyMinutes } from '../../../shared/tuners/iops.ts';
+import { historyMinutes, recentSeries } from '../../../shared/tuners/iops.ts';
 
 const NOW = new Date('2026-11-20T18:00:00.000Z');
 
@@ -81,5 +81,27 @@ describe('IOPS tuner glue', () => {
     const parsed = iopsSection.safeParse({ targetUtilization: 1.5 });
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]?.path).toEqual(['targetUtilization']);
+  });
+});
+
+describe('IOPS tuner metric requests', () => {
+  const metricsOf = (storageType: string | undefined) =>
+    recentSeries('db-1', storageType).map((s) => s.metric?.metricName);
+
+  it('asks for BurstBalance only of a gp2 instance, the one storage that publishes it', () => {
+    expect(metricsOf('gp2')).toContain('BurstBalance');
+    for (const storageType of ['gp3', 'io1', 'io2', undefined]) {
+      expect(metricsOf(storageType)).not.toContain('BurstBalance');
+      expect(metricsOf(storageType)).toEqual(metricsOf('gp2').filter((m) => m !== 'BurstBalance'));
+    }
+    expect(metricsOf('io1')).toEqual([
+      'ReadIOPS',
+      'WriteIOPS',
+      'DiskQueueDepth',
+      'ReadLatency',
+      'WriteLatency',
+      'EBSIOBalance%',
+      'FreeStorageSpace',
+    ]);
   });
 });
