@@ -122,6 +122,16 @@ export interface ResourceHistory {
   tunerStateParts?: string[];
 }
 
+/** What a getHistory reads beyond a resource's meta items (ledger, drift, state, intents, newest changes). */
+export interface HistoryOptions {
+  /**
+   * At most this many of the newest notable decisions in `recent` (1 to 20; default 20). A reader
+   * that needs only the newest (the guards, intents and repeat checks read `pending` and the
+   * newest decision, never older ones) reads fewer items: each is ~1.5 KB of a consistent read.
+   */
+  recentDecisions?: number;
+}
+
 /** The applied decision a drift was detected against and the value seen instead. */
 export interface DriftBaseline {
   decisionId?: string;
@@ -231,7 +241,12 @@ export interface StateStore {
   releaseLock(tuner: TunerName, resourceId: string, owner: string): Promise<void>;
 
   /** Cooldown and change-budget ledger + tuner state + drift (report and digest keep their state here too). */
-  getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory>;
+  getHistory(
+    owner: StateOwner,
+    resourceId: string,
+    now: Date,
+    options?: HistoryOptions,
+  ): Promise<ResourceHistory>;
   /** The newest decision of a resource, no-ops included (the report: did a deferral settle?). */
   newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined>;
   /**

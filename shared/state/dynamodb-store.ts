@@ -18,6 +18,7 @@ import type {
   DecisionQuery,
   DecisionTotals,
   DriftBaseline,
+  HistoryOptions,
   ResourceHistory,
   StateOwner,
   StateStore,
@@ -38,9 +39,9 @@ import {
   isExpired,
   isNotable,
   keys,
-  RECENT_DECISIONS,
   RECENT_WINDOW_MS,
   REPORTED_TTL_SECONDS,
+  recentDecisionsWanted,
   SK,
   statePartKey,
   timeKey,
@@ -179,6 +180,8 @@ const HISTORY_PROJECTION = {
 
 /** The meta items of a partition getHistory has not read before are guessed at this many (first page). */
 const META_ITEMS_GUESS = 6;
+/** Meta items asked for on each later page while there are more than guessed (a page per new item otherwise). */
+const META_ITEMS_MORE = 3;
 
 /** A decision without its evidence (`[]`), and the evidence to keep beside it. */
 function apartFromEvidence(decision: Decision): { decision: Decision; evidence?: Decision['evidence'] } {
@@ -784,9 +787,14 @@ export class DynamoDbStateStore implements StateStore {
     }
   }
 
-  async getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory> {
+  async getHistory(
+    owner: StateOwner,
+    resourceId: string,
+    now: Date,
+    options?: HistoryOptions,
+  ): Promise<ResourceHistory> {
     const pk = keys.resource(owner, resourceId);
-    const { meta, recent } = await this.historyItems(pk, now);
+    const { meta, recent } = await this.historyItems(pk, now, recentDecisionsWanted(options));
     const history: ResourceHistory = { recent };
     // A repeat needs the same UTC hour or day as its first: nothing notable in the last 24 h, no first.
     this.newestNotable.set(pk, { decision: recent[0], asOf: now.toISOString() });
@@ -824,22 +832,33 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   /**
-   * A resource's meta items and its notable decisions of the last RECENT_WINDOW_MS (newest first,
-   * at most RECENT_DECISIONS, without evidence) in one consistent query of its sort keys from
+   * A resource's meta items and its `wanted` newest notable decisions of the last
+   * RECENT_WINDOW_MS (without evidence) in one consistent query of its sort keys from
    * `d#<24 h ago>` to the end of `m#`, newest first: `m#` sorts after `d#` and nothing sorts
    * between (keys.ts), so every meta item comes first, then the notable decisions, newest first.
    * Pages are limited to what is still wanted: the decisions missing, plus (until the first
    * decision is read) the meta items this partition had when last read here, so the query reads
-   * few decisions past the 20th. No-ops (`n#`) and repeats (`r#`) sort after `m#` and are not read.
+   * few decisions past the last wanted (a decision's item is read whole: DynamoDB bills a query by
+   * the items it reads). No-ops (`n#`) and repeats (`r#`) sort after `m#` and are not read.
    */
-  private async historyItems(pk: string, now: Date): Promise<{ meta: Item[]; recent: Decision[] }> {
+  private async historyItems(
+    pk: string,
+    now: Date,
+    wanted: number,
+  ): Promise<{ meta: Item[]; recent: Decision[] }> {
     const since = timeKey(new Date(now.getTime() - RECENT_WINDOW_MS).toISOString());
     const expectedMeta = this.metaItems.get(pk) ?? META_ITEMS_GUESS;
     const meta: Item[] = [];
     const recent: Decision[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
-      const metaLeft = recent.length > 0 ? 0 : Math.max(expectedMeta - meta.length, 0);
+      // More meta items than last read (a new part, kind of change, drift): a few more per page.
+      const metaLeft =
+        recent.length > 0
+          ? 0
+          : meta.length === 0
+            ? expectedMeta
+            : Math.max(expectedMeta - meta.length, META_ITEMS_MORE);
       const page = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -852,18 +871,18 @@ export class DynamoDbStateStore implements StateStore {
           ...HISTORY_PROJECTION,
           ConsistentRead: true,
           ScanIndexForward: false,
-          Limit: RECENT_DECISIONS - recent.length + metaLeft,
+          Limit: wanted - recent.length + metaLeft,
           ExclusiveStartKey,
         }),
       );
       for (const item of page.Items ?? []) {
         if (typeof item.sk === 'string' && item.sk.startsWith(SK.notable)) {
           const d = asDecision(item);
-          if (d && recent.length < RECENT_DECISIONS) recent.push(withoutEvidence(d));
+          if (d && recent.length < wanted) recent.push(withoutEvidence(d));
         } else meta.push(item);
       }
       ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey && recent.length < RECENT_DECISIONS);
+    } while (ExclusiveStartKey && recent.length < wanted);
     this.metaItems.set(pk, meta.length);
     return { meta, recent };
   }

@@ -1,4 +1,4 @@
-import type { StateOwner } from '../core/contracts.ts';
+import type { HistoryOptions, StateOwner } from '../core/contracts.ts';
 import { type Decision, REPORTING_RECORDERS, TUNER_NAMES, type TunerName } from '../core/model.ts';
 import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
 
@@ -240,6 +240,13 @@ export const REPORTED_TTL_SECONDS = 8 * 24 * 3600;
 
 /** Newest notable decisions returned as a resource's history (no-ops are not history: they change nothing). */
 export const RECENT_DECISIONS = 20;
+
+/** How many of the newest notable decisions a getHistory returns (HistoryOptions, 1 to RECENT_DECISIONS). */
+export function recentDecisionsWanted(options: HistoryOptions | undefined): number {
+  const n = options?.recentDecisions;
+  if (n === undefined || !Number.isInteger(n)) return RECENT_DECISIONS;
+  return Math.min(Math.max(n, 1), RECENT_DECISIONS);
+}
 
 /** How far back a resource's history reaches (the longest any reader looks: a day of mode advice). */
 export const RECENT_WINDOW_MS = 24 * 3_600_000;

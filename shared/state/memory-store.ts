@@ -2,6 +2,7 @@ import type {
   DecisionQuery,
   DecisionTotals,
   DriftBaseline,
+  HistoryOptions,
   ResourceHistory,
   StateOwner,
   StateStore,
@@ -19,8 +20,8 @@ import {
   isExpired,
   isNotable,
   keys,
-  RECENT_DECISIONS,
   RECENT_WINDOW_MS,
+  recentDecisionsWanted,
   statePartKey,
 } from './keys.ts';
 import { isDeferral, mayRepeat, repeatForm, repeats, storedForm, withoutRepeatCount } from './slim.ts';
@@ -278,14 +279,19 @@ export class MemoryStateStore implements StateStore {
     if (this.locks.get(k)?.owner === owner) this.locks.delete(k);
   }
 
-  async getHistory(owner: StateOwner, resourceId: string, now: Date): Promise<ResourceHistory> {
+  async getHistory(
+    owner: StateOwner,
+    resourceId: string,
+    now: Date,
+    options?: HistoryOptions,
+  ): Promise<ResourceHistory> {
     const key = keys.resource(owner, resourceId);
     const since = new Date(now.getTime() - RECENT_WINDOW_MS).toISOString();
     const open = this.intents.get(key);
     // As on DynamoDB: without their evidence, but an intended one as its intent holds it (with evidence).
     const recent = this.window(this.byResource.get(key) ?? [], since, new Date(8.64e15).toISOString())
       .filter((d) => isNotable(d) && !this.repeats.has(d))
-      .slice(-RECENT_DECISIONS)
+      .slice(-recentDecisionsWanted(options))
       .reverse()
       .map((d) => structuredClone(d.outcome === 'intended' && open?.has(d.id) ? d : { ...d, evidence: [] }));
     const history: ResourceHistory = { recent };

@@ -20,6 +20,7 @@ import type { DynamodbConfig } from '../config/sections/dynamodb.ts';
 import type {
   Adapter,
   AlarmSpec,
+  HistoryOptions,
   ResourceHistory,
   RunContext,
   StateStore,
@@ -800,7 +801,8 @@ export async function runDynamodb(
     (id) => `${id}: not found among the managed DynamoDB tables`,
   );
   const histories = new Map<string, ResourceHistory>();
-  for (const t of tables) histories.set(t.ref.id, await store.getHistory('dynamodb', t.ref.id, run.now));
+  for (const t of tables)
+    histories.set(t.ref.id, await store.getHistory('dynamodb', t.ref.id, run.now, TABLE_HISTORY));
   const capacitySettings = settingsFor(config, 'dynamodb');
   // An opted-out table, or one no longer managed, gets the person's scaling settings back.
   const stopped = await handBackStopped({
@@ -861,6 +863,15 @@ export async function runDynamodb(
   await saveLiftedIndex(store, stopped, histories, decisions);
   return finishRun(started, decisions, notes);
 }
+
+/**
+ * What a run reads of a table's history: its meta items and only the newest notable decision. A
+ * table's tuning reads its tuner state, ledger, drift and intents (`pending`); of `recent`, only
+ * the newest is read (the state store's repeat check of a skip or deferral; an intended decision
+ * is also in `pending`). The executor re-reads the history in full under the lock before acting,
+ * and the mode advisor reads its own. Each older decision was a ~1.5 KB item of a consistent read.
+ */
+const TABLE_HISTORY: HistoryOptions = { recentDecisions: 1 };
 
 /** Observation cadence: a scheduled run observes only the tables whose time has come. */
 function dueTables(
@@ -957,7 +968,7 @@ async function tuneTable(input: TuneTableInput): Promise<Decision[]> {
   // Observe.
   const obs = input.observations.get(target.ref.id);
   if (!obs) throw new Error(`no observation of ${target.ref.id}`);
-  const history = input.history ?? (await store.getHistory('dynamodb', target.ref.id, now));
+  const history = input.history ?? (await store.getHistory('dynamodb', target.ref.id, now, TABLE_HISTORY));
   const state = validStateOf(history, target.ref.id, input.notes);
   // Decide.
   const prewarm = await peaksLearnedBy(obs, state.prewarm, section, now, input.notes);

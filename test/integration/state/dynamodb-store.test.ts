@@ -73,6 +73,59 @@ describe('the sort keys of a resource partition', () => {
   });
 });
 
+describe('a history of the newest decision only (HistoryOptions.recentDecisions)', () => {
+  it("reads the partition's meta items and one decision item, not the day's other decisions", async () => {
+    // Prepare: a table's state, ledger and newest change, and 20 deferrals of the last day, read
+    // through a client that counts the items each query reads (ScannedCount) and its read units.
+    const tableName = 'state-newest-only';
+    await createStateTable(dynalite.server().client, tableName);
+    const client = dynalite.server().newClient();
+    const read = { items: 0, units: 0 };
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { ReturnConsumedCapacity?: string };
+        input.ReturnConsumedCapacity = 'TOTAL';
+        const out = await next(args);
+        const o = out.output as { ScannedCount?: number; ConsumedCapacity?: { CapacityUnits?: number } };
+        read.items += o.ScannedCount ?? 0;
+        read.units += o.ConsumedCapacity?.CapacityUnits ?? 0;
+        return out;
+      },
+      { step: 'initialize', name: 'countReads' },
+    );
+    const store = new DynamoDbStateStore({ client, tableName });
+    const table = { tuner: 'dynamodb' as const, resource: 'orders', action: 'set-capacity' as const };
+    await store.putTunerState('dynamodb', 'orders', { cadence: 1 });
+    await store.recordDecision(makeDecision({ ...table, id: 'n:applied' }));
+    const reason = 'held back: '.padEnd(1500, 'x');
+    for (let i = 0; i < 20; i++) {
+      const at = new Date(T0.getTime() + (i + 1) * 60_000).toISOString();
+      await store.recordDecision(
+        makeDecision({ ...table, id: `n:${i}`, at, outcome: 'deferred', guard: `g${i}`, reason }),
+      );
+    }
+    const now = new Date(T0.getTime() + 60 * 60_000);
+    await store.getHistory('dynamodb', 'orders', now, { recentDecisions: 1 });
+    // Act: the next run's read (this store has read the partition before), then a full one.
+    read.items = 0;
+    read.units = 0;
+    const newest = await store.getHistory('dynamodb', 'orders', now, { recentDecisions: 1 });
+    const newestRead = { ...read };
+    read.items = 0;
+    read.units = 0;
+    const full = await store.getHistory('dynamodb', 'orders', now);
+    client.destroy();
+    // Assess: 3 meta items (state, ledger, newest applied change) and 1 decision, 1 read unit;
+    // the full history reads 20 decisions of ~1.6 KB (~33 KB: 9 units of a consistent read).
+    expect(newest.recent.map((d) => d.id)).toEqual(['n:19']);
+    expect(newest.lastApplied?.['set-capacity']?.id).toBe('n:applied');
+    expect(newestRead).toEqual({ items: 4, units: 1 });
+    expect(full.recent).toHaveLength(20);
+    expect(read.items).toBeGreaterThanOrEqual(23);
+    expect(read.units).toBeGreaterThan(8);
+  });
+});
+
 describe('the evidence of a notable decision (getHistory reads none of it)', () => {
   it('keeps it beside the decision, and the history query returns none of its bytes', async () => {
     // Prepare: one applied change with a day of per-minute points, read through a client that

@@ -357,6 +357,52 @@ export function describeStateStore(name: string, newStore: () => Promise<StateSt
       expect(second).toEqual(first);
     });
 
+    it('returns only the newest notable decisions asked for, with every meta item, however many meta items came since the last read', async () => {
+      // Prepare: state and a part, drift, an intent, an applied change and five deferrals.
+      const store = await newStore();
+      const table = { tuner: 'dynamodb' as const, resource: 'orders', action: 'set-capacity' as const };
+      await store.putTunerState('dynamodb', 'orders', { cadence: 1 });
+      await store.putTunerState('dynamodb', 'orders', { p: 0 }, 'part0');
+      await store.recordDrift('dynamodb', 'orders', 'changed outside', T0, 60);
+      await store.recordDecision(makeDecision({ ...table, id: 'o:applied', at: at(1) }));
+      await store.recordDecision(makeDecision({ ...table, id: 'o:int', at: at(2), outcome: 'intended' }));
+      for (let i = 0; i < 5; i++)
+        await store.recordDecision(
+          makeDecision({ ...table, id: `o:${i}`, at: at(10 + i), outcome: 'deferred', guard: `rule-${i}` }),
+        );
+      const now = minutesAfter(T0, 60);
+      // Act: the newest one, then again after six more meta items (more than one page's guess).
+      const one = await store.getHistory('dynamodb', 'orders', now, { recentDecisions: 1 });
+      for (let p = 1; p <= 6; p++) await store.putTunerState('dynamodb', 'orders', { p }, `part${p}`);
+      const again = await store.getHistory('dynamodb', 'orders', now, { recentDecisions: 1 });
+      const three = await store.getHistory('dynamodb', 'orders', now, { recentDecisions: 3 });
+      const full = await store.getHistory('dynamodb', 'orders', now);
+      // Assess: the newest decisions asked for, and the same meta as a full read.
+      expect(one.recent.map((d) => d.id)).toEqual(['o:4']);
+      expect(three.recent.map((d) => d.id)).toEqual(['o:4', 'o:3', 'o:2']);
+      expect(full.recent.map((d) => d.id)).toEqual(['o:4', 'o:3', 'o:2', 'o:1', 'o:0', 'o:int', 'o:applied']);
+      const { recent: _one, ...oneMeta } = one;
+      expect(oneMeta).toMatchObject({
+        tunerState: { cadence: 1, part0: { p: 0 } },
+        lastAppliedAt: at(1),
+        drift: { detail: 'changed outside' },
+      });
+      expect(one.pending?.map((d) => d.id)).toEqual(['o:int']);
+      expect(one.lastApplied?.['set-capacity']?.id).toBe('o:applied');
+      const { recent: _again, ...againMeta } = again;
+      const { recent: _full, ...fullMeta } = full;
+      expect(againMeta).toEqual(fullMeta);
+      expect(again.tunerStateParts).toHaveLength(7);
+      expect(again.recent.map((d) => d.id)).toEqual(['o:4']);
+      // Out of range: at least the newest, at most 20.
+      expect((await store.getHistory('dynamodb', 'orders', now, { recentDecisions: 0 })).recent).toHaveLength(
+        1,
+      );
+      expect(
+        (await store.getHistory('dynamodb', 'orders', now, { recentDecisions: 50 })).recent,
+      ).toHaveLength(7);
+    });
+
     it('returns history without evidence (an intended decision keeps it) while the audit log keeps every series', async () => {
       const store = await newStore();
       const evidence = seriesEvidence('ReadIOPS', 'Average');
