@@ -9,8 +9,10 @@
  *   one DescribeEvents over the last ACCOUNT_WINDOW_MS (shared/adapters/rds-iops.ts,
  *   describeAccountEvents) and merges the instance's into its copy; the copy is used only when that
  *   window reaches LATE_EVENT_MARGIN_MS before its `through` (an event RDS lists late, up to that
- *   margin after its date, is still found), and only for FULL_READ_MS after the last read of the
- *   instance's own events: else the instance's events are read on their own, as before.
+ *   margin after its date, is still found), and only for fullReadEvery(id) (FULL_READ_MS at most)
+ *   after the last read of the instance's own events: else the instance's events are read on their
+ *   own, as before. That interval is a little shorter for some instances than for others, so that
+ *   a fleet first seen in one run is not read in full again all in one run each day.
  * - DescribeValidDBInstanceModifications: the valid storage options, kept with a key of what they
  *   depend on (class, engine and version, storage type, size, IOPS, throughput, Multi-AZ, pending
  *   storage values) and re-read when the key changes or after VALID_MAX_AGE_MS. A stale copy only
@@ -38,6 +40,9 @@ export const LATE_EVENT_MARGIN_MS = HOUR;
 export const REFRESH_MS = HOUR;
 /** The instance's own events are read in full at least this often, whatever the copy says. */
 export const FULL_READ_MS = 24 * HOUR;
+/** Per instance, the full read comes up to this much sooner (in SPREAD_STEP_MS steps). */
+export const FULL_READ_SPREAD_MS = 2 * HOUR;
+const SPREAD_STEP_MS = 5 * MINUTE;
 /** Valid storage options are read again after this long even when nothing they depend on changed. */
 export const VALID_MAX_AGE_MS = 6 * HOUR;
 /** A copy with more ledger events than this is not kept (the instance is read on its own). */
@@ -137,9 +142,13 @@ export function cachedValidStorage(
  * Whether the account-wide read of this run (which covers [now - ACCOUNT_WINDOW_MS, now]) plus
  * the kept copy is every ledger event of the instance: the copy reaches to `through`, the read
  * starts at least LATE_EVENT_MARGIN_MS before it, and the instance's own events were read in full
- * within FULL_READ_MS.
+ * within `fullReadMs` (the instance's fullReadEvery, FULL_READ_MS at most).
  */
-export function copyCovers(cache: DescribeCache | undefined, now: Date): boolean {
+export function copyCovers(
+  cache: DescribeCache | undefined,
+  now: Date,
+  fullReadMs: number = FULL_READ_MS,
+): boolean {
   const events = cache?.events;
   if (!events) return false;
   const t = now.getTime();
@@ -149,8 +158,25 @@ export function copyCovers(cache: DescribeCache | undefined, now: Date): boolean
     through <= t &&
     fullAt <= through &&
     through - LATE_EVENT_MARGIN_MS >= t - ACCOUNT_WINDOW_MS &&
-    t - fullAt < FULL_READ_MS
+    t - fullAt < Math.min(fullReadMs, FULL_READ_MS)
   );
+}
+
+/**
+ * How often the instance's own events are read in full: FULL_READ_MS less a fixed share of
+ * FULL_READ_SPREAD_MS that depends only on its id (FNV-1a), so that instances first read in the
+ * same run (every instance, on the tuner's first run) are read again spread over that time, a
+ * twenty-fourth of them per 5-minute run, instead of all of them in one run every day. Never
+ * longer than FULL_READ_MS: the copy is only ever checked sooner.
+ */
+export function fullReadEvery(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  const steps = FULL_READ_SPREAD_MS / SPREAD_STEP_MS;
+  return FULL_READ_MS - ((h >>> 0) % steps) * SPREAD_STEP_MS;
 }
 
 /**

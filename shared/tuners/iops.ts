@@ -62,6 +62,7 @@ import {
   DESCRIBE_CACHE_PART,
   type DescribeCache,
   EVENTS_LOOKBACK_MS,
+  fullReadEvery,
   mergeEvents,
   nextDescribeCache,
   readDescribeCache,
@@ -150,7 +151,7 @@ async function storageEvents(
   kept: DescribeCache | undefined,
   r: InstanceRun,
 ): Promise<{ items: RdsEventLike[]; full: boolean } | undefined> {
-  if (kept?.events && copyCovers(kept, r.now)) {
+  if (kept?.events && copyCovers(kept, r.now, fullReadEvery(id))) {
     const account = await r.accountEvents();
     if (account) return { items: mergeEvents(kept.events.items, account.get(id) ?? [], r.now), full: false };
   }

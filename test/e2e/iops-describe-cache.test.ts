@@ -8,7 +8,12 @@ import { SimAccount, type SimCall } from '../../shared/sim/engine.ts';
 import { constant } from '../../shared/sim/workload.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runIops } from '../../shared/tuners/iops.ts';
-import { DESCRIBE_CACHE_PART } from '../../shared/tuners/iops-describe-cache.ts';
+import {
+  DESCRIBE_CACHE_PART,
+  type DescribeCache,
+  FULL_READ_MS,
+  fullReadEvery,
+} from '../../shared/tuners/iops-describe-cache.ts';
 
 /**
  * Issue 28: the IOPS tuner asks RDS DescribeEvents once per run for the whole account and
@@ -108,6 +113,37 @@ describe('IOPS tuner: RDS describes kept between runs', () => {
     expect(count(calls, 'DescribeValidDBInstanceModifications')).toBe(3);
     const kept = (await store.getHistory('iops', 'db-a', sim.clock.now())).tunerState?.[DESCRIBE_CACHE_PART];
     expect(kept).toMatchObject({ v: 1, events: { items: [] }, valid: { options: expect.any(Array) } });
+  });
+
+  it('reads an instance’s own events in full again at its own time of day, not every instance in one run', async () => {
+    // db-d is read again 90 min before a day is up, db-a 45 min before, db-b at a full day.
+    const ids = ['db-a', 'db-b', 'db-d'];
+    expect(ids.map((id) => (FULL_READ_MS - fullReadEvery(id)) / MIN)).toEqual([45, 0, 90]);
+    const { sim, calls } = account(ids, 2000);
+    const store = new MemoryStateStore();
+    const cfg = config('observe', ids);
+    await run(sim, cfg, store);
+    sim.advance(5 * MIN);
+    // Their last full read (the first run) taken back to 23 h ago: only db-d is due.
+    for (const id of ids) {
+      const kept = (await store.getHistory('iops', id, sim.clock.now())).tunerState?.[
+        DESCRIBE_CACHE_PART
+      ] as DescribeCache;
+      const fullAt = new Date(sim.nowMs() - 23 * HOUR).toISOString();
+      await store.putTunerState(
+        'iops',
+        id,
+        { ...kept, events: { ...kept.events, fullAt } },
+        DESCRIBE_CACHE_PART,
+      );
+    }
+    const before = calls.length;
+    await run(sim, cfg, store);
+    const own = calls
+      .slice(before)
+      .filter((c) => c.service === 'rds' && c.operation === 'DescribeEvents' && !accountWide(c.input))
+      .map((c) => c.input.SourceIdentifier);
+    expect(own).toEqual(['db-d']);
   });
 
   it('reads the valid options again once the instance’s storage changed', async () => {

@@ -11,6 +11,8 @@ import {
   type DescribeCache,
   EVENTS_LOOKBACK_MS,
   FULL_READ_MS,
+  FULL_READ_SPREAD_MS,
+  fullReadEvery,
   LATE_EVENT_MARGIN_MS,
   mergeEvents,
   nextDescribeCache,
@@ -50,6 +52,31 @@ describe('the kept copy of an instance’s RDS events', () => {
     expect(copyCovers(cache(-MIN, -MIN), NOW)).toBe(false);
     expect(copyCovers(undefined, NOW)).toBe(false);
     expect(copyCovers({ v: 1 }, NOW)).toBe(false);
+  });
+
+  it('is read in full again 22 to 24 h after the last full read, at a time fixed per instance, never later', () => {
+    for (const id of ['orders', 'fleet-db-0', 'fleet-db-199', '']) {
+      const every = fullReadEvery(id);
+      expect(every).toBe(fullReadEvery(id));
+      expect(every).toBeLessThanOrEqual(FULL_READ_MS);
+      expect(every).toBeGreaterThan(FULL_READ_MS - FULL_READ_SPREAD_MS);
+      expect(every % (5 * MIN)).toBe(0);
+      expect(copyCovers(cache(5 * MIN, every - 1), NOW, every)).toBe(true);
+      expect(copyCovers(cache(5 * MIN, every), NOW, every)).toBe(false);
+    }
+    // A longer interval than a day is never taken: the copy is only ever checked sooner.
+    expect(copyCovers(cache(5 * MIN, FULL_READ_MS), NOW, FULL_READ_MS + HOUR)).toBe(false);
+  });
+
+  it('spreads the daily full reads of a fleet first seen in one run over 24 runs instead of one', () => {
+    const perRun = new Map<number, number>();
+    for (let i = 0; i < 200; i++) {
+      const every = fullReadEvery(`fleet-db-${i}`);
+      perRun.set(every, (perRun.get(every) ?? 0) + 1);
+    }
+    // 200 instances at 5-minute runs: about 8 a run; all 200 in one run before.
+    expect(perRun.size).toBe(24);
+    expect(Math.max(...perRun.values())).toBeLessThanOrEqual(20);
   });
 
   it('keeps only the ledger’s events of the lookback, each once, oldest first', () => {
