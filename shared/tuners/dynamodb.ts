@@ -1190,6 +1190,7 @@ async function adviseMode(
     switches: switchesOf(target.raw, modeHistory, await switchDecisions(store, target.ref.id, now)),
   });
   if (repeatsRecommendation(advice.plan, modeHistory, now) && run.trigger !== 'manual') return [];
+  // The mode history read for this advice is the plan's (not read again; re-read under the lock).
   return executePlan({
     plan: advice.plan,
     target,
@@ -1197,6 +1198,7 @@ async function adviseMode(
     adapter: input.adapter,
     run,
     store,
+    planHistory: modeHistory,
   });
 }
 
