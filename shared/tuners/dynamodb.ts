@@ -86,6 +86,7 @@ import {
   type ExplainedCapacity,
   type ObservationReads,
   type PrewarmState,
+  storedPart,
   type TableTunerState,
   tableTunerState,
 } from './dynamodb-state.ts';
@@ -1266,7 +1267,7 @@ async function saveTunerState(
   const storedMain: Record<string, unknown> = { ...stored.tunerState };
   const apart = new Set(stored.tunerStateParts ?? []);
   for (const part of TABLE_STATE_PARTS) {
-    const value = main[part];
+    const value = storedPart(part, main[part]);
     delete main[part];
     if (apart.has(part)) delete storedMain[part];
     if (value === undefined) continue;
