@@ -163,6 +163,9 @@ async function timedFleetRun(
     async (unit) => {
       const t = performance.now();
       const r = await runFleetUnit(unit, deps);
+      // What the worker's Lambda wrapper does when its invocation ends (shared/handler/wrap.ts):
+      // the run's held no-op records, tuner state and no-op counts are written.
+      await deps.store.flushTotals();
       unitMs.push(performance.now() - t);
       return r;
     },

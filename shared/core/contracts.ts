@@ -122,6 +122,17 @@ export interface ResourceHistory {
   tunerStateParts?: string[];
 }
 
+/**
+ * How putTunerState writes. `held`: the store may hold the put and write it with the run's other
+ * held puts (a no-op decision's, another table's state) in one BatchWriteItem, at the latest when
+ * the run ends (flushTotals); a read of the same resource's history sees it. Only for state whose
+ * loss in a crash is harmless: a process killed before its flush leaves the state as it was
+ * before the run (e.g. when a table was last observed: the next run observes it again).
+ */
+export interface TunerStateWrite {
+  held?: boolean;
+}
+
 /** What a getHistory reads beyond a resource's meta items (ledger, drift, state, intents, newest changes). */
 export interface HistoryOptions {
   /**
@@ -171,14 +182,22 @@ export interface StateStore {
    * Audit log: one record per decision, no-ops included (a no-op is stored slim: no evidence).
    * Also adds it to the day's totals of its tuner: a notable decision at once; a successful
    * no-op is held by the store until the next notable decision of the same tuner and day, or
-   * until flushTotals (shared/state/totals.ts).
+   * until flushTotals (shared/state/totals.ts). A notable decision is written before this
+   * returns; a successful no-op's record may be held too (the DynamoDB store writes a run's
+   * no-ops 25 to a BatchWriteItem: when 25 are held, before a read that could return one, and at
+   * flushTotals). Recording the same decision id twice throws DuplicateDecisionError.
    */
   recordDecision(decision: Decision): Promise<void>;
   /**
-   * Writes the no-op counts this store holds to the daily totals, one write per tuner and day;
-   * returns how many totals items it wrote. Called when a run ends, however it ends (the Lambda
-   * wrapper, shared/handler/wrap.ts); a failed write keeps them held for the next flush. A process
-   * that dies before it loses the held no-op counts only (every decision is recorded).
+   * Writes what this store holds: the held no-op records and held tuner state (putTunerState
+   * `held`), then the no-op counts, one write per tuner and day; returns how many totals items
+   * it wrote. Called when a run ends, however it ends (the Lambda wrapper,
+   * shared/handler/wrap.ts: after success, after failure, and at middy's early timeout); a failed
+   * write keeps what it did not write held for the next flush. What a process that dies before
+   * it loses (killed, out of memory, Lambda's hard timeout): its run's successful no-op records
+   * not yet written (fewer than 25: a full batch is written at once) and their counts, and held
+   * tuner state; every notable decision (a change, intent, skip, deferral, finding, failure) is
+   * written as it is recorded.
    */
   flushTotals(): Promise<number>;
   /**
@@ -266,6 +285,7 @@ export interface StateStore {
     resourceId: string,
     state: Record<string, unknown>,
     part?: string,
+    options?: TunerStateWrite,
   ): Promise<void>;
   recordDrift(
     tuner: TunerName,

@@ -214,12 +214,14 @@ export async function recordFailedRun(name: string, message: string, requestId: 
 export const TIMEOUT_EARLY_MS = 1000;
 
 /**
- * Writes the no-op counts the run's store held for the daily totals (shared/state/totals.ts)
- * when the run ends, however it ends: after its answer (a rejected event too), after a failure
- * (once the failed run is recorded), and when middy's early timeout cut it short (onError runs
- * then, TIMEOUT_EARLY_MS before Lambda's). Best effort: a failed write is logged and the counts
- * stay held in this container for its next run's flush; a container that dies first loses them
- * (the no-ops themselves are recorded).
+ * Writes what the run's store held (StateStore.flushTotals): its successful no-op records and
+ * per-run tuner state not yet written (25 to a BatchWriteItem), then the no-op counts for the
+ * daily totals (shared/state/totals.ts), when the run ends, however it ends: after its answer (a
+ * rejected event too), after a failure (once the failed run is recorded), and when middy's early
+ * timeout cut it short (onError runs then, TIMEOUT_EARLY_MS before Lambda's). Best effort: a
+ * failed write is logged and what it did not write stays held in this container for its next
+ * run's flush; a container that dies first loses them (every notable decision is written as it
+ * is recorded).
  */
 export function flushTotalsMiddleware(name: string): MiddlewareObj {
   const flush = async (): Promise<void> => {

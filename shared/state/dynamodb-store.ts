@@ -22,6 +22,7 @@ import type {
   ResourceHistory,
   StateOwner,
   StateStore,
+  TunerStateWrite,
 } from '../core/contracts.ts';
 import type { Decision, TunerName } from '../core/model.ts';
 import { currentScopeKey } from '../core/scope.ts';
@@ -70,6 +71,8 @@ export interface DynamoDbStateStoreOptions {
 type Item = Record<string, unknown>;
 type BatchWriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
 
+/** Items in one BatchWriteItem (DynamoDB's limit). */
+const BATCH_WRITE_MAX = 25;
 /** Attempts of a BatchWriteItem before what DynamoDB left unprocessed is an error. */
 const BATCH_WRITE_ATTEMPTS = 5;
 
@@ -261,6 +264,14 @@ export class DynamoDbStateStore implements StateStore {
    * first page of getHistory's query: a page of exactly the meta items and the decisions wanted.
    */
   private readonly metaItems = new Map<string, number>();
+  /**
+   * Unconditional puts held for BatchWriteItem (holdPut): successful no-op decisions and tuner
+   * state a caller lets wait (`putTunerState(..., { held: true })`), by `pk` then `sk`. Written 25
+   * at a time as they fill a batch, before any read of this store that could return one of them,
+   * and when the run ends (flushTotals).
+   */
+  private readonly heldPuts = new Map<string, Map<string, Item>>();
+  private heldCount = 0;
 
   constructor(options: DynamoDbStateStoreOptions = {}) {
     this.tableName = options.tableName ?? process.env.STATE_TABLE ?? DEFAULT_STATE_TABLE_NAME;
@@ -291,6 +302,13 @@ export class DynamoDbStateStore implements StateStore {
     }
     if (mayRepeat(decision) && (await this.recordedAsRepeat(decision))) return;
     const [item, evidence] = decisionItems(decision, this.auditTtlDays, this.noopTtlDays);
+    if (!isNotable(decision)) {
+      // A successful no-op (about 93% of decisions): written with the run's others (holdPut).
+      this.holdPut(item, 'decision', decision.id);
+      await this.addToTotals(decision);
+      await this.writeHeldWhenFull();
+      return;
+    }
     const written = await this.putIf({
       TableName: this.tableName,
       Item: item,
@@ -452,6 +470,69 @@ export class DynamoDbStateStore implements StateStore {
     }
   }
 
+  /**
+   * Holds an unconditional put for one BatchWriteItem of up to 25 (fewer requests: a run's no-ops
+   * and per-run tuner state go out in a request or two instead of one each). A decision is
+   * append-only: one already held under its key throws DuplicateDecisionError, as the conditional
+   * put does (a decision id is its run's id and a sequence number, and a run's id is new for every
+   * invocation: shared/core/executor.ts nextDecisionId, run.ts newRunId; a redelivered event never
+   * gets past its idempotency claim, so no other run writes the same key). Tuner state replaces
+   * what is held under its key (the newest wins, as consecutive puts would).
+   */
+  private holdPut(item: Item, kind: 'decision' | 'state', id?: string): void {
+    const pk = String(item.pk);
+    const sk = String(item.sk);
+    let held = this.heldPuts.get(pk);
+    if (!held) {
+      held = new Map();
+      this.heldPuts.set(pk, held);
+    }
+    if (held.has(sk)) {
+      if (kind === 'decision') throw new DuplicateDecisionError(id ?? sk);
+    } else this.heldCount += 1;
+    held.set(sk, item);
+  }
+
+  /** Writes what is held once it fills a BatchWriteItem. */
+  private async writeHeldWhenFull(): Promise<void> {
+    if (this.heldCount >= BATCH_WRITE_MAX) await this.writeHeld();
+  }
+
+  /**
+   * Writes every held put, 25 to a BatchWriteItem (what DynamoDB leaves unprocessed is retried:
+   * batchWriteAll). A batch that still fails stays held (rewriting an item already written puts
+   * the same item again) and the error is thrown.
+   */
+  private async writeHeld(): Promise<void> {
+    while (this.heldCount > 0) {
+      const batch: Array<{ pk: string; sk: string; item: Item }> = [];
+      for (const [pk, held] of this.heldPuts) {
+        for (const [sk, item] of held) {
+          batch.push({ pk, sk, item });
+          if (batch.length === BATCH_WRITE_MAX) break;
+        }
+        if (batch.length === BATCH_WRITE_MAX) break;
+      }
+      await this.batchWriteAll(batch.map(({ item }) => ({ PutRequest: { Item: item } })));
+      // Each written item is forgotten, unless a newer put of its key was held meanwhile.
+      for (const { pk, sk, item } of batch)
+        if (this.heldPuts.get(pk)?.get(sk) === item) this.dropHeld(pk, sk);
+    }
+  }
+
+  /** Forgets a held put (an unconditional put of the same key is written now instead). */
+  private dropHeld(pk: string, sk: string): void {
+    const held = this.heldPuts.get(pk);
+    if (!held?.delete(sk)) return;
+    this.heldCount -= 1;
+    if (held.size === 0) this.heldPuts.delete(pk);
+  }
+
+  /** Before a read of `pk` (or of anything: no pk): writes what is held, when the read could return it. */
+  private async settleHeld(pk?: string): Promise<void> {
+    if (this.heldCount > 0 && (pk === undefined || this.heldPuts.has(pk))) await this.writeHeld();
+  }
+
   /** A meta item this store wrote (+1) or deleted (-1) in a partition whose meta items it knows. */
   private countMeta(pk: string, delta: 1 | -1): void {
     const known = this.metaItems.get(pk);
@@ -495,6 +576,8 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   async flushTotals(): Promise<number> {
+    // The run's held puts first (its no-op records, then their counts).
+    await this.writeHeld();
     let written = 0;
     for (const held of this.heldNoops.all()) {
       await this.doc.send(
@@ -613,6 +696,7 @@ export class DynamoDbStateStore implements StateStore {
   }
 
   async exportDecisions(query: { since: string; until?: string }): Promise<Decision[]> {
+    await this.settleHeld();
     const items: Item[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
@@ -794,6 +878,7 @@ export class DynamoDbStateStore implements StateStore {
     options?: HistoryOptions,
   ): Promise<ResourceHistory> {
     const pk = keys.resource(owner, resourceId);
+    await this.settleHeld(pk);
     const { meta, recent } = await this.historyItems(pk, now, recentDecisionsWanted(options));
     const history: ResourceHistory = { recent };
     // A repeat needs the same UTC hour or day as its first: nothing notable in the last 24 h, no first.
@@ -889,6 +974,7 @@ export class DynamoDbStateStore implements StateStore {
 
   async newestDecision(owner: StateOwner, resourceId: string): Promise<Decision | undefined> {
     const pk = keys.resource(owner, resourceId);
+    await this.settleHeld(pk);
     // Notable decisions, no-ops and repeats each sort by time under their own prefix.
     const found = [
       await this.newestUnder(pk, SK.notable),
@@ -903,6 +989,7 @@ export class DynamoDbStateStore implements StateStore {
 
   async settlingNoop(owner: StateOwner, resourceId: string, after: string): Promise<Decision | undefined> {
     const pk = keys.resource(owner, resourceId);
+    await this.settleHeld(pk);
     // One query while no no-op came since `after` (the usual answer); else the newest of all three.
     const noop = asDecision(await this.newestUnder(pk, SK.noop));
     if (!noop || noop.at < after) return undefined;
@@ -942,14 +1029,18 @@ export class DynamoDbStateStore implements StateStore {
     resourceId: string,
     state: Record<string, unknown>,
     part?: string,
+    options?: TunerStateWrite,
   ): Promise<void> {
     const sk = part === undefined ? SK.state : statePartKey(part);
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: keys.resource(owner, resourceId), sk, tunerState: state },
-      }),
-    );
+    const Item = { pk: keys.resource(owner, resourceId), sk, tunerState: state };
+    if (options?.held) {
+      this.holdPut(Item, 'state');
+      await this.writeHeldWhenFull();
+      return;
+    }
+    // Written now: a put held before under the same key must not land after it.
+    this.dropHeld(Item.pk, sk);
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item }));
   }
 
   async recordDrift(

@@ -25,7 +25,8 @@ import { currentScopeKey, HOME_SCOPE } from '../core/scope.ts';
  * |                                   |                       | its `evidence` attribute or inside)      |
  * | `<tuner>#<scope>#res#<resource>`  | `s#<at>#<id>`         | that decision's evidence (`evidence`,    |
  * |                                   |                       | `evidenceOf` = id; its byDay keys, TTL)  |
- * | `<tuner>#<scope>#res#<resource>`  | `n#<at>#<id>`         | a no-op decision, slim (audit log, TTL)  |
+ * | `<tuner>#<scope>#res#<resource>`  | `n#<at>#<id>`         | a no-op decision, slim (audit log, TTL); |
+ * |                                   |                       | a run's written 25 to a BatchWriteItem   |
  * | `<tuner>#<scope>#res#<resource>`  | `r#<at>#<id>`         | a repeated skip or deferral, slim,       |
  * |                                   |                       | counted on its first (`repeatedAt`,      |
  * |                                   |                       | `latestRepeat`; audit log, TTL)          |

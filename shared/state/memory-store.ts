@@ -6,6 +6,7 @@ import type {
   ResourceHistory,
   StateOwner,
   StateStore,
+  TunerStateWrite,
 } from '../core/contracts.ts';
 import type { ActionKind, Decision, TunerName } from '../core/model.ts';
 import { currentScopeKey } from '../core/scope.ts';
@@ -327,6 +328,8 @@ export class MemoryStateStore implements StateStore {
     resourceId: string,
     state: Record<string, unknown>,
     part?: string,
+    // Nothing is held here: every write is in memory at once (the contract allows either).
+    _options?: TunerStateWrite,
   ): Promise<void> {
     const key = keys.resource(owner, resourceId);
     if (part === undefined) {

@@ -15,9 +15,12 @@ import { isNotable } from './keys.ts';
  * 93% of decisions) are counted in the store's memory (NoopTally) and written with one ADD per
  * (tuner, day) item: carried by the next notable ADD on the same item, else when the run ends
  * (`StateStore.flushTotals`, called by the Lambda wrapper shared/handler/wrap.ts after the run,
- * also when it failed or middy cut it short). What a crash loses: a process that dies before the
- * flush (killed, out of memory, Lambda's hard timeout) loses the no-op counts of its run not yet
- * written, nothing else: every decision, no-ops included, is recorded as before (`n#` items), and
+ * also when it failed or middy cut it short). The successful no-ops' own records (`n#` items) are
+ * held too and written 25 to a BatchWriteItem (shared/state/dynamodb-store.ts holdPut): when 25
+ * are held, before a read of the store that could return one, and first thing in flushTotals.
+ * What a crash loses: a process that dies before the flush (killed, out of memory, Lambda's hard
+ * timeout) loses its run's successful no-op records not yet written (fewer than 25) and the no-op
+ * counts not yet written, nothing else: every notable decision is written as it is recorded, and
  * notable counts and costs are exact. Each no-op is counted on the UTC day of its own `at`.
  */
 const OUTCOMES: readonly Outcome[] = ['planned', 'applied', 'deferred', 'skipped', 'failed'];

@@ -89,6 +89,14 @@ const PART_SCHEMAS = {
 
 type PartName = keyof typeof PART_SCHEMAS;
 
+/**
+ * The part of a table's state that every observation changes, kept in an item of its own
+ * (`m#state#observed`, written with the run's held puts): `reads` and `cadence`. Read from there
+ * first; state written before it (both in the main item) reads as before.
+ */
+export const OBSERVED_PART = 'observed';
+const OBSERVED_FIELDS = ['reads', 'cadence'] as const;
+
 export interface TableTunerState {
   prewarm?: PrewarmState;
   reads?: ObservationReads;
@@ -103,7 +111,7 @@ export interface TableTunerState {
 export interface ReadTableState {
   state: TableTunerState;
   /** Stored parts left out, each with what is wrong with it (for the run's notes). */
-  malformedParts: Array<{ part: PartName; why: string }>;
+  malformedParts: Array<{ part: PartName | typeof OBSERVED_PART; why: string }>;
 }
 
 /**
@@ -179,8 +187,13 @@ export function tableTunerState(history: Pick<ResourceHistory, 'tunerState'> | u
   if (known) return known;
   const state: Record<string, unknown> = {};
   const malformedParts: ReadTableState['malformedParts'] = [];
+  const observed = stored[OBSERVED_PART];
+  const isRecord = typeof observed === 'object' && observed !== null && !Array.isArray(observed);
+  if (observed !== undefined && !isRecord) malformedParts.push({ part: OBSERVED_PART, why: 'not an object' });
   for (const [part, schema] of Object.entries(PART_SCHEMAS) as Array<[PartName, z.ZodType]>) {
-    const read = part === 'prewarm' ? unpackPrewarm(stored[part]) : { value: stored[part] };
+    const apart = isRecord && (OBSERVED_FIELDS as readonly string[]).includes(part);
+    const raw = apart ? (observed as Record<string, unknown>)[part] : stored[part];
+    const read = part === 'prewarm' ? unpackPrewarm(raw) : { value: raw };
     if ('why' in read) {
       malformedParts.push({ part, why: read.why });
       continue;

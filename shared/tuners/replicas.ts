@@ -146,6 +146,33 @@ export function recommendationsFrom(state: Record<string, unknown> | undefined):
 }
 
 /**
+ * Whether this run's recommendations only repeat the newest stored one (same reader count, a
+ * newer time): every run appends one (the scale-in stabilization window, shared/policies/
+ * replica-load.ts), so the state changes on every run. Such a write may be held for the run's
+ * BatchWriteItem (StateStore.putTunerState `held`): a process killed before its flush loses only
+ * that repeat, and the same count, recommended one run earlier, still holds a scale-in (it leaves
+ * the window one run sooner). A new count is written at once.
+ */
+export function sameNewestReaders(
+  stored: readonly Recommendation[],
+  next: readonly Recommendation[],
+): boolean {
+  const newest = (list: readonly Recommendation[]) =>
+    list.reduce<Recommendation | undefined>(
+      (a, r) => (!a || Date.parse(r.at) >= Date.parse(a.at) ? r : a),
+      undefined,
+    );
+  const before = newest(stored);
+  const after = newest(next);
+  return (
+    before !== undefined &&
+    after !== undefined &&
+    after.readers === before.readers &&
+    Date.parse(after.at) > Date.parse(before.at)
+  );
+}
+
+/**
  * The sources to scale: every managed Aurora cluster, and every managed plain RDS primary that
  * has read replicas or is named under `tuners.replicas.sources` (an instance whose application
  * reads no replica and that nobody configured has nothing to scale).
@@ -313,23 +340,55 @@ function referenceOf(source: Source, config: Config): DBInstance | undefined {
   return theirs ?? source.writer;
 }
 
-/** Aurora Auto Scaling registered on a cluster (Application Auto Scaling, rds:cluster:ReadReplicaCount). */
-async function auroraAutoScaling(clusterId: string): Promise<ReplicaObservation['autoScaling']> {
-  const out = await autoscalingClient().send(
-    new DescribeScalableTargetsCommand({
-      ServiceNamespace: 'rds',
-      ResourceIds: [`cluster:${clusterId}`],
-      ScalableDimension: 'rds:cluster:ReadReplicaCount',
-    }),
-  );
-  const t = out.ScalableTargets?.[0];
-  return t
-    ? {
-        resourceId: t.ResourceId ?? `cluster:${clusterId}`,
-        minCapacity: t.MinCapacity ?? 0,
-        maxCapacity: t.MaxCapacity ?? 0,
+/** DescribeScalableTargets takes at most 50 ResourceIds per call (Application Auto Scaling API reference). */
+const CLUSTERS_PER_DESCRIBE = 50;
+
+/** Aurora Auto Scaling of a cluster (undefined: none registered), from the run's one read. */
+export type AuroraAutoScalingOf = (clusterId: string) => Promise<ReplicaObservation['autoScaling']>;
+
+/**
+ * Aurora Auto Scaling registered on the run's Aurora clusters (Application Auto Scaling,
+ * rds:cluster:ReadReplicaCount): one DescribeScalableTargets naming up to 50 clusters (every page),
+ * read when the first cluster is observed, instead of one call per cluster and run. When that read
+ * fails, each cluster's observation fails with its error, as each cluster's own read did.
+ */
+export function auroraAutoScalingOf(clusterIds: string[]): AuroraAutoScalingOf {
+  let read: Promise<Map<string, NonNullable<ReplicaObservation['autoScaling']>>> | undefined;
+  return async (clusterId) => {
+    read ??= readAuroraAutoScaling([...new Set(clusterIds)]);
+    return (await read).get(clusterId);
+  };
+}
+
+async function readAuroraAutoScaling(
+  clusterIds: string[],
+): Promise<Map<string, NonNullable<ReplicaObservation['autoScaling']>>> {
+  const found = new Map<string, NonNullable<ReplicaObservation['autoScaling']>>();
+  for (let i = 0; i < clusterIds.length; i += CLUSTERS_PER_DESCRIBE) {
+    const ResourceIds = clusterIds.slice(i, i + CLUSTERS_PER_DESCRIBE).map((id) => `cluster:${id}`);
+    let NextToken: string | undefined;
+    do {
+      const out = await autoscalingClient().send(
+        new DescribeScalableTargetsCommand({
+          ServiceNamespace: 'rds',
+          ResourceIds,
+          ScalableDimension: 'rds:cluster:ReadReplicaCount',
+          NextToken,
+        }),
+      );
+      for (const t of out.ScalableTargets ?? []) {
+        const id = t.ResourceId?.startsWith('cluster:') ? t.ResourceId.slice('cluster:'.length) : undefined;
+        if (id === undefined || found.has(id)) continue;
+        found.set(id, {
+          resourceId: t.ResourceId ?? `cluster:${id}`,
+          minCapacity: t.MinCapacity ?? 0,
+          maxCapacity: t.MaxCapacity ?? 0,
+        });
       }
-    : undefined;
+      NextToken = out.NextToken;
+    } while (NextToken);
+  }
+  return found;
 }
 
 function routeRecords(routes: Map<string, ResourceRecordSet>): RouteRecord[] {
@@ -392,6 +451,7 @@ interface ObserveInput {
   store: StateStore;
   account: { used: number; quota: number };
   window: ReplicaObservation['window'];
+  autoScaling: AuroraAutoScalingOf;
   now: Date;
 }
 
@@ -484,7 +544,7 @@ async function observeSource(input: ObserveInput): Promise<ReplicaObservation> {
     account: { instancesUsed: input.account.used, instanceQuota: input.account.quota },
     window: input.window,
     ...(source.family === 'rds' && policy.routing ? { routes: records } : {}),
-    ...(c ? { autoScaling: await auroraAutoScaling(sourceId) } : {}),
+    ...(c ? { autoScaling: await input.autoScaling(sourceId) } : {}),
   };
 }
 
@@ -557,6 +617,7 @@ async function tuneSource(
     store: StateStore;
     account: Awaited<ReturnType<typeof accountUsage>>;
     window: { start: string; end: string; periodSeconds: number };
+    autoScaling: AuroraAutoScalingOf;
     run: RunContext;
     now: Date;
     adapter: Adapter;
@@ -574,6 +635,7 @@ async function tuneSource(
     store,
     account: ctx.account,
     window: ctx.window,
+    autoScaling: ctx.autoScaling,
     now: run.now,
   });
   const history = await store.getHistory('replicas', sourceId, now);
@@ -583,10 +645,12 @@ async function tuneSource(
     { recommendations: recommendationsFrom(history.tunerState) },
     now,
   );
-  // Written only when it changed (most runs change nothing): one state-table write per source less.
+  // Written only when it changed; held for the run's BatchWriteItem when only the newest time moved.
   const state = JSON.parse(JSON.stringify({ ...history.tunerState, ...result.tunerState }));
   if (!run.dryRun && !isDeepStrictEqual(history.tunerState, state)) {
-    await store.putTunerState('replicas', sourceId, state);
+    await store.putTunerState('replicas', sourceId, state, undefined, {
+      held: sameNewestReaders(recommendationsFrom(history.tunerState), result.tunerState.recommendations),
+    });
   }
   const readerTargets = new Map(
     source.readers.map((db) => [db.DBInstanceIdentifier, replicaTarget(config, source, db)]),
@@ -709,6 +773,9 @@ export async function runReplicas(
   const start = new Date(now.getTime() - section.lookbackMinutes * 60_000);
   const window = { start: start.toISOString(), end: now.toISOString(), periodSeconds: 60 };
   const series = await readSourceMetrics(sources, start, now, notes);
+  const autoScaling = auroraAutoScalingOf(
+    sources.filter((s) => s.family === 'aurora').map((s) => s.target.ref.id),
+  );
 
   const decisions: Decision[] = [];
   for (const source of sources) {
@@ -716,7 +783,18 @@ export async function runReplicas(
     if (outOfTime(request, source.target.ref.id, notes)) break;
     try {
       decisions.push(
-        ...(await tuneSource(source, { config, section, series, store, account, window, run, now, adapter })),
+        ...(await tuneSource(source, {
+          config,
+          section,
+          series,
+          store,
+          account,
+          window,
+          autoScaling,
+          run,
+          now,
+          adapter,
+        })),
       );
     } catch (error) {
       decisions.push(

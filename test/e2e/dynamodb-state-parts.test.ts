@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../shared/config/load.ts';
-import type { StateOwner } from '../../shared/core/contracts.ts';
+import type { StateOwner, TunerStateWrite } from '../../shared/core/contracts.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
@@ -10,6 +10,7 @@ import { tableTunerState } from '../../shared/tuners/dynamodb-state.ts';
 interface StateWrite {
   resourceId: string;
   part: string | undefined;
+  held: boolean;
   at: number;
   bytes: number;
   keys: string[];
@@ -24,11 +25,13 @@ class RecordingStore extends MemoryStateStore {
     resourceId: string,
     state: Record<string, unknown>,
     part?: string,
+    options?: TunerStateWrite,
   ): Promise<void> {
     if (owner === 'dynamodb')
       this.writes.push({
         resourceId,
         part,
+        held: options?.held === true,
         at: this.at,
         bytes: JSON.stringify(state).length,
         keys: Object.keys(state),
@@ -41,7 +44,7 @@ describe('the DynamoDB tuner state of a table over hours of runs (securecart, ap
   let uninstall: (() => void) | undefined;
   afterEach(() => uninstall?.());
 
-  it('rewrites a small main item per observation and the learned peaks (prewarm) only when relearned, hourly', async () => {
+  it('writes what every observation changes in a small held part, the main item only when it changes, and the learned peaks (prewarm) only when relearned, hourly', async () => {
     const config = loadConfigFile(join(import.meta.dirname, '../../db-autopilot.yml'));
     const section = config.tuners.dynamodb;
     if (!section) throw new Error('no dynamodb section');
@@ -67,10 +70,23 @@ describe('the DynamoDB tuner state of a table over hours of runs (securecart, ap
       const mine = store.writes.filter((w) => w.resourceId === id);
       const main = mine.filter((w) => w.part === undefined);
       const prewarm = mine.filter((w) => w.part === 'prewarm');
-      // The main item: written whenever the table is observed, never holding the learned peaks, small.
-      expect(main.length, id).toBeGreaterThan(prewarm.length);
+      const observed = mine.filter((w) => w.part === 'observed');
+      // When the table was observed and is due again: one small held put per observation.
+      expect(observed.length, id).toBe(runs);
+      for (const w of observed) {
+        expect(w.keys, id).toEqual(['reads', 'cadence']);
+        expect(w.held, id).toBe(true);
+        expect(w.bytes, `${id} observed part at ${new Date(w.at).toISOString()}`).toBeLessThan(512);
+      }
+      // The main item: written at once, only when what it holds changed (not every observation),
+      // never holding the learned peaks or what every observation changes, small.
+      expect(main.length, id).toBeGreaterThanOrEqual(1);
+      expect(main.length, id).toBeLessThan(runs / 3);
       for (const w of main) {
         expect(w.keys, id).not.toContain('prewarm');
+        expect(w.keys, id).not.toContain('reads');
+        expect(w.keys, id).not.toContain('cadence');
+        expect(w.held, id).toBe(false);
         expect(w.bytes, `${id} main state item at ${new Date(w.at).toISOString()}`).toBeLessThan(1024);
       }
       // The learned peaks: once per relearning (hourly) over 2.5 hours, however many runs.
@@ -78,7 +94,9 @@ describe('the DynamoDB tuner state of a table over hours of runs (securecart, ap
       expect(prewarm.length, id).toBeLessThanOrEqual(3);
       // Read back whole: the merged state has the peaks the tuner learned last.
       const history = await store.getHistory('dynamodb', id, new Date(store.at));
-      expect(history.tunerStateParts, id).toEqual(['prewarm']);
+      expect([...(history.tunerStateParts ?? [])].sort(), id).toEqual(['observed', 'prewarm']);
+      // reads and cadence read back from the observed part: those of the last run.
+      expect(tableTunerState(history).state.reads?.at, id).toBe(new Date(store.at).toISOString());
       expect(tableTunerState(history).state.prewarm?.learnedAt, id).toBeDefined();
       expect(Object.keys(history.tunerState?.prewarm ?? {}), id).toEqual(['packed']);
       // What the tuner writes is what its stored-state schemas accept (else it would relearn every run).

@@ -272,3 +272,33 @@ describe('replicas tuner on the simulated account', () => {
     );
   });
 });
+
+describe("the replica scaler's state writes", () => {
+  it("holds the write of a repeated recommendation for the run's batch, and writes a new count at once", async () => {
+    const writes: Array<{ source: string; held: boolean; readers: number[] }> = [];
+    const put = store.putTunerState.bind(store);
+    store.putTunerState = async (owner, resourceId, state, part, options) => {
+      if (owner === 'replicas') {
+        const recs = (state.recommendations ?? []) as Array<{ readers: number }>;
+        writes.push({
+          source: resourceId,
+          held: options?.held === true,
+          readers: recs.map((r) => r.readers),
+        });
+      }
+      return put(owner, resourceId, state, part, options);
+    };
+    // Quiet hours: the same count every 5 minutes; then the peak asks for a new count.
+    for (let m = 0; m <= 20; m += 5) await runAt(16, m);
+    await runAt(18, 5);
+    const aurora = writes.filter((w) => w.source === 'catalog-aurora');
+    expect(aurora.length).toBeGreaterThanOrEqual(5);
+    // The first run stores its first recommendation at once; the quiet runs only repeat it: held.
+    expect(aurora[0]?.held).toBe(false);
+    expect(aurora.slice(1, 5).every((w) => w.held)).toBe(true);
+    // At the peak the count changes: written at once.
+    const peak = aurora[aurora.length - 1];
+    expect(peak?.readers.at(-1)).not.toBe(aurora[3]?.readers.at(-1));
+    expect(peak?.held).toBe(false);
+  });
+});

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStateStore, decisionItems } from '../../../shared/state/dynamodb-store.ts';
+import { DuplicateDecisionError } from '../../../shared/state/errors.ts';
 import { DECISION_TUNERS, SK, STATE_WRITERS } from '../../../shared/state/keys.ts';
 import { createStateTable } from '../../../shared/state/table-definition.ts';
 import { dynaliteForFile } from '../../support/dynalite.ts';
@@ -30,6 +31,7 @@ describe('the state table key layout (keys.ts)', () => {
     await store.claimIdempotencyKey('alarms', 'eventbridge:e', 'run', T0, 60);
     await store.recordCreated('replicas', 'dbap-orders-db-1', {}, T0);
     await store.markReported([makeDecision({ id: 'k:1' })], T0.toISOString());
+    await store.flushTotals(); // the run ends: its held no-op is written
     // Act: read the raw items.
     const doc = DynamoDBDocumentClient.from(dynalite.server().client);
     const { Items: items = [] } = await doc.send(new ScanCommand({ TableName: tableName }));
@@ -276,6 +278,142 @@ describe('the state calls of one applied change (write-ahead intent)', () => {
     });
     expect(await reader.getDecision('cf:1')).toBeUndefined();
     expect(await reader.listIntents('iops')).toEqual([]);
+    client.destroy();
+  });
+});
+
+describe("a run's no-op records and per-run tuner state: held, then written 25 to a BatchWriteItem", () => {
+  /** A store on a fresh table through a client that lists every command it sends (and may change one). */
+  async function listingStore(
+    tableName: string,
+    change?: (
+      command: string,
+      next: () => Promise<unknown>,
+      args: { input: Record<string, unknown> },
+    ) => Promise<unknown> | undefined,
+  ) {
+    await createStateTable(dynalite.server().client, tableName);
+    const client = dynalite.server().newClient();
+    const sent: string[] = [];
+    client.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        const command = String(ctx.commandName).replace(/Command$/, '');
+        sent.push(command);
+        const changed = change?.(
+          command,
+          () => next(args),
+          args as unknown as { input: Record<string, unknown> },
+        );
+        return (changed ?? next(args)) as ReturnType<typeof next>;
+      },
+      { step: 'initialize', name: 'listCommands' },
+    );
+    const reader = new DynamoDbStateStore({ client: dynalite.server().client, tableName });
+    return { store: new DynamoDbStateStore({ client, tableName }), reader, client, sent };
+  }
+  const noop = (i: number) =>
+    makeDecision({ id: `run-noops:${String(i).padStart(4, '0')}`, action: 'noop', resource: `table-${i}` });
+  const ids = async (store: DynamoDbStateStore) =>
+    (await store.exportDecisions({ since: '2000-01-01T00:00:00.000Z' })).map((d) => d.id).sort();
+
+  it('writes 30 no-ops in two BatchWriteItems (a full batch at once, the rest when the run ends), not 30 PutItems', async () => {
+    const { store, reader, client, sent } = await listingStore('held-noops');
+    for (let i = 0; i < 30; i++) await store.recordDecision(noop(i));
+    // 25 held fill a batch: written at once; 5 still held.
+    expect(sent).toEqual(['BatchWriteItem']);
+    expect(await ids(reader)).toHaveLength(25);
+    expect(await store.flushTotals()).toBe(1);
+    expect(sent).toEqual(['BatchWriteItem', 'BatchWriteItem', 'UpdateItem']);
+    expect(await ids(reader)).toEqual(Array.from({ length: 30 }, (_, i) => noop(i).id));
+    // Stored as before: slim, under n#, in no index.
+    const raw = await DynamoDBDocumentClient.from(dynalite.server().client).send(
+      new ScanCommand({ TableName: 'held-noops' }),
+    );
+    const item = raw.Items?.find((i) => i.decision?.id === noop(3).id);
+    expect(String(item?.sk)).toMatch(/^n#/);
+    expect(item?.dayPk).toBeUndefined();
+    client.destroy();
+  });
+
+  it('refuses a no-op id recorded twice in a run, as the conditional put did', async () => {
+    const { store, client } = await listingStore('held-noops-twice');
+    await store.recordDecision(noop(1));
+    await expect(store.recordDecision({ ...noop(1), reason: 'again' })).rejects.toBeInstanceOf(
+      DuplicateDecisionError,
+    );
+    await store.flushTotals();
+    expect((await store.newestDecision('iops', 'table-1'))?.reason).not.toBe('again');
+    client.destroy();
+  });
+
+  it("lets the same store read what it holds: a resource's newest decision, its settling no-op, its history, the audit export", async () => {
+    const { store, client } = await listingStore('held-read-own');
+    await store.recordDecision(noop(1));
+    expect((await store.newestDecision('iops', 'table-1'))?.id).toBe(noop(1).id);
+    await store.recordDecision(noop(2));
+    expect((await store.settlingNoop('iops', 'table-2', T0.toISOString()))?.id).toBe(noop(2).id);
+    await store.putTunerState('dynamodb', 'orders', { reads: { at: 'x' } }, 'observed', { held: true });
+    expect((await store.getHistory('dynamodb', 'orders', T0)).tunerState).toEqual({
+      observed: { reads: { at: 'x' } },
+    });
+    await store.recordDecision(noop(3));
+    expect(await ids(store)).toEqual([noop(1).id, noop(2).id, noop(3).id]);
+    client.destroy();
+  });
+
+  it('writes held tuner state with the no-ops; a later put of the same item, held or not, wins', async () => {
+    const { store, reader, client, sent } = await listingStore('held-state');
+    await store.putTunerState('dynamodb', 'orders', { n: 1 }, 'observed', { held: true });
+    await store.putTunerState('dynamodb', 'orders', { n: 2 }, 'observed', { held: true });
+    await store.putTunerState('dynamodb', 'carts', { n: 1 }, 'observed', { held: true });
+    await store.putTunerState('dynamodb', 'carts', { n: 2 }, 'observed');
+    await store.recordDecision(noop(1));
+    expect(sent).toEqual(['PutItem']);
+    expect((await reader.getHistory('dynamodb', 'orders', T0)).tunerState).toBeUndefined();
+    await store.flushTotals();
+    expect(sent).toEqual(['PutItem', 'BatchWriteItem', 'UpdateItem']);
+    expect((await reader.getHistory('dynamodb', 'orders', T0)).tunerState).toEqual({ observed: { n: 2 } });
+    expect((await reader.getHistory('dynamodb', 'carts', T0)).tunerState).toEqual({ observed: { n: 2 } });
+    client.destroy();
+  });
+
+  it('retries the items DynamoDB leaves unprocessed until every one is written', async () => {
+    let first = true;
+    const { store, reader, client, sent } = await listingStore('held-unprocessed', (command, next, args) => {
+      if (command !== 'BatchWriteItem' || !first) return undefined;
+      first = false;
+      // Throttled: DynamoDB writes the first 2 and gives the rest back as UnprocessedItems.
+      const items = args.input.RequestItems as Record<string, unknown[]>;
+      const [table, requests] = Object.entries(items)[0] ?? ['', []];
+      args.input.RequestItems = { [table]: requests.slice(0, 2) };
+      return next().then((out) => {
+        const o = out as { output: { UnprocessedItems?: unknown } };
+        o.output.UnprocessedItems = { [table]: requests.slice(2) };
+        return out;
+      });
+    });
+    for (let i = 0; i < 5; i++) await store.recordDecision(noop(i));
+    await store.flushTotals();
+    expect(sent.filter((c) => c === 'BatchWriteItem')).toHaveLength(2);
+    expect(await ids(reader)).toEqual(Array.from({ length: 5 }, (_, i) => noop(i).id));
+    client.destroy();
+  });
+
+  it('keeps a batch that failed held, and writes it at the next flush', async () => {
+    let failures = 1;
+    const { store, reader, client } = await listingStore('held-failed', (command) => {
+      if (command !== 'BatchWriteItem' || failures === 0) return undefined;
+      failures -= 1;
+      return Promise.reject(new Error('injected: BatchWriteItem failed'));
+    });
+    for (let i = 0; i < 3; i++) await store.recordDecision(noop(i));
+    await expect(store.flushTotals()).rejects.toThrow('injected');
+    expect(await ids(reader)).toEqual([]);
+    await store.flushTotals();
+    expect(await ids(reader)).toEqual([noop(0).id, noop(1).id, noop(2).id]);
+    // Counted once: the failed flush wrote no totals.
+    const totals = await reader.totals(T0.toISOString().slice(0, 10));
+    expect(totals.find((t) => t.tuner === 'iops')?.noops.applied).toBe(3);
     client.destroy();
   });
 });

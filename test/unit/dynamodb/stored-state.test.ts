@@ -223,3 +223,35 @@ describe('stored table state (prewarm, reads, cadence, explained, findings, mode
     );
   });
 });
+
+describe('when a table was observed (reads, cadence): the observed part', () => {
+  const reads = { at: '2026-11-20T11:58:00.000Z', causesAt: '2026-11-20T11:56:00.000Z' };
+  const cadence = { everyMinutes: 2, nextAt: '2026-11-20T12:00:00.000Z', speed: 'fast', reason: 'busy' };
+  const older = { at: '2026-11-20T10:00:00.000Z', causesAt: '2026-11-20T10:00:00.000Z' };
+
+  it('reads reads and cadence from the observed part, over what an older main item kept', () => {
+    const { state, malformedParts } = tableTunerState({
+      tunerState: { reads: older, explained: { table: { read: 5, write: 5 } }, observed: { reads, cadence } },
+    });
+    expect(state).toEqual({ reads, cadence, explained: { table: { read: 5, write: 5 } } });
+    expect(malformedParts).toEqual([]);
+  });
+
+  it('reads state written before the part (both in the main item) as before', () => {
+    expect(tableTunerState({ tunerState: { reads, cadence } }).state).toEqual({ reads, cadence });
+  });
+
+  it('treats an observed part that is not an object as absent (the table is due), saying so', () => {
+    const { state, malformedParts } = tableTunerState({ tunerState: { reads: older, observed: 'x' } });
+    expect(state).toEqual({ reads: older });
+    expect(malformedParts).toEqual([{ part: 'observed', why: 'not an object' }]);
+  });
+
+  it('validates what the observed part holds like the rest', () => {
+    const { state, malformedParts } = tableTunerState({
+      tunerState: { observed: { reads: { at: 'now', causesAt: reads.causesAt }, cadence } },
+    });
+    expect(state).toEqual({ cadence });
+    expect(malformedParts.map((m) => m.part)).toEqual(['reads']);
+  });
+});
