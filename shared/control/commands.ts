@@ -8,6 +8,7 @@ import type { DecisionTotals, RunContext, StateStore, Target } from '../core/con
 import { publicMessage } from '../core/errors.ts';
 import { executePlan, nextDecisionId } from '../core/executor.ts';
 import type { Action, ActionKind, Decision, Outcome, ResourceKind, TunerName } from '../core/model.ts';
+import type { LeftOut } from '../core/response-budget.ts';
 import { accountPauseParameter, type PauseState, readPauseFlag, startRun } from '../core/run.ts';
 import { resolveSettings } from '../core/settings.ts';
 import { readHistory, sinceTime } from '../report/history.ts';
@@ -63,6 +64,8 @@ export type ControlResult =
       /** Decisions in the window; `decisions` holds the newest `limit` of them, oldest first. */
       total: number;
       decisions: Decision[];
+      /** Present when the answer was over the response budget (shared/core/response-budget.ts). */
+      leftOut?: LeftOut;
     };
 
 /** One UTC day's decisions of every tuner: notable ones and no-ops by outcome, applied cost. */

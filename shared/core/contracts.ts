@@ -10,6 +10,7 @@ import type {
   Trigger,
   TunerName,
 } from './model.ts';
+import type { LeftOut } from './response-budget.ts';
 
 /**
  * Contracts between tuners, the executor (shared/core/executor.ts) and the state store
@@ -353,6 +354,11 @@ export interface TunerRunSummary {
    * what they would save or add a month; `text` is "would change N / would save $X a month".
    */
   plan?: { wouldChange: number; wouldSaveMonthly: number; wouldAddMonthly: number; text: string };
+  /**
+   * Present only when the answer was over the response budget (shared/core/response-budget.ts,
+   * applied by the Lambda wrapper): what it left out, by outcome and action, and where to read it.
+   */
+  leftOut?: LeftOut;
 }
 
 export type TunerEntry = (request: TunerRunRequest) => Promise<TunerRunSummary>;

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { clock } from '../core/clock.ts';
 import { DbAutopilotError, publicMessage, ValidationError } from '../core/errors.ts';
 import type { TunerName } from '../core/model.ts';
+import { fitResponse, type LeftOut, RESPONSE_BUDGET_BYTES } from '../core/response-budget.ts';
 import { withClaimScope } from '../core/run.ts';
 import { flushStateTotals, stateStore } from '../state/index.ts';
 import { logger, MetricUnit, metrics } from './observability.ts';
@@ -237,6 +238,39 @@ export function flushTotalsMiddleware(name: string): MiddlewareObj {
   return { after: flush, onError: flush };
 }
 
+let responseBudget = RESPONSE_BUDGET_BYTES;
+
+/**
+ * Sets a smaller response budget (tests: a large fleet's answer without a large fleet); returns
+ * the function that puts the production budget back. Never above RESPONSE_BUDGET_BYTES.
+ */
+export function setResponseBudget(bytes: number): () => void {
+  responseBudget = Math.min(Math.max(1, Math.floor(bytes)), RESPONSE_BUDGET_BYTES);
+  return () => {
+    responseBudget = RESPONSE_BUDGET_BYTES;
+  };
+}
+
+/**
+ * The answer within the response budget (shared/core/response-budget.ts): Lambda refuses a
+ * synchronous response over 6 MB after the run has acted. What was left out is logged too.
+ */
+function withinBudget<R>(name: string, result: R): R {
+  const answer = fitResponse(result, responseBudget);
+  if (answer !== result) {
+    const o = answer as { leftOut?: LeftOut; run?: { leftOut?: LeftOut } };
+    const leftOut = o.leftOut ?? o.run?.leftOut;
+    logger.info('answer over the response budget: part of it left out (every decision is recorded)', {
+      function: name,
+      budgetBytes: leftOut?.budgetBytes,
+      fullBytes: leftOut?.fullBytes,
+      noopEvidence: leftOut?.noopEvidence,
+      decisionsLeftOut: leftOut?.decisions,
+    });
+  }
+  return answer;
+}
+
 /**
  * Wraps a function's core in middy with Powertools logging and metrics. The event is checked
  * cheaply for size and depth, then validated with zod (bad input changes nothing and is answered
@@ -244,7 +278,8 @@ export function flushTotalsMiddleware(name: string): MiddlewareObj {
  * ValidationError found at run time is answered the same way and gives back the idempotency keys
  * the run claimed. Any other error is logged, counted (FailedRuns) and thrown: the invocation
  * fails, Lambda's Errors metric and the failure alarms see it, and the keys stay claimed so
- * Lambda's asynchronous retries never act twice.
+ * Lambda's asynchronous retries never act twice. An answer with decisions is kept within the
+ * response budget (withinBudget).
  */
 export function lambdaHandler<S extends z.ZodType, R>(
   name: string,
@@ -276,10 +311,11 @@ export function lambdaHandler<S extends z.ZodType, R>(
       return rejected(error, 'rejected event');
     }
     try {
-      return await withClaimScope(
+      const result = await withClaimScope(
         () => core(parsed, ctx),
         (error) => ({ release: error instanceof ValidationError }),
       );
+      return withinBudget(name, result);
     } catch (error) {
       // A ValidationError found at run time (unknown database or table) is the caller's mistake:
       // a warning with what and where, no stack; anything else is ours: logged, counted, thrown.
