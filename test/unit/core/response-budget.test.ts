@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { TunerRunSummary } from '../../../shared/core/contracts.ts';
 import type { Decision, Evidence, Outcome } from '../../../shared/core/model.ts';
 import {
@@ -9,6 +10,7 @@ import {
   MAX_NOTES,
   RESPONSE_BUDGET_BYTES,
 } from '../../../shared/core/response-budget.ts';
+import { lambdaHandler, setResponseBudget } from '../../../shared/handler/wrap.ts';
 import { isNotable } from '../../../shared/state/keys.ts';
 import { makeDecision } from './fixtures.ts';
 
@@ -201,5 +203,45 @@ describe('fitResponse', () => {
       }),
       { numRuns: 12 },
     );
+  });
+});
+
+describe('lambdaHandler: every function answers within the response budget', () => {
+  it('fits what a function core returns (a control history of large decisions) and leaves error answers alone', async () => {
+    const restore = setResponseBudget(30_000);
+    try {
+      const decisions = Array.from({ length: 40 }, (_, i) => notable(i, 'applied'));
+      const handler = lambdaHandler('control', z.object({ command: z.literal('history') }), async () => ({
+        ok: true as const,
+        command: 'history' as const,
+        total: decisions.length,
+        decisions,
+      }));
+      const answer = (await handler({ command: 'history' }, {} as never)) as {
+        decisions: Decision[];
+        leftOut?: LeftOut;
+      };
+      expect(jsonBytes(answer)).toBeLessThanOrEqual(30_000);
+      expect(answer.decisions).toEqual(decisions.slice(40 - answer.decisions.length));
+      expect(answer.leftOut?.decisions).toBe(40 - answer.decisions.length);
+      const rejected = await handler({ command: 'nope' }, {} as never);
+      expect(rejected).toMatchObject({ ok: false });
+    } finally {
+      restore();
+    }
+  });
+
+  it('never lets a test budget above the production constant through', async () => {
+    const restore = setResponseBudget(100 * 1024 * 1024);
+    try {
+      const big = summary(Array.from({ length: 80 }, (_, i) => noop(i, 120)));
+      expect(jsonBytes(big)).toBeGreaterThan(RESPONSE_BUDGET_BYTES);
+      const handler = lambdaHandler('iops-tuner', z.object({}), async () => big);
+      const answer = (await handler({}, {} as never)) as TunerRunSummary;
+      expect(jsonBytes(answer)).toBeLessThanOrEqual(RESPONSE_BUDGET_BYTES);
+      expect(answer.leftOut?.budgetBytes).toBe(RESPONSE_BUDGET_BYTES);
+    } finally {
+      restore();
+    }
   });
 });
