@@ -22,6 +22,8 @@ export interface LeftOut {
   fullBytes: number;
   /** Successful no-ops answered without their evidence (`evidence: []`, as the state table stores them). */
   noopEvidence: number;
+  /** Notable decisions answered without their evidence (the oldest, when even they do not fit whole). */
+  notableEvidence: number;
   /** Decisions not in the answer at all; by outcome and by action. */
   decisions: number;
   byOutcome: Record<string, number>;
@@ -46,8 +48,9 @@ export function jsonBytes(value: unknown): number {
  * The answer to return: `response` itself when it fits `budget`; otherwise, in order, until it
  * fits: (1) successful no-ops without their evidence; (2) no-ops left out (every notable decision
  * kept whole, no-ops kept in order while they fit); when the notable decisions alone do not fit,
- * (3) notes past MAX_NOTES left out and (4) notable decisions left out, the newest kept. What was
- * left out is counted in `leftOut`, never silent. A response with no decision list (`decisions`,
+ * (3) notes past MAX_NOTES left out, (4) every notable decision kept, the oldest without their
+ * evidence, and when even that does not fit (5) notable decisions left out, the newest kept
+ * (without evidence). What was left out is counted in `leftOut`, never silent. A response with no decision list (`decisions`,
  * or `run.decisions` for the alarm handler) is returned as it is.
  */
 export function fitResponse<R>(response: R, budget: number = RESPONSE_BUDGET_BYTES): R {
@@ -65,7 +68,9 @@ export function fitResponse<R>(response: R, budget: number = RESPONSE_BUDGET_BYT
   let kept = keepNotableThenNoops(slim, roomFor(response, part, leftOut, budget));
   if (kept === undefined) {
     part = fewerNotes(part, leftOut);
-    kept = keepNewestNotable(slim, roomFor(response, part, leftOut, budget));
+    const room = roomFor(response, part, leftOut, budget);
+    kept = keepNotableNewestEvidence(slim, room) ?? keepNewestNotable(slim.map(withoutEvidence), room);
+    leftOut.notableEvidence = countStripped(slim, kept);
   }
   countLeftOut(slim, kept, leftOut);
   return withHolder(response, { ...part, decisions: kept }, leftOut);
@@ -77,7 +82,13 @@ export function fitResponse<R>(response: R, budget: number = RESPONSE_BUDGET_BYT
  * more digits or keys), so whatever is kept within it, the whole answer fits.
  */
 function roomFor(response: unknown, part: Holder, leftOut: LeftOut, budget: number): number {
-  const all = { ...leftOut, byOutcome: {}, byAction: {}, decisions: 0 };
+  const all = {
+    ...leftOut,
+    byOutcome: {},
+    byAction: {},
+    decisions: 0,
+    notableEvidence: part.decisions.length,
+  };
   countLeftOut(part.decisions, [], all);
   return budget - jsonBytes(withHolder(response, { ...part, decisions: [] }, all));
 }
@@ -118,7 +129,36 @@ function keepNotableThenNoops(decisions: Decision[], room: number): Decision[] |
   return decisions.filter((d) => kept.has(d));
 }
 
-/** Step 4: the notable decisions, newest (last) first, while they fit `room`; no no-op. Order kept. */
+/**
+ * Step 4: every notable decision, the evidence of the oldest left out (`notableEvidence`) so that
+ * the newest keep theirs; no no-op. Undefined when even without evidence they do not fit.
+ */
+function keepNotableNewestEvidence(decisions: Decision[], room: number): Decision[] | undefined {
+  const notable = decisions.filter(isNotable);
+  let used = notable.reduce((n, d) => n + itemBytes(withoutEvidence(d)), 0);
+  if (used > room) return undefined;
+  const whole = new Set<Decision>();
+  for (let i = notable.length - 1; i >= 0; i -= 1) {
+    const d = notable[i] as Decision;
+    const extra = itemBytes(d) - itemBytes(withoutEvidence(d));
+    if (used + extra > room) break;
+    whole.add(d);
+    used += extra;
+  }
+  return notable.map((d) => (whole.has(d) ? d : withoutEvidence(d)));
+}
+
+/** How many decisions of `kept` lost evidence their original in `all` had (same id). */
+function countStripped(all: Decision[], kept: Decision[]): number {
+  const had = new Map(all.map((d) => [d.id, d.evidence.length]));
+  return kept.filter((d) => d.evidence.length === 0 && (had.get(d.id) ?? 0) > 0).length;
+}
+
+function withoutEvidence(decision: Decision): Decision {
+  return decision.evidence.length === 0 ? decision : { ...decision, evidence: [] };
+}
+
+/** Step 5: the notable decisions (without evidence), newest (last) first, while they fit `room`; no no-op. Order kept. */
 function keepNewestNotable(decisions: Decision[], room: number): Decision[] {
   const kept = new Set<Decision>();
   let used = 0;
@@ -140,11 +180,11 @@ function fewerNotes(part: Holder, leftOut: LeftOut): Holder {
   return { ...part, notes: part.notes.slice(0, MAX_NOTES) };
 }
 
-/** Counts the decisions of `all` that are not in `kept`, by outcome and action. */
+/** Counts the decisions of `all` that are not in `kept` (by id), by outcome and action. */
 function countLeftOut(all: Decision[], kept: Decision[], leftOut: LeftOut): void {
-  const keptSet = new Set(kept);
+  const keptIds = new Set(kept.map((d) => d.id));
   for (const d of all) {
-    if (keptSet.has(d)) continue;
+    if (keptIds.has(d.id)) continue;
     leftOut.decisions += 1;
     leftOut.byOutcome[d.outcome] = (leftOut.byOutcome[d.outcome] ?? 0) + 1;
     leftOut.byAction[d.action] = (leftOut.byAction[d.action] ?? 0) + 1;
@@ -156,6 +196,7 @@ function emptyLeftOut(budgetBytes: number, fullBytes: number, readWith: string):
     budgetBytes,
     fullBytes,
     noopEvidence: 0,
+    notableEvidence: 0,
     decisions: 0,
     byOutcome: {},
     byAction: {},

@@ -13,7 +13,7 @@ import { isNotable } from '../../shared/state/keys.ts';
 /**
  * The `iops-tuner` Lambda handler on the simulated account, its answer within the response budget
  * (shared/core/response-budget.ts): a fleet whose answer is over it (a budget of 40 KiB stands for
- * the 256 KiB of ~60+ instances, so the test stays cheap; the production constant is checked by
+ * the 256 KiB of a fleet ~7 times larger, so the test stays cheap; the production constant is checked by
  * the unit properties) answers every notable decision whole and counts what it left out, while
  * the state table records every decision; a manual dry run on one database answers in full.
  */

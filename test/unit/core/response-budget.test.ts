@@ -66,6 +66,9 @@ const decisionArb = fc
     i: fc.nat(100_000),
   })
   .map(({ notable: n, outcome, points, i }) => (n ? notable(i, outcome, points) : noop(i, points)));
+/** Decisions with unique ids, as a run records them. */
+const decisionsArb = (maxLength: number) =>
+  fc.array(decisionArb, { maxLength }).map((ds) => ds.map((d, k) => ({ ...d, id: `iops-run-1:${k}` })));
 
 const leftOutOf = (r: TunerRunSummary): LeftOut | undefined => r.leftOut;
 
@@ -122,8 +125,29 @@ describe('fitResponse', () => {
     expect(answer.notes).toHaveLength(MAX_NOTES);
     const n = answer.decisions.length;
     expect(n).toBeGreaterThan(0);
-    expect(answer.decisions).toEqual(decisions.slice(100 - n));
-    expect(leftOutOf(answer)).toMatchObject({ decisions: 100 - n, notes: 50 - MAX_NOTES });
+    expect(answer.decisions).toEqual(decisions.slice(100 - n).map((d) => ({ ...d, evidence: [] })));
+    expect(leftOutOf(answer)).toMatchObject({
+      decisions: 100 - n,
+      notes: 50 - MAX_NOTES,
+      notableEvidence: n,
+    });
+  });
+
+  it('before leaving a notable decision out, answers every one, the oldest without their evidence', () => {
+    const decisions = [...Array.from({ length: 10 }, (_, i) => notable(i, 'applied')), noop(99)];
+    const slimBytes = jsonBytes(summary(decisions.map((d) => ({ ...d, evidence: [] }))));
+    const budget = slimBytes + 3 * jsonBytes(decisions[0]?.evidence) + 1500;
+    const answer = fitResponse(summary(decisions), budget);
+    expect(jsonBytes(answer)).toBeLessThanOrEqual(budget);
+    expect(answer.decisions.filter(isNotable)).toHaveLength(10);
+    const whole = answer.decisions.filter((d) => d.evidence.length > 0);
+    expect(whole.length).toBeGreaterThanOrEqual(2);
+    expect(whole).toEqual(decisions.slice(10 - whole.length, 10));
+    expect(leftOutOf(answer)).toMatchObject({
+      notableEvidence: 10 - whole.length,
+      decisions: 1,
+      byAction: { noop: 1 },
+    });
   });
 
   it('fits a tuner answer nested under `run` (the alarm handler) and a control history answer', () => {
@@ -146,43 +170,42 @@ describe('fitResponse', () => {
 
   it('property: the answer is never over the budget once its decisions are left out, whatever their number', () => {
     fc.assert(
-      fc.property(
-        fc.array(decisionArb, { maxLength: 150 }),
-        fc.integer({ min: 4_000, max: 200_000 }),
-        (decisions, budget) => {
-          const answer = fitResponse(summary(decisions, ['one note']), budget);
-          expect(jsonBytes(answer)).toBeLessThanOrEqual(budget);
-          // Nothing silent: what is in the answer plus what it counts is every decision.
-          expect(answer.decisions.length + (answer.leftOut?.decisions ?? 0)).toBe(decisions.length);
-        },
-      ),
+      fc.property(decisionsArb(150), fc.integer({ min: 4_000, max: 200_000 }), (decisions, budget) => {
+        const answer = fitResponse(summary(decisions, ['one note']), budget);
+        expect(jsonBytes(answer)).toBeLessThanOrEqual(budget);
+        // Nothing silent: what is in the answer plus what it counts is every decision.
+        expect(answer.decisions.length + (answer.leftOut?.decisions ?? 0)).toBe(decisions.length);
+      }),
       { numRuns: 150 },
     );
   });
 
   it('property: no notable decision is left out (nor its evidence) while a no-op keeps its evidence or is in the answer', () => {
     fc.assert(
-      fc.property(
-        fc.array(decisionArb, { maxLength: 150 }),
-        fc.integer({ min: 4_000, max: 200_000 }),
-        (decisions, budget) => {
-          const answer = fitResponse(summary(decisions), budget);
-          const noopsWithEvidence = answer.decisions.filter((d) => !isNotable(d) && d.evidence.length > 0);
-          const noopsKept = answer.decisions.filter((d) => !isNotable(d)).length;
-          const notableKept = answer.decisions.filter(isNotable);
-          const notableAll = decisions.filter(isNotable);
-          if (noopsWithEvidence.length > 0 || noopsKept > 0) expect(notableKept).toEqual(notableAll);
-          // A notable decision in the answer is always whole.
-          for (const d of notableKept) expect(decisions).toContainEqual(d);
-        },
-      ),
+      fc.property(decisionsArb(150), fc.integer({ min: 4_000, max: 200_000 }), (decisions, budget) => {
+        const answer = fitResponse(summary(decisions), budget);
+        const noopsWithEvidence = answer.decisions.filter((d) => !isNotable(d) && d.evidence.length > 0);
+        const noopsKept = answer.decisions.filter((d) => !isNotable(d)).length;
+        const notableKept = answer.decisions.filter(isNotable);
+        const notableAll = decisions.filter(isNotable);
+        if (noopsWithEvidence.length > 0 || noopsKept > 0) expect(notableKept).toEqual(notableAll);
+        // A notable decision in the answer is as recorded, or (counted) without its evidence.
+        for (const d of notableKept) {
+          const original = decisions.find((o) => o.id === d.id);
+          expect(d).toEqual(d.evidence.length > 0 ? original : { ...original, evidence: [] });
+        }
+        const stripped = notableKept.filter(
+          (d) => d.evidence.length === 0 && decisions.find((o) => o.id === d.id)?.evidence.length,
+        ).length;
+        expect(answer.leftOut?.notableEvidence ?? 0).toBe(stripped);
+      }),
       { numRuns: 150 },
     );
   });
 
   it('property: an answer within the budget is returned as it is', () => {
     fc.assert(
-      fc.property(fc.array(decisionArb, { maxLength: 20 }), (decisions) => {
+      fc.property(decisionsArb(20), (decisions) => {
         const s = summary(decisions);
         expect(fitResponse(s, jsonBytes(s))).toBe(s);
       }),
@@ -222,8 +245,11 @@ describe('lambdaHandler: every function answers within the response budget', () 
         leftOut?: LeftOut;
       };
       expect(jsonBytes(answer)).toBeLessThanOrEqual(30_000);
-      expect(answer.decisions).toEqual(decisions.slice(40 - answer.decisions.length));
-      expect(answer.leftOut?.decisions).toBe(40 - answer.decisions.length);
+      // Every decision answered, the newest with its evidence, the oldest without (counted).
+      expect(answer.decisions.map((d) => d.id)).toEqual(decisions.map((d) => d.id));
+      expect(answer.decisions.at(-1)).toEqual(decisions.at(-1));
+      expect(answer.leftOut?.notableEvidence).toBeGreaterThan(0);
+      expect(answer.leftOut?.decisions).toBe(0);
       const rejected = await handler({ command: 'nope' }, {} as never);
       expect(rejected).toMatchObject({ ok: false });
     } finally {
