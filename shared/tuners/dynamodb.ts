@@ -84,6 +84,7 @@ import {
 } from './dynamodb-handback.ts';
 import {
   type ExplainedCapacity,
+  OBSERVED_FIELDS,
   OBSERVED_PART,
   type ObservationReads,
   type PrewarmState,
@@ -1014,6 +1015,7 @@ async function tuneTable(input: TuneTableInput): Promise<Decision[]> {
     ...(prewarm ? { prewarm } : {}),
     ...(modeAdvisedAt ? { modeAdvisedAt } : {}),
     reads: readsAfter(state.reads, run, input.throttleCausesRead !== false),
+    observedAt: now.toISOString(),
     cadence: observationCadence({
       obs,
       assessments,
@@ -1247,31 +1249,27 @@ async function modeAdviceDue(
 /**
  * Parts of a table's tuner state kept in items of their own: `prewarm` (the learned peaks and
  * demand shapes, ~3 KB a table) changes only when relearned, hourly; `observed` (dynamodb-state.ts
- * OBSERVED_PART: `reads` and `cadence`, when the table was observed and is due again) changes on
- * every observation. The rest (`lifts`, `explained`, `findings`, `modeAdvisedAt`) changes only
- * with what a run did or found, and is then written at once: before, every run rewrote it all
- * (1,804 puts for 1,800 observations at 20 tables x 3 h), because `reads.at` and `cadence.nextAt`
- * are times.
+ * OBSERVED_PART: `reads`, `cadence`, `observedAt`: when the table was observed and is due again)
+ * changes on every observation. The rest (`lifts`, `explained`, `findings`, `modeAdvisedAt`)
+ * changes only with what a run did or found. Before, every run rewrote it all (1,804 puts for
+ * 1,800 observations at 20 tables x 3 h), because `reads.at` and `cadence.nextAt` are times.
  */
-export const TABLE_STATE_PARTS = ['prewarm', OBSERVED_PART] as const;
+export const TABLE_STATE_PARTS = ['prewarm'] as const;
 
 /**
  * Writes a table's tuner state: each part of TABLE_STATE_PARTS on its own when it changed (or was
- * still inside the main item), the rest unless it is what was read. `observed` is a held put
- * (written with the run's no-op records in one BatchWriteItem, StateStore.putTunerState `held`):
- * lost in a crash, the next run takes the table as due and reads its throttle causes again.
+ * still inside the main item); the main item at once, with this observation, when the rest
+ * changed; else only this observation, in the `observed` part as a held put (written with the
+ * run's no-op records in one BatchWriteItem, StateStore.putTunerState `held`): lost in a crash,
+ * the next run takes the table as due and reads its throttle causes again.
  */
 async function saveTunerState(
   store: StateStore,
   tableId: string,
   stored: ResourceHistory,
-  next: Record<string, unknown> & Pick<TableTunerState, 'reads' | 'cadence'>,
+  next: Record<string, unknown> & Pick<TableTunerState, 'reads' | 'cadence' | 'observedAt'>,
 ) {
-  const { reads, cadence, ...rest } = next;
-  const main = JSON.parse(JSON.stringify({ ...rest, [OBSERVED_PART]: { reads, cadence } })) as Record<
-    string,
-    unknown
-  >;
+  const main = JSON.parse(JSON.stringify(next)) as Record<string, unknown>;
   const storedMain: Record<string, unknown> = { ...stored.tunerState };
   const apart = new Set(stored.tunerStateParts ?? []);
   for (const part of TABLE_STATE_PARTS) {
@@ -1280,12 +1278,18 @@ async function saveTunerState(
     if (apart.has(part)) delete storedMain[part];
     if (value === undefined) continue;
     if (!apart.has(part) || !isDeepStrictEqual(stored.tunerState?.[part], value))
-      await store.putTunerState('dynamodb', tableId, value as Record<string, unknown>, part, {
-        held: part === OBSERVED_PART,
-      });
+      await store.putTunerState('dynamodb', tableId, value as Record<string, unknown>, part);
   }
-  if (stored.tunerState && isDeepStrictEqual(storedMain, main)) return;
-  await store.putTunerState('dynamodb', tableId, main);
+  const observation: Record<string, unknown> = {};
+  for (const field of OBSERVED_FIELDS) {
+    observation[field] = main[field];
+    delete storedMain[field];
+  }
+  delete storedMain[OBSERVED_PART];
+  const rest = Object.fromEntries(Object.entries(main).filter(([k]) => !(k in observation)));
+  if (!stored.tunerState || !isDeepStrictEqual(storedMain, rest))
+    await store.putTunerState('dynamodb', tableId, main);
+  else await store.putTunerState('dynamodb', tableId, observation, OBSERVED_PART, { held: true });
 }
 
 /**
