@@ -15,7 +15,8 @@ import type { PeakModel } from '../policies/prewarm.ts';
  * - `explained`: the capacity seen now is taken as explained (as on a table's first run);
  * - `findings`: a finding may be repeated once; `modeAdvisedAt`: the mode advisor reads its own record.
  * The leases (`lifts`) have their own validation, with a hand-back notice (dynamodb-handback.ts).
- * A valid part is returned as stored (the schemas only check; nothing is rewritten).
+ * A valid part is returned as stored (the schemas only check; nothing is rewritten), the learned
+ * peaks unpacked (packPrewarm).
  */
 
 const isoTime = z.string().refine((s) => Number.isFinite(Date.parse(s)), 'not a date-time');
@@ -128,6 +129,68 @@ export interface ReadTableState {
   malformedParts: Array<{ part: PartName | typeof OBSERVED_PART; why: string }>;
 }
 
+/**
+ * How the learned peaks (`prewarm`, ~140 attributes and ~3.2 KB a table) are kept in their item
+ * (`m#state#prewarm`): one JSON string, `{ packed }`, with each past peak as `[epoch ms, value]`.
+ * Every run's history query reads this item and the SDK converts a DynamoDB map attribute by
+ * attribute; a string is one attribute, and the past peaks are a third shorter. Read back exactly:
+ * numbers are JSON's (a double's shortest exact form), and a time whose ISO form is not what
+ * `toISOString` gives back is kept as it is. A part stored before as a map reads as before.
+ */
+export interface PackedPrewarm {
+  packed: string;
+}
+
+/** A past peak as packed: `[epoch ms, value]`, or as it was when its time would not read back the same. */
+function packPeak(p: unknown): unknown {
+  const { at, value } = (p ?? {}) as { at?: unknown; value?: unknown };
+  if (typeof at !== 'string' || typeof value !== 'number') return p;
+  const ms = Date.parse(at);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === at ? [ms, value] : p;
+}
+
+/** A packed past peak read back; anything else as it is (the schema then says what is wrong). */
+function unpackPeak(p: unknown): unknown {
+  if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'number') return p;
+  const at = new Date(p[0]);
+  return Number.isFinite(at.getTime()) ? { at: at.toISOString(), value: p[1] } : p;
+}
+
+type Fields = Record<string, unknown>;
+const isFields = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A prewarm state with each past peak of each model's expected peaks mapped (the rest as it is). */
+function mapPastPeaks(state: unknown, f: (peak: unknown) => unknown): unknown {
+  if (!isFields(state) || !isFields(state.models)) return state;
+  const mapExpected = (e: unknown) =>
+    isFields(e) && Array.isArray(e.history) ? { ...e, history: e.history.map(f) } : e;
+  const mapModel = (m: unknown) =>
+    isFields(m) && Array.isArray(m.expected) ? { ...m, expected: m.expected.map(mapExpected) } : m;
+  const models = Object.fromEntries(Object.entries(state.models).map(([k, m]) => [k, mapModel(m)]));
+  return { ...state, models };
+}
+
+/** The learned peaks as stored (packed). */
+export function packPrewarm(state: PrewarmState): PackedPrewarm {
+  return { packed: JSON.stringify(mapPastPeaks(state, packPeak)) };
+}
+
+/** The learned peaks as read: unpacked, or as stored when not packed (a map written before). */
+function unpackPrewarm(stored: unknown): { value: unknown } | { why: string } {
+  if (!isFields(stored) || stored.packed === undefined) return { value: stored };
+  if (typeof stored.packed !== 'string') return { why: 'packed: not a string' };
+  try {
+    return { value: mapPastPeaks(JSON.parse(stored.packed), unpackPeak) };
+  } catch {
+    return { why: 'packed: not JSON' };
+  }
+}
+
+/** A part as the state table keeps it (the learned peaks packed); the others as they are. */
+export function storedPart(part: string, value: unknown): unknown {
+  return part === 'prewarm' && value !== undefined ? packPrewarm(value as PrewarmState) : value;
+}
+
 /** Parsed once per history read (the tuner looks at a table's state from several steps of a run). */
 const parsed = new WeakMap<object, ReadTableState>();
 
@@ -145,7 +208,13 @@ export function tableTunerState(history: Pick<ResourceHistory, 'tunerState'> | u
   const observation = newerObservation(stored, isRecord ? (observed as Record<string, unknown>) : undefined);
   for (const [part, schema] of Object.entries(PART_SCHEMAS) as Array<[PartName, z.ZodType]>) {
     const apart = (OBSERVED_FIELDS as readonly string[]).includes(part);
-    const value = apart ? observation[part] : stored[part];
+    const raw = apart ? observation[part] : stored[part];
+    const read = part === 'prewarm' ? unpackPrewarm(raw) : { value: raw };
+    if ('why' in read) {
+      malformedParts.push({ part, why: read.why });
+      continue;
+    }
+    const { value } = read;
     if (value === undefined) continue;
     const check = schema.safeParse(value);
     if (check.success) state[part] = value;

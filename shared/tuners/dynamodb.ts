@@ -88,6 +88,7 @@ import {
   OBSERVED_PART,
   type ObservationReads,
   type PrewarmState,
+  storedPart,
   type TableTunerState,
   tableTunerState,
 } from './dynamodb-state.ts';
@@ -1273,7 +1274,7 @@ async function saveTunerState(
   const storedMain: Record<string, unknown> = { ...stored.tunerState };
   const apart = new Set(stored.tunerStateParts ?? []);
   for (const part of TABLE_STATE_PARTS) {
-    const value = main[part];
+    const value = storedPart(part, main[part]);
     delete main[part];
     if (apart.has(part)) delete storedMain[part];
     if (value === undefined) continue;

@@ -3,6 +3,7 @@ import type { CadenceDecision } from '../../shared/policies/dynamodb-cadence.ts'
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
+import { tableTunerState } from '../../shared/tuners/dynamodb-state.ts';
 import { exampleConfig, sectionOf } from '../support/config.ts';
 
 describe('DynamoDB observation cadence on the securecart scenario (cadence enabled)', () => {
@@ -30,9 +31,9 @@ describe('DynamoDB observation cadence on the securecart scenario (cadence enabl
         },
         { config, store, now: at },
       );
+    // As the tuner reads it (the stored layout keeps it in a part of its own).
     const cadence = async (id: string, at: Date) =>
-      ((await store.getHistory('dynamodb', id, at)).tunerState as { cadence?: CadenceDecision } | undefined)
-        ?.cadence;
+      tableTunerState(await store.getHistory('dynamodb', id, at)).state.cadence;
     // The schedule every 2 minutes until a table settles far from every threshold.
     let at = now;
     let slow: readonly [string, CadenceDecision | undefined] | undefined;

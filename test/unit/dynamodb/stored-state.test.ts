@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryStateStore } from '../../../shared/state/index.ts';
 import { LIFTED_INDEX, liftedTables, storedLifts } from '../../../shared/tuners/dynamodb-handback.ts';
-import { tableTunerState } from '../../../shared/tuners/dynamodb-state.ts';
+import { packPrewarm, storedPart, tableTunerState } from '../../../shared/tuners/dynamodb-state.ts';
 
 /** The DynamoDB tuner's state read back (written by an older version, or edited by a person): validated. */
 const NOW = new Date('2026-11-20T12:00:00.000Z');
@@ -137,6 +138,60 @@ describe('stored table state (prewarm, reads, cadence, explained, findings, mode
     expect(state).toEqual(parts);
     expect(state.prewarm).toBe(VALID.prewarm);
     expect(tableTunerState(undefined)).toEqual({ state: {}, malformedParts: [] });
+  });
+
+  it('keeps the learned peaks packed (one string, each past peak as [epoch ms, value]) and reads them back exactly', () => {
+    // Act: pack, as saveTunerState stores the part, then read back.
+    const stored = storedPart('prewarm', VALID.prewarm) as { packed: string };
+    const { state, malformedParts } = tableTunerState({ tunerState: { ...VALID, prewarm: stored } });
+    // Assess: one string attribute; the past peak without its ISO time spelled out; read back equal
+    // and in the same key order (packed again, it is the same string: no rewrite when unchanged).
+    expect(Object.keys(stored)).toEqual(['packed']);
+    expect(stored.packed).toContain(`"history":[[${Date.parse(T)},880]]`);
+    expect(malformedParts).toEqual([]);
+    expect(state.prewarm).toEqual(VALID.prewarm);
+    expect(JSON.stringify(state.prewarm)).toBe(JSON.stringify(VALID.prewarm));
+    expect(state.prewarm && packPrewarm(state.prewarm)).toEqual(stored);
+    expect(storedPart('reads', VALID.reads)).toBe(VALID.reads);
+  });
+
+  it('reads back any packed past peaks exactly, a time not in toISOString form kept as it was', () => {
+    const peak = fc.record({
+      at: fc.oneof(
+        fc.integer({ min: 0, max: 4_102_444_800_000 }).map((ms) => new Date(ms).toISOString()),
+        fc.constantFrom('2026-11-20T11:00:00Z', '2026-11-20T11:00:00.000+00:00'),
+      ),
+      value: fc.double({ noNaN: true, noDefaultInfinity: true }),
+    });
+    fc.assert(
+      fc.property(fc.array(peak, { maxLength: 20 }), (history) => {
+        const model = VALID.prewarm.models['table:read'];
+        const prewarm = {
+          ...VALID.prewarm,
+          models: { 'table:read': { ...model, expected: [{ ...model.expected[0], history }] } },
+        };
+        const read = tableTunerState({ tunerState: { prewarm: packPrewarm(prewarm as never) } });
+        const back = read.state.prewarm?.models['table:read']?.expected[0]?.history;
+        // JSON keeps a double exactly; -0 is stored as 0, as DynamoDB stores it.
+        expect(back).toEqual(history.map((p) => ({ ...p, value: Object.is(p.value, -0) ? 0 : p.value })));
+      }),
+    );
+  });
+
+  it.each([
+    [{ packed: 'not JSON' }, 'packed: not JSON'],
+    [{ packed: 17 }, 'packed: not a string'],
+    [{ packed: JSON.stringify({ learnedAt: T, models: 'none' }) }, 'models'],
+    [
+      { packed: JSON.stringify({ learnedAt: T, models: { m: { expected: [{ history: [[1, 2, 3]] }] } } }) },
+      'models.m',
+    ],
+  ])('leaves out learned peaks whose packed form is malformed (%j), saying why', (bad, why) => {
+    const { state, malformedParts } = tableTunerState({ tunerState: { ...VALID, prewarm: bad } });
+    expect(malformedParts.map((m) => m.part)).toEqual(['prewarm']);
+    expect(malformedParts[0]?.why).toContain(why);
+    expect(state).not.toHaveProperty('prewarm');
+    expect(state.reads).toEqual(VALID.reads);
   });
 
   it.each([
