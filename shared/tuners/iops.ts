@@ -215,7 +215,11 @@ async function validStorageFor(
   return { key, options: options.filter((o) => o.storageType === storageType), fresh: true };
 }
 
-/** Writes the instance's copy of RDS's answers when it changed; a failed write is only a note. */
+/**
+ * Writes the instance's copy of RDS's answers when it changed; a failed write is only a note. Held
+ * for the run's BatchWriteItem (with its no-op records): a copy lost with a process that dies
+ * before its flush only means RDS is read again for that instance next run.
+ */
 async function keepDescribeCache(
   id: string,
   kept: DescribeCache | undefined,
@@ -225,7 +229,7 @@ async function keepDescribeCache(
   const next = nextDescribeCache(kept, r.now, read);
   if (!next) return;
   try {
-    await r.store.putTunerState('iops', id, next, DESCRIBE_CACHE_PART);
+    await r.store.putTunerState('iops', id, next, DESCRIBE_CACHE_PART, { held: true });
   } catch (error) {
     r.notes.push(`${id}: RDS's answers were not kept (${publicMessage(error)}); read again next run`);
   }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { aws } from '../../shared/aws/clients.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { Config } from '../../shared/config/schema.ts';
+import type { TunerStateWrite } from '../../shared/core/contracts.ts';
 import type { Decision } from '../../shared/core/model.ts';
 import { SimAccount, type SimCall } from '../../shared/sim/engine.ts';
 import { constant } from '../../shared/sim/workload.ts';
@@ -200,6 +201,29 @@ describe('IOPS tuner: RDS describes kept between runs', () => {
       guard: 'aws:storage-wait-6h',
       deferredUntil: new Date(at.getTime() + 6 * HOUR).toISOString(),
     });
+  });
+
+  it('keeps RDS’s answers as a held write, batched with the run’s other held writes', async () => {
+    // A copy lost with a process that dies before the run's flush only means RDS is read again.
+    const writes: Array<{ id: string; part?: string; options?: TunerStateWrite }> = [];
+    class RecordingStore extends MemoryStateStore {
+      override async putTunerState(
+        tuner: Parameters<MemoryStateStore['putTunerState']>[0],
+        id: string,
+        state: Record<string, unknown>,
+        part?: string,
+        options?: TunerStateWrite,
+      ): Promise<void> {
+        writes.push({ id, ...(part ? { part } : {}), ...(options ? { options } : {}) });
+        return super.putTunerState(tuner, id, state, part, options);
+      }
+    }
+    const ids = ['db-a', 'db-b'];
+    const { sim } = account(ids, 2000);
+    await run(sim, config('observe', ids), new RecordingStore());
+    expect(writes.filter((w) => w.part === DESCRIBE_CACHE_PART)).toEqual(
+      ids.map((id) => ({ id, part: DESCRIBE_CACHE_PART, options: { held: true } })),
+    );
   });
 
   it('ignores a malformed copy in the tuner state and reads RDS again, with a note', async () => {
