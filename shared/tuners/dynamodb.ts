@@ -73,6 +73,7 @@ import { adviseCapacityMode, type ModeSwitch, type UsageSeries } from '../polici
 import { gsiStatus } from '../policies/dynamodb-observation.ts';
 import { learnRecurringPeaks, type PeakModel, prewarmFloorAt } from '../policies/prewarm.ts';
 import { type PriceTable, pricesFor } from '../pricing.ts';
+import { RECENT_DECISIONS, RECENT_WINDOW_MS } from '../state/keys.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
 import {
   handBackStopped,
@@ -735,12 +736,21 @@ async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Dat
 }
 
 /**
- * The mode switches recorded for a table in the last 24 h. `history.recent` holds only the newest
- * few decisions (no-ops included), fewer than a day of hourly advice: the rolling 24 h limit on
- * switches to on-demand (aws-facts.md) must count every switch of the window.
+ * The mode decisions recorded for a table in the last 24 h beyond the mode history's: the rolling
+ * 24 h limit on switches to on-demand (aws-facts.md) must count every switch of the window. The
+ * history holds the notable decisions of the same window (RECENT_WINDOW_MS), newest first, up to
+ * RECENT_DECISIONS: when it holds fewer, it is all of them (an applied switch is notable) and
+ * nothing more is read; else the table's mode decisions of the day are listed.
  */
-async function switchDecisions(store: StateStore, resource: string, now: Date): Promise<Decision[]> {
-  const since = new Date(now.getTime() - 24 * 3_600_000).toISOString();
+async function switchDecisions(
+  store: StateStore,
+  resource: string,
+  now: Date,
+  modeHistory: ResourceHistory,
+): Promise<Decision[]> {
+  const day = 24 * 3_600_000;
+  if (RECENT_WINDOW_MS >= day && modeHistory.recent.length < RECENT_DECISIONS) return [];
+  const since = new Date(now.getTime() - day).toISOString();
   return store.listDecisions({ since, until: now.toISOString(), tuner: 'dynamodb-mode', resource });
 }
 
@@ -1191,7 +1201,11 @@ async function adviseMode(
     config: global ? { ...section, modeAdvisor: { ...section.modeAdvisor, allowSwitch: false } } : section,
     prices: input.prices,
     now,
-    switches: switchesOf(target.raw, modeHistory, await switchDecisions(store, target.ref.id, now)),
+    switches: switchesOf(
+      target.raw,
+      modeHistory,
+      await switchDecisions(store, target.ref.id, now, modeHistory),
+    ),
   });
   if (repeatsRecommendation(advice.plan, modeHistory, now) && run.trigger !== 'manual') return [];
   // The mode history read for this advice is the plan's (not read again; re-read under the lock).
