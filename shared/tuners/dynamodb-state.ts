@@ -85,17 +85,30 @@ const PART_SCHEMAS = {
   ) satisfies z.ZodType<ExplainedCapacity>,
   findings: z.record(z.string(), isoTime),
   modeAdvisedAt: isoTime,
+  observedAt: isoTime,
 };
 
 type PartName = keyof typeof PART_SCHEMAS;
 
 /**
- * The part of a table's state that every observation changes, kept in an item of its own
- * (`m#state#observed`, written with the run's held puts): `reads` and `cadence`. Read from there
- * first; state written before it (both in the main item) reads as before.
+ * What every observation changes (`reads`, `cadence`, stamped `observedAt`: the run's time) is
+ * kept in a part of its own (`m#state#observed`, written with the run's held puts) while the rest
+ * of the table's state is unchanged; a run that changes the rest writes it all in the main item
+ * at once (one write, not two). The newer copy by `observedAt` is read; a copy without it (state
+ * written before the part) is the older.
  */
 export const OBSERVED_PART = 'observed';
-const OBSERVED_FIELDS = ['reads', 'cadence'] as const;
+export const OBSERVED_FIELDS = ['reads', 'cadence', 'observedAt'] as const;
+
+/** The newer of the main item's observation fields and the observed part's (by observedAt). */
+function newerObservation(stored: Record<string, unknown>, observed: Record<string, unknown> | undefined) {
+  if (!observed) return stored;
+  const at = (o: Record<string, unknown>) => {
+    const t = typeof o.observedAt === 'string' ? Date.parse(o.observedAt) : Number.NaN;
+    return Number.isFinite(t) ? t : -Infinity;
+  };
+  return at(stored) > at(observed) ? stored : observed;
+}
 
 export interface TableTunerState {
   prewarm?: PrewarmState;
@@ -106,6 +119,8 @@ export interface TableTunerState {
   findings?: Record<string, string>;
   /** When the mode advisor last advised (its own lastAdvisedAt, kept here to skip reading it). */
   modeAdvisedAt?: string;
+  /** The run that wrote `reads` and `cadence` (which of two stored copies is newer). */
+  observedAt?: string;
 }
 
 export interface ReadTableState {
@@ -190,9 +205,10 @@ export function tableTunerState(history: Pick<ResourceHistory, 'tunerState'> | u
   const observed = stored[OBSERVED_PART];
   const isRecord = typeof observed === 'object' && observed !== null && !Array.isArray(observed);
   if (observed !== undefined && !isRecord) malformedParts.push({ part: OBSERVED_PART, why: 'not an object' });
+  const observation = newerObservation(stored, isRecord ? (observed as Record<string, unknown>) : undefined);
   for (const [part, schema] of Object.entries(PART_SCHEMAS) as Array<[PartName, z.ZodType]>) {
-    const apart = isRecord && (OBSERVED_FIELDS as readonly string[]).includes(part);
-    const raw = apart ? (observed as Record<string, unknown>)[part] : stored[part];
+    const apart = (OBSERVED_FIELDS as readonly string[]).includes(part);
+    const raw = apart ? observation[part] : stored[part];
     const read = part === 'prewarm' ? unpackPrewarm(raw) : { value: raw };
     if ('why' in read) {
       malformedParts.push({ part, why: read.why });

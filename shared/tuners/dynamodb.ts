@@ -73,6 +73,7 @@ import { adviseCapacityMode, type ModeSwitch, type UsageSeries } from '../polici
 import { gsiStatus } from '../policies/dynamodb-observation.ts';
 import { learnRecurringPeaks, type PeakModel, prewarmFloorAt } from '../policies/prewarm.ts';
 import { type PriceTable, pricesFor } from '../pricing.ts';
+import { RECENT_DECISIONS, RECENT_WINDOW_MS } from '../state/keys.ts';
 import { notEnabledNote, openTunerRun, type TunerRunDeps } from './common.ts';
 import {
   handBackStopped,
@@ -84,6 +85,7 @@ import {
 } from './dynamodb-handback.ts';
 import {
   type ExplainedCapacity,
+  OBSERVED_FIELDS,
   OBSERVED_PART,
   type ObservationReads,
   type PrewarmState,
@@ -734,12 +736,21 @@ async function usageFor(obs: TableObservation, section: DynamodbConfig, now: Dat
 }
 
 /**
- * The mode switches recorded for a table in the last 24 h. `history.recent` holds only the newest
- * few decisions (no-ops included), fewer than a day of hourly advice: the rolling 24 h limit on
- * switches to on-demand (aws-facts.md) must count every switch of the window.
+ * The mode decisions recorded for a table in the last 24 h beyond the mode history's: the rolling
+ * 24 h limit on switches to on-demand (aws-facts.md) must count every switch of the window. The
+ * history holds the notable decisions of the same window (RECENT_WINDOW_MS), newest first, up to
+ * RECENT_DECISIONS: when it holds fewer, it is all of them (an applied switch is notable) and
+ * nothing more is read; else the table's mode decisions of the day are listed.
  */
-async function switchDecisions(store: StateStore, resource: string, now: Date): Promise<Decision[]> {
-  const since = new Date(now.getTime() - 24 * 3_600_000).toISOString();
+async function switchDecisions(
+  store: StateStore,
+  resource: string,
+  now: Date,
+  modeHistory: ResourceHistory,
+): Promise<Decision[]> {
+  const day = 24 * 3_600_000;
+  if (RECENT_WINDOW_MS >= day && modeHistory.recent.length < RECENT_DECISIONS) return [];
+  const since = new Date(now.getTime() - day).toISOString();
   return store.listDecisions({ since, until: now.toISOString(), tuner: 'dynamodb-mode', resource });
 }
 
@@ -1015,6 +1026,7 @@ async function tuneTable(input: TuneTableInput): Promise<Decision[]> {
     ...(prewarm ? { prewarm } : {}),
     ...(modeAdvisedAt ? { modeAdvisedAt } : {}),
     reads: readsAfter(state.reads, run, input.throttleCausesRead !== false),
+    observedAt: now.toISOString(),
     cadence: observationCadence({
       obs,
       assessments,
@@ -1189,7 +1201,11 @@ async function adviseMode(
     config: global ? { ...section, modeAdvisor: { ...section.modeAdvisor, allowSwitch: false } } : section,
     prices: input.prices,
     now,
-    switches: switchesOf(target.raw, modeHistory, await switchDecisions(store, target.ref.id, now)),
+    switches: switchesOf(
+      target.raw,
+      modeHistory,
+      await switchDecisions(store, target.ref.id, now, modeHistory),
+    ),
   });
   if (repeatsRecommendation(advice.plan, modeHistory, now) && run.trigger !== 'manual') return [];
   // The mode history read for this advice is the plan's (not read again; re-read under the lock).
@@ -1248,31 +1264,27 @@ async function modeAdviceDue(
 /**
  * Parts of a table's tuner state kept in items of their own: `prewarm` (the learned peaks and
  * demand shapes, ~3 KB a table) changes only when relearned, hourly; `observed` (dynamodb-state.ts
- * OBSERVED_PART: `reads` and `cadence`, when the table was observed and is due again) changes on
- * every observation. The rest (`lifts`, `explained`, `findings`, `modeAdvisedAt`) changes only
- * with what a run did or found, and is then written at once: before, every run rewrote it all
- * (1,804 puts for 1,800 observations at 20 tables x 3 h), because `reads.at` and `cadence.nextAt`
- * are times.
+ * OBSERVED_PART: `reads`, `cadence`, `observedAt`: when the table was observed and is due again)
+ * changes on every observation. The rest (`lifts`, `explained`, `findings`, `modeAdvisedAt`)
+ * changes only with what a run did or found. Before, every run rewrote it all (1,804 puts for
+ * 1,800 observations at 20 tables x 3 h), because `reads.at` and `cadence.nextAt` are times.
  */
-export const TABLE_STATE_PARTS = ['prewarm', OBSERVED_PART] as const;
+export const TABLE_STATE_PARTS = ['prewarm'] as const;
 
 /**
  * Writes a table's tuner state: each part of TABLE_STATE_PARTS on its own when it changed (or was
- * still inside the main item), the rest unless it is what was read. `observed` is a held put
- * (written with the run's no-op records in one BatchWriteItem, StateStore.putTunerState `held`):
- * lost in a crash, the next run takes the table as due and reads its throttle causes again.
+ * still inside the main item); the main item at once, with this observation, when the rest
+ * changed; else only this observation, in the `observed` part as a held put (written with the
+ * run's no-op records in one BatchWriteItem, StateStore.putTunerState `held`): lost in a crash,
+ * the next run takes the table as due and reads its throttle causes again.
  */
 async function saveTunerState(
   store: StateStore,
   tableId: string,
   stored: ResourceHistory,
-  next: Record<string, unknown> & Pick<TableTunerState, 'reads' | 'cadence'>,
+  next: Record<string, unknown> & Pick<TableTunerState, 'reads' | 'cadence' | 'observedAt'>,
 ) {
-  const { reads, cadence, ...rest } = next;
-  const main = JSON.parse(JSON.stringify({ ...rest, [OBSERVED_PART]: { reads, cadence } })) as Record<
-    string,
-    unknown
-  >;
+  const main = JSON.parse(JSON.stringify(next)) as Record<string, unknown>;
   const storedMain: Record<string, unknown> = { ...stored.tunerState };
   const apart = new Set(stored.tunerStateParts ?? []);
   for (const part of TABLE_STATE_PARTS) {
@@ -1281,12 +1293,18 @@ async function saveTunerState(
     if (apart.has(part)) delete storedMain[part];
     if (value === undefined) continue;
     if (!apart.has(part) || !isDeepStrictEqual(stored.tunerState?.[part], value))
-      await store.putTunerState('dynamodb', tableId, value as Record<string, unknown>, part, {
-        held: part === OBSERVED_PART,
-      });
+      await store.putTunerState('dynamodb', tableId, value as Record<string, unknown>, part);
   }
-  if (stored.tunerState && isDeepStrictEqual(storedMain, main)) return;
-  await store.putTunerState('dynamodb', tableId, main);
+  const observation: Record<string, unknown> = {};
+  for (const field of OBSERVED_FIELDS) {
+    observation[field] = main[field];
+    delete storedMain[field];
+  }
+  delete storedMain[OBSERVED_PART];
+  const rest = Object.fromEntries(Object.entries(main).filter(([k]) => !(k in observation)));
+  if (!stored.tunerState || !isDeepStrictEqual(storedMain, rest))
+    await store.putTunerState('dynamodb', tableId, main);
+  else await store.putTunerState('dynamodb', tableId, observation, OBSERVED_PART, { held: true });
 }
 
 /**

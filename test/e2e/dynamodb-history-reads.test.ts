@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HistoryOptions, ResourceHistory, StateOwner } from '../../shared/core/contracts.ts';
-import type { TunerName } from '../../shared/core/model.ts';
+import type {
+  DecisionQuery,
+  HistoryOptions,
+  ResourceHistory,
+  StateOwner,
+} from '../../shared/core/contracts.ts';
+import type { Decision, TunerName } from '../../shared/core/model.ts';
 import { getScenario } from '../../shared/sim/scenarios/index.ts';
 import { MemoryStateStore } from '../../shared/state/index.ts';
 import { runDynamodb } from '../../shared/tuners/dynamodb.ts';
@@ -10,6 +15,11 @@ import { exampleConfigApplying } from '../support/config.ts';
 class CountingStore extends MemoryStateStore {
   reads: Array<{ owner: StateOwner; id: string; options?: HistoryOptions }> = [];
   lockLog: Array<{ tuner: TunerName; id: string }> = [];
+  listLog: DecisionQuery[] = [];
+  override async listDecisions(query: DecisionQuery): Promise<Decision[]> {
+    this.listLog.push(query);
+    return super.listDecisions(query);
+  }
   override async acquireLock(
     tuner: TunerName,
     id: string,
@@ -35,7 +45,7 @@ describe("the DynamoDB tuner's history reads per run", () => {
   let uninstall: (() => void) | undefined;
   afterEach(() => uninstall?.());
 
-  it("reads each table's history once with its newest decision only, and the mode advice's own history once", async () => {
+  it("reads each table's history once with its newest decision only, and the mode advice's own history once (nothing more)", async () => {
     // Prepare: SecureCart's tables in apply mode; three scheduled runs (the first advises the
     // capacity mode of every table: its hourly advice is due).
     const config = exampleConfigApplying('dynamodb');
@@ -48,6 +58,7 @@ describe("the DynamoDB tuner's history reads per run", () => {
       sim.advanceTo(sim.nowMs() + 5 * 60_000);
       store.reads = [];
       store.lockLog = [];
+      store.listLog = [];
       // Act
       const summary = await runDynamodb(
         { trigger: 'schedule', dryRun: false, override: false, idempotencyKey: `sched-${i}` },
@@ -59,6 +70,8 @@ describe("the DynamoDB tuner's history reads per run", () => {
       // only under an action's lock.
       expect(summary.decisions.length).toBeGreaterThan(0);
       expect(summary.decisions.filter((d) => d.outcome === 'failed')).toEqual([]);
+      // The mode history holds every mode decision of the day (fewer than 20): no second read of them.
+      expect(store.listLog.filter((q) => q.tuner === 'dynamodb-mode')).toEqual([]);
       for (const id of tables) {
         const reads = store.reads.filter((r) => r.id === id);
         const locks = (tuner: TunerName) =>

@@ -95,4 +95,38 @@ describe('DynamoDB capacity mode advisor and the rolling 24 h switch limit', () 
     expect(advice?.reason).toContain('switch(es) to on-demand in the last 24 h');
     expect(sim.dynamodb.tables.get(TABLE)?.billingMode).toBe('PROVISIONED');
   });
+
+  it('counts a switch 20 h ago when more notable decisions since than the mode history holds hide it', async () => {
+    const { summary, sim } = await run((now) => {
+      const h = 3_600_000;
+      const out = [
+        decision('switch', new Date(now.getTime() - 20 * h), {
+          action: 'set-capacity-mode',
+          outcome: 'applied',
+          from: 'PROVISIONED',
+          to: 'PAY_PER_REQUEST',
+        }),
+        decision('back', new Date(now.getTime() - 19.5 * h), {
+          action: 'set-capacity-mode',
+          outcome: 'applied',
+          from: 'PAY_PER_REQUEST',
+          to: 'PROVISIONED',
+        }),
+      ];
+      // 25 later recommendations (notable): the history's 20 newest are all of them.
+      for (let i = 0; i < 25; i++)
+        out.push(
+          decision(`rec-${i}`, new Date(now.getTime() - (19 - i * 0.5) * h), {
+            action: 'recommend',
+            outcome: 'applied',
+            to: 'PAY_PER_REQUEST',
+          }),
+        );
+      return out;
+    });
+    expect(summary.decisions.some((d) => d.action === 'set-capacity-mode')).toBe(false);
+    const advice = summary.decisions.find((d) => d.action === 'recommend');
+    expect(advice?.reason).toContain('switch(es) to on-demand in the last 24 h');
+    expect(sim.dynamodb.tables.get(TABLE)?.billingMode).toBe('PROVISIONED');
+  });
 });

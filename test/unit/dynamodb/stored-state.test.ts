@@ -237,6 +237,21 @@ describe('when a table was observed (reads, cadence): the observed part', () => 
     expect(malformedParts).toEqual([]);
   });
 
+  it('reads the newer copy by observedAt: the main item written with a later observation wins', () => {
+    const main = { reads, cadence, observedAt: '2026-11-20T11:58:00.000Z' };
+    const part = {
+      reads: older,
+      cadence: { ...cadence, nextAt: '2026-11-20T10:02:00.000Z' },
+      observedAt: '2026-11-20T10:00:00.000Z',
+    };
+    expect(tableTunerState({ tunerState: { ...main, observed: part } }).state).toEqual(main);
+    expect(tableTunerState({ tunerState: { ...part, observed: main } }).state).toEqual(main);
+    // A copy without a valid observedAt is the older.
+    expect(tableTunerState({ tunerState: { ...main, observedAt: 'x', observed: part } }).state.reads).toEqual(
+      older,
+    );
+  });
+
   it('reads state written before the part (both in the main item) as before', () => {
     expect(tableTunerState({ tunerState: { reads, cadence } }).state).toEqual({ reads, cadence });
   });
