@@ -84,13 +84,20 @@ function expire(memory: ReportMemory, now: Date): ReportMemory {
   };
 }
 
+/**
+ * A finding's identity: its fingerprint (PostgreSQL insights), else its kind with its own key when
+ * it has one (Performance Insights: one key per SQL statement, so a second slow statement on the
+ * same database is a finding of its own, not a repeat of the first), else what it says.
+ */
 function findingKey(d: Decision): string {
   const to = isRecord(d.to) ? d.to : undefined;
   const identity =
     typeof to?.fingerprint === 'string'
       ? to.fingerprint
       : typeof to?.kind === 'string'
-        ? to.kind
+        ? typeof to.key === 'string'
+          ? `${to.kind}|${to.key}`
+          : to.kind
         : JSON.stringify(d.to);
   return `${d.tuner}|${d.resource}|${d.action}|${identity}`;
 }

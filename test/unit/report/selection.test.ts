@@ -102,6 +102,29 @@ describe('per-event selection', () => {
     expect(posts).toHaveLength(1);
   });
 
+  it('posts each slow statement Performance Insights names on a database, each once', () => {
+    const statement = (m: number, key: string, sql: string) =>
+      d(m, {
+        tuner: 'insights',
+        resource: 'securecart-mysql',
+        resourceKind: 'rds-instance',
+        action: 'recommend',
+        severity: 'warning',
+        from: null,
+        to: { kind: 'performance-insights', key, statement: sql },
+      });
+    const select = (m: number) =>
+      statement(m, 'pi-SELECT', 'SELECT * FROM order_items WHERE customer_id = ?');
+    const update = (m: number) => statement(m, 'pi-UPDATE', 'UPDATE carts SET total = ? WHERE cart_id = ?');
+    // Two statements found in the same run (the same instant), then found again on later runs.
+    const { posts } = replay([select(0), update(0), select(60), update(60)], 10, 90);
+    expect(posts).toHaveLength(1);
+    expect(posts[0]?.items.map((x) => (x.to as { key: string }).key).sort()).toEqual([
+      'pi-SELECT',
+      'pi-UPDATE',
+    ]);
+  });
+
   it('holds back what is over the hourly cap, and the digest still lists every applied change', () => {
     const ds = ['a', 'b', 'c', 'd'].map((r, i) => d(i * 10, { resource: `table-${r}`, outcome: 'applied' }));
     const { posts, held } = replay(ds, 1, 60);
