@@ -203,9 +203,9 @@ export function tableTunerState(history: Pick<ResourceHistory, 'tunerState'> | u
   const state: Record<string, unknown> = {};
   const malformedParts: ReadTableState['malformedParts'] = [];
   const observed = stored[OBSERVED_PART];
-  const isRecord = typeof observed === 'object' && observed !== null && !Array.isArray(observed);
-  if (observed !== undefined && !isRecord) malformedParts.push({ part: OBSERVED_PART, why: 'not an object' });
-  const observation = newerObservation(stored, isRecord ? (observed as Record<string, unknown>) : undefined);
+  if (observed !== undefined && !isFields(observed))
+    malformedParts.push({ part: OBSERVED_PART, why: 'not an object' });
+  const observation = newerObservation(stored, isFields(observed) ? observed : undefined);
   for (const [part, schema] of Object.entries(PART_SCHEMAS) as Array<[PartName, z.ZodType]>) {
     const apart = (OBSERVED_FIELDS as readonly string[]).includes(part);
     const raw = apart ? observation[part] : stored[part];
