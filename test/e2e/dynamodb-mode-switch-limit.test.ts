@@ -32,6 +32,25 @@ function decision(id: string, at: Date, over: Partial<Decision>): Decision {
   };
 }
 
+/** A switch to on-demand 20 h before `now` and the switch back 30 minutes later (both applied). */
+function switchedAndBack(now: Date): Decision[] {
+  const h = 3_600_000;
+  return [
+    decision('switch', new Date(now.getTime() - 20 * h), {
+      action: 'set-capacity-mode',
+      outcome: 'applied',
+      from: 'PROVISIONED',
+      to: 'PAY_PER_REQUEST',
+    }),
+    decision('back', new Date(now.getTime() - 19.5 * h), {
+      action: 'set-capacity-mode',
+      outcome: 'applied',
+      from: 'PAY_PER_REQUEST',
+      to: 'PROVISIONED',
+    }),
+  ];
+}
+
 describe('DynamoDB capacity mode advisor and the rolling 24 h switch limit', () => {
   let uninstall: (() => void) | undefined;
   afterEach(() => uninstall?.());
@@ -71,20 +90,7 @@ describe('DynamoDB capacity mode advisor and the rolling 24 h switch limit', () 
   it('counts a switch 20 h ago even when more than a page of later decisions hides it', async () => {
     const { summary, sim } = await run((now) => {
       const h = 3_600_000;
-      const out = [
-        decision('switch', new Date(now.getTime() - 20 * h), {
-          action: 'set-capacity-mode',
-          outcome: 'applied',
-          from: 'PROVISIONED',
-          to: 'PAY_PER_REQUEST',
-        }),
-        decision('back', new Date(now.getTime() - 19.5 * h), {
-          action: 'set-capacity-mode',
-          outcome: 'applied',
-          from: 'PAY_PER_REQUEST',
-          to: 'PROVISIONED',
-        }),
-      ];
+      const out = switchedAndBack(now);
       // 30 later no-op decisions (hourly advice, manual runs): more than the recent-history page.
       for (let i = 0; i < 30; i++)
         out.push(decision(`noop-${i}`, new Date(now.getTime() - (19 - i * 0.5) * h), {}));
@@ -99,20 +105,7 @@ describe('DynamoDB capacity mode advisor and the rolling 24 h switch limit', () 
   it('counts a switch 20 h ago when more notable decisions since than the mode history holds hide it', async () => {
     const { summary, sim } = await run((now) => {
       const h = 3_600_000;
-      const out = [
-        decision('switch', new Date(now.getTime() - 20 * h), {
-          action: 'set-capacity-mode',
-          outcome: 'applied',
-          from: 'PROVISIONED',
-          to: 'PAY_PER_REQUEST',
-        }),
-        decision('back', new Date(now.getTime() - 19.5 * h), {
-          action: 'set-capacity-mode',
-          outcome: 'applied',
-          from: 'PAY_PER_REQUEST',
-          to: 'PROVISIONED',
-        }),
-      ];
+      const out = switchedAndBack(now);
       // 25 later recommendations (notable): the history's 20 newest are all of them.
       for (let i = 0; i < 25; i++)
         out.push(
